@@ -1,0 +1,17 @@
+//! changedesk-core: the domain of changedesk.
+//!
+//! Architecture invariant: this crate does no IO. It knows the shapes Microsoft
+//! Graph sends (parsed tolerantly), the normalised content of a post or an
+//! incident, how two versions of the same content differ, and the
+//! configuration rules. Reading files, the environment, the network or a
+//! database is the business of the other crates.
+
+pub mod config;
+pub mod diff;
+pub mod graph;
+pub mod timestamp;
+
+pub use graph::{
+    HealthOverview, Incident, IncidentContent, IncidentPost, Message, MessageContent, TenantView,
+};
+pub use timestamp::Timestamp;

@@ -1,0 +1,43 @@
+//! Crash points for tests: `CHANGEDESK_FAILPOINT=NAME` (or `NAME=N`, the
+//! N-th time it is reached) makes the process abort there, with no cleanup,
+//! as a power cut or `kill -9` would. Unset, a failpoint costs one atomic load.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+struct Armed {
+    name: String,
+    at: usize,
+    hits: AtomicUsize,
+}
+
+fn armed() -> Option<&'static Armed> {
+    static ARMED: OnceLock<Option<Armed>> = OnceLock::new();
+    ARMED
+        .get_or_init(|| {
+            let spec = std::env::var("CHANGEDESK_FAILPOINT").ok()?;
+            let (name, at) = match spec.split_once('=') {
+                Some((n, c)) => (n.trim().to_string(), c.trim().parse().unwrap_or(1)),
+                None => (spec.trim().to_string(), 1),
+            };
+            (!name.is_empty()).then(|| Armed {
+                name,
+                at: at.max(1),
+                hits: AtomicUsize::new(0),
+            })
+        })
+        .as_ref()
+}
+
+/// Aborts the process if the failpoint `name` is armed and due.
+pub fn hit(name: &str) {
+    if let Some(a) = armed()
+        && a.name == name
+    {
+        let n = a.hits.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == a.at {
+            eprintln!("failpoint {name} reached (hit {n}): aborting");
+            std::process::abort();
+        }
+    }
+}

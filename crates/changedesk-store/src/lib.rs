@@ -1,0 +1,597 @@
+//! changedesk-store: the archive, on SQLite (embedded default) or PostgreSQL.
+//!
+//! One public type, [`Store`], chosen once from the database URL. Every
+//! method behaves the same on both databases: the operations are written
+//! once, in `ops.rs`, and compiled for each backend (`include!` into the
+//! `sqlite` and `postgres` modules below), so there is no second copy of any
+//! logic to drift. The conformance suite (`tests/conformance`) runs every
+//! scenario on both.
+//!
+//! Architecture invariant: the store never calls the network and never sees
+//! a secret. It knows nothing of HTTP or HTML.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use changedesk_core::diff::FieldChange;
+use changedesk_core::graph::{Detail, HealthOverview, Incident, IncidentPost, Message};
+use changedesk_core::{IncidentContent, MessageContent, Timestamp};
+use serde::Serialize;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub mod failpoint;
+
+/// What went wrong in the store. Messages are written for the person at the
+/// terminal.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "database file {0} does not exist (import something first, e.g. `changedesk import FILE --tenant NAME`, or check --database)"
+    )]
+    MissingDatabase(PathBuf),
+    #[error("cannot open database {url}: {source}")]
+    Open {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("cannot bring the database schema up to date: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Whether opening may create the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Commands that write: a missing SQLite file is created.
+    ReadWrite,
+    /// Commands that only read: a missing SQLite file is an error.
+    ReadOnly,
+}
+
+/// Where the archive lives.
+#[derive(Clone)]
+pub enum Location {
+    Sqlite(PathBuf),
+    /// A `postgres://` URL (it may hold a password: never printed).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+impl Location {
+    /// A description safe to print: a PostgreSQL password is masked.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(p) => format!("sqlite://{}", p.display()),
+            Location::Postgres(url) => redact_url(url),
+        }
+    }
+}
+
+/// Masks the password of a URL.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if u.password().is_some() {
+                let _ = u.set_password(Some("****"));
+            }
+            u.to_string()
+        }
+        Err(_) => "(unparseable database URL)".to_string(),
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+/// The archive.
+#[derive(Clone)]
+pub struct Store {
+    backend: Backend,
+    location: Location,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.location.describe())
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &$self.backend {
+            Backend::Sqlite(pool) => sqlite::$f(pool, $($arg),*).await,
+            Backend::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
+    /// brings its schema up to date.
+    pub async fn open(location: &Location, mode: OpenMode) -> Result<Store> {
+        let backend = match location {
+            Location::Sqlite(path) => {
+                if mode == OpenMode::ReadOnly && !path.exists() {
+                    return Err(StoreError::MissingDatabase(path.clone()));
+                }
+                if let Some(parent) = path.parent()
+                    && !parent.as_os_str().is_empty()
+                    && !parent.exists()
+                {
+                    return Err(StoreError::Invalid(format!(
+                        "cannot create database {}: directory {} does not exist",
+                        path.display(),
+                        parent.display()
+                    )));
+                }
+                let opts = SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(mode == OpenMode::ReadWrite)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .connect_with(opts)
+                    .await
+                    .map_err(|source| StoreError::Open {
+                        url: location.describe(),
+                        source,
+                    })?;
+                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+                Backend::Sqlite(pool)
+            }
+            Location::Postgres(url) => {
+                let opts = sqlx::postgres::PgConnectOptions::from_str(url).map_err(|source| {
+                    StoreError::Open {
+                        url: location.describe(),
+                        source,
+                    }
+                })?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|source| StoreError::Open {
+                        url: location.describe(),
+                        source,
+                    })?;
+                sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+                Backend::Postgres(pool)
+            }
+        };
+        Ok(Store {
+            backend,
+            location: location.clone(),
+        })
+    }
+
+    /// Opens a SQLite archive at `path`.
+    pub async fn open_sqlite(path: &Path, mode: OpenMode) -> Result<Store> {
+        Self::open(&Location::Sqlite(path.to_path_buf()), mode).await
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(p) => p.close().await,
+            Backend::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Loads one tenant's listing of Message Center posts. A complete listing
+    /// marks the tenant's posts it lacks as gone; a partial one only adds
+    /// and updates. All or nothing: one transaction.
+    pub async fn import_messages(
+        &self,
+        tenant: &str,
+        messages: &[Message],
+        opts: &ImportOptions,
+    ) -> Result<ImportSummary> {
+        validate_tenant_name(tenant)?;
+        dispatch!(self.import_messages(tenant, messages, opts))
+    }
+
+    /// Loads one tenant's listing of Service Health issues.
+    pub async fn import_incidents(
+        &self,
+        tenant: &str,
+        incidents: &[Incident],
+        opts: &ImportOptions,
+    ) -> Result<ImportSummary> {
+        validate_tenant_name(tenant)?;
+        dispatch!(self.import_incidents(tenant, incidents, opts))
+    }
+
+    /// Records one tenant's health overview snapshot.
+    pub async fn import_health(
+        &self,
+        tenant: &str,
+        overviews: &[HealthOverview],
+        opts: &ImportOptions,
+    ) -> Result<ImportSummary> {
+        validate_tenant_name(tenant)?;
+        dispatch!(self.import_health(tenant, overviews, opts))
+    }
+
+    /// Posts matching a filter, newest change first.
+    pub async fn list_messages(&self, filter: &MessageFilter) -> Result<Vec<PostSummary>> {
+        dispatch!(self.list_messages(filter))
+    }
+
+    /// One post with its tenants and revision history.
+    pub async fn get_message(&self, id: &str) -> Result<PostDetail> {
+        dispatch!(self.get_message(id))
+    }
+
+    /// The full content of one revision of a post.
+    pub async fn message_revision(&self, id: &str, revision: i64) -> Result<RevisionContent> {
+        dispatch!(self.message_revision(id, revision))
+    }
+
+    /// Every post in the archive, in id order, a page at a time: `after` is
+    /// the last id of the previous page.
+    pub async fn export_messages_page(
+        &self,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<ExportedPost>> {
+        dispatch!(self.export_messages_page(after, limit))
+    }
+
+    pub async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Vec<IncidentSummary>> {
+        dispatch!(self.list_incidents(filter))
+    }
+
+    pub async fn get_incident(&self, id: &str) -> Result<IncidentDetail> {
+        dispatch!(self.get_incident(id))
+    }
+
+    /// Each tenant's current service health.
+    pub async fn health(&self, tenant: Option<&str>) -> Result<Vec<HealthRow>> {
+        dispatch!(self.health(tenant))
+    }
+
+    pub async fn tenants(&self) -> Result<Vec<TenantRow>> {
+        dispatch!(self.tenants())
+    }
+
+    /// The most recent load runs, newest first.
+    pub async fn runs(&self, tenant: Option<&str>, limit: i64) -> Result<Vec<RunRow>> {
+        dispatch!(self.runs(tenant, limit))
+    }
+
+    /// How many of each thing the archive holds.
+    pub async fn counts(&self) -> Result<Counts> {
+        dispatch!(self.counts())
+    }
+}
+
+/// Tenant names are short and safe in URLs, file names and env var names.
+pub fn validate_tenant_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "invalid tenant name `{name}`: use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+        )))
+    }
+}
+
+/// How to load a listing.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// The listing is everything the tenant currently has: what it lacks is gone.
+    pub complete: bool,
+    /// The instant recorded as seen / changed.
+    pub now: Timestamp,
+    /// Where the listing came from (a file path, `graph`), for the run record.
+    pub source: String,
+    /// Items of the source that could not be parsed (for the run record).
+    pub rejected: usize,
+}
+
+/// What one load changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportSummary {
+    pub tenant: String,
+    pub kind: String,
+    pub complete: bool,
+    /// Items in the listing (after dropping duplicates).
+    pub items: usize,
+    /// Items the archive had never seen.
+    pub new: usize,
+    /// Items whose shared content got a new revision.
+    pub updated: usize,
+    /// Items seen with an older version than the archive holds.
+    pub stale: usize,
+    /// Tenant links created (first time this tenant saw an item).
+    pub linked: usize,
+    /// Links that were gone and are visible again.
+    pub reappeared: usize,
+    /// Links marked gone by this (complete) listing.
+    pub gone: usize,
+    /// Items now gone from every tenant.
+    pub expired: usize,
+    /// Source items that could not be parsed.
+    pub rejected: usize,
+    /// Duplicate ids within the listing that were dropped.
+    pub duplicates: usize,
+}
+
+/// `active` while some tenant still returns the post, `expired` when none does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostState {
+    Active,
+    Expired,
+}
+
+impl PostState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PostState::Active => "active",
+            PostState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PostState> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "active" => Some(PostState::Active),
+            "expired" => Some(PostState::Expired),
+            _ => None,
+        }
+    }
+}
+
+/// Which posts to list. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct MessageFilter {
+    /// Only posts this tenant has seen; `state` then means visible / gone for it.
+    pub tenant: Option<String>,
+    /// Any of these services (case-insensitive).
+    pub services: Vec<String>,
+    pub category: Option<String>,
+    pub severity: Option<String>,
+    pub major: Option<bool>,
+    /// Act-by date on or after.
+    pub act_by_from: Option<Timestamp>,
+    /// Act-by date on or before.
+    pub act_by_to: Option<Timestamp>,
+    pub state: Option<PostState>,
+    /// Words that must all appear in the title or body (case-insensitive).
+    pub text: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// A post in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostSummary {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub severity: String,
+    pub services: Vec<String>,
+    pub tags: Vec<String>,
+    pub is_major: bool,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub act_by: Option<Timestamp>,
+    pub last_modified: Option<Timestamp>,
+    pub revision: i64,
+    pub state: PostState,
+    /// Tenants that return it now.
+    pub tenants_visible: i64,
+    /// Tenants that ever returned it.
+    pub tenants_seen: i64,
+    pub first_seen: Timestamp,
+}
+
+/// One tenant's link to a post or incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantLink {
+    pub name: String,
+    pub visible: bool,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub gone_at: Option<Timestamp>,
+    /// The `lastModifiedDateTime` of the version this tenant last returned.
+    pub seen_last_modified: Option<Timestamp>,
+    pub details: Vec<Detail>,
+}
+
+/// One revision in a history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevisionInfo {
+    pub revision: i64,
+    pub last_modified: Option<Timestamp>,
+    pub recorded_at: Timestamp,
+    /// The tenant whose listing brought this version.
+    pub tenant: Option<String>,
+    pub changes: Vec<FieldChange>,
+}
+
+/// A post with everything the archive knows of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostDetail {
+    pub summary: PostSummary,
+    pub content: MessageContent,
+    pub body_text: String,
+    pub tenants: Vec<TenantLink>,
+    pub revisions: Vec<RevisionInfo>,
+}
+
+/// The full content of one stored revision.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevisionContent {
+    pub info: RevisionInfo,
+    pub content: MessageContent,
+}
+
+/// A post as `changedesk export messages` writes it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportedPost {
+    pub summary: PostSummary,
+    pub content: MessageContent,
+    pub tenants: Vec<TenantLink>,
+    pub revisions: Vec<RevisionInfo>,
+}
+
+/// Which incidents to list.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub tenant: Option<String>,
+    pub service: Option<String>,
+    /// `Some(false)`: open only; `Some(true)`: resolved only.
+    pub resolved: Option<bool>,
+    pub state: Option<PostState>,
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentSummary {
+    pub id: String,
+    pub title: String,
+    pub service: String,
+    pub feature: String,
+    pub classification: String,
+    pub status: String,
+    pub is_resolved: bool,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub last_modified: Option<Timestamp>,
+    pub revision: i64,
+    pub state: PostState,
+    pub tenants_visible: i64,
+    pub tenants_seen: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusChange {
+    pub status: String,
+    pub is_resolved: bool,
+    pub observed_at: Timestamp,
+    pub last_modified: Option<Timestamp>,
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentDetail {
+    pub summary: IncidentSummary,
+    pub content: IncidentContent,
+    pub posts: Vec<IncidentPost>,
+    pub tenants: Vec<TenantLink>,
+    pub revisions: Vec<RevisionInfo>,
+    pub status_history: Vec<StatusChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthRow {
+    pub tenant: String,
+    pub service_id: String,
+    pub service: String,
+    pub status: String,
+    pub since: Timestamp,
+    pub last_seen: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TenantRow {
+    pub name: String,
+    pub created_at: Timestamp,
+    pub messages_complete_at: Option<Timestamp>,
+    pub issues_complete_at: Option<Timestamp>,
+    pub posts_visible: i64,
+    pub posts_seen: i64,
+    pub incidents_visible: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunRow {
+    pub id: i64,
+    pub tenant: String,
+    pub kind: String,
+    pub source: String,
+    pub complete: bool,
+    pub started_at: Timestamp,
+    pub finished_at: Timestamp,
+    pub items: i64,
+    pub new: i64,
+    pub updated: i64,
+    pub gone: i64,
+    pub rejected: i64,
+}
+
+/// How many of each thing the archive holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub tenants: i64,
+    pub posts: i64,
+    pub post_links: i64,
+    pub post_revisions: i64,
+    pub gone_links: i64,
+    pub expired_posts: i64,
+    pub incidents: i64,
+    pub incident_links: i64,
+    pub incident_revisions: i64,
+    pub incident_posts: i64,
+    pub incident_status_changes: i64,
+    pub health_services: i64,
+    pub health_changes: i64,
+    pub runs: i64,
+}
+
+mod sqlite {
+    type Db = sqlx::Sqlite;
+    /// Case-insensitive LIKE: SQLite's LIKE already is, for ASCII.
+    const ILIKE: &str = "LIKE";
+    include!("ops.rs");
+}
+
+mod postgres {
+    type Db = sqlx::Postgres;
+    const ILIKE: &str = "ILIKE";
+    include!("ops.rs");
+}

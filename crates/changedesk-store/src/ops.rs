@@ -1,0 +1,1367 @@
+// The store's operations, written once and compiled for each backend: this
+// file is `include!`d into `mod sqlite` and `mod postgres` in lib.rs, where
+// `Db` names the sqlx database and `ILIKE` its case-insensitive LIKE.
+// Everything here must mean the same on both databases; the conformance
+// suite checks that it does.
+
+use std::collections::{HashMap, HashSet};
+
+use changedesk_core::diff::{self as cdiff, FieldChange};
+use changedesk_core::graph::{Detail, HealthOverview, Incident, IncidentPost, Message};
+use changedesk_core::{IncidentContent, MessageContent, Timestamp};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::{AssertSqlSafe, Pool, QueryBuilder, Row, Transaction};
+
+use super::failpoint;
+use super::{
+    Counts, ExportedPost, HealthRow, ImportOptions, ImportSummary, IncidentDetail, IncidentFilter,
+    IncidentSummary, MessageFilter, PostDetail, PostState, PostSummary, Result, RevisionContent,
+    RevisionInfo, RunRow, StatusChange, StoreError, TenantLink, TenantRow,
+};
+
+type Tx = Transaction<'static, Db>;
+type DbRow = <Db as sqlx::Database>::Row;
+
+/// Ids per `IN (…)` list.
+const CHUNK: usize = 500;
+
+fn ts_opt(t: &Option<Timestamp>) -> Option<String> {
+    t.map(|t| t.to_canonical())
+}
+
+fn read_ts(s: String) -> Result<Timestamp> {
+    Timestamp::parse(&s).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn read_ts_opt(s: Option<String>) -> Result<Option<Timestamp>> {
+    s.map(read_ts).transpose()
+}
+
+fn to_json<T: Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_string())
+}
+
+fn from_json<T: DeserializeOwned>(s: &str, what: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Table and column names are compile-time constants of this file, never input.
+fn sql(s: String) -> AssertSqlSafe<String> {
+    AssertSqlSafe(s)
+}
+
+async fn ensure_tenant(tx: &mut Tx, name: &str, now: &str) -> Result<i64> {
+    if let Some(row) = sqlx::query("SELECT id FROM tenants WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(row.try_get("id")?);
+    }
+    let row = sqlx::query("INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id")
+        .bind(name)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get("id")?)
+}
+
+async fn tenant_id(pool: &Pool<Db>, name: &str) -> Result<i64> {
+    let row = sqlx::query("SELECT id FROM tenants WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    match row {
+        Some(r) => Ok(r.try_get("id")?),
+        None => Err(StoreError::NotFound(format!("tenant `{name}`"))),
+    }
+}
+
+/// The version of an item the archive holds.
+struct Held {
+    last_modified: Option<Timestamp>,
+    digest: String,
+    revision: i64,
+}
+
+/// What to do with an incoming version of an item the archive holds.
+#[derive(Debug, PartialEq, Eq)]
+enum Verdict {
+    /// A newer version: becomes a revision.
+    Newer,
+    /// The same version.
+    Same,
+    /// An older version (a lagging tenant): adds nothing.
+    Stale,
+    /// Same `lastModifiedDateTime`, different content: a revision unless that
+    /// content was already seen (so two tenants can't flip it back and forth).
+    SameTimeOtherContent,
+}
+
+fn judge(held: &Held, last_modified: &Option<Timestamp>, digest: &str) -> Verdict {
+    match last_modified.cmp(&held.last_modified) {
+        std::cmp::Ordering::Greater => Verdict::Newer,
+        std::cmp::Ordering::Less => Verdict::Stale,
+        std::cmp::Ordering::Equal if held.digest == digest => Verdict::Same,
+        std::cmp::Ordering::Equal => Verdict::SameTimeOtherContent,
+    }
+}
+
+async fn held_versions(tx: &mut Tx, table: &str, ids: &[&str]) -> Result<HashMap<String, Held>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT id, last_modified, digest, revision FROM {table} WHERE id IN ("
+        ));
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(id.to_string());
+        }
+        qb.push(")");
+        for row in qb.build().fetch_all(&mut **tx).await? {
+            out.insert(
+                row.try_get("id")?,
+                Held {
+                    last_modified: read_ts_opt(row.try_get("last_modified")?)?,
+                    digest: row.try_get("digest")?,
+                    revision: row.try_get("revision")?,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+async fn seen_digest_before(
+    tx: &mut Tx,
+    revisions_table: &str,
+    key: &str,
+    id: &str,
+    digest: &str,
+) -> Result<bool> {
+    let row = sqlx::query(sql(format!(
+        "SELECT COUNT(*) AS n FROM {revisions_table} WHERE {key} = $1 AND digest = $2"
+    )))
+    .bind(id)
+    .bind(digest)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+/// A tenant-link table: `post_tenants` or `incident_tenants`.
+struct Links {
+    table: &'static str,
+    key: &'static str,
+    has_rollout: bool,
+}
+
+const POST_LINKS: Links = Links {
+    table: "post_tenants",
+    key: "post_id",
+    has_rollout: true,
+};
+
+const INCIDENT_LINKS: Links = Links {
+    table: "incident_tenants",
+    key: "incident_id",
+    has_rollout: false,
+};
+
+struct LinkState {
+    details_digest: String,
+    seen_last_modified: Option<String>,
+    visible: bool,
+}
+
+/// One tenant's view of one item in a listing.
+struct Sighting<'a> {
+    id: &'a str,
+    details: &'a [Detail],
+    details_digest: String,
+    rollout: String,
+    last_modified: Option<String>,
+}
+
+async fn load_links(tx: &mut Tx, l: &Links, tenant_id: i64) -> Result<HashMap<String, LinkState>> {
+    let rows = sqlx::query(sql(format!(
+        "SELECT {key} AS item, details_digest, seen_last_modified, visible FROM {table} WHERE tenant_id = $1",
+        key = l.key,
+        table = l.table
+    )))
+    .bind(tenant_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        out.insert(
+            row.try_get("item")?,
+            LinkState {
+                details_digest: row.try_get("details_digest")?,
+                seen_last_modified: row.try_get("seen_last_modified")?,
+                visible: row.try_get("visible")?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Records that the tenant returned this item now.
+async fn record_sighting(
+    tx: &mut Tx,
+    l: &Links,
+    tenant_id: i64,
+    held: Option<&LinkState>,
+    s: &Sighting<'_>,
+    now: &str,
+    complete: bool,
+    summary: &mut ImportSummary,
+) -> Result<()> {
+    match held {
+        None => {
+            let (rollout_col, rollout_val) = if l.has_rollout {
+                (", rollout", ", $9")
+            } else {
+                ("", "")
+            };
+            let mut q = sqlx::query(sql(format!(
+                "INSERT INTO {table} ({key}, tenant_id, details, details_digest, seen_last_modified, first_seen, last_seen, visible{rollout_col}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8{rollout_val})",
+                table = l.table,
+                key = l.key
+            )))
+            .bind(s.id)
+            .bind(tenant_id)
+            .bind(to_json(s.details))
+            .bind(&s.details_digest)
+            .bind(&s.last_modified)
+            .bind(now)
+            .bind(now)
+            .bind(true);
+            if l.has_rollout {
+                q = q.bind(&s.rollout);
+            }
+            q.execute(&mut **tx).await?;
+            summary.linked += 1;
+        }
+        Some(h) => {
+            if !h.visible {
+                summary.reappeared += 1;
+            }
+            if !h.visible
+                || h.details_digest != s.details_digest
+                || h.seen_last_modified != s.last_modified
+            {
+                let rollout_set = if l.has_rollout { ", rollout = $7" } else { "" };
+                let mut q = sqlx::query(sql(format!(
+                    "UPDATE {table} SET details = $1, details_digest = $2, seen_last_modified = $3, last_seen = $4, \
+                     visible = TRUE, gone_at = NULL{rollout_set} WHERE {key} = $5 AND tenant_id = $6",
+                    table = l.table,
+                    key = l.key
+                )))
+                .bind(to_json(s.details))
+                .bind(&s.details_digest)
+                .bind(&s.last_modified)
+                .bind(now)
+                .bind(s.id)
+                .bind(tenant_id);
+                if l.has_rollout {
+                    q = q.bind(&s.rollout);
+                }
+                q.execute(&mut **tx).await?;
+            } else if !complete {
+                // a complete listing refreshes last_seen in one statement at the end
+                sqlx::query(sql(format!(
+                    "UPDATE {table} SET last_seen = $1 WHERE {key} = $2 AND tenant_id = $3",
+                    table = l.table,
+                    key = l.key
+                )))
+                .bind(now)
+                .bind(s.id)
+                .bind(tenant_id)
+                .execute(&mut **tx)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After a complete listing: what the tenant no longer returns is gone for
+/// it, and what is gone from every tenant is expired.
+async fn close_complete_listing(
+    tx: &mut Tx,
+    l: &Links,
+    tenant_id: i64,
+    links: &HashMap<String, LinkState>,
+    listed: &HashSet<&str>,
+    now: &str,
+    summary: &mut ImportSummary,
+) -> Result<()> {
+    let mut gone: Vec<&str> = links
+        .iter()
+        .filter(|(id, h)| h.visible && !listed.contains(id.as_str()))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    gone.sort_unstable();
+    for id in gone {
+        sqlx::query(sql(format!(
+            "UPDATE {table} SET visible = FALSE, gone_at = $1 WHERE {key} = $2 AND tenant_id = $3",
+            table = l.table,
+            key = l.key
+        )))
+        .bind(now)
+        .bind(id)
+        .bind(tenant_id)
+        .execute(&mut **tx)
+        .await?;
+        summary.gone += 1;
+        let row = sqlx::query(sql(format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE {key} = $1 AND visible",
+            table = l.table,
+            key = l.key
+        )))
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+        if row.try_get::<i64, _>("n")? == 0 {
+            summary.expired += 1;
+        }
+    }
+    sqlx::query(sql(format!(
+        "UPDATE {table} SET last_seen = $1 WHERE tenant_id = $2 AND visible",
+        table = l.table
+    )))
+    .bind(now)
+    .bind(tenant_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Drops repeated ids from a listing, keeping the newest version of each.
+fn dedupe<'a, T>(
+    items: &'a [T],
+    id: impl Fn(&T) -> &str,
+    last_modified: impl Fn(&T) -> Option<Timestamp>,
+) -> (Vec<&'a T>, usize) {
+    let mut best: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    for (i, it) in items.iter().enumerate() {
+        match best.get(id(it)) {
+            Some(&j) if last_modified(&items[j]) >= last_modified(it) => {}
+            _ => {
+                best.insert(id(it), i);
+            }
+        }
+    }
+    let mut keep: Vec<usize> = best.into_values().collect();
+    keep.sort_unstable();
+    let dupes = items.len() - keep.len();
+    (keep.into_iter().map(|i| &items[i]).collect(), dupes)
+}
+
+async fn insert_run(
+    tx: &mut Tx,
+    tenant_id: i64,
+    kind: &str,
+    opts: &ImportOptions,
+    s: &ImportSummary,
+) -> Result<()> {
+    let now = opts.now.to_canonical();
+    sqlx::query(
+        "INSERT INTO runs (tenant_id, kind, source, complete, started_at, finished_at, items, new_items, updated_items, gone_items, rejected_items) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(tenant_id)
+    .bind(kind)
+    .bind(&opts.source)
+    .bind(opts.complete)
+    .bind(&now)
+    .bind(&now)
+    .bind(s.items as i64)
+    .bind(s.new as i64)
+    .bind(s.updated as i64)
+    .bind(s.gone as i64)
+    .bind(opts.rejected as i64)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- messages
+
+async fn write_post_columns(
+    tx: &mut Tx,
+    c: &MessageContent,
+    body_text: &str,
+    digest: &str,
+    revision: i64,
+    now: &str,
+    insert: bool,
+) -> Result<()> {
+    let q = if insert {
+        "INSERT INTO posts (title, category, severity, services, tags, is_major, start_at, end_at, act_by, last_modified, \
+         body_html, body_text, has_attachments, digest, revision, updated_at, id, first_seen) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $16)"
+    } else {
+        "UPDATE posts SET title = $1, category = $2, severity = $3, services = $4, tags = $5, is_major = $6, \
+         start_at = $7, end_at = $8, act_by = $9, last_modified = $10, body_html = $11, body_text = $12, \
+         has_attachments = $13, digest = $14, revision = $15, updated_at = $16 WHERE id = $17"
+    };
+    sqlx::query(q)
+        .bind(&c.title)
+        .bind(c.category.as_str())
+        .bind(c.severity.as_str())
+        .bind(to_json(&c.services))
+        .bind(to_json(&c.tags))
+        .bind(c.is_major)
+        .bind(ts_opt(&c.start))
+        .bind(ts_opt(&c.end))
+        .bind(ts_opt(&c.act_by))
+        .bind(ts_opt(&c.last_modified))
+        .bind(&c.body_html)
+        .bind(body_text)
+        .bind(c.has_attachments)
+        .bind(digest)
+        .bind(revision)
+        .bind(now)
+        .bind(&c.id)
+        .execute(&mut **tx)
+        .await?;
+    if !insert {
+        sqlx::query("DELETE FROM post_services WHERE post_id = $1")
+            .bind(&c.id)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("DELETE FROM post_tags WHERE post_id = $1")
+            .bind(&c.id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for s in &c.services {
+        sqlx::query("INSERT INTO post_services (post_id, service) VALUES ($1, $2)")
+            .bind(&c.id)
+            .bind(s)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for t in &c.tags {
+        sqlx::query("INSERT INTO post_tags (post_id, tag) VALUES ($1, $2)")
+            .bind(&c.id)
+            .bind(t)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_revision(
+    tx: &mut Tx,
+    table: &str,
+    key: &str,
+    id: &str,
+    revision: i64,
+    last_modified: &Option<Timestamp>,
+    tenant_id: i64,
+    digest: &str,
+    content: String,
+    changes: &[FieldChange],
+    now: &str,
+) -> Result<()> {
+    sqlx::query(sql(format!(
+        "INSERT INTO {table} ({key}, revision, last_modified, recorded_at, tenant_id, digest, content, changes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    )))
+    .bind(id)
+    .bind(revision)
+    .bind(ts_opt(last_modified))
+    .bind(now)
+    .bind(tenant_id)
+    .bind(digest)
+    .bind(content)
+    .bind(to_json(changes))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn revision_content<T: DeserializeOwned>(
+    tx: &mut Tx,
+    table: &str,
+    key: &str,
+    id: &str,
+    revision: i64,
+) -> Result<T> {
+    let row = sqlx::query(sql(format!(
+        "SELECT content FROM {table} WHERE {key} = $1 AND revision = $2"
+    )))
+    .bind(id)
+    .bind(revision)
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| StoreError::Corrupt(format!("{id} has no revision {revision}")))?;
+    from_json(&row.try_get::<String, _>("content")?, id)
+}
+
+pub(crate) async fn import_messages(
+    pool: &Pool<Db>,
+    tenant: &str,
+    messages: &[Message],
+    opts: &ImportOptions,
+) -> Result<ImportSummary> {
+    let now = opts.now.to_canonical();
+    let (listing, duplicates) = dedupe(messages, |m| &m.content.id, |m| m.content.last_modified);
+    let mut summary = ImportSummary {
+        tenant: tenant.to_string(),
+        kind: "messages".to_string(),
+        complete: opts.complete,
+        items: listing.len(),
+        rejected: opts.rejected,
+        duplicates,
+        ..Default::default()
+    };
+    let mut tx = pool.begin().await?;
+    let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
+    let ids: Vec<&str> = listing.iter().map(|m| m.content.id.as_str()).collect();
+    let held = held_versions(&mut tx, "posts", &ids).await?;
+    let links = load_links(&mut tx, &POST_LINKS, tenant_id).await?;
+
+    for m in &listing {
+        failpoint::hit("import.item");
+        let c = &m.content;
+        let digest = c.digest();
+        match held.get(&c.id) {
+            None => {
+                let text = cdiff::body_text(&c.body_html);
+                write_post_columns(&mut tx, c, &text, &digest, 1, &now, true).await?;
+                insert_revision(
+                    &mut tx, "post_revisions", "post_id", &c.id, 1, &c.last_modified, tenant_id,
+                    &digest, to_json(c), &[], &now,
+                )
+                .await?;
+                summary.new += 1;
+            }
+            Some(h) => {
+                let verdict = judge(h, &c.last_modified, &digest);
+                let accept = match verdict {
+                    Verdict::Newer => true,
+                    Verdict::SameTimeOtherContent => {
+                        !seen_digest_before(&mut tx, "post_revisions", "post_id", &c.id, &digest)
+                            .await?
+                    }
+                    Verdict::Same => false,
+                    Verdict::Stale => {
+                        summary.stale += 1;
+                        false
+                    }
+                };
+                if accept {
+                    let old: MessageContent =
+                        revision_content(&mut tx, "post_revisions", "post_id", &c.id, h.revision)
+                            .await?;
+                    let old_text = cdiff::body_text(&old.body_html);
+                    let text = cdiff::body_text(&c.body_html);
+                    let changes = cdiff::message_changes_with_text(&old, &old_text, c, &text);
+                    let revision = h.revision + 1;
+                    write_post_columns(&mut tx, c, &text, &digest, revision, &now, false).await?;
+                    insert_revision(
+                        &mut tx, "post_revisions", "post_id", &c.id, revision, &c.last_modified,
+                        tenant_id, &digest, to_json(c), &changes, &now,
+                    )
+                    .await?;
+                    summary.updated += 1;
+                }
+            }
+        }
+        let rollout = m.view.rollout().unwrap_or_default();
+        let sighting = Sighting {
+            id: &c.id,
+            details: &m.view.details,
+            details_digest: m.view.digest(),
+            rollout: to_json(&rollout),
+            last_modified: ts_opt(&c.last_modified),
+        };
+        record_sighting(
+            &mut tx, &POST_LINKS, tenant_id, links.get(&c.id), &sighting, &now, opts.complete,
+            &mut summary,
+        )
+        .await?;
+    }
+    if opts.complete {
+        let listed: HashSet<&str> = ids.iter().copied().collect();
+        close_complete_listing(&mut tx, &POST_LINKS, tenant_id, &links, &listed, &now, &mut summary)
+            .await?;
+        sqlx::query("UPDATE tenants SET messages_complete_at = $1 WHERE id = $2")
+            .bind(&now)
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    insert_run(&mut tx, tenant_id, "messages", opts, &summary).await?;
+    failpoint::hit("import.commit");
+    tx.commit().await?;
+    failpoint::hit("import.committed");
+    Ok(summary)
+}
+
+fn post_summary(row: &DbRow) -> Result<PostSummary> {
+    let visible: i64 = row.try_get("tenants_visible")?;
+    Ok(PostSummary {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        category: row.try_get("category")?,
+        severity: row.try_get("severity")?,
+        services: from_json(&row.try_get::<String, _>("services")?, "services")?,
+        tags: from_json(&row.try_get::<String, _>("tags")?, "tags")?,
+        is_major: row.try_get("is_major")?,
+        start: read_ts_opt(row.try_get("start_at")?)?,
+        end: read_ts_opt(row.try_get("end_at")?)?,
+        act_by: read_ts_opt(row.try_get("act_by")?)?,
+        last_modified: read_ts_opt(row.try_get("last_modified")?)?,
+        revision: row.try_get("revision")?,
+        state: if visible > 0 {
+            PostState::Active
+        } else {
+            PostState::Expired
+        },
+        tenants_visible: visible,
+        tenants_seen: row.try_get("tenants_seen")?,
+        first_seen: read_ts(row.try_get("first_seen")?)?,
+    })
+}
+
+const POST_SUMMARY_COLUMNS: &str = "p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, \
+    p.start_at, p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, \
+    (SELECT COUNT(*) FROM post_tenants l WHERE l.post_id = p.id AND l.visible) AS tenants_visible, \
+    (SELECT COUNT(*) FROM post_tenants l WHERE l.post_id = p.id) AS tenants_seen";
+
+/// `%word%` with LIKE's wildcards escaped.
+fn like_pattern(word: &str) -> String {
+    let mut out = String::with_capacity(word.len() + 2);
+    out.push('%');
+    for ch in word.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+pub(crate) async fn list_messages(pool: &Pool<Db>, f: &MessageFilter) -> Result<Vec<PostSummary>> {
+    let mut qb: QueryBuilder<Db> =
+        QueryBuilder::new(format!("SELECT {POST_SUMMARY_COLUMNS} FROM posts p WHERE 1 = 1"));
+    match (&f.tenant, f.state) {
+        (Some(t), state) => {
+            qb.push(
+                " AND EXISTS (SELECT 1 FROM post_tenants l JOIN tenants t ON t.id = l.tenant_id \
+                 WHERE l.post_id = p.id AND t.name = ",
+            );
+            qb.push_bind(t.clone());
+            match state {
+                Some(PostState::Active) => qb.push(" AND l.visible)"),
+                Some(PostState::Expired) => qb.push(" AND NOT l.visible)"),
+                None => qb.push(")"),
+            };
+        }
+        (None, Some(PostState::Active)) => {
+            qb.push(" AND EXISTS (SELECT 1 FROM post_tenants l WHERE l.post_id = p.id AND l.visible)");
+        }
+        (None, Some(PostState::Expired)) => {
+            qb.push(
+                " AND NOT EXISTS (SELECT 1 FROM post_tenants l WHERE l.post_id = p.id AND l.visible)",
+            );
+        }
+        (None, None) => {}
+    }
+    if !f.services.is_empty() {
+        qb.push(" AND EXISTS (SELECT 1 FROM post_services s WHERE s.post_id = p.id AND LOWER(s.service) IN (");
+        let mut sep = qb.separated(", ");
+        for s in &f.services {
+            sep.push_bind(s.trim().to_lowercase());
+        }
+        qb.push("))");
+    }
+    if let Some(c) = &f.category {
+        qb.push(" AND LOWER(p.category) = ");
+        qb.push_bind(c.trim().to_lowercase());
+    }
+    if let Some(s) = &f.severity {
+        qb.push(" AND LOWER(p.severity) = ");
+        qb.push_bind(s.trim().to_lowercase());
+    }
+    if let Some(m) = f.major {
+        qb.push(" AND p.is_major = ");
+        qb.push_bind(m);
+    }
+    if let Some(t) = f.act_by_from {
+        qb.push(" AND p.act_by >= ");
+        qb.push_bind(t.to_canonical());
+    }
+    if let Some(t) = f.act_by_to {
+        qb.push(" AND p.act_by <= ");
+        qb.push_bind(t.to_canonical());
+    }
+    if let Some(text) = &f.text {
+        for word in text.split_whitespace() {
+            let pat = like_pattern(word);
+            qb.push(format!(" AND (p.title {ILIKE} "));
+            qb.push_bind(pat.clone());
+            qb.push(format!(" ESCAPE '\\' OR p.body_text {ILIKE} "));
+            qb.push_bind(pat);
+            qb.push(" ESCAPE '\\')");
+        }
+    }
+    qb.push(" ORDER BY COALESCE(p.last_modified, '') DESC, p.id DESC");
+    if let Some(limit) = f.limit {
+        qb.push(" LIMIT ");
+        qb.push_bind(limit.max(0));
+    }
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter().map(post_summary).collect()
+}
+
+async fn links_of(pool: &Pool<Db>, l: &Links, id: &str) -> Result<Vec<TenantLink>> {
+    let rows = sqlx::query(sql(format!(
+        "SELECT t.name, l.visible, l.first_seen, l.last_seen, l.gone_at, l.seen_last_modified, l.details \
+         FROM {table} l JOIN tenants t ON t.id = l.tenant_id WHERE l.{key} = $1 ORDER BY t.name",
+        table = l.table,
+        key = l.key
+    )))
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(TenantLink {
+                name: row.try_get("name")?,
+                visible: row.try_get("visible")?,
+                first_seen: read_ts(row.try_get("first_seen")?)?,
+                last_seen: read_ts(row.try_get("last_seen")?)?,
+                gone_at: read_ts_opt(row.try_get("gone_at")?)?,
+                seen_last_modified: read_ts_opt(row.try_get("seen_last_modified")?)?,
+                details: from_json(&row.try_get::<String, _>("details")?, "details")?,
+            })
+        })
+        .collect()
+}
+
+fn revision_info(row: &DbRow) -> Result<RevisionInfo> {
+    Ok(RevisionInfo {
+        revision: row.try_get("revision")?,
+        last_modified: read_ts_opt(row.try_get("last_modified")?)?,
+        recorded_at: read_ts(row.try_get("recorded_at")?)?,
+        tenant: row.try_get("name")?,
+        changes: from_json(&row.try_get::<String, _>("changes")?, "changes")?,
+    })
+}
+
+async fn revisions_of(pool: &Pool<Db>, table: &str, key: &str, id: &str) -> Result<Vec<RevisionInfo>> {
+    let rows = sqlx::query(sql(format!(
+        "SELECT r.revision, r.last_modified, r.recorded_at, t.name, r.changes \
+         FROM {table} r LEFT JOIN tenants t ON t.id = r.tenant_id WHERE r.{key} = $1 ORDER BY r.revision"
+    )))
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(revision_info).collect()
+}
+
+pub(crate) async fn get_message(pool: &Pool<Db>, id: &str) -> Result<PostDetail> {
+    let row = sqlx::query(sql(format!(
+        "SELECT {POST_SUMMARY_COLUMNS}, p.body_text FROM posts p WHERE p.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("post {id}")))?;
+    let summary = post_summary(&row)?;
+    let body_text: String = row.try_get("body_text")?;
+    let content_row = sqlx::query("SELECT content FROM post_revisions WHERE post_id = $1 AND revision = $2")
+        .bind(id)
+        .bind(summary.revision)
+        .fetch_one(pool)
+        .await?;
+    let content: MessageContent = from_json(&content_row.try_get::<String, _>("content")?, id)?;
+    Ok(PostDetail {
+        tenants: links_of(pool, &POST_LINKS, id).await?,
+        revisions: revisions_of(pool, "post_revisions", "post_id", id).await?,
+        summary,
+        content,
+        body_text,
+    })
+}
+
+pub(crate) async fn message_revision(pool: &Pool<Db>, id: &str, revision: i64) -> Result<RevisionContent> {
+    let row = sqlx::query(
+        "SELECT r.revision, r.last_modified, r.recorded_at, t.name, r.changes, r.content \
+         FROM post_revisions r LEFT JOIN tenants t ON t.id = r.tenant_id WHERE r.post_id = $1 AND r.revision = $2",
+    )
+    .bind(id)
+    .bind(revision)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("revision {revision} of post {id}")))?;
+    Ok(RevisionContent {
+        info: revision_info(&row)?,
+        content: from_json(&row.try_get::<String, _>("content")?, id)?,
+    })
+}
+
+pub(crate) async fn export_messages_page(
+    pool: &Pool<Db>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<ExportedPost>> {
+    let rows = sqlx::query(sql(format!(
+        "SELECT {POST_SUMMARY_COLUMNS} FROM posts p WHERE p.id > $1 ORDER BY p.id LIMIT $2"
+    )))
+    .bind(after.unwrap_or(""))
+    .bind(limit.max(1))
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let summary = post_summary(row)?;
+        let content_row =
+            sqlx::query("SELECT content FROM post_revisions WHERE post_id = $1 AND revision = $2")
+                .bind(&summary.id)
+                .bind(summary.revision)
+                .fetch_one(pool)
+                .await?;
+        out.push(ExportedPost {
+            content: from_json(&content_row.try_get::<String, _>("content")?, &summary.id)?,
+            tenants: links_of(pool, &POST_LINKS, &summary.id).await?,
+            revisions: revisions_of(pool, "post_revisions", "post_id", &summary.id).await?,
+            summary,
+        });
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- incidents
+
+async fn write_incident_columns(
+    tx: &mut Tx,
+    c: &IncidentContent,
+    digest: &str,
+    revision: i64,
+    now: &str,
+    insert: bool,
+) -> Result<()> {
+    let q = if insert {
+        "INSERT INTO incidents (title, service, feature, feature_group, classification, origin, status, is_resolved, \
+         impact_description, start_at, end_at, last_modified, high_impact, digest, revision, updated_at, id, first_seen) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $16)"
+    } else {
+        "UPDATE incidents SET title = $1, service = $2, feature = $3, feature_group = $4, classification = $5, \
+         origin = $6, status = $7, is_resolved = $8, impact_description = $9, start_at = $10, end_at = $11, \
+         last_modified = $12, high_impact = $13, digest = $14, revision = $15, updated_at = $16 WHERE id = $17"
+    };
+    sqlx::query(q)
+        .bind(&c.title)
+        .bind(&c.service)
+        .bind(&c.feature)
+        .bind(&c.feature_group)
+        .bind(c.classification.as_str())
+        .bind(c.origin.as_str())
+        .bind(c.status.as_str())
+        .bind(c.is_resolved)
+        .bind(&c.impact_description)
+        .bind(ts_opt(&c.start))
+        .bind(ts_opt(&c.end))
+        .bind(ts_opt(&c.last_modified))
+        .bind(c.high_impact)
+        .bind(digest)
+        .bind(revision)
+        .bind(now)
+        .bind(&c.id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn append_status(tx: &mut Tx, c: &IncidentContent, tenant_id: i64, now: &str) -> Result<()> {
+    let row = sqlx::query(
+        "SELECT COALESCE(MAX(seq), 0) AS seq FROM incident_status_history WHERE incident_id = $1",
+    )
+    .bind(&c.id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let seq: i64 = row.try_get("seq")?;
+    sqlx::query(
+        "INSERT INTO incident_status_history (incident_id, seq, status, is_resolved, observed_at, last_modified, tenant_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&c.id)
+    .bind(seq + 1)
+    .bind(c.status.as_str())
+    .bind(c.is_resolved)
+    .bind(now)
+    .bind(ts_opt(&c.last_modified))
+    .bind(tenant_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn add_incident_posts(tx: &mut Tx, id: &str, posts: &[IncidentPost], now: &str) -> Result<()> {
+    for p in posts {
+        sqlx::query(
+            "INSERT INTO incident_posts (incident_id, digest, created_at, post_type, description_html, first_seen) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (incident_id, digest) DO NOTHING",
+        )
+        .bind(id)
+        .bind(p.digest())
+        .bind(ts_opt(&p.created))
+        .bind(&p.post_type)
+        .bind(&p.description_html)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn import_incidents(
+    pool: &Pool<Db>,
+    tenant: &str,
+    incidents: &[Incident],
+    opts: &ImportOptions,
+) -> Result<ImportSummary> {
+    let now = opts.now.to_canonical();
+    let (listing, duplicates) = dedupe(incidents, |i| &i.content.id, |i| i.content.last_modified);
+    let mut summary = ImportSummary {
+        tenant: tenant.to_string(),
+        kind: "issues".to_string(),
+        complete: opts.complete,
+        items: listing.len(),
+        rejected: opts.rejected,
+        duplicates,
+        ..Default::default()
+    };
+    let mut tx = pool.begin().await?;
+    let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
+    let ids: Vec<&str> = listing.iter().map(|i| i.content.id.as_str()).collect();
+    let held = held_versions(&mut tx, "incidents", &ids).await?;
+    let links = load_links(&mut tx, &INCIDENT_LINKS, tenant_id).await?;
+
+    for inc in &listing {
+        failpoint::hit("import.item");
+        let c = &inc.content;
+        let digest = inc.version_digest();
+        match held.get(&c.id) {
+            None => {
+                write_incident_columns(&mut tx, c, &digest, 1, &now, true).await?;
+                insert_revision(
+                    &mut tx, "incident_revisions", "incident_id", &c.id, 1, &c.last_modified,
+                    tenant_id, &digest, to_json(c), &[], &now,
+                )
+                .await?;
+                append_status(&mut tx, c, tenant_id, &now).await?;
+                summary.new += 1;
+            }
+            Some(h) => {
+                let accept = match judge(h, &c.last_modified, &digest) {
+                    Verdict::Newer => true,
+                    Verdict::SameTimeOtherContent => !seen_digest_before(
+                        &mut tx, "incident_revisions", "incident_id", &c.id, &digest,
+                    )
+                    .await?,
+                    Verdict::Same => false,
+                    Verdict::Stale => {
+                        summary.stale += 1;
+                        false
+                    }
+                };
+                if accept {
+                    let old: IncidentContent = revision_content(
+                        &mut tx, "incident_revisions", "incident_id", &c.id, h.revision,
+                    )
+                    .await?;
+                    let changes = cdiff::incident_changes(&old, c);
+                    let revision = h.revision + 1;
+                    write_incident_columns(&mut tx, c, &digest, revision, &now, false).await?;
+                    insert_revision(
+                        &mut tx, "incident_revisions", "incident_id", &c.id, revision,
+                        &c.last_modified, tenant_id, &digest, to_json(c), &changes, &now,
+                    )
+                    .await?;
+                    if old.status != c.status || old.is_resolved != c.is_resolved {
+                        append_status(&mut tx, c, tenant_id, &now).await?;
+                    }
+                    summary.updated += 1;
+                }
+            }
+        }
+        add_incident_posts(&mut tx, &c.id, &inc.posts, &now).await?;
+        let sighting = Sighting {
+            id: &c.id,
+            details: &inc.view.details,
+            details_digest: inc.view.digest(),
+            rollout: String::new(),
+            last_modified: ts_opt(&c.last_modified),
+        };
+        record_sighting(
+            &mut tx, &INCIDENT_LINKS, tenant_id, links.get(&c.id), &sighting, &now,
+            opts.complete, &mut summary,
+        )
+        .await?;
+    }
+    if opts.complete {
+        let listed: HashSet<&str> = ids.iter().copied().collect();
+        close_complete_listing(
+            &mut tx, &INCIDENT_LINKS, tenant_id, &links, &listed, &now, &mut summary,
+        )
+        .await?;
+        sqlx::query("UPDATE tenants SET issues_complete_at = $1 WHERE id = $2")
+            .bind(&now)
+            .bind(tenant_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    insert_run(&mut tx, tenant_id, "issues", opts, &summary).await?;
+    failpoint::hit("import.commit");
+    tx.commit().await?;
+    failpoint::hit("import.committed");
+    Ok(summary)
+}
+
+fn incident_summary(row: &DbRow) -> Result<IncidentSummary> {
+    let visible: i64 = row.try_get("tenants_visible")?;
+    Ok(IncidentSummary {
+        id: row.try_get("id")?,
+        title: row.try_get("title")?,
+        service: row.try_get("service")?,
+        feature: row.try_get("feature")?,
+        classification: row.try_get("classification")?,
+        status: row.try_get("status")?,
+        is_resolved: row.try_get("is_resolved")?,
+        start: read_ts_opt(row.try_get("start_at")?)?,
+        end: read_ts_opt(row.try_get("end_at")?)?,
+        last_modified: read_ts_opt(row.try_get("last_modified")?)?,
+        revision: row.try_get("revision")?,
+        state: if visible > 0 {
+            PostState::Active
+        } else {
+            PostState::Expired
+        },
+        tenants_visible: visible,
+        tenants_seen: row.try_get("tenants_seen")?,
+    })
+}
+
+const INCIDENT_SUMMARY_COLUMNS: &str = "i.id, i.title, i.service, i.feature, i.classification, i.status, \
+    i.is_resolved, i.start_at, i.end_at, i.last_modified, i.revision, \
+    (SELECT COUNT(*) FROM incident_tenants l WHERE l.incident_id = i.id AND l.visible) AS tenants_visible, \
+    (SELECT COUNT(*) FROM incident_tenants l WHERE l.incident_id = i.id) AS tenants_seen";
+
+pub(crate) async fn list_incidents(pool: &Pool<Db>, f: &IncidentFilter) -> Result<Vec<IncidentSummary>> {
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+        "SELECT {INCIDENT_SUMMARY_COLUMNS} FROM incidents i WHERE 1 = 1"
+    ));
+    match (&f.tenant, f.state) {
+        (Some(t), state) => {
+            qb.push(
+                " AND EXISTS (SELECT 1 FROM incident_tenants l JOIN tenants t ON t.id = l.tenant_id \
+                 WHERE l.incident_id = i.id AND t.name = ",
+            );
+            qb.push_bind(t.clone());
+            match state {
+                Some(PostState::Active) => qb.push(" AND l.visible)"),
+                Some(PostState::Expired) => qb.push(" AND NOT l.visible)"),
+                None => qb.push(")"),
+            };
+        }
+        (None, Some(PostState::Active)) => {
+            qb.push(" AND EXISTS (SELECT 1 FROM incident_tenants l WHERE l.incident_id = i.id AND l.visible)");
+        }
+        (None, Some(PostState::Expired)) => {
+            qb.push(
+                " AND NOT EXISTS (SELECT 1 FROM incident_tenants l WHERE l.incident_id = i.id AND l.visible)",
+            );
+        }
+        (None, None) => {}
+    }
+    if let Some(s) = &f.service {
+        qb.push(" AND LOWER(i.service) = ");
+        qb.push_bind(s.trim().to_lowercase());
+    }
+    if let Some(r) = f.resolved {
+        qb.push(" AND i.is_resolved = ");
+        qb.push_bind(r);
+    }
+    qb.push(" ORDER BY COALESCE(i.last_modified, '') DESC, i.id DESC");
+    if let Some(limit) = f.limit {
+        qb.push(" LIMIT ");
+        qb.push_bind(limit.max(0));
+    }
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter().map(incident_summary).collect()
+}
+
+pub(crate) async fn get_incident(pool: &Pool<Db>, id: &str) -> Result<IncidentDetail> {
+    let row = sqlx::query(sql(format!(
+        "SELECT {INCIDENT_SUMMARY_COLUMNS} FROM incidents i WHERE i.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("incident {id}")))?;
+    let summary = incident_summary(&row)?;
+    let content_row =
+        sqlx::query("SELECT content FROM incident_revisions WHERE incident_id = $1 AND revision = $2")
+            .bind(id)
+            .bind(summary.revision)
+            .fetch_one(pool)
+            .await?;
+    let content: IncidentContent = from_json(&content_row.try_get::<String, _>("content")?, id)?;
+    let post_rows = sqlx::query(
+        "SELECT created_at, post_type, description_html FROM incident_posts WHERE incident_id = $1 \
+         ORDER BY COALESCE(created_at, ''), digest",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let posts = post_rows
+        .iter()
+        .map(|r| {
+            Ok(IncidentPost {
+                created: read_ts_opt(r.try_get("created_at")?)?,
+                post_type: r.try_get("post_type")?,
+                description_html: r.try_get("description_html")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let history_rows = sqlx::query(
+        "SELECT h.status, h.is_resolved, h.observed_at, h.last_modified, t.name FROM incident_status_history h \
+         LEFT JOIN tenants t ON t.id = h.tenant_id WHERE h.incident_id = $1 ORDER BY h.seq",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    let status_history = history_rows
+        .iter()
+        .map(|r| {
+            Ok(StatusChange {
+                status: r.try_get("status")?,
+                is_resolved: r.try_get("is_resolved")?,
+                observed_at: read_ts(r.try_get("observed_at")?)?,
+                last_modified: read_ts_opt(r.try_get("last_modified")?)?,
+                tenant: r.try_get("name")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(IncidentDetail {
+        tenants: links_of(pool, &INCIDENT_LINKS, id).await?,
+        revisions: revisions_of(pool, "incident_revisions", "incident_id", id).await?,
+        summary,
+        content,
+        posts,
+        status_history,
+    })
+}
+
+// ---------------------------------------------------------------- health
+
+pub(crate) async fn import_health(
+    pool: &Pool<Db>,
+    tenant: &str,
+    overviews: &[HealthOverview],
+    opts: &ImportOptions,
+) -> Result<ImportSummary> {
+    let now = opts.now.to_canonical();
+    let (listing, duplicates) = dedupe(overviews, |o| &o.service_id, |_| None);
+    let mut summary = ImportSummary {
+        tenant: tenant.to_string(),
+        kind: "healthOverviews".to_string(),
+        complete: opts.complete,
+        items: listing.len(),
+        rejected: opts.rejected,
+        duplicates,
+        ..Default::default()
+    };
+    let mut tx = pool.begin().await?;
+    let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
+    for o in &listing {
+        failpoint::hit("import.item");
+        let held = sqlx::query("SELECT status FROM health_current WHERE tenant_id = $1 AND service_id = $2")
+            .bind(tenant_id)
+            .bind(&o.service_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let changed = match held {
+            None => {
+                sqlx::query(
+                    "INSERT INTO health_current (tenant_id, service_id, service, status, since, last_seen) \
+                     VALUES ($1, $2, $3, $4, $5, $5)",
+                )
+                .bind(tenant_id)
+                .bind(&o.service_id)
+                .bind(&o.service)
+                .bind(o.status.as_str())
+                .bind(&now)
+                .execute(&mut *tx)
+                .await?;
+                summary.new += 1;
+                true
+            }
+            Some(row) if row.try_get::<String, _>("status")? != o.status.as_str() => {
+                sqlx::query(
+                    "UPDATE health_current SET service = $1, status = $2, since = $3, last_seen = $3 \
+                     WHERE tenant_id = $4 AND service_id = $5",
+                )
+                .bind(&o.service)
+                .bind(o.status.as_str())
+                .bind(&now)
+                .bind(tenant_id)
+                .bind(&o.service_id)
+                .execute(&mut *tx)
+                .await?;
+                summary.updated += 1;
+                true
+            }
+            Some(_) => {
+                sqlx::query(
+                    "UPDATE health_current SET service = $1, last_seen = $2 WHERE tenant_id = $3 AND service_id = $4",
+                )
+                .bind(&o.service)
+                .bind(&now)
+                .bind(tenant_id)
+                .bind(&o.service_id)
+                .execute(&mut *tx)
+                .await?;
+                false
+            }
+        };
+        if changed {
+            sqlx::query(
+                "INSERT INTO health_history (tenant_id, service_id, observed_at, status) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id, service_id, observed_at) DO UPDATE SET status = excluded.status",
+            )
+            .bind(tenant_id)
+            .bind(&o.service_id)
+            .bind(&now)
+            .bind(o.status.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    insert_run(&mut tx, tenant_id, "healthOverviews", opts, &summary).await?;
+    failpoint::hit("import.commit");
+    tx.commit().await?;
+    failpoint::hit("import.committed");
+    Ok(summary)
+}
+
+pub(crate) async fn health(pool: &Pool<Db>, tenant: Option<&str>) -> Result<Vec<HealthRow>> {
+    let rows = sqlx::query(
+        "SELECT t.name, h.service_id, h.service, h.status, h.since, h.last_seen FROM health_current h \
+         JOIN tenants t ON t.id = h.tenant_id WHERE ($1 = '' OR t.name = $1) ORDER BY t.name, h.service",
+    )
+    .bind(tenant.unwrap_or(""))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(HealthRow {
+                tenant: r.try_get("name")?,
+                service_id: r.try_get("service_id")?,
+                service: r.try_get("service")?,
+                status: r.try_get("status")?,
+                since: read_ts(r.try_get("since")?)?,
+                last_seen: read_ts(r.try_get("last_seen")?)?,
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- tenants, runs, counts
+
+pub(crate) async fn tenants(pool: &Pool<Db>) -> Result<Vec<TenantRow>> {
+    let rows = sqlx::query(
+        "SELECT t.name, t.created_at, t.messages_complete_at, t.issues_complete_at, \
+         (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id AND l.visible) AS posts_visible, \
+         (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id) AS posts_seen, \
+         (SELECT COUNT(*) FROM incident_tenants l WHERE l.tenant_id = t.id AND l.visible) AS incidents_visible \
+         FROM tenants t ORDER BY t.name",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TenantRow {
+                name: r.try_get("name")?,
+                created_at: read_ts(r.try_get("created_at")?)?,
+                messages_complete_at: read_ts_opt(r.try_get("messages_complete_at")?)?,
+                issues_complete_at: read_ts_opt(r.try_get("issues_complete_at")?)?,
+                posts_visible: r.try_get("posts_visible")?,
+                posts_seen: r.try_get("posts_seen")?,
+                incidents_visible: r.try_get("incidents_visible")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn runs(pool: &Pool<Db>, tenant: Option<&str>, limit: i64) -> Result<Vec<RunRow>> {
+    if let Some(t) = tenant {
+        tenant_id(pool, t).await?;
+    }
+    let rows = sqlx::query(
+        "SELECT r.id, t.name, r.kind, r.source, r.complete, r.started_at, r.finished_at, r.items, r.new_items, \
+         r.updated_items, r.gone_items, r.rejected_items FROM runs r JOIN tenants t ON t.id = r.tenant_id \
+         WHERE ($1 = '' OR t.name = $1) ORDER BY r.id DESC LIMIT $2",
+    )
+    .bind(tenant.unwrap_or(""))
+    .bind(limit.max(1))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RunRow {
+                id: r.try_get("id")?,
+                tenant: r.try_get("name")?,
+                kind: r.try_get("kind")?,
+                source: r.try_get("source")?,
+                complete: r.try_get("complete")?,
+                started_at: read_ts(r.try_get("started_at")?)?,
+                finished_at: read_ts(r.try_get("finished_at")?)?,
+                items: r.try_get("items")?,
+                new: r.try_get("new_items")?,
+                updated: r.try_get("updated_items")?,
+                gone: r.try_get("gone_items")?,
+                rejected: r.try_get("rejected_items")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn counts(pool: &Pool<Db>) -> Result<Counts> {
+    async fn n(pool: &Pool<Db>, q: &'static str) -> Result<i64> {
+        Ok(sqlx::query(q).fetch_one(pool).await?.try_get("n")?)
+    }
+    Ok(Counts {
+        tenants: n(pool, "SELECT COUNT(*) AS n FROM tenants").await?,
+        posts: n(pool, "SELECT COUNT(*) AS n FROM posts").await?,
+        post_links: n(pool, "SELECT COUNT(*) AS n FROM post_tenants").await?,
+        post_revisions: n(pool, "SELECT COUNT(*) AS n FROM post_revisions").await?,
+        gone_links: n(pool, "SELECT COUNT(*) AS n FROM post_tenants WHERE NOT visible").await?,
+        expired_posts: n(
+            pool,
+            "SELECT COUNT(*) AS n FROM posts p WHERE NOT EXISTS \
+             (SELECT 1 FROM post_tenants l WHERE l.post_id = p.id AND l.visible)",
+        )
+        .await?,
+        incidents: n(pool, "SELECT COUNT(*) AS n FROM incidents").await?,
+        incident_links: n(pool, "SELECT COUNT(*) AS n FROM incident_tenants").await?,
+        incident_revisions: n(pool, "SELECT COUNT(*) AS n FROM incident_revisions").await?,
+        incident_posts: n(pool, "SELECT COUNT(*) AS n FROM incident_posts").await?,
+        incident_status_changes: n(pool, "SELECT COUNT(*) AS n FROM incident_status_history").await?,
+        health_services: n(pool, "SELECT COUNT(*) AS n FROM health_current").await?,
+        health_changes: n(pool, "SELECT COUNT(*) AS n FROM health_history").await?,
+        runs: n(pool, "SELECT COUNT(*) AS n FROM runs").await?,
+    })
+}
