@@ -110,7 +110,12 @@ fn plural(n: usize) -> &'static str {
 /// The field-level summary of what changed from `old` to `new`. The body is
 /// compared as text (markup-only edits are not changes to the reader).
 pub fn message_changes(old: &MessageContent, new: &MessageContent) -> Vec<FieldChange> {
-    message_changes_with_text(old, &body_text(&old.body_html), new, &body_text(&new.body_html))
+    message_changes_with_text(
+        old,
+        &body_text(&old.body_html),
+        new,
+        &body_text(&new.body_html),
+    )
 }
 
 /// As [`message_changes`], with the bodies' texts already computed.
@@ -125,8 +130,16 @@ pub fn message_changes_with_text(
         FieldChange::values("start", ts(&old.start), ts(&new.start)),
         FieldChange::values("end", ts(&old.end), ts(&new.end)),
         FieldChange::values("act_by", ts(&old.act_by), ts(&new.act_by)),
-        FieldChange::values("category", old.category.to_string(), new.category.to_string()),
-        FieldChange::values("severity", old.severity.to_string(), new.severity.to_string()),
+        FieldChange::values(
+            "category",
+            old.category.to_string(),
+            new.category.to_string(),
+        ),
+        FieldChange::values(
+            "severity",
+            old.severity.to_string(),
+            new.severity.to_string(),
+        ),
         FieldChange::values("services", list(&old.services), list(&new.services)),
         FieldChange::values("tags", list(&old.tags), list(&new.tags)),
         FieldChange::values("major", old.is_major.to_string(), new.is_major.to_string()),
@@ -266,19 +279,35 @@ mod tests {
         b.tags.push("Updated message".into());
         b.body_html = "<p>[When this will happen:]</p><p>Rollout begins in May 2025.</p>".into();
         b.last_modified = Timestamp::parse("2025-02-01T00:00:00Z").ok();
-        let fields: Vec<String> = message_changes(&a, &b).into_iter().map(|c| c.field).collect();
-        assert_eq!(fields, vec!["title", "act_by", "tags", "body", "last_modified"]);
-        let body = message_changes(&a, &b).into_iter().find(|c| c.field == "body").unwrap();
+        let fields: Vec<String> = message_changes(&a, &b)
+            .into_iter()
+            .map(|c| c.field)
+            .collect();
+        assert_eq!(
+            fields,
+            vec!["title", "act_by", "tags", "body", "last_modified"]
+        );
+        let body = message_changes(&a, &b)
+            .into_iter()
+            .find(|c| c.field == "body")
+            .unwrap();
         assert_eq!(body.describe(), "body: 1 line added, 1 removed");
-        let act = message_changes(&a, &b).into_iter().find(|c| c.field == "act_by").unwrap();
-        assert_eq!(act.describe(), "act_by: (none) → \"2025-04-01T00:00:00.000000Z\"");
+        let act = message_changes(&a, &b)
+            .into_iter()
+            .find(|c| c.field == "act_by")
+            .unwrap();
+        assert_eq!(
+            act.describe(),
+            "act_by: (none) → \"2025-04-01T00:00:00.000000Z\""
+        );
     }
 
     #[test]
     fn markup_only_changes_are_not_body_changes() {
         let a = content();
         let mut b = content();
-        b.body_html = "<p>[When this will happen:]</p>\n<p>Rollout begins in March 2025.</p>".into();
+        b.body_html =
+            "<p>[When this will happen:]</p>\n<p>Rollout begins in March 2025.</p>".into();
         assert!(message_changes(&a, &b).is_empty());
     }
 

@@ -335,7 +335,10 @@ impl<'a> Props<'a> {
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(other) => Err(format!("`{name}` should be true or false, not {}", kind(other))),
+            Some(other) => Err(format!(
+                "`{name}` should be true or false, not {}",
+                kind(other)
+            )),
         }
     }
 
@@ -388,7 +391,10 @@ impl<'a> Props<'a> {
             None => Ok(String::new()),
             Some(Value::String(s)) => Ok(s.clone()),
             Some(Value::Object(o)) => Ok(Props::new(o).string("content")?.unwrap_or_default()),
-            Some(other) => Err(format!("`{name}` should be an itemBody, not {}", kind(other))),
+            Some(other) => Err(format!(
+                "`{name}` should be an itemBody, not {}",
+                kind(other)
+            )),
         }
     }
 
@@ -598,7 +604,10 @@ pub fn decode_feature_status(s: &str) -> Result<Vec<RolloutEntry>, String> {
     let v: Value =
         serde_json::from_str(s).map_err(|e| format!("FeatureStatusJson is not JSON: {e}"))?;
     let Value::Object(by_id) = v else {
-        return Err(format!("FeatureStatusJson should be an object, not {}", kind(&v)));
+        return Err(format!(
+            "FeatureStatusJson should be an object, not {}",
+            kind(&v)
+        ));
     };
     let mut out = Vec::new();
     for (key, entries) in &by_id {
@@ -667,7 +676,9 @@ impl Incident {
                         });
                     }
                 }
-                Some(other) => return Err(format!("`posts` should be a list, not {}", kind(other))),
+                Some(other) => {
+                    return Err(format!("`posts` should be a list, not {}", kind(other)));
+                }
             }
             let status = p
                 .string("status")?
@@ -739,7 +750,11 @@ impl HealthOverview {
         let id = wrap(index, None, p.id())?;
         let r = (|| {
             Ok(HealthOverview {
-                service: p.string("service")?.unwrap_or_else(|| id.clone()).trim().to_string(),
+                service: p
+                    .string("service")?
+                    .unwrap_or_else(|| id.clone())
+                    .trim()
+                    .to_string(),
                 status: p
                     .string("status")?
                     .map(|s| HealthStatus::parse(&s))
@@ -867,8 +882,14 @@ mod tests {
         assert_eq!(m.content.id, "MC1005517");
         assert_eq!(m.content.category, Category::StayInformed);
         assert_eq!(m.content.severity, Severity::Normal);
-        assert_eq!(m.content.services, vec!["Microsoft Teams", "Microsoft Clipchamp"]);
-        assert_eq!(m.content.display_title(), "Microsoft Teams: Custom meeting branding");
+        assert_eq!(
+            m.content.services,
+            vec!["Microsoft Teams", "Microsoft Clipchamp"]
+        );
+        assert_eq!(
+            m.content.display_title(),
+            "Microsoft Teams: Custom meeting branding"
+        );
         assert_eq!(m.view.summary(), Some("Teams will support themes."));
         assert_eq!(m.view.roadmap_ids(), vec!["468868", "468869"]);
         assert_eq!(m.view.platforms().len(), 5);
@@ -889,12 +910,18 @@ mod tests {
             Category::Unknown("unknownFutureValue".into())
         );
         assert_eq!(Severity::parse("High"), Severity::High);
-        assert_eq!(HealthStatus::parse("ServiceRestored"), HealthStatus::ServiceRestored);
+        assert_eq!(
+            HealthStatus::parse("ServiceRestored"),
+            HealthStatus::ServiceRestored
+        );
         assert_eq!(
             RolloutStatus::parse_feature_status("FeatureRolloutStatusInRollout"),
             RolloutStatus::InRollout
         );
-        assert_eq!(RolloutStatus::parse_feature_status("Launched"), RolloutStatus::Launched);
+        assert_eq!(
+            RolloutStatus::parse_feature_status("Launched"),
+            RolloutStatus::Launched
+        );
     }
 
     #[test]
@@ -913,7 +940,10 @@ mod tests {
         let e = Message::from_graph(&json!({"title": "x"}), 4).unwrap_err();
         assert_eq!(e.to_string(), "item 4: has no `id`");
         let e = Message::from_graph(&json!({"id": "MC9", "tags": 5}), 1).unwrap_err();
-        assert_eq!(e.to_string(), "item 1 (MC9): `tags` should be a list, not a number");
+        assert_eq!(
+            e.to_string(),
+            "item 1 (MC9): `tags` should be a list, not a number"
+        );
         let e = Message::from_graph(&json!({"id": "MC9", "startDateTime": "soon"}), 1).unwrap_err();
         assert!(e.to_string().contains("startDateTime"), "{e}");
         assert!(Message::from_graph(&json!([1]), 0).is_err());
@@ -941,8 +971,12 @@ mod tests {
         assert_eq!(i.content.classification, Classification::Incident);
         assert_eq!(i.content.status, HealthStatus::PostIncidentReviewPublished);
         assert_eq!(i.posts.len(), 1);
-        assert_eq!(detect_kind(std::slice::from_ref(&v)), Some(ListingKind::Issues));
-        let h = json!({"service": "Exchange Online", "status": "ServiceOperational", "id": "Exchange"});
+        assert_eq!(
+            detect_kind(std::slice::from_ref(&v)),
+            Some(ListingKind::Issues)
+        );
+        let h =
+            json!({"service": "Exchange Online", "status": "ServiceOperational", "id": "Exchange"});
         let o = HealthOverview::from_graph(&h, 0).unwrap();
         assert_eq!(o.status, HealthStatus::ServiceOperational);
         assert_eq!(detect_kind(&[h]), Some(ListingKind::HealthOverviews));

@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod diff;
+pub mod duration;
 pub mod graph;
 pub mod timestamp;
 

@@ -10,11 +10,19 @@ pub fn at(s: &str) -> Timestamp {
 }
 
 pub fn opts(now: &str) -> ImportOptions {
-    ImportOptions { complete: true, now: at(now), source: "test".into(), rejected: 0 }
+    ImportOptions {
+        complete: true,
+        now: at(now),
+        source: "test".into(),
+        rejected: 0,
+    }
 }
 
 pub fn partial(now: &str) -> ImportOptions {
-    ImportOptions { complete: false, ..opts(now) }
+    ImportOptions {
+        complete: false,
+        ..opts(now)
+    }
 }
 
 pub fn post_json(id: &str, last_modified: &str) -> Value {
@@ -46,7 +54,9 @@ pub fn post(id: &str, last_modified: &str) -> Message {
 }
 
 pub fn posts(ids: &[&str]) -> Vec<Message> {
-    ids.iter().map(|id| post(id, "2026-01-05T10:00:00Z")).collect()
+    ids.iter()
+        .map(|id| post(id, "2026-01-05T10:00:00Z"))
+        .collect()
 }
 
 pub fn with(mut v: Value, key: &str, value: Value) -> Value {
@@ -72,10 +82,14 @@ pub fn incident_json(id: &str, status: &str, last_modified: &str, posts: usize) 
 }
 
 pub fn incident(id: &str, status: &str, last_modified: &str, posts: usize) -> Incident {
-    Incident::from_graph(&incident_json(id, status, last_modified, posts), 0).expect("fixture parses")
+    Incident::from_graph(&incident_json(id, status, last_modified, posts), 0)
+        .expect("fixture parses")
 }
 
 pub fn health(service_id: &str, status: &str) -> HealthOverview {
-    HealthOverview::from_graph(&json!({"id": service_id, "service": format!("{service_id} service"), "status": status}), 0)
-        .expect("fixture parses")
+    HealthOverview::from_graph(
+        &json!({"id": service_id, "service": format!("{service_id} service"), "status": status}),
+        0,
+    )
+    .expect("fixture parses")
 }

@@ -39,19 +39,23 @@ impl PgDatabase {
                 return None;
             }
         };
-        let admin = PgConnectOptions::from_str(&base).expect("CHANGEDESK_TEST_PG_URL is not a valid URL");
+        let admin =
+            PgConnectOptions::from_str(&base).expect("CHANGEDESK_TEST_PG_URL is not a valid URL");
         let name = format!("changedesk_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = admin
-            .connect()
-            .await
-            .unwrap_or_else(|e| panic!("CHANGEDESK_TEST_PG_URL is set but PostgreSQL is unreachable: {e}"));
+        let mut conn = admin.connect().await.unwrap_or_else(|e| {
+            panic!("CHANGEDESK_TEST_PG_URL is set but PostgreSQL is unreachable: {e}")
+        });
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
         let mut url = url::Url::parse(&base).expect("CHANGEDESK_TEST_PG_URL is not a valid URL");
         url.set_path(&format!("/{name}"));
-        Some(PgDatabase { admin, name, url: url.to_string() })
+        Some(PgDatabase {
+            admin,
+            name,
+            url: url.to_string(),
+        })
     }
 
     pub async fn drop_db(self) {
@@ -71,7 +75,9 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some(db) = PgDatabase::create().await else { return };
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
     let store = Store::open(&Location::Postgres(db.url.clone()), OpenMode::ReadWrite)
         .await
         .expect("open postgres");

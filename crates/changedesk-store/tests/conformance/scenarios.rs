@@ -7,176 +7,545 @@ use serde_json::json;
 use crate::conformance;
 use crate::fixtures::*;
 
-conformance!(a_post_is_stored_once_however_many_tenants_see_it, |store: Store| async move {
-    let a = store.import_messages("alpha", &posts(&["MC1", "MC2", "MC3"]), &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    assert_eq!((a.items, a.new, a.linked, a.updated, a.gone), (3, 3, 3, 0, 0));
-    let b = store.import_messages("beta", &posts(&["MC2", "MC3", "MC4"]), &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    assert_eq!((b.items, b.new, b.linked, b.updated), (3, 1, 3, 0));
-    let c = store.counts().await.unwrap();
-    assert_eq!((c.tenants, c.posts, c.post_links, c.post_revisions, c.gone_links, c.expired_posts), (2, 4, 6, 4, 0, 0));
-    let d = store.get_message("MC2").await.unwrap();
-    let names: Vec<&str> = d.tenants.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, vec!["alpha", "beta"]);
-    assert_eq!(d.summary.tenants_visible, 2);
-    assert_eq!(d.summary.state, PostState::Active);
-    assert_eq!(d.content.title, "Microsoft Teams: feature MC2");
-    assert!(d.body_text.contains("Rollout of MC2 begins in March 2026."), "{}", d.body_text);
-});
+conformance!(
+    a_post_is_stored_once_however_many_tenants_see_it,
+    |store: Store| async move {
+        let a = store
+            .import_messages(
+                "alpha",
+                &posts(&["MC1", "MC2", "MC3"]),
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (a.items, a.new, a.linked, a.updated, a.gone),
+            (3, 3, 3, 0, 0)
+        );
+        let b = store
+            .import_messages(
+                "beta",
+                &posts(&["MC2", "MC3", "MC4"]),
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!((b.items, b.new, b.linked, b.updated), (3, 1, 3, 0));
+        let c = store.counts().await.unwrap();
+        assert_eq!(
+            (
+                c.tenants,
+                c.posts,
+                c.post_links,
+                c.post_revisions,
+                c.gone_links,
+                c.expired_posts
+            ),
+            (2, 4, 6, 4, 0, 0)
+        );
+        let d = store.get_message("MC2").await.unwrap();
+        let names: Vec<&str> = d.tenants.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["alpha", "beta"]);
+        assert_eq!(d.summary.tenants_visible, 2);
+        assert_eq!(d.summary.state, PostState::Active);
+        assert_eq!(d.content.title, "Microsoft Teams: feature MC2");
+        assert!(
+            d.body_text.contains("Rollout of MC2 begins in March 2026."),
+            "{}",
+            d.body_text
+        );
+    }
+);
 
-conformance!(loading_the_same_data_again_adds_nothing, |store: Store| async move {
-    let listing = posts(&["MC1", "MC2"]);
-    store.import_messages("alpha", &listing, &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    let before = store.counts().await.unwrap();
-    let again = store.import_messages("alpha", &listing, &opts("2026-03-02T00:00:00Z")).await.unwrap();
-    assert_eq!((again.new, again.updated, again.linked, again.gone, again.stale), (0, 0, 0, 0, 0));
-    let after = store.counts().await.unwrap();
-    assert_eq!(after.runs, before.runs + 1, "a run record is added");
-    assert_eq!(changedesk_store::Counts { runs: before.runs, ..after }, before);
-    let d = store.get_message("MC1").await.unwrap();
-    assert_eq!(d.tenants[0].first_seen, at("2026-03-01T00:00:00Z"));
-    assert_eq!(d.tenants[0].last_seen, at("2026-03-02T00:00:00Z"), "last seen moves on");
-});
+conformance!(
+    loading_the_same_data_again_adds_nothing,
+    |store: Store| async move {
+        let listing = posts(&["MC1", "MC2"]);
+        store
+            .import_messages("alpha", &listing, &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let before = store.counts().await.unwrap();
+        let again = store
+            .import_messages("alpha", &listing, &opts("2026-03-02T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                again.new,
+                again.updated,
+                again.linked,
+                again.gone,
+                again.stale
+            ),
+            (0, 0, 0, 0, 0)
+        );
+        let after = store.counts().await.unwrap();
+        assert_eq!(after.runs, before.runs + 1, "a run record is added");
+        assert_eq!(
+            changedesk_store::Counts {
+                runs: before.runs,
+                ..after
+            },
+            before
+        );
+        let d = store.get_message("MC1").await.unwrap();
+        assert_eq!(d.tenants[0].first_seen, at("2026-03-01T00:00:00Z"));
+        assert_eq!(
+            d.tenants[0].last_seen,
+            at("2026-03-02T00:00:00Z"),
+            "last seen moves on"
+        );
+    }
+);
 
-conformance!(a_newer_version_becomes_a_revision_with_a_change_summary, |store: Store| async move {
-    store.import_messages("alpha", &[post("MC1", "2026-01-05T10:00:00Z")], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    let mut v = post_json("MC1", "2026-02-01T09:30:00.5Z");
-    v["title"] = json!("(Updated) Microsoft Teams: feature MC1");
-    v["actionRequiredByDateTime"] = json!("2026-04-30T00:00:00Z");
-    v["body"]["content"] = json!("<p>[When this will happen:]</p><p>Rollout of MC1 begins in May 2026.</p>");
-    let s = store.import_messages("alpha", &[parse(&v)], &opts("2026-03-02T00:00:00Z")).await.unwrap();
-    assert_eq!((s.new, s.updated, s.linked), (0, 1, 0));
-    let d = store.get_message("MC1").await.unwrap();
-    assert_eq!(d.summary.revision, 2);
-    assert_eq!(d.content.title, "(Updated) Microsoft Teams: feature MC1");
-    assert_eq!(d.revisions.len(), 2);
-    assert!(d.revisions[0].changes.is_empty());
-    let fields: Vec<&str> = d.revisions[1].changes.iter().map(|c| c.field.as_str()).collect();
-    assert_eq!(fields, vec!["title", "act_by", "body", "last_modified"]);
-    assert_eq!(d.revisions[1].tenant.as_deref(), Some("alpha"));
-    let old = store.message_revision("MC1", 1).await.unwrap();
-    assert_eq!(old.content.title, "Microsoft Teams: feature MC1");
-    assert!(matches!(store.message_revision("MC1", 3).await, Err(StoreError::NotFound(_))));
-    // the shared-field filters see the new version
-    let f = MessageFilter { act_by_from: Some(at("2026-04-01T00:00:00Z")), ..Default::default() };
-    assert_eq!(store.list_messages(&f).await.unwrap().len(), 1);
-});
+conformance!(
+    a_newer_version_becomes_a_revision_with_a_change_summary,
+    |store: Store| async move {
+        store
+            .import_messages(
+                "alpha",
+                &[post("MC1", "2026-01-05T10:00:00Z")],
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let mut v = post_json("MC1", "2026-02-01T09:30:00.5Z");
+        v["title"] = json!("(Updated) Microsoft Teams: feature MC1");
+        v["actionRequiredByDateTime"] = json!("2026-04-30T00:00:00Z");
+        v["body"]["content"] =
+            json!("<p>[When this will happen:]</p><p>Rollout of MC1 begins in May 2026.</p>");
+        let s = store
+            .import_messages("alpha", &[parse(&v)], &opts("2026-03-02T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((s.new, s.updated, s.linked), (0, 1, 0));
+        let d = store.get_message("MC1").await.unwrap();
+        assert_eq!(d.summary.revision, 2);
+        assert_eq!(d.content.title, "(Updated) Microsoft Teams: feature MC1");
+        assert_eq!(d.revisions.len(), 2);
+        assert!(d.revisions[0].changes.is_empty());
+        let fields: Vec<&str> = d.revisions[1]
+            .changes
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(fields, vec!["title", "act_by", "body", "last_modified"]);
+        assert_eq!(d.revisions[1].tenant.as_deref(), Some("alpha"));
+        let old = store.message_revision("MC1", 1).await.unwrap();
+        assert_eq!(old.content.title, "Microsoft Teams: feature MC1");
+        assert!(matches!(
+            store.message_revision("MC1", 3).await,
+            Err(StoreError::NotFound(_))
+        ));
+        // the shared-field filters see the new version
+        let f = MessageFilter {
+            act_by_from: Some(at("2026-04-01T00:00:00Z")),
+            ..Default::default()
+        };
+        assert_eq!(store.list_messages(&f).await.unwrap().len(), 1);
+    }
+);
 
-conformance!(a_lagging_tenant_never_flips_a_post_back, |store: Store| async move {
-    let mut new = post_json("MC1", "2026-02-01T00:00:00Z");
-    new["title"] = json!("(Updated) new title");
-    store.import_messages("alpha", &[parse(&new)], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    let s = store.import_messages("beta", &[post("MC1", "2026-01-05T10:00:00Z")], &opts("2026-03-02T00:00:00Z")).await.unwrap();
-    assert_eq!((s.new, s.updated, s.stale, s.linked), (0, 0, 1, 1));
-    let d = store.get_message("MC1").await.unwrap();
-    assert_eq!(d.summary.revision, 1);
-    assert_eq!(d.content.title, "(Updated) new title");
-    let beta = d.tenants.iter().find(|t| t.name == "beta").unwrap();
-    assert_eq!(beta.seen_last_modified, Some(at("2026-01-05T10:00:00Z")), "the link remembers the tenant's version");
-    assert_eq!(store.counts().await.unwrap().post_revisions, 1);
-});
+conformance!(
+    a_lagging_tenant_never_flips_a_post_back,
+    |store: Store| async move {
+        let mut new = post_json("MC1", "2026-02-01T00:00:00Z");
+        new["title"] = json!("(Updated) new title");
+        store
+            .import_messages("alpha", &[parse(&new)], &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let s = store
+            .import_messages(
+                "beta",
+                &[post("MC1", "2026-01-05T10:00:00Z")],
+                &opts("2026-03-02T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!((s.new, s.updated, s.stale, s.linked), (0, 0, 1, 1));
+        let d = store.get_message("MC1").await.unwrap();
+        assert_eq!(d.summary.revision, 1);
+        assert_eq!(d.content.title, "(Updated) new title");
+        let beta = d.tenants.iter().find(|t| t.name == "beta").unwrap();
+        assert_eq!(
+            beta.seen_last_modified,
+            Some(at("2026-01-05T10:00:00Z")),
+            "the link remembers the tenant's version"
+        );
+        assert_eq!(store.counts().await.unwrap().post_revisions, 1);
+    }
+);
 
-conformance!(same_time_other_content_is_a_revision_once, |store: Store| async move {
-    let x = post_json("MC1", "2026-01-05T10:00:00Z");
-    let y = with(x.clone(), "title", json!("Microsoft Teams: corrected title"));
-    store.import_messages("alpha", &[parse(&x)], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    let s = store.import_messages("beta", &[parse(&y)], &opts("2026-03-01T01:00:00Z")).await.unwrap();
-    assert_eq!(s.updated, 1, "changed shared fields without a newer timestamp are a revision");
-    let s = store.import_messages("alpha", &[parse(&x)], &opts("2026-03-01T02:00:00Z")).await.unwrap();
-    assert_eq!(s.updated, 0, "content already seen does not flip the post back");
-    let d = store.get_message("MC1").await.unwrap();
-    assert_eq!(d.summary.revision, 2);
-    assert_eq!(d.content.title, "Microsoft Teams: corrected title");
-});
+conformance!(
+    same_time_other_content_is_a_revision_once,
+    |store: Store| async move {
+        let x = post_json("MC1", "2026-01-05T10:00:00Z");
+        let y = with(
+            x.clone(),
+            "title",
+            json!("Microsoft Teams: corrected title"),
+        );
+        store
+            .import_messages("alpha", &[parse(&x)], &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let s = store
+            .import_messages("beta", &[parse(&y)], &opts("2026-03-01T01:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.updated, 1,
+            "changed shared fields without a newer timestamp are a revision"
+        );
+        let s = store
+            .import_messages("alpha", &[parse(&x)], &opts("2026-03-01T02:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.updated, 0,
+            "content already seen does not flip the post back"
+        );
+        let d = store.get_message("MC1").await.unwrap();
+        assert_eq!(d.summary.revision, 2);
+        assert_eq!(d.content.title, "Microsoft Teams: corrected title");
+    }
+);
 
-conformance!(tenant_details_belong_to_the_link, |store: Store| async move {
-    let base = post_json("MC1", "2026-01-05T10:00:00Z");
-    let status = |s: &str| json!([{"name": "FeatureStatusJson",
-        "value": format!("{{\"400001\":[{{\"RoadmapId\":400001,\"Platform\":\"Web\",\"Status\":\"{s}\",\"LastUpdateTime\":\"2026-01-01T00:00:00Z\",\"LatestRing\":null}}]}}")}]);
-    store.import_messages("alpha", &[parse(&with(base.clone(), "details", status("Launched")))], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    store.import_messages("beta", &[parse(&with(base.clone(), "details", status("FeatureRolloutStatusNotSupported")))], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    let s = store.import_messages("alpha", &[parse(&with(base, "details", status("InRollout")))], &opts("2026-03-02T00:00:00Z")).await.unwrap();
-    assert_eq!((s.updated, s.new, s.linked), (0, 0, 0), "a details change is not a revision of the post");
-    let d = store.get_message("MC1").await.unwrap();
-    assert_eq!(d.summary.revision, 1);
-    let alpha = d.tenants.iter().find(|t| t.name == "alpha").unwrap();
-    let beta = d.tenants.iter().find(|t| t.name == "beta").unwrap();
-    assert!(alpha.details[0].value.contains("InRollout"));
-    assert!(beta.details[0].value.contains("NotSupported"));
-});
+conformance!(
+    tenant_details_belong_to_the_link,
+    |store: Store| async move {
+        let base = post_json("MC1", "2026-01-05T10:00:00Z");
+        let status = |s: &str| {
+            json!([{"name": "FeatureStatusJson",
+        "value": format!("{{\"400001\":[{{\"RoadmapId\":400001,\"Platform\":\"Web\",\"Status\":\"{s}\",\"LastUpdateTime\":\"2026-01-01T00:00:00Z\",\"LatestRing\":null}}]}}")}])
+        };
+        store
+            .import_messages(
+                "alpha",
+                &[parse(&with(base.clone(), "details", status("Launched")))],
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        store
+            .import_messages(
+                "beta",
+                &[parse(&with(
+                    base.clone(),
+                    "details",
+                    status("FeatureRolloutStatusNotSupported"),
+                ))],
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let s = store
+            .import_messages(
+                "alpha",
+                &[parse(&with(base, "details", status("InRollout")))],
+                &opts("2026-03-02T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (s.updated, s.new, s.linked),
+            (0, 0, 0),
+            "a details change is not a revision of the post"
+        );
+        let d = store.get_message("MC1").await.unwrap();
+        assert_eq!(d.summary.revision, 1);
+        let alpha = d.tenants.iter().find(|t| t.name == "alpha").unwrap();
+        let beta = d.tenants.iter().find(|t| t.name == "beta").unwrap();
+        assert!(alpha.details[0].value.contains("InRollout"));
+        assert!(beta.details[0].value.contains("NotSupported"));
+    }
+);
 
-conformance!(a_complete_listing_marks_gone_and_expired, |store: Store| async move {
-    store.import_messages("alpha", &posts(&["MC1", "MC2", "MC3"]), &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    store.import_messages("beta", &posts(&["MC2"]), &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    // a partial listing never marks anything gone
-    let p = store.import_messages("alpha", &posts(&["MC3"]), &partial("2026-03-02T00:00:00Z")).await.unwrap();
-    assert_eq!(p.gone, 0);
-    assert_eq!(store.counts().await.unwrap().gone_links, 0);
-    // the complete one does
-    let s = store.import_messages("alpha", &posts(&["MC3"]), &opts("2026-03-03T00:00:00Z")).await.unwrap();
-    assert_eq!((s.gone, s.expired), (2, 1), "MC1 and MC2 gone for alpha; MC1 gone everywhere");
-    let c = store.counts().await.unwrap();
-    assert_eq!((c.posts, c.gone_links, c.expired_posts), (3, 2, 1), "gone posts are kept forever");
-    let d = store.get_message("MC1").await.unwrap();
-    assert_eq!(d.summary.state, PostState::Expired);
-    assert_eq!(d.tenants[0].gone_at, Some(at("2026-03-03T00:00:00Z")));
-    assert_eq!(store.get_message("MC2").await.unwrap().summary.state, PostState::Active);
-    let expired = store.list_messages(&MessageFilter { state: Some(PostState::Expired), ..Default::default() }).await.unwrap();
-    assert_eq!(expired.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["MC1"]);
-    let gone_for_alpha = store.list_messages(&MessageFilter { tenant: Some("alpha".into()), state: Some(PostState::Expired), ..Default::default() }).await.unwrap();
-    assert_eq!(gone_for_alpha.len(), 2);
-    // it comes back
-    let r = store.import_messages("alpha", &posts(&["MC1", "MC3"]), &opts("2026-03-04T00:00:00Z")).await.unwrap();
-    assert_eq!((r.reappeared, r.gone, r.linked), (1, 0, 0));
-    let d = store.get_message("MC1").await.unwrap();
-    assert_eq!(d.summary.state, PostState::Active);
-    assert_eq!(d.tenants[0].gone_at, None);
-    // an empty complete listing empties the tenant
-    let e = store.import_messages("beta", &[], &opts("2026-03-05T00:00:00Z")).await.unwrap();
-    assert_eq!(e.gone, 1);
-});
+conformance!(
+    a_complete_listing_marks_gone_and_expired,
+    |store: Store| async move {
+        store
+            .import_messages(
+                "alpha",
+                &posts(&["MC1", "MC2", "MC3"]),
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        store
+            .import_messages("beta", &posts(&["MC2"]), &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        // a partial listing never marks anything gone
+        let p = store
+            .import_messages("alpha", &posts(&["MC3"]), &partial("2026-03-02T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(p.gone, 0);
+        assert_eq!(store.counts().await.unwrap().gone_links, 0);
+        // the complete one does
+        let s = store
+            .import_messages("alpha", &posts(&["MC3"]), &opts("2026-03-03T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (s.gone, s.expired),
+            (2, 1),
+            "MC1 and MC2 gone for alpha; MC1 gone everywhere"
+        );
+        let c = store.counts().await.unwrap();
+        assert_eq!(
+            (c.posts, c.gone_links, c.expired_posts),
+            (3, 2, 1),
+            "gone posts are kept forever"
+        );
+        let d = store.get_message("MC1").await.unwrap();
+        assert_eq!(d.summary.state, PostState::Expired);
+        assert_eq!(d.tenants[0].gone_at, Some(at("2026-03-03T00:00:00Z")));
+        assert_eq!(
+            store.get_message("MC2").await.unwrap().summary.state,
+            PostState::Active
+        );
+        let expired = store
+            .list_messages(&MessageFilter {
+                state: Some(PostState::Expired),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            expired.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            vec!["MC1"]
+        );
+        let gone_for_alpha = store
+            .list_messages(&MessageFilter {
+                tenant: Some("alpha".into()),
+                state: Some(PostState::Expired),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(gone_for_alpha.len(), 2);
+        // it comes back
+        let r = store
+            .import_messages(
+                "alpha",
+                &posts(&["MC1", "MC3"]),
+                &opts("2026-03-04T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!((r.reappeared, r.gone, r.linked), (1, 0, 0));
+        let d = store.get_message("MC1").await.unwrap();
+        assert_eq!(d.summary.state, PostState::Active);
+        assert_eq!(d.tenants[0].gone_at, None);
+        // an empty complete listing empties the tenant
+        let e = store
+            .import_messages("beta", &[], &opts("2026-03-05T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(e.gone, 1);
+    }
+);
 
-conformance!(duplicates_in_a_listing_keep_the_newest, |store: Store| async move {
-    let old = post("MC1", "2026-01-01T00:00:00Z");
-    let new: Message = parse(&with(post_json("MC1", "2026-02-01T00:00:00Z"), "title", json!("newest")));
-    let s = store.import_messages("alpha", &[new, old], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    assert_eq!((s.items, s.duplicates, s.new), (1, 1, 1));
-    assert_eq!(store.get_message("MC1").await.unwrap().content.title, "newest");
-});
+conformance!(
+    duplicates_in_a_listing_keep_the_newest,
+    |store: Store| async move {
+        let old = post("MC1", "2026-01-01T00:00:00Z");
+        let new: Message = parse(&with(
+            post_json("MC1", "2026-02-01T00:00:00Z"),
+            "title",
+            json!("newest"),
+        ));
+        let s = store
+            .import_messages("alpha", &[new, old], &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((s.items, s.duplicates, s.new), (1, 1, 1));
+        assert_eq!(
+            store.get_message("MC1").await.unwrap().content.title,
+            "newest"
+        );
+    }
+);
 
 conformance!(filters_select_what_they_say, |store: Store| async move {
     let p1 = post_json("MC1", "2026-01-01T00:00:00Z");
-    let p2 = with(with(with(post_json("MC2", "2026-01-02T00:00:00Z"), "services", json!(["Exchange Online"])), "category", json!("StayInformed")), "isMajorChange", json!(true));
-    let p3 = with(with(post_json("MC3", "2026-01-03T00:00:00Z"), "severity", json!("high")), "actionRequiredByDateTime", json!("2026-05-01T00:00:00Z"));
-    let p4 = with(post_json("MC4", "2026-01-04T00:00:00Z"), "title", json!("SharePoint: 100%_done retirement"));
-    store.import_messages("alpha", &[parse(&p1), parse(&p2), parse(&p3)], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    store.import_messages("beta", &[parse(&p4)], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    let ids = |v: Vec<changedesk_store::PostSummary>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
-    let all = store.list_messages(&MessageFilter::default()).await.unwrap();
-    assert_eq!(ids(all), vec!["MC4", "MC3", "MC2", "MC1"], "newest change first");
-    let f = |f: MessageFilter| { let s = store.clone(); async move { ids(s.list_messages(&f).await.unwrap()) } };
-    assert_eq!(f(MessageFilter { services: vec!["exchange online".into()], ..Default::default() }).await, vec!["MC2"]);
-    assert_eq!(f(MessageFilter { category: Some("stayinformed".into()), ..Default::default() }).await, vec!["MC2"]);
-    assert_eq!(f(MessageFilter { severity: Some("High".into()), ..Default::default() }).await, vec!["MC3"]);
-    assert_eq!(f(MessageFilter { major: Some(true), ..Default::default() }).await, vec!["MC2"]);
-    assert_eq!(f(MessageFilter { act_by_to: Some(at("2026-06-01T00:00:00Z")), ..Default::default() }).await, vec!["MC3"]);
-    assert_eq!(f(MessageFilter { act_by_from: Some(at("2026-06-01T00:00:00Z")), ..Default::default() }).await, Vec::<String>::new());
-    assert_eq!(f(MessageFilter { tenant: Some("beta".into()), ..Default::default() }).await, vec!["MC4"]);
-    assert_eq!(f(MessageFilter { text: Some("RETIREMENT sharepoint".into()), ..Default::default() }).await, vec!["MC4"]);
-    assert_eq!(f(MessageFilter { text: Some("100%_".into()), ..Default::default() }).await, vec!["MC4"], "LIKE wildcards are literal");
-    assert_eq!(f(MessageFilter { text: Some("%".into()), ..Default::default() }).await, vec!["MC4"]);
-    assert_eq!(f(MessageFilter { text: Some("march".into()), limit: Some(2), ..Default::default() }).await, vec!["MC4", "MC3"], "body text is searched; limit applies");
-    assert_eq!(f(MessageFilter { state: Some(PostState::Active), ..Default::default() }).await.len(), 4);
+    let p2 = with(
+        with(
+            with(
+                post_json("MC2", "2026-01-02T00:00:00Z"),
+                "services",
+                json!(["Exchange Online"]),
+            ),
+            "category",
+            json!("StayInformed"),
+        ),
+        "isMajorChange",
+        json!(true),
+    );
+    let p3 = with(
+        with(
+            post_json("MC3", "2026-01-03T00:00:00Z"),
+            "severity",
+            json!("high"),
+        ),
+        "actionRequiredByDateTime",
+        json!("2026-05-01T00:00:00Z"),
+    );
+    let p4 = with(
+        post_json("MC4", "2026-01-04T00:00:00Z"),
+        "title",
+        json!("SharePoint: 100%_done retirement"),
+    );
+    store
+        .import_messages(
+            "alpha",
+            &[parse(&p1), parse(&p2), parse(&p3)],
+            &opts("2026-03-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    store
+        .import_messages("beta", &[parse(&p4)], &opts("2026-03-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let ids =
+        |v: Vec<changedesk_store::PostSummary>| v.into_iter().map(|p| p.id).collect::<Vec<_>>();
+    let all = store
+        .list_messages(&MessageFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(all),
+        vec!["MC4", "MC3", "MC2", "MC1"],
+        "newest change first"
+    );
+    let f = |f: MessageFilter| {
+        let s = store.clone();
+        async move { ids(s.list_messages(&f).await.unwrap()) }
+    };
+    assert_eq!(
+        f(MessageFilter {
+            services: vec!["exchange online".into()],
+            ..Default::default()
+        })
+        .await,
+        vec!["MC2"]
+    );
+    assert_eq!(
+        f(MessageFilter {
+            category: Some("stayinformed".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["MC2"]
+    );
+    assert_eq!(
+        f(MessageFilter {
+            severity: Some("High".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["MC3"]
+    );
+    assert_eq!(
+        f(MessageFilter {
+            major: Some(true),
+            ..Default::default()
+        })
+        .await,
+        vec!["MC2"]
+    );
+    assert_eq!(
+        f(MessageFilter {
+            act_by_to: Some(at("2026-06-01T00:00:00Z")),
+            ..Default::default()
+        })
+        .await,
+        vec!["MC3"]
+    );
+    assert_eq!(
+        f(MessageFilter {
+            act_by_from: Some(at("2026-06-01T00:00:00Z")),
+            ..Default::default()
+        })
+        .await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        f(MessageFilter {
+            tenant: Some("beta".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["MC4"]
+    );
+    assert_eq!(
+        f(MessageFilter {
+            text: Some("RETIREMENT sharepoint".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["MC4"]
+    );
+    assert_eq!(
+        f(MessageFilter {
+            text: Some("100%_".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["MC4"],
+        "LIKE wildcards are literal"
+    );
+    assert_eq!(
+        f(MessageFilter {
+            text: Some("%".into()),
+            ..Default::default()
+        })
+        .await,
+        vec!["MC4"]
+    );
+    assert_eq!(
+        f(MessageFilter {
+            text: Some("march".into()),
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await,
+        vec!["MC4", "MC3"],
+        "body text is searched; limit applies"
+    );
+    assert_eq!(
+        f(MessageFilter {
+            state: Some(PostState::Active),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        4
+    );
 });
 
 conformance!(export_pages_through_every_post, |store: Store| async move {
     let ids: Vec<String> = (1..=7).map(|i| format!("MC{i:03}")).collect();
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-    store.import_messages("alpha", &posts(&refs), &opts("2026-03-01T00:00:00Z")).await.unwrap();
+    store
+        .import_messages("alpha", &posts(&refs), &opts("2026-03-01T00:00:00Z"))
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = store.export_messages_page(after.as_deref(), 3).await.unwrap();
-        if page.is_empty() { break; }
+        let page = store
+            .export_messages_page(after.as_deref(), 3)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
         after = page.last().map(|p| p.summary.id.clone());
         for p in page {
             assert_eq!(p.tenants.len(), 1);
@@ -187,82 +556,253 @@ conformance!(export_pages_through_every_post, |store: Store| async move {
     assert_eq!(seen, ids);
 });
 
-conformance!(incidents_keep_posts_and_a_status_history, |store: Store| async move {
-    store.import_incidents("alpha", &[incident("EX1", "investigating", "2026-03-01T10:30:00Z", 1)], &opts("2026-03-01T11:00:00Z")).await.unwrap();
-    store.import_incidents("beta", &[incident("EX1", "investigating", "2026-03-01T10:30:00Z", 1)], &opts("2026-03-01T11:00:00Z")).await.unwrap();
-    let s = store.import_incidents("alpha", &[incident("EX1", "serviceDegradation", "2026-03-01T12:30:00Z", 2)], &opts("2026-03-01T13:00:00Z")).await.unwrap();
-    assert_eq!(s.updated, 1);
-    // beta lags: nothing flips back
-    let s = store.import_incidents("beta", &[incident("EX1", "investigating", "2026-03-01T10:30:00Z", 1)], &opts("2026-03-01T13:05:00Z")).await.unwrap();
-    assert_eq!(s.stale, 1);
-    store.import_incidents("alpha", &[incident("EX1", "serviceRestored", "2026-03-01T15:30:00Z", 3)], &opts("2026-03-01T16:00:00Z")).await.unwrap();
-    // the same snapshot again adds nothing
-    let again = store.import_incidents("alpha", &[incident("EX1", "serviceRestored", "2026-03-01T15:30:00Z", 3)], &opts("2026-03-01T17:00:00Z")).await.unwrap();
-    assert_eq!((again.new, again.updated, again.linked), (0, 0, 0));
-    let d = store.get_incident("EX1").await.unwrap();
-    assert_eq!(d.summary.status, "serviceRestored");
-    assert!(d.summary.is_resolved);
-    assert_eq!(d.posts.len(), 3, "posts are kept once each");
-    let statuses: Vec<&str> = d.status_history.iter().map(|h| h.status.as_str()).collect();
-    assert_eq!(statuses, vec!["investigating", "serviceDegradation", "serviceRestored"]);
-    assert_eq!(d.tenants.len(), 2, "tenants affected");
-    assert_eq!(d.revisions.len(), 3);
-    let c = store.counts().await.unwrap();
-    assert_eq!((c.incidents, c.incident_links, c.incident_revisions, c.incident_posts, c.incident_status_changes), (1, 2, 3, 3, 3));
-    let open = store.list_incidents(&IncidentFilter { resolved: Some(false), ..Default::default() }).await.unwrap();
-    assert!(open.is_empty());
-    // a complete listing without it: gone for alpha, still visible for beta
-    let g = store.import_incidents("alpha", &[], &opts("2026-03-02T00:00:00Z")).await.unwrap();
-    assert_eq!((g.gone, g.expired), (1, 0));
-    assert!(matches!(store.get_incident("EX404").await, Err(StoreError::NotFound(_))));
-});
+conformance!(
+    incidents_keep_posts_and_a_status_history,
+    |store: Store| async move {
+        store
+            .import_incidents(
+                "alpha",
+                &[incident("EX1", "investigating", "2026-03-01T10:30:00Z", 1)],
+                &opts("2026-03-01T11:00:00Z"),
+            )
+            .await
+            .unwrap();
+        store
+            .import_incidents(
+                "beta",
+                &[incident("EX1", "investigating", "2026-03-01T10:30:00Z", 1)],
+                &opts("2026-03-01T11:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let s = store
+            .import_incidents(
+                "alpha",
+                &[incident(
+                    "EX1",
+                    "serviceDegradation",
+                    "2026-03-01T12:30:00Z",
+                    2,
+                )],
+                &opts("2026-03-01T13:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(s.updated, 1);
+        // beta lags: nothing flips back
+        let s = store
+            .import_incidents(
+                "beta",
+                &[incident("EX1", "investigating", "2026-03-01T10:30:00Z", 1)],
+                &opts("2026-03-01T13:05:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(s.stale, 1);
+        store
+            .import_incidents(
+                "alpha",
+                &[incident(
+                    "EX1",
+                    "serviceRestored",
+                    "2026-03-01T15:30:00Z",
+                    3,
+                )],
+                &opts("2026-03-01T16:00:00Z"),
+            )
+            .await
+            .unwrap();
+        // the same snapshot again adds nothing
+        let again = store
+            .import_incidents(
+                "alpha",
+                &[incident(
+                    "EX1",
+                    "serviceRestored",
+                    "2026-03-01T15:30:00Z",
+                    3,
+                )],
+                &opts("2026-03-01T17:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!((again.new, again.updated, again.linked), (0, 0, 0));
+        let d = store.get_incident("EX1").await.unwrap();
+        assert_eq!(d.summary.status, "serviceRestored");
+        assert!(d.summary.is_resolved);
+        assert_eq!(d.posts.len(), 3, "posts are kept once each");
+        let statuses: Vec<&str> = d.status_history.iter().map(|h| h.status.as_str()).collect();
+        assert_eq!(
+            statuses,
+            vec!["investigating", "serviceDegradation", "serviceRestored"]
+        );
+        assert_eq!(d.tenants.len(), 2, "tenants affected");
+        assert_eq!(d.revisions.len(), 3);
+        let c = store.counts().await.unwrap();
+        assert_eq!(
+            (
+                c.incidents,
+                c.incident_links,
+                c.incident_revisions,
+                c.incident_posts,
+                c.incident_status_changes
+            ),
+            (1, 2, 3, 3, 3)
+        );
+        let open = store
+            .list_incidents(&IncidentFilter {
+                resolved: Some(false),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(open.is_empty());
+        // a complete listing without it: gone for alpha, still visible for beta
+        let g = store
+            .import_incidents("alpha", &[], &opts("2026-03-02T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((g.gone, g.expired), (1, 0));
+        assert!(matches!(
+            store.get_incident("EX404").await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
 
-conformance!(health_overviews_are_status_snapshots_per_tenant, |store: Store| async move {
-    let s = store.import_health("alpha", &[health("Exchange", "serviceOperational"), health("Teams", "serviceOperational")], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    assert_eq!(s.new, 2);
-    store.import_health("beta", &[health("Exchange", "serviceDegradation")], &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    let s = store.import_health("alpha", &[health("Exchange", "serviceDegradation"), health("Teams", "ServiceOperational")], &opts("2026-03-01T01:00:00Z")).await.unwrap();
-    assert_eq!((s.new, s.updated), (0, 1));
-    let s = store.import_health("alpha", &[health("Exchange", "serviceDegradation"), health("Teams", "serviceOperational")], &opts("2026-03-01T02:00:00Z")).await.unwrap();
-    assert_eq!((s.new, s.updated), (0, 0));
-    let rows = store.health(Some("alpha")).await.unwrap();
-    assert_eq!(rows.len(), 2);
-    let ex = rows.iter().find(|r| r.service_id == "Exchange").unwrap();
-    assert_eq!((ex.status.as_str(), ex.since, ex.last_seen), ("serviceDegradation", at("2026-03-01T01:00:00Z"), at("2026-03-01T02:00:00Z")));
-    let c = store.counts().await.unwrap();
-    assert_eq!((c.health_services, c.health_changes), (3, 4));
-    assert_eq!(store.health(None).await.unwrap().len(), 3);
-});
+conformance!(
+    health_overviews_are_status_snapshots_per_tenant,
+    |store: Store| async move {
+        let s = store
+            .import_health(
+                "alpha",
+                &[
+                    health("Exchange", "serviceOperational"),
+                    health("Teams", "serviceOperational"),
+                ],
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(s.new, 2);
+        store
+            .import_health(
+                "beta",
+                &[health("Exchange", "serviceDegradation")],
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let s = store
+            .import_health(
+                "alpha",
+                &[
+                    health("Exchange", "serviceDegradation"),
+                    health("Teams", "ServiceOperational"),
+                ],
+                &opts("2026-03-01T01:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!((s.new, s.updated), (0, 1));
+        let s = store
+            .import_health(
+                "alpha",
+                &[
+                    health("Exchange", "serviceDegradation"),
+                    health("Teams", "serviceOperational"),
+                ],
+                &opts("2026-03-01T02:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!((s.new, s.updated), (0, 0));
+        let rows = store.health(Some("alpha")).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        let ex = rows.iter().find(|r| r.service_id == "Exchange").unwrap();
+        assert_eq!(
+            (ex.status.as_str(), ex.since, ex.last_seen),
+            (
+                "serviceDegradation",
+                at("2026-03-01T01:00:00Z"),
+                at("2026-03-01T02:00:00Z")
+            )
+        );
+        let c = store.counts().await.unwrap();
+        assert_eq!((c.health_services, c.health_changes), (3, 4));
+        assert_eq!(store.health(None).await.unwrap().len(), 3);
+    }
+);
 
 conformance!(tenants_and_runs_are_recorded, |store: Store| async move {
-    store.import_messages("alpha", &posts(&["MC1", "MC2"]), &opts("2026-03-01T00:00:00Z")).await.unwrap();
-    store.import_messages("alpha", &posts(&["MC1"]), &partial("2026-03-02T00:00:00Z")).await.unwrap();
+    store
+        .import_messages(
+            "alpha",
+            &posts(&["MC1", "MC2"]),
+            &opts("2026-03-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    store
+        .import_messages("alpha", &posts(&["MC1"]), &partial("2026-03-02T00:00:00Z"))
+        .await
+        .unwrap();
     let t = store.tenants().await.unwrap();
     assert_eq!(t.len(), 1);
     assert_eq!((t[0].posts_visible, t[0].posts_seen), (2, 2));
-    assert_eq!(t[0].messages_complete_at, Some(at("2026-03-01T00:00:00Z")), "only a complete listing counts");
+    assert_eq!(
+        t[0].messages_complete_at,
+        Some(at("2026-03-01T00:00:00Z")),
+        "only a complete listing counts"
+    );
     let runs = store.runs(Some("alpha"), 10).await.unwrap();
     assert_eq!(runs.len(), 2);
     assert!(!runs[0].complete && runs[1].complete, "newest first");
-    assert!(matches!(store.runs(Some("nobody"), 10).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(
+        store.runs(Some("nobody"), 10).await,
+        Err(StoreError::NotFound(_))
+    ));
 });
 
-conformance!(bad_tenant_names_are_refused_before_anything_is_written, |store: Store| async move {
-    for bad in ["", "Contoso", "has space", "-lead", "x".repeat(65).as_str(), "semi;colon"] {
-        let e = store.import_messages(bad, &posts(&["MC1"]), &opts("2026-03-01T00:00:00Z")).await.unwrap_err();
-        assert!(matches!(e, StoreError::Invalid(_)), "{bad}: {e}");
-        assert!(e.to_string().contains("invalid tenant name"), "{e}");
+conformance!(
+    bad_tenant_names_are_refused_before_anything_is_written,
+    |store: Store| async move {
+        for bad in [
+            "",
+            "Contoso",
+            "has space",
+            "-lead",
+            "x".repeat(65).as_str(),
+            "semi;colon",
+        ] {
+            let e = store
+                .import_messages(bad, &posts(&["MC1"]), &opts("2026-03-01T00:00:00Z"))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, StoreError::Invalid(_)), "{bad}: {e}");
+            assert!(e.to_string().contains("invalid tenant name"), "{e}");
+        }
+        assert_eq!(
+            store.counts().await.unwrap(),
+            changedesk_store::Counts::default()
+        );
     }
-    assert_eq!(store.counts().await.unwrap(), changedesk_store::Counts::default());
-});
+);
 
 #[tokio::test]
 async fn a_read_only_open_of_a_missing_sqlite_file_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nope.db");
-    let e = Store::open_sqlite(&path, changedesk_store::OpenMode::ReadOnly).await.unwrap_err();
+    let e = Store::open_sqlite(&path, changedesk_store::OpenMode::ReadOnly)
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
     assert!(!path.exists(), "no file was created");
-    let e = Store::open_sqlite(&dir.path().join("missing-dir/x.db"), changedesk_store::OpenMode::ReadWrite).await.unwrap_err();
+    let e = Store::open_sqlite(
+        &dir.path().join("missing-dir/x.db"),
+        changedesk_store::OpenMode::ReadWrite,
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
 }

@@ -1,0 +1,306 @@
+//! Configuration rules: the TOML file, the environment variables that
+//! override it, validation, and error messages that point at the line or
+//! variable to fix. See `docs/CONFIG.md` for the user-facing description.
+//!
+//! Architecture invariant: no IO here. The caller passes the file's text,
+//! the environment as a map, the command-line overrides, and a callback that
+//! reads `*_FILE` secrets.
+//!
+//! Layers, lowest to highest: built-in defaults < file < environment <
+//! command line. Validation runs on the merged result, so a value that a
+//! higher layer replaces is not validated (`check` validates the file alone).
+//!
+//! Secrets (client secrets, the PostgreSQL URL) are kept in
+//! [`secrecy::SecretString`] or a redacting wrapper, so `Debug` never shows
+//! them, and no error message or warning contains one.
+
+mod database;
+mod env;
+mod error;
+mod file;
+mod merge;
+mod tenant;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+pub use database::{DEFAULT_DATABASE_URL, DatabaseUrl, PostgresUrl};
+pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
+pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
+pub use tenant::{Cloud, Credential, CredentialSpec, TenantConfig};
+
+use merge::{EnvInput, Origin, Reporter, Val};
+
+/// The commented example configuration (`changedesk config example`). It
+/// parses with [`check`].
+pub const EXAMPLE: &str = include_str!("../../../config/changedesk.example.toml");
+
+/// The whole configuration. `C` is the tenant credential: [`Credential`]
+/// after [`load`], [`CredentialSpec`] after [`check`].
+///
+/// `Debug` shows no secret.
+#[derive(Debug, Clone)]
+pub struct Config<C = Credential> {
+    pub database: DatabaseUrl,
+    pub log_format: LogFormat,
+    /// In file order, then tenants defined only by environment variables,
+    /// by name.
+    pub tenants: Vec<TenantConfig<C>>,
+}
+
+impl<C> Config<C> {
+    /// The tenant called `name`.
+    pub fn tenant(&self, name: &str) -> Option<&TenantConfig<C>> {
+        self.tenants.iter().find(|t| t.name == name)
+    }
+}
+
+/// The format of log lines on standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+impl FromStr for LogFormat {
+    type Err = ValueError;
+
+    /// `text` or `json`, case-insensitive.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(ValueError(format!(
+                "unknown log format {:?} (expected text or json)",
+                s.chars().take(32).collect::<String>()
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The configuration file's text, and its path for messages.
+///
+/// `Debug` shows the path and the text's length, not the text.
+#[derive(Clone, Copy)]
+pub struct ConfigFile<'a> {
+    pub path: &'a str,
+    pub text: &'a str,
+}
+
+impl fmt::Debug for ConfigFile<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigFile")
+            .field("path", &self.path)
+            .field("text_len", &self.text.len())
+            .finish()
+    }
+}
+
+/// Command-line flags that override every other layer.
+///
+/// `Debug` shows the database URL redacted.
+#[derive(Clone, Copy, Default)]
+pub struct CliOverrides<'a> {
+    /// `--database URL`.
+    pub database: Option<&'a str>,
+    /// `--log-format text|json`.
+    pub log_format: Option<&'a str>,
+}
+
+impl fmt::Debug for CliOverrides<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let database = self.database.map(|d| {
+            DatabaseUrl::parse(d).map_or_else(|_| "(invalid)".to_owned(), |u| u.redacted())
+        });
+        f.debug_struct("CliOverrides")
+            .field("database", &database)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+/// Everything [`load`] reads from.
+///
+/// `Debug` shows the names of the `CHANGEDESK_*` variables, not their values.
+#[derive(Clone, Copy)]
+pub struct Sources<'a> {
+    /// The file named by `--config` or `CHANGEDESK_CONFIG`, if any.
+    pub file: Option<ConfigFile<'a>>,
+    /// The process environment. Only `CHANGEDESK_*` variables are looked at.
+    pub env: &'a BTreeMap<String, String>,
+    pub cli: CliOverrides<'a>,
+}
+
+impl fmt::Debug for Sources<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let vars: Vec<&str> = self
+            .env
+            .keys()
+            .filter(|k| k.starts_with(ENV_PREFIX))
+            .map(String::as_str)
+            .collect();
+        f.debug_struct("Sources")
+            .field("file", &self.file)
+            .field("env", &vars)
+            .field("cli", &self.cli)
+            .finish()
+    }
+}
+
+/// The result of [`load`]: the configuration, and warnings for the binary
+/// to print (unrecognised `CHANGEDESK_*` variables; never a value).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+/// Merges defaults, the file, the environment and the command line,
+/// validates the result and reads secret files (`client_secret_file`,
+/// `CHANGEDESK_DATABASE_FILE`, `CHANGEDESK_TENANTS__<NAME>__CLIENT_SECRET_FILE`)
+/// through `read_secret_file`, which returns the file's content or an error
+/// message (e.g. the IO error, not the content). One trailing newline is
+/// removed from a secret read from a file.
+///
+/// A syntax or shape error in the file stops at that error; otherwise every
+/// problem is reported.
+pub fn load(
+    sources: &Sources<'_>,
+    read_secret_file: &dyn Fn(&Path) -> Result<String, String>,
+) -> Result<Loaded, ConfigErrors> {
+    let layer = env::scan(sources.env);
+    let warnings = layer.warnings.clone();
+    let raw = match &sources.file {
+        Some(f) => file::parse(f).map_err(|e| ConfigErrors {
+            errors: vec![e],
+            warnings: warnings.clone(),
+        })?,
+        None => file::RawFile::default(),
+    };
+    let mut rep = Reporter::new(sources.file.as_ref());
+
+    // CHANGEDESK_DATABASE or CHANGEDESK_DATABASE_FILE, unless --database wins
+    let database = match (&layer.database, &layer.database_file) {
+        _ if sources.cli.database.is_some() => None,
+        (Some(_), Some(_)) => {
+            rep.error(
+                &Origin::Env(env::DATABASE_FILE.to_owned()),
+                "database",
+                format!(
+                    "set either {} or {}, not both",
+                    env::DATABASE,
+                    env::DATABASE_FILE
+                ),
+            );
+            None
+        }
+        (Some(url), None) => Some(Val {
+            value: url.clone(),
+            origin: Origin::Env(env::DATABASE.to_owned()),
+        }),
+        (None, Some(path)) => {
+            let origin = Origin::Env(env::DATABASE_FILE.to_owned());
+            match merge::read_secret(Path::new(path), read_secret_file) {
+                Ok(url) => Some(Val {
+                    value: secrecy::ExposeSecret::expose_secret(&url).to_owned(),
+                    origin,
+                }),
+                Err(e) => {
+                    rep.error(&origin, "database", e);
+                    None
+                }
+            }
+        }
+        (None, None) => None,
+    };
+
+    let built = merge::build(&mut rep, raw, EnvInput { database, layer }, &sources.cli);
+    let Some(merge::Built {
+        config,
+        credential_origins,
+    }) = built
+    else {
+        return rep.finish(None, &warnings);
+    };
+
+    let mut tenants = Vec::with_capacity(config.tenants.len());
+    for (tenant, (origin, key)) in config.tenants.into_iter().zip(credential_origins) {
+        let credential = match tenant.credential.clone() {
+            CredentialSpec::Secret(s) => Some(Credential::Secret(s)),
+            CredentialSpec::Certificate {
+                certificate_file,
+                private_key_file,
+            } => Some(Credential::Certificate {
+                certificate_file,
+                private_key_file,
+            }),
+            CredentialSpec::SecretFile(path) => match merge::read_secret(&path, read_secret_file) {
+                Ok(s) => Some(Credential::Secret(s)),
+                Err(e) => {
+                    rep.error(&origin, &key, e);
+                    None
+                }
+            },
+        };
+        if let Some(credential) = credential {
+            tenants.push(tenant.map_credential(|_| credential));
+        }
+    }
+    let config = Config {
+        database: config.database,
+        log_format: config.log_format,
+        tenants,
+    };
+    rep.finish(
+        Some(Loaded {
+            config,
+            warnings: warnings.clone(),
+        }),
+        &warnings,
+    )
+}
+
+/// Validates the file alone (no environment, no command line), for
+/// `changedesk config check`. Secret files are not read; their paths are
+/// checked for form only, and appear as [`CredentialSpec::SecretFile`].
+pub fn check(path_for_messages: &str, text: &str) -> Result<Config<CredentialSpec>, ConfigErrors> {
+    let file = ConfigFile {
+        path: path_for_messages,
+        text,
+    };
+    let raw = file::parse(&file)?;
+    let mut rep = Reporter::new(Some(&file));
+    let built = merge::build(
+        &mut rep,
+        raw,
+        EnvInput {
+            database: None,
+            layer: Default::default(),
+        },
+        &CliOverrides::default(),
+    );
+    rep.finish(built.map(|b| b.config), &[])
+}
+
+#[cfg(test)]
+mod tests;

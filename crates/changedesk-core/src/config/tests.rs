@@ -1,0 +1,909 @@
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use secrecy::ExposeSecret;
+
+use super::*;
+
+const GUID_A: &str = "11111111-2222-3333-4444-555555555555";
+const GUID_B: &str = "66666666-7777-8888-9999-aaaaaaaaaaaa";
+const SECRET: &str = "Sup3r~Secret.Value-0001";
+
+fn env(vars: &[(&str, &str)]) -> BTreeMap<String, String> {
+    vars.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A fake filesystem for `_FILE` secrets.
+fn files(entries: &[(&str, &str)]) -> impl Fn(&Path) -> Result<String, String> {
+    let map: BTreeMap<PathBuf, String> = entries
+        .iter()
+        .map(|(p, c)| (PathBuf::from(p), c.to_string()))
+        .collect();
+    move |p: &Path| {
+        map.get(p)
+            .cloned()
+            .ok_or_else(|| "No such file or directory (os error 2)".to_owned())
+    }
+}
+
+fn no_files(p: &Path) -> Result<String, String> {
+    panic!("unexpected read of {}", p.display())
+}
+
+fn load_with(
+    text: Option<&str>,
+    vars: &[(&str, &str)],
+    cli: CliOverrides<'_>,
+    read: &dyn Fn(&Path) -> Result<String, String>,
+) -> Result<Loaded, ConfigErrors> {
+    let env = env(vars);
+    let sources = Sources {
+        file: text.map(|text| ConfigFile {
+            path: "changedesk.toml",
+            text,
+        }),
+        env: &env,
+        cli,
+    };
+    load(&sources, read)
+}
+
+fn load_ok(text: &str, vars: &[(&str, &str)]) -> Loaded {
+    match load_with(Some(text), vars, CliOverrides::default(), &no_files) {
+        Ok(l) => l,
+        Err(e) => panic!("expected success, got:\n{e}"),
+    }
+}
+
+fn load_err(text: &str, vars: &[(&str, &str)]) -> Vec<String> {
+    load_err_with(text, vars, &no_files)
+}
+
+fn load_err_with(
+    text: &str,
+    vars: &[(&str, &str)],
+    read: &dyn Fn(&Path) -> Result<String, String>,
+) -> Vec<String> {
+    match load_with(Some(text), vars, CliOverrides::default(), read) {
+        Ok(l) => panic!("expected an error, got {:?}", l.config),
+        Err(e) => e.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn check_err(text: &str) -> Vec<String> {
+    match check("changedesk.toml", text) {
+        Ok(c) => panic!("expected an error, got {c:?}"),
+        Err(e) => e.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn secret_of(t: &TenantConfig) -> &str {
+    match &t.credential {
+        Credential::Secret(s) => s.expose_secret(),
+        other => panic!("expected a secret, got {other:?}"),
+    }
+}
+
+fn tenant(name: &str, extra: &str) -> String {
+    let domain = name.replace('_', "-");
+    format!(
+        "[[tenants]]\nname = \"{name}\"\ntenant_id = \"{domain}.onmicrosoft.com\"\nclient_id = \"{GUID_A}\"\n{extra}"
+    )
+}
+
+// ---------------------------------------------------------------- example
+
+#[test]
+fn example_checks_and_shows_one_tenant() {
+    let config = match check("changedesk.example.toml", EXAMPLE) {
+        Ok(c) => c,
+        Err(e) => panic!("EXAMPLE does not check:\n{e}"),
+    };
+    assert_eq!(config.database, DatabaseUrl::sqlite("./changedesk.db"));
+    assert_eq!(config.log_format, LogFormat::Text);
+    let names: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["contoso"]);
+    let contoso = config.tenant("contoso").expect("contoso");
+    assert_eq!(contoso.tenant_id, "contoso.onmicrosoft.com");
+    assert_eq!(contoso.cloud, Cloud::Global);
+    assert!(matches!(contoso.credential, CredentialSpec::Secret(_)));
+}
+
+#[test]
+fn example_loads_without_environment() {
+    let loaded = load_ok(EXAMPLE, &[]);
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.config.tenants.len(), 1);
+    assert_eq!(
+        loaded.config.tenants[0].graph_scope(),
+        "https://graph.microsoft.com/.default"
+    );
+}
+
+#[test]
+fn example_commented_keys_are_valid_when_uncommented() {
+    // uncomment the second tenant and the URL overrides: still valid
+    let uncommented: String = EXAMPLE
+        .lines()
+        .map(|l| {
+            let bare = l.strip_prefix("# ").unwrap_or(l);
+            if bare.starts_with("[[tenants]]")
+                || bare.starts_with("name = ")
+                || bare.starts_with("tenant_id = ")
+                || bare.starts_with("client_id = ")
+                || bare.starts_with("certificate_file = ")
+                || bare.starts_with("private_key_file = ")
+                || bare.starts_with("cloud = ")
+                || bare.starts_with("login_url = ")
+                || bare.starts_with("graph_url = ")
+            {
+                format!("{bare}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let config = match check("x.toml", &uncommented) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}\n---\n{uncommented}"),
+    };
+    assert_eq!(config.tenants.len(), 2);
+    let gov = &config.tenants[1];
+    assert_eq!(gov.name, "fabrikam-gov");
+    assert_eq!(gov.cloud, Cloud::GccHigh);
+    assert!(matches!(gov.credential, CredentialSpec::Certificate { .. }));
+    assert_eq!(
+        config.tenants[0].graph_base().as_str(),
+        "http://127.0.0.1:8080/"
+    );
+}
+
+// ------------------------------------------------------------- precedence
+
+#[test]
+fn database_precedence_default_file_env_cli() {
+    let none = load_with(None, &[], CliOverrides::default(), &no_files).expect("defaults");
+    assert_eq!(none.config.database, DatabaseUrl::default());
+    assert!(none.config.tenants.is_empty());
+
+    let file = "database = \"sqlite:///var/lib/changedesk/file.db\"\n";
+    let from_file = load_ok(file, &[]);
+    assert_eq!(
+        from_file.config.database,
+        DatabaseUrl::sqlite("/var/lib/changedesk/file.db")
+    );
+
+    let from_env = load_ok(file, &[("CHANGEDESK_DATABASE", "sqlite://env.db")]);
+    assert_eq!(from_env.config.database, DatabaseUrl::sqlite("env.db"));
+
+    let from_cli = load_with(
+        Some(file),
+        &[("CHANGEDESK_DATABASE", "sqlite://env.db")],
+        CliOverrides {
+            database: Some("sqlite://cli.db"),
+            ..Default::default()
+        },
+        &no_files,
+    )
+    .expect("loads");
+    assert_eq!(from_cli.config.database, DatabaseUrl::sqlite("cli.db"));
+}
+
+#[test]
+fn database_from_file_secret() {
+    let read = files(&[(
+        "/run/secrets/db",
+        "postgres://cd:hunter2@db:5432/changedesk\n",
+    )]);
+    let loaded = load_with(
+        Some("database = \"sqlite://file.db\"\n"),
+        &[("CHANGEDESK_DATABASE_FILE", "/run/secrets/db")],
+        CliOverrides::default(),
+        &read,
+    )
+    .expect("loads");
+    match &loaded.config.database {
+        DatabaseUrl::Postgres(url) => {
+            assert_eq!(url.expose_url(), "postgres://cd:hunter2@db:5432/changedesk");
+        }
+        other => panic!("{other:?}"),
+    }
+    let shown = format!("{:?} {}", loaded.config, loaded.config.database);
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn database_file_problems() {
+    let errors = load_err_with(
+        "",
+        &[("CHANGEDESK_DATABASE_FILE", "/run/secrets/missing")],
+        &files(&[]),
+    );
+    assert_eq!(
+        errors,
+        [
+            "CHANGEDESK_DATABASE_FILE: cannot read secret file /run/secrets/missing: No such file or directory (os error 2)"
+        ]
+    );
+
+    let errors = load_err(
+        "",
+        &[
+            ("CHANGEDESK_DATABASE", "sqlite://a.db"),
+            ("CHANGEDESK_DATABASE_FILE", "/run/secrets/db"),
+        ],
+    );
+    assert_eq!(
+        errors,
+        [
+            "CHANGEDESK_DATABASE_FILE: set either CHANGEDESK_DATABASE or CHANGEDESK_DATABASE_FILE, not both"
+        ]
+    );
+
+    let read = files(&[("/run/secrets/db", "mysql://u:hunter2@h/db\n")]);
+    let errors = load_err_with(
+        "",
+        &[("CHANGEDESK_DATABASE_FILE", "/run/secrets/db")],
+        &read,
+    );
+    assert_eq!(
+        errors,
+        [
+            "CHANGEDESK_DATABASE_FILE: unsupported database URL scheme `mysql`: expected sqlite://PATH or postgres://…"
+        ]
+    );
+}
+
+#[test]
+fn tenant_secret_precedence_file_env() {
+    let file = tenant("contoso", "client_secret = \"from-file\"\n");
+    let loaded = load_ok(&file, &[]);
+    assert_eq!(secret_of(&loaded.config.tenants[0]), "from-file");
+
+    let loaded = load_ok(
+        &file,
+        &[("CHANGEDESK_TENANTS__CONTOSO__CLIENT_SECRET", "from-env")],
+    );
+    assert_eq!(loaded.config.tenants.len(), 1);
+    assert_eq!(secret_of(&loaded.config.tenants[0]), "from-env");
+}
+
+#[test]
+fn env_secret_file_replaces_file_secret() {
+    let file = tenant("contoso", "client_secret = \"from-file\"\n");
+    let read = files(&[("/run/secrets/x", "from-secret-file\n")]);
+    let loaded = load_with(
+        Some(&file),
+        &[(
+            "CHANGEDESK_TENANTS__CONTOSO__CLIENT_SECRET_FILE",
+            "/run/secrets/x",
+        )],
+        CliOverrides::default(),
+        &read,
+    )
+    .expect("loads");
+    assert_eq!(secret_of(&loaded.config.tenants[0]), "from-secret-file");
+}
+
+#[test]
+fn env_secret_replaces_file_secret_file_and_certificate() {
+    for credential in [
+        "client_secret_file = \"/run/secrets/never-read\"\n",
+        "certificate_file = \"c.pem\"\nprivate_key_file = \"k.pem\"\n",
+    ] {
+        let file = tenant("contoso", credential);
+        let loaded = load_ok(
+            &file,
+            &[("CHANGEDESK_TENANTS__CONTOSO__CLIENT_SECRET", "from-env")],
+        );
+        assert_eq!(secret_of(&loaded.config.tenants[0]), "from-env");
+    }
+}
+
+#[test]
+fn env_certificate_key_merges_with_file_certificate() {
+    let file = tenant(
+        "contoso",
+        "certificate_file = \"old.crt.pem\"\nprivate_key_file = \"key.pem\"\n",
+    );
+    let loaded = load_ok(
+        &file,
+        &[(
+            "CHANGEDESK_TENANTS__CONTOSO__CERTIFICATE_FILE",
+            "new.crt.pem",
+        )],
+    );
+    match &loaded.config.tenants[0].credential {
+        Credential::Certificate {
+            certificate_file,
+            private_key_file,
+        } => {
+            assert_eq!(certificate_file, Path::new("new.crt.pem"));
+            assert_eq!(private_key_file, Path::new("key.pem"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // a certificate from the environment replaces a client secret in the file
+    let file = tenant("contoso", "client_secret = \"from-file\"\n");
+    let errors = load_err(
+        &file,
+        &[("CHANGEDESK_TENANTS__CONTOSO__CERTIFICATE_FILE", "c.pem")],
+    );
+    assert_eq!(
+        errors,
+        [
+            "CHANGEDESK_TENANTS__CONTOSO__CERTIFICATE_FILE: certificate_file needs private_key_file too (both PEM files)"
+        ]
+    );
+}
+
+#[test]
+fn env_overrides_other_tenant_fields() {
+    let file = tenant("fab-rikam", "client_secret = \"s\"\ncloud = \"global\"\n");
+    let loaded = load_ok(
+        &file,
+        &[
+            ("CHANGEDESK_TENANTS__FAB_RIKAM__CLOUD", "GCCHigh"),
+            (
+                "CHANGEDESK_TENANTS__FAB_RIKAM__GRAPH_URL",
+                "http://127.0.0.1:9000",
+            ),
+            ("CHANGEDESK_TENANTS__FAB_RIKAM__CLIENT_ID", GUID_B),
+        ],
+    );
+    let t = &loaded.config.tenants[0];
+    assert_eq!(t.name, "fab-rikam");
+    assert_eq!(t.env_name(), "FAB_RIKAM");
+    assert_eq!(t.cloud, Cloud::GccHigh);
+    assert_eq!(t.client_id, GUID_B);
+    assert_eq!(t.graph_scope(), "http://127.0.0.1:9000/.default");
+    assert_eq!(t.login_base().as_str(), "https://login.microsoftonline.us/");
+}
+
+#[test]
+fn log_format_precedence() {
+    let file = "log_format = \"json\"\n";
+    assert_eq!(load_ok("", &[]).config.log_format, LogFormat::Text);
+    assert_eq!(load_ok(file, &[]).config.log_format, LogFormat::Json);
+    assert_eq!(
+        load_ok(file, &[("CHANGEDESK_LOG_FORMAT", "text")])
+            .config
+            .log_format,
+        LogFormat::Text
+    );
+    let cli = load_with(
+        Some(file),
+        &[("CHANGEDESK_LOG_FORMAT", "text")],
+        CliOverrides {
+            log_format: Some("JSON"),
+            ..Default::default()
+        },
+        &no_files,
+    )
+    .expect("loads");
+    assert_eq!(cli.config.log_format, LogFormat::Json);
+    assert_eq!(
+        load_err("log_format = \"xml\"\n", &[]),
+        ["changedesk.toml:1:14: log_format: unknown log format \"xml\" (expected text or json)"]
+    );
+}
+
+// ------------------------------------------------------- env-only tenants
+
+#[test]
+fn env_defines_a_new_tenant() {
+    let loaded = load_with(
+        None,
+        &[
+            ("CHANGEDESK_TENANTS__NEW_ONE__TENANT_ID", GUID_A),
+            ("CHANGEDESK_TENANTS__NEW_ONE__CLIENT_ID", GUID_B),
+            (
+                "CHANGEDESK_TENANTS__NEW_ONE__CLIENT_SECRET_FILE",
+                "/run/secrets/new",
+            ),
+        ],
+        CliOverrides::default(),
+        &files(&[("/run/secrets/new", "abc\r\n")]),
+    )
+    .expect("loads");
+    let t = loaded.config.tenant("new_one").expect("defined");
+    assert_eq!(t.tenant_id, GUID_A);
+    assert_eq!(secret_of(t), "abc");
+    assert_eq!(t.cloud, Cloud::Global);
+}
+
+#[test]
+fn env_only_tenant_must_be_complete() {
+    let file = tenant("contoso", "client_secret = \"s\"\n");
+    let errors = load_err(
+        &file,
+        &[("CHANGEDESK_TENANTS__FABRIKAM__CLIENT_SECRET", SECRET)],
+    );
+    assert_eq!(
+        errors,
+        [
+            "CHANGEDESK_TENANTS__FABRIKAM__*: tenant `fabrikam` is defined by environment variables but has no tenant_id (set CHANGEDESK_TENANTS__FABRIKAM__TENANT_ID)",
+            "CHANGEDESK_TENANTS__FABRIKAM__*: tenant `fabrikam` is defined by environment variables but has no client_id (set CHANGEDESK_TENANTS__FABRIKAM__CLIENT_ID)",
+        ]
+    );
+    assert!(errors.iter().all(|e| !e.contains(SECRET)));
+}
+
+#[test]
+fn env_names_mapping_to_two_tenants_are_ambiguous() {
+    let file = format!(
+        "{}{}",
+        tenant("a-b", "client_secret = \"s\"\n"),
+        tenant("a_b", "client_secret = \"s\"\n")
+    );
+    let errors = load_err(&file, &[("CHANGEDESK_TENANTS__A_B__CLOUD", "gcc")]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("CHANGEDESK_TENANTS__A_B__*: ambiguous: tenants `a-b` and `a_b`"),
+        "{errors:?}"
+    );
+    // without environment overrides the two names are fine
+    assert_eq!(load_ok(&file, &[]).config.tenants.len(), 2);
+}
+
+// --------------------------------------------------------------- warnings
+
+#[test]
+fn unknown_env_vars_are_warnings_and_binary_vars_are_not() {
+    let loaded = load_ok(
+        "",
+        &[
+            ("CHANGEDESK_CONFIG", "/etc/changedesk.toml"),
+            ("CHANGEDESK_LOG", "debug"),
+            ("CHANGEDESK_LOG_FORMAT", "json"),
+            ("CHANGEDESK_NOW", "2025-01-01T00:00:00Z"),
+            ("CHANGEDESK_FAILPOINT", "x"),
+            ("CHANGEDESK_TEST_PG_URL", "postgres://x"),
+            ("CHANGEDESK_TEST_WHATEVER", "1"),
+            ("CHANGEDESK_DATABSE", "postgres://u:hunter2@h/db"),
+            ("CHANGEDESK_TENANTS__CONTOSO__SECRET", "hunter2"),
+            ("OTHER_VAR", "x"),
+        ],
+    );
+    assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
+    assert!(loaded.warnings[0].starts_with("CHANGEDESK_DATABSE is not a changedesk setting"));
+    assert!(loaded.warnings[1].starts_with("CHANGEDESK_TENANTS__CONTOSO__SECRET is not"));
+    assert!(loaded.warnings.iter().all(|w| !w.contains("hunter2")));
+    assert!(loaded.config.tenants.is_empty());
+}
+
+// ------------------------------------------------------- file errors
+
+#[test]
+fn unknown_key_reports_its_line() {
+    let text = format!(
+        "database = \"sqlite://x.db\"\n{}client_secret = \"s\"\nclod = \"global\"\n",
+        tenant("contoso", "")
+    );
+    assert_eq!(
+        check_err(&text),
+        [
+            "changedesk.toml:7:1: tenants[0].clod: unknown key `clod`, expected one of `name`, `tenant_id`, `client_id`, `client_secret`, `client_secret_file`, `certificate_file`, `private_key_file`, `cloud`, `login_url`, `graph_url`"
+        ]
+    );
+}
+
+#[test]
+fn duplicate_tenant_names_name_the_second() {
+    let text = format!(
+        "{}\n{}",
+        tenant("contoso", "client_secret = \"s\"\n"),
+        tenant("contoso", "client_secret = \"s\"\n")
+    );
+    assert_eq!(
+        check_err(&text),
+        [
+            "changedesk.toml:8:8: tenants[1].name: duplicate tenant name `contoso` (first defined on line 2)"
+        ]
+    );
+}
+
+#[test]
+fn bad_cloud_names_key_line_and_column() {
+    let text = format!(
+        "# comment\ndatabase = \"sqlite://x.db\"\n\n{}client_secret = \"s\"\ncloud = \"gcc\"\n\n{}client_secret = \"s\"\n\ncloud = \"azure\"\n",
+        tenant("contoso", ""),
+        tenant("fabrikam", "")
+    );
+    let errors = check_err(&text);
+    assert_eq!(
+        errors,
+        [
+            "changedesk.toml:17:9: tenants[1].cloud: unknown cloud \"azure\" (expected global, gcc, gcchigh, dod or china)"
+        ]
+    );
+}
+
+#[test]
+fn clouds_are_case_insensitive() {
+    let text = tenant("contoso", "client_secret = \"s\"\ncloud = \"DoD\"\n");
+    let c = check("x.toml", &text).expect("valid");
+    assert_eq!(c.tenants[0].cloud, Cloud::Dod);
+    assert_eq!(
+        c.tenants[0].graph_scope(),
+        "https://dod-graph.microsoft.us/.default"
+    );
+}
+
+#[test]
+fn two_credentials_are_an_error() {
+    let text = tenant(
+        "contoso",
+        &format!(
+            "client_secret = \"{SECRET}\"\ncertificate_file = \"c.pem\"\nprivate_key_file = \"k.pem\"\n"
+        ),
+    );
+    let errors = check_err(&text);
+    assert_eq!(
+        errors,
+        [
+            "changedesk.toml:7:20: tenants[0].private_key_file: more than one credential (client_secret, certificate_file, private_key_file): give exactly one of client_secret, client_secret_file, or certificate_file with private_key_file"
+        ]
+    );
+
+    let text = tenant(
+        "contoso",
+        &format!("client_secret_file = \"/run/x\"\nclient_secret = \"{SECRET}\"\n"),
+    );
+    let errors = check_err(&text);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].starts_with("changedesk.toml:6:17: tenants[0].client_secret: more than one credential (client_secret, client_secret_file)"),
+        "{errors:?}"
+    );
+    assert!(!errors[0].contains(SECRET));
+}
+
+#[test]
+fn env_credential_next_to_file_secret_of_same_form_replaces_it() {
+    // env CLIENT_SECRET and env CERTIFICATE_FILE together: two credentials,
+    // reported at a variable
+    let text = tenant("contoso", "client_secret = \"s\"\n");
+    let errors = load_err(
+        &text,
+        &[
+            ("CHANGEDESK_TENANTS__CONTOSO__CLIENT_SECRET", SECRET),
+            ("CHANGEDESK_TENANTS__CONTOSO__CERTIFICATE_FILE", "c.pem"),
+        ],
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("CHANGEDESK_TENANTS__CONTOSO__"),
+        "{errors:?}"
+    );
+    assert!(errors[0].contains("more than one credential"), "{errors:?}");
+    assert!(!errors[0].contains(SECRET));
+}
+
+#[test]
+fn no_credential_is_an_error_at_the_tenant_header() {
+    let text = format!("database = \"sqlite://x.db\"\n\n{}", tenant("contoso", ""));
+    assert_eq!(
+        check_err(&text),
+        [
+            "changedesk.toml:3:1: tenants[0]: no credential: give exactly one of client_secret, client_secret_file, or certificate_file with private_key_file"
+        ]
+    );
+}
+
+#[test]
+fn certificate_needs_both_files() {
+    let text = tenant("contoso", "private_key_file = \"k.pem\"\n");
+    assert_eq!(
+        check_err(&text),
+        [
+            "changedesk.toml:5:20: tenants[0].private_key_file: private_key_file needs certificate_file too (both PEM files)"
+        ]
+    );
+}
+
+#[test]
+fn missing_and_invalid_tenant_fields_are_all_reported() {
+    let text = "[[tenants]]\nname = \"Contoso\"\nclient_id = \"not-a-guid\"\nclient_secret = \"s\"\nlogin_url = \"ftp://x\"\n";
+    assert_eq!(
+        check_err(text),
+        [
+            "changedesk.toml:2:8: tenants[0].name: invalid tenant name \"Contoso\": use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit",
+            "changedesk.toml:1:1: tenants[0]: missing `tenant_id`",
+            "changedesk.toml:3:13: tenants[0].client_id: not a GUID: expected the application (client) ID, like 00000000-0000-0000-0000-000000000000",
+            "changedesk.toml:5:13: tenants[0].login_url: unsupported URL scheme `ftp`: expected http:// or https://",
+        ]
+    );
+}
+
+#[test]
+fn syntax_error_reports_line_and_column() {
+    let text = "database = \"sqlite://x.db\"\n[[tenants]\nname = \"a\"\n";
+    let errors = check_err(text);
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].starts_with("changedesk.toml:2:"), "{errors:?}");
+    assert!(errors[0].contains("TOML syntax error"), "{errors:?}");
+}
+
+#[test]
+fn unknown_scheme_and_bare_path_in_file_env_and_cli() {
+    assert_eq!(
+        check_err("database = \"mysql://u@h/db\"\n"),
+        [
+            "changedesk.toml:1:12: database: unsupported database URL scheme `mysql`: expected sqlite://PATH or postgres://…"
+        ]
+    );
+    assert_eq!(
+        check_err("database = \"./changedesk.db\"\n"),
+        [
+            "changedesk.toml:1:12: database: the database URL has no scheme: expected sqlite://PATH or postgres://… (write a file path as sqlite://PATH)"
+        ]
+    );
+    assert_eq!(
+        load_err("", &[("CHANGEDESK_DATABASE", "/var/lib/x.db")]),
+        [
+            "CHANGEDESK_DATABASE: the database URL has no scheme: expected sqlite://PATH or postgres://… (write a file path as sqlite://PATH)"
+        ]
+    );
+    let cli = load_with(
+        None,
+        &[],
+        CliOverrides {
+            database: Some("mysql://x"),
+            ..Default::default()
+        },
+        &no_files,
+    )
+    .expect_err("invalid");
+    assert_eq!(
+        cli.to_string(),
+        "--database: unsupported database URL scheme `mysql`: expected sqlite://PATH or postgres://…"
+    );
+}
+
+// ---------------------------------------------------------- secret files
+
+#[test]
+fn client_secret_file_is_read_and_trimmed_once() {
+    let text = tenant("contoso", "client_secret_file = \"/run/secrets/contoso\"\n");
+    let reads = RefCell::new(Vec::new());
+    let read = |p: &Path| {
+        reads.borrow_mut().push(p.to_path_buf());
+        Ok::<_, String>("line1\n\n".to_owned())
+    };
+    let loaded = load_with(Some(&text), &[], CliOverrides::default(), &read).expect("loads");
+    assert_eq!(secret_of(&loaded.config.tenants[0]), "line1\n");
+    assert_eq!(*reads.borrow(), [PathBuf::from("/run/secrets/contoso")]);
+
+    // check reads nothing and keeps the path
+    let checked = check("x.toml", &text).expect("valid");
+    match &checked.tenants[0].credential {
+        CredentialSpec::SecretFile(p) => assert_eq!(p, Path::new("/run/secrets/contoso")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn unreadable_or_empty_secret_file_names_the_path() {
+    let text = tenant("contoso", "client_secret_file = \"/run/secrets/missing\"\n");
+    assert_eq!(
+        load_err_with(&text, &[], &files(&[])),
+        [
+            "changedesk.toml:5:22: tenants[0].client_secret_file: cannot read secret file /run/secrets/missing: No such file or directory (os error 2)"
+        ]
+    );
+    let text = tenant("contoso", "client_secret_file = \"/run/secrets/empty\"\n");
+    assert_eq!(
+        load_err_with(&text, &[], &files(&[("/run/secrets/empty", "\n")])),
+        [
+            "changedesk.toml:5:22: tenants[0].client_secret_file: secret file /run/secrets/empty is empty"
+        ]
+    );
+    assert_eq!(
+        load_err_with(
+            "",
+            &[
+                ("CHANGEDESK_TENANTS__X__TENANT_ID", GUID_A),
+                ("CHANGEDESK_TENANTS__X__CLIENT_ID", GUID_A),
+                ("CHANGEDESK_TENANTS__X__CLIENT_SECRET_FILE", "/nope"),
+            ],
+            &files(&[])
+        ),
+        [
+            "CHANGEDESK_TENANTS__X__CLIENT_SECRET_FILE: cannot read secret file /nope: No such file or directory (os error 2)"
+        ]
+    );
+}
+
+#[test]
+fn secret_file_path_is_checked_for_form_only() {
+    let text = tenant("contoso", "client_secret_file = \"\"\n");
+    assert_eq!(
+        check_err(&text),
+        ["changedesk.toml:5:22: tenants[0].client_secret_file: the path is empty"]
+    );
+}
+
+// --------------------------------------------------------- no secret leaks
+
+#[test]
+fn debug_output_contains_no_secret() {
+    let text = format!(
+        "database = \"postgres://cd:{SECRET}@db:5432/changedesk\"\n{}",
+        tenant("contoso", &format!("client_secret = \"{SECRET}\"\n"))
+    );
+    let loaded = load_ok(&text, &[]);
+    assert_eq!(secret_of(&loaded.config.tenants[0]), SECRET);
+    for shown in [
+        format!("{loaded:?}"),
+        format!("{:?}", loaded.config),
+        format!("{:#?}", loaded.config),
+        format!("{:?}", loaded.config.tenants[0]),
+        format!("{:?}", loaded.config.tenants[0].credential),
+        format!("{:?}", loaded.config.database),
+        loaded.config.database.to_string(),
+        format!("{:?}", check("x.toml", &text).expect("valid")),
+    ] {
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(!shown.contains("Sup3r"), "{shown}");
+    }
+}
+
+#[test]
+fn errors_near_a_secret_do_not_contain_it() {
+    let cases = [
+        // empty secret
+        tenant("contoso", "client_secret = \"\"\n"),
+        // wrong type on the secret line
+        tenant("contoso", "client_secret = 123456789\n").replace("123456789", "31337133"),
+        // two credentials reported on the client_secret line
+        tenant(
+            "contoso",
+            &format!("certificate_file = \"c.pem\"\nclient_secret = \"{SECRET}\"\n"),
+        ),
+        // syntax errors on the secret line
+        tenant("contoso", &format!("client_secret = \"{SECRET}\\q\"\n")),
+        tenant("contoso", &format!("client_secret = {SECRET}\n")),
+        tenant("contoso", &format!("client_secret = \"{SECRET}\n")),
+        tenant("contoso", &format!("client_secret = \"{SECRET}\" junk\n")),
+        tenant("contoso", &format!("client_secret = [\"{SECRET}\"]\n")),
+        tenant(
+            "contoso",
+            &format!("client_secret = {{ value = \"{SECRET}\" }}\n"),
+        ),
+        // unknown key holding a secret
+        tenant("contoso", &format!("client_secrt = \"{SECRET}\"\n")),
+        format!("database = \"postgres://cd:{SECRET}@db:99999999/x\"\n"),
+        format!("database = \"mysql://cd:{SECRET}@db/x\"\n"),
+        format!("database = \"cd:{SECRET}@db/x\"\n"),
+        format!("database = 1\ndatabase = \"{SECRET}\"\n"),
+        tenant(
+            "contoso",
+            &format!("client_secret = \"a\"\nlogin_url = \"https://u:{SECRET}@x/\"\n"),
+        ),
+    ];
+    for text in &cases {
+        let errors = match check("changedesk.toml", text) {
+            Ok(_) => panic!("expected an error for {text}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(!errors.contains(SECRET), "{text}\n=> {errors}");
+        assert!(!errors.contains("31337133"), "{text}\n=> {errors}");
+        assert!(errors.starts_with("changedesk.toml:"), "{errors}");
+    }
+
+    // an empty secret from the file is reported at the secret's line
+    assert_eq!(
+        check_err(&cases[0]),
+        ["changedesk.toml:5:17: tenants[0].client_secret: client_secret is empty"]
+    );
+}
+
+#[test]
+fn env_secret_errors_do_not_contain_it() {
+    let errors = load_err(
+        "",
+        &[
+            ("CHANGEDESK_TENANTS__X__CLIENT_SECRET", SECRET),
+            // a secret pasted into the wrong variable is not echoed either
+            ("CHANGEDESK_TENANTS__X__TENANT_ID", SECRET),
+            ("CHANGEDESK_DATABASE", &format!("mysql://u:{SECRET}@h/db")),
+        ],
+    );
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    for e in &errors {
+        assert!(e.starts_with("CHANGEDESK_"), "{e}");
+        assert!(!e.contains(SECRET), "{e}");
+    }
+}
+
+#[test]
+fn multiple_problems_are_all_reported() {
+    let text = format!(
+        "database = \"mysql://x\"\nlog_format = \"xml\"\n{}{}",
+        tenant("a", "cloud = \"azure\"\nclient_secret = \"s\"\n"),
+        tenant("b", "")
+    );
+    let errors = check_err(&text);
+    assert_eq!(errors.len(), 4, "{errors:?}");
+}
+
+#[test]
+fn warnings_come_with_errors() {
+    let text = tenant("contoso", "");
+    let errors = load_with(
+        Some(&text),
+        &[("CHANGEDESK_TENANTS__CONTOSO__CLIENT_SECRT", SECRET)],
+        CliOverrides::default(),
+        &no_files,
+    )
+    .expect_err("no credential");
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors.warnings.len(), 1);
+    let shown = errors.to_string();
+    assert!(
+        shown.contains(
+            "\nwarning: CHANGEDESK_TENANTS__CONTOSO__CLIENT_SECRT is not a changedesk setting"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains(SECRET));
+
+    // a syntax error keeps the warnings too
+    let errors = load_with(
+        Some("database = \n"),
+        &[("CHANGEDESK_DATABSE", "x")],
+        CliOverrides::default(),
+        &no_files,
+    )
+    .expect_err("syntax");
+    assert_eq!(errors.warnings.len(), 1);
+}
+
+#[test]
+fn sources_debug_contains_no_secret() {
+    let text = tenant("contoso", &format!("client_secret = \"{SECRET}\"\n"));
+    let env = env(&[
+        ("CHANGEDESK_TENANTS__CONTOSO__CLIENT_SECRET", SECRET),
+        ("OTHER", SECRET),
+    ]);
+    let db = format!("postgres://cd:{SECRET}@db/changedesk");
+    let sources = Sources {
+        file: Some(ConfigFile {
+            path: "changedesk.toml",
+            text: &text,
+        }),
+        env: &env,
+        cli: CliOverrides {
+            database: Some(&db),
+            log_format: None,
+        },
+    };
+    let shown = format!("{sources:?}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(
+        shown.contains("CHANGEDESK_TENANTS__CONTOSO__CLIENT_SECRET"),
+        "{shown}"
+    );
+    assert!(shown.contains("postgres://cd:***@db/changedesk"), "{shown}");
+}
+
+#[test]
+fn toml_examples_in_the_docs_check() {
+    const DOC: &str = include_str!("../../../../docs/CONFIG.md");
+    let blocks: Vec<&str> = DOC
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("```").map(|(block, _)| block))
+        .collect();
+    assert!(blocks.len() >= 4, "found {} blocks", blocks.len());
+    for block in blocks {
+        if let Err(e) = check("docs/CONFIG.md", block) {
+            panic!("{e}\n---\n{block}");
+        }
+    }
+}

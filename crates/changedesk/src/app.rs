@@ -1,0 +1,131 @@
+//! What every command needs: the configuration (file < environment < command
+//! line), logging, the clock and the archive.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use changedesk_core::Timestamp;
+use changedesk_core::config::{
+    self, CliOverrides, Config, ConfigFile, DatabaseUrl, LogFormat, Sources,
+};
+use changedesk_store::{Location, OpenMode, Store};
+
+use crate::cli::Global;
+
+/// The file read when neither --config nor CHANGEDESK_CONFIG names one.
+pub const DEFAULT_CONFIG_FILE: &str = "changedesk.toml";
+
+pub struct App {
+    pub config: Config,
+}
+
+/// The `CHANGEDESK_*` variables of this process.
+pub fn environment() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with(config::ENV_PREFIX))
+        .collect()
+}
+
+/// The configuration file to read: --config / CHANGEDESK_CONFIG, else
+/// `./changedesk.toml` when it exists.
+pub fn config_path(global: &Global) -> Option<PathBuf> {
+    global.config.clone().or_else(|| {
+        let p = PathBuf::from(DEFAULT_CONFIG_FILE);
+        p.exists().then_some(p)
+    })
+}
+
+pub fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read configuration file {}", path.display()))
+}
+
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| e.to_string())
+}
+
+impl App {
+    /// Loads the configuration and starts logging.
+    pub fn load(global: &Global) -> Result<App> {
+        let path = config_path(global);
+        let text = path.as_deref().map(read_text).transpose()?;
+        let path_display = path.as_ref().map(|p| p.display().to_string());
+        let env = environment();
+        let sources = Sources {
+            file: match (&path_display, &text) {
+                (Some(p), Some(t)) => Some(ConfigFile { path: p, text: t }),
+                _ => None,
+            },
+            env: &env,
+            cli: CliOverrides {
+                database: global.database.as_deref(),
+                log_format: global.log_format.as_deref(),
+            },
+        };
+        let loaded = match config::load(&sources, &read_secret_file) {
+            Ok(l) => l,
+            Err(errors) => {
+                for w in &errors.warnings {
+                    eprintln!("warning: {w}");
+                }
+                bail!("the configuration is not valid:\n{errors}");
+            }
+        };
+        init_logging(global.verbose, loaded.config.log_format);
+        for w in &loaded.warnings {
+            tracing::warn!("{w}");
+        }
+        tracing::debug!(
+            config = path_display.as_deref().unwrap_or("(none)"),
+            database = %loaded.config.database.redacted(),
+            tenants = loaded.config.tenants.len(),
+            "configuration loaded"
+        );
+        Ok(App {
+            config: loaded.config,
+        })
+    }
+
+    /// Opens the archive; `ReadOnly` refuses to create a missing SQLite file.
+    pub async fn store(&self, mode: OpenMode) -> Result<Store> {
+        let location = match &self.config.database {
+            DatabaseUrl::Sqlite { path } => Location::Sqlite(path.clone()),
+            DatabaseUrl::Postgres(url) => Location::Postgres(url.expose_url().to_string()),
+        };
+        Ok(Store::open(&location, mode).await?)
+    }
+}
+
+/// The current instant. `CHANGEDESK_NOW` (an ISO 8601 instant) sets it, for
+/// tests and reproducible demos.
+pub fn now() -> Result<Timestamp> {
+    match std::env::var("CHANGEDESK_NOW") {
+        Ok(s) if !s.trim().is_empty() => {
+            Timestamp::parse(&s).with_context(|| "CHANGEDESK_NOW is not a valid instant")
+        }
+        _ => Ok(Timestamp::now_utc()),
+    }
+}
+
+/// Logs go to standard error, as text or JSON. CHANGEDESK_LOG takes an
+/// env-filter directive (e.g. `debug`, `changedesk_store=trace`).
+pub fn init_logging(verbose: u8, format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter =
+        EnvFilter::try_from_env("CHANGEDESK_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

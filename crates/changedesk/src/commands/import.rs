@@ -1,0 +1,132 @@
+//! `changedesk import FILE --tenant NAME`.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use changedesk_core::graph::{
+    HealthOverview, Incident, ListingKind, Message, detect_kind, listing_items, parse_listing,
+};
+use changedesk_store::{ImportOptions, ImportSummary, OpenMode};
+use serde_json::Value;
+
+use crate::app::{self, App};
+use crate::cli::{Format, ImportArgs, ImportKind};
+use crate::output;
+
+/// How many rejected items are listed one by one.
+const SHOW_REJECTED: usize = 20;
+
+pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
+    changedesk_store::validate_tenant_name(&args.tenant)?;
+    let source = args.file.display().to_string();
+    let text = if source == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read standard input")?;
+        s
+    } else {
+        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {source}"))?
+    };
+    let doc: Value =
+        serde_json::from_str(&text).with_context(|| format!("{source} is not valid JSON"))?;
+    let items = listing_items(&doc).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    let kind = match args.kind {
+        Some(ImportKind::Messages) => ListingKind::Messages,
+        Some(ImportKind::Issues) => ListingKind::Issues,
+        Some(ImportKind::Health) => ListingKind::HealthOverviews,
+        None if items.is_empty() => bail!(
+            "{source} holds an empty listing: say what it is with --kind messages|issues|health \
+             (a complete empty listing marks everything the tenant had as gone)"
+        ),
+        None => detect_kind(items).with_context(|| {
+            format!("cannot tell whether {source} holds messages, issues or healthOverviews: pass --kind")
+        })?,
+    };
+    let now = app::now()?;
+    let store = app.store(OpenMode::ReadWrite).await?;
+    let mut opts = ImportOptions {
+        complete: !args.partial,
+        now,
+        source: source.clone(),
+        rejected: 0,
+    };
+    macro_rules! load {
+        ($parse:path, $import:ident) => {{
+            let listing = parse_listing(items, $parse);
+            report_rejected(&source, &listing.rejected, &mut opts);
+            store.$import(&args.tenant, &listing.items, &opts).await?
+        }};
+    }
+    let summary = match kind {
+        ListingKind::Messages => load!(Message::from_graph, import_messages),
+        ListingKind::Issues => load!(Incident::from_graph, import_incidents),
+        ListingKind::HealthOverviews => load!(HealthOverview::from_graph, import_health),
+    };
+    store.close().await;
+    print_summary(&summary, args.format)?;
+    Ok(if summary.rejected > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn report_rejected(
+    source: &str,
+    rejected: &[changedesk_core::graph::ParseError],
+    opts: &mut ImportOptions,
+) {
+    if rejected.is_empty() {
+        return;
+    }
+    for e in rejected.iter().take(SHOW_REJECTED) {
+        eprintln!("warning: {source}: {e}");
+    }
+    if rejected.len() > SHOW_REJECTED {
+        eprintln!("warning: … and {} more", rejected.len() - SHOW_REJECTED);
+    }
+    if opts.complete {
+        eprintln!(
+            "warning: {} item{} could not be used, so the listing is loaded as partial: nothing is marked gone",
+            rejected.len(),
+            if rejected.len() == 1 { "" } else { "s" }
+        );
+    }
+    opts.complete = false;
+    opts.rejected = rejected.len();
+}
+
+fn print_summary(s: &ImportSummary, format: Format) -> Result<()> {
+    match format {
+        Format::Table => {
+            println!(
+                "{}: {} {} ({} listing): {} new, {} updated, {} older than the archive, {} newly linked, {} reappeared, {} gone, {} expired{}{}",
+                s.tenant,
+                s.items,
+                s.kind,
+                if s.complete { "complete" } else { "partial" },
+                s.new,
+                s.updated,
+                s.stale,
+                s.linked,
+                s.reappeared,
+                s.gone,
+                s.expired,
+                if s.duplicates > 0 {
+                    format!(", {} duplicate ids dropped", s.duplicates)
+                } else {
+                    String::new()
+                },
+                if s.rejected > 0 {
+                    format!(", {} rejected", s.rejected)
+                } else {
+                    String::new()
+                },
+            );
+            Ok(())
+        }
+        _ => output::print_one(s),
+    }
+}

@@ -1,0 +1,32 @@
+//! One module per command group.
+
+mod config;
+mod export;
+mod import;
+mod incidents;
+mod messages;
+mod tenants;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::app::App;
+use crate::cli::{Cli, Command};
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    // `config` works on a file that may not load: it does not need the App.
+    if let Command::Config(cmd) = &cli.command {
+        return config::run(&cli.global, cmd);
+    }
+    let app = App::load(&cli.global)?;
+    match cli.command {
+        Command::Config(_) => unreachable!("handled above"),
+        Command::Import(args) => import::run(&app, &args).await,
+        Command::Messages(cmd) => messages::run(&app, cmd).await,
+        Command::Incidents(cmd) => incidents::run(&app, cmd).await,
+        Command::Health(args) => incidents::health(&app, &args).await,
+        Command::Tenants(cmd) => tenants::run(&app, cmd).await,
+        Command::Export(cmd) => export::run(&app, cmd).await,
+    }
+}

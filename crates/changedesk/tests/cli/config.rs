@@ -1,0 +1,174 @@
+//! Configuration: the example parses back, errors name key and line,
+//! precedence, and secrets never reach a log line, an output or the database.
+
+use crate::harness::*;
+
+#[test]
+fn the_example_configuration_parses_back() {
+    let s = Sandbox::new();
+    let example = s.run(&["config", "example"]).ok().stdout;
+    assert!(example.contains("[[tenants]]"));
+    s.write("changedesk.toml", &example);
+    let check = s.run(&["config", "check", "changedesk.toml"]).ok();
+    assert!(check.stdout.contains("OK"), "{}", check.stdout);
+    assert!(check.stdout.contains("contoso"), "{}", check.stdout);
+    // and is used from the working directory by default
+    let r = s.run(&["tenants", "list", "--format", "json"]).ok();
+    assert!(r.stdout.contains("\"contoso\""), "{}", r.stdout);
+}
+
+#[test]
+fn check_names_the_bad_key_and_its_line() {
+    let s = Sandbox::new();
+    s.write(
+        "bad.toml",
+        "database = \"sqlite://x.db\"\n\n[[tenants]]\nname = \"contoso\"\ntenant_id = \"contoso.onmicrosoft.com\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nclient_secret = \"hunter2-SECRET\"\ncloud = \"azure\"\n",
+    );
+    let r = s.run(&["config", "check", "bad.toml"]).fails();
+    assert!(r.stderr.contains("bad.toml:8:"), "{}", r.stderr);
+    assert!(r.stderr.contains("tenants[0].cloud"), "{}", r.stderr);
+    assert!(
+        !r.all().contains("hunter2-SECRET"),
+        "the secret leaked: {}",
+        r.all()
+    );
+    // a command that loads the configuration refuses it too, and creates nothing
+    let r = s.run(&["--config", "bad.toml", "messages", "list"]).fails();
+    assert!(r.stderr.contains("tenants[0].cloud"), "{}", r.stderr);
+    assert!(!exists(&s.path("x.db")));
+}
+
+#[test]
+fn check_without_a_file_says_how_to_name_one() {
+    let s = Sandbox::new();
+    let r = s.run(&["config", "check"]).fails();
+    assert!(r.stderr.contains("CHANGEDESK_CONFIG"), "{}", r.stderr);
+    let r = s.run(&["config", "check", "nope.toml"]).fails();
+    assert!(
+        r.stderr
+            .contains("cannot read configuration file nope.toml"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn command_line_beats_environment_beats_file() {
+    let s = Sandbox::new();
+    s.write("cfg.toml", "database = \"sqlite://from-file.db\"\n");
+    let listing = serde_json::Value::Array(corpus(2));
+    s.write_json("posts.json", &listing);
+    let import = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = vec!["--config", "cfg.toml"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["import", "posts.json", "--tenant", "alpha"]);
+        s.run_env(&args, env).ok();
+    };
+    import(&[], &[]);
+    assert!(exists(&s.path("from-file.db")));
+    import(&[], &[("CHANGEDESK_DATABASE", "sqlite://from-env.db")]);
+    assert!(exists(&s.path("from-env.db")));
+    import(
+        &["--database", "sqlite://from-cli.db"],
+        &[("CHANGEDESK_DATABASE", "sqlite://from-env.db")],
+    );
+    assert!(exists(&s.path("from-cli.db")));
+    // CHANGEDESK_CONFIG names the file too
+    let r = s
+        .run_env(&["tenants", "list"], &[("CHANGEDESK_CONFIG", "cfg.toml")])
+        .ok();
+    assert!(r.stdout.contains("alpha"), "{}", r.stdout);
+}
+
+#[test]
+fn an_unknown_database_scheme_is_an_error_and_creates_nothing() {
+    let s = Sandbox::new();
+    s.write_json("posts.json", &serde_json::Value::Array(corpus(1)));
+    for url in ["mysql://localhost/x", "changedesk.db", "sqlit://x.db"] {
+        let r = s
+            .run(&["--database", url, "import", "posts.json", "--tenant", "a"])
+            .fails();
+        assert!(r.stderr.contains("--database"), "{url}: {}", r.stderr);
+    }
+    let entries: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries.len(), 1, "only posts.json: {entries:?}");
+}
+
+#[test]
+fn secrets_never_reach_logs_outputs_or_the_database() {
+    const FILE_SECRET: &str = "file-Secret-7f3a9c";
+    const ENV_SECRET: &str = "env-Secret-41b2d8";
+    const PG_PASSWORD: &str = "pg-Pass-99e1";
+    let s = Sandbox::new();
+    s.write(
+        "cfg.toml",
+        &format!(
+            "database = \"sqlite://cd.db\"\nlog_format = \"json\"\n[[tenants]]\nname = \"contoso\"\ntenant_id = \"contoso.onmicrosoft.com\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nclient_secret = \"{FILE_SECRET}\"\n\n[[tenants]]\nname = \"fabrikam\"\ntenant_id = \"fabrikam.onmicrosoft.com\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nclient_secret_file = \"secret.txt\"\n"
+        ),
+    );
+    s.write("secret.txt", &format!("{ENV_SECRET}-from-file\n"));
+    s.write_json("posts.json", &serde_json::Value::Array(corpus(3)));
+    let env = [
+        ("CHANGEDESK_LOG", "trace"),
+        ("CHANGEDESK_TENANTS__CONTOSO__CLIENT_SECRET", ENV_SECRET),
+    ];
+    let mut seen = String::new();
+    for args in [
+        &[
+            "--config",
+            "cfg.toml",
+            "import",
+            "posts.json",
+            "--tenant",
+            "contoso",
+        ][..],
+        &[
+            "--config", "cfg.toml", "-vv", "messages", "list", "--format", "json",
+        ],
+        &[
+            "--config", "cfg.toml", "-vv", "tenants", "list", "--format", "json",
+        ],
+        &["--config", "cfg.toml", "tenants", "list"],
+        &["config", "check", "cfg.toml"],
+        &["--config", "cfg.toml", "export", "messages"],
+    ] {
+        let r = s.run_env(args, &env).ok();
+        seen.push_str(&r.all());
+    }
+    // a bad value next to a secret, and a Postgres URL with a password
+    let r = s.run_env(
+        &[
+            "--config",
+            "cfg.toml",
+            "--database",
+            &format!("postgres://u:{PG_PASSWORD}@127.0.0.1:1/x"),
+            "messages",
+            "list",
+        ],
+        &env,
+    );
+    seen.push_str(&r.all());
+    assert!(
+        seen.contains("\"level\""),
+        "json logs were captured: {seen}"
+    );
+    for secret in [FILE_SECRET, ENV_SECRET, PG_PASSWORD] {
+        assert!(!seen.contains(secret), "{secret} leaked:\n{seen}");
+    }
+    let db = std::fs::read(s.path("cd.db")).unwrap();
+    let wal = std::fs::read(s.path("cd.db-wal")).unwrap_or_default();
+    for secret in [FILE_SECRET, ENV_SECRET] {
+        let needle = secret.as_bytes();
+        assert!(
+            !db.windows(needle.len()).any(|w| w == needle),
+            "{secret} in the database"
+        );
+        assert!(
+            !wal.windows(needle.len()).any(|w| w == needle),
+            "{secret} in the WAL"
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! Import, list, show, export: the archive from the command line.
+
+use serde_json::{Value, json};
+
+use crate::harness::*;
+
+#[test]
+fn read_commands_on_a_missing_database_fail_clearly_and_create_nothing() {
+    let s = Sandbox::new();
+    for args in [
+        &["messages", "list"][..],
+        &["messages", "show", "MC1"],
+        &["incidents", "list"],
+        &["health"],
+        &["export", "messages"],
+    ] {
+        let r = s.run(args).fails();
+        assert!(
+            r.stderr.contains("does not exist"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert!(!exists(&s.path("changedesk.db")));
+}
+
+#[test]
+fn import_list_show_and_export() {
+    let s = Sandbox::new();
+    let all = corpus(12);
+    s.write_json("a.json", &Value::Array(all[..8].to_vec()));
+    s.write_json(
+        "b.json",
+        &json!({"@odata.context": "x", "value": all[4..].to_vec()}),
+    );
+    let r = s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    assert!(r.stdout.contains("8 new"), "{}", r.stdout);
+    let r = s
+        .run(&["import", "b.json", "--tenant", "beta", "--format", "json"])
+        .ok();
+    let summary: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        (summary["new"].as_u64(), summary["linked"].as_u64()),
+        (Some(4), Some(8))
+    );
+
+    let list: Vec<Value> =
+        serde_json::from_str(&s.run(&["messages", "list", "--format", "json"]).ok().stdout)
+            .unwrap();
+    assert_eq!(list.len(), 12);
+    let jsonl = s
+        .run(&[
+            "messages",
+            "list",
+            "--format",
+            "jsonl",
+            "--service",
+            "Exchange Online",
+        ])
+        .ok()
+        .stdout;
+    assert_eq!(
+        jsonl.lines().count(),
+        all.iter()
+            .filter(|v| v["services"][0] == "Exchange Online")
+            .count()
+    );
+    let table = s
+        .run(&["messages", "list", "--major", "--limit", "2"])
+        .ok()
+        .stdout;
+    assert!(table.contains("2 posts"), "{table}");
+    let r = s
+        .run(&[
+            "messages",
+            "list",
+            "--act-by-within",
+            "60d",
+            "--format",
+            "json",
+        ])
+        .ok();
+    let within: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        !within.is_empty() && within.iter().all(|p| p["act_by"].is_string()),
+        "{}",
+        r.stdout
+    );
+
+    // an edited post from beta becomes revision 2, shown with its diff
+    s.write_json(
+        "b2.json",
+        &Value::Array(
+            all[4..]
+                .iter()
+                .enumerate()
+                .map(|(i, v)| if i == 0 { edited(v) } else { v.clone() })
+                .collect(),
+        ),
+    );
+    s.run(&["import", "b2.json", "--tenant", "beta"]).ok();
+    let id = all[4]["id"].as_str().unwrap();
+    let show = s
+        .run(&["messages", "show", id, "--revisions", "--diff"])
+        .ok()
+        .stdout;
+    assert!(show.contains("Revision 2"), "{show}");
+    assert!(
+        show.contains("-Rollout 4 begins in October 2026."),
+        "{show}"
+    );
+    assert!(
+        show.contains("+Rollout 4 begins in December 2026."),
+        "{show}"
+    );
+    assert!(
+        show.contains("alpha") && show.contains("still shows the version"),
+        "alpha lags behind: {show}"
+    );
+    let one = s
+        .run(&["messages", "show", all[0]["id"].as_str().unwrap(), "--diff"])
+        .ok()
+        .stdout;
+    assert!(one.contains("nothing to compare"), "{one}");
+    let r = s.run(&["messages", "show", "MC404"]).fails();
+    assert!(r.stderr.contains("post MC404 not found"), "{}", r.stderr);
+
+    // alpha's complete listing without its first two posts: gone for alpha, expired (beta never had them)
+    s.write_json("a2.json", &Value::Array(all[2..8].to_vec()));
+    let r = s.run(&["import", "a2.json", "--tenant", "alpha"]).ok();
+    assert!(r.stdout.contains("2 gone, 2 expired"), "{}", r.stdout);
+
+    let export = s
+        .run(&["export", "messages", "--format", "jsonl"])
+        .ok()
+        .stdout;
+    let records: Vec<Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 12);
+    for r in &records {
+        for key in [
+            "id",
+            "title",
+            "lastModifiedDateTime",
+            "state",
+            "tenants",
+            "revisions",
+        ] {
+            assert!(r.get(key).is_some(), "{key} missing in {r}");
+        }
+        for t in r["tenants"].as_array().unwrap() {
+            for key in ["name", "visible", "first_seen", "last_seen"] {
+                assert!(t.get(key).is_some(), "{key} missing in {t}");
+            }
+        }
+        assert!(r["revisions"][0]["lastModifiedDateTime"].is_string());
+    }
+    let expired: Vec<&str> = records
+        .iter()
+        .filter(|r| r["state"] == "expired")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        expired,
+        vec![
+            all[0]["id"].as_str().unwrap(),
+            all[1]["id"].as_str().unwrap()
+        ]
+    );
+    let edited_record = records.iter().find(|r| r["id"] == id).unwrap();
+    let revs = edited_record["revisions"].as_array().unwrap();
+    assert_eq!(revs.len(), 2);
+    assert!(
+        revs[0]["lastModifiedDateTime"].as_str() < revs[1]["lastModifiedDateTime"].as_str(),
+        "oldest first"
+    );
+
+    // to a file, atomically
+    s.run(&["export", "messages", "--output", "out.jsonl"]).ok();
+    assert_eq!(
+        std::fs::read_to_string(s.path("out.jsonl")).unwrap(),
+        export
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_loses_nothing() {
+    let s = Sandbox::new();
+    s.write_json("good.json", &Value::Array(corpus(3)));
+    s.run(&["import", "good.json", "--tenant", "alpha"]).ok();
+    let before = s.run(&["export", "messages"]).ok().stdout;
+
+    s.write("broken.json", "[{\"id\": \"MC1\",\n  \"title\": }]");
+    let r = s
+        .run(&["import", "broken.json", "--tenant", "alpha"])
+        .fails();
+    assert!(
+        r.stderr.contains("broken.json is not valid JSON") && r.stderr.contains("line 2"),
+        "{}",
+        r.stderr
+    );
+    s.write("shape.json", "{\"items\": []}");
+    let r = s
+        .run(&["import", "shape.json", "--tenant", "alpha"])
+        .fails();
+    assert!(r.stderr.contains("`value` array"), "{}", r.stderr);
+    let r = s
+        .run(&["import", "missing.json", "--tenant", "alpha"])
+        .fails();
+    assert!(
+        r.stderr.contains("cannot read missing.json"),
+        "{}",
+        r.stderr
+    );
+    let r = s
+        .run(&["import", "good.json", "--tenant", "Bad Name"])
+        .fails();
+    assert!(r.stderr.contains("invalid tenant name"), "{}", r.stderr);
+    s.write("empty.json", "[]");
+    let r = s
+        .run(&["import", "empty.json", "--tenant", "alpha"])
+        .fails();
+    assert!(r.stderr.contains("--kind"), "{}", r.stderr);
+    assert_eq!(
+        s.run(&["export", "messages"]).ok().stdout,
+        before,
+        "nothing changed"
+    );
+
+    // one unusable item: the rest load, as a partial listing that marks nothing gone
+    let mut items = corpus(2);
+    items.push(json!({"title": "no id"}));
+    s.write_json("some-bad.json", &Value::Array(items));
+    let r = s
+        .run(&["import", "some-bad.json", "--tenant", "alpha"])
+        .fails();
+    assert!(r.stderr.contains("item 2: has no `id`"), "{}", r.stderr);
+    assert!(r.stderr.contains("nothing is marked gone"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("partial listing") && r.stdout.contains("0 gone"),
+        "{}",
+        r.stdout
+    );
+    let r = s.run(&["messages", "list", "--state", "expired"]).ok();
+    assert!(r.stdout.contains("0 posts"), "{}", r.stdout);
+    let r = s.run(&["messages", "list", "--state", "sideways"]).fails();
+    assert!(
+        r.stderr.contains("expected active or expired"),
+        "{}",
+        r.stderr
+    );
+    let r = s
+        .run(&["messages", "list", "--act-by-within", "soon"])
+        .fails();
+    assert!(r.stderr.contains("not a duration"), "{}", r.stderr);
+}
+
+#[test]
+fn incidents_and_health_from_files() {
+    let s = Sandbox::new();
+    let issue = |status: &str, lm: &str, posts: usize| {
+        json!({"id": "EX1001", "title": "Mail delayed", "impactDescription": "Users may see delays",
+               "classification": "incident", "origin": "microsoft", "status": status, "service": "Exchange Online",
+               "feature": "Mail flow", "featureGroup": "E-Mail timely delivery", "isResolved": status == "serviceRestored",
+               "startDateTime": "2026-08-30T09:00:00Z", "endDateTime": null, "lastModifiedDateTime": lm, "details": [],
+               "posts": (0..posts).map(|i| json!({"createdDateTime": format!("2026-08-30T1{i}:00:00Z"), "postType": "regular",
+                   "description": {"contentType": "html", "content": format!("Title: Mail delayed<br>Current status: update {i}")}})).collect::<Vec<_>>()})
+    };
+    s.write_json(
+        "i1.json",
+        &json!({"value": [issue("investigating", "2026-08-30T10:00:00Z", 1)]}),
+    );
+    s.write_json(
+        "i2.json",
+        &json!({"value": [issue("serviceRestored", "2026-08-30T12:00:00Z", 2)]}),
+    );
+    s.run(&["import", "i1.json", "--tenant", "alpha"]).ok();
+    s.run(&["import", "i1.json", "--tenant", "beta"]).ok();
+    s.run_env(
+        &["import", "i2.json", "--tenant", "alpha"],
+        &[("CHANGEDESK_NOW", "2026-09-01T02:00:00Z")],
+    )
+    .ok();
+    let show = s.run(&["incidents", "show", "EX1001"]).ok().stdout;
+    assert!(
+        show.contains("investigating") && show.contains("serviceRestored"),
+        "{show}"
+    );
+    assert!(
+        show.contains("alpha") && show.contains("beta"),
+        "tenants affected: {show}"
+    );
+    assert!(show.contains("Current status: update 1"), "{show}");
+    let open = s.run(&["incidents", "list", "--open"]).ok().stdout;
+    assert!(open.contains("0 incidents"), "{open}");
+
+    s.write_json("h.json", &json!({"value": [{"service": "Exchange Online", "status": "serviceDegradation", "id": "Exchange"}]}));
+    s.run(&["import", "h.json", "--tenant", "alpha"]).ok();
+    let h = s.run(&["health"]).ok().stdout;
+    assert!(
+        h.contains("serviceDegradation") && h.contains("Exchange Online"),
+        "{h}"
+    );
+    let runs = s.run(&["tenants", "runs", "--tenant", "alpha"]).ok().stdout;
+    assert!(
+        runs.contains("healthOverviews") && runs.contains("issues"),
+        "{runs}"
+    );
+}
