@@ -208,16 +208,26 @@ async fn load_links(tx: &mut Tx, l: &Links, tenant_id: i64) -> Result<HashMap<St
 }
 
 /// Records that the tenant returned this item now.
+/// The load in progress: whose listing, when, and whether it is complete.
+struct Load<'a> {
+    tenant_id: i64,
+    now: &'a str,
+    complete: bool,
+}
+
 async fn record_sighting(
     tx: &mut Tx,
     l: &Links,
-    tenant_id: i64,
+    load: &Load<'_>,
     held: Option<&LinkState>,
     s: &Sighting<'_>,
-    now: &str,
-    complete: bool,
     summary: &mut ImportSummary,
 ) -> Result<()> {
+    let Load {
+        tenant_id,
+        now,
+        complete,
+    } = *load;
     match held {
         None => {
             let (rollout_col, rollout_val) = if l.has_rollout {
@@ -341,11 +351,11 @@ async fn close_complete_listing(
 }
 
 /// Drops repeated ids from a listing, keeping the newest version of each.
-fn dedupe<'a, T>(
-    items: &'a [T],
+fn dedupe<T>(
+    items: &[T],
     id: impl Fn(&T) -> &str,
     last_modified: impl Fn(&T) -> Option<Timestamp>,
-) -> (Vec<&'a T>, usize) {
+) -> (Vec<&T>, usize) {
     let mut best: HashMap<&str, usize> = HashMap::with_capacity(items.len());
     for (i, it) in items.iter().enumerate() {
         match best.get(id(it)) {
@@ -583,11 +593,8 @@ pub(crate) async fn import_messages(
             rollout: to_json(&rollout),
             last_modified: ts_opt(&c.last_modified),
         };
-        record_sighting(
-            &mut tx, &POST_LINKS, tenant_id, links.get(&c.id), &sighting, &now, opts.complete,
-            &mut summary,
-        )
-        .await?;
+        let load = Load { tenant_id, now: &now, complete: opts.complete };
+        record_sighting(&mut tx, &POST_LINKS, &load, links.get(&c.id), &sighting, &mut summary).await?;
     }
     if opts.complete {
         let listed: HashSet<&str> = ids.iter().copied().collect();
@@ -1005,11 +1012,8 @@ pub(crate) async fn import_incidents(
             rollout: String::new(),
             last_modified: ts_opt(&c.last_modified),
         };
-        record_sighting(
-            &mut tx, &INCIDENT_LINKS, tenant_id, links.get(&c.id), &sighting, &now,
-            opts.complete, &mut summary,
-        )
-        .await?;
+        let load = Load { tenant_id, now: &now, complete: opts.complete };
+        record_sighting(&mut tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut summary).await?;
     }
     if opts.complete {
         let listed: HashSet<&str> = ids.iter().copied().collect();

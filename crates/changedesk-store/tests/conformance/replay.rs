@@ -32,10 +32,10 @@ fn sees(t: usize, i: usize) -> bool {
     i % 3 != t
 }
 fn edited(i: usize) -> bool {
-    i % 10 == 0
+    i.is_multiple_of(10)
 }
 fn removed(i: usize) -> bool {
-    i % 7 == 0
+    i.is_multiple_of(7)
 }
 
 fn edit(v: &Value) -> Value {

@@ -34,7 +34,7 @@ pub fn parse_state(s: &Option<String>) -> Result<Option<PostState>> {
 
 fn parse_date(flag: &str, s: &Option<String>) -> Result<Option<Timestamp>> {
     s.as_deref()
-        .map(|s| Timestamp::parse(s).with_context(|| format!("{flag}")))
+        .map(|s| Timestamp::parse(s).with_context(|| flag.to_string()))
         .transpose()
 }
 

@@ -65,12 +65,6 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
-    pub fn env(mut self, k: &str, v: &str) -> Sandbox {
-        self.env.retain(|(key, _)| key != k);
-        self.env.push((k.into(), v.into()));
-        self
-    }
-
     pub fn write(&self, name: &str, content: &str) -> PathBuf {
         let p = self.path(name);
         std::fs::write(&p, content).expect("write file");
