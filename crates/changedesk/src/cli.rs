@@ -56,6 +56,21 @@ pub enum Command {
     /// Write the archive out.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// A tour with generated tenants: fills a demo archive and shows what it keeps.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many tenants.
+    #[arg(long, default_value_t = 3)]
+    pub tenants: usize,
+    /// About how many posts in the generated corpus.
+    #[arg(long, default_value_t = 400)]
+    pub posts: usize,
+    /// Seed of the generated corpus.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! One module per command group.
 
 mod config;
+mod demo;
 mod export;
 mod import;
 mod incidents;
@@ -19,7 +20,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Config(cmd) = &cli.command {
         return config::run(&cli.global, cmd);
     }
-    let app = App::load(&cli.global)?;
+    let explicit_database = cli.global.database.is_some();
+    let mut app = App::load(&cli.global)?;
     match cli.command {
         Command::Config(_) => unreachable!("handled above"),
         Command::Import(args) => import::run(&app, &args).await,
@@ -28,5 +30,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Health(args) => incidents::health(&app, &args).await,
         Command::Tenants(cmd) => tenants::run(&app, cmd).await,
         Command::Export(cmd) => export::run(&app, cmd).await,
+        Command::Demo(args) => {
+            // the demo never writes into the configured archive unless told to
+            if !explicit_database {
+                demo::remove_demo_database()?;
+                app.config.database =
+                    changedesk_core::config::DatabaseUrl::sqlite(demo::DEMO_DATABASE);
+            }
+            demo::run(&app, &args).await
+        }
     }
 }

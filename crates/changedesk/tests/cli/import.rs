@@ -309,3 +309,51 @@ fn incidents_and_health_from_files() {
         "{runs}"
     );
 }
+
+#[test]
+fn the_demo_fills_its_own_archive_and_leaves_the_configured_one_alone() {
+    let s = Sandbox::new();
+    let r = s.run(&["demo", "--tenants", "2", "--posts", "60"]).ok();
+    assert!(
+        r.stdout.contains("tenant-001") && r.stdout.contains("tenant-002"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("messages show MC"),
+        "a revised post to look at: {}",
+        r.stdout
+    );
+    assert!(exists(&s.path("changedesk-demo.db")));
+    assert!(
+        !exists(&s.path("changedesk.db")),
+        "the default archive is not touched"
+    );
+    let list: Vec<Value> = serde_json::from_str(
+        &s.run(&[
+            "--database",
+            "sqlite://changedesk-demo.db",
+            "messages",
+            "list",
+            "--format",
+            "json",
+        ])
+        .ok()
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        list.iter().any(|p| p["revision"].as_i64() == Some(2)),
+        "the week brought revisions"
+    );
+    assert!(list.iter().any(|p| p["state"] == "expired"), "and expiries");
+    // a second run starts afresh
+    let again = s.run(&["demo", "--tenants", "2", "--posts", "60"]).ok();
+    assert_eq!(
+        r.stdout.lines().nth(3),
+        again.stdout.lines().nth(3),
+        "same first round:\n{}\n{}",
+        r.stdout,
+        again.stdout
+    );
+}
