@@ -19,6 +19,7 @@ mod env;
 mod error;
 mod file;
 mod merge;
+mod sync;
 mod tenant;
 
 use std::collections::BTreeMap;
@@ -29,6 +30,7 @@ use std::str::FromStr;
 pub use database::{DEFAULT_DATABASE_URL, DatabaseUrl, PostgresUrl};
 pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
 pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
+pub use sync::SyncSettings;
 pub use tenant::{Cloud, Credential, CredentialSpec, TenantConfig};
 
 use merge::{EnvInput, Origin, Reporter, Val};
@@ -48,6 +50,8 @@ pub struct Config<C = Credential> {
     /// In file order, then tenants defined only by environment variables,
     /// by name.
     pub tenants: Vec<TenantConfig<C>>,
+    /// `[sync]`: how changedesk talks to Graph.
+    pub sync: SyncSettings,
 }
 
 impl<C> Config<C> {
@@ -270,6 +274,7 @@ pub fn load(
         database: config.database,
         log_format: config.log_format,
         tenants,
+        sync: config.sync,
     };
     rep.finish(
         Some(Loaded {

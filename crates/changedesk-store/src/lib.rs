@@ -289,6 +289,23 @@ impl Store {
         dispatch!(self.tenants())
     }
 
+    /// One tenant's archive state (`None` before its first load).
+    pub async fn tenant(&self, name: &str) -> Result<Option<TenantRow>> {
+        dispatch!(self.tenant(name))
+    }
+
+    /// Records the outcome of a sync: `error` is `None` when it succeeded.
+    /// Never holds a secret: callers pass error messages that carry none.
+    pub async fn record_sync(
+        &self,
+        tenant: &str,
+        at: &Timestamp,
+        error: Option<&str>,
+    ) -> Result<()> {
+        validate_tenant_name(tenant)?;
+        dispatch!(self.record_sync(tenant, at, error))
+    }
+
     /// The most recent load runs, newest first.
     pub async fn runs(&self, tenant: Option<&str>, limit: i64) -> Result<Vec<RunRow>> {
         dispatch!(self.runs(tenant, limit))
@@ -543,6 +560,13 @@ pub struct TenantRow {
     pub created_at: Timestamp,
     pub messages_complete_at: Option<Timestamp>,
     pub issues_complete_at: Option<Timestamp>,
+    /// The newest post `lastModifiedDateTime` this tenant returned.
+    pub messages_watermark: Option<Timestamp>,
+    /// The newest issue `lastModifiedDateTime` this tenant returned.
+    pub issues_watermark: Option<Timestamp>,
+    pub last_sync_at: Option<Timestamp>,
+    /// Why the last sync failed; `None` when it succeeded.
+    pub last_sync_error: Option<String>,
     pub posts_visible: i64,
     pub posts_seen: i64,
     pub incidents_visible: i64,

@@ -350,6 +350,20 @@ async fn close_complete_listing(
     Ok(())
 }
 
+/// Moves a tenant's watermark forward (never back) to the newest
+/// `lastModifiedDateTime` of a listing, in the listing's own transaction.
+async fn advance_watermark(tx: &mut Tx, column: &str, tenant_id: i64, newest: Option<Timestamp>) -> Result<()> {
+    let Some(newest) = newest else { return Ok(()) };
+    sqlx::query(sql(format!(
+        "UPDATE tenants SET {column} = $1 WHERE id = $2 AND ({column} IS NULL OR {column} < $1)"
+    )))
+    .bind(newest.to_canonical())
+    .bind(tenant_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Drops repeated ids from a listing, keeping the newest version of each.
 fn dedupe<T>(
     items: &[T],
@@ -596,6 +610,8 @@ pub(crate) async fn import_messages(
         let load = Load { tenant_id, now: &now, complete: opts.complete };
         record_sighting(&mut tx, &POST_LINKS, &load, links.get(&c.id), &sighting, &mut summary).await?;
     }
+    let newest = listing.iter().filter_map(|m| m.content.last_modified).max();
+    advance_watermark(&mut tx, "messages_watermark", tenant_id, newest).await?;
     if opts.complete {
         let listed: HashSet<&str> = ids.iter().copied().collect();
         close_complete_listing(&mut tx, &POST_LINKS, tenant_id, &links, &listed, &now, &mut summary)
@@ -1015,6 +1031,8 @@ pub(crate) async fn import_incidents(
         let load = Load { tenant_id, now: &now, complete: opts.complete };
         record_sighting(&mut tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut summary).await?;
     }
+    let newest = listing.iter().filter_map(|i| i.content.last_modified).max();
+    advance_watermark(&mut tx, "issues_watermark", tenant_id, newest).await?;
     if opts.complete {
         let listed: HashSet<&str> = ids.iter().copied().collect();
         close_complete_listing(
@@ -1286,13 +1304,37 @@ pub(crate) async fn health(pool: &Pool<Db>, tenant: Option<&str>) -> Result<Vec<
 // ---------------------------------------------------------------- tenants, runs, counts
 
 pub(crate) async fn tenants(pool: &Pool<Db>) -> Result<Vec<TenantRow>> {
+    tenant_rows(pool, None).await
+}
+
+pub(crate) async fn tenant(pool: &Pool<Db>, name: &str) -> Result<Option<TenantRow>> {
+    Ok(tenant_rows(pool, Some(name)).await?.into_iter().next())
+}
+
+pub(crate) async fn record_sync(pool: &Pool<Db>, name: &str, at: &Timestamp, error: Option<&str>) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let now = at.to_canonical();
+    let id = ensure_tenant(&mut tx, name, &now).await?;
+    sqlx::query("UPDATE tenants SET last_sync_at = $1, last_sync_error = $2 WHERE id = $3")
+        .bind(&now)
+        .bind(error)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn tenant_rows(pool: &Pool<Db>, name: Option<&str>) -> Result<Vec<TenantRow>> {
     let rows = sqlx::query(
         "SELECT t.name, t.created_at, t.messages_complete_at, t.issues_complete_at, \
+         t.messages_watermark, t.issues_watermark, t.last_sync_at, t.last_sync_error, \
          (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id AND l.visible) AS posts_visible, \
          (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id) AS posts_seen, \
          (SELECT COUNT(*) FROM incident_tenants l WHERE l.tenant_id = t.id AND l.visible) AS incidents_visible \
-         FROM tenants t ORDER BY t.name",
+         FROM tenants t WHERE ($1 = '' OR t.name = $1) ORDER BY t.name",
     )
+    .bind(name.unwrap_or(""))
     .fetch_all(pool)
     .await?;
     rows.iter()
@@ -1302,6 +1344,10 @@ pub(crate) async fn tenants(pool: &Pool<Db>) -> Result<Vec<TenantRow>> {
                 created_at: read_ts(r.try_get("created_at")?)?,
                 messages_complete_at: read_ts_opt(r.try_get("messages_complete_at")?)?,
                 issues_complete_at: read_ts_opt(r.try_get("issues_complete_at")?)?,
+                messages_watermark: read_ts_opt(r.try_get("messages_watermark")?)?,
+                issues_watermark: read_ts_opt(r.try_get("issues_watermark")?)?,
+                last_sync_at: read_ts_opt(r.try_get("last_sync_at")?)?,
+                last_sync_error: r.try_get("last_sync_error")?,
                 posts_visible: r.try_get("posts_visible")?,
                 posts_seen: r.try_get("posts_seen")?,
                 incidents_visible: r.try_get("incidents_visible")?,

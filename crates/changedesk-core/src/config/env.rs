@@ -86,6 +86,8 @@ pub(super) struct EnvLayer {
     pub database: Option<String>,
     pub database_file: Option<String>,
     pub log_format: Option<String>,
+    /// `CHANGEDESK_SYNC__<KEY>`, by lower-case key.
+    pub sync: BTreeMap<String, String>,
     /// By tenant name as written in the variables (`CONTOSO`, `FAB_RIKAM`).
     pub tenants: BTreeMap<String, BTreeMap<TenantField, String>>,
     pub warnings: Vec<String>,
@@ -95,6 +97,7 @@ enum Recognised {
     Database,
     DatabaseFile,
     LogFormat,
+    Sync(String),
     Binary,
     Tenant(String, TenantField),
 }
@@ -108,6 +111,17 @@ fn recognise(var: &str) -> Result<Recognised, String> {
     }
     if BINARY_ENV_VARS.contains(&var) || var.starts_with("CHANGEDESK_TEST_") {
         return Ok(Recognised::Binary);
+    }
+    if let Some(key) = var.strip_prefix(super::sync::ENV_PREFIX) {
+        let key = key.to_ascii_lowercase();
+        return if super::sync::KEYS.contains(&key.as_str()) && var == var.to_ascii_uppercase() {
+            Ok(Recognised::Sync(key))
+        } else {
+            Err(format!(
+                "{var} is not a changedesk setting; ignored ([sync] keys: {})",
+                super::sync::KEYS.join(", ")
+            ))
+        };
     }
     let Some(rest) = var.strip_prefix(TENANTS_PREFIX) else {
         return Err(format!(
@@ -156,6 +170,9 @@ pub(super) fn scan(env: &BTreeMap<String, String>) -> EnvLayer {
             Ok(Recognised::Database) => layer.database = Some(value.clone()),
             Ok(Recognised::DatabaseFile) => layer.database_file = Some(value.clone()),
             Ok(Recognised::LogFormat) => layer.log_format = Some(value.clone()),
+            Ok(Recognised::Sync(key)) => {
+                layer.sync.insert(key, value.clone());
+            }
             Ok(Recognised::Binary) => {}
             Ok(Recognised::Tenant(name, field)) => {
                 layer

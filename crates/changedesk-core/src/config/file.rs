@@ -22,6 +22,7 @@ pub(super) struct RawFile {
     pub log_format: Option<Spanned<String>>,
     #[serde(default)]
     pub tenants: Vec<Spanned<RawTenant>>,
+    pub sync: Option<super::sync::RawSync>,
 }
 
 /// One `[[tenants]]` table. Every key is optional here: a missing key may be
@@ -237,7 +238,7 @@ mod tests {
         let e = error("database = \"sqlite://x\"\n\ndatabse = \"x\"\n");
         assert_eq!(
             e.to_string(),
-            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`"
+            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `sync`"
         );
     }
 

@@ -41,7 +41,7 @@ pub(super) struct Val<T> {
 }
 
 impl<T> Val<T> {
-    fn file(s: toml::Spanned<T>) -> Self {
+    pub(super) fn file(s: toml::Spanned<T>) -> Self {
         let origin = Origin::File(s.span().start);
         Val {
             value: s.into_inner(),
@@ -169,6 +169,8 @@ pub(super) fn build(
         },
     };
 
+    let sync = super::sync::build(rep, file.sync, &layer.sync);
+
     let mut drafts: Vec<Draft> = file
         .tenants
         .into_iter()
@@ -196,6 +198,7 @@ pub(super) fn build(
             database: database?,
             log_format: log_format?,
             tenants,
+            sync,
         },
         credential_origins,
     })

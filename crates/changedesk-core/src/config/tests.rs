@@ -907,3 +907,57 @@ fn toml_examples_in_the_docs_check() {
         }
     }
 }
+
+#[test]
+fn sync_section_defaults_file_and_env() {
+    assert_eq!(load_ok("", &[]).config.sync, SyncSettings::default());
+    let text = "[sync]\nfull_sync_interval = \"6h\"\nconcurrency = 32\npage_size = 500\n";
+    let l = load_ok(text, &[]);
+    assert_eq!(
+        l.config.sync.full_sync_interval,
+        std::time::Duration::from_secs(6 * 3600)
+    );
+    assert_eq!(
+        (l.config.sync.concurrency, l.config.sync.page_size),
+        (32, 500)
+    );
+    let l = load_ok(text, &[("CHANGEDESK_SYNC__CONCURRENCY", "4")]);
+    assert_eq!(
+        l.config.sync.concurrency, 4,
+        "the environment beats the file"
+    );
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+}
+
+#[test]
+fn sync_section_errors_name_key_and_line() {
+    let text =
+        "[sync]\npage_size = 5000\nrequests_per_minute = 300\nfull_sync_interval = \"daily\"\n";
+    let e = load_with(Some(text), &[], CliOverrides::default(), &no_files)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(":2:") && e.contains("sync.page_size") && e.contains("1000"),
+        "{e}"
+    );
+    assert!(
+        e.contains(":3:") && e.contains("sync.requests_per_minute") && e.contains("240"),
+        "{e}"
+    );
+    assert!(
+        e.contains(":4:") && e.contains("sync.full_sync_interval"),
+        "{e}"
+    );
+    let e = check("t.toml", "[sync]\nbogus = 1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("t.toml:2:1") && e.contains("bogus"), "{e}");
+    let l = load_ok("", &[("CHANGEDESK_SYNC__BOGUS", "1")]);
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.contains("CHANGEDESK_SYNC__BOGUS")),
+        "{:?}",
+        l.warnings
+    );
+}

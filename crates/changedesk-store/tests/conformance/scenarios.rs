@@ -806,3 +806,96 @@ async fn a_read_only_open_of_a_missing_sqlite_file_fails_clearly() {
     .unwrap_err();
     assert!(e.to_string().contains("does not exist"), "{e}");
 }
+
+conformance!(
+    watermarks_move_forward_with_the_data_and_sync_outcomes_are_kept,
+    |store: Store| async move {
+        assert!(store.tenant("alpha").await.unwrap().is_none());
+        let listing = vec![
+            post("MC1", "2026-01-05T10:00:00Z"),
+            post("MC2", "2026-02-07T08:00:00.25Z"),
+        ];
+        store
+            .import_messages("alpha", &listing, &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let t = store.tenant("alpha").await.unwrap().unwrap();
+        assert_eq!(t.messages_watermark, Some(at("2026-02-07T08:00:00.25Z")));
+        assert_eq!(t.issues_watermark, None);
+        // an older listing never moves it back
+        store
+            .import_messages(
+                "alpha",
+                &[post("MC3", "2025-12-01T00:00:00Z")],
+                &partial("2026-03-02T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .tenant("alpha")
+                .await
+                .unwrap()
+                .unwrap()
+                .messages_watermark,
+            Some(at("2026-02-07T08:00:00.25Z"))
+        );
+        store
+            .import_incidents(
+                "alpha",
+                &[incident("EX1", "investigating", "2026-03-01T10:30:00Z", 1)],
+                &opts("2026-03-01T11:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .tenant("alpha")
+                .await
+                .unwrap()
+                .unwrap()
+                .issues_watermark,
+            Some(at("2026-03-01T10:30:00Z"))
+        );
+
+        store
+            .record_sync(
+                "alpha",
+                &at("2026-03-03T00:00:00Z"),
+                Some("alpha: HTTP 403 Authorization_RequestDenied"),
+            )
+            .await
+            .unwrap();
+        let t = store.tenant("alpha").await.unwrap().unwrap();
+        assert_eq!(
+            (t.last_sync_at, t.last_sync_error.as_deref()),
+            (
+                Some(at("2026-03-03T00:00:00Z")),
+                Some("alpha: HTTP 403 Authorization_RequestDenied")
+            )
+        );
+        store
+            .record_sync("alpha", &at("2026-03-04T00:00:00Z"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .tenant("alpha")
+                .await
+                .unwrap()
+                .unwrap()
+                .last_sync_error,
+            None
+        );
+        // a tenant that never loaded anything can still have a failed sync recorded
+        store
+            .record_sync(
+                "beta",
+                &at("2026-03-04T00:00:00Z"),
+                Some("beta: invalid_client"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(store.tenants().await.unwrap().len(), 2);
+    }
+);
