@@ -22,6 +22,8 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub mod failpoint;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 /// What went wrong in the store. Messages are written for the person at the
 /// terminal.
@@ -611,11 +613,17 @@ mod sqlite {
     type Db = sqlx::Sqlite;
     /// Case-insensitive LIKE: SQLite's LIKE already is, for ASCII.
     const ILIKE: &str = "LIKE";
+    const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+    /// `BEGIN IMMEDIATE` is the lock.
+    const WRITE_LOCK: &str = "";
     include!("ops.rs");
 }
 
 mod postgres {
     type Db = sqlx::Postgres;
     const ILIKE: &str = "ILIKE";
+    const BEGIN_WRITE: &str = "BEGIN";
+    /// The archive's write lock: an advisory lock held until commit or rollback.
+    const WRITE_LOCK: &str = "SELECT pg_advisory_xact_lock(7210453)";
     include!("ops.rs");
 }

@@ -51,6 +51,21 @@ fn sql(s: String) -> AssertSqlSafe<String> {
     AssertSqlSafe(s)
 }
 
+/// Starts a transaction that will write, holding the archive's one write
+/// lock until it ends: on SQLite `BEGIN IMMEDIATE` (waiting its turn within
+/// the busy timeout instead of failing when another writer commits between
+/// its first read and first write), on PostgreSQL a transaction-scoped
+/// advisory lock. Loads are read-then-write (is this post new? which version
+/// is held?), so two running at once could both insert the same new post or
+/// revision; one writer at a time, across processes, rules that out.
+async fn begin_write(pool: &Pool<Db>) -> Result<Tx> {
+    let mut tx = pool.begin_with(BEGIN_WRITE).await?;
+    if !WRITE_LOCK.is_empty() {
+        sqlx::query(WRITE_LOCK).execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
 async fn ensure_tenant(tx: &mut Tx, name: &str, now: &str) -> Result<i64> {
     if let Some(row) = sqlx::query("SELECT id FROM tenants WHERE name = $1")
         .bind(name)
@@ -546,7 +561,7 @@ pub(crate) async fn import_messages(
         duplicates,
         ..Default::default()
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     let ids: Vec<&str> = listing.iter().map(|m| m.content.id.as_str()).collect();
     let held = held_versions(&mut tx, "posts", &ids).await?;
@@ -966,7 +981,7 @@ pub(crate) async fn import_incidents(
         duplicates,
         ..Default::default()
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     let ids: Vec<&str> = listing.iter().map(|i| i.content.id.as_str()).collect();
     let held = held_versions(&mut tx, "incidents", &ids).await?;
@@ -1206,7 +1221,7 @@ pub(crate) async fn import_health(
         duplicates,
         ..Default::default()
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     for o in &listing {
         failpoint::hit("import.item");
@@ -1312,7 +1327,7 @@ pub(crate) async fn tenant(pool: &Pool<Db>, name: &str) -> Result<Option<TenantR
 }
 
 pub(crate) async fn record_sync(pool: &Pool<Db>, name: &str, at: &Timestamp, error: Option<&str>) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_write(pool).await?;
     let now = at.to_canonical();
     let id = ensure_tenant(&mut tx, name, &now).await?;
     sqlx::query("UPDATE tenants SET last_sync_at = $1, last_sync_error = $2 WHERE id = $3")

@@ -56,6 +56,10 @@ pub enum Command {
     /// Write the archive out.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Pull posts, issues and health from Microsoft Graph for the configured tenants.
+    Sync(SyncArgs),
+    /// Run the Microsoft Graph simulator (for trying changedesk without a Microsoft account).
+    Sim(SimArgs),
     /// A tour with generated tenants: fills a demo archive and shows what it keeps.
     Demo(DemoArgs),
 }
@@ -270,4 +274,61 @@ pub enum ExportCommand {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Only these tenants (repeatable; default: every configured tenant).
+    #[arg(long = "tenant", value_name = "NAME")]
+    pub tenants: Vec<String>,
+    /// Complete listings for every tenant (finds what disappeared), even if
+    /// the last full sync is recent.
+    #[arg(long)]
+    pub full: bool,
+    /// Fetch and parse only; store nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// table (per-tenant summary) or json.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8765")]
+    pub listen: std::net::SocketAddr,
+    /// Serve the posts of this Graph messages JSON file to every tenant.
+    #[arg(long, value_name = "FILE", conflicts_with = "generate")]
+    pub corpus: Option<PathBuf>,
+    /// Generate this many posts (deterministic for a seed).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub generate: usize,
+    /// Seed of the generated corpus and of the faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// How many tenants.
+    #[arg(long, default_value_t = 3)]
+    pub tenants: usize,
+    /// Probability of an injected 429 per Graph request.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub fault_429: f64,
+    /// Probability of an injected 503 per Graph request.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub fault_503: f64,
+    /// Added to every Graph response.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Probability that a page arrives cut short.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub truncate: f64,
+    /// Lifetime of the access tokens it issues, in seconds.
+    #[arg(long, value_name = "S", default_value_t = 3599)]
+    pub token_lifetime: u64,
+    /// Write a changedesk configuration for the simulated tenants to this file.
+    #[arg(long, value_name = "FILE")]
+    pub write_config: Option<PathBuf>,
 }

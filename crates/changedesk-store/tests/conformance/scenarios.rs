@@ -899,3 +899,71 @@ conformance!(
         assert_eq!(store.tenants().await.unwrap().len(), 2);
     }
 );
+
+conformance!(
+    concurrent_loads_of_overlapping_tenants_all_succeed,
+    |store: Store| async move {
+        // every tenant brings the same new posts at the same moment, and later the same edit
+        let ids: Vec<String> = (0..40).map(|i| format!("MC{}", 500 + i)).collect();
+        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let listing = posts(&refs);
+        let mut tasks = Vec::new();
+        for t in 0..6 {
+            let (store, listing) = (store.clone(), listing.clone());
+            tasks.push(tokio::spawn(async move {
+                store
+                    .import_messages(
+                        &format!("tenant-{t}"),
+                        &listing,
+                        &opts("2026-03-01T00:00:00Z"),
+                    )
+                    .await
+            }));
+        }
+        for task in tasks {
+            task.await
+                .unwrap()
+                .expect("no load fails because another ran at the same time");
+        }
+        let edited: Vec<Message> = refs
+            .iter()
+            .map(|id| {
+                parse(&with(
+                    post_json(id, "2026-02-01T00:00:00Z"),
+                    "title",
+                    json!("edited"),
+                ))
+            })
+            .collect();
+        let mut tasks = Vec::new();
+        for t in 0..6 {
+            let (store, edited) = (store.clone(), edited.clone());
+            tasks.push(tokio::spawn(async move {
+                store
+                    .import_messages(
+                        &format!("tenant-{t}"),
+                        &edited,
+                        &opts("2026-03-02T00:00:00Z"),
+                    )
+                    .await
+            }));
+        }
+        let updated: usize = {
+            let mut n = 0;
+            for task in tasks {
+                n += task
+                    .await
+                    .unwrap()
+                    .expect("concurrent edits succeed")
+                    .updated;
+            }
+            n
+        };
+        assert_eq!(
+            updated, 40,
+            "each post revised once, by whichever tenant came first"
+        );
+        let c = store.counts().await.unwrap();
+        assert_eq!((c.posts, c.post_links, c.post_revisions), (40, 240, 80));
+    }
+);

@@ -6,6 +6,8 @@ mod export;
 mod import;
 mod incidents;
 mod messages;
+mod sim;
+mod sync;
 mod tenants;
 
 use std::process::ExitCode;
@@ -20,10 +22,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Config(cmd) = &cli.command {
         return config::run(&cli.global, cmd);
     }
+    // the simulator needs no configuration either
+    if let Command::Sim(args) = &cli.command {
+        crate::app::init_logging(cli.global.verbose, changedesk_core::config::LogFormat::Text);
+        return sim::run(args).await;
+    }
     let explicit_database = cli.global.database.is_some();
     let mut app = App::load(&cli.global)?;
     match cli.command {
-        Command::Config(_) => unreachable!("handled above"),
+        Command::Config(_) | Command::Sim(_) => unreachable!("handled above"),
+        Command::Sync(args) => sync::run(&app, &args).await,
         Command::Import(args) => import::run(&app, &args).await,
         Command::Messages(cmd) => messages::run(&app, cmd).await,
         Command::Incidents(cmd) => incidents::run(&app, cmd).await,

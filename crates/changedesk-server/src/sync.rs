@@ -1,0 +1,448 @@
+//! Sync: each tenant's listings from Graph into the archive.
+//!
+//! Per tenant, in order: messages, issues, health overviews. A kind is synced
+//! **fully** (the complete listing, which marks what disappeared as gone) when
+//! asked (`--full`), when the tenant never had a complete listing of that
+//! kind, or when the last one is older than `full_sync_interval`; otherwise
+//! **incrementally**: only what changed since the tenant's watermark (the
+//! newest `lastModifiedDateTime` it returned) minus `overlap`, as a partial
+//! listing that marks nothing gone. The watermark moves in the same
+//! transaction as the data, so it never runs ahead of what is stored.
+//!
+//! A fetch that fails (after the Graph client's retries) stores nothing of
+//! that kind and marks nothing gone. One tenant failing never stops the
+//! others. Tenants are fetched and parsed concurrently up to `concurrency`;
+//! the archive takes one writer at a time (see the store's `begin_write`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use changedesk_core::Timestamp;
+use changedesk_core::config::{SyncSettings, TenantConfig};
+use changedesk_core::graph::{HealthOverview, Incident, Message, parse_listing};
+use changedesk_graph::{Fetched, GraphClient, GraphError, Resource};
+use changedesk_store::{ImportOptions, ImportSummary, Store, StoreError};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+/// Full or incremental.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Full,
+    Incremental,
+}
+
+impl Mode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Incremental => "incremental",
+        }
+    }
+}
+
+/// What to sync, and when "now" is.
+#[derive(Debug, Clone)]
+pub struct SyncRequest {
+    /// Force complete listings for every tenant.
+    pub full: bool,
+    pub now: Timestamp,
+    pub settings: SyncSettings,
+    /// Fetch and parse only; write nothing (a connectivity check, and the
+    /// benchmark's download-and-parse baseline).
+    pub dry_run: bool,
+}
+
+/// What happened to one kind of listing of one tenant.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindOutcome {
+    pub mode: Mode,
+    /// Items Graph returned.
+    pub fetched: usize,
+    /// Items that could not be parsed (the listing then counts as partial).
+    pub rejected: usize,
+    /// What the store made of it (`None` on a dry run).
+    pub stored: Option<ImportSummary>,
+}
+
+/// One tenant's sync.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantOutcome {
+    pub tenant: String,
+    pub messages: Option<KindOutcome>,
+    pub issues: Option<KindOutcome>,
+    pub health: Option<KindOutcome>,
+    pub requests: u32,
+    pub retries: u32,
+    pub bytes: u64,
+    #[serde(serialize_with = "ser_secs")]
+    pub elapsed: Duration,
+    /// Why it failed: carries Microsoft's error code, never a secret.
+    pub error: Option<String>,
+    /// Microsoft's (or the store's) error code, when there is one.
+    pub error_code: Option<String>,
+}
+
+fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl TenantOutcome {
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    fn sum(&self, f: impl Fn(&ImportSummary) -> usize) -> usize {
+        [&self.messages, &self.issues]
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.stored.as_ref())
+            .map(&f)
+            .sum()
+    }
+
+    /// Posts and issues new to the archive.
+    pub fn new_items(&self) -> usize {
+        self.sum(|s| s.new)
+    }
+
+    /// Posts and issues that got a new revision.
+    pub fn updated_items(&self) -> usize {
+        self.sum(|s| s.updated)
+    }
+
+    /// Links marked gone by complete listings.
+    pub fn gone_items(&self) -> usize {
+        self.sum(|s| s.gone)
+    }
+
+    /// Items fetched from Graph, all kinds.
+    pub fn fetched_items(&self) -> usize {
+        [&self.messages, &self.issues, &self.health]
+            .into_iter()
+            .flatten()
+            .map(|k| k.fetched)
+            .sum()
+    }
+}
+
+/// Why a tenant's sync stopped.
+#[derive(Debug, thiserror::Error)]
+enum TenantError {
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error("storing {tenant}'s {kind}: {source}")]
+    Store {
+        tenant: String,
+        kind: &'static str,
+        #[source]
+        source: StoreError,
+    },
+}
+
+/// Told about each tenant as it finishes (the CLI's progress bar).
+pub trait Progress: Send + Sync {
+    fn tenant_done(&self, outcome: &TenantOutcome);
+}
+
+/// No progress reporting.
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn tenant_done(&self, _: &TenantOutcome) {}
+}
+
+/// Syncs every tenant, `settings.concurrency` at a time. Returns one outcome
+/// per tenant, in the order given.
+pub async fn sync_tenants(
+    store: &Store,
+    graph: &GraphClient,
+    tenants: &[TenantConfig],
+    request: &SyncRequest,
+    progress: Arc<dyn Progress>,
+) -> Vec<TenantOutcome> {
+    let fetch_slots = Arc::new(Semaphore::new(request.settings.concurrency.max(1)));
+    // the store takes one writer at a time; waiting here rather than in the
+    // database keeps pool connections free for reads
+    let write_slots = Arc::new(Semaphore::new(1));
+    let mut set = tokio::task::JoinSet::new();
+    for (index, tenant) in tenants.iter().cloned().enumerate() {
+        let (store, graph, request, progress) = (
+            store.clone(),
+            graph.clone(),
+            request.clone(),
+            progress.clone(),
+        );
+        let (fetch_slots, write_slots) = (fetch_slots.clone(), write_slots.clone());
+        set.spawn(async move {
+            let _slot = fetch_slots.acquire_owned().await.ok();
+            let outcome = sync_tenant(&store, &graph, &tenant, &request, &write_slots).await;
+            progress.tenant_done(&outcome);
+            (index, outcome)
+        });
+    }
+    let mut outcomes: Vec<Option<TenantOutcome>> = vec![None; tenants.len()];
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok((index, outcome)) => outcomes[index] = Some(outcome),
+            Err(e) => tracing::error!(error = %e, "a tenant's sync task failed"),
+        }
+    }
+    outcomes
+        .into_iter()
+        .zip(tenants)
+        .map(|(o, t)| {
+            o.unwrap_or_else(|| TenantOutcome {
+                tenant: t.name.clone(),
+                messages: None,
+                issues: None,
+                health: None,
+                requests: 0,
+                retries: 0,
+                bytes: 0,
+                elapsed: Duration::ZERO,
+                error: Some(format!("{}: the sync task stopped unexpectedly", t.name)),
+                error_code: None,
+            })
+        })
+        .collect()
+}
+
+/// Whether this kind is due a complete listing.
+fn mode_for(
+    request: &SyncRequest,
+    complete_at: Option<Timestamp>,
+    watermark: Option<Timestamp>,
+) -> Mode {
+    let due = match complete_at {
+        None => true,
+        Some(at) => {
+            let age = request.now.as_datetime() - at.as_datetime();
+            age >= time::Duration::try_from(request.settings.full_sync_interval)
+                .unwrap_or(time::Duration::MAX)
+        }
+    };
+    if request.full || due || watermark.is_none() {
+        Mode::Full
+    } else {
+        Mode::Incremental
+    }
+}
+
+async fn sync_tenant(
+    store: &Store,
+    graph: &GraphClient,
+    tenant: &TenantConfig,
+    request: &SyncRequest,
+    write_slots: &Semaphore,
+) -> TenantOutcome {
+    let started = Instant::now();
+    let mut outcome = TenantOutcome {
+        tenant: tenant.name.clone(),
+        messages: None,
+        issues: None,
+        health: None,
+        requests: 0,
+        retries: 0,
+        bytes: 0,
+        elapsed: Duration::ZERO,
+        error: None,
+        error_code: None,
+    };
+    let result = run_tenant(store, graph, tenant, request, write_slots, &mut outcome).await;
+    outcome.elapsed = started.elapsed();
+    if let Err(e) = result {
+        outcome.error_code = match &e {
+            TenantError::Graph(g) => g.code().map(str::to_string),
+            TenantError::Store { .. } => None,
+        };
+        outcome.error = Some(e.to_string());
+        tracing::warn!(tenant = %tenant.name, error = %e, "sync failed");
+    }
+    if !request.dry_run
+        && let Err(e) = store
+            .record_sync(&tenant.name, &request.now, outcome.error.as_deref())
+            .await
+    {
+        tracing::error!(tenant = %tenant.name, error = %e, "cannot record the sync outcome");
+    }
+    outcome
+}
+
+fn count(outcome: &mut TenantOutcome, f: &Fetched) {
+    outcome.requests += f.requests;
+    outcome.retries += f.retries;
+    outcome.bytes += f.bytes;
+}
+
+async fn run_tenant(
+    store: &Store,
+    graph: &GraphClient,
+    tenant: &TenantConfig,
+    request: &SyncRequest,
+    write_slots: &Semaphore,
+    outcome: &mut TenantOutcome,
+) -> Result<(), TenantError> {
+    let state = if request.dry_run {
+        None
+    } else {
+        store
+            .tenant(&tenant.name)
+            .await
+            .map_err(|source| TenantError::Store {
+                tenant: tenant.name.clone(),
+                kind: "state",
+                source,
+            })?
+    };
+    let overlap =
+        time::Duration::try_from(request.settings.overlap).unwrap_or(time::Duration::ZERO);
+    let since = |mode: Mode, watermark: Option<Timestamp>| match mode {
+        Mode::Full => None,
+        Mode::Incremental => watermark.map(|w| w.saturating_add(-overlap)),
+    };
+
+    // messages
+    let mode = mode_for(
+        request,
+        state.as_ref().and_then(|s| s.messages_complete_at),
+        state.as_ref().and_then(|s| s.messages_watermark),
+    );
+    let fetched = graph
+        .fetch(
+            tenant,
+            Resource::Messages,
+            since(mode, state.as_ref().and_then(|s| s.messages_watermark)),
+        )
+        .await?;
+    count(outcome, &fetched);
+    let listing = parse_listing(&fetched.items, Message::from_graph);
+    drop(fetched);
+    let stored = store_kind(
+        store,
+        tenant,
+        request,
+        write_slots,
+        mode,
+        listing.rejected.len(),
+        "messages",
+        |opts| {
+            let items = &listing.items;
+            async move { store.import_messages(&tenant.name, items, &opts).await }
+        },
+    )
+    .await?;
+    outcome.messages = Some(KindOutcome {
+        mode,
+        fetched: listing.items.len() + listing.rejected.len(),
+        rejected: listing.rejected.len(),
+        stored,
+    });
+    drop(listing);
+    changedesk_store::failpoint::hit("sync.messages_stored");
+
+    // issues
+    let mode = mode_for(
+        request,
+        state.as_ref().and_then(|s| s.issues_complete_at),
+        state.as_ref().and_then(|s| s.issues_watermark),
+    );
+    let fetched = graph
+        .fetch(
+            tenant,
+            Resource::Issues,
+            since(mode, state.as_ref().and_then(|s| s.issues_watermark)),
+        )
+        .await?;
+    count(outcome, &fetched);
+    let listing = parse_listing(&fetched.items, Incident::from_graph);
+    drop(fetched);
+    let stored = store_kind(
+        store,
+        tenant,
+        request,
+        write_slots,
+        mode,
+        listing.rejected.len(),
+        "issues",
+        |opts| {
+            let items = &listing.items;
+            async move { store.import_incidents(&tenant.name, items, &opts).await }
+        },
+    )
+    .await?;
+    outcome.issues = Some(KindOutcome {
+        mode,
+        fetched: listing.items.len() + listing.rejected.len(),
+        rejected: listing.rejected.len(),
+        stored,
+    });
+    drop(listing);
+
+    // health: always a complete snapshot
+    let fetched = graph.fetch(tenant, Resource::HealthOverviews, None).await?;
+    count(outcome, &fetched);
+    let listing = parse_listing(&fetched.items, HealthOverview::from_graph);
+    let stored = store_kind(
+        store,
+        tenant,
+        request,
+        write_slots,
+        Mode::Full,
+        listing.rejected.len(),
+        "health",
+        |opts| {
+            let items = &listing.items;
+            async move { store.import_health(&tenant.name, items, &opts).await }
+        },
+    )
+    .await?;
+    outcome.health = Some(KindOutcome {
+        mode: Mode::Full,
+        fetched: listing.items.len() + listing.rejected.len(),
+        rejected: listing.rejected.len(),
+        stored,
+    });
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn store_kind<F, Fut>(
+    store: &Store,
+    tenant: &TenantConfig,
+    request: &SyncRequest,
+    write_slots: &Semaphore,
+    mode: Mode,
+    rejected: usize,
+    kind: &'static str,
+    import: F,
+) -> Result<Option<ImportSummary>, TenantError>
+where
+    F: FnOnce(ImportOptions) -> Fut,
+    Fut: std::future::Future<Output = Result<ImportSummary, StoreError>>,
+{
+    let _ = store;
+    if rejected > 0 {
+        tracing::warn!(tenant = %tenant.name, kind, rejected, "items Graph returned could not be parsed: the listing is stored as partial");
+    }
+    if request.dry_run {
+        return Ok(None);
+    }
+    let opts = ImportOptions {
+        // a listing with unusable items is not trusted to say what is gone
+        complete: mode == Mode::Full && rejected == 0,
+        now: request.now,
+        source: format!("graph ({})", mode.as_str()),
+        rejected,
+    };
+    let _writer = write_slots.acquire().await.ok();
+    import(opts)
+        .await
+        .map(Some)
+        .map_err(|source| TenantError::Store {
+            tenant: tenant.name.clone(),
+            kind,
+            source,
+        })
+}
