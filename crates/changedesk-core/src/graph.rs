@@ -523,9 +523,37 @@ impl MessageContent {
     /// A digest of everything shared except `lastModifiedDateTime`: two
     /// versions with the same digest say the same thing.
     pub fn digest(&self) -> String {
-        let mut c = self.clone();
-        c.last_modified = None;
-        digest_json(&c)
+        // every field but last_modified; naming them all makes a new field a
+        // compile error here rather than silently left out
+        let MessageContent {
+            id,
+            title,
+            category,
+            severity,
+            services,
+            tags,
+            is_major,
+            start,
+            end,
+            act_by,
+            last_modified: _,
+            body_html,
+            has_attachments,
+        } = self;
+        digest_json(&(
+            id,
+            title,
+            category,
+            severity,
+            services,
+            tags,
+            is_major,
+            start,
+            end,
+            act_by,
+            body_html,
+            has_attachments,
+        ))
     }
 
     /// The title without Microsoft's `(Updated) ` prefix.
@@ -731,9 +759,41 @@ impl Incident {
 impl IncidentContent {
     /// A digest of everything shared except `lastModifiedDateTime`.
     pub fn digest(&self) -> String {
-        let mut c = self.clone();
-        c.last_modified = None;
-        digest_json(&c)
+        let IncidentContent {
+            id,
+            title,
+            service,
+            feature,
+            feature_group,
+            classification,
+            origin,
+            status,
+            is_resolved,
+            impact_description,
+            start,
+            end,
+            last_modified: _,
+            high_impact,
+        } = self;
+        digest_json(&(
+            (
+                id,
+                title,
+                service,
+                feature,
+                feature_group,
+                classification,
+                origin,
+            ),
+            (
+                status,
+                is_resolved,
+                impact_description,
+                start,
+                end,
+                high_impact,
+            ),
+        ))
     }
 }
 
@@ -768,10 +828,32 @@ impl HealthOverview {
     }
 }
 
-fn digest_json<T: Serialize>(v: &T) -> String {
-    let bytes = serde_json::to_vec(v).unwrap_or_default();
-    let d = Sha256::digest(&bytes);
-    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+/// A short, stable digest (first 16 bytes of SHA-256, hex) of a value's JSON
+/// form, streamed into the hasher without building the JSON text.
+///
+/// Digests are stored with every revision and link and compared across
+/// versions of changedesk: changing what goes into one needs a migration.
+fn digest_json<T: Serialize + ?Sized>(v: &T) -> String {
+    struct Hashing(Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.update(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut h = Hashing(Sha256::new());
+    // writing into a hasher cannot fail, and these types always serialise
+    let _ = serde_json::to_writer(&mut h, v);
+    let d = h.0.finalize();
+    let mut out = String::with_capacity(32);
+    for b in d.iter().take(16) {
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 0xf), 16).unwrap_or('0'));
+    }
+    out
 }
 
 /// A listing read from Graph or from a file: its items, and the items that

@@ -163,9 +163,6 @@ pub async fn sync_tenants(
     progress: Arc<dyn Progress>,
 ) -> Vec<TenantOutcome> {
     let fetch_slots = Arc::new(Semaphore::new(request.settings.concurrency.max(1)));
-    // the store takes one writer at a time; waiting here rather than in the
-    // database keeps pool connections free for reads
-    let write_slots = Arc::new(Semaphore::new(1));
     let mut set = tokio::task::JoinSet::new();
     for (index, tenant) in tenants.iter().cloned().enumerate() {
         let (store, graph, request, progress) = (
@@ -174,10 +171,13 @@ pub async fn sync_tenants(
             request.clone(),
             progress.clone(),
         );
-        let (fetch_slots, write_slots) = (fetch_slots.clone(), write_slots.clone());
+        // taking the slot before spawning starts tenants in the order given
+        // (with concurrency 1, strictly one after another) and keeps at most
+        // `concurrency` tasks alive
+        let slot = fetch_slots.clone().acquire_owned().await.ok();
         set.spawn(async move {
-            let _slot = fetch_slots.acquire_owned().await.ok();
-            let outcome = sync_tenant(&store, &graph, &tenant, &request, &write_slots).await;
+            let _slot = slot;
+            let outcome = sync_tenant(&store, &graph, &tenant, &request).await;
             progress.tenant_done(&outcome);
             (index, outcome)
         });
@@ -235,7 +235,6 @@ async fn sync_tenant(
     graph: &GraphClient,
     tenant: &TenantConfig,
     request: &SyncRequest,
-    write_slots: &Semaphore,
 ) -> TenantOutcome {
     let started = Instant::now();
     let mut outcome = TenantOutcome {
@@ -250,7 +249,7 @@ async fn sync_tenant(
         error: None,
         error_code: None,
     };
-    let result = run_tenant(store, graph, tenant, request, write_slots, &mut outcome).await;
+    let result = run_tenant(store, graph, tenant, request, &mut outcome).await;
     outcome.elapsed = started.elapsed();
     if let Err(e) = result {
         outcome.error_code = match &e {
@@ -281,7 +280,6 @@ async fn run_tenant(
     graph: &GraphClient,
     tenant: &TenantConfig,
     request: &SyncRequest,
-    write_slots: &Semaphore,
     outcome: &mut TenantOutcome,
 ) -> Result<(), TenantError> {
     let state = if request.dry_run {
@@ -320,10 +318,8 @@ async fn run_tenant(
     let listing = parse_listing(&fetched.items, Message::from_graph);
     drop(fetched);
     let stored = store_kind(
-        store,
         tenant,
         request,
-        write_slots,
         mode,
         listing.rejected.len(),
         "messages",
@@ -359,10 +355,8 @@ async fn run_tenant(
     let listing = parse_listing(&fetched.items, Incident::from_graph);
     drop(fetched);
     let stored = store_kind(
-        store,
         tenant,
         request,
-        write_slots,
         mode,
         listing.rejected.len(),
         "issues",
@@ -385,10 +379,8 @@ async fn run_tenant(
     count(outcome, &fetched);
     let listing = parse_listing(&fetched.items, HealthOverview::from_graph);
     let stored = store_kind(
-        store,
         tenant,
         request,
-        write_slots,
         Mode::Full,
         listing.rejected.len(),
         "health",
@@ -407,12 +399,9 @@ async fn run_tenant(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn store_kind<F, Fut>(
-    store: &Store,
     tenant: &TenantConfig,
     request: &SyncRequest,
-    write_slots: &Semaphore,
     mode: Mode,
     rejected: usize,
     kind: &'static str,
@@ -422,7 +411,6 @@ where
     F: FnOnce(ImportOptions) -> Fut,
     Fut: std::future::Future<Output = Result<ImportSummary, StoreError>>,
 {
-    let _ = store;
     if rejected > 0 {
         tracing::warn!(tenant = %tenant.name, kind, rejected, "items Graph returned could not be parsed: the listing is stored as partial");
     }
@@ -436,7 +424,6 @@ where
         source: format!("graph ({})", mode.as_str()),
         rejected,
     };
-    let _writer = write_slots.acquire().await.ok();
     import(opts)
         .await
         .map(Some)

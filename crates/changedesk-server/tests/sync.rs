@@ -150,9 +150,11 @@ fn sim_view(sim: &SimHandle, t: usize) -> BTreeSet<String> {
         .collect()
 }
 
-/// The archive reduced to what must match between two ways of getting there:
-/// each post's revisions (by lastModifiedDateTime) and which tenants see it.
-async fn projection(store: &Store) -> BTreeMap<String, (Vec<String>, Vec<(String, bool)>)> {
+/// Per post: its revisions (by lastModifiedDateTime) and which tenants see it.
+type Projection = BTreeMap<String, (Vec<String>, Vec<(String, bool)>)>;
+
+/// The archive reduced to what must match between two ways of getting there.
+async fn projection(store: &Store) -> Projection {
     let mut out = BTreeMap::new();
     let mut after: Option<String> = None;
     loop {
@@ -307,7 +309,7 @@ both!(
         // the same day through complete listings ends with the same posts and revisions
         assert_all_ok(&sync(reference, &graph, &tenants, "2026-08-22T12:00:00Z", true).await);
         let (a, b) = (projection(&store).await, projection(reference).await);
-        let revisions = |p: &BTreeMap<String, (Vec<String>, Vec<(String, bool)>)>| {
+        let revisions = |p: &Projection| {
             p.iter()
                 .map(|(k, v)| (k.clone(), v.0.clone()))
                 .collect::<BTreeMap<_, _>>()

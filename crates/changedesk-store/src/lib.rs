@@ -101,15 +101,26 @@ pub fn redact_url(url: &str) -> String {
 
 #[derive(Clone)]
 enum Backend {
-    Sqlite(sqlx::SqlitePool),
+    /// Reads on a pool; every write on one dedicated connection. In WAL mode
+    /// SQLite drops a connection's page cache whenever another connection has
+    /// written, so a single writer keeps its cache warm from load to load.
+    Sqlite {
+        read: sqlx::SqlitePool,
+        write: sqlx::SqlitePool,
+    },
     Postgres(sqlx::PgPool),
 }
+
+/// Writers of one process queue here before taking the database's write lock.
+type Writer = tokio::sync::Mutex<()>;
+type WriterGuard<'a> = tokio::sync::MutexGuard<'a, ()>;
 
 /// The archive.
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
     location: Location,
+    writer: std::sync::Arc<Writer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -121,7 +132,17 @@ impl std::fmt::Debug for Store {
 macro_rules! dispatch {
     ($self:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
         match &$self.backend {
-            Backend::Sqlite(pool) => sqlite::$f(pool, $($arg),*).await,
+            Backend::Sqlite { read, .. } => sqlite::$f(read, $($arg),*).await,
+            Backend::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
+        }
+    };
+}
+
+/// As `dispatch!`, for operations that write.
+macro_rules! dispatch_write {
+    ($self:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
+        match &$self.backend {
+            Backend::Sqlite { write, .. } => sqlite::$f(write, $($arg),*).await,
             Backend::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
         }
     };
@@ -152,17 +173,26 @@ impl Store {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(opts)
-                    .await
-                    .map_err(|source| StoreError::Open {
-                        url: location.describe(),
-                        source,
-                    })?;
-                sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-                Backend::Sqlite(pool)
+                    .busy_timeout(Duration::from_secs(10))
+                    // 32 MiB of page cache per connection (SQLite's default is
+                    // 2 MiB): a load looks up every listed post, and re-reading
+                    // those pages from the OS dominated sync time
+                    .pragma("cache_size", "-32768")
+                    .pragma("temp_store", "memory");
+                let connect = |n: u32, opts: SqliteConnectOptions| async move {
+                    SqlitePoolOptions::new()
+                        .max_connections(n)
+                        .connect_with(opts)
+                        .await
+                        .map_err(|source| StoreError::Open {
+                            url: location.describe(),
+                            source,
+                        })
+                };
+                let write = connect(1, opts.clone()).await?;
+                sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+                let read = connect(4, opts.create_if_missing(false)).await?;
+                Backend::Sqlite { read, write }
             }
             Location::Postgres(url) => {
                 let opts = sqlx::postgres::PgConnectOptions::from_str(url).map_err(|source| {
@@ -187,6 +217,7 @@ impl Store {
         Ok(Store {
             backend,
             location: location.clone(),
+            writer: std::sync::Arc::new(Writer::new(())),
         })
     }
 
@@ -202,14 +233,17 @@ impl Store {
     /// `sqlite` or `postgres`.
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
-            Backend::Sqlite(_) => "sqlite",
+            Backend::Sqlite { .. } => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
         match &self.backend {
-            Backend::Sqlite(p) => p.close().await,
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
             Backend::Postgres(p) => p.close().await,
         }
     }
@@ -224,7 +258,8 @@ impl Store {
         opts: &ImportOptions,
     ) -> Result<ImportSummary> {
         validate_tenant_name(tenant)?;
-        dispatch!(self.import_messages(tenant, messages, opts))
+        let writer = &*self.writer;
+        dispatch_write!(self.import_messages(writer, tenant, messages, opts))
     }
 
     /// Loads one tenant's listing of Service Health issues.
@@ -235,7 +270,8 @@ impl Store {
         opts: &ImportOptions,
     ) -> Result<ImportSummary> {
         validate_tenant_name(tenant)?;
-        dispatch!(self.import_incidents(tenant, incidents, opts))
+        let writer = &*self.writer;
+        dispatch_write!(self.import_incidents(writer, tenant, incidents, opts))
     }
 
     /// Records one tenant's health overview snapshot.
@@ -246,7 +282,8 @@ impl Store {
         opts: &ImportOptions,
     ) -> Result<ImportSummary> {
         validate_tenant_name(tenant)?;
-        dispatch!(self.import_health(tenant, overviews, opts))
+        let writer = &*self.writer;
+        dispatch_write!(self.import_health(writer, tenant, overviews, opts))
     }
 
     /// Posts matching a filter, newest change first.
@@ -305,7 +342,8 @@ impl Store {
         error: Option<&str>,
     ) -> Result<()> {
         validate_tenant_name(tenant)?;
-        dispatch!(self.record_sync(tenant, at, error))
+        let writer = &*self.writer;
+        dispatch_write!(self.record_sync(writer, tenant, at, error))
     }
 
     /// The most recent load runs, newest first.
@@ -610,6 +648,7 @@ pub struct Counts {
 }
 
 mod sqlite {
+    use super::{Writer, WriterGuard};
     type Db = sqlx::Sqlite;
     /// Case-insensitive LIKE: SQLite's LIKE already is, for ASCII.
     const ILIKE: &str = "LIKE";
@@ -620,6 +659,7 @@ mod sqlite {
 }
 
 mod postgres {
+    use super::{Writer, WriterGuard};
     type Db = sqlx::Postgres;
     const ILIKE: &str = "ILIKE";
     const BEGIN_WRITE: &str = "BEGIN";

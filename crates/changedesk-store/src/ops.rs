@@ -58,12 +58,17 @@ fn sql(s: String) -> AssertSqlSafe<String> {
 /// advisory lock. Loads are read-then-write (is this post new? which version
 /// is held?), so two running at once could both insert the same new post or
 /// revision; one writer at a time, across processes, rules that out.
-async fn begin_write(pool: &Pool<Db>) -> Result<Tx> {
+///
+/// Within one process, writers first queue on the store's `writer` mutex, so
+/// they wait without holding a connection or polling SQLite's busy handler;
+/// the guard is held until the transaction ends.
+async fn begin_write<'w>(pool: &Pool<Db>, writer: &'w Writer) -> Result<(WriterGuard<'w>, Tx)> {
+    let guard = writer.lock().await;
     let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     if !WRITE_LOCK.is_empty() {
         sqlx::query(WRITE_LOCK).execute(&mut *tx).await?;
     }
-    Ok(tx)
+    Ok((guard, tx))
 }
 
 async fn ensure_tenant(tx: &mut Tx, name: &str, now: &str) -> Result<i64> {
@@ -236,6 +241,7 @@ async fn record_sighting(
     load: &Load<'_>,
     held: Option<&LinkState>,
     s: &Sighting<'_>,
+    new_links: &mut Vec<NewLink>,
     summary: &mut ImportSummary,
 ) -> Result<()> {
     let Load {
@@ -245,29 +251,13 @@ async fn record_sighting(
     } = *load;
     match held {
         None => {
-            let (rollout_col, rollout_val) = if l.has_rollout {
-                (", rollout", ", $9")
-            } else {
-                ("", "")
-            };
-            let mut q = sqlx::query(sql(format!(
-                "INSERT INTO {table} ({key}, tenant_id, details, details_digest, seen_last_modified, first_seen, last_seen, visible{rollout_col}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8{rollout_val})",
-                table = l.table,
-                key = l.key
-            )))
-            .bind(s.id)
-            .bind(tenant_id)
-            .bind(to_json(s.details))
-            .bind(&s.details_digest)
-            .bind(&s.last_modified)
-            .bind(now)
-            .bind(now)
-            .bind(true);
-            if l.has_rollout {
-                q = q.bind(&s.rollout);
-            }
-            q.execute(&mut **tx).await?;
+            new_links.push(NewLink {
+                id: s.id.to_string(),
+                details: to_json(s.details),
+                details_digest: s.details_digest.clone(),
+                rollout: s.rollout.clone(),
+                last_modified: s.last_modified.clone(),
+            });
             summary.linked += 1;
         }
         Some(h) => {
@@ -309,6 +299,47 @@ async fn record_sighting(
                 .await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// A link to create, collected during a load and written in batches.
+struct NewLink {
+    id: String,
+    details: String,
+    details_digest: String,
+    rollout: String,
+    last_modified: Option<String>,
+}
+
+/// Rows per multi-row INSERT: far below both databases' limits on bound
+/// parameters (9 per row), and large enough that per-statement overhead
+/// (a channel round trip in sqlx's SQLite driver, a network round trip to
+/// PostgreSQL) stops mattering.
+const LINK_BATCH: usize = 250;
+
+async fn insert_links(tx: &mut Tx, l: &Links, load: &Load<'_>, links: &[NewLink]) -> Result<()> {
+    for chunk in links.chunks(LINK_BATCH) {
+        let rollout_col = if l.has_rollout { ", rollout" } else { "" };
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "INSERT INTO {table} ({key}, tenant_id, details, details_digest, seen_last_modified, first_seen, last_seen, visible{rollout_col}) ",
+            table = l.table,
+            key = l.key
+        ));
+        qb.push_values(chunk, |mut b, link| {
+            b.push_bind(link.id.clone())
+                .push_bind(load.tenant_id)
+                .push_bind(link.details.clone())
+                .push_bind(link.details_digest.clone())
+                .push_bind(link.last_modified.clone())
+                .push_bind(load.now.to_string())
+                .push_bind(load.now.to_string())
+                .push_bind(true);
+            if l.has_rollout {
+                b.push_bind(link.rollout.clone());
+            }
+        });
+        qb.build().execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -546,6 +577,7 @@ async fn revision_content<T: DeserializeOwned>(
 
 pub(crate) async fn import_messages(
     pool: &Pool<Db>,
+    writer: &Writer,
     tenant: &str,
     messages: &[Message],
     opts: &ImportOptions,
@@ -561,33 +593,50 @@ pub(crate) async fn import_messages(
         duplicates,
         ..Default::default()
     };
-    let mut tx = begin_write(pool).await?;
+    // what can be worked out before taking the write lock, is
+    let prepared: Vec<(String, Sighting<'_>)> = listing
+        .iter()
+        .map(|m| {
+            let sighting = Sighting {
+                id: &m.content.id,
+                details: &m.view.details,
+                details_digest: m.view.digest(),
+                rollout: to_json(&m.view.rollout().unwrap_or_default()),
+                last_modified: ts_opt(&m.content.last_modified),
+            };
+            (m.content.digest(), sighting)
+        })
+        .collect();
+    let t_prepared = std::time::Instant::now();
+    let (_writer, mut tx) = begin_write(pool, writer).await?;
+    let t_locked = std::time::Instant::now();
     let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     let ids: Vec<&str> = listing.iter().map(|m| m.content.id.as_str()).collect();
     let held = held_versions(&mut tx, "posts", &ids).await?;
     let links = load_links(&mut tx, &POST_LINKS, tenant_id).await?;
+    let t_loaded = std::time::Instant::now();
+    let mut new_links = Vec::new();
 
-    for m in &listing {
+    for (m, (digest, sighting)) in listing.iter().zip(&prepared) {
         failpoint::hit("import.item");
         let c = &m.content;
-        let digest = c.digest();
         match held.get(&c.id) {
             None => {
                 let text = cdiff::body_text(&c.body_html);
-                write_post_columns(&mut tx, c, &text, &digest, 1, &now, true).await?;
+                write_post_columns(&mut tx, c, &text, digest, 1, &now, true).await?;
                 insert_revision(
                     &mut tx, "post_revisions", "post_id", &c.id, 1, &c.last_modified, tenant_id,
-                    &digest, to_json(c), &[], &now,
+                    digest, to_json(c), &[], &now,
                 )
                 .await?;
                 summary.new += 1;
             }
             Some(h) => {
-                let verdict = judge(h, &c.last_modified, &digest);
+                let verdict = judge(h, &c.last_modified, digest);
                 let accept = match verdict {
                     Verdict::Newer => true,
                     Verdict::SameTimeOtherContent => {
-                        !seen_digest_before(&mut tx, "post_revisions", "post_id", &c.id, &digest)
+                        !seen_digest_before(&mut tx, "post_revisions", "post_id", &c.id, digest)
                             .await?
                     }
                     Verdict::Same => false,
@@ -604,27 +653,22 @@ pub(crate) async fn import_messages(
                     let text = cdiff::body_text(&c.body_html);
                     let changes = cdiff::message_changes_with_text(&old, &old_text, c, &text);
                     let revision = h.revision + 1;
-                    write_post_columns(&mut tx, c, &text, &digest, revision, &now, false).await?;
+                    write_post_columns(&mut tx, c, &text, digest, revision, &now, false).await?;
                     insert_revision(
                         &mut tx, "post_revisions", "post_id", &c.id, revision, &c.last_modified,
-                        tenant_id, &digest, to_json(c), &changes, &now,
+                        tenant_id, digest, to_json(c), &changes, &now,
                     )
                     .await?;
                     summary.updated += 1;
                 }
             }
         }
-        let rollout = m.view.rollout().unwrap_or_default();
-        let sighting = Sighting {
-            id: &c.id,
-            details: &m.view.details,
-            details_digest: m.view.digest(),
-            rollout: to_json(&rollout),
-            last_modified: ts_opt(&c.last_modified),
-        };
         let load = Load { tenant_id, now: &now, complete: opts.complete };
-        record_sighting(&mut tx, &POST_LINKS, &load, links.get(&c.id), &sighting, &mut summary).await?;
+        record_sighting(&mut tx, &POST_LINKS, &load, links.get(&c.id), sighting, &mut new_links, &mut summary).await?;
     }
+    let t_items = std::time::Instant::now();
+    insert_links(&mut tx, &POST_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
+    let t_linked = std::time::Instant::now();
     let newest = listing.iter().filter_map(|m| m.content.last_modified).max();
     advance_watermark(&mut tx, "messages_watermark", tenant_id, newest).await?;
     if opts.complete {
@@ -639,8 +683,20 @@ pub(crate) async fn import_messages(
     }
     insert_run(&mut tx, tenant_id, "messages", opts, &summary).await?;
     failpoint::hit("import.commit");
+    let t_closed = std::time::Instant::now();
     tx.commit().await?;
     failpoint::hit("import.committed");
+    tracing::debug!(
+        tenant,
+        items = summary.items,
+        waited_ms = (t_locked - t_prepared).as_millis() as u64,
+        load_ms = (t_loaded - t_locked).as_millis() as u64,
+        items_ms = (t_items - t_loaded).as_millis() as u64,
+        links_ms = (t_linked - t_items).as_millis() as u64,
+        close_ms = (t_closed - t_linked).as_millis() as u64,
+        commit_ms = t_closed.elapsed().as_millis() as u64,
+        "messages loaded"
+    );
     Ok(summary)
 }
 
@@ -966,6 +1022,7 @@ async fn add_incident_posts(tx: &mut Tx, id: &str, posts: &[IncidentPost], now: 
 
 pub(crate) async fn import_incidents(
     pool: &Pool<Db>,
+    writer: &Writer,
     tenant: &str,
     incidents: &[Incident],
     opts: &ImportOptions,
@@ -981,11 +1038,12 @@ pub(crate) async fn import_incidents(
         duplicates,
         ..Default::default()
     };
-    let mut tx = begin_write(pool).await?;
+    let (_writer, mut tx) = begin_write(pool, writer).await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     let ids: Vec<&str> = listing.iter().map(|i| i.content.id.as_str()).collect();
     let held = held_versions(&mut tx, "incidents", &ids).await?;
     let links = load_links(&mut tx, &INCIDENT_LINKS, tenant_id).await?;
+    let mut new_links = Vec::new();
 
     for inc in &listing {
         failpoint::hit("import.item");
@@ -1044,8 +1102,9 @@ pub(crate) async fn import_incidents(
             last_modified: ts_opt(&c.last_modified),
         };
         let load = Load { tenant_id, now: &now, complete: opts.complete };
-        record_sighting(&mut tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut summary).await?;
+        record_sighting(&mut tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut new_links, &mut summary).await?;
     }
+    insert_links(&mut tx, &INCIDENT_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let newest = listing.iter().filter_map(|i| i.content.last_modified).max();
     advance_watermark(&mut tx, "issues_watermark", tenant_id, newest).await?;
     if opts.complete {
@@ -1206,6 +1265,7 @@ pub(crate) async fn get_incident(pool: &Pool<Db>, id: &str) -> Result<IncidentDe
 
 pub(crate) async fn import_health(
     pool: &Pool<Db>,
+    writer: &Writer,
     tenant: &str,
     overviews: &[HealthOverview],
     opts: &ImportOptions,
@@ -1221,7 +1281,7 @@ pub(crate) async fn import_health(
         duplicates,
         ..Default::default()
     };
-    let mut tx = begin_write(pool).await?;
+    let (_writer, mut tx) = begin_write(pool, writer).await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     for o in &listing {
         failpoint::hit("import.item");
@@ -1326,8 +1386,8 @@ pub(crate) async fn tenant(pool: &Pool<Db>, name: &str) -> Result<Option<TenantR
     Ok(tenant_rows(pool, Some(name)).await?.into_iter().next())
 }
 
-pub(crate) async fn record_sync(pool: &Pool<Db>, name: &str, at: &Timestamp, error: Option<&str>) -> Result<()> {
-    let mut tx = begin_write(pool).await?;
+pub(crate) async fn record_sync(pool: &Pool<Db>, writer: &Writer, name: &str, at: &Timestamp, error: Option<&str>) -> Result<()> {
+    let (_writer, mut tx) = begin_write(pool, writer).await?;
     let now = at.to_canonical();
     let id = ensure_tenant(&mut tx, name, &now).await?;
     sqlx::query("UPDATE tenants SET last_sync_at = $1, last_sync_error = $2 WHERE id = $3")

@@ -21,7 +21,7 @@ pub struct TestStore {
 enum Cleanup {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres {
-        admin: PgConnectOptions,
+        admin: Box<PgConnectOptions>,
         name: String,
     },
 }
@@ -74,7 +74,10 @@ impl TestStore {
             .expect("open postgres");
         Some(TestStore {
             store,
-            cleanup: Cleanup::Postgres { admin, name },
+            cleanup: Cleanup::Postgres {
+                admin: Box::new(admin),
+                name,
+            },
         })
     }
 

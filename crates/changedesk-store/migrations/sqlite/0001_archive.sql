@@ -1,6 +1,8 @@
 -- changedesk archive, version 1.
 -- Instants are TEXT in the canonical fixed-width form 2025-02-14T01:18:26.963000Z
 -- (see changedesk_core::Timestamp), so they sort and compare as text on both databases.
+-- In every table the small, often-read columns come first and bulky ones (bodies, JSON) last:
+-- SQLite stores a row's tail in overflow pages, which a read of a later column has to walk.
 
 CREATE TABLE tenants (
     id INTEGER PRIMARY KEY,
@@ -24,13 +26,13 @@ CREATE TABLE posts (
     end_at TEXT,
     act_by TEXT,
     last_modified TEXT,
-    body_html TEXT NOT NULL,
-    body_text TEXT NOT NULL,
     has_attachments BOOLEAN NOT NULL,
     digest TEXT NOT NULL,
     revision BIGINT NOT NULL,
     first_seen TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    body_html TEXT NOT NULL,
+    body_text TEXT NOT NULL
 );
 CREATE INDEX posts_last_modified ON posts (last_modified);
 CREATE INDEX posts_act_by ON posts (act_by);
@@ -56,8 +58,8 @@ CREATE TABLE post_revisions (
     recorded_at TEXT NOT NULL,
     tenant_id BIGINT REFERENCES tenants (id),
     digest TEXT NOT NULL,
-    content TEXT NOT NULL,
     changes TEXT NOT NULL,
+    content TEXT NOT NULL,
     PRIMARY KEY (post_id, revision)
 );
 
@@ -65,14 +67,14 @@ CREATE TABLE post_revisions (
 CREATE TABLE post_tenants (
     post_id TEXT NOT NULL REFERENCES posts (id),
     tenant_id BIGINT NOT NULL REFERENCES tenants (id),
-    details TEXT NOT NULL,
     details_digest TEXT NOT NULL,
-    rollout TEXT NOT NULL,
     seen_last_modified TEXT,
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     visible BOOLEAN NOT NULL,
     gone_at TEXT,
+    details TEXT NOT NULL,
+    rollout TEXT NOT NULL,
     PRIMARY KEY (post_id, tenant_id)
 );
 CREATE INDEX post_tenants_tenant ON post_tenants (tenant_id, visible);
@@ -107,21 +109,21 @@ CREATE TABLE incident_revisions (
     recorded_at TEXT NOT NULL,
     tenant_id BIGINT REFERENCES tenants (id),
     digest TEXT NOT NULL,
-    content TEXT NOT NULL,
     changes TEXT NOT NULL,
+    content TEXT NOT NULL,
     PRIMARY KEY (incident_id, revision)
 );
 
 CREATE TABLE incident_tenants (
     incident_id TEXT NOT NULL REFERENCES incidents (id),
     tenant_id BIGINT NOT NULL REFERENCES tenants (id),
-    details TEXT NOT NULL,
     details_digest TEXT NOT NULL,
     seen_last_modified TEXT,
     first_seen TEXT NOT NULL,
     last_seen TEXT NOT NULL,
     visible BOOLEAN NOT NULL,
     gone_at TEXT,
+    details TEXT NOT NULL,
     PRIMARY KEY (incident_id, tenant_id)
 );
 CREATE INDEX incident_tenants_tenant ON incident_tenants (tenant_id, visible);

@@ -5,3 +5,4 @@ mod config;
 mod crash;
 mod harness;
 mod import;
+mod sync;

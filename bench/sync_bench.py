@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Sync benchmark (issue 3): the Graph simulator in its own process serves a
+generated corpus of 1,000 posts; changedesk syncs 200 tenants (each seeing
+about 85 % of the corpus) into an on-disk SQLite archive with the default
+(production) settings, then 400 tenants, then the same into PostgreSQL. Each
+is compared with a download-and-parse-only pass (`sync --dry-run`) over the
+same pages in the same run.
+
+Usage: python3 bench/sync_bench.py [--posts 1000] [--pg postgres://postgres@127.0.0.1:5432/test]
+Prints a Markdown table; `--write bench/RESULTS.md` replaces the sync section there.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "changedesk")
+
+
+def run_child(args, env):
+    """Runs a changedesk command; returns (seconds, its own peak RSS in MiB, stdout)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.monotonic()
+        p = subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(p.pid, 0)
+        elapsed = time.monotonic() - start
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if p.returncode != 0:
+            sys.exit(f"command failed ({p.returncode}): {' '.join(args)}\n{err.read()[-3000:]}")
+        return elapsed, usage.ru_maxrss / 1024.0, out.read()
+
+
+def tenant_blocks(config_text):
+    head, *blocks = re.split(r"\n(?=\[\[tenants\]\])", config_text)
+    return head, blocks
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--posts", type=int, default=1000)
+    ap.add_argument("--tenants", type=int, nargs="+", default=[200, 400])
+    ap.add_argument("--pg", default=os.environ.get("CHANGEDESK_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test"))
+    ap.add_argument("--port", type=int, default=18931)
+    ap.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    ap.add_argument("--write", help="update this RESULTS.md")
+    args = ap.parse_args()
+
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "changedesk"], cwd=ROOT, check=True)
+    work = tempfile.mkdtemp(prefix="changedesk-bench-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHANGEDESK_")}
+    env["CHANGEDESK_LOG"] = "error"
+    max_tenants = max(args.tenants)
+    sim = subprocess.Popen(
+        [BIN, "sim", "--listen", f"127.0.0.1:{args.port}", "--generate", str(args.posts), "--tenants", str(max_tenants),
+         "--seed", "7", "--write-config", os.path.join(work, "all.toml")],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    rows = []
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/_sim/tenants", timeout=1).read()
+                if os.path.exists(os.path.join(work, "all.toml")):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        head, blocks = tenant_blocks(open(os.path.join(work, "all.toml")).read())
+        pg_dbs = []
+        for backend in args.backends:
+            for n in args.tenants:
+                cfg = os.path.join(work, f"t{n}.toml")
+                with open(cfg, "w") as f:
+                    f.write(head + "\n" + "\n".join(blocks[:n]) + "\n")
+                if backend == "sqlite":
+                    db = f"sqlite://{os.path.join(work, f'bench-{n}.db')}"
+                else:
+                    name = f"changedesk_bench_{n}_{os.getpid()}"
+                    subprocess.run(["psql", args.pg, "-q", "-c", f"DROP DATABASE IF EXISTS {name}", "-c", f"CREATE DATABASE {name}"], check=True, env=env)
+                    pg_dbs.append(name)
+                    db = re.sub(r"/[^/]*$", f"/{name}", args.pg)
+                base = [BIN, "--config", cfg, "--database", db, "sync", "--quiet", "--format", "json"]
+                dry_s, _, dry_out = run_child(base + ["--dry-run"], env)
+                sync_s, rss, out = run_child(base, env)
+                outcomes = json.loads(out)
+                failed = [o["tenant"] for o in outcomes if o.get("error")]
+                if failed:
+                    sys.exit(f"{len(failed)} tenants failed: {failed[:5]}")
+                posts = sum(o["messages"]["fetched"] for o in outcomes)
+                mb = sum(o["bytes"] for o in outcomes) / 1e6
+                dry_posts = sum(o["messages"]["fetched"] for o in json.loads(dry_out))
+                rows.append(dict(backend=backend, tenants=n, posts=posts, mb=mb, sync_s=sync_s, dry_s=dry_s,
+                                 rate=posts / sync_s, mbps=mb / sync_s, dry_rate=dry_posts / dry_s,
+                                 ratio=(posts / sync_s) / (dry_posts / dry_s), rss=rss))
+                print(f"{backend} {n} tenants: {posts} post-instances in {sync_s:.1f}s "
+                      f"({posts / sync_s:,.0f}/s, {mb / sync_s:.1f} MB/s); dry run {dry_s:.1f}s; RSS {rss:.0f} MiB", file=sys.stderr)
+        for name in pg_dbs:
+            subprocess.run(["psql", args.pg, "-q", "-c", f"DROP DATABASE IF EXISTS {name}"], env=env)
+    finally:
+        sim.terminate()
+        sim.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+    lines = ["| archive | tenants | post-instances | MB | sync | post-instances/s | MB/s | download+parse only | ratio to it | peak RSS |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['backend']} | {r['tenants']} | {r['posts']:,} | {r['mb']:.0f} | {r['sync_s']:.1f} s | {r['rate']:,.0f} | {r['mbps']:.1f} | "
+                     f"{r['dry_s']:.1f} s ({r['dry_rate']:,.0f}/s) | {r['ratio']:.2f} | {r['rss']:.0f} MiB |")
+    for backend in ["sqlite", "postgres"]:
+        by_n = {r["tenants"]: r for r in rows if r["backend"] == backend}
+        if 200 in by_n and 400 in by_n:
+            lines.append(f"\n{backend}: 400 tenants took {by_n[400]['sync_s'] / by_n[200]['sync_s']:.2f}× the time of 200.")
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        section = ("<!-- sync-bench -->\n## Sync (issue 3)\n\n"
+                   f"Command: `python3 bench/sync_bench.py --write bench/RESULTS.md` ({args.posts} generated posts, "
+                   "simulator in its own process on loopback, release build, default settings: 8 tenants at a time, "
+                   "pages of 1000).\n\n" + table + "\n<!-- /sync-bench -->")
+        text = open(args.write).read() if os.path.exists(args.write) else "# Benchmark results\n"
+        if "<!-- sync-bench -->" in text:
+            text = re.sub(r"<!-- sync-bench -->.*<!-- /sync-bench -->", lambda _: section, text, flags=re.S)
+        else:
+            text = text.rstrip() + "\n\n" + section + "\n"
+        open(args.write, "w").write(text)
+
+
+if __name__ == "__main__":
+    main()
