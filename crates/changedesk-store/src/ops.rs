@@ -386,7 +386,7 @@ async fn close_complete_listing(
         }
     }
     sqlx::query(sql(format!(
-        "UPDATE {table} SET last_seen = $1 WHERE tenant_id = $2 AND visible",
+        "UPDATE {table} SET last_seen = $1 WHERE tenant_id = $2 AND visible AND last_seen <> $1",
         table = l.table
     )))
     .bind(now)
