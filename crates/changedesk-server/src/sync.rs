@@ -301,101 +301,63 @@ async fn run_tenant(
         Mode::Incremental => watermark.map(|w| w.saturating_add(-overlap)),
     };
 
-    // messages
-    let mode = mode_for(
-        request,
-        state.as_ref().and_then(|s| s.messages_complete_at),
-        state.as_ref().and_then(|s| s.messages_watermark),
-    );
-    let fetched = graph
-        .fetch(
-            tenant,
-            Resource::Messages,
-            since(mode, state.as_ref().and_then(|s| s.messages_watermark)),
-        )
-        .await?;
-    count(outcome, &fetched);
-    let listing = parse_listing(&fetched.items, Message::from_graph);
-    drop(fetched);
-    let stored = store_kind(
-        tenant,
-        request,
+    // fetch, parse and store one kind of listing
+    macro_rules! sync_kind {
+        ($resource:expr, $mode:expr, $since:expr, $parse:path, $import:ident, $kind:literal) => {{
+            let fetched = graph.fetch(tenant, $resource, $since).await?;
+            count(outcome, &fetched);
+            let listing = parse_listing(&fetched.items, $parse);
+            drop(fetched);
+            let rejected = listing.rejected.len();
+            let stored = store_kind(tenant, request, $mode, rejected, $kind, |opts| {
+                let items = &listing.items;
+                async move { store.$import(&tenant.name, items, &opts).await }
+            })
+            .await?;
+            KindOutcome {
+                mode: $mode,
+                fetched: listing.items.len() + rejected,
+                rejected,
+                stored,
+            }
+        }};
+    }
+    // a field of the tenant's archive state, if it has one
+    let held =
+        |f: fn(&changedesk_store::TenantRow) -> Option<Timestamp>| state.as_ref().and_then(f);
+
+    let watermark = held(|s| s.messages_watermark);
+    let mode = mode_for(request, held(|s| s.messages_complete_at), watermark);
+    outcome.messages = Some(sync_kind!(
+        Resource::Messages,
         mode,
-        listing.rejected.len(),
-        "messages",
-        |opts| {
-            let items = &listing.items;
-            async move { store.import_messages(&tenant.name, items, &opts).await }
-        },
-    )
-    .await?;
-    outcome.messages = Some(KindOutcome {
-        mode,
-        fetched: listing.items.len() + listing.rejected.len(),
-        rejected: listing.rejected.len(),
-        stored,
-    });
-    drop(listing);
+        since(mode, watermark),
+        Message::from_graph,
+        import_messages,
+        "messages"
+    ));
     changedesk_store::failpoint::hit("sync.messages_stored");
 
-    // issues
-    let mode = mode_for(
-        request,
-        state.as_ref().and_then(|s| s.issues_complete_at),
-        state.as_ref().and_then(|s| s.issues_watermark),
-    );
-    let fetched = graph
-        .fetch(
-            tenant,
-            Resource::Issues,
-            since(mode, state.as_ref().and_then(|s| s.issues_watermark)),
-        )
-        .await?;
-    count(outcome, &fetched);
-    let listing = parse_listing(&fetched.items, Incident::from_graph);
-    drop(fetched);
-    let stored = store_kind(
-        tenant,
-        request,
+    let watermark = held(|s| s.issues_watermark);
+    let mode = mode_for(request, held(|s| s.issues_complete_at), watermark);
+    outcome.issues = Some(sync_kind!(
+        Resource::Issues,
         mode,
-        listing.rejected.len(),
-        "issues",
-        |opts| {
-            let items = &listing.items;
-            async move { store.import_incidents(&tenant.name, items, &opts).await }
-        },
-    )
-    .await?;
-    outcome.issues = Some(KindOutcome {
-        mode,
-        fetched: listing.items.len() + listing.rejected.len(),
-        rejected: listing.rejected.len(),
-        stored,
-    });
-    drop(listing);
+        since(mode, watermark),
+        Incident::from_graph,
+        import_incidents,
+        "issues"
+    ));
 
     // health: always a complete snapshot
-    let fetched = graph.fetch(tenant, Resource::HealthOverviews, None).await?;
-    count(outcome, &fetched);
-    let listing = parse_listing(&fetched.items, HealthOverview::from_graph);
-    let stored = store_kind(
-        tenant,
-        request,
+    outcome.health = Some(sync_kind!(
+        Resource::HealthOverviews,
         Mode::Full,
-        listing.rejected.len(),
-        "health",
-        |opts| {
-            let items = &listing.items;
-            async move { store.import_health(&tenant.name, items, &opts).await }
-        },
-    )
-    .await?;
-    outcome.health = Some(KindOutcome {
-        mode: Mode::Full,
-        fetched: listing.items.len() + listing.rejected.len(),
-        rejected: listing.rejected.len(),
-        stored,
-    });
+        None,
+        HealthOverview::from_graph,
+        import_health,
+        "health"
+    ));
     Ok(())
 }
 

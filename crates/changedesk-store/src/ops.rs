@@ -731,6 +731,33 @@ const POST_SUMMARY_COLUMNS: &str = "p.id, p.title, p.category, p.severity, p.ser
     (SELECT COUNT(*) FROM post_tenants l WHERE l.post_id = p.id AND l.visible) AS tenants_visible, \
     (SELECT COUNT(*) FROM post_tenants l WHERE l.post_id = p.id) AS tenants_seen";
 
+/// Limits a list query (items aliased `alias`) to what `tenant` has seen, and
+/// to a state: with a tenant, visible to / gone for it; without, visible to
+/// some tenant (active) or to none (expired).
+fn push_scope(qb: &mut QueryBuilder<Db>, l: &Links, alias: &str, tenant: &Option<String>, state: Option<PostState>) {
+    let (table, key) = (l.table, l.key);
+    match (tenant, state) {
+        (Some(t), state) => {
+            qb.push(format!(
+                " AND EXISTS (SELECT 1 FROM {table} l JOIN tenants t ON t.id = l.tenant_id WHERE l.{key} = {alias}.id AND t.name = "
+            ));
+            qb.push_bind(t.clone());
+            qb.push(match state {
+                Some(PostState::Active) => " AND l.visible)",
+                Some(PostState::Expired) => " AND NOT l.visible)",
+                None => ")",
+            });
+        }
+        (None, Some(PostState::Active)) => {
+            qb.push(format!(" AND EXISTS (SELECT 1 FROM {table} l WHERE l.{key} = {alias}.id AND l.visible)"));
+        }
+        (None, Some(PostState::Expired)) => {
+            qb.push(format!(" AND NOT EXISTS (SELECT 1 FROM {table} l WHERE l.{key} = {alias}.id AND l.visible)"));
+        }
+        (None, None) => {}
+    }
+}
+
 /// `%word%` with LIKE's wildcards escaped.
 fn like_pattern(word: &str) -> String {
     let mut out = String::with_capacity(word.len() + 2);
@@ -748,29 +775,7 @@ fn like_pattern(word: &str) -> String {
 pub(crate) async fn list_messages(pool: &Pool<Db>, f: &MessageFilter) -> Result<Vec<PostSummary>> {
     let mut qb: QueryBuilder<Db> =
         QueryBuilder::new(format!("SELECT {POST_SUMMARY_COLUMNS} FROM posts p WHERE 1 = 1"));
-    match (&f.tenant, f.state) {
-        (Some(t), state) => {
-            qb.push(
-                " AND EXISTS (SELECT 1 FROM post_tenants l JOIN tenants t ON t.id = l.tenant_id \
-                 WHERE l.post_id = p.id AND t.name = ",
-            );
-            qb.push_bind(t.clone());
-            match state {
-                Some(PostState::Active) => qb.push(" AND l.visible)"),
-                Some(PostState::Expired) => qb.push(" AND NOT l.visible)"),
-                None => qb.push(")"),
-            };
-        }
-        (None, Some(PostState::Active)) => {
-            qb.push(" AND EXISTS (SELECT 1 FROM post_tenants l WHERE l.post_id = p.id AND l.visible)");
-        }
-        (None, Some(PostState::Expired)) => {
-            qb.push(
-                " AND NOT EXISTS (SELECT 1 FROM post_tenants l WHERE l.post_id = p.id AND l.visible)",
-            );
-        }
-        (None, None) => {}
-    }
+    push_scope(&mut qb, &POST_LINKS, "p", &f.tenant, f.state);
     if !f.services.is_empty() {
         qb.push(" AND EXISTS (SELECT 1 FROM post_services s WHERE s.post_id = p.id AND LOWER(s.service) IN (");
         let mut sep = qb.separated(", ");
@@ -1159,29 +1164,7 @@ pub(crate) async fn list_incidents(pool: &Pool<Db>, f: &IncidentFilter) -> Resul
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
         "SELECT {INCIDENT_SUMMARY_COLUMNS} FROM incidents i WHERE 1 = 1"
     ));
-    match (&f.tenant, f.state) {
-        (Some(t), state) => {
-            qb.push(
-                " AND EXISTS (SELECT 1 FROM incident_tenants l JOIN tenants t ON t.id = l.tenant_id \
-                 WHERE l.incident_id = i.id AND t.name = ",
-            );
-            qb.push_bind(t.clone());
-            match state {
-                Some(PostState::Active) => qb.push(" AND l.visible)"),
-                Some(PostState::Expired) => qb.push(" AND NOT l.visible)"),
-                None => qb.push(")"),
-            };
-        }
-        (None, Some(PostState::Active)) => {
-            qb.push(" AND EXISTS (SELECT 1 FROM incident_tenants l WHERE l.incident_id = i.id AND l.visible)");
-        }
-        (None, Some(PostState::Expired)) => {
-            qb.push(
-                " AND NOT EXISTS (SELECT 1 FROM incident_tenants l WHERE l.incident_id = i.id AND l.visible)",
-            );
-        }
-        (None, None) => {}
-    }
+    push_scope(&mut qb, &INCIDENT_LINKS, "i", &f.tenant, f.state);
     if let Some(s) = &f.service {
         qb.push(" AND LOWER(i.service) = ");
         qb.push_bind(s.trim().to_lowercase());
