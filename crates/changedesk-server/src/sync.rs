@@ -89,6 +89,22 @@ fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error>
 }
 
 impl TenantOutcome {
+    /// Nothing done yet for `tenant`.
+    fn new(tenant: &str) -> Self {
+        TenantOutcome {
+            tenant: tenant.to_string(),
+            messages: None,
+            issues: None,
+            health: None,
+            requests: 0,
+            retries: 0,
+            bytes: 0,
+            elapsed: Duration::ZERO,
+            error: None,
+            error_code: None,
+        }
+    }
+
     pub fn ok(&self) -> bool {
         self.error.is_none()
     }
@@ -194,16 +210,8 @@ pub async fn sync_tenants(
         .zip(tenants)
         .map(|(o, t)| {
             o.unwrap_or_else(|| TenantOutcome {
-                tenant: t.name.clone(),
-                messages: None,
-                issues: None,
-                health: None,
-                requests: 0,
-                retries: 0,
-                bytes: 0,
-                elapsed: Duration::ZERO,
                 error: Some(format!("{}: the sync task stopped unexpectedly", t.name)),
-                error_code: None,
+                ..TenantOutcome::new(&t.name)
             })
         })
         .collect()
@@ -237,18 +245,7 @@ async fn sync_tenant(
     request: &SyncRequest,
 ) -> TenantOutcome {
     let started = Instant::now();
-    let mut outcome = TenantOutcome {
-        tenant: tenant.name.clone(),
-        messages: None,
-        issues: None,
-        health: None,
-        requests: 0,
-        retries: 0,
-        bytes: 0,
-        elapsed: Duration::ZERO,
-        error: None,
-        error_code: None,
-    };
+    let mut outcome = TenantOutcome::new(&tenant.name);
     let result = run_tenant(store, graph, tenant, request, &mut outcome).await;
     outcome.elapsed = started.elapsed();
     if let Err(e) = result {

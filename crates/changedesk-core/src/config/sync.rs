@@ -70,22 +70,10 @@ pub(super) const KEYS: &[&str] = &[
 
 pub(super) const ENV_PREFIX: &str = "CHANGEDESK_SYNC__";
 
-fn pick_str(
-    file: Option<Spanned<String>>,
-    env: &BTreeMap<String, String>,
-    key: &str,
-) -> Option<Val<String>> {
-    match env.get(key) {
-        Some(v) => Some(Val {
-            value: v.clone(),
-            origin: Origin::Env(format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())),
-        }),
-        None => file.map(Val::file),
-    }
-}
-
-fn pick_int(
-    file: Option<Spanned<i64>>,
+/// The value for `key`: `CHANGEDESK_SYNC__<KEY>` if set, else the file's, as
+/// text with its origin (numbers are parsed by the caller, like env values).
+fn pick<T: ToString>(
+    file: Option<Spanned<T>>,
     env: &BTreeMap<String, String>,
     key: &str,
 ) -> Option<Val<String>> {
@@ -164,25 +152,20 @@ pub(super) fn build(
     SyncSettings {
         full_sync_interval: duration(
             rep,
-            pick_str(f.full_sync_interval, env, "full_sync_interval"),
+            pick(f.full_sync_interval, env, "full_sync_interval"),
             "full_sync_interval",
             d.full_sync_interval,
         ),
-        overlap: duration(
-            rep,
-            pick_str(f.overlap, env, "overlap"),
-            "overlap",
-            d.overlap,
-        ),
+        overlap: duration(rep, pick(f.overlap, env, "overlap"), "overlap", d.overlap),
         max_retry_time: duration(
             rep,
-            pick_str(f.max_retry_time, env, "max_retry_time"),
+            pick(f.max_retry_time, env, "max_retry_time"),
             "max_retry_time",
             d.max_retry_time,
         ),
         concurrency: number(
             rep,
-            pick_int(f.concurrency, env, "concurrency"),
+            pick(f.concurrency, env, "concurrency"),
             "concurrency",
             (1, 1024),
             "",
@@ -190,7 +173,7 @@ pub(super) fn build(
         ) as usize,
         page_size: number(
             rep,
-            pick_int(f.page_size, env, "page_size"),
+            pick(f.page_size, env, "page_size"),
             "page_size",
             (1, 1000),
             " (Graph's maximum page is 1000)",
@@ -198,7 +181,7 @@ pub(super) fn build(
         ) as u32,
         requests_per_minute: number(
             rep,
-            pick_int(f.requests_per_minute, env, "requests_per_minute"),
+            pick(f.requests_per_minute, env, "requests_per_minute"),
             "requests_per_minute",
             (1, 240),
             " (Graph throttles above 240 per minute per tenant)",
@@ -206,7 +189,7 @@ pub(super) fn build(
         ) as u32,
         requests_per_hour: number(
             rep,
-            pick_int(f.requests_per_hour, env, "requests_per_hour"),
+            pick(f.requests_per_hour, env, "requests_per_hour"),
             "requests_per_hour",
             (1, 800),
             " (Graph throttles above 800 per hour per tenant)",
