@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use changedesk_core::Timestamp;
 use changedesk_core::config::{SyncSettings, TenantConfig};
-use changedesk_core::graph::{HealthOverview, Incident, Message, parse_listing};
+use changedesk_core::graph::{HealthOverview, Incident, Listing, Message, parse_listing};
 use changedesk_graph::{Fetched, GraphClient, GraphError, Resource};
 use changedesk_store::{ImportOptions, ImportSummary, Store, StoreError};
 use serde::Serialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Full or incremental.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -171,6 +171,12 @@ impl Progress for Quiet {
 
 /// Syncs every tenant, `settings.concurrency` at a time. Returns one outcome
 /// per tenant, in the order given.
+///
+/// A tenant holds a fetch slot while it downloads and parses its listings,
+/// then gives it up to the next tenant while it waits for the archive's
+/// single writer; at most `concurrency` parsed tenants wait for the writer,
+/// so a slow archive holds fetching back instead of piling listings up in
+/// memory.
 pub async fn sync_tenants(
     store: &Store,
     graph: &GraphClient,
@@ -178,22 +184,24 @@ pub async fn sync_tenants(
     request: &SyncRequest,
     progress: Arc<dyn Progress>,
 ) -> Vec<TenantOutcome> {
-    let fetch_slots = Arc::new(Semaphore::new(request.settings.concurrency.max(1)));
+    let concurrency = request.settings.concurrency.max(1);
+    let fetch_slots = Arc::new(Semaphore::new(concurrency));
+    let write_queue = Arc::new(Semaphore::new(concurrency));
     let mut set = tokio::task::JoinSet::new();
     for (index, tenant) in tenants.iter().cloned().enumerate() {
-        let (store, graph, request, progress) = (
+        let (store, graph, request, progress, write_queue) = (
             store.clone(),
             graph.clone(),
             request.clone(),
             progress.clone(),
+            write_queue.clone(),
         );
         // taking the slot before spawning starts tenants in the order given
         // (with concurrency 1, strictly one after another) and keeps at most
-        // `concurrency` tasks alive
+        // `concurrency` tasks fetching
         let slot = fetch_slots.clone().acquire_owned().await.ok();
         set.spawn(async move {
-            let _slot = slot;
-            let outcome = sync_tenant(&store, &graph, &tenant, &request).await;
+            let outcome = sync_tenant(&store, &graph, &tenant, &request, slot, &write_queue).await;
             progress.tenant_done(&outcome);
             (index, outcome)
         });
@@ -243,10 +251,21 @@ async fn sync_tenant(
     graph: &GraphClient,
     tenant: &TenantConfig,
     request: &SyncRequest,
+    fetch_slot: Option<OwnedSemaphorePermit>,
+    write_queue: &Semaphore,
 ) -> TenantOutcome {
     let started = Instant::now();
     let mut outcome = TenantOutcome::new(&tenant.name);
-    let result = run_tenant(store, graph, tenant, request, &mut outcome).await;
+    let result = run_tenant(
+        store,
+        graph,
+        tenant,
+        request,
+        &mut outcome,
+        fetch_slot,
+        write_queue,
+    )
+    .await;
     outcome.elapsed = started.elapsed();
     if let Err(e) = result {
         outcome.error_code = match &e {
@@ -272,12 +291,36 @@ fn count(outcome: &mut TenantOutcome, f: &Fetched) {
     outcome.bytes += f.bytes;
 }
 
+/// One kind of listing, fetched and parsed, waiting to be stored.
+struct Fetch<T> {
+    mode: Mode,
+    listing: Listing<T>,
+}
+
+/// Fetches and parses one kind of listing.
+async fn fetch_kind<T>(
+    graph: &GraphClient,
+    tenant: &TenantConfig,
+    resource: Resource,
+    mode: Mode,
+    since: Option<Timestamp>,
+    parse: fn(&serde_json::Value, usize) -> Result<T, changedesk_core::graph::ParseError>,
+    outcome: &mut TenantOutcome,
+) -> Result<Fetch<T>, GraphError> {
+    let fetched = graph.fetch(tenant, resource, since).await?;
+    count(outcome, &fetched);
+    let listing = parse_listing(&fetched.items, parse);
+    Ok(Fetch { mode, listing })
+}
+
 async fn run_tenant(
     store: &Store,
     graph: &GraphClient,
     tenant: &TenantConfig,
     request: &SyncRequest,
     outcome: &mut TenantOutcome,
+    fetch_slot: Option<OwnedSemaphorePermit>,
+    write_queue: &Semaphore,
 ) -> Result<(), TenantError> {
     let state = if request.dry_run {
         None
@@ -297,64 +340,83 @@ async fn run_tenant(
         Mode::Full => None,
         Mode::Incremental => watermark.map(|w| w.saturating_add(-overlap)),
     };
+    // a field of the tenant's archive state, if it has one
+    let held =
+        |f: fn(&changedesk_store::TenantRow) -> Option<Timestamp>| state.as_ref().and_then(f);
 
-    // fetch, parse and store one kind of listing
-    macro_rules! sync_kind {
-        ($resource:expr, $mode:expr, $since:expr, $parse:path, $import:ident, $kind:literal) => {{
-            let fetched = graph.fetch(tenant, $resource, $since).await?;
-            count(outcome, &fetched);
-            let listing = parse_listing(&fetched.items, $parse);
-            drop(fetched);
+    // Fetch every kind first. A failed fetch stops the tenant there; the
+    // kinds fetched before it are still stored, each in its own transaction.
+    let watermark = held(|s| s.messages_watermark);
+    let mode = mode_for(request, held(|s| s.messages_complete_at), watermark);
+    let messages = fetch_kind(
+        graph,
+        tenant,
+        Resource::Messages,
+        mode,
+        since(mode, watermark),
+        Message::from_graph,
+        outcome,
+    )
+    .await?;
+    let watermark = held(|s| s.issues_watermark);
+    let mode = mode_for(request, held(|s| s.issues_complete_at), watermark);
+    let (issues, health) = match fetch_kind(
+        graph,
+        tenant,
+        Resource::Issues,
+        mode,
+        since(mode, watermark),
+        Incident::from_graph,
+        outcome,
+    )
+    .await
+    {
+        Err(e) => (Err(e), None),
+        // health: always a complete snapshot
+        Ok(issues) => (
+            Ok(issues),
+            Some(
+                fetch_kind(
+                    graph,
+                    tenant,
+                    Resource::HealthOverviews,
+                    Mode::Full,
+                    None,
+                    HealthOverview::from_graph,
+                    outcome,
+                )
+                .await,
+            ),
+        ),
+    };
+
+    // Then wait for the writer, letting the next tenant fetch meanwhile.
+    let _queued = write_queue.acquire().await.ok();
+    drop(fetch_slot);
+
+    macro_rules! store {
+        ($fetch:expr, $import:ident, $kind:literal) => {{
+            let Fetch { mode, listing } = $fetch;
             let rejected = listing.rejected.len();
-            let stored = store_kind(tenant, request, $mode, rejected, $kind, |opts| {
+            let stored = store_kind(tenant, request, mode, rejected, $kind, |opts| {
                 let items = &listing.items;
                 async move { store.$import(&tenant.name, items, &opts).await }
             })
             .await?;
             KindOutcome {
-                mode: $mode,
+                mode,
                 fetched: listing.items.len() + rejected,
                 rejected,
                 stored,
             }
         }};
     }
-    // a field of the tenant's archive state, if it has one
-    let held =
-        |f: fn(&changedesk_store::TenantRow) -> Option<Timestamp>| state.as_ref().and_then(f);
-
-    let watermark = held(|s| s.messages_watermark);
-    let mode = mode_for(request, held(|s| s.messages_complete_at), watermark);
-    outcome.messages = Some(sync_kind!(
-        Resource::Messages,
-        mode,
-        since(mode, watermark),
-        Message::from_graph,
-        import_messages,
-        "messages"
-    ));
+    outcome.messages = Some(store!(messages, import_messages, "messages"));
     changedesk_store::failpoint::hit("sync.messages_stored");
-
-    let watermark = held(|s| s.issues_watermark);
-    let mode = mode_for(request, held(|s| s.issues_complete_at), watermark);
-    outcome.issues = Some(sync_kind!(
-        Resource::Issues,
-        mode,
-        since(mode, watermark),
-        Incident::from_graph,
-        import_incidents,
-        "issues"
-    ));
-
-    // health: always a complete snapshot
-    outcome.health = Some(sync_kind!(
-        Resource::HealthOverviews,
-        Mode::Full,
-        None,
-        HealthOverview::from_graph,
-        import_health,
-        "health"
-    ));
+    outcome.issues = Some(store!(issues?, import_incidents, "issues"));
+    if let Some(health) = health {
+        outcome.health = Some(store!(health?, import_health, "health"));
+    }
     Ok(())
 }
 

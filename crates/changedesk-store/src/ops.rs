@@ -62,8 +62,16 @@ fn sql(s: String) -> AssertSqlSafe<String> {
 /// Within one process, writers first queue on the store's `writer` mutex, so
 /// they wait without holding a connection or polling SQLite's busy handler;
 /// the guard is held until the transaction ends.
-async fn begin_write<'w>(pool: &Pool<Db>, writer: &'w Writer) -> Result<(WriterGuard<'w>, Tx)> {
-    let guard = writer.lock().await;
+async fn begin_write<'w>(
+    pool: &Pool<Db>,
+    writer: &'w Writer,
+    what: &'static str,
+) -> Result<(WriterGuard<'w>, Tx)> {
+    let guard = WriterGuard {
+        _guard: writer.lock().await,
+        what,
+        since: std::time::Instant::now(),
+    };
     let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     if !WRITE_LOCK.is_empty() {
         sqlx::query(WRITE_LOCK).execute(&mut *tx).await?;
@@ -312,38 +320,6 @@ struct NewLink {
     last_modified: Option<String>,
 }
 
-/// Rows per multi-row INSERT: far below both databases' limits on bound
-/// parameters (9 per row), and large enough that per-statement overhead
-/// (a channel round trip in sqlx's SQLite driver, a network round trip to
-/// PostgreSQL) stops mattering.
-const LINK_BATCH: usize = 250;
-
-async fn insert_links(tx: &mut Tx, l: &Links, load: &Load<'_>, links: &[NewLink]) -> Result<()> {
-    for chunk in links.chunks(LINK_BATCH) {
-        let rollout_col = if l.has_rollout { ", rollout" } else { "" };
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "INSERT INTO {table} ({key}, tenant_id, details, details_digest, seen_last_modified, first_seen, last_seen, visible{rollout_col}) ",
-            table = l.table,
-            key = l.key
-        ));
-        qb.push_values(chunk, |mut b, link| {
-            b.push_bind(link.id.clone())
-                .push_bind(load.tenant_id)
-                .push_bind(link.details.clone())
-                .push_bind(link.details_digest.clone())
-                .push_bind(link.last_modified.clone())
-                .push_bind(load.now.to_string())
-                .push_bind(load.now.to_string())
-                .push_bind(true);
-            if l.has_rollout {
-                b.push_bind(link.rollout.clone());
-            }
-        });
-        qb.build().execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
 /// After a complete listing: what the tenant no longer returns is gone for
 /// it, and what is gone from every tenant is expired.
 async fn close_complete_listing(
@@ -410,12 +386,13 @@ async fn advance_watermark(tx: &mut Tx, column: &str, tenant_id: i64, newest: Op
     Ok(())
 }
 
-/// Drops repeated ids from a listing, keeping the newest version of each.
+/// Drops repeated ids from a listing, keeping the newest version of each:
+/// the positions kept, in listing order, and how many were dropped.
 fn dedupe<T>(
     items: &[T],
     id: impl Fn(&T) -> &str,
     last_modified: impl Fn(&T) -> Option<Timestamp>,
-) -> (Vec<&T>, usize) {
+) -> (Vec<usize>, usize) {
     let mut best: HashMap<&str, usize> = HashMap::with_capacity(items.len());
     for (i, it) in items.iter().enumerate() {
         match best.get(id(it)) {
@@ -428,7 +405,7 @@ fn dedupe<T>(
     let mut keep: Vec<usize> = best.into_values().collect();
     keep.sort_unstable();
     let dupes = items.len() - keep.len();
-    (keep.into_iter().map(|i| &items[i]).collect(), dupes)
+    (keep, dupes)
 }
 
 async fn insert_run(
@@ -580,10 +557,12 @@ pub(crate) async fn import_messages(
     writer: &Writer,
     tenant: &str,
     messages: &[Message],
+    digests: &[String],
     opts: &ImportOptions,
 ) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
-    let (listing, duplicates) = dedupe(messages, |m| &m.content.id, |m| m.content.last_modified);
+    let (keep, duplicates) = dedupe(messages, |m| &m.content.id, |m| m.content.last_modified);
+    let listing: Vec<&Message> = keep.iter().map(|&i| &messages[i]).collect();
     let mut summary = ImportSummary {
         tenant: tenant.to_string(),
         kind: "messages".to_string(),
@@ -594,9 +573,10 @@ pub(crate) async fn import_messages(
         ..Default::default()
     };
     // what can be worked out before taking the write lock, is
-    let prepared: Vec<(String, Sighting<'_>)> = listing
+    let prepared: Vec<(&str, Sighting<'_>)> = keep
         .iter()
-        .map(|m| {
+        .map(|&i| {
+            let m = &messages[i];
             let sighting = Sighting {
                 id: &m.content.id,
                 details: &m.view.details,
@@ -604,11 +584,11 @@ pub(crate) async fn import_messages(
                 rollout: to_json(&m.view.rollout().unwrap_or_default()),
                 last_modified: ts_opt(&m.content.last_modified),
             };
-            (m.content.digest(), sighting)
+            (digests[i].as_str(), sighting)
         })
         .collect();
     let t_prepared = std::time::Instant::now();
-    let (_writer, mut tx) = begin_write(pool, writer).await?;
+    let (_writer, mut tx) = begin_write(pool, writer, "messages").await?;
     let t_locked = std::time::Instant::now();
     let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     let ids: Vec<&str> = listing.iter().map(|m| m.content.id.as_str()).collect();
@@ -1033,7 +1013,8 @@ pub(crate) async fn import_incidents(
     opts: &ImportOptions,
 ) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
-    let (listing, duplicates) = dedupe(incidents, |i| &i.content.id, |i| i.content.last_modified);
+    let (keep, duplicates) = dedupe(incidents, |i| &i.content.id, |i| i.content.last_modified);
+    let listing: Vec<&Incident> = keep.into_iter().map(|i| &incidents[i]).collect();
     let mut summary = ImportSummary {
         tenant: tenant.to_string(),
         kind: "issues".to_string(),
@@ -1043,7 +1024,7 @@ pub(crate) async fn import_incidents(
         duplicates,
         ..Default::default()
     };
-    let (_writer, mut tx) = begin_write(pool, writer).await?;
+    let (_writer, mut tx) = begin_write(pool, writer, "issues").await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     let ids: Vec<&str> = listing.iter().map(|i| i.content.id.as_str()).collect();
     let held = held_versions(&mut tx, "incidents", &ids).await?;
@@ -1054,6 +1035,8 @@ pub(crate) async fn import_incidents(
         failpoint::hit("import.item");
         let c = &inc.content;
         let digest = inc.version_digest();
+        // the held version has exactly these posts when its digest is this one
+        let posts_held = held.get(&c.id).is_some_and(|h| h.digest == digest);
         match held.get(&c.id) {
             None => {
                 write_incident_columns(&mut tx, c, &digest, 1, &now, true).await?;
@@ -1098,7 +1081,9 @@ pub(crate) async fn import_incidents(
                 }
             }
         }
-        add_incident_posts(&mut tx, &c.id, &inc.posts, &now).await?;
+        if !posts_held {
+            add_incident_posts(&mut tx, &c.id, &inc.posts, &now).await?;
+        }
         let sighting = Sighting {
             id: &c.id,
             details: &inc.view.details,
@@ -1254,7 +1239,8 @@ pub(crate) async fn import_health(
     opts: &ImportOptions,
 ) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
-    let (listing, duplicates) = dedupe(overviews, |o| &o.service_id, |_| None);
+    let (keep, duplicates) = dedupe(overviews, |o| &o.service_id, |_| None);
+    let listing: Vec<&HealthOverview> = keep.into_iter().map(|i| &overviews[i]).collect();
     let mut summary = ImportSummary {
         tenant: tenant.to_string(),
         kind: "healthOverviews".to_string(),
@@ -1264,16 +1250,20 @@ pub(crate) async fn import_health(
         duplicates,
         ..Default::default()
     };
-    let (_writer, mut tx) = begin_write(pool, writer).await?;
+    let (_writer, mut tx) = begin_write(pool, writer, "health").await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
+    let mut current: HashMap<String, (String, String)> = HashMap::new();
+    for row in sqlx::query("SELECT service_id, service, status FROM health_current WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_all(&mut *tx)
+        .await?
+    {
+        current.insert(row.try_get("service_id")?, (row.try_get("service")?, row.try_get("status")?));
+    }
+    let mut unchanged = 0;
     for o in &listing {
         failpoint::hit("import.item");
-        let held = sqlx::query("SELECT status FROM health_current WHERE tenant_id = $1 AND service_id = $2")
-            .bind(tenant_id)
-            .bind(&o.service_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let changed = match held {
+        let changed = match current.get(&o.service_id) {
             None => {
                 sqlx::query(
                     "INSERT INTO health_current (tenant_id, service_id, service, status, since, last_seen) \
@@ -1289,7 +1279,7 @@ pub(crate) async fn import_health(
                 summary.new += 1;
                 true
             }
-            Some(row) if row.try_get::<String, _>("status")? != o.status.as_str() => {
+            Some((_, status)) if status != o.status.as_str() => {
                 sqlx::query(
                     "UPDATE health_current SET service = $1, status = $2, since = $3, last_seen = $3 \
                      WHERE tenant_id = $4 AND service_id = $5",
@@ -1304,7 +1294,7 @@ pub(crate) async fn import_health(
                 summary.updated += 1;
                 true
             }
-            Some(_) => {
+            Some((service, _)) if *service != o.service => {
                 sqlx::query(
                     "UPDATE health_current SET service = $1, last_seen = $2 WHERE tenant_id = $3 AND service_id = $4",
                 )
@@ -1314,6 +1304,10 @@ pub(crate) async fn import_health(
                 .bind(&o.service_id)
                 .execute(&mut *tx)
                 .await?;
+                false
+            }
+            Some(_) => {
+                unchanged += 1;
                 false
             }
         };
@@ -1329,6 +1323,18 @@ pub(crate) async fn import_health(
             .execute(&mut *tx)
             .await?;
         }
+    }
+    if unchanged > 0 {
+        // everything listed was written above except these: refresh them at once
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("UPDATE health_current SET last_seen = ");
+        qb.push_bind(now.clone()).push(" WHERE tenant_id = ").push_bind(tenant_id);
+        qb.push(" AND last_seen <> ").push_bind(now.clone()).push(" AND service_id IN (");
+        let mut sep = qb.separated(", ");
+        for o in &listing {
+            sep.push_bind(o.service_id.clone());
+        }
+        qb.push(")");
+        qb.build().execute(&mut *tx).await?;
     }
     insert_run(&mut tx, tenant_id, "healthOverviews", opts, &summary).await?;
     failpoint::hit("import.commit");
@@ -1370,7 +1376,7 @@ pub(crate) async fn tenant(pool: &Pool<Db>, name: &str) -> Result<Option<TenantR
 }
 
 pub(crate) async fn record_sync(pool: &Pool<Db>, writer: &Writer, name: &str, at: &Timestamp, error: Option<&str>) -> Result<()> {
-    let (_writer, mut tx) = begin_write(pool, writer).await?;
+    let (_writer, mut tx) = begin_write(pool, writer, "record_sync").await?;
     let now = at.to_canonical();
     let id = ensure_tenant(&mut tx, name, &now).await?;
     sqlx::query("UPDATE tenants SET last_sync_at = $1, last_sync_error = $2 WHERE id = $3")
