@@ -21,7 +21,9 @@ use changedesk_core::Timestamp;
 use changedesk_core::config::{SyncSettings, TenantConfig};
 use changedesk_core::graph::{HealthOverview, Incident, Listing, Message, parse_listing};
 use changedesk_graph::{Fetched, GraphClient, GraphError, Resource};
-use changedesk_store::{ImportOptions, ImportSummary, Store, StoreError};
+use changedesk_store::{
+    BatchSummary, ImportOptions, ImportSummary, Store, StoreError, TenantBatch,
+};
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -256,6 +258,8 @@ async fn sync_tenant(
 ) -> TenantOutcome {
     let started = Instant::now();
     let mut outcome = TenantOutcome::new(&tenant.name);
+    // whether the outcome went into the archive with the listings
+    let mut recorded = false;
     let result = run_tenant(
         store,
         graph,
@@ -264,6 +268,7 @@ async fn sync_tenant(
         &mut outcome,
         fetch_slot,
         write_queue,
+        &mut recorded,
     )
     .await;
     outcome.elapsed = started.elapsed();
@@ -276,6 +281,7 @@ async fn sync_tenant(
         tracing::warn!(tenant = %tenant.name, error = %e, "sync failed");
     }
     if !request.dry_run
+        && !recorded
         && let Err(e) = store
             .record_sync(&tenant.name, &request.now, outcome.error.as_deref())
             .await
@@ -321,6 +327,7 @@ async fn run_tenant(
     outcome: &mut TenantOutcome,
     fetch_slot: Option<OwnedSemaphorePermit>,
     write_queue: &Semaphore,
+    recorded: &mut bool,
 ) -> Result<(), TenantError> {
     let state = if request.dry_run {
         None
@@ -394,63 +401,82 @@ async fn run_tenant(
     let _queued = write_queue.acquire().await.ok();
     drop(fetch_slot);
 
-    macro_rules! store {
-        ($fetch:expr, $import:ident, $kind:literal) => {{
-            let Fetch { mode, listing } = $fetch;
-            let rejected = listing.rejected.len();
-            let stored = store_kind(tenant, request, mode, rejected, $kind, |opts| {
-                let items = &listing.items;
-                async move { store.$import(&tenant.name, items, &opts).await }
-            })
-            .await?;
-            KindOutcome {
-                mode,
-                fetched: listing.items.len() + rejected,
-                rejected,
-                stored,
-            }
-        }};
+    // what could not be fetched, once what was fetched is stored
+    let (issues, health, fetch_error) = match (issues, health) {
+        (Err(e), _) => (None, None, Some(e)),
+        (Ok(i), Some(Err(e))) => (Some(i), None, Some(e)),
+        (Ok(i), Some(Ok(h))) => (Some(i), Some(h), None),
+        (Ok(i), None) => (Some(i), None, None),
+    };
+    let opts = |f: &dyn Listed, kind: &str| {
+        let rejected = f.rejected();
+        if rejected > 0 {
+            tracing::warn!(tenant = %tenant.name, kind, rejected, "items Graph returned could not be parsed: the listing is stored as partial");
+        }
+        ImportOptions {
+            // a listing with unusable items is not trusted to say what is gone
+            complete: f.mode() == Mode::Full && rejected == 0,
+            now: request.now,
+            source: format!("graph ({})", f.mode().as_str()),
+            rejected,
+        }
+    };
+    let batch = TenantBatch {
+        messages: Some((&messages.listing.items, opts(&messages, "messages"))),
+        issues: issues
+            .as_ref()
+            .map(|f| (f.listing.items.as_slice(), opts(f, "issues"))),
+        health: health
+            .as_ref()
+            .map(|f| (f.listing.items.as_slice(), opts(f, "health"))),
+        at: request.now,
+        record: Some(fetch_error.as_ref().map(|e| e.to_string())),
+    };
+    let stored = if request.dry_run {
+        BatchSummary::default()
+    } else {
+        let stored = store
+            .import_batch(&tenant.name, &batch)
+            .await
+            .map_err(|source| TenantError::Store {
+                tenant: tenant.name.clone(),
+                kind: "listings",
+                source,
+            })?;
+        *recorded = true;
+        stored
+    };
+    outcome.messages = Some(messages.outcome(stored.messages));
+    outcome.issues = issues.map(|f| f.outcome(stored.issues));
+    outcome.health = health.map(|f| f.outcome(stored.health));
+    match fetch_error {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
     }
-    outcome.messages = Some(store!(messages, import_messages, "messages"));
-    changedesk_store::failpoint::hit("sync.messages_stored");
-    outcome.issues = Some(store!(issues?, import_incidents, "issues"));
-    if let Some(health) = health {
-        outcome.health = Some(store!(health?, import_health, "health"));
-    }
-    Ok(())
 }
 
-async fn store_kind<F, Fut>(
-    tenant: &TenantConfig,
-    request: &SyncRequest,
-    mode: Mode,
-    rejected: usize,
-    kind: &'static str,
-    import: F,
-) -> Result<Option<ImportSummary>, TenantError>
-where
-    F: FnOnce(ImportOptions) -> Fut,
-    Fut: std::future::Future<Output = Result<ImportSummary, StoreError>>,
-{
-    if rejected > 0 {
-        tracing::warn!(tenant = %tenant.name, kind, rejected, "items Graph returned could not be parsed: the listing is stored as partial");
+/// What the batch needs of a fetched listing of any kind.
+trait Listed {
+    fn mode(&self) -> Mode;
+    fn rejected(&self) -> usize;
+}
+
+impl<T> Listed for Fetch<T> {
+    fn mode(&self) -> Mode {
+        self.mode
     }
-    if request.dry_run {
-        return Ok(None);
+    fn rejected(&self) -> usize {
+        self.listing.rejected.len()
     }
-    let opts = ImportOptions {
-        // a listing with unusable items is not trusted to say what is gone
-        complete: mode == Mode::Full && rejected == 0,
-        now: request.now,
-        source: format!("graph ({})", mode.as_str()),
-        rejected,
-    };
-    import(opts)
-        .await
-        .map(Some)
-        .map_err(|source| TenantError::Store {
-            tenant: tenant.name.clone(),
-            kind,
-            source,
-        })
+}
+
+impl<T> Fetch<T> {
+    fn outcome(&self, stored: Option<ImportSummary>) -> KindOutcome {
+        KindOutcome {
+            mode: self.mode,
+            fetched: self.listing.items.len() + self.listing.rejected.len(),
+            rejected: self.listing.rejected.len(),
+            stored,
+        }
+    }
 }

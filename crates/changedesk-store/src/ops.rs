@@ -15,9 +15,9 @@ use sqlx::{AssertSqlSafe, Pool, QueryBuilder, Row, Transaction};
 
 use super::failpoint;
 use super::{
-    Counts, ExportedPost, HealthRow, ImportOptions, ImportSummary, IncidentDetail, IncidentFilter,
+    BatchSummary, Counts, ExportedPost, HealthRow, ImportOptions, ImportSummary, IncidentDetail, IncidentFilter,
     IncidentSummary, MessageFilter, PostDetail, PostState, PostSummary, Result, RevisionContent,
-    RevisionInfo, RunRow, StatusChange, StoreError, TenantLink, TenantRow,
+    RevisionInfo, RunRow, StatusChange, StoreError, TenantBatch, TenantLink, TenantRow,
 };
 
 type Tx = Transaction<'static, Db>;
@@ -552,28 +552,19 @@ async fn revision_content<T: DeserializeOwned>(
     from_json(&row.try_get::<String, _>("content")?, id)
 }
 
-pub(crate) async fn import_messages(
-    pool: &Pool<Db>,
-    writer: &Writer,
-    tenant: &str,
-    messages: &[Message],
-    digests: &[String],
-    opts: &ImportOptions,
-) -> Result<ImportSummary> {
-    let now = opts.now.to_canonical();
+/// A tenant's listing of posts, with what can be worked out before taking
+/// the write lock.
+struct PreparedMessages<'a> {
+    listing: Vec<&'a Message>,
+    /// Content digest and tenant sighting of each item of `listing`.
+    prepared: Vec<(&'a str, Sighting<'a>)>,
+    duplicates: usize,
+}
+
+fn prepare_messages<'a>(messages: &'a [Message], digests: &'a [String]) -> PreparedMessages<'a> {
     let (keep, duplicates) = dedupe(messages, |m| &m.content.id, |m| m.content.last_modified);
     let listing: Vec<&Message> = keep.iter().map(|&i| &messages[i]).collect();
-    let mut summary = ImportSummary {
-        tenant: tenant.to_string(),
-        kind: "messages".to_string(),
-        complete: opts.complete,
-        items: listing.len(),
-        rejected: opts.rejected,
-        duplicates,
-        ..Default::default()
-    };
-    // what can be worked out before taking the write lock, is
-    let prepared: Vec<(&str, Sighting<'_>)> = keep
+    let prepared = keep
         .iter()
         .map(|&i| {
             let m = &messages[i];
@@ -587,25 +578,68 @@ pub(crate) async fn import_messages(
             (digests[i].as_str(), sighting)
         })
         .collect();
-    let t_prepared = std::time::Instant::now();
+    PreparedMessages { listing, prepared, duplicates }
+}
+
+pub(crate) async fn import_messages(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    tenant: &str,
+    messages: &[Message],
+    digests: &[String],
+    opts: &ImportOptions,
+) -> Result<ImportSummary> {
+    let prepared = prepare_messages(messages, digests);
     let (_writer, mut tx) = begin_write(pool, writer, "messages").await?;
+    let tenant_id = ensure_tenant(&mut tx, tenant, &opts.now.to_canonical()).await?;
+    let summary = load_messages(&mut tx, tenant, tenant_id, &prepared, opts).await?;
+    commit(tx).await?;
+    Ok(summary)
+}
+
+/// Ends a load's transaction.
+async fn commit(tx: Tx) -> Result<()> {
+    failpoint::hit("import.commit");
+    tx.commit().await?;
+    failpoint::hit("import.committed");
+    Ok(())
+}
+
+async fn load_messages(
+    tx: &mut Tx,
+    tenant: &str,
+    tenant_id: i64,
+    p: &PreparedMessages<'_>,
+    opts: &ImportOptions,
+) -> Result<ImportSummary> {
+    let now = opts.now.to_canonical();
+    let listing = &p.listing;
+    let prepared = &p.prepared;
+    let mut summary = ImportSummary {
+        tenant: tenant.to_string(),
+        kind: "messages".to_string(),
+        complete: opts.complete,
+        items: listing.len(),
+        rejected: opts.rejected,
+        duplicates: p.duplicates,
+        ..Default::default()
+    };
     let t_locked = std::time::Instant::now();
-    let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     let ids: Vec<&str> = listing.iter().map(|m| m.content.id.as_str()).collect();
-    let held = held_versions(&mut tx, "posts", &ids).await?;
-    let links = load_links(&mut tx, &POST_LINKS, tenant_id).await?;
+    let held = held_versions(tx, "posts", &ids).await?;
+    let links = load_links(tx, &POST_LINKS, tenant_id).await?;
     let t_loaded = std::time::Instant::now();
     let mut new_links = Vec::new();
 
-    for (m, (digest, sighting)) in listing.iter().zip(&prepared) {
+    for (m, (digest, sighting)) in listing.iter().zip(prepared.iter()) {
         failpoint::hit("import.item");
         let c = &m.content;
         match held.get(&c.id) {
             None => {
                 let text = cdiff::body_text(&c.body_html);
-                write_post_columns(&mut tx, c, &text, digest, 1, &now, true).await?;
+                write_post_columns(tx, c, &text, digest, 1, &now, true).await?;
                 insert_revision(
-                    &mut tx, "post_revisions", "post_id", &c.id, 1, &c.last_modified, tenant_id,
+                    tx, "post_revisions", "post_id", &c.id, 1, &c.last_modified, tenant_id,
                     digest, to_json(c), &[], &now,
                 )
                 .await?;
@@ -616,7 +650,7 @@ pub(crate) async fn import_messages(
                 let accept = match verdict {
                     Verdict::Newer => true,
                     Verdict::SameTimeOtherContent => {
-                        !seen_digest_before(&mut tx, "post_revisions", "post_id", &c.id, digest)
+                        !seen_digest_before(tx, "post_revisions", "post_id", &c.id, digest)
                             .await?
                     }
                     Verdict::Same => false,
@@ -627,15 +661,15 @@ pub(crate) async fn import_messages(
                 };
                 if accept {
                     let old: MessageContent =
-                        revision_content(&mut tx, "post_revisions", "post_id", &c.id, h.revision)
+                        revision_content(tx, "post_revisions", "post_id", &c.id, h.revision)
                             .await?;
                     let old_text = cdiff::body_text(&old.body_html);
                     let text = cdiff::body_text(&c.body_html);
                     let changes = cdiff::message_changes_with_text(&old, &old_text, c, &text);
                     let revision = h.revision + 1;
-                    write_post_columns(&mut tx, c, &text, digest, revision, &now, false).await?;
+                    write_post_columns(tx, c, &text, digest, revision, &now, false).await?;
                     insert_revision(
-                        &mut tx, "post_revisions", "post_id", &c.id, revision, &c.last_modified,
+                        tx, "post_revisions", "post_id", &c.id, revision, &c.last_modified,
                         tenant_id, digest, to_json(c), &changes, &now,
                     )
                     .await?;
@@ -644,37 +678,31 @@ pub(crate) async fn import_messages(
             }
         }
         let load = Load { tenant_id, now: &now, complete: opts.complete };
-        record_sighting(&mut tx, &POST_LINKS, &load, links.get(&c.id), sighting, &mut new_links, &mut summary).await?;
+        record_sighting(tx, &POST_LINKS, &load, links.get(&c.id), sighting, &mut new_links, &mut summary).await?;
     }
     let t_items = std::time::Instant::now();
-    insert_links(&mut tx, &POST_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
+    insert_links(tx, &POST_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let t_linked = std::time::Instant::now();
     let newest = listing.iter().filter_map(|m| m.content.last_modified).max();
-    advance_watermark(&mut tx, "messages_watermark", tenant_id, newest).await?;
+    advance_watermark(tx, "messages_watermark", tenant_id, newest).await?;
     if opts.complete {
         let listed: HashSet<&str> = ids.iter().copied().collect();
-        close_complete_listing(&mut tx, &POST_LINKS, tenant_id, &links, &listed, &now, &mut summary)
+        close_complete_listing(tx, &POST_LINKS, tenant_id, &links, &listed, &now, &mut summary)
             .await?;
         sqlx::query("UPDATE tenants SET messages_complete_at = $1 WHERE id = $2")
             .bind(&now)
             .bind(tenant_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    insert_run(&mut tx, tenant_id, "messages", opts, &summary).await?;
-    failpoint::hit("import.commit");
-    let t_closed = std::time::Instant::now();
-    tx.commit().await?;
-    failpoint::hit("import.committed");
+    insert_run(tx, tenant_id, "messages", opts, &summary).await?;
     tracing::debug!(
         tenant,
         items = summary.items,
-        waited_ms = (t_locked - t_prepared).as_millis() as u64,
         load_ms = (t_loaded - t_locked).as_millis() as u64,
         items_ms = (t_items - t_loaded).as_millis() as u64,
         links_ms = (t_linked - t_items).as_millis() as u64,
-        close_ms = (t_closed - t_linked).as_millis() as u64,
-        commit_ms = t_closed.elapsed().as_millis() as u64,
+        close_ms = t_linked.elapsed().as_millis() as u64,
         "messages loaded"
     );
     Ok(summary)
@@ -1012,6 +1040,20 @@ pub(crate) async fn import_incidents(
     incidents: &[Incident],
     opts: &ImportOptions,
 ) -> Result<ImportSummary> {
+    let (_writer, mut tx) = begin_write(pool, writer, "issues").await?;
+    let tenant_id = ensure_tenant(&mut tx, tenant, &opts.now.to_canonical()).await?;
+    let summary = load_incidents(&mut tx, tenant, tenant_id, incidents, opts).await?;
+    commit(tx).await?;
+    Ok(summary)
+}
+
+async fn load_incidents(
+    tx: &mut Tx,
+    tenant: &str,
+    tenant_id: i64,
+    incidents: &[Incident],
+    opts: &ImportOptions,
+) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
     let (keep, duplicates) = dedupe(incidents, |i| &i.content.id, |i| i.content.last_modified);
     let listing: Vec<&Incident> = keep.into_iter().map(|i| &incidents[i]).collect();
@@ -1024,11 +1066,9 @@ pub(crate) async fn import_incidents(
         duplicates,
         ..Default::default()
     };
-    let (_writer, mut tx) = begin_write(pool, writer, "issues").await?;
-    let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     let ids: Vec<&str> = listing.iter().map(|i| i.content.id.as_str()).collect();
-    let held = held_versions(&mut tx, "incidents", &ids).await?;
-    let links = load_links(&mut tx, &INCIDENT_LINKS, tenant_id).await?;
+    let held = held_versions(tx, "incidents", &ids).await?;
+    let links = load_links(tx, &INCIDENT_LINKS, tenant_id).await?;
     let mut new_links = Vec::new();
 
     for inc in &listing {
@@ -1039,20 +1079,20 @@ pub(crate) async fn import_incidents(
         let posts_held = held.get(&c.id).is_some_and(|h| h.digest == digest);
         match held.get(&c.id) {
             None => {
-                write_incident_columns(&mut tx, c, &digest, 1, &now, true).await?;
+                write_incident_columns(tx, c, &digest, 1, &now, true).await?;
                 insert_revision(
-                    &mut tx, "incident_revisions", "incident_id", &c.id, 1, &c.last_modified,
+                    tx, "incident_revisions", "incident_id", &c.id, 1, &c.last_modified,
                     tenant_id, &digest, to_json(c), &[], &now,
                 )
                 .await?;
-                append_status(&mut tx, c, tenant_id, &now).await?;
+                append_status(tx, c, tenant_id, &now).await?;
                 summary.new += 1;
             }
             Some(h) => {
                 let accept = match judge(h, &c.last_modified, &digest) {
                     Verdict::Newer => true,
                     Verdict::SameTimeOtherContent => !seen_digest_before(
-                        &mut tx, "incident_revisions", "incident_id", &c.id, &digest,
+                        tx, "incident_revisions", "incident_id", &c.id, &digest,
                     )
                     .await?,
                     Verdict::Same => false,
@@ -1063,26 +1103,26 @@ pub(crate) async fn import_incidents(
                 };
                 if accept {
                     let old: IncidentContent = revision_content(
-                        &mut tx, "incident_revisions", "incident_id", &c.id, h.revision,
+                        tx, "incident_revisions", "incident_id", &c.id, h.revision,
                     )
                     .await?;
                     let changes = cdiff::incident_changes(&old, c);
                     let revision = h.revision + 1;
-                    write_incident_columns(&mut tx, c, &digest, revision, &now, false).await?;
+                    write_incident_columns(tx, c, &digest, revision, &now, false).await?;
                     insert_revision(
-                        &mut tx, "incident_revisions", "incident_id", &c.id, revision,
+                        tx, "incident_revisions", "incident_id", &c.id, revision,
                         &c.last_modified, tenant_id, &digest, to_json(c), &changes, &now,
                     )
                     .await?;
                     if old.status != c.status || old.is_resolved != c.is_resolved {
-                        append_status(&mut tx, c, tenant_id, &now).await?;
+                        append_status(tx, c, tenant_id, &now).await?;
                     }
                     summary.updated += 1;
                 }
             }
         }
         if !posts_held {
-            add_incident_posts(&mut tx, &c.id, &inc.posts, &now).await?;
+            add_incident_posts(tx, &c.id, &inc.posts, &now).await?;
         }
         let sighting = Sighting {
             id: &c.id,
@@ -1092,27 +1132,24 @@ pub(crate) async fn import_incidents(
             last_modified: ts_opt(&c.last_modified),
         };
         let load = Load { tenant_id, now: &now, complete: opts.complete };
-        record_sighting(&mut tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut new_links, &mut summary).await?;
+        record_sighting(tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut new_links, &mut summary).await?;
     }
-    insert_links(&mut tx, &INCIDENT_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
+    insert_links(tx, &INCIDENT_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let newest = listing.iter().filter_map(|i| i.content.last_modified).max();
-    advance_watermark(&mut tx, "issues_watermark", tenant_id, newest).await?;
+    advance_watermark(tx, "issues_watermark", tenant_id, newest).await?;
     if opts.complete {
         let listed: HashSet<&str> = ids.iter().copied().collect();
         close_complete_listing(
-            &mut tx, &INCIDENT_LINKS, tenant_id, &links, &listed, &now, &mut summary,
+            tx, &INCIDENT_LINKS, tenant_id, &links, &listed, &now, &mut summary,
         )
         .await?;
         sqlx::query("UPDATE tenants SET issues_complete_at = $1 WHERE id = $2")
             .bind(&now)
             .bind(tenant_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    insert_run(&mut tx, tenant_id, "issues", opts, &summary).await?;
-    failpoint::hit("import.commit");
-    tx.commit().await?;
-    failpoint::hit("import.committed");
+    insert_run(tx, tenant_id, "issues", opts, &summary).await?;
     Ok(summary)
 }
 
@@ -1238,6 +1275,20 @@ pub(crate) async fn import_health(
     overviews: &[HealthOverview],
     opts: &ImportOptions,
 ) -> Result<ImportSummary> {
+    let (_writer, mut tx) = begin_write(pool, writer, "health").await?;
+    let tenant_id = ensure_tenant(&mut tx, tenant, &opts.now.to_canonical()).await?;
+    let summary = load_health(&mut tx, tenant, tenant_id, overviews, opts).await?;
+    commit(tx).await?;
+    Ok(summary)
+}
+
+async fn load_health(
+    tx: &mut Tx,
+    tenant: &str,
+    tenant_id: i64,
+    overviews: &[HealthOverview],
+    opts: &ImportOptions,
+) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
     let (keep, duplicates) = dedupe(overviews, |o| &o.service_id, |_| None);
     let listing: Vec<&HealthOverview> = keep.into_iter().map(|i| &overviews[i]).collect();
@@ -1250,12 +1301,10 @@ pub(crate) async fn import_health(
         duplicates,
         ..Default::default()
     };
-    let (_writer, mut tx) = begin_write(pool, writer, "health").await?;
-    let tenant_id = ensure_tenant(&mut tx, tenant, &now).await?;
     let mut current: HashMap<String, (String, String)> = HashMap::new();
     for row in sqlx::query("SELECT service_id, service, status FROM health_current WHERE tenant_id = $1")
         .bind(tenant_id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?
     {
         current.insert(row.try_get("service_id")?, (row.try_get("service")?, row.try_get("status")?));
@@ -1274,7 +1323,7 @@ pub(crate) async fn import_health(
                 .bind(&o.service)
                 .bind(o.status.as_str())
                 .bind(&now)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 summary.new += 1;
                 true
@@ -1289,7 +1338,7 @@ pub(crate) async fn import_health(
                 .bind(&now)
                 .bind(tenant_id)
                 .bind(&o.service_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 summary.updated += 1;
                 true
@@ -1302,7 +1351,7 @@ pub(crate) async fn import_health(
                 .bind(&now)
                 .bind(tenant_id)
                 .bind(&o.service_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
                 false
             }
@@ -1320,7 +1369,7 @@ pub(crate) async fn import_health(
             .bind(&o.service_id)
             .bind(&now)
             .bind(o.status.as_str())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
     }
@@ -1334,12 +1383,9 @@ pub(crate) async fn import_health(
             sep.push_bind(o.service_id.clone());
         }
         qb.push(")");
-        qb.build().execute(&mut *tx).await?;
+        qb.build().execute(&mut **tx).await?;
     }
-    insert_run(&mut tx, tenant_id, "healthOverviews", opts, &summary).await?;
-    failpoint::hit("import.commit");
-    tx.commit().await?;
-    failpoint::hit("import.committed");
+    insert_run(tx, tenant_id, "healthOverviews", opts, &summary).await?;
     Ok(summary)
 }
 
@@ -1379,14 +1425,51 @@ pub(crate) async fn record_sync(pool: &Pool<Db>, writer: &Writer, name: &str, at
     let (_writer, mut tx) = begin_write(pool, writer, "record_sync").await?;
     let now = at.to_canonical();
     let id = ensure_tenant(&mut tx, name, &now).await?;
-    sqlx::query("UPDATE tenants SET last_sync_at = $1, last_sync_error = $2 WHERE id = $3")
-        .bind(&now)
-        .bind(error)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    write_sync_outcome(&mut tx, id, &now, error).await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn write_sync_outcome(tx: &mut Tx, tenant_id: i64, at: &str, error: Option<&str>) -> Result<()> {
+    sqlx::query("UPDATE tenants SET last_sync_at = $1, last_sync_error = $2 WHERE id = $3")
+        .bind(at)
+        .bind(error)
+        .bind(tenant_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// One tenant's sync in one transaction: its listings, then the outcome.
+pub(crate) async fn import_batch(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    tenant: &str,
+    batch: &TenantBatch<'_>,
+    digests: &[String],
+) -> Result<BatchSummary> {
+    let prepared = batch.messages.as_ref().map(|(m, _)| prepare_messages(m, digests));
+    let (_writer, mut tx) = begin_write(pool, writer, "tenant batch").await?;
+    if !ASYNC_COMMIT.is_empty() {
+        sqlx::query(ASYNC_COMMIT).execute(&mut *tx).await?;
+    }
+    let tenant_id = ensure_tenant(&mut tx, tenant, &batch.at.to_canonical()).await?;
+    let mut out = BatchSummary::default();
+    if let (Some(p), Some((_, opts))) = (&prepared, &batch.messages) {
+        out.messages = Some(load_messages(&mut tx, tenant, tenant_id, p, opts).await?);
+    }
+    failpoint::hit("sync.messages_stored");
+    if let Some((incidents, opts)) = &batch.issues {
+        out.issues = Some(load_incidents(&mut tx, tenant, tenant_id, incidents, opts).await?);
+    }
+    if let Some((overviews, opts)) = &batch.health {
+        out.health = Some(load_health(&mut tx, tenant, tenant_id, overviews, opts).await?);
+    }
+    if let Some(error) = &batch.record {
+        write_sync_outcome(&mut tx, tenant_id, &batch.at.to_canonical(), error.as_deref()).await?;
+    }
+    commit(tx).await?;
+    Ok(out)
 }
 
 async fn tenant_rows(pool: &Pool<Db>, name: Option<&str>) -> Result<Vec<TenantRow>> {

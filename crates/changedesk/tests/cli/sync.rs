@@ -126,7 +126,7 @@ fn a_sync_killed_at_failpoints_then_rerun_ends_identical() {
     for failpoint in [
         "import.item=20",
         "sync.messages_stored=2",
-        "import.commit=4",
+        "import.commit=2",
         "import.committed=3",
     ] {
         let s = Sandbox::new();
