@@ -39,3 +39,14 @@ async fn insert_links(tx: &mut Tx, l: &Links, load: &Load<'_>, links: &[NewLink]
     q.execute(&mut **tx).await?;
     Ok(())
 }
+
+/// `IN` a list of ids bound as one parameter (`$n`, from [`id_list`]): one
+/// statement text whatever the number of ids, so it is prepared once.
+fn any_of(n: usize) -> String {
+    format!("= ANY(${n}::text[])")
+}
+
+/// The ids for [`any_of`]: a text array.
+fn id_list<'a>(ids: &[&'a str]) -> Vec<&'a str> {
+    ids.to_vec()
+}

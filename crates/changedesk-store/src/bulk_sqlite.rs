@@ -31,3 +31,14 @@ async fn insert_links(tx: &mut Tx, l: &Links, load: &Load<'_>, links: &[NewLink]
     }
     Ok(())
 }
+
+/// `IN` a list of ids bound as one parameter (`$n`, from [`id_list`]): one
+/// statement text whatever the number of ids, so it is prepared once.
+fn any_of(n: usize) -> String {
+    format!("IN (SELECT value FROM json_each(${n}))")
+}
+
+/// The ids for [`any_of`]: a JSON array.
+fn id_list(ids: &[&str]) -> String {
+    to_json(ids)
+}

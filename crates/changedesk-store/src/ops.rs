@@ -23,9 +23,6 @@ use super::{
 type Tx = Transaction<'static, Db>;
 type DbRow = <Db as sqlx::Database>::Row;
 
-/// Ids per `IN (…)` list.
-const CHUNK: usize = 500;
-
 fn ts_opt(t: &Option<Timestamp>) -> Option<String> {
     t.map(|t| t.to_canonical())
 }
@@ -137,26 +134,23 @@ fn judge(held: &Held, last_modified: &Option<Timestamp>, digest: &str) -> Verdic
 }
 
 async fn held_versions(tx: &mut Tx, table: &str, ids: &[&str]) -> Result<HashMap<String, Held>> {
-    let mut out = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(CHUNK) {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "SELECT id, last_modified, digest, revision FROM {table} WHERE id IN ("
-        ));
-        let mut sep = qb.separated(", ");
-        for id in chunk {
-            sep.push_bind(id.to_string());
-        }
-        qb.push(")");
-        for row in qb.build().fetch_all(&mut **tx).await? {
-            out.insert(
-                row.try_get("id")?,
-                Held {
-                    last_modified: read_ts_opt(row.try_get("last_modified")?)?,
-                    digest: row.try_get("digest")?,
-                    revision: row.try_get("revision")?,
-                },
-            );
-        }
+    let rows = sqlx::query(sql(format!(
+        "SELECT id, last_modified, digest, revision FROM {table} WHERE id {}",
+        any_of(1)
+    )))
+    .bind(id_list(ids))
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for row in rows {
+        out.insert(
+            row.try_get("id")?,
+            Held {
+                last_modified: read_ts_opt(row.try_get("last_modified")?)?,
+                digest: row.try_get("digest")?,
+                revision: row.try_get("revision")?,
+            },
+        );
     }
     Ok(out)
 }
@@ -1375,15 +1369,16 @@ async fn load_health(
     }
     if unchanged > 0 {
         // everything listed was written above except these: refresh them at once
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new("UPDATE health_current SET last_seen = ");
-        qb.push_bind(now.clone()).push(" WHERE tenant_id = ").push_bind(tenant_id);
-        qb.push(" AND last_seen <> ").push_bind(now.clone()).push(" AND service_id IN (");
-        let mut sep = qb.separated(", ");
-        for o in &listing {
-            sep.push_bind(o.service_id.clone());
-        }
-        qb.push(")");
-        qb.build().execute(&mut **tx).await?;
+        let ids: Vec<&str> = listing.iter().map(|o| o.service_id.as_str()).collect();
+        sqlx::query(sql(format!(
+            "UPDATE health_current SET last_seen = $2 WHERE tenant_id = $3 AND last_seen <> $2 AND service_id {}",
+            any_of(1)
+        )))
+        .bind(id_list(&ids))
+        .bind(&now)
+        .bind(tenant_id)
+        .execute(&mut **tx)
+        .await?;
     }
     insert_run(tx, tenant_id, "healthOverviews", opts, &summary).await?;
     Ok(summary)
