@@ -21,6 +21,7 @@ mod file;
 mod merge;
 mod sync;
 mod tenant;
+mod triage;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +33,7 @@ pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
 pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
 pub use sync::SyncSettings;
 pub use tenant::{Cloud, Credential, CredentialSpec, TenantConfig};
+pub use triage::TriageConfig;
 
 use merge::{EnvInput, Origin, Reporter, Val};
 
@@ -52,6 +54,8 @@ pub struct Config<C = Credential> {
     pub tenants: Vec<TenantConfig<C>>,
     /// `[sync]`: how changedesk talks to Graph.
     pub sync: SyncSettings,
+    /// Owners, tenant groups, ownership, rules and `[triage]`.
+    pub triage: TriageConfig,
 }
 
 impl<C> Config<C> {
@@ -275,6 +279,7 @@ pub fn load(
         log_format: config.log_format,
         tenants,
         sync: config.sync,
+        triage: config.triage,
     };
     rep.finish(
         Some(Loaded {

@@ -10,7 +10,9 @@ pub mod config;
 pub mod diff;
 pub mod duration;
 pub mod graph;
+pub mod rules;
 pub mod timestamp;
+pub mod triage;
 
 pub use graph::{
     HealthOverview, Incident, IncidentContent, IncidentPost, Message, MessageContent, TenantView,

@@ -49,6 +49,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
+    /// Someone else changed the same thing first.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -423,6 +426,170 @@ impl Store {
         dispatch_write!(self.import_batch(writer, tenant, batch, &digests))
     }
 
+    /// Owners, by name.
+    pub async fn owners(&self) -> Result<Vec<changedesk_core::triage::Owner>> {
+        dispatch!(self.list_owners())
+    }
+
+    /// Adds or updates an owner (audited as `actor`).
+    pub async fn put_owner(
+        &self,
+        owner: &changedesk_core::triage::Owner,
+        actor: &str,
+        at: &Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.put_owner(writer, owner, actor, at))
+    }
+
+    /// Removes an owner that owns no workload.
+    pub async fn remove_owner(&self, name: &str, actor: &str, at: &Timestamp) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.remove_owner(writer, name, actor, at))
+    }
+
+    /// Tenant groups, in resolution order.
+    pub async fn groups(&self) -> Result<Vec<changedesk_core::triage::TenantGroup>> {
+        dispatch!(self.list_groups())
+    }
+
+    /// Adds or updates a tenant group; a new one goes last.
+    pub async fn put_group(
+        &self,
+        group: &changedesk_core::triage::TenantGroup,
+        actor: &str,
+        at: &Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.put_group(writer, group, actor, at))
+    }
+
+    /// Removes a tenant group no ownership entry uses.
+    pub async fn remove_group(&self, name: &str, actor: &str, at: &Timestamp) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.remove_group(writer, name, actor, at))
+    }
+
+    /// Every workload ownership entry.
+    pub async fn ownership(&self) -> Result<Vec<changedesk_core::triage::OwnershipEntry>> {
+        dispatch!(self.list_ownership())
+    }
+
+    /// Sets who owns a workload for a scope.
+    pub async fn set_ownership(
+        &self,
+        entry: &changedesk_core::triage::OwnershipEntry,
+        actor: &str,
+        at: &Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.set_ownership(writer, entry, actor, at))
+    }
+
+    /// Removes who owns a workload for a scope.
+    pub async fn remove_ownership(
+        &self,
+        workload: &str,
+        scope: &changedesk_core::triage::Scope,
+        actor: &str,
+        at: &Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.remove_ownership(writer, workload, scope, actor, at))
+    }
+
+    /// Rules, in evaluation order.
+    pub async fn rules(&self) -> Result<Vec<RuleRow>> {
+        dispatch!(self.list_rules())
+    }
+
+    /// Adds or replaces a rule.
+    pub async fn put_rule(
+        &self,
+        name: &str,
+        enabled: bool,
+        spec: &serde_json::Value,
+        position: Option<i64>,
+        actor: &str,
+        at: &Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.put_rule(writer, name, enabled, spec, position, actor, at))
+    }
+
+    /// Removes a rule.
+    pub async fn remove_rule(&self, name: &str, actor: &str, at: &Timestamp) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.remove_rule(writer, name, actor, at))
+    }
+
+    /// Seeds owners, groups, ownership and rules from the configuration file.
+    pub async fn seed(&self, seed: &TriageSeed, at: &Timestamp) -> Result<SeedSummary> {
+        let writer = &*self.writer;
+        dispatch_write!(self.seed(writer, seed, at))
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+        dispatch!(self.audit_log(limit))
+    }
+
+    /// A post's work item, if it has one.
+    pub async fn work_item(&self, post_id: &str) -> Result<Option<StoredItem>> {
+        dispatch!(self.work_item(post_id))
+    }
+
+    /// A post's decision log, oldest first.
+    pub async fn work_item_log(&self, post_id: &str) -> Result<Vec<LoggedEntry>> {
+        dispatch!(self.work_item_log(post_id))
+    }
+
+    /// Every decision log entry since `since`, oldest first.
+    pub async fn decision_log_since(&self, since: &Timestamp) -> Result<Vec<LoggedEntry>> {
+        dispatch!(self.decision_log_since(since))
+    }
+
+    /// Saves a work item with its new log entries and notify intents;
+    /// returns its new version. [`StoreError::Conflict`] when someone saved
+    /// it first.
+    pub async fn save_work_item(&self, save: &ItemSave<'_>) -> Result<i64> {
+        let writer = &*self.writer;
+        dispatch_write!(self.save_work_item(writer, save))
+    }
+
+    /// Work items with their posts, soonest due first.
+    pub async fn work_items(&self, filter: &ItemFilter) -> Result<Vec<ItemRow>> {
+        dispatch!(self.list_work_items(filter))
+    }
+
+    /// Work items per state.
+    pub async fn work_item_counts(&self) -> Result<Vec<(changedesk_core::triage::State, i64)>> {
+        dispatch!(self.item_counts())
+    }
+
+    /// Notify intents not delivered yet.
+    pub async fn pending_notifications(&self) -> Result<Vec<NotifyRow>> {
+        dispatch!(self.pending_notifications())
+    }
+
+    /// Up to `limit` posts for the rules, by id after `after`: with
+    /// `pending_only`, only those whose current revision the rules have not
+    /// seen; otherwise every post (to simulate the rules on the archive).
+    pub async fn triage_candidates(
+        &self,
+        pending_only: bool,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Candidate>> {
+        dispatch!(self.triage_candidates(pending_only, after, limit))
+    }
+
+    /// Records that the rules saw `revision` of a post and changed nothing.
+    pub async fn mark_evaluated(&self, post_id: &str, revision: i64) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.mark_evaluated(writer, post_id, revision))
+    }
+
     /// Records the outcome of a sync: `error` is `None` when it succeeded.
     /// Never holds a secret: callers pass error messages that carry none.
     pub async fn record_sync(
@@ -478,6 +645,149 @@ pub struct ImportOptions {
     pub source: String,
     /// Items of the source that could not be parsed (for the run record).
     pub rejected: usize,
+}
+
+/// A rule as stored: its spec is the rule's JSON (`when`, `then`), which the
+/// store keeps without interpreting it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleRow {
+    pub name: String,
+    pub position: i64,
+    pub enabled: bool,
+    pub spec: serde_json::Value,
+    /// `config` (seeded from the configuration file) or `manual`.
+    pub source: String,
+    pub updated_at: Timestamp,
+}
+
+/// A rule to seed from the configuration file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedRule {
+    pub name: String,
+    pub enabled: bool,
+    pub spec: serde_json::Value,
+}
+
+/// The configuration file's owners, groups, ownership and rules.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TriageSeed {
+    pub owners: Vec<changedesk_core::triage::Owner>,
+    pub groups: Vec<changedesk_core::triage::TenantGroup>,
+    pub ownership: Vec<changedesk_core::triage::OwnershipEntry>,
+    pub rules: Vec<SeedRule>,
+}
+
+/// What seeding wrote: rows added or updated per kind, and rows removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SeedSummary {
+    pub owners: usize,
+    pub groups: usize,
+    pub ownership: usize,
+    pub rules: usize,
+    pub removed: usize,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: serde_json::Value,
+}
+
+/// A work item as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredItem {
+    pub item: changedesk_core::triage::WorkItem,
+    /// Grows with every save; pass it back to save again.
+    pub version: i64,
+    /// The post revision the rules last evaluated.
+    pub evaluated_revision: i64,
+}
+
+/// A decision log entry with the post it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedEntry {
+    pub id: i64,
+    pub post_id: String,
+    #[serde(flatten)]
+    pub entry: changedesk_core::triage::LogEntry,
+}
+
+/// Someone to tell about a post (delivered by the notifications issue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifyRow {
+    pub post_id: String,
+    pub tenant: Option<String>,
+    pub target: String,
+    pub reason: String,
+    pub created_at: Option<Timestamp>,
+}
+
+/// What to save of a work item.
+#[derive(Debug, Clone)]
+pub struct ItemSave<'a> {
+    pub item: &'a changedesk_core::triage::WorkItem,
+    /// `None`: create it. `Some(v)`: update it if still at version `v`.
+    pub expected_version: Option<i64>,
+    /// The post revision the rules evaluated, when they did.
+    pub evaluated_revision: Option<i64>,
+    pub entries: &'a [changedesk_core::triage::LogEntry],
+    pub notify: &'a [NotifyRow],
+    pub at: Timestamp,
+}
+
+/// Which work items to list.
+#[derive(Debug, Clone, Default)]
+pub struct ItemFilter {
+    pub states: Vec<changedesk_core::triage::State>,
+    pub assignee: Option<String>,
+    /// Only posts this tenant sees (or saw).
+    pub tenant: Option<String>,
+    pub changed: Option<bool>,
+    /// Due before this instant.
+    pub due_before: Option<Timestamp>,
+    pub limit: Option<i64>,
+}
+
+/// A work item with what lists show of its post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemRow {
+    #[serde(flatten)]
+    pub stored: StoredItem,
+    pub title: String,
+    pub services: Vec<String>,
+    pub category: String,
+    pub severity: String,
+    pub is_major: bool,
+    pub act_by: Option<Timestamp>,
+    pub start: Option<Timestamp>,
+    pub first_seen: Timestamp,
+}
+
+/// A post the rules have not evaluated in its current revision.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub content: MessageContent,
+    pub revision: i64,
+    pub first_seen: Timestamp,
+    pub body_text: String,
+    pub links: Vec<CandidateLink>,
+    pub stored: Option<StoredItem>,
+    /// Fields changed in the revisions since the rules last looked.
+    pub changed_fields: Vec<String>,
+}
+
+/// A tenant that sees (or saw) a candidate post.
+#[derive(Debug, Clone)]
+pub struct CandidateLink {
+    pub tenant: String,
+    pub details: Vec<Detail>,
+    pub first_seen: Timestamp,
+    pub visible: bool,
 }
 
 /// One tenant's listings of a sync, to load in one transaction.
@@ -771,6 +1081,8 @@ mod sqlite {
     const ASYNC_COMMIT: &str = "";
     include!("ops.rs");
     include!("bulk_sqlite.rs");
+    include!("admin_ops.rs");
+    include!("item_ops.rs");
 }
 
 mod postgres {
@@ -788,4 +1100,6 @@ mod postgres {
     const ASYNC_COMMIT: &str = "SET LOCAL synchronous_commit TO OFF";
     include!("ops.rs");
     include!("bulk_postgres.rs");
+    include!("admin_ops.rs");
+    include!("item_ops.rs");
 }

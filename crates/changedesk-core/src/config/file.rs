@@ -23,6 +23,15 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub tenants: Vec<Spanned<RawTenant>>,
     pub sync: Option<super::sync::RawSync>,
+    #[serde(default)]
+    pub owners: Vec<Spanned<crate::triage::Owner>>,
+    #[serde(default)]
+    pub tenant_groups: Vec<Spanned<crate::triage::TenantGroup>>,
+    #[serde(default)]
+    pub ownership: Vec<Spanned<crate::triage::OwnershipEntry>>,
+    #[serde(default)]
+    pub rules: Vec<Spanned<crate::rules::RuleSpec>>,
+    pub triage: Option<super::triage::RawTriage>,
 }
 
 /// One `[[tenants]]` table. Every key is optional here: a missing key may be

@@ -170,6 +170,16 @@ pub(super) fn build(
     };
 
     let sync = super::sync::build(rep, file.sync, &layer.sync);
+    let triage = super::triage::build(
+        rep,
+        super::triage::RawTriageFile {
+            owners: file.owners,
+            groups: file.tenant_groups,
+            ownership: file.ownership,
+            rules: file.rules,
+            triage: file.triage,
+        },
+    );
 
     let mut drafts: Vec<Draft> = file
         .tenants
@@ -199,6 +209,7 @@ pub(super) fn build(
             log_format: log_format?,
             tenants,
             sync,
+            triage,
         },
         credential_origins,
     })

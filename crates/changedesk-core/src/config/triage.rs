@@ -1,0 +1,128 @@
+//! The triage sections: `[[owners]]`, `[[tenant_groups]]`, `[[ownership]]`,
+//! `[[rules]]` and `[triage]`. They seed the database (where owners, groups,
+//! ownership and rules can also be managed by hand); the file is checked
+//! here as a whole, so `config check` finds a rule that does not compile or
+//! an ownership entry naming an unknown owner before anything runs.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::merge::{Origin, Reporter};
+use crate::rules::{RuleSet, RuleSpec};
+use crate::triage::{MissedPolicy, Owner, OwnershipEntry, ReopenPolicy, Scope, TenantGroup};
+
+/// What the configuration file says about triage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TriageConfig {
+    pub owners: Vec<Owner>,
+    pub groups: Vec<TenantGroup>,
+    pub ownership: Vec<OwnershipEntry>,
+    pub rules: Vec<RuleSpec>,
+    /// `[triage]`: when a post's change reopens its closed item.
+    pub reopen: ReopenPolicy,
+    /// `[triage]`: whether missed items close by themselves.
+    pub missed: MissedPolicy,
+}
+
+impl TriageConfig {
+    /// Whether the file says anything about owners, groups, ownership or rules.
+    pub fn has_seed(&self) -> bool {
+        !(self.owners.is_empty()
+            && self.groups.is_empty()
+            && self.ownership.is_empty()
+            && self.rules.is_empty())
+    }
+}
+
+/// `[triage]` as written in the file.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTriage {
+    pub reopen: Option<Spanned<ReopenPolicy>>,
+    pub missed: Option<Spanned<MissedPolicy>>,
+}
+
+/// The triage parts of the file.
+#[derive(Default)]
+pub(super) struct RawTriageFile {
+    pub owners: Vec<Spanned<Owner>>,
+    pub groups: Vec<Spanned<TenantGroup>>,
+    pub ownership: Vec<Spanned<OwnershipEntry>>,
+    pub rules: Vec<Spanned<RuleSpec>>,
+    pub triage: Option<RawTriage>,
+}
+
+fn at<T>(s: &Spanned<T>) -> Origin {
+    Origin::File(s.span().start)
+}
+
+pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig {
+    let mut out = TriageConfig::default();
+    for (i, o) in raw.owners.iter().enumerate() {
+        if let Err(errors) = o.get_ref().validate() {
+            for e in errors.iter() {
+                rep.error(&at(o), &format!("owners[{i}]"), e.to_string());
+            }
+        }
+        if raw.owners[..i].iter().any(|p| p.get_ref().is_named(&o.get_ref().name)) {
+            rep.error(&at(o), &format!("owners[{i}].name"), format!("owner `{}` is defined twice", o.get_ref().name));
+        }
+    }
+    for (i, g) in raw.groups.iter().enumerate() {
+        if let Err(errors) = g.get_ref().validate() {
+            for e in errors.iter() {
+                rep.error(&at(g), &format!("tenant_groups[{i}]"), e.to_string());
+            }
+        }
+        if raw.groups[..i].iter().any(|p| p.get_ref().is_named(&g.get_ref().name)) {
+            rep.error(&at(g), &format!("tenant_groups[{i}].name"), format!("tenant group `{}` is defined twice", g.get_ref().name));
+        }
+    }
+    for (i, e) in raw.ownership.iter().enumerate() {
+        let entry = e.get_ref();
+        if !raw.owners.iter().any(|o| o.get_ref().is_named(&entry.owner)) {
+            rep.error(
+                &at(e),
+                &format!("ownership[{i}].owner"),
+                format!("no owner `{}` among [[owners]]", entry.owner),
+            );
+        }
+        if let Scope::Group(g) = &entry.scope
+            && !raw.groups.iter().any(|x| x.get_ref().is_named(g))
+        {
+            rep.error(
+                &at(e),
+                &format!("ownership[{i}].scope"),
+                format!("no tenant group `{g}` among [[tenant_groups]]"),
+            );
+        }
+        if entry.workload.trim().is_empty() {
+            rep.error(&at(e), &format!("ownership[{i}].workload"), "a workload (a service name, or `*`) is required");
+        }
+    }
+    let specs: Vec<RuleSpec> = raw.rules.iter().map(|r| r.get_ref().clone()).collect();
+    if let Err(errors) = RuleSet::compile(&specs) {
+        for e in errors.errors() {
+            let origin = raw.rules.get(e.index).map(at).unwrap_or(Origin::File(0));
+            rep.error(&origin, &format!("rules[{}]", e.index), e.to_string());
+        }
+    }
+    if let Some(t) = raw.triage {
+        if let Some(r) = &t.reopen {
+            if let Err(errors) = r.get_ref().validate() {
+                for e in errors.iter() {
+                    rep.error(&at(r), "triage.reopen", e.to_string());
+                }
+            }
+            out.reopen = r.get_ref().clone();
+        }
+        if let Some(m) = t.missed {
+            out.missed = m.into_inner();
+        }
+    }
+    out.owners = raw.owners.into_iter().map(Spanned::into_inner).collect();
+    out.groups = raw.groups.into_iter().map(Spanned::into_inner).collect();
+    out.ownership = raw.ownership.into_iter().map(Spanned::into_inner).collect();
+    out.rules = specs;
+    out
+}

@@ -1,0 +1,342 @@
+//! The weekly review agenda: what the change meeting goes through, built
+//! from plain inputs so that any store can feed it.
+//!
+//! Sections (a post may appear in several):
+//! - **New posts** created since `since`, grouped by workload (the post's
+//!   first service), most severe first;
+//! - **Awaiting triage**: items still `new`, nearest deadline first;
+//! - **Due soon**: open items with a deadline in the next 14 days
+//!   ([`DeadlineStatus::DueSoon`]);
+//! - **Changed since triage**: items flagged by a new revision, not yet
+//!   acknowledged;
+//! - **Overdue** and **Missed** ([`DeadlineStatus`]), longest late first;
+//! - **Decisions** taken since `since`: the `close` and `dismiss` entries of
+//!   the log (entries about the post only, never a tenant's).
+//!
+//! [`Agenda::to_markdown`] renders the meeting document; the agenda is
+//! `Serialize` for JSON.
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::common::id_key;
+use super::deadlines::{DUE_SOON_DAYS, DeadlineStatus, deadline_status, decision_deadline};
+use super::item::{Decision, Priority, State, WorkItem};
+use super::log::{Actor, LogAction, LogEntry, LogScope};
+use crate::graph::{Category, Severity};
+use crate::timestamp::Timestamp;
+
+/// The workload shown for a post without services.
+pub const NO_WORKLOAD: &str = "(no workload)";
+
+/// One post with its work item, as the agenda needs it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaPost {
+    /// The post's id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its services, in the post's order.
+    pub services: Vec<String>,
+    /// Its category.
+    pub category: Category,
+    /// Its severity.
+    pub severity: Severity,
+    /// Whether Microsoft marks it a major change.
+    pub major: bool,
+    /// Its act-by date.
+    pub act_by: Option<Timestamp>,
+    /// Its rollout start (pass `None` when only the publication date is
+    /// known).
+    pub start: Option<Timestamp>,
+    /// Its work item.
+    pub item: WorkItem,
+    /// The owner resolved from the ownership map, if any.
+    pub owner: Option<String>,
+    /// The tenants that see the post.
+    pub tenants: Vec<String>,
+}
+
+/// A log entry and the post it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaLogEntry {
+    /// The post's id.
+    pub message_id: String,
+    /// The entry.
+    pub entry: LogEntry,
+}
+
+/// One post in a section.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgendaRow {
+    /// The post's id.
+    pub id: String,
+    /// The post's title.
+    pub title: String,
+    /// The post's first service, or [`NO_WORKLOAD`].
+    pub workload: String,
+    /// The post's category.
+    pub category: Category,
+    /// The post's severity.
+    pub severity: Severity,
+    /// Whether the post is a major change.
+    pub major: bool,
+    /// The item's state.
+    pub state: State,
+    /// The item's priority.
+    pub priority: Priority,
+    /// The item's assignee, else the resolved owner.
+    pub owner: Option<String>,
+    /// The item's due date.
+    pub due: Option<Timestamp>,
+    /// The post's act-by date.
+    pub act_by: Option<Timestamp>,
+    /// The post's rollout start.
+    pub start: Option<Timestamp>,
+    /// Where the item stands at the agenda's `generated_at`.
+    pub deadline: DeadlineStatus,
+    /// The fields changed since triage.
+    pub changed: Vec<String>,
+    /// The tenants that see the post.
+    pub tenants: Vec<String>,
+}
+
+/// The new posts of one workload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkloadSection {
+    /// The workload as the first of its posts writes it.
+    pub workload: String,
+    /// Its posts, most severe first.
+    pub rows: Vec<AgendaRow>,
+}
+
+/// A decision taken: an item closed or dismissed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionRow {
+    /// When the decision was taken.
+    pub at: Timestamp,
+    /// The post's id.
+    pub message_id: String,
+    /// The post's title, when the post is among the agenda's posts.
+    pub title: Option<String>,
+    /// Who took it.
+    pub actor: Actor,
+    /// `done` or `dismissed`.
+    pub state: State,
+    /// The decision, for `done`.
+    pub decision: Option<Decision>,
+    /// The reason given.
+    pub reason: Option<String>,
+}
+
+/// How many rows each section has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AgendaCounts {
+    /// New posts, all workloads together.
+    pub new_posts: usize,
+    /// Items still `new`.
+    pub awaiting_triage: usize,
+    /// Open items with a deadline within the window.
+    pub due_soon: usize,
+    /// Items flagged by a new revision.
+    pub changed_since_triage: usize,
+    /// Open items past their due date.
+    pub overdue: usize,
+    /// Open items past their act-by date (or start).
+    pub missed: usize,
+    /// Items closed or dismissed since `since`.
+    pub decisions: usize,
+}
+
+/// The weekly review agenda.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agenda {
+    /// The `now` it was built for.
+    pub generated_at: Timestamp,
+    /// The start of the period it reviews.
+    pub since: Timestamp,
+    /// How far ahead "due soon" looks.
+    pub due_soon_days: i64,
+    /// How many rows each section has.
+    pub counts: AgendaCounts,
+    /// Posts created since `since`, by workload (alphabetical; posts
+    /// without a service last).
+    pub new_posts: Vec<WorkloadSection>,
+    /// Items still `new`, nearest deadline first.
+    pub awaiting_triage: Vec<AgendaRow>,
+    /// Open items with a deadline within the window, soonest first.
+    pub due_soon: Vec<AgendaRow>,
+    /// Items flagged by a new revision, by id.
+    pub changed_since_triage: Vec<AgendaRow>,
+    /// Open items past their due date, longest overdue first.
+    pub overdue: Vec<AgendaRow>,
+    /// Open items past their act-by date (or start), longest missed first.
+    pub missed: Vec<AgendaRow>,
+    /// Decisions since `since`, newest first.
+    pub decisions: Vec<DecisionRow>,
+}
+
+fn severity_rank(s: &Severity) -> u8 {
+    match s {
+        Severity::Critical => 0,
+        Severity::High => 1,
+        Severity::Normal => 2,
+        Severity::Unknown(_) => 3,
+    }
+}
+
+fn row(post: &AgendaPost, now: Timestamp) -> AgendaRow {
+    let workload = post
+        .services
+        .iter()
+        .map(|s| s.trim())
+        .find(|s| !s.is_empty())
+        .unwrap_or(NO_WORKLOAD)
+        .to_string();
+    AgendaRow {
+        id: post.id.clone(),
+        title: post.title.clone(),
+        workload,
+        category: post.category.clone(),
+        severity: post.severity.clone(),
+        major: post.major,
+        state: post.item.state,
+        priority: post.item.priority,
+        owner: post.item.assignee.clone().or_else(|| post.owner.clone()),
+        due: post.item.due,
+        act_by: post.act_by,
+        start: post.start,
+        deadline: deadline_status(&post.item, post.act_by, post.start, now),
+        changed: post.item.changed_since_triage.clone(),
+        tenants: post.tenants.clone(),
+    }
+}
+
+fn decision_row(e: &AgendaLogEntry, titles: &BTreeMap<&str, &str>) -> Option<DecisionRow> {
+    let entry = &e.entry;
+    if entry.scope != LogScope::Post {
+        return None;
+    }
+    let (state, decision) = match (entry.action, entry.field.as_deref()) {
+        (LogAction::Close, Some("decision")) => {
+            let d: Decision = entry.new.as_deref()?.parse().ok()?;
+            (State::Done, Some(d))
+        }
+        (LogAction::Dismiss, Some("state")) => (State::Dismissed, None),
+        _ => return None,
+    };
+    Some(DecisionRow {
+        at: entry.at,
+        message_id: e.message_id.clone(),
+        title: titles.get(e.message_id.as_str()).map(|t| t.to_string()),
+        actor: entry.actor.clone(),
+        state,
+        decision,
+        reason: entry.reason.clone(),
+    })
+}
+
+impl Agenda {
+    /// The agenda at `now` for the period from `since`.
+    pub fn build(
+        posts: &[AgendaPost],
+        log: &[AgendaLogEntry],
+        now: Timestamp,
+        since: Timestamp,
+    ) -> Agenda {
+        let rows: Vec<(AgendaRow, &AgendaPost)> = posts.iter().map(|p| (row(p, now), p)).collect();
+        let pick = |keep: &dyn Fn(&AgendaRow) -> bool| -> Vec<AgendaRow> {
+            let mut v: Vec<AgendaRow> = rows
+                .iter()
+                .filter(|(r, _)| keep(r))
+                .map(|(r, _)| r.clone())
+                .collect();
+            v.sort_by(|a, b| id_key(&a.id).cmp(&id_key(&b.id)));
+            v
+        };
+
+        // new posts, by workload
+        let mut by_workload: BTreeMap<(bool, String), WorkloadSection> = BTreeMap::new();
+        for (r, _) in rows.iter().filter(|(_, p)| p.item.created_at >= since) {
+            let key = (r.workload == NO_WORKLOAD, r.workload.to_lowercase());
+            by_workload
+                .entry(key)
+                .or_insert_with(|| WorkloadSection {
+                    workload: r.workload.clone(),
+                    rows: Vec::new(),
+                })
+                .rows
+                .push(r.clone());
+        }
+        let mut new_posts: Vec<WorkloadSection> = by_workload.into_values().collect();
+        for s in &mut new_posts {
+            s.rows.sort_by(|a, b| {
+                (severity_rank(&a.severity), !a.major, id_key(&a.id)).cmp(&(
+                    severity_rank(&b.severity),
+                    !b.major,
+                    id_key(&b.id),
+                ))
+            });
+        }
+
+        let mut awaiting_triage = pick(&|r| r.state == State::New);
+        awaiting_triage.sort_by_key(|r| {
+            let d = decision_deadline(r.act_by, r.start);
+            (d.is_none(), d)
+        });
+        let mut due_soon = pick(&|r| matches!(r.deadline, DeadlineStatus::DueSoon(_)));
+        due_soon.sort_by_key(|r| match r.deadline {
+            DeadlineStatus::DueSoon(d) => d,
+            _ => u32::MAX,
+        });
+        let changed_since_triage = pick(&|r| !r.changed.is_empty());
+        let mut overdue = pick(&|r| matches!(r.deadline, DeadlineStatus::Overdue { .. }));
+        overdue.sort_by_key(|r| match r.deadline {
+            DeadlineStatus::Overdue { since } => Some(since),
+            _ => None,
+        });
+        let mut missed = pick(&|r| matches!(r.deadline, DeadlineStatus::Missed { .. }));
+        missed.sort_by_key(|r| match r.deadline {
+            DeadlineStatus::Missed { since } => Some(since),
+            _ => None,
+        });
+
+        let titles: BTreeMap<&str, &str> = posts
+            .iter()
+            .map(|p| (p.id.as_str(), p.title.as_str()))
+            .collect();
+        let mut decisions: Vec<DecisionRow> = log
+            .iter()
+            .filter(|e| e.entry.at >= since && e.entry.at <= now)
+            .filter_map(|e| decision_row(e, &titles))
+            .collect();
+        decisions.sort_by(|a, b| {
+            (Reverse(a.at), id_key(&a.message_id)).cmp(&(Reverse(b.at), id_key(&b.message_id)))
+        });
+
+        let counts = AgendaCounts {
+            new_posts: new_posts.iter().map(|s| s.rows.len()).sum(),
+            awaiting_triage: awaiting_triage.len(),
+            due_soon: due_soon.len(),
+            changed_since_triage: changed_since_triage.len(),
+            overdue: overdue.len(),
+            missed: missed.len(),
+            decisions: decisions.len(),
+        };
+        Agenda {
+            generated_at: now,
+            since,
+            due_soon_days: DUE_SOON_DAYS,
+            counts,
+            new_posts,
+            awaiting_triage,
+            due_soon,
+            changed_since_triage,
+            overdue,
+            missed,
+            decisions,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Due dates, overdue items and missed posts.
+//!
+//! - **Missed**: the post's act-by date (or, when it has none, its rollout
+//!   start) is past and the item is still open (`new`, `triaged`,
+//!   `in_progress`): nobody decided in time.
+//! - **Overdue**: the item's own due date is past and it is still open.
+//! - **Due soon**: the nearer of the due date and the act-by date (or
+//!   start) is within the window (14 days by default).
+//!
+//! "Past" means strictly after: at the very instant of a deadline the item
+//! is due (`DueSoon(0)`), not late. Closed items are always `OnTrack`.
+//! Missed takes precedence over overdue.
+//!
+//! Graph's `startDateTime` is often the date the post was published, not a
+//! rollout date; callers that know no rollout start should pass `None`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::action::{Action, transition};
+use super::common::duration_text;
+use super::item::{Decision, WorkItem};
+use super::log::{Actor, LogEntry};
+use crate::timestamp::Timestamp;
+
+/// How far ahead "due soon" looks by default: 14 days.
+pub const DUE_SOON_DAYS: i64 = 14;
+
+/// The label [`auto_close_missed`] adds.
+pub const MISSED_LABEL: &str = "missed";
+
+/// Where an item stands against its deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineStatus {
+    /// Nothing due within the window, or the item is closed.
+    OnTrack,
+    /// A deadline within the window: the whole days left (0: within a day).
+    DueSoon(u32),
+    /// Past the item's due date since `since`, still open.
+    Overdue { since: Timestamp },
+    /// Past the act-by date (or rollout start) `since`, still open.
+    Missed { since: Timestamp },
+}
+
+text_enum! {
+    /// The kinds of [`DeadlineStatus`], for filters (`--deadline overdue`).
+    pub enum DeadlineKind: "deadline status" {
+        /// [`DeadlineStatus::OnTrack`].
+        OnTrack => "on_track",
+        /// [`DeadlineStatus::DueSoon`].
+        DueSoon => "due_soon",
+        /// [`DeadlineStatus::Overdue`].
+        Overdue => "overdue",
+        /// [`DeadlineStatus::Missed`].
+        Missed => "missed",
+    }
+}
+
+impl DeadlineStatus {
+    /// Which kind of status this is.
+    pub fn kind(&self) -> DeadlineKind {
+        match self {
+            DeadlineStatus::OnTrack => DeadlineKind::OnTrack,
+            DeadlineStatus::DueSoon(_) => DeadlineKind::DueSoon,
+            DeadlineStatus::Overdue { .. } => DeadlineKind::Overdue,
+            DeadlineStatus::Missed { .. } => DeadlineKind::Missed,
+        }
+    }
+}
+
+impl fmt::Display for DeadlineStatus {
+    /// `on track`, `due within a day`, `due in 3 days`, `overdue since
+    /// 2025-03-01`, `missed since 2025-03-01`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeadlineStatus::OnTrack => f.write_str("on track"),
+            DeadlineStatus::DueSoon(0) => f.write_str("due within a day"),
+            DeadlineStatus::DueSoon(1) => f.write_str("due in 1 day"),
+            DeadlineStatus::DueSoon(n) => write!(f, "due in {n} days"),
+            DeadlineStatus::Overdue { since } => write!(f, "overdue since {}", since.date()),
+            DeadlineStatus::Missed { since } => write!(f, "missed since {}", since.date()),
+        }
+    }
+}
+
+/// The deadline by which a decision is needed: the act-by date, else the
+/// rollout start.
+pub fn decision_deadline(act_by: Option<Timestamp>, start: Option<Timestamp>) -> Option<Timestamp> {
+    act_by.or(start)
+}
+
+/// Where `item` stands at `now`, looking [`DUE_SOON_DAYS`] ahead.
+pub fn deadline_status(
+    item: &WorkItem,
+    act_by: Option<Timestamp>,
+    start: Option<Timestamp>,
+    now: Timestamp,
+) -> DeadlineStatus {
+    deadline_status_within(
+        item,
+        act_by,
+        start,
+        now,
+        time::Duration::days(DUE_SOON_DAYS),
+    )
+}
+
+/// As [`deadline_status`], looking `window` ahead.
+pub fn deadline_status_within(
+    item: &WorkItem,
+    act_by: Option<Timestamp>,
+    start: Option<Timestamp>,
+    now: Timestamp,
+    window: time::Duration,
+) -> DeadlineStatus {
+    if item.state.is_closed() {
+        return DeadlineStatus::OnTrack;
+    }
+    let deadline = decision_deadline(act_by, start);
+    if let Some(d) = deadline
+        && now > d
+    {
+        return DeadlineStatus::Missed { since: d };
+    }
+    if let Some(due) = item.due
+        && now > due
+    {
+        return DeadlineStatus::Overdue { since: due };
+    }
+    match [item.due, deadline].into_iter().flatten().min() {
+        Some(next) => {
+            let left = next.as_datetime() - now.as_datetime();
+            if left <= window {
+                let days = u32::try_from(left.whole_days().max(0)).unwrap_or(u32::MAX);
+                DeadlineStatus::DueSoon(days)
+            } else {
+                DeadlineStatus::OnTrack
+            }
+        }
+        None => DeadlineStatus::OnTrack,
+    }
+}
+
+/// Whether missed items close themselves, and how long after the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MissedPolicy {
+    /// Off by default: missed items stay open for the review meeting.
+    #[serde(default)]
+    pub auto_close: bool,
+    /// How long after the deadline an item closes (`7d` by default; text
+    /// such as `7d`, `1d12h`).
+    #[serde(default = "default_grace", with = "duration_text")]
+    pub grace: time::Duration,
+}
+
+fn default_grace() -> time::Duration {
+    time::Duration::days(7)
+}
+
+impl Default for MissedPolicy {
+    fn default() -> Self {
+        MissedPolicy {
+            auto_close: false,
+            grace: default_grace(),
+        }
+    }
+}
+
+/// Closes a missed item when the policy says so: once `now` is more than
+/// `grace` past the act-by date (or rollout start) and the item is still
+/// open, it is closed with the decision `missed`, labelled `missed`, by
+/// `system`. Returns the log entries, or `None` when nothing was done.
+pub fn auto_close_missed(
+    item: &mut WorkItem,
+    act_by: Option<Timestamp>,
+    start: Option<Timestamp>,
+    policy: &MissedPolicy,
+    now: Timestamp,
+) -> Option<Vec<LogEntry>> {
+    if !policy.auto_close {
+        return None;
+    }
+    let DeadlineStatus::Missed { since } = deadline_status(item, act_by, start, now) else {
+        return None;
+    };
+    let grace = if policy.grace.is_negative() {
+        time::Duration::ZERO
+    } else {
+        policy.grace
+    };
+    if now <= since.saturating_add(grace) {
+        return None;
+    }
+    let what = if act_by.is_some() {
+        "the act-by date"
+    } else {
+        "the rollout start"
+    };
+    let reason = format!("{what} {} passed without a decision", since.date());
+    let close = Action::Close {
+        decision: Decision::Missed,
+        reason: Some(reason),
+    };
+    // every open state allows closing as missed
+    let mut t = transition(item, close, &Actor::System, now).ok()?;
+    let label = Action::AddLabel {
+        label: MISSED_LABEL.to_string(),
+    };
+    let labelled = transition(&t.item, label, &Actor::System, now).ok()?;
+    t.entries.extend(labelled.entries);
+    *item = labelled.item;
+    Some(t.entries)
+}

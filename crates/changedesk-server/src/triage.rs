@@ -1,0 +1,529 @@
+//! Applying the rules to the archive: one work item per post.
+//!
+//! For each post whose current revision the rules have not seen, the rules
+//! run once per post and once per tenant that sees it (see
+//! `changedesk_core::rules`), and the outcomes are combined into the post's
+//! single work item:
+//!
+//! - **A new item** takes the combined outcome, with actor `rules`: the
+//!   assignee is the owner most tenants got (a rule's `owner`, `workload`
+//!   meaning the workload's owner; with no rule setting one, the workload's
+//!   owner from the ownership map), and tenants that got another owner get an
+//!   override; the highest priority; the earliest due date; every label;
+//!   change request and communication if any tenant needs them. A post every
+//!   tenant's outcome dismisses is dismissed; a post only some dismiss is not
+//!   applicable to those (an override with the reason as note). Tenants whose
+//!   rollout status is *not supported* on every platform are not applicable.
+//! - **An existing item** (a new revision of its post) keeps what people
+//!   decided: it is flagged *changed since triage*, reopened when a watched
+//!   field moved (`ReopenPolicy`), and the owner gets a notify intent; the
+//!   rules only add labels, requirements and notify intents.
+//!
+//! Each item is saved with the revision evaluated, so a post is evaluated
+//! once per revision, and a concurrent human change makes the save fail
+//! with a conflict (that post is left for the next run) instead of being
+//! overwritten.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use changedesk_core::Timestamp;
+use changedesk_core::graph::{RolloutStatus, TenantView};
+use changedesk_core::rules::{
+    Explanation, Outcome, OwnerTarget, PostFacts, RuleSet, RuleSpec, TenantFacts, rollout_statuses,
+};
+use changedesk_core::triage::{
+    Action, Actor, LogEntry, Owner, OwnershipMap, Priority, ReopenPolicy, TenantGroup, WorkItem,
+    groups_of, on_revision,
+};
+use changedesk_store::{Candidate, ItemSave, NotifyRow, Store, StoreError, StoredItem};
+use serde::Serialize;
+
+/// Why the rules could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("stored rule `{name}` cannot be read: {message}")]
+    BadRule { name: String, message: String },
+    #[error("the rules do not compile:\n{0}")]
+    Compile(String),
+}
+
+/// Everything the rules need besides the posts.
+#[derive(Debug, Clone, Default)]
+pub struct Triage {
+    pub rules: RuleSet,
+    pub groups: Vec<TenantGroup>,
+    pub ownership: OwnershipMap,
+    pub owners: Vec<Owner>,
+    pub reopen: ReopenPolicy,
+}
+
+impl Triage {
+    /// The rules, groups and ownership kept in the archive.
+    pub async fn load(store: &Store, reopen: ReopenPolicy) -> Result<Triage, TriageError> {
+        let specs = stored_specs(store).await?;
+        let rules = RuleSet::compile(&specs).map_err(|e| TriageError::Compile(e.to_string()))?;
+        Ok(Triage {
+            rules,
+            groups: store.groups().await?,
+            ownership: OwnershipMap {
+                entries: store.ownership().await?,
+            },
+            owners: store.owners().await?,
+            reopen,
+        })
+    }
+}
+
+/// The archive's rules as specs, in order.
+pub async fn stored_specs(store: &Store) -> Result<Vec<RuleSpec>, TriageError> {
+    store
+        .rules()
+        .await?
+        .into_iter()
+        .map(|r| {
+            let mut spec: RuleSpec =
+                serde_json::from_value(r.spec).map_err(|e| TriageError::BadRule {
+                    name: r.name.clone(),
+                    message: e.to_string(),
+                })?;
+            spec.name = r.name;
+            spec.enabled = r.enabled;
+            Ok(spec)
+        })
+        .collect()
+}
+
+/// What a run of the rules did (or, simulated, would do).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ApplySummary {
+    /// Posts evaluated.
+    pub evaluated: usize,
+    /// Work items created.
+    pub created: usize,
+    /// Of those, assigned to an owner.
+    pub assigned: usize,
+    /// Of those, dismissed by a rule.
+    pub dismissed: usize,
+    /// Existing items flagged changed since triage.
+    pub flagged: usize,
+    /// Existing items reopened.
+    pub reopened: usize,
+    /// Notify intents recorded.
+    pub notified: usize,
+    /// Posts left for the next run because someone changed the item meanwhile.
+    pub conflicts: usize,
+    /// Per post, what would change (simulations only).
+    pub changes: Vec<PostChange>,
+}
+
+/// What the rules did to one post's item.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostChange {
+    pub post_id: String,
+    pub created: bool,
+    pub entries: Vec<LogEntry>,
+    pub notify: Vec<NotifyRow>,
+}
+
+/// One tenant's facts and outcome for a post.
+struct TenantResult {
+    tenant: String,
+    outcome: Outcome,
+    owner: Option<String>,
+    not_supported: bool,
+}
+
+/// The tenant view the post-level facts are read from (roadmap ids and
+/// platforms are the same for every tenant): the first visible tenant's.
+fn shared_view(c: &Candidate) -> TenantView {
+    let link = c.links.iter().find(|l| l.visible).or(c.links.first());
+    TenantView {
+        details: link.map(|l| l.details.clone()).unwrap_or_default(),
+    }
+}
+
+fn priority_of(p: changedesk_core::rules::Priority) -> Priority {
+    match p {
+        changedesk_core::rules::Priority::Low => Priority::Low,
+        changedesk_core::rules::Priority::Normal => Priority::Normal,
+        changedesk_core::rules::Priority::High => Priority::High,
+        changedesk_core::rules::Priority::Critical => Priority::Critical,
+    }
+}
+
+impl Triage {
+    /// Evaluates the rules for each tenant that sees the post.
+    fn evaluate(&self, c: &Candidate, now: Timestamp) -> Vec<TenantResult> {
+        let view = shared_view(c);
+        let post = PostFacts::new(&c.content, &view, &c.body_text);
+        let partial = self.rules.for_post(&post, now);
+        let is_updated = !c.changed_fields.is_empty();
+        c.links
+            .iter()
+            .filter(|l| l.visible)
+            .map(|l| {
+                let member_of: Vec<String> = groups_of(&l.tenant, &self.groups)
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect();
+                let tenant_view = TenantView {
+                    details: l.details.clone(),
+                };
+                let rollout: Vec<RolloutStatus> =
+                    rollout_statuses(&tenant_view.rollout().unwrap_or_default());
+                let facts = TenantFacts {
+                    tenant: &l.tenant,
+                    groups: &member_of,
+                    rollout: &rollout,
+                    is_new: c.stored.is_none(),
+                    is_updated,
+                    changed_fields: &c.changed_fields,
+                };
+                let outcome = partial.for_tenant(&facts);
+                let groups: Vec<&str> = member_of.iter().map(String::as_str).collect();
+                let workload_owner = || {
+                    self.ownership
+                        .owner_for(&c.content.services, Some(&l.tenant), &groups)
+                        .map(|r| r.owner)
+                };
+                let owner = match &outcome.owner {
+                    Some(OwnerTarget::Named(n)) => Some(n.to_ascii_lowercase()),
+                    Some(OwnerTarget::Workload) | None => workload_owner(),
+                };
+                TenantResult {
+                    tenant: l.tenant.clone(),
+                    not_supported: !rollout.is_empty()
+                        && rollout.iter().all(|s| *s == RolloutStatus::NotSupported),
+                    outcome,
+                    owner,
+                }
+            })
+            .collect()
+    }
+
+    /// The full trace of the rules for one post and tenant.
+    pub fn explain(&self, c: &Candidate, tenant: &str, now: Timestamp) -> Explanation {
+        let view = shared_view(c);
+        let post = PostFacts::new(&c.content, &view, &c.body_text);
+        let member_of: Vec<String> = groups_of(tenant, &self.groups)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let details = c
+            .links
+            .iter()
+            .find(|l| l.tenant == tenant)
+            .map(|l| l.details.clone())
+            .unwrap_or_default();
+        let rollout = rollout_statuses(&TenantView { details }.rollout().unwrap_or_default());
+        let facts = TenantFacts {
+            tenant,
+            groups: &member_of,
+            rollout: &rollout,
+            is_new: c.stored.is_none(),
+            is_updated: !c.changed_fields.is_empty(),
+            changed_fields: &c.changed_fields,
+        };
+        self.rules.explain(&post, &facts, now)
+    }
+
+    /// What the rules make of one post: the item to save, its new log
+    /// entries and notify intents. `None` when nothing changes.
+    pub fn decide(
+        &self,
+        c: &Candidate,
+        now: Timestamp,
+    ) -> Option<(WorkItem, Vec<LogEntry>, Vec<NotifyRow>)> {
+        let results = self.evaluate(c, now);
+        let rules = Actor::Rules;
+        let mut entries = Vec::new();
+        let mut notify = Vec::new();
+        let id = &c.content.id;
+        let apply = |item: &mut WorkItem, action: Action, entries: &mut Vec<LogEntry>| match item
+            .apply(action, &rules, now)
+        {
+            Ok(e) => entries.extend(e),
+            Err(e) => tracing::warn!(post = %id, error = %e, "a rule's action was refused"),
+        };
+        let created = c.stored.is_none();
+        let mut item = match &c.stored {
+            Some(StoredItem { item, .. }) => item.clone(),
+            None => WorkItem::new(id, now),
+        };
+        if created {
+            // the assignee most tenants got; the others get an override
+            let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
+            for r in &results {
+                if let Some(o) = &r.owner {
+                    *votes.entry(o.as_str()).or_default() += 1;
+                }
+            }
+            let first_seen = |o: &str| results.iter().position(|r| r.owner.as_deref() == Some(o));
+            let assignee = votes
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(first_seen(b.0).cmp(&first_seen(a.0))))
+                .map(|(o, _)| o.to_string())
+                .or_else(|| {
+                    self.ownership
+                        .owner_for(&c.content.services, None, &[])
+                        .map(|r| r.owner)
+                });
+            if let Some(a) = &assignee {
+                apply(
+                    &mut item,
+                    Action::Assign {
+                        owner: Some(a.clone()),
+                    },
+                    &mut entries,
+                );
+            }
+            if let Some(p) = results
+                .iter()
+                .filter_map(|r| r.outcome.priority)
+                .map(priority_of)
+                .max()
+                && p != item.priority
+            {
+                apply(&mut item, Action::SetPriority { priority: p }, &mut entries);
+            }
+            if let Some(due) = results.iter().filter_map(|r| r.outcome.due).min() {
+                apply(&mut item, Action::SetDue { due: Some(due) }, &mut entries);
+            }
+            let dismissed: Vec<&TenantResult> = results
+                .iter()
+                .filter(|r| r.outcome.dismiss.is_some())
+                .collect();
+            for r in &results {
+                let differs = r.owner.is_some() && r.owner != assignee;
+                let reason = r.outcome.dismiss.clone();
+                let not_applicable =
+                    (reason.is_some() && dismissed.len() < results.len()) || r.not_supported;
+                if differs || not_applicable {
+                    let note = reason
+                        .filter(|_| dismissed.len() < results.len())
+                        .or_else(|| {
+                            r.not_supported
+                                .then(|| "rollout: not supported for this tenant".to_string())
+                        });
+                    apply(
+                        &mut item,
+                        Action::SetOverride {
+                            tenant: r.tenant.clone(),
+                            applicable: not_applicable.then_some(false),
+                            assignee: if differs { r.owner.clone() } else { None },
+                            due: None,
+                            note,
+                        },
+                        &mut entries,
+                    );
+                }
+            }
+            if !results.is_empty() && dismissed.len() == results.len() {
+                let reason = dismissed[0].outcome.dismiss.clone().unwrap_or_default();
+                apply(&mut item, Action::Dismiss { reason }, &mut entries);
+            }
+        } else {
+            let effect = on_revision(&mut item, &c.changed_fields, &self.reopen, now);
+            entries.extend(effect.entries);
+            if let Some(n) = effect.notify_owner {
+                let target = n.assignee.clone().unwrap_or_else(|| "owner".to_string());
+                notify.push(NotifyRow {
+                    post_id: id.clone(),
+                    tenant: None,
+                    target,
+                    reason: format!(
+                        "{} changed{}: {}",
+                        id,
+                        if n.reopened { " and was reopened" } else { "" },
+                        n.fields.join(", ")
+                    ),
+                    created_at: None,
+                });
+            }
+        }
+        // additive outcomes, for new and existing items alike
+        let labels: BTreeSet<&String> = results.iter().flat_map(|r| &r.outcome.labels).collect();
+        for label in labels {
+            if !item.labels.contains(label.as_str()) {
+                apply(
+                    &mut item,
+                    Action::AddLabel {
+                        label: label.clone(),
+                    },
+                    &mut entries,
+                );
+            }
+        }
+        if results.iter().any(|r| r.outcome.change_request) && !item.requires_change_request {
+            apply(
+                &mut item,
+                Action::RequireChangeRequest { required: true },
+                &mut entries,
+            );
+        }
+        if results.iter().any(|r| r.outcome.communication) && !item.requires_communication {
+            apply(
+                &mut item,
+                Action::RequireCommunication { required: true },
+                &mut entries,
+            );
+        }
+        for r in &results {
+            for target in &r.outcome.notify {
+                let target = if target.eq_ignore_ascii_case("owner") {
+                    item.assignee_for(&r.tenant).unwrap_or("owner").to_string()
+                } else {
+                    target.to_ascii_lowercase()
+                };
+                if !notify.iter().any(|n| n.target == target) {
+                    notify.push(NotifyRow {
+                        post_id: id.clone(),
+                        tenant: Some(r.tenant.clone()),
+                        target,
+                        reason: format!(
+                            "rule: {}",
+                            r.outcome
+                                .matched
+                                .iter()
+                                .filter_map(|i| self.rules.rule_name(*i))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        created_at: None,
+                    });
+                }
+            }
+        }
+        if !created && entries.is_empty() && notify.is_empty() {
+            return None;
+        }
+        Some((item, entries, notify))
+    }
+}
+
+/// Runs the rules over the posts they have not seen in their current
+/// revision and saves the items. With `simulate`, saves nothing and lists,
+/// per post, what would change.
+pub async fn apply_rules(
+    store: &Store,
+    triage: &Triage,
+    now: Timestamp,
+    simulate: bool,
+) -> Result<ApplySummary, TriageError> {
+    let mut summary = ApplySummary::default();
+    let mut after: Option<String> = None;
+    loop {
+        let batch = store
+            .triage_candidates(!simulate, after.as_deref(), 500)
+            .await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.content.id.clone());
+        for c in &batch {
+            // a simulation looks at every post; only pending ones would change
+            let pending = c
+                .stored
+                .as_ref()
+                .is_none_or(|s| s.evaluated_revision < c.revision);
+            if !pending {
+                continue;
+            }
+            summary.evaluated += 1;
+            let decided = triage.decide(c, now);
+            let Some((item, entries, notify)) = decided else {
+                if !simulate {
+                    store.mark_evaluated(&c.content.id, c.revision).await?;
+                }
+                continue;
+            };
+            let created = c.stored.is_none();
+            if !simulate {
+                let save = ItemSave {
+                    item: &item,
+                    expected_version: c.stored.as_ref().map(|s| s.version),
+                    evaluated_revision: Some(c.revision),
+                    entries: &entries,
+                    notify: &notify,
+                    at: now,
+                };
+                match store.save_work_item(&save).await {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict(m)) => {
+                        tracing::info!(post = %c.content.id, "{m}");
+                        summary.conflicts += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if created {
+                summary.created += 1;
+                summary.assigned += usize::from(item.assignee.is_some());
+                summary.dismissed +=
+                    usize::from(item.state == changedesk_core::triage::State::Dismissed);
+            } else {
+                summary.flagged += usize::from(item.is_flagged());
+                summary.reopened += usize::from(
+                    entries
+                        .iter()
+                        .any(|e| e.action == changedesk_core::triage::LogAction::Reopen),
+                );
+            }
+            summary.notified += notify.len();
+            if simulate {
+                summary.changes.push(PostChange {
+                    post_id: c.content.id.clone(),
+                    created,
+                    entries,
+                    notify,
+                });
+            }
+        }
+        if batch.len() < 500 {
+            break;
+        }
+    }
+    Ok(summary)
+}
+
+/// The weekly review agenda at `now`, for the period from `since`: every
+/// work item with its post, and the decisions logged since then.
+pub async fn agenda(
+    store: &Store,
+    ownership: &OwnershipMap,
+    now: Timestamp,
+    since: Timestamp,
+) -> Result<changedesk_core::triage::Agenda, TriageError> {
+    use changedesk_core::graph::{Category, Severity};
+    use changedesk_core::triage::{Agenda, AgendaLogEntry, AgendaPost};
+    let items = store
+        .work_items(&changedesk_store::ItemFilter::default())
+        .await?;
+    let posts: Vec<AgendaPost> = items
+        .into_iter()
+        .map(|r| AgendaPost {
+            owner: ownership.owner_for(&r.services, None, &[]).map(|o| o.owner),
+            id: r.stored.item.message_id.clone(),
+            title: r.title,
+            services: r.services,
+            category: Category::parse(&r.category),
+            severity: Severity::parse(&r.severity),
+            major: r.is_major,
+            act_by: r.act_by,
+            start: r.start,
+            item: r.stored.item,
+            tenants: Vec::new(),
+        })
+        .collect();
+    let log: Vec<AgendaLogEntry> = store
+        .decision_log_since(&since)
+        .await?
+        .into_iter()
+        .map(|e| AgendaLogEntry {
+            message_id: e.post_id,
+            entry: e.entry,
+        })
+        .collect();
+    Ok(Agenda::build(&posts, &log, now, since))
+}

@@ -1,0 +1,5 @@
+//! The server crate's integration tests: sync against the simulator, and
+//! the rules and work items on a real archive. One test binary.
+
+mod sync;
+mod triage;

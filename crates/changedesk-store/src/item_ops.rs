@@ -1,0 +1,354 @@
+// Work items, their decision log and notify intents: written once,
+// `include!`d into `mod sqlite` and `mod postgres` after ops.rs.
+
+use changedesk_core::triage::{LogEntry, LogScope, State};
+
+use super::{Candidate, CandidateLink, ItemFilter, ItemRow, ItemSave, LoggedEntry, NotifyRow, StoredItem};
+
+fn item_from(row: &DbRow) -> Result<StoredItem> {
+    Ok(StoredItem {
+        item: from_json(&row.try_get::<String, _>("item")?, "work item")?,
+        version: row.try_get("version")?,
+        evaluated_revision: row.try_get("evaluated_revision")?,
+    })
+}
+
+pub(crate) async fn work_item(pool: &Pool<Db>, post_id: &str) -> Result<Option<StoredItem>> {
+    let row = sqlx::query("SELECT item, version, evaluated_revision FROM work_items WHERE post_id = $1")
+        .bind(post_id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(item_from).transpose()
+}
+
+fn entry_from(row: &DbRow) -> Result<LoggedEntry> {
+    let scope = match row.try_get::<Option<String>, _>("tenant")? {
+        None => LogScope::Post,
+        Some(t) => LogScope::Tenant(t),
+    };
+    let actor: String = row.try_get("actor")?;
+    let action: String = row.try_get("action")?;
+    Ok(LoggedEntry {
+        id: row.try_get("id")?,
+        post_id: row.try_get("post_id")?,
+        entry: LogEntry {
+            at: read_ts(row.try_get("at")?)?,
+            actor: actor.parse().map_err(|e| StoreError::Corrupt(format!("log actor: {e}")))?,
+            action: action.parse().map_err(|e| StoreError::Corrupt(format!("log action: {e}")))?,
+            field: row.try_get("field")?,
+            old: row.try_get("old_value")?,
+            new: row.try_get("new_value")?,
+            reason: row.try_get("reason")?,
+            scope,
+        },
+    })
+}
+
+const LOG_COLUMNS: &str = "id, post_id, tenant, at, actor, action, field, old_value, new_value, reason";
+
+pub(crate) async fn work_item_log(pool: &Pool<Db>, post_id: &str) -> Result<Vec<LoggedEntry>> {
+    let rows = sqlx::query(sql(format!("SELECT {LOG_COLUMNS} FROM decision_log WHERE post_id = $1 ORDER BY id")))
+        .bind(post_id)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(entry_from).collect()
+}
+
+pub(crate) async fn decision_log_since(pool: &Pool<Db>, since: &Timestamp) -> Result<Vec<LoggedEntry>> {
+    let rows = sqlx::query(sql(format!("SELECT {LOG_COLUMNS} FROM decision_log WHERE at >= $1 ORDER BY id")))
+        .bind(since.to_canonical())
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(entry_from).collect()
+}
+
+/// Saves an item, its new log entries and notify intents in one transaction.
+/// `expected_version` `None` creates the item (refused if one exists);
+/// `Some(v)` updates it only if nobody saved it since version `v`.
+pub(crate) async fn save_work_item(pool: &Pool<Db>, writer: &Writer, save: &ItemSave<'_>) -> Result<i64> {
+    let item = save.item;
+    let now = save.at.to_canonical();
+    let ts = |t: &Option<Timestamp>| t.map(|t| t.to_canonical());
+    let (_w, mut tx) = begin_write(pool, writer, "work item").await?;
+    let version = match save.expected_version {
+        None => {
+            let exists = sqlx::query("SELECT COUNT(*) AS n FROM work_items WHERE post_id = $1")
+                .bind(&item.message_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if exists.try_get::<i64, _>("n")? > 0 {
+                return Err(StoreError::Conflict(format!(
+                    "{} already has a work item (someone else created it meanwhile); reload and try again",
+                    item.message_id
+                )));
+            }
+            sqlx::query(
+                "INSERT INTO work_items (post_id, state, decision, assignee, priority, due_at, changed, created_at, \
+                 first_triaged_at, started_at, closed_at, updated_at, evaluated_revision, version, item) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14)",
+            )
+            .bind(&item.message_id)
+            .bind(item.state.as_str())
+            .bind(item.decision.map(|d| d.as_str()))
+            .bind(&item.assignee)
+            .bind(item.priority.as_str())
+            .bind(ts(&item.due))
+            .bind(!item.changed_since_triage.is_empty())
+            .bind(item.created_at.to_canonical())
+            .bind(ts(&item.first_triaged_at))
+            .bind(ts(&item.started_at))
+            .bind(ts(&item.closed_at))
+            .bind(&now)
+            .bind(save.evaluated_revision.unwrap_or(0))
+            .bind(to_json(item))
+            .execute(&mut *tx)
+            .await?;
+            1
+        }
+        Some(expected) => {
+            let done = sqlx::query(
+                "UPDATE work_items SET state = $1, decision = $2, assignee = $3, priority = $4, due_at = $5, changed = $6, \
+                 first_triaged_at = $7, started_at = $8, closed_at = $9, updated_at = $10, \
+                 evaluated_revision = COALESCE($11, evaluated_revision), version = version + 1, item = $12 \
+                 WHERE post_id = $13 AND version = $14",
+            )
+            .bind(item.state.as_str())
+            .bind(item.decision.map(|d| d.as_str()))
+            .bind(&item.assignee)
+            .bind(item.priority.as_str())
+            .bind(ts(&item.due))
+            .bind(!item.changed_since_triage.is_empty())
+            .bind(ts(&item.first_triaged_at))
+            .bind(ts(&item.started_at))
+            .bind(ts(&item.closed_at))
+            .bind(&now)
+            .bind(save.evaluated_revision)
+            .bind(to_json(item))
+            .bind(&item.message_id)
+            .bind(expected)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "{} was changed by someone else meanwhile; reload and try again",
+                    item.message_id
+                )));
+            }
+            expected + 1
+        }
+    };
+    for e in save.entries {
+        let tenant = match &e.scope {
+            LogScope::Post => None,
+            LogScope::Tenant(t) => Some(t.as_str()),
+        };
+        sqlx::query(
+            "INSERT INTO decision_log (post_id, tenant, at, actor, action, field, old_value, new_value, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&item.message_id)
+        .bind(tenant)
+        .bind(e.at.to_canonical())
+        .bind(e.actor.as_str())
+        .bind(e.action.as_str())
+        .bind(&e.field)
+        .bind(&e.old)
+        .bind(&e.new)
+        .bind(&e.reason)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for n in save.notify {
+        sqlx::query("INSERT INTO notify_intents (post_id, tenant, target, reason, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&item.message_id)
+            .bind(&n.tenant)
+            .bind(&n.target)
+            .bind(&n.reason)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(version)
+}
+
+pub(crate) async fn pending_notifications(pool: &Pool<Db>) -> Result<Vec<NotifyRow>> {
+    let rows = sqlx::query(
+        "SELECT post_id, tenant, target, reason, created_at FROM notify_intents WHERE delivered_at IS NULL ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(NotifyRow {
+                post_id: row.try_get("post_id")?,
+                tenant: row.try_get("tenant")?,
+                target: row.try_get("target")?,
+                reason: row.try_get("reason")?,
+                created_at: Some(read_ts(row.try_get("created_at")?)?),
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<Vec<ItemRow>> {
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        "SELECT w.item, w.version, w.evaluated_revision, p.title, p.services, p.category, p.severity, p.is_major, \
+         p.act_by, p.start_at, p.first_seen FROM work_items w JOIN posts p ON p.id = w.post_id WHERE 1 = 1",
+    );
+    if !f.states.is_empty() {
+        qb.push(" AND w.state IN (");
+        let mut sep = qb.separated(", ");
+        for s in &f.states {
+            sep.push_bind(s.as_str());
+        }
+        qb.push(")");
+    }
+    if let Some(a) = &f.assignee {
+        qb.push(" AND w.assignee = ").push_bind(a.to_ascii_lowercase());
+    }
+    if let Some(c) = f.changed {
+        qb.push(" AND w.changed = ").push_bind(c);
+    }
+    if let Some(t) = &f.tenant {
+        qb.push(
+            " AND EXISTS (SELECT 1 FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
+             WHERE pt.post_id = w.post_id AND t.name = ",
+        )
+        .push_bind(t.clone())
+        .push(")");
+    }
+    if let Some(before) = &f.due_before {
+        qb.push(" AND w.due_at IS NOT NULL AND w.due_at < ").push_bind(before.to_canonical());
+    }
+    qb.push(" ORDER BY COALESCE(w.due_at, p.act_by, '9999') ASC, w.post_id ASC");
+    if let Some(limit) = f.limit {
+        qb.push(" LIMIT ").push_bind(limit);
+    }
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ItemRow {
+                stored: item_from(row)?,
+                title: row.try_get("title")?,
+                services: from_json(&row.try_get::<String, _>("services")?, "services")?,
+                category: row.try_get("category")?,
+                severity: row.try_get("severity")?,
+                is_major: row.try_get("is_major")?,
+                act_by: read_ts_opt(row.try_get("act_by")?)?,
+                start: read_ts_opt(row.try_get("start_at")?)?,
+                first_seen: read_ts(row.try_get("first_seen")?)?,
+            })
+        })
+        .collect()
+}
+
+/// Posts for the rules, by id after `after`: with `pending_only`, those the
+/// rules have not seen in their current revision (no work item yet, or a
+/// revision newer than the one last evaluated); otherwise every post.
+pub(crate) async fn triage_candidates(
+    pool: &Pool<Db>,
+    pending_only: bool,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Candidate>> {
+    let pending = if pending_only {
+        " AND (w.post_id IS NULL OR w.evaluated_revision < p.revision)"
+    } else {
+        ""
+    };
+    let rows = sqlx::query(sql(format!(
+        "SELECT p.id, p.revision, p.first_seen, p.body_text, r.content, w.item, w.version, w.evaluated_revision \
+         FROM posts p JOIN post_revisions r ON r.post_id = p.id AND r.revision = p.revision \
+         LEFT JOIN work_items w ON w.post_id = p.id \
+         WHERE p.id > $1{pending} ORDER BY p.id LIMIT $2"
+    )))
+    .bind(after.unwrap_or(""))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let revision: i64 = row.try_get("revision")?;
+        let stored = match row.try_get::<Option<String>, _>("item")? {
+            None => None,
+            Some(text) => Some(StoredItem {
+                item: from_json(&text, "work item")?,
+                version: row.try_get::<Option<i64>, _>("version")?.unwrap_or(0),
+                evaluated_revision: row.try_get::<Option<i64>, _>("evaluated_revision")?.unwrap_or(0),
+            }),
+        };
+        // the fields that changed in the revisions the rules have not seen
+        let seen = stored.as_ref().map(|s| s.evaluated_revision).unwrap_or(0);
+        let mut changed_fields: Vec<String> = Vec::new();
+        if seen > 0 {
+            let revs = sqlx::query("SELECT changes FROM post_revisions WHERE post_id = $1 AND revision > $2 ORDER BY revision")
+                .bind(&id)
+                .bind(seen)
+                .fetch_all(pool)
+                .await?;
+            for r in revs {
+                let changes: Vec<FieldChange> = from_json(&r.try_get::<String, _>("changes")?, "revision changes")?;
+                for c in changes {
+                    if !changed_fields.contains(&c.field) {
+                        changed_fields.push(c.field);
+                    }
+                }
+            }
+        }
+        let links = sqlx::query(
+            "SELECT t.name, pt.details, pt.first_seen, pt.visible FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
+             WHERE pt.post_id = $1 ORDER BY t.name",
+        )
+        .bind(&id)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|l| {
+            Ok(CandidateLink {
+                tenant: l.try_get("name")?,
+                details: from_json(&l.try_get::<String, _>("details")?, "details")?,
+                first_seen: read_ts(l.try_get("first_seen")?)?,
+                visible: l.try_get("visible")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        out.push(Candidate {
+            content: from_json(&row.try_get::<String, _>("content")?, "post revision")?,
+            revision,
+            first_seen: read_ts(row.try_get("first_seen")?)?,
+            body_text: row.try_get("body_text")?,
+            links,
+            stored,
+            changed_fields,
+        });
+    }
+    Ok(out)
+}
+
+/// Marks posts as evaluated at a revision without touching their items
+/// (used when the rules leave an item exactly as it was).
+pub(crate) async fn mark_evaluated(pool: &Pool<Db>, writer: &Writer, post_id: &str, revision: i64) -> Result<()> {
+    let (_w, mut tx) = begin_write(pool, writer, "work item").await?;
+    sqlx::query("UPDATE work_items SET evaluated_revision = $1 WHERE post_id = $2 AND evaluated_revision < $1")
+        .bind(revision)
+        .bind(post_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Items by state, for counts.
+pub(crate) async fn item_counts(pool: &Pool<Db>) -> Result<Vec<(State, i64)>> {
+    let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM work_items GROUP BY state ORDER BY state")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let s: String = r.try_get("state")?;
+            Ok((s.parse().map_err(|e| StoreError::Corrupt(format!("item state: {e}")))?, r.try_get("n")?))
+        })
+        .collect()
+}
