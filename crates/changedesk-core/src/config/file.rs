@@ -247,7 +247,7 @@ mod tests {
         let e = error("database = \"sqlite://x\"\n\ndatabse = \"x\"\n");
         assert_eq!(
             e.to_string(),
-            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `sync`"
+            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `sync`, `owners`, `tenant_groups`, `ownership`, `rules`, `triage`"
         );
     }
 

@@ -64,8 +64,15 @@ pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig 
                 rep.error(&at(o), &format!("owners[{i}]"), e.to_string());
             }
         }
-        if raw.owners[..i].iter().any(|p| p.get_ref().is_named(&o.get_ref().name)) {
-            rep.error(&at(o), &format!("owners[{i}].name"), format!("owner `{}` is defined twice", o.get_ref().name));
+        if raw.owners[..i]
+            .iter()
+            .any(|p| p.get_ref().is_named(&o.get_ref().name))
+        {
+            rep.error(
+                &at(o),
+                &format!("owners[{i}].name"),
+                format!("owner `{}` is defined twice", o.get_ref().name),
+            );
         }
     }
     for (i, g) in raw.groups.iter().enumerate() {
@@ -74,13 +81,24 @@ pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig 
                 rep.error(&at(g), &format!("tenant_groups[{i}]"), e.to_string());
             }
         }
-        if raw.groups[..i].iter().any(|p| p.get_ref().is_named(&g.get_ref().name)) {
-            rep.error(&at(g), &format!("tenant_groups[{i}].name"), format!("tenant group `{}` is defined twice", g.get_ref().name));
+        if raw.groups[..i]
+            .iter()
+            .any(|p| p.get_ref().is_named(&g.get_ref().name))
+        {
+            rep.error(
+                &at(g),
+                &format!("tenant_groups[{i}].name"),
+                format!("tenant group `{}` is defined twice", g.get_ref().name),
+            );
         }
     }
     for (i, e) in raw.ownership.iter().enumerate() {
         let entry = e.get_ref();
-        if !raw.owners.iter().any(|o| o.get_ref().is_named(&entry.owner)) {
+        if !raw
+            .owners
+            .iter()
+            .any(|o| o.get_ref().is_named(&entry.owner))
+        {
             rep.error(
                 &at(e),
                 &format!("ownership[{i}].owner"),
@@ -97,7 +115,11 @@ pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig 
             );
         }
         if entry.workload.trim().is_empty() {
-            rep.error(&at(e), &format!("ownership[{i}].workload"), "a workload (a service name, or `*`) is required");
+            rep.error(
+                &at(e),
+                &format!("ownership[{i}].workload"),
+                "a workload (a service name, or `*`) is required",
+            );
         }
     }
     let specs: Vec<RuleSpec> = raw.rules.iter().map(|r| r.get_ref().clone()).collect();
@@ -125,4 +147,86 @@ pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig 
     out.ownership = raw.ownership.into_iter().map(Spanned::into_inner).collect();
     out.rules = specs;
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::check;
+
+    fn problems(text: &str) -> String {
+        match check("t.toml", text) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_complete_triage_file_checks() {
+        let text = r#"
+[[owners]]
+name = "Collab"
+display_name = "Collaboration"
+email = "collab@example.com"
+
+[[tenant_groups]]
+name = "emea"
+include = ["eu-*"]
+
+[[ownership]]
+workload = "Microsoft Teams"
+owner = "collab"
+scope = "group:emea"
+
+[[rules]]
+name = "teams"
+when = 'services has "Microsoft Teams"'
+then = { owner = "workload", due = "act_by - 7d" }
+
+[triage]
+reopen = { reopen_on = ["act_by"] }
+missed = { auto_close = true, grace = "3d" }
+"#;
+        let c = check("t.toml", text).expect("valid");
+        assert_eq!(c.triage.owners[0].name, "Collab");
+        assert_eq!(c.triage.ownership.len(), 1);
+        assert_eq!(c.triage.rules[0].name, "teams");
+        assert_eq!(c.triage.reopen.reopen_on, ["act_by"]);
+        assert!(c.triage.missed.auto_close);
+        assert_eq!(c.triage.missed.grace, time::Duration::days(3));
+        assert!(c.triage.has_seed());
+    }
+
+    #[test]
+    fn each_problem_is_reported_where_it_is_written() {
+        let text = "[[owners]]\nname = \"a\"\ndisplay_name = \"A\"\nemail = \"no-at-sign\"\n\n\
+                    [[owners]]\nname = \"A\"\ndisplay_name = \"A\"\nemail = \"a@x.y\"\n\n\
+                    [[ownership]]\nworkload = \"Exchange Online\"\nowner = \"nobody\"\nscope = \"group:eu\"\n\n\
+                    [[rules]]\nname = \"r\"\nwhen = \"severity > 3\"\n";
+        let p = problems(text);
+        assert!(p.contains("t.toml:1:1: owners[0]"), "{p}");
+        assert!(
+            p.contains("owners[1].name: owner `A` is defined twice"),
+            "{p}"
+        );
+        assert!(p.contains("ownership[0].owner: no owner `nobody`"), "{p}");
+        assert!(
+            p.contains("ownership[0].scope: no tenant group `eu`"),
+            "{p}"
+        );
+        assert!(p.contains("rules[0]: rule \"r\""), "{p}");
+    }
+
+    #[test]
+    fn unknown_keys_in_triage_tables_are_errors() {
+        assert!(problems("[[owners]]\nnam = \"a\"\n").contains("unknown"));
+        assert!(problems("[triage]\nreopen = { enabld = true }\n").contains("unknown"));
+        assert!(
+            problems("[[rules]]\nname = \"a\"\nwhen = \"true\"\nthen = { ownr = \"x\" }\n")
+                .contains("unknown")
+        );
+        assert!(
+            problems("[triage]\nreopen = { reopen_on = [\"nope\"] }\n")
+                .contains("unknown field `nope`")
+        );
+    }
 }

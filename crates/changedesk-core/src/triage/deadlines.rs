@@ -145,6 +145,7 @@ pub fn deadline_status_within(
 
 /// Whether missed items close themselves, and how long after the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MissedPolicy {
     /// Off by default: missed items stay open for the review meeting.
     #[serde(default)]

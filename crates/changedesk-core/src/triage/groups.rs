@@ -12,6 +12,7 @@ use super::common::{self, ValidationErrors, shorten};
 
 /// A named set of tenants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TenantGroup {
     /// The unique key (same form as an owner name: 1–64 characters of
     /// `a-z 0-9 . _ -`, compared ignoring case).

@@ -19,6 +19,7 @@ pub const MAX_HANDLE_LEN: usize = 512;
 /// in lower case, so names are unique case-insensitively. `rules` and
 /// `system` are reserved for automatic changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Owner {
     /// The unique key, e.g. `alice` or `team.collab`.
     pub name: String,

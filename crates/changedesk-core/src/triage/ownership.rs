@@ -131,6 +131,7 @@ impl<'de> Deserialize<'de> for Scope {
 
 /// One line of the ownership map: `owner` owns `workload` in `scope`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OwnershipEntry {
     /// A service name (`Microsoft Teams`) or `*`.
     pub workload: String,

@@ -44,6 +44,7 @@ pub const IGNORED_FIELDS: &[&str] = &["last_modified"];
 
 /// When a change to a post reopens its closed work item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReopenPolicy {
     /// Whether closed items reopen at all.
     #[serde(default = "yes")]
