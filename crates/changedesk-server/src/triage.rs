@@ -511,7 +511,7 @@ pub async fn agenda(
             severity: Severity::parse(&r.severity),
             major: r.is_major,
             act_by: r.act_by,
-            start: r.start,
+            start: rollout_start(r.start, r.first_seen),
             item: r.stored.item,
             tenants: Vec::new(),
         })
@@ -526,4 +526,68 @@ pub async fn agenda(
         })
         .collect();
     Ok(Agenda::build(&posts, &log, now, since))
+}
+
+/// A post's rollout start, for deadlines: Graph's `startDateTime` is usually
+/// when the post was published, which is no deadline. Only a start later
+/// than when the archive first saw the post is a scheduled date.
+pub fn rollout_start(start: Option<Timestamp>, first_seen: Timestamp) -> Option<Timestamp> {
+    start.filter(|s| *s > first_seen)
+}
+
+/// What a deadline sweep did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepSummary {
+    /// Open items past their due date.
+    pub overdue: usize,
+    /// Open items past their act-by date (or scheduled rollout start).
+    pub missed: usize,
+    /// Missed items closed as `missed` (when the policy says so).
+    pub closed: Vec<String>,
+}
+
+/// Counts overdue and missed items and, when `policy.auto_close`, closes
+/// missed ones past the grace period (decision `missed`, label `missed`,
+/// actor `system`), so nothing silently rots.
+pub async fn sweep_deadlines(
+    store: &Store,
+    policy: &changedesk_core::triage::MissedPolicy,
+    now: Timestamp,
+) -> Result<SweepSummary, TriageError> {
+    use changedesk_core::triage::{DeadlineStatus, auto_close_missed, deadline_status};
+    let mut out = SweepSummary::default();
+    let open = changedesk_store::ItemFilter {
+        states: vec![
+            changedesk_core::triage::State::New,
+            changedesk_core::triage::State::Triaged,
+            changedesk_core::triage::State::InProgress,
+        ],
+        ..Default::default()
+    };
+    for r in store.work_items(&open).await? {
+        let start = rollout_start(r.start, r.first_seen);
+        match deadline_status(&r.stored.item, r.act_by, start, now) {
+            DeadlineStatus::Overdue { .. } => out.overdue += 1,
+            DeadlineStatus::Missed { .. } => out.missed += 1,
+            _ => continue,
+        }
+        let mut item = r.stored.item.clone();
+        if let Some(entries) = auto_close_missed(&mut item, r.act_by, start, policy, now) {
+            let save = ItemSave {
+                item: &item,
+                expected_version: Some(r.stored.version),
+                evaluated_revision: None,
+                entries: &entries,
+                notify: &[],
+                at: now,
+            };
+            match store.save_work_item(&save).await {
+                Ok(_) => out.closed.push(item.message_id.clone()),
+                // someone is working on it right now: leave it to them
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(out)
 }

@@ -12,7 +12,7 @@ use changedesk_core::rules::RuleFile;
 use changedesk_core::triage::{
     Action, Actor, Decision, Owner, OwnershipEntry, ReopenPolicy, Scope, State, TenantGroup,
 };
-use changedesk_server::triage::{Triage, agenda, apply_rules};
+use changedesk_server::triage::{Triage, agenda, apply_rules, sweep_deadlines};
 use changedesk_store::testing::TestStore;
 use changedesk_store::{ImportOptions, ItemFilter, ItemSave, SeedRule, Store, TriageSeed};
 use serde_json::{Value, json};
@@ -346,6 +346,34 @@ async fn scenario(store: Store) {
     let json = serde_json::to_value(&a).unwrap().to_string();
     assert!(json.contains(&id));
     assert!(md.to_lowercase().contains("changed since triage"), "{md}");
+
+    // years later, every open item with an act-by date is missed; the sweep
+    // closes them as missed when asked to, and only then
+    let later = ts("2030-01-01T00:00:00Z");
+    let keep = changedesk_core::triage::MissedPolicy {
+        auto_close: false,
+        grace: time::Duration::days(7),
+    };
+    let looked = sweep_deadlines(&store, &keep, later).await.unwrap();
+    assert!(looked.missed > 0);
+    assert!(looked.closed.is_empty());
+    let close = changedesk_core::triage::MissedPolicy {
+        auto_close: true,
+        ..keep
+    };
+    let swept = sweep_deadlines(&store, &close, later).await.unwrap();
+    assert_eq!(swept.closed.len(), looked.missed);
+    let closed = store
+        .work_item(&swept.closed[0])
+        .await
+        .unwrap()
+        .unwrap()
+        .item;
+    assert_eq!(closed.state, State::Done);
+    assert_eq!(closed.decision, Some(Decision::Missed));
+    assert!(closed.labels.contains("missed"));
+    let again = sweep_deadlines(&store, &close, later).await.unwrap();
+    assert_eq!(again.missed, 0, "nothing left to miss");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
