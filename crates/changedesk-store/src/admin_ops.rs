@@ -75,7 +75,7 @@ pub(crate) async fn put_owner(pool: &Pool<Db>, writer: &Writer, o: &Owner, actor
     let now = at.to_canonical();
     let (_w, mut tx) = begin_write(pool, writer, "owner").await?;
     upsert_owner(&mut tx, o, "manual", &now).await?;
-    audit(&mut tx, &now, actor, "owner.put", &o.name, &serde_json::to_value(o).unwrap_or_default()).await?;
+    audit(&mut tx, &now, actor, "owner.put", &o.name.to_ascii_lowercase(), &serde_json::to_value(o).unwrap_or_default()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -160,7 +160,7 @@ pub(crate) async fn put_group(pool: &Pool<Db>, writer: &Writer, g: &TenantGroup,
     let now = at.to_canonical();
     let (_w, mut tx) = begin_write(pool, writer, "group").await?;
     upsert_group(&mut tx, g, None, "manual", &now).await?;
-    audit(&mut tx, &now, actor, "group.put", &g.name, &serde_json::to_value(g).unwrap_or_default()).await?;
+    audit(&mut tx, &now, actor, "group.put", &g.name.to_ascii_lowercase(), &serde_json::to_value(g).unwrap_or_default()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -229,6 +229,13 @@ async fn upsert_ownership(tx: &mut Tx, e: &OwnershipEntry, source: &str, now: &s
         }
     }
     let (kind, name) = scope_parts(&e.scope);
+    // workloads compare ignoring case, as ownership resolution does
+    sqlx::query("DELETE FROM ownership WHERE lower(workload) = lower($1) AND scope_kind = $2 AND scope_name = $3")
+        .bind(e.workload.trim())
+        .bind(kind)
+        .bind(&name)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "INSERT INTO ownership (workload, scope_kind, scope_name, owner, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (workload, scope_kind, scope_name) DO UPDATE SET owner = excluded.owner, source = excluded.source, \
@@ -249,7 +256,7 @@ pub(crate) async fn set_ownership(pool: &Pool<Db>, writer: &Writer, e: &Ownershi
     let now = at.to_canonical();
     let (_w, mut tx) = begin_write(pool, writer, "ownership").await?;
     upsert_ownership(&mut tx, e, "manual", &now).await?;
-    audit(&mut tx, &now, actor, "ownership.set", &e.workload, &serde_json::to_value(e).unwrap_or_default()).await?;
+    audit(&mut tx, &now, actor, "ownership.set", e.workload.trim(), &serde_json::to_value(e).unwrap_or_default()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -265,16 +272,19 @@ pub(crate) async fn remove_ownership(
     let now = at.to_canonical();
     let (kind, name) = scope_parts(scope);
     let (_w, mut tx) = begin_write(pool, writer, "ownership").await?;
-    let done = sqlx::query(sql(format!(
-        "DELETE FROM ownership WHERE workload {ILIKE} $1 AND scope_kind = $2 AND scope_name = $3"
-    )))
+    let done = sqlx::query("DELETE FROM ownership WHERE lower(workload) = lower($1) AND scope_kind = $2 AND scope_name = $3")
     .bind(workload.trim())
     .bind(kind)
     .bind(&name)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound(format!("an owner of `{}` for {kind} {name}", workload.trim())));
+        let scope = match scope {
+            Scope::All => "every tenant".to_string(),
+            Scope::Group(g) => format!("tenant group `{g}`"),
+            Scope::Tenant(t) => format!("tenant `{t}`"),
+        };
+        return Err(StoreError::NotFound(format!("an owner of `{}` for {scope}", workload.trim())));
     }
     audit(&mut tx, &now, actor, "ownership.remove", workload.trim(), &serde_json::json!({"scope": kind, "name": name})).await?;
     tx.commit().await?;
@@ -395,7 +405,7 @@ pub(crate) async fn seed(pool: &Pool<Db>, writer: &Writer, seed: &TriageSeed, at
     }
     for e in &seed.ownership {
         let (kind, name) = scope_parts(&e.scope);
-        if !manual(&mut tx, "ownership", "workload = $1 AND scope_kind = $2 AND scope_name = $3", &[e.workload.trim(), kind, &name]).await? {
+        if !manual(&mut tx, "ownership", "lower(workload) = lower($1) AND scope_kind = $2 AND scope_name = $3", &[e.workload.trim(), kind, &name]).await? {
             upsert_ownership(&mut tx, e, "config", &now).await?;
             summary.ownership += 1;
         }
@@ -410,10 +420,15 @@ pub(crate) async fn seed(pool: &Pool<Db>, writer: &Writer, seed: &TriageSeed, at
     let keep_owners: Vec<String> = seed.owners.iter().map(|o| o.name.to_ascii_lowercase()).collect();
     let keep_groups: Vec<String> = seed.groups.iter().map(|g| g.name.to_ascii_lowercase()).collect();
     let keep_rules: Vec<String> = seed.rules.iter().map(|r| r.name.clone()).collect();
-    for (table, keep) in [("rules", &keep_rules), ("tenant_groups", &keep_groups), ("owners", &keep_owners)] {
+    // (a group or owner a hand-made ownership entry still uses is kept)
+    for (table, keep, in_use) in [
+        ("rules", &keep_rules, ""),
+        ("tenant_groups", &keep_groups, " AND name NOT IN (SELECT scope_name FROM ownership WHERE scope_kind = 'group')"),
+        ("owners", &keep_owners, " AND name NOT IN (SELECT owner FROM ownership)"),
+    ] {
         let ids: Vec<&str> = keep.iter().map(String::as_str).collect();
         let gone = sqlx::query(sql(format!(
-            "DELETE FROM {table} WHERE source = 'config' AND NOT (name {})",
+            "DELETE FROM {table} WHERE source = 'config' AND NOT (name {}){in_use}",
             any_of(1)
         )))
         .bind(id_list(&ids))

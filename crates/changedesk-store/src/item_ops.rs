@@ -70,6 +70,13 @@ pub(crate) async fn save_work_item(pool: &Pool<Db>, writer: &Writer, save: &Item
     let now = save.at.to_canonical();
     let ts = |t: &Option<Timestamp>| t.map(|t| t.to_canonical());
     let (_w, mut tx) = begin_write(pool, writer, "work item").await?;
+    let post = sqlx::query("SELECT COUNT(*) AS n FROM posts WHERE id = $1")
+        .bind(&item.message_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if post.try_get::<i64, _>("n")? == 0 {
+        return Err(StoreError::NotFound(format!("post {}", item.message_id)));
+    }
     let version = match save.expected_version {
         None => {
             let exists = sqlx::query("SELECT COUNT(*) AS n FROM work_items WHERE post_id = $1")

@@ -4,3 +4,4 @@ mod fixtures;
 mod harness;
 mod replay;
 mod scenarios;
+mod triage;
