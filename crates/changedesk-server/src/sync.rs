@@ -319,6 +319,7 @@ async fn fetch_kind<T>(
     Ok(Fetch { mode, listing })
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_tenant(
     store: &Store,
     graph: &GraphClient,

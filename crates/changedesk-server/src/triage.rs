@@ -32,8 +32,8 @@ use changedesk_core::rules::{
     Explanation, Outcome, OwnerTarget, PostFacts, RuleSet, RuleSpec, TenantFacts, rollout_statuses,
 };
 use changedesk_core::triage::{
-    Action, Actor, LogEntry, Owner, OwnershipMap, Priority, ReopenPolicy, TenantGroup, WorkItem,
-    groups_of, on_revision,
+    Action, Actor, LogEntry, Owner, OwnershipMap, ReopenPolicy, TenantGroup, WorkItem, groups_of,
+    on_revision,
 };
 use changedesk_store::{Candidate, ItemSave, NotifyRow, Store, StoreError, StoredItem};
 use serde::Serialize;
@@ -141,15 +141,6 @@ fn shared_view(c: &Candidate) -> TenantView {
     let link = c.links.iter().find(|l| l.visible).or(c.links.first());
     TenantView {
         details: link.map(|l| l.details.clone()).unwrap_or_default(),
-    }
-}
-
-fn priority_of(p: changedesk_core::rules::Priority) -> Priority {
-    match p {
-        changedesk_core::rules::Priority::Low => Priority::Low,
-        changedesk_core::rules::Priority::Normal => Priority::Normal,
-        changedesk_core::rules::Priority::High => Priority::High,
-        changedesk_core::rules::Priority::Critical => Priority::Critical,
     }
 }
 
@@ -279,11 +270,7 @@ impl Triage {
                     &mut entries,
                 );
             }
-            if let Some(p) = results
-                .iter()
-                .filter_map(|r| r.outcome.priority)
-                .map(priority_of)
-                .max()
+            if let Some(p) = results.iter().filter_map(|r| r.outcome.priority).max()
                 && p != item.priority
             {
                 apply(&mut item, Action::SetPriority { priority: p }, &mut entries);
@@ -513,7 +500,7 @@ pub async fn agenda(
             act_by: r.act_by,
             start: rollout_start(r.start, r.first_seen),
             item: r.stored.item,
-            tenants: Vec::new(),
+            tenants: r.tenants,
         })
         .collect();
     let log: Vec<AgendaLogEntry> = store

@@ -378,6 +378,7 @@ pub(crate) async fn remove_rule(pool: &Pool<Db>, writer: &Writer, name: &str, ac
 pub(crate) async fn seed(pool: &Pool<Db>, writer: &Writer, seed: &TriageSeed, at: &Timestamp) -> Result<SeedSummary> {
     let now = at.to_canonical();
     let (_w, mut tx) = begin_write(pool, writer, "seed").await?;
+    let before = config_rows(&mut tx).await?;
     let mut summary = SeedSummary::default();
     async fn manual(tx: &mut Tx, table: &str, key_sql: &str, key: &[&str]) -> Result<bool> {
         let mut q = sqlx::query(sql(format!("SELECT COUNT(*) AS n FROM {table} WHERE source = 'manual' AND {key_sql}")));
@@ -387,10 +388,6 @@ pub(crate) async fn seed(pool: &Pool<Db>, writer: &Writer, seed: &TriageSeed, at
         Ok(q.fetch_one(&mut **tx).await?.try_get::<i64, _>("n")? > 0)
     }
     sqlx::query("DELETE FROM ownership WHERE source = 'config'").execute(&mut *tx).await?;
-    let before: i64 = sqlx::query("SELECT COUNT(*) AS n FROM owners WHERE source = 'config'")
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
     for o in &seed.owners {
         if !manual(&mut tx, "owners", "name = $1", &[&o.name.to_ascii_lowercase()]).await? {
             upsert_owner(&mut tx, o, "config", &now).await?;
@@ -436,11 +433,28 @@ pub(crate) async fn seed(pool: &Pool<Db>, writer: &Writer, seed: &TriageSeed, at
         .await?;
         summary.removed += gone.rows_affected() as usize;
     }
-    if summary.owners + summary.groups + summary.ownership + summary.rules + summary.removed > 0 || before > 0 {
+    // audited when the file changed what the database holds
+    if config_rows(&mut tx).await? != before {
         audit(&mut tx, &now, "config", "seed", "configuration file", &serde_json::to_value(&summary).unwrap_or_default()).await?;
     }
     tx.commit().await?;
     Ok(summary)
+}
+
+/// Every configuration-seeded row, as text, to tell whether seeding changed anything.
+async fn config_rows(tx: &mut Tx) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for q in [
+        "SELECT name || '|' || display_name || '|' || email || '|' || COALESCE(teams, '') || '|' || COALESCE(slack, '') AS r FROM owners WHERE source = 'config' ORDER BY name",
+        "SELECT name || '|' || position || '|' || description || '|' || include_patterns || '|' || exclude_patterns AS r FROM tenant_groups WHERE source = 'config' ORDER BY name",
+        "SELECT workload || '|' || scope_kind || '|' || scope_name || '|' || owner AS r FROM ownership WHERE source = 'config' ORDER BY workload, scope_kind, scope_name",
+        "SELECT name || '|' || position || '|' || CASE WHEN enabled THEN 'on' ELSE 'off' END || '|' || spec AS r FROM rules WHERE source = 'config' ORDER BY name",
+    ] {
+        for row in sqlx::query(q).fetch_all(&mut **tx).await? {
+            out.push(row.try_get("r")?);
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) async fn audit_log(pool: &Pool<Db>, limit: i64) -> Result<Vec<AuditEntry>> {

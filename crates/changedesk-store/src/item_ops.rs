@@ -200,7 +200,7 @@ pub(crate) async fn pending_notifications(pool: &Pool<Db>) -> Result<Vec<NotifyR
 
 pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<Vec<ItemRow>> {
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-        "SELECT w.item, w.version, w.evaluated_revision, p.title, p.services, p.category, p.severity, p.is_major, \
+        "SELECT w.post_id, w.item, w.version, w.evaluated_revision, p.title, p.services, p.category, p.severity, p.is_major, \
          p.act_by, p.start_at, p.first_seen FROM work_items w JOIN posts p ON p.id = w.post_id WHERE 1 = 1",
     );
     if !f.states.is_empty() {
@@ -233,9 +233,30 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
         qb.push(" LIMIT ").push_bind(limit);
     }
     let rows = qb.build().fetch_all(pool).await?;
+    // the tenants that see each listed post
+    let mut seen_by: HashMap<String, Vec<String>> = HashMap::new();
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>("post_id"))
+        .collect::<std::result::Result<_, _>>()?;
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    for chunk in ids.chunks(10_000) {
+        let links = sqlx::query(sql(format!(
+            "SELECT pt.post_id, t.name FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
+             WHERE pt.visible AND pt.post_id {} ORDER BY t.name",
+            any_of(1)
+        )))
+        .bind(id_list(chunk))
+        .fetch_all(pool)
+        .await?;
+        for l in links {
+            seen_by.entry(l.try_get("post_id")?).or_default().push(l.try_get("name")?);
+        }
+    }
     rows.iter()
         .map(|row| {
             Ok(ItemRow {
+                tenants: seen_by.remove(&row.try_get::<String, _>("post_id")?).unwrap_or_default(),
                 stored: item_from(row)?,
                 title: row.try_get("title")?,
                 services: from_json(&row.try_get::<String, _>("services")?, "services")?,

@@ -766,6 +766,8 @@ pub struct ItemRow {
     pub act_by: Option<Timestamp>,
     pub start: Option<Timestamp>,
     pub first_seen: Timestamp,
+    /// The tenants that currently see the post.
+    pub tenants: Vec<String>,
 }
 
 /// A post the rules have not evaluated in its current revision.

@@ -20,11 +20,16 @@ pub struct App {
     pub config: Config,
 }
 
+/// Who makes changes by hand when `--as` is not given.
+pub const USER_ENV: &str = "CHANGEDESK_USER";
+
 /// The `CHANGEDESK_*` variables of this process.
 pub fn environment() -> BTreeMap<String, String> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .filter(|(k, _)| k.starts_with(config::ENV_PREFIX))
+        // read by the binary itself (`--as USER`), not a setting
+        .filter(|(k, _)| k != USER_ENV)
         .collect()
 }
 
@@ -95,6 +100,17 @@ impl App {
             DatabaseUrl::Postgres(url) => Location::Postgres(url.expose_url().to_string()),
         };
         Ok(Store::open(&location, mode).await?)
+    }
+
+    /// Opens an archive that must exist already, for writing: commands that
+    /// change work items have nothing to work on in a new, empty archive.
+    pub async fn store_existing(&self) -> Result<Store> {
+        if let DatabaseUrl::Sqlite { path } = &self.config.database
+            && !path.exists()
+        {
+            return Err(changedesk_store::StoreError::MissingDatabase(path.clone()).into());
+        }
+        self.store(OpenMode::ReadWrite).await
     }
 }
 

@@ -62,6 +62,17 @@ pub enum Command {
     Sim(SimArgs),
     /// A tour with generated tenants: fills a demo archive and shows what it keeps.
     Demo(DemoArgs),
+    /// Owners of workloads, and who owns which workload.
+    #[command(subcommand)]
+    Owners(OwnersCommand),
+    /// Triage rules: list, add, remove, explain, simulate and apply them.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Work items (one per post): list, show, and move them to done.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+    /// The weekly change review: new posts, items awaiting triage, deadlines, decisions.
+    Agenda(AgendaArgs),
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +260,9 @@ pub enum TenantsCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Tenant groups (by customer, region, plan) for ownership and rules.
+    #[command(subcommand)]
+    Groups(GroupsCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -331,4 +345,394 @@ pub struct SimArgs {
     /// Write a changedesk configuration for the simulated tenants to this file.
     #[arg(long, value_name = "FILE")]
     pub write_config: Option<PathBuf>,
+}
+
+/// Who makes a change by hand.
+#[derive(Debug, Args)]
+pub struct AsUser {
+    /// Who is making the change, as recorded in the log (default: CHANGEDESK_USER).
+    #[arg(long = "as", value_name = "USER", env = "CHANGEDESK_USER")]
+    pub user: Option<String>,
+}
+
+/// Where an ownership entry applies: every tenant unless one of these.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    /// Only for the tenants of this group.
+    #[arg(long, value_name = "GROUP", conflicts_with = "tenant")]
+    pub group: Option<String>,
+    /// Only for this tenant.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OwnersCommand {
+    /// Owners and the workloads each one owns.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Add an owner (or update one).
+    Add(OwnerAddArgs),
+    /// Remove an owner who owns no workload and has no open work item.
+    Remove {
+        /// The owner's name.
+        name: String,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Make OWNER the owner of WORKLOAD (a service name as Graph writes it, or `*`).
+    Map {
+        /// A service name, e.g. "Microsoft Teams", or `*` for every workload.
+        workload: String,
+        /// The owner's name.
+        owner: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Remove who owns WORKLOAD (for every tenant, a group or a tenant).
+    Unmap {
+        workload: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+        #[command(flatten)]
+        who: AsUser,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OwnerAddArgs {
+    /// The owner's name: letters a-z, digits, `.`, `_`, `-` (e.g. `collab` or `alice`).
+    pub name: String,
+    /// Where notifications go.
+    #[arg(long)]
+    pub email: String,
+    /// How people see the owner (default: the name).
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// A Microsoft Teams handle, channel or webhook.
+    #[arg(long)]
+    pub teams: Option<String>,
+    /// A Slack handle or channel.
+    #[arg(long)]
+    pub slack: Option<String>,
+    #[command(flatten)]
+    pub who: AsUser,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupsCommand {
+    /// Tenant groups and their members among the known tenants.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Add a tenant group (or update one).
+    Add(GroupAddArgs),
+    /// Remove a tenant group no ownership entry uses.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        who: AsUser,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct GroupAddArgs {
+    /// The group's name, e.g. `eu`.
+    pub name: String,
+    /// Tenant names or patterns (`*`, `?`) that are members (repeatable).
+    #[arg(long = "include", value_name = "PATTERN", required = true, num_args = 1..)]
+    pub include: Vec<String>,
+    /// Tenant names or patterns that are never members (repeatable; wins over --include).
+    #[arg(long = "exclude", value_name = "PATTERN", num_args = 1..)]
+    pub exclude: Vec<String>,
+    /// What the group is for.
+    #[arg(long)]
+    pub description: Option<String>,
+    #[command(flatten)]
+    pub who: AsUser,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// The rules in evaluation order.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Add a rule (or replace the one with this name); the whole rule set must compile.
+    Add(RuleAddArgs),
+    /// Remove a rule added by hand.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Explain which rules match a post, and why, for one tenant or each tenant that sees it.
+    Test {
+        /// Post ids, e.g. MC1005517.
+        #[arg(required = true, value_name = "MC…")]
+        ids: Vec<String>,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// table (readable text) or json.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Show what `rules apply` would do now, changing nothing.
+    Simulate {
+        /// Show at most this many posts (the totals count all of them).
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Evaluate every post as if it were new and show where the rules now
+        /// decide differently from its work item (to preview a rule change).
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Run the rules over the posts they have not seen in their current revision.
+    Apply {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RuleAddArgs {
+    /// The rule's name (unique).
+    pub name: String,
+    /// The condition, in the rules language (docs/RULES.md), e.g. 'services has "Microsoft Teams"'.
+    #[arg(long, value_name = "EXPR")]
+    pub when: String,
+    /// An owner's name, or `workload` (the owner of the post's workload).
+    #[arg(long)]
+    pub owner: Option<String>,
+    /// low, normal, high or critical.
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// A date expression, e.g. "act_by - 7d".
+    #[arg(long, value_name = "EXPR")]
+    pub due: Option<String>,
+    /// A label to add (repeatable).
+    #[arg(long = "label", value_name = "LABEL")]
+    pub labels: Vec<String>,
+    /// Dismiss matching posts with this reason.
+    #[arg(long, value_name = "REASON")]
+    pub dismiss: Option<String>,
+    /// Matching posts need a change request.
+    #[arg(long)]
+    pub change_request: bool,
+    /// Matching posts need to be communicated to users.
+    #[arg(long)]
+    pub communication: bool,
+    /// Who to notify: `owner` or an owner's name (repeatable).
+    #[arg(long = "notify", value_name = "TARGET")]
+    pub notify: Vec<String>,
+    /// Evaluate no further rules after this one when it matches.
+    #[arg(long)]
+    pub stop: bool,
+    /// Add the rule switched off (it is still checked).
+    #[arg(long)]
+    pub disabled: bool,
+    /// Its place in the evaluation order (1 = first; default: last, or where it already is).
+    #[arg(long, value_name = "N")]
+    pub position: Option<usize>,
+    #[command(flatten)]
+    pub who: AsUser,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// Work items with their deadlines, soonest first.
+    List(TasksListArgs),
+    /// One work item: its state, overrides and decision log.
+    Show {
+        #[arg(required = true, value_name = "MC…")]
+        ids: Vec<String>,
+        /// table (readable text) or json (one object; an array for several ids).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Assign work items to an owner: `assign MC… OWNER`, or `assign MC… --none`.
+    Assign {
+        /// The post ids, then the owner (unless --none).
+        #[arg(required = true, value_name = "MC… OWNER")]
+        args: Vec<String>,
+        /// Unassign.
+        #[arg(long)]
+        none: bool,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Found relevant: new → triaged.
+    Triage(TaskIds),
+    /// Found not relevant: new or triaged → dismissed.
+    Dismiss {
+        #[command(flatten)]
+        items: TaskIds,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Work starts: → in progress.
+    Start(TaskIds),
+    /// Close with a decision: → done.
+    Close {
+        #[command(flatten)]
+        items: TaskIds,
+        /// no_action_needed, actioned, communicated, change_request_raised, deferred or missed.
+        #[arg(long)]
+        decision: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Add a comment to the log.
+    Comment {
+        #[command(flatten)]
+        items: TaskIds,
+        #[arg(long)]
+        text: String,
+        /// The comment is about this tenant only.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Reopen a closed item.
+    Reopen {
+        #[command(flatten)]
+        items: TaskIds,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Acknowledge the post's changes since triage.
+    Ack(TaskIds),
+    /// Set the priority: `priority MC… low|normal|high|critical`.
+    Priority {
+        #[arg(required = true, value_name = "MC… PRIORITY")]
+        args: Vec<String>,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Set the due date: `due MC… DATE` (2026-12-01 or RFC 3339), or `due MC… --none`.
+    Due {
+        #[arg(required = true, value_name = "MC… DATE")]
+        args: Vec<String>,
+        /// Clear the due date.
+        #[arg(long)]
+        none: bool,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Add or remove a label.
+    #[command(subcommand)]
+    Label(LabelCommand),
+    /// What is different for one tenant: not applicable, another assignee or due date, a note.
+    Override(OverrideArgs),
+}
+
+/// Post ids and who acts on them.
+#[derive(Debug, Args)]
+pub struct TaskIds {
+    /// Post ids, e.g. MC1005517.
+    #[arg(required = true, value_name = "MC…")]
+    pub ids: Vec<String>,
+    #[command(flatten)]
+    pub who: AsUser,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabelCommand {
+    /// `label add MC… LABEL`
+    Add {
+        #[arg(required = true, value_name = "MC… LABEL")]
+        args: Vec<String>,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// `label remove MC… LABEL`
+    Remove {
+        #[arg(required = true, value_name = "MC… LABEL")]
+        args: Vec<String>,
+        #[command(flatten)]
+        who: AsUser,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct OverrideArgs {
+    #[arg(required = true, value_name = "MC…")]
+    pub ids: Vec<String>,
+    /// The tenant the override is for.
+    #[arg(long)]
+    pub tenant: String,
+    /// The post does not apply to this tenant.
+    #[arg(long, conflicts_with = "applicable")]
+    pub not_applicable: bool,
+    /// The post applies to this tenant again.
+    #[arg(long)]
+    pub applicable: bool,
+    /// Who handles the item for this tenant (`none`: the item's assignee).
+    #[arg(long, value_name = "OWNER")]
+    pub assignee: Option<String>,
+    /// When the item is due for this tenant (`none`: the item's due date).
+    #[arg(long, value_name = "DATE")]
+    pub due: Option<String>,
+    /// A note about this tenant (an empty note removes it).
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Remove the tenant's override altogether.
+    #[arg(long, conflicts_with_all = ["not_applicable", "applicable", "assignee", "due", "note"])]
+    pub clear: bool,
+    #[command(flatten)]
+    pub who: AsUser,
+}
+
+#[derive(Debug, Args)]
+pub struct TasksListArgs {
+    /// Only items in this state (repeatable): new, triaged, in_progress, done, dismissed, or open / closed.
+    #[arg(long = "state", value_name = "STATE")]
+    pub states: Vec<String>,
+    /// Only items assigned to this owner.
+    #[arg(long)]
+    pub assignee: Option<String>,
+    /// Only posts this tenant sees, with the tenant's overrides applied.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Only items whose post changed since triage.
+    #[arg(long)]
+    pub changed: bool,
+    /// Only open items past their due date.
+    #[arg(long)]
+    pub overdue: bool,
+    /// Only open items past their act-by date (or rollout start).
+    #[arg(long)]
+    pub missed: bool,
+    /// At most this many items.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgendaFormat {
+    /// A Markdown meeting document.
+    Markdown,
+    /// A printable HTML page.
+    Html,
+    /// The agenda as JSON.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct AgendaArgs {
+    /// The period to review, back from now (e.g. 7d, 2w).
+    #[arg(long, default_value = "7d", value_name = "DURATION")]
+    pub since: String,
+    #[arg(long, value_enum, default_value_t = AgendaFormat::Markdown)]
+    pub format: AgendaFormat,
 }

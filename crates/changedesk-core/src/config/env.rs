@@ -18,6 +18,8 @@ pub const BINARY_ENV_VARS: &[&str] = &[
     "CHANGEDESK_NOW",
     "CHANGEDESK_FAILPOINT",
     "CHANGEDESK_TEST_PG_URL",
+    // who `changedesk tasks …` records as the actor when `--as` is not given
+    "CHANGEDESK_USER",
 ];
 
 pub(super) const DATABASE: &str = "CHANGEDESK_DATABASE";

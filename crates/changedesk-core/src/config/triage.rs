@@ -94,10 +94,13 @@ pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig 
     }
     for (i, e) in raw.ownership.iter().enumerate() {
         let entry = e.get_ref();
-        if !raw
-            .owners
-            .iter()
-            .any(|o| o.get_ref().is_named(&entry.owner))
+        // with no [[owners]] (or [[tenant_groups]]) in the file, they are
+        // managed in the database, and the store checks the names on seeding
+        if !raw.owners.is_empty()
+            && !raw
+                .owners
+                .iter()
+                .any(|o| o.get_ref().is_named(&entry.owner))
         {
             rep.error(
                 &at(e),
@@ -106,6 +109,7 @@ pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig 
             );
         }
         if let Scope::Group(g) = &entry.scope
+            && !raw.groups.is_empty()
             && !raw.groups.iter().any(|x| x.get_ref().is_named(g))
         {
             rep.error(
@@ -119,6 +123,21 @@ pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig 
                 &at(e),
                 &format!("ownership[{i}].workload"),
                 "a workload (a service name, or `*`) is required",
+            );
+        }
+    }
+    for (i, r) in raw.rules.iter().enumerate() {
+        if let Some(owner) = &r.get_ref().then.owner
+            && !raw.owners.is_empty()
+            && crate::rules::OwnerTarget::parse(owner) != crate::rules::OwnerTarget::Workload
+            && !raw.owners.iter().any(|o| o.get_ref().is_named(owner))
+        {
+            rep.error(
+                &at(r),
+                &format!("rules[{i}].then.owner"),
+                format!(
+                    "no owner `{owner}` among [[owners]] (or `workload` for the workload's owner)"
+                ),
             );
         }
     }
@@ -200,6 +219,7 @@ missed = { auto_close = true, grace = "3d" }
     fn each_problem_is_reported_where_it_is_written() {
         let text = "[[owners]]\nname = \"a\"\ndisplay_name = \"A\"\nemail = \"no-at-sign\"\n\n\
                     [[owners]]\nname = \"A\"\ndisplay_name = \"A\"\nemail = \"a@x.y\"\n\n\
+                    [[tenant_groups]]\nname = \"emea\"\ninclude = [\"eu-*\"]\n\n\
                     [[ownership]]\nworkload = \"Exchange Online\"\nowner = \"nobody\"\nscope = \"group:eu\"\n\n\
                     [[rules]]\nname = \"r\"\nwhen = \"severity > 3\"\n";
         let p = problems(text);

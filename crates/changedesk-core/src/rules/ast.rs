@@ -85,8 +85,8 @@ pub(crate) const PREC_OR: u8 = 1;
 pub(crate) const PREC_AND: u8 = 2;
 pub(crate) const PREC_NOT: u8 = 3;
 pub(crate) const PREC_CMP: u8 = 4;
-pub(crate) const PREC_ADD: u8 = 5;
-pub(crate) const PREC_COALESCE: u8 = 6;
+pub(crate) const PREC_COALESCE: u8 = 5;
+pub(crate) const PREC_ADD: u8 = 6;
 pub(crate) const PREC_ATOM: u8 = 7;
 
 /// A literal value.

@@ -11,8 +11,9 @@ use crate::timestamp::Timestamp;
 
 use super::ast::{BinOp, Expr, ExprKind, Literal};
 use super::error::{ExprError, Pos};
-use super::eval::phrase_words;
 use super::fields::{Field, Level, suggest};
+use super::specialize::specialize;
+use super::words::Phrase;
 
 /// A list's element type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,8 +88,8 @@ pub(crate) enum Lit {
 /// How `matches` matches.
 #[derive(Debug, Clone)]
 pub(crate) enum Matcher {
-    /// Whole words, in sequence, ASCII-case-insensitively (lowercased).
-    Words(Vec<String>),
+    /// Whole words, in sequence, ASCII-case-insensitively.
+    Words(Phrase),
     /// A case-insensitive regular expression.
     Regex(Regex),
 }
@@ -127,6 +128,11 @@ pub(crate) enum NodeKind {
     /// list `has` element, or list `has` list (any of).
     Has(Box<Node>, Box<Node>),
     Matches(Box<Node>, Matcher),
+    /// A list field `has` any of these strings.
+    FieldHas(Field, Vec<String>),
+    /// A string field equals one of these strings (negated: equals none;
+    /// null is false either way).
+    FieldIn(Field, Vec<String>, bool),
     Add(Box<Node>, Box<Node>),
     Sub(Box<Node>, Box<Node>),
     Coalesce(Box<Node>, Box<Node>),
@@ -137,6 +143,9 @@ impl Node {
         let (tenant, cost) = match &kind {
             NodeKind::Lit(_) => (false, 0),
             NodeKind::Field(f) => (f.level() == Level::Tenant, 1),
+            NodeKind::FieldHas(f, _) | NodeKind::FieldIn(f, _, _) => {
+                (f.level() == Level::Tenant, 3)
+            }
             NodeKind::And(items) | NodeKind::Or(items) => (
                 items.iter().any(|n| n.tenant),
                 items.iter().map(|n| n.cost).sum::<u32>() + 1,
@@ -182,12 +191,23 @@ pub(crate) fn compile_expr(e: &Expr, want: Ty) -> Result<Node, ExprError> {
             format!("{what}, but this is {}", describe(e, t.ty)),
         ));
     }
+    Ok(specialize(t.node))
+}
+
+/// As [`compile_expr`] without [`specialize`], to test that it changes
+/// no result.
+#[cfg(test)]
+pub(crate) fn compile_general(e: &Expr, want: Ty) -> Result<Node, ExprError> {
+    let t = check(e)?;
+    if t.ty != want {
+        return Err(ExprError::new(e.start(), "wrong type"));
+    }
     Ok(t.node)
 }
 
 fn describe(e: &Expr, ty: Ty) -> String {
     match &e.kind {
-        ExprKind::Field(name) => format!("{name}, {ty}"),
+        ExprKind::Field(name) => format!("{name} ({ty})"),
         _ => ty.to_string(),
     }
 }
@@ -268,6 +288,10 @@ fn field(name: &str, pos: Pos) -> Result<Typed, ExprError> {
         return Ok(typed(NodeKind::Field(f), ty, nullable));
     }
     let names: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+    if name.chars().count() > 40 {
+        let short: String = name.chars().take(40).collect();
+        return err(pos, format!("unknown field \"{short}…\""));
+    }
     let hint = match names.iter().find(|n| n.eq_ignore_ascii_case(name)) {
         Some(exact) => format!(" (did you mean \"{exact}\"? field names are lowercase)"),
         None => match suggest(name, &names) {
@@ -394,7 +418,7 @@ fn binary(op: BinOp, l: &Expr, r: &Expr, pos: Pos) -> Result<Typed, ExprError> {
                 return err(
                     pos,
                     format!(
-                        "\"{}\" compares two numbers, two dates or two durations, not {} with {}",
+                        "\"{}\" compares two numbers, two dates or two durations, not {} and {}",
                         op.as_str(),
                         describe(l, a.ty),
                         describe(r, b.ty)
@@ -416,14 +440,14 @@ fn binary(op: BinOp, l: &Expr, r: &Expr, pos: Pos) -> Result<Typed, ExprError> {
         BinOp::Has => {
             let Ty::List(elem) = a.ty else {
                 let hint = if a.ty == Ty::Str {
-                    " (use \"matches\" to look for words in text)"
+                    "; use \"matches\" to look for words in text"
                 } else {
                     ""
                 };
                 return err(
                     pos,
                     format!(
-                        "\"has\" needs a list on its left, but this is {}{hint}",
+                        "\"has\" needs a list on its left, not {}{hint}",
                         describe(l, a.ty)
                     ),
                 );
@@ -446,7 +470,7 @@ fn binary(op: BinOp, l: &Expr, r: &Expr, pos: Pos) -> Result<Typed, ExprError> {
                 return err(
                     pos,
                     format!(
-                        "\"in\" needs a list on its right, but this is {}",
+                        "\"in\" needs a list on its right, not {}",
                         describe(r, b.ty)
                     ),
                 );
@@ -455,8 +479,7 @@ fn binary(op: BinOp, l: &Expr, r: &Expr, pos: Pos) -> Result<Typed, ExprError> {
                 return err(
                     pos,
                     format!(
-                        "{} is a list: write \"{l} has [...]\" to test whether it holds any of several values",
-                        describe(l, a.ty)
+                        "{l} is a list: write \"{l} has [...]\" to test whether it holds any of several values"
                     ),
                 );
             }
@@ -526,7 +549,9 @@ fn arithmetic(
             };
             return err(
                 pos,
-                format!("{what} (dates and durations: date ± duration, date - date)"),
+                format!(
+                    "{what}; dates take \"date + duration\", \"date - duration\" or \"date - date\""
+                ),
             );
         }
     };
@@ -553,14 +578,13 @@ fn matches(l: &Expr, r: &Expr, pos: Pos) -> Result<Typed, ExprError> {
     }
     let matcher = match &r.kind {
         ExprKind::Lit(Literal::Str(s)) => {
-            let words = phrase_words(s);
-            if words.is_empty() {
+            let Some(phrase) = Phrase::new(s) else {
                 return err(
                     r.pos,
                     "this text has no words to match (words are letters and digits)",
                 );
-            }
-            Matcher::Words(words)
+            };
+            Matcher::Words(phrase)
         }
         ExprKind::Lit(Literal::Regex(src)) => Matcher::Regex(build_regex(src, r.pos)?),
         _ => {

@@ -31,6 +31,7 @@ pub(crate) enum Value<'a> {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum List<'a> {
     Strings(&'a [String]),
+    Strs(&'a [&'a str]),
     Statuses(&'a [RolloutStatus]),
     Lits(&'a [Lit]),
 }
@@ -39,6 +40,7 @@ impl<'a> List<'a> {
     pub(crate) fn len(&self) -> usize {
         match self {
             List::Strings(s) => s.len(),
+            List::Strs(s) => s.len(),
             List::Statuses(s) => s.len(),
             List::Lits(s) => s.len(),
         }
@@ -47,8 +49,20 @@ impl<'a> List<'a> {
     pub(crate) fn get(&self, i: usize) -> Value<'a> {
         match self {
             List::Strings(s) => s.get(i).map_or(Value::Null, |s| Value::Str(s)),
+            List::Strs(s) => s.get(i).map_or(Value::Null, |s| Value::Str(s)),
             List::Statuses(s) => s.get(i).map_or(Value::Null, |s| Value::Str(s.as_str())),
             List::Lits(s) => s.get(i).map_or(Value::Null, lit_value),
+        }
+    }
+
+    /// Whether some item is a string that satisfies `pred`; `None` for a
+    /// list that may hold other things.
+    fn any_str(&self, pred: impl Fn(&str) -> bool) -> Option<bool> {
+        match self {
+            List::Strings(s) => Some(s.iter().any(|i| pred(i))),
+            List::Strs(s) => Some(s.iter().any(|i| pred(i))),
+            List::Statuses(s) => Some(s.iter().any(|i| pred(i.as_str()))),
+            List::Lits(s) => Some(s.iter().any(|i| matches!(i, Lit::Str(l) if pred(l)))),
         }
     }
 
@@ -89,8 +103,8 @@ pub(crate) fn field_value<'a>(f: Field, env: &Env<'a>) -> Value<'a> {
     match f {
         Field::Services => Value::List(List::Strings(&c.services)),
         Field::Tags => Value::List(List::Strings(&c.tags)),
-        Field::RoadmapIds => Value::List(List::Strings(&post.roadmap_ids)),
-        Field::Platforms => Value::List(List::Strings(&post.platforms)),
+        Field::RoadmapIds => Value::List(List::Strs(&post.roadmap_ids)),
+        Field::Platforms => Value::List(List::Strs(&post.platforms)),
         Field::Category => Value::Str(c.category.as_str()),
         Field::Severity => Value::Str(c.severity.as_str()),
         Field::Title => Value::Str(post.title()),
@@ -129,6 +143,16 @@ pub(crate) fn eval<'a>(n: &'a Node, env: &Env<'a>) -> Value<'a> {
         NodeKind::Cmp(op, a, b) => Value::Bool(compare(*op, eval(a, env), eval(b, env))),
         NodeKind::Has(a, b) => Value::Bool(has(eval(a, env), eval(b, env))),
         NodeKind::Matches(subject, m) => Value::Bool(matches_node(subject, m, env)),
+        NodeKind::FieldHas(f, wanted) => Value::Bool(match field_value(*f, env) {
+            Value::List(items) => wanted
+                .iter()
+                .any(|w| items.any_str(|i| i.eq_ignore_ascii_case(w)) == Some(true)),
+            _ => false,
+        }),
+        NodeKind::FieldIn(f, wanted, negate) => Value::Bool(match field_value(*f, env) {
+            Value::Str(s) => wanted.iter().any(|w| w.eq_ignore_ascii_case(s)) != *negate,
+            _ => false,
+        }),
         NodeKind::Add(a, b) => add(eval(a, env), eval(b, env)),
         NodeKind::Sub(a, b) => sub(eval(a, env), eval(b, env)),
         NodeKind::Coalesce(a, b) => match eval(a, env) {
@@ -200,6 +224,21 @@ fn has(list: Value<'_>, x: Value<'_>) -> bool {
     let Value::List(items) = list else {
         return false;
     };
+    // fast paths for the common shapes, same results as the general one
+    match x {
+        Value::Str(s) => {
+            if let Some(found) = items.any_str(|i| i.eq_ignore_ascii_case(s)) {
+                return found;
+            }
+        }
+        Value::List(List::Lits(wanted)) => {
+            return wanted.iter().any(|w| match w {
+                Lit::Str(s) => items.any_str(|i| i.eq_ignore_ascii_case(s)) == Some(true),
+                other => has(list, lit_value(other)),
+            });
+        }
+        _ => {}
+    }
     match x {
         Value::Null => false,
         Value::List(wanted) => wanted.iter().any(|w| has(list, w)),
@@ -232,8 +271,8 @@ fn sub<'a>(a: Value<'a>, b: Value<'a>) -> Value<'a> {
 
 fn matches_node<'a>(subject: &'a Node, m: &Matcher, env: &Env<'a>) -> bool {
     match (&subject.kind, m) {
-        (NodeKind::Field(Field::Title), Matcher::Words(w)) => phrase_in(env.post.title_lower(), w),
-        (NodeKind::Field(Field::Body), Matcher::Words(w)) => phrase_in(env.post.body_lower(), w),
+        (NodeKind::Field(Field::Title), Matcher::Words(w)) => w.is_in(env.post.title_lower()),
+        (NodeKind::Field(Field::Body), Matcher::Words(w)) => w.is_in(env.post.body_lower()),
         _ => match eval(subject, env) {
             Value::Str(s) => matches_str(s, m),
             Value::List(items) => items.iter().any(|v| match v {
@@ -254,74 +293,9 @@ fn matches_str(s: &str, m: &Matcher) -> bool {
             } else {
                 Cow::Borrowed(s)
             };
-            phrase_in(&lower, w)
+            w.is_in(&lower)
         }
     }
-}
-
-/// The words of a `matches "…"` phrase: runs of letters and digits,
-/// ASCII-lowercased.
-pub(crate) fn phrase_words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_ascii_lowercase())
-        .collect()
-}
-
-fn boundary_before(text: &str, i: usize) -> bool {
-    text[..i]
-        .chars()
-        .next_back()
-        .is_none_or(|c| !c.is_alphanumeric())
-}
-
-fn boundary_after(text: &str, i: usize) -> bool {
-    text[i..]
-        .chars()
-        .next()
-        .is_none_or(|c| !c.is_alphanumeric())
-}
-
-/// Whether `words` occur as consecutive whole words of `text` (both
-/// already lowercased). Words are maximal runs of letters and digits.
-pub(crate) fn phrase_in(text: &str, words: &[String]) -> bool {
-    let Some((first, rest)) = words.split_first() else {
-        return false;
-    };
-    let mut from = 0;
-    while let Some(found) = text.get(from..).and_then(|t| t.find(first.as_str())) {
-        let start = from + found;
-        let end = start + first.len();
-        from = start + text[start..].chars().next().map_or(1, char::len_utf8);
-        if boundary_before(text, start)
-            && boundary_after(text, end)
-            && rest_follows(text, end, rest)
-        {
-            return true;
-        }
-    }
-    false
-}
-
-fn rest_follows(text: &str, mut i: usize, rest: &[String]) -> bool {
-    for w in rest {
-        let Some(skip) = text[i..]
-            .char_indices()
-            .find(|(_, c)| c.is_alphanumeric())
-            .map(|(k, _)| k)
-        else {
-            return false;
-        };
-        i += skip;
-        if !text[i..].starts_with(w.as_str()) {
-            return false;
-        }
-        i += w.len();
-        if !boundary_after(text, i) {
-            return false;
-        }
-    }
-    true
 }
 
 /// What the per-post stage knows of a condition.

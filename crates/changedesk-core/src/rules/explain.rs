@@ -12,7 +12,7 @@ use super::ast::{format_date, format_duration, write_string};
 use super::eval::{Env, List, Value, eval, field_value, truthy};
 use super::facts::{PostFacts, TenantFacts};
 use super::fields::Field;
-use super::spec::Outcome;
+use super::spec::{Outcome, OutcomeBuilder};
 use super::{Expr, RuleSet, as_date};
 
 /// How the top level of a condition combines its terms.
@@ -227,7 +227,7 @@ impl RuleSet {
             now,
             tenant: Some(tenant),
         };
-        let mut outcome = Outcome::default();
+        let mut outcome = OutcomeBuilder::new(self.rules.len());
         let mut winners = Winners::default();
         let mut stopped = false;
         let mut traces = Vec::with_capacity(self.rules.len());
@@ -335,7 +335,7 @@ impl RuleSet {
             tenant: tenant.tenant.to_string(),
             now,
             rules: traces,
-            outcome,
+            outcome: outcome.finish(),
         }
     }
 }

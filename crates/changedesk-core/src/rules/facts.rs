@@ -6,29 +6,43 @@ use std::sync::OnceLock;
 use crate::graph::{MessageContent, RolloutEntry, RolloutStatus, TenantView};
 
 /// Everything a rule can know about a post, prepared once per post:
-/// `roadmap_ids` and `platforms` decoded from the view's details, the title
-/// lowercased for word matching (the body is lowercased on first use).
+/// `roadmap_ids` and `platforms` split from the view's details (borrowed,
+/// not copied); the title and body are lowercased for word matching on
+/// first use.
 #[derive(Debug)]
 pub struct PostFacts<'a> {
     pub(crate) content: &'a MessageContent,
-    pub(crate) roadmap_ids: Vec<String>,
-    pub(crate) platforms: Vec<String>,
+    title: &'a str,
+    pub(crate) roadmap_ids: Vec<&'a str>,
+    pub(crate) platforms: Vec<&'a str>,
     pub(crate) body: &'a str,
-    title_lower: String,
+    title_lower: OnceLock<String>,
     body_lower: OnceLock<String>,
+}
+
+/// A comma-separated detail's items, trimmed, empty ones dropped (as
+/// [`TenantView::roadmap_ids`] reads them).
+fn split_detail<'a>(view: &'a TenantView, name: &str) -> Vec<&'a str> {
+    view.detail(name)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 impl<'a> PostFacts<'a> {
     /// The facts of `content`, with `RoadmapIds` and `Platforms` from `view`
     /// and `body_text`, the plain text of the body (see
     /// [`crate::diff::body_text`]), given by the caller.
-    pub fn new(content: &'a MessageContent, view: &TenantView, body_text: &'a str) -> Self {
+    pub fn new(content: &'a MessageContent, view: &'a TenantView, body_text: &'a str) -> Self {
         PostFacts {
             content,
-            roadmap_ids: view.roadmap_ids(),
-            platforms: view.platforms(),
+            title: content.display_title(),
+            roadmap_ids: split_detail(view, "RoadmapIds"),
+            platforms: split_detail(view, "Platforms"),
             body: body_text,
-            title_lower: content.display_title().to_ascii_lowercase(),
+            title_lower: OnceLock::new(),
             body_lower: OnceLock::new(),
         }
     }
@@ -40,7 +54,7 @@ impl<'a> PostFacts<'a> {
 
     /// The `title` field: the title without Microsoft's `(Updated) ` prefix.
     pub fn title(&self) -> &'a str {
-        self.content.display_title()
+        self.title
     }
 
     /// The `body` field: the body's plain text.
@@ -49,17 +63,18 @@ impl<'a> PostFacts<'a> {
     }
 
     /// The `roadmap_ids` field.
-    pub fn roadmap_ids(&self) -> &[String] {
+    pub fn roadmap_ids(&self) -> &[&'a str] {
         &self.roadmap_ids
     }
 
     /// The `platforms` field.
-    pub fn platforms(&self) -> &[String] {
+    pub fn platforms(&self) -> &[&'a str] {
         &self.platforms
     }
 
     pub(crate) fn title_lower(&self) -> &str {
-        &self.title_lower
+        self.title_lower
+            .get_or_init(|| self.title().to_ascii_lowercase())
     }
 
     pub(crate) fn body_lower(&self) -> &str {

@@ -119,6 +119,16 @@ impl Field {
         Field::ALL.iter().copied().find(|f| f.name() == name)
     }
 
+    /// Whether its values are lists of strings.
+    pub(crate) fn is_list(self) -> bool {
+        matches!(self.ty().0, Ty::List(_))
+    }
+
+    /// Whether its values are strings.
+    pub(crate) fn is_string(self) -> bool {
+        self.ty().0 == Ty::Str
+    }
+
     /// Whether the post's facts or the tenant's know it.
     pub fn level(self) -> Level {
         match self {

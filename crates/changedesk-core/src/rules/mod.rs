@@ -45,6 +45,8 @@
 //! a residual condition over the tenant's fields, which
 //! [`PostEval::for_tenant`] finishes cheaply per tenant.
 
+#![warn(missing_docs)]
+
 mod ast;
 mod check;
 mod error;
@@ -55,6 +57,8 @@ mod fields;
 mod lexer;
 mod parser;
 mod spec;
+mod specialize;
+mod words;
 
 #[cfg(test)]
 mod tests;
@@ -78,7 +82,7 @@ pub use spec::{ActionSpec, Outcome, OwnerTarget, Priority, PriorityError, RuleFi
 use check::{Node, Ty, compile_expr};
 use error::CompileProblem as Problem;
 use eval::{Cond, Env, Value, eval, eval_residual, partial, truthy};
-use spec::Actions;
+use spec::{Actions, OutcomeBuilder};
 
 /// A compiled `due` expression.
 #[derive(Debug, Clone)]
@@ -201,7 +205,7 @@ impl RuleSet {
                     owner: a.owner.as_deref().map(OwnerTarget::parse),
                     priority: a.priority,
                     labels: a.labels.iter().map(|l| l.trim().to_string()).collect(),
-                    dismiss: a.dismiss.as_ref().map(|d| d.trim().to_string()),
+                    dismiss: a.dismiss.as_deref().map(|d| d.trim().to_string()),
                     change_request: a.change_request,
                     communication: a.communication,
                     notify: a.notify.iter().map(|n| n.trim().to_string()).collect(),
@@ -257,7 +261,7 @@ impl RuleSet {
             now,
             tenant: None,
         };
-        let mut states = Vec::new();
+        let mut states = Vec::with_capacity(self.rules.len());
         for (index, rule) in self.rules.iter().enumerate() {
             if !rule.enabled {
                 continue;
@@ -298,7 +302,7 @@ impl RuleSet {
             now,
             tenant: Some(tenant),
         };
-        let mut out = Outcome::default();
+        let mut out = OutcomeBuilder::new(self.rules.len());
         for (index, rule) in self.rules.iter().enumerate() {
             if !rule.enabled || !truthy(eval(&rule.cond, &env)) {
                 continue;
@@ -309,7 +313,7 @@ impl RuleSet {
                 break;
             }
         }
-        out
+        out.finish()
     }
 }
 
@@ -396,7 +400,7 @@ impl<'a> PostEval<'a> {
             now: self.now,
             tenant: Some(tenant),
         };
-        let mut out = Outcome::default();
+        let mut out = OutcomeBuilder::new(self.states.len());
         for s in &self.states {
             let hit = match &s.cond {
                 Cond::Known(b) => *b,
@@ -417,7 +421,7 @@ impl<'a> PostEval<'a> {
                 break;
             }
         }
-        out
+        out.finish()
     }
 
     /// What the per-post stage decided for rule `index`.

@@ -1,8 +1,9 @@
 //! Recursive-descent parser: text to [`Expr`].
 //!
 //! Precedence, loosest first: `or`, `and`, `not`, comparisons (`==` `!=`
-//! `<` `<=` `>` `>=` `in` `has` `matches`, which do not chain), `+` `-`
-//! (left-associative), `??` (right-associative), then values.
+//! `<` `<=` `>` `>=` `in` `has` `matches`, which do not chain), `??`
+//! (right-associative), `+` `-` (left-associative), then values. As in C#,
+//! Swift or JavaScript, `act_by ?? now + 30d` is `act_by ?? (now + 30d)`.
 
 use super::ast::{BinOp, Expr, ExprKind, Literal};
 use super::error::{ExprError, Pos};
@@ -137,7 +138,7 @@ impl Parser {
     }
 
     fn comparison(&mut self) -> Result<Expr, ExprError> {
-        let lhs = self.additive()?;
+        let lhs = self.coalesce()?;
         if self.peek() == &Tok::Not && matches!(self.peek_at(1), Tok::In | Tok::Has | Tok::Matches)
         {
             let word = self.peek_at(1).symbol();
@@ -150,7 +151,7 @@ impl Parser {
             return Ok(lhs);
         };
         let (_, pos) = self.bump();
-        let rhs = self.additive()?;
+        let rhs = self.coalesce()?;
         if Self::comparison_op(self.peek()).is_some() {
             return Err(ExprError::new(
                 self.pos(),
@@ -164,7 +165,7 @@ impl Parser {
     }
 
     fn additive(&mut self) -> Result<Expr, ExprError> {
-        let mut lhs = self.coalesce()?;
+        let mut lhs = self.primary()?;
         let mut entered = 0;
         let result = loop {
             let op = match self.peek() {
@@ -177,7 +178,7 @@ impl Parser {
                 break Err(e);
             }
             entered += 1;
-            match self.coalesce() {
+            match self.primary() {
                 Ok(rhs) => lhs = Expr::new(ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), pos),
                 Err(e) => break Err(e),
             }
@@ -187,7 +188,7 @@ impl Parser {
     }
 
     fn coalesce(&mut self) -> Result<Expr, ExprError> {
-        let lhs = self.primary()?;
+        let lhs = self.additive()?;
         if self.peek() != &Tok::Coalesce {
             return Ok(lhs);
         }

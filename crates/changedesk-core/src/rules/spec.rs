@@ -2,9 +2,8 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::timestamp::Timestamp;
 
@@ -90,73 +89,11 @@ impl RuleFile {
     }
 }
 
-/// How urgent a post is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
-    /// `low`
-    Low,
-    /// `normal`
-    Normal,
-    /// `high`
-    High,
-    /// `critical`
-    Critical,
-}
-
-impl Priority {
-    /// Every priority, lowest first.
-    pub const ALL: [Priority; 4] = [
-        Priority::Low,
-        Priority::Normal,
-        Priority::High,
-        Priority::Critical,
-    ];
-
-    /// The lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Priority::Low => "low",
-            Priority::Normal => "normal",
-            Priority::High => "high",
-            Priority::Critical => "critical",
-        }
-    }
-}
+/// How urgent a post is: the work item's priority.
+pub use crate::triage::Priority;
 
 /// A priority name that is not one.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a priority (expected low, normal, high or critical)")]
-pub struct PriorityError(pub String);
-
-impl FromStr for Priority {
-    type Err = PriorityError;
-    /// Case-insensitive.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Priority::ALL
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| PriorityError(s.chars().take(40).collect()))
-    }
-}
-
-impl fmt::Display for Priority {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Priority {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Priority {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+pub type PriorityError = crate::triage::ParseEnumError;
 
 /// Who owns a post.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -237,34 +174,54 @@ pub(crate) struct Actions {
     pub stop: bool,
 }
 
-impl Outcome {
+/// Accumulates the actions of matching rules into an [`Outcome`].
+pub(crate) struct OutcomeBuilder {
+    out: Outcome,
+}
+
+impl OutcomeBuilder {
+    /// An empty outcome, room for `rules` matches.
+    pub(crate) fn new(rules: usize) -> Self {
+        OutcomeBuilder {
+            out: Outcome {
+                matched: Vec::with_capacity(rules),
+                ..Outcome::default()
+            },
+        }
+    }
+
     /// Applies rule `index`'s actions (its due date already evaluated).
     pub(crate) fn apply(&mut self, index: usize, a: &Actions, due: Option<Timestamp>) {
-        self.matched.push(index);
-        if self.owner.is_none() {
-            self.owner.clone_from(&a.owner);
+        let out = &mut self.out;
+        out.matched.push(index);
+        if out.owner.is_none() {
+            out.owner.clone_from(&a.owner);
         }
-        if self.priority.is_none() {
-            self.priority = a.priority;
+        if out.priority.is_none() {
+            out.priority = a.priority;
         }
-        if self.due.is_none() {
-            self.due = due;
+        if out.due.is_none() {
+            out.due = due;
         }
-        if self.dismiss.is_none() {
-            self.dismiss.clone_from(&a.dismiss);
+        if out.dismiss.is_none() {
+            out.dismiss.clone_from(&a.dismiss);
         }
         for l in &a.labels {
-            if !self.labels.contains(l) {
-                self.labels.insert(l.clone());
-            }
+            // one search; a repeated label (rare) costs a dropped clone
+            out.labels.insert(l.clone());
         }
-        self.change_request |= a.change_request;
-        self.communication |= a.communication;
+        out.change_request |= a.change_request;
+        out.communication |= a.communication;
         for n in &a.notify {
-            if !self.notify.contains(n) {
-                self.notify.push(n.clone());
+            if !out.notify.contains(n) {
+                out.notify.push(n.clone());
             }
         }
+    }
+
+    /// The outcome.
+    pub(crate) fn finish(self) -> Outcome {
+        self.out
     }
 }
 

@@ -169,8 +169,8 @@ async fn scenario(store: Store) {
     // contoso sees everything, eu-fabrikam two thirds, lab every other post
     let sees = |t: usize, i: usize| match t {
         0 => true,
-        1 => i % 3 != 0,
-        _ => i % 2 == 0,
+        1 => !i.is_multiple_of(3),
+        _ => i.is_multiple_of(2),
     };
     for (t, name) in TENANTS.iter().enumerate() {
         let mine: Vec<Value> = values

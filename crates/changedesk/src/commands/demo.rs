@@ -11,13 +11,19 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use changedesk_core::Timestamp;
 use changedesk_core::config::{Cloud, Credential, TenantConfig};
+use changedesk_core::rules::{RuleFile, RuleSet};
+use changedesk_core::triage::{
+    Action, Actor, Decision, Owner, OwnershipEntry, Scope, State, TenantGroup,
+};
 use changedesk_server::sync::{Quiet, SyncRequest, TenantOutcome, sync_tenants};
+use changedesk_server::triage::{Triage, apply_rules};
 use changedesk_sim::{CorpusSpec, SimConfig, TEST_APP_CERTIFICATE_PEM, TEST_APP_PRIVATE_KEY_PEM};
-use changedesk_store::{MessageFilter, OpenMode, Store};
+use changedesk_store::{ItemFilter, ItemSave, MessageFilter, OpenMode, Store};
 use secrecy::SecretString;
 
 use crate::app::App;
 use crate::cli::DemoArgs;
+use crate::commands::setup;
 use crate::commands::sync::graph_client;
 use crate::output::{self, clip, date};
 
@@ -110,6 +116,11 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
         ..app.config.sync.clone()
     };
     let mut at = Timestamp::from_datetime(start);
+    let owners = set_up_triage(&store, at).await?;
+    println!(
+        "Triage: {owners} owners (collaboration, messaging, security, endpoint, platform), a tenant group `pilot`, {} rules",
+        DEMO_RULES.len()
+    );
     for (round, days) in [
         (
             "Day 0: the first sync reads every tenant's complete listing",
@@ -136,11 +147,281 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
         for o in &outcomes {
             print_line(o);
         }
+        let triage = Triage::load(&store, app.config.triage.reopen.clone()).await?;
+        let run = apply_rules(&store, &triage, at, false).await?;
+        println!("  {:<12} {}", "rules", setup::summary_text(&run));
+        if days == 0 {
+            work_on_some(&store, at).await?;
+        }
     }
     sim.shutdown().await;
     summary(&store, app).await?;
+    triage_summary(&store, app, at).await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Who the demo says made its hand-made changes.
+const DEMO_ACTOR: &str = "demo";
+
+/// The demo's teams: (name, display name, e-mail, workloads).
+const DEMO_OWNERS: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "collaboration",
+        "Collaboration team",
+        "collaboration@contoso.example",
+        &[
+            "Microsoft Teams",
+            "SharePoint Online",
+            "Microsoft OneDrive",
+            "Microsoft Viva",
+            "Planner",
+        ],
+    ),
+    (
+        "messaging",
+        "Messaging team",
+        "messaging@contoso.example",
+        &["Exchange Online", "Microsoft Bookings", "Microsoft Forms"],
+    ),
+    (
+        "security",
+        "Security and compliance",
+        "security@contoso.example",
+        &[
+            "Microsoft Entra",
+            "Microsoft Purview",
+            "Microsoft Defender XDR",
+        ],
+    ),
+    (
+        "endpoint",
+        "Endpoint management",
+        "endpoint@contoso.example",
+        &[
+            "Microsoft Intune",
+            "Windows",
+            "Windows 365",
+            "Windows Autopatch",
+            "Microsoft 365 apps",
+        ],
+    ),
+    (
+        "platform",
+        "Microsoft 365 platform",
+        "m365@contoso.example",
+        &["*"],
+    ),
+];
+
+/// The demo's rules, in order: (name, rule as TOML).
+const DEMO_RULES: &[(&str, &str)] = &[
+    (
+        "Information only is dismissed",
+        "when = 'category == \"stayInformed\" and not major and act_by == null'\nthen = { dismiss = \"information only, nothing to decide\", stop = true }",
+    ),
+    (
+        "Retirements need a change request",
+        "when = 'tags has \"Retirement\"'\nthen = { priority = \"high\", change_request = true, labels = [\"retirement\"] }",
+    ),
+    (
+        "Major changes are decided two weeks ahead",
+        "when = \"major\"\nthen = { priority = \"high\", due = \"act_by - 14d\", labels = [\"major\"], notify = [\"owner\"] }",
+    ),
+    (
+        "Act-by within 30 days is urgent",
+        "when = \"act_by != null and act_by < now + 30d\"\nthen = { priority = \"critical\", due = \"act_by - 3d\" }",
+    ),
+    (
+        "Identity and compliance to security",
+        "when = 'services has [\"Microsoft Entra\", \"Microsoft Purview\", \"Microsoft Defender XDR\"]'\nthen = { owner = \"security\", labels = [\"security\"] }",
+    ),
+    (
+        "User-facing Teams changes are communicated",
+        "when = 'services has \"Microsoft Teams\" and tags has \"User impact\"'\nthen = { communication = true, labels = [\"comms\"] }",
+    ),
+    (
+        "Pilot tenants see it first",
+        "when = 'tenant_group has \"pilot\"'\nthen = { labels = [\"pilot\"] }",
+    ),
+    (
+        "Everything else to the workload owner",
+        "when = \"true\"\nthen = { owner = \"workload\" }",
+    ),
+];
+
+/// Owners, a tenant group, workload ownership and rules, through the store
+/// (audited as `demo`). Returns how many owners.
+async fn set_up_triage(store: &Store, at: Timestamp) -> Result<usize> {
+    for (name, display, email, workloads) in DEMO_OWNERS {
+        let owner = Owner::new(name, display, email).map_err(|e| anyhow::anyhow!("{e}"))?;
+        store.put_owner(&owner, DEMO_ACTOR, &at).await?;
+        for w in *workloads {
+            let entry = OwnershipEntry {
+                workload: w.to_string(),
+                owner: name.to_string(),
+                scope: Scope::All,
+            };
+            store.set_ownership(&entry, DEMO_ACTOR, &at).await?;
+        }
+    }
+    let pilot = TenantGroup {
+        name: "pilot".to_string(),
+        description: "Tenants that get changes first".to_string(),
+        include: vec!["tenant-001".to_string()],
+        exclude: Vec::new(),
+    };
+    store.put_group(&pilot, DEMO_ACTOR, &at).await?;
+    // the pilot tenant's Teams changes go to the platform team, who run the pilot
+    let pilot_teams = OwnershipEntry {
+        workload: "Microsoft Teams".to_string(),
+        owner: "platform".to_string(),
+        scope: Scope::Group("pilot".to_string()),
+    };
+    store.set_ownership(&pilot_teams, DEMO_ACTOR, &at).await?;
+    let mut specs = Vec::new();
+    for (name, toml) in DEMO_RULES {
+        let file = RuleFile::from_toml(&format!("[[rules]]\nname = {name:?}\n{toml}\n"))
+            .map_err(|e| anyhow::anyhow!("demo rule {name:?}: {e}"))?;
+        specs.extend(file.rules);
+    }
+    RuleSet::compile(&specs).map_err(|e| anyhow::anyhow!("the demo rules: {e}"))?;
+    for (i, spec) in specs.iter().enumerate() {
+        store
+            .put_rule(
+                &spec.name,
+                spec.enabled,
+                &serde_json::to_value(spec)?,
+                Some(i as i64 + 1),
+                DEMO_ACTOR,
+                &at,
+            )
+            .await?;
+    }
+    Ok(DEMO_OWNERS.len())
+}
+
+/// A person works on a few items after the first sync: triages, starts,
+/// closes, dismisses; the later syncs may flag or reopen them.
+async fn work_on_some(store: &Store, at: Timestamp) -> Result<()> {
+    let person = Actor::person("dana").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let open = store
+        .work_items(&ItemFilter {
+            states: vec![State::New],
+            limit: Some(12),
+            ..Default::default()
+        })
+        .await?;
+    let plan: Vec<Vec<Action>> = vec![
+        vec![Action::Triage],
+        vec![Action::Triage, Action::Start],
+        vec![Action::Start],
+        vec![
+            Action::Triage,
+            Action::Close {
+                decision: Decision::Communicated,
+                reason: Some("announced in the weekly IT newsletter".to_string()),
+            },
+        ],
+        vec![Action::Close {
+            decision: Decision::NoActionNeeded,
+            reason: Some("feature not licensed here".to_string()),
+        }],
+        vec![Action::Start],
+        vec![Action::Triage],
+        vec![Action::Dismiss {
+            reason: "duplicate of an earlier post".to_string(),
+        }],
+    ];
+    for (row, actions) in open.iter().zip(plan) {
+        let mut item = row.stored.item.clone();
+        let mut entries = Vec::new();
+        for a in actions {
+            // a refused step is simply skipped in the tour
+            if let Ok(e) = item.apply(a, &person, at) {
+                entries.extend(e);
+            }
+        }
+        if entries.is_empty() {
+            continue;
+        }
+        let save = ItemSave {
+            item: &item,
+            expected_version: Some(row.stored.version),
+            evaluated_revision: None,
+            entries: &entries,
+            notify: &[],
+            at,
+        };
+        store.save_work_item(&save).await?;
+    }
+    Ok(())
+}
+
+/// Items per state and per owner, and the top of the agenda.
+async fn triage_summary(store: &Store, app: &App, now: Timestamp) -> Result<()> {
+    let counts = store.work_item_counts().await?;
+    let per_state: Vec<String> = State::ALL
+        .iter()
+        .map(|s| {
+            let n = counts.iter().find(|(c, _)| c == s).map_or(0, |(_, n)| *n);
+            format!("{n} {}", s.label())
+        })
+        .collect();
+    println!("\nTriage: work items {}", per_state.join(", "));
+    let items = store.work_items(&ItemFilter::default()).await?;
+    let mut per_owner: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for r in &items {
+        let owner = r
+            .stored
+            .item
+            .assignee
+            .clone()
+            .unwrap_or_else(|| "(nobody)".to_string());
+        let e = per_owner.entry(owner).or_default();
+        e.0 += 1;
+        e.1 += usize::from(r.stored.item.state.is_open());
+    }
+    let mut t = output::table(&["Owner", "Items", "Open"]);
+    for (owner, (all, open)) in &per_owner {
+        t.add_row(vec![owner.clone(), all.to_string(), open.to_string()]);
+    }
+    println!("{t}");
+    let agenda = crate::commands::agenda::build(
+        app,
+        store,
+        now,
+        Timestamp::from_datetime(now.as_datetime() - time::Duration::days(7)),
+    )
+    .await?;
+    println!("\nThe top of this week's agenda (`changedesk agenda`):\n");
+    let md = agenda.to_markdown();
+    // the title, the period and the summary table
+    for line in md.lines().take_while(|l| !l.starts_with("## ")) {
+        println!("  {line}");
+    }
+    let db = format!(" --database {}", app.config.database.redacted());
+    let open = |r: &&changedesk_store::ItemRow| r.stored.item.state.is_open();
+    let example = items
+        .iter()
+        .filter(open)
+        .find(|r| r.stored.item.is_flagged())
+        .or(items
+            .iter()
+            .filter(open)
+            .find(|r| r.stored.item.assignee.is_some()))
+        .or(items.first())
+        .map(|r| r.stored.item.message_id.clone());
+    println!("\nTriage commands to try:");
+    println!("  changedesk{db} tasks list --state open --assignee security");
+    if let Some(id) = example {
+        println!("  changedesk{db} tasks show {id}");
+        println!("  changedesk{db} rules test {id}        # which rules matched, and why");
+    }
+    println!("  changedesk{db} owners list");
+    println!("  changedesk{db} rules list");
+    println!("  changedesk{db} agenda --format html > agenda.html");
+    Ok(())
 }
 
 fn print_line(o: &TenantOutcome) {

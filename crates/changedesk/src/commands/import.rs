@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::app::{self, App};
 use crate::cli::{Format, ImportArgs, ImportKind};
+use crate::commands::setup::{self, RulesRun};
 use crate::output;
 
 /// How many rejected items are listed one by one.
@@ -46,6 +47,10 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
     };
     let now = app::now()?;
     let store = app.store(OpenMode::ReadWrite).await?;
+    if let Err(e) = setup::seed(app, &store, now).await {
+        store.close().await;
+        return Err(e);
+    }
     let mut opts = ImportOptions {
         complete: !args.partial,
         now,
@@ -64,13 +69,25 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
         ListingKind::Issues => load!(Incident::from_graph, import_incidents),
         ListingKind::HealthOverviews => load!(HealthOverview::from_graph, import_health),
     };
+    // the rules triage what the listing brought (and anything an earlier,
+    // interrupted run left)
+    let rules = setup::run_rules(app, &store, now).await;
     store.close().await;
-    print_summary(&summary, args.format)?;
-    Ok(if summary.rejected > 0 {
+    let mut code = if summary.rejected > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
-    })
+    };
+    let rules = match rules {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("error: the posts were loaded, but the rules were not applied: {e:#}");
+            code = ExitCode::FAILURE;
+            None
+        }
+    };
+    print_summary(&summary, rules.as_ref(), kind, args.format)?;
+    Ok(code)
 }
 
 fn report_rejected(
@@ -98,7 +115,12 @@ fn report_rejected(
     opts.rejected = rejected.len();
 }
 
-fn print_summary(s: &ImportSummary, format: Format) -> Result<()> {
+fn print_summary(
+    s: &ImportSummary,
+    rules: Option<&RulesRun>,
+    kind: ListingKind,
+    format: Format,
+) -> Result<()> {
     match format {
         Format::Table => {
             println!(
@@ -125,8 +147,20 @@ fn print_summary(s: &ImportSummary, format: Format) -> Result<()> {
                     String::new()
                 },
             );
+            if let Some(r) = rules
+                && (kind == ListingKind::Messages || r.summary.evaluated > 0)
+            {
+                println!("{}", setup::rules_line(r));
+            }
             Ok(())
         }
-        _ => output::print_one(s),
+        _ => {
+            // the import summary's keys, and the rules run under `triage`
+            let mut v = serde_json::to_value(s)?;
+            if let (Some(o), Some(r)) = (v.as_object_mut(), rules) {
+                o.insert("triage".to_string(), setup::run_json(r));
+            }
+            output::print_one(&v)
+        }
     }
 }

@@ -1,13 +1,18 @@
 //! One module per command group.
 
+mod agenda;
 mod config;
 mod demo;
 mod export;
 mod import;
 mod incidents;
 mod messages;
+mod owners;
+mod rules;
+mod setup;
 mod sim;
 mod sync;
+mod tasks;
 mod tenants;
 
 use std::process::ExitCode;
@@ -38,6 +43,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Health(args) => incidents::health(&app, &args).await,
         Command::Tenants(cmd) => tenants::run(&app, cmd).await,
         Command::Export(cmd) => export::run(&app, cmd).await,
+        Command::Owners(cmd) => owners::run(&app, cmd).await,
+        Command::Rules(cmd) => rules::run(&app, cmd).await,
+        Command::Tasks(cmd) => tasks::run(&app, cmd).await,
+        Command::Agenda(args) => agenda::run(&app, &args).await,
         Command::Demo(args) => {
             // the demo never writes into the configured archive unless told to
             if !explicit_database {

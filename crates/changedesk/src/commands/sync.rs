@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::app::{self, App};
 use crate::cli::{Format, SyncArgs};
+use crate::commands::setup;
 use crate::output::{self, when};
 
 /// The Graph client for these settings.
@@ -93,18 +94,42 @@ pub async fn run(app: &App, args: &SyncArgs) -> Result<ExitCode> {
     } else {
         Arc::new(Quiet)
     };
+    if !args.dry_run
+        && let Err(e) = setup::seed(app, &store, request.now).await
+    {
+        store.close().await;
+        return Err(e);
+    }
     let outcomes = sync_tenants(&store, &graph, &tenants, &request, progress).await;
+    // the rules triage what the sync brought, even when some tenants failed
+    let rules = if args.dry_run {
+        None
+    } else {
+        Some(setup::run_rules(app, &store, request.now).await)
+    };
     store.close().await;
     let failed = outcomes.iter().filter(|o| !o.ok()).count();
     match args.format {
         Format::Table => print_table(&outcomes, args.dry_run),
         f => output::print_json(&outcomes, f)?,
     }
+    let mut code = ExitCode::SUCCESS;
+    match rules {
+        // JSON consumers read a list of tenant outcomes on stdout: the rules
+        // line goes to stderr then
+        Some(Ok(run)) if args.format == Format::Table => println!("{}", setup::rules_line(&run)),
+        Some(Ok(run)) => eprintln!("{}", setup::rules_line(&run)),
+        Some(Err(e)) => {
+            eprintln!("error: the rules were not applied: {e:#}");
+            code = ExitCode::FAILURE;
+        }
+        None => {}
+    }
     if failed > 0 {
         eprintln!("error: {failed} of {} tenants failed", outcomes.len());
         return Ok(ExitCode::FAILURE);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 fn print_table(outcomes: &[TenantOutcome], dry_run: bool) {

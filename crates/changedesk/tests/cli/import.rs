@@ -324,6 +324,12 @@ fn the_demo_fills_its_own_archive_and_leaves_the_configured_one_alone() {
         "a revised post to look at: {}",
         r.stdout
     );
+    assert!(
+        r.stdout.contains("items created") && r.stdout.contains("Triage: work items"),
+        "the demo triages what it synced: {}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("| Awaiting triage |"), "{}", r.stdout);
     assert!(exists(&s.path("changedesk-demo.db")));
     assert!(
         !exists(&s.path("changedesk.db")),

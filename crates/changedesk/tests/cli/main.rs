@@ -6,3 +6,4 @@ mod crash;
 mod harness;
 mod import;
 mod sync;
+mod triage;

@@ -46,10 +46,7 @@ fn every_action_from_toml() {
     assert_eq!(o.owner, Some(OwnerTarget::Named("collaboration".into())));
     assert_eq!(o.priority, Some(Priority::High));
     assert_eq!(o.due, Some(ts("2026-09-08")));
-    assert_eq!(
-        o.labels,
-        BTreeSet::from(["teams".to_string(), "triage".to_string()])
-    );
+    assert_eq!(o.labels, BTreeSet::from(["teams".into(), "triage".into()]));
     assert!(o.change_request);
     assert!(o.communication);
     assert_eq!(o.notify, vec!["owner", "security-team"]);
@@ -204,7 +201,7 @@ fn rule_file_errors_are_clear() {
         ),
         (
             "[[rules]]\nname = \"a\"\nwhen = \"true\"\nthen = { priority = \"urgent\" }\n",
-            "\"urgent\" is not a priority (expected low, normal, high or critical)",
+            "unknown priority `urgent` (expected one of: low, normal, high, critical)",
         ),
         ("[[rules]]\nname = \"a\"\n", "missing field `when`"),
         ("[[rule]]\nname = \"a\"\n", "unknown field `rule`"),

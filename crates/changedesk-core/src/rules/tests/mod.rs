@@ -3,6 +3,7 @@
 //! property tests.
 
 mod actions;
+mod docs;
 mod props;
 mod semantics;
 mod syntax;

@@ -8,9 +8,11 @@ use crate::graph::{Category, Detail, MessageContent, RolloutStatus, Severity, Te
 use crate::timestamp::Timestamp;
 
 use super::super::ast::{BinOp, Expr, ExprKind, Literal};
+use super::super::check::{Ty, compile_expr, compile_general};
 use super::super::error::Pos;
-use super::super::eval::{phrase_in, phrase_words};
+use super::super::eval::{Env, eval, truthy};
 use super::super::lexer::KEYWORDS;
+use super::super::words::{Phrase, phrase_words};
 use super::super::{ActionSpec, PostFacts, Priority, RuleSet, RuleSpec, TenantFacts, parse};
 use super::{now, with_fixture};
 
@@ -309,6 +311,7 @@ fn bool_leaf() -> impl Strategy<Value = String> {
         (list_expr(), list_literal()).prop_map(|(l, s)| format!("{l} has {s}")),
         (str_expr(), list_expr()).prop_map(|(s, l)| format!("{s} in {l}")),
         (str_expr(), str_expr()).prop_map(|(a, b)| format!("{a} == {b}")),
+        (str_expr(), str_expr()).prop_map(|(a, b)| format!("{a} != {b}")),
         (list_expr(), str_expr()).prop_map(|(l, s)| format!("{l} == {s}")),
         (list_expr(), str_expr()).prop_map(|(l, s)| format!("{l} != {s}")),
         (list_expr(), list_expr()).prop_map(|(a, b)| format!("{a} == {b}")),
@@ -511,6 +514,28 @@ proptest! {
     }
 
     #[test]
+    fn specialized_nodes_equal_general_nodes(
+        when in bool_expr(),
+        p in facts(),
+        t in facts(),
+    ) {
+        let ast = parse(&when).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let fast = compile_expr(&ast, Ty::Bool).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let general = compile_general(&ast, Ty::Bool).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let post = PostFacts::new(&p.content, &p.view, &p.body);
+        let tenant = TenantFacts {
+            tenant: &t.tenant,
+            groups: &t.groups,
+            rollout: &t.rollout,
+            is_new: t.is_new,
+            is_updated: t.is_updated,
+            changed_fields: &t.changed,
+        };
+        let env = Env { post: &post, now: now(), tenant: Some(&tenant) };
+        prop_assert_eq!(truthy(eval(&fast, &env)), truthy(eval(&general, &env)), "{}", when);
+    }
+
+    #[test]
     fn phrase_matching_equals_token_windows(
         text in "[ab1éÉ ,\\-\n]{0,24}",
         phrase in "[ab1é ,\\-]{0,8}",
@@ -519,6 +544,6 @@ proptest! {
         let words = phrase_words(&phrase);
         let tokens: Vec<String> = phrase_words(&text);
         let want = !words.is_empty() && tokens.windows(words.len()).any(|w| w == words.as_slice());
-        prop_assert_eq!(phrase_in(&lower, &words), want);
+        prop_assert_eq!(Phrase::new(&phrase).is_some_and(|p| p.is_in(&lower)), want);
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::graph::RolloutStatus;
 
-use super::super::eval::{phrase_in, phrase_words};
+use super::super::words::{Phrase, phrase_words};
 use super::super::{ActionSpec, Partial, PostEval, PostFacts, RuleSet, TenantFacts};
 use super::{BODY, compile, content, holds, holds_with, now, spec, view};
 
@@ -184,7 +184,10 @@ fn null_semantics() {
         ("(act_by ?? start) == 2026-03-01", true),
         ("act_by ?? end ?? start == 2026-03-01", true),
         ("act_by ?? end == null", true),
-        ("(act_by ?? start - 7d) == 2026-02-22", true),
+        ("(act_by ?? start) - 7d == 2026-02-22", true),
+        // `??` is looser than `+`: the fallback is `now + 30d`
+        ("act_by ?? now + 30d == 2026-09-21", true),
+        ("start ?? now + 30d == 2026-03-01", true),
         ("null == null", true),
     ] {
         assert_eq!(hold(src), want, "{src}");
@@ -250,7 +253,11 @@ fn word_matching_follows_tokens() {
         ("ell", false),
         ("f é", true),
     ] {
-        assert_eq!(phrase_in(text, &phrase_words(phrase)), want, "{phrase}");
+        assert_eq!(
+            Phrase::new(phrase).is_some_and(|p| p.is_in(text)),
+            want,
+            "{phrase}"
+        );
     }
     assert_eq!(phrase_words("Sign-In  now!"), vec!["sign", "in", "now"]);
 }
@@ -338,4 +345,14 @@ fn disabled_rule() -> super::super::RuleSpec {
     let mut s = spec("disabled", "major", ActionSpec::default());
     s.enabled = false;
     s
+}
+
+#[test]
+fn compiled_rules_and_results_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<RuleSet>();
+    send_sync::<super::Outcome>();
+    send_sync::<PostFacts<'static>>();
+    send_sync::<PostEval<'static>>();
+    send_sync::<super::super::Explanation>();
 }

@@ -11,15 +11,15 @@ fn printed(src: &str) -> String {
 
 #[test]
 fn precedence_and_associativity() {
-    // `??` binds tighter than `-`, which binds tighter than comparisons
+    // `-` binds tighter than `??`, which binds tighter than comparisons
     let e = parse("act_by ?? start - 7d < now").unwrap();
     let ExprKind::Binary(BinOp::Lt, l, _) = &e.kind else {
         panic!("{e:?}")
     };
-    let ExprKind::Binary(BinOp::Sub, co, _) = &l.kind else {
+    let ExprKind::Binary(BinOp::Coalesce, _, sub) = &l.kind else {
         panic!("{l:?}")
     };
-    assert!(matches!(co.kind, ExprKind::Binary(BinOp::Coalesce, _, _)));
+    assert!(matches!(sub.kind, ExprKind::Binary(BinOp::Sub, _, _)));
     // and binds tighter than or; not looser than comparisons
     let e = parse("a or b and not c == d").unwrap();
     let ExprKind::Or(items) = &e.kind else {
@@ -51,8 +51,9 @@ fn prints_with_minimal_parentheses() {
         ("not (a and b)", "not (a and b)"),
         ("not not a", "not not a"),
         ("(not a) == b", "(not a) == b"),
-        ("(act_by ?? start) - 7d", "act_by ?? start - 7d"),
-        ("act_by ?? (start - 7d)", "act_by ?? (start - 7d)"),
+        ("(act_by ?? start) - 7d", "(act_by ?? start) - 7d"),
+        ("act_by ?? (start - 7d)", "act_by ?? start - 7d"),
+        ("a ?? b + 1d ?? c", "a ?? b + 1d ?? c"),
         (
             "services HAS [\"a\" , 'b\"',]",
             "services has [\"a\", \"b\\\"\"]",
@@ -226,23 +227,23 @@ fn compile_errors_have_columns_and_messages() {
         ),
         (
             "major > 3",
-            "column 7: \">\" compares two numbers, two dates or two durations, not major, a boolean with a number",
+            "column 7: \">\" compares two numbers, two dates or two durations, not major (a boolean) and a number",
         ),
         (
             "title has \"x\"",
-            "column 7: \"has\" needs a list on its left, but this is title, a string (use \"matches\" to look for words in text)",
+            "column 7: \"has\" needs a list on its left, not title (a string); use \"matches\" to look for words in text",
         ),
         (
             "services",
-            "column 1: a condition must be true or false, but this is services, a list of strings",
+            "column 1: a condition must be true or false, but this is services (a list of strings)",
         ),
         (
             "major and title",
-            "column 11: expected a condition (true or false), but this is title, a string",
+            "column 11: expected a condition (true or false), but this is title (a string)",
         ),
         (
             "act_by == \"2025-03-01\"",
-            "column 8: cannot compare act_by, a date with a string (write dates without quotes: 2025-03-01)",
+            "column 8: cannot compare act_by (a date) with a string (write dates without quotes: 2025-03-01)",
         ),
         (
             "category == \"planforchang\"",
@@ -254,15 +255,15 @@ fn compile_errors_have_columns_and_messages() {
         ),
         (
             "services in [\"a\"]",
-            "column 10: services, a list of strings is a list: write \"services has [...]\" to test whether it holds any of several values",
+            "column 10: services is a list: write \"services has [...]\" to test whether it holds any of several values",
         ),
         (
             "\"a\" in title",
-            "column 5: \"in\" needs a list on its right, but this is title, a string",
+            "column 5: \"in\" needs a list on its right, not title (a string)",
         ),
         (
             "services has 3",
-            "column 10: services, a list of strings cannot hold a number",
+            "column 10: services (a list of strings) cannot hold a number",
         ),
         (
             "title matches title",
@@ -278,7 +279,7 @@ fn compile_errors_have_columns_and_messages() {
         ),
         (
             "major matches \"x\"",
-            "column 7: \"matches\" looks into text or a list of strings, not major, a boolean",
+            "column 7: \"matches\" looks into text or a list of strings, not major (a boolean)",
         ),
         (
             "title == /x/",
@@ -290,11 +291,11 @@ fn compile_errors_have_columns_and_messages() {
         ),
         (
             "now + now > now",
-            "column 5: cannot add now, a date and now, a date (dates and durations: date ± duration, date - date)",
+            "column 5: cannot add now (a date) and now (a date); dates take \"date + duration\", \"date - duration\" or \"date - date\"",
         ),
         (
             "7d - now > 1d",
-            "column 4: cannot subtract now, a date from a duration (dates and durations: date ± duration, date - date)",
+            "column 4: cannot subtract now (a date) from a duration; dates take \"date + duration\", \"date - duration\" or \"date - date\"",
         ),
         (
             "(act_by ?? \"x\") == now",
@@ -332,7 +333,7 @@ fn compile_error_display_names_the_rule_part_and_column() {
     let e = RuleSet::compile(&[spec("d", "major", bad_due)]).unwrap_err();
     assert_eq!(
         e.to_string().lines().next().unwrap(),
-        "rule \"d\": due: column 8: cannot subtract a number from act_by, a date (dates and durations: date ± duration, date - date)"
+        "rule \"d\": due: column 8: cannot subtract a number from act_by (a date); dates take \"date + duration\", \"date - duration\" or \"date - date\""
     );
     let not_date = ActionSpec {
         due: Some("act_by - now".into()),
