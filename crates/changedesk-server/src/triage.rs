@@ -227,6 +227,17 @@ impl Triage {
         c: &Candidate,
         now: Timestamp,
     ) -> Option<(WorkItem, Vec<LogEntry>, Vec<NotifyRow>)> {
+        self.decide_with(c, now, false)
+    }
+
+    /// As [`Self::decide`]; with `retriage`, an existing item nobody has
+    /// touched (see [`untouched`]) is routed again as if it were new.
+    fn decide_with(
+        &self,
+        c: &Candidate,
+        now: Timestamp,
+        retriage: bool,
+    ) -> Option<(WorkItem, Vec<LogEntry>, Vec<NotifyRow>)> {
         let results = self.evaluate(c, now);
         let rules = Actor::Rules;
         let mut entries = Vec::new();
@@ -243,7 +254,7 @@ impl Triage {
             Some(StoredItem { item, .. }) => item.clone(),
             None => WorkItem::new(id, now),
         };
-        if created {
+        if created || (retriage && untouched(&item)) {
             // the assignee most tenants got; the others get an override
             let mut votes: BTreeMap<&str, usize> = BTreeMap::new();
             for r in &results {
@@ -311,7 +322,7 @@ impl Triage {
                 let reason = dismissed[0].outcome.dismiss.clone().unwrap_or_default();
                 apply(&mut item, Action::Dismiss { reason }, &mut entries);
             }
-        } else {
+        } else if !retriage {
             let effect = on_revision(&mut item, &c.changed_fields, &self.reopen, now);
             entries.extend(effect.entries);
             if let Some(n) = effect.notify_owner {
@@ -577,4 +588,61 @@ pub async fn sweep_deadlines(
         }
     }
     Ok(out)
+}
+
+/// Whether no person has worked on an item yet: still `new`, with no
+/// assignee and no due date. Re-routing such an item overwrites nobody.
+pub fn untouched(item: &WorkItem) -> bool {
+    item.state == changedesk_core::triage::State::New
+        && item.assignee.is_none()
+        && item.due.is_none()
+}
+
+/// Routes again every item nobody has touched (see [`untouched`]): after
+/// owners, ownership or rules were added, items the rules could not assign
+/// before get their owner, priority and due date. Returns how many items
+/// changed.
+pub async fn retriage_untouched(
+    store: &Store,
+    triage: &Triage,
+    now: Timestamp,
+) -> Result<usize, TriageError> {
+    let mut changed = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let batch = store
+            .triage_candidates(false, after.as_deref(), 500)
+            .await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.content.id.clone());
+        for c in &batch {
+            let Some(stored) = &c.stored else { continue };
+            if !untouched(&stored.item) {
+                continue;
+            }
+            let Some((item, entries, notify)) = triage.decide_with(c, now, true) else {
+                continue;
+            };
+            if entries.is_empty() {
+                continue;
+            }
+            let save = ItemSave {
+                item: &item,
+                expected_version: Some(stored.version),
+                evaluated_revision: None,
+                entries: &entries,
+                notify: &notify,
+                at: now,
+            };
+            match store.save_work_item(&save).await {
+                Ok(_) => changed += 1,
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if batch.len() < 500 {
+            break;
+        }
+    }
+    Ok(changed)
 }

@@ -12,7 +12,7 @@ use changedesk_core::rules::RuleFile;
 use changedesk_core::triage::{
     Action, Actor, Decision, Owner, OwnershipEntry, ReopenPolicy, Scope, State, TenantGroup,
 };
-use changedesk_server::triage::{Triage, agenda, apply_rules, sweep_deadlines};
+use changedesk_server::triage::{Triage, agenda, apply_rules, retriage_untouched, sweep_deadlines};
 use changedesk_store::testing::TestStore;
 use changedesk_store::{ImportOptions, ItemFilter, ItemSave, SeedRule, Store, TriageSeed};
 use serde_json::{Value, json};
@@ -206,6 +206,11 @@ async fn scenario(store: Store) {
     // a second run has nothing left to do
     let again = apply_rules(&store, &triage, ts(t0), false).await.unwrap();
     assert_eq!(again.evaluated, 0);
+    assert_eq!(
+        retriage_untouched(&store, &triage, ts(t0)).await.unwrap(),
+        0,
+        "nothing new to route"
+    );
 
     // the lab tenant's informational posts are not applicable to it
     let stay_lab = values

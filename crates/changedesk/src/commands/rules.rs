@@ -627,9 +627,25 @@ async fn apply(app: &App, format: Format) -> Result<ExitCode> {
     let r = async {
         setup::seed(app, &store, now).await?;
         let run = setup::run_rules(app, &store, now).await?;
+        // items nobody has touched are routed again with today's owners and rules
+        let triage =
+            changedesk_server::triage::Triage::load(&store, app.config.triage.reopen.clone())
+                .await?;
+        let rerouted = changedesk_server::triage::retriage_untouched(&store, &triage, now).await?;
         match format {
-            Format::Table => println!("{}", setup::rules_line(&run)),
-            _ => output::print_one(&setup::run_json(&run))?,
+            Format::Table => {
+                println!("{}", setup::rules_line(&run));
+                if rerouted > 0 {
+                    println!("rules: {rerouted} untouched items routed again");
+                }
+            }
+            _ => {
+                let mut v = setup::run_json(&run);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("rerouted".into(), serde_json::json!(rerouted));
+                }
+                output::print_one(&v)?
+            }
         }
         Ok(ExitCode::SUCCESS)
     }

@@ -1113,3 +1113,49 @@ fn sync_applies_the_rules_and_keeps_its_json_a_list() {
     assert!(!r.all().contains("rules:"), "{}", r.all());
     rt.block_on(sim.shutdown());
 }
+
+#[test]
+fn owners_added_after_the_first_import_get_the_untouched_items() {
+    let s = Sandbox::new();
+    s.write_json("a.json", &Value::Array(corpus(6)));
+    // no owners yet: the items are created unassigned
+    s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    let before = json(&s.run(&["tasks", "list", "--format", "json"]).ok());
+    let before = before.as_array().unwrap();
+    assert_eq!(before.len(), 6);
+    assert!(before.iter().all(|v| v["assignee"].is_null()), "{before:?}");
+    // someone takes one item by hand before the owners exist
+    s.run(&["owners", "add", "alice", "--email", "alice@example.com"])
+        .ok();
+    let taken = before[0]["id"].as_str().unwrap().to_string();
+    s.run(&["tasks", "assign", &taken, "alice", "--as", "bob"])
+        .ok();
+    // then the owners and a catch-all workload owner
+    s.run(&[
+        "owners",
+        "add",
+        "platform",
+        "--email",
+        "platform@example.com",
+    ])
+    .ok();
+    s.run(&["owners", "map", "*", "platform"]).ok();
+    let r = s.run(&["rules", "apply"]).ok();
+    assert!(
+        r.stdout.contains("5 untouched items routed again"),
+        "{}",
+        r.stdout
+    );
+    let after = json(&s.run(&["tasks", "list", "--format", "json"]).ok());
+    for v in after.as_array().unwrap() {
+        let want = if v["id"] == taken.as_str() {
+            "alice"
+        } else {
+            "platform"
+        };
+        assert_eq!(v["assignee"], want, "{v}");
+    }
+    // nothing left to route
+    let r = s.run(&["rules", "apply"]).ok();
+    assert!(!r.stdout.contains("routed again"), "{}", r.stdout);
+}
