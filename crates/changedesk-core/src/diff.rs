@@ -7,6 +7,22 @@ use similar::{ChangeTag, TextDiff};
 use crate::graph::{IncidentContent, MessageContent};
 use crate::timestamp::Timestamp;
 
+/// Every field name [`message_changes`] produces, in its order.
+pub const MESSAGE_FIELDS: &[&str] = &[
+    "title",
+    "start",
+    "end",
+    "act_by",
+    "category",
+    "severity",
+    "services",
+    "tags",
+    "major",
+    "has_attachments",
+    "body",
+    "last_modified",
+];
+
 /// One field that differs between two versions. For the body, `old` and
 /// `new` are absent and `summary` counts the lines added and removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

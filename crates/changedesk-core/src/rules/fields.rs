@@ -169,20 +169,7 @@ impl Field {
             Field::Category => Category::KNOWN,
             Field::Severity => Severity::KNOWN,
             Field::Rollout => RolloutStatus::KNOWN,
-            Field::ChangedFields => &[
-                "title",
-                "start",
-                "end",
-                "act_by",
-                "category",
-                "severity",
-                "services",
-                "tags",
-                "major",
-                "has_attachments",
-                "body",
-                "last_modified",
-            ],
+            Field::ChangedFields => crate::diff::MESSAGE_FIELDS,
             _ => &[],
         }
     }

@@ -23,21 +23,7 @@ use super::item::{State, WorkItem};
 use super::log::{Actor, LogAction, LogEntry};
 use crate::timestamp::Timestamp;
 
-/// Every field name [`crate::diff::message_changes`] produces.
-pub const MESSAGE_FIELDS: &[&str] = &[
-    "title",
-    "start",
-    "end",
-    "act_by",
-    "category",
-    "severity",
-    "services",
-    "tags",
-    "major",
-    "has_attachments",
-    "body",
-    "last_modified",
-];
+pub use crate::diff::MESSAGE_FIELDS;
 
 /// The fields that never flag an item on their own.
 pub const IGNORED_FIELDS: &[&str] = &["last_modified"];
