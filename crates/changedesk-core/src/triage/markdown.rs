@@ -1,4 +1,6 @@
-//! The agenda as a Markdown meeting document.
+//! The agenda as a meeting document: its layout, written once, and the
+//! Markdown form. Other forms (the binary's printable HTML page) implement
+//! [`AgendaWriter`] and get the same sections, columns and wording.
 
 use super::agenda::{Agenda, AgendaRow, DecisionRow};
 use super::deadlines::DeadlineStatus;
@@ -6,7 +8,33 @@ use super::item::State;
 use crate::timestamp::Timestamp;
 
 /// What an empty section says.
-const NOTHING: &str = "Nothing.";
+pub const NOTHING: &str = "Nothing.";
+
+/// A form of the agenda document. [`Agenda::render`] lays the document out
+/// and hands every value through [`AgendaWriter::text`], so a form only
+/// decides how text is escaped and how headings and tables look.
+pub trait AgendaWriter {
+    /// What follows the title of a major change (already in this form).
+    const MAJOR_MARK: &'static str;
+    /// A value for a heading or table cell, escaped for this form (an empty
+    /// value reads `—`).
+    fn text(s: &str) -> String;
+    /// The document's title and the line under it (plain text).
+    fn begin(&mut self, title: &str, meta: &str);
+    /// The summary table: each section's heading and item count.
+    fn summary(&mut self, rows: &[(&str, usize)]);
+    /// A section heading with its item count.
+    fn section(&mut self, heading: &str, count: usize);
+    /// A heading within a section, with its item count.
+    fn subsection(&mut self, heading: &str, count: usize);
+    /// What an empty section shows.
+    fn nothing(&mut self);
+    /// A table of cells already passed through [`AgendaWriter::text`]; no
+    /// rows shows [`AgendaWriter::nothing`].
+    fn table(&mut self, head: &[&str], rows: Vec<Vec<String>>);
+    /// The document.
+    fn finish(self) -> String;
+}
 
 /// Text for a Markdown table cell or heading: one line, and the characters
 /// Markdown would read as formatting, links, HTML or cell borders escaped.
@@ -37,8 +65,76 @@ fn esc(s: &str) -> String {
     }
 }
 
-fn opt(s: Option<&str>) -> String {
-    s.map_or_else(|| "—".to_string(), esc)
+/// The Markdown form.
+#[derive(Default)]
+struct Markdown {
+    out: String,
+}
+
+impl Markdown {
+    fn line(&mut self, s: &str) {
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+}
+
+impl AgendaWriter for Markdown {
+    const MAJOR_MARK: &'static str = " **(major)**";
+
+    fn text(s: &str) -> String {
+        esc(s)
+    }
+
+    fn begin(&mut self, title: &str, meta: &str) {
+        self.line(&format!("# {title}"));
+        self.line("");
+        self.line(meta);
+        self.line("");
+    }
+
+    fn summary(&mut self, rows: &[(&str, usize)]) {
+        self.line("| Section | Items |");
+        self.line("| --- | ---: |");
+        for (name, n) in rows {
+            self.line(&format!("| {name} | {n} |"));
+        }
+        self.line("");
+    }
+
+    fn section(&mut self, heading: &str, count: usize) {
+        self.line(&format!("## {heading} ({count})"));
+        self.line("");
+    }
+
+    fn subsection(&mut self, heading: &str, count: usize) {
+        self.line(&format!("### {} ({count})", esc(heading)));
+        self.line("");
+    }
+
+    fn nothing(&mut self) {
+        self.line(NOTHING);
+        self.line("");
+    }
+
+    fn table(&mut self, head: &[&str], rows: Vec<Vec<String>>) {
+        if rows.is_empty() {
+            self.nothing();
+            return;
+        }
+        self.line(&format!("| {} |", head.join(" | ")));
+        self.line(&format!("|{}", " --- |".repeat(head.len())));
+        for r in rows {
+            self.line(&format!("| {} |", r.join(" | ")));
+        }
+        self.line("");
+    }
+
+    fn finish(mut self) -> String {
+        while self.out.ends_with("\n\n") {
+            self.out.pop();
+        }
+        self.out
+    }
 }
 
 fn date(t: Option<Timestamp>) -> String {
@@ -55,14 +151,6 @@ fn days(n: i64) -> String {
 
 fn late_by(since: Timestamp, now: Timestamp) -> String {
     days((now.as_datetime() - since.as_datetime()).whole_days())
-}
-
-fn title(r: &AgendaRow) -> String {
-    if r.major {
-        format!("{} **(major)**", esc(&r.title))
-    } else {
-        esc(&r.title)
-    }
 }
 
 /// The decision deadline as `2025-03-20` or `start 2025-03-20`.
@@ -91,54 +179,57 @@ fn nearest(r: &AgendaRow) -> String {
     }
 }
 
-struct Doc {
-    out: String,
+fn opt<W: AgendaWriter>(s: Option<&str>) -> String {
+    W::text(s.unwrap_or(""))
 }
 
-impl Doc {
-    fn line(&mut self, s: &str) {
-        self.out.push_str(s);
-        self.out.push('\n');
+fn title<W: AgendaWriter>(r: &AgendaRow) -> String {
+    if r.major {
+        format!("{}{}", W::text(&r.title), W::MAJOR_MARK)
+    } else {
+        W::text(&r.title)
     }
+}
 
-    fn table(&mut self, head: &[&str], rows: Vec<Vec<String>>) {
-        if rows.is_empty() {
-            self.line(NOTHING);
-            self.line("");
-            return;
-        }
-        self.line(&format!("| {} |", head.join(" | ")));
-        self.line(&format!("|{}", " --- |".repeat(head.len())));
-        for r in rows {
-            self.line(&format!("| {} |", r.join(" | ")));
-        }
-        self.line("");
-    }
-
-    fn section(&mut self, heading: &str, count: usize) {
-        self.line(&format!("## {heading} ({count})"));
-        self.line("");
-    }
+fn decision_cells<W: AgendaWriter>(r: &DecisionRow) -> Vec<String> {
+    let decision = match (r.state, r.decision) {
+        (State::Dismissed, _) => "dismissed".to_string(),
+        (_, Some(d)) => d.to_string(),
+        (s, None) => s.to_string(),
+    };
+    vec![
+        W::text(&r.at.date()),
+        W::text(&r.message_id),
+        opt::<W>(r.title.as_deref()),
+        W::text(&decision),
+        W::text(r.actor.as_str()),
+        opt::<W>(r.reason.as_deref()),
+    ]
 }
 
 impl Agenda {
     /// The meeting document: a summary table, then one section per list,
     /// each with its count and a table (or `Nothing.`).
     pub fn to_markdown(&self) -> String {
+        self.render(Markdown::default())
+    }
+
+    /// The meeting document in the form `w` writes.
+    pub fn render<W: AgendaWriter>(&self, mut w: W) -> String {
+        let t = W::text;
         let now = self.generated_at;
-        let mut d = Doc { out: String::new() };
-        d.line(&format!("# Change review {}", now.date()));
-        d.line("");
-        d.line(&format!(
-            "Changes since {}. Generated {}.",
-            self.since.human(),
-            now.human()
-        ));
-        d.line("");
+        w.begin(
+            &format!("Change review {}", now.date()),
+            &format!(
+                "Changes since {}. Generated {}.",
+                self.since.human(),
+                now.human()
+            ),
+        );
         let c = &self.counts;
         let due_heading = format!("Due in the next {} days", self.due_soon_days);
         let decisions_heading = format!("Decisions since {}", self.since.date());
-        let summary = [
+        w.summary(&[
             ("New posts", c.new_posts),
             ("Awaiting triage", c.awaiting_triage),
             (due_heading.as_str(), c.due_soon),
@@ -146,38 +237,30 @@ impl Agenda {
             ("Overdue", c.overdue),
             ("Missed", c.missed),
             (decisions_heading.as_str(), c.decisions),
-        ];
-        d.line("| Section | Items |");
-        d.line("| --- | ---: |");
-        for (name, n) in summary {
-            d.line(&format!("| {name} | {n} |"));
-        }
-        d.line("");
+        ]);
 
-        d.section("New posts", c.new_posts);
+        w.section("New posts", c.new_posts);
         if self.new_posts.is_empty() {
-            d.line(NOTHING);
-            d.line("");
+            w.nothing();
         }
         for s in &self.new_posts {
-            d.line(&format!("### {} ({})", esc(&s.workload), s.rows.len()));
-            d.line("");
+            w.subsection(&s.workload, s.rows.len());
             let rows = s
                 .rows
                 .iter()
                 .map(|r| {
                     vec![
-                        esc(&r.id),
-                        title(r),
-                        esc(r.severity.as_str()),
-                        esc(r.category.as_str()),
-                        decide_by(r),
-                        opt(r.owner.as_deref()),
-                        r.state.label().to_string(),
+                        t(&r.id),
+                        title::<W>(r),
+                        t(r.severity.as_str()),
+                        t(r.category.as_str()),
+                        t(&decide_by(r)),
+                        opt::<W>(r.owner.as_deref()),
+                        t(r.state.label()),
                     ]
                 })
                 .collect();
-            d.table(
+            w.table(
                 &[
                     "Post",
                     "Title",
@@ -191,27 +274,27 @@ impl Agenda {
             );
         }
 
-        d.section("Awaiting triage", c.awaiting_triage);
+        w.section("Awaiting triage", c.awaiting_triage);
         let rows = self
             .awaiting_triage
             .iter()
             .map(|r| {
                 vec![
-                    esc(&r.id),
-                    title(r),
-                    esc(&r.workload),
-                    decide_by(r),
-                    opt(r.owner.as_deref()),
+                    t(&r.id),
+                    title::<W>(r),
+                    t(&r.workload),
+                    t(&decide_by(r)),
+                    opt::<W>(r.owner.as_deref()),
                     r.tenants.len().to_string(),
                 ]
             })
             .collect();
-        d.table(
+        w.table(
             &["Post", "Title", "Workload", "Decide by", "Owner", "Tenants"],
             rows,
         );
 
-        d.section(&due_heading, c.due_soon);
+        w.section(&due_heading, c.due_soon);
         let rows = self
             .due_soon
             .iter()
@@ -222,40 +305,40 @@ impl Agenda {
                     other => other.to_string(),
                 };
                 vec![
-                    esc(&r.id),
-                    title(r),
-                    nearest(r),
-                    when,
-                    opt(r.owner.as_deref()),
-                    r.state.label().to_string(),
-                    r.priority.to_string(),
+                    t(&r.id),
+                    title::<W>(r),
+                    t(&nearest(r)),
+                    t(&when),
+                    opt::<W>(r.owner.as_deref()),
+                    t(r.state.label()),
+                    t(r.priority.as_str()),
                 ]
             })
             .collect();
-        d.table(
+        w.table(
             &[
                 "Post", "Title", "Deadline", "When", "Owner", "State", "Priority",
             ],
             rows,
         );
 
-        d.section("Changed since triage", c.changed_since_triage);
+        w.section("Changed since triage", c.changed_since_triage);
         let rows = self
             .changed_since_triage
             .iter()
             .map(|r| {
                 vec![
-                    esc(&r.id),
-                    title(r),
-                    esc(&r.changed.join(", ")),
-                    r.state.label().to_string(),
-                    opt(r.owner.as_deref()),
+                    t(&r.id),
+                    title::<W>(r),
+                    t(&r.changed.join(", ")),
+                    t(r.state.label()),
+                    opt::<W>(r.owner.as_deref()),
                 ]
             })
             .collect();
-        d.table(&["Post", "Title", "Changed", "State", "Owner"], rows);
+        w.table(&["Post", "Title", "Changed", "State", "Owner"], rows);
 
-        d.section("Overdue", c.overdue);
+        w.section("Overdue", c.overdue);
         let rows = self
             .overdue
             .iter()
@@ -265,18 +348,18 @@ impl Agenda {
                     _ => "—".to_string(),
                 };
                 vec![
-                    esc(&r.id),
-                    title(r),
-                    date(r.due),
-                    late,
-                    opt(r.owner.as_deref()),
-                    r.state.label().to_string(),
+                    t(&r.id),
+                    title::<W>(r),
+                    t(&date(r.due)),
+                    t(&late),
+                    opt::<W>(r.owner.as_deref()),
+                    t(r.state.label()),
                 ]
             })
             .collect();
-        d.table(&["Post", "Title", "Due", "Late by", "Owner", "State"], rows);
+        w.table(&["Post", "Title", "Due", "Late by", "Owner", "State"], rows);
 
-        d.section("Missed", c.missed);
+        w.section("Missed", c.missed);
         let rows = self
             .missed
             .iter()
@@ -286,45 +369,25 @@ impl Agenda {
                     _ => "—".to_string(),
                 };
                 vec![
-                    esc(&r.id),
-                    title(r),
-                    decide_by(r),
-                    late,
-                    opt(r.owner.as_deref()),
-                    r.state.label().to_string(),
+                    t(&r.id),
+                    title::<W>(r),
+                    t(&decide_by(r)),
+                    t(&late),
+                    opt::<W>(r.owner.as_deref()),
+                    t(r.state.label()),
                 ]
             })
             .collect();
-        d.table(
+        w.table(
             &["Post", "Title", "Decide by", "Late by", "Owner", "State"],
             rows,
         );
 
-        d.section(&decisions_heading, c.decisions);
-        let rows = self.decisions.iter().map(decision_cells).collect();
-        d.table(&["Date", "Post", "Title", "Decision", "By", "Reason"], rows);
-
-        while d.out.ends_with("\n\n") {
-            d.out.pop();
-        }
-        d.out
+        w.section(&decisions_heading, c.decisions);
+        let rows = self.decisions.iter().map(decision_cells::<W>).collect();
+        w.table(&["Date", "Post", "Title", "Decision", "By", "Reason"], rows);
+        w.finish()
     }
-}
-
-fn decision_cells(r: &DecisionRow) -> Vec<String> {
-    let decision = match (r.state, r.decision) {
-        (State::Dismissed, _) => "dismissed".to_string(),
-        (_, Some(d)) => d.to_string(),
-        (s, None) => s.to_string(),
-    };
-    vec![
-        r.at.date(),
-        esc(&r.message_id),
-        opt(r.title.as_deref()),
-        decision,
-        esc(r.actor.as_str()),
-        opt(r.reason.as_deref()),
-    ]
 }
 
 #[cfg(test)]

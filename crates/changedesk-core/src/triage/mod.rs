@@ -93,6 +93,7 @@ pub use log::{
     Actor, ActorError, LogAction, LogEntry, LogScope, MAX_ACTOR_LEN, ParseLogScopeError,
     visible_entries,
 };
+pub use markdown::{AgendaWriter, NOTHING};
 pub use owners::{
     MAX_DISPLAY_NAME_LEN, MAX_EMAIL_LEN, MAX_HANDLE_LEN, Owner, find_owner, normalize_name,
     validate_owners,
