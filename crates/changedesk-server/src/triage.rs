@@ -145,6 +145,26 @@ fn shared_view(c: &Candidate) -> TenantView {
 }
 
 impl Triage {
+    /// What the rules read of a tenant besides the post: its groups, and its
+    /// rollout statuses from its `details`.
+    fn tenant_inputs(
+        &self,
+        tenant: &str,
+        details: &[changedesk_core::graph::Detail],
+    ) -> (Vec<String>, Vec<RolloutStatus>) {
+        let groups = groups_of(tenant, &self.groups)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let view = TenantView {
+            details: details.to_vec(),
+        };
+        (
+            groups,
+            rollout_statuses(&view.rollout().unwrap_or_default()),
+        )
+    }
+
     /// Evaluates the rules for each tenant that sees the post.
     fn evaluate(&self, c: &Candidate, now: Timestamp) -> Vec<TenantResult> {
         let view = shared_view(c);
@@ -155,15 +175,7 @@ impl Triage {
             .iter()
             .filter(|l| l.visible)
             .map(|l| {
-                let member_of: Vec<String> = groups_of(&l.tenant, &self.groups)
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect();
-                let tenant_view = TenantView {
-                    details: l.details.clone(),
-                };
-                let rollout: Vec<RolloutStatus> =
-                    rollout_statuses(&tenant_view.rollout().unwrap_or_default());
+                let (member_of, rollout) = self.tenant_inputs(&l.tenant, &l.details);
                 let facts = TenantFacts {
                     tenant: &l.tenant,
                     groups: &member_of,
@@ -198,17 +210,13 @@ impl Triage {
     pub fn explain(&self, c: &Candidate, tenant: &str, now: Timestamp) -> Explanation {
         let view = shared_view(c);
         let post = PostFacts::new(&c.content, &view, &c.body_text);
-        let member_of: Vec<String> = groups_of(tenant, &self.groups)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
         let details = c
             .links
             .iter()
             .find(|l| l.tenant == tenant)
-            .map(|l| l.details.clone())
+            .map(|l| l.details.as_slice())
             .unwrap_or_default();
-        let rollout = rollout_statuses(&TenantView { details }.rollout().unwrap_or_default());
+        let (member_of, rollout) = self.tenant_inputs(tenant, details);
         let facts = TenantFacts {
             tenant,
             groups: &member_of,

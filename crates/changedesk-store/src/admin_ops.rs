@@ -106,6 +106,19 @@ pub(crate) async fn remove_owner(pool: &Pool<Db>, writer: &Writer, name: &str, a
     Ok(())
 }
 
+/// Where a row of an ordered table (`tenant_groups`, `rules`) goes: where it
+/// is, or last when it is new.
+async fn position_of(tx: &mut Tx, table: &str, name: &str) -> Result<i64> {
+    let row = sqlx::query(sql(format!(
+        "SELECT COALESCE((SELECT position FROM {table} WHERE name = $1), \
+         (SELECT COALESCE(MAX(position), 0) + 1 FROM {table})) AS p"
+    )))
+    .bind(name)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("p")?)
+}
+
 pub(crate) async fn list_groups(pool: &Pool<Db>) -> Result<Vec<TenantGroup>> {
     let rows = sqlx::query(
         "SELECT name, description, include_patterns, exclude_patterns FROM tenant_groups ORDER BY position, name",
@@ -127,16 +140,7 @@ pub(crate) async fn list_groups(pool: &Pool<Db>) -> Result<Vec<TenantGroup>> {
 async fn upsert_group(tx: &mut Tx, g: &TenantGroup, position: Option<i64>, source: &str, now: &str) -> Result<()> {
     let position = match position {
         Some(p) => p,
-        None => {
-            let row = sqlx::query(
-                "SELECT COALESCE((SELECT position FROM tenant_groups WHERE name = $1), \
-                 (SELECT COALESCE(MAX(position), 0) + 1 FROM tenant_groups)) AS p",
-            )
-            .bind(g.name.to_ascii_lowercase())
-            .fetch_one(&mut **tx)
-            .await?;
-            row.try_get("p")?
-        }
+        None => position_of(tx, "tenant_groups", &g.name.to_ascii_lowercase()).await?,
     };
     sqlx::query(
         "INSERT INTO tenant_groups (name, position, description, include_patterns, exclude_patterns, source, updated_at) \
@@ -312,16 +316,7 @@ pub(crate) async fn list_rules(pool: &Pool<Db>) -> Result<Vec<RuleRow>> {
 async fn upsert_rule(tx: &mut Tx, name: &str, enabled: bool, spec: &serde_json::Value, position: Option<i64>, source: &str, now: &str) -> Result<()> {
     let position = match position {
         Some(p) => p,
-        None => {
-            let row = sqlx::query(
-                "SELECT COALESCE((SELECT position FROM rules WHERE name = $1), \
-                 (SELECT COALESCE(MAX(position), 0) + 1 FROM rules)) AS p",
-            )
-            .bind(name)
-            .fetch_one(&mut **tx)
-            .await?;
-            row.try_get("p")?
-        }
+        None => position_of(tx, "rules", name).await?,
     };
     sqlx::query(
         "INSERT INTO rules (name, position, enabled, spec, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
