@@ -140,7 +140,7 @@ struct TenantResult {
 fn shared_view(c: &Candidate) -> TenantView {
     let link = c.links.iter().find(|l| l.visible).or(c.links.first());
     TenantView {
-        details: link.map(|l| l.details.clone()).unwrap_or_default(),
+        details: link.map(|l| l.details.to_vec()).unwrap_or_default(),
     }
 }
 
@@ -419,14 +419,10 @@ pub async fn apply_rules(
     simulate: bool,
 ) -> Result<ApplySummary, TriageError> {
     let mut summary = ApplySummary::default();
-    let mut after: Option<String> = None;
-    loop {
-        let batch = store
-            .triage_candidates(!simulate, after.as_deref(), 500)
-            .await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.content.id.clone());
-        for c in &batch {
+    each_candidate_page(store, !simulate, async |page| {
+        let mut decided = Vec::new();
+        let mut unchanged: Vec<(&str, i64)> = Vec::new();
+        for c in page {
             // a simulation looks at every post; only pending ones would change
             let pending = c
                 .stored
@@ -436,33 +432,38 @@ pub async fn apply_rules(
                 continue;
             }
             summary.evaluated += 1;
-            let decided = triage.decide(c, now);
-            let Some((item, entries, notify)) = decided else {
-                if !simulate {
-                    store.mark_evaluated(&c.content.id, c.revision).await?;
-                }
-                continue;
-            };
-            let created = c.stored.is_none();
-            if !simulate {
-                let save = ItemSave {
-                    item: &item,
+            match triage.decide(c, now) {
+                None => unchanged.push((&c.content.id, c.revision)),
+                Some(d) => decided.push((c, d)),
+            }
+        }
+        let saved: Vec<Result<i64, StoreError>> = if simulate {
+            decided.iter().map(|_| Ok(0)).collect()
+        } else {
+            let saves: Vec<ItemSave> = decided
+                .iter()
+                .map(|(c, (item, entries, notify))| ItemSave {
+                    item,
                     expected_version: c.stored.as_ref().map(|s| s.version),
                     evaluated_revision: Some(c.revision),
-                    entries: &entries,
-                    notify: &notify,
+                    entries,
+                    notify,
                     at: now,
-                };
-                match store.save_work_item(&save).await {
-                    Ok(_) => {}
-                    Err(StoreError::Conflict(m)) => {
-                        tracing::info!(post = %c.content.id, "{m}");
-                        summary.conflicts += 1;
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
+                })
+                .collect();
+            store.save_work_items(&saves, &unchanged).await?
+        };
+        for ((c, (item, entries, notify)), saved) in decided.into_iter().zip(saved) {
+            match saved {
+                Ok(_) => {}
+                Err(StoreError::Conflict(m)) => {
+                    tracing::info!(post = %c.content.id, "{m}");
+                    summary.conflicts += 1;
+                    continue;
                 }
+                Err(e) => return Err(e.into()),
             }
+            let created = c.stored.is_none();
             if created {
                 summary.created += 1;
                 summary.assigned += usize::from(item.assignee.is_some());
@@ -486,11 +487,33 @@ pub async fn apply_rules(
                 });
             }
         }
-        if batch.len() < 500 {
+        Ok(())
+    })
+    .await?;
+    Ok(summary)
+}
+
+/// Calls `f` with each page of the rules' candidates (see
+/// [`Store::triage_candidates`]), in post id order.
+async fn each_candidate_page(
+    store: &Store,
+    pending_only: bool,
+    mut f: impl AsyncFnMut(&[changedesk_store::Candidate]) -> Result<(), TriageError>,
+) -> Result<(), TriageError> {
+    const PAGE: i64 = 100;
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .triage_candidates(pending_only, after.as_deref(), PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.content.id.clone());
+        f(&page).await?;
+        if (page.len() as i64) < PAGE {
             break;
         }
     }
-    Ok(summary)
+    Ok(())
 }
 
 /// The weekly review agenda at `now`, for the period from `since`: every
@@ -616,41 +639,39 @@ pub async fn retriage_untouched(
     now: Timestamp,
 ) -> Result<usize, TriageError> {
     let mut changed = 0;
-    let mut after: Option<String> = None;
-    loop {
-        let batch = store
-            .triage_candidates(false, after.as_deref(), 500)
-            .await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.content.id.clone());
-        for c in &batch {
+    each_candidate_page(store, false, async |page| {
+        let mut decided = Vec::new();
+        for c in page {
             let Some(stored) = &c.stored else { continue };
             if !untouched(&stored.item) {
                 continue;
             }
-            let Some((item, entries, notify)) = triage.decide_with(c, now, true) else {
-                continue;
-            };
-            if entries.is_empty() {
-                continue;
+            match triage.decide_with(c, now, true) {
+                Some(d) if !d.1.is_empty() => decided.push((stored.version, d)),
+                _ => {}
             }
-            let save = ItemSave {
-                item: &item,
-                expected_version: Some(stored.version),
+        }
+        let saves: Vec<ItemSave> = decided
+            .iter()
+            .map(|(version, (item, entries, notify))| ItemSave {
+                item,
+                expected_version: Some(*version),
                 evaluated_revision: None,
-                entries: &entries,
-                notify: &notify,
+                entries,
+                notify,
                 at: now,
-            };
-            match store.save_work_item(&save).await {
+            })
+            .collect();
+        for saved in store.save_work_items(&saves, &[]).await? {
+            match saved {
                 Ok(_) => changed += 1,
+                // someone is working on it right now: leave it to them
                 Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        if batch.len() < 500 {
-            break;
-        }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(changed)
 }

@@ -1,5 +1,5 @@
-// PostgreSQL's bulk insert of new tenant links, `include!`d into
-// `mod postgres` next to ops.rs (which calls `insert_links`).
+// PostgreSQL's bulk inserts of new tenant links and tenant details,
+// `include!`d into `mod postgres` next to ops.rs (which calls them).
 
 /// One statement whatever the number of links: the columns go as arrays and
 /// `UNNEST` turns them back into rows. Its text never changes, so it is
@@ -10,33 +10,41 @@ async fn insert_links(tx: &mut Tx, l: &Links, load: &Load<'_>, links: &[NewLink]
     if links.is_empty() {
         return Ok(());
     }
-    let (rollout_col, rollout_val, rollout_arg, rollout_name) = if l.has_rollout {
-        (", rollout", ", u.rollout", ", $7::text[]", ", rollout")
-    } else {
-        ("", "", "", "")
-    };
     let ids: Vec<&str> = links.iter().map(|k| k.id.as_str()).collect();
-    let details: Vec<&str> = links.iter().map(|k| k.details.as_str()).collect();
     let digests: Vec<&str> = links.iter().map(|k| k.details_digest.as_str()).collect();
     let seen: Vec<Option<&str>> = links.iter().map(|k| k.last_modified.as_deref()).collect();
-    let mut q = sqlx::query(sql(format!(
-        "INSERT INTO {table} ({key}, tenant_id, details, details_digest, seen_last_modified, first_seen, last_seen, visible{rollout_col}) \
-         SELECT u.id, $1, u.details, u.digest, u.seen, $2, $2, TRUE{rollout_val} \
-         FROM UNNEST($3::text[], $4::text[], $5::text[], $6::text[]{rollout_arg}) AS u(id, details, digest, seen{rollout_name})",
+    sqlx::query(sql(format!(
+        "INSERT INTO {table} ({key}, tenant_id, details_digest, seen_last_modified, first_seen, last_seen, visible) \
+         SELECT u.id, $1, u.digest, u.seen, $2, $2, TRUE \
+         FROM UNNEST($3::text[], $4::text[], $5::text[]) AS u(id, digest, seen)",
         table = l.table,
         key = l.key
     )))
     .bind(load.tenant_id)
     .bind(load.now)
     .bind(ids)
-    .bind(details)
     .bind(digests)
-    .bind(seen);
-    if l.has_rollout {
-        let rollout: Vec<&str> = links.iter().map(|k| k.rollout.as_str()).collect();
-        q = q.bind(rollout);
+    .bind(seen)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Stores tenant details (digest, JSON) that may already be there.
+async fn insert_details(tx: &mut Tx, rows: &[(String, String)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
     }
-    q.execute(&mut **tx).await?;
+    let digests: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    let details: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+    sqlx::query(
+        "INSERT INTO tenant_details (digest, details) SELECT * FROM UNNEST($1::text[], $2::text[]) \
+         ON CONFLICT (digest) DO NOTHING",
+    )
+    .bind(digests)
+    .bind(details)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -50,3 +58,11 @@ fn any_of(n: usize) -> String {
 fn id_list<'a>(ids: &[&'a str]) -> Vec<&'a str> {
     ids.to_vec()
 }
+
+/// A post's tenant links as one JSON array of `[tenant, details digest,
+/// first seen, visible]` (aggregating `post_tenants pt JOIN tenants t`).
+const LINK_LIST: &str = "json_agg(json_build_array(t.name, pt.details_digest, pt.first_seen, pt.visible))::text";
+
+/// The tenant names of a group of `post_tenants pt JOIN tenants t` rows, as
+/// a JSON array.
+const NAME_LIST: &str = "json_agg(t.name)::text";

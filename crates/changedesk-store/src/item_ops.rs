@@ -66,13 +66,43 @@ pub(crate) async fn decision_log_since(pool: &Pool<Db>, since: &Timestamp) -> Re
 /// `expected_version` `None` creates the item (refused if one exists);
 /// `Some(v)` updates it only if nobody saved it since version `v`.
 pub(crate) async fn save_work_item(pool: &Pool<Db>, writer: &Writer, save: &ItemSave<'_>) -> Result<i64> {
+    let (_w, mut tx) = begin_write(pool, writer, "work item").await?;
+    let version = save_in(&mut tx, save).await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// Saves many items in one transaction (the rules' batches). A conflict or a
+/// missing post fails only its own item: it is detected before that item
+/// writes anything, and the others are saved.
+pub(crate) async fn save_work_items(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    saves: &[ItemSave<'_>],
+    evaluated: &[(&str, i64)],
+) -> Result<Vec<Result<i64>>> {
+    let (_w, mut tx) = begin_write(pool, writer, "work items").await?;
+    let mut out = Vec::with_capacity(saves.len());
+    for save in saves {
+        match save_in(&mut tx, save).await {
+            r @ (Ok(_) | Err(StoreError::Conflict(_) | StoreError::NotFound(_))) => out.push(r),
+            Err(e) => return Err(e),
+        }
+    }
+    for (post_id, revision) in evaluated {
+        mark_evaluated_in(&mut tx, post_id, *revision).await?;
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
     let item = save.item;
     let now = save.at.to_canonical();
     let ts = |t: &Option<Timestamp>| t.map(|t| t.to_canonical());
-    let (_w, mut tx) = begin_write(pool, writer, "work item").await?;
     let post = sqlx::query("SELECT COUNT(*) AS n FROM posts WHERE id = $1")
         .bind(&item.message_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     if post.try_get::<i64, _>("n")? == 0 {
         return Err(StoreError::NotFound(format!("post {}", item.message_id)));
@@ -81,7 +111,7 @@ pub(crate) async fn save_work_item(pool: &Pool<Db>, writer: &Writer, save: &Item
         None => {
             let exists = sqlx::query("SELECT COUNT(*) AS n FROM work_items WHERE post_id = $1")
                 .bind(&item.message_id)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
             if exists.try_get::<i64, _>("n")? > 0 {
                 return Err(StoreError::Conflict(format!(
@@ -108,7 +138,7 @@ pub(crate) async fn save_work_item(pool: &Pool<Db>, writer: &Writer, save: &Item
             .bind(&now)
             .bind(save.evaluated_revision.unwrap_or(0))
             .bind(to_json(item))
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             1
         }
@@ -133,7 +163,7 @@ pub(crate) async fn save_work_item(pool: &Pool<Db>, writer: &Writer, save: &Item
             .bind(to_json(item))
             .bind(&item.message_id)
             .bind(expected)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
             if done.rows_affected() == 0 {
                 return Err(StoreError::Conflict(format!(
@@ -144,26 +174,28 @@ pub(crate) async fn save_work_item(pool: &Pool<Db>, writer: &Writer, save: &Item
             expected + 1
         }
     };
-    for e in save.entries {
-        let tenant = match &e.scope {
-            LogScope::Post => None,
-            LogScope::Tenant(t) => Some(t.as_str()),
-        };
-        sqlx::query(
-            "INSERT INTO decision_log (post_id, tenant, at, actor, action, field, old_value, new_value, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&item.message_id)
-        .bind(tenant)
-        .bind(e.at.to_canonical())
-        .bind(e.actor.as_str())
-        .bind(e.action.as_str())
-        .bind(&e.field)
-        .bind(&e.old)
-        .bind(&e.new)
-        .bind(&e.reason)
-        .execute(&mut *tx)
-        .await?;
+    if !save.entries.is_empty() {
+        // one statement for the item's entries, in order (ids keep it)
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "INSERT INTO decision_log (post_id, tenant, at, actor, action, field, old_value, new_value, reason) ",
+        );
+        qb.push_values(save.entries, |mut b, e| {
+            let tenant = match &e.scope {
+                LogScope::Post => None,
+                LogScope::Tenant(t) => Some(t.clone()),
+            };
+            b.push_bind(item.message_id.clone())
+                .push_bind(tenant)
+                .push_bind(e.at.to_canonical())
+                .push_bind(e.actor.as_str())
+                .push_bind(e.action.as_str())
+                .push_bind(e.field.clone())
+                .push_bind(e.old.clone())
+                .push_bind(e.new.clone())
+                .push_bind(e.reason.clone());
+        });
+        // not kept in the statement cache: its text changes with the count
+        qb.build().persistent(false).execute(&mut **tx).await?;
     }
     for n in save.notify {
         sqlx::query("INSERT INTO notify_intents (post_id, tenant, target, reason, created_at) VALUES ($1, $2, $3, $4, $5)")
@@ -172,10 +204,9 @@ pub(crate) async fn save_work_item(pool: &Pool<Db>, writer: &Writer, save: &Item
             .bind(&n.target)
             .bind(&n.reason)
             .bind(&now)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
     }
-    tx.commit().await?;
     Ok(version)
 }
 
@@ -240,17 +271,21 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
         .map(|r| r.try_get::<String, _>("post_id"))
         .collect::<std::result::Result<_, _>>()?;
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-    for chunk in ids.chunks(10_000) {
+    // in small chunks: a post can be seen by thousands of tenants, and a
+    // result set is held whole while it is read
+    for chunk in ids.chunks(200) {
         let links = sqlx::query(sql(format!(
-            "SELECT pt.post_id, t.name FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
-             WHERE pt.visible AND pt.post_id {} ORDER BY t.name",
+            "SELECT pt.post_id, {NAME_LIST} AS names FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
+             WHERE pt.visible AND pt.post_id {} GROUP BY pt.post_id",
             any_of(1)
         )))
         .bind(id_list(chunk))
         .fetch_all(pool)
         .await?;
         for l in links {
-            seen_by.entry(l.try_get("post_id")?).or_default().push(l.try_get("name")?);
+            let mut names: Vec<String> = from_json(&l.try_get::<String, _>("names")?, "tenant names")?;
+            names.sort_unstable();
+            seen_by.insert(l.try_get("post_id")?, names);
         }
     }
     rows.iter()
@@ -295,6 +330,59 @@ pub(crate) async fn triage_candidates(
     .bind(limit)
     .fetch_all(pool)
     .await?;
+    // every tenant link of the page in one query, a row per post (a post
+    // can be seen by thousands of tenants: a row per link cost a round trip
+    // to the database thread each)
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get("id")).collect::<std::result::Result<_, _>>()?;
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    // tenant, details digest, first seen, visible
+    type RawLink = (String, String, String, bool);
+    let mut raw: Vec<(String, Vec<RawLink>)> = Vec::with_capacity(ids.len());
+    for row in sqlx::query(sql(format!(
+        "SELECT pt.post_id, {LINK_LIST} AS links FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
+         WHERE pt.post_id {} GROUP BY pt.post_id",
+        any_of(1)
+    )))
+    .bind(id_list(&id_refs))
+    .fetch_all(pool)
+    .await?
+    {
+        let mut list: Vec<RawLink> =
+            from_json(&row.try_get::<String, _>("links")?, "tenant links")?;
+        list.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        raw.push((row.try_get("post_id")?, list));
+    }
+    // each distinct details once (most tenants see the same)
+    let mut digests: Vec<&str> = raw.iter().flat_map(|(_, l)| l.iter().map(|x| x.1.as_str())).collect();
+    digests.sort_unstable();
+    digests.dedup();
+    let mut details: HashMap<String, std::sync::Arc<Vec<changedesk_core::graph::Detail>>> = HashMap::new();
+    for row in sqlx::query(sql(format!(
+        "SELECT digest, details FROM tenant_details WHERE digest {}",
+        any_of(1)
+    )))
+    .bind(id_list(&digests))
+    .fetch_all(pool)
+    .await?
+    {
+        let parsed = from_json(&row.try_get::<String, _>("details")?, "details")?;
+        details.insert(row.try_get("digest")?, std::sync::Arc::new(parsed));
+    }
+    let mut links: HashMap<String, Vec<CandidateLink>> = HashMap::with_capacity(ids.len());
+    for (post_id, list) in raw {
+        let converted = list
+            .into_iter()
+            .map(|(tenant, digest, first_seen, visible)| {
+                Ok(CandidateLink {
+                    tenant,
+                    details: details.get(&digest).cloned().unwrap_or_default(),
+                    first_seen: read_ts(first_seen)?,
+                    visible,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        links.insert(post_id, converted);
+    }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let id: String = row.try_get("id")?;
@@ -325,23 +413,7 @@ pub(crate) async fn triage_candidates(
                 }
             }
         }
-        let links = sqlx::query(
-            "SELECT t.name, pt.details, pt.first_seen, pt.visible FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
-             WHERE pt.post_id = $1 ORDER BY t.name",
-        )
-        .bind(&id)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|l| {
-            Ok(CandidateLink {
-                tenant: l.try_get("name")?,
-                details: from_json(&l.try_get::<String, _>("details")?, "details")?,
-                first_seen: read_ts(l.try_get("first_seen")?)?,
-                visible: l.try_get("visible")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+        let links = links.remove(&id).unwrap_or_default();
         out.push(Candidate {
             content: from_json(&row.try_get::<String, _>("content")?, "post revision")?,
             revision,
@@ -359,12 +431,17 @@ pub(crate) async fn triage_candidates(
 /// (used when the rules leave an item exactly as it was).
 pub(crate) async fn mark_evaluated(pool: &Pool<Db>, writer: &Writer, post_id: &str, revision: i64) -> Result<()> {
     let (_w, mut tx) = begin_write(pool, writer, "work item").await?;
+    mark_evaluated_in(&mut tx, post_id, revision).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn mark_evaluated_in(tx: &mut Tx, post_id: &str, revision: i64) -> Result<()> {
     sqlx::query("UPDATE work_items SET evaluated_revision = $1 WHERE post_id = $2 AND evaluated_revision < $1")
         .bind(revision)
         .bind(post_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -115,11 +115,62 @@ enum Backend {
 }
 
 /// Writers of one process queue here before taking the database's write lock.
-type Writer = tokio::sync::Mutex<()>;
+type Writer = tokio::sync::Mutex<WriterState>;
+
+/// What the writer of this process remembers between its transactions.
+#[derive(Default)]
+struct WriterState {
+    /// Digests of tenant details known to be committed (`tenant_details`
+    /// rows are content-addressed and never change or go, so a committed
+    /// one stays true): their text need not be sent again.
+    details_known: std::collections::HashSet<String>,
+    /// The versions of posts as of write generation `generation` (see
+    /// `write_generation`): right as long as no other process wrote posts
+    /// since, which the generation tells.
+    posts: std::collections::HashMap<String, Held>,
+    generation: Option<i64>,
+}
+
+/// The version of an item the archive holds.
+#[derive(Clone)]
+struct Held {
+    last_modified: Option<Timestamp>,
+    digest: String,
+    revision: i64,
+}
+
+/// What a committed transaction taught the writer.
+struct Remember {
+    details: Vec<String>,
+    posts: std::collections::HashMap<String, Held>,
+    /// The generation the transaction moved to, and whether the writer's
+    /// memory of posts was current before it.
+    generation: Option<(i64, bool)>,
+}
+
+impl WriterState {
+    /// Details digests and posts remembered at most; past this the memory
+    /// starts over.
+    const CAPACITY: usize = 500_000;
+
+    fn remember(&mut self, r: Remember) {
+        if self.details_known.len() + r.details.len() > Self::CAPACITY {
+            self.details_known.clear();
+        }
+        self.details_known.extend(r.details);
+        if let Some((n, current)) = r.generation {
+            if !current || self.posts.len() + r.posts.len() > Self::CAPACITY {
+                self.posts.clear();
+            }
+            self.posts.extend(r.posts);
+            self.generation = Some(n);
+        }
+    }
+}
 
 /// A writer's turn: logs (at debug) how long it held the write lock.
 struct WriterGuard<'a> {
-    _guard: tokio::sync::MutexGuard<'a, ()>,
+    state: tokio::sync::MutexGuard<'a, WriterState>,
     what: &'static str,
     since: std::time::Instant,
 }
@@ -266,7 +317,13 @@ impl Store {
                 };
                 let write = connect(1, opts.clone()).await?;
                 sqlx::migrate!("./migrations/sqlite").run(&write).await?;
-                let read = connect(4, opts.create_if_missing(false)).await?;
+                // readers keep a smaller cache each: four of the writer's
+                // size would be most of the process's memory
+                let read = connect(
+                    4,
+                    opts.create_if_missing(false).pragma("cache_size", "-4096"),
+                )
+                .await?;
                 Backend::Sqlite { read, write }
             }
             Location::Postgres(url) => {
@@ -292,7 +349,7 @@ impl Store {
         Ok(Store {
             backend,
             location: location.clone(),
-            writer: std::sync::Arc::new(Writer::new(())),
+            writer: std::sync::Arc::new(Writer::new(WriterState::default())),
             digests: Default::default(),
         })
     }
@@ -557,6 +614,19 @@ impl Store {
         dispatch_write!(self.save_work_item(writer, save))
     }
 
+    /// Saves many work items in one transaction and records the posts the
+    /// rules saw without changing anything (`evaluated`: post id, revision).
+    /// One result per save: a [`StoreError::Conflict`] or
+    /// [`StoreError::NotFound`] fails only that item.
+    pub async fn save_work_items(
+        &self,
+        saves: &[ItemSave<'_>],
+        evaluated: &[(&str, i64)],
+    ) -> Result<Vec<Result<i64>>> {
+        let writer = &*self.writer;
+        dispatch_write!(self.save_work_items(writer, saves, evaluated))
+    }
+
     /// Work items with their posts, soonest due first.
     pub async fn work_items(&self, filter: &ItemFilter) -> Result<Vec<ItemRow>> {
         dispatch!(self.list_work_items(filter))
@@ -787,7 +857,8 @@ pub struct Candidate {
 #[derive(Debug, Clone)]
 pub struct CandidateLink {
     pub tenant: String,
-    pub details: Vec<Detail>,
+    /// Shared by the links with the same details.
+    pub details: std::sync::Arc<Vec<Detail>>,
     pub first_seen: Timestamp,
     pub visible: bool,
 }

@@ -65,7 +65,7 @@ async fn begin_write<'w>(
     what: &'static str,
 ) -> Result<(WriterGuard<'w>, Tx)> {
     let guard = WriterGuard {
-        _guard: writer.lock().await,
+        state: writer.lock().await,
         what,
         since: std::time::Instant::now(),
     };
@@ -103,12 +103,7 @@ async fn tenant_id(pool: &Pool<Db>, name: &str) -> Result<i64> {
     }
 }
 
-/// The version of an item the archive holds.
-struct Held {
-    last_modified: Option<Timestamp>,
-    digest: String,
-    revision: i64,
-}
+use super::{Held, Remember, WriterState};
 
 /// What to do with an incoming version of an item the archive holds.
 #[derive(Debug, PartialEq, Eq)]
@@ -176,19 +171,16 @@ async fn seen_digest_before(
 struct Links {
     table: &'static str,
     key: &'static str,
-    has_rollout: bool,
 }
 
 const POST_LINKS: Links = Links {
     table: "post_tenants",
     key: "post_id",
-    has_rollout: true,
 };
 
 const INCIDENT_LINKS: Links = Links {
     table: "incident_tenants",
     key: "incident_id",
-    has_rollout: false,
 };
 
 struct LinkState {
@@ -202,8 +194,76 @@ struct Sighting<'a> {
     id: &'a str,
     details: &'a [Detail],
     details_digest: String,
-    rollout: String,
     last_modified: Option<String>,
+}
+
+/// What a write transaction learns that the writer may remember once it has
+/// committed (see `WriterState`): tenant details to store, and the versions
+/// of the posts it read or wrote.
+struct Learned<'s> {
+    known: &'s WriterState,
+    /// Details not known to be stored, by digest: written at the end.
+    details: HashMap<String, String>,
+    posts: HashMap<String, Held>,
+    /// The write generation this transaction moved the archive to, and
+    /// whether the writer's memory of posts was current before it.
+    generation: Option<(i64, bool)>,
+}
+
+impl<'s> Learned<'s> {
+    fn new(known: &'s WriterState) -> Self {
+        Learned { known, details: HashMap::new(), posts: HashMap::new(), generation: None }
+    }
+
+    fn note_details(&mut self, s: &Sighting<'_>) {
+        if !self.known.details_known.contains(&s.details_digest) && !self.details.contains_key(&s.details_digest) {
+            self.details.insert(s.details_digest.clone(), to_json(s.details));
+        }
+    }
+
+    /// The archive's versions of these posts: from the writer's memory when
+    /// no other writer (another process) has written posts since this one
+    /// last did, else from the database.
+    async fn held_posts(&mut self, tx: &mut Tx, ids: &[&str]) -> Result<HashMap<String, Held>> {
+        let row = sqlx::query("UPDATE write_generation SET n = n + 1 WHERE id = 1 RETURNING n")
+            .fetch_one(&mut **tx)
+            .await?;
+        let n: i64 = row.try_get("n")?;
+        let current = self.known.generation == Some(n - 1);
+        self.generation = Some((n, current));
+        let mut out = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.known.posts.get(*id).filter(|_| current) {
+                Some(h) => {
+                    out.insert(id.to_string(), h.clone());
+                }
+                None => missing.push(*id),
+            }
+        }
+        if !missing.is_empty() {
+            let read = held_versions(tx, "posts", &missing).await?;
+            self.posts.extend(read.iter().map(|(k, v)| (k.clone(), v.clone())));
+            out.extend(read);
+        }
+        Ok(out)
+    }
+
+    /// Records the version of a post this transaction wrote.
+    fn wrote_post(&mut self, id: &str, held: Held) {
+        self.posts.insert(id.to_string(), held);
+    }
+
+    /// Writes the fresh details; returns what to remember once committed.
+    async fn finish(self, tx: &mut Tx) -> Result<Remember> {
+        let rows: Vec<(String, String)> = self.details.into_iter().collect();
+        insert_details(tx, &rows).await?;
+        Ok(Remember {
+            details: rows.into_iter().map(|(d, _)| d).collect(),
+            posts: self.posts,
+            generation: self.generation,
+        })
+    }
 }
 
 async fn load_links(tx: &mut Tx, l: &Links, tenant_id: i64) -> Result<HashMap<String, LinkState>> {
@@ -237,6 +297,7 @@ struct Load<'a> {
     complete: bool,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn record_sighting(
     tx: &mut Tx,
     l: &Links,
@@ -244,6 +305,7 @@ async fn record_sighting(
     held: Option<&LinkState>,
     s: &Sighting<'_>,
     new_links: &mut Vec<NewLink>,
+    learned: &mut Learned<'_>,
     summary: &mut ImportSummary,
 ) -> Result<()> {
     let Load {
@@ -253,11 +315,10 @@ async fn record_sighting(
     } = *load;
     match held {
         None => {
+            learned.note_details(s);
             new_links.push(NewLink {
                 id: s.id.to_string(),
-                details: to_json(s.details),
                 details_digest: s.details_digest.clone(),
-                rollout: s.rollout.clone(),
                 last_modified: s.last_modified.clone(),
             });
             summary.linked += 1;
@@ -270,23 +331,20 @@ async fn record_sighting(
                 || h.details_digest != s.details_digest
                 || h.seen_last_modified != s.last_modified
             {
-                let rollout_set = if l.has_rollout { ", rollout = $7" } else { "" };
-                let mut q = sqlx::query(sql(format!(
-                    "UPDATE {table} SET details = $1, details_digest = $2, seen_last_modified = $3, last_seen = $4, \
-                     visible = TRUE, gone_at = NULL{rollout_set} WHERE {key} = $5 AND tenant_id = $6",
+                learned.note_details(s);
+                sqlx::query(sql(format!(
+                    "UPDATE {table} SET details_digest = $1, seen_last_modified = $2, last_seen = $3, \
+                     visible = TRUE, gone_at = NULL WHERE {key} = $4 AND tenant_id = $5",
                     table = l.table,
                     key = l.key
                 )))
-                .bind(to_json(s.details))
                 .bind(&s.details_digest)
                 .bind(&s.last_modified)
                 .bind(now)
                 .bind(s.id)
-                .bind(tenant_id);
-                if l.has_rollout {
-                    q = q.bind(&s.rollout);
-                }
-                q.execute(&mut **tx).await?;
+                .bind(tenant_id)
+                .execute(&mut **tx)
+                .await?;
             } else if !complete {
                 // a complete listing refreshes last_seen in one statement at the end
                 sqlx::query(sql(format!(
@@ -308,9 +366,7 @@ async fn record_sighting(
 /// A link to create, collected during a load and written in batches.
 struct NewLink {
     id: String,
-    details: String,
     details_digest: String,
-    rollout: String,
     last_modified: Option<String>,
 }
 
@@ -566,7 +622,6 @@ fn prepare_messages<'a>(messages: &'a [Message], digests: &'a [String]) -> Prepa
                 id: &m.content.id,
                 details: &m.view.details,
                 details_digest: m.view.digest(),
-                rollout: to_json(&m.view.rollout().unwrap_or_default()),
                 last_modified: ts_opt(&m.content.last_modified),
             };
             (digests[i].as_str(), sighting)
@@ -584,10 +639,13 @@ pub(crate) async fn import_messages(
     opts: &ImportOptions,
 ) -> Result<ImportSummary> {
     let prepared = prepare_messages(messages, digests);
-    let (_writer, mut tx) = begin_write(pool, writer, "messages").await?;
+    let (mut w, mut tx) = begin_write(pool, writer, "messages").await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &opts.now.to_canonical()).await?;
-    let summary = load_messages(&mut tx, tenant, tenant_id, &prepared, opts).await?;
+    let mut learned = Learned::new(&w.state);
+    let summary = load_messages(&mut tx, tenant, tenant_id, &prepared, opts, &mut learned).await?;
+    let remember = learned.finish(&mut tx).await?;
     commit(tx).await?;
+    w.state.remember(remember);
     Ok(summary)
 }
 
@@ -605,6 +663,7 @@ async fn load_messages(
     tenant_id: i64,
     p: &PreparedMessages<'_>,
     opts: &ImportOptions,
+    learned: &mut Learned<'_>,
 ) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
     let listing = &p.listing;
@@ -620,7 +679,7 @@ async fn load_messages(
     };
     let t_locked = std::time::Instant::now();
     let ids: Vec<&str> = listing.iter().map(|m| m.content.id.as_str()).collect();
-    let held = held_versions(tx, "posts", &ids).await?;
+    let held = learned.held_posts(tx, &ids).await?;
     let links = load_links(tx, &POST_LINKS, tenant_id).await?;
     let t_loaded = std::time::Instant::now();
     let mut new_links = Vec::new();
@@ -632,6 +691,7 @@ async fn load_messages(
             None => {
                 let text = cdiff::body_text(&c.body_html);
                 write_post_columns(tx, c, &text, digest, 1, &now, true).await?;
+                learned.wrote_post(&c.id, Held { last_modified: c.last_modified, digest: digest.to_string(), revision: 1 });
                 insert_revision(
                     tx, "post_revisions", "post_id", &c.id, 1, &c.last_modified, tenant_id,
                     digest, to_json(c), &[], &now,
@@ -662,6 +722,7 @@ async fn load_messages(
                     let changes = cdiff::message_changes_with_text(&old, &old_text, c, &text);
                     let revision = h.revision + 1;
                     write_post_columns(tx, c, &text, digest, revision, &now, false).await?;
+                    learned.wrote_post(&c.id, Held { last_modified: c.last_modified, digest: digest.to_string(), revision });
                     insert_revision(
                         tx, "post_revisions", "post_id", &c.id, revision, &c.last_modified,
                         tenant_id, digest, to_json(c), &changes, &now,
@@ -672,7 +733,7 @@ async fn load_messages(
             }
         }
         let load = Load { tenant_id, now: &now, complete: opts.complete };
-        record_sighting(tx, &POST_LINKS, &load, links.get(&c.id), sighting, &mut new_links, &mut summary).await?;
+        record_sighting(tx, &POST_LINKS, &load, links.get(&c.id), sighting, &mut new_links, learned, &mut summary).await?;
     }
     let t_items = std::time::Instant::now();
     insert_links(tx, &POST_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
@@ -827,8 +888,9 @@ pub(crate) async fn list_messages(pool: &Pool<Db>, f: &MessageFilter) -> Result<
 
 async fn links_of(pool: &Pool<Db>, l: &Links, id: &str) -> Result<Vec<TenantLink>> {
     let rows = sqlx::query(sql(format!(
-        "SELECT t.name, l.visible, l.first_seen, l.last_seen, l.gone_at, l.seen_last_modified, l.details \
-         FROM {table} l JOIN tenants t ON t.id = l.tenant_id WHERE l.{key} = $1 ORDER BY t.name",
+        "SELECT t.name, l.visible, l.first_seen, l.last_seen, l.gone_at, l.seen_last_modified, COALESCE(d.details, '[]') AS details \
+         FROM {table} l JOIN tenants t ON t.id = l.tenant_id LEFT JOIN tenant_details d ON d.digest = l.details_digest \
+         WHERE l.{key} = $1 ORDER BY t.name",
         table = l.table,
         key = l.key
     )))
@@ -1034,10 +1096,13 @@ pub(crate) async fn import_incidents(
     incidents: &[Incident],
     opts: &ImportOptions,
 ) -> Result<ImportSummary> {
-    let (_writer, mut tx) = begin_write(pool, writer, "issues").await?;
+    let (mut w, mut tx) = begin_write(pool, writer, "issues").await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &opts.now.to_canonical()).await?;
-    let summary = load_incidents(&mut tx, tenant, tenant_id, incidents, opts).await?;
+    let mut learned = Learned::new(&w.state);
+    let summary = load_incidents(&mut tx, tenant, tenant_id, incidents, opts, &mut learned).await?;
+    let remember = learned.finish(&mut tx).await?;
     commit(tx).await?;
+    w.state.remember(remember);
     Ok(summary)
 }
 
@@ -1047,6 +1112,7 @@ async fn load_incidents(
     tenant_id: i64,
     incidents: &[Incident],
     opts: &ImportOptions,
+    learned: &mut Learned<'_>,
 ) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
     let (keep, duplicates) = dedupe(incidents, |i| &i.content.id, |i| i.content.last_modified);
@@ -1122,11 +1188,10 @@ async fn load_incidents(
             id: &c.id,
             details: &inc.view.details,
             details_digest: inc.view.digest(),
-            rollout: String::new(),
             last_modified: ts_opt(&c.last_modified),
         };
         let load = Load { tenant_id, now: &now, complete: opts.complete };
-        record_sighting(tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut new_links, &mut summary).await?;
+        record_sighting(tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut new_links, learned, &mut summary).await?;
     }
     insert_links(tx, &INCIDENT_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let newest = listing.iter().filter_map(|i| i.content.last_modified).max();
@@ -1444,26 +1509,43 @@ pub(crate) async fn import_batch(
     digests: &[String],
 ) -> Result<BatchSummary> {
     let prepared = batch.messages.as_ref().map(|(m, _)| prepare_messages(m, digests));
-    let (_writer, mut tx) = begin_write(pool, writer, "tenant batch").await?;
+    let (mut w, mut tx) = begin_write(pool, writer, "tenant batch").await?;
     if !ASYNC_COMMIT.is_empty() {
         sqlx::query(ASYNC_COMMIT).execute(&mut *tx).await?;
     }
+    let t0 = std::time::Instant::now();
     let tenant_id = ensure_tenant(&mut tx, tenant, &batch.at.to_canonical()).await?;
     let mut out = BatchSummary::default();
+    let mut learned = Learned::new(&w.state);
+    let t1 = std::time::Instant::now();
     if let (Some(p), Some((_, opts))) = (&prepared, &batch.messages) {
-        out.messages = Some(load_messages(&mut tx, tenant, tenant_id, p, opts).await?);
+        out.messages = Some(load_messages(&mut tx, tenant, tenant_id, p, opts, &mut learned).await?);
     }
     failpoint::hit("sync.messages_stored");
+    let t2 = std::time::Instant::now();
     if let Some((incidents, opts)) = &batch.issues {
-        out.issues = Some(load_incidents(&mut tx, tenant, tenant_id, incidents, opts).await?);
+        out.issues = Some(load_incidents(&mut tx, tenant, tenant_id, incidents, opts, &mut learned).await?);
     }
+    let remember = learned.finish(&mut tx).await?;
+    let t3 = std::time::Instant::now();
     if let Some((overviews, opts)) = &batch.health {
         out.health = Some(load_health(&mut tx, tenant, tenant_id, overviews, opts).await?);
     }
+    let t4 = std::time::Instant::now();
     if let Some(error) = &batch.record {
         write_sync_outcome(&mut tx, tenant_id, &batch.at.to_canonical(), error.as_deref()).await?;
     }
     commit(tx).await?;
+    w.state.remember(remember);
+    tracing::debug!(
+        tenant,
+        tenant_us = (t1 - t0).as_micros() as u64,
+        messages_us = (t2 - t1).as_micros() as u64,
+        issues_us = (t3 - t2).as_micros() as u64,
+        health_us = (t4 - t3).as_micros() as u64,
+        commit_us = t4.elapsed().as_micros() as u64,
+        "tenant batch stored"
+    );
     Ok(out)
 }
 

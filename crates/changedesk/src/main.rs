@@ -13,6 +13,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: a sync allocates on many threads, and
+/// glibc's per-thread arenas kept hundreds of megabytes of freed memory
+/// (peak RSS 500 MiB for 400 tenants, 135 MiB with one arena); mimalloc
+/// returns it and allocates faster.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // `changedesk … | head` ends quietly, like any other command-line tool
     sigpipe::reset();

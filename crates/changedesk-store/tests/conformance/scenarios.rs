@@ -967,3 +967,55 @@ conformance!(
         assert_eq!((c.posts, c.post_links, c.post_revisions), (40, 240, 80));
     }
 );
+
+conformance!(
+    another_writer_on_the_same_archive_is_never_missed,
+    |store: Store| async move {
+        // a second process on the same database
+        let other = Store::open(store.location(), changedesk_store::OpenMode::ReadWrite)
+            .await
+            .unwrap();
+        store
+            .import_messages(
+                "alpha",
+                &[post("MC1", "2026-01-05T10:00:00Z")],
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let mut v2 = post_json("MC1", "2026-02-01T00:00:00Z");
+        v2["title"] = json!("(Updated) second");
+        other
+            .import_messages("beta", &[parse(&v2)], &opts("2026-03-02T00:00:00Z"))
+            .await
+            .unwrap();
+        // the first writer remembers version 1; the archive holds version 2
+        let s = store
+            .import_messages(
+                "gamma",
+                &[post("MC1", "2026-01-05T10:00:00Z")],
+                &opts("2026-03-03T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (s.updated, s.stale),
+            (0, 1),
+            "older than what the archive holds"
+        );
+        let mut v3 = post_json("MC1", "2026-03-01T00:00:00Z");
+        v3["title"] = json!("(Updated) third");
+        let s = store
+            .import_messages("alpha", &[parse(&v3)], &opts("2026-03-04T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(s.updated, 1);
+        let d = store.get_message("MC1").await.unwrap();
+        assert_eq!(
+            (d.summary.revision, d.content.title.as_str()),
+            (3, "(Updated) third")
+        );
+        assert_eq!(d.revisions.len(), 3);
+        other.close().await;
+    }
+);

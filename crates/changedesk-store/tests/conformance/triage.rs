@@ -2187,3 +2187,107 @@ conformance!(
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
     }
 );
+
+conformance!(
+    a_batch_save_fails_only_the_conflicting_item,
+    |store: Store| async move {
+        store
+            .import_messages(
+                "alpha",
+                &posts(&["MC1", "MC2", "MC3"]),
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let mc1 = WorkItem::new("MC1", at("2026-03-01T00:00:00Z"));
+        save(&store, &mc1, None, None, &[], "2026-03-01T00:00:00Z")
+            .await
+            .unwrap();
+        let mc3 = WorkItem::new("MC3", at("2026-03-01T00:00:00Z"));
+        save(&store, &mc3, None, Some(1), &[], "2026-03-01T00:00:00Z")
+            .await
+            .unwrap();
+        let alice = person("alice");
+        let (triaged, entries) = act(&mc1, Action::Triage, &alice, "2026-03-01T01:00:00Z");
+        let mc2 = WorkItem::new("MC2", at("2026-03-01T00:00:00Z"));
+        let (mc2_triaged, mc2_entries) = act(&mc2, Action::Triage, &alice, "2026-03-01T01:00:00Z");
+        let saves = [
+            // someone saved MC1 since version 7 was read: refused
+            ItemSave {
+                item: &triaged,
+                expected_version: Some(7),
+                evaluated_revision: Some(1),
+                entries: &entries,
+                notify: &[],
+                at: at("2026-03-01T01:00:00Z"),
+            },
+            ItemSave {
+                item: &mc2_triaged,
+                expected_version: None,
+                evaluated_revision: Some(1),
+                entries: &mc2_entries,
+                notify: &[],
+                at: at("2026-03-01T01:00:00Z"),
+            },
+        ];
+        let out = store.save_work_items(&saves, &[("MC3", 1)]).await.unwrap();
+        assert!(
+            matches!(out[0], Err(StoreError::Conflict(_))),
+            "{:?}",
+            out[0]
+        );
+        assert_eq!(out[1].as_ref().ok(), Some(&1));
+        // the refused item wrote nothing; the other one and the mark did
+        let stored1 = store.work_item("MC1").await.unwrap().unwrap();
+        assert_eq!((stored1.version, &stored1.item), (1, &mc1));
+        assert!(store.work_item_log("MC1").await.unwrap().is_empty());
+        let stored2 = store.work_item("MC2").await.unwrap().unwrap();
+        assert_eq!((stored2.version, stored2.evaluated_revision), (1, 1));
+        assert_eq!(
+            store.work_item_log("MC2").await.unwrap().len(),
+            mc2_entries.len()
+        );
+        assert_eq!(
+            store
+                .work_item("MC3")
+                .await
+                .unwrap()
+                .unwrap()
+                .evaluated_revision,
+            1
+        );
+
+        // a post that does not exist fails its own item only
+        let ghost = WorkItem::new("MC404", at("2026-03-01T00:00:00Z"));
+        let mc1_again = ItemSave {
+            item: &triaged,
+            expected_version: Some(1),
+            evaluated_revision: None,
+            entries: &entries,
+            notify: &[],
+            at: at("2026-03-01T02:00:00Z"),
+        };
+        let ghost_save = ItemSave {
+            item: &ghost,
+            expected_version: None,
+            evaluated_revision: None,
+            entries: &[],
+            notify: &[],
+            at: at("2026-03-01T02:00:00Z"),
+        };
+        let out = store
+            .save_work_items(&[ghost_save, mc1_again], &[])
+            .await
+            .unwrap();
+        assert!(
+            matches!(out[0], Err(StoreError::NotFound(_))),
+            "{:?}",
+            out[0]
+        );
+        assert_eq!(out[1].as_ref().ok(), Some(&2));
+        assert_eq!(
+            store.work_item_log("MC1").await.unwrap().len(),
+            entries.len()
+        );
+    }
+);

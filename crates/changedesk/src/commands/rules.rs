@@ -412,7 +412,7 @@ async fn candidate(store: &Store, id: &str) -> Result<Candidate> {
             .into_iter()
             .map(|t| CandidateLink {
                 tenant: t.name,
-                details: t.details,
+                details: std::sync::Arc::new(t.details),
                 first_seen: t.first_seen,
                 visible: t.visible,
             })
