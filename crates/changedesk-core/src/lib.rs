@@ -6,11 +6,13 @@
 //! configuration rules. Reading files, the environment, the network or a
 //! database is the business of the other crates.
 
+pub mod access;
 pub mod config;
 pub mod diff;
 pub mod duration;
 pub mod graph;
 pub mod rules;
+pub mod search;
 pub mod timestamp;
 pub mod triage;
 

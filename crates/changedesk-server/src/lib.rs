@@ -9,5 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod http;
+pub mod jobs;
 pub mod sync;
 pub mod triage;

@@ -419,10 +419,11 @@ pub async fn apply_rules(
     simulate: bool,
 ) -> Result<ApplySummary, TriageError> {
     let mut summary = ApplySummary::default();
-    each_candidate_page(store, !simulate, async |page| {
+    let mut pages = CandidatePages::new(store, !simulate);
+    while let Some(page) = pages.next().await? {
         let mut decided = Vec::new();
         let mut unchanged: Vec<(&str, i64)> = Vec::new();
-        for c in page {
+        for c in &page {
             // a simulation looks at every post; only pending ones would change
             let pending = c
                 .stored
@@ -487,33 +488,48 @@ pub async fn apply_rules(
                 });
             }
         }
-        Ok(())
-    })
-    .await?;
+    }
     Ok(summary)
 }
 
-/// Calls `f` with each page of the rules' candidates (see
-/// [`Store::triage_candidates`]), in post id order.
-async fn each_candidate_page(
-    store: &Store,
+/// The rules' candidates (see [`Store::triage_candidates`]) page by page,
+/// in post id order.
+struct CandidatePages<'s> {
+    store: &'s Store,
     pending_only: bool,
-    mut f: impl AsyncFnMut(&[changedesk_store::Candidate]) -> Result<(), TriageError>,
-) -> Result<(), TriageError> {
+    after: Option<String>,
+    done: bool,
+}
+
+impl<'s> CandidatePages<'s> {
     const PAGE: i64 = 100;
-    let mut after: Option<String> = None;
-    loop {
-        let page = store
-            .triage_candidates(pending_only, after.as_deref(), PAGE)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.content.id.clone());
-        f(&page).await?;
-        if (page.len() as i64) < PAGE {
-            break;
+
+    fn new(store: &'s Store, pending_only: bool) -> Self {
+        CandidatePages {
+            store,
+            pending_only,
+            after: None,
+            done: false,
         }
     }
-    Ok(())
+
+    async fn next(&mut self) -> Result<Option<Vec<changedesk_store::Candidate>>, TriageError> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = self
+            .store
+            .triage_candidates(self.pending_only, self.after.as_deref(), Self::PAGE)
+            .await?;
+        self.done = (page.len() as i64) < Self::PAGE;
+        match page.last() {
+            None => Ok(None),
+            Some(last) => {
+                self.after = Some(last.content.id.clone());
+                Ok(Some(page))
+            }
+        }
+    }
 }
 
 /// The weekly review agenda at `now`, for the period from `since`: every
@@ -639,9 +655,10 @@ pub async fn retriage_untouched(
     now: Timestamp,
 ) -> Result<usize, TriageError> {
     let mut changed = 0;
-    each_candidate_page(store, false, async |page| {
+    let mut pages = CandidatePages::new(store, false);
+    while let Some(page) = pages.next().await? {
         let mut decided = Vec::new();
-        for c in page {
+        for c in &page {
             let Some(stored) = &c.stored else { continue };
             if !untouched(&stored.item) {
                 continue;
@@ -670,8 +687,6 @@ pub async fn retriage_untouched(
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(())
-    })
-    .await?;
+    }
     Ok(changed)
 }

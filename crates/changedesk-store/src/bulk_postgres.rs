@@ -66,3 +66,47 @@ const LINK_LIST: &str = "json_agg(json_build_array(t.name, pt.details_digest, pt
 /// The tenant names of a group of `post_tenants pt JOIN tenants t` rows, as
 /// a JSON array.
 const NAME_LIST: &str = "json_agg(t.name)::text";
+
+// ---------------------------------------------------------------- queries
+// SQL of query_ops.rs that differs per database.
+
+/// Text sort keys compare bytes, as on SQLite, whatever the database's
+/// collation (the sort indexes of migration 0006 use the same).
+const BYTE_ORDER: &str = " COLLATE \"C\"";
+
+/// `IN` tenant ids bound between the two parts (from [`tenant_id_param`]).
+const TENANT_IDS_IN: [&str; 2] = ["= ANY(", "::bigint[])"];
+
+fn tenant_id_param(ids: &[i64]) -> Vec<i64> {
+    ids.to_vec()
+}
+
+/// `IN` text ids bound between the two parts (from [`id_list`]).
+const TEXT_IDS_IN: [&str; 2] = ["= ANY(", "::text[])"];
+
+/// A search's text as `to_tsquery` input, exclusions included (`!'word'`
+/// alone is a valid query, so nothing is left for `TEXT_EXCLUDED`).
+const RENDER_TEXT_MATCH: fn(&changedesk_core::search::Query) -> Option<String> =
+    changedesk_core::search::to_tsquery;
+const RENDER_TEXT_EXCLUDED: fn(&changedesk_core::search::Query) -> Option<String> = |_| None;
+
+/// Posts `p` whose title or body match the query bound between the parts.
+const TEXT_MATCH: [&str; 2] = ["p.search @@ to_tsquery('english', ", ")"];
+/// Never used (see `RENDER_TEXT_EXCLUDED`).
+const TEXT_EXCLUDED: [&str; 2] = ["NOT p.search @@ to_tsquery('english', ", ")"];
+
+/// The posts `p` matching the query bound between the parts, with their
+/// relevance `RANK_SCORE` (cover density, title weight A, body B; negated so
+/// that lower is better, as on SQLite).
+const RANKED_FROM: [&str; 2] = [
+    "(SELECT to_tsquery('english', ",
+    ") AS tq) f JOIN posts p ON p.search @@ f.tq",
+];
+const RANK_SCORE: &str = "(-ts_rank_cd(p.search, f.tq))::float8";
+
+/// Each post of the ids `$2` with an excerpt of its body, the matches of
+/// `$1` between the marks `\u{1}` and `\u{2}` (see `query::split_snippet`).
+const SNIPPETS: &str = "SELECT p.id, ts_headline('english', p.body_text, to_tsquery('english', $1), \
+     'StartSel=' || chr(1) || ', StopSel=' || chr(2) || \
+     ', MaxWords=24, MinWords=8, ShortWord=2, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet \
+     FROM posts p WHERE p.id = ANY($2::text[])";

@@ -64,3 +64,48 @@ const LINK_LIST: &str = "json_group_array(json_array(t.name, pt.details_digest, 
 /// The tenant names of a group of `post_tenants pt JOIN tenants t` rows, as
 /// a JSON array.
 const NAME_LIST: &str = "json_group_array(t.name)";
+
+// ---------------------------------------------------------------- queries
+// SQL of query_ops.rs that differs per database.
+
+/// Text sort keys compare bytes: SQLite's default BINARY collation already.
+const BYTE_ORDER: &str = "";
+
+/// `IN` tenant ids bound between the two parts (from [`tenant_id_param`]).
+const TENANT_IDS_IN: [&str; 2] = ["IN (SELECT value FROM json_each(", "))"];
+
+fn tenant_id_param(ids: &[i64]) -> String {
+    to_json(ids)
+}
+
+/// `IN` text ids bound between the two parts (from [`id_list`]).
+const TEXT_IDS_IN: [&str; 2] = ["IN (SELECT value FROM json_each(", "))"];
+
+/// A search's text as an FTS5 expression: what must match (with `NOT` for
+/// the exclusions) and, when nothing must, what must not.
+const RENDER_TEXT_MATCH: fn(&changedesk_core::search::Query) -> Option<String> =
+    changedesk_core::search::to_fts5;
+const RENDER_TEXT_EXCLUDED: fn(&changedesk_core::search::Query) -> Option<String> =
+    changedesk_core::search::fts5_excluded;
+
+/// Posts `p` whose title or body match the expression bound between the parts.
+const TEXT_MATCH: [&str; 2] = ["p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ", ")"];
+/// Posts `p` whose title and body do not match it.
+const TEXT_EXCLUDED: [&str; 2] = ["p.rowid NOT IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ", ")"];
+
+/// The posts `p` matching the expression bound between the parts, with
+/// their relevance `RANK_SCORE` (BM25, title words weigh four times body
+/// words; lower is better).
+const RANKED_FROM: [&str; 2] = [
+    "(SELECT rowid AS rid, bm25(posts_fts, 4.0, 1.0) AS score FROM posts_fts WHERE posts_fts MATCH ",
+    ") f JOIN posts p ON p.rowid = f.rid",
+];
+const RANK_SCORE: &str = "f.score";
+
+/// Each post of the ids `$2` with an excerpt of its body, the matches of
+/// `$1` between the marks `\u{1}` and `\u{2}` (see `query::split_snippet`).
+/// `CROSS JOIN` keeps the posts first: FTS5 then looks up each by rowid
+/// instead of walking every match of a common word.
+const SNIPPETS: &str = "SELECT p.id, snippet(posts_fts, 1, char(1), char(2), '…', 24) AS snippet \
+     FROM posts p CROSS JOIN posts_fts ON posts_fts.rowid = p.rowid \
+     WHERE p.id IN (SELECT value FROM json_each($2)) AND posts_fts MATCH $1";

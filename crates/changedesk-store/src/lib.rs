@@ -49,7 +49,8 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
-    /// Someone else changed the same thing first.
+    /// Someone else changed the same thing first, or what is being
+    /// created already exists (a user name, a token).
     #[error("{0}")]
     Conflict(String),
 }
@@ -268,6 +269,12 @@ macro_rules! dispatch_write {
         }
     };
 }
+
+// after the dispatch macros, which it uses
+mod auth;
+pub use auth::*;
+mod query;
+pub use query::*;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -1156,6 +1163,8 @@ mod sqlite {
     include!("bulk_sqlite.rs");
     include!("admin_ops.rs");
     include!("item_ops.rs");
+    include!("auth_ops.rs");
+    include!("query_ops.rs");
 }
 
 mod postgres {
@@ -1175,4 +1184,6 @@ mod postgres {
     include!("bulk_postgres.rs");
     include!("admin_ops.rs");
     include!("item_ops.rs");
+    include!("auth_ops.rs");
+    include!("query_ops.rs");
 }

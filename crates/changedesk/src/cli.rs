@@ -73,6 +73,110 @@ pub enum Command {
     Tasks(TasksCommand),
     /// The weekly change review: new posts, items awaiting triage, deadlines, decisions.
     Agenda(AgendaArgs),
+    /// Run the server: the REST API, scheduled syncs, rules and deadline checks.
+    Serve(ServeArgs),
+    /// Users who sign in to the server, and their API tokens.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CHANGEDESK_LISTEN")]
+    pub listen: String,
+    /// Serve Prometheus metrics on this address instead of at /metrics on the main listener.
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
+    /// Sync each configured tenant this often (e.g. 15m, 1h); `0` turns scheduled syncs off.
+    #[arg(long, default_value = "15m")]
+    pub sync_every: String,
+    /// Send session cookies over plain HTTP too (only for trying it on loopback without HTTPS).
+    #[arg(long)]
+    pub insecure_cookies: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a local user (asks for the password, or reads it from CHANGEDESK_PASSWORD).
+    Add(UserAddArgs),
+    /// List users.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Change a user's role, scope, password or state.
+    Set(UserSetArgs),
+    /// Remove a user (and their sessions and tokens).
+    Remove { name: String },
+    /// Create a personal API token for a user; it is printed once.
+    Token(UserTokenArgs),
+    /// List API tokens.
+    Tokens {
+        /// Only this user's.
+        name: Option<String>,
+    },
+    /// Revoke an API token by its id.
+    Revoke { id: i64 },
+}
+
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    pub name: String,
+    /// Make the user an admin (same as --role admin).
+    #[arg(long)]
+    pub admin: bool,
+    /// admin, change_manager, owner or reader.
+    #[arg(long, default_value = "reader")]
+    pub role: String,
+    #[arg(long, default_value = "")]
+    pub display_name: String,
+    #[arg(long, default_value = "")]
+    pub email: String,
+    /// Limit the user to these tenants (repeat or comma-separate).
+    #[arg(long, value_delimiter = ',')]
+    pub tenant: Vec<String>,
+    /// Limit the user to these tenant groups.
+    #[arg(long, value_delimiter = ',')]
+    pub group: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserSetArgs {
+    pub name: String,
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Replace the tenant limit (an empty value with no --group removes it).
+    #[arg(long, value_delimiter = ',')]
+    pub tenant: Option<Vec<String>>,
+    #[arg(long, value_delimiter = ',')]
+    pub group: Option<Vec<String>>,
+    /// Ask for a new password (or read CHANGEDESK_PASSWORD).
+    #[arg(long)]
+    pub password: bool,
+    #[arg(long)]
+    pub disable: bool,
+    #[arg(long)]
+    pub enable: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserTokenArgs {
+    pub name: String,
+    /// What the token is for.
+    #[arg(long, default_value = "api")]
+    pub label: String,
+    /// A lower role than the user's (default: the user's).
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Limit the token to these tenants.
+    #[arg(long, value_delimiter = ',')]
+    pub tenant: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    pub group: Vec<String>,
+    /// Expire after this long (e.g. 90d).
+    #[arg(long)]
+    pub expires_in: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,10 @@ pub const BINARY_ENV_VARS: &[&str] = &[
     "CHANGEDESK_TEST_PG_URL",
     // who `changedesk tasks …` records as the actor when `--as` is not given
     "CHANGEDESK_USER",
+    // `changedesk user add|set`: the password, for scripts (else it is asked)
+    "CHANGEDESK_PASSWORD",
+    // `changedesk serve --listen`
+    "CHANGEDESK_LISTEN",
 ];
 
 pub(super) const DATABASE: &str = "CHANGEDESK_DATABASE";

@@ -1,5 +1,6 @@
 //! The server crate's integration tests: sync against the simulator, and
 //! the rules and work items on a real archive. One test binary.
 
+mod api;
 mod sync;
 mod triage;

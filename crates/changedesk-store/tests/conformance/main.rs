@@ -1,7 +1,9 @@
 //! The store's conformance suite: every scenario on SQLite and PostgreSQL.
 
+mod auth;
 mod fixtures;
 mod harness;
+mod query;
 mod replay;
 mod scenarios;
 mod triage;

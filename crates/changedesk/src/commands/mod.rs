@@ -9,11 +9,13 @@ mod incidents;
 mod messages;
 mod owners;
 mod rules;
+mod serve;
 mod setup;
 mod sim;
 mod sync;
 mod tasks;
 mod tenants;
+mod user;
 
 use std::process::ExitCode;
 
@@ -47,6 +49,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(cmd) => rules::run(&app, cmd).await,
         Command::Tasks(cmd) => tasks::run(&app, cmd).await,
         Command::Agenda(args) => agenda::run(&app, &args).await,
+        Command::Serve(args) => serve::run(&app, &args).await,
+        Command::User(cmd) => user::run(&app, cmd).await,
         Command::Demo(args) => {
             // the demo never writes into the configured archive unless told to
             if !explicit_database {

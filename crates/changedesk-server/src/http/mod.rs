@@ -1,0 +1,217 @@
+//! The HTTP service: the REST API under `/api/v1` (described by the OpenAPI
+//! document at `/api/openapi.json`), health and readiness probes, and
+//! Prometheus metrics.
+//!
+//! Architecture invariant: this module is the only place that knows HTTP.
+//! The API's JSON shapes are its own types (`dto`), mapped from the core's
+//! and the store's, so those can change without breaking `/api/v1`.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+mod routes;
+pub mod sanitize;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use changedesk_core::Timestamp;
+use changedesk_store::Store;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use auth::SecuritySchemes;
+pub use auth::{Caller, hash_password, verify_password};
+pub use error::{ApiError, ApiResult, Problem};
+
+/// How the service behaves; the defaults suit a server behind HTTPS.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// And at the latest this long after sign-in.
+    pub session_max: Duration,
+    /// Cookies only over HTTPS (`Secure`). Off only for plain-HTTP
+    /// development on loopback.
+    pub secure_cookies: bool,
+    /// Failed sign-ins allowed per account and client address in
+    /// `sign_in_window` before further attempts are refused.
+    pub sign_in_attempts: u32,
+    pub sign_in_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            session_idle: Duration::from_secs(8 * 3600),
+            session_max: Duration::from_secs(7 * 24 * 3600),
+            secure_cookies: true,
+            sign_in_attempts: 5,
+            sign_in_window: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub settings: Settings,
+    clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    pub limiter: auth::SignInLimiter,
+    pub metrics: Option<metrics::Metrics>,
+    ready: AtomicBool,
+    /// Asks the scheduler to sync a tenant now (`None`: no scheduler runs).
+    pub sync_now: Option<tokio::sync::mpsc::Sender<String>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings) -> AppState {
+        AppState(Arc::new(Inner {
+            store,
+            limiter: auth::SignInLimiter::new(settings.sign_in_attempts, settings.sign_in_window),
+            settings,
+            clock: Box::new(Timestamp::now_utc),
+            metrics: None,
+            ready: AtomicBool::new(true),
+            sync_now: None,
+        }))
+    }
+
+    /// The same, reading the time from `clock` (tests, reproducible demos).
+    pub fn with_clock(self, clock: impl Fn() -> Timestamp + Send + Sync + 'static) -> AppState {
+        self.map(|i| i.clock = Box::new(clock))
+    }
+
+    /// The same, recording request metrics.
+    pub fn with_metrics(self, m: metrics::Metrics) -> AppState {
+        self.map(|i| i.metrics = Some(m))
+    }
+
+    /// The same, able to trigger syncs through `tx`.
+    pub fn with_sync_trigger(self, tx: tokio::sync::mpsc::Sender<String>) -> AppState {
+        self.map(|i| i.sync_now = Some(tx))
+    }
+
+    fn map(self, f: impl FnOnce(&mut Inner)) -> AppState {
+        let mut inner = Arc::try_unwrap(self.0)
+            .unwrap_or_else(|_| panic!("AppState is configured before it is shared"));
+        f(&mut inner);
+        AppState(Arc::new(inner))
+    }
+
+    pub fn now(&self) -> Timestamp {
+        (self.clock)()
+    }
+
+    /// Readiness: false while shutting down.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::SeqCst);
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "changedesk API",
+        description = "Service change management for Microsoft 365: the archive of Message Center posts and \
+                       Service Health incidents, triage work items, owners, rules, tenants, users and the audit \
+                       log. Authenticate with a session cookie (plus the `X-CSRF-Token` header on changes) or a \
+                       personal API token as `Authorization: Bearer`. Errors are `application/problem+json`.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    components(schemas(Problem)),
+    modifiers(&SecuritySchemes),
+    security(("session" = []), ("token" = []))
+)]
+struct ApiDoc;
+
+/// The API's routes with their OpenAPI description.
+fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    routes::all(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts()
+}
+
+/// The OpenAPI document, as served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
+/// Every route of the service (the probes and `/metrics` included unless
+/// metrics have their own listener).
+pub fn router(state: AppState, metrics_here: bool) -> Router {
+    let (api, doc) = api();
+    let doc = Arc::new(doc);
+    let mut app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .merge(api)
+        .fallback(|| async { ApiError::not_found("no such endpoint") });
+    if metrics_here {
+        app = app.route("/metrics", get(metrics::render));
+    }
+    app.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        metrics::track,
+    ))
+    .layer(PropagateRequestIdLayer::x_request_id())
+    .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+    }))
+    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if !state.ready.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    match state.store.counts().await {
+        Ok(_) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database does not answer",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `/metrics` alone, for a listener of its own.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .with_state(state)
+}

@@ -1,0 +1,382 @@
+//! Work items: one per post, triaged once for every tenant, with per-tenant
+//! overrides and an append-only decision log. Owners act on their own items;
+//! change managers and admins on any in their scope; readers only read.
+
+use axum::extract::State;
+use changedesk_core::triage::{
+    Action, Actor, LogEntry, LogScope, State as ItemState, WorkItem, transition,
+};
+use changedesk_store::{ItemFilter, ItemSave, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::posts::scope_of;
+use crate::http::AppState;
+use crate::http::auth::{Caller, Need};
+use crate::http::dto::{ts, ts_opt};
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{Json, Path, Query};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_items))
+        .routes(routes!(get_item))
+        .routes(routes!(act_on_item))
+}
+
+/// A tenant's exception to the item.
+#[derive(Serialize, ToSchema)]
+pub struct OverrideDto {
+    pub tenant: String,
+    pub applicable: Option<bool>,
+    pub assignee: Option<String>,
+    pub due: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A work item (what the caller may see of it).
+#[derive(Serialize, ToSchema)]
+pub struct ItemDto {
+    pub post_id: String,
+    /// `new`, `triaged`, `in_progress`, `done` or `dismissed`.
+    pub state: String,
+    pub decision: Option<String>,
+    pub assignee: Option<String>,
+    pub priority: String,
+    pub due: Option<String>,
+    pub labels: Vec<String>,
+    pub requires_change_request: bool,
+    pub requires_communication: bool,
+    /// Fields of the post that changed since it was triaged.
+    pub changed_since_triage: Vec<String>,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+    pub dismiss_reason: Option<String>,
+    pub overrides: Vec<OverrideDto>,
+    /// Send it back as `version` to act on this state of the item.
+    pub version: i64,
+}
+
+impl ItemDto {
+    fn new(item: &WorkItem, version: i64, caller: &Caller) -> ItemDto {
+        ItemDto {
+            post_id: item.message_id.clone(),
+            state: item.state.as_str().to_string(),
+            decision: item.decision.map(|d| d.as_str().to_string()),
+            assignee: item.assignee.clone(),
+            priority: item.priority.as_str().to_string(),
+            due: ts_opt(&item.due),
+            labels: item.labels.iter().cloned().collect(),
+            requires_change_request: item.requires_change_request,
+            requires_communication: item.requires_communication,
+            changed_since_triage: item.changed_since_triage.clone(),
+            created_at: ts(&item.created_at),
+            closed_at: ts_opt(&item.closed_at),
+            dismiss_reason: item.dismiss_reason.clone(),
+            overrides: item
+                .overrides
+                .iter()
+                .filter(|o| caller.sees(&o.tenant))
+                .map(|o| OverrideDto {
+                    tenant: o.tenant.clone(),
+                    applicable: o.applicable,
+                    assignee: o.assignee.clone(),
+                    due: ts_opt(&o.due),
+                    note: o.note.clone(),
+                })
+                .collect(),
+            version,
+        }
+    }
+}
+
+/// An item in a list, with its post's headline.
+#[derive(Serialize, ToSchema)]
+pub struct ItemRowDto {
+    #[serde(flatten)]
+    pub item: ItemDto,
+    pub title: String,
+    pub services: Vec<String>,
+    pub act_by: Option<String>,
+    /// Tenants in scope that see the post now.
+    pub tenants: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ItemParams {
+    /// States, comma-separated, or `open` / `closed`.
+    pub state: Option<String>,
+    /// Only items assigned to this owner (`me`: the caller).
+    pub assignee: Option<String>,
+    /// Only items whose post this tenant sees.
+    pub tenant: Option<String>,
+    /// Only items flagged (or not) as changed since triage.
+    pub changed: Option<bool>,
+    /// Only items due before this instant (RFC 3339).
+    pub due_before: Option<String>,
+    /// At most this many (default 500).
+    pub limit: Option<i64>,
+}
+
+fn states(s: &Option<String>) -> ApiResult<Vec<ItemState>> {
+    let mut out = Vec::new();
+    for part in s
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        match part.to_ascii_lowercase().as_str() {
+            "open" => out.extend([ItemState::New, ItemState::Triaged, ItemState::InProgress]),
+            "closed" => out.extend([ItemState::Done, ItemState::Dismissed]),
+            other => out.push(
+                other
+                    .parse()
+                    .map_err(|e| ApiError::bad_request(format!("state: {e}")))?,
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// Lists work items, soonest due first.
+#[utoipa::path(get, path = "/api/v1/items", tag = "items", params(ItemParams),
+    responses((status = 200, body = Vec<ItemRowDto>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn list_items(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ItemParams>,
+) -> ApiResult<axum::Json<Vec<ItemRowDto>>> {
+    if let Some(t) = &p.tenant
+        && !caller.sees(t)
+    {
+        return Ok(axum::Json(Vec::new()));
+    }
+    let filter = ItemFilter {
+        states: states(&p.state)?,
+        assignee: p.assignee.as_deref().map(|a| {
+            if a.eq_ignore_ascii_case("me") {
+                caller.name.clone()
+            } else {
+                a.to_string()
+            }
+        }),
+        tenant: p.tenant.clone(),
+        changed: p.changed,
+        due_before: p
+            .due_before
+            .as_deref()
+            .map(|s| {
+                changedesk_core::Timestamp::parse(s)
+                    .map_err(|e| ApiError::bad_request(format!("due_before: {e}")))
+            })
+            .transpose()?,
+        limit: None,
+    };
+    let limit = p.limit.unwrap_or(500).clamp(1, 5000) as usize;
+    let rows = state.store.work_items(&filter).await?;
+    let out = rows
+        .iter()
+        .filter_map(|r| {
+            let tenants: Vec<String> = r
+                .tenants
+                .iter()
+                .filter(|t| caller.sees(t))
+                .cloned()
+                .collect();
+            // an item whose post no tenant in scope sees is not the caller's
+            if tenants.is_empty() && !caller.unrestricted() {
+                return None;
+            }
+            Some(ItemRowDto {
+                item: ItemDto::new(&r.stored.item, r.stored.version, &caller),
+                title: r.title.clone(),
+                services: r.services.clone(),
+                act_by: ts_opt(&r.act_by),
+                tenants,
+            })
+        })
+        .take(limit)
+        .collect();
+    Ok(axum::Json(out))
+}
+
+/// A decision log entry.
+#[derive(Serialize, ToSchema)]
+pub struct LogEntryDto {
+    pub at: String,
+    /// `rules`, `system`, or the person's name.
+    pub actor: String,
+    pub action: String,
+    pub field: Option<String>,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub reason: Option<String>,
+    /// The tenant the entry is about, if only one.
+    pub tenant: Option<String>,
+}
+
+impl From<&LogEntry> for LogEntryDto {
+    fn from(e: &LogEntry) -> LogEntryDto {
+        LogEntryDto {
+            at: ts(&e.at),
+            actor: e.actor.as_str().to_string(),
+            action: e.action.as_str().to_string(),
+            field: e.field.clone(),
+            old: e.old.clone(),
+            new: e.new.clone(),
+            reason: e.reason.clone(),
+            tenant: match &e.scope {
+                LogScope::Post => None,
+                LogScope::Tenant(t) => Some(t.clone()),
+            },
+        }
+    }
+}
+
+/// A work item with its decision log.
+#[derive(Serialize, ToSchema)]
+pub struct ItemDetailDto {
+    #[serde(flatten)]
+    pub item: ItemDto,
+    pub log: Vec<LogEntryDto>,
+    /// The actions the caller may take now.
+    pub allowed_actions: Vec<String>,
+}
+
+async fn load(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<changedesk_store::StoredItem> {
+    // the post must be in the caller's scope: otherwise it does not exist
+    state
+        .store
+        .get_message_scoped(id, &scope_of(caller))
+        .await?;
+    state.store.work_item(id).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "{id} has no work item yet (the rules create it at the next sync)"
+        ))
+    })
+}
+
+async fn detail(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ItemDetailDto> {
+    let stored = load(state, caller, id).await?;
+    let log = state
+        .store
+        .work_item_log(id)
+        .await?
+        .iter()
+        .filter(|l| match &l.entry.scope {
+            LogScope::Post => true,
+            LogScope::Tenant(t) => caller.sees(t),
+        })
+        .map(|l| LogEntryDto::from(&l.entry))
+        .collect();
+    let allowed_actions = if caller.may_act_on(stored.item.assignee.as_deref()) {
+        changedesk_core::triage::allowed_actions(stored.item.state)
+            .iter()
+            .map(|a| a.as_str().to_string())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(ItemDetailDto {
+        item: ItemDto::new(&stored.item, stored.version, caller),
+        log,
+        allowed_actions,
+    })
+}
+
+/// One work item with its decision log.
+#[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items",
+    params(("id" = String, Path, description = "The post's Message Center id")),
+    responses((status = 200, body = ItemDetailDto), (status = 404, body = Problem), (status = 401, body = Problem)))]
+async fn get_item(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<ItemDetailDto>> {
+    Ok(axum::Json(detail(&state, &caller, &id).await?))
+}
+
+/// An action on a work item. `action` is one of `assign` (`owner`),
+/// `set_priority` (`priority`), `set_due` (`due`), `add_label` /
+/// `remove_label` (`label`), `require_change_request` /
+/// `require_communication` (`required`), `triage`, `dismiss` (`reason`),
+/// `start`, `close` (`decision`: `actioned`, `no_action`, `accepted_risk`,
+/// …; `reason`), `reopen` (`reason`), `comment` (`text`), `set_override`
+/// (`tenant`, `applicable`, `assignee`, `due`, `note`), `acknowledge`.
+#[derive(Deserialize, ToSchema)]
+pub struct ActionRequest {
+    /// The `version` the caller last saw: the action is refused (409) if
+    /// someone changed the item since. Omit to act on whatever is current.
+    pub version: Option<i64>,
+    #[serde(flatten)]
+    #[schema(value_type = Object, example = json!({"action": "close", "decision": "actioned", "reason": "Rolled out with the pilot group"}))]
+    pub action: Action,
+}
+
+/// Acts on a work item: a triage decision, an assignment, a comment…
+#[utoipa::path(post, path = "/api/v1/items/{id}/actions", tag = "items",
+    params(("id" = String, Path)), request_body = ActionRequest,
+    responses((status = 200, body = ItemDetailDto), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "Changed by someone else, or not allowed in this state", body = Problem)))]
+async fn act_on_item(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<ActionRequest>,
+) -> ApiResult<axum::Json<ItemDetailDto>> {
+    let stored = load(&state, &caller, &id).await?;
+    if !caller.may_act_on(stored.item.assignee.as_deref()) {
+        caller.require(Need::TriageAny)?;
+        return Err(ApiError::forbidden(format!(
+            "{} may act only on the items assigned to them",
+            caller.name
+        )));
+    }
+    if let Action::SetOverride { tenant, .. } = &req.action
+        && !caller.sees(tenant)
+    {
+        return Err(ApiError::not_found(format!("tenant `{tenant}` not found")));
+    }
+    if let Some(v) = req.version
+        && v != stored.version
+    {
+        return Err(ApiError::conflict(format!(
+            "{id} was changed since version {v} (it is at version {}); reload and try again",
+            stored.version
+        )));
+    }
+    let now = state.now();
+    let t = transition(
+        &stored.item,
+        req.action,
+        &Actor::Person(caller.name.clone()),
+        now,
+    )
+    .map_err(|e| ApiError::conflict(e.to_string()))?;
+    if !t.entries.is_empty() {
+        let save = ItemSave {
+            item: &t.item,
+            expected_version: Some(stored.version),
+            evaluated_revision: None,
+            entries: &t.entries,
+            notify: &[],
+            at: now,
+        };
+        match state.store.save_work_item(&save).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict(m)) => return Err(ApiError::conflict(m)),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(axum::Json(detail(&state, &caller, &id).await?))
+}

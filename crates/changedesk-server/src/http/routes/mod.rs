@@ -1,0 +1,21 @@
+//! The `/api/v1` endpoints, one module per resource. Each handler carries its
+//! OpenAPI description (`#[utoipa::path]`), so routes and the document are
+//! declared once.
+
+mod items;
+mod posts;
+mod session;
+mod tenants;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use super::AppState;
+
+/// Every API route.
+pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .merge(session::routes())
+        .merge(posts::routes())
+        .merge(items::routes())
+        .merge(tenants::routes())
+}

@@ -1,0 +1,207 @@
+//! Sign-in, sign-out and who am I.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum_extra::extract::cookie::CookieJar;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::http::AppState;
+use crate::http::auth::{self, Caller, Via};
+use crate::http::dto::CallerDto;
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{ClientIp, Json};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_in, sign_out))
+        .routes(routes!(me))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    /// The user name.
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignedIn {
+    pub user: CallerDto,
+    /// Send it as `X-CSRF-Token` with every change made with this session.
+    pub csrf_token: String,
+    pub expires_at: String,
+}
+
+/// Signs in with a local account; the answer sets the session cookie.
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", security(()),
+    request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in", body = SignedIn),
+        (status = 401, description = "Wrong user name or password", body = Problem),
+        (status = 429, description = "Too many failed attempts", body = Problem),
+    ))]
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(peer): ClientIp,
+    jar: CookieJar,
+    Json(body): Json<SignIn>,
+) -> ApiResult<impl IntoResponse> {
+    let name = body.name.trim().to_ascii_lowercase();
+    let client = peer.map(|ip| ip.to_string()).unwrap_or_default();
+    let key = format!("{name}|{client}");
+    if let Some(wait) = state.limiter.blocked(&key) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "too many failed sign-ins for {name}; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+        ));
+    }
+    let user = state.store.user_by_name(&name).await?;
+    let phc = user
+        .as_ref()
+        .filter(|u| !u.disabled)
+        .and_then(|u| u.password_hash.clone());
+    let password = body.password;
+    // an unknown user costs the same time as a wrong password
+    let ok = tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => auth::verify_password(&password, &phc),
+        None => {
+            let _ = auth::verify_password(&password, dummy_phc());
+            false
+        }
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
+    let now = state.now();
+    let Some(user) = user.filter(|_| ok) else {
+        state.limiter.failed(&key);
+        state
+            .store
+            .record_audit(
+                &name,
+                "session.sign_in_failed",
+                &name,
+                &serde_json::json!({ "client": client }),
+                &now,
+            )
+            .await?;
+        return Err(ApiError::unauthorized("wrong user name or password"));
+    };
+    state.limiter.succeeded(&key);
+    let secret = auth::new_secret();
+    let csrf = auth::new_secret();
+    let idle =
+        time::Duration::try_from(state.settings.session_idle).unwrap_or(time::Duration::HOUR);
+    let expires = changedesk_core::Timestamp::from_datetime(now.as_datetime() + idle);
+    state
+        .store
+        .create_session(&changedesk_store::NewSession {
+            token_hash: auth::hash_secret(&secret),
+            user_id: user.id,
+            csrf_token: csrf.clone(),
+            created_at: now,
+            expires_at: expires,
+        })
+        .await?;
+    state.store.record_sign_in(user.id, &now).await?;
+    state
+        .store
+        .record_audit(
+            &user.name,
+            "session.sign_in",
+            &user.name,
+            &serde_json::json!({ "client": client }),
+            &now,
+        )
+        .await?;
+    let jar = jar.add(auth::session_cookie(secret, state.settings.secure_cookies));
+    let caller = CallerDto {
+        name: user.name.clone(),
+        display_name: Some(user.display_name.clone()).filter(|d| !d.is_empty()),
+        role: user.role.as_str().to_string(),
+        tenants: user.scope.tenants.clone(),
+        tenant_groups: user.scope.groups.clone(),
+        via: "session".to_string(),
+    };
+    Ok((
+        jar,
+        axum::Json(SignedIn {
+            user: caller,
+            csrf_token: csrf,
+            expires_at: expires.to_string(),
+        }),
+    ))
+}
+
+/// A valid Argon2id hash of a random password, verified against when the
+/// user does not exist (so that costs the same time).
+fn dummy_phc() -> &'static str {
+    static PHC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PHC.get_or_init(|| auth::hash_password(&auth::new_secret()).unwrap_or_default())
+}
+
+/// Signs out: ends the session and removes its cookie.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "session",
+    responses((status = 204, description = "Signed out"), (status = 401, body = Problem)))]
+async fn sign_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    jar: CookieJar,
+) -> ApiResult<impl IntoResponse> {
+    let Via::Session { token_hash } = &caller.via else {
+        return Err(ApiError::bad_request(
+            "an API token has no session to end; revoke the token instead",
+        ));
+    };
+    state.store.delete_session(token_hash).await?;
+    state
+        .store
+        .record_audit(
+            &caller.actor(),
+            "session.sign_out",
+            &caller.name,
+            &serde_json::json!({}),
+            &state.now(),
+        )
+        .await?;
+    Ok((
+        jar.add(auth::expired_session_cookie(state.settings.secure_cookies)),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub user: CallerDto,
+    /// The session's CSRF token (absent for API tokens).
+    pub csrf_token: Option<String>,
+}
+
+/// The signed-in user, role and tenant scope.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session",
+    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+async fn me(
+    State(state): State<AppState>,
+    caller: Caller,
+    _h: HeaderMap,
+) -> ApiResult<axum::Json<Me>> {
+    let csrf_token = match &caller.via {
+        Via::Session { token_hash } => state
+            .store
+            .session(token_hash, &state.now())
+            .await?
+            .map(|(s, _)| s.csrf_token),
+        Via::Token { .. } => None,
+    };
+    Ok(axum::Json(Me {
+        user: CallerDto::from(&caller),
+        csrf_token,
+    }))
+}

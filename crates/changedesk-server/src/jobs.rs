@@ -1,0 +1,159 @@
+//! The background jobs of `changedesk serve`: every tenant is synced on a
+//! schedule (its first sync spread over the first interval, then every
+//! interval with ±10 % jitter so a thousand tenants do not all ask Graph at
+//! once), the rules run over what arrived, and overdue and missed items are
+//! found. A sync can also be asked for now (`POST
+//! /api/v1/tenants/{name}/sync`).
+//!
+//! Shutdown: a running sync gets a grace period to finish; after that it is
+//! dropped, which is safe because each tenant's listings are stored in one
+//! transaction (an abandoned tenant is simply synced again next time).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use changedesk_core::Timestamp;
+use changedesk_core::config::{SyncSettings, TenantConfig, TriageConfig};
+use changedesk_graph::GraphClient;
+use changedesk_store::Store;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::sync::{Quiet, SyncRequest, sync_tenants};
+use crate::triage::{Triage, apply_rules, sweep_deadlines};
+
+/// What the scheduler needs.
+pub struct Jobs {
+    pub store: Store,
+    pub graph: GraphClient,
+    pub tenants: Vec<TenantConfig>,
+    pub settings: SyncSettings,
+    pub triage: TriageConfig,
+    /// How often each tenant is synced.
+    pub every: Duration,
+    /// How long a running sync may go on after shutdown was asked.
+    pub grace: Duration,
+    pub clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+}
+
+impl Jobs {
+    /// Runs until `shutdown` turns true. `requests` names tenants to sync
+    /// now.
+    pub async fn run(
+        self,
+        mut requests: mpsc::Receiver<String>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let start = Instant::now();
+        // the first syncs are spread over the first interval
+        let mut due: HashMap<String, Instant> = self
+            .tenants
+            .iter()
+            .map(|t| {
+                let offset = self.every.mul_f64(rand::random_range(0.0..1.0));
+                (t.name.clone(), start + offset.min(self.every))
+            })
+            .collect();
+        tracing::info!(
+            tenants = self.tenants.len(),
+            every_s = self.every.as_secs(),
+            "scheduler started"
+        );
+        loop {
+            let next = due.values().min().copied().unwrap_or(start + self.every);
+            tokio::select! {
+                _ = tokio::time::sleep_until(next) => {}
+                asked = requests.recv() => match asked {
+                    Some(name) => {
+                        if let Some(at) = due.get_mut(&name) {
+                            *at = Instant::now();
+                        } else {
+                            tracing::warn!(tenant = %name, "a sync was asked for a tenant that is not configured");
+                        }
+                    }
+                    None => {}
+                },
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+            let now = Instant::now();
+            let ready: Vec<TenantConfig> = self
+                .tenants
+                .iter()
+                .filter(|t| due.get(&t.name).is_some_and(|at| *at <= now))
+                .cloned()
+                .collect();
+            if ready.is_empty() {
+                continue;
+            }
+            for t in &ready {
+                let jitter = self.every.mul_f64(rand::random_range(0.9..1.1));
+                due.insert(t.name.clone(), now + jitter);
+            }
+            let work = self.round(&ready);
+            tokio::pin!(work);
+            tokio::select! {
+                _ = &mut work => {}
+                _ = shutdown.changed() => {
+                    tracing::info!(grace_s = self.grace.as_secs(), "shutting down: letting the running sync finish");
+                    if tokio::time::timeout(self.grace, &mut work).await.is_err() {
+                        tracing::warn!("the running sync was abandoned at shutdown; its tenants sync again at the next start");
+                    }
+                    break;
+                }
+            }
+        }
+        tracing::info!("scheduler stopped");
+    }
+
+    /// One round: sync these tenants, then the rules and the deadline sweep.
+    async fn round(&self, tenants: &[TenantConfig]) {
+        let now = (self.clock)();
+        let request = SyncRequest {
+            full: false,
+            now,
+            settings: self.settings.clone(),
+            dry_run: false,
+        };
+        let outcomes =
+            sync_tenants(&self.store, &self.graph, tenants, &request, Arc::new(Quiet)).await;
+        for o in &outcomes {
+            match &o.error {
+                Some(e) => tracing::warn!(tenant = %o.tenant, error = %e, "sync failed"),
+                None => tracing::info!(tenant = %o.tenant, "synced"),
+            }
+        }
+        metrics::counter!("changedesk_syncs_total", "outcome" => "ok")
+            .increment(outcomes.iter().filter(|o| o.error.is_none()).count() as u64);
+        metrics::counter!("changedesk_syncs_total", "outcome" => "failed")
+            .increment(outcomes.iter().filter(|o| o.error.is_some()).count() as u64);
+        let triage = match Triage::load(&self.store, self.triage.reopen.clone()).await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot load the rules; triage skipped this round");
+                return;
+            }
+        };
+        match apply_rules(&self.store, &triage, now, false).await {
+            Ok(s) => tracing::info!(
+                evaluated = s.evaluated,
+                created = s.created,
+                reopened = s.reopened,
+                "rules applied"
+            ),
+            Err(e) => tracing::error!(error = %e, "the rules failed"),
+        }
+        match sweep_deadlines(&self.store, &self.triage.missed, now).await {
+            Ok(s) => tracing::info!(
+                overdue = s.overdue,
+                missed = s.missed,
+                closed = s.closed.len(),
+                "deadlines checked"
+            ),
+            Err(e) => tracing::error!(error = %e, "the deadline sweep failed"),
+        }
+    }
+}

@@ -1,0 +1,645 @@
+// The API's queries (see query.rs): written once, `include!`d into `mod
+// sqlite` and `mod postgres` after ops.rs (whose helpers it uses). What
+// differs per database (full-text search, binding a list, text order) is at
+// the end of bulk_sqlite.rs / bulk_postgres.rs.
+//
+// A post list runs in steps, each cheap whatever the archive's size:
+// 1. the tenants in scope become ids (once);
+// 2. the page: only ids and sort keys, in the order of an index on the sort
+//    key, filtered by `EXISTS` on the tenant links, `LIMIT` one more than a
+//    page (to know whether another follows);
+// 3. the page's posts, with counts and tenant names in scope, and their
+//    snippets: for at most a page of ids;
+// 4. the total: a `COUNT(*)` of the same conditions.
+
+use changedesk_core::search::{Field as SearchField, Query as SearchQuery};
+
+use super::query::{Cursor, SortKey, split_snippet};
+use super::{FacetCount, Facets, PostHit, PostPage, PostQuery, PostSort, TenantScope};
+
+/// The tenants in scope, resolved to ids.
+enum InScope {
+    All,
+    /// These tenant ids only (never empty: nothing is in scope then).
+    Ids(Vec<i64>),
+}
+
+/// The scope's tenant ids; `None` when no tenant is in scope.
+async fn resolve_scope(pool: &Pool<Db>, scope: &TenantScope) -> Result<Option<InScope>> {
+    let names = match scope {
+        TenantScope::All => return Ok(Some(InScope::All)),
+        TenantScope::Only(names) if names.is_empty() => return Ok(None),
+        TenantScope::Only(names) => names,
+    };
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let rows = sqlx::query(sql(format!("SELECT id FROM tenants WHERE name {}", any_of(1))))
+        .bind(id_list(&names))
+        .fetch_all(pool)
+        .await?;
+    let ids = rows
+        .iter()
+        .map(|r| r.try_get::<i64, _>("id"))
+        .collect::<Result<Vec<i64>, _>>()?;
+    Ok((!ids.is_empty()).then_some(InScope::Ids(ids)))
+}
+
+/// ` AND {alias}.tenant_id IN (the scope)`, for a tenant-link alias.
+fn push_in_scope(qb: &mut QueryBuilder<Db>, s: &InScope, alias: &str) {
+    if let InScope::Ids(ids) = s {
+        qb.push(format!(" AND {alias}.tenant_id {}", TENANT_IDS_IN[0]));
+        qb.push_bind(tenant_id_param(ids));
+        qb.push(TENANT_IDS_IN[1]);
+    }
+}
+
+/// A post query, ready to run.
+struct PostCx<'a> {
+    q: &'a PostQuery,
+    scope: InScope,
+    /// The query's `tenant`, in scope.
+    tenant: Option<i64>,
+    search: SearchQuery,
+    /// The search text for the engine: what must match (with the exclusions)
+    /// or, when nothing must, what must not.
+    text_match: Option<String>,
+    text_excluded: Option<String>,
+    sort: PostSort,
+    cursor: Option<Cursor>,
+}
+
+/// Prepares a query; `None` when nothing can match (no tenant in scope, or
+/// the query's tenant is out of it). With `paged`, its cursor is read: a
+/// malformed one is an error even then.
+async fn prepare_posts<'a>(pool: &Pool<Db>, q: &'a PostQuery, paged: bool) -> Result<Option<PostCx<'a>>> {
+    let search = SearchQuery::parse(q.q.as_deref().unwrap_or(""));
+    let text_match = RENDER_TEXT_MATCH(&search);
+    let sort = match q.sort {
+        PostSort::Relevance if !search.has_required_text() => PostSort::Newest,
+        s => s,
+    };
+    let cursor = q
+        .cursor
+        .as_deref()
+        .filter(|c| paged && !c.trim().is_empty())
+        .map(|c| Cursor::decode(c, sort))
+        .transpose()?;
+    let Some(scope) = resolve_scope(pool, &q.scope).await? else {
+        return Ok(None);
+    };
+    let tenant = match &q.tenant {
+        None => None,
+        Some(name) => {
+            let name = name.trim().to_lowercase();
+            if !q.scope.includes(&name) {
+                return Ok(None);
+            }
+            let row = sqlx::query("SELECT id FROM tenants WHERE name = $1")
+                .bind(&name)
+                .fetch_optional(pool)
+                .await?;
+            match row {
+                Some(r) => Some(r.try_get::<i64, _>("id")?),
+                None => return Ok(None),
+            }
+        }
+    };
+    Ok(Some(PostCx {
+        q,
+        scope,
+        tenant,
+        text_excluded: RENDER_TEXT_EXCLUDED(&search),
+        text_match,
+        search,
+        sort,
+        cursor,
+    }))
+}
+
+/// ` AND …` for every condition of the query on posts `p`; the text search
+/// too unless `text` is false (the ranked FROM of a relevance sort has it).
+fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool) {
+    let q = cx.q;
+    // who sees it: a link of a tenant in scope (the query's tenant, if any)
+    match (cx.tenant, q.state) {
+        (Some(t), state) => {
+            qb.push(" AND EXISTS (SELECT 1 FROM post_tenants pt WHERE pt.post_id = p.id AND pt.tenant_id = ");
+            qb.push_bind(t);
+            qb.push(match state {
+                Some(PostState::Active) => " AND pt.visible)",
+                Some(PostState::Expired) => " AND NOT pt.visible)",
+                None => ")",
+            });
+        }
+        (None, state) => {
+            qb.push(" AND EXISTS (SELECT 1 FROM post_tenants pt WHERE pt.post_id = p.id");
+            if state == Some(PostState::Active) {
+                qb.push(" AND pt.visible");
+            }
+            push_in_scope(qb, &cx.scope, "pt");
+            qb.push(")");
+            if state == Some(PostState::Expired) {
+                qb.push(" AND NOT EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible");
+                push_in_scope(qb, &cx.scope, "pv");
+                qb.push(")");
+            }
+        }
+    }
+    if !q.services.is_empty() {
+        qb.push(" AND EXISTS (SELECT 1 FROM post_services s WHERE s.post_id = p.id AND LOWER(s.service) IN (");
+        let mut sep = qb.separated(", ");
+        for s in &q.services {
+            sep.push_bind(s.trim().to_lowercase());
+        }
+        qb.push("))");
+    }
+    if !q.tags.is_empty() {
+        qb.push(" AND EXISTS (SELECT 1 FROM post_tags g WHERE g.post_id = p.id AND LOWER(g.tag) IN (");
+        let mut sep = qb.separated(", ");
+        for t in &q.tags {
+            sep.push_bind(t.trim().to_lowercase());
+        }
+        qb.push("))");
+    }
+    if let Some(c) = &q.category {
+        qb.push(" AND LOWER(p.category) = ");
+        qb.push_bind(c.trim().to_lowercase());
+    }
+    if let Some(s) = &q.severity {
+        qb.push(" AND LOWER(p.severity) = ");
+        qb.push_bind(s.trim().to_lowercase());
+    }
+    if let Some(m) = q.major {
+        qb.push(" AND p.is_major = ");
+        qb.push_bind(m);
+    }
+    if let Some(t) = q.act_by_from {
+        qb.push(" AND p.act_by >= ");
+        qb.push_bind(t.to_canonical());
+    }
+    if let Some(t) = q.act_by_to {
+        qb.push(" AND p.act_by <= ");
+        qb.push_bind(t.to_canonical());
+    }
+    if let Some(t) = q.changed_since {
+        // the sort index's expression, so a newest-first page can range over it
+        qb.push(" AND COALESCE(p.last_modified, '') >= ");
+        qb.push_bind(t.to_canonical());
+    }
+    for (negated, field, value) in cx.search.fields() {
+        qb.push(if negated { " AND NOT " } else { " AND " });
+        match field {
+            SearchField::Service => {
+                qb.push(format!(
+                    "EXISTS (SELECT 1 FROM post_services s WHERE s.post_id = p.id AND s.service {ILIKE} "
+                ));
+                qb.push_bind(like_pattern(value));
+                qb.push(" ESCAPE '\\')");
+            }
+            SearchField::Tag => {
+                qb.push(format!(
+                    "EXISTS (SELECT 1 FROM post_tags g WHERE g.post_id = p.id AND g.tag {ILIKE} "
+                ));
+                qb.push_bind(like_pattern(value));
+                qb.push(" ESCAPE '\\')");
+            }
+            SearchField::Category | SearchField::Severity => {
+                let column = if field == SearchField::Category { "category" } else { "severity" };
+                qb.push(format!("(p.{column} {ILIKE} "));
+                qb.push_bind(like_pattern(value));
+                qb.push(" ESCAPE '\\')");
+            }
+            SearchField::Tenant => {
+                qb.push(
+                    "EXISTS (SELECT 1 FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
+                     WHERE pt.post_id = p.id AND t.name = ",
+                );
+                qb.push_bind(value.to_lowercase());
+                push_in_scope(qb, &cx.scope, "pt");
+                qb.push(")");
+            }
+            SearchField::Id => {
+                qb.push("(p.id IN (");
+                qb.push_bind(value.to_string());
+                qb.push(", ");
+                qb.push_bind(value.to_uppercase());
+                qb.push("))");
+            }
+        }
+    }
+    if text {
+        if let Some(m) = &cx.text_match {
+            qb.push(format!(" AND {}", TEXT_MATCH[0]));
+            qb.push_bind(m.clone());
+            qb.push(TEXT_MATCH[1]);
+        } else if let Some(x) = &cx.text_excluded {
+            qb.push(format!(" AND {}", TEXT_EXCLUDED[0]));
+            qb.push_bind(x.clone());
+            qb.push(TEXT_EXCLUDED[1]);
+        }
+    }
+}
+
+/// The sort key expression of a sort, and whether it descends; the id
+/// follows it (in the same direction), so the order is total. They are
+/// exactly the expressions of the indexes of migration 0006.
+fn sort_key(sort: PostSort) -> (String, bool) {
+    match sort {
+        PostSort::Newest | PostSort::Oldest => (
+            format!("COALESCE(p.last_modified, ''){BYTE_ORDER}"),
+            sort == PostSort::Newest,
+        ),
+        // '~' sorts after every date: posts without one come last
+        PostSort::ActBy => (format!("COALESCE(p.act_by, '~'){BYTE_ORDER}"), false),
+        PostSort::Title => (format!("p.title{BYTE_ORDER}"), false),
+        PostSort::Relevance => (RANK_SCORE.to_string(), false),
+    }
+}
+
+/// A page's row: the id and what its cursor is made of.
+struct PageRow {
+    id: String,
+    key: SortKey,
+}
+
+fn page_row(row: &DbRow, sort: PostSort) -> Result<PageRow> {
+    let key = match sort {
+        PostSort::Newest | PostSort::Oldest => {
+            SortKey::Text(row.try_get::<Option<String>, _>("last_modified")?.unwrap_or_default())
+        }
+        PostSort::ActBy => {
+            SortKey::Text(row.try_get::<Option<String>, _>("act_by")?.unwrap_or_else(|| "~".to_string()))
+        }
+        PostSort::Title => SortKey::Text(row.try_get("title")?),
+        PostSort::Relevance => SortKey::Score(row.try_get::<f64, _>("score")?),
+    };
+    Ok(PageRow {
+        id: row.try_get("id")?,
+        key,
+    })
+}
+
+/// The summary columns of posts `p` with their counts of tenants in scope,
+/// and the names of those tenants as a JSON array (`tenant_names`).
+fn push_scoped_summary_columns(qb: &mut QueryBuilder<Db>, s: &InScope) {
+    qb.push(
+        "p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, \
+         p.start_at, p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, \
+         (SELECT COUNT(*) FROM post_tenants l WHERE l.post_id = p.id AND l.visible",
+    );
+    push_in_scope(qb, s, "l");
+    qb.push(") AS tenants_visible, (SELECT COUNT(*) FROM post_tenants l WHERE l.post_id = p.id");
+    push_in_scope(qb, s, "l");
+    qb.push(format!(
+        ") AS tenants_seen, (SELECT {NAME_LIST} FROM post_tenants l JOIN tenants t ON t.id = l.tenant_id \
+         WHERE l.post_id = p.id"
+    ));
+    push_in_scope(qb, s, "l");
+    qb.push(") AS tenant_names");
+}
+
+pub(crate) async fn query_posts(pool: &Pool<Db>, q: &PostQuery) -> Result<PostPage> {
+    let Some(cx) = prepare_posts(pool, q, true).await? else {
+        return Ok(PostPage {
+            items: Vec::new(),
+            next_cursor: None,
+            total: 0,
+        });
+    };
+    let size = q.page_size();
+
+    // the page: ids and sort keys only
+    let ranked = cx.sort == PostSort::Relevance;
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT p.id, p.last_modified, p.act_by, p.title");
+    if ranked {
+        qb.push(format!(", {RANK_SCORE} AS score FROM {}", RANKED_FROM[0]));
+        qb.push_bind(cx.text_match.clone().unwrap_or_default());
+        qb.push(RANKED_FROM[1]);
+    } else {
+        qb.push(" FROM posts p");
+    }
+    qb.push(" WHERE 1 = 1");
+    push_post_conditions(&mut qb, &cx, !ranked);
+    let (key, descending) = sort_key(cx.sort);
+    let id = format!("p.id{BYTE_ORDER}");
+    let (before, after) = if descending { ("<", "<=") } else { (">", ">=") };
+    if let Some(c) = &cx.cursor {
+        // after the cursor's (key, id); the bound on the key alone lets the
+        // database seek in the sort index (SQLite does not for the pair)
+        let bind_key = |qb: &mut QueryBuilder<Db>| match &c.key {
+            SortKey::Text(t) => {
+                qb.push_bind(t.clone());
+            }
+            SortKey::Score(s) => {
+                qb.push_bind(*s);
+            }
+        };
+        qb.push(format!(" AND {key} {after} "));
+        bind_key(&mut qb);
+        qb.push(format!(" AND ({key}, {id}) {before} ("));
+        bind_key(&mut qb);
+        qb.push(", ");
+        qb.push_bind(c.id.clone());
+        qb.push(")");
+    }
+    let direction = if descending { " DESC" } else { "" };
+    qb.push(format!(" ORDER BY {key}{direction}, {id}{direction} LIMIT "));
+    qb.push_bind(size + 1);
+    let rows = qb.build().fetch_all(pool).await?;
+    let mut page = rows
+        .iter()
+        .map(|r| page_row(r, cx.sort))
+        .collect::<Result<Vec<_>>>()?;
+    let more = page.len() as i64 > size;
+    page.truncate(size as usize);
+    let next_cursor = if more {
+        page.last().map(|last| {
+            Cursor {
+                sort: cx.sort,
+                key: last.key.clone(),
+                id: last.id.clone(),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+
+    // the page's posts
+    let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
+    let mut hits: HashMap<String, PostHit> = HashMap::with_capacity(ids.len());
+    if !ids.is_empty() {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT ");
+        push_scoped_summary_columns(&mut qb, &cx.scope);
+        qb.push(format!(" FROM posts p WHERE p.id {}", TEXT_IDS_IN[0]));
+        qb.push_bind(id_list(&ids));
+        qb.push(TEXT_IDS_IN[1]);
+        for row in qb.build().fetch_all(pool).await? {
+            let summary = post_summary(&row)?;
+            let mut tenants: Vec<String> = match row.try_get::<Option<String>, _>("tenant_names")? {
+                Some(names) => from_json(&names, "tenant names")?,
+                None => Vec::new(),
+            };
+            tenants.sort();
+            hits.insert(
+                summary.id.clone(),
+                PostHit {
+                    summary,
+                    tenants,
+                    snippet: Vec::new(),
+                },
+            );
+        }
+        if let Some(m) = cx.text_match.as_ref().filter(|_| cx.search.has_required_text()) {
+            let rows = sqlx::query(SNIPPETS)
+                .bind(m)
+                .bind(id_list(&ids))
+                .fetch_all(pool)
+                .await?;
+            for row in rows {
+                let id: String = row.try_get("id")?;
+                let text: Option<String> = row.try_get("snippet")?;
+                if let (Some(hit), Some(text)) = (hits.get_mut(&id), text) {
+                    hit.snippet = split_snippet(&text);
+                }
+            }
+        }
+    }
+    let items = page.iter().filter_map(|r| hits.remove(&r.id)).collect();
+
+    // the total
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*) AS n FROM posts p WHERE 1 = 1");
+    push_post_conditions(&mut qb, &cx, true);
+    let total: i64 = qb.build().fetch_one(pool).await?.try_get("n")?;
+
+    Ok(PostPage {
+        items,
+        next_cursor,
+        total,
+    })
+}
+
+pub(crate) async fn post_facets(pool: &Pool<Db>, q: &PostQuery) -> Result<Facets> {
+    let mut facets = Facets::default();
+    let Some(cx) = prepare_posts(pool, q, false).await? else {
+        return Ok(facets);
+    };
+    // the matching posts once, with whether they are visible (to the
+    // query's tenant, or to some tenant in scope), then one count per facet
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        "WITH m AS MATERIALIZED (SELECT p.id, p.category, p.severity, p.is_major, \
+         CASE WHEN EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible",
+    );
+    match cx.tenant {
+        Some(t) => {
+            qb.push(" AND pv.tenant_id = ");
+            qb.push_bind(t);
+        }
+        None => push_in_scope(&mut qb, &cx.scope, "pv"),
+    }
+    qb.push(") THEN 1 ELSE 0 END AS vis FROM posts p WHERE 1 = 1");
+    push_post_conditions(&mut qb, &cx, true);
+    qb.push(
+        ") SELECT 'service' AS facet, s.service AS value, COUNT(*) AS n \
+           FROM m JOIN post_services s ON s.post_id = m.id GROUP BY s.service \
+         UNION ALL SELECT 'category', m.category, COUNT(*) FROM m GROUP BY m.category \
+         UNION ALL SELECT 'severity', m.severity, COUNT(*) FROM m GROUP BY m.severity \
+         UNION ALL SELECT 'tag', g.tag, COUNT(*) FROM m JOIN post_tags g ON g.post_id = m.id GROUP BY g.tag \
+         UNION ALL SELECT 'state', CASE WHEN m.vis = 1 THEN 'visible' ELSE 'gone' END, COUNT(*) FROM m GROUP BY m.vis \
+         UNION ALL SELECT 'major', CASE WHEN m.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM m GROUP BY m.is_major \
+         UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n \
+           FROM m JOIN post_tenants pt ON pt.post_id = m.id WHERE 1 = 1",
+    );
+    push_in_scope(&mut qb, &cx.scope, "pt");
+    qb.push(" GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id");
+    for row in qb.build().fetch_all(pool).await? {
+        let facet: String = row.try_get("facet")?;
+        let value: String = row.try_get("value")?;
+        let count: i64 = row.try_get("n")?;
+        let list = match facet.as_str() {
+            "service" => &mut facets.services,
+            "category" => &mut facets.categories,
+            "severity" => &mut facets.severities,
+            "tag" => &mut facets.tags,
+            "tenant" => &mut facets.tenants,
+            "state" if value == "visible" => {
+                facets.visible += count;
+                continue;
+            }
+            "state" => {
+                facets.gone += count;
+                continue;
+            }
+            "major" if value == "major" => {
+                facets.major += count;
+                continue;
+            }
+            _ => {
+                facets.not_major += count;
+                continue;
+            }
+        };
+        list.push(FacetCount { value, count });
+    }
+    for list in [
+        &mut facets.services,
+        &mut facets.categories,
+        &mut facets.severities,
+        &mut facets.tags,
+        &mut facets.tenants,
+    ] {
+        list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    }
+    Ok(facets)
+}
+
+/// Whether a tenant in scope has a link to the item `id`.
+async fn linked_in_scope(pool: &Pool<Db>, l: &Links, id: &str, scope: &TenantScope) -> Result<bool> {
+    let (table, key) = (l.table, l.key);
+    let row = match scope {
+        TenantScope::All => {
+            sqlx::query(sql(format!("SELECT 1 AS x FROM {table} l WHERE l.{key} = $1 LIMIT 1")))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        }
+        TenantScope::Only(names) if names.is_empty() => None,
+        TenantScope::Only(names) => {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            sqlx::query(sql(format!(
+                "SELECT 1 AS x FROM {table} l JOIN tenants t ON t.id = l.tenant_id \
+                 WHERE l.{key} = $1 AND t.name {} LIMIT 1",
+                any_of(2)
+            )))
+            .bind(id)
+            .bind(id_list(&names))
+            .fetch_optional(pool)
+            .await?
+        }
+    };
+    Ok(row.is_some())
+}
+
+/// Keeps the links of tenants in scope; returns (visible, seen) among them.
+fn keep_in_scope(links: &mut Vec<TenantLink>, scope: &TenantScope) -> (i64, i64) {
+    links.retain(|l| scope.includes(&l.name));
+    let visible = links.iter().filter(|l| l.visible).count() as i64;
+    (visible, links.len() as i64)
+}
+
+/// Forgets the tenant that brought a revision when it is out of scope.
+fn hide_revision_tenants(revisions: &mut [RevisionInfo], scope: &TenantScope) {
+    for r in revisions {
+        if r.tenant.as_deref().is_some_and(|t| !scope.includes(t)) {
+            r.tenant = None;
+        }
+    }
+}
+
+fn state_of(visible: i64) -> PostState {
+    if visible > 0 {
+        PostState::Active
+    } else {
+        PostState::Expired
+    }
+}
+
+pub(crate) async fn get_message_scoped(pool: &Pool<Db>, id: &str, scope: &TenantScope) -> Result<PostDetail> {
+    if !linked_in_scope(pool, &POST_LINKS, id, scope).await? {
+        return Err(StoreError::NotFound(format!("post {id}")));
+    }
+    let mut d = get_message(pool, id).await?;
+    let (visible, seen) = keep_in_scope(&mut d.tenants, scope);
+    d.summary.tenants_visible = visible;
+    d.summary.tenants_seen = seen;
+    d.summary.state = state_of(visible);
+    hide_revision_tenants(&mut d.revisions, scope);
+    Ok(d)
+}
+
+pub(crate) async fn message_revision_scoped(
+    pool: &Pool<Db>,
+    id: &str,
+    revision: i64,
+    scope: &TenantScope,
+) -> Result<RevisionContent> {
+    if !linked_in_scope(pool, &POST_LINKS, id, scope).await? {
+        return Err(StoreError::NotFound(format!("revision {revision} of post {id}")));
+    }
+    let mut r = message_revision(pool, id, revision).await?;
+    hide_revision_tenants(std::slice::from_mut(&mut r.info), scope);
+    Ok(r)
+}
+
+pub(crate) async fn list_incidents_scoped(
+    pool: &Pool<Db>,
+    f: &IncidentFilter,
+    scope: &TenantScope,
+) -> Result<Vec<IncidentSummary>> {
+    let Some(s) = resolve_scope(pool, scope).await? else {
+        return Ok(Vec::new());
+    };
+    if let Some(t) = &f.tenant
+        && !scope.includes(t)
+    {
+        return Ok(Vec::new());
+    }
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        "SELECT i.id, i.title, i.service, i.feature, i.classification, i.status, \
+         i.is_resolved, i.start_at, i.end_at, i.last_modified, i.revision, \
+         (SELECT COUNT(*) FROM incident_tenants l WHERE l.incident_id = i.id AND l.visible",
+    );
+    push_in_scope(&mut qb, &s, "l");
+    qb.push(") AS tenants_visible, (SELECT COUNT(*) FROM incident_tenants l WHERE l.incident_id = i.id");
+    push_in_scope(&mut qb, &s, "l");
+    qb.push(") AS tenants_seen FROM incidents i WHERE 1 = 1");
+    if f.tenant.is_some() {
+        // a tenant in scope: visible / gone for it, as list_incidents
+        push_scope(&mut qb, &INCIDENT_LINKS, "i", &f.tenant, f.state);
+    } else {
+        qb.push(" AND EXISTS (SELECT 1 FROM incident_tenants it WHERE it.incident_id = i.id");
+        if f.state == Some(PostState::Active) {
+            qb.push(" AND it.visible");
+        }
+        push_in_scope(&mut qb, &s, "it");
+        qb.push(")");
+        if f.state == Some(PostState::Expired) {
+            qb.push(" AND NOT EXISTS (SELECT 1 FROM incident_tenants iv WHERE iv.incident_id = i.id AND iv.visible");
+            push_in_scope(&mut qb, &s, "iv");
+            qb.push(")");
+        }
+    }
+    if let Some(svc) = &f.service {
+        qb.push(" AND LOWER(i.service) = ");
+        qb.push_bind(svc.trim().to_lowercase());
+    }
+    if let Some(r) = f.resolved {
+        qb.push(" AND i.is_resolved = ");
+        qb.push_bind(r);
+    }
+    qb.push(" ORDER BY COALESCE(i.last_modified, '') DESC, i.id DESC");
+    if let Some(limit) = f.limit {
+        qb.push(" LIMIT ");
+        qb.push_bind(limit.max(0));
+    }
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter().map(incident_summary).collect()
+}
+
+pub(crate) async fn get_incident_scoped(pool: &Pool<Db>, id: &str, scope: &TenantScope) -> Result<IncidentDetail> {
+    if !linked_in_scope(pool, &INCIDENT_LINKS, id, scope).await? {
+        return Err(StoreError::NotFound(format!("incident {id}")));
+    }
+    let mut d = get_incident(pool, id).await?;
+    let (visible, seen) = keep_in_scope(&mut d.tenants, scope);
+    d.summary.tenants_visible = visible;
+    d.summary.tenants_seen = seen;
+    d.summary.state = state_of(visible);
+    hide_revision_tenants(&mut d.revisions, scope);
+    for h in &mut d.status_history {
+        if h.tenant.as_deref().is_some_and(|t| !scope.includes(t)) {
+            h.tenant = None;
+        }
+    }
+    Ok(d)
+}
+

@@ -1,0 +1,124 @@
+//! `changedesk serve`: the REST API, scheduled syncs, the rules and the
+//! deadline checks in one process, until Ctrl-C or SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use changedesk_server::http::{self, AppState, Settings};
+use changedesk_server::jobs::Jobs;
+use changedesk_store::OpenMode;
+
+use crate::app::{self, App};
+use crate::cli::ServeArgs;
+use crate::commands::{setup, sync};
+
+pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
+    let store = app.store(OpenMode::ReadWrite).await?;
+    let now = app::now()?;
+    setup::seed(app, &store, now).await?;
+    let every = changedesk_core::duration::parse_duration(&args.sync_every)
+        .map_err(|e| anyhow!("--sync-every: {e}"))?;
+    let every =
+        Duration::try_from(every).map_err(|_| anyhow!("--sync-every must not be negative"))?;
+
+    let settings = Settings {
+        secure_cookies: !args.insecure_cookies,
+        ..Settings::default()
+    };
+    let metrics = http::metrics::Metrics::global();
+    let mut state = AppState::new(store.clone(), settings).with_metrics(metrics);
+    if std::env::var("CHANGEDESK_NOW").is_ok_and(|s| !s.trim().is_empty()) {
+        state = state.with_clock(move || now);
+    }
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mut scheduler = None;
+    if !app.config.tenants.is_empty() && !every.is_zero() {
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        state = state.with_sync_trigger(tx);
+        let jobs = Jobs {
+            store: store.clone(),
+            graph: sync::graph_client(&app.config.sync)?,
+            tenants: app.config.tenants.clone(),
+            settings: app.config.sync.clone(),
+            triage: app.config.triage.clone(),
+            every,
+            grace: Duration::from_secs(20),
+            clock: Arc::new(|| {
+                app::now().unwrap_or_else(|_| changedesk_core::Timestamp::now_utc())
+            }),
+        };
+        scheduler = Some(tokio::spawn(jobs.run(rx, shutdown_rx.clone())));
+    } else {
+        tracing::info!("no scheduled syncs (no tenants configured, or --sync-every 0)");
+    }
+
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let metrics_here = args.metrics_listen.is_none();
+    if let Some(addr) = &args.metrics_listen {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+        let router = http::metrics_router(state.clone());
+        let mut rx = shutdown_rx.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(l, router)
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+        eprintln!("metrics on http://{addr}/metrics");
+    }
+    eprintln!(
+        "changedesk serving on http://{} (API under /api/v1, OpenAPI at /api/openapi.json); Ctrl-C stops it",
+        listener.local_addr()?
+    );
+    let router = http::router(state.clone(), metrics_here);
+    let ready = state.clone();
+    let tx = shutdown_tx.clone();
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        stop_signal().await;
+        eprintln!("stopping: finishing requests and the running sync");
+        ready.set_ready(false);
+        let _ = tx.send(true);
+    })
+    .await
+    .context("the server stopped with an error")?;
+    let _ = shutdown_tx.send(true);
+    if let Some(s) = scheduler {
+        let _ = s.await;
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
