@@ -204,10 +204,7 @@ impl Parser {
     /// the colon directly).
     fn bare(&mut self) -> Option<Atom> {
         let start = self.pos;
-        while self
-            .peek()
-            .is_some_and(|c| !c.is_whitespace() && c != '"')
-        {
+        while self.peek().is_some_and(|c| !c.is_whitespace() && c != '"') {
             self.pos += 1;
         }
         let token: String = self.chars[start..self.pos].iter().collect();
@@ -408,7 +405,10 @@ mod tests {
 
     #[test]
     fn bare_terms() {
-        assert_eq!(parse("teams  meetings"), vec![term("teams"), term("meetings")]);
+        assert_eq!(
+            parse("teams  meetings"),
+            vec![term("teams"), term("meetings")]
+        );
         assert_eq!(parse(""), vec![]);
         assert_eq!(parse("   \t\n"), vec![]);
     }
@@ -427,8 +427,14 @@ mod tests {
 
     #[test]
     fn exclusions() {
-        assert_eq!(parse("teams -preview"), vec![term("teams"), not(term("preview"))]);
-        assert_eq!(parse("-\"new feature\""), vec![not(phrase(&["new", "feature"]))]);
+        assert_eq!(
+            parse("teams -preview"),
+            vec![term("teams"), not(term("preview"))]
+        );
+        assert_eq!(
+            parse("-\"new feature\""),
+            vec![not(phrase(&["new", "feature"]))]
+        );
         assert_eq!(parse("- -"), vec![]);
         assert_eq!(
             parse("-service:Teams"),
@@ -493,7 +499,10 @@ mod tests {
         );
         assert_eq!(to_fts5(&Query::parse("service:x")), None);
         assert_eq!(fts5_excluded(&Query::parse("service:x")), None);
-        assert_eq!(to_fts5(&Query::parse("NOT AND")).as_deref(), Some(r#"("NOT" AND "AND")"#));
+        assert_eq!(
+            to_fts5(&Query::parse("NOT AND")).as_deref(),
+            Some(r#"("NOT" AND "AND")"#)
+        );
     }
 
     #[test]

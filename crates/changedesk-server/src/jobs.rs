@@ -60,20 +60,23 @@ impl Jobs {
             every_s = self.every.as_secs(),
             "scheduler started"
         );
+        let mut requests_open = true;
         loop {
             let next = due.values().min().copied().unwrap_or(start + self.every);
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {}
-                asked = requests.recv() => match asked {
-                    Some(name) => {
+                asked = requests.recv(), if requests_open => {
+                    if let Some(name) = asked {
                         if let Some(at) = due.get_mut(&name) {
                             *at = Instant::now();
                         } else {
                             tracing::warn!(tenant = %name, "a sync was asked for a tenant that is not configured");
                         }
+                    } else {
+                        // nobody can ask any more: stop listening
+                        requests_open = false;
                     }
-                    None => {}
-                },
+                }
                 _ = shutdown.changed() => {}
             }
             if *shutdown.borrow() {

@@ -466,7 +466,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_anything_else() {
         for (sort, key) in [
-            (PostSort::Newest, SortKey::Text("2026-01-01T00:00:00.000000Z".into())),
+            (
+                PostSort::Newest,
+                SortKey::Text("2026-01-01T00:00:00.000000Z".into()),
+            ),
             (PostSort::Title, SortKey::Text("é \" '".into())),
             (PostSort::ActBy, SortKey::Text("~".into())),
             (PostSort::Relevance, SortKey::Score(-1.234_567_890_123e-7)),

@@ -8,11 +8,11 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use changedesk_core::Timestamp;
 use changedesk_core::access::{Role, Scope};
-use changedesk_core::graph::Message;
-use changedesk_core::triage::WorkItem;
+use changedesk_core::graph::{HealthOverview, Incident, Message};
+use changedesk_core::triage::{Owner, OwnershipEntry, Scope as OwnerScope, TenantGroup, WorkItem};
 use changedesk_server::http::auth::{hash_secret, new_secret};
 use changedesk_server::http::{self, AppState, Settings};
-use changedesk_store::{ImportOptions, ItemSave, NewToken, NewUser, Store};
+use changedesk_store::{ImportOptions, ItemSave, NewToken, NewUser, SeedRule, Store, TriageSeed};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -43,6 +43,36 @@ fn post(id: &str, last_modified: &str, title: &str) -> Message {
     Message::from_graph(&v, 0).unwrap()
 }
 
+fn incident(id: &str, service: &str, title: &str) -> Incident {
+    let v = json!({
+        "id": id,
+        "title": title,
+        "classification": "incident",
+        "origin": "microsoft",
+        "status": "serviceDegradation",
+        "service": service,
+        "feature": "Mail flow",
+        "featureGroup": "E-Mail and calendar access",
+        "isResolved": false,
+        "highImpact": null,
+        "impactDescription": "Users may see delays.",
+        "startDateTime": "2026-03-09T08:00:00Z",
+        "lastModifiedDateTime": "2026-03-09T10:00:00Z",
+        "details": [],
+        "posts": [{"createdDateTime": "2026-03-09T08:30:00Z", "postType": "regular",
+            "description": {"contentType": "html", "content": "<p>Investigating</p><script>x()</script>"}}]
+    });
+    Incident::from_graph(&v, 0).unwrap()
+}
+
+fn health(service: &str, status: &str) -> HealthOverview {
+    HealthOverview::from_graph(
+        &json!({"id": service, "service": service, "status": status}),
+        0,
+    )
+    .unwrap()
+}
+
 fn opts(now: &str) -> ImportOptions {
     ImportOptions {
         complete: true,
@@ -54,6 +84,9 @@ fn opts(now: &str) -> ImportOptions {
 
 /// The callers of the matrix, in its column order.
 const ROLES: [&str; 6] = ["anonymous", "admin", "manager", "owen", "reader", "scoped"];
+
+/// owen's second API token (see `fixture`).
+const SPARE_TOKEN: i64 = 6;
 
 struct Fixture {
     app: Router,
@@ -108,7 +141,12 @@ async fn user(
 
 /// Tenants alpha and beta: MC1 seen by both (two revisions), MC2 by beta
 /// only, MC3 by alpha only. Work items: MC1 assigned to owen, MC2 to
-/// nobody, MC3 to manager.
+/// nobody, MC3 to manager. Incidents EX1 (alpha) and EX2 (beta), service
+/// health for both. From the configuration file (seeded): owner `collab`,
+/// tenant group `eu` (alpha), ownership Microsoft Teams → collab (every
+/// tenant) and Exchange Online → collab (tenant beta), rule
+/// `Teams to collab`. Each user has an API token (ids 1 to 5 in `ROLES`
+/// order from admin), and owen a second one, id 6 (`SPARE_TOKEN`).
 async fn fixture(store: Store) -> Fixture {
     let v1 = post("MC1", "2026-02-01T00:00:00Z", "Teams: meeting recap");
     let v2 = post(
@@ -151,6 +189,69 @@ async fn fixture(store: Store) -> Fixture {
             .await
             .unwrap();
     }
+    store
+        .import_incidents(
+            "alpha",
+            &[incident("EX1", "Exchange Online", "Mail delays")],
+            &opts("2026-03-09T12:00:00Z"),
+        )
+        .await
+        .unwrap();
+    store
+        .import_incidents(
+            "beta",
+            &[incident("EX2", "SharePoint Online", "Sites slow")],
+            &opts("2026-03-09T12:00:00Z"),
+        )
+        .await
+        .unwrap();
+    for tenant in ["alpha", "beta"] {
+        store
+            .import_health(
+                tenant,
+                &[
+                    health("Exchange Online", "serviceDegradation"),
+                    health("Microsoft Teams", "serviceOperational"),
+                ],
+                &opts("2026-03-09T12:00:00Z"),
+            )
+            .await
+            .unwrap();
+    }
+    let teams_rule = json!({"name": "Teams to collab", "when": "services has \"Microsoft Teams\"",
+        "then": {"owner": "collab", "labels": ["teams"]}, "enabled": true});
+    store
+        .seed(
+            &TriageSeed {
+                owners: vec![Owner::new("collab", "Collaboration", "collab@example.com").unwrap()],
+                groups: vec![TenantGroup {
+                    name: "eu".into(),
+                    description: "Europe".into(),
+                    include: vec!["alpha".into()],
+                    exclude: vec![],
+                }],
+                ownership: vec![
+                    OwnershipEntry {
+                        workload: "Microsoft Teams".into(),
+                        owner: "collab".into(),
+                        scope: OwnerScope::All,
+                    },
+                    OwnershipEntry {
+                        workload: "Exchange Online".into(),
+                        owner: "collab".into(),
+                        scope: OwnerScope::Tenant("beta".into()),
+                    },
+                ],
+                rules: vec![SeedRule {
+                    name: "Teams to collab".into(),
+                    enabled: true,
+                    spec: teams_rule,
+                }],
+            },
+            &at(NOW),
+        )
+        .await
+        .unwrap();
     let alpha_only = Scope {
         tenants: vec!["alpha".into()],
         groups: vec![],
@@ -181,6 +282,23 @@ async fn fixture(store: Store) -> Fixture {
         Some(user(&store, "reader", Role::Reader, Scope::default(), None).await),
         Some(user(&store, "scoped", Role::ChangeManager, alpha_only, None).await),
     ];
+    let spare = store
+        .create_token(
+            &NewToken {
+                user: "owen".into(),
+                name: "spare".into(),
+                token_hash: hash_secret(&new_secret()),
+                prefix: "cdk_spare".into(),
+                role: Role::Owner,
+                scope: Scope::default(),
+                created_at: at(NOW),
+                expires_at: None,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    assert_eq!(spare.id, SPARE_TOKEN, "the matrix names token ids");
     let state = AppState::new(
         store.clone(),
         Settings {
@@ -368,6 +486,448 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 503, 503, 403, 403, 404],
         },
+        // incidents and service health: read in scope (EX1 alpha, EX2 beta)
+        Row {
+            method: "GET",
+            route: "/api/v1/incidents",
+            path: "/api/v1/incidents",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/incidents",
+            path: "/api/v1/incidents?state=sideways",
+            body: None,
+            expect: [401, 400, 400, 400, 400, 400],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/incidents/{id}",
+            path: "/api/v1/incidents/EX1",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/incidents/{id}",
+            path: "/api/v1/incidents/EX2",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 404],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/incidents/{id}",
+            path: "/api/v1/incidents/EX404",
+            body: None,
+            expect: [401, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/health",
+            path: "/api/v1/health",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/health",
+            path: "/api/v1/health?tenant=beta",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        // owners: everyone reads; Configure (unrestricted change_manager or
+        // admin) changes. The admin creates (201), the manager then updates (200)
+        Row {
+            method: "GET",
+            route: "/api/v1/owners",
+            path: "/api/v1/owners",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/owners/{name}",
+            path: "/api/v1/owners/newteam",
+            body: Some(json!({"display_name": "New team", "email": "newteam@example.com"})),
+            expect: [401, 201, 200, 403, 403, 403],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/owners/{name}",
+            path: "/api/v1/owners/newteam",
+            body: Some(json!({"email": "not an address"})),
+            expect: [401, 400, 400, 403, 403, 403],
+        },
+        // a body that does not fit the schema is refused before anything else
+        Row {
+            method: "PUT",
+            route: "/api/v1/owners/{name}",
+            path: "/api/v1/owners/newteam",
+            body: Some(json!({"mail": "newteam@example.com"})),
+            expect: [401, 422, 422, 422, 422, 422],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/owners/{name}",
+            path: "/api/v1/owners/Bad%20Name!",
+            body: Some(json!({"email": "x@example.com"})),
+            expect: [401, 400, 400, 403, 403, 403],
+        },
+        // collab owns Microsoft Teams
+        Row {
+            method: "DELETE",
+            route: "/api/v1/owners/{name}",
+            path: "/api/v1/owners/collab",
+            body: None,
+            expect: [401, 409, 409, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/owners/{name}",
+            path: "/api/v1/owners/newteam",
+            body: None,
+            expect: [401, 204, 404, 403, 403, 403],
+        },
+        // workload ownership
+        Row {
+            method: "GET",
+            route: "/api/v1/ownership",
+            path: "/api/v1/ownership",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/ownership/{workload}",
+            path: "/api/v1/ownership/Exchange%20Online?scope=group:eu",
+            body: Some(json!({"owner": "collab"})),
+            expect: [401, 201, 200, 403, 403, 403],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/ownership/{workload}",
+            path: "/api/v1/ownership/Exchange%20Online",
+            body: Some(json!({"owner": "nobody"})),
+            expect: [401, 400, 400, 403, 403, 403],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/ownership/{workload}",
+            path: "/api/v1/ownership/*?scope=group:nowhere",
+            body: Some(json!({"owner": "collab"})),
+            expect: [401, 400, 400, 403, 403, 403],
+        },
+        // tenant groups: everyone reads; only an unrestricted admin changes
+        Row {
+            method: "GET",
+            route: "/api/v1/tenant-groups",
+            path: "/api/v1/tenant-groups",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/tenant-groups/{name}",
+            path: "/api/v1/tenant-groups/west",
+            body: Some(json!({"description": "West", "include": ["beta", "us-*"]})),
+            expect: [401, 201, 403, 403, 403, 403],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/tenant-groups/{name}",
+            path: "/api/v1/tenant-groups/west",
+            body: Some(json!({"include": []})),
+            expect: [401, 400, 403, 403, 403, 403],
+        },
+        // eu is used by the ownership entry made above
+        Row {
+            method: "DELETE",
+            route: "/api/v1/tenant-groups/{name}",
+            path: "/api/v1/tenant-groups/eu",
+            body: None,
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/tenant-groups/{name}",
+            path: "/api/v1/tenant-groups/west",
+            body: None,
+            expect: [401, 204, 403, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/tenant-groups/{name}",
+            path: "/api/v1/tenant-groups/west",
+            body: None,
+            expect: [401, 404, 403, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/ownership/{workload}",
+            path: "/api/v1/ownership/Exchange%20Online?scope=group:eu",
+            body: None,
+            expect: [401, 204, 404, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/ownership/{workload}",
+            path: "/api/v1/ownership/Exchange%20Online?scope=somewhere",
+            body: None,
+            expect: [401, 400, 400, 403, 403, 403],
+        },
+        // rules: everyone reads and tests (in scope); Configure changes and simulates
+        Row {
+            method: "GET",
+            route: "/api/v1/rules",
+            path: "/api/v1/rules",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/rules/{name}",
+            path: "/api/v1/rules/Teams%20to%20collab",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/rules/{name}",
+            path: "/api/v1/rules/nope",
+            body: None,
+            expect: [401, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/rules/{name}",
+            path: "/api/v1/rules/Exchange%20is%20urgent",
+            body: Some(
+                json!({"when": "services has \"Exchange Online\"", "then": {"priority": "high", "owner": "collab"}}),
+            ),
+            expect: [401, 201, 200, 403, 403, 403],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/rules/{name}",
+            path: "/api/v1/rules/Broken",
+            body: Some(json!({"when": "services has"})),
+            expect: [401, 400, 400, 403, 403, 403],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/rules/{name}",
+            path: "/api/v1/rules/Unknown%20owner",
+            body: Some(json!({"when": "true", "then": {"owner": "nobody"}})),
+            expect: [401, 400, 400, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/rules/test",
+            path: "/api/v1/rules/test",
+            body: Some(json!({"post_id": "MC1"})),
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/rules/test",
+            path: "/api/v1/rules/test",
+            body: Some(json!({"post_id": "MC2"})),
+            expect: [401, 200, 200, 200, 200, 404],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/rules/test",
+            path: "/api/v1/rules/test",
+            body: Some(json!({"post_id": "MC1", "tenant": "beta"})),
+            expect: [401, 200, 200, 200, 200, 404],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/rules/test",
+            path: "/api/v1/rules/test",
+            body: Some(json!({"post_id": "MC1", "rules": [{"name": "x", "when": "services has"}]})),
+            expect: [401, 400, 400, 400, 400, 400],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/rules/simulate",
+            path: "/api/v1/rules/simulate",
+            body: None,
+            expect: [401, 200, 200, 403, 403, 403],
+        },
+        // a rule from the configuration file would come back
+        Row {
+            method: "DELETE",
+            route: "/api/v1/rules/{name}",
+            path: "/api/v1/rules/Teams%20to%20collab",
+            body: None,
+            expect: [401, 409, 409, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/rules/{name}",
+            path: "/api/v1/rules/Exchange%20is%20urgent",
+            body: None,
+            expect: [401, 204, 404, 403, 403, 403],
+        },
+        // users: unrestricted admins only
+        Row {
+            method: "GET",
+            route: "/api/v1/users",
+            path: "/api/v1/users",
+            body: None,
+            expect: [401, 200, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/users",
+            path: "/api/v1/users",
+            body: Some(
+                json!({"name": "newbie", "role": "reader", "password": "a long enough password"}),
+            ),
+            expect: [401, 201, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/users",
+            path: "/api/v1/users",
+            body: Some(
+                json!({"name": "newbie", "role": "reader", "password": "a long enough password"}),
+            ),
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/users",
+            path: "/api/v1/users",
+            body: Some(json!({"name": "shorty", "role": "reader", "password": "short"})),
+            expect: [401, 400, 403, 403, 403, 403],
+        },
+        Row {
+            method: "PATCH",
+            route: "/api/v1/users/{name}",
+            path: "/api/v1/users/newbie",
+            body: Some(json!({"display_name": "New Bie", "role": "owner", "tenants": ["alpha"]})),
+            expect: [401, 200, 403, 403, 403, 403],
+        },
+        Row {
+            method: "PATCH",
+            route: "/api/v1/users/{name}",
+            path: "/api/v1/users/newbie",
+            body: Some(json!({"role": "wizard"})),
+            expect: [401, 400, 403, 403, 403, 403],
+        },
+        Row {
+            method: "PATCH",
+            route: "/api/v1/users/{name}",
+            path: "/api/v1/users/nobody",
+            body: Some(json!({"disabled": true})),
+            expect: [401, 404, 403, 403, 403, 403],
+        },
+        // the last enabled admin stays
+        Row {
+            method: "PATCH",
+            route: "/api/v1/users/{name}",
+            path: "/api/v1/users/admin",
+            body: Some(json!({"role": "reader"})),
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/users/{name}",
+            path: "/api/v1/users/admin",
+            body: None,
+            expect: [401, 409, 403, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/users/{name}",
+            path: "/api/v1/users/newbie",
+            body: None,
+            expect: [401, 204, 403, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/users/{name}",
+            path: "/api/v1/users/newbie",
+            body: None,
+            expect: [401, 404, 403, 403, 403, 403],
+        },
+        // API tokens: everyone manages their own; admins anyone's
+        Row {
+            method: "GET",
+            route: "/api/v1/tokens",
+            path: "/api/v1/tokens",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/tokens",
+            path: "/api/v1/tokens?user=owen",
+            body: None,
+            expect: [401, 200, 403, 200, 403, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/tokens",
+            path: "/api/v1/tokens?user=nobody",
+            body: None,
+            expect: [401, 404, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/tokens",
+            path: "/api/v1/tokens",
+            body: Some(json!({"name": "ci", "expires_in": "30d"})),
+            expect: [401, 201, 201, 201, 201, 201],
+        },
+        // at most the caller's role
+        Row {
+            method: "POST",
+            route: "/api/v1/tokens",
+            path: "/api/v1/tokens",
+            body: Some(json!({"name": "too much", "role": "change_manager"})),
+            expect: [401, 201, 201, 403, 403, 201],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/tokens",
+            path: "/api/v1/tokens",
+            body: Some(json!({"name": "bad", "expires_in": "whenever"})),
+            expect: [401, 400, 400, 400, 400, 400],
+        },
+        // owen's spare token: his and the admin's to revoke, nobody else's to see
+        Row {
+            method: "DELETE",
+            route: "/api/v1/tokens/{id}",
+            path: "/api/v1/tokens/6",
+            body: None,
+            expect: [401, 204, 404, 204, 404, 404],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/tokens/{id}",
+            path: "/api/v1/tokens/999",
+            body: None,
+            expect: [401, 404, 404, 404, 404, 404],
+        },
+        // the audit log: unrestricted admins only
+        Row {
+            method: "GET",
+            route: "/api/v1/audit",
+            path: "/api/v1/audit?action=owner.",
+            body: None,
+            expect: [401, 200, 403, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/audit",
+            path: "/api/v1/audit?limit=0",
+            body: None,
+            expect: [401, 400, 403, 403, 403, 403],
+        },
         // sessions: an API token has none to end
         Row {
             method: "DELETE",
@@ -507,6 +1067,350 @@ async fn scope_hides_other_tenants_everywhere(store: Store) {
         "{}",
         mc1["body_html"]
     );
+    // incidents and service health
+    let incidents = get(&f, "scoped", "/api/v1/incidents").await;
+    let incident_ids: Vec<&str> = incidents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(incident_ids, ["EX1"]);
+    assert_eq!(
+        get(&f, "reader", "/api/v1/incidents")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let ex1 = get(&f, "scoped", "/api/v1/incidents/EX1").await;
+    assert_eq!(ex1["tenants"].as_array().unwrap().len(), 1, "{ex1}");
+    assert!(
+        !ex1["posts"][0]["description_html"]
+            .as_str()
+            .unwrap()
+            .contains("script"),
+        "{ex1}"
+    );
+    let health = get(&f, "scoped", "/api/v1/health").await;
+    let health = health.as_array().unwrap();
+    assert_eq!(health.len(), 2, "{health:?}");
+    assert!(health.iter().all(|h| h["tenant"] == "alpha"), "{health:?}");
+    assert_eq!(
+        get(&f, "reader", "/api/v1/health")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    // an ownership entry for beta is not shown; groups show members in scope
+    let scopes = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["scope"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        scopes(&get(&f, "scoped", "/api/v1/ownership").await),
+        ["all"]
+    );
+    assert_eq!(
+        scopes(&get(&f, "reader", "/api/v1/ownership").await),
+        ["tenant:beta", "all"]
+    );
+    let groups = get(&f, "scoped", "/api/v1/tenant-groups").await;
+    assert_eq!(groups[0]["tenants"], json!(["alpha"]), "{groups}");
+    // the rules are explained for the tenants in scope only
+    let explain = |role: &'static str| {
+        let f = &f;
+        async move {
+            let (status, body, _) = send(
+                &f.app,
+                request(
+                    "POST",
+                    "/api/v1/rules/test",
+                    token(f, role).as_deref(),
+                    Some(&json!({"post_id": "mc1"})),
+                ),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let scoped_explained = explain("scoped").await;
+    let tenants: Vec<&str> = scoped_explained
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(tenants, ["alpha"]);
+    let e = &scoped_explained[0];
+    assert_eq!(
+        (
+            e["rules"][0]["status"].as_str(),
+            e["assignee"].as_str(),
+            &e["outcome"]["matched"]
+        ),
+        (Some("matched"), Some("collab"), &json!([1])),
+        "{e}"
+    );
+    assert_eq!(explain("reader").await.as_array().unwrap().len(), 2);
+}
+
+/// A request as one of the matrix's callers.
+async fn call(
+    f: &Fixture,
+    role: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value, axum::http::HeaderMap) {
+    send(
+        &f.app,
+        request(method, path, token(f, role).as_deref(), body.as_ref()),
+    )
+    .await
+}
+
+async fn tokens_are_shown_once_and_changes_are_audited(store: Store) {
+    let f = fixture(store).await;
+    // a reader makes a token for a script: the secret is in this answer only
+    let (status, created, headers) = call(
+        &f,
+        "reader",
+        "POST",
+        "/api/v1/tokens",
+        Some(json!({"name": "script", "expires_in": "30d"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    let secret = created["secret"].as_str().unwrap().to_string();
+    let id = created["id"].as_i64().unwrap();
+    assert!(secret.starts_with("cdk_") && secret.len() > 40, "{secret}");
+    assert!(
+        secret.starts_with(created["prefix"].as_str().unwrap()),
+        "{created}"
+    );
+    assert_eq!(
+        (
+            created["role"].as_str(),
+            created["user"].as_str(),
+            created["active"].as_bool()
+        ),
+        (Some("reader"), Some("reader"), Some(true))
+    );
+    assert_eq!(
+        created["expires_at"], "2026-04-09T09:00:00.000000Z",
+        "{created}"
+    );
+    // it works
+    let (status, me, _) = send(&f.app, request("GET", "/api/v1/me", Some(&secret), None)).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(
+        (me["user"]["name"].as_str(), me["user"]["via"].as_str()),
+        (Some("reader"), Some("token"))
+    );
+    // it is listed (used just now), without its secret
+    let listed = get(&f, "reader", "/api/v1/tokens").await;
+    let mine = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap_or_else(|| panic!("token {id} is not listed: {listed}"));
+    assert_eq!(
+        mine["last_used_at"], "2026-03-10T09:00:00.000000Z",
+        "{mine}"
+    );
+    assert!(mine.get("secret").is_none(), "{mine}");
+    // an admin changes owners, rules and users
+    for (method, path, body, expect) in [
+        (
+            "PUT",
+            "/api/v1/owners/ops",
+            json!({"display_name": "Operations", "email": "ops@example.com"}),
+            StatusCode::CREATED,
+        ),
+        (
+            "PUT",
+            "/api/v1/rules/Exchange%20to%20ops",
+            json!({"when": "services has \"Exchange Online\"", "then": {"owner": "ops"}}),
+            StatusCode::CREATED,
+        ),
+        (
+            "POST",
+            "/api/v1/users",
+            json!({"name": "Carol", "role": "owner", "email": "carol@example.com",
+                   "password": "carol's first password"}),
+            StatusCode::CREATED,
+        ),
+    ] {
+        let (status, body, _) = call(&f, "admin", method, path, Some(body)).await;
+        assert_eq!(status, expect, "{method} {path}: {body}");
+    }
+    let rules = get(&f, "reader", "/api/v1/rules").await;
+    assert_eq!(
+        rules[1],
+        json!({"position": 2, "name": "Exchange to ops", "enabled": true, "source": "manual",
+               "when": "services has \"Exchange Online\"", "updated_at": "2026-03-10T09:00:00.000000Z",
+               "then": {"owner": "ops", "priority": null, "due": null, "labels": [], "dismiss": null,
+                        "change_request": false, "communication": false, "notify": [], "stop": false}}),
+        "{rules}"
+    );
+    // carol signs in; a new password ends her session
+    let (status, signed_in, headers) = send(
+        &f.app,
+        request(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(&json!({"name": "carol", "password": "carol's first password"})),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{signed_in}");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let me_with_cookie = || {
+        let mut r = request("GET", "/api/v1/me", None, None);
+        r.headers_mut()
+            .insert(header::COOKIE, cookie.parse().unwrap());
+        r
+    };
+    assert_eq!(send(&f.app, me_with_cookie()).await.0, StatusCode::OK);
+    let (status, carol, _) = call(
+        &f,
+        "admin",
+        "PATCH",
+        "/api/v1/users/carol",
+        Some(json!({"password": "carol's second password"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{carol}");
+    assert_eq!(carol["has_password"], true);
+    assert_eq!(
+        send(&f.app, me_with_cookie()).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the session ended with the new password"
+    );
+    // the reader revokes the token with itself; it stops working
+    let (status, body, _) = send(
+        &f.app,
+        request(
+            "DELETE",
+            &format!("/api/v1/tokens/{id}"),
+            Some(&secret),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, _, _) = send(&f.app, request("GET", "/api/v1/me", Some(&secret), None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let listed = get(&f, "reader", "/api/v1/tokens").await;
+    let mine = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id)
+        .unwrap();
+    assert_eq!(
+        (mine["active"].as_bool(), mine["revoked_at"].as_str()),
+        (Some(false), Some("2026-03-10T09:00:00.000000Z"))
+    );
+    // the audit log lists every change, with who made it; no secret anywhere
+    let audit = get(&f, "admin", "/api/v1/audit?limit=500").await;
+    let entries: Vec<(String, String, String)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["actor"].as_str().unwrap().to_string(),
+                e["action"].as_str().unwrap().to_string(),
+                e["target"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let token_actor = format!("reader (token {id})");
+    for expected in [
+        ("reader (token 4)", "token.create", "reader"),
+        ("admin (token 1)", "owner.put", "ops"),
+        ("admin (token 1)", "rule.put", "Exchange to ops"),
+        ("admin (token 1)", "user.create", "carol"),
+        ("carol", "session.sign_in", "carol"),
+        ("admin (token 1)", "user.update", "carol"),
+        ("admin (token 1)", "session.end_all", "carol"),
+        (token_actor.as_str(), "token.revoke", "reader"),
+    ] {
+        assert!(
+            entries
+                .iter()
+                .any(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()) == expected),
+            "{expected:?} not in {entries:#?}"
+        );
+    }
+    assert_eq!(audit["next_before"], Value::Null, "{audit}");
+    let text = audit.to_string();
+    for secret_text in [
+        secret.as_str(),
+        "carol's first password",
+        "carol's second password",
+    ] {
+        assert!(
+            !text.contains(secret_text),
+            "{secret_text} in the audit log"
+        );
+    }
+    assert!(
+        !listed.to_string().contains(&secret),
+        "the secret is shown once"
+    );
+    // filtered by actor and action, newest first
+    let users = get(
+        &f,
+        "admin",
+        "/api/v1/audit?actor=admin%20(token%201)&action=user.",
+    )
+    .await;
+    let actions: Vec<&str> = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["user.update", "user.create"]);
+    assert_eq!(
+        users["items"][0]["detail"],
+        json!({"password": "changed"}),
+        "{users}"
+    );
+    // a page at a time
+    let first = get(&f, "admin", "/api/v1/audit?limit=3").await;
+    let before = first["next_before"].as_i64().unwrap();
+    assert_eq!(first["items"].as_array().unwrap().len(), 3);
+    assert_eq!(first["items"][2]["id"], before);
+    let next = get(
+        &f,
+        "admin",
+        &format!("/api/v1/audit?limit=3&before={before}"),
+    )
+    .await;
+    assert!(
+        next["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["id"].as_i64().unwrap() < before),
+        "{next}"
+    );
+    assert_eq!(next["items"][0]["id"].as_i64(), Some(before - 1));
 }
 
 async fn sessions_need_csrf_and_end_at_sign_out(store: Store) {
@@ -655,6 +1559,7 @@ both!(
     scope_hides_other_tenants_everywhere,
     sessions_need_csrf_and_end_at_sign_out,
     failed_sign_ins_are_limited,
+    tokens_are_shown_once_and_changes_are_audited,
 );
 
 /// Every route in the OpenAPI document is in the matrix, and every matrix

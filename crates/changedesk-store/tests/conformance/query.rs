@@ -216,27 +216,30 @@ conformance!(
     }
 );
 
-conformance!(a_new_revision_is_searchable_by_its_new_words, |store: Store| async move {
-    corpus(&store).await;
-    assert_eq!(found(&store, "quarterly").await, Vec::<String>::new());
-    let v = with(
-        article(
-            "MC4",
-            "SharePoint quarterly sharing report",
-            "A new report.",
-            &["SharePoint Online"],
-            &[],
-        ),
-        "lastModifiedDateTime",
-        json!("2026-02-01T10:00:00Z"),
-    );
-    store
-        .import_messages("beta", &[parse(&v)], &partial("2026-03-02T00:00:00Z"))
-        .await
-        .unwrap();
-    assert_eq!(found(&store, "quarterly").await, ["MC4"]);
-    assert_eq!(found(&store, "organization").await, Vec::<String>::new());
-});
+conformance!(
+    a_new_revision_is_searchable_by_its_new_words,
+    |store: Store| async move {
+        corpus(&store).await;
+        assert_eq!(found(&store, "quarterly").await, Vec::<String>::new());
+        let v = with(
+            article(
+                "MC4",
+                "SharePoint quarterly sharing report",
+                "A new report.",
+                &["SharePoint Online"],
+                &[],
+            ),
+            "lastModifiedDateTime",
+            json!("2026-02-01T10:00:00Z"),
+        );
+        store
+            .import_messages("beta", &[parse(&v)], &partial("2026-03-02T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(found(&store, "quarterly").await, ["MC4"]);
+        assert_eq!(found(&store, "organization").await, Vec::<String>::new());
+    }
+);
 
 fn text_of(hit: &PostHit) -> String {
     hit.snippet.iter().map(|p| p.text.as_str()).collect()
@@ -253,16 +256,28 @@ conformance!(snippets_mark_the_hits, |store: Store| async move {
         .map(|p| p.text.to_lowercase())
         .collect();
     assert_eq!(hits, ["automatically"], "{:?}", hit.snippet);
-    assert!(text_of(hit).contains("summarises meetings"), "{:?}", hit.snippet);
+    assert!(
+        text_of(hit).contains("summarises meetings"),
+        "{:?}",
+        hit.snippet
+    );
     assert!(!text_of(hit).contains(['\u{1}', '\u{2}', '<', '>']));
 
     // a phrase marks its words; the body's other words are plain
-    let page = store.query_posts(&search("\"larger quotas\"")).await.unwrap();
+    let page = store
+        .query_posts(&search("\"larger quotas\""))
+        .await
+        .unwrap();
     let marked: Vec<String> = page.items[0]
         .snippet
         .iter()
         .filter(|p| p.hit)
-        .flat_map(|p| p.text.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>())
+        .flat_map(|p| {
+            p.text
+                .split_whitespace()
+                .map(str::to_lowercase)
+                .collect::<Vec<_>>()
+        })
         .collect();
     assert!(
         marked.contains(&"larger".to_string()) && marked.contains(&"quotas".to_string()),
@@ -328,7 +343,11 @@ async fn generated(store: &Store, n: usize) -> Vec<Message> {
         .await
         .unwrap();
     store
-        .import_messages("gamma", &gamma[gamma.len() / 2..], &opts("2026-03-02T00:00:00Z"))
+        .import_messages(
+            "gamma",
+            &gamma[gamma.len() / 2..],
+            &opts("2026-03-02T00:00:00Z"),
+        )
         .await
         .unwrap();
     posts
@@ -398,22 +417,40 @@ async fn pages_through_everything(store: Store, n: usize) {
             let hits = all_pages(&store, &q).await;
             let got: Vec<String> = hits.iter().map(|h| h.summary.id.clone()).collect();
             let unique: HashSet<String> = got.iter().cloned().collect();
-            assert_eq!(unique.len(), got.len(), "{sort:?} {limit}: a post came twice");
+            assert_eq!(
+                unique.len(),
+                got.len(),
+                "{sort:?} {limit}: a post came twice"
+            );
             assert_eq!(unique, every, "{sort:?} {limit}");
             assert_sorted(&hits, sort);
             // the first page is the same whatever the page size
             let first = store
-                .query_posts(&PostQuery { limit: 3, ..q.clone() })
+                .query_posts(&PostQuery {
+                    limit: 3,
+                    ..q.clone()
+                })
                 .await
                 .unwrap();
             assert_eq!(
-                first.items.iter().map(|h| &h.summary.id).collect::<Vec<_>>(),
+                first
+                    .items
+                    .iter()
+                    .map(|h| &h.summary.id)
+                    .collect::<Vec<_>>(),
                 got.iter().take(3).collect::<Vec<_>>()
             );
         }
         // with a scope and filters too
         let q = PostQuery {
-            q: Some(if sort == PostSort::Relevance { "rollout" } else { "-nothing" }.into()),
+            q: Some(
+                if sort == PostSort::Relevance {
+                    "rollout"
+                } else {
+                    "-nothing"
+                }
+                .into(),
+            ),
             sort,
             limit: 4,
             state: Some(PostState::Active),
@@ -422,9 +459,18 @@ async fn pages_through_everything(store: Store, n: usize) {
         let hits = all_pages(&store, &q).await;
         let got: HashSet<String> = hits.iter().map(|h| h.summary.id.clone()).collect();
         assert_eq!(got.len(), hits.len());
-        let want: HashSet<String> = posts.iter().step_by(3).map(|m| m.content.id.clone()).chain(
-            posts.iter().step_by(5).skip(posts.len().div_ceil(5) / 2).map(|m| m.content.id.clone()),
-        ).collect();
+        let want: HashSet<String> = posts
+            .iter()
+            .step_by(3)
+            .map(|m| m.content.id.clone())
+            .chain(
+                posts
+                    .iter()
+                    .step_by(5)
+                    .skip(posts.len().div_ceil(5) / 2)
+                    .map(|m| m.content.id.clone()),
+            )
+            .collect();
         assert_eq!(got, want, "{sort:?} scoped");
         assert_sorted(&hits, sort);
         for h in &hits {
@@ -435,185 +481,243 @@ async fn pages_through_everything(store: Store, n: usize) {
     }
 }
 
-conformance!(every_sort_pages_through_a_small_set_exactly_once, |store: Store| async move {
-    pages_through_everything(store, 13).await;
-});
-
-conformance!(every_sort_pages_through_a_larger_set_exactly_once, |store: Store| async move {
-    pages_through_everything(store, 457).await;
-});
-
-conformance!(scope_hides_other_tenants_everywhere, |store: Store| async move {
-    let all = corpus(&store).await;
-    // beta brought revision 1 of MC5, which alpha sees too; then beta lost it
-    let mc5 = article(
-        "MC5",
-        "Planner premium plans",
-        "Premium plans move to Planner.",
-        &["Planner"],
-        &["Retirement"],
-    );
-    store
-        .import_messages("beta", &[parse(&mc5)], &partial("2026-02-01T00:00:00Z"))
-        .await
-        .unwrap();
-    store
-        .import_messages("alpha", &[parse(&mc5)], &partial("2026-03-01T00:00:00Z"))
-        .await
-        .unwrap();
-    store
-        .import_messages(
-            "beta",
-            &all[2..3],
-            &opts("2026-03-03T00:00:00Z"),
-        )
-        .await
-        .unwrap();
-    // gamma sees only MC6
-    let mc6 = article("MC6", "Viva Engage secret", "Only gamma knows.", &["Viva"], &["Secret"]);
-    store
-        .import_messages("gamma", &[parse(&mc6)], &opts("2026-03-01T00:00:00Z"))
-        .await
-        .unwrap();
-
-    let alpha = PostQuery {
-        limit: 200,
-        ..PostQuery::new(only(&["alpha"]))
-    };
-    let page = store.query_posts(&alpha).await.unwrap();
-    assert_eq!(ids(&page.items), ["MC1", "MC2", "MC3", "MC4", "MC5"]);
-    assert_eq!(page.total, 5);
-    let mc5_hit = page.items.iter().find(|h| h.summary.id == "MC5").unwrap();
-    assert_eq!(mc5_hit.tenants, ["alpha"]);
-    assert_eq!((mc5_hit.summary.tenants_seen, mc5_hit.summary.tenants_visible), (1, 1));
-
-    let gamma_words = ["secret", "viva", "tag:secret", "service:viva", "id:MC6", "tenant:gamma"];
-    for q in gamma_words {
-        let page = store
-            .query_posts(&PostQuery {
-                q: Some(q.into()),
-                ..alpha.clone()
-            })
-            .await
-            .unwrap();
-        assert_eq!((page.items.len(), page.total), (0, 0), "{q}");
-        let facets = store
-            .post_facets(&PostQuery {
-                q: Some(q.into()),
-                ..alpha.clone()
-            })
-            .await
-            .unwrap();
-        assert_eq!(facets, Default::default(), "{q}");
+conformance!(
+    every_sort_pages_through_a_small_set_exactly_once,
+    |store: Store| async move {
+        pages_through_everything(store, 13).await;
     }
-    // a tenant out of scope filters to nothing
-    for tenant in ["gamma", "beta", "nobody"] {
-        let page = store
-            .query_posts(&PostQuery {
-                tenant: Some(tenant.into()),
-                ..alpha.clone()
-            })
+);
+
+conformance!(
+    every_sort_pages_through_a_larger_set_exactly_once,
+    |store: Store| async move {
+        pages_through_everything(store, 457).await;
+    }
+);
+
+conformance!(
+    scope_hides_other_tenants_everywhere,
+    |store: Store| async move {
+        let all = corpus(&store).await;
+        // beta brought revision 1 of MC5, which alpha sees too; then beta lost it
+        let mc5 = article(
+            "MC5",
+            "Planner premium plans",
+            "Premium plans move to Planner.",
+            &["Planner"],
+            &["Retirement"],
+        );
+        store
+            .import_messages("beta", &[parse(&mc5)], &partial("2026-02-01T00:00:00Z"))
             .await
             .unwrap();
-        assert_eq!(page.total, 0, "{tenant}");
-    }
-    // beta's view: MC3, MC4 (gone for beta), MC5 (gone)
-    let beta = PostQuery {
-        limit: 200,
-        ..PostQuery::new(only(&["beta"]))
-    };
-    let page = store.query_posts(&beta).await.unwrap();
-    assert_eq!(ids(&page.items), ["MC3", "MC4", "MC5"]);
-    let states: Vec<(String, PostState)> = page
-        .items
-        .iter()
-        .map(|h| (h.summary.id.clone(), h.summary.state))
-        .collect();
-    assert!(states.contains(&("MC5".into(), PostState::Expired)), "{states:?}");
-    assert!(states.contains(&("MC4".into(), PostState::Expired)), "{states:?}");
-    assert!(states.contains(&("MC3".into(), PostState::Active)), "{states:?}");
-    let active = store
-        .query_posts(&PostQuery {
-            state: Some(PostState::Active),
-            ..beta.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!(ids(&active.items), ["MC3"]);
-    let expired = store
-        .query_posts(&PostQuery {
-            state: Some(PostState::Expired),
-            ..beta.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!(ids(&expired.items), ["MC4", "MC5"]);
-    // with every tenant, MC5 is active (alpha sees it)
-    let all = store
-        .query_posts(&PostQuery {
-            state: Some(PostState::Expired),
-            ..search("")
-        })
-        .await
-        .unwrap();
-    assert_eq!(all.total, 0);
+        store
+            .import_messages("alpha", &[parse(&mc5)], &partial("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        store
+            .import_messages("beta", &all[2..3], &opts("2026-03-03T00:00:00Z"))
+            .await
+            .unwrap();
+        // gamma sees only MC6
+        let mc6 = article(
+            "MC6",
+            "Viva Engage secret",
+            "Only gamma knows.",
+            &["Viva"],
+            &["Secret"],
+        );
+        store
+            .import_messages("gamma", &[parse(&mc6)], &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
 
-    // facets count the scope's posts and tenants only
-    let facets = store.post_facets(&alpha).await.unwrap();
-    let tenants: Vec<(&str, i64)> = facets
-        .tenants
-        .iter()
-        .map(|f| (f.value.as_str(), f.count))
-        .collect();
-    assert_eq!(tenants, [("alpha", 5)]);
-    assert!(facets.services.iter().all(|f| f.value != "Viva"));
-    assert_eq!(facets.visible + facets.gone, 5);
-    assert_eq!(facets.major + facets.not_major, 5);
-    let ab = store
-        .post_facets(&PostQuery {
+        let alpha = PostQuery {
             limit: 200,
-            ..PostQuery::new(only(&["alpha", "beta"]))
-        })
-        .await
-        .unwrap();
-    let tenants: Vec<(&str, i64)> = ab.tenants.iter().map(|f| (f.value.as_str(), f.count)).collect();
-    assert_eq!(tenants, [("alpha", 5), ("beta", 3)]);
-    let beta_facets = store.post_facets(&beta).await.unwrap();
-    assert_eq!((beta_facets.visible, beta_facets.gone), (1, 2));
+            ..PostQuery::new(only(&["alpha"]))
+        };
+        let page = store.query_posts(&alpha).await.unwrap();
+        assert_eq!(ids(&page.items), ["MC1", "MC2", "MC3", "MC4", "MC5"]);
+        assert_eq!(page.total, 5);
+        let mc5_hit = page.items.iter().find(|h| h.summary.id == "MC5").unwrap();
+        assert_eq!(mc5_hit.tenants, ["alpha"]);
+        assert_eq!(
+            (
+                mc5_hit.summary.tenants_seen,
+                mc5_hit.summary.tenants_visible
+            ),
+            (1, 1)
+        );
 
-    // details
-    let d = store.get_message_scoped("MC5", &only(&["alpha"])).await.unwrap();
-    let names: Vec<&str> = d.tenants.iter().map(|t| t.name.as_str()).collect();
-    assert_eq!(names, ["alpha"]);
-    assert_eq!((d.summary.tenants_seen, d.summary.tenants_visible), (1, 1));
-    assert_eq!(d.revisions[0].tenant, None, "beta brought it: not named to alpha");
-    let r = store.message_revision_scoped("MC5", 1, &only(&["alpha"])).await.unwrap();
-    assert_eq!(r.info.tenant, None);
-    let r = store.message_revision_scoped("MC5", 1, &only(&["beta"])).await.unwrap();
-    assert_eq!(r.info.tenant.as_deref(), Some("beta"));
-    let d = store.get_message_scoped("MC5", &TenantScope::All).await.unwrap();
-    assert_eq!(d.tenants.len(), 2);
-    for (id, scope) in [
-        ("MC6", only(&["alpha"])),
-        ("MC6", only(&["alpha", "beta"])),
-        ("MC1", only(&[])),
-        ("MC1", only(&["nobody"])),
-        ("MC999", TenantScope::All),
-        ("MC999", only(&["alpha"])),
-    ] {
-        let e = store.get_message_scoped(id, &scope).await.unwrap_err();
-        assert!(matches!(&e, StoreError::NotFound(m) if m == &format!("post {id}")), "{e}");
-        let e = store.message_revision_scoped(id, 1, &scope).await.unwrap_err();
-        assert!(matches!(e, StoreError::NotFound(_)), "{e}");
-    }
+        let gamma_words = [
+            "secret",
+            "viva",
+            "tag:secret",
+            "service:viva",
+            "id:MC6",
+            "tenant:gamma",
+        ];
+        for q in gamma_words {
+            let page = store
+                .query_posts(&PostQuery {
+                    q: Some(q.into()),
+                    ..alpha.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!((page.items.len(), page.total), (0, 0), "{q}");
+            let facets = store
+                .post_facets(&PostQuery {
+                    q: Some(q.into()),
+                    ..alpha.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(facets, Default::default(), "{q}");
+        }
+        // a tenant out of scope filters to nothing
+        for tenant in ["gamma", "beta", "nobody"] {
+            let page = store
+                .query_posts(&PostQuery {
+                    tenant: Some(tenant.into()),
+                    ..alpha.clone()
+                })
+                .await
+                .unwrap();
+            assert_eq!(page.total, 0, "{tenant}");
+        }
+        // beta's view: MC3, MC4 (gone for beta), MC5 (gone)
+        let beta = PostQuery {
+            limit: 200,
+            ..PostQuery::new(only(&["beta"]))
+        };
+        let page = store.query_posts(&beta).await.unwrap();
+        assert_eq!(ids(&page.items), ["MC3", "MC4", "MC5"]);
+        let states: Vec<(String, PostState)> = page
+            .items
+            .iter()
+            .map(|h| (h.summary.id.clone(), h.summary.state))
+            .collect();
+        assert!(
+            states.contains(&("MC5".into(), PostState::Expired)),
+            "{states:?}"
+        );
+        assert!(
+            states.contains(&("MC4".into(), PostState::Expired)),
+            "{states:?}"
+        );
+        assert!(
+            states.contains(&("MC3".into(), PostState::Active)),
+            "{states:?}"
+        );
+        let active = store
+            .query_posts(&PostQuery {
+                state: Some(PostState::Active),
+                ..beta.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids(&active.items), ["MC3"]);
+        let expired = store
+            .query_posts(&PostQuery {
+                state: Some(PostState::Expired),
+                ..beta.clone()
+            })
+            .await
+            .unwrap();
+        assert_eq!(ids(&expired.items), ["MC4", "MC5"]);
+        // with every tenant, MC5 is active (alpha sees it)
+        let all = store
+            .query_posts(&PostQuery {
+                state: Some(PostState::Expired),
+                ..search("")
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.total, 0);
 
-    // nothing for an empty scope or an unknown tenant
-    for scope in [only(&[]), only(&["nobody"])] {
-        let q = PostQuery::new(scope);
-        assert_eq!(store.query_posts(&q).await.unwrap().total, 0);
-        assert_eq!(store.post_facets(&q).await.unwrap(), Default::default());
+        // facets count the scope's posts and tenants only
+        let facets = store.post_facets(&alpha).await.unwrap();
+        let tenants: Vec<(&str, i64)> = facets
+            .tenants
+            .iter()
+            .map(|f| (f.value.as_str(), f.count))
+            .collect();
+        assert_eq!(tenants, [("alpha", 5)]);
+        assert!(facets.services.iter().all(|f| f.value != "Viva"));
+        assert_eq!(facets.visible + facets.gone, 5);
+        assert_eq!(facets.major + facets.not_major, 5);
+        let ab = store
+            .post_facets(&PostQuery {
+                limit: 200,
+                ..PostQuery::new(only(&["alpha", "beta"]))
+            })
+            .await
+            .unwrap();
+        let tenants: Vec<(&str, i64)> = ab
+            .tenants
+            .iter()
+            .map(|f| (f.value.as_str(), f.count))
+            .collect();
+        assert_eq!(tenants, [("alpha", 5), ("beta", 3)]);
+        let beta_facets = store.post_facets(&beta).await.unwrap();
+        assert_eq!((beta_facets.visible, beta_facets.gone), (1, 2));
+
+        // details
+        let d = store
+            .get_message_scoped("MC5", &only(&["alpha"]))
+            .await
+            .unwrap();
+        let names: Vec<&str> = d.tenants.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["alpha"]);
+        assert_eq!((d.summary.tenants_seen, d.summary.tenants_visible), (1, 1));
+        assert_eq!(
+            d.revisions[0].tenant, None,
+            "beta brought it: not named to alpha"
+        );
+        let r = store
+            .message_revision_scoped("MC5", 1, &only(&["alpha"]))
+            .await
+            .unwrap();
+        assert_eq!(r.info.tenant, None);
+        let r = store
+            .message_revision_scoped("MC5", 1, &only(&["beta"]))
+            .await
+            .unwrap();
+        assert_eq!(r.info.tenant.as_deref(), Some("beta"));
+        let d = store
+            .get_message_scoped("MC5", &TenantScope::All)
+            .await
+            .unwrap();
+        assert_eq!(d.tenants.len(), 2);
+        for (id, scope) in [
+            ("MC6", only(&["alpha"])),
+            ("MC6", only(&["alpha", "beta"])),
+            ("MC1", only(&[])),
+            ("MC1", only(&["nobody"])),
+            ("MC999", TenantScope::All),
+            ("MC999", only(&["alpha"])),
+        ] {
+            let e = store.get_message_scoped(id, &scope).await.unwrap_err();
+            assert!(
+                matches!(&e, StoreError::NotFound(m) if m == &format!("post {id}")),
+                "{e}"
+            );
+            let e = store
+                .message_revision_scoped(id, 1, &scope)
+                .await
+                .unwrap_err();
+            assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+        }
+
+        // nothing for an empty scope or an unknown tenant
+        for scope in [only(&[]), only(&["nobody"])] {
+            let q = PostQuery::new(scope);
+            assert_eq!(store.query_posts(&q).await.unwrap().total, 0);
+            assert_eq!(store.post_facets(&q).await.unwrap(), Default::default());
+        }
     }
-});
+);
 
 conformance!(incidents_are_scoped_too, |store: Store| async move {
     store
@@ -639,13 +743,22 @@ conformance!(incidents_are_scoped_too, |store: Store| async move {
         .list_incidents_scoped(&IncidentFilter::default(), &only(&["alpha"]))
         .await
         .unwrap();
-    let got: Vec<(&str, i64)> = list.iter().map(|i| (i.id.as_str(), i.tenants_seen)).collect();
+    let got: Vec<(&str, i64)> = list
+        .iter()
+        .map(|i| (i.id.as_str(), i.tenants_seen))
+        .collect();
     assert_eq!(got, [("EX1", 1)]);
     let list = store
         .list_incidents_scoped(&IncidentFilter::default(), &TenantScope::All)
         .await
         .unwrap();
-    assert_eq!(list, store.list_incidents(&IncidentFilter::default()).await.unwrap());
+    assert_eq!(
+        list,
+        store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap()
+    );
     let list = store
         .list_incidents_scoped(
             &IncidentFilter {
@@ -664,99 +777,161 @@ conformance!(incidents_are_scoped_too, |store: Store| async move {
             .unwrap()
             .is_empty()
     );
-    let d = store.get_incident_scoped("EX1", &only(&["alpha"])).await.unwrap();
+    let d = store
+        .get_incident_scoped("EX1", &only(&["alpha"]))
+        .await
+        .unwrap();
     let names: Vec<&str> = d.tenants.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["alpha"]);
-    assert!(d.status_history.iter().all(|h| h.tenant.as_deref() != Some("beta")));
-    let e = store.get_incident_scoped("EX2", &only(&["alpha"])).await.unwrap_err();
-    assert!(matches!(&e, StoreError::NotFound(m) if m == "incident EX2"), "{e}");
-});
-
-conformance!(a_malformed_cursor_is_a_clean_error, |store: Store| async move {
-    corpus(&store).await;
-    let first = store
-        .query_posts(&PostQuery {
-            limit: 1,
-            ..PostQuery::new(TenantScope::All)
-        })
-        .await
-        .unwrap();
-    let cursor = first.next_cursor.expect("a second page");
-    for bad in [
-        "garbage!!".to_string(),
-        "AAAA".to_string(),
-        format!("{cursor}x"),
-        cursor[..cursor.len() / 2].to_string(),
-        "WyJ0aXRsZSIsWzFdLCJNQzEiXQ".to_string(),
-    ] {
-        for scope in [TenantScope::All, only(&[])] {
-            let e = store
-                .query_posts(&PostQuery {
-                    cursor: Some(bad.clone()),
-                    ..PostQuery::new(scope)
-                })
-                .await
-                .unwrap_err();
-            assert!(matches!(e, StoreError::Invalid(_)), "{bad}: {e}");
-        }
-    }
-    // a cursor of another sort
+    assert!(
+        d.status_history
+            .iter()
+            .all(|h| h.tenant.as_deref() != Some("beta"))
+    );
     let e = store
-        .query_posts(&PostQuery {
-            cursor: Some(cursor.clone()),
-            sort: PostSort::Title,
-            ..PostQuery::new(TenantScope::All)
-        })
+        .get_incident_scoped("EX2", &only(&["alpha"]))
         .await
         .unwrap_err();
-    assert!(matches!(e, StoreError::Invalid(_)), "{e}");
-    // the right one works
-    let second = store
-        .query_posts(&PostQuery {
-            cursor: Some(cursor),
-            limit: 1,
-            ..PostQuery::new(TenantScope::All)
-        })
-        .await
-        .unwrap();
-    assert_eq!(second.items.len(), 1);
-    assert_ne!(second.items[0].summary.id, first.items[0].summary.id);
+    assert!(
+        matches!(&e, StoreError::NotFound(m) if m == "incident EX2"),
+        "{e}"
+    );
 });
 
-conformance!(hostile_search_input_never_errors, |store: Store| async move {
-    corpus(&store).await;
-    let long = "ab\"c ".repeat(3000);
-    let mut inputs: Vec<&str> = vec![
-        "\"", "\"\"", "\"unbalanced phrase", "*", "classic*", ":", "title:classic", "body:x",
-        "NEAR(classic client)", "NEAR(", "a & b | !c", "!", "!!classic", "'", "''", "it's",
-        "\\", "\\'", "-", "--", "- -x", "AND", "OR NOT", "NOT classic", "classic AND", "(",
-        ")", "(classic", "日本語 ñ café", "😀", "\u{0}", "\u{1}classic\u{2}", "%_", "service:%",
-        "service:_", "tag:'", "tag:\"", "id:'; DROP TABLE posts; --", "<->", "a:*", "classic:*",
-        "^classic", "classic +client", "{classic}", "[x]", "a<->b", "x:1,2", "the", "-the",
-        "a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh ii jj",
-        "İstanbul ǅ ﬁ e\u{301}", "\u{200b}\u{feff}", "tenant:'", "severity:\\",
-    ];
-    inputs.push(&long);
-    for q in inputs {
-        for sort in [PostSort::Newest, PostSort::Relevance, PostSort::Title] {
-            let query = PostQuery {
-                sort,
-                ..search(q)
-            };
-            let page = store
-                .query_posts(&query)
-                .await
-                .unwrap_or_else(|e| panic!("{q:?}: {e}"));
-            assert!(page.total >= page.items.len() as i64);
-            store
-                .post_facets(&query)
-                .await
-                .unwrap_or_else(|e| panic!("facets {q:?}: {e}"));
+conformance!(
+    a_malformed_cursor_is_a_clean_error,
+    |store: Store| async move {
+        corpus(&store).await;
+        let first = store
+            .query_posts(&PostQuery {
+                limit: 1,
+                ..PostQuery::new(TenantScope::All)
+            })
+            .await
+            .unwrap();
+        let cursor = first.next_cursor.expect("a second page");
+        for bad in [
+            "garbage!!".to_string(),
+            "AAAA".to_string(),
+            format!("{cursor}x"),
+            cursor[..cursor.len() / 2].to_string(),
+            "WyJ0aXRsZSIsWzFdLCJNQzEiXQ".to_string(),
+        ] {
+            for scope in [TenantScope::All, only(&[])] {
+                let e = store
+                    .query_posts(&PostQuery {
+                        cursor: Some(bad.clone()),
+                        ..PostQuery::new(scope)
+                    })
+                    .await
+                    .unwrap_err();
+                assert!(matches!(e, StoreError::Invalid(_)), "{bad}: {e}");
+            }
         }
+        // a cursor of another sort
+        let e = store
+            .query_posts(&PostQuery {
+                cursor: Some(cursor.clone()),
+                sort: PostSort::Title,
+                ..PostQuery::new(TenantScope::All)
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Invalid(_)), "{e}");
+        // the right one works
+        let second = store
+            .query_posts(&PostQuery {
+                cursor: Some(cursor),
+                limit: 1,
+                ..PostQuery::new(TenantScope::All)
+            })
+            .await
+            .unwrap();
+        assert_eq!(second.items.len(), 1);
+        assert_ne!(second.items[0].summary.id, first.items[0].summary.id);
     }
-    // the archive is intact
-    assert_eq!(found(&store, "").await.len(), 4);
-});
+);
+
+conformance!(
+    hostile_search_input_never_errors,
+    |store: Store| async move {
+        corpus(&store).await;
+        let long = "ab\"c ".repeat(3000);
+        let mut inputs: Vec<&str> = vec![
+            "\"",
+            "\"\"",
+            "\"unbalanced phrase",
+            "*",
+            "classic*",
+            ":",
+            "title:classic",
+            "body:x",
+            "NEAR(classic client)",
+            "NEAR(",
+            "a & b | !c",
+            "!",
+            "!!classic",
+            "'",
+            "''",
+            "it's",
+            "\\",
+            "\\'",
+            "-",
+            "--",
+            "- -x",
+            "AND",
+            "OR NOT",
+            "NOT classic",
+            "classic AND",
+            "(",
+            ")",
+            "(classic",
+            "日本語 ñ café",
+            "😀",
+            "\u{0}",
+            "\u{1}classic\u{2}",
+            "%_",
+            "service:%",
+            "service:_",
+            "tag:'",
+            "tag:\"",
+            "id:'; DROP TABLE posts; --",
+            "<->",
+            "a:*",
+            "classic:*",
+            "^classic",
+            "classic +client",
+            "{classic}",
+            "[x]",
+            "a<->b",
+            "x:1,2",
+            "the",
+            "-the",
+            "a b c d e f g h i j k l m n o p q r s t u v w x y z aa bb cc dd ee ff gg hh ii jj",
+            "İstanbul ǅ ﬁ e\u{301}",
+            "\u{200b}\u{feff}",
+            "tenant:'",
+            "severity:\\",
+        ];
+        inputs.push(&long);
+        for q in inputs {
+            for sort in [PostSort::Newest, PostSort::Relevance, PostSort::Title] {
+                let query = PostQuery { sort, ..search(q) };
+                let page = store
+                    .query_posts(&query)
+                    .await
+                    .unwrap_or_else(|e| panic!("{q:?}: {e}"));
+                assert!(page.total >= page.items.len() as i64);
+                store
+                    .post_facets(&query)
+                    .await
+                    .unwrap_or_else(|e| panic!("facets {q:?}: {e}"));
+            }
+        }
+        // the archive is intact
+        assert_eq!(found(&store, "").await.len(), 4);
+    }
+);
 
 conformance!(facets_count_the_matching_posts, |store: Store| async move {
     corpus(&store).await;
@@ -775,7 +950,10 @@ conformance!(facets_count_the_matching_posts, |store: Store| async move {
     );
     assert_eq!(
         pairs(&f.categories),
-        [("planForChange".to_string(), 3), ("stayInformed".to_string(), 1)]
+        [
+            ("planForChange".to_string(), 3),
+            ("stayInformed".to_string(), 1)
+        ]
     );
     assert_eq!(
         pairs(&f.severities),
@@ -806,9 +984,15 @@ conformance!(facets_count_the_matching_posts, |store: Store| async move {
     let f = f.unwrap();
     assert_eq!(
         pairs(&f.services),
-        [("Exchange Online".to_string(), 1), ("Microsoft Teams".to_string(), 1)]
+        [
+            ("Exchange Online".to_string(), 1),
+            ("Microsoft Teams".to_string(), 1)
+        ]
     );
-    assert_eq!(pairs(&f.tenants), [("alpha".to_string(), 2), ("beta".to_string(), 1)]);
+    assert_eq!(
+        pairs(&f.tenants),
+        [("alpha".to_string(), 2), ("beta".to_string(), 1)]
+    );
     assert_eq!((f.visible, f.gone, f.major, f.not_major), (2, 0, 1, 1));
     // a tenant's view: visible / gone for it
     let f = store

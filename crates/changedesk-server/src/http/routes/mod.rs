@@ -2,10 +2,15 @@
 //! OpenAPI description (`#[utoipa::path]`), so routes and the document are
 //! declared once.
 
+mod audit;
+mod incidents;
 mod items;
+mod owners;
 mod posts;
+mod rules;
 mod session;
 mod tenants;
+mod users;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -18,4 +23,9 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .merge(posts::routes())
         .merge(items::routes())
         .merge(tenants::routes())
+        .merge(incidents::routes())
+        .merge(owners::routes())
+        .merge(rules::routes())
+        .merge(users::routes())
+        .merge(audit::routes())
 }
