@@ -690,3 +690,39 @@ pub async fn retriage_untouched(
     }
     Ok(changed)
 }
+
+/// A post as the rules see it, from its detail (with whichever tenants the
+/// detail holds) and its work item: the fields changed in the revisions the
+/// rules have not seen yet come from the revisions' change summaries.
+pub fn candidate_of(
+    d: changedesk_store::PostDetail,
+    stored: Option<changedesk_store::StoredItem>,
+) -> changedesk_store::Candidate {
+    let seen = stored.as_ref().map_or(0, |s| s.evaluated_revision);
+    let mut changed_fields: Vec<String> = Vec::new();
+    for r in d.revisions.iter().filter(|r| seen > 0 && r.revision > seen) {
+        for c in &r.changes {
+            if !changed_fields.contains(&c.field) {
+                changed_fields.push(c.field.clone());
+            }
+        }
+    }
+    changedesk_store::Candidate {
+        content: d.content,
+        revision: d.summary.revision,
+        first_seen: d.summary.first_seen,
+        body_text: d.body_text,
+        links: d
+            .tenants
+            .into_iter()
+            .map(|t| changedesk_store::CandidateLink {
+                tenant: t.name,
+                details: std::sync::Arc::new(t.details),
+                first_seen: t.first_seen,
+                visible: t.visible,
+            })
+            .collect(),
+        stored,
+        changed_fields,
+    }
+}

@@ -7,7 +7,7 @@ use changedesk_core::Timestamp;
 use changedesk_core::rules::{ActionSpec, Explanation, OwnerTarget, Priority, RuleSet, RuleSpec};
 use changedesk_core::triage::LogEntry;
 use changedesk_server::triage::{Triage, apply_rules};
-use changedesk_store::{Candidate, CandidateLink, OpenMode, RuleRow, Store, StoreError};
+use changedesk_store::{Candidate, OpenMode, RuleRow, Store, StoreError};
 use serde::Serialize;
 
 use crate::app::{self, App};
@@ -391,35 +391,7 @@ async fn remove(app: &App, name: &str, actor: &str) -> Result<ExitCode> {
 async fn candidate(store: &Store, id: &str) -> Result<Candidate> {
     let d = store.get_message(id).await?;
     let stored = store.work_item(id).await?;
-    let seen = stored.as_ref().map_or(0, |s| s.evaluated_revision);
-    let mut changed_fields: Vec<String> = Vec::new();
-    if seen > 0 {
-        for r in d.revisions.iter().filter(|r| r.revision > seen) {
-            for c in &r.changes {
-                if !changed_fields.contains(&c.field) {
-                    changed_fields.push(c.field.clone());
-                }
-            }
-        }
-    }
-    Ok(Candidate {
-        content: d.content,
-        revision: d.summary.revision,
-        first_seen: d.summary.first_seen,
-        body_text: d.body_text,
-        links: d
-            .tenants
-            .into_iter()
-            .map(|t| CandidateLink {
-                tenant: t.name,
-                details: std::sync::Arc::new(t.details),
-                first_seen: t.first_seen,
-                visible: t.visible,
-            })
-            .collect(),
-        stored,
-        changed_fields,
-    })
+    Ok(changedesk_server::triage::candidate_of(d, stored))
 }
 
 async fn test(app: &App, ids: &[String], tenant: Option<&str>, format: Format) -> Result<ExitCode> {

@@ -13,7 +13,7 @@ use changedesk_core::rules::{
     RuleSpec, RuleStatus,
 };
 use changedesk_core::triage::{OwnershipMap, ReopenPolicy};
-use changedesk_store::{Candidate, CandidateLink, RuleRow};
+use changedesk_store::{Candidate, RuleRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -512,35 +512,7 @@ async fn candidate(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Can
         .get_message_scoped(id, &scope_of(caller))
         .await?;
     let stored = state.store.work_item(id).await?;
-    let seen = stored.as_ref().map_or(0, |s| s.evaluated_revision);
-    let mut changed_fields: Vec<String> = Vec::new();
-    if seen > 0 {
-        for r in d.revisions.iter().filter(|r| r.revision > seen) {
-            for c in &r.changes {
-                if !changed_fields.contains(&c.field) {
-                    changed_fields.push(c.field.clone());
-                }
-            }
-        }
-    }
-    Ok(Candidate {
-        content: d.content,
-        revision: d.summary.revision,
-        first_seen: d.summary.first_seen,
-        body_text: d.body_text,
-        links: d
-            .tenants
-            .into_iter()
-            .map(|t| CandidateLink {
-                tenant: t.name,
-                details: std::sync::Arc::new(t.details),
-                first_seen: t.first_seen,
-                visible: t.visible,
-            })
-            .collect(),
-        stored,
-        changed_fields,
-    })
+    Ok(crate::triage::candidate_of(d, stored))
 }
 
 /// The rules could not be loaded: stored rules that no longer compile are
