@@ -835,23 +835,32 @@ fn like_pattern(word: &str) -> String {
     out
 }
 
-pub(crate) async fn list_messages(pool: &Pool<Db>, f: &MessageFilter) -> Result<Vec<PostSummary>> {
-    let mut qb: QueryBuilder<Db> =
-        QueryBuilder::new(format!("SELECT {POST_SUMMARY_COLUMNS} FROM posts p WHERE 1 = 1"));
-    push_scope(&mut qb, &POST_LINKS, "p", &f.tenant, f.state);
+/// The post filters the CLI's list (`list_messages`) and the API's query
+/// (`query_posts`) share.
+struct PostFilters<'a> {
+    services: &'a [String],
+    category: Option<&'a str>,
+    severity: Option<&'a str>,
+    major: Option<bool>,
+    act_by_from: Option<Timestamp>,
+    act_by_to: Option<Timestamp>,
+}
+
+/// Appends `AND …` conditions on `posts p` for the filters that are set.
+fn push_post_filters(qb: &mut QueryBuilder<Db>, f: &PostFilters<'_>) {
     if !f.services.is_empty() {
         qb.push(" AND EXISTS (SELECT 1 FROM post_services s WHERE s.post_id = p.id AND LOWER(s.service) IN (");
         let mut sep = qb.separated(", ");
-        for s in &f.services {
+        for s in f.services {
             sep.push_bind(s.trim().to_lowercase());
         }
         qb.push("))");
     }
-    if let Some(c) = &f.category {
+    if let Some(c) = f.category {
         qb.push(" AND LOWER(p.category) = ");
         qb.push_bind(c.trim().to_lowercase());
     }
-    if let Some(s) = &f.severity {
+    if let Some(s) = f.severity {
         qb.push(" AND LOWER(p.severity) = ");
         qb.push_bind(s.trim().to_lowercase());
     }
@@ -867,6 +876,23 @@ pub(crate) async fn list_messages(pool: &Pool<Db>, f: &MessageFilter) -> Result<
         qb.push(" AND p.act_by <= ");
         qb.push_bind(t.to_canonical());
     }
+}
+
+pub(crate) async fn list_messages(pool: &Pool<Db>, f: &MessageFilter) -> Result<Vec<PostSummary>> {
+    let mut qb: QueryBuilder<Db> =
+        QueryBuilder::new(format!("SELECT {POST_SUMMARY_COLUMNS} FROM posts p WHERE 1 = 1"));
+    push_scope(&mut qb, &POST_LINKS, "p", &f.tenant, f.state);
+    push_post_filters(
+        &mut qb,
+        &PostFilters {
+            services: &f.services,
+            category: f.category.as_deref(),
+            severity: f.severity.as_deref(),
+            major: f.major,
+            act_by_from: f.act_by_from,
+            act_by_to: f.act_by_to,
+        },
+    );
     if let Some(text) = &f.text {
         for word in text.split_whitespace() {
             let pat = like_pattern(word);
@@ -1611,6 +1637,11 @@ pub(crate) async fn runs(pool: &Pool<Db>, tenant: Option<&str>, limit: i64) -> R
             })
         })
         .collect()
+}
+
+pub(crate) async fn ping(pool: &Pool<Db>) -> Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
 }
 
 pub(crate) async fn counts(pool: &Pool<Db>) -> Result<Counts> {

@@ -144,14 +144,17 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool) 
             }
         }
     }
-    if !q.services.is_empty() {
-        qb.push(" AND EXISTS (SELECT 1 FROM post_services s WHERE s.post_id = p.id AND LOWER(s.service) IN (");
-        let mut sep = qb.separated(", ");
-        for s in &q.services {
-            sep.push_bind(s.trim().to_lowercase());
-        }
-        qb.push("))");
-    }
+    push_post_filters(
+        qb,
+        &PostFilters {
+            services: &q.services,
+            category: q.category.as_deref(),
+            severity: q.severity.as_deref(),
+            major: q.major,
+            act_by_from: q.act_by_from,
+            act_by_to: q.act_by_to,
+        },
+    );
     if !q.tags.is_empty() {
         qb.push(" AND EXISTS (SELECT 1 FROM post_tags g WHERE g.post_id = p.id AND LOWER(g.tag) IN (");
         let mut sep = qb.separated(", ");
@@ -159,26 +162,6 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool) 
             sep.push_bind(t.trim().to_lowercase());
         }
         qb.push("))");
-    }
-    if let Some(c) = &q.category {
-        qb.push(" AND LOWER(p.category) = ");
-        qb.push_bind(c.trim().to_lowercase());
-    }
-    if let Some(s) = &q.severity {
-        qb.push(" AND LOWER(p.severity) = ");
-        qb.push_bind(s.trim().to_lowercase());
-    }
-    if let Some(m) = q.major {
-        qb.push(" AND p.is_major = ");
-        qb.push_bind(m);
-    }
-    if let Some(t) = q.act_by_from {
-        qb.push(" AND p.act_by >= ");
-        qb.push_bind(t.to_canonical());
-    }
-    if let Some(t) = q.act_by_to {
-        qb.push(" AND p.act_by <= ");
-        qb.push_bind(t.to_canonical());
     }
     if let Some(t) = q.changed_since {
         // the sort index's expression, so a newest-first page can range over it
