@@ -689,6 +689,12 @@ impl Store {
     pub async fn counts(&self) -> Result<Counts> {
         dispatch!(self.counts())
     }
+
+    /// Whether the database answers (a readiness probe: one trivial query,
+    /// unlike [`Store::counts`], which scans every table).
+    pub async fn ping(&self) -> Result<()> {
+        dispatch!(self.ping())
+    }
 }
 
 /// Tenant names are short and safe in URLs, file names and env var names.

@@ -1532,6 +1532,18 @@ async fn failed_sign_ins_are_limited(store: Store) {
     );
 }
 
+async fn probes_answer_without_signing_in(store: Store) {
+    let f = fixture(store).await;
+    for (path, text) in [("/healthz", "ok"), ("/readyz", "ready")] {
+        let (status, body, _) = send(&f.app, request("GET", path, None, None)).await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, Value::String(text.into())),
+            "{path}"
+        );
+    }
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         $(
@@ -1555,6 +1567,7 @@ macro_rules! both {
 }
 
 both!(
+    probes_answer_without_signing_in,
     authorization_matrix,
     scope_hides_other_tenants_everywhere,
     sessions_need_csrf_and_end_at_sign_out,
