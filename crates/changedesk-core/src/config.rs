@@ -19,6 +19,7 @@ mod env;
 mod error;
 mod file;
 mod merge;
+mod oidc;
 mod sync;
 mod tenant;
 mod triage;
@@ -31,6 +32,7 @@ use std::str::FromStr;
 pub use database::{DEFAULT_DATABASE_URL, DatabaseUrl, PostgresUrl};
 pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
 pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
+pub use oidc::{DEFAULT_APP_ROLES, OidcConfig};
 pub use sync::SyncSettings;
 pub use tenant::{Cloud, Credential, CredentialSpec, TenantConfig};
 pub use triage::TriageConfig;
@@ -56,6 +58,8 @@ pub struct Config<C = Credential> {
     pub sync: SyncSettings,
     /// Owners, tenant groups, ownership, rules and `[triage]`.
     pub triage: TriageConfig,
+    /// `[oidc]`: OpenID Connect sign-in, when configured.
+    pub oidc: Option<OidcConfig>,
 }
 
 impl<C> Config<C> {
@@ -185,7 +189,8 @@ pub struct Loaded {
 
 /// Merges defaults, the file, the environment and the command line,
 /// validates the result and reads secret files (`client_secret_file`,
-/// `CHANGEDESK_DATABASE_FILE`, `CHANGEDESK_TENANTS__<NAME>__CLIENT_SECRET_FILE`)
+/// `CHANGEDESK_DATABASE_FILE`, `CHANGEDESK_TENANTS__<NAME>__CLIENT_SECRET_FILE`,
+/// `[oidc] client_secret_file`)
 /// through `read_secret_file`, which returns the file's content or an error
 /// message (e.g. the IO error, not the content). One trailing newline is
 /// removed from a secret read from a file.
@@ -246,6 +251,7 @@ pub fn load(
     let Some(merge::Built {
         config,
         credential_origins,
+        oidc_secret_origin,
     }) = built
     else {
         return rep.finish(None, &warnings);
@@ -274,12 +280,20 @@ pub fn load(
             tenants.push(tenant.map_credential(|_| credential));
         }
     }
+    let mut oidc = config.oidc;
+    if let (Some(o), Some(origin)) = (&mut oidc, &oidc_secret_origin) {
+        match merge::read_secret(&o.client_secret_file, read_secret_file) {
+            Ok(s) => o.client_secret = Some(s),
+            Err(e) => rep.error(origin, "oidc.client_secret_file", e),
+        }
+    }
     let config = Config {
         database: config.database,
         log_format: config.log_format,
         tenants,
         sync: config.sync,
         triage: config.triage,
+        oidc,
     };
     rep.finish(
         Some(Loaded {

@@ -13,3 +13,4 @@ pub mod http;
 pub mod jobs;
 pub mod sync;
 pub mod triage;
+pub mod ui;

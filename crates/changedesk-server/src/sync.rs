@@ -189,31 +189,40 @@ pub async fn sync_tenants(
     let concurrency = request.settings.concurrency.max(1);
     let fetch_slots = Arc::new(Semaphore::new(concurrency));
     let write_queue = Arc::new(Semaphore::new(concurrency));
+    let (writer, jobs) = tokio::sync::mpsc::channel(concurrency);
+    let group_writer = tokio::spawn(write_groups(store.clone(), jobs, concurrency));
     let mut set = tokio::task::JoinSet::new();
     for (index, tenant) in tenants.iter().cloned().enumerate() {
-        let (store, graph, request, progress, write_queue) = (
+        let (store, graph, request, progress, write_queue, writer) = (
             store.clone(),
             graph.clone(),
             request.clone(),
             progress.clone(),
             write_queue.clone(),
+            writer.clone(),
         );
         // taking the slot before spawning starts tenants in the order given
         // (with concurrency 1, strictly one after another) and keeps at most
         // `concurrency` tasks fetching
         let slot = fetch_slots.clone().acquire_owned().await.ok();
         set.spawn(async move {
-            let outcome = sync_tenant(&store, &graph, &tenant, &request, slot, &write_queue).await;
+            let queue = WriteQueue { slots: &write_queue, writer: &writer };
+            let outcome = sync_tenant(&store, &graph, &tenant, &request, slot, queue).await;
             progress.tenant_done(&outcome);
             (index, outcome)
         });
     }
+    drop(writer);
     let mut outcomes: Vec<Option<TenantOutcome>> = vec![None; tenants.len()];
     while let Some(joined) = set.join_next().await {
         match joined {
             Ok((index, outcome)) => outcomes[index] = Some(outcome),
             Err(e) => tracing::error!(error = %e, "a tenant's sync task failed"),
         }
+    }
+    // every sender is gone: the writer has answered every job
+    if let Err(e) = group_writer.await {
+        tracing::error!(error = %e, "the archive writer task failed");
     }
     outcomes
         .into_iter()
@@ -254,7 +263,7 @@ async fn sync_tenant(
     tenant: &TenantConfig,
     request: &SyncRequest,
     fetch_slot: Option<OwnedSemaphorePermit>,
-    write_queue: &Semaphore,
+    queue: WriteQueue<'_>,
 ) -> TenantOutcome {
     let started = Instant::now();
     let mut outcome = TenantOutcome::new(&tenant.name);
@@ -267,7 +276,7 @@ async fn sync_tenant(
         request,
         &mut outcome,
         fetch_slot,
-        write_queue,
+        queue,
         &mut recorded,
     )
     .await;
@@ -301,6 +310,8 @@ fn count(outcome: &mut TenantOutcome, f: &Fetched) {
 struct Fetch<T> {
     mode: Mode,
     listing: Listing<T>,
+    /// Items Graph returned (the listing's items move to the writer).
+    fetched: usize,
 }
 
 /// Fetches and parses one kind of listing.
@@ -316,7 +327,8 @@ async fn fetch_kind<T>(
     let fetched = graph.fetch(tenant, resource, since).await?;
     count(outcome, &fetched);
     let listing = parse_listing(&fetched.items, parse);
-    Ok(Fetch { mode, listing })
+    let fetched = listing.items.len() + listing.rejected.len();
+    Ok(Fetch { mode, listing, fetched })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -327,7 +339,7 @@ async fn run_tenant(
     request: &SyncRequest,
     outcome: &mut TenantOutcome,
     fetch_slot: Option<OwnedSemaphorePermit>,
-    write_queue: &Semaphore,
+    queue: WriteQueue<'_>,
     recorded: &mut bool,
 ) -> Result<(), TenantError> {
     let state = if request.dry_run {
@@ -356,7 +368,7 @@ async fn run_tenant(
     // kinds fetched before it are still stored, each in its own transaction.
     let watermark = held(|s| s.messages_watermark);
     let mode = mode_for(request, held(|s| s.messages_complete_at), watermark);
-    let messages = fetch_kind(
+    let mut messages = fetch_kind(
         graph,
         tenant,
         Resource::Messages,
@@ -399,11 +411,11 @@ async fn run_tenant(
     };
 
     // Then wait for the writer, letting the next tenant fetch meanwhile.
-    let _queued = write_queue.acquire().await.ok();
+    let _queued = queue.slots.acquire().await.ok();
     drop(fetch_slot);
 
     // what could not be fetched, once what was fetched is stored
-    let (issues, health, fetch_error) = match (issues, health) {
+    let (mut issues, mut health, fetch_error) = match (issues, health) {
         (Err(e), _) => (None, None, Some(e)),
         (Ok(i), Some(Err(e))) => (Some(i), None, Some(e)),
         (Ok(i), Some(Ok(h))) => (Some(i), Some(h), None),
@@ -422,22 +434,26 @@ async fn run_tenant(
             rejected,
         }
     };
-    let batch = TenantBatch {
-        messages: Some((&messages.listing.items, opts(&messages, "messages"))),
+    let job = WriteJob {
+        tenant: tenant.name.clone(),
+        messages: (
+            std::mem::take(&mut messages.listing.items),
+            opts(&messages, "messages"),
+        ),
         issues: issues
-            .as_ref()
-            .map(|f| (f.listing.items.as_slice(), opts(f, "issues"))),
+            .as_mut()
+            .map(|f| (std::mem::take(&mut f.listing.items), opts(f, "issues"))),
         health: health
-            .as_ref()
-            .map(|f| (f.listing.items.as_slice(), opts(f, "health"))),
+            .as_mut()
+            .map(|f| (std::mem::take(&mut f.listing.items), opts(f, "health"))),
         at: request.now,
         record: Some(fetch_error.as_ref().map(|e| e.to_string())),
     };
     let stored = if request.dry_run {
         BatchSummary::default()
     } else {
-        let stored = store
-            .import_batch(&tenant.name, &batch)
+        let stored = queue
+            .write(job)
             .await
             .map_err(|source| TenantError::Store {
                 tenant: tenant.name.clone(),
@@ -453,6 +469,91 @@ async fn run_tenant(
     match fetch_error {
         Some(e) => Err(e.into()),
         None => Ok(()),
+    }
+}
+
+/// One tenant's parsed listings, handed to the archive writer.
+struct WriteJob {
+    tenant: String,
+    messages: (Vec<Message>, ImportOptions),
+    issues: Option<(Vec<Incident>, ImportOptions)>,
+    health: Option<(Vec<HealthOverview>, ImportOptions)>,
+    at: Timestamp,
+    record: Option<Option<String>>,
+}
+
+impl WriteJob {
+    fn batch(&self) -> TenantBatch<'_> {
+        TenantBatch {
+            messages: Some((&self.messages.0, self.messages.1.clone())),
+            issues: self.issues.as_ref().map(|(i, o)| (i.as_slice(), o.clone())),
+            health: self.health.as_ref().map(|(h, o)| (h.as_slice(), o.clone())),
+            at: self.at,
+            record: self.record.clone(),
+        }
+    }
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<BatchSummary, StoreError>>;
+
+/// A tenant's way to the archive: a place in the queue of parsed tenants,
+/// then the writer.
+#[derive(Clone, Copy)]
+struct WriteQueue<'a> {
+    slots: &'a Semaphore,
+    writer: &'a tokio::sync::mpsc::Sender<(WriteJob, Reply)>,
+}
+
+impl WriteQueue<'_> {
+    async fn write(&self, job: WriteJob) -> Result<BatchSummary, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let gone = || StoreError::Invalid("the archive writer stopped".to_string());
+        self.writer.send((job, reply)).await.map_err(|_| gone())?;
+        answer.await.unwrap_or_else(|_| Err(gone()))
+    }
+}
+
+/// The archive's writer: stores the tenants that are waiting together, in
+/// one transaction of up to `most` tenants (group commit: one commit, and
+/// the index pages they share written once, instead of once per tenant).
+/// Each tenant's part stays atomic on its own (see `Store::import_batches`).
+async fn write_groups(
+    store: Store,
+    mut jobs: tokio::sync::mpsc::Receiver<(WriteJob, Reply)>,
+    most: usize,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        while group.len() < most {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let batches: Vec<TenantBatch<'_>> = group.iter().map(|(j, _)| j.batch()).collect();
+        let refs: Vec<(&str, &TenantBatch<'_>)> = group
+            .iter()
+            .zip(&batches)
+            .map(|((j, _), b)| (j.tenant.as_str(), b))
+            .collect();
+        let stored = store.import_batches(&refs).await;
+        drop(refs);
+        drop(batches);
+        match stored {
+            Ok(results) => {
+                for ((_, reply), result) in group.into_iter().zip(results) {
+                    let _ = reply.send(result);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for (_, reply) in group {
+                    let _ = reply.send(Err(StoreError::Invalid(format!(
+                        "the transaction holding this tenant's listings failed: {message}"
+                    ))));
+                }
+            }
+        }
     }
 }
 
@@ -475,7 +576,7 @@ impl<T> Fetch<T> {
     fn outcome(&self, stored: Option<ImportSummary>) -> KindOutcome {
         KindOutcome {
             mode: self.mode,
-            fetched: self.listing.items.len() + self.listing.rejected.len(),
+            fetched: self.fetched,
             rejected: self.listing.rejected.len(),
             stored,
         }

@@ -27,6 +27,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use changedesk_core::Timestamp;
+use changedesk_core::access::TenantSet;
 use changedesk_core::graph::{RolloutStatus, TenantView};
 use changedesk_core::rules::{
     Explanation, Outcome, OwnerTarget, PostFacts, RuleSet, RuleSpec, TenantFacts, rollout_statuses,
@@ -540,6 +541,20 @@ pub async fn agenda(
     now: Timestamp,
     since: Timestamp,
 ) -> Result<changedesk_core::triage::Agenda, TriageError> {
+    agenda_for(store, ownership, now, since, &TenantSet::All).await
+}
+
+/// The weekly review agenda as someone limited to `tenants` sees it (the web
+/// UI's agenda page): only the items whose post a tenant of theirs sees (as
+/// the API's item list), those tenants only, and the decisions on those
+/// items. With [`TenantSet::All`], the whole agenda.
+pub async fn agenda_for(
+    store: &Store,
+    ownership: &OwnershipMap,
+    now: Timestamp,
+    since: Timestamp,
+    tenants: &TenantSet,
+) -> Result<changedesk_core::triage::Agenda, TriageError> {
     use changedesk_core::graph::{Category, Severity};
     use changedesk_core::triage::{Agenda, AgendaLogEntry, AgendaPost};
     let items = store
@@ -547,24 +562,37 @@ pub async fn agenda(
         .await?;
     let posts: Vec<AgendaPost> = items
         .into_iter()
-        .map(|r| AgendaPost {
-            owner: ownership.owner_for(&r.services, None, &[]).map(|o| o.owner),
-            id: r.stored.item.message_id.clone(),
-            title: r.title,
-            services: r.services,
-            category: Category::parse(&r.category),
-            severity: Severity::parse(&r.severity),
-            major: r.is_major,
-            act_by: r.act_by,
-            start: rollout_start(r.start, r.first_seen),
-            item: r.stored.item,
-            tenants: r.tenants,
+        .filter_map(|r| {
+            let seen: Vec<String> = r
+                .tenants
+                .iter()
+                .filter(|t| tenants.contains(t))
+                .cloned()
+                .collect();
+            if seen.is_empty() && !tenants.is_all() {
+                return None;
+            }
+            Some(AgendaPost {
+                owner: ownership.owner_for(&r.services, None, &[]).map(|o| o.owner),
+                id: r.stored.item.message_id.clone(),
+                title: r.title,
+                services: r.services,
+                category: Category::parse(&r.category),
+                severity: Severity::parse(&r.severity),
+                major: r.is_major,
+                act_by: r.act_by,
+                start: rollout_start(r.start, r.first_seen),
+                item: r.stored.item,
+                tenants: seen,
+            })
         })
         .collect();
+    let shown: std::collections::HashSet<&str> = posts.iter().map(|p| p.id.as_str()).collect();
     let log: Vec<AgendaLogEntry> = store
         .decision_log_since(&since)
         .await?
         .into_iter()
+        .filter(|e| tenants.is_all() || shown.contains(e.post_id.as_str()))
         .map(|e| AgendaLogEntry {
             message_id: e.post_id,
             entry: e.entry,

@@ -178,6 +178,44 @@
 //! - **Order of checks:** latency, token, throttling, tenant mode, injected
 //!   429, injected 503, then the query and the page (maybe truncated).
 //!
+//! ## OpenID Connect: a mock Entra ID
+//!
+//! Per tenant (named as for the token endpoint), with issuer
+//! `{base_url}{tenant id}/v2.0` ([`SimHandle::oidc_issuer`]):
+//!
+//! - `GET /{tenant}/v2.0/.well-known/openid-configuration`: Entra's
+//!   discovery document (endpoints under the tenant id, `RS256`,
+//!   `code_challenge_methods_supported: ["S256"]`).
+//! - `GET /{tenant}/oauth2/v2.0/authorize`: checks `client_id`
+//!   ([`SIM_CLIENT_ID`]; AADSTS700016), `redirect_uri` (registered with
+//!   [`SimHandle::oidc_set_redirect_uris`], or any loopback `http` URI while
+//!   none is; AADSTS50011) — those two are answered, never redirected —
+//!   then `response_type=code`, `response_mode` `query`, `scope` with
+//!   `openid`, and PKCE (`code_challenge` with method `S256`; missing or
+//!   `plain` is refused), each refusal sent to the redirect URI as
+//!   `error`/`error_description` with the `state`. No UI: the
+//!   [`SimUser`] that `login_hint` names (username, e-mail or oid), else the
+//!   first one ([`SimHandle::oidc_set_users`]; by default one admin), signs
+//!   in at once, and the answer is a 302 to the redirect URI with a
+//!   single-use `code` (10 minutes) and the `state` unchanged.
+//! - `POST /{tenant}/oauth2/v2.0/token` with
+//!   `grant_type=authorization_code`: the client secret (AADSTS7000215),
+//!   the code (unknown AADSTS9002313, reused AADSTS54005, expired
+//!   AADSTS70008, another tenant's AADSTS70000), the same `redirect_uri`
+//!   (AADSTS500112) and the PKCE `code_verifier` (base64url(SHA-256) must be
+//!   the challenge; AADSTS501481), all `invalid_grant` or `invalid_client`
+//!   in Entra's error shape. A code is spent by any redemption attempt. The
+//!   answer holds an `id_token` (RS256, `kid` header; `iss`, `aud`, `sub`
+//!   (pairwise), `oid`, `tid`, `iat`, `nbf`, `exp`, `nonce`, `name`,
+//!   `preferred_username`, `email`, `roles`, `groups`, `ver`) and an opaque
+//!   access token.
+//! - `GET /{tenant}/discovery/v2.0/keys`: the JWKS with the public half of
+//!   [`OIDC_SIGNING_KEY_PEM`] (a published test key).
+//! - [`IdTokenFault`] spoils the next ID token only
+//!   ([`SimHandle::oidc_set_fault`]): wrong audience, expired, not yet
+//!   valid, wrong nonce, bad signature (another key, the published `kid`),
+//!   unknown key, wrong issuer.
+//!
 //! ## Faults and tenant modes
 //!
 //! [`Faults`] (set at start, [`SimHandle::set_faults`], or `PUT
@@ -228,6 +266,10 @@
 //! | `GET`, `DELETE /_sim/requests` | the request log, or empties it |
 //! | `POST /_sim/expire-tokens` | every access token issued so far expires |
 //! | `POST /_sim/reset-throttling` | forgets every tenant's request history |
+//! | `GET /_sim/oidc` | the mock Entra ID: client id and secret, `kid`, users, pending fault, redirect URIs, per tenant its issuer |
+//! | `PUT /_sim/oidc/users [{"name", "username", "oid"?, "email"?, "roles"?, "groups"?}, …]` | replaces the simulated users ([`SimUser`]) |
+//! | `PUT /_sim/oidc/fault {"fault": "expired"}` | the [`IdTokenFault`] of the next ID token (`null`: none) |
+//! | `PUT /_sim/oidc/redirect-uris ["https://…", …]` | the registered redirect URIs (`[]`: any loopback `http` URI) |
 //!
 //! ## Performance
 //!
@@ -258,3 +300,4 @@ pub use server::{
     SimConfig, SimError, SimHandle, SimTenant, TEST_APP_CERTIFICATE_PEM, TEST_APP_PRIVATE_KEY_PEM,
     TenantMode, listing_items, start,
 };
+pub use server::{IdTokenFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID, SimUser, derived_oid};

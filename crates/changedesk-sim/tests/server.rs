@@ -1135,3 +1135,640 @@ async fn a_corpus_file_is_served_to_every_tenant() {
     assert_eq!(got, tenant_messages(&corpus, 0));
     sim.shutdown().await;
 }
+
+// ---------------------------------------------------------------- OpenID Connect
+
+/// A client that does not follow redirects (the authorization endpoint
+/// answers with one).
+fn no_redirects() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+const REDIRECT: &str = "http://127.0.0.1:9/api/v1/session/oidc/callback";
+
+/// A PKCE verifier and its S256 challenge.
+fn pkce(seed: &str) -> (String, String) {
+    let verifier = URL_SAFE_NO_PAD.encode(Sha256::digest(seed.as_bytes()));
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// The authorization request's answer: status, and the `Location`
+/// parameters (or the JSON body when there is no redirect).
+async fn authorize(
+    sim: &SimHandle,
+    tenant: &str,
+    params: &[(&str, &str)],
+) -> (StatusCode, std::collections::HashMap<String, String>, Value) {
+    let r = no_redirects()
+        .get(format!("{}{tenant}/oauth2/v2.0/authorize", sim.base_url()))
+        .query(params)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    let params = location
+        .map(|l| {
+            assert!(l.starts_with(REDIRECT), "{l}");
+            url::Url::parse(&l)
+                .unwrap()
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    (status, params, body)
+}
+
+fn sign_in_params<'a>(challenge: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut p = vec![
+        ("client_id", SIM_CLIENT_ID),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid profile email"),
+        ("state", "state-123"),
+        ("nonce", "nonce-456"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+        ("response_mode", "query"),
+    ];
+    for (k, v) in extra {
+        p.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            p.push((k, v));
+        }
+    }
+    p
+}
+
+/// A fresh code for `login_hint` (none: the first user).
+async fn code_for(sim: &SimHandle, tenant: &str, challenge: &str, hint: Option<&str>) -> String {
+    let mut extra = Vec::new();
+    if let Some(h) = hint {
+        extra.push(("login_hint", h));
+    }
+    let (status, params, body) = authorize(sim, tenant, &sign_in_params(challenge, &extra)).await;
+    assert_eq!(status, StatusCode::FOUND, "{body}");
+    assert_eq!(params["state"], "state-123", "state comes back unchanged");
+    assert!(!params.contains_key("error"), "{params:?}");
+    params["code"].clone()
+}
+
+async fn redeem(sim: &SimHandle, tenant: &str, code: &str, verifier: &str) -> (StatusCode, Value) {
+    token_request(
+        sim,
+        tenant,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", SIM_CLIENT_ID),
+            ("client_secret", SIM_CLIENT_SECRET),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
+async fn jwks(sim: &SimHandle, tenant: &str) -> jsonwebtoken::jwk::JwkSet {
+    let r = client()
+        .get(format!("{}{tenant}/discovery/v2.0/keys", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    r.json().await.unwrap()
+}
+
+/// The ID token's header and claims, its signature checked against the
+/// JWKS (`Err` with the reason when it does not verify).
+async fn verified(
+    sim: &SimHandle,
+    tenant: &str,
+    id_token: &str,
+) -> (jsonwebtoken::Header, Result<Value, String>) {
+    let header = jsonwebtoken::decode_header(id_token).unwrap();
+    let keys = jwks(sim, tenant).await;
+    let Some(jwk) = header.kid.as_deref().and_then(|k| keys.find(k)) else {
+        return (header, Err("unknown kid".into()));
+    };
+    let mut v = jsonwebtoken::Validation::new(Algorithm::RS256);
+    v.validate_aud = false;
+    v.validate_exp = false;
+    v.required_spec_claims.clear();
+    let claims = jsonwebtoken::decode::<Value>(
+        id_token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &v,
+    )
+    .map(|d| d.claims)
+    .map_err(|e| e.to_string());
+    (header, claims)
+}
+
+#[tokio::test]
+async fn oidc_discovery_and_keys_are_entra_shaped() {
+    let sim = start(config()).await;
+    let guid = sim.tenants()[0].tenant_id.clone();
+    for key in ["tenant-001", guid.as_str(), "tenant-001.onmicrosoft.com"] {
+        let r = client()
+            .get(format!(
+                "{}{key}/v2.0/.well-known/openid-configuration",
+                sim.base_url()
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let doc: Value = r.json().await.unwrap();
+        let issuer = format!("{}{guid}/v2.0", sim.base_url());
+        assert_eq!(doc["issuer"], issuer, "always the directory id: {doc}");
+        assert_eq!(sim.oidc_issuer(key).as_deref(), Some(issuer.as_str()));
+        assert_eq!(
+            doc["authorization_endpoint"],
+            format!("{}{guid}/oauth2/v2.0/authorize", sim.base_url())
+        );
+        assert_eq!(
+            doc["token_endpoint"],
+            format!("{}{guid}/oauth2/v2.0/token", sim.base_url())
+        );
+        assert_eq!(
+            doc["jwks_uri"],
+            format!("{}{guid}/discovery/v2.0/keys", sim.base_url())
+        );
+        assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(
+            doc["id_token_signing_alg_values_supported"],
+            json!(["RS256"])
+        );
+        assert!(
+            doc["response_types_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("code"))
+        );
+    }
+    let keys = jwks(&sim, "tenant-002").await;
+    assert_eq!(keys.keys.len(), 1);
+    let key = serde_json::to_value(&keys.keys[0]).unwrap();
+    assert_eq!(
+        (&key["kty"], &key["use"], &key["alg"], &key["e"]),
+        (
+            &json!("RSA"),
+            &json!("sig"),
+            &json!("RS256"),
+            &json!("AQAB")
+        ),
+        "{key}"
+    );
+    assert!(key["kid"].as_str().is_some_and(|k| !k.is_empty()), "{key}");
+    assert!(
+        key["n"].as_str().unwrap().len() > 300,
+        "a 2048-bit modulus: {key}"
+    );
+
+    // an unknown or deleted tenant is Entra's AADSTS90002
+    let r = client()
+        .get(format!(
+            "{}nobody.example/v2.0/.well-known/openid-configuration",
+            sim.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_tenant",
+        90002,
+    );
+    sim.set_tenant_mode("tenant-003", TenantMode::NotFound)
+        .unwrap();
+    let r = client()
+        .get(format!("{}tenant-003/discovery/v2.0/keys", sim.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn oidc_code_flow_with_pkce() {
+    let sim = start(config()).await;
+    let guid = sim.tenants()[0].tenant_id.clone();
+    let mut grace = changedesk_sim::SimUser::new(
+        "Grace Hopper",
+        "grace@contoso.example",
+        &["changedesk.reader"],
+    );
+    grace.groups = vec!["7d0c6c5e-1c1e-4b5e-9a43-5f3a1b2c3d4e".into()];
+    grace.email = "grace.hopper@contoso.example".into();
+    let ada = changedesk_sim::SimUser::new("Ada", "ada@contoso.example", &["changedesk.admin"]);
+    sim.oidc_set_users(vec![ada.clone(), grace.clone()])
+        .unwrap();
+    assert_eq!(
+        sim.oidc_users()[1].oid,
+        changedesk_sim::derived_oid("grace@contoso.example")
+    );
+
+    // the user login_hint names signs in; state comes back unchanged
+    let (verifier, challenge) = pkce("one");
+    let code = code_for(
+        &sim,
+        "tenant-001",
+        &challenge,
+        Some("GRACE@contoso.example"),
+    )
+    .await;
+    let (status, body) = redeem(&sim, "tenant-001", &code, &verifier).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["access_token"].is_string());
+    let id_token = body["id_token"].as_str().unwrap();
+    let (header, claims) = verified(&sim, "tenant-001", id_token).await;
+    assert_eq!(header.alg, Algorithm::RS256);
+    let claims = claims.unwrap();
+    let now = unix_now();
+    assert_eq!(claims["iss"], format!("{}{guid}/v2.0", sim.base_url()));
+    assert_eq!(claims["aud"], SIM_CLIENT_ID);
+    assert_eq!(claims["tid"], guid);
+    assert_eq!(claims["oid"], grace.oid);
+    assert_eq!(claims["nonce"], "nonce-456");
+    assert_eq!(claims["name"], "Grace Hopper");
+    assert_eq!(claims["preferred_username"], "grace@contoso.example");
+    assert_eq!(claims["email"], "grace.hopper@contoso.example");
+    assert_eq!(claims["roles"], json!(["changedesk.reader"]));
+    assert_eq!(claims["groups"], json!(grace.groups));
+    assert!(claims["sub"].as_str().is_some_and(|s| s != grace.oid));
+    let exp = claims["exp"].as_i64().unwrap();
+    assert!(
+        exp > now + 3000 && claims["nbf"].as_i64().unwrap() <= now + 1,
+        "{claims}"
+    );
+
+    // a code is single-use
+    let (status, body) = redeem(&sim, "tenant-001", &code, &verifier).await;
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        54005,
+    );
+
+    // without login_hint the first user signs in; no roles, no roles claim
+    sim.oidc_set_users(vec![changedesk_sim::SimUser::new(
+        "Nobody",
+        "nobody@contoso.example",
+        &[],
+    )])
+    .unwrap();
+    let code = code_for(&sim, "tenant-001", &challenge, None).await;
+    let (status, body) = redeem(&sim, "tenant-001", &code, &verifier).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, claims) = verified(&sim, "tenant-001", body["id_token"].as_str().unwrap()).await;
+    let claims = claims.unwrap();
+    assert_eq!(claims["preferred_username"], "nobody@contoso.example");
+    assert!(
+        claims.get("roles").is_none() && claims.get("groups").is_none(),
+        "{claims}"
+    );
+
+    // PKCE: a wrong verifier is refused, and the code is spent
+    let code = code_for(&sim, "tenant-001", &challenge, None).await;
+    let (other_verifier, _) = pkce("two");
+    let (status, body) = redeem(&sim, "tenant-001", &code, &other_verifier).await;
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        501481,
+    );
+    let (status, body) = redeem(&sim, "tenant-001", &code, &verifier).await;
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        54005,
+    );
+    // the verifier is required
+    let code = code_for(&sim, "tenant-001", &challenge, None).await;
+    let (status, body) = token_request(
+        &sim,
+        "tenant-001",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", SIM_CLIENT_ID),
+            ("client_secret", SIM_CLIENT_SECRET),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+        ],
+    )
+    .await;
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        900144,
+    );
+
+    // the client secret, the redirect URI and the tenant are checked
+    let code = code_for(&sim, "tenant-001", &challenge, None).await;
+    let (status, body) = token_request(
+        &sim,
+        "tenant-001",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", SIM_CLIENT_ID),
+            ("client_secret", "not the secret"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        7000215,
+    );
+    let (status, body) = token_request(
+        &sim,
+        "tenant-001",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", SIM_CLIENT_ID),
+            ("client_secret", SIM_CLIENT_SECRET),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1:9/elsewhere"),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        500112,
+    );
+    let code = code_for(&sim, "tenant-001", &challenge, None).await;
+    let (status, body) = redeem(&sim, "tenant-002", &code, &verifier).await;
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        70000,
+    );
+    let (status, body) = redeem(&sim, "tenant-001", "sim-code.made-up", &verifier).await;
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        9002313,
+    );
+
+    // client credentials still work on the same endpoint
+    secret_token(&sim, "tenant-001").await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn oidc_authorization_requests_are_checked() {
+    let sim = start(config()).await;
+    let (_, challenge) = pkce("x");
+    // errors sent back to the redirect URI, with the state
+    for (extra, error, code) in [
+        (
+            vec![("code_challenge", "")],
+            "invalid_request",
+            "AADSTS9002325",
+        ),
+        (
+            vec![("code_challenge_method", "plain")],
+            "invalid_request",
+            "AADSTS5000",
+        ),
+        (
+            vec![("code_challenge_method", "")],
+            "invalid_request",
+            "AADSTS5000",
+        ),
+        (
+            vec![("code_challenge", "too-short")],
+            "invalid_request",
+            "AADSTS501491",
+        ),
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+            "AADSTS700054",
+        ),
+        (
+            vec![("response_mode", "form_post")],
+            "invalid_request",
+            "AADSTS900144",
+        ),
+        (
+            vec![("scope", "profile email")],
+            "invalid_scope",
+            "AADSTS70011",
+        ),
+        (
+            vec![("login_hint", "mallory@contoso.example")],
+            "access_denied",
+            "AADSTS50034",
+        ),
+    ] {
+        let (status, params, body) =
+            authorize(&sim, "tenant-001", &sign_in_params(&challenge, &extra)).await;
+        assert_eq!(status, StatusCode::FOUND, "{extra:?}: {body}");
+        assert_eq!(
+            params.get("error").map(String::as_str),
+            Some(error),
+            "{extra:?}: {params:?}"
+        );
+        assert!(
+            params["error_description"].starts_with(&format!("{code}: ")),
+            "{extra:?}: {params:?}"
+        );
+        assert_eq!(params["state"], "state-123");
+        assert!(!params.contains_key("code"));
+    }
+    // errors shown to the user, never sent to an unknown redirect URI
+    for (extra, error, code) in [
+        (vec![("client_id", "")], "invalid_request", 900144),
+        (
+            vec![("client_id", "11111111-2222-3333-4444-555555555555")],
+            "unauthorized_client",
+            700016,
+        ),
+        (
+            vec![("redirect_uri", "https://evil.example/callback")],
+            "invalid_request",
+            50011,
+        ),
+        (vec![("redirect_uri", "")], "invalid_request", 900144),
+    ] {
+        let (status, params, body) =
+            authorize(&sim, "tenant-001", &sign_in_params(&challenge, &extra)).await;
+        assert!(params.is_empty(), "no redirect for {extra:?}");
+        assert_entra_error(status, &body, StatusCode::BAD_REQUEST, error, code);
+    }
+    // once redirect URIs are registered, only those are accepted
+    sim.oidc_set_redirect_uris(vec![
+        "https://changedesk.example/api/v1/session/oidc/callback".into(),
+    ])
+    .unwrap();
+    let (status, _, body) = authorize(&sim, "tenant-001", &sign_in_params(&challenge, &[])).await;
+    assert_entra_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        50011,
+    );
+    sim.oidc_set_redirect_uris(vec![REDIRECT.into()]).unwrap();
+    code_for(&sim, "tenant-001", &challenge, None).await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn oidc_faults_spoil_the_next_id_token_only() {
+    use changedesk_sim::IdTokenFault;
+    let sim = start(config()).await;
+    let (verifier, challenge) = pkce("faults");
+    let http = client();
+    let control = |path: &str| format!("{}_sim/oidc{path}", sim.base_url());
+    for fault in [
+        "wrong_audience",
+        "expired",
+        "not_yet_valid",
+        "wrong_nonce",
+        "bad_signature",
+        "unknown_key",
+        "wrong_issuer",
+    ] {
+        // set over the control API
+        let r = http
+            .put(control("/fault"))
+            .json(&json!({"fault": fault}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{fault}");
+        let state: Value = http
+            .get(control(""))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(state["fault"], fault);
+        let code = code_for(&sim, "tenant-001", &challenge, None).await;
+        let (status, body) = redeem(&sim, "tenant-001", &code, &verifier).await;
+        assert_eq!(status, StatusCode::OK, "{fault}: {body}");
+        let (header, claims) =
+            verified(&sim, "tenant-001", body["id_token"].as_str().unwrap()).await;
+        let now = unix_now();
+        match fault {
+            "bad_signature" => {
+                assert!(claims.is_err(), "the signature must not verify");
+                assert!(
+                    jwks(&sim, "tenant-001")
+                        .await
+                        .find(header.kid.as_deref().unwrap())
+                        .is_some()
+                );
+            }
+            "unknown_key" => assert_eq!(claims, Err("unknown kid".to_string())),
+            _ => {
+                let c = claims.unwrap();
+                match fault {
+                    "wrong_audience" => assert_eq!(c["aud"], changedesk_sim::OTHER_CLIENT_ID),
+                    "expired" => assert!(c["exp"].as_i64().unwrap() < now - 600, "{c}"),
+                    "not_yet_valid" => assert!(c["nbf"].as_i64().unwrap() > now + 600, "{c}"),
+                    "wrong_nonce" => assert_ne!(c["nonce"], "nonce-456"),
+                    "wrong_issuer" => assert!(
+                        c["iss"]
+                            .as_str()
+                            .unwrap()
+                            .starts_with("https://sts.windows.net/"),
+                        "{c}"
+                    ),
+                    _ => unreachable!(),
+                }
+            }
+        }
+        // the next token is sound again
+        assert_eq!(sim.oidc_fault(), None);
+        let code = code_for(&sim, "tenant-001", &challenge, None).await;
+        let (_, body) = redeem(&sim, "tenant-001", &code, &verifier).await;
+        let (_, claims) = verified(&sim, "tenant-001", body["id_token"].as_str().unwrap()).await;
+        let c = claims.unwrap();
+        assert_eq!(
+            (c["aud"].as_str(), c["nonce"].as_str()),
+            (Some(SIM_CLIENT_ID), Some("nonce-456"))
+        );
+    }
+    sim.oidc_set_fault(Some(IdTokenFault::Expired));
+    assert_eq!(sim.oidc_fault(), Some(IdTokenFault::Expired));
+    sim.oidc_set_fault(None);
+
+    // users over the control API; a bad one is refused
+    let r = http
+        .put(control("/users"))
+        .json(&json!([{"name": "Lin", "username": "lin@contoso.example", "roles": ["changedesk.owner"],
+            "oid": "6F1D2C3B-0000-4000-8000-000000000001"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let users: Value = r.json().await.unwrap();
+    assert_eq!(users[0]["oid"], "6f1d2c3b-0000-4000-8000-000000000001");
+    for bad in [
+        json!([{"name": "x", "username": ""}]),
+        json!([{"name": "x", "username": "x", "oid": "nope"}]),
+        json!([{"name": "x", "username": "x", "password": "y"}]),
+    ] {
+        let r = http.put(control("/users")).json(&bad).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+    let r = http
+        .put(control("/fault"))
+        .json(&json!({"fault": "cosmic_rays"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = http
+        .put(control("/redirect-uris"))
+        .json(&json!(["not a url"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(sim.oidc_users()[0].username, "lin@contoso.example");
+    sim.shutdown().await;
+}

@@ -30,6 +30,40 @@ async fn insert_links(tx: &mut Tx, l: &Links, load: &Load<'_>, links: &[NewLink]
     Ok(())
 }
 
+/// A tenant's services new to `health_current` (service id, name, status),
+/// and the first entry of each one's history.
+async fn insert_health(tx: &mut Tx, tenant_id: i64, now: &str, rows: &[(&str, &str, &str)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.0).collect();
+    let names: Vec<&str> = rows.iter().map(|r| r.1).collect();
+    let statuses: Vec<&str> = rows.iter().map(|r| r.2).collect();
+    sqlx::query(
+        "INSERT INTO health_current (tenant_id, service_id, service, status, since, last_seen) \
+         SELECT $1, u.id, u.name, u.status, $2, $2 FROM UNNEST($3::text[], $4::text[], $5::text[]) AS u(id, name, status)",
+    )
+    .bind(tenant_id)
+    .bind(now)
+    .bind(&ids)
+    .bind(&names)
+    .bind(&statuses)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO health_history (tenant_id, service_id, observed_at, status) \
+         SELECT $1, u.id, $2, u.status FROM UNNEST($3::text[], $4::text[]) AS u(id, status) \
+         ON CONFLICT (tenant_id, service_id, observed_at) DO UPDATE SET status = excluded.status",
+    )
+    .bind(tenant_id)
+    .bind(now)
+    .bind(&ids)
+    .bind(&statuses)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Stores tenant details (digest, JSON) that may already be there.
 async fn insert_details(tx: &mut Tx, rows: &[(String, String)]) -> Result<()> {
     if rows.is_empty() {
@@ -67,6 +101,10 @@ const LINK_LIST: &str = "json_agg(json_build_array(t.name, pt.details_digest, pt
 /// a JSON array.
 const NAME_LIST: &str = "json_agg(t.name)::text";
 
+/// The rows of a query as one JSON array of arrays (the columns between
+/// the two parts).
+const JSON_ROWS: [&str; 2] = ["json_agg(json_build_array(", "))::text"];
+
 // ---------------------------------------------------------------- queries
 // SQL of query_ops.rs that differs per database.
 
@@ -92,6 +130,11 @@ const RENDER_TEXT_EXCLUDED: fn(&changedesk_core::search::Query) -> Option<String
 
 /// Posts `p` whose title or body match the query bound between the parts.
 const TEXT_MATCH: [&str; 2] = ["p.search @@ to_tsquery('english', ", ")"];
+/// The same for a page read in the order of a sort index: PostgreSQL's
+/// planner chooses between the GIN index and the sort index itself.
+const TEXT_MATCH_WALK: [&str; 2] = TEXT_MATCH;
+/// Not needed: PostgreSQL's planner estimates the matches itself.
+const TEXT_MATCH_COUNT: Option<&str> = None;
 /// Never used (see `RENDER_TEXT_EXCLUDED`).
 const TEXT_EXCLUDED: [&str; 2] = ["NOT p.search @@ to_tsquery('english', ", ")"];
 

@@ -45,6 +45,35 @@ async fn insert_details(tx: &mut Tx, rows: &[(String, String)]) -> Result<()> {
     Ok(())
 }
 
+/// A tenant's services new to `health_current` (service id, name, status),
+/// and the first entry of each one's history.
+async fn insert_health(tx: &mut Tx, tenant_id: i64, now: &str, rows: &[(&str, &str, &str)]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let json = to_json(rows);
+    sqlx::query(
+        "INSERT INTO health_current (tenant_id, service_id, service, status, since, last_seen) \
+         SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, $2, $2 FROM json_each($3) AS j",
+    )
+    .bind(tenant_id)
+    .bind(now)
+    .bind(&json)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO health_history (tenant_id, service_id, observed_at, status) \
+         SELECT $1, j.value ->> 0, $2, j.value ->> 2 FROM json_each($3) AS j WHERE TRUE \
+         ON CONFLICT (tenant_id, service_id, observed_at) DO UPDATE SET status = excluded.status",
+    )
+    .bind(tenant_id)
+    .bind(now)
+    .bind(&json)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// `IN` a list of ids bound as one parameter (`$n`, from [`id_list`]): one
 /// statement text whatever the number of ids, so it is prepared once.
 fn any_of(n: usize) -> String {
@@ -64,6 +93,10 @@ const LINK_LIST: &str = "json_group_array(json_array(t.name, pt.details_digest, 
 /// The tenant names of a group of `post_tenants pt JOIN tenants t` rows, as
 /// a JSON array.
 const NAME_LIST: &str = "json_group_array(t.name)";
+
+/// The rows of a query as one JSON array of arrays (the columns between
+/// the two parts).
+const JSON_ROWS: [&str; 2] = ["json_group_array(json_array(", "))"];
 
 // ---------------------------------------------------------------- queries
 // SQL of query_ops.rs that differs per database.
@@ -90,6 +123,13 @@ const RENDER_TEXT_EXCLUDED: fn(&changedesk_core::search::Query) -> Option<String
 
 /// Posts `p` whose title or body match the expression bound between the parts.
 const TEXT_MATCH: [&str; 2] = ["p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ", ")"];
+/// As `TEXT_MATCH`, for a page read in the order of a sort index: the `+`
+/// keeps SQLite from reading the matches by rowid and sorting them all;
+/// each post read is looked up in the matches, gathered once.
+const TEXT_MATCH_WALK: [&str; 2] = ["+p.rowid IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ", ")"];
+/// How many posts the expression `$1` matches (the full-text index alone,
+/// no other condition): a cheap read of the index's lists.
+const TEXT_MATCH_COUNT: Option<&str> = Some("SELECT COUNT(*) AS n FROM posts_fts WHERE posts_fts MATCH $1");
 /// Posts `p` whose title and body do not match it.
 const TEXT_EXCLUDED: [&str; 2] = ["p.rowid NOT IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ", ")"];
 

@@ -41,3 +41,34 @@ pub fn hit(name: &str) {
         }
     }
 }
+
+/// Tenants whose part of a group load fails on purpose after its messages
+/// are written (tests of the group commit's per-tenant rollback).
+#[cfg(feature = "testing")]
+static FAILING_TENANTS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Makes `tenant`'s next loads fail after their messages are written.
+#[cfg(feature = "testing")]
+pub fn fail_tenant_loads(tenant: &str) {
+    FAILING_TENANTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(tenant.to_string());
+}
+
+/// Whether `tenant`'s load is to fail (see [`fail_tenant_loads`]).
+pub(crate) fn tenant_load_fails(tenant: &str) -> bool {
+    #[cfg(feature = "testing")]
+    {
+        FAILING_TENANTS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .any(|t| t == tenant)
+    }
+    #[cfg(not(feature = "testing"))]
+    {
+        let _ = tenant;
+        false
+    }
+}

@@ -411,6 +411,11 @@ async fn close_complete_listing(
             summary.expired += 1;
         }
     }
+    // links created by this load already carry `now`: with none held
+    // before (a tenant's first listing), there is nothing to refresh
+    if !links.values().any(|h| h.visible) {
+        return Ok(());
+    }
     sqlx::query(sql(format!(
         "UPDATE {table} SET last_seen = $1 WHERE tenant_id = $2 AND visible AND last_seen <> $1",
         table = l.table
@@ -1395,23 +1400,15 @@ async fn load_health(
         current.insert(row.try_get("service_id")?, (row.try_get("service")?, row.try_get("status")?));
     }
     let mut unchanged = 0;
+    // services new to this tenant: inserted together after the loop
+    let mut fresh: Vec<(&str, &str, &str)> = Vec::new();
     for o in &listing {
         failpoint::hit("import.item");
         let changed = match current.get(&o.service_id) {
             None => {
-                sqlx::query(
-                    "INSERT INTO health_current (tenant_id, service_id, service, status, since, last_seen) \
-                     VALUES ($1, $2, $3, $4, $5, $5)",
-                )
-                .bind(tenant_id)
-                .bind(&o.service_id)
-                .bind(&o.service)
-                .bind(o.status.as_str())
-                .bind(&now)
-                .execute(&mut **tx)
-                .await?;
+                fresh.push((&o.service_id, &o.service, o.status.as_str()));
                 summary.new += 1;
-                true
+                false
             }
             Some((_, status)) if status != o.status.as_str() => {
                 sqlx::query(
@@ -1458,6 +1455,7 @@ async fn load_health(
             .await?;
         }
     }
+    insert_health(tx, tenant_id, &now, &fresh).await?;
     if unchanged > 0 {
         // everything listed was written above except these: refresh them at once
         let ids: Vec<&str> = listing.iter().map(|o| o.service_id.as_str()).collect();
@@ -1534,45 +1532,130 @@ pub(crate) async fn import_batch(
     batch: &TenantBatch<'_>,
     digests: &[String],
 ) -> Result<BatchSummary> {
-    let prepared = batch.messages.as_ref().map(|(m, _)| prepare_messages(m, digests));
+    import_alone(pool, writer, tenant, batch, digests).await
+}
+
+/// Several tenants' syncs in one transaction (group commit). Each tenant's
+/// part is still atomic on its own: when one fails, the whole transaction
+/// is rolled back and each tenant is loaded again in a transaction of its
+/// own, so only the failing one is left out. (Savepoints would do the same
+/// without the second pass, but SQLite then copies every page a tenant
+/// touches into a statement journal: slower and bigger in the common case
+/// where nothing fails.) The outer error is for what fails them all.
+pub(crate) async fn import_batches(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    batches: &[(&str, &TenantBatch<'_>, &[String])],
+) -> Result<Vec<Result<BatchSummary>>> {
+    if batches.len() > 1 {
+        let (mut w, mut tx) = begin_write(pool, writer, "tenant batches").await?;
+        if !ASYNC_COMMIT.is_empty() {
+            sqlx::query(ASYNC_COMMIT).execute(&mut *tx).await?;
+        }
+        let mut out = Vec::with_capacity(batches.len());
+        let mut failed = false;
+        for (tenant, batch, digests) in batches {
+            let learned = Learned::new(&w.state);
+            match import_tenant(&mut tx, tenant, batch, digests, learned).await {
+                Ok((summary, remember)) => {
+                    // remembered now so the next tenant of the group finds
+                    // what this one wrote; forgotten if this transaction
+                    // does not commit
+                    w.state.remember(remember);
+                    out.push(summary);
+                }
+                Err(e) => {
+                    tracing::info!(tenant, error = %e, "a tenant of a group failed: loading the group one by one");
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if !failed {
+            let t = std::time::Instant::now();
+            match commit(tx).await {
+                Ok(()) => {
+                    tracing::debug!(tenants = batches.len(), commit_us = t.elapsed().as_micros() as u64, "tenant batches committed");
+                    return Ok(out.into_iter().map(Ok).collect());
+                }
+                Err(e) => {
+                    *w.state = WriterState::default();
+                    return Err(e);
+                }
+            }
+        }
+        *w.state = WriterState::default();
+        tx.rollback().await?;
+    }
+    let mut out = Vec::with_capacity(batches.len());
+    for (tenant, batch, digests) in batches {
+        out.push(import_alone(pool, writer, tenant, batch, digests).await);
+    }
+    Ok(out)
+}
+
+/// One tenant's sync in a transaction of its own.
+async fn import_alone(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    tenant: &str,
+    batch: &TenantBatch<'_>,
+    digests: &[String],
+) -> Result<BatchSummary> {
     let (mut w, mut tx) = begin_write(pool, writer, "tenant batch").await?;
     if !ASYNC_COMMIT.is_empty() {
         sqlx::query(ASYNC_COMMIT).execute(&mut *tx).await?;
     }
-    let t0 = std::time::Instant::now();
-    let tenant_id = ensure_tenant(&mut tx, tenant, &batch.at.to_canonical()).await?;
-    let mut out = BatchSummary::default();
-    let mut learned = Learned::new(&w.state);
-    let t1 = std::time::Instant::now();
-    if let (Some(p), Some((_, opts))) = (&prepared, &batch.messages) {
-        out.messages = Some(load_messages(&mut tx, tenant, tenant_id, p, opts, &mut learned).await?);
-    }
-    failpoint::hit("sync.messages_stored");
-    let t2 = std::time::Instant::now();
-    if let Some((incidents, opts)) = &batch.issues {
-        out.issues = Some(load_incidents(&mut tx, tenant, tenant_id, incidents, opts, &mut learned).await?);
-    }
-    let remember = learned.finish(&mut tx).await?;
-    let t3 = std::time::Instant::now();
-    if let Some((overviews, opts)) = &batch.health {
-        out.health = Some(load_health(&mut tx, tenant, tenant_id, overviews, opts).await?);
-    }
-    let t4 = std::time::Instant::now();
-    if let Some(error) = &batch.record {
-        write_sync_outcome(&mut tx, tenant_id, &batch.at.to_canonical(), error.as_deref()).await?;
-    }
+    let learned = Learned::new(&w.state);
+    let (summary, remember) = import_tenant(&mut tx, tenant, batch, digests, learned).await?;
+    let t = std::time::Instant::now();
     commit(tx).await?;
     w.state.remember(remember);
+    tracing::debug!(tenant, commit_us = t.elapsed().as_micros() as u64, "tenant batch committed");
+    Ok(summary)
+}
+
+/// One tenant's part of [`import_batches`].
+async fn import_tenant(
+    tx: &mut Tx,
+    tenant: &str,
+    batch: &TenantBatch<'_>,
+    digests: &[String],
+    mut learned: Learned<'_>,
+) -> Result<(BatchSummary, Remember)> {
+    let prepared = batch.messages.as_ref().map(|(m, _)| prepare_messages(m, digests));
+    let t0 = std::time::Instant::now();
+    let tenant_id = ensure_tenant(tx, tenant, &batch.at.to_canonical()).await?;
+    let mut out = BatchSummary::default();
+    let t1 = std::time::Instant::now();
+    if let (Some(p), Some((_, opts))) = (&prepared, &batch.messages) {
+        out.messages = Some(load_messages(tx, tenant, tenant_id, p, opts, &mut learned).await?);
+    }
+    failpoint::hit("sync.messages_stored");
+    if failpoint::tenant_load_fails(tenant) {
+        return Err(StoreError::Invalid(format!("{tenant}: this load fails on purpose (test)")));
+    }
+    let t2 = std::time::Instant::now();
+    if let Some((incidents, opts)) = &batch.issues {
+        out.issues = Some(load_incidents(tx, tenant, tenant_id, incidents, opts, &mut learned).await?);
+    }
+    let remember = learned.finish(tx).await?;
+    let t3 = std::time::Instant::now();
+    if let Some((overviews, opts)) = &batch.health {
+        out.health = Some(load_health(tx, tenant, tenant_id, overviews, opts).await?);
+    }
+    if let Some(error) = &batch.record {
+        write_sync_outcome(tx, tenant_id, &batch.at.to_canonical(), error.as_deref()).await?;
+    }
     tracing::debug!(
         tenant,
         tenant_us = (t1 - t0).as_micros() as u64,
         messages_us = (t2 - t1).as_micros() as u64,
         issues_us = (t3 - t2).as_micros() as u64,
-        health_us = (t4 - t3).as_micros() as u64,
-        commit_us = t4.elapsed().as_micros() as u64,
+        health_us = t3.elapsed().as_micros() as u64,
         "tenant batch stored"
     );
-    Ok(out)
+    Ok((out, remember))
 }
 
 async fn tenant_rows(pool: &Pool<Db>, name: Option<&str>) -> Result<Vec<TenantRow>> {

@@ -151,8 +151,18 @@ pub struct PostPage {
     pub items: Vec<PostHit>,
     /// The cursor of the next page; `None` on the last one.
     pub next_cursor: Option<String>,
-    /// How many posts match in all (every page).
+    /// How many posts match in all: counted for the first page (a query
+    /// without a cursor); later pages repeat that count, which their cursor
+    /// carries, so paging on never counts again.
     pub total: i64,
+}
+
+/// One page of posts without their total ([`Store::list_posts`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostList {
+    pub items: Vec<PostHit>,
+    /// The cursor of the next page; `None` on the last one.
+    pub next_cursor: Option<String>,
 }
 
 /// A post in a page.
@@ -192,6 +202,14 @@ pub struct Facets {
     pub gone: i64,
     pub major: i64,
     pub not_major: i64,
+}
+
+/// How many tenants, posts and incidents an archive holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ArchiveSize {
+    pub tenants: i64,
+    pub posts: i64,
+    pub incidents: i64,
 }
 
 /// One value of a facet; lists are sorted by count, most first, then value.
@@ -267,12 +285,15 @@ pub(crate) fn split_snippet(s: &str) -> Vec<SnippetPart> {
 }
 
 /// Where a page starts: the sort key and id of the last post of the page
-/// before, for the sort the cursor was made for.
+/// before, for the sort the cursor was made for, and the total counted for
+/// the first page (so later pages do not count again).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Cursor {
     pub sort: PostSort,
     pub key: SortKey,
     pub id: String,
+    /// `None` in cursors made before totals were carried: counted again.
+    pub total: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -299,7 +320,10 @@ impl Cursor {
             SortKey::Text(t) => serde_json::json!([t]),
             SortKey::Score(s) => serde_json::json!([s.to_bits()]),
         };
-        let v = serde_json::json!([self.sort.as_str(), key, self.id]);
+        let v = match self.total {
+            Some(total) => serde_json::json!([self.sort.as_str(), key, self.id, total]),
+            None => serde_json::json!([self.sort.as_str(), key, self.id]),
+        };
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     }
 
@@ -311,10 +335,25 @@ impl Cursor {
             .decode(s.trim().as_bytes())
             .map_err(|_| bad_cursor())?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
-        let [Value::String(tag), Value::Array(key), Value::String(id)] =
-            v.as_array().map(Vec::as_slice).unwrap_or_default()
-        else {
-            return Err(bad_cursor());
+        let (tag, key, id, total) = match v.as_array().map(Vec::as_slice).unwrap_or_default() {
+            [Value::String(tag), Value::Array(key), Value::String(id)] => (tag, key, id, None),
+            [
+                Value::String(tag),
+                Value::Array(key),
+                Value::String(id),
+                Value::Number(total),
+            ] => (
+                tag,
+                key,
+                id,
+                Some(
+                    total
+                        .as_i64()
+                        .filter(|n| *n >= 0)
+                        .ok_or_else(bad_cursor)?,
+                ),
+            ),
+            _ => return Err(bad_cursor()),
         };
         let found = PostSort::parse(tag).ok_or_else(bad_cursor)?;
         if found != sort {
@@ -338,6 +377,7 @@ impl Cursor {
             sort,
             key,
             id: id.clone(),
+            total,
         })
     }
 }
@@ -345,10 +385,20 @@ impl Cursor {
 impl Store {
     /// A page of the posts matching `query` in its scope, with the total.
     /// Paging on with `next_cursor` returns every matching post exactly
-    /// once, whatever the sort. A cursor that is not one this method made
-    /// for the same sort is [`StoreError::Invalid`].
+    /// once, whatever the sort. A cursor that is not one this method (or
+    /// [`Store::list_posts`]) made for the same sort is
+    /// [`StoreError::Invalid`]. Counting the total reads every match (tens
+    /// of milliseconds for a hundred thousand): it is done for the first
+    /// page only (and not when that page holds every match).
     pub async fn query_posts(&self, query: &PostQuery) -> Result<PostPage> {
         dispatch!(self.query_posts(query))
+    }
+
+    /// A page of the posts matching `query`, as [`Store::query_posts`]
+    /// without counting them all: the cost of a page whatever the number
+    /// of matches.
+    pub async fn list_posts(&self, query: &PostQuery) -> Result<PostList> {
+        dispatch!(self.list_posts(query))
     }
 
     /// Per value of service, category, severity, tag, tenant (in scope),
@@ -376,6 +426,20 @@ impl Store {
         scope: &TenantScope,
     ) -> Result<RevisionContent> {
         dispatch!(self.message_revision_scoped(id, revision, scope))
+    }
+
+    /// The archive's tenant names, sorted: what a caller's scope (tenants
+    /// and tenant groups) is resolved against on every request, without the
+    /// counts of [`Store::tenants`].
+    pub async fn tenant_names(&self) -> Result<Vec<String>> {
+        dispatch!(self.tenant_names())
+    }
+
+    /// How many tenants, posts and incidents the archive holds: the
+    /// gauges of `/metrics`, counted without the scans of
+    /// [`Store::counts`].
+    pub async fn size(&self) -> Result<ArchiveSize> {
+        dispatch!(self.archive_size())
     }
 
     /// Incidents as [`Store::list_incidents`] lists them, to a caller who
@@ -474,11 +538,14 @@ mod tests {
             (PostSort::ActBy, SortKey::Text("~".into())),
             (PostSort::Relevance, SortKey::Score(-1.234_567_890_123e-7)),
         ] {
-            let c = Cursor {
+            let mut c = Cursor {
                 sort,
                 key,
                 id: "MC1".into(),
+                total: None,
             };
+            assert_eq!(Cursor::decode(&c.encode(), sort).unwrap(), c);
+            c.total = Some(1234);
             assert_eq!(Cursor::decode(&c.encode(), sort).unwrap(), c);
             let other = if sort == PostSort::Oldest {
                 PostSort::Newest
@@ -496,6 +563,9 @@ mod tests {
             "e30",
             "WyJuZXdlc3QiXQ",
             "WyJuZXdlc3QiLFsxXSwiTUMxIl0",
+            // a negative or fractional total
+            "WyJuZXdlc3QiLFsiIl0sIk1DMSIsLTFd",
+            "WyJuZXdlc3QiLFsiIl0sIk1DMSIsMS41XQ",
         ] {
             assert!(
                 matches!(

@@ -8,14 +8,18 @@
 // 2. the page: only ids and sort keys, in the order of an index on the sort
 //    key, filtered by `EXISTS` on the tenant links, `LIMIT` one more than a
 //    page (to know whether another follows);
-// 3. the page's posts, with counts and tenant names in scope, and their
-//    snippets: for at most a page of ids;
-// 4. the total: a `COUNT(*)` of the same conditions.
+// 3. the total, on the first page only: a `COUNT(*)` of the same conditions,
+//    the posts gathered from the tenants' links when the scope is limited
+//    (none when the page holds every match); the next page's cursor carries
+//    it, so paging on costs a page, not a count of the archive;
+// 4. the page's posts, with the tenants in scope that see them (one
+//    aggregate per post, counted here), and their snippets: for at most a
+//    page of ids.
 
 use changedesk_core::search::{Field as SearchField, Query as SearchQuery};
 
 use super::query::{Cursor, SortKey, split_snippet};
-use super::{FacetCount, Facets, PostHit, PostPage, PostQuery, PostSort, TenantScope};
+use super::{ArchiveSize, FacetCount, Facets, PostHit, PostList, PostPage, PostQuery, PostSort, TenantScope};
 
 /// The tenants in scope, resolved to ids.
 enum InScope {
@@ -43,10 +47,23 @@ async fn resolve_scope(pool: &Pool<Db>, scope: &TenantScope) -> Result<Option<In
     Ok((!ids.is_empty()).then_some(InScope::Ids(ids)))
 }
 
-/// ` AND {alias}.tenant_id IN (the scope)`, for a tenant-link alias.
+/// ` AND {alias}.tenant_id IN (the scope)`, for a tenant-link alias: the
+/// database may seek each tenant's links in an index.
 fn push_in_scope(qb: &mut QueryBuilder<Db>, s: &InScope, alias: &str) {
+    push_scope_condition(qb, s, &format!("{alias}.tenant_id"));
+}
+
+/// The same for the links of one post (`{alias}.post_id = …`): the tenant
+/// ids are checked on the post's few links instead of seeking each tenant
+/// (the unary `+` keeps the column out of the index condition; PostgreSQL
+/// 15 otherwise descends the index once per tenant of the scope, per post).
+fn push_in_scope_of_post(qb: &mut QueryBuilder<Db>, s: &InScope, alias: &str) {
+    push_scope_condition(qb, s, &format!("+{alias}.tenant_id"));
+}
+
+fn push_scope_condition(qb: &mut QueryBuilder<Db>, s: &InScope, column: &str) {
     if let InScope::Ids(ids) = s {
-        qb.push(format!(" AND {alias}.tenant_id {}", TENANT_IDS_IN[0]));
+        qb.push(format!(" AND {column} {}", TENANT_IDS_IN[0]));
         qb.push_bind(tenant_id_param(ids));
         qb.push(TENANT_IDS_IN[1]);
     }
@@ -63,9 +80,20 @@ struct PostCx<'a> {
     /// or, when nothing must, what must not.
     text_match: Option<String>,
     text_excluded: Option<String>,
+    /// A page walks the sort index and checks each post against the text's
+    /// matches (gathered once) instead of sorting every match: when the
+    /// text matches many posts (see [`WALK_TEXT_ABOVE`]).
+    walk_text: bool,
     sort: PostSort,
     cursor: Option<Cursor>,
 }
+
+/// Above this many full-text matches, a page sorted by a column walks the
+/// sort index (reading about a page's worth of posts divided by the share
+/// of posts that match) instead of sorting every match (a sort of tens of
+/// thousands of posts for a common word). Only where the database says
+/// cheaply how many posts match (`TEXT_MATCH_COUNT`).
+const WALK_TEXT_ABOVE: i64 = 500;
 
 /// Prepares a query; `None` when nothing can match (no tenant in scope, or
 /// the query's tenant is out of it). With `paged`, its cursor is read: a
@@ -109,40 +137,78 @@ async fn prepare_posts<'a>(pool: &Pool<Db>, q: &'a PostQuery, paged: bool) -> Re
         tenant,
         text_excluded: RENDER_TEXT_EXCLUDED(&search),
         text_match,
+        walk_text: false,
         search,
         sort,
         cursor,
     }))
 }
 
+/// How the posts a query matches are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// A page: posts are read in the order of a sort index and each is
+    /// checked (`EXISTS` on its tenant links), stopping after a page.
+    Walk,
+    /// Every match (a count, facets): with a tenant or a limited scope, the
+    /// posts come from the tenants' links (the index on `post_tenants
+    /// (tenant_id, visible, post_id)`, migration 0008) instead of a check of
+    /// every post in the archive.
+    Gather,
+}
+
 /// ` AND …` for every condition of the query on posts `p`; the text search
 /// too unless `text` is false (the ranked FROM of a relevance sort has it).
-fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool) {
+fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool, plan: Plan) {
     let q = cx.q;
+    // a walk checks the text first: the cheapest check, and the one that
+    // fails most
+    let walk_text = text && plan == Plan::Walk && cx.walk_text;
+    if let Some(m) = cx.text_match.as_ref().filter(|_| walk_text) {
+        qb.push(format!(" AND {}", TEXT_MATCH_WALK[0]));
+        qb.push_bind(m.clone());
+        qb.push(TEXT_MATCH_WALK[1]);
+    }
     // who sees it: a link of a tenant in scope (the query's tenant, if any)
-    match (cx.tenant, q.state) {
-        (Some(t), state) => {
+    let visible = match q.state {
+        Some(PostState::Active) => " AND pt.visible",
+        Some(PostState::Expired) if cx.tenant.is_some() => " AND NOT pt.visible",
+        _ => "",
+    };
+    match (cx.tenant, &cx.scope, plan) {
+        // every post has a link (the store writes a post with its first
+        // tenant's link and never deletes either): with every tenant in
+        // scope and no state, there is nothing to check
+        (None, InScope::All, _) if q.state.is_none() => {}
+        (Some(t), _, Plan::Walk) => {
             qb.push(" AND EXISTS (SELECT 1 FROM post_tenants pt WHERE pt.post_id = p.id AND pt.tenant_id = ");
             qb.push_bind(t);
-            qb.push(match state {
-                Some(PostState::Active) => " AND pt.visible)",
-                Some(PostState::Expired) => " AND NOT pt.visible)",
-                None => ")",
-            });
+            qb.push(visible);
+            qb.push(")");
         }
-        (None, state) => {
-            qb.push(" AND EXISTS (SELECT 1 FROM post_tenants pt WHERE pt.post_id = p.id");
-            if state == Some(PostState::Active) {
-                qb.push(" AND pt.visible");
-            }
+        (Some(t), _, Plan::Gather) => {
+            qb.push(" AND p.id IN (SELECT pt.post_id FROM post_tenants pt WHERE pt.tenant_id = ");
+            qb.push_bind(t);
+            qb.push(visible);
+            qb.push(")");
+        }
+        (None, InScope::Ids(_), Plan::Gather) => {
+            qb.push(" AND p.id IN (SELECT pt.post_id FROM post_tenants pt WHERE 1 = 1");
+            qb.push(visible);
             push_in_scope(qb, &cx.scope, "pt");
             qb.push(")");
-            if state == Some(PostState::Expired) {
-                qb.push(" AND NOT EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible");
-                push_in_scope(qb, &cx.scope, "pv");
-                qb.push(")");
-            }
         }
+        (None, _, _) => {
+            qb.push(" AND EXISTS (SELECT 1 FROM post_tenants pt WHERE pt.post_id = p.id");
+            qb.push(visible);
+            push_in_scope_of_post(qb, &cx.scope, "pt");
+            qb.push(")");
+        }
+    }
+    if cx.tenant.is_none() && q.state == Some(PostState::Expired) {
+        qb.push(" AND NOT EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible");
+        push_in_scope_of_post(qb, &cx.scope, "pv");
+        qb.push(")");
     }
     push_post_filters(
         qb,
@@ -197,7 +263,7 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool) 
                      WHERE pt.post_id = p.id AND t.name = ",
                 );
                 qb.push_bind(value.to_lowercase());
-                push_in_scope(qb, &cx.scope, "pt");
+                push_in_scope_of_post(qb, &cx.scope, "pt");
                 qb.push(")");
             }
             SearchField::Id => {
@@ -209,7 +275,7 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool) 
             }
         }
     }
-    if text {
+    if text && !walk_text {
         if let Some(m) = &cx.text_match {
             qb.push(format!(" AND {}", TEXT_MATCH[0]));
             qb.push_bind(m.clone());
@@ -261,37 +327,138 @@ fn page_row(row: &DbRow, sort: PostSort) -> Result<PageRow> {
     })
 }
 
-/// The summary columns of posts `p` with their counts of tenants in scope,
-/// and the names of those tenants as a JSON array (`tenant_names`).
-fn push_scoped_summary_columns(qb: &mut QueryBuilder<Db>, s: &InScope) {
-    qb.push(
-        "p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, \
-         p.start_at, p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, \
-         (SELECT COUNT(*) FROM post_tenants l WHERE l.post_id = p.id AND l.visible",
-    );
-    push_in_scope(qb, s, "l");
-    qb.push(") AS tenants_visible, (SELECT COUNT(*) FROM post_tenants l WHERE l.post_id = p.id");
-    push_in_scope(qb, s, "l");
+/// The page's posts as one row (`page`): a JSON array with one array per
+/// post of its summary columns and the tenants in scope that see or saw it
+/// (a JSON array of their names, each after `+` when the tenant returns the
+/// post now or `-` when it is gone for it). One row instead of one per post:
+/// each row costs the SQLite driver a hand-over between threads, more than
+/// the row itself.
+fn push_page_summaries(qb: &mut QueryBuilder<Db>, s: &InScope) {
     qb.push(format!(
-        ") AS tenants_seen, (SELECT {NAME_LIST} FROM post_tenants l JOIN tenants t ON t.id = l.tenant_id \
-         WHERE l.post_id = p.id"
+        "SELECT {} r.id, r.title, r.category, r.severity, r.services, r.tags, r.is_major, r.start_at, \
+         r.end_at, r.act_by, r.last_modified, r.revision, r.first_seen, r.tenant_links {} AS page FROM \
+         (SELECT p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, p.start_at, \
+         p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, \
+         (SELECT {NAME_LIST} FROM (SELECT CASE WHEN l.visible THEN '+' ELSE '-' END || tn.name AS name \
+         FROM post_tenants l JOIN tenants tn ON tn.id = l.tenant_id WHERE l.post_id = p.id",
+        JSON_ROWS[0], JSON_ROWS[1]
     ));
-    push_in_scope(qb, s, "l");
-    qb.push(") AS tenant_names");
+    push_in_scope_of_post(qb, s, "l");
+    qb.push(") t) AS tenant_links FROM posts p WHERE 1 = 1");
+}
+
+/// A boolean as either database puts it in JSON: `true` / `false`, or 1 / 0.
+struct JsonBool(bool);
+
+impl<'de> serde::Deserialize<'de> for JsonBool {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<JsonBool, D::Error> {
+        match serde_json::Value::deserialize(d)? {
+            serde_json::Value::Bool(b) => Ok(JsonBool(b)),
+            serde_json::Value::Number(n) => Ok(JsonBool(n.as_i64() != Some(0))),
+            other => Err(serde::de::Error::custom(format!("not a boolean: {other}"))),
+        }
+    }
+}
+
+/// One post of [`push_page_summaries`]'s array, column by column.
+#[derive(serde::Deserialize)]
+struct SummaryRow(
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    JsonBool,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+    String,
+    // the names' JSON as text, or (where the database keeps it JSON) the
+    // array itself
+    Option<serde_json::Value>,
+);
+
+/// A page's post: its summary (with the tenants in scope counted) and the
+/// sorted names of those tenants.
+fn scoped_summary(r: SummaryRow) -> Result<(PostSummary, Vec<String>)> {
+    let links: Vec<String> = match r.13 {
+        Some(serde_json::Value::String(json)) => from_json(&json, "tenant links")?,
+        Some(array) => serde_json::from_value(array)
+            .map_err(|e| StoreError::Corrupt(format!("tenant links: {e}")))?,
+        None => Vec::new(),
+    };
+    let mut tenants = Vec::with_capacity(links.len());
+    let mut visible = 0;
+    for link in links {
+        match link.split_at_checked(1) {
+            Some(("+", name)) => {
+                visible += 1;
+                tenants.push(name.to_string());
+            }
+            Some(("-", name)) => tenants.push(name.to_string()),
+            _ => return Err(StoreError::Corrupt(format!("tenant link `{link}` of post {}", r.0))),
+        }
+    }
+    tenants.sort();
+    let summary = PostSummary {
+        services: from_json(&r.4, "services")?,
+        tags: from_json(&r.5, "tags")?,
+        is_major: r.6.0,
+        start: read_ts_opt(r.7)?,
+        end: read_ts_opt(r.8)?,
+        act_by: read_ts_opt(r.9)?,
+        last_modified: read_ts_opt(r.10)?,
+        revision: r.11,
+        state: state_of(visible),
+        tenants_visible: visible,
+        tenants_seen: tenants.len() as i64,
+        first_seen: read_ts(r.12)?,
+        id: r.0,
+        title: r.1,
+        category: r.2,
+        severity: r.3,
+    };
+    Ok((summary, tenants))
 }
 
 pub(crate) async fn query_posts(pool: &Pool<Db>, q: &PostQuery) -> Result<PostPage> {
-    let Some(cx) = prepare_posts(pool, q, true).await? else {
-        return Ok(PostPage {
+    let (list, total) = post_page(pool, q, true).await?;
+    Ok(PostPage {
+        items: list.items,
+        next_cursor: list.next_cursor,
+        // counted when not known
+        total: total.unwrap_or_default(),
+    })
+}
+
+pub(crate) async fn list_posts(pool: &Pool<Db>, q: &PostQuery) -> Result<PostList> {
+    Ok(post_page(pool, q, false).await?.0)
+}
+
+/// A page of posts, and the total when it is known for free (carried by
+/// the cursor, or the first page holds every match) or `count` says to
+/// count it.
+async fn post_page(pool: &Pool<Db>, q: &PostQuery, count: bool) -> Result<(PostList, Option<i64>)> {
+    let Some(mut cx) = prepare_posts(pool, q, true).await? else {
+        let empty = PostList {
             items: Vec::new(),
             next_cursor: None,
-            total: 0,
-        });
+        };
+        return Ok((empty, Some(0)));
     };
     let size = q.page_size();
 
     // the page: ids and sort keys only
     let ranked = cx.sort == PostSort::Relevance;
+    if !ranked
+        && let (Some(count), Some(m)) = (TEXT_MATCH_COUNT, &cx.text_match)
+    {
+        let n: i64 = sqlx::query(count).bind(m).fetch_one(pool).await?.try_get("n")?;
+        cx.walk_text = n > WALK_TEXT_ABOVE;
+    }
     let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT p.id, p.last_modified, p.act_by, p.title");
     if ranked {
         qb.push(format!(", {RANK_SCORE} AS score FROM {}", RANKED_FROM[0]));
@@ -301,7 +468,7 @@ pub(crate) async fn query_posts(pool: &Pool<Db>, q: &PostQuery) -> Result<PostPa
         qb.push(" FROM posts p");
     }
     qb.push(" WHERE 1 = 1");
-    push_post_conditions(&mut qb, &cx, !ranked);
+    push_post_conditions(&mut qb, &cx, !ranked, Plan::Walk);
     let (key, descending) = sort_key(cx.sort);
     let id = format!("p.id{BYTE_ORDER}");
     let (before, after) = if descending { ("<", "<=") } else { (">", ">=") };
@@ -334,12 +501,26 @@ pub(crate) async fn query_posts(pool: &Pool<Db>, q: &PostQuery) -> Result<PostPa
         .collect::<Result<Vec<_>>>()?;
     let more = page.len() as i64 > size;
     page.truncate(size as usize);
+
+    // the total: counted for the first page (unless it holds every match),
+    // then carried by the cursors
+    let total = match (&cx.cursor, more) {
+        (Some(Cursor { total: Some(n), .. }), _) => Some(*n),
+        (None, false) => Some(page.len() as i64),
+        _ if count => {
+            let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*) AS n FROM posts p WHERE 1 = 1");
+            push_post_conditions(&mut qb, &cx, true, Plan::Gather);
+            Some(qb.build().fetch_one(pool).await?.try_get("n")?)
+        }
+        _ => None,
+    };
     let next_cursor = if more {
         page.last().map(|last| {
             Cursor {
                 sort: cx.sort,
                 key: last.key.clone(),
                 id: last.id.clone(),
+                total,
             }
             .encode()
         })
@@ -351,18 +532,16 @@ pub(crate) async fn query_posts(pool: &Pool<Db>, q: &PostQuery) -> Result<PostPa
     let ids: Vec<&str> = page.iter().map(|r| r.id.as_str()).collect();
     let mut hits: HashMap<String, PostHit> = HashMap::with_capacity(ids.len());
     if !ids.is_empty() {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT ");
-        push_scoped_summary_columns(&mut qb, &cx.scope);
-        qb.push(format!(" FROM posts p WHERE p.id {}", TEXT_IDS_IN[0]));
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("");
+        push_page_summaries(&mut qb, &cx.scope);
+        qb.push(format!(" AND p.id {}", TEXT_IDS_IN[0]));
         qb.push_bind(id_list(&ids));
         qb.push(TEXT_IDS_IN[1]);
-        for row in qb.build().fetch_all(pool).await? {
-            let summary = post_summary(&row)?;
-            let mut tenants: Vec<String> = match row.try_get::<Option<String>, _>("tenant_names")? {
-                Some(names) => from_json(&names, "tenant names")?,
-                None => Vec::new(),
-            };
-            tenants.sort();
+        qb.push(") r");
+        let page: Option<String> = qb.build().fetch_one(pool).await?.try_get("page")?;
+        let rows: Vec<SummaryRow> = from_json(page.as_deref().unwrap_or("[]"), "a page of posts")?;
+        for row in rows {
+            let (summary, tenants) = scoped_summary(row)?;
             hits.insert(
                 summary.id.clone(),
                 PostHit {
@@ -389,25 +568,49 @@ pub(crate) async fn query_posts(pool: &Pool<Db>, q: &PostQuery) -> Result<PostPa
     }
     let items = page.iter().filter_map(|r| hits.remove(&r.id)).collect();
 
-    // the total
-    let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*) AS n FROM posts p WHERE 1 = 1");
-    push_post_conditions(&mut qb, &cx, true);
-    let total: i64 = qb.build().fetch_one(pool).await?.try_get("n")?;
-
-    Ok(PostPage {
-        items,
-        next_cursor,
-        total,
-    })
+    Ok((PostList { items, next_cursor }, total))
 }
 
-pub(crate) async fn post_facets(pool: &Pool<Db>, q: &PostQuery) -> Result<Facets> {
-    let mut facets = Facets::default();
-    let Some(cx) = prepare_posts(pool, q, false).await? else {
-        return Ok(facets);
-    };
-    // the matching posts once, with whether they are visible (to the
-    // query's tenant, or to some tenant in scope), then one count per facet
+/// Whether a query is every post of the archive: every tenant in scope, no
+/// tenant, state, filter or search.
+fn unconditioned(cx: &PostCx<'_>) -> bool {
+    let q = cx.q;
+    matches!(cx.scope, InScope::All)
+        && cx.tenant.is_none()
+        && q.state.is_none()
+        && q.services.is_empty()
+        && q.tags.is_empty()
+        && q.category.is_none()
+        && q.severity.is_none()
+        && q.major.is_none()
+        && q.act_by_from.is_none()
+        && q.act_by_to.is_none()
+        && q.changed_since.is_none()
+        && cx.text_match.is_none()
+        && cx.text_excluded.is_none()
+        && cx.search.fields().next().is_none()
+}
+
+/// The facets of every post (see [`unconditioned`]): each post has a link
+/// (so is in every tenant's scope), is visible unless no link is.
+const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, COUNT(*) AS n \
+     FROM post_services s GROUP BY s.service \
+     UNION ALL SELECT 'category', p.category, COUNT(*) FROM posts p GROUP BY p.category \
+     UNION ALL SELECT 'severity', p.severity, COUNT(*) FROM posts p GROUP BY p.severity \
+     UNION ALL SELECT 'tag', g.tag, COUNT(*) FROM post_tags g GROUP BY g.tag \
+     UNION ALL SELECT 'state', 'gone', COUNT(*) FROM posts p \
+       WHERE NOT EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible) \
+     UNION ALL SELECT 'state', 'visible', COUNT(*) FROM posts p \
+       WHERE EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible) \
+     UNION ALL SELECT 'major', CASE WHEN p.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM posts p \
+       GROUP BY p.is_major \
+     UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n FROM post_tenants pt \
+       GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id";
+
+/// The facets of the posts a query matches: the matching posts once, with
+/// whether they are visible (to the query's tenant, or to some tenant in
+/// scope), then one count per facet.
+fn matching_facets(cx: &PostCx<'_>) -> QueryBuilder<Db> {
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(
         "WITH m AS MATERIALIZED (SELECT p.id, p.category, p.severity, p.is_major, \
          CASE WHEN EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible",
@@ -417,10 +620,10 @@ pub(crate) async fn post_facets(pool: &Pool<Db>, q: &PostQuery) -> Result<Facets
             qb.push(" AND pv.tenant_id = ");
             qb.push_bind(t);
         }
-        None => push_in_scope(&mut qb, &cx.scope, "pv"),
+        None => push_in_scope_of_post(&mut qb, &cx.scope, "pv"),
     }
     qb.push(") THEN 1 ELSE 0 END AS vis FROM posts p WHERE 1 = 1");
-    push_post_conditions(&mut qb, &cx, true);
+    push_post_conditions(&mut qb, &cx, true, Plan::Gather);
     qb.push(
         ") SELECT 'service' AS facet, s.service AS value, COUNT(*) AS n \
            FROM m JOIN post_services s ON s.post_id = m.id GROUP BY s.service \
@@ -432,8 +635,23 @@ pub(crate) async fn post_facets(pool: &Pool<Db>, q: &PostQuery) -> Result<Facets
          UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n \
            FROM m JOIN post_tenants pt ON pt.post_id = m.id WHERE 1 = 1",
     );
-    push_in_scope(&mut qb, &cx.scope, "pt");
+    push_in_scope_of_post(&mut qb, &cx.scope, "pt");
     qb.push(" GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id");
+    qb
+}
+
+pub(crate) async fn post_facets(pool: &Pool<Db>, q: &PostQuery) -> Result<Facets> {
+    let mut facets = Facets::default();
+    let Some(cx) = prepare_posts(pool, q, false).await? else {
+        return Ok(facets);
+    };
+    let mut qb: QueryBuilder<Db> = if unconditioned(&cx) {
+        // every post of the archive: each facet counted from its own table
+        // (or index), not by joining every post to its links
+        QueryBuilder::new(EVERY_POST_FACETS)
+    } else {
+        matching_facets(&cx)
+    };
     for row in qb.build().fetch_all(pool).await? {
         let facet: String = row.try_get("facet")?;
         let value: String = row.try_get("value")?;
@@ -626,3 +844,24 @@ pub(crate) async fn get_incident_scoped(pool: &Pool<Db>, id: &str, scope: &Tenan
     Ok(d)
 }
 
+
+pub(crate) async fn tenant_names(pool: &Pool<Db>) -> Result<Vec<String>> {
+    let rows = sqlx::query(sql(format!("SELECT name FROM tenants ORDER BY name{BYTE_ORDER}")))
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
+}
+
+pub(crate) async fn archive_size(pool: &Pool<Db>) -> Result<ArchiveSize> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM tenants) AS tenants, (SELECT COUNT(*) FROM posts) AS posts, \
+         (SELECT COUNT(*) FROM incidents) AS incidents",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(ArchiveSize {
+        tenants: row.try_get("tenants")?,
+        posts: row.try_get("posts")?,
+        incidents: row.try_get("incidents")?,
+    })
+}

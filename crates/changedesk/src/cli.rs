@@ -78,6 +78,9 @@ pub enum Command {
     /// Users who sign in to the server, and their API tokens.
     #[command(subcommand)]
     User(UserCommand),
+    /// Fill an empty archive with a generated corpus for the load benchmark (bench/load_bench.py).
+    #[command(hide = true, name = "bench-seed")]
+    BenchSeed(BenchSeedArgs),
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +183,28 @@ pub struct UserTokenArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BenchSeedArgs {
+    /// How many posts in the generated corpus.
+    #[arg(long, default_value_t = 100_000)]
+    pub posts: usize,
+    /// How many tenants, each loaded as a sync loads it.
+    #[arg(long, default_value_t = 1000)]
+    pub tenants: usize,
+    /// The fraction of the posts each tenant sees (0.01: each post seen by 1 % of the tenants).
+    #[arg(long, default_value_t = 0.01)]
+    pub coverage: f64,
+    /// Seed of the generated corpus.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// How many service health issues (default: posts / 50 + 5).
+    #[arg(long)]
+    pub issues: Option<usize>,
+    /// Run the rules afterwards (one work item per post).
+    #[arg(long)]
+    pub triage: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DemoArgs {
     /// How many tenants.
     #[arg(long, default_value_t = 3)]
@@ -190,6 +215,15 @@ pub struct DemoArgs {
     /// Seed of the generated corpus.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Then serve the web UI with sample users (the default on a terminal).
+    #[arg(long, conflicts_with = "no_serve")]
+    pub serve: bool,
+    /// Only the tour: do not serve the web UI.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Where the web UI listens.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
 }
 
 #[derive(Debug, Subcommand)]

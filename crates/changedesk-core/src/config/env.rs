@@ -94,6 +94,8 @@ pub(super) struct EnvLayer {
     pub log_format: Option<String>,
     /// `CHANGEDESK_SYNC__<KEY>`, by lower-case key.
     pub sync: BTreeMap<String, String>,
+    /// `CHANGEDESK_OIDC__<KEY>`, by lower-case key.
+    pub oidc: BTreeMap<String, String>,
     /// By tenant name as written in the variables (`CONTOSO`, `FAB_RIKAM`).
     pub tenants: BTreeMap<String, BTreeMap<TenantField, String>>,
     pub warnings: Vec<String>,
@@ -104,6 +106,7 @@ enum Recognised {
     DatabaseFile,
     LogFormat,
     Sync(String),
+    Oidc(String),
     Binary,
     Tenant(String, TenantField),
 }
@@ -126,6 +129,17 @@ fn recognise(var: &str) -> Result<Recognised, String> {
             Err(format!(
                 "{var} is not a changedesk setting; ignored ([sync] keys: {})",
                 super::sync::KEYS.join(", ")
+            ))
+        };
+    }
+    if let Some(key) = var.strip_prefix(super::oidc::ENV_PREFIX) {
+        let key = key.to_ascii_lowercase();
+        return if super::oidc::KEYS.contains(&key.as_str()) && var == var.to_ascii_uppercase() {
+            Ok(Recognised::Oidc(key))
+        } else {
+            Err(format!(
+                "{var} is not a changedesk setting; ignored ([oidc] keys: {}; the role and scope tables only in the file)",
+                super::oidc::KEYS.join(", ")
             ))
         };
     }
@@ -178,6 +192,9 @@ pub(super) fn scan(env: &BTreeMap<String, String>) -> EnvLayer {
             Ok(Recognised::LogFormat) => layer.log_format = Some(value.clone()),
             Ok(Recognised::Sync(key)) => {
                 layer.sync.insert(key, value.clone());
+            }
+            Ok(Recognised::Oidc(key)) => {
+                layer.oidc.insert(key, value.clone());
             }
             Ok(Recognised::Binary) => {}
             Ok(Recognised::Tenant(name, field)) => {

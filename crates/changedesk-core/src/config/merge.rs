@@ -115,6 +115,8 @@ pub(super) struct EnvInput {
 pub(super) struct Built {
     pub config: Config<CredentialSpec>,
     pub credential_origins: Vec<(Origin, String)>,
+    /// Where `[oidc] client_secret_file` came from, when OIDC is configured.
+    pub oidc_secret_origin: Option<Origin>,
 }
 
 pub(super) fn build(
@@ -170,6 +172,7 @@ pub(super) fn build(
     };
 
     let sync = super::sync::build(rep, file.sync, &layer.sync);
+    let (oidc, oidc_secret_origin) = super::oidc::build(rep, file.oidc, &layer.oidc).unzip();
     let triage = super::triage::build(
         rep,
         super::triage::RawTriageFile {
@@ -210,8 +213,10 @@ pub(super) fn build(
             tenants,
             sync,
             triage,
+            oidc,
         },
         credential_origins,
+        oidc_secret_origin,
     })
 }
 

@@ -164,6 +164,46 @@ impl FromRequestParts<AppState> for Caller {
                 via: Via::Token { id: token.id },
             });
         }
+        let session = UiSession::from_request_parts(parts, state).await?;
+        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if !session.csrf_ok(sent) {
+                return Err(ApiError::forbidden(
+                    "missing or wrong X-CSRF-Token header (it comes with the sign-in answer and GET /api/v1/me)",
+                ));
+            }
+        }
+        Ok(session.caller)
+    }
+}
+
+/// A browser's session (the session cookie only: browsers send no API
+/// token), with the session's CSRF token. The API's [`Caller`] checks that
+/// token in the `X-CSRF-Token` header; the web UI's forms send it back in a
+/// hidden field and check it with [`UiSession::csrf_ok`]. Rejected as 401
+/// without a live session.
+pub struct UiSession {
+    pub caller: Caller,
+    pub csrf_token: String,
+}
+
+impl UiSession {
+    /// Whether `sent` is the session's CSRF token (compared in constant
+    /// time).
+    pub fn csrf_ok(&self, sent: &str) -> bool {
+        constant_time_eq(sent.as_bytes(), self.csrf_token.as_bytes())
+    }
+}
+
+impl FromRequestParts<AppState> for UiSession {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<UiSession> {
+        let now = state.now();
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else {
             return Err(ApiError::unauthorized(
@@ -176,18 +216,6 @@ impl FromRequestParts<AppState> for Caller {
                 "the session has ended; sign in again",
             ));
         };
-        if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            let sent = parts
-                .headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            if !constant_time_eq(sent.as_bytes(), session.csrf_token.as_bytes()) {
-                return Err(ApiError::forbidden(
-                    "missing or wrong X-CSRF-Token header (it comes with the sign-in answer and GET /api/v1/me)",
-                ));
-            }
-        }
         // sliding expiry, written at most once a minute
         let idle =
             time::Duration::try_from(state.settings.session_idle).unwrap_or(time::Duration::HOUR);
@@ -205,13 +233,16 @@ impl FromRequestParts<AppState> for Caller {
                 .await?;
         }
         let tenants = resolve(state, &user.scope).await?;
-        Ok(Caller {
-            user_id: user.id,
-            name: user.name,
-            role: user.role,
-            scope: user.scope,
-            tenants,
-            via: Via::Session { token_hash },
+        Ok(UiSession {
+            caller: Caller {
+                user_id: user.id,
+                name: user.name,
+                role: user.role,
+                scope: user.scope,
+                tenants,
+                via: Via::Session { token_hash },
+            },
+            csrf_token: session.csrf_token,
         })
     }
 }
@@ -221,14 +252,14 @@ async fn resolve(state: &AppState, scope: &Scope) -> ApiResult<TenantSet> {
     if scope.is_unrestricted() {
         return Ok(TenantSet::All);
     }
-    let tenants: Vec<String> = state
-        .store
-        .tenants()
-        .await?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
-    let groups = state.store.groups().await?;
+    // the names alone (`tenants()` counts every tenant's posts), and the
+    // groups only when the scope names some
+    let tenants = state.store.tenant_names().await?;
+    let groups = if scope.groups.is_empty() {
+        Vec::new()
+    } else {
+        state.store.groups().await?
+    };
     Ok(scope.resolve(&tenants, &groups))
 }
 
@@ -245,7 +276,9 @@ pub fn new_secret() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Whether two secrets are equal, in time that does not depend on where
+/// they differ.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -1,10 +1,10 @@
-//! Prometheus metrics: per request (method, route, status, latency) and,
-//! at each scrape, the archive's and the work items' counts. Served at
-//! `/metrics`, or on a listener of its own (`serve --metrics-listen`) so
-//! they are not exposed with the API.
+//! Prometheus metrics: per request (method, route, status, latency) and the
+//! archive's and the work items' counts (counted at a scrape at most every
+//! [`GAUGES_MAX_AGE`]). Served at `/metrics`, or on a listener of its own
+//! (`serve --metrics-listen`) so they are not exposed with the API.
 
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
@@ -13,25 +13,34 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
 
+/// How old the archive's and the work items' counts may be: counting them
+/// at every scrape would read the archive's tables every few seconds.
+pub const GAUGES_MAX_AGE: Duration = Duration::from_secs(30);
+
 /// The process's metrics recorder (one per process, installed on first use).
 #[derive(Clone)]
-pub struct Metrics(PrometheusHandle);
+pub struct Metrics {
+    handle: PrometheusHandle,
+    /// When the counts were last set (one scrape at a time counts them).
+    counted: Arc<tokio::sync::Mutex<Option<Instant>>>,
+}
 
 impl Metrics {
     pub fn global() -> Metrics {
-        static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-        Metrics(
-            HANDLE
-                .get_or_init(|| {
-                    let recorder = PrometheusBuilder::new().build_recorder();
-                    let handle = recorder.handle();
-                    // another recorder already installed (a test harness):
-                    // this one then only renders what it is given
-                    let _ = metrics::set_global_recorder(recorder);
-                    handle
-                })
-                .clone(),
-        )
+        static GLOBAL: OnceLock<Metrics> = OnceLock::new();
+        GLOBAL
+            .get_or_init(|| {
+                let recorder = PrometheusBuilder::new().build_recorder();
+                let handle = recorder.handle();
+                // another recorder already installed (a test harness):
+                // this one then only renders what it is given
+                let _ = metrics::set_global_recorder(recorder);
+                Metrics {
+                    handle,
+                    counted: Arc::new(tokio::sync::Mutex::new(None)),
+                }
+            })
+            .clone()
     }
 }
 
@@ -61,14 +70,10 @@ pub async fn render(State(state): State<AppState>) -> Response {
     let Some(m) = &state.metrics else {
         return super::ApiError::not_found("metrics are not enabled").into_response();
     };
-    if let Ok(c) = state.store.counts().await {
-        metrics::gauge!("changedesk_tenants").set(c.tenants as f64);
-        metrics::gauge!("changedesk_posts").set(c.posts as f64);
-        metrics::gauge!("changedesk_incidents").set(c.incidents as f64);
-    }
-    if let Ok(by_state) = state.store.work_item_counts().await {
-        for (s, n) in by_state {
-            metrics::gauge!("changedesk_work_items", "state" => s.as_str()).set(n as f64);
+    {
+        let mut counted = m.counted.lock().await;
+        if counted.is_none_or(|at| at.elapsed() >= GAUGES_MAX_AGE) && set_counts(&state).await {
+            *counted = Some(Instant::now());
         }
     }
     (
@@ -76,7 +81,34 @@ pub async fn render(State(state): State<AppState>) -> Response {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        m.0.render(),
+        m.handle.render(),
     )
         .into_response()
+}
+
+/// Sets the archive's and the work items' gauges; false when the store
+/// failed (logged; the next scrape tries again).
+async fn set_counts(state: &AppState) -> bool {
+    let size = match state.store.size().await {
+        Ok(size) => size,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot count the archive");
+            return false;
+        }
+    };
+    metrics::gauge!("changedesk_tenants").set(size.tenants as f64);
+    metrics::gauge!("changedesk_posts").set(size.posts as f64);
+    metrics::gauge!("changedesk_incidents").set(size.incidents as f64);
+    match state.store.work_item_counts().await {
+        Ok(by_state) => {
+            for (s, n) in by_state {
+                metrics::gauge!("changedesk_work_items", "state" => s.as_str()).set(n as f64);
+            }
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot count the work items");
+            false
+        }
+    }
 }

@@ -11,7 +11,8 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod metrics;
-mod routes;
+pub mod oidc;
+pub(crate) mod routes;
 pub mod sanitize;
 
 use std::sync::Arc;
@@ -48,6 +49,8 @@ pub struct Settings {
     /// `sign_in_window` before further attempts are refused.
     pub sign_in_attempts: u32,
     pub sign_in_window: Duration,
+    /// `[triage] reopen`: what the rules' `test` and `simulate` apply.
+    pub reopen: changedesk_core::triage::ReopenPolicy,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             secure_cookies: true,
             sign_in_attempts: 5,
             sign_in_window: Duration::from_secs(300),
+            reopen: changedesk_core::triage::ReopenPolicy::default(),
         }
     }
 }
@@ -75,6 +79,8 @@ pub struct Inner {
     ready: AtomicBool,
     /// Asks the scheduler to sync a tenant now (`None`: no scheduler runs).
     pub sync_now: Option<tokio::sync::mpsc::Sender<String>>,
+    /// OpenID Connect sign-in (`None`: not configured).
+    pub oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -94,6 +100,7 @@ impl AppState {
             metrics: None,
             ready: AtomicBool::new(true),
             sync_now: None,
+            oidc: None,
         }))
     }
 
@@ -110,6 +117,11 @@ impl AppState {
     /// The same, able to trigger syncs through `tx`.
     pub fn with_sync_trigger(self, tx: tokio::sync::mpsc::Sender<String>) -> AppState {
         self.map(|i| i.sync_now = Some(tx))
+    }
+
+    /// The same, offering OpenID Connect sign-in.
+    pub fn with_oidc(self, oidc: oidc::Oidc) -> AppState {
+        self.map(|i| i.oidc = Some(Arc::new(oidc)))
     }
 
     fn map(self, f: impl FnOnce(&mut Inner)) -> AppState {
@@ -171,7 +183,8 @@ pub fn router(state: AppState, metrics_here: bool) -> Router {
             }),
         )
         .merge(api)
-        .fallback(|| async { ApiError::not_found("no such endpoint") });
+        .merge(crate::ui::router())
+        .fallback(crate::ui::fallback);
     if metrics_here {
         app = app.route("/metrics", get(metrics::render));
     }

@@ -936,6 +936,29 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 400, 400, 400, 400, 400],
         },
+        // OpenID Connect: the ways to sign in are public; without an [oidc]
+        // configuration its routes are not found, for everyone
+        Row {
+            method: "GET",
+            route: "/api/v1/session/providers",
+            path: "/api/v1/session/providers",
+            body: None,
+            expect: [200, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/session/oidc",
+            path: "/api/v1/session/oidc?return_to=/items",
+            body: None,
+            expect: [404, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/session/oidc/callback",
+            path: "/api/v1/session/oidc/callback?code=c&state=s",
+            body: None,
+            expect: [404, 404, 404, 404, 404, 404],
+        },
         // signing in with wrong credentials (the same request six times: the
         // sixth failure within the window is refused outright)
         Row {
@@ -1009,19 +1032,46 @@ async fn scope_hides_other_tenants_everywhere(store: Store) {
         out.sort();
         out
     };
-    let all = get(&f, "reader", "/api/v1/posts").await;
+    let all = get(&f, "reader", "/api/v1/posts?include_total=true").await;
     assert_eq!(
         (ids(&all), all["total"].as_i64()),
         (vec!["MC1".to_string(), "MC2".into(), "MC3".into()], Some(3))
     );
-    let scoped = get(&f, "scoped", "/api/v1/posts").await;
+    let scoped = get(&f, "scoped", "/api/v1/posts?include_total=true").await;
     assert_eq!(
         (ids(&scoped), scoped["total"].as_i64()),
         (vec!["MC1".to_string(), "MC3".into()], Some(2))
     );
     // a search for the other tenant's post finds nothing, and says so by count
-    let search = get(&f, "scoped", "/api/v1/posts?q=beta").await;
+    let search = get(&f, "scoped", "/api/v1/posts?q=beta&include_total=true").await;
     assert_eq!(search["total"], 0, "{search}");
+    // the total only when asked for; the pages are the same
+    let uncounted = get(&f, "reader", "/api/v1/posts?include_total=false").await;
+    assert_eq!(
+        (ids(&uncounted), uncounted.get("total")),
+        (ids(&all), None)
+    );
+    let paged = get(&f, "reader", "/api/v1/posts?limit=2&include_total=true").await;
+    assert_eq!(paged["total"], 3, "{paged}");
+    let cursor = paged["next_cursor"].as_str().unwrap();
+    let next = get(
+        &f,
+        "reader",
+        &format!("/api/v1/posts?limit=2&include_total=true&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!((next["total"].as_i64(), ids(&next).len()), (Some(3), 1));
+    let (status, body, _) = send(
+        &f.app,
+        request(
+            "GET",
+            "/api/v1/posts?include_total=yes",
+            token(&f, "reader").as_deref(),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     // a post both see shows only the tenant in scope
     let mc1 = get(&f, "scoped", "/api/v1/posts/MC1").await;
     let tenants: Vec<&str> = mc1["tenants"]

@@ -2,5 +2,8 @@
 //! the rules and work items on a real archive. One test binary.
 
 mod api;
+mod oidc;
 mod sync;
 mod triage;
+mod ui;
+mod ui_admin;

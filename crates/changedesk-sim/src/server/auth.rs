@@ -92,14 +92,19 @@ pub(crate) fn client_request_id(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-struct EntraError {
+pub(crate) struct EntraError {
+    status: StatusCode,
+    error: &'static str,
+    pub(crate) code: u32,
+    description: String,
+}
+
+pub(crate) fn fail(
     status: StatusCode,
     error: &'static str,
     code: u32,
     description: String,
-}
-
-fn fail(status: StatusCode, error: &'static str, code: u32, description: String) -> EntraError {
+) -> EntraError {
     EntraError {
         status,
         error,
@@ -108,7 +113,7 @@ fn fail(status: StatusCode, error: &'static str, code: u32, description: String)
     }
 }
 
-fn invalid_client(code: u32, description: String) -> EntraError {
+pub(crate) fn invalid_client(code: u32, description: String) -> EntraError {
     fail(
         StatusCode::UNAUTHORIZED,
         "invalid_client",
@@ -117,7 +122,7 @@ fn invalid_client(code: u32, description: String) -> EntraError {
     )
 }
 
-fn missing(parameter: &str) -> EntraError {
+pub(crate) fn missing(parameter: &str) -> EntraError {
     fail(
         StatusCode::BAD_REQUEST,
         "invalid_request",
@@ -133,7 +138,7 @@ fn entra_timestamp(t: OffsetDateTime) -> String {
     .unwrap_or_default()
 }
 
-fn entra_response(shared: &Shared, headers: &HeaderMap, e: EntraError) -> Response {
+pub(crate) fn entra_response(shared: &Shared, headers: &HeaderMap, e: EntraError) -> Response {
     let now = OffsetDateTime::now_utc();
     let trace_id = uuid::Uuid::new_v4().to_string();
     let correlation_id = client_request_id(headers)
@@ -160,7 +165,7 @@ fn entra_response(shared: &Shared, headers: &HeaderMap, e: EntraError) -> Respon
     response
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -294,7 +299,7 @@ fn verify_assertion(
 
 /// `client_id` and `client_secret` from an HTTP Basic `Authorization`
 /// header (RFC 6749 §2.3.1: each form-encoded, then base64).
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value
         .strip_prefix("Basic ")

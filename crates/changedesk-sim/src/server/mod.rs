@@ -6,6 +6,7 @@
 mod auth;
 mod control;
 mod graph;
+mod oidc;
 mod views;
 
 #[cfg(test)]
@@ -31,6 +32,8 @@ use tokio::task::JoinHandle;
 use crate::generate::{Corpus, CorpusSpec, advance, generate, tenant_guid, tenant_name};
 use auth::RegisteredCert;
 use views::Snapshot;
+
+pub use oidc::{IdTokenFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID, SimUser, derived_oid};
 
 /// The application (client) id of the simulator's one multi-tenant app
 /// registration. Every simulated tenant has consented to it.
@@ -296,6 +299,9 @@ pub enum SimError {
     /// A fault setting out of range.
     #[error("invalid faults: {0}")]
     Faults(String),
+    /// A setting of the mock OpenID Connect provider that is not usable.
+    #[error("OpenID Connect provider: {0}")]
+    Oidc(String),
 }
 
 /// The items of a Graph listing: a raw JSON array, or an object with a
@@ -355,6 +361,8 @@ pub(crate) struct Shared {
     pub control: Mutex<Control>,
     pub tokens: Mutex<HashMap<String, IssuedToken>>,
     log: Mutex<Log>,
+    /// The mock Entra ID OpenID Connect provider.
+    pub oidc: oidc::OidcState,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves the
@@ -590,6 +598,45 @@ impl SimHandle {
     pub fn clear_requests(&self) {
         self.shared.clear_requests();
     }
+
+    /// The issuer of a tenant's ID tokens, `{base_url}{tenant id}/v2.0`
+    /// (the OpenID Connect authority: discovery is under it), or `None` for
+    /// an unknown tenant (named by name, domain or id).
+    pub fn oidc_issuer(&self, tenant: &str) -> Option<String> {
+        let t = self.shared.resolve(tenant)?;
+        Some(oidc::issuer(
+            &self.shared.base_url,
+            &self.shared.tenants[t].guid,
+        ))
+    }
+
+    /// The simulated users of the OpenID Connect provider; the first signs
+    /// in when the authorization request names none (`login_hint`).
+    pub fn oidc_users(&self) -> Vec<SimUser> {
+        self.shared.oidc.users()
+    }
+
+    /// Replaces the simulated users (an empty `oid` is derived from the
+    /// username; a non-GUID `oid` or an empty username is refused).
+    pub fn oidc_set_users(&self, users: Vec<SimUser>) -> Result<(), SimError> {
+        self.shared.oidc.set_users(users)
+    }
+
+    /// What goes wrong with the next ID token issued (then cleared).
+    pub fn oidc_set_fault(&self, fault: Option<IdTokenFault>) {
+        self.shared.oidc.set_fault(fault);
+    }
+
+    /// The fault waiting for the next ID token, if any.
+    pub fn oidc_fault(&self) -> Option<IdTokenFault> {
+        self.shared.oidc.fault()
+    }
+
+    /// The app's registered redirect URIs; with none, any loopback `http`
+    /// URI is accepted.
+    pub fn oidc_set_redirect_uris(&self, uris: Vec<String>) -> Result<(), SimError> {
+        self.shared.oidc.set_redirect_uris(uris)
+    }
 }
 
 impl Drop for SimHandle {
@@ -615,6 +662,7 @@ fn display_addr(addr: SocketAddr) -> String {
 pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     config.faults.validate().map_err(SimError::Faults)?;
     let cert = RegisteredCert::from_pem(&config.certificate_pem)?;
+    let oidc = oidc::OidcState::new()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| SimError::Bind {
@@ -671,6 +719,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         corpus_update: Mutex::new(()),
         tokens: Mutex::new(HashMap::new()),
         log: Mutex::new(Log::default()),
+        oidc,
     });
 
     let app = router(Arc::clone(&shared));
@@ -718,9 +767,20 @@ fn router(shared: Arc<Shared>) -> Router {
             get(control::get_requests).delete(control::delete_requests),
         )
         .route("/_sim/expire-tokens", post(control::expire_tokens))
-        .route("/_sim/reset-throttling", post(control::reset_throttling));
+        .route("/_sim/reset-throttling", post(control::reset_throttling))
+        .route("/_sim/oidc", get(oidc::get_state))
+        .route("/_sim/oidc/users", put(oidc::put_users))
+        .route("/_sim/oidc/fault", put(oidc::put_fault))
+        .route("/_sim/oidc/redirect-uris", put(oidc::put_redirect_uris));
     Router::new()
-        .route("/{tenant}/oauth2/v2.0/token", post(auth::token))
+        // the client-credentials grant is auth's, authorization_code oidc's
+        .route("/{tenant}/oauth2/v2.0/token", post(oidc::token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(oidc::discovery),
+        )
+        .route("/{tenant}/oauth2/v2.0/authorize", get(oidc::authorize))
+        .route("/{tenant}/discovery/v2.0/keys", get(oidc::keys))
         .route(
             "/v1.0/admin/serviceAnnouncement/{collection}",
             get(graph::list),

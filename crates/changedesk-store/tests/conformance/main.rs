@@ -3,7 +3,9 @@
 mod auth;
 mod fixtures;
 mod harness;
+mod oidc;
 mod query;
 mod replay;
 mod scenarios;
 mod triage;
+mod views;

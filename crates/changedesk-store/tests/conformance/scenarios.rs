@@ -1019,3 +1019,58 @@ conformance!(
         other.close().await;
     }
 );
+
+conformance!(
+    a_group_of_tenants_commits_together_and_a_failing_one_alone_is_rolled_back,
+    |store: Store| async move {
+        changedesk_store::failpoint::fail_tenant_loads("failing-in-group");
+        let now = "2026-03-01T00:00:00Z";
+        let batch = |messages: &'static [&'static str]| (posts(messages), opts(now));
+        let (a, f, g) = (
+            batch(&["MC1", "MC2"]),
+            batch(&["MC2", "MC9"]),
+            batch(&["MC2", "MC9"]),
+        );
+        fn tb<'a>(
+            (m, o): &'a (Vec<Message>, changedesk_store::ImportOptions),
+            now: &str,
+        ) -> changedesk_store::TenantBatch<'a> {
+            changedesk_store::TenantBatch {
+                messages: Some((m.as_slice(), o.clone())),
+                issues: None,
+                health: None,
+                at: at(now),
+                record: Some(None),
+            }
+        }
+        let (ba, bf, bg) = (tb(&a, now), tb(&f, now), tb(&g, now));
+        let out = store
+            .import_batches(&[
+                ("alpha", &ba),
+                ("failing-in-group", &bf),
+                ("Not A Tenant!", &bg),
+                ("gamma", &bg),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0].as_ref().unwrap().messages.as_ref().unwrap().new, 2);
+        assert!(matches!(out[1], Err(StoreError::Invalid(_))), "{:?}", out[1]);
+        assert!(matches!(out[2], Err(StoreError::Invalid(_))), "{:?}", out[2]);
+        // MC9 was written by the failing tenant, then rolled back: gamma
+        // stores it anew (the writer did not remember the rolled-back write)
+        let gamma = out[3].as_ref().unwrap().messages.as_ref().unwrap();
+        assert_eq!((gamma.new, gamma.linked), (1, 2));
+        assert!(store.tenant("failing-in-group").await.unwrap().is_none());
+        let c = store.counts().await.unwrap();
+        assert_eq!((c.tenants, c.posts, c.post_links, c.post_revisions), (2, 3, 4, 3));
+        // and the writer's memory stays right for the next load
+        let mut v2 = post_json("MC9", "2026-02-01T00:00:00Z");
+        v2["title"] = json!("(Updated) MC9");
+        let s = store
+            .import_messages("delta", &[parse(&v2)], &opts("2026-03-02T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((s.new, s.updated), (0, 1));
+    }
+);

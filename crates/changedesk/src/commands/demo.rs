@@ -4,21 +4,30 @@
 //! signing in with a certificate), syncs them into a demo archive, lets
 //! simulated time pass twice (an incremental sync, then a full one that finds
 //! what expired), and shows what the archive keeps.
+//!
+//! Then (with `--serve`, and by default when run on a terminal) it adds
+//! sample users — an admin, a change manager, an owner, a reader and a
+//! change manager limited to the `pilot` tenant group — with passwords new
+//! for every run, and serves the web UI and the API on `--listen`
+//! (127.0.0.1:8080) until Ctrl-C, printing the address and how to sign in.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use changedesk_core::Timestamp;
+use changedesk_core::access::{Role, Scope as UserScope};
 use changedesk_core::config::{Cloud, Credential, TenantConfig};
 use changedesk_core::rules::{RuleFile, RuleSet};
 use changedesk_core::triage::{
     Action, Actor, Decision, Owner, OwnershipEntry, Scope, State, TenantGroup,
 };
+use changedesk_server::http::{self, AppState, Settings};
 use changedesk_server::sync::{Quiet, SyncRequest, TenantOutcome, sync_tenants};
 use changedesk_server::triage::{Triage, apply_rules};
 use changedesk_sim::{CorpusSpec, SimConfig, TEST_APP_CERTIFICATE_PEM, TEST_APP_PRIVATE_KEY_PEM};
-use changedesk_store::{ItemFilter, ItemSave, MessageFilter, OpenMode, Store};
+use changedesk_store::{ItemFilter, ItemSave, MessageFilter, NewUser, OpenMode, Store, UserUpdate};
 use secrecy::SecretString;
 
 use crate::app::App;
@@ -157,8 +166,161 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
     sim.shutdown().await;
     summary(&store, app).await?;
     triage_summary(&store, app, at).await?;
-    store.close().await;
+    let serve = args.serve
+        || (!args.no_serve && std::io::stdout().is_terminal() && std::io::stdin().is_terminal());
+    if serve {
+        let out = serve_ui(&store, args, at).await;
+        store.close().await;
+        out?;
+    } else {
+        store.close().await;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's users: (name, display name, role, tenant groups, what they
+/// may do). `collaboration` is also an owner's name, so the items routed to
+/// the Collaboration team are theirs.
+const DEMO_USERS: &[(&str, &str, Role, &[&str], &str)] = &[
+    ("admin", "Demo admin", Role::Admin, &[], "everything"),
+    (
+        "manager",
+        "Demo change manager",
+        Role::ChangeManager,
+        &[],
+        "triages every item",
+    ),
+    (
+        "collaboration",
+        "Collaboration team lead",
+        Role::Owner,
+        &[],
+        "acts on the Collaboration team's items",
+    ),
+    ("reader", "Demo reader", Role::Reader, &[], "reads only"),
+    (
+        "pilot",
+        "Pilot change manager",
+        Role::ChangeManager,
+        &["pilot"],
+        "triages, sees only the pilot tenant group",
+    ),
+];
+
+/// A password that is easy to type: 16 random letters and digits in
+/// groups of four.
+fn demo_password() -> String {
+    let chars: Vec<char> = changedesk_server::http::auth::new_secret()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(16)
+        .collect();
+    chars
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// Adds (or, in a reused archive, resets) the demo users; returns each with
+/// its new password.
+async fn set_up_users(store: &Store, at: Timestamp) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (name, display, role, groups, _) in DEMO_USERS {
+        let password = demo_password();
+        let p = password.clone();
+        let hash = tokio::task::spawn_blocking(move || http::hash_password(&p))
+            .await?
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let scope = UserScope {
+            tenants: Vec::new(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        };
+        if store.user_by_name(name).await?.is_some() {
+            let update = UserUpdate {
+                role: Some(*role),
+                scope: Some(scope),
+                disabled: Some(false),
+                password_hash: Some(Some(hash)),
+                ..Default::default()
+            };
+            store.update_user(name, &update, DEMO_ACTOR, &at).await?;
+        } else {
+            store
+                .create_user(
+                    &NewUser {
+                        name: name.to_string(),
+                        display_name: display.to_string(),
+                        email: format!("{name}@contoso.example"),
+                        role: *role,
+                        scope,
+                        password_hash: Some(hash),
+                        oidc_subject: None,
+                        disabled: false,
+                        at,
+                    },
+                    DEMO_ACTOR,
+                )
+                .await?;
+        }
+        out.push((name.to_string(), password));
+    }
+    Ok(out)
+}
+
+/// Serves the web UI and the API on the demo archive until Ctrl-C.
+async fn serve_ui(store: &Store, args: &DemoArgs, at: Timestamp) -> Result<()> {
+    let users = set_up_users(store, at).await?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (choose another with --listen)",
+                args.listen
+            )
+        })?;
+    let addr = listener.local_addr()?;
+    // plain HTTP: the session cookie must not be Secure-only, which is safe
+    // on loopback only
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: serving the demo over plain HTTP on {addr}, which is not loopback: anyone on the network can read its sign-ins"
+        );
+    }
+    let settings = Settings {
+        secure_cookies: false,
+        ..Settings::default()
+    };
+    let mut state = AppState::new(store.clone(), settings);
+    if std::env::var("CHANGEDESK_NOW").is_ok_and(|s| !s.trim().is_empty()) {
+        let now = crate::app::now()?;
+        state = state.with_clock(move || now);
+    }
+    println!("\nThe web UI: http://{addr}/   (the API is under /api/v1; Ctrl-C stops it)");
+    println!("Sign in as (the passwords are new for every run):");
+    let mut t = output::table(&["User", "Password", "Role", "May"]);
+    for ((name, password), (_, _, role, _, may)) in users.iter().zip(DEMO_USERS) {
+        t.add_row(vec![
+            name.clone(),
+            password.clone(),
+            role.as_str().to_string(),
+            may.to_string(),
+        ]);
+    }
+    println!("{t}");
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    axum::serve(
+        listener,
+        http::router(state, true).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+        eprintln!("stopping the demo server");
+    })
+    .await
+    .context("the demo server stopped with an error")?;
+    Ok(())
 }
 
 /// Who the demo says made its hand-made changes.
@@ -492,4 +654,43 @@ async fn summary(store: &Store, app: &App) -> Result<()> {
         "  changedesk sim --write-config sim.toml        # then: changedesk --config sim.toml sync"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_passwords_are_long_enough_and_differ() {
+        let (a, b) = (demo_password(), demo_password());
+        assert_eq!(a.len(), 19, "{a}");
+        assert!(changedesk_server::http::auth::check_password(&a).is_ok());
+        assert_ne!(a, b);
+    }
+
+    #[tokio::test]
+    async fn the_demo_users_sign_in_with_their_printed_passwords() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("d.db"), OpenMode::ReadWrite)
+            .await
+            .unwrap();
+        let at = Timestamp::parse("2026-03-10T09:00:00Z").unwrap();
+        let first = set_up_users(&store, at).await.unwrap();
+        // a reused archive: the same users, new passwords
+        let again = set_up_users(&store, at).await.unwrap();
+        assert_eq!(first.len(), DEMO_USERS.len());
+        for ((name, old), (_, new)) in first.iter().zip(&again) {
+            assert_ne!(old, new, "{name}");
+            let user = store.user_by_name(name).await.unwrap().unwrap();
+            let phc = user.password_hash.clone().unwrap();
+            assert!(http::verify_password(new, &phc), "{name}");
+            assert!(!http::verify_password(old, &phc), "{name}");
+        }
+        let pilot = store.user_by_name("pilot").await.unwrap().unwrap();
+        assert_eq!(pilot.role, Role::ChangeManager);
+        assert_eq!(pilot.scope.groups, vec!["pilot".to_string()]);
+        let owner = store.user_by_name("collaboration").await.unwrap().unwrap();
+        assert_eq!(owner.role, Role::Owner);
+        store.close().await;
+    }
 }

@@ -1,6 +1,7 @@
 //! One module per command group.
 
 mod agenda;
+mod bench_seed;
 mod config;
 mod demo;
 mod export;
@@ -51,6 +52,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Agenda(args) => agenda::run(&app, &args).await,
         Command::Serve(args) => serve::run(&app, &args).await,
         Command::User(cmd) => user::run(&app, cmd).await,
+        Command::BenchSeed(args) => bench_seed::run(&app, &args).await,
         Command::Demo(args) => {
             // the demo never writes into the configured archive unless told to
             if !explicit_database {

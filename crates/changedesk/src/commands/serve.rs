@@ -25,12 +25,22 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
 
     let settings = Settings {
         secure_cookies: !args.insecure_cookies,
+        reopen: app.config.triage.reopen.clone(),
         ..Settings::default()
     };
     let metrics = http::metrics::Metrics::global();
     let mut state = AppState::new(store.clone(), settings).with_metrics(metrics);
     if std::env::var("CHANGEDESK_NOW").is_ok_and(|s| !s.trim().is_empty()) {
         state = state.with_clock(move || now);
+    }
+    if let Some(oidc) = &app.config.oidc {
+        let oidc = http::oidc::Oidc::new(oidc.clone()).map_err(|e| anyhow!(e))?;
+        eprintln!(
+            "OpenID Connect sign-in with {} (redirect URI {})",
+            oidc.config().issuer,
+            oidc.redirect_uri()
+        );
+        state = state.with_oidc(oidc);
     }
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);

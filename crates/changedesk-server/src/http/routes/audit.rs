@@ -64,6 +64,15 @@ async fn list_audit(
     caller: Caller,
     Query(p): Query<AuditParams>,
 ) -> ApiResult<axum::Json<AuditPageDto>> {
+    Ok(axum::Json(audit_page(&state, &caller, p).await?))
+}
+
+/// A page of the audit log for `caller` (the API's and the web UI's).
+pub(crate) async fn audit_page(
+    state: &AppState,
+    caller: &Caller,
+    p: AuditParams,
+) -> ApiResult<AuditPageDto> {
     caller.require(Need::Admin)?;
     let limit = p.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
@@ -85,7 +94,7 @@ async fn list_audit(
     } else {
         None
     };
-    Ok(axum::Json(AuditPageDto {
+    Ok(AuditPageDto {
         items: entries
             .into_iter()
             .map(|e| AuditEntryDto {
@@ -98,5 +107,5 @@ async fn list_audit(
             })
             .collect(),
         next_before,
-    }))
+    })
 }

@@ -94,6 +94,16 @@ async fn list_incidents(
     caller: Caller,
     Query(p): Query<IncidentParams>,
 ) -> ApiResult<axum::Json<Vec<IncidentSummaryDto>>> {
+    Ok(axum::Json(incidents(&state, &caller, p).await?))
+}
+
+/// The incidents `p` asks for that `caller` may see (the API's list and the
+/// web UI's service health page).
+pub(crate) async fn incidents(
+    state: &AppState,
+    caller: &Caller,
+    p: IncidentParams,
+) -> ApiResult<Vec<IncidentSummaryDto>> {
     caller.require(Need::Read)?;
     let incident_state = p
         .state
@@ -114,7 +124,7 @@ async fn list_incidents(
     if let Some(t) = &tenant
         && !caller.sees(t)
     {
-        return Ok(axum::Json(Vec::new()));
+        return Ok(Vec::new());
     }
     let rows = state
         .store
@@ -126,12 +136,10 @@ async fn list_incidents(
                 state: incident_state,
                 limit: Some(limit),
             },
-            &scope_of(&caller),
+            &scope_of(caller),
         )
         .await?;
-    Ok(axum::Json(
-        rows.iter().map(IncidentSummaryDto::from).collect(),
-    ))
+    Ok(rows.iter().map(IncidentSummaryDto::from).collect())
 }
 
 /// An update Microsoft posted to an incident.
@@ -181,13 +189,22 @@ async fn get_incident(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<IncidentDetailDto>> {
+    Ok(axum::Json(incident(&state, &caller, &id).await?))
+}
+
+/// One incident as `caller` may see it (the API's and the web UI's).
+pub(crate) async fn incident(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<IncidentDetailDto> {
     caller.require(Need::Read)?;
     let d = state
         .store
-        .get_incident_scoped(id.trim(), &scope_of(&caller))
+        .get_incident_scoped(id.trim(), &scope_of(caller))
         .await?;
     let c = &d.content;
-    Ok(axum::Json(IncidentDetailDto {
+    Ok(IncidentDetailDto {
         incident: IncidentSummaryDto::from(&d.summary),
         feature_group: c.feature_group.clone(),
         origin: c.origin.as_str().to_string(),
@@ -206,7 +223,7 @@ async fn get_incident(
         revisions: d
             .revisions
             .iter()
-            .map(|r| RevisionDto::new(r, &caller))
+            .map(|r| RevisionDto::new(r, caller))
             .collect(),
         status_history: d
             .status_history
@@ -219,7 +236,7 @@ async fn get_incident(
                 tenant: h.tenant.clone().filter(|t| caller.sees(t)),
             })
             .collect(),
-    }))
+    })
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -254,25 +271,34 @@ async fn list_health(
     caller: Caller,
     Query(p): Query<HealthParams>,
 ) -> ApiResult<axum::Json<Vec<ServiceHealthDto>>> {
+    Ok(axum::Json(health(&state, &caller, p).await?))
+}
+
+/// Each tenant's current service health, for the tenants in `caller`'s
+/// scope (the API's and the web UI's service health page).
+pub(crate) async fn health(
+    state: &AppState,
+    caller: &Caller,
+    p: HealthParams,
+) -> ApiResult<Vec<ServiceHealthDto>> {
     caller.require(Need::Read)?;
     let tenant = p.tenant.map(|t| t.trim().to_ascii_lowercase());
     if let Some(t) = &tenant
         && !caller.sees(t)
     {
-        return Ok(axum::Json(Vec::new()));
+        return Ok(Vec::new());
     }
     let rows = state.store.health(tenant.as_deref()).await?;
-    Ok(axum::Json(
-        rows.iter()
-            .filter(|h| caller.sees(&h.tenant))
-            .map(|h| ServiceHealthDto {
-                tenant: h.tenant.clone(),
-                service_id: h.service_id.clone(),
-                service: h.service.clone(),
-                status: h.status.clone(),
-                since: ts(&h.since),
-                last_seen: ts(&h.last_seen),
-            })
-            .collect(),
-    ))
+    Ok(rows
+        .iter()
+        .filter(|h| caller.sees(&h.tenant))
+        .map(|h| ServiceHealthDto {
+            tenant: h.tenant.clone(),
+            service_id: h.service_id.clone(),
+            service: h.service.clone(),
+            status: h.status.clone(),
+            since: ts(&h.since),
+            last_seen: ts(&h.last_seen),
+        })
+        .collect())
 }

@@ -152,10 +152,32 @@ async fn list_items(
     caller: Caller,
     Query(p): Query<ItemParams>,
 ) -> ApiResult<axum::Json<Vec<ItemRowDto>>> {
+    let out = rows(&state, &caller, &p)
+        .await?
+        .into_iter()
+        .map(|(r, tenants)| ItemRowDto {
+            item: ItemDto::new(&r.stored.item, r.stored.version, &caller),
+            title: r.title,
+            services: r.services,
+            act_by: ts_opt(&r.act_by),
+            tenants,
+        })
+        .collect();
+    Ok(axum::Json(out))
+}
+
+/// The work items `p` asks for that `caller` may see, each with the tenants
+/// in scope that see its post now (the API's list and the web UI's item
+/// pages).
+pub(crate) async fn rows(
+    state: &AppState,
+    caller: &Caller,
+    p: &ItemParams,
+) -> ApiResult<Vec<(changedesk_store::ItemRow, Vec<String>)>> {
     if let Some(t) = &p.tenant
         && !caller.sees(t)
     {
-        return Ok(axum::Json(Vec::new()));
+        return Ok(Vec::new());
     }
     let filter = ItemFilter {
         states: states(&p.state)?,
@@ -181,7 +203,7 @@ async fn list_items(
     let limit = p.limit.unwrap_or(500).clamp(1, 5000) as usize;
     let rows = state.store.work_items(&filter).await?;
     let out = rows
-        .iter()
+        .into_iter()
         .filter_map(|r| {
             let tenants: Vec<String> = r
                 .tenants
@@ -193,17 +215,11 @@ async fn list_items(
             if tenants.is_empty() && !caller.unrestricted() {
                 return None;
             }
-            Some(ItemRowDto {
-                item: ItemDto::new(&r.stored.item, r.stored.version, &caller),
-                title: r.title.clone(),
-                services: r.services.clone(),
-                act_by: ts_opt(&r.act_by),
-                tenants,
-            })
+            Some((r, tenants))
         })
         .take(limit)
         .collect();
-    Ok(axum::Json(out))
+    Ok(out)
 }
 
 /// A decision log entry.
@@ -266,7 +282,11 @@ async fn load(
     })
 }
 
-async fn detail(state: &AppState, caller: &Caller, id: &str) -> ApiResult<ItemDetailDto> {
+pub(crate) async fn detail(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<ItemDetailDto> {
     let stored = load(state, caller, id).await?;
     let log = state
         .store
@@ -334,7 +354,21 @@ async fn act_on_item(
     Path(id): Path<String>,
     Json(req): Json<ActionRequest>,
 ) -> ApiResult<axum::Json<ItemDetailDto>> {
-    let stored = load(&state, &caller, &id).await?;
+    act(&state, &caller, &id, req.version, req.action).await?;
+    Ok(axum::Json(detail(&state, &caller, &id).await?))
+}
+
+/// Acts on the work item of post `id` for `caller` (the API's and the web
+/// UI's forms' one way to change an item): checks who may act, the tenant
+/// of an override and the optimistic `version`, then saves the transition.
+pub(crate) async fn act(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    version: Option<i64>,
+    action: Action,
+) -> ApiResult<()> {
+    let stored = load(state, caller, id).await?;
     if !caller.may_act_on(stored.item.assignee.as_deref()) {
         caller.require(Need::TriageAny)?;
         return Err(ApiError::forbidden(format!(
@@ -342,12 +376,12 @@ async fn act_on_item(
             caller.name
         )));
     }
-    if let Action::SetOverride { tenant, .. } = &req.action
+    if let Action::SetOverride { tenant, .. } = &action
         && !caller.sees(tenant)
     {
         return Err(ApiError::not_found(format!("tenant `{tenant}` not found")));
     }
-    if let Some(v) = req.version
+    if let Some(v) = version
         && v != stored.version
     {
         return Err(ApiError::conflict(format!(
@@ -358,7 +392,7 @@ async fn act_on_item(
     let now = state.now();
     let t = transition(
         &stored.item,
-        req.action,
+        action,
         &Actor::Person(caller.name.clone()),
         now,
     )
@@ -378,5 +412,5 @@ async fn act_on_item(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(axum::Json(detail(&state, &caller, &id).await?))
+    Ok(())
 }

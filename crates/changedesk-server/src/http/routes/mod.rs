@@ -2,15 +2,16 @@
 //! OpenAPI description (`#[utoipa::path]`), so routes and the document are
 //! declared once.
 
-mod audit;
-mod incidents;
-mod items;
-mod owners;
-mod posts;
-mod rules;
-mod session;
-mod tenants;
-mod users;
+pub(crate) mod audit;
+pub(crate) mod incidents;
+pub(crate) mod items;
+mod oidc;
+pub(crate) mod owners;
+pub(crate) mod posts;
+pub(crate) mod rules;
+pub(crate) mod session;
+pub(crate) mod tenants;
+pub(crate) mod users;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -28,4 +29,5 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .merge(rules::routes())
         .merge(users::routes())
         .merge(audit::routes())
+        .merge(oidc::routes())
 }

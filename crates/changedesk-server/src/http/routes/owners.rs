@@ -97,9 +97,14 @@ async fn list_owners(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<axum::Json<Vec<OwnerDto>>> {
+    Ok(axum::Json(owners(&state, &caller).await?))
+}
+
+/// Every owner, by name (the API's list and the web UI's owners page).
+pub(crate) async fn owners(state: &AppState, caller: &Caller) -> ApiResult<Vec<OwnerDto>> {
     caller.require(Need::Read)?;
     let owners = state.store.owners().await?;
-    Ok(axum::Json(owners.iter().map(OwnerDto::from).collect()))
+    Ok(owners.iter().map(OwnerDto::from).collect())
 }
 
 /// Creates or replaces an owner.
@@ -115,8 +120,20 @@ async fn put_owner(
     Path(name): Path<String>,
     Json(body): Json<OwnerRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<OwnerDto>)> {
+    let (status, owner) = save_owner(&state, &caller, &name, body).await?;
+    Ok((status, axum::Json(owner)))
+}
+
+/// Creates or replaces owner `name` for `caller` (audited): `201 Created`
+/// for a new one, `200 OK` for a replaced one.
+pub(crate) async fn save_owner(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    body: OwnerRequest,
+) -> ApiResult<(StatusCode, OwnerDto)> {
     caller.require(Need::Configure)?;
-    let name = normalize_name(&name).map_err(ApiError::bad_request)?;
+    let name = normalize_name(name).map_err(ApiError::bad_request)?;
     let trimmed = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let owner = Owner {
         display_name: trimmed(body.display_name).unwrap_or_else(|| name.clone()),
@@ -138,7 +155,7 @@ async fn put_owner(
         .store
         .put_owner(&owner, &caller.actor(), &state.now())
         .await?;
-    Ok((created_or_ok(existed), axum::Json(OwnerDto::from(&owner))))
+    Ok((created_or_ok(existed), OwnerDto::from(&owner)))
 }
 
 /// Removes an owner that owns no workload and has no open work item.
@@ -152,6 +169,13 @@ async fn delete_owner(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
+    remove_owner(&state, &caller, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes owner `name` for `caller` (audited), unless it still owns a
+/// workload or an open work item.
+pub(crate) async fn remove_owner(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
     caller.require(Need::Configure)?;
     let name = name.trim().to_ascii_lowercase();
     if !state
@@ -190,7 +214,7 @@ async fn delete_owner(
         .remove_owner(&name, &caller.actor(), &state.now())
         .await
         .map_err(still_used)?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // ---------------------------------------------------------------- ownership
@@ -251,18 +275,22 @@ async fn list_ownership(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<axum::Json<Vec<OwnershipDto>>> {
+    Ok(axum::Json(ownership(&state, &caller).await?))
+}
+
+/// The workload ownership map as `caller` may see it (the API's list and
+/// the web UI's owners page).
+pub(crate) async fn ownership(state: &AppState, caller: &Caller) -> ApiResult<Vec<OwnershipDto>> {
     caller.require(Need::Read)?;
     let entries = state.store.ownership().await?;
-    Ok(axum::Json(
-        entries
-            .iter()
-            .filter(|e| match &e.scope {
-                Scope::Tenant(t) => caller.sees(t),
-                Scope::All | Scope::Group(_) => true,
-            })
-            .map(OwnershipDto::from)
-            .collect(),
-    ))
+    Ok(entries
+        .iter()
+        .filter(|e| match &e.scope {
+            Scope::Tenant(t) => caller.sees(t),
+            Scope::All | Scope::Group(_) => true,
+        })
+        .map(OwnershipDto::from)
+        .collect())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -287,11 +315,23 @@ async fn put_ownership(
     Query(p): Query<OwnershipScopeParams>,
     Json(body): Json<OwnershipRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<OwnershipDto>)> {
+    let (status, entry) = save_ownership(&state, &caller, &workload, &p, body).await?;
+    Ok((status, axum::Json(entry)))
+}
+
+/// Sets who owns `workload` in the scope `p` names, for `caller` (audited).
+pub(crate) async fn save_ownership(
+    state: &AppState,
+    caller: &Caller,
+    workload: &str,
+    p: &OwnershipScopeParams,
+    body: OwnershipRequest,
+) -> ApiResult<(StatusCode, OwnershipDto)> {
     caller.require(Need::Configure)?;
     let entry = OwnershipEntry {
         workload: workload.trim().to_string(),
         owner: body.owner.trim().to_ascii_lowercase(),
-        scope: ownership_scope(&p)?,
+        scope: ownership_scope(p)?,
     };
     let owners = state.store.owners().await?;
     let groups = state.store.groups().await?;
@@ -318,10 +358,7 @@ async fn put_ownership(
         .store
         .set_ownership(&entry, &caller.actor(), &state.now())
         .await?;
-    Ok((
-        created_or_ok(existed),
-        axum::Json(OwnershipDto::from(&entry)),
-    ))
+    Ok((created_or_ok(existed), OwnershipDto::from(&entry)))
 }
 
 fn same_scope(a: &Scope, b: &Scope) -> bool {
@@ -345,15 +382,27 @@ async fn delete_ownership(
     Path(workload): Path<String>,
     Query(p): Query<OwnershipScopeParams>,
 ) -> ApiResult<StatusCode> {
+    remove_ownership(&state, &caller, &workload, &p).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes who owns `workload` in the scope `p` names, for `caller`
+/// (audited).
+pub(crate) async fn remove_ownership(
+    state: &AppState,
+    caller: &Caller,
+    workload: &str,
+    p: &OwnershipScopeParams,
+) -> ApiResult<()> {
     caller.require(Need::Configure)?;
-    let scope = ownership_scope(&p)?;
+    let scope = ownership_scope(p)?;
     let workload = workload.trim();
     match state
         .store
         .remove_ownership(workload, &scope, &caller.actor(), &state.now())
         .await
     {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => Ok(()),
         Err(StoreError::NotFound(_)) => Err(ApiError::not_found(format!(
             "nobody owns `{workload}` for {}",
             match &scope {
@@ -412,15 +461,19 @@ async fn list_groups(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<axum::Json<Vec<TenantGroupDto>>> {
+    Ok(axum::Json(groups(&state, &caller).await?))
+}
+
+/// Every tenant group, in resolution order, with its members in `caller`'s
+/// scope (the API's list and the web UI's owners page).
+pub(crate) async fn groups(state: &AppState, caller: &Caller) -> ApiResult<Vec<TenantGroupDto>> {
     caller.require(Need::Read)?;
-    let tenants = visible_tenants(&state, &caller).await?;
+    let tenants = visible_tenants(state, caller).await?;
     let groups = state.store.groups().await?;
-    Ok(axum::Json(
-        groups
-            .iter()
-            .map(|g| TenantGroupDto::new(g, &tenants))
-            .collect(),
-    ))
+    Ok(groups
+        .iter()
+        .map(|g| TenantGroupDto::new(g, &tenants))
+        .collect())
 }
 
 /// A tenant group to create or replace (the name is in the path).
@@ -448,6 +501,17 @@ async fn put_group(
     Path(name): Path<String>,
     Json(body): Json<TenantGroupRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<TenantGroupDto>)> {
+    let (status, group) = save_group(&state, &caller, &name, body).await?;
+    Ok((status, axum::Json(group)))
+}
+
+/// Creates or replaces tenant group `name` for `caller` (audited).
+pub(crate) async fn save_group(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    body: TenantGroupRequest,
+) -> ApiResult<(StatusCode, TenantGroupDto)> {
     caller.require(Need::Admin)?;
     let clean = |v: Vec<String>| -> Vec<String> {
         v.into_iter()
@@ -469,10 +533,10 @@ async fn put_group(
         .store
         .put_group(&group, &caller.actor(), &state.now())
         .await?;
-    let tenants = visible_tenants(&state, &caller).await?;
+    let tenants = visible_tenants(state, caller).await?;
     Ok((
         created_or_ok(existed),
-        axum::Json(TenantGroupDto::new(&group, &tenants)),
+        TenantGroupDto::new(&group, &tenants),
     ))
 }
 
@@ -487,6 +551,13 @@ async fn delete_group(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
+    remove_group(&state, &caller, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes tenant group `name` for `caller` (audited), unless ownership
+/// entries still use it.
+pub(crate) async fn remove_group(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
     caller.require(Need::Admin)?;
     let name = name.trim().to_ascii_lowercase();
     state
@@ -494,5 +565,5 @@ async fn delete_group(
         .remove_group(&name, &caller.actor(), &state.now())
         .await
         .map_err(still_used)?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -70,6 +70,38 @@ pub struct PostParams {
     pub limit: Option<u32>,
 }
 
+/// The list's own parameter, read apart from [`PostParams`] (which the
+/// facets share).
+const INCLUDE_TOTAL: &str = "include_total";
+
+/// The post list's parameters: [`PostParams`] and whether to count every
+/// match (`include_total=true|false`).
+fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool)> {
+    let mut include_total = false;
+    let mut rest = Vec::new();
+    for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != INCLUDE_TOTAL {
+            rest.push(pair);
+            continue;
+        }
+        include_total = match value {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "{INCLUDE_TOTAL}: `{value}` is not true or false"
+                )));
+            }
+        };
+    }
+    let others: axum::http::Uri = format!("/?{}", rest.join("&"))
+        .parse()
+        .map_err(|_| ApiError::bad_request("the query string is not valid"))?;
+    let axum::extract::Query(p) = axum::extract::Query::<PostParams>::try_from_uri(&others)?;
+    Ok((p, include_total))
+}
+
 fn list(s: &Option<String>) -> Vec<String> {
     s.as_deref()
         .unwrap_or("")
@@ -89,7 +121,7 @@ fn time_param(name: &str, v: &Option<String>) -> ApiResult<Option<changedesk_cor
         .transpose()
 }
 
-fn query(p: &PostParams, caller: &Caller) -> ApiResult<PostQuery> {
+pub(crate) fn query(p: &PostParams, caller: &Caller) -> ApiResult<PostQuery> {
     let sort = match p.sort.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("newest") => PostSort::Newest,
         Some("oldest") => PostSort::Oldest,
@@ -145,38 +177,51 @@ pub struct PostPageDto {
     pub items: Vec<PostHitDto>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
-    /// How many posts match in all.
-    pub total: i64,
+    /// How many posts match in all; only with `include_total=true`
+    /// (counted for the first page, repeated from the cursor after it:
+    /// counting reads every match, tens of milliseconds in a large archive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 /// Lists and searches posts.
-#[utoipa::path(get, path = "/api/v1/posts", tag = "posts", params(PostParams),
+#[utoipa::path(get, path = "/api/v1/posts", tag = "posts",
+    params(PostParams, ("include_total" = Option<bool>, Query,
+        description = "Count every match for `total` (default false): counting reads all the matches, so ask \
+                       on the first page; later pages repeat the count their cursor carries.")),
     responses((status = 200, body = PostPageDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
 async fn list_posts(
     State(state): State<AppState>,
     caller: Caller,
-    Query(p): Query<PostParams>,
+    uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<PostPageDto>> {
-    let page = state.store.query_posts(&query(&p, &caller)?).await?;
+    let (p, include_total) = list_params(&uri)?;
+    let q = query(&p, &caller)?;
+    let (items, next_cursor, total) = if include_total {
+        let page = state.store.query_posts(&q).await?;
+        (page.items, page.next_cursor, Some(page.total))
+    } else {
+        let page = state.store.list_posts(&q).await?;
+        (page.items, page.next_cursor, None)
+    };
     Ok(axum::Json(PostPageDto {
-        items: page
-            .items
-            .iter()
+        items: items
+            .into_iter()
             .map(|h| PostHitDto {
                 post: PostSummaryDto::from(&h.summary),
-                tenants: h.tenants.clone(),
+                tenants: h.tenants,
                 snippet: h
                     .snippet
-                    .iter()
+                    .into_iter()
                     .map(|s| SnippetPartDto {
-                        text: s.text.clone(),
+                        text: s.text,
                         hit: s.hit,
                     })
                     .collect(),
             })
             .collect(),
-        next_cursor: page.next_cursor,
-        total: page.total,
+        next_cursor,
+        total,
     }))
 }
 
@@ -355,20 +400,39 @@ async fn diff_revisions(
         .store
         .get_message_scoped(&id, &scope_of(&caller))
         .await?;
-    let to = p.to.unwrap_or(d.summary.revision);
-    let from = p.from.unwrap_or(to - 1);
-    if from < 1 || from >= to || to > d.summary.revision {
-        return Err(ApiError::bad_request(format!(
-            "compare two revisions with 1 <= from < to <= {} (got from {from}, to {to})",
-            d.summary.revision
-        )));
-    }
-    let old = state.store.message_revision(&id, from).await?.content;
-    let new = state.store.message_revision(&id, to).await?.content;
+    let (from, to, old, new) = revision_pair(&state, &id, d.summary.revision, p.from, p.to).await?;
     let changes = changedesk_core::diff::message_changes(&old, &new);
     Ok(axum::Json(DiffDto {
         from,
         to,
         changes: changes.iter().map(FieldChangeDto::from).collect(),
     }))
+}
+
+/// The two revisions of post `id` (whose current revision is `current`) to
+/// compare, as the API's diff and the web UI's post page pick them: `to`
+/// defaults to the current revision, `from` to the one before `to`. Check
+/// the post is in the caller's scope first.
+pub(crate) async fn revision_pair(
+    state: &AppState,
+    id: &str,
+    current: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> ApiResult<(
+    i64,
+    i64,
+    changedesk_core::graph::MessageContent,
+    changedesk_core::graph::MessageContent,
+)> {
+    let to = to.unwrap_or(current);
+    let from = from.unwrap_or(to - 1);
+    if from < 1 || from >= to || to > current {
+        return Err(ApiError::bad_request(format!(
+            "compare two revisions with 1 <= from < to <= {current} (got from {from}, to {to})"
+        )));
+    }
+    let old = state.store.message_revision(id, from).await?.content;
+    let new = state.store.message_revision(id, to).await?.content;
+    Ok((from, to, old, new))
 }

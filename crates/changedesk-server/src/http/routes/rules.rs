@@ -12,7 +12,7 @@ use changedesk_core::rules::{
     ActionSpec, ActionTrace, Connective, Explanation, FieldTrace, OwnerTarget, Priority, RuleSet,
     RuleSpec, RuleStatus,
 };
-use changedesk_core::triage::{OwnershipMap, ReopenPolicy};
+use changedesk_core::triage::OwnershipMap;
 use changedesk_store::{Candidate, RuleRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -160,14 +160,18 @@ async fn list_rules(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<axum::Json<Vec<RuleDto>>> {
+    Ok(axum::Json(rules(&state, &caller).await?))
+}
+
+/// Every rule, in evaluation order (the API's list and the web UI's rules
+/// page).
+pub(crate) async fn rules(state: &AppState, caller: &Caller) -> ApiResult<Vec<RuleDto>> {
     caller.require(Need::Read)?;
     let rows = state.store.rules().await?;
-    Ok(axum::Json(
-        rows.iter()
-            .enumerate()
-            .map(|(i, r)| rule_dto(i, r))
-            .collect::<ApiResult<_>>()?,
-    ))
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| rule_dto(i, r))
+        .collect()
 }
 
 /// One rule.
@@ -239,9 +243,21 @@ async fn put_rule(
     Path(name): Path<String>,
     Json(body): Json<RuleRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<RuleDto>)> {
+    let (status, rule) = save_rule(&state, &caller, &name, body).await?;
+    Ok((status, axum::Json(rule)))
+}
+
+/// Creates or replaces rule `name` for `caller` (audited), when the rules
+/// compile with it.
+pub(crate) async fn save_rule(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    body: RuleRequest,
+) -> ApiResult<(StatusCode, RuleDto)> {
     caller.require(Need::Configure)?;
     let rows = state.store.rules().await?;
-    let existing = find(&rows, &name);
+    let existing = find(&rows, name);
     let name = match existing {
         Some(i) => rows[i].name.clone(),
         None => name.trim().to_string(),
@@ -282,7 +298,7 @@ async fn put_rule(
     } else {
         StatusCode::CREATED
     };
-    Ok((status, axum::Json(rule_dto(i, &rows[i])?)))
+    Ok((status, rule_dto(i, &rows[i])?))
 }
 
 /// Removes a rule added by hand (one from the configuration file would come
@@ -297,9 +313,16 @@ async fn delete_rule(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
+    remove_rule(&state, &caller, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes rule `name` for `caller` (audited), unless it comes from the
+/// configuration file.
+pub(crate) async fn remove_rule(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
     caller.require(Need::Configure)?;
     let rows = state.store.rules().await?;
-    let row = &rows[find(&rows, &name).ok_or_else(|| unknown_rule(&name))?];
+    let row = &rows[find(&rows, name).ok_or_else(|| unknown_rule(name))?];
     if row.source == "config" {
         return Err(ApiError::conflict(format!(
             "rule `{}` is defined in the configuration file's [[rules]]; remove it there (it would come back), or switch it off there with `enabled = false`",
@@ -310,7 +333,7 @@ async fn delete_rule(
         .store
         .remove_rule(&row.name, &caller.actor(), &state.now())
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 // ---------------------------------------------------------------- test
@@ -530,7 +553,7 @@ fn triage_error(e: TriageError) -> ApiError {
 /// rules with the stored rest.
 async fn load_triage(state: &AppState, given: Option<Vec<RuleInput>>) -> ApiResult<Triage> {
     let Some(given) = given else {
-        return Triage::load(&state.store, ReopenPolicy::default())
+        return Triage::load(&state.store, state.settings.reopen.clone())
             .await
             .map_err(triage_error);
     };
@@ -554,7 +577,7 @@ async fn load_triage(state: &AppState, given: Option<Vec<RuleInput>>) -> ApiResu
             entries: state.store.ownership().await?,
         },
         owners: state.store.owners().await?,
-        reopen: ReopenPolicy::default(),
+        reopen: state.settings.reopen.clone(),
     })
 }
 
@@ -583,9 +606,19 @@ async fn test_rules(
     caller: Caller,
     Json(body): Json<RuleTestRequest>,
 ) -> ApiResult<axum::Json<Vec<ExplanationDto>>> {
+    Ok(axum::Json(explain_rules(&state, &caller, body).await?))
+}
+
+/// The rules' explanation for one post, per tenant in `caller`'s scope (the
+/// API's `test` and the web UI's "test against this post").
+pub(crate) async fn explain_rules(
+    state: &AppState,
+    caller: &Caller,
+    body: RuleTestRequest,
+) -> ApiResult<Vec<ExplanationDto>> {
     caller.require(Need::Read)?;
     let id = body.post_id.trim().to_ascii_uppercase();
-    let c = candidate(&state, &caller, &id).await?;
+    let c = candidate(state, caller, &id).await?;
     let tenants: Vec<String> = match &body.tenant {
         Some(t) => {
             let t = t.trim().to_ascii_lowercase();
@@ -609,18 +642,16 @@ async fn test_rules(
             }
         }
     };
-    let triage = load_triage(&state, body.rules).await?;
+    let triage = load_triage(state, body.rules).await?;
     let now: Timestamp = state.now();
-    Ok(axum::Json(
-        tenants
-            .iter()
-            .map(|t| {
-                let e = triage.explain(&c, t, now);
-                let who = assignee(&triage, &c, t, &e);
-                explanation_dto(&e, who)
-            })
-            .collect(),
-    ))
+    Ok(tenants
+        .iter()
+        .map(|t| {
+            let e = triage.explain(&c, t, now);
+            let who = assignee(&triage, &c, t, &e);
+            explanation_dto(&e, who)
+        })
+        .collect())
 }
 
 // ---------------------------------------------------------------- simulate
@@ -687,13 +718,23 @@ async fn simulate_rules(
     caller: Caller,
     Query(p): Query<SimulateParams>,
 ) -> ApiResult<axum::Json<SimulationDto>> {
+    Ok(axum::Json(simulate(&state, &caller, p).await?))
+}
+
+/// What the stored rules would change if they ran now, for `caller` (the
+/// API's and the web UI's simulation). Changes nothing.
+pub(crate) async fn simulate(
+    state: &AppState,
+    caller: &Caller,
+    p: SimulateParams,
+) -> ApiResult<SimulationDto> {
     caller.require(Need::Configure)?;
     let limit = p.limit.unwrap_or(100).clamp(1, 1000);
-    let triage = load_triage(&state, None).await?;
+    let triage = load_triage(state, None).await?;
     let s = apply_rules(&state.store, &triage, state.now(), true)
         .await
         .map_err(triage_error)?;
-    Ok(axum::Json(SimulationDto {
+    Ok(SimulationDto {
         evaluated: s.evaluated,
         created: s.created,
         assigned: s.assigned,
@@ -721,5 +762,5 @@ async fn simulate_rules(
                     .collect(),
             })
             .collect(),
-    }))
+    })
 }

@@ -51,8 +51,22 @@ async fn sign_in(
     jar: CookieJar,
     Json(body): Json<SignIn>,
 ) -> ApiResult<impl IntoResponse> {
-    let name = body.name.trim().to_ascii_lowercase();
     let client = peer.map(|ip| ip.to_string()).unwrap_or_default();
+    let user = check_password_sign_in(&state, &body.name, body.password, &client).await?;
+    let (jar, signed_in) = open_session(&state, &user, &client, "session.sign_in", jar).await?;
+    Ok((jar, axum::Json(signed_in)))
+}
+
+/// Checks a local account's user name and password, under the per-account
+/// and per-client sign-in limit; a failure is audited and is the same answer
+/// whether the user exists or not.
+pub(crate) async fn check_password_sign_in(
+    state: &AppState,
+    name: &str,
+    password: String,
+    client: &str,
+) -> ApiResult<changedesk_store::User> {
+    let name = name.trim().to_ascii_lowercase();
     let key = format!("{name}|{client}");
     if let Some(wait) = state.limiter.blocked(&key) {
         return Err(ApiError::new(
@@ -68,7 +82,6 @@ async fn sign_in(
         .as_ref()
         .filter(|u| !u.disabled)
         .and_then(|u| u.password_hash.clone());
-    let password = body.password;
     // an unknown user costs the same time as a wrong password
     let ok = tokio::task::spawn_blocking(move || match phc {
         Some(phc) => auth::verify_password(&password, &phc),
@@ -95,6 +108,20 @@ async fn sign_in(
         return Err(ApiError::unauthorized("wrong user name or password"));
     };
     state.limiter.succeeded(&key);
+    Ok(user)
+}
+
+/// Starts a session for `user`, who has just proved who they are (password,
+/// OpenID Connect, …): stores it, records the sign-in and audits it as
+/// `action`, and adds the session cookie to `jar`.
+pub(crate) async fn open_session(
+    state: &AppState,
+    user: &changedesk_store::User,
+    client: &str,
+    action: &str,
+    jar: CookieJar,
+) -> ApiResult<(CookieJar, SignedIn)> {
+    let now = state.now();
     let secret = auth::new_secret();
     let csrf = auth::new_secret();
     let idle =
@@ -115,7 +142,7 @@ async fn sign_in(
         .store
         .record_audit(
             &user.name,
-            "session.sign_in",
+            action,
             &user.name,
             &serde_json::json!({ "client": client }),
             &now,
@@ -132,11 +159,11 @@ async fn sign_in(
     };
     Ok((
         jar,
-        axum::Json(SignedIn {
+        SignedIn {
             user: caller,
             csrf_token: csrf,
             expires_at: expires.to_string(),
-        }),
+        },
     ))
 }
 

@@ -59,13 +59,18 @@ async fn list_tenants(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<axum::Json<Vec<TenantDto>>> {
+    Ok(axum::Json(tenants(&state, &caller).await?))
+}
+
+/// The tenants in `caller`'s scope (the API's list and the web UI's tenants
+/// page).
+pub(crate) async fn tenants(state: &AppState, caller: &Caller) -> ApiResult<Vec<TenantDto>> {
     let rows = state.store.tenants().await?;
-    Ok(axum::Json(
-        rows.iter()
-            .filter(|t| caller.sees(&t.name))
-            .map(TenantDto::from)
-            .collect(),
-    ))
+    Ok(rows
+        .iter()
+        .filter(|t| caller.sees(&t.name))
+        .map(TenantDto::from)
+        .collect())
 }
 
 /// One tenant.
@@ -95,6 +100,14 @@ async fn sync_tenant(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
+    request_sync(&state, &caller, &name).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Asks the scheduler to sync tenant `name` now, for `caller` (audited; the
+/// API's and the web UI's "sync now").
+pub(crate) async fn request_sync(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
+    let name = name.to_string();
     if !caller.sees(&name) {
         return Err(ApiError::not_found(format!("tenant `{name}` not found")));
     }
@@ -121,5 +134,5 @@ async fn sync_tenant(
             &state.now(),
         )
         .await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(())
 }

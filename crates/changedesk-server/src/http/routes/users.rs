@@ -107,9 +107,14 @@ async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<axum::Json<Vec<UserDto>>> {
+    Ok(axum::Json(users(&state, &caller).await?))
+}
+
+/// Every user, by name (the API's list and the web UI's users page).
+pub(crate) async fn users(state: &AppState, caller: &Caller) -> ApiResult<Vec<UserDto>> {
     caller.require(Need::Admin)?;
     let users = state.store.users().await?;
-    Ok(axum::Json(users.iter().map(UserDto::from).collect()))
+    Ok(users.iter().map(UserDto::from).collect())
 }
 
 /// A user to create.
@@ -146,6 +151,16 @@ async fn create_user(
     caller: Caller,
     Json(body): Json<CreateUser>,
 ) -> ApiResult<(StatusCode, axum::Json<UserDto>)> {
+    let user = add_user(&state, &caller, body).await?;
+    Ok((StatusCode::CREATED, axum::Json(user)))
+}
+
+/// Creates a user for `caller` (audited).
+pub(crate) async fn add_user(
+    state: &AppState,
+    caller: &Caller,
+    body: CreateUser,
+) -> ApiResult<UserDto> {
     caller.require(Need::Admin)?;
     let name = validate_user_name(&body.name).map_err(ApiError::bad_request)?;
     let role = role(&body.role)?;
@@ -171,7 +186,7 @@ async fn create_user(
             &caller.actor(),
         )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(UserDto::from(&user))))
+    Ok(UserDto::from(&user))
 }
 
 /// What to change of a user; absent fields stay as they are.
@@ -206,6 +221,17 @@ async fn update_user(
     Path(name): Path<String>,
     Json(body): Json<UpdateUser>,
 ) -> ApiResult<axum::Json<UserDto>> {
+    Ok(axum::Json(change_user(&state, &caller, &name, body).await?))
+}
+
+/// Changes user `name` for `caller` (audited; a new password or disabling
+/// ends the user's sessions), unless it would leave no enabled admin.
+pub(crate) async fn change_user(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    body: UpdateUser,
+) -> ApiResult<UserDto> {
     caller.require(Need::Admin)?;
     let name = name.trim().to_ascii_lowercase();
     let not_found = || ApiError::not_found(format!("user `{name}` not found"));
@@ -283,7 +309,7 @@ async fn update_user(
                 .await?;
         }
     }
-    Ok(axum::Json(UserDto::from(&user)))
+    Ok(UserDto::from(&user))
 }
 
 /// Deletes a user with their sessions and tokens. Refused for the last
@@ -297,13 +323,20 @@ async fn delete_user(
     caller: Caller,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
+    remove_user(&state, &caller, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes user `name` with their sessions and tokens, for `caller`
+/// (audited), unless they are the last enabled admin.
+pub(crate) async fn remove_user(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
     caller.require(Need::Admin)?;
     match state
         .store
-        .delete_user(&name, &caller.actor(), &state.now())
+        .delete_user(name, &caller.actor(), &state.now())
         .await
     {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => Ok(()),
         // the only refusal: the last enabled admin
         Err(StoreError::Invalid(m)) => Err(ApiError::conflict(m)),
         Err(e) => Err(e.into()),
@@ -373,6 +406,16 @@ async fn list_tokens(
     caller: Caller,
     Query(p): Query<TokenParams>,
 ) -> ApiResult<axum::Json<Vec<TokenDto>>> {
+    Ok(axum::Json(tokens(&state, &caller, p).await?))
+}
+
+/// `caller`'s API tokens, or (for an admin) another user's (the API's list
+/// and the web UI's tokens page).
+pub(crate) async fn tokens(
+    state: &AppState,
+    caller: &Caller,
+    p: TokenParams,
+) -> ApiResult<Vec<TokenDto>> {
     caller.require(Need::Read)?;
     let user = match p.user.as_deref().map(|u| u.trim().to_ascii_lowercase()) {
         Some(u) if u != caller.name => {
@@ -389,9 +432,7 @@ async fn list_tokens(
         Err(e) => return Err(e.into()),
     };
     let now = state.now();
-    Ok(axum::Json(
-        rows.iter().map(|t| TokenDto::new(t, &now)).collect(),
-    ))
+    Ok(rows.iter().map(|t| TokenDto::new(t, &now)).collect())
 }
 
 /// A token to create for the caller.
@@ -436,6 +477,22 @@ async fn create_token(
     caller: Caller,
     Json(body): Json<CreateToken>,
 ) -> ApiResult<Response> {
+    let created = add_token(&state, &caller, body).await?;
+    let mut response = (StatusCode::CREATED, axum::Json(created)).into_response();
+    // the secret must not linger in a cache
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Creates an API token for `caller` (audited) and returns it with its
+/// secret, which is stored only hashed and cannot be shown again.
+pub(crate) async fn add_token(
+    state: &AppState,
+    caller: &Caller,
+    body: CreateToken,
+) -> ApiResult<CreatedToken> {
     caller.require(Need::Read)?;
     let role = match body.role.as_deref() {
         Some(r) => role(r)?,
@@ -495,19 +552,10 @@ async fn create_token(
             &caller.actor(),
         )
         .await?;
-    let mut response = (
-        StatusCode::CREATED,
-        axum::Json(CreatedToken {
-            token: TokenDto::new(&row, &now),
-            secret,
-        }),
-    )
-        .into_response();
-    // the secret must not linger in a cache
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+    Ok(CreatedToken {
+        token: TokenDto::new(&row, &now),
+        secret,
+    })
 }
 
 /// Revokes an API token: one of the caller's, or anyone's for an admin
@@ -522,6 +570,13 @@ async fn revoke_token(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
+    revoke(&state, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes API token `id` for `caller` (audited): one of the caller's, or
+/// anyone's for an admin (someone else's token is not found).
+pub(crate) async fn revoke(state: &AppState, caller: &Caller, id: i64) -> ApiResult<()> {
     caller.require(Need::Read)?;
     let not_found = || ApiError::not_found(format!("API token {id} not found"));
     let tokens = state.store.tokens(None).await?;
@@ -534,7 +589,7 @@ async fn revoke_token(
         .revoke_token(id, &caller.actor(), &state.now())
         .await
     {
-        Ok(_) => Ok(StatusCode::NO_CONTENT),
+        Ok(_) => Ok(()),
         Err(StoreError::NotFound(_)) => Err(not_found()),
         Err(e) => Err(e.into()),
     }

@@ -1,0 +1,253 @@
+//! The weekly review agenda (`/agenda?since=7d`): the document
+//! `changedesk agenda` writes, built by the same code (the server's
+//! `triage::agenda_for`, core's `Agenda::render` for its sections, columns
+//! and wording), for the tenants in the caller's scope, as a page with a
+//! print style; and as Markdown (`/agenda.md`) for meeting notes.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use changedesk_core::duration::parse_duration;
+use changedesk_core::triage::{Agenda, AgendaWriter, NOTHING, OwnershipMap};
+use serde::Deserialize;
+
+use super::view::{self, Layout};
+use super::{SignedIn, UiError, UiResult, html};
+use crate::http::{ApiError, AppState};
+use crate::triage::{TriageError, agenda_for};
+
+/// The period the agenda reviews unless asked otherwise.
+const DEFAULT_SINCE: &str = "7d";
+/// The longest period it may review.
+const MAX_DAYS: i64 = 5 * 366;
+/// The periods offered.
+const PERIODS: &[(&str, &str)] = &[
+    ("7d", "the last 7 days"),
+    ("14d", "the last 14 days"),
+    ("30d", "the last 30 days"),
+    ("90d", "the last 90 days"),
+];
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AgendaParams {
+    /// How far back: `7d`, `2w`…
+    #[serde(default)]
+    since: String,
+}
+
+/// A piece of the agenda document, as core lays it out.
+pub(crate) enum Block {
+    /// The summary table: (section, items).
+    Summary(Vec<(String, usize)>),
+    /// A section heading: (heading, count, anchor).
+    Section(String, usize, String),
+    /// A heading within a section (a workload): (heading, count).
+    Subsection(String, usize),
+    /// An empty section.
+    Nothing,
+    /// A table: (column heads, rows of (text, link to the post when the
+    /// cell is a post id)).
+    Table(Vec<String>, Vec<Vec<(String, Option<String>)>>),
+}
+
+/// Collects the agenda's blocks as core's `Agenda::render` writes them.
+/// Cells stay plain text: the template escapes them.
+struct Collector<'a> {
+    title: &'a mut String,
+    meta: &'a mut String,
+    blocks: &'a mut Vec<Block>,
+}
+
+impl AgendaWriter for Collector<'_> {
+    const MAJOR_MARK: &'static str = " (major)";
+
+    fn text(s: &str) -> String {
+        match s.trim() {
+            "" => "—".to_string(),
+            t => t.to_string(),
+        }
+    }
+
+    fn begin(&mut self, title: &str, meta: &str) {
+        *self.title = title.to_string();
+        *self.meta = meta.to_string();
+    }
+
+    fn summary(&mut self, rows: &[(&str, usize)]) {
+        self.blocks.push(Block::Summary(
+            rows.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        ));
+    }
+
+    fn section(&mut self, heading: &str, count: usize) {
+        let anchor: String = heading
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        self.blocks.push(Block::Section(
+            heading.to_string(),
+            count,
+            format!("s-{anchor}"),
+        ));
+    }
+
+    fn subsection(&mut self, heading: &str, count: usize) {
+        self.blocks
+            .push(Block::Subsection(heading.to_string(), count));
+    }
+
+    fn nothing(&mut self) {
+        self.blocks.push(Block::Nothing);
+    }
+
+    fn table(&mut self, head: &[&str], rows: Vec<Vec<String>>) {
+        if rows.is_empty() {
+            self.nothing();
+            return;
+        }
+        let post = head.iter().position(|h| *h == "Post");
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let link = (Some(i) == post && c != "—")
+                            .then(|| format!("/posts/{}", view::encode(&c)));
+                        (c, link)
+                    })
+                    .collect()
+            })
+            .collect();
+        self.blocks.push(Block::Table(
+            head.iter().map(|h| h.to_string()).collect(),
+            rows,
+        ));
+    }
+
+    fn finish(self) -> String {
+        String::new()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "agenda.html")]
+struct AgendaPage {
+    layout: Layout,
+    title: String,
+    meta: String,
+    since: String,
+    periods: Vec<(String, String)>,
+    blocks: Vec<Block>,
+    nothing: &'static str,
+    /// The tenants the agenda is limited to, for a scoped user.
+    scope: Option<String>,
+    markdown: String,
+}
+
+/// The agenda for `user` over the period `since` names.
+async fn build(state: &AppState, user: &SignedIn, since: &str) -> UiResult<Agenda> {
+    let period = parse_duration(since).map_err(|e| {
+        UiError::bad_request(format!("since: {e} (a period such as 7d, 2w or 30d)"))
+    })?;
+    if period.whole_days() > MAX_DAYS {
+        return Err(UiError::bad_request(format!(
+            "since: the agenda reviews at most {MAX_DAYS} days"
+        )));
+    }
+    let now = state.now();
+    let from = now.saturating_add(-period);
+    let ownership = OwnershipMap {
+        entries: state.store.ownership().await?,
+    };
+    agenda_for(&state.store, &ownership, now, from, &user.caller.tenants)
+        .await
+        .map_err(|e| match e {
+            TriageError::Store(e) => e.into(),
+            e => ApiError::internal(&e).into(),
+        })
+}
+
+fn since_of(p: &AgendaParams) -> String {
+    match p.since.trim() {
+        "" => DEFAULT_SINCE.to_string(),
+        s => s.to_string(),
+    }
+}
+
+/// `GET /agenda`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(p): Query<AgendaParams>,
+) -> UiResult<Response> {
+    let since = since_of(&p);
+    let agenda = build(&state, &user, &since).await?;
+    let (mut title, mut meta, mut blocks) = (String::new(), String::new(), Vec::new());
+    agenda.render(Collector {
+        title: &mut title,
+        meta: &mut meta,
+        blocks: &mut blocks,
+    });
+    let mut periods: Vec<(String, String)> = PERIODS
+        .iter()
+        .map(|(v, l)| (v.to_string(), l.to_string()))
+        .collect();
+    if !periods.iter().any(|(v, _)| *v == since) {
+        periods.push((since.clone(), format!("since {}", agenda.since.date())));
+    }
+    let scope = (!user.caller.unrestricted()).then(|| {
+        user.caller
+            .tenants
+            .names()
+            .map(|n| n.iter().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    });
+    html(&AgendaPage {
+        layout: user.layout(title.clone(), "agenda"),
+        title,
+        meta,
+        markdown: format!(
+            "/agenda.md{}",
+            view::query_string([("since", since.as_str())])
+        ),
+        since,
+        periods,
+        blocks,
+        nothing: NOTHING,
+        scope,
+    })
+}
+
+/// `GET /agenda.md`: the same agenda as a Markdown file.
+pub(crate) async fn markdown(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(p): Query<AgendaParams>,
+) -> UiResult<Response> {
+    let agenda = build(&state, &user, &since_of(&p)).await?;
+    let name = format!(
+        "attachment; filename=\"change-review-{}.md\"",
+        agenda.generated_at.date()
+    );
+    let disposition =
+        HeaderValue::from_str(&name).unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/markdown; charset=utf-8"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        agenda.to_markdown(),
+    )
+        .into_response())
+}

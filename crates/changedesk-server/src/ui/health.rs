@@ -1,0 +1,506 @@
+//! Service health (`/health`): each service's status across the tenants in
+//! the caller's scope, the incidents with the tenants they affect, and an
+//! incident's page (`/health/incidents/{id}`) with Microsoft's posts as a
+//! timeline; and the tenants (`/tenants`): sync status, last error, counts
+//! and "sync now" for those who may. All through the API's own functions
+//! (`routes::incidents`, `routes::tenants`), so scope and roles hold alike.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use changedesk_core::Timestamp;
+use serde::Deserialize;
+
+use super::view::{self, Layout, Notice};
+use super::{SignedIn, UiError, UiForm, UiResult, html, html_status, refusal};
+use crate::http::AppState;
+use crate::http::auth::Need;
+use crate::http::routes::incidents::{self, HealthParams, IncidentParams, IncidentSummaryDto};
+use crate::http::routes::tenants::{self as api_tenants, TenantDto};
+
+/// Incidents listed at most.
+const INCIDENTS: i64 = 300;
+/// Tenants named per status of a service; the rest are counted.
+const NAMED: usize = 12;
+
+/// Graph's status for people: `serviceDegradation` → `service degradation`.
+pub(crate) fn status_label(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 4);
+    for (i, c) in s.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// How bad a status is (0: fine), for ordering and colour.
+fn severity(status: &str) -> u8 {
+    match status.to_ascii_lowercase().as_str() {
+        "serviceinterruption" => 5,
+        "servicedegradation" => 4,
+        "extendedrecovery" | "restoringservice" => 3,
+        "investigating" | "verifyingservice" | "reported" | "confirmed" => 2,
+        "serviceoperational"
+        | "servicerestored"
+        | "resolved"
+        | "resolvedexternal"
+        | "postincidentreviewpublished"
+        | "falsepositive"
+        | "mitigated"
+        | "mitigatedexternal"
+        | "investigationsuspended" => 0,
+        _ => 1,
+    }
+}
+
+/// The CSS class of a status: `bad`, `warn` or `ok`.
+fn status_class(status: &str) -> &'static str {
+    match severity(status) {
+        4.. => "bad",
+        1..=3 => "warn",
+        0 => "ok",
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct HealthQuery {
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    service: String,
+    /// `open` (default), `resolved` or `all`.
+    #[serde(default)]
+    incidents: String,
+}
+
+/// One status of a service: the tenants that have it.
+pub(crate) struct StatusGroup {
+    label: String,
+    class: &'static str,
+    count: usize,
+    /// The first tenants, named (none for a fine status: counted only).
+    tenants: Vec<String>,
+}
+
+/// One service's statuses across tenants, as read.
+struct Statuses {
+    /// As the first tenant's overview spells it.
+    name: String,
+    /// Status → the tenants that have it.
+    tenants: BTreeMap<String, Vec<String>>,
+    /// When the earliest trouble began.
+    since: Option<String>,
+}
+
+pub(crate) struct ServiceRow {
+    service: String,
+    worst: String,
+    class: &'static str,
+    groups: Vec<StatusGroup>,
+    since: String,
+}
+
+pub(crate) struct IncidentRow {
+    id: String,
+    title: String,
+    service: String,
+    classification: String,
+    status: String,
+    class: &'static str,
+    resolved: bool,
+    start: String,
+    modified: String,
+    tenants_now: i64,
+    tenants_ever: i64,
+}
+
+impl From<&IncidentSummaryDto> for IncidentRow {
+    fn from(i: &IncidentSummaryDto) -> IncidentRow {
+        IncidentRow {
+            id: i.id.clone(),
+            title: i.title.clone(),
+            service: i.service.clone(),
+            classification: i.classification.clone(),
+            status: status_label(&i.status),
+            class: if i.is_resolved {
+                "ok"
+            } else {
+                status_class(&i.status)
+            },
+            resolved: i.is_resolved,
+            start: view::date_of(&i.start),
+            modified: view::when_of(&i.last_modified),
+            tenants_now: i.tenants_visible,
+            tenants_ever: i.tenants_seen,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "health.html")]
+struct HealthPage {
+    layout: Layout,
+    tenants: Vec<String>,
+    tenant: String,
+    service: String,
+    which: String,
+    services: Vec<ServiceRow>,
+    incidents: Vec<IncidentRow>,
+    limited: bool,
+}
+
+/// `GET /health`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<HealthQuery>,
+) -> UiResult<Response> {
+    let caller = &user.caller;
+    let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let which = match q.incidents.trim() {
+        "" | "open" => "open",
+        "resolved" => "resolved",
+        "all" => "all",
+        other => {
+            return Err(UiError::bad_request(format!(
+                "incidents `{other}` is not one of open, resolved, all"
+            )));
+        }
+    };
+    let health = incidents::health(
+        &state,
+        caller,
+        HealthParams {
+            tenant: opt(&q.tenant),
+        },
+    )
+    .await?;
+    let service = q.service.trim();
+    // service (any case) → its statuses → tenants
+    let mut by_service: BTreeMap<String, Statuses> = BTreeMap::new();
+    for h in health
+        .iter()
+        .filter(|h| service.is_empty() || h.service.eq_ignore_ascii_case(service))
+    {
+        let e = by_service
+            .entry(h.service.to_lowercase())
+            .or_insert_with(|| Statuses {
+                name: h.service.clone(),
+                tenants: BTreeMap::new(),
+                since: None,
+            });
+        e.tenants
+            .entry(h.status.clone())
+            .or_default()
+            .push(h.tenant.clone());
+        if severity(&h.status) > 0 {
+            // the earliest trouble
+            let since = h.since.clone();
+            if e.since.as_ref().is_none_or(|s| since < *s) {
+                e.since = Some(since);
+            }
+        }
+    }
+    let mut services: Vec<ServiceRow> = by_service
+        .into_values()
+        .map(
+            |Statuses {
+                 name,
+                 tenants: statuses,
+                 since,
+             }| {
+                let mut ranked: Vec<(u8, StatusGroup)> = statuses
+                    .into_iter()
+                    .map(|(status, mut tenants)| {
+                        tenants.sort();
+                        let count = tenants.len();
+                        let rank = severity(&status);
+                        tenants.truncate(if rank == 0 { 0 } else { NAMED });
+                        let group = StatusGroup {
+                            label: status_label(&status),
+                            class: status_class(&status),
+                            count,
+                            tenants,
+                        };
+                        (rank, group)
+                    })
+                    .collect();
+                // the worst first
+                ranked.sort_by_key(|(rank, _)| std::cmp::Reverse(*rank));
+                let groups: Vec<StatusGroup> = ranked.into_iter().map(|(_, g)| g).collect();
+                let (worst, class) = groups
+                    .first()
+                    .map(|g| (g.label.clone(), g.class))
+                    .unwrap_or_default();
+                ServiceRow {
+                    service: name,
+                    worst,
+                    class,
+                    groups,
+                    since: view::when_of(&since),
+                }
+            },
+        )
+        .collect();
+    // services in trouble first, then by name
+    services.sort_by_key(|s| std::cmp::Reverse(class_rank(s.class)));
+
+    let resolved = match which {
+        "open" => Some(false),
+        "resolved" => Some(true),
+        _ => None,
+    };
+    let list = incidents::incidents(
+        &state,
+        caller,
+        IncidentParams {
+            tenant: opt(&q.tenant),
+            service: opt(service),
+            resolved,
+            state: None,
+            limit: Some(INCIDENTS),
+        },
+    )
+    .await?;
+    let tenants = api_tenants::tenants(&state, caller)
+        .await?
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    html(&HealthPage {
+        layout: user.layout("Service health", "health"),
+        tenants,
+        tenant: q.tenant.trim().to_ascii_lowercase(),
+        service: service.to_string(),
+        which: which.to_string(),
+        services,
+        limited: list.len() as i64 >= INCIDENTS,
+        incidents: list.iter().map(IncidentRow::from).collect(),
+    })
+}
+
+fn class_rank(class: &str) -> u8 {
+    match class {
+        "bad" => 2,
+        "warn" => 1,
+        _ => 0,
+    }
+}
+
+pub(crate) struct PostRow {
+    created: String,
+    kind: String,
+    html: String,
+}
+
+pub(crate) struct HistoryRow {
+    status: String,
+    class: &'static str,
+    observed: String,
+    tenant: String,
+}
+
+pub(crate) struct LinkRow {
+    tenant: String,
+    visible: bool,
+    first_seen: String,
+    last_seen: String,
+    gone_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "incident.html")]
+struct IncidentPage {
+    layout: Layout,
+    i: IncidentRow,
+    feature: String,
+    feature_group: String,
+    origin: String,
+    impact: String,
+    high_impact: bool,
+    end: String,
+    posts: Vec<PostRow>,
+    history: Vec<HistoryRow>,
+    tenants: Vec<LinkRow>,
+}
+
+/// `GET /health/incidents/{id}`: an incident in scope (others are not
+/// found, as in the API).
+pub(crate) async fn incident(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+) -> UiResult<Response> {
+    let d = incidents::incident(&state, &user.caller, &id).await?;
+    let i = IncidentRow::from(&d.incident);
+    // Microsoft's posts, newest first (the description is sanitised by the
+    // API's function)
+    let mut posts: Vec<(Option<String>, PostRow)> = d
+        .posts
+        .iter()
+        .map(|p| {
+            (
+                p.created.clone(),
+                PostRow {
+                    created: view::when_of(&p.created),
+                    kind: p.post_type.clone(),
+                    html: p.description_html.clone(),
+                },
+            )
+        })
+        .collect();
+    posts.sort_by(|a, b| b.0.cmp(&a.0));
+    let history = d
+        .status_history
+        .iter()
+        .rev()
+        .map(|h| HistoryRow {
+            status: status_label(&h.status),
+            class: if h.is_resolved {
+                "ok"
+            } else {
+                status_class(&h.status)
+            },
+            observed: view::when_of(&Some(h.observed_at.clone())),
+            tenant: h.tenant.clone().unwrap_or_default(),
+        })
+        .collect();
+    let tenants = d
+        .tenants
+        .iter()
+        .map(|t| LinkRow {
+            tenant: t.tenant.clone(),
+            visible: t.visible,
+            first_seen: view::date_of(&Some(t.first_seen.clone())),
+            last_seen: view::date_of(&Some(t.last_seen.clone())),
+            gone_at: view::date_of(&t.gone_at),
+        })
+        .collect();
+    html(&IncidentPage {
+        layout: user.layout(format!("{} {}", i.id, i.title), "health"),
+        feature: d.incident.feature.clone(),
+        feature_group: d.feature_group.clone(),
+        origin: d.origin.clone(),
+        impact: d.impact_description.clone(),
+        high_impact: d.high_impact == Some(true),
+        end: view::date_of(&d.incident.end),
+        posts: posts.into_iter().map(|(_, p)| p).collect(),
+        history,
+        tenants,
+        i,
+    })
+}
+
+// ---------------------------------------------------------------- tenants
+
+pub(crate) struct TenantRowView {
+    name: String,
+    last_sync: String,
+    last_sync_ago: String,
+    error: Option<String>,
+    complete: String,
+    watermark: String,
+    posts_visible: i64,
+    posts_seen: i64,
+    incidents_visible: i64,
+}
+
+fn tenant_row(t: &TenantDto, now: &Timestamp) -> TenantRowView {
+    let last = t
+        .last_sync_at
+        .as_deref()
+        .and_then(|s| Timestamp::parse(s).ok());
+    TenantRowView {
+        name: t.name.clone(),
+        last_sync: last.as_ref().map(view::when).unwrap_or_default(),
+        last_sync_ago: last
+            .as_ref()
+            .map(|l| view::relative(l, now))
+            .unwrap_or_default(),
+        error: t.last_sync_error.clone(),
+        complete: view::when_of(&t.messages_complete_at),
+        watermark: view::when_of(&t.messages_watermark),
+        posts_visible: t.posts_visible,
+        posts_seen: t.posts_seen,
+        incidents_visible: t.incidents_visible,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tenants.html")]
+struct TenantsPage {
+    layout: Layout,
+    rows: Vec<TenantRowView>,
+    failing: usize,
+    /// The caller may ask for syncs (`Need::Configure`).
+    can_sync: bool,
+    /// A scheduler runs in this process.
+    scheduler: bool,
+    notice: Option<Notice>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TenantsQuery {
+    /// The tenant whose sync was just asked for.
+    #[serde(default)]
+    queued: String,
+}
+
+async fn render_tenants(
+    state: &AppState,
+    user: &SignedIn,
+    status: StatusCode,
+    notice: Option<Notice>,
+) -> UiResult<Response> {
+    let now = state.now();
+    let tenants = api_tenants::tenants(state, &user.caller).await?;
+    let rows: Vec<TenantRowView> = tenants.iter().map(|t| tenant_row(t, &now)).collect();
+    html_status(
+        status,
+        &TenantsPage {
+            layout: user.layout("Tenants", "tenants"),
+            failing: rows.iter().filter(|r| r.error.is_some()).count(),
+            rows,
+            can_sync: user.caller.require(Need::Configure).is_ok(),
+            scheduler: state.sync_now.is_some(),
+            notice,
+        },
+    )
+}
+
+/// `GET /tenants`.
+pub(crate) async fn tenants(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<TenantsQuery>,
+) -> UiResult<Response> {
+    // say so only for a tenant the caller sees
+    let queued = q.queued.trim();
+    let notice = (!queued.is_empty() && user.caller.sees(queued)).then(|| {
+        Notice::ok(format!(
+            "A sync of {queued} was asked for; it starts shortly."
+        ))
+    });
+    render_tenants(&state, &user, StatusCode::OK, notice).await
+}
+
+/// `POST /tenants/sync`: the API's "sync now" for the form's tenant.
+pub(crate) async fn sync_now(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+    let name = form.get("name").to_string();
+    match api_tenants::request_sync(&state, &form.user.caller, &name).await {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/tenants{}",
+            view::query_string([("queued", name.as_str())])
+        ))
+        .into_response()),
+        Err(e) => {
+            let (status, notice) = refusal(e)?;
+            render_tenants(&state, &form.user, status, Some(notice)).await
+        }
+    }
+}

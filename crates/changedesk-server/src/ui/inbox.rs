@@ -1,0 +1,514 @@
+//! The inbox (`/`): the posts in the caller's scope with the API's search,
+//! filters, facets, sorting and cursor paging, count chips, and a selection
+//! for bulk triage. Every view is its URL's query string.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use changedesk_core::Timestamp;
+use changedesk_core::triage::{DeadlineStatus, deadline_status};
+use changedesk_store::{FacetCount, PostQuery};
+use serde::Deserialize;
+
+use super::view::{self, Layout};
+use super::{SignedIn, UiError, UiResult, html};
+use crate::http::AppState;
+use crate::http::auth::Need;
+use crate::http::routes::items::{ItemParams, rows as item_rows};
+use crate::http::routes::posts::{PostParams, query as post_query};
+
+/// Posts per page.
+const PAGE: u32 = 50;
+/// Values shown per facet.
+const FACET_VALUES: usize = 12;
+/// "Act-by soon": within this many days.
+pub(crate) const SOON_DAYS: i64 = 30;
+
+/// The inbox's query string. Empty values (as a GET form sends them) are
+/// no filter; unknown parameters are ignored.
+#[derive(Debug, Default, Clone, Deserialize)]
+pub(crate) struct InboxParams {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    tenant: String,
+    #[serde(default)]
+    service: String,
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    major: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    cursor: String,
+    /// `act_by_soon` or `high` (high or critical severity).
+    #[serde(default)]
+    chip: String,
+}
+
+impl InboxParams {
+    fn pairs(&self) -> [(&'static str, &str); 11] {
+        [
+            ("q", self.q.trim()),
+            ("tenant", self.tenant.trim()),
+            ("service", self.service.trim()),
+            ("tag", self.tag.trim()),
+            ("category", self.category.trim()),
+            ("severity", self.severity.trim()),
+            ("major", self.major.trim()),
+            ("state", self.state.trim()),
+            ("chip", self.chip.trim()),
+            ("sort", self.sort.trim()),
+            ("cursor", self.cursor.trim()),
+        ]
+    }
+
+    /// This view's URL with `key` set to `value` (`""` removes it), back
+    /// on the first page.
+    fn with(&self, key: &str, value: &str) -> String {
+        let pairs = self
+            .pairs()
+            .into_iter()
+            .filter(|(k, _)| *k != "cursor")
+            .map(|(k, v)| if k == key { (k, value) } else { (k, v) });
+        format!("/{}", view::query_string(pairs))
+    }
+
+    /// Sets `key` to `value`, or removes it when it already is `value`.
+    fn toggle(&self, key: &str, value: &str) -> String {
+        let current = self
+            .pairs()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v)
+            .unwrap_or("");
+        if current.eq_ignore_ascii_case(value) {
+            self.with(key, "")
+        } else {
+            self.with(key, value)
+        }
+    }
+
+    fn is(&self, key: &str, value: &str) -> bool {
+        self.pairs()
+            .into_iter()
+            .any(|(k, v)| k == key && v.eq_ignore_ascii_case(value))
+    }
+
+    fn opt(s: &str) -> Option<String> {
+        Some(s.trim().to_string()).filter(|s| !s.is_empty())
+    }
+
+    /// The API's parameters for this view.
+    fn post_params(&self, now: Timestamp) -> UiResult<PostParams> {
+        let major = match self.major.trim() {
+            "" => None,
+            "true" => Some(true),
+            "false" => Some(false),
+            other => {
+                return Err(UiError::bad_request(format!(
+                    "major `{other}` is not true or false"
+                )));
+            }
+        };
+        let mut q = InboxParams::opt(&self.q);
+        let (mut act_by_from, mut act_by_to) = (None, None);
+        match self.chip.trim() {
+            "" => {}
+            "act_by_soon" => {
+                act_by_from = Some(now.to_canonical());
+                act_by_to = Some(
+                    now.saturating_add(time::Duration::days(SOON_DAYS))
+                        .to_canonical(),
+                );
+            }
+            // the search language's field filter: severity other than normal
+            "high" => {
+                q = Some(format!(
+                    "-severity:normal {}",
+                    q.as_deref().unwrap_or_default()
+                ))
+            }
+            other => {
+                return Err(UiError::bad_request(format!(
+                    "chip `{other}` is not one of act_by_soon, high"
+                )));
+            }
+        }
+        Ok(PostParams {
+            q,
+            tenant: InboxParams::opt(&self.tenant),
+            service: InboxParams::opt(&self.service),
+            tag: InboxParams::opt(&self.tag),
+            category: InboxParams::opt(&self.category),
+            severity: InboxParams::opt(&self.severity),
+            major,
+            state: InboxParams::opt(&self.state),
+            act_by_from,
+            act_by_to,
+            changed_since: None,
+            sort: InboxParams::opt(&self.sort),
+            cursor: InboxParams::opt(&self.cursor),
+            limit: Some(PAGE),
+        })
+    }
+
+    /// This view's query string without the page (`cursor`) and without
+    /// the leading `?`: what a saved view keeps.
+    fn view_query(&self) -> String {
+        let q = view::query_string(self.pairs().into_iter().filter(|(k, _)| *k != "cursor"));
+        q.trim_start_matches('?').to_string()
+    }
+
+    fn filtered(&self) -> bool {
+        self.pairs()
+            .into_iter()
+            .any(|(k, v)| k != "sort" && k != "cursor" && !v.is_empty())
+    }
+}
+
+/// An inbox query string (with or without its `?`) checked as the inbox
+/// and the API read it (unknown parameters dropped, a bad value refused
+/// with what is wrong) and written in the inbox's own form, without the
+/// page: what a saved view keeps.
+pub(crate) fn normalize_query(
+    query: &str,
+    now: Timestamp,
+    caller: &crate::http::Caller,
+) -> UiResult<String> {
+    let uri: axum::http::Uri = format!("/?{}", query.trim().trim_start_matches('?'))
+        .parse()
+        .map_err(|_| UiError::bad_request("the query string is not valid"))?;
+    let Query(mut p) = Query::<InboxParams>::try_from_uri(&uri)
+        .map_err(|e| UiError::bad_request(e.body_text()))?;
+    // a view is every page of its posts
+    p.cursor.clear();
+    post_query(&p.post_params(now)?, caller)?;
+    Ok(p.view_query())
+}
+
+/// A count chip: a number that is also a filter.
+pub(crate) struct Chip {
+    label: &'static str,
+    count: i64,
+    href: String,
+    active: bool,
+}
+
+/// A facet: its values with counts, each a link that sets or clears it.
+pub(crate) struct Facet {
+    title: &'static str,
+    values: Vec<FacetValue>,
+    /// Values not shown.
+    more: usize,
+}
+
+pub(crate) struct FacetValue {
+    label: String,
+    count: i64,
+    href: String,
+    active: bool,
+}
+
+/// A post in the list.
+pub(crate) struct Row {
+    id: String,
+    title: String,
+    services: String,
+    severity: String,
+    major: bool,
+    expired: bool,
+    act_by: String,
+    act_by_soon: bool,
+    modified: String,
+    revision: i64,
+    tenants: String,
+    item_state: Option<&'static str>,
+    assignee: String,
+    snippet: Vec<(String, bool)>,
+}
+
+/// A filter in force, with the link that removes it.
+pub(crate) struct ActiveFilter {
+    label: String,
+    clear: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    layout: Layout,
+    q: String,
+    sort: String,
+    hidden: Vec<(&'static str, String)>,
+    chips: Vec<Chip>,
+    facets: Vec<Facet>,
+    active: Vec<ActiveFilter>,
+    rows: Vec<Row>,
+    total: i64,
+    next: Option<String>,
+    first: Option<String>,
+    searching: bool,
+    can_triage: bool,
+    back: String,
+    /// The view's query string, for "save this view".
+    view_query: String,
+}
+
+fn facet(
+    title: &'static str,
+    key: &'static str,
+    counts: &[FacetCount],
+    p: &InboxParams,
+    label: impl Fn(&str) -> String,
+) -> Facet {
+    let values = counts
+        .iter()
+        .take(FACET_VALUES)
+        .map(|c| FacetValue {
+            label: label(&c.value),
+            count: c.count,
+            href: p.toggle(key, &c.value),
+            active: p.is(key, &c.value),
+        })
+        .collect();
+    Facet {
+        title,
+        values,
+        more: counts.len().saturating_sub(FACET_VALUES),
+    }
+}
+
+/// `GET /`.
+pub(crate) async fn inbox(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(p): Query<InboxParams>,
+) -> UiResult<Response> {
+    let now = state.now();
+    let caller = &user.caller;
+    let pq: PostQuery = post_query(&p.post_params(now)?, caller)?;
+    let page = state.store.query_posts(&pq).await?;
+    let facets = state.store.post_facets(&pq).await?;
+
+    // chips count the whole scope, whatever the view
+    let everything = PostQuery::new(pq.scope.clone());
+    let all = if p.filtered() {
+        state.store.post_facets(&everything).await?
+    } else {
+        facets.clone()
+    };
+    let mut soon = everything.clone();
+    soon.act_by_from = Some(now);
+    soon.act_by_to = Some(now.saturating_add(time::Duration::days(SOON_DAYS)));
+    soon.limit = 1;
+    let soon_total = state.store.query_posts(&soon).await?.total;
+    let items = item_rows(
+        &state,
+        caller,
+        &ItemParams {
+            limit: Some(5000),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let (mut awaiting, mut changed, mut overdue, mut missed) = (0, 0, 0, 0);
+    let mut by_post = HashMap::new();
+    for (r, _) in &items {
+        let item = &r.stored.item;
+        if item.state.is_open() {
+            awaiting += i64::from(item.state == changedesk_core::triage::State::New);
+            changed += i64::from(!item.changed_since_triage.is_empty());
+            match deadline_status(item, r.act_by, r.start, now) {
+                DeadlineStatus::Overdue { .. } => overdue += 1,
+                DeadlineStatus::Missed { .. } => missed += 1,
+                _ => {}
+            }
+        }
+        by_post.insert(item.message_id.as_str(), item);
+    }
+    let high: i64 = all
+        .severities
+        .iter()
+        .filter(|c| !c.value.eq_ignore_ascii_case("normal"))
+        .map(|c| c.count)
+        .sum();
+    let chips = vec![
+        Chip {
+            label: "Awaiting triage",
+            count: awaiting,
+            href: "/items?state=new".to_string(),
+            active: false,
+        },
+        Chip {
+            label: "Act-by soon",
+            count: soon_total,
+            href: p.toggle("chip", "act_by_soon"),
+            active: p.is("chip", "act_by_soon"),
+        },
+        Chip {
+            label: "Major",
+            count: all.major,
+            href: p.toggle("major", "true"),
+            active: p.is("major", "true"),
+        },
+        Chip {
+            label: "High or critical",
+            count: high,
+            href: p.toggle("chip", "high"),
+            active: p.is("chip", "high"),
+        },
+        Chip {
+            label: "Changed since triage",
+            count: changed,
+            href: "/items?changed=true".to_string(),
+            active: false,
+        },
+        Chip {
+            label: "Overdue",
+            count: overdue,
+            href: "/items?deadline=overdue".to_string(),
+            active: false,
+        },
+        Chip {
+            label: "Missed",
+            count: missed,
+            href: "/items?deadline=missed".to_string(),
+            active: false,
+        },
+    ];
+
+    let state_counts = [("active", facets.visible), ("expired", facets.gone)]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(v, n)| FacetCount {
+            value: v.to_string(),
+            count: n,
+        })
+        .collect::<Vec<_>>();
+    let facet_list = vec![
+        facet("Service", "service", &facets.services, &p, str::to_string),
+        facet("Tenant", "tenant", &facets.tenants, &p, str::to_string),
+        facet(
+            "Category",
+            "category",
+            &facets.categories,
+            &p,
+            view::category_label,
+        ),
+        facet(
+            "Severity",
+            "severity",
+            &facets.severities,
+            &p,
+            str::to_string,
+        ),
+        facet("Tag", "tag", &facets.tags, &p, str::to_string),
+        facet("State", "state", &state_counts, &p, str::to_string),
+    ];
+
+    let mut active = Vec::new();
+    for (key, label) in [
+        ("q", "search"),
+        ("tenant", "tenant"),
+        ("service", "service"),
+        ("tag", "tag"),
+        ("category", "category"),
+        ("severity", "severity"),
+        ("major", "major"),
+        ("state", "state"),
+        ("chip", "chip"),
+    ] {
+        let v = p
+            .pairs()
+            .into_iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
+        if !v.is_empty() {
+            let shown = match (key, v.as_str()) {
+                ("chip", "act_by_soon") => format!("act-by within {SOON_DAYS} days"),
+                ("chip", "high") => "high or critical".to_string(),
+                ("category", c) => view::category_label(c),
+                _ => v.clone(),
+            };
+            active.push(ActiveFilter {
+                label: format!("{label}: {shown}"),
+                clear: p.with(key, ""),
+            });
+        }
+    }
+
+    let soon_until = now.saturating_add(time::Duration::days(SOON_DAYS));
+    let rows = page
+        .items
+        .iter()
+        .map(|h| {
+            let s = &h.summary;
+            let item = by_post.get(s.id.as_str());
+            Row {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                services: s.services.join(", "),
+                severity: s.severity.clone(),
+                major: s.is_major,
+                expired: s.state == changedesk_store::PostState::Expired,
+                act_by: view::date(&s.act_by),
+                act_by_soon: s.act_by.is_some_and(|a| a >= now && a <= soon_until),
+                modified: view::date(&s.last_modified),
+                revision: s.revision,
+                tenants: h.tenants.join(", "),
+                item_state: item.map(|i| view::state_label(i.state.as_str())),
+                assignee: item.and_then(|i| i.assignee.clone()).unwrap_or_default(),
+                snippet: h.snippet.iter().map(|s| (s.text.clone(), s.hit)).collect(),
+            }
+        })
+        .collect();
+
+    let hidden = p
+        .pairs()
+        .into_iter()
+        .filter(|(k, v)| !matches!(*k, "q" | "sort" | "cursor") && !v.is_empty())
+        .map(|(k, v)| (k, v.to_string()))
+        .collect();
+    let next = page.next_cursor.as_deref().map(|c| {
+        format!(
+            "/{}",
+            view::query_string(p.pairs().into_iter().map(|(k, v)| if k == "cursor" {
+                (k, c)
+            } else {
+                (k, v)
+            }))
+        )
+    });
+    let first = (!p.cursor.trim().is_empty()).then(|| p.with("cursor", ""));
+    let back = format!("/{}", view::query_string(p.pairs()));
+    let can_triage = caller.require(Need::TriageAny).is_ok()
+        || caller.role == changedesk_core::access::Role::Owner;
+    html(&InboxPage {
+        layout: user.layout("Inbox", "inbox"),
+        q: p.q.trim().to_string(),
+        sort: p.sort.trim().to_string(),
+        hidden,
+        chips,
+        facets: facet_list,
+        active,
+        rows,
+        total: page.total,
+        next,
+        first,
+        searching: !p.q.trim().is_empty(),
+        can_triage,
+        back,
+        view_query: p.view_query(),
+    })
+}

