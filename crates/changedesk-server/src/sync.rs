@@ -206,7 +206,10 @@ pub async fn sync_tenants(
         // `concurrency` tasks fetching
         let slot = fetch_slots.clone().acquire_owned().await.ok();
         set.spawn(async move {
-            let queue = WriteQueue { slots: &write_queue, writer: &writer };
+            let queue = WriteQueue {
+                slots: &write_queue,
+                writer: &writer,
+            };
             let outcome = sync_tenant(&store, &graph, &tenant, &request, slot, queue).await;
             progress.tenant_done(&outcome);
             (index, outcome)
@@ -328,7 +331,11 @@ async fn fetch_kind<T>(
     count(outcome, &fetched);
     let listing = parse_listing(&fetched.items, parse);
     let fetched = listing.items.len() + listing.rejected.len();
-    Ok(Fetch { mode, listing, fetched })
+    Ok(Fetch {
+        mode,
+        listing,
+        fetched,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]

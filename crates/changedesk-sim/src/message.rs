@@ -163,6 +163,7 @@ impl Slots<'_> {
     fn get(&self, key: &str) -> Option<String> {
         Some(match key {
             "product" => self.product.to_owned(),
+            "Product" => cap(self.product),
             "thing" => self.thing.to_owned(),
             "Thing" => cap(self.thing),
             "surface" => self.surface.to_owned(),

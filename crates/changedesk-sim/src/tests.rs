@@ -82,6 +82,18 @@ fn check_message(m: &Value, now: i64) {
     assert_eq!(keys, want, "keys of {}", m["id"]);
 
     let id = m["id"].as_str().unwrap();
+    // every template slot is filled: no `{word}` left in a title or a body
+    for text in [
+        m["title"].as_str().unwrap(),
+        m["body"]["content"].as_str().unwrap(),
+    ] {
+        let unfilled = text.split('{').skip(1).any(|after| {
+            after.split_once('}').is_some_and(|(slot, _)| {
+                !slot.is_empty() && slot.bytes().all(|b| b.is_ascii_alphabetic() || b == b'_')
+            })
+        });
+        assert!(!unfilled, "unfilled slot in {id}: {text}");
+    }
     let digits = id.strip_prefix("MC").expect("MC prefix");
     assert!((6..=7).contains(&digits.len()) && digits.bytes().all(|c| c.is_ascii_digit()));
     for k in ["startDateTime", "endDateTime", "lastModifiedDateTime"] {

@@ -149,7 +149,16 @@ const RANK_SCORE: &str = "(-ts_rank_cd(p.search, f.tq))::float8";
 
 /// Each post of the ids `$2` with an excerpt of its body, the matches of
 /// `$1` between the marks `\u{1}` and `\u{2}` (see `query::split_snippet`).
-const SNIPPETS: &str = "SELECT p.id, ts_headline('english', p.body_text, to_tsquery('english', $1), \
+/// `ts_headline` parses all the text it is given (about 0.4 ms for a body of
+/// a few kilobytes, fifty of them a page), so it is given 800 characters
+/// from a little before the first place a word of the query starts; the
+/// whole body when none is found as written (a stem that is not how the
+/// word starts).
+const SNIPPETS: &str = "SELECT p.id, ts_headline('english', CASE WHEN w.pos IS NULL THEN p.body_text \
+     ELSE substr(p.body_text, greatest(1, w.pos - 200), 800) END, q.tq, \
      'StartSel=' || chr(1) || ', StopSel=' || chr(2) || \
      ', MaxWords=24, MinWords=8, ShortWord=2, MaxFragments=2, FragmentDelimiter=\" … \"') AS snippet \
-     FROM posts p WHERE p.id = ANY($2::text[])";
+     FROM posts p CROSS JOIN (SELECT to_tsquery('english', $1) AS tq) q \
+     CROSS JOIN LATERAL (SELECT min(nullif(strpos(lower(p.body_text), m.l[1]), 0)) AS pos \
+     FROM regexp_matches(q.tq::text, '''([^'']+)''', 'g') AS m(l)) w \
+     WHERE p.id = ANY($2::text[])";

@@ -64,6 +64,11 @@ pub enum OpenMode {
     ReadWrite,
     /// Commands that only read: a missing SQLite file is an error.
     ReadOnly,
+    /// The long-running server (`serve`, the demo's UI): `ReadWrite`, and
+    /// SQLite's read connections memory-map the file, which serves many
+    /// concurrent queries faster but adds the pages read to the process's
+    /// resident memory, so the one-shot commands (`sync`) don't.
+    Service,
 }
 
 /// Where the archive lives.
@@ -301,7 +306,7 @@ impl Store {
                 }
                 let opts = SqliteConnectOptions::new()
                     .filename(path)
-                    .create_if_missing(mode == OpenMode::ReadWrite)
+                    .create_if_missing(mode != OpenMode::ReadOnly)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
@@ -329,19 +334,17 @@ impl Store {
                 let write = connect(1, opts.clone()).await?;
                 sqlx::migrate!("./migrations/sqlite").run(&write).await?;
                 // readers keep a smaller cache each: four of the writer's
-                // size would be most of the process's memory. They read
-                // through a memory map instead (up to SQLite's 2 GB limit):
-                // pages come from the OS's cache, shared by every reader,
-                // without a copy and a page-cache lookup under a lock each
-                // (the API's queries at 200 connections spent most of their
-                // time there)
-                let read = connect(
-                    4,
-                    opts.create_if_missing(false)
-                        .pragma("cache_size", "-4096")
-                        .pragma("mmap_size", "2147418112"),
-                )
-                .await?;
+                // size would be most of the process's memory. The server's
+                // read through a memory map instead (up to SQLite's 2 GB
+                // limit): pages come from the OS's cache, shared by every
+                // reader, without a copy and a page-cache lookup under a lock
+                // each (the API's queries at 200 connections spent most of
+                // their time there)
+                let mut read_opts = opts.create_if_missing(false).pragma("cache_size", "-4096");
+                if mode == OpenMode::Service {
+                    read_opts = read_opts.pragma("mmap_size", "2147418112");
+                }
+                let read = connect(4, read_opts).await?;
                 Backend::Sqlite { read, write }
             }
             Location::Postgres(url) => {
@@ -541,8 +544,9 @@ impl Store {
             .into_iter()
             .map(|o| {
                 o.unwrap_or_else(|| {
-                    done.next()
-                        .unwrap_or_else(|| Err(StoreError::Invalid("a batch was not loaded".to_string())))
+                    done.next().unwrap_or_else(|| {
+                        Err(StoreError::Invalid("a batch was not loaded".to_string()))
+                    })
                 })
             })
             .collect())

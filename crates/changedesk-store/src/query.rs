@@ -346,12 +346,7 @@ impl Cursor {
                 tag,
                 key,
                 id,
-                Some(
-                    total
-                        .as_i64()
-                        .filter(|n| *n >= 0)
-                        .ok_or_else(bad_cursor)?,
-                ),
+                Some(total.as_i64().filter(|n| *n >= 0).ok_or_else(bad_cursor)?),
             ),
             _ => return Err(bad_cursor()),
         };

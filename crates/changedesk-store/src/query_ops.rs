@@ -332,15 +332,17 @@ fn page_row(row: &DbRow, sort: PostSort) -> Result<PageRow> {
 /// (a JSON array of their names, each after `+` when the tenant returns the
 /// post now or `-` when it is gone for it). One row instead of one per post:
 /// each row costs the SQLite driver a hand-over between threads, more than
-/// the row itself.
+/// the row itself. Each link's tenant is looked up by id (a join let
+/// PostgreSQL hash the whole tenants table for every post).
 fn push_page_summaries(qb: &mut QueryBuilder<Db>, s: &InScope) {
     qb.push(format!(
         "SELECT {} r.id, r.title, r.category, r.severity, r.services, r.tags, r.is_major, r.start_at, \
          r.end_at, r.act_by, r.last_modified, r.revision, r.first_seen, r.tenant_links {} AS page FROM \
          (SELECT p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, p.start_at, \
          p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, \
-         (SELECT {NAME_LIST} FROM (SELECT CASE WHEN l.visible THEN '+' ELSE '-' END || tn.name AS name \
-         FROM post_tenants l JOIN tenants tn ON tn.id = l.tenant_id WHERE l.post_id = p.id",
+         (SELECT {NAME_LIST} FROM (SELECT CASE WHEN l.visible THEN '+' ELSE '-' END || \
+         (SELECT tn.name FROM tenants tn WHERE tn.id = l.tenant_id) AS name \
+         FROM post_tenants l WHERE l.post_id = p.id",
         JSON_ROWS[0], JSON_ROWS[1]
     ));
     push_in_scope_of_post(qb, s, "l");
@@ -598,10 +600,8 @@ const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, 
      UNION ALL SELECT 'category', p.category, COUNT(*) FROM posts p GROUP BY p.category \
      UNION ALL SELECT 'severity', p.severity, COUNT(*) FROM posts p GROUP BY p.severity \
      UNION ALL SELECT 'tag', g.tag, COUNT(*) FROM post_tags g GROUP BY g.tag \
-     UNION ALL SELECT 'state', 'gone', COUNT(*) FROM posts p \
-       WHERE NOT EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible) \
-     UNION ALL SELECT 'state', 'visible', COUNT(*) FROM posts p \
-       WHERE EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible) \
+     UNION ALL SELECT 'state', x.v, COUNT(*) FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM post_tenants pv \
+       WHERE pv.post_id = p.id AND pv.visible) THEN 'visible' ELSE 'gone' END AS v FROM posts p) x GROUP BY x.v \
      UNION ALL SELECT 'major', CASE WHEN p.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM posts p \
        GROUP BY p.is_major \
      UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n FROM post_tenants pt \
@@ -623,7 +623,7 @@ fn matching_facets(cx: &PostCx<'_>) -> QueryBuilder<Db> {
         None => push_in_scope_of_post(&mut qb, &cx.scope, "pv"),
     }
     qb.push(") THEN 1 ELSE 0 END AS vis FROM posts p WHERE 1 = 1");
-    push_post_conditions(&mut qb, &cx, true, Plan::Gather);
+    push_post_conditions(&mut qb, cx, true, Plan::Gather);
     qb.push(
         ") SELECT 'service' AS facet, s.service AS value, COUNT(*) AS n \
            FROM m JOIN post_services s ON s.post_id = m.id GROUP BY s.service \

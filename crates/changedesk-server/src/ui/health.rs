@@ -292,6 +292,79 @@ fn class_rank(class: &str) -> u8 {
     }
 }
 
+/// The labels Microsoft writes its incident updates with, run together
+/// (`Title: …User Impact: …Current status: …`).
+const UPDATE_LABELS: &[&str] = &[
+    "Title:",
+    "User Impact:",
+    "More info:",
+    "Current status:",
+    "Scope of impact:",
+    "Start time:",
+    "End time:",
+    "Root cause:",
+    "Preliminary root cause:",
+    "Next steps:",
+    "Final status:",
+    "Next update by:",
+    "This is the final update for the event.",
+];
+
+/// Starts each labelled part of a sanitised incident update on a line of
+/// its own with its label in bold. Works on the sanitiser's output, where a
+/// text run is what lies outside `<…>` (quotes honoured inside a tag, text
+/// already escaped); only `<br>` and `<strong>` are added, around text kept
+/// as it was.
+fn mark_sections(clean: &str) -> String {
+    let mut out = String::with_capacity(clean.len() + 256);
+    let mut text = String::new();
+    let mut in_tag = false;
+    let mut in_quote = false;
+    let flush = |text: &mut String, out: &mut String| {
+        let mut rest = text.as_str();
+        while !rest.is_empty() {
+            // the earliest label in what is left (the longest where two start
+            // at the same place)
+            let next = UPDATE_LABELS
+                .iter()
+                .filter_map(|l| rest.find(l).map(|i| (i, std::cmp::Reverse(l.len()), *l)))
+                .min();
+            let Some((i, _, label)) = next else {
+                out.push_str(rest);
+                break;
+            };
+            out.push_str(&rest[..i]);
+            if !out.trim_end().is_empty() && !out.trim_end().ends_with('>') {
+                out.push_str("<br>");
+            }
+            out.push_str("<strong class=\"inc-h\">");
+            out.push_str(label);
+            out.push_str("</strong>");
+            rest = &rest[i + label.len()..];
+        }
+        text.clear();
+    };
+    for ch in clean.chars() {
+        if in_tag {
+            out.push(ch);
+            match ch {
+                '"' => in_quote = !in_quote,
+                '>' if !in_quote => in_tag = false,
+                _ => {}
+            }
+        } else if ch == '<' {
+            flush(&mut text, &mut out);
+            in_tag = true;
+            in_quote = false;
+            out.push(ch);
+        } else {
+            text.push(ch);
+        }
+    }
+    flush(&mut text, &mut out);
+    out
+}
+
 pub(crate) struct PostRow {
     created: String,
     kind: String,
@@ -349,7 +422,7 @@ pub(crate) async fn incident(
                 PostRow {
                     created: view::when_of(&p.created),
                     kind: p.post_type.clone(),
-                    html: p.description_html.clone(),
+                    html: mark_sections(&p.description_html),
                 },
             )
         })
@@ -502,5 +575,40 @@ pub(crate) async fn sync_now(State(state): State<AppState>, form: UiForm) -> UiR
             let (status, notice) = refusal(e)?;
             render_tenants(&state, &form.user, status, Some(notice)).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_labels_start_lines_and_attributes_are_untouched() {
+        let out = mark_sections(
+            r#"Title: Mail delaysUser Impact: Users can't send.<a href="https://x/Current status:" title="a > Title:">Current status:</a> fixing"#,
+        );
+        assert_eq!(
+            out,
+            r#"<strong class="inc-h">Title:</strong> Mail delays<br><strong class="inc-h">User Impact:</strong> Users can't send.<a href="https://x/Current status:" title="a > Title:"><strong class="inc-h">Current status:</strong></a> fixing"#
+        );
+        // a label right after a tag starts its own line already
+        assert_eq!(
+            mark_sections("<p>Root cause: a bug</p>"),
+            r#"<p><strong class="inc-h">Root cause:</strong> a bug</p>"#
+        );
+        assert_eq!(
+            mark_sections("Preliminary root cause: x"),
+            r#"<strong class="inc-h">Preliminary root cause:</strong> x"#
+        );
+        assert_eq!(mark_sections("nothing to mark"), "nothing to mark");
+    }
+
+    #[test]
+    fn statuses_read_as_words_with_a_class() {
+        assert_eq!(status_label("serviceDegradation"), "service degradation");
+        assert_eq!(status_class("serviceInterruption"), "bad");
+        assert_eq!(status_class("investigating"), "warn");
+        assert_eq!(status_class("serviceOperational"), "ok");
+        assert_eq!(status_class("somethingNew"), "warn");
     }
 }

@@ -1047,10 +1047,7 @@ async fn scope_hides_other_tenants_everywhere(store: Store) {
     assert_eq!(search["total"], 0, "{search}");
     // the total only when asked for; the pages are the same
     let uncounted = get(&f, "reader", "/api/v1/posts?include_total=false").await;
-    assert_eq!(
-        (ids(&uncounted), uncounted.get("total")),
-        (ids(&all), None)
-    );
+    assert_eq!((ids(&uncounted), uncounted.get("total")), (ids(&all), None));
     let paged = get(&f, "reader", "/api/v1/posts?limit=2&include_total=true").await;
     assert_eq!(paged["total"], 3, "{paged}");
     let cursor = paged["next_cursor"].as_str().unwrap();

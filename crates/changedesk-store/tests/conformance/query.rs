@@ -293,6 +293,39 @@ conformance!(snippets_mark_the_hits, |store: Store| async move {
         page.items[0].snippet
     );
 
+    // a hit deep in a long body is marked, in an excerpt around it
+    let long = article(
+        "MC9",
+        "Long announcement",
+        &format!(
+            "{} The policies of the tenant change. {}",
+            "Background text about the service. ".repeat(200),
+            "More background. ".repeat(100)
+        ),
+        &["Exchange Online"],
+        &[],
+    );
+    store
+        .import_messages("alpha", &[parse(&long)], &opts("2026-03-05T00:00:00Z"))
+        .await
+        .unwrap();
+    for q in ["tenant", "policies"] {
+        let page = store.query_posts(&search(q)).await.unwrap();
+        let hit = page
+            .items
+            .iter()
+            .find(|h| h.summary.id == "MC9")
+            .unwrap_or_else(|| panic!("{q}: MC9 not found"));
+        assert!(
+            hit.snippet
+                .iter()
+                .any(|p| p.hit && q.starts_with(&p.text.to_lowercase()[..4])),
+            "{q}: {:?}",
+            hit.snippet
+        );
+        assert!(text_of(hit).len() < 1000, "{q}: {:?}", hit.snippet);
+    }
+
     // no text to match, no snippet
     for q in ["", "service:teams", "-classic"] {
         let page = store.query_posts(&search(q)).await.unwrap();
@@ -1076,7 +1109,11 @@ conformance!(
             .await
             .unwrap();
         assert_eq!(
-            (everything.items.len(), everything.total, everything.next_cursor),
+            (
+                everything.items.len(),
+                everything.total,
+                everything.next_cursor
+            ),
             (6, 6, None)
         );
         // counts of the tenants in scope on a page: MC1 is gone for beta

@@ -1055,15 +1055,26 @@ conformance!(
             .unwrap();
         assert_eq!(out.len(), 4);
         assert_eq!(out[0].as_ref().unwrap().messages.as_ref().unwrap().new, 2);
-        assert!(matches!(out[1], Err(StoreError::Invalid(_))), "{:?}", out[1]);
-        assert!(matches!(out[2], Err(StoreError::Invalid(_))), "{:?}", out[2]);
+        assert!(
+            matches!(out[1], Err(StoreError::Invalid(_))),
+            "{:?}",
+            out[1]
+        );
+        assert!(
+            matches!(out[2], Err(StoreError::Invalid(_))),
+            "{:?}",
+            out[2]
+        );
         // MC9 was written by the failing tenant, then rolled back: gamma
         // stores it anew (the writer did not remember the rolled-back write)
         let gamma = out[3].as_ref().unwrap().messages.as_ref().unwrap();
         assert_eq!((gamma.new, gamma.linked), (1, 2));
         assert!(store.tenant("failing-in-group").await.unwrap().is_none());
         let c = store.counts().await.unwrap();
-        assert_eq!((c.tenants, c.posts, c.post_links, c.post_revisions), (2, 3, 4, 3));
+        assert_eq!(
+            (c.tenants, c.posts, c.post_links, c.post_revisions),
+            (2, 3, 4, 3)
+        );
         // and the writer's memory stays right for the next load
         let mut v2 = post_json("MC9", "2026-02-01T00:00:00Z");
         v2["title"] = json!("(Updated) MC9");

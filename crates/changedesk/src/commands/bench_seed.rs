@@ -153,7 +153,7 @@ pub async fn run(app: &App, args: &BenchSeedArgs) -> Result<ExitCode> {
             break;
         }
         done += 1;
-        if done % 100 == 0 || done == tenants {
+        if done.is_multiple_of(100) || done == tenants {
             eprintln!(
                 "stored {done}/{tenants} tenants in {:.1} s",
                 store_started.elapsed().as_secs_f64()

@@ -15,7 +15,7 @@ use crate::cli::ServeArgs;
 use crate::commands::{setup, sync};
 
 pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
-    let store = app.store(OpenMode::ReadWrite).await?;
+    let store = app.store(OpenMode::Service).await?;
     let now = app::now()?;
     setup::seed(app, &store, now).await?;
     let every = changedesk_core::duration::parse_duration(&args.sync_every)

@@ -79,7 +79,12 @@ const INCLUDE_TOTAL: &str = "include_total";
 fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool)> {
     let mut include_total = false;
     let mut rest = Vec::new();
-    for pair in uri.query().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+    for pair in uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         if key != INCLUDE_TOTAL {
             rest.push(pair);
