@@ -316,12 +316,8 @@ const UPDATE_LABELS: &[&str] = &[
 /// already escaped); only `<br>` and `<strong>` are added, around text kept
 /// as it was.
 fn mark_sections(clean: &str) -> String {
-    let mut out = String::with_capacity(clean.len() + 256);
-    let mut text = String::new();
-    let mut in_tag = false;
-    let mut in_quote = false;
-    let flush = |text: &mut String, out: &mut String| {
-        let mut rest = text.as_str();
+    super::view::map_text_runs(clean, |text, out| {
+        let mut rest = text;
         while !rest.is_empty() {
             // the earliest label in what is left (the longest where two start
             // at the same place)
@@ -342,27 +338,7 @@ fn mark_sections(clean: &str) -> String {
             out.push_str("</strong>");
             rest = &rest[i + label.len()..];
         }
-        text.clear();
-    };
-    for ch in clean.chars() {
-        if in_tag {
-            out.push(ch);
-            match ch {
-                '"' => in_quote = !in_quote,
-                '>' if !in_quote => in_tag = false,
-                _ => {}
-            }
-        } else if ch == '<' {
-            flush(&mut text, &mut out);
-            in_tag = true;
-            in_quote = false;
-            out.push(ch);
-        } else {
-            text.push(ch);
-        }
-    }
-    flush(&mut text, &mut out);
-    out
+    })
 }
 
 pub(crate) struct PostRow {

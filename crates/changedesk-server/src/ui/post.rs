@@ -134,11 +134,7 @@ struct PostPage {
 /// honoured inside a tag). The heading's text is kept as it was (already
 /// escaped); only a `<span>` is added around it.
 fn style_headings(clean: &str) -> String {
-    let mut out = String::with_capacity(clean.len() + 256);
-    let mut text = String::new();
-    let mut in_tag = false;
-    let mut in_quote = false;
-    let flush = |text: &mut String, out: &mut String| {
+    super::view::map_text_runs(clean, |text, out| {
         let t = text.trim();
         if t.len() > 2
             && t.len() <= 120
@@ -156,27 +152,7 @@ fn style_headings(clean: &str) -> String {
         } else {
             out.push_str(text);
         }
-        text.clear();
-    };
-    for ch in clean.chars() {
-        if in_tag {
-            out.push(ch);
-            match ch {
-                '"' => in_quote = !in_quote,
-                '>' if !in_quote => in_tag = false,
-                _ => {}
-            }
-        } else if ch == '<' {
-            flush(&mut text, &mut out);
-            in_tag = true;
-            in_quote = false;
-            out.push(ch);
-        } else {
-            text.push(ch);
-        }
-    }
-    flush(&mut text, &mut out);
-    out
+    })
 }
 
 /// The lines of core's unified diff, classed for display.

@@ -170,17 +170,7 @@ pub(crate) async fn sign_out(
 ) -> UiResult<Response> {
     let caller = &form.user.caller;
     if let Via::Session { token_hash } = &caller.via {
-        state.store.delete_session(token_hash).await?;
-        state
-            .store
-            .record_audit(
-                &caller.actor(),
-                "session.sign_out",
-                &caller.name,
-                &serde_json::json!({}),
-                &state.now(),
-            )
-            .await?;
+        crate::http::routes::session::close_session(&state, caller, token_hash).await?;
     }
     Ok((
         jar.add(auth::expired_session_cookie(state.settings.secure_cookies)),

@@ -187,6 +187,19 @@ async fn sign_out(
             "an API token has no session to end; revoke the token instead",
         ));
     };
+    close_session(&state, &caller, token_hash).await?;
+    Ok((
+        jar.add(auth::expired_session_cookie(state.settings.secure_cookies)),
+        StatusCode::NO_CONTENT,
+    ))
+}
+
+/// Ends the caller's session (`token_hash`) and audits the sign-out.
+pub(crate) async fn close_session(
+    state: &AppState,
+    caller: &Caller,
+    token_hash: &str,
+) -> ApiResult<()> {
     state.store.delete_session(token_hash).await?;
     state
         .store
@@ -198,10 +211,7 @@ async fn sign_out(
             &state.now(),
         )
         .await?;
-    Ok((
-        jar.add(auth::expired_session_cookie(state.settings.secure_cookies)),
-        StatusCode::NO_CONTENT,
-    ))
+    Ok(())
 }
 
 #[derive(Serialize, ToSchema)]
