@@ -108,6 +108,11 @@ const JSON_ROWS: [&str; 2] = ["json_agg(json_build_array(", "))::text"];
 // ---------------------------------------------------------------- queries
 // SQL of query_ops.rs that differs per database.
 
+/// Ends a correlated `EXISTS` subquery that must stay a check of each row
+/// (a page walking a sort index). An `OFFSET` keeps PostgreSQL from turning
+/// the subquery into a join it may run the other way round.
+const KEEP_CORRELATED: &str = " OFFSET 0";
+
 /// Text sort keys compare bytes, as on SQLite, whatever the database's
 /// collation (the sort indexes of migration 0006 use the same).
 const BYTE_ORDER: &str = " COLLATE \"C\"";

@@ -101,6 +101,10 @@ const JSON_ROWS: [&str; 2] = ["json_group_array(json_array(", "))"];
 // ---------------------------------------------------------------- queries
 // SQL of query_ops.rs that differs per database.
 
+/// Ends a correlated `EXISTS` subquery that must stay a check of each row
+/// (a page walking a sort index). SQLite checks an `EXISTS` per row anyway.
+const KEEP_CORRELATED: &str = "";
+
 /// Text sort keys compare bytes: SQLite's default BINARY collation already.
 const BYTE_ORDER: &str = "";
 

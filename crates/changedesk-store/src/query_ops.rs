@@ -210,10 +210,24 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool, 
         push_in_scope_of_post(qb, &cx.scope, "pv");
         qb.push(")");
     }
+    // a page checks each post's services and tags as it walks; PostgreSQL
+    // would otherwise turn the check around when it misjudges how many
+    // posts have the value (a prepared statement's generic plan: a sort of
+    // every post of a common service instead of a walk of a few dozen)
+    let per_post = if plan == Plan::Walk { KEEP_CORRELATED } else { "" };
+    if !q.services.is_empty() {
+        qb.push(" AND EXISTS (SELECT 1 FROM post_services s WHERE s.post_id = p.id AND LOWER(s.service) IN (");
+        let mut sep = qb.separated(", ");
+        for s in &q.services {
+            sep.push_bind(s.trim().to_lowercase());
+        }
+        qb.push(format!("){per_post})"));
+    }
     push_post_filters(
         qb,
         &PostFilters {
-            services: &q.services,
+            // above
+            services: &[],
             category: q.category.as_deref(),
             severity: q.severity.as_deref(),
             major: q.major,
@@ -227,7 +241,7 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool, 
         for t in &q.tags {
             sep.push_bind(t.trim().to_lowercase());
         }
-        qb.push("))");
+        qb.push(format!("){per_post})"));
     }
     if let Some(t) = q.changed_since {
         // the sort index's expression, so a newest-first page can range over it

@@ -236,6 +236,38 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// Rewrites the text runs of sanitised HTML: `text` gets each run (what
+/// lies outside `<…>`, quotes honoured inside a tag) and appends what stands
+/// for it to `out`; tags are copied as they are. Only for the sanitiser's
+/// output, where tags are well formed, attribute values are double-quoted
+/// with `"` escaped, and text has `<` and `&` escaped.
+pub(crate) fn map_text_runs(clean: &str, mut text: impl FnMut(&str, &mut String)) -> String {
+    let mut out = String::with_capacity(clean.len() + 256);
+    let mut run = String::new();
+    let mut in_tag = false;
+    let mut in_quote = false;
+    for ch in clean.chars() {
+        if in_tag {
+            out.push(ch);
+            match ch {
+                '"' => in_quote = !in_quote,
+                '>' if !in_quote => in_tag = false,
+                _ => {}
+            }
+        } else if ch == '<' {
+            text(&run, &mut out);
+            run.clear();
+            in_tag = true;
+            in_quote = false;
+            out.push(ch);
+        } else {
+            run.push(ch);
+        }
+    }
+    text(&run, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,36 +317,4 @@ mod tests {
             "?q=a+b%26c&sort=act_by"
         );
     }
-}
-
-/// Rewrites the text runs of sanitised HTML: `text` gets each run (what
-/// lies outside `<…>`, quotes honoured inside a tag) and appends what stands
-/// for it to `out`; tags are copied as they are. Only for the sanitiser's
-/// output, where tags are well formed, attribute values are double-quoted
-/// with `"` escaped, and text has `<` and `&` escaped.
-pub(crate) fn map_text_runs(clean: &str, mut text: impl FnMut(&str, &mut String)) -> String {
-    let mut out = String::with_capacity(clean.len() + 256);
-    let mut run = String::new();
-    let mut in_tag = false;
-    let mut in_quote = false;
-    for ch in clean.chars() {
-        if in_tag {
-            out.push(ch);
-            match ch {
-                '"' => in_quote = !in_quote,
-                '>' if !in_quote => in_tag = false,
-                _ => {}
-            }
-        } else if ch == '<' {
-            text(&run, &mut out);
-            run.clear();
-            in_tag = true;
-            in_quote = false;
-            out.push(ch);
-        } else {
-            run.push(ch);
-        }
-    }
-    text(&run, &mut out);
-    out
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `changedesk` binary: each runs the real binary in
 //! a temporary directory with a clean `CHANGEDESK_*` environment.
 
+mod bench_seed;
 mod config;
 mod crash;
 mod harness;
