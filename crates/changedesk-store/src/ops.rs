@@ -76,6 +76,16 @@ async fn begin_write<'w>(
     Ok((guard, tx))
 }
 
+/// A sync's write transaction: the write lock, and on PostgreSQL a commit
+/// that does not wait for the disk (a lost load is fetched again).
+async fn begin_load<'w>(pool: &Pool<Db>, writer: &'w Writer, what: &'static str) -> Result<(WriterGuard<'w>, Tx)> {
+    let (w, mut tx) = begin_write(pool, writer, what).await?;
+    if !ASYNC_COMMIT.is_empty() {
+        sqlx::query(ASYNC_COMMIT).execute(&mut *tx).await?;
+    }
+    Ok((w, tx))
+}
+
 async fn ensure_tenant(tx: &mut Tx, name: &str, now: &str) -> Result<i64> {
     if let Some(row) = sqlx::query("SELECT id FROM tenants WHERE name = $1")
         .bind(name)
@@ -1277,9 +1287,20 @@ pub(crate) async fn list_incidents(pool: &Pool<Db>, f: &IncidentFilter) -> Resul
         "SELECT {INCIDENT_SUMMARY_COLUMNS} FROM incidents i WHERE 1 = 1"
     ));
     push_scope(&mut qb, &INCIDENT_LINKS, "i", &f.tenant, f.state);
-    if let Some(s) = &f.service {
+    finish_incident_list(qb, f, pool).await
+}
+
+/// The filters every incident list shares (service, resolved), its order
+/// and limit, then the rows: the end of `list_incidents` and of its scoped
+/// twin.
+async fn finish_incident_list(
+    mut qb: QueryBuilder<Db>,
+    f: &IncidentFilter,
+    pool: &Pool<Db>,
+) -> Result<Vec<IncidentSummary>> {
+    if let Some(svc) = &f.service {
         qb.push(" AND LOWER(i.service) = ");
-        qb.push_bind(s.trim().to_lowercase());
+        qb.push_bind(svc.trim().to_lowercase());
     }
     if let Some(r) = f.resolved {
         qb.push(" AND i.is_resolved = ");
@@ -1524,17 +1545,6 @@ async fn write_sync_outcome(tx: &mut Tx, tenant_id: i64, at: &str, error: Option
     Ok(())
 }
 
-/// One tenant's sync in one transaction: its listings, then the outcome.
-pub(crate) async fn import_batch(
-    pool: &Pool<Db>,
-    writer: &Writer,
-    tenant: &str,
-    batch: &TenantBatch<'_>,
-    digests: &[String],
-) -> Result<BatchSummary> {
-    import_alone(pool, writer, tenant, batch, digests).await
-}
-
 /// Several tenants' syncs in one transaction (group commit). Each tenant's
 /// part is still atomic on its own: when one fails, the whole transaction
 /// is rolled back and each tenant is loaded again in a transaction of its
@@ -1548,10 +1558,7 @@ pub(crate) async fn import_batches(
     batches: &[(&str, &TenantBatch<'_>, &[String])],
 ) -> Result<Vec<Result<BatchSummary>>> {
     if batches.len() > 1 {
-        let (mut w, mut tx) = begin_write(pool, writer, "tenant batches").await?;
-        if !ASYNC_COMMIT.is_empty() {
-            sqlx::query(ASYNC_COMMIT).execute(&mut *tx).await?;
-        }
+        let (mut w, mut tx) = begin_load(pool, writer, "tenant batches").await?;
         let mut out = Vec::with_capacity(batches.len());
         let mut failed = false;
         for (tenant, batch, digests) in batches {
@@ -1589,23 +1596,20 @@ pub(crate) async fn import_batches(
     }
     let mut out = Vec::with_capacity(batches.len());
     for (tenant, batch, digests) in batches {
-        out.push(import_alone(pool, writer, tenant, batch, digests).await);
+        out.push(import_batch(pool, writer, tenant, batch, digests).await);
     }
     Ok(out)
 }
 
-/// One tenant's sync in a transaction of its own.
-async fn import_alone(
+/// One tenant's sync in one transaction: its listings, then the outcome.
+pub(crate) async fn import_batch(
     pool: &Pool<Db>,
     writer: &Writer,
     tenant: &str,
     batch: &TenantBatch<'_>,
     digests: &[String],
 ) -> Result<BatchSummary> {
-    let (mut w, mut tx) = begin_write(pool, writer, "tenant batch").await?;
-    if !ASYNC_COMMIT.is_empty() {
-        sqlx::query(ASYNC_COMMIT).execute(&mut *tx).await?;
-    }
+    let (mut w, mut tx) = begin_load(pool, writer, "tenant batch").await?;
     let learned = Learned::new(&w.state);
     let (summary, remember) = import_tenant(&mut tx, tenant, batch, digests, learned).await?;
     let t = std::time::Instant::now();

@@ -823,21 +823,7 @@ pub(crate) async fn list_incidents_scoped(
             qb.push(")");
         }
     }
-    if let Some(svc) = &f.service {
-        qb.push(" AND LOWER(i.service) = ");
-        qb.push_bind(svc.trim().to_lowercase());
-    }
-    if let Some(r) = f.resolved {
-        qb.push(" AND i.is_resolved = ");
-        qb.push_bind(r);
-    }
-    qb.push(" ORDER BY COALESCE(i.last_modified, '') DESC, i.id DESC");
-    if let Some(limit) = f.limit {
-        qb.push(" LIMIT ");
-        qb.push_bind(limit.max(0));
-    }
-    let rows = qb.build().fetch_all(pool).await?;
-    rows.iter().map(incident_summary).collect()
+    finish_incident_list(qb, f, pool).await
 }
 
 pub(crate) async fn get_incident_scoped(pool: &Pool<Db>, id: &str, scope: &TenantScope) -> Result<IncidentDetail> {
