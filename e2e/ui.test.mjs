@@ -222,14 +222,14 @@ test('a user limited to the pilot tenant group sees only its tenants', { timeout
 test('keyboard only: j/k move, o opens, t triages, Tab and Enter start the work', { timeout: TEST_TIMEOUT_MS }, async () => {
   const { context, page } = await openAs(browser, demo, recorder, 'manager');
   try {
-    // Tab to the "Awaiting triage" chip, Enter follows it
+    // Tab to the "Awaiting triage" chip, Enter follows it: the inbox, filtered
     let focused = '';
     for (let i = 0; i < 60 && !focused.startsWith('Awaiting triage'); i++) {
       await page.keyboard.press('Tab');
       focused = await page.evaluate(() => document.activeElement?.textContent?.replace(/\s+/g, ' ').trim() ?? '');
     }
     assert.match(focused, /^Awaiting triage \d+$/, 'Tab reaches the Awaiting triage chip');
-    await pressAndLoad(page, 'Enter', (u) => u.pathname === '/items' && u.searchParams.get('state') === 'new');
+    await pressAndLoad(page, 'Enter', (u) => u.pathname === '/' && u.searchParams.get('chip') === 'awaiting');
 
     const list = await rows(page);
     assert.ok(list.length >= 2, 'items awaiting triage');
@@ -273,6 +273,76 @@ test('keyboard only: j/k move, o opens, t triages, Tab and Enter start the work'
     await pressAndLoad(page, 'Enter', (u) => u.searchParams.has('q'));
     const shown = (await rows(page)).find((r) => r.id === target.id);
     assert.equal(shown?.state, 'in progress');
+  } finally {
+    await context.close();
+  }
+});
+
+test('the work item chips and facets filter the inbox itself', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { context, page } = await openAs(browser, demo, recorder, 'manager');
+  try {
+    // the "Awaiting triage" chip: a filter of the inbox, its count the posts listed
+    const chips = page.getByRole('list', { name: 'Counts' });
+    const awaiting = chips.getByRole('link', { name: /^Awaiting triage \d+$/ });
+    const count = chipCount(await text(awaiting));
+    assert.ok(count > 0, 'posts await triage in the demo');
+    await clickAndLoad(page, awaiting, (u) => u.pathname === '/' && u.searchParams.get('chip') === 'awaiting');
+    assert.equal(await chips.getByRole('link', { name: /^Awaiting triage \d+$/ }).getAttribute('aria-current'), 'true');
+    assert.equal(await total(page), count);
+    assert.match(await text(page.locator('.active-filters')), /chip: awaiting triage/);
+    const listed = await rows(page);
+    assert.equal(listed.length, Math.min(count, PAGE_SIZE));
+    assert.ok(listed.every((r) => r.state === 'new'), 'every post listed awaits triage');
+    // the work state facet agrees; the owner facet narrows the view further
+    const shown = await facets(page);
+    assert.deepEqual(shown['Work state'], [{ label: 'new', count, active: false }]);
+    const owner = shown.Owner?.[0];
+    assert.ok(owner, 'an owner facet');
+    const filters = page.getByRole('complementary', { name: 'Filters' });
+    await clickAndLoad(
+      page,
+      filters.locator('h2:text-is("Owner") + ul a').first(),
+      (u) => u.searchParams.get('chip') === 'awaiting' && u.searchParams.has('assignee'),
+    );
+    assert.equal(await total(page), owner.count);
+    assert.match(await text(page.locator('.active-filters')), new RegExp(`owner: ${owner.label}`));
+    // the chip again: its filter is removed
+    await clickAndLoad(page, chips.getByRole('link', { name: /^Awaiting triage \d+$/ }), (u) => !u.searchParams.has('chip'));
+    assert.ok((await total(page)) >= owner.count);
+  } finally {
+    await context.close();
+  }
+});
+
+test('removing something asks first', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { context, page } = await openAs(browser, demo, recorder, 'reader');
+  try {
+    const name = 'Majors to delete';
+    await clickAndLoad(page, page.getByRole('list', { name: 'Counts' }).getByRole('link', { name: /^Major \d+$/ }), (u) => u.searchParams.get('major') === 'true');
+    await page.getByLabel('Save this view as').fill(name);
+    await clickAndLoad(page, page.getByRole('button', { name: 'Save view' }), (u) => u.searchParams.get('major') === 'true');
+    await page.goto('/views');
+    const remove = page.getByRole('button', { name: `Delete view ${name}` });
+    assert.equal(await remove.count(), 1);
+
+    // "Cancel": nothing is sent
+    const questions = [];
+    const sent = [];
+    page.on('request', (r) => sent.push(`${r.method()} ${r.url()}`));
+    page.once('dialog', (d) => {
+      questions.push(`${d.type()}: ${d.message()}`);
+      d.dismiss();
+    });
+    await remove.click();
+    await page.waitForTimeout(500);
+    assert.deepEqual(questions, [`confirm: Delete view ${name}?`]);
+    assert.deepEqual(sent, [], 'the form was not sent');
+    assert.equal(await remove.count(), 1, 'the view is still there');
+
+    // "OK": deleted
+    page.once('dialog', (d) => d.accept());
+    await clickAndLoad(page, remove, (u) => u.pathname === '/views');
+    assert.equal(await page.getByRole('button', { name: `Delete view ${name}` }).count(), 0);
   } finally {
     await context.close();
   }

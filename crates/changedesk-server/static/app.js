@@ -4,6 +4,7 @@
 //   current row, x selects it for bulk triage, / focuses the search box.
 //   Post page: t triages, s starts work, a jumps to the owner, c to the
 //   comment, u goes back to the inbox. The agenda's Print button prints.
+//   Forms that remove something (data-confirm="question") ask first.
 (function () {
   "use strict";
   function typing(e) {
@@ -72,6 +73,13 @@
   Array.prototype.forEach.call(document.querySelectorAll("button[data-print]"), function (b) {
     b.hidden = false;
     b.addEventListener("click", function () { window.print(); });
+  });
+  // a form that removes something asks its question first (without this
+  // file it is sent at once, as any form)
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-confirm]"), function (f) {
+    f.addEventListener("submit", function (e) {
+      if (!window.confirm(f.getAttribute("data-confirm"))) e.preventDefault();
+    });
   });
   // confirm bulk actions that close items
   var bulk = document.getElementById("bulk");

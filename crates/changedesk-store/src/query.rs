@@ -13,6 +13,7 @@
 
 use base64::Engine as _;
 use changedesk_core::Timestamp;
+use changedesk_core::triage::State;
 use serde::Serialize;
 
 use super::{
@@ -37,6 +38,16 @@ impl TenantScope {
             TenantScope::All => true,
             TenantScope::Only(names) => names.iter().any(|n| n == name),
         }
+    }
+
+    /// The tenants of `names` that this scope includes: a scope never
+    /// wider than this one (filtering by a tenant group within a caller's
+    /// scope).
+    pub fn narrowed_to(&self, names: &[String]) -> TenantScope {
+        let mut kept: Vec<String> = names.iter().filter(|n| self.includes(n)).cloned().collect();
+        kept.sort();
+        kept.dedup();
+        TenantScope::Only(kept)
     }
 }
 
@@ -108,6 +119,22 @@ pub struct PostQuery {
     pub tags: Vec<String>,
     /// Last modified on or after.
     pub changed_since: Option<Timestamp>,
+    /// Only posts whose work item is in one of these states (none: any
+    /// state, or no item).
+    ///
+    /// The work-item conditions (this, `assignee`, `changed_since_triage`,
+    /// `deadline`) all concern the post's one work item: a post without
+    /// one (the rules have not evaluated it yet) matches none of them.
+    pub item_states: Vec<State>,
+    /// Only posts whose work item is assigned to this owner, or to nobody.
+    pub assignee: Option<ItemAssignee>,
+    /// Only posts whose work item is (or is not) flagged changed since
+    /// triage, whatever its state.
+    pub changed_since_triage: Option<bool>,
+    /// Only posts whose work item is open and overdue, or open and missed,
+    /// at an instant (the semantics of
+    /// [`changedesk_core::triage::deadline_status`]).
+    pub deadline: Option<DeadlineFilter>,
     pub sort: PostSort,
     /// Where the page starts: the `next_cursor` of the previous page of the
     /// same query.
@@ -132,6 +159,10 @@ impl PostQuery {
             act_by_to: None,
             tags: Vec::new(),
             changed_since: None,
+            item_states: Vec::new(),
+            assignee: None,
+            changed_since_triage: None,
+            deadline: None,
             sort: PostSort::Newest,
             cursor: None,
             limit: 50,
@@ -143,6 +174,69 @@ impl PostQuery {
     pub fn page_size(&self) -> i64 {
         i64::from(self.limit.clamp(1, 200))
     }
+}
+
+/// Whose work items a post query asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemAssignee {
+    /// Items assigned to this owner (the name compared ignoring ASCII
+    /// case; owner names are kept in lower case).
+    Owner(String),
+    /// Items assigned to nobody.
+    Unassigned,
+}
+
+/// Which deadline a post query asks about: the two kinds of
+/// [`changedesk_core::triage::DeadlineStatus`] that mean late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Deadline {
+    /// Open, past its own due date, not missed.
+    Overdue,
+    /// Open, past the post's act-by date (or, without one, its start).
+    Missed,
+}
+
+impl Deadline {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Deadline::Overdue => "overdue",
+            Deadline::Missed => "missed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Deadline> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "overdue" => Some(Deadline::Overdue),
+            "missed" => Some(Deadline::Missed),
+            _ => None,
+        }
+    }
+}
+
+/// A deadline condition: late in the way `status` says at the instant
+/// `now` (the caller's clock: the store never reads one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DeadlineFilter {
+    pub status: Deadline,
+    pub now: Timestamp,
+}
+
+/// How many of the posts a query matches have a work item in each of the
+/// states the inbox counts ([`Store::post_item_counts`]). The conditions
+/// are those of [`PostQuery`]'s work-item fields, so each count is what
+/// the matching filter lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ItemCounts {
+    /// Items still `new`.
+    pub awaiting: i64,
+    /// Open items flagged changed since triage.
+    pub changed: i64,
+    /// Open items past their due date, not missed.
+    pub overdue: i64,
+    /// Open items past the act-by date (or start) of their post.
+    pub missed: i64,
 }
 
 /// One page of posts.
@@ -175,6 +269,15 @@ pub struct PostHit {
     /// An excerpt of its body with the search matches marked; empty without
     /// search text that must appear.
     pub snippet: Vec<SnippetPart>,
+    /// Its work item's state and assignee; `None` without a work item.
+    pub item: Option<HitItem>,
+}
+
+/// What a post list shows of a post's work item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HitItem {
+    pub state: State,
+    pub assignee: Option<String>,
 }
 
 /// A piece of a snippet: plain text, or a search match (`hit`). The store
@@ -202,6 +305,14 @@ pub struct Facets {
     pub gone: i64,
     pub major: i64,
     pub not_major: i64,
+    /// Owners with the matching posts whose work item is assigned to them.
+    pub owners: Vec<FacetCount>,
+    /// Matching posts whose work item is assigned to nobody. (Posts
+    /// without a work item count in neither `owners` nor `unassigned`.)
+    pub unassigned: i64,
+    /// Work item states (`new`, `triaged`, …) with the matching posts whose
+    /// item is in it.
+    pub item_states: Vec<FacetCount>,
 }
 
 /// How many tenants, posts and incidents an archive holds.
@@ -397,10 +508,29 @@ impl Store {
     }
 
     /// Per value of service, category, severity, tag, tenant (in scope),
-    /// state and major, how many posts match `query` (its cursor and limit
-    /// aside).
+    /// state, major, work item owner and work item state, how many posts
+    /// match `query` (its cursor and limit aside).
     pub async fn post_facets(&self, query: &PostQuery) -> Result<Facets> {
         dispatch!(self.post_facets(query))
+    }
+
+    /// Among the posts matching `query` (its cursor and limit aside), how
+    /// many have a work item awaiting triage, changed since triage, overdue
+    /// or missed at `now`: one query, whatever the number of items.
+    pub async fn post_item_counts(&self, query: &PostQuery, now: Timestamp) -> Result<ItemCounts> {
+        dispatch!(self.post_item_counts(query, now))
+    }
+
+    /// For each list of tenant names in `within`, how many posts match
+    /// `query` with its scope narrowed to those tenants (the tenants of
+    /// the list that `query.scope` includes: never more than the query's
+    /// own scope), in the order of `within`. One statement for every list.
+    pub async fn count_posts_within(
+        &self,
+        query: &PostQuery,
+        within: &[Vec<String>],
+    ) -> Result<Vec<i64>> {
+        dispatch!(self.count_posts_within(query, within))
     }
 
     /// A post as [`Store::get_message`] shows it, to a caller who sees

@@ -1,23 +1,26 @@
 //! The inbox (`/`): the posts in the caller's scope with the API's search,
 //! filters, facets, sorting and cursor paging, count chips, and a selection
 //! for bulk triage. Every view is its URL's query string.
-
-use std::collections::HashMap;
+//!
+//! Every count is the store's (SQL `COUNT`s within the caller's scope), and
+//! every chip is a filter of the inbox itself: the count it shows is the
+//! number of posts it lists (within the whole scope, whatever the view).
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use changedesk_core::Timestamp;
-use changedesk_core::triage::{DeadlineStatus, deadline_status};
-use changedesk_store::{FacetCount, PostQuery};
+use changedesk_core::triage::State as ItemState;
+use changedesk_store::{Deadline, DeadlineFilter, FacetCount, PostQuery, TenantScope};
 use serde::Deserialize;
 
 use super::view::{self, Layout};
 use super::{SignedIn, UiError, UiResult, html};
 use crate::http::AppState;
-use crate::http::auth::Need;
-use crate::http::routes::items::{ItemParams, rows as item_rows};
-use crate::http::routes::posts::{PostParams, query as post_query};
+use crate::http::auth::{Caller, Need};
+use crate::http::routes::posts::{
+    PostParams, UNASSIGNED, group_counts, query as post_query, scope_of,
+};
 
 /// Posts per page.
 const PAGE: u32 = 50;
@@ -46,26 +49,50 @@ pub(crate) struct InboxParams {
     major: String,
     #[serde(default)]
     state: String,
+    /// A tenant group: its tenants within the caller's.
+    #[serde(default)]
+    tenant_group: String,
+    /// A work item's owner, `me`, or `none` (assigned to nobody).
+    #[serde(default)]
+    assignee: String,
+    /// A work item's state (`new`, `triaged`, `in_progress`, …).
+    #[serde(default)]
+    item_state: String,
     #[serde(default)]
     sort: String,
     #[serde(default)]
     cursor: String,
-    /// `act_by_soon` or `high` (high or critical severity).
+    /// One of [`CHIPS`].
     #[serde(default)]
     chip: String,
 }
 
+/// The chips that are filters of their own (`chip=…`): act-by within
+/// [`SOON_DAYS`], high or critical severity, and the work items awaiting
+/// triage, changed since triage (open ones), overdue and missed.
+const CHIPS: [&str; 6] = [
+    "act_by_soon",
+    "high",
+    "awaiting",
+    "changed",
+    "overdue",
+    "missed",
+];
+
 impl InboxParams {
-    fn pairs(&self) -> [(&'static str, &str); 11] {
+    fn pairs(&self) -> [(&'static str, &str); 14] {
         [
             ("q", self.q.trim()),
             ("tenant", self.tenant.trim()),
+            ("tenant_group", self.tenant_group.trim()),
             ("service", self.service.trim()),
             ("tag", self.tag.trim()),
             ("category", self.category.trim()),
             ("severity", self.severity.trim()),
             ("major", self.major.trim()),
             ("state", self.state.trim()),
+            ("assignee", self.assignee.trim()),
+            ("item_state", self.item_state.trim()),
             ("chip", self.chip.trim()),
             ("sort", self.sort.trim()),
             ("cursor", self.cursor.trim()),
@@ -138,9 +165,12 @@ impl InboxParams {
                     q.as_deref().unwrap_or_default()
                 ))
             }
+            // work item conditions: [`InboxParams::apply_item_chip`]
+            "awaiting" | "changed" | "overdue" | "missed" => {}
             other => {
                 return Err(UiError::bad_request(format!(
-                    "chip `{other}` is not one of act_by_soon, high"
+                    "chip `{other}` is not one of {}",
+                    CHIPS.join(", ")
                 )));
             }
         }
@@ -156,10 +186,51 @@ impl InboxParams {
             act_by_from,
             act_by_to,
             changed_since: None,
+            item_state: InboxParams::opt(&self.item_state),
+            assignee: InboxParams::opt(&self.assignee),
+            changed: None,
+            deadline: None,
+            tenant_group: InboxParams::opt(&self.tenant_group),
             sort: InboxParams::opt(&self.sort),
             cursor: InboxParams::opt(&self.cursor),
             limit: Some(PAGE),
         })
+    }
+
+    /// The store's query for this view: the API's, then this view's work
+    /// item chip, if any.
+    async fn query(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+        now: Timestamp,
+    ) -> UiResult<PostQuery> {
+        let mut q = post_query(state, &self.post_params(now)?, caller).await?;
+        self.apply_item_chip(&mut q, now);
+        Ok(q)
+    }
+
+    /// Narrows `q` by this view's work item chip: awaiting triage (`new`),
+    /// changed since triage (an open item flagged), overdue or missed at
+    /// `now`, with the meaning of `Store::post_item_counts`, so a chip
+    /// lists what it counts.
+    fn apply_item_chip(&self, q: &mut PostQuery, now: Timestamp) {
+        let open: Vec<ItemState> = ItemState::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.is_open())
+            .collect();
+        let deadline = |status| DeadlineFilter { status, now };
+        match self.chip.trim() {
+            "awaiting" => only_states(q, &[ItemState::New]),
+            "changed" => {
+                only_states(q, &open);
+                q.changed_since_triage = Some(true);
+            }
+            "overdue" => q.deadline = Some(deadline(Deadline::Overdue)),
+            "missed" => q.deadline = Some(deadline(Deadline::Missed)),
+            _ => {}
+        }
     }
 
     /// This view's query string without the page (`cursor`) and without
@@ -176,14 +247,29 @@ impl InboxParams {
     }
 }
 
+/// Keeps only the work item states of `q` that are among `states` (all of
+/// them when `q` asks for none). When none is left, nothing can match: the
+/// scope becomes empty (which can only narrow it).
+fn only_states(q: &mut PostQuery, states: &[ItemState]) {
+    if q.item_states.is_empty() {
+        q.item_states = states.to_vec();
+        return;
+    }
+    q.item_states.retain(|s| states.contains(s));
+    if q.item_states.is_empty() {
+        q.scope = TenantScope::Only(Vec::new());
+    }
+}
+
 /// An inbox query string (with or without its `?`) checked as the inbox
 /// and the API read it (unknown parameters dropped, a bad value refused
 /// with what is wrong) and written in the inbox's own form, without the
 /// page: what a saved view keeps.
-pub(crate) fn normalize_query(
+pub(crate) async fn normalize_query(
+    state: &AppState,
     query: &str,
     now: Timestamp,
-    caller: &crate::http::Caller,
+    caller: &Caller,
 ) -> UiResult<String> {
     let uri: axum::http::Uri = format!("/?{}", query.trim().trim_start_matches('?'))
         .parse()
@@ -192,7 +278,7 @@ pub(crate) fn normalize_query(
         .map_err(|e| UiError::bad_request(e.body_text()))?;
     // a view is every page of its posts
     p.cursor.clear();
-    post_query(&p.post_params(now)?, caller)?;
+    p.query(state, caller, now).await?;
     Ok(p.view_query())
 }
 
@@ -288,6 +374,15 @@ fn facet(
     }
 }
 
+/// An owner facet's value for people: `none` is "unassigned".
+fn owner_label(v: &str) -> String {
+    if v.eq_ignore_ascii_case(UNASSIGNED) {
+        "unassigned".to_string()
+    } else {
+        v.to_string()
+    }
+}
+
 /// `GET /`.
 pub(crate) async fn inbox(
     State(state): State<AppState>,
@@ -296,12 +391,12 @@ pub(crate) async fn inbox(
 ) -> UiResult<Response> {
     let now = state.now();
     let caller = &user.caller;
-    let pq: PostQuery = post_query(&p.post_params(now)?, caller)?;
+    let pq: PostQuery = p.query(&state, caller, now).await?;
     let page = state.store.query_posts(&pq).await?;
     let facets = state.store.post_facets(&pq).await?;
 
     // chips count the whole scope, whatever the view
-    let everything = PostQuery::new(pq.scope.clone());
+    let everything = PostQuery::new(scope_of(caller));
     let all = if p.filtered() {
         state.store.post_facets(&everything).await?
     } else {
@@ -312,79 +407,44 @@ pub(crate) async fn inbox(
     soon.act_by_to = Some(now.saturating_add(time::Duration::days(SOON_DAYS)));
     soon.limit = 1;
     let soon_total = state.store.query_posts(&soon).await?.total;
-    let items = item_rows(
-        &state,
-        caller,
-        &ItemParams {
-            limit: Some(5000),
-            ..Default::default()
-        },
-    )
-    .await?;
-    let (mut awaiting, mut changed, mut overdue, mut missed) = (0, 0, 0, 0);
-    let mut by_post = HashMap::new();
-    for (r, _) in &items {
-        let item = &r.stored.item;
-        if item.state.is_open() {
-            awaiting += i64::from(item.state == changedesk_core::triage::State::New);
-            changed += i64::from(!item.changed_since_triage.is_empty());
-            match deadline_status(item, r.act_by, r.start, now) {
-                DeadlineStatus::Overdue { .. } => overdue += 1,
-                DeadlineStatus::Missed { .. } => missed += 1,
-                _ => {}
-            }
-        }
-        by_post.insert(item.message_id.as_str(), item);
-    }
+    let items = state.store.post_item_counts(&everything, now).await?;
+    // each group's count is what choosing it lists: the view in the
+    // caller's whole scope
+    let groups = if p.tenant_group.trim().is_empty() {
+        group_counts(&state, caller, &pq).await?
+    } else {
+        let anywhere = InboxParams {
+            tenant_group: String::new(),
+            ..p.clone()
+        };
+        let q = anywhere.query(&state, caller, now).await?;
+        group_counts(&state, caller, &q).await?
+    };
     let high: i64 = all
         .severities
         .iter()
         .filter(|c| !c.value.eq_ignore_ascii_case("normal"))
         .map(|c| c.count)
         .sum();
+    let chip = |label, count, value| Chip {
+        label,
+        count,
+        href: p.toggle("chip", value),
+        active: p.is("chip", value),
+    };
     let chips = vec![
-        Chip {
-            label: "Awaiting triage",
-            count: awaiting,
-            href: "/items?state=new".to_string(),
-            active: false,
-        },
-        Chip {
-            label: "Act-by soon",
-            count: soon_total,
-            href: p.toggle("chip", "act_by_soon"),
-            active: p.is("chip", "act_by_soon"),
-        },
+        chip("Awaiting triage", items.awaiting, "awaiting"),
+        chip("Act-by soon", soon_total, "act_by_soon"),
         Chip {
             label: "Major",
             count: all.major,
             href: p.toggle("major", "true"),
             active: p.is("major", "true"),
         },
-        Chip {
-            label: "High or critical",
-            count: high,
-            href: p.toggle("chip", "high"),
-            active: p.is("chip", "high"),
-        },
-        Chip {
-            label: "Changed since triage",
-            count: changed,
-            href: "/items?changed=true".to_string(),
-            active: false,
-        },
-        Chip {
-            label: "Overdue",
-            count: overdue,
-            href: "/items?deadline=overdue".to_string(),
-            active: false,
-        },
-        Chip {
-            label: "Missed",
-            count: missed,
-            href: "/items?deadline=missed".to_string(),
-            active: false,
-        },
+        chip("High or critical", high, "high"),
+        chip("Changed since triage", items.changed, "changed"),
+        chip("Overdue", items.overdue, "overdue"),
+        chip("Missed", items.missed, "missed"),
     ];
 
     let state_counts = [("active", facets.visible), ("expired", facets.gone)]
@@ -395,6 +455,14 @@ pub(crate) async fn inbox(
             count: n,
         })
         .collect::<Vec<_>>();
+    let mut owners = facets.owners.clone();
+    if facets.unassigned > 0 {
+        owners.push(FacetCount {
+            value: UNASSIGNED.to_string(),
+            count: facets.unassigned,
+        });
+        owners.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    }
     let facet_list = vec![
         facet("Service", "service", &facets.services, &p, str::to_string),
         facet("Tenant", "tenant", &facets.tenants, &p, str::to_string),
@@ -414,18 +482,26 @@ pub(crate) async fn inbox(
         ),
         facet("Tag", "tag", &facets.tags, &p, str::to_string),
         facet("State", "state", &state_counts, &p, str::to_string),
+        facet("Tenant group", "tenant_group", &groups, &p, str::to_string),
+        facet("Owner", "assignee", &owners, &p, owner_label),
+        facet("Work state", "item_state", &facets.item_states, &p, |s| {
+            view::state_label(s).to_string()
+        }),
     ];
 
     let mut active = Vec::new();
     for (key, label) in [
         ("q", "search"),
         ("tenant", "tenant"),
+        ("tenant_group", "tenant group"),
         ("service", "service"),
         ("tag", "tag"),
         ("category", "category"),
         ("severity", "severity"),
         ("major", "major"),
         ("state", "state"),
+        ("assignee", "owner"),
+        ("item_state", "work state"),
         ("chip", "chip"),
     ] {
         let v = p
@@ -438,6 +514,10 @@ pub(crate) async fn inbox(
             let shown = match (key, v.as_str()) {
                 ("chip", "act_by_soon") => format!("act-by within {SOON_DAYS} days"),
                 ("chip", "high") => "high or critical".to_string(),
+                ("chip", "awaiting") => "awaiting triage".to_string(),
+                ("chip", "changed") => "changed since triage".to_string(),
+                ("assignee", a) => owner_label(a),
+                ("item_state", s) => view::state_label(s).to_string(),
                 ("category", c) => view::category_label(c),
                 _ => v.clone(),
             };
@@ -454,7 +534,7 @@ pub(crate) async fn inbox(
         .iter()
         .map(|h| {
             let s = &h.summary;
-            let item = by_post.get(s.id.as_str());
+            let item = h.item.as_ref();
             Row {
                 id: s.id.clone(),
                 title: s.title.clone(),

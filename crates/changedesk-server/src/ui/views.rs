@@ -86,20 +86,21 @@ async fn refused(mut user: SignedIn, state: &AppState, e: StoreError) -> UiResul
 /// as the view `name` (replacing the query of a view of that name), then
 /// shows the view.
 pub(crate) async fn save(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
-    let query = match normalize_query(form.get("query"), state.now(), &form.user.caller) {
-        Ok(q) => q,
-        Err(UiError::Page { message, .. }) => {
-            return render(
-                &form.user,
-                StatusCode::BAD_REQUEST,
-                Some(Notice::error(format!(
-                    "this view cannot be saved: {message}"
-                ))),
-            )
-            .await;
-        }
-        Err(e) => return Err(e),
-    };
+    let query =
+        match normalize_query(&state, form.get("query"), state.now(), &form.user.caller).await {
+            Ok(q) => q,
+            Err(UiError::Page { message, .. }) => {
+                return render(
+                    &form.user,
+                    StatusCode::BAD_REQUEST,
+                    Some(Notice::error(format!(
+                        "this view cannot be saved: {message}"
+                    ))),
+                )
+                .await;
+            }
+            Err(e) => return Err(e),
+        };
     let caller = &form.user.caller;
     match state
         .store

@@ -1613,8 +1613,123 @@ macro_rules! both {
     };
 }
 
+async fn posts_filter_on_work_items_and_tenant_groups(store: Store) {
+    let f = fixture(store).await;
+    let ids = |v: &Value| -> Vec<String> {
+        let mut out: Vec<String> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect();
+        out.sort();
+        out
+    };
+    // MC3 is done: never late; MC1 and MC2 (started in January, no act-by)
+    // are missed, so not overdue
+    let mut mc3 = f.store.work_item("MC3").await.unwrap().unwrap();
+    mc3.item.state = changedesk_core::triage::State::Done;
+    f.store
+        .save_work_item(&ItemSave {
+            item: &mc3.item,
+            expected_version: Some(mc3.version),
+            evaluated_revision: None,
+            entries: &[],
+            notify: &[],
+            at: at(NOW),
+        })
+        .await
+        .unwrap();
+    for (role, query, want) in [
+        ("owen", "assignee=me", &["MC1"][..]),
+        ("admin", "assignee=OWEN", &["MC1"]),
+        ("admin", "assignee=none", &["MC2"]),
+        ("admin", "assignee=nobody", &[]),
+        ("admin", "item_state=new", &["MC1", "MC2"]),
+        ("admin", "item_state=closed", &["MC3"]),
+        ("admin", "item_state=open,done", &["MC1", "MC2", "MC3"]),
+        ("admin", "changed=false", &["MC1", "MC2", "MC3"]),
+        ("admin", "changed=true", &[]),
+        ("admin", "deadline=missed", &["MC1", "MC2"]),
+        ("admin", "deadline=overdue", &[]),
+        ("admin", "tenant_group=eu", &["MC1", "MC3"]),
+        ("admin", "tenant_group=EU&assignee=none", &[]),
+        ("admin", "tenant_group=eu&deadline=missed", &["MC1"]),
+        // a group never widens a scope
+        ("scoped", "tenant_group=eu", &["MC1", "MC3"]),
+        ("scoped", "deadline=missed", &["MC1"]),
+    ] {
+        let v = get(
+            &f,
+            role,
+            &format!("/api/v1/posts?{query}&include_total=true"),
+        )
+        .await;
+        assert_eq!(ids(&v), want, "{role}: {query}");
+        assert_eq!(v["total"], json!(want.len()), "{role}: {query}");
+    }
+    // each post with its item
+    let v = get(&f, "admin", "/api/v1/posts").await;
+    let item = |id: &str| {
+        let p = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .unwrap()
+            .clone();
+        (p["item_state"].clone(), p.get("assignee").cloned())
+    };
+    assert_eq!(item("MC1"), (json!("new"), Some(json!("owen"))));
+    assert_eq!(item("MC2"), (json!("new"), None));
+    assert_eq!(item("MC3"), (json!("done"), Some(json!("manager"))));
+    // the facets
+    let v = get(&f, "admin", "/api/v1/posts/facets").await;
+    assert_eq!(
+        v["assignee"],
+        json!([{"value": "manager", "count": 1}, {"value": "none", "count": 1},
+               {"value": "owen", "count": 1}])
+    );
+    assert_eq!(
+        v["item_state"],
+        json!([{"value": "new", "count": 2}, {"value": "done", "count": 1}])
+    );
+    assert_eq!(v["tenant_group"], json!([{"value": "eu", "count": 2}]));
+    // the group's count is the same whichever group the query names
+    let v = get(
+        &f,
+        "admin",
+        "/api/v1/posts/facets?tenant_group=eu&item_state=new",
+    )
+    .await;
+    assert_eq!(v["tenant_group"], json!([{"value": "eu", "count": 1}]));
+    assert_eq!(v["item_state"], json!([{"value": "new", "count": 1}]));
+    // what is wrong is said
+    for (query, says) in [
+        ("item_state=sideways", "item_state"),
+        (
+            "deadline=late",
+            "deadline `late` is not one of overdue, missed",
+        ),
+        ("tenant_group=nosuch", "there is no tenant group `nosuch`"),
+        ("changed=maybe", "changed"),
+    ] {
+        for path in ["/api/v1/posts", "/api/v1/posts/facets"] {
+            let (status, body, headers) =
+                call(&f, "admin", "GET", &format!("{path}?{query}"), None).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}?{query}: {body}");
+            assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+            assert!(
+                body["detail"].as_str().unwrap_or("").contains(says),
+                "{path}?{query}: {body}"
+            );
+        }
+    }
+}
+
 both!(
     probes_answer_without_signing_in,
+    posts_filter_on_work_items_and_tenant_groups,
     authorization_matrix,
     scope_hides_other_tenants_everywhere,
     sessions_need_csrf_and_end_at_sign_out,

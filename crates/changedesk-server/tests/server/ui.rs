@@ -876,7 +876,7 @@ pub(super) fn escaped(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-fn asset(body: &str, ext: &str) -> String {
+pub(super) fn asset(body: &str, ext: &str) -> String {
     body.match_indices("/static/")
         .map(|(i, _)| &body[i..i + body[i..].find('"').unwrap()])
         .find(|p| p.ends_with(ext))
@@ -1027,6 +1027,334 @@ async fn a_tour_search_chip_post_diff_triage_board(store: Store) {
     assert!(mine.body.contains("/posts/MC1"), "{}", mine.body);
 }
 
+/// The chip of this label on an inbox page: its count and whether it is
+/// the active one.
+fn chip(body: &str, label: &str) -> (i64, bool) {
+    let chips = &body[body.find("aria-label=\"Counts\"").expect("the chips")..];
+    let chips = &chips[..chips.find("</ul>").unwrap()];
+    let item = chips
+        .split("<li>")
+        .find(|li| li.contains(&format!(">{label} <b>")))
+        .unwrap_or_else(|| panic!("no chip {label} in {chips}"));
+    let n = &item[item.find("<b>").unwrap() + 3..item.find("</b>").unwrap()];
+    (n.parse().unwrap(), item.contains("aria-current=\"true\""))
+}
+
+/// The values of the inbox's facet `title`, with their counts.
+fn facet_values(body: &str, title: &str) -> Vec<(String, i64)> {
+    let Some(i) = body.find(&format!("<h2 class=\"h3\">{title}</h2>")) else {
+        return Vec::new();
+    };
+    let list = &body[i..];
+    let list = &list[..list.find("</ul>").unwrap()];
+    list.split("<li>")
+        .skip(1)
+        .map(|li| {
+            let label = &li[li.find("<span>").unwrap() + 6..li.find("</span>").unwrap()];
+            let n = &li[li.find("<span class=\"n\">").unwrap() + 16..];
+            let n = &n[..n.find("</span>").unwrap()];
+            (label.to_string(), n.parse().unwrap())
+        })
+        .collect()
+}
+
+/// The posts an inbox page lists.
+fn listed(body: &str) -> Vec<String> {
+    let mut ids: Vec<String> = body
+        .split("<td class=\"id\">")
+        .skip(1)
+        .map(|r| r[..r.find('<').unwrap()].to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn groups(store: &Store, groups: &[(&str, &[&str])]) {
+    for (name, include) in groups {
+        store
+            .put_group(
+                &changedesk_core::triage::TenantGroup {
+                    name: name.to_string(),
+                    description: String::new(),
+                    include: include.iter().map(|s| s.to_string()).collect(),
+                    exclude: Vec::new(),
+                },
+                "test",
+                &at(NOW),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+async fn the_inbox_chips_and_work_item_facets_filter_the_inbox(store: Store) {
+    let f = fixture(store, 2).await;
+    groups(
+        &f.store,
+        &[
+            ("north", &["alpha"]),
+            ("south", &["zulu"]),
+            ("empty", &["nomatch-*"]),
+        ],
+    )
+    .await;
+    let b = sign_in(&f, "admin").await;
+    // MC1 (act-by 2026-03-20), MC2 and MC666 (no act-by, started in
+    // January: missed) await triage; MC5000 and MC5001 have no item
+    let inbox = b.get(&f, "/").await;
+    assert_eq!(chip(&inbox.body, "Awaiting triage"), (3, false));
+    assert_eq!(chip(&inbox.body, "Missed"), (2, false));
+    assert_eq!(chip(&inbox.body, "Overdue"), (0, false));
+    assert_eq!(chip(&inbox.body, "Changed since triage"), (0, false));
+    for (value, label) in [
+        ("awaiting", "Awaiting triage"),
+        ("changed", "Changed since triage"),
+        ("overdue", "Overdue"),
+        ("missed", "Missed"),
+    ] {
+        assert!(
+            inbox
+                .body
+                .contains(&format!("<a href=\"/?chip={value}\">{label} <b>")),
+            "{value}: {}",
+            inbox.body
+        );
+    }
+    let chips = &inbox.body[inbox.body.find("aria-label=\"Counts\"").unwrap()..];
+    let chips = &chips[..chips.find("</ul>").unwrap()];
+    assert!(
+        !chips.contains("/items"),
+        "no chip leaves the inbox: {chips}"
+    );
+    let a = b.get(&f, "/?chip=awaiting").await;
+    assert_eq!(listed(&a.body), ["MC1", "MC2", "MC666"], "{}", a.body);
+    assert!(a.body.contains(">3 posts<"));
+    assert_eq!(chip(&a.body, "Awaiting triage"), (3, true));
+    assert!(
+        a.body.contains("chip: awaiting triage <a href=\"/\""),
+        "the filter in force, with its clear link: {}",
+        a.body
+    );
+    let a = b.get(&f, "/?chip=missed").await;
+    assert_eq!(listed(&a.body), ["MC2", "MC666"], "{}", a.body);
+
+    // triaged, MC1 no longer awaits; once its due date passed, it is overdue
+    let post = b.get(&f, "/posts/MC1").await;
+    for fields in [
+        vec![
+            ("action", "triage"),
+            ("version", post.field("version").as_str()),
+        ],
+        vec![("action", "set_due"), ("due", "2026-03-05")],
+    ] {
+        let a = b.post(&f, "/posts/MC1/actions", &fields).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{fields:?}: {}", a.body);
+    }
+    let a = b.get(&f, "/?chip=awaiting").await;
+    assert_eq!(listed(&a.body), ["MC2", "MC666"], "{}", a.body);
+    assert_eq!(chip(&a.body, "Awaiting triage"), (2, true));
+    let a = b.get(&f, "/?chip=overdue").await;
+    assert_eq!(listed(&a.body), ["MC1"], "{}", a.body);
+    assert_eq!(chip(&a.body, "Overdue"), (1, true));
+    assert_eq!(chip(&a.body, "Missed"), (2, false));
+    // a new revision flags it changed since triage
+    let mut stored = f.store.work_item("MC1").await.unwrap().unwrap();
+    stored.item.changed_since_triage = vec!["act_by".into()];
+    f.store
+        .save_work_item(&ItemSave {
+            item: &stored.item,
+            expected_version: Some(stored.version),
+            evaluated_revision: None,
+            entries: &[],
+            notify: &[],
+            at: at(NOW),
+        })
+        .await
+        .unwrap();
+    let a = b.get(&f, "/?chip=changed").await;
+    assert_eq!(listed(&a.body), ["MC1"], "{}", a.body);
+    assert_eq!(chip(&a.body, "Changed since triage"), (1, true));
+    // a chip within another filter
+    let a = b.get(&f, "/?tenant=zulu&chip=missed").await;
+    assert_eq!(listed(&a.body), ["MC2"], "{}", a.body);
+
+    // the work state, owner and tenant group facets, each a filter
+    let inbox = b.get(&f, "/").await;
+    assert_eq!(
+        facet_values(&inbox.body, "Work state"),
+        [("new".to_string(), 2), ("triaged".to_string(), 1)]
+    );
+    assert_eq!(
+        facet_values(&inbox.body, "Owner"),
+        [("unassigned".to_string(), 2), ("owen".to_string(), 1)]
+    );
+    assert_eq!(
+        facet_values(&inbox.body, "Tenant group"),
+        [("north".to_string(), 4), ("south".to_string(), 2)],
+        "a group without tenants is not shown"
+    );
+    for href in [
+        "/?item_state=triaged",
+        "/?assignee=owen",
+        "/?assignee=none",
+        "/?tenant_group=south",
+    ] {
+        assert!(inbox.body.contains(&format!("href=\"{href}\"")), "{href}");
+    }
+    for (path, want) in [
+        ("/?item_state=triaged", &["MC1"][..]),
+        ("/?item_state=new", &["MC2", "MC666"]),
+        ("/?assignee=owen", &["MC1"]),
+        ("/?assignee=none", &["MC2", "MC666"]),
+        ("/?tenant_group=south", &["MC1", "MC2"]),
+        (
+            "/?tenant_group=north",
+            &["MC1", "MC5000", "MC5001", "MC666"],
+        ),
+        ("/?tenant_group=south&assignee=none", &["MC2"]),
+        ("/?tenant_group=north&chip=missed", &["MC666"]),
+        // no item is both awaiting triage and triaged
+        ("/?item_state=triaged&chip=awaiting", &[]),
+    ] {
+        let a = b.get(&f, path).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.body);
+        assert_eq!(listed(&a.body), want, "{path}");
+    }
+    let a = b.get(&f, "/?tenant_group=south&item_state=new").await;
+    assert!(
+        a.body
+            .contains("tenant group: south <a href=\"/?item_state=new\"")
+            && a.body
+                .contains("work state: new <a href=\"/?tenant_group=south\""),
+        "the filters in force: {}",
+        a.body
+    );
+    // a group's count is what choosing it lists, whichever group is chosen
+    assert_eq!(
+        facet_values(&a.body, "Tenant group"),
+        [("north".to_string(), 1), ("south".to_string(), 1)]
+    );
+    let a = b.get(&f, "/?assignee=none").await;
+    assert!(
+        a.body.contains("owner: unassigned <a href=\"/\""),
+        "{}",
+        a.body
+    );
+    // the rows still show their item
+    let a = b.get(&f, "/?q=id:MC1").await;
+    assert!(
+        a.body
+            .contains("<span class=\"state-triaged\">triaged</span><div class=\"meta\">owen</div>"),
+        "{}",
+        a.body
+    );
+    let a = b.get(&f, "/?q=id:MC5000").await;
+    assert!(a.body.contains("no item"), "{}", a.body);
+    // an unknown group or chip says what is wrong
+    let a = b.get(&f, "/?tenant_group=nosuch").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("no tenant group `nosuch`"), "{}", a.body);
+    let a = b.get(&f, "/?chip=sideways").await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST);
+    assert!(a.body.contains("awaiting"), "{}", a.body);
+    // a saved view keeps the new filters
+    let a = b
+        .post(
+            &f,
+            "/views/save",
+            &[
+                ("name", "South, nobody's, missed"),
+                (
+                    "query",
+                    "chip=missed&item_state=new&assignee=none&tenant_group=south&cursor=x",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.location()),
+        (
+            StatusCode::SEE_OTHER,
+            "/?tenant_group=south&assignee=none&item_state=new&chip=missed"
+        ),
+        "{}",
+        a.body
+    );
+    let a = b.get(&f, a.location()).await;
+    assert_eq!(listed(&a.body), ["MC2"], "{}", a.body);
+}
+
+async fn a_scoped_user_sees_no_group_or_count_beyond_their_tenants(store: Store) {
+    let f = fixture(store, 2).await;
+    groups(
+        &f.store,
+        &[
+            ("north", &["alpha"]),
+            ("south", &["zulu"]),
+            ("mixed", &["alpha", "zulu"]),
+        ],
+    )
+    .await;
+    let b = sign_in(&f, "scoped").await;
+    let inbox = b.get(&f, "/").await;
+    // MC1 and MC666 are alpha's items; MC2 is zulu's
+    assert_eq!(chip(&inbox.body, "Awaiting triage"), (2, false));
+    assert_eq!(chip(&inbox.body, "Missed"), (1, false));
+    assert_eq!(
+        facet_values(&inbox.body, "Owner"),
+        [("unassigned".to_string(), 1), ("owen".to_string(), 1)]
+    );
+    assert_eq!(
+        facet_values(&inbox.body, "Tenant group"),
+        [("mixed".to_string(), 4), ("north".to_string(), 4)],
+        "the mixed group counts alpha's posts only; south is not shown"
+    );
+    assert!(!inbox.body.contains("south"), "{}", inbox.body);
+    for path in [
+        "/?tenant_group=mixed",
+        "/?tenant_group=mixed&chip=missed",
+        "/?chip=awaiting",
+    ] {
+        let a = b.get(&f, path).await;
+        assert_eq!(a.status, StatusCode::OK, "{path}");
+        assert!(
+            !a.body.contains("/posts/MC2") && !a.body.to_ascii_lowercase().contains("zulu"),
+            "{path}: {}",
+            a.body
+        );
+    }
+    let a = b.get(&f, "/?tenant_group=mixed").await;
+    assert_eq!(listed(&a.body), ["MC1", "MC5000", "MC5001", "MC666"]);
+    // a group outside the scope is as unknown as one that does not exist
+    let south = b.get(&f, "/?tenant_group=south").await;
+    let nosuch = b.get(&f, "/?tenant_group=nosuch").await;
+    for (a, name) in [(&south, "south"), (&nosuch, "nosuch")] {
+        assert_eq!(a.status, StatusCode::BAD_REQUEST);
+        assert!(
+            a.body.contains(&format!(
+                "no tenant group `{name}` holds a tenant you may see"
+            )),
+            "{}",
+            a.body
+        );
+    }
+    // the API says the same
+    let api = b.get(&f, "/api/v1/posts/facets").await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let facets: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    assert_eq!(
+        facets["tenant_group"],
+        json!([{"value": "mixed", "count": 4}, {"value": "north", "count": 4}])
+    );
+    assert_eq!(
+        facets["assignee"],
+        json!([{"value": "none", "count": 1}, {"value": "owen", "count": 1}])
+    );
+    assert_eq!(facets["item_state"], json!([{"value": "new", "count": 2}]));
+    let api = b.get(&f, "/api/v1/posts?tenant_group=south").await;
+    assert_eq!(api.status, StatusCode::BAD_REQUEST, "{}", api.body);
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         $(
@@ -1059,4 +1387,6 @@ both!(
     scoped_users_see_only_their_tenants,
     the_inbox_with_50_posts_weighs_under_100_kb,
     a_tour_search_chip_post_diff_triage_board,
+    the_inbox_chips_and_work_item_facets_filter_the_inbox,
+    a_scoped_user_sees_no_group_or_count_beyond_their_tenants,
 );

@@ -15,8 +15,8 @@ use changedesk_store::Store;
 use serde_json::json;
 
 use super::ui::{
-    Answer, Fixture, NOW, assert_secure_headers, assert_self_contained, at, escaped, fixture, form,
-    get, opts, send, sign_in, user,
+    Answer, Fixture, NOW, assert_secure_headers, assert_self_contained, asset, at, escaped,
+    fixture, form, get, opts, send, sign_in, user,
 };
 
 fn incident(id: &str, title: &str, status: &str, resolved: bool) -> Incident {
@@ -1688,6 +1688,125 @@ macro_rules! both {
     };
 }
 
+/// The opening tags of the page's forms that remove something (their
+/// action ends in `/remove` or `/revoke`).
+fn removing_forms(body: &str) -> Vec<&str> {
+    body.match_indices("<form ")
+        .map(|(i, _)| &body[i..i + body[i..].find('>').unwrap() + 1])
+        .filter(|tag| {
+            let action = tag
+                .split("action=\"")
+                .nth(1)
+                .and_then(|a| a.split('"').next())
+                .unwrap_or("");
+            action.ends_with("/remove") || action.ends_with("/revoke")
+        })
+        .collect()
+}
+
+async fn every_removing_form_asks_first(store: Store) {
+    let f = world(store).await;
+    let b = sign_in(&f, "admin").await;
+    // one of everything that can be removed
+    f.store
+        .put_group(
+            &changedesk_core::triage::TenantGroup {
+                name: "north".into(),
+                description: String::new(),
+                include: vec!["alpha".into()],
+                exclude: Vec::new(),
+            },
+            "test",
+            &at(NOW),
+        )
+        .await
+        .unwrap();
+    for (path, fields, status) in [
+        (
+            "/rules/save",
+            &[
+                ("name", "teams-high"),
+                ("when", "true"),
+                ("priority", "high"),
+                ("labels", ""),
+                ("owner", "owen"),
+                ("enabled", "true"),
+            ][..],
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            "/tokens/add",
+            &[("name", "ci"), ("role", "")],
+            StatusCode::CREATED,
+        ),
+        (
+            "/views/save",
+            &[("name", "Majors"), ("query", "major=true")],
+            StatusCode::SEE_OTHER,
+        ),
+    ] {
+        let a = b.post(&f, path, fields).await;
+        assert_eq!(a.status, status, "{path}: {}", a.body);
+    }
+    for (page, actions) in [
+        (
+            "/owners",
+            &[
+                "/owners/remove",
+                "/owners/ownership/remove",
+                "/owners/groups/remove",
+            ][..],
+        ),
+        ("/rules", &["/rules/remove"]),
+        ("/rules/edit?name=teams-high", &["/rules/remove"]),
+        ("/tokens", &["/tokens/revoke"]),
+        ("/users", &["/users/remove"]),
+        ("/views", &["/views/remove"]),
+    ] {
+        let a = b.get(&f, page).await;
+        assert_eq!(a.status, StatusCode::OK, "{page}");
+        let forms = removing_forms(&a.body);
+        for action in actions {
+            assert!(
+                forms
+                    .iter()
+                    .any(|tag| tag.contains(&format!("action=\"{action}\""))),
+                "{page}: no form to {action}"
+            );
+        }
+        for tag in forms {
+            assert!(
+                tag.contains(" data-confirm=\"") && !tag.contains("data-confirm=\"\""),
+                "{page}: a form that removes without asking: {tag}"
+            );
+        }
+    }
+    // the question names what goes
+    let owners = b.get(&f, "/owners").await;
+    for question in [
+        "Remove owner owen?",
+        "Remove tenant group north?",
+        "Remove the ownership of Zulu Private Service for ",
+    ] {
+        assert!(
+            owners.body.contains(&format!("data-confirm=\"{question}")),
+            "{question}: {}",
+            owners.body
+        );
+    }
+    let views = b.get(&f, "/views").await;
+    assert!(views.body.contains("data-confirm=\"Delete view Majors?\""));
+    // and the page's script asks it
+    let js = send(&f.app, get(&asset(&owners.body, ".js"), None))
+        .await
+        .body;
+    assert!(
+        js.contains("form[data-confirm]")
+            && js.contains("window.confirm(f.getAttribute(\"data-confirm\"))"),
+        "{js}"
+    );
+}
+
 both!(
     pages_render_for_the_roles_that_may_see_them,
     every_form_needs_the_csrf_token,
@@ -1699,4 +1818,5 @@ both!(
     saved_views_are_kept_per_user_and_shown_in_the_menu,
     the_agenda_is_the_cli_document_for_the_callers_tenants,
     tenants_show_sync_status_and_sync_now,
+    every_removing_form_asks_first,
 );

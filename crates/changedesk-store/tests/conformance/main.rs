@@ -3,6 +3,7 @@
 mod auth;
 mod fixtures;
 mod harness;
+mod inbox;
 mod oidc;
 mod query;
 mod replay;

@@ -122,7 +122,9 @@ pub struct ItemParams {
     pub limit: Option<i64>,
 }
 
-fn states(s: &Option<String>) -> ApiResult<Vec<ItemState>> {
+/// Work item states from a comma-separated list of states, `open` and
+/// `closed`; a bad one is refused naming the parameter `name`.
+pub(crate) fn states(name: &str, s: &Option<String>) -> ApiResult<Vec<ItemState>> {
     let mut out = Vec::new();
     for part in s
         .as_deref()
@@ -137,7 +139,7 @@ fn states(s: &Option<String>) -> ApiResult<Vec<ItemState>> {
             other => out.push(
                 other
                     .parse()
-                    .map_err(|e| ApiError::bad_request(format!("state: {e}")))?,
+                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))?,
             ),
         }
     }
@@ -180,7 +182,7 @@ pub(crate) async fn rows(
         return Ok(Vec::new());
     }
     let filter = ItemFilter {
-        states: states(&p.state)?,
+        states: states("state", &p.state)?,
         assignee: p.assignee.as_deref().map(|a| {
             if a.eq_ignore_ascii_case("me") {
                 caller.name.clone()

@@ -4,7 +4,7 @@
 //! in scope.
 
 use axum::extract::State;
-use changedesk_store::{PostQuery, PostSort, TenantScope};
+use changedesk_store::{Deadline, DeadlineFilter, ItemAssignee, PostQuery, PostSort, TenantScope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -36,7 +36,7 @@ pub fn scope_of(caller: &Caller) -> TenantScope {
 }
 
 /// Filters, search, sorting and paging of the post list.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PostParams {
@@ -62,6 +62,23 @@ pub struct PostParams {
     pub act_by_to: Option<String>,
     /// Changed (lastModifiedDateTime) on or after (RFC 3339).
     pub changed_since: Option<String>,
+    /// Only posts whose work item is in one of these states
+    /// (comma-separated: `new`, `triaged`, `in_progress`, `done`,
+    /// `dismissed`, or `open` / `closed`). Like every work-item filter, it
+    /// leaves out posts without a work item (not evaluated by the rules yet).
+    pub item_state: Option<String>,
+    /// Only posts whose work item is assigned to this owner (`me`: the
+    /// caller; `none`: to nobody).
+    pub assignee: Option<String>,
+    /// Only posts whose work item is (`true`) or is not (`false`) flagged
+    /// changed since triage.
+    pub changed: Option<bool>,
+    /// `overdue` (an open item past its due date, not missed) or `missed`
+    /// (an open item whose post's act-by date, or start, has passed).
+    pub deadline: Option<String>,
+    /// Only posts of this tenant group's tenants (within the caller's; a
+    /// group unknown, or without a tenant the caller sees, is refused).
+    pub tenant_group: Option<String>,
     /// `newest` (default), `oldest`, `act_by`, `title` or `relevance`.
     pub sort: Option<String>,
     /// From the previous page's `next_cursor`.
@@ -126,7 +143,93 @@ fn time_param(name: &str, v: &Option<String>) -> ApiResult<Option<changedesk_cor
         .transpose()
 }
 
-pub(crate) fn query(p: &PostParams, caller: &Caller) -> ApiResult<PostQuery> {
+/// The value of `assignee` that asks for work items assigned to nobody.
+pub const UNASSIGNED: &str = "none";
+
+/// The tenants of the group `name` (as the archive's tenants match its
+/// patterns) that the caller sees, with the others the caller sees left
+/// out: a scope never wider than the caller's. A group that does not
+/// exist is a bad request; so is, for a caller limited to some tenants, a
+/// group without any of them (the same answer, so a caller learns nothing
+/// of groups outside their scope).
+pub(crate) async fn group_scope(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+) -> ApiResult<TenantScope> {
+    let groups = state.store.groups().await?;
+    let unknown = || {
+        let shown: String = name.trim().chars().take(64).collect();
+        ApiError::bad_request(if caller.unrestricted() {
+            format!("there is no tenant group `{shown}`")
+        } else {
+            format!("no tenant group `{shown}` holds a tenant you may see")
+        })
+    };
+    let group = changedesk_core::triage::find_group(&groups, name).ok_or_else(unknown)?;
+    let members: Vec<String> = state
+        .store
+        .tenant_names()
+        .await?
+        .into_iter()
+        .filter(|t| group.contains(t))
+        .collect();
+    let scope = scope_of(caller).narrowed_to(&members);
+    if !caller.unrestricted() && scope == TenantScope::Only(Vec::new()) {
+        return Err(unknown());
+    }
+    Ok(scope)
+}
+
+/// Per tenant group with a tenant the caller sees, how many posts match
+/// `q` within the group's tenants that the caller sees (one query for
+/// every group); groups without a match are left out, the others sorted
+/// by count, most first, then name. `q` should be the caller's whole
+/// scope (no group filter), so each count is what choosing that group
+/// lists.
+pub(crate) async fn group_counts(
+    state: &AppState,
+    caller: &Caller,
+    q: &PostQuery,
+) -> ApiResult<Vec<changedesk_store::FacetCount>> {
+    let groups = state.store.groups().await?;
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tenants = state.store.tenant_names().await?;
+    let mut names = Vec::new();
+    let mut within = Vec::new();
+    for g in &groups {
+        let members: Vec<String> = tenants
+            .iter()
+            .filter(|t| g.contains(t) && caller.sees(t))
+            .cloned()
+            .collect();
+        // a group with no tenant in scope is not shown at all
+        if !members.is_empty() {
+            names.push(g.name.clone());
+            within.push(members);
+        }
+    }
+    let counts = state.store.count_posts_within(q, &within).await?;
+    let mut out: Vec<changedesk_store::FacetCount> = names
+        .into_iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(value, count)| changedesk_store::FacetCount { value, count })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    Ok(out)
+}
+
+/// The store's query for the API's parameters, for `caller`: their scope
+/// (narrowed to `tenant_group`'s tenants), `me` as their name, and the
+/// server's clock for `deadline`.
+pub(crate) async fn query(
+    state: &AppState,
+    p: &PostParams,
+    caller: &Caller,
+) -> ApiResult<PostQuery> {
     let sort = match p.sort.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None | Some("newest") => PostSort::Newest,
         Some("oldest") => PostSort::Oldest,
@@ -139,7 +242,7 @@ pub(crate) fn query(p: &PostParams, caller: &Caller) -> ApiResult<PostQuery> {
             )));
         }
     };
-    let state = p
+    let post_state = p
         .state
         .as_deref()
         .map(|s| {
@@ -148,6 +251,39 @@ pub(crate) fn query(p: &PostParams, caller: &Caller) -> ApiResult<PostQuery> {
             })
         })
         .transpose()?;
+    let item_states = super::items::states("item_state", &p.item_state)?;
+    let assignee = p
+        .assignee
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            if a.eq_ignore_ascii_case("me") {
+                ItemAssignee::Owner(caller.name.clone())
+            } else if a.eq_ignore_ascii_case(UNASSIGNED) {
+                ItemAssignee::Unassigned
+            } else {
+                ItemAssignee::Owner(a.to_ascii_lowercase())
+            }
+        });
+    let deadline = p
+        .deadline
+        .as_deref()
+        .map(|d| {
+            Deadline::parse(d)
+                .map(|status| DeadlineFilter {
+                    status,
+                    now: state.now(),
+                })
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("deadline `{d}` is not one of overdue, missed"))
+                })
+        })
+        .transpose()?;
+    let scope = match p.tenant_group.as_deref().map(str::trim) {
+        None | Some("") => scope_of(caller),
+        Some(group) => group_scope(state, caller, group).await?,
+    };
     Ok(PostQuery {
         q: p.q.clone().filter(|q| !q.trim().is_empty()),
         tenant: p.tenant.clone(),
@@ -156,14 +292,18 @@ pub(crate) fn query(p: &PostParams, caller: &Caller) -> ApiResult<PostQuery> {
         category: p.category.clone(),
         severity: p.severity.clone(),
         major: p.major,
-        state,
+        state: post_state,
         act_by_from: time_param("act_by_from", &p.act_by_from)?,
         act_by_to: time_param("act_by_to", &p.act_by_to)?,
         changed_since: time_param("changed_since", &p.changed_since)?,
+        item_states,
+        assignee,
+        changed_since_triage: p.changed,
+        deadline,
         sort,
         cursor: p.cursor.clone(),
         limit: p.limit.unwrap_or(50),
-        scope: scope_of(caller),
+        scope,
     })
 }
 
@@ -175,6 +315,12 @@ pub struct PostHitDto {
     pub tenants: Vec<String>,
     /// With a search: the matching text, hits marked.
     pub snippet: Vec<SnippetPartDto>,
+    /// Its work item's state (absent without a work item).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_state: Option<String>,
+    /// Its work item's assignee (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -201,7 +347,7 @@ async fn list_posts(
     uri: axum::http::Uri,
 ) -> ApiResult<axum::Json<PostPageDto>> {
     let (p, include_total) = list_params(&uri)?;
-    let q = query(&p, &caller)?;
+    let q = query(&state, &p, &caller).await?;
     let (items, next_cursor, total) = if include_total {
         let page = state.store.query_posts(&q).await?;
         (page.items, page.next_cursor, Some(page.total))
@@ -214,6 +360,8 @@ async fn list_posts(
             .into_iter()
             .map(|h| PostHitDto {
                 post: PostSummaryDto::from(&h.summary),
+                item_state: h.item.as_ref().map(|i| i.state.as_str().to_string()),
+                assignee: h.item.and_then(|i| i.assignee),
                 tenants: h.tenants,
                 snippet: h
                     .snippet
@@ -246,6 +394,15 @@ pub struct FacetsDto {
     pub tenant: Vec<FacetCount>,
     pub state: Vec<FacetCount>,
     pub major: Vec<FacetCount>,
+    /// Work item assignees; `none`: items assigned to nobody. Posts
+    /// without a work item count in no value.
+    pub assignee: Vec<FacetCount>,
+    /// Work item states.
+    pub item_state: Vec<FacetCount>,
+    /// Tenant groups with a tenant the caller sees: the posts matching the
+    /// query (without its own `tenant_group`) among the group's tenants
+    /// that the caller sees.
+    pub tenant_group: Vec<FacetCount>,
 }
 
 /// Counts per facet of the posts a query matches.
@@ -256,7 +413,15 @@ async fn post_facets(
     caller: Caller,
     Query(p): Query<PostParams>,
 ) -> ApiResult<axum::Json<FacetsDto>> {
-    let f = state.store.post_facets(&query(&p, &caller)?).await?;
+    let f = state
+        .store
+        .post_facets(&query(&state, &p, &caller).await?)
+        .await?;
+    let everywhere = PostParams {
+        tenant_group: None,
+        ..p.clone()
+    };
+    let groups = group_counts(&state, &caller, &query(&state, &everywhere, &caller).await?).await?;
     let conv = |v: &Vec<changedesk_store::FacetCount>| {
         v.iter()
             .map(|c| FacetCount {
@@ -283,7 +448,31 @@ async fn post_facets(
         tenant: conv(&f.tenants),
         state: pair(("active", f.visible), ("expired", f.gone)),
         major: pair(("true", f.major), ("false", f.not_major)),
+        assignee: assignee_facet(&f),
+        item_state: conv(&f.item_states),
+        tenant_group: conv(&groups),
     }))
+}
+
+/// The owners of a facet count, with `none` (the filter's value for
+/// items assigned to nobody) among them by count.
+pub(crate) fn assignee_facet(f: &changedesk_store::Facets) -> Vec<FacetCount> {
+    let mut out: Vec<FacetCount> = f
+        .owners
+        .iter()
+        .map(|c| FacetCount {
+            value: c.value.clone(),
+            count: c.count,
+        })
+        .collect();
+    if f.unassigned > 0 {
+        out.push(FacetCount {
+            value: UNASSIGNED.to_string(),
+            count: f.unassigned,
+        });
+    }
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    out
 }
 
 /// A post with everything the archive knows of it, for the caller's tenants.
