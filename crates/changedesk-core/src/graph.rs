@@ -915,12 +915,34 @@ pub fn parse_listing<T>(
     items: &[Value],
     parse: impl Fn(&Value, usize) -> Result<T, ParseError>,
 ) -> Listing<T> {
+    collect_listing(items.iter().enumerate().map(|(i, v)| parse(v, i)))
+}
+
+/// [`parse_listing`] over items kept as JSON text (as the Graph client
+/// returns them): each item is parsed to a tree only while it is turned
+/// into a `T`, so one item's tree exists at a time instead of a whole
+/// listing's.
+pub fn parse_raw_listing<T>(
+    items: &[Box<serde_json::value::RawValue>],
+    parse: impl Fn(&Value, usize) -> Result<T, ParseError>,
+) -> Listing<T> {
+    collect_listing(items.iter().enumerate().map(|(i, raw)| {
+        serde_json::from_str::<Value>(raw.get())
+            .map_err(|e| ParseError {
+                what: format!("item {i}"),
+                message: format!("not JSON: {e}"),
+            })
+            .and_then(|v| parse(&v, i))
+    }))
+}
+
+fn collect_listing<T>(parsed: impl ExactSizeIterator<Item = Result<T, ParseError>>) -> Listing<T> {
     let mut out = Listing {
-        items: Vec::with_capacity(items.len()),
+        items: Vec::with_capacity(parsed.len()),
         rejected: Vec::new(),
     };
-    for (i, v) in items.iter().enumerate() {
-        match parse(v, i) {
+    for p in parsed {
+        match p {
             Ok(t) => out.items.push(t),
             Err(e) => out.rejected.push(e),
         }

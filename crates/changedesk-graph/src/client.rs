@@ -117,9 +117,11 @@ enum Attempt<T> {
 }
 
 /// One page of a listing.
-#[derive(Debug)]
+#[derive(Debug, serde::Deserialize)]
 struct Page {
-    items: Vec<serde_json::Value>,
+    #[serde(rename = "value")]
+    items: Vec<Box<serde_json::value::RawValue>>,
+    #[serde(rename = "@odata.nextLink", default)]
     next_link: Option<String>,
 }
 
@@ -680,21 +682,9 @@ fn body_excerpt(status: u16, body: &[u8], secrets: &[&str]) -> String {
 
 /// Reads a page: a JSON object with a `value` array and perhaps a string
 /// `@odata.nextLink`. Anything else is a broken (often truncated) page.
-fn parse_page(body: &[u8]) -> Result<Page, &'static str> {
-    let v: serde_json::Value =
-        serde_json::from_slice(body).map_err(|_| "the body is not valid JSON")?;
-    let serde_json::Value::Object(mut map) = v else {
-        return Err("the body is not a JSON object");
-    };
-    let Some(serde_json::Value::Array(items)) = map.remove("value") else {
-        return Err("the body has no `value` array");
-    };
-    let next_link = match map.remove("@odata.nextLink") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(_) => return Err("@odata.nextLink is not a string"),
-    };
-    Ok(Page { items, next_link })
+/// The items are kept as their JSON text (see [`Fetched::items`]).
+fn parse_page(body: &[u8]) -> Result<Page, String> {
+    serde_json::from_slice(body).map_err(|e| format!("not a page of items: {e}"))
 }
 
 /// `{graph}v1.0/admin/serviceAnnouncement/{resource}`, with the
@@ -770,7 +760,11 @@ async fn read_body(mut resp: reqwest::Response, bytes: &mut u64) -> Result<Vec<u
     {
         return Err(BodyError::TooLarge);
     }
-    let mut body = Vec::new();
+    // the announced length up front: growing the buffer chunk by chunk
+    // copies a page of megabytes several times
+    // (at most 16 MiB of it: the length is the server's word)
+    let announced = resp.content_length().unwrap_or(0).min(16 << 20);
+    let mut body = Vec::with_capacity(announced as usize);
     while let Some(chunk) = resp.chunk().await.map_err(BodyError::Read)? {
         *bytes += chunk.len() as u64;
         if body.len() + chunk.len() > MAX_BODY_BYTES {

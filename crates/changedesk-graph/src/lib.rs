@@ -159,10 +159,14 @@ impl fmt::Display for Resource {
 }
 
 /// Everything one [`GraphClient::fetch`] read, with what it took.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Fetched {
-    /// The items of every page, in Graph's order, as Graph sent them.
-    pub items: Vec<serde_json::Value>,
+    /// The items of every page, in Graph's order, as Graph sent them: each
+    /// item's JSON text (checked to be JSON), not a parsed tree. A tenant's
+    /// listing is megabytes, and its tree several times that; a caller
+    /// parses one item at a time (`serde_json::from_str(item.get())`), so
+    /// only one item's tree exists at once.
+    pub items: Vec<Box<serde_json::value::RawValue>>,
     /// Whether a `$filter` on `lastModifiedDateTime` limited the listing
     /// (then it is not complete: what it lacks is not gone).
     pub filtered: bool,

@@ -19,10 +19,10 @@ use std::time::{Duration, Instant};
 
 use changedesk_core::Timestamp;
 use changedesk_core::config::{SyncSettings, TenantConfig};
-use changedesk_core::graph::{HealthOverview, Incident, Listing, Message, parse_listing};
+use changedesk_core::graph::{HealthOverview, Incident, Listing, Message, parse_raw_listing};
 use changedesk_graph::{Fetched, GraphClient, GraphError, Resource};
 use changedesk_store::{
-    BatchSummary, ImportOptions, ImportSummary, Store, StoreError, TenantBatch,
+    BatchSummary, ImportOptions, ImportSummary, MessageDigests, Store, StoreError, TenantBatch,
 };
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -329,7 +329,7 @@ async fn fetch_kind<T>(
 ) -> Result<Fetch<T>, GraphError> {
     let fetched = graph.fetch(tenant, resource, since).await?;
     count(outcome, &fetched);
-    let listing = parse_listing(&fetched.items, parse);
+    let listing = parse_raw_listing(&fetched.items, parse);
     let fetched = listing.items.len() + listing.rejected.len();
     Ok(Fetch {
         mode,
@@ -417,6 +417,10 @@ async fn run_tenant(
         ),
     };
 
+    // The posts' digests are CPU work: worked out here, while other tenants
+    // are stored, not by the archive writer while it holds the write lock.
+    let digests = (!request.dry_run).then(|| store.message_digests(&messages.listing.items));
+
     // Then wait for the writer, letting the next tenant fetch meanwhile.
     let _queued = queue.slots.acquire().await.ok();
     drop(fetch_slot);
@@ -455,6 +459,7 @@ async fn run_tenant(
             .map(|f| (std::mem::take(&mut f.listing.items), opts(f, "health"))),
         at: request.now,
         record: Some(fetch_error.as_ref().map(|e| e.to_string())),
+        digests,
     };
     let stored = if request.dry_run {
         BatchSummary::default()
@@ -487,6 +492,7 @@ struct WriteJob {
     health: Option<(Vec<HealthOverview>, ImportOptions)>,
     at: Timestamp,
     record: Option<Option<String>>,
+    digests: Option<MessageDigests>,
 }
 
 impl WriteJob {
@@ -497,6 +503,7 @@ impl WriteJob {
             health: self.health.as_ref().map(|(h, o)| (h.as_slice(), o.clone())),
             at: self.at,
             record: self.record.clone(),
+            digests: self.digests.as_ref(),
         }
     }
 }

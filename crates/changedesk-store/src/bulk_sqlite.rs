@@ -6,6 +6,13 @@
 // rows, so it is prepared once (a multi-row `VALUES` list is a new statement
 // for every row count, and the statement cache kept each one, large, in
 // memory).
+//
+// `INSERT OR FAIL`: a constraint error still fails the statement, and the
+// load's whole transaction with it, but SQLite no longer has to be able to
+// undo the statement alone. With the default (`ABORT`) a multi-row insert
+// copies every page it touches that the transaction had written before into
+// a statement journal: in a sync's transaction of several tenants, nearly
+// every page.
 
 async fn insert_links(tx: &mut Tx, l: &Links, load: &Load<'_>, links: &[NewLink]) -> Result<()> {
     if links.is_empty() {
@@ -16,7 +23,7 @@ async fn insert_links(tx: &mut Tx, l: &Links, load: &Load<'_>, links: &[NewLink]
         .map(|k| (k.id.as_str(), k.details_digest.as_str(), k.last_modified.as_deref()))
         .collect();
     sqlx::query(sql(format!(
-        "INSERT INTO {table} ({key}, tenant_id, details_digest, seen_last_modified, first_seen, last_seen, visible) \
+        "INSERT OR FAIL INTO {table} ({key}, tenant_id, details_digest, seen_last_modified, first_seen, last_seen, visible) \
          SELECT j.value ->> 0, $1, j.value ->> 1, j.value ->> 2, $2, $2, TRUE FROM json_each($3) AS j",
         table = l.table,
         key = l.key
@@ -35,7 +42,7 @@ async fn insert_details(tx: &mut Tx, rows: &[(String, String)]) -> Result<()> {
         return Ok(());
     }
     sqlx::query(
-        "INSERT INTO tenant_details (digest, details) \
+        "INSERT OR FAIL INTO tenant_details (digest, details) \
          SELECT j.value ->> 0, j.value ->> 1 FROM json_each($1) AS j WHERE TRUE \
          ON CONFLICT (digest) DO NOTHING",
     )
@@ -53,7 +60,7 @@ async fn insert_health(tx: &mut Tx, tenant_id: i64, now: &str, rows: &[(&str, &s
     }
     let json = to_json(rows);
     sqlx::query(
-        "INSERT INTO health_current (tenant_id, service_id, service, status, since, last_seen) \
+        "INSERT OR FAIL INTO health_current (tenant_id, service_id, service, status, since, last_seen) \
          SELECT $1, j.value ->> 0, j.value ->> 1, j.value ->> 2, $2, $2 FROM json_each($3) AS j",
     )
     .bind(tenant_id)
@@ -62,7 +69,7 @@ async fn insert_health(tx: &mut Tx, tenant_id: i64, now: &str, rows: &[(&str, &s
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT INTO health_history (tenant_id, service_id, observed_at, status) \
+        "INSERT OR FAIL INTO health_history (tenant_id, service_id, observed_at, status) \
          SELECT $1, j.value ->> 0, $2, j.value ->> 2 FROM json_each($3) AS j WHERE TRUE \
          ON CONFLICT (tenant_id, service_id, observed_at) DO UPDATE SET status = excluded.status",
     )

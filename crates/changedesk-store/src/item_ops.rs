@@ -96,33 +96,34 @@ pub(crate) async fn save_work_items(
     Ok(out)
 }
 
+/// `NotFound` unless the post exists.
+async fn post_must_exist(tx: &mut Tx, id: &str) -> Result<()> {
+    let post = sqlx::query("SELECT COUNT(*) AS n FROM posts WHERE id = $1")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if post.try_get::<i64, _>("n")? == 0 {
+        return Err(StoreError::NotFound(format!("post {id}")));
+    }
+    Ok(())
+}
+
 async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
     let item = save.item;
     let now = save.at.to_canonical();
     let ts = |t: &Option<Timestamp>| t.map(|t| t.to_canonical());
-    let post = sqlx::query("SELECT COUNT(*) AS n FROM posts WHERE id = $1")
-        .bind(&item.message_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    if post.try_get::<i64, _>("n")? == 0 {
-        return Err(StoreError::NotFound(format!("post {}", item.message_id)));
-    }
     let version = match save.expected_version {
         None => {
-            let exists = sqlx::query("SELECT COUNT(*) AS n FROM work_items WHERE post_id = $1")
-                .bind(&item.message_id)
-                .fetch_one(&mut **tx)
-                .await?;
-            if exists.try_get::<i64, _>("n")? > 0 {
-                return Err(StoreError::Conflict(format!(
-                    "{} already has a work item (someone else created it meanwhile); reload and try again",
-                    item.message_id
-                )));
-            }
-            sqlx::query(
+            // one statement whatever happens (a rules run creates hundreds of
+            // items, each a round trip to the database): inserted only for a
+            // post that exists and has no item yet; which of the two stopped
+            // it is asked only when it did not insert
+            let done = sqlx::query(
                 "INSERT INTO work_items (post_id, state, decision, assignee, priority, due_at, changed, created_at, \
                  first_triaged_at, started_at, closed_at, updated_at, evaluated_revision, version, item) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14)",
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1, $14 \
+                 WHERE EXISTS (SELECT 1 FROM posts WHERE id = $1) \
+                 ON CONFLICT (post_id) DO NOTHING",
             )
             .bind(&item.message_id)
             .bind(item.state.as_str())
@@ -140,6 +141,13 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
             .bind(to_json(item))
             .execute(&mut **tx)
             .await?;
+            if done.rows_affected() == 0 {
+                post_must_exist(tx, &item.message_id).await?;
+                return Err(StoreError::Conflict(format!(
+                    "{} already has a work item (someone else created it meanwhile); reload and try again",
+                    item.message_id
+                )));
+            }
             1
         }
         Some(expected) => {
@@ -166,6 +174,7 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
             .execute(&mut **tx)
             .await?;
             if done.rows_affected() == 0 {
+                post_must_exist(tx, &item.message_id).await?;
                 return Err(StoreError::Conflict(format!(
                     "{} was changed by someone else meanwhile; reload and try again",
                     item.message_id

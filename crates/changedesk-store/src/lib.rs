@@ -413,7 +413,7 @@ impl Store {
     ) -> Result<ImportSummary> {
         validate_tenant_name(tenant)?;
         let writer = &*self.writer;
-        let digests = self.digests.digests(messages);
+        let digests = self.message_digests(messages);
         dispatch_write!(self.import_messages(writer, tenant, messages, &digests, opts))
     }
 
@@ -497,11 +497,37 @@ impl Store {
     ) -> Result<BatchSummary> {
         validate_tenant_name(tenant)?;
         let writer = &*self.writer;
-        let digests = match batch.messages {
-            Some((messages, _)) => self.digests.digests(messages),
-            None => Vec::new(),
-        };
+        let digests = self.batch_digests(batch);
         dispatch_write!(self.import_batch(writer, tenant, batch, &digests))
+    }
+
+    /// The digests a load of these posts needs: their content's (what the
+    /// archive compares versions by) and each tenant's details'. They cost
+    /// CPU, not the archive: a sync works them out for each tenant before
+    /// the tenant waits for the write lock, and hands them over in
+    /// [`TenantBatch::digests`].
+    pub fn message_digests(&self, messages: &[Message]) -> MessageDigests {
+        MessageDigests {
+            content: self.digests.digests(messages),
+            details: messages.iter().map(|m| m.view.digest()).collect(),
+        }
+    }
+
+    /// A batch's digests: the ones it brings when they fit its posts, else
+    /// worked out now.
+    fn batch_digests<'b>(
+        &self,
+        batch: &'b TenantBatch<'_>,
+    ) -> std::borrow::Cow<'b, MessageDigests> {
+        let Some((messages, _)) = batch.messages else {
+            return std::borrow::Cow::Owned(MessageDigests::default());
+        };
+        match batch.digests {
+            Some(d) if d.content.len() == messages.len() && d.details.len() == messages.len() => {
+                std::borrow::Cow::Borrowed(d)
+            }
+            _ => std::borrow::Cow::Owned(self.message_digests(messages)),
+        }
     }
 
     /// Loads several tenants' listings in one transaction (group commit:
@@ -521,17 +547,14 @@ impl Store {
                 Ok(()) => {
                     out.push(None);
                     valid.push((*tenant, *batch));
-                    digests.push(match batch.messages {
-                        Some((messages, _)) => self.digests.digests(messages),
-                        None => Vec::new(),
-                    });
+                    digests.push(self.batch_digests(batch));
                 }
             }
         }
-        let group: Vec<(&str, &TenantBatch<'_>, &[String])> = valid
+        let group: Vec<(&str, &TenantBatch<'_>, &MessageDigests)> = valid
             .iter()
             .zip(&digests)
-            .map(|((t, b), d)| (*t, *b, d.as_slice()))
+            .map(|((t, b), d)| (*t, *b, d.as_ref()))
             .collect();
         let writer = &*self.writer;
         let mut done = if group.is_empty() {
@@ -949,6 +972,17 @@ pub struct TenantBatch<'a> {
     /// Record the sync's outcome as well: `Some(None)` for success,
     /// `Some(Some(error))` for a failure (a message that holds no secret).
     pub record: Option<Option<String>>,
+    /// The digests of `messages` ([`Store::message_digests`]), when worked
+    /// out beforehand; else the load works them out while it holds the
+    /// write lock.
+    pub digests: Option<&'a MessageDigests>,
+}
+
+/// The digests of a listing of posts, in its order ([`Store::message_digests`]).
+#[derive(Debug, Clone, Default)]
+pub struct MessageDigests {
+    content: Vec<String>,
+    details: Vec<String>,
 }
 
 /// What a [`TenantBatch`] changed, per kind loaded.

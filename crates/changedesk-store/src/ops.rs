@@ -16,7 +16,7 @@ use sqlx::{AssertSqlSafe, Pool, QueryBuilder, Row, Transaction};
 use super::failpoint;
 use super::{
     BatchSummary, Counts, ExportedPost, HealthRow, ImportOptions, ImportSummary, IncidentDetail, IncidentFilter,
-    IncidentSummary, MessageFilter, PostDetail, PostState, PostSummary, Result, RevisionContent,
+    IncidentSummary, MessageDigests, MessageFilter, PostDetail, PostState, PostSummary, Result, RevisionContent,
     RevisionInfo, RunRow, StatusChange, StoreError, TenantBatch, TenantLink, TenantRow,
 };
 
@@ -626,7 +626,7 @@ struct PreparedMessages<'a> {
     duplicates: usize,
 }
 
-fn prepare_messages<'a>(messages: &'a [Message], digests: &'a [String]) -> PreparedMessages<'a> {
+fn prepare_messages<'a>(messages: &'a [Message], digests: &'a MessageDigests) -> PreparedMessages<'a> {
     let (keep, duplicates) = dedupe(messages, |m| &m.content.id, |m| m.content.last_modified);
     let listing: Vec<&Message> = keep.iter().map(|&i| &messages[i]).collect();
     let prepared = keep
@@ -636,10 +636,10 @@ fn prepare_messages<'a>(messages: &'a [Message], digests: &'a [String]) -> Prepa
             let sighting = Sighting {
                 id: &m.content.id,
                 details: &m.view.details,
-                details_digest: m.view.digest(),
+                details_digest: digests.details[i].clone(),
                 last_modified: ts_opt(&m.content.last_modified),
             };
-            (digests[i].as_str(), sighting)
+            (digests.content[i].as_str(), sighting)
         })
         .collect();
     PreparedMessages { listing, prepared, duplicates }
@@ -650,7 +650,7 @@ pub(crate) async fn import_messages(
     writer: &Writer,
     tenant: &str,
     messages: &[Message],
-    digests: &[String],
+    digests: &MessageDigests,
     opts: &ImportOptions,
 ) -> Result<ImportSummary> {
     let prepared = prepare_messages(messages, digests);
@@ -1555,7 +1555,7 @@ async fn write_sync_outcome(tx: &mut Tx, tenant_id: i64, at: &str, error: Option
 pub(crate) async fn import_batches(
     pool: &Pool<Db>,
     writer: &Writer,
-    batches: &[(&str, &TenantBatch<'_>, &[String])],
+    batches: &[(&str, &TenantBatch<'_>, &MessageDigests)],
 ) -> Result<Vec<Result<BatchSummary>>> {
     if batches.len() > 1 {
         let (mut w, mut tx) = begin_load(pool, writer, "tenant batches").await?;
@@ -1607,7 +1607,7 @@ pub(crate) async fn import_batch(
     writer: &Writer,
     tenant: &str,
     batch: &TenantBatch<'_>,
-    digests: &[String],
+    digests: &MessageDigests,
 ) -> Result<BatchSummary> {
     let (mut w, mut tx) = begin_load(pool, writer, "tenant batch").await?;
     let learned = Learned::new(&w.state);
@@ -1624,7 +1624,7 @@ async fn import_tenant(
     tx: &mut Tx,
     tenant: &str,
     batch: &TenantBatch<'_>,
-    digests: &[String],
+    digests: &MessageDigests,
     mut learned: Learned<'_>,
 ) -> Result<(BatchSummary, Remember)> {
     let prepared = batch.messages.as_ref().map(|(m, _)| prepare_messages(m, digests));

@@ -1041,6 +1041,7 @@ conformance!(
                 health: None,
                 at: at(now),
                 record: Some(None),
+                digests: None,
             }
         }
         let (ba, bf, bg) = (tb(&a, now), tb(&f, now), tb(&g, now));

@@ -147,6 +147,7 @@ pub async fn run(app: &App, args: &BenchSeedArgs) -> Result<ExitCode> {
             health: Some((&p.health, opts(0))),
             at: now,
             record: Some(None),
+            digests: None,
         };
         if let Err(e) = store.import_batch(&p.name, &batch).await {
             stored = Err(anyhow::Error::new(e).context(format!("cannot store {}", p.name)));
