@@ -360,10 +360,13 @@ fn client(opts: ClientOptions) -> GraphClient {
     GraphClient::new(opts).expect("client")
 }
 
-fn ids(items: &[serde_json::Value]) -> Vec<String> {
+fn ids(items: &[Box<serde_json::value::RawValue>]) -> Vec<String> {
     items
         .iter()
-        .map(|i| i["id"].as_str().expect("id").to_string())
+        .map(|i| {
+            let v: serde_json::Value = serde_json::from_str(i.get()).expect("an item is JSON");
+            v["id"].as_str().expect("id").to_string()
+        })
         .collect()
 }
 

@@ -1086,3 +1086,55 @@ conformance!(
         assert_eq!((s.new, s.updated), (0, 1));
     }
 );
+
+conformance!(
+    digests_worked_out_before_a_load_are_used_only_when_they_fit,
+    |store: Store| async move {
+        let now = "2026-03-01T00:00:00Z";
+        let (m, o) = (posts(&["MC1", "MC2"]), opts(now));
+        let fitting = store.message_digests(&m);
+        // digests of another listing (one post): not these posts', ignored
+        let other = store.message_digests(&posts(&["MC7"]));
+        let batch = |digests| changedesk_store::TenantBatch {
+            messages: Some((m.as_slice(), o.clone())),
+            issues: None,
+            health: None,
+            at: at(now),
+            record: Some(None),
+            digests,
+        };
+        let (a, b) = (batch(Some(&fitting)), batch(Some(&other)));
+        let out = store
+            .import_batches(&[("alpha", &a), ("beta", &b)])
+            .await
+            .unwrap();
+        let alpha = out[0].as_ref().unwrap().messages.as_ref().unwrap();
+        let beta = out[1].as_ref().unwrap().messages.as_ref().unwrap();
+        assert_eq!((alpha.new, alpha.linked), (2, 2));
+        assert_eq!((beta.new, beta.updated, beta.linked), (0, 0, 2));
+        // a digest worked out beforehand is the one the archive keeps: the
+        // same content loaded the plain way is no new revision, an edit is
+        let s = store
+            .import_messages("gamma", &m, &opts("2026-03-02T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((s.new, s.updated, s.linked), (0, 0, 2));
+        let mut v2 = post_json("MC1", "2026-02-01T00:00:00Z");
+        v2["title"] = json!("(Updated) MC1");
+        let edited = vec![parse(&v2)];
+        let d = store.message_digests(&edited);
+        let late = opts("2026-03-03T00:00:00Z");
+        let c = changedesk_store::TenantBatch {
+            messages: Some((edited.as_slice(), late.clone())),
+            issues: None,
+            health: None,
+            at: at("2026-03-03T00:00:00Z"),
+            record: Some(None),
+            digests: Some(&d),
+        };
+        let s = store.import_batch("alpha", &c).await.unwrap();
+        assert_eq!(s.messages.unwrap().updated, 1);
+        let detail = store.get_message("MC1").await.unwrap();
+        assert_eq!(detail.revisions.len(), 2);
+    }
+);
