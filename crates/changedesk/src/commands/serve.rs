@@ -18,10 +18,7 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
     let store = app.store(OpenMode::Service).await?;
     let now = app::now()?;
     setup::seed(app, &store, now).await?;
-    let every = changedesk_core::duration::parse_duration(&args.sync_every)
-        .map_err(|e| anyhow!("--sync-every: {e}"))?;
-    let every =
-        Duration::try_from(every).map_err(|_| anyhow!("--sync-every must not be negative"))?;
+    let every = sync_every(&args.sync_every)?;
 
     let settings = Settings {
         secure_cookies: !args.insecure_cookies,
@@ -130,5 +127,33 @@ async fn stop_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+/// `--sync-every`: a duration such as `15m` or `1h`; `0` (or any zero
+/// duration) turns scheduled syncs off.
+fn sync_every(s: &str) -> Result<Duration> {
+    if s.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let every =
+        changedesk_core::duration::parse_duration(s).map_err(|e| anyhow!("--sync-every: {e}"))?;
+    Duration::try_from(every).map_err(|_| anyhow!("--sync-every must not be negative"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_every_reads_durations_and_zero_turns_it_off() {
+        assert_eq!(sync_every("0").unwrap(), Duration::ZERO);
+        assert_eq!(sync_every(" 0 ").unwrap(), Duration::ZERO);
+        assert_eq!(sync_every("0m").unwrap(), Duration::ZERO);
+        assert_eq!(sync_every("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(sync_every("1h30m").unwrap(), Duration::from_secs(5400));
+        let e = sync_every("soon").unwrap_err().to_string();
+        assert!(e.starts_with("--sync-every:"), "{e}");
+        assert!(sync_every("").is_err());
     }
 }
