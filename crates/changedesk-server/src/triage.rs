@@ -503,7 +503,7 @@ struct CandidatePages<'s> {
 }
 
 impl<'s> CandidatePages<'s> {
-    const PAGE: i64 = 100;
+    const PAGE: i64 = 25;
 
     fn new(store: &'s Store, pending_only: bool) -> Self {
         CandidatePages {
