@@ -125,4 +125,41 @@ impl Store {
     pub async fn oidc_identities(&self, user_id: i64) -> Result<Vec<OidcIdentity>> {
         dispatch!(self.oidc_identities(user_id))
     }
+
+    /// Links an account at an identity provider to the existing user named
+    /// `user` (any case), so that person signs in with the provider as that
+    /// user (with or without `allow_create`), audited `user.link` as
+    /// `actor`. Linking an identity the user already has changes nothing
+    /// and returns `false`.
+    ///
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) for an
+    /// unknown user; [`StoreError::Conflict`](crate::StoreError::Conflict)
+    /// when the identity is linked to another user;
+    /// [`StoreError::Invalid`](crate::StoreError::Invalid) for an empty or
+    /// overlong issuer or subject.
+    pub async fn link_oidc_identity(
+        &self,
+        user: &str,
+        identity: &OidcIdentity,
+        actor: &str,
+        at: &Timestamp,
+    ) -> Result<bool> {
+        let writer = &*self.writer;
+        dispatch_write!(self.link_oidc_identity(writer, user, identity, actor, at))
+    }
+
+    /// Unlinks an identity from the user named `user`, audited
+    /// `user.unlink`; `false` when it was not linked to them.
+    /// [`StoreError::NotFound`](crate::StoreError::NotFound) for an
+    /// unknown user.
+    pub async fn unlink_oidc_identity(
+        &self,
+        user: &str,
+        identity: &OidcIdentity,
+        actor: &str,
+        at: &Timestamp,
+    ) -> Result<bool> {
+        let writer = &*self.writer;
+        dispatch_write!(self.unlink_oidc_identity(writer, user, identity, actor, at))
+    }
 }

@@ -106,6 +106,81 @@ pub(crate) async fn oidc_identities(pool: &Pool<Db>, user_id: i64) -> Result<Vec
         .collect()
 }
 
+/// The user named `name`, in a write transaction: `NotFound` otherwise.
+async fn user_to_link(tx: &mut Tx, name: &str) -> Result<User> {
+    find_user(&mut **tx, UserKey::Name(name))
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user `{}`", name.trim())))
+}
+
+pub(crate) async fn link_oidc_identity(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    user: &str,
+    identity: &OidcIdentity,
+    actor: &str,
+    at: &Timestamp,
+) -> Result<bool> {
+    checked_oidc_text("issuer", &identity.issuer)?;
+    checked_oidc_text("subject", &identity.subject)?;
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "user").await?;
+    let user = user_to_link(&mut tx, user).await?;
+    let linked = sqlx::query("SELECT user_id FROM user_identities WHERE issuer = $1 AND subject = $2")
+        .bind(&identity.issuer)
+        .bind(&identity.subject)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(row) = linked {
+        let id: i64 = row.try_get("user_id")?;
+        if id == user.id {
+            return Ok(false);
+        }
+        let other = find_user(&mut *tx, UserKey::Id(id)).await?.map(|u| u.name).unwrap_or_else(|| id.to_string());
+        return Err(StoreError::Conflict(format!(
+            "this account ({} at {}) is linked to user `{other}`; unlink it there first",
+            identity.subject, identity.issuer
+        )));
+    }
+    sqlx::query("INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&identity.issuer)
+        .bind(&identity.subject)
+        .bind(user.id)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?;
+    let detail = serde_json::json!({"issuer": identity.issuer, "subject": identity.subject});
+    audit(&mut tx, &now, actor, "user.link", &user.name, &detail).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn unlink_oidc_identity(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    user: &str,
+    identity: &OidcIdentity,
+    actor: &str,
+    at: &Timestamp,
+) -> Result<bool> {
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "user").await?;
+    let user = user_to_link(&mut tx, user).await?;
+    let done = sqlx::query("DELETE FROM user_identities WHERE issuer = $1 AND subject = $2 AND user_id = $3")
+        .bind(&identity.issuer)
+        .bind(&identity.subject)
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let detail = serde_json::json!({"issuer": identity.issuer, "subject": identity.subject});
+    audit(&mut tx, &now, actor, "user.unlink", &user.name, &detail).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 pub(crate) async fn oidc_sign_in(
     pool: &Pool<Db>,
     writer: &Writer,

@@ -121,6 +121,26 @@ pub enum UserCommand {
     },
     /// Revoke an API token by its id.
     Revoke { id: i64 },
+    /// Link a person's account at the identity provider (Entra ID) to an
+    /// existing user: they then sign in with it as that user, even with
+    /// `allow_create = false`.
+    Link(UserLinkArgs),
+    /// Unlink an identity provider account from a user.
+    Unlink(UserLinkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UserLinkArgs {
+    /// The user's sign-in name.
+    pub name: String,
+    /// The person's immutable id at the provider: with Entra ID, the user's
+    /// Object ID (the `oid` claim), not their name or e-mail address.
+    #[arg(long)]
+    pub subject: String,
+    /// The provider's issuer, as in its ID tokens (default: the configured
+    /// `[oidc] issuer`).
+    #[arg(long)]
+    pub issuer: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -483,6 +483,96 @@ async fn people_without_a_way_in_are_refused(store: Store) {
     assert!(answer.detail().contains("not linked"), "{}", answer.body);
     assert!(session.is_none());
 
+    // until an admin links her account to the local user: then she signs in
+    // as that user, even where creating users is switched off
+    let carol = changedesk_store::OidcIdentity {
+        issuer: sim.oidc_issuer("tenant-001").unwrap(),
+        subject: sim.oidc_users()[3].oid.clone(),
+    };
+    let at = changedesk_core::Timestamp::now_utc();
+    let linked = store
+        .link_oidc_identity("Carol@contoso.example", &carol, "cli:test", &at)
+        .await
+        .unwrap();
+    assert!(linked);
+    assert!(
+        !store
+            .link_oidc_identity("carol@contoso.example", &carol, "cli:test", &at)
+            .await
+            .unwrap(),
+        "linked already"
+    );
+    let taken = store
+        .link_oidc_identity("dora@contoso.example", &carol, "cli:test", &at)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&taken, changedesk_store::StoreError::Conflict(m) if m.contains("`carol@contoso.example`")),
+        "{taken:?}"
+    );
+    assert!(matches!(
+        store
+            .link_oidc_identity("nobody", &carol, "cli:test", &at)
+            .await,
+        Err(changedesk_store::StoreError::NotFound(_))
+    ));
+    let closed_to_new = self::app(
+        &store,
+        Some(OidcConfig {
+            allow_create: false,
+            ..config(&sim)
+        }),
+    );
+    // her claims make her a reader, and she is the only admin: refused
+    let (answer, _) = sign_in(&closed_to_new, "carol@contoso.example").await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert!(
+        answer.detail().contains("last enabled admin"),
+        "{}",
+        answer.body
+    );
+    store
+        .create_user(
+            &NewUser {
+                name: "root".into(),
+                display_name: "Root".into(),
+                email: String::new(),
+                role: Role::Admin,
+                scope: Scope::all(),
+                password_hash: None,
+                oidc_subject: None,
+                disabled: false,
+                at: changedesk_core::Timestamp::now_utc(),
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let (answer, session) = sign_in(&closed_to_new, "carol@contoso.example").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    let carol_me = me(&closed_to_new, &session.unwrap()).await;
+    assert_eq!(carol_me["user"]["name"], "carol@contoso.example");
+    assert_eq!(
+        carol_me["user"]["role"], "reader",
+        "the role follows the claims"
+    );
+    let audit = store.audit_log(10).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "user.link" && e.target == "carol@contoso.example"),
+        "{audit:?}"
+    );
+    // unlinked, she is a stranger again
+    assert!(
+        store
+            .unlink_oidc_identity("carol@contoso.example", &carol, "cli:test", &at)
+            .await
+            .unwrap()
+    );
+    let (answer, _) = sign_in(&app, "carol@contoso.example").await;
+    assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
+
     // creating users can be switched off
     let closed = self::app(
         &store,
@@ -534,6 +624,8 @@ async fn people_without_a_way_in_are_refused(store: Store) {
         [
             "no role",
             "disabled",
+            "name taken",
+            "refused by the store",
             "name taken",
             "no user",
             "no tenant scope"

@@ -12,7 +12,7 @@ use changedesk_server::http::auth::{TOKEN_PREFIX, check_password, hash_secret, n
 use changedesk_store::{NewToken, NewUser, OpenMode, UserUpdate};
 
 use crate::app::{self, App};
-use crate::cli::{UserAddArgs, UserCommand, UserSetArgs, UserTokenArgs};
+use crate::cli::{UserAddArgs, UserCommand, UserLinkArgs, UserSetArgs, UserTokenArgs};
 use crate::output;
 
 /// Who `user` commands record in the audit log.
@@ -47,9 +47,64 @@ pub async fn run(app: &App, cmd: UserCommand) -> Result<ExitCode> {
                 ))
             }
         }
+        UserCommand::Link(args) => link(app, &store, &args, true).await,
+        UserCommand::Unlink(args) => link(app, &store, &args, false).await,
     };
     store.close().await;
     out.map(|_| ExitCode::SUCCESS)
+}
+
+/// `user link` / `user unlink`.
+async fn link(
+    app: &App,
+    store: &changedesk_store::Store,
+    args: &UserLinkArgs,
+    on: bool,
+) -> Result<()> {
+    let name = validate_user_name(&args.name).map_err(|e| anyhow!(e))?;
+    let issuer = match (&args.issuer, &app.config.oidc) {
+        (Some(i), _) => i.trim().trim_end_matches('/').to_string(),
+        (None, Some(oidc)) => oidc.issuer.as_str().trim_end_matches('/').to_string(),
+        (None, None) => bail!(
+            "no --issuer given and no [oidc] section configured: say which provider the account is at"
+        ),
+    };
+    let identity = changedesk_store::OidcIdentity {
+        issuer,
+        subject: args.subject.trim().to_string(),
+    };
+    let now = app::now()?;
+    if on {
+        if store
+            .link_oidc_identity(&name, &identity, &actor(), &now)
+            .await?
+        {
+            println!(
+                "linked {} at {} to {name}: they sign in with it as {name}",
+                identity.subject, identity.issuer
+            );
+        } else {
+            println!(
+                "{} at {} was already linked to {name}",
+                identity.subject, identity.issuer
+            );
+        }
+    } else if store
+        .unlink_oidc_identity(&name, &identity, &actor(), &now)
+        .await?
+    {
+        println!(
+            "unlinked {} at {} from {name}",
+            identity.subject, identity.issuer
+        );
+    } else {
+        bail!(
+            "{} at {} is not linked to {name}",
+            identity.subject,
+            identity.issuer
+        );
+    }
+    Ok(())
 }
 
 fn role(s: &str) -> Result<Role> {

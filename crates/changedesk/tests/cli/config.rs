@@ -172,3 +172,50 @@ fn secrets_never_reach_logs_outputs_or_the_database() {
         );
     }
 }
+
+#[test]
+fn user_link_ties_an_entra_account_to_a_local_user_and_unlink_undoes_it() {
+    let sb = Sandbox::new();
+    let db = format!("sqlite://{}", sb.path("users.db").display());
+    let pw = [("CHANGEDESK_PASSWORD", "a long enough password 1")];
+    sb.run_env(&["--database", &db, "user", "add", "ada", "--admin"], &pw)
+        .ok();
+    let oid = "5f2b6a4e-1c3d-4e5f-8a9b-0c1d2e3f4a5b";
+    let issuer = "https://login.microsoftonline.com/contoso/v2.0";
+    let link = ["--database", &db, "user", "link", "ada", "--subject", oid];
+    // no [oidc] section: the issuer must be said
+    let e = sb.run(&link).fails();
+    assert!(e.stderr.contains("--issuer"), "{}", e.stderr);
+    let mut with_issuer = link.to_vec();
+    with_issuer.extend(["--issuer", issuer]);
+    let out = sb.run(&with_issuer).ok();
+    assert!(out.stdout.contains("linked"), "{}", out.stdout);
+    let again = sb.run(&with_issuer).ok();
+    assert!(again.stdout.contains("already linked"), "{}", again.stdout);
+    // an account links to one user only
+    sb.run_env(&["--database", &db, "user", "add", "bob"], &pw)
+        .ok();
+    let mut to_bob = with_issuer.clone();
+    to_bob[4] = "bob";
+    let e = sb.run(&to_bob).fails();
+    assert!(e.stderr.contains("linked to user `ada`"), "{}", e.stderr);
+    let mut unlink = with_issuer.clone();
+    unlink[3] = "unlink";
+    assert!(sb.run(&unlink).ok().stdout.contains("unlinked"));
+    let e = sb.run(&unlink).fails();
+    assert!(e.stderr.contains("is not linked to ada"), "{}", e.stderr);
+    let e = sb
+        .run(&[
+            "--database",
+            &db,
+            "user",
+            "link",
+            "nobody",
+            "--subject",
+            oid,
+            "--issuer",
+            issuer,
+        ])
+        .fails();
+    assert!(e.stderr.contains("nobody"), "{}", e.stderr);
+}
