@@ -106,6 +106,18 @@ pub(crate) async fn oidc_identities(pool: &Pool<Db>, user_id: i64) -> Result<Vec
         .collect()
 }
 
+/// Links `identity` to the user `user_id`.
+async fn insert_identity(tx: &mut Tx, identity: &OidcIdentity, user_id: i64, now: &str) -> Result<()> {
+    sqlx::query("INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&identity.issuer)
+        .bind(&identity.subject)
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The user named `name`, in a write transaction: `NotFound` otherwise.
 async fn user_to_link(tx: &mut Tx, name: &str) -> Result<User> {
     find_user(&mut **tx, UserKey::Name(name))
@@ -142,13 +154,7 @@ pub(crate) async fn link_oidc_identity(
             identity.subject, identity.issuer
         )));
     }
-    sqlx::query("INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(&identity.issuer)
-        .bind(&identity.subject)
-        .bind(user.id)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
+    insert_identity(&mut tx, identity, user.id, &now).await?;
     let detail = serde_json::json!({"issuer": identity.issuer, "subject": identity.subject});
     audit(&mut tx, &now, actor, "user.link", &user.name, &detail).await?;
     tx.commit().await?;
@@ -243,13 +249,7 @@ pub(crate) async fn oidc_sign_in(
         .fetch_one(&mut *tx)
         .await?;
         let id: i64 = row.try_get("id")?;
-        sqlx::query("INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&identity.issuer)
-            .bind(&identity.subject)
-            .bind(id)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
+        insert_identity(&mut tx, identity, id, &now).await?;
         let detail = serde_json::json!({
             "role": profile.role,
             "scope": scope,

@@ -416,6 +416,27 @@ async fn bad_id_tokens_are_refused(store: Store) {
     sim.shutdown().await;
 }
 
+/// Creates a local admin without a password.
+async fn local_admin(store: &Store, name: &str, display_name: &str) {
+    store
+        .create_user(
+            &NewUser {
+                name: name.into(),
+                display_name: display_name.into(),
+                email: String::new(),
+                role: Role::Admin,
+                scope: Scope::all(),
+                password_hash: None,
+                oidc_subject: None,
+                disabled: false,
+                at: changedesk_core::Timestamp::now_utc(),
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+}
+
 async fn people_without_a_way_in_are_refused(store: Store) {
     let sim = sim().await;
     sim.oidc_set_users(vec![
@@ -461,23 +482,7 @@ async fn people_without_a_way_in_are_refused(store: Store) {
     assert!(answer.detail().contains("disabled"), "{}", answer.body);
 
     // a local user with the same name is not taken over
-    store
-        .create_user(
-            &NewUser {
-                name: "carol@contoso.example".into(),
-                display_name: "Carol (local)".into(),
-                email: String::new(),
-                role: Role::Admin,
-                scope: Scope::all(),
-                password_hash: None,
-                oidc_subject: None,
-                disabled: false,
-                at: changedesk_core::Timestamp::now_utc(),
-            },
-            "test",
-        )
-        .await
-        .unwrap();
+    local_admin(&store, "carol@contoso.example", "Carol (local)").await;
     let (answer, session) = sign_in(&app, "carol@contoso.example").await;
     assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.body);
     assert!(answer.detail().contains("not linked"), "{}", answer.body);
@@ -531,23 +536,7 @@ async fn people_without_a_way_in_are_refused(store: Store) {
         "{}",
         answer.body
     );
-    store
-        .create_user(
-            &NewUser {
-                name: "root".into(),
-                display_name: "Root".into(),
-                email: String::new(),
-                role: Role::Admin,
-                scope: Scope::all(),
-                password_hash: None,
-                oidc_subject: None,
-                disabled: false,
-                at: changedesk_core::Timestamp::now_utc(),
-            },
-            "test",
-        )
-        .await
-        .unwrap();
+    local_admin(&store, "root", "Root").await;
     let (answer, session) = sign_in(&closed_to_new, "carol@contoso.example").await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
     let carol_me = me(&closed_to_new, &session.unwrap()).await;
