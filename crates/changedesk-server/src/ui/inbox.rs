@@ -19,7 +19,7 @@ use super::{SignedIn, UiError, UiResult, html};
 use crate::http::AppState;
 use crate::http::auth::{Caller, Need};
 use crate::http::routes::posts::{
-    PostParams, UNASSIGNED, group_counts, query as post_query, scope_of,
+    PostParams, UNASSIGNED, assignee_facet, group_counts, query as post_query, scope_of,
 };
 
 /// Posts per page.
@@ -455,14 +455,7 @@ pub(crate) async fn inbox(
             count: n,
         })
         .collect::<Vec<_>>();
-    let mut owners = facets.owners.clone();
-    if facets.unassigned > 0 {
-        owners.push(FacetCount {
-            value: UNASSIGNED.to_string(),
-            count: facets.unassigned,
-        });
-        owners.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    }
+    let owners = assignee_facet(&facets);
     let facet_list = vec![
         facet("Service", "service", &facets.services, &p, str::to_string),
         facet("Tenant", "tenant", &facets.tenants, &p, str::to_string),

@@ -218,7 +218,7 @@ pub(crate) async fn group_counts(
         .filter(|(_, n)| *n > 0)
         .map(|(value, count)| changedesk_store::FacetCount { value, count })
         .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    most_first(&mut out);
     Ok(out)
 }
 
@@ -448,31 +448,30 @@ async fn post_facets(
         tenant: conv(&f.tenants),
         state: pair(("active", f.visible), ("expired", f.gone)),
         major: pair(("true", f.major), ("false", f.not_major)),
-        assignee: assignee_facet(&f),
+        assignee: conv(&assignee_facet(&f)),
         item_state: conv(&f.item_states),
         tenant_group: conv(&groups),
     }))
 }
 
 /// The owners of a facet count, with `none` (the filter's value for
-/// items assigned to nobody) among them by count.
-pub(crate) fn assignee_facet(f: &changedesk_store::Facets) -> Vec<FacetCount> {
-    let mut out: Vec<FacetCount> = f
-        .owners
-        .iter()
-        .map(|c| FacetCount {
-            value: c.value.clone(),
-            count: c.count,
-        })
-        .collect();
+/// items assigned to nobody) among them by count (the API's and the
+/// inbox's owner facet).
+pub(crate) fn assignee_facet(f: &changedesk_store::Facets) -> Vec<changedesk_store::FacetCount> {
+    let mut out = f.owners.clone();
     if f.unassigned > 0 {
-        out.push(FacetCount {
+        out.push(changedesk_store::FacetCount {
             value: UNASSIGNED.to_string(),
             count: f.unassigned,
         });
     }
-    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    most_first(&mut out);
     out
+}
+
+/// Facet values by count, most first, then by value.
+fn most_first(v: &mut [changedesk_store::FacetCount]) {
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
 }
 
 /// A post with everything the archive knows of it, for the caller's tenants.
