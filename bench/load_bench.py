@@ -156,12 +156,12 @@ def new_token(db, tenants=None):
 
 
 class Server:
-    def __init__(self, db, port, log_dir):
+    def __init__(self, db, port, log_dir, extra=()):
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         self.log = open(os.path.join(log_dir, "serve.log"), "w")
         self.proc = subprocess.Popen(
-            [BIN, "--database", db, "serve", "--listen", f"127.0.0.1:{port}", "--sync-every", "365d"],
+            [BIN, "--database", db, "serve", "--listen", f"127.0.0.1:{port}", "--sync-every", "365d", *extra],
             env=child_env(), stdout=self.log, stderr=self.log, cwd="/")
         deadline = time.monotonic() + 600  # a new migration may build indexes first
         while time.monotonic() < deadline:
@@ -306,43 +306,55 @@ def bench_backend(args, backend):
     token_all = new_token(db)
     token_scoped = new_token(db, scoped)
     rows = []
-    server = Server(db, args.port, args.data_dir)
-    try:
-        for scope, token, tenants in [("all", token_all, all_tenants[:: max(1, args.tenants // 20)]),
-                                      (f"{SCOPED_TENANTS} tenants", token_scoped, scoped)]:
-            sample = []
-            for path in pages(server, token, {"limit": 200}, 2):
-                sample += server.get(path, token)[0]["items"]
-            words = search_words(sample)
-            label = "all" if scope == "all" else "scoped"
-            files = {"inbox": write_paths(args, f"{backend}-{label}-inbox", inbox_paths(server, token, tenants, sample)),
-                     "search": write_paths(args, f"{backend}-{label}-search", search_paths(server, token, words))}
-            if args.totals:
-                files["inbox with totals"] = write_paths(args, f"{backend}-{label}-inbox-totals",
-                                                         inbox_paths(server, token, tenants, sample, total=True))
-            facets = write_paths(args, f"{backend}-{label}-facets", facets_paths(sample, words, tenants))
-            if scope == "all" and args.warmup > 0:
-                for f in files.values():
-                    wrk(server, token, f, args.connections, args.warmup, args.threads)
-            for workload, f in files.items():
-                r = wrk(server, token, f, args.connections, args.duration, args.threads)
-                r.update(backend=backend, workload=workload, scope=scope, connections=args.connections)
-                rows.append(r)
-                print(f"{backend} {workload} ({scope}): {r['rps']:,.0f} req/s, p50 {r['p50']:.1f} ms, "
-                      f"p99 {r['p99']:.1f} ms, {r['non2xx']} non-2xx, {r['errors']} socket errors", file=sys.stderr)
-            if args.facets_duration > 0:
-                r = wrk(server, token, facets, args.facets_connections, args.facets_duration, args.threads)
-                r.update(backend=backend, workload="facets", scope=scope, connections=args.facets_connections)
-                rows.append(r)
-                print(f"{backend} facets ({scope}): {r['rps']:,.1f} req/s, p50 {r['p50']:.1f} ms, "
-                      f"p99 {r['p99']:.1f} ms", file=sys.stderr)
-        metrics = []
-        for _ in range(3):
-            start = time.monotonic()
-            urllib.request.urlopen(f"{server.base}/metrics", timeout=120).read()
-            metrics.append((time.monotonic() - start) * 1000)
-    finally:
-        server.stop()
+    plans = []  # (scope, token, {workload: paths file}, facets paths file)
+    metrics = []
+    for cache in args.cache:
+        # the answer cache on (serve's default) or off (every answer made for its request)
+        server = Server(db, args.port, args.data_dir, [] if cache == "on" else ["--cache-mb", "0"])
+        try:
+            if not plans:
+                for scope, token, tenants in [("all", token_all, all_tenants[:: max(1, args.tenants // 20)]),
+                                              (f"{SCOPED_TENANTS} tenants", token_scoped, scoped)]:
+                    sample = []
+                    for path in pages(server, token, {"limit": 200}, 2):
+                        sample += server.get(path, token)[0]["items"]
+                    words = search_words(sample)
+                    label = "all" if scope == "all" else "scoped"
+                    files = {"inbox": write_paths(args, f"{backend}-{label}-inbox",
+                                                  inbox_paths(server, token, tenants, sample)),
+                             "search": write_paths(args, f"{backend}-{label}-search",
+                                                   search_paths(server, token, words))}
+                    if args.totals:
+                        files["inbox with totals"] = write_paths(args, f"{backend}-{label}-inbox-totals",
+                                                                 inbox_paths(server, token, tenants, sample,
+                                                                             total=True))
+                    facets = write_paths(args, f"{backend}-{label}-facets", facets_paths(sample, words, tenants))
+                    plans.append((scope, token, files, facets))
+            for scope, token, files, facets in plans:
+                for workload, f in files.items():
+                    if args.warmup > 0:
+                        wrk(server, token, f, args.connections, args.warmup, args.threads)
+                    r = wrk(server, token, f, args.connections, args.duration, args.threads)
+                    r.update(backend=backend, workload=workload, scope=scope, connections=args.connections,
+                             cache=cache)
+                    rows.append(r)
+                    print(f"{backend} {workload} ({scope}, cache {cache}): {r['rps']:,.0f} req/s, "
+                          f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, {r['non2xx']} non-2xx, "
+                          f"{r['errors']} socket errors", file=sys.stderr)
+                if args.facets_duration > 0:
+                    r = wrk(server, token, facets, args.facets_connections, args.facets_duration, args.threads)
+                    r.update(backend=backend, workload="facets", scope=scope, connections=args.facets_connections,
+                             cache=cache)
+                    rows.append(r)
+                    print(f"{backend} facets ({scope}, cache {cache}): {r['rps']:,.1f} req/s, "
+                          f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms", file=sys.stderr)
+            if not metrics:
+                for _ in range(3):
+                    start = time.monotonic()
+                    urllib.request.urlopen(f"{server.base}/metrics", timeout=120).read()
+                    metrics.append((time.monotonic() - start) * 1000)
+        finally:
+            server.stop()
     return rows, seed, sorted(metrics)[1]
 
 
@@ -363,7 +375,9 @@ def main():
     ap.add_argument("--connections", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--duration", type=int, default=30, help="seconds of each measured run")
-    ap.add_argument("--warmup", type=int, default=5, help="seconds of warm-up per workload before measuring")
+    ap.add_argument("--warmup", type=int, default=5, help="seconds of warm-up before each measured run")
+    ap.add_argument("--cache", nargs="+", default=["on", "off"], choices=["on", "off"],
+                    help="measure with serve's answer cache on (its default), off (--cache-mb 0), or both")
     ap.add_argument("--no-totals", dest="totals", action="store_false",
                     help="skip the inbox run whose pages ask for the total (include_total=true)")
     ap.add_argument("--facets-connections", type=int, default=10)
@@ -386,16 +400,17 @@ def main():
         r, seeds[backend], metrics[backend] = bench_backend(args, backend)
         rows += r
 
-    lines = ["| archive | workload | token | connections | requests/s | p50 | p99 | p99 < 50 ms | requests | errors |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| archive | answer cache | workload | token | connections | requests/s | p50 | p99 | p99 < 50 ms | "
+             "requests | errors |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if not r["requests"]:
-            lines.append(f"| {r['backend']} | {r['workload']} | {r['scope']} | {r['connections']} | 0 | – | – | "
-                         f"**no** (none answered in {r['seconds']} s) | 0 | {r['non2xx'] + r['errors']} |")
+            lines.append(f"| {r['backend']} | {r['cache']} | {r['workload']} | {r['scope']} | {r['connections']} | "
+                         f"0 | – | – | **no** (none answered in {r['seconds']} s) | 0 | {r['non2xx'] + r['errors']} |")
             continue
         goal = "" if r["workload"] == "facets" else ("yes" if r["p99"] < GOAL_P99_MS else "**no**")
         rps = f"{r['rps']:,.1f}" if r["rps"] < 10 else f"{r['rps']:,.0f}"
-        lines.append(f"| {r['backend']} | {r['workload']} | {r['scope']} | {r['connections']} | {rps} | "
+        lines.append(f"| {r['backend']} | {r['cache']} | {r['workload']} | {r['scope']} | {r['connections']} | {rps} | "
                      f"{r['p50']:.1f} ms | {r['p99']:.1f} ms | {goal} | {r['requests']:,} | "
                      f"{r['non2xx'] + r['errors']} |")
     notes = []
@@ -417,7 +432,8 @@ def main():
                    f"Command: `{command}` ({args.posts:,} generated posts, {args.tenants:,} tenants, coverage "
                    f"{args.coverage:g}: each post seen by about {args.coverage * args.tenants:g} tenants; release "
                    f"build; `wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency` on loopback "
-                   f"after a {args.warmup} s warm-up, against `changedesk serve` with no sync jobs; inbox: "
+                   f"after a {args.warmup} s warm-up, against `changedesk serve` with no sync jobs, its answer "
+                   "cache on (the default: 64 MiB; another process's writes seen within 250 ms, answers at most 30 s old) and off (`--cache-mb 0`); inbox: "
                    "`GET /api/v1/posts` newest first with common filters, first and cursor pages; search: "
                    "`GET /api/v1/posts?q=` with words of the corpus' titles; inbox with totals: the same inbox "
                    "pages with `include_total=true` (the first page counts every match, its cursors carry the "

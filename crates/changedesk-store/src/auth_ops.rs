@@ -354,7 +354,7 @@ pub(crate) async fn delete_user(pool: &Pool<Db>, writer: &Writer, name: &str, ac
 }
 
 pub(crate) async fn record_sign_in(pool: &Pool<Db>, writer: &Writer, user_id: i64, at: &Timestamp) -> Result<()> {
-    let (_w, mut tx) = begin_write(pool, writer, "sign-in").await?;
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "sign-in").await?;
     let done = sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
         .bind(at.to_canonical())
         .bind(user_id)
@@ -374,7 +374,7 @@ pub(crate) async fn create_session(pool: &Pool<Db>, writer: &Writer, s: &NewSess
         return Err(StoreError::Invalid("a session must expire after it is created".to_string()));
     }
     let created = s.created_at.to_canonical();
-    let (_w, mut tx) = begin_write(pool, writer, "session").await?;
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "session").await?;
     if find_user(&mut *tx, UserKey::Id(s.user_id)).await?.is_none() {
         return Err(StoreError::NotFound(format!("user {}", s.user_id)));
     }
@@ -423,7 +423,7 @@ pub(crate) async fn touch_session(
     new_expiry: &Timestamp,
 ) -> Result<bool> {
     let now = now.to_canonical();
-    let (_w, mut tx) = begin_write(pool, writer, "session").await?;
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "session").await?;
     let done = sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE token_hash = $3 AND expires_at > $1")
         .bind(&now)
         .bind(new_expiry.to_canonical())
@@ -439,7 +439,7 @@ async fn delete_sessions_where<T>(pool: &Pool<Db>, writer: &Writer, condition: &
 where
     T: for<'q> sqlx::Encode<'q, Db> + sqlx::Type<Db> + Send + 'static,
 {
-    let (_w, mut tx) = begin_write(pool, writer, "session").await?;
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "session").await?;
     let done = sqlx::query(sql(format!("DELETE FROM sessions WHERE {condition}")))
         .bind(value)
         .execute(&mut *tx)
@@ -486,7 +486,7 @@ pub(crate) async fn create_token(pool: &Pool<Db>, writer: &Writer, t: &NewToken,
         return Err(StoreError::Invalid("a token must expire after it is created".to_string()));
     }
     let now = t.created_at.to_canonical();
-    let (_w, mut tx) = begin_write(pool, writer, "token").await?;
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "token").await?;
     let Some(user) = find_user(&mut *tx, UserKey::Name(&t.user)).await? else {
         return Err(StoreError::NotFound(format!("user `{}`", t.user.trim().to_ascii_lowercase())));
     };
@@ -558,7 +558,7 @@ pub(crate) async fn token_lookup(pool: &Pool<Db>, token_hash: &str, now: &Timest
 
 /// Records a token's use at `now` unless it was recorded after `stale_before`.
 pub(crate) async fn token_used(pool: &Pool<Db>, writer: &Writer, id: i64, now: &Timestamp, stale_before: &Timestamp) -> Result<()> {
-    let (_w, mut tx) = begin_write(pool, writer, "token").await?;
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "token").await?;
     sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)")
         .bind(now.to_canonical())
         .bind(id)
@@ -586,7 +586,7 @@ pub(crate) async fn list_tokens(pool: &Pool<Db>, user: Option<&str>) -> Result<V
 
 pub(crate) async fn revoke_token(pool: &Pool<Db>, writer: &Writer, id: i64, actor: &str, at: &Timestamp) -> Result<bool> {
     let now = at.to_canonical();
-    let (_w, mut tx) = begin_write(pool, writer, "token").await?;
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "token").await?;
     let Some(token) = find_token(&mut *tx, id).await? else {
         return Err(StoreError::NotFound(format!("API token {id}")));
     };
@@ -617,7 +617,7 @@ pub(crate) async fn record_audit(
         return Err(StoreError::Invalid("an audit entry needs an action".to_string()));
     }
     let now = at.to_canonical();
-    let (_w, mut tx) = begin_write(pool, writer, "audit").await?;
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "audit").await?;
     audit(&mut tx, &now, actor, action, target, detail).await?;
     tx.commit().await?;
     Ok(())

@@ -121,7 +121,12 @@ enum Backend {
 }
 
 /// Writers of one process queue here before taking the database's write lock.
-type Writer = tokio::sync::Mutex<WriterState>;
+struct Writer {
+    turn: tokio::sync::Mutex<WriterState>,
+    /// Write transactions of this process ended so far (committed or not):
+    /// see [`Store::local_writes`].
+    ended: std::sync::atomic::AtomicU64,
+}
 
 /// What the writer of this process remembers between its transactions.
 #[derive(Default)]
@@ -177,12 +182,19 @@ impl WriterState {
 /// A writer's turn: logs (at debug) how long it held the write lock.
 struct WriterGuard<'a> {
     state: tokio::sync::MutexGuard<'a, WriterState>,
+    /// Counted here when it ends (`None`: bookkeeping, not counted).
+    ended: Option<&'a std::sync::atomic::AtomicU64>,
     what: &'static str,
     since: std::time::Instant,
 }
 
 impl Drop for WriterGuard<'_> {
     fn drop(&mut self) {
+        // the transaction has ended by now (committed, rolled back, or
+        // dropped: rolled back as its connection goes back to the pool)
+        if let Some(ended) = self.ended {
+            ended.fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
         tracing::debug!(
             what = self.what,
             held_us = self.since.elapsed().as_micros() as u64,
@@ -370,7 +382,10 @@ impl Store {
         Ok(Store {
             backend,
             location: location.clone(),
-            writer: std::sync::Arc::new(Writer::new(WriterState::default())),
+            writer: std::sync::Arc::new(Writer {
+                turn: tokio::sync::Mutex::new(WriterState::default()),
+                ended: std::sync::atomic::AtomicU64::new(0),
+            }),
             digests: Default::default(),
         })
     }
@@ -378,6 +393,21 @@ impl Store {
     /// Opens a SQLite archive at `path`.
     pub async fn open_sqlite(path: &Path, mode: OpenMode) -> Result<Store> {
         Self::open(&Location::Sqlite(path.to_path_buf()), mode).await
+    }
+
+    /// How many write transactions this process has ended on the archive
+    /// (committed or rolled back): a number that changes whenever this
+    /// process may have changed what a read returns, known without asking
+    /// the database. Writes of other processes are not counted (see
+    /// [`Store::archive_changes`]).
+    pub fn local_writes(&self) -> u64 {
+        self.writer.ended.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// How many write transactions any process has committed on the archive
+    /// (one cheap read): when it has not moved, nothing was written.
+    pub async fn archive_changes(&self) -> Result<i64> {
+        dispatch!(self.archive_changes())
     }
 
     pub fn location(&self) -> &Location {

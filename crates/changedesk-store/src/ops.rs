@@ -64,14 +64,41 @@ async fn begin_write<'w>(
     writer: &'w Writer,
     what: &'static str,
 ) -> Result<(WriterGuard<'w>, Tx)> {
+    begin(pool, writer, what, true).await
+}
+
+/// As [`begin_write`], for a transaction that changes nothing the archive's
+/// reads of posts, incidents, work items, tenants or groups return
+/// (sessions, a token's last use, sign-in times, tokens, audit entries):
+/// it is not counted in [`Store::local_writes`] nor `archive_changes`, so
+/// it leaves the server's answer cache alone (these happen on every
+/// request of a new session or token).
+async fn begin_bookkeeping<'w>(
+    pool: &Pool<Db>,
+    writer: &'w Writer,
+    what: &'static str,
+) -> Result<(WriterGuard<'w>, Tx)> {
+    begin(pool, writer, what, false).await
+}
+
+async fn begin<'w>(
+    pool: &Pool<Db>,
+    writer: &'w Writer,
+    what: &'static str,
+    counted: bool,
+) -> Result<(WriterGuard<'w>, Tx)> {
     let guard = WriterGuard {
-        state: writer.lock().await,
+        state: writer.turn.lock().await,
+        ended: counted.then_some(&writer.ended),
         what,
         since: std::time::Instant::now(),
     };
     let mut tx = pool.begin_with(BEGIN_WRITE).await?;
     if !WRITE_LOCK.is_empty() {
         sqlx::query(WRITE_LOCK).execute(&mut *tx).await?;
+    }
+    if counted {
+        sqlx::query("UPDATE archive_changes SET n = n + 1 WHERE id = 1").execute(&mut *tx).await?;
     }
     Ok((guard, tx))
 }
@@ -1724,6 +1751,10 @@ pub(crate) async fn runs(pool: &Pool<Db>, tenant: Option<&str>, limit: i64) -> R
             })
         })
         .collect()
+}
+
+pub(crate) async fn archive_changes(pool: &Pool<Db>) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT n FROM archive_changes WHERE id = 1").fetch_one(pool).await?)
 }
 
 pub(crate) async fn ping(pool: &Pool<Db>) -> Result<()> {

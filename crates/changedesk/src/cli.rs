@@ -97,6 +97,14 @@ pub struct ServeArgs {
     /// Send session cookies over plain HTTP too (only for trying it on loopback without HTTPS).
     #[arg(long)]
     pub insecure_cookies: bool,
+    /// Memory for the answer cache of the post list, search and facets, in MiB; `0` turns it off.
+    #[arg(long, default_value_t = 64, env = "CHANGEDESK_CACHE_MB")]
+    pub cache_mb: u64,
+    /// Serve a cached answer for at most this long (e.g. 30s, 2m; `0` turns the cache off): what
+    /// changes with the time alone (overdue, missed) shows this late at most. Writes make cached
+    /// answers stale at once (this server's) or within 250 ms (another process's).
+    #[arg(long, default_value = "30s", env = "CHANGEDESK_CACHE_TTL")]
+    pub cache_ttl: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -252,15 +252,10 @@ async fn resolve(state: &AppState, scope: &Scope) -> ApiResult<TenantSet> {
     if scope.is_unrestricted() {
         return Ok(TenantSet::All);
     }
-    // the names alone (`tenants()` counts every tenant's posts), and the
-    // groups only when the scope names some
-    let tenants = state.store.tenant_names().await?;
-    let groups = if scope.groups.is_empty() {
-        Vec::new()
-    } else {
-        state.store.groups().await?
-    };
-    Ok(scope.resolve(&tenants, &groups))
+    // the names alone (`tenants()` counts every tenant's posts), kept
+    // between requests with the answer cache
+    let names = super::cache::names(state).await?;
+    Ok(scope.resolve(&names.tenants, &names.groups))
 }
 
 /// SHA-256 of a session or API token, hex: what the store keeps.

@@ -7,6 +7,7 @@
 //! and the store's, so those can change without breaking `/api/v1`.
 
 pub mod auth;
+pub mod cache;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -51,6 +52,9 @@ pub struct Settings {
     pub sign_in_window: Duration,
     /// `[triage] reopen`: what the rules' `test` and `simulate` apply.
     pub reopen: changedesk_core::triage::ReopenPolicy,
+    /// The answer cache of the post list, search and facets
+    /// ([`cache`]).
+    pub cache: cache::CacheSettings,
 }
 
 impl Default for Settings {
@@ -62,6 +66,7 @@ impl Default for Settings {
             sign_in_attempts: 5,
             sign_in_window: Duration::from_secs(300),
             reopen: changedesk_core::triage::ReopenPolicy::default(),
+            cache: cache::CacheSettings::default(),
         }
     }
 }
@@ -81,6 +86,8 @@ pub struct Inner {
     pub sync_now: Option<tokio::sync::mpsc::Sender<String>>,
     /// OpenID Connect sign-in (`None`: not configured).
     pub oidc: Option<Arc<oidc::Oidc>>,
+    /// The answer cache (`None`: off).
+    pub cache: cache::Shared,
 }
 
 impl std::ops::Deref for AppState {
@@ -95,6 +102,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             store,
             limiter: auth::SignInLimiter::new(settings.sign_in_attempts, settings.sign_in_window),
+            cache: cache::AnswerCache::new(settings.cache).map(Arc::new),
             settings,
             clock: Box::new(Timestamp::now_utc),
             metrics: None,

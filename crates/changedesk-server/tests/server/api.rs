@@ -1727,7 +1727,184 @@ async fn posts_filter_on_work_items_and_tenant_groups(store: Store) {
     }
 }
 
+/// The post list and facets are answered from the cache until a write: per
+/// caller's rights, never across them; a revoked token is refused even with
+/// its answer kept; another process's write is seen after the poll, the
+/// time after the ttl; off means no cache.
+async fn answers_are_cached_per_caller_until_a_write(store: Store) {
+    let f = fixture(store).await;
+    let cache = |h: &axum::http::HeaderMap| {
+        h.get(http::cache::CACHE_HEADER)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let assignee = |v: &Value, id: &str| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["assignee"].clone())
+    };
+    // the admin's token limited to alpha (made before any answer is kept)
+    let secret = format!("cdk_{}", new_secret());
+    f.store
+        .create_token(
+            &NewToken {
+                user: "admin".into(),
+                name: "alpha only".into(),
+                token_hash: hash_secret(&secret),
+                prefix: secret[..10].to_string(),
+                role: Role::Admin,
+                scope: Scope {
+                    tenants: vec!["alpha".into()],
+                    groups: vec![],
+                },
+                created_at: at(NOW),
+                expires_at: None,
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    let path = "/api/v1/posts?limit=10";
+    let (status, first, h) = call(&f, "admin", "GET", path, None).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(cache(&h), "miss");
+    let (_, again, h) = call(&f, "admin", "GET", path, None).await;
+    assert_eq!(cache(&h), "hit");
+    assert_eq!(again, first);
+    assert_eq!(h[header::CONTENT_TYPE], "application/json");
+    // another query, another caller: made for them
+    let (_, _, h) = call(&f, "admin", "GET", "/api/v1/posts?limit=9", None).await;
+    assert_eq!(cache(&h), "miss");
+    let (_, scoped, h) = call(&f, "scoped", "GET", path, None).await;
+    assert_eq!(cache(&h), "miss");
+    assert!(
+        assignee(&scoped, "MC2").is_none(),
+        "beta's post leaked: {scoped}"
+    );
+    assert_eq!(scoped["items"].as_array().unwrap().len(), 2, "{scoped}");
+    // the same user and role with a narrower scope: not the admin's answer
+    let (_, narrow, h) = send(&f.app, request("GET", path, Some(&secret), None)).await;
+    assert_eq!(cache(&h), "miss");
+    assert!(
+        assignee(&narrow, "MC2").is_none(),
+        "beta's post leaked: {narrow}"
+    );
+    let (_, facets, h) = call(&f, "scoped", "GET", "/api/v1/posts/facets", None).await;
+    assert_eq!(cache(&h), "miss");
+    let (_, _, h) = call(&f, "scoped", "GET", "/api/v1/posts/facets", None).await;
+    assert_eq!(cache(&h), "hit");
+    assert!(!facets.to_string().contains("beta"), "{facets}");
+    // a write of this process (assigning MC2): the next answer is new
+    assert_eq!(assignee(&first, "MC2"), Some(Value::Null));
+    let (status, body, _) = call(
+        &f,
+        "manager",
+        "POST",
+        "/api/v1/items/MC2/actions",
+        Some(json!({"action": "assign", "owner": "collab"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, after, h) = call(&f, "admin", "GET", path, None).await;
+    assert_eq!(cache(&h), "miss");
+    assert_eq!(assignee(&after, "MC2"), Some(json!("collab")));
+    // a revoked token is refused, though its answer is kept
+    let (_, _, h) = call(&f, "reader", "GET", path, None).await;
+    assert_eq!(cache(&h), "miss");
+    let (_, _, h) = call(&f, "reader", "GET", path, None).await;
+    assert_eq!(cache(&h), "hit");
+    for t in f.store.tokens(Some("reader")).await.unwrap() {
+        f.store.revoke_token(t.id, "test", &at(NOW)).await.unwrap();
+    }
+    let (status, _, _) = call(&f, "reader", "GET", path, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // another process's write is seen once the archive's count of writes
+    // has been read again (at most every `poll`); the time alone, after `ttl`
+    let app = |ttl: u64, poll: u64| {
+        http::router(
+            AppState::new(
+                f.store.clone(),
+                Settings {
+                    cache: http::cache::CacheSettings {
+                        bytes: 1 << 20,
+                        ttl: std::time::Duration::from_millis(ttl),
+                        poll: std::time::Duration::from_millis(poll),
+                    },
+                    ..Settings::default()
+                },
+            )
+            .with_clock(|| at(NOW)),
+            true,
+        )
+    };
+    let admin = token(&f, "admin");
+    let get = |app: Router| {
+        let admin = admin.clone();
+        async move { send(&app, request("GET", path, admin.as_deref(), None)).await }
+    };
+    let polled = app(60_000, 1_000);
+    let (_, before, h) = get(polled.clone()).await;
+    assert_eq!(cache(&h), "miss");
+    let other = Store::open(f.store.location(), changedesk_store::OpenMode::ReadWrite)
+        .await
+        .unwrap();
+    let stored = other.work_item("MC2").await.unwrap().unwrap();
+    let version = stored.version;
+    let mut item = stored.item;
+    item.assignee = None;
+    other
+        .save_work_item(&ItemSave {
+            item: &item,
+            expected_version: Some(version),
+            evaluated_revision: None,
+            entries: &[],
+            notify: &[],
+            at: at(NOW),
+        })
+        .await
+        .unwrap();
+    other.close().await;
+    let (_, stale, h) = get(polled.clone()).await;
+    assert_eq!(cache(&h), "hit");
+    assert_eq!(stale, before);
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let (_, fresh, h) = get(polled.clone()).await;
+    assert_eq!(cache(&h), "miss");
+    assert_eq!(assignee(&fresh, "MC2"), Some(Value::Null), "{fresh}");
+    let short = app(200, 60_000);
+    for expect in ["miss", "hit"] {
+        let (_, _, h) = get(short.clone()).await;
+        assert_eq!(cache(&h), expect);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    let (_, _, h) = get(short.clone()).await;
+    assert_eq!(cache(&h), "miss");
+
+    // off: every answer is made for its request
+    let off = http::router(
+        AppState::new(
+            f.store.clone(),
+            Settings {
+                cache: http::cache::CacheSettings::off(),
+                ..Settings::default()
+            },
+        )
+        .with_clock(|| at(NOW)),
+        true,
+    );
+    for _ in 0..2 {
+        let (status, _, h) = get(off.clone()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(cache(&h), "");
+    }
+}
+
 both!(
+    answers_are_cached_per_caller_until_a_write,
     probes_answer_without_signing_in,
     posts_filter_on_work_items_and_tenant_groups,
     authorization_matrix,

@@ -1284,3 +1284,84 @@ conformance!(
         );
     }
 );
+
+conformance!(
+    writes_are_counted_for_those_who_keep_answers,
+    |store: Store| async move {
+        let local = store.local_writes();
+        let shared = store.archive_changes().await.unwrap();
+        // a write that changes what reads return: counted in both
+        let alice = add(&store, "alice", Role::Admin).await;
+        assert_eq!(store.local_writes(), local + 1);
+        assert_eq!(store.archive_changes().await.unwrap(), shared + 1);
+        // bookkeeping (sign-in time, sessions, tokens and their use, audit
+        // entries): not counted
+        store
+            .record_sign_in(alice.id, &at("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        store
+            .create_session(&new_session(
+                "s1",
+                alice.id,
+                "2026-03-01T00:00:00Z",
+                "2026-03-02T00:00:00Z",
+            ))
+            .await
+            .unwrap();
+        let token = store
+            .create_token(&new_token("alice", "ci", "t1", Role::Admin, None), "alice")
+            .await
+            .unwrap();
+        assert!(
+            store
+                .token("t1", &at("2026-03-01T01:00:00Z"))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        store
+            .record_audit(
+                "alice",
+                "test.note",
+                "x",
+                &json!({}),
+                &at("2026-03-01T01:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert!(
+            store
+                .revoke_token(token.id, "alice", &at("2026-03-01T02:00:00Z"))
+                .await
+                .unwrap()
+        );
+        store.delete_session("s1").await.unwrap();
+        assert_eq!(store.local_writes(), local + 1);
+        assert_eq!(store.archive_changes().await.unwrap(), shared + 1);
+        // a refused write changes nothing in the archive (this process
+        // counts the transaction it ended)
+        assert!(
+            store
+                .create_user(
+                    &new_user("alice", Role::Reader, "2026-03-01T00:00:00Z"),
+                    "test"
+                )
+                .await
+                .is_err()
+        );
+        assert_eq!(store.local_writes(), local + 2);
+        assert_eq!(store.archive_changes().await.unwrap(), shared + 1);
+        // another process's write: its count, not this one's
+        let other = Store::open(store.location(), changedesk_store::OpenMode::ReadWrite)
+            .await
+            .unwrap();
+        other
+            .import_messages("t", &posts(&["MC1"]), &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        other.close().await;
+        assert_eq!(store.local_writes(), local + 2);
+        assert_eq!(store.archive_changes().await.unwrap(), shared + 2);
+    }
+);

@@ -18,11 +18,17 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
     let store = app.store(OpenMode::Service).await?;
     let now = app::now()?;
     setup::seed(app, &store, now).await?;
-    let every = sync_every(&args.sync_every)?;
+    let every = duration_arg("--sync-every", &args.sync_every)?;
+    let cache = http::cache::CacheSettings {
+        bytes: args.cache_mb.saturating_mul(1 << 20),
+        ttl: duration_arg("--cache-ttl", &args.cache_ttl)?,
+        ..http::cache::CacheSettings::default()
+    };
 
     let settings = Settings {
         secure_cookies: !args.insecure_cookies,
         reopen: app.config.triage.reopen.clone(),
+        cache,
         ..Settings::default()
     };
     let metrics = http::metrics::Metrics::global();
@@ -132,13 +138,13 @@ async fn stop_signal() {
 
 /// `--sync-every`: a duration such as `15m` or `1h`; `0` (or any zero
 /// duration) turns scheduled syncs off.
-fn sync_every(s: &str) -> Result<Duration> {
+/// A duration flag's value; a bare `0` is zero (off).
+fn duration_arg(flag: &str, s: &str) -> Result<Duration> {
     if s.trim() == "0" {
         return Ok(Duration::ZERO);
     }
-    let every =
-        changedesk_core::duration::parse_duration(s).map_err(|e| anyhow!("--sync-every: {e}"))?;
-    Duration::try_from(every).map_err(|_| anyhow!("--sync-every must not be negative"))
+    let every = changedesk_core::duration::parse_duration(s).map_err(|e| anyhow!("{flag}: {e}"))?;
+    Duration::try_from(every).map_err(|_| anyhow!("{flag} must not be negative"))
 }
 
 #[cfg(test)]
@@ -146,7 +152,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sync_every_reads_durations_and_zero_turns_it_off() {
+    fn duration_flags_read_durations_and_zero_turns_them_off() {
+        let sync_every = |s| duration_arg("--sync-every", s);
         assert_eq!(sync_every("0").unwrap(), Duration::ZERO);
         assert_eq!(sync_every(" 0 ").unwrap(), Duration::ZERO);
         assert_eq!(sync_every("0m").unwrap(), Duration::ZERO);
@@ -155,5 +162,11 @@ mod tests {
         let e = sync_every("soon").unwrap_err().to_string();
         assert!(e.starts_with("--sync-every:"), "{e}");
         assert!(sync_every("").is_err());
+        assert_eq!(
+            duration_arg("--cache-ttl", "2s").unwrap(),
+            Duration::from_secs(2)
+        );
+        let e = duration_arg("--cache-ttl", "-1s").unwrap_err().to_string();
+        assert!(e.starts_with("--cache-ttl"), "{e}");
     }
 }

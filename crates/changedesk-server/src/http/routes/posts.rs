@@ -10,13 +10,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::AppState;
 use crate::http::auth::Caller;
 use crate::http::dto::{
     FieldChangeDto, PostSummaryDto, RevisionDto, SnippetPartDto, TenantLinkDto,
 };
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Path, Query};
+use crate::http::{AppState, cache};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -345,9 +345,22 @@ async fn list_posts(
     State(state): State<AppState>,
     caller: Caller,
     uri: axum::http::Uri,
-) -> ApiResult<axum::Json<PostPageDto>> {
+) -> ApiResult<axum::response::Response> {
     let (p, include_total) = list_params(&uri)?;
-    let q = query(&state, &p, &caller).await?;
+    let make = {
+        let (state, caller) = (state.clone(), caller.clone());
+        move || async move { post_page(&state, &caller, &p, include_total).await }
+    };
+    cache::json(&state, &caller, &uri, make).await
+}
+
+async fn post_page(
+    state: &AppState,
+    caller: &Caller,
+    p: &PostParams,
+    include_total: bool,
+) -> ApiResult<PostPageDto> {
+    let q = query(state, p, caller).await?;
     let (items, next_cursor, total) = if include_total {
         let page = state.store.query_posts(&q).await?;
         (page.items, page.next_cursor, Some(page.total))
@@ -355,7 +368,7 @@ async fn list_posts(
         let page = state.store.list_posts(&q).await?;
         (page.items, page.next_cursor, None)
     };
-    Ok(axum::Json(PostPageDto {
+    Ok(PostPageDto {
         items: items
             .into_iter()
             .map(|h| PostHitDto {
@@ -375,7 +388,7 @@ async fn list_posts(
             .collect(),
         next_cursor,
         total,
-    }))
+    })
 }
 
 /// A value and how many posts have it.
@@ -411,17 +424,26 @@ pub struct FacetsDto {
 async fn post_facets(
     State(state): State<AppState>,
     caller: Caller,
+    uri: axum::http::Uri,
     Query(p): Query<PostParams>,
-) -> ApiResult<axum::Json<FacetsDto>> {
+) -> ApiResult<axum::response::Response> {
+    let make = {
+        let (state, caller) = (state.clone(), caller.clone());
+        move || async move { facets(&state, &caller, p).await }
+    };
+    cache::json(&state, &caller, &uri, make).await
+}
+
+async fn facets(state: &AppState, caller: &Caller, p: PostParams) -> ApiResult<FacetsDto> {
     let f = state
         .store
-        .post_facets(&query(&state, &p, &caller).await?)
+        .post_facets(&query(state, &p, caller).await?)
         .await?;
     let everywhere = PostParams {
         tenant_group: None,
         ..p.clone()
     };
-    let groups = group_counts(&state, &caller, &query(&state, &everywhere, &caller).await?).await?;
+    let groups = group_counts(state, caller, &query(state, &everywhere, caller).await?).await?;
     let conv = |v: &Vec<changedesk_store::FacetCount>| {
         v.iter()
             .map(|c| FacetCount {
@@ -440,7 +462,7 @@ async fn post_facets(
             })
             .collect()
     };
-    Ok(axum::Json(FacetsDto {
+    Ok(FacetsDto {
         service: conv(&f.services),
         category: conv(&f.categories),
         severity: conv(&f.severities),
@@ -451,7 +473,7 @@ async fn post_facets(
         assignee: conv(&assignee_facet(&f)),
         item_state: conv(&f.item_states),
         tenant_group: conv(&groups),
-    }))
+    })
 }
 
 /// The owners of a facet count, with `none` (the filter's value for

@@ -1,0 +1,301 @@
+//! The answer cache of the busiest reads (the post list, search and facets).
+//!
+//! An inbox is read far more often than the archive changes: a team opens
+//! the same first page, dashboards poll it. An answer is kept, as the JSON
+//! bytes sent, under a key made of
+//! - what the caller is allowed to see: the user, the effective role and
+//!   the resolved tenants (so an answer is only ever served to a caller
+//!   whose rights are the same as those it was made for; the caller is
+//!   authenticated on every request, before the cache is asked);
+//! - the request's path and query, as sent;
+//! - the count of write transactions, in two parts: this process's own
+//!   ([`Store::local_writes`](changedesk_store::Store::local_writes), known
+//!   at once, so a caller always sees their own changes), and every
+//!   process's ([`Store::archive_changes`](changedesk_store::Store::archive_changes),
+//!   read at most every `poll`, default 250 ms, by one request at a time),
+//!   so a `changedesk sync` run beside the server, or a second server on the
+//!   same PostgreSQL database, is seen within that.
+//!
+//! What depends on the time alone (an item becoming overdue or missed) is
+//! bounded by `ttl` (default 30 s): an answer is served at most that long
+//! after it was made.
+//!
+//! Concurrent requests for the same missing answer wait for one of them to
+//! make it, instead of all asking the database. An answer asked for in the
+//! second half of its life is made again in the background while the kept
+//! one is still served, so a busy answer does not expire under its readers.
+//! Only successful answers are kept; the cache is bounded by the bytes it
+//! holds.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderValue, Uri, header};
+use axum::response::{IntoResponse, Response};
+use changedesk_core::access::TenantSet;
+use changedesk_core::triage::TenantGroup;
+use serde::Serialize;
+
+use super::{ApiError, ApiResult, AppState, Caller};
+
+/// The header telling whether an answer came from the cache (`hit`) or was
+/// made for this request (`miss`).
+pub const CACHE_HEADER: &str = "x-changedesk-cache";
+
+/// How the answer cache is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// Bytes of answers kept at most; 0 turns the cache off.
+    pub bytes: u64,
+    /// How long an answer is served at most.
+    pub ttl: Duration,
+    /// How often the archive's count of writes is read at most.
+    pub poll: Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> CacheSettings {
+        CacheSettings {
+            bytes: 64 << 20,
+            ttl: Duration::from_secs(30),
+            poll: Duration::from_millis(250),
+        }
+    }
+}
+
+impl CacheSettings {
+    /// No cache.
+    pub fn off() -> CacheSettings {
+        CacheSettings {
+            bytes: 0,
+            ..CacheSettings::default()
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Key {
+    writes: (u64, i64),
+    user: i64,
+    role: &'static str,
+    /// `None`: every tenant.
+    tenants: Option<Vec<String>>,
+    uri: String,
+}
+
+#[derive(Clone)]
+struct Entry {
+    body: Bytes,
+    made: Instant,
+    /// Whether a request has started making it again.
+    renewing: Arc<AtomicBool>,
+}
+
+impl Entry {
+    fn new(body: Bytes) -> Entry {
+        Entry {
+            body,
+            made: Instant::now(),
+            renewing: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Weigh;
+
+impl quick_cache::Weighter<Key, Entry> for Weigh {
+    fn weight(&self, key: &Key, entry: &Entry) -> u64 {
+        let tenants: usize = key.tenants.iter().flatten().map(|t| t.len() + 24).sum();
+        (entry.body.len() + key.uri.len() + tenants + 128) as u64
+    }
+}
+
+/// The cache (see the module documentation).
+pub struct AnswerCache {
+    entries: quick_cache::sync::Cache<Key, Entry, Weigh>,
+    ttl: Duration,
+    /// The archive's tenant names and groups, which every request of a
+    /// caller limited to some tenants resolves its scope against, kept as
+    /// the answers are.
+    names: std::sync::Mutex<Option<Names>>,
+    /// The archive's count of writes as last read, and when.
+    changes: std::sync::Mutex<(i64, Option<Instant>)>,
+    /// Held by the one request reading it.
+    polling: tokio::sync::Mutex<()>,
+    poll: Duration,
+}
+
+/// The tenant names and groups as read at a count of local writes.
+#[derive(Clone)]
+pub struct Names {
+    writes: (u64, i64),
+    made: Instant,
+    pub tenants: Arc<Vec<String>>,
+    pub groups: Arc<Vec<TenantGroup>>,
+}
+
+impl AnswerCache {
+    /// `None` when the settings turn it off.
+    pub fn new(settings: CacheSettings) -> Option<AnswerCache> {
+        if settings.bytes == 0 || settings.ttl.is_zero() {
+            return None;
+        }
+        // about 20 KiB an answer (a page of 50 posts)
+        let estimated = (settings.bytes / (20 << 10)).clamp(16, 1 << 20) as usize;
+        Some(AnswerCache {
+            entries: quick_cache::sync::Cache::with_weighter(estimated, settings.bytes, Weigh),
+            ttl: settings.ttl,
+            names: std::sync::Mutex::new(None),
+            changes: std::sync::Mutex::new((0, None)),
+            polling: tokio::sync::Mutex::new(()),
+            poll: settings.poll,
+        })
+    }
+
+    /// The counts of writes that key answers: this process's, and every
+    /// process's as read at most `poll` ago (read now by this request
+    /// unless another one is reading it).
+    async fn writes(&self, state: &AppState) -> ApiResult<(u64, i64)> {
+        let local = state.store.local_writes();
+        let (n, at) = *self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        if at.is_some_and(|at| at.elapsed() < self.poll) {
+            return Ok((local, n));
+        }
+        let Ok(_reading) = self.polling.try_lock() else {
+            return Ok((local, n));
+        };
+        let n = state.store.archive_changes().await?;
+        *self.changes.lock().unwrap_or_else(|e| e.into_inner()) = (n, Some(Instant::now()));
+        Ok((local, n))
+    }
+}
+
+/// Answers a read with the value of `make()` as JSON, from the cache when it
+/// holds the answer for this caller and request, else making it (once for
+/// every concurrent request asking the same) and keeping it. `make` may be
+/// called in the background instead, to renew a kept answer.
+pub async fn json<T, F>(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    make: impl FnOnce() -> F + Send + 'static,
+) -> ApiResult<Response>
+where
+    T: Serialize,
+    F: Future<Output = ApiResult<T>> + Send + 'static,
+{
+    let Some(cache) = &state.cache else {
+        return Ok(answer(encode(&make().await?)?, None));
+    };
+    let key = Key {
+        writes: cache.writes(state).await?,
+        user: caller.user_id,
+        role: caller.role.as_str(),
+        tenants: match &caller.tenants {
+            TenantSet::All => None,
+            TenantSet::Only(set) => Some(set.iter().cloned().collect()),
+        },
+        uri: uri
+            .path_and_query()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
+    };
+    if let Some(entry) = cache.entries.get(&key) {
+        let age = entry.made.elapsed();
+        if age < cache.ttl {
+            if age >= cache.ttl / 2 && !entry.renewing.swap(true, Ordering::AcqRel) {
+                renew(cache.clone(), key, make);
+            }
+            return Ok(answer(entry.body, Some(true)));
+        }
+        cache.entries.remove(&key);
+    }
+    let guard = match cache.entries.get_value_or_guard_async(&key).await {
+        // another request made it while this one waited
+        Ok(entry) if entry.made.elapsed() < cache.ttl => {
+            return Ok(answer(entry.body, Some(true)));
+        }
+        Ok(_) => None,
+        Err(guard) => Some(guard),
+    };
+    let body = encode(&make().await?)?;
+    if let Some(guard) = guard {
+        let _ = guard.insert(Entry::new(body.clone()));
+    }
+    Ok(answer(body, Some(false)))
+}
+
+/// The archive's tenant names and groups, to resolve a limited scope
+/// against: kept like an answer when the cache is on (so a scoped caller's
+/// request does not read every tenant's name), read each time when it is
+/// off.
+pub async fn names(state: &AppState) -> ApiResult<Names> {
+    let writes = match &state.cache {
+        Some(cache) => cache.writes(state).await?,
+        None => (0, 0),
+    };
+    if let Some(cache) = &state.cache {
+        let kept = cache
+            .names
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(n) = kept
+            && n.writes == writes
+            && n.made.elapsed() < cache.ttl
+        {
+            return Ok(n);
+        }
+    }
+    let names = Names {
+        writes,
+        made: Instant::now(),
+        tenants: Arc::new(state.store.tenant_names().await?),
+        groups: Arc::new(state.store.groups().await?),
+    };
+    if let Some(cache) = &state.cache {
+        *cache.names.lock().unwrap_or_else(|e| e.into_inner()) = Some(names.clone());
+    }
+    Ok(names)
+}
+
+/// Makes a kept answer again in the background and keeps the new one (a
+/// failure leaves the old one to expire).
+fn renew<T, F>(cache: Arc<AnswerCache>, key: Key, make: impl FnOnce() -> F + Send + 'static)
+where
+    T: Serialize,
+    F: Future<Output = ApiResult<T>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Ok(value) = make().await
+            && let Ok(body) = encode(&value)
+        {
+            cache.entries.insert(key, Entry::new(body));
+        }
+    });
+}
+
+fn encode<T: Serialize>(value: &T) -> ApiResult<Bytes> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::internal(&e))
+}
+
+fn answer(body: Bytes, hit: Option<bool>) -> Response {
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(hit) = hit {
+        response.headers_mut().insert(
+            CACHE_HEADER,
+            HeaderValue::from_static(if hit { "hit" } else { "miss" }),
+        );
+        metrics::counter!("changedesk_answer_cache_total", "result" => if hit { "hit" } else { "miss" })
+            .increment(1);
+    }
+    response
+}
+
+/// The cache as the service state holds it.
+pub(crate) type Shared = Option<Arc<AnswerCache>>;
