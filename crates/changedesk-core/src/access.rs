@@ -122,7 +122,7 @@ impl<'de> Deserialize<'de> for Role {
 /// Names compare ignoring ASCII case and surrounding spaces, like tenant and
 /// group names everywhere else. A name that matches no known tenant or group
 /// simply allows nothing: a scope never widens.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Scope {
     /// Tenant names.

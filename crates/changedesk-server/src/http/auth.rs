@@ -254,8 +254,7 @@ async fn resolve(state: &AppState, scope: &Scope) -> ApiResult<TenantSet> {
     }
     // the names alone (`tenants()` counts every tenant's posts), kept
     // between requests with the answer cache
-    let names = super::cache::names(state).await?;
-    Ok(scope.resolve(&names.tenants, &names.groups))
+    Ok(super::cache::names(state).await?.resolve(scope))
 }
 
 /// SHA-256 of a session or API token, hex: what the store keeps.

@@ -22,8 +22,9 @@
 //!
 //! Concurrent requests for the same missing answer wait for one of them to
 //! make it, instead of all asking the database. An answer asked for in the
-//! second half of its life is made again in the background while the kept
-//! one is still served, so a busy answer does not expire under its readers.
+//! second half of its life is made again in the background (one at a time)
+//! while the kept one is still served, so a busy answer does not expire
+//! under its readers.
 //! Only successful answers are kept; the cache is bounded by the bytes it
 //! holds.
 
@@ -34,7 +35,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
-use changedesk_core::access::TenantSet;
+use changedesk_core::access::{Scope, TenantSet};
 use changedesk_core::triage::TenantGroup;
 use serde::Serialize;
 
@@ -89,15 +90,20 @@ struct Key {
 struct Entry {
     body: Bytes,
     made: Instant,
+    /// From this age on, a request starts making it again: between a half
+    /// and three quarters of the ttl, drawn at random so answers made
+    /// together are not all made again together.
+    renew_after: Duration,
     /// Whether a request has started making it again.
     renewing: Arc<AtomicBool>,
 }
 
 impl Entry {
-    fn new(body: Bytes) -> Entry {
+    fn new(body: Bytes, ttl: Duration) -> Entry {
         Entry {
             body,
             made: Instant::now(),
+            renew_after: ttl.mul_f64(rand::random_range(0.5..0.75)),
             renewing: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -126,6 +132,9 @@ pub struct AnswerCache {
     /// Held by the one request reading it.
     polling: tokio::sync::Mutex<()>,
     poll: Duration,
+    /// Answers are made again in the background one at a time, so renewals
+    /// never take more than a share of the machine from the requests.
+    renewals: Arc<tokio::sync::Semaphore>,
 }
 
 /// The tenant names and groups as read at a count of local writes.
@@ -135,6 +144,30 @@ pub struct Names {
     made: Instant,
     pub tenants: Arc<Vec<String>>,
     pub groups: Arc<Vec<TenantGroup>>,
+    /// Scopes resolved against these names.
+    resolved: Arc<std::sync::Mutex<std::collections::HashMap<Scope, TenantSet>>>,
+}
+
+impl Names {
+    /// The tenants `scope` allows among these names ([`Scope::resolve`],
+    /// remembered).
+    pub fn resolve(&self, scope: &Scope) -> TenantSet {
+        if let Some(set) = self
+            .resolved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(scope)
+        {
+            return set.clone();
+        }
+        let set = scope.resolve(&self.tenants, &self.groups);
+        let mut resolved = self.resolved.lock().unwrap_or_else(|e| e.into_inner());
+        if resolved.len() >= 10_000 {
+            resolved.clear();
+        }
+        resolved.insert(scope.clone(), set.clone());
+        set
+    }
 }
 
 impl AnswerCache {
@@ -152,6 +185,7 @@ impl AnswerCache {
             changes: std::sync::Mutex::new((0, None)),
             polling: tokio::sync::Mutex::new(()),
             poll: settings.poll,
+            renewals: Arc::new(tokio::sync::Semaphore::new(1)),
         })
     }
 
@@ -206,8 +240,12 @@ where
     if let Some(entry) = cache.entries.get(&key) {
         let age = entry.made.elapsed();
         if age < cache.ttl {
-            if age >= cache.ttl / 2 && !entry.renewing.swap(true, Ordering::AcqRel) {
-                renew(cache.clone(), key, make);
+            if age >= entry.renew_after
+                && !entry.renewing.load(Ordering::Acquire)
+                && let Ok(permit) = cache.renewals.clone().try_acquire_owned()
+                && !entry.renewing.swap(true, Ordering::AcqRel)
+            {
+                renew(cache.clone(), key, make, permit);
             }
             return Ok(answer(entry.body, Some(true)));
         }
@@ -223,7 +261,7 @@ where
     };
     let body = encode(&make().await?)?;
     if let Some(guard) = guard {
-        let _ = guard.insert(Entry::new(body.clone()));
+        let _ = guard.insert(Entry::new(body.clone(), cache.ttl));
     }
     Ok(answer(body, Some(false)))
 }
@@ -255,6 +293,7 @@ pub async fn names(state: &AppState) -> ApiResult<Names> {
         made: Instant::now(),
         tenants: Arc::new(state.store.tenant_names().await?),
         groups: Arc::new(state.store.groups().await?),
+        resolved: Arc::default(),
     };
     if let Some(cache) = &state.cache {
         *cache.names.lock().unwrap_or_else(|e| e.into_inner()) = Some(names.clone());
@@ -264,8 +303,12 @@ pub async fn names(state: &AppState) -> ApiResult<Names> {
 
 /// Makes a kept answer again in the background and keeps the new one (a
 /// failure leaves the old one to expire).
-fn renew<T, F>(cache: Arc<AnswerCache>, key: Key, make: impl FnOnce() -> F + Send + 'static)
-where
+fn renew<T, F>(
+    cache: Arc<AnswerCache>,
+    key: Key,
+    make: impl FnOnce() -> F + Send + 'static,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) where
     T: Serialize,
     F: Future<Output = ApiResult<T>> + Send + 'static,
 {
@@ -273,8 +316,9 @@ where
         if let Ok(value) = make().await
             && let Ok(body) = encode(&value)
         {
-            cache.entries.insert(key, Entry::new(body));
+            cache.entries.insert(key, Entry::new(body, cache.ttl));
         }
+        drop(permit);
     });
 }
 
