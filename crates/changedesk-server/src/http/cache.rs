@@ -16,15 +16,15 @@
 //!   so a `changedesk sync` run beside the server, or a second server on the
 //!   same PostgreSQL database, is seen within that.
 //!
-//! What depends on the time alone (an item becoming overdue or missed) is
-//! bounded by `ttl` (default 30 s): an answer is served at most that long
-//! after it was made.
+//! An answer is served until a write moves either count, except one that
+//! depends on the time (a filter on overdue or missed items): that one is
+//! served at most `ttl` (default 30 s) after it was made.
 //!
 //! Concurrent requests for the same missing answer wait for one of them to
-//! make it, instead of all asking the database. An answer asked for in the
-//! second half of its life is made again in the background (one at a time)
-//! while the kept one is still served, so a busy answer does not expire
-//! under its readers.
+//! make it, instead of all asking the database. A timed answer asked for in
+//! the second half of its life is made again in the background (one at a
+//! time) while the kept one is still served, so a busy answer does not
+//! expire under its readers.
 //! Only successful answers are kept; the cache is bounded by the bytes it
 //! holds.
 
@@ -50,7 +50,7 @@ pub const CACHE_HEADER: &str = "x-changedesk-cache";
 pub struct CacheSettings {
     /// Bytes of answers kept at most; 0 turns the cache off.
     pub bytes: u64,
-    /// How long an answer is served at most.
+    /// How long an answer that depends on the time is served at most.
     pub ttl: Duration,
     /// How often the archive's count of writes is read at most.
     pub poll: Duration,
@@ -90,22 +90,30 @@ struct Key {
 struct Entry {
     body: Bytes,
     made: Instant,
+    /// How long it may be served (`None`: until a write; an answer that
+    /// does not depend on the time).
+    ttl: Option<Duration>,
     /// From this age on, a request starts making it again: between a half
     /// and three quarters of the ttl, drawn at random so answers made
     /// together are not all made again together.
-    renew_after: Duration,
+    renew_after: Option<Duration>,
     /// Whether a request has started making it again.
     renewing: Arc<AtomicBool>,
 }
 
 impl Entry {
-    fn new(body: Bytes, ttl: Duration) -> Entry {
+    fn new(body: Bytes, ttl: Option<Duration>) -> Entry {
         Entry {
             body,
             made: Instant::now(),
-            renew_after: ttl.mul_f64(rand::random_range(0.5..0.75)),
+            ttl,
+            renew_after: ttl.map(|ttl| ttl.mul_f64(rand::random_range(0.5..0.75))),
             renewing: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    fn fresh(&self) -> bool {
+        self.ttl.is_none_or(|ttl| self.made.elapsed() < ttl)
     }
 }
 
@@ -141,7 +149,6 @@ pub struct AnswerCache {
 #[derive(Clone)]
 pub struct Names {
     writes: (u64, i64),
-    made: Instant,
     pub tenants: Arc<Vec<String>>,
     pub groups: Arc<Vec<TenantGroup>>,
     /// Scopes resolved against these names.
@@ -209,12 +216,15 @@ impl AnswerCache {
 
 /// Answers a read with the value of `make()` as JSON, from the cache when it
 /// holds the answer for this caller and request, else making it (once for
-/// every concurrent request asking the same) and keeping it. `make` may be
-/// called in the background instead, to renew a kept answer.
+/// every concurrent request asking the same) and keeping it: until anything
+/// is written, or, when the answer depends on the time (`timed`), at most
+/// the ttl. `make` may be called in the background instead, to renew a
+/// timed answer.
 pub async fn json<T, F>(
     state: &AppState,
     caller: &Caller,
     uri: &Uri,
+    timed: bool,
     make: impl FnOnce() -> F + Send + 'static,
 ) -> ApiResult<Response>
 where
@@ -224,6 +234,7 @@ where
     let Some(cache) = &state.cache else {
         return Ok(answer(encode(&make().await?)?, None));
     };
+    let ttl = timed.then_some(cache.ttl);
     let key = Key {
         writes: cache.writes(state).await?,
         user: caller.user_id,
@@ -238,9 +249,10 @@ where
             .unwrap_or_default(),
     };
     if let Some(entry) = cache.entries.get(&key) {
-        let age = entry.made.elapsed();
-        if age < cache.ttl {
-            if age >= entry.renew_after
+        if entry.fresh() {
+            if entry
+                .renew_after
+                .is_some_and(|from| entry.made.elapsed() >= from)
                 && !entry.renewing.load(Ordering::Acquire)
                 && let Ok(permit) = cache.renewals.clone().try_acquire_owned()
                 && !entry.renewing.swap(true, Ordering::AcqRel)
@@ -253,7 +265,7 @@ where
     }
     let guard = match cache.entries.get_value_or_guard_async(&key).await {
         // another request made it while this one waited
-        Ok(entry) if entry.made.elapsed() < cache.ttl => {
+        Ok(entry) if entry.fresh() => {
             return Ok(answer(entry.body, Some(true)));
         }
         Ok(_) => None,
@@ -261,7 +273,7 @@ where
     };
     let body = encode(&make().await?)?;
     if let Some(guard) = guard {
-        let _ = guard.insert(Entry::new(body.clone(), cache.ttl));
+        let _ = guard.insert(Entry::new(body.clone(), ttl));
     }
     Ok(answer(body, Some(false)))
 }
@@ -283,14 +295,12 @@ pub async fn names(state: &AppState) -> ApiResult<Names> {
             .clone();
         if let Some(n) = kept
             && n.writes == writes
-            && n.made.elapsed() < cache.ttl
         {
             return Ok(n);
         }
     }
     let names = Names {
         writes,
-        made: Instant::now(),
         tenants: Arc::new(state.store.tenant_names().await?),
         groups: Arc::new(state.store.groups().await?),
         resolved: Arc::default(),
@@ -316,7 +326,7 @@ fn renew<T, F>(
         if let Ok(value) = make().await
             && let Ok(body) = encode(&value)
         {
-            cache.entries.insert(key, Entry::new(body, cache.ttl));
+            cache.entries.insert(key, Entry::new(body, Some(cache.ttl)));
         }
         drop(permit);
     });

@@ -1729,8 +1729,9 @@ async fn posts_filter_on_work_items_and_tenant_groups(store: Store) {
 
 /// The post list and facets are answered from the cache until a write: per
 /// caller's rights, never across them; a revoked token is refused even with
-/// its answer kept; another process's write is seen after the poll, the
-/// time after the ttl; off means no cache.
+/// its answer kept; another process's write is seen after the poll; an
+/// answer that depends on the time expires after the ttl; off means no
+/// cache.
 async fn answers_are_cached_per_caller_until_a_write(store: Store) {
     let f = fixture(store).await;
     let cache = |h: &axum::http::HeaderMap| {
@@ -1875,14 +1876,29 @@ async fn answers_are_cached_per_caller_until_a_write(store: Store) {
     let (_, fresh, h) = get(polled.clone()).await;
     assert_eq!(cache(&h), "miss");
     assert_eq!(assignee(&fresh, "MC2"), Some(Value::Null), "{fresh}");
+    // an answer that depends on the time (deadline) expires after the ttl;
+    // the others are kept until a write
     let short = app(200, 60_000);
-    for expect in ["miss", "hit"] {
-        let (_, _, h) = get(short.clone()).await;
-        assert_eq!(cache(&h), expect);
+    let get_path = |app: Router, path: &'static str| {
+        let admin = admin.clone();
+        async move { send(&app, request("GET", path, admin.as_deref(), None)).await }
+    };
+    let timed = "/api/v1/posts?limit=10&deadline=overdue";
+    for (p, expect) in [
+        (timed, "miss"),
+        (timed, "hit"),
+        (path, "miss"),
+        (path, "hit"),
+    ] {
+        let (status, body, h) = get_path(short.clone(), p).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(cache(&h), expect, "{p}");
     }
     tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    let (_, _, h) = get(short.clone()).await;
-    assert_eq!(cache(&h), "miss");
+    for (p, expect) in [(timed, "miss"), (path, "hit")] {
+        let (_, _, h) = get_path(short.clone(), p).await;
+        assert_eq!(cache(&h), expect, "{p}");
+    }
 
     // off: every answer is made for its request
     let off = http::router(

@@ -347,11 +347,13 @@ async fn list_posts(
     uri: axum::http::Uri,
 ) -> ApiResult<axum::response::Response> {
     let (p, include_total) = list_params(&uri)?;
+    // only the deadline filters depend on the time
+    let timed = p.deadline.is_some();
     let make = {
         let (state, caller) = (state.clone(), caller.clone());
         move || async move { post_page(&state, &caller, &p, include_total).await }
     };
-    cache::json(&state, &caller, &uri, make).await
+    cache::json(&state, &caller, &uri, timed, make).await
 }
 
 async fn post_page(
@@ -427,11 +429,12 @@ async fn post_facets(
     uri: axum::http::Uri,
     Query(p): Query<PostParams>,
 ) -> ApiResult<axum::response::Response> {
+    let timed = p.deadline.is_some();
     let make = {
         let (state, caller) = (state.clone(), caller.clone());
         move || async move { facets(&state, &caller, p).await }
     };
-    cache::json(&state, &caller, &uri, make).await
+    cache::json(&state, &caller, &uri, timed, make).await
 }
 
 async fn facets(state: &AppState, caller: &Caller, p: PostParams) -> ApiResult<FacetsDto> {
