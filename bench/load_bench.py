@@ -349,6 +349,10 @@ def bench_backend(args, backend):
                     r = wrk(server, token, f, args.connections, args.duration, args.threads)
                     r.update(backend=backend, workload=workload, scope=scope, connections=args.connections,
                              cache=cache)
+                    if args.verbose:
+                        print(r["raw"], file=sys.stderr)
+                        m = urllib.request.urlopen(f"{server.base}/metrics", timeout=120).read().decode()
+                        print("\n".join(l for l in m.splitlines() if "answer_cache" in l), file=sys.stderr)
                     rows.append(r)
                     print(f"{backend} {workload} ({scope}, cache {cache}): {r['rps']:,.0f} req/s, "
                           f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms, {r['non2xx']} non-2xx, "
@@ -394,6 +398,7 @@ def main():
                     help="skip the inbox run whose pages ask for the total (include_total=true)")
     ap.add_argument("--facets-connections", type=int, default=10)
     ap.add_argument("--facets-duration", type=int, default=10, help="0: skip the facets run")
+    ap.add_argument("--verbose", action="store_true", help="print wrk's output and the cache's counters")
     ap.add_argument("--data-dir", default=os.path.join(ROOT, "target", "load-bench"))
     ap.add_argument("--write", help="update this RESULTS.md")
     ap.add_argument("--no-build", dest="build", action="store_false",

@@ -385,9 +385,34 @@ impl Store {
         };
         let stale_before = now.saturating_add(time::Duration::seconds(-TOKEN_USE_GRANULARITY_SECS));
         if token.last_used_at.is_none_or(|t| t <= stale_before) {
-            let writer = &*self.writer;
             let id = token.id;
-            dispatch_write!(self.token_used(writer, id, now, &stale_before))?;
+            // one request of this process writes it; the others (a busy
+            // token's concurrent requests) go on instead of queueing for
+            // the write lock behind it
+            let mine = {
+                let mut uses = self.token_uses.lock().unwrap_or_else(|e| e.into_inner());
+                match uses.get(&id) {
+                    Some(t) if *t > stale_before => false,
+                    _ => {
+                        if uses.len() >= 100_000 {
+                            uses.clear();
+                        }
+                        uses.insert(id, *now);
+                        true
+                    }
+                }
+            };
+            if mine {
+                let writer = &*self.writer;
+                let written = dispatch_write!(self.token_used(writer, id, now, &stale_before));
+                if let Err(e) = written {
+                    self.token_uses
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&id);
+                    return Err(e);
+                }
+            }
             token.last_used_at = Some(*now);
         }
         Ok(Some((token, user)))

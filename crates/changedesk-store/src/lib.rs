@@ -210,6 +210,9 @@ pub struct Store {
     location: Location,
     writer: std::sync::Arc<Writer>,
     digests: std::sync::Arc<DigestMemo>,
+    /// API token uses this process has recorded (or is recording), by token
+    /// id: one request records a busy token's use, the others go on.
+    token_uses: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, Timestamp>>>,
 }
 
 /// Digests of post content already computed, by post id.
@@ -386,6 +389,7 @@ impl Store {
                 turn: tokio::sync::Mutex::new(WriterState::default()),
                 ended: std::sync::atomic::AtomicU64::new(0),
             }),
+            token_uses: Default::default(),
             digests: Default::default(),
         })
     }
