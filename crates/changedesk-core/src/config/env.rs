@@ -24,6 +24,9 @@ pub const BINARY_ENV_VARS: &[&str] = &[
     "CHANGEDESK_PASSWORD",
     // `changedesk serve --listen`
     "CHANGEDESK_LISTEN",
+    // `changedesk serve --cache-mb / --cache-ttl`
+    "CHANGEDESK_CACHE_MB",
+    "CHANGEDESK_CACHE_TTL",
 ];
 
 pub(super) const DATABASE: &str = "CHANGEDESK_DATABASE";
