@@ -254,7 +254,7 @@ async fn resolve(state: &AppState, scope: &Scope) -> ApiResult<TenantSet> {
     }
     // the names alone (`tenants()` counts every tenant's posts), kept
     // between requests with the answer cache
-    Ok(super::cache::names(state).await?.resolve(scope))
+    super::cache::resolve_scope(state, scope).await
 }
 
 /// SHA-256 of a session or API token, hex: what the store keeps.

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
-use changedesk_core::access::{Scope, TenantSet};
+use changedesk_core::access::{Role, Scope, TenantSet};
 use changedesk_core::triage::TenantGroup;
 use serde::Serialize;
 
@@ -80,7 +80,7 @@ impl CacheSettings {
 struct Key {
     writes: (u64, i64),
     user: i64,
-    role: &'static str,
+    role: Role,
     /// `None`: every tenant.
     tenants: Option<Vec<String>>,
     uri: String,
@@ -145,12 +145,12 @@ pub struct AnswerCache {
     renewals: Arc<tokio::sync::Semaphore>,
 }
 
-/// The tenant names and groups as read at a count of local writes.
+/// The tenant names and groups as read at a count of writes.
 #[derive(Clone)]
-pub struct Names {
+struct Names {
     writes: (u64, i64),
-    pub tenants: Arc<Vec<String>>,
-    pub groups: Arc<Vec<TenantGroup>>,
+    tenants: Arc<Vec<String>>,
+    groups: Arc<Vec<TenantGroup>>,
     /// Scopes resolved against these names.
     resolved: Arc<std::sync::Mutex<std::collections::HashMap<Scope, TenantSet>>>,
 }
@@ -158,7 +158,7 @@ pub struct Names {
 impl Names {
     /// The tenants `scope` allows among these names ([`Scope::resolve`],
     /// remembered).
-    pub fn resolve(&self, scope: &Scope) -> TenantSet {
+    fn resolve(&self, scope: &Scope) -> TenantSet {
         if let Some(set) = self
             .resolved
             .lock()
@@ -238,7 +238,7 @@ where
     let key = Key {
         writes: cache.writes(state).await?,
         user: caller.user_id,
-        role: caller.role.as_str(),
+        role: caller.role,
         tenants: match &caller.tenants {
             TenantSet::All => None,
             TenantSet::Only(set) => Some(set.iter().cloned().collect()),
@@ -278,37 +278,41 @@ where
     Ok(answer(body, Some(false)))
 }
 
-/// The archive's tenant names and groups, to resolve a limited scope
-/// against: kept like an answer when the cache is on (so a scoped caller's
-/// request does not read every tenant's name), read each time when it is
-/// off.
-pub async fn names(state: &AppState) -> ApiResult<Names> {
-    let writes = match &state.cache {
-        Some(cache) => cache.writes(state).await?,
-        None => (0, 0),
+/// The tenants a limited `scope` allows, against the archive's tenant names
+/// and groups. With the cache on, those names and the scopes resolved
+/// against them are kept like an answer (so a scoped caller's request does
+/// not read every tenant's name); with it off they are read each time (the
+/// groups only when the scope names some).
+pub async fn resolve_scope(state: &AppState, scope: &Scope) -> ApiResult<TenantSet> {
+    let Some(cache) = &state.cache else {
+        let tenants = state.store.tenant_names().await?;
+        let groups = if scope.groups.is_empty() {
+            Vec::new()
+        } else {
+            state.store.groups().await?
+        };
+        return Ok(scope.resolve(&tenants, &groups));
     };
-    if let Some(cache) = &state.cache {
-        let kept = cache
-            .names
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(n) = kept
-            && n.writes == writes
-        {
-            return Ok(n);
+    let writes = cache.writes(state).await?;
+    let kept = cache
+        .names
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let names = match kept {
+        Some(n) if n.writes == writes => n,
+        _ => {
+            let n = Names {
+                writes,
+                tenants: Arc::new(state.store.tenant_names().await?),
+                groups: Arc::new(state.store.groups().await?),
+                resolved: Arc::default(),
+            };
+            *cache.names.lock().unwrap_or_else(|e| e.into_inner()) = Some(n.clone());
+            n
         }
-    }
-    let names = Names {
-        writes,
-        tenants: Arc::new(state.store.tenant_names().await?),
-        groups: Arc::new(state.store.groups().await?),
-        resolved: Arc::default(),
     };
-    if let Some(cache) = &state.cache {
-        *cache.names.lock().unwrap_or_else(|e| e.into_inner()) = Some(names.clone());
-    }
-    Ok(names)
+    Ok(names.resolve(scope))
 }
 
 /// Makes a kept answer again in the background and keeps the new one (a

@@ -1917,6 +1917,18 @@ async fn answers_are_cached_per_caller_until_a_write(store: Store) {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(cache(&h), "");
     }
+    // and a limited caller's scope is resolved without it
+    let (status, scoped, _) = send(
+        &off,
+        request("GET", path, token(&f, "scoped").as_deref(), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{scoped}");
+    assert!(
+        assignee(&scoped, "MC2").is_none(),
+        "beta's post leaked: {scoped}"
+    );
+    assert_eq!(scoped["items"].as_array().unwrap().len(), 2, "{scoped}");
 }
 
 both!(

@@ -136,9 +136,9 @@ async fn stop_signal() {
     }
 }
 
-/// `--sync-every`: a duration such as `15m` or `1h`; `0` (or any zero
-/// duration) turns scheduled syncs off.
-/// A duration flag's value; a bare `0` is zero (off).
+/// A duration flag's value (`--sync-every`, `--cache-ttl`): a duration such
+/// as `15m` or `1h`; `0` (or any zero duration) is zero, which turns the
+/// flag's feature off.
 fn duration_arg(flag: &str, s: &str) -> Result<Duration> {
     if s.trim() == "0" {
         return Ok(Duration::ZERO);
