@@ -207,14 +207,36 @@
 //!   in Entra's error shape. A code is spent by any redemption attempt. The
 //!   answer holds an `id_token` (RS256, `kid` header; `iss`, `aud`, `sub`
 //!   (pairwise), `oid`, `tid`, `iat`, `nbf`, `exp`, `nonce`, `name`,
-//!   `preferred_username`, `email`, `roles`, `groups`, `ver`) and an opaque
-//!   access token.
+//!   `preferred_username`, `email`, `roles`, `groups`, `ver`), the `scope`
+//!   asked for at the authorization endpoint, and an opaque delegated
+//!   access token for the user (1 hour; remembered with its tenant, user
+//!   and scopes). A user in more than [`GROUPS_OVERAGE_LIMIT`] (200)
+//!   groups gets Entra's overage claims instead of `groups`:
+//!   `"_claim_names": {"groups": "src1"}, "_claim_sources": {"src1":
+//!   {"endpoint": "https://graph.windows.net/{tid}/users/{oid}/getMemberObjects"}}`.
+//! - `POST /v1.0/me/getMemberObjects {"securityEnabledOnly": false}` with
+//!   that access token as `Authorization: Bearer`: `{"@odata.context":
+//!   "https://graph.microsoft.com/v1.0/$metadata#Collection(Edm.String)",
+//!   "value": [group ids]}`, all of the user's groups in one answer (the
+//!   simulator does not tell security groups from Microsoft 365 groups, so
+//!   `securityEnabledOnly` changes nothing). Missing, unknown or expired
+//!   token → 401 `InvalidAuthenticationToken`; a token whose sign-in did
+//!   not ask for `User.Read` (bare or with a resource prefix, such as
+//!   `https://graph.microsoft.com/User.Read`) → 403
+//!   `Authorization_RequestDenied`; a body that is not JSON or lacks a
+//!   boolean `securityEnabledOnly` → 400 `Request_BadRequest`; all in
+//!   Graph's error shape, and in the request log.
 //! - `GET /{tenant}/discovery/v2.0/keys`: the JWKS with the public half of
 //!   [`OIDC_SIGNING_KEY_PEM`] (a published test key).
 //! - [`IdTokenFault`] spoils the next ID token only
 //!   ([`SimHandle::oidc_set_fault`]): wrong audience, expired, not yet
 //!   valid, wrong nonce, bad signature (another key, the published `kid`),
 //!   unknown key, wrong issuer.
+//! - [`MemberObjectsFault`] spoils the next `getMemberObjects` answer
+//!   ([`SimHandle::oidc_set_member_objects_fault`]): `denied` (403
+//!   `Authorization_RequestDenied`, as without consent to `User.Read`),
+//!   `unavailable` (503), `malformed` (200 with a `value` that is not a
+//!   list of ids).
 //!
 //! ## Faults and tenant modes
 //!
@@ -264,11 +286,12 @@
 //! | `GET /_sim/corpus` | version, base time and counts |
 //! | `PUT /_sim/corpus` | body: a Graph messages listing (array or `{"value": […]}`), served to every tenant |
 //! | `GET`, `DELETE /_sim/requests` | the request log, or empties it |
-//! | `POST /_sim/expire-tokens` | every access token issued so far expires |
+//! | `POST /_sim/expire-tokens` | every access token issued so far expires (the users' delegated ones too) |
 //! | `POST /_sim/reset-throttling` | forgets every tenant's request history |
-//! | `GET /_sim/oidc` | the mock Entra ID: client id and secret, `kid`, users, pending fault, redirect URIs, per tenant its issuer |
+//! | `GET /_sim/oidc` | the mock Entra ID: client id and secret, `kid`, users, pending faults, redirect URIs, per tenant its issuer |
 //! | `PUT /_sim/oidc/users [{"name", "username", "oid"?, "email"?, "roles"?, "groups"?}, …]` | replaces the simulated users ([`SimUser`]) |
 //! | `PUT /_sim/oidc/fault {"fault": "expired"}` | the [`IdTokenFault`] of the next ID token (`null`: none) |
+//! | `PUT /_sim/oidc/member-objects-fault {"fault": "denied"}` | the [`MemberObjectsFault`] of the next `getMemberObjects` answer (`null`: none) |
 //! | `PUT /_sim/oidc/redirect-uris ["https://…", …]` | the registered redirect URIs (`[]`: any loopback `http` URI) |
 //!
 //! ## Performance
@@ -300,4 +323,7 @@ pub use server::{
     SimConfig, SimError, SimHandle, SimTenant, TEST_APP_CERTIFICATE_PEM, TEST_APP_PRIVATE_KEY_PEM,
     TenantMode, listing_items, start,
 };
-pub use server::{IdTokenFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID, SimUser, derived_oid};
+pub use server::{
+    GROUPS_OVERAGE_LIMIT, IdTokenFault, MemberObjectsFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID,
+    SimUser, derived_oid,
+};

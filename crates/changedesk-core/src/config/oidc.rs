@@ -3,12 +3,16 @@
 //! signed-in person map to a changedesk role and tenant scope.
 //!
 //! The keys are `issuer`, `client_id`, `client_secret_file`, `public_url`,
-//! `allow_create`, and the tables `[oidc.app_roles]` (app role value →
+//! `allow_create`, `graph_url`, and the tables `[oidc.app_roles]` (app role value →
 //! role), `[oidc.groups]` (group object id → role) and
 //! `[oidc.group_scopes]` (group object id → tenants and tenant groups).
 //! `CHANGEDESK_OIDC__<KEY>` overrides the plain keys (not the tables). The
 //! client secret is only ever read from a file, like a tenant's
 //! `client_secret_file`.
+//!
+//! `graph_url` is the Microsoft Graph base (with its version) where the
+//! groups of a person in too many groups for a token are read ("groups
+//! overage"); by default it follows the issuer's cloud.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -61,9 +65,81 @@ pub struct OidcConfig {
     /// and no groups: every tenant), and someone in none of these groups
     /// may not sign in.
     pub group_scopes: Vec<(String, Scope)>,
+    /// The Microsoft Graph base, with its version and a trailing `/` (e.g.
+    /// `https://graph.microsoft.com/v1.0/`), where the groups of someone in
+    /// too many groups for a token are read (`me/getMemberObjects`): the
+    /// `graph_url` key, else the one of the issuer's cloud
+    /// (`default_graph_url`). `None`: neither (an issuer that is not a
+    /// Microsoft cloud's), so such a person cannot be given a role by
+    /// their groups.
+    pub graph_url: Option<Url>,
+}
+
+/// The Microsoft Graph base of the cloud whose login host the issuer is
+/// on: `login.microsoftonline.com` → `https://graph.microsoft.com/v1.0/`,
+/// `login.microsoftonline.us` → `https://graph.microsoft.us/v1.0/` (US
+/// Government L5 (DoD) uses `dod-graph.microsoft.us`: set `graph_url`),
+/// `login.partner.microsoftonline.cn` and `login.chinacloudapi.cn` →
+/// `https://microsoftgraph.chinacloudapi.cn/v1.0/`; `None` for any other
+/// host.
+fn default_graph_url(issuer: &Url) -> Option<Url> {
+    if issuer.scheme() != "https" {
+        return None;
+    }
+    let host = issuer.host_str()?.to_ascii_lowercase();
+    let graph = match host.as_str() {
+        "login.microsoftonline.com" => "https://graph.microsoft.com/v1.0/",
+        "login.microsoftonline.us" => "https://graph.microsoft.us/v1.0/",
+        "login.partner.microsoftonline.cn" | "login.chinacloudapi.cn" => {
+            "https://microsoftgraph.chinacloudapi.cn/v1.0/"
+        }
+        _ => return None,
+    };
+    Url::parse(graph).ok()
 }
 
 impl OidcConfig {
+    /// Whether groups give roles or tenant scopes (`[oidc.groups]` or
+    /// `[oidc.group_scopes]` is not empty): then the groups of someone in
+    /// too many groups for a token are read from Microsoft Graph.
+    pub fn maps_groups(&self) -> bool {
+        !self.groups.is_empty() || !self.group_scopes.is_empty()
+    }
+
+    /// The delegated Graph permission to ask for at sign-in, so that the
+    /// groups can be read when they do not fit in the token: `User.Read`
+    /// for `graph.microsoft.com`, else `{Graph origin}/User.Read` (e.g.
+    /// `https://graph.microsoft.us/User.Read`). `None` when no group is
+    /// mapped or no Graph URL is known.
+    pub fn graph_scope(&self) -> Option<String> {
+        if !self.maps_groups() {
+            return None;
+        }
+        let graph = self.graph_url.as_ref()?;
+        if graph.scheme() == "https"
+            && graph
+                .host_str()
+                .is_some_and(|h| h.eq_ignore_ascii_case("graph.microsoft.com"))
+            && graph.port().is_none()
+        {
+            Some("User.Read".to_owned())
+        } else {
+            Some(format!(
+                "{}/User.Read",
+                graph.origin().ascii_serialization()
+            ))
+        }
+    }
+
+    /// The scope of the authorization request: `openid profile email`,
+    /// and [`Self::graph_scope`] when there is one.
+    pub fn sign_in_scope(&self) -> String {
+        match self.graph_scope() {
+            Some(graph) => format!("openid profile email {graph}"),
+            None => "openid profile email".to_owned(),
+        }
+    }
+
     /// The role the claims give: the highest role any app role value or
     /// group maps to, or `None`.
     pub fn role_for(&self, roles: &[String], groups: &[String]) -> Option<Role> {
@@ -119,6 +195,7 @@ pub(super) struct RawOidc {
     pub client_secret_file: Option<Spanned<String>>,
     pub public_url: Option<Spanned<String>>,
     pub allow_create: Option<Spanned<bool>>,
+    pub graph_url: Option<Spanned<String>>,
     pub app_roles: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     pub groups: Option<BTreeMap<String, Spanned<String>>>,
     pub group_scopes: Option<BTreeMap<String, Spanned<RawScope>>>,
@@ -141,6 +218,7 @@ pub(super) const KEYS: &[&str] = &[
     "client_secret_file",
     "public_url",
     "allow_create",
+    "graph_url",
 ];
 
 pub(super) const ENV_PREFIX: &str = "CHANGEDESK_OIDC__";
@@ -190,6 +268,35 @@ fn parse_issuer(s: &str) -> Result<Url, String> {
     }
     let trimmed = url.as_str().trim_end_matches('/').to_owned();
     Url::parse(&trimmed).map_err(|e| format!("not a valid URL ({e})"))
+}
+
+/// `graph_url`: an `https://` base URL (`http://` only on a loopback
+/// host, for the simulator: the signed-in person's access token is sent
+/// there) with the API version in its path, ending with `/`.
+fn parse_graph_url(s: &str) -> Result<Url, String> {
+    let url = parse_base_url(s).map_err(|e| e.0)?;
+    if url.scheme() != "https" && !is_loopback(&url) {
+        return Err(
+            "must be an https:// URL (http:// only on a loopback host): the signed-in person's access token is sent there"
+                .into(),
+        );
+    }
+    if url.path() == "/" {
+        return Err(
+            "name the Graph API version too, e.g. https://graph.microsoft.com/v1.0/ (groups are read from {graph_url}me/getMemberObjects)"
+                .into(),
+        );
+    }
+    Ok(url)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
 }
 
 /// Merges `[oidc]` from the file and `CHANGEDESK_OIDC__*` (keys
@@ -275,6 +382,13 @@ pub(super) fn build(
             }
         },
         None => f.allow_create.is_none_or(Spanned::into_inner),
+    };
+
+    let graph_url = match pick(f.graph_url, env, "graph_url") {
+        None => None,
+        Some(v) => parse_graph_url(&v.value)
+            .map_err(|e| rep.error(&v.origin, "oidc.graph_url", e))
+            .ok(),
     };
 
     let role = |rep: &mut Reporter<'_>, key: String, v: Spanned<String>| {
@@ -367,9 +481,11 @@ pub(super) fn build(
         return None;
     }
     let (client_secret_file, secret_origin) = client_secret_file?;
+    let issuer = issuer?;
+    let graph_url = graph_url.or_else(|| default_graph_url(&issuer));
     Some((
         OidcConfig {
-            issuer: issuer?,
+            issuer,
             client_id: client_id?,
             client_secret_file,
             client_secret: None,
@@ -378,6 +494,7 @@ pub(super) fn build(
             app_roles,
             groups,
             group_scopes,
+            graph_url,
         },
         secret_origin,
     ))
@@ -581,6 +698,145 @@ mod tests {
                 && !loaded.warnings[0].contains("hunter2"),
             "{:?}",
             loaded.warnings
+        );
+    }
+
+    #[test]
+    fn graph_url_defaults_from_the_issuer_cloud() {
+        let with_issuer = |issuer: &str, extra: &str| {
+            load_text(
+                &minimal(extra).replace(&format!("\"{ISSUER}/\""), &format!("\"{issuer}\"")),
+                &[],
+            )
+            .unwrap()
+            .unwrap()
+        };
+        let groups = format!("[oidc.groups]\n\"{GROUP}\" = \"reader\"\n");
+        // the worldwide cloud: User.Read is asked for only when groups are mapped
+        let o = load_text(&minimal(""), &[]).unwrap().unwrap();
+        assert_eq!(
+            o.graph_url.as_ref().map(Url::as_str),
+            Some("https://graph.microsoft.com/v1.0/")
+        );
+        assert!(!o.maps_groups());
+        assert_eq!(o.graph_scope(), None);
+        assert_eq!(o.sign_in_scope(), "openid profile email");
+        let o = load_text(&minimal(&groups), &[]).unwrap().unwrap();
+        assert!(o.maps_groups());
+        assert_eq!(o.graph_scope().as_deref(), Some("User.Read"));
+        assert_eq!(o.sign_in_scope(), "openid profile email User.Read");
+        let scopes_only = format!("[oidc.group_scopes]\n\"{GROUP}\" = {{}}\n");
+        let o = load_text(&minimal(&scopes_only), &[]).unwrap().unwrap();
+        assert!(o.maps_groups(), "a scope map needs the groups too");
+        assert_eq!(o.graph_scope().as_deref(), Some("User.Read"));
+        // national clouds: their Graph, and a scope naming it
+        for (issuer, graph, scope) in [
+            (
+                "https://login.microsoftonline.us/t/v2.0",
+                "https://graph.microsoft.us/v1.0/",
+                "https://graph.microsoft.us/User.Read",
+            ),
+            (
+                "https://LOGIN.partner.microsoftonline.cn/t/v2.0",
+                "https://microsoftgraph.chinacloudapi.cn/v1.0/",
+                "https://microsoftgraph.chinacloudapi.cn/User.Read",
+            ),
+            (
+                "https://login.chinacloudapi.cn/t/v2.0",
+                "https://microsoftgraph.chinacloudapi.cn/v1.0/",
+                "https://microsoftgraph.chinacloudapi.cn/User.Read",
+            ),
+        ] {
+            let o = with_issuer(issuer, &groups);
+            assert_eq!(
+                o.graph_url.as_ref().map(Url::as_str),
+                Some(graph),
+                "{issuer}"
+            );
+            assert_eq!(o.graph_scope().as_deref(), Some(scope), "{issuer}");
+        }
+        // another provider: no Graph, so no Graph permission is asked for
+        let o = with_issuer("https://login.example.com/t/v2.0", &groups);
+        assert_eq!(o.graph_url, None);
+        assert_eq!(o.graph_scope(), None);
+        assert_eq!(o.sign_in_scope(), "openid profile email");
+        let o = with_issuer("http://127.0.0.1:8080/tenant-001/v2.0", &groups);
+        assert_eq!(o.graph_url, None, "the simulator names its Graph itself");
+    }
+
+    #[test]
+    fn graph_url_is_checked_and_overridable() {
+        let groups = format!("[oidc.groups]\n\"{GROUP}\" = \"reader\"\n");
+        // given: it wins over the default, and gets its trailing slash
+        let o = load_text(
+            &minimal(&format!(
+                "graph_url = \"https://dod-graph.microsoft.us/v1.0\"\n{groups}"
+            )),
+            &[],
+        )
+        .unwrap()
+        .unwrap();
+        let graph = o.graph_url.clone().unwrap();
+        assert_eq!(graph.as_str(), "https://dod-graph.microsoft.us/v1.0/");
+        assert_eq!(
+            graph.join("me/getMemberObjects").unwrap().as_str(),
+            "https://dod-graph.microsoft.us/v1.0/me/getMemberObjects"
+        );
+        assert_eq!(
+            o.graph_scope().as_deref(),
+            Some("https://dod-graph.microsoft.us/User.Read")
+        );
+        let o = load_text(
+            &minimal(&format!(
+                "graph_url = \"https://graph.microsoft.com/beta/\"\n{groups}"
+            )),
+            &[],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(o.graph_scope().as_deref(), Some("User.Read"));
+        // the environment overrides the file; plain http on loopback only
+        let o = load_text(
+            &minimal("graph_url = \"https://graph.microsoft.us/v1.0/\"\n"),
+            &[("CHANGEDESK_OIDC__GRAPH_URL", "http://127.0.0.1:8080/v1.0")],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            o.graph_url.as_ref().map(Url::as_str),
+            Some("http://127.0.0.1:8080/v1.0/")
+        );
+        for (value, words) in [
+            (
+                "ftp://graph.example.com/v1.0/",
+                "unsupported URL scheme `ftp`",
+            ),
+            ("graph.microsoft.com/v1.0", "not a valid URL"),
+            ("http://graph.example.com/v1.0/", "must be an https:// URL"),
+            (
+                "https://graph.microsoft.com",
+                "name the Graph API version too",
+            ),
+            (
+                "https://graph.microsoft.com/v1.0/?x=1",
+                "must not have a query",
+            ),
+        ] {
+            let e = errors(&minimal(&format!("graph_url = \"{value}\"\n")), &[]);
+            assert_eq!(e.len(), 1, "{value}: {e:?}");
+            assert!(
+                e[0].starts_with("changedesk.toml:6:13: oidc.graph_url: ") && e[0].contains(words),
+                "{value}: {e:?}"
+            );
+        }
+        assert_eq!(
+            errors(
+                &minimal(""),
+                &[("CHANGEDESK_OIDC__GRAPH_URL", "https://graph.microsoft.com/")]
+            ),
+            [
+                "CHANGEDESK_OIDC__GRAPH_URL: name the Graph API version too, e.g. https://graph.microsoft.com/v1.0/ (groups are read from {graph_url}me/getMemberObjects)"
+            ]
         );
     }
 

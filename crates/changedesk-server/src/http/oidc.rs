@@ -14,6 +14,16 @@
 //! else `sub`), never by a name; their role (and optionally their tenant
 //! scope) comes from the `roles` and `groups` claims through `[oidc]`.
 //!
+//! Groups overage: Entra leaves `groups` out of the ID token of someone in
+//! more than 200 groups and sends `_claim_names.groups` instead (pointing
+//! at the retired Azure AD Graph, which is never called). When the
+//! configuration maps groups, the sign-in asks for the delegated Graph
+//! permission `User.Read` too, and for such a person the groups are read
+//! with the access token of the same code redemption from Microsoft
+//! Graph's `POST {graph_url}me/getMemberObjects` ([`Oidc::member_groups`]),
+//! then used as the `groups` claim would have been. The access token is
+//! kept in memory for that one call only: never logged, never stored.
+//!
 //! Why `jsonwebtoken` and not the `openidconnect` crate: `openidconnect`
 //! would bring `oauth2`, `chrono`, `serde_with` and its own RSA/ECDSA stack,
 //! and reqwest 0.13 only through a hand-written adapter of its HTTP client
@@ -57,6 +67,12 @@ const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 /// names a key not among them).
 const KEYS_TTL: Duration = Duration::from_secs(24 * 3600);
 
+/// The most pages of `getMemberObjects` followed (`@odata.nextLink`).
+const MAX_MEMBER_PAGES: usize = 50;
+
+/// What a refusal by Graph of the group read tells an administrator.
+const USER_READ_HINT: &str = "the app registration needs the delegated Microsoft Graph permission User.Read, with consent; ask an administrator of your directory";
+
 /// Why a sign-in failed: the answer's status and message, and a short
 /// reason for the audit log.
 #[derive(Debug)]
@@ -82,6 +98,15 @@ impl Refusal {
     fn token(reason: &'static str, detail: impl Into<String>) -> Refusal {
         Refusal::new(StatusCode::UNAUTHORIZED, reason, detail)
     }
+}
+
+/// A finished sign-in: the checked ID token's claims, and the access token
+/// of the same redemption (for Graph when the groups did not fit in the ID
+/// token). `Debug` does not show the token.
+#[derive(Debug)]
+pub struct Finished {
+    pub claims: IdClaims,
+    pub access_token: Option<SecretString>,
 }
 
 /// The provider's discovery document, as far as it is used.
@@ -157,6 +182,14 @@ impl IdClaims {
             .as_ref()
             .is_some_and(|c| c.get("groups").is_some())
     }
+}
+
+/// One page of a `getMemberObjects` answer.
+#[derive(Deserialize)]
+struct MemberPage {
+    value: Vec<String>,
+    #[serde(default, rename = "@odata.nextLink")]
+    next_link: Option<String>,
 }
 
 /// `aud`: one audience or several.
@@ -368,7 +401,7 @@ impl Oidc {
                 .append_pair("response_type", "code")
                 .append_pair("redirect_uri", self.redirect_uri.as_str())
                 .append_pair("response_mode", "query")
-                .append_pair("scope", "openid profile email")
+                .append_pair("scope", &self.config.sign_in_scope())
                 .append_pair("state", &state)
                 .append_pair("nonce", &nonce)
                 .append_pair("code_challenge", &challenge)
@@ -385,8 +418,8 @@ impl Oidc {
         })
     }
 
-    /// Exchanges the code for an ID token and checks it: signature, issuer,
-    /// audience, lifetime at `now`, nonce.
+    /// Exchanges the code for an ID token (and an access token) and checks
+    /// the ID token: signature, issuer, audience, lifetime at `now`, nonce.
     pub async fn finish(
         &self,
         code: &str,
@@ -394,7 +427,7 @@ impl Oidc {
         masked_verifier: &str,
         nonce: &str,
         now: &Timestamp,
-    ) -> Result<IdClaims, Refusal> {
+    ) -> Result<Finished, Refusal> {
         let verifier = URL_SAFE_NO_PAD
             .decode(masked_verifier)
             .ok()
@@ -408,16 +441,21 @@ impl Oidc {
                 )
             })?;
         let discovery = self.discovery().await?;
-        let id_token = self.exchange(&discovery, code, &verifier).await?;
-        self.validate(&discovery, &id_token, nonce, now).await
+        let (id_token, access_token) = self.exchange(&discovery, code, &verifier).await?;
+        let claims = self.validate(&discovery, &id_token, nonce, now).await?;
+        Ok(Finished {
+            claims,
+            access_token,
+        })
     }
 
+    /// The ID token and, if the answer has one, the access token.
     async fn exchange(
         &self,
         discovery: &Discovery,
         code: &str,
         verifier: &str,
-    ) -> Result<String, Refusal> {
+    ) -> Result<(String, Option<SecretString>), Refusal> {
         let form = [
             ("grant_type", "authorization_code"),
             ("client_id", self.config.client_id.as_str()),
@@ -463,10 +501,161 @@ impl Oidc {
                 ),
             ));
         }
-        body["id_token"].as_str().map(str::to_owned).ok_or_else(|| {
+        let id_token = body["id_token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                Refusal::provider(
+                    "no ID token",
+                    "the identity provider's answer holds no ID token",
+                )
+            })?;
+        let access_token = body["access_token"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(|t| SecretString::from(t.to_owned()));
+        Ok((id_token, access_token))
+    }
+
+    /// The signed-in person's groups, read from Microsoft Graph with the
+    /// access token of their sign-in: `POST {graph_url}me/getMemberObjects`
+    /// with `{"securityEnabledOnly": false}` (every group, directory role
+    /// and administrative unit they are a member of, transitively), following
+    /// `@odata.nextLink` on the same host up to 50 pages (`MAX_MEMBER_PAGES`).
+    /// For someone whose ID token has the groups overage claim.
+    pub async fn member_groups(
+        &self,
+        access_token: Option<&SecretString>,
+    ) -> Result<Vec<String>, Refusal> {
+        let Some(graph) = self.config.graph_url.as_ref() else {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "groups overage without graph_url",
+                "you are in too many groups for the token to list them, and changedesk does not know where Microsoft Graph is for this identity provider: ask an administrator to set [oidc] graph_url",
+            ));
+        };
+        let Some(token) = access_token else {
+            return Err(Refusal::provider(
+                "no access token",
+                "you are in too many groups for the token to list them, and the identity provider's answer holds no access token to read them from Microsoft Graph",
+            ));
+        };
+        let first = graph.join("me/getMemberObjects").map_err(|_| {
+            Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "bad graph_url",
+                "[oidc] graph_url cannot be joined with me/getMemberObjects",
+            )
+        })?;
+        let mut groups = Vec::new();
+        let mut next: Option<Url> = None;
+        for _ in 0..MAX_MEMBER_PAGES {
+            let request = match &next {
+                None => self
+                    .http
+                    .post(first.clone())
+                    .json(&serde_json::json!({"securityEnabledOnly": false})),
+                Some(url) => self.http.get(url.clone()),
+            };
+            let page = self.member_page(request, token).await?;
+            groups.extend(page.value);
+            match page.next_link {
+                None => return Ok(groups),
+                Some(link) => {
+                    // opaque, but the token goes nowhere else than Graph
+                    let url = Url::parse(&link)
+                        .ok()
+                        .filter(|u| u.origin() == graph.origin())
+                        .ok_or_else(|| {
+                            tracing::warn!("Microsoft Graph's next link for the groups is not on its own host");
+                            Refusal::provider(
+                                "graph error",
+                                "Microsoft Graph's list of your groups is not usable (its next page is elsewhere)",
+                            )
+                        })?;
+                    next = Some(url);
+                }
+            }
+        }
+        tracing::warn!(
+            pages = MAX_MEMBER_PAGES,
+            "Microsoft Graph's list of groups did not end"
+        );
+        Err(Refusal::provider(
+            "graph error",
+            format!(
+                "Microsoft Graph's list of your groups did not end after {MAX_MEMBER_PAGES} pages"
+            ),
+        ))
+    }
+
+    /// One page of `getMemberObjects`.
+    async fn member_page(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &SecretString,
+    ) -> Result<MemberPage, Refusal> {
+        let response = request
+            .bearer_auth(token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| {
+                tracing::warn!(error = %error_chain(&e), "cannot reach Microsoft Graph for a person's groups");
+                Refusal::provider(
+                    "graph unreachable",
+                    "cannot reach Microsoft Graph to read your groups; try again",
+                )
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let code: String = body["error"]["code"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .filter(char::is_ascii_graphic)
+                .take(64)
+                .collect();
+            let message: String = body["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(300)
+                .collect();
+            tracing::warn!(%status, code = %code, message = %message, "Microsoft Graph refused to list a person's groups");
+            let code = if code.is_empty() {
+                String::new()
+            } else {
+                format!(" {code}")
+            };
+            return Err(
+                if status == reqwest::StatusCode::UNAUTHORIZED
+                    || status == reqwest::StatusCode::FORBIDDEN
+                {
+                    Refusal::provider(
+                        "graph refused",
+                        format!(
+                            "Microsoft Graph refused to list your groups ({}{code}): {USER_READ_HINT}",
+                            status.as_u16()
+                        ),
+                    )
+                } else {
+                    Refusal::provider(
+                        "graph error",
+                        format!(
+                            "Microsoft Graph answered {}{code} when asked for your groups; try again",
+                            status.as_u16()
+                        ),
+                    )
+                },
+            );
+        }
+        response.json::<MemberPage>().await.map_err(|e| {
+            tracing::warn!(error = %error_chain(&e), "unusable list of groups from Microsoft Graph");
             Refusal::provider(
-                "no ID token",
-                "the identity provider's answer holds no ID token",
+                "graph error",
+                "Microsoft Graph's list of your groups is not usable",
             )
         })
     }
@@ -712,6 +901,117 @@ mod tests {
         {
             assert!(safe_return_path(bad).is_err(), "{bad:?}");
         }
+    }
+
+    /// A relying party whose Graph is `graph` (a group is mapped).
+    fn with_graph(graph: &str) -> Oidc {
+        Oidc::new(OidcConfig {
+            issuer: Url::parse("http://127.0.0.1:9/tenant/v2.0").unwrap(),
+            client_id: "66666666-7777-8888-9999-aaaaaaaaaaaa".into(),
+            client_secret_file: "/unused".into(),
+            client_secret: Some(SecretString::from("secret".to_owned())),
+            public_url: Url::parse("http://127.0.0.1:9/").unwrap(),
+            allow_create: true,
+            app_roles: vec![],
+            groups: vec![(
+                "bbbbbbbb-cccc-dddd-eeee-ffffffffffff".into(),
+                changedesk_core::access::Role::Reader,
+            )],
+            group_scopes: vec![],
+            graph_url: Some(Url::parse(graph).unwrap()),
+        })
+        .unwrap()
+    }
+
+    /// A Graph whose `getMemberObjects` answers `pages` pages of one group
+    /// each, the last link of each page going to `next_host` (`None`:
+    /// Graph's own); checks the bearer and the body.
+    async fn paging_graph(pages: usize, next_host: Option<&'static str>) -> String {
+        use axum::extract::{Query, State};
+        use axum::http::HeaderMap;
+        use axum::routing::{get, post};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/", listener.local_addr().unwrap());
+        let page = move |base: &str, n: usize| {
+            let mut body = serde_json::json!({"value": [format!("group-{n}")]});
+            if n + 1 < pages {
+                let host = next_host
+                    .map(|h| format!("http://{h}/"))
+                    .unwrap_or(base.to_owned());
+                body["@odata.nextLink"] = format!(
+                    "{host}v1.0/me/getMemberObjects/next?$skiptoken=opaque{}",
+                    n + 1
+                )
+                .into();
+            }
+            body
+        };
+        let authorized = |h: &HeaderMap| {
+            h.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer user-token")
+        };
+        let app = axum::Router::new()
+            .route(
+                "/v1.0/me/getMemberObjects",
+                post(
+                    move |State(base): State<String>, h: HeaderMap, body: String| async move {
+                        let body: Value = serde_json::from_str(&body).unwrap_or_default();
+                        if !authorized(&h) || body != serde_json::json!({"securityEnabledOnly": false}) {
+                            return (StatusCode::BAD_REQUEST, axum::Json(Value::Null));
+                        }
+                        (StatusCode::OK, axum::Json(page(&base, 0)))
+                    },
+                ),
+            )
+            .route(
+                "/v1.0/me/getMemberObjects/next",
+                get(
+                    move |State(base): State<String>,
+                          h: HeaderMap,
+                          Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                        let n: usize = q["$skiptoken"].trim_start_matches("opaque").parse().unwrap();
+                        if !authorized(&h) {
+                            return (StatusCode::UNAUTHORIZED, axum::Json(Value::Null));
+                        }
+                        (StatusCode::OK, axum::Json(page(&base, n)))
+                    },
+                ),
+            )
+            .with_state(base.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("{base}v1.0/")
+    }
+
+    #[tokio::test]
+    async fn member_groups_follow_next_links_on_graph_only() {
+        let token = SecretString::from("user-token".to_owned());
+        // three pages
+        let oidc = with_graph(&paging_graph(3, None).await);
+        let groups = oidc.member_groups(Some(&token)).await.unwrap();
+        assert_eq!(groups, ["group-0", "group-1", "group-2"]);
+        // no token: refused before Graph is asked
+        let r = oidc.member_groups(None).await.unwrap_err();
+        assert_eq!(
+            (r.status, r.reason),
+            (StatusCode::BAD_GATEWAY, "no access token")
+        );
+        // a next link elsewhere: the token is not sent there
+        let oidc = with_graph(&paging_graph(3, Some("127.0.0.2:9")).await);
+        let r = oidc.member_groups(Some(&token)).await.unwrap_err();
+        assert_eq!(
+            (r.status, r.reason),
+            (StatusCode::BAD_GATEWAY, "graph error")
+        );
+        assert!(r.detail.contains("elsewhere"), "{}", r.detail);
+        // a list that does not end
+        let oidc = with_graph(&paging_graph(MAX_MEMBER_PAGES + 1, None).await);
+        let r = oidc.member_groups(Some(&token)).await.unwrap_err();
+        assert!(
+            r.detail.contains("did not end after 50 pages"),
+            "{}",
+            r.detail
+        );
+        let oidc = with_graph(&paging_graph(MAX_MEMBER_PAGES, None).await);
+        assert_eq!(oidc.member_groups(Some(&token)).await.unwrap().len(), 50);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! (at the simulator) → callback, and every way it must fail: a wrong
 //! audience, issuer, nonce or key, an expired ID token, a replayed or
 //! foreign state, no role, a wrong PKCE verifier, an open redirect. Every
-//! refusal is audited.
+//! refusal is audited. People in too many groups for a token (Entra's
+//! groups overage) have their groups read from the simulator's Graph.
 
 use axum::Router;
 use axum::body::Body;
@@ -13,7 +14,8 @@ use changedesk_core::config::{DEFAULT_APP_ROLES, OidcConfig};
 use changedesk_server::http::oidc::Oidc;
 use changedesk_server::http::{self, AppState, Settings};
 use changedesk_sim::{
-    CorpusSpec, IdTokenFault, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SimConfig, SimHandle, SimUser,
+    CorpusSpec, IdTokenFault, MemberObjectsFault, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SimConfig,
+    SimHandle, SimUser,
 };
 use changedesk_store::testing::TestStore;
 use changedesk_store::{NewUser, Store, UserUpdate};
@@ -75,6 +77,7 @@ fn config(sim: &SimHandle) -> OidcConfig {
             .collect(),
         groups: vec![(GROUP_MANAGERS.to_string(), Role::ChangeManager)],
         group_scopes: vec![],
+        graph_url: Some(url::Url::parse(&format!("{}v1.0/", sim.base_url())).unwrap()),
     }
 }
 
@@ -784,6 +787,355 @@ async fn an_unreachable_provider_is_a_clear_error(store: Store) {
         a.body
     );
 }
+
+// ------------------------------------------------------------ groups overage
+
+/// A group only Graph lists for [`many_groups`] (past the first 200).
+const GROUP_EU: &str = "3f9a2b1c-0d4e-4f5a-8b6c-7d8e9f0a1b2c";
+
+/// `n` group ids, the last two being [`GROUP_MANAGERS`] and [`GROUP_EU`]
+/// (when `n` ≥ 2).
+fn many_groups(n: usize) -> Vec<String> {
+    let mut groups: Vec<String> = (0..n.saturating_sub(2))
+        .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+        .collect();
+    groups.push(GROUP_MANAGERS.to_string());
+    groups.push(GROUP_EU.to_string());
+    groups
+}
+
+fn in_groups(name: &str, username: &str, roles: &[&str], groups: Vec<String>) -> SimUser {
+    let mut u = SimUser::new(name, username, roles);
+    u.groups = groups;
+    u
+}
+
+/// The simulator's `getMemberObjects` requests: their statuses.
+fn member_object_calls(sim: &SimHandle) -> Vec<u16> {
+    sim.requests()
+        .iter()
+        .filter(|r| r.path == "/v1.0/me/getMemberObjects")
+        .map(|r| r.status)
+        .collect()
+}
+
+/// The scope of the last authorization request the simulator saw.
+fn authorize_scope(sim: &SimHandle) -> String {
+    let r = sim
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path.ends_with("/oauth2/v2.0/authorize"))
+        .expect("an authorization request");
+    // the log's query is decoded already
+    r.query
+        .split('&')
+        .find_map(|p| p.strip_prefix("scope="))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The scope `start` sends the browser to the provider with.
+async fn start_scope(app: &Router) -> String {
+    let start = get(app, "/api/v1/session/oidc", None).await;
+    assert_eq!(start.status, StatusCode::FOUND, "{}", start.body);
+    url::Url::parse(start.location())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "scope")
+        .map(|(_, v)| v.into_owned())
+        .unwrap()
+}
+
+async fn overage_groups_are_read_from_graph(store: Store) {
+    let sim = sim().await;
+    sim.oidc_set_users(vec![
+        in_groups("Many", "many@contoso.example", &[], many_groups(250)),
+        in_groups("Few", "few@contoso.example", &[], many_groups(200)),
+    ])
+    .unwrap();
+    let scoped = OidcConfig {
+        group_scopes: vec![(
+            GROUP_EU.into(),
+            Scope {
+                tenants: vec!["contoso".into()],
+                groups: vec![],
+            },
+        )],
+        ..config(&sim)
+    };
+    let app = app(&store, Some(scoped));
+    let user_read = format!("{}/User.Read", sim.base_url().trim_end_matches('/'));
+
+    // 200 groups fit in the token: no Graph call
+    let (answer, session) = sign_in(&app, "few@contoso.example").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert_eq!(
+        authorize_scope(&sim),
+        format!("openid profile email {user_read}")
+    );
+    assert!(member_object_calls(&sim).is_empty());
+    let few = me(&app, &session.unwrap()).await;
+    assert_eq!(few["user"]["role"], "change_manager");
+    assert_eq!(few["user"]["tenants"], json!(["contoso"]));
+
+    // 250 do not: the token has the overage claim, and the role and the
+    // scope come from the groups Graph lists
+    let (answer, session) = sign_in(&app, "many@contoso.example").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert_eq!(
+        member_object_calls(&sim),
+        [200],
+        "the groups were read from Graph once"
+    );
+    let many = me(&app, &session.unwrap()).await;
+    assert_eq!(many["user"]["name"], "many@contoso.example");
+    assert_eq!(many["user"]["role"], "change_manager");
+    assert_eq!(many["user"]["tenants"], json!(["contoso"]));
+
+    // out of the mapped groups in Graph too: the usual refusals
+    sim.oidc_set_users(vec![in_groups(
+        "Many",
+        "many@contoso.example",
+        &[],
+        many_groups(250)[..248].to_vec(),
+    )])
+    .unwrap();
+    let (answer, _) = sign_in(&app, "many@contoso.example").await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert!(
+        answer.detail().contains("no changedesk role") && !answer.detail().contains("too many"),
+        "{}",
+        answer.body
+    );
+    assert_eq!(member_object_calls(&sim), [200, 200]);
+    assert_eq!(refusals(&store).await, ["no role"]);
+    sim.shutdown().await;
+}
+
+async fn overage_without_group_maps_needs_app_roles(store: Store) {
+    let sim = sim().await;
+    sim.oidc_set_users(vec![
+        in_groups("Many", "many@contoso.example", &[], many_groups(250)),
+        in_groups(
+            "Reader",
+            "reader@contoso.example",
+            &["changedesk.reader"],
+            many_groups(250),
+        ),
+    ])
+    .unwrap();
+    let app = app(
+        &store,
+        Some(OidcConfig {
+            groups: vec![],
+            group_scopes: vec![],
+            ..config(&sim)
+        }),
+    );
+    let (answer, session) = sign_in(&app, "many@contoso.example").await;
+    assert_eq!(authorize_scope(&sim), "openid profile email");
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.body);
+    assert!(
+        answer.detail().contains(
+            "(the token could not list your groups: you are in too many; use app roles instead)"
+        ),
+        "{}",
+        answer.body
+    );
+    assert!(session.is_none());
+    // an app role is enough
+    let (answer, session) = sign_in(&app, "reader@contoso.example").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert_eq!(me(&app, &session.unwrap()).await["user"]["role"], "reader");
+    assert!(
+        member_object_calls(&sim).is_empty(),
+        "Graph is not asked when no group is mapped"
+    );
+    assert_eq!(refusals(&store).await, ["no role"]);
+    sim.shutdown().await;
+}
+
+async fn graph_failures_are_clear_refusals(store: Store) {
+    let sim = sim().await;
+    sim.oidc_set_users(vec![in_groups(
+        "Many",
+        "many@contoso.example",
+        &["changedesk.reader"],
+        many_groups(250),
+    )])
+    .unwrap();
+    let app = app(&store, Some(config(&sim)));
+    let mut details = Vec::new();
+    for (fault, words) in [
+        (
+            MemberObjectsFault::Denied,
+            "Microsoft Graph refused to list your groups (403 Authorization_RequestDenied): the app registration needs the delegated Microsoft Graph permission User.Read, with consent",
+        ),
+        (
+            MemberObjectsFault::Unavailable,
+            "Microsoft Graph answered 503 serviceNotAvailable when asked for your groups; try again",
+        ),
+        (
+            MemberObjectsFault::Malformed,
+            "Microsoft Graph's list of your groups is not usable",
+        ),
+    ] {
+        sim.oidc_set_member_objects_fault(Some(fault));
+        let (answer, session) = sign_in(&app, "many@contoso.example").await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_GATEWAY,
+            "{fault:?}: {}",
+            answer.body
+        );
+        assert!(
+            answer.detail().contains(words),
+            "{fault:?}: {}",
+            answer.body
+        );
+        assert_eq!(
+            answer.headers[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert!(
+            session.is_none(),
+            "{fault:?}: no session, not even as a reader"
+        );
+        assert_eq!(sim.oidc_member_objects_fault(), None, "the fault was used");
+        details.push(answer.detail().to_string());
+    }
+    assert_eq!(member_object_calls(&sim), [403, 503, 200]);
+
+    // Graph out of reach, or unknown
+    for (graph_url, status, words) in [
+        (
+            Some("http://127.0.0.1:9/v1.0/"),
+            StatusCode::BAD_GATEWAY,
+            "cannot reach Microsoft Graph to read your groups; try again",
+        ),
+        (None, StatusCode::FORBIDDEN, "set [oidc] graph_url"),
+    ] {
+        let app = self::app(
+            &store,
+            Some(OidcConfig {
+                graph_url: graph_url.map(|u| url::Url::parse(u).unwrap()),
+                ..config(&sim)
+            }),
+        );
+        let (answer, session) = sign_in(&app, "many@contoso.example").await;
+        assert_eq!(answer.status, status, "{graph_url:?}: {}", answer.body);
+        assert!(
+            answer.detail().contains(words),
+            "{graph_url:?}: {}",
+            answer.body
+        );
+        assert!(session.is_none());
+        details.push(answer.detail().to_string());
+    }
+    assert!(
+        store.users().await.unwrap().is_empty(),
+        "nobody was created"
+    );
+    let log = store.audit_log(1000).await.unwrap();
+    assert!(
+        log.iter()
+            .all(|e| e.action != "session.sign_in_failed" || e.target == "many@contoso.example"),
+        "refusals name the person: {log:?}"
+    );
+    assert_eq!(
+        refusals(&store).await,
+        [
+            "graph refused",
+            "graph error",
+            "graph error",
+            "graph unreachable",
+            "groups overage without graph_url",
+        ]
+    );
+    // the access tokens ("sim-user.…") are in no answer and no audit entry
+    for d in &details {
+        assert!(!d.contains("sim-user."), "{d}");
+    }
+    for e in &log {
+        assert!(!e.detail.to_string().contains("sim-user."), "{e:?}");
+    }
+    // and once Graph answers again, the sign-in goes through
+    let (answer, session) = sign_in(&app, "many@contoso.example").await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert_eq!(
+        me(&app, &session.unwrap()).await["user"]["role"],
+        "change_manager"
+    );
+    sim.shutdown().await;
+}
+
+async fn user_read_is_asked_for_only_when_groups_are_mapped(store: Store) {
+    let sim = sim().await;
+    let sim_graph = format!("{}/User.Read", sim.base_url().trim_end_matches('/'));
+    let graph = |u: &str| Some(url::Url::parse(u).unwrap());
+    for (groups, scopes, graph_url, expected) in [
+        (
+            true,
+            false,
+            graph(&format!("{}v1.0/", sim.base_url())),
+            format!("openid profile email {sim_graph}"),
+        ),
+        (
+            false,
+            true,
+            graph(&format!("{}v1.0/", sim.base_url())),
+            format!("openid profile email {sim_graph}"),
+        ),
+        (
+            false,
+            false,
+            graph(&format!("{}v1.0/", sim.base_url())),
+            "openid profile email".to_string(),
+        ),
+        (
+            true,
+            false,
+            graph("https://graph.microsoft.com/v1.0/"),
+            "openid profile email User.Read".to_string(),
+        ),
+        (
+            true,
+            true,
+            graph("https://graph.microsoft.us/v1.0/"),
+            "openid profile email https://graph.microsoft.us/User.Read".to_string(),
+        ),
+        (true, true, None, "openid profile email".to_string()),
+    ] {
+        let c = config(&sim);
+        let app = app(
+            &store,
+            Some(OidcConfig {
+                groups: if groups { c.groups.clone() } else { vec![] },
+                group_scopes: if scopes {
+                    vec![(GROUP_EU.into(), Scope::all())]
+                } else {
+                    vec![]
+                },
+                graph_url,
+                ..c
+            }),
+        );
+        assert_eq!(
+            start_scope(&app).await,
+            expected,
+            "groups {groups}, scopes {scopes}"
+        );
+    }
+    sim.shutdown().await;
+}
+
+both!(
+    overage_groups_are_read_from_graph,
+    overage_without_group_maps_needs_app_roles,
+    graph_failures_are_clear_refusals,
+    user_read_is_asked_for_only_when_groups_are_mapped,
+);
 
 both!(
     sign_in_creates_then_updates_the_user,

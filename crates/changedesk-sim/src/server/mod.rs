@@ -33,7 +33,10 @@ use crate::generate::{Corpus, CorpusSpec, advance, generate, tenant_guid, tenant
 use auth::RegisteredCert;
 use views::Snapshot;
 
-pub use oidc::{IdTokenFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID, SimUser, derived_oid};
+pub use oidc::{
+    GROUPS_OVERAGE_LIMIT, IdTokenFault, MemberObjectsFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID,
+    SimUser, derived_oid,
+};
 
 /// The application (client) id of the simulator's one multi-tenant app
 /// registration. Every simulated tenant has consented to it.
@@ -465,6 +468,7 @@ impl Shared {
         for token in lock(&self.tokens).values_mut() {
             token.expires = token.expires.min(now);
         }
+        self.oidc.expire_user_tokens();
     }
 
     pub fn reset_throttling(&self) {
@@ -584,7 +588,8 @@ impl SimHandle {
         self.shared.resolve(tenant).map(|t| self.shared.mode(t))
     }
 
-    /// Makes every access token issued so far expired.
+    /// Makes every access token issued so far expired (the app's and the
+    /// users' delegated ones).
     pub fn expire_tokens(&self) {
         self.shared.expire_tokens();
     }
@@ -630,6 +635,17 @@ impl SimHandle {
     /// The fault waiting for the next ID token, if any.
     pub fn oidc_fault(&self) -> Option<IdTokenFault> {
         self.shared.oidc.fault()
+    }
+
+    /// What goes wrong with the next `POST /v1.0/me/getMemberObjects`
+    /// (then cleared).
+    pub fn oidc_set_member_objects_fault(&self, fault: Option<MemberObjectsFault>) {
+        self.shared.oidc.set_member_objects_fault(fault);
+    }
+
+    /// The fault waiting for the next `getMemberObjects`, if any.
+    pub fn oidc_member_objects_fault(&self) -> Option<MemberObjectsFault> {
+        self.shared.oidc.member_objects_fault()
     }
 
     /// The app's registered redirect URIs; with none, any loopback `http`
@@ -771,6 +787,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/_sim/oidc", get(oidc::get_state))
         .route("/_sim/oidc/users", put(oidc::put_users))
         .route("/_sim/oidc/fault", put(oidc::put_fault))
+        .route(
+            "/_sim/oidc/member-objects-fault",
+            put(oidc::put_member_objects_fault),
+        )
         .route("/_sim/oidc/redirect-uris", put(oidc::put_redirect_uris));
     Router::new()
         // the client-credentials grant is auth's, authorization_code oidc's
@@ -789,6 +809,8 @@ fn router(shared: Arc<Shared>) -> Router {
             "/v1.0/admin/serviceAnnouncement/{collection}/{id}",
             get(graph::get_one),
         )
+        // delegated: the signed-in user's groups (groups overage)
+        .route("/v1.0/me/getMemberObjects", post(oidc::member_objects))
         .merge(sim)
         .fallback(graph::fallback)
         .layer(axum::middleware::from_fn_with_state(

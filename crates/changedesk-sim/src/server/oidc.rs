@@ -4,6 +4,18 @@
 //! `authorization_code` grant (ID tokens signed RS256 with a published test
 //! key), the JWKS, and faults for the next ID token.
 //!
+//! Groups overage, as Entra does it: a user in more than
+//! [`GROUPS_OVERAGE_LIMIT`] groups gets no `groups` claim but
+//! `_claim_names`/`_claim_sources` pointing at the retired Azure AD Graph.
+//! Their groups are read from Microsoft Graph with the delegated access
+//! token of the same redemption: `POST /v1.0/me/getMemberObjects`, which
+//! needs the `User.Read` scope (asked for at the authorization endpoint,
+//! with or without a resource prefix such as
+//! `https://graph.microsoft.com/User.Read`). It answers every group of the
+//! user: the simulator does not tell security groups from Microsoft 365
+//! groups, so `securityEnabledOnly` changes nothing. [`MemberObjectsFault`]
+//! spoils its next answer.
+//!
 //! The signing key is `testdata/oidc-signing.key.pem`, a key published in
 //! this repository: it is a test key, trusted by nothing but tests.
 //! `testdata/other-app.key.pem` signs the ID tokens whose signature must
@@ -49,6 +61,14 @@ const CODE_LIFETIME: Duration = Duration::from_secs(600);
 /// `expires_in` of the tokens the `authorization_code` grant issues.
 const ID_TOKEN_LIFETIME_SECS: i64 = 3600;
 
+/// The most groups Entra puts in a JWT's `groups` claim: a user in more
+/// gets the overage claims (`_claim_names`, `_claim_sources`) instead.
+pub const GROUPS_OVERAGE_LIMIT: usize = 200;
+
+/// `@odata.context` of a `getMemberObjects` answer.
+const MEMBER_OBJECTS_CONTEXT: &str =
+    "https://graph.microsoft.com/v1.0/$metadata#Collection(Edm.String)";
+
 /// The `aud` of an ID token with [`IdTokenFault::WrongAudience`]: another
 /// app's client id.
 pub const OTHER_CLIENT_ID: &str = "0f3a9c2e-5d41-4b7a-8e16-2c9d7b4a1f00";
@@ -78,7 +98,10 @@ pub struct SimUser {
     /// as `changedesk.admin`); empty: no `roles` claim, as Entra does.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// The `groups` claim: group object ids; empty: no `groups` claim.
+    /// The user's groups (object ids): the `groups` claim (none when
+    /// empty; the overage claims instead when there are more than
+    /// [`GROUPS_OVERAGE_LIMIT`]), and the answer of `POST
+    /// /v1.0/me/getMemberObjects`.
     #[serde(default)]
     pub groups: Vec<String>,
 }
@@ -158,6 +181,24 @@ pub enum IdTokenFault {
     WrongIssuer,
 }
 
+/// What goes wrong with the next `POST /v1.0/me/getMemberObjects` that
+/// carries a valid token with `User.Read` (then the fault is cleared). Set
+/// with [`crate::SimHandle::oidc_set_member_objects_fault`] or `PUT
+/// /_sim/oidc/member-objects-fault {"fault": "denied"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberObjectsFault {
+    /// 403 `Authorization_RequestDenied` "Insufficient privileges to
+    /// complete the operation." (as when consent to `User.Read` is
+    /// missing or was withdrawn).
+    Denied,
+    /// 503 `serviceNotAvailable`.
+    Unavailable,
+    /// 200 with a body that is not a `getMemberObjects` answer (`value` is
+    /// not a list of strings).
+    Malformed,
+}
+
 /// An authorization code, until it is redeemed or expires.
 struct IssuedCode {
     tenant: usize,
@@ -165,8 +206,34 @@ struct IssuedCode {
     redirect_uri: String,
     challenge: String,
     nonce: Option<String>,
+    /// The `scope` asked for at the authorization endpoint, as sent
+    /// (whitespace normalized).
+    scope: String,
     user: SimUser,
     issued: Instant,
+}
+
+/// A delegated access token the `authorization_code` grant issued.
+struct UserToken {
+    tenant: usize,
+    /// The user's object id.
+    oid: String,
+    /// The scopes asked for at the authorization endpoint.
+    scopes: Vec<String>,
+    expires: Instant,
+}
+
+impl UserToken {
+    fn has_user_read(&self) -> bool {
+        self.scopes.iter().any(|s| is_user_read(s))
+    }
+}
+
+/// Whether a scope is Graph's `User.Read`, bare or with a resource prefix
+/// (`https://graph.microsoft.com/User.Read`).
+fn is_user_read(scope: &str) -> bool {
+    let name = scope.rsplit('/').next().unwrap_or(scope);
+    name.eq_ignore_ascii_case("User.Read")
 }
 
 struct Keys {
@@ -184,6 +251,9 @@ struct Inner {
     codes: HashMap<String, IssuedCode>,
     /// Codes already redeemed (a second redemption is AADSTS54005).
     redeemed: HashSet<String>,
+    /// Delegated access tokens, by token.
+    user_tokens: HashMap<String, UserToken>,
+    member_objects_fault: Option<MemberObjectsFault>,
 }
 
 /// The provider's keys, users, fault and codes.
@@ -219,6 +289,8 @@ impl OidcState {
                 redirect_uris: Vec::new(),
                 codes: HashMap::new(),
                 redeemed: HashSet::new(),
+                user_tokens: HashMap::new(),
+                member_objects_fault: None,
             }),
         })
     }
@@ -242,6 +314,22 @@ impl OidcState {
 
     pub(crate) fn set_fault(&self, fault: Option<IdTokenFault>) {
         lock(&self.inner).fault = fault;
+    }
+
+    pub(crate) fn member_objects_fault(&self) -> Option<MemberObjectsFault> {
+        lock(&self.inner).member_objects_fault
+    }
+
+    pub(crate) fn set_member_objects_fault(&self, fault: Option<MemberObjectsFault>) {
+        lock(&self.inner).member_objects_fault = fault;
+    }
+
+    /// Makes every delegated access token issued so far expired.
+    pub(crate) fn expire_user_tokens(&self) {
+        let now = Instant::now();
+        for token in lock(&self.inner).user_tokens.values_mut() {
+            token.expires = token.expires.min(now);
+        }
     }
 
     pub(crate) fn redirect_uris(&self) -> Vec<String> {
@@ -613,6 +701,7 @@ pub(crate) async fn authorize(
                 redirect_uri: redirect_uri.clone(),
                 challenge: challenge.clone(),
                 nonce: q.get("nonce").cloned(),
+                scope: scopes.join(" "),
                 user,
                 issued: Instant::now(),
             },
@@ -788,12 +877,29 @@ fn redeem(
     let base = request_base(shared, headers);
     let fault = lock(&shared.oidc.inner).fault.take();
     let id_token = id_token(shared, t, &base, &issued, fault)?;
+    let access_token = random_token("sim-user.");
+    {
+        let mut inner = lock(&shared.oidc.inner);
+        if inner.user_tokens.len() >= 4096 {
+            let now = Instant::now();
+            inner.user_tokens.retain(|_, u| u.expires > now);
+        }
+        inner.user_tokens.insert(
+            access_token.clone(),
+            UserToken {
+                tenant: t,
+                oid: issued.user.oid.clone(),
+                scopes: issued.scope.split(' ').map(str::to_owned).collect(),
+                expires: Instant::now() + Duration::from_secs(ID_TOKEN_LIFETIME_SECS as u64),
+            },
+        );
+    }
     Ok(json!({
         "token_type": "Bearer",
-        "scope": "openid profile email",
+        "scope": issued.scope,
         "expires_in": ID_TOKEN_LIFETIME_SECS - 1,
         "ext_expires_in": ID_TOKEN_LIFETIME_SECS - 1,
-        "access_token": random_token("sim-user."),
+        "access_token": access_token,
         "id_token": id_token,
     }))
 }
@@ -851,7 +957,17 @@ fn id_token(
     if !user.roles.is_empty() {
         map.insert("roles".into(), json!(user.roles));
     }
-    if !user.groups.is_empty() {
+    if user.groups.len() > GROUPS_OVERAGE_LIMIT {
+        // Entra's overage claims: the groups are to be read elsewhere
+        map.insert("_claim_names".into(), json!({"groups": "src1"}));
+        map.insert(
+            "_claim_sources".into(),
+            json!({"src1": {"endpoint": format!(
+                "https://graph.windows.net/{}/users/{}/getMemberObjects",
+                tenant.guid, user.oid
+            )}}),
+        );
+    } else if !user.groups.is_empty() {
         map.insert("groups".into(), json!(user.groups));
     }
     let keys = &shared.oidc.keys;
@@ -872,6 +988,161 @@ fn id_token(
             "There was an error issuing a token.".to_owned(),
         )
     })
+}
+
+// ------------------------------------------------------- Graph: the user
+
+/// A Graph error, in Graph's shape: `{"error": {"code", "message",
+/// "innerError": {"date", "request-id", "client-request-id"}}}`.
+fn graph_error(status: StatusCode, headers: &HeaderMap, code: &str, message: &str) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let date = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second]"
+        ))
+        .unwrap_or_default();
+    let body = json!({"error": {
+        "code": code,
+        "message": message,
+        "innerError": {
+            "date": date,
+            "request-id": request_id,
+            "client-request-id": super::auth::client_request_id(headers).unwrap_or_else(|| request_id.clone()),
+        },
+    }});
+    let mut response = (status, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("request-id", v);
+    }
+    response
+}
+
+/// `POST /v1.0/me/getMemberObjects {"securityEnabledOnly": false}` with a
+/// delegated access token of the `authorization_code` grant: the ids of
+/// the signed-in user's groups (all of them, whatever
+/// `securityEnabledOnly` says; transitive membership is not modelled
+/// either: the user's `groups` are the answer). Missing, unknown or
+/// expired token: 401 `InvalidAuthenticationToken`; a token without
+/// `User.Read`: 403 `Authorization_RequestDenied`; a body without a
+/// boolean `securityEnabledOnly`: 400 `Request_BadRequest`.
+pub(crate) async fn member_objects(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let unauthorized = |message: &str| {
+        graph_error(
+            StatusCode::UNAUTHORIZED,
+            &headers,
+            "InvalidAuthenticationToken",
+            message,
+        )
+    };
+    let Some(bearer) = bearer else {
+        return unauthorized("Access token is empty.");
+    };
+    let (t, oid, user_read, fault) = {
+        let mut inner = lock(&shared.oidc.inner);
+        let Some(token) = inner.user_tokens.get(bearer) else {
+            return unauthorized(
+                "Invalid JWT token. The token is malformed or not issued to this resource.",
+            );
+        };
+        if token.expires <= Instant::now() {
+            return unauthorized("Lifetime validation failed, the token is expired.");
+        }
+        let (t, oid, user_read) = (token.tenant, token.oid.clone(), token.has_user_read());
+        let fault = if user_read {
+            inner.member_objects_fault.take()
+        } else {
+            None
+        };
+        (t, oid, user_read, fault)
+    };
+    let tag = |response: Response| tagged(&shared, Some(t), response);
+    if !user_read {
+        return tag(graph_error(
+            StatusCode::FORBIDDEN,
+            &headers,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ));
+    }
+    match fault {
+        Some(MemberObjectsFault::Denied) => {
+            return tag(graph_error(
+                StatusCode::FORBIDDEN,
+                &headers,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            ));
+        }
+        Some(MemberObjectsFault::Unavailable) => {
+            return tag(graph_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &headers,
+                "serviceNotAvailable",
+                "The service is temporarily unavailable. Please retry later.",
+            ));
+        }
+        Some(MemberObjectsFault::Malformed) => {
+            return tag(axum::Json(
+                json!({"@odata.context": MEMBER_OBJECTS_CONTEXT, "value": [{"id": oid}]}),
+            )
+            .into_response());
+        }
+        None => {}
+    }
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return tag(graph_error(
+                StatusCode::BAD_REQUEST,
+                &headers,
+                "Request_BadRequest",
+                "The request body is not valid JSON.",
+            ));
+        }
+    };
+    if !request
+        .get("securityEnabledOnly")
+        .is_some_and(Value::is_boolean)
+    {
+        return tag(graph_error(
+            StatusCode::BAD_REQUEST,
+            &headers,
+            "Request_BadRequest",
+            "Invalid request: the boolean parameter 'securityEnabledOnly' is required.",
+        ));
+    }
+    let groups = lock(&shared.oidc.inner)
+        .users
+        .iter()
+        .find(|u| u.oid == oid)
+        .map(|u| u.groups.clone());
+    let Some(groups) = groups else {
+        return tag(graph_error(
+            StatusCode::NOT_FOUND,
+            &headers,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{oid}' does not exist or one of its queried reference-property objects are not present."
+            ),
+        ));
+    };
+    tag(
+        axum::Json(json!({"@odata.context": MEMBER_OBJECTS_CONTEXT, "value": groups}))
+            .into_response(),
+    )
 }
 
 // ---------------------------------------------------------------- control
@@ -901,6 +1172,7 @@ pub(crate) async fn get_state(State(shared): State<Arc<Shared>>) -> Response {
         "kid": o.kid(),
         "users": o.users(),
         "fault": o.fault(),
+        "member_objects_fault": o.member_objects_fault(),
         "redirect_uris": o.redirect_uris(),
         "tenants": tenants,
     }))
@@ -954,4 +1226,29 @@ pub(crate) async fn put_redirect_uris(State(shared): State<Arc<Shared>>, body: B
         Ok(()) => axum::Json(shared.oidc.redirect_uris()).into_response(),
         Err(e) => control_error(StatusCode::BAD_REQUEST, e.to_string()),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberObjectsFaultBody {
+    fault: Option<MemberObjectsFault>,
+}
+
+/// `PUT /_sim/oidc/member-objects-fault {"fault": "denied"}` (or `null`):
+/// the fault of the next `getMemberObjects` answer.
+pub(crate) async fn put_member_objects_fault(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Response {
+    let body: MemberObjectsFaultBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return control_error(
+                StatusCode::BAD_REQUEST,
+                format!("bad request body: {e} (faults: denied, unavailable, malformed)"),
+            );
+        }
+    };
+    shared.oidc.set_member_objects_fault(body.fault);
+    axum::Json(json!({"fault": body.fault})).into_response()
 }

@@ -296,3 +296,261 @@ fn orderby() {
     assert!(parse_orderby("lastModifiedDateTime sideways", Kind::Messages).is_err());
     assert!(parse_orderby("lastModifiedDateTime", Kind::Health).is_err());
 }
+
+// ------------------------------------------- groups overage and Graph's /me
+
+mod overage {
+    use std::collections::HashMap;
+
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+    use sha2::{Digest, Sha256};
+
+    use crate::server::oidc::GROUPS_OVERAGE_LIMIT;
+    use crate::{
+        CorpusSpec, MemberObjectsFault, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SimConfig, SimHandle,
+        SimUser,
+    };
+
+    const REDIRECT: &str = "http://127.0.0.1:9/api/v1/session/oidc/callback";
+
+    async fn sim() -> SimHandle {
+        crate::start(SimConfig {
+            tenants: 1,
+            spec: CorpusSpec {
+                posts: 3,
+                issues: 1,
+                ..CorpusSpec::default()
+            },
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    fn client() -> reqwest::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    fn groups(n: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("00000000-0000-4000-8000-{i:012}"))
+            .collect()
+    }
+
+    /// The user `username` signs in asking for `scope`: the token answer.
+    async fn sign_in(sim: &SimHandle, username: &str, scope: &str) -> Value {
+        let verifier = URL_SAFE_NO_PAD.encode(Sha256::digest(username.as_bytes()));
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let r = client()
+            .get(format!(
+                "{}tenant-001/oauth2/v2.0/authorize",
+                sim.base_url()
+            ))
+            .query(&[
+                ("client_id", SIM_CLIENT_ID),
+                ("response_type", "code"),
+                ("redirect_uri", REDIRECT),
+                ("scope", scope),
+                ("state", "s"),
+                ("nonce", "n"),
+                ("code_challenge", challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("login_hint", username),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let q: HashMap<String, String> = location.query_pairs().into_owned().collect();
+        let r = client()
+            .post(format!("{}tenant-001/oauth2/v2.0/token", sim.base_url()))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", SIM_CLIENT_ID),
+                ("client_secret", SIM_CLIENT_SECRET),
+                ("code", q["code"].as_str()),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", verifier.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    /// The claims of an ID token (its signature is tested elsewhere).
+    fn claims(token: &Value) -> Value {
+        let id_token = token["id_token"].as_str().unwrap();
+        let payload = id_token.split('.').nth(1).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    }
+
+    async fn member_objects(
+        sim: &SimHandle,
+        bearer: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, Value) {
+        let mut req = client()
+            .post(format!("{}v1.0/me/getMemberObjects", sim.base_url()))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    fn user(username: &str, n: usize) -> SimUser {
+        let mut u = SimUser::new(username, username, &[]);
+        u.groups = groups(n);
+        u
+    }
+
+    #[tokio::test]
+    async fn more_than_200_groups_is_an_overage() {
+        assert_eq!(GROUPS_OVERAGE_LIMIT, 200);
+        let sim = sim().await;
+        let at_limit = user("at@contoso.example", 200);
+        let over = user("over@contoso.example", 201);
+        sim.oidc_set_users(vec![at_limit.clone(), over.clone()])
+            .unwrap();
+        let tid = sim.tenants()[0].tenant_id.clone();
+
+        let c = claims(&sign_in(&sim, "at@contoso.example", "openid profile email").await);
+        assert_eq!(c["groups"], json!(at_limit.groups));
+        assert!(c.get("_claim_names").is_none() && c.get("_claim_sources").is_none());
+
+        let c = claims(&sign_in(&sim, "over@contoso.example", "openid profile email").await);
+        assert!(c.get("groups").is_none(), "{c}");
+        assert_eq!(c["_claim_names"], json!({"groups": "src1"}));
+        assert_eq!(
+            c["_claim_sources"],
+            json!({"src1": {"endpoint": format!(
+                "https://graph.windows.net/{tid}/users/{}/getMemberObjects",
+                over.oid
+            )}})
+        );
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn get_member_objects_answers_with_user_read_only() {
+        let sim = sim().await;
+        let over = user("over@contoso.example", 250);
+        sim.oidc_set_users(vec![over.clone()]).unwrap();
+
+        // the token answer's scope is what was asked for
+        let plain = sign_in(&sim, "over@contoso.example", "openid profile email").await;
+        assert_eq!(plain["scope"], "openid profile email");
+        let scope = format!("openid profile email {}User.Read", sim.base_url());
+        let graph = sign_in(&sim, "over@contoso.example", &scope).await;
+        assert_eq!(graph["scope"], scope.as_str());
+        let bare = sign_in(&sim, "over@contoso.example", "openid user.read").await;
+        let body = r#"{"securityEnabledOnly": false}"#;
+
+        // with User.Read (prefixed or bare): every group, in one answer
+        for token in [&graph, &bare] {
+            let (status, answer) = member_objects(&sim, token["access_token"].as_str(), body).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            assert_eq!(
+                answer["@odata.context"],
+                "https://graph.microsoft.com/v1.0/$metadata#Collection(Edm.String)"
+            );
+            assert_eq!(answer["value"], json!(over.groups));
+            assert!(answer.get("@odata.nextLink").is_none());
+        }
+        let logged = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.path == "/v1.0/me/getMemberObjects")
+            .collect::<Vec<_>>();
+        assert_eq!(logged.len(), 2, "in the request log");
+        assert!(logged.iter().all(|r| r.method == "POST"
+            && r.status == 200
+            && r.tenant.as_deref() == Some("tenant-001")));
+
+        let error = |answer: &Value| answer["error"]["code"].as_str().unwrap_or("").to_owned();
+        // 401: no token, an unknown one, an expired one
+        let (status, answer) = member_objects(&sim, None, body).await;
+        assert_eq!(
+            (status, error(&answer)),
+            (
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken".into()
+            )
+        );
+        let (status, answer) = member_objects(&sim, Some("sim-user.forged"), body).await;
+        assert_eq!(
+            (status, error(&answer)),
+            (
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken".into()
+            )
+        );
+        // 403: a token whose sign-in did not ask for User.Read
+        let (status, answer) = member_objects(&sim, plain["access_token"].as_str(), body).await;
+        assert_eq!(
+            (status, error(&answer)),
+            (StatusCode::FORBIDDEN, "Authorization_RequestDenied".into())
+        );
+        assert_eq!(
+            answer["error"]["message"],
+            "Insufficient privileges to complete the operation."
+        );
+        // 400: not JSON, no securityEnabledOnly, not a boolean
+        for bad in ["not json", "{}", r#"{"securityEnabledOnly": "false"}"#] {
+            let (status, answer) = member_objects(&sim, graph["access_token"].as_str(), bad).await;
+            assert_eq!(
+                (status, error(&answer)),
+                (StatusCode::BAD_REQUEST, "Request_BadRequest".into()),
+                "{bad}"
+            );
+        }
+        // the fault spoils the next answer only
+        sim.oidc_set_member_objects_fault(Some(MemberObjectsFault::Denied));
+        assert_eq!(
+            sim.oidc_member_objects_fault(),
+            Some(MemberObjectsFault::Denied)
+        );
+        let (status, answer) = member_objects(&sim, graph["access_token"].as_str(), body).await;
+        assert_eq!(
+            (status, error(&answer)),
+            (StatusCode::FORBIDDEN, "Authorization_RequestDenied".into())
+        );
+        assert_eq!(sim.oidc_member_objects_fault(), None);
+        let (status, _) = member_objects(&sim, graph["access_token"].as_str(), body).await;
+        assert_eq!(status, StatusCode::OK);
+        // and through the control API
+        let r = client()
+            .put(format!("{}_sim/oidc/member-objects-fault", sim.base_url()))
+            .body(r#"{"fault": "malformed"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let (status, answer) = member_objects(&sim, graph["access_token"].as_str(), body).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(answer["value"][0].is_object(), "{answer}");
+
+        // expired tokens: 401 with Graph's lifetime message
+        sim.expire_tokens();
+        let (status, answer) = member_objects(&sim, graph["access_token"].as_str(), body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            answer["error"]["message"],
+            "Lifetime validation failed, the token is expired."
+        );
+        sim.shutdown().await;
+    }
+}

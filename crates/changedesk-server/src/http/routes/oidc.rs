@@ -10,6 +10,12 @@
 //! `session.sign_in_failed` with the reason; a success as
 //! `session.sign_in_oidc`, and the user's creation or role change as
 //! `user.create` / `user.update` by actor `oidc`.
+//!
+//! Someone in too many groups for the ID token (Entra's groups overage
+//! claim) has their groups read from Microsoft Graph when the
+//! configuration maps groups (`[oidc.groups]` or `[oidc.group_scopes]`);
+//! a failure to read them is a refusal like the others. Without group
+//! maps, only app roles count and Graph is not called.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -281,13 +287,14 @@ async fn oidc_callback(
             )
             .await;
     };
-    let claims = match oidc
+    let finished = match oidc
         .finish(code, sent_state, &pending.verifier, &pending.nonce, &now)
         .await
     {
-        Ok(c) => c,
+        Ok(f) => f,
         Err(r) => return fail.refuse(None, r).await,
     };
+    let mut claims = finished.claims;
     let who = claims
         .preferred_username
         .clone()
@@ -297,8 +304,19 @@ async fn oidc_callback(
         .trim()
         .to_ascii_lowercase();
     let config = oidc.config();
+    // too many groups for the token: read them from Graph when groups
+    // matter (the overage wins over a `groups` claim sent with it)
+    let graph_groups = claims.groups_overage() && config.maps_groups();
+    if graph_groups {
+        match oidc.member_groups(finished.access_token.as_ref()).await {
+            Ok(groups) => claims.groups = groups,
+            Err(r) => return fail.refuse(Some(&who), r).await,
+        }
+    }
+    // the access token is not needed any more
+    drop(finished.access_token);
     let Some(role) = config.role_for(&claims.roles, &claims.groups) else {
-        let overage = if claims.groups_overage() {
+        let overage = if claims.groups_overage() && !graph_groups {
             " (the token could not list your groups: you are in too many; use app roles instead)"
         } else {
             ""
