@@ -22,7 +22,8 @@ use changedesk_core::config::{SyncSettings, TenantConfig};
 use changedesk_core::graph::{HealthOverview, Incident, Listing, Message, parse_raw_listing};
 use changedesk_graph::{Fetched, GraphClient, GraphError, Resource};
 use changedesk_store::{
-    BatchSummary, ImportOptions, ImportSummary, MessageDigests, Store, StoreError, TenantBatch,
+    BatchSummary, ImportOptions, ImportSummary, IncidentDigests, MessageDigests, Store, StoreError,
+    TenantBatch,
 };
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -317,8 +318,17 @@ struct Fetch<T> {
     fetched: usize,
 }
 
+/// Runs CPU work on the runtime's blocking threads and waits for it.
+async fn cpu<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> R {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(r) => r,
+        // a blocking task is never aborted: this is a panic, passed on
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
 /// Fetches and parses one kind of listing.
-async fn fetch_kind<T>(
+async fn fetch_kind<T: Send + 'static>(
     graph: &GraphClient,
     tenant: &TenantConfig,
     resource: Resource,
@@ -327,9 +337,13 @@ async fn fetch_kind<T>(
     parse: fn(&serde_json::Value, usize) -> Result<T, changedesk_core::graph::ParseError>,
     outcome: &mut TenantOutcome,
 ) -> Result<Fetch<T>, GraphError> {
-    let fetched = graph.fetch(tenant, resource, since).await?;
+    let mut fetched = graph.fetch(tenant, resource, since).await?;
     count(outcome, &fetched);
-    let listing = parse_raw_listing(&fetched.items, parse);
+    // parsing is CPU work: on a blocking thread, so that it never holds up
+    // the archive writer's task (which waits on the database between
+    // statements) on the runtime's few workers
+    let items = std::mem::take(&mut fetched.items);
+    let listing = cpu(move || parse_raw_listing(&items, parse)).await;
     let fetched = listing.items.len() + listing.rejected.len();
     Ok(Fetch {
         mode,
@@ -387,7 +401,7 @@ async fn run_tenant(
     .await?;
     let watermark = held(|s| s.issues_watermark);
     let mode = mode_for(request, held(|s| s.issues_complete_at), watermark);
-    let (issues, health) = match fetch_kind(
+    let (mut issues, health) = match fetch_kind(
         graph,
         tenant,
         Resource::Issues,
@@ -417,9 +431,29 @@ async fn run_tenant(
         ),
     };
 
-    // The posts' digests are CPU work: worked out here, while other tenants
-    // are stored, not by the archive writer while it holds the write lock.
-    let digests = (!request.dry_run).then(|| store.message_digests(&messages.listing.items));
+    // The digests are CPU work: worked out here, while other tenants are
+    // stored, not by the archive writer while it holds the write lock.
+    let (digests, issue_digests) = if request.dry_run {
+        (None, None)
+    } else {
+        let posts = std::mem::take(&mut messages.listing.items);
+        let incidents = match &mut issues {
+            Ok(f) => std::mem::take(&mut f.listing.items),
+            Err(_) => Vec::new(),
+        };
+        let store = store.clone();
+        let (posts, incidents, digests, issue_digests) = cpu(move || {
+            let digests = store.message_digests(&posts);
+            let issue_digests = store.incident_digests(&incidents);
+            (posts, incidents, digests, issue_digests)
+        })
+        .await;
+        messages.listing.items = posts;
+        if let Ok(f) = &mut issues {
+            f.listing.items = incidents;
+        }
+        (Some(digests), Some(issue_digests))
+    };
 
     // Then wait for the writer, letting the next tenant fetch meanwhile.
     let _queued = queue.slots.acquire().await.ok();
@@ -460,6 +494,7 @@ async fn run_tenant(
         at: request.now,
         record: Some(fetch_error.as_ref().map(|e| e.to_string())),
         digests,
+        issue_digests,
     };
     let stored = if request.dry_run {
         BatchSummary::default()
@@ -493,6 +528,7 @@ struct WriteJob {
     at: Timestamp,
     record: Option<Option<String>>,
     digests: Option<MessageDigests>,
+    issue_digests: Option<IncidentDigests>,
 }
 
 impl WriteJob {
@@ -504,6 +540,7 @@ impl WriteJob {
             at: self.at,
             record: self.record.clone(),
             digests: self.digests.as_ref(),
+            issue_digests: self.issue_digests.as_ref(),
         }
     }
 }

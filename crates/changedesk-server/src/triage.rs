@@ -421,7 +421,9 @@ pub async fn apply_rules(
 ) -> Result<ApplySummary, TriageError> {
     let mut summary = ApplySummary::default();
     let mut pages = CandidatePages::new(store, !simulate);
+    let mut read_at = std::time::Instant::now();
     while let Some(page) = pages.next().await? {
+        let decide_at = std::time::Instant::now();
         let mut decided = Vec::new();
         let mut unchanged: Vec<(&str, i64)> = Vec::new();
         for c in &page {
@@ -453,7 +455,16 @@ pub async fn apply_rules(
                     at: now,
                 })
                 .collect();
-            store.save_work_items(&saves, &unchanged).await?
+            let save_at = std::time::Instant::now();
+            let saved = store.save_work_items(&saves, &unchanged).await?;
+            tracing::debug!(
+                posts = page.len(),
+                read_us = (decide_at - read_at).as_micros() as u64,
+                decide_us = (save_at - decide_at).as_micros() as u64,
+                save_us = save_at.elapsed().as_micros() as u64,
+                "rules page"
+            );
+            saved
         };
         for ((c, (item, entries, notify)), saved) in decided.into_iter().zip(saved) {
             match saved {
@@ -489,6 +500,7 @@ pub async fn apply_rules(
                 });
             }
         }
+        read_at = std::time::Instant::now();
     }
     Ok(summary)
 }

@@ -460,7 +460,8 @@ impl Store {
     ) -> Result<ImportSummary> {
         validate_tenant_name(tenant)?;
         let writer = &*self.writer;
-        dispatch_write!(self.import_incidents(writer, tenant, incidents, opts))
+        let digests = self.incident_digests(incidents);
+        dispatch_write!(self.import_incidents(writer, tenant, incidents, &digests, opts))
     }
 
     /// Records one tenant's health overview snapshot.
@@ -547,21 +548,35 @@ impl Store {
         }
     }
 
-    /// A batch's digests: the ones it brings when they fit its posts, else
-    /// worked out now.
-    fn batch_digests<'b>(
-        &self,
-        batch: &'b TenantBatch<'_>,
-    ) -> std::borrow::Cow<'b, MessageDigests> {
-        let Some((messages, _)) = batch.messages else {
-            return std::borrow::Cow::Owned(MessageDigests::default());
-        };
-        match batch.digests {
-            Some(d) if d.content.len() == messages.len() && d.details.len() == messages.len() => {
-                std::borrow::Cow::Borrowed(d)
-            }
-            _ => std::borrow::Cow::Owned(self.message_digests(messages)),
+    /// The digests a load of these incidents needs (as
+    /// [`Store::message_digests`] for posts): each one's version (its shared
+    /// content and posts) and each tenant's details.
+    pub fn incident_digests(&self, incidents: &[Incident]) -> IncidentDigests {
+        IncidentDigests {
+            version: incidents.iter().map(Incident::version_digest).collect(),
+            details: incidents.iter().map(|i| i.view.digest()).collect(),
         }
+    }
+
+    /// A batch's digests: the ones it brings when they fit its listings,
+    /// else worked out now.
+    fn batch_digests<'b>(&self, batch: &'b TenantBatch<'_>) -> BatchDigests<'b> {
+        use std::borrow::Cow;
+        let messages = match (batch.messages.as_ref().map(|(m, _)| *m), batch.digests) {
+            (None, _) => Cow::Owned(MessageDigests::default()),
+            (Some(m), Some(d)) if d.content.len() == m.len() && d.details.len() == m.len() => {
+                Cow::Borrowed(d)
+            }
+            (Some(m), _) => Cow::Owned(self.message_digests(m)),
+        };
+        let issues = match (batch.issues.as_ref().map(|(i, _)| *i), batch.issue_digests) {
+            (None, _) => Cow::Owned(IncidentDigests::default()),
+            (Some(i), Some(d)) if d.version.len() == i.len() && d.details.len() == i.len() => {
+                Cow::Borrowed(d)
+            }
+            (Some(i), _) => Cow::Owned(self.incident_digests(i)),
+        };
+        BatchDigests { messages, issues }
     }
 
     /// Loads several tenants' listings in one transaction (group commit:
@@ -585,10 +600,10 @@ impl Store {
                 }
             }
         }
-        let group: Vec<(&str, &TenantBatch<'_>, &MessageDigests)> = valid
+        let group: Vec<(&str, &TenantBatch<'_>, &BatchDigests<'_>)> = valid
             .iter()
             .zip(&digests)
-            .map(|((t, b), d)| (*t, *b, d.as_ref()))
+            .map(|((t, b), d)| (*t, *b, d))
             .collect();
         let writer = &*self.writer;
         let mut done = if group.is_empty() {
@@ -1010,6 +1025,8 @@ pub struct TenantBatch<'a> {
     /// out beforehand; else the load works them out while it holds the
     /// write lock.
     pub digests: Option<&'a MessageDigests>,
+    /// The digests of `issues` ([`Store::incident_digests`]), likewise.
+    pub issue_digests: Option<&'a IncidentDigests>,
 }
 
 /// The digests of a listing of posts, in its order ([`Store::message_digests`]).
@@ -1017,6 +1034,20 @@ pub struct TenantBatch<'a> {
 pub struct MessageDigests {
     content: Vec<String>,
     details: Vec<String>,
+}
+
+/// The digests of a listing of incidents, in its order
+/// ([`Store::incident_digests`]).
+#[derive(Debug, Clone, Default)]
+pub struct IncidentDigests {
+    version: Vec<String>,
+    details: Vec<String>,
+}
+
+/// A batch's digests, brought along or worked out before the write lock.
+struct BatchDigests<'b> {
+    messages: std::borrow::Cow<'b, MessageDigests>,
+    issues: std::borrow::Cow<'b, IncidentDigests>,
 }
 
 /// What a [`TenantBatch`] changed, per kind loaded.

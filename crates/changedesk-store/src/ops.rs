@@ -16,7 +16,7 @@ use sqlx::{AssertSqlSafe, Pool, QueryBuilder, Row, Transaction};
 use super::failpoint;
 use super::{
     BatchSummary, Counts, ExportedPost, HealthRow, ImportOptions, ImportSummary, IncidentDetail, IncidentFilter,
-    IncidentSummary, MessageDigests, MessageFilter, PostDetail, PostState, PostSummary, Result, RevisionContent,
+    IncidentSummary, MessageDigests, IncidentDigests, BatchDigests, MessageFilter, PostDetail, PostState, PostSummary, Result, RevisionContent,
     RevisionInfo, RunRow, StatusChange, StoreError, TenantBatch, TenantLink, TenantRow,
 };
 
@@ -1162,12 +1162,13 @@ pub(crate) async fn import_incidents(
     writer: &Writer,
     tenant: &str,
     incidents: &[Incident],
+    digests: &IncidentDigests,
     opts: &ImportOptions,
 ) -> Result<ImportSummary> {
     let (mut w, mut tx) = begin_write(pool, writer, "issues").await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &opts.now.to_canonical()).await?;
     let mut learned = Learned::new(&w.state);
-    let summary = load_incidents(&mut tx, tenant, tenant_id, incidents, opts, &mut learned).await?;
+    let summary = load_incidents(&mut tx, tenant, tenant_id, incidents, digests, opts, &mut learned).await?;
     let remember = learned.finish(&mut tx).await?;
     commit(tx).await?;
     w.state.remember(remember);
@@ -1179,12 +1180,13 @@ async fn load_incidents(
     tenant: &str,
     tenant_id: i64,
     incidents: &[Incident],
+    digests: &IncidentDigests,
     opts: &ImportOptions,
     learned: &mut Learned<'_>,
 ) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
     let (keep, duplicates) = dedupe(incidents, |i| &i.content.id, |i| i.content.last_modified);
-    let listing: Vec<&Incident> = keep.into_iter().map(|i| &incidents[i]).collect();
+    let listing: Vec<&Incident> = keep.iter().map(|&i| &incidents[i]).collect();
     let mut summary = ImportSummary {
         tenant: tenant.to_string(),
         kind: "issues".to_string(),
@@ -1199,28 +1201,28 @@ async fn load_incidents(
     let links = load_links(tx, &INCIDENT_LINKS, tenant_id).await?;
     let mut new_links = Vec::new();
 
-    for inc in &listing {
+    for (inc, &index) in listing.iter().zip(&keep) {
         failpoint::hit("import.item");
         let c = &inc.content;
-        let digest = inc.version_digest();
+        let digest = digests.version[index].as_str();
         // the held version has exactly these posts when its digest is this one
         let posts_held = held.get(&c.id).is_some_and(|h| h.digest == digest);
         match held.get(&c.id) {
             None => {
-                write_incident_columns(tx, c, &digest, 1, &now, true).await?;
+                write_incident_columns(tx, c, digest, 1, &now, true).await?;
                 insert_revision(
                     tx, "incident_revisions", "incident_id", &c.id, 1, &c.last_modified,
-                    tenant_id, &digest, to_json(c), &[], &now,
+                    tenant_id, digest, to_json(c), &[], &now,
                 )
                 .await?;
                 append_status(tx, c, tenant_id, &now).await?;
                 summary.new += 1;
             }
             Some(h) => {
-                let accept = match judge(h, &c.last_modified, &digest) {
+                let accept = match judge(h, &c.last_modified, digest) {
                     Verdict::Newer => true,
                     Verdict::SameTimeOtherContent => !seen_digest_before(
-                        tx, "incident_revisions", "incident_id", &c.id, &digest,
+                        tx, "incident_revisions", "incident_id", &c.id, digest,
                     )
                     .await?,
                     Verdict::Same => false,
@@ -1236,10 +1238,10 @@ async fn load_incidents(
                     .await?;
                     let changes = cdiff::incident_changes(&old, c);
                     let revision = h.revision + 1;
-                    write_incident_columns(tx, c, &digest, revision, &now, false).await?;
+                    write_incident_columns(tx, c, digest, revision, &now, false).await?;
                     insert_revision(
                         tx, "incident_revisions", "incident_id", &c.id, revision,
-                        &c.last_modified, tenant_id, &digest, to_json(c), &changes, &now,
+                        &c.last_modified, tenant_id, digest, to_json(c), &changes, &now,
                     )
                     .await?;
                     if old.status != c.status || old.is_resolved != c.is_resolved {
@@ -1255,7 +1257,7 @@ async fn load_incidents(
         let sighting = Sighting {
             id: &c.id,
             details: &inc.view.details,
-            details_digest: inc.view.digest(),
+            details_digest: digests.details[index].clone(),
             last_modified: ts_opt(&c.last_modified),
         };
         let load = Load { tenant_id, now: &now, complete: opts.complete };
@@ -1582,7 +1584,7 @@ async fn write_sync_outcome(tx: &mut Tx, tenant_id: i64, at: &str, error: Option
 pub(crate) async fn import_batches(
     pool: &Pool<Db>,
     writer: &Writer,
-    batches: &[(&str, &TenantBatch<'_>, &MessageDigests)],
+    batches: &[(&str, &TenantBatch<'_>, &BatchDigests<'_>)],
 ) -> Result<Vec<Result<BatchSummary>>> {
     if batches.len() > 1 {
         let (mut w, mut tx) = begin_load(pool, writer, "tenant batches").await?;
@@ -1634,7 +1636,7 @@ pub(crate) async fn import_batch(
     writer: &Writer,
     tenant: &str,
     batch: &TenantBatch<'_>,
-    digests: &MessageDigests,
+    digests: &BatchDigests<'_>,
 ) -> Result<BatchSummary> {
     let (mut w, mut tx) = begin_load(pool, writer, "tenant batch").await?;
     let learned = Learned::new(&w.state);
@@ -1651,10 +1653,10 @@ async fn import_tenant(
     tx: &mut Tx,
     tenant: &str,
     batch: &TenantBatch<'_>,
-    digests: &MessageDigests,
+    digests: &BatchDigests<'_>,
     mut learned: Learned<'_>,
 ) -> Result<(BatchSummary, Remember)> {
-    let prepared = batch.messages.as_ref().map(|(m, _)| prepare_messages(m, digests));
+    let prepared = batch.messages.as_ref().map(|(m, _)| prepare_messages(m, &digests.messages));
     let t0 = std::time::Instant::now();
     let tenant_id = ensure_tenant(tx, tenant, &batch.at.to_canonical()).await?;
     let mut out = BatchSummary::default();
@@ -1668,7 +1670,7 @@ async fn import_tenant(
     }
     let t2 = std::time::Instant::now();
     if let Some((incidents, opts)) = &batch.issues {
-        out.issues = Some(load_incidents(tx, tenant, tenant_id, incidents, opts, &mut learned).await?);
+        out.issues = Some(load_incidents(tx, tenant, tenant_id, incidents, &digests.issues, opts, &mut learned).await?);
     }
     let remember = learned.finish(tx).await?;
     let t3 = std::time::Instant::now();

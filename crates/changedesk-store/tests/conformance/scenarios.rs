@@ -1042,6 +1042,7 @@ conformance!(
                 at: at(now),
                 record: Some(None),
                 digests: None,
+                issue_digests: None,
             }
         }
         let (ba, bf, bg) = (tb(&a, now), tb(&f, now), tb(&g, now));
@@ -1102,6 +1103,7 @@ conformance!(
             at: at(now),
             record: Some(None),
             digests,
+            issue_digests: None,
         };
         let (a, b) = (batch(Some(&fitting)), batch(Some(&other)));
         let out = store
@@ -1131,10 +1133,52 @@ conformance!(
             at: at("2026-03-03T00:00:00Z"),
             record: Some(None),
             digests: Some(&d),
+            issue_digests: None,
         };
         let s = store.import_batch("alpha", &c).await.unwrap();
         assert_eq!(s.messages.unwrap().updated, 1);
         let detail = store.get_message("MC1").await.unwrap();
         assert_eq!(detail.revisions.len(), 2);
+
+        // incidents likewise: fitting digests are used, others ignored
+        let i1 = vec![incident("EX1", "investigating", "2026-03-01T10:30:00Z", 1)];
+        let fitting = store.incident_digests(&i1);
+        let other = store.incident_digests(&[
+            incident("EX8", "investigating", "2026-03-01T10:30:00Z", 1),
+            incident("EX9", "investigating", "2026-03-01T10:30:00Z", 1),
+        ]);
+        let incidents = |list, digests| changedesk_store::TenantBatch {
+            messages: None,
+            issues: Some((list, opts("2026-03-04T00:00:00Z"))),
+            health: None,
+            at: at("2026-03-04T00:00:00Z"),
+            record: Some(None),
+            digests: None,
+            issue_digests: digests,
+        };
+        let (a, b) = (incidents(&i1, Some(&fitting)), incidents(&i1, Some(&other)));
+        let out = store
+            .import_batches(&[("alpha", &a), ("beta", &b)])
+            .await
+            .unwrap();
+        let alpha = out[0].as_ref().unwrap().issues.as_ref().unwrap();
+        let beta = out[1].as_ref().unwrap().issues.as_ref().unwrap();
+        assert_eq!((alpha.new, alpha.linked), (1, 1));
+        assert_eq!((beta.new, beta.updated, beta.linked), (0, 0, 1));
+        // the plain way agrees with the digest worked out beforehand
+        let s = store
+            .import_incidents("gamma", &i1, &opts("2026-03-05T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((s.new, s.updated, s.linked), (0, 0, 1));
+        // a new post of the incident is a new version
+        let i2 = vec![incident("EX1", "investigating", "2026-03-01T11:30:00Z", 2)];
+        let d = store.incident_digests(&i2);
+        let s = store
+            .import_batch("alpha", &incidents(&i2, Some(&d)))
+            .await
+            .unwrap();
+        assert_eq!(s.issues.unwrap().updated, 1);
+        assert_eq!(store.get_incident("EX1").await.unwrap().posts.len(), 2);
     }
 );

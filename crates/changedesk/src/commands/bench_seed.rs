@@ -148,6 +148,7 @@ pub async fn run(app: &App, args: &BenchSeedArgs) -> Result<ExitCode> {
             at: now,
             record: Some(None),
             digests: None,
+            issue_digests: None,
         };
         if let Err(e) = store.import_batch(&p.name, &batch).await {
             stored = Err(anyhow::Error::new(e).context(format!("cannot store {}", p.name)));
