@@ -167,3 +167,52 @@ const SNIPPETS: &str = "SELECT p.id, ts_headline('english', CASE WHEN w.pos IS N
      CROSS JOIN LATERAL (SELECT min(nullif(strpos(lower(p.body_text), m.l[1]), 0)) AS pos \
      FROM regexp_matches(q.tq::text, '''([^'']+)''', 'g') AS m(l)) w \
      WHERE p.id = ANY($2::text[])";
+
+/// Posts new to the archive (first revisions): the posts, their
+/// revisions, services and tags in four statements, whatever their number
+/// (rows as one JSON array, turned back into rows by `json_to_recordset`).
+async fn insert_new_posts(tx: &mut Tx, posts: &[NewPost<'_>], tenant_id: i64, now: &str) -> Result<()> {
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let rows = to_json(posts);
+    sqlx::query(
+        "INSERT INTO posts (id, title, category, severity, services, tags, is_major, start_at, end_at, act_by, \
+         last_modified, body_html, body_text, has_attachments, digest, revision, updated_at, first_seen) \
+         SELECT r.id, r.title, r.category, r.severity, r.services, r.tags, r.is_major, r.start_at, r.end_at, r.act_by, \
+         r.last_modified, r.body_html, r.body_text, r.has_attachments, r.digest, 1, $2, $2 \
+         FROM json_to_recordset($1::json) AS r(id text, title text, category text, severity text, services text, \
+         tags text, is_major boolean, start_at text, end_at text, act_by text, last_modified text, body_html text, \
+         body_text text, has_attachments boolean, digest text)",
+    )
+    .bind(&rows)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO post_revisions (post_id, revision, last_modified, recorded_at, tenant_id, digest, content, changes) \
+         SELECT r.id, 1, r.last_modified, $2, $3, r.digest, r.content, '[]' \
+         FROM json_to_recordset($1::json) AS r(id text, last_modified text, digest text, content text)",
+    )
+    .bind(&rows)
+    .bind(now)
+    .bind(tenant_id)
+    .execute(&mut **tx)
+    .await?;
+    let (services, tags) = service_and_tag_pairs(posts);
+    for (table, column, pairs) in [("post_services", "service", services), ("post_tags", "tag", tags)] {
+        if pairs.is_empty() {
+            continue;
+        }
+        let ids: Vec<&str> = pairs.iter().map(|p| p.0).collect();
+        let values: Vec<&str> = pairs.iter().map(|p| p.1).collect();
+        sqlx::query(sql(format!(
+            "INSERT INTO {table} (post_id, {column}) SELECT * FROM UNNEST($1::text[], $2::text[])"
+        )))
+        .bind(ids)
+        .bind(values)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

@@ -160,3 +160,48 @@ const RANK_SCORE: &str = "f.score";
 const SNIPPETS: &str = "SELECT p.id, snippet(posts_fts, 1, char(1), char(2), '…', 24) AS snippet \
      FROM posts p CROSS JOIN posts_fts ON posts_fts.rowid = p.rowid \
      WHERE p.id IN (SELECT value FROM json_each($2)) AND posts_fts MATCH $1";
+
+/// Posts new to the archive (first revisions): the posts, their
+/// revisions, services and tags in four statements, whatever their number.
+async fn insert_new_posts(tx: &mut Tx, posts: &[NewPost<'_>], tenant_id: i64, now: &str) -> Result<()> {
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let rows = to_json(posts);
+    sqlx::query(
+        "INSERT OR FAIL INTO posts (id, title, category, severity, services, tags, is_major, start_at, end_at, act_by, \
+         last_modified, body_html, body_text, has_attachments, digest, revision, updated_at, first_seen) \
+         SELECT j.value ->> 'id', j.value ->> 'title', j.value ->> 'category', j.value ->> 'severity', \
+         j.value ->> 'services', j.value ->> 'tags', j.value ->> 'is_major', j.value ->> 'start_at', \
+         j.value ->> 'end_at', j.value ->> 'act_by', j.value ->> 'last_modified', j.value ->> 'body_html', \
+         j.value ->> 'body_text', j.value ->> 'has_attachments', j.value ->> 'digest', 1, $2, $2 \
+         FROM json_each($1) AS j",
+    )
+    .bind(&rows)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT OR FAIL INTO post_revisions (post_id, revision, last_modified, recorded_at, tenant_id, digest, content, changes) \
+         SELECT j.value ->> 'id', 1, j.value ->> 'last_modified', $2, $3, j.value ->> 'digest', j.value ->> 'content', '[]' \
+         FROM json_each($1) AS j",
+    )
+    .bind(&rows)
+    .bind(now)
+    .bind(tenant_id)
+    .execute(&mut **tx)
+    .await?;
+    let (services, tags) = service_and_tag_pairs(posts);
+    for (table, column, pairs) in [("post_services", "service", services), ("post_tags", "tag", tags)] {
+        if pairs.is_empty() {
+            continue;
+        }
+        sqlx::query(sql(format!(
+            "INSERT OR FAIL INTO {table} (post_id, {column}) SELECT j.value ->> 0, j.value ->> 1 FROM json_each($1) AS j"
+        )))
+        .bind(to_json(&pairs))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

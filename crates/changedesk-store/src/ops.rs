@@ -530,6 +530,8 @@ async fn insert_run(
 
 // ---------------------------------------------------------------- messages
 
+/// A new revision of a post the archive holds: its columns, services and
+/// tags. (Posts new to the archive go in `insert_new_posts`.)
 async fn write_post_columns(
     tx: &mut Tx,
     c: &MessageContent,
@@ -537,18 +539,12 @@ async fn write_post_columns(
     digest: &str,
     revision: i64,
     now: &str,
-    insert: bool,
 ) -> Result<()> {
-    let q = if insert {
-        "INSERT INTO posts (title, category, severity, services, tags, is_major, start_at, end_at, act_by, last_modified, \
-         body_html, body_text, has_attachments, digest, revision, updated_at, id, first_seen) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $16)"
-    } else {
+    sqlx::query(
         "UPDATE posts SET title = $1, category = $2, severity = $3, services = $4, tags = $5, is_major = $6, \
          start_at = $7, end_at = $8, act_by = $9, last_modified = $10, body_html = $11, body_text = $12, \
-         has_attachments = $13, digest = $14, revision = $15, updated_at = $16 WHERE id = $17"
-    };
-    sqlx::query(q)
+         has_attachments = $13, digest = $14, revision = $15, updated_at = $16 WHERE id = $17",
+    )
         .bind(&c.title)
         .bind(c.category.as_str())
         .bind(c.severity.as_str())
@@ -568,16 +564,14 @@ async fn write_post_columns(
         .bind(&c.id)
         .execute(&mut **tx)
         .await?;
-    if !insert {
-        sqlx::query("DELETE FROM post_services WHERE post_id = $1")
-            .bind(&c.id)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM post_tags WHERE post_id = $1")
-            .bind(&c.id)
-            .execute(&mut **tx)
-            .await?;
-    }
+    sqlx::query("DELETE FROM post_services WHERE post_id = $1")
+        .bind(&c.id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM post_tags WHERE post_id = $1")
+        .bind(&c.id)
+        .execute(&mut **tx)
+        .await?;
     for s in &c.services {
         sqlx::query("INSERT INTO post_services (post_id, service) VALUES ($1, $2)")
             .bind(&c.id)
@@ -593,6 +587,67 @@ async fn write_post_columns(
             .await?;
     }
     Ok(())
+}
+
+/// A post new to the archive, as its first revision: written with the
+/// other new posts of its listing in a few statements
+/// (`insert_new_posts`), not several statements each.
+#[derive(Serialize)]
+struct NewPost<'a> {
+    id: &'a str,
+    title: &'a str,
+    category: &'a str,
+    severity: &'a str,
+    /// JSON arrays, as the `posts` columns keep them.
+    services: String,
+    tags: String,
+    #[serde(skip)]
+    service_list: &'a [String],
+    #[serde(skip)]
+    tag_list: &'a [String],
+    is_major: bool,
+    start_at: Option<String>,
+    end_at: Option<String>,
+    act_by: Option<String>,
+    last_modified: Option<String>,
+    body_html: &'a str,
+    body_text: String,
+    has_attachments: bool,
+    digest: &'a str,
+    /// The revision's content (JSON).
+    content: String,
+}
+
+impl<'a> NewPost<'a> {
+    fn of(c: &'a MessageContent, digest: &'a str) -> NewPost<'a> {
+        NewPost {
+            id: &c.id,
+            title: &c.title,
+            category: c.category.as_str(),
+            severity: c.severity.as_str(),
+            services: to_json(&c.services),
+            tags: to_json(&c.tags),
+            service_list: &c.services,
+            tag_list: &c.tags,
+            is_major: c.is_major,
+            start_at: ts_opt(&c.start),
+            end_at: ts_opt(&c.end),
+            act_by: ts_opt(&c.act_by),
+            last_modified: ts_opt(&c.last_modified),
+            body_html: &c.body_html,
+            body_text: cdiff::body_text(&c.body_html),
+            has_attachments: c.has_attachments,
+            digest,
+            content: to_json(c),
+        }
+    }
+}
+
+/// Each (post, service) and (post, tag) pair of new posts.
+fn service_and_tag_pairs<'a>(posts: &[NewPost<'a>]) -> (Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>) {
+    let services = posts.iter().flat_map(|p| p.service_list.iter().map(|s| (p.id, s.as_str()))).collect();
+    let tags = posts.iter().flat_map(|p| p.tag_list.iter().map(|t| (p.id, t.as_str()))).collect();
+    (services, tags)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -725,20 +780,16 @@ async fn load_messages(
     let links = load_links(tx, &POST_LINKS, tenant_id).await?;
     let t_loaded = std::time::Instant::now();
     let mut new_links = Vec::new();
+    // posts new to the archive: written together after the loop
+    let mut fresh = Vec::new();
 
     for (m, (digest, sighting)) in listing.iter().zip(prepared.iter()) {
         failpoint::hit("import.item");
         let c = &m.content;
         match held.get(&c.id) {
             None => {
-                let text = cdiff::body_text(&c.body_html);
-                write_post_columns(tx, c, &text, digest, 1, &now, true).await?;
+                fresh.push(NewPost::of(c, digest));
                 learned.wrote_post(&c.id, Held { last_modified: c.last_modified, digest: digest.to_string(), revision: 1 });
-                insert_revision(
-                    tx, "post_revisions", "post_id", &c.id, 1, &c.last_modified, tenant_id,
-                    digest, to_json(c), &[], &now,
-                )
-                .await?;
                 summary.new += 1;
             }
             Some(h) => {
@@ -763,7 +814,7 @@ async fn load_messages(
                     let text = cdiff::body_text(&c.body_html);
                     let changes = cdiff::message_changes_with_text(&old, &old_text, c, &text);
                     let revision = h.revision + 1;
-                    write_post_columns(tx, c, &text, digest, revision, &now, false).await?;
+                    write_post_columns(tx, c, &text, digest, revision, &now).await?;
                     learned.wrote_post(&c.id, Held { last_modified: c.last_modified, digest: digest.to_string(), revision });
                     insert_revision(
                         tx, "post_revisions", "post_id", &c.id, revision, &c.last_modified,
@@ -777,6 +828,7 @@ async fn load_messages(
         let load = Load { tenant_id, now: &now, complete: opts.complete };
         record_sighting(tx, &POST_LINKS, &load, links.get(&c.id), sighting, &mut new_links, learned, &mut summary).await?;
     }
+    insert_new_posts(tx, &fresh, tenant_id, &now).await?;
     let t_items = std::time::Instant::now();
     insert_links(tx, &POST_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let t_linked = std::time::Instant::now();
