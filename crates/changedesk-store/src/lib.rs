@@ -46,13 +46,26 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// Every connection of the pool stayed in use for its whole acquire
+    /// timeout: the database is overloaded, not broken; try again.
+    #[error("the database is busy: no connection came free in time")]
+    Busy,
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
     /// Someone else changed the same thing first, or what is being
     /// created already exists (a user name, a token).
     #[error("{0}")]
     Conflict(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        match e {
+            sqlx::Error::PoolTimedOut => StoreError::Busy,
+            e => StoreError::Database(e),
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -1357,4 +1370,21 @@ mod postgres {
     include!("oidc_ops.rs");
     include!("query_ops.rs");
     include!("view_ops.rs");
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::StoreError;
+
+    #[test]
+    fn a_pool_that_stays_busy_is_told_apart() {
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Busy
+        ));
+        assert!(matches!(
+            StoreError::from(sqlx::Error::RowNotFound),
+            StoreError::Database(_)
+        ));
+    }
 }

@@ -81,6 +81,13 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Invalid(m) => ApiError::bad_request(m.clone()),
             StoreError::Conflict(m) => ApiError::conflict(m.clone()),
+            StoreError::Busy => {
+                tracing::warn!("a request waited too long for a database connection");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server is too busy to answer now; try again in a moment",
+                )
+            }
             _ => ApiError::internal(&e),
         }
     }
@@ -103,6 +110,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
     }
 }
@@ -114,3 +126,25 @@ pub fn rejection(r: impl std::fmt::Display, status: StatusCode) -> ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_database_is_a_503_to_retry() {
+        let e = ApiError::from(StoreError::Busy);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        let response = e.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        // other failures are not to be retried blindly
+        let e = ApiError::from(StoreError::Corrupt("x".into())).into_response();
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(e.headers().get(header::RETRY_AFTER).is_none());
+    }
+}
