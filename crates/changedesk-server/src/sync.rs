@@ -318,17 +318,8 @@ struct Fetch<T> {
     fetched: usize,
 }
 
-/// Runs CPU work on the runtime's blocking threads and waits for it.
-async fn cpu<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> R {
-    match tokio::task::spawn_blocking(work).await {
-        Ok(r) => r,
-        // a blocking task is never aborted: this is a panic, passed on
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
-
 /// Fetches and parses one kind of listing.
-async fn fetch_kind<T: Send + 'static>(
+async fn fetch_kind<T>(
     graph: &GraphClient,
     tenant: &TenantConfig,
     resource: Resource,
@@ -337,13 +328,9 @@ async fn fetch_kind<T: Send + 'static>(
     parse: fn(&serde_json::Value, usize) -> Result<T, changedesk_core::graph::ParseError>,
     outcome: &mut TenantOutcome,
 ) -> Result<Fetch<T>, GraphError> {
-    let mut fetched = graph.fetch(tenant, resource, since).await?;
+    let fetched = graph.fetch(tenant, resource, since).await?;
     count(outcome, &fetched);
-    // parsing is CPU work: on a blocking thread, so that it never holds up
-    // the archive writer's task (which waits on the database between
-    // statements) on the runtime's few workers
-    let items = std::mem::take(&mut fetched.items);
-    let listing = cpu(move || parse_raw_listing(&items, parse)).await;
+    let listing = parse_raw_listing(&fetched.items, parse);
     let fetched = listing.items.len() + listing.rejected.len();
     Ok(Fetch {
         mode,
@@ -401,7 +388,7 @@ async fn run_tenant(
     .await?;
     let watermark = held(|s| s.issues_watermark);
     let mode = mode_for(request, held(|s| s.issues_complete_at), watermark);
-    let (mut issues, health) = match fetch_kind(
+    let (issues, health) = match fetch_kind(
         graph,
         tenant,
         Resource::Issues,
@@ -436,23 +423,11 @@ async fn run_tenant(
     let (digests, issue_digests) = if request.dry_run {
         (None, None)
     } else {
-        let posts = std::mem::take(&mut messages.listing.items);
-        let incidents = match &mut issues {
-            Ok(f) => std::mem::take(&mut f.listing.items),
-            Err(_) => Vec::new(),
-        };
-        let store = store.clone();
-        let (posts, incidents, digests, issue_digests) = cpu(move || {
-            let digests = store.message_digests(&posts);
-            let issue_digests = store.incident_digests(&incidents);
-            (posts, incidents, digests, issue_digests)
-        })
-        .await;
-        messages.listing.items = posts;
-        if let Ok(f) = &mut issues {
-            f.listing.items = incidents;
-        }
-        (Some(digests), Some(issue_digests))
+        let incidents = issues.as_ref().map_or(&[][..], |f| &f.listing.items[..]);
+        (
+            Some(store.message_digests(&messages.listing.items)),
+            Some(store.incident_digests(incidents)),
+        )
     };
 
     // Then wait for the writer, letting the next tenant fetch meanwhile.

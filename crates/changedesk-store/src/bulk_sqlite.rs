@@ -191,8 +191,7 @@ async fn insert_new_posts(tx: &mut Tx, posts: &[NewPost<'_>], tenant_id: i64, no
     .bind(tenant_id)
     .execute(&mut **tx)
     .await?;
-    let (services, tags) = service_and_tag_pairs(posts);
-    for (table, column, pairs) in [("post_services", "service", services), ("post_tags", "tag", tags)] {
+    for (table, column, pairs) in service_and_tag_pairs(posts) {
         if pairs.is_empty() {
             continue;
         }

@@ -589,8 +589,8 @@ async fn write_post_columns(
     Ok(())
 }
 
-/// A post new to the archive, as its first revision: written with the
-/// other new posts of its listing in a few statements
+/// A post new to the archive, as its first revision: written with other
+/// new posts of its listing, a hundred per few statements
 /// (`insert_new_posts`), not several statements each.
 #[derive(Serialize)]
 struct NewPost<'a> {
@@ -643,11 +643,13 @@ impl<'a> NewPost<'a> {
     }
 }
 
-/// Each (post, service) and (post, tag) pair of new posts.
-fn service_and_tag_pairs<'a>(posts: &[NewPost<'a>]) -> (Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>) {
+/// Each (post, service) and each (post, tag) pair of new posts.
+type PostPairs<'a> = Vec<(&'a str, &'a str)>;
+
+fn service_and_tag_pairs<'a>(posts: &[NewPost<'a>]) -> [(&'static str, &'static str, PostPairs<'a>); 2] {
     let services = posts.iter().flat_map(|p| p.service_list.iter().map(|s| (p.id, s.as_str()))).collect();
     let tags = posts.iter().flat_map(|p| p.tag_list.iter().map(|t| (p.id, t.as_str()))).collect();
-    (services, tags)
+    [("post_services", "service", services), ("post_tags", "tag", tags)]
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -788,7 +790,7 @@ async fn load_messages(
         let c = &m.content;
         match held.get(&c.id) {
             None => {
-                fresh.push(NewPost::of(c, digest));
+                fresh.push((c, *digest));
                 learned.wrote_post(&c.id, Held { last_modified: c.last_modified, digest: digest.to_string(), revision: 1 });
                 summary.new += 1;
             }
@@ -828,7 +830,12 @@ async fn load_messages(
         let load = Load { tenant_id, now: &now, complete: opts.complete };
         record_sighting(tx, &POST_LINKS, &load, links.get(&c.id), sighting, &mut new_links, learned, &mut summary).await?;
     }
-    insert_new_posts(tx, &fresh, tenant_id, &now).await?;
+    // a hundred at a time: a few statements still, and a bounded amount of
+    // memory for their text (the rows go as one JSON value)
+    for chunk in fresh.chunks(100) {
+        let rows: Vec<NewPost<'_>> = chunk.iter().map(|(c, digest)| NewPost::of(c, digest)).collect();
+        insert_new_posts(tx, &rows, tenant_id, &now).await?;
+    }
     let t_items = std::time::Instant::now();
     insert_links(tx, &POST_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let t_linked = std::time::Instant::now();
