@@ -464,14 +464,20 @@ async fn close_complete_listing(
     Ok(())
 }
 
-/// Moves a tenant's watermark forward (never back) to the newest
-/// `lastModifiedDateTime` of a listing, in the listing's own transaction.
-async fn advance_watermark(tx: &mut Tx, column: &str, tenant_id: i64, newest: Option<Timestamp>) -> Result<()> {
-    let Some(newest) = newest else { return Ok(()) };
+/// After a listing: moves the tenant's watermark of the kind (`messages`,
+/// `issues`) forward (never back) to the newest `lastModifiedDateTime` of
+/// the listing, and, for a complete listing, records when it was complete;
+/// one statement, in the listing's own transaction.
+async fn listing_done(tx: &mut Tx, kind: &str, tenant_id: i64, newest: Option<Timestamp>, complete_at: Option<&str>) -> Result<()> {
+    if newest.is_none() && complete_at.is_none() {
+        return Ok(());
+    }
     sqlx::query(sql(format!(
-        "UPDATE tenants SET {column} = $1 WHERE id = $2 AND ({column} IS NULL OR {column} < $1)"
+        "UPDATE tenants SET {kind}_watermark = CASE WHEN $1 IS NOT NULL AND ({kind}_watermark IS NULL OR {kind}_watermark < $1) \
+         THEN $1 ELSE {kind}_watermark END, {kind}_complete_at = COALESCE($2, {kind}_complete_at) WHERE id = $3"
     )))
-    .bind(newest.to_canonical())
+    .bind(newest.map(|t| t.to_canonical()))
+    .bind(complete_at)
     .bind(tenant_id)
     .execute(&mut **tx)
     .await?;
@@ -500,31 +506,29 @@ fn dedupe<T>(
     (keep, dupes)
 }
 
-async fn insert_run(
-    tx: &mut Tx,
-    tenant_id: i64,
-    kind: &str,
-    opts: &ImportOptions,
-    s: &ImportSummary,
-) -> Result<()> {
-    let now = opts.now.to_canonical();
-    sqlx::query(
-        "INSERT INTO runs (tenant_id, kind, source, complete, started_at, finished_at, items, new_items, updated_items, gone_items, rejected_items) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(tenant_id)
-    .bind(kind)
-    .bind(&opts.source)
-    .bind(opts.complete)
-    .bind(&now)
-    .bind(&now)
-    .bind(s.items as i64)
-    .bind(s.new as i64)
-    .bind(s.updated as i64)
-    .bind(s.gone as i64)
-    .bind(opts.rejected as i64)
-    .execute(&mut **tx)
-    .await?;
+/// Records loads in `runs`: one statement for a tenant batch's listings.
+async fn insert_runs(tx: &mut Tx, tenant_id: i64, runs: &[(&str, &ImportOptions, &ImportSummary)]) -> Result<()> {
+    if runs.is_empty() {
+        return Ok(());
+    }
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        "INSERT INTO runs (tenant_id, kind, source, complete, started_at, finished_at, items, new_items, updated_items, gone_items, rejected_items) ",
+    );
+    qb.push_values(runs, |mut b, (kind, opts, s)| {
+        let now = opts.now.to_canonical();
+        b.push_bind(tenant_id)
+            .push_bind(*kind)
+            .push_bind(opts.source.clone())
+            .push_bind(opts.complete)
+            .push_bind(now.clone())
+            .push_bind(now)
+            .push_bind(s.items as i64)
+            .push_bind(s.new as i64)
+            .push_bind(s.updated as i64)
+            .push_bind(s.gone as i64)
+            .push_bind(opts.rejected as i64);
+    });
+    qb.build().execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -742,6 +746,7 @@ pub(crate) async fn import_messages(
     let tenant_id = ensure_tenant(&mut tx, tenant, &opts.now.to_canonical()).await?;
     let mut learned = Learned::new(&w.state);
     let summary = load_messages(&mut tx, tenant, tenant_id, &prepared, opts, &mut learned).await?;
+    insert_runs(&mut tx, tenant_id, &[("messages", opts, &summary)]).await?;
     let remember = learned.finish(&mut tx).await?;
     commit(tx).await?;
     w.state.remember(remember);
@@ -840,18 +845,12 @@ async fn load_messages(
     insert_links(tx, &POST_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let t_linked = std::time::Instant::now();
     let newest = listing.iter().filter_map(|m| m.content.last_modified).max();
-    advance_watermark(tx, "messages_watermark", tenant_id, newest).await?;
     if opts.complete {
         let listed: HashSet<&str> = ids.iter().copied().collect();
         close_complete_listing(tx, &POST_LINKS, tenant_id, &links, &listed, &now, &mut summary)
             .await?;
-        sqlx::query("UPDATE tenants SET messages_complete_at = $1 WHERE id = $2")
-            .bind(&now)
-            .bind(tenant_id)
-            .execute(&mut **tx)
-            .await?;
     }
-    insert_run(tx, tenant_id, "messages", opts, &summary).await?;
+    listing_done(tx, "messages", tenant_id, newest, opts.complete.then_some(now.as_str())).await?;
     tracing::debug!(
         tenant,
         items = summary.items,
@@ -1228,6 +1227,7 @@ pub(crate) async fn import_incidents(
     let tenant_id = ensure_tenant(&mut tx, tenant, &opts.now.to_canonical()).await?;
     let mut learned = Learned::new(&w.state);
     let summary = load_incidents(&mut tx, tenant, tenant_id, incidents, digests, opts, &mut learned).await?;
+    insert_runs(&mut tx, tenant_id, &[("issues", opts, &summary)]).await?;
     let remember = learned.finish(&mut tx).await?;
     commit(tx).await?;
     w.state.remember(remember);
@@ -1324,20 +1324,14 @@ async fn load_incidents(
     }
     insert_links(tx, &INCIDENT_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let newest = listing.iter().filter_map(|i| i.content.last_modified).max();
-    advance_watermark(tx, "issues_watermark", tenant_id, newest).await?;
     if opts.complete {
         let listed: HashSet<&str> = ids.iter().copied().collect();
         close_complete_listing(
             tx, &INCIDENT_LINKS, tenant_id, &links, &listed, &now, &mut summary,
         )
         .await?;
-        sqlx::query("UPDATE tenants SET issues_complete_at = $1 WHERE id = $2")
-            .bind(&now)
-            .bind(tenant_id)
-            .execute(&mut **tx)
-            .await?;
     }
-    insert_run(tx, tenant_id, "issues", opts, &summary).await?;
+    listing_done(tx, "issues", tenant_id, newest, opts.complete.then_some(now.as_str())).await?;
     Ok(summary)
 }
 
@@ -1477,6 +1471,7 @@ pub(crate) async fn import_health(
     let (_writer, mut tx) = begin_write(pool, writer, "health").await?;
     let tenant_id = ensure_tenant(&mut tx, tenant, &opts.now.to_canonical()).await?;
     let summary = load_health(&mut tx, tenant, tenant_id, overviews, opts).await?;
+    insert_runs(&mut tx, tenant_id, &[("healthOverviews", opts, &summary)]).await?;
     commit(tx).await?;
     Ok(summary)
 }
@@ -1578,7 +1573,6 @@ async fn load_health(
         .execute(&mut **tx)
         .await?;
     }
-    insert_run(tx, tenant_id, "healthOverviews", opts, &summary).await?;
     Ok(summary)
 }
 
@@ -1736,6 +1730,15 @@ async fn import_tenant(
     if let Some((overviews, opts)) = &batch.health {
         out.health = Some(load_health(tx, tenant, tenant_id, overviews, opts).await?);
     }
+    let runs: Vec<(&str, &ImportOptions, &ImportSummary)> = [
+        ("messages", batch.messages.as_ref().map(|(_, o)| o), out.messages.as_ref()),
+        ("issues", batch.issues.as_ref().map(|(_, o)| o), out.issues.as_ref()),
+        ("healthOverviews", batch.health.as_ref().map(|(_, o)| o), out.health.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(kind, opts, summary)| Some((kind, opts?, summary?)))
+    .collect();
+    insert_runs(tx, tenant_id, &runs).await?;
     if let Some(error) = &batch.record {
         write_sync_outcome(tx, tenant_id, &batch.at.to_canonical(), error.as_deref()).await?;
     }

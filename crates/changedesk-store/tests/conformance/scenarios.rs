@@ -821,14 +821,23 @@ conformance!(
             .unwrap();
         let t = store.tenant("alpha").await.unwrap().unwrap();
         assert_eq!(t.messages_watermark, Some(at("2026-02-07T08:00:00.25Z")));
+        assert_eq!(t.messages_complete_at, Some(at("2026-03-01T00:00:00Z")));
         assert_eq!(t.issues_watermark, None);
-        // an older listing never moves it back
+        // an older listing never moves it back, and a partial one is no
+        // complete listing
         store
             .import_messages(
                 "alpha",
                 &[post("MC3", "2025-12-01T00:00:00Z")],
                 &partial("2026-03-02T00:00:00Z"),
             )
+            .await
+            .unwrap();
+        let t = store.tenant("alpha").await.unwrap().unwrap();
+        assert_eq!(t.messages_complete_at, Some(at("2026-03-01T00:00:00Z")));
+        // an empty partial listing changes nothing
+        store
+            .import_messages("alpha", &[], &partial("2026-03-02T01:00:00Z"))
             .await
             .unwrap();
         assert_eq!(
