@@ -1256,8 +1256,10 @@ async fn load_incidents(
         ..Default::default()
     };
     let ids: Vec<&str> = listing.iter().map(|i| i.content.id.as_str()).collect();
+    let t0 = std::time::Instant::now();
     let held = held_versions(tx, "incidents", &ids).await?;
     let links = load_links(tx, &INCIDENT_LINKS, tenant_id).await?;
+    let t1 = std::time::Instant::now();
     let mut new_links = Vec::new();
 
     for (inc, &index) in listing.iter().zip(&keep) {
@@ -1322,7 +1324,9 @@ async fn load_incidents(
         let load = Load { tenant_id, now: &now, complete: opts.complete };
         record_sighting(tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut new_links, learned, &mut summary).await?;
     }
+    let t2 = std::time::Instant::now();
     insert_links(tx, &INCIDENT_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
+    let t3 = std::time::Instant::now();
     let newest = listing.iter().filter_map(|i| i.content.last_modified).max();
     if opts.complete {
         let listed: HashSet<&str> = ids.iter().copied().collect();
@@ -1332,6 +1336,15 @@ async fn load_incidents(
         .await?;
     }
     listing_done(tx, "issues", tenant_id, newest, opts.complete.then_some(now.as_str())).await?;
+    tracing::debug!(
+        tenant,
+        items = summary.items,
+        iload_us = (t1 - t0).as_micros() as u64,
+        iitems_us = (t2 - t1).as_micros() as u64,
+        ilinks_us = (t3 - t2).as_micros() as u64,
+        iclose_us = t3.elapsed().as_micros() as u64,
+        "incidents loaded"
+    );
     Ok(summary)
 }
 
