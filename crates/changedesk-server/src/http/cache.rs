@@ -3,10 +3,13 @@
 //! An inbox is read far more often than the archive changes: a team opens
 //! the same first page, dashboards poll it. An answer is kept, as the JSON
 //! bytes sent, under a key made of
-//! - what the caller is allowed to see: the user, the effective role and
-//!   the resolved tenants (so an answer is only ever served to a caller
-//!   whose rights are the same as those it was made for; the caller is
-//!   authenticated on every request, before the cache is asked);
+//! - what the caller is allowed to see: the effective role and the resolved
+//!   tenants (so an answer is only ever served to a caller whose rights are
+//!   the same as those it was made for; the caller is authenticated on
+//!   every request, before the cache is asked), and the user too when the
+//!   answer depends on who they are ([`DependsOn::caller`], e.g.
+//!   `assignee=me`): people with the same rights share the rest, so a team
+//!   opening the same inbox makes it once;
 //! - the request's path and query, as sent;
 //! - the count of write transactions, in two parts: this process's own
 //!   ([`Store::local_writes`](changedesk_store::Store::local_writes), known
@@ -76,10 +79,23 @@ impl CacheSettings {
     }
 }
 
+/// What an answer depends on besides the caller's rights (role and
+/// tenants) and the request's path and query. A handler that uses anything
+/// else of the caller (their name, their id) must say so with `caller`,
+/// or its answers would be served to other people with the same rights.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DependsOn {
+    /// The time (the deadline filters): kept at most the ttl.
+    pub time: bool,
+    /// Who the caller is (`assignee=me`): kept for them alone.
+    pub caller: bool,
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
     writes: (u64, i64),
-    user: i64,
+    /// Only for an answer that depends on who the caller is.
+    user: Option<i64>,
     role: Role,
     /// `None`: every tenant.
     tenants: Option<Vec<String>>,
@@ -215,16 +231,16 @@ impl AnswerCache {
 }
 
 /// Answers a read with the value of `make()` as JSON, from the cache when it
-/// holds the answer for this caller and request, else making it (once for
-/// every concurrent request asking the same) and keeping it: until anything
-/// is written, or, when the answer depends on the time (`timed`), at most
-/// the ttl. `make` may be called in the background instead, to renew a
-/// timed answer.
+/// holds the answer for this caller's rights and request, else making it
+/// (once for every concurrent request asking the same) and keeping it: until
+/// anything is written, or, when the answer depends on the time, at most the
+/// ttl. `make` may be called in the background instead, to renew a timed
+/// answer. `depends` says what else the answer depends on.
 pub async fn json<T, F>(
     state: &AppState,
     caller: &Caller,
     uri: &Uri,
-    timed: bool,
+    depends: DependsOn,
     make: impl FnOnce() -> F + Send + 'static,
 ) -> ApiResult<Response>
 where
@@ -234,10 +250,10 @@ where
     let Some(cache) = &state.cache else {
         return Ok(answer(encode(&make().await?)?, None));
     };
-    let ttl = timed.then_some(cache.ttl);
+    let ttl = depends.time.then_some(cache.ttl);
     let key = Key {
         writes: cache.writes(state).await?,
-        user: caller.user_id,
+        user: depends.caller.then_some(caller.user_id),
         role: caller.role,
         tenants: match &caller.tenants {
             TenantSet::All => None,

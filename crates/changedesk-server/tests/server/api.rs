@@ -1768,6 +1768,15 @@ async fn answers_are_cached_per_caller_until_a_write(store: Store) {
         )
         .await
         .unwrap();
+    // a second change manager with the same rights as `manager`
+    let manager2 = user(
+        &f.store,
+        "manager2",
+        Role::ChangeManager,
+        Scope::default(),
+        None,
+    )
+    .await;
     let path = "/api/v1/posts?limit=10";
     let (status, first, h) = call(&f, "admin", "GET", path, None).await;
     assert_eq!(status, StatusCode::OK, "{first}");
@@ -1776,7 +1785,7 @@ async fn answers_are_cached_per_caller_until_a_write(store: Store) {
     assert_eq!(cache(&h), "hit");
     assert_eq!(again, first);
     assert_eq!(h[header::CONTENT_TYPE], "application/json");
-    // another query, another caller: made for them
+    // another query, another caller's rights: made for them
     let (_, _, h) = call(&f, "admin", "GET", "/api/v1/posts?limit=9", None).await;
     assert_eq!(cache(&h), "miss");
     let (_, scoped, h) = call(&f, "scoped", "GET", path, None).await;
@@ -1793,6 +1802,28 @@ async fn answers_are_cached_per_caller_until_a_write(store: Store) {
         assignee(&narrow, "MC2").is_none(),
         "beta's post leaked: {narrow}"
     );
+    // people with the same rights share an answer, unless it names the
+    // caller (`assignee=me`)
+    let (_, managers, h) = call(&f, "manager", "GET", path, None).await;
+    assert_eq!(cache(&h), "miss");
+    let (_, shared, h) = send(&f.app, request("GET", path, Some(&manager2), None)).await;
+    assert_eq!(cache(&h), "hit");
+    assert_eq!(shared, managers);
+    let mine = "/api/v1/posts?assignee=me";
+    let (_, manager_mine, h) = call(&f, "manager", "GET", mine, None).await;
+    assert_eq!(cache(&h), "miss");
+    assert_eq!(manager_mine["items"][0]["id"], "MC3", "{manager_mine}");
+    let (_, other_mine, h) = send(&f.app, request("GET", mine, Some(&manager2), None)).await;
+    assert_eq!(cache(&h), "miss");
+    assert_eq!(other_mine["items"], json!([]), "{other_mine}");
+    let (_, again, h) = call(&f, "manager", "GET", mine, None).await;
+    assert_eq!(cache(&h), "hit");
+    assert_eq!(again, manager_mine);
+    let mine_facets = "/api/v1/posts/facets?assignee=ME";
+    let (_, a, _) = call(&f, "manager", "GET", mine_facets, None).await;
+    let (_, b, h) = send(&f.app, request("GET", mine_facets, Some(&manager2), None)).await;
+    assert_eq!(cache(&h), "miss");
+    assert_ne!(a, b);
     let (_, facets, h) = call(&f, "scoped", "GET", "/api/v1/posts/facets", None).await;
     assert_eq!(cache(&h), "miss");
     let (_, _, h) = call(&f, "scoped", "GET", "/api/v1/posts/facets", None).await;

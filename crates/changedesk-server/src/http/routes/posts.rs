@@ -347,13 +347,25 @@ async fn list_posts(
     uri: axum::http::Uri,
 ) -> ApiResult<axum::response::Response> {
     let (p, include_total) = list_params(&uri)?;
-    // only the deadline filters depend on the time
-    let timed = p.deadline.is_some();
+    let depends = depends_on(&p);
     let make = {
         let (state, caller) = (state.clone(), caller.clone());
         move || async move { post_page(&state, &caller, &p, include_total).await }
     };
-    cache::json(&state, &caller, &uri, timed, make).await
+    cache::json(&state, &caller, &uri, depends, make).await
+}
+
+/// What a post list or its facets depend on besides the caller's rights and
+/// the parameters: the time with a deadline filter, the caller's name with
+/// `assignee=me` (`query` reads nothing else of the caller but the tenants).
+fn depends_on(p: &PostParams) -> cache::DependsOn {
+    cache::DependsOn {
+        time: p.deadline.is_some(),
+        caller: p
+            .assignee
+            .as_deref()
+            .is_some_and(|a| a.trim().eq_ignore_ascii_case("me")),
+    }
 }
 
 async fn post_page(
@@ -429,12 +441,12 @@ async fn post_facets(
     uri: axum::http::Uri,
     Query(p): Query<PostParams>,
 ) -> ApiResult<axum::response::Response> {
-    let timed = p.deadline.is_some();
+    let depends = depends_on(&p);
     let make = {
         let (state, caller) = (state.clone(), caller.clone());
         move || async move { facets(&state, &caller, p).await }
     };
-    cache::json(&state, &caller, &uri, timed, make).await
+    cache::json(&state, &caller, &uri, depends, make).await
 }
 
 async fn facets(state: &AppState, caller: &Caller, p: PostParams) -> ApiResult<FacetsDto> {
