@@ -464,11 +464,28 @@ async fn close_complete_listing(
     Ok(())
 }
 
-/// After a listing: moves the tenant's watermark of the kind (`messages`,
-/// `issues`) forward (never back) to the newest `lastModifiedDateTime` of
-/// the listing, and, for a complete listing, records when it was complete;
-/// one statement, in the listing's own transaction.
-async fn listing_done(tx: &mut Tx, kind: &str, tenant_id: i64, newest: Option<Timestamp>, complete_at: Option<&str>) -> Result<()> {
+/// The end of a listing of `kind` (`messages`, `issues`) with ids `ids`:
+/// after a complete one, what the tenant no longer returns is gone
+/// ([`close_complete_listing`]); then the tenant's watermark moves forward
+/// (never back) to the newest `lastModifiedDateTime` of the listing and,
+/// for a complete listing, its completion is recorded, in one statement.
+#[allow(clippy::too_many_arguments)]
+async fn end_listing(
+    tx: &mut Tx,
+    l: &Links,
+    kind: &str,
+    load: &Load<'_>,
+    links: &HashMap<String, LinkState>,
+    ids: &[&str],
+    newest: Option<Timestamp>,
+    summary: &mut ImportSummary,
+) -> Result<()> {
+    let Load { tenant_id, now, complete } = *load;
+    if complete {
+        let listed: HashSet<&str> = ids.iter().copied().collect();
+        close_complete_listing(tx, l, tenant_id, links, &listed, now, summary).await?;
+    }
+    let complete_at = complete.then_some(now);
     if newest.is_none() && complete_at.is_none() {
         return Ok(());
     }
@@ -845,12 +862,8 @@ async fn load_messages(
     insert_links(tx, &POST_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let t_linked = std::time::Instant::now();
     let newest = listing.iter().filter_map(|m| m.content.last_modified).max();
-    if opts.complete {
-        let listed: HashSet<&str> = ids.iter().copied().collect();
-        close_complete_listing(tx, &POST_LINKS, tenant_id, &links, &listed, &now, &mut summary)
-            .await?;
-    }
-    listing_done(tx, "messages", tenant_id, newest, opts.complete.then_some(now.as_str())).await?;
+    let load = Load { tenant_id, now: &now, complete: opts.complete };
+    end_listing(tx, &POST_LINKS, "messages", &load, &links, &ids, newest, &mut summary).await?;
     tracing::debug!(
         tenant,
         items = summary.items,
@@ -1328,14 +1341,8 @@ async fn load_incidents(
     insert_links(tx, &INCIDENT_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
     let t3 = std::time::Instant::now();
     let newest = listing.iter().filter_map(|i| i.content.last_modified).max();
-    if opts.complete {
-        let listed: HashSet<&str> = ids.iter().copied().collect();
-        close_complete_listing(
-            tx, &INCIDENT_LINKS, tenant_id, &links, &listed, &now, &mut summary,
-        )
-        .await?;
-    }
-    listing_done(tx, "issues", tenant_id, newest, opts.complete.then_some(now.as_str())).await?;
+    let load = Load { tenant_id, now: &now, complete: opts.complete };
+    end_listing(tx, &INCIDENT_LINKS, "issues", &load, &links, &ids, newest, &mut summary).await?;
     tracing::debug!(
         tenant,
         items = summary.items,
