@@ -28,13 +28,13 @@ const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Ids echoed in every Graph response.
-struct Meta {
+pub(crate) struct Meta {
     request_id: String,
     client_request_id: String,
 }
 
 impl Meta {
-    fn new(headers: &HeaderMap) -> Meta {
+    pub(crate) fn new(headers: &HeaderMap) -> Meta {
         let request_id = uuid::Uuid::new_v4().to_string();
         Meta {
             client_request_id: client_request_id(headers).unwrap_or_else(|| request_id.clone()),
@@ -63,7 +63,7 @@ fn graph_date() -> String {
         .unwrap_or_default()
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>, meta: &Meta) -> Response {
+pub(crate) fn json_response(status: StatusCode, body: Vec<u8>, meta: &Meta) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     response
@@ -74,7 +74,7 @@ fn json_response(status: StatusCode, body: Vec<u8>, meta: &Meta) -> Response {
 }
 
 /// A Graph error body: `{"error":{"code","message","innerError"}}`.
-fn graph_error(status: StatusCode, code: &str, message: &str, meta: &Meta) -> Response {
+pub(crate) fn graph_error(status: StatusCode, code: &str, message: &str, meta: &Meta) -> Response {
     let mut inner = json!({
         "date": graph_date(),
         "request-id": meta.request_id,

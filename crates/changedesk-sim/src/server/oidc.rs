@@ -46,6 +46,7 @@ use super::auth::{
     EntraError, basic_credentials, entra_response, fail, invalid_client, missing, request_base,
     unix_now,
 };
+use super::graph::{Meta, graph_error, json_response};
 use super::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, Shared, SimError, TenantMode, TenantTag, lock};
 
 /// The PKCS#8 PEM of the key the mock provider signs ID tokens with (RSA
@@ -992,31 +993,6 @@ fn id_token(
 
 // ------------------------------------------------------- Graph: the user
 
-/// A Graph error, in Graph's shape: `{"error": {"code", "message",
-/// "innerError": {"date", "request-id", "client-request-id"}}}`.
-fn graph_error(status: StatusCode, headers: &HeaderMap, code: &str, message: &str) -> Response {
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let date = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second]"
-        ))
-        .unwrap_or_default();
-    let body = json!({"error": {
-        "code": code,
-        "message": message,
-        "innerError": {
-            "date": date,
-            "request-id": request_id,
-            "client-request-id": super::auth::client_request_id(headers).unwrap_or_else(|| request_id.clone()),
-        },
-    }});
-    let mut response = (status, axum::Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("request-id", v);
-    }
-    response
-}
-
 /// `POST /v1.0/me/getMemberObjects {"securityEnabledOnly": false}` with a
 /// delegated access token of the `authorization_code` grant: the ids of
 /// the signed-in user's groups (all of them, whatever
@@ -1030,6 +1006,7 @@ pub(crate) async fn member_objects(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let meta = Meta::new(&headers);
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -1042,9 +1019,9 @@ pub(crate) async fn member_objects(
     let unauthorized = |message: &str| {
         graph_error(
             StatusCode::UNAUTHORIZED,
-            &headers,
             "InvalidAuthenticationToken",
             message,
+            &meta,
         )
     };
     let Some(bearer) = bearer else {
@@ -1069,47 +1046,42 @@ pub(crate) async fn member_objects(
         (t, oid, user_read, fault)
     };
     let tag = |response: Response| tagged(&shared, Some(t), response);
-    if !user_read {
+    // without User.Read, or refused on purpose, as when consent is missing
+    if !user_read || fault == Some(MemberObjectsFault::Denied) {
         return tag(graph_error(
             StatusCode::FORBIDDEN,
-            &headers,
             "Authorization_RequestDenied",
             "Insufficient privileges to complete the operation.",
+            &meta,
         ));
     }
     match fault {
-        Some(MemberObjectsFault::Denied) => {
-            return tag(graph_error(
-                StatusCode::FORBIDDEN,
-                &headers,
-                "Authorization_RequestDenied",
-                "Insufficient privileges to complete the operation.",
-            ));
-        }
         Some(MemberObjectsFault::Unavailable) => {
             return tag(graph_error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &headers,
                 "serviceNotAvailable",
                 "The service is temporarily unavailable. Please retry later.",
+                &meta,
             ));
         }
         Some(MemberObjectsFault::Malformed) => {
-            return tag(axum::Json(
-                json!({"@odata.context": MEMBER_OBJECTS_CONTEXT, "value": [{"id": oid}]}),
-            )
-            .into_response());
+            let body = json!({"@odata.context": MEMBER_OBJECTS_CONTEXT, "value": [{"id": oid}]});
+            return tag(json_response(
+                StatusCode::OK,
+                body.to_string().into_bytes(),
+                &meta,
+            ));
         }
-        None => {}
+        Some(MemberObjectsFault::Denied) | None => {}
     }
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(_) => {
             return tag(graph_error(
                 StatusCode::BAD_REQUEST,
-                &headers,
                 "Request_BadRequest",
                 "The request body is not valid JSON.",
+                &meta,
             ));
         }
     };
@@ -1119,9 +1091,9 @@ pub(crate) async fn member_objects(
     {
         return tag(graph_error(
             StatusCode::BAD_REQUEST,
-            &headers,
             "Request_BadRequest",
             "Invalid request: the boolean parameter 'securityEnabledOnly' is required.",
+            &meta,
         ));
     }
     let groups = lock(&shared.oidc.inner)
@@ -1132,17 +1104,19 @@ pub(crate) async fn member_objects(
     let Some(groups) = groups else {
         return tag(graph_error(
             StatusCode::NOT_FOUND,
-            &headers,
             "Request_ResourceNotFound",
             &format!(
                 "Resource '{oid}' does not exist or one of its queried reference-property objects are not present."
             ),
+            &meta,
         ));
     };
-    tag(
-        axum::Json(json!({"@odata.context": MEMBER_OBJECTS_CONTEXT, "value": groups}))
-            .into_response(),
-    )
+    let body = json!({"@odata.context": MEMBER_OBJECTS_CONTEXT, "value": groups});
+    tag(json_response(
+        StatusCode::OK,
+        body.to_string().into_bytes(),
+        &meta,
+    ))
 }
 
 // ---------------------------------------------------------------- control
