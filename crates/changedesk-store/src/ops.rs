@@ -806,6 +806,7 @@ async fn load_messages(
     let mut new_links = Vec::new();
     // posts new to the archive: written together after the loop
     let mut fresh = Vec::new();
+    let load = Load { tenant_id, now: &now, complete: opts.complete };
 
     for (m, (digest, sighting)) in listing.iter().zip(prepared.iter()) {
         failpoint::hit("import.item");
@@ -849,7 +850,6 @@ async fn load_messages(
                 }
             }
         }
-        let load = Load { tenant_id, now: &now, complete: opts.complete };
         record_sighting(tx, &POST_LINKS, &load, links.get(&c.id), sighting, &mut new_links, learned, &mut summary).await?;
     }
     // a hundred at a time: a few statements still, and a bounded amount of
@@ -859,10 +859,9 @@ async fn load_messages(
         insert_new_posts(tx, &rows, tenant_id, &now).await?;
     }
     let t_items = std::time::Instant::now();
-    insert_links(tx, &POST_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
+    insert_links(tx, &POST_LINKS, &load, &new_links).await?;
     let t_linked = std::time::Instant::now();
     let newest = listing.iter().filter_map(|m| m.content.last_modified).max();
-    let load = Load { tenant_id, now: &now, complete: opts.complete };
     end_listing(tx, &POST_LINKS, "messages", &load, &links, &ids, newest, &mut summary).await?;
     tracing::debug!(
         tenant,
@@ -1273,6 +1272,7 @@ async fn load_incidents(
     let held = held_versions(tx, "incidents", &ids).await?;
     let links = load_links(tx, &INCIDENT_LINKS, tenant_id).await?;
     let t1 = std::time::Instant::now();
+    let load = Load { tenant_id, now: &now, complete: opts.complete };
     let mut new_links = Vec::new();
 
     for (inc, &index) in listing.iter().zip(&keep) {
@@ -1334,14 +1334,12 @@ async fn load_incidents(
             details_digest: digests.details[index].clone(),
             last_modified: ts_opt(&c.last_modified),
         };
-        let load = Load { tenant_id, now: &now, complete: opts.complete };
         record_sighting(tx, &INCIDENT_LINKS, &load, links.get(&c.id), &sighting, &mut new_links, learned, &mut summary).await?;
     }
     let t2 = std::time::Instant::now();
-    insert_links(tx, &INCIDENT_LINKS, &Load { tenant_id, now: &now, complete: opts.complete }, &new_links).await?;
+    insert_links(tx, &INCIDENT_LINKS, &load, &new_links).await?;
     let t3 = std::time::Instant::now();
     let newest = listing.iter().filter_map(|i| i.content.last_modified).max();
-    let load = Load { tenant_id, now: &now, complete: opts.complete };
     end_listing(tx, &INCIDENT_LINKS, "issues", &load, &links, &ids, newest, &mut summary).await?;
     tracing::debug!(
         tenant,
