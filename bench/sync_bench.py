@@ -6,7 +6,7 @@ about 85 % of the corpus) into an on-disk SQLite archive with the default
 is compared with a download-and-parse-only pass (`sync --dry-run`) over the
 same pages in the same run.
 
-Usage: python3 bench/sync_bench.py [--posts 1000] [--pg postgres://postgres@127.0.0.1:5432/test]
+Usage: python3 bench/sync_bench.py [--posts 1000] [--repeat 3] [--pg postgres://postgres@127.0.0.1:5432/test]
 Prints a Markdown table; `--write bench/RESULTS.md` replaces the sync section there.
 """
 
@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "changedesk")
+# another build to compare with (then nothing is built)
+BIN = os.environ.get("CHANGEDESK_BENCH_BIN") or os.path.join(ROOT, "target", "release", "changedesk")
 
 
 def run_child(args, env):
@@ -52,10 +54,12 @@ def main():
     ap.add_argument("--pg", default=os.environ.get("CHANGEDESK_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--port", type=int, default=18931)
     ap.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement (the table gives medians)")
     ap.add_argument("--write", help="update this RESULTS.md")
     args = ap.parse_args()
 
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "changedesk"], cwd=ROOT, check=True)
+    if not os.environ.get("CHANGEDESK_BENCH_BIN"):
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "changedesk"], cwd=ROOT, check=True)
     work = tempfile.mkdtemp(prefix="changedesk-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHANGEDESK_")}
     env["CHANGEDESK_LOG"] = "error"
@@ -81,28 +85,36 @@ def main():
                 cfg = os.path.join(work, f"t{n}.toml")
                 with open(cfg, "w") as f:
                     f.write(head + "\n" + "\n".join(blocks[:n]) + "\n")
-                if backend == "sqlite":
-                    db = f"sqlite://{os.path.join(work, f'bench-{n}.db')}"
-                else:
-                    name = f"changedesk_bench_{n}_{os.getpid()}"
-                    subprocess.run(["psql", args.pg, "-q", "-c", f"DROP DATABASE IF EXISTS {name}", "-c", f"CREATE DATABASE {name}"], check=True, env=env)
-                    pg_dbs.append(name)
-                    db = re.sub(r"/[^/]*$", f"/{name}", args.pg)
-                base = [BIN, "--config", cfg, "--database", db, "sync", "--quiet", "--format", "json"]
-                dry_s, _, dry_out = run_child(base + ["--dry-run"], env)
-                sync_s, rss, out = run_child(base, env)
-                outcomes = json.loads(out)
-                failed = [o["tenant"] for o in outcomes if o.get("error")]
-                if failed:
-                    sys.exit(f"{len(failed)} tenants failed: {failed[:5]}")
-                posts = sum(o["messages"]["fetched"] for o in outcomes)
-                mb = sum(o["bytes"] for o in outcomes) / 1e6
-                dry_posts = sum(o["messages"]["fetched"] for o in json.loads(dry_out))
+                runs = []
+                for rep in range(args.repeat):
+                    if backend == "sqlite":
+                        db = f"sqlite://{os.path.join(work, f'bench-{n}-{rep}.db')}"
+                    else:
+                        name = f"changedesk_bench_{n}_{rep}_{os.getpid()}"
+                        subprocess.run(["psql", args.pg, "-q", "-c", f"DROP DATABASE IF EXISTS {name}", "-c", f"CREATE DATABASE {name}"], check=True, env=env)
+                        pg_dbs.append(name)
+                        db = re.sub(r"/[^/]*$", f"/{name}", args.pg)
+                    base = [BIN, "--config", cfg, "--database", db, "sync", "--quiet", "--format", "json"]
+                    dry_s, _, dry_out = run_child(base + ["--dry-run"], env)
+                    sync_s, rss, out = run_child(base, env)
+                    outcomes = json.loads(out)
+                    failed = [o["tenant"] for o in outcomes if o.get("error")]
+                    if failed:
+                        sys.exit(f"{len(failed)} tenants failed: {failed[:5]}")
+                    posts = sum(o["messages"]["fetched"] for o in outcomes)
+                    mb = sum(o["bytes"] for o in outcomes) / 1e6
+                    dry_posts = sum(o["messages"]["fetched"] for o in json.loads(dry_out))
+                    runs.append(dict(posts=posts, mb=mb, sync_s=sync_s, dry_s=dry_s, dry_posts=dry_posts, rss=rss))
+                    print(f"{backend} {n} tenants, run {rep + 1}: {posts} post-instances in {sync_s:.1f}s "
+                          f"({posts / sync_s:,.0f}/s, {mb / sync_s:.1f} MB/s); dry run {dry_s:.1f}s; RSS {rss:.0f} MiB", file=sys.stderr)
+                # medians: one run on this machine varies by 10-20 %
+                sync_s = statistics.median(r["sync_s"] for r in runs)
+                dry_s = statistics.median(r["dry_s"] for r in runs)
+                posts, mb, dry_posts = runs[0]["posts"], runs[0]["mb"], runs[0]["dry_posts"]
                 rows.append(dict(backend=backend, tenants=n, posts=posts, mb=mb, sync_s=sync_s, dry_s=dry_s,
+                                 sync_range=(min(r["sync_s"] for r in runs), max(r["sync_s"] for r in runs)),
                                  rate=posts / sync_s, mbps=mb / sync_s, dry_rate=dry_posts / dry_s,
-                                 ratio=(posts / sync_s) / (dry_posts / dry_s), rss=rss))
-                print(f"{backend} {n} tenants: {posts} post-instances in {sync_s:.1f}s "
-                      f"({posts / sync_s:,.0f}/s, {mb / sync_s:.1f} MB/s); dry run {dry_s:.1f}s; RSS {rss:.0f} MiB", file=sys.stderr)
+                                 ratio=(posts / sync_s) / (dry_posts / dry_s), rss=max(r["rss"] for r in runs)))
         for name in pg_dbs:
             subprocess.run(["psql", args.pg, "-q", "-c", f"DROP DATABASE IF EXISTS {name}"], env=env)
     finally:
@@ -110,10 +122,11 @@ def main():
         sim.wait()
         shutil.rmtree(work, ignore_errors=True)
 
-    lines = ["| archive | tenants | post-instances | MB | sync | post-instances/s | MB/s | download+parse only | ratio to it | peak RSS |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| archive | tenants | post-instances | MB | sync | sync, each run | post-instances/s | MB/s | download+parse only | ratio to it | peak RSS |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['backend']} | {r['tenants']} | {r['posts']:,} | {r['mb']:.0f} | {r['sync_s']:.1f} s | {r['rate']:,.0f} | {r['mbps']:.1f} | "
+        lo, hi = r["sync_range"]
+        lines.append(f"| {r['backend']} | {r['tenants']} | {r['posts']:,} | {r['mb']:.0f} | {r['sync_s']:.1f} s | {lo:.1f}–{hi:.1f} s | {r['rate']:,.0f} | {r['mbps']:.1f} | "
                      f"{r['dry_s']:.1f} s ({r['dry_rate']:,.0f}/s) | {r['ratio']:.2f} | {r['rss']:.0f} MiB |")
     for backend in ["sqlite", "postgres"]:
         by_n = {r["tenants"]: r for r in rows if r["backend"] == backend}
@@ -125,7 +138,8 @@ def main():
         section = ("<!-- sync-bench -->\n## Sync (issue 3)\n\n"
                    f"Command: `python3 bench/sync_bench.py --write bench/RESULTS.md` ({args.posts} generated posts, "
                    "simulator in its own process on loopback, release build, default settings: 8 tenants at a time, "
-                   "pages of 1000).\n\n" + table + "\n<!-- /sync-bench -->")
+                   f"pages of 1000; each measurement run {args.repeat} times into a fresh archive, the table gives the medians "
+                   "and the peak RSS of all runs).\n\n" + table + "\n<!-- /sync-bench -->")
         text = open(args.write).read() if os.path.exists(args.write) else "# Benchmark results\n"
         if "<!-- sync-bench -->" in text:
             text = re.sub(r"<!-- sync-bench -->.*<!-- /sync-bench -->", lambda _: section, text, flags=re.S)

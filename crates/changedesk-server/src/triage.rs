@@ -413,6 +413,10 @@ impl Triage {
 /// Runs the rules over the posts they have not seen in their current
 /// revision and saves the items. With `simulate`, saves nothing and lists,
 /// per post, what would change.
+///
+/// Reading the candidates is most of the time: pages are read two at a
+/// time, on reading connections, while the page before them is decided and
+/// saved on the writer (see [`CandidateReads`]).
 pub async fn apply_rules(
     store: &Store,
     triage: &Triage,
@@ -420,128 +424,175 @@ pub async fn apply_rules(
     simulate: bool,
 ) -> Result<ApplySummary, TriageError> {
     let mut summary = ApplySummary::default();
-    let mut pages = CandidatePages::new(store, !simulate);
-    let mut read_at = std::time::Instant::now();
-    while let Some(page) = pages.next().await? {
-        let decide_at = std::time::Instant::now();
-        let mut decided = Vec::new();
-        let mut unchanged: Vec<(&str, i64)> = Vec::new();
-        for c in &page {
-            // a simulation looks at every post; only pending ones would change
-            let pending = c
-                .stored
-                .as_ref()
-                .is_none_or(|s| s.evaluated_revision < c.revision);
-            if !pending {
-                continue;
-            }
-            summary.evaluated += 1;
-            match triage.decide(c, now) {
-                None => unchanged.push((&c.content.id, c.revision)),
-                Some(d) => decided.push((c, d)),
-            }
-        }
-        let saved: Vec<Result<i64, StoreError>> = if simulate {
-            decided.iter().map(|_| Ok(0)).collect()
-        } else {
-            let saves: Vec<ItemSave> = decided
-                .iter()
-                .map(|(c, (item, entries, notify))| ItemSave {
-                    item,
-                    expected_version: c.stored.as_ref().map(|s| s.version),
-                    evaluated_revision: Some(c.revision),
-                    entries,
-                    notify,
-                    at: now,
-                })
-                .collect();
-            let save_at = std::time::Instant::now();
-            let saved = store.save_work_items(&saves, &unchanged).await?;
-            tracing::debug!(
-                posts = page.len(),
-                read_us = (decide_at - read_at).as_micros() as u64,
-                decide_us = (save_at - decide_at).as_micros() as u64,
-                save_us = save_at.elapsed().as_micros() as u64,
-                "rules page"
-            );
-            saved
-        };
-        for ((c, (item, entries, notify)), saved) in decided.into_iter().zip(saved) {
-            match saved {
-                Ok(_) => {}
-                Err(StoreError::Conflict(m)) => {
-                    tracing::info!(post = %c.content.id, "{m}");
-                    summary.conflicts += 1;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            }
-            let created = c.stored.is_none();
-            if created {
-                summary.created += 1;
-                summary.assigned += usize::from(item.assignee.is_some());
-                summary.dismissed +=
-                    usize::from(item.state == changedesk_core::triage::State::Dismissed);
-            } else {
-                summary.flagged += usize::from(item.is_flagged());
-                summary.reopened += usize::from(
-                    entries
-                        .iter()
-                        .any(|e| e.action == changedesk_core::triage::LogAction::Reopen),
-                );
-            }
-            summary.notified += notify.len();
-            if simulate {
-                summary.changes.push(PostChange {
-                    post_id: c.content.id.clone(),
-                    created,
-                    entries,
-                    notify,
-                });
-            }
-        }
-        read_at = std::time::Instant::now();
+    let mut reads = CandidateReads::start(store, !simulate).await?;
+    while let Some(page) = reads.next().await? {
+        let at = std::time::Instant::now();
+        apply_page(store, triage, &page, now, simulate, &mut summary).await?;
+        tracing::debug!(
+            posts = page.len(),
+            apply_us = at.elapsed().as_micros() as u64,
+            "rules page"
+        );
     }
     Ok(summary)
 }
 
-/// The rules' candidates (see [`Store::triage_candidates`]) page by page,
-/// in post id order.
-struct CandidatePages<'s> {
-    store: &'s Store,
-    pending_only: bool,
-    after: Option<String>,
-    done: bool,
+/// Decides one page of candidates and saves what changed (see
+/// [`apply_rules`]).
+async fn apply_page(
+    store: &Store,
+    triage: &Triage,
+    page: &[changedesk_store::Candidate],
+    now: Timestamp,
+    simulate: bool,
+    summary: &mut ApplySummary,
+) -> Result<(), TriageError> {
+    let decide_at = std::time::Instant::now();
+    let mut decided = Vec::new();
+    let mut unchanged: Vec<(&str, i64)> = Vec::new();
+    for c in page {
+        // a simulation looks at every post; only pending ones would change
+        let pending = c
+            .stored
+            .as_ref()
+            .is_none_or(|s| s.evaluated_revision < c.revision);
+        if !pending {
+            continue;
+        }
+        summary.evaluated += 1;
+        match triage.decide(c, now) {
+            None => unchanged.push((&c.content.id, c.revision)),
+            Some(d) => decided.push((c, d)),
+        }
+    }
+    let saved: Vec<Result<i64, StoreError>> = if simulate {
+        decided.iter().map(|_| Ok(0)).collect()
+    } else {
+        let saves: Vec<ItemSave> = decided
+            .iter()
+            .map(|(c, (item, entries, notify))| ItemSave {
+                item,
+                expected_version: c.stored.as_ref().map(|s| s.version),
+                evaluated_revision: Some(c.revision),
+                entries,
+                notify,
+                at: now,
+            })
+            .collect();
+        let save_at = std::time::Instant::now();
+        let saved = store.save_work_items(&saves, &unchanged).await?;
+        tracing::debug!(
+            decide_us = (save_at - decide_at).as_micros() as u64,
+            save_us = save_at.elapsed().as_micros() as u64,
+            "rules page saved"
+        );
+        saved
+    };
+    for ((c, (item, entries, notify)), saved) in decided.into_iter().zip(saved) {
+        match saved {
+            Ok(_) => {}
+            Err(StoreError::Conflict(m)) => {
+                tracing::info!(post = %c.content.id, "{m}");
+                summary.conflicts += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let created = c.stored.is_none();
+        if created {
+            summary.created += 1;
+            summary.assigned += usize::from(item.assignee.is_some());
+            summary.dismissed +=
+                usize::from(item.state == changedesk_core::triage::State::Dismissed);
+        } else {
+            summary.flagged += usize::from(item.is_flagged());
+            summary.reopened += usize::from(
+                entries
+                    .iter()
+                    .any(|e| e.action == changedesk_core::triage::LogAction::Reopen),
+            );
+        }
+        summary.notified += notify.len();
+        if simulate {
+            summary.changes.push(PostChange {
+                post_id: c.content.id.clone(),
+                created,
+                entries,
+                notify,
+            });
+        }
+    }
+    Ok(())
 }
 
-impl<'s> CandidatePages<'s> {
-    const PAGE: i64 = 25;
+/// The rules' candidates (see [`Store::triage_candidates`]) page by page,
+/// in post id order, read ahead: the ids come first (one short row each),
+/// then each page is the range of ids between two of them, so pages can be
+/// read at once, each on its own task and reading connection. Ranges do not
+/// overlap. A post that becomes a candidate meanwhile is read with its
+/// range, or, beyond the last id listed, by the next run.
+struct CandidateReads {
+    store: Store,
+    pending_only: bool,
+    /// The pages to read: the id before each (none for the first) and its
+    /// last id.
+    ranges: std::vec::IntoIter<(Option<String>, String)>,
+    reading:
+        std::collections::VecDeque<tokio::task::JoinHandle<Result<Vec<Candidate>, StoreError>>>,
+}
 
-    fn new(store: &'s Store, pending_only: bool) -> Self {
-        CandidatePages {
-            store,
+impl CandidateReads {
+    const PAGE: usize = 25;
+    /// Pages read at once, besides the one being decided.
+    const AHEAD: usize = 2;
+
+    async fn start(store: &Store, pending_only: bool) -> Result<Self, TriageError> {
+        let ids = store.triage_candidate_ids(pending_only).await?;
+        let ranges: Vec<(Option<String>, String)> = ids
+            .chunks(Self::PAGE)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let after = (i > 0).then(|| ids[i * Self::PAGE - 1].clone());
+                (after, chunk[chunk.len() - 1].clone())
+            })
+            .collect();
+        let mut reads = CandidateReads {
+            store: store.clone(),
             pending_only,
-            after: None,
-            done: false,
+            ranges: ranges.into_iter(),
+            reading: Default::default(),
+        };
+        reads.fill();
+        Ok(reads)
+    }
+
+    /// Starts reading pages until `AHEAD` are under way.
+    fn fill(&mut self) {
+        while self.reading.len() < Self::AHEAD {
+            let Some((after, until)) = self.ranges.next() else {
+                break;
+            };
+            let (store, pending_only) = (self.store.clone(), self.pending_only);
+            // a range holds its PAGE ids, and any post that became a
+            // candidate within it since they were listed
+            let limit = (Self::PAGE * 4) as i64;
+            self.reading.push_back(tokio::spawn(async move {
+                store
+                    .triage_candidates_until(pending_only, after.as_deref(), &until, limit)
+                    .await
+            }));
         }
     }
 
-    async fn next(&mut self) -> Result<Option<Vec<changedesk_store::Candidate>>, TriageError> {
-        if self.done {
+    async fn next(&mut self) -> Result<Option<Vec<Candidate>>, TriageError> {
+        let Some(read) = self.reading.pop_front() else {
             return Ok(None);
-        }
-        let page = self
-            .store
-            .triage_candidates(self.pending_only, self.after.as_deref(), Self::PAGE)
-            .await?;
-        self.done = (page.len() as i64) < Self::PAGE;
-        match page.last() {
-            None => Ok(None),
-            Some(last) => {
-                self.after = Some(last.content.id.clone());
-                Ok(Some(page))
-            }
-        }
+        };
+        let page = read.await.map_err(|e| {
+            StoreError::Invalid(format!("reading the rules' candidates stopped: {e}"))
+        })??;
+        self.fill();
+        Ok(Some(page))
     }
 }
 
@@ -695,7 +746,7 @@ pub async fn retriage_untouched(
     now: Timestamp,
 ) -> Result<usize, TriageError> {
     let mut changed = 0;
-    let mut pages = CandidatePages::new(store, false);
+    let mut pages = CandidateReads::start(store, false).await?;
     while let Some(page) = pages.next().await? {
         let mut decided = Vec::new();
         for c in &page {

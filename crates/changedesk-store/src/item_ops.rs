@@ -315,30 +315,53 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
         .collect()
 }
 
-/// Posts for the rules, by id after `after`: with `pending_only`, those the
-/// rules have not seen in their current revision (no work item yet, or a
-/// revision newer than the one last evaluated); otherwise every post.
+/// With `pending_only`, the condition on posts `p` and their items `w` for
+/// the rules' candidates: posts the rules have not seen in their current
+/// revision (no work item yet, or a revision newer than the one last
+/// evaluated).
+fn pending_condition(pending_only: bool) -> &'static str {
+    if pending_only {
+        " AND (w.post_id IS NULL OR w.evaluated_revision < p.revision)"
+    } else {
+        ""
+    }
+}
+
+/// The ids of the rules' candidates (see [`triage_candidates`]), in order.
+pub(crate) async fn triage_candidate_ids(pool: &Pool<Db>, pending_only: bool) -> Result<Vec<String>> {
+    let pending = pending_condition(pending_only);
+    let rows = sqlx::query(sql(format!(
+        "SELECT p.id FROM posts p LEFT JOIN work_items w ON w.post_id = p.id WHERE TRUE{pending} ORDER BY p.id"
+    )))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+}
+
+/// Posts for the rules, by id after `after` and up to `until` (inclusive):
+/// with `pending_only`, those the rules have not seen in their current
+/// revision; otherwise every post.
 pub(crate) async fn triage_candidates(
     pool: &Pool<Db>,
     pending_only: bool,
     after: Option<&str>,
+    until: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Candidate>> {
-    let pending = if pending_only {
-        " AND (w.post_id IS NULL OR w.evaluated_revision < p.revision)"
-    } else {
-        ""
-    };
-    let rows = sqlx::query(sql(format!(
+    let pending = pending_condition(pending_only);
+    let until_condition = if until.is_some() { " AND p.id <= $3" } else { "" };
+    let mut query = sqlx::query(sql(format!(
         "SELECT p.id, p.revision, p.first_seen, p.body_text, r.content, w.item, w.version, w.evaluated_revision \
          FROM posts p JOIN post_revisions r ON r.post_id = p.id AND r.revision = p.revision \
          LEFT JOIN work_items w ON w.post_id = p.id \
-         WHERE p.id > $1{pending} ORDER BY p.id LIMIT $2"
+         WHERE p.id > $1{until_condition}{pending} ORDER BY p.id LIMIT $2"
     )))
     .bind(after.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    .bind(limit);
+    if let Some(until) = until {
+        query = query.bind(until);
+    }
+    let rows = query.fetch_all(pool).await?;
     // every tenant link of the page in one query, a row per post (a post
     // can be seen by thousands of tenants: a row per link cost a round trip
     // to the database thread each)

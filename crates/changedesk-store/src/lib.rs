@@ -805,7 +805,26 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Candidate>> {
-        dispatch!(self.triage_candidates(pending_only, after, limit))
+        dispatch!(self.triage_candidates(pending_only, after, None, limit))
+    }
+
+    /// As [`Store::triage_candidates`], only posts with ids up to `until`
+    /// (inclusive): a range of [`Store::triage_candidate_ids`], so that
+    /// several ranges can be read at once.
+    pub async fn triage_candidates_until(
+        &self,
+        pending_only: bool,
+        after: Option<&str>,
+        until: &str,
+        limit: i64,
+    ) -> Result<Vec<Candidate>> {
+        dispatch!(self.triage_candidates(pending_only, after, Some(until), limit))
+    }
+
+    /// The ids of the posts [`Store::triage_candidates`] would return, in
+    /// order: one short row each.
+    pub async fn triage_candidate_ids(&self, pending_only: bool) -> Result<Vec<String>> {
+        dispatch!(self.triage_candidate_ids(pending_only))
     }
 
     /// Records that the rules saw `revision` of a post and changed nothing.

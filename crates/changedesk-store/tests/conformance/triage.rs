@@ -1849,6 +1849,33 @@ conformance!(
             ids(&store.triage_candidates(true, Some("MC1"), 1).await.unwrap()),
             vec!["MC2"]
         );
+        // the ids alone, and ranges of them (read at once by the rules)
+        assert_eq!(
+            store.triage_candidate_ids(true).await.unwrap(),
+            vec!["MC1", "MC2", "MC3"]
+        );
+        assert_eq!(
+            ids(&store
+                .triage_candidates_until(true, None, "MC2", 100)
+                .await
+                .unwrap()),
+            vec!["MC1", "MC2"],
+            "up to and with the last id of the range"
+        );
+        let last = store
+            .triage_candidates_until(true, Some("MC2"), "MC3", 100)
+            .await
+            .unwrap();
+        assert_eq!(ids(&last), vec!["MC3"]);
+        assert_eq!(last[0].links.len(), 1, "with its links, as a page");
+        assert_eq!(
+            ids(&store
+                .triage_candidates_until(true, None, "MC3", 1)
+                .await
+                .unwrap()),
+            vec!["MC1"],
+            "the limit still holds"
+        );
 
         // evaluated items are not candidates any more
         for id in ["MC1", "MC2", "MC3"] {
@@ -1871,6 +1898,11 @@ conformance!(
                 .await
                 .unwrap()
                 .is_empty()
+        );
+        assert!(store.triage_candidate_ids(true).await.unwrap().is_empty());
+        assert_eq!(
+            store.triage_candidate_ids(false).await.unwrap(),
+            vec!["MC1", "MC2", "MC3"]
         );
         let every = store.triage_candidates(false, None, 100).await.unwrap();
         assert_eq!(
@@ -1903,6 +1935,7 @@ conformance!(
             .unwrap();
         let c = store.triage_candidates(true, None, 100).await.unwrap();
         assert_eq!(ids(&c), vec!["MC1"]);
+        assert_eq!(store.triage_candidate_ids(true).await.unwrap(), vec!["MC1"]);
         assert_eq!(c[0].revision, 2);
         assert_eq!(c[0].content.title, "(Updated) Microsoft Teams: feature MC1");
         assert_eq!(c[0].changed_fields, vec!["title", "last_modified"]);
