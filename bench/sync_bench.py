@@ -27,19 +27,44 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("CHANGEDESK_BENCH_BIN") or os.path.join(ROOT, "target", "release", "changedesk")
 
 
-def run_child(args, env):
-    """Runs a changedesk command; returns (seconds, its own peak RSS in MiB, stdout)."""
+def cpu_seconds(pids=None, comm=None):
+    """CPU time (user + system) used so far by the processes `pids`, or by
+    every process named `comm` (with its reaped children's), from /proc."""
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or (pids is not None and int(d) not in pids):
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        if comm is not None and name != comm:
+            continue
+        # utime, stime; for every `comm` process also cutime, cstime (a
+        # PostgreSQL backend that exits is counted in its postmaster's)
+        total += sum(int(x) for x in fields[11:13 if comm is None else 15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def run_child(args, env, sim_pid=None):
+    """Runs a changedesk command; returns (seconds, its own peak RSS in MiB,
+    stdout, CPU seconds of changedesk, the simulator and PostgreSQL's server
+    processes while it ran)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        sim0, pg0 = cpu_seconds(pids={sim_pid}), cpu_seconds(comm="postgres")
         start = time.monotonic()
         p = subprocess.Popen(args, env=env, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(p.pid, 0)
         elapsed = time.monotonic() - start
+        cpu = (usage.ru_utime + usage.ru_stime, cpu_seconds(pids={sim_pid}) - sim0, cpu_seconds(comm="postgres") - pg0)
         p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         if p.returncode != 0:
             sys.exit(f"command failed ({p.returncode}): {' '.join(args)}\n{err.read()[-3000:]}")
-        return elapsed, usage.ru_maxrss / 1024.0, out.read()
+        return elapsed, usage.ru_maxrss / 1024.0, out.read(), cpu
 
 
 def tenant_blocks(config_text):
@@ -95,8 +120,8 @@ def main():
                         pg_dbs.append(name)
                         db = re.sub(r"/[^/]*$", f"/{name}", args.pg)
                     base = [BIN, "--config", cfg, "--database", db, "sync", "--quiet", "--format", "json"]
-                    dry_s, _, dry_out = run_child(base + ["--dry-run"], env)
-                    sync_s, rss, out = run_child(base, env)
+                    dry_s, _, dry_out, dry_cpu = run_child(base + ["--dry-run"], env, sim.pid)
+                    sync_s, rss, out, sync_cpu = run_child(base, env, sim.pid)
                     outcomes = json.loads(out)
                     failed = [o["tenant"] for o in outcomes if o.get("error")]
                     if failed:
@@ -104,17 +129,22 @@ def main():
                     posts = sum(o["messages"]["fetched"] for o in outcomes)
                     mb = sum(o["bytes"] for o in outcomes) / 1e6
                     dry_posts = sum(o["messages"]["fetched"] for o in json.loads(dry_out))
-                    runs.append(dict(posts=posts, mb=mb, sync_s=sync_s, dry_s=dry_s, dry_posts=dry_posts, rss=rss))
+                    runs.append(dict(posts=posts, mb=mb, sync_s=sync_s, dry_s=dry_s, dry_posts=dry_posts, rss=rss,
+                                     sync_cpu=sync_cpu, dry_cpu=dry_cpu))
                     print(f"{backend} {n} tenants, run {rep + 1}: {posts} post-instances in {sync_s:.1f}s "
-                          f"({posts / sync_s:,.0f}/s, {mb / sync_s:.1f} MB/s); dry run {dry_s:.1f}s; RSS {rss:.0f} MiB", file=sys.stderr)
+                          f"({posts / sync_s:,.0f}/s, {mb / sync_s:.1f} MB/s); dry run {dry_s:.1f}s; RSS {rss:.0f} MiB; "
+                          f"CPU s (changedesk/sim/postgres) sync {'/'.join(f'{c:.1f}' for c in sync_cpu)}, "
+                          f"dry run {'/'.join(f'{c:.1f}' for c in dry_cpu)}", file=sys.stderr)
                 # medians: one run on this machine varies by 10-20 %
                 sync_s = statistics.median(r["sync_s"] for r in runs)
                 dry_s = statistics.median(r["dry_s"] for r in runs)
                 posts, mb, dry_posts = runs[0]["posts"], runs[0]["mb"], runs[0]["dry_posts"]
+                med = lambda key, i: statistics.median(r[key][i] for r in runs)
                 rows.append(dict(backend=backend, tenants=n, posts=posts, mb=mb, sync_s=sync_s, dry_s=dry_s,
                                  sync_range=(min(r["sync_s"] for r in runs), max(r["sync_s"] for r in runs)),
                                  rate=posts / sync_s, mbps=mb / sync_s, dry_rate=dry_posts / dry_s,
-                                 ratio=(posts / sync_s) / (dry_posts / dry_s), rss=max(r["rss"] for r in runs)))
+                                 ratio=(posts / sync_s) / (dry_posts / dry_s), rss=max(r["rss"] for r in runs),
+                                 sync_cpu=[med("sync_cpu", i) for i in range(3)], dry_cpu=[med("dry_cpu", i) for i in range(3)]))
         for name in pg_dbs:
             subprocess.run(["psql", args.pg, "-q", "-c", f"DROP DATABASE IF EXISTS {name}"], env=env)
     finally:
@@ -122,12 +152,13 @@ def main():
         sim.wait()
         shutil.rmtree(work, ignore_errors=True)
 
-    lines = ["| archive | tenants | post-instances | MB | sync | sync, each run | post-instances/s | MB/s | download+parse only | ratio to it | peak RSS |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| archive | tenants | post-instances | MB | sync | sync, each run | post-instances/s | MB/s | download+parse only | ratio to it | peak RSS | CPU s, sync: changedesk / simulator / PostgreSQL | CPU s, download+parse |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lo, hi = r["sync_range"]
         lines.append(f"| {r['backend']} | {r['tenants']} | {r['posts']:,} | {r['mb']:.0f} | {r['sync_s']:.1f} s | {lo:.1f}–{hi:.1f} s | {r['rate']:,.0f} | {r['mbps']:.1f} | "
-                     f"{r['dry_s']:.1f} s ({r['dry_rate']:,.0f}/s) | {r['ratio']:.2f} | {r['rss']:.0f} MiB |")
+                     f"{r['dry_s']:.1f} s ({r['dry_rate']:,.0f}/s) | {r['ratio']:.2f} | {r['rss']:.0f} MiB | "
+                     f"{' / '.join(f'{c:.1f}' for c in r['sync_cpu'])} | {' / '.join(f'{c:.1f}' for c in r['dry_cpu'])} |")
     for backend in ["sqlite", "postgres"]:
         by_n = {r["tenants"]: r for r in rows if r["backend"] == backend}
         if 200 in by_n and 400 in by_n:
