@@ -425,14 +425,18 @@ pub async fn apply_rules(
 ) -> Result<ApplySummary, TriageError> {
     let mut summary = ApplySummary::default();
     let mut reads = CandidateReads::start(store, !simulate).await?;
+    let mut waited = std::time::Instant::now();
     while let Some(page) = reads.next().await? {
         let at = std::time::Instant::now();
         apply_page(store, triage, &page, now, simulate, &mut summary).await?;
         tracing::debug!(
             posts = page.len(),
+            // how long this page's read held the rules up
+            read_wait_us = (at - waited).as_micros() as u64,
             apply_us = at.elapsed().as_micros() as u64,
             "rules page"
         );
+        waited = std::time::Instant::now();
     }
     Ok(summary)
 }
