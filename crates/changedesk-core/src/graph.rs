@@ -157,13 +157,9 @@ graph_enum!(
 impl RolloutStatus {
     fn parse_feature_status(s: &str) -> Self {
         let t = s.trim();
-        let stripped = if t.len() > "FeatureRolloutStatus".len()
-            && t[.."FeatureRolloutStatus".len()].eq_ignore_ascii_case("FeatureRolloutStatus")
-        {
-            &t["FeatureRolloutStatus".len()..]
-        } else {
-            t
-        };
+        let stripped = crate::text::strip_prefix_ignore_ascii_case(t, "FeatureRolloutStatus")
+            .filter(|rest| !rest.is_empty())
+            .unwrap_or(t);
         match RolloutStatus::parse(stripped) {
             RolloutStatus::Unknown(_) => RolloutStatus::Unknown(t.to_string()),
             known => known,
@@ -564,12 +560,10 @@ impl MessageContent {
 
 /// Removes Microsoft's `(Updated) ` title prefix.
 pub fn strip_updated(title: &str) -> &str {
+    // a real title, `TPM 2.0 – a necessity…`, has an en dash across the
+    // prefix's length: never cut by bytes
     let t = title.trim_start();
-    if t.len() >= 9 && t[..9].eq_ignore_ascii_case("(updated)") {
-        t[9..].trim_start()
-    } else {
-        t
-    }
+    crate::text::strip_prefix_ignore_ascii_case(t, "(updated)").map_or(t, str::trim_start)
 }
 
 impl TenantView {
@@ -915,7 +909,39 @@ pub fn parse_listing<T>(
     items: &[Value],
     parse: impl Fn(&Value, usize) -> Result<T, ParseError>,
 ) -> Listing<T> {
-    collect_listing(items.iter().enumerate().map(|(i, v)| parse(v, i)))
+    collect_listing(
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| parse_one(v, i, &parse)),
+    )
+}
+
+/// One item, with a panic (a bug) turned into this item's rejection: one
+/// post the code cannot handle never stops the rest of a listing.
+fn parse_one<T>(
+    v: &Value,
+    i: usize,
+    parse: &impl Fn(&Value, usize) -> Result<T, ParseError>,
+) -> Result<T, ParseError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse(v, i))).unwrap_or_else(|payload| {
+        let id = v
+            .as_object()
+            .and_then(|o| Props::new(o).string("id").ok().flatten())
+            .map(|id| crate::text::clip_chars(&id, 40).into_owned());
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(ParseError {
+            what: match id {
+                Some(id) => format!("item {i} ({id})"),
+                None => format!("item {i}"),
+            },
+            message: format!("changedesk could not handle this item (a bug: {why}); the rest of the listing is used"),
+        })
+    })
 }
 
 /// [`parse_listing`] over items kept as JSON text (as the Graph client
@@ -932,7 +958,7 @@ pub fn parse_raw_listing<T>(
                 what: format!("item {i}"),
                 message: format!("not JSON: {e}"),
             })
-            .and_then(|v| parse(&v, i))
+            .and_then(|v| parse_one(&v, i, &parse))
     }))
 }
 
@@ -1104,5 +1130,51 @@ mod tests {
         let m = Message::from_graph(&sample(), 0).unwrap();
         let back = Message::from_graph(&m.to_graph(), 0).unwrap();
         assert_eq!(m, back);
+    }
+
+    #[test]
+    fn strip_updated_never_cuts_a_character() {
+        // a real 2025 post: the en dash spans bytes 8..11, across the
+        // length of "(updated)"
+        let tpm = "TPM 2.0 – a necessity for a secure and future-proof Windows 11";
+        assert_eq!(strip_updated(tpm), tpm);
+        assert_eq!(strip_updated("(Updated) Teams – new"), "Teams – new");
+        assert_eq!(strip_updated("  (UPDATED)日本語"), "日本語");
+        assert_eq!(strip_updated("(updated"), "(updated");
+        assert_eq!(strip_updated("日本語のタイトル"), "日本語のタイトル");
+        for s in ["", "–", "(updated)", "12345678–", "1234567日"] {
+            let _ = strip_updated(s);
+        }
+    }
+
+    #[test]
+    fn a_real_post_with_a_dash_near_the_start_parses() {
+        let mut v = sample();
+        v["title"] = json!("TPM 2.0 – a necessity for a secure and future-proof Windows 11");
+        let m = Message::from_graph(&v, 0).unwrap();
+        assert_eq!(m.content.display_title(), m.content.title);
+    }
+
+    #[test]
+    fn a_panic_on_one_item_rejects_that_item_only() {
+        let items = vec![
+            json!({"id": "MC1"}),
+            json!({"id": "MC2"}),
+            json!({"id": "MC3"}),
+        ];
+        let listing = parse_listing(&items, |v, i| {
+            if v["id"] == "MC2" {
+                panic!("boom");
+            }
+            Message::from_graph(v, i)
+        });
+        assert_eq!(listing.items.len(), 2);
+        assert_eq!(listing.rejected.len(), 1);
+        assert_eq!(listing.rejected[0].what, "item 1 (MC2)");
+        assert!(
+            listing.rejected[0].message.contains("boom"),
+            "{:?}",
+            listing.rejected
+        );
     }
 }

@@ -6,13 +6,20 @@
 //! configuration rules. Reading files, the environment, the network or a
 //! database is the business of the other crates.
 
+// Outside text (posts, requests, files, command lines) is never sliced or
+// indexed by byte position: a real title once crashed import at an en dash.
+// A proven-safe index carries a local `allow` with its reason.
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 pub mod access;
 pub mod config;
 pub mod diff;
 pub mod duration;
 pub mod graph;
 pub mod rules;
+pub mod sanitize;
 pub mod search;
+pub mod text;
 pub mod timestamp;
 pub mod triage;
 

@@ -192,7 +192,12 @@ impl Parser {
         while self.peek().is_some_and(|c| c != '"') {
             self.pos += 1;
         }
-        let s: String = self.chars[start..self.pos].iter().collect();
+        let s: String = self
+            .chars
+            .get(start..self.pos)
+            .unwrap_or_default()
+            .iter()
+            .collect();
         if self.peek() == Some('"') {
             self.pos += 1;
         }
@@ -207,7 +212,12 @@ impl Parser {
         while self.peek().is_some_and(|c| !c.is_whitespace() && c != '"') {
             self.pos += 1;
         }
-        let token: String = self.chars[start..self.pos].iter().collect();
+        let token: String = self
+            .chars
+            .get(start..self.pos)
+            .unwrap_or_default()
+            .iter()
+            .collect();
         if let Some((name, value)) = token.split_once(':')
             && let Some(field) = Field::parse(name)
         {
@@ -326,8 +336,8 @@ pub fn to_tsquery(q: &Query) -> Option<String> {
             out.push('!');
         }
         let ws = c.words();
-        if ws.len() == 1 {
-            ts_lexeme(&mut out, &ws[0]);
+        if let [w] = ws {
+            ts_lexeme(&mut out, w);
         } else {
             out.push('(');
             for (j, w) in ws.iter().enumerate() {

@@ -52,12 +52,18 @@ impl Budget {
             let mut until: Option<Instant> = None;
             if in_minute >= self.per_minute {
                 // the request that must leave the minute window first
-                let t = sent[sent.len() - self.per_minute] + MINUTE;
-                until = until.max(Some(t));
+                let first = sent
+                    .len()
+                    .checked_sub(self.per_minute)
+                    .and_then(|k| sent.get(k));
+                until = until.max(first.map(|t| *t + MINUTE));
             }
             if sent.len() >= self.per_hour {
-                let t = sent[sent.len() - self.per_hour] + HOUR;
-                until = until.max(Some(t));
+                let first = sent
+                    .len()
+                    .checked_sub(self.per_hour)
+                    .and_then(|k| sent.get(k));
+                until = until.max(first.map(|t| *t + HOUR));
             }
             match until {
                 None => {

@@ -54,7 +54,11 @@ where
     let mut panic = None;
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok((i, value)) => results[i] = Some(value),
+            Ok((i, value)) => {
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(value);
+                }
+            }
             Err(e) if e.is_panic() => {
                 if panic.is_none() {
                     panic = Some(e.into_panic());

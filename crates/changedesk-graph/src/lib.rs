@@ -21,6 +21,11 @@
 //!
 //! All sleeping and timing uses `tokio::time`, so tests can pause the clock.
 
+// Outside text (posts, requests, files, command lines) is never sliced or
+// indexed by byte position: a real title once crashed import at an en dash.
+// A proven-safe index carries a local `allow` with its reason.
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 mod auth;
 mod budget;
 mod client;

@@ -96,10 +96,19 @@ impl Jobs {
                 let jitter = self.every.mul_f64(rand::random_range(0.9..1.1));
                 due.insert(t.name.clone(), now + jitter);
             }
-            let work = self.round(&ready);
+            // a bug that panics in one round is reported and the scheduler
+            // goes on with the next
+            let work =
+                futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(self.round(&ready)));
             tokio::pin!(work);
             tokio::select! {
-                _ = &mut work => {}
+                done = &mut work => {
+                    if let Err(payload) = done {
+                        let names: Vec<&str> = ready.iter().map(|t| t.name.as_str()).collect();
+                        tracing::error!(tenants = ?names, error = %changedesk_store::failpoint::panic_text(&*payload),
+                            "this round stopped on a bug; the next rounds go on");
+                    }
+                }
                 _ = shutdown.changed() => {
                     tracing::info!(grace_s = self.grace.as_secs(), "shutting down: letting the running sync finish");
                     if tokio::time::timeout(self.grace, &mut work).await.is_err() {
@@ -145,6 +154,7 @@ impl Jobs {
                 evaluated = s.evaluated,
                 created = s.created,
                 reopened = s.reopened,
+                failed = s.failed.len(),
                 "rules applied"
             ),
             Err(e) => tracing::error!(error = %e, "the rules failed"),

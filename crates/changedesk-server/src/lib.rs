@@ -7,6 +7,10 @@
 //! Architecture invariant: this is the only crate that knows both the Graph
 //! client and the store; `changedesk-graph` never touches the store.
 
+// Outside text (posts, requests, files, command lines) is never sliced or
+// indexed by byte position: a real title once crashed import at an en dash.
+// A proven-safe index carries a local `allow` with its reason.
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 #![forbid(unsafe_code)]
 
 pub mod http;

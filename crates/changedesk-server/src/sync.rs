@@ -67,7 +67,13 @@ pub struct KindOutcome {
     pub rejected: usize,
     /// What the store made of it (`None` on a dry run).
     pub stored: Option<ImportSummary>,
+    /// The items that could not be used (the first few), and why: Graph's
+    /// item could not be parsed, or a bug failed on it while storing.
+    pub problems: Vec<changedesk_store::FailedItem>,
 }
+
+/// How many problem items a kind's outcome lists one by one.
+const SHOW_PROBLEMS: usize = 20;
 
 /// One tenant's sync.
 #[derive(Debug, Clone, Serialize)]
@@ -193,6 +199,8 @@ pub async fn sync_tenants(
     let (writer, jobs) = tokio::sync::mpsc::channel(concurrency);
     let group_writer = tokio::spawn(write_groups(store.clone(), jobs, concurrency));
     let mut set = tokio::task::JoinSet::new();
+    // which tenant each task syncs, to say whose task panicked
+    let mut task_tenant = std::collections::HashMap::new();
     for (index, tenant) in tenants.iter().cloned().enumerate() {
         let (store, graph, request, progress, write_queue, writer) = (
             store.clone(),
@@ -206,7 +214,7 @@ pub async fn sync_tenants(
         // (with concurrency 1, strictly one after another) and keeps at most
         // `concurrency` tasks fetching
         let slot = fetch_slots.clone().acquire_owned().await.ok();
-        set.spawn(async move {
+        let handle = set.spawn(async move {
             let queue = WriteQueue {
                 slots: &write_queue,
                 writer: &writer,
@@ -215,13 +223,31 @@ pub async fn sync_tenants(
             progress.tenant_done(&outcome);
             (index, outcome)
         });
+        task_tenant.insert(handle.id(), index);
     }
     drop(writer);
     let mut outcomes: Vec<Option<TenantOutcome>> = vec![None; tenants.len()];
-    while let Some(joined) = set.join_next().await {
+    let mut panics: Vec<Option<String>> = vec![None; tenants.len()];
+    while let Some(joined) = set.join_next_with_id().await {
         match joined {
-            Ok((index, outcome)) => outcomes[index] = Some(outcome),
-            Err(e) => tracing::error!(error = %e, "a tenant's sync task failed"),
+            Ok((_, (index, outcome))) => {
+                if let Some(slot) = outcomes.get_mut(index) {
+                    *slot = Some(outcome);
+                }
+            }
+            Err(e) => {
+                let index = task_tenant.get(&e.id()).copied();
+                let name = index.and_then(|i| tenants.get(i)).map(|t| t.name.as_str());
+                let why = if e.is_panic() {
+                    changedesk_store::failpoint::panic_text(&*e.into_panic())
+                } else {
+                    e.to_string()
+                };
+                tracing::error!(tenant = name.unwrap_or("?"), error = %why, "a tenant's sync task failed; the other tenants go on");
+                if let Some(slot) = index.and_then(|i| panics.get_mut(i)) {
+                    *slot = Some(why);
+                }
+            }
         }
     }
     // every sender is gone: the writer has answered every job
@@ -231,9 +257,13 @@ pub async fn sync_tenants(
     outcomes
         .into_iter()
         .zip(tenants)
-        .map(|(o, t)| {
+        .zip(panics)
+        .map(|((o, t), why)| {
             o.unwrap_or_else(|| TenantOutcome {
-                error: Some(format!("{}: the sync task stopped unexpectedly", t.name)),
+                error: Some(match why {
+                    Some(why) => format!("{}: the sync stopped on a bug: {why}", t.name),
+                    None => format!("{}: the sync task stopped unexpectedly", t.name),
+                }),
                 ..TenantOutcome::new(&t.name)
             })
         })
@@ -445,6 +475,9 @@ async fn run_tenant(
         let rejected = f.rejected();
         if rejected > 0 {
             tracing::warn!(tenant = %tenant.name, kind, rejected, "items Graph returned could not be parsed: the listing is stored as partial");
+            for e in f.problems().iter().take(SHOW_PROBLEMS) {
+                tracing::warn!(tenant = %tenant.name, kind, item = %e.what, problem = %e.message, "item not used");
+            }
         }
         ImportOptions {
             // a listing with unusable items is not trusted to say what is gone
@@ -562,7 +595,17 @@ async fn write_groups(
             .zip(&batches)
             .map(|((j, _), b)| (j.tenant.as_str(), b))
             .collect();
-        let stored = store.import_batches(&refs).await;
+        // a bug that panics while storing this group fails its tenants, not
+        // the writer: the tenants after it are still stored
+        let stored = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+            store.import_batches(&refs),
+        ))
+        .await
+        .unwrap_or_else(|payload| {
+            let why = changedesk_store::failpoint::panic_text(&*payload);
+            tracing::error!(tenants = ?refs.iter().map(|(t, _)| *t).collect::<Vec<_>>(), error = %why, "storing these tenants' listings failed on a bug");
+            Err(StoreError::Invalid(format!("a bug stopped the write: {why}")))
+        });
         drop(refs);
         drop(batches);
         match stored {
@@ -587,6 +630,7 @@ async fn write_groups(
 trait Listed {
     fn mode(&self) -> Mode;
     fn rejected(&self) -> usize;
+    fn problems(&self) -> &[changedesk_core::graph::ParseError];
 }
 
 impl<T> Listed for Fetch<T> {
@@ -596,6 +640,9 @@ impl<T> Listed for Fetch<T> {
     fn rejected(&self) -> usize {
         self.listing.rejected.len()
     }
+    fn problems(&self) -> &[changedesk_core::graph::ParseError] {
+        &self.listing.rejected
+    }
 }
 
 impl<T> Fetch<T> {
@@ -604,6 +651,17 @@ impl<T> Fetch<T> {
             mode: self.mode,
             fetched: self.fetched,
             rejected: self.listing.rejected.len(),
+            problems: self
+                .listing
+                .rejected
+                .iter()
+                .map(|e| changedesk_store::FailedItem {
+                    id: e.what.clone(),
+                    error: e.message.clone(),
+                })
+                .chain(stored.iter().flat_map(|s| s.failed.iter().cloned()))
+                .take(SHOW_PROBLEMS)
+                .collect(),
             stored,
         }
     }

@@ -115,6 +115,9 @@ pub struct ApplySummary {
     pub notified: usize,
     /// Posts left for the next run because someone changed the item meanwhile.
     pub conflicts: usize,
+    /// Posts the rules could not decide (a bug: it panicked), left pending for
+    /// the next run; every other post was decided and saved.
+    pub failed: Vec<changedesk_store::FailedItem>,
     /// Per post, what would change (simulations only).
     pub changes: Vec<PostChange>,
 }
@@ -328,7 +331,10 @@ impl Triage {
                 }
             }
             if !results.is_empty() && dismissed.len() == results.len() {
-                let reason = dismissed[0].outcome.dismiss.clone().unwrap_or_default();
+                let reason = dismissed
+                    .first()
+                    .and_then(|d| d.outcome.dismiss.clone())
+                    .unwrap_or_default();
                 apply(&mut item, Action::Dismiss { reason }, &mut entries);
             }
         } else if !retriage {
@@ -464,9 +470,22 @@ async fn apply_page(
             continue;
         }
         summary.evaluated += 1;
-        match triage.decide(c, now) {
-            None => unchanged.push((&c.content.id, c.revision)),
-            Some(d) => decided.push((c, d)),
+        let decision = changedesk_store::failpoint::guard(|| {
+            changedesk_store::failpoint::poison("rules", &c.content.id);
+            triage.decide(c, now)
+        });
+        match decision {
+            Ok(None) => unchanged.push((&c.content.id, c.revision)),
+            Ok(Some(d)) => decided.push((c, d)),
+            Err(error) => {
+                let tenants: Vec<&str> = c.links.iter().map(|l| l.tenant.as_str()).collect();
+                tracing::error!(post = %c.content.id, tenants = ?tenants, %error,
+                    "the rules could not decide this post; it stays pending and the others go on");
+                summary.failed.push(changedesk_store::FailedItem {
+                    id: c.content.id.clone(),
+                    error,
+                });
+            }
         }
     }
     let saved: Vec<Result<i64, StoreError>> = if simulate {
@@ -554,10 +573,9 @@ impl CandidateReads {
         let ids = store.triage_candidate_ids(pending_only).await?;
         let ranges: Vec<(Option<String>, String)> = ids
             .chunks(Self::PAGE)
-            .enumerate()
-            .map(|(i, chunk)| {
-                let after = (i > 0).then(|| ids[i * Self::PAGE - 1].clone());
-                (after, chunk[chunk.len() - 1].clone())
+            .scan(None::<String>, |after, chunk| {
+                let last = chunk.last()?.clone();
+                Some((after.replace(last.clone()), last))
             })
             .collect();
         let mut reads = CandidateReads {

@@ -42,6 +42,36 @@ pub fn hit(name: &str) {
     }
 }
 
+/// Panics, as a bug in handling one item would, when `CHANGEDESK_POISON`
+/// is `STAGE:ID` for this stage (`parse`, `import`, `rules`) and item: the
+/// tests of per-post isolation. Unset, it costs one atomic load.
+pub fn poison(stage: &str, id: &str) {
+    static SPEC: OnceLock<Option<String>> = OnceLock::new();
+    if let Some(spec) = SPEC
+        .get_or_init(|| std::env::var("CHANGEDESK_POISON").ok())
+        .as_deref()
+        && spec.split_once(':') == Some((stage, id))
+    {
+        panic!("poisoned on purpose at {stage} of {id} (CHANGEDESK_POISON)");
+    }
+}
+
+/// Runs `f`, turning a panic into an error that names what it was doing:
+/// one post a bug cannot handle must not stop the rest of a listing.
+pub fn guard<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|payload| panic_text(&*payload))
+}
+
+/// The message of a panic's payload.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string())
+}
+
 /// Tenants whose part of a group load fails on purpose after its messages
 /// are written (tests of the group commit's per-tenant rollback).
 #[cfg(feature = "testing")]

@@ -10,6 +10,11 @@
 //! Architecture invariant: the store never calls the network and never sees
 //! a secret. It knows nothing of HTTP or HTML.
 
+// Outside text (posts, requests, files, command lines) is never sliced or
+// indexed by byte position: a real title once crashed import at an en dash.
+// A proven-safe index carries a local `allow` with its reason.
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
+
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -1116,6 +1121,16 @@ pub struct ImportSummary {
     pub rejected: usize,
     /// Duplicate ids within the listing that were dropped.
     pub duplicates: usize,
+    /// Items a bug could not handle (also counted in `rejected`): left as
+    /// they were, the rest of the listing stored, reported with the id.
+    pub failed: Vec<FailedItem>,
+}
+
+/// An item of a listing that could not be stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedItem {
+    pub id: String,
+    pub error: String,
 }
 
 /// `active` while some tenant still returns the post, `expired` when none does.

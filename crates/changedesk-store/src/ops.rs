@@ -15,7 +15,7 @@ use sqlx::{AssertSqlSafe, Pool, QueryBuilder, Row, Transaction};
 
 use super::failpoint;
 use super::{
-    BatchSummary, Counts, ExportedPost, HealthRow, ImportOptions, ImportSummary, IncidentDetail, IncidentFilter,
+    BatchSummary, Counts, ExportedPost, FailedItem, HealthRow, ImportOptions, ImportSummary, IncidentDetail, IncidentFilter,
     IncidentSummary, MessageDigests, IncidentDigests, BatchDigests, MessageFilter, PostDetail, PostState, PostSummary, Result, RevisionContent,
     RevisionInfo, RunRow, StatusChange, StoreError, TenantBatch, TenantLink, TenantRow,
 };
@@ -503,6 +503,8 @@ async fn end_listing(
 
 /// Drops repeated ids from a listing, keeping the newest version of each:
 /// the positions kept, in listing order, and how many were dropped.
+// `j` is a position of `items` taken from its own enumeration
+#[allow(clippy::indexing_slicing)]
 fn dedupe<T>(
     items: &[T],
     id: impl Fn(&T) -> &str,
@@ -640,7 +642,7 @@ struct NewPost<'a> {
 }
 
 impl<'a> NewPost<'a> {
-    fn of(c: &'a MessageContent, digest: &'a str) -> NewPost<'a> {
+    fn of(c: &'a MessageContent, digest: &'a str, body_text: String) -> NewPost<'a> {
         NewPost {
             id: &c.id,
             title: &c.title,
@@ -656,7 +658,7 @@ impl<'a> NewPost<'a> {
             act_by: ts_opt(&c.act_by),
             last_modified: ts_opt(&c.last_modified),
             body_html: &c.body_html,
-            body_text: cdiff::body_text(&c.body_html),
+            body_text,
             has_attachments: c.has_attachments,
             digest,
             content: to_json(c),
@@ -731,6 +733,9 @@ struct PreparedMessages<'a> {
     duplicates: usize,
 }
 
+// `keep` holds positions of `messages`, and the digests are computed one per
+// message in the same order (`MessageDigests::of`)
+#[allow(clippy::indexing_slicing)]
 fn prepare_messages<'a>(messages: &'a [Message], digests: &'a MessageDigests) -> PreparedMessages<'a> {
     let (keep, duplicates) = dedupe(messages, |m| &m.content.id, |m| m.content.last_modified);
     let listing: Vec<&Message> = keep.iter().map(|&i| &messages[i]).collect();
@@ -748,6 +753,14 @@ fn prepare_messages<'a>(messages: &'a [Message], digests: &'a MessageDigests) ->
         })
         .collect();
     PreparedMessages { listing, prepared, duplicates }
+}
+
+/// Counts item `id` as failed (a bug: it panicked) and says so; the listing
+/// goes on without it.
+fn failed_item(summary: &mut ImportSummary, id: &str, error: String) {
+    tracing::error!(tenant = %summary.tenant, post = %id, %error, "this item could not be handled; the rest of the listing is stored");
+    summary.rejected += 1;
+    summary.failed.push(FailedItem { id: id.to_string(), error });
 }
 
 pub(crate) async fn import_messages(
@@ -811,9 +824,22 @@ async fn load_messages(
     for (m, (digest, sighting)) in listing.iter().zip(prepared.iter()) {
         failpoint::hit("import.item");
         let c = &m.content;
+        // what a new or changed post's own text gives (its plain text, the
+        // change summary) is computed apart from the database: a panic there
+        // (a bug) fails this post only
         match held.get(&c.id) {
             None => {
-                fresh.push((c, *digest));
+                let text = match failpoint::guard(|| {
+                    failpoint::poison("import", &c.id);
+                    cdiff::body_text(&c.body_html)
+                }) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        failed_item(&mut summary, &c.id, e);
+                        continue;
+                    }
+                };
+                fresh.push((c, *digest, text));
                 learned.wrote_post(&c.id, Held { last_modified: c.last_modified, digest: digest.to_string(), revision: 1 });
                 summary.new += 1;
             }
@@ -835,9 +861,19 @@ async fn load_messages(
                     let old: MessageContent =
                         revision_content(tx, "post_revisions", "post_id", &c.id, h.revision)
                             .await?;
-                    let old_text = cdiff::body_text(&old.body_html);
-                    let text = cdiff::body_text(&c.body_html);
-                    let changes = cdiff::message_changes_with_text(&old, &old_text, c, &text);
+                    let (text, changes) = match failpoint::guard(|| {
+                        failpoint::poison("import", &c.id);
+                        let old_text = cdiff::body_text(&old.body_html);
+                        let text = cdiff::body_text(&c.body_html);
+                        let changes = cdiff::message_changes_with_text(&old, &old_text, c, &text);
+                        (text, changes)
+                    }) {
+                        Ok(done) => done,
+                        Err(e) => {
+                            failed_item(&mut summary, &c.id, e);
+                            continue;
+                        }
+                    };
                     let revision = h.revision + 1;
                     write_post_columns(tx, c, &text, digest, revision, &now).await?;
                     learned.wrote_post(&c.id, Held { last_modified: c.last_modified, digest: digest.to_string(), revision });
@@ -855,7 +891,7 @@ async fn load_messages(
     // a hundred at a time: a few statements still, and a bounded amount of
     // memory for their text (the rows go as one JSON value)
     for chunk in fresh.chunks(100) {
-        let rows: Vec<NewPost<'_>> = chunk.iter().map(|(c, digest)| NewPost::of(c, digest)).collect();
+        let rows: Vec<NewPost<'_>> = chunk.iter().map(|(c, digest, text)| NewPost::of(c, digest, text.clone())).collect();
         insert_new_posts(tx, &rows, tenant_id, &now).await?;
     }
     let t_items = std::time::Instant::now();
@@ -1257,7 +1293,7 @@ async fn load_incidents(
 ) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
     let (keep, duplicates) = dedupe(incidents, |i| &i.content.id, |i| i.content.last_modified);
-    let listing: Vec<&Incident> = keep.iter().map(|&i| &incidents[i]).collect();
+    let listing: Vec<&Incident> = keep.iter().filter_map(|&i| incidents.get(i)).collect();
     let mut summary = ImportSummary {
         tenant: tenant.to_string(),
         kind: "issues".to_string(),
@@ -1278,6 +1314,8 @@ async fn load_incidents(
     for (inc, &index) in listing.iter().zip(&keep) {
         failpoint::hit("import.item");
         let c = &inc.content;
+        // the digests are computed one per incident, in the same order
+        #[allow(clippy::indexing_slicing)]
         let digest = digests.version[index].as_str();
         // the held version has exactly these posts when its digest is this one
         let posts_held = held.get(&c.id).is_some_and(|h| h.digest == digest);
@@ -1310,7 +1348,16 @@ async fn load_incidents(
                         tx, "incident_revisions", "incident_id", &c.id, h.revision,
                     )
                     .await?;
-                    let changes = cdiff::incident_changes(&old, c);
+                    let changes = match failpoint::guard(|| {
+                        failpoint::poison("import", &c.id);
+                        cdiff::incident_changes(&old, c)
+                    }) {
+                        Ok(changes) => changes,
+                        Err(e) => {
+                            failed_item(&mut summary, &c.id, e);
+                            continue;
+                        }
+                    };
                     let revision = h.revision + 1;
                     write_incident_columns(tx, c, digest, revision, &now, false).await?;
                     insert_revision(
@@ -1328,6 +1375,8 @@ async fn load_incidents(
         if !posts_held {
             add_incident_posts(tx, &c.id, &inc.posts, &now).await?;
         }
+        // the digests are computed one per incident, in the same order
+        #[allow(clippy::indexing_slicing)]
         let sighting = Sighting {
             id: &c.id,
             details: &inc.view.details,
@@ -1503,7 +1552,7 @@ async fn load_health(
 ) -> Result<ImportSummary> {
     let now = opts.now.to_canonical();
     let (keep, duplicates) = dedupe(overviews, |o| &o.service_id, |_| None);
-    let listing: Vec<&HealthOverview> = keep.into_iter().map(|i| &overviews[i]).collect();
+    let listing: Vec<&HealthOverview> = keep.into_iter().filter_map(|i| overviews.get(i)).collect();
     let mut summary = ImportSummary {
         tenant: tenant.to_string(),
         kind: "healthOverviews".to_string(),

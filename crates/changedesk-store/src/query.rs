@@ -370,16 +370,17 @@ pub(crate) fn split_snippet(s: &str) -> Vec<SnippetPart> {
     // word, SQLite as a whole)
     let mut merged: Vec<SnippetPart> = Vec::with_capacity(parts.len());
     for part in parts {
-        let n = merged.len();
-        if part.hit
-            && n >= 2
-            && merged[n - 2].hit
-            && !merged[n - 1].hit
-            && merged[n - 1].text.chars().all(|c| c == ' ')
+        if let [.., before, between] = merged.as_slice()
+            && part.hit
+            && before.hit
+            && !between.hit
+            && between.text.chars().all(|c| c == ' ')
         {
             let space = merged.pop().map(|p| p.text).unwrap_or_default();
-            merged[n - 2].text.push_str(&space);
-            merged[n - 2].text.push_str(&part.text);
+            if let Some(before) = merged.last_mut() {
+                before.text.push_str(&space);
+                before.text.push_str(&part.text);
+            }
         } else {
             merged.push(part);
         }

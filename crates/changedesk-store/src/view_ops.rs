@@ -116,11 +116,10 @@ pub(crate) async fn save_view(
             row.try_get("id")?
         }
     };
-    let mut detail = serde_json::json!({"view": name, "query": query});
-    if let Some(old) = &existing {
-        detail["view"] = old.name.clone().into();
-        detail["previous_query"] = old.query.clone().into();
-    }
+    let detail = match &existing {
+        Some(old) => serde_json::json!({"view": old.name, "query": query, "previous_query": old.query}),
+        None => serde_json::json!({"view": name, "query": query}),
+    };
     audit(&mut tx, &now, actor, "view.save", &user.name, &detail).await?;
     let view = sqlx::query(sql(format!("SELECT {VIEW_COLUMNS} FROM saved_views WHERE id = $1")))
         .bind(id)

@@ -2,7 +2,27 @@
 //! library crates. Errors are printed as `error: …` with their causes, and
 //! the exit code says whether the command succeeded.
 
+// Outside text (posts, requests, files, command lines) is never sliced or
+// indexed by byte position: a real title once crashed import at an en dash.
+// A proven-safe index carries a local `allow` with its reason.
+#![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 #![forbid(unsafe_code)]
+
+// Every line this command prints goes through `output::emit`, which shows
+// control characters and escape sequences (from posts, files, names) as
+// `\u{…}` instead of passing them to the terminal: these shadow the standard
+// macros in every module below (JSON output is already escaped by serde).
+macro_rules! println {
+    () => { $crate::output::emit(false, format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::emit(false, format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::output::emit(false, format_args!($($arg)*)) };
+}
+macro_rules! eprintln {
+    () => { $crate::output::emit(true, format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::output::emit(true, format_args!("{}\n", format_args!($($arg)*))) };
+}
 
 mod app;
 mod cli;

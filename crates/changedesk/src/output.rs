@@ -9,6 +9,19 @@ use serde::Serialize;
 
 use crate::cli::Format;
 
+/// Writes text to standard output (or error) with its control characters
+/// escaped (newlines and tabs kept): what `println!` and friends do in this
+/// crate (see main.rs). A closed pipe ends the process quietly (SIGPIPE).
+pub fn emit(to_stderr: bool, args: std::fmt::Arguments<'_>) {
+    let text = args.to_string();
+    let safe = changedesk_core::text::escape_controls(&text, true);
+    let _ = if to_stderr {
+        std::io::stderr().lock().write_all(safe.as_bytes())
+    } else {
+        std::io::stdout().lock().write_all(safe.as_bytes())
+    };
+}
+
 pub fn table(headers: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)

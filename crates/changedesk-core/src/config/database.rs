@@ -55,7 +55,7 @@ impl DatabaseUrl {
                 "the database URL has no scheme: {EXPECTED} (write a file path as sqlite://PATH)"
             )));
         };
-        let rest = &s[scheme.len() + 1..];
+        let rest = s.get(scheme.len() + 1..).unwrap_or_default();
         match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => {
                 let path = rest.strip_prefix("//").unwrap_or(rest);

@@ -22,11 +22,11 @@ impl Position {
         while !text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &text[..offset];
+        let before = text.get(..offset).unwrap_or(text);
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         Position {
             line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
+            column: before.get(line_start..).unwrap_or_default().chars().count() + 1,
         }
     }
 }

@@ -582,11 +582,21 @@ fn apply_env_tenants(
                 draft.apply_env(&env_name, fields);
                 drafts.push(draft);
             }
-            [i] => drafts[*i].apply_env(&env_name, fields),
+            [i] => {
+                if let Some(d) = drafts.get_mut(*i) {
+                    d.apply_env(&env_name, fields);
+                }
+            }
             several => {
                 let names: Vec<String> = several
                     .iter()
-                    .filter_map(|i| drafts[*i].name.as_ref().map(|n| format!("`{}`", n.value)))
+                    .filter_map(|i| {
+                        drafts
+                            .get(*i)?
+                            .name
+                            .as_ref()
+                            .map(|n| format!("`{}`", n.value))
+                    })
                     .collect();
                 let origin = Origin::Env(env::tenant_var(&env_name, "*"));
                 rep.error(

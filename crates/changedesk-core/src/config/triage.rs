@@ -64,8 +64,10 @@ pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig 
                 rep.error(&at(o), &format!("owners[{i}]"), e.to_string());
             }
         }
-        if raw.owners[..i]
+        if raw
+            .owners
             .iter()
+            .take(i)
             .any(|p| p.get_ref().is_named(&o.get_ref().name))
         {
             rep.error(
@@ -81,8 +83,10 @@ pub(super) fn build(rep: &mut Reporter<'_>, raw: RawTriageFile) -> TriageConfig 
                 rep.error(&at(g), &format!("tenant_groups[{i}]"), e.to_string());
             }
         }
-        if raw.groups[..i]
+        if raw
+            .groups
             .iter()
+            .take(i)
             .any(|p| p.get_ref().is_named(&g.get_ref().name))
         {
             rep.error(

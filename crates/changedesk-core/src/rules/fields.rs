@@ -176,6 +176,8 @@ impl Field {
 }
 
 /// Levenshtein distance, ASCII-case-insensitive, for "did you mean".
+// every index is below `b.len() + 1`, the length of both rows
+#[allow(clippy::indexing_slicing)]
 pub(crate) fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
     let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();

@@ -42,9 +42,11 @@ impl Phrase {
     pub(crate) fn new(s: &str) -> Option<Phrase> {
         let words = phrase_words(s);
         let first = Regex::new(&regex::escape(words.first()?)).ok();
-        let longest = (0..words.len())
-            .max_by_key(|&i| words[i].len())
-            .unwrap_or(0);
+        let longest = words
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, w)| w.len())
+            .map_or(0, |(i, _)| i);
         Some(Phrase {
             words,
             longest,
@@ -59,7 +61,7 @@ impl Phrase {
             return false;
         };
         // `contains` is vectorised: most texts lack the longest word
-        if !text.contains(self.words[self.longest].as_str()) {
+        if !text.contains(self.words.get(self.longest).map_or("", String::as_str)) {
             return false;
         }
         let mut from = 0;
@@ -81,7 +83,11 @@ impl Phrase {
             {
                 return true;
             }
-            from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+            from = start
+                + text
+                    .get(start..)
+                    .and_then(|t| t.chars().next())
+                    .map_or(1, char::len_utf8);
         }
     }
 }
@@ -96,7 +102,7 @@ fn rest_follows(text: &str, mut i: usize, rest: &[String]) -> bool {
             return false;
         };
         i += skip;
-        if !text[i..].starts_with(w.as_str()) {
+        if !text.get(i..).is_some_and(|t| t.starts_with(w.as_str())) {
             return false;
         }
         i += w.len();

@@ -327,7 +327,10 @@ impl Apply<'_> {
             due: None,
             note: None,
         };
-        let old = pos.map_or(empty, |i| self.item.overrides[i].clone());
+        let old = pos
+            .and_then(|i| self.item.overrides.get(i))
+            .cloned()
+            .unwrap_or(empty);
         let base = || self.entry(LogAction::SetOverride).for_tenant(&tenant);
         let bool_text = |b: Option<bool>| b.map(|b| b.to_string());
         let mut entries = Vec::new();
@@ -351,7 +354,11 @@ impl Apply<'_> {
             (Some(i), true) => {
                 self.item.overrides.remove(i);
             }
-            (Some(i), false) => self.item.overrides[i] = wanted,
+            (Some(i), false) => {
+                if let Some(o) = self.item.overrides.get_mut(i) {
+                    *o = wanted;
+                }
+            }
             (None, true) => {}
             (None, false) => {
                 let at = self

@@ -86,13 +86,18 @@ pub fn validate_groups(groups: &[TenantGroup]) -> Result<(), ValidationErrors> {
         if let Err(e) = group.validate() {
             errors.0.extend(e.0);
         }
-        if let Some(first) = groups[..i].iter().position(|g| g.is_named(&group.name)) {
+        if let Some((first, earlier)) = groups
+            .iter()
+            .take(i)
+            .enumerate()
+            .find(|(_, g)| g.is_named(&group.name))
+        {
             errors.push(
                 format!("groups[{i}]"),
                 format!(
                     "duplicate group name `{}` (groups[{first}] is `{}`; names are compared ignoring case)",
                     shorten(group.name.trim(), 40),
-                    shorten(groups[first].name.trim(), 40),
+                    shorten(earlier.name.trim(), 40),
                 ),
             );
         }
@@ -142,7 +147,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(&c) if c == '?' || c == t[ti] => {
+            Some(&c) if c == '?' || t.get(ti) == Some(&c) => {
                 pi += 1;
                 ti += 1;
             }
@@ -156,7 +161,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             },
         }
     }
-    p[pi.min(p.len())..].iter().all(|&c| c == '*')
+    p.iter().skip(pi).all(|&c| c == '*')
 }
 
 #[cfg(test)]

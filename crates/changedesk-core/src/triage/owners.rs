@@ -94,13 +94,18 @@ pub fn validate_owners(owners: &[Owner]) -> Result<(), ValidationErrors> {
         if let Err(e) = owner.validate() {
             errors.0.extend(e.0);
         }
-        if let Some(first) = owners[..i].iter().position(|o| o.is_named(&owner.name)) {
+        if let Some((first, earlier)) = owners
+            .iter()
+            .take(i)
+            .enumerate()
+            .find(|(_, o)| o.is_named(&owner.name))
+        {
             errors.push(
                 format!("owners[{i}]"),
                 format!(
                     "duplicate owner name `{}` (owners[{first}] is `{}`; names are compared ignoring case)",
                     shorten(owner.name.trim(), 40),
-                    shorten(owners[first].name.trim(), 40),
+                    shorten(earlier.name.trim(), 40),
                 ),
             );
         }

@@ -264,9 +264,10 @@ impl OwnershipMap {
                     }
                 }
             }
-            if let Some(first) = self.entries[..i]
-                .iter()
-                .position(|o| o.workload.trim().eq_ignore_ascii_case(w) && o.scope.same(&e.scope))
+            if let Some(first) =
+                self.entries.iter().take(i).position(|o| {
+                    o.workload.trim().eq_ignore_ascii_case(w) && o.scope.same(&e.scope)
+                })
             {
                 errors.push(
                     &what,

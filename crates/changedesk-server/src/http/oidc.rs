@@ -480,9 +480,13 @@ impl Oidc {
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
-            let error = body["error"].as_str().unwrap_or("unknown_error");
-            let code = body["error_codes"]
-                .get(0)
+            let error = body
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown_error");
+            let code = body
+                .get("error_codes")
+                .and_then(|c| c.get(0))
                 .and_then(Value::as_u64)
                 .map(|c| format!(", AADSTS{c}"))
                 .unwrap_or_default();
@@ -501,8 +505,9 @@ impl Oidc {
                 ),
             ));
         }
-        let id_token = body["id_token"]
-            .as_str()
+        let id_token = body
+            .get("id_token")
+            .and_then(Value::as_str)
             .map(str::to_owned)
             .ok_or_else(|| {
                 Refusal::provider(
@@ -510,8 +515,9 @@ impl Oidc {
                     "the identity provider's answer holds no ID token",
                 )
             })?;
-        let access_token = body["access_token"]
-            .as_str()
+        let access_token = body
+            .get("access_token")
+            .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
             .map(|t| SecretString::from(t.to_owned()));
         Ok((id_token, access_token))
@@ -609,14 +615,18 @@ impl Oidc {
         let status = response.status();
         if !status.is_success() {
             let body: Value = response.json().await.unwrap_or(Value::Null);
-            let code: String = body["error"]["code"]
+            let code: String = body
+                .pointer("/error/code")
+                .unwrap_or(&Value::Null)
                 .as_str()
                 .unwrap_or("")
                 .chars()
                 .filter(char::is_ascii_graphic)
                 .take(64)
                 .collect();
-            let message: String = body["error"]["message"]
+            let message: String = body
+                .pointer("/error/message")
+                .unwrap_or(&Value::Null)
                 .as_str()
                 .unwrap_or("")
                 .chars()

@@ -329,14 +329,14 @@ fn mark_sections(clean: &str) -> String {
                 out.push_str(rest);
                 break;
             };
-            out.push_str(&rest[..i]);
+            out.push_str(rest.get(..i).unwrap_or_default());
             if !out.trim_end().is_empty() && !out.trim_end().ends_with('>') {
                 out.push_str("<br>");
             }
             out.push_str("<strong class=\"inc-h\">");
             out.push_str(label);
             out.push_str("</strong>");
-            rest = &rest[i + label.len()..];
+            rest = rest.get(i + label.len()..).unwrap_or_default();
         }
     })
 }

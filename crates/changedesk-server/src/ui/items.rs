@@ -231,12 +231,17 @@ pub(crate) async fn board(State(state): State<AppState>, user: SignedIn) -> UiRe
     for (r, t) in &rows {
         let item = &r.stored.item;
         let i = order.iter().position(|s| *s == item.state).unwrap_or(0);
-        columns[i].count += 1;
-        if columns[i].cards.len() < CARDS {
-            columns[i].cards.push(card(r, t, now));
+        if let Some(column) = columns.get_mut(i) {
+            column.count += 1;
+            if column.cards.len() < CARDS {
+                column.cards.push(card(r, t, now));
+            }
         }
         let owner = item.assignee.clone().unwrap_or_default();
-        owners.entry(owner).or_insert_with(|| vec![0; order.len()])[i] += 1;
+        let counts = owners.entry(owner).or_insert_with(|| vec![0; order.len()]);
+        if let Some(n) = counts.get_mut(i) {
+            *n += 1;
+        }
     }
     html(&BoardPage {
         layout: user.layout("Board", "board"),

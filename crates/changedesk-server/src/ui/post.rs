@@ -136,19 +136,21 @@ struct PostPage {
 fn style_headings(clean: &str) -> String {
     super::view::map_text_runs(clean, |text, out| {
         let t = text.trim();
-        if t.len() > 2
+        let inner = t.strip_prefix('[').and_then(|t| t.strip_suffix(']'));
+        let start = text.find('[').unwrap_or(0);
+        let end = text.rfind(']').map_or(text.len(), |i| i + 1);
+        if let Some(inner) = inner
+            && !inner.is_empty()
             && t.len() <= 120
-            && t.starts_with('[')
-            && t.ends_with(']')
-            && !t[1..t.len() - 1].contains(['[', ']'])
+            && !inner.contains(['[', ']'])
+            && let (Some(before), Some(heading), Some(after)) =
+                (text.get(..start), text.get(start..end), text.get(end..))
         {
-            let start = text.find('[').unwrap_or(0);
-            let end = text.rfind(']').map_or(text.len(), |i| i + 1);
-            out.push_str(&text[..start]);
+            out.push_str(before);
             out.push_str("<span class=\"mc-h\" role=\"heading\" aria-level=\"3\">");
-            out.push_str(&text[start..end]);
+            out.push_str(heading);
             out.push_str("</span>");
-            out.push_str(&text[end..]);
+            out.push_str(after);
         } else {
             out.push_str(text);
         }

@@ -398,7 +398,11 @@ pub(crate) async fn test_draft(State(state): State<AppState>, form: UiForm) -> U
         .iter()
         .position(|r| r.name.eq_ignore_ascii_case(&name))
     {
-        Some(i) => rules[i] = draft,
+        Some(i) => {
+            if let Some(r) = rules.get_mut(i) {
+                *r = draft;
+            }
+        }
         None => rules.push(draft),
     }
     let (status, explanations, notice) =

@@ -21,15 +21,19 @@ const SHOW_REJECTED: usize = 20;
 pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
     changedesk_store::validate_tenant_name(&args.tenant)?;
     let source = args.file.display().to_string();
-    let text = if source == "-" {
-        let mut s = String::new();
+    let bytes = if source == "-" {
+        let mut b = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_end(&mut b)
             .context("cannot read standard input")?;
-        s
+        b
     } else {
-        std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {source}"))?
+        std::fs::read(&args.file).with_context(|| format!("cannot read {source}"))?
     };
+    // UTF-8 with or without a byte order mark, or UTF-16 as Windows
+    // PowerShell writes it
+    let text = changedesk_core::text::decode_file_text(&bytes)
+        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
     let doc: Value =
         serde_json::from_str(&text).with_context(|| format!("{source} is not valid JSON"))?;
     let items = listing_items(&doc).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
@@ -69,6 +73,14 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
         ListingKind::Issues => load!(Incident::from_graph, import_incidents),
         ListingKind::HealthOverviews => load!(HealthOverview::from_graph, import_health),
     };
+    for f in &summary.failed {
+        eprintln!(
+            "error: {source}: {} of tenant {} could not be stored ({}); the rest of the listing was",
+            f.id,
+            args.tenant,
+            changedesk_core::text::escape_controls(&f.error, false)
+        );
+    }
     // the rules triage what the listing brought (and anything an earlier,
     // interrupted run left)
     let rules = setup::run_rules(app, &store, now).await;

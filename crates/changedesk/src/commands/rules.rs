@@ -300,10 +300,10 @@ async fn add_rule(
         wanted.push(p);
         prev = p;
     }
-    for (i, r) in rows.iter().enumerate() {
-        if i == index || (r.source != "config" && r.position != wanted[i]) {
+    for (i, (r, &want)) in rows.iter().zip(&wanted).enumerate() {
+        if i == index || (r.source != "config" && r.position != want) {
             store
-                .put_rule(&r.name, r.enabled, &r.spec, Some(wanted[i]), actor, &now)
+                .put_rule(&r.name, r.enabled, &r.spec, Some(want), actor, &now)
                 .await?;
         }
     }

@@ -257,6 +257,13 @@ pub struct RulesRun {
 pub async fn run_rules(app: &App, store: &Store, now: Timestamp) -> Result<RulesRun> {
     let triage = Triage::load(store, app.config.triage.reopen.clone()).await?;
     let summary = apply_rules(store, &triage, now, false).await?;
+    for f in &summary.failed {
+        eprintln!(
+            "error: the rules could not decide {} ({}); it stays pending for the next run, every other post was decided",
+            f.id,
+            changedesk_core::text::escape_controls(&f.error, false)
+        );
+    }
     let SweepSummary { closed, .. } =
         sweep_deadlines(store, &app.config.triage.missed, now).await?;
     Ok(RulesRun {
@@ -292,6 +299,12 @@ pub fn summary_text(s: &ApplySummary) -> String {
         out.push_str(&format!(
             ", {} left for the next run (changed by someone meanwhile)",
             plural(s.conflicts, "post", "posts")
+        ));
+    }
+    if !s.failed.is_empty() {
+        out.push_str(&format!(
+            ", {} could not be decided (see the errors)",
+            plural(s.failed.len(), "post", "posts")
         ));
     }
     out

@@ -113,6 +113,19 @@ pub async fn run(app: &App, args: &SyncArgs) -> Result<ExitCode> {
         Format::Table => print_table(&outcomes, args.dry_run),
         f => output::print_json(&outcomes, f)?,
     }
+    // one post a bug or Graph spoils never stops the rest: say which
+    for o in &outcomes {
+        for k in [&o.messages, &o.issues, &o.health].into_iter().flatten() {
+            for p in &k.problems {
+                eprintln!(
+                    "warning: {}: {} not stored: {}",
+                    o.tenant,
+                    changedesk_core::text::escape_controls(&p.id, false),
+                    changedesk_core::text::escape_controls(&p.error, false)
+                );
+            }
+        }
+    }
     let mut code = ExitCode::SUCCESS;
     match rules {
         // JSON consumers read a list of tenant outcomes on stdout: the rules

@@ -115,7 +115,14 @@ pub fn parse_date(what: &str, s: &str) -> Result<Timestamp> {
 
 fn looks_like_post_id(s: &str) -> bool {
     let t = s.trim();
-    t.len() > 2 && t[..2].eq_ignore_ascii_case("mc") && t[2..].chars().all(|c| c.is_ascii_digit())
+    match (t.get(..2), t.get(2..)) {
+        (Some(head), Some(digits)) => {
+            head.eq_ignore_ascii_case("mc")
+                && !digits.is_empty()
+                && digits.chars().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
 }
 
 /// `MC1 MC2 VALUE` → (`[MC1, MC2]`, `VALUE`).
@@ -604,8 +611,8 @@ async fn show(app: &App, ids: &[String], format: Format) -> Result<ExitCode> {
     store.close().await;
     let shown = r?;
     if format != Format::Table {
-        if shown.len() == 1 {
-            output::print_one(&shown[0])?;
+        if let [one] = shown.as_slice() {
+            output::print_one(one)?;
         } else {
             output::print_json(&shown, format)?;
         }

@@ -302,7 +302,10 @@ async fn token(store: &changedesk_store::Store, a: &UserTokenArgs) -> Result<()>
                 user: name.clone(),
                 name: a.label.clone(),
                 token_hash: hash_secret(&secret),
-                prefix: secret[..TOKEN_PREFIX.len() + 6].to_string(),
+                prefix: secret
+                    .chars()
+                    .take(TOKEN_PREFIX.chars().count() + 6)
+                    .collect(),
                 role,
                 scope: scope(&a.tenant, &a.group),
                 created_at: now,

@@ -363,3 +363,126 @@ fn the_demo_fills_its_own_archive_and_leaves_the_configured_one_alone() {
     assert!(summary(&r.stdout).is_some(), "{}", r.stdout);
     assert_eq!(summary(&r.stdout), summary(&again.stdout));
 }
+
+#[test]
+fn a_real_title_with_a_dash_near_the_start_imports() {
+    // a real 2025 post once made import exit 101: its title was cut at
+    // byte 9, inside the en dash
+    let s = Sandbox::new();
+    let mut all = corpus(3);
+    all[1]["title"] = json!("TPM 2.0 – a necessity for a secure and future-proof Windows 11");
+    all[2]["title"] = json!("(Updated) 日本語 – x");
+    s.write_json("a.json", &Value::Array(all.clone()));
+    let r = s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    assert!(r.stdout.contains("3 new"), "{}", r.stdout);
+    let shown = s
+        .run(&["messages", "show", all[1]["id"].as_str().unwrap()])
+        .ok();
+    assert!(
+        shown.stdout.contains("TPM 2.0 – a necessity"),
+        "{}",
+        shown.stdout
+    );
+}
+
+#[test]
+fn one_poison_post_never_stops_the_rest_of_an_import_or_the_rules() {
+    let s = Sandbox::new();
+    let all = corpus(6);
+    s.write_json("a.json", &Value::Array(all.clone()));
+    let bad = all[2]["id"].as_str().unwrap().to_string();
+    // a bug while storing one post: that post is reported, the rest stored
+    let r = s
+        .run_env(
+            &["import", "a.json", "--tenant", "alpha", "--format", "json"],
+            &[("CHANGEDESK_POISON", &format!("import:{bad}"))],
+        )
+        .fails();
+    assert!(
+        r.stderr.contains(&bad)
+            && r.stderr.contains("alpha")
+            && !r.stderr.contains("exit code 101"),
+        "{}",
+        r.stderr
+    );
+    let summary: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(summary["new"], 5, "{summary}");
+    assert_eq!(summary["failed"][0]["id"], bad.as_str(), "{summary}");
+    assert_eq!(summary["triage"]["created"], 5, "{summary}");
+    // the next run stores it, and the rules decide it
+    let r = s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    assert!(r.stdout.contains("1 new"), "{}", r.stdout);
+
+    // a bug while the rules decide one post: the others are decided, that
+    // one stays pending and is decided by the next run
+    let more = corpus(9);
+    s.write_json("b.json", &Value::Array(more[6..].to_vec()));
+    let bad = more[7]["id"].as_str().unwrap().to_string();
+    let r = s
+        .run_env(
+            &["import", "b.json", "--tenant", "alpha", "--format", "json"],
+            &[("CHANGEDESK_POISON", &format!("rules:{bad}"))],
+        )
+        .ok();
+    assert!(
+        r.stderr.contains(&bad) && r.stderr.contains("could not decide"),
+        "{}",
+        r.stderr
+    );
+    let summary: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(summary["new"], 3, "{summary}");
+    assert_eq!(summary["triage"]["created"], 2, "{summary}");
+    let r = s
+        .run(&["import", "b.json", "--tenant", "alpha", "--format", "json"])
+        .ok();
+    let summary: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(summary["triage"]["created"], 1, "{summary}");
+}
+
+#[test]
+fn files_exported_by_windows_powershell_import() {
+    let s = Sandbox::new();
+    let all = corpus(3);
+    let text = serde_json::to_string(&json!({ "value": all })).unwrap();
+    let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+    bom8.extend_from_slice(text.as_bytes());
+    let mut le = vec![0xFF, 0xFE];
+    le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut be = vec![0xFE, 0xFF];
+    be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+    for (i, bytes) in [bom8, le, be].into_iter().enumerate() {
+        std::fs::write(s.path("ps.json"), bytes).unwrap();
+        let r = s.run(&["import", "ps.json", "--tenant", "alpha"]).ok();
+        let want = if i == 0 { "3 new" } else { "0 new" };
+        assert!(r.stdout.contains(want), "{i}: {}", r.stdout);
+    }
+    std::fs::write(s.path("bad.json"), [0x5B, 0xC3, 0x28, 0x5D]).unwrap();
+    let r = s.run(&["import", "bad.json", "--tenant", "alpha"]).fails();
+    assert!(r.stderr.contains("not UTF-8 or UTF-16"), "{}", r.stderr);
+}
+
+#[test]
+fn terminal_output_never_passes_escape_sequences_from_posts() {
+    let s = Sandbox::new();
+    let mut all = corpus(2);
+    all[0]["title"] = json!("Teams \u{1b}]0;pwned\u{7} \u{1b}[2J update\r\u{9b}31m");
+    all[0]["body"]["content"] = json!("<p>line\u{1b}[1A over</p>");
+    all[0]["services"] = json!(["Exchange\u{1b}[31m"]);
+    s.write_json("a.json", &Value::Array(all.clone()));
+    s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    let id = all[0]["id"].as_str().unwrap();
+    for args in [
+        &["messages", "list"][..],
+        &["messages", "show", id],
+        &["tasks", "list"],
+        &["tasks", "show", id],
+    ] {
+        let r = s.run(args).ok();
+        let out = r.all();
+        assert!(
+            !out.contains(['\u{1b}', '\u{9b}', '\u{7}', '\r']),
+            "{args:?} passed a control character through: {out:?}"
+        );
+        assert!(out.contains("\\u{1b}"), "{args:?}: {out}");
+    }
+}

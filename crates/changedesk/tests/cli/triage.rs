@@ -797,6 +797,20 @@ fn work_items_move_from_new_to_done_by_people_only() {
     assert!(r.stderr.contains("is not a date"), "{}", r.stderr);
     s.run(&as_alice(&["label", "add", "MC1100002", "Needs-Comms"]))
         .ok();
+    // values that are not ASCII, where a byte index would cut a character
+    for value in ["–x", "日本語", "x–", "é"] {
+        s.run(&as_alice(&["label", "add", "MC1100002", value])).ok();
+        s.run(&as_alice(&["label", "remove", "MC1100002", value]))
+            .ok();
+        for verb in ["assign", "priority", "due"] {
+            let r = s.run(&as_alice(&[verb, "MC1100002", value])).fails();
+            assert!(
+                !r.stderr.contains("panicked") && r.stderr.contains(value),
+                "{verb} {value}: {}",
+                r.stderr
+            );
+        }
+    }
     s.run(&as_alice(&[
         "comment",
         "MC1100002",

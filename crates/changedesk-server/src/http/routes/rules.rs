@@ -149,6 +149,13 @@ fn find(rows: &[RuleRow], name: &str) -> Option<usize> {
         .or_else(|| rows.iter().position(|r| r.name.eq_ignore_ascii_case(name)))
 }
 
+/// Rule `name` and its position, or 404.
+fn find_row<'a>(rows: &'a [RuleRow], name: &str) -> ApiResult<(usize, &'a RuleRow)> {
+    find(rows, name)
+        .and_then(|i| Some((i, rows.get(i)?)))
+        .ok_or_else(|| unknown_rule(name))
+}
+
 fn unknown_rule(name: &str) -> ApiError {
     ApiError::not_found(format!("rule `{}` not found", name.trim()))
 }
@@ -185,8 +192,8 @@ async fn get_rule(
 ) -> ApiResult<axum::Json<RuleDto>> {
     caller.require(Need::Read)?;
     let rows = state.store.rules().await?;
-    let i = find(&rows, &name).ok_or_else(|| unknown_rule(&name))?;
-    Ok(axum::Json(rule_dto(i, &rows[i])?))
+    let (i, row) = find_row(&rows, &name)?;
+    Ok(axum::Json(rule_dto(i, row)?))
 }
 
 /// A rule to create or replace (the name is in the path).
@@ -259,7 +266,9 @@ pub(crate) async fn save_rule(
     let rows = state.store.rules().await?;
     let existing = find(&rows, name);
     let name = match existing {
-        Some(i) => rows[i].name.clone(),
+        Some(i) => rows
+            .get(i)
+            .map_or_else(|| name.trim().to_string(), |r| r.name.clone()),
         None => name.trim().to_string(),
     };
     let spec = RuleSpec {
@@ -270,8 +279,8 @@ pub(crate) async fn save_rule(
     };
     check_owners(&spec, &state.store.owners().await?)?;
     let mut specs = rows.iter().map(spec_of).collect::<ApiResult<Vec<_>>>()?;
-    match existing {
-        Some(i) => specs[i] = spec.clone(),
+    match existing.and_then(|i| specs.get_mut(i)) {
+        Some(s) => *s = spec.clone(),
         None => specs.push(spec.clone()),
     }
     if let Err(errors) = RuleSet::compile(&specs) {
@@ -292,13 +301,13 @@ pub(crate) async fn save_rule(
         )
         .await?;
     let rows = state.store.rules().await?;
-    let i = find(&rows, &name).ok_or_else(|| unknown_rule(&name))?;
+    let (i, row) = find_row(&rows, &name)?;
     let status = if existing.is_some() {
         StatusCode::OK
     } else {
         StatusCode::CREATED
     };
-    Ok((status, rule_dto(i, &rows[i])?))
+    Ok((status, rule_dto(i, row)?))
 }
 
 /// Removes a rule added by hand (one from the configuration file would come
@@ -322,7 +331,7 @@ async fn delete_rule(
 pub(crate) async fn remove_rule(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
     caller.require(Need::Configure)?;
     let rows = state.store.rules().await?;
-    let row = &rows[find(&rows, name).ok_or_else(|| unknown_rule(name))?];
+    let (_, row) = find_row(&rows, name)?;
     if row.source == "config" {
         return Err(ApiError::conflict(format!(
             "rule `{}` is defined in the configuration file's [[rules]]; remove it there (it would come back), or switch it off there with `enabled = false`",

@@ -543,7 +543,10 @@ pub(crate) async fn add_token(
                 user: caller.name.clone(),
                 name: body.name,
                 token_hash: hash_secret(&secret),
-                prefix: secret[..TOKEN_PREFIX.len() + 6].to_string(),
+                prefix: secret
+                    .chars()
+                    .take(TOKEN_PREFIX.chars().count() + 6)
+                    .collect(),
                 role,
                 scope,
                 created_at: now,

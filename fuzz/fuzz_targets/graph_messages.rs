@@ -1,0 +1,36 @@
+//! A file or Graph page of Message Center posts, as `changedesk import` and
+//! `sync` read it: bytes → text (UTF-8/UTF-16) → JSON → listing → each post,
+//! then everything derived from a post's `details` and `body`.
+#![no_main]
+use changedesk_core::graph::{Message, detect_kind, listing_items, parse_listing};
+use changedesk_core::{diff, rules, sanitize, text};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(s) = text::decode_file_text(data) else {
+        return;
+    };
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(&s) else {
+        return;
+    };
+    let Ok(items) = listing_items(&doc) else {
+        return;
+    };
+    let _ = detect_kind(items);
+    let listing = parse_listing(items, Message::from_graph);
+    for m in &listing.items {
+        let _ = m.content.display_title();
+        let _ = m.view.summary();
+        let _ = m.view.roadmap_ids();
+        let _ = m.view.platforms();
+        let _ = m.view.links();
+        if let Ok(entries) = m.view.rollout() {
+            let _ = rules::rollout_statuses(&entries);
+        }
+        let body = diff::body_text(&m.content.body_html);
+        let _ = sanitize::body(&m.content.body_html);
+        let _ = diff::message_as_text(&m.content);
+        let _ = rules::PostFacts::new(&m.content, &m.view, &body);
+        let _ = m.to_graph();
+    }
+});

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Writes seed inputs for each fuzz target into fuzz/seeds/TARGET: from the
+real data in ../shared/data when it is there, and always from the project's
+own files (example configuration, RULES.md). The seeds are not committed;
+the corpus the fuzzer grows from them is (fuzz/corpus)."""
+import json, os, re, sys, hashlib
+
+here = os.path.dirname(os.path.abspath(__file__))
+root = os.path.dirname(here)
+shared = os.environ.get("CHANGEDESK_SHARED", os.path.join(os.path.dirname(root), "shared"))
+seeds = os.path.join(here, "seeds")
+
+def put(target, data):
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    d = os.path.join(seeds, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, hashlib.sha1(data).hexdigest()), "wb") as f:
+        f.write(data)
+
+posts = []
+path = os.path.join(shared, "data", "service-messages.json")
+if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    posts = doc["value"] if isinstance(doc, dict) else doc
+else:
+    print(f"seed: {path} is absent: seeding from the project's own files only", file=sys.stderr)
+
+# a post of each shape, a few whole pages, and PowerShell's encodings
+for i, p in enumerate(posts):
+    if i % 4 == 0:
+        put("graph_messages", json.dumps([p]))
+    body = (p.get("body") or {}).get("content") or ""
+    if i % 3 == 0 and body:
+        put("sanitize", body[:20000])
+    if i % 8 == 0:
+        q = posts[(i + 1) % len(posts)]
+        qbody = (q.get("body") or {}).get("content") or ""
+        put("diff", "\x01".join([p.get("title", ""), body[:8000], q.get("title", ""), qbody[:8000]]))
+    for s in p.get("services") or []:
+        put("search", f'service:"{s}" ' + " ".join((p.get("title") or "").split()[:3]))
+for k in range(0, len(posts), 100):
+    put("graph_messages", json.dumps({"value": posts[k:k + 20]}))
+if posts:
+    one = json.dumps([posts[0]])
+    put("graph_messages", b"\xef\xbb\xbf" + one.encode("utf-8"))
+    put("graph_messages", b"\xff\xfe" + one.encode("utf-16-le"))
+
+put("graph_messages", '[{"id":"MC1","title":"TPM 2.0 \u2013 a necessity","details":[{"name":"FeatureStatusJson","value":"{\\"1\\":[{\\"RoadmapId\\":1,\\"Platform\\":\\"IOS\\",\\"Status\\":\\"FeatureRolloutStatusRolledOut\\"}]}"}],"body":{"content":"<p>x</p>"}}]')
+put("graph_incidents", '{"value":[{"id":"EX1","title":"Users can\'t sign in","service":"Exchange Online","status":"serviceDegradation","classification":"incident","startDateTime":"2025-02-14T01:17:13Z","isResolved":false,"posts":[{"createdDateTime":"2025-02-14T01:17:13Z","postType":"regular","description":{"contentType":"html","content":"<p>Title: x</p><p>User impact: y</p>"}}],"details":[{"name":"x","value":"y"}]}]}')
+put("graph_health", '{"value":[{"id":"Exchange","service":"Exchange Online","status":"serviceOperational"},{"id":"Teams","service":"Microsoft Teams","status":"serviceDegradation"}]}')
+
+rules_md = os.path.join(root, "docs", "RULES.md")
+example = os.path.join(root, "config", "changedesk.example.toml")
+for p in (rules_md, example):
+    with open(p, encoding="utf-8") as f:
+        text = f.read()
+    for m in re.finditer(r'when\s*=\s*"((?:[^"\\]|\\.)*)"', text):
+        put("rules", m.group(1).replace('\\"', '"'))
+    for m in re.finditer(r"when\s*=\s*'([^']*)'", text):
+        put("rules", m.group(1))
+    for m in re.finditer(r"```(?:text|rules)?\n(.*?)```", text, re.S):
+        block = m.group(1)
+        if len(block) < 400 and "=" not in block.split("\n")[0][:3]:
+            put("rules", block.strip())
+with open(example, encoding="utf-8") as f:
+    put("config", f.read())
+put("config", '[[tenants]]\nname = "contoso"\ntenant_id = "contoso.onmicrosoft.com"\nclient_id = "x"\nclient_secret = "y"\n')
+for q in ['teams "meeting recap" -copilot', 'tag:"User impact" tenant:contoso', 'service:', '"', '-', 'état 日本語']:
+    put("search", q)
+for v in ["2026-12-01", "2026-12-01T09:00:00Z", "30d", "act_by - 7d", "sqlite://changedesk.db",
+          "postgres://u:p@h/db", "admin", "change_manager", "tenant:contoso", "group:emea", "*",
+          "triaged", "dismissed", "accept", "high", "owner:collab", "–x", "日本語"]:
+    put("values", v)
+print("seeds in", seeds)
