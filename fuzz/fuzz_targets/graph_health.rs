@@ -1,14 +1,10 @@
 //! A listing of service health overviews, as import and sync read it.
 #![no_main]
-use changedesk_core::graph::{HealthOverview, listing_items, parse_listing};
-use changedesk_core::text;
+use changedesk_core::graph::{HealthOverview, listing_document, listing_items, parse_listing};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = text::decode_file_text(data) else {
-        return;
-    };
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(&s) else {
+    let Ok(doc) = listing_document(data) else {
         return;
     };
     let Ok(items) = listing_items(&doc) else {

@@ -2,15 +2,14 @@
 //! `sync` read it: bytes → text (UTF-8/UTF-16) → JSON → listing → each post,
 //! then everything derived from a post's `details` and `body`.
 #![no_main]
-use changedesk_core::graph::{Message, detect_kind, listing_items, parse_listing};
-use changedesk_core::{diff, rules, sanitize, text};
+use changedesk_core::graph::{
+    Message, detect_kind, listing_document, listing_items, parse_listing,
+};
+use changedesk_core::{diff, rules, sanitize};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = text::decode_file_text(data) else {
-        return;
-    };
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(&s) else {
+    let Ok(doc) = listing_document(data) else {
         return;
     };
     let Ok(items) = listing_items(&doc) else {

@@ -858,6 +858,14 @@ pub struct Listing<T> {
     pub rejected: Vec<ParseError>,
 }
 
+/// A file or page holding a listing, as JSON: UTF-8 (with or without a byte
+/// order mark) or UTF-16 as Windows PowerShell writes it
+/// ([`crate::text::decode_file_text`]). Find its items with [`listing_items`].
+pub fn listing_document(bytes: &[u8]) -> Result<Value, String> {
+    let text = crate::text::decode_file_text(bytes).map_err(|e| format!("is not readable: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("is not valid JSON: {e}"))
+}
+
 /// Finds the array of objects in a Graph response or export: the raw `value`
 /// array, or an object with `value`.
 pub fn listing_items(doc: &Value) -> Result<&Vec<Value>, String> {

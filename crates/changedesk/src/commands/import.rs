@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use changedesk_core::graph::{
-    HealthOverview, Incident, ListingKind, Message, detect_kind, listing_items, parse_listing,
+    HealthOverview, Incident, ListingKind, Message, detect_kind, listing_document, listing_items,
+    parse_listing,
 };
 use changedesk_store::{ImportOptions, ImportSummary, OpenMode};
-use serde_json::Value;
 
 use crate::app::{self, App};
 use crate::cli::{Format, ImportArgs, ImportKind};
@@ -32,10 +32,7 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
     };
     // UTF-8 with or without a byte order mark, or UTF-16 as Windows
     // PowerShell writes it
-    let text = changedesk_core::text::decode_file_text(&bytes)
-        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
-    let doc: Value =
-        serde_json::from_str(&text).with_context(|| format!("{source} is not valid JSON"))?;
+    let doc = listing_document(&bytes).map_err(|e| anyhow::anyhow!("{source} {e}"))?;
     let items = listing_items(&doc).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
     let kind = match args.kind {
         Some(ImportKind::Messages) => ListingKind::Messages,
