@@ -18,7 +18,8 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 python3 seed.py >/dev/null
 for t in "${targets[@]}"; do cargo fuzz build --sanitizer none -O "$t" >/dev/null; done
-mkdir -p logs
+logs="logs/$(date +%Y%m%d-%H%M%S)-$$"
+mkdir -p "$logs"
 run_one() {
   local t="$1"
   mkdir -p "corpus/$t" "artifacts/$t"
@@ -26,7 +27,7 @@ run_one() {
   # -rss_limit_mb: a parser must not need more than this for any input
   cargo fuzz run --sanitizer none -O "$t" "corpus/$t" $seed -- \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -print_final_stats=1 >"logs/$t.log" 2>&1 || true
+    -print_final_stats=1 >"$logs/$t.log" 2>&1 || true
 }
 pids=()
 for t in "${targets[@]}"; do
@@ -38,14 +39,14 @@ wait
 fail=0
 printf '%-16s %8s %12s %8s %s\n' target seconds executions corpus crashes
 for t in "${targets[@]}"; do
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$' || echo '?')
+  execs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$logs/$t.log" | grep -o '[0-9]*$' || echo '?')
   crashes=$(find "artifacts/$t" -type f | wc -l)
   corpus=$(find "corpus/$t" -type f | wc -l)
   printf '%-16s %8s %12s %8s %s\n' "$t" "$secs" "${execs:-?}" "$corpus" "$crashes"
-  if [ "$crashes" -gt 0 ] || grep -q 'ERROR: libFuzzer\|panicked at' "logs/$t.log"; then
+  if [ "$crashes" -gt 0 ] || grep -aq 'ERROR: libFuzzer\|panicked at' "$logs/$t.log"; then
     fail=1
-    echo "  $t: see fuzz/logs/$t.log and fuzz/artifacts/$t" >&2
-    grep -m3 'panicked at\|ERROR: libFuzzer\|Test unit written' "logs/$t.log" >&2 || true
+    echo "  $t: see fuzz/$logs/$t.log and fuzz/artifacts/$t" >&2
+    grep -a -m3 'panicked at\|ERROR: libFuzzer\|Test unit written' "$logs/$t.log" >&2 || true
   fi
 done
 exit $fail
