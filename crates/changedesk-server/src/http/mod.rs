@@ -84,6 +84,8 @@ pub struct Inner {
     ready: AtomicBool,
     /// Asks the scheduler to sync a tenant now (`None`: no scheduler runs).
     pub sync_now: Option<tokio::sync::mpsc::Sender<String>>,
+    /// The tenants the scheduler syncs (only these can be asked for).
+    pub scheduled: Vec<String>,
     /// OpenID Connect sign-in (`None`: not configured).
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// The answer cache (`None`: off).
@@ -108,6 +110,7 @@ impl AppState {
             metrics: None,
             ready: AtomicBool::new(true),
             sync_now: None,
+            scheduled: Vec::new(),
             oidc: None,
         }))
     }
@@ -123,8 +126,15 @@ impl AppState {
     }
 
     /// The same, able to trigger syncs through `tx`.
-    pub fn with_sync_trigger(self, tx: tokio::sync::mpsc::Sender<String>) -> AppState {
-        self.map(|i| i.sync_now = Some(tx))
+    pub fn with_sync_trigger(
+        self,
+        tx: tokio::sync::mpsc::Sender<String>,
+        tenants: Vec<String>,
+    ) -> AppState {
+        self.map(|i| {
+            i.sync_now = Some(tx);
+            i.scheduled = tenants;
+        })
     }
 
     /// The same, offering OpenID Connect sign-in.

@@ -1831,6 +1831,19 @@ async fn answers_are_cached_per_caller_until_a_write(store: Store) {
     assert!(!facets.to_string().contains("beta"), "{facets}");
     // a write of this process (assigning MC2): the next answer is new
     assert_eq!(assignee(&first, "MC2"), Some(Value::Null));
+    // an owner that does not exist is refused, and nothing changes
+    for owner in ["nobody", "Collab2", "日本語"] {
+        let (status, body, _) = call(
+            &f,
+            "manager",
+            "POST",
+            "/api/v1/items/MC2/actions",
+            Some(json!({"action": "assign", "owner": owner})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{owner}: {body}");
+        assert!(body.to_string().contains("no owner is named"), "{body}");
+    }
     let (status, body, _) = call(
         &f,
         "manager",

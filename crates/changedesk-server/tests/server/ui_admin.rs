@@ -157,7 +157,7 @@ fn with_scheduler(f: &Fixture) -> (Fixture, tokio::sync::mpsc::Receiver<String>)
         },
     )
     .with_clock(|| at(NOW))
-    .with_sync_trigger(tx);
+    .with_sync_trigger(tx, vec!["alpha".into(), "zulu".into()]);
     (
         Fixture {
             app: http::router(state, true),
@@ -1616,6 +1616,10 @@ async fn tenants_show_sync_status_and_sync_now(store: Store) {
             .status,
         StatusCode::FORBIDDEN
     );
+    // a tenant that is not configured is not queued
+    let n = m.post(&g, "/tenants/sync", &[("name", "nowhere")]).await;
+    assert_eq!(n.status, StatusCode::NOT_FOUND, "{}", n.body);
+    assert!(n.body.contains("not configured"), "{}", n.body);
     assert!(rx.try_recv().is_err(), "nothing more was asked for");
     // without a scheduler: no buttons, and a clear answer
     let m = sign_in(&f, "manager").await;

@@ -50,7 +50,8 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
     let mut scheduler = None;
     if !app.config.tenants.is_empty() && !every.is_zero() {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
-        state = state.with_sync_trigger(tx);
+        let names = app.config.tenants.iter().map(|t| t.name.clone()).collect();
+        state = state.with_sync_trigger(tx, names);
         let jobs = Jobs {
             store: store.clone(),
             graph: sync::graph_client(&app.config.sync)?,

@@ -383,6 +383,27 @@ pub(crate) async fn act(
     {
         return Err(ApiError::not_found(format!("tenant `{tenant}` not found")));
     }
+    // an item is assigned only to an owner that exists (as the CLI checks)
+    let owner = match &action {
+        Action::Assign { owner } => owner.as_deref(),
+        Action::SetOverride { assignee, .. } => assignee.as_deref(),
+        _ => None,
+    };
+    if let Some(owner) = owner {
+        let owners = state.store.owners().await?;
+        if !owners.iter().any(|o| o.is_named(owner)) {
+            return Err(ApiError::bad_request(format!(
+                "no owner is named `{}`; add it first (owners: {})",
+                changedesk_core::text::clip_chars(owner, 80),
+                owners
+                    .iter()
+                    .take(20)
+                    .map(|o| o.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
     if let Some(v) = version
         && v != stored.version
     {

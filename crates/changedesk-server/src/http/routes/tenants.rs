@@ -118,6 +118,13 @@ pub(crate) async fn request_sync(state: &AppState, caller: &Caller, name: &str) 
             "this server runs no scheduler (start it with tenants configured)",
         ));
     };
+    // only a configured tenant can be synced: an unknown name is not queued
+    let Some(name) = state.scheduled.iter().find(|t| **t == name).cloned() else {
+        return Err(ApiError::not_found(format!(
+            "tenant `{}` is not configured, so it cannot be synced",
+            changedesk_core::text::clip_chars(&name, 80)
+        )));
+    };
     tx.try_send(name.clone()).map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
