@@ -276,9 +276,14 @@ pub enum ImportKind {
 pub struct ImportArgs {
     /// The JSON file (`-` for standard input): the raw `value` array or an object with `value`.
     pub file: PathBuf,
-    /// The tenant whose listing this is.
+    /// The tenant whose listing this is: a configured tenant or one already in
+    /// the archive (a new name needs --create-tenant, so a typo does not start a
+    /// second archive).
     #[arg(long, short)]
     pub tenant: String,
+    /// Start archiving a tenant that is neither configured nor archived yet.
+    #[arg(long)]
+    pub create_tenant: bool,
     /// Only add and update: do not mark missing posts as gone.
     #[arg(long)]
     pub partial: bool,

@@ -48,6 +48,10 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
     };
     let now = app::now()?;
     let store = app.store(OpenMode::ReadWrite).await?;
+    if let Err(e) = check_tenant(app, &store, args).await {
+        store.close().await;
+        return Err(e);
+    }
     if let Err(e) = setup::seed(app, &store, now).await {
         store.close().await;
         return Err(e);
@@ -97,6 +101,39 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
     };
     print_summary(&summary, rules.as_ref(), kind, args.format)?;
     Ok(code)
+}
+
+/// A listing goes to a configured tenant or one the archive knows; a new
+/// name needs `--create-tenant` (a typo must not start a second archive).
+async fn check_tenant(app: &App, store: &changedesk_store::Store, args: &ImportArgs) -> Result<()> {
+    let name = args.tenant.as_str();
+    if app.config.tenants.iter().any(|t| t.name == name) || store.tenant(name).await?.is_some() {
+        return Ok(());
+    }
+    if args.create_tenant {
+        eprintln!("note: tenant `{name}` is new to this archive: it is created");
+        return Ok(());
+    }
+    let mut known: Vec<String> = app.config.tenants.iter().map(|t| t.name.clone()).collect();
+    for t in store.tenants().await? {
+        if !known.contains(&t.name) {
+            known.push(t.name);
+        }
+    }
+    let known = if known.is_empty() {
+        "none yet".to_string()
+    } else {
+        let more = known.len().saturating_sub(20);
+        let mut list = known.into_iter().take(20).collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            list.push_str(&format!(" and {more} more"));
+        }
+        list
+    };
+    bail!(
+        "tenant `{name}` is neither configured nor in the archive (known: {known}); check the name, \
+         or pass --create-tenant to start archiving it"
+    )
 }
 
 fn report_rejected(

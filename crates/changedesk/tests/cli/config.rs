@@ -61,7 +61,13 @@ fn command_line_beats_environment_beats_file() {
     let import = |extra: &[&str], env: &[(&str, &str)]| {
         let mut args = vec!["--config", "cfg.toml"];
         args.extend_from_slice(extra);
-        args.extend_from_slice(&["import", "posts.json", "--tenant", "alpha"]);
+        args.extend_from_slice(&[
+            "import",
+            "posts.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
+        ]);
         s.run_env(&args, env).ok();
     };
     import(&[], &[]);
@@ -86,7 +92,15 @@ fn an_unknown_database_scheme_is_an_error_and_creates_nothing() {
     s.write_json("posts.json", &serde_json::Value::Array(corpus(1)));
     for url in ["mysql://localhost/x", "changedesk.db", "sqlit://x.db"] {
         let r = s
-            .run(&["--database", url, "import", "posts.json", "--tenant", "a"])
+            .run(&[
+                "--database",
+                url,
+                "import",
+                "posts.json",
+                "--tenant",
+                "a",
+                "--create-tenant",
+            ])
             .fails();
         assert!(r.stderr.contains("--database"), "{url}: {}", r.stderr);
     }
@@ -124,6 +138,7 @@ fn secrets_never_reach_logs_outputs_or_the_database() {
             "posts.json",
             "--tenant",
             "contoso",
+            "--create-tenant",
         ][..],
         &[
             "--config", "cfg.toml", "-vv", "messages", "list", "--format", "json",

@@ -24,7 +24,10 @@ fn load(s: &Sandbox, file: &str, tenant: &str, now: &str, failpoint: Option<&str
     if let Some(f) = failpoint {
         env.push(("CHANGEDESK_FAILPOINT", f));
     }
-    s.run_env(&["import", file, "--tenant", tenant], &env)
+    s.run_env(
+        &["import", file, "--tenant", tenant, "--create-tenant"],
+        &env,
+    )
 }
 
 fn archive(s: &Sandbox) -> String {

@@ -33,10 +33,20 @@ fn import_list_show_and_export() {
         "b.json",
         &json!({"@odata.context": "x", "value": all[4..].to_vec()}),
     );
-    let r = s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    let r = s
+        .run(&["import", "a.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
     assert!(r.stdout.contains("8 new"), "{}", r.stdout);
     let r = s
-        .run(&["import", "b.json", "--tenant", "beta", "--format", "json"])
+        .run(&[
+            "import",
+            "b.json",
+            "--tenant",
+            "beta",
+            "--create-tenant",
+            "--format",
+            "json",
+        ])
         .ok();
     let summary: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(
@@ -98,7 +108,8 @@ fn import_list_show_and_export() {
                 .collect(),
         ),
     );
-    s.run(&["import", "b2.json", "--tenant", "beta"]).ok();
+    s.run(&["import", "b2.json", "--tenant", "beta", "--create-tenant"])
+        .ok();
     let id = all[4]["id"].as_str().unwrap();
     let show = s
         .run(&["messages", "show", id, "--revisions", "--diff"])
@@ -127,7 +138,9 @@ fn import_list_show_and_export() {
 
     // alpha's complete listing without its first two posts: gone for alpha, expired (beta never had them)
     s.write_json("a2.json", &Value::Array(all[2..8].to_vec()));
-    let r = s.run(&["import", "a2.json", "--tenant", "alpha"]).ok();
+    let r = s
+        .run(&["import", "a2.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
     assert!(r.stdout.contains("2 gone, 2 expired"), "{}", r.stdout);
 
     let export = s
@@ -189,12 +202,25 @@ fn import_list_show_and_export() {
 fn bad_input_gets_a_clear_message_and_loses_nothing() {
     let s = Sandbox::new();
     s.write_json("good.json", &Value::Array(corpus(3)));
-    s.run(&["import", "good.json", "--tenant", "alpha"]).ok();
+    s.run(&[
+        "import",
+        "good.json",
+        "--tenant",
+        "alpha",
+        "--create-tenant",
+    ])
+    .ok();
     let before = s.run(&["export", "messages"]).ok().stdout;
 
     s.write("broken.json", "[{\"id\": \"MC1\",\n  \"title\": }]");
     let r = s
-        .run(&["import", "broken.json", "--tenant", "alpha"])
+        .run(&[
+            "import",
+            "broken.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
+        ])
         .fails();
     assert!(
         r.stderr.contains("broken.json is not valid JSON") && r.stderr.contains("line 2"),
@@ -203,11 +229,23 @@ fn bad_input_gets_a_clear_message_and_loses_nothing() {
     );
     s.write("shape.json", "{\"items\": []}");
     let r = s
-        .run(&["import", "shape.json", "--tenant", "alpha"])
+        .run(&[
+            "import",
+            "shape.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
+        ])
         .fails();
     assert!(r.stderr.contains("`value` array"), "{}", r.stderr);
     let r = s
-        .run(&["import", "missing.json", "--tenant", "alpha"])
+        .run(&[
+            "import",
+            "missing.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
+        ])
         .fails();
     assert!(
         r.stderr.contains("cannot read missing.json"),
@@ -215,12 +253,24 @@ fn bad_input_gets_a_clear_message_and_loses_nothing() {
         r.stderr
     );
     let r = s
-        .run(&["import", "good.json", "--tenant", "Bad Name"])
+        .run(&[
+            "import",
+            "good.json",
+            "--tenant",
+            "Bad Name",
+            "--create-tenant",
+        ])
         .fails();
     assert!(r.stderr.contains("invalid tenant name"), "{}", r.stderr);
     s.write("empty.json", "[]");
     let r = s
-        .run(&["import", "empty.json", "--tenant", "alpha"])
+        .run(&[
+            "import",
+            "empty.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
+        ])
         .fails();
     assert!(r.stderr.contains("--kind"), "{}", r.stderr);
     assert_eq!(
@@ -234,7 +284,13 @@ fn bad_input_gets_a_clear_message_and_loses_nothing() {
     items.push(json!({"title": "no id"}));
     s.write_json("some-bad.json", &Value::Array(items));
     let r = s
-        .run(&["import", "some-bad.json", "--tenant", "alpha"])
+        .run(&[
+            "import",
+            "some-bad.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
+        ])
         .fails();
     assert!(r.stderr.contains("item 2: has no `id`"), "{}", r.stderr);
     assert!(r.stderr.contains("nothing is marked gone"), "{}", r.stderr);
@@ -276,10 +332,12 @@ fn incidents_and_health_from_files() {
         "i2.json",
         &json!({"value": [issue("serviceRestored", "2026-08-30T12:00:00Z", 2)]}),
     );
-    s.run(&["import", "i1.json", "--tenant", "alpha"]).ok();
-    s.run(&["import", "i1.json", "--tenant", "beta"]).ok();
+    s.run(&["import", "i1.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
+    s.run(&["import", "i1.json", "--tenant", "beta", "--create-tenant"])
+        .ok();
     s.run_env(
-        &["import", "i2.json", "--tenant", "alpha"],
+        &["import", "i2.json", "--tenant", "alpha", "--create-tenant"],
         &[("CHANGEDESK_NOW", "2026-09-01T02:00:00Z")],
     )
     .ok();
@@ -297,7 +355,8 @@ fn incidents_and_health_from_files() {
     assert!(open.contains("0 incidents"), "{open}");
 
     s.write_json("h.json", &json!({"value": [{"service": "Exchange Online", "status": "serviceDegradation", "id": "Exchange"}]}));
-    s.run(&["import", "h.json", "--tenant", "alpha"]).ok();
+    s.run(&["import", "h.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
     let h = s.run(&["health"]).ok().stdout;
     assert!(
         h.contains("serviceDegradation") && h.contains("Exchange Online"),
@@ -373,7 +432,9 @@ fn a_real_title_with_a_dash_near_the_start_imports() {
     all[1]["title"] = json!("TPM 2.0 – a necessity for a secure and future-proof Windows 11");
     all[2]["title"] = json!("(Updated) 日本語 – x");
     s.write_json("a.json", &Value::Array(all.clone()));
-    let r = s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    let r = s
+        .run(&["import", "a.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
     assert!(r.stdout.contains("3 new"), "{}", r.stdout);
     let shown = s
         .run(&["messages", "show", all[1]["id"].as_str().unwrap()])
@@ -394,7 +455,15 @@ fn one_poison_post_never_stops_the_rest_of_an_import_or_the_rules() {
     // a bug while storing one post: that post is reported, the rest stored
     let r = s
         .run_env(
-            &["import", "a.json", "--tenant", "alpha", "--format", "json"],
+            &[
+                "import",
+                "a.json",
+                "--tenant",
+                "alpha",
+                "--create-tenant",
+                "--format",
+                "json",
+            ],
             &[("CHANGEDESK_POISON", &format!("import:{bad}"))],
         )
         .fails();
@@ -410,7 +479,9 @@ fn one_poison_post_never_stops_the_rest_of_an_import_or_the_rules() {
     assert_eq!(summary["failed"][0]["id"], bad.as_str(), "{summary}");
     assert_eq!(summary["triage"]["created"], 5, "{summary}");
     // the next run stores it, and the rules decide it
-    let r = s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    let r = s
+        .run(&["import", "a.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
     assert!(r.stdout.contains("1 new"), "{}", r.stdout);
 
     // a bug while the rules decide one post: the others are decided, that
@@ -420,7 +491,15 @@ fn one_poison_post_never_stops_the_rest_of_an_import_or_the_rules() {
     let bad = more[7]["id"].as_str().unwrap().to_string();
     let r = s
         .run_env(
-            &["import", "b.json", "--tenant", "alpha", "--format", "json"],
+            &[
+                "import",
+                "b.json",
+                "--tenant",
+                "alpha",
+                "--create-tenant",
+                "--format",
+                "json",
+            ],
             &[("CHANGEDESK_POISON", &format!("rules:{bad}"))],
         )
         .ok();
@@ -433,7 +512,15 @@ fn one_poison_post_never_stops_the_rest_of_an_import_or_the_rules() {
     assert_eq!(summary["new"], 3, "{summary}");
     assert_eq!(summary["triage"]["created"], 2, "{summary}");
     let r = s
-        .run(&["import", "b.json", "--tenant", "alpha", "--format", "json"])
+        .run(&[
+            "import",
+            "b.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
+            "--format",
+            "json",
+        ])
         .ok();
     let summary: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(summary["triage"]["created"], 1, "{summary}");
@@ -452,12 +539,16 @@ fn files_exported_by_windows_powershell_import() {
     be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
     for (i, bytes) in [bom8, le, be].into_iter().enumerate() {
         std::fs::write(s.path("ps.json"), bytes).unwrap();
-        let r = s.run(&["import", "ps.json", "--tenant", "alpha"]).ok();
+        let r = s
+            .run(&["import", "ps.json", "--tenant", "alpha", "--create-tenant"])
+            .ok();
         let want = if i == 0 { "3 new" } else { "0 new" };
         assert!(r.stdout.contains(want), "{i}: {}", r.stdout);
     }
     std::fs::write(s.path("bad.json"), [0x5B, 0xC3, 0x28, 0x5D]).unwrap();
-    let r = s.run(&["import", "bad.json", "--tenant", "alpha"]).fails();
+    let r = s
+        .run(&["import", "bad.json", "--tenant", "alpha", "--create-tenant"])
+        .fails();
     assert!(r.stderr.contains("not UTF-8 or UTF-16"), "{}", r.stderr);
 }
 
@@ -469,7 +560,8 @@ fn terminal_output_never_passes_escape_sequences_from_posts() {
     all[0]["body"]["content"] = json!("<p>line\u{1b}[1A over</p>");
     all[0]["services"] = json!(["Exchange\u{1b}[31m"]);
     s.write_json("a.json", &Value::Array(all.clone()));
-    s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    s.run(&["import", "a.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
     let id = all[0]["id"].as_str().unwrap();
     for args in [
         &["messages", "list"][..],
@@ -485,4 +577,29 @@ fn terminal_output_never_passes_escape_sequences_from_posts() {
         );
         assert!(out.contains("\\u{1b}"), "{args:?}: {out}");
     }
+}
+
+#[test]
+fn importing_to_an_unknown_tenant_needs_create_tenant() {
+    let s = Sandbox::new();
+    s.write_json("a.json", &Value::Array(corpus(2)));
+    let r = s.run(&["import", "a.json", "--tenant", "alpha"]).fails();
+    assert!(
+        r.stderr
+            .contains("`alpha` is neither configured nor in the archive")
+            && r.stderr.contains("--create-tenant"),
+        "{}",
+        r.stderr
+    );
+    let r = s
+        .run(&["import", "a.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
+    assert!(r.stderr.contains("is new"), "{}", r.stderr);
+    // a typo of a known tenant is refused, naming the known ones
+    let r = s.run(&["import", "a.json", "--tenant", "alpah"]).fails();
+    assert!(r.stderr.contains("known: alpha"), "{}", r.stderr);
+    // the archived tenant needs no flag
+    s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    let t = s.run(&["tenants", "list"]).ok().stdout;
+    assert!(!t.contains("alpah"), "{t}");
 }

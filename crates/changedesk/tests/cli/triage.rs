@@ -83,7 +83,13 @@ fn triaged() -> (Sandbox, Vec<Value>) {
     s.write_json("a.json", &Value::Array(all.clone()));
     let r = s
         .run(&[
-            "--config", "cfg.toml", "import", "a.json", "--tenant", "alpha",
+            "--config",
+            "cfg.toml",
+            "import",
+            "a.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
         ])
         .ok();
     assert!(
@@ -101,7 +107,8 @@ fn owners_groups_and_the_workload_map_round_trip() {
     // tenants the groups can match
     s.write_json("t.json", &Value::Array(corpus(2)));
     for t in ["eu-contoso", "eu-lab", "us-fabrikam"] {
-        s.run(&["import", "t.json", "--tenant", t]).ok();
+        s.run(&["import", "t.json", "--tenant", t, "--create-tenant"])
+            .ok();
     }
     let r = s
         .run(&[
@@ -309,7 +316,15 @@ fn a_configuration_file_seeds_owners_and_rules_and_an_import_assigns_by_them() {
     s.write_json("a.json", &Value::Array(all.clone()));
     let r = s
         .run(&[
-            "--config", "cfg.toml", "import", "a.json", "--tenant", "alpha", "--format", "json",
+            "--config",
+            "cfg.toml",
+            "import",
+            "a.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
+            "--format",
+            "json",
         ])
         .ok();
     let summary = json(&r);
@@ -348,7 +363,13 @@ fn a_configuration_file_seeds_owners_and_rules_and_an_import_assigns_by_them() {
     // a second import of the same listing has nothing new for the rules
     let r = s
         .run(&[
-            "--config", "cfg.toml", "import", "a.json", "--tenant", "alpha",
+            "--config",
+            "cfg.toml",
+            "import",
+            "a.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
         ])
         .ok();
     assert!(
@@ -367,6 +388,7 @@ fn a_configuration_file_seeds_owners_and_rules_and_an_import_assigns_by_them() {
         "eu.json",
         "--tenant",
         "eu-contoso",
+        "--create-tenant",
     ])
     .ok();
     let eu = items(&s, &["--tenant", "eu-contoso"]);
@@ -488,7 +510,13 @@ fn rules_added_by_hand_must_compile_and_simulate_changes_nothing() {
     // posts wait for them
     let r = s.run_env(
         &[
-            "--config", "cfg.toml", "import", "a.json", "--tenant", "alpha",
+            "--config",
+            "cfg.toml",
+            "import",
+            "a.json",
+            "--tenant",
+            "alpha",
+            "--create-tenant",
         ],
         &[("CHANGEDESK_FAILPOINT", "import.committed")],
     );
@@ -928,7 +956,13 @@ fn an_edited_post_reopens_its_closed_item() {
     let r = s
         .run_env(
             &[
-                "--config", "cfg.toml", "import", "a2.json", "--tenant", "alpha",
+                "--config",
+                "cfg.toml",
+                "import",
+                "a2.json",
+                "--tenant",
+                "alpha",
+                "--create-tenant",
             ],
             &[("CHANGEDESK_NOW", "2026-09-02T00:00:00Z")],
         )
@@ -985,11 +1019,23 @@ fn the_agenda_lists_the_weeks_sections_as_markdown_html_and_json() {
     all[3]["title"] = json!("Microsoft Entra: <script>alert('x')</script> & more");
     s.write_json("a.json", &Value::Array(all));
     s.run(&[
-        "--config", "cfg.toml", "import", "a.json", "--tenant", "alpha",
+        "--config",
+        "cfg.toml",
+        "import",
+        "a.json",
+        "--tenant",
+        "alpha",
+        "--create-tenant",
     ])
     .ok();
     s.run(&[
-        "--config", "cfg.toml", "import", "a.json", "--tenant", "beta",
+        "--config",
+        "cfg.toml",
+        "import",
+        "a.json",
+        "--tenant",
+        "beta",
+        "--create-tenant",
     ])
     .ok();
     s.run(&as_alice(&["triage", "MC1100002"])).ok();
@@ -1133,7 +1179,8 @@ fn owners_added_after_the_first_import_get_the_untouched_items() {
     let s = Sandbox::new();
     s.write_json("a.json", &Value::Array(corpus(6)));
     // no owners yet: the items are created unassigned
-    s.run(&["import", "a.json", "--tenant", "alpha"]).ok();
+    s.run(&["import", "a.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
     let before = json(&s.run(&["tasks", "list", "--format", "json"]).ok());
     let before = before.as_array().unwrap();
     assert_eq!(before.len(), 6);
