@@ -448,13 +448,22 @@ fn matrix() -> Vec<Row> {
             body: comment(),
             expect: [401, 200, 200, 403, 403, 404],
         },
-        // MC1 is owen's and alpha sees it
+        // MC1 is owen's, and alpha and beta see it: its one work item is
+        // shared, so scoped (alpha only) may not change it
         Row {
             method: "POST",
             route: "/api/v1/items/{id}/actions",
             path: "/api/v1/items/MC1/actions",
             body: comment(),
-            expect: [401, 200, 200, 200, 403, 200],
+            expect: [401, 200, 200, 200, 403, 403],
+        },
+        // MC3 is the manager's and only alpha sees it: scoped may act
+        Row {
+            method: "POST",
+            route: "/api/v1/items/{id}/actions",
+            path: "/api/v1/items/MC3/actions",
+            body: comment(),
+            expect: [401, 200, 200, 403, 403, 200],
         },
         // tenants
         Row {

@@ -383,6 +383,28 @@ pub(crate) async fn act(
     {
         return Err(ApiError::not_found(format!("tenant `{tenant}` not found")));
     }
+    // one work item per post, shared by every tenant that sees it: until
+    // work is kept per tenant, a tenant-limited caller changes it only when
+    // no tenant outside their limit sees the post (their own tenant's
+    // override stays theirs to set)
+    if !caller.unrestricted() && !matches!(action, Action::SetOverride { .. }) {
+        let post = state
+            .store
+            .get_message_scoped(id, &changedesk_store::TenantScope::All)
+            .await?;
+        let outside = post
+            .tenants
+            .iter()
+            .filter(|t| !caller.sees(&t.name))
+            .count();
+        if outside > 0 {
+            return Err(ApiError::forbidden(format!(
+                "{id}'s work item is shared with {outside} tenant{} outside your tenant limit, so a change would \
+                 decide for them too: ask a user without a tenant limit, or set your tenant's override",
+                if outside == 1 { "" } else { "s" }
+            )));
+        }
+    }
     // an item is assigned only to an owner that exists (as the CLI checks)
     let owner = match &action {
         Action::Assign { owner } => owner.as_deref(),
