@@ -1984,7 +1984,71 @@ async fn answers_are_cached_per_caller_until_a_write(store: Store) {
     assert_eq!(scoped["items"].as_array().unwrap().len(), 2, "{scoped}");
 }
 
+/// Tenant groups, the ownership map and rules as a tenant-limited caller
+/// sees them: what concerns its tenants, never another tenant's name.
+async fn configuration_is_redacted_for_tenant_limited_callers(store: Store) {
+    let f = fixture(store).await;
+    for (path, body) in [
+        (
+            "/api/v1/tenant-groups/both",
+            json!({"include": ["alpha", "beta"]}),
+        ),
+        (
+            "/api/v1/tenant-groups/west",
+            json!({"include": ["beta", "be*"], "exclude": ["beta-lab"]}),
+        ),
+    ] {
+        let (status, b, _) = call(&f, "admin", "PUT", path, Some(body)).await;
+        assert!(status.is_success(), "{path}: {b}");
+    }
+    let (status, b, _) = call(
+        &f,
+        "admin",
+        "PUT",
+        "/api/v1/rules/high-for-one",
+        Some(json!({"when": "tenant == \"beta\"", "then": {"priority": "high"}})),
+    )
+    .await;
+    assert!(status.is_success(), "{b}");
+    let (_, all, _) = call(&f, "admin", "GET", "/api/v1/tenant-groups", None).await;
+    assert!(all.to_string().contains("be*"), "{all}");
+    for path in [
+        "/api/v1/tenant-groups",
+        "/api/v1/ownership",
+        "/api/v1/rules",
+        "/api/v1/rules/high-for-one",
+    ] {
+        let (status, body, _) = call(&f, "scoped", "GET", path, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let text = body.to_string();
+        assert!(
+            !text.contains("beta") && !text.contains("be*"),
+            "{path} leaks: {text}"
+        );
+    }
+    let (_, groups, _) = call(&f, "scoped", "GET", "/api/v1/tenant-groups", None).await;
+    let both = groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "both")
+        .expect("a group holding alpha is listed");
+    assert_eq!(both["include"], json!(["alpha"]), "{groups}");
+    assert!(
+        groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["name"] != "west"),
+        "{groups}"
+    );
+    // the unrestricted still read every condition
+    let (_, rule, _) = call(&f, "manager", "GET", "/api/v1/rules/high-for-one", None).await;
+    assert_eq!(rule["when"], "tenant == \"beta\"", "{rule}");
+}
+
 both!(
+    configuration_is_redacted_for_tenant_limited_callers,
     answers_are_cached_per_caller_until_a_write,
     probes_answer_without_signing_in,
     posts_filter_on_work_items_and_tenant_groups,

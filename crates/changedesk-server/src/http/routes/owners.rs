@@ -283,11 +283,25 @@ async fn list_ownership(
 pub(crate) async fn ownership(state: &AppState, caller: &Caller) -> ApiResult<Vec<OwnershipDto>> {
     caller.require(Need::Read)?;
     let entries = state.store.ownership().await?;
+    // a group entry concerns a tenant-limited caller when the group holds
+    // one of its tenants
+    let seen_groups: Vec<String> = if caller.unrestricted() {
+        Vec::new()
+    } else {
+        groups(state, caller)
+            .await?
+            .into_iter()
+            .map(|g| g.name)
+            .collect()
+    };
     Ok(entries
         .iter()
         .filter(|e| match &e.scope {
             Scope::Tenant(t) => caller.sees(t),
-            Scope::All | Scope::Group(_) => true,
+            Scope::All => true,
+            Scope::Group(g) => {
+                caller.unrestricted() || seen_groups.iter().any(|s| s.eq_ignore_ascii_case(g))
+            }
         })
         .map(OwnershipDto::from)
         .collect())
@@ -473,6 +487,20 @@ pub(crate) async fn groups(state: &AppState, caller: &Caller) -> ApiResult<Vec<T
     Ok(groups
         .iter()
         .map(|g| TenantGroupDto::new(g, &tenants))
+        .filter_map(|mut g| {
+            if caller.unrestricted() {
+                return Some(g);
+            }
+            // a tenant-limited caller sees the groups holding one of its
+            // tenants, as those tenants: never the patterns, which name or
+            // match tenants it cannot see
+            if g.tenants.is_empty() {
+                return None;
+            }
+            g.include = g.tenants.clone();
+            g.exclude = Vec::new();
+            Some(g)
+        })
         .collect())
 }
 

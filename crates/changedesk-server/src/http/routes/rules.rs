@@ -128,6 +128,20 @@ fn spec_of(r: &RuleRow) -> ApiResult<RuleSpec> {
     Ok(spec)
 }
 
+/// What a tenant-limited caller sees of a condition that names tenants or
+/// tenant groups (it could name ones outside the caller's limit).
+pub(crate) const RESTRICTED_WHEN: &str =
+    "(restricted: this condition names tenants; a user without a tenant limit sees it)";
+
+/// `dto` as `caller` may see it: a tenant-limited caller never reads a
+/// condition on `tenant` or `tenant_group`.
+fn redacted(caller: &Caller, mut dto: RuleDto) -> RuleDto {
+    if !caller.unrestricted() && dto.when.to_ascii_lowercase().contains("tenant") {
+        dto.when = RESTRICTED_WHEN.to_string();
+    }
+    dto
+}
+
 fn rule_dto(index: usize, r: &RuleRow) -> ApiResult<RuleDto> {
     let spec = spec_of(r)?;
     Ok(RuleDto {
@@ -177,7 +191,7 @@ pub(crate) async fn rules(state: &AppState, caller: &Caller) -> ApiResult<Vec<Ru
     let rows = state.store.rules().await?;
     rows.iter()
         .enumerate()
-        .map(|(i, r)| rule_dto(i, r))
+        .map(|(i, r)| rule_dto(i, r).map(|d| redacted(caller, d)))
         .collect()
 }
 
@@ -193,7 +207,7 @@ async fn get_rule(
     caller.require(Need::Read)?;
     let rows = state.store.rules().await?;
     let (i, row) = find_row(&rows, &name)?;
-    Ok(axum::Json(rule_dto(i, row)?))
+    Ok(axum::Json(redacted(&caller, rule_dto(i, row)?)))
 }
 
 /// A rule to create or replace (the name is in the path).
