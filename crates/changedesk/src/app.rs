@@ -102,6 +102,43 @@ impl App {
         Ok(Store::open(&location, mode).await?)
     }
 
+    /// Refuses a `--tenant` name that is neither configured nor archived: a
+    /// typo must not quietly answer "nothing" (or act on nothing).
+    pub async fn check_tenant(&self, store: &Store, name: Option<&str>) -> Result<()> {
+        let Some(name) = name else { return Ok(()) };
+        let name = name.trim();
+        if self
+            .config
+            .tenants
+            .iter()
+            .any(|t| t.name.eq_ignore_ascii_case(name))
+        {
+            return Ok(());
+        }
+        let archived = store.tenants().await?;
+        if archived.iter().any(|t| t.name.eq_ignore_ascii_case(name)) {
+            return Ok(());
+        }
+        let mut known: Vec<String> = self.config.tenants.iter().map(|t| t.name.clone()).collect();
+        for t in archived {
+            if !known.contains(&t.name) {
+                known.push(t.name);
+            }
+        }
+        let count = known.len();
+        let mut list = known.into_iter().take(20).collect::<Vec<_>>().join(", ");
+        if count > 20 {
+            list.push_str(&format!(" and {} more", count - 20));
+        }
+        if list.is_empty() {
+            list = "none yet".to_string();
+        }
+        anyhow::bail!(
+            "no tenant named `{}` is configured or archived (known: {list})",
+            changedesk_core::text::clip_chars(name, 80)
+        )
+    }
+
     /// Opens an archive that must exist already, for writing: commands that
     /// change work items have nothing to work on in a new, empty archive.
     pub async fn store_existing(&self) -> Result<Store> {

@@ -15,6 +15,10 @@ pub async fn run(app: &App, cmd: IncidentsCommand) -> Result<ExitCode> {
     let store = app.store(OpenMode::ReadOnly).await?;
     match cmd {
         IncidentsCommand::List(args) => {
+            if let Err(e) = app.check_tenant(&store, args.tenant.as_deref()).await {
+                store.close().await;
+                return Err(e);
+            }
             let f = IncidentFilter {
                 tenant: args.tenant.clone(),
                 service: args.service.clone(),
@@ -127,6 +131,10 @@ pub async fn run(app: &App, cmd: IncidentsCommand) -> Result<ExitCode> {
 
 pub async fn health(app: &App, args: &HealthArgs) -> Result<ExitCode> {
     let store = app.store(OpenMode::ReadOnly).await?;
+    if let Err(e) = app.check_tenant(&store, args.tenant.as_deref()).await {
+        store.close().await;
+        return Err(e);
+    }
     let rows = store.health(args.tenant.as_deref()).await?;
     store.close().await;
     match args.format {

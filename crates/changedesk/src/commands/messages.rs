@@ -16,7 +16,11 @@ use crate::output::{self, clip, date, when, yes_no};
 pub async fn run(app: &App, cmd: MessagesCommand) -> Result<ExitCode> {
     let store = app.store(OpenMode::ReadOnly).await?;
     let r = match cmd {
-        MessagesCommand::List(args) => list(&store, &args).await,
+        MessagesCommand::List(args) => match app.check_tenant(&store, args.tenant.as_deref()).await
+        {
+            Ok(()) => list(&store, &args).await,
+            Err(e) => Err(e),
+        },
         MessagesCommand::Show(args) => show(&store, &args).await,
     };
     store.close().await;

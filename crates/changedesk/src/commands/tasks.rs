@@ -334,6 +334,14 @@ async fn act(app: &App, ids: &[String], who: &AsUser, change: Change) -> Result<
     let r = async {
         let s = setup::setup(app, &store).await?;
         change.check(&s)?;
+        if let Change::Override { tenant, .. }
+        | Change::Comment {
+            tenant: Some(tenant),
+            ..
+        } = &change
+        {
+            app.check_tenant(&store, Some(tenant)).await?;
+        }
         let mut failed = 0usize;
         for id in ids {
             let id = post_id(id);
@@ -478,6 +486,10 @@ async fn list(app: &App, args: &TasksListArgs) -> Result<ExitCode> {
     };
     let now = app::now()?;
     let store = app.store(OpenMode::ReadOnly).await?;
+    if let Err(e) = app.check_tenant(&store, tenant.as_deref()).await {
+        store.close().await;
+        return Err(e);
+    }
     let rows = store.work_items(&filter).await;
     store.close().await;
     let mut lines: Vec<TaskLine> = Vec::new();

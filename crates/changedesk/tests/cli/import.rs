@@ -603,3 +603,26 @@ fn importing_to_an_unknown_tenant_needs_create_tenant() {
     let t = s.run(&["tenants", "list"]).ok().stdout;
     assert!(!t.contains("alpah"), "{t}");
 }
+
+#[test]
+fn an_unknown_tenant_name_is_an_error_not_an_empty_answer() {
+    let s = Sandbox::new();
+    s.write_json("a.json", &Value::Array(corpus(2)));
+    s.run(&["import", "a.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
+    for args in [
+        &["messages", "list", "--tenant", "alpah"][..],
+        &["incidents", "list", "--tenant", "alpah"],
+        &["health", "--tenant", "alpah"],
+        &["tasks", "list", "--tenant", "alpah"],
+    ] {
+        let r = s.run(args).fails();
+        assert!(
+            r.stderr.contains("no tenant named `alpah`") && r.stderr.contains("known: alpha"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    s.run(&["messages", "list", "--tenant", "alpha"]).ok();
+    s.run(&["tasks", "list", "--tenant", "alpha"]).ok();
+}
