@@ -2047,7 +2047,82 @@ async fn configuration_is_redacted_for_tenant_limited_callers(store: Store) {
     assert_eq!(rule["when"], "tenant == \"beta\"", "{rule}");
 }
 
+/// Every action the OpenAPI document describes, with every value of its
+/// enums, is accepted by the server (the body fits: 200, or 409 where the
+/// item's state does not allow it); values it does not list are refused.
+async fn every_documented_action_is_accepted(store: Store) {
+    let f = fixture(store).await;
+    let doc = serde_json::to_value(http::openapi()).unwrap();
+    let actions = doc["components"]["schemas"]["ActionRequest"]["oneOf"]
+        .as_array()
+        .expect("ActionRequest is one schema per action")
+        .clone();
+    assert!(actions.len() >= 15, "{actions:?}");
+    for a in &actions {
+        let name = a["properties"]["action"]["enum"][0].as_str().unwrap();
+        let mut bodies = vec![json!({"action": name})];
+        for (arg, s) in a["properties"].as_object().unwrap() {
+            if arg == "action" || arg == "version" {
+                continue;
+            }
+            let values: Vec<Value> = match s["enum"].as_array() {
+                Some(e) => e.clone(),
+                None => match s["type"].to_string() {
+                    t if t.contains("boolean") => vec![json!(true)],
+                    _ if s["format"] == "date-time" => vec![json!("2026-12-01T09:00:00Z")],
+                    _ if arg == "tenant" => vec![json!("alpha")],
+                    _ if arg == "owner" || arg == "assignee" => vec![json!("collab")],
+                    _ => vec![json!("a reason")],
+                },
+            };
+            let mut next = Vec::new();
+            for b in &bodies {
+                for v in &values {
+                    let mut b = b.clone();
+                    b[arg] = v.clone();
+                    next.push(b);
+                }
+            }
+            bodies = next;
+        }
+        for body in bodies {
+            let (status, answer, _) = call(
+                &f,
+                "admin",
+                "POST",
+                "/api/v1/items/MC2/actions",
+                Some(body.clone()),
+            )
+            .await;
+            assert!(
+                status == StatusCode::OK || status == StatusCode::CONFLICT,
+                "{body} is documented but answered {status}: {answer}"
+            );
+        }
+    }
+    for body in [
+        json!({"action": "close", "decision": "no_action"}),
+        json!({"action": "close", "decision": "accepted_risk"}),
+        json!({"action": "set_priority", "priority": "urgent"}),
+        json!({"action": "explode"}),
+    ] {
+        let (status, answer, _) = call(
+            &f,
+            "admin",
+            "POST",
+            "/api/v1/items/MC2/actions",
+            Some(body.clone()),
+        )
+        .await;
+        assert!(
+            status.is_client_error() && status != StatusCode::CONFLICT,
+            "{body}: {status} {answer}"
+        );
+    }
+}
+
 both!(
+    every_documented_action_is_accepted,
     configuration_is_redacted_for_tenant_limited_callers,
     answers_are_cached_per_caller_until_a_write,
     probes_answer_without_signing_in,

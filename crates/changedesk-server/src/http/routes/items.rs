@@ -328,22 +328,179 @@ async fn get_item(
     Ok(axum::Json(detail(&state, &caller, &id).await?))
 }
 
-/// An action on a work item. `action` is one of `assign` (`owner`),
-/// `set_priority` (`priority`), `set_due` (`due`), `add_label` /
-/// `remove_label` (`label`), `require_change_request` /
-/// `require_communication` (`required`), `triage`, `dismiss` (`reason`),
-/// `start`, `close` (`decision`: `actioned`, `no_action`, `accepted_risk`,
-/// …; `reason`), `reopen` (`reason`), `comment` (`text`), `set_override`
-/// (`tenant`, `applicable`, `assignee`, `due`, `note`), `acknowledge`.
-#[derive(Deserialize, ToSchema)]
+/// An action on a work item: `action` names it, and the other properties are
+/// its arguments (the OpenAPI document gives one schema per action, its
+/// enums taken from the server's own, see [`action_schema`]).
+#[derive(Deserialize)]
 pub struct ActionRequest {
     /// The `version` the caller last saw: the action is refused (409) if
     /// someone changed the item since. Omit to act on whatever is current.
     pub version: Option<i64>,
     #[serde(flatten)]
-    #[schema(value_type = Object, example = json!({"action": "close", "decision": "actioned", "reason": "Rolled out with the pilot group"}))]
     pub action: Action,
 }
+
+/// The type of one argument of an action.
+#[derive(Clone, Copy)]
+enum Arg {
+    Text,
+    OptionalText,
+    Bool,
+    OptionalBool,
+    OptionalInstant,
+    Priority,
+    Decision,
+}
+
+/// An action: its name, what it does, and its arguments (name, type,
+/// required).
+type ActionDoc = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, Arg, bool)],
+);
+
+/// Every action the server accepts, with its arguments: the schema is made
+/// from this table and the core enums, and a test posts each to the server.
+const ACTIONS: &[ActionDoc] = &[
+    (
+        "assign",
+        "Assigns the item to an owner that exists, or unassigns it (`owner`: null).",
+        &[("owner", Arg::OptionalText, false)],
+    ),
+    (
+        "set_priority",
+        "Sets the priority.",
+        &[("priority", Arg::Priority, true)],
+    ),
+    (
+        "set_due",
+        "Sets (RFC 3339) or clears (null) the due date.",
+        &[("due", Arg::OptionalInstant, false)],
+    ),
+    ("add_label", "Adds a label.", &[("label", Arg::Text, true)]),
+    (
+        "remove_label",
+        "Removes a label.",
+        &[("label", Arg::Text, true)],
+    ),
+    (
+        "require_change_request",
+        "Marks whether the change needs a change request.",
+        &[("required", Arg::Bool, true)],
+    ),
+    (
+        "require_communication",
+        "Marks whether the change needs to be communicated.",
+        &[("required", Arg::Bool, true)],
+    ),
+    ("triage", "Finds the item relevant: new → triaged.", &[]),
+    (
+        "dismiss",
+        "Finds the item not relevant: new or triaged → dismissed.",
+        &[("reason", Arg::Text, true)],
+    ),
+    ("start", "Starts work: → in_progress.", &[]),
+    (
+        "close",
+        "Closes the item with a decision: → done.",
+        &[
+            ("decision", Arg::Decision, true),
+            ("reason", Arg::OptionalText, false),
+        ],
+    ),
+    (
+        "reopen",
+        "Reopens a closed item.",
+        &[("reason", Arg::Text, true)],
+    ),
+    (
+        "comment",
+        "Adds a comment to the log.",
+        &[("text", Arg::Text, true)],
+    ),
+    (
+        "set_override",
+        "Sets a tenant's override to exactly these values (null: not overridden).",
+        &[
+            ("tenant", Arg::Text, true),
+            ("applicable", Arg::OptionalBool, false),
+            ("assignee", Arg::OptionalText, false),
+            ("due", Arg::OptionalInstant, false),
+            ("note", Arg::OptionalText, false),
+        ],
+    ),
+    (
+        "acknowledge",
+        "Acknowledges the post's changes since triage, clearing the flag.",
+        &[],
+    ),
+];
+
+/// `ActionRequest`'s schema: one object per action (`oneOf`), each with
+/// `action` fixed to its name, `version`, and its typed arguments; the
+/// decisions and priorities are the core enums' own names.
+fn action_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    let nullable = |t: Type| {
+        ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            t,
+            Type::Null,
+        ]))
+    };
+    let mut one_of = OneOfBuilder::new();
+    for (name, description, args) in ACTIONS {
+        let mut o = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(*description))
+            .property("action", string().enum_values(Some([*name])))
+            .required("action")
+            .property(
+                "version",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .description(Some(
+                        "The version last seen: refused (409) if the item changed since.",
+                    )),
+            );
+        for (arg, kind, required) in *args {
+            let s = match kind {
+                Arg::Text => string(),
+                Arg::OptionalText => nullable(Type::String),
+                Arg::Bool => ObjectBuilder::new().schema_type(Type::Boolean),
+                Arg::OptionalBool => nullable(Type::Boolean),
+                Arg::OptionalInstant => nullable(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+                Arg::Priority => string().enum_values(Some(
+                    changedesk_core::triage::Priority::NAMES.iter().copied(),
+                )),
+                Arg::Decision => string().enum_values(Some(
+                    changedesk_core::triage::Decision::NAMES.iter().copied(),
+                )),
+            };
+            o = o.property(*arg, s);
+            if *required {
+                o = o.required(*arg);
+            }
+        }
+        one_of = one_of.item(o);
+    }
+    one_of
+        .description(Some(
+            "An action on a work item: `action` names it, the other properties are its arguments.",
+        ))
+        .into()
+}
+
+impl utoipa::PartialSchema for ActionRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        action_schema()
+    }
+}
+
+impl ToSchema for ActionRequest {}
 
 /// Acts on a work item: a triage decision, an assignment, a comment…
 #[utoipa::path(post, path = "/api/v1/items/{id}/actions", tag = "items",
