@@ -2042,6 +2042,14 @@ async fn configuration_is_redacted_for_tenant_limited_callers(store: Store) {
             .all(|g| g["name"] != "west"),
         "{groups}"
     );
+    // a shared item offers scoped no action; its own tenant's item does
+    let (_, mc1, _) = call(&f, "scoped", "GET", "/api/v1/items/MC1", None).await;
+    assert_eq!(mc1["allowed_actions"], json!([]), "{mc1}");
+    let (_, mc3, _) = call(&f, "scoped", "GET", "/api/v1/items/MC3", None).await;
+    assert!(
+        !mc3["allowed_actions"].as_array().unwrap().is_empty(),
+        "{mc3}"
+    );
     // the unrestricted still read every condition
     let (_, rule, _) = call(&f, "manager", "GET", "/api/v1/rules/high-for-one", None).await;
     assert_eq!(rule["when"], "tenant == \"beta\"", "{rule}");

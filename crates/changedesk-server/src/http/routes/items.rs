@@ -284,6 +284,23 @@ async fn load(
     })
 }
 
+/// How many tenants outside `caller`'s limit see post `id` (always 0 for a
+/// caller without a limit): the post's one work item is theirs too.
+async fn shared_outside(state: &AppState, caller: &Caller, id: &str) -> ApiResult<usize> {
+    if caller.unrestricted() {
+        return Ok(0);
+    }
+    let post = state
+        .store
+        .get_message_scoped(id, &changedesk_store::TenantScope::All)
+        .await?;
+    Ok(post
+        .tenants
+        .iter()
+        .filter(|t| !caller.sees(&t.name))
+        .count())
+}
+
 pub(crate) async fn detail(
     state: &AppState,
     caller: &Caller,
@@ -301,7 +318,10 @@ pub(crate) async fn detail(
         })
         .map(|l| LogEntryDto::from(&l.entry))
         .collect();
-    let allowed_actions = if caller.may_act_on(stored.item.assignee.as_deref()) {
+    // a shared item offers a tenant-limited caller no action (see `act`)
+    let allowed_actions = if caller.may_act_on(stored.item.assignee.as_deref())
+        && shared_outside(state, caller, id).await? == 0
+    {
         changedesk_core::triage::allowed_actions(stored.item.state)
             .iter()
             .map(|a| a.as_str().to_string())
@@ -544,16 +564,8 @@ pub(crate) async fn act(
     // work is kept per tenant, a tenant-limited caller changes it only when
     // no tenant outside their limit sees the post (their own tenant's
     // override stays theirs to set)
-    if !caller.unrestricted() && !matches!(action, Action::SetOverride { .. }) {
-        let post = state
-            .store
-            .get_message_scoped(id, &changedesk_store::TenantScope::All)
-            .await?;
-        let outside = post
-            .tenants
-            .iter()
-            .filter(|t| !caller.sees(&t.name))
-            .count();
+    if !matches!(action, Action::SetOverride { .. }) {
+        let outside = shared_outside(state, caller, id).await?;
         if outside > 0 {
             return Err(ApiError::forbidden(format!(
                 "{id}'s work item is shared with {outside} tenant{} outside your tenant limit, so a change would \
