@@ -29,6 +29,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub mod failpoint;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 
 /// What went wrong in the store. Messages are written for the person at the
 /// terminal.
@@ -52,6 +53,13 @@ pub enum StoreError {
     Invalid(String),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// The database could not write for want of space: its disk is full,
+    /// or the database reached its size limit. Writes work again once space
+    /// is freed; reads go on meanwhile.
+    #[error(
+        "the database's disk is full (or the database reached its size limit): free space; writes work again then ({0})"
+    )]
+    Full(sqlx::Error),
     /// Every connection of the pool stayed in use for its whole acquire
     /// timeout: the database is overloaded, not broken; try again.
     #[error("the database is busy: no connection came free in time")]
@@ -68,7 +76,55 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> StoreError {
         match e {
             sqlx::Error::PoolTimedOut => StoreError::Busy,
+            e if storage_failure(&e) == Some(StorageFailure::Full) => StoreError::Full(e),
             e => StoreError::Database(e),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum StorageFailure {
+    /// Disk full or size limit reached.
+    Full,
+    /// The disk failed, or the database cannot be written at all.
+    Io,
+}
+
+/// Whether a database error says the database cannot store anything now
+/// (rather than that one statement was wrong).
+fn storage_failure(e: &sqlx::Error) -> Option<StorageFailure> {
+    let sqlx::Error::Database(d) = e else {
+        return matches!(e, sqlx::Error::Io(_)).then_some(StorageFailure::Io);
+    };
+    let code = d.code()?;
+    if d.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // the extended result code; its low byte is the primary one
+        match code.parse::<i32>().ok()? & 0xff {
+            13 => Some(StorageFailure::Full),        // SQLITE_FULL
+            8 | 10 | 14 => Some(StorageFailure::Io), // READONLY, IOERR, CANTOPEN
+            _ => None,
+        }
+    } else {
+        // PostgreSQL's SQLSTATE: 53100 disk_full, class 53 insufficient
+        // resources, class 58 system error (I/O), 25006 read-only transaction
+        match &*code {
+            "53100" => Some(StorageFailure::Full),
+            c if c.starts_with("53") || c.starts_with("58") || c == "25006" => {
+                Some(StorageFailure::Io)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl StoreError {
+    /// Whether this says the archive cannot be written now (disk full, I/O
+    /// failure), as opposed to a mistake in one request.
+    pub fn is_storage_failure(&self) -> bool {
+        match self {
+            StoreError::Full(_) => true,
+            StoreError::Database(e) => storage_failure(e).is_some(),
+            _ => false,
         }
     }
 }
@@ -231,6 +287,9 @@ pub struct Store {
     /// API token uses this process has recorded (or is recording), by token
     /// id: one request records a busy token's use, the others go on.
     token_uses: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<i64, Timestamp>>>,
+    /// Why the last write failed, when it failed because the archive could
+    /// not be written (disk full, I/O): see [`Store::write_failure`].
+    write_failure: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// Digests of post content already computed, by post id.
@@ -298,14 +357,17 @@ macro_rules! dispatch {
     };
 }
 
-/// As `dispatch!`, for operations that write.
+/// As `dispatch!`, for operations that write; notes whether the archive
+/// could be written ([`Store::write_failure`]).
 macro_rules! dispatch_write {
-    ($self:ident . $f:ident ( $($arg:expr),* $(,)? )) => {
-        match &$self.backend {
+    ($self:ident . $f:ident ( $($arg:expr),* $(,)? )) => {{
+        let result = match &$self.backend {
             Backend::Sqlite { write, .. } => sqlite::$f(write, $($arg),*).await,
             Backend::Postgres(pool) => postgres::$f(pool, $($arg),*).await,
-        }
-    };
+        };
+        $self.note_write(result.as_ref().err());
+        result
+    }};
 }
 
 // after the dispatch macros, which it uses
@@ -364,7 +426,15 @@ impl Store {
                             source,
                         })
                 };
-                let write = connect(1, opts.clone()).await?;
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .after_release(|conn, _| Box::pin(writer_usable(conn)))
+                    .connect_with(opts.clone())
+                    .await
+                    .map_err(|source| StoreError::Open {
+                        url: location.describe(),
+                        source,
+                    })?;
                 sqlx::migrate!("./migrations/sqlite").run(&write).await?;
                 // readers keep a smaller cache each: four of the writer's
                 // size would be most of the process's memory. The server's
@@ -409,7 +479,54 @@ impl Store {
             }),
             token_uses: Default::default(),
             digests: Default::default(),
+            write_failure: Default::default(),
         })
+    }
+
+    /// Records how a write ended: a storage failure (disk full, I/O) is
+    /// remembered until a write succeeds; other errors (a conflict, a
+    /// missing item) say nothing about the archive.
+    fn note_write(&self, error: Option<&StoreError>) {
+        let mut failure = self.write_failure.lock().unwrap_or_else(|e| e.into_inner());
+        match error {
+            None => *failure = None,
+            Some(e) if e.is_storage_failure() => *failure = Some(e.to_string()),
+            Some(_) => {}
+        }
+    }
+
+    /// Why the archive cannot be written, when the last write failed for
+    /// want of space or an I/O error; `None` once a write worked again.
+    /// Readiness probes ask this, then [`Store::check_writes`].
+    pub fn write_failure(&self) -> Option<String> {
+        self.write_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Tests only (SQLite): sets the writer connection's `max_page_count`
+    /// (SQLite keeps at least the file's current size) and returns the
+    /// limit in force, so that a test can make the archive full.
+    #[cfg(feature = "testing")]
+    pub async fn sqlite_limit_pages(&self, pages: u64) -> Result<u64> {
+        let Backend::Sqlite { write, .. } = &self.backend else {
+            return Err(StoreError::Invalid("not a SQLite archive".into()));
+        };
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "PRAGMA max_page_count = {pages}"
+        )))
+        .fetch_one(write)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Tries a small write that changes nothing (on SQLite it also needs a
+    /// new page, as growing the archive does): `Ok` when writes work. Its
+    /// outcome is recorded like any write's.
+    pub async fn check_writes(&self) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.check_writes(writer))
     }
 
     /// Opens a SQLite archive at `path`.
@@ -465,6 +582,7 @@ impl Store {
     ) -> Result<ImportSummary> {
         validate_tenant_name(tenant)?;
         let writer = &*self.writer;
+        let messages = &*text::cleaned(messages);
         let digests = self.message_digests(messages);
         dispatch_write!(self.import_messages(writer, tenant, messages, &digests, opts))
     }
@@ -478,6 +596,7 @@ impl Store {
     ) -> Result<ImportSummary> {
         validate_tenant_name(tenant)?;
         let writer = &*self.writer;
+        let incidents = &*text::cleaned(incidents);
         let digests = self.incident_digests(incidents);
         dispatch_write!(self.import_incidents(writer, tenant, incidents, &digests, opts))
     }
@@ -491,6 +610,7 @@ impl Store {
     ) -> Result<ImportSummary> {
         validate_tenant_name(tenant)?;
         let writer = &*self.writer;
+        let overviews = &*text::cleaned(overviews);
         dispatch_write!(self.import_health(writer, tenant, overviews, opts))
     }
 
@@ -550,6 +670,8 @@ impl Store {
     ) -> Result<BatchSummary> {
         validate_tenant_name(tenant)?;
         let writer = &*self.writer;
+        let clean = CleanBatch::new(batch);
+        let batch = &clean.batch(batch);
         let digests = self.batch_digests(batch);
         dispatch_write!(self.import_batch(writer, tenant, batch, &digests))
     }
@@ -560,6 +682,8 @@ impl Store {
     /// the tenant waits for the write lock, and hands them over in
     /// [`TenantBatch::digests`].
     pub fn message_digests(&self, messages: &[Message]) -> MessageDigests {
+        // of what will be stored
+        let messages = &*text::cleaned(messages);
         MessageDigests {
             content: self.digests.digests(messages),
             details: messages.iter().map(|m| m.view.digest()).collect(),
@@ -570,6 +694,7 @@ impl Store {
     /// [`Store::message_digests`] for posts): each one's version (its shared
     /// content and posts) and each tenant's details.
     pub fn incident_digests(&self, incidents: &[Incident]) -> IncidentDigests {
+        let incidents = &*text::cleaned(incidents);
         IncidentDigests {
             version: incidents.iter().map(Incident::version_digest).collect(),
             details: incidents.iter().map(|i| i.view.digest()).collect(),
@@ -606,14 +731,21 @@ impl Store {
         batches: &[(&str, &TenantBatch<'_>)],
     ) -> Result<Vec<Result<BatchSummary>>> {
         let mut out: Vec<Option<Result<BatchSummary>>> = Vec::with_capacity(batches.len());
+        let cleaned: Vec<CleanBatch<'_>> =
+            batches.iter().map(|(_, b)| CleanBatch::new(b)).collect();
+        let cleaned: Vec<TenantBatch<'_>> = cleaned
+            .iter()
+            .zip(batches)
+            .map(|(c, (_, b))| c.batch(b))
+            .collect();
         let mut valid = Vec::with_capacity(batches.len());
         let mut digests = Vec::with_capacity(batches.len());
-        for (tenant, batch) in batches {
+        for ((tenant, _), batch) in batches.iter().zip(&cleaned) {
             match validate_tenant_name(tenant) {
                 Err(e) => out.push(Some(Err(e))),
                 Ok(()) => {
                     out.push(None);
-                    valid.push((*tenant, *batch));
+                    valid.push((*tenant, batch));
                     digests.push(self.batch_digests(batch));
                 }
             }
@@ -868,6 +1000,37 @@ impl Store {
     }
 }
 
+/// Whether the SQLite writer's connection may be used again after a
+/// transaction (the pool's `after_release`).
+///
+/// After some failures (`SQLITE_FULL`, an I/O error, a failed `COMMIT`)
+/// SQLite has already rolled the transaction back itself. sqlx's `ROLLBACK`
+/// then fails ("no transaction is active") and sqlx goes on counting a
+/// transaction that no longer exists, so it refused every later
+/// `BEGIN IMMEDIATE` ("attempted to call begin_with at non-zero transaction
+/// depth") until the process restarted. Here the count is brought back to
+/// zero; a connection that cannot be put right is closed, and the pool
+/// opens a fresh one for the next write.
+async fn writer_usable(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    use sqlx_core::transaction::TransactionManager;
+    // after the rollback a dropped transaction queued
+    conn.ping().await?;
+    for _ in 0..4 {
+        if !conn.is_in_transaction() {
+            return Ok(true);
+        }
+        tracing::warn!(
+            "the archive's writer lost its transaction (SQLite rolled it back); resetting it"
+        );
+        // a transaction for sqlx's rollback to end (if SQLite still has
+        // one, this fails and the rollback ends that one)
+        let _ = sqlx::raw_sql("BEGIN").execute(&mut *conn).await;
+        sqlx::sqlite::SqliteTransactionManager::rollback(conn).await?;
+    }
+    Ok(!conn.is_in_transaction())
+}
+
 /// Tenant names are short and safe in URLs, file names and env var names.
 pub fn validate_tenant_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -1079,6 +1242,65 @@ pub struct MessageDigests {
 pub struct IncidentDigests {
     version: Vec<String>,
     details: Vec<String>,
+}
+
+/// A batch's listings and recorded error as the archive stores them: NUL
+/// replaced ([`text`]); borrowed when there was none.
+struct CleanBatch<'a> {
+    messages: Option<std::borrow::Cow<'a, [Message]>>,
+    issues: Option<std::borrow::Cow<'a, [Incident]>>,
+    health: Option<std::borrow::Cow<'a, [HealthOverview]>>,
+    record: Option<Option<String>>,
+    sources: [Option<String>; 3],
+}
+
+impl<'a> CleanBatch<'a> {
+    fn new(b: &TenantBatch<'a>) -> CleanBatch<'a> {
+        let source = |o: &ImportOptions| text::without_nul(&o.source).into_owned();
+        CleanBatch {
+            messages: b.messages.as_ref().map(|(m, _)| text::cleaned(m)),
+            issues: b.issues.as_ref().map(|(i, _)| text::cleaned(i)),
+            health: b.health.as_ref().map(|(h, _)| text::cleaned(h)),
+            record: b
+                .record
+                .as_ref()
+                .map(|r| r.as_deref().map(|e| text::without_nul(e).into_owned())),
+            sources: [
+                b.messages.as_ref().map(|(_, o)| source(o)),
+                b.issues.as_ref().map(|(_, o)| source(o)),
+                b.health.as_ref().map(|(_, o)| source(o)),
+            ],
+        }
+    }
+
+    /// `b` (the batch this was made from) with the cleaned parts.
+    fn batch<'s>(&'s self, b: &TenantBatch<'s>) -> TenantBatch<'s> {
+        let with = |o: &ImportOptions, source: &Option<String>| ImportOptions {
+            source: source.clone().unwrap_or_default(),
+            ..o.clone()
+        };
+        TenantBatch {
+            messages: b
+                .messages
+                .as_ref()
+                .zip(self.messages.as_deref())
+                .map(|((_, o), m)| (m, with(o, &self.sources[0]))),
+            issues: b
+                .issues
+                .as_ref()
+                .zip(self.issues.as_deref())
+                .map(|((_, o), i)| (i, with(o, &self.sources[1]))),
+            health: b
+                .health
+                .as_ref()
+                .zip(self.health.as_deref())
+                .map(|((_, o), h)| (h, with(o, &self.sources[2]))),
+            at: b.at,
+            record: self.record.clone(),
+            digests: b.digests,
+            issue_digests: b.issue_digests,
+        }
+    }
 }
 
 /// A batch's digests, brought along or worked out before the write lock.
@@ -1373,6 +1595,16 @@ mod sqlite {
     /// WAL with `synchronous = NORMAL` already commits without waiting for
     /// the disk.
     const ASYNC_COMMIT: &str = "";
+    /// The archive must be able to grow by a megabyte (as a sync needs to;
+    /// a page or two may be free in the file while it is full), rolled
+    /// back, so nothing stays.
+    const WRITE_CHECK: &[&str] = &[
+        "SAVEPOINT write_check",
+        "CREATE TABLE write_check (x)",
+        "INSERT INTO write_check VALUES (zeroblob(1048576))",
+        "ROLLBACK TO write_check",
+        "RELEASE write_check",
+    ];
     include!("ops.rs");
     include!("bulk_sqlite.rs");
     include!("admin_ops.rs");
@@ -1396,6 +1628,8 @@ mod postgres {
     /// moves in the same transaction as its data. Everything a person
     /// writes keeps the default, durable commit.
     const ASYNC_COMMIT: &str = "SET LOCAL synchronous_commit TO OFF";
+    /// The commit writes WAL, which a full disk refuses.
+    const WRITE_CHECK: &[&str] = &[];
     include!("ops.rs");
     include!("bulk_postgres.rs");
     include!("admin_ops.rs");

@@ -1893,6 +1893,18 @@ pub(crate) async fn ping(pool: &Pool<Db>) -> Result<()> {
     Ok(())
 }
 
+/// A write that changes nothing: `WRITE_CHECK` (on SQLite, allocating a
+/// page and giving it back), then one row written unchanged and committed.
+pub(crate) async fn check_writes(pool: &Pool<Db>, writer: &Writer) -> Result<()> {
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "check writes").await?;
+    for statement in WRITE_CHECK {
+        sqlx::query(*statement).execute(&mut *tx).await?;
+    }
+    sqlx::query("UPDATE archive_changes SET n = n WHERE id = 1").execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub(crate) async fn counts(pool: &Pool<Db>) -> Result<Counts> {
     async fn n(pool: &Pool<Db>, q: &'static str) -> Result<i64> {
         Ok(sqlx::query(q).fetch_one(pool).await?.try_get("n")?)

@@ -8,5 +8,7 @@ mod oidc;
 mod query;
 mod replay;
 mod scenarios;
+mod storage;
+mod text;
 mod triage;
 mod views;
