@@ -20,6 +20,7 @@ mod error;
 mod file;
 mod merge;
 mod oidc;
+mod server;
 mod sync;
 mod tenant;
 mod triage;
@@ -33,6 +34,7 @@ pub use database::{DEFAULT_DATABASE_URL, DatabaseUrl, PostgresUrl};
 pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
 pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
 pub use oidc::{DEFAULT_APP_ROLES, OidcConfig};
+pub use server::{IpRange, ServerSettings};
 pub use sync::SyncSettings;
 pub use tenant::{Cloud, Credential, CredentialSpec, TenantConfig};
 pub use triage::TriageConfig;
@@ -60,6 +62,8 @@ pub struct Config<C = Credential> {
     pub triage: TriageConfig,
     /// `[oidc]`: OpenID Connect sign-in, when configured.
     pub oidc: Option<OidcConfig>,
+    /// `[server]`: how `serve` treats its clients.
+    pub server: ServerSettings,
 }
 
 impl<C> Config<C> {
@@ -294,6 +298,7 @@ pub fn load(
         sync: config.sync,
         triage: config.triage,
         oidc,
+        server: config.server,
     };
     rep.finish(
         Some(Loaded {

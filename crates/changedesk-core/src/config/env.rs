@@ -99,6 +99,8 @@ pub(super) struct EnvLayer {
     pub sync: BTreeMap<String, String>,
     /// `CHANGEDESK_OIDC__<KEY>`, by lower-case key.
     pub oidc: BTreeMap<String, String>,
+    /// `CHANGEDESK_SERVER__<KEY>`, by lower-case key.
+    pub server: BTreeMap<String, String>,
     /// By tenant name as written in the variables (`CONTOSO`, `FAB_RIKAM`).
     pub tenants: BTreeMap<String, BTreeMap<TenantField, String>>,
     pub warnings: Vec<String>,
@@ -110,6 +112,7 @@ enum Recognised {
     LogFormat,
     Sync(String),
     Oidc(String),
+    Server(String),
     Binary,
     Tenant(String, TenantField),
 }
@@ -143,6 +146,17 @@ fn recognise(var: &str) -> Result<Recognised, String> {
             Err(format!(
                 "{var} is not a changedesk setting; ignored ([oidc] keys: {}; the role and scope tables only in the file)",
                 super::oidc::KEYS.join(", ")
+            ))
+        };
+    }
+    if let Some(key) = var.strip_prefix(super::server::ENV_PREFIX) {
+        let key = key.to_ascii_lowercase();
+        return if super::server::KEYS.contains(&key.as_str()) && var == var.to_ascii_uppercase() {
+            Ok(Recognised::Server(key))
+        } else {
+            Err(format!(
+                "{var} is not a changedesk setting; ignored ([server] keys: {})",
+                super::server::KEYS.join(", ")
             ))
         };
     }
@@ -198,6 +212,9 @@ pub(super) fn scan(env: &BTreeMap<String, String>) -> EnvLayer {
             }
             Ok(Recognised::Oidc(key)) => {
                 layer.oidc.insert(key, value.clone());
+            }
+            Ok(Recognised::Server(key)) => {
+                layer.server.insert(key, value.clone());
             }
             Ok(Recognised::Binary) => {}
             Ok(Recognised::Tenant(name, field)) => {

@@ -33,6 +33,7 @@ pub(super) struct RawFile {
     pub rules: Vec<Spanned<crate::rules::RuleSpec>>,
     pub triage: Option<super::triage::RawTriage>,
     pub oidc: Option<Spanned<super::oidc::RawOidc>>,
+    pub server: Option<super::server::RawServer>,
 }
 
 /// One `[[tenants]]` table. Every key is optional here: a missing key may be
@@ -248,7 +249,7 @@ mod tests {
         let e = error("database = \"sqlite://x\"\n\ndatabse = \"x\"\n");
         assert_eq!(
             e.to_string(),
-            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `sync`, `owners`, `tenant_groups`, `ownership`, `rules`, `triage`, `oidc`"
+            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `sync`, `owners`, `tenant_groups`, `ownership`, `rules`, `triage`, `oidc`, `server`"
         );
     }
 

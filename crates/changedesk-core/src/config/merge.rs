@@ -172,6 +172,7 @@ pub(super) fn build(
     };
 
     let sync = super::sync::build(rep, file.sync, &layer.sync);
+    let server = super::server::build(rep, file.server, &layer.server);
     let (oidc, oidc_secret_origin) = super::oidc::build(rep, file.oidc, &layer.oidc).unzip();
     let triage = super::triage::build(
         rep,
@@ -214,6 +215,7 @@ pub(super) fn build(
             sync,
             triage,
             oidc,
+            server,
         },
         credential_origins,
         oidc_secret_origin,

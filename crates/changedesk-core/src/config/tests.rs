@@ -961,3 +961,63 @@ fn sync_section_errors_name_key_and_line() {
         l.warnings
     );
 }
+
+#[test]
+fn server_section_reads_trusted_proxies_from_file_and_env() {
+    let l = load_ok("", &[]);
+    assert_eq!(l.config.server, ServerSettings::default());
+    let text = "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nhash_concurrency = 3\n";
+    let l = load_ok(text, &[]);
+    assert_eq!(
+        l.config
+            .server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["10.0.0.0/8", "::1/128"]
+    );
+    assert_eq!(l.config.server.hash_concurrency, 3);
+    let l = load_ok(
+        text,
+        &[(
+            "CHANGEDESK_SERVER__TRUSTED_PROXIES",
+            "192.168.0.1, 172.16.0.0/12",
+        )],
+    );
+    assert_eq!(
+        l.config
+            .server
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["192.168.0.1/32", "172.16.0.0/12"],
+        "the environment beats the file"
+    );
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    let e = load_with(
+        Some("[server]\ntrusted_proxies = [\"10.0.0.0/40\"]\nhash_concurrency = -1\n"),
+        &[],
+        CliOverrides::default(),
+        &no_files,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains(":2:") && e.contains("server.trusted_proxies") && e.contains("prefix"),
+        "{e}"
+    );
+    assert!(
+        e.contains(":3:") && e.contains("server.hash_concurrency"),
+        "{e}"
+    );
+    let l = load_ok("", &[("CHANGEDESK_SERVER__BOGUS", "1")]);
+    assert!(
+        l.warnings
+            .iter()
+            .any(|w| w.contains("CHANGEDESK_SERVER__BOGUS")),
+        "{:?}",
+        l.warnings
+    );
+}
