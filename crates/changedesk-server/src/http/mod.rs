@@ -55,6 +55,13 @@ pub struct Settings {
     /// The answer cache of the post list, search and facets
     /// ([`cache`]).
     pub cache: cache::CacheSettings,
+    /// `[server] hash_concurrency`: password hashes computed at once (each
+    /// Argon2id takes 19 MiB); `0`: twice the CPU cores. Beyond it a sign-in
+    /// waits a moment, then is answered 503 with `Retry-After`.
+    pub hash_concurrency: usize,
+    /// `[server] trusted_proxies`: peers whose `X-Forwarded-For` names the
+    /// client ([`extract::ClientIp`]).
+    pub trusted_proxies: Vec<changedesk_core::config::IpRange>,
 }
 
 impl Default for Settings {
@@ -67,6 +74,8 @@ impl Default for Settings {
             sign_in_window: Duration::from_secs(300),
             reopen: changedesk_core::triage::ReopenPolicy::default(),
             cache: cache::CacheSettings::default(),
+            hash_concurrency: 0,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -80,6 +89,8 @@ pub struct Inner {
     pub settings: Settings,
     clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
     pub limiter: auth::SignInLimiter,
+    /// Permits to compute a password hash (see `Settings::hash_concurrency`).
+    pub hashing: Arc<tokio::sync::Semaphore>,
     pub metrics: Option<metrics::Metrics>,
     ready: AtomicBool,
     /// Asks the scheduler to sync a tenant now (`None`: no scheduler runs).
@@ -104,6 +115,12 @@ impl AppState {
         AppState(Arc::new(Inner {
             store,
             limiter: auth::SignInLimiter::new(settings.sign_in_attempts, settings.sign_in_window),
+            hashing: Arc::new(tokio::sync::Semaphore::new(
+                match settings.hash_concurrency {
+                    0 => 2 * std::thread::available_parallelism().map_or(1, usize::from),
+                    n => n,
+                },
+            )),
             cache: cache::AnswerCache::new(settings.cache).map(Arc::new),
             settings,
             clock: Box::new(Timestamp::now_utc),

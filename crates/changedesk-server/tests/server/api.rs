@@ -90,6 +90,8 @@ const SPARE_TOKEN: i64 = 6;
 
 struct Fixture {
     app: Router,
+    /// The router's state (its hashing permits, for the bounds tests).
+    state: AppState,
     store: Store,
     /// API token per caller (none for `anonymous`).
     tokens: Vec<Option<String>>,
@@ -308,9 +310,10 @@ async fn fixture(store: Store) -> Fixture {
     )
     .with_clock(|| at(NOW));
     Fixture {
-        app: http::router(state, true),
+        app: http::router(state.clone(), true),
         store,
         tokens,
+        state,
     }
 }
 
@@ -1552,6 +1555,65 @@ async fn sessions_need_csrf_and_end_at_sign_out(store: Store) {
     );
 }
 
+/// A sign-in cannot grow the audit log or the limiter with a huge name, and
+/// when every hashing permit is taken it is answered 503 with Retry-After
+/// instead of queueing another 19 MiB hash.
+async fn unauthenticated_sign_ins_are_bounded(store: Store) {
+    let f = fixture(store).await;
+    let before = f.store.audit_log(1000).await.unwrap().len();
+    let huge = "n".repeat(100_000);
+    let (status, body, _) = send(
+        &f.app,
+        request(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(&json!({"name": huge, "password": "x"})),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        f.store.audit_log(1000).await.unwrap().len(),
+        before,
+        "nothing audited"
+    );
+    // every permit taken: the next sign-in waits a moment, then 503
+    let all = f.state.hashing.available_permits() as u32;
+    let held = f
+        .state
+        .hashing
+        .clone()
+        .acquire_many_owned(all)
+        .await
+        .unwrap();
+    let resp = f
+        .app
+        .clone()
+        .oneshot(request(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(&json!({"name": "admin", "password": "correct horse battery staple"})),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    drop(held);
+    let (status, body, _) = send(
+        &f.app,
+        request(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(&json!({"name": "admin", "password": "correct horse battery staple"})),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 async fn failed_sign_ins_are_limited(store: Store) {
     let f = fixture(store).await;
     for i in 0..5 {
@@ -2130,6 +2192,7 @@ async fn every_documented_action_is_accepted(store: Store) {
 }
 
 both!(
+    unauthenticated_sign_ins_are_bounded,
     every_documented_action_is_accepted,
     configuration_is_redacted_for_tenant_limited_callers,
     answers_are_cached_per_caller_until_a_write,

@@ -29,6 +29,8 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
         secure_cookies: !args.insecure_cookies,
         reopen: app.config.triage.reopen.clone(),
         cache,
+        hash_concurrency: app.config.server.hash_concurrency,
+        trusted_proxies: app.config.server.trusted_proxies.clone(),
         ..Settings::default()
     };
     let metrics = http::metrics::Metrics::global();

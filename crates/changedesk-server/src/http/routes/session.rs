@@ -57,6 +57,14 @@ async fn sign_in(
     Ok((jar, axum::Json(signed_in)))
 }
 
+/// The longest user name a sign-in accepts (names are at most 64 characters
+/// of `a-z 0-9 . _ -`; this leaves room, and no more).
+const MAX_NAME_CHARS: usize = 256;
+/// The longest password a sign-in accepts.
+const MAX_PASSWORD_BYTES: usize = 1024;
+/// How long a sign-in waits for a hashing permit before 503.
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Checks a local account's user name and password, under the per-account
 /// and per-client sign-in limit; a failure is audited and is the same answer
 /// whether the user exists or not.
@@ -66,6 +74,13 @@ pub(crate) async fn check_password_sign_in(
     password: String,
     client: &str,
 ) -> ApiResult<changedesk_store::User> {
+    // nothing unauthenticated grows without bound: a name longer than any
+    // user's is refused before it reaches the limiter or the audit log
+    if name.chars().count() > MAX_NAME_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "a user name has at most {MAX_NAME_CHARS} characters and a password at most {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
     let name = name.trim().to_ascii_lowercase();
     let key = format!("{name}|{client}");
     if let Some(wait) = state.limiter.blocked(&key) {
@@ -82,12 +97,27 @@ pub(crate) async fn check_password_sign_in(
         .as_ref()
         .filter(|u| !u.disabled)
         .and_then(|u| u.password_hash.clone());
+    // at most `hash_concurrency` hashes at once (19 MiB each): beyond, a
+    // short wait, then 503 with Retry-After
+    let permit = tokio::time::timeout(HASH_WAIT, state.hashing.clone().acquire_owned())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many sign-ins at once; try again in a second",
+            )
+        })?;
     // an unknown user costs the same time as a wrong password
-    let ok = tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => auth::verify_password(&password, &phc),
-        None => {
-            let _ = auth::verify_password(&password, dummy_phc());
-            false
+    let ok = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        match phc {
+            Some(phc) => auth::verify_password(&password, &phc),
+            None => {
+                let _ = auth::verify_password(&password, dummy_phc());
+                false
+            }
         }
     })
     .await
