@@ -88,6 +88,13 @@ impl From<StoreError> for ApiError {
                     "the server is too busy to answer now; try again in a moment",
                 )
             }
+            StoreError::Full(_) => {
+                tracing::error!(error = %e, "a write failed: the database's disk is full");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server's database is full: changes cannot be saved until space is freed",
+                )
+            }
             _ => ApiError::internal(&e),
         }
     }

@@ -12,6 +12,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod metrics;
+pub mod nul;
 pub mod oidc;
 pub(crate) mod routes;
 pub mod sanitize;
@@ -170,7 +171,8 @@ impl AppState {
         (self.clock)()
     }
 
-    /// Readiness: false while shutting down.
+    /// Readiness: false while shutting down (`/readyz` also answers 503
+    /// while the database does not answer or cannot be written).
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::SeqCst);
     }
@@ -223,7 +225,8 @@ pub fn router(state: AppState, metrics_here: bool) -> Router {
     if metrics_here {
         app = app.route("/metrics", get(metrics::render));
     }
-    app.layer(axum::middleware::from_fn_with_state(
+    app.layer(axum::middleware::from_fn(nul::reject_nul))
+    .layer(axum::middleware::from_fn_with_state(
         state.clone(),
         metrics::track,
     ))
@@ -244,17 +247,30 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     if !state.ready.load(Ordering::SeqCst) {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
     }
-    match state.store.ping().await {
-        Ok(_) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready: the database does not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the database does not answer",
-            )
-                .into_response()
-        }
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "not ready: the database does not answer");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the database does not answer",
+        )
+            .into_response();
     }
+    // after a write failed for want of space or an I/O error: ready again
+    // once a write works (tried here, so that a server taken out of
+    // rotation, which gets no writes, comes back)
+    if state.store.write_failure().is_some()
+        && let Err(e) = state.store.check_writes().await
+    {
+        tracing::warn!(error = %e, "not ready: the database cannot be written");
+        let why = match e {
+            changedesk_store::StoreError::Full(_) => {
+                "the database cannot be written: its disk is full"
+            }
+            _ => "the database cannot be written; the details are in the server's log",
+        };
+        return (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
+    }
+    (StatusCode::OK, "ready").into_response()
 }
 
 /// `/metrics` alone, for a listener of its own.

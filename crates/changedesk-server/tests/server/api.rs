@@ -1662,6 +1662,178 @@ async fn probes_answer_without_signing_in(store: Store) {
     }
 }
 
+/// A NUL in a path, query string or body is refused with 400 before any
+/// handler runs (on PostgreSQL it failed the handler's statement: 500),
+/// signed in or not; a JSON text `\\u0000` (a backslash and `u0000`) is not
+/// a NUL and goes through.
+async fn nul_in_requests_is_refused_before_any_handler(store: Store) {
+    let f = fixture(store).await;
+    let admin = f.tokens[1].as_deref();
+    let json_cases: Vec<(&str, &str, Option<&str>, Option<Value>)> = vec![
+        ("GET", "/api/v1/posts/MC%001", admin, None),
+        ("GET", "/api/v1/posts/MC1/revisions/1?x=%00", admin, None),
+        ("GET", "/api/v1/posts?q=team%00s", admin, None),
+        ("GET", "/api/v1/posts/facets?service=a%00", admin, None),
+        ("GET", "/api/v1/items?assignee=%00", admin, None),
+        ("GET", "/api/v1/users/a%00b", admin, None),
+        ("GET", "/api/v1/rules/r%00", admin, None),
+        ("GET", "/api/v1/tenants/alpha%00", None, None),
+        (
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(json!({"name": "admin\u{0}", "password": "x"})),
+        ),
+        (
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(json!({"name": "admin", "password": "a\u{0}"})),
+        ),
+        (
+            "PUT",
+            "/api/v1/owners/a%00b",
+            admin,
+            Some(json!({"display_name": "A", "email": "a@example.com"})),
+        ),
+        (
+            "PUT",
+            "/api/v1/owners/ab",
+            admin,
+            Some(json!({"display_name": "A\u{0}", "email": "a@example.com"})),
+        ),
+        (
+            "POST",
+            "/api/v1/users",
+            admin,
+            Some(
+                json!({"name": "nul\u{0}", "display_name": "x", "email": "x@example.com", "role": "reader"}),
+            ),
+        ),
+        (
+            "POST",
+            "/api/v1/items/MC1/actions",
+            admin,
+            Some(json!({"action": "comment", "text": "a\u{0}b"})),
+        ),
+        (
+            "POST",
+            "/api/v1/rules/test",
+            admin,
+            Some(json!({"rule": "x\u{0}"})),
+        ),
+    ];
+    let mut requests: Vec<(String, Request<Body>)> = json_cases
+        .into_iter()
+        .map(|(m, p, t, b)| (format!("{m} {p}"), request(m, p, t, b.as_ref())))
+        .collect();
+    let form = |uri: &str, body: &'static [u8]| {
+        Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    requests.push((
+        "UI sign-in, %00".into(),
+        form("/sign-in", b"name=admin%00&password=x&token=t"),
+    ));
+    requests.push((
+        "UI sign-in, raw NUL".into(),
+        form("/sign-in", b"name=ad\0min&password=x&token=t"),
+    ));
+    requests.push((
+        "UI sign-in page".into(),
+        request("GET", "/sign-in?next=/posts/MC%001", None, None),
+    ));
+    for (what, req) in requests {
+        let (status, body, headers) = send(&f.app, req).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{what}"
+        );
+        assert!(
+            body["detail"].as_str().unwrap().contains("NUL character"),
+            "{what}: {body}"
+        );
+    }
+    // not a NUL: a backslash and the text u0000
+    let (status, body, _) = send(
+        &f.app,
+        request(
+            "POST",
+            "/api/v1/session",
+            None,
+            Some(&json!({"name": "admin", "password": "\\u0000"})),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let audit = f.store.audit_log(100).await.unwrap();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.action == "session.sign_in_failed")
+            .count(),
+        1,
+        "refused requests reached no handler"
+    );
+}
+
+/// `/readyz` answers 503 while the archive cannot be written (here: full,
+/// with SQLite's `max_page_count`), and 200 again once it can, without a
+/// restart; a write that fails for want of space says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_follows_whether_the_archive_can_be_written() {
+    let t = changedesk_store::testing::TestStore::sqlite().await;
+    let f = fixture(t.store.clone()).await;
+    let ready =
+        |app: Router| async move { send(&app, request("GET", "/readyz", None, None)).await };
+    assert_eq!(ready(f.app.clone()).await.0, StatusCode::OK);
+    f.store.sqlite_limit_pages(1).await.unwrap();
+    let big: Vec<Message> = (0..20)
+        .map(|i| {
+            post(
+                &format!("MCBIG{i}"),
+                "2026-03-01T00:00:00Z",
+                &"x".repeat(20_000),
+            )
+        })
+        .collect();
+    let e = f
+        .store
+        .import_messages("alpha", &big, &opts("2026-03-09T00:00:00Z"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("disk is full"), "{e}");
+    for _ in 0..2 {
+        let (status, body, _) = ready(f.app.clone()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(body.as_str().unwrap().contains("disk is full"), "{body}");
+    }
+    // reads still work meanwhile
+    let (status, _, _) = send(
+        &f.app,
+        request("GET", "/api/v1/posts", f.tokens[1].as_deref(), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    f.store.sqlite_limit_pages(1_000_000).await.unwrap();
+    let (status, body, _) = ready(f.app.clone()).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, Value::String("ready".into()))
+    );
+    f.store
+        .import_messages("alpha", &big, &opts("2026-03-09T00:00:00Z"))
+        .await
+        .unwrap();
+    t.finish().await;
+}
+
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
         $(
@@ -2195,6 +2367,7 @@ both!(
     unauthenticated_sign_ins_are_bounded,
     every_documented_action_is_accepted,
     configuration_is_redacted_for_tenant_limited_callers,
+    nul_in_requests_is_refused_before_any_handler,
     answers_are_cached_per_caller_until_a_write,
     probes_answer_without_signing_in,
     posts_filter_on_work_items_and_tenant_groups,
