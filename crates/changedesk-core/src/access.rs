@@ -175,6 +175,31 @@ impl Scope {
         TenantSet::Only(allowed)
     }
 
+    /// The names of this scope that are neither a tenant of `tenants` nor a
+    /// group of `groups`, each as "tenant `x`" or "tenant group `y`": a
+    /// scope may name only what exists (a typo would otherwise quietly allow
+    /// nothing, and unknown names would grow a token without bound).
+    pub fn unknown_names(&self, tenants: &[String], groups: &[TenantGroup]) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .tenants
+            .iter()
+            .filter(|n| !tenants.iter().any(|t| same_name(n, t)))
+            .map(|n| format!("tenant `{n}`"))
+            .collect();
+        out.extend(
+            self.groups
+                .iter()
+                .filter(|n| !groups.iter().any(|g| g.is_named(n)))
+                .map(|n| format!("tenant group `{n}`")),
+        );
+        out
+    }
+
+    /// How many names it holds.
+    pub fn name_count(&self) -> usize {
+        self.tenants.len() + self.groups.len()
+    }
+
     /// The canonical form: names trimmed and lower-cased, sorted, without
     /// repeats. Fails, naming it, on a name that cannot be a tenant name
     /// (`a-z 0-9 _ -`) or a group name (`a-z 0-9 . _ -`), 1–64 characters
@@ -317,6 +342,22 @@ pub fn validate_user_name(name: &str) -> Result<String, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn unknown_scope_names_are_named() {
+        let scope = Scope {
+            tenants: vec!["contoso".into(), "typo".into()],
+            groups: vec!["eu".into(), "nope".into()],
+        };
+        let tenants = vec!["Contoso".to_string(), "fabrikam".to_string()];
+        let groups = vec![group("EU", &["eu-*"], &[])];
+        assert_eq!(
+            scope.unknown_names(&tenants, &groups),
+            vec!["tenant `typo`", "tenant group `nope`"]
+        );
+        assert!(Scope::all().unknown_names(&[], &[]).is_empty());
+        assert_eq!(scope.name_count(), 4);
+    }
 
     fn group(name: &str, include: &[&str], exclude: &[&str]) -> TenantGroup {
         TenantGroup {

@@ -43,9 +43,20 @@ pub struct User {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub last_sign_in_at: Option<Timestamp>,
+    /// Failed sign-ins since the last successful one (or an admin's
+    /// unlock): the server delays further attempts once there are several.
+    pub failed_sign_ins: i64,
+    pub last_failed_sign_in_at: Option<Timestamp>,
 }
 
 impl User {
+    /// Whether they can administer: an enabled admin with no tenant limit
+    /// (a tenant-limited admin cannot manage users or configuration). The
+    /// last such admin cannot be demoted, disabled, limited or deleted.
+    pub fn administers(&self) -> bool {
+        self.role == Role::Admin && !self.disabled && self.scope.is_unrestricted()
+    }
+
     /// Whether they have a password (else only OpenID Connect).
     pub fn has_password(&self) -> bool {
         self.password_hash.is_some()
@@ -308,8 +319,24 @@ impl Store {
         dispatch_write!(self.delete_user(writer, name, actor, at))
     }
 
-    /// Records a successful sign-in's time on the user (not audited: the
-    /// server records the sign-in with [`Store::record_audit`]).
+    /// Counts a failed sign-in of the user, at `at`, and returns how many
+    /// have failed since the last success (not audited: the server records
+    /// the failure with [`Store::record_audit`]).
+    pub async fn record_failed_sign_in(&self, user_id: i64, at: &Timestamp) -> Result<i64> {
+        let writer = &*self.writer;
+        dispatch_write!(self.record_failed_sign_in(writer, user_id, at))
+    }
+
+    /// Clears user `name`'s failed sign-ins, so the next attempt is not
+    /// delayed (audited as `user.unlock`).
+    pub async fn unlock_user(&self, name: &str, actor: &str, at: &Timestamp) -> Result<User> {
+        let writer = &*self.writer;
+        dispatch_write!(self.unlock_user(writer, name, actor, at))
+    }
+
+    /// Records a successful sign-in's time on the user, clearing its failed
+    /// sign-ins (not audited: the server records the sign-in with
+    /// [`Store::record_audit`]).
     pub async fn record_sign_in(&self, user_id: i64, at: &Timestamp) -> Result<()> {
         let writer = &*self.writer;
         dispatch_write!(self.record_sign_in(writer, user_id, at))

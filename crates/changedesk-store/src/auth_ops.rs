@@ -9,7 +9,8 @@ use changedesk_core::access::{Role, validate_user_name};
 use super::{ApiTokenRow, AuditFilter, NewSession, NewToken, NewUser, SessionRow, User, UserUpdate};
 
 const USER_COLUMNS: &str = "u.id, u.name, u.role, u.disabled, u.display_name, u.email, u.oidc_subject, \
-    u.created_at, u.updated_at, u.last_sign_in_at, u.scope, u.password_hash";
+    u.created_at, u.updated_at, u.last_sign_in_at, u.scope, u.password_hash, u.failed_sign_ins, \
+    u.last_failed_sign_in_at";
 
 const SESSION_COLUMNS: &str = "s.token_hash AS s_token_hash, s.user_id AS s_user_id, s.created_at AS s_created_at, \
     s.expires_at AS s_expires_at, s.last_seen_at AS s_last_seen_at, s.csrf_token AS s_csrf_token";
@@ -42,6 +43,8 @@ fn user_from(row: &DbRow) -> Result<User> {
         created_at: read_ts(row.try_get("created_at")?)?,
         updated_at: read_ts(row.try_get("updated_at")?)?,
         last_sign_in_at: read_ts_opt(row.try_get("last_sign_in_at")?)?,
+        failed_sign_ins: row.try_get("failed_sign_ins")?,
+        last_failed_sign_in_at: read_ts_opt(row.try_get("last_failed_sign_in_at")?)?,
     })
 }
 
@@ -164,17 +167,27 @@ async fn subject_free(tx: &mut Tx, subject: &str, user_id: Option<i64>) -> Resul
     Ok(())
 }
 
-/// Refuses to leave no enabled admin: `doing` (`demote`, `disable`,
-/// `delete`) is done to `user`, an enabled admin.
+/// Refuses to leave no admin who can administer (enabled, with no tenant
+/// limit: a tenant-limited admin cannot manage users or configuration):
+/// `doing` (`demote`, `disable`, `delete`, `limit`) is done to `user`, such
+/// an admin.
 async fn keep_an_admin(tx: &mut Tx, user: &User, doing: &str) -> Result<()> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = $1 AND NOT disabled AND id <> $2")
-        .bind(Role::Admin.as_str())
-        .bind(user.id)
-        .fetch_one(&mut **tx)
-        .await?;
-    if row.try_get::<i64, _>("n")? == 0 {
+    let rows = sqlx::query(sql(format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.role = $1 AND NOT u.disabled AND u.id <> $2"
+    )))
+    .bind(Role::Admin.as_str())
+    .bind(user.id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut others = 0;
+    for row in &rows {
+        if user_from(row)?.administers() {
+            others += 1;
+        }
+    }
+    if others == 0 {
         return Err(StoreError::Invalid(format!(
-            "cannot {doing} `{}`: they are the last enabled admin (make another user an admin first)",
+            "cannot {doing} `{}`: they are the last enabled admin without a tenant limit (make another user such an admin first)",
             user.name
         )));
     }
@@ -308,12 +321,15 @@ pub(crate) async fn update_user(
     if changed.is_empty() {
         return Ok(old);
     }
-    if old.role == Role::Admin && !old.disabled {
-        if new.disabled {
-            keep_an_admin(&mut tx, &old, "disable").await?;
+    if old.administers() && !new.administers() {
+        let doing = if new.disabled {
+            "disable"
         } else if new.role != Role::Admin {
-            keep_an_admin(&mut tx, &old, "demote").await?;
-        }
+            "demote"
+        } else {
+            "limit the tenants of"
+        };
+        keep_an_admin(&mut tx, &old, doing).await?;
     }
     sqlx::query(
         "UPDATE users SET role = $1, disabled = $2, display_name = $3, email = $4, oidc_subject = $5, \
@@ -343,7 +359,7 @@ pub(crate) async fn delete_user(pool: &Pool<Db>, writer: &Writer, name: &str, ac
     let Some(user) = find_user(&mut *tx, UserKey::Name(&key)).await? else {
         return Err(StoreError::NotFound(format!("user `{key}`")));
     };
-    if user.role == Role::Admin && !user.disabled {
+    if user.administers() {
         keep_an_admin(&mut tx, &user, "delete").await?;
     }
     // sessions and tokens go with the user (ON DELETE CASCADE)
@@ -355,7 +371,9 @@ pub(crate) async fn delete_user(pool: &Pool<Db>, writer: &Writer, name: &str, ac
 
 pub(crate) async fn record_sign_in(pool: &Pool<Db>, writer: &Writer, user_id: i64, at: &Timestamp) -> Result<()> {
     let (_w, mut tx) = begin_bookkeeping(pool, writer, "sign-in").await?;
-    let done = sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+    let done = sqlx::query(
+        "UPDATE users SET last_sign_in_at = $1, failed_sign_ins = 0, last_failed_sign_in_at = NULL WHERE id = $2",
+    )
         .bind(at.to_canonical())
         .bind(user_id)
         .execute(&mut *tx)
@@ -365,6 +383,47 @@ pub(crate) async fn record_sign_in(pool: &Pool<Db>, writer: &Writer, user_id: i6
     }
     tx.commit().await?;
     Ok(())
+}
+
+pub(crate) async fn record_failed_sign_in(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    user_id: i64,
+    at: &Timestamp,
+) -> Result<i64> {
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "sign-in").await?;
+    let row = sqlx::query(
+        "UPDATE users SET failed_sign_ins = failed_sign_ins + 1, last_failed_sign_in_at = $1 \
+         WHERE id = $2 RETURNING failed_sign_ins",
+    )
+    .bind(at.to_canonical())
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("user {user_id}")))?;
+    let n: i64 = row.try_get("failed_sign_ins")?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+pub(crate) async fn unlock_user(pool: &Pool<Db>, writer: &Writer, name: &str, actor: &str, at: &Timestamp) -> Result<User> {
+    let key = name.trim().to_ascii_lowercase();
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "user").await?;
+    let Some(user) = find_user(&mut *tx, UserKey::Name(&key)).await? else {
+        return Err(StoreError::NotFound(format!("user `{key}`")));
+    };
+    sqlx::query("UPDATE users SET failed_sign_ins = 0, last_failed_sign_in_at = NULL WHERE id = $1")
+        .bind(user.id)
+        .execute(&mut *tx)
+        .await?;
+    let detail = serde_json::json!({ "failed_sign_ins": user.failed_sign_ins });
+    audit(&mut tx, &now, actor, "user.unlock", &user.name, &detail).await?;
+    let user = find_user(&mut *tx, UserKey::Id(user.id))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("user `{key}` vanished while being unlocked")))?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 pub(crate) async fn create_session(pool: &Pool<Db>, writer: &Writer, s: &NewSession) -> Result<()> {

@@ -435,7 +435,7 @@ impl Store {
                         url: location.describe(),
                         source,
                     })?;
-                sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+                migrate_sqlite(&write).await?;
                 // readers keep a smaller cache each: four of the writer's
                 // size would be most of the process's memory. The server's
                 // read through a memory map instead (up to SQLite's 2 GB
@@ -1638,6 +1638,34 @@ mod postgres {
     include!("oidc_ops.rs");
     include!("query_ops.rs");
     include!("view_ops.rs");
+}
+
+/// Brings a SQLite archive's schema up to date. sqlx takes no lock for
+/// SQLite (it does for PostgreSQL), so two processes opening a new file at
+/// once may both start a migration: the second then fails ("table …
+/// already exists", or busy) once the first commits. Each migration is one
+/// transaction, so nothing is half applied: the loser reads what is applied
+/// and goes on, for up to a minute.
+async fn migrate_sqlite(write: &sqlx::SqlitePool) -> Result<()> {
+    let migrator = sqlx::migrate!("./migrations/sqlite");
+    let started = std::time::Instant::now();
+    let mut tries: u64 = 0;
+    loop {
+        match migrator.run(write).await {
+            Ok(()) => return Ok(()),
+            Err(
+                sqlx::migrate::MigrateError::Execute(sqlx::Error::Database(e))
+                | sqlx::migrate::MigrateError::ExecuteMigration(sqlx::Error::Database(e), _),
+            ) if started.elapsed() < Duration::from_secs(60) => {
+                tries += 1;
+                tracing::debug!(error = %e, tries, "another process is migrating the archive; trying again");
+                // 20–120 ms, varied by process so two do not collide again
+                let jitter = (u64::from(std::process::id()) * 31 + tries * 17) % 100;
+                tokio::time::sleep(Duration::from_millis(20 + jitter)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -88,7 +88,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "CHANGEDESK_LISTEN")]
     pub listen: String,
-    /// Serve Prometheus metrics on this address instead of at /metrics on the main listener.
+    /// Serve Prometheus metrics on this address, without sign-in (keep it private); else
+    /// /metrics on the main listener answers an admin's API token only.
     #[arg(long)]
     pub metrics_listen: Option<String>,
     /// Sync each configured tenant this often (e.g. 15m, 1h); `0` turns scheduled syncs off.
@@ -129,6 +130,10 @@ pub enum UserCommand {
     },
     /// Revoke an API token by its id.
     Revoke { id: i64 },
+    /// Clear a user's failed sign-ins, so their next sign-in is not delayed
+    /// (a running server's per-address limits clear within their window, or
+    /// at once with `POST /api/v1/users/{name}/unlock`).
+    Unlock { name: String },
     /// Link a person's account at the identity provider (Entra ID) to an
     /// existing user: they then sign in with it as that user, even with
     /// `allow_create = false`.

@@ -326,14 +326,19 @@ pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
     c
 }
 
-/// Failed sign-ins per account and client address: after `attempts`
-/// failures within `window`, further attempts are refused until the window
-/// has passed.
+/// Failed sign-ins per key (an account and client address, or a client
+/// address across accounts): after `attempts` failures within `window`,
+/// further attempts with that key are refused until the window has passed.
+/// Kept in memory, at most [`LIMITER_KEYS`] keys: beyond, the keys that
+/// block nothing are dropped first.
 pub struct SignInLimiter {
     attempts: u32,
     window: Duration,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
+
+/// The most keys a [`SignInLimiter`] keeps.
+pub const LIMITER_KEYS: usize = 100_000;
 
 impl SignInLimiter {
     pub fn new(attempts: u32, window: Duration) -> SignInLimiter {
@@ -354,9 +359,15 @@ impl SignInLimiter {
 
     pub fn failed(&self, key: &str) {
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if failures.len() > 100_000 {
-            let window = self.window;
+        if failures.len() >= LIMITER_KEYS {
+            let (window, attempts) = (self.window, self.attempts);
             failures.retain(|_, (_, since)| since.elapsed() < window);
+            if failures.len() >= LIMITER_KEYS {
+                failures.retain(|_, (n, _)| *n >= attempts);
+            }
+            if failures.len() >= LIMITER_KEYS {
+                failures.clear();
+            }
         }
         let entry = failures
             .entry(key.to_string())
@@ -373,6 +384,39 @@ impl SignInLimiter {
             .unwrap_or_else(|e| e.into_inner())
             .remove(key);
     }
+
+    /// Forgets every key that starts with `prefix` (an admin's unlock of an
+    /// account: `name|`).
+    pub fn forget_prefix(&self, prefix: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|k, _| !k.starts_with(prefix));
+    }
+
+    /// How many keys it holds.
+    pub fn len(&self) -> usize {
+        self.failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How long an account's next sign-in waits after `failures` failed ones
+/// in a row (from the last failure): nothing for the first `free`, then 1 s,
+/// doubling with each further failure, at most `max`. An account is slowed
+/// down, never locked: its owner waits at most `max`, while someone
+/// guessing from many addresses gets about one guess per `max`.
+pub fn account_delay(failures: i64, free: u32, max: Duration) -> Duration {
+    let Ok(beyond) = u32::try_from(failures - i64::from(free)) else {
+        return Duration::ZERO;
+    };
+    Duration::from_secs(1u64 << beyond.min(30)).min(max)
 }
 
 /// The OpenAPI security schemes: the session cookie and API tokens.

@@ -27,6 +27,8 @@ pub struct Problem {
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: String,
+    /// Seconds for `Retry-After` (a 503 without one says 1).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -34,6 +36,16 @@ impl ApiError {
         ApiError {
             status,
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429: too many attempts; try again in `wait` (at least a second).
+    pub fn too_many(detail: impl Into<String>, wait: std::time::Duration) -> ApiError {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        ApiError {
+            retry_after: Some(secs.max(1)),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, detail)
         }
     }
 
@@ -117,7 +129,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -1,7 +1,8 @@
 //! Prometheus metrics: per request (method, route, status, latency) and the
 //! archive's and the work items' counts (counted at a scrape at most every
-//! [`GAUGES_MAX_AGE`]). Served at `/metrics`, or on a listener of its own
-//! (`serve --metrics-listen`) so they are not exposed with the API.
+//! [`GAUGES_MAX_AGE`]). Served on a listener of their own
+//! (`serve --metrics-listen`), or at `/metrics` on the main listener to an
+//! admin's API token only.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -63,6 +64,20 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     metrics::histogram!("changedesk_http_request_duration_seconds", &labels)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+/// `GET /metrics` on the main listener: for an admin without a tenant limit
+/// only (Prometheus sends an API token as `authorization: credentials`),
+/// since the counts cover every tenant. `serve --metrics-listen ADDR` serves
+/// them without sign-in on an address of their own, for a private network.
+pub async fn render_for_admins(
+    State(state): State<AppState>,
+    caller: super::auth::Caller,
+) -> Response {
+    if let Err(e) = caller.require(super::auth::Need::Admin) {
+        return e.into_response();
+    }
+    render(State(state)).await
 }
 
 /// `GET /metrics`: the Prometheus text format.

@@ -48,9 +48,16 @@ pub struct Settings {
     /// development on loopback.
     pub secure_cookies: bool,
     /// Failed sign-ins allowed per account and client address in
-    /// `sign_in_window` before further attempts are refused.
+    /// `sign_in_window` before further attempts from that address are
+    /// refused; also the failures an account may have in a row before each
+    /// further attempt waits ([`auth::account_delay`]).
     pub sign_in_attempts: u32,
     pub sign_in_window: Duration,
+    /// Failed sign-ins allowed per client address across all accounts in
+    /// `sign_in_window` (one address spraying guesses over many accounts).
+    pub sign_in_client_attempts: u32,
+    /// The longest an account's next sign-in waits after failures.
+    pub sign_in_max_delay: Duration,
     /// `[triage] reopen`: what the rules' `test` and `simulate` apply.
     pub reopen: changedesk_core::triage::ReopenPolicy,
     /// The answer cache of the post list, search and facets
@@ -73,6 +80,8 @@ impl Default for Settings {
             secure_cookies: true,
             sign_in_attempts: 5,
             sign_in_window: Duration::from_secs(300),
+            sign_in_client_attempts: 30,
+            sign_in_max_delay: Duration::from_secs(60),
             reopen: changedesk_core::triage::ReopenPolicy::default(),
             cache: cache::CacheSettings::default(),
             hash_concurrency: 0,
@@ -89,7 +98,10 @@ pub struct Inner {
     pub store: Store,
     pub settings: Settings,
     clock: Box<dyn Fn() -> Timestamp + Send + Sync>,
+    /// Failed sign-ins per account and client address.
     pub limiter: auth::SignInLimiter,
+    /// Failed sign-ins per client address, across accounts.
+    pub client_limiter: auth::SignInLimiter,
     /// Permits to compute a password hash (see `Settings::hash_concurrency`).
     pub hashing: Arc<tokio::sync::Semaphore>,
     pub metrics: Option<metrics::Metrics>,
@@ -116,6 +128,10 @@ impl AppState {
         AppState(Arc::new(Inner {
             store,
             limiter: auth::SignInLimiter::new(settings.sign_in_attempts, settings.sign_in_window),
+            client_limiter: auth::SignInLimiter::new(
+                settings.sign_in_client_attempts,
+                settings.sign_in_window,
+            ),
             hashing: Arc::new(tokio::sync::Semaphore::new(
                 match settings.hash_concurrency {
                     0 => 2 * std::thread::available_parallelism().map_or(1, usize::from),
@@ -204,8 +220,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api().1
 }
 
-/// Every route of the service (the probes and `/metrics` included unless
-/// metrics have their own listener).
+/// Every route of the service (the probes, and `/metrics` for admins
+/// unless metrics have their own listener).
 pub fn router(state: AppState, metrics_here: bool) -> Router {
     let (api, doc) = api();
     let doc = Arc::new(doc);
@@ -223,7 +239,7 @@ pub fn router(state: AppState, metrics_here: bool) -> Router {
         .merge(crate::ui::router())
         .fallback(crate::ui::fallback);
     if metrics_here {
-        app = app.route("/metrics", get(metrics::render));
+        app = app.route("/metrics", get(metrics::render_for_admins));
     }
     app.layer(axum::middleware::from_fn(nul::reject_nul))
     .layer(axum::middleware::from_fn_with_state(

@@ -837,6 +837,20 @@ fn matrix() -> Vec<Row> {
             body: Some(json!({"disabled": true})),
             expect: [401, 404, 403, 403, 403, 403],
         },
+        Row {
+            method: "POST",
+            route: "/api/v1/users/{name}/unlock",
+            path: "/api/v1/users/newbie/unlock",
+            body: None,
+            expect: [401, 200, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/users/{name}/unlock",
+            path: "/api/v1/users/nobody/unlock",
+            body: None,
+            expect: [401, 404, 403, 403, 403, 403],
+        },
         // the last enabled admin stays
         Row {
             method: "PATCH",
@@ -1578,6 +1592,30 @@ async fn unauthenticated_sign_ins_are_bounded(store: Store) {
         before,
         "nothing audited"
     );
+    // entries stored before names were bounded are shown clipped
+    f.store
+        .record_audit(
+            &huge,
+            "session.sign_in_failed",
+            &huge,
+            &json!({ "name": huge }),
+            &at(NOW),
+        )
+        .await
+        .unwrap();
+    let page = get(&f, "admin", "/api/v1/audit?limit=1").await;
+    let entry = &page["items"][0];
+    assert_eq!(
+        entry["target"].as_str().unwrap().chars().count(),
+        257,
+        "{entry:.300}"
+    );
+    assert_eq!(entry["detail"]["truncated"], true);
+    assert!(
+        page.to_string().len() < 10_000,
+        "{}",
+        page.to_string().len()
+    );
     // every permit taken: the next sign-in waits a moment, then 503
     let all = f.state.hashing.available_permits() as u32;
     let held = f
@@ -1648,6 +1686,313 @@ async fn failed_sign_ins_are_limited(store: Store) {
             .count(),
         5
     );
+}
+
+/// A sign-in from `ip` (the router's peer address).
+fn sign_in_from(ip: [u8; 4], name: &str, password: &str) -> Request<Body> {
+    let mut req = request(
+        "POST",
+        "/api/v1/session",
+        None,
+        Some(&json!({"name": name, "password": password})),
+    );
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40000,
+        ))));
+    req
+}
+
+async fn sign_in_delays_slow_guessing_without_locking_the_owner(store: Store) {
+    let f = fixture(store).await;
+    // a clock the test moves
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let clock = offset.clone();
+    let state = AppState::new(
+        f.store.clone(),
+        Settings {
+            secure_cookies: false,
+            sign_in_client_attempts: 8,
+            ..Settings::default()
+        },
+    )
+    .with_clock(move || {
+        let secs = clock.load(std::sync::atomic::Ordering::SeqCst);
+        changedesk_core::Timestamp::from_datetime(
+            at(NOW).as_datetime() + time::Duration::seconds(secs),
+        )
+    });
+    let app = http::router(state, true);
+    let wait = |s: i64| offset.fetch_add(s, std::sync::atomic::Ordering::SeqCst);
+    let good = "correct horse battery staple";
+    let audited = |f: &Fixture| {
+        let store = f.store.clone();
+        async move {
+            store
+                .audit_log(1000)
+                .await
+                .unwrap()
+                .iter()
+                .filter(|a| a.action == "session.sign_in_failed")
+                .count()
+        }
+    };
+    // someone guesses the admin's password from one address: five tries
+    for i in 0..5 {
+        let resp = app
+            .clone()
+            .oneshot(sign_in_from([10, 0, 0, 1], "admin", &format!("guess {i}")))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(audited(&f).await, 5);
+    // that address is refused for the account; the admin, elsewhere, only
+    // waits a second (not five minutes)
+    let resp = app
+        .clone()
+        .oneshot(sign_in_from([10, 0, 0, 1], "admin", good))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let resp = app
+        .clone()
+        .oneshot(sign_in_from([10, 0, 0, 2], "admin", good))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "1");
+    wait(1);
+    let resp = app
+        .clone()
+        .oneshot(sign_in_from([10, 0, 0, 2], "admin", good))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK, "the owner signs in");
+    let admin = f.store.user_by_name("admin").await.unwrap().unwrap();
+    assert_eq!(admin.failed_sign_ins, 0, "a success clears the count");
+
+    // guesses from many addresses: each failure beyond five doubles the
+    // wait, up to a minute; a refused attempt costs no hash and counts not
+    let mut waits = Vec::new();
+    for i in 0..12u8 {
+        let mut resp = app
+            .clone()
+            .oneshot(sign_in_from([10, 1, 0, i], "admin", "guess"))
+            .await
+            .unwrap();
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            let secs: i64 = resp.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            waits.push(secs);
+            wait(secs);
+            resp = app
+                .clone()
+                .oneshot(sign_in_from([10, 1, 0, i], "admin", "guess"))
+                .await
+                .unwrap();
+        }
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED, "guess {i}");
+    }
+    assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60]);
+    // the owner waits at most a minute, then signs in
+    let resp = app
+        .clone()
+        .oneshot(sign_in_from([10, 0, 0, 2], "admin", good))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(resp.headers()["retry-after"], "60");
+    wait(60);
+    let resp = app
+        .clone()
+        .oneshot(sign_in_from([10, 0, 0, 2], "admin", good))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+
+    // an admin unlocks an account: no wait
+    for i in 0..7u8 {
+        let _ = app
+            .clone()
+            .oneshot(sign_in_from([10, 3, 0, i], "owen", "guess"))
+            .await
+            .unwrap();
+    }
+    let resp = app
+        .clone()
+        .oneshot(sign_in_from([10, 4, 0, 1], "owen", "guess"))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (status, body, _) = send(
+        &app,
+        request(
+            "POST",
+            "/api/v1/users/owen/unlock",
+            token(&f, "admin").as_deref(),
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["failed_sign_ins"], 0, "{body}");
+    let resp = app
+        .clone()
+        .oneshot(sign_in_from([10, 4, 0, 1], "owen", "guess"))
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "tried again at once"
+    );
+    let log = f.store.audit_log(1000).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|a| a.action == "user.unlock" && a.target == "owen")
+    );
+
+    // one address spraying names over many accounts: limited across them,
+    // and names no account has are not stored
+    let stored = audited(&f).await;
+    let mut refused = false;
+    for i in 0..10 {
+        let resp = app
+            .clone()
+            .oneshot(sign_in_from([10, 9, 9, 9], &format!("nobody-{i}"), "guess"))
+            .await
+            .unwrap();
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused = true;
+            break;
+        }
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    assert!(refused, "one address may not guess on and on");
+    assert_eq!(audited(&f).await, stored, "unknown names are not audited");
+}
+
+async fn tokens_stay_within_their_limits(store: Store) {
+    let f = fixture(store).await;
+    // the admin makes a reader token limited to one tenant
+    let (status, created, _) = call(
+        &f,
+        "admin",
+        "POST",
+        "/api/v1/tokens",
+        Some(json!({"name": "ro", "role": "reader", "tenants": ["alpha"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let ro = created["secret"].as_str().unwrap().to_string();
+    let ro_id = created["id"].as_i64().unwrap();
+    let (_, mine, _) = call(&f, "admin", "GET", "/api/v1/tokens", None).await;
+    let ids = |v: &Value| -> Vec<i64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert!(ids(&mine).len() >= 2, "{mine}");
+    // the limited token sees and may revoke only tokens within its limits
+    let (status, seen, _) = send(&f.app, request("GET", "/api/v1/tokens", Some(&ro), None)).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(ids(&seen), vec![ro_id], "{seen}");
+    for id in ids(&mine).into_iter().filter(|i| *i != ro_id) {
+        let (status, body, _) = send(
+            &f.app,
+            request("DELETE", &format!("/api/v1/tokens/{id}"), Some(&ro), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "revoking token {id}: {body}");
+    }
+    let (status, _, _) = call(&f, "admin", "GET", "/api/v1/me", None).await;
+    assert_eq!(status, StatusCode::OK, "the admin token still works");
+    // scopes name tenants and groups that exist, a bounded number of them
+    for body in [
+        json!({"name": "x", "tenants": ["alpha", "no-such-tenant"]}),
+        json!({"name": "x", "tenant_groups": ["no-such-group"]}),
+        json!({"name": "x", "tenants": (0..10_001).map(|i| format!("t{i}")).collect::<Vec<_>>()}),
+    ] {
+        let (status, answer, _) = call(&f, "admin", "POST", "/api/v1/tokens", Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    }
+    let (status, answer, _) = call(
+        &f,
+        "admin",
+        "POST",
+        "/api/v1/users",
+        Some(
+            json!({"name": "newbie", "role": "reader", "password": "a long enough password",
+            "tenants": ["no-such-tenant"]}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no-such-tenant"),
+        "{answer}"
+    );
+    let (status, answer, _) = call(
+        &f,
+        "admin",
+        "PATCH",
+        "/api/v1/users/reader",
+        Some(json!({"tenants": ["alpha", "no-such-tenant"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+}
+
+async fn metrics_are_for_admins_on_the_main_listener(store: Store) {
+    let mut f = fixture(store).await;
+    let state = AppState::new(
+        f.store.clone(),
+        Settings {
+            secure_cookies: false,
+            ..Settings::default()
+        },
+    )
+    .with_clock(|| at(NOW))
+    .with_metrics(http::metrics::Metrics::global());
+    f.app = http::router(state.clone(), true);
+    for (role, want) in [
+        ("anonymous", StatusCode::UNAUTHORIZED),
+        ("reader", StatusCode::FORBIDDEN),
+        ("scoped", StatusCode::FORBIDDEN),
+        ("admin", StatusCode::OK),
+    ] {
+        let (status, body, _) = call(&f, role, "GET", "/metrics", None).await;
+        assert_eq!(status, want, "GET /metrics as {role}: {body}");
+        if want == StatusCode::OK {
+            assert!(
+                body.as_str().unwrap_or("").contains("changedesk_tenants"),
+                "{body}"
+            );
+        }
+    }
+    // its own listener (`--metrics-listen`) serves it without sign-in
+    let (status, body, _) = send(
+        &http::metrics_router(state),
+        request("GET", "/metrics", None, None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // and without metrics enabled there is nothing to see
+    let (status, _, _) = send(
+        &http::router(f.state.clone(), true),
+        request("GET", "/metrics", token(&f, "admin").as_deref(), None),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 async fn probes_answer_without_signing_in(store: Store) {
@@ -2364,6 +2709,9 @@ async fn every_documented_action_is_accepted(store: Store) {
 }
 
 both!(
+    sign_in_delays_slow_guessing_without_locking_the_owner,
+    tokens_stay_within_their_limits,
+    metrics_are_for_admins_on_the_main_listener,
     unauthenticated_sign_ins_are_bounded,
     every_documented_action_is_accepted,
     configuration_is_redacted_for_tenant_limited_callers,

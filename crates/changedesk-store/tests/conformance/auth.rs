@@ -589,6 +589,155 @@ conformance!(
 );
 
 conformance!(
+    tenant_limited_admins_do_not_count_as_the_last_admin,
+    |store: Store| async move {
+        add(&store, "alice", Role::Admin).await;
+        // bob is an admin limited to one tenant: he cannot administer
+        store
+            .create_user(
+                &NewUser {
+                    scope: scope(&["tenant-001"], &[]),
+                    ..new_user("bob", Role::Admin, "2026-03-01T00:00:00Z")
+                },
+                "alice",
+            )
+            .await
+            .unwrap();
+        let t = at("2026-03-02T00:00:00Z");
+        // alice may not limit herself, step down, be disabled or go
+        expect_invalid(
+            store
+                .update_user(
+                    "alice",
+                    &UserUpdate {
+                        scope: Some(scope(&["tenant-002"], &[])),
+                        ..Default::default()
+                    },
+                    "alice",
+                    &t,
+                )
+                .await,
+            &["limit", "alice", "last enabled admin"],
+        );
+        expect_invalid(
+            store
+                .update_user(
+                    "alice",
+                    &UserUpdate {
+                        role: Some(Role::Reader),
+                        ..Default::default()
+                    },
+                    "alice",
+                    &t,
+                )
+                .await,
+            &["demote", "last enabled admin"],
+        );
+        expect_invalid(store.delete_user("alice", "alice", &t).await, &["alice"]);
+        let a = store.user_by_name("alice").await.unwrap().unwrap();
+        assert!(a.administers(), "alice unchanged: {a:?}");
+        // once bob's limit is lifted, alice may limit herself
+        store
+            .update_user(
+                "bob",
+                &UserUpdate {
+                    scope: Some(Scope::default()),
+                    ..Default::default()
+                },
+                "alice",
+                &t,
+            )
+            .await
+            .unwrap();
+        store
+            .update_user(
+                "alice",
+                &UserUpdate {
+                    scope: Some(scope(&["tenant-002"], &[])),
+                    ..Default::default()
+                },
+                "alice",
+                &t,
+            )
+            .await
+            .unwrap();
+        // and now bob is the last who administers
+        expect_invalid(
+            store
+                .update_user(
+                    "bob",
+                    &UserUpdate {
+                        scope: Some(scope(&["tenant-001"], &[])),
+                        ..Default::default()
+                    },
+                    "bob",
+                    &t,
+                )
+                .await,
+            &["bob", "last enabled admin"],
+        );
+    }
+);
+
+conformance!(
+    failed_sign_ins_are_counted_until_a_success_or_an_unlock,
+    |store: Store| async move {
+        let alice = add(&store, "alice", Role::Reader).await;
+        assert_eq!(
+            (alice.failed_sign_ins, alice.last_failed_sign_in_at),
+            (0, None)
+        );
+        for (i, t) in [
+            "2026-03-05T10:00:00Z",
+            "2026-03-05T10:00:01Z",
+            "2026-03-05T10:00:03Z",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let n = store.record_failed_sign_in(alice.id, &at(t)).await.unwrap();
+            assert_eq!(n, i as i64 + 1);
+        }
+        let a = store.user_by_id(alice.id).await.unwrap().unwrap();
+        assert_eq!(a.failed_sign_ins, 3);
+        assert_eq!(a.last_failed_sign_in_at, Some(at("2026-03-05T10:00:03Z")));
+        // a success clears them
+        store
+            .record_sign_in(alice.id, &at("2026-03-05T10:01:00Z"))
+            .await
+            .unwrap();
+        let a = store.user_by_id(alice.id).await.unwrap().unwrap();
+        assert_eq!((a.failed_sign_ins, a.last_failed_sign_in_at), (0, None));
+        // so does an admin's unlock, audited
+        store
+            .record_failed_sign_in(alice.id, &at("2026-03-05T11:00:00Z"))
+            .await
+            .unwrap();
+        let a = store
+            .unlock_user("Alice", "root", &at("2026-03-05T11:01:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((a.failed_sign_ins, a.last_failed_sign_in_at), (0, None));
+        assert_eq!(
+            audit_triples(&store).await.last().unwrap(),
+            &triple("root", "user.unlock", "alice")
+        );
+        assert!(matches!(
+            store
+                .unlock_user("nobody", "root", &at("2026-03-05T11:01:00Z"))
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert!(matches!(
+            store
+                .record_failed_sign_in(9999, &at("2026-03-05T11:01:00Z"))
+                .await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);
+
+conformance!(
     sign_ins_are_recorded_on_the_user,
     |store: Store| async move {
         let alice = add(&store, "alice", Role::Reader).await;

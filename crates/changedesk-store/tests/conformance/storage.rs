@@ -91,3 +91,29 @@ async fn a_full_archive_fails_writes_by_name_and_writes_work_once_there_is_space
     assert_eq!(store.counts().await.unwrap().posts, 22);
     t.finish().await;
 }
+
+/// Several processes (here: stores) opening one new SQLite file at once:
+/// each waits for the others' migrations instead of failing on them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_opening_a_new_file_at_once_all_migrate_it() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let location = changedesk_store::Location::Sqlite(dir.path().join("new.db"));
+        let mut opens = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let location = location.clone();
+            opens.spawn(async move {
+                Store::open(&location, changedesk_store::OpenMode::ReadWrite).await
+            });
+        }
+        let mut i = 0;
+        while let Some(s) = opens.join_next().await {
+            i += 1;
+            let s = s
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}, store {i}: {e}"));
+            assert_eq!(s.counts().await.unwrap().posts, 0);
+            s.close().await;
+        }
+    }
+}

@@ -24,18 +24,36 @@ fn actor() -> String {
 }
 
 pub async fn run(app: &App, cmd: UserCommand) -> Result<ExitCode> {
-    let store = app.store(OpenMode::ReadWrite).await?;
+    // commands that only read never create a database
+    let mode = match cmd {
+        UserCommand::List { .. } | UserCommand::Tokens { .. } => OpenMode::ReadOnly,
+        _ => OpenMode::ReadWrite,
+    };
+    let store = app.store(mode).await?;
     let out = match cmd {
-        UserCommand::Add(args) => add(&store, &args).await,
+        UserCommand::Add(args) => add(app, &store, &args).await,
         UserCommand::List { format } => list(&store, format).await,
-        UserCommand::Set(args) => set(&store, &args).await,
+        UserCommand::Set(args) => set(app, &store, &args).await,
         UserCommand::Remove { name } => {
             let name = validate_user_name(&name).map_err(|e| anyhow!(e))?;
             store.delete_user(&name, &actor(), &app::now()?).await?;
             println!("removed {name} (and their sessions and tokens)");
             Ok(())
         }
-        UserCommand::Token(args) => token(&store, &args).await,
+        UserCommand::Token(args) => token(app, &store, &args).await,
+        UserCommand::Unlock { name } => {
+            let name = validate_user_name(&name).map_err(|e| anyhow!(e))?;
+            match store.unlock_user(&name, &actor(), &app::now()?).await {
+                Ok(_) => {
+                    println!("unlocked {name}: their next sign-in is not delayed");
+                    Ok(())
+                }
+                Err(changedesk_store::StoreError::NotFound(_)) => {
+                    Err(anyhow!("no user named {name} (see `changedesk user list`)"))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         UserCommand::Tokens { name } => tokens(&store, name.as_deref()).await,
         UserCommand::Revoke { id } => {
             if store.revoke_token(id, &actor(), &app::now()?).await? {
@@ -124,6 +142,45 @@ fn scope(tenants: &[String], groups: &[String]) -> Scope {
     }
 }
 
+/// Refuses a scope naming a tenant (configured or archived) or tenant
+/// group that does not exist, among the names not already in `before`.
+async fn check_scope(
+    app: &App,
+    store: &changedesk_store::Store,
+    scope: &Scope,
+    before: &Scope,
+) -> Result<()> {
+    let scope = scope.normalized().map_err(|e| anyhow!(e))?;
+    let new = Scope {
+        tenants: scope
+            .tenants
+            .iter()
+            .filter(|t| !before.tenants.iter().any(|b| b.eq_ignore_ascii_case(t)))
+            .cloned()
+            .collect(),
+        groups: scope
+            .groups
+            .iter()
+            .filter(|g| !before.groups.iter().any(|b| b.eq_ignore_ascii_case(g)))
+            .cloned()
+            .collect(),
+    };
+    if new.is_unrestricted() {
+        return Ok(());
+    }
+    let mut tenants = store.tenant_names().await?;
+    tenants.extend(app.config.tenants.iter().map(|t| t.name.clone()));
+    let groups = store.groups().await?;
+    let unknown = new.unknown_names(&tenants, &groups);
+    if !unknown.is_empty() {
+        bail!(
+            "unknown {} (see `changedesk tenants list` and `changedesk tenants groups list`)",
+            unknown.join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// A new password: CHANGEDESK_PASSWORD, or asked twice on the terminal.
 fn read_password(name: &str) -> Result<String> {
     let password = match std::env::var("CHANGEDESK_PASSWORD") {
@@ -146,9 +203,10 @@ fn read_password(name: &str) -> Result<String> {
     changedesk_server::http::hash_password(&password).map_err(|e| anyhow!(e))
 }
 
-async fn add(store: &changedesk_store::Store, a: &UserAddArgs) -> Result<()> {
+async fn add(app: &App, store: &changedesk_store::Store, a: &UserAddArgs) -> Result<()> {
     let name = validate_user_name(&a.name).map_err(|e| anyhow!(e))?;
     let role = if a.admin { Role::Admin } else { role(&a.role)? };
+    check_scope(app, store, &scope(&a.tenant, &a.group), &Scope::all()).await?;
     let hash = read_password(&name)?;
     let user = store
         .create_user(
@@ -224,7 +282,7 @@ async fn list(store: &changedesk_store::Store, format: crate::cli::Format) -> Re
     Ok(())
 }
 
-async fn set(store: &changedesk_store::Store, a: &UserSetArgs) -> Result<()> {
+async fn set(app: &App, store: &changedesk_store::Store, a: &UserSetArgs) -> Result<()> {
     let name = validate_user_name(&a.name).map_err(|e| anyhow!(e))?;
     if a.disable && a.enable {
         bail!("--disable and --enable contradict each other");
@@ -241,6 +299,9 @@ async fn set(store: &changedesk_store::Store, a: &UserSetArgs) -> Result<()> {
     } else {
         None
     };
+    if let Some(s) = &new_scope {
+        check_scope(app, store, s, &current.scope).await?;
+    }
     let update = UserUpdate {
         role: a.role.as_deref().map(role).transpose()?,
         scope: new_scope,
@@ -275,8 +336,9 @@ async fn set(store: &changedesk_store::Store, a: &UserSetArgs) -> Result<()> {
     Ok(())
 }
 
-async fn token(store: &changedesk_store::Store, a: &UserTokenArgs) -> Result<()> {
+async fn token(app: &App, store: &changedesk_store::Store, a: &UserTokenArgs) -> Result<()> {
     let name = validate_user_name(&a.name).map_err(|e| anyhow!(e))?;
+    check_scope(app, store, &scope(&a.tenant, &a.group), &Scope::all()).await?;
     let user = store
         .user_by_name(&name)
         .await?

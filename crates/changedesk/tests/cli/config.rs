@@ -234,3 +234,120 @@ fn user_link_ties_an_entra_account_to_a_local_user_and_unlink_undoes_it() {
         .fails();
     assert!(e.stderr.contains("nobody"), "{}", e.stderr);
 }
+
+#[test]
+fn user_commands_refuse_unknown_names_and_reading_creates_no_database() {
+    let sb = Sandbox::new();
+    let file = sb.path("users.db");
+    let db = format!("sqlite://{}", file.display());
+    let pw = [("CHANGEDESK_PASSWORD", "a long enough password 1")];
+    // commands that only read never create the archive
+    for args in [["user", "list"], ["user", "tokens"]] {
+        let e = sb
+            .run(&[&["--database", db.as_str()][..], &args[..]].concat())
+            .fails();
+        assert!(!e.stderr.contains("panicked"), "{}", e.stderr);
+        assert!(
+            !exists(&file),
+            "`{}` created {}",
+            args.join(" "),
+            file.display()
+        );
+    }
+    // a scope names tenants and groups that exist
+    let e = sb
+        .run_env(
+            &[
+                "--database",
+                &db,
+                "user",
+                "add",
+                "ada",
+                "--admin",
+                "--tenant",
+                "nope",
+            ],
+            &pw,
+        )
+        .fails();
+    assert!(e.stderr.contains("unknown tenant `nope`"), "{}", e.stderr);
+    sb.run_env(&["--database", &db, "user", "add", "ada", "--admin"], &pw)
+        .ok();
+    let e = sb
+        .run_env(
+            &[
+                "--database",
+                &db,
+                "user",
+                "add",
+                "bob",
+                "--group",
+                "no-group",
+            ],
+            &pw,
+        )
+        .fails();
+    assert!(
+        e.stderr.contains("unknown tenant group `no-group`"),
+        "{}",
+        e.stderr
+    );
+    let e = sb
+        .run(&["--database", &db, "user", "set", "ada", "--tenant", "typo"])
+        .fails();
+    assert!(e.stderr.contains("unknown tenant `typo`"), "{}", e.stderr);
+    let e = sb
+        .run(&[
+            "--database",
+            &db,
+            "user",
+            "token",
+            "ada",
+            "--tenant",
+            "typo",
+        ])
+        .fails();
+    assert!(e.stderr.contains("unknown tenant `typo`"), "{}", e.stderr);
+    let listed = sb.run(&["--database", &db, "user", "list"]).ok();
+    assert!(listed.stdout.contains("every tenant"), "{}", listed.stdout);
+    // an admin clears a user's failed sign-ins
+    let out = sb.run(&["--database", &db, "user", "unlock", "ada"]).ok();
+    assert!(out.stdout.contains("unlocked ada"), "{}", out.stdout);
+    let e = sb
+        .run(&["--database", &db, "user", "unlock", "nobody"])
+        .fails();
+    assert!(e.stderr.contains("nobody"), "{}", e.stderr);
+}
+
+#[test]
+fn processes_creating_one_new_archive_at_once_all_succeed() {
+    let sb = Sandbox::new();
+    for round in 0..3 {
+        let db = format!("sqlite://{}", sb.path(&format!("new-{round}.db")).display());
+        let children: Vec<_> = (0..4)
+            .map(|i| {
+                sb.command(&["--database", &db, "user", "add", &format!("user{i}")])
+                    .env("CHANGEDESK_PASSWORD", "a long enough password 1")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for (i, c) in children.into_iter().enumerate() {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}, process {i}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let listed = sb.run(&["--database", &db, "user", "list"]).ok();
+        assert_eq!(
+            listed.stdout.matches("user").count() - 1,
+            4,
+            "{}",
+            listed.stdout
+        );
+    }
+}

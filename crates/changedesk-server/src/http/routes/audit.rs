@@ -44,7 +44,9 @@ pub struct AuditEntryDto {
     pub action: String,
     /// What it was done to, e.g. the user's or rule's name.
     pub target: String,
-    /// The change's details (never a secret).
+    /// The change's details (never a secret). Names are clipped to 256
+    /// characters, and a detail longer than 16 KiB as JSON is given as
+    /// `{"truncated": true, "bytes": …, "preview": …}`.
     pub detail: serde_json::Value,
 }
 
@@ -65,6 +67,35 @@ async fn list_audit(
     Query(p): Query<AuditParams>,
 ) -> ApiResult<axum::Json<AuditPageDto>> {
     Ok(axum::Json(audit_page(&state, &caller, p).await?))
+}
+
+/// The most characters of an entry's actor, action or target shown.
+const MAX_NAME_CHARS: usize = 256;
+/// The most bytes of an entry's detail shown as JSON; a longer one (an
+/// archive from before sign-in names were bounded held names of megabytes)
+/// is shown as a clipped preview.
+const MAX_DETAIL_BYTES: usize = 16 * 1024;
+
+/// `s`, clipped to `max` characters (and `…`).
+fn clipped(s: String, max: usize) -> String {
+    match changedesk_core::text::clip_chars(&s, max) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(c) => c,
+    }
+}
+
+/// An entry's detail, or a preview of it when its JSON is longer than
+/// [`MAX_DETAIL_BYTES`]: `{"truncated": true, "bytes": …, "preview": …}`.
+fn bounded_detail(detail: serde_json::Value) -> serde_json::Value {
+    let text = detail.to_string();
+    if text.len() <= MAX_DETAIL_BYTES {
+        return detail;
+    }
+    serde_json::json!({
+        "truncated": true,
+        "bytes": text.len(),
+        "preview": clipped(text, 2000),
+    })
 }
 
 /// A page of the audit log for `caller` (the API's and the web UI's).
@@ -100,10 +131,10 @@ pub(crate) async fn audit_page(
             .map(|e| AuditEntryDto {
                 id: e.id,
                 at: ts(&e.at),
-                actor: e.actor,
-                action: e.action,
-                target: e.target,
-                detail: e.detail,
+                actor: clipped(e.actor, MAX_NAME_CHARS),
+                action: clipped(e.action, MAX_NAME_CHARS),
+                target: clipped(e.target, MAX_NAME_CHARS),
+                detail: bounded_detail(e.detail),
             })
             .collect(),
         next_before,

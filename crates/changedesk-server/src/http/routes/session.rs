@@ -83,16 +83,54 @@ pub(crate) async fn check_password_sign_in(
     }
     let name = name.trim().to_ascii_lowercase();
     let key = format!("{name}|{client}");
+    let client_key = format!("client|{client}");
+    // one address guessing over many accounts
+    if let Some(wait) = state.client_limiter.blocked(&client_key) {
+        return Err(ApiError::too_many(
+            format!(
+                "too many failed sign-ins from your address; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+            wait,
+        ));
+    }
+    // one address guessing one account
     if let Some(wait) = state.limiter.blocked(&key) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        return Err(ApiError::too_many(
             format!(
                 "too many failed sign-ins for {name}; try again in {} s",
                 wait.as_secs().max(1)
             ),
+            wait,
         ));
     }
     let user = state.store.user_by_name(&name).await?;
+    let now = state.now();
+    // many addresses guessing one account: each failure beyond the free
+    // ones doubles the wait before the next attempt (bounded), so the owner
+    // is slowed down, never locked out
+    if let Some(u) = &user
+        && let Some(last) = u.last_failed_sign_in_at
+    {
+        let delay = auth::account_delay(
+            u.failed_sign_ins,
+            state.settings.sign_in_attempts,
+            state.settings.sign_in_max_delay,
+        );
+        let elapsed = now.as_datetime() - last.as_datetime();
+        let wait = time::Duration::try_from(delay).unwrap_or(time::Duration::ZERO) - elapsed;
+        if wait.is_positive() {
+            let wait = std::time::Duration::try_from(wait).unwrap_or(delay);
+            return Err(ApiError::too_many(
+                format!(
+                    "{} failed sign-ins for {name} in a row; try again in {} s",
+                    u.failed_sign_ins,
+                    wait.as_secs().max(1)
+                ),
+                wait,
+            ));
+        }
+    }
     let phc = user
         .as_ref()
         .filter(|u| !u.disabled)
@@ -122,20 +160,34 @@ pub(crate) async fn check_password_sign_in(
     })
     .await
     .map_err(|e| ApiError::internal(&e))?;
-    let now = state.now();
-    let Some(user) = user.filter(|_| ok) else {
-        state.limiter.failed(&key);
-        state
-            .store
-            .record_audit(
-                &name,
-                "session.sign_in_failed",
-                &name,
-                &serde_json::json!({ "client": client }),
-                &now,
-            )
-            .await?;
-        return Err(ApiError::unauthorized("wrong user name or password"));
+    let user = match user {
+        Some(u) if ok => u,
+        Some(u) => {
+            state.limiter.failed(&key);
+            state.client_limiter.failed(&client_key);
+            let failures = state.store.record_failed_sign_in(u.id, &now).await?;
+            state
+                .store
+                .record_audit(
+                    &name,
+                    "session.sign_in_failed",
+                    &name,
+                    &serde_json::json!({ "client": client, "failures_in_a_row": failures }),
+                    &now,
+                )
+                .await?;
+            return Err(ApiError::unauthorized("wrong user name or password"));
+        }
+        None => {
+            // a name no account has: counted against the address, logged,
+            // and not stored (anyone could fill the audit log with names)
+            state.limiter.failed(&key);
+            state.client_limiter.failed(&client_key);
+            let shown = changedesk_core::text::clip_chars(&name, 64);
+            let shown = changedesk_core::text::escape_controls(&shown, false);
+            tracing::warn!(client = %client, name = %shown, "sign-in failed: no such user");
+            return Err(ApiError::unauthorized("wrong user name or password"));
+        }
     };
     state.limiter.succeeded(&key);
     Ok(user)

@@ -25,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
         .routes(routes!(update_user, delete_user))
+        .routes(routes!(unlock_user))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
 }
@@ -40,6 +41,54 @@ fn names(v: &[String]) -> Vec<String> {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// The most names a user's or token's scope may hold (a tenant group
+/// covers more).
+const MAX_SCOPE_NAMES: usize = 10_000;
+
+/// Checks a scope to store: well-formed names, at most
+/// [`MAX_SCOPE_NAMES`], each new one (not in `before`) a tenant of the
+/// archive or the configuration, or a tenant group; 400 naming the others.
+async fn checked_scope(state: &AppState, scope: &Scope, before: &Scope) -> ApiResult<Scope> {
+    if scope.name_count() > MAX_SCOPE_NAMES {
+        return Err(ApiError::bad_request(format!(
+            "a scope names at most {MAX_SCOPE_NAMES} tenants and tenant groups; use a tenant group"
+        )));
+    }
+    let scope = scope.normalized().map_err(ApiError::bad_request)?;
+    let before = before.normalized().unwrap_or_default();
+    let new = Scope {
+        tenants: scope
+            .tenants
+            .iter()
+            .filter(|t| !before.tenants.contains(t))
+            .cloned()
+            .collect(),
+        groups: scope
+            .groups
+            .iter()
+            .filter(|g| !before.groups.contains(g))
+            .cloned()
+            .collect(),
+    };
+    if new.is_unrestricted() {
+        return Ok(scope);
+    }
+    let mut tenants = state.store.tenant_names().await?;
+    tenants.extend(state.scheduled.iter().cloned());
+    let groups = state.store.groups().await?;
+    let unknown = new.unknown_names(&tenants, &groups);
+    if let Some(first) = unknown.first() {
+        let more = match unknown.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        return Err(ApiError::bad_request(format!(
+            "unknown {first}{more}: a scope names tenants and tenant groups that exist"
+        )));
+    }
+    Ok(scope)
 }
 
 /// Checks a new password and hashes it off the async threads.
@@ -80,6 +129,9 @@ pub struct UserDto {
     pub created_at: String,
     pub updated_at: String,
     pub last_sign_in_at: Option<String>,
+    /// Failed sign-ins in a row: beyond a few, each further attempt waits
+    /// (up to a minute) until a sign-in works or an admin unlocks them.
+    pub failed_sign_ins: i64,
 }
 
 impl From<&User> for UserDto {
@@ -96,8 +148,46 @@ impl From<&User> for UserDto {
             created_at: ts(&u.created_at),
             updated_at: ts(&u.updated_at),
             last_sign_in_at: ts_opt(&u.last_sign_in_at),
+            failed_sign_ins: u.failed_sign_ins,
         }
     }
+}
+
+/// Clears a user's failed sign-ins, so their next sign-in is not delayed,
+/// and the server's per-address limits on their account (admins only;
+/// audited as `user.unlock`).
+#[utoipa::path(post, path = "/api/v1/users/{name}/unlock", tag = "users",
+    params(("name" = String, Path)),
+    responses((status = 200, body = UserDto), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem)))]
+async fn unlock_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<UserDto>> {
+    Ok(axum::Json(UserDto::from(
+        &unlock(&state, &caller, &name).await?,
+    )))
+}
+
+/// An admin clears an account's failed sign-ins (its delay) and the
+/// server's per-address limits on it (audited as `user.unlock`).
+pub(crate) async fn unlock(state: &AppState, caller: &Caller, name: &str) -> ApiResult<User> {
+    caller.require(Need::Admin)?;
+    let name = name.trim().to_ascii_lowercase();
+    let user = match state
+        .store
+        .unlock_user(&name, &caller.actor(), &state.now())
+        .await
+    {
+        Ok(u) => u,
+        Err(StoreError::NotFound(_)) => {
+            return Err(ApiError::not_found(format!("user `{name}` not found")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state.limiter.forget_prefix(&format!("{name}|"));
+    Ok(user)
 }
 
 /// Every user, by name.
@@ -164,10 +254,15 @@ pub(crate) async fn add_user(
     caller.require(Need::Admin)?;
     let name = validate_user_name(&body.name).map_err(ApiError::bad_request)?;
     let role = role(&body.role)?;
-    let scope = Scope {
-        tenants: names(&body.tenants),
-        groups: names(&body.tenant_groups),
-    };
+    let scope = checked_scope(
+        state,
+        &Scope {
+            tenants: names(&body.tenants),
+            groups: names(&body.tenant_groups),
+        },
+        &Scope::all(),
+    )
+    .await?;
     let password_hash = hash(body.password).await?;
     let user = state
         .store
@@ -241,14 +336,15 @@ pub(crate) async fn change_user(
         .await?
         .ok_or_else(not_found)?;
     let scope = if body.tenants.is_some() || body.tenant_groups.is_some() {
-        Some(Scope {
+        let asked = Scope {
             tenants: names(body.tenants.as_deref().unwrap_or(&current.scope.tenants)),
             groups: names(
                 body.tenant_groups
                     .as_deref()
                     .unwrap_or(&current.scope.groups),
             ),
-        })
+        };
+        Some(checked_scope(state, &asked, &current.scope).await?)
     } else {
         None
     };
@@ -266,18 +362,29 @@ pub(crate) async fn change_user(
         password_hash,
         oidc_subject: None,
     };
-    let demoted = update.role.is_some_and(|r| r != Role::Admin) || update.disabled == Some(true);
-    if current.role == Role::Admin && !current.disabled && demoted {
+    // the store refuses too; asked here first for a 409 that says why
+    let after = User {
+        role: update.role.unwrap_or(current.role),
+        disabled: update.disabled.unwrap_or(current.disabled),
+        scope: update
+            .scope
+            .as_ref()
+            .map(|s| s.normalized().map_err(ApiError::bad_request))
+            .transpose()?
+            .unwrap_or_else(|| current.scope.clone()),
+        ..current.clone()
+    };
+    if current.administers() && !after.administers() {
         let others = state
             .store
             .users()
             .await?
             .iter()
-            .filter(|u| u.role == Role::Admin && !u.disabled && u.id != current.id)
+            .filter(|u| u.administers() && u.id != current.id)
             .count();
         if others == 0 {
             return Err(ApiError::conflict(format!(
-                "`{name}` is the last enabled admin: make another user an admin first"
+                "`{name}` is the last enabled admin without a tenant limit: make another user such an admin first"
             )));
         }
     }
@@ -432,7 +539,31 @@ pub(crate) async fn tokens(
         Err(e) => return Err(e.into()),
     };
     let now = state.now();
-    Ok(rows.iter().map(|t| TokenDto::new(t, &now)).collect())
+    Ok(rows
+        .iter()
+        .filter(|t| manages(caller, t))
+        .map(|t| TokenDto::new(t, &now))
+        .collect())
+}
+
+/// Whether `caller` may see and revoke token `t`: a signed-in user manages
+/// all their tokens; a token manages only tokens within its own limits (at
+/// most its role, within its tenant scope), so a reader token limited to one
+/// tenant cannot find or revoke its user's admin token.
+fn manages(caller: &Caller, t: &ApiTokenRow) -> bool {
+    match caller.via {
+        Via::Session { .. } => true,
+        Via::Token { .. } => {
+            let (Ok(inner), Ok(outer)) = (t.scope.normalized(), caller.scope.normalized()) else {
+                return false;
+            };
+            caller.role.is_at_least(t.role)
+                && (outer.is_unrestricted()
+                    || (!inner.is_unrestricted()
+                        && inner.tenants.iter().all(|x| outer.tenants.contains(x))
+                        && inner.groups.iter().all(|g| outer.groups.contains(g))))
+        }
+    }
 }
 
 /// A token to create for the caller.
@@ -504,12 +635,15 @@ pub(crate) async fn add_token(
             caller.role, role
         )));
     }
-    let mut scope = Scope {
-        tenants: names(&body.tenants),
-        groups: names(&body.tenant_groups),
-    }
-    .normalized()
-    .map_err(ApiError::bad_request)?;
+    let mut scope = checked_scope(
+        state,
+        &Scope {
+            tenants: names(&body.tenants),
+            groups: names(&body.tenant_groups),
+        },
+        &Scope::all(),
+    )
+    .await?;
     // a token acts within its user's scope; one made with a limited token
     // stays within that token's limit too
     if matches!(caller.via, Via::Token { .. }) && !caller.scope.is_unrestricted() {
@@ -584,7 +718,9 @@ pub(crate) async fn revoke(state: &AppState, caller: &Caller, id: i64) -> ApiRes
     let not_found = || ApiError::not_found(format!("API token {id} not found"));
     let tokens = state.store.tokens(None).await?;
     let token = tokens.iter().find(|t| t.id == id).ok_or_else(not_found)?;
-    if token.user_id != caller.user_id && caller.require(Need::Admin).is_err() {
+    if (token.user_id != caller.user_id && caller.require(Need::Admin).is_err())
+        || !manages(caller, token)
+    {
         return Err(not_found());
     }
     match state
