@@ -2687,6 +2687,16 @@ async fn every_documented_action_is_accepted(store: Store) {
             );
         }
     }
+    // an override names a tenant that exists
+    let (status, answer, _) = call(
+        &f,
+        "admin",
+        "POST",
+        "/api/v1/items/MC2/actions",
+        Some(json!({"action": "set_override", "tenant": "no-such-tenant", "note": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
     for body in [
         json!({"action": "close", "decision": "no_action"}),
         json!({"action": "close", "decision": "accepted_risk"}),

@@ -555,10 +555,23 @@ pub(crate) async fn act(
             caller.name
         )));
     }
-    if let Action::SetOverride { tenant, .. } = &action
-        && !caller.sees(tenant)
-    {
-        return Err(ApiError::not_found(format!("tenant `{tenant}` not found")));
+    if let Action::SetOverride { tenant, .. } = &action {
+        // a tenant the caller sees, and one that exists (a typo must not
+        // store an override nobody will ever see)
+        let exists = caller.sees(tenant)
+            && (state
+                .scheduled
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(tenant.trim()))
+                || state
+                    .store
+                    .tenant_names()
+                    .await?
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(tenant.trim())));
+        if !exists {
+            return Err(ApiError::not_found(format!("tenant `{tenant}` not found")));
+        }
     }
     // one work item per post, shared by every tenant that sees it: until
     // work is kept per tenant, a tenant-limited caller changes it only when
