@@ -1,9 +1,10 @@
 //! A file or Graph page of Message Center posts, as `changedesk import` and
 //! `sync` read it: bytes → text (UTF-8/UTF-16) → JSON → listing → each post,
-//! then everything derived from a post's `details` and `body`.
+//! then everything derived from a post's `details` and `body`; and the page
+//! read as a membership listing.
 #![no_main]
 use changedesk_core::graph::{
-    Message, detect_kind, listing_document, listing_items, parse_listing,
+    Message, detect_kind, listing_document, listing_items, parse_listing, parse_members,
 };
 use changedesk_core::{diff, rules, sanitize};
 use libfuzzer_sys::fuzz_target;
@@ -15,6 +16,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(items) = listing_items(&doc) else {
         return;
     };
+    // the same page read as a membership listing ($select=id,lastModifiedDateTime)
+    let texts: Vec<String> = items.iter().map(|v| v.to_string()).collect();
+    let _ = parse_members(texts.iter().map(String::as_str));
     let _ = detect_kind(items);
     let listing = parse_listing(items, Message::from_graph);
     for m in &listing.items {

@@ -1186,3 +1186,102 @@ mod tests {
         );
     }
 }
+
+// ---------------------------------------------------------------- membership
+
+/// One item of a membership listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: String,
+    /// Its `lastModifiedDateTime`; `None` if Graph gave none (or one that
+    /// is not a date).
+    pub last_modified: Option<Timestamp>,
+}
+
+/// What [`parse_members`] made of a listing's items.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ParsedMembers {
+    pub members: Vec<Member>,
+    /// Items without a usable id.
+    pub unusable: usize,
+    /// Whether the items are whole (a property beyond the selected ones,
+    /// such as `title`, is there): Graph ignored `$select`.
+    pub whole: bool,
+}
+
+/// Reads ids and `lastModifiedDateTime`s from a membership listing's items,
+/// each as JSON text (outside text: an item that is not an object, or has no
+/// string id, is counted as unusable, never a panic).
+pub fn parse_members<'a>(items: impl IntoIterator<Item = &'a str>) -> ParsedMembers {
+    #[derive(Deserialize)]
+    struct Probe {
+        id: Option<serde_json::Value>,
+        #[serde(rename = "lastModifiedDateTime")]
+        last_modified: Option<serde_json::Value>,
+        title: Option<serde::de::IgnoredAny>,
+        details: Option<serde::de::IgnoredAny>,
+    }
+    let mut out = ParsedMembers::default();
+    for item in items {
+        let Ok(probe) = serde_json::from_str::<Probe>(item) else {
+            out.unusable += 1;
+            continue;
+        };
+        if probe.title.is_some() || probe.details.is_some() {
+            out.whole = true;
+        }
+        let Some(id) = probe
+            .id
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        else {
+            out.unusable += 1;
+            continue;
+        };
+        out.members.push(Member {
+            id: id.to_string(),
+            last_modified: probe
+                .last_modified
+                .as_ref()
+                .and_then(|v| v.as_str())
+                .and_then(|s| Timestamp::parse(s).ok()),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod membership_tests {
+    use super::*;
+
+    #[test]
+    fn selected_and_whole_items_are_told_apart() {
+        let p = parse_members([
+            r#"{"id":"MC1","lastModifiedDateTime":"2026-01-02T03:04:05.123Z"}"#,
+            r#"{"@odata.etag":"x","id":"MC2","lastModifiedDateTime":null}"#,
+            r#"{"id":7}"#,
+            r#"[1]"#,
+            r#"{"id":"  "}"#,
+        ]);
+        assert!(!p.whole);
+        assert_eq!(p.unusable, 3);
+        assert_eq!(
+            p.members,
+            vec![
+                Member {
+                    id: "MC1".into(),
+                    last_modified: Some(Timestamp::parse("2026-01-02T03:04:05.123Z").unwrap()),
+                },
+                Member {
+                    id: "MC2".into(),
+                    last_modified: None,
+                },
+            ]
+        );
+        let p = parse_members([r#"{"id":"MC1","title":"T","lastModifiedDateTime":"bad"}"#]);
+        assert!(p.whole);
+        assert_eq!(p.members[0].last_modified, None);
+    }
+}

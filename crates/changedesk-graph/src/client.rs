@@ -21,7 +21,7 @@ use crate::auth::{
 use crate::budget::Budget;
 use crate::error::{GraphError, Step, scrub};
 use crate::retry::{RetryBudget, is_transient_status, parse_retry_after};
-use crate::{ClientOptions, Fetched, Resource};
+use crate::{ClientOptions, Fetched, Membership, Resource, SelectSupport, parse_members};
 
 /// The largest response body read (a full page of 1000 posts is a few MB).
 const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
@@ -44,6 +44,8 @@ struct Inner {
     opts: ClientOptions,
     tokens: StdMutex<HashMap<TokenKey, Arc<AsyncMutex<Option<CachedToken>>>>>,
     budgets: StdMutex<HashMap<BudgetKey, Arc<Budget>>>,
+    /// What each tenant's Graph made of `$select` on a listing, once seen.
+    select: StdMutex<HashMap<BudgetKey, SelectSupport>>,
 }
 
 /// A cached token belongs to one tenant entry, endpoint, app and scope.
@@ -151,6 +153,7 @@ impl GraphClient {
                 opts,
                 tokens: StdMutex::new(HashMap::new()),
                 budgets: StdMutex::new(HashMap::new()),
+                select: StdMutex::new(HashMap::new()),
             }),
         })
     }
@@ -176,19 +179,144 @@ impl GraphClient {
         resource: Resource,
         since: Option<Timestamp>,
     ) -> Result<Fetched, GraphError> {
+        let since = since.filter(|_| resource.supports_since());
+        let url = first_url(&tenant.graph_base(), resource, since).map_err(|m| {
+            Op::new(tenant, self.inner.opts.max_retry_time).protocol(Step::Read(resource), m)
+        })?;
+        self.list(tenant, resource, url, since.is_some()).await
+    }
+
+    /// Reads the membership of `resource` (messages or issues) for `tenant`:
+    /// every item's id and `lastModifiedDateTime`, with
+    /// `$select=id,lastModifiedDateTime`, a few bytes an item instead of
+    /// kilobytes. Graph does not document `$select` on these collections,
+    /// so what it made of it is told apart: honoured, ignored (whole items
+    /// came back: a complete listing) or refused (400). The answer is
+    /// remembered per tenant ([`GraphClient::select_support`]).
+    pub async fn fetch_membership(
+        &self,
+        tenant: &TenantConfig,
+        resource: Resource,
+    ) -> Result<Membership, GraphError> {
+        let step = Step::Read(resource);
+        let op = Op::new(tenant, self.inner.opts.max_retry_time);
+        if !resource.supports_since() {
+            return Err(op.protocol(step, "only messages and issues have a membership listing"));
+        }
+        let mut url =
+            first_url(&tenant.graph_base(), resource, None).map_err(|m| op.protocol(step, m))?;
+        url.set_query(Some("$select=id,lastModifiedDateTime"));
+        let (membership, support) = match self.list(tenant, resource, url, false).await {
+            Ok(fetched) => {
+                let parsed = parse_members(fetched.items.iter().map(|i| i.get()));
+                if parsed.whole {
+                    (Membership::Ignored(fetched), SelectSupport::Ignored)
+                } else {
+                    let stats = Fetched {
+                        items: Vec::new(),
+                        ..fetched
+                    };
+                    (
+                        Membership::Honoured {
+                            members: parsed.members,
+                            unusable: parsed.unusable,
+                            stats,
+                        },
+                        SelectSupport::Honoured,
+                    )
+                }
+            }
+            Err(GraphError::Permanent {
+                status: 400,
+                code,
+                message,
+                ..
+            }) => {
+                info!(tenant = %tenant.name, %resource, %code, %message, "Graph refused $select on the listing");
+                (Membership::Refused, SelectSupport::Refused)
+            }
+            Err(e) => return Err(e),
+        };
+        self.inner
+            .select
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(self.budget_key(tenant), support);
+        Ok(membership)
+    }
+
+    /// What `tenant`'s Graph made of `$select` the last time this client
+    /// asked ([`GraphClient::fetch_membership`]); `None` before.
+    pub fn select_support(&self, tenant: &TenantConfig) -> Option<SelectSupport> {
+        self.inner
+            .select
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&self.budget_key(tenant))
+            .copied()
+    }
+
+    /// Reads items of `resource` one by one (`GET …/{resource}/{id}`): the
+    /// ones a membership listing names that an incremental listing does
+    /// not bring. An id Graph no longer has (404) is left out.
+    pub async fn fetch_items(
+        &self,
+        tenant: &TenantConfig,
+        resource: Resource,
+        ids: &[String],
+    ) -> Result<Fetched, GraphError> {
         let step = Step::Read(resource);
         let mut op = Op::new(tenant, self.inner.opts.max_retry_time);
-        let since = since.filter(|_| resource.supports_since());
-        let base = tenant.graph_base();
-        let mut url = first_url(&base, resource, since).map_err(|m| op.protocol(step, m))?;
+        let base =
+            first_url(&tenant.graph_base(), resource, None).map_err(|m| op.protocol(step, m))?;
         let budget = self.budget(tenant);
         let mut fetched = Fetched {
-            filtered: since.is_some(),
+            filtered: true,
+            ..Fetched::default()
+        };
+        for id in ids {
+            let mut url = base.clone();
+            url.path_segments_mut()
+                .map_err(|()| op.protocol(step, "the Graph URL cannot have a path"))?
+                .push(id);
+            match self.get(&mut op, &budget, step, &url, parse_item).await {
+                Ok(item) => {
+                    fetched.pages += 1;
+                    fetched.items.push(item);
+                }
+                Err(GraphError::Permanent { status: 404, .. }) => {
+                    debug!(tenant = %tenant.name, %resource, id = %id, "gone before it could be read");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        fetched.requests = op.requests;
+        fetched.retries = op.retries;
+        fetched.bytes = op.bytes;
+        fetched.budget_wait = op.budget_wait;
+        Ok(fetched)
+    }
+
+    /// Reads every page of a listing from `first`.
+    async fn list(
+        &self,
+        tenant: &TenantConfig,
+        resource: Resource,
+        first: Url,
+        filtered: bool,
+    ) -> Result<Fetched, GraphError> {
+        let step = Step::Read(resource);
+        let mut op = Op::new(tenant, self.inner.opts.max_retry_time);
+        let base = tenant.graph_base();
+        let mut url = first;
+        let budget = self.budget(tenant);
+        let mut fetched = Fetched {
+            filtered,
             ..Fetched::default()
         };
         let mut seen = HashSet::new();
         loop {
-            let page = self.get_page(&mut op, &budget, step, &url).await?;
+            let page = self.get(&mut op, &budget, step, &url, parse_page).await?;
             fetched.pages += 1;
             fetched.items.extend(page.items);
             let Some(link) = page.next_link else {
@@ -231,12 +359,16 @@ impl GraphClient {
         self.token(&mut op, true).await.map(|_| ())
     }
 
-    fn budget(&self, tenant: &TenantConfig) -> Arc<Budget> {
-        let key = BudgetKey {
+    fn budget_key(&self, tenant: &TenantConfig) -> BudgetKey {
+        BudgetKey {
             graph: tenant.graph_base().to_string(),
             tenant_id: tenant.tenant_id.to_ascii_lowercase(),
             client_id: tenant.client_id.to_ascii_lowercase(),
-        };
+        }
+    }
+
+    fn budget(&self, tenant: &TenantConfig) -> Arc<Budget> {
+        let key = self.budget_key(tenant);
         let mut budgets = self
             .inner
             .budgets
@@ -461,14 +593,16 @@ impl GraphClient {
         })
     }
 
-    /// One page, with retries, and one new token if Graph rejects the token.
-    async fn get_page(
+    /// One page (or item: `parse` says which), with retries, and one new
+    /// token if Graph rejects the token.
+    async fn get<T>(
         &self,
         op: &mut Op<'_>,
         budget: &Budget,
         step: Step,
         url: &Url,
-    ) -> Result<Page, GraphError> {
+        parse: fn(&[u8]) -> Result<T, String>,
+    ) -> Result<T, GraphError> {
         let opts = &self.inner.opts;
         let mut attempts = 0u32;
         let mut reauthenticated = false;
@@ -516,7 +650,9 @@ impl GraphClient {
                             ),
                             retry_after,
                         },
-                        Ok(body) => page_outcome(op, step, status, retry_after, &body, &token)?,
+                        Ok(body) => {
+                            page_outcome(op, step, status, retry_after, &body, &token, parse)?
+                        }
                     }
                 }
             };
@@ -565,17 +701,18 @@ impl GraphClient {
     }
 }
 
-/// Classifies a Graph page response.
-fn page_outcome(
+/// Classifies a Graph page (or item) response.
+fn page_outcome<T>(
     op: &Op<'_>,
     step: Step,
     status: u16,
     retry_after: Option<Duration>,
     body: &[u8],
     token: &SecretString,
-) -> Result<Attempt<Page>, GraphError> {
+    parse: fn(&[u8]) -> Result<T, String>,
+) -> Result<Attempt<T>, GraphError> {
     if (200..300).contains(&status) {
-        return Ok(match parse_page(body) {
+        return Ok(match parse(body) {
             Ok(page) => Attempt::Done(page),
             Err(why) => Attempt::Transient {
                 last: format!("HTTP {status} with an unusable page ({why})"),
@@ -685,6 +822,16 @@ fn body_excerpt(status: u16, body: &[u8], secrets: &[&str]) -> String {
 /// The items are kept as their JSON text (see [`Fetched::items`]).
 fn parse_page(body: &[u8]) -> Result<Page, String> {
     serde_json::from_slice(body).map_err(|e| format!("not a page of items: {e}"))
+}
+
+/// One item (`GET …/{id}`): a JSON object, kept as text.
+fn parse_item(body: &[u8]) -> Result<Box<serde_json::value::RawValue>, String> {
+    let item: Box<serde_json::value::RawValue> =
+        serde_json::from_slice(body).map_err(|e| format!("not an item: {e}"))?;
+    if !item.get().trim_start().starts_with('{') {
+        return Err("not an item: not a JSON object".to_string());
+    }
+    Ok(item)
 }
 
 /// `{graph}v1.0/admin/serviceAnnouncement/{resource}`, with the

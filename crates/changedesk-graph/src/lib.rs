@@ -31,6 +31,7 @@ mod budget;
 mod client;
 mod concurrent;
 mod error;
+mod membership;
 mod pem;
 mod retry;
 
@@ -40,6 +41,7 @@ use std::time::Duration;
 pub use client::GraphClient;
 pub use concurrent::for_each_tenant_concurrently;
 pub use error::{GraphError, Step};
+pub use membership::{Member, Membership, ParsedMembers, SelectSupport, parse_members};
 
 use changedesk_core::config::SyncSettings;
 

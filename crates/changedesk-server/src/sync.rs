@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use changedesk_core::Timestamp;
 use changedesk_core::config::{SyncSettings, TenantConfig};
 use changedesk_core::graph::{HealthOverview, Incident, Listing, Message, parse_raw_listing};
-use changedesk_graph::{Fetched, GraphClient, GraphError, Resource};
+use changedesk_graph::{Fetched, GraphClient, GraphError, Membership, Resource, SelectSupport};
 use changedesk_store::{
     BatchSummary, ImportOptions, ImportSummary, IncidentDigests, MessageDigests, Store, StoreError,
     TenantBatch,
@@ -65,6 +65,9 @@ pub struct KindOutcome {
     pub fetched: usize,
     /// Items that could not be parsed (the listing then counts as partial).
     pub rejected: usize,
+    /// Items a membership listing found that the incremental listing could
+    /// not bring (listed late, dated before it), read one by one.
+    pub late: usize,
     /// What the store made of it (`None` on a dry run).
     pub stored: Option<ImportSummary>,
     /// The items that could not be used (the first few), and why: Graph's
@@ -346,6 +349,8 @@ struct Fetch<T> {
     listing: Listing<T>,
     /// Items Graph returned (the listing's items move to the writer).
     fetched: usize,
+    /// Of them, items read one by one after a membership listing.
+    late: usize,
 }
 
 /// Fetches and parses one kind of listing.
@@ -360,13 +365,122 @@ async fn fetch_kind<T>(
 ) -> Result<Fetch<T>, GraphError> {
     let fetched = graph.fetch(tenant, resource, since).await?;
     count(outcome, &fetched);
+    Ok(parsed(&fetched, mode, 0, parse))
+}
+
+/// A fetched listing, parsed.
+fn parsed<T>(
+    fetched: &Fetched,
+    mode: Mode,
+    late: usize,
+    parse: fn(&serde_json::Value, usize) -> Result<T, changedesk_core::graph::ParseError>,
+) -> Fetch<T> {
     let listing = parse_raw_listing(&fetched.items, parse);
     let fetched = listing.items.len() + listing.rejected.len();
-    Ok(Fetch {
+    Fetch {
         mode,
         listing,
         fetched,
-    })
+        late,
+    }
+}
+
+/// How many items a membership check reads one by one; beyond, a complete
+/// listing is cheaper.
+const MAX_LATE_BY_ID: usize = 25;
+
+/// Where Graph ignores or refuses `$select`, how often a complete listing
+/// stands in for the membership check.
+const FALLBACK_FULL_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// One kind (messages or issues) of listing: complete in `Mode::Full`;
+/// incremental otherwise, with a membership check first (`[sync]
+/// membership_check`) that finds the items Graph listed late (new to the
+/// tenant's archive yet dated before `since`, which the incremental
+/// listing never asks for) and reads them one by one.
+#[allow(clippy::too_many_arguments)]
+async fn fetch_listing<T>(
+    graph: &GraphClient,
+    store: Option<&Store>,
+    tenant: &TenantConfig,
+    resource: Resource,
+    mode: Mode,
+    since: Option<Timestamp>,
+    complete_at: Option<Timestamp>,
+    request: &SyncRequest,
+    parse: fn(&serde_json::Value, usize) -> Result<T, changedesk_core::graph::ParseError>,
+    outcome: &mut TenantOutcome,
+) -> Result<Fetch<T>, GraphError> {
+    let Some(store) =
+        store.filter(|_| mode == Mode::Incremental && request.settings.membership_check)
+    else {
+        return fetch_kind(graph, tenant, resource, mode, since, parse, outcome).await;
+    };
+    // a complete listing at most hourly where Graph will not list members
+    let fallback = || {
+        let due = complete_at.is_none_or(|at| {
+            request.now.as_datetime() - at.as_datetime()
+                >= time::Duration::try_from(FALLBACK_FULL_INTERVAL).unwrap_or(time::Duration::MAX)
+        });
+        if due {
+            (Mode::Full, None)
+        } else {
+            (Mode::Incremental, since)
+        }
+    };
+    if matches!(
+        graph.select_support(tenant),
+        Some(SelectSupport::Ignored | SelectSupport::Refused)
+    ) {
+        let (mode, since) = fallback();
+        return fetch_kind(graph, tenant, resource, mode, since, parse, outcome).await;
+    }
+    let (members, stats) = match graph.fetch_membership(tenant, resource).await? {
+        Membership::Ignored(whole) => {
+            // whole items: a complete listing, so use it as one
+            count(outcome, &whole);
+            return Ok(parsed(&whole, Mode::Full, 0, parse));
+        }
+        Membership::Refused => {
+            outcome.requests += 1;
+            let (mode, since) = fallback();
+            return fetch_kind(graph, tenant, resource, mode, since, parse, outcome).await;
+        }
+        Membership::Honoured { members, stats, .. } => (members, stats),
+    };
+    count(outcome, &stats);
+    let known = store
+        .tenant_links(&tenant.name, resource == Resource::Issues)
+        .await
+        .map_err(|e| GraphError::Protocol {
+            tenant: tenant.name.clone(),
+            step: changedesk_graph::Step::Read(resource),
+            message: format!("cannot read the archive's links to compare the membership with: {e}"),
+        })?;
+    // what the incremental listing will not bring: items dated before it
+    // starts that the archive lacks, or holds at another time
+    let late: Vec<String> = members
+        .into_iter()
+        .filter(|m| match (since, m.last_modified) {
+            (Some(s), Some(lm)) => lm < s,
+            _ => true,
+        })
+        .filter(|m| known.get(&m.id) != Some(&m.last_modified))
+        .map(|m| m.id)
+        .collect();
+    if late.len() > MAX_LATE_BY_ID {
+        tracing::info!(tenant = %tenant.name, %resource, late = late.len(), "many items listed late: a complete listing instead");
+        return fetch_kind(graph, tenant, resource, Mode::Full, None, parse, outcome).await;
+    }
+    let mut fetched = graph.fetch(tenant, resource, since).await?;
+    count(outcome, &fetched);
+    if !late.is_empty() {
+        tracing::info!(tenant = %tenant.name, %resource, late = late.len(), "items listed late, dated before the incremental listing: reading them one by one");
+        let by_id = graph.fetch_items(tenant, resource, &late).await?;
+        count(outcome, &by_id);
+        fetched.items.extend(by_id.items);
+    }
+    Ok(parsed(&fetched, Mode::Incremental, late.len(), parse))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -404,26 +518,35 @@ async fn run_tenant(
 
     // Fetch every kind first. A failed fetch stops the tenant there; the
     // kinds fetched before it are still stored, each in its own transaction.
+    let archive = (!request.dry_run).then_some(store);
     let watermark = held(|s| s.messages_watermark);
-    let mode = mode_for(request, held(|s| s.messages_complete_at), watermark);
-    let mut messages = fetch_kind(
+    let complete_at = held(|s| s.messages_complete_at);
+    let mode = mode_for(request, complete_at, watermark);
+    let mut messages = fetch_listing(
         graph,
+        archive,
         tenant,
         Resource::Messages,
         mode,
         since(mode, watermark),
+        complete_at,
+        request,
         Message::from_graph,
         outcome,
     )
     .await?;
     let watermark = held(|s| s.issues_watermark);
-    let mode = mode_for(request, held(|s| s.issues_complete_at), watermark);
-    let (issues, health) = match fetch_kind(
+    let complete_at = held(|s| s.issues_complete_at);
+    let mode = mode_for(request, complete_at, watermark);
+    let (issues, health) = match fetch_listing(
         graph,
+        archive,
         tenant,
         Resource::Issues,
         mode,
         since(mode, watermark),
+        complete_at,
+        request,
         Incident::from_graph,
         outcome,
     )
@@ -651,6 +774,7 @@ impl<T> Fetch<T> {
             mode: self.mode,
             fetched: self.fetched,
             rejected: self.listing.rejected.len(),
+            late: self.late,
             problems: self
                 .listing
                 .rejected

@@ -216,6 +216,9 @@ fn edit_chance(age_ms: i64, days: u32) -> f64 {
     1.0 - (1.0 - per_day).powf(f64::from(days))
 }
 
+/// The chance that a new post is listed late (see [`advance`]).
+pub const LATE_POST_CHANCE: f64 = 1.0 / 300.0;
+
 /// Lets `days` pass: returns the corpus as it looks at `base_time + days`.
 ///
 /// - Some posts are edited: `lastModifiedDateTime` moves into the new
@@ -224,7 +227,10 @@ fn edit_chance(age_ms: i64, days: u32) -> f64 {
 ///   happen:]" section and the Summary move later (with "(previously ...)"
 ///   notes), and sometimes `actionRequiredByDateTime` and `endDateTime`
 ///   move too.
-/// - New posts are published in the window, with higher MC ids.
+/// - New posts are published in the window, with higher MC ids; about one
+///   in 300 ([`LATE_POST_CHANCE`]) appears late: it is new to the listing
+///   but dated 1 hour to 3 days before the window, older than posts already
+///   listed, so a `lastModifiedDateTime ge …` listing never returns it.
 /// - Posts whose `endDateTime` is before the new "now" are gone.
 /// - Open issues progress (new posts appended, status and `isResolved`
 ///   updated), new issues appear, and issues resolved more than 30 days
@@ -279,8 +285,18 @@ pub fn advance(corpus: &Corpus, days: u32, seed: u64) -> Corpus {
         for start in starts {
             let id = mc_number_at(start).max(prev + 1);
             prev = id;
+            // about one new post in 300 is listed late: it appears only now,
+            // dated (published and last modified) before posts already
+            // listed, as seen in real Graph history
+            let mut late = rng_for(&[stream::ADVANCE_LATE, seed, window, id]);
+            let is_late = chance(&mut late, LATE_POST_CHANCE);
+            let start = if is_late {
+                from - late.random_range(MS_PER_HOUR..3 * MS_PER_DAY)
+            } else {
+                start
+            };
             let mut rng = rng_for(&[stream::ADVANCE_NEW, seed, window, id]);
-            messages.push(build_message(
+            let mut post = build_message(
                 &mut rng,
                 &PostContext {
                     seed: spec_seed,
@@ -288,7 +304,12 @@ pub fn advance(corpus: &Corpus, days: u32, seed: u64) -> Corpus {
                     start,
                     base: to,
                 },
-            ));
+            );
+            if is_late {
+                // last modified a minute after publication, before the window
+                post["lastModifiedDateTime"] = Value::String(crate::clock::iso(start + 60_000));
+            }
+            messages.push(post);
         }
     }
 

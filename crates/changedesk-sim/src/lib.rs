@@ -246,7 +246,10 @@
 //! `serviceNotAvailable`, no `Retry-After`, so clients back off on their
 //! own), `latency_ms` before every Graph response, `truncate` probability
 //! that a page is cut short mid-JSON (its `Content-Length` matches the cut
-//! body), `token_lifetime_secs` (3599). The dice come from one ChaCha8 RNG
+//! body), `token_lifetime_secs` (3599), and `select`: what a listing does
+//! with `$select`, which Graph does not document on these collections
+//! (`honour`: only the named properties, an unknown one is a 400 as in
+//! Graph; `ignore`: whole items; `refuse`: 400). The dice come from one ChaCha8 RNG
 //! seeded with [`SimConfig::seed`], four draws per authenticated Graph
 //! request, so a client that sends its requests one at a time sees the
 //! same faults on every run; concurrent requests take the draws in arrival
@@ -320,8 +323,8 @@ pub use generate::{
 };
 pub use server::{
     Faults, Limits, LoggedRequest, REQUEST_LOG_CAPACITY, SIM_CLIENT_ID, SIM_CLIENT_SECRET,
-    SimConfig, SimError, SimHandle, SimTenant, TEST_APP_CERTIFICATE_PEM, TEST_APP_PRIVATE_KEY_PEM,
-    TenantMode, listing_items, start,
+    SelectMode, SimConfig, SimError, SimHandle, SimTenant, TEST_APP_CERTIFICATE_PEM,
+    TEST_APP_PRIVATE_KEY_PEM, TenantMode, listing_items, start,
 };
 pub use server::{
     GROUPS_OVERAGE_LIMIT, IdTokenFault, MemberObjectsFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID,

@@ -25,6 +25,7 @@ pub(crate) mod stream {
     pub(crate) const ADVANCE_ISSUE: u64 = 0x4144_4931;
     pub(crate) const ADVANCE_NEW_ISSUE: u64 = 0x4144_4e49;
     pub(crate) const TENANT: u64 = 0x5445_4e31;
+    pub(crate) const ADVANCE_LATE: u64 = 0x4144_4c54;
 }
 
 pub(crate) fn splitmix64(x: u64) -> u64 {

@@ -634,10 +634,20 @@ fn advance_edits_adds_and_expires() {
     // new posts
     let fresh: Vec<&Value> = later.messages.iter().filter(|m| mc(m) > old_max).collect();
     assert!(fresh.len() > 100, "new {}", fresh.len());
+    // each is published in the window, but about one in 300 is listed late:
+    // dated before it, last modified before it too
+    let mut late = 0;
     for m in &fresh {
         let start = ms(&m["startDateTime"]);
-        assert!(start > old_now && start <= now);
+        if start <= old_now {
+            late += 1;
+            assert!(start >= old_now - 3 * 24 * 3_600_000, "{m}");
+            assert!(ms(&m["lastModifiedDateTime"]) < old_now, "{m}");
+        } else {
+            assert!(start <= now);
+        }
     }
+    assert!(late * 50 < fresh.len(), "{late} of {} late", fresh.len());
     let ids: Vec<u64> = later.messages.iter().map(mc).collect();
     assert_eq!(ids.len(), ids.iter().collect::<HashSet<_>>().len());
 
@@ -715,4 +725,23 @@ fn tenant_names_and_guids() {
     assert!(g.bytes().all(|c| c == b'-' || c.is_ascii_hexdigit()));
     assert!(parts[2].starts_with('4'));
     assert!(matches!(parts[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b'));
+}
+
+#[test]
+fn about_one_new_post_in_300_is_listed_late() {
+    let c = generate(&spec(3000, 10));
+    let old_now = to_ms(c.spec.base_time);
+    let old_max = c.messages.iter().map(mc).max().unwrap();
+    let later = advance(&c, 100, 3);
+    let fresh: Vec<&Value> = later.messages.iter().filter(|m| mc(m) > old_max).collect();
+    let late = fresh
+        .iter()
+        .filter(|m| ms(&m["lastModifiedDateTime"]) < old_now)
+        .count();
+    let expected = fresh.len() as f64 * crate::generate::LATE_POST_CHANCE;
+    assert!(
+        late >= 1 && (late as f64) < expected * 3.0 + 3.0,
+        "{late} late of {} new (expected about {expected:.1})",
+        fresh.len()
+    );
 }

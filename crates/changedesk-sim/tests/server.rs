@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use changedesk_sim::{
-    CorpusSpec, Faults, Limits, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SimConfig, SimHandle,
+    CorpusSpec, Faults, Limits, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SelectMode, SimConfig, SimHandle,
     TEST_APP_CERTIFICATE_PEM, TEST_APP_PRIVATE_KEY_PEM, TenantMode, tenant_issues, tenant_messages,
 };
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -1771,4 +1771,49 @@ async fn oidc_faults_spoil_the_next_id_token_only() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(sim.oidc_users()[0].username, "lin@contoso.example");
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn select_is_honoured_ignored_or_refused() {
+    let sim = start(config()).await;
+    let token = secret_token(&sim, "tenant-001").await;
+    let url = format!("{}?$select=id,lastModifiedDateTime", messages_url(&sim));
+    let (whole, _) = all_pages(&messages_url(&sim), &token, None).await;
+    // honoured (the default): only the named properties, on every page
+    let (members, sizes) = all_pages(&url, &token, Some("odata.maxpagesize=7")).await;
+    assert!(sizes.len() > 1, "{sizes:?}");
+    assert_eq!(ids(&members), ids(&whole));
+    for (m, w) in members.iter().zip(&whole) {
+        let keys: Vec<&String> = m.as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 2, "{m}");
+        assert_eq!(m["lastModifiedDateTime"], w["lastModifiedDateTime"]);
+    }
+    let bytes = |v: &[Value]| v.iter().map(|i| i.to_string().len()).sum::<usize>();
+    assert!(bytes(&members) * 20 < bytes(&whole));
+    // an unknown property is a 400, as in Graph
+    let (s, b) = graph_json(
+        &format!("{}?$select=id,nonsense", messages_url(&sim)),
+        &token,
+    )
+    .await;
+    assert_graph_error(s, &b, StatusCode::BAD_REQUEST, "BadRequest");
+    // ignored: whole items
+    sim.set_faults(Faults {
+        select: SelectMode::Ignore,
+        ..Faults::default()
+    })
+    .unwrap();
+    let (items, _) = all_pages(&url, &token, None).await;
+    assert_eq!(items, whole);
+    // refused
+    sim.set_faults(Faults {
+        select: SelectMode::Refuse,
+        ..Faults::default()
+    })
+    .unwrap();
+    let (s, b) = graph_json(&url, &token).await;
+    assert_graph_error(s, &b, StatusCode::BAD_REQUEST, "BadRequest");
+    // a listing without $select is not affected
+    let (items, _) = all_pages(&messages_url(&sim), &token, None).await;
+    assert_eq!(items.len(), whole.len());
 }

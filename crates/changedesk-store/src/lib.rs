@@ -426,15 +426,33 @@ impl Store {
                             source,
                         })
                 };
-                let write = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .after_release(|conn, _| Box::pin(writer_usable(conn)))
-                    .connect_with(opts.clone())
-                    .await
-                    .map_err(|source| StoreError::Open {
-                        url: location.describe(),
-                        source,
-                    })?;
+                // a process creating the file at the same moment may hold
+                // it while it turns on WAL (SQLite then answers "locked"
+                // without waiting): try again for a while
+                let started = std::time::Instant::now();
+                let write = loop {
+                    match SqlitePoolOptions::new()
+                        .max_connections(1)
+                        .after_release(|conn, _| Box::pin(writer_usable(conn)))
+                        .connect_with(opts.clone())
+                        .await
+                    {
+                        Ok(pool) => break pool,
+                        Err(sqlx::Error::Database(e))
+                            if matches!(e.code().as_deref(), Some("5" | "6"))
+                                && started.elapsed() < Duration::from_secs(60) =>
+                        {
+                            tracing::debug!(error = %e, "the archive is being created by another process; trying again");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        Err(source) => {
+                            return Err(StoreError::Open {
+                                url: location.describe(),
+                                source,
+                            });
+                        }
+                    }
+                };
                 migrate_sqlite(&write).await?;
                 // readers keep a smaller cache each: four of the writer's
                 // size would be most of the process's memory. The server's

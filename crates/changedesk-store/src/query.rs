@@ -554,6 +554,18 @@ impl Store {
         dispatch!(self.message_revision_scoped(id, revision, scope))
     }
 
+    /// The posts (or, with `incidents`, the incidents) tenant `tenant` has
+    /// visible, each with the `lastModifiedDateTime` the tenant last
+    /// listed: what a sync compares a membership listing with. Empty for a
+    /// tenant the archive does not know.
+    pub async fn tenant_links(
+        &self,
+        tenant: &str,
+        incidents: bool,
+    ) -> Result<std::collections::HashMap<String, Option<Timestamp>>> {
+        dispatch!(self.tenant_links(tenant, incidents))
+    }
+
     /// The archive's tenant names, sorted: what a caller's scope (tenants
     /// and tenant groups) is resolved against on every request, without the
     /// counts of [`Store::tenants`].

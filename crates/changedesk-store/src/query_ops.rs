@@ -1064,6 +1064,26 @@ pub(crate) async fn get_incident_scoped(pool: &Pool<Db>, id: &str, scope: &Tenan
 }
 
 
+pub(crate) async fn tenant_links(
+    pool: &Pool<Db>,
+    tenant: &str,
+    incidents: bool,
+) -> Result<std::collections::HashMap<String, Option<Timestamp>>> {
+    let (table, key) = if incidents { ("incident_tenants", "incident_id") } else { ("post_tenants", "post_id") };
+    let rows = sqlx::query(sql(format!(
+        "SELECT l.{key} AS item, l.seen_last_modified FROM {table} l JOIN tenants t ON t.id = l.tenant_id \
+         WHERE t.name = $1 AND l.visible"
+    )))
+    .bind(tenant)
+    .fetch_all(pool)
+    .await?;
+    let mut out = std::collections::HashMap::with_capacity(rows.len());
+    for row in rows {
+        out.insert(row.try_get("item")?, read_ts_opt(row.try_get("seen_last_modified")?)?);
+    }
+    Ok(out)
+}
+
 pub(crate) async fn tenant_names(pool: &Pool<Db>) -> Result<Vec<String>> {
     let rows = sqlx::query(sql(format!("SELECT name FROM tenants ORDER BY name{BYTE_ORDER}")))
         .fetch_all(pool)

@@ -518,6 +518,10 @@ pub struct SimArgs {
     /// Lifetime of the access tokens it issues, in seconds.
     #[arg(long, value_name = "S", default_value_t = 3599)]
     pub token_lifetime: u64,
+    /// What listings do with `$select` (undocumented in Graph): honour, ignore (whole items) or
+    /// refuse (400).
+    #[arg(long, value_name = "MODE", default_value = "honour")]
+    pub select: changedesk_sim::SelectMode,
     /// Write a changedesk configuration for the simulated tenants to this file.
     #[arg(long, value_name = "FILE")]
     pub write_config: Option<PathBuf>,

@@ -28,6 +28,10 @@ pub struct SyncSettings {
     pub requests_per_minute: u32,
     /// Requests per tenant per hour (Graph allows 800).
     pub requests_per_hour: u32,
+    /// Before each incremental listing, a membership listing (every item's
+    /// id and `lastModifiedDateTime`, with `$select`) finds the items Graph
+    /// listed late, dated before the watermark, and reads them one by one.
+    pub membership_check: bool,
 }
 
 impl Default for SyncSettings {
@@ -40,6 +44,7 @@ impl Default for SyncSettings {
             max_retry_time: Duration::from_secs(120),
             requests_per_minute: 200,
             requests_per_hour: 750,
+            membership_check: true,
         }
     }
 }
@@ -55,6 +60,7 @@ pub(super) struct RawSync {
     pub max_retry_time: Option<Spanned<String>>,
     pub requests_per_minute: Option<Spanned<i64>>,
     pub requests_per_hour: Option<Spanned<i64>>,
+    pub membership_check: Option<Spanned<bool>>,
 }
 
 /// The keys of `[sync]`, also accepted as `CHANGEDESK_SYNC__<KEY>`.
@@ -66,6 +72,7 @@ pub(super) const KEYS: &[&str] = &[
     "max_retry_time",
     "requests_per_minute",
     "requests_per_hour",
+    "membership_check",
 ];
 
 pub(super) const ENV_PREFIX: &str = "CHANGEDESK_SYNC__";
@@ -111,6 +118,18 @@ fn duration(
         }
         Err(e) => {
             rep.error(&v.origin, &format!("sync.{key}"), e.to_string());
+            default
+        }
+    }
+}
+
+fn boolean(rep: &mut Reporter<'_>, v: Option<Val<String>>, key: &str, default: bool) -> bool {
+    let Some(v) = v else { return default };
+    match v.value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => true,
+        "false" | "0" | "no" | "off" => false,
+        _ => {
+            rep.error(&v.origin, &format!("sync.{key}"), "must be true or false");
             default
         }
     }
@@ -195,5 +214,11 @@ pub(super) fn build(
             " (Graph throttles above 800 per hour per tenant)",
             u64::from(d.requests_per_hour),
         ) as u32,
+        membership_check: boolean(
+            rep,
+            pick(f.membership_check, env, "membership_check"),
+            "membership_check",
+            d.membership_check,
+        ),
     }
 }

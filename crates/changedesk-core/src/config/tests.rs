@@ -927,6 +927,22 @@ fn sync_section_defaults_file_and_env() {
         "the environment beats the file"
     );
     assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    assert!(l.config.sync.membership_check);
+    let l = load_ok(
+        "[sync]
+membership_check = false
+",
+        &[],
+    );
+    assert!(!l.config.sync.membership_check);
+    let l = load_ok("", &[("CHANGEDESK_SYNC__MEMBERSHIP_CHECK", "false")]);
+    assert!(!l.config.sync.membership_check);
+    let e = load_err("", &[("CHANGEDESK_SYNC__MEMBERSHIP_CHECK", "maybe")]);
+    assert!(
+        e.iter()
+            .any(|e| e.contains("MEMBERSHIP_CHECK") && e.contains("true or false")),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -279,12 +279,18 @@ both!(
             };
         let incremental = message_requests(&second);
         assert!(!incremental.is_empty());
+        // a membership listing ($select), then what changed ($filter)
+        let filtered = |r: &changedesk_sim::LoggedRequest| {
+            r.query
+                .contains("$filter=lastModifiedDateTime ge 2026-08-2")
+        };
+        let members =
+            |r: &changedesk_sim::LoggedRequest| r.query.contains("$select=id,lastModifiedDateTime");
         assert!(
-            incremental.iter().all(|r| r
-                .query
-                .contains("$filter=lastModifiedDateTime ge 2026-08-2")),
+            incremental.iter().all(|r| filtered(r) || members(r)),
             "{incremental:?}"
         );
+        assert!(incremental.iter().any(filtered) && incremental.iter().any(members));
         assert!(
             message_requests(&first)
                 .iter()
@@ -347,6 +353,7 @@ both!(
             truncate: 0.2,
             latency_ms: 2,
             token_lifetime_secs: 3599,
+            ..Faults::default()
         })
         .unwrap();
         sim.clear_requests();
@@ -581,3 +588,215 @@ async fn a_dry_run_stores_nothing() {
     );
     t.finish().await;
 }
+
+/// A new post dated two days before `T0` (older than what the first sync
+/// listed), added to the simulator's corpus: Graph's late listing. Returns
+/// its id and the tenants (by index) that see it.
+fn add_late_post(sim: &SimHandle) -> (String, Vec<usize>) {
+    let mut corpus = (*sim.corpus()).clone();
+    let mut post = corpus.messages[0].clone();
+    let taken: BTreeSet<String> = corpus
+        .messages
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    // an id that the first tenant sees (visibility is drawn from the id)
+    for n in 9_000_000u64.. {
+        let id = format!("MC{n}");
+        if taken.contains(&id) {
+            continue;
+        }
+        post["id"] = serde_json::json!(id);
+        post["title"] = serde_json::json!(format!("Listed late {n}"));
+        post["startDateTime"] = serde_json::json!("2026-08-20T00:00:00Z");
+        post["lastModifiedDateTime"] = serde_json::json!("2026-08-20T00:01:00Z");
+        let mut with = corpus.clone();
+        with.messages.push(post.clone());
+        let seen: Vec<usize> = (0..sim.tenants().len())
+            .filter(|t| {
+                changedesk_sim::tenant_messages(&with, *t)
+                    .iter()
+                    .any(|m| m["id"] == post["id"])
+            })
+            .collect();
+        if seen.contains(&0) {
+            corpus = with;
+            sim.replace_corpus(corpus);
+            return (id, seen);
+        }
+    }
+    unreachable!()
+}
+
+fn request_with(now: &str, membership_check: bool) -> SyncRequest {
+    SyncRequest {
+        settings: SyncSettings {
+            membership_check,
+            ..SyncSettings::default()
+        },
+        ..request(now, false)
+    }
+}
+
+/// Which tenants the archive links `id` to, visible.
+async fn linked(store: &Store, id: &str) -> Vec<String> {
+    match store.get_message(id).await {
+        Ok(p) => p
+            .tenants
+            .iter()
+            .filter(|t| t.visible)
+            .map(|t| t.name.clone())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+both!(
+    a_post_listed_late_is_archived_by_the_next_incremental_sync,
+    |store: Store| async move {
+        let sim = sim(3, 150).await;
+        let keys = keys();
+        let tenants = tenants(&sim, &keys, &[]);
+        let graph = client(Duration::from_secs(10));
+        assert_all_ok(&sync(&store, &graph, &tenants, T0, false).await);
+        let (late, seen_by) = add_late_post(&sim);
+        let names: Vec<String> = seen_by.iter().map(|t| tenants[*t].name.clone()).collect();
+
+        // the incremental listing alone never asks for it
+        let go = |now: &str, check: bool| {
+            let (store, graph, tenants) = (store.clone(), graph.clone(), tenants.clone());
+            let r = request_with(now, check);
+            async move { sync_tenants(&store, &graph, &tenants, &r, Arc::new(Quiet)).await }
+        };
+        let outcomes = go("2026-08-22T06:00:00Z", false).await;
+        assert_all_ok(&outcomes);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.messages.as_ref().unwrap().mode == Mode::Incremental)
+        );
+        assert_eq!(linked(&store, &late).await, Vec::<String>::new());
+
+        // the membership check finds it and reads it by id
+        sim.clear_requests();
+        let outcomes = go("2026-08-22T06:15:00Z", true).await;
+        assert_all_ok(&outcomes);
+        for (t, o) in outcomes.iter().enumerate() {
+            let m = o.messages.as_ref().unwrap();
+            assert_eq!(m.mode, Mode::Incremental, "{}", o.tenant);
+            assert_eq!(m.late, usize::from(seen_by.contains(&t)), "{}", o.tenant);
+        }
+        let mut got = linked(&store, &late).await;
+        got.sort();
+        assert_eq!(got, names);
+        let log = sim.requests();
+        assert!(
+            log.iter().any(|r| r.path.ends_with("/messages")
+                && r.query.contains("$select=id,lastModifiedDateTime")),
+            "{log:?}"
+        );
+        assert!(
+            log.iter()
+                .any(|r| r.path.ends_with(&format!("/messages/{late}"))),
+            "{log:?}"
+        );
+        // a membership listing is a small part of a complete one
+        let select_bytes: u64 = log
+            .iter()
+            .filter(|r| r.query.contains("$select"))
+            .map(|r| r.bytes)
+            .sum();
+        let complete = sim_view(&sim, 0).len() as u64;
+        assert!(
+            select_bytes < complete * 300,
+            "{select_bytes} bytes for {complete} posts"
+        );
+
+        // nothing is late any more: no reads by id
+        sim.clear_requests();
+        let outcomes = go("2026-08-22T06:30:00Z", true).await;
+        assert_all_ok(&outcomes);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.messages.as_ref().unwrap().late == 0)
+        );
+        assert!(
+            !sim.requests()
+                .iter()
+                .any(|r| r.path.contains("/messages/MC"))
+        );
+        sim.shutdown().await;
+    }
+);
+
+both!(
+    membership_works_whether_graph_honours_ignores_or_refuses_select,
+    |store: Store| async move {
+        for select in [
+            changedesk_sim::SelectMode::Ignore,
+            changedesk_sim::SelectMode::Refuse,
+        ] {
+            let sim = sim(2, 80).await;
+            let keys = keys();
+            let tenants = tenants(&sim, &keys, &[]);
+            let graph = client(Duration::from_secs(10));
+            let fresh = TestStore::sqlite().await;
+            let store = if select == changedesk_sim::SelectMode::Ignore {
+                store.clone()
+            } else {
+                fresh.store.clone()
+            };
+            assert_all_ok(&sync(&store, &graph, &tenants, T0, false).await);
+            sim.set_faults(Faults {
+                select,
+                ..Faults::default()
+            })
+            .unwrap();
+            let (late, seen_by) = add_late_post(&sim);
+            let r = request_with("2026-08-22T06:00:00Z", true);
+            let outcomes = sync_tenants(&store, &graph, &tenants, &r, Arc::new(Quiet)).await;
+            assert_all_ok(&outcomes);
+            // ignored: the whole items are a complete listing; refused: a
+            // complete listing stands in (at most hourly)
+            for o in &outcomes {
+                assert_eq!(
+                    o.messages.as_ref().unwrap().mode,
+                    Mode::Full,
+                    "{select:?} {}",
+                    o.tenant
+                );
+            }
+            assert_eq!(
+                linked(&store, &late).await.len(),
+                seen_by.len(),
+                "{select:?}"
+            );
+            assert_eq!(
+                graph.select_support(&tenants[0]).unwrap(),
+                match select {
+                    changedesk_sim::SelectMode::Ignore => changedesk_graph::SelectSupport::Ignored,
+                    _ => changedesk_graph::SelectSupport::Refused,
+                }
+            );
+            // within the hour: incremental, without asking for $select again
+            sim.clear_requests();
+            let r = request_with("2026-08-22T06:20:00Z", true);
+            let outcomes = sync_tenants(&store, &graph, &tenants, &r, Arc::new(Quiet)).await;
+            assert_all_ok(&outcomes);
+            for o in &outcomes {
+                assert_eq!(
+                    o.messages.as_ref().unwrap().mode,
+                    Mode::Incremental,
+                    "{select:?}"
+                );
+            }
+            assert!(
+                !sim.requests().iter().any(|r| r.query.contains("$select")),
+                "{select:?}"
+            );
+            sim.shutdown().await;
+            fresh.finish().await;
+        }
+    }
+);

@@ -107,6 +107,7 @@ struct FaultsPatch {
     latency_ms: Option<u64>,
     truncate: Option<f64>,
     token_lifetime_secs: Option<u64>,
+    select: Option<super::SelectMode>,
 }
 
 /// `PUT /_sim/faults {...}`: any subset of the fault fields.
@@ -133,6 +134,9 @@ pub(crate) async fn put_faults(State(shared): State<Arc<Shared>>, body: Bytes) -
     }
     if let Some(v) = patch.token_lifetime_secs {
         faults.token_lifetime_secs = v;
+    }
+    if let Some(v) = patch.select {
+        faults.select = v;
     }
     match shared.set_faults(faults.clone()) {
         Ok(()) => Json(faults).into_response(),

@@ -319,7 +319,19 @@ async fn serve_list(
     meta: &Meta,
     dice: &Dice,
 ) -> Result<Response, Response> {
-    let q = parse_query(query).map_err(|m| bad_request(&m, meta))?;
+    let mut q = parse_query(query).map_err(|m| bad_request(&m, meta))?;
+    if q.select.is_some() {
+        match lock(&shared.control).faults.select {
+            super::SelectMode::Honour => {}
+            super::SelectMode::Ignore => q.select = None,
+            super::SelectMode::Refuse => {
+                return Err(bad_request(
+                    "Query option '$select' is not allowed on this resource.",
+                    meta,
+                ));
+            }
+        }
+    }
     let (size, applied) = page_size(headers);
     let snapshot = shared.snapshot();
     let version = snapshot.version;

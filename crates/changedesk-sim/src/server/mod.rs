@@ -123,6 +123,35 @@ pub struct Faults {
     pub truncate: f64,
     /// `expires_in` of issued access tokens.
     pub token_lifetime_secs: u64,
+    /// What a listing does with `$select` (Graph documents none on these
+    /// collections): `honour` it, `ignore` it (whole items), or `refuse` it
+    /// (400).
+    pub select: SelectMode,
+}
+
+/// How the simulator treats `$select` on a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectMode {
+    /// Only the selected properties (unknown ones are a 400, as in Graph).
+    #[default]
+    Honour,
+    /// Whole items, as if `$select` were not there.
+    Ignore,
+    /// `400 BadRequest`.
+    Refuse,
+}
+
+impl std::str::FromStr for SelectMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "honour" | "honor" => Ok(SelectMode::Honour),
+            "ignore" => Ok(SelectMode::Ignore),
+            "refuse" => Ok(SelectMode::Refuse),
+            other => Err(format!("`{other}` is not honour, ignore or refuse")),
+        }
+    }
 }
 
 impl Default for Faults {
@@ -134,6 +163,7 @@ impl Default for Faults {
             latency_ms: 0,
             truncate: 0.0,
             token_lifetime_secs: 3599,
+            select: SelectMode::Honour,
         }
     }
 }

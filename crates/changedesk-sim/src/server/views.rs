@@ -398,6 +398,7 @@ impl Snapshot {
 #[derive(Debug, Default)]
 pub(crate) struct Query {
     pub filter: Option<String>,
+    pub select: Option<String>,
     pub orderby: Option<String>,
     pub top: Option<String>,
     pub skip: Option<String>,
@@ -411,13 +412,14 @@ pub(crate) fn parse_query(raw: Option<&str>) -> Result<Query, String> {
     for (key, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
         let slot = match key.as_ref() {
             "$filter" => &mut q.filter,
+            "$select" => &mut q.select,
             "$orderby" => &mut q.orderby,
             "$top" => &mut q.top,
             "$skip" => &mut q.skip,
             "$skiptoken" => &mut q.skiptoken,
             k if k.starts_with('$') => {
                 return Err(format!(
-                    "Query option '{k}' is not supported by the simulator (supported: $filter, $orderby, $top, $skip, $skiptoken)."
+                    "Query option '{k}' is not supported by the simulator (supported: $filter, $select, $orderby, $top, $skip, $skiptoken)."
                 ));
             }
             _ => continue,
@@ -596,6 +598,9 @@ struct SkipToken {
     f: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     o: Option<String>,
+    /// `$select`, as asked (honoured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    s: Option<String>,
     p: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     l: Option<String>,
@@ -643,10 +648,14 @@ pub(crate) fn render_page(view: &View, q: &Query, cx: &PageContext<'_>) -> Resul
         }
         None => None,
     };
-    let (filter_text, order_text) = match &token {
-        Some(t) => (t.f.clone(), t.o.clone()),
-        None => (q.filter.clone(), q.orderby.clone()),
+    let (filter_text, order_text, select_text) = match &token {
+        Some(t) => (t.f.clone(), t.o.clone(), t.s.clone()),
+        None => (q.filter.clone(), q.orderby.clone(), q.select.clone()),
     };
+    let select = select_text
+        .as_deref()
+        .map(|s| parse_select(s, cx.kind))
+        .transpose()?;
     let filter = filter_text
         .as_deref()
         .map(|f| parse_filter(f, cx.kind))
@@ -725,6 +734,7 @@ pub(crate) fn render_page(view: &View, q: &Query, cx: &PageContext<'_>) -> Resul
             t: cx.tenant as u32,
             f: filter_text,
             o: order_text,
+            s: select_text,
             p: end as u64,
             l: page
                 .last()
@@ -748,10 +758,44 @@ pub(crate) fn render_page(view: &View, q: &Query, cx: &PageContext<'_>) -> Resul
         if n > 0 {
             out.push(b',');
         }
-        view.write(i, &mut out);
+        match &select {
+            None => view.write(i, &mut out),
+            Some(props) => {
+                let mut whole = Vec::with_capacity(view.size(i));
+                view.write(i, &mut whole);
+                out.extend_from_slice(&selected(&whole, props));
+            }
+        }
     }
     out.extend_from_slice(b"]}");
     Ok(out)
+}
+
+/// The properties a `$select` names: each must be one of the kind's, as in
+/// Graph ("Could not find a property named …").
+fn parse_select(text: &str, kind: Kind) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for p in text.split(',').map(str::trim) {
+        if !kind.properties().contains(&p) {
+            return Err(format!(
+                "Could not find a property named '{p}' on type '{}'.",
+                kind.type_name()
+            ));
+        }
+        out.push(p.to_owned());
+    }
+    Ok(out)
+}
+
+/// An item's JSON with only the selected properties (in the item's order).
+fn selected(item: &[u8], props: &[String]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Map<String, Value>>(item) {
+        Ok(mut map) => {
+            map.retain(|k, _| props.iter().any(|p| p == k));
+            serde_json::to_vec(&map).unwrap_or_default()
+        }
+        Err(_) => item.to_vec(),
+    }
 }
 
 /// Writes one item with its `@odata.context`, as `GET .../{id}` returns it.

@@ -55,6 +55,7 @@ pub async fn run(args: &SimArgs) -> Result<ExitCode> {
             latency_ms: args.latency_ms,
             truncate: args.truncate,
             token_lifetime_secs: args.token_lifetime,
+            select: args.select,
             ..Faults::default()
         },
         seed: args.seed,
