@@ -200,6 +200,12 @@ pub(crate) async fn update_user(State(state): State<AppState>, form: UiForm) -> 
     user_outcome(&state, &form, r, || Some(user_draft(&form, true))).await
 }
 
+/// `POST /users/unlock`: clears a user's failed sign-ins.
+pub(crate) async fn unlock_user(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+    let r = api::unlock(&state, &form.user.caller, form.get("name")).await;
+    user_outcome(&state, &form, r, || None).await
+}
+
 /// `POST /users/remove`.
 pub(crate) async fn remove_user(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
     let r = api::remove_user(&state, &form.user.caller, form.get("name")).await;

@@ -86,6 +86,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/add", post(admin::add_user))
         .route("/users/update", post(admin::update_user))
         .route("/users/remove", post(admin::remove_user))
+        .route("/users/unlock", post(admin::unlock_user))
         .route("/tokens", get(admin::tokens))
         .route("/tokens/add", post(admin::add_token))
         .route("/tokens/revoke", post(admin::revoke_token))

@@ -381,6 +381,7 @@ const FORMS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("/users/update", &[("name", "reader"), ("role", "admin")]),
     ("/users/remove", &[("name", "reader")]),
+    ("/users/unlock", &[("name", "reader")]),
     ("/tokens/add", &[("name", "forged")]),
     ("/tokens/revoke", &[("id", "1")]),
     (
@@ -1139,6 +1140,27 @@ async fn users_and_api_tokens(store: Store) {
     assert!(a.body.contains("last enabled admin"), "{}", a.body);
     let a = b.post(&f, "/users/remove", &[("name", "admin")]).await;
     assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    // failed sign-ins show, and an admin clears them
+    let newbie = f.store.user_by_name("newbie").await.unwrap().unwrap();
+    f.store
+        .record_failed_sign_in(newbie.id, &changedesk_core::Timestamp::now_utc())
+        .await
+        .unwrap();
+    let page = b.get(&f, "/users").await;
+    assert!(
+        page.body.contains("1 failed sign-in since"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("action=\"/users/unlock\""),
+        "{}",
+        page.body
+    );
+    let a = b.post(&f, "/users/unlock", &[("name", "newbie")]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let newbie = f.store.user_by_name("newbie").await.unwrap().unwrap();
+    assert_eq!(newbie.failed_sign_ins, 0);
     let a = b.post(&f, "/users/remove", &[("name", "newbie")]).await;
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     assert!(f.store.user_by_name("newbie").await.unwrap().is_none());
