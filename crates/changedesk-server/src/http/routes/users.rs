@@ -91,6 +91,15 @@ async fn checked_scope(state: &AppState, scope: &Scope, before: &Scope) -> ApiRe
     Ok(scope)
 }
 
+/// The scope a new user or token asks for, checked ([`checked_scope`]).
+async fn new_scope(state: &AppState, tenants: &[String], groups: &[String]) -> ApiResult<Scope> {
+    let asked = Scope {
+        tenants: names(tenants),
+        groups: names(groups),
+    };
+    checked_scope(state, &asked, &Scope::all()).await
+}
+
 /// Checks a new password and hashes it off the async threads.
 async fn hash(password: String) -> ApiResult<String> {
     check_password(&password).map_err(ApiError::bad_request)?;
@@ -254,15 +263,7 @@ pub(crate) async fn add_user(
     caller.require(Need::Admin)?;
     let name = validate_user_name(&body.name).map_err(ApiError::bad_request)?;
     let role = role(&body.role)?;
-    let scope = checked_scope(
-        state,
-        &Scope {
-            tenants: names(&body.tenants),
-            groups: names(&body.tenant_groups),
-        },
-        &Scope::all(),
-    )
-    .await?;
+    let scope = new_scope(state, &body.tenants, &body.tenant_groups).await?;
     let password_hash = hash(body.password).await?;
     let user = state
         .store
@@ -635,15 +636,7 @@ pub(crate) async fn add_token(
             caller.role, role
         )));
     }
-    let mut scope = checked_scope(
-        state,
-        &Scope {
-            tenants: names(&body.tenants),
-            groups: names(&body.tenant_groups),
-        },
-        &Scope::all(),
-    )
-    .await?;
+    let mut scope = new_scope(state, &body.tenants, &body.tenant_groups).await?;
     // a token acts within its user's scope; one made with a limited token
     // stays within that token's limit too
     if matches!(caller.via, Via::Token { .. }) && !caller.scope.is_unrestricted() {
