@@ -13,6 +13,13 @@ use changedesk_core::access::{Role, Scope};
 
 use super::{Backend, Result, Store, User, postgres, sqlite};
 
+/// The most sign-ins under way at once: anyone may start one, so beyond
+/// this [`Store::create_pending_sign_in`] answers [`StoreError::Busy`]
+/// until some finish or expire.
+///
+/// [`StoreError::Busy`]: crate::StoreError::Busy
+pub const MAX_PENDING_SIGN_INS: i64 = 10_000;
+
 /// A sign-in under way.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PendingSignIn {
@@ -85,8 +92,19 @@ impl Store {
     /// `created_at`. [`StoreError::Conflict`](crate::StoreError::Conflict)
     /// when one with this state exists.
     pub async fn create_pending_sign_in(&self, pending: &PendingSignIn) -> Result<()> {
+        self.create_pending_sign_in_within(pending, MAX_PENDING_SIGN_INS)
+            .await
+    }
+
+    /// [`Store::create_pending_sign_in`] with at most `most` sign-ins under
+    /// way (its tests use a small bound).
+    pub async fn create_pending_sign_in_within(
+        &self,
+        pending: &PendingSignIn,
+        most: i64,
+    ) -> Result<()> {
         let writer = &*self.writer;
-        dispatch_write!(self.create_pending_sign_in(writer, pending))
+        dispatch_write!(self.create_pending_sign_in(writer, pending, most))
     }
 
     /// Takes the sign-in under way with this state hash: returns it and

@@ -21,7 +21,7 @@ fn checked_oidc_text(kind: &str, s: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) async fn create_pending_sign_in(pool: &Pool<Db>, writer: &Writer, p: &PendingSignIn) -> Result<()> {
+pub(crate) async fn create_pending_sign_in(pool: &Pool<Db>, writer: &Writer, p: &PendingSignIn, most: i64) -> Result<()> {
     for (kind, s) in [
         ("state hash", &p.state_hash),
         ("PKCE verifier", &p.verifier),
@@ -39,6 +39,11 @@ pub(crate) async fn create_pending_sign_in(pool: &Pool<Db>, writer: &Writer, p: 
         .bind(&created)
         .execute(&mut *tx)
         .await?;
+    // anyone may start a sign-in: at most so many wait at once
+    let pending = sqlx::query("SELECT COUNT(*) AS n FROM oidc_pending").fetch_one(&mut *tx).await?;
+    if pending.try_get::<i64, _>("n")? >= most {
+        return Err(StoreError::Busy);
+    }
     let taken = sqlx::query("SELECT COUNT(*) AS n FROM oidc_pending WHERE state_hash = $1")
         .bind(&p.state_hash)
         .fetch_one(&mut *tx)

@@ -470,3 +470,36 @@ conformance!(
         }
     }
 );
+
+conformance!(sign_ins_under_way_are_bounded, |store: Store| async move {
+    const MOST: i64 = 40;
+    let t = "2026-03-01T00:00:00Z";
+    for i in 0..MOST {
+        store
+            .create_pending_sign_in_within(
+                &pending(&i.to_string(), t, "2026-03-01T00:10:00Z"),
+                MOST,
+            )
+            .await
+            .unwrap();
+    }
+    // anyone may start one: beyond the bound, busy, nothing stored
+    let over = pending("over", t, "2026-03-01T00:10:00Z");
+    assert!(matches!(
+        store.create_pending_sign_in_within(&over, MOST).await,
+        Err(StoreError::Busy)
+    ));
+    assert!(
+        store
+            .take_pending_sign_in(&over.state_hash)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // once they expire, sign-ins start again
+    let later = pending("later", "2026-03-01T00:10:00Z", "2026-03-01T00:20:00Z");
+    store
+        .create_pending_sign_in_within(&later, MOST)
+        .await
+        .unwrap();
+});
