@@ -134,7 +134,19 @@ async fn oidc_start(
             created_at: now,
             expires_at: now.saturating_add(lifetime),
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            changedesk_store::StoreError::Busy => {
+                tracing::warn!(
+                    "too many sign-ins under way; refusing another until some finish or expire"
+                );
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many sign-ins are under way; try again in a minute",
+                )
+            }
+            e => e.into(),
+        })?;
     let cookie = Cookie::build((STATE_COOKIE, started.state))
         .path(COOKIE_PATH)
         .http_only(true)
