@@ -449,14 +449,26 @@ async fn fetch_listing<T>(
         Membership::Honoured { members, stats, .. } => (members, stats),
     };
     count(outcome, &stats);
-    let known = store
+    let known = match store
         .tenant_links(&tenant.name, resource == Resource::Issues)
         .await
-        .map_err(|e| GraphError::Protocol {
-            tenant: tenant.name.clone(),
-            step: changedesk_graph::Step::Read(resource),
-            message: format!("cannot read the archive's links to compare the membership with: {e}"),
-        })?;
+    {
+        Ok(known) => known,
+        Err(e) => {
+            // the check is an addition: without it, the incremental listing
+            tracing::warn!(tenant = %tenant.name, %resource, error = %e, "cannot read the archive's links to compare with the membership listing; incremental listing only");
+            return fetch_kind(
+                graph,
+                tenant,
+                resource,
+                Mode::Incremental,
+                since,
+                parse,
+                outcome,
+            )
+            .await;
+        }
+    };
     // what the incremental listing will not bring: items dated before it
     // starts that the archive lacks, or holds at another time
     let late: Vec<String> = members
