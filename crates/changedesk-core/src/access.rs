@@ -175,6 +175,35 @@ impl Scope {
         TenantSet::Only(allowed)
     }
 
+    /// The names of this scope that `before` lacks (compared ignoring case
+    /// and surrounding spaces): what a change of scope adds.
+    pub fn added_since(&self, before: &Scope) -> Scope {
+        let new = |names: &[String], old: &[String]| -> Vec<String> {
+            names
+                .iter()
+                .filter(|n| !old.iter().any(|o| same_name(n, o)))
+                .cloned()
+                .collect()
+        };
+        Scope {
+            tenants: new(&self.tenants, &before.tenants),
+            groups: new(&self.groups, &before.groups),
+        }
+    }
+
+    /// Whether this scope reaches no further than `outer`: `outer` is
+    /// unrestricted, or this scope is limited and names only tenants and
+    /// groups `outer` names (compared ignoring case).
+    pub fn within(&self, outer: &Scope) -> bool {
+        let named = |names: &[String], outer: &[String]| {
+            names.iter().all(|n| outer.iter().any(|o| same_name(n, o)))
+        };
+        outer.is_unrestricted()
+            || (!self.is_unrestricted()
+                && named(&self.tenants, &outer.tenants)
+                && named(&self.groups, &outer.groups))
+    }
+
     /// The names of this scope that are neither a tenant of `tenants` nor a
     /// group of `groups`, each as "tenant `x`" or "tenant group `y`": a
     /// scope may name only what exists (a typo would otherwise quietly allow
@@ -357,6 +386,27 @@ mod tests {
         );
         assert!(Scope::all().unknown_names(&[], &[]).is_empty());
         assert_eq!(scope.name_count(), 4);
+    }
+
+    #[test]
+    fn scopes_compare_by_name() {
+        let s = |t: &[&str], g: &[&str]| Scope {
+            tenants: t.iter().map(|x| x.to_string()).collect(),
+            groups: g.iter().map(|x| x.to_string()).collect(),
+        };
+        let outer = s(&["contoso", "fabrikam"], &["eu"]);
+        assert!(s(&["Contoso"], &[]).within(&outer));
+        assert!(s(&["contoso"], &["EU"]).within(&outer));
+        assert!(!s(&["tailspin"], &[]).within(&outer));
+        assert!(!s(&[], &["us"]).within(&outer));
+        assert!(!Scope::all().within(&outer), "every tenant is further");
+        assert!(Scope::all().within(&Scope::all()));
+        assert!(outer.within(&Scope::all()));
+        assert_eq!(
+            s(&["contoso", "tailspin"], &["eu", "us"]).added_since(&s(&[" CONTOSO "], &["eu"])),
+            s(&["tailspin"], &["us"])
+        );
+        assert!(outer.added_since(&outer).is_unrestricted());
     }
 
     fn group(name: &str, include: &[&str], exclude: &[&str]) -> TenantGroup {

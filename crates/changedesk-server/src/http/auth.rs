@@ -393,18 +393,6 @@ impl SignInLimiter {
             .unwrap_or_else(|e| e.into_inner())
             .retain(|k, _| !k.starts_with(prefix));
     }
-
-    /// How many keys it holds.
-    pub fn len(&self) -> usize {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// How long an account's next sign-in waits after `failures` failed ones

@@ -183,6 +183,14 @@ impl AppState {
         AppState(Arc::new(inner))
     }
 
+    /// The tenants this server knows: those in the archive and those
+    /// configured (scheduled for sync, perhaps not synced yet).
+    pub async fn known_tenants(&self) -> Result<Vec<String>, changedesk_store::StoreError> {
+        let mut tenants = self.store.tenant_names().await?;
+        tenants.extend(self.scheduled.iter().cloned());
+        Ok(tenants)
+    }
+
     pub fn now(&self) -> Timestamp {
         (self.clock)()
     }

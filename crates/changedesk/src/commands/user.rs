@@ -150,21 +150,10 @@ async fn check_scope(
     scope: &Scope,
     before: &Scope,
 ) -> Result<()> {
-    let scope = scope.normalized().map_err(|e| anyhow!(e))?;
-    let new = Scope {
-        tenants: scope
-            .tenants
-            .iter()
-            .filter(|t| !before.tenants.iter().any(|b| b.eq_ignore_ascii_case(t)))
-            .cloned()
-            .collect(),
-        groups: scope
-            .groups
-            .iter()
-            .filter(|g| !before.groups.iter().any(|b| b.eq_ignore_ascii_case(g)))
-            .cloned()
-            .collect(),
-    };
+    let new = scope
+        .normalized()
+        .map_err(|e| anyhow!(e))?
+        .added_since(before);
     if new.is_unrestricted() {
         return Ok(());
     }

@@ -559,16 +559,11 @@ pub(crate) async fn act(
         // a tenant the caller sees, and one that exists (a typo must not
         // store an override nobody will ever see)
         let exists = caller.sees(tenant)
-            && (state
-                .scheduled
+            && state
+                .known_tenants()
+                .await?
                 .iter()
-                .any(|t| t.eq_ignore_ascii_case(tenant.trim()))
-                || state
-                    .store
-                    .tenant_names()
-                    .await?
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(tenant.trim())));
+                .any(|t| t.eq_ignore_ascii_case(tenant.trim()));
         if !exists {
             return Err(ApiError::not_found(format!("tenant `{tenant}` not found")));
         }

@@ -57,26 +57,11 @@ async fn checked_scope(state: &AppState, scope: &Scope, before: &Scope) -> ApiRe
         )));
     }
     let scope = scope.normalized().map_err(ApiError::bad_request)?;
-    let before = before.normalized().unwrap_or_default();
-    let new = Scope {
-        tenants: scope
-            .tenants
-            .iter()
-            .filter(|t| !before.tenants.contains(t))
-            .cloned()
-            .collect(),
-        groups: scope
-            .groups
-            .iter()
-            .filter(|g| !before.groups.contains(g))
-            .cloned()
-            .collect(),
-    };
+    let new = scope.added_since(before);
     if new.is_unrestricted() {
         return Ok(scope);
     }
-    let mut tenants = state.store.tenant_names().await?;
-    tenants.extend(state.scheduled.iter().cloned());
+    let tenants = state.known_tenants().await?;
     let groups = state.store.groups().await?;
     let unknown = new.unknown_names(&tenants, &groups);
     if let Some(first) = unknown.first() {
@@ -554,16 +539,7 @@ pub(crate) async fn tokens(
 fn manages(caller: &Caller, t: &ApiTokenRow) -> bool {
     match caller.via {
         Via::Session { .. } => true,
-        Via::Token { .. } => {
-            let (Ok(inner), Ok(outer)) = (t.scope.normalized(), caller.scope.normalized()) else {
-                return false;
-            };
-            caller.role.is_at_least(t.role)
-                && (outer.is_unrestricted()
-                    || (!inner.is_unrestricted()
-                        && inner.tenants.iter().all(|x| outer.tenants.contains(x))
-                        && inner.groups.iter().all(|g| outer.groups.contains(g))))
-        }
+        Via::Token { .. } => caller.role.is_at_least(t.role) && t.scope.within(&caller.scope),
     }
 }
 
@@ -643,9 +619,7 @@ pub(crate) async fn add_token(
         let limit = caller.scope.normalized().map_err(ApiError::bad_request)?;
         if scope.is_unrestricted() {
             scope = limit;
-        } else if !scope.tenants.iter().all(|t| limit.tenants.contains(t))
-            || !scope.groups.iter().all(|g| limit.groups.contains(g))
-        {
+        } else if !scope.within(&limit) {
             return Err(ApiError::forbidden(format!(
                 "the token you are using is limited to {}; a token made with it cannot reach further",
                 limit
