@@ -358,10 +358,16 @@ test(`the inbox with ${PAGE_SIZE} posts weighs under 100 KB with its assets`, { 
     const finished = [];
     const failed = [];
     page.on('requestfinished', (r) => finished.push(r));
-    page.on('requestfailed', (r) => failed.push(r.url()));
+    page.on('requestfailed', (r) => failed.push(r));
     await page.goto('/', { waitUntil: 'networkidle' });
     assert.equal((await rows(page)).length, PAGE_SIZE, 'a full page of posts');
-    assert.deepEqual(failed, []);
+    // Chromium now and then cancels its own favicon fetch (net::ERR_ABORTED,
+    // seen once in CI): that is the browser's choice, not a failure of the
+    // page; anything else failing is
+    const failures = failed
+      .filter((r) => !(r.url().includes('/static/icon.') && r.failure()?.errorText === 'net::ERR_ABORTED'))
+      .map((r) => `${r.url()}: ${r.failure()?.errorText}`);
+    assert.deepEqual(failures, []);
 
     let bytes = 0;
     const types = new Set();
