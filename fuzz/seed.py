@@ -73,4 +73,22 @@ for v in ["2026-12-01", "2026-12-01T09:00:00Z", "30d", "act_by - 7d", "sqlite://
           "postgres://u:p@h/db", "admin", "change_manager", "tenant:contoso", "group:emea", "*",
           "triaged", "dismissed", "accept", "high", "owner:collab", "–x", "日本語"]:
     put("values", v)
+# secrets: key file texts and sealed values (U+0001 between them), with the
+# target's fixed key; a valid sealed value needs an AEAD (python3-cryptography)
+KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+for f in [KEY, "# comment\n" + KEY + "\n\n" + KEY + "  # older\n", "", "#", "abc", KEY[:-1], "é" * 44]:
+    put("secrets", f)
+    put("secrets", f + "\x01cdsec1:0011223344556677:AAAA")
+try:
+    import base64
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    key = base64.b64decode(KEY)
+    kid = hashlib.sha256(key).hexdigest()[:16]
+    for plain in ["hunter2", "https://prod.example/workflows/abc?sig=x", "", "日本語"]:
+        nonce = os.urandom(12)
+        sealed = nonce + ChaCha20Poly1305(key).encrypt(nonce, plain.encode(), b"channel/1/password")
+        text = f"cdsec1:{kid}:" + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+        put("secrets", KEY + "\x01" + text)
+except ImportError:
+    print("seed: python3-cryptography is absent: no valid sealed values among the secrets seeds", file=sys.stderr)
 print("seeds in", seeds)

@@ -666,7 +666,8 @@ pub async fn agenda_for(
                 severity: Severity::parse(&r.severity),
                 major: r.is_major,
                 act_by: r.act_by,
-                start: rollout_start(r.start, r.first_seen),
+                start: r.start,
+                first_seen: r.first_seen,
                 item: r.stored.item,
                 tenants: seen,
             })
@@ -684,13 +685,6 @@ pub async fn agenda_for(
         })
         .collect();
     Ok(Agenda::build(&posts, &log, now, since))
-}
-
-/// A post's rollout start, for deadlines: Graph's `startDateTime` is usually
-/// when the post was published, which is no deadline. Only a start later
-/// than when the archive first saw the post is a scheduled date.
-pub fn rollout_start(start: Option<Timestamp>, first_seen: Timestamp) -> Option<Timestamp> {
-    start.filter(|s| *s > first_seen)
 }
 
 /// What a deadline sweep did.
@@ -723,14 +717,14 @@ pub async fn sweep_deadlines(
         ..Default::default()
     };
     for r in store.work_items(&open).await? {
-        let start = rollout_start(r.start, r.first_seen);
-        match deadline_status(&r.stored.item, r.act_by, start, now) {
+        let dates = r.dates();
+        match deadline_status(&r.stored.item, &dates, now) {
             DeadlineStatus::Overdue { .. } => out.overdue += 1,
             DeadlineStatus::Missed { .. } => out.missed += 1,
             _ => continue,
         }
         let mut item = r.stored.item.clone();
-        if let Some(entries) = auto_close_missed(&mut item, r.act_by, start, policy, now) {
+        if let Some(entries) = auto_close_missed(&mut item, &dates, policy, now) {
             let save = ItemSave {
                 item: &item,
                 expected_version: Some(r.stored.version),
@@ -745,6 +739,91 @@ pub async fn sweep_deadlines(
                 Err(StoreError::Conflict(_)) => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+    Ok(out)
+}
+
+/// The baseline's items awaiting triage (see `changedesk_core::triage`'s
+/// `baseline` module): what accepting it would close and what it keeps.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct BaselineSummary {
+    /// Items of the baseline still awaiting triage.
+    pub awaiting: usize,
+    /// Of those, history: what accepting closes.
+    pub to_close: usize,
+    /// Of those, upcoming work or a miss (a decision deadline after the
+    /// post was first seen): kept for triage.
+    pub kept: usize,
+}
+
+/// What accepting the baseline did.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct BaselineAccepted {
+    /// The posts whose items were closed.
+    pub closed: Vec<String>,
+    /// Items kept for triage.
+    pub kept: usize,
+    /// Items someone changed meanwhile, left to them.
+    pub skipped: usize,
+}
+
+async fn baseline_items(store: &Store) -> Result<Vec<changedesk_store::ItemRow>, TriageError> {
+    let f = changedesk_store::ItemFilter {
+        states: vec![changedesk_core::triage::State::New],
+        baseline: Some(true),
+        ..Default::default()
+    };
+    Ok(store.work_items(&f).await?)
+}
+
+/// The baseline's items awaiting triage, and their fates.
+pub async fn baseline(store: &Store) -> Result<BaselineSummary, TriageError> {
+    use changedesk_core::triage::{BaselineFate, baseline_fate};
+    let mut out = BaselineSummary::default();
+    for r in baseline_items(store).await? {
+        match baseline_fate(&r.stored.item, &r.dates()) {
+            BaselineFate::Close => out.to_close += 1,
+            BaselineFate::Keep => out.kept += 1,
+            BaselineFate::Untouched => continue,
+        }
+        out.awaiting += 1;
+    }
+    Ok(out)
+}
+
+/// Accepts the baseline as `actor`: closes each of its items that is
+/// history (`changedesk_core::triage::accept_baseline`), each saved as its
+/// own change in the decision log; an item changed meanwhile is skipped.
+pub async fn accept_baseline(
+    store: &Store,
+    actor: &changedesk_core::triage::Actor,
+    now: Timestamp,
+) -> Result<BaselineAccepted, TriageError> {
+    use changedesk_core::triage::{BaselineFate, accept_baseline, baseline_fate};
+    let mut out = BaselineAccepted::default();
+    for r in baseline_items(store).await? {
+        let dates = r.dates();
+        if baseline_fate(&r.stored.item, &dates) == BaselineFate::Keep {
+            out.kept += 1;
+            continue;
+        }
+        let mut item = r.stored.item.clone();
+        let Some(entries) = accept_baseline(&mut item, &dates, actor, now) else {
+            continue;
+        };
+        let save = ItemSave {
+            item: &item,
+            expected_version: Some(r.stored.version),
+            evaluated_revision: None,
+            entries: &entries,
+            notify: &[],
+            at: now,
+        };
+        match store.save_work_item(&save).await {
+            Ok(_) => out.closed.push(item.message_id.clone()),
+            Err(StoreError::Conflict(_)) => out.skipped += 1,
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(out)

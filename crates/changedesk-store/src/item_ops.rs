@@ -254,8 +254,17 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
     if let Some(a) = &f.assignee {
         qb.push(" AND w.assignee = ").push_bind(a.to_ascii_lowercase());
     }
-    if let Some(c) = f.changed {
-        qb.push(" AND w.changed = ").push_bind(c);
+    if let Some(b) = f.baseline {
+        qb.push(" AND p.baseline = ").push_bind(b);
+    }
+    match f.changed {
+        None => {}
+        Some(true) => {
+            qb.push(format!(" AND {}", changed_since_triage_sql("w")));
+        }
+        Some(false) => {
+            qb.push(format!(" AND NOT {}", changed_since_triage_sql("w")));
+        }
     }
     if let Some(t) = &f.tenant {
         qb.push(

@@ -1182,9 +1182,15 @@ pub struct ItemFilter {
     pub assignee: Option<String>,
     /// Only posts this tenant sees (or saw).
     pub tenant: Option<String>,
+    /// Changed since triage (core's `changed_since_triage`: open, with
+    /// changes flagged), or not.
     pub changed: Option<bool>,
     /// Due before this instant.
     pub due_before: Option<Timestamp>,
+    /// Only posts of the baseline (or only posts after it): those first
+    /// seen by the first load of the tenant that saw them first, that is,
+    /// in Message Center before changedesk synced that tenant.
+    pub baseline: Option<bool>,
     pub limit: Option<i64>,
 }
 
@@ -1203,6 +1209,17 @@ pub struct ItemRow {
     pub first_seen: Timestamp,
     /// The tenants that currently see the post.
     pub tenants: Vec<String>,
+}
+
+impl ItemRow {
+    /// The post's dates its deadlines come from.
+    pub fn dates(&self) -> changedesk_core::triage::PostDates {
+        changedesk_core::triage::PostDates {
+            act_by: self.act_by,
+            start: self.start,
+            first_seen: self.first_seen,
+        }
+    }
 }
 
 /// A post the rules have not evaluated in its current revision.

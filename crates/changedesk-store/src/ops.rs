@@ -783,6 +783,16 @@ pub(crate) async fn import_messages(
     Ok(summary)
 }
 
+/// Whether the tenant has no load of posts recorded yet (this load's run is
+/// recorded after its posts).
+async fn first_load_of_posts(tx: &mut Tx, tenant_id: i64) -> Result<bool> {
+    let earlier: Option<i64> = sqlx::query_scalar("SELECT id FROM runs WHERE tenant_id = $1 AND kind = 'messages' LIMIT 1")
+        .bind(tenant_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(earlier.is_none())
+}
+
 /// Ends a load's transaction.
 async fn commit(tx: Tx) -> Result<()> {
     failpoint::hit("import.commit");
@@ -893,6 +903,17 @@ async fn load_messages(
     for chunk in fresh.chunks(100) {
         let rows: Vec<NewPost<'_>> = chunk.iter().map(|(c, digest, text)| NewPost::of(c, digest, text.clone())).collect();
         insert_new_posts(tx, &rows, tenant_id, &now).await?;
+    }
+    // the tenant's first load of posts: what is new to the archive was in
+    // Message Center before changedesk synced the tenant (the baseline)
+    if !fresh.is_empty() && first_load_of_posts(tx, tenant_id).await? {
+        for chunk in fresh.chunks(1000) {
+            let ids: Vec<&str> = chunk.iter().map(|(c, _, _)| c.id.as_str()).collect();
+            sqlx::query(sql(format!("UPDATE posts SET baseline = TRUE WHERE id {}", any_of(1))))
+                .bind(id_list(&ids))
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     let t_items = std::time::Instant::now();
     insert_links(tx, &POST_LINKS, &load, &new_links).await?;

@@ -128,8 +128,8 @@ pub struct PostQuery {
     pub item_states: Vec<State>,
     /// Only posts whose work item is assigned to this owner, or to nobody.
     pub assignee: Option<ItemAssignee>,
-    /// Only posts whose work item is (or is not) flagged changed since
-    /// triage, whatever its state.
+    /// Only posts whose work item is (or is not) changed since triage
+    /// (core's `changed_since_triage`: open, with changes flagged).
     pub changed_since_triage: Option<bool>,
     /// Only posts whose work item is open and overdue, or open and missed,
     /// at an instant (the semantics of
@@ -520,6 +520,14 @@ impl Store {
     /// or missed at `now`: one query, whatever the number of items.
     pub async fn post_item_counts(&self, query: &PostQuery, now: Timestamp) -> Result<ItemCounts> {
         dispatch!(self.post_item_counts(query, now))
+    }
+
+    /// Whether accepting the baseline would close something: an item
+    /// awaiting triage of a baseline post without a decision deadline (core's
+    /// `baseline_fate` is `Close`). One indexed query, for the inbox's
+    /// banner.
+    pub async fn baseline_pending(&self) -> Result<bool> {
+        dispatch!(self.baseline_pending())
     }
 
     /// For each list of tenant names in `within`, how many posts match

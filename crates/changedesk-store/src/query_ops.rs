@@ -345,9 +345,14 @@ fn push_item_conditions(qb: &mut QueryBuilder<Db>, q: &PostQuery, w: &str) {
             qb.push(format!(" AND ({w}.assignee IS NULL OR {w}.assignee = '')"));
         }
     }
-    if let Some(changed) = q.changed_since_triage {
-        qb.push(format!(" AND {w}.changed = "));
-        qb.push_bind(changed);
+    match q.changed_since_triage {
+        None => {}
+        Some(true) => {
+            qb.push(format!(" AND {}", changed_since_triage_sql(w)));
+        }
+        Some(false) => {
+            qb.push(format!(" AND NOT {}", changed_since_triage_sql(w)));
+        }
     }
     if let Some(d) = q.deadline {
         qb.push(" AND ");
@@ -366,28 +371,42 @@ fn closed_states() -> String {
         .join(", ")
 }
 
+/// The decision deadline of the post `p`, as SQL: core's
+/// `PostDates::decision_deadline` (the act-by date, else the start, each
+/// only when after the post was first seen; NULL without one). Instants
+/// are canonical text, which sorts as time does.
+const DECISION_DEADLINE: &str =
+    "(CASE WHEN p.act_by > p.first_seen THEN p.act_by WHEN p.start_at > p.first_seen THEN p.start_at END)";
+
 /// Whether the work item `{w}` of the post `p` is late as `d` says, with
 /// the meaning of `changedesk_core::triage::deadline_status`: the item is
-/// open; *missed* when the post's act-by date, or without one its start,
-/// is before `now`; *overdue* when not missed and its own due date is
-/// before `now`. Instants are canonical text, which sorts as time does.
+/// open; *missed* when the post's decision deadline is before `now`;
+/// *overdue* when not missed and its own due date is before `now`.
 fn push_deadline(qb: &mut QueryBuilder<Db>, d: DeadlineFilter, w: &str) {
     let now = d.now.to_canonical();
     qb.push(format!("({w}.state NOT IN ({}) AND ", closed_states()));
     match d.status {
         Deadline::Missed => {
-            qb.push("COALESCE(p.act_by, p.start_at) < ");
+            qb.push(format!("{DECISION_DEADLINE} < "));
             qb.push_bind(now);
         }
         Deadline::Overdue => {
             qb.push(format!("{w}.due_at < "));
             qb.push_bind(now.clone());
-            qb.push(" AND (COALESCE(p.act_by, p.start_at) IS NULL OR COALESCE(p.act_by, p.start_at) >= ");
+            qb.push(format!(
+                " AND ({DECISION_DEADLINE} IS NULL OR {DECISION_DEADLINE} >= "
+            ));
             qb.push_bind(now);
             qb.push(")");
         }
     }
     qb.push(")");
+}
+
+/// Whether the work item `{w}` counts as changed since triage, as SQL:
+/// core's `changed_since_triage` (open, with changes flagged).
+pub(crate) fn changed_since_triage_sql(w: &str) -> String {
+    format!("({w}.changed AND {w}.state NOT IN ({}))", closed_states())
 }
 
 /// The sort key expression of a sort, and whether it descends; the id
@@ -829,17 +848,28 @@ pub(crate) async fn post_facets(pool: &Pool<Db>, q: &PostQuery) -> Result<Facets
     Ok(facets)
 }
 
+pub(crate) async fn baseline_pending(pool: &Pool<Db>) -> Result<bool> {
+    let found: Option<i32> = sqlx::query_scalar(sql(format!(
+        "SELECT 1 FROM work_items w JOIN posts p ON p.id = w.post_id \
+         WHERE w.state = '{}' AND p.baseline AND {DECISION_DEADLINE} IS NULL LIMIT 1",
+        changedesk_core::triage::State::New.as_str()
+    )))
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.is_some())
+}
+
 pub(crate) async fn post_item_counts(pool: &Pool<Db>, q: &PostQuery, now: Timestamp) -> Result<ItemCounts> {
     let Some(cx) = prepare_posts(pool, q, false).await? else {
         return Ok(ItemCounts::default());
     };
     // each count is its filter's condition (`push_item_conditions`), on the
     // posts the query matches
-    let closed = closed_states();
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
         "SELECT COALESCE(SUM(CASE WHEN w.state = '{}' THEN 1 ELSE 0 END), 0) AS awaiting, \
-         COALESCE(SUM(CASE WHEN w.state NOT IN ({closed}) AND w.changed THEN 1 ELSE 0 END), 0) AS changed",
-        changedesk_core::triage::State::New.as_str()
+         COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS changed",
+        changedesk_core::triage::State::New.as_str(),
+        changed_since_triage_sql("w")
     ));
     for d in [Deadline::Overdue, Deadline::Missed] {
         qb.push(", COALESCE(SUM(CASE WHEN ");

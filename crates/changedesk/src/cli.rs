@@ -73,11 +73,17 @@ pub enum Command {
     Tasks(TasksCommand),
     /// The weekly change review: new posts, items awaiting triage, deadlines, decisions.
     Agenda(AgendaArgs),
+    /// What the first syncs found in Message Center, awaiting triage; accept it in one action.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// Run the server: the REST API, scheduled syncs, rules and deadline checks.
     Serve(ServeArgs),
     /// Users who sign in to the server, and their API tokens.
     #[command(subcommand)]
     User(UserCommand),
+    /// The key that seals secrets kept in the database (channel passwords, webhook URLs).
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
     /// Fill an empty archive with a generated corpus for the load benchmark (bench/load_bench.py).
     #[command(hide = true, name = "bench-seed")]
     BenchSeed(BenchSeedArgs),
@@ -525,6 +531,36 @@ pub struct SimArgs {
     /// Write a changedesk configuration for the simulated tenants to this file.
     #[arg(long, value_name = "FILE")]
     pub write_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Make a new random key. Printed, or written to a new private file (mode 600) with --write;
+    /// point `[server] secret_key_file` at it, or set CHANGEDESK_SECRET_KEY to the key.
+    GenerateKey {
+        /// Write the key to this new file instead of printing it (an existing file is kept).
+        #[arg(long, value_name = "PATH")]
+        write: Option<PathBuf>,
+    },
+    /// Check the configured key: load it, seal and open a test value, print the key ids.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// How many baseline items await triage, and what accepting would close and keep.
+    Show {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Close the baseline's history (no act-by date or rollout after changedesk first saw the
+    /// post) as no_action_needed, labelled `baseline`; upcoming work and misses stay for triage.
+    Accept {
+        #[command(flatten)]
+        who: AsUser,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// Who makes a change by hand.

@@ -24,6 +24,8 @@ pub const BINARY_ENV_VARS: &[&str] = &[
     "CHANGEDESK_PASSWORD",
     // `changedesk serve --listen`
     "CHANGEDESK_LISTEN",
+    // the key of secrets at rest (changedesk-secrets), instead of a key file
+    "CHANGEDESK_SECRET_KEY",
     // `changedesk serve --cache-mb / --cache-ttl`
     "CHANGEDESK_CACHE_MB",
     "CHANGEDESK_CACHE_TTL",

@@ -1,4 +1,5 @@
-//! The `[server]` section: how `changedesk serve` treats its clients.
+//! The `[server]` section: how `changedesk serve` treats its clients, and
+//! where the key of the secrets it keeps at rest is.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +22,10 @@ pub struct ServerSettings {
     /// Password hashes (Argon2id, 19 MiB each) computed at once; `0`: twice
     /// the number of CPU cores.
     pub hash_concurrency: usize,
+    /// The key file of secrets at rest (channel passwords, webhook URLs,
+    /// signing keys): see `changedesk-secrets`. `CHANGEDESK_SECRET_KEY`, a
+    /// key itself, takes precedence.
+    pub secret_key_file: Option<std::path::PathBuf>,
 }
 
 /// An address or a CIDR range of addresses: `10.0.0.1`, `10.0.0.0/8`,
@@ -111,11 +116,12 @@ impl fmt::Display for IpRange {
 pub(super) struct RawServer {
     pub trusted_proxies: Option<Spanned<Vec<String>>>,
     pub hash_concurrency: Option<Spanned<i64>>,
+    pub secret_key_file: Option<Spanned<String>>,
 }
 
 /// The keys of `[server]`, also accepted as `CHANGEDESK_SERVER__<KEY>`
 /// (`trusted_proxies` comma-separated there).
-pub(super) const KEYS: &[&str] = &["trusted_proxies", "hash_concurrency"];
+pub(super) const KEYS: &[&str] = &["trusted_proxies", "hash_concurrency", "secret_key_file"];
 
 pub(super) const ENV_PREFIX: &str = "CHANGEDESK_SERVER__";
 
@@ -186,9 +192,29 @@ pub(super) fn build(
             }
         },
     };
+    let key_file: Option<Val<String>> = match env.get("secret_key_file") {
+        Some(v) => Some(Val {
+            value: v.clone(),
+            origin: env_origin("secret_key_file"),
+        }),
+        None => f.secret_key_file.map(Val::file),
+    };
+    let secret_key_file = match key_file {
+        None => None,
+        Some(v) if v.value.trim().is_empty() => {
+            rep.error(
+                &v.origin,
+                "server.secret_key_file",
+                "is empty: give the path of a key file (`changedesk secrets generate-key --write PATH` makes one)",
+            );
+            None
+        }
+        Some(v) => Some(std::path::PathBuf::from(v.value.trim())),
+    };
     ServerSettings {
         trusted_proxies,
         hash_concurrency,
+        secret_key_file,
     }
 }
 

@@ -979,6 +979,27 @@ fn sync_section_errors_name_key_and_line() {
 }
 
 #[test]
+fn server_section_names_the_secret_key_file() {
+    assert_eq!(load_ok("", &[]).config.server.secret_key_file, None);
+    let l = load_ok("[server]\nsecret_key_file = \"/etc/changedesk/key\"\n", &[]);
+    assert_eq!(
+        l.config.server.secret_key_file.as_deref(),
+        Some(std::path::Path::new("/etc/changedesk/key"))
+    );
+    let l = load_ok(
+        "[server]\nsecret_key_file = \"/etc/changedesk/key\"\n",
+        &[("CHANGEDESK_SERVER__SECRET_KEY_FILE", "/run/secrets/key")],
+    );
+    assert_eq!(
+        l.config.server.secret_key_file.as_deref(),
+        Some(std::path::Path::new("/run/secrets/key"))
+    );
+    // the key itself in the environment is no unknown variable
+    let l = load_ok("", &[("CHANGEDESK_SECRET_KEY", "x")]);
+    assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+}
+
+#[test]
 fn server_section_reads_trusted_proxies_from_file_and_env() {
     let l = load_ok("", &[]);
     assert_eq!(l.config.server, ServerSettings::default());

@@ -22,7 +22,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::common::id_key;
-use super::deadlines::{DUE_SOON_DAYS, DeadlineStatus, deadline_status, decision_deadline};
+use super::deadlines::{
+    DUE_SOON_DAYS, DeadlineStatus, PostDates, awaiting_triage, changed_since_triage,
+    deadline_status,
+};
 use super::item::{Decision, Priority, State, WorkItem};
 use super::log::{Actor, LogAction, LogEntry, LogScope};
 use crate::graph::{Category, Severity};
@@ -48,9 +51,10 @@ pub struct AgendaPost {
     pub major: bool,
     /// Its act-by date.
     pub act_by: Option<Timestamp>,
-    /// Its rollout start (pass `None` when only the publication date is
-    /// known).
+    /// Graph's `startDateTime` (a rollout start, or the publication).
     pub start: Option<Timestamp>,
+    /// When changedesk first saw it.
+    pub first_seen: Timestamp,
     /// Its work item.
     pub item: WorkItem,
     /// The owner resolved from the ownership map, if any.
@@ -95,6 +99,8 @@ pub struct AgendaRow {
     pub act_by: Option<Timestamp>,
     /// The post's rollout start.
     pub start: Option<Timestamp>,
+    /// The decision deadline ([`PostDates::decision_deadline`]).
+    pub decision_deadline: Option<Timestamp>,
     /// Where the item stands at the agenda's `generated_at`.
     pub deadline: DeadlineStatus,
     /// The fields changed since triage.
@@ -188,6 +194,11 @@ fn severity_rank(s: &Severity) -> u8 {
 }
 
 fn row(post: &AgendaPost, now: Timestamp) -> AgendaRow {
+    let dates = PostDates {
+        act_by: post.act_by,
+        start: post.start,
+        first_seen: post.first_seen,
+    };
     let workload = post
         .services
         .iter()
@@ -208,7 +219,8 @@ fn row(post: &AgendaPost, now: Timestamp) -> AgendaRow {
         due: post.item.due,
         act_by: post.act_by,
         start: post.start,
-        deadline: deadline_status(&post.item, post.act_by, post.start, now),
+        decision_deadline: dates.decision_deadline(),
+        deadline: deadline_status(&post.item, &dates, now),
         changed: post.item.changed_since_triage.clone(),
         tenants: post.tenants.clone(),
     }
@@ -247,10 +259,10 @@ impl Agenda {
         since: Timestamp,
     ) -> Agenda {
         let rows: Vec<(AgendaRow, &AgendaPost)> = posts.iter().map(|p| (row(p, now), p)).collect();
-        let pick = |keep: &dyn Fn(&AgendaRow) -> bool| -> Vec<AgendaRow> {
+        let pick = |keep: &dyn Fn(&AgendaRow, &AgendaPost) -> bool| -> Vec<AgendaRow> {
             let mut v: Vec<AgendaRow> = rows
                 .iter()
-                .filter(|(r, _)| keep(r))
+                .filter(|(r, p)| keep(r, p))
                 .map(|(r, _)| r.clone())
                 .collect();
             v.sort_by(|a, b| id_key(&a.id).cmp(&id_key(&b.id)));
@@ -281,23 +293,20 @@ impl Agenda {
             });
         }
 
-        let mut awaiting_triage = pick(&|r| r.state == State::New);
-        awaiting_triage.sort_by_key(|r| {
-            let d = decision_deadline(r.act_by, r.start);
-            (d.is_none(), d)
-        });
-        let mut due_soon = pick(&|r| matches!(r.deadline, DeadlineStatus::DueSoon(_)));
+        let mut awaiting_triage = pick(&|_, p| awaiting_triage(&p.item));
+        awaiting_triage.sort_by_key(|r| (r.decision_deadline.is_none(), r.decision_deadline));
+        let mut due_soon = pick(&|r, _| matches!(r.deadline, DeadlineStatus::DueSoon(_)));
         due_soon.sort_by_key(|r| match r.deadline {
             DeadlineStatus::DueSoon(d) => d,
             _ => u32::MAX,
         });
-        let changed_since_triage = pick(&|r| !r.changed.is_empty());
-        let mut overdue = pick(&|r| matches!(r.deadline, DeadlineStatus::Overdue { .. }));
+        let changed_since_triage = pick(&|_, p| changed_since_triage(&p.item));
+        let mut overdue = pick(&|r, _| matches!(r.deadline, DeadlineStatus::Overdue { .. }));
         overdue.sort_by_key(|r| match r.deadline {
             DeadlineStatus::Overdue { since } => Some(since),
             _ => None,
         });
-        let mut missed = pick(&|r| matches!(r.deadline, DeadlineStatus::Missed { .. }));
+        let mut missed = pick(&|r, _| matches!(r.deadline, DeadlineStatus::Missed { .. }));
         missed.sort_by_key(|r| match r.deadline {
             DeadlineStatus::Missed { since } => Some(since),
             _ => None,

@@ -1,18 +1,27 @@
-//! Due dates, overdue items and missed posts.
+//! Due dates, overdue items and missed posts: the one definition of each
+//! of the inbox's counts, which the web UI, the API, the CLI, the agenda,
+//! the store's filters and the notifications all use.
 //!
-//! - **Missed**: the post's act-by date (or, when it has none, its rollout
-//!   start) is past and the item is still open (`new`, `triaged`,
-//!   `in_progress`): nobody decided in time.
-//! - **Overdue**: the item's own due date is past and it is still open.
-//! - **Due soon**: the nearer of the due date and the act-by date (or
-//!   start) is within the window (14 days by default).
+//! - **Awaiting triage** ([`awaiting_triage`]): the item is `new`.
+//! - **Changed since triage** ([`changed_since_triage`]): the item is open
+//!   (`new`, `triaged`, `in_progress`) and its post changed in a way the
+//!   reopen policy watches since someone last looked. A closed item whose
+//!   post changes is the reopen policy's business: it reopens the item (and
+//!   then it counts) or leaves the decision standing.
+//! - **Missed**: the item is open and its post's decision deadline
+//!   ([`PostDates::decision_deadline`]: the act-by date, else the rollout
+//!   start) is past. A deadline counts only when it lies after changedesk
+//!   first saw the post: nobody could have acted on a post whose act-by date
+//!   or rollout came before it reached changedesk, so a first sync (the
+//!   baseline) never makes anything missed. Graph's `startDateTime` is often
+//!   the publication date, before the post was first seen: it is no deadline.
+//! - **Overdue**: the item's own due date is past, it is open and not missed.
+//! - **Due soon**: the nearer of the due date and the decision deadline is
+//!   within the window (14 days by default).
 //!
 //! "Past" means strictly after: at the very instant of a deadline the item
 //! is due (`DueSoon(0)`), not late. Closed items are always `OnTrack`.
 //! Missed takes precedence over overdue.
-//!
-//! Graph's `startDateTime` is often the date the post was published, not a
-//! rollout date; callers that know no rollout start should pass `None`.
 
 use std::fmt;
 
@@ -85,40 +94,56 @@ impl fmt::Display for DeadlineStatus {
     }
 }
 
-/// The deadline by which a decision is needed: the act-by date, else the
-/// rollout start.
-pub fn decision_deadline(act_by: Option<Timestamp>, start: Option<Timestamp>) -> Option<Timestamp> {
-    act_by.or(start)
+/// The dates of a post its deadlines come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostDates {
+    /// The post's act-by date.
+    pub act_by: Option<Timestamp>,
+    /// Graph's `startDateTime`: a rollout start, or often the publication.
+    pub start: Option<Timestamp>,
+    /// When changedesk first saw the post.
+    pub first_seen: Timestamp,
+}
+
+impl PostDates {
+    /// The deadline by which a decision is needed: the act-by date, else
+    /// the rollout start, each only when it lies after the post was first
+    /// seen (see the module's definitions).
+    pub fn decision_deadline(&self) -> Option<Timestamp> {
+        [self.act_by, self.start]
+            .into_iter()
+            .flatten()
+            .find(|d| *d > self.first_seen)
+    }
+}
+
+/// Whether `item` awaits triage: it is `new`.
+pub fn awaiting_triage(item: &WorkItem) -> bool {
+    item.state == super::item::State::New
+}
+
+/// Whether `item` counts as changed since triage: open, with changes
+/// flagged.
+pub fn changed_since_triage(item: &WorkItem) -> bool {
+    !item.state.is_closed() && !item.changed_since_triage.is_empty()
 }
 
 /// Where `item` stands at `now`, looking [`DUE_SOON_DAYS`] ahead.
-pub fn deadline_status(
-    item: &WorkItem,
-    act_by: Option<Timestamp>,
-    start: Option<Timestamp>,
-    now: Timestamp,
-) -> DeadlineStatus {
-    deadline_status_within(
-        item,
-        act_by,
-        start,
-        now,
-        time::Duration::days(DUE_SOON_DAYS),
-    )
+pub fn deadline_status(item: &WorkItem, dates: &PostDates, now: Timestamp) -> DeadlineStatus {
+    deadline_status_within(item, dates, now, time::Duration::days(DUE_SOON_DAYS))
 }
 
 /// As [`deadline_status`], looking `window` ahead.
 pub fn deadline_status_within(
     item: &WorkItem,
-    act_by: Option<Timestamp>,
-    start: Option<Timestamp>,
+    dates: &PostDates,
     now: Timestamp,
     window: time::Duration,
 ) -> DeadlineStatus {
     if item.state.is_closed() {
         return DeadlineStatus::OnTrack;
     }
-    let deadline = decision_deadline(act_by, start);
+    let deadline = dates.decision_deadline();
     if let Some(d) = deadline
         && now > d
     {
@@ -175,15 +200,14 @@ impl Default for MissedPolicy {
 /// `system`. Returns the log entries, or `None` when nothing was done.
 pub fn auto_close_missed(
     item: &mut WorkItem,
-    act_by: Option<Timestamp>,
-    start: Option<Timestamp>,
+    dates: &PostDates,
     policy: &MissedPolicy,
     now: Timestamp,
 ) -> Option<Vec<LogEntry>> {
     if !policy.auto_close {
         return None;
     }
-    let DeadlineStatus::Missed { since } = deadline_status(item, act_by, start, now) else {
+    let DeadlineStatus::Missed { since } = deadline_status(item, dates, now) else {
         return None;
     };
     let grace = if policy.grace.is_negative() {
@@ -194,7 +218,7 @@ pub fn auto_close_missed(
     if now <= since.saturating_add(grace) {
         return None;
     }
-    let what = if act_by.is_some() {
+    let what = if dates.act_by == Some(since) {
         "the act-by date"
     } else {
         "the rollout start"

@@ -64,6 +64,7 @@ mod common;
 
 mod action;
 mod agenda;
+mod baseline;
 mod deadlines;
 mod groups;
 mod item;
@@ -79,13 +80,15 @@ pub use agenda::{
     Agenda, AgendaCounts, AgendaLogEntry, AgendaPost, AgendaRow, DecisionRow, NO_WORKLOAD,
     WorkloadSection,
 };
+pub use baseline::{BASELINE_LABEL, BASELINE_REASON, BaselineFate, accept_baseline, baseline_fate};
 pub use common::{
     MAX_LABEL_LEN, MAX_NAME_LEN, MAX_TEXT_LEN, ParseEnumError, RESERVED_NAMES, ValidationError,
     ValidationErrors,
 };
 pub use deadlines::{
-    DUE_SOON_DAYS, DeadlineKind, DeadlineStatus, MISSED_LABEL, MissedPolicy, auto_close_missed,
-    deadline_status, deadline_status_within, decision_deadline,
+    DUE_SOON_DAYS, DeadlineKind, DeadlineStatus, MISSED_LABEL, MissedPolicy, PostDates,
+    auto_close_missed, awaiting_triage, changed_since_triage, deadline_status,
+    deadline_status_within,
 };
 pub use groups::{TenantGroup, find_group, glob_match, groups_of, validate_groups};
 pub use item::{Decision, Priority, State, TenantOverride, WorkItem};

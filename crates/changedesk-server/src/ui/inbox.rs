@@ -345,6 +345,8 @@ struct InboxPage {
     first: Option<String>,
     searching: bool,
     can_triage: bool,
+    /// Accepting the baseline would close something, and the caller may.
+    baseline_pending: bool,
     back: String,
     /// The view's query string, for "save this view".
     view_query: String,
@@ -567,6 +569,9 @@ pub(crate) async fn inbox(
     let back = format!("/{}", view::query_string(p.pairs()));
     let can_triage = caller.require(Need::TriageAny).is_ok()
         || caller.role == changedesk_core::access::Role::Owner;
+    let baseline_pending = caller.require(Need::TriageAny).is_ok()
+        && caller.unrestricted()
+        && state.store.baseline_pending().await?;
     html(&InboxPage {
         layout: user.layout("Inbox", "inbox"),
         q: p.q.trim().to_string(),
@@ -581,6 +586,7 @@ pub(crate) async fn inbox(
         first,
         searching: !p.q.trim().is_empty(),
         can_triage,
+        baseline_pending,
         back,
         view_query: p.view_query(),
     })

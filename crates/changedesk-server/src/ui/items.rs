@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use changedesk_core::triage::{
-    Action, DeadlineStatus, Decision, State as ItemState, deadline_status,
+    Action, DeadlineStatus, Decision, State as ItemState, changed_since_triage, deadline_status,
 };
 use changedesk_store::ItemRow;
 use serde::Deserialize;
@@ -57,7 +57,7 @@ pub(crate) struct Card {
 
 fn card(r: &ItemRow, tenants: &[String], now: changedesk_core::Timestamp) -> Card {
     let item = &r.stored.item;
-    let deadline = match deadline_status(item, r.act_by, r.start, now) {
+    let deadline = match deadline_status(item, &r.dates(), now) {
         DeadlineStatus::Overdue { since } => format!("overdue since {}", since.date()),
         DeadlineStatus::Missed { since } => format!("missed on {}", since.date()),
         DeadlineStatus::DueSoon(0) => "due today".to_string(),
@@ -73,7 +73,7 @@ fn card(r: &ItemRow, tenants: &[String], now: changedesk_core::Timestamp) -> Car
         due: view::date(&item.due),
         act_by: view::date(&r.act_by),
         deadline,
-        changed: !item.changed_since_triage.is_empty(),
+        changed: changed_since_triage(item),
         tenants: tenants.join(", "),
     }
 }
@@ -129,7 +129,7 @@ pub(crate) async fn list(
     let cards: Vec<Card> = rows
         .iter()
         .filter(|(r, _)| {
-            let s = deadline_status(&r.stored.item, r.act_by, r.start, now);
+            let s = deadline_status(&r.stored.item, &r.dates(), now);
             match deadline {
                 "overdue" => matches!(s, DeadlineStatus::Overdue { .. }),
                 "missed" => matches!(s, DeadlineStatus::Missed { .. }),
@@ -340,4 +340,53 @@ pub(crate) async fn bulk(State(state): State<AppState>, form: UiForm) -> UiResul
         back: view::safe_next(Some(form.get("back"))),
     };
     Ok((status, axum::response::Html(page.render()?)).into_response())
+}
+
+#[derive(Template)]
+#[template(path = "baseline.html")]
+struct BaselinePage {
+    layout: Layout,
+    summary: crate::triage::BaselineSummary,
+    accepted: Option<AcceptedQuery>,
+}
+
+/// What `POST /baseline/accept` did, carried to the page it redirects to.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct AcceptedQuery {
+    closed: Option<usize>,
+    #[serde(default)]
+    kept: usize,
+    #[serde(default)]
+    skipped: usize,
+}
+
+/// `GET /baseline`: what the first syncs brought that awaits triage, and
+/// accepting it (change managers and admins without a tenant limit).
+pub(crate) async fn baseline(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(accepted): Query<AcceptedQuery>,
+) -> UiResult<Response> {
+    let summary = api_items::baseline_for(&state, &user.caller).await?;
+    html(&BaselinePage {
+        layout: user.layout("Baseline", "inbox"),
+        summary,
+        accepted: accepted.closed.is_some().then_some(accepted),
+    })
+}
+
+/// `POST /baseline/accept`: accepts the baseline, then shows what it did
+/// and what is left.
+pub(crate) async fn accept_baseline(
+    State(state): State<AppState>,
+    form: UiForm,
+) -> UiResult<Response> {
+    let done = api_items::accept_baseline_as(&state, &form.user.caller).await?;
+    Ok(axum::response::Redirect::to(&format!(
+        "/baseline?closed={}&kept={}&skipped={}",
+        done.closed.len(),
+        done.kept,
+        done.skipped
+    ))
+    .into_response())
 }

@@ -63,6 +63,8 @@ pub fn router() -> Router<AppState> {
         .route("/items", get(items::list))
         .route("/items/bulk", post(items::bulk))
         .route("/board", get(items::board))
+        .route("/baseline", get(items::baseline))
+        .route("/baseline/accept", post(items::accept_baseline))
         .route("/agenda", get(agenda::page))
         .route("/agenda.md", get(agenda::markdown))
         .route("/health", get(health::page))

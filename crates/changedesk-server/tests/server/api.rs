@@ -23,7 +23,11 @@ fn at(s: &str) -> Timestamp {
 const NOW: &str = "2026-03-10T09:00:00Z";
 
 fn post(id: &str, last_modified: &str, title: &str) -> Message {
-    let v = json!({
+    Message::from_graph(&post_value(id, last_modified, title), 0).unwrap()
+}
+
+fn post_value(id: &str, last_modified: &str, title: &str) -> Value {
+    json!({
         "startDateTime": "2026-01-05T10:00:00Z",
         "endDateTime": "2026-12-31T08:00:00Z",
         "lastModifiedDateTime": last_modified,
@@ -39,8 +43,7 @@ fn post(id: &str, last_modified: &str, title: &str) -> Message {
         "viewPoint": null,
         "details": [],
         "body": {"contentType": "html", "content": format!("<p>{title}</p><script>alert(1)</script>")}
-    });
-    Message::from_graph(&v, 0).unwrap()
+    })
 }
 
 fn incident(id: &str, service: &str, title: &str) -> Incident {
@@ -497,6 +500,21 @@ fn matrix() -> Vec<Row> {
             path: "/api/v1/tenants/beta/sync",
             body: None,
             expect: [401, 503, 503, 403, 403, 404],
+        },
+        // the baseline concerns every tenant: scoped neither sees nor accepts it
+        Row {
+            method: "GET",
+            route: "/api/v1/baseline",
+            path: "/api/v1/baseline",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/baseline/accept",
+            path: "/api/v1/baseline/accept",
+            body: None,
+            expect: [401, 200, 200, 403, 403, 403],
         },
         // incidents and service health: read in scope (EX1 alpha, EX2 beta)
         Row {
@@ -2213,8 +2231,28 @@ async fn posts_filter_on_work_items_and_tenant_groups(store: Store) {
         out.sort();
         out
     };
-    // MC3 is done: never late; MC1 and MC2 (started in January, no act-by)
-    // are missed, so not overdue
+    // MC1 and MC2 get an act-by date (5 March) after changedesk first saw
+    // them (1 and 2 March): missed at NOW, so not overdue; their January
+    // start was before, so it was no deadline. MC3 is done: never late.
+    for (tenant, id, title) in [
+        ("alpha", "MC1", "(Updated) Teams: meeting recap"),
+        ("beta", "MC1", "(Updated) Teams: meeting recap"),
+        ("beta", "MC2", "Beta only"),
+    ] {
+        let mut v = post_value(id, "2026-03-03T00:00:00Z", title);
+        v["actionRequiredByDateTime"] = json!("2026-03-05T00:00:00Z");
+        f.store
+            .import_messages(
+                tenant,
+                &[Message::from_graph(&v, 0).unwrap()],
+                &ImportOptions {
+                    complete: false,
+                    ..opts("2026-03-03T00:00:00Z")
+                },
+            )
+            .await
+            .unwrap();
+    }
     let mut mc3 = f.store.work_item("MC3").await.unwrap().unwrap();
     mc3.item.state = changedesk_core::triage::State::Done;
     f.store

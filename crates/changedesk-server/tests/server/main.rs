@@ -3,6 +3,7 @@
 
 mod api;
 mod oidc;
+mod surfaces;
 mod sync;
 mod triage;
 mod ui;

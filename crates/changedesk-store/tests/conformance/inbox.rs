@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use changedesk_core::Timestamp;
-use changedesk_core::triage::{DeadlineStatus, State, WorkItem, deadline_status};
+use changedesk_core::triage::{
+    DeadlineStatus, State, WorkItem, awaiting_triage, changed_since_triage, deadline_status,
+};
 use changedesk_store::{
     Deadline, DeadlineFilter, ItemAssignee, ItemCounts, ItemFilter, ItemSave, PostHit, PostQuery,
     PostState, Store, TenantScope,
@@ -72,9 +74,10 @@ const SEEN: &[(&str, &[&str])] = &[
 ];
 
 /// Ten posts and nine work items covering every deadline case, with `now`
-/// 2026-03-10: missed by act-by, missed by start, overdue, both (missed
-/// wins), exactly at the deadline (not late), closed items (never late),
-/// and a post without an item.
+/// 2026-03-10 and every post first seen 2026-02-01: missed by act-by, missed
+/// by start, dates before the first sighting (no deadline), overdue, both
+/// (missed wins), exactly at the deadline (not late), closed items (never
+/// late), and a post without an item.
 async fn corpus(store: &Store) {
     let null = Value::Null;
     let specs = [
@@ -98,21 +101,22 @@ async fn corpus(store: &Store) {
             Some("2026-03-05T00:00:00Z"),
             true,
         ),
-        // no act-by, start past: missed
+        // no act-by, a rollout start after the first sighting, past: missed
         spec(
             "P3",
             null.clone(),
-            json!("2026-01-05T10:00:00Z"),
+            json!("2026-02-20T00:00:00Z"),
             Some(State::InProgress),
             Some("ana"),
             None,
             false,
         ),
-        // no dates, due past: overdue only
+        // an act-by date before changedesk first saw the post (1 Feb) is no
+        // deadline, nor is a start before it; due past: overdue only
         spec(
             "P4",
-            null.clone(),
-            null.clone(),
+            json!("2026-01-20T00:00:00Z"),
+            json!("2026-01-05T10:00:00Z"),
             Some(State::Triaged),
             None,
             Some("2026-03-01T00:00:00Z"),
@@ -224,9 +228,9 @@ fn in_scope(scope: &TenantScope, id: &str) -> bool {
         .any(|(tenant, ids)| scope.includes(tenant) && ids.contains(&id))
 }
 
-/// The posts of `scope` in each class, computed in Rust as the inbox did
-/// before the store counted: `awaiting` new, `changed` open and flagged,
-/// `overdue` / `missed` by `deadline_status`.
+/// The posts of `scope` in each class, computed in Rust by core's one
+/// definition of each (`awaiting_triage`, `changed_since_triage`,
+/// `deadline_status`), which the store's SQL must match.
 struct Expected {
     awaiting: BTreeSet<String>,
     changed: BTreeSet<String>,
@@ -272,13 +276,13 @@ async fn expected(store: &Store, scope: &TenantScope, now: Timestamp) -> Expecte
         if !item.state.is_open() {
             continue;
         }
-        if item.state == State::New {
+        if awaiting_triage(item) {
             e.awaiting.insert(id.clone());
         }
-        if !item.changed_since_triage.is_empty() {
+        if changed_since_triage(item) {
             e.changed.insert(id.clone());
         }
-        match deadline_status(item, r.act_by, r.start, now) {
+        match deadline_status(item, &r.dates(), now) {
             DeadlineStatus::Overdue { .. } => {
                 e.overdue.insert(id);
             }
@@ -426,12 +430,13 @@ conformance!(
                 set(&["P3", "P6", "P9"]),
             ),
             (
-                "changed, any state",
+                // P5 is flagged but done: changed since triage is open items only
+                "changed",
                 PostQuery {
                     changed_since_triage: Some(true),
                     ..all.clone()
                 },
-                set(&["P10", "P2", "P5", "P9"]),
+                set(&["P10", "P2", "P9"]),
             ),
             (
                 // P7 has no item: in no work item filter
@@ -440,7 +445,7 @@ conformance!(
                     changed_since_triage: Some(false),
                     ..all.clone()
                 },
-                set(&["P1", "P3", "P4", "P6", "P8"]),
+                set(&["P1", "P3", "P4", "P5", "P6", "P8"]),
             ),
             (
                 "owen's changed open items",
@@ -704,5 +709,101 @@ conformance!(
                 .unwrap(),
             Vec::<i64>::new()
         );
+    }
+);
+
+conformance!(
+    the_baseline_is_what_a_tenants_first_load_brought,
+    |store: Store| async move {
+        let p = |id: &str, act_by: Value| parse(&dated(id, act_by, Value::Null));
+        let null = Value::Null;
+        // alpha's first load: B1 (no deadline), B2 (act-by after it)
+        store
+            .import_messages(
+                "alpha",
+                &[
+                    p("B1", null.clone()),
+                    p("B2", json!("2026-04-01T00:00:00Z")),
+                ],
+                &opts("2026-02-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        // alpha's second load brings N1: not baseline
+        store
+            .import_messages(
+                "alpha",
+                &[
+                    p("B1", null.clone()),
+                    p("B2", json!("2026-04-01T00:00:00Z")),
+                    p("N1", null.clone()),
+                ],
+                &opts("2026-02-02T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        // beta's first load: N1 (seen by alpha first: stays out) and Z1 (new: baseline)
+        store
+            .import_messages(
+                "beta",
+                &[p("N1", null.clone()), p("Z1", null.clone())],
+                &opts("2026-02-03T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        // nothing to accept before there are items
+        assert!(!store.baseline_pending().await.unwrap());
+        for id in ["B1", "B2", "N1", "Z1"] {
+            store
+                .save_work_item(&ItemSave {
+                    item: &WorkItem::new(id, at("2026-02-03T00:00:00Z")),
+                    expected_version: None,
+                    evaluated_revision: Some(1),
+                    entries: &[],
+                    notify: &[],
+                    at: at("2026-02-03T00:00:00Z"),
+                })
+                .await
+                .unwrap();
+        }
+        let listed = |baseline: bool| {
+            let store = store.clone();
+            async move {
+                let mut v: Vec<String> = store
+                    .work_items(&ItemFilter {
+                        baseline: Some(baseline),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.stored.item.message_id)
+                    .collect();
+                v.sort();
+                v
+            }
+        };
+        assert_eq!(listed(true).await, ["B1", "B2", "Z1"]);
+        assert_eq!(listed(false).await, ["N1"]);
+        // B1 and Z1 are history awaiting triage
+        assert!(store.baseline_pending().await.unwrap());
+        for id in ["B1", "Z1"] {
+            let stored = store.work_item(id).await.unwrap().unwrap();
+            let mut item = stored.item.clone();
+            item.state = State::Done;
+            store
+                .save_work_item(&ItemSave {
+                    item: &item,
+                    expected_version: Some(stored.version),
+                    evaluated_revision: None,
+                    entries: &[],
+                    notify: &[],
+                    at: at("2026-02-04T00:00:00Z"),
+                })
+                .await
+                .unwrap();
+        }
+        // B2 has a deadline after the first sighting: nothing left to accept
+        assert!(!store.baseline_pending().await.unwrap());
     }
 );

@@ -574,8 +574,20 @@ async fn triage_summary(store: &Store, app: &App, now: Timestamp) -> Result<()> 
             .find(|r| r.stored.item.assignee.is_some()))
         .or(items.first())
         .map(|r| r.stored.item.message_id.clone());
+    let baseline = changedesk_server::triage::baseline(store).await?;
+    println!(
+        "\nThe baseline: {} item{} from the first sync still await triage; {} of them history (no act-by date or \
+         rollout after changedesk first saw the post), {} with a deadline since. A change manager accepts it in \
+         one action (`changedesk baseline accept --as USER`, or Baseline in the web UI's inbox): history closes, \
+         the rest stays.",
+        baseline.awaiting,
+        if baseline.awaiting == 1 { "" } else { "s" },
+        baseline.to_close,
+        baseline.kept
+    );
     println!("\nTriage commands to try:");
     println!("  changedesk{db} tasks list --state open --assignee security");
+    println!("  changedesk{db} baseline show");
     if let Some(id) = example {
         println!("  changedesk{db} tasks show {id}");
         println!("  changedesk{db} rules test {id}        # which rules matched, and why");

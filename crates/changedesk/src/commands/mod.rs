@@ -1,6 +1,7 @@
 //! One module per command group.
 
 mod agenda;
+mod baseline;
 mod bench_seed;
 mod config;
 mod demo;
@@ -10,6 +11,7 @@ mod incidents;
 mod messages;
 mod owners;
 mod rules;
+mod secrets;
 mod serve;
 mod setup;
 mod sim;
@@ -50,8 +52,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(cmd) => rules::run(&app, cmd).await,
         Command::Tasks(cmd) => tasks::run(&app, cmd).await,
         Command::Agenda(args) => agenda::run(&app, &args).await,
+        Command::Baseline(cmd) => baseline::run(&app, cmd).await,
         Command::Serve(args) => serve::run(&app, &args).await,
         Command::User(cmd) => user::run(&app, cmd).await,
+        Command::Secrets(cmd) => secrets::run(&app, cmd),
         Command::BenchSeed(args) => bench_seed::run(&app, &args).await,
         Command::Demo(args) => {
             // the demo never writes into the configured archive unless told to

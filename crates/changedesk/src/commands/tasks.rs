@@ -8,10 +8,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use changedesk_core::Timestamp;
 use changedesk_core::triage::{
-    Action, Actor, DeadlineKind, DeadlineStatus, Decision, Priority, State, TenantOverride,
-    WorkItem, deadline_status, transition,
+    Action, Actor, DeadlineKind, DeadlineStatus, Decision, PostDates, Priority, State,
+    TenantOverride, WorkItem, deadline_status, transition,
 };
-use changedesk_server::triage::rollout_start;
 use changedesk_store::{
     ItemFilter, ItemSave, LoggedEntry, OpenMode, Store, StoreError, StoredItem,
 };
@@ -478,6 +477,7 @@ async fn list(app: &App, args: &TasksListArgs) -> Result<ExitCode> {
         tenant: tenant.clone(),
         changed: args.changed.then_some(true),
         due_before: None,
+        baseline: None,
         limit: if post_filter {
             None
         } else {
@@ -501,8 +501,7 @@ async fn list(app: &App, args: &TasksListArgs) -> Result<ExitCode> {
             item.assignee = item.assignee_for(t).map(str::to_string);
             applicable = Some(item.applies_to(t));
         }
-        let start = rollout_start(r.start, r.first_seen);
-        let deadline = deadline_status(&item, r.act_by, start, now);
+        let deadline = deadline_status(&item, &r.dates(), now);
         if post_filter {
             let kind = deadline.kind();
             let keep = (args.overdue && kind == DeadlineKind::Overdue)
@@ -598,9 +597,13 @@ async fn show(app: &App, ids: &[String], format: Format) -> Result<ExitCode> {
             let stored = load_item(&store, &id).await?;
             let post = store.get_message(&id).await?;
             let log = store.work_item_log(&id).await?;
-            let start = rollout_start(post.content.start, post.summary.first_seen);
+            let dates = PostDates {
+                act_by: post.content.act_by,
+                start: post.content.start,
+                first_seen: post.summary.first_seen,
+            };
             out.push(Shown {
-                deadline: deadline_status(&stored.item, post.content.act_by, start, now),
+                deadline: deadline_status(&stored.item, &dates, now),
                 id,
                 title: post.content.title.clone(),
                 services: post.content.services.clone(),

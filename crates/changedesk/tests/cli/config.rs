@@ -351,3 +351,72 @@ fn processes_creating_one_new_archive_at_once_all_succeed() {
         );
     }
 }
+
+/// `changedesk secrets`: a key is made into a private file that is never
+/// overwritten, the configured key is checked, and every way of getting it
+/// wrong says how to fix it, without ever printing a key.
+#[test]
+fn secrets_generate_key_and_check() {
+    let s = Sandbox::new();
+    let none = s.run(&["secrets", "check"]).fails();
+    assert!(
+        none.stderr.contains("no secret key is configured"),
+        "{}",
+        none.stderr
+    );
+    assert!(none.stderr.contains("secret_key_file"), "{}", none.stderr);
+
+    let made = s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    let text = std::fs::read_to_string(s.path("k.key")).unwrap();
+    let key = text.lines().find(|l| !l.starts_with('#')).unwrap();
+    assert_eq!(key.len(), 44, "{text}");
+    assert!(!made.stdout.contains(key) && !made.stderr.contains(key));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(s.path("k.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let again = s
+        .run(&["secrets", "generate-key", "--write", "k.key"])
+        .fails();
+    assert!(
+        again.stderr.contains("never overwritten"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(std::fs::read_to_string(s.path("k.key")).unwrap(), text);
+
+    s.write("c.toml", "[server]\nsecret_key_file = \"k.key\"\n");
+    let ok = s.run(&["--config", "c.toml", "secrets", "check"]).ok();
+    assert!(ok.stdout.contains("primary key "), "{}", ok.stdout);
+    assert!(!ok.stdout.contains(key));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(s.path("k.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let open = s.run(&["--config", "c.toml", "secrets", "check"]).fails();
+        assert!(open.stderr.contains("chmod 600"), "{}", open.stderr);
+    }
+    // the environment's key wins; a bad one is refused without echoing it
+    let printed = s.run(&["secrets", "generate-key"]).ok().stdout;
+    let env_key = printed.trim();
+    let ok = s
+        .run_env(
+            &["--config", "c.toml", "secrets", "check"],
+            &[("CHANGEDESK_SECRET_KEY", env_key)],
+        )
+        .ok();
+    assert!(ok.stdout.contains("CHANGEDESK_SECRET_KEY"), "{}", ok.stdout);
+    let bad = s
+        .run_env(
+            &["secrets", "check"],
+            &[("CHANGEDESK_SECRET_KEY", "not-a-key-at-all")],
+        )
+        .fails();
+    assert!(bad.stderr.contains("not usable"), "{}", bad.stderr);
+    assert!(!bad.stderr.contains("not-a-key-at-all"));
+}

@@ -1220,3 +1220,126 @@ fn owners_added_after_the_first_import_get_the_untouched_items() {
     let r = s.run(&["rules", "apply"]).ok();
     assert!(!r.stdout.contains("routed again"), "{}", r.stdout);
 }
+
+/// One definition of awaiting triage and missed on the command line (as on
+/// the server: `changedesk-server`'s `surfaces` test), and the baseline: a
+/// post whose act-by date came before changedesk first saw it is not missed,
+/// and accepting the baseline closes the first load's history only.
+#[test]
+fn missed_counts_only_deadlines_after_first_sight_and_the_baseline_is_accepted() {
+    let s = Sandbox::new();
+    s.write("cfg.toml", TRIAGE_CONFIG);
+    let mut posts: Vec<Value> = corpus(5)
+        .into_iter()
+        .map(|mut v| {
+            v["category"] = json!("planForChange");
+            v["isMajorChange"] = json!(false);
+            v["startDateTime"] = json!("2026-07-01T10:00:00Z");
+            v["actionRequiredByDateTime"] = Value::Null;
+            v
+        })
+        .collect();
+    // MC1100000: act-by before the first sync; MC1100001: after it, passed;
+    // MC1100002: a rollout ahead; MC1100003: no date (history)
+    posts[0]["actionRequiredByDateTime"] = json!("2026-08-20T00:00:00Z");
+    posts[1]["actionRequiredByDateTime"] = json!("2026-08-28T00:00:00Z");
+    posts[2]["startDateTime"] = json!("2026-09-20T00:00:00Z");
+    // MC1100004, first seen a day after the first sync: act-by passed
+    posts[4]["actionRequiredByDateTime"] = json!("2026-08-30T00:00:00Z");
+    let later = posts.pop().unwrap();
+    s.write_json("first.json", &Value::Array(posts.clone()));
+    posts.push(later);
+    s.write_json("second.json", &Value::Array(posts));
+    let import = |file: &str, now: &str| {
+        s.run_env(
+            &[
+                "--config",
+                "cfg.toml",
+                "import",
+                file,
+                "--tenant",
+                "alpha",
+                "--create-tenant",
+            ],
+            &[("CHANGEDESK_NOW", now)],
+        )
+        .ok();
+    };
+    import("first.json", "2026-08-25T00:00:00Z");
+    import("second.json", "2026-08-26T00:00:00Z");
+
+    let ids = |list: Vec<Value>| -> Vec<String> {
+        let mut v: Vec<String> = list
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(items(&s, &["--missed"])), ["MC1100001", "MC1100004"]);
+    assert_eq!(ids(items(&s, &["--state", "new"])).len(), 5);
+    let agenda = json(
+        &s.run(&["--config", "cfg.toml", "agenda", "--format", "json"])
+            .ok(),
+    );
+    assert_eq!(agenda["counts"]["missed"], 2, "{}", agenda["counts"]);
+    assert_eq!(agenda["counts"]["awaiting_triage"], 5);
+
+    let show = json(
+        &s.run(&[
+            "--config", "cfg.toml", "baseline", "show", "--format", "json",
+        ])
+        .ok(),
+    );
+    assert_eq!(show, json!({"awaiting": 4, "to_close": 2, "kept": 2}));
+    let table = s
+        .run(&["--config", "cfg.toml", "baseline", "show"])
+        .ok()
+        .stdout;
+    assert!(
+        table.contains("4 baseline items awaiting triage: 2 history"),
+        "{table}"
+    );
+    // who accepts is recorded: --as is required
+    s.run(&["--config", "cfg.toml", "baseline", "accept"])
+        .fails();
+    let done = json(
+        &s.run(&[
+            "--config", "cfg.toml", "baseline", "accept", "--as", "alice", "--format", "json",
+        ])
+        .ok(),
+    );
+    assert_eq!(done["closed"], json!(["MC1100000", "MC1100003"]), "{done}");
+    assert_eq!(done["kept"], 2);
+    assert_eq!(
+        ids(items(&s, &["--state", "new"])),
+        ["MC1100001", "MC1100002", "MC1100004"]
+    );
+    let shown = json(
+        &s.run(&[
+            "--config",
+            "cfg.toml",
+            "tasks",
+            "show",
+            "MC1100000",
+            "--format",
+            "json",
+        ])
+        .ok(),
+    );
+    let shown = if shown.is_array() {
+        shown[0].clone()
+    } else {
+        shown
+    };
+    assert_eq!(shown["item"]["state"], "done", "{shown}");
+    assert!(shown.to_string().contains("baseline"), "{shown}");
+    assert!(shown.to_string().contains("alice"), "{shown}");
+    let again = json(
+        &s.run(&[
+            "--config", "cfg.toml", "baseline", "show", "--format", "json",
+        ])
+        .ok(),
+    );
+    assert_eq!(again, json!({"awaiting": 2, "to_close": 0, "kept": 2}));
+}

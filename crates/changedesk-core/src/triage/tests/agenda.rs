@@ -47,6 +47,7 @@ fn post(p: P) -> AgendaPost {
         major: p.major,
         act_by: p.act_by.map(days),
         start: None,
+        first_seen: days(-1000),
         item,
         owner: Some("tina".into()),
         tenants: strings(&["contoso", "fabrikam"]),

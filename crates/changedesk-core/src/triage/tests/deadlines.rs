@@ -11,7 +11,16 @@ fn status(
 ) -> DeadlineStatus {
     let mut item = item_in(state);
     item.due = due;
-    deadline_status(&item, act_by, start, now)
+    deadline_status(&item, &dates(act_by, start), now)
+}
+
+/// Dates of a post first seen long before every date of the tests.
+fn dates(act_by: Option<Timestamp>, start: Option<Timestamp>) -> PostDates {
+    PostDates {
+        act_by,
+        start,
+        first_seen: days(-1000),
+    }
 }
 
 /// `(label, state, due, act_by, start, now, expected)`
@@ -250,8 +259,7 @@ fn statuses_read_well_and_have_kinds() {
     assert_eq!(serde_json::to_value(DueSoon(3)).unwrap()["due_soon"], 3);
     let window = deadline_status_within(
         &item_in(State::New),
-        Some(days(20)),
-        None,
+        &dates(Some(days(20)), None),
         t0(),
         time::Duration::days(30),
     );
@@ -273,19 +281,24 @@ fn auto_close_respects_the_policy_and_the_grace_period() {
         let mut item = item_in(state);
         // off
         assert_eq!(
-            auto_close_missed(&mut item, act_by, None, &MissedPolicy::default(), days(30)),
+            auto_close_missed(
+                &mut item,
+                &dates(act_by, None),
+                &MissedPolicy::default(),
+                days(30)
+            ),
             None
         );
         // within the grace period, at its very end
         assert_eq!(
-            auto_close_missed(&mut item, act_by, None, &policy(7), days(7)),
+            auto_close_missed(&mut item, &dates(act_by, None), &policy(7), days(7)),
             None,
             "{state}"
         );
         assert_eq!(item.state, state);
         // just past it
         let now = days(7).saturating_add(second);
-        let entries = auto_close_missed(&mut item, act_by, None, &policy(7), now).unwrap();
+        let entries = auto_close_missed(&mut item, &dates(act_by, None), &policy(7), now).unwrap();
         assert_eq!(item.state, State::Done, "{state}");
         assert_eq!(item.decision, Some(Decision::Missed));
         assert!(item.labels.contains(MISSED_LABEL));
@@ -313,7 +326,7 @@ fn auto_close_respects_the_policy_and_the_grace_period() {
         );
         // closed now: nothing more
         assert_eq!(
-            auto_close_missed(&mut item, act_by, None, &policy(0), days(60)),
+            auto_close_missed(&mut item, &dates(act_by, None), &policy(0), days(60)),
             None
         );
     }
@@ -323,7 +336,8 @@ fn auto_close_respects_the_policy_and_the_grace_period() {
 fn auto_close_uses_the_start_without_act_by_and_skips_closed_items() {
     let mut item = item_in(State::Triaged);
     item.labels.insert(MISSED_LABEL.to_string());
-    let entries = auto_close_missed(&mut item, None, Some(t0()), &policy(0), hours(1)).unwrap();
+    let entries =
+        auto_close_missed(&mut item, &dates(None, Some(t0())), &policy(0), hours(1)).unwrap();
     // the label was there already: no label entry
     assert_eq!(entries.len(), 2);
     assert_eq!(
@@ -333,17 +347,17 @@ fn auto_close_uses_the_start_without_act_by_and_skips_closed_items() {
     // not missed yet
     let mut item = item_in(State::Triaged);
     assert_eq!(
-        auto_close_missed(&mut item, Some(days(1)), None, &policy(0), t0()),
+        auto_close_missed(&mut item, &dates(Some(days(1)), None), &policy(0), t0()),
         None
     );
     assert_eq!(
-        auto_close_missed(&mut item, None, None, &policy(0), days(100)),
+        auto_close_missed(&mut item, &dates(None, None), &policy(0), days(100)),
         None
     );
     // dismissed items are not missed
     let mut item = item_in(State::Dismissed);
     assert_eq!(
-        auto_close_missed(&mut item, Some(t0()), None, &policy(0), days(9)),
+        auto_close_missed(&mut item, &dates(Some(t0()), None), &policy(0), days(9)),
         None
     );
     // a negative grace counts as none
@@ -352,7 +366,7 @@ fn auto_close_uses_the_start_without_act_by_and_skips_closed_items() {
         auto_close: true,
         grace: time::Duration::days(-3),
     };
-    assert!(auto_close_missed(&mut item, Some(t0()), None, &neg, hours(1)).is_some());
+    assert!(auto_close_missed(&mut item, &dates(Some(t0()), None), &neg, hours(1)).is_some());
 }
 
 #[test]
@@ -369,4 +383,105 @@ fn the_missed_policy_reads_durations_as_text() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("`soon` is not a duration"), "{e}");
+}
+
+#[test]
+fn a_deadline_counts_only_after_the_post_was_first_seen() {
+    let item = item_in(State::New);
+    let at = |act_by: Option<i64>, start: Option<i64>, first_seen: i64| PostDates {
+        act_by: act_by.map(days),
+        start: start.map(days),
+        first_seen: days(first_seen),
+    };
+    // the act-by date, else the start, each only when after the first sighting
+    assert_eq!(at(Some(5), Some(9), 0).decision_deadline(), Some(days(5)));
+    assert_eq!(at(None, Some(9), 0).decision_deadline(), Some(days(9)));
+    assert_eq!(at(Some(-5), Some(9), 0).decision_deadline(), Some(days(9)));
+    assert_eq!(at(Some(-5), Some(-9), 0).decision_deadline(), None);
+    // a start at the very instant of the first sighting is the publication
+    assert_eq!(at(None, Some(0), 0).decision_deadline(), None);
+    // posts whose dates came before changedesk saw them are never missed:
+    // the first sync (the baseline) has nothing missed
+    for dates in [
+        at(Some(-5), None, 0),
+        at(None, Some(-30), 0),
+        at(Some(-1), Some(0), 0),
+    ] {
+        assert_eq!(
+            deadline_status(&item, &dates, days(100)),
+            DeadlineStatus::OnTrack,
+            "{dates:?}"
+        );
+    }
+    // a deadline after the first sighting, passed: missed
+    assert_eq!(
+        deadline_status(&item, &at(Some(5), None, 0), days(6)),
+        DeadlineStatus::Missed { since: days(5) }
+    );
+    // an item's own due date still makes it overdue
+    let mut due = item_in(State::Triaged);
+    due.due = Some(days(1));
+    assert_eq!(
+        deadline_status(&due, &at(Some(-5), None, 0), days(2)),
+        DeadlineStatus::Overdue { since: days(1) }
+    );
+}
+
+#[test]
+fn awaiting_triage_and_changed_since_triage() {
+    for state in State::ALL {
+        let mut item = item_in(*state);
+        assert_eq!(awaiting_triage(&item), *state == State::New);
+        assert!(!changed_since_triage(&item), "{state}: nothing flagged");
+        item.changed_since_triage = vec!["act_by".into()];
+        assert_eq!(changed_since_triage(&item), !state.is_closed(), "{state}");
+    }
+}
+
+#[test]
+fn accepting_the_baseline_closes_history_and_keeps_what_needs_a_decision() {
+    let manager = Actor::Person("manager".into());
+    let at = |act_by: Option<i64>, start: Option<i64>| PostDates {
+        act_by: act_by.map(days),
+        start: start.map(days),
+        first_seen: days(0),
+    };
+    // history: no deadline after the first sighting
+    for dates in [at(None, None), at(Some(-3), Some(-40)), at(None, Some(0))] {
+        let mut item = item_in(State::New);
+        assert_eq!(baseline_fate(&item, &dates), BaselineFate::Close);
+        let entries = accept_baseline(&mut item, &dates, &manager, days(2)).unwrap();
+        assert_eq!(item.state, State::Done);
+        assert_eq!(item.decision, Some(Decision::NoActionNeeded));
+        assert!(item.labels.contains(BASELINE_LABEL));
+        assert_eq!(entries.len(), 3, "{entries:?}");
+        assert!(entries.iter().all(|e| e.actor == manager));
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.reason.as_deref() == Some(BASELINE_REASON))
+        );
+        // accepting again does nothing
+        assert_eq!(accept_baseline(&mut item, &dates, &manager, days(3)), None);
+    }
+    // upcoming work, or a deadline already missed after the first sighting
+    for dates in [at(Some(30), None), at(None, Some(9)), at(Some(1), None)] {
+        let mut item = item_in(State::New);
+        assert_eq!(baseline_fate(&item, &dates), BaselineFate::Keep);
+        assert_eq!(accept_baseline(&mut item, &dates, &manager, days(2)), None);
+        assert_eq!(item.state, State::New);
+    }
+    // triaged, dismissed or closed items are left alone
+    for state in State::ALL.iter().filter(|s| **s != State::New) {
+        let mut item = item_in(*state);
+        assert_eq!(
+            baseline_fate(&item, &at(None, None)),
+            BaselineFate::Untouched
+        );
+        assert_eq!(
+            accept_baseline(&mut item, &at(None, None), &manager, days(2)),
+            None
+        );
+        assert_eq!(item.state, *state);
+    }
 }

@@ -250,7 +250,7 @@ proptest! {
                         grace: time::Duration::days(grace_days),
                     };
                     let act_by = Some(t0().saturating_add(time::Duration::days(act_by_days)));
-                    match auto_close_missed(&mut item, act_by, None, &policy, now) {
+                    match auto_close_missed(&mut item, &PostDates { act_by, start: None, first_seen: days(-1000) }, &policy, now) {
                         Some(entries) => {
                             prop_assert_eq!(item.decision, Some(Decision::Missed));
                             prop_assert!(item.labels.contains(MISSED_LABEL));
@@ -299,7 +299,7 @@ proptest! {
             }
 
             // status and agenda never panic on whatever the item became
-            let _ = deadline_status(&item, Some(days(3)), Some(days(-3)), now);
+            let _ = deadline_status(&item, &PostDates { act_by: Some(days(3)), start: Some(days(-3)), first_seen: days(-5) }, now);
         }
         let post = AgendaPost {
             id: "MC1".into(),
@@ -310,6 +310,7 @@ proptest! {
             major: false,
             act_by: Some(days(3)),
             start: None,
+            first_seen: days(-5),
             item,
             owner: None,
             tenants: vec![],

@@ -24,6 +24,72 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_items))
         .routes(routes!(get_item))
         .routes(routes!(act_on_item))
+        .routes(routes!(get_baseline))
+        .routes(routes!(accept_baseline))
+}
+
+/// The baseline concerns every tenant: only a caller without a tenant limit
+/// may see or accept it.
+fn require_unrestricted(caller: &Caller) -> ApiResult<()> {
+    if caller.unrestricted() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "the baseline concerns every tenant: it needs a user without a tenant limit",
+        ))
+    }
+}
+
+/// The baseline as `caller` may see it (the API's and the web UI's).
+pub(crate) async fn baseline_for(
+    state: &AppState,
+    caller: &Caller,
+) -> ApiResult<crate::triage::BaselineSummary> {
+    caller.require(Need::Read)?;
+    require_unrestricted(caller)?;
+    crate::triage::baseline(&state.store)
+        .await
+        .map_err(super::rules::triage_error)
+}
+
+/// Accepts the baseline as `caller` (the API's and the web UI's).
+pub(crate) async fn accept_baseline_as(
+    state: &AppState,
+    caller: &Caller,
+) -> ApiResult<crate::triage::BaselineAccepted> {
+    caller.require(Need::TriageAny)?;
+    require_unrestricted(caller)?;
+    let actor = Actor::Person(caller.name.clone());
+    crate::triage::accept_baseline(&state.store, &actor, state.now())
+        .await
+        .map_err(super::rules::triage_error)
+}
+
+/// The baseline: the items awaiting triage of posts that were in Message
+/// Center before changedesk first synced their tenant, and what accepting
+/// it would close (history without a deadline since) and keep (upcoming
+/// work, or a miss).
+#[utoipa::path(get, path = "/api/v1/baseline", tag = "items",
+    responses((status = 200, body = crate::triage::BaselineSummary), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+async fn get_baseline(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<crate::triage::BaselineSummary>> {
+    Ok(axum::Json(baseline_for(&state, &caller).await?))
+}
+
+/// Accepts the baseline: closes each of its items that is history as
+/// `no_action_needed`, labelled `baseline`, by the caller (each in the
+/// decision log); upcoming work and misses stay for triage.
+#[utoipa::path(post, path = "/api/v1/baseline/accept", tag = "items",
+    responses((status = 200, body = crate::triage::BaselineAccepted), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+async fn accept_baseline(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<crate::triage::BaselineAccepted>> {
+    Ok(axum::Json(accept_baseline_as(&state, &caller).await?))
 }
 
 /// A tenant's exception to the item.
@@ -200,6 +266,7 @@ pub(crate) async fn rows(
                     .map_err(|e| ApiError::bad_request(format!("due_before: {e}")))
             })
             .transpose()?,
+        baseline: None,
         limit: None,
     };
     let limit = p.limit.unwrap_or(500).clamp(1, 5000) as usize;

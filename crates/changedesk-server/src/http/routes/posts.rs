@@ -70,11 +70,13 @@ pub struct PostParams {
     /// Only posts whose work item is assigned to this owner (`me`: the
     /// caller; `none`: to nobody).
     pub assignee: Option<String>,
-    /// Only posts whose work item is (`true`) or is not (`false`) flagged
-    /// changed since triage.
+    /// Only posts whose work item is (`true`) or is not (`false`) changed
+    /// since triage: open, and its post changed since someone last looked.
     pub changed: Option<bool>,
     /// `overdue` (an open item past its due date, not missed) or `missed`
-    /// (an open item whose post's act-by date, or start, has passed).
+    /// (an open item whose post's decision deadline has passed: its act-by
+    /// date, else its rollout start, each only when after changedesk first
+    /// saw the post).
     pub deadline: Option<String>,
     /// Only posts of this tenant group's tenants (within the caller's; a
     /// group unknown, or without a tenant the caller sees, is refused).

@@ -563,7 +563,7 @@ async fn candidate(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Can
 
 /// The rules could not be loaded: stored rules that no longer compile are
 /// a conflict with the archive's state, not the caller's mistake.
-fn triage_error(e: TriageError) -> ApiError {
+pub(crate) fn triage_error(e: TriageError) -> ApiError {
     match e {
         TriageError::Store(e) => e.into(),
         e @ (TriageError::BadRule { .. } | TriageError::Compile(_)) => {
