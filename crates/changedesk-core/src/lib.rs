@@ -16,6 +16,7 @@ pub mod config;
 pub mod diff;
 pub mod duration;
 pub mod graph;
+pub mod notify;
 pub mod rules;
 pub mod sanitize;
 pub mod search;

@@ -15,6 +15,7 @@
 
 pub mod http;
 pub mod jobs;
+pub mod outbox;
 pub mod sync;
 pub mod triage;
 pub mod ui;

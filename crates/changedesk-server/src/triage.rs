@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use changedesk_core::Timestamp;
 use changedesk_core::access::TenantSet;
 use changedesk_core::graph::{RolloutStatus, TenantView};
+use changedesk_core::notify::Event;
 use changedesk_core::rules::{
     Explanation, Outcome, OwnerTarget, PostFacts, RuleSet, RuleSpec, TenantFacts, rollout_statuses,
 };
@@ -447,6 +448,84 @@ pub async fn apply_rules(
     Ok(summary)
 }
 
+/// Whether a new post tells nobody it is new: it came with a tenant's
+/// first load (the baseline), or reached changedesk more than
+/// `notify::LATE_AFTER_DAYS` after its publication.
+pub fn quiet(c: &changedesk_store::Candidate) -> bool {
+    c.baseline || changedesk_core::notify::first_seen_late(c.content.start, c.first_seen)
+}
+
+/// The events of what the rules decided for `c` (recorded with the item):
+/// a new post routed to its owner (unless [`quiet`]); a post that changed
+/// after triage, or whose item reopened, with what changed; each rule's
+/// `notify`.
+pub fn events_of(
+    c: &changedesk_store::Candidate,
+    item: &WorkItem,
+    entries: &[LogEntry],
+    notify: &[NotifyRow],
+    now: Timestamp,
+) -> Vec<Event> {
+    use changedesk_core::notify::{EventKind, PostRef};
+    let created = c.stored.is_none();
+    if created && quiet(c) {
+        return Vec::new();
+    }
+    let p = &c.content;
+    let base = |kind: EventKind| Event {
+        kind,
+        at: now,
+        post: Some(PostRef {
+            id: p.id.clone(),
+            title: p.title.clone(),
+            services: p.services.clone(),
+            category: p.category.as_str().to_string(),
+            severity: p.severity.as_str().to_string(),
+            major: p.is_major,
+            act_by: p.act_by,
+            start: p.start,
+        }),
+        tenants: c
+            .links
+            .iter()
+            .filter(|l| l.visible)
+            .map(|l| l.tenant.clone())
+            .collect(),
+        owner: item.assignee.clone(),
+        changes: Vec::new(),
+        reason: None,
+        target: None,
+    };
+    let mut out = Vec::new();
+    if created {
+        if item.assignee.is_some() && item.state != changedesk_core::triage::State::Dismissed {
+            out.push(base(EventKind::PostRouted));
+        }
+    } else if entries
+        .iter()
+        .any(|e| e.action == changedesk_core::triage::LogAction::Reopen)
+    {
+        out.push(Event {
+            changes: c.changed_fields.clone(),
+            ..base(EventKind::ItemReopened)
+        });
+    } else if notify.iter().any(|n| n.tenant.is_none()) {
+        // the owner's notice of a change after triage (`on_revision`)
+        out.push(Event {
+            changes: c.changed_fields.clone(),
+            ..base(EventKind::PostChanged)
+        });
+    }
+    for n in notify.iter().filter(|n| n.tenant.is_some()) {
+        out.push(Event {
+            reason: Some(n.reason.clone()),
+            target: Some(n.target.clone()),
+            ..base(EventKind::RuleNotify)
+        });
+    }
+    out
+}
+
 /// Decides one page of candidates and saves what changed (see
 /// [`apply_rules`]).
 async fn apply_page(
@@ -491,14 +570,20 @@ async fn apply_page(
     let saved: Vec<Result<i64, StoreError>> = if simulate {
         decided.iter().map(|_| Ok(0)).collect()
     } else {
+        let events: Vec<Vec<Event>> = decided
+            .iter()
+            .map(|(c, (item, entries, notify))| events_of(c, item, entries, notify, now))
+            .collect();
         let saves: Vec<ItemSave> = decided
             .iter()
-            .map(|(c, (item, entries, notify))| ItemSave {
+            .zip(&events)
+            .map(|((c, (item, entries, notify)), events)| ItemSave {
                 item,
                 expected_version: c.stored.as_ref().map(|s| s.version),
                 evaluated_revision: Some(c.revision),
                 entries,
                 notify,
+                events,
                 at: now,
             })
             .collect();
@@ -724,21 +809,10 @@ pub async fn sweep_deadlines(
             _ => continue,
         }
         let mut item = r.stored.item.clone();
-        if let Some(entries) = auto_close_missed(&mut item, &dates, policy, now) {
-            let save = ItemSave {
-                item: &item,
-                expected_version: Some(r.stored.version),
-                evaluated_revision: None,
-                entries: &entries,
-                notify: &[],
-                at: now,
-            };
-            match store.save_work_item(&save).await {
-                Ok(_) => out.closed.push(item.message_id.clone()),
-                // someone is working on it right now: leave it to them
-                Err(StoreError::Conflict(_)) => {}
-                Err(e) => return Err(e.into()),
-            }
+        if let Some(entries) = auto_close_missed(&mut item, &dates, policy, now)
+            && save_if_unchanged(store, &r, &item, &entries, now).await?
+        {
+            out.closed.push(item.message_id.clone());
         }
     }
     Ok(out)
@@ -812,21 +886,39 @@ pub async fn accept_baseline(
         let Some(entries) = accept_baseline(&mut item, &dates, actor, now) else {
             continue;
         };
-        let save = ItemSave {
-            item: &item,
-            expected_version: Some(r.stored.version),
-            evaluated_revision: None,
-            entries: &entries,
-            notify: &[],
-            at: now,
-        };
-        match store.save_work_item(&save).await {
-            Ok(_) => out.closed.push(item.message_id.clone()),
-            Err(StoreError::Conflict(_)) => out.skipped += 1,
-            Err(e) => return Err(e.into()),
+        if save_if_unchanged(store, &r, &item, &entries, now).await? {
+            out.closed.push(item.message_id.clone());
+        } else {
+            out.skipped += 1;
         }
     }
     Ok(out)
+}
+
+/// Saves `item` (changed from `r`'s by `entries`) unless someone saved the
+/// item since `r` was read: then it is theirs, and this says `false`.
+async fn save_if_unchanged(
+    store: &Store,
+    r: &changedesk_store::ItemRow,
+    item: &WorkItem,
+    entries: &[LogEntry],
+    now: Timestamp,
+) -> Result<bool, TriageError> {
+    let save = ItemSave {
+        item,
+        expected_version: Some(r.stored.version),
+        evaluated_revision: None,
+        entries,
+        notify: &[],
+        events: &[],
+        at: now,
+    };
+    match store.save_work_item(&save).await {
+        Ok(_) => Ok(true),
+        // someone is working on it right now: leave it to them
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Whether no person has worked on an item yet: still `new`, with no
@@ -868,6 +960,7 @@ pub async fn retriage_untouched(
                 evaluated_revision: None,
                 entries,
                 notify,
+                events: &[],
                 at: now,
             })
             .collect();
@@ -903,6 +996,8 @@ pub fn candidate_of(
         content: d.content,
         revision: d.summary.revision,
         first_seen: d.summary.first_seen,
+        // an explanation (`rules test`): no events come of it
+        baseline: false,
         body_text: d.body_text,
         links: d
             .tenants

@@ -313,6 +313,7 @@ mod message;
 mod rng;
 mod server;
 mod vocab;
+pub mod webhooks;
 
 #[cfg(test)]
 mod tests;

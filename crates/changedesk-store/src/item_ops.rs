@@ -206,6 +206,7 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
         // not kept in the statement cache: its text changes with the count
         qb.build().persistent(false).execute(&mut **tx).await?;
     }
+    insert_events(tx, save.events, &now).await?;
     for n in save.notify {
         sqlx::query("INSERT INTO notify_intents (post_id, tenant, target, reason, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&item.message_id)
@@ -360,7 +361,7 @@ pub(crate) async fn triage_candidates(
     let pending = pending_condition(pending_only);
     let until_condition = if until.is_some() { " AND p.id <= $3" } else { "" };
     let mut query = sqlx::query(sql(format!(
-        "SELECT p.id, p.revision, p.first_seen, p.body_text, r.content, w.item, w.version, w.evaluated_revision \
+        "SELECT p.id, p.revision, p.first_seen, p.baseline, p.body_text, r.content, w.item, w.version, w.evaluated_revision \
          FROM posts p JOIN post_revisions r ON r.post_id = p.id AND r.revision = p.revision \
          LEFT JOIN work_items w ON w.post_id = p.id \
          WHERE p.id > $1{until_condition}{pending} ORDER BY p.id LIMIT $2"
@@ -459,6 +460,7 @@ pub(crate) async fn triage_candidates(
             content: from_json(&row.try_get::<String, _>("content")?, "post revision")?,
             revision,
             first_seen: read_ts(row.try_get("first_seen")?)?,
+            baseline: row.try_get("baseline")?,
             body_text: row.try_get("body_text")?,
             links,
             stored,

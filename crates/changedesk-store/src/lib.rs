@@ -936,6 +936,106 @@ impl Store {
         dispatch_write!(self.save_work_items(writer, saves, evaluated))
     }
 
+    /// Records events in the outbox (those no item save carries: a
+    /// channel's test, a sync's failure).
+    pub async fn record_events(
+        &self,
+        events: &[changedesk_core::notify::Event],
+        at: Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.record_events(writer, events, at))
+    }
+
+    /// Up to `limit` events not yet fanned out, oldest first.
+    pub async fn pending_events(&self, limit: i64) -> Result<Vec<StoredEvent>> {
+        dispatch!(self.pending_events(limit))
+    }
+
+    /// Fans an event out to its deliveries and marks it dispatched, in one
+    /// transaction (a delivery that exists is kept).
+    pub async fn dispatch_event(
+        &self,
+        event_id: i64,
+        deliveries: &[NewDelivery],
+        now: Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.dispatch_event(writer, event_id, deliveries, now))
+    }
+
+    /// Claims up to `limit` deliveries due at `now` until `lease_until`
+    /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers never claim the
+    /// same one). A claim whose lease ran out is taken over and counted.
+    pub async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<ClaimedDelivery>> {
+        let writer = &*self.writer;
+        dispatch_write!(self.claim_deliveries(writer, now, lease_until, limit))
+    }
+
+    /// Records the outcome of a claimed delivery.
+    pub async fn finish_delivery(
+        &self,
+        id: i64,
+        outcome: &DeliveryOutcome,
+        now: Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.finish_delivery(writer, id, outcome, now))
+    }
+
+    /// Puts failed deliveries back in the queue (those of `ids`, or all),
+    /// recorded in the audit log as `actor`'s.
+    pub async fn retry_deliveries(
+        &self,
+        ids: Option<&[i64]>,
+        now: Timestamp,
+        actor: &str,
+    ) -> Result<u64> {
+        let writer = &*self.writer;
+        dispatch_write!(self.retry_deliveries(writer, ids, now, actor))
+    }
+
+    /// The delivery log, newest first.
+    pub async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>> {
+        dispatch!(self.list_deliveries(filter))
+    }
+
+    /// Adds a notification channel; `Conflict` when the name is taken.
+    /// Audited (without its URL and secret).
+    pub async fn create_channel(&self, c: &NewChannel) -> Result<i64> {
+        let writer = &*self.writer;
+        dispatch_write!(self.create_channel(writer, c))
+    }
+
+    /// The channels, by name.
+    pub async fn channels(&self) -> Result<Vec<ChannelRow>> {
+        dispatch!(self.list_channels())
+    }
+
+    /// Removes a channel and its deliveries; whether it existed. Audited.
+    pub async fn remove_channel(&self, name: &str, actor: &str, at: Timestamp) -> Result<bool> {
+        let writer = &*self.writer;
+        dispatch_write!(self.remove_channel(writer, name, actor, at))
+    }
+
+    /// Enables or disables a channel (with the reason). Audited.
+    pub async fn set_channel_enabled(
+        &self,
+        id: i64,
+        enabled: bool,
+        reason: Option<&str>,
+        actor: &str,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let writer = &*self.writer;
+        dispatch_write!(self.set_channel_enabled(writer, id, enabled, reason, actor, at))
+    }
+
     /// Work items with their posts, soonest due first.
     pub async fn work_items(&self, filter: &ItemFilter) -> Result<Vec<ItemRow>> {
         dispatch!(self.list_work_items(filter))
@@ -1172,7 +1272,124 @@ pub struct ItemSave<'a> {
     pub evaluated_revision: Option<i64>,
     pub entries: &'a [changedesk_core::triage::LogEntry],
     pub notify: &'a [NotifyRow],
+    /// Events for the outbox, committed with the item.
+    pub events: &'a [changedesk_core::notify::Event],
     pub at: Timestamp,
+}
+
+/// An event in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub event: changedesk_core::notify::Event,
+    pub created_at: Timestamp,
+}
+
+/// A notification channel: where messages go (its URL and signing secret
+/// sealed by `changedesk-secrets`: the store never holds them in the
+/// clear) and which events it hears of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChannel {
+    pub name: String,
+    /// `webhook`.
+    pub kind: String,
+    pub url_sealed: String,
+    pub secret_sealed: Option<String>,
+    pub filter: changedesk_core::notify::ChannelFilter,
+    pub allow_private: bool,
+    pub created_by: String,
+    pub at: Timestamp,
+}
+
+/// A stored channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub url_sealed: String,
+    pub secret_sealed: Option<String>,
+    pub filter: changedesk_core::notify::ChannelFilter,
+    pub allow_private: bool,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: Timestamp,
+    pub created_by: String,
+}
+
+/// A delivery the dispatcher makes: an event's message for one channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub channel_id: i64,
+    /// Stable across attempts (`webhook-id`).
+    pub message_id: String,
+    /// The rendered message, sent as is on every attempt.
+    pub body: String,
+}
+
+/// A delivery a worker claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    pub id: i64,
+    pub channel_id: i64,
+    pub message_id: String,
+    pub body: String,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    /// Claims taken over after a lease ran out (a crash mid-send).
+    pub resends: i64,
+    /// This claim took over one whose lease ran out: the message may have
+    /// been sent already (at least once).
+    pub taken_over: bool,
+}
+
+/// What sending a claimed delivery gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered {
+        status: u16,
+    },
+    /// Try again at `next_attempt_at`.
+    Retry {
+        next_attempt_at: Timestamp,
+        status: Option<u16>,
+        error: String,
+    },
+    /// Given up (a permanent failure, or too many attempts): a person may
+    /// retry it.
+    Dead {
+        status: Option<u16>,
+        error: String,
+    },
+}
+
+/// Which deliveries to list.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    pub failed_only: bool,
+    pub post_id: Option<String>,
+    pub channel: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// A delivery in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub event_id: i64,
+    pub kind: String,
+    pub post_id: Option<String>,
+    pub channel: String,
+    pub message_id: String,
+    /// `pending`, `sending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub resends: i64,
+    pub next_attempt_at: Timestamp,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
 }
 
 /// Which work items to list.
@@ -1228,6 +1445,8 @@ pub struct Candidate {
     pub content: MessageContent,
     pub revision: i64,
     pub first_seen: Timestamp,
+    /// The post came with a tenant's first load (see `posts.baseline`).
+    pub baseline: bool,
     pub body_text: String,
     pub links: Vec<CandidateLink>,
     pub stored: Option<StoredItem>,
@@ -1622,6 +1841,10 @@ pub struct Counts {
 mod sqlite {
     use super::{Writer, WriterGuard};
     type Db = sqlx::Sqlite;
+    /// One writer at a time: the outbox's bookkeeping takes the writer's turn.
+    const OUTBOX_SHARES_THE_WRITER: bool = true;
+    /// SQLite has no row locks: the single writer serialises claims.
+    const SKIP_LOCKED: &str = "";
     /// Case-insensitive LIKE: SQLite's LIKE already is, for ASCII.
     const ILIKE: &str = "LIKE";
     const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
@@ -1644,6 +1867,7 @@ mod sqlite {
     include!("bulk_sqlite.rs");
     include!("admin_ops.rs");
     include!("item_ops.rs");
+    include!("notify_ops.rs");
     include!("auth_ops.rs");
     include!("oidc_ops.rs");
     include!("query_ops.rs");
@@ -1653,6 +1877,11 @@ mod sqlite {
 mod postgres {
     use super::{Writer, WriterGuard};
     type Db = sqlx::Postgres;
+    /// The outbox's bookkeeping takes neither the writer's turn nor the
+    /// archive's advisory lock: a sync never stalls deliveries.
+    const OUTBOX_SHARES_THE_WRITER: bool = false;
+    /// Workers (replicas) never claim the same delivery.
+    const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
     const ILIKE: &str = "ILIKE";
     const BEGIN_WRITE: &str = "BEGIN";
     /// The archive's write lock: an advisory lock held until commit or rollback.
@@ -1669,6 +1898,7 @@ mod postgres {
     include!("bulk_postgres.rs");
     include!("admin_ops.rs");
     include!("item_ops.rs");
+    include!("notify_ops.rs");
     include!("auth_ops.rs");
     include!("oidc_ops.rs");
     include!("query_ops.rs");

@@ -84,6 +84,9 @@ pub enum Command {
     /// The key that seals secrets kept in the database (channel passwords, webhook URLs).
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Notifications: channels (signed webhooks), the outbox and its delivery log.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Fill an empty archive with a generated corpus for the load benchmark (bench/load_bench.py).
     #[command(hide = true, name = "bench-seed")]
     BenchSeed(BenchSeedArgs),
@@ -531,6 +534,91 @@ pub struct SimArgs {
     /// Write a changedesk configuration for the simulated tenants to this file.
     #[arg(long, value_name = "FILE")]
     pub write_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Where notifications go.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// The delivery log, newest first: every message to every channel, its state and attempts.
+    Outbox {
+        /// Only dead-lettered deliveries (given up; `notify retry` sends them again).
+        #[arg(long)]
+        failed: bool,
+        /// Only the deliveries of this post.
+        #[arg(long, value_name = "MC…")]
+        post: Option<String>,
+        /// Only the deliveries to this channel.
+        #[arg(long, value_name = "NAME")]
+        channel: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Send dead-lettered deliveries again (these ids, or every failed one with --all-failed).
+    Retry {
+        ids: Vec<i64>,
+        #[arg(long, conflicts_with = "ids")]
+        all_failed: bool,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// One round of the outbox now: fan new events out to channels, send what is due
+    /// (`serve` does this every second).
+    Deliver {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// Add a signed webhook (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature).
+    /// Without --secret a signing secret is made and printed once: give it to the receiver.
+    Add {
+        name: String,
+        /// The endpoint (https; http only with --allow-private, for a local receiver).
+        #[arg(long, value_name = "URL")]
+        webhook: String,
+        /// The signing secret (`whsec_…`); default: a new one.
+        #[arg(long, value_name = "WHSEC")]
+        secret: Option<String>,
+        /// Only these events (repeatable): post.routed, post.changed, item.reopened, rule.notify.
+        #[arg(long = "event", value_name = "EVENT")]
+        events: Vec<String>,
+        /// Only posts of these services (repeatable).
+        #[arg(long = "service", value_name = "SERVICE")]
+        services: Vec<String>,
+        /// Only posts of these severities (repeatable): normal, high, critical.
+        #[arg(long = "severity", value_name = "SEVERITY")]
+        severities: Vec<String>,
+        /// Only major changes.
+        #[arg(long)]
+        major: bool,
+        /// Only these tenants (repeatable): the channel hears only of them, and never of others.
+        #[arg(long = "tenant", value_name = "TENANT")]
+        tenants: Vec<String>,
+        /// Allow private, loopback and plain-http targets (a receiver on this network).
+        #[arg(long)]
+        allow_private: bool,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// The channels (never their URLs or secrets).
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Remove a channel and its delivery log.
+    Remove {
+        name: String,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Send a test message to a channel now, and say what happened.
+    Test { name: String },
 }
 
 #[derive(Debug, Subcommand)]

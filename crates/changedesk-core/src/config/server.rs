@@ -26,6 +26,9 @@ pub struct ServerSettings {
     /// signing keys): see `changedesk-secrets`. `CHANGEDESK_SECRET_KEY`, a
     /// key itself, takes precedence.
     pub secret_key_file: Option<std::path::PathBuf>,
+    /// changedesk's address as people reach it (`https://changedesk.example`),
+    /// for links in notifications.
+    pub public_url: Option<String>,
 }
 
 /// An address or a CIDR range of addresses: `10.0.0.1`, `10.0.0.0/8`,
@@ -117,11 +120,17 @@ pub(super) struct RawServer {
     pub trusted_proxies: Option<Spanned<Vec<String>>>,
     pub hash_concurrency: Option<Spanned<i64>>,
     pub secret_key_file: Option<Spanned<String>>,
+    pub public_url: Option<Spanned<String>>,
 }
 
 /// The keys of `[server]`, also accepted as `CHANGEDESK_SERVER__<KEY>`
 /// (`trusted_proxies` comma-separated there).
-pub(super) const KEYS: &[&str] = &["trusted_proxies", "hash_concurrency", "secret_key_file"];
+pub(super) const KEYS: &[&str] = &[
+    "trusted_proxies",
+    "hash_concurrency",
+    "secret_key_file",
+    "public_url",
+];
 
 pub(super) const ENV_PREFIX: &str = "CHANGEDESK_SERVER__";
 
@@ -211,10 +220,34 @@ pub(super) fn build(
         }
         Some(v) => Some(std::path::PathBuf::from(v.value.trim())),
     };
+    let public: Option<Val<String>> = match env.get("public_url") {
+        Some(v) => Some(Val {
+            value: v.clone(),
+            origin: env_origin("public_url"),
+        }),
+        None => f.public_url.map(Val::file),
+    };
+    let public_url = match public {
+        None => None,
+        Some(v) => match url::Url::parse(v.value.trim()) {
+            Ok(u) if matches!(u.scheme(), "https" | "http") && u.host_str().is_some() => {
+                Some(v.value.trim().trim_end_matches('/').to_string())
+            }
+            _ => {
+                rep.error(
+                    &v.origin,
+                    "server.public_url",
+                    "must be an http(s) URL such as https://changedesk.example",
+                );
+                None
+            }
+        },
+    };
     ServerSettings {
         trusted_proxies,
         hash_concurrency,
         secret_key_file,
+        public_url,
     }
 }
 

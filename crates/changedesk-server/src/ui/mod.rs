@@ -26,6 +26,7 @@ mod assets;
 mod health;
 mod inbox;
 mod items;
+mod outbox;
 mod owners;
 mod post;
 mod rules;
@@ -93,6 +94,8 @@ pub fn router() -> Router<AppState> {
         .route("/tokens/add", post(admin::add_token))
         .route("/tokens/revoke", post(admin::revoke_token))
         .route("/audit", get(admin::audit))
+        .route("/outbox", get(outbox::page))
+        .route("/outbox/retry", post(outbox::retry))
         .route("/views", get(views::page))
         .route("/views/save", post(views::save))
         .route("/views/remove", post(views::remove))

@@ -29,6 +29,9 @@ pub(crate) struct UserView {
     /// The menu shows Users and Audit log (an admin without a tenant limit,
     /// as the API's `Need::Admin`).
     pub admin: bool,
+    /// The menu shows Notifications (a change manager or admin without a
+    /// tenant limit, as the API's `Need::Configure`).
+    pub configure: bool,
     /// The user's saved views of the inbox: (name, URL).
     pub views: Vec<(String, String)>,
 }
@@ -94,6 +97,7 @@ impl Layout {
                 role: role_label(c.role.as_str()),
                 scope,
                 admin: c.require(Need::Admin).is_ok(),
+                configure: c.require(Need::Configure).is_ok(),
                 views: views
                     .iter()
                     .map(|v| (v.name.clone(), view_url(&v.query)))

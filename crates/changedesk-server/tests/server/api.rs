@@ -189,6 +189,7 @@ async fn fixture(store: Store) -> Fixture {
                 evaluated_revision: None,
                 entries: &[],
                 notify: &[],
+                events: &[],
                 at: at(NOW),
             })
             .await
@@ -956,6 +957,42 @@ fn matrix() -> Vec<Row> {
             path: "/api/v1/tokens/999",
             body: None,
             expect: [401, 404, 404, 404, 404, 404],
+        },
+        // notifications: unrestricted change managers and admins
+        Row {
+            method: "GET",
+            route: "/api/v1/channels",
+            path: "/api/v1/channels",
+            body: None,
+            expect: [401, 200, 200, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/deliveries",
+            path: "/api/v1/deliveries?failed=true",
+            body: None,
+            expect: [401, 200, 200, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/deliveries",
+            path: "/api/v1/deliveries?limit=0",
+            body: None,
+            expect: [401, 400, 400, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/deliveries/retry",
+            path: "/api/v1/deliveries/retry",
+            body: Some(json!({"all_failed": true})),
+            expect: [401, 200, 200, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/deliveries/retry",
+            path: "/api/v1/deliveries/retry",
+            body: Some(json!({"ids": [1], "all_failed": true})),
+            expect: [401, 400, 400, 403, 403, 403],
         },
         // the audit log: unrestricted admins only
         Row {
@@ -2197,28 +2234,6 @@ async fn readiness_follows_whether_the_archive_can_be_written() {
     t.finish().await;
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let t = changedesk_store::testing::TestStore::sqlite().await;
-                    super::$name(t.store.clone()).await;
-                    t.finish().await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let Some(t) = changedesk_store::testing::TestStore::postgres().await else { return };
-                    super::$name(t.store.clone()).await;
-                    t.finish().await;
-                }
-            }
-        )*
-    };
-}
-
 async fn posts_filter_on_work_items_and_tenant_groups(store: Store) {
     let f = fixture(store).await;
     let ids = |v: &Value| -> Vec<String> {
@@ -2262,6 +2277,7 @@ async fn posts_filter_on_work_items_and_tenant_groups(store: Store) {
             evaluated_revision: None,
             entries: &[],
             notify: &[],
+            events: &[],
             at: at(NOW),
         })
         .await
@@ -2534,6 +2550,7 @@ async fn answers_are_cached_per_caller_until_a_write(store: Store) {
             evaluated_revision: None,
             entries: &[],
             notify: &[],
+            events: &[],
             at: at(NOW),
         })
         .await

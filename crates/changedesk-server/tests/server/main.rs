@@ -1,8 +1,33 @@
 //! The server crate's integration tests: sync against the simulator, and
 //! the rules and work items on a real archive. One test binary.
 
+/// Each scenario as two tests: on SQLite, and on PostgreSQL when
+/// `CHANGEDESK_TEST_PG_URL` is set (in a database of its own).
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let t = changedesk_store::testing::TestStore::sqlite().await;
+                    super::$name(t.store.clone()).await;
+                    t.finish().await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(t) = changedesk_store::testing::TestStore::postgres().await else { return };
+                    super::$name(t.store.clone()).await;
+                    t.finish().await;
+                }
+            }
+        )*
+    };
+}
+
 mod api;
 mod oidc;
+mod outbox;
 mod surfaces;
 mod sync;
 mod triage;

@@ -107,6 +107,7 @@ async fn seeded(store: Store) -> Fixture {
                 evaluated_revision: None,
                 entries: &[],
                 notify: &[],
+                events: &[],
                 at: at("2026-03-03T00:00:00Z"),
             })
             .await
@@ -377,28 +378,6 @@ async fn one_definition_on_every_surface_and_the_baseline(store: Store) {
     // accepting again changes nothing
     let again = manager.post(&f, "/baseline/accept", &[]).await;
     assert_eq!(again.status, 303);
-}
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let t = changedesk_store::testing::TestStore::sqlite().await;
-                    super::$name(t.store.clone()).await;
-                    t.finish().await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let Some(t) = changedesk_store::testing::TestStore::postgres().await else { return };
-                    super::$name(t.store.clone()).await;
-                    t.finish().await;
-                }
-            }
-        )*
-    };
 }
 
 both!(one_definition_on_every_surface_and_the_baseline);

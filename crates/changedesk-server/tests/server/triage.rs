@@ -297,6 +297,7 @@ async fn scenario(store: Store) {
             evaluated_revision: None,
             entries: &entries,
             notify: &[],
+            events: &[],
             at: ts(t0),
         })
         .await

@@ -195,6 +195,7 @@ pub(super) async fn fixture(store: Store, extra: usize) -> Fixture {
                 evaluated_revision: None,
                 entries: &[],
                 notify: &[],
+                events: &[],
                 at: at(NOW),
             })
             .await
@@ -1168,6 +1169,7 @@ async fn the_inbox_chips_and_work_item_facets_filter_the_inbox(store: Store) {
             evaluated_revision: None,
             entries: &[],
             notify: &[],
+            events: &[],
             at: at(NOW),
         })
         .await
@@ -1354,28 +1356,6 @@ async fn a_scoped_user_sees_no_group_or_count_beyond_their_tenants(store: Store)
     assert_eq!(facets["item_state"], json!([{"value": "new", "count": 2}]));
     let api = b.get(&f, "/api/v1/posts?tenant_group=south").await;
     assert_eq!(api.status, StatusCode::BAD_REQUEST, "{}", api.body);
-}
-
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let t = changedesk_store::testing::TestStore::sqlite().await;
-                    super::$name(t.store.clone()).await;
-                    t.finish().await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let Some(t) = changedesk_store::testing::TestStore::postgres().await else { return };
-                    super::$name(t.store.clone()).await;
-                    t.finish().await;
-                }
-            }
-        )*
-    };
 }
 
 both!(

@@ -1692,28 +1692,6 @@ async fn tenants_show_sync_status_and_sync_now(store: Store) {
     );
 }
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    let t = changedesk_store::testing::TestStore::sqlite().await;
-                    super::$name(t.store.clone()).await;
-                    t.finish().await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    let Some(t) = changedesk_store::testing::TestStore::postgres().await else { return };
-                    super::$name(t.store.clone()).await;
-                    t.finish().await;
-                }
-            }
-        )*
-    };
-}
-
 /// The opening tags of the page's forms that remove something (their
 /// action ends in `/remove` or `/revoke`).
 fn removing_forms(body: &str) -> Vec<&str> {

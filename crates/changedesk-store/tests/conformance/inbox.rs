@@ -215,6 +215,7 @@ async fn corpus(store: &Store) {
                 evaluated_revision: Some(1),
                 entries: &[],
                 notify: &[],
+                events: &[],
                 at: at("2026-02-01T00:00:00Z"),
             })
             .await
@@ -761,6 +762,7 @@ conformance!(
                     evaluated_revision: Some(1),
                     entries: &[],
                     notify: &[],
+                    events: &[],
                     at: at("2026-02-03T00:00:00Z"),
                 })
                 .await
@@ -798,6 +800,7 @@ conformance!(
                     evaluated_revision: None,
                     entries: &[],
                     notify: &[],
+                    events: &[],
                     at: at("2026-02-04T00:00:00Z"),
                 })
                 .await

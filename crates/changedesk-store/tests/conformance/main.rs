@@ -5,6 +5,7 @@ mod fixtures;
 mod harness;
 mod inbox;
 mod oidc;
+mod outbox;
 mod query;
 mod replay;
 mod scenarios;

@@ -100,6 +100,7 @@ async fn save(
             evaluated_revision,
             entries,
             notify: &[],
+            events: &[],
             at: at(now),
         })
         .await
@@ -2083,6 +2084,7 @@ conformance!(
                 evaluated_revision: Some(2),
                 entries: &effect.entries,
                 notify: &notify,
+                events: &[],
                 at: at("2026-03-02T00:00:00Z"),
             })
             .await
@@ -2102,6 +2104,7 @@ conformance!(
                 evaluated_revision: None,
                 entries: &[],
                 notify: &n2,
+                events: &[],
                 at: at("2026-03-03T00:00:00Z"),
             })
             .await
@@ -2115,6 +2118,7 @@ conformance!(
                 evaluated_revision: None,
                 entries: &[],
                 notify: &n2,
+                events: &[],
                 at: at("2026-03-04T00:00:00Z"),
             })
             .await;
@@ -2252,6 +2256,7 @@ conformance!(
                 evaluated_revision: Some(1),
                 entries: &entries,
                 notify: &[],
+                events: &[],
                 at: at("2026-03-01T01:00:00Z"),
             },
             ItemSave {
@@ -2260,6 +2265,7 @@ conformance!(
                 evaluated_revision: Some(1),
                 entries: &mc2_entries,
                 notify: &[],
+                events: &[],
                 at: at("2026-03-01T01:00:00Z"),
             },
         ];
@@ -2298,6 +2304,7 @@ conformance!(
             evaluated_revision: None,
             entries: &entries,
             notify: &[],
+            events: &[],
             at: at("2026-03-01T02:00:00Z"),
         };
         let ghost_save = ItemSave {
@@ -2306,6 +2313,7 @@ conformance!(
             evaluated_revision: None,
             entries: &[],
             notify: &[],
+            events: &[],
             at: at("2026-03-01T02:00:00Z"),
         };
         let out = store

@@ -126,6 +126,7 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
     };
     let mut at = Timestamp::from_datetime(start);
     let owners = set_up_triage(&store, at).await?;
+    let hooks = DemoHooks::start(&store, at).await?;
     println!(
         "Triage: {owners} owners (collaboration, messaging, security, endpoint, platform), a tenant group `pilot`, {} rules",
         DEMO_RULES.len()
@@ -159,6 +160,7 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
         let triage = Triage::load(&store, app.config.triage.reopen.clone()).await?;
         let run = apply_rules(&store, &triage, at, false).await?;
         println!("  {:<12} {}", "rules", setup::summary_text(&run));
+        hooks.round(at).await?;
         if days == 0 {
             work_on_some(&store, at).await?;
         }
@@ -176,6 +178,90 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
         store.close().await;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's notifications: a signed webhook channel to a local receiver
+/// (the simulator's, which verifies every signature on its own), its URL and
+/// secret sealed with a key made for the demo.
+struct DemoHooks {
+    outbox: changedesk_server::outbox::Outbox,
+    receiver: changedesk_sim::webhooks::ReceiverHandle,
+}
+
+impl DemoHooks {
+    const CHANNEL: &str = "demo-webhook";
+
+    async fn start(store: &Store, at: Timestamp) -> Result<DemoHooks> {
+        use changedesk_server::outbox::{Outbox, secret_context, url_context};
+        use secrecy::ExposeSecret as _;
+        let (key, _) = changedesk_secrets::Key::generate()?;
+        let ring = changedesk_secrets::Keyring::new(key, []);
+        let (_, secret) = changedesk_notify::WebhookSecret::generate()?;
+        let receiver =
+            changedesk_sim::webhooks::start_receiver(changedesk_sim::webhooks::ReceiverConfig {
+                secret: secret.expose_secret().to_string(),
+                tolerance: std::time::Duration::from_secs(300),
+            })
+            .await
+            .context("cannot start the demo's webhook receiver")?;
+        store.remove_channel(Self::CHANNEL, "demo", at).await?;
+        store
+            .create_channel(&changedesk_store::NewChannel {
+                name: Self::CHANNEL.into(),
+                kind: "webhook".into(),
+                url_sealed: ring.seal(&receiver.url(), &url_context(Self::CHANNEL))?,
+                secret_sealed: Some(
+                    ring.seal(secret.expose_secret(), &secret_context(Self::CHANNEL))?,
+                ),
+                filter: Default::default(),
+                allow_private: true,
+                created_by: "demo".into(),
+                at,
+            })
+            .await?;
+        let sender = changedesk_notify::WebhookSender::new(std::time::Duration::from_secs(5))?;
+        let outbox = Outbox::new(store.clone(), Some(Arc::new(ring)), sender);
+        println!(
+            "Notifications: a signed webhook channel `{}` to a local receiver at {} that verifies every signature",
+            Self::CHANNEL,
+            receiver.url()
+        );
+        Ok(DemoHooks { outbox, receiver })
+    }
+
+    async fn round(&self, at: Timestamp) -> Result<()> {
+        let r = self.outbox.run_once(at).await?;
+        let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+        for m in self.receiver.received() {
+            *kinds.entry(m.event_type.unwrap_or_default()).or_default() += 1;
+        }
+        let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        println!(
+            "  {:<12} {} event{}, {} webhook{} delivered and verified{} (so far: {})",
+            "notify",
+            r.events,
+            if r.events == 1 { "" } else { "s" },
+            r.delivered,
+            if r.delivered == 1 { "" } else { "s" },
+            if r.events == 0 {
+                ": a first sync (the baseline) tells nobody"
+            } else {
+                ""
+            },
+            if kinds.is_empty() {
+                "none".to_string()
+            } else {
+                kinds.join(", ")
+            }
+        );
+        if !self.receiver.rejected().is_empty() {
+            anyhow::bail!(
+                "the receiver refused a webhook: {:?}",
+                self.receiver.rejected()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// The demo's users: (name, display name, role, tenant groups, what they
@@ -513,6 +599,7 @@ async fn work_on_some(store: &Store, at: Timestamp) -> Result<()> {
             evaluated_revision: None,
             entries: &entries,
             notify: &[],
+            events: &[],
             at,
         };
         store.save_work_item(&save).await?;
@@ -588,6 +675,9 @@ async fn triage_summary(store: &Store, app: &App, now: Timestamp) -> Result<()> 
     println!("\nTriage commands to try:");
     println!("  changedesk{db} tasks list --state open --assignee security");
     println!("  changedesk{db} baseline show");
+    println!(
+        "  changedesk{db} notify outbox          # the signed webhooks the tour sent, and their state"
+    );
     if let Some(id) = example {
         println!("  changedesk{db} tasks show {id}");
         println!("  changedesk{db} rules test {id}        # which rules matched, and why");

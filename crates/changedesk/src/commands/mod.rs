@@ -9,6 +9,7 @@ mod export;
 mod import;
 mod incidents;
 mod messages;
+mod notify;
 mod owners;
 mod rules;
 mod secrets;
@@ -56,6 +57,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::run(&app, &args).await,
         Command::User(cmd) => user::run(&app, cmd).await,
         Command::Secrets(cmd) => secrets::run(&app, cmd),
+        Command::Notify(cmd) => notify::run(&app, cmd).await,
         Command::BenchSeed(args) => bench_seed::run(&app, &args).await,
         Command::Demo(args) => {
             // the demo never writes into the configured archive unless told to

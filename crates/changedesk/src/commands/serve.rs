@@ -71,6 +71,14 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
         tracing::info!("no scheduled syncs (no tenants configured, or --sync-every 0)");
     }
 
+    // the outbox: events fanned out to channels and sent, every second
+    let outbox = {
+        let o = crate::commands::notify::outbox(app, &store)?;
+        let clock: Arc<dyn Fn() -> changedesk_core::Timestamp + Send + Sync> =
+            Arc::new(|| app::now().unwrap_or_else(|_| changedesk_core::Timestamp::now_utc()));
+        tokio::spawn(o.run(Duration::from_secs(1), clock, shutdown_rx.clone()))
+    };
+
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -113,6 +121,7 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
     if let Some(s) = scheduler {
         let _ = s.await;
     }
+    let _ = outbox.await;
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

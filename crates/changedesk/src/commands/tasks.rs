@@ -403,6 +403,7 @@ async fn act_one(
         evaluated_revision: None,
         entries: &entries,
         notify: &[],
+        events: &[],
         at: now,
     };
     match store.save_work_item(&save).await {

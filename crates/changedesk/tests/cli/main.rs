@@ -6,5 +6,6 @@ mod config;
 mod crash;
 mod harness;
 mod import;
+mod notify;
 mod sync;
 mod triage;

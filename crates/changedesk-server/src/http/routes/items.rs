@@ -693,6 +693,7 @@ pub(crate) async fn act(
             evaluated_revision: None,
             entries: &t.entries,
             notify: &[],
+            events: &[],
             at: now,
         };
         match state.store.save_work_item(&save).await {

@@ -5,6 +5,7 @@
 pub(crate) mod audit;
 pub(crate) mod incidents;
 pub(crate) mod items;
+pub(crate) mod notify;
 mod oidc;
 pub(crate) mod owners;
 pub(crate) mod posts;
@@ -29,5 +30,6 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .merge(rules::routes())
         .merge(users::routes())
         .merge(audit::routes())
+        .merge(notify::routes())
         .merge(oidc::routes())
 }

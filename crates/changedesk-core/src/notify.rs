@@ -1,0 +1,467 @@
+//! Notifications as values: the events changedesk tells people about, who
+//! hears of each (a channel's filter), and what a message says (the
+//! versioned JSON a webhook carries). Pure: the store keeps events in its
+//! outbox, `changedesk-notify` sends, the server's worker joins them.
+//!
+//! **Who learns what.** A channel limited to some tenants hears only of
+//! events that concern one of them, and its messages name only those
+//! tenants: never another tenant's name, nor how many others see the post.
+//! An unlimited channel gets the post once, with every tenant and their
+//! count: one post seen by 300 tenants is one message.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::timestamp::Timestamp;
+
+/// The version of the JSON of [`payload`]: bumped when a field changes
+/// meaning or goes; new fields may appear within a version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How long after a post's publication changedesk may first see it and
+/// still tell people it is new (7 days): older posts reached the archive
+/// late (a new tenant, a first sync) and notify nobody.
+pub const LATE_AFTER_DAYS: i64 = 7;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    /// A new post's work item was routed to an owner.
+    PostRouted,
+    /// A post changed after triage (dates moved, act-by set, category…).
+    PostChanged,
+    /// A closed item reopened because its post changed.
+    ItemReopened,
+    /// A rule's `notify` action.
+    RuleNotify,
+    /// "Send a test" of a channel.
+    Test,
+}
+
+impl EventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [EventKind] = &[
+        EventKind::PostRouted,
+        EventKind::PostChanged,
+        EventKind::ItemReopened,
+        EventKind::RuleNotify,
+        EventKind::Test,
+    ];
+
+    /// The dotted name: the webhook's `type`, what filters name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::PostRouted => "post.routed",
+            EventKind::PostChanged => "post.changed",
+            EventKind::ItemReopened => "item.reopened",
+            EventKind::RuleNotify => "rule.notify",
+            EventKind::Test => "changedesk.test",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EventKind {
+    type Err = String;
+
+    /// The dotted name, case-insensitively.
+    fn from_str(s: &str) -> Result<EventKind, String> {
+        let t = s.trim();
+        EventKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str().eq_ignore_ascii_case(t))
+            .ok_or_else(|| {
+                format!(
+                    "unknown event `{}` (expected one of: {})",
+                    crate::text::clip_chars(t, 60),
+                    EventKind::ALL
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+    }
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<EventKind, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// What an event says of its post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostRef {
+    pub id: String,
+    pub title: String,
+    pub services: Vec<String>,
+    pub category: String,
+    pub severity: String,
+    pub major: bool,
+    pub act_by: Option<Timestamp>,
+    pub start: Option<Timestamp>,
+}
+
+/// One event, as the outbox keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: EventKind,
+    /// When it happened.
+    pub at: Timestamp,
+    pub post: Option<PostRef>,
+    /// Every tenant the event concerns (the post's tenants).
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// The item's owner, if any.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// What changed (`post.changed`, `item.reopened`).
+    #[serde(default)]
+    pub changes: Vec<String>,
+    /// Why (a rule's name, a person's note).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Whom a rule's `notify` names (`rule.notify`).
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+/// Which events a channel hears of. Empty lists mean "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelFilter {
+    /// Event kinds.
+    #[serde(default)]
+    pub events: Vec<EventKind>,
+    /// Services (a post matches when it names one of them), exactly as
+    /// Microsoft writes them, case-insensitively.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Severities (`normal`, `high`, `critical`), case-insensitively.
+    #[serde(default)]
+    pub severities: Vec<String>,
+    /// Only major changes.
+    #[serde(default)]
+    pub major_only: bool,
+    /// The tenants the channel may hear of (`None`: every tenant). Resolved
+    /// from tenants and tenant groups by the caller.
+    #[serde(default)]
+    pub tenants: Option<Vec<String>>,
+}
+
+fn any_eq(list: &[String], v: &str) -> bool {
+    list.iter().any(|x| x.trim().eq_ignore_ascii_case(v.trim()))
+}
+
+impl ChannelFilter {
+    /// Whether a channel with this filter hears of `e`.
+    pub fn matches(&self, e: &Event) -> bool {
+        if !self.events.is_empty() && !self.events.contains(&e.kind) {
+            return false;
+        }
+        if e.kind == EventKind::Test {
+            // a test goes only where it is sent, and matches that channel
+            return true;
+        }
+        if let Some(p) = &e.post {
+            if !self.services.is_empty() && !p.services.iter().any(|s| any_eq(&self.services, s)) {
+                return false;
+            }
+            if !self.severities.is_empty() && !any_eq(&self.severities, &p.severity) {
+                return false;
+            }
+            if self.major_only && !p.major {
+                return false;
+            }
+        } else if !self.services.is_empty() || !self.severities.is_empty() || self.major_only {
+            return false;
+        }
+        match &self.tenants {
+            None => true,
+            Some(mine) => e.tenants.iter().any(|t| any_eq(mine, t)),
+        }
+    }
+
+    /// What a channel with this filter hears of, in words: `every event`
+    /// or the kinds, then `of` services, `severity`, `major changes`, `for`
+    /// tenants, separated by `; `.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![if self.events.is_empty() {
+            "every event".to_string()
+        } else {
+            self.events
+                .iter()
+                .map(|e| e.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }];
+        if !self.services.is_empty() {
+            parts.push(format!("of {}", self.services.join(", ")));
+        }
+        if !self.severities.is_empty() {
+            parts.push(format!("severity {}", self.severities.join(", ")));
+        }
+        if self.major_only {
+            parts.push("major changes".to_string());
+        }
+        if let Some(t) = &self.tenants {
+            parts.push(format!("for {}", t.join(", ")));
+        }
+        parts.join("; ")
+    }
+
+    /// The tenants of `e` this channel may be told of.
+    pub fn visible_tenants(&self, e: &Event) -> Vec<String> {
+        match &self.tenants {
+            None => e.tenants.clone(),
+            Some(mine) => e
+                .tenants
+                .iter()
+                .filter(|t| any_eq(mine, t))
+                .cloned()
+                .collect(),
+        }
+    }
+}
+
+/// The stable id of the message telling channel `channel` of event
+/// `event`: the same on every attempt (`webhook-id`, e-mail `Message-ID`).
+pub fn message_id(event: i64, channel: i64) -> String {
+    format!("msg_e{event}_c{channel}")
+}
+
+/// Microsoft 365 admin center's page of a Message Center post.
+pub fn admin_center_url(post_id: &str) -> String {
+    let id: String = post_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("https://admin.microsoft.com/#/MessageCenter/:/messages/{id}")
+}
+
+/// The JSON a webhook carries (Standard Webhooks' `type`, `timestamp`,
+/// `data`), for a channel with `filter`: schema [`SCHEMA_VERSION`], the
+/// event's id, the post, the tenants the channel may see (their count
+/// only for a channel that sees every tenant), owner, changes, reason,
+/// target and links (`public_url`: changedesk's address, if configured).
+pub fn payload(
+    event_id: i64,
+    e: &Event,
+    filter: &ChannelFilter,
+    public_url: Option<&str>,
+) -> serde_json::Value {
+    let tenants = filter.visible_tenants(e);
+    let mut data = serde_json::json!({
+        "schema": SCHEMA_VERSION,
+        "event_id": format!("evt_{event_id}"),
+        "post": e.post,
+        "tenants": tenants,
+        "owner": e.owner,
+        "changes": e.changes,
+        "reason": e.reason,
+        "target": e.target,
+    });
+    if filter.tenants.is_none()
+        && let Some(obj) = data.as_object_mut()
+    {
+        obj.insert("tenant_count".into(), tenants.len().into());
+    }
+    if let Some(p) = &e.post {
+        let mut links = serde_json::Map::new();
+        links.insert("admin_center".into(), admin_center_url(&p.id).into());
+        if let Some(base) = public_url {
+            links.insert(
+                "changedesk".into(),
+                format!("{}/posts/{}", base.trim_end_matches('/'), p.id).into(),
+            );
+        }
+        if let Some(obj) = data.as_object_mut() {
+            obj.insert("links".into(), links.into());
+        }
+    }
+    serde_json::json!({
+        "type": e.kind.as_str(),
+        "timestamp": e.at,
+        "data": data,
+    })
+}
+
+/// Whether a post first seen at `first_seen` reached changedesk late:
+/// more than [`LATE_AFTER_DAYS`] after its publication (`published`,
+/// Graph's `startDateTime` when it is not after the first sighting). A
+/// late post, like the baseline, notifies nobody that it is new.
+pub fn first_seen_late(published: Option<Timestamp>, first_seen: Timestamp) -> bool {
+    match published {
+        Some(p) if p <= first_seen => {
+            first_seen.as_datetime() - p.as_datetime() > time::Duration::days(LATE_AFTER_DAYS)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    fn event(kind: EventKind, tenants: &[&str]) -> Event {
+        Event {
+            kind,
+            at: at("2026-03-10T09:00:00Z"),
+            post: Some(PostRef {
+                id: "MC1".into(),
+                title: "Teams: recap".into(),
+                services: vec!["Microsoft Teams".into()],
+                category: "planForChange".into(),
+                severity: "high".into(),
+                major: true,
+                act_by: Some(at("2026-04-01T00:00:00Z")),
+                start: None,
+            }),
+            tenants: tenants.iter().map(|t| t.to_string()).collect(),
+            owner: Some("collab".into()),
+            changes: vec![],
+            reason: None,
+            target: None,
+        }
+    }
+
+    #[test]
+    fn kinds_round_trip_and_unknown_is_a_clear_error() {
+        for k in EventKind::ALL {
+            assert_eq!(k.as_str().parse::<EventKind>().unwrap(), *k);
+            assert_eq!(k.as_str().to_uppercase().parse::<EventKind>().unwrap(), *k);
+        }
+        let e = "post.routd".parse::<EventKind>().unwrap_err();
+        assert!(e.contains("post.routed"), "{e}");
+        assert!("日本語–".parse::<EventKind>().is_err());
+    }
+
+    #[test]
+    fn filters_match_kind_service_severity_major_and_tenants() {
+        let e = event(EventKind::PostRouted, &["contoso", "fabrikam"]);
+        assert!(ChannelFilter::default().matches(&e));
+        let f = |f: ChannelFilter| f.matches(&e);
+        assert!(f(ChannelFilter {
+            events: vec![EventKind::PostRouted],
+            ..Default::default()
+        }));
+        assert!(!f(ChannelFilter {
+            events: vec![EventKind::PostChanged],
+            ..Default::default()
+        }));
+        assert!(f(ChannelFilter {
+            services: vec!["microsoft teams".into()],
+            ..Default::default()
+        }));
+        assert!(!f(ChannelFilter {
+            services: vec!["Exchange Online".into()],
+            ..Default::default()
+        }));
+        assert!(f(ChannelFilter {
+            severities: vec!["HIGH".into()],
+            major_only: true,
+            ..Default::default()
+        }));
+        assert!(!f(ChannelFilter {
+            severities: vec!["critical".into()],
+            ..Default::default()
+        }));
+        assert!(f(ChannelFilter {
+            tenants: Some(vec!["Fabrikam".into()]),
+            ..Default::default()
+        }));
+        assert!(!f(ChannelFilter {
+            tenants: Some(vec!["northwind".into()]),
+            ..Default::default()
+        }));
+    }
+
+    #[test]
+    fn a_limited_channel_learns_only_its_tenants_and_no_count() {
+        let tenants: Vec<String> = (0..300).map(|i| format!("t{i:03}")).collect();
+        let refs: Vec<&str> = tenants.iter().map(String::as_str).collect();
+        let e = event(EventKind::PostRouted, &refs);
+        // one message for all 300, saying so
+        let all = payload(
+            7,
+            &e,
+            &ChannelFilter::default(),
+            Some("https://cd.example/"),
+        );
+        assert_eq!(all["type"], "post.routed");
+        assert_eq!(all["data"]["schema"], SCHEMA_VERSION);
+        assert_eq!(all["data"]["event_id"], "evt_7");
+        assert_eq!(all["data"]["tenant_count"], 300);
+        assert_eq!(all["data"]["tenants"].as_array().unwrap().len(), 300);
+        assert_eq!(
+            all["data"]["links"]["changedesk"],
+            "https://cd.example/posts/MC1"
+        );
+        assert_eq!(
+            all["data"]["links"]["admin_center"],
+            "https://admin.microsoft.com/#/MessageCenter/:/messages/MC1"
+        );
+        let limited = ChannelFilter {
+            tenants: Some(vec!["t007".into(), "elsewhere".into()]),
+            ..Default::default()
+        };
+        let mine = payload(7, &e, &limited, None);
+        assert_eq!(mine["data"]["tenants"], serde_json::json!(["t007"]));
+        assert!(mine["data"].get("tenant_count").is_none());
+        let text = mine.to_string();
+        assert!(!text.contains("t008") && !text.contains("300"), "{text}");
+        assert!(mine["data"]["links"].get("changedesk").is_none());
+    }
+
+    #[test]
+    fn a_filter_says_what_it_hears_of() {
+        assert_eq!(ChannelFilter::default().describe(), "every event");
+        let f = ChannelFilter {
+            events: vec![EventKind::PostRouted, EventKind::PostChanged],
+            services: vec!["Exchange Online".into()],
+            severities: vec!["high".into()],
+            major_only: true,
+            tenants: Some(vec!["contoso".into()]),
+        };
+        assert_eq!(
+            f.describe(),
+            "post.routed, post.changed; of Exchange Online; severity high; major changes; for contoso"
+        );
+    }
+
+    #[test]
+    fn message_ids_are_stable_and_have_no_dot() {
+        assert_eq!(message_id(42, 3), "msg_e42_c3");
+        assert!(!message_id(i64::MAX, i64::MAX).contains('.'));
+    }
+
+    #[test]
+    fn late_posts_are_those_first_seen_more_than_a_week_after_publication() {
+        let seen = at("2026-03-10T00:00:00Z");
+        assert!(!first_seen_late(None, seen));
+        assert!(!first_seen_late(Some(at("2026-03-03T00:00:00Z")), seen));
+        assert!(first_seen_late(Some(at("2026-03-02T23:59:59Z")), seen));
+        // a start after the first sighting is a rollout, not a publication
+        assert!(!first_seen_late(Some(at("2026-04-01T00:00:00Z")), seen));
+    }
+}

@@ -1,0 +1,215 @@
+//! Notifications: the channels (never their URLs or secrets), the outbox's
+//! delivery log, and putting dead-lettered deliveries back. Change managers
+//! and admins without a tenant limit: a channel and its log may concern
+//! every tenant.
+
+use axum::extract::State;
+use changedesk_core::notify::ChannelFilter;
+use changedesk_store::DeliveryFilter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::http::AppState;
+use crate::http::auth::{Caller, Need};
+use crate::http::dto::{ts, ts_opt};
+use crate::http::error::{ApiError, ApiResult, Problem};
+use crate::http::extract::{Json, Query};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_channels))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(retry_deliveries))
+}
+
+/// A notification channel, without its URL or signing secret (kept sealed).
+#[derive(Serialize, ToSchema)]
+pub struct ChannelDto {
+    pub name: String,
+    /// `webhook`.
+    pub kind: String,
+    /// Which events it hears of (empty lists: any).
+    #[schema(value_type = Object)]
+    pub filter: ChannelFilter,
+    pub allow_private: bool,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// The channels, by name.
+#[utoipa::path(get, path = "/api/v1/channels", tag = "notify",
+    responses((status = 200, body = Vec<ChannelDto>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn list_channels(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Vec<ChannelDto>>> {
+    caller.require(Need::Configure)?;
+    let rows = state.store.channels().await?;
+    Ok(axum::Json(
+        rows.into_iter()
+            .map(|c| ChannelDto {
+                name: c.name,
+                kind: c.kind,
+                filter: c.filter,
+                allow_private: c.allow_private,
+                enabled: c.enabled,
+                disabled_reason: c.disabled_reason,
+                created_at: ts(&c.created_at),
+                created_by: c.created_by,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveryParams {
+    /// Only dead-lettered deliveries.
+    pub failed: Option<bool>,
+    /// Only this post's.
+    pub post: Option<String>,
+    /// Only this channel's.
+    pub channel: Option<String>,
+    /// 1 to 1,000 (default 100).
+    pub limit: Option<i64>,
+}
+
+/// One delivery: an event's message to one channel.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryDto {
+    pub id: i64,
+    pub event_id: i64,
+    /// `post.routed`, `post.changed`, `item.reopened`, `rule.notify`,
+    /// `changedesk.test`.
+    pub event: String,
+    pub post: Option<String>,
+    pub channel: String,
+    /// The message's id, the same on every attempt (`webhook-id`).
+    pub message_id: String,
+    /// `pending`, `sending`, `delivered` or `failed` (dead-lettered).
+    pub state: String,
+    pub attempts: i64,
+    /// Attempts made again after a crash mid-send.
+    pub resends: i64,
+    pub next_attempt_at: String,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+}
+
+/// The delivery log for `caller` (the API's and the web UI's).
+pub(crate) async fn deliveries(
+    state: &AppState,
+    caller: &Caller,
+    p: DeliveryParams,
+) -> ApiResult<Vec<DeliveryDto>> {
+    caller.require(Need::Configure)?;
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "limit must be 1 to 1000 (got {limit})"
+        )));
+    }
+    let rows = state
+        .store
+        .deliveries(&DeliveryFilter {
+            failed_only: p.failed.unwrap_or(false),
+            post_id: p
+                .post
+                .map(|s| s.trim().to_ascii_uppercase())
+                .filter(|s| !s.is_empty()),
+            channel: p.channel.filter(|s| !s.trim().is_empty()),
+            limit: Some(limit),
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|d| DeliveryDto {
+            id: d.id,
+            event_id: d.event_id,
+            event: d.kind,
+            post: d.post_id,
+            channel: d.channel,
+            message_id: d.message_id,
+            state: d.state,
+            attempts: d.attempts,
+            resends: d.resends,
+            next_attempt_at: ts(&d.next_attempt_at),
+            last_status: d.last_status,
+            last_error: d.last_error,
+            created_at: ts(&d.created_at),
+            delivered_at: ts_opt(&d.delivered_at),
+        })
+        .collect())
+}
+
+/// The outbox's delivery log, newest first.
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "notify", params(DeliveryParams),
+    responses((status = 200, body = Vec<DeliveryDto>), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<DeliveryParams>,
+) -> ApiResult<axum::Json<Vec<DeliveryDto>>> {
+    Ok(axum::Json(deliveries(&state, &caller, p).await?))
+}
+
+/// Which dead-lettered deliveries to send again.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryRequest {
+    /// These deliveries (at most 1,000)…
+    #[serde(default)]
+    pub ids: Vec<i64>,
+    /// …or every failed one.
+    #[serde(default)]
+    pub all_failed: bool,
+}
+
+/// How many deliveries went back in the queue.
+#[derive(Serialize, ToSchema)]
+pub struct RetriedDto {
+    pub retried: u64,
+}
+
+/// Puts dead-lettered deliveries back in the queue (audited) for `caller`.
+pub(crate) async fn retry(
+    state: &AppState,
+    caller: &Caller,
+    req: RetryRequest,
+) -> ApiResult<RetriedDto> {
+    caller.require(Need::Configure)?;
+    if req.all_failed != req.ids.is_empty() {
+        return Err(ApiError::bad_request(
+            "give either `ids` (deliveries from GET /api/v1/deliveries?failed=true) or `all_failed: true`",
+        ));
+    }
+    if req.ids.len() > 1000 {
+        return Err(ApiError::bad_request("at most 1000 ids at a time"));
+    }
+    let ids = (!req.all_failed).then_some(&req.ids[..]);
+    let retried = state
+        .store
+        .retry_deliveries(ids, state.now(), &caller.actor())
+        .await?;
+    Ok(RetriedDto { retried })
+}
+
+/// Sends dead-lettered deliveries again.
+#[utoipa::path(post, path = "/api/v1/deliveries/retry", tag = "notify", request_body = RetryRequest,
+    responses((status = 200, body = RetriedDto), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem)))]
+async fn retry_deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<RetryRequest>,
+) -> ApiResult<axum::Json<RetriedDto>> {
+    Ok(axum::Json(retry(&state, &caller, req).await?))
+}

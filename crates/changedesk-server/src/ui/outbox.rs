@@ -1,0 +1,152 @@
+//! Notifications (`/outbox`): the channels (never their URLs or secrets)
+//! and the delivery log with filters (failed, post, channel), and sending
+//! failed deliveries again, through the API's own functions in
+//! `routes::notify` (the same checks, the same audit entries). Change
+//! managers and admins without a tenant limit.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::view::{Layout, Notice};
+use super::{SignedIn, UiForm, UiResult, html};
+use crate::http::AppState;
+use crate::http::auth::Need;
+use crate::http::routes::notify::{self as api, DeliveryDto, DeliveryParams, RetryRequest};
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct OutboxQuery {
+    #[serde(default)]
+    failed: String,
+    #[serde(default)]
+    post: String,
+    #[serde(default)]
+    channel: String,
+    /// How many deliveries the last retry put back.
+    #[serde(default)]
+    retried: Option<u64>,
+}
+
+pub(crate) struct ChannelView {
+    name: String,
+    kind: String,
+    hears: String,
+    enabled: bool,
+    reason: String,
+    by: String,
+}
+
+pub(crate) struct DeliveryView {
+    d: DeliveryDto,
+    when: String,
+    last: String,
+}
+
+#[derive(Template)]
+#[template(path = "outbox.html")]
+struct OutboxPage {
+    layout: Layout,
+    notice: Option<Notice>,
+    channels: Vec<ChannelView>,
+    rows: Vec<DeliveryView>,
+    failed: bool,
+    post: String,
+    channel: String,
+    any_failed: bool,
+}
+
+/// `GET /outbox`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<OutboxQuery>,
+) -> UiResult<Response> {
+    let caller = &user.caller;
+    caller.require(Need::Configure)?;
+    let failed = q.failed.trim() == "true";
+    let rows = api::deliveries(
+        &state,
+        caller,
+        DeliveryParams {
+            failed: Some(failed),
+            post: Some(q.post.clone()),
+            channel: Some(q.channel.clone()),
+            limit: Some(500),
+        },
+    )
+    .await?;
+    let any_failed = failed && !rows.is_empty()
+        || !api::deliveries(
+            &state,
+            caller,
+            DeliveryParams {
+                failed: Some(true),
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await?
+        .is_empty();
+    let channels = state
+        .store
+        .channels()
+        .await?
+        .into_iter()
+        .map(|c| ChannelView {
+            name: c.name,
+            kind: c.kind,
+            hears: c.filter.describe(),
+            enabled: c.enabled,
+            reason: c.disabled_reason.unwrap_or_default(),
+            by: c.created_by,
+        })
+        .collect();
+    let rows = rows
+        .into_iter()
+        .map(|d| {
+            let when = match (&d.delivered_at, d.state.as_str()) {
+                (Some(at), _) => format!("delivered {at}"),
+                (None, "pending") => format!("next {}", d.next_attempt_at),
+                _ => d.created_at.clone(),
+            };
+            let last = match (&d.last_status, &d.last_error) {
+                (Some(s), Some(e)) => format!("{s}: {e}"),
+                (Some(s), None) => s.to_string(),
+                (None, Some(e)) => e.clone(),
+                (None, None) => String::new(),
+            };
+            DeliveryView { d, when, last }
+        })
+        .collect();
+    let notice = q.retried.map(|n| Notice {
+        ok: true,
+        text: format!(
+            "{n} deliver{} back in the queue: they are sent within a second",
+            if n == 1 { "y" } else { "ies" }
+        ),
+    });
+    html(&OutboxPage {
+        layout: user.layout("Notifications", "outbox"),
+        notice,
+        channels,
+        rows,
+        failed,
+        post: q.post.trim().to_string(),
+        channel: q.channel.trim().to_string(),
+        any_failed,
+    })
+}
+
+/// `POST /outbox/retry`: one delivery (`id`) or every failed one
+/// (`all_failed`).
+pub(crate) async fn retry(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+    let all_failed = form.get("all_failed") == "true";
+    let ids: Vec<i64> = form
+        .all("id")
+        .iter()
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let done = api::retry(&state, &form.user.caller, RetryRequest { ids, all_failed }).await?;
+    Ok(Redirect::to(&format!("/outbox?retried={}", done.retried)).into_response())
+}

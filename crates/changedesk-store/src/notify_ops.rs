@@ -1,0 +1,353 @@
+// The outbox: events, channels and deliveries. Written once, `include!`d
+// into `mod sqlite` and `mod postgres` after item_ops.rs.
+//
+// Delivery bookkeeping (fan-out, claims, outcomes) runs in `begin_outbox`:
+// on PostgreSQL a plain transaction that takes neither the writer's turn
+// nor the archive's advisory lock, with claims by `FOR UPDATE SKIP LOCKED`,
+// so a sync never stalls deliveries and several workers (replicas) share
+// them; on SQLite, whose file has one writer at a time, the writer's turn.
+
+use changedesk_core::notify::{ChannelFilter, Event};
+
+use super::{
+    ChannelRow, ClaimedDelivery, DeliveryFilter, DeliveryOutcome, DeliveryRow, NewChannel, NewDelivery, StoredEvent,
+};
+
+async fn begin_outbox<'w>(pool: &Pool<Db>, writer: &'w Writer, what: &'static str) -> Result<(Option<WriterGuard<'w>>, Tx)> {
+    if OUTBOX_SHARES_THE_WRITER {
+        let (guard, tx) = begin_bookkeeping(pool, writer, what).await?;
+        Ok((Some(guard), tx))
+    } else {
+        Ok((None, pool.begin().await?))
+    }
+}
+
+/// Records `events` (in the caller's transaction: the change and its events
+/// commit together).
+async fn insert_events(tx: &mut Tx, events: &[Event], now: &str) -> Result<()> {
+    for e in events {
+        sqlx::query("INSERT INTO events (kind, post_id, payload, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(e.kind.as_str())
+            .bind(e.post.as_ref().map(|p| p.id.clone()))
+            .bind(to_json(e))
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn record_events(pool: &Pool<Db>, writer: &Writer, events: &[Event], at: Timestamp) -> Result<()> {
+    let (_w, mut tx) = begin_outbox(pool, writer, "events").await?;
+    insert_events(&mut tx, events, &at.to_canonical()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn pending_events(pool: &Pool<Db>, limit: i64) -> Result<Vec<StoredEvent>> {
+    let rows = sqlx::query("SELECT id, payload, created_at FROM events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1")
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let payload: String = r.try_get("payload")?;
+            let event: Event = serde_json::from_str(&payload)
+                .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", r.try_get::<i64, _>("id").unwrap_or(0))))?;
+            Ok(StoredEvent { id: r.try_get("id")?, event, created_at: read_ts(r.try_get("created_at")?)? })
+        })
+        .collect()
+}
+
+/// Fans event `event_id` out: its deliveries (one per channel; an existing
+/// one is kept as it is) and the event marked dispatched, together.
+pub(crate) async fn dispatch_event(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    event_id: i64,
+    deliveries: &[NewDelivery],
+    now: Timestamp,
+) -> Result<()> {
+    let now = now.to_canonical();
+    let (_w, mut tx) = begin_outbox(pool, writer, "dispatch").await?;
+    for d in deliveries {
+        sqlx::query(
+            "INSERT INTO deliveries (event_id, channel_id, message_id, state, next_attempt_at, created_at, body) \
+             VALUES ($1, $2, $3, 'pending', $4, $4, $5) ON CONFLICT (event_id, channel_id) DO NOTHING",
+        )
+        .bind(event_id)
+        .bind(d.channel_id)
+        .bind(&d.message_id)
+        .bind(&now)
+        .bind(&d.body)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE events SET dispatched_at = $1 WHERE id = $2")
+        .bind(&now)
+        .bind(event_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+const DELIVERY_COLUMNS: &str = "d.id, d.event_id, d.channel_id, d.message_id, d.state, d.attempts, d.resends, \
+     d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at";
+
+/// Claims up to `limit` deliveries due at `now` (pending and due, or being
+/// sent under a lease that ran out: a crash mid-send, counted in
+/// `resends`) until `lease_until`; each claim is one more attempt.
+pub(crate) async fn claim_deliveries(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: i64,
+) -> Result<Vec<ClaimedDelivery>> {
+    let now = now.to_canonical();
+    let (_w, mut tx) = begin_outbox(pool, writer, "claim").await?;
+    let rows = sqlx::query(sql(format!(
+        "UPDATE deliveries SET state = 'sending', claimed_until = $1, attempts = attempts + 1, \
+         resends = resends + CASE WHEN state = 'sending' THEN 1 ELSE 0 END, \
+         taken_over = (state = 'sending') \
+         WHERE id IN (SELECT id FROM deliveries \
+             WHERE (state = 'pending' AND next_attempt_at <= $2) OR (state = 'sending' AND claimed_until <= $2) \
+             ORDER BY next_attempt_at, id LIMIT $3{SKIP_LOCKED}) \
+         RETURNING id, channel_id, message_id, body, attempts, resends, taken_over"
+    )))
+    .bind(lease_until.to_canonical())
+    .bind(&now)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut out: Vec<ClaimedDelivery> = rows
+        .iter()
+        .map(|r| {
+            Ok(ClaimedDelivery {
+                id: r.try_get("id")?,
+                channel_id: r.try_get("channel_id")?,
+                message_id: r.try_get("message_id")?,
+                body: r.try_get("body")?,
+                attempts: r.try_get("attempts")?,
+                resends: r.try_get("resends")?,
+                taken_over: r.try_get("taken_over")?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    out.sort_by_key(|d| d.id);
+    Ok(out)
+}
+
+/// Records what sending delivery `id` gave. Only a delivery still claimed
+/// (`sending`) changes: after a lost lease, the later claim's outcome wins.
+pub(crate) async fn finish_delivery(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    id: i64,
+    outcome: &DeliveryOutcome,
+    now: Timestamp,
+) -> Result<()> {
+    let now = now.to_canonical();
+    let (state, next, status, error) = match outcome {
+        DeliveryOutcome::Delivered { status } => ("delivered", None, Some(*status), None),
+        DeliveryOutcome::Retry { next_attempt_at, status, error } => {
+            ("pending", Some(next_attempt_at.to_canonical()), *status, Some(error.clone()))
+        }
+        DeliveryOutcome::Dead { status, error } => ("failed", None, *status, Some(error.clone())),
+    };
+    let (_w, mut tx) = begin_outbox(pool, writer, "delivery").await?;
+    sqlx::query(
+        "UPDATE deliveries SET state = $1, next_attempt_at = COALESCE($2, next_attempt_at), claimed_until = NULL, \
+         last_status = $3, last_error = $4, delivered_at = CASE WHEN $1 = 'delivered' THEN $5 ELSE delivered_at END \
+         WHERE id = $6 AND state = 'sending'",
+    )
+    .bind(state)
+    .bind(next)
+    .bind(status.map(i64::from))
+    .bind(error.map(|e| changedesk_core::text::clip_chars(&e, 1000).to_string()))
+    .bind(&now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts failed (dead) deliveries back in the queue, due at `now`, with
+/// their attempts reset: those of `ids`, or every failed one. How many.
+pub(crate) async fn retry_deliveries(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    ids: Option<&[i64]>,
+    now: Timestamp,
+    actor: &str,
+) -> Result<u64> {
+    let (_w, mut tx) = begin_outbox(pool, writer, "retry").await?;
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        "UPDATE deliveries SET state = 'pending', attempts = 0, claimed_until = NULL, next_attempt_at = ",
+    );
+    qb.push_bind(now.to_canonical());
+    qb.push(" WHERE state = 'failed'");
+    if let Some(ids) = ids {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        qb.push(" AND id IN (");
+        let mut sep = qb.separated(", ");
+        for id in ids {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+    }
+    let n = qb.build().execute(&mut *tx).await?.rows_affected();
+    if n > 0 {
+        let detail = serde_json::json!({"deliveries": ids, "count": n});
+        audit(&mut tx, &now.to_canonical(), actor, "delivery.retry", "outbox", &detail).await?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+pub(crate) async fn list_deliveries(pool: &Pool<Db>, f: &DeliveryFilter) -> Result<Vec<DeliveryRow>> {
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+        "SELECT {DELIVERY_COLUMNS}, e.kind, e.post_id, c.name AS channel FROM deliveries d \
+         JOIN events e ON e.id = d.event_id JOIN channels c ON c.id = d.channel_id WHERE 1 = 1"
+    ));
+    if f.failed_only {
+        qb.push(" AND d.state = 'failed'");
+    }
+    if let Some(p) = &f.post_id {
+        qb.push(" AND e.post_id = ").push_bind(p.clone());
+    }
+    if let Some(c) = &f.channel {
+        qb.push(" AND c.name = ").push_bind(c.trim().to_ascii_lowercase());
+    }
+    qb.push(" ORDER BY d.id DESC LIMIT ").push_bind(f.limit.unwrap_or(500).clamp(1, 10_000));
+    let rows = qb.build().fetch_all(pool).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(DeliveryRow {
+                id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                kind: r.try_get("kind")?,
+                post_id: r.try_get("post_id")?,
+                channel: r.try_get("channel")?,
+                message_id: r.try_get("message_id")?,
+                state: r.try_get("state")?,
+                attempts: r.try_get("attempts")?,
+                resends: r.try_get("resends")?,
+                next_attempt_at: read_ts(r.try_get("next_attempt_at")?)?,
+                last_status: r.try_get("last_status")?,
+                last_error: r.try_get("last_error")?,
+                created_at: read_ts(r.try_get("created_at")?)?,
+                delivered_at: read_ts_opt(r.try_get("delivered_at")?)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn create_channel(pool: &Pool<Db>, writer: &Writer, c: &NewChannel) -> Result<i64> {
+    let name = c.name.trim().to_ascii_lowercase();
+    let (_w, mut tx) = begin_outbox(pool, writer, "channel").await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE name = $1")
+        .bind(&name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_some() {
+        return Err(StoreError::Conflict(format!("a channel named `{name}` exists")));
+    }
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO channels (name, kind, url_sealed, secret_sealed, filter, allow_private, enabled, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8) RETURNING id",
+    )
+    .bind(&name)
+    .bind(&c.kind)
+    .bind(&c.url_sealed)
+    .bind(&c.secret_sealed)
+    .bind(to_json(&c.filter))
+    .bind(c.allow_private)
+    .bind(c.at.to_canonical())
+    .bind(&c.created_by)
+    .fetch_one(&mut *tx)
+    .await?;
+    // never the URL or the secret: they are secrets
+    let detail = serde_json::json!({"kind": c.kind, "filter": c.filter, "allow_private": c.allow_private});
+    audit(&mut tx, &c.at.to_canonical(), &c.created_by, "channel.add", &name, &detail).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub(crate) async fn list_channels(pool: &Pool<Db>) -> Result<Vec<ChannelRow>> {
+    let rows = sqlx::query(
+        "SELECT id, name, kind, url_sealed, secret_sealed, filter, allow_private, enabled, disabled_reason, created_at, created_by \
+         FROM channels ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let filter: String = r.try_get("filter")?;
+            let name: String = r.try_get("name")?;
+            Ok(ChannelRow {
+                id: r.try_get("id")?,
+                filter: serde_json::from_str::<ChannelFilter>(&filter)
+                    .map_err(|e| StoreError::Corrupt(format!("channel {name}'s filter: {e}")))?,
+                name,
+                kind: r.try_get("kind")?,
+                url_sealed: r.try_get("url_sealed")?,
+                secret_sealed: r.try_get("secret_sealed")?,
+                allow_private: r.try_get("allow_private")?,
+                enabled: r.try_get("enabled")?,
+                disabled_reason: r.try_get("disabled_reason")?,
+                created_at: read_ts(r.try_get("created_at")?)?,
+                created_by: r.try_get("created_by")?,
+            })
+        })
+        .collect()
+}
+
+/// Removes a channel and its deliveries. Whether it existed.
+pub(crate) async fn remove_channel(pool: &Pool<Db>, writer: &Writer, name: &str, actor: &str, at: Timestamp) -> Result<bool> {
+    let name = name.trim().to_ascii_lowercase();
+    let (_w, mut tx) = begin_outbox(pool, writer, "channel").await?;
+    let n = sqlx::query("DELETE FROM channels WHERE name = $1")
+        .bind(&name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if n > 0 {
+        audit(&mut tx, &at.to_canonical(), actor, "channel.remove", &name, &serde_json::json!({})).await?;
+    }
+    tx.commit().await?;
+    Ok(n > 0)
+}
+
+/// Enables a channel again, or disables it with a reason (a 410 from the
+/// endpoint, a person). Whether it exists.
+pub(crate) async fn set_channel_enabled(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    id: i64,
+    enabled: bool,
+    reason: Option<&str>,
+    actor: &str,
+    at: Timestamp,
+) -> Result<bool> {
+    let (_w, mut tx) = begin_outbox(pool, writer, "channel").await?;
+    let name: Option<String> = sqlx::query_scalar(
+        "UPDATE channels SET enabled = $1, disabled_reason = $2 WHERE id = $3 RETURNING name",
+    )
+    .bind(enabled)
+    .bind(reason)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(name) = &name {
+        let action = if enabled { "channel.enable" } else { "channel.disable" };
+        audit(&mut tx, &at.to_canonical(), actor, action, name, &serde_json::json!({"reason": reason})).await?;
+    }
+    tx.commit().await?;
+    Ok(name.is_some())
+}

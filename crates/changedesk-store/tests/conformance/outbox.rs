@@ -1,0 +1,299 @@
+//! The outbox on both databases: events commit with their item, fan-out
+//! is once per event and channel, claims never hand the same delivery to
+//! two workers, a lost lease is taken over and counted, outcomes and
+//! retries, and the audit of what people do to channels and deliveries.
+
+use std::collections::HashSet;
+
+use changedesk_core::notify::{ChannelFilter, Event, EventKind};
+use changedesk_core::triage::WorkItem;
+use changedesk_store::{DeliveryFilter, DeliveryOutcome, ItemSave, NewChannel, NewDelivery, Store};
+
+use crate::conformance;
+use crate::fixtures::*;
+
+fn event(kind: EventKind, post: Option<&str>) -> Event {
+    Event {
+        kind,
+        at: at("2026-03-01T00:00:00Z"),
+        post: post.map(|id| changedesk_core::notify::PostRef {
+            id: id.into(),
+            title: "t".into(),
+            services: vec![],
+            category: "planForChange".into(),
+            severity: "normal".into(),
+            major: false,
+            act_by: None,
+            start: None,
+        }),
+        tenants: vec!["alpha".into()],
+        owner: None,
+        changes: vec![],
+        reason: None,
+        target: None,
+    }
+}
+
+async fn channel(store: &Store, name: &str) -> i64 {
+    store
+        .create_channel(&NewChannel {
+            name: name.into(),
+            kind: "webhook".into(),
+            url_sealed: "cdsec1:0011223344556677:AAAA".into(),
+            secret_sealed: None,
+            filter: ChannelFilter::default(),
+            allow_private: false,
+            created_by: "admin".into(),
+            at: at("2026-03-01T00:00:00Z"),
+        })
+        .await
+        .unwrap()
+}
+
+conformance!(
+    the_outbox_claims_once_and_takes_over_lost_leases,
+    |store: Store| async move {
+        store
+            .import_messages(
+                "alpha",
+                &[parse(&post_json("MC1", "2026-02-01T00:00:00Z"))],
+                &opts("2026-02-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        // an event commits with its item; a refused save records none
+        let item = WorkItem::new("MC1", at("2026-03-01T00:00:00Z"));
+        let ev = [event(EventKind::PostRouted, Some("MC1"))];
+        let save = |expected: Option<i64>| ItemSave {
+            item: &item,
+            expected_version: expected,
+            evaluated_revision: None,
+            entries: &[],
+            notify: &[],
+            events: &ev,
+            at: at("2026-03-01T00:00:00Z"),
+        };
+        store.save_work_item(&save(None)).await.unwrap();
+        assert!(store.save_work_item(&save(Some(99))).await.is_err());
+        let pending = store.pending_events(100).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].event, ev[0]);
+        // a duplicate name is refused; the channel's add is audited, without its URL
+        let a = channel(&store, "a").await;
+        let b = channel(&store, "B").await;
+        assert!(
+            store
+                .create_channel(&NewChannel {
+                    name: "b".into(),
+                    kind: "webhook".into(),
+                    url_sealed: "x".into(),
+                    secret_sealed: None,
+                    filter: ChannelFilter::default(),
+                    allow_private: false,
+                    created_by: "admin".into(),
+                    at: at("2026-03-01T00:00:00Z"),
+                })
+                .await
+                .is_err()
+        );
+        let audit = store.audit_log(20).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == "channel.add" && e.target == "b")
+        );
+        assert!(!format!("{audit:?}").contains("cdsec1"));
+
+        // more events, fanned out to both channels; fanning out again adds nothing
+        store
+            .record_events(
+                &(0..20)
+                    .map(|_| event(EventKind::RuleNotify, Some("MC1")))
+                    .collect::<Vec<_>>(),
+                at("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let now = at("2026-03-02T00:00:00Z");
+        for e in store.pending_events(100).await.unwrap() {
+            let ds: Vec<NewDelivery> = [a, b]
+                .iter()
+                .map(|c| NewDelivery {
+                    channel_id: *c,
+                    message_id: changedesk_core::notify::message_id(e.id, *c),
+                    body: format!("{{\"e\":{}}}", e.id),
+                })
+                .collect();
+            store.dispatch_event(e.id, &ds, now).await.unwrap();
+            store.dispatch_event(e.id, &ds, now).await.unwrap();
+        }
+        assert!(store.pending_events(100).await.unwrap().is_empty());
+        assert_eq!(
+            store
+                .deliveries(&DeliveryFilter::default())
+                .await
+                .unwrap()
+                .len(),
+            42
+        );
+
+        // four workers claim at once: every delivery once, none twice
+        let lease = at("2026-03-02T00:01:00Z");
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.claim_deliveries(now, lease, 8).await.unwrap() })
+            })
+            .collect();
+        let mut claims = Vec::new();
+        for w in workers {
+            claims.push(w.await.unwrap());
+        }
+        let ids: Vec<i64> = claims.iter().flatten().map(|d| d.id).collect();
+        assert_eq!(ids.len(), 32);
+        assert_eq!(
+            ids.iter().collect::<HashSet<_>>().len(),
+            32,
+            "claimed twice: {ids:?}"
+        );
+        assert!(
+            claims
+                .iter()
+                .flatten()
+                .all(|d| d.attempts == 1 && !d.taken_over)
+        );
+        // outcomes: delivered, retry later, dead
+        let all: Vec<_> = claims.into_iter().flatten().collect();
+        store
+            .finish_delivery(all[0].id, &DeliveryOutcome::Delivered { status: 204 }, now)
+            .await
+            .unwrap();
+        store
+            .finish_delivery(
+                all[1].id,
+                &DeliveryOutcome::Retry {
+                    next_attempt_at: at("2026-03-03T00:00:00Z"),
+                    status: Some(503),
+                    error: "busy".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        store
+            .finish_delivery(
+                all[2].id,
+                &DeliveryOutcome::Dead {
+                    status: Some(404),
+                    error: "not found".into(),
+                },
+                now,
+            )
+            .await
+            .unwrap();
+        // the rest: the worker died. Before the lease runs out nobody takes them
+        let rest = store.claim_deliveries(now, lease, 100).await.unwrap();
+        assert_eq!(rest.len(), 10, "only the never-claimed ten");
+        for d in &rest {
+            store
+                .finish_delivery(d.id, &DeliveryOutcome::Delivered { status: 200 }, now)
+                .await
+                .unwrap();
+        }
+        // after it, the 29 left in flight are taken over, counted
+        let after = at("2026-03-02T00:02:00Z");
+        let taken = store
+            .claim_deliveries(after, at("2026-03-02T00:03:00Z"), 100)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 29);
+        assert!(
+            taken
+                .iter()
+                .all(|d| d.taken_over && d.attempts == 2 && d.resends == 1)
+        );
+        // a stale outcome of the dead worker's claim does not undo the new one:
+        // the first outcome recorded wins only while it is claimed
+        for d in &taken {
+            store
+                .finish_delivery(d.id, &DeliveryOutcome::Delivered { status: 200 }, after)
+                .await
+                .unwrap();
+        }
+        store
+            .finish_delivery(
+                taken[0].id,
+                &DeliveryOutcome::Dead {
+                    status: None,
+                    error: "late".into(),
+                },
+                after,
+            )
+            .await
+            .unwrap();
+        let log = store.deliveries(&DeliveryFilter::default()).await.unwrap();
+        assert_eq!(log.iter().filter(|d| d.state == "delivered").count(), 40);
+        assert_eq!(log.iter().filter(|d| d.resends == 1).count(), 29);
+        // the retry comes due; the dead one waits for a person
+        assert_eq!(
+            store
+                .claim_deliveries(at("2026-03-03T00:00:00Z"), at("2026-03-03T00:01:00Z"), 100)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let failed = store
+            .deliveries(&DeliveryFilter {
+                failed_only: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(
+            (failed[0].last_status, failed[0].last_error.as_deref()),
+            (Some(404), Some("not found"))
+        );
+        assert_eq!(
+            store.retry_deliveries(None, after, "admin").await.unwrap(),
+            1
+        );
+        let back = store.claim_deliveries(after, lease, 100).await.unwrap();
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].attempts, 1, "a person's retry starts over");
+        let audit = store.audit_log(50).await.unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == "delivery.retry" && e.actor == "admin")
+        );
+        // per channel; removing a channel removes its log, audited
+        let per = store
+            .deliveries(&DeliveryFilter {
+                channel: Some("b".into()),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(per.len(), 21);
+        assert!(store.remove_channel("B", "admin", after).await.unwrap());
+        assert!(!store.remove_channel("b", "admin", after).await.unwrap());
+        assert_eq!(
+            store
+                .deliveries(&DeliveryFilter::default())
+                .await
+                .unwrap()
+                .len(),
+            21
+        );
+        assert!(
+            store
+                .set_channel_enabled(a, false, Some("410"), "system", after)
+                .await
+                .unwrap()
+        );
+        let c = &store.channels().await.unwrap()[0];
+        assert!(!c.enabled && c.disabled_reason.as_deref() == Some("410"));
+    }
+);
