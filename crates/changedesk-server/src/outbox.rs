@@ -39,6 +39,150 @@ pub fn secret_context(channel: &str) -> String {
     format!("channel/{}/secret", channel.trim().to_ascii_lowercase())
 }
 
+/// The most channels changedesk keeps (each event is matched to each).
+pub const MAX_CHANNELS: usize = 1000;
+
+/// A person's request for a signed webhook channel (CLI, API, web UI).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRequest {
+    /// 1 to 64 letters, digits, `-` or `_`.
+    pub name: String,
+    /// The endpoint: https (plain http only with `allow_private`).
+    pub webhook: String,
+    /// The signing secret (`whsec_…`); none: a new one, shown once.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Only these events (`post.routed`, `post.changed`, `item.reopened`,
+    /// `rule.notify`); none: every event.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Only posts of these services.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Only posts of these severities (`normal`, `high`, `critical`).
+    #[serde(default)]
+    pub severities: Vec<String>,
+    /// Only major changes.
+    #[serde(default)]
+    pub major: bool,
+    /// Only these tenants: the channel hears only of them, never of others.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// Allow private, loopback and plain-http targets (a receiver on this
+    /// network).
+    #[serde(default)]
+    pub allow_private: bool,
+}
+
+/// Checks `req` and seals its URL and secret with `ring`: the channel to
+/// store, and the signing secret's text when it was made here (to show
+/// once). `known` are the tenants that exist. Errors say what to fix.
+pub fn new_channel(
+    ring: &Keyring,
+    req: &ChannelRequest,
+    known: &[String],
+    actor: &str,
+    at: Timestamp,
+) -> Result<(changedesk_store::NewChannel, Option<secrecy::SecretString>), String> {
+    use changedesk_core::notify::EventKind;
+    use changedesk_core::text::clip_chars;
+    let name = req.name.trim().to_ascii_lowercase();
+    if name.is_empty()
+        || name.chars().count() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err("a channel name is 1 to 64 letters, digits, `-` or `_`".into());
+    }
+    let url = url::Url::parse(req.webhook.trim())
+        .map_err(|_| "the webhook is not a URL (https://…)".to_string())?;
+    match url.scheme() {
+        "https" => {}
+        "http" if req.allow_private => {}
+        "http" => {
+            return Err("the webhook must be https (plain http only when private targets are allowed, for a local receiver)".into());
+        }
+        _ => return Err("the webhook must be an https URL".into()),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("the webhook must not carry a user name or password".into());
+    }
+    let events = req
+        .events
+        .iter()
+        .map(|e| e.parse::<EventKind>())
+        .collect::<Result<Vec<_>, _>>()?;
+    for s in &req.severities {
+        if !["normal", "high", "critical"].contains(&s.trim().to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "severity `{}` is not normal, high or critical",
+                clip_chars(s, 40)
+            ));
+        }
+    }
+    for t in &req.tenants {
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(t.trim())) {
+            return Err(format!("no tenant is named `{}`", clip_chars(t, 60)));
+        }
+    }
+    if req.services.len() + req.tenants.len() + req.severities.len() > 10_000 {
+        return Err("at most 10,000 services, severities and tenants".into());
+    }
+    let (secret, generated) = match &req.secret {
+        Some(s) => {
+            WebhookSecret::parse(s.trim()).map_err(|e| format!("the signing secret: {e}"))?;
+            (secrecy::SecretString::from(s.trim().to_string()), false)
+        }
+        None => (
+            WebhookSecret::generate().map_err(|e| e.to_string())?.1,
+            true,
+        ),
+    };
+    let seal = |text: &str, context: String| ring.seal(text, &context).map_err(|e| e.to_string());
+    let channel = changedesk_store::NewChannel {
+        url_sealed: seal(url.as_str(), url_context(&name))?,
+        secret_sealed: Some(seal(secret.expose_secret(), secret_context(&name))?),
+        name,
+        kind: "webhook".into(),
+        filter: ChannelFilter {
+            events,
+            services: req.services.iter().map(|s| s.trim().to_string()).collect(),
+            severities: req
+                .severities
+                .iter()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect(),
+            major_only: req.major,
+            tenants: (!req.tenants.is_empty()).then(|| {
+                req.tenants
+                    .iter()
+                    .map(|t| t.trim().to_ascii_lowercase())
+                    .collect()
+            }),
+        },
+        allow_private: req.allow_private,
+        created_by: actor.to_string(),
+        at,
+    };
+    Ok((channel, generated.then_some(secret)))
+}
+
+/// A test event for the channel `name` ("send a test").
+pub fn test_event(name: &str, at: Timestamp) -> changedesk_core::notify::Event {
+    changedesk_core::notify::Event {
+        kind: changedesk_core::notify::EventKind::Test,
+        at,
+        post: None,
+        tenants: Vec::new(),
+        owner: None,
+        changes: Vec::new(),
+        reason: Some("a test of the channel".into()),
+        target: Some(name.trim().to_ascii_lowercase()),
+    }
+}
+
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RoundSummary {

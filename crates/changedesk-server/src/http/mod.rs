@@ -114,6 +114,9 @@ pub struct Inner {
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// The answer cache (`None`: off).
     pub cache: cache::Shared,
+    /// The key of sealed channel credentials (`None`: not configured;
+    /// channels cannot be added).
+    pub keyring: Option<Arc<changedesk_secrets::Keyring>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -146,6 +149,7 @@ impl AppState {
             sync_now: None,
             scheduled: Vec::new(),
             oidc: None,
+            keyring: None,
         }))
     }
 
@@ -174,6 +178,11 @@ impl AppState {
     /// The same, offering OpenID Connect sign-in.
     pub fn with_oidc(self, oidc: oidc::Oidc) -> AppState {
         self.map(|i| i.oidc = Some(Arc::new(oidc)))
+    }
+
+    /// The same, able to seal channel credentials with `keyring`.
+    pub fn with_keyring(self, keyring: Arc<changedesk_secrets::Keyring>) -> AppState {
+        self.map(|i| i.keyring = Some(keyring))
     }
 
     fn map(self, f: impl FnOnce(&mut Inner)) -> AppState {

@@ -6,14 +6,16 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::view::{Layout, Notice};
-use super::{SignedIn, UiForm, UiResult, html};
+use super::{SignedIn, UiForm, UiResult, html_status, refusal};
 use crate::http::AppState;
 use crate::http::auth::Need;
 use crate::http::routes::notify::{self as api, DeliveryDto, DeliveryParams, RetryRequest};
+use crate::outbox::ChannelRequest;
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct OutboxQuery {
@@ -54,6 +56,8 @@ struct OutboxPage {
     post: String,
     channel: String,
     any_failed: bool,
+    /// A secret key is configured: channels can be added.
+    can_add: bool,
 }
 
 /// `GET /outbox`.
@@ -62,6 +66,24 @@ pub(crate) async fn page(
     user: SignedIn,
     Query(q): Query<OutboxQuery>,
 ) -> UiResult<Response> {
+    let notice = q.retried.map(|n| Notice {
+        ok: true,
+        text: format!(
+            "{n} deliver{} back in the queue: they are sent within a second",
+            if n == 1 { "y" } else { "ies" }
+        ),
+    });
+    render(&state, &user, &q, notice, StatusCode::OK).await
+}
+
+async fn render(
+    state: &AppState,
+    user: &SignedIn,
+    q: &OutboxQuery,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> UiResult<Response> {
+    let state = state.clone();
     let caller = &user.caller;
     caller.require(Need::Configure)?;
     let failed = q.failed.trim() == "true";
@@ -119,23 +141,20 @@ pub(crate) async fn page(
             DeliveryView { d, when, last }
         })
         .collect();
-    let notice = q.retried.map(|n| Notice {
-        ok: true,
-        text: format!(
-            "{n} deliver{} back in the queue: they are sent within a second",
-            if n == 1 { "y" } else { "ies" }
-        ),
-    });
-    html(&OutboxPage {
-        layout: user.layout("Notifications", "outbox"),
-        notice,
-        channels,
-        rows,
-        failed,
-        post: q.post.trim().to_string(),
-        channel: q.channel.trim().to_string(),
-        any_failed,
-    })
+    html_status(
+        status,
+        &OutboxPage {
+            layout: user.layout("Notifications", "outbox"),
+            notice,
+            channels,
+            rows,
+            failed,
+            post: q.post.trim().to_string(),
+            channel: q.channel.trim().to_string(),
+            any_failed,
+            can_add: state.keyring.is_some(),
+        },
+    )
 }
 
 /// `POST /outbox/retry`: one delivery (`id`) or every failed one
@@ -149,4 +168,66 @@ pub(crate) async fn retry(State(state): State<AppState>, form: UiForm) -> UiResu
         .collect();
     let done = api::retry(&state, &form.user.caller, RetryRequest { ids, all_failed }).await?;
     Ok(Redirect::to(&format!("/outbox?retried={}", done.retried)).into_response())
+}
+
+/// Comma- or line-separated values of a form field.
+fn list(v: &str) -> Vec<String> {
+    v.split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// `POST /outbox/channels`: adds a signed webhook channel; the page shows
+/// its signing secret this once.
+pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+    let req = ChannelRequest {
+        name: form.get("name").to_string(),
+        webhook: form.get("webhook").to_string(),
+        secret: Some(form.get("secret").trim().to_string()).filter(|s| !s.is_empty()),
+        events: form.all("event").iter().map(|s| s.to_string()).collect(),
+        services: list(form.get("services")),
+        severities: form.all("severity").iter().map(|s| s.to_string()).collect(),
+        major: form.get("major") == "true",
+        tenants: list(form.get("tenants")),
+        allow_private: form.get("allow_private") == "true",
+    };
+    let q = OutboxQuery::default();
+    match api::add(&state, &form.user.caller, req).await {
+        Ok(added) => {
+            let text = match added.secret {
+                Some(secret) => format!(
+                    "Channel {} added. Its signing secret, shown this once (the receiver verifies webhook-signature with it): {secret}",
+                    added.channel.name
+                ),
+                None => format!("Channel {} added.", added.channel.name),
+            };
+            let notice = Notice { ok: true, text };
+            render(&state, &form.user, &q, Some(notice), StatusCode::OK).await
+        }
+        Err(e) => {
+            let (status, notice) = refusal(e)?;
+            render(&state, &form.user, &q, Some(notice), status).await
+        }
+    }
+}
+
+/// `POST /outbox/channels/remove`.
+pub(crate) async fn remove_channel(
+    State(state): State<AppState>,
+    form: UiForm,
+) -> UiResult<Response> {
+    api::remove(&state, &form.user.caller, form.get("name")).await?;
+    Ok(Redirect::to("/outbox").into_response())
+}
+
+/// `POST /outbox/channels/test`: queues a test message; the log shows it.
+pub(crate) async fn test_channel(
+    State(state): State<AppState>,
+    form: UiForm,
+) -> UiResult<Response> {
+    let name = form.get("name").trim().to_ascii_lowercase();
+    api::test(&state, &form.user.caller, &name).await?;
+    Ok(Redirect::to(&format!("/outbox?channel={}", super::view::encode(&name))).into_response())
 }

@@ -966,6 +966,28 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 200, 200, 403, 403, 403],
         },
+        // no secret key in this server: a channel cannot be kept (409)
+        Row {
+            method: "POST",
+            route: "/api/v1/channels",
+            path: "/api/v1/channels",
+            body: Some(json!({"name": "desk", "webhook": "https://hooks.example/x"})),
+            expect: [401, 409, 409, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/channels/{name}/test",
+            path: "/api/v1/channels/nosuch/test",
+            body: None,
+            expect: [401, 404, 404, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/channels/{name}",
+            path: "/api/v1/channels/nosuch",
+            body: None,
+            expect: [401, 404, 404, 403, 403, 403],
+        },
         Row {
             method: "GET",
             route: "/api/v1/deliveries",

@@ -607,7 +607,8 @@ async fn the_delivery_log_is_in_the_web_ui_and_the_api(store: Store) {
                     secure_cookies: false,
                     ..Default::default()
                 },
-            ),
+            )
+            .with_keyring(Arc::new(Keyring::from_text(KEY, &[]).unwrap())),
             true,
         ),
         store: s.store.clone(),
@@ -639,6 +640,101 @@ async fn the_delivery_log_is_in_the_web_ui_and_the_api(store: Store) {
             .body
             .contains("Send delivery")
     );
+    // a channel added in the page: its secret shown once, then a test sent
+    let (rx2, _) = receiver().await;
+    let page = manager
+        .post(
+            &f,
+            "/outbox/channels",
+            &[
+                ("name", "Teams-Desk"),
+                ("webhook", &rx2.url()),
+                ("event", "post.routed"),
+                ("services", "Microsoft Teams, Exchange Online"),
+                ("allow_private", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let secret = page
+        .body
+        .split("shown this once (the receiver verifies webhook-signature with it): ")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .expect("the secret, once")
+        .trim()
+        .to_string();
+    assert!(secret.starts_with("whsec_"));
+    rx2.set_secret(&secret).unwrap();
+    assert!(
+        page.body
+            .contains("post.routed; of Microsoft Teams, Exchange Online"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !manager.get(&f, "/outbox").await.body.contains(&secret),
+        "shown once only"
+    );
+    let bad = manager
+        .post(
+            &f,
+            "/outbox/channels",
+            &[("name", "x y"), ("webhook", "ftp://a")],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    let tested = manager
+        .post(&f, "/outbox/channels/test", &[("name", "teams-desk")])
+        .await;
+    assert_eq!(tested.status, 303);
+    assert_eq!(round(&s).await.delivered, 1);
+    assert_eq!(
+        rx2.received()[0].event_type.as_deref(),
+        Some("changedesk.test")
+    );
+    // the API adds one too, and removes it
+    let added = manager
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "api-desk", "webhook": "https://hooks.example/x"}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let v: Value = serde_json::from_str(&added.body).unwrap();
+    assert!(v["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(v["channel"]["name"], "api-desk");
+    let again = manager
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "api-desk", "webhook": "https://hooks.example/x"}),
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(
+        manager
+            .send_json(&f, "DELETE", "/api/v1/channels/api-desk", &json!(null))
+            .await
+            .status,
+        204
+    );
+    let removed = manager
+        .post(&f, "/outbox/channels/remove", &[("name", "teams-desk")])
+        .await;
+    assert_eq!(removed.status, 303);
+    let audit = s.store.audit_log(50).await.unwrap();
+    for action in ["channel.add", "channel.remove"] {
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.action == action && e.actor == "manager"),
+            "{action}"
+        );
+    }
     // a reader neither sees it nor retries
     let reader = sign_in(&f, "reader").await;
     assert!(!reader.get(&f, "/").await.body.contains("href=\"/outbox\""));

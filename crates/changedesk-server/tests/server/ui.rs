@@ -336,6 +336,25 @@ impl Browser {
         send(&f.app, get(path, Some(&self.cookie))).await
     }
 
+    /// An API request with this session's cookie and CSRF header.
+    pub(super) async fn send_json(
+        &self,
+        f: &Fixture,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Answer {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, &self.cookie)
+            .header(changedesk_server::http::auth::CSRF_HEADER, &self.csrf)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        send(&f.app, req).await
+    }
+
     pub(super) async fn post(&self, f: &Fixture, path: &str, fields: &[(&str, &str)]) -> Answer {
         let mut all = vec![("csrf_token", self.csrf.as_str())];
         all.extend_from_slice(fields);

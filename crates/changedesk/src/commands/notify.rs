@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use changedesk_core::notify::{ChannelFilter, Event, EventKind};
-use changedesk_notify::{WebhookSecret, WebhookSender};
+use changedesk_core::notify::ChannelFilter;
+use changedesk_notify::WebhookSender;
 use changedesk_secrets::Keyring;
-use changedesk_server::outbox::{Outbox, secret_context, url_context};
-use changedesk_store::{DeliveryFilter, NewChannel, OpenMode, Store};
+use changedesk_server::outbox::{ChannelRequest, MAX_CHANNELS, Outbox, new_channel, test_event};
+use changedesk_store::{DeliveryFilter, OpenMode, Store};
 use secrecy::ExposeSecret as _;
 
 use crate::app::{self, App};
@@ -19,16 +19,19 @@ use crate::commands::secrets::key_source;
 use crate::commands::setup::admin_actor;
 use crate::output;
 
-/// The most channels changedesk keeps (each is fanned out to per event).
-const MAX_CHANNELS: usize = 1000;
+/// The configured key of sealed channel credentials; `None` when none is
+/// configured (a configured key that cannot be loaded is an error).
+pub fn keyring(app: &App) -> Result<Option<Arc<Keyring>>> {
+    match Keyring::load(&key_source(app)) {
+        Ok(k) => Ok(Some(Arc::new(k))),
+        Err(changedesk_secrets::SecretError::NoKey) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// The outbox of `store`, with the configured key (if any).
 pub fn outbox(app: &App, store: &Store) -> Result<Outbox> {
-    let keyring = match Keyring::load(&key_source(app)) {
-        Ok(k) => Some(Arc::new(k)),
-        Err(changedesk_secrets::SecretError::NoKey) => None,
-        Err(e) => return Err(e.into()),
-    };
+    let keyring = keyring(app)?;
     let sender = WebhookSender::new(Duration::from_secs(15))?;
     let mut o = Outbox::new(store.clone(), keyring, sender);
     o.public_url = app.config.server.public_url.clone();
@@ -172,105 +175,45 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
             who,
         } => {
             let actor = admin_actor(&who)?;
-            let name = name.trim().to_ascii_lowercase();
-            if name.is_empty()
-                || name.chars().count() > 64
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            {
-                bail!("a channel name is 1 to 64 letters, digits, `-` or `_`");
-            }
-            let url = url::Url::parse(webhook.trim())
-                .map_err(|_| anyhow!("--webhook is not a URL (https://…)"))?;
-            match url.scheme() {
-                "https" => {}
-                "http" if allow_private => {}
-                "http" => bail!(
-                    "--webhook must be https (plain http only with --allow-private, for a local receiver)"
-                ),
-                _ => bail!("--webhook must be an https URL"),
-            }
-            if !url.username().is_empty() || url.password().is_some() {
-                bail!("--webhook must not carry a user name or password");
-            }
-            let events = events
-                .iter()
-                .map(|e| e.parse::<EventKind>().map_err(|e| anyhow!("--event: {e}")))
-                .collect::<Result<Vec<_>>>()?;
-            for s in &severities {
-                if !["normal", "high", "critical"].contains(&s.trim().to_ascii_lowercase().as_str())
-                {
-                    bail!(
-                        "--severity: `{}` is not normal, high or critical",
-                        changedesk_core::text::clip_chars(s, 40)
-                    );
-                }
-            }
-            let (secret_text, generated) = match secret {
-                Some(s) => {
-                    WebhookSecret::parse(s.trim()).map_err(|e| anyhow!("--secret: {e}"))?;
-                    (secrecy::SecretString::from(s.trim().to_string()), false)
-                }
-                None => (WebhookSecret::generate()?.1, true),
+            let req = ChannelRequest {
+                name,
+                webhook,
+                secret,
+                events,
+                services,
+                severities,
+                major,
+                tenants,
+                allow_private,
             };
             let ring = Keyring::load(&key_source(app)).context(
                 "a channel's URL and signing secret are kept sealed: configure a secret key first",
             )?;
             let store = app.store_existing().await?;
             let r = async {
-                if !tenants.is_empty() {
-                    let known = store.tenants().await?;
-                    for t in &tenants {
-                        if !known.iter().any(|k| k.name.eq_ignore_ascii_case(t.trim())) {
-                            bail!(
-                                "--tenant: no tenant is named `{}`",
-                                changedesk_core::text::clip_chars(t, 60)
-                            );
-                        }
-                    }
-                }
+                let known: Vec<String> =
+                    store.tenants().await?.into_iter().map(|t| t.name).collect();
                 if store.channels().await?.len() >= MAX_CHANNELS {
                     bail!("changedesk keeps at most {MAX_CHANNELS} channels; remove one first");
                 }
-                let c = NewChannel {
-                    name: name.clone(),
-                    kind: "webhook".into(),
-                    url_sealed: ring.seal(url.as_str(), &url_context(&name))?,
-                    secret_sealed: Some(
-                        ring.seal(secret_text.expose_secret(), &secret_context(&name))?,
-                    ),
-                    filter: ChannelFilter {
-                        events,
-                        services,
-                        severities,
-                        major_only: major,
-                        tenants: (!tenants.is_empty()).then(|| {
-                            tenants
-                                .iter()
-                                .map(|t| t.trim().to_ascii_lowercase())
-                                .collect()
-                        }),
-                    },
-                    allow_private,
-                    created_by: actor.clone(),
-                    at: app::now()?,
-                };
-                store.create_channel(&c).await?;
-                Ok(())
+                let (channel, secret) = new_channel(&ring, &req, &known, &actor, app::now()?)
+                    .map_err(|e| anyhow!(e))?;
+                store.create_channel(&channel).await?;
+                Ok((channel.name, secret))
             }
             .await;
             store.close().await;
-            r?;
+            let (name, secret) = r?;
+            let url = url::Url::parse(req.webhook.trim())?;
             println!(
                 "channel {name}: signed webhook to {}://{}",
                 url.scheme(),
                 url.host_str().unwrap_or("")
             );
-            if generated {
+            if let Some(secret) = secret {
                 println!(
                     "its signing secret (shown once; the receiver verifies webhook-signature with it):\n{}",
-                    secret_text.expose_secret()
+                    secret.expose_secret()
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -350,18 +293,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                     );
                 }
                 let now = app::now()?;
-                let test = Event {
-                    kind: EventKind::Test,
-                    at: now,
-                    post: None,
-                    tenants: Vec::new(),
-                    owner: None,
-                    changes: Vec::new(),
-                    reason: Some(
-                        "a test of the channel, from `changedesk notify channel test`".into(),
-                    ),
-                    target: Some(name.clone()),
-                };
+                let test = test_event(&name, now);
                 store.record_events(&[test], now).await?;
                 let o = outbox(app, &store)?;
                 o.run_once(now).await?;

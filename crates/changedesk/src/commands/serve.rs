@@ -38,6 +38,9 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
     if std::env::var("CHANGEDESK_NOW").is_ok_and(|s| !s.trim().is_empty()) {
         state = state.with_clock(move || now);
     }
+    if let Some(keyring) = crate::commands::notify::keyring(app)? {
+        state = state.with_keyring(keyring);
+    }
     if let Some(oidc) = &app.config.oidc {
         let oidc = http::oidc::Oidc::new(oidc.clone()).map_err(|e| anyhow!(e))?;
         eprintln!(

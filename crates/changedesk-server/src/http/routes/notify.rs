@@ -15,11 +15,14 @@ use crate::http::AppState;
 use crate::http::auth::{Caller, Need};
 use crate::http::dto::{ts, ts_opt};
 use crate::http::error::{ApiError, ApiResult, Problem};
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{Json, Path, Query};
+use crate::outbox::{ChannelRequest, MAX_CHANNELS, new_channel, test_event};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_channels))
+        .routes(routes!(list_channels, add_channel))
+        .routes(routes!(remove_channel))
+        .routes(routes!(test_channel))
         .routes(routes!(list_deliveries))
         .routes(routes!(retry_deliveries))
 }
@@ -49,20 +52,141 @@ async fn list_channels(
 ) -> ApiResult<axum::Json<Vec<ChannelDto>>> {
     caller.require(Need::Configure)?;
     let rows = state.store.channels().await?;
-    Ok(axum::Json(
-        rows.into_iter()
-            .map(|c| ChannelDto {
-                name: c.name,
-                kind: c.kind,
-                filter: c.filter,
-                allow_private: c.allow_private,
-                enabled: c.enabled,
-                disabled_reason: c.disabled_reason,
-                created_at: ts(&c.created_at),
-                created_by: c.created_by,
-            })
-            .collect(),
+    Ok(axum::Json(rows.into_iter().map(channel_dto).collect()))
+}
+
+/// A new channel, and its signing secret when changedesk made it (shown
+/// this once: the receiver verifies `webhook-signature` with it).
+#[derive(Serialize, ToSchema)]
+pub struct AddedChannelDto {
+    pub channel: ChannelDto,
+    pub secret: Option<String>,
+}
+
+fn channel_dto(c: changedesk_store::ChannelRow) -> ChannelDto {
+    ChannelDto {
+        name: c.name,
+        kind: c.kind,
+        filter: c.filter,
+        allow_private: c.allow_private,
+        enabled: c.enabled,
+        disabled_reason: c.disabled_reason,
+        created_at: ts(&c.created_at),
+        created_by: c.created_by,
+    }
+}
+
+/// Adds a channel for `caller` (the API's and the web UI's): checked, its
+/// URL and secret sealed, audited.
+pub(crate) async fn add(
+    state: &AppState,
+    caller: &Caller,
+    req: ChannelRequest,
+) -> ApiResult<AddedChannelDto> {
+    use secrecy::ExposeSecret as _;
+    caller.require(Need::Configure)?;
+    let ring = state.keyring.as_deref().ok_or_else(|| {
+        ApiError::conflict(
+            "a channel's URL and signing secret are kept sealed, and no secret key is configured: \
+             set CHANGEDESK_SECRET_KEY or [server] secret_key_file",
+        )
+    })?;
+    if state.store.channels().await?.len() >= MAX_CHANNELS {
+        return Err(ApiError::conflict(format!(
+            "changedesk keeps at most {MAX_CHANNELS} channels; remove one first"
+        )));
+    }
+    let known = state.known_tenants().await?;
+    let (channel, secret) = new_channel(ring, &req, &known, &caller.actor(), state.now())
+        .map_err(ApiError::bad_request)?;
+    let name = channel.name.clone();
+    state.store.create_channel(&channel).await?;
+    let row = state
+        .store
+        .channels()
+        .await?
+        .into_iter()
+        .find(|c| c.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("channel `{name}`")))?;
+    Ok(AddedChannelDto {
+        channel: channel_dto(row),
+        secret: secret.map(|s| s.expose_secret().to_string()),
+    })
+}
+
+/// Adds a signed webhook channel.
+#[utoipa::path(post, path = "/api/v1/channels", tag = "notify", request_body = ChannelRequest,
+    responses((status = 201, body = AddedChannelDto), (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 409, description = "The name is taken, or no secret key is configured", body = Problem)))]
+async fn add_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<ChannelRequest>,
+) -> ApiResult<(axum::http::StatusCode, axum::Json<AddedChannelDto>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        axum::Json(add(&state, &caller, req).await?),
     ))
+}
+
+/// Removes a channel for `caller` (with its delivery log; audited).
+pub(crate) async fn remove(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
+    caller.require(Need::Configure)?;
+    if !state
+        .store
+        .remove_channel(name, &caller.actor(), state.now())
+        .await?
+    {
+        return Err(ApiError::not_found(format!(
+            "channel `{}`",
+            changedesk_core::text::clip_chars(name.trim(), 64)
+        )));
+    }
+    Ok(())
+}
+
+/// Removes a channel and its delivery log.
+#[utoipa::path(delete, path = "/api/v1/channels/{name}", tag = "notify", params(("name" = String, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn remove_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    remove(&state, &caller, &name).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Queues a test message to channel `name` for `caller`: the outbox sends
+/// it within a second; the delivery log says how it went.
+pub(crate) async fn test(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
+    caller.require(Need::Configure)?;
+    let name = name.trim().to_ascii_lowercase();
+    if !state.store.channels().await?.iter().any(|c| c.name == name) {
+        return Err(ApiError::not_found(format!(
+            "channel `{}`",
+            changedesk_core::text::clip_chars(&name, 64)
+        )));
+    }
+    let now = state.now();
+    state
+        .store
+        .record_events(&[test_event(&name, now)], now)
+        .await?;
+    Ok(())
+}
+
+/// Sends a test message to a channel (queued: the delivery log says how it
+/// went within a second or two).
+#[utoipa::path(post, path = "/api/v1/channels/{name}/test", tag = "notify", params(("name" = String, Path)),
+    responses((status = 202), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn test_channel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<axum::http::StatusCode> {
+    test(&state, &caller, &name).await?;
+    Ok(axum::http::StatusCode::ACCEPTED)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
