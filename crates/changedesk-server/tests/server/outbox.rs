@@ -300,6 +300,25 @@ async fn signed_webhooks_tell_the_right_channels_once(store: Store) {
     let raw = String::from_utf8_lossy(&m.raw);
     assert!(!raw.contains("tenant-0"), "{raw}");
 
+    // a post that reaches changedesk more than 7 days after its publication
+    // (published 10 days before it is first seen) tells nobody it is new
+    let mut late = post("MC9", "2026-03-02T02:00:00Z", &["Microsoft Teams"]);
+    late.content.start = Some(at("2026-02-20T00:00:00Z"));
+    load(
+        &s,
+        &with_fabrikam[..1],
+        &[
+            post("MC1", "2026-03-01T00:00:00Z", &["Microsoft Teams"]),
+            post("MC2", "2026-03-02T00:00:00Z", &["Microsoft Teams"]),
+            post("MC3", "2026-03-02T00:00:00Z", &["Exchange Online"]),
+            late,
+        ],
+        "2026-03-02T02:00:00Z",
+        false,
+    )
+    .await;
+    assert_eq!(round(&s).await.events, 0, "a late post is quiet");
+
     // the log, per post and per channel
     let log = s
         .store
