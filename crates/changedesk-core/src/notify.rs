@@ -36,6 +36,12 @@ pub enum EventKind {
     ItemReopened,
     /// A rule's `notify` action.
     RuleNotify,
+    /// An open item's deadline is within the due-soon window.
+    ItemDueSoon,
+    /// An open item is past its own due date.
+    ItemOverdue,
+    /// An open item's post passed its decision deadline.
+    ItemMissed,
     /// "Send a test" of a channel.
     Test,
 }
@@ -47,6 +53,9 @@ impl EventKind {
         EventKind::PostChanged,
         EventKind::ItemReopened,
         EventKind::RuleNotify,
+        EventKind::ItemDueSoon,
+        EventKind::ItemOverdue,
+        EventKind::ItemMissed,
         EventKind::Test,
     ];
 
@@ -57,6 +66,9 @@ impl EventKind {
             EventKind::PostChanged => "post.changed",
             EventKind::ItemReopened => "item.reopened",
             EventKind::RuleNotify => "rule.notify",
+            EventKind::ItemDueSoon => "item.due_soon",
+            EventKind::ItemOverdue => "item.overdue",
+            EventKind::ItemMissed => "item.missed",
             EventKind::Test => "changedesk.test",
         }
     }

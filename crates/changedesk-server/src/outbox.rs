@@ -54,7 +54,8 @@ pub struct ChannelRequest {
     #[serde(default)]
     pub secret: Option<String>,
     /// Only these events (`post.routed`, `post.changed`, `item.reopened`,
-    /// `rule.notify`); none: every event.
+    /// `rule.notify`, `item.due_soon`, `item.overdue`, `item.missed`); none:
+    /// every event.
     #[serde(default)]
     pub events: Vec<String>,
     /// Only posts of these services.

@@ -781,17 +781,25 @@ pub struct SweepSummary {
     pub missed: usize,
     /// Missed items closed as `missed` (when the policy says so).
     pub closed: Vec<String>,
+    /// Items whose deadline status crossed into due soon, overdue or
+    /// missed: an event each, once per crossing.
+    pub notified: usize,
 }
 
 /// Counts overdue and missed items and, when `policy.auto_close`, closes
 /// missed ones past the grace period (decision `missed`, label `missed`,
-/// actor `system`), so nothing silently rots.
+/// actor `system`), so nothing silently rots. An item whose status crosses
+/// into due soon, overdue or missed gets an event (`item.due_soon`,
+/// `item.overdue`, `item.missed`), once: the item remembers what was told
+/// (`deadline_notified`), and back on track it is forgotten.
 pub async fn sweep_deadlines(
     store: &Store,
     policy: &changedesk_core::triage::MissedPolicy,
     now: Timestamp,
 ) -> Result<SweepSummary, TriageError> {
-    use changedesk_core::triage::{DeadlineStatus, auto_close_missed, deadline_status};
+    use changedesk_core::triage::{
+        DeadlineKind, DeadlineStatus, auto_close_missed, deadline_status,
+    };
     let mut out = SweepSummary::default();
     let open = changedesk_store::ItemFilter {
         states: vec![
@@ -803,19 +811,71 @@ pub async fn sweep_deadlines(
     };
     for r in store.work_items(&open).await? {
         let dates = r.dates();
-        match deadline_status(&r.stored.item, &dates, now) {
+        let status = deadline_status(&r.stored.item, &dates, now);
+        match status {
             DeadlineStatus::Overdue { .. } => out.overdue += 1,
             DeadlineStatus::Missed { .. } => out.missed += 1,
-            _ => continue,
+            _ => {}
         }
         let mut item = r.stored.item.clone();
-        if let Some(entries) = auto_close_missed(&mut item, &dates, policy, now)
-            && save_if_unchanged(store, &r, &item, &entries, now).await?
-        {
-            out.closed.push(item.message_id.clone());
+        if let Some(entries) = auto_close_missed(&mut item, &dates, policy, now) {
+            if save_if_unchanged(store, &r, &item, &entries, &[], now).await? {
+                out.closed.push(item.message_id.clone());
+            }
+            continue;
+        }
+        let told = match status.kind() {
+            DeadlineKind::OnTrack => None,
+            k => Some(k),
+        };
+        if item.deadline_notified == told {
+            continue;
+        }
+        item.deadline_notified = told;
+        let events: Vec<Event> = told
+            .map(|k| deadline_event(&r, k, &status, now))
+            .into_iter()
+            .collect();
+        if save_if_unchanged(store, &r, &item, &[], &events, now).await? {
+            out.notified += events.len();
         }
     }
     Ok(out)
+}
+
+/// The event of an item whose deadline status became `kind`.
+fn deadline_event(
+    r: &changedesk_store::ItemRow,
+    kind: changedesk_core::triage::DeadlineKind,
+    status: &changedesk_core::triage::DeadlineStatus,
+    now: Timestamp,
+) -> Event {
+    use changedesk_core::notify::{EventKind, PostRef};
+    use changedesk_core::triage::DeadlineKind;
+    let kind = match kind {
+        DeadlineKind::DueSoon => EventKind::ItemDueSoon,
+        DeadlineKind::Overdue => EventKind::ItemOverdue,
+        DeadlineKind::Missed | DeadlineKind::OnTrack => EventKind::ItemMissed,
+    };
+    Event {
+        kind,
+        at: now,
+        post: Some(PostRef {
+            id: r.stored.item.message_id.clone(),
+            title: r.title.clone(),
+            services: r.services.clone(),
+            category: r.category.clone(),
+            severity: r.severity.clone(),
+            major: r.is_major,
+            act_by: r.act_by,
+            start: r.start,
+        }),
+        tenants: r.tenants.clone(),
+        owner: r.stored.item.assignee.clone(),
+        changes: Vec::new(),
+        reason: Some(status.to_string()),
+        target: None,
+    }
 }
 
 /// The baseline's items awaiting triage (see `changedesk_core::triage`'s
@@ -886,7 +946,7 @@ pub async fn accept_baseline(
         let Some(entries) = accept_baseline(&mut item, &dates, actor, now) else {
             continue;
         };
-        if save_if_unchanged(store, &r, &item, &entries, now).await? {
+        if save_if_unchanged(store, &r, &item, &entries, &[], now).await? {
             out.closed.push(item.message_id.clone());
         } else {
             out.skipped += 1;
@@ -895,13 +955,15 @@ pub async fn accept_baseline(
     Ok(out)
 }
 
-/// Saves `item` (changed from `r`'s by `entries`) unless someone saved the
-/// item since `r` was read: then it is theirs, and this says `false`.
+/// Saves `item` (changed from `r`'s by `entries`), with `events`, unless
+/// someone saved the item since `r` was read: then it is theirs, and this
+/// says `false`.
 async fn save_if_unchanged(
     store: &Store,
     r: &changedesk_store::ItemRow,
     item: &WorkItem,
     entries: &[LogEntry],
+    events: &[Event],
     now: Timestamp,
 ) -> Result<bool, TriageError> {
     let save = ItemSave {
@@ -910,7 +972,7 @@ async fn save_if_unchanged(
         evaluated_revision: None,
         entries,
         notify: &[],
-        events: &[],
+        events,
         at: now,
     };
     match store.save_work_item(&save).await {

@@ -585,7 +585,8 @@ pub enum ChannelCommand {
         /// The signing secret (`whsec_…`); default: a new one.
         #[arg(long, value_name = "WHSEC")]
         secret: Option<String>,
-        /// Only these events (repeatable): post.routed, post.changed, item.reopened, rule.notify.
+        /// Only these events (repeatable): post.routed, post.changed, item.reopened, rule.notify,
+        /// item.due_soon, item.overdue, item.missed.
         #[arg(long = "event", value_name = "EVENT")]
         events: Vec<String>,
         /// Only posts of these services (repeatable).

@@ -175,6 +175,10 @@ pub struct WorkItem {
     /// Per-tenant overrides, sorted by tenant, at most one per tenant.
     #[serde(default)]
     pub overrides: Vec<TenantOverride>,
+    /// The deadline status people were last told of (due soon, overdue,
+    /// missed), so a crossing notifies once; `None` when on track.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_notified: Option<super::deadlines::DeadlineKind>,
 }
 
 impl WorkItem {
@@ -198,6 +202,7 @@ impl WorkItem {
             reopened_count: 0,
             dismiss_reason: None,
             overrides: Vec::new(),
+            deadline_notified: None,
         }
     }
 

@@ -470,6 +470,89 @@ async fn failures_are_retried_dead_lettered_and_retried_by_a_person(store: Store
     assert!(c.disabled_reason.as_deref().unwrap_or("").contains("410"));
 }
 
+async fn a_deadline_crossing_is_told_once(store: Store) {
+    use changedesk_server::triage::sweep_deadlines;
+    let s = setup(store).await;
+    let (rx, secret) = receiver().await;
+    channel(
+        &s,
+        "deadlines",
+        &rx.url(),
+        &secret,
+        ChannelFilter {
+            events: vec![
+                EventKind::ItemDueSoon,
+                EventKind::ItemOverdue,
+                EventKind::ItemMissed,
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    load(
+        &s,
+        &["alpha"],
+        &[post("MC1", "2026-03-01T00:00:00Z", &["Microsoft Teams"])],
+        "2026-03-01T00:00:00Z",
+        true,
+    )
+    .await;
+    load(
+        &s,
+        &["alpha"],
+        &[
+            post("MC1", "2026-03-01T00:00:00Z", &["Microsoft Teams"]),
+            post("MC2", "2026-03-02T00:00:00Z", &["Microsoft Teams"]),
+        ],
+        "2026-03-02T00:00:00Z",
+        true,
+    )
+    .await;
+    // MC2 is due on 10 March
+    let stored = s.store.work_item("MC2").await.unwrap().unwrap();
+    let mut item = stored.item.clone();
+    item.due = Some(at("2026-03-10T00:00:00Z"));
+    s.store
+        .save_work_item(&changedesk_store::ItemSave {
+            item: &item,
+            expected_version: Some(stored.version),
+            evaluated_revision: None,
+            entries: &[],
+            notify: &[],
+            events: &[],
+            at: at("2026-03-02T00:00:00Z"),
+        })
+        .await
+        .unwrap();
+    let policy = Default::default();
+    // far ahead: nothing; within 14 days: due soon, once; past: overdue, once
+    for (now, told) in [
+        ("2026-02-20T00:00:00Z", 0),
+        ("2026-03-05T00:00:00Z", 1),
+        ("2026-03-06T00:00:00Z", 0),
+        ("2026-03-11T00:00:00Z", 1),
+        ("2026-03-12T00:00:00Z", 0),
+    ] {
+        let sweep = sweep_deadlines(&s.store, &policy, at(now)).await.unwrap();
+        assert_eq!(sweep.notified, told, "at {now}");
+    }
+    round(&s).await;
+    assert_eq!(
+        types(&rx),
+        [
+            ("item.due_soon".to_string(), "MC2".to_string()),
+            ("item.overdue".to_string(), "MC2".to_string())
+        ]
+    );
+    let m = rx
+        .received()
+        .into_iter()
+        .find(|m| m.event_type.as_deref() == Some("item.overdue"))
+        .unwrap();
+    assert_eq!(m.body["data"]["reason"], "overdue since 2026-03-10");
+    assert_eq!(m.body["data"]["owner"], "collab");
+}
+
 async fn a_crash_mid_send_resends_only_what_was_in_flight(store: Store) {
     let s = setup(store).await;
     let (rx, secret) = receiver().await;
@@ -771,6 +854,7 @@ both!(
     signed_webhooks_tell_the_right_channels_once,
     failures_are_retried_dead_lettered_and_retried_by_a_person,
     a_crash_mid_send_resends_only_what_was_in_flight,
+    a_deadline_crossing_is_told_once,
     no_key_no_secret_in_the_database,
     the_delivery_log_is_in_the_web_ui_and_the_api,
 );
