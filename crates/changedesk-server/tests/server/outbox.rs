@@ -155,6 +155,18 @@ async fn load(
         .unwrap();
 }
 
+/// alpha's first load, MC1 (the baseline: it tells nobody).
+async fn baseline(s: &Setup) {
+    load(
+        s,
+        &["alpha"],
+        &[post("MC1", "2026-03-01T00:00:00Z", &["Microsoft Teams"])],
+        "2026-03-01T00:00:00Z",
+        true,
+    )
+    .await;
+}
+
 /// What a receiver got: (type, post), sorted (sends run concurrently).
 fn types(r: &ReceiverHandle) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = r
@@ -344,14 +356,7 @@ async fn failures_are_retried_dead_lettered_and_retried_by_a_person(store: Store
     // so the receiver's 5 minutes hold
     let (rx, secret) = receiver().await;
     channel(&s, "desk", &rx.url(), &secret, ChannelFilter::default()).await;
-    load(
-        &s,
-        &["alpha"],
-        &[post("MC1", "2026-03-01T00:00:00Z", &["Microsoft Teams"])],
-        "2026-03-01T00:00:00Z",
-        true,
-    )
-    .await;
+    baseline(&s).await;
     // 503, then 429 with Retry-After, then a timeout, then success
     rx.fail_next(vec![
         FaultResponse::Status(503),
@@ -489,14 +494,7 @@ async fn a_deadline_crossing_is_told_once(store: Store) {
         },
     )
     .await;
-    load(
-        &s,
-        &["alpha"],
-        &[post("MC1", "2026-03-01T00:00:00Z", &["Microsoft Teams"])],
-        "2026-03-01T00:00:00Z",
-        true,
-    )
-    .await;
+    baseline(&s).await;
     load(
         &s,
         &["alpha"],
@@ -557,14 +555,7 @@ async fn a_crash_mid_send_resends_only_what_was_in_flight(store: Store) {
     let s = setup(store).await;
     let (rx, secret) = receiver().await;
     channel(&s, "desk", &rx.url(), &secret, ChannelFilter::default()).await;
-    load(
-        &s,
-        &["alpha"],
-        &[post("MC1", "2026-03-01T00:00:00Z", &["Microsoft Teams"])],
-        "2026-03-01T00:00:00Z",
-        true,
-    )
-    .await;
+    baseline(&s).await;
     let posts: Vec<_> = (1..=6)
         .map(|i| {
             post(
@@ -635,14 +626,7 @@ async fn no_key_no_secret_in_the_database(store: Store) {
     // without the key the worker cannot open the URL: it says so, and retries
     let mut keyless = s.outbox.clone();
     keyless.keyring = None;
-    load(
-        &s,
-        &["alpha"],
-        &[post("MC1", "2026-03-01T00:00:00Z", &["Microsoft Teams"])],
-        "2026-03-01T00:00:00Z",
-        true,
-    )
-    .await;
+    baseline(&s).await;
     load(
         &s,
         &["alpha"],
@@ -678,14 +662,7 @@ async fn the_delivery_log_is_in_the_web_ui_and_the_api(store: Store) {
     let s = setup(store).await;
     let (rx, secret) = receiver().await;
     channel(&s, "desk", &rx.url(), &secret, ChannelFilter::default()).await;
-    load(
-        &s,
-        &["alpha"],
-        &[post("MC1", "2026-03-01T00:00:00Z", &["Microsoft Teams"])],
-        "2026-03-01T00:00:00Z",
-        true,
-    )
-    .await;
+    baseline(&s).await;
     rx.fail_next(vec![FaultResponse::Status(404)]);
     load(
         &s,

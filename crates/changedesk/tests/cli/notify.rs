@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use changedesk_sim::webhooks::{FaultResponse, ReceiverConfig, start_receiver};
+use changedesk_sim::webhooks::{FaultResponse, ReceiverConfig, ReceiverHandle, start_receiver};
 use serde_json::{Value, json};
 
 use crate::harness::*;
@@ -28,24 +28,29 @@ fn posts(ids: &[(&str, &str)]) -> Value {
     )
 }
 
+/// The archive, the key file and the ownership every test here uses.
+const CONFIG: &str = "database = \"sqlite://cd.db\"\n[server]\nsecret_key_file = \"k.key\"\n\n\
+     [[owners]]\nname = \"collab\"\ndisplay_name = \"Collaboration\"\nemail = \"c@example.com\"\n\n\
+     [[ownership]]\nworkload = \"Microsoft Teams\"\nowner = \"collab\"\n";
+
+/// A receiver on `rt`, with a placeholder secret until the channel's is
+/// known (the CLI makes it), checking timestamps within 5 minutes.
+fn receiver(rt: &tokio::runtime::Runtime) -> ReceiverHandle {
+    rt.block_on(start_receiver(ReceiverConfig {
+        secret: "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+        tolerance: Duration::from_secs(300),
+    }))
+    .unwrap()
+}
+
 #[test]
 fn a_webhook_channel_hears_of_new_posts_and_its_log_says_so() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     // the worker schedules on CHANGEDESK_NOW (1 September) and signs with
     // the real time: the receiver's 5 minutes hold
-    let rx = rt
-        .block_on(start_receiver(ReceiverConfig {
-            secret: "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
-            tolerance: Duration::from_secs(300),
-        }))
-        .unwrap();
+    let rx = receiver(&rt);
     let s = Sandbox::new();
-    s.write(
-        "cfg.toml",
-        "database = \"sqlite://cd.db\"\n[server]\nsecret_key_file = \"k.key\"\n\n\
-         [[owners]]\nname = \"collab\"\ndisplay_name = \"Collaboration\"\nemail = \"c@example.com\"\n\n\
-         [[ownership]]\nworkload = \"Microsoft Teams\"\nowner = \"collab\"\n",
-    );
+    s.write("cfg.toml", CONFIG);
     let cd = |args: &[&str]| {
         let mut all = vec!["--config", "cfg.toml"];
         all.extend_from_slice(args);
@@ -219,19 +224,9 @@ fn a_killed_delivery_round_loses_nothing_and_resends_only_what_was_in_flight() {
         "outbox.sent=3",
         "outbox.recorded=2",
     ] {
-        let rx = rt
-            .block_on(start_receiver(ReceiverConfig {
-                secret: "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
-                tolerance: Duration::from_secs(300),
-            }))
-            .unwrap();
+        let rx = receiver(&rt);
         let s = Sandbox::new();
-        s.write(
-            "cfg.toml",
-            "database = \"sqlite://cd.db\"\n[server]\nsecret_key_file = \"k.key\"\n\n\
-             [[owners]]\nname = \"collab\"\ndisplay_name = \"Collaboration\"\nemail = \"c@example.com\"\n\n\
-             [[ownership]]\nworkload = \"Microsoft Teams\"\nowner = \"collab\"\n",
-        );
+        s.write("cfg.toml", CONFIG);
         s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
         let cd = |args: &[&str], env: &[(&str, &str)]| {
             let mut all = vec!["--config", "cfg.toml"];
