@@ -19,6 +19,7 @@ mod env;
 mod error;
 mod file;
 mod merge;
+mod notify;
 mod oidc;
 mod server;
 mod sync;
@@ -33,6 +34,7 @@ use std::str::FromStr;
 pub use database::{DEFAULT_DATABASE_URL, DatabaseUrl, PostgresUrl};
 pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
 pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
+pub use notify::{EmailSettings, EmailTransport, NotifySettings, SmtpConfig, looks_like_mailbox};
 pub use oidc::{DEFAULT_APP_ROLES, OidcConfig};
 pub use server::{IpRange, ServerSettings};
 pub use sync::SyncSettings;
@@ -64,6 +66,8 @@ pub struct Config<C = Credential> {
     pub oidc: Option<OidcConfig>,
     /// `[server]`: how `serve` treats its clients.
     pub server: ServerSettings,
+    /// `[notify]`: e-mail transport and message templates.
+    pub notify: NotifySettings,
 }
 
 impl<C> Config<C> {
@@ -291,6 +295,18 @@ pub fn load(
             Err(e) => rep.error(origin, "oidc.client_secret_file", e),
         }
     }
+    let mut notify = config.notify;
+    if let Some(EmailSettings {
+        transport: EmailTransport::Smtp(smtp),
+        ..
+    }) = &mut notify.email
+        && let Some(path) = &smtp.password_file
+    {
+        match merge::read_secret(path, read_secret_file) {
+            Ok(s) => smtp.password = Some(s),
+            Err(e) => rep.error(&Origin::File(0), "notify.email.smtp.password_file", e),
+        }
+    }
     let config = Config {
         database: config.database,
         log_format: config.log_format,
@@ -299,6 +315,7 @@ pub fn load(
         triage: config.triage,
         oidc,
         server: config.server,
+        notify,
     };
     rep.finish(
         Some(Loaded {

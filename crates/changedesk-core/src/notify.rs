@@ -12,6 +12,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub mod delivery;
+
+pub use delivery::{ChannelKind, ChannelSettings, QuietHours};
+
 use serde::{Deserialize, Serialize};
 
 use crate::timestamp::Timestamp;

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use changedesk_core::Timestamp;
 use changedesk_core::config::{Credential, TenantConfig};
-use reqwest::header::{ACCEPT, RETRY_AFTER};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use tokio::sync::Mutex as AsyncMutex;
+use tokio::sync::{Mutex as AsyncMutex, Semaphore};
 use tokio::time::Instant;
 use tracing::{debug, info, trace};
 use url::Url;
@@ -46,6 +46,9 @@ struct Inner {
     budgets: StdMutex<HashMap<BudgetKey, Arc<Budget>>>,
     /// What each tenant's Graph made of `$select` on a listing, once seen.
     select: StdMutex<HashMap<BudgetKey, SelectSupport>>,
+    /// Per app, tenant and sending mailbox: the requests it may have in
+    /// flight (Outlook allows 4 per mailbox).
+    mail_slots: StdMutex<HashMap<(BudgetKey, String), Arc<Semaphore>>>,
 }
 
 /// A cached token belongs to one tenant entry, endpoint, app and scope.
@@ -154,6 +157,7 @@ impl GraphClient {
                 tokens: StdMutex::new(HashMap::new()),
                 budgets: StdMutex::new(HashMap::new()),
                 select: StdMutex::new(HashMap::new()),
+                mail_slots: StdMutex::new(HashMap::new()),
             }),
         })
     }
@@ -419,11 +423,88 @@ impl GraphClient {
 
     /// Drops the cached token if it is still `rejected` (another task may
     /// have replaced it already).
-    async fn forget_token(&self, tenant: &TenantConfig, rejected: &SecretString) {
+    pub(crate) async fn forget_token(&self, tenant: &TenantConfig, rejected: &SecretString) {
         let slot = self.token_slot(tenant);
         let mut cached = slot.lock().await;
         if cached.as_ref().is_some_and(|t| t.same_as(rejected)) {
             *cached = None;
+        }
+    }
+
+    /// The tenant's token for an operation that makes a single attempt
+    /// ([`GraphClient::send_mail`]): the cached one while fresh, else one
+    /// token request, whose transient failure is not retried but reported
+    /// as [`GraphError::Transient`].
+    pub(crate) async fn one_shot_token(
+        &self,
+        tenant: &TenantConfig,
+    ) -> Result<SecretString, GraphError> {
+        let mut op = Op::new(tenant, Duration::ZERO);
+        match self.token(&mut op, false).await {
+            Err(GraphError::GaveUp {
+                tenant, step, last, ..
+            }) => Err(GraphError::Transient {
+                tenant,
+                step,
+                last,
+                retry_after: None,
+            }),
+            other => other,
+        }
+    }
+
+    /// The slots of a sending mailbox (4: Outlook's concurrency limit per
+    /// app per mailbox), shared by every clone of this client.
+    pub(crate) fn mailbox_slots(&self, tenant: &TenantConfig, sender: &str) -> Arc<Semaphore> {
+        let key = (self.budget_key(tenant), sender.trim().to_lowercase());
+        self.inner
+            .mail_slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert_with(|| Arc::new(Semaphore::new(crate::mail::MAILBOX_CONCURRENCY)))
+            .clone()
+    }
+
+    /// One `POST` of a JSON body with the bearer token, without retries:
+    /// Graph's answer, or why none came.
+    pub(crate) async fn post_json(
+        &self,
+        tenant: &TenantConfig,
+        url: &Url,
+        token: &SecretString,
+        body: Vec<u8>,
+    ) -> Posted {
+        let opts = &self.inner.opts;
+        let request_id = uuid::Uuid::new_v4().to_string();
+        trace!(tenant = %tenant.name, %url, %request_id, "POST");
+        let sent = self
+            .inner
+            .http
+            .post(url.clone())
+            .bearer_auth(token.expose_secret())
+            .header(ACCEPT, "application/json")
+            .header(CONTENT_TYPE, "application/json")
+            .header("client-request-id", &request_id)
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Err(e) => Posted::Failed(describe_send_error(&e, opts.request_timeout)),
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                let retry_after = retry_after(&resp);
+                let mut ignored = 0;
+                // the status decides; an error body that breaks off is
+                // described by the status alone
+                let body = read_body(resp, &mut ignored).await.unwrap_or_default();
+                Posted::Answer {
+                    status,
+                    retry_after,
+                    body,
+                    request_id,
+                }
+            }
         }
     }
 
@@ -749,6 +830,32 @@ fn page_outcome<T>(
         code,
         message,
     })
+}
+
+/// What one `POST` came to ([`GraphClient::post_json`]).
+pub(crate) enum Posted {
+    /// Graph answered.
+    Answer {
+        status: u16,
+        retry_after: Option<Duration>,
+        body: Vec<u8>,
+        /// The `client-request-id` sent.
+        request_id: String,
+    },
+    /// No answer: a timeout, a connection that failed or broke (described).
+    Failed(String),
+}
+
+/// Microsoft's error code and a message (scrubbed of `secrets`) of an
+/// error response.
+pub(crate) fn error_parts(status: u16, body: &[u8], secrets: &[&str]) -> (String, String) {
+    match GraphErrorBody::parse(body) {
+        Some(e) => {
+            let message = e.message(secrets);
+            (e.code, message)
+        }
+        None => (String::new(), body_excerpt(status, body, secrets)),
+    }
 }
 
 /// `{"error":{"code":"…","message":"…","innerError":{…}}}`.

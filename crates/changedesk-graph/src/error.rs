@@ -16,6 +16,8 @@ pub enum Step {
     Token,
     /// Reading a Graph collection.
     Read(Resource),
+    /// Sending an e-mail (`POST /users/{sender}/sendMail`).
+    SendMail,
 }
 
 impl fmt::Display for Step {
@@ -23,6 +25,7 @@ impl fmt::Display for Step {
         match self {
             Step::Token => f.write_str("token request"),
             Step::Read(r) => write!(f, "reading {r}"),
+            Step::SendMail => f.write_str("sending mail"),
         }
     }
 }
@@ -56,6 +59,22 @@ pub enum GraphError {
         elapsed: Duration,
         last: String,
     },
+    /// One attempt failed in a way that may pass later: throttling (`429`),
+    /// a server error (`500`, `502`, `503`, `504`), a timeout, a lost
+    /// connection. Reported at once by the operations that do not retry
+    /// themselves ([`crate::GraphClient::send_mail`]); `retry_after` is the
+    /// server's `Retry-After`, when it sent one.
+    #[error("tenant {tenant}: {step} failed: {last}; worth trying again{}", retry_part(.retry_after))]
+    Transient {
+        tenant: String,
+        step: Step,
+        last: String,
+        retry_after: Option<Duration>,
+    },
+    /// An e-mail that cannot be sent as given (no recipient, a header Graph
+    /// refuses, too large, …); nothing was sent.
+    #[error("tenant {tenant}: cannot send this mail: {message}")]
+    InvalidMail { tenant: String, message: String },
     /// The certificate or private key cannot be read or used.
     #[error("tenant {tenant}: certificate credential: {message}")]
     Credential { tenant: String, message: String },
@@ -71,6 +90,31 @@ pub enum GraphError {
     /// The HTTP client cannot be built.
     #[error("cannot build the HTTP client: {message}")]
     Client { message: String },
+}
+
+fn retry_part(retry_after: &Option<Duration>) -> String {
+    match retry_after {
+        Some(d) => format!(" after {d:.1?} (Retry-After)"),
+        None => " later".to_string(),
+    }
+}
+
+/// What a caller should do about a [`GraphError`] ([`GraphError::disposition`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Try again later, after the server's `Retry-After` when there is one
+    /// (else with the caller's own backoff): throttling, a server error, a
+    /// timeout, a lost connection, retries that ran out of time.
+    RetryLater(Option<Duration>),
+    /// The app's credential or its permissions in the tenant: an
+    /// administrator must act (a secret or certificate, admin consent, an
+    /// application permission such as Mail.Send). Retrying will not help
+    /// until then.
+    Auth,
+    /// Retrying the same request will fail the same way (bad request,
+    /// unknown user, no mailbox, too large, an answer the client cannot
+    /// follow).
+    Permanent,
 }
 
 fn code_part(code: &str) -> String {
@@ -91,10 +135,40 @@ impl GraphError {
     }
 
     /// Whether trying again later, without changing the configuration or the
-    /// tenant, is pointless. Only [`GraphError::GaveUp`] is worth retrying on
-    /// the next sync.
+    /// tenant, is pointless. Only [`GraphError::GaveUp`] and
+    /// [`GraphError::Transient`] are worth retrying (on the next sync, or
+    /// the next delivery attempt).
     pub fn is_permanent(&self) -> bool {
-        !matches!(self, GraphError::GaveUp { .. })
+        !self.is_retryable()
+    }
+
+    /// Whether trying again later may succeed ([`GraphError::GaveUp`],
+    /// [`GraphError::Transient`]).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            GraphError::GaveUp { .. } | GraphError::Transient { .. }
+        )
+    }
+
+    /// The server's `Retry-After` of a [`GraphError::Transient`] failure.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            GraphError::Transient { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// What to do about it: try again later (perhaps after a given time),
+    /// have an administrator fix the app's access, or give up.
+    pub fn disposition(&self) -> Disposition {
+        if self.is_retryable() {
+            Disposition::RetryLater(self.retry_after())
+        } else if self.is_auth() {
+            Disposition::Auth
+        } else {
+            Disposition::Permanent
+        }
     }
 
     /// Whether the failure is about the app's credential or its access to the
@@ -115,6 +189,8 @@ impl GraphError {
         match self {
             GraphError::Permanent { tenant, .. }
             | GraphError::GaveUp { tenant, .. }
+            | GraphError::Transient { tenant, .. }
+            | GraphError::InvalidMail { tenant, .. }
             | GraphError::Credential { tenant, .. }
             | GraphError::Protocol { tenant, .. } => Some(tenant),
             GraphError::Client { .. } => None,
@@ -194,6 +270,59 @@ mod tests {
         );
         assert!(!e.is_permanent());
         assert_eq!(e.tenant(), Some("fabrikam"));
+    }
+
+    #[test]
+    fn dispositions() {
+        let gave_up = GraphError::GaveUp {
+            tenant: "t".into(),
+            step: Step::Token,
+            attempts: 2,
+            elapsed: Duration::ZERO,
+            last: "HTTP 503".into(),
+        };
+        assert_eq!(gave_up.disposition(), Disposition::RetryLater(None));
+        let transient = GraphError::Transient {
+            tenant: "t".into(),
+            step: Step::SendMail,
+            last: "HTTP 429".into(),
+            retry_after: Some(Duration::from_millis(2128)),
+        };
+        assert_eq!(
+            transient.disposition(),
+            Disposition::RetryLater(Some(Duration::from_millis(2128)))
+        );
+        assert_eq!(
+            transient.to_string(),
+            "tenant t: sending mail failed: HTTP 429; worth trying again after 2.1s (Retry-After)"
+        );
+        let refused = |status: u16, step: Step| GraphError::Permanent {
+            tenant: "t".into(),
+            step,
+            status,
+            code: String::new(),
+            message: "m".into(),
+        };
+        assert_eq!(
+            refused(401, Step::SendMail).disposition(),
+            Disposition::Auth
+        );
+        assert_eq!(refused(400, Step::Token).disposition(), Disposition::Auth);
+        assert_eq!(
+            refused(404, Step::SendMail).disposition(),
+            Disposition::Permanent
+        );
+        let credential = GraphError::Credential {
+            tenant: "t".into(),
+            message: "m".into(),
+        };
+        assert_eq!(credential.disposition(), Disposition::Auth);
+        let invalid = GraphError::InvalidMail {
+            tenant: "t".into(),
+            message: "it has no recipient".into(),
+        };
+        assert_eq!(invalid.disposition(), Disposition::Permanent);
+        assert_eq!(invalid.tenant(), Some("t"));
     }
 
     #[test]

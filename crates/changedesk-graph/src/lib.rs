@@ -15,6 +15,11 @@
 //! - never sends the token anywhere but the tenant's Graph host, and never
 //!   puts a secret, a client assertion or a token in an error or a log.
 //!
+//! [`GraphClient::send_mail`] sends an e-mail from a tenant's mailbox with
+//! `POST /users/{sender}/sendMail` (application permission `Mail.Send`),
+//! in one attempt whose failure says whether to retry later, fix the app's
+//! access or give up ([`GraphError::disposition`]).
+//!
 //! It knows nothing of the store or of HTTP servers: the caller decides what
 //! to do with the items. [`for_each_tenant_concurrently`] runs one task per
 //! tenant with bounded concurrency.
@@ -31,6 +36,7 @@ mod budget;
 mod client;
 mod concurrent;
 mod error;
+mod mail;
 mod membership;
 mod pem;
 mod retry;
@@ -40,7 +46,8 @@ use std::time::Duration;
 
 pub use client::GraphClient;
 pub use concurrent::for_each_tenant_concurrently;
-pub use error::{GraphError, Step};
+pub use error::{Disposition, GraphError, Step};
+pub use mail::{GraphMail, MAILBOX_CONCURRENCY, MAX_MAIL_RECIPIENTS, MAX_SEND_MAIL_BYTES};
 pub use membership::{Member, Membership, ParsedMembers, SelectSupport, parse_members};
 
 use changedesk_core::config::SyncSettings;

@@ -24,6 +24,10 @@ use secrecy::SecretString;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 
+// the crate root is tests/client.rs: modules under tests/client/ need a path
+#[path = "client/mail.rs"]
+mod mail;
+
 const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
 const SECRET: &str = "Xq8~s3cr3t.VALUE_never-to-be-seen";
 
@@ -95,6 +99,8 @@ struct Fake {
     token_forms: Mutex<Vec<HashMap<String, String>>>,
     assertion_claims: Mutex<Vec<serde_json::Value>>,
     graph_requests: Mutex<Vec<GraphRequest>>,
+    /// `sendMail` (see `mail.rs`).
+    mail: mail::FakeMail,
 }
 
 impl Fake {
@@ -312,6 +318,10 @@ async fn start() -> Arc<Fake> {
         .route(
             "/graph/v1.0/admin/serviceAnnouncement/{resource}",
             get(graph_endpoint),
+        )
+        .route(
+            "/graph/v1.0/users/{user}/sendMail",
+            post(mail::send_mail_endpoint),
         )
         .with_state(fake.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -13,15 +13,27 @@
 //!   with an SSRF guard ([`ssrf`]) that checks every address actually
 //!   connected to.
 //!
-//! E-mail, Teams and Slack follow.
+//! - [`email`]: e-mail over SMTP (`lettre`: STARTTLS or implicit TLS, PLAIN,
+//!   LOGIN or XOAUTH2), HTML with a plain-text part, a stable `Message-ID`.
+//! - [`teams`]: Microsoft Teams Workflows webhooks (Adaptive Cards).
+//! - [`slack`]: Slack incoming webhooks (Block Kit).
 
 #![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 
+pub mod email;
+pub mod render;
 pub mod retry;
+pub mod slack;
 pub mod ssrf;
+pub mod teams;
 pub mod webhook;
 
+pub use email::{
+    DEFAULT_SMTP_TIMEOUT, EmailError, EmailMessage, SmtpAuth, SmtpMailer, SmtpSecurity,
+    SmtpSettings, build_message, parse_address,
+};
 pub use retry::{MAX_ATTEMPTS, backoff};
 pub use webhook::{
     DEFAULT_TIMEOUT, SendOutcome, WebhookEndpoint, WebhookError, WebhookSecret, WebhookSender, sign,
 };
+pub use webhook::{HttpReply, PlainTarget};

@@ -19,6 +19,11 @@
 //! path or query), so error texts name the target only as
 //! `scheme://host[:port]`, and the path and query are scrubbed from any
 //! text that echoes them.
+//!
+//! [`WebhookSender::post_json`] is the unsigned variant the Teams and Slack
+//! channels use: the same guarded clients and target checks, no signature
+//! headers, and the raw [`HttpReply`] (status, `Retry-After`, clipped and
+//! scrubbed body text) for the channel to classify by its own rules.
 
 use std::fmt;
 use std::time::Duration;
@@ -258,6 +263,91 @@ impl SendOutcome {
     }
 }
 
+/// An unsigned JSON target whose URL is its credential (Microsoft Teams
+/// Workflows, Slack incoming webhooks): see [`WebhookSender::post_json`].
+#[derive(Clone)]
+pub struct PlainTarget {
+    /// The target; a secret in itself (never logged, never in errors).
+    pub url: Url,
+    /// Allow private, loopback, link-local and other reserved targets
+    /// (see [`ssrf::is_allowed`]). Off by default.
+    pub allow_private: bool,
+    /// Allow `http://` (default: `https` only).
+    pub allow_insecure_http: bool,
+}
+
+impl fmt::Debug for PlainTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlainTarget")
+            .field("target", &target_label(&self.url))
+            .field("allow_private", &self.allow_private)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
+}
+
+impl PlainTarget {
+    /// A target with the strict defaults (`https` only, no private
+    /// addresses).
+    pub fn new(url: Url) -> Self {
+        PlainTarget {
+            url,
+            allow_private: false,
+            allow_insecure_http: false,
+        }
+    }
+
+    /// The checks [`WebhookSender::post_json`] makes before connecting:
+    /// scheme, no userinfo, a host, an IP-literal host allowed by the
+    /// policy (a host name is checked when it is resolved).
+    pub fn validate(&self) -> Result<(), WebhookError> {
+        check_url(&self.url, self.allow_private, self.allow_insecure_http)
+            .map_err(|reason| WebhookError::Endpoint { reason })
+    }
+
+    /// The target as `scheme://host[:port]`, safe to show and log.
+    pub fn target(&self) -> String {
+        target_label(&self.url)
+    }
+}
+
+/// The response to [`WebhookSender::post_json`], for the channel to
+/// classify. Nothing in it contains the target's path or query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpReply {
+    /// The target as `scheme://host[:port]`.
+    pub target: String,
+    /// The status code (a `3xx` is never followed).
+    pub status: u16,
+    /// `Retry-After` (delay seconds or an HTTP date relative to the
+    /// attempt's time), whatever the status.
+    pub retry_after: Option<Duration>,
+    /// The start of the body as text: at most 64 KiB read, control
+    /// characters blanked, trimmed, clipped to 300 characters (`…` marks a
+    /// clip), the URL's secret parts replaced by `[redacted]`.
+    pub body_text: String,
+}
+
+impl HttpReply {
+    /// `scheme://host[:port]: HTTP 404 Not Found`, then `: <body_text>`
+    /// when there is one, or ` (redirects are not followed)` for a `3xx`.
+    pub fn describe(&self) -> String {
+        let reason = reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .map(|r| format!(" {r}"))
+            .unwrap_or_default();
+        let mut text = format!("{}: HTTP {}{reason}", self.target, self.status);
+        if (300..400).contains(&self.status) {
+            text.push_str(" (redirects are not followed)");
+        } else if !self.body_text.is_empty() {
+            text.push_str(": ");
+            text.push_str(&self.body_text);
+        }
+        text
+    }
+}
+
 /// Sends webhooks. Holds one HTTP client per address policy (strict and
 /// private-allowed), each reused across sends; cheap to clone.
 #[derive(Debug, Clone)]
@@ -358,6 +448,68 @@ impl WebhookSender {
     }
 }
 
+impl WebhookSender {
+    /// POST `body` (already-rendered JSON) to `target` unsigned, with
+    /// `Content-Type: application/json` and no `Authorization` header,
+    /// through the same guarded clients as [`WebhookSender::send`] (SSRF
+    /// guard, no redirects, no proxy, the sender's timeout).
+    ///
+    /// Any response, whatever its status, is `Ok` for the channel to
+    /// classify. `Err` is a request that got no response, already
+    /// classified: [`SendOutcome::Failed`] for a refused or malformed
+    /// target, [`SendOutcome::Retry`] for a timeout, connection or DNS
+    /// failure. `now_unix` is the attempt's time, used to read a
+    /// `Retry-After` date. Texts name the target as `scheme://host[:port]`
+    /// only; the URL, its path, its query and each long (16+ characters)
+    /// query value or path segment are scrubbed from anything echoed.
+    pub async fn post_json(
+        &self,
+        target: &PlainTarget,
+        body: &[u8],
+        now_unix: i64,
+    ) -> Result<HttpReply, SendOutcome> {
+        let label = target_label(&target.url);
+        let scrub = Scrubber::new(&target.url).with_parts(&target.url);
+        if let Err(reason) = check_url(
+            &target.url,
+            target.allow_private,
+            target.allow_insecure_http,
+        ) {
+            return Err(scrub.outcome(failed(reason)));
+        }
+        let client = if target.allow_private {
+            &self.open
+        } else {
+            &self.strict
+        };
+        let sent = client
+            .post(target.url.clone())
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .body(body.to_vec())
+            .send()
+            .await;
+        match sent {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, now_unix));
+                // scrubbed before clipping, so no clipped secret survives
+                let body_text = clip_body_text(&scrub.text(read_body_text(response).await));
+                Ok(HttpReply {
+                    target: label,
+                    status,
+                    retry_after,
+                    body_text,
+                })
+            }
+            Err(e) => Err(scrub.outcome(classify_error(&label, &e))),
+        }
+    }
+}
+
 fn build_client(timeout: Duration, allow_private: bool) -> Result<reqwest::Client, WebhookError> {
     reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -391,11 +543,26 @@ fn target_label(url: &Url) -> String {
 }
 
 fn check_target(endpoint: &WebhookEndpoint) -> Result<(), String> {
-    let url = &endpoint.url;
+    check_url(
+        &endpoint.url,
+        endpoint.allow_private,
+        endpoint.allow_insecure_http,
+    )?;
+    if endpoint.secrets.is_empty() {
+        return Err(format!(
+            "{}: the endpoint has no signing secret",
+            target_label(&endpoint.url)
+        ));
+    }
+    Ok(())
+}
+
+/// Scheme, userinfo, host and IP-literal policy of a target URL.
+fn check_url(url: &Url, allow_private: bool, allow_insecure_http: bool) -> Result<(), String> {
     let label = target_label(url);
     match url.scheme() {
         "https" => {}
-        "http" if endpoint.allow_insecure_http => {}
+        "http" if allow_insecure_http => {}
         "http" => {
             return Err(format!(
                 "{label}: plain http is not allowed for this endpoint (use https)"
@@ -413,15 +580,12 @@ fn check_target(endpoint: &WebhookEndpoint) -> Result<(), String> {
         Some(Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
     };
     if let Some(ip) = ip
-        && !endpoint.allow_private
+        && !allow_private
         && !ssrf::is_allowed(ip)
     {
         return Err(format!(
             "{label}: refused: {ip} is a private or reserved address"
         ));
-    }
-    if endpoint.secrets.is_empty() {
-        return Err(format!("{label}: the endpoint has no signing secret"));
     }
     Ok(())
 }
@@ -489,7 +653,13 @@ async fn classify_response(label: &str, response: reqwest::Response, now_unix: i
 
 /// At most [`MAX_ERROR_BODY_BYTES`] of the body, as text with control
 /// characters blanked, clipped to [`MAX_ERROR_BODY_CHARS`] characters.
-async fn read_error_body(mut response: reqwest::Response) -> String {
+async fn read_error_body(response: reqwest::Response) -> String {
+    clip_body_text(&read_body_text(response).await)
+}
+
+/// At most [`MAX_ERROR_BODY_BYTES`] of the body, as text with control
+/// characters blanked, trimmed.
+async fn read_body_text(mut response: reqwest::Response) -> String {
     let mut bytes: Vec<u8> = Vec::new();
     while bytes.len() < MAX_ERROR_BODY_BYTES {
         match response.chunk().await {
@@ -508,7 +678,12 @@ async fn read_error_body(mut response: reqwest::Response) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let trimmed = cleaned.trim();
+    cleaned.trim().to_owned()
+}
+
+/// `text` clipped to [`MAX_ERROR_BODY_CHARS`] characters, `…` marking a
+/// clip.
+fn clip_body_text(trimmed: &str) -> String {
     let mut clipped: String = trimmed.chars().take(MAX_ERROR_BODY_CHARS).collect();
     if trimmed.chars().nth(MAX_ERROR_BODY_CHARS).is_some() {
         clipped.push('…');
@@ -605,6 +780,36 @@ impl Scrubber {
             needles.push(path.to_owned());
         }
         Scrubber { needles }
+    }
+
+    /// Also each query value (raw and decoded) and path segment of 16 or
+    /// more characters: a receiver may echo one alone (Teams' `sig`,
+    /// Slack's last path segment). Longer needles are replaced first.
+    fn with_parts(mut self, url: &Url) -> Self {
+        const MIN_PART_CHARS: usize = 16;
+        let long = |s: &str| s.chars().count() >= MIN_PART_CHARS;
+        if let Some(query) = url.query() {
+            for pair in query.split('&') {
+                let raw = pair.split_once('=').map_or("", |(_, v)| v);
+                if long(raw) {
+                    self.needles.push(raw.to_owned());
+                }
+            }
+        }
+        for (_, value) in url.query_pairs() {
+            if long(&value) {
+                self.needles.push(value.into_owned());
+            }
+        }
+        for segment in url.path_segments().into_iter().flatten() {
+            if long(segment) {
+                self.needles.push(segment.to_owned());
+            }
+        }
+        self.needles
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.needles.dedup();
+        self
     }
 
     fn text(&self, text: String) -> String {

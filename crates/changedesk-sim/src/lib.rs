@@ -238,6 +238,52 @@
 //!   `unavailable` (503), `malformed` (200 with a `value` that is not a
 //!   list of ids).
 //!
+//! ## Graph: `POST /v1.0/users/{id | userPrincipalName}/sendMail`
+//!
+//! The JSON form of Graph's `sendMail`, as an app sends it with the
+//! `Mail.Send` application permission: `{"message": {…},
+//! "saveToSentItems": …}` → `202 Accepted`, empty body, and the message is
+//! recorded ([`SentMail`]: tenant, sender, recipients, subject, body type
+//! and content, `x-` headers, `internetMessageId`, time):
+//! [`SimHandle::sent_mail`], `GET /_sim/mail`.
+//!
+//! - **Permission:** the token must carry the app role [`MAIL_SEND`].
+//!   Each tenant grants the app [`SimConfig::app_roles`] at start
+//!   ([`DEFAULT_APP_ROLES`], Mail.Send included, so `changedesk demo` can
+//!   send); a token carries the roles of the moment it was issued, as
+//!   Entra's `roles` claim does ([`SimHandle::revoke_app_role`] then
+//!   [`SimHandle::expire_tokens`] for an immediate effect). Without it: 403
+//!   `ErrorAccessDenied` (also in the `consent_revoked` mode). Token
+//!   refusals are the listings' 401 `InvalidAuthenticationToken`.
+//! - **Users:** each tenant has a mailbox user per
+//!   [`SimConfig::mailboxes`] local part (`changedesk@tenant-001.onmicrosoft.com`
+//!   by default), named in the path by address (case-insensitively) or
+//!   object id ([`derived_oid`] of the address); more with
+//!   [`SimHandle::set_mail_user`], with or without a mailbox. Unknown user:
+//!   404 `ErrorInvalidUser`; no mailbox: 404 `MailboxNotEnabledForRESTAPI`;
+//!   `/v1.0/me/sendMail` with an app token: 400.
+//! - **Validation** as Graph's: `Content-Type: application/json` (else
+//!   415; the base64 MIME form is not implemented), at most
+//!   [`MAX_SEND_MAIL_BYTES`] (413), JSON (400 `BadRequest`), `message`
+//!   required, unknown parameters and `message` properties refused (400
+//!   `RequestBodyRead`, names case-insensitive), `contentType` `text` or
+//!   `html` in any case, at least one recipient in To, Cc or Bcc and every
+//!   address resolvable (400 `ErrorInvalidRecipients`), at most
+//!   [`MAX_MAIL_RECIPIENTS`], header names starting with `x-` (400
+//!   `InvalidInternetMessageHeader`), `internetMessageId` as `<left@right>`,
+//!   a `from` other than the mailbox refused (403 `ErrorSendAsDenied`).
+//! - **Throttling** per app per mailbox ([`MailLimits`]): 4 requests in
+//!   flight (a fifth → 429 `ApplicationThrottled` "Application is over its
+//!   MailboxConcurrency limit.", `Retry-After: 1`) and 10,000 in 10
+//!   minutes (429 with the exact `Retry-After`). The listings' per-tenant
+//!   [`Limits`] do not apply.
+//! - **Faults:** scripted ([`MailFault`]: 429 with a `Retry-After`, 500,
+//!   502, 503, 504; [`SimHandle::set_mail_faults`], `PUT
+//!   /_sim/mail/faults`), each failing one request after the role check;
+//!   then the [`Faults`] dice (`fault_429`, `fault_503`: two draws per
+//!   request); `latency_ms` is spent holding a mailbox slot, so it makes
+//!   concurrency observable; `endless_503` fails every request.
+//!
 //! ## Faults and tenant modes
 //!
 //! [`Faults`] (set at start, [`SimHandle::set_faults`], or `PUT
@@ -281,7 +327,7 @@
 //!
 //! | Request | Effect |
 //! |---|---|
-//! | `GET /_sim/tenants` | base URL, scope, client id and secret, certificate thumbprint, and per tenant `name`, `tenant_id`, `domain`, `client_id`, `client_secret`, `login_url`, `graph_url`, `mode` |
+//! | `GET /_sim/tenants` | base URL, scope, client id and secret, certificate thumbprint, and per tenant `name`, `tenant_id`, `domain`, `client_id`, `client_secret`, `login_url`, `graph_url`, `mode`, `roles` |
 //! | `POST /_sim/advance {"days": N, "seed": S}` | lets days pass; returns `version`, `base_time`, `posts`, `issues` |
 //! | `GET`, `PUT /_sim/faults {…}` | reads, or changes any subset of the [`Faults`] fields |
 //! | `GET`, `PUT /_sim/limits {"per_minute", "per_hour"}` | reads or replaces the throttling [`Limits`] |
@@ -296,6 +342,14 @@
 //! | `PUT /_sim/oidc/fault {"fault": "expired"}` | the [`IdTokenFault`] of the next ID token (`null`: none) |
 //! | `PUT /_sim/oidc/member-objects-fault {"fault": "denied"}` | the [`MemberObjectsFault`] of the next `getMemberObjects` answer (`null`: none) |
 //! | `PUT /_sim/oidc/redirect-uris ["https://…", …]` | the registered redirect URIs (`[]`: any loopback `http` URI) |
+//! | `GET`, `PUT /_sim/tenants/{name}/roles ["Mail.Send", …]` | the app roles the tenant grants (`{"tenant", "roles"}`), or replaces them |
+//! | `PUT`, `DELETE /_sim/tenants/{name}/roles/{role}` | grants or revokes one app role (tokens issued from then on) |
+//! | `GET /_sim/tenants/{name}/users` | the tenant's users for `sendMail` ([`SimMailUser`]: `address`, `id`, `mailbox`) |
+//! | `PUT /_sim/tenants/{name}/users/{address} {"mailbox": false}` | adds or changes a user (empty body: with a mailbox) |
+//! | `DELETE /_sim/tenants/{name}/users/{address}` | removes a user |
+//! | `GET /_sim/mail[?tenant=name]`, `DELETE /_sim/mail` | the accepted messages ([`SentMail`]), or forgets them |
+//! | `GET`, `PUT /_sim/mail/limits {"concurrent_per_mailbox", "per_ten_minutes"}` | reads or replaces the [`MailLimits`] |
+//! | `GET`, `PUT /_sim/mail/faults [{"status": 429, "retry_after_secs": 2}, …]` | the scripted `sendMail` [`MailFault`]s to come, or replaces them |
 //!
 //! ## Performance
 //!
@@ -312,6 +366,8 @@ mod issue;
 mod message;
 mod rng;
 mod server;
+pub mod slack;
+pub mod teams;
 mod vocab;
 pub mod webhooks;
 
@@ -321,6 +377,10 @@ mod tests;
 pub use generate::{
     Corpus, CorpusSpec, advance, generate, tenant_guid, tenant_health_overviews, tenant_issues,
     tenant_messages, tenant_name,
+};
+pub use server::{
+    DEFAULT_APP_ROLES, MAIL_SEND, MAX_MAIL_RECIPIENTS, MAX_SEND_MAIL_BYTES, MailAddress, MailFault,
+    MailHeader, MailLimits, SENT_MAIL_CAPACITY, SentMail, SimMailUser,
 };
 pub use server::{
     Faults, Limits, LoggedRequest, REQUEST_LOG_CAPACITY, SIM_CLIENT_ID, SIM_CLIENT_SECRET,

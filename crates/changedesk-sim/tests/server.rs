@@ -16,9 +16,18 @@ use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+// the crate root is tests/server.rs: modules under tests/server/ need a path
+#[path = "server/slack_webhook.rs"]
+mod slack_webhook;
+#[path = "server/teams_flow.rs"]
+mod teams_flow;
+
 const OTHER_APP_CERTIFICATE_PEM: &str = include_str!("../testdata/other-app.crt.pem");
 const OTHER_APP_PRIVATE_KEY_PEM: &str = include_str!("../testdata/other-app.key.pem");
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+#[path = "server/mail.rs"]
+mod mail;
 
 fn config() -> SimConfig {
     SimConfig {

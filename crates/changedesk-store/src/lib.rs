@@ -1000,6 +1000,44 @@ impl Store {
         dispatch_write!(self.retry_deliveries(writer, ids, now, actor))
     }
 
+    /// The batching channels with a message to compose at `now`: a
+    /// batched delivery is due, and no message of the channel is waiting
+    /// to be sent (one message in flight per channel keeps order and
+    /// paces the channel).
+    pub async fn channels_with_due_batches(&self, now: Timestamp) -> Result<Vec<i64>> {
+        dispatch!(self.channels_with_due_batches(now))
+    }
+
+    /// Up to `limit` batched deliveries of `channel_id` ready by `until`,
+    /// oldest first.
+    pub async fn batched_deliveries(
+        &self,
+        channel_id: i64,
+        until: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<BatchedDelivery>> {
+        dispatch!(self.batched_deliveries(channel_id, until, limit))
+    }
+
+    /// Composes one message: delivery `leader` carries `body` and is due
+    /// at `now`; `members` (the others of the batch) become `merged` into
+    /// it. Only deliveries still batched change; whether the leader did.
+    pub async fn merge_batch(
+        &self,
+        leader: i64,
+        members: &[i64],
+        body: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let writer = &*self.writer;
+        dispatch_write!(self.merge_batch(writer, leader, members, body, now))
+    }
+
+    /// Messages delivered to `channel_id` since `since` (a channel's pace).
+    pub async fn delivered_since(&self, channel_id: i64, since: Timestamp) -> Result<i64> {
+        dispatch!(self.delivered_since(channel_id, since))
+    }
+
     /// The delivery log, newest first.
     pub async fn deliveries(&self, filter: &DeliveryFilter) -> Result<Vec<DeliveryRow>> {
         dispatch!(self.list_deliveries(filter))
@@ -1291,11 +1329,14 @@ pub struct StoredEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewChannel {
     pub name: String,
-    /// `webhook`.
+    /// `webhook`, `email`, `teams` or `slack` (`ChannelKind`).
     pub kind: String,
+    /// The sealed URL (empty for e-mail).
     pub url_sealed: String,
     pub secret_sealed: Option<String>,
     pub filter: changedesk_core::notify::ChannelFilter,
+    /// Recipients, batching, quiet hours, owner: no secret.
+    pub settings: changedesk_core::notify::ChannelSettings,
     pub allow_private: bool,
     pub created_by: String,
     pub at: Timestamp,
@@ -1310,6 +1351,7 @@ pub struct ChannelRow {
     pub url_sealed: String,
     pub secret_sealed: Option<String>,
     pub filter: changedesk_core::notify::ChannelFilter,
+    pub settings: changedesk_core::notify::ChannelSettings,
     pub allow_private: bool,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
@@ -1323,8 +1365,22 @@ pub struct NewDelivery {
     pub channel_id: i64,
     /// Stable across attempts (`webhook-id`).
     pub message_id: String,
-    /// The rendered message, sent as is on every attempt.
+    /// The rendered message, sent as is on every attempt; for a batching
+    /// channel, the event's part of the message to compose.
     pub body: String,
+    /// A batching channel's delivery waits (`batched`) until this time,
+    /// then joins the channel's next message; `None`: due now.
+    pub ready_at: Option<Timestamp>,
+}
+
+/// A batched delivery waiting for its channel's next message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchedDelivery {
+    pub id: i64,
+    pub message_id: String,
+    /// The event's part (the channel's payload of it).
+    pub body: String,
+    pub ready_at: Timestamp,
 }
 
 /// A delivery a worker claimed.
@@ -1390,6 +1446,9 @@ pub struct DeliveryRow {
     pub last_error: Option<String>,
     pub created_at: Timestamp,
     pub delivered_at: Option<Timestamp>,
+    /// The message that carried this delivery's event with others (a
+    /// batch); its state, attempts and times are that message's.
+    pub carried_by: Option<String>,
 }
 
 /// Which work items to list.

@@ -10,7 +10,7 @@
 use changedesk_core::notify::{ChannelFilter, Event};
 
 use super::{
-    ChannelRow, ClaimedDelivery, DeliveryFilter, DeliveryOutcome, DeliveryRow, NewChannel, NewDelivery, StoredEvent,
+    BatchedDelivery, ChannelRow, ClaimedDelivery, DeliveryFilter, DeliveryOutcome, DeliveryRow, NewChannel, NewDelivery, StoredEvent,
 };
 
 async fn begin_outbox<'w>(pool: &Pool<Db>, writer: &'w Writer, what: &'static str) -> Result<(Option<WriterGuard<'w>>, Tx)> {
@@ -71,13 +71,19 @@ pub(crate) async fn dispatch_event(
     let now = now.to_canonical();
     let (_w, mut tx) = begin_outbox(pool, writer, "dispatch").await?;
     for d in deliveries {
+        let (state, due) = match d.ready_at {
+            Some(t) => ("batched", t.to_canonical()),
+            None => ("pending", now.clone()),
+        };
         sqlx::query(
             "INSERT INTO deliveries (event_id, channel_id, message_id, state, next_attempt_at, created_at, body) \
-             VALUES ($1, $2, $3, 'pending', $4, $4, $5) ON CONFLICT (event_id, channel_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id, channel_id) DO NOTHING",
         )
         .bind(event_id)
         .bind(d.channel_id)
         .bind(&d.message_id)
+        .bind(state)
+        .bind(&due)
         .bind(&now)
         .bind(&d.body)
         .execute(&mut *tx)
@@ -92,8 +98,105 @@ pub(crate) async fn dispatch_event(
     Ok(())
 }
 
-const DELIVERY_COLUMNS: &str = "d.id, d.event_id, d.channel_id, d.message_id, d.state, d.attempts, d.resends, \
-     d.next_attempt_at, d.last_status, d.last_error, d.created_at, d.delivered_at";
+pub(crate) async fn channels_with_due_batches(pool: &Pool<Db>, now: Timestamp) -> Result<Vec<i64>> {
+    let ids = sqlx::query_scalar(
+        "SELECT DISTINCT b.channel_id FROM deliveries b WHERE b.state = 'batched' AND b.next_attempt_at <= $1 \
+         AND NOT EXISTS (SELECT 1 FROM deliveries w WHERE w.channel_id = b.channel_id \
+             AND w.state IN ('pending', 'sending')) ORDER BY b.channel_id",
+    )
+    .bind(now.to_canonical())
+    .fetch_all(pool)
+    .await?;
+    Ok(ids)
+}
+
+pub(crate) async fn batched_deliveries(
+    pool: &Pool<Db>,
+    channel_id: i64,
+    until: Timestamp,
+    limit: i64,
+) -> Result<Vec<BatchedDelivery>> {
+    let rows = sqlx::query(
+        "SELECT id, message_id, body, next_attempt_at FROM deliveries \
+         WHERE channel_id = $1 AND state = 'batched' AND next_attempt_at <= $2 ORDER BY id LIMIT $3",
+    )
+    .bind(channel_id)
+    .bind(until.to_canonical())
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(BatchedDelivery {
+                id: r.try_get("id")?,
+                message_id: r.try_get("message_id")?,
+                body: r.try_get("body")?,
+                ready_at: read_ts(r.try_get("next_attempt_at")?)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn merge_batch(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    leader: i64,
+    members: &[i64],
+    body: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let now = now.to_canonical();
+    let (_w, mut tx) = begin_outbox(pool, writer, "batch").await?;
+    let took = sqlx::query(
+        "UPDATE deliveries SET state = 'pending', body = $1, next_attempt_at = $2 WHERE id = $3 AND state = 'batched'",
+    )
+    .bind(body)
+    .bind(&now)
+    .bind(leader)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if took == 0 {
+        // another worker composed it
+        return Ok(false);
+    }
+    for chunk in members.chunks(500) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new("UPDATE deliveries SET state = 'merged', batch_of = ");
+        qb.push_bind(leader);
+        qb.push(" WHERE state = 'batched' AND id IN (");
+        let mut sep = qb.separated(", ");
+        for id in chunk {
+            sep.push_bind(*id);
+        }
+        qb.push(")");
+        let n = qb.build().execute(&mut *tx).await?.rows_affected();
+        if usize::try_from(n).unwrap_or(0) != chunk.len() {
+            // the batch changed under us: compose it again
+            tx.rollback().await?;
+            return Ok(false);
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn delivered_since(pool: &Pool<Db>, channel_id: i64, since: Timestamp) -> Result<i64> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries WHERE channel_id = $1 AND state = 'delivered' AND delivered_at >= $2",
+    )
+    .bind(channel_id)
+    .bind(since.to_canonical())
+    .fetch_one(pool)
+    .await?;
+    Ok(n)
+}
+
+/// A merged delivery shows its message's (the leader `l`'s) state.
+const DELIVERY_COLUMNS: &str = "d.id, d.event_id, d.channel_id, d.message_id, COALESCE(l.state, d.state) AS state, \
+     COALESCE(l.attempts, d.attempts) AS attempts, COALESCE(l.resends, d.resends) AS resends, \
+     COALESCE(l.next_attempt_at, d.next_attempt_at) AS next_attempt_at, COALESCE(l.last_status, d.last_status) AS last_status, \
+     COALESCE(l.last_error, d.last_error) AS last_error, d.created_at, COALESCE(l.delivered_at, d.delivered_at) AS delivered_at, \
+     l.message_id AS carried_by";
 
 /// Claims up to `limit` deliveries due at `now` (pending and due, or being
 /// sent under a lease that ran out: a crash mid-send, counted in
@@ -213,10 +316,11 @@ pub(crate) async fn retry_deliveries(
 pub(crate) async fn list_deliveries(pool: &Pool<Db>, f: &DeliveryFilter) -> Result<Vec<DeliveryRow>> {
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
         "SELECT {DELIVERY_COLUMNS}, e.kind, e.post_id, c.name AS channel FROM deliveries d \
-         JOIN events e ON e.id = d.event_id JOIN channels c ON c.id = d.channel_id WHERE 1 = 1"
+         JOIN events e ON e.id = d.event_id JOIN channels c ON c.id = d.channel_id \
+         LEFT JOIN deliveries l ON l.id = d.batch_of WHERE 1 = 1"
     ));
     if f.failed_only {
-        qb.push(" AND d.state = 'failed'");
+        qb.push(" AND COALESCE(l.state, d.state) = 'failed'");
     }
     if let Some(p) = &f.post_id {
         qb.push(" AND e.post_id = ").push_bind(p.clone());
@@ -243,6 +347,7 @@ pub(crate) async fn list_deliveries(pool: &Pool<Db>, f: &DeliveryFilter) -> Resu
                 last_error: r.try_get("last_error")?,
                 created_at: read_ts(r.try_get("created_at")?)?,
                 delivered_at: read_ts_opt(r.try_get("delivered_at")?)?,
+                carried_by: r.try_get("carried_by")?,
             })
         })
         .collect()
@@ -259,21 +364,22 @@ pub(crate) async fn create_channel(pool: &Pool<Db>, writer: &Writer, c: &NewChan
         return Err(StoreError::Conflict(format!("a channel named `{name}` exists")));
     }
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO channels (name, kind, url_sealed, secret_sealed, filter, allow_private, enabled, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7, $8) RETURNING id",
+        "INSERT INTO channels (name, kind, url_sealed, secret_sealed, filter, settings, allow_private, enabled, created_at, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9) RETURNING id",
     )
     .bind(&name)
     .bind(&c.kind)
     .bind(&c.url_sealed)
     .bind(&c.secret_sealed)
     .bind(to_json(&c.filter))
+    .bind(to_json(&c.settings))
     .bind(c.allow_private)
     .bind(c.at.to_canonical())
     .bind(&c.created_by)
     .fetch_one(&mut *tx)
     .await?;
     // never the URL or the secret: they are secrets
-    let detail = serde_json::json!({"kind": c.kind, "filter": c.filter, "allow_private": c.allow_private});
+    let detail = serde_json::json!({"kind": c.kind, "filter": c.filter, "settings": c.settings, "allow_private": c.allow_private});
     audit(&mut tx, &c.at.to_canonical(), &c.created_by, "channel.add", &name, &detail).await?;
     tx.commit().await?;
     Ok(id)
@@ -281,7 +387,7 @@ pub(crate) async fn create_channel(pool: &Pool<Db>, writer: &Writer, c: &NewChan
 
 pub(crate) async fn list_channels(pool: &Pool<Db>) -> Result<Vec<ChannelRow>> {
     let rows = sqlx::query(
-        "SELECT id, name, kind, url_sealed, secret_sealed, filter, allow_private, enabled, disabled_reason, created_at, created_by \
+        "SELECT id, name, kind, url_sealed, secret_sealed, filter, settings, allow_private, enabled, disabled_reason, created_at, created_by \
          FROM channels ORDER BY name",
     )
     .fetch_all(pool)
@@ -289,11 +395,14 @@ pub(crate) async fn list_channels(pool: &Pool<Db>) -> Result<Vec<ChannelRow>> {
     rows.iter()
         .map(|r| {
             let filter: String = r.try_get("filter")?;
+            let settings: String = r.try_get("settings")?;
             let name: String = r.try_get("name")?;
             Ok(ChannelRow {
                 id: r.try_get("id")?,
                 filter: serde_json::from_str::<ChannelFilter>(&filter)
                     .map_err(|e| StoreError::Corrupt(format!("channel {name}'s filter: {e}")))?,
+                settings: serde_json::from_str::<changedesk_core::notify::ChannelSettings>(&settings)
+                    .map_err(|e| StoreError::Corrupt(format!("channel {name}'s settings: {e}")))?,
                 name,
                 kind: r.try_get("kind")?,
                 url_sealed: r.try_get("url_sealed")?,

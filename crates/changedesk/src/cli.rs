@@ -575,38 +575,11 @@ pub enum NotifyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ChannelCommand {
-    /// Add a signed webhook (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature).
-    /// Without --secret a signing secret is made and printed once: give it to the receiver.
-    Add {
-        name: String,
-        /// The endpoint (https; http only with --allow-private, for a local receiver).
-        #[arg(long, value_name = "URL")]
-        webhook: String,
-        /// The signing secret (`whsec_…`); default: a new one.
-        #[arg(long, value_name = "WHSEC")]
-        secret: Option<String>,
-        /// Only these events (repeatable): post.routed, post.changed, item.reopened, rule.notify,
-        /// item.due_soon, item.overdue, item.missed.
-        #[arg(long = "event", value_name = "EVENT")]
-        events: Vec<String>,
-        /// Only posts of these services (repeatable).
-        #[arg(long = "service", value_name = "SERVICE")]
-        services: Vec<String>,
-        /// Only posts of these severities (repeatable): normal, high, critical.
-        #[arg(long = "severity", value_name = "SEVERITY")]
-        severities: Vec<String>,
-        /// Only major changes.
-        #[arg(long)]
-        major: bool,
-        /// Only these tenants (repeatable): the channel hears only of them, and never of others.
-        #[arg(long = "tenant", value_name = "TENANT")]
-        tenants: Vec<String>,
-        /// Allow private, loopback and plain-http targets (a receiver on this network).
-        #[arg(long)]
-        allow_private: bool,
-        #[command(flatten)]
-        who: AsUser,
-    },
+    /// Add a channel: a signed webhook (Standard Webhooks), e-mail, Microsoft Teams (a Workflows
+    /// "When a Teams webhook request is received" URL) or Slack (an incoming webhook URL).
+    /// A webhook without --secret gets a signing secret, printed once: give it to the receiver.
+    /// E-mail, Teams and Slack gather events for --batch-minutes (default 5) into one message.
+    Add(Box<ChannelAdd>),
     /// The channels (never their URLs or secrets).
     List {
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -620,6 +593,64 @@ pub enum ChannelCommand {
     },
     /// Send a test message to a channel now, and say what happened.
     Test { name: String },
+}
+
+/// `notify channel add`.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["webhook", "teams", "slack", "email", "owner"])))]
+pub struct ChannelAdd {
+    pub name: String,
+    /// A signed webhook's endpoint (https; http only with --allow-private, for a local receiver).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["teams", "slack", "email"])]
+    pub webhook: Option<String>,
+    /// A Microsoft Teams Workflows webhook URL (its `sig` is the credential: kept sealed).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["slack", "email"])]
+    pub teams: Option<String>,
+    /// A Slack incoming webhook URL (kept sealed).
+    #[arg(long, value_name = "URL", conflicts_with = "email")]
+    pub slack: Option<String>,
+    /// E-mail recipients (repeatable), through [notify.email]'s transport.
+    #[arg(long = "email", value_name = "ADDRESS")]
+    pub email: Vec<String>,
+    /// Only items of this owner; with no other destination, e-mail to the owner's address.
+    #[arg(long, value_name = "OWNER")]
+    pub owner: Option<String>,
+    /// Minutes to gather events into one message (e-mail, Teams, Slack; 0: at once).
+    #[arg(long, value_name = "MINUTES")]
+    pub batch_minutes: Option<u32>,
+    /// Quiet hours, local time: nothing but urgent events is sent (e.g. 22:00-07:00).
+    #[arg(long, value_name = "HH:MM-HH:MM")]
+    pub quiet: Option<String>,
+    /// The time zone of the quiet hours (IANA, e.g. Europe/Paris; default UTC).
+    #[arg(long, value_name = "ZONE", requires = "quiet")]
+    pub time_zone: Option<String>,
+    /// Severities still sent in quiet hours (repeatable): normal, high, critical.
+    #[arg(long = "urgent-severity", value_name = "SEVERITY", requires = "quiet")]
+    pub urgent_severities: Vec<String>,
+    /// The signing secret (`whsec_…`); default: a new one.
+    #[arg(long, value_name = "WHSEC")]
+    pub secret: Option<String>,
+    /// Only these events (repeatable): post.routed, post.changed, item.reopened, rule.notify,
+    /// item.due_soon, item.overdue, item.missed.
+    #[arg(long = "event", value_name = "EVENT")]
+    pub events: Vec<String>,
+    /// Only posts of these services (repeatable).
+    #[arg(long = "service", value_name = "SERVICE")]
+    pub services: Vec<String>,
+    /// Only posts of these severities (repeatable): normal, high, critical.
+    #[arg(long = "severity", value_name = "SEVERITY")]
+    pub severities: Vec<String>,
+    /// Only major changes.
+    #[arg(long)]
+    pub major: bool,
+    /// Only these tenants (repeatable): the channel hears only of them, and never of others.
+    #[arg(long = "tenant", value_name = "TENANT")]
+    pub tenants: Vec<String>,
+    /// Allow private, loopback and plain-http targets (a receiver on this network).
+    #[arg(long)]
+    pub allow_private: bool,
+    #[command(flatten)]
+    pub who: AsUser,
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,6 +34,7 @@ pub(super) struct RawFile {
     pub triage: Option<super::triage::RawTriage>,
     pub oidc: Option<Spanned<super::oidc::RawOidc>>,
     pub server: Option<super::server::RawServer>,
+    pub notify: Option<super::notify::RawNotify>,
 }
 
 /// One `[[tenants]]` table. Every key is optional here: a missing key may be
@@ -249,7 +250,7 @@ mod tests {
         let e = error("database = \"sqlite://x\"\n\ndatabse = \"x\"\n");
         assert_eq!(
             e.to_string(),
-            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `sync`, `owners`, `tenant_groups`, `ownership`, `rules`, `triage`, `oidc`, `server`"
+            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `sync`, `owners`, `tenant_groups`, `ownership`, `rules`, `triage`, `oidc`, `server`, `notify`"
         );
     }
 

@@ -204,6 +204,9 @@ pub(super) fn build(
         }
     }
 
+    let tenant_names: Vec<String> = tenants.iter().map(|t| t.name.clone()).collect();
+    let notify = super::notify::build(rep, file.notify, &tenant_names);
+
     if !rep.errors.is_empty() {
         return None;
     }
@@ -216,6 +219,7 @@ pub(super) fn build(
             triage,
             oidc,
             server,
+            notify,
         },
         credential_origins,
         oidc_secret_origin,

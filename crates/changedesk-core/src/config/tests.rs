@@ -1058,3 +1058,88 @@ fn server_section_reads_trusted_proxies_from_file_and_env() {
         l.warnings
     );
 }
+
+#[test]
+fn notify_email_transports_load_and_read_the_smtp_password() {
+    let base = format!(
+        "[[tenants]]\nname = \"contoso\"\ntenant_id = \"{GUID_A}\"\nclient_id = \"{GUID_B}\"\nclient_secret = \"{SECRET}\"\n"
+    );
+    let smtp = format!(
+        "{base}[notify]\ntemplates_dir = \"/etc/cd/templates\"\n[notify.email]\nfrom = \"changedesk <cd@contoso.com>\"\ntransport = \"smtp\"\n\
+         [notify.email.smtp]\nhost = \"smtp.contoso.com\"\nauth = \"login\"\nuser = \"cd@contoso.com\"\npassword_file = \"/run/smtp\"\n"
+    );
+    let read = files(&[("/run/smtp", "hunter2\n")]);
+    let l = load_with(Some(&smtp), &[], CliOverrides::default(), &read).unwrap();
+    assert_eq!(
+        l.config.notify.templates_dir.as_deref(),
+        Some(Path::new("/etc/cd/templates"))
+    );
+    let email = l.config.notify.email.unwrap();
+    let EmailTransport::Smtp(s) = &email.transport else {
+        panic!("{:?}", email.transport)
+    };
+    assert_eq!((s.port, s.security.as_str()), (587, "starttls"));
+    assert_eq!(s.password.as_ref().unwrap().expose_secret(), "hunter2");
+    assert!(!format!("{email:?}").contains("hunter2"));
+
+    let graph = format!(
+        "{base}[notify.email]\nfrom = \"cd@contoso.com\"\ntransport = \"graph\"\n[notify.email.graph]\ntenant = \"contoso\"\nsender = \"cd@contoso.com\"\n"
+    );
+    let email = load_ok(&graph, &[]).config.notify.email.unwrap();
+    assert!(
+        email
+            .transport
+            .describe()
+            .contains("Graph sendMail as cd@contoso.com")
+    );
+
+    let dir = "[notify.email]\nfrom = \"cd@localhost.localdomain\"\ntransport = \"directory\"\n[notify.email.directory]\npath = \"mail\"\n";
+    let email = load_ok(dir, &[]).config.notify.email.unwrap();
+    assert!(matches!(email.transport, EmailTransport::Directory(_)));
+    assert!(load_ok("", &[]).config.notify.email.is_none());
+}
+
+#[test]
+fn notify_mistakes_are_reported_with_their_key() {
+    for (text, expect) in [
+        (
+            "[notify.email]\ntransport = \"smtp\"\n[notify.email.smtp]\nhost = \"h\"\n",
+            "notify.email.from",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\"\ntransport = \"pigeon\"\n",
+            "smtp, graph or directory",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\"\ntransport = \"smtp\"\n",
+            "notify.email.smtp",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\"\ntransport = \"graph\"\n[notify.email.graph]\ntenant = \"nope\"\nsender = \"a@b.c\"\n",
+            "names no configured tenant",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\"\ntransport = \"smtp\"\n[notify.email.smtp]\nhost = \"h\"\nauth = \"plain\"\n",
+            "needs `user` and `password_file`",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\"\ntransport = \"smtp\"\n[notify.email.smtp]\nhost = \"h\"\nsecurity = \"none\"\nauth = \"login\"\nuser = \"u\"\npassword_file = \"/p\"\n",
+            "needs security",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\"\ntransport = \"smtp\"\n[notify.email.smtp]\nhost = \"h\"\nport = 70000\n",
+            "port number",
+        ),
+        (
+            "[notify.email]\nfrom = \"a@b.c\\r\\nBcc: x@y.z\"\ntransport = \"directory\"\n[notify.email.directory]\npath = \"m\"\n",
+            "is not a mailbox",
+        ),
+        ("[notify]\ntemplates = \"x\"\n", "unknown key"),
+    ] {
+        let e = match load_with(Some(text), &[], CliOverrides::default(), &no_files) {
+            Ok(_) => panic!("expected an error for {text}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains(expect), "{text}: {e}");
+    }
+}

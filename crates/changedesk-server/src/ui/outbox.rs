@@ -117,8 +117,19 @@ async fn render(
         .into_iter()
         .map(|c| ChannelView {
             name: c.name,
-            kind: c.kind,
-            hears: c.filter.describe(),
+            kind: if c.settings.recipients.is_empty() {
+                c.kind
+            } else {
+                format!("{} to {}", c.kind, c.settings.recipients.join(", "))
+            },
+            hears: {
+                let settings = c.settings.describe();
+                if settings.is_empty() {
+                    c.filter.describe()
+                } else {
+                    format!("{}; {settings}", c.filter.describe())
+                }
+            },
             enabled: c.enabled,
             reason: c.disabled_reason.unwrap_or_default(),
             by: c.created_by,
@@ -182,15 +193,56 @@ fn list(v: &str) -> Vec<String> {
 /// `POST /outbox/channels`: adds a signed webhook channel; the page shows
 /// its signing secret this once.
 pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+    let text = |k: &str| Some(form.get(k).trim().to_string()).filter(|s| !s.is_empty());
+    let batch_minutes = match text("batch_minutes") {
+        None => None,
+        Some(m) => match m.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let notice = Notice {
+                    ok: false,
+                    text: "The batching window is a whole number of minutes.".into(),
+                };
+                let q = OutboxQuery::default();
+                return render(
+                    &state,
+                    &form.user,
+                    &q,
+                    Some(notice),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await;
+            }
+        },
+    };
+    let quiet = match (text("quiet_from"), text("quiet_to")) {
+        (None, None) => None,
+        (from, to) => Some(crate::outbox::QuietRequest {
+            from: from.unwrap_or_default(),
+            to: to.unwrap_or_default(),
+            time_zone: text("time_zone"),
+            urgent_severities: if form.get("urgent_critical") == "true" {
+                vec!["critical".into()]
+            } else {
+                Vec::new()
+            },
+            urgent_major: false,
+        }),
+    };
     let req = ChannelRequest {
         name: form.get("name").to_string(),
-        webhook: form.get("webhook").to_string(),
-        secret: Some(form.get("secret").trim().to_string()).filter(|s| !s.is_empty()),
+        kind: text("kind"),
+        url: text("url").or_else(|| text("webhook")),
+        secret: text("secret"),
+        recipients: list(form.get("recipients")),
         events: form.all("event").iter().map(|s| s.to_string()).collect(),
         services: list(form.get("services")),
         severities: form.all("severity").iter().map(|s| s.to_string()).collect(),
         major: form.get("major") == "true",
         tenants: list(form.get("tenants")),
+        owner: text("owner"),
+        batch_minutes,
+        quiet,
         allow_private: form.get("allow_private") == "true",
     };
     let q = OutboxQuery::default();

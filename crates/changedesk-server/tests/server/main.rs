@@ -26,6 +26,7 @@ macro_rules! both {
 }
 
 mod api;
+mod channels;
 mod oidc;
 mod outbox;
 mod surfaces;

@@ -114,6 +114,7 @@ async fn channel(s: &Setup, name: &str, url: &str, secret: &str, filter: Channel
             url_sealed: ring.seal(url, &url_context(name)).unwrap(),
             secret_sealed: Some(ring.seal(secret, &secret_context(name)).unwrap()),
             filter,
+            settings: Default::default(),
             allow_private: true,
             created_by: "admin".into(),
             at: at("2026-03-01T00:00:00Z"),

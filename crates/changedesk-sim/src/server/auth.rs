@@ -1,8 +1,9 @@
 //! The Entra ID token endpoint (`POST /{tenant}/oauth2/v2.0/token`,
-//! client-credentials grant) and bearer-token checks for Graph.
+//! client-credentials grant), bearer-token checks for Graph, and the app
+//! roles each tenant grants the app.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
@@ -475,6 +476,8 @@ fn issue(
     }
 
     let lifetime = lock(&shared.control).faults.token_lifetime_secs;
+    // the `roles` of a real app token: the app roles granted at issue time
+    let roles = Arc::new(shared.app_roles.get(t));
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let access_token = format!("sim.{}", URL_SAFE_NO_PAD.encode(raw));
@@ -489,6 +492,7 @@ fn issue(
             super::IssuedToken {
                 tenant: t,
                 expires: now + Duration::from_secs(lifetime),
+                roles,
             },
         );
     }
@@ -516,6 +520,15 @@ pub(crate) enum BearerError {
 
 /// The tenant a Graph request's bearer token was issued for.
 pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<usize, BearerError> {
+    authenticate_app(shared, headers).map(|(t, _)| t)
+}
+
+/// The tenant a Graph request's bearer token was issued for, and the app
+/// roles the token carries.
+pub(crate) fn authenticate_app(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<(usize, Arc<BTreeSet<String>>), BearerError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -531,5 +544,40 @@ pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<usize
     if issued.expires <= Instant::now() {
         return Err(BearerError::Expired);
     }
-    Ok(issued.tenant)
+    Ok((issued.tenant, Arc::clone(&issued.roles)))
+}
+
+/// The application permissions (app roles, such as `Mail.Send`) each
+/// tenant has granted the simulator's app, with admin consent. A token
+/// carries the roles of the moment it was issued, as Entra's `roles` claim
+/// does.
+pub(crate) struct AppRoles(Mutex<Vec<BTreeSet<String>>>);
+
+impl AppRoles {
+    pub fn new(tenants: usize, roles: &[String]) -> AppRoles {
+        let granted: BTreeSet<String> = roles.iter().cloned().collect();
+        AppRoles(Mutex::new(vec![granted; tenants]))
+    }
+
+    pub fn get(&self, t: usize) -> BTreeSet<String> {
+        lock(&self.0).get(t).cloned().unwrap_or_default()
+    }
+
+    pub fn grant(&self, t: usize, role: &str) {
+        if let Some(r) = lock(&self.0).get_mut(t) {
+            r.insert(role.to_owned());
+        }
+    }
+
+    pub fn revoke(&self, t: usize, role: &str) {
+        if let Some(r) = lock(&self.0).get_mut(t) {
+            r.remove(role);
+        }
+    }
+
+    pub fn set(&self, t: usize, roles: BTreeSet<String>) {
+        if let Some(r) = lock(&self.0).get_mut(t) {
+            *r = roles;
+        }
+    }
 }

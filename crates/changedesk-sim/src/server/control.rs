@@ -14,7 +14,7 @@ use super::{
     Faults, Limits, SIM_CLIENT_ID, SIM_CLIENT_SECRET, Shared, TenantMode, listing_items, lock,
 };
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(crate) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(json!({"error": message.into()}))).into_response()
 }
 
@@ -34,7 +34,8 @@ pub(crate) async fn tenants(State(shared): State<Arc<Shared>>) -> Response {
         .sim_tenants()
         .into_iter()
         .zip(modes)
-        .map(|(t, mode)| {
+        .enumerate()
+        .map(|(i, (t, mode))| {
             json!({
                 "name": t.name,
                 "tenant_id": t.tenant_id,
@@ -44,6 +45,7 @@ pub(crate) async fn tenants(State(shared): State<Arc<Shared>>) -> Response {
                 "login_url": shared.base_url,
                 "graph_url": shared.base_url,
                 "mode": mode,
+                "roles": shared.app_roles.get(i),
             })
         })
         .collect();
@@ -237,4 +239,83 @@ pub(crate) async fn expire_tokens(State(shared): State<Arc<Shared>>) -> Response
 pub(crate) async fn reset_throttling(State(shared): State<Arc<Shared>>) -> Response {
     shared.reset_throttling();
     StatusCode::NO_CONTENT.into_response()
+}
+
+/// The roles of tenant `t`, as the control API shows them.
+fn roles_body(shared: &Shared, t: usize) -> Response {
+    Json(json!({
+        "tenant": shared.tenants[t].name,
+        "roles": shared.app_roles.get(t),
+    }))
+    .into_response()
+}
+
+/// The tenant by name, domain or id, or the control API's 404.
+pub(crate) fn tenant_index(shared: &Shared, tenant: &str) -> Result<usize, Box<Response>> {
+    shared.resolve(tenant).ok_or_else(|| {
+        Box::new(error(
+            StatusCode::NOT_FOUND,
+            super::SimError::UnknownTenant(tenant.to_owned()).to_string(),
+        ))
+    })
+}
+
+/// `GET /_sim/tenants/{tenant}/roles`: the app roles the tenant grants the
+/// app (`{"tenant", "roles": [...]}`).
+pub(crate) async fn get_roles(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+) -> Response {
+    match tenant_index(&shared, &tenant) {
+        Ok(t) => roles_body(&shared, t),
+        Err(r) => *r,
+    }
+}
+
+/// `PUT /_sim/tenants/{tenant}/roles ["Mail.Send", ...]`: replaces them.
+pub(crate) async fn put_roles(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
+    let t = match tenant_index(&shared, &tenant) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let roles: std::collections::BTreeSet<String> = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return *r,
+    };
+    shared.app_roles.set(t, roles);
+    roles_body(&shared, t)
+}
+
+/// `PUT /_sim/tenants/{tenant}/roles/{role}`: grants one (tokens issued
+/// from now on carry it).
+pub(crate) async fn grant_role(
+    State(shared): State<Arc<Shared>>,
+    Path((tenant, role)): Path<(String, String)>,
+) -> Response {
+    match tenant_index(&shared, &tenant) {
+        Ok(t) => {
+            shared.app_roles.grant(t, &role);
+            roles_body(&shared, t)
+        }
+        Err(r) => *r,
+    }
+}
+
+/// `DELETE /_sim/tenants/{tenant}/roles/{role}`: revokes one (tokens issued
+/// before keep it until they expire).
+pub(crate) async fn revoke_role(
+    State(shared): State<Arc<Shared>>,
+    Path((tenant, role)): Path<(String, String)>,
+) -> Response {
+    match tenant_index(&shared, &tenant) {
+        Ok(t) => {
+            shared.app_roles.revoke(t, &role);
+            roles_body(&shared, t)
+        }
+        Err(r) => *r,
+    }
 }

@@ -6,13 +6,14 @@
 mod auth;
 mod control;
 mod graph;
+mod mail;
 mod oidc;
 mod views;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::Instant;
@@ -30,9 +31,13 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::generate::{Corpus, CorpusSpec, advance, generate, tenant_guid, tenant_name};
-use auth::RegisteredCert;
+use auth::{AppRoles, RegisteredCert};
 use views::Snapshot;
 
+pub use mail::{
+    DEFAULT_APP_ROLES, MAIL_SEND, MAX_MAIL_RECIPIENTS, MAX_SEND_MAIL_BYTES, MailAddress, MailFault,
+    MailHeader, MailLimits, SENT_MAIL_CAPACITY, SentMail, SimMailUser,
+};
 pub use oidc::{
     GROUPS_OVERAGE_LIMIT, IdTokenFault, MemberObjectsFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID,
     SimUser, derived_oid,
@@ -82,6 +87,17 @@ pub struct SimConfig {
     pub certificate_pem: String,
     /// Seed of the fault dice.
     pub seed: u64,
+    /// The app roles (application permissions) every tenant grants
+    /// [`SIM_CLIENT_ID`] at start, with admin consent: by default
+    /// [`DEFAULT_APP_ROLES`] (the service-communications reads and
+    /// [`MAIL_SEND`]). Changeable per tenant at run time
+    /// ([`SimHandle::revoke_app_role`], `/_sim/tenants/{name}/roles`).
+    pub app_roles: Vec<String>,
+    /// Local parts of the users with an Exchange Online mailbox in every
+    /// tenant, for `sendMail`: by default `changedesk`, so each tenant has
+    /// `changedesk@tenant-00N.onmicrosoft.com`. More at run time
+    /// ([`SimHandle::set_mail_user`], `/_sim/tenants/{name}/users`).
+    pub mailboxes: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -99,6 +115,8 @@ impl Default for SimConfig {
             limits: Limits::default(),
             certificate_pem: TEST_APP_CERTIFICATE_PEM.to_owned(),
             seed: 1,
+            app_roles: DEFAULT_APP_ROLES.iter().map(|r| (*r).to_owned()).collect(),
+            mailboxes: vec!["changedesk".to_owned()],
         }
     }
 }
@@ -335,6 +353,9 @@ pub enum SimError {
     /// A setting of the mock OpenID Connect provider that is not usable.
     #[error("OpenID Connect provider: {0}")]
     Oidc(String),
+    /// A `sendMail` setting that is not usable (a user, a fault).
+    #[error("mail: {0}")]
+    Mail(String),
 }
 
 /// The items of a Graph listing: a raw JSON array, or an object with a
@@ -375,6 +396,8 @@ pub(crate) struct Control {
 pub(crate) struct IssuedToken {
     pub tenant: usize,
     pub expires: Instant,
+    /// The app roles granted when it was issued.
+    pub roles: Arc<BTreeSet<String>>,
 }
 
 #[derive(Default)]
@@ -396,6 +419,10 @@ pub(crate) struct Shared {
     log: Mutex<Log>,
     /// The mock Entra ID OpenID Connect provider.
     pub oidc: oidc::OidcState,
+    /// The app roles each tenant grants the app.
+    pub app_roles: AppRoles,
+    /// `sendMail`: users, limits, scripted faults, accepted messages.
+    pub mail: mail::MailState,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves the
@@ -744,7 +771,10 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         lookup.insert(info.domain.to_ascii_lowercase(), t);
     }
     let file_items = config.corpus_file_items.map(Arc::new);
+    let domains: Vec<String> = tenants.iter().map(|t| t.domain.clone()).collect();
     let shared = Arc::new(Shared {
+        app_roles: AppRoles::new(tenants.len(), &config.app_roles),
+        mail: mail::MailState::new(&domains, &config.mailboxes),
         base_url: format!("http://{}/", display_addr(addr)),
         snapshot: RwLock::new(Arc::new(Snapshot::new(
             1,
@@ -803,6 +833,28 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/_sim/tenants/{tenant}/mode", put(control::put_mode))
         .route(
+            "/_sim/tenants/{tenant}/roles",
+            get(control::get_roles).put(control::put_roles),
+        )
+        .route(
+            "/_sim/tenants/{tenant}/roles/{role}",
+            put(control::grant_role).delete(control::revoke_role),
+        )
+        .route("/_sim/tenants/{tenant}/users", get(mail::get_users))
+        .route(
+            "/_sim/tenants/{tenant}/users/{address}",
+            put(mail::put_user).delete(mail::delete_user),
+        )
+        .route("/_sim/mail", get(mail::get_mail).delete(mail::delete_mail))
+        .route(
+            "/_sim/mail/limits",
+            get(mail::get_limits).put(mail::put_limits),
+        )
+        .route(
+            "/_sim/mail/faults",
+            get(mail::get_faults).put(mail::put_faults),
+        )
+        .route(
             "/_sim/corpus",
             get(control::get_corpus)
                 .put(control::put_corpus)
@@ -841,6 +893,15 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         // delegated: the signed-in user's groups (groups overage)
         .route("/v1.0/me/getMemberObjects", post(oidc::member_objects))
+        // application: Mail.Send (the body is read, up to 4 MB, by the handler)
+        .route(
+            "/v1.0/users/{user}/{action}",
+            post(mail::send_mail).fallback(graph::fallback),
+        )
+        .route(
+            "/v1.0/me/sendMail",
+            post(mail::send_mail_me).fallback(graph::fallback),
+        )
         .merge(sim)
         .fallback(graph::fallback)
         .layer(axum::middleware::from_fn_with_state(

@@ -42,6 +42,7 @@ async fn channel(store: &Store, name: &str) -> i64 {
             url_sealed: "cdsec1:0011223344556677:AAAA".into(),
             secret_sealed: None,
             filter: ChannelFilter::default(),
+            settings: Default::default(),
             allow_private: false,
             created_by: "admin".into(),
             at: at("2026-03-01T00:00:00Z"),
@@ -89,6 +90,7 @@ conformance!(
                     url_sealed: "x".into(),
                     secret_sealed: None,
                     filter: ChannelFilter::default(),
+                    settings: Default::default(),
                     allow_private: false,
                     created_by: "admin".into(),
                     at: at("2026-03-01T00:00:00Z"),
@@ -122,6 +124,7 @@ conformance!(
                     channel_id: *c,
                     message_id: changedesk_core::notify::message_id(e.id, *c),
                     body: format!("{{\"e\":{}}}", e.id),
+                    ready_at: None,
                 })
                 .collect();
             store.dispatch_event(e.id, &ds, now).await.unwrap();

@@ -180,19 +180,30 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The demo's notifications: a signed webhook channel to a local receiver
-/// (the simulator's, which verifies every signature on its own), its URL and
-/// secret sealed with a key made for the demo.
+/// Where the demo's e-mails are captured (one `.eml` file per message).
+pub const DEMO_MAIL_DIR: &str = "changedesk-demo-mail";
+
+/// The demo's notifications, each to a faithful local stand-in: a signed
+/// webhook channel (the simulator's receiver, which verifies every
+/// signature on its own), e-mail to a directory capture (the
+/// Collaboration owner's channel and a change board list), a Teams
+/// Workflows flow and a Slack incoming webhook (the simulator's mocks).
+/// URLs and secrets are sealed with a key made for the demo.
 struct DemoHooks {
     outbox: changedesk_server::outbox::Outbox,
     receiver: changedesk_sim::webhooks::ReceiverHandle,
+    flow: changedesk_sim::teams::FlowHandle,
+    slack: changedesk_sim::slack::SlackHandle,
+    mail: std::path::PathBuf,
 }
 
 impl DemoHooks {
     const CHANNEL: &str = "demo-webhook";
 
     async fn start(store: &Store, at: Timestamp) -> Result<DemoHooks> {
-        use changedesk_server::outbox::{Outbox, secret_context, url_context};
+        use changedesk_server::outbox::{
+            ChannelRequest, MailSetup, Mailer, Outbox, new_channel, secret_context, url_context,
+        };
         use secrecy::ExposeSecret as _;
         let (key, _) = changedesk_secrets::Key::generate()?;
         let ring = changedesk_secrets::Keyring::new(key, []);
@@ -204,7 +215,29 @@ impl DemoHooks {
             })
             .await
             .context("cannot start the demo's webhook receiver")?;
-        store.remove_channel(Self::CHANNEL, "demo", at).await?;
+        let flow = changedesk_sim::teams::start_flow(Default::default())
+            .await
+            .context("cannot start the demo's Teams Workflows mock")?;
+        let slack = changedesk_sim::slack::start_webhook(Default::default())
+            .await
+            .context("cannot start the demo's Slack webhook mock")?;
+        let mail = std::path::PathBuf::from(DEMO_MAIL_DIR);
+        if let Ok(entries) = std::fs::read_dir(&mail) {
+            for e in entries.flatten() {
+                if e.path().extension().is_some_and(|x| x == "eml") {
+                    std::fs::remove_file(e.path())?;
+                }
+            }
+        }
+        for name in [
+            Self::CHANNEL,
+            "collaboration-mail",
+            "change-board",
+            "teams",
+            "slack",
+        ] {
+            store.remove_channel(name, "demo", at).await?;
+        }
         store
             .create_channel(&changedesk_store::NewChannel {
                 name: Self::CHANNEL.into(),
@@ -214,19 +247,91 @@ impl DemoHooks {
                     ring.seal(secret.expose_secret(), &secret_context(Self::CHANNEL))?,
                 ),
                 filter: Default::default(),
+                settings: Default::default(),
                 allow_private: true,
                 created_by: "demo".into(),
                 at,
             })
             .await?;
+        // each sync's events batch into one message per channel (a window
+        // of 0 minutes: the tour's days are rounds, not minutes)
+        let owners: Vec<String> = store.owners().await?.into_iter().map(|o| o.name).collect();
+        for req in [
+            ChannelRequest {
+                name: "collaboration-mail".into(),
+                kind: Some("email".into()),
+                owner: Some("collaboration".into()),
+                batch_minutes: Some(0),
+                ..Default::default()
+            },
+            ChannelRequest {
+                name: "change-board".into(),
+                kind: Some("email".into()),
+                recipients: vec!["change-board@contoso.example".into()],
+                events: vec![
+                    "post.routed".into(),
+                    "post.changed".into(),
+                    "item.reopened".into(),
+                ],
+                major: true,
+                batch_minutes: Some(0),
+                ..Default::default()
+            },
+            ChannelRequest {
+                name: "teams".into(),
+                kind: Some("teams".into()),
+                url: Some(flow.url()),
+                batch_minutes: Some(0),
+                allow_private: true,
+                ..Default::default()
+            },
+            ChannelRequest {
+                name: "slack".into(),
+                kind: Some("slack".into()),
+                url: Some(slack.url()),
+                severities: vec!["high".into(), "critical".into()],
+                batch_minutes: Some(0),
+                allow_private: true,
+                ..Default::default()
+            },
+        ] {
+            let (c, _) = new_channel(&ring, &req, &[], &owners, "demo", at)
+                .map_err(|e| anyhow::anyhow!("the demo's channel {}: {e}", req.name))?;
+            store.create_channel(&c).await?;
+        }
         let sender = changedesk_notify::WebhookSender::new(std::time::Duration::from_secs(5))?;
-        let outbox = Outbox::new(store.clone(), Some(Arc::new(ring)), sender);
+        let mut outbox = Outbox::new(store.clone(), Some(Arc::new(ring)), sender);
+        outbox.mail = Some(MailSetup {
+            from: "changedesk <changedesk@contoso.example>".into(),
+            reply_to: None,
+            mailer: Mailer::Directory(mail.clone()),
+        });
         println!(
-            "Notifications: a signed webhook channel `{}` to a local receiver at {} that verifies every signature",
+            "Notifications: a signed webhook `{}` to a local receiver that verifies every signature ({}); e-mail to \
+             the Collaboration owner and a change board (major changes), captured in {DEMO_MAIL_DIR}/; a Teams \
+             Workflows flow ({}) and a Slack webhook (high and critical, {}), both local mocks",
             Self::CHANNEL,
-            receiver.url()
+            receiver.url(),
+            flow.addr(),
+            slack.addr()
         );
-        Ok(DemoHooks { outbox, receiver })
+        Ok(DemoHooks {
+            outbox,
+            receiver,
+            flow,
+            slack,
+            mail,
+        })
+    }
+
+    fn mails(&self) -> usize {
+        std::fs::read_dir(&self.mail)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
     }
 
     async fn round(&self, at: Timestamp) -> Result<()> {
@@ -237,7 +342,7 @@ impl DemoHooks {
         }
         let kinds: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
         println!(
-            "  {:<12} {} event{}, {} webhook{} delivered and verified{} (so far: {})",
+            "  {:<12} {} event{}, {} message{} delivered{} (so far: webhooks {}; e-mails {}; Teams cards {}; Slack messages {})",
             "notify",
             r.events,
             if r.events == 1 { "" } else { "s" },
@@ -252,13 +357,19 @@ impl DemoHooks {
                 "none".to_string()
             } else {
                 kinds.join(", ")
-            }
+            },
+            self.mails(),
+            self.flow.posted().len(),
+            self.slack.messages().len(),
         );
         if !self.receiver.rejected().is_empty() {
             anyhow::bail!(
                 "the receiver refused a webhook: {:?}",
                 self.receiver.rejected()
             );
+        }
+        if !self.flow.lost().is_empty() {
+            anyhow::bail!("the Teams flow lost cards: {:?}", self.flow.lost());
         }
         Ok(())
     }
@@ -676,7 +787,10 @@ async fn triage_summary(store: &Store, app: &App, now: Timestamp) -> Result<()> 
     println!("  changedesk{db} tasks list --state open --assignee security");
     println!("  changedesk{db} baseline show");
     println!(
-        "  changedesk{db} notify outbox          # the signed webhooks the tour sent, and their state"
+        "  changedesk{db} notify outbox          # every message the tour sent (webhooks, e-mail, Teams, Slack), and its state"
+    );
+    println!(
+        "  ls {DEMO_MAIL_DIR}/                  # the e-mails, one .eml file each (open one in a mail client)"
     );
     if let Some(id) = example {
         println!("  changedesk{db} tasks show {id}");

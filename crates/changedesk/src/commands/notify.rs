@@ -9,7 +9,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use changedesk_core::notify::ChannelFilter;
 use changedesk_notify::WebhookSender;
 use changedesk_secrets::Keyring;
-use changedesk_server::outbox::{ChannelRequest, MAX_CHANNELS, Outbox, new_channel, test_event};
+use changedesk_server::outbox::{
+    ChannelRequest, MAX_CHANNELS, MailSetup, Outbox, QuietRequest, new_channel, test_event,
+};
 use changedesk_store::{DeliveryFilter, OpenMode, Store};
 use secrecy::ExposeSecret as _;
 
@@ -29,13 +31,43 @@ pub fn keyring(app: &App) -> Result<Option<Arc<Keyring>>> {
     }
 }
 
-/// The outbox of `store`, with the configured key (if any).
+/// The outbox of `store`, with the configured key (if any), templates
+/// (`[notify] templates_dir`) and e-mail transport (`[notify.email]`).
 pub fn outbox(app: &App, store: &Store) -> Result<Outbox> {
     let keyring = keyring(app)?;
     let sender = WebhookSender::new(Duration::from_secs(15))?;
     let mut o = Outbox::new(store.clone(), keyring, sender);
     o.public_url = app.config.server.public_url.clone();
+    if let Some(dir) = &app.config.notify.templates_dir {
+        o.templates = Arc::new(
+            changedesk_notify::render::Templates::with_overrides(dir)
+                .context("[notify] templates_dir")?,
+        );
+    }
+    o.mail = mail_setup(app)?;
     Ok(o)
+}
+
+/// The configured e-mail transport, if any.
+pub fn mail_setup(app: &App) -> Result<Option<MailSetup>> {
+    let Some(settings) = &app.config.notify.email else {
+        return Ok(None);
+    };
+    let ca = match &settings.transport {
+        changedesk_core::config::EmailTransport::Smtp(s) => match &s.ca_file {
+            Some(p) => Some(
+                std::fs::read(p)
+                    .with_context(|| format!("[notify.email.smtp] ca_file {}", p.display()))?,
+            ),
+            None => None,
+        },
+        _ => None,
+    };
+    let setup = MailSetup::from_settings(settings, &app.config.tenants, ca, || {
+        crate::commands::sync::graph_client(&app.config.sync).map_err(|e| e.to_string())
+    })
+    .map_err(|e| anyhow!(e))?;
+    Ok(Some(setup))
 }
 
 pub async fn run(app: &App, cmd: NotifyCommand) -> Result<ExitCode> {
@@ -162,28 +194,66 @@ pub async fn run(app: &App, cmd: NotifyCommand) -> Result<ExitCode> {
 
 async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
     match cmd {
-        ChannelCommand::Add {
-            name,
-            webhook,
-            secret,
-            events,
-            services,
-            severities,
-            major,
-            tenants,
-            allow_private,
-            who,
-        } => {
-            let actor = admin_actor(&who)?;
-            let req = ChannelRequest {
+        ChannelCommand::Add(add) => {
+            let crate::cli::ChannelAdd {
                 name,
                 webhook,
+                teams,
+                slack,
+                email,
+                owner,
+                batch_minutes,
+                quiet,
+                time_zone,
+                urgent_severities,
                 secret,
                 events,
                 services,
                 severities,
                 major,
                 tenants,
+                allow_private,
+                who,
+            } = *add;
+            let actor = admin_actor(&who)?;
+            let kind = if webhook.is_some() {
+                "webhook"
+            } else if teams.is_some() {
+                "teams"
+            } else if slack.is_some() {
+                "slack"
+            } else {
+                "email"
+            };
+            let quiet = match quiet {
+                None => None,
+                Some(q) => {
+                    let (from, to) = q.split_once('-').ok_or_else(|| {
+                        anyhow!("--quiet is two times of day, HH:MM-HH:MM (e.g. 22:00-07:00)")
+                    })?;
+                    Some(QuietRequest {
+                        from: from.to_string(),
+                        to: to.to_string(),
+                        time_zone,
+                        urgent_severities,
+                        urgent_major: false,
+                    })
+                }
+            };
+            let req = ChannelRequest {
+                name,
+                kind: Some(kind.to_string()),
+                url: webhook.or(teams).or(slack),
+                secret,
+                recipients: email,
+                events,
+                services,
+                severities,
+                major,
+                tenants,
+                owner,
+                batch_minutes,
+                quiet,
                 allow_private,
             };
             let ring = Keyring::load(&key_source(app)).context(
@@ -193,23 +263,51 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
             let r = async {
                 let known: Vec<String> =
                     store.tenants().await?.into_iter().map(|t| t.name).collect();
+                let owners: Vec<String> =
+                    store.owners().await?.into_iter().map(|o| o.name).collect();
                 if store.channels().await?.len() >= MAX_CHANNELS {
                     bail!("changedesk keeps at most {MAX_CHANNELS} channels; remove one first");
                 }
-                let (channel, secret) = new_channel(&ring, &req, &known, &actor, app::now()?)
-                    .map_err(|e| anyhow!(e))?;
+                let (channel, secret) =
+                    new_channel(&ring, &req, &known, &owners, &actor, app::now()?)
+                        .map_err(|e| anyhow!(e))?;
                 store.create_channel(&channel).await?;
-                Ok((channel.name, secret))
+                Ok((channel, secret))
             }
             .await;
             store.close().await;
-            let (name, secret) = r?;
-            let url = url::Url::parse(req.webhook.trim())?;
+            let (channel, secret) = r?;
+            let name = &channel.name;
+            let target = req
+                .url
+                .as_deref()
+                .and_then(|u| url::Url::parse(u.trim()).ok())
+                .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")));
+            let what = match (kind, target) {
+                ("webhook", Some(t)) => format!("signed webhook to {t}"),
+                ("teams", Some(t)) => format!("Microsoft Teams Workflows at {t}"),
+                ("slack", Some(t)) => format!("Slack at {t}"),
+                _ if channel.settings.recipients.is_empty() => format!(
+                    "e-mail to owner {}'s address",
+                    channel.settings.owner.as_deref().unwrap_or("")
+                ),
+                _ => format!("e-mail to {}", channel.settings.recipients.join(", ")),
+            };
+            let settings = channel.settings.describe();
             println!(
-                "channel {name}: signed webhook to {}://{}",
-                url.scheme(),
-                url.host_str().unwrap_or("")
+                "channel {name}: {what}; hears of {}{}",
+                channel.filter.describe(),
+                if settings.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {settings}")
+                }
             );
+            if kind == "email" && app.config.notify.email.is_none() {
+                println!(
+                    "note: e-mail is not configured yet: its messages wait until [notify.email] is set (see `changedesk config example`)"
+                );
+            }
             if let Some(secret) = secret {
                 println!(
                     "its signing secret (shown once; the receiver verifies webhook-signature with it):\n{}",

@@ -4,7 +4,7 @@
 //! every tenant.
 
 use axum::extract::State;
-use changedesk_core::notify::ChannelFilter;
+use changedesk_core::notify::{ChannelFilter, ChannelSettings};
 use changedesk_store::DeliveryFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -31,11 +31,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 pub struct ChannelDto {
     pub name: String,
-    /// `webhook`.
+    /// `webhook`, `email`, `teams` or `slack`.
     pub kind: String,
     /// Which events it hears of (empty lists: any).
     #[schema(value_type = Object)]
     pub filter: ChannelFilter,
+    /// Recipients (e-mail), batching window, quiet hours, owner.
+    #[schema(value_type = Object)]
+    pub settings: ChannelSettings,
     pub allow_private: bool,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
@@ -68,6 +71,7 @@ fn channel_dto(c: changedesk_store::ChannelRow) -> ChannelDto {
         name: c.name,
         kind: c.kind,
         filter: c.filter,
+        settings: c.settings,
         allow_private: c.allow_private,
         enabled: c.enabled,
         disabled_reason: c.disabled_reason,
@@ -97,24 +101,37 @@ pub(crate) async fn add(
         )));
     }
     let known = state.known_tenants().await?;
-    let (channel, secret) = new_channel(ring, &req, &known, &caller.actor(), state.now())
-        .map_err(ApiError::bad_request)?;
-    let name = channel.name.clone();
-    state.store.create_channel(&channel).await?;
-    let row = state
+    let owners: Vec<String> = state
         .store
-        .channels()
+        .owners()
         .await?
         .into_iter()
-        .find(|c| c.name == name)
-        .ok_or_else(|| ApiError::not_found(format!("channel `{name}`")))?;
+        .map(|o| o.name)
+        .collect();
+    let (channel, secret) = new_channel(ring, &req, &known, &owners, &caller.actor(), state.now())
+        .map_err(ApiError::bad_request)?;
+    let id = state.store.create_channel(&channel).await?;
+    let row = changedesk_store::ChannelRow {
+        id,
+        name: channel.name,
+        kind: channel.kind,
+        url_sealed: channel.url_sealed,
+        secret_sealed: channel.secret_sealed,
+        filter: channel.filter,
+        settings: channel.settings,
+        allow_private: channel.allow_private,
+        enabled: true,
+        disabled_reason: None,
+        created_at: channel.at,
+        created_by: channel.created_by,
+    };
     Ok(AddedChannelDto {
         channel: channel_dto(row),
         secret: secret.map(|s| s.expose_secret().to_string()),
     })
 }
 
-/// Adds a signed webhook channel.
+/// Adds a channel: a signed webhook, e-mail, Teams (Workflows) or Slack.
 #[utoipa::path(post, path = "/api/v1/channels", tag = "notify", request_body = ChannelRequest,
     responses((status = 201, body = AddedChannelDto), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 409, description = "The name is taken, or no secret key is configured", body = Problem)))]

@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use changedesk_core::Timestamp;
-use changedesk_core::notify::{ChannelFilter, message_id, payload};
-use changedesk_notify::{SendOutcome, WebhookEndpoint, WebhookSecret, WebhookSender};
+use changedesk_core::notify::{ChannelFilter, ChannelKind, message_id, payload};
+use changedesk_notify::render::{Entry, MessageContext, Templates};
+use changedesk_notify::{PlainTarget, SendOutcome, WebhookEndpoint, WebhookSecret, WebhookSender};
 use changedesk_secrets::Keyring;
 use changedesk_store::{
     ChannelRow, ClaimedDelivery, DeliveryOutcome, NewDelivery, Store, StoreError,
@@ -29,160 +30,15 @@ use futures::StreamExt as _;
 use secrecy::ExposeSecret as _;
 use serde::Serialize;
 
-/// The context a channel's URL is sealed for.
-pub fn url_context(channel: &str) -> String {
-    format!("channel/{}/url", channel.trim().to_ascii_lowercase())
-}
+pub mod channel;
+pub mod compose;
+pub mod mailer;
 
-/// The context a channel's signing secret is sealed for.
-pub fn secret_context(channel: &str) -> String {
-    format!("channel/{}/secret", channel.trim().to_ascii_lowercase())
-}
-
-/// The most channels changedesk keeps (each event is matched to each).
-pub const MAX_CHANNELS: usize = 1000;
-
-/// A person's request for a signed webhook channel (CLI, API, web UI).
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChannelRequest {
-    /// 1 to 64 letters, digits, `-` or `_`.
-    pub name: String,
-    /// The endpoint: https (plain http only with `allow_private`).
-    pub webhook: String,
-    /// The signing secret (`whsec_…`); none: a new one, shown once.
-    #[serde(default)]
-    pub secret: Option<String>,
-    /// Only these events (`post.routed`, `post.changed`, `item.reopened`,
-    /// `rule.notify`, `item.due_soon`, `item.overdue`, `item.missed`); none:
-    /// every event.
-    #[serde(default)]
-    pub events: Vec<String>,
-    /// Only posts of these services.
-    #[serde(default)]
-    pub services: Vec<String>,
-    /// Only posts of these severities (`normal`, `high`, `critical`).
-    #[serde(default)]
-    pub severities: Vec<String>,
-    /// Only major changes.
-    #[serde(default)]
-    pub major: bool,
-    /// Only these tenants: the channel hears only of them, never of others.
-    #[serde(default)]
-    pub tenants: Vec<String>,
-    /// Allow private, loopback and plain-http targets (a receiver on this
-    /// network).
-    #[serde(default)]
-    pub allow_private: bool,
-}
-
-/// Checks `req` and seals its URL and secret with `ring`: the channel to
-/// store, and the signing secret's text when it was made here (to show
-/// once). `known` are the tenants that exist. Errors say what to fix.
-pub fn new_channel(
-    ring: &Keyring,
-    req: &ChannelRequest,
-    known: &[String],
-    actor: &str,
-    at: Timestamp,
-) -> Result<(changedesk_store::NewChannel, Option<secrecy::SecretString>), String> {
-    use changedesk_core::notify::EventKind;
-    use changedesk_core::text::clip_chars;
-    let name = req.name.trim().to_ascii_lowercase();
-    if name.is_empty()
-        || name.chars().count() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err("a channel name is 1 to 64 letters, digits, `-` or `_`".into());
-    }
-    let url = url::Url::parse(req.webhook.trim())
-        .map_err(|_| "the webhook is not a URL (https://…)".to_string())?;
-    match url.scheme() {
-        "https" => {}
-        "http" if req.allow_private => {}
-        "http" => {
-            return Err("the webhook must be https (plain http only when private targets are allowed, for a local receiver)".into());
-        }
-        _ => return Err("the webhook must be an https URL".into()),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("the webhook must not carry a user name or password".into());
-    }
-    let events = req
-        .events
-        .iter()
-        .map(|e| e.parse::<EventKind>())
-        .collect::<Result<Vec<_>, _>>()?;
-    for s in &req.severities {
-        if !["normal", "high", "critical"].contains(&s.trim().to_ascii_lowercase().as_str()) {
-            return Err(format!(
-                "severity `{}` is not normal, high or critical",
-                clip_chars(s, 40)
-            ));
-        }
-    }
-    for t in &req.tenants {
-        if !known.iter().any(|k| k.eq_ignore_ascii_case(t.trim())) {
-            return Err(format!("no tenant is named `{}`", clip_chars(t, 60)));
-        }
-    }
-    if req.services.len() + req.tenants.len() + req.severities.len() > 10_000 {
-        return Err("at most 10,000 services, severities and tenants".into());
-    }
-    let (secret, generated) = match &req.secret {
-        Some(s) => {
-            WebhookSecret::parse(s.trim()).map_err(|e| format!("the signing secret: {e}"))?;
-            (secrecy::SecretString::from(s.trim().to_string()), false)
-        }
-        None => (
-            WebhookSecret::generate().map_err(|e| e.to_string())?.1,
-            true,
-        ),
-    };
-    let seal = |text: &str, context: String| ring.seal(text, &context).map_err(|e| e.to_string());
-    let channel = changedesk_store::NewChannel {
-        url_sealed: seal(url.as_str(), url_context(&name))?,
-        secret_sealed: Some(seal(secret.expose_secret(), secret_context(&name))?),
-        name,
-        kind: "webhook".into(),
-        filter: ChannelFilter {
-            events,
-            services: req.services.iter().map(|s| s.trim().to_string()).collect(),
-            severities: req
-                .severities
-                .iter()
-                .map(|s| s.trim().to_ascii_lowercase())
-                .collect(),
-            major_only: req.major,
-            tenants: (!req.tenants.is_empty()).then(|| {
-                req.tenants
-                    .iter()
-                    .map(|t| t.trim().to_ascii_lowercase())
-                    .collect()
-            }),
-        },
-        allow_private: req.allow_private,
-        created_by: actor.to_string(),
-        at,
-    };
-    Ok((channel, generated.then_some(secret)))
-}
-
-/// A test event for the channel `name` ("send a test").
-pub fn test_event(name: &str, at: Timestamp) -> changedesk_core::notify::Event {
-    changedesk_core::notify::Event {
-        kind: changedesk_core::notify::EventKind::Test,
-        at,
-        post: None,
-        tenants: Vec::new(),
-        owner: None,
-        changes: Vec::new(),
-        reason: Some("a test of the channel".into()),
-        target: Some(name.trim().to_ascii_lowercase()),
-    }
-}
+pub use channel::{
+    ChannelRequest, MAX_CHANNELS, QuietRequest, new_channel, secret_context, test_event,
+    url_context,
+};
+pub use mailer::{MailSetup, Mailer};
 
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -199,6 +55,8 @@ pub struct RoundSummary {
     pub dead: usize,
     /// Claims taken over after a lease ran out (sent again after a crash).
     pub resent: usize,
+    /// Messages composed from batched events (e-mail, Teams, Slack).
+    pub composed: usize,
 }
 
 /// The worker's settings and connections.
@@ -209,6 +67,11 @@ pub struct Outbox {
     /// deliveries then fail with the reason, and are retried).
     pub keyring: Option<Arc<Keyring>>,
     pub sender: WebhookSender,
+    /// The message templates (shipped, or overridden from a directory).
+    pub templates: Arc<Templates>,
+    /// How e-mail is sent (`None`: e-mail channels' messages wait, and
+    /// are retried, until it is configured).
+    pub mail: Option<MailSetup>,
     /// changedesk's address, for links in messages.
     pub public_url: Option<String>,
     /// How long a claim lasts before another worker may take it over.
@@ -234,6 +97,8 @@ impl Outbox {
             store,
             keyring,
             sender,
+            templates: Arc::new(Templates::builtin()),
+            mail: None,
             public_url: None,
             lease: Duration::from_secs(60),
             batch: 200,
@@ -262,11 +127,17 @@ impl Outbox {
                 let made: Vec<NewDelivery> = channels
                     .iter()
                     .filter(|c| hears_of(&c.filter, c, &e.event))
-                    .map(|c| NewDelivery {
-                        channel_id: c.id,
-                        message_id: message_id(e.id, c.id),
-                        body: payload(e.id, &e.event, &c.filter, self.public_url.as_deref())
-                            .to_string(),
+                    .map(|c| {
+                        let kind = c.kind.parse().unwrap_or(ChannelKind::Webhook);
+                        NewDelivery {
+                            channel_id: c.id,
+                            message_id: message_id(e.id, c.id),
+                            body: payload(e.id, &e.event, &c.filter, self.public_url.as_deref())
+                                .to_string(),
+                            ready_at: kind
+                                .batches()
+                                .then(|| c.settings.ready_at(kind, &e.event, now)),
+                        }
                     })
                     .collect();
                 self.store.dispatch_event(e.id, &made, now).await?;
@@ -354,19 +225,10 @@ impl Outbox {
                 false,
             );
         };
-        let endpoint = match self.endpoint(channel) {
-            Ok(e) => e,
+        let outcome = match self.send_by_kind(d, channel).await {
+            Ok(outcome) => outcome,
             Err(error) => return (self.retry_or_dead(attempts, None, None, error, now), false),
         };
-        let outcome = self
-            .sender
-            .send(
-                &endpoint,
-                &d.message_id,
-                d.body.as_bytes(),
-                (self.wall_clock)(),
-            )
-            .await;
         changedesk_store::failpoint::hit("outbox.sent");
         match outcome {
             SendOutcome::Delivered { status } => (DeliveryOutcome::Delivered { status }, false),
@@ -389,6 +251,172 @@ impl Outbox {
                 true,
             ),
         }
+    }
+
+    /// Sends `d` the way its channel's kind does; `Err`: the channel's
+    /// destination could not be opened (retried).
+    async fn send_by_kind(
+        &self,
+        d: &ClaimedDelivery,
+        channel: &ChannelRow,
+    ) -> Result<SendOutcome, String> {
+        let kind: ChannelKind = channel.kind.parse()?;
+        Ok(match kind {
+            ChannelKind::Webhook => {
+                let endpoint = self.endpoint(channel)?;
+                self.sender
+                    .send(
+                        &endpoint,
+                        &d.message_id,
+                        d.body.as_bytes(),
+                        (self.wall_clock)(),
+                    )
+                    .await
+            }
+            ChannelKind::Teams | ChannelKind::Slack => {
+                let target = PlainTarget {
+                    url: self.open_url(channel)?,
+                    allow_private: channel.allow_private,
+                    allow_insecure_http: channel.allow_private,
+                };
+                if kind == ChannelKind::Teams {
+                    changedesk_notify::teams::send(
+                        &self.sender,
+                        &target,
+                        d.body.as_bytes(),
+                        (self.wall_clock)(),
+                    )
+                    .await
+                } else {
+                    changedesk_notify::slack::send(
+                        &self.sender,
+                        &target,
+                        d.body.as_bytes(),
+                        (self.wall_clock)(),
+                    )
+                    .await
+                }
+            }
+            ChannelKind::Email => {
+                let mail = self.mail.as_ref().ok_or_else(|| {
+                    "e-mail is not configured: set [notify.email] (smtp, graph or directory)"
+                        .to_string()
+                })?;
+                let stored: compose::StoredEmail = serde_json::from_str(&d.body)
+                    .map_err(|e| format!("the stored e-mail is not readable: {e}"))?;
+                mail.send(&d.message_id, &stored).await
+            }
+        })
+    }
+
+    /// Composes the message of every batching channel whose window closed
+    /// (one message in flight per channel; a Teams flow at most
+    /// `teams::POSTS_PER_WINDOW` per `teams::WINDOW`, a Slack webhook one
+    /// per `slack::MIN_INTERVAL`). How many messages.
+    pub async fn compose_due(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let due = self.store.channels_with_due_batches(now).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let channels: HashMap<i64, ChannelRow> = self
+            .store
+            .channels()
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let owners = self.store.owners().await?;
+        let mut made = 0;
+        for id in due {
+            let Some(c) = channels.get(&id) else { continue };
+            let Ok(kind) = c.kind.parse::<ChannelKind>() else {
+                continue;
+            };
+            if !self.may_post(kind, c.id, now).await? {
+                continue;
+            }
+            let window = time::Duration::minutes(i64::from(c.settings.batch_minutes));
+            let batch = self
+                .store
+                .batched_deliveries(c.id, now.saturating_add(window), 500)
+                .await?;
+            let Some(leader) = batch.first() else {
+                continue;
+            };
+            let entries: Vec<Entry> = batch
+                .iter()
+                .map(|b| {
+                    Entry::from_payload(
+                        &serde_json::from_str(&b.body).unwrap_or(serde_json::Value::Null),
+                    )
+                })
+                .collect();
+            let recipients = if c.settings.recipients.is_empty() {
+                c.settings
+                    .owner
+                    .as_deref()
+                    .and_then(|o| owners.iter().find(|x| x.name.eq_ignore_ascii_case(o)))
+                    .map(|o| vec![o.email.clone()])
+                    .unwrap_or_default()
+            } else {
+                c.settings.recipients.clone()
+            };
+            let base = MessageContext {
+                entries: Vec::new(),
+                channel: c.name.clone(),
+                public_url: self.public_url.clone().unwrap_or_default(),
+                unsubscribe_url: String::new(),
+                preferences_url: String::new(),
+            };
+            let (body, n) = match compose::compose(
+                &self.templates,
+                kind,
+                &entries,
+                &base,
+                &recipients,
+            ) {
+                Ok(x) => x,
+                Err(e) => {
+                    tracing::warn!(channel = %c.name, error = %e, "a message could not be composed; its events wait");
+                    continue;
+                }
+            };
+            let members: Vec<i64> = batch
+                .iter()
+                .skip(1)
+                .take(n.saturating_sub(1))
+                .map(|b| b.id)
+                .collect();
+            if self
+                .store
+                .merge_batch(leader.id, &members, &body, now)
+                .await?
+            {
+                made += 1;
+            }
+        }
+        Ok(made)
+    }
+
+    /// Whether a message may be posted to channel `id` of `kind` now (the
+    /// channel's documented rate).
+    async fn may_post(
+        &self,
+        kind: ChannelKind,
+        id: i64,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let (limit, window) = match kind {
+            ChannelKind::Teams => (
+                i64::from(changedesk_notify::teams::POSTS_PER_WINDOW),
+                changedesk_notify::teams::WINDOW,
+            ),
+            ChannelKind::Slack => (1, changedesk_notify::slack::MIN_INTERVAL),
+            ChannelKind::Email | ChannelKind::Webhook => return Ok(true),
+        };
+        let since =
+            now.saturating_add(-time::Duration::try_from(window).unwrap_or(time::Duration::MINUTE));
+        Ok(self.store.delivered_since(id, since).await? < limit)
     }
 
     fn retry_or_dead(
@@ -416,8 +444,8 @@ impl Outbox {
         }
     }
 
-    /// The channel's endpoint, its sealed URL and secret opened.
-    fn endpoint(&self, c: &ChannelRow) -> Result<WebhookEndpoint, String> {
+    /// The channel's sealed URL, opened.
+    fn open_url(&self, c: &ChannelRow) -> Result<url::Url, String> {
         let ring = self.keyring.as_deref().ok_or_else(|| {
             "no secret key is configured, so the channel's URL cannot be opened: \
              set CHANGEDESK_SECRET_KEY or [server] secret_key_file"
@@ -426,8 +454,18 @@ impl Outbox {
         let url = ring
             .open(&c.url_sealed, &url_context(&c.name))
             .map_err(|e| format!("the channel's URL: {e}"))?;
-        let url = url::Url::parse(url.expose_secret())
-            .map_err(|_| "the channel's URL is not a URL".to_string())?;
+        url::Url::parse(url.expose_secret())
+            .map_err(|_| "the channel's URL is not a URL".to_string())
+    }
+
+    /// The channel's endpoint, its sealed URL and secret opened.
+    fn endpoint(&self, c: &ChannelRow) -> Result<WebhookEndpoint, String> {
+        let ring = self.keyring.as_deref().ok_or_else(|| {
+            "no secret key is configured, so the channel's URL cannot be opened: \
+             set CHANGEDESK_SECRET_KEY or [server] secret_key_file"
+                .to_string()
+        })?;
+        let url = self.open_url(c)?;
         let mut secrets = Vec::new();
         if let Some(sealed) = &c.secret_sealed {
             let text = ring
@@ -452,7 +490,12 @@ impl Outbox {
         let (events, deliveries) = self.dispatch(now).await?;
         summary.events = events;
         summary.deliveries = deliveries;
-        while self.deliver_due(now, &mut summary).await? > 0 {}
+        loop {
+            summary.composed += self.compose_due(now).await?;
+            if self.deliver_due(now, &mut summary).await? == 0 {
+                break;
+            }
+        }
         Ok(summary)
     }
 
@@ -472,6 +515,7 @@ impl Outbox {
                     retried = s.retried,
                     dead = s.dead,
                     resent = s.resent,
+                    composed = s.composed,
                     "outbox round"
                 ),
                 Ok(_) => {}
@@ -497,5 +541,5 @@ fn hears_of(
     if e.kind == changedesk_core::notify::EventKind::Test {
         return e.target.as_deref() == Some(channel.name.as_str());
     }
-    filter.matches(e)
+    filter.matches(e) && channel.settings.hears_of(e)
 }

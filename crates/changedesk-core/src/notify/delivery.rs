@@ -1,0 +1,459 @@
+//! How a channel delivers: its kind, its recipients, its batching window
+//! and its quiet hours. Pure values; the server's worker applies them.
+//!
+//! **Batching.** E-mail, Teams and Slack channels gather events for
+//! [`ChannelSettings::batch_minutes`] after the first one (several posts in
+//! one message); webhooks never batch (automation wants one event per
+//! request). **Quiet hours** defer what would be sent inside them, in the
+//! channel's time zone, to their end, except what the channel marks urgent.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ChannelFilter, Event};
+use crate::timestamp::Timestamp;
+
+/// The default batching window of e-mail, Teams and Slack channels.
+pub const DEFAULT_BATCH_MINUTES: u32 = 5;
+
+/// The longest batching window: a day (digests are for longer spans).
+pub const MAX_BATCH_MINUTES: u32 = 24 * 60;
+
+/// The most recipients of one e-mail channel.
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// Where a channel's messages go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChannelKind {
+    /// A signed Standard Webhooks endpoint: one event per request.
+    Webhook,
+    /// E-mail to a list of addresses, through the configured transport
+    /// (SMTP, Microsoft Graph, or a directory of `.eml` files).
+    Email,
+    /// A Microsoft Teams Workflows webhook: Adaptive Cards.
+    Teams,
+    /// A Slack incoming webhook: Block Kit.
+    Slack,
+}
+
+impl ChannelKind {
+    /// Every kind.
+    pub const ALL: &'static [ChannelKind] = &[
+        ChannelKind::Webhook,
+        ChannelKind::Email,
+        ChannelKind::Teams,
+        ChannelKind::Slack,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Email => "email",
+            ChannelKind::Teams => "teams",
+            ChannelKind::Slack => "slack",
+        }
+    }
+
+    /// Whether messages of this kind gather several events (all but
+    /// webhooks).
+    pub fn batches(self) -> bool {
+        self != ChannelKind::Webhook
+    }
+
+    /// Whether the destination is a secret URL (webhook, Teams, Slack).
+    pub fn has_url(self) -> bool {
+        self != ChannelKind::Email
+    }
+}
+
+impl fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ChannelKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ChannelKind, String> {
+        let t = s.trim();
+        ChannelKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str().eq_ignore_ascii_case(t))
+            .ok_or_else(|| {
+                format!(
+                    "unknown channel kind `{}` (expected webhook, email, teams or slack)",
+                    crate::text::clip_chars(t, 40)
+                )
+            })
+    }
+}
+
+/// A time of day, minutes after midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimeOfDay(u16);
+
+impl TimeOfDay {
+    /// `hh:mm`, 00:00 to 23:59.
+    pub fn parse(s: &str) -> Result<TimeOfDay, String> {
+        let t = s.trim();
+        let bad = || {
+            format!(
+                "`{}` is not a time of day (hh:mm, 00:00 to 23:59)",
+                crate::text::clip_chars(t, 20)
+            )
+        };
+        let (h, m) = t.split_once(':').ok_or_else(bad)?;
+        if h.is_empty() || h.len() > 2 || m.len() != 2 {
+            return Err(bad());
+        }
+        let h: u16 = h.parse().map_err(|_| bad())?;
+        let m: u16 = m.parse().map_err(|_| bad())?;
+        if h > 23 || m > 59 {
+            return Err(bad());
+        }
+        Ok(TimeOfDay(h * 60 + m))
+    }
+
+    /// Minutes after midnight.
+    pub fn minutes(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+/// Quiet hours: nothing is sent from `from` to `to` (local time of
+/// `time_zone`; `to` before `from` spans midnight), except events the
+/// `urgent` filter matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// `hh:mm`.
+    pub from: String,
+    /// `hh:mm`.
+    pub to: String,
+    /// An IANA time zone (`Europe/Paris`); `UTC` by default.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// What still goes out at once (e.g. critical severity); `None`:
+    /// nothing.
+    #[serde(default)]
+    pub urgent: Option<ChannelFilter>,
+}
+
+fn utc() -> String {
+    "UTC".into()
+}
+
+impl QuietHours {
+    /// Checks the times and the time zone.
+    pub fn validate(&self) -> Result<(), String> {
+        let from = TimeOfDay::parse(&self.from)?;
+        let to = TimeOfDay::parse(&self.to)?;
+        if from == to {
+            return Err("quiet hours must not start and end at the same time".into());
+        }
+        jiff::tz::TimeZone::get(self.time_zone.trim()).map_err(|_| {
+            format!(
+                "`{}` is not a time zone (an IANA name such as Europe/Paris or UTC)",
+                crate::text::clip_chars(&self.time_zone, 60)
+            )
+        })?;
+        Ok(())
+    }
+
+    /// `22:00-07:00 Europe/Paris`.
+    pub fn describe(&self) -> String {
+        format!("{}-{} {}", self.from, self.to, self.time_zone)
+    }
+
+    /// When something due at `at` may be sent: `at` itself outside quiet
+    /// hours, else their end (local time; a gap or fold of a clock change
+    /// resolves to the later instant). Invalid settings never defer.
+    pub fn release_at(&self, at: Timestamp) -> Timestamp {
+        let (Ok(from), Ok(to), Ok(tz)) = (
+            TimeOfDay::parse(&self.from),
+            TimeOfDay::parse(&self.to),
+            jiff::tz::TimeZone::get(self.time_zone.trim()),
+        ) else {
+            return at;
+        };
+        let Ok(instant) = jiff::Timestamp::from_second(at.unix_seconds()) else {
+            return at;
+        };
+        let local = instant.to_zoned_datetime(tz.clone());
+        let now = TimeOfDay(
+            u16::try_from(i32::from(local.hour()) * 60 + i32::from(local.minute())).unwrap_or(0),
+        );
+        let quiet = if from < to {
+            from <= now && now < to
+        } else {
+            now >= from || now < to
+        };
+        if !quiet {
+            return at;
+        }
+        // the end is today's `to`, or tomorrow's when `to` is after midnight
+        // and we are before it
+        let date = local.date();
+        let end_date = if to > now {
+            date
+        } else {
+            date.tomorrow().unwrap_or(date)
+        };
+        let end = end_date
+            .at(
+                i8::try_from(to.minutes() / 60).unwrap_or(0),
+                i8::try_from(to.minutes() % 60).unwrap_or(0),
+                0,
+                0,
+            )
+            .to_zoned_datetime(tz)
+            .map(|z| z.timestamp().as_second());
+        match end {
+            Ok(secs) if secs > at.unix_seconds() => Timestamp::from_unix(secs).unwrap_or(at),
+            _ => at,
+        }
+    }
+
+    /// Whether `e` goes out even in quiet hours.
+    pub fn is_urgent(&self, e: &Event) -> bool {
+        self.urgent.as_ref().is_some_and(|f| f.matches(e))
+    }
+}
+
+/// How a channel delivers, besides its filter and its sealed URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSettings {
+    /// E-mail addresses (e-mail channels).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recipients: Vec<String>,
+    /// The batching window in minutes (0: each event at once). Webhooks
+    /// never batch.
+    #[serde(default)]
+    pub batch_minutes: u32,
+    /// Quiet hours, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet: Option<QuietHours>,
+    /// An owner's channel: it hears only of items this owner owns, and an
+    /// e-mail channel without recipients writes to the owner's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+impl ChannelSettings {
+    /// When an event `e` arriving at `now` may go out on a channel of
+    /// `kind` with these settings: `now` plus the batching window, moved
+    /// past quiet hours unless urgent.
+    pub fn ready_at(&self, kind: ChannelKind, e: &Event, now: Timestamp) -> Timestamp {
+        if !kind.batches() || e.kind == super::EventKind::Test {
+            return now;
+        }
+        let window = time::Duration::minutes(i64::from(self.batch_minutes.min(MAX_BATCH_MINUTES)));
+        let ready = now.saturating_add(window);
+        match &self.quiet {
+            Some(q) if !q.is_urgent(e) => q.release_at(ready),
+            _ => ready,
+        }
+    }
+
+    /// What the settings say, in words (`batched 5 min; quiet 22:00-07:00
+    /// Europe/Paris; owner collab`), empty when there is nothing to say.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if self.batch_minutes > 0 {
+            parts.push(format!("batched {} min", self.batch_minutes));
+        }
+        if let Some(q) = &self.quiet {
+            parts.push(format!("quiet {}", q.describe()));
+        }
+        if let Some(o) = &self.owner {
+            parts.push(format!("owner {o}"));
+        }
+        parts.join("; ")
+    }
+
+    /// Whether a channel with these settings hears of `e` (an owner's
+    /// channel: only of its owner's items).
+    pub fn hears_of(&self, e: &Event) -> bool {
+        match &self.owner {
+            None => true,
+            Some(o) => e
+                .owner
+                .as_deref()
+                .is_some_and(|x| x.trim().eq_ignore_ascii_case(o.trim())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::EventKind;
+
+    fn at(s: &str) -> Timestamp {
+        Timestamp::parse(s).unwrap()
+    }
+
+    fn quiet(from: &str, to: &str, tz: &str) -> QuietHours {
+        QuietHours {
+            from: from.into(),
+            to: to.into(),
+            time_zone: tz.into(),
+            urgent: None,
+        }
+    }
+
+    fn event(severity: &str) -> Event {
+        Event {
+            kind: EventKind::PostRouted,
+            at: at("2026-03-10T09:00:00Z"),
+            post: Some(crate::notify::PostRef {
+                id: "MC1".into(),
+                title: "t".into(),
+                services: vec![],
+                category: "planForChange".into(),
+                severity: severity.into(),
+                major: false,
+                act_by: None,
+                start: None,
+            }),
+            tenants: vec![],
+            owner: Some("collab".into()),
+            changes: vec![],
+            reason: None,
+            target: None,
+        }
+    }
+
+    #[test]
+    fn kinds_parse_and_say_whether_they_batch() {
+        for k in ChannelKind::ALL {
+            assert_eq!(
+                k.as_str().to_uppercase().parse::<ChannelKind>().unwrap(),
+                *k
+            );
+        }
+        assert!(!ChannelKind::Webhook.batches());
+        assert!(ChannelKind::Email.batches() && !ChannelKind::Email.has_url());
+        assert!("sms".parse::<ChannelKind>().unwrap_err().contains("teams"));
+    }
+
+    #[test]
+    fn times_of_day_parse_strictly() {
+        assert_eq!(TimeOfDay::parse("07:05").unwrap().minutes(), 425);
+        assert_eq!(TimeOfDay::parse(" 7:05 ").unwrap().to_string(), "07:05");
+        for bad in [
+            "",
+            "24:00",
+            "12:60",
+            "12",
+            "12:5",
+            "–1:00",
+            "日本:00",
+            "1:2:3",
+        ] {
+            assert!(TimeOfDay::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quiet_hours_defer_to_their_end_in_the_time_zone() {
+        // Paris is UTC+1 in March (before the clock change on the 29th)
+        let q = quiet("22:00", "07:00", "Europe/Paris");
+        q.validate().unwrap();
+        // 21:30 UTC = 22:30 Paris: quiet until 07:00 Paris = 06:00 UTC
+        assert_eq!(
+            q.release_at(at("2026-03-10T21:30:00Z")),
+            at("2026-03-11T06:00:00Z")
+        );
+        // 05:00 UTC = 06:00 Paris: quiet until 07:00 Paris the same day
+        assert_eq!(
+            q.release_at(at("2026-03-11T05:00:00Z")),
+            at("2026-03-11T06:00:00Z")
+        );
+        // 12:00 UTC: not quiet
+        assert_eq!(
+            q.release_at(at("2026-03-11T12:00:00Z")),
+            at("2026-03-11T12:00:00Z")
+        );
+        // a daytime quiet span
+        let lunch = quiet("12:00", "13:00", "UTC");
+        assert_eq!(
+            lunch.release_at(at("2026-03-11T12:30:00Z")),
+            at("2026-03-11T13:00:00Z")
+        );
+        // across the spring clock change (Paris 02:00 -> 03:00 on 29 March)
+        let night = quiet("01:00", "02:30", "Europe/Paris");
+        let released = night.release_at(at("2026-03-29T00:30:00Z"));
+        assert!(released > at("2026-03-29T00:30:00Z"), "{released}");
+    }
+
+    #[test]
+    fn bad_quiet_hours_are_refused_and_never_defer() {
+        assert!(quiet("22:00", "22:00", "UTC").validate().is_err());
+        let e = quiet("22:00", "07:00", "Mars/Olympus")
+            .validate()
+            .unwrap_err();
+        assert!(e.contains("time zone"), "{e}");
+        let bad = quiet("25:00", "07:00", "UTC");
+        assert!(bad.validate().is_err());
+        let t = at("2026-03-10T23:00:00Z");
+        assert_eq!(bad.release_at(t), t);
+    }
+
+    #[test]
+    fn ready_at_batches_and_respects_quiet_hours_except_urgent() {
+        let mut s = ChannelSettings {
+            batch_minutes: 5,
+            ..Default::default()
+        };
+        let now = at("2026-03-10T23:00:00Z");
+        assert_eq!(
+            s.ready_at(ChannelKind::Email, &event("normal"), now),
+            at("2026-03-10T23:05:00Z")
+        );
+        assert_eq!(s.ready_at(ChannelKind::Webhook, &event("normal"), now), now);
+        s.quiet = Some(QuietHours {
+            urgent: Some(ChannelFilter {
+                severities: vec!["critical".into()],
+                ..Default::default()
+            }),
+            ..quiet("22:00", "07:00", "UTC")
+        });
+        assert_eq!(
+            s.ready_at(ChannelKind::Email, &event("normal"), now),
+            at("2026-03-11T07:00:00Z")
+        );
+        assert_eq!(
+            s.ready_at(ChannelKind::Email, &event("critical"), now),
+            at("2026-03-10T23:05:00Z")
+        );
+        assert_eq!(s.describe(), "batched 5 min; quiet 22:00-07:00 UTC");
+    }
+
+    #[test]
+    fn an_owners_channel_hears_only_of_its_owner() {
+        let s = ChannelSettings {
+            owner: Some("Collab".into()),
+            ..Default::default()
+        };
+        assert!(s.hears_of(&event("normal")));
+        let mut other = event("normal");
+        other.owner = Some("security".into());
+        assert!(!s.hears_of(&other));
+        other.owner = None;
+        assert!(!s.hears_of(&other));
+        assert!(ChannelSettings::default().hears_of(&other));
+    }
+}

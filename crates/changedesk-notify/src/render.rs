@@ -1,0 +1,575 @@
+//! Messages from templates: every e-mail, Teams card and Slack message is
+//! rendered by `minijinja` from templates shipped in the binary
+//! (`templates/`), each overridable by a file of the same name in a
+//! directory (`[notify] templates_dir`).
+//!
+//! | template | escaping | makes |
+//! |---|---|---|
+//! | `email/subject.txt.j2` | none (control characters removed after) | the subject line |
+//! | `email/body.txt.j2` | none | the plain-text part |
+//! | `email/body.html.j2` | HTML | the HTML part |
+//! | `teams/card.json.j2` | JSON (each value printed as a JSON value) | the Adaptive Card |
+//! | `slack/message.json.j2` | JSON; the `mrkdwn` filter escapes Slack's `& < >` | the Block Kit message |
+//!
+//! A template sees `entries` (one per event, see [`Entry`]), `count`,
+//! `channel`, `public_url`, `unsubscribe_url` and `preferences_url`.
+//! Rendered JSON is parsed back, so a template cannot produce an invalid
+//! body; the channel modules then check their size limits.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+/// The templates, by name, as shipped.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "email/subject.txt.j2",
+        include_str!("../templates/email/subject.txt.j2"),
+    ),
+    (
+        "email/body.txt.j2",
+        include_str!("../templates/email/body.txt.j2"),
+    ),
+    (
+        "email/body.html.j2",
+        include_str!("../templates/email/body.html.j2"),
+    ),
+    (
+        "teams/card.json.j2",
+        include_str!("../templates/teams/card.json.j2"),
+    ),
+    (
+        "slack/message.json.j2",
+        include_str!("../templates/slack/message.json.j2"),
+    ),
+];
+
+/// The longest subject line, in characters.
+const MAX_SUBJECT_CHARS: usize = 200;
+
+/// A template could not be loaded or rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// Reading the override directory failed.
+    #[error("templates directory {dir}: {message}")]
+    Dir {
+        /// The directory.
+        dir: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A template does not compile or does not render.
+    #[error("template {name}: {message}")]
+    Template {
+        /// The template's name.
+        name: String,
+        /// The error, with its line.
+        message: String,
+    },
+}
+
+fn template_error(name: &str, e: &minijinja::Error) -> RenderError {
+    let mut message = e.to_string();
+    if let Some(line) = e.line() {
+        message = format!("line {line}: {message}");
+    }
+    RenderError::Template {
+        name: name.to_string(),
+        message,
+    }
+}
+
+/// One event of a message, flattened for templates from its webhook
+/// payload (`changedesk_core::notify::payload`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// `post.routed`, …
+    pub kind: String,
+    /// What happened, in words (`Routed to collab`).
+    pub headline: String,
+    pub post_id: String,
+    pub title: String,
+    pub services: Vec<String>,
+    pub category: String,
+    pub severity: String,
+    pub major: bool,
+    /// `YYYY-MM-DD`, or empty.
+    pub act_by: String,
+    /// `YYYY-MM-DD`, or empty.
+    pub start: String,
+    /// The tenants this recipient may know of.
+    pub tenants: Vec<String>,
+    /// "contoso, fabrikam", or "300 tenants" for long lists.
+    pub tenant_text: String,
+    pub owner: String,
+    pub changes: Vec<String>,
+    pub reason: String,
+    /// The post in changedesk (empty without a public URL).
+    pub changedesk_url: String,
+    /// The post in the Microsoft 365 admin center (empty for events
+    /// without a post).
+    pub admin_url: String,
+}
+
+fn str_of(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+fn day_of(v: &serde_json::Value, key: &str) -> String {
+    // canonical timestamps start with the date
+    str_of(v, key).chars().take(10).collect()
+}
+
+fn list_of(v: &serde_json::Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Entry {
+    /// The entry of one webhook payload (`{"type", "timestamp", "data"}`).
+    /// Missing fields are empty.
+    pub fn from_payload(payload: &serde_json::Value) -> Entry {
+        let kind = str_of(payload, "type");
+        let null = serde_json::Value::Null;
+        let data = payload.get("data").unwrap_or(&null);
+        let post = data.get("post").unwrap_or(&null);
+        let links = data.get("links").unwrap_or(&null);
+        let tenants = list_of(data, "tenants");
+        let count = data
+            .get("tenant_count")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(tenants.len() as u64);
+        let tenant_text = match tenants.len() {
+            0 => String::new(),
+            1..=5 => tenants.join(", "),
+            _ => format!("{count} tenants"),
+        };
+        let owner = str_of(data, "owner");
+        let reason = str_of(data, "reason");
+        let target = str_of(data, "target");
+        let headline = match kind.as_str() {
+            "post.routed" if !owner.is_empty() => format!("Routed to {owner}"),
+            "post.routed" => "New change".to_string(),
+            "post.changed" => "Changed after triage".to_string(),
+            "item.reopened" => "Reopened".to_string(),
+            "rule.notify" if !target.is_empty() => format!("Rule notice for {target}"),
+            "rule.notify" => "Rule notice".to_string(),
+            "item.due_soon" => "Decision due soon".to_string(),
+            "item.overdue" => "Overdue".to_string(),
+            "item.missed" => "Missed its decision deadline".to_string(),
+            "changedesk.test" => "Test message".to_string(),
+            other => other.to_string(),
+        };
+        Entry {
+            headline,
+            post_id: str_of(post, "id"),
+            title: str_of(post, "title"),
+            services: list_of(post, "services"),
+            category: str_of(post, "category"),
+            severity: str_of(post, "severity"),
+            major: post
+                .get("major")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false),
+            act_by: day_of(post, "act_by"),
+            start: day_of(post, "start"),
+            tenants,
+            tenant_text,
+            owner,
+            changes: list_of(data, "changes"),
+            reason,
+            changedesk_url: str_of(links, "changedesk"),
+            admin_url: str_of(links, "admin_center"),
+            kind,
+        }
+    }
+}
+
+/// What one message is rendered from.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MessageContext {
+    pub entries: Vec<Entry>,
+    /// The channel's name.
+    pub channel: String,
+    /// changedesk's address (`[server] public_url`), or empty.
+    pub public_url: String,
+    /// A signed link that unsubscribes the recipient, or empty.
+    pub unsubscribe_url: String,
+    /// The recipient's preferences, or empty.
+    pub preferences_url: String,
+}
+
+impl MessageContext {
+    fn value(&self) -> minijinja::Value {
+        let mut map: BTreeMap<&str, minijinja::Value> = BTreeMap::new();
+        map.insert(
+            "entries",
+            minijinja::Value::from(minijinja::value::Serde(&self.entries)),
+        );
+        map.insert("count", self.entries.len().into());
+        map.insert("channel", self.channel.clone().into());
+        map.insert("public_url", self.public_url.clone().into());
+        map.insert("unsubscribe_url", self.unsubscribe_url.clone().into());
+        map.insert("preferences_url", self.preferences_url.clone().into());
+        minijinja::Value::from(map)
+    }
+}
+
+/// A rendered e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Slack mrkdwn escaping ([`crate::slack::escape`]), a template filter.
+fn mrkdwn(value: String) -> String {
+    crate::slack::escape(&value)
+}
+
+/// Keeps at most `n` characters, ending with `…` when cut.
+fn clip(value: String, n: usize) -> String {
+    if value.chars().count() <= n {
+        return value;
+    }
+    let mut out: String = value.chars().take(n.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The loaded templates.
+#[derive(Debug)]
+pub struct Templates {
+    env: Environment<'static>,
+    /// The names taken from the override directory.
+    overridden: Vec<String>,
+}
+
+impl Templates {
+    /// The templates shipped in the binary.
+    pub fn builtin() -> Templates {
+        Templates::load(None).unwrap_or_else(|e| {
+            // the shipped templates compile (a unit test proves it)
+            unreachable!("a shipped template does not compile: {e}")
+        })
+    }
+
+    /// The shipped templates, each replaced by the file of the same name
+    /// (`email/subject.txt.j2`, …) under `dir` when there is one. Every
+    /// template is compiled now: an error names the file and line. A file
+    /// under `dir` with another name ending in `.j2` is an error (a typo
+    /// would otherwise be ignored).
+    pub fn with_overrides(dir: &Path) -> Result<Templates, RenderError> {
+        Templates::load(Some(dir))
+    }
+
+    fn load(dir: Option<&Path>) -> Result<Templates, RenderError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_recursion_limit(50);
+        env.add_filter("mrkdwn", mrkdwn);
+        env.add_filter("clip", clip);
+        let mut overridden = Vec::new();
+        for (name, source) in BUILTIN {
+            let mut text = (*source).to_string();
+            if let Some(dir) = dir {
+                let path = dir.join(name);
+                match std::fs::read_to_string(&path) {
+                    Ok(t) => {
+                        text = t;
+                        overridden.push((*name).to_string());
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(RenderError::Dir {
+                            dir: dir.display().to_string(),
+                            message: format!("{name}: {e}"),
+                        });
+                    }
+                }
+            }
+            env.add_template_owned(*name, text)
+                .map_err(|e| template_error(name, &e))?;
+        }
+        if let Some(dir) = dir {
+            check_no_strangers(dir)?;
+        }
+        Ok(Templates { env, overridden })
+    }
+
+    /// The templates replaced from the override directory.
+    pub fn overridden(&self) -> &[String] {
+        &self.overridden
+    }
+
+    fn render(&self, name: &str, ctx: &MessageContext) -> Result<String, RenderError> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(ctx.value()))
+            .map_err(|e| template_error(name, &e))
+    }
+
+    /// The e-mail of `ctx`: a one-line subject (control characters
+    /// removed, at most 200 characters), a text and an HTML part.
+    pub fn email(&self, ctx: &MessageContext) -> Result<RenderedEmail, RenderError> {
+        let subject = self.render("email/subject.txt.j2", ctx)?;
+        let subject: String = subject
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        Ok(RenderedEmail {
+            subject: clip(subject, MAX_SUBJECT_CHARS),
+            text: self.render("email/body.txt.j2", ctx)?,
+            html: self.render("email/body.html.j2", ctx)?,
+        })
+    }
+
+    /// The Adaptive Card of `ctx` (the card itself; `teams::message`
+    /// wraps it), parsed to prove it is JSON.
+    pub fn teams_card(&self, ctx: &MessageContext) -> Result<serde_json::Value, RenderError> {
+        self.json("teams/card.json.j2", ctx)
+    }
+
+    /// The Slack message of `ctx` (`text` and `blocks`), parsed to prove
+    /// it is JSON.
+    pub fn slack_message(&self, ctx: &MessageContext) -> Result<serde_json::Value, RenderError> {
+        self.json("slack/message.json.j2", ctx)
+    }
+
+    fn json(&self, name: &str, ctx: &MessageContext) -> Result<serde_json::Value, RenderError> {
+        let text = self.render(name, ctx)?;
+        serde_json::from_str(&text).map_err(|e| RenderError::Template {
+            name: name.to_string(),
+            message: format!("did not render JSON: {e}"),
+        })
+    }
+}
+
+fn check_no_strangers(dir: &Path) -> Result<(), RenderError> {
+    let known: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
+    let dir_error = |message: String| RenderError::Dir {
+        dir: dir.display().to_string(),
+        message,
+    };
+    let top = std::fs::read_dir(dir).map_err(|e| dir_error(e.to_string()))?;
+    for sub in top {
+        let sub = sub.map_err(|e| dir_error(e.to_string()))?;
+        if !sub.path().is_dir() {
+            continue;
+        }
+        let sub_name = sub.file_name().to_string_lossy().to_string();
+        let files = std::fs::read_dir(sub.path()).map_err(|e| dir_error(e.to_string()))?;
+        for f in files {
+            let f = f.map_err(|e| dir_error(e.to_string()))?;
+            let name = format!("{sub_name}/{}", f.file_name().to_string_lossy());
+            if name.ends_with(".j2") && !known.contains(&name.as_str()) {
+                return Err(dir_error(format!(
+                    "{name} is not a changedesk template (known: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(
+        kind: &str,
+        title: &str,
+        tenants: &[&str],
+        count: Option<usize>,
+    ) -> serde_json::Value {
+        let mut data = serde_json::json!({
+            "schema": 1,
+            "event_id": "evt_1",
+            "post": {"id": "MC123456", "title": title, "services": ["Exchange Online"],
+                     "category": "planForChange", "severity": "high", "major": true,
+                     "act_by": "2026-04-01T00:00:00Z", "start": null},
+            "tenants": tenants,
+            "owner": "collab",
+            "changes": ["act-by set"],
+            "reason": null,
+            "target": null,
+            "links": {"admin_center": "https://admin.microsoft.com/#/MessageCenter/:/messages/MC123456",
+                      "changedesk": "https://cd.example/posts/MC123456"}
+        });
+        if let Some(n) = count {
+            data["tenant_count"] = n.into();
+        }
+        serde_json::json!({"type": kind, "timestamp": "2026-03-10T09:00:00Z", "data": data})
+    }
+
+    fn ctx(entries: Vec<serde_json::Value>) -> MessageContext {
+        MessageContext {
+            entries: entries.iter().map(Entry::from_payload).collect(),
+            channel: "ops".into(),
+            public_url: "https://cd.example".into(),
+            unsubscribe_url: "https://cd.example/unsubscribe?t=abc".into(),
+            preferences_url: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_shipped_templates_compile_and_render() {
+        let t = Templates::builtin();
+        let c = ctx(vec![payload(
+            "post.routed",
+            "Retiring <b>basic</b> auth & more",
+            &["contoso"],
+            Some(1),
+        )]);
+        let mail = t.email(&c).unwrap();
+        assert_eq!(
+            mail.subject,
+            "[changedesk] MC123456: Retiring <b>basic</b> auth & more"
+        );
+        assert!(mail.text.contains("Routed to collab"), "{}", mail.text);
+        assert!(mail.text.contains("https://cd.example/posts/MC123456"));
+        assert!(mail.text.contains("2026-04-01"));
+        assert!(
+            mail.html
+                .contains("Retiring &lt;b&gt;basic&lt;&#x2f;b&gt; auth &amp; more"),
+            "{}",
+            mail.html
+        );
+        assert!(!mail.html.contains("<b>basic"));
+        assert!(
+            mail.html
+                .contains("https:&#x2f;&#x2f;cd.example&#x2f;unsubscribe?t=abc"),
+            "{}",
+            mail.html
+        );
+        let card = t.teams_card(&c).unwrap();
+        assert_eq!(card["type"], "AdaptiveCard");
+        assert!(
+            card.to_string()
+                .contains("Retiring <b>basic</b> auth & more")
+        );
+        let slack = t.slack_message(&c).unwrap();
+        let text = slack.to_string();
+        assert!(
+            text.contains("Retiring &lt;b&gt;basic&lt;/b&gt; auth &amp; more"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_batch_says_how_many_and_a_long_tenant_list_is_a_count() {
+        let t = Templates::builtin();
+        let many: Vec<String> = (0..300).map(|i| format!("t{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let c = ctx(vec![
+            payload("post.routed", "One", &refs, Some(300)),
+            payload("post.changed", "Two", &["contoso"], Some(1)),
+        ]);
+        let mail = t.email(&c).unwrap();
+        assert!(
+            mail.subject.starts_with("[changedesk] 2 changes"),
+            "{}",
+            mail.subject
+        );
+        assert!(mail.text.contains("300 tenants"), "{}", mail.text);
+        assert!(!mail.text.contains("t299"));
+        let card = t.teams_card(&c).unwrap().to_string();
+        assert!(card.contains("300 tenants"));
+    }
+
+    #[test]
+    fn slack_mentions_are_defused_and_subjects_are_one_line() {
+        let t = Templates::builtin();
+        let c = ctx(vec![payload(
+            "post.routed",
+            "Hi <!channel> \r\nBcc: x@y",
+            &[],
+            None,
+        )]);
+        let slack = t.slack_message(&c).unwrap().to_string();
+        assert!(!slack.contains("<!channel>"), "{slack}");
+        let mail = t.email(&c).unwrap();
+        assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
+        let long = ctx(vec![payload(
+            "post.routed",
+            &"日本語".repeat(200),
+            &[],
+            None,
+        )]);
+        assert!(t.email(&long).unwrap().subject.chars().count() <= 200);
+    }
+
+    #[test]
+    fn overrides_replace_by_name_and_errors_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("email")).unwrap();
+        std::fs::write(
+            dir.path().join("email/subject.txt.j2"),
+            "Heads up: {{ count }}",
+        )
+        .unwrap();
+        let t = Templates::with_overrides(dir.path()).unwrap();
+        assert_eq!(t.overridden(), ["email/subject.txt.j2"]);
+        let c = ctx(vec![payload("post.routed", "x", &[], None)]);
+        assert_eq!(t.email(&c).unwrap().subject, "Heads up: 1");
+        std::fs::write(dir.path().join("email/body.txt.j2"), "line one\n{% if %}").unwrap();
+        let e = Templates::with_overrides(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("email/body.txt.j2") && e.contains("line 2"),
+            "{e}"
+        );
+        std::fs::remove_file(dir.path().join("email/body.txt.j2")).unwrap();
+        std::fs::write(dir.path().join("email/subjet.txt.j2"), "x").unwrap();
+        let e = Templates::with_overrides(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("subjet.txt.j2") && e.contains("known"), "{e}");
+        // a template that names what does not exist fails when rendering
+        std::fs::remove_file(dir.path().join("email/subjet.txt.j2")).unwrap();
+        std::fs::write(dir.path().join("email/subject.txt.j2"), "{{ nope }}").unwrap();
+        let t = Templates::with_overrides(dir.path()).unwrap();
+        assert!(
+            t.email(&c)
+                .unwrap_err()
+                .to_string()
+                .contains("email/subject.txt.j2")
+        );
+    }
+
+    #[test]
+    fn entries_tolerate_any_payload() {
+        for p in [
+            serde_json::json!(null),
+            serde_json::json!({"type": 1, "data": []}),
+            serde_json::json!({"type": "changedesk.test", "data": {"reason": "a test"}}),
+        ] {
+            let e = Entry::from_payload(&p);
+            let t = Templates::builtin();
+            let c = MessageContext {
+                entries: vec![e],
+                ..Default::default()
+            };
+            t.email(&c).unwrap();
+            t.teams_card(&c).unwrap();
+            t.slack_message(&c).unwrap();
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! A person's request for a channel (CLI, API, web UI, configuration
+//! file), checked and sealed into what the store keeps.
+
+use changedesk_core::Timestamp;
+use changedesk_core::notify::delivery::{DEFAULT_BATCH_MINUTES, MAX_BATCH_MINUTES, MAX_RECIPIENTS};
+use changedesk_core::notify::{ChannelFilter, ChannelKind, ChannelSettings, EventKind, QuietHours};
+use changedesk_core::text::clip_chars;
+use changedesk_notify::WebhookSecret;
+use changedesk_secrets::Keyring;
+use secrecy::{ExposeSecret as _, SecretString};
+
+/// The context a channel's URL is sealed for.
+pub fn url_context(channel: &str) -> String {
+    format!("channel/{}/url", channel.trim().to_ascii_lowercase())
+}
+
+/// The context a channel's signing secret is sealed for.
+pub fn secret_context(channel: &str) -> String {
+    format!("channel/{}/secret", channel.trim().to_ascii_lowercase())
+}
+
+/// The most channels changedesk keeps (each event is matched to each).
+pub const MAX_CHANNELS: usize = 1000;
+
+/// Quiet hours as a person asks for them.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuietRequest {
+    /// `hh:mm`, local time.
+    pub from: String,
+    /// `hh:mm`, local time (before `from`: the span crosses midnight).
+    pub to: String,
+    /// An IANA time zone (`Europe/Paris`); default UTC.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Severities that still go out at once (`critical`).
+    #[serde(default)]
+    pub urgent_severities: Vec<String>,
+    /// Major changes still go out at once.
+    #[serde(default)]
+    pub urgent_major: bool,
+}
+
+/// A person's request for a channel.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRequest {
+    /// 1 to 64 letters, digits, `-` or `_`.
+    pub name: String,
+    /// `webhook` (default), `email`, `teams` or `slack`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// The endpoint of a webhook, Teams Workflows or Slack channel: https
+    /// (plain http only with `allow_private`). A secret: kept sealed, never
+    /// shown again.
+    #[serde(default, alias = "webhook")]
+    pub url: Option<String>,
+    /// A webhook's signing secret (`whsec_…`); none: a new one, shown once.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// An e-mail channel's addresses (at most 100). An owner's e-mail
+    /// channel may leave them out: the owner's address is used.
+    #[serde(default)]
+    pub recipients: Vec<String>,
+    /// Only these events (`post.routed`, `post.changed`, `item.reopened`,
+    /// `rule.notify`, `item.due_soon`, `item.overdue`, `item.missed`); none:
+    /// every event.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Only posts of these services.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Only posts of these severities (`normal`, `high`, `critical`).
+    #[serde(default)]
+    pub severities: Vec<String>,
+    /// Only major changes.
+    #[serde(default)]
+    pub major: bool,
+    /// Only these tenants: the channel hears only of them, never of others.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// Only items of this owner (an owner's channel).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Minutes to gather events into one message (e-mail, Teams, Slack;
+    /// default 5; 0: at once). Webhooks never batch.
+    #[serde(default)]
+    pub batch_minutes: Option<u32>,
+    /// Hours in which nothing is sent but what is urgent.
+    #[serde(default)]
+    pub quiet: Option<QuietRequest>,
+    /// Allow private, loopback and plain-http targets (a receiver on this
+    /// network).
+    #[serde(default)]
+    pub allow_private: bool,
+}
+
+fn name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().count() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Checks `req` and seals its URL and secret with `ring`: the channel to
+/// store, and a webhook's signing secret when it was made here (to show
+/// once). `known` are the tenants that exist, `owners` the owners' names.
+/// Errors say what to fix.
+pub fn new_channel(
+    ring: &Keyring,
+    req: &ChannelRequest,
+    known: &[String],
+    owners: &[String],
+    actor: &str,
+    at: Timestamp,
+) -> Result<(changedesk_store::NewChannel, Option<SecretString>), String> {
+    let name = req.name.trim().to_ascii_lowercase();
+    if !name_ok(&name) {
+        return Err("a channel name is 1 to 64 letters, digits, `-` or `_`".into());
+    }
+    let kind = match &req.kind {
+        Some(k) => k.parse::<ChannelKind>()?,
+        None => ChannelKind::Webhook,
+    };
+    let events = req
+        .events
+        .iter()
+        .map(|e| e.parse::<EventKind>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let severities = parse_severities(&req.severities)?;
+    for t in &req.tenants {
+        if !known.iter().any(|k| k.eq_ignore_ascii_case(t.trim())) {
+            return Err(format!("no tenant is named `{}`", clip_chars(t, 60)));
+        }
+    }
+    if req.services.len() + req.tenants.len() + req.severities.len() > 10_000 {
+        return Err("at most 10,000 services, severities and tenants".into());
+    }
+    let owner = match &req.owner {
+        None => None,
+        Some(o) => {
+            let o = o.trim().to_ascii_lowercase();
+            if !owners.iter().any(|x| x.eq_ignore_ascii_case(&o)) {
+                return Err(format!("no owner is named `{}`", clip_chars(&o, 60)));
+            }
+            Some(o)
+        }
+    };
+    let seal = |text: &str, context: String| ring.seal(text, &context).map_err(|e| e.to_string());
+    let (url_sealed, secret_sealed, generated) = if kind.has_url() {
+        if !req.recipients.is_empty() {
+            return Err(format!("a {kind} channel has a URL, not recipients"));
+        }
+        let raw = req
+            .url
+            .as_deref()
+            .ok_or_else(|| format!("a {kind} channel needs its URL"))?;
+        let url = check_url(raw, kind, req.allow_private)?;
+        let (secret, generated) = match (kind, &req.secret) {
+            (ChannelKind::Webhook, Some(s)) => {
+                WebhookSecret::parse(s.trim()).map_err(|e| format!("the signing secret: {e}"))?;
+                (Some(SecretString::from(s.trim().to_string())), false)
+            }
+            (ChannelKind::Webhook, None) => (
+                Some(WebhookSecret::generate().map_err(|e| e.to_string())?.1),
+                true,
+            ),
+            (_, Some(_)) => {
+                return Err(format!(
+                    "a {kind} channel has no signing secret: its URL is the credential"
+                ));
+            }
+            (_, None) => (None, false),
+        };
+        let sealed_secret = match &secret {
+            Some(s) => Some(seal(s.expose_secret(), secret_context(&name))?),
+            None => None,
+        };
+        (
+            seal(url.as_str(), url_context(&name))?,
+            sealed_secret,
+            generated.then_some(secret).flatten(),
+        )
+    } else {
+        if req.url.is_some() || req.secret.is_some() {
+            return Err("an e-mail channel has recipients, not a URL or secret".into());
+        }
+        if req.recipients.is_empty() && owner.is_none() {
+            return Err(
+                "an e-mail channel needs recipients (or an owner, whose address is used)".into(),
+            );
+        }
+        if req.recipients.len() > MAX_RECIPIENTS {
+            return Err(format!("at most {MAX_RECIPIENTS} recipients"));
+        }
+        for r in &req.recipients {
+            changedesk_notify::email::parse_address(r.trim())
+                .map_err(|e| format!("recipient `{}`: {e}", clip_chars(r, 80)))?;
+        }
+        (String::new(), None, None)
+    };
+    let batch_minutes = if kind.batches() {
+        let m = req.batch_minutes.unwrap_or(DEFAULT_BATCH_MINUTES);
+        if m > MAX_BATCH_MINUTES {
+            return Err(format!(
+                "the batching window is at most {MAX_BATCH_MINUTES} minutes (a day)"
+            ));
+        }
+        m
+    } else {
+        if req.batch_minutes.is_some_and(|m| m > 0) || req.quiet.is_some() {
+            return Err(
+                "a webhook sends each event at once: batching and quiet hours are for e-mail, Teams and Slack"
+                    .into(),
+            );
+        }
+        0
+    };
+    let quiet = match &req.quiet {
+        None => None,
+        Some(q) => {
+            let urgent_severities = parse_severities(&q.urgent_severities)?;
+            let quiet = QuietHours {
+                from: q.from.trim().to_string(),
+                to: q.to.trim().to_string(),
+                time_zone: q
+                    .time_zone
+                    .as_deref()
+                    .map_or_else(|| "UTC".to_string(), |z| z.trim().to_string()),
+                urgent: (!urgent_severities.is_empty() || q.urgent_major).then(|| ChannelFilter {
+                    severities: urgent_severities,
+                    major_only: q.urgent_major && q.urgent_severities.is_empty(),
+                    ..Default::default()
+                }),
+            };
+            quiet.validate()?;
+            Some(quiet)
+        }
+    };
+    let channel = changedesk_store::NewChannel {
+        url_sealed,
+        secret_sealed,
+        name,
+        kind: kind.as_str().to_string(),
+        filter: ChannelFilter {
+            events,
+            services: req.services.iter().map(|s| s.trim().to_string()).collect(),
+            severities,
+            major_only: req.major,
+            tenants: (!req.tenants.is_empty()).then(|| {
+                req.tenants
+                    .iter()
+                    .map(|t| t.trim().to_ascii_lowercase())
+                    .collect()
+            }),
+        },
+        settings: ChannelSettings {
+            recipients: req
+                .recipients
+                .iter()
+                .map(|r| r.trim().to_string())
+                .collect(),
+            batch_minutes,
+            quiet,
+            owner,
+        },
+        allow_private: req.allow_private,
+        created_by: actor.to_string(),
+        at,
+    };
+    Ok((channel, generated))
+}
+
+fn parse_severities(list: &[String]) -> Result<Vec<String>, String> {
+    list.iter()
+        .map(|s| {
+            let t = s.trim().to_ascii_lowercase();
+            if ["normal", "high", "critical"].contains(&t.as_str()) {
+                Ok(t)
+            } else {
+                Err(format!(
+                    "severity `{}` is not normal, high or critical",
+                    clip_chars(s, 40)
+                ))
+            }
+        })
+        .collect()
+}
+
+fn check_url(raw: &str, kind: ChannelKind, allow_private: bool) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw.trim())
+        .map_err(|_| format!("the {kind} channel's URL is not a URL (https://…)"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_private => {}
+        "http" => {
+            return Err(format!(
+                "the {kind} URL must be https (plain http only when private targets are allowed, for a local receiver)"
+            ));
+        }
+        _ => return Err(format!("the {kind} URL must be an https URL")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "the {kind} URL must not carry a user name or password"
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("the {kind} URL has no host"));
+    }
+    Ok(url)
+}
+
+/// A test event for the channel `name` ("send a test").
+pub fn test_event(name: &str, at: Timestamp) -> changedesk_core::notify::Event {
+    changedesk_core::notify::Event {
+        kind: EventKind::Test,
+        at,
+        post: None,
+        tenants: Vec::new(),
+        owner: None,
+        changes: Vec::new(),
+        reason: Some("a test of the channel".into()),
+        target: Some(name.trim().to_ascii_lowercase()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> Keyring {
+        Keyring::new(changedesk_secrets::Key::generate().unwrap().0, [])
+    }
+
+    fn at() -> Timestamp {
+        Timestamp::parse("2026-03-10T09:00:00Z").unwrap()
+    }
+
+    fn req(kind: &str) -> ChannelRequest {
+        ChannelRequest {
+            name: "Ops".into(),
+            kind: Some(kind.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn each_kind_needs_its_destination() {
+        let r = ring();
+        let known = vec!["contoso".to_string()];
+        let owners = vec!["collab".to_string()];
+        let e = new_channel(&r, &req("email"), &known, &owners, "a", at()).unwrap_err();
+        assert!(e.contains("recipients"), "{e}");
+        let mut mail = req("email");
+        mail.recipients = vec!["ops@contoso.com".into()];
+        let (c, secret) = new_channel(&r, &mail, &known, &owners, "a", at()).unwrap();
+        assert_eq!(
+            (c.kind.as_str(), c.url_sealed.as_str(), secret.is_none()),
+            ("email", "", true)
+        );
+        assert_eq!(c.settings.batch_minutes, DEFAULT_BATCH_MINUTES);
+        mail.recipients = vec!["ops@contoso.com\r\nBcc: x@y.z".into()];
+        assert!(new_channel(&r, &mail, &known, &owners, "a", at()).is_err());
+        let mut owner = req("email");
+        owner.owner = Some("Collab".into());
+        let (c, _) = new_channel(&r, &owner, &known, &owners, "a", at()).unwrap();
+        assert_eq!(c.settings.owner.as_deref(), Some("collab"));
+        owner.owner = Some("nobody".into());
+        assert!(
+            new_channel(&r, &owner, &known, &owners, "a", at())
+                .unwrap_err()
+                .contains("owner")
+        );
+
+        let mut teams = req("teams");
+        assert!(
+            new_channel(&r, &teams, &known, &owners, "a", at())
+                .unwrap_err()
+                .contains("URL")
+        );
+        teams.url = Some("https://prod-1.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=s3cr3t".into());
+        let (c, secret) = new_channel(&r, &teams, &known, &owners, "a", at()).unwrap();
+        assert!(secret.is_none() && c.secret_sealed.is_none());
+        assert!(!c.url_sealed.contains("s3cr3t"));
+        assert_eq!(
+            r.open(&c.url_sealed, &url_context("ops"))
+                .unwrap()
+                .expose_secret(),
+            teams.url.as_deref().unwrap()
+        );
+        teams.secret = Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into());
+        assert!(
+            new_channel(&r, &teams, &known, &owners, "a", at())
+                .unwrap_err()
+                .contains("signing secret")
+        );
+
+        let mut hook = req("webhook");
+        hook.url = Some("https://hooks.example/x".into());
+        let (_, secret) = new_channel(&r, &hook, &known, &owners, "a", at()).unwrap();
+        assert!(secret.is_some());
+        hook.batch_minutes = Some(5);
+        assert!(
+            new_channel(&r, &hook, &known, &owners, "a", at())
+                .unwrap_err()
+                .contains("at once")
+        );
+    }
+
+    #[test]
+    fn quiet_hours_and_batching_are_checked() {
+        let r = ring();
+        let mut slack = req("slack");
+        slack.url = Some("https://hooks.slack.com/services/T0/B0/XXX".into());
+        slack.batch_minutes = Some(MAX_BATCH_MINUTES + 1);
+        assert!(new_channel(&r, &slack, &[], &[], "a", at()).is_err());
+        slack.batch_minutes = Some(0);
+        slack.quiet = Some(QuietRequest {
+            from: "22:00".into(),
+            to: "07:00".into(),
+            time_zone: Some("Europe/Paris".into()),
+            urgent_severities: vec!["Critical".into()],
+            urgent_major: false,
+        });
+        let (c, _) = new_channel(&r, &slack, &[], &[], "a", at()).unwrap();
+        let q = c.settings.quiet.unwrap();
+        assert_eq!(q.describe(), "22:00-07:00 Europe/Paris");
+        assert_eq!(q.urgent.unwrap().severities, vec!["critical".to_string()]);
+        slack.quiet.as_mut().unwrap().time_zone = Some("Nowhere/Land".into());
+        assert!(
+            new_channel(&r, &slack, &[], &[], "a", at())
+                .unwrap_err()
+                .contains("time zone")
+        );
+    }
+}
