@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 pub mod delivery;
 
-pub use delivery::{ChannelKind, ChannelSettings, QuietHours};
+pub use delivery::{ChannelKind, ChannelSettings, Digest, QuietHours};
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,52 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// still tell people it is new (7 days): older posts reached the archive
 /// late (a new tenant, a first sync) and notify nobody.
 pub const LATE_AFTER_DAYS: i64 = 7;
+
+/// After this many failed syncs in a row, a tenant's sync "keeps failing"
+/// (3).
+pub const SYNC_FAILING_AFTER: i64 = 3;
+
+/// The event of a tenant's sync outcome, when there is one to tell: the
+/// [`SYNC_FAILING_AFTER`]th failure in a row (with the error), or a success
+/// after at least that many. `failures_before`: failures in a row before
+/// this outcome.
+pub fn sync_event(
+    tenant: &str,
+    failures_before: i64,
+    error: Option<&str>,
+    at: Timestamp,
+) -> Option<Event> {
+    let kind = match error {
+        Some(_) if failures_before + 1 == SYNC_FAILING_AFTER => EventKind::TenantSyncFailing,
+        None if failures_before >= SYNC_FAILING_AFTER => EventKind::TenantSyncRecovered,
+        _ => return None,
+    };
+    Some(Event {
+        kind,
+        at,
+        post: None,
+        incident: None,
+        tenants: vec![tenant.to_string()],
+        owner: None,
+        changes: Vec::new(),
+        reason: error.map(|e| crate::text::clip_chars(e, 500).to_string()),
+        target: None,
+    })
+}
+
+/// A new post whose act-by date is at most this many days after it was
+/// first seen is told as `post.act_by_soon` (30).
+pub const ACT_BY_SOON_DAYS: i64 = 30;
+
+/// Whether a post first seen at `first_seen` with act-by `act_by` asks for
+/// action soon: the date is after the first sighting and within
+/// [`ACT_BY_SOON_DAYS`] of it.
+pub fn act_by_soon(act_by: Option<Timestamp>, first_seen: Timestamp) -> bool {
+    act_by.is_some_and(|a| {
+        a > first_seen
+            && a.as_datetime() - first_seen.as_datetime() <= time::Duration::days(ACT_BY_SOON_DAYS)
+    })
+}
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,6 +92,21 @@ pub enum EventKind {
     ItemOverdue,
     /// An open item's post passed its decision deadline.
     ItemMissed,
+    /// A new post is a major change.
+    PostMajor,
+    /// A new post asks for action within [`ACT_BY_SOON_DAYS`].
+    PostActBySoon,
+    /// A new Service Health incident or advisory.
+    IncidentNew,
+    /// An incident changed (status, impact, a new update from Microsoft).
+    IncidentUpdated,
+    /// An incident was resolved.
+    IncidentResolved,
+    /// A tenant's sync failed [`SYNC_FAILING_AFTER`] times in a row
+    /// (consent revoked, secret expired…).
+    TenantSyncFailing,
+    /// A tenant's sync succeeded again after failing.
+    TenantSyncRecovered,
     /// "Send a test" of a channel.
     Test,
 }
@@ -60,6 +121,13 @@ impl EventKind {
         EventKind::ItemDueSoon,
         EventKind::ItemOverdue,
         EventKind::ItemMissed,
+        EventKind::PostMajor,
+        EventKind::PostActBySoon,
+        EventKind::IncidentNew,
+        EventKind::IncidentUpdated,
+        EventKind::IncidentResolved,
+        EventKind::TenantSyncFailing,
+        EventKind::TenantSyncRecovered,
         EventKind::Test,
     ];
 
@@ -73,6 +141,13 @@ impl EventKind {
             EventKind::ItemDueSoon => "item.due_soon",
             EventKind::ItemOverdue => "item.overdue",
             EventKind::ItemMissed => "item.missed",
+            EventKind::PostMajor => "post.major",
+            EventKind::PostActBySoon => "post.act_by_soon",
+            EventKind::IncidentNew => "incident.new",
+            EventKind::IncidentUpdated => "incident.updated",
+            EventKind::IncidentResolved => "incident.resolved",
+            EventKind::TenantSyncFailing => "tenant.sync_failing",
+            EventKind::TenantSyncRecovered => "tenant.sync_recovered",
             EventKind::Test => "changedesk.test",
         }
     }
@@ -134,6 +209,23 @@ pub struct PostRef {
     pub start: Option<Timestamp>,
 }
 
+/// What an event says of its Service Health incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentRef {
+    pub id: String,
+    pub title: String,
+    pub service: String,
+    pub feature: String,
+    /// `incident` or `advisory`.
+    pub classification: String,
+    /// Graph's status (`serviceDegradation`, `serviceRestored`, …).
+    pub status: String,
+    pub resolved: bool,
+    pub impact: String,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+}
+
 /// One event, as the outbox keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
@@ -141,6 +233,9 @@ pub struct Event {
     /// When it happened.
     pub at: Timestamp,
     pub post: Option<PostRef>,
+    /// The Service Health incident (`incident.*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentRef>,
     /// Every tenant the event concerns (the post's tenants).
     #[serde(default)]
     pub tenants: Vec<String>,
@@ -195,7 +290,16 @@ impl ChannelFilter {
             // a test goes only where it is sent, and matches that channel
             return true;
         }
-        if let Some(p) = &e.post {
+        if let Some(i) = &e.incident {
+            // severities and major are Message Center's: a channel that
+            // names them hears of posts only
+            if !self.services.is_empty() && !any_eq(&self.services, &i.service) {
+                return false;
+            }
+            if !self.severities.is_empty() || self.major_only {
+                return false;
+            }
+        } else if let Some(p) = &e.post {
             if !self.services.is_empty() && !p.services.iter().any(|s| any_eq(&self.services, s)) {
                 return false;
             }
@@ -271,6 +375,12 @@ pub fn admin_center_url(post_id: &str) -> String {
     format!("https://admin.microsoft.com/#/MessageCenter/:/messages/{id}")
 }
 
+/// Microsoft 365 admin center's page of a Service Health incident.
+pub fn incident_admin_url(id: &str) -> String {
+    let id: String = id.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    format!("https://admin.microsoft.com/#/servicehealth/:/alerts/{id}")
+}
+
 /// The JSON a webhook carries (Standard Webhooks' `type`, `timestamp`,
 /// `data`), for a channel with `filter`: schema [`SCHEMA_VERSION`], the
 /// event's id, the post, the tenants the channel may see (their count
@@ -287,6 +397,7 @@ pub fn payload(
         "schema": SCHEMA_VERSION,
         "event_id": format!("evt_{event_id}"),
         "post": e.post,
+        "incident": e.incident,
         "tenants": tenants,
         "owner": e.owner,
         "changes": e.changes,
@@ -297,6 +408,19 @@ pub fn payload(
         && let Some(obj) = data.as_object_mut()
     {
         obj.insert("tenant_count".into(), tenants.len().into());
+    }
+    if let Some(i) = &e.incident {
+        let mut links = serde_json::Map::new();
+        links.insert("admin_center".into(), incident_admin_url(&i.id).into());
+        if let Some(base) = public_url {
+            links.insert(
+                "changedesk".into(),
+                format!("{}/health/incidents/{}", base.trim_end_matches('/'), i.id).into(),
+            );
+        }
+        if let Some(obj) = data.as_object_mut() {
+            obj.insert("links".into(), links.into());
+        }
     }
     if let Some(p) = &e.post {
         let mut links = serde_json::Map::new();
@@ -353,6 +477,7 @@ mod tests {
                 act_by: Some(at("2026-04-01T00:00:00Z")),
                 start: None,
             }),
+            incident: None,
             tenants: tenants.iter().map(|t| t.to_string()).collect(),
             owner: Some("collab".into()),
             changes: vec![],
@@ -469,6 +594,39 @@ mod tests {
     fn message_ids_are_stable_and_have_no_dot() {
         assert_eq!(message_id(42, 3), "msg_e42_c3");
         assert!(!message_id(i64::MAX, i64::MAX).contains('.'));
+    }
+
+    #[test]
+    fn a_sync_keeps_failing_at_the_third_failure_and_recovers_once() {
+        let t = at("2026-03-01T00:00:00Z");
+        assert!(sync_event("contoso", 0, Some("x"), t).is_none());
+        assert!(sync_event("contoso", 1, Some("x"), t).is_none());
+        let e = sync_event("contoso", 2, Some("AADSTS7000222: the secret expired"), t).unwrap();
+        assert_eq!(e.kind, EventKind::TenantSyncFailing);
+        assert_eq!(e.tenants, vec!["contoso".to_string()]);
+        assert!(e.reason.unwrap().contains("expired"));
+        assert!(
+            sync_event("contoso", 3, Some("x"), t).is_none(),
+            "told once"
+        );
+        assert!(sync_event("contoso", 2, None, t).is_none());
+        assert_eq!(
+            sync_event("contoso", 5, None, t).unwrap().kind,
+            EventKind::TenantSyncRecovered
+        );
+    }
+
+    #[test]
+    fn act_by_soon_is_a_date_after_the_first_sighting_within_30_days() {
+        let seen = at("2026-03-01T00:00:00Z");
+        assert!(!act_by_soon(None, seen));
+        assert!(act_by_soon(Some(at("2026-03-31T00:00:00Z")), seen));
+        assert!(!act_by_soon(Some(at("2026-03-31T00:00:01Z")), seen));
+        assert!(
+            !act_by_soon(Some(at("2026-02-28T00:00:00Z")), seen),
+            "already past"
+        );
+        assert!(!act_by_soon(Some(seen), seen));
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! | `slack/message.json.j2` | JSON; the `mrkdwn` filter escapes Slack's `& < >` | the Block Kit message |
 //!
 //! A template sees `entries` (one per event, see [`Entry`]), `count`,
-//! `channel`, `public_url`, `unsubscribe_url` and `preferences_url`.
+//! `channel`, `public_url`, `unsubscribe_url`, `preferences_url` and
+//! `digest` (`daily`, `weekly` or empty).
 //! Rendered JSON is parsed back, so a template cannot produce an invalid
 //! body; the channel modules then check their size limits.
 
@@ -94,6 +95,8 @@ pub struct Entry {
     pub services: Vec<String>,
     pub category: String,
     pub severity: String,
+    /// A Service Health incident's status (`serviceDegradation`, …).
+    pub status: String,
     pub major: bool,
     /// `YYYY-MM-DD`, or empty.
     pub act_by: String,
@@ -144,6 +147,7 @@ impl Entry {
         let null = serde_json::Value::Null;
         let data = payload.get("data").unwrap_or(&null);
         let post = data.get("post").unwrap_or(&null);
+        let incident = data.get("incident").unwrap_or(&null);
         let links = data.get("links").unwrap_or(&null);
         let tenants = list_of(data, "tenants");
         let count = data
@@ -168,9 +172,41 @@ impl Entry {
             "item.due_soon" => "Decision due soon".to_string(),
             "item.overdue" => "Overdue".to_string(),
             "item.missed" => "Missed its decision deadline".to_string(),
+            "post.major" => "New major change".to_string(),
+            "post.act_by_soon" => "New change: action needed soon".to_string(),
+            "incident.new" if str_of(incident, "classification") == "advisory" => {
+                "New Service Health advisory".to_string()
+            }
+            "incident.new" => "New Service Health incident".to_string(),
+            "incident.updated" => format!("Incident updated: {}", str_of(incident, "status")),
+            "incident.resolved" => "Incident resolved".to_string(),
+            "tenant.sync_failing" => format!("The sync of {} keeps failing", tenants.join(", ")),
+            "tenant.sync_recovered" => format!("The sync of {} works again", tenants.join(", ")),
             "changedesk.test" => "Test message".to_string(),
             other => other.to_string(),
         };
+        if incident.is_object() {
+            return Entry {
+                headline,
+                post_id: str_of(incident, "id"),
+                title: str_of(incident, "title"),
+                services: vec![str_of(incident, "service")],
+                category: str_of(incident, "classification"),
+                severity: String::new(),
+                status: str_of(incident, "status"),
+                major: false,
+                act_by: String::new(),
+                start: day_of(incident, "start"),
+                tenants,
+                tenant_text,
+                owner,
+                changes: Vec::new(),
+                reason: str_of(incident, "impact"),
+                changedesk_url: str_of(links, "changedesk"),
+                admin_url: str_of(links, "admin_center"),
+                kind,
+            };
+        }
         Entry {
             headline,
             post_id: str_of(post, "id"),
@@ -178,6 +214,7 @@ impl Entry {
             services: list_of(post, "services"),
             category: str_of(post, "category"),
             severity: str_of(post, "severity"),
+            status: String::new(),
             major: post
                 .get("major")
                 .and_then(serde_json::Value::as_bool)
@@ -208,6 +245,8 @@ pub struct MessageContext {
     pub unsubscribe_url: String,
     /// The recipient's preferences, or empty.
     pub preferences_url: String,
+    /// `daily` or `weekly` for a digest, else empty.
+    pub digest: String,
 }
 
 impl MessageContext {
@@ -222,6 +261,7 @@ impl MessageContext {
         map.insert("public_url", self.public_url.clone().into());
         map.insert("unsubscribe_url", self.unsubscribe_url.clone().into());
         map.insert("preferences_url", self.preferences_url.clone().into());
+        map.insert("digest", self.digest.clone().into());
         minijinja::Value::from(map)
     }
 }
@@ -425,6 +465,7 @@ mod tests {
             public_url: "https://cd.example".into(),
             unsubscribe_url: "https://cd.example/unsubscribe?t=abc".into(),
             preferences_url: String::new(),
+            digest: String::new(),
         }
     }
 

@@ -456,7 +456,8 @@ pub fn quiet(c: &changedesk_store::Candidate) -> bool {
 }
 
 /// The events of what the rules decided for `c` (recorded with the item):
-/// a new post routed to its owner (unless [`quiet`]); a post that changed
+/// a new post routed to its owner, a new major change, a new post asking
+/// for action within 30 days (none of them when [`quiet`]); a post that changed
 /// after triage, or whose item reopened, with what changed; each rule's
 /// `notify`.
 pub fn events_of(
@@ -485,6 +486,7 @@ pub fn events_of(
             act_by: p.act_by,
             start: p.start,
         }),
+        incident: None,
         tenants: c
             .links
             .iter()
@@ -500,6 +502,23 @@ pub fn events_of(
     if created {
         if item.assignee.is_some() && item.state != changedesk_core::triage::State::Dismissed {
             out.push(base(EventKind::PostRouted));
+        }
+        // whoever owns it (or no one): a major change, or one that asks
+        // for action soon, is news of its own
+        if p.is_major {
+            out.push(base(EventKind::PostMajor));
+        }
+        if changedesk_core::notify::act_by_soon(p.act_by, c.first_seen) {
+            out.push(Event {
+                reason: p.act_by.map(|a| {
+                    format!(
+                        "act by {} (within {} days)",
+                        a.to_string().chars().take(10).collect::<String>(),
+                        changedesk_core::notify::ACT_BY_SOON_DAYS
+                    )
+                }),
+                ..base(EventKind::PostActBySoon)
+            });
         }
     } else if entries
         .iter()
@@ -870,6 +889,7 @@ fn deadline_event(
             act_by: r.act_by,
             start: r.start,
         }),
+        incident: None,
         tenants: r.tenants.clone(),
         owner: r.stored.item.assignee.clone(),
         changes: Vec::new(),

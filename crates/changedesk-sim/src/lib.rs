@@ -364,6 +364,7 @@ mod clock;
 mod generate;
 mod issue;
 mod message;
+mod mock;
 mod rng;
 mod server;
 pub mod slack;

@@ -59,11 +59,10 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 //! ```
 
-use std::collections::{HashSet, VecDeque};
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -72,8 +71,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+use crate::mock::{self, FaultQueue, MockClock, MockServer, RequestLog, Stop};
 
 /// The largest request body the mock reads (1 MiB).
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
@@ -176,33 +175,27 @@ pub struct SlackRequest {
 
 struct Inner {
     archived: bool,
-    faults: VecDeque<SlackFault>,
-    requests: Vec<SlackRequest>,
     messages: Vec<SlackMessage>,
     tokens: f64,
     last_refill: Duration,
-    offset: Duration,
 }
 
 struct Shared {
     config: SlackConfig,
-    started: Instant,
-    next_seq: AtomicU64,
+    clock: MockClock,
+    requests: RequestLog<SlackRequest>,
+    faults: FaultQueue<SlackFault>,
     inner: Mutex<Inner>,
-    stop: watch::Sender<bool>,
+    stop: Stop,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        mock::lock(&self.inner)
     }
 }
 
 impl Inner {
-    fn now(&self, started: Instant) -> Duration {
-        started.elapsed() + self.offset
-    }
-
     /// Refills the bucket up to `now`.
     fn refill(&mut self, now: Duration, config: &SlackConfig) {
         let elapsed = now.saturating_sub(self.last_refill);
@@ -221,14 +214,13 @@ impl Inner {
 /// dropped.
 pub struct SlackHandle {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    task: Option<JoinHandle<()>>,
+    server: MockServer,
 }
 
 impl std::fmt::Debug for SlackHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SlackHandle")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }
@@ -236,7 +228,7 @@ impl std::fmt::Debug for SlackHandle {
 impl SlackHandle {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The webhook URL.
@@ -244,7 +236,10 @@ impl SlackHandle {
         let c = &self.shared.config;
         format!(
             "http://{}/services/{}/{}/{}",
-            self.addr, c.team, c.hook, c.secret
+            self.server.addr(),
+            c.team,
+            c.hook,
+            c.secret
         )
     }
 
@@ -260,16 +255,14 @@ impl SlackHandle {
 
     /// Every request with its answer, in arrival order.
     pub fn requests(&self) -> Vec<SlackRequest> {
-        let mut requests = self.shared.lock().requests.clone();
-        requests.sort_by_key(|r| r.seq);
-        requests
+        self.shared.requests.in_order(|r| r.seq)
     }
 
     /// Queues answers: the next requests to the webhook's URL (whatever
     /// they are) get these, in order, instead of being processed. Appends
     /// to what is already queued.
     pub fn fail_next(&self, faults: Vec<SlackFault>) {
-        self.shared.lock().faults.extend(faults);
+        self.shared.faults.extend(faults);
     }
 
     /// Archives the channel: later requests get 410 `channel_is_archived`.
@@ -279,66 +272,39 @@ impl SlackHandle {
 
     /// Lets `by` pass on the mock's clock (for the rate limit).
     pub fn advance(&self, by: Duration) {
-        self.shared.lock().offset += by;
+        self.shared.clock.advance(by);
     }
 
     /// Stops serving and waits for the server task (a pending
     /// [`SlackFault::Delay`] ends at once).
-    pub async fn shutdown(mut self) {
-        self.shared.stop.send_replace(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for SlackHandle {
-    fn drop(&mut self) {
-        self.shared.stop.send_replace(true);
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
 /// Starts a webhook on `127.0.0.1` (a free port), served by a tokio task.
 pub async fn start_webhook(config: SlackConfig) -> std::io::Result<SlackHandle> {
-    let (stop, _) = watch::channel(false);
     let burst = f64::from(config.burst.max(1));
+    let stop = Stop::new();
     let shared = Arc::new(Shared {
         config,
-        started: Instant::now(),
-        next_seq: AtomicU64::new(1),
+        clock: MockClock::new(),
+        requests: RequestLog::new(),
+        faults: FaultQueue::new(),
         inner: Mutex::new(Inner {
             archived: false,
-            faults: VecDeque::new(),
-            requests: Vec::new(),
             messages: Vec::new(),
             tokens: burst,
             last_refill: Duration::ZERO,
-            offset: Duration::ZERO,
         }),
-        stop,
+        stop: stop.clone(),
     });
     let app = Router::new()
         .fallback(webhook)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(Arc::clone(&shared));
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let addr = listener.local_addr()?;
-    let mut stopped = shared.stop.subscribe();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!("Slack webhook mock failed: {e}");
-        }
-    });
-    Ok(SlackHandle {
-        shared,
-        addr,
-        task: Some(task),
-    })
+    let server = MockServer::start("Slack webhook mock", app, stop).await?;
+    Ok(SlackHandle { shared, server })
 }
 
 /// A plain-text answer.
@@ -381,9 +347,9 @@ async fn webhook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
+    let seq = shared.requests.arrived();
     let answer = answer(&shared, &method, &uri, &headers, body).await;
-    shared.lock().requests.push(SlackRequest {
+    shared.requests.push(SlackRequest {
         seq,
         method: method.to_string(),
         status: answer.status.as_u16(),
@@ -407,8 +373,7 @@ async fn answer(
     if uri.path() != path {
         return Answer::new(StatusCode::NOT_FOUND, "no_service");
     }
-    let fault = shared.lock().faults.pop_front();
-    match fault {
+    match shared.faults.pop() {
         Some(SlackFault::TooManyRequests { retry_after_secs }) => {
             return Answer {
                 retry_after: Some(retry_after_secs),
@@ -420,11 +385,10 @@ async fn answer(
             return Answer::new(status, &name);
         }
         Some(SlackFault::Delay(delay)) => {
-            let mut stopped = shared.stop.subscribe();
-            return tokio::select! {
-                () = tokio::time::sleep(delay) => Answer::new(StatusCode::OK, "ok"),
-                _ = stopped.wait_for(|stop| *stop) =>
-                    Answer::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable"),
+            return if shared.stop.sleep(delay).await {
+                Answer::new(StatusCode::OK, "ok")
+            } else {
+                Answer::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable")
             };
         }
         None => {}
@@ -437,7 +401,7 @@ async fn answer(
         if inner.archived {
             return Answer::new(StatusCode::GONE, "channel_is_archived");
         }
-        let now = inner.now(shared.started);
+        let now = shared.clock.now();
         inner.refill(now, config);
         if inner.tokens < 1.0 {
             let wait = (1.0 - inner.tokens) * config.interval.as_secs_f64();
@@ -466,7 +430,7 @@ async fn answer(
         return Answer::new(StatusCode::BAD_REQUEST, name);
     }
     let mut inner = shared.lock();
-    let now = inner.now(shared.started);
+    let now = shared.clock.now();
     inner.refill(now, config);
     inner.tokens -= 1.0;
     inner.messages.push(SlackMessage {

@@ -73,10 +73,9 @@
 //! ```
 
 use std::collections::VecDeque;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -85,8 +84,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+use crate::mock::{self, FaultQueue, MockClock, MockServer, RequestLog, Stop};
 
 /// The attachment content type of an Adaptive Card.
 pub const CARD_CONTENT_TYPE: &str = "application/vnd.microsoft.card.adaptive";
@@ -237,46 +236,37 @@ pub struct FlowRequest {
 
 struct Inner {
     deleted: bool,
-    faults: VecDeque<FlowFault>,
-    requests: Vec<FlowRequest>,
     posted: Vec<PostedCard>,
     lost: Vec<LostCard>,
     /// Mock-clock times of the posts still inside the window.
     recent: VecDeque<Duration>,
-    offset: Duration,
 }
 
 struct Shared {
     config: FlowConfig,
-    started: Instant,
-    next_seq: AtomicU64,
+    clock: MockClock,
+    requests: RequestLog<FlowRequest>,
+    faults: FaultQueue<FlowFault>,
     inner: Mutex<Inner>,
-    stop: watch::Sender<bool>,
+    stop: Stop,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Inner {
-    fn now(&self, started: Instant) -> Duration {
-        started.elapsed() + self.offset
+        mock::lock(&self.inner)
     }
 }
 
 /// A running flow. It stops at [`FlowHandle::shutdown`] or when dropped.
 pub struct FlowHandle {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    task: Option<JoinHandle<()>>,
+    server: MockServer,
 }
 
 impl std::fmt::Debug for FlowHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FlowHandle")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }
@@ -284,7 +274,7 @@ impl std::fmt::Debug for FlowHandle {
 impl FlowHandle {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The trigger URL, with the configured `sig`.
@@ -296,7 +286,7 @@ impl FlowHandle {
     pub fn url_with_sig(&self, sig: &str) -> String {
         format!(
             "http://{}/workflows/{}/triggers/manual/paths/invoke?api-version={API_VERSION}&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig={}",
-            self.addr,
+            self.server.addr(),
             self.shared.config.workflow_id,
             url::form_urlencoded::byte_serialize(sig.as_bytes()).collect::<String>()
         )
@@ -319,16 +309,14 @@ impl FlowHandle {
 
     /// Every request with its answer, in arrival order.
     pub fn requests(&self) -> Vec<FlowRequest> {
-        let mut requests = self.shared.lock().requests.clone();
-        requests.sort_by_key(|r| r.seq);
-        requests
+        self.shared.requests.in_order(|r| r.seq)
     }
 
     /// Queues answers: the next requests (whatever they are, except to a
     /// deleted flow) get these, in order, instead of being processed.
     /// Appends to what is already queued.
     pub fn fail_next(&self, faults: Vec<FlowFault>) {
-        self.shared.lock().faults.extend(faults);
+        self.shared.faults.extend(faults);
     }
 
     /// Deletes the flow: every later request gets 404.
@@ -338,70 +326,43 @@ impl FlowHandle {
 
     /// Lets `by` pass on the mock's clock (for the posting window).
     pub fn advance(&self, by: Duration) {
-        self.shared.lock().offset += by;
+        self.shared.clock.advance(by);
     }
 
     /// The mock's clock: real time since the start plus the advances.
     pub fn now(&self) -> Duration {
-        self.shared.lock().now(self.shared.started)
+        self.shared.clock.now()
     }
 
     /// Stops serving and waits for the server task (a pending
     /// [`FlowFault::Delay`] ends at once).
-    pub async fn shutdown(mut self) {
-        self.shared.stop.send_replace(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for FlowHandle {
-    fn drop(&mut self) {
-        self.shared.stop.send_replace(true);
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
 /// Starts a flow on `127.0.0.1` (a free port), served by a tokio task.
 pub async fn start_flow(config: FlowConfig) -> std::io::Result<FlowHandle> {
-    let (stop, _) = watch::channel(false);
+    let stop = Stop::new();
     let shared = Arc::new(Shared {
         config,
-        started: Instant::now(),
-        next_seq: AtomicU64::new(1),
+        clock: MockClock::new(),
+        requests: RequestLog::new(),
+        faults: FaultQueue::new(),
         inner: Mutex::new(Inner {
             deleted: false,
-            faults: VecDeque::new(),
-            requests: Vec::new(),
             posted: Vec::new(),
             lost: Vec::new(),
             recent: VecDeque::new(),
-            offset: Duration::ZERO,
         }),
-        stop,
+        stop: stop.clone(),
     });
     let app = Router::new()
         .fallback(trigger)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(Arc::clone(&shared));
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let addr = listener.local_addr()?;
-    let mut stopped = shared.stop.subscribe();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!("Teams flow mock failed: {e}");
-        }
-    });
-    Ok(FlowHandle {
-        shared,
-        addr,
-        task: Some(task),
-    })
+    let server = MockServer::start("Teams flow mock", app, stop).await?;
+    Ok(FlowHandle { shared, server })
 }
 
 fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
@@ -463,18 +424,15 @@ async fn fault_answer(shared: &Shared, fault: FlowFault) -> Answer {
         }
         FlowFault::NotFound => not_found(),
         FlowFault::Delay(delay) => {
-            let mut stopped = shared.stop.subscribe();
-            tokio::select! {
-                () = tokio::time::sleep(delay) => Answer {
-                    response: StatusCode::ACCEPTED.into_response(),
-                    status: 202,
-                    code: None,
-                },
-                _ = stopped.wait_for(|stop| *stop) => Answer {
-                    response: StatusCode::SERVICE_UNAVAILABLE.into_response(),
-                    status: 503,
-                    code: None,
-                },
+            let status = if shared.stop.sleep(delay).await {
+                StatusCode::ACCEPTED
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            Answer {
+                response: status.into_response(),
+                status: status.as_u16(),
+                code: None,
             }
         }
     }
@@ -498,9 +456,9 @@ async fn trigger(
 ) -> Response {
     let body_bytes = body.as_ref().map_or(0, Bytes::len);
     let authorization = headers.contains_key(header::AUTHORIZATION);
-    let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
+    let seq = shared.requests.arrived();
     let answer = answer(&shared, seq, &method, &uri, &headers, body).await;
-    shared.lock().requests.push(FlowRequest {
+    shared.requests.push(FlowRequest {
         seq,
         method: method.to_string(),
         status: answer.status,
@@ -525,11 +483,11 @@ async fn answer(
         config.workflow_id
     );
     let fault = {
-        let mut inner = shared.lock();
+        let inner = shared.lock();
         if inner.deleted || uri.path() != path {
             return not_found();
         }
-        inner.faults.pop_front()
+        shared.faults.pop()
     };
     if let Some(fault) = fault {
         return fault_answer(shared, fault).await;
@@ -756,7 +714,7 @@ fn parse_version(text: &str) -> Option<(u64, u64)> {
 fn run(shared: &Shared, seq: u64, message: &Value, body_bytes: usize) {
     let config = &shared.config;
     let mut inner = shared.lock();
-    let now = inner.now(shared.started);
+    let now = shared.clock.now();
     let window = config.window;
     while inner
         .recent

@@ -48,9 +48,9 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 //! ```
 
-use std::collections::{HashSet, VecDeque};
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -63,8 +63,8 @@ use axum::routing::post;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use ring::hmac;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+
+use crate::mock::{self, FaultQueue, MockServer, Stop};
 
 /// The prefix of a symmetric Standard Webhooks secret.
 pub const SECRET_PREFIX: &str = "whsec_";
@@ -316,20 +316,20 @@ struct Inner {
     distinct: Vec<String>,
     duplicates: usize,
     rejected: Vec<Rejected>,
-    faults: VecDeque<FaultResponse>,
     faulted: Vec<Faulted>,
 }
 
 struct Shared {
     inner: Mutex<Inner>,
+    faults: FaultQueue<FaultResponse>,
     tolerance_secs: i64,
-    /// `true` once the receiver is stopping.
-    stop: watch::Sender<bool>,
+    /// Set once the receiver is stopping.
+    stop: Stop,
 }
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        mock::lock(&self.inner)
     }
 
     fn reject(&self, status: StatusCode, reason: String, id: Option<String>) -> Response {
@@ -347,14 +347,13 @@ impl Shared {
 /// dropped.
 pub struct ReceiverHandle {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    task: Option<JoinHandle<()>>,
+    server: MockServer,
 }
 
 impl std::fmt::Debug for ReceiverHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReceiverHandle")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }
@@ -362,12 +361,12 @@ impl std::fmt::Debug for ReceiverHandle {
 impl ReceiverHandle {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// The endpoint: `http://127.0.0.1:PORT/hook`.
     pub fn url(&self) -> String {
-        format!("http://{}{HOOK_PATH}", self.addr)
+        format!("http://{}{HOOK_PATH}", self.server.addr())
     }
 
     /// Every request that verified, in arrival order, duplicates included.
@@ -399,7 +398,7 @@ impl ReceiverHandle {
     /// order, instead of being processed, and are not recorded as
     /// received. Appends to what is already queued.
     pub fn fail_next(&self, responses: Vec<FaultResponse>) {
-        self.shared.lock().faults.extend(responses);
+        self.shared.faults.extend(responses);
     }
 
     /// Rotates the secret: from now on only `whsec` verifies.
@@ -411,17 +410,8 @@ impl ReceiverHandle {
 
     /// Stops serving and waits for the server task (a pending
     /// [`FaultResponse::Delay`] ends at once).
-    pub async fn shutdown(mut self) {
-        self.shared.stop.send_replace(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for ReceiverHandle {
-    fn drop(&mut self) {
-        self.shared.stop.send_replace(true);
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
@@ -430,7 +420,7 @@ impl Drop for ReceiverHandle {
 pub async fn start_receiver(config: ReceiverConfig) -> std::io::Result<ReceiverHandle> {
     let key = key_of(&config.secret)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let (stop, _) = watch::channel(false);
+    let stop = Stop::new();
     let shared = Arc::new(Shared {
         inner: Mutex::new(Inner {
             key,
@@ -439,11 +429,11 @@ pub async fn start_receiver(config: ReceiverConfig) -> std::io::Result<ReceiverH
             distinct: Vec::new(),
             duplicates: 0,
             rejected: Vec::new(),
-            faults: VecDeque::new(),
             faulted: Vec::new(),
         }),
+        faults: FaultQueue::new(),
         tolerance_secs: i64::try_from(config.tolerance.as_secs()).unwrap_or(i64::MAX),
-        stop,
+        stop: stop.clone(),
     });
     let app = Router::new()
         .route(HOOK_PATH, post(hook))
@@ -451,24 +441,8 @@ pub async fn start_receiver(config: ReceiverConfig) -> std::io::Result<ReceiverH
         .route("/hook/{*rest}", post(hook))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(Arc::clone(&shared));
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-    let addr = listener.local_addr()?;
-    let mut stopped = shared.stop.subscribe();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!("webhook receiver failed: {e}");
-        }
-    });
-    Ok(ReceiverHandle {
-        shared,
-        addr,
-        task: Some(task),
-    })
+    let server = MockServer::start("webhook receiver", app, stop).await?;
+    Ok(ReceiverHandle { shared, server })
 }
 
 /// The text of a header that must appear once.
@@ -507,10 +481,10 @@ async fn fault_response(shared: &Shared, fault: FaultResponse) -> Response {
             .into_response(),
         FaultResponse::Gone => StatusCode::GONE.into_response(),
         FaultResponse::Delay(delay) => {
-            let mut stopped = shared.stop.subscribe();
-            tokio::select! {
-                () = tokio::time::sleep(delay) => StatusCode::OK.into_response(),
-                _ = stopped.wait_for(|stop| *stop) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+            if shared.stop.sleep(delay).await {
+                StatusCode::OK.into_response()
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE.into_response()
             }
         }
     }
@@ -527,7 +501,7 @@ async fn hook(
 
     let fault = {
         let mut inner = shared.lock();
-        let fault = inner.faults.pop_front();
+        let fault = shared.faults.pop();
         if let Some(response) = &fault {
             inner.faulted.push(Faulted {
                 id: id.clone(),

@@ -1033,6 +1033,37 @@ impl Store {
         dispatch_write!(self.merge_batch(writer, leader, members, body, now))
     }
 
+    /// Takes `address` off e-mail channel `channel_id` (a signed
+    /// unsubscribe link; audited in the address's name). `None`: no such
+    /// e-mail channel.
+    pub async fn unsubscribe(
+        &self,
+        channel_id: i64,
+        address: &str,
+        at: Timestamp,
+    ) -> Result<Option<Unsubscribed>> {
+        let writer = &*self.writer;
+        dispatch_write!(self.unsubscribe(writer, channel_id, address, at))
+    }
+
+    /// Incidents changed since the outbox last told of them (see
+    /// [`IncidentChange`]), up to `limit`.
+    pub async fn pending_incident_changes(&self, limit: i64) -> Result<Vec<IncidentChange>> {
+        dispatch!(self.pending_incident_changes(limit))
+    }
+
+    /// Records incident events and marks the incidents told (id, revision,
+    /// resolved), in one transaction: each change is told once.
+    pub async fn record_incident_events(
+        &self,
+        events: &[changedesk_core::notify::Event],
+        marks: &[(String, i64, bool)],
+        at: Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.record_incident_events(writer, events, marks, at))
+    }
+
     /// Messages delivered to `channel_id` since `since` (a channel's pace).
     pub async fn delivered_since(&self, channel_id: i64, since: Timestamp) -> Result<i64> {
         dispatch!(self.delivered_since(channel_id, since))
@@ -1371,6 +1402,31 @@ pub struct NewDelivery {
     /// A batching channel's delivery waits (`batched`) until this time,
     /// then joins the channel's next message; `None`: due now.
     pub ready_at: Option<Timestamp>,
+}
+
+/// An incident whose revision or resolution changed since the outbox last
+/// told of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentChange {
+    pub incident: changedesk_core::notify::IncidentRef,
+    pub revision: i64,
+    /// `None`: never told (new to the archive).
+    pub notified_revision: Option<i64>,
+    pub notified_resolved: Option<bool>,
+    /// The tenants that see it now.
+    pub tenants: Vec<String>,
+    /// A tenant saw it after its first load of incidents (else it is the
+    /// baseline, which tells nobody).
+    pub fresh: bool,
+}
+
+/// What an unsubscribe link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsubscribed {
+    /// The channel's name.
+    pub channel: String,
+    /// `false`: the address was not on it any more.
+    pub changed: bool,
 }
 
 /// A batched delivery waiting for its channel's next message.

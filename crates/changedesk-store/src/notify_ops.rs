@@ -460,3 +460,135 @@ pub(crate) async fn set_channel_enabled(
     tx.commit().await?;
     Ok(name.is_some())
 }
+
+/// Takes `address` off e-mail channel `channel_id` (a signed unsubscribe
+/// link): removed from its recipients, or, for an owner's channel that
+/// writes to the owner's address, the channel disabled. Audited in the
+/// address's name. `None`: no such e-mail channel.
+pub(crate) async fn unsubscribe(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    channel_id: i64,
+    address: &str,
+    at: Timestamp,
+) -> Result<Option<super::Unsubscribed>> {
+    let (_w, mut tx) = begin_outbox(pool, writer, "channel").await?;
+    let row = sqlx::query("SELECT name, kind, settings, enabled FROM channels WHERE id = $1")
+        .bind(channel_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let name: String = row.try_get("name")?;
+    let kind: String = row.try_get("kind")?;
+    if kind != "email" {
+        return Ok(None);
+    }
+    let settings: String = row.try_get("settings")?;
+    let mut settings: changedesk_core::notify::ChannelSettings = serde_json::from_str(&settings)
+        .map_err(|e| StoreError::Corrupt(format!("channel {name}'s settings: {e}")))?;
+    let enabled: bool = row.try_get("enabled")?;
+    let before = settings.recipients.len();
+    settings.recipients.retain(|r| !r.trim().eq_ignore_ascii_case(address.trim()));
+    let changed = if settings.recipients.len() < before {
+        sqlx::query("UPDATE channels SET settings = $1 WHERE id = $2")
+            .bind(to_json(&settings))
+            .bind(channel_id)
+            .execute(&mut *tx)
+            .await?;
+        true
+    } else if before == 0 && settings.owner.is_some() && enabled {
+        let reason = format!("unsubscribed by {address}");
+        sqlx::query("UPDATE channels SET enabled = FALSE, disabled_reason = $1 WHERE id = $2")
+            .bind(changedesk_core::text::clip_chars(&reason, 300).to_string())
+            .bind(channel_id)
+            .execute(&mut *tx)
+            .await?;
+        true
+    } else {
+        false
+    };
+    if changed {
+        let actor = format!("unsubscribe link ({})", changedesk_core::text::clip_chars(address, 200));
+        audit(&mut tx, &at.to_canonical(), &actor, "channel.unsubscribe", &name, &serde_json::json!({"address": address})).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(super::Unsubscribed { channel: name, changed }))
+}
+
+/// Incidents whose revision or resolution changed since the outbox last
+/// told of them (up to `limit`), with their visible tenants and whether a
+/// tenant saw them after its first load of incidents (`fresh`; an incident
+/// only ever seen in first loads is the baseline).
+pub(crate) async fn pending_incident_changes(pool: &Pool<Db>, limit: i64) -> Result<Vec<super::IncidentChange>> {
+    let rows = sqlx::query(
+        "SELECT id, title, service, feature, classification, status, is_resolved, impact_description, start_at, end_at, \
+         revision, notified_revision, notified_resolved FROM incidents \
+         WHERE notified_revision IS NULL OR notified_revision < revision \
+            OR notified_resolved IS NULL OR notified_resolved <> is_resolved \
+         ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        let tenants: Vec<String> = sqlx::query_scalar(
+            "SELECT t.name FROM incident_tenants l JOIN tenants t ON t.id = l.tenant_id \
+             WHERE l.incident_id = $1 AND l.visible ORDER BY t.name",
+        )
+        .bind(&id)
+        .fetch_all(pool)
+        .await?;
+        let fresh: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM incident_tenants l JOIN runs r ON r.tenant_id = l.tenant_id \
+             AND r.kind = 'issues' WHERE l.incident_id = $1 AND l.visible AND r.finished_at < l.first_seen)",
+        )
+        .bind(&id)
+        .fetch_one(pool)
+        .await?;
+        out.push(super::IncidentChange {
+            incident: changedesk_core::notify::IncidentRef {
+                title: r.try_get("title")?,
+                service: r.try_get("service")?,
+                feature: r.try_get("feature")?,
+                classification: r.try_get("classification")?,
+                status: r.try_get("status")?,
+                resolved: r.try_get("is_resolved")?,
+                impact: r.try_get("impact_description")?,
+                start: read_ts_opt(r.try_get("start_at")?)?,
+                end: read_ts_opt(r.try_get("end_at")?)?,
+                id,
+            },
+            revision: r.try_get("revision")?,
+            notified_revision: r.try_get("notified_revision")?,
+            notified_resolved: r.try_get("notified_resolved")?,
+            tenants,
+            fresh,
+        });
+    }
+    Ok(out)
+}
+
+/// Records `events` and marks each incident of `marks` (id, revision,
+/// resolved) as told, in one transaction.
+pub(crate) async fn record_incident_events(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    events: &[Event],
+    marks: &[(String, i64, bool)],
+    at: Timestamp,
+) -> Result<()> {
+    let (_w, mut tx) = begin_outbox(pool, writer, "incident events").await?;
+    insert_events(&mut tx, events, &at.to_canonical()).await?;
+    for (id, revision, resolved) in marks {
+        sqlx::query("UPDATE incidents SET notified_revision = $1, notified_resolved = $2 WHERE id = $3")
+            .bind(revision)
+            .bind(resolved)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1705,13 +1705,30 @@ pub(crate) async fn record_sync(pool: &Pool<Db>, writer: &Writer, name: &str, at
     Ok(())
 }
 
+/// Records a sync's outcome, counts failures in a row, and records the
+/// tenant's `tenant.sync_failing` / `tenant.sync_recovered` event when the
+/// count crosses `notify::SYNC_FAILING_AFTER` (in the same transaction).
 async fn write_sync_outcome(tx: &mut Tx, tenant_id: i64, at: &str, error: Option<&str>) -> Result<()> {
-    sqlx::query("UPDATE tenants SET last_sync_at = $1, last_sync_error = $2 WHERE id = $3")
-        .bind(at)
-        .bind(error)
+    let before = sqlx::query("SELECT name, sync_failures FROM tenants WHERE id = $1")
         .bind(tenant_id)
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?;
+    sqlx::query(
+        "UPDATE tenants SET last_sync_at = $1, last_sync_error = $2, \
+         sync_failures = CASE WHEN $2 IS NULL THEN 0 ELSE sync_failures + 1 END WHERE id = $3",
+    )
+    .bind(at)
+    .bind(error)
+    .bind(tenant_id)
+    .execute(&mut **tx)
+    .await?;
+    if let Some(row) = before {
+        let name: String = row.try_get("name")?;
+        let failures: i64 = row.try_get("sync_failures")?;
+        if let Some(e) = changedesk_core::notify::sync_event(&name, failures, error, read_ts(at.to_string())?) {
+            insert_events(tx, &[e], at).await?;
+        }
+    }
     Ok(())
 }
 

@@ -621,9 +621,18 @@ pub struct ChannelAdd {
     /// Quiet hours, local time: nothing but urgent events is sent (e.g. 22:00-07:00).
     #[arg(long, value_name = "HH:MM-HH:MM")]
     pub quiet: Option<String>,
-    /// The time zone of the quiet hours (IANA, e.g. Europe/Paris; default UTC).
-    #[arg(long, value_name = "ZONE", requires = "quiet")]
+    /// The time zone of the quiet hours and the digest (IANA, e.g. Europe/Paris; default UTC).
+    #[arg(long, value_name = "ZONE")]
     pub time_zone: Option<String>,
+    /// Gather events into a daily or weekly digest instead of the batching window.
+    #[arg(long, value_name = "CADENCE", value_parser = ["daily", "weekly"])]
+    pub digest: Option<String>,
+    /// When the digest goes out, local time (default 08:00).
+    #[arg(long, value_name = "HH:MM", requires = "digest")]
+    pub digest_at: Option<String>,
+    /// The day of a weekly digest (default monday).
+    #[arg(long, value_name = "DAY", requires = "digest")]
+    pub digest_day: Option<String>,
     /// Severities still sent in quiet hours (repeatable): normal, high, critical.
     #[arg(long = "urgent-severity", value_name = "SEVERITY", requires = "quiet")]
     pub urgent_severities: Vec<String>,
@@ -631,7 +640,8 @@ pub struct ChannelAdd {
     #[arg(long, value_name = "WHSEC")]
     pub secret: Option<String>,
     /// Only these events (repeatable): post.routed, post.changed, item.reopened, rule.notify,
-    /// item.due_soon, item.overdue, item.missed.
+    /// item.due_soon, item.overdue, item.missed, post.major, post.act_by_soon, incident.new,
+    /// incident.updated, incident.resolved, tenant.sync_failing, tenant.sync_recovered.
     #[arg(long = "event", value_name = "EVENT")]
     pub events: Vec<String>,
     /// Only posts of these services (repeatable).

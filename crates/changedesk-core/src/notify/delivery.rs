@@ -231,6 +231,123 @@ impl QuietHours {
     }
 }
 
+/// A digest: the channel's events gathered and sent once a day, or once a
+/// week on `weekday`, at `at` local time in `time_zone`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Digest {
+    /// `monday` … `sunday` for a weekly digest; `None`: daily.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weekday: Option<String>,
+    /// `hh:mm`.
+    pub at: String,
+    /// An IANA time zone; `UTC` by default.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+}
+
+const WEEKDAYS: [(&str, jiff::civil::Weekday); 7] = [
+    ("monday", jiff::civil::Weekday::Monday),
+    ("tuesday", jiff::civil::Weekday::Tuesday),
+    ("wednesday", jiff::civil::Weekday::Wednesday),
+    ("thursday", jiff::civil::Weekday::Thursday),
+    ("friday", jiff::civil::Weekday::Friday),
+    ("saturday", jiff::civil::Weekday::Saturday),
+    ("sunday", jiff::civil::Weekday::Sunday),
+];
+
+impl Digest {
+    /// Checks the time, the weekday and the time zone.
+    pub fn validate(&self) -> Result<(), String> {
+        TimeOfDay::parse(&self.at)?;
+        if let Some(d) = &self.weekday
+            && !WEEKDAYS
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(d.trim()))
+        {
+            return Err(format!(
+                "`{}` is not a day of the week (monday … sunday)",
+                crate::text::clip_chars(d, 20)
+            ));
+        }
+        jiff::tz::TimeZone::get(self.time_zone.trim()).map_err(|_| {
+            format!(
+                "`{}` is not a time zone (an IANA name such as Europe/Paris or UTC)",
+                crate::text::clip_chars(&self.time_zone, 60)
+            )
+        })?;
+        Ok(())
+    }
+
+    /// `daily` or `weekly`.
+    pub fn cadence(&self) -> &'static str {
+        if self.weekday.is_some() {
+            "weekly"
+        } else {
+            "daily"
+        }
+    }
+
+    /// `daily at 08:00 Europe/Paris`, `weekly on monday at 08:00 UTC`.
+    pub fn describe(&self) -> String {
+        match &self.weekday {
+            Some(d) => format!(
+                "weekly on {} at {} {}",
+                d.trim().to_ascii_lowercase(),
+                self.at,
+                self.time_zone
+            ),
+            None => format!("daily at {} {}", self.at, self.time_zone),
+        }
+    }
+
+    /// The first digest time strictly after `now` (invalid settings: a day
+    /// after `now`).
+    pub fn next_after(&self, now: Timestamp) -> Timestamp {
+        let fallback = now.saturating_add(time::Duration::DAY);
+        let (Ok(at), Ok(tz)) = (
+            TimeOfDay::parse(&self.at),
+            jiff::tz::TimeZone::get(self.time_zone.trim()),
+        ) else {
+            return fallback;
+        };
+        let weekday = self.weekday.as_deref().and_then(|d| {
+            WEEKDAYS
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(d.trim()))
+                .map(|(_, w)| *w)
+        });
+        let Ok(instant) = jiff::Timestamp::from_second(now.unix_seconds()) else {
+            return fallback;
+        };
+        let mut date = instant.to_zoned_datetime(tz.clone()).date();
+        // at most 8 days ahead holds the next weekday's time
+        for _ in 0..9 {
+            let day_ok = weekday.is_none_or(|w| date.weekday() == w);
+            if day_ok
+                && let Ok(z) = date
+                    .at(
+                        i8::try_from(at.minutes() / 60).unwrap_or(0),
+                        i8::try_from(at.minutes() % 60).unwrap_or(0),
+                        0,
+                        0,
+                    )
+                    .to_zoned_datetime(tz.clone())
+            {
+                let secs = z.timestamp().as_second();
+                if secs > now.unix_seconds() {
+                    return Timestamp::from_unix(secs).unwrap_or(fallback);
+                }
+            }
+            match date.tomorrow() {
+                Ok(d) => date = d,
+                Err(_) => return fallback,
+            }
+        }
+        fallback
+    }
+}
+
 /// How a channel delivers, besides its filter and its sealed URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -249,6 +366,10 @@ pub struct ChannelSettings {
     /// e-mail channel without recipients writes to the owner's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// A digest: events wait for the next digest time instead of the
+    /// batching window (quiet hours do not apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
 }
 
 impl ChannelSettings {
@@ -258,6 +379,9 @@ impl ChannelSettings {
     pub fn ready_at(&self, kind: ChannelKind, e: &Event, now: Timestamp) -> Timestamp {
         if !kind.batches() || e.kind == super::EventKind::Test {
             return now;
+        }
+        if let Some(d) = &self.digest {
+            return d.next_after(now);
         }
         let window = time::Duration::minutes(i64::from(self.batch_minutes.min(MAX_BATCH_MINUTES)));
         let ready = now.saturating_add(window);
@@ -271,7 +395,9 @@ impl ChannelSettings {
     /// Europe/Paris; owner collab`), empty when there is nothing to say.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
-        if self.batch_minutes > 0 {
+        if let Some(d) = &self.digest {
+            parts.push(format!("digest {}", d.describe()));
+        } else if self.batch_minutes > 0 {
             parts.push(format!("batched {} min", self.batch_minutes));
         }
         if let Some(q) = &self.quiet {
@@ -328,6 +454,7 @@ mod tests {
                 act_by: None,
                 start: None,
             }),
+            incident: None,
             tenants: vec![],
             owner: Some("collab".into()),
             changes: vec![],
@@ -440,6 +567,62 @@ mod tests {
             at("2026-03-10T23:05:00Z")
         );
         assert_eq!(s.describe(), "batched 5 min; quiet 22:00-07:00 UTC");
+    }
+
+    #[test]
+    fn digests_fall_on_their_next_day_and_time_in_the_time_zone() {
+        let daily = Digest {
+            weekday: None,
+            at: "08:00".into(),
+            time_zone: "Europe/Paris".into(),
+        };
+        daily.validate().unwrap();
+        // 06:00 UTC is 07:00 in Paris (winter): today's 08:00 Paris
+        assert_eq!(
+            daily.next_after(at("2026-03-10T06:00:00Z")),
+            at("2026-03-10T07:00:00Z")
+        );
+        // exactly at the time: the next day's
+        assert_eq!(
+            daily.next_after(at("2026-03-10T07:00:00Z")),
+            at("2026-03-11T07:00:00Z")
+        );
+        let weekly = Digest {
+            weekday: Some("Monday".into()),
+            at: "09:30".into(),
+            time_zone: "UTC".into(),
+        };
+        // 2026-03-10 is a Tuesday: next Monday the 16th
+        assert_eq!(
+            weekly.next_after(at("2026-03-10T12:00:00Z")),
+            at("2026-03-16T09:30:00Z")
+        );
+        assert_eq!(weekly.describe(), "weekly on monday at 09:30 UTC");
+        let bad = Digest {
+            weekday: Some("someday".into()),
+            ..weekly.clone()
+        };
+        assert!(bad.validate().unwrap_err().contains("day of the week"));
+        let s = ChannelSettings {
+            batch_minutes: 5,
+            digest: Some(weekly),
+            quiet: Some(quiet("00:00", "23:59", "UTC")),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.ready_at(
+                ChannelKind::Email,
+                &event("normal"),
+                at("2026-03-10T12:00:00Z")
+            ),
+            at("2026-03-16T09:30:00Z"),
+            "a digest ignores the window and quiet hours"
+        );
+        assert!(
+            s.describe().starts_with("digest weekly on monday"),
+            "{}",
+            s.describe()
+        );
     }
 
     #[test]

@@ -41,6 +41,20 @@ pub struct QuietRequest {
     pub urgent_major: bool,
 }
 
+/// A digest as a person asks for it.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DigestRequest {
+    /// `monday` … `sunday` for a weekly digest; none: daily.
+    #[serde(default)]
+    pub weekday: Option<String>,
+    /// `hh:mm` local time.
+    pub at: String,
+    /// An IANA time zone (`Europe/Paris`); default UTC.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
 /// A person's request for a channel.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -63,7 +77,9 @@ pub struct ChannelRequest {
     #[serde(default)]
     pub recipients: Vec<String>,
     /// Only these events (`post.routed`, `post.changed`, `item.reopened`,
-    /// `rule.notify`, `item.due_soon`, `item.overdue`, `item.missed`); none:
+    /// `rule.notify`, `item.due_soon`, `item.overdue`, `item.missed`,
+    /// `post.major`, `post.act_by_soon`, `incident.new`, `incident.updated`,
+    /// `incident.resolved`, `tenant.sync_failing`, `tenant.sync_recovered`); none:
     /// every event.
     #[serde(default)]
     pub events: Vec<String>,
@@ -89,6 +105,10 @@ pub struct ChannelRequest {
     /// Hours in which nothing is sent but what is urgent.
     #[serde(default)]
     pub quiet: Option<QuietRequest>,
+    /// A daily or weekly digest instead of the batching window (e-mail,
+    /// Teams, Slack).
+    #[serde(default)]
+    pub digest: Option<DigestRequest>,
     /// Allow private, loopback and plain-http targets (a receiver on this
     /// network).
     #[serde(default)]
@@ -209,9 +229,9 @@ pub fn new_channel(
         }
         m
     } else {
-        if req.batch_minutes.is_some_and(|m| m > 0) || req.quiet.is_some() {
+        if req.batch_minutes.is_some_and(|m| m > 0) || req.quiet.is_some() || req.digest.is_some() {
             return Err(
-                "a webhook sends each event at once: batching and quiet hours are for e-mail, Teams and Slack"
+                "a webhook sends each event at once: batching, digests and quiet hours are for e-mail, Teams and Slack"
                     .into(),
             );
         }
@@ -236,6 +256,25 @@ pub fn new_channel(
             };
             quiet.validate()?;
             Some(quiet)
+        }
+    };
+    let digest = match &req.digest {
+        None => None,
+        Some(d) => {
+            let digest = changedesk_core::notify::Digest {
+                weekday: d
+                    .weekday
+                    .as_deref()
+                    .map(|w| w.trim().to_ascii_lowercase())
+                    .filter(|w| !w.is_empty()),
+                at: d.at.trim().to_string(),
+                time_zone: d
+                    .time_zone
+                    .as_deref()
+                    .map_or_else(|| "UTC".to_string(), |z| z.trim().to_string()),
+            };
+            digest.validate()?;
+            Some(digest)
         }
     };
     let channel = changedesk_store::NewChannel {
@@ -264,6 +303,7 @@ pub fn new_channel(
             batch_minutes,
             quiet,
             owner,
+            digest,
         },
         allow_private: req.allow_private,
         created_by: actor.to_string(),
@@ -318,6 +358,7 @@ pub fn test_event(name: &str, at: Timestamp) -> changedesk_core::notify::Event {
         kind: EventKind::Test,
         at,
         post: None,
+        incident: None,
         tenants: Vec::new(),
         owner: None,
         changes: Vec::new(),

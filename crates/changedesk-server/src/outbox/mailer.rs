@@ -132,11 +132,19 @@ impl MailSetup {
             .unwrap_or_else(|| "changedesk.invalid".to_string())
     }
 
-    /// Sends `mail` (one message per recipient) as message `message_id`.
+    /// Sends `mail` (one message per recipient) as message `message_id`,
+    /// each with its recipient's unsubscribe link (`unsubscribe`: the link
+    /// of an address) in place of [`super::unsubscribe::PLACEHOLDER`] and,
+    /// where the transport allows headers, as `List-Unsubscribe`.
     /// Delivered when every recipient's was; the first retryable or failed
     /// outcome otherwise (a retry sends to every recipient again: at least
     /// once).
-    pub async fn send(&self, message_id: &str, mail: &StoredEmail) -> SendOutcome {
+    pub async fn send(
+        &self,
+        message_id: &str,
+        mail: &StoredEmail,
+        unsubscribe: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+    ) -> SendOutcome {
         if mail.to.is_empty() {
             return SendOutcome::Failed {
                 status: None,
@@ -146,13 +154,22 @@ impl MailSetup {
         let domain = self.domain();
         let mut last = SendOutcome::Delivered { status: 250 };
         for (i, to) in mail.to.iter().enumerate() {
+            let link = unsubscribe(to);
+            let placeholder = super::unsubscribe::PLACEHOLDER;
+            let (text, html) = match &link {
+                Some(l) => (
+                    mail.text.replace(placeholder, l),
+                    mail.html.replace(placeholder, &html_escape(l)),
+                ),
+                None => (mail.text.clone(), mail.html.clone()),
+            };
             let msg = EmailMessage {
                 message_id: format!("{message_id}.r{i}@{domain}"),
                 to: vec![to.clone()],
                 subject: mail.subject.clone(),
-                text: mail.text.clone(),
-                html: mail.html.clone(),
-                list_unsubscribe: None,
+                text,
+                html,
+                list_unsubscribe: link,
             };
             let outcome = self.send_one(&msg).await;
             match outcome {
@@ -180,12 +197,30 @@ impl MailSetup {
                     reply_to: self.reply_to.clone(),
                     subject: msg.subject.clone(),
                     html: msg.html.clone(),
+                    // Graph takes only `x-` headers: List-Unsubscribe cannot
+                    // be set, the link is in the body
                     headers: Vec::new(),
                 };
                 graph_outcome(client.send_mail(tenant, sender, &mail).await)
             }
         }
     }
+}
+
+/// `&`, `<`, `>`, `"` and `'` as HTML entities.
+fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Writes the message as `<dir>/<message id>.eml` (atomically: a

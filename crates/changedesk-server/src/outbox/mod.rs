@@ -33,10 +33,11 @@ use serde::Serialize;
 pub mod channel;
 pub mod compose;
 pub mod mailer;
+pub mod unsubscribe;
 
 pub use channel::{
-    ChannelRequest, MAX_CHANNELS, QuietRequest, new_channel, secret_context, test_event,
-    url_context,
+    ChannelRequest, DigestRequest, MAX_CHANNELS, QuietRequest, new_channel, secret_context,
+    test_event, url_context,
 };
 pub use mailer::{MailSetup, Mailer};
 
@@ -304,7 +305,14 @@ impl Outbox {
                 })?;
                 let stored: compose::StoredEmail = serde_json::from_str(&d.body)
                     .map_err(|e| format!("the stored e-mail is not readable: {e}"))?;
-                mail.send(&d.message_id, &stored).await
+                let channel_id = channel.id;
+                let links = |address: &str| {
+                    let ring = self.keyring.as_deref()?;
+                    let base = self.public_url.as_deref()?;
+                    let token = unsubscribe::token(ring, channel_id, address).ok()?;
+                    Some(unsubscribe::url(base, &token))
+                };
+                mail.send(&d.message_id, &stored, &links).await
             }
         })
     }
@@ -335,7 +343,12 @@ impl Outbox {
             if !self.may_post(kind, c.id, now).await? {
                 continue;
             }
-            let window = time::Duration::minutes(i64::from(c.settings.batch_minutes));
+            // a digest takes what is due now; a window, what falls in it
+            let window = if c.settings.digest.is_some() {
+                time::Duration::ZERO
+            } else {
+                time::Duration::minutes(i64::from(c.settings.batch_minutes))
+            };
             let batch = self
                 .store
                 .batched_deliveries(c.id, now.saturating_add(window), 500)
@@ -361,12 +374,25 @@ impl Outbox {
             } else {
                 c.settings.recipients.clone()
             };
+            // each e-mail recipient's own link replaces the placeholder
+            let links =
+                kind == ChannelKind::Email && self.public_url.is_some() && self.keyring.is_some();
             let base = MessageContext {
                 entries: Vec::new(),
                 channel: c.name.clone(),
                 public_url: self.public_url.clone().unwrap_or_default(),
-                unsubscribe_url: String::new(),
+                unsubscribe_url: if links {
+                    unsubscribe::PLACEHOLDER.to_string()
+                } else {
+                    String::new()
+                },
                 preferences_url: String::new(),
+                digest: c
+                    .settings
+                    .digest
+                    .as_ref()
+                    .map(|d| d.cadence().to_string())
+                    .unwrap_or_default(),
             };
             let (body, n) = match compose::compose(
                 &self.templates,
@@ -396,6 +422,52 @@ impl Outbox {
             }
         }
         Ok(made)
+    }
+
+    /// Records the events of Service Health incidents that changed since
+    /// the last sweep: `incident.new` (not for the baseline: an incident
+    /// only ever seen in tenants' first loads), `incident.resolved`,
+    /// `incident.updated`; the events and the incidents' marks in one
+    /// transaction, so each change is told once. How many events.
+    pub async fn incident_events(&self, now: Timestamp) -> Result<usize, StoreError> {
+        use changedesk_core::notify::{Event, EventKind};
+        let changes = self.store.pending_incident_changes(500).await?;
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let mut events = Vec::new();
+        let mut marks = Vec::with_capacity(changes.len());
+        for c in changes {
+            let kind = match c.notified_revision {
+                None if c.fresh && !c.tenants.is_empty() => Some(EventKind::IncidentNew),
+                None => None,
+                Some(_) if c.incident.resolved && c.notified_resolved != Some(true) => {
+                    Some(EventKind::IncidentResolved)
+                }
+                Some(told) if c.revision > told && !c.tenants.is_empty() => {
+                    Some(EventKind::IncidentUpdated)
+                }
+                Some(_) => None,
+            };
+            marks.push((c.incident.id.clone(), c.revision, c.incident.resolved));
+            if let Some(kind) = kind {
+                events.push(Event {
+                    kind,
+                    at: now,
+                    post: None,
+                    incident: Some(c.incident),
+                    tenants: c.tenants,
+                    owner: None,
+                    changes: Vec::new(),
+                    reason: None,
+                    target: None,
+                });
+            }
+        }
+        self.store
+            .record_incident_events(&events, &marks, now)
+            .await?;
+        Ok(events.len())
     }
 
     /// Whether a message may be posted to channel `id` of `kind` now (the
@@ -487,6 +559,7 @@ impl Outbox {
     /// Dispatches, then sends until nothing is due at `now`.
     pub async fn run_once(&self, now: Timestamp) -> Result<RoundSummary, StoreError> {
         let mut summary = RoundSummary::default();
+        self.incident_events(now).await?;
         let (events, deliveries) = self.dispatch(now).await?;
         summary.events = events;
         summary.deliveries = deliveries;

@@ -31,6 +31,7 @@ mod owners;
 mod post;
 mod rules;
 mod session;
+mod unsubscribe;
 mod view;
 mod views;
 
@@ -103,6 +104,10 @@ pub fn router() -> Router<AppState> {
         .route("/views/save", post(views::save))
         .route("/views/remove", post(views::remove))
         .route("/static/{file}", get(assets::serve))
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe::show).post(unsubscribe::confirm),
+        )
         .layer(axum::middleware::map_response(security_headers))
 }
 

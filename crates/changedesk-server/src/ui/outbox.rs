@@ -229,6 +229,15 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
             urgent_major: false,
         }),
     };
+    let digest = match text("digest").as_deref() {
+        Some(cadence @ ("daily" | "weekly")) => Some(crate::outbox::DigestRequest {
+            weekday: (cadence == "weekly")
+                .then(|| text("digest_day").unwrap_or_else(|| "monday".into())),
+            at: text("digest_at").unwrap_or_else(|| "08:00".into()),
+            time_zone: text("time_zone"),
+        }),
+        _ => None,
+    };
     let req = ChannelRequest {
         name: form.get("name").to_string(),
         kind: text("kind"),
@@ -243,6 +252,7 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
         owner: text("owner"),
         batch_minutes,
         quiet,
+        digest,
         allow_private: form.get("allow_private") == "true",
     };
     let q = OutboxQuery::default();

@@ -31,17 +31,35 @@ fn at(s: &str) -> Timestamp {
 }
 
 fn post(id: &str, when: &str, services: &[&str], severity: &str) -> changedesk_core::Message {
+    post_with(
+        id,
+        when,
+        services,
+        severity,
+        false,
+        Some("2026-06-30T00:00:00Z"),
+    )
+}
+
+fn post_with(
+    id: &str,
+    when: &str,
+    services: &[&str],
+    severity: &str,
+    major: bool,
+    act_by: Option<&str>,
+) -> changedesk_core::Message {
     let v = json!({
         "id": id,
         "title": format!("{id}: a change <b>&</b> more"),
         "category": "planForChange",
         "severity": severity,
         "tags": ["User impact"],
-        "isMajorChange": false,
+        "isMajorChange": major,
         "startDateTime": when,
         "endDateTime": "2026-12-31T00:00:00Z",
         "lastModifiedDateTime": when,
-        "actionRequiredByDateTime": "2026-06-30T00:00:00Z",
+        "actionRequiredByDateTime": act_by,
         "services": services,
         "details": [],
         "body": {"contentType": "html", "content": format!("<p>{id}</p>")}
@@ -615,7 +633,564 @@ async fn email_through_graph_send_mail(store: Store) {
     sim.shutdown().await;
 }
 
+/// A request to the app without a session.
+async fn anonymous(app: &axum::Router, method: &str, path: &str) -> (u16, String) {
+    use tower::ServiceExt as _;
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(if method == "POST" {
+            "List-Unsubscribe=One-Click"
+        } else {
+            ""
+        }))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).to_string())
+}
+
+/// Every e-mail carries its recipient's own unsubscribe link (in the body
+/// and as List-Unsubscribe with one-click); following it needs no sign-in,
+/// takes only that address off, is audited, and a forged or altered link
+/// changes nothing.
+async fn unsubscribe_links_need_no_sign_in(store: Store) {
+    let s = setup(store).await;
+    baseline(&s, &["alpha"]).await;
+    add(
+        &s,
+        ChannelRequest {
+            name: "cab".into(),
+            kind: Some("email".into()),
+            recipients: vec!["cab@example.com".into(), "ops@example.com".into()],
+            batch_minutes: Some(0),
+            ..Default::default()
+        },
+    )
+    .await;
+    load(
+        &s,
+        &["alpha"],
+        &[post(
+            "MC2",
+            "2026-03-02T09:00:00Z",
+            &["Exchange Online"],
+            "normal",
+        )],
+        "2026-03-02T09:00:00Z",
+    )
+    .await;
+    s.outbox.run_once(at("2026-03-02T09:00:10Z")).await.unwrap();
+    let got = mails(&s);
+    assert_eq!(got.len(), 2);
+    let link_of = |text: &str| -> String {
+        let header = text
+            .lines()
+            .find_map(|l| l.strip_prefix("List-Unsubscribe: <"))
+            .unwrap_or_else(|| panic!("no List-Unsubscribe in {text}"));
+        header.trim_end_matches('>').to_string()
+    };
+    let (cab, ops) = (link_of(&got[0].2), link_of(&got[1].2));
+    assert_ne!(cab, ops, "each recipient has their own link");
+    assert!(
+        got[0]
+            .2
+            .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+    );
+    assert!(
+        cab.starts_with("https://changedesk.example/unsubscribe/"),
+        "{cab}"
+    );
+    assert!(
+        !got[0].2.contains("CHANGEDESK0UNSUBSCRIBE0LINK"),
+        "the placeholder was replaced"
+    );
+    let app = changedesk_server::http::router(
+        changedesk_server::http::AppState::new(s.store.clone(), Default::default())
+            .with_keyring(Arc::new(Keyring::from_text(KEY, &[]).unwrap())),
+        true,
+    );
+    let path = cab.trim_start_matches("https://changedesk.example");
+    let (status, page) = anonymous(&app, "GET", path).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("cab@example.com") && page.contains("cab"),
+        "{page}"
+    );
+    // a GET changes nothing (link scanners follow links)
+    let channels = s.store.channels().await.unwrap();
+    assert_eq!(channels[0].settings.recipients.len(), 2);
+    // forged or altered: refused, nothing written
+    let mut altered = path.to_string();
+    altered.pop();
+    for bad in [
+        altered.as_str(),
+        "/unsubscribe/AAAA",
+        "/unsubscribe/%E6%97%A5",
+    ] {
+        let (status, _) = anonymous(&app, "POST", bad).await;
+        assert_eq!(status, 404, "{bad}");
+    }
+    let (status, page) = anonymous(&app, "POST", path).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("will no longer receive"), "{page}");
+    let channels = s.store.channels().await.unwrap();
+    assert_eq!(
+        channels[0].settings.recipients,
+        vec!["ops@example.com".to_string()]
+    );
+    let audit = s.store.audit_log(100).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "channel.unsubscribe" && a.actor.contains("cab@example.com")),
+        "{audit:?}"
+    );
+    // again: idempotent
+    let (status, page) = anonymous(&app, "POST", path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("was not receiving"), "{page}");
+    // the next message goes to ops only
+    load(
+        &s,
+        &["alpha"],
+        &[post(
+            "MC3",
+            "2026-03-02T10:00:00Z",
+            &["Exchange Online"],
+            "normal",
+        )],
+        "2026-03-02T10:00:00Z",
+    )
+    .await;
+    s.outbox.run_once(at("2026-03-02T10:00:10Z")).await.unwrap();
+    let got = mails(&s);
+    assert_eq!(got.len(), 3);
+    assert!(
+        got.iter()
+            .filter(|(_, _, b)| b.contains("MC3"))
+            .all(|(to, _, _)| to == "ops@example.com")
+    );
+}
+
+/// A new major change and a new post asking for action within 30 days
+/// are news of their own, whoever owns them (here no one); neither is told
+/// for the baseline.
+async fn major_changes_and_act_by_soon_are_told(store: Store) {
+    let s = setup(store).await;
+    s.store
+        .import_messages(
+            "alpha",
+            &[post_with(
+                "MC1",
+                "2026-03-01T00:00:00Z",
+                &["Microsoft Intune"],
+                "normal",
+                true,
+                Some("2026-03-10T00:00:00Z"),
+            )],
+            &ImportOptions {
+                complete: true,
+                now: at("2026-03-01T00:00:00Z"),
+                source: "test".into(),
+                rejected: 0,
+            },
+        )
+        .await
+        .unwrap();
+    apply_rules(&s.store, &s.triage, at("2026-03-01T00:00:00Z"), false)
+        .await
+        .unwrap();
+    add(
+        &s,
+        ChannelRequest {
+            name: "heads-up".into(),
+            kind: Some("email".into()),
+            recipients: vec!["heads-up@example.com".into()],
+            events: vec!["post.major".into(), "post.act_by_soon".into()],
+            batch_minutes: Some(0),
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = s.outbox.run_once(at("2026-03-01T00:10:00Z")).await.unwrap();
+    assert_eq!(r.events, 0, "the baseline tells nobody: {r:?}");
+    load(
+        &s,
+        &["alpha"],
+        &[
+            post_with(
+                "MC2",
+                "2026-03-02T09:00:00Z",
+                &["Microsoft Intune"],
+                "normal",
+                true,
+                None,
+            ),
+            post_with(
+                "MC3",
+                "2026-03-02T09:00:00Z",
+                &["Microsoft Intune"],
+                "normal",
+                false,
+                Some("2026-03-20T00:00:00Z"),
+            ),
+            post_with(
+                "MC4",
+                "2026-03-02T09:00:00Z",
+                &["Microsoft Intune"],
+                "normal",
+                false,
+                Some("2026-09-20T00:00:00Z"),
+            ),
+        ],
+        "2026-03-02T09:00:00Z",
+    )
+    .await;
+    s.outbox.run_once(at("2026-03-02T09:00:10Z")).await.unwrap();
+    let got = mails(&s);
+    assert_eq!(got.len(), 1);
+    let body = &got[0].2;
+    assert!(
+        body.contains("New major change") && body.contains("MC2"),
+        "{body}"
+    );
+    assert!(
+        body.contains("action needed soon") && body.contains("MC3"),
+        "{body}"
+    );
+    assert!(body.contains("act by 2026-03-20"), "{body}");
+    assert!(
+        !body.contains("MC4"),
+        "act-by in six months is not soon: {body}"
+    );
+}
+
+fn incident(
+    id: &str,
+    service: &str,
+    status: &str,
+    resolved: bool,
+    modified: &str,
+) -> changedesk_core::Incident {
+    changedesk_core::Incident::from_graph(
+        &json!({
+            "id": id,
+            "title": format!("{id}: users may see delays"),
+            "classification": "incident",
+            "origin": "microsoft",
+            "status": status,
+            "service": service,
+            "feature": "Mail flow",
+            "featureGroup": "E-Mail and calendar access",
+            "isResolved": resolved,
+            "impactDescription": "Users may see delays.",
+            "startDateTime": "2026-03-09T08:00:00Z",
+            "lastModifiedDateTime": modified,
+            "details": [],
+            "posts": []
+        }),
+        0,
+    )
+    .unwrap()
+}
+
+async fn incidents(s: &Setup, tenant: &str, list: &[changedesk_core::Incident], now: &str) {
+    s.store
+        .import_incidents(
+            tenant,
+            list,
+            &ImportOptions {
+                complete: true,
+                now: at(now),
+                source: "test".into(),
+                rejected: 0,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// Service Health incidents tell the channels of their service and
+/// tenants: a new incident, its updates and its resolution, each once; an
+/// incident seen only in a tenant's first load (the baseline) tells
+/// nobody; a tenant-limited channel hears only of its tenants' incidents.
+async fn incidents_tell_their_service_and_tenants(store: Store) {
+    let s = setup(store).await;
+    add(
+        &s,
+        ChannelRequest {
+            name: "servicedesk".into(),
+            kind: Some("email".into()),
+            recipients: vec!["servicedesk@example.com".into()],
+            events: vec![
+                "incident.new".into(),
+                "incident.updated".into(),
+                "incident.resolved".into(),
+            ],
+            services: vec!["Exchange Online".into()],
+            batch_minutes: Some(0),
+            ..Default::default()
+        },
+    )
+    .await;
+    // first loads: EX0 is the baseline
+    incidents(
+        &s,
+        "alpha",
+        &[incident(
+            "EX0",
+            "Exchange Online",
+            "serviceDegradation",
+            false,
+            "2026-03-09T08:00:00Z",
+        )],
+        "2026-03-09T09:00:00Z",
+    )
+    .await;
+    incidents(&s, "beta", &[], "2026-03-09T09:00:00Z").await;
+    add(
+        &s,
+        ChannelRequest {
+            name: "beta-desk".into(),
+            kind: Some("email".into()),
+            recipients: vec!["beta-desk@example.com".into()],
+            events: vec!["incident.new".into()],
+            tenants: vec!["beta".into()],
+            batch_minutes: Some(0),
+            ..Default::default()
+        },
+    )
+    .await;
+    let r = s.outbox.run_once(at("2026-03-09T09:00:10Z")).await.unwrap();
+    assert_eq!(r.events, 0, "the baseline tells nobody: {r:?}");
+    // EX1 (Exchange) and SP1 (SharePoint) appear in alpha's next load
+    incidents(
+        &s,
+        "alpha",
+        &[
+            incident(
+                "EX0",
+                "Exchange Online",
+                "serviceDegradation",
+                false,
+                "2026-03-09T08:00:00Z",
+            ),
+            incident(
+                "EX1",
+                "Exchange Online",
+                "investigating",
+                false,
+                "2026-03-09T10:00:00Z",
+            ),
+            incident(
+                "SP1",
+                "SharePoint Online",
+                "investigating",
+                false,
+                "2026-03-09T10:00:00Z",
+            ),
+        ],
+        "2026-03-09T10:00:00Z",
+    )
+    .await;
+    let r = s.outbox.run_once(at("2026-03-09T10:00:10Z")).await.unwrap();
+    assert_eq!(r.events, 2, "{r:?}");
+    let got = mails(&s);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "servicedesk@example.com");
+    assert!(got[0].2.contains("New Service Health incident") && got[0].2.contains("EX1"));
+    assert!(!got[0].2.contains("SP1"), "another service");
+    // nothing new: nothing told
+    let r = s.outbox.run_once(at("2026-03-09T10:30:00Z")).await.unwrap();
+    assert_eq!(r.events, 0, "{r:?}");
+    // updated, then resolved; beta starts seeing EX1 too
+    incidents(
+        &s,
+        "alpha",
+        &[incident(
+            "EX1",
+            "Exchange Online",
+            "serviceDegradation",
+            false,
+            "2026-03-09T11:00:00Z",
+        )],
+        "2026-03-09T11:00:00Z",
+    )
+    .await;
+    s.outbox.run_once(at("2026-03-09T11:00:10Z")).await.unwrap();
+    incidents(
+        &s,
+        "alpha",
+        &[incident(
+            "EX1",
+            "Exchange Online",
+            "serviceRestored",
+            true,
+            "2026-03-09T12:00:00Z",
+        )],
+        "2026-03-09T12:00:00Z",
+    )
+    .await;
+    s.outbox.run_once(at("2026-03-09T12:00:10Z")).await.unwrap();
+    let got = mails(&s);
+    let bodies: Vec<&str> = got.iter().map(|(_, _, b)| b.as_str()).collect();
+    assert_eq!(got.len(), 3, "{bodies:?}");
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("Incident updated: serviceDegradation"))
+    );
+    assert!(bodies.iter().any(|b| b.contains("Incident resolved")));
+    assert!(
+        bodies.iter().all(|b| !b.contains("beta")),
+        "beta never saw EX1, and servicedesk hears of every tenant"
+    );
+    assert!(
+        !got.iter().any(|(to, _, _)| to == "beta-desk@example.com"),
+        "beta's desk hears only of beta"
+    );
+    // a new incident in beta (not its first load) reaches beta's desk
+    incidents(
+        &s,
+        "beta",
+        &[incident(
+            "EX9",
+            "Exchange Online",
+            "investigating",
+            false,
+            "2026-03-09T13:00:00Z",
+        )],
+        "2026-03-09T13:00:00Z",
+    )
+    .await;
+    s.outbox.run_once(at("2026-03-09T13:00:10Z")).await.unwrap();
+    let got = mails(&s);
+    let beta: Vec<&(String, String, String)> = got
+        .iter()
+        .filter(|(to, _, _)| to == "beta-desk@example.com")
+        .collect();
+    assert_eq!(beta.len(), 1);
+    assert!(beta[0].2.contains("EX9") && !beta[0].2.contains("alpha"));
+}
+
+/// A tenant whose sync keeps failing is told once, at the third failure in
+/// a row, with the error; and once more when it works again.
+async fn a_failing_tenant_sync_is_told_once(store: Store) {
+    let s = setup(store).await;
+    baseline(&s, &["alpha"]).await;
+    add(
+        &s,
+        ChannelRequest {
+            name: "admins".into(),
+            kind: Some("email".into()),
+            recipients: vec!["m365-admins@example.com".into()],
+            events: vec!["tenant.sync_failing".into(), "tenant.sync_recovered".into()],
+            batch_minutes: Some(0),
+            ..Default::default()
+        },
+    )
+    .await;
+    let error = "token request failed: AADSTS7000222: the client secret keys are expired";
+    for (i, hour) in ["10", "11", "12", "13"].iter().enumerate() {
+        let now = format!("2026-03-02T{hour}:00:00Z");
+        s.store
+            .record_sync("alpha", &at(&now), Some(error))
+            .await
+            .unwrap();
+        s.outbox.run_once(at(&now)).await.unwrap();
+        assert_eq!(
+            mails(&s).len(),
+            usize::from(i >= 2),
+            "after {} failures",
+            i + 1
+        );
+    }
+    let got = mails(&s);
+    assert!(
+        got[0].1.contains("The sync of alpha keeps failing"),
+        "{}",
+        got[0].1
+    );
+    assert!(got[0].2.contains("AADSTS7000222"), "{}", got[0].2);
+    s.store
+        .record_sync("alpha", &at("2026-03-02T14:00:00Z"), None)
+        .await
+        .unwrap();
+    s.store
+        .record_sync("alpha", &at("2026-03-02T15:00:00Z"), None)
+        .await
+        .unwrap();
+    s.outbox.run_once(at("2026-03-02T15:00:10Z")).await.unwrap();
+    let got = mails(&s);
+    assert_eq!(got.len(), 2);
+    assert!(
+        got.iter()
+            .any(|(_, subject, _)| subject.contains("works again"))
+    );
+}
+
+/// A daily digest gathers the day's events into one message at its time
+/// in its time zone, whatever the batching window.
+async fn a_daily_digest_goes_out_at_its_time(store: Store) {
+    let s = setup(store).await;
+    baseline(&s, &["alpha"]).await;
+    add(
+        &s,
+        ChannelRequest {
+            name: "daily".into(),
+            kind: Some("email".into()),
+            recipients: vec!["daily@example.com".into()],
+            digest: Some(changedesk_server::outbox::DigestRequest {
+                weekday: None,
+                at: "08:00".into(),
+                time_zone: Some("Europe/Paris".into()),
+            }),
+            ..Default::default()
+        },
+    )
+    .await;
+    for (id, when) in [
+        ("MC2", "2026-03-02T09:00:00Z"),
+        ("MC3", "2026-03-02T16:00:00Z"),
+    ] {
+        load(
+            &s,
+            &["alpha"],
+            &[post(id, when, &["Exchange Online"], "normal")],
+            when,
+        )
+        .await;
+        s.outbox.run_once(at(when)).await.unwrap();
+    }
+    s.outbox.run_once(at("2026-03-03T06:59:00Z")).await.unwrap();
+    assert!(mails(&s).is_empty(), "before 08:00 in Paris");
+    // 08:00 in Paris is 07:00 UTC in March
+    let r = s.outbox.run_once(at("2026-03-03T07:00:00Z")).await.unwrap();
+    assert_eq!(r.composed, 1, "{r:?}");
+    let got = mails(&s);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].1.contains("Daily digest: 2 changes"), "{}", got[0].1);
+    assert!(got[0].2.contains("MC2") && got[0].2.contains("MC3"));
+    let channels = s.store.channels().await.unwrap();
+    assert!(
+        channels[0]
+            .settings
+            .describe()
+            .contains("digest daily at 08:00 Europe/Paris")
+    );
+}
+
 both!(
+    a_daily_digest_goes_out_at_its_time,
+    a_failing_tenant_sync_is_told_once,
+    incidents_tell_their_service_and_tenants,
+    major_changes_and_act_by_soon_are_told,
+    unsubscribe_links_need_no_sign_in,
     email_through_graph_send_mail,
     a_batch_is_one_message_per_channel_to_the_right_people,
     quiet_hours_defer_all_but_urgent,

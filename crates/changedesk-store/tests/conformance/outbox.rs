@@ -26,6 +26,7 @@ fn event(kind: EventKind, post: Option<&str>) -> Event {
             act_by: None,
             start: None,
         }),
+        incident: None,
         tenants: vec!["alpha".into()],
         owner: None,
         changes: vec![],

@@ -10,7 +10,8 @@ use changedesk_core::notify::ChannelFilter;
 use changedesk_notify::WebhookSender;
 use changedesk_secrets::Keyring;
 use changedesk_server::outbox::{
-    ChannelRequest, MAX_CHANNELS, MailSetup, Outbox, QuietRequest, new_channel, test_event,
+    ChannelRequest, DigestRequest, MAX_CHANNELS, MailSetup, Outbox, QuietRequest, new_channel,
+    test_event,
 };
 use changedesk_store::{DeliveryFilter, OpenMode, Store};
 use secrecy::ExposeSecret as _;
@@ -205,6 +206,9 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 batch_minutes,
                 quiet,
                 time_zone,
+                digest,
+                digest_at,
+                digest_day,
                 urgent_severities,
                 secret,
                 events,
@@ -225,6 +229,15 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
             } else {
                 "email"
             };
+            if time_zone.is_some() && quiet.is_none() && digest.is_none() {
+                bail!("--time-zone is the time zone of --quiet or --digest: give one of them");
+            }
+            let digest = digest.map(|cadence| DigestRequest {
+                weekday: (cadence == "weekly")
+                    .then(|| digest_day.clone().unwrap_or_else(|| "monday".into())),
+                at: digest_at.clone().unwrap_or_else(|| "08:00".into()),
+                time_zone: time_zone.clone(),
+            });
             let quiet = match quiet {
                 None => None,
                 Some(q) => {
@@ -254,6 +267,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 owner,
                 batch_minutes,
                 quiet,
+                digest,
                 allow_private,
             };
             let ring = Keyring::load(&key_source(app)).context(
@@ -322,12 +336,20 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
             store.close().await;
             let rows = rows?;
             if format == Format::Table {
-                let mut t = output::table(&["Name", "Kind", "Hears of", "Enabled", "Added by"]);
+                let mut t = output::table(&[
+                    "Name", "Kind", "Hears of", "Delivers", "Enabled", "Added by",
+                ]);
                 for c in &rows {
+                    let kind = if c.settings.recipients.is_empty() {
+                        c.kind.clone()
+                    } else {
+                        format!("{} to {}", c.kind, c.settings.recipients.join(", "))
+                    };
                     t.add_row(vec![
                         c.name.clone(),
-                        c.kind.clone(),
+                        kind,
                         c.filter.describe(),
+                        c.settings.describe(),
                         if c.enabled {
                             "yes".to_string()
                         } else {
@@ -343,6 +365,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                     name: &'a str,
                     kind: &'a str,
                     filter: &'a ChannelFilter,
+                    settings: &'a changedesk_core::notify::ChannelSettings,
                     allow_private: bool,
                     enabled: bool,
                     disabled_reason: &'a Option<String>,
@@ -355,6 +378,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                         name: &c.name,
                         kind: &c.kind,
                         filter: &c.filter,
+                        settings: &c.settings,
                         allow_private: c.allow_private,
                         enabled: c.enabled,
                         disabled_reason: &c.disabled_reason,
