@@ -462,8 +462,9 @@ pub(crate) async fn set_channel_enabled(
 }
 
 /// Takes `address` off e-mail channel `channel_id` (a signed unsubscribe
-/// link): removed from its recipients, or, for an owner's channel that
-/// writes to the owner's address, the channel disabled. Audited in the
+/// link): removed from its recipients, or, for an owner's channel or a
+/// person's subscription (which write to the owner's or person's address),
+/// the channel disabled. Audited in the
 /// address's name. `None`: no such e-mail channel.
 pub(crate) async fn unsubscribe(
     pool: &Pool<Db>,
@@ -496,7 +497,7 @@ pub(crate) async fn unsubscribe(
             .execute(&mut *tx)
             .await?;
         true
-    } else if before == 0 && settings.owner.is_some() && enabled {
+    } else if before == 0 && (settings.owner.is_some() || settings.person.is_some()) && enabled {
         let reason = format!("unsubscribed by {address}");
         sqlx::query("UPDATE channels SET enabled = FALSE, disabled_reason = $1 WHERE id = $2")
             .bind(changedesk_core::text::clip_chars(&reason, 300).to_string())

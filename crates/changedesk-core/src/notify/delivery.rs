@@ -370,6 +370,11 @@ pub struct ChannelSettings {
     /// batching window (quiet hours do not apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<Digest>,
+    /// A person's own subscription (their user name): e-mail to their
+    /// address, limited to the tenants they may see, as their scope is at
+    /// each event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
 }
 
 impl ChannelSettings {
@@ -405,6 +410,9 @@ impl ChannelSettings {
         }
         if let Some(o) = &self.owner {
             parts.push(format!("owner {o}"));
+        }
+        if let Some(p) = &self.person {
+            parts.push(format!("{p}'s subscription"));
         }
         parts.join("; ")
     }

@@ -23,7 +23,7 @@ pub fn secret_context(channel: &str) -> String {
 pub const MAX_CHANNELS: usize = 1000;
 
 /// Quiet hours as a person asks for them.
-#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QuietRequest {
     /// `hh:mm`, local time.
@@ -304,6 +304,7 @@ pub fn new_channel(
             quiet,
             owner,
             digest,
+            person: None,
         },
         allow_private: req.allow_private,
         created_by: actor.to_string(),
@@ -350,6 +351,145 @@ fn check_url(raw: &str, kind: ChannelKind, allow_private: bool) -> Result<url::U
         return Err(format!("the {kind} URL has no host"));
     }
     Ok(url)
+}
+
+/// What a person asks to be told, by e-mail to their own address.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionRequest {
+    /// Only these events (as a channel's); none: every event.
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// Only posts and incidents of these services.
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Only posts of these severities (`normal`, `high`, `critical`).
+    #[serde(default)]
+    pub severities: Vec<String>,
+    /// Only major changes.
+    #[serde(default)]
+    pub major: bool,
+    /// Only these of the tenants the person sees; none: all of them.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+    /// `immediately` (gathered for 5 minutes; the default), `daily` or
+    /// `weekly`.
+    #[serde(default)]
+    pub cadence: Option<String>,
+    /// A digest's time, `hh:mm` (default 08:00).
+    #[serde(default)]
+    pub at: Option<String>,
+    /// A weekly digest's day (default monday).
+    #[serde(default)]
+    pub weekday: Option<String>,
+    /// The time zone of the digest and quiet hours (IANA; default UTC).
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// Quiet hours (`from`, `to`; urgent severities still go out).
+    #[serde(default)]
+    pub quiet: Option<QuietRequest>,
+}
+
+/// The name of person `user_id`'s subscription channel.
+pub fn subscription_name(user_id: i64) -> String {
+    format!("person-{user_id}")
+}
+
+/// Who subscribes.
+#[derive(Debug, Clone, Copy)]
+pub struct Subscriber<'a> {
+    pub user_id: i64,
+    /// Their user name.
+    pub name: &'a str,
+    /// Their e-mail address.
+    pub email: &'a str,
+    /// The tenants they see.
+    pub visible: &'a changedesk_core::access::TenantSet,
+}
+
+/// Checks `req` for the signed-in person `who`: their subscription
+/// channel, e-mail to their address (read when each message is made),
+/// limited to the tenants they may see when each event is told. A tenant
+/// outside their sight is refused as unknown, without saying whether it
+/// exists.
+pub fn new_subscription(
+    ring: &Keyring,
+    who: Subscriber<'_>,
+    known: &[String],
+    req: &SubscriptionRequest,
+    at: Timestamp,
+) -> Result<changedesk_store::NewChannel, String> {
+    use changedesk_core::access::TenantSet;
+    let Subscriber {
+        user_id,
+        name: user,
+        email,
+        visible,
+    } = who;
+    if email.trim().is_empty() {
+        return Err("your account has no e-mail address: ask an administrator to add one".into());
+    }
+    let mut tenants = Vec::with_capacity(req.tenants.len());
+    for t in &req.tenants {
+        let found = known
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(t.trim()))
+            .filter(|k| match visible {
+                TenantSet::All => true,
+                TenantSet::Only(set) => set.iter().any(|v| v.eq_ignore_ascii_case(k)),
+            });
+        match found {
+            Some(k) => tenants.push(k.to_ascii_lowercase()),
+            None => {
+                return Err(format!(
+                    "no tenant you see is named `{}`",
+                    clip_chars(t, 60)
+                ));
+            }
+        }
+    }
+    let (batch_minutes, digest) = match req.cadence.as_deref().map(str::trim) {
+        None | Some("immediately") => (None, None),
+        Some(c @ ("daily" | "weekly")) => (
+            None,
+            Some(DigestRequest {
+                weekday: (c == "weekly")
+                    .then(|| req.weekday.clone().unwrap_or_else(|| "monday".into())),
+                at: req.at.clone().unwrap_or_else(|| "08:00".into()),
+                time_zone: req.time_zone.clone(),
+            }),
+        ),
+        Some(other) => {
+            return Err(format!(
+                "cadence `{}` is not immediately, daily or weekly",
+                clip_chars(other, 20)
+            ));
+        }
+    };
+    let quiet = req.quiet.clone().map(|mut q| {
+        if q.time_zone.is_none() {
+            q.time_zone = req.time_zone.clone();
+        }
+        q
+    });
+    let channel = ChannelRequest {
+        name: subscription_name(user_id),
+        kind: Some("email".into()),
+        recipients: vec![email.trim().to_string()],
+        events: req.events.clone(),
+        services: req.services.clone(),
+        severities: req.severities.clone(),
+        major: req.major,
+        batch_minutes,
+        digest,
+        quiet,
+        ..Default::default()
+    };
+    let (mut c, _) = new_channel(ring, &channel, known, &[], user, at)?;
+    c.settings.recipients = Vec::new();
+    c.settings.person = Some(user.to_string());
+    c.filter.tenants = (!tenants.is_empty()).then_some(tenants);
+    Ok(c)
 }
 
 /// A test event for the channel `name` ("send a test").

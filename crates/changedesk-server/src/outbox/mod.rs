@@ -36,8 +36,8 @@ pub mod mailer;
 pub mod unsubscribe;
 
 pub use channel::{
-    ChannelRequest, DigestRequest, MAX_CHANNELS, QuietRequest, new_channel, secret_context,
-    test_event, url_context,
+    ChannelRequest, DigestRequest, MAX_CHANNELS, QuietRequest, SubscriptionRequest, new_channel,
+    new_subscription, secret_context, subscription_name, test_event, url_context,
 };
 pub use mailer::{MailSetup, Mailer};
 
@@ -117,13 +117,16 @@ impl Outbox {
             if pending.is_empty() {
                 return Ok((events, deliveries));
             }
-            let channels: Vec<ChannelRow> = self
-                .store
-                .channels()
-                .await?
-                .into_iter()
-                .filter(|c| c.enabled)
-                .collect();
+            let channels = self
+                .effective_channels(
+                    self.store
+                        .channels()
+                        .await?
+                        .into_iter()
+                        .filter(|c| c.enabled)
+                        .collect(),
+                )
+                .await?;
             for e in &pending {
                 let made: Vec<NewDelivery> = channels
                     .iter()
@@ -364,7 +367,14 @@ impl Outbox {
                     )
                 })
                 .collect();
-            let recipients = if c.settings.recipients.is_empty() {
+            let recipients = if let Some(person) = &c.settings.person {
+                self.store
+                    .user_by_name(person)
+                    .await?
+                    .filter(|u| !u.disabled && !u.email.trim().is_empty())
+                    .map(|u| vec![u.email])
+                    .unwrap_or_default()
+            } else if c.settings.recipients.is_empty() {
                 c.settings
                     .owner
                     .as_deref()
@@ -386,7 +396,12 @@ impl Outbox {
                 } else {
                     String::new()
                 },
-                preferences_url: String::new(),
+                preferences_url: match (&c.settings.person, &self.public_url) {
+                    (Some(_), Some(base)) => {
+                        format!("{}/me/notifications", base.trim_end_matches('/'))
+                    }
+                    _ => String::new(),
+                },
                 digest: c
                     .settings
                     .digest
@@ -422,6 +437,45 @@ impl Outbox {
             }
         }
         Ok(made)
+    }
+
+    /// `channels` with each person's subscription limited to the tenants
+    /// the person may see now (their scope, tenant groups resolved; the
+    /// filter's own tenants within it); a subscription whose person is
+    /// gone or disabled hears of nothing and is left out.
+    async fn effective_channels(
+        &self,
+        channels: Vec<ChannelRow>,
+    ) -> Result<Vec<ChannelRow>, StoreError> {
+        use changedesk_core::access::TenantSet;
+        if channels.iter().all(|c| c.settings.person.is_none()) {
+            return Ok(channels);
+        }
+        let users = self.store.users().await?;
+        let names = self.store.tenant_names().await?;
+        let groups = self.store.groups().await?;
+        Ok(channels
+            .into_iter()
+            .filter_map(|mut c| {
+                let Some(person) = &c.settings.person else {
+                    return Some(c);
+                };
+                let user = users
+                    .iter()
+                    .find(|u| u.name.eq_ignore_ascii_case(person) && !u.disabled)?;
+                if let TenantSet::Only(allowed) = user.scope.resolve(&names, &groups) {
+                    let mine: Vec<String> = match c.filter.tenants.take() {
+                        None => allowed.into_iter().collect(),
+                        Some(chosen) => chosen
+                            .into_iter()
+                            .filter(|t| allowed.iter().any(|a| a.eq_ignore_ascii_case(t)))
+                            .collect(),
+                    };
+                    c.filter.tenants = Some(mine);
+                }
+                Some(c)
+            })
+            .collect())
     }
 
     /// Records the events of Service Health incidents that changed since

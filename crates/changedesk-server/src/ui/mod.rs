@@ -31,6 +31,7 @@ mod owners;
 mod post;
 mod rules;
 mod session;
+mod subscription;
 mod unsubscribe;
 mod view;
 mod views;
@@ -100,6 +101,11 @@ pub fn router() -> Router<AppState> {
         .route("/outbox/channels", post(outbox::add_channel))
         .route("/outbox/channels/remove", post(outbox::remove_channel))
         .route("/outbox/channels/test", post(outbox::test_channel))
+        .route(
+            "/me/notifications",
+            get(subscription::page).post(subscription::save),
+        )
+        .route("/me/notifications/remove", post(subscription::remove))
         .route("/views", get(views::page))
         .route("/views/save", post(views::save))
         .route("/views/remove", post(views::remove))

@@ -958,6 +958,29 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 404, 404, 404, 404, 404],
         },
+        // a person's own subscription: anyone signed in (none yet; a bad
+        // cadence is refused before anything is kept)
+        Row {
+            method: "GET",
+            route: "/api/v1/me/subscription",
+            path: "/api/v1/me/subscription",
+            body: None,
+            expect: [401, 404, 404, 404, 404, 404],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/me/subscription",
+            path: "/api/v1/me/subscription",
+            body: Some(json!({"cadence": "hourly"})),
+            expect: [401, 400, 400, 400, 400, 400],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/me/subscription",
+            path: "/api/v1/me/subscription",
+            body: None,
+            expect: [401, 404, 404, 404, 404, 404],
+        },
         // notifications: unrestricted change managers and admins
         Row {
             method: "GET",

@@ -1185,7 +1185,143 @@ async fn a_daily_digest_goes_out_at_its_time(store: Store) {
     );
 }
 
+/// People subscribe themselves (any signed-in person, on the web UI's "My
+/// notifications"): a tenant-limited person is told only of their tenants,
+/// never another tenant's name or how many see a post, and cannot choose a
+/// tenant they do not see; an unlimited person gets the post once, with
+/// every tenant.
+async fn people_subscribe_to_what_they_see(store: Store) {
+    use changedesk_core::access::{Role, Scope};
+    let s = setup(store).await;
+    baseline(&s, &["alpha", "beta"]).await;
+    super::ui::user(
+        &s.store,
+        "pat",
+        Role::Reader,
+        Scope {
+            tenants: vec!["beta".into()],
+            groups: vec![],
+        },
+    )
+    .await;
+    super::ui::user(&s.store, "max", Role::Reader, Scope::default()).await;
+    let f = super::ui::Fixture {
+        app: changedesk_server::http::router(
+            changedesk_server::http::AppState::new(
+                s.store.clone(),
+                changedesk_server::http::Settings {
+                    secure_cookies: false,
+                    ..Default::default()
+                },
+            )
+            .with_keyring(Arc::new(Keyring::from_text(KEY, &[]).unwrap())),
+            true,
+        ),
+        store: s.store.clone(),
+    };
+    let pat = super::ui::sign_in(&f, "pat").await;
+    let page = pat.get(&f, "/me/notifications").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("You are not subscribed"),
+        "{}",
+        page.body
+    );
+    let refused = pat
+        .post(
+            &f,
+            "/me/notifications",
+            &[("tenants", "alpha"), ("cadence", "immediately")],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("no tenant you see is named"),
+        "{}",
+        refused.body
+    );
+    let saved = pat
+        .post(
+            &f,
+            "/me/notifications",
+            &[("event", "post.routed"), ("cadence", "immediately")],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(
+        saved.body.contains("You are told by e-mail"),
+        "{}",
+        saved.body
+    );
+    let max = super::ui::sign_in(&f, "max").await;
+    let saved = max
+        .post(&f, "/me/notifications", &[("event", "post.routed")])
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+
+    load(
+        &s,
+        &["alpha", "beta"],
+        &[post(
+            "MC2",
+            "2026-03-02T09:00:00Z",
+            &["Microsoft Teams"],
+            "normal",
+        )],
+        "2026-03-02T09:00:00Z",
+    )
+    .await;
+    load(
+        &s,
+        &["alpha"],
+        &[post(
+            "MC3",
+            "2026-03-02T09:00:00Z",
+            &["Microsoft Teams"],
+            "normal",
+        )],
+        "2026-03-02T09:00:00Z",
+    )
+    .await;
+    s.outbox.run_once(at("2026-03-02T09:00:10Z")).await.unwrap();
+    s.outbox.run_once(at("2026-03-02T09:06:00Z")).await.unwrap();
+    let got = mails(&s);
+    let of = |who: &str| -> Vec<String> {
+        got.iter()
+            .filter(|(to, _, _)| to == who)
+            .map(|(_, _, b)| b.clone())
+            .collect()
+    };
+    let pats = of("pat@example.com");
+    assert_eq!(pats.len(), 1, "{got:?}");
+    assert!(
+        pats[0].contains("MC2") && !pats[0].contains("MC3"),
+        "{}",
+        pats[0]
+    );
+    assert!(
+        !pats[0].contains("alpha"),
+        "another tenant's name: {}",
+        pats[0]
+    );
+    assert!(pats[0].contains("Tenants: beta"), "{}", pats[0]);
+    assert!(
+        pats[0].contains("https://changedesk.example/me/notifications"),
+        "the preferences link: {}",
+        pats[0]
+    );
+    let maxs = of("max@example.com");
+    assert_eq!(maxs.len(), 1);
+    assert!(maxs[0].contains("MC2") && maxs[0].contains("MC3"));
+    assert!(maxs[0].contains("Tenants: alpha, beta"), "{}", maxs[0]);
+    // the API says the same
+    let api = pat.get(&f, "/api/v1/me/subscription").await;
+    assert_eq!(api.status, 200, "{}", api.body);
+    assert!(api.body.contains("\"person\":\"pat\""), "{}", api.body);
+}
+
 both!(
+    people_subscribe_to_what_they_see,
     a_daily_digest_goes_out_at_its_time,
     a_failing_tenant_sync_is_told_once,
     incidents_tell_their_service_and_tenants,

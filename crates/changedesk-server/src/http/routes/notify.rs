@@ -16,7 +16,10 @@ use crate::http::auth::{Caller, Need};
 use crate::http::dto::{ts, ts_opt};
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, Path, Query};
-use crate::outbox::{ChannelRequest, MAX_CHANNELS, new_channel, test_event};
+use crate::outbox::{
+    ChannelRequest, MAX_CHANNELS, SubscriptionRequest, new_channel, new_subscription,
+    subscription_name, test_event,
+};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,6 +28,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(test_channel))
         .routes(routes!(list_deliveries))
         .routes(routes!(retry_deliveries))
+        .routes(routes!(
+            get_subscription,
+            put_subscription,
+            delete_subscription
+        ))
 }
 
 /// A notification channel, without its URL or signing secret (kept sealed).
@@ -353,4 +361,132 @@ async fn retry_deliveries(
     Json(req): Json<RetryRequest>,
 ) -> ApiResult<axum::Json<RetriedDto>> {
     Ok(axum::Json(retry(&state, &caller, req).await?))
+}
+
+/// The caller's own subscription channel, if any.
+pub(crate) async fn subscription_of(
+    state: &AppState,
+    caller: &Caller,
+) -> ApiResult<Option<changedesk_store::ChannelRow>> {
+    let name = subscription_name(caller.user_id);
+    Ok(state
+        .store
+        .channels()
+        .await?
+        .into_iter()
+        .find(|c| c.name == name))
+}
+
+/// Saves the caller's subscription (replacing the one they had; audited
+/// in their name). Any signed-in person may; it tells them only of the
+/// tenants they see.
+pub(crate) async fn subscribe(
+    state: &AppState,
+    caller: &Caller,
+    req: &SubscriptionRequest,
+) -> ApiResult<ChannelDto> {
+    caller.require(Need::Read)?;
+    let user = state
+        .store
+        .user_by_id(caller.user_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("your account"))?;
+    let known = state.known_tenants().await?;
+    let ephemeral;
+    let ring = match state.keyring.as_deref() {
+        Some(r) => r,
+        None => {
+            // an e-mail subscription seals nothing
+            ephemeral = changedesk_secrets::Keyring::new(
+                changedesk_secrets::Key::generate()
+                    .map_err(|e| ApiError::internal(&e))?
+                    .0,
+                [],
+            );
+            &ephemeral
+        }
+    };
+    let who = crate::outbox::channel::Subscriber {
+        user_id: caller.user_id,
+        name: &caller.name,
+        email: &user.email,
+        visible: &caller.tenants,
+    };
+    let channel =
+        new_subscription(ring, who, &known, req, state.now()).map_err(ApiError::bad_request)?;
+    if subscription_of(state, caller).await?.is_some() {
+        state
+            .store
+            .remove_channel(&channel.name, &caller.actor(), state.now())
+            .await?;
+    } else if state.store.channels().await?.len() >= MAX_CHANNELS {
+        return Err(ApiError::conflict(format!(
+            "changedesk keeps at most {MAX_CHANNELS} channels and subscriptions"
+        )));
+    }
+    let id = state.store.create_channel(&channel).await?;
+    Ok(channel_dto(changedesk_store::ChannelRow {
+        id,
+        name: channel.name,
+        kind: channel.kind,
+        url_sealed: channel.url_sealed,
+        secret_sealed: channel.secret_sealed,
+        filter: channel.filter,
+        settings: channel.settings,
+        allow_private: channel.allow_private,
+        enabled: true,
+        disabled_reason: None,
+        created_at: channel.at,
+        created_by: channel.created_by,
+    }))
+}
+
+/// The caller's own e-mail subscription: what they are told, and how.
+#[utoipa::path(get, path = "/api/v1/me/subscription", tag = "notify",
+    responses((status = 200, body = ChannelDto), (status = 401, body = Problem),
+        (status = 404, description = "No subscription", body = Problem)))]
+async fn get_subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<ChannelDto>> {
+    caller.require(Need::Read)?;
+    subscription_of(&state, &caller)
+        .await?
+        .map(|c| axum::Json(channel_dto(c)))
+        .ok_or_else(|| ApiError::not_found("you have no subscription"))
+}
+
+/// Subscribes the caller (by e-mail to their address), replacing their
+/// subscription: events, services, severities, tenants (of those they
+/// see), immediately or as a daily or weekly digest, quiet hours.
+#[utoipa::path(put, path = "/api/v1/me/subscription", tag = "notify", request_body = SubscriptionRequest,
+    responses((status = 200, body = ChannelDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
+async fn put_subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<SubscriptionRequest>,
+) -> ApiResult<axum::Json<ChannelDto>> {
+    Ok(axum::Json(subscribe(&state, &caller, &req).await?))
+}
+
+/// Ends the caller's subscription.
+#[utoipa::path(delete, path = "/api/v1/me/subscription", tag = "notify",
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn delete_subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::http::StatusCode> {
+    caller.require(Need::Read)?;
+    if !state
+        .store
+        .remove_channel(
+            &subscription_name(caller.user_id),
+            &caller.actor(),
+            state.now(),
+        )
+        .await?
+    {
+        return Err(ApiError::not_found("you have no subscription"));
+    }
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }
