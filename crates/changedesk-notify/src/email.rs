@@ -56,6 +56,7 @@ use tracing::instrument::WithSubscriber as _;
 use tracing::subscriber::NoSubscriber;
 
 use crate::SendOutcome;
+use crate::redact::Redactor;
 
 /// A suggested SMTP timeout ([`SmtpSettings::timeout`]).
 pub const DEFAULT_SMTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -544,58 +545,22 @@ fn check_host(host: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Removes a secret (and the base64 forms an AUTH exchange carries it in)
-/// from any text a server or library might have echoed it into.
-struct Scrubber {
-    needles: Vec<Zeroizing<String>>,
-}
-
-impl Scrubber {
-    fn new(auth: &SmtpAuth) -> Self {
-        let mut needles: Vec<Zeroizing<String>> = Vec::new();
-        if let Some((user, secret)) = auth.user_and_secret() {
-            let secret = secret.expose_secret();
-            if !secret.is_empty() {
-                let plain = Zeroizing::new(format!("\0{user}\0{secret}"));
-                let xoauth2 =
-                    Zeroizing::new(format!("user={user}\x01auth=Bearer {secret}\x01\x01"));
-                needles.push(Zeroizing::new(STANDARD.encode(plain.as_bytes())));
-                needles.push(Zeroizing::new(STANDARD.encode(xoauth2.as_bytes())));
-                needles.push(Zeroizing::new(STANDARD.encode(secret.as_bytes())));
-                needles.push(Zeroizing::new(secret.to_owned()));
-            }
-        }
-        Scrubber { needles }
-    }
-
-    fn text(&self, text: String) -> String {
-        self.needles.iter().fold(text, |acc, needle| {
-            if acc.contains(needle.as_str()) {
-                acc.replace(needle.as_str(), "[redacted]")
-            } else {
-                acc
-            }
-        })
-    }
-
-    fn outcome(&self, outcome: SendOutcome) -> SendOutcome {
-        match outcome {
-            SendOutcome::Retry {
-                status,
-                retry_after,
-                error,
-            } => SendOutcome::Retry {
-                status,
-                retry_after,
-                error: self.text(error),
-            },
-            SendOutcome::Failed { status, error } => SendOutcome::Failed {
-                status,
-                error: self.text(error),
-            },
-            other => other,
+/// The redactor of a secret (and the base64 forms an AUTH exchange carries
+/// it in), for any text a server or library might have echoed it into.
+fn scrubber(auth: &SmtpAuth) -> Redactor {
+    let mut needles: Vec<Zeroizing<String>> = Vec::new();
+    if let Some((user, secret)) = auth.user_and_secret() {
+        let secret = secret.expose_secret();
+        if !secret.is_empty() {
+            let plain = Zeroizing::new(format!("\0{user}\0{secret}"));
+            let xoauth2 = Zeroizing::new(format!("user={user}\x01auth=Bearer {secret}\x01\x01"));
+            needles.push(Zeroizing::new(STANDARD.encode(plain.as_bytes())));
+            needles.push(Zeroizing::new(STANDARD.encode(xoauth2.as_bytes())));
+            needles.push(Zeroizing::new(STANDARD.encode(secret.as_bytes())));
+            needles.push(Zeroizing::new(secret.to_owned()));
         }
     }
+    Redactor::new(needles)
 }
 
 /// Sends e-mail through one SMTP server. Built once from [`SmtpSettings`]
@@ -610,7 +575,7 @@ pub struct SmtpMailer {
     security: SmtpSecurity,
     mechanism: &'static str,
     total_timeout: Duration,
-    scrub: Arc<Scrubber>,
+    scrub: Arc<Redactor>,
 }
 
 impl fmt::Debug for SmtpMailer {
@@ -701,7 +666,7 @@ impl SmtpMailer {
             security: settings.security,
             mechanism: settings.auth.mechanism(),
             total_timeout: settings.timeout.saturating_mul(TOTAL_TIMEOUT_FACTOR),
-            scrub: Arc::new(Scrubber::new(&settings.auth)),
+            scrub: Arc::new(scrubber(&settings.auth)),
         })
     }
 

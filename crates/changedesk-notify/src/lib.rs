@@ -21,6 +21,7 @@
 #![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 
 pub mod email;
+mod redact;
 pub mod render;
 pub mod retry;
 pub mod slack;

@@ -38,6 +38,7 @@ use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret as _, SecretSlice, SecretString};
 use url::{Host, Url};
 
+use crate::redact::Redactor;
 use crate::ssrf::{self, GuardedResolver, Refused};
 
 /// The request timeout the spec suggests (15 s).
@@ -387,7 +388,7 @@ impl WebhookSender {
         now_unix: i64,
     ) -> SendOutcome {
         let label = target_label(&endpoint.url);
-        let scrub = Scrubber::new(&endpoint.url);
+        let scrub = Redactor::new(url_needles(&endpoint.url));
         let outcome = self
             .attempt(endpoint, &label, message_id, body, now_unix)
             .await;
@@ -469,7 +470,11 @@ impl WebhookSender {
         now_unix: i64,
     ) -> Result<HttpReply, SendOutcome> {
         let label = target_label(&target.url);
-        let scrub = Scrubber::new(&target.url).with_parts(&target.url);
+        let scrub = Redactor::new(
+            url_needles(&target.url)
+                .into_iter()
+                .chain(part_needles(&target.url)),
+        );
         if let Err(reason) = check_url(
             &target.url,
             target.allow_private,
@@ -763,83 +768,46 @@ fn parse_retry_after(value: &str, now_unix: i64) -> Option<Duration> {
     Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
 }
 
-/// Removes the URL's secret parts (full URL, path, query) from texts a
+/// The URL's secret parts (full URL, path, query), to redact from texts a
 /// receiver or a library might have echoed them into.
-struct Scrubber {
-    needles: Vec<String>,
+fn url_needles(url: &Url) -> Vec<Zeroizing<String>> {
+    let mut needles = vec![Zeroizing::new(url.as_str().to_owned())];
+    if let Some(query) = url.query().filter(|q| !q.is_empty()) {
+        needles.push(Zeroizing::new(query.to_owned()));
+    }
+    let path = url.path();
+    if path.len() > 1 {
+        needles.push(Zeroizing::new(path.to_owned()));
+    }
+    needles
 }
 
-impl Scrubber {
-    fn new(url: &Url) -> Self {
-        let mut needles = vec![url.as_str().to_owned()];
-        if let Some(query) = url.query().filter(|q| !q.is_empty()) {
-            needles.push(query.to_owned());
-        }
-        let path = url.path();
-        if path.len() > 1 {
-            needles.push(path.to_owned());
-        }
-        Scrubber { needles }
-    }
-
-    /// Also each query value (raw and decoded) and path segment of 16 or
-    /// more characters: a receiver may echo one alone (Teams' `sig`,
-    /// Slack's last path segment). Longer needles are replaced first.
-    fn with_parts(mut self, url: &Url) -> Self {
-        const MIN_PART_CHARS: usize = 16;
-        let long = |s: &str| s.chars().count() >= MIN_PART_CHARS;
-        if let Some(query) = url.query() {
-            for pair in query.split('&') {
-                let raw = pair.split_once('=').map_or("", |(_, v)| v);
-                if long(raw) {
-                    self.needles.push(raw.to_owned());
-                }
+/// Also each query value (raw and decoded) and path segment of 16 or more
+/// characters: a receiver may echo one alone (Teams' `sig`, Slack's last
+/// path segment).
+fn part_needles(url: &Url) -> Vec<Zeroizing<String>> {
+    const MIN_PART_CHARS: usize = 16;
+    let long = |s: &str| s.chars().count() >= MIN_PART_CHARS;
+    let mut needles = Vec::new();
+    if let Some(query) = url.query() {
+        for pair in query.split('&') {
+            let raw = pair.split_once('=').map_or("", |(_, v)| v);
+            if long(raw) {
+                needles.push(Zeroizing::new(raw.to_owned()));
             }
         }
-        for (_, value) in url.query_pairs() {
-            if long(&value) {
-                self.needles.push(value.into_owned());
-            }
-        }
-        for segment in url.path_segments().into_iter().flatten() {
-            if long(segment) {
-                self.needles.push(segment.to_owned());
-            }
-        }
-        self.needles
-            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        self.needles.dedup();
-        self
     }
-
-    fn text(&self, text: String) -> String {
-        self.needles.iter().fold(text, |acc, needle| {
-            if acc.contains(needle.as_str()) {
-                acc.replace(needle.as_str(), "[redacted]")
-            } else {
-                acc
-            }
-        })
-    }
-
-    fn outcome(&self, outcome: SendOutcome) -> SendOutcome {
-        match outcome {
-            SendOutcome::Retry {
-                status,
-                retry_after,
-                error,
-            } => SendOutcome::Retry {
-                status,
-                retry_after,
-                error: self.text(error),
-            },
-            SendOutcome::Failed { status, error } => SendOutcome::Failed {
-                status,
-                error: self.text(error),
-            },
-            other => other,
+    for (_, value) in url.query_pairs() {
+        if long(&value) {
+            needles.push(Zeroizing::new(value.into_owned()));
         }
     }
+    for segment in url.path_segments().into_iter().flatten() {
+        if long(segment) {
+            needles.push(Zeroizing::new(segment.to_owned()));
+        }
+    }
+    needles
 }
 
 #[cfg(test)]

@@ -386,13 +386,13 @@ fn debug_output_redacts_secrets() {
 
 #[test]
 fn scrubber_removes_secret_and_its_base64_forms() {
-    let scrub = Scrubber::new(&plain_auth());
+    let scrub = scrubber(&plain_auth());
     let plain_b64 = STANDARD.encode(format!("\0sender@example.com\0{PASSWORD}"));
     let login_b64 = STANDARD.encode(PASSWORD);
     let text = format!("a {PASSWORD} b {plain_b64} c {login_b64} d");
     let cleaned = scrub.text(text);
     assert_eq!(cleaned, "a [redacted] b [redacted] c [redacted] d");
-    let scrub = Scrubber::new(&SmtpAuth::None);
+    let scrub = scrubber(&SmtpAuth::None);
     assert_eq!(scrub.text("unchanged".to_owned()), "unchanged");
 }
 

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use changedesk_core::Timestamp;
-use changedesk_core::triage::{Owner, OwnershipEntry, Scope as OwnerScope};
 use changedesk_notify::WebhookSender;
 use changedesk_secrets::Keyring;
 use changedesk_server::outbox::{
@@ -21,7 +20,7 @@ use changedesk_server::outbox::{
 use changedesk_server::triage::{Triage, apply_rules};
 use changedesk_sim::slack::{SlackConfig, SlackHandle, start_webhook};
 use changedesk_sim::teams::{FlowConfig, FlowHandle, start_flow};
-use changedesk_store::{ImportOptions, Store, TriageSeed};
+use changedesk_store::{ImportOptions, Store};
 use serde_json::json;
 
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -76,31 +75,7 @@ struct Setup {
 }
 
 async fn setup(store: Store) -> Setup {
-    store
-        .seed(
-            &TriageSeed {
-                owners: vec![
-                    Owner::new("collab", "Collaboration", "collab@example.com").unwrap(),
-                    Owner::new("messaging", "Messaging", "messaging@example.com").unwrap(),
-                ],
-                ownership: vec![
-                    OwnershipEntry {
-                        workload: "Microsoft Teams".into(),
-                        owner: "collab".into(),
-                        scope: OwnerScope::All,
-                    },
-                    OwnershipEntry {
-                        workload: "Exchange Online".into(),
-                        owner: "messaging".into(),
-                        scope: OwnerScope::All,
-                    },
-                ],
-                ..Default::default()
-            },
-            &at("2026-03-01T00:00:00Z"),
-        )
-        .await
-        .unwrap();
+    super::outbox::seed_two_owners(&store).await;
     let triage = Triage::load(&store, Default::default()).await.unwrap();
     let mail = tempfile::tempdir().unwrap();
     let mut outbox = Outbox::new(

@@ -63,7 +63,8 @@ struct Setup {
     triage: Triage,
 }
 
-async fn setup(store: Store) -> Setup {
+/// Two owners: `collab` owns Microsoft Teams, `messaging` Exchange Online.
+pub(super) async fn seed_two_owners(store: &Store) {
     store
         .seed(
             &TriageSeed {
@@ -89,6 +90,10 @@ async fn setup(store: Store) -> Setup {
         )
         .await
         .unwrap();
+}
+
+async fn setup(store: Store) -> Setup {
+    seed_two_owners(&store).await;
     let triage = Triage::load(&store, Default::default()).await.unwrap();
     let keyring = Arc::new(Keyring::from_text(KEY, &[]).unwrap());
     let mut outbox = Outbox::new(
