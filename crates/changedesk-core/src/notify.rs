@@ -107,6 +107,8 @@ pub enum EventKind {
     TenantSyncFailing,
     /// A tenant's sync succeeded again after failing.
     TenantSyncRecovered,
+    /// An owner's scheduled review of their part of the agenda.
+    OwnerReview,
     /// "Send a test" of a channel.
     Test,
 }
@@ -128,6 +130,7 @@ impl EventKind {
         EventKind::IncidentResolved,
         EventKind::TenantSyncFailing,
         EventKind::TenantSyncRecovered,
+        EventKind::OwnerReview,
         EventKind::Test,
     ];
 
@@ -148,6 +151,7 @@ impl EventKind {
             EventKind::IncidentResolved => "incident.resolved",
             EventKind::TenantSyncFailing => "tenant.sync_failing",
             EventKind::TenantSyncRecovered => "tenant.sync_recovered",
+            EventKind::OwnerReview => "owner.review",
             EventKind::Test => "changedesk.test",
         }
     }

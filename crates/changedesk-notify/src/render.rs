@@ -13,7 +13,8 @@
 //!
 //! A template sees `entries` (one per event, see [`Entry`]), `count`,
 //! `channel`, `public_url`, `unsubscribe_url`, `preferences_url` and
-//! `digest` (`daily`, `weekly` or empty).
+//! `digest` (`daily`, `weekly` or empty) and `review_of` (the owner of a
+//! review, or empty).
 //! Rendered JSON is parsed back, so a template cannot produce an invalid
 //! body; the channel modules then check their size limits.
 
@@ -247,6 +248,9 @@ pub struct MessageContext {
     pub preferences_url: String,
     /// `daily` or `weekly` for a digest, else empty.
     pub digest: String,
+    /// The owner whose review this is (their part of the agenda), else
+    /// empty.
+    pub review_of: String,
 }
 
 impl MessageContext {
@@ -262,6 +266,7 @@ impl MessageContext {
         map.insert("unsubscribe_url", self.unsubscribe_url.clone().into());
         map.insert("preferences_url", self.preferences_url.clone().into());
         map.insert("digest", self.digest.clone().into());
+        map.insert("review_of", self.review_of.clone().into());
         minijinja::Value::from(map)
     }
 }
@@ -466,6 +471,7 @@ mod tests {
             unsubscribe_url: "https://cd.example/unsubscribe?t=abc".into(),
             preferences_url: String::new(),
             digest: String::new(),
+            review_of: String::new(),
         }
     }
 

@@ -1064,6 +1064,20 @@ impl Store {
         dispatch_write!(self.record_incident_events(writer, events, marks, at))
     }
 
+    /// Records a scheduled message (an owner's review) of a channel under
+    /// `message_id`, once: `false` when it exists.
+    pub async fn record_scheduled(
+        &self,
+        channel_id: i64,
+        message_id: &str,
+        event: &changedesk_core::notify::Event,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        let writer = &*self.writer;
+        dispatch_write!(self.record_scheduled(writer, channel_id, message_id, event, body, now))
+    }
+
     /// Messages delivered to `channel_id` since `since` (a channel's pace).
     pub async fn delivered_since(&self, channel_id: i64, since: Timestamp) -> Result<i64> {
         dispatch!(self.delivered_since(channel_id, since))

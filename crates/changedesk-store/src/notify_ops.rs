@@ -593,3 +593,48 @@ pub(crate) async fn record_incident_events(
     tx.commit().await?;
     Ok(())
 }
+
+/// Records a scheduled message of channel `channel_id` (an owner's review):
+/// its event (already dispatched) and its delivery, due at `now`, under
+/// `message_id`, in one transaction; nothing when a delivery of that id
+/// exists (each period's review is made once). Whether it was recorded.
+pub(crate) async fn record_scheduled(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    channel_id: i64,
+    message_id: &str,
+    event: &Event,
+    body: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let now = now.to_canonical();
+    let (_w, mut tx) = begin_outbox(pool, writer, "scheduled").await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM deliveries WHERE message_id = $1")
+        .bind(message_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    let event_id: i64 = sqlx::query_scalar(
+        "INSERT INTO events (kind, post_id, payload, created_at, dispatched_at) VALUES ($1, NULL, $2, $3, $3) RETURNING id",
+    )
+    .bind(event.kind.as_str())
+    .bind(to_json(event))
+    .bind(&now)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO deliveries (event_id, channel_id, message_id, state, next_attempt_at, created_at, body) \
+         VALUES ($1, $2, $3, 'pending', $4, $4, $5)",
+    )
+    .bind(event_id)
+    .bind(channel_id)
+    .bind(message_id)
+    .bind(&now)
+    .bind(body)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

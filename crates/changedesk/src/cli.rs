@@ -633,6 +633,15 @@ pub struct ChannelAdd {
     /// The day of a weekly digest (default monday).
     #[arg(long, value_name = "DAY", requires = "digest")]
     pub digest_day: Option<String>,
+    /// With --owner: also send the owner's weekly review of their part of the agenda.
+    #[arg(long, requires = "owner")]
+    pub review: bool,
+    /// The day of the weekly review (default monday).
+    #[arg(long, value_name = "DAY", requires = "review")]
+    pub review_day: Option<String>,
+    /// When the review goes out, local time (default 08:00).
+    #[arg(long, value_name = "HH:MM", requires = "review")]
+    pub review_at: Option<String>,
     /// Severities still sent in quiet hours (repeatable): normal, high, critical.
     #[arg(long = "urgent-severity", value_name = "SEVERITY", requires = "quiet")]
     pub urgent_severities: Vec<String>,

@@ -301,6 +301,22 @@ impl Digest {
         }
     }
 
+    /// The latest digest time at or before `now`, if one is within the
+    /// last 8 days (it always is for valid settings).
+    pub fn last_at_or_before(&self, now: Timestamp) -> Option<Timestamp> {
+        let mut t = self.next_after(now.saturating_add(-time::Duration::days(8)));
+        let mut last = None;
+        while t <= now {
+            last = Some(t);
+            let next = self.next_after(t);
+            if next <= t {
+                break;
+            }
+            t = next;
+        }
+        last
+    }
+
     /// The first digest time strictly after `now` (invalid settings: a day
     /// after `now`).
     pub fn next_after(&self, now: Timestamp) -> Timestamp {
@@ -370,6 +386,11 @@ pub struct ChannelSettings {
     /// batching window (quiet hours do not apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<Digest>,
+    /// An owner's channel's review (their part of the agenda: awaiting
+    /// triage, due soon, changed since triage, overdue, missed), sent on
+    /// this schedule whatever happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<Digest>,
     /// A person's own subscription (their user name): e-mail to their
     /// address, limited to the tenants they may see, as their scope is at
     /// each event.
@@ -410,6 +431,9 @@ impl ChannelSettings {
         }
         if let Some(o) = &self.owner {
             parts.push(format!("owner {o}"));
+        }
+        if let Some(r) = &self.review {
+            parts.push(format!("review {}", r.describe()));
         }
         if let Some(p) = &self.person {
             parts.push(format!("{p}'s subscription"));
@@ -630,6 +654,28 @@ mod tests {
             s.describe().starts_with("digest weekly on monday"),
             "{}",
             s.describe()
+        );
+    }
+
+    #[test]
+    fn the_last_digest_time_is_found_within_a_week() {
+        let weekly = Digest {
+            weekday: Some("monday".into()),
+            at: "08:00".into(),
+            time_zone: "UTC".into(),
+        };
+        // Tuesday 2026-03-10: the last was Monday the 9th at 08:00
+        assert_eq!(
+            weekly.last_at_or_before(at("2026-03-10T12:00:00Z")),
+            Some(at("2026-03-09T08:00:00Z"))
+        );
+        assert_eq!(
+            weekly.last_at_or_before(at("2026-03-09T08:00:00Z")),
+            Some(at("2026-03-09T08:00:00Z"))
+        );
+        assert_eq!(
+            weekly.last_at_or_before(at("2026-03-09T07:59:59Z")),
+            Some(at("2026-03-02T08:00:00Z"))
         );
     }
 

@@ -109,6 +109,10 @@ pub struct ChannelRequest {
     /// Teams, Slack).
     #[serde(default)]
     pub digest: Option<DigestRequest>,
+    /// An owner's channel: also send the owner's review (their part of the
+    /// agenda) on this schedule (weekly with a `weekday`, else daily).
+    #[serde(default)]
+    pub review: Option<DigestRequest>,
     /// Allow private, loopback and plain-http targets (a receiver on this
     /// network).
     #[serde(default)]
@@ -258,24 +262,16 @@ pub fn new_channel(
             Some(quiet)
         }
     };
-    let digest = match &req.digest {
+    let digest = req.digest.as_ref().map(digest_of).transpose()?;
+    let review = match &req.review {
         None => None,
-        Some(d) => {
-            let digest = changedesk_core::notify::Digest {
-                weekday: d
-                    .weekday
-                    .as_deref()
-                    .map(|w| w.trim().to_ascii_lowercase())
-                    .filter(|w| !w.is_empty()),
-                at: d.at.trim().to_string(),
-                time_zone: d
-                    .time_zone
-                    .as_deref()
-                    .map_or_else(|| "UTC".to_string(), |z| z.trim().to_string()),
-            };
-            digest.validate()?;
-            Some(digest)
+        Some(_) if owner.is_none() || !kind.batches() => {
+            return Err(
+                "a review is an owner's: give the owner, on an e-mail, Teams or Slack channel"
+                    .into(),
+            );
         }
+        Some(d) => Some(digest_of(d)?),
     };
     let channel = changedesk_store::NewChannel {
         url_sealed,
@@ -304,6 +300,7 @@ pub fn new_channel(
             quiet,
             owner,
             digest,
+            review,
             person: None,
         },
         allow_private: req.allow_private,
@@ -311,6 +308,24 @@ pub fn new_channel(
         at,
     };
     Ok((channel, generated))
+}
+
+/// A digest or review schedule as asked for, checked.
+fn digest_of(d: &DigestRequest) -> Result<changedesk_core::notify::Digest, String> {
+    let digest = changedesk_core::notify::Digest {
+        weekday: d
+            .weekday
+            .as_deref()
+            .map(|w| w.trim().to_ascii_lowercase())
+            .filter(|w| !w.is_empty()),
+        at: d.at.trim().to_string(),
+        time_zone: d
+            .time_zone
+            .as_deref()
+            .map_or_else(|| "UTC".to_string(), |z| z.trim().to_string()),
+    };
+    digest.validate()?;
+    Ok(digest)
 }
 
 fn parse_severities(list: &[String]) -> Result<Vec<String>, String> {

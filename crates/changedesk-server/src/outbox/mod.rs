@@ -408,6 +408,7 @@ impl Outbox {
                     .as_ref()
                     .map(|d| d.cadence().to_string())
                     .unwrap_or_default(),
+                review_of: String::new(),
             };
             let (body, n) = match compose::compose(
                 &self.templates,
@@ -476,6 +477,111 @@ impl Outbox {
                 Some(c)
             })
             .collect())
+    }
+
+    /// Makes each owner's review that is due: for every enabled owner's
+    /// channel with a review schedule, at the latest scheduled time (once
+    /// per period, under `msg_r<channel>_<time>`; not for a time before the
+    /// channel existed, nor one more than a day past, as after a long
+    /// stop), one message of their part of the agenda: awaiting triage, due
+    /// soon, changed since triage, overdue, missed. How many.
+    pub async fn reviews_due(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let channels: Vec<ChannelRow> = self
+            .store
+            .channels()
+            .await?
+            .into_iter()
+            .filter(|c| c.enabled && c.settings.review.is_some() && c.settings.owner.is_some())
+            .collect();
+        let mut made = 0;
+        let mut agenda = None;
+        for c in channels {
+            let (Some(review), Some(owner)) = (&c.settings.review, &c.settings.owner) else {
+                continue;
+            };
+            let Ok(kind) = c.kind.parse::<ChannelKind>() else {
+                continue;
+            };
+            if !kind.batches() {
+                continue;
+            }
+            let Some(due) = review.last_at_or_before(now) else {
+                continue;
+            };
+            if due < c.created_at || now.as_datetime() - due.as_datetime() > time::Duration::DAY {
+                continue;
+            }
+            let message_id = format!("msg_r{}_{}", c.id, due.unix_seconds());
+            if agenda.is_none() {
+                let ownership = changedesk_core::triage::OwnershipMap {
+                    entries: self.store.ownership().await?,
+                };
+                agenda = Some(
+                    crate::triage::agenda(
+                        &self.store,
+                        &ownership,
+                        now,
+                        now.saturating_add(-time::Duration::days(7)),
+                    )
+                    .await
+                    .map_err(|e| StoreError::Corrupt(format!("the review's agenda: {e}")))?,
+                );
+            }
+            let Some(a) = &agenda else { continue };
+            let entries = review_entries(a, owner, self.public_url.as_deref());
+            let recipients = if c.settings.recipients.is_empty() {
+                self.store
+                    .owners()
+                    .await?
+                    .into_iter()
+                    .find(|o| o.name.eq_ignore_ascii_case(owner))
+                    .map(|o| vec![o.email])
+                    .unwrap_or_default()
+            } else {
+                c.settings.recipients.clone()
+            };
+            let links =
+                kind == ChannelKind::Email && self.public_url.is_some() && self.keyring.is_some();
+            let base = MessageContext {
+                entries: Vec::new(),
+                channel: c.name.clone(),
+                public_url: self.public_url.clone().unwrap_or_default(),
+                unsubscribe_url: if links {
+                    unsubscribe::PLACEHOLDER.to_string()
+                } else {
+                    String::new()
+                },
+                preferences_url: String::new(),
+                digest: String::new(),
+                review_of: owner.clone(),
+            };
+            let body = match compose::compose(&self.templates, kind, &entries, &base, &recipients) {
+                Ok((body, _)) => body,
+                Err(e) => {
+                    tracing::warn!(channel = %c.name, error = %e, "an owner's review could not be composed");
+                    continue;
+                }
+            };
+            let event = changedesk_core::notify::Event {
+                kind: changedesk_core::notify::EventKind::OwnerReview,
+                at: now,
+                post: None,
+                incident: None,
+                tenants: Vec::new(),
+                owner: Some(owner.clone()),
+                changes: Vec::new(),
+                reason: Some(format!("{} items", entries.len())),
+                target: Some(c.name.clone()),
+            };
+            if self
+                .store
+                .record_scheduled(c.id, &message_id, &event, &body, now)
+                .await?
+            {
+                made += 1;
+            }
+        }
+        Ok(made)
     }
 
     /// Records the events of Service Health incidents that changed since
@@ -614,6 +720,7 @@ impl Outbox {
     pub async fn run_once(&self, now: Timestamp) -> Result<RoundSummary, StoreError> {
         let mut summary = RoundSummary::default();
         self.incident_events(now).await?;
+        summary.composed += self.reviews_due(now).await?;
         let (events, deliveries) = self.dispatch(now).await?;
         summary.events = events;
         summary.deliveries = deliveries;
@@ -656,6 +763,60 @@ impl Outbox {
             }
         }
     }
+}
+
+/// An owner's part of `agenda`, as message entries: each section's rows
+/// whose owner is `owner`, the section in the headline.
+fn review_entries(
+    agenda: &changedesk_core::triage::Agenda,
+    owner: &str,
+    public_url: Option<&str>,
+) -> Vec<Entry> {
+    let sections: [(&str, &Vec<changedesk_core::triage::AgendaRow>); 5] = [
+        ("Missed its decision deadline", &agenda.missed),
+        ("Overdue", &agenda.overdue),
+        ("Due soon", &agenda.due_soon),
+        ("Changed since triage", &agenda.changed_since_triage),
+        ("Awaiting triage", &agenda.awaiting_triage),
+    ];
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (headline, rows) in sections {
+        for r in rows {
+            if !r
+                .owner
+                .as_deref()
+                .is_some_and(|o| o.eq_ignore_ascii_case(owner))
+                || !seen.insert(r.id.clone())
+            {
+                continue;
+            }
+            let day = |t: Option<Timestamp>| {
+                t.map(|t| t.to_string().chars().take(10).collect::<String>())
+                    .unwrap_or_default()
+            };
+            out.push(Entry {
+                kind: "owner.review".into(),
+                headline: headline.to_string(),
+                post_id: r.id.clone(),
+                title: r.title.clone(),
+                services: vec![r.workload.clone()],
+                category: r.category.as_str().to_string(),
+                severity: r.severity.as_str().to_string(),
+                major: r.major,
+                act_by: day(r.act_by),
+                start: day(r.start),
+                owner: owner.to_string(),
+                changes: r.changed.clone(),
+                changedesk_url: public_url
+                    .map(|b| format!("{}/posts/{}", b.trim_end_matches('/'), r.id))
+                    .unwrap_or_default(),
+                admin_url: changedesk_core::notify::admin_center_url(&r.id),
+                ..Default::default()
+            });
+        }
+    }
+    out
 }
 
 /// Whether `channel` hears of `e`: its filter matches, and a test goes

@@ -253,6 +253,11 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
         batch_minutes,
         quiet,
         digest,
+        review: (form.get("review") == "true").then(|| crate::outbox::DigestRequest {
+            weekday: Some(text("review_day").unwrap_or_else(|| "monday".into())),
+            at: text("review_at").unwrap_or_else(|| "08:00".into()),
+            time_zone: text("time_zone"),
+        }),
         allow_private: form.get("allow_private") == "true",
     };
     let q = OutboxQuery::default();

@@ -1295,7 +1295,79 @@ async fn people_subscribe_to_what_they_see(store: Store) {
     assert!(api.body.contains("\"person\":\"pat\""), "{}", api.body);
 }
 
+/// An owner's weekly review: at its time, once per week, their part of the
+/// agenda (here what awaits their triage), whether or not anything happened
+/// that day; none for a week before the channel existed.
+async fn an_owner_gets_a_weekly_review(store: Store) {
+    let s = setup(store).await;
+    baseline(&s, &["alpha"]).await;
+    load(
+        &s,
+        &["alpha"],
+        &[
+            post(
+                "MC2",
+                "2026-03-02T09:00:00Z",
+                &["Microsoft Teams"],
+                "normal",
+            ),
+            post(
+                "MC3",
+                "2026-03-02T09:00:00Z",
+                &["Exchange Online"],
+                "normal",
+            ),
+        ],
+        "2026-03-02T09:00:00Z",
+    )
+    .await;
+    add(
+        &s,
+        ChannelRequest {
+            name: "collab-review".into(),
+            kind: Some("email".into()),
+            owner: Some("collab".into()),
+            // only the review: no event kind it would otherwise hear of
+            events: vec!["changedesk.test".into()],
+            review: Some(changedesk_server::outbox::DigestRequest {
+                weekday: Some("monday".into()),
+                at: "08:00".into(),
+                time_zone: Some("UTC".into()),
+            }),
+            ..Default::default()
+        },
+    )
+    .await;
+    // created on Sunday 1 March: Monday 2 March 08:00 is its first review,
+    // but the posts came at 09:00; the next Monday has them
+    s.outbox.run_once(at("2026-03-05T12:00:00Z")).await.unwrap();
+    assert!(mails(&s).is_empty(), "no review before its time");
+    let r = s.outbox.run_once(at("2026-03-09T08:00:30Z")).await.unwrap();
+    assert_eq!(r.delivered, 1, "{r:?}");
+    let got = mails(&s);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, "collab@example.com");
+    assert!(
+        got[0].1.contains("Review for collab: 2 items"),
+        "MC1 (the baseline) and MC2: {}",
+        got[0].1
+    );
+    assert!(
+        got[0].2.contains("Awaiting triage") && got[0].2.contains("MC2"),
+        "{}",
+        got[0].2
+    );
+    assert!(!got[0].2.contains("MC3"), "messaging's post: {}", got[0].2);
+    // once a week
+    s.outbox.run_once(at("2026-03-09T09:00:00Z")).await.unwrap();
+    s.outbox.run_once(at("2026-03-12T09:00:00Z")).await.unwrap();
+    assert_eq!(mails(&s).len(), 1);
+    s.outbox.run_once(at("2026-03-16T08:01:00Z")).await.unwrap();
+    assert_eq!(mails(&s).len(), 2);
+}
+
 both!(
+    an_owner_gets_a_weekly_review,
     people_subscribe_to_what_they_see,
     a_daily_digest_goes_out_at_its_time,
     a_failing_tenant_sync_is_told_once,

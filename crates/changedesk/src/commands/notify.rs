@@ -209,6 +209,9 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 digest,
                 digest_at,
                 digest_day,
+                review,
+                review_day,
+                review_at,
                 urgent_severities,
                 secret,
                 events,
@@ -229,9 +232,16 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
             } else {
                 "email"
             };
-            if time_zone.is_some() && quiet.is_none() && digest.is_none() {
-                bail!("--time-zone is the time zone of --quiet or --digest: give one of them");
+            if time_zone.is_some() && quiet.is_none() && digest.is_none() && !review {
+                bail!(
+                    "--time-zone is the time zone of --quiet, --digest or --review: give one of them"
+                );
             }
+            let review = review.then(|| DigestRequest {
+                weekday: Some(review_day.clone().unwrap_or_else(|| "monday".into())),
+                at: review_at.clone().unwrap_or_else(|| "08:00".into()),
+                time_zone: time_zone.clone(),
+            });
             let digest = digest.map(|cadence| DigestRequest {
                 weekday: (cadence == "weekly")
                     .then(|| digest_day.clone().unwrap_or_else(|| "monday".into())),
@@ -268,6 +278,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 batch_minutes,
                 quiet,
                 digest,
+                review,
                 allow_private,
             };
             let ring = Keyring::load(&key_source(app)).context(
