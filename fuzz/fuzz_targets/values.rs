@@ -1,5 +1,7 @@
 //! The values people type on the command line and in API fields: instants,
-//! durations, database URLs, roles, scopes, enums and owner targets.
+//! durations, database URLs, roles, scopes, enums, owner targets, and
+//! notification settings (channel kinds, events, quiet hours, digests,
+//! mailboxes).
 #![no_main]
 use changedesk_core::access::Role;
 use changedesk_core::config::DatabaseUrl;
@@ -26,6 +28,36 @@ fuzz_target!(|data: &[u8]| {
     let _ = s.parse::<Decision>();
     let _ = s.parse::<Priority>();
     let _ = OwnerTarget::parse(s);
+    // notification settings: channel kinds, events, times of day, quiet
+    // hours, digests and mailboxes as people type them
+    let _ = s.parse::<changedesk_core::notify::ChannelKind>();
+    let _ = s.parse::<changedesk_core::notify::EventKind>();
+    let _ = changedesk_core::notify::delivery::TimeOfDay::parse(s);
+    let _ = changedesk_core::config::looks_like_mailbox(s);
+    let (a, b) = s.split_at(s.char_indices().nth(s.chars().count() / 2).map_or(s.len(), |(i, _)| i));
+    let at = Timestamp::from_unix(i64::from(data.len() as u32) * 7_919).unwrap_or(Timestamp::from_unix(0).unwrap());
+    let quiet = changedesk_core::notify::QuietHours {
+        from: a.to_string(),
+        to: b.to_string(),
+        time_zone: s.to_string(),
+        urgent: None,
+    };
+    let _ = quiet.validate();
+    let _ = quiet.release_at(at);
+    let quiet = changedesk_core::notify::QuietHours {
+        from: "22:00".into(),
+        to: "07:00".into(),
+        time_zone: s.to_string(),
+        urgent: None,
+    };
+    let _ = quiet.release_at(at);
+    let digest = changedesk_core::notify::Digest {
+        weekday: Some(a.to_string()),
+        at: b.to_string(),
+        time_zone: s.to_string(),
+    };
+    let _ = digest.validate();
+    let _ = digest.next_after(at);
     let _ = changedesk_core::text::escape_controls(s, true);
     let _ = changedesk_core::text::clip_chars(s, 40);
 });
