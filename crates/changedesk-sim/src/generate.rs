@@ -354,6 +354,85 @@ pub fn advance(corpus: &Corpus, days: u32, seed: u64) -> Corpus {
     }
 }
 
+/// The stream of [`publish`]'s choices (kept apart from `advance`'s).
+const PUBLISH_STREAM: u64 = 0x5055_4231;
+
+/// An exact amount of news, for benchmarks: returns the corpus as it looks
+/// at `to` (later than `base_time`; one second later if it is not) after
+/// exactly `new` posts were published and exactly `updates` live posts
+/// were edited (all of them if there are fewer), both within
+/// (`base_time`, `to`].
+///
+/// - The posts to edit are chosen at random (deterministically in `seed`)
+///   and edited as [`advance`] edits: a later `lastModifiedDateTime`,
+///   "(Updated) ", moved rollout dates, and sometimes moved
+///   `actionRequiredByDateTime` (40 % of those that have one) and
+///   `endDateTime` (60 %).
+/// - New posts get higher MC ids, as in [`advance`], but none is listed
+///   late.
+/// - Nothing expires and issues do not change: only the posts named
+///   above differ from `corpus`.
+pub fn publish(
+    corpus: &Corpus,
+    to: OffsetDateTime,
+    new: usize,
+    updates: usize,
+    seed: u64,
+) -> Corpus {
+    let spec_seed = corpus.spec.seed;
+    let from = to_ms(corpus.spec.base_time);
+    let to = to_ms(to).max(from + 1_000);
+    let window = from as u64;
+    let mut ranked: Vec<(u64, u64)> = corpus
+        .messages
+        .iter()
+        .filter_map(mc_number)
+        .map(|id| (mix(&[PUBLISH_STREAM, seed, window, id]), id))
+        .collect();
+    ranked.sort_unstable();
+    let edited: std::collections::HashSet<u64> =
+        ranked.iter().take(updates).map(|&(_, id)| id).collect();
+    let max_id = ranked.iter().map(|&(_, id)| id).max().unwrap_or(0);
+    let mut messages: Vec<Value> = par_map(&corpus.messages, |m| {
+        let mut m = m.clone();
+        if let Some(id) = mc_number(&m).filter(|id| edited.contains(id)) {
+            let mut rng = rng_for(&[PUBLISH_STREAM, seed, window, id, 1]);
+            edit_message(&mut rng, &mut m, from, to);
+        }
+        refresh_feature_status(&mut m, spec_seed, SHARED_VIEW, to);
+        m
+    });
+    let mut rng = rng_for(&[PUBLISH_STREAM, seed, window]);
+    let mut starts: Vec<i64> = (0..new)
+        .map(|_| first_post_time(&mut rng, from + 1, to))
+        .collect();
+    starts.sort_unstable();
+    let mut prev = max_id;
+    for start in starts {
+        let id = mc_number_at(start).max(prev + 1);
+        prev = id;
+        let mut rng = rng_for(&[PUBLISH_STREAM, seed, window, id, 2]);
+        messages.push(build_message(
+            &mut rng,
+            &PostContext {
+                seed: spec_seed,
+                id,
+                start,
+                base: to,
+            },
+        ));
+    }
+    Corpus {
+        spec: CorpusSpec {
+            posts: messages.len(),
+            base_time: from_ms(to),
+            ..corpus.spec.clone()
+        },
+        messages,
+        issues: corpus.issues.clone(),
+    }
+}
+
 /// Display name of tenant `t` (0-based): "tenant-001", "tenant-002", ...
 pub fn tenant_name(t: usize) -> String {
     format!("tenant-{:03}", t + 1)
@@ -372,4 +451,47 @@ pub fn tenant_guid(t: usize) -> String {
         (b >> 48) & 0xfff,
         b & 0xffff_ffff_ffff,
     )
+}
+
+#[cfg(test)]
+mod publish_tests {
+    use super::*;
+
+    #[test]
+    fn publish_makes_exactly_the_news_asked_for() {
+        let spec = CorpusSpec {
+            posts: 300,
+            issues: 5,
+            ..CorpusSpec::default()
+        };
+        let corpus = generate(&spec);
+        let to = spec.base_time + time::Duration::minutes(5);
+        let later = publish(&corpus, to, 40, 25, 7);
+        assert_eq!(later.spec.base_time, to);
+        assert_eq!(later.messages.len(), 340);
+        assert_eq!(later.issues, corpus.issues);
+        let max_before = corpus.messages.iter().filter_map(mc_number).max().unwrap();
+        let base = to_ms(spec.base_time);
+        let mut edited = 0;
+        for (before, after) in corpus.messages.iter().zip(&later.messages) {
+            assert_eq!(before["id"], after["id"]);
+            if before["lastModifiedDateTime"] != after["lastModifiedDateTime"] {
+                edited += 1;
+                let lm = after["lastModifiedDateTime"].as_str().and_then(parse_ms);
+                assert!(lm.is_some_and(|t| t > base && t <= to_ms(to)));
+                assert!(after["title"].as_str().unwrap().starts_with("(Updated) "));
+            }
+        }
+        assert_eq!(edited, 25);
+        for m in &later.messages[300..] {
+            assert!(mc_number(m).unwrap() > max_before);
+            let lm = m["lastModifiedDateTime"]
+                .as_str()
+                .and_then(parse_ms)
+                .unwrap();
+            assert!(lm > base && lm <= to_ms(to));
+        }
+        // deterministic
+        assert_eq!(publish(&corpus, to, 40, 25, 7), later);
+    }
 }

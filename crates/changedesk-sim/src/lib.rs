@@ -55,8 +55,10 @@
 //! # Time
 //!
 //! [`advance`] lets days pass: posts are edited, published and expired,
-//! issues progress. Nothing reads the wall clock or the environment; the
-//! corpus "now" is [`CorpusSpec::base_time`].
+//! issues progress. [`publish`] is the exact control benchmarks need: a
+//! given number of new posts and of edited posts, nothing else. Nothing
+//! reads the wall clock or the environment; the corpus "now" is
+//! [`CorpusSpec::base_time`].
 //!
 //! # Determinism
 //!
@@ -376,8 +378,8 @@ pub mod webhooks;
 mod tests;
 
 pub use generate::{
-    Corpus, CorpusSpec, advance, generate, tenant_guid, tenant_health_overviews, tenant_issues,
-    tenant_messages, tenant_name,
+    Corpus, CorpusSpec, advance, generate, publish, tenant_guid, tenant_health_overviews,
+    tenant_issues, tenant_messages, tenant_name,
 };
 pub use server::{
     DEFAULT_APP_ROLES, MAIL_SEND, MAX_MAIL_RECIPIENTS, MAX_SEND_MAIL_BYTES, MailAddress, MailFault,

@@ -964,6 +964,18 @@ impl Store {
         dispatch_write!(self.dispatch_event(writer, event_id, deliveries, now))
     }
 
+    /// Fans many events out (each with its deliveries) and marks them
+    /// dispatched, in one transaction with multi-row inserts (a delivery
+    /// that exists is kept).
+    pub async fn dispatch_events(
+        &self,
+        events: &[(i64, &[NewDelivery])],
+        now: Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.dispatch_events(writer, events, now))
+    }
+
     /// Claims up to `limit` deliveries due at `now` until `lease_until`
     /// (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so workers never claim the
     /// same one). A claim whose lease ran out is taken over and counted.
@@ -977,7 +989,9 @@ impl Store {
         dispatch_write!(self.claim_deliveries(writer, now, lease_until, limit))
     }
 
-    /// Records the outcome of a claimed delivery.
+    /// Records the outcome of a claimed delivery (on PostgreSQL without
+    /// waiting for the disk: an outcome a database crash loses leaves the
+    /// delivery claimed, so it is taken over and counted in `resends`).
     pub async fn finish_delivery(
         &self,
         id: i64,
@@ -986,6 +1000,18 @@ impl Store {
     ) -> Result<()> {
         let writer = &*self.writer;
         dispatch_write!(self.finish_delivery(writer, id, outcome, now))
+    }
+
+    /// Records the outcomes of many claimed deliveries in one transaction
+    /// (all or none; only those still claimed change), as
+    /// [`Store::finish_delivery`] records one.
+    pub async fn finish_deliveries(
+        &self,
+        outcomes: &[(i64, DeliveryOutcome)],
+        now: Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.finish_deliveries(writer, outcomes, now))
     }
 
     /// Puts failed deliveries back in the queue (those of `ids`, or all),

@@ -41,6 +41,14 @@ pub use channel::{
 };
 pub use mailer::{MailSetup, Mailer};
 
+/// About how many deliveries one dispatch transaction writes (on SQLite
+/// it holds the archive's one writer meanwhile).
+const DISPATCH_ROWS: usize = 1_000;
+
+/// The senders [`Outbox::run`] runs beside its dispatcher: while one
+/// records its outcomes, the others send.
+const SENDERS: usize = 4;
+
 /// What one round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RoundSummary {
@@ -111,6 +119,19 @@ impl Outbox {
 
     /// Fans every pending event out to its deliveries.
     pub async fn dispatch(&self, now: Timestamp) -> Result<(usize, usize), StoreError> {
+        self.dispatch_waking(now, &|| {}).await
+    }
+
+    /// [`Outbox::dispatch`], calling `wake` after each transaction that
+    /// made deliveries (so senders start on them while the next events are
+    /// fanned out). A message is rendered once per event and distinct
+    /// filter (`payload` depends on nothing else of the channel), and the
+    /// events go in transactions of about [`DISPATCH_ROWS`] deliveries.
+    async fn dispatch_waking(
+        &self,
+        now: Timestamp,
+        wake: &(dyn Fn() + Sync),
+    ) -> Result<(usize, usize), StoreError> {
         let (mut events, mut deliveries) = (0, 0);
         loop {
             let pending = self.store.pending_events(200).await?;
@@ -127,28 +148,63 @@ impl Outbox {
                         .collect(),
                 )
                 .await?;
+            let mut group: Vec<(i64, Vec<NewDelivery>)> = Vec::new();
+            let mut rows = 0;
             for e in &pending {
+                let mut rendered: Vec<(&ChannelFilter, String)> = Vec::new();
                 let made: Vec<NewDelivery> = channels
                     .iter()
                     .filter(|c| hears_of(&c.filter, c, &e.event))
                     .map(|c| {
                         let kind = c.kind.parse().unwrap_or(ChannelKind::Webhook);
+                        let body = match rendered.iter().find(|(f, _)| **f == c.filter) {
+                            Some((_, body)) => body.clone(),
+                            None => {
+                                let body =
+                                    payload(e.id, &e.event, &c.filter, self.public_url.as_deref())
+                                        .to_string();
+                                rendered.push((&c.filter, body.clone()));
+                                body
+                            }
+                        };
                         NewDelivery {
                             channel_id: c.id,
                             message_id: message_id(e.id, c.id),
-                            body: payload(e.id, &e.event, &c.filter, self.public_url.as_deref())
-                                .to_string(),
+                            body,
                             ready_at: kind
                                 .batches()
                                 .then(|| c.settings.ready_at(kind, &e.event, now)),
                         }
                     })
                     .collect();
-                self.store.dispatch_event(e.id, &made, now).await?;
-                events += 1;
-                deliveries += made.len();
+                rows += made.len();
+                group.push((e.id, made));
+                if rows >= DISPATCH_ROWS {
+                    self.dispatch_group(&group, now).await?;
+                    wake();
+                    events += group.len();
+                    deliveries += rows;
+                    group.clear();
+                    rows = 0;
+                }
+            }
+            if !group.is_empty() {
+                self.dispatch_group(&group, now).await?;
+                wake();
+                events += group.len();
+                deliveries += rows;
             }
         }
+    }
+
+    async fn dispatch_group(
+        &self,
+        group: &[(i64, Vec<NewDelivery>)],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let events: Vec<(i64, &[NewDelivery])> =
+            group.iter().map(|(id, d)| (*id, d.as_slice())).collect();
+        self.store.dispatch_events(&events, now).await
     }
 
     /// Sends what is due at `now` (one claim of up to `batch`).
@@ -156,6 +212,20 @@ impl Outbox {
         &self,
         now: Timestamp,
         summary: &mut RoundSummary,
+    ) -> Result<usize, StoreError> {
+        self.deliver(now, summary, false).await
+    }
+
+    /// [`Outbox::deliver_due`]; the outcomes recorded one transaction
+    /// each, or (`together`) all in one: a crash before its commit leaves
+    /// them all to be taken over, one after leaves none (the
+    /// `outbox.recorded` failpoint is hit once per delivery after its
+    /// outcome is committed, either way).
+    async fn deliver(
+        &self,
+        now: Timestamp,
+        summary: &mut RoundSummary,
+        together: bool,
     ) -> Result<usize, StoreError> {
         let lease_until = now.saturating_add(time::Duration::seconds(
             i64::try_from(self.lease.as_secs()).unwrap_or(60),
@@ -187,6 +257,11 @@ impl Outbox {
             .buffer_unordered(self.concurrency.max(1))
             .collect()
             .await;
+        if together {
+            let outcomes: Vec<(i64, DeliveryOutcome)> =
+                results.iter().map(|(d, o, _)| (d.id, o.clone())).collect();
+            self.store.finish_deliveries(&outcomes, now).await?;
+        }
         for (d, outcome, gone) in results {
             summary.resent += usize::from(d.taken_over);
             match &outcome {
@@ -194,7 +269,9 @@ impl Outbox {
                 DeliveryOutcome::Retry { .. } => summary.retried += 1,
                 DeliveryOutcome::Dead { .. } => summary.dead += 1,
             }
-            self.store.finish_delivery(d.id, &outcome, now).await?;
+            if !together {
+                self.store.finish_delivery(d.id, &outcome, now).await?;
+            }
             changedesk_store::failpoint::hit("outbox.recorded");
             if gone {
                 self.store
@@ -733,31 +810,138 @@ impl Outbox {
         Ok(summary)
     }
 
-    /// Runs rounds every `every` until `shutdown` says so (`serve`).
+    /// Runs until `shutdown` says so (`serve`): a dispatcher and
+    /// [`SENDERS`] senders, concurrently, so that sending never waits for
+    /// the fan-out of every pending event, nor the fan-out for sending.
+    ///
+    /// - The dispatcher records incident events and due reviews every
+    ///   `every`; it fans events out and composes batches every `every`,
+    ///   at once again while it finds work, and when a sender delivered
+    ///   something (a batching channel's next message may be composed).
+    /// - Each sender claims at most `concurrency` deliveries at a time (one
+    ///   wave of sends, so a claim is finished well within its lease even
+    ///   when every send times out, and no sender takes over another's
+    ///   claim), sends them as [`Outbox::deliver_due`] does, and records
+    ///   their outcomes in one transaction; it claims again at once while
+    ///   it finds work, else waits for the dispatcher's wake-up or `every`.
+    ///
+    /// What was in flight when the process stopped (claimed, its outcome
+    /// not committed) is taken over once its lease ran out, and counted,
+    /// as with `deliver_due`.
     pub async fn run(
         self,
         every: Duration,
         clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
+        let due = Arc::new(tokio::sync::Notify::new());
+        let delivered = Arc::new(tokio::sync::Notify::new());
+        let mut senders = tokio::task::JoinSet::new();
+        for _ in 0..SENDERS {
+            let mut sender = self.clone();
+            sender.batch = sender
+                .batch
+                .min(i64::try_from(sender.concurrency.max(1)).unwrap_or(i64::MAX));
+            senders.spawn(sender.send_loop(
+                every,
+                Arc::clone(&clock),
+                Arc::clone(&due),
+                Arc::clone(&delivered),
+                shutdown.clone(),
+            ));
+        }
+        let mut periodic_at = tokio::time::Instant::now();
         loop {
-            match self.run_once(clock()).await {
-                Ok(s) if s != RoundSummary::default() => tracing::info!(
+            let now = clock();
+            let mut s = RoundSummary::default();
+            let periodic = tokio::time::Instant::now() >= periodic_at;
+            let round = async {
+                if periodic {
+                    self.incident_events(now).await?;
+                    s.composed += self.reviews_due(now).await?;
+                }
+                let (events, deliveries) =
+                    self.dispatch_waking(now, &|| due.notify_waiters()).await?;
+                s.events = events;
+                s.deliveries = deliveries;
+                s.composed += self.compose_due(now).await?;
+                Ok::<(), StoreError>(())
+            }
+            .await;
+            if periodic {
+                periodic_at = tokio::time::Instant::now() + every;
+            }
+            if s.composed > 0 {
+                due.notify_waiters();
+            }
+            let busy = s.events > 0 || s.composed > 0;
+            match round {
+                Ok(()) if busy => tracing::info!(
                     events = s.events,
                     deliveries = s.deliveries,
-                    delivered = s.delivered,
-                    retried = s.retried,
-                    dead = s.dead,
-                    resent = s.resent,
                     composed = s.composed,
-                    "outbox round"
+                    "outbox dispatch"
                 ),
-                Ok(_) => {}
+                Ok(()) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "outbox round failed; the next one tries again")
                 }
             }
+            if busy {
+                if *shutdown.borrow() {
+                    break;
+                }
+                continue;
+            }
             tokio::select! {
+                _ = tokio::time::sleep_until(periodic_at) => {}
+                _ = delivered.notified() => {}
+                _ = shutdown.wait_for(|s| *s) => break,
+            }
+        }
+        while senders.join_next().await.is_some() {}
+    }
+
+    /// One sender of [`Outbox::run`].
+    async fn send_loop(
+        self,
+        every: Duration,
+        clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+        due: Arc<tokio::sync::Notify>,
+        delivered: Arc<tokio::sync::Notify>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut s = RoundSummary::default();
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            // listening before looking: a wake-up while claiming is not lost
+            let woken = due.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            match self.deliver(clock(), &mut s, true).await {
+                Ok(n) if n > 0 => {
+                    delivered.notify_one();
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox sending failed; the next round tries again")
+                }
+            }
+            if s != RoundSummary::default() {
+                tracing::info!(
+                    delivered = s.delivered,
+                    retried = s.retried,
+                    dead = s.dead,
+                    resent = s.resent,
+                    "outbox round"
+                );
+                s = RoundSummary::default();
+            }
+            tokio::select! {
+                _ = &mut woken => {}
                 _ = tokio::time::sleep(every) => {}
                 _ = shutdown.wait_for(|s| *s) => return,
             }

@@ -301,3 +301,163 @@ conformance!(
         assert!(!c.enabled && c.disabled_reason.as_deref() == Some("410"));
     }
 );
+
+conformance!(
+    many_events_fan_out_in_one_transaction_and_a_wave_of_outcomes_is_recorded_together,
+    |store: Store| async move {
+        let a = channel(&store, "a").await;
+        let b = channel(&store, "b").await;
+        let t0 = at("2026-03-01T00:00:00Z");
+        store
+            .record_events(
+                &(0..123)
+                    .map(|_| event(EventKind::RuleNotify, Some("MC1")))
+                    .collect::<Vec<_>>(),
+                t0,
+            )
+            .await
+            .unwrap();
+        let pending = store.pending_events(200).await.unwrap();
+        assert_eq!(pending.len(), 123);
+        let now = at("2026-03-02T00:00:00Z");
+        let later = at("2026-03-02T06:00:00Z");
+        let made: Vec<(i64, Vec<NewDelivery>)> = pending
+            .iter()
+            .map(|e| {
+                let ds = [a, b]
+                    .iter()
+                    .map(|c| NewDelivery {
+                        channel_id: *c,
+                        message_id: changedesk_core::notify::message_id(e.id, *c),
+                        body: format!("{{\"e\":{},\"c\":{c}}}", e.id),
+                        // channel b batches: its deliveries wait until later
+                        ready_at: (*c == b).then_some(later),
+                    })
+                    .collect();
+                (e.id, ds)
+            })
+            .collect();
+        let refs: Vec<(i64, &[NewDelivery])> =
+            made.iter().map(|(id, d)| (*id, d.as_slice())).collect();
+        // 246 rows: inserts of 100, 100, 10 × 4 and 1 × 6; twice adds nothing
+        store.dispatch_events(&refs, now).await.unwrap();
+        store.dispatch_events(&refs[..7], now).await.unwrap();
+        store.dispatch_events(&[], now).await.unwrap();
+        assert!(store.pending_events(200).await.unwrap().is_empty());
+        let log = store
+            .deliveries(&DeliveryFilter {
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(log.len(), 246);
+        let ids: HashSet<&str> = log.iter().map(|d| d.message_id.as_str()).collect();
+        assert_eq!(ids.len(), 246);
+        assert_eq!(log.iter().filter(|d| d.state == "pending").count(), 123);
+        assert!(
+            log.iter()
+                .filter(|d| d.channel == "b")
+                .all(|d| d.state == "batched" && d.next_attempt_at == later)
+        );
+        for (e, _) in &made {
+            let mine: Vec<_> = log.iter().filter(|d| d.event_id == *e).collect();
+            assert_eq!(mine.len(), 2, "event {e}");
+        }
+
+        // a wave of outcomes, recorded together: delivered, retried, dead
+        let lease = at("2026-03-02T00:01:00Z");
+        let wave = store.claim_deliveries(now, lease, 50).await.unwrap();
+        assert_eq!(wave.len(), 50);
+        let retry_at = at("2026-03-02T00:10:00Z");
+        let outcomes: Vec<(i64, DeliveryOutcome)> = wave
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let o = match i % 10 {
+                    0 => DeliveryOutcome::Retry {
+                        next_attempt_at: retry_at,
+                        status: Some(429),
+                        error: "slow down".into(),
+                    },
+                    1 => DeliveryOutcome::Dead {
+                        status: Some(410),
+                        error: "gone".into(),
+                    },
+                    _ => DeliveryOutcome::Delivered { status: 204 },
+                };
+                (d.id, o)
+            })
+            .collect();
+        store.finish_deliveries(&outcomes, now).await.unwrap();
+        store.finish_deliveries(&[], now).await.unwrap();
+        let log = store
+            .deliveries(&DeliveryFilter {
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let state_of = |id: i64| log.iter().find(|d| d.id == id).unwrap();
+        for (i, d) in wave.iter().enumerate() {
+            let row = state_of(d.id);
+            match i % 10 {
+                0 => {
+                    assert_eq!(row.state, "pending");
+                    assert_eq!(row.next_attempt_at, retry_at);
+                    assert_eq!(
+                        (row.last_status, row.last_error.as_deref()),
+                        (Some(429), Some("slow down"))
+                    );
+                }
+                1 => assert_eq!((row.state.as_str(), row.last_status), ("failed", Some(410))),
+                _ => {
+                    assert_eq!(row.state, "delivered");
+                    assert_eq!(row.delivered_at, Some(now));
+                }
+            }
+        }
+        // a stale wave (its claims taken over by another worker) changes nothing
+        let rest = store.claim_deliveries(now, lease, 1000).await.unwrap();
+        assert_eq!(rest.len(), 73, "the other pending deliveries of channel a");
+        let taken = store
+            .claim_deliveries(at("2026-03-02T00:02:00Z"), at("2026-03-02T00:03:00Z"), 1000)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 73);
+        assert!(taken.iter().all(|d| d.taken_over && d.resends == 1));
+        let delivered: Vec<(i64, DeliveryOutcome)> = taken
+            .iter()
+            .map(|d| (d.id, DeliveryOutcome::Delivered { status: 200 }))
+            .collect();
+        store
+            .finish_deliveries(&delivered, at("2026-03-02T00:02:00Z"))
+            .await
+            .unwrap();
+        let dead: Vec<(i64, DeliveryOutcome)> = rest
+            .iter()
+            .map(|d| {
+                (
+                    d.id,
+                    DeliveryOutcome::Dead {
+                        status: None,
+                        error: "late".into(),
+                    },
+                )
+            })
+            .collect();
+        store.finish_deliveries(&dead, now).await.unwrap();
+        let log = store
+            .deliveries(&DeliveryFilter {
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            log.iter().filter(|d| d.state == "delivered").count(),
+            40 + 73
+        );
+        assert_eq!(log.iter().filter(|d| d.state == "failed").count(), 5);
+    }
+);

@@ -340,3 +340,127 @@ fn a_killed_delivery_round_loses_nothing_and_resends_only_what_was_in_flight() {
     }
     drop(rt);
 }
+
+/// `serve`'s outbox (a dispatcher and senders, each recording a wave of
+/// outcomes in one transaction) killed at a failpoint: mid-wave (after the
+/// third send) or right after the first wave's outcomes were committed.
+/// A `notify deliver` past the lease then sends what was left: every
+/// message arrives, and only the deliveries in flight at the crash (claimed,
+/// their outcome not committed) are re-sent and counted; a kill after the
+/// commit re-sends nothing of that wave.
+#[test]
+fn a_killed_serve_loses_nothing_and_resends_only_what_was_in_flight() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for failpoint in ["outbox.sent=3", "outbox.recorded=1"] {
+        let rx = receiver(&rt);
+        let s = Sandbox::new();
+        s.write("cfg.toml", CONFIG);
+        s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+        let cd = |args: &[&str], env: &[(&str, &str)]| {
+            let mut all = vec!["--config", "cfg.toml"];
+            all.extend_from_slice(args);
+            s.run_env(&all, env)
+        };
+        s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
+        cd(
+            &["import", "a.json", "--tenant", "alpha", "--create-tenant"],
+            &[],
+        )
+        .ok();
+        let added = cd(
+            &[
+                "notify",
+                "channel",
+                "add",
+                "desk",
+                "--webhook",
+                &rx.url(),
+                "--allow-private",
+                "--as",
+                "alice",
+            ],
+            &[],
+        )
+        .ok();
+        let secret = added
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("whsec_"))
+            .unwrap()
+            .to_string();
+        rx.set_secret(&secret).unwrap();
+        let all: Vec<(String, &str)> = (1..=6)
+            .map(|i| (format!("MC{i}"), "Microsoft Teams"))
+            .collect();
+        let refs: Vec<(&str, &str)> = all.iter().map(|(i, s)| (i.as_str(), *s)).collect();
+        s.write_json("b.json", &posts(&refs));
+        cd(&["import", "b.json", "--tenant", "alpha"], &[]).ok();
+
+        let mut serve = s.command(&[
+            "--config",
+            "cfg.toml",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-cookies",
+        ]);
+        serve
+            .env("CHANGEDESK_FAILPOINT", failpoint)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let child = serve.spawn().unwrap();
+        let (tx, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let out = done
+            .recv_timeout(Duration::from_secs(60))
+            .expect("serve reached the failpoint within a minute")
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("failpoint"),
+            "{failpoint}: {stderr}"
+        );
+        let before = rx.distinct_ids().len();
+        let log = |s: &Sandbox| -> Vec<Value> {
+            let out = s
+                .run(&[
+                    "--config", "cfg.toml", "notify", "outbox", "--format", "json",
+                ])
+                .ok();
+            serde_json::from_str(&out.stdout).unwrap()
+        };
+        let in_flight = log(&s).iter().filter(|d| d["state"] == "sending").count();
+        let delivered_at_crash = log(&s).iter().filter(|d| d["state"] == "delivered").count();
+        // the next round, past the lease (60 s)
+        cd(
+            &["notify", "deliver"],
+            &[("CHANGEDESK_NOW", "2026-09-01T00:02:00Z")],
+        )
+        .ok();
+        assert_eq!(rx.distinct_ids().len(), 5, "{failpoint}: nothing lost");
+        assert!(rx.rejected().is_empty());
+        let after = log(&s);
+        assert!(after.iter().all(|d| d["state"] == "delivered"), "{after:?}");
+        let resent: i64 = after.iter().map(|d| d["resends"].as_i64().unwrap()).sum();
+        assert_eq!(
+            resent as usize, in_flight,
+            "{failpoint}: exactly the claims in flight were taken over"
+        );
+        assert!(rx.duplicates() as i64 <= resent);
+        match failpoint {
+            // the first wave's outcomes were committed together, before the kill
+            "outbox.recorded=1" => {
+                assert!(delivered_at_crash >= 1, "{after:?}");
+                assert_eq!(delivered_at_crash, before);
+            }
+            // killed mid-wave: nothing of the wave recorded, all of it re-sent
+            _ => {
+                assert_eq!(delivered_at_crash, 0);
+                assert!(before >= 3 && in_flight >= 3, "{before} {in_flight}");
+            }
+        }
+    }
+    drop(rt);
+}
