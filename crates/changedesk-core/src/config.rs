@@ -34,7 +34,11 @@ use std::str::FromStr;
 pub use database::{DEFAULT_DATABASE_URL, DatabaseUrl, PostgresUrl};
 pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
 pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
-pub use notify::{EmailSettings, EmailTransport, NotifySettings, SmtpConfig, looks_like_mailbox};
+pub use notify::{
+    ACT_BY_SOON_DAYS_RANGE, DeclaredAt, DeclaredChannel, DeclaredQuiet, DeclaredSchedule,
+    DeclaredSecret, EmailSettings, EmailTransport, LATE_AFTER_DAYS_RANGE, NotifySettings,
+    SYNC_FAILING_AFTER_RANGE, SecretFrom, SmtpConfig, looks_like_mailbox,
+};
 pub use oidc::{DEFAULT_APP_ROLES, OidcConfig};
 pub use server::{IpRange, ServerSettings};
 pub use sync::SyncSettings;
@@ -166,7 +170,8 @@ impl fmt::Debug for CliOverrides<'_> {
 pub struct Sources<'a> {
     /// The file named by `--config` or `CHANGEDESK_CONFIG`, if any.
     pub file: Option<ConfigFile<'a>>,
-    /// The process environment. Only `CHANGEDESK_*` variables are looked at.
+    /// The process environment. Only `CHANGEDESK_*` variables are looked
+    /// at, and those a declared channel's `url_env` or `secret_env` names.
     pub env: &'a BTreeMap<String, String>,
     pub cli: CliOverrides<'a>,
 }
@@ -198,7 +203,8 @@ pub struct Loaded {
 /// Merges defaults, the file, the environment and the command line,
 /// validates the result and reads secret files (`client_secret_file`,
 /// `CHANGEDESK_DATABASE_FILE`, `CHANGEDESK_TENANTS__<NAME>__CLIENT_SECRET_FILE`,
-/// `[oidc] client_secret_file`)
+/// `[oidc] client_secret_file`, a declared channel's `url_file` and
+/// `secret_file`; its `url_env` and `secret_env` from `sources.env`)
 /// through `read_secret_file`, which returns the file's content or an error
 /// message (e.g. the IO error, not the content). One trailing newline is
 /// removed from a secret read from a file.
@@ -307,6 +313,22 @@ pub fn load(
             Err(e) => rep.error(&Origin::File(0), "notify.email.smtp.password_file", e),
         }
     }
+    notify::read_channel_secrets(
+        &mut rep,
+        &mut notify.channels,
+        sources.env,
+        read_secret_file,
+    );
+    // a variable a channel reads is not a misspelt setting
+    let read_by_channels = notify::channel_env_vars(&notify.channels);
+    let warnings: Vec<String> = warnings
+        .into_iter()
+        .filter(|w| {
+            !read_by_channels
+                .iter()
+                .any(|v| w.starts_with(&format!("{v} is not a changedesk setting")))
+        })
+        .collect();
     let config = Config {
         database: config.database,
         log_format: config.log_format,

@@ -25,27 +25,57 @@ use crate::timestamp::Timestamp;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// How long after a post's publication changedesk may first see it and
-/// still tell people it is new (7 days): older posts reached the archive
-/// late (a new tenant, a first sync) and notify nobody.
+/// still tell people it is new, by default (7 days; `[notify]
+/// late_after_days`): older posts reached the archive late (a new tenant, a
+/// first sync) and notify nobody.
 pub const LATE_AFTER_DAYS: i64 = 7;
 
-/// After this many failed syncs in a row, a tenant's sync "keeps failing"
-/// (3).
+/// After this many failed syncs in a row, a tenant's sync "keeps failing",
+/// by default (3; `[notify] sync_failing_after`).
 pub const SYNC_FAILING_AFTER: i64 = 3;
 
+/// When events are told: `[notify]`'s `late_after_days`,
+/// `act_by_soon_days` and `sync_failing_after`, by default
+/// [`LATE_AFTER_DAYS`], [`ACT_BY_SOON_DAYS`] and [`SYNC_FAILING_AFTER`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Thresholds {
+    /// A post first seen more than this many days after its publication
+    /// tells nobody it is new ([`first_seen_late`]).
+    pub late_after_days: i64,
+    /// A new post whose act-by date is at most this many days after it was
+    /// first seen is told as `post.act_by_soon` ([`act_by_soon`]).
+    pub act_by_soon_days: i64,
+    /// A tenant's sync "keeps failing" at this failure in a row
+    /// ([`sync_event`]).
+    pub sync_failing_after: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Thresholds {
+        Thresholds {
+            late_after_days: LATE_AFTER_DAYS,
+            act_by_soon_days: ACT_BY_SOON_DAYS,
+            sync_failing_after: SYNC_FAILING_AFTER,
+        }
+    }
+}
+
 /// The event of a tenant's sync outcome, when there is one to tell: the
-/// [`SYNC_FAILING_AFTER`]th failure in a row (with the error), or a success
-/// after at least that many. `failures_before`: failures in a row before
-/// this outcome.
+/// `failing_after`th failure in a row (with the error; by default
+/// [`SYNC_FAILING_AFTER`]), or a success after at least that many.
+/// `failures_before`: failures in a row before this outcome.
 pub fn sync_event(
     tenant: &str,
     failures_before: i64,
     error: Option<&str>,
     at: Timestamp,
+    failing_after: i64,
 ) -> Option<Event> {
     let kind = match error {
-        Some(_) if failures_before + 1 == SYNC_FAILING_AFTER => EventKind::TenantSyncFailing,
-        None if failures_before >= SYNC_FAILING_AFTER => EventKind::TenantSyncRecovered,
+        Some(_) if failures_before.saturating_add(1) == failing_after => {
+            EventKind::TenantSyncFailing
+        }
+        None if failures_before >= failing_after => EventKind::TenantSyncRecovered,
         _ => return None,
     };
     Some(Event {
@@ -62,16 +92,16 @@ pub fn sync_event(
 }
 
 /// A new post whose act-by date is at most this many days after it was
-/// first seen is told as `post.act_by_soon` (30).
+/// first seen is told as `post.act_by_soon`, by default (30; `[notify]
+/// act_by_soon_days`).
 pub const ACT_BY_SOON_DAYS: i64 = 30;
 
 /// Whether a post first seen at `first_seen` with act-by `act_by` asks for
-/// action soon: the date is after the first sighting and within
-/// [`ACT_BY_SOON_DAYS`] of it.
-pub fn act_by_soon(act_by: Option<Timestamp>, first_seen: Timestamp) -> bool {
+/// action soon: the date is after the first sighting and within `days` of
+/// it (by default [`ACT_BY_SOON_DAYS`]).
+pub fn act_by_soon(act_by: Option<Timestamp>, first_seen: Timestamp, days: i64) -> bool {
     act_by.is_some_and(|a| {
-        a > first_seen
-            && a.as_datetime() - first_seen.as_datetime() <= time::Duration::days(ACT_BY_SOON_DAYS)
+        a > first_seen && a.as_datetime() - first_seen.as_datetime() <= time::Duration::days(days)
     })
 }
 
@@ -109,6 +139,10 @@ pub enum EventKind {
     TenantSyncRecovered,
     /// An owner's scheduled review of their part of the agenda.
     OwnerReview,
+    /// A post already in the archive became visible to more tenants (those
+    /// named): heard only by channels that name this kind
+    /// ([`EventKind::opt_in`]).
+    PostNewTenants,
     /// "Send a test" of a channel.
     Test,
 }
@@ -131,8 +165,16 @@ impl EventKind {
         EventKind::TenantSyncFailing,
         EventKind::TenantSyncRecovered,
         EventKind::OwnerReview,
+        EventKind::PostNewTenants,
         EventKind::Test,
     ];
+
+    /// Whether only a channel that names this kind hears of it (one whose
+    /// filter names no kinds hears of every other kind): a post reaching
+    /// more tenants is news for those who follow tenants, noise for others.
+    pub fn opt_in(self) -> bool {
+        matches!(self, EventKind::PostNewTenants)
+    }
 
     /// The dotted name: the webhook's `type`, what filters name.
     pub fn as_str(self) -> &'static str {
@@ -152,6 +194,7 @@ impl EventKind {
             EventKind::TenantSyncFailing => "tenant.sync_failing",
             EventKind::TenantSyncRecovered => "tenant.sync_recovered",
             EventKind::OwnerReview => "owner.review",
+            EventKind::PostNewTenants => "post.new_tenants",
             EventKind::Test => "changedesk.test",
         }
     }
@@ -211,6 +254,22 @@ pub struct PostRef {
     pub major: bool,
     pub act_by: Option<Timestamp>,
     pub start: Option<Timestamp>,
+}
+
+impl PostRef {
+    /// What an event says of `post`.
+    pub fn of(post: &crate::graph::MessageContent) -> PostRef {
+        PostRef {
+            id: post.id.clone(),
+            title: post.title.clone(),
+            services: post.services.clone(),
+            category: post.category.as_str().to_string(),
+            severity: post.severity.as_str().to_string(),
+            major: post.is_major,
+            act_by: post.act_by,
+            start: post.start,
+        }
+    }
 }
 
 /// What an event says of its Service Health incident.
@@ -287,7 +346,7 @@ fn any_eq(list: &[String], v: &str) -> bool {
 impl ChannelFilter {
     /// Whether a channel with this filter hears of `e`.
     pub fn matches(&self, e: &Event) -> bool {
-        if !self.events.is_empty() && !self.events.contains(&e.kind) {
+        if !self.events.contains(&e.kind) && (!self.events.is_empty() || e.kind.opt_in()) {
             return false;
         }
         if e.kind == EventKind::Test {
@@ -447,13 +506,14 @@ pub fn payload(
 }
 
 /// Whether a post first seen at `first_seen` reached changedesk late:
-/// more than [`LATE_AFTER_DAYS`] after its publication (`published`,
-/// Graph's `startDateTime` when it is not after the first sighting). A
-/// late post, like the baseline, notifies nobody that it is new.
-pub fn first_seen_late(published: Option<Timestamp>, first_seen: Timestamp) -> bool {
+/// more than `days` (by default [`LATE_AFTER_DAYS`]) after its publication
+/// (`published`, Graph's `startDateTime` when it is not after the first
+/// sighting). A late post, like the baseline, notifies nobody that it is
+/// new.
+pub fn first_seen_late(published: Option<Timestamp>, first_seen: Timestamp, days: i64) -> bool {
     match published {
         Some(p) if p <= first_seen => {
-            first_seen.as_datetime() - p.as_datetime() > time::Duration::days(LATE_AFTER_DAYS)
+            first_seen.as_datetime() - p.as_datetime() > time::Duration::days(days)
         }
         _ => false,
     }
@@ -579,6 +639,30 @@ mod tests {
     }
 
     #[test]
+    fn a_post_reaching_more_tenants_is_heard_only_where_named() {
+        let e = event(EventKind::PostNewTenants, &["beta"]);
+        assert!(!ChannelFilter::default().matches(&e));
+        let named = ChannelFilter {
+            events: vec![EventKind::PostNewTenants],
+            ..Default::default()
+        };
+        assert!(named.matches(&e));
+        assert!(!named.matches(&event(EventKind::PostRouted, &["beta"])));
+        // a tenant-limited channel that names it hears of its tenants only
+        let limited = ChannelFilter {
+            tenants: Some(vec!["alpha".into()]),
+            ..named
+        };
+        assert!(!limited.matches(&e));
+        assert!(limited.matches(&event(EventKind::PostNewTenants, &["alpha"])));
+        assert!(EventKind::ALL.iter().filter(|k| k.opt_in()).count() == 1);
+        assert_eq!(
+            "post.new_tenants".parse::<EventKind>(),
+            Ok(EventKind::PostNewTenants)
+        );
+    }
+
+    #[test]
     fn a_filter_says_what_it_hears_of() {
         assert_eq!(ChannelFilter::default().describe(), "every event");
         let f = ChannelFilter {
@@ -603,43 +687,79 @@ mod tests {
     #[test]
     fn a_sync_keeps_failing_at_the_third_failure_and_recovers_once() {
         let t = at("2026-03-01T00:00:00Z");
-        assert!(sync_event("contoso", 0, Some("x"), t).is_none());
-        assert!(sync_event("contoso", 1, Some("x"), t).is_none());
-        let e = sync_event("contoso", 2, Some("AADSTS7000222: the secret expired"), t).unwrap();
+        let n = SYNC_FAILING_AFTER;
+        assert!(sync_event("contoso", 0, Some("x"), t, n).is_none());
+        assert!(sync_event("contoso", 1, Some("x"), t, n).is_none());
+        let e = sync_event(
+            "contoso",
+            2,
+            Some("AADSTS7000222: the secret expired"),
+            t,
+            n,
+        )
+        .unwrap();
         assert_eq!(e.kind, EventKind::TenantSyncFailing);
         assert_eq!(e.tenants, vec!["contoso".to_string()]);
         assert!(e.reason.unwrap().contains("expired"));
         assert!(
-            sync_event("contoso", 3, Some("x"), t).is_none(),
+            sync_event("contoso", 3, Some("x"), t, n).is_none(),
             "told once"
         );
-        assert!(sync_event("contoso", 2, None, t).is_none());
+        assert!(sync_event("contoso", 2, None, t, n).is_none());
         assert_eq!(
-            sync_event("contoso", 5, None, t).unwrap().kind,
+            sync_event("contoso", 5, None, t, n).unwrap().kind,
             EventKind::TenantSyncRecovered
         );
+        // configured: the first failure already tells, the next success recovers
+        assert_eq!(
+            sync_event("contoso", 0, Some("x"), t, 1).unwrap().kind,
+            EventKind::TenantSyncFailing
+        );
+        assert!(sync_event("contoso", 1, Some("x"), t, 1).is_none());
+        assert_eq!(
+            sync_event("contoso", 1, None, t, 1).unwrap().kind,
+            EventKind::TenantSyncRecovered
+        );
+        assert!(sync_event("contoso", 2, Some("x"), t, 5).is_none());
+        assert!(sync_event("contoso", 4, None, t, 5).is_none());
     }
 
     #[test]
     fn act_by_soon_is_a_date_after_the_first_sighting_within_30_days() {
         let seen = at("2026-03-01T00:00:00Z");
-        assert!(!act_by_soon(None, seen));
-        assert!(act_by_soon(Some(at("2026-03-31T00:00:00Z")), seen));
-        assert!(!act_by_soon(Some(at("2026-03-31T00:00:01Z")), seen));
+        let n = ACT_BY_SOON_DAYS;
+        assert!(!act_by_soon(None, seen, n));
+        assert!(act_by_soon(Some(at("2026-03-31T00:00:00Z")), seen, n));
+        assert!(!act_by_soon(Some(at("2026-03-31T00:00:01Z")), seen, n));
         assert!(
-            !act_by_soon(Some(at("2026-02-28T00:00:00Z")), seen),
+            !act_by_soon(Some(at("2026-02-28T00:00:00Z")), seen, n),
             "already past"
         );
-        assert!(!act_by_soon(Some(seen), seen));
+        assert!(!act_by_soon(Some(seen), seen, n));
+        // configured to a week
+        assert!(act_by_soon(Some(at("2026-03-08T00:00:00Z")), seen, 7));
+        assert!(!act_by_soon(Some(at("2026-03-08T00:00:01Z")), seen, 7));
     }
 
     #[test]
     fn late_posts_are_those_first_seen_more_than_a_week_after_publication() {
         let seen = at("2026-03-10T00:00:00Z");
-        assert!(!first_seen_late(None, seen));
-        assert!(!first_seen_late(Some(at("2026-03-03T00:00:00Z")), seen));
-        assert!(first_seen_late(Some(at("2026-03-02T23:59:59Z")), seen));
+        let n = LATE_AFTER_DAYS;
+        assert!(!first_seen_late(None, seen, n));
+        assert!(!first_seen_late(Some(at("2026-03-03T00:00:00Z")), seen, n));
+        assert!(first_seen_late(Some(at("2026-03-02T23:59:59Z")), seen, n));
         // a start after the first sighting is a rollout, not a publication
-        assert!(!first_seen_late(Some(at("2026-04-01T00:00:00Z")), seen));
+        assert!(!first_seen_late(Some(at("2026-04-01T00:00:00Z")), seen, n));
+        // configured to a day: two days after publication is late
+        assert!(first_seen_late(Some(at("2026-03-08T00:00:00Z")), seen, 1));
+        assert!(!first_seen_late(Some(at("2026-03-09T00:00:00Z")), seen, 1));
+        assert_eq!(
+            Thresholds::default(),
+            Thresholds {
+                late_after_days: 7,
+                act_by_soon_days: 30,
+                sync_failing_after: 3
+            }
+        );
     }
 }

@@ -175,6 +175,7 @@ impl Entry {
             "item.missed" => "Missed its decision deadline".to_string(),
             "post.major" => "New major change".to_string(),
             "post.act_by_soon" => "New change: action needed soon".to_string(),
+            "post.new_tenants" => format!("Now also for {tenant_text}"),
             "incident.new" if str_of(incident, "classification") == "advisory" => {
                 "New Service Health advisory".to_string()
             }

@@ -30,6 +30,8 @@ pub struct Jobs {
     pub tenants: Vec<TenantConfig>,
     pub settings: SyncSettings,
     pub triage: TriageConfig,
+    /// `[notify]`'s thresholds, which the rules apply.
+    pub thresholds: changedesk_core::notify::Thresholds,
     /// How often each tenant is synced.
     pub every: Duration,
     /// How long a running sync may go on after shutdown was asked.
@@ -143,7 +145,7 @@ impl Jobs {
         metrics::counter!("changedesk_syncs_total", "outcome" => "failed")
             .increment(outcomes.iter().filter(|o| o.error.is_some()).count() as u64);
         let triage = match Triage::load(&self.store, self.triage.reopen.clone()).await {
-            Ok(t) => t,
+            Ok(t) => t.with_thresholds(self.thresholds),
             Err(e) => {
                 tracing::error!(error = %e, "cannot load the rules; triage skipped this round");
                 return;

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use changedesk_core::Timestamp;
 use changedesk_core::access::TenantSet;
 use changedesk_core::graph::{RolloutStatus, TenantView};
-use changedesk_core::notify::Event;
+use changedesk_core::notify::{Event, Thresholds};
 use changedesk_core::rules::{
     Explanation, Outcome, OwnerTarget, PostFacts, RuleSet, RuleSpec, TenantFacts, rollout_statuses,
 };
@@ -59,10 +59,15 @@ pub struct Triage {
     pub ownership: OwnershipMap,
     pub owners: Vec<Owner>,
     pub reopen: ReopenPolicy,
+    /// `[notify]`'s thresholds: which new posts are told late
+    /// (`late_after_days`) and which ask for action soon
+    /// (`act_by_soon_days`).
+    pub thresholds: Thresholds,
 }
 
 impl Triage {
-    /// The rules, groups and ownership kept in the archive.
+    /// The rules, groups and ownership kept in the archive (with the
+    /// default thresholds: [`Triage::with_thresholds`]).
     pub async fn load(store: &Store, reopen: ReopenPolicy) -> Result<Triage, TriageError> {
         let specs = stored_specs(store).await?;
         let rules = RuleSet::compile(&specs).map_err(|e| TriageError::Compile(e.to_string()))?;
@@ -74,7 +79,14 @@ impl Triage {
             },
             owners: store.owners().await?,
             reopen,
+            thresholds: Thresholds::default(),
         })
+    }
+
+    /// These rules with `[notify]`'s thresholds.
+    pub fn with_thresholds(mut self, thresholds: Thresholds) -> Triage {
+        self.thresholds = thresholds;
+        self
     }
 }
 
@@ -450,42 +462,40 @@ pub async fn apply_rules(
 
 /// Whether a new post tells nobody it is new: it came with a tenant's
 /// first load (the baseline), or reached changedesk more than
-/// `notify::LATE_AFTER_DAYS` after its publication.
-pub fn quiet(c: &changedesk_store::Candidate) -> bool {
-    c.baseline || changedesk_core::notify::first_seen_late(c.content.start, c.first_seen)
+/// `late_after_days` (`[notify]`; by default `notify::LATE_AFTER_DAYS`)
+/// after its publication.
+pub fn quiet(c: &changedesk_store::Candidate, thresholds: &Thresholds) -> bool {
+    c.baseline
+        || changedesk_core::notify::first_seen_late(
+            c.content.start,
+            c.first_seen,
+            thresholds.late_after_days,
+        )
 }
 
 /// The events of what the rules decided for `c` (recorded with the item):
 /// a new post routed to its owner, a new major change, a new post asking
-/// for action within 30 days (none of them when [`quiet`]); a post that changed
-/// after triage, or whose item reopened, with what changed; each rule's
-/// `notify`.
+/// for action within `act_by_soon_days` (30 by default; none of them when
+/// [`quiet`]); a post that changed after triage, or whose item reopened,
+/// with what changed; each rule's `notify`.
 pub fn events_of(
     c: &changedesk_store::Candidate,
     item: &WorkItem,
     entries: &[LogEntry],
     notify: &[NotifyRow],
     now: Timestamp,
+    thresholds: &Thresholds,
 ) -> Vec<Event> {
     use changedesk_core::notify::{EventKind, PostRef};
     let created = c.stored.is_none();
-    if created && quiet(c) {
+    if created && quiet(c, thresholds) {
         return Vec::new();
     }
     let p = &c.content;
     let base = |kind: EventKind| Event {
         kind,
         at: now,
-        post: Some(PostRef {
-            id: p.id.clone(),
-            title: p.title.clone(),
-            services: p.services.clone(),
-            category: p.category.as_str().to_string(),
-            severity: p.severity.as_str().to_string(),
-            major: p.is_major,
-            act_by: p.act_by,
-            start: p.start,
-        }),
+        post: Some(PostRef::of(p)),
         incident: None,
         tenants: c
             .links
@@ -508,13 +518,14 @@ pub fn events_of(
         if p.is_major {
             out.push(base(EventKind::PostMajor));
         }
-        if changedesk_core::notify::act_by_soon(p.act_by, c.first_seen) {
+        if changedesk_core::notify::act_by_soon(p.act_by, c.first_seen, thresholds.act_by_soon_days)
+        {
             out.push(Event {
                 reason: p.act_by.map(|a| {
                     format!(
                         "act by {} (within {} days)",
                         a.to_string().chars().take(10).collect::<String>(),
-                        changedesk_core::notify::ACT_BY_SOON_DAYS
+                        thresholds.act_by_soon_days
                     )
                 }),
                 ..base(EventKind::PostActBySoon)
@@ -591,7 +602,9 @@ async fn apply_page(
     } else {
         let events: Vec<Vec<Event>> = decided
             .iter()
-            .map(|(c, (item, entries, notify))| events_of(c, item, entries, notify, now))
+            .map(|(c, (item, entries, notify))| {
+                events_of(c, item, entries, notify, now, &triage.thresholds)
+            })
             .collect();
         let saves: Vec<ItemSave> = decided
             .iter()

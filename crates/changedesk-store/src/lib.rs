@@ -290,6 +290,9 @@ pub struct Store {
     /// Why the last write failed, when it failed because the archive could
     /// not be written (disk full, I/O): see [`Store::write_failure`].
     write_failure: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// The failed syncs in a row at which a tenant's sync "keeps failing"
+    /// ([`Store::with_sync_failing_after`]).
+    sync_failing_after: i64,
 }
 
 /// Digests of post content already computed, by post id.
@@ -379,6 +382,8 @@ mod oidc;
 pub use oidc::*;
 mod views;
 pub use views::*;
+mod declared;
+pub use declared::*;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -498,6 +503,7 @@ impl Store {
             token_uses: Default::default(),
             digests: Default::default(),
             write_failure: Default::default(),
+            sync_failing_after: changedesk_core::notify::SYNC_FAILING_AFTER,
         })
     }
 
@@ -691,7 +697,8 @@ impl Store {
         let clean = CleanBatch::new(batch);
         let batch = &clean.batch(batch);
         let digests = self.batch_digests(batch);
-        dispatch_write!(self.import_batch(writer, tenant, batch, &digests))
+        let failing_after = self.sync_failing_after;
+        dispatch_write!(self.import_batch(writer, tenant, batch, &digests, failing_after))
     }
 
     /// The digests a load of these posts needs: their content's (what the
@@ -777,7 +784,8 @@ impl Store {
         let mut done = if group.is_empty() {
             Vec::new()
         } else {
-            dispatch_write!(self.import_batches(writer, &group))?
+            let failing_after = self.sync_failing_after;
+            dispatch_write!(self.import_batches(writer, &group, failing_after))?
         }
         .into_iter();
         Ok(out
@@ -1150,6 +1158,12 @@ impl Store {
         dispatch!(self.list_work_items(filter))
     }
 
+    /// How many work items `filter` matches (its `limit` and `offset`
+    /// aside), per state and assignee.
+    pub async fn work_item_tally(&self, filter: &ItemFilter) -> Result<Vec<ItemTally>> {
+        dispatch!(self.work_item_tally(filter))
+    }
+
     /// Work items per state.
     pub async fn work_item_counts(&self) -> Result<Vec<(changedesk_core::triage::State, i64)>> {
         dispatch!(self.item_counts())
@@ -1207,7 +1221,18 @@ impl Store {
     ) -> Result<()> {
         validate_tenant_name(tenant)?;
         let writer = &*self.writer;
-        dispatch_write!(self.record_sync(writer, tenant, at, error))
+        let failing_after = self.sync_failing_after;
+        dispatch_write!(self.record_sync(writer, tenant, at, error, failing_after))
+    }
+
+    /// This store with `n` as the failed syncs in a row at which a tenant's
+    /// sync "keeps failing" (`[notify] sync_failing_after`; by default
+    /// `notify::SYNC_FAILING_AFTER`): the outcome that makes the count reach
+    /// it records `tenant.sync_failing`, a success after at least as many
+    /// `tenant.sync_recovered` ([`Store::record_sync`], a sync's batches).
+    pub fn with_sync_failing_after(mut self, n: i64) -> Store {
+        self.sync_failing_after = n;
+        self
     }
 
     /// The most recent load runs, newest first.
@@ -1428,6 +1453,13 @@ pub struct ChannelRow {
     pub disabled_reason: Option<String>,
     pub created_at: Timestamp,
     pub created_by: String,
+    /// The configuration file that declares it (`[[notify.channel]]`);
+    /// `None`: added with the CLI, the API or the web UI. A declared
+    /// channel changes only through that file.
+    pub declared_in: Option<String>,
+    /// A digest of what the file said of it when last applied (see
+    /// [`Store::apply_declared_channels`]).
+    pub declared_digest: Option<String>,
 }
 
 /// A delivery the dispatcher makes: an event's message for one channel.
@@ -1563,7 +1595,28 @@ pub struct ItemFilter {
     /// seen by the first load of the tenant that saw them first, that is,
     /// in Message Center before changedesk synced that tenant.
     pub baseline: Option<bool>,
+    /// Only items whose post one of these tenants sees now (`None`: any
+    /// item, whoever sees its post; an empty list: none). The rows'
+    /// `tenants` then name only these: a caller limited to some tenants
+    /// learns nothing of the others.
+    pub visible_to: Option<Vec<String>>,
+    /// Only items late in one of these ways (open, and overdue or missed
+    /// at the filter's instant, with the meaning of core's
+    /// `deadline_status`); empty: any item.
+    pub deadlines: Vec<DeadlineFilter>,
     pub limit: Option<i64>,
+    /// Skip this many items of the order first (with `limit`, a page).
+    pub offset: Option<i64>,
+}
+
+/// How many work items a filter matches with one state and assignee
+/// ([`Store::work_item_tally`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ItemTally {
+    pub state: changedesk_core::triage::State,
+    /// `None`: assigned to nobody.
+    pub assignee: Option<String>,
+    pub count: i64,
 }
 
 /// A work item with what lists show of its post.
@@ -2023,6 +2076,7 @@ mod sqlite {
     include!("admin_ops.rs");
     include!("item_ops.rs");
     include!("notify_ops.rs");
+    include!("declared_ops.rs");
     include!("auth_ops.rs");
     include!("oidc_ops.rs");
     include!("query_ops.rs");
@@ -2054,6 +2108,7 @@ mod postgres {
     include!("admin_ops.rs");
     include!("item_ops.rs");
     include!("notify_ops.rs");
+    include!("declared_ops.rs");
     include!("auth_ops.rs");
     include!("oidc_ops.rs");
     include!("query_ops.rs");

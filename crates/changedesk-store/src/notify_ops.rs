@@ -469,12 +469,15 @@ pub(crate) async fn list_deliveries(pool: &Pool<Db>, f: &DeliveryFilter) -> Resu
 pub(crate) async fn create_channel(pool: &Pool<Db>, writer: &Writer, c: &NewChannel) -> Result<i64> {
     let name = c.name.trim().to_ascii_lowercase();
     let (_w, mut tx) = begin_outbox(pool, writer, "channel").await?;
-    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM channels WHERE name = $1")
+    let exists = sqlx::query("SELECT declared_in FROM channels WHERE name = $1")
         .bind(&name)
         .fetch_optional(&mut *tx)
         .await?;
-    if exists.is_some() {
-        return Err(StoreError::Conflict(format!("a channel named `{name}` exists")));
+    if let Some(row) = exists {
+        return Err(StoreError::Conflict(match row.try_get::<Option<String>, _>("declared_in")? {
+            Some(file) => declared_message(&name, &file),
+            None => format!("a channel named `{name}` exists"),
+        }));
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO channels (name, kind, url_sealed, secret_sealed, filter, settings, allow_private, enabled, created_at, created_by) \
@@ -500,8 +503,8 @@ pub(crate) async fn create_channel(pool: &Pool<Db>, writer: &Writer, c: &NewChan
 
 pub(crate) async fn list_channels(pool: &Pool<Db>) -> Result<Vec<ChannelRow>> {
     let rows = sqlx::query(
-        "SELECT id, name, kind, url_sealed, secret_sealed, filter, settings, allow_private, enabled, disabled_reason, created_at, created_by \
-         FROM channels ORDER BY name",
+        "SELECT id, name, kind, url_sealed, secret_sealed, filter, settings, allow_private, enabled, disabled_reason, created_at, created_by, \
+         declared_in, declared_digest FROM channels ORDER BY name",
     )
     .fetch_all(pool)
     .await?;
@@ -525,15 +528,25 @@ pub(crate) async fn list_channels(pool: &Pool<Db>) -> Result<Vec<ChannelRow>> {
                 disabled_reason: r.try_get("disabled_reason")?,
                 created_at: read_ts(r.try_get("created_at")?)?,
                 created_by: r.try_get("created_by")?,
+                declared_in: r.try_get("declared_in")?,
+                declared_digest: r.try_get("declared_digest")?,
             })
         })
         .collect()
 }
 
-/// Removes a channel and its deliveries. Whether it existed.
+/// Removes a channel and its deliveries. Whether it existed. A channel
+/// the configuration file declares is not removed: `Conflict`.
 pub(crate) async fn remove_channel(pool: &Pool<Db>, writer: &Writer, name: &str, actor: &str, at: Timestamp) -> Result<bool> {
     let name = name.trim().to_ascii_lowercase();
     let (_w, mut tx) = begin_outbox(pool, writer, "channel").await?;
+    let declared: Option<Option<String>> = sqlx::query_scalar("SELECT declared_in FROM channels WHERE name = $1")
+        .bind(&name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(Some(file)) = declared {
+        return Err(StoreError::Conflict(declared_message(&name, &file)));
+    }
     let n = sqlx::query("DELETE FROM channels WHERE name = $1")
         .bind(&name)
         .execute(&mut *tx)

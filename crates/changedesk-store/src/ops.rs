@@ -801,6 +801,64 @@ async fn commit(tx: Tx) -> Result<()> {
     Ok(())
 }
 
+/// Records `post.new_tenants` for each post already in the archive that the
+/// tenant lists for the first time although the tenant's previous listing
+/// came after the post was first seen (so Microsoft made it visible to the
+/// tenant since): in the load's transaction, with the link. A tenant's first
+/// listing (its baseline), and a post first seen in this round that the
+/// tenant simply lists at its first chance, tell nothing.
+async fn tell_new_tenants(
+    tx: &mut Tx,
+    tenant: &str,
+    tenant_id: i64,
+    listing: &[&Message],
+    held: &HashMap<String, Held>,
+    new_links: &[NewLink],
+    now: &str,
+) -> Result<()> {
+    let known: Vec<&str> = new_links.iter().map(|l| l.id.as_str()).filter(|id| held.contains_key(*id)).collect();
+    if known.is_empty() {
+        return Ok(());
+    }
+    let previous: Option<String> =
+        sqlx::query_scalar("SELECT MAX(started_at) FROM runs WHERE tenant_id = $1 AND kind = 'messages'")
+            .bind(tenant_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let Some(previous) = previous else {
+        return Ok(());
+    };
+    let mut newly: HashSet<String> = HashSet::new();
+    for chunk in known.chunks(1000) {
+        let ids: Vec<String> = sqlx::query_scalar(sql(format!(
+            "SELECT id FROM posts WHERE id {} AND first_seen <= $2",
+            any_of(1)
+        )))
+        .bind(id_list(chunk))
+        .bind(&previous)
+        .fetch_all(&mut **tx)
+        .await?;
+        newly.extend(ids);
+    }
+    let at = read_ts(now.to_string())?;
+    let events: Vec<changedesk_core::notify::Event> = listing
+        .iter()
+        .filter(|m| newly.remove(&m.content.id))
+        .map(|m| changedesk_core::notify::Event {
+            kind: changedesk_core::notify::EventKind::PostNewTenants,
+            at,
+            post: Some(changedesk_core::notify::PostRef::of(&m.content)),
+            incident: None,
+            tenants: vec![tenant.to_string()],
+            owner: None,
+            changes: Vec::new(),
+            reason: None,
+            target: None,
+        })
+        .collect();
+    insert_events(tx, &events, now).await
+}
+
 async fn load_messages(
     tx: &mut Tx,
     tenant: &str,
@@ -916,6 +974,7 @@ async fn load_messages(
         }
     }
     let t_items = std::time::Instant::now();
+    tell_new_tenants(tx, tenant, tenant_id, listing, &held, &new_links, &now).await?;
     insert_links(tx, &POST_LINKS, &load, &new_links).await?;
     let t_linked = std::time::Instant::now();
     let newest = listing.iter().filter_map(|m| m.content.last_modified).max();
@@ -1696,19 +1755,27 @@ pub(crate) async fn tenant(pool: &Pool<Db>, name: &str) -> Result<Option<TenantR
     Ok(tenant_rows(pool, Some(name)).await?.into_iter().next())
 }
 
-pub(crate) async fn record_sync(pool: &Pool<Db>, writer: &Writer, name: &str, at: &Timestamp, error: Option<&str>) -> Result<()> {
+pub(crate) async fn record_sync(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    name: &str,
+    at: &Timestamp,
+    error: Option<&str>,
+    failing_after: i64,
+) -> Result<()> {
     let (_writer, mut tx) = begin_write(pool, writer, "record_sync").await?;
     let now = at.to_canonical();
     let id = ensure_tenant(&mut tx, name, &now).await?;
-    write_sync_outcome(&mut tx, id, &now, error).await?;
+    write_sync_outcome(&mut tx, id, &now, error, failing_after).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Records a sync's outcome, counts failures in a row, and records the
 /// tenant's `tenant.sync_failing` / `tenant.sync_recovered` event when the
-/// count crosses `notify::SYNC_FAILING_AFTER` (in the same transaction).
-async fn write_sync_outcome(tx: &mut Tx, tenant_id: i64, at: &str, error: Option<&str>) -> Result<()> {
+/// count crosses `failing_after` (`[notify] sync_failing_after`, by default
+/// `notify::SYNC_FAILING_AFTER`; in the same transaction).
+async fn write_sync_outcome(tx: &mut Tx, tenant_id: i64, at: &str, error: Option<&str>, failing_after: i64) -> Result<()> {
     let before = sqlx::query("SELECT name, sync_failures FROM tenants WHERE id = $1")
         .bind(tenant_id)
         .fetch_optional(&mut **tx)
@@ -1725,7 +1792,7 @@ async fn write_sync_outcome(tx: &mut Tx, tenant_id: i64, at: &str, error: Option
     if let Some(row) = before {
         let name: String = row.try_get("name")?;
         let failures: i64 = row.try_get("sync_failures")?;
-        if let Some(e) = changedesk_core::notify::sync_event(&name, failures, error, read_ts(at.to_string())?) {
+        if let Some(e) = changedesk_core::notify::sync_event(&name, failures, error, read_ts(at.to_string())?, failing_after) {
             insert_events(tx, &[e], at).await?;
         }
     }
@@ -1743,6 +1810,7 @@ pub(crate) async fn import_batches(
     pool: &Pool<Db>,
     writer: &Writer,
     batches: &[(&str, &TenantBatch<'_>, &BatchDigests<'_>)],
+    failing_after: i64,
 ) -> Result<Vec<Result<BatchSummary>>> {
     if batches.len() > 1 {
         let (mut w, mut tx) = begin_load(pool, writer, "tenant batches").await?;
@@ -1750,7 +1818,7 @@ pub(crate) async fn import_batches(
         let mut failed = false;
         for (tenant, batch, digests) in batches {
             let learned = Learned::new(&w.state);
-            match import_tenant(&mut tx, tenant, batch, digests, learned).await {
+            match import_tenant(&mut tx, tenant, batch, digests, learned, failing_after).await {
                 Ok((summary, remember)) => {
                     // remembered now so the next tenant of the group finds
                     // what this one wrote; forgotten if this transaction
@@ -1783,7 +1851,7 @@ pub(crate) async fn import_batches(
     }
     let mut out = Vec::with_capacity(batches.len());
     for (tenant, batch, digests) in batches {
-        out.push(import_batch(pool, writer, tenant, batch, digests).await);
+        out.push(import_batch(pool, writer, tenant, batch, digests, failing_after).await);
     }
     Ok(out)
 }
@@ -1795,10 +1863,11 @@ pub(crate) async fn import_batch(
     tenant: &str,
     batch: &TenantBatch<'_>,
     digests: &BatchDigests<'_>,
+    failing_after: i64,
 ) -> Result<BatchSummary> {
     let (mut w, mut tx) = begin_load(pool, writer, "tenant batch").await?;
     let learned = Learned::new(&w.state);
-    let (summary, remember) = import_tenant(&mut tx, tenant, batch, digests, learned).await?;
+    let (summary, remember) = import_tenant(&mut tx, tenant, batch, digests, learned, failing_after).await?;
     let t = std::time::Instant::now();
     commit(tx).await?;
     w.state.remember(remember);
@@ -1813,6 +1882,7 @@ async fn import_tenant(
     batch: &TenantBatch<'_>,
     digests: &BatchDigests<'_>,
     mut learned: Learned<'_>,
+    failing_after: i64,
 ) -> Result<(BatchSummary, Remember)> {
     let prepared = batch.messages.as_ref().map(|(m, _)| prepare_messages(m, &digests.messages));
     let t0 = std::time::Instant::now();
@@ -1845,7 +1915,7 @@ async fn import_tenant(
     .collect();
     insert_runs(tx, tenant_id, &runs).await?;
     if let Some(error) = &batch.record {
-        write_sync_outcome(tx, tenant_id, &batch.at.to_canonical(), error.as_deref()).await?;
+        write_sync_outcome(tx, tenant_id, &batch.at.to_canonical(), error.as_deref(), failing_after).await?;
     }
     tracing::debug!(
         tenant,

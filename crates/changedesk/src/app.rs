@@ -18,16 +18,20 @@ pub const DEFAULT_CONFIG_FILE: &str = "changedesk.toml";
 
 pub struct App {
     pub config: Config,
+    /// The configuration file read, as an absolute path when it can be
+    /// made one (declared channels record it); `None`: no file.
+    pub config_path: Option<String>,
 }
 
 /// Who makes changes by hand when `--as` is not given.
 pub const USER_ENV: &str = "CHANGEDESK_USER";
 
-/// The `CHANGEDESK_*` variables of this process.
+/// The environment of this process: the `CHANGEDESK_*` variables are
+/// settings; any other is read only when a declared channel's `url_env` or
+/// `secret_env` names it.
 pub fn environment() -> BTreeMap<String, String> {
     std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| k.starts_with(config::ENV_PREFIX))
         // read by the binary itself (`--as USER`), not a setting
         .filter(|(k, _)| k != USER_ENV)
         .collect()
@@ -88,8 +92,15 @@ impl App {
             tenants = loaded.config.tenants.len(),
             "configuration loaded"
         );
+        let config_path = path.as_ref().map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        });
         Ok(App {
             config: loaded.config,
+            config_path,
         })
     }
 
@@ -99,7 +110,9 @@ impl App {
             DatabaseUrl::Sqlite { path } => Location::Sqlite(path.clone()),
             DatabaseUrl::Postgres(url) => Location::Postgres(url.expose_url().to_string()),
         };
-        Ok(Store::open(&location, mode).await?)
+        Ok(Store::open(&location, mode)
+            .await?
+            .with_sync_failing_after(self.config.notify.thresholds.sync_failing_after))
     }
 
     /// Refuses a `--tenant` name that is neither configured nor archived: a

@@ -64,27 +64,26 @@ impl<'a> Reporter<'a> {
         }
     }
 
+    /// Where `origin` is, as shown in messages.
+    pub fn location(&self, origin: &Origin) -> Location {
+        match origin {
+            Origin::File(offset) => Location::File {
+                path: self.file.map_or("(config file)", |f| f.path).to_owned(),
+                position: self.file.map(|f| Position::of_offset(f.text, *offset)),
+            },
+            Origin::Env(var) => Location::Env { var: var.clone() },
+            Origin::Cli(flag) => Location::Cli {
+                flag: (*flag).to_owned(),
+            },
+        }
+    }
+
     /// Records a problem. `key` is the key path in the file; it is shown only
     /// when the value came from the file.
     pub fn error(&mut self, origin: &Origin, key: &str, message: impl Into<String>) {
-        let (location, key) = match origin {
-            Origin::File(offset) => (
-                Location::File {
-                    path: self.file.map_or("(config file)", |f| f.path).to_owned(),
-                    position: self.file.map(|f| Position::of_offset(f.text, *offset)),
-                },
-                Some(key.to_owned()),
-            ),
-            Origin::Env(var) => (Location::Env { var: var.clone() }, None),
-            Origin::Cli(flag) => (
-                Location::Cli {
-                    flag: (*flag).to_owned(),
-                },
-                None,
-            ),
-        };
+        let key = matches!(origin, Origin::File(_)).then(|| key.to_owned());
         self.errors.push(ConfigError {
-            location,
+            location: self.location(origin),
             key,
             message: message.into(),
         });

@@ -1143,3 +1143,327 @@ fn notify_mistakes_are_reported_with_their_key() {
         assert!(e.contains(expect), "{text}: {e}");
     }
 }
+
+// ---------------------------------------------------------------- declared channels
+
+const CHANNELS: &str = r#"[notify]
+late_after_days = 2
+act_by_soon_days = 14
+sync_failing_after = 5
+
+[[notify.channel]]
+name = "ServiceDesk"
+url_file = "/run/secrets/desk_url"
+secret_env = "DESK_SECRET"
+events = ["post.routed", "post.changed"]
+services = ["Exchange Online"]
+allow_private = true
+
+[[notify.channel]]
+name = "exo-teams"
+kind = "teams"
+url = "https://prod-1.westeurope.logic.azure.com/workflows/x?sig=TEAMSSIG"
+severities = ["high"]
+tenants = ["contoso"]
+batch_minutes = 10
+
+[[notify.channel]]
+name = "cab"
+kind = "email"
+recipients = ["cab@contoso.com"]
+owner = "collab"
+major = true
+quiet = { from = "22:00", to = "07:00", time_zone = "Europe/Paris", urgent_severities = ["critical"] }
+digest = { weekday = "monday", at = "08:00" }
+review = { at = "09:30", time_zone = "UTC" }
+"#;
+
+#[test]
+fn declared_channels_and_thresholds_load_with_their_secrets() {
+    let read = files(&[(
+        "/run/secrets/desk_url",
+        "  https://hooks.example/DESKURL \n",
+    )]);
+    let l = load_with(
+        Some(CHANNELS),
+        &[("DESK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n")],
+        CliOverrides::default(),
+        &read,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let n = &l.config.notify;
+    assert_eq!(
+        n.thresholds,
+        crate::notify::Thresholds {
+            late_after_days: 2,
+            act_by_soon_days: 14,
+            sync_failing_after: 5
+        }
+    );
+    let names: Vec<&str> = n.channels.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["ServiceDesk", "exo-teams", "cab"]);
+    let [desk, teams, cab] = &n.channels[..] else {
+        panic!("{:?}", n.channels)
+    };
+    let url = desk.url.as_ref().unwrap();
+    assert_eq!(
+        url.from,
+        SecretFrom::File(PathBuf::from("/run/secrets/desk_url"))
+    );
+    assert_eq!(
+        url.value.as_ref().unwrap().expose_secret(),
+        "https://hooks.example/DESKURL",
+        "trimmed"
+    );
+    let secret = desk.secret.as_ref().unwrap();
+    assert_eq!(secret.from, SecretFrom::Env("DESK_SECRET".into()));
+    assert_eq!(
+        secret.value.as_ref().unwrap().expose_secret(),
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    );
+    assert!(desk.kind.is_none() && desk.allow_private && !desk.major);
+    assert_eq!(desk.events, ["post.routed", "post.changed"]);
+    assert_eq!(desk.services, ["Exchange Online"]);
+    assert_eq!(teams.kind.as_deref(), Some("teams"));
+    assert_eq!(teams.url.as_ref().unwrap().from, SecretFrom::Inline);
+    assert!(teams.secret.is_none());
+    assert_eq!(
+        (
+            teams.severities.clone(),
+            teams.tenants.clone(),
+            teams.batch_minutes
+        ),
+        (
+            vec!["high".to_string()],
+            vec!["contoso".to_string()],
+            Some(10)
+        )
+    );
+    assert_eq!(cab.recipients, ["cab@contoso.com"]);
+    assert_eq!(cab.owner.as_deref(), Some("collab"));
+    assert!(cab.major);
+    let q = cab.quiet.as_ref().unwrap();
+    assert_eq!(
+        (q.from.as_str(), q.to.as_str(), q.time_zone.as_deref()),
+        ("22:00", "07:00", Some("Europe/Paris"))
+    );
+    assert_eq!(q.urgent_severities, ["critical"]);
+    assert_eq!(
+        cab.digest.as_ref().unwrap().weekday.as_deref(),
+        Some("monday")
+    );
+    assert_eq!(cab.review.as_ref().unwrap().at, "09:30");
+    // no secret in Debug
+    let shown = format!("{:?}", l.config);
+    for secret in ["DESKURL", "TEAMSSIG", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    // later checks are reported where the key is written, else at the header
+    assert_eq!(
+        cab.error("owner", "no owner is named `collab`").to_string(),
+        "changedesk.toml:26:9: notify.channel[2].owner: no owner is named `collab`"
+    );
+    assert_eq!(
+        desk.error("url", "the webhook URL must be https")
+            .to_string(),
+        "changedesk.toml:8:12: notify.channel[0].url_file: the webhook URL must be https"
+    );
+    assert_eq!(
+        teams.error("recipients", "x").to_string(),
+        "changedesk.toml:14:1: notify.channel[1]: x"
+    );
+    // without [notify]: the defaults, no channel
+    let l = load_ok("", &[]);
+    assert_eq!(
+        l.config.notify.thresholds,
+        crate::notify::Thresholds::default()
+    );
+    assert!(l.config.notify.channels.is_empty());
+}
+
+#[test]
+fn check_reads_no_channel_secret() {
+    let c = check("changedesk.toml", CHANNELS).unwrap_or_else(|e| panic!("{e}"));
+    let desk = &c.notify.channels[0];
+    assert!(desk.url.as_ref().unwrap().value.is_none());
+    assert!(desk.secret.as_ref().unwrap().value.is_none());
+    assert!(c.notify.channels[1].url.as_ref().unwrap().value.is_some());
+}
+
+#[test]
+fn a_variable_a_channel_reads_is_no_misspelt_setting() {
+    let text =
+        "[[notify.channel]]\nname = \"a\"\nkind = \"slack\"\nurl_env = \"CHANGEDESK_SLACK_URL\"\n";
+    let l = load_ok(
+        text,
+        &[
+            (
+                "CHANGEDESK_SLACK_URL",
+                "https://hooks.slack.com/services/T/B/X",
+            ),
+            ("CHANGEDESK_SLAKC", "x"),
+        ],
+    );
+    assert_eq!(l.warnings.len(), 1, "{:?}", l.warnings);
+    assert!(
+        l.warnings[0].starts_with("CHANGEDESK_SLAKC"),
+        "{:?}",
+        l.warnings
+    );
+    assert_eq!(
+        l.config.notify.channels[0]
+            .url
+            .as_ref()
+            .unwrap()
+            .value
+            .as_ref()
+            .unwrap()
+            .expose_secret(),
+        "https://hooks.slack.com/services/T/B/X"
+    );
+}
+
+#[test]
+fn declared_channel_mistakes_name_file_line_column_and_key() {
+    let hook = "kind = \"teams\"\nurl = \"https://x.example/\"\n";
+    for (text, vars, expect) in [
+        (
+            format!("[[notify.channel]]\n{hook}"),
+            &[][..],
+            "changedesk.toml:1:1: notify.channel[0]: missing `name`".to_string(),
+        ),
+        (
+            format!("[[notify.channel]]\nname = \"a\"\n{hook}\n[[notify.channel]]\nname = \"A\"\n{hook}"),
+            &[],
+            "changedesk.toml:7:8: notify.channel[1].name: channel `A` is declared twice (first on line 1)".into(),
+        ),
+        (
+            format!("[[notify.channel]]\nname = \"person-12\"\n{hook}"),
+            &[],
+            "changedesk.toml:1:1: notify.channel[0].name: `person-…` names are people's own subscriptions".into(),
+        ),
+        (
+            "[[notify.channel]]\nname = \"a\"\nkind = \"teams\"\nurl = \"https://x.example/\"\nurl_env = \"X\"\n".into(),
+            &[],
+            "changedesk.toml:5:11: notify.channel[0].url_env: give one of url, url_file or url_env (found url, url_env)".into(),
+        ),
+        (
+            "[[notify.channel]]\nname = \"a\"\nkind = \"teams\"\nurl = \"  \"\n".into(),
+            &[],
+            "changedesk.toml:4:7: notify.channel[0].url: is empty".into(),
+        ),
+        (
+            "[[notify.channel]]\nname = \"a\"\nkind = \"teams\"\nurl_env = \"TEAMS_URL\"\n".into(),
+            &[],
+            "changedesk.toml:4:11: notify.channel[0].url_env: the environment variable TEAMS_URL is not set".into(),
+        ),
+        (
+            "[[notify.channel]]\nname = \"a\"\nkind = \"teams\"\nurl_env = \"TEAMS_URL\"\n".into(),
+            &[("TEAMS_URL", " \n")],
+            "changedesk.toml:4:11: notify.channel[0].url_env: the environment variable TEAMS_URL is empty".into(),
+        ),
+        (
+            "[[notify.channel]]\nname = \"a\"\nkind = \"teams\"\nurl_file = \"/nowhere\"\n".into(),
+            &[],
+            "changedesk.toml:4:12: notify.channel[0].url_file: cannot read the file /nowhere: No such file".into(),
+        ),
+        (
+            "[[notify.channel]]\nname = \"a\"\nkind = \"teams\"\nurl_env = \"A B\"\n".into(),
+            &[],
+            "changedesk.toml:4:11: notify.channel[0].url_env: is not the name of an environment variable".into(),
+        ),
+        (
+            "[[notify.channel]]\nname = \"a\"\nurl = \"https://x.example/\"\n".into(),
+            &[],
+            "changedesk.toml:1:1: notify.channel[0]: a webhook declared in the file needs its signing secret".into(),
+        ),
+        (
+            format!("[[notify.channel]]\nname = \"a\"\n{hook}batch_minutes = -5\n"),
+            &[],
+            "changedesk.toml:5:17: notify.channel[0].batch_minutes: is a number of minutes, 0 or more".into(),
+        ),
+        (
+            format!("[[notify.channel]]\nname = \"a\"\n{hook}urll = \"x\"\n"),
+            &[],
+            "changedesk.toml:5:1: notify.channel[0].urll: unknown key `urll`".into(),
+        ),
+        (
+            format!("[[notify.channel]]\nname = \"a\"\n{hook}quiet = {{ from = \"22:00\", until = \"07:00\" }}\n"),
+            &[],
+            "notify.channel[0].quiet.until: unknown key `until`".into(),
+        ),
+        (
+            format!("[[notify.channel]]\nname = \"a\"\n{hook}tenants = \"contoso\"\n"),
+            &[],
+            "changedesk.toml:5:11: notify.channel[0].tenants: expected an array, found a string".into(),
+        ),
+    ] {
+        let e = load_err_with(&text, vars, &files(&[])).join("\n");
+        assert!(e.starts_with(&expect) || e.contains(&expect), "{text}\nexpected: {expect}\ngot: {e}");
+        assert!(!e.contains("https://x.example"), "a URL in {e}");
+    }
+}
+
+#[test]
+fn thresholds_out_of_range_are_errors_at_their_key() {
+    for (text, expect) in [
+        (
+            "[notify]\nlate_after_days = 0\n",
+            "changedesk.toml:2:19: notify.late_after_days: must be from 1 to 365 (days); found 0",
+        ),
+        (
+            "[notify]\nact_by_soon_days = 366\n",
+            "changedesk.toml:2:20: notify.act_by_soon_days: must be from 1 to 365 (days); found 366",
+        ),
+        (
+            "[notify]\nsync_failing_after = 101\n",
+            "changedesk.toml:2:22: notify.sync_failing_after: must be from 1 to 100 (failed syncs in a row); found 101",
+        ),
+        (
+            "[notify]\nsync_failing_after = -1\n",
+            "notify.sync_failing_after: must be from 1 to 100",
+        ),
+        (
+            "[notify]\nlate_after_days = \"7\"\n",
+            "changedesk.toml:2:19: notify.late_after_days: expected i64, found a string",
+        ),
+    ] {
+        let e = load_err(text, &[]).join("\n");
+        assert!(e.contains(expect), "{text}\nexpected: {expect}\ngot: {e}");
+    }
+    let t = load_ok(
+        "[notify]\nlate_after_days = 365\nact_by_soon_days = 1\nsync_failing_after = 100\n",
+        &[],
+    )
+    .config
+    .notify
+    .thresholds;
+    assert_eq!(
+        (t.late_after_days, t.act_by_soon_days, t.sync_failing_after),
+        (365, 1, 100)
+    );
+}
+
+#[test]
+fn the_notify_section_example_checks() {
+    const SRC: &str = include_str!("notify.rs");
+    let block: String = SRC
+        .split("//! ```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split_once("//! ```\n"))
+        .map(|(block, _)| {
+            block
+                .lines()
+                .map(|l| {
+                    l.strip_prefix("//! ")
+                        .or(l.strip_prefix("//!"))
+                        .unwrap_or(l)
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .expect("a TOML example in config/notify.rs");
+    let c = check("notify.rs", &block).unwrap_or_else(|e| panic!("{e}\n---\n{block}"));
+    assert_eq!(c.notify.channels.len(), 2);
+    assert_eq!(c.notify.thresholds, crate::notify::Thresholds::default());
+}

@@ -16,6 +16,7 @@ pub mod nul;
 pub mod oidc;
 pub(crate) mod routes;
 pub mod sanitize;
+pub mod tenant_cover;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,6 +61,8 @@ pub struct Settings {
     pub sign_in_max_delay: Duration,
     /// `[triage] reopen`: what the rules' `test` and `simulate` apply.
     pub reopen: changedesk_core::triage::ReopenPolicy,
+    /// `[notify]`'s thresholds, which the rules' `simulate` applies too.
+    pub thresholds: changedesk_core::notify::Thresholds,
     /// The answer cache of the post list, search and facets
     /// ([`cache`]).
     pub cache: cache::CacheSettings,
@@ -83,6 +86,7 @@ impl Default for Settings {
             sign_in_client_attempts: 30,
             sign_in_max_delay: Duration::from_secs(60),
             reopen: changedesk_core::triage::ReopenPolicy::default(),
+            thresholds: changedesk_core::notify::Thresholds::default(),
             cache: cache::CacheSettings::default(),
             hash_concurrency: 0,
             trusted_proxies: Vec::new(),

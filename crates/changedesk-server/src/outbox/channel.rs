@@ -79,8 +79,9 @@ pub struct ChannelRequest {
     /// Only these events (`post.routed`, `post.changed`, `item.reopened`,
     /// `rule.notify`, `item.due_soon`, `item.overdue`, `item.missed`,
     /// `post.major`, `post.act_by_soon`, `incident.new`, `incident.updated`,
-    /// `incident.resolved`, `tenant.sync_failing`, `tenant.sync_recovered`); none:
-    /// every event.
+    /// `incident.resolved`, `tenant.sync_failing`, `tenant.sync_recovered`,
+    /// `post.new_tenants`); none: every event but `post.new_tenants`, which
+    /// only a channel that names it hears of.
     #[serde(default)]
     pub events: Vec<String>,
     /// Only posts of these services.
@@ -127,6 +128,29 @@ fn name_ok(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// A channel request that does not check: which of its fields (as named
+/// in [`ChannelRequest`]: `name`, `kind`, `url`, `secret`, `recipients`,
+/// `events`, `services`, `severities`, `tenants`, `owner`,
+/// `batch_minutes`, `quiet`, `digest`, `review`) and what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for ChannelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ChannelError {}
+
+/// `message` as a problem of `field`.
+fn on(field: &'static str) -> impl FnOnce(String) -> ChannelError {
+    move |message| ChannelError { field, message }
+}
+
 /// Checks `req` and seals its URL and secret with `ring`: the channel to
 /// store, and a webhook's signing secret when it was made here (to show
 /// once). `known` are the tenants that exist, `owners` the owners' names.
@@ -139,112 +163,160 @@ pub fn new_channel(
     actor: &str,
     at: Timestamp,
 ) -> Result<(changedesk_store::NewChannel, Option<SecretString>), String> {
+    check_channel(ring, req, known, owners, actor, at).map_err(|e| e.message)
+}
+
+/// [`new_channel`], its error naming the field it concerns (the
+/// configuration file reports it at that key).
+pub fn check_channel(
+    ring: &Keyring,
+    req: &ChannelRequest,
+    known: &[String],
+    owners: &[String],
+    actor: &str,
+    at: Timestamp,
+) -> Result<(changedesk_store::NewChannel, Option<SecretString>), ChannelError> {
     let name = req.name.trim().to_ascii_lowercase();
     if !name_ok(&name) {
-        return Err("a channel name is 1 to 64 letters, digits, `-` or `_`".into());
+        return Err(on("name")(
+            "a channel name is 1 to 64 letters, digits, `-` or `_`".into(),
+        ));
     }
     let kind = match &req.kind {
-        Some(k) => k.parse::<ChannelKind>()?,
+        Some(k) => k.parse::<ChannelKind>().map_err(on("kind"))?,
         None => ChannelKind::Webhook,
     };
     let events = req
         .events
         .iter()
         .map(|e| e.parse::<EventKind>())
-        .collect::<Result<Vec<_>, _>>()?;
-    let severities = parse_severities(&req.severities)?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(on("events"))?;
+    let severities = parse_severities(&req.severities).map_err(on("severities"))?;
     for t in &req.tenants {
         if !known.iter().any(|k| k.eq_ignore_ascii_case(t.trim())) {
-            return Err(format!("no tenant is named `{}`", clip_chars(t, 60)));
+            return Err(on("tenants")(format!(
+                "no tenant is named `{}`",
+                clip_chars(t, 60)
+            )));
         }
     }
     if req.services.len() + req.tenants.len() + req.severities.len() > 10_000 {
-        return Err("at most 10,000 services, severities and tenants".into());
+        return Err(on("services")(
+            "at most 10,000 services, severities and tenants".into(),
+        ));
     }
     let owner = match &req.owner {
         None => None,
         Some(o) => {
             let o = o.trim().to_ascii_lowercase();
             if !owners.iter().any(|x| x.eq_ignore_ascii_case(&o)) {
-                return Err(format!("no owner is named `{}`", clip_chars(&o, 60)));
+                return Err(on("owner")(format!(
+                    "no owner is named `{}`",
+                    clip_chars(&o, 60)
+                )));
             }
             Some(o)
         }
     };
-    let seal = |text: &str, context: String| ring.seal(text, &context).map_err(|e| e.to_string());
+    let seal = |text: &str, context: String, field: &'static str| {
+        ring.seal(text, &context)
+            .map_err(|e| on(field)(e.to_string()))
+    };
     let (url_sealed, secret_sealed, generated) = if kind.has_url() {
         if !req.recipients.is_empty() {
-            return Err(format!("a {kind} channel has a URL, not recipients"));
+            return Err(on("recipients")(format!(
+                "a {kind} channel has a URL, not recipients"
+            )));
         }
         let raw = req
             .url
             .as_deref()
-            .ok_or_else(|| format!("a {kind} channel needs its URL"))?;
-        let url = check_url(raw, kind, req.allow_private)?;
+            .ok_or_else(|| on("url")(format!("a {kind} channel needs its URL")))?;
+        let url = check_url(raw, kind, req.allow_private).map_err(on("url"))?;
         let (secret, generated) = match (kind, &req.secret) {
             (ChannelKind::Webhook, Some(s)) => {
-                WebhookSecret::parse(s.trim()).map_err(|e| format!("the signing secret: {e}"))?;
+                WebhookSecret::parse(s.trim())
+                    .map_err(|e| on("secret")(format!("the signing secret: {e}")))?;
                 (Some(SecretString::from(s.trim().to_string())), false)
             }
             (ChannelKind::Webhook, None) => (
-                Some(WebhookSecret::generate().map_err(|e| e.to_string())?.1),
+                Some(
+                    WebhookSecret::generate()
+                        .map_err(|e| on("secret")(e.to_string()))?
+                        .1,
+                ),
                 true,
             ),
             (_, Some(_)) => {
-                return Err(format!(
+                return Err(on("secret")(format!(
                     "a {kind} channel has no signing secret: its URL is the credential"
-                ));
+                )));
             }
             (_, None) => (None, false),
         };
         let sealed_secret = match &secret {
-            Some(s) => Some(seal(s.expose_secret(), secret_context(&name))?),
+            Some(s) => Some(seal(s.expose_secret(), secret_context(&name), "secret")?),
             None => None,
         };
         (
-            seal(url.as_str(), url_context(&name))?,
+            seal(url.as_str(), url_context(&name), "url")?,
             sealed_secret,
             generated.then_some(secret).flatten(),
         )
     } else {
         if req.url.is_some() || req.secret.is_some() {
-            return Err("an e-mail channel has recipients, not a URL or secret".into());
+            let field = if req.url.is_some() { "url" } else { "secret" };
+            return Err(on(field)(
+                "an e-mail channel has recipients, not a URL or secret".into(),
+            ));
         }
         if req.recipients.is_empty() && owner.is_none() {
-            return Err(
+            return Err(on("recipients")(
                 "an e-mail channel needs recipients (or an owner, whose address is used)".into(),
-            );
+            ));
         }
         if req.recipients.len() > MAX_RECIPIENTS {
-            return Err(format!("at most {MAX_RECIPIENTS} recipients"));
+            return Err(on("recipients")(format!(
+                "at most {MAX_RECIPIENTS} recipients"
+            )));
         }
         for r in &req.recipients {
             changedesk_notify::email::parse_address(r.trim())
-                .map_err(|e| format!("recipient `{}`: {e}", clip_chars(r, 80)))?;
+                .map_err(|e| on("recipients")(format!("recipient `{}`: {e}", clip_chars(r, 80))))?;
         }
         (String::new(), None, None)
     };
     let batch_minutes = if kind.batches() {
         let m = req.batch_minutes.unwrap_or(DEFAULT_BATCH_MINUTES);
         if m > MAX_BATCH_MINUTES {
-            return Err(format!(
+            return Err(on("batch_minutes")(format!(
                 "the batching window is at most {MAX_BATCH_MINUTES} minutes (a day)"
-            ));
+            )));
         }
         m
     } else {
-        if req.batch_minutes.is_some_and(|m| m > 0) || req.quiet.is_some() || req.digest.is_some() {
-            return Err(
+        let field = if req.batch_minutes.is_some_and(|m| m > 0) {
+            Some("batch_minutes")
+        } else if req.quiet.is_some() {
+            Some("quiet")
+        } else if req.digest.is_some() {
+            Some("digest")
+        } else {
+            None
+        };
+        if let Some(field) = field {
+            return Err(on(field)(
                 "a webhook sends each event at once: batching, digests and quiet hours are for e-mail, Teams and Slack"
                     .into(),
-            );
+            ));
         }
         0
     };
     let quiet = match &req.quiet {
         None => None,
         Some(q) => {
-            let urgent_severities = parse_severities(&q.urgent_severities)?;
+            let urgent_severities = parse_severities(&q.urgent_severities).map_err(on("quiet"))?;
             let quiet = QuietHours {
                 from: q.from.trim().to_string(),
                 to: q.to.trim().to_string(),
@@ -258,20 +330,25 @@ pub fn new_channel(
                     ..Default::default()
                 }),
             };
-            quiet.validate()?;
+            quiet.validate().map_err(on("quiet"))?;
             Some(quiet)
         }
     };
-    let digest = req.digest.as_ref().map(digest_of).transpose()?;
+    let digest = req
+        .digest
+        .as_ref()
+        .map(digest_of)
+        .transpose()
+        .map_err(on("digest"))?;
     let review = match &req.review {
         None => None,
         Some(_) if owner.is_none() || !kind.batches() => {
-            return Err(
+            return Err(on("review")(
                 "a review is an owner's: give the owner, on an e-mail, Teams or Slack channel"
                     .into(),
-            );
+            ));
         }
-        Some(d) => Some(digest_of(d)?),
+        Some(d) => Some(digest_of(d).map_err(on("review"))?),
     };
     let channel = changedesk_store::NewChannel {
         url_sealed,

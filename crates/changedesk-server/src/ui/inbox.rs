@@ -21,6 +21,7 @@ use crate::http::auth::{Caller, Need};
 use crate::http::routes::posts::{
     PostParams, UNASSIGNED, assignee_facet, group_counts, query as post_query, scope_of,
 };
+use crate::http::tenant_cover::Groups;
 
 /// Posts per page.
 const PAGE: u32 = 50;
@@ -524,6 +525,7 @@ pub(crate) async fn inbox(
     }
 
     let soon_until = now.saturating_add(time::Duration::days(SOON_DAYS));
+    let tenant_groups = Groups::load(&state, caller).await?;
     let rows = page
         .items
         .iter()
@@ -541,7 +543,7 @@ pub(crate) async fn inbox(
                 act_by_soon: s.act_by.is_some_and(|a| a >= now && a <= soon_until),
                 modified: view::date(&s.last_modified),
                 revision: s.revision,
-                tenants: h.tenants.join(", "),
+                tenants: tenant_groups.row(h.tenants.clone(), false).describe(),
                 item_state: item.map(|i| view::state_label(i.state.as_str())),
                 assignee: item.and_then(|i| i.assignee.clone()).unwrap_or_default(),
                 snippet: h.snippet.iter().map(|s| (s.text.clone(), s.hit)).collect(),

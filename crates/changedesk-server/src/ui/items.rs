@@ -11,16 +11,19 @@ use axum::response::{IntoResponse, Response};
 use changedesk_core::triage::{
     Action, DeadlineStatus, Decision, State as ItemState, changed_since_triage, deadline_status,
 };
-use changedesk_store::ItemRow;
+use changedesk_store::{Deadline, DeadlineFilter, ItemFilter, ItemRow};
 use serde::Deserialize;
 
 use super::view::{self, Layout};
 use super::{SignedIn, UiError, UiForm, UiResult, html};
 use crate::http::AppState;
 use crate::http::routes::items::{self as api_items, ItemParams};
+use crate::http::tenant_cover::Groups;
 
 /// Cards per board column.
 const CARDS: usize = 40;
+/// Items per page of `/items`.
+const ITEMS_PAGE: i64 = 50;
 /// Posts one bulk action may change.
 const MAX_BULK: usize = 200;
 
@@ -40,6 +43,32 @@ pub(crate) struct ListParams {
     /// `overdue`, `missed`, or `late` (either).
     #[serde(default)]
     deadline: String,
+    /// The page, from 1.
+    #[serde(default)]
+    page: String,
+}
+
+impl ListParams {
+    /// The list's query string with `page` set to `page` (the first page
+    /// without one).
+    fn page_link(&self, page: i64) -> String {
+        let page = if page > 1 {
+            page.to_string()
+        } else {
+            String::new()
+        };
+        format!(
+            "/items{}",
+            view::query_string([
+                ("state", self.state.as_str()),
+                ("assignee", self.assignee.as_str()),
+                ("tenant", self.tenant.as_str()),
+                ("changed", self.changed.as_str()),
+                ("deadline", self.deadline.as_str()),
+                ("page", page.as_str()),
+            ])
+        )
+    }
 }
 
 pub(crate) struct Card {
@@ -55,7 +84,7 @@ pub(crate) struct Card {
     tenants: String,
 }
 
-fn card(r: &ItemRow, tenants: &[String], now: changedesk_core::Timestamp) -> Card {
+fn card(r: &ItemRow, groups: &Groups, now: changedesk_core::Timestamp) -> Card {
     let item = &r.stored.item;
     let deadline = match deadline_status(item, &r.dates(), now) {
         DeadlineStatus::Overdue { since } => format!("overdue since {}", since.date()),
@@ -74,7 +103,7 @@ fn card(r: &ItemRow, tenants: &[String], now: changedesk_core::Timestamp) -> Car
         act_by: view::date(&r.act_by),
         deadline,
         changed: changed_since_triage(item),
-        tenants: tenants.join(", "),
+        tenants: groups.row(r.tenants.clone(), false).describe(),
     }
 }
 
@@ -84,6 +113,12 @@ struct ItemsPage {
     layout: Layout,
     heading: String,
     cards: Vec<Card>,
+    /// How many items match, on every page.
+    total: i64,
+    /// The first item's number on this page, from 1.
+    first_shown: i64,
+    previous: Option<String>,
+    next: Option<String>,
     owners: Vec<String>,
     params: ListParams,
 }
@@ -111,9 +146,16 @@ pub(crate) async fn list(
             "deadline `{deadline}` is not one of overdue, missed, late"
         )));
     }
+    let page = match p.page.trim() {
+        "" => 1,
+        v => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| UiError::bad_request(format!("page `{v}` is not a page number")))?,
+    };
     let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-    let rows = api_items::rows(
-        &state,
+    let filter = api_items::filter(
         &user.caller,
         &ItemParams {
             // deadlines only concern open items
@@ -121,27 +163,36 @@ pub(crate) async fn list(
             assignee: opt(&p.assignee),
             tenant: opt(&p.tenant),
             changed,
-            due_before: None,
-            limit: Some(5000),
+            ..Default::default()
         },
-    )
-    .await?;
-    let cards: Vec<Card> = rows
-        .iter()
-        .filter(|(r, _)| {
-            let s = deadline_status(&r.stored.item, &r.dates(), now);
-            match deadline {
-                "overdue" => matches!(s, DeadlineStatus::Overdue { .. }),
-                "missed" => matches!(s, DeadlineStatus::Missed { .. }),
-                "late" => matches!(
-                    s,
-                    DeadlineStatus::Overdue { .. } | DeadlineStatus::Missed { .. }
-                ),
-                _ => true,
-            }
-        })
-        .map(|(r, t)| card(r, t, now))
-        .collect();
+    )?;
+    let (rows, total) = match filter {
+        None => (Vec::new(), 0),
+        Some(mut f) => {
+            let late = |status| DeadlineFilter { status, now };
+            f.deadlines = match deadline {
+                "overdue" => vec![late(Deadline::Overdue)],
+                "missed" => vec![late(Deadline::Missed)],
+                "late" => vec![late(Deadline::Overdue), late(Deadline::Missed)],
+                _ => Vec::new(),
+            };
+            let total: i64 = state
+                .store
+                .work_item_tally(&f)
+                .await?
+                .iter()
+                .map(|t| t.count)
+                .sum();
+            f.limit = Some(ITEMS_PAGE);
+            f.offset = Some((page - 1).saturating_mul(ITEMS_PAGE));
+            (api_items::rows(&state, &user.caller, &f).await?, total)
+        }
+    };
+    let groups = Groups::load(&state, &user.caller).await?;
+    let cards: Vec<Card> = rows.iter().map(|r| card(r, &groups, now)).collect();
+    let first_shown = (page - 1).saturating_mul(ITEMS_PAGE) + 1;
+    let previous = (page > 1).then(|| p.page_link(page - 1));
+    let next = (first_shown - 1 + (cards.len() as i64) < total).then(|| p.page_link(page + 1));
     let mut heading = match deadline {
         "overdue" => "Overdue items".to_string(),
         "missed" => "Missed items".to_string(),
@@ -177,6 +228,10 @@ pub(crate) async fn list(
         layout: user.layout(heading.clone(), nav),
         heading,
         cards,
+        total,
+        first_shown,
+        previous,
+        next,
         owners,
         params: p,
     })
@@ -199,18 +254,10 @@ struct BoardPage {
     states: Vec<(&'static str, &'static str)>,
 }
 
-/// `GET /board`: items by state, and a count per owner and state.
+/// `GET /board`: items by state (the first cards of each column), and a
+/// count per owner and state, all counted by the store.
 pub(crate) async fn board(State(state): State<AppState>, user: SignedIn) -> UiResult<Response> {
     let now = state.now();
-    let rows = api_items::rows(
-        &state,
-        &user.caller,
-        &ItemParams {
-            limit: Some(5000),
-            ..Default::default()
-        },
-    )
-    .await?;
     let order = [
         ItemState::New,
         ItemState::Triaged,
@@ -218,29 +265,44 @@ pub(crate) async fn board(State(state): State<AppState>, user: SignedIn) -> UiRe
         ItemState::Done,
         ItemState::Dismissed,
     ];
-    let mut columns: Vec<Column> = order
-        .iter()
-        .map(|s| Column {
+    let every: Option<ItemFilter> = api_items::filter(&user.caller, &ItemParams::default())?;
+    let tally = match &every {
+        Some(f) => state.store.work_item_tally(f).await?,
+        None => Vec::new(),
+    };
+    let groups = Groups::load(&state, &user.caller).await?;
+    let mut columns: Vec<Column> = Vec::new();
+    for s in order {
+        let count: i64 = tally.iter().filter(|t| t.state == s).map(|t| t.count).sum();
+        let cards = match &every {
+            Some(f) if count > 0 => {
+                let column = ItemFilter {
+                    states: vec![s],
+                    limit: Some(CARDS as i64),
+                    ..f.clone()
+                };
+                api_items::rows(&state, &user.caller, &column)
+                    .await?
+                    .iter()
+                    .map(|r| card(r, &groups, now))
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        columns.push(Column {
             state: view::state_label(s.as_str()),
             key: s.as_str(),
-            count: 0,
-            cards: Vec::new(),
-        })
-        .collect();
+            count: usize::try_from(count).unwrap_or(0),
+            cards,
+        });
+    }
     let mut owners: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (r, t) in &rows {
-        let item = &r.stored.item;
-        let i = order.iter().position(|s| *s == item.state).unwrap_or(0);
-        if let Some(column) = columns.get_mut(i) {
-            column.count += 1;
-            if column.cards.len() < CARDS {
-                column.cards.push(card(r, t, now));
-            }
-        }
-        let owner = item.assignee.clone().unwrap_or_default();
+    for t in &tally {
+        let i = order.iter().position(|s| *s == t.state).unwrap_or(0);
+        let owner = t.assignee.clone().unwrap_or_default();
         let counts = owners.entry(owner).or_insert_with(|| vec![0; order.len()]);
         if let Some(n) = counts.get_mut(i) {
-            *n += 1;
+            *n += usize::try_from(t.count).unwrap_or(0);
         }
     }
     html(&BoardPage {

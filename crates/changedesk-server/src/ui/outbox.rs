@@ -37,6 +37,9 @@ pub(crate) struct ChannelView {
     enabled: bool,
     reason: String,
     by: String,
+    /// The configuration file that declares it (empty: none); such a
+    /// channel changes only there.
+    declared_in: String,
 }
 
 pub(crate) struct DeliveryView {
@@ -133,6 +136,7 @@ async fn render(
             enabled: c.enabled,
             reason: c.disabled_reason.unwrap_or_default(),
             by: c.created_by,
+            declared_in: c.declared_in.unwrap_or_default(),
         })
         .collect();
     let rows = rows

@@ -1,8 +1,12 @@
 //! The post page (`/posts/{id}`): the sanitised body with Microsoft's
-//! bracketed section headings styled, the summary, the dates and each
-//! tenant's rollout, the tenants in scope that see it, roadmap links, the
-//! revisions and a diff between two of them, the work item with its triage
-//! panel (only for a caller who may act on it) and the decision log.
+//! bracketed section headings styled, the summary, the dates and the
+//! rollout (each status with its tenants, counted when many), the tenants
+//! in scope that see it (how many, their groups, and one page of them, 50
+//! a page, searched by name), roadmap links, the revisions and a diff
+//! between two of them, the work item with its triage panel (only for a
+//! caller who may act on it) and the decision log.
+
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -18,6 +22,7 @@ use crate::http::AppState;
 use crate::http::routes::items::{self, ItemDetailDto};
 use crate::http::routes::posts::{revision_pair, scope_of};
 use crate::http::sanitize;
+use crate::http::tenant_cover::{self, FEW_TENANTS, GroupCoverDto, Groups};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct DiffQuery {
@@ -25,6 +30,19 @@ pub(crate) struct DiffQuery {
     from: String,
     #[serde(default)]
     to: String,
+    /// Only tenants whose name contains this.
+    #[serde(default)]
+    tenant_q: String,
+    /// The page of the tenants, from 1.
+    #[serde(default)]
+    tenant_page: String,
+}
+
+/// Which of the post's tenants the page lists.
+#[derive(Debug, Default)]
+struct TenantList {
+    q: String,
+    page: usize,
 }
 
 pub(crate) struct DateRow {
@@ -43,7 +61,8 @@ pub(crate) struct TenantRow {
 }
 
 pub(crate) struct RolloutRow {
-    tenant: String,
+    /// The tenants with this status: named when few, else counted.
+    tenants: String,
     roadmap_id: String,
     platform: String,
     status: String,
@@ -112,7 +131,19 @@ struct PostPage {
     body: String,
     dates: Vec<DateRow>,
     rollout: Vec<RolloutRow>,
+    /// How many tenants in scope see or saw it.
+    tenant_count: usize,
+    tenant_groups: Vec<GroupCoverDto>,
+    /// One page of them (those matching `tenant_q`).
     tenants: Vec<TenantRow>,
+    tenant_q: String,
+    tenant_matches: usize,
+    /// The number of the first tenant listed, from 1.
+    tenant_first: usize,
+    tenants_previous: Option<String>,
+    tenants_next: Option<String>,
+    /// Whether there are enough tenants to search and page them.
+    many_tenants: bool,
     roadmap: Vec<(String, String)>,
     links: Vec<(String, String)>,
     revisions: Vec<RevisionRow>,
@@ -196,24 +227,43 @@ pub(crate) async fn post_page(
 ) -> UiResult<Response> {
     let from = parse_revision("from", &d.from)?;
     let to = parse_revision("to", &d.to)?;
-    render(&state, &user, &id, from, to, None, StatusCode::OK).await
+    let list = TenantList {
+        q: d.tenant_q.trim().to_string(),
+        page: tenant_cover::page_number(&d.tenant_page)?,
+    };
+    render(&state, &user, &id, (from, to), &list, None, StatusCode::OK).await
+}
+
+/// The link to page `page` of the tenants of post `id` matching `q`.
+fn tenants_link(id: &str, q: &str, page: usize) -> String {
+    let page = if page > 1 {
+        page.to_string()
+    } else {
+        String::new()
+    };
+    format!(
+        "/posts/{}{}#tenants",
+        view::encode(id),
+        view::query_string([("tenant_q", q), ("tenant_page", page.as_str())])
+    )
 }
 
 async fn render(
     state: &AppState,
     user: &SignedIn,
     id: &str,
-    from: Option<i64>,
-    to: Option<i64>,
+    (from, to): (Option<i64>, Option<i64>),
+    list: &TenantList,
     notice: Option<String>,
     status: StatusCode,
 ) -> UiResult<Response> {
     let caller = &user.caller;
     let now = state.now();
-    let d = state
+    let mut d = state
         .store
         .get_message_scoped(id, &scope_of(caller))
         .await?;
+    d.tenants.sort_by(|a, b| a.name.cmp(&b.name));
     let c = &d.content;
     let id = d.summary.id.clone();
 
@@ -234,7 +284,8 @@ async fn render(
         .find_map(|(_, v)| v.summary().map(str::to_string));
     let mut roadmap: Vec<(String, String)> = Vec::new();
     let mut links: Vec<(String, String)> = Vec::new();
-    let mut rollout = Vec::new();
+    // (feature, platform, status, updated) → the tenants with it
+    let mut rollout: BTreeMap<(String, String, String, String), Vec<&str>> = BTreeMap::new();
     for (tenant, v) in &views {
         for r in v.roadmap_ids() {
             if r.chars().all(|c| c.is_ascii_digit()) && !roadmap.iter().any(|(x, _)| *x == r) {
@@ -253,15 +304,33 @@ async fn render(
         }
         // a tenant whose FeatureStatusJson does not decode shows none
         for e in v.rollout().unwrap_or_default() {
-            rollout.push(RolloutRow {
-                tenant: tenant.clone(),
-                roadmap_id: e.roadmap_id,
-                platform: e.platform,
-                status: e.status.as_str().to_string(),
-                updated: view::date(&e.last_update),
-            });
+            rollout
+                .entry((
+                    e.roadmap_id,
+                    e.platform,
+                    e.status.as_str().to_string(),
+                    view::date(&e.last_update),
+                ))
+                .or_default()
+                .push(tenant.as_str());
         }
     }
+    let rollout: Vec<RolloutRow> = rollout
+        .into_iter()
+        .map(
+            |((roadmap_id, platform, status, updated), tenants)| RolloutRow {
+                tenants: if tenants.len() <= FEW_TENANTS {
+                    tenants.join(", ")
+                } else {
+                    format!("{} tenants", tenants.len())
+                },
+                roadmap_id,
+                platform,
+                status,
+                updated,
+            },
+        )
+        .collect();
     let mut dates = Vec::new();
     for (label, t) in [
         ("Starts", c.start),
@@ -278,9 +347,18 @@ async fn render(
             });
         }
     }
-    let tenants = d
-        .tenants
-        .iter()
+    let names: Vec<&str> = d.tenants.iter().map(|t| t.name.as_str()).collect();
+    let tenant_groups = Groups::load(state, caller).await?.cover(&names);
+    let listed = tenant_cover::page_of(&d.tenants, |t| t.name.as_str(), &list.q, list.page);
+    let tenant_first = (listed.page - 1) * tenant_cover::TENANT_PAGE + 1;
+    let tenants_previous =
+        (listed.page > 1).then(|| tenants_link(&id, &list.q, (listed.page - 1).min(listed.pages)));
+    let tenants_next =
+        (listed.page < listed.pages).then(|| tenants_link(&id, &list.q, listed.page + 1));
+    let (tenant_matches, tenant_count) = (listed.matches, d.tenants.len());
+    let tenants = listed
+        .items
+        .into_iter()
         .map(|t| TenantRow {
             name: t.name.clone(),
             visible: t.visible,
@@ -421,7 +499,15 @@ async fn render(
         body: style_headings(&sanitize::body(&c.body_html)),
         dates,
         rollout,
+        tenant_count,
+        tenant_groups,
         tenants,
+        tenant_q: list.q.clone(),
+        tenant_matches,
+        tenant_first,
+        tenants_previous,
+        tenants_next,
+        many_tenants: tenant_count > FEW_TENANTS,
         roadmap,
         links,
         revisions,
@@ -513,7 +599,22 @@ pub(crate) async fn act(
             status: StatusCode::NOT_FOUND,
             message: m,
         }),
-        Err((status, m)) => render(&state, &form.user, &id, None, None, Some(m), status).await,
+        Err((status, m)) => {
+            let list = TenantList {
+                page: 1,
+                ..TenantList::default()
+            };
+            render(
+                &state,
+                &form.user,
+                &id,
+                (None, None),
+                &list,
+                Some(m),
+                status,
+            )
+            .await
+        }
     }
 }
 

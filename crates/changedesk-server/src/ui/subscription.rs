@@ -47,6 +47,10 @@ const EVENTS: &[(&str, &str)] = &[
     ("incident.new", "a new Service Health incident"),
     ("incident.updated", "an incident updated"),
     ("incident.resolved", "an incident resolved"),
+    (
+        "post.new_tenants",
+        "a known post reaching more of my tenants (only when ticked)",
+    ),
 ];
 
 async fn render(

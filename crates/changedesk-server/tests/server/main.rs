@@ -27,6 +27,8 @@ macro_rules! both {
 
 mod api;
 mod channels;
+mod declared;
+mod many_tenants;
 mod oidc;
 mod outbox;
 mod surfaces;

@@ -4,6 +4,7 @@ mod auth;
 mod fixtures;
 mod harness;
 mod inbox;
+mod new_tenants;
 mod oidc;
 mod outbox;
 mod query;

@@ -176,7 +176,8 @@ pub async fn run(app: &App, args: &BenchSeedArgs) -> Result<ExitCode> {
         crate::commands::setup::seed(app, &store, now).await?;
         let triage = Triage::load(&store, app.config.triage.reopen.clone())
             .await
-            .context("cannot load the rules")?;
+            .context("cannot load the rules")?
+            .with_thresholds(app.config.notify.thresholds);
         let summary = apply_rules(&store, &triage, now, false)
             .await
             .context("the rules failed")?;

@@ -157,7 +157,9 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
         for o in &outcomes {
             print_line(o);
         }
-        let triage = Triage::load(&store, app.config.triage.reopen.clone()).await?;
+        let triage = Triage::load(&store, app.config.triage.reopen.clone())
+            .await?
+            .with_thresholds(app.config.notify.thresholds);
         let run = apply_rules(&store, &triage, at, false).await?;
         println!("  {:<12} {}", "rules", setup::summary_text(&run));
         hooks.round(at).await?;

@@ -286,6 +286,8 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
             )?;
             let store = app.store_existing().await?;
             let r = async {
+                // the file's channels first: a name it declares is taken
+                crate::commands::setup::seed(app, &store, app::now()?).await?;
                 let known: Vec<String> =
                     store.tenants().await?.into_iter().map(|t| t.name).collect();
                 let owners: Vec<String> =
@@ -350,6 +352,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 let mut t = output::table(&[
                     "Name", "Kind", "Hears of", "Delivers", "Enabled", "Added by",
                 ]);
+                let mut declared = false;
                 for c in &rows {
                     let kind = if c.settings.recipients.is_empty() {
                         c.kind.clone()
@@ -366,10 +369,25 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                         } else {
                             format!("no: {}", c.disabled_reason.clone().unwrap_or_default())
                         },
-                        c.created_by.clone(),
+                        match &c.declared_in {
+                            Some(_) => {
+                                declared = true;
+                                "config file".to_string()
+                            }
+                            None => c.created_by.clone(),
+                        },
                     ]);
                 }
                 println!("{t}");
+                if declared {
+                    let files: std::collections::BTreeSet<&str> = rows
+                        .iter()
+                        .filter_map(|c| c.declared_in.as_deref())
+                        .collect();
+                    for f in files {
+                        println!("\"config file\": declared in {f}; change those channels there");
+                    }
+                }
             } else {
                 #[derive(serde::Serialize)]
                 struct Shown<'a> {
@@ -382,6 +400,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                     disabled_reason: &'a Option<String>,
                     created_at: changedesk_core::Timestamp,
                     created_by: &'a str,
+                    declared_in: &'a Option<String>,
                 }
                 let shown: Vec<Shown> = rows
                     .iter()
@@ -395,6 +414,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                         disabled_reason: &c.disabled_reason,
                         created_at: c.created_at,
                         created_by: &c.created_by,
+                        declared_in: &c.declared_in,
                     })
                     .collect();
                 output::print_json(&shown, format)?;
@@ -404,7 +424,12 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
         ChannelCommand::Remove { name, who } => {
             let actor = admin_actor(&who)?;
             let store = app.store_existing().await?;
-            let r = store.remove_channel(&name, &actor, app::now()?).await;
+            let r = async {
+                let now = app::now()?;
+                crate::commands::setup::seed(app, &store, now).await?;
+                Ok::<_, anyhow::Error>(store.remove_channel(&name, &actor, now).await?)
+            }
+            .await;
             store.close().await;
             if !r? {
                 bail!(

@@ -602,7 +602,8 @@ async fn apply(app: &App, format: Format) -> Result<ExitCode> {
         // items nobody has touched are routed again with today's owners and rules
         let triage =
             changedesk_server::triage::Triage::load(&store, app.config.triage.reopen.clone())
-                .await?;
+                .await?
+                .with_thresholds(app.config.notify.thresholds);
         let rerouted = changedesk_server::triage::retriage_untouched(&store, &triage, now).await?;
         match format {
             Format::Table => {

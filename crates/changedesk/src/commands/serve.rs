@@ -28,6 +28,7 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
     let settings = Settings {
         secure_cookies: !args.insecure_cookies,
         reopen: app.config.triage.reopen.clone(),
+        thresholds: app.config.notify.thresholds,
         cache,
         hash_concurrency: app.config.server.hash_concurrency,
         trusted_proxies: app.config.server.trusted_proxies.clone(),
@@ -63,6 +64,7 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
             tenants: app.config.tenants.clone(),
             settings: app.config.sync.clone(),
             triage: app.config.triage.clone(),
+            thresholds: app.config.notify.thresholds,
             every,
             grace: Duration::from_secs(20),
             clock: Arc::new(|| {

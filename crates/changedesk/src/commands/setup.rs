@@ -37,18 +37,66 @@ pub fn seed_of(cfg: &TriageConfig) -> Result<TriageSeed> {
 }
 
 /// Makes the configuration file's owners, groups, ownership and rules the
-/// archive's (rows added by hand are kept). Does nothing when the file has
-/// none.
+/// archive's (rows added by hand are kept; nothing when the file has
+/// none), then its notification channels ([`declare_channels`]).
 pub async fn seed(app: &App, store: &Store, now: Timestamp) -> Result<()> {
-    if !app.config.triage.has_seed() {
-        return Ok(());
+    if app.config.triage.has_seed() {
+        let seed = seed_of(&app.config.triage)?;
+        store
+            .seed(&seed, &now)
+            .await
+            .context("cannot store the configuration file's owners, groups, ownership and rules")?;
     }
-    let seed = seed_of(&app.config.triage)?;
-    store
-        .seed(&seed, &now)
-        .await
-        .context("cannot store the configuration file's owners, groups, ownership and rules")?;
+    declare_channels(app, store, now).await?;
     Ok(())
+}
+
+/// Makes the configuration file's `[[notify.channel]]` the archive's:
+/// adds and updates the declared channels, disables those no longer
+/// declared (audited as `config`). Without a configuration file, nothing.
+pub async fn declare_channels(
+    app: &App,
+    store: &Store,
+    now: Timestamp,
+) -> Result<changedesk_store::DeclaredSummary> {
+    use changedesk_server::declared::{Declarations, DeclareError, apply_declared};
+    let Some(file) = app.config_path.as_deref() else {
+        return Ok(Default::default());
+    };
+    let channels = &app.config.notify.channels;
+    // the key only when a declared channel has something to seal
+    let ring = if channels
+        .iter()
+        .any(|c| c.url.is_some() || c.secret.is_some())
+    {
+        crate::commands::notify::keyring(app)?
+    } else {
+        None
+    };
+    let configured: Vec<String> = app.config.tenants.iter().map(|t| t.name.clone()).collect();
+    let declarations = Declarations {
+        file,
+        channels,
+        configured_tenants: &configured,
+    };
+    let summary = apply_declared(store, ring.as_deref(), &declarations, "config", now)
+        .await
+        .map_err(|e| match e {
+            DeclareError::Config(errors) => {
+                anyhow!("the configuration's notification channels are not valid:\n{errors}")
+            }
+            DeclareError::Store(e) => anyhow::Error::new(e)
+                .context("cannot store the configuration file's notification channels"),
+        })?;
+    if !summary.is_empty() {
+        tracing::info!(
+            added = ?summary.added,
+            updated = ?summary.updated,
+            disabled = ?summary.disabled,
+            "notification channels from the configuration file"
+        );
+    }
+    Ok(summary)
 }
 
 /// Owners, groups, ownership and rules as the archive will hold them once
@@ -178,6 +226,7 @@ impl Setup {
             },
             owners: self.owners.clone(),
             reopen: app.config.triage.reopen.clone(),
+            thresholds: app.config.notify.thresholds,
         })
     }
 
@@ -255,7 +304,9 @@ pub struct RulesRun {
 /// Runs the stored rules over the posts they have not seen (after the
 /// configuration file was seeded), then the deadline sweep.
 pub async fn run_rules(app: &App, store: &Store, now: Timestamp) -> Result<RulesRun> {
-    let triage = Triage::load(store, app.config.triage.reopen.clone()).await?;
+    let triage = Triage::load(store, app.config.triage.reopen.clone())
+        .await?
+        .with_thresholds(app.config.notify.thresholds);
     let summary = apply_rules(store, &triage, now, false).await?;
     for f in &summary.failed {
         eprintln!(

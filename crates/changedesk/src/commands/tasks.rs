@@ -484,6 +484,7 @@ async fn list(app: &App, args: &TasksListArgs) -> Result<ExitCode> {
         } else {
             args.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX))
         },
+        ..Default::default()
     };
     let now = app::now()?;
     let store = app.store(OpenMode::ReadOnly).await?;

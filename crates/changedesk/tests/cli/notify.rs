@@ -211,6 +211,65 @@ fn a_webhook_channel_hears_of_new_posts_and_its_log_says_so() {
     drop(rt);
 }
 
+/// Adds webhook channel `name` to `rx` (`extra` arguments after), and
+/// gives `rx` its signing secret.
+fn add_webhook(s: &Sandbox, name: &str, rx: &ReceiverHandle, extra: &[&str], now: &str) {
+    let url = rx.url();
+    let mut args = vec![
+        "--config",
+        "cfg.toml",
+        "notify",
+        "channel",
+        "add",
+        name,
+        "--webhook",
+        &url,
+        "--allow-private",
+        "--as",
+        "alice",
+    ];
+    args.extend_from_slice(extra);
+    let added = s.run_env(&args, &[("CHANGEDESK_NOW", now)]).ok();
+    let secret = added
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("whsec_"))
+        .expect("the signing secret, shown once");
+    rx.set_secret(secret).unwrap();
+}
+
+/// A sandbox whose tenant `alpha` has a baseline (MC1), a webhook channel
+/// `desk` to a new receiver, and five new posts (MC2–MC6) whose events wait
+/// for delivery.
+fn five_waiting(rt: &tokio::runtime::Runtime) -> (ReceiverHandle, Sandbox) {
+    let rx = receiver(rt);
+    let s = Sandbox::new();
+    s.write("cfg.toml", CONFIG);
+    s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
+    s.run(&[
+        "--config",
+        "cfg.toml",
+        "import",
+        "a.json",
+        "--tenant",
+        "alpha",
+        "--create-tenant",
+    ])
+    .ok();
+    add_webhook(&s, "desk", &rx, &[], "2026-09-01T00:00:00Z");
+    let all: Vec<(String, &str)> = (1..=6)
+        .map(|i| (format!("MC{i}"), "Microsoft Teams"))
+        .collect();
+    let refs: Vec<(&str, &str)> = all.iter().map(|(i, s)| (i.as_str(), *s)).collect();
+    s.write_json("b.json", &posts(&refs));
+    s.run(&[
+        "--config", "cfg.toml", "import", "b.json", "--tenant", "alpha",
+    ])
+    .ok();
+    (rx, s)
+}
+
 /// `kill -9` (an abort at a failpoint) inside a round of the outbox, then
 /// the next round once the lease ran out: every message arrives (distinct
 /// ids at the receiver), and only those in flight at the crash are sent
@@ -224,49 +283,12 @@ fn a_killed_delivery_round_loses_nothing_and_resends_only_what_was_in_flight() {
         "outbox.sent=3",
         "outbox.recorded=2",
     ] {
-        let rx = receiver(&rt);
-        let s = Sandbox::new();
-        s.write("cfg.toml", CONFIG);
-        s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+        let (rx, s) = five_waiting(&rt);
         let cd = |args: &[&str], env: &[(&str, &str)]| {
             let mut all = vec!["--config", "cfg.toml"];
             all.extend_from_slice(args);
             s.run_env(&all, env)
         };
-        s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
-        cd(
-            &["import", "a.json", "--tenant", "alpha", "--create-tenant"],
-            &[],
-        )
-        .ok();
-        let added = cd(
-            &[
-                "notify",
-                "channel",
-                "add",
-                "desk",
-                "--webhook",
-                &rx.url(),
-                "--allow-private",
-                "--as",
-                "alice",
-            ],
-            &[],
-        )
-        .ok();
-        let secret = added
-            .stdout
-            .lines()
-            .find(|l| l.starts_with("whsec_"))
-            .unwrap()
-            .to_string();
-        rx.set_secret(&secret).unwrap();
-        let all: Vec<(String, &str)> = (1..=6)
-            .map(|i| (format!("MC{i}"), "Microsoft Teams"))
-            .collect();
-        let refs: Vec<(&str, &str)> = all.iter().map(|(i, s)| (i.as_str(), *s)).collect();
-        s.write_json("b.json", &posts(&refs));
-        cd(&["import", "b.json", "--tenant", "alpha"], &[]).ok();
 
         // killed mid-round
         let killed = cd(
@@ -341,6 +363,122 @@ fn a_killed_delivery_round_loses_nothing_and_resends_only_what_was_in_flight() {
     drop(rt);
 }
 
+/// Channels declared in the configuration file reach the archive whenever a
+/// command applies the file (here `import`), their URL from an environment
+/// variable of any name; the CLI shows them as the file's and refuses to
+/// remove them; one dropped from the file is disabled at the next
+/// application, after which a person may remove it.
+#[test]
+fn channels_declared_in_the_file_are_applied_and_read_only() {
+    let s = Sandbox::new();
+    s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    let cab = "[[notify.channel]]\nname = \"cab\"\nkind = \"email\"\nrecipients = [\"cab@example.com\"]\n";
+    let ops = "[[notify.channel]]\nname = \"ops\"\nkind = \"slack\"\nurl_env = \"OPS_SLACK_URL\"\n";
+    s.write("cfg.toml", &format!("{CONFIG}\n{ops}\n{cab}"));
+    let env = [(
+        "OPS_SLACK_URL",
+        "https://hooks.slack.com/services/T0/B0/SLACKSECRET",
+    )];
+    let cd = |args: &[&str], env: &[(&str, &str)]| {
+        let mut all = vec!["--config", "cfg.toml"];
+        all.extend_from_slice(args);
+        s.run_env(&all, env)
+    };
+    s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
+    cd(
+        &["import", "a.json", "--tenant", "alpha", "--create-tenant"],
+        &env,
+    )
+    .ok();
+    let list = cd(&["notify", "channel", "list"], &env).ok();
+    assert!(list.stdout.contains("config file"), "{}", list.stdout);
+    assert!(
+        list.stdout
+            .contains("cfg.toml; change those channels there"),
+        "{}",
+        list.stdout
+    );
+    assert!(!list.all().contains("SLACKSECRET"), "{}", list.all());
+    let removed = cd(
+        &["notify", "channel", "remove", "ops", "--as", "alice"],
+        &env,
+    )
+    .fails();
+    assert!(
+        removed
+            .stderr
+            .contains("channel `ops` is declared in the config file")
+            && removed.stderr.contains("cfg.toml; change it there"),
+        "{}",
+        removed.stderr
+    );
+    let added = cd(
+        &[
+            "notify",
+            "channel",
+            "add",
+            "cab",
+            "--email",
+            "x@example.com",
+            "--as",
+            "alice",
+        ],
+        &env,
+    )
+    .fails();
+    assert!(
+        added
+            .stderr
+            .contains("channel `cab` is declared in the config file"),
+        "{}",
+        added.stderr
+    );
+    // without its variable the configuration does not load, and says why
+    let missing = cd(&["notify", "channel", "list"], &[]).fails();
+    assert!(
+        missing.stderr.contains(
+            "notify.channel[0].url_env: the environment variable OPS_SLACK_URL is not set"
+        ),
+        "{}",
+        missing.stderr
+    );
+    // dropped from the file: disabled, no longer the file's
+    s.write("cfg.toml", &format!("{CONFIG}\n{cab}"));
+    cd(&["import", "a.json", "--tenant", "alpha"], &[]).ok();
+    let list = cd(&["notify", "channel", "list", "--format", "json"], &[]).ok();
+    let v: Value = serde_json::from_str(&list.stdout).unwrap();
+    let find = |name: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let ops = find("ops");
+    assert_eq!(ops["enabled"], false);
+    assert_eq!(ops["declared_in"], Value::Null);
+    assert!(
+        ops["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("no longer declared in the config file"),
+        "{ops}"
+    );
+    assert!(
+        find("cab")["declared_in"]
+            .as_str()
+            .unwrap()
+            .ends_with("cfg.toml")
+    );
+    // now a person may remove it
+    cd(
+        &["notify", "channel", "remove", "ops", "--as", "alice"],
+        &[],
+    )
+    .ok();
+}
+
 /// `serve`'s outbox (a dispatcher and senders, each recording a wave of
 /// outcomes in one transaction) killed at a failpoint: mid-wave (after the
 /// third send) or right after the first wave's outcomes were committed.
@@ -352,49 +490,12 @@ fn a_killed_delivery_round_loses_nothing_and_resends_only_what_was_in_flight() {
 fn a_killed_serve_loses_nothing_and_resends_only_what_was_in_flight() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for failpoint in ["outbox.sent=3", "outbox.recorded=1"] {
-        let rx = receiver(&rt);
-        let s = Sandbox::new();
-        s.write("cfg.toml", CONFIG);
-        s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+        let (rx, s) = five_waiting(&rt);
         let cd = |args: &[&str], env: &[(&str, &str)]| {
             let mut all = vec!["--config", "cfg.toml"];
             all.extend_from_slice(args);
             s.run_env(&all, env)
         };
-        s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
-        cd(
-            &["import", "a.json", "--tenant", "alpha", "--create-tenant"],
-            &[],
-        )
-        .ok();
-        let added = cd(
-            &[
-                "notify",
-                "channel",
-                "add",
-                "desk",
-                "--webhook",
-                &rx.url(),
-                "--allow-private",
-                "--as",
-                "alice",
-            ],
-            &[],
-        )
-        .ok();
-        let secret = added
-            .stdout
-            .lines()
-            .find(|l| l.starts_with("whsec_"))
-            .unwrap()
-            .to_string();
-        rx.set_secret(&secret).unwrap();
-        let all: Vec<(String, &str)> = (1..=6)
-            .map(|i| (format!("MC{i}"), "Microsoft Teams"))
-            .collect();
-        let refs: Vec<(&str, &str)> = all.iter().map(|(i, s)| (i.as_str(), *s)).collect();
-        s.write_json("b.json", &posts(&refs));
-        cd(&["import", "b.json", "--tenant", "alpha"], &[]).ok();
 
         let mut serve = s.command(&[
             "--config",
@@ -462,5 +563,69 @@ fn a_killed_serve_loses_nothing_and_resends_only_what_was_in_flight() {
             }
         }
     }
+    drop(rt);
+}
+
+/// A post already known that reaches another tenant is told as
+/// `post.new_tenants`, naming that tenant, to a channel that names the
+/// kind; a channel of every event is not told again.
+#[test]
+fn a_known_post_reaching_another_tenant_is_told_only_where_asked() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = Sandbox::new();
+    s.write("cfg.toml", CONFIG);
+    s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    let cd = |args: &[&str], now: &str| {
+        let mut all = vec!["--config", "cfg.toml"];
+        all.extend_from_slice(args);
+        s.run_env(&all, &[("CHANGEDESK_NOW", now)])
+    };
+    let day = |d: u32| format!("2026-09-{d:02}T00:00:00Z");
+    // round 1: both tenants' first listings (the baseline)
+    s.write_json("one.json", &posts(&[("MC1", "Microsoft Teams")]));
+    for t in ["alpha", "beta"] {
+        cd(
+            &["import", "one.json", "--tenant", t, "--create-tenant"],
+            &day(1),
+        )
+        .ok();
+    }
+    let every = receiver(&rt);
+    add_webhook(&s, "every", &every, &[], &day(1));
+    let reach = receiver(&rt);
+    add_webhook(
+        &s,
+        "reach",
+        &reach,
+        &["--event", "post.new_tenants"],
+        &day(1),
+    );
+    let receivers = [every, reach];
+    // round 2: MC2 is new, alpha sees it; round 3: it reaches beta
+    s.write_json(
+        "two.json",
+        &posts(&[("MC1", "Microsoft Teams"), ("MC2", "Microsoft Teams")]),
+    );
+    cd(&["import", "two.json", "--tenant", "alpha"], &day(2)).ok();
+    cd(&["import", "one.json", "--tenant", "beta"], &day(2)).ok();
+    cd(&["import", "two.json", "--tenant", "beta"], &day(3)).ok();
+    cd(&["notify", "deliver"], &day(3)).ok();
+    let types = |rx: &ReceiverHandle| -> Vec<String> {
+        rx.received()
+            .iter()
+            .filter_map(|r| r.event_type.clone())
+            .collect()
+    };
+    let every = types(&receivers[0]);
+    assert!(every.contains(&"post.routed".to_string()), "{every:?}");
+    assert!(
+        !every.contains(&"post.new_tenants".to_string()),
+        "{every:?}"
+    );
+    let reach = receivers[1].received();
+    assert_eq!(reach.len(), 1, "{:?}", types(&receivers[1]));
+    assert_eq!(reach[0].event_type.as_deref(), Some("post.new_tenants"));
+    assert_eq!(reach[0].body["data"]["post"]["id"], "MC2");
+    assert_eq!(reach[0].body["data"]["tenants"], json!(["beta"]));
     drop(rt);
 }

@@ -12,12 +12,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::posts::scope_of;
+use super::posts::{include_tenants, scope_of};
 use crate::http::AppState;
 use crate::http::auth::{Caller, Need};
 use crate::http::dto::{ts, ts_opt};
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Json, Path, Query};
+use crate::http::tenant_cover::{GroupCoverDto, Groups};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -158,7 +159,9 @@ impl ItemDto {
     }
 }
 
-/// An item in a list, with its post's headline.
+/// An item in a list, with its post's headline and the tenants in scope
+/// that see the post now: how many, in which tenant groups, and their
+/// names when few (or asked for).
 #[derive(Serialize, ToSchema)]
 pub struct ItemRowDto {
     #[serde(flatten)]
@@ -166,8 +169,16 @@ pub struct ItemRowDto {
     pub title: String,
     pub services: Vec<String>,
     pub act_by: Option<String>,
-    /// Tenants in scope that see the post now.
-    pub tenants: Vec<String>,
+    /// How many tenants in scope see the post now.
+    pub tenant_count: i64,
+    /// The tenant groups holding some of those tenants: how many of them
+    /// each holds (`count`) of its tenants in scope (`size`), most first.
+    pub groups: Vec<GroupCoverDto>,
+    /// The names of those tenants, sorted: only when there are at most 5,
+    /// or with `include=tenants`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub tenants: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -186,6 +197,9 @@ pub struct ItemParams {
     pub due_before: Option<String>,
     /// At most this many (default 500).
     pub limit: Option<i64>,
+    /// `tenants`: name every tenant of each item's post in `tenants`, not
+    /// only when there are at most 5.
+    pub include: Option<String>,
 }
 
 /// Work item states from a comma-separated list of states, `open` and
@@ -220,34 +234,42 @@ async fn list_items(
     caller: Caller,
     Query(p): Query<ItemParams>,
 ) -> ApiResult<axum::Json<Vec<ItemRowDto>>> {
-    let out = rows(&state, &caller, &p)
-        .await?
+    let names = include_tenants(p.include.as_deref())?;
+    let rows = match filter(&caller, &p)? {
+        Some(f) => rows(&state, &caller, &f).await?,
+        None => Vec::new(),
+    };
+    let groups = Groups::load(&state, &caller).await?;
+    let out = rows
         .into_iter()
-        .map(|(r, tenants)| ItemRowDto {
-            item: ItemDto::new(&r.stored.item, r.stored.version, &caller),
-            title: r.title,
-            services: r.services,
-            act_by: ts_opt(&r.act_by),
-            tenants,
+        .map(|r| {
+            let cover = groups.row(r.tenants, names);
+            ItemRowDto {
+                item: ItemDto::new(&r.stored.item, r.stored.version, &caller),
+                title: r.title,
+                services: r.services,
+                act_by: ts_opt(&r.act_by),
+                tenant_count: cover.count,
+                groups: cover.groups,
+                tenants: cover.names,
+            }
         })
         .collect();
     Ok(axum::Json(out))
 }
 
-/// The work items `p` asks for that `caller` may see, each with the tenants
-/// in scope that see its post now (the API's list and the web UI's item
-/// pages).
-pub(crate) async fn rows(
-    state: &AppState,
-    caller: &Caller,
-    p: &ItemParams,
-) -> ApiResult<Vec<(changedesk_store::ItemRow, Vec<String>)>> {
+/// The store's filter of the work items `p` asks for that `caller` may
+/// see (the API's list and the web UI's item pages), at most `p.limit`
+/// (default 500); `None` when none can be (a tenant out of scope). A
+/// tenant-limited caller's items are those whose post one of their tenants
+/// sees now, and each row then names only those tenants.
+pub(crate) fn filter(caller: &Caller, p: &ItemParams) -> ApiResult<Option<ItemFilter>> {
     if let Some(t) = &p.tenant
         && !caller.sees(t)
     {
-        return Ok(Vec::new());
+        return Ok(None);
     }
-    let filter = ItemFilter {
+    Ok(Some(ItemFilter {
         states: states("state", &p.state)?,
         assignee: p.assignee.as_deref().map(|a| {
             if a.eq_ignore_ascii_case("me") {
@@ -266,29 +288,30 @@ pub(crate) async fn rows(
                     .map_err(|e| ApiError::bad_request(format!("due_before: {e}")))
             })
             .transpose()?,
-        baseline: None,
-        limit: None,
-    };
-    let limit = p.limit.unwrap_or(500).clamp(1, 5000) as usize;
-    let rows = state.store.work_items(&filter).await?;
-    let out = rows
-        .into_iter()
-        .filter_map(|r| {
-            let tenants: Vec<String> = r
-                .tenants
-                .iter()
-                .filter(|t| caller.sees(t))
-                .cloned()
-                .collect();
-            // an item whose post no tenant in scope sees is not the caller's
-            if tenants.is_empty() && !caller.unrestricted() {
-                return None;
-            }
-            Some((r, tenants))
-        })
-        .take(limit)
-        .collect();
-    Ok(out)
+        visible_to: caller
+            .tenants
+            .names()
+            .map(|names| names.iter().cloned().collect()),
+        limit: Some(p.limit.unwrap_or(500).clamp(1, 5000)),
+        ..Default::default()
+    }))
+}
+
+/// The work items of `filter` (from [`filter`]), each with the tenants in
+/// the caller's scope that see its post now.
+pub(crate) async fn rows(
+    state: &AppState,
+    caller: &Caller,
+    filter: &ItemFilter,
+) -> ApiResult<Vec<changedesk_store::ItemRow>> {
+    let mut rows = state.store.work_items(filter).await?;
+    if !caller.unrestricted() {
+        // the store named only these already (`visible_to`)
+        for r in &mut rows {
+            r.tenants.retain(|t| caller.sees(t));
+        }
+    }
+    Ok(rows)
 }
 
 /// A decision log entry.

@@ -52,6 +52,10 @@ pub struct ChannelDto {
     pub disabled_reason: Option<String>,
     pub created_at: String,
     pub created_by: String,
+    /// The configuration file that declares it (`[[notify.channel]]`): it
+    /// changes only there (removing it here is refused; a test can be
+    /// sent). None: added with the CLI, the API or the web UI.
+    pub declared_in: Option<String>,
 }
 
 /// The channels, by name.
@@ -85,6 +89,7 @@ fn channel_dto(c: changedesk_store::ChannelRow) -> ChannelDto {
         disabled_reason: c.disabled_reason,
         created_at: ts(&c.created_at),
         created_by: c.created_by,
+        declared_in: c.declared_in,
     }
 }
 
@@ -132,6 +137,8 @@ pub(crate) async fn add(
         disabled_reason: None,
         created_at: channel.at,
         created_by: channel.created_by,
+        declared_in: None,
+        declared_digest: None,
     };
     Ok(AddedChannelDto {
         channel: channel_dto(row),
@@ -142,7 +149,7 @@ pub(crate) async fn add(
 /// Adds a channel: a signed webhook, e-mail, Teams (Workflows) or Slack.
 #[utoipa::path(post, path = "/api/v1/channels", tag = "notify", request_body = ChannelRequest,
     responses((status = 201, body = AddedChannelDto), (status = 400, body = Problem), (status = 401, body = Problem),
-        (status = 403, body = Problem), (status = 409, description = "The name is taken, or no secret key is configured", body = Problem)))]
+        (status = 403, body = Problem), (status = 409, description = "The name is taken (by a channel the configuration file declares: change it there), or no secret key is configured", body = Problem)))]
 async fn add_channel(
     State(state): State<AppState>,
     caller: Caller,
@@ -171,8 +178,12 @@ pub(crate) async fn remove(state: &AppState, caller: &Caller, name: &str) -> Api
 }
 
 /// Removes a channel and its delivery log.
+///
+/// A channel the configuration file declares is refused (409): change the
+/// file.
 #[utoipa::path(delete, path = "/api/v1/channels/{name}", tag = "notify", params(("name" = String, Path)),
-    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "The channel is declared in the configuration file", body = Problem)))]
 async fn remove_channel(
     State(state): State<AppState>,
     caller: Caller,
@@ -438,6 +449,8 @@ pub(crate) async fn subscribe(
         disabled_reason: None,
         created_at: channel.at,
         created_by: channel.created_by,
+        declared_in: None,
+        declared_digest: None,
     }))
 }
 

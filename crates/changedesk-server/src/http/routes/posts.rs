@@ -16,6 +16,7 @@ use crate::http::dto::{
 };
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Path, Query};
+use crate::http::tenant_cover::{self, GroupCoverDto, Groups, TenantPageParams};
 use crate::http::{AppState, cache};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -89,14 +90,39 @@ pub struct PostParams {
     pub limit: Option<u32>,
 }
 
-/// The list's own parameter, read apart from [`PostParams`] (which the
+/// The list's own parameters, read apart from [`PostParams`] (which the
 /// facets share).
 const INCLUDE_TOTAL: &str = "include_total";
+const INCLUDE: &str = "include";
 
-/// The post list's parameters: [`PostParams`] and whether to count every
-/// match (`include_total=true|false`).
-fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool)> {
+/// `include=tenants`: a list names every tenant of each row, not only
+/// when there are few.
+pub(crate) fn include_tenants(value: Option<&str>) -> ApiResult<bool> {
+    let mut tenants = false;
+    for part in value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        if part.eq_ignore_ascii_case("tenants") {
+            tenants = true;
+        } else {
+            return Err(ApiError::bad_request(format!(
+                "{INCLUDE}: `{}` is not `tenants`",
+                part.chars().take(40).collect::<String>()
+            )));
+        }
+    }
+    Ok(tenants)
+}
+
+/// The post list's parameters: [`PostParams`], whether to count every
+/// match (`include_total=true|false`) and whether to name every tenant
+/// (`include=tenants`).
+fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool, bool)> {
     let mut include_total = false;
+    let mut names = false;
     let mut rest = Vec::new();
     for pair in uri
         .query()
@@ -105,6 +131,17 @@ fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool)> {
         .filter(|p| !p.is_empty())
     {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == INCLUDE {
+            let one: axum::http::Uri = format!("/?{pair}")
+                .parse()
+                .map_err(|_| ApiError::bad_request("the query string is not valid"))?;
+            let axum::extract::Query(decoded) =
+                axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&one)?;
+            for (_, value) in decoded {
+                names |= include_tenants(Some(&value))?;
+            }
+            continue;
+        }
         if key != INCLUDE_TOTAL {
             rest.push(pair);
             continue;
@@ -123,7 +160,7 @@ fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool)> {
         .parse()
         .map_err(|_| ApiError::bad_request("the query string is not valid"))?;
     let axum::extract::Query(p) = axum::extract::Query::<PostParams>::try_from_uri(&others)?;
-    Ok((p, include_total))
+    Ok((p, include_total, names))
 }
 
 fn list(s: &Option<String>) -> Vec<String> {
@@ -309,12 +346,22 @@ pub(crate) async fn query(
     })
 }
 
-/// A post in a list, with the tenants in scope that see it.
+/// A post in a list, with the tenants in scope that see or saw it: how
+/// many, in which tenant groups, and their names when few (or asked for).
 #[derive(Serialize, ToSchema)]
 pub struct PostHitDto {
     #[serde(flatten)]
     pub post: PostSummaryDto,
-    pub tenants: Vec<String>,
+    /// How many tenants in scope see or saw it (as `tenants_seen`).
+    pub tenant_count: i64,
+    /// The tenant groups holding some of those tenants: how many of them
+    /// each holds (`count`) of its tenants in scope (`size`), most first.
+    pub groups: Vec<GroupCoverDto>,
+    /// The names of those tenants, sorted: only when there are at most 5,
+    /// or with `include=tenants`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub tenants: Option<Vec<String>>,
     /// With a search: the matching text, hits marked.
     pub snippet: Vec<SnippetPartDto>,
     /// Its work item's state (absent without a work item).
@@ -341,18 +388,20 @@ pub struct PostPageDto {
 #[utoipa::path(get, path = "/api/v1/posts", tag = "posts",
     params(PostParams, ("include_total" = Option<bool>, Query,
         description = "Count every match for `total` (default false): counting reads all the matches, so ask \
-                       on the first page; later pages repeat the count their cursor carries.")),
+                       on the first page; later pages repeat the count their cursor carries."),
+        ("include" = Option<String>, Query,
+        description = "`tenants`: name every tenant of each post in `tenants`, not only when there are at most 5.")),
     responses((status = 200, body = PostPageDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
 async fn list_posts(
     State(state): State<AppState>,
     caller: Caller,
     uri: axum::http::Uri,
 ) -> ApiResult<axum::response::Response> {
-    let (p, include_total) = list_params(&uri)?;
+    let (p, include_total, names) = list_params(&uri)?;
     let depends = depends_on(&p);
     let make = {
         let (state, caller) = (state.clone(), caller.clone());
-        move || async move { post_page(&state, &caller, &p, include_total).await }
+        move || async move { post_page(&state, &caller, &p, include_total, names).await }
     };
     cache::json(&state, &caller, &uri, depends, make).await
 }
@@ -375,8 +424,10 @@ async fn post_page(
     caller: &Caller,
     p: &PostParams,
     include_total: bool,
+    names: bool,
 ) -> ApiResult<PostPageDto> {
     let q = query(state, p, caller).await?;
+    let groups = Groups::load(state, caller).await?;
     let (items, next_cursor, total) = if include_total {
         let page = state.store.query_posts(&q).await?;
         (page.items, page.next_cursor, Some(page.total))
@@ -387,19 +438,24 @@ async fn post_page(
     Ok(PostPageDto {
         items: items
             .into_iter()
-            .map(|h| PostHitDto {
-                post: PostSummaryDto::from(&h.summary),
-                item_state: h.item.as_ref().map(|i| i.state.as_str().to_string()),
-                assignee: h.item.and_then(|i| i.assignee),
-                tenants: h.tenants,
-                snippet: h
-                    .snippet
-                    .into_iter()
-                    .map(|s| SnippetPartDto {
-                        text: s.text,
-                        hit: s.hit,
-                    })
-                    .collect(),
+            .map(|h| {
+                let cover = groups.row(h.tenants, names);
+                PostHitDto {
+                    post: PostSummaryDto::from(&h.summary),
+                    item_state: h.item.as_ref().map(|i| i.state.as_str().to_string()),
+                    assignee: h.item.and_then(|i| i.assignee),
+                    tenant_count: cover.count,
+                    groups: cover.groups,
+                    tenants: cover.names,
+                    snippet: h
+                        .snippet
+                        .into_iter()
+                        .map(|s| SnippetPartDto {
+                            text: s.text,
+                            hit: s.hit,
+                        })
+                        .collect(),
+                }
             })
             .collect(),
         next_cursor,
@@ -513,7 +569,9 @@ fn most_first(v: &mut [changedesk_store::FacetCount]) {
     v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
 }
 
-/// A post with everything the archive knows of it, for the caller's tenants.
+/// A post with everything the archive knows of it, for the caller's
+/// tenants: how many see or saw it and in which groups, and one page of
+/// them (50 a page, searched with `tenant_q`).
 #[derive(Serialize, ToSchema)]
 pub struct PostDetailDto {
     #[serde(flatten)]
@@ -522,29 +580,63 @@ pub struct PostDetailDto {
     pub body_html: String,
     pub body_text: String,
     pub has_attachments: bool,
+    /// How many tenants in scope see or saw it (as `tenants_seen`).
+    pub tenant_count: i64,
+    /// The tenant groups holding some of those tenants: how many of them
+    /// each holds (`count`) of its tenants in scope (`size`), most first.
+    pub groups: Vec<GroupCoverDto>,
+    /// Page `tenant_page` of those tenants whose name contains `tenant_q`,
+    /// by name, 50 a page.
     pub tenants: Vec<TenantLinkDto>,
+    /// How many tenants match `tenant_q` (all of them without it).
+    pub tenant_matches: i64,
+    /// The page of `tenants`, from 1.
+    pub tenant_page: i64,
+    /// How many pages the matching tenants make (at least 1).
+    pub tenant_pages: i64,
     pub revisions: Vec<RevisionDto>,
 }
 
-/// One post.
+/// One post, with one page of its tenants.
 #[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts",
-    params(("id" = String, Path, description = "Message Center id")),
-    responses((status = 200, body = PostDetailDto), (status = 404, body = Problem), (status = 401, body = Problem)))]
+    params(("id" = String, Path, description = "Message Center id"), TenantPageParams),
+    responses((status = 200, body = PostDetailDto), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 401, body = Problem)))]
 async fn get_post(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Query(tp): Query<TenantPageParams>,
 ) -> ApiResult<axum::Json<PostDetailDto>> {
-    let d = state
+    let page = match tp.tenant_page {
+        None => 1,
+        Some(0) => return Err(tenant_cover::not_a_page("0")),
+        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    let mut d = state
         .store
         .get_message_scoped(&id, &scope_of(&caller))
         .await?;
+    d.tenants.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: Vec<&str> = d.tenants.iter().map(|t| t.name.as_str()).collect();
+    let groups = Groups::load(&state, &caller).await?.cover(&names);
+    let listed = tenant_cover::page_of(
+        &d.tenants,
+        |t| t.name.as_str(),
+        tp.tenant_q.as_deref().unwrap_or(""),
+        page,
+    );
     Ok(axum::Json(PostDetailDto {
         post: PostSummaryDto::from(&d.summary),
         body_html: crate::http::sanitize::body(&d.content.body_html),
         body_text: d.body_text.clone(),
         has_attachments: d.content.has_attachments,
-        tenants: d.tenants.iter().map(TenantLinkDto::from).collect(),
+        tenant_count: d.tenants.len() as i64,
+        groups,
+        tenants: listed.items.into_iter().map(TenantLinkDto::from).collect(),
+        tenant_matches: listed.matches as i64,
+        tenant_page: listed.page as i64,
+        tenant_pages: listed.pages as i64,
         revisions: d
             .revisions
             .iter()

@@ -578,6 +578,7 @@ async fn load_triage(state: &AppState, given: Option<Vec<RuleInput>>) -> ApiResu
     let Some(given) = given else {
         return Triage::load(&state.store, state.settings.reopen.clone())
             .await
+            .map(|t| t.with_thresholds(state.settings.thresholds))
             .map_err(triage_error);
     };
     let specs = given
@@ -601,6 +602,7 @@ async fn load_triage(state: &AppState, given: Option<Vec<RuleInput>>) -> ApiResu
         },
         owners: state.store.owners().await?,
         reopen: state.settings.reopen.clone(),
+        thresholds: state.settings.thresholds,
     })
 }
 
