@@ -28,23 +28,7 @@ pub(crate) async fn apply_declared_channels(
                         "channel `{name}` was added meanwhile: apply the configuration again"
                     )));
                 }
-                sqlx::query(
-                    "INSERT INTO channels (name, kind, url_sealed, secret_sealed, filter, settings, allow_private, enabled, \
-                     created_at, created_by, declared_in, declared_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10, $11)",
-                )
-                .bind(&name)
-                .bind(&c.kind)
-                .bind(&c.url_sealed)
-                .bind(&c.secret_sealed)
-                .bind(to_json(&c.filter))
-                .bind(to_json(&c.settings))
-                .bind(c.allow_private)
-                .bind(c.at.to_canonical())
-                .bind(&c.created_by)
-                .bind(file)
-                .bind(digest)
-                .execute(&mut *tx)
-                .await?;
+                insert_channel(&mut tx, &name, c, Some((file, digest.as_str()))).await?;
                 // never the URL or the secret: they are secrets
                 let detail = serde_json::json!({
                     "kind": c.kind, "filter": c.filter, "settings": c.settings,

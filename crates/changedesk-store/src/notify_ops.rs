@@ -466,6 +466,29 @@ pub(crate) async fn list_deliveries(pool: &Pool<Db>, f: &DeliveryFilter) -> Resu
         .collect()
 }
 
+/// Inserts channel `name` (enabled), declared in a configuration file
+/// (`declared`: the file and the digest of its declaration) or not; its id.
+async fn insert_channel(tx: &mut Tx, name: &str, c: &NewChannel, declared: Option<(&str, &str)>) -> Result<i64> {
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO channels (name, kind, url_sealed, secret_sealed, filter, settings, allow_private, enabled, \
+         created_at, created_by, declared_in, declared_digest) VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(name)
+    .bind(&c.kind)
+    .bind(&c.url_sealed)
+    .bind(&c.secret_sealed)
+    .bind(to_json(&c.filter))
+    .bind(to_json(&c.settings))
+    .bind(c.allow_private)
+    .bind(c.at.to_canonical())
+    .bind(&c.created_by)
+    .bind(declared.map(|(file, _)| file))
+    .bind(declared.map(|(_, digest)| digest))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
 pub(crate) async fn create_channel(pool: &Pool<Db>, writer: &Writer, c: &NewChannel) -> Result<i64> {
     let name = c.name.trim().to_ascii_lowercase();
     let (_w, mut tx) = begin_outbox(pool, writer, "channel").await?;
@@ -479,21 +502,7 @@ pub(crate) async fn create_channel(pool: &Pool<Db>, writer: &Writer, c: &NewChan
             None => format!("a channel named `{name}` exists"),
         }));
     }
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO channels (name, kind, url_sealed, secret_sealed, filter, settings, allow_private, enabled, created_at, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, TRUE, $8, $9) RETURNING id",
-    )
-    .bind(&name)
-    .bind(&c.kind)
-    .bind(&c.url_sealed)
-    .bind(&c.secret_sealed)
-    .bind(to_json(&c.filter))
-    .bind(to_json(&c.settings))
-    .bind(c.allow_private)
-    .bind(c.at.to_canonical())
-    .bind(&c.created_by)
-    .fetch_one(&mut *tx)
-    .await?;
+    let id = insert_channel(&mut tx, &name, c, None).await?;
     // never the URL or the secret: they are secrets
     let detail = serde_json::json!({"kind": c.kind, "filter": c.filter, "settings": c.settings, "allow_private": c.allow_private});
     audit(&mut tx, &c.at.to_canonical(), &c.created_by, "channel.add", &name, &detail).await?;

@@ -182,18 +182,7 @@ async fn fixture(store: Store) -> Fixture {
     ] {
         let mut item = WorkItem::new(id, at(NOW));
         item.assignee = assignee.map(String::from);
-        store
-            .save_work_item(&ItemSave {
-                item: &item,
-                expected_version: None,
-                evaluated_revision: None,
-                entries: &[],
-                notify: &[],
-                events: &[],
-                at: at(NOW),
-            })
-            .await
-            .unwrap();
+        crate::save_new_item(&store, &item, at(NOW)).await;
     }
     store
         .import_incidents(

@@ -25,6 +25,26 @@ macro_rules! both {
     };
 }
 
+/// Saves `item` as a new work item at `at`, with no log, notices or events.
+async fn save_new_item(
+    store: &changedesk_store::Store,
+    item: &changedesk_core::triage::WorkItem,
+    at: changedesk_core::Timestamp,
+) {
+    store
+        .save_work_item(&changedesk_store::ItemSave {
+            item,
+            expected_version: None,
+            evaluated_revision: None,
+            entries: &[],
+            notify: &[],
+            events: &[],
+            at,
+        })
+        .await
+        .unwrap();
+}
+
 mod api;
 mod channels;
 mod declared;

@@ -7,7 +7,7 @@
 use changedesk_core::access::{Role, Scope};
 use changedesk_core::triage::{TenantGroup, WorkItem};
 use changedesk_server::http::{self, AppState, Settings};
-use changedesk_store::{ItemSave, Store};
+use changedesk_store::Store;
 use serde_json::{Value, json};
 
 use super::ui::{Browser, Fixture, NOW, at, opts, post, sign_in, user};
@@ -79,18 +79,7 @@ async fn many(store: Store) -> Fixture {
         .chain((300..360).map(|n| format!("MC{n}")));
     for id in ids {
         let item = WorkItem::new(&id, at(NOW));
-        store
-            .save_work_item(&ItemSave {
-                item: &item,
-                expected_version: None,
-                evaluated_revision: None,
-                entries: &[],
-                notify: &[],
-                events: &[],
-                at: at(NOW),
-            })
-            .await
-            .unwrap();
+        crate::save_new_item(&store, &item, at(NOW)).await;
     }
     user(&store, "admin", Role::Admin, Scope::default()).await;
     let scope = Scope {

@@ -8,7 +8,7 @@ use changedesk_core::access::{Role, Scope};
 use changedesk_core::triage::{BASELINE_LABEL, OwnershipMap, State, WorkItem, baseline_fate};
 use changedesk_server::http::{self, AppState, Settings};
 use changedesk_server::triage::{agenda, sweep_deadlines};
-use changedesk_store::{ItemFilter, ItemSave, Store};
+use changedesk_store::{ItemFilter, Store};
 use serde_json::{Value, json};
 
 use super::ui::{Browser, Fixture, NOW, at, chip, listed, opts, post, sign_in, user};
@@ -100,18 +100,7 @@ async fn seeded(store: Store) -> Fixture {
             }
             _ => {}
         }
-        store
-            .save_work_item(&ItemSave {
-                item: &item,
-                expected_version: None,
-                evaluated_revision: None,
-                entries: &[],
-                notify: &[],
-                events: &[],
-                at: at("2026-03-03T00:00:00Z"),
-            })
-            .await
-            .unwrap();
+        crate::save_new_item(&store, &item, at("2026-03-03T00:00:00Z")).await;
     }
     user(&store, "manager", Role::ChangeManager, Scope::default()).await;
     let alpha_only = Scope {

@@ -188,18 +188,7 @@ pub(super) async fn fixture(store: Store, extra: usize) -> Fixture {
     for (id, assignee) in [("MC1", Some("owen")), ("MC2", None), ("MC666", None)] {
         let mut item = WorkItem::new(id, at(NOW));
         item.assignee = assignee.map(String::from);
-        store
-            .save_work_item(&ItemSave {
-                item: &item,
-                expected_version: None,
-                evaluated_revision: None,
-                entries: &[],
-                notify: &[],
-                events: &[],
-                at: at(NOW),
-            })
-            .await
-            .unwrap();
+        crate::save_new_item(&store, &item, at(NOW)).await;
     }
     let alpha_only = Scope {
         tenants: vec!["alpha".into()],
