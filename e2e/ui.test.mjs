@@ -219,6 +219,53 @@ test('a user limited to the pilot tenant group sees only its tenants', { timeout
   }
 });
 
+/** The post page's tenant exceptions: [tenant, own state] per row. */
+function exceptionRows(page) {
+  return page.locator('table.exceptions tbody tr').evaluateAll((trs) =>
+    trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent.trim())),
+  );
+}
+
+test('per tenant: a tenant-limited manager acts for their tenant only; the post page lists the exceptions and acts for a group', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const admin = await openAs(browser, demo, recorder, 'admin');
+  const pilot = await openAs(browser, demo, recorder, 'pilot');
+  try {
+    // a post the pilot tenant shares with other tenants, awaiting triage
+    await admin.page.goto(`/?tenant=${encodeURIComponent(PILOT_TENANTS[0])}`);
+    const shared = (await rows(admin.page)).find((r) => r.state === 'new' && r.tenants.length > 1);
+    assert.ok(shared, 'a new post the pilot tenant shares with others');
+
+    // the pilot manager's actions are for their tenant: the shared state stays
+    await pilot.page.goto(`/posts/${shared.id}`);
+    assert.match(await text(pilot.page.locator('#acting-for')), /^Actions below are for your tenants/);
+    assert.equal(await pilot.page.locator('form[aria-label="Priority"]').count(), 0, 'no whole-post form');
+    await clickAndLoad(pilot.page, pilot.page.locator('#act-triage'), (u) => u.pathname === `/posts/${shared.id}`);
+    assert.equal(await itemState(pilot.page), 'new', 'the shared state is untouched');
+    assert.deepEqual(await exceptionRows(pilot.page), [[PILOT_TENANTS[0], 'triaged']]);
+    assert.match((await decisionLog(pilot.page))[0], new RegExp(`tenant ${PILOT_TENANTS[0]}`));
+
+    // the admin sees the exception and where the tenants stand, then closes
+    // for the pilot group through "Act for"
+    await admin.page.goto(`/posts/${shared.id}`);
+    assert.equal(await itemState(admin.page), 'new');
+    assert.match(await text(admin.page.locator('#tenant-states')), new RegExp(`^open for ${shared.tenants.length}$`));
+    assert.deepEqual(await exceptionRows(admin.page), [[PILOT_TENANTS[0], 'triaged']]);
+    await admin.page.locator('#act-for').fill('group:pilot');
+    await clickAndLoad(admin.page, admin.page.locator('form.act-for button'), (u) => u.searchParams.get('for') === 'group:pilot');
+    assert.match(await text(admin.page.locator('#acting-for')), /^Actions below are for tenant group pilot/);
+    await admin.page.locator('#decision').selectOption('deferred');
+    await clickAndLoad(admin.page, admin.page.locator('form[aria-label="Close with a decision"] button'), (u) => u.searchParams.get('for') === 'group:pilot');
+    assert.equal(await itemState(admin.page), 'new');
+    const others = shared.tenants.length - 1;
+    const standing = await text(admin.page.locator('#tenant-states'));
+    assert.ok(standing.includes('done for 1') && standing.includes(`open for ${others}`), standing);
+    assert.deepEqual(await exceptionRows(admin.page), [[PILOT_TENANTS[0], 'done (deferred)']]);
+  } finally {
+    await admin.context.close();
+    await pilot.context.close();
+  }
+});
+
 test('keyboard only: j/k move, o opens, t triages, Tab and Enter start the work', { timeout: TEST_TIMEOUT_MS }, async () => {
   const { context, page } = await openAs(browser, demo, recorder, 'manager');
   try {

@@ -185,6 +185,7 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
             expected + 1
         }
     };
+    write_exceptions(tx, item, save.expected_version.is_some()).await?;
     if !save.entries.is_empty() {
         // one statement for the item's entries, in order (ids keep it)
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(
@@ -222,6 +223,50 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
     Ok(version)
 }
 
+/// Rewrites the index of `item`'s tenant exceptions (`work_item_tenants`):
+/// what lists ask of the state in force per tenant. `replace`: the item
+/// existed, so its old rows go first. An exception of a tenant the archive
+/// does not know has no row (nothing sees the post through it).
+async fn write_exceptions(tx: &mut Tx, item: &changedesk_core::triage::WorkItem, replace: bool) -> Result<()> {
+    if replace {
+        sqlx::query("DELETE FROM work_item_tenants WHERE post_id = $1")
+            .bind(&item.message_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if item.overrides.is_empty() {
+        return Ok(());
+    }
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let names: Vec<&str> = item.overrides.iter().map(|o| o.tenant.as_str()).collect();
+    for chunk in names.chunks(500) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!("SELECT id, name FROM tenants WHERE name {}", TEXT_IDS_IN[0]));
+        qb.push_bind(id_list(chunk));
+        qb.push(TEXT_IDS_IN[1]);
+        for row in qb.build().fetch_all(&mut **tx).await? {
+            ids.insert(row.try_get("name")?, row.try_get("id")?);
+        }
+    }
+    let rows: Vec<(i64, &changedesk_core::triage::TenantOverride)> =
+        item.overrides.iter().filter_map(|o| ids.get(&o.tenant).map(|id| (*id, o))).collect();
+    for chunk in rows.chunks(500) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+            "INSERT INTO work_item_tenants (post_id, tenant_id, applicable, state, decision, assignee, due_at) ",
+        );
+        qb.push_values(chunk, |mut b, (id, o)| {
+            b.push_bind(item.message_id.clone())
+                .push_bind(*id)
+                .push_bind(o.applicable)
+                .push_bind(o.state.map(|s| s.as_str()))
+                .push_bind(o.decision.map(|d| d.as_str()))
+                .push_bind(o.assignee.clone())
+                .push_bind(o.due.map(|d| d.to_canonical()));
+        });
+        qb.build().persistent(false).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn pending_notifications(pool: &Pool<Db>) -> Result<Vec<NotifyRow>> {
     let rows = sqlx::query(
         "SELECT post_id, tenant, target, reason, created_at FROM notify_intents WHERE delivered_at IS NULL ORDER BY id",
@@ -250,11 +295,17 @@ async fn visible_scope(pool: &Pool<Db>, f: &ItemFilter) -> Result<std::result::R
     }
 }
 
-/// ` AND …` for each condition of an item filter (but its paging), on the
-/// work items `w` of the posts `p`; `visible` is its `visible_to` as ids.
-fn push_item_filter(qb: &mut QueryBuilder<Db>, f: &ItemFilter, visible: Option<&InScope>) {
+/// Whether an item filter asks about what is in force per tenant: states,
+/// assignee, due date or deadlines.
+fn asks_in_force(f: &ItemFilter) -> bool {
+    !f.states.is_empty() || f.assignee.is_some() || f.due_before.is_some() || !f.deadlines.is_empty()
+}
+
+/// ` AND …` for each condition of `f` on what is in force, on these
+/// expressions of a state, an assignee and a due date.
+fn push_item_filter_in_force(qb: &mut QueryBuilder<Db>, f: &ItemFilter, (state, assignee, due): &ItemCols) {
     if !f.states.is_empty() {
-        qb.push(" AND w.state IN (");
+        qb.push(format!(" AND {state} IN ("));
         let mut sep = qb.separated(", ");
         for s in &f.states {
             sep.push_bind(s.as_str());
@@ -262,7 +313,47 @@ fn push_item_filter(qb: &mut QueryBuilder<Db>, f: &ItemFilter, visible: Option<&
         qb.push(")");
     }
     if let Some(a) = &f.assignee {
-        qb.push(" AND w.assignee = ").push_bind(a.to_ascii_lowercase());
+        qb.push(format!(" AND {assignee} = ")).push_bind(a.to_ascii_lowercase());
+    }
+    if let Some(before) = &f.due_before {
+        qb.push(format!(" AND {due} IS NOT NULL AND {due} < "))
+            .push_bind(before.to_canonical());
+    }
+    if !f.deadlines.is_empty() {
+        qb.push(" AND (");
+        for (i, d) in f.deadlines.iter().enumerate() {
+            if i > 0 {
+                qb.push(" OR ");
+            }
+            push_deadline_on(qb, *d, state, due);
+        }
+        qb.push(")");
+    }
+}
+
+/// The one tenant whose standing an item filter asks about: its `tenant`,
+/// or the one tenant of its `visible_to`.
+fn one_tenant(f: &ItemFilter) -> Option<&str> {
+    f.tenant.as_deref().or(match f.visible_to.as_deref() {
+        Some([only]) => Some(only.as_str()),
+        _ => None,
+    })
+}
+
+/// ` AND …` for each condition of an item filter (but its paging), on the
+/// work items `w` of the posts `p`; `visible` is its `visible_to` as ids.
+///
+/// States, assignee, due date and deadlines are what is in force for a
+/// tenant: with the filter's `tenant`, that tenant's; otherwise some tenant
+/// in scope that sees the post. An item matches by its own columns when
+/// it has no exceptions, or when some tenant in scope has none; or by one
+/// of its exceptions in scope, over its own columns.
+fn push_item_filter(qb: &mut QueryBuilder<Db>, f: &ItemFilter, visible: Option<&InScope>) {
+    if asks_in_force(f) {
+        qb.push(" AND ");
+        push_in_force(qb, "w", f.tenant.as_deref().map(TenantKey::Name), visible, &|qb, cols| {
+            push_item_filter_in_force(qb, f, cols)
+        });
     }
     if let Some(b) = f.baseline {
         qb.push(" AND p.baseline = ").push_bind(b);
@@ -284,9 +375,6 @@ fn push_item_filter(qb: &mut QueryBuilder<Db>, f: &ItemFilter, visible: Option<&
         .push_bind(t.clone())
         .push(")");
     }
-    if let Some(before) = &f.due_before {
-        qb.push(" AND w.due_at IS NOT NULL AND w.due_at < ").push_bind(before.to_canonical());
-    }
     if let Some(s) = visible {
         // each item's post's links are read until one of a tenant in scope:
         // a post is seen by most tenants, so that is one of the first few.
@@ -297,16 +385,6 @@ fn push_item_filter(qb: &mut QueryBuilder<Db>, f: &ItemFilter, visible: Option<&
         qb.push(" AND (SELECT 1 FROM post_tenants pv WHERE pv.post_id = w.post_id AND pv.visible");
         push_in_scope_of_post(qb, s, "pv");
         qb.push(" LIMIT 1) IS NOT NULL");
-    }
-    if !f.deadlines.is_empty() {
-        qb.push(" AND (");
-        for (i, d) in f.deadlines.iter().enumerate() {
-            if i > 0 {
-                qb.push(" OR ");
-            }
-            push_deadline(qb, *d, "w");
-        }
-        qb.push(")");
     }
 }
 
@@ -376,15 +454,44 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
         .collect()
 }
 
+pub(crate) async fn work_items_with_exceptions(pool: &Pool<Db>, f: &ItemFilter) -> Result<i64> {
+    let Ok(visible) = visible_scope(pool, f).await? else {
+        return Ok(0);
+    };
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        format!(
+            "SELECT COUNT(*) AS n FROM work_items w JOIN posts p ON p.id = w.post_id WHERE {}",
+            has_exceptions("w")
+        ),
+    );
+    push_item_filter(&mut qb, f, visible.as_ref());
+    Ok(qb.build().fetch_one(pool).await?.try_get("n")?)
+}
+
 pub(crate) async fn work_item_tally(pool: &Pool<Db>, f: &ItemFilter) -> Result<Vec<ItemTally>> {
     let Ok(visible) = visible_scope(pool, f).await? else {
         return Ok(Vec::new());
     };
-    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-        "SELECT w.state, w.assignee, COUNT(*) AS n FROM work_items w JOIN posts p ON p.id = w.post_id WHERE 1 = 1",
-    );
+    // one tenant's standing when the filter is about one tenant; otherwise
+    // each item counts once, by its own state and assignee
+    let mut qb: QueryBuilder<Db> = match one_tenant(f) {
+        Some(t) => {
+            let (state, assignee, _) = exception_cols("w");
+            let mut qb = QueryBuilder::new(format!(
+                "SELECT {state} AS state, {assignee} AS assignee, COUNT(*) AS n FROM work_items w \
+                 JOIN posts p ON p.id = w.post_id LEFT JOIN work_item_tenants e ON e.post_id = w.post_id \
+                 AND e.tenant_id = (SELECT id FROM tenants WHERE name = "
+            ));
+            qb.push_bind(t.to_string()).push(") WHERE 1 = 1");
+            qb
+        }
+        None => QueryBuilder::new(
+            "SELECT w.state AS state, w.assignee AS assignee, COUNT(*) AS n FROM work_items w \
+             JOIN posts p ON p.id = w.post_id WHERE 1 = 1",
+        ),
+    };
     push_item_filter(&mut qb, f, visible.as_ref());
-    qb.push(" GROUP BY w.state, w.assignee");
+    qb.push(" GROUP BY 1, 2");
     let mut out: Vec<ItemTally> = Vec::new();
     for row in qb.build().fetch_all(pool).await? {
         let state: String = row.try_get("state")?;

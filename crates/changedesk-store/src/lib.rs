@@ -1158,8 +1158,17 @@ impl Store {
         dispatch!(self.list_work_items(filter))
     }
 
+    /// How many of the work items `filter` matches (its `limit` and
+    /// `offset` aside) have tenant exceptions: whether counting by the
+    /// items' own states would tell what is in force per tenant.
+    pub async fn work_items_with_exceptions(&self, filter: &ItemFilter) -> Result<i64> {
+        dispatch!(self.work_items_with_exceptions(filter))
+    }
+
     /// How many work items `filter` matches (its `limit` and `offset`
-    /// aside), per state and assignee.
+    /// aside), per state and assignee: those in force for the filter's one
+    /// tenant (its `tenant`, or the only one of `visible_to`), else the
+    /// items' own.
     pub async fn work_item_tally(&self, filter: &ItemFilter) -> Result<Vec<ItemTally>> {
         dispatch!(self.work_item_tally(filter))
     }
@@ -1580,6 +1589,11 @@ pub struct DeliveryRow {
 }
 
 /// Which work items to list.
+///
+/// `states`, `assignee`, `due_before` and `deadlines` are what is in force
+/// per tenant (a tenant's exception, else the item's own; not applicable
+/// stands as `dismissed`): for `tenant` when given, else for some tenant of
+/// `visible_to` (or any tenant) that sees the post.
 #[derive(Debug, Clone, Default)]
 pub struct ItemFilter {
     pub states: Vec<changedesk_core::triage::State>,

@@ -305,13 +305,18 @@ pub struct Facets {
     pub gone: i64,
     pub major: i64,
     pub not_major: i64,
-    /// Owners with the matching posts whose work item is assigned to them.
+    /// Owners with the matching posts whose work item is assigned to them
+    /// for some tenant of the query (its tenant, else one in scope) where
+    /// its item conditions hold: what is in force per tenant, so a post
+    /// assigned to bob for one tenant and alice for others counts for both.
     pub owners: Vec<FacetCount>,
-    /// Matching posts whose work item is assigned to nobody. (Posts
-    /// without a work item count in neither `owners` nor `unassigned`.)
+    /// Matching posts whose work item is assigned to nobody (for some such
+    /// tenant). (Posts without a work item count in neither `owners` nor
+    /// `unassigned`.)
     pub unassigned: i64,
     /// Work item states (`new`, `triaged`, …) with the matching posts whose
-    /// item is in it.
+    /// item is in it for some such tenant (not applicable there counts as
+    /// `dismissed`).
     pub item_states: Vec<FacetCount>,
 }
 
@@ -572,6 +577,13 @@ impl Store {
         incidents: bool,
     ) -> Result<std::collections::HashMap<String, Option<Timestamp>>> {
         dispatch!(self.tenant_links(tenant, incidents))
+    }
+
+    /// The names of the tenants that see post `id` now, sorted (none for a
+    /// post nobody sees, or that does not exist): whom an action on its work
+    /// item concerns, without the links' details.
+    pub async fn post_tenant_names(&self, id: &str) -> Result<Vec<String>> {
+        dispatch!(self.post_tenant_names(id))
     }
 
     /// The archive's tenant names, sorted: what a caller's scope (tenants

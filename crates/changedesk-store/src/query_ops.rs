@@ -256,7 +256,7 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool, 
     if has_item_conditions(q) {
         // the post's one work item (its primary key is the post's id)
         qb.push(" AND EXISTS (SELECT 1 FROM work_items wi WHERE wi.post_id = p.id");
-        push_item_conditions(qb, q, "wi");
+        push_item_conditions(qb, cx, "wi");
         qb.push(format!("{per_post})"));
     }
     if let Some(t) = q.changed_since {
@@ -324,26 +324,17 @@ fn has_item_conditions(q: &PostQuery) -> bool {
 }
 
 /// ` AND …` for each work-item condition of the query, on the work item
-/// `{w}` of the post `p`.
-fn push_item_conditions(qb: &mut QueryBuilder<Db>, q: &PostQuery, w: &str) {
-    if !q.item_states.is_empty() {
-        qb.push(format!(" AND {w}.state IN ("));
-        let mut sep = qb.separated(", ");
-        for s in &q.item_states {
-            sep.push_bind(s.as_str());
-        }
-        qb.push(")");
-    }
-    match &q.assignee {
-        None => {}
-        // owner names are kept in lower case (as `work_items` filters them)
-        Some(ItemAssignee::Owner(name)) => {
-            qb.push(format!(" AND {w}.assignee = "));
-            qb.push_bind(name.trim().to_ascii_lowercase());
-        }
-        Some(ItemAssignee::Unassigned) => {
-            qb.push(format!(" AND ({w}.assignee IS NULL OR {w}.assignee = '')"));
-        }
+/// `{w}` of the post `p`: what is in force for the query's tenant, else for
+/// some tenant in scope (as `item_ops::push_item_filter` asks it of a list
+/// of items): the item's own columns where such a tenant has no exception,
+/// else its exception's over them. "Changed since triage" is the item's.
+fn push_item_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, w: &str) {
+    let q = cx.q;
+    if !q.item_states.is_empty() || q.assignee.is_some() || q.deadline.is_some() {
+        qb.push(" AND ");
+        push_in_force(qb, w, cx.tenant.map(TenantKey::Id), Some(&cx.scope), &|qb, cols| {
+            push_in_force_conditions(qb, q, cols)
+        });
     }
     match q.changed_since_triage {
         None => {}
@@ -354,9 +345,195 @@ fn push_item_conditions(qb: &mut QueryBuilder<Db>, q: &PostQuery, w: &str) {
             qb.push(format!(" AND NOT {}", changed_since_triage_sql(w)));
         }
     }
+}
+
+/// The expressions of a work item's state, assignee and due date.
+type ItemCols = (String, String, String);
+
+/// Whether the work item `{w}` has tenant exceptions, as SQL: a look into
+/// `work_item_tenants`' primary key. (Not a column of `work_items`: SQLite
+/// reads a row's columns in order, and each item's JSON, before any column
+/// added later, fills overflow pages — a check per item read them all,
+/// tripling the inbox's time at 1,000 tenants × 4,000 posts.)
+fn has_exceptions(w: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = {w}.post_id)")
+}
+
+/// A tenant a query names: by id (resolved already) or by name.
+#[derive(Clone, Copy)]
+enum TenantKey<'a> {
+    Id(i64),
+    Name(&'a str),
+}
+
+impl TenantKey<'_> {
+    /// `= <the tenant's id>` (a subquery for a name).
+    fn push_eq(self, qb: &mut QueryBuilder<Db>) {
+        match self {
+            TenantKey::Id(id) => {
+                qb.push(" = ");
+                qb.push_bind(id);
+            }
+            TenantKey::Name(name) => {
+                qb.push(" = (SELECT id FROM tenants WHERE name = ");
+                qb.push_bind(name.to_string());
+                qb.push(")");
+            }
+        }
+    }
+}
+
+/// The state, assignee and due date of the work item `{w}` (as `e` is the
+/// exception, `{w}` alone the item's own).
+fn item_cols(w: &str) -> ItemCols {
+    (format!("{w}.state"), format!("{w}.assignee"), format!("{w}.due_at"))
+}
+
+/// The state, assignee and due date in force for a tenant whose exception
+/// `e` is over the work item `{w}` (not applicable stands as `dismissed`).
+fn exception_cols(w: &str) -> ItemCols {
+    (
+        format!("(CASE WHEN e.applicable = FALSE THEN 'dismissed' ELSE COALESCE(e.state, {w}.state) END)"),
+        format!("COALESCE(e.assignee, {w}.assignee)"),
+        format!("COALESCE(e.due_at, {w}.due_at)"),
+    )
+}
+
+/// `(…)`, true when `conditions` (pushing ` AND …` on the columns it is
+/// given) hold for what is in force for `tenant`, else for some tenant of
+/// `scope` that sees the post (`None`: any tenant with a link), on the work
+/// item `{w}`: its own columns where such a tenant has no exception (one
+/// look when the item has none at all, the common case), else an
+/// exception's over them.
+fn push_in_force(
+    qb: &mut QueryBuilder<Db>,
+    w: &str,
+    tenant: Option<TenantKey<'_>>,
+    scope: Option<&InScope>,
+    conditions: &dyn Fn(&mut QueryBuilder<Db>, &ItemCols),
+) {
+    // the common case first and alone: an item without exceptions is its
+    // own columns (measured: folding it into the general form tripled the
+    // inbox's time at 1,000 tenants × 4,000 posts)
+    qb.push(format!("((NOT {}", has_exceptions(w)));
+    conditions(qb, &item_cols(w));
+    qb.push(format!(") OR ({} AND ((1 = 1", has_exceptions(w)));
+    conditions(qb, &item_cols(w));
+    push_some_tenant_without_exception(qb, w, tenant, scope);
+    qb.push(format!(
+        ") OR EXISTS (SELECT 1 FROM work_item_tenants e WHERE e.post_id = {w}.post_id"
+    ));
+    push_exception_scope(qb, tenant, scope);
+    conditions(qb, &exception_cols(w));
+    qb.push("))))");
+}
+
+/// ` AND …`: `tenant`, else some tenant of `scope` that sees the post
+/// (`None`: any with a link), has no exception on the work item `{w}`, so
+/// the item's own columns are in force for it (see [`push_in_force`]).
+fn push_some_tenant_without_exception(
+    qb: &mut QueryBuilder<Db>,
+    w: &str,
+    tenant: Option<TenantKey<'_>>,
+    scope: Option<&InScope>,
+) {
+    match tenant {
+        Some(t) => {
+            qb.push(format!(
+                " AND NOT EXISTS (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = {w}.post_id AND e0.tenant_id"
+            ));
+            t.push_eq(qb);
+            qb.push(")");
+        }
+        None => {
+            qb.push(format!(" AND (SELECT 1 FROM post_tenants px WHERE px.post_id = {w}.post_id"));
+            if let Some(s) = scope {
+                qb.push(" AND px.visible");
+                push_in_scope_of_post(qb, s, "px");
+            }
+            qb.push(
+                " AND NOT EXISTS (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id \
+                 AND e0.tenant_id = px.tenant_id) LIMIT 1) IS NOT NULL",
+            );
+        }
+    }
+}
+
+/// ` AND …`: the exception `e` is `tenant`'s, else one of `scope`'s.
+fn push_exception_scope(qb: &mut QueryBuilder<Db>, tenant: Option<TenantKey<'_>>, scope: Option<&InScope>) {
+    match (tenant, scope) {
+        (Some(t), _) => {
+            qb.push(" AND e.tenant_id");
+            t.push_eq(qb);
+        }
+        (None, Some(s)) => push_scope_condition(qb, s, "e.tenant_id"),
+        (None, None) => {}
+    }
+}
+
+/// `SELECT '{facet}', value, COUNT(*) …`: each post of `m` counted once for
+/// each value of `pick` (an owner, a state) in force for a tenant of the
+/// query (its tenant, else one in scope) where the query's item conditions
+/// hold: a post done for some tenants and new for others counts under both.
+fn push_in_force_facet(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, facet: &str, pick: fn(&ItemCols) -> &String) {
+    let q = cx.q;
+    let tenant = cx.tenant.map(TenantKey::Id);
+    let shared = item_cols("w");
+    let own = exception_cols("w");
+    // a deadline reads the post's dates
+    let posts = if q.deadline.is_some() { " JOIN posts p ON p.id = m.id" } else { "" };
+    // items without exceptions counted by their own columns (almost all);
+    // the others once per value in force, each post once per value
+    qb.push(format!(
+        " UNION ALL SELECT '{facet}', COALESCE(x.v, ''), CAST(SUM(x.n) AS BIGINT) FROM (SELECT {} AS v, COUNT(*) AS n \
+         FROM m{posts} JOIN work_items w ON w.post_id = m.id WHERE NOT {}",
+        pick(&shared),
+        has_exceptions("w")
+    ));
+    push_in_force_conditions(qb, q, &shared);
+    qb.push(format!(
+        " GROUP BY 1 UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id AS id, {} AS v \
+         FROM m{posts} JOIN work_items w ON w.post_id = m.id WHERE {}",
+        pick(&shared),
+        has_exceptions("w")
+    ));
+    push_in_force_conditions(qb, q, &shared);
+    push_some_tenant_without_exception(qb, "w", tenant, Some(&cx.scope));
+    qb.push(format!(
+        " UNION SELECT w.post_id, {} FROM m{posts} JOIN work_items w ON w.post_id = m.id \
+         JOIN work_item_tenants e ON e.post_id = w.post_id WHERE 1 = 1",
+        pick(&own)
+    ));
+    push_exception_scope(qb, tenant, Some(&cx.scope));
+    push_in_force_conditions(qb, q, &own);
+    qb.push(") y GROUP BY y.v) x GROUP BY x.v");
+}
+
+/// ` AND …` for the query's item states, assignee and deadline, on these
+/// expressions of a state, an assignee and a due date.
+fn push_in_force_conditions(qb: &mut QueryBuilder<Db>, q: &PostQuery, (state, assignee, due): &ItemCols) {
+    if !q.item_states.is_empty() {
+        qb.push(format!(" AND {state} IN ("));
+        let mut sep = qb.separated(", ");
+        for s in &q.item_states {
+            sep.push_bind(s.as_str());
+        }
+        qb.push(")");
+    }
+    match &q.assignee {
+        None => {}
+        // owner names are kept in lower case (as `work_items` filters them)
+        Some(ItemAssignee::Owner(name)) => {
+            qb.push(format!(" AND {assignee} = "));
+            qb.push_bind(name.trim().to_ascii_lowercase());
+        }
+        Some(ItemAssignee::Unassigned) => {
+            qb.push(format!(" AND ({assignee} IS NULL OR {assignee} = '')"));
+        }
+    }
     if let Some(d) = q.deadline {
         qb.push(" AND ");
-        push_deadline(qb, d, w);
+        push_deadline_on(qb, d, state, due);
     }
 }
 
@@ -378,20 +555,22 @@ fn closed_states() -> String {
 const DECISION_DEADLINE: &str =
     "(CASE WHEN p.act_by > p.first_seen THEN p.act_by WHEN p.start_at > p.first_seen THEN p.start_at END)";
 
-/// Whether the work item `{w}` of the post `p` is late as `d` says, with
-/// the meaning of `changedesk_core::triage::deadline_status`: the item is
-/// open; *missed* when the post's decision deadline is before `now`;
-/// *overdue* when not missed and its own due date is before `now`.
-fn push_deadline(qb: &mut QueryBuilder<Db>, d: DeadlineFilter, w: &str) {
+/// Whether a work item of the post `p`, whose state and due date are these
+/// expressions (a tenant's in force: its exception's, else the item's), is
+/// late as `d` says, with the meaning of
+/// `changedesk_core::triage::deadline_status`: open; *missed* when the
+/// post's decision deadline is before `now`; *overdue* when not missed and
+/// its due date is before `now`.
+fn push_deadline_on(qb: &mut QueryBuilder<Db>, d: DeadlineFilter, state: &str, due: &str) {
     let now = d.now.to_canonical();
-    qb.push(format!("({w}.state NOT IN ({}) AND ", closed_states()));
+    qb.push(format!("({state} NOT IN ({}) AND ", closed_states()));
     match d.status {
         Deadline::Missed => {
             qb.push(format!("{DECISION_DEADLINE} < "));
             qb.push_bind(now);
         }
         Deadline::Overdue => {
-            qb.push(format!("{w}.due_at < "));
+            qb.push(format!("{due} < "));
             qb.push_bind(now.clone());
             qb.push(format!(
                 " AND ({DECISION_DEADLINE} IS NULL OR {DECISION_DEADLINE} >= "
@@ -733,7 +912,9 @@ fn unconditioned(cx: &PostCx<'_>) -> bool {
 
 /// The facets of every post (see [`unconditioned`]): each post has a link
 /// (so is in every tenant's scope), is visible unless no link is; each work
-/// item has its post. An owner `''` is the items assigned to nobody.
+/// item has its post. An owner `''` is the items assigned to nobody. An
+/// owner and a state are what is in force per tenant (as
+/// [`push_in_force_facet`] counts them).
 const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, COUNT(*) AS n \
      FROM post_services s GROUP BY s.service \
      UNION ALL SELECT 'category', p.category, COUNT(*) FROM posts p GROUP BY p.category \
@@ -745,8 +926,21 @@ const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, 
        GROUP BY p.is_major \
      UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n FROM post_tenants pt \
        GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id \
-     UNION ALL SELECT 'owner', COALESCE(w.assignee, ''), COUNT(*) FROM work_items w GROUP BY w.assignee \
-     UNION ALL SELECT 'item_state', w.state, COUNT(*) FROM work_items w GROUP BY w.state";
+     UNION ALL SELECT 'owner', COALESCE(x.v, ''), CAST(SUM(x.n) AS BIGINT) FROM (SELECT w.assignee AS v, COUNT(*) AS n \
+       FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) GROUP BY w.assignee \
+       UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.assignee AS v FROM work_items w \
+       WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) AND (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
+       (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
+       IS NOT NULL UNION SELECT w.post_id, COALESCE(e.assignee, w.assignee) FROM work_items w \
+       JOIN work_item_tenants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v \
+     UNION ALL SELECT 'item_state', x.v, CAST(SUM(x.n) AS BIGINT) FROM (SELECT w.state AS v, COUNT(*) AS n \
+       FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) GROUP BY w.state \
+       UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.state AS v FROM work_items w \
+       WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) AND (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
+       (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
+       IS NOT NULL UNION SELECT w.post_id, CASE WHEN e.applicable = FALSE THEN 'dismissed' \
+       ELSE COALESCE(e.state, w.state) END FROM work_items w \
+       JOIN work_item_tenants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v";
 
 /// The facets of the posts a query matches: the matching posts once, with
 /// whether they are visible (to the query's tenant, or to some tenant in
@@ -778,12 +972,11 @@ fn matching_facets(cx: &PostCx<'_>) -> QueryBuilder<Db> {
     );
     push_in_scope_of_post(&mut qb, &cx.scope, "pt");
     qb.push(
-        " GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id \
-         UNION ALL SELECT 'owner', COALESCE(w.assignee, ''), COUNT(*) FROM m JOIN work_items w ON w.post_id = m.id \
-           GROUP BY w.assignee \
-         UNION ALL SELECT 'item_state', w.state, COUNT(*) FROM m JOIN work_items w ON w.post_id = m.id \
-           GROUP BY w.state",
+        " GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id",
     );
+    // an owner and a state are what is in force per tenant
+    push_in_force_facet(&mut qb, cx, "owner", |c| &c.1);
+    push_in_force_facet(&mut qb, cx, "item_state", |c| &c.0);
     qb
 }
 
@@ -864,16 +1057,24 @@ pub(crate) async fn post_item_counts(pool: &Pool<Db>, q: &PostQuery, now: Timest
         return Ok(ItemCounts::default());
     };
     // each count is its filter's condition (`push_item_conditions`), on the
-    // posts the query matches
-    let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-        "SELECT COALESCE(SUM(CASE WHEN w.state = '{}' THEN 1 ELSE 0 END), 0) AS awaiting, \
-         COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS changed",
-        changedesk_core::triage::State::New.as_str(),
+    // posts the query matches: awaiting triage, overdue and missed in force
+    // for some tenant in scope (the query's tenant, if any)
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COALESCE(SUM(CASE WHEN ");
+    let new_state = changedesk_core::triage::State::New.as_str();
+    let tenant = cx.tenant.map(TenantKey::Id);
+    push_in_force(&mut qb, "w", tenant, Some(&cx.scope), &|qb: &mut QueryBuilder<Db>, (state, _, _): &ItemCols| {
+        qb.push(format!(" AND {state} = '{new_state}'"));
+    });
+    qb.push(format!(
+        " THEN 1 ELSE 0 END), 0) AS awaiting, COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS changed",
         changed_since_triage_sql("w")
     ));
     for d in [Deadline::Overdue, Deadline::Missed] {
         qb.push(", COALESCE(SUM(CASE WHEN ");
-        push_deadline(&mut qb, DeadlineFilter { status: d, now }, "w");
+        push_in_force(&mut qb, "w", tenant, Some(&cx.scope), &|qb: &mut QueryBuilder<Db>, (state, _, due): &ItemCols| {
+            qb.push(" AND ");
+            push_deadline_on(qb, DeadlineFilter { status: d, now }, state, due);
+        });
         qb.push(format!(" THEN 1 ELSE 0 END), 0) AS {}", d.as_str()));
     }
     qb.push(" FROM posts p JOIN work_items w ON w.post_id = p.id WHERE 1 = 1");
@@ -1112,6 +1313,17 @@ pub(crate) async fn tenant_links(
         out.insert(row.try_get("item")?, read_ts_opt(row.try_get("seen_last_modified")?)?);
     }
     Ok(out)
+}
+
+pub(crate) async fn post_tenant_names(pool: &Pool<Db>, id: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query(sql(format!(
+        "SELECT t.name FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
+         WHERE pt.post_id = $1 AND pt.visible ORDER BY t.name{BYTE_ORDER}"
+    )))
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get("name")?)).collect()
 }
 
 pub(crate) async fn tenant_names(pool: &Pool<Db>) -> Result<Vec<String>> {

@@ -244,6 +244,11 @@ pub struct BenchSeedArgs {
     /// Run the rules afterwards (one work item per post).
     #[arg(long)]
     pub triage: bool,
+    /// Then give this many work items tenant exceptions, for 10 to 500 of
+    /// the tenants that see each (own states and decisions, other owners,
+    /// not applicable): the MSP shape of issue 18. Needs --triage.
+    #[arg(long, default_value_t = 0, requires = "triage")]
+    pub exceptions: usize,
 }
 
 #[derive(Debug, Args)]
@@ -906,7 +911,7 @@ pub struct RuleAddArgs {
 pub enum TasksCommand {
     /// Work items with their deadlines, soonest first.
     List(TasksListArgs),
-    /// One work item: its state, overrides and decision log.
+    /// One work item: its state, tenant exceptions and decision log.
     Show {
         #[arg(required = true, value_name = "MC…")]
         ids: Vec<String>,
@@ -924,6 +929,8 @@ pub enum TasksCommand {
         none: bool,
         #[command(flatten)]
         who: AsUser,
+        #[command(flatten)]
+        for_tenants: ForTenants,
     },
     /// Found relevant: new → triaged.
     Triage(TaskIds),
@@ -981,6 +988,8 @@ pub enum TasksCommand {
         none: bool,
         #[command(flatten)]
         who: AsUser,
+        #[command(flatten)]
+        for_tenants: ForTenants,
     },
     /// Add or remove a label.
     #[command(subcommand)]
@@ -989,7 +998,7 @@ pub enum TasksCommand {
     Override(OverrideArgs),
 }
 
-/// Post ids and who acts on them.
+/// Post ids and who acts on them, for every tenant or some.
 #[derive(Debug, Args)]
 pub struct TaskIds {
     /// Post ids, e.g. MC1005517.
@@ -997,6 +1006,32 @@ pub struct TaskIds {
     pub ids: Vec<String>,
     #[command(flatten)]
     pub who: AsUser,
+    #[command(flatten)]
+    pub for_tenants: ForTenants,
+}
+
+/// For some tenants only: the action moves their own state (or assignee,
+/// due date), and every other tenant keeps the shared one.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ForTenants {
+    /// Only for this tenant (repeat, or separate with commas); it must see the post.
+    #[arg(
+        long = "for-tenant",
+        value_name = "TENANT",
+        value_delimiter = ',',
+        conflicts_with = "for_group"
+    )]
+    pub tenants: Vec<String>,
+    /// Only for the tenants of this group that see the post.
+    #[arg(long = "for-group", value_name = "GROUP")]
+    pub for_group: Option<String>,
+}
+
+impl ForTenants {
+    /// Whether the action is for every tenant (the shared item).
+    pub fn is_all(&self) -> bool {
+        self.tenants.is_empty() && self.for_group.is_none()
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -1054,7 +1089,7 @@ pub struct TasksListArgs {
     /// Only items assigned to this owner.
     #[arg(long)]
     pub assignee: Option<String>,
-    /// Only posts this tenant sees, with the tenant's overrides applied.
+    /// Only posts this tenant sees, with what is in force for it (its own state, assignee, due date; not applicable counts as dismissed).
     #[arg(long)]
     pub tenant: Option<String>,
     /// Only items whose post changed since triage.

@@ -48,8 +48,10 @@ pub enum Action {
     Reopen { reason: String },
     /// Adds a comment to the log.
     Comment { text: String },
-    /// Sets a tenant's override to exactly these values (`None`: not
-    /// overridden); an override with every value `None` is removed.
+    /// Sets a tenant's override of these fields to exactly these values
+    /// (`None`: not overridden); its own state, if any, is kept (it moves
+    /// with [`transition_for_tenants`]). An override left with nothing is
+    /// removed.
     SetOverride {
         tenant: String,
         #[serde(default)]
@@ -108,6 +110,7 @@ pub fn transition(
     actor: &Actor,
     now: Timestamp,
 ) -> Result<Transition, TransitionError> {
+    let shared = !matches!(action, Action::SetOverride { .. });
     let mut next = item.clone();
     let entries = Apply {
         item: &mut next,
@@ -115,9 +118,115 @@ pub fn transition(
         now,
     }
     .action(action)?;
+    if shared && !entries.is_empty() {
+        // a tenant whose own state (or assignee, due date) is now the
+        // shared one follows it again: nothing changes for it today
+        next.normalize_exceptions();
+    }
     Ok(Transition {
         item: next,
         entries,
+    })
+}
+
+impl Action {
+    /// Whether the action can be taken for some tenants only (their
+    /// exceptions): the lifecycle, the assignee, the due date and comments.
+    /// The others (priority, labels, requirements, acknowledging changes,
+    /// a tenant's override) concern the whole post.
+    pub fn per_tenant(&self) -> bool {
+        matches!(
+            self,
+            Action::Assign { .. }
+                | Action::SetDue { .. }
+                | Action::Triage
+                | Action::Dismiss { .. }
+                | Action::Start
+                | Action::Close { .. }
+                | Action::Reopen { .. }
+                | Action::Comment { .. }
+        )
+    }
+}
+
+/// What [`transition_for_tenants`] did: the transition, and the tenants
+/// it left as they were because the action is not allowed in the state in
+/// force there (e.g. closing where it is closed already).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantTransition {
+    /// The item after the action, and the entries (each about its tenant).
+    pub transition: Transition,
+    /// The tenants left alone, with why.
+    pub skipped: Vec<(String, TransitionError)>,
+}
+
+/// Applies `action` by `actor` at `now` for `tenants` only: each tenant's
+/// state in force ([`WorkItem::for_tenant`]) moves along the same table as
+/// the shared one, and what then differs from the shared item is kept as
+/// the tenant's exception ("done for fabrikam, in progress for tailspin").
+/// Each entry is about its tenant ([`LogEntry::for_tenant`]).
+///
+/// Only [`Action::per_tenant`] actions can be. A tenant where the table
+/// refuses the action is skipped (and named in `skipped`) when others
+/// accept it; when none does, the first refusal is the error. Tenant names
+/// are checked and lower-cased; duplicates count once.
+pub fn transition_for_tenants(
+    item: &WorkItem,
+    action: Action,
+    tenants: &[String],
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<TenantTransition, TransitionError> {
+    let invalid = |message: String| TransitionError::Invalid {
+        message_id: item.message_id.clone(),
+        message,
+    };
+    if !action.per_tenant() {
+        return Err(invalid(format!(
+            "`{}` concerns the whole post, not some tenants",
+            action.kind().as_str()
+        )));
+    }
+    let mut names = Vec::with_capacity(tenants.len());
+    for t in tenants {
+        names.push(common::tenant_name(t).map_err(invalid)?);
+    }
+    names.sort_unstable();
+    names.dedup();
+    if names.is_empty() {
+        return Err(invalid("no tenant to act for".to_string()));
+    }
+    let mut next = item.clone();
+    let mut entries = Vec::new();
+    let mut skipped = Vec::new();
+    let mut accepted = 0usize;
+    for tenant in names {
+        let view = next.for_tenant(&tenant);
+        match transition(&view, action.clone(), actor, now) {
+            Ok(t) => {
+                accepted += 1;
+                entries.extend(t.entries.into_iter().map(|e| e.for_tenant(&tenant)));
+                next.keep_for_tenant(&tenant, &t.item);
+            }
+            Err(
+                e @ (TransitionError::NotAllowed { .. }
+                | TransitionError::DecisionNotAllowed { .. }),
+            ) => skipped.push((tenant, e)),
+            Err(e) => return Err(e),
+        }
+    }
+    if accepted == 0
+        && let Some((_, first)) = skipped.first()
+    {
+        // no tenant accepted it: say why for the first
+        return Err(first.clone());
+    }
+    Ok(TenantTransition {
+        transition: Transition {
+            item: next,
+            entries,
+        },
+        skipped,
     })
 }
 
@@ -285,9 +394,9 @@ impl Apply<'_> {
                 let wanted = TenantOverride {
                     assignee: self.owner(assignee.as_deref())?,
                     note: self.optional_text("note", note.as_deref())?,
-                    tenant,
                     applicable,
                     due,
+                    ..TenantOverride::empty(&tenant)
                 };
                 Ok(self.set_override(wanted))
             }
@@ -320,17 +429,17 @@ impl Apply<'_> {
     fn set_override(&mut self, wanted: TenantOverride) -> Vec<LogEntry> {
         let tenant = wanted.tenant.clone();
         let pos = self.item.overrides.iter().position(|o| o.tenant == tenant);
-        let empty = TenantOverride {
-            tenant: tenant.clone(),
-            applicable: None,
-            assignee: None,
-            due: None,
-            note: None,
-        };
         let old = pos
             .and_then(|i| self.item.overrides.get(i))
             .cloned()
-            .unwrap_or(empty);
+            .unwrap_or_else(|| TenantOverride::empty(&tenant));
+        // the tenant's own state is not this action's: it is kept
+        let wanted = TenantOverride {
+            state: old.state,
+            decision: old.decision,
+            dismiss_reason: old.dismiss_reason.clone(),
+            ..wanted
+        };
         let base = || self.entry(LogAction::SetOverride).for_tenant(&tenant);
         let bool_text = |b: Option<bool>| b.map(|b| b.to_string());
         let mut entries = Vec::new();

@@ -1,5 +1,6 @@
 //! The work item: one per post, triaged once for every tenant, with
-//! per-tenant overrides.
+//! per-tenant exceptions (a tenant's own state, decision, assignee, due
+//! date and note; or "not applicable").
 
 use std::collections::BTreeSet;
 
@@ -85,16 +86,32 @@ impl Default for Priority {
     }
 }
 
-/// What is different for one tenant: not applicable there (e.g. its
-/// rollout status says *not supported*), another assignee, another due
-/// date, a note. `None` fields are not overridden.
+/// What is different for one tenant (an *exception*): not applicable
+/// there (e.g. its rollout status says *not supported*), its own state and
+/// decision ("done for fabrikam, in progress for tailspin"), another
+/// assignee, another due date, a note. `None` fields are not overridden:
+/// the item's shared value is in force for that tenant.
+///
+/// An exception's state always differs from the shared one (with its
+/// decision): one that would equal it is cleared, so the tenant follows
+/// the shared state again ([`WorkItem::normalize_exceptions`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantOverride {
     /// The tenant's name (lower case).
     pub tenant: String,
-    /// `Some(false)`: the post does not apply to this tenant.
+    /// `Some(false)`: the post does not apply to this tenant (which then
+    /// counts as closed there, whatever the states say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applicable: Option<bool>,
+    /// The tenant's own state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+    /// The tenant's decision; set while its own state is `done`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// Why the tenant's own state is `dismissed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dismiss_reason: Option<String>,
     /// Who handles the item for this tenant (an owner name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
@@ -107,12 +124,108 @@ pub struct TenantOverride {
 }
 
 impl TenantOverride {
+    /// An exception for `tenant` that overrides nothing yet.
+    pub fn empty(tenant: &str) -> TenantOverride {
+        TenantOverride {
+            tenant: tenant.to_string(),
+            applicable: None,
+            state: None,
+            decision: None,
+            dismiss_reason: None,
+            assignee: None,
+            due: None,
+            note: None,
+        }
+    }
+
     /// Whether nothing is overridden (such an override is not kept).
     pub fn is_empty(&self) -> bool {
         self.applicable.is_none()
+            && self.state.is_none()
             && self.assignee.is_none()
             && self.due.is_none()
             && self.note.is_none()
+    }
+}
+
+/// Where a tenant stands on a post, for counting: the state in force for
+/// it, or not applicable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStanding {
+    /// The state in force for the tenant.
+    In(State),
+    /// The post does not apply to the tenant.
+    NotApplicable,
+}
+
+/// How many tenants stand where on a post: "done for 812, open for 3, not
+/// applicable for 185" ([`WorkItem::tenant_summary`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TenantSummary {
+    pub new: usize,
+    pub triaged: usize,
+    pub in_progress: usize,
+    pub done: usize,
+    pub dismissed: usize,
+    pub not_applicable: usize,
+}
+
+impl TenantSummary {
+    /// Counts one more tenant standing at `s`.
+    pub fn add(&mut self, s: TenantStanding) {
+        *match s {
+            TenantStanding::In(State::New) => &mut self.new,
+            TenantStanding::In(State::Triaged) => &mut self.triaged,
+            TenantStanding::In(State::InProgress) => &mut self.in_progress,
+            TenantStanding::In(State::Done) => &mut self.done,
+            TenantStanding::In(State::Dismissed) => &mut self.dismissed,
+            TenantStanding::NotApplicable => &mut self.not_applicable,
+        } += 1;
+    }
+
+    /// Tenants where the item is open (new, triaged or in progress).
+    pub fn open(&self) -> usize {
+        self.new + self.triaged + self.in_progress
+    }
+
+    /// Every tenant counted.
+    pub fn total(&self) -> usize {
+        self.open() + self.done + self.dismissed + self.not_applicable
+    }
+
+    /// Whether the tenants do not all stand in the same place.
+    pub fn is_mixed(&self) -> bool {
+        [
+            self.new,
+            self.triaged,
+            self.in_progress,
+            self.done,
+            self.dismissed,
+            self.not_applicable,
+        ]
+        .iter()
+        .filter(|n| **n > 0)
+        .count()
+            > 1
+    }
+
+    /// For people, the largest first: `done for 812 · open for 3 · not
+    /// applicable for 185` (open counts new, triaged and in progress).
+    pub fn describe(&self) -> String {
+        let mut parts = vec![
+            (self.done, "done"),
+            (self.open(), "open"),
+            (self.dismissed, "dismissed"),
+            (self.not_applicable, "not applicable"),
+        ];
+        parts.retain(|(n, _)| *n > 0);
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
+        parts
+            .iter()
+            .map(|(n, what)| format!("{what} for {n}"))
+            .collect::<Vec<_>>()
+            .join(" · ")
     }
 }
 
@@ -207,11 +320,28 @@ impl WorkItem {
     }
 
     /// The override for `tenant` (compared ignoring case), if any.
+    /// Overrides are sorted by their lower-case tenant names: a binary
+    /// search, as a post's summary asks for each of a thousand tenants.
     pub fn override_for(&self, tenant: &str) -> Option<&TenantOverride> {
         let tenant = tenant.trim();
-        self.overrides
-            .iter()
-            .find(|o| o.tenant.eq_ignore_ascii_case(tenant))
+        let lower;
+        let key = if tenant.bytes().any(|b| b.is_ascii_uppercase()) {
+            lower = tenant.to_ascii_lowercase();
+            lower.as_str()
+        } else {
+            tenant
+        };
+        match self
+            .overrides
+            .binary_search_by(|o| o.tenant.as_str().cmp(key))
+        {
+            Ok(i) => self.overrides.get(i),
+            // not sorted (an item from elsewhere): look at each
+            Err(_) => self
+                .overrides
+                .iter()
+                .find(|o| o.tenant.eq_ignore_ascii_case(tenant)),
+        }
     }
 
     /// Whether the post applies to `tenant`: true unless its override says
@@ -220,6 +350,37 @@ impl WorkItem {
         self.override_for(tenant)
             .and_then(|o| o.applicable)
             .unwrap_or(true)
+    }
+
+    /// The state in force for `tenant`: its own, else the item's.
+    pub fn state_for(&self, tenant: &str) -> State {
+        self.override_for(tenant)
+            .and_then(|o| o.state)
+            .unwrap_or(self.state)
+    }
+
+    /// The decision in force for `tenant`: its own with its own state,
+    /// else the item's.
+    pub fn decision_for(&self, tenant: &str) -> Option<Decision> {
+        match self.override_for(tenant) {
+            Some(o) if o.state.is_some() => o.decision,
+            _ => self.decision,
+        }
+    }
+
+    /// Where `tenant` stands: not applicable, or the state in force.
+    pub fn standing_for(&self, tenant: &str) -> TenantStanding {
+        let o = self.override_for(tenant);
+        if o.and_then(|o| o.applicable) == Some(false) {
+            return TenantStanding::NotApplicable;
+        }
+        TenantStanding::In(o.and_then(|o| o.state).unwrap_or(self.state))
+    }
+
+    /// Whether the item is open for `tenant`: it applies there and its
+    /// state in force is open.
+    pub fn is_open_for(&self, tenant: &str) -> bool {
+        matches!(self.standing_for(tenant), TenantStanding::In(s) if s.is_open())
     }
 
     /// The assignee for `tenant`: its override's, else the item's.
@@ -232,6 +393,129 @@ impl WorkItem {
     /// The due date for `tenant`: its override's, else the item's.
     pub fn due_for(&self, tenant: &str) -> Option<Timestamp> {
         self.override_for(tenant).and_then(|o| o.due).or(self.due)
+    }
+
+    /// Where each of `tenants` (those that see the post) stands.
+    pub fn tenant_summary<'a>(&self, tenants: impl IntoIterator<Item = &'a str>) -> TenantSummary {
+        let mut out = TenantSummary::default();
+        for t in tenants {
+            if self.overrides.is_empty() {
+                out.add(TenantStanding::In(self.state));
+            } else {
+                out.add(self.standing_for(t));
+            }
+        }
+        out
+    }
+
+    /// The tenant of `view`, a copy of this item as one tenant sees it
+    /// ([`WorkItem::for_tenant`]), after an action: its state, decision,
+    /// assignee and due date kept as that tenant's exception where they
+    /// differ from the item's.
+    pub(crate) fn keep_for_tenant(&mut self, tenant: &str, view: &WorkItem) {
+        let pos = self.overrides.iter().position(|o| o.tenant == tenant);
+        let mut o = pos
+            .and_then(|i| self.overrides.get(i).cloned())
+            .unwrap_or_else(|| TenantOverride::empty(tenant));
+        let own_state = !self.same_state(view.state, view.decision, view.dismiss_reason.as_deref());
+        o.state = own_state.then_some(view.state);
+        o.decision = if own_state { view.decision } else { None };
+        o.dismiss_reason = if own_state && view.state == State::Dismissed {
+            view.dismiss_reason.clone()
+        } else {
+            None
+        };
+        o.assignee = view
+            .assignee
+            .clone()
+            .filter(|a| Some(a) != self.assignee.as_ref());
+        o.due = view.due.filter(|d| Some(*d) != self.due);
+        match (pos, o.is_empty()) {
+            (Some(i), true) => {
+                self.overrides.remove(i);
+            }
+            (Some(i), false) => {
+                if let Some(slot) = self.overrides.get_mut(i) {
+                    *slot = o;
+                }
+            }
+            (None, true) => {}
+            (None, false) => {
+                let at = self
+                    .overrides
+                    .partition_point(|x| x.tenant.as_str() < tenant);
+                self.overrides.insert(at, o);
+            }
+        }
+    }
+
+    /// Whether a tenant's `state`, `decision` and dismissal `reason` are
+    /// the shared ones (the reason counts only for `dismissed`).
+    fn same_state(&self, state: State, decision: Option<Decision>, reason: Option<&str>) -> bool {
+        state == self.state
+            && decision == self.decision
+            && (state != State::Dismissed || reason == self.dismiss_reason.as_deref())
+    }
+
+    /// This item as `tenant` sees it: the state, decision, dismissal
+    /// reason, assignee and due date in force for it (everything else is
+    /// shared).
+    pub fn for_tenant(&self, tenant: &str) -> WorkItem {
+        let mut view = self.clone();
+        view.overrides = Vec::new();
+        if let Some(o) = self.override_for(tenant) {
+            if let Some(s) = o.state {
+                view.state = s;
+                view.decision = o.decision;
+                view.dismiss_reason = o.dismiss_reason.clone();
+                if s.is_open() {
+                    view.closed_at = None;
+                }
+            }
+            if let Some(a) = &o.assignee {
+                view.assignee = Some(a.clone());
+            }
+            if let Some(d) = o.due {
+                view.due = Some(d);
+            }
+        }
+        view
+    }
+
+    /// Clears each exception's state that equals the shared one (with its
+    /// decision), so the tenant follows the shared state again, and its
+    /// assignee or due date that equals the shared one; drops exceptions
+    /// left empty. Returns the tenants whose own state was cleared.
+    pub fn normalize_exceptions(&mut self) -> Vec<String> {
+        let (state, decision) = (self.state, self.decision);
+        let (assignee, due) = (self.assignee.clone(), self.due);
+        let mut cleared = Vec::new();
+        let reason = self.dismiss_reason.clone();
+        let same = |s: State, d: Option<Decision>, r: Option<&str>| {
+            s == state && d == decision && (s != State::Dismissed || r == reason.as_deref())
+        };
+        for o in &mut self.overrides {
+            if o.state
+                .is_some_and(|s| same(s, o.decision, o.dismiss_reason.as_deref()))
+            {
+                o.state = None;
+                o.decision = None;
+                o.dismiss_reason = None;
+                cleared.push(o.tenant.clone());
+            }
+            if o.state.is_none() {
+                o.decision = None;
+                o.dismiss_reason = None;
+            }
+            if o.assignee.is_some() && o.assignee == assignee {
+                o.assignee = None;
+            }
+            if o.due.is_some() && o.due == due {
+                o.due = None;
+            }
+        }
+        self.overrides.retain(|o| !o.is_empty());
+        cleared
     }
 
     /// Whether the post changed since the item was triaged and nobody has
@@ -292,11 +576,9 @@ mod tests {
         item.assignee = Some("alice".into());
         item.due = Some(at("2025-02-01T00:00:00Z"));
         item.overrides.push(TenantOverride {
-            tenant: "contoso".into(),
             applicable: Some(false),
             assignee: Some("bob".into()),
-            due: None,
-            note: None,
+            ..TenantOverride::empty("contoso")
         });
         assert!(!item.applies_to("Contoso"));
         assert!(item.applies_to("fabrikam"));

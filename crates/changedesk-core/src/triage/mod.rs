@@ -75,7 +75,7 @@ mod ownership;
 mod revision;
 mod table;
 
-pub use action::{Action, Transition, transition};
+pub use action::{Action, TenantTransition, Transition, transition, transition_for_tenants};
 pub use agenda::{
     Agenda, AgendaCounts, AgendaLogEntry, AgendaPost, AgendaRow, DecisionRow, NO_WORKLOAD,
     WorkloadSection,
@@ -91,7 +91,9 @@ pub use deadlines::{
     deadline_status_within,
 };
 pub use groups::{TenantGroup, find_group, glob_match, groups_of, validate_groups};
-pub use item::{Decision, Priority, State, TenantOverride, WorkItem};
+pub use item::{
+    Decision, Priority, State, TenantOverride, TenantStanding, TenantSummary, WorkItem,
+};
 pub use log::{
     Actor, ActorError, LogAction, LogEntry, LogScope, MAX_ACTOR_LEN, ParseLogScopeError,
     visible_entries,

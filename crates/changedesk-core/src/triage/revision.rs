@@ -163,6 +163,27 @@ pub fn on_revision(
             effect.reopened = true;
         }
     }
+    // a tenant's own decision was made on the old dates too
+    let closed_for: Vec<String> = item
+        .overrides
+        .iter()
+        .filter(|o| o.state.is_some_and(State::is_closed))
+        .map(|o| o.tenant.clone())
+        .collect();
+    if !closed_for.is_empty() && policy.enabled {
+        let reason = format!("the post changed: {}", watched.join(", "));
+        if let Ok(t) = super::action::transition_for_tenants(
+            item,
+            Action::Reopen { reason },
+            &closed_for,
+            &actor,
+            now,
+        ) {
+            *item = t.transition.item;
+            effect.entries.extend(t.transition.entries);
+            effect.reopened = true;
+        }
+    }
     if effect.reopened || item.state.is_open() {
         effect.notify_owner = Some(NotifyIntent {
             message_id: item.message_id.clone(),

@@ -53,6 +53,11 @@ pub struct Groups {
 }
 
 impl Groups {
+    /// The names of the groups holding one of the caller's tenants.
+    pub fn names(&self) -> Vec<String> {
+        self.groups.iter().map(|(n, _)| n.clone()).collect()
+    }
+
     /// The groups and their members among the archive's tenants that
     /// `caller` sees.
     pub async fn load(state: &AppState, caller: &Caller) -> ApiResult<Groups> {

@@ -346,6 +346,8 @@ struct InboxPage {
     first: Option<String>,
     searching: bool,
     can_triage: bool,
+    /// The tenant groups a bulk action may be for (with a tenant in scope).
+    bulk_groups: Vec<String>,
     /// Accepting the baseline would close something, and the caller may.
     baseline_pending: bool,
     back: String,
@@ -574,6 +576,11 @@ pub(crate) async fn inbox(
     let baseline_pending = caller.require(Need::TriageAny).is_ok()
         && caller.unrestricted()
         && state.store.baseline_pending().await?;
+    let bulk_groups = if can_triage {
+        tenant_groups.names()
+    } else {
+        Vec::new()
+    };
     html(&InboxPage {
         layout: user.layout("Inbox", "inbox"),
         q: p.q.trim().to_string(),
@@ -588,6 +595,7 @@ pub(crate) async fn inbox(
         first,
         searching: !p.q.trim().is_empty(),
         can_triage,
+        bulk_groups,
         baseline_pending,
         back,
         view_query: p.view_query(),

@@ -82,10 +82,36 @@ pub(crate) struct Card {
     deadline: String,
     changed: bool,
     tenants: String,
+    /// Where the post's tenants stand when not all alike: "done for 812 ·
+    /// open for 3".
+    standing: String,
 }
 
-fn card(r: &ItemRow, groups: &Groups, now: changedesk_core::Timestamp) -> Card {
-    let item = &r.stored.item;
+/// A list's card of `r`: with `tenant`, what is in force for that tenant;
+/// otherwise the item's own, and where its tenants stand when they differ.
+fn card(
+    r: &ItemRow,
+    groups: &Groups,
+    now: changedesk_core::Timestamp,
+    tenant: Option<&str>,
+) -> Card {
+    let own;
+    let item = match tenant {
+        Some(t) => {
+            own = r.stored.item.for_tenant(t);
+            &own
+        }
+        None => &r.stored.item,
+    };
+    let summary = r
+        .stored
+        .item
+        .tenant_summary(r.tenants.iter().map(String::as_str));
+    let standing = if tenant.is_none() && summary.is_mixed() {
+        summary.describe()
+    } else {
+        String::new()
+    };
     let deadline = match deadline_status(item, &r.dates(), now) {
         DeadlineStatus::Overdue { since } => format!("overdue since {}", since.date()),
         DeadlineStatus::Missed { since } => format!("missed on {}", since.date()),
@@ -104,6 +130,7 @@ fn card(r: &ItemRow, groups: &Groups, now: changedesk_core::Timestamp) -> Card {
         deadline,
         changed: changed_since_triage(item),
         tenants: groups.row(r.tenants.clone(), false).describe(),
+        standing,
     }
 }
 
@@ -189,7 +216,8 @@ pub(crate) async fn list(
         }
     };
     let groups = Groups::load(&state, &user.caller).await?;
-    let cards: Vec<Card> = rows.iter().map(|r| card(r, &groups, now)).collect();
+    let tenant = Some(p.tenant.trim()).filter(|t| !t.is_empty());
+    let cards: Vec<Card> = rows.iter().map(|r| card(r, &groups, now, tenant)).collect();
     let first_shown = (page - 1).saturating_mul(ITEMS_PAGE) + 1;
     let previous = (page > 1).then(|| p.page_link(page - 1));
     let next = (first_shown - 1 + (cards.len() as i64) < total).then(|| p.page_link(page + 1));
@@ -271,9 +299,33 @@ pub(crate) async fn board(State(state): State<AppState>, user: SignedIn) -> UiRe
         None => Vec::new(),
     };
     let groups = Groups::load(&state, &user.caller).await?;
+    // whether some item's tenants stand apart (then each column is counted
+    // by what is in force per tenant, not by the items' own states)
+    let mixed = match &every {
+        Some(f) => state.store.work_items_with_exceptions(f).await? > 0,
+        None => false,
+    };
     let mut columns: Vec<Column> = Vec::new();
     for s in order {
-        let count: i64 = tally.iter().filter(|t| t.state == s).map(|t| t.count).sum();
+        // an item stands in each column where some tenant stands: one done
+        // for some tenants and open for others is in both
+        let count: i64 = match &every {
+            Some(_) if !mixed => tally.iter().filter(|t| t.state == s).map(|t| t.count).sum(),
+            Some(f) => {
+                let column = ItemFilter {
+                    states: vec![s],
+                    ..f.clone()
+                };
+                state
+                    .store
+                    .work_item_tally(&column)
+                    .await?
+                    .iter()
+                    .map(|t| t.count)
+                    .sum()
+            }
+            None => 0,
+        };
         let cards = match &every {
             Some(f) if count > 0 => {
                 let column = ItemFilter {
@@ -284,7 +336,7 @@ pub(crate) async fn board(State(state): State<AppState>, user: SignedIn) -> UiRe
                 api_items::rows(&state, &user.caller, &column)
                     .await?
                     .iter()
-                    .map(|r| card(r, &groups, now))
+                    .map(|r| card(r, &groups, now, None))
                     .collect()
             }
             _ => Vec::new(),
@@ -332,6 +384,33 @@ struct BulkPage {
     back: String,
 }
 
+/// "done", for a group "done for tenant group emea", and the tenants the
+/// action left as they were.
+fn skipped_note(act_for: &api_items::ActFor, skipped: &[api_items::SkippedDto]) -> String {
+    let mut out = match act_for {
+        api_items::ActFor::Group(g) => format!("done for tenant group {g}"),
+        _ => "done".to_string(),
+    };
+    if !skipped.is_empty() {
+        out.push_str(&format!(
+            "; left as they were: {}",
+            skipped
+                .iter()
+                .take(5)
+                .map(|s| s.tenant.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        if skipped.len() > 5 {
+            out.push_str(&format!(" and {} more", skipped.len() - 5));
+        }
+        if let Some(first) = skipped.first() {
+            out.push_str(&format!(" ({})", first.reason));
+        }
+    }
+    out
+}
+
 /// `POST /items/bulk`: one action on each selected post, each as the API
 /// would do it (who may act, the transition table, the log); then what
 /// happened to each.
@@ -372,14 +451,26 @@ pub(crate) async fn bulk(State(state): State<AppState>, form: UiForm) -> UiResul
             )));
         }
     };
+    let act_for = match form.get("group").trim() {
+        "" => api_items::ActFor::All,
+        g => api_items::ActFor::Group(g.to_string()),
+    };
     let mut outcomes = Vec::new();
     for id in ids {
-        let r = api_items::act(&state, &form.user.caller, id, None, action.clone()).await;
+        let r = api_items::act(
+            &state,
+            &form.user.caller,
+            id,
+            None,
+            action.clone(),
+            &act_for,
+        )
+        .await;
         outcomes.push(match r {
-            Ok(()) => Outcome {
+            Ok(skipped) => Outcome {
                 id: id.to_string(),
                 ok: true,
-                message: "done".to_string(),
+                message: skipped_note(&act_for, &skipped),
             },
             Err(e) => Outcome {
                 id: id.to_string(),

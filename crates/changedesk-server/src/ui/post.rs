@@ -36,6 +36,13 @@ pub(crate) struct DiffQuery {
     /// The page of the tenants, from 1.
     #[serde(default)]
     tenant_page: String,
+    /// Whom the triage forms act for: empty (every tenant), tenant names
+    /// (comma-separated) or `group:NAME`.
+    #[serde(default, rename = "for")]
+    act_for: String,
+    /// `all`: the whole decision log, not only its newest entries.
+    #[serde(default)]
+    log: String,
 }
 
 /// Which of the post's tenants the page lists.
@@ -43,7 +50,48 @@ pub(crate) struct DiffQuery {
 struct TenantList {
     q: String,
     page: usize,
+    /// The triage forms' `for` (see [`DiffQuery`]).
+    act_for: String,
+    /// Every entry of the decision log, not only the newest.
+    whole_log: bool,
 }
+
+/// Whom a form's `for` acts for: empty (every tenant), `group:NAME`, or
+/// tenant names separated by commas or spaces.
+pub(crate) fn act_for_of(s: &str) -> items::ActFor {
+    let s = s.trim();
+    if s.is_empty() {
+        return items::ActFor::All;
+    }
+    if let Some(g) = s.strip_prefix("group:") {
+        return items::ActFor::Group(g.trim().to_string());
+    }
+    items::ActFor::Tenants(
+        s.split([',', ' '])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// A tenant's exception, as the post page lists it.
+pub(crate) struct ExceptionRow {
+    tenant: String,
+    standing: String,
+    assignee: String,
+    due: String,
+    note: String,
+    href: String,
+}
+
+/// The newest entries of the decision log the post page shows (`?log=all`:
+/// every one).
+const LOG_SHOWN: usize = 100;
+
+/// At most this many tenant exceptions, the post page lists (the tenant
+/// search finds the others; the API lists all).
+const EXCEPTIONS_SHOWN: usize = 50;
 
 pub(crate) struct DateRow {
     label: &'static str,
@@ -106,11 +154,24 @@ pub(crate) struct Panel {
     decisions: &'static [&'static str],
     allowed: Vec<String>,
     due: String,
+    /// The forms' `for`: whom they act for (empty: every tenant).
+    act_for: String,
+    /// For people: "every tenant", "tenant group emea", "contoso, fabrikam".
+    act_for_label: String,
+    /// Actions for some tenants only: the whole post's forms (priority,
+    /// acknowledging changes) are not offered.
+    some_tenants: bool,
+    /// What the "act for" field suggests: `group:NAME` of each group.
+    group_choices: Vec<String>,
 }
 
 impl Panel {
     fn allows(&self, action: &str) -> bool {
+        // for some tenants, each may stand elsewhere: the server says
+        // which it left as they were
         self.allowed.iter().any(|a| a == action)
+            || (!self.act_for.is_empty()
+                && matches!(action, "triage" | "start" | "close" | "dismiss" | "reopen"))
     }
 }
 
@@ -151,6 +212,11 @@ struct PostPage {
     diff_error: Option<String>,
     item: Option<ItemDetailDto>,
     item_state: &'static str,
+    /// The tenant exceptions (at most [`EXCEPTIONS_SHOWN`], those matching
+    /// the tenant search).
+    exceptions: Vec<ExceptionRow>,
+    /// Older decision log entries not shown.
+    log_more: usize,
     log: Vec<LogRow>,
     panel: Option<Panel>,
     notice: Option<String>,
@@ -230,6 +296,8 @@ pub(crate) async fn post_page(
     let list = TenantList {
         q: d.tenant_q.trim().to_string(),
         page: tenant_cover::page_number(&d.tenant_page)?,
+        act_for: d.act_for.trim().to_string(),
+        whole_log: d.log.trim() == "all",
     };
     render(&state, &user, &id, (from, to), &list, None, StatusCode::OK).await
 }
@@ -435,12 +503,20 @@ async fn render(
         Err(e) if e.status == StatusCode::NOT_FOUND => None,
         Err(e) => return Err(e.into()),
     };
-    let log = item
+    let log_total = item.as_ref().map_or(0, |i| i.log.len());
+    let log: Vec<LogRow> = item
         .as_ref()
         .map(|i| {
             i.log
                 .iter()
+                // newest first; an item decided per tenant for hundreds of
+                // tenants has thousands of entries: the newest only, unless asked
                 .rev()
+                .take(if list.whole_log {
+                    usize::MAX
+                } else {
+                    LOG_SHOWN
+                })
                 .map(|e| {
                     let what = match (&e.field, &e.old, &e.new) {
                         (Some(f), old, new) => format!(
@@ -465,22 +541,78 @@ async fn render(
                 .collect()
         })
         .unwrap_or_default();
+    let may_act = item.as_ref().is_some_and(|i| {
+        !i.allowed_actions.is_empty() || (i.for_tenants_only || !list.act_for.is_empty())
+    }) && (caller.require(crate::http::auth::Need::TriageAny).is_ok()
+        || caller.role == changedesk_core::access::Role::Owner);
     let panel = match &item {
-        Some(i) if !i.allowed_actions.is_empty() => Some(Panel {
-            owners: state
-                .store
-                .owners()
-                .await?
-                .into_iter()
-                .map(|o| (o.name, o.display_name))
-                .collect(),
-            priorities: Priority::NAMES,
-            decisions: Decision::NAMES,
-            allowed: i.allowed_actions.clone(),
-            due: view::date_of(&i.item.due),
-        }),
+        Some(i) if may_act => {
+            let act_for_label = match act_for_of(&list.act_for) {
+                items::ActFor::All if i.for_tenants_only => {
+                    "your tenants (the post's other tenants are not yours to decide for)"
+                        .to_string()
+                }
+                items::ActFor::All => "every tenant".to_string(),
+                items::ActFor::Group(g) => format!("tenant group {g}"),
+                items::ActFor::Tenants(t) => t.join(", "),
+            };
+            Some(Panel {
+                owners: state
+                    .store
+                    .owners()
+                    .await?
+                    .into_iter()
+                    .map(|o| (o.name, o.display_name))
+                    .collect(),
+                priorities: Priority::NAMES,
+                decisions: Decision::NAMES,
+                allowed: i.allowed_actions.clone(),
+                due: view::date_of(&i.item.due),
+                some_tenants: i.for_tenants_only || !list.act_for.is_empty(),
+                act_for: list.act_for.clone(),
+                act_for_label,
+                group_choices: tenant_groups
+                    .iter()
+                    .map(|g| format!("group:{}", g.name))
+                    .collect(),
+            })
+        }
         _ => None,
     };
+    let q = list.q.to_ascii_lowercase();
+    let exceptions: Vec<ExceptionRow> = item
+        .as_ref()
+        .and_then(|i| i.item.overrides.as_ref())
+        .map(|o| {
+            o.iter()
+                .filter(|o| q.is_empty() || o.tenant.contains(&q))
+                .take(EXCEPTIONS_SHOWN)
+                .map(|o| ExceptionRow {
+                    standing: match (o.applicable, &o.state, &o.decision) {
+                        (Some(false), _, _) => "not applicable".to_string(),
+                        (_, Some(s), Some(d)) => {
+                            format!("{} ({})", s.replace('_', " "), d.replace('_', " "))
+                        }
+                        (_, Some(s), None) => s.replace('_', " "),
+                        (_, None, _) => String::new(),
+                    },
+                    assignee: o.assignee.clone().unwrap_or_default(),
+                    due: view::date_of(&o.due),
+                    note: o
+                        .note
+                        .clone()
+                        .or_else(|| o.dismiss_reason.clone())
+                        .unwrap_or_default(),
+                    href: format!(
+                        "/posts/{}?for={}#triage",
+                        view::encode(&id),
+                        view::encode(&o.tenant)
+                    ),
+                    tenant: o.tenant.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let item_state = item
         .as_ref()
         .map_or("", |i| view::state_label(&i.item.state));
@@ -515,6 +647,8 @@ async fn render(
         diff_error,
         item,
         item_state,
+        exceptions,
+        log_more: log_total.saturating_sub(log.len()),
         log,
         panel,
         notice,
@@ -586,36 +720,68 @@ pub(crate) async fn act(
                 .map_err(|_| UiError::bad_request(format!("version `{v}` is not a number")))?,
         ),
     };
+    let act_for = form.get("for").trim().to_string();
     let outcome = match action_of(&form) {
-        Ok(action) => items::act(&state, &form.user.caller, &id, version, action)
-            .await
-            .map_err(|e| (e.status, e.detail)),
+        Ok(action) => items::act(
+            &state,
+            &form.user.caller,
+            &id,
+            version,
+            action,
+            &act_for_of(&act_for),
+        )
+        .await
+        .map_err(|e| (e.status, e.detail)),
         Err(m) => Err((StatusCode::BAD_REQUEST, m)),
     };
-    match outcome {
-        Ok(()) => Ok(Redirect::to(&format!("/posts/{}#triage", view::encode(&id))).into_response()),
+    let back = if act_for.is_empty() {
+        format!("/posts/{}#triage", view::encode(&id))
+    } else {
+        format!(
+            "/posts/{}?for={}#triage",
+            view::encode(&id),
+            view::encode(&act_for)
+        )
+    };
+    // the post again, with what happened: tenants left as they were, or
+    // what went wrong
+    let (note, status) = match outcome {
+        Ok(skipped) if skipped.is_empty() => return Ok(Redirect::to(&back).into_response()),
+        Ok(skipped) => (
+            format!(
+                "Done; left as they were: {}",
+                skipped
+                    .iter()
+                    .map(|s| format!("{} ({})", s.tenant, s.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            StatusCode::OK,
+        ),
         // not in scope: as for any post that does not exist
-        Err((StatusCode::NOT_FOUND, m)) => Err(UiError::Page {
-            status: StatusCode::NOT_FOUND,
-            message: m,
-        }),
-        Err((status, m)) => {
-            let list = TenantList {
-                page: 1,
-                ..TenantList::default()
-            };
-            render(
-                &state,
-                &form.user,
-                &id,
-                (None, None),
-                &list,
-                Some(m),
-                status,
-            )
-            .await
+        Err((StatusCode::NOT_FOUND, m)) => {
+            return Err(UiError::Page {
+                status: StatusCode::NOT_FOUND,
+                message: m,
+            });
         }
-    }
+        Err((status, m)) => (m, status),
+    };
+    let list = TenantList {
+        page: 1,
+        act_for,
+        ..TenantList::default()
+    };
+    render(
+        &state,
+        &form.user,
+        &id,
+        (None, None),
+        &list,
+        Some(note),
+        status,
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -445,12 +445,20 @@ fn matrix() -> Vec<Row> {
             expect: [401, 200, 200, 403, 403, 404],
         },
         // MC1 is owen's, and alpha and beta see it: its one work item is
-        // shared, so scoped (alpha only) may not change it
+        // shared, so scoped (alpha only) acts for alpha alone, and not on
+        // what concerns the whole post
         Row {
             method: "POST",
             route: "/api/v1/items/{id}/actions",
             path: "/api/v1/items/MC1/actions",
             body: comment(),
+            expect: [401, 200, 200, 200, 403, 200],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/items/{id}/actions",
+            path: "/api/v1/items/MC1/actions",
+            body: Some(json!({"action": "add_label", "label": "shared"})),
             expect: [401, 200, 200, 200, 403, 403],
         },
         // MC3 is the manager's and only alpha sees it: scoped may act
@@ -2710,9 +2718,14 @@ async fn configuration_is_redacted_for_tenant_limited_callers(store: Store) {
             .all(|g| g["name"] != "west"),
         "{groups}"
     );
-    // a shared item offers scoped no action; its own tenant's item does
+    // a shared item offers scoped actions for its own tenant only
     let (_, mc1, _) = call(&f, "scoped", "GET", "/api/v1/items/MC1", None).await;
-    assert_eq!(mc1["allowed_actions"], json!([]), "{mc1}");
+    assert_eq!(mc1["for_tenants_only"], json!(true), "{mc1}");
+    assert_eq!(
+        mc1["tenant_states"]["new"],
+        json!(1),
+        "only alpha is counted: {mc1}"
+    );
     let (_, mc3, _) = call(&f, "scoped", "GET", "/api/v1/items/MC3", None).await;
     assert!(
         !mc3["allowed_actions"].as_array().unwrap().is_empty(),
@@ -2738,7 +2751,8 @@ async fn every_documented_action_is_accepted(store: Store) {
         let name = a["properties"]["action"]["enum"][0].as_str().unwrap();
         let mut bodies = vec![json!({"action": name})];
         for (arg, s) in a["properties"].as_object().unwrap() {
-            if arg == "action" || arg == "version" {
+            // whom it is for: tried below
+            if arg == "action" || arg == "version" || arg == "tenants" || arg == "group" {
                 continue;
             }
             let values: Vec<Value> = match s["enum"].as_array() {
@@ -2760,6 +2774,16 @@ async fn every_documented_action_is_accepted(store: Store) {
                 }
             }
             bodies = next;
+        }
+        // for some tenants: beta (which sees MC2), or its group
+        if a["properties"].get("tenants").is_some() {
+            let mut more = Vec::new();
+            for b in &bodies {
+                let mut t = b.clone();
+                t["tenants"] = json!(["beta"]);
+                more.push(t);
+            }
+            bodies.extend(more);
         }
         for body in bodies {
             let (status, answer, _) = call(

@@ -53,6 +53,7 @@ mod oidc;
 mod outbox;
 mod surfaces;
 mod sync;
+mod tenant_work;
 mod triage;
 mod ui;
 mod ui_admin;

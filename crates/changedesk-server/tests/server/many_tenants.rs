@@ -6,7 +6,6 @@
 
 use changedesk_core::access::{Role, Scope};
 use changedesk_core::triage::{TenantGroup, WorkItem};
-use changedesk_server::http::{self, AppState, Settings};
 use changedesk_store::Store;
 use serde_json::{Value, json};
 
@@ -87,18 +86,7 @@ async fn many(store: Store) -> Fixture {
         groups: vec![],
     };
     user(&store, "scoped", Role::Reader, scope).await;
-    let state = AppState::new(
-        store.clone(),
-        Settings {
-            secure_cookies: false,
-            ..Settings::default()
-        },
-    )
-    .with_clock(|| at(NOW));
-    Fixture {
-        app: http::router(state, true),
-        store,
-    }
+    super::ui::served(store)
 }
 
 async fn json_of(b: &Browser, f: &Fixture, path: &str) -> Value {

@@ -6,7 +6,6 @@
 
 use changedesk_core::access::{Role, Scope};
 use changedesk_core::triage::{BASELINE_LABEL, OwnershipMap, State, WorkItem, baseline_fate};
-use changedesk_server::http::{self, AppState, Settings};
 use changedesk_server::triage::{agenda, sweep_deadlines};
 use changedesk_store::{ItemFilter, Store};
 use serde_json::{Value, json};
@@ -108,18 +107,7 @@ async fn seeded(store: Store) -> Fixture {
         groups: vec![],
     };
     user(&store, "scoped", Role::ChangeManager, alpha_only).await;
-    let state = AppState::new(
-        store.clone(),
-        Settings {
-            secure_cookies: false,
-            ..Settings::default()
-        },
-    )
-    .with_clock(|| at(NOW));
-    Fixture {
-        app: http::router(state, true),
-        store,
-    }
+    super::ui::served(store)
 }
 
 fn ids(list: &[&str]) -> Vec<String> {

@@ -198,6 +198,12 @@ pub(super) async fn fixture(store: Store, extra: usize) -> Fixture {
     user(&store, "owen", Role::Owner, Scope::default()).await;
     user(&store, "reader", Role::Reader, Scope::default()).await;
     user(&store, "scoped", Role::ChangeManager, alpha_only).await;
+    served(store)
+}
+
+/// The web UI and API on `store`, with plain-HTTP cookies and the clock at
+/// [`NOW`].
+pub(super) fn served(store: Store) -> Fixture {
     let state = AppState::new(
         store.clone(),
         Settings {

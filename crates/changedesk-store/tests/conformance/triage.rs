@@ -7,6 +7,7 @@ use changedesk_core::Timestamp;
 use changedesk_core::triage::{
     Action, Actor, Decision, LogAction, LogEntry, LogScope, Owner, OwnershipEntry, Priority,
     ReopenPolicy, Scope, State, TenantGroup, WorkItem, on_revision, transition,
+    transition_for_tenants,
 };
 use changedesk_store::{
     AuditEntry, ItemFilter, ItemSave, Location, NotifyRow, SeedRule, Store, StoreError, TriageSeed,
@@ -1791,6 +1792,424 @@ conformance!(
                 (State::InProgress, 1),
                 (State::Done, 1),
             ]
+        );
+    }
+);
+
+conformance!(
+    tenant_exceptions_are_in_force_in_lists_and_counts,
+    |store: Store| async move {
+        // MC1 is seen by alpha, beta and gamma; MC2 by alpha and beta
+        for (tenant, ids) in [
+            ("alpha", &["MC1", "MC2"][..]),
+            ("beta", &["MC1", "MC2"][..]),
+            ("gamma", &["MC1"][..]),
+        ] {
+            store
+                .import_messages(tenant, &posts(ids), &opts("2026-03-01T00:00:00Z"))
+                .await
+                .unwrap();
+        }
+        let u = person("alice");
+        let now = "2026-03-02T00:00:00Z";
+        let tenants = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let new = |id: &str| WorkItem::new(id, at("2026-03-01T00:00:00Z"));
+        // MC1: triaged for all, alice; done for alpha; bob's for beta, due
+        // 04-01 there; not applicable for gamma
+        let (i, _) = act(&new("MC1"), Action::Triage, &u, now);
+        let (i, _) = act(
+            &i,
+            Action::Assign {
+                owner: Some("alice".into()),
+            },
+            &u,
+            now,
+        );
+        let close = Action::Close {
+            decision: Decision::Actioned,
+            reason: None,
+        };
+        let t = transition_for_tenants(&i, close, &tenants(&["alpha"]), &u, at(now)).unwrap();
+        let i = t.transition.item;
+        let t = transition_for_tenants(
+            &i,
+            Action::Assign {
+                owner: Some("bob".into()),
+            },
+            &tenants(&["beta"]),
+            &u,
+            at(now),
+        )
+        .unwrap();
+        let i = t.transition.item;
+        let t = transition_for_tenants(
+            &i,
+            Action::SetDue {
+                due: Some(at("2026-04-01T00:00:00Z")),
+            },
+            &tenants(&["beta"]),
+            &u,
+            at(now),
+        )
+        .unwrap();
+        let (mc1, _) = act(
+            &t.transition.item,
+            Action::SetOverride {
+                tenant: "gamma".into(),
+                applicable: Some(false),
+                assignee: None,
+                due: None,
+                note: Some("not licensed".into()),
+            },
+            &u,
+            now,
+        );
+        assert_eq!(mc1.overrides.len(), 3);
+        // MC2: new for all
+        save(&store, &mc1, None, None, &[], now).await.unwrap();
+        save(&store, &new("MC2"), None, None, &[], now)
+            .await
+            .unwrap();
+        assert_eq!(store.work_item("MC1").await.unwrap().unwrap().item, mc1);
+
+        let f = |filter: ItemFilter| listed(&store, filter);
+        let open = vec![State::New, State::Triaged, State::InProgress];
+        // open somewhere: both; open for alpha: MC2 only (alpha's MC1 is done)
+        assert_eq!(
+            f(ItemFilter {
+                states: open.clone(),
+                ..Default::default()
+            })
+            .await,
+            vec!["MC1", "MC2"]
+        );
+        assert_eq!(
+            f(ItemFilter {
+                states: open.clone(),
+                tenant: Some("alpha".into()),
+                ..Default::default()
+            })
+            .await,
+            vec!["MC2"]
+        );
+        assert_eq!(
+            f(ItemFilter {
+                states: vec![State::Done],
+                tenant: Some("alpha".into()),
+                ..Default::default()
+            })
+            .await,
+            vec!["MC1"]
+        );
+        // not applicable for gamma: closed there
+        assert_eq!(
+            f(ItemFilter {
+                states: open.clone(),
+                tenant: Some("gamma".into()),
+                ..Default::default()
+            })
+            .await,
+            Vec::<String>::new()
+        );
+        // bob's items: MC1 (for beta), whoever asks; not for alpha
+        assert_eq!(
+            f(ItemFilter {
+                assignee: Some("bob".into()),
+                ..Default::default()
+            })
+            .await,
+            vec!["MC1"]
+        );
+        assert_eq!(
+            f(ItemFilter {
+                assignee: Some("bob".into()),
+                tenant: Some("alpha".into()),
+                ..Default::default()
+            })
+            .await,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            f(ItemFilter {
+                assignee: Some("alice".into()),
+                tenant: Some("beta".into()),
+                ..Default::default()
+            })
+            .await,
+            Vec::<String>::new(),
+            "beta's MC1 is bob's"
+        );
+        // a user limited to alpha sees MC1 as done, to beta as bob's
+        assert_eq!(
+            f(ItemFilter {
+                states: open.clone(),
+                visible_to: Some(vec!["alpha".into()]),
+                ..Default::default()
+            })
+            .await,
+            vec!["MC2"]
+        );
+        assert_eq!(
+            f(ItemFilter {
+                assignee: Some("bob".into()),
+                visible_to: Some(vec!["beta".into(), "gamma".into()]),
+                ..Default::default()
+            })
+            .await,
+            vec!["MC1"]
+        );
+        // due before 04-02: only beta's MC1
+        assert_eq!(
+            f(ItemFilter {
+                due_before: Some(at("2026-04-02T00:00:00Z")),
+                ..Default::default()
+            })
+            .await,
+            vec!["MC1"]
+        );
+        assert_eq!(
+            f(ItemFilter {
+                due_before: Some(at("2026-04-02T00:00:00Z")),
+                tenant: Some("alpha".into()),
+                ..Default::default()
+            })
+            .await,
+            Vec::<String>::new()
+        );
+
+        // the inbox's item conditions alike: open for alpha, bob's for beta
+        let inbox = |q: changedesk_store::PostQuery| {
+            let store = store.clone();
+            async move {
+                let mut v: Vec<String> = store
+                    .query_posts(&q)
+                    .await
+                    .unwrap()
+                    .items
+                    .into_iter()
+                    .map(|h| h.summary.id)
+                    .collect();
+                v.sort();
+                v
+            }
+        };
+        let all = changedesk_store::PostQuery::new(changedesk_store::TenantScope::All);
+        assert_eq!(
+            inbox(changedesk_store::PostQuery {
+                item_states: open.clone(),
+                ..all.clone()
+            })
+            .await,
+            vec!["MC1", "MC2"]
+        );
+        assert_eq!(
+            inbox(changedesk_store::PostQuery {
+                item_states: open.clone(),
+                tenant: Some("alpha".into()),
+                ..all.clone()
+            })
+            .await,
+            vec!["MC2"]
+        );
+        assert_eq!(
+            inbox(changedesk_store::PostQuery {
+                item_states: open.clone(),
+                ..changedesk_store::PostQuery::new(changedesk_store::TenantScope::Only(vec![
+                    "gamma".into()
+                ]))
+            })
+            .await,
+            Vec::<String>::new(),
+            "not applicable for gamma"
+        );
+        assert_eq!(
+            inbox(changedesk_store::PostQuery {
+                assignee: Some(changedesk_store::ItemAssignee::Owner("bob".into())),
+                ..all.clone()
+            })
+            .await,
+            vec!["MC1"]
+        );
+        assert_eq!(
+            inbox(changedesk_store::PostQuery {
+                assignee: Some(changedesk_store::ItemAssignee::Owner("bob".into())),
+                tenant: Some("alpha".into()),
+                ..all.clone()
+            })
+            .await,
+            Vec::<String>::new()
+        );
+
+        // the facets count what is in force: MC1 is done for alpha,
+        // triaged for beta (bob's), not applicable for gamma
+        let states = |q: changedesk_store::PostQuery| {
+            let store = store.clone();
+            async move {
+                let f = store.post_facets(&q).await.unwrap();
+                let mut s: Vec<(String, i64)> = f
+                    .item_states
+                    .into_iter()
+                    .map(|c| (c.value, c.count))
+                    .collect();
+                s.sort();
+                let mut o: Vec<(String, i64)> =
+                    f.owners.into_iter().map(|c| (c.value, c.count)).collect();
+                o.sort();
+                (s, o, f.unassigned)
+            }
+        };
+        let pairs = |v: &[(&str, i64)]| {
+            v.iter()
+                .map(|(a, n)| (a.to_string(), *n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            states(changedesk_store::PostQuery {
+                tenant: Some("alpha".into()),
+                ..all.clone()
+            })
+            .await,
+            (pairs(&[("done", 1), ("new", 1)]), pairs(&[("alice", 1)]), 1)
+        );
+        for q in [
+            all.clone(),
+            changedesk_store::PostQuery {
+                q: Some("feature".into()),
+                ..all.clone()
+            },
+        ] {
+            assert_eq!(
+                states(q).await,
+                (
+                    pairs(&[("dismissed", 1), ("done", 1), ("new", 1), ("triaged", 1)]),
+                    pairs(&[("alice", 1), ("bob", 1)]),
+                    1
+                )
+            );
+        }
+        assert_eq!(
+            states(changedesk_store::PostQuery {
+                item_states: open.clone(),
+                ..all.clone()
+            })
+            .await,
+            (
+                pairs(&[("new", 1), ("triaged", 1)]),
+                pairs(&[("bob", 1)]),
+                1
+            ),
+            "open for beta (bob's) and MC2 (nobody's)"
+        );
+
+        // counts for one tenant count its standing
+        let tally = |t: Option<&str>| {
+            let store = store.clone();
+            let t = t.map(String::from);
+            async move {
+                let mut v: Vec<(State, Option<String>, i64)> = store
+                    .work_item_tally(&ItemFilter {
+                        tenant: t,
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|t| (t.state, t.assignee, t.count))
+                    .collect();
+                v.sort();
+                v
+            }
+        };
+        assert_eq!(
+            tally(Some("alpha")).await,
+            vec![
+                (State::New, None, 1),
+                (State::Done, Some("alice".into()), 1)
+            ]
+        );
+        assert_eq!(
+            tally(Some("beta")).await,
+            vec![
+                (State::New, None, 1),
+                (State::Triaged, Some("bob".into()), 1)
+            ]
+        );
+        assert_eq!(
+            tally(Some("gamma")).await,
+            vec![(State::Dismissed, Some("alice".into()), 1)]
+        );
+        assert_eq!(
+            tally(None).await,
+            vec![
+                (State::New, None, 1),
+                (State::Triaged, Some("alice".into()), 1)
+            ]
+        );
+
+        // every tenant done for MC2, one at a time: it is open nowhere
+        let v = store.work_item("MC2").await.unwrap().unwrap();
+        let (i, _) = act(&v.item, Action::Triage, &u, now);
+        let t = transition_for_tenants(
+            &i,
+            Action::Close {
+                decision: Decision::Communicated,
+                reason: None,
+            },
+            &tenants(&["alpha", "beta"]),
+            &u,
+            at(now),
+        )
+        .unwrap();
+        save(
+            &store,
+            &t.transition.item,
+            Some(v.version),
+            None,
+            &t.transition.entries,
+            now,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            f(ItemFilter {
+                states: open.clone(),
+                ..Default::default()
+            })
+            .await,
+            vec!["MC1"]
+        );
+        // the log keeps each tenant's entries in its scope
+        let log = store.work_item_log("MC2").await.unwrap();
+        assert!(
+            log.iter()
+                .any(|l| l.entry.scope == LogScope::Tenant("beta".into()))
+        );
+        // back to shared: the shared close equals both, the exceptions go
+        let v = store.work_item("MC2").await.unwrap().unwrap();
+        let (i, e) = act(
+            &v.item,
+            Action::Close {
+                decision: Decision::Communicated,
+                reason: None,
+            },
+            &u,
+            now,
+        );
+        assert!(i.overrides.is_empty());
+        save(&store, &i, Some(v.version), None, &e, now)
+            .await
+            .unwrap();
+        assert_eq!(
+            f(ItemFilter {
+                states: vec![State::Done],
+                tenant: Some("beta".into()),
+                ..Default::default()
+            })
+            .await,
+            vec!["MC1", "MC2"]
+                .into_iter()
+                .filter(|id| *id == "MC2")
+                .collect::<Vec<_>>()
         );
     }
 );

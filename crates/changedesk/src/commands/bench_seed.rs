@@ -41,6 +41,9 @@ struct Report {
     post_links: i64,
     incidents: i64,
     work_items_created: usize,
+    /// Work items given tenant exceptions, and how many exceptions.
+    items_with_exceptions: usize,
+    exceptions: usize,
     generate_seconds: f64,
     store_seconds: f64,
     triage_seconds: f64,
@@ -189,6 +192,17 @@ pub async fn run(app: &App, args: &BenchSeedArgs) -> Result<ExitCode> {
         );
     }
     let triage_seconds = triage_started.elapsed().as_secs_f64();
+    let (items_with_exceptions, exceptions) = if args.exceptions > 0 {
+        match seed_exceptions(&store, args.exceptions, now).await {
+            Ok(n) => n,
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        }
+    } else {
+        (0, 0)
+    };
     let after = store.counts().await?;
     store.close().await;
     let report = Report {
@@ -197,6 +211,8 @@ pub async fn run(app: &App, args: &BenchSeedArgs) -> Result<ExitCode> {
         post_links: after.post_links,
         incidents: after.incidents,
         work_items_created,
+        items_with_exceptions,
+        exceptions,
         generate_seconds,
         store_seconds,
         triage_seconds,
@@ -204,4 +220,85 @@ pub async fn run(app: &App, args: &BenchSeedArgs) -> Result<ExitCode> {
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Gives `count` work items (spread over the archive) exceptions for 10 to
+/// 500 of the tenants that see each, as people would make them: closed for
+/// some, in progress for others, another owner, not applicable. Returns the
+/// items changed and the exceptions made.
+async fn seed_exceptions(
+    store: &changedesk_store::Store,
+    count: usize,
+    now: Timestamp,
+) -> Result<(usize, usize)> {
+    use changedesk_core::triage::{Action, Actor, Decision, transition, transition_for_tenants};
+    let started = Instant::now();
+    let items = store
+        .work_items(&changedesk_store::ItemFilter::default())
+        .await?;
+    if items.is_empty() {
+        bail!("no work items to give exceptions to");
+    }
+    let step = (items.len() / count.min(items.len())).max(1);
+    let owners = store.owners().await?;
+    let actor = Actor::Person("bench".into());
+    let (mut changed, mut made) = (0, 0);
+    for (n, row) in items.iter().step_by(step).take(count).enumerate() {
+        let id = &row.stored.item.message_id;
+        let tenants = store.post_tenant_names(id).await?;
+        // 10 … 500 tenants, growing along the items
+        let want = 10 + n * 490 / count.max(2).saturating_sub(1).max(1);
+        let chosen: Vec<String> = tenants.into_iter().take(want.min(500)).collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        let mut item = row.stored.item.clone();
+        let mut entries = Vec::new();
+        // the shared item triaged, then each quarter of the tenants its own way
+        if item.state == changedesk_core::triage::State::New {
+            let t = transition(&item, Action::Triage, &actor, now)?;
+            entries.extend(t.entries);
+            item = t.item;
+        }
+        let quarter = chosen.len().div_ceil(4);
+        for (k, group) in chosen.chunks(quarter).enumerate() {
+            let action = match k {
+                0 => Action::Close {
+                    decision: Decision::Actioned,
+                    reason: None,
+                },
+                1 => Action::Start,
+                2 => match owners.get(n % owners.len().max(1)) {
+                    Some(o) => Action::Assign {
+                        owner: Some(o.name.clone()),
+                    },
+                    None => Action::Start,
+                },
+                _ => Action::Dismiss {
+                    reason: "not applicable for this customer".into(),
+                },
+            };
+            let t = transition_for_tenants(&item, action, group, &actor, now)?;
+            entries.extend(t.transition.entries);
+            item = t.transition.item;
+        }
+        made += item.overrides.len();
+        store
+            .save_work_item(&changedesk_store::ItemSave {
+                item: &item,
+                expected_version: Some(row.stored.version),
+                evaluated_revision: None,
+                entries: &entries,
+                notify: &[],
+                events: &[],
+                at: now,
+            })
+            .await?;
+        changed += 1;
+    }
+    eprintln!(
+        "gave {changed} work items {made} tenant exceptions in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok((changed, made))
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use changedesk_core::Timestamp;
 use changedesk_core::triage::{
     Action, Actor, DeadlineKind, DeadlineStatus, Decision, PostDates, Priority, State,
-    TenantOverride, WorkItem, deadline_status, transition,
+    TenantOverride, WorkItem, deadline_status, find_group, transition, transition_for_tenants,
 };
 use changedesk_store::{
     ItemFilter, ItemSave, LoggedEntry, OpenMode, Store, StoreError, StoredItem,
@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::app::{self, App};
 use crate::cli::{
-    AsUser, Format, LabelCommand, OverrideArgs, TaskIds, TasksCommand, TasksListArgs,
+    AsUser, ForTenants, Format, LabelCommand, OverrideArgs, TaskIds, TasksCommand, TasksListArgs,
 };
 use crate::commands::setup::{self, Setup, person, post_id};
 use crate::output::{self, clip, date};
@@ -28,27 +28,54 @@ pub async fn run(app: &App, cmd: TasksCommand) -> Result<ExitCode> {
     match cmd {
         T::List(args) => list(app, &args).await,
         T::Show { ids, format } => show(app, &ids, format).await,
-        T::Assign { args, none, who } => {
+        T::Assign {
+            args,
+            none,
+            who,
+            for_tenants,
+        } => {
             let (ids, owner) = if none {
                 (args, None)
             } else {
                 let (ids, owner) = split_last(args, "owner", "assign MC… OWNER (or --none)")?;
                 (ids, Some(owner.trim().to_ascii_lowercase()))
             };
-            act(app, &ids, &who, Change::Assign(owner)).await
+            act(app, &ids, &who, Change::Assign(owner), &for_tenants).await
         }
-        T::Triage(TaskIds { ids, who }) => act(app, &ids, &who, Change::Triage).await,
+        T::Triage(TaskIds {
+            ids,
+            who,
+            for_tenants,
+        }) => act(app, &ids, &who, Change::Triage, &for_tenants).await,
         T::Dismiss { items, reason } => {
-            act(app, &items.ids, &items.who, Change::Dismiss(reason)).await
+            act(
+                app,
+                &items.ids,
+                &items.who,
+                Change::Dismiss(reason),
+                &items.for_tenants,
+            )
+            .await
         }
-        T::Start(TaskIds { ids, who }) => act(app, &ids, &who, Change::Start).await,
+        T::Start(TaskIds {
+            ids,
+            who,
+            for_tenants,
+        }) => act(app, &ids, &who, Change::Start, &for_tenants).await,
         T::Close {
             items,
             decision,
             reason,
         } => {
             let decision: Decision = decision.parse().map_err(|e| anyhow!("--decision: {e}"))?;
-            act(app, &items.ids, &items.who, Change::Close(decision, reason)).await
+            act(
+                app,
+                &items.ids,
+                &items.who,
+                Change::Close(decision, reason),
+                &items.for_tenants,
+            )
+            .await
         }
         T::Comment {
             items,
@@ -66,38 +93,69 @@ pub async fn run(app: &App, cmd: TasksCommand) -> Result<ExitCode> {
                 &items.ids,
                 &items.who,
                 Change::Comment { text, tenant },
+                &items.for_tenants,
             )
             .await
         }
         T::Reopen { items, reason } => {
-            act(app, &items.ids, &items.who, Change::Reopen(reason)).await
+            act(
+                app,
+                &items.ids,
+                &items.who,
+                Change::Reopen(reason),
+                &items.for_tenants,
+            )
+            .await
         }
-        T::Ack(TaskIds { ids, who }) => act(app, &ids, &who, Change::Ack).await,
+        T::Ack(TaskIds {
+            ids,
+            who,
+            for_tenants,
+        }) => act(app, &ids, &who, Change::Ack, &for_tenants).await,
         T::Priority { args, who } => {
             let (ids, p) = split_last(args, "priority", "priority MC… low|normal|high|critical")?;
             let p: Priority = p.parse().map_err(|e| anyhow!("{e}"))?;
-            act(app, &ids, &who, Change::Priority(p)).await
+            act(app, &ids, &who, Change::Priority(p), &ForTenants::default()).await
         }
-        T::Due { args, none, who } => {
+        T::Due {
+            args,
+            none,
+            who,
+            for_tenants,
+        } => {
             let (ids, due) = if none {
                 (args, None)
             } else {
                 let (ids, d) = split_last(args, "date", "due MC… DATE (or --none)")?;
                 (ids, Some(parse_date("the due date", &d)?))
             };
-            act(app, &ids, &who, Change::Due(due)).await
+            act(app, &ids, &who, Change::Due(due), &for_tenants).await
         }
         T::Label(LabelCommand::Add { args, who }) => {
             let (ids, label) = split_last(args, "label", "label add MC… LABEL")?;
-            act(app, &ids, &who, Change::Label { add: true, label }).await
+            act(
+                app,
+                &ids,
+                &who,
+                Change::Label { add: true, label },
+                &ForTenants::default(),
+            )
+            .await
         }
         T::Label(LabelCommand::Remove { args, who }) => {
             let (ids, label) = split_last(args, "label", "label remove MC… LABEL")?;
-            act(app, &ids, &who, Change::Label { add: false, label }).await
+            act(
+                app,
+                &ids,
+                &who,
+                Change::Label { add: false, label },
+                &ForTenants::default(),
+            )
+            .await
         }
         T::Override(args) => {
             let change = override_change(&args)?;
-            act(app, &args.ids, &args.who, change).await
+            act(app, &args.ids, &args.who, change, &ForTenants::default()).await
         }
     }
 }
@@ -271,13 +329,7 @@ impl Change {
                 let current = item
                     .override_for(&tenant)
                     .cloned()
-                    .unwrap_or(TenantOverride {
-                        tenant: tenant.clone(),
-                        applicable: None,
-                        assignee: None,
-                        due: None,
-                        note: None,
-                    });
+                    .unwrap_or_else(|| TenantOverride::empty(&tenant));
                 Action::SetOverride {
                     tenant,
                     applicable: applicable.unwrap_or(current.applicable),
@@ -326,7 +378,13 @@ async fn load_item(store: &Store, id: &str) -> Result<StoredItem> {
     }
 }
 
-async fn act(app: &App, ids: &[String], who: &AsUser, change: Change) -> Result<ExitCode> {
+async fn act(
+    app: &App,
+    ids: &[String],
+    who: &AsUser,
+    change: Change,
+    for_tenants: &ForTenants,
+) -> Result<ExitCode> {
     let actor = person(who)?;
     let now = app::now()?;
     let store = app.store_existing().await?;
@@ -344,7 +402,7 @@ async fn act(app: &App, ids: &[String], who: &AsUser, change: Change) -> Result<
         let mut failed = 0usize;
         for id in ids {
             let id = post_id(id);
-            match act_one(&store, &id, &change, &actor, now).await {
+            match act_one(&store, &id, &change, &actor, now, for_tenants).await {
                 Ok(lines) => {
                     for l in lines {
                         println!("{l}");
@@ -370,16 +428,62 @@ async fn act(app: &App, ids: &[String], who: &AsUser, change: Change) -> Result<
     r
 }
 
+/// The tenants `for_tenants` names for post `id`: each must see it now; a
+/// group's are those of its tenants that do.
+async fn tenants_for(store: &Store, id: &str, for_tenants: &ForTenants) -> Result<Vec<String>> {
+    let seeing = store.post_tenant_names(id).await?;
+    if let Some(g) = &for_tenants.for_group {
+        let groups = store.groups().await?;
+        let group = find_group(&groups, g).ok_or_else(|| {
+            anyhow!(
+                "no tenant group is named `{}` (groups: {})",
+                clip(g.trim(), 40),
+                groups
+                    .iter()
+                    .map(|g| g.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?;
+        let members: Vec<String> = seeing.into_iter().filter(|t| group.contains(t)).collect();
+        if members.is_empty() {
+            bail!("no tenant of group `{}` sees {id}", group.name);
+        }
+        return Ok(members);
+    }
+    let mut out = Vec::new();
+    for t in &for_tenants.tenants {
+        let t = t.trim().to_ascii_lowercase();
+        if !seeing.contains(&t) {
+            bail!("tenant `{}` does not see {id}", clip(&t, 40));
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
 async fn act_one(
     store: &Store,
     id: &str,
     change: &Change,
     actor: &Actor,
     now: Timestamp,
+    for_tenants: &ForTenants,
 ) -> Result<Vec<String>> {
     let stored = load_item(store, id).await?;
     let action = change.action(&stored.item);
-    let t = transition(&stored.item, action, actor, now).map_err(|e| anyhow!("{e}"))?;
+    let mut notes = Vec::new();
+    let t = if for_tenants.is_all() {
+        transition(&stored.item, action, actor, now).map_err(|e| anyhow!("{e}"))?
+    } else {
+        let tenants = tenants_for(store, id, for_tenants).await?;
+        let t = transition_for_tenants(&stored.item, action, &tenants, actor, now)
+            .map_err(|e| anyhow!("{e}"))?;
+        for (tenant, why) in &t.skipped {
+            notes.push(format!("  {tenant}: left as it was ({why})"));
+        }
+        t.transition
+    };
     let entries: Vec<_> = match change {
         Change::Comment {
             tenant: Some(tenant),
@@ -413,6 +517,7 @@ async fn act_one(
     }
     let mut lines = vec![format!("{id}: {}", item_summary(&t.item))];
     lines.extend(entries.iter().map(|e| format!("  {}", e.describe())));
+    lines.extend(notes);
     Ok(lines)
 }
 
@@ -499,9 +604,13 @@ async fn list(app: &App, args: &TasksListArgs) -> Result<ExitCode> {
         let mut item = r.stored.item.clone();
         let mut applicable = None;
         if let Some(t) = &tenant {
-            item.due = item.due_for(t);
-            item.assignee = item.assignee_for(t).map(str::to_string);
-            applicable = Some(item.applies_to(t));
+            // what is in force for the tenant; not applicable there, it
+            // stands as dismissed (as the filter on states reads it)
+            item = r.stored.item.for_tenant(t);
+            applicable = Some(r.stored.item.applies_to(t));
+            if applicable == Some(false) {
+                item.state = State::Dismissed;
+            }
         }
         let deadline = deadline_status(&item, &r.dates(), now);
         if post_filter {
@@ -711,14 +820,19 @@ fn print_shown(s: &Shown) {
         }
     );
     if !item.overrides.is_empty() {
-        println!("\nOverrides:");
-        let mut t = output::table(&["Tenant", "Applies", "Assignee", "Due", "Note"]);
+        println!("\nExceptions (every other tenant follows the shared state):");
+        let mut t = output::table(&["Tenant", "Applies", "Own state", "Assignee", "Due", "Note"]);
         for o in &item.overrides {
             t.add_row(vec![
                 o.tenant.clone(),
                 match o.applicable {
                     Some(false) => "no".to_string(),
                     _ => "yes".to_string(),
+                },
+                match (o.state, o.decision) {
+                    (Some(s), Some(d)) => format!("{} ({d})", s.label()),
+                    (Some(s), None) => s.label().to_string(),
+                    (None, _) => "—".to_string(),
                 },
                 o.assignee.clone().unwrap_or_else(|| "—".to_string()),
                 date(&o.due),

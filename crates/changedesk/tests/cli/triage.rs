@@ -928,8 +928,57 @@ fn work_items_move_from_new_to_done_by_people_only() {
     assert_eq!(late.len(), 1, "{late:?}");
     assert_eq!(late[0]["id"], "MC1100002");
     assert_eq!(late[0]["deadline_text"], "overdue since 2026-09-15");
+    // not applicable for alpha: closed there (it stands as dismissed)
     let alpha = items(&s, &["--tenant", "alpha", "--state", "triaged"]);
+    assert!(alpha.iter().all(|v| v["id"] != "MC1100002"), "{alpha:?}");
+    let alpha = items(&s, &["--tenant", "alpha", "--state", "dismissed"]);
     assert_eq!(item(&alpha, "MC1100002")["applicable"], false);
+    assert_eq!(item(&alpha, "MC1100002")["state"], "dismissed");
+
+    // for some tenants only: alpha's own decision; the shared state stays
+    let r = s
+        .run(&as_alice(&[
+            "close",
+            "MC1100003",
+            "--decision",
+            "actioned",
+            "--for-tenant",
+            "alpha",
+        ]))
+        .ok();
+    assert!(
+        r.stdout.contains("[alpha]: state triaged → done"),
+        "{}",
+        r.stdout
+    );
+    let show = s
+        .run(&["--config", "cfg.toml", "tasks", "show", "MC1100003"])
+        .ok()
+        .stdout;
+    assert!(show.contains("State: triaged"), "{show}");
+    assert!(show.contains("done (actioned)"), "{show}");
+    let done = items(&s, &["--tenant", "alpha", "--state", "done"]);
+    assert_eq!(item(&done, "MC1100003")["state"], "done");
+    let r = s
+        .run(&as_alice(&["start", "MC1100003", "--for-tenant", "nobody"]))
+        .fails();
+    assert!(
+        r.stderr.contains("tenant `nobody` does not see MC1100003"),
+        "{}",
+        r.stderr
+    );
+    let r = s
+        .run(&as_alice(&["start", "MC1100003", "--for-group", "nosuch"]))
+        .fails();
+    assert!(
+        r.stderr.contains("no tenant group is named `nosuch`"),
+        "{}",
+        r.stderr
+    );
+    let r = s
+        .run(&as_alice(&["ack", "MC1100003", "--for-tenant", "alpha"]))
+        .fails();
+    assert!(r.stderr.contains("concerns the whole post"), "{}", r.stderr);
 }
 
 #[test]

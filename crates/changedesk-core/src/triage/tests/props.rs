@@ -12,6 +12,7 @@ use super::*;
 #[derive(Debug, Clone)]
 enum Op {
     Act(Action, u8),
+    ActFor(Action, Vec<String>),
     Revise(Vec<String>, bool),
     AutoClose { act_by_days: i64, grace_days: i64 },
 }
@@ -79,6 +80,8 @@ fn op() -> impl Strategy<Value = Op> {
     fields.push("some_future_field".into());
     prop_oneof![
         8 => (action(), 0u8..3).prop_map(|(a, who)| Op::Act(a, who)),
+        4 => (action(), proptest::sample::subsequence(vec!["contoso".to_string(), "fabrikam".into(), "Adatum".into()], 1..3))
+            .prop_map(|(a, t)| Op::ActFor(a, t)),
         2 => (proptest::sample::subsequence(fields, 0..4), any::<bool>())
             .prop_map(|(f, enabled)| Op::Revise(f, enabled)),
         1 => (-30i64..30, 0i64..5)
@@ -118,7 +121,17 @@ impl Replay {
         self.last_at = Some(e.at);
         self.entries += 1;
         if e.scope != LogScope::Post {
-            prop_assert_eq!(e.action, LogAction::SetOverride);
+            // a tenant's entries: its override, or its own state moving
+            // along the same table
+            if e.field.as_deref() == Some("state") {
+                let old: State = e.old.as_deref().unwrap_or("").parse().map_err(fail)?;
+                prop_assert!(
+                    rule_for(old, e.action).is_some(),
+                    "{} by {} is not in the table",
+                    old,
+                    e.action
+                );
+            }
             return Ok(());
         }
         match e.field.as_deref() {
@@ -198,6 +211,22 @@ fn check_item(item: &WorkItem, r: &Replay) -> Result<(), TestCaseError> {
         "overrides unsorted"
     );
     prop_assert!(item.overrides.iter().all(|o| !o.is_empty()));
+    for o in &item.overrides {
+        // a tenant's own state differs from the shared one, and is whole
+        if let Some(s) = o.state {
+            prop_assert!(
+                s != item.state
+                    || o.decision != item.decision
+                    || (s == State::Dismissed && o.dismiss_reason != item.dismiss_reason),
+                "{}'s own state equals the shared one",
+                o.tenant
+            );
+            prop_assert_eq!(s == State::Done, o.decision.is_some());
+            prop_assert_eq!(s == State::Dismissed, o.dismiss_reason.is_some());
+        } else {
+            prop_assert!(o.decision.is_none() && o.dismiss_reason.is_none());
+        }
+    }
     Ok(())
 }
 
@@ -233,6 +262,34 @@ proptest! {
                             // apply refuses the same way and leaves the item alone
                             prop_assert!(item.apply(action, actor, now).is_err());
                             prop_assert_eq!(&item, &before);
+                            Vec::new()
+                        }
+                    }
+                }
+                Op::ActFor(action, tenants) => {
+                    match transition_for_tenants(&item, action.clone(), &tenants, &alice(), now) {
+                        Ok(t) => {
+                            // the shared item is untouched
+                            let strip = |i: &WorkItem| WorkItem { overrides: Vec::new(), ..i.clone() };
+                            prop_assert_eq!(strip(&t.transition.item), strip(&item));
+                            prop_assert!(t.transition.entries.iter().all(|e| e.scope != LogScope::Post));
+                            // each tenant acted for now stands where its view went
+                            for name in &tenants {
+                                let name = name.to_ascii_lowercase();
+                                if t.skipped.iter().any(|(s, _)| *s == name) {
+                                    prop_assert_eq!(t.transition.item.state_for(&name), item.state_for(&name));
+                                    continue;
+                                }
+                                let view = transition(&item.for_tenant(&name), action.clone(), &alice(), now)
+                                    .map_err(fail)?;
+                                prop_assert_eq!(t.transition.item.state_for(&name), view.item.state);
+                                prop_assert_eq!(t.transition.item.decision_for(&name), view.item.decision);
+                            }
+                            item = t.transition.item;
+                            t.transition.entries
+                        }
+                        Err(e) => {
+                            prop_assert!(!e.to_string().is_empty());
                             Vec::new()
                         }
                     }
@@ -277,7 +334,7 @@ proptest! {
             // first-entry timestamps: set on first entry, never moved
             let entered: Vec<State> = entries
                 .iter()
-                .filter(|e| e.field.as_deref() == Some("state"))
+                .filter(|e| e.scope == LogScope::Post && e.field.as_deref() == Some("state"))
                 .filter_map(|e| e.new.as_deref().and_then(|s| s.parse().ok()))
                 .collect();
             match before.first_triaged_at {

@@ -280,3 +280,49 @@ fn message_fields_are_the_names_diff_produces() {
             .contains(&"last_modified".to_string())
     );
 }
+
+#[test]
+fn a_tenants_own_decision_reopens_when_the_dates_move() {
+    let item = item_in(State::Triaged);
+    let t = transition_for_tenants(
+        &item,
+        Action::Close {
+            decision: Decision::Actioned,
+            reason: None,
+        },
+        &["contoso".to_string()],
+        &alice(),
+        hours(1),
+    )
+    .unwrap();
+    let mut item = t.transition.item;
+    assert_eq!(item.state_for("contoso"), State::Done);
+    // a field nobody watches: flagged, contoso stays done
+    let mut quiet = item.clone();
+    let e = on_revision(
+        &mut quiet,
+        &["title".into()],
+        &ReopenPolicy::default(),
+        hours(2),
+    );
+    assert!(!e.reopened);
+    assert_eq!(quiet.state_for("contoso"), State::Done);
+    // the act-by date moved: contoso's decision is reopened, in its scope
+    let e = on_revision(
+        &mut item,
+        &["act_by".into()],
+        &ReopenPolicy::default(),
+        hours(2),
+    );
+    assert!(e.reopened);
+    assert_eq!(item.state_for("contoso"), State::Triaged);
+    assert!(
+        item.overrides.is_empty(),
+        "contoso follows the shared state again"
+    );
+    assert!(
+        e.entries
+            .iter()
+            .any(|x| x.scope == LogScope::Tenant("contoso".into()) && x.action == LogAction::Reopen)
+    );
+}

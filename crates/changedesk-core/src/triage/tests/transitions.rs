@@ -611,3 +611,180 @@ fn actions_have_a_tagged_json_form() {
     assert_eq!(json["action"], "set_priority");
     assert_eq!(json["priority"], "low");
 }
+
+#[test]
+fn tenants_can_stand_elsewhere_than_the_shared_state() {
+    let item = item_in(State::Triaged);
+    let tenants = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // done for fabrikam, in progress for tailspin, the rest triaged
+    let t = transition_for_tenants(
+        &item,
+        close(Decision::Actioned),
+        &tenants(&["Fabrikam"]),
+        &alice(),
+        hours(1),
+    )
+    .unwrap();
+    assert!(t.skipped.is_empty());
+    let item = t.transition.item;
+    assert_eq!(item.state, State::Triaged);
+    assert_eq!(item.state_for("fabrikam"), State::Done);
+    assert_eq!(item.decision_for("fabrikam"), Some(Decision::Actioned));
+    assert_eq!(item.state_for("contoso"), State::Triaged);
+    assert!(
+        t.transition
+            .entries
+            .iter()
+            .all(|e| e.scope == LogScope::Tenant("fabrikam".into()))
+    );
+    let item = transition_for_tenants(
+        &item,
+        Action::Start,
+        &tenants(&["tailspin"]),
+        &alice(),
+        hours(2),
+    )
+    .unwrap()
+    .transition
+    .item;
+    assert_eq!(item.state_for("tailspin"), State::InProgress);
+    let summary = item.tenant_summary(["fabrikam", "tailspin", "contoso", "adatum"]);
+    assert_eq!(
+        (summary.done, summary.in_progress, summary.triaged),
+        (1, 1, 2)
+    );
+    assert_eq!(summary.describe(), "open for 3 · done for 1");
+    assert!(summary.is_mixed());
+
+    // closing for both: tailspin closes, fabrikam is closed already
+    // (skipped, named); for fabrikam alone it is refused
+    let both = transition_for_tenants(
+        &item,
+        close(Decision::Communicated),
+        &tenants(&["fabrikam", "tailspin"]),
+        &alice(),
+        hours(3),
+    )
+    .unwrap();
+    assert_eq!(both.skipped.len(), 1);
+    assert_eq!(both.skipped[0].0, "fabrikam");
+    let e = transition_for_tenants(
+        &item,
+        close(Decision::Communicated),
+        &tenants(&["fabrikam"]),
+        &alice(),
+        hours(3),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("done"), "{e}");
+
+    // the whole post concerns every tenant: refused per tenant
+    let e = transition_for_tenants(
+        &item,
+        Action::SetPriority {
+            priority: Priority::High,
+        },
+        &tenants(&["fabrikam"]),
+        &alice(),
+        hours(3),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "MC1: `set_priority` concerns the whole post, not some tenants"
+    );
+
+    // the shared close as actioned: fabrikam's own state equals it now, so
+    // it follows the shared state again; tailspin keeps its own
+    let item = transition(
+        &both.transition.item,
+        close(Decision::Actioned),
+        &alice(),
+        hours(4),
+    )
+    .unwrap()
+    .item;
+    let fab = item.override_for("fabrikam");
+    assert!(fab.is_none(), "{fab:?}");
+    assert_eq!(item.decision_for("tailspin"), Some(Decision::Communicated));
+    // reopening the shared item reopens fabrikam with it, not tailspin
+    let item = transition(
+        &item,
+        Action::Reopen {
+            reason: "moved".into(),
+        },
+        &alice(),
+        hours(5),
+    )
+    .unwrap()
+    .item;
+    assert_eq!(item.state_for("fabrikam"), State::Triaged);
+    assert_eq!(item.state_for("tailspin"), State::Done);
+    // a tenant's exception survives its override being set, and the
+    // not-applicable ones count apart
+    let item = transition(
+        &item,
+        Action::SetOverride {
+            tenant: "tailspin".into(),
+            applicable: None,
+            assignee: None,
+            due: None,
+            note: Some("their own change board".into()),
+        },
+        &alice(),
+        hours(6),
+    )
+    .unwrap()
+    .item;
+    assert_eq!(item.state_for("tailspin"), State::Done);
+    let item = transition(
+        &item,
+        Action::SetOverride {
+            tenant: "adatum".into(),
+            applicable: Some(false),
+            assignee: None,
+            due: None,
+            note: None,
+        },
+        &alice(),
+        hours(6),
+    )
+    .unwrap()
+    .item;
+    assert!(!item.is_open_for("adatum"));
+    let summary = item.tenant_summary(["fabrikam", "tailspin", "contoso", "adatum"]);
+    assert_eq!(
+        summary.describe(),
+        "open for 2 · done for 1 · not applicable for 1"
+    );
+}
+
+#[test]
+fn a_tenant_assignee_or_due_date_equal_to_the_shared_one_is_not_kept() {
+    let item = item_in(State::Triaged);
+    let t = transition_for_tenants(
+        &item,
+        Action::Assign {
+            owner: Some("bob".into()),
+        },
+        &["contoso".to_string()],
+        &alice(),
+        hours(1),
+    )
+    .unwrap();
+    let item = t.transition.item;
+    assert_eq!(item.assignee_for("contoso"), Some("bob"));
+    assert_eq!(t.transition.entries[0].field.as_deref(), Some("assignee"));
+    // the shared assignee becomes bob: contoso follows it from now on
+    let item = transition(
+        &item,
+        Action::Assign {
+            owner: Some("bob".into()),
+        },
+        &alice(),
+        hours(2),
+    )
+    .unwrap()
+    .item;
+    assert!(item.overrides.is_empty());
+}

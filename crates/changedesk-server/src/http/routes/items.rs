@@ -1,10 +1,15 @@
 //! Work items: one per post, triaged once for every tenant, with per-tenant
-//! overrides and an append-only decision log. Owners act on their own items;
-//! change managers and admins on any in their scope; readers only read.
+//! exceptions and an append-only decision log. Owners act on their own items
+//! (or on the tenants assigned to them); change managers and admins on any
+//! in their scope; readers only read. An action may be for some tenants
+//! only (`tenants`, `group`): it then moves their own state, and a
+//! tenant-limited caller's actions on a post other tenants see are always
+//! for their tenants only.
 
 use axum::extract::State;
 use changedesk_core::triage::{
-    Action, Actor, LogEntry, LogScope, State as ItemState, WorkItem, transition,
+    Action, Actor, LogEntry, LogScope, State as ItemState, TenantSummary, WorkItem, transition,
+    transition_for_tenants,
 };
 use changedesk_store::{ItemFilter, ItemSave, StoreError};
 use serde::{Deserialize, Serialize};
@@ -12,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::posts::{include_tenants, scope_of};
+use super::posts::scope_of;
 use crate::http::AppState;
 use crate::http::auth::{Caller, Need};
 use crate::http::dto::{ts, ts_opt};
@@ -93,20 +98,60 @@ async fn accept_baseline(
     Ok(axum::Json(accept_baseline_as(&state, &caller).await?))
 }
 
-/// A tenant's exception to the item.
+/// A tenant's exception to the item: what is different for it.
 #[derive(Serialize, ToSchema)]
 pub struct OverrideDto {
     pub tenant: String,
+    /// `false`: the post does not apply to the tenant.
     pub applicable: Option<bool>,
+    /// The tenant's own state (null: the item's).
+    pub state: Option<String>,
+    /// The tenant's own decision, with its own state `done`.
+    pub decision: Option<String>,
+    /// Why the tenant's own state is `dismissed`.
+    pub dismiss_reason: Option<String>,
     pub assignee: Option<String>,
     pub due: Option<String>,
     pub note: Option<String>,
+}
+
+/// Where the tenants that see the post (those in the caller's scope) stand:
+/// each counted once, by its own state, else the item's, or as not
+/// applicable.
+#[derive(Serialize, ToSchema)]
+pub struct TenantSummaryDto {
+    pub new: usize,
+    pub triaged: usize,
+    pub in_progress: usize,
+    pub done: usize,
+    pub dismissed: usize,
+    pub not_applicable: usize,
+    /// new + triaged + in progress.
+    pub open: usize,
+    /// For people: `done for 812 · open for 3 · not applicable for 185`.
+    pub text: String,
+}
+
+impl From<&TenantSummary> for TenantSummaryDto {
+    fn from(s: &TenantSummary) -> TenantSummaryDto {
+        TenantSummaryDto {
+            new: s.new,
+            triaged: s.triaged,
+            in_progress: s.in_progress,
+            done: s.done,
+            dismissed: s.dismissed,
+            not_applicable: s.not_applicable,
+            open: s.open(),
+            text: s.describe(),
+        }
+    }
 }
 
 /// A work item (what the caller may see of it).
 #[derive(Serialize, ToSchema)]
 pub struct ItemDto {
     pub post_id: String,
+    /// The shared state, in force wherever a tenant has none of its own:
     /// `new`, `triaged`, `in_progress`, `done` or `dismissed`.
     pub state: String,
     pub decision: Option<String>,
@@ -121,13 +166,31 @@ pub struct ItemDto {
     pub created_at: String,
     pub closed_at: Option<String>,
     pub dismiss_reason: Option<String>,
-    pub overrides: Vec<OverrideDto>,
+    /// How many tenant exceptions the caller may see.
+    pub exception_count: usize,
+    /// The tenant exceptions the caller may see: always in an item's own
+    /// answer; in a list only with `include=exceptions`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub overrides: Option<Vec<OverrideDto>>,
+    /// Where the tenants in the caller's scope that see the post stand.
+    pub tenant_states: TenantSummaryDto,
     /// Send it back as `version` to act on this state of the item.
     pub version: i64,
 }
 
 impl ItemDto {
-    fn new(item: &WorkItem, version: i64, caller: &Caller) -> ItemDto {
+    /// The item as `caller` may see it; `tenants` are those in the caller's
+    /// scope that see the post (what `tenant_states` counts); with
+    /// `exceptions`, the exceptions are listed.
+    fn new(
+        item: &WorkItem,
+        version: i64,
+        caller: &Caller,
+        tenants: &[String],
+        exceptions: bool,
+    ) -> ItemDto {
+        let seen = item.overrides.iter().filter(|o| caller.sees(&o.tenant));
         ItemDto {
             post_id: item.message_id.clone(),
             state: item.state.as_str().to_string(),
@@ -142,19 +205,50 @@ impl ItemDto {
             created_at: ts(&item.created_at),
             closed_at: ts_opt(&item.closed_at),
             dismiss_reason: item.dismiss_reason.clone(),
-            overrides: item
-                .overrides
-                .iter()
-                .filter(|o| caller.sees(&o.tenant))
-                .map(|o| OverrideDto {
+            exception_count: seen.clone().count(),
+            overrides: exceptions.then(|| {
+                seen.map(|o| OverrideDto {
                     tenant: o.tenant.clone(),
                     applicable: o.applicable,
+                    state: o.state.map(|s| s.as_str().to_string()),
+                    decision: o.decision.map(|d| d.as_str().to_string()),
+                    dismiss_reason: o.dismiss_reason.clone(),
                     assignee: o.assignee.clone(),
                     due: ts_opt(&o.due),
                     note: o.note.clone(),
                 })
-                .collect(),
+                .collect()
+            }),
+            tenant_states: TenantSummaryDto::from(
+                &item.tenant_summary(tenants.iter().map(String::as_str)),
+            ),
             version,
+        }
+    }
+}
+
+/// What is in force for one tenant (a list asked with `tenant=`).
+#[derive(Serialize, ToSchema)]
+pub struct InForceDto {
+    pub tenant: String,
+    /// `false`: the post does not apply to the tenant.
+    pub applicable: bool,
+    pub state: String,
+    pub decision: Option<String>,
+    pub assignee: Option<String>,
+    pub due: Option<String>,
+}
+
+impl InForceDto {
+    fn new(item: &WorkItem, tenant: &str) -> InForceDto {
+        let tenant = tenant.trim().to_ascii_lowercase();
+        InForceDto {
+            applicable: item.applies_to(&tenant),
+            state: item.state_for(&tenant).as_str().to_string(),
+            decision: item.decision_for(&tenant).map(|d| d.as_str().to_string()),
+            assignee: item.assignee_for(&tenant).map(str::to_string),
+            due: ts_opt(&item.due_for(&tenant)),
+            tenant,
         }
     }
 }
@@ -179,17 +273,24 @@ pub struct ItemRowDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub tenants: Option<Vec<String>>,
+    /// What is in force for the tenant asked for with `tenant=`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub in_force: Option<InForceDto>,
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ItemParams {
-    /// States, comma-separated, or `open` / `closed`.
+    /// States, comma-separated, or `open` / `closed`: in force for the
+    /// `tenant` asked for, else for some tenant in scope.
     pub state: Option<String>,
-    /// Only items assigned to this owner (`me`: the caller).
+    /// Only items assigned to this owner (`me`: the caller), for the
+    /// `tenant` asked for, else for some tenant in scope.
     pub assignee: Option<String>,
-    /// Only items whose post this tenant sees.
+    /// Only items whose post this tenant sees; states, assignee and due
+    /// dates are then this tenant's (each row says so in `in_force`).
     pub tenant: Option<String>,
     /// Only items flagged (or not) as changed since triage.
     pub changed: Option<bool>,
@@ -197,9 +298,16 @@ pub struct ItemParams {
     pub due_before: Option<String>,
     /// At most this many (default 500).
     pub limit: Option<i64>,
-    /// `tenants`: name every tenant of each item's post in `tenants`, not
-    /// only when there are at most 5.
+    /// Comma-separated: `tenants` names every tenant of each item's post
+    /// in `tenants`, not only when there are at most 5; `exceptions` lists
+    /// each item's tenant exceptions.
     pub include: Option<String>,
+}
+
+/// What a list's `include` asks for: (every tenant's name, the exceptions).
+pub(crate) fn item_includes(value: Option<&str>) -> ApiResult<(bool, bool)> {
+    let [tenants, exceptions] = super::posts::includes(value, ["tenants", "exceptions"])?;
+    Ok((tenants, exceptions))
 }
 
 /// Work item states from a comma-separated list of states, `open` and
@@ -234,7 +342,7 @@ async fn list_items(
     caller: Caller,
     Query(p): Query<ItemParams>,
 ) -> ApiResult<axum::Json<Vec<ItemRowDto>>> {
-    let names = include_tenants(p.include.as_deref())?;
+    let (names, exceptions) = item_includes(p.include.as_deref())?;
     let rows = match filter(&caller, &p)? {
         Some(f) => rows(&state, &caller, &f).await?,
         None => Vec::new(),
@@ -243,9 +351,20 @@ async fn list_items(
     let out = rows
         .into_iter()
         .map(|r| {
+            let item = ItemDto::new(
+                &r.stored.item,
+                r.stored.version,
+                &caller,
+                &r.tenants,
+                exceptions,
+            );
             let cover = groups.row(r.tenants, names);
             ItemRowDto {
-                item: ItemDto::new(&r.stored.item, r.stored.version, &caller),
+                in_force: p
+                    .tenant
+                    .as_deref()
+                    .map(|t| InForceDto::new(&r.stored.item, t)),
+                item,
                 title: r.title,
                 services: r.services,
                 act_by: ts_opt(&r.act_by),
@@ -355,6 +474,19 @@ pub struct ItemDetailDto {
     pub log: Vec<LogEntryDto>,
     /// The actions the caller may take now.
     pub allowed_actions: Vec<String>,
+    /// Whether the caller's actions are for some tenants only (theirs, or
+    /// those assigned to them), never the shared item.
+    pub for_tenants_only: bool,
+    /// After an action for several tenants: those it left as they were,
+    /// and why (e.g. closed there already).
+    pub skipped: Vec<SkippedDto>,
+}
+
+/// A tenant an action left as it was, and why.
+#[derive(Serialize, ToSchema)]
+pub struct SkippedDto {
+    pub tenant: String,
+    pub reason: String,
 }
 
 async fn load(
@@ -374,21 +506,84 @@ async fn load(
     })
 }
 
-/// How many tenants outside `caller`'s limit see post `id` (always 0 for a
-/// caller without a limit): the post's one work item is theirs too.
-async fn shared_outside(state: &AppState, caller: &Caller, id: &str) -> ApiResult<usize> {
-    if caller.unrestricted() {
-        return Ok(0);
-    }
-    let post = state
-        .store
-        .get_message_scoped(id, &changedesk_store::TenantScope::All)
-        .await?;
-    Ok(post
-        .tenants
+/// Whom an action is for: every tenant (the shared item), or some.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum ActFor {
+    /// The shared item (for a tenant-limited caller on a post other
+    /// tenants see: their tenants).
+    #[default]
+    All,
+    /// These tenants (each must see the post and be in scope).
+    Tenants(Vec<String>),
+    /// The tenants of this group that see the post (in scope).
+    Group(String),
+}
+
+/// Who may act how on an item: the tenants an action is for (`None`: the
+/// shared item), and what the caller may not do.
+struct Reach {
+    /// The tenants in the caller's scope that see the post now, sorted.
+    mine: Vec<String>,
+    /// How many tenants outside the caller's limit see the post.
+    outside: usize,
+}
+
+async fn reach(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Reach> {
+    let all = state.store.post_tenant_names(id).await?;
+    let total = all.len();
+    let mine: Vec<String> = all.into_iter().filter(|t| caller.sees(t)).collect();
+    Ok(Reach {
+        outside: total - mine.len(),
+        mine,
+    })
+}
+
+/// The tenants of `reach` where `caller` is the assignee in force (an
+/// owner acts on those only).
+fn assigned_to(item: &WorkItem, caller: &Caller, reach: &Reach) -> Vec<String> {
+    reach
+        .mine
         .iter()
-        .filter(|t| !caller.sees(&t.name))
-        .count())
+        .filter(|t| {
+            item.assignee_for(t)
+                .is_some_and(|a| a.eq_ignore_ascii_case(&caller.name))
+        })
+        .cloned()
+        .collect()
+}
+
+/// The actions `caller` may take on `item` now: the shared item's, or for
+/// a caller who acts only for some tenants (limited, or an owner of some
+/// tenants' exceptions), those allowed in the states in force there.
+fn allowed_for(item: &WorkItem, caller: &Caller, reach: &Reach) -> Vec<String> {
+    let whole = caller.may_act_on(item.assignee.as_deref()) && reach.outside == 0;
+    let tenants: Vec<String> = if whole {
+        return changedesk_core::triage::allowed_actions(item.state)
+            .iter()
+            .map(|a| a.as_str().to_string())
+            .collect();
+    } else if caller.may_act_on(item.assignee.as_deref()) {
+        reach.mine.clone()
+    } else {
+        assigned_to(item, caller, reach)
+    };
+    let mut out: Vec<String> = Vec::new();
+    for t in &tenants {
+        for a in changedesk_core::triage::allowed_actions(item.state_for(t)) {
+            if !out.iter().any(|o| o == a.as_str()) {
+                out.push(a.as_str().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Whether `caller`'s actions on `item` are for some tenants only: they
+/// may act, but not on the shared item (a tenant limit with other tenants
+/// seeing the post, or an owner of some tenants' work only).
+fn whole_or_some(caller: &Caller, item: &WorkItem, reach: &Reach, allowed: &[String]) -> bool {
+    let whole = caller.may_act_on(item.assignee.as_deref()) && reach.outside == 0;
+    !allowed.is_empty() && !whole
 }
 
 pub(crate) async fn detail(
@@ -408,21 +603,14 @@ pub(crate) async fn detail(
         })
         .map(|l| LogEntryDto::from(&l.entry))
         .collect();
-    // a shared item offers a tenant-limited caller no action (see `act`)
-    let allowed_actions = if caller.may_act_on(stored.item.assignee.as_deref())
-        && shared_outside(state, caller, id).await? == 0
-    {
-        changedesk_core::triage::allowed_actions(stored.item.state)
-            .iter()
-            .map(|a| a.as_str().to_string())
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let reach = reach(state, caller, id).await?;
+    let allowed_actions = allowed_for(&stored.item, caller, &reach);
     Ok(ItemDetailDto {
-        item: ItemDto::new(&stored.item, stored.version, caller),
+        item: ItemDto::new(&stored.item, stored.version, caller, &reach.mine, true),
+        for_tenants_only: whole_or_some(caller, &stored.item, &reach, &allowed_actions),
         log,
         allowed_actions,
+        skipped: Vec::new(),
     })
 }
 
@@ -446,8 +634,29 @@ pub struct ActionRequest {
     /// The `version` the caller last saw: the action is refused (409) if
     /// someone changed the item since. Omit to act on whatever is current.
     pub version: Option<i64>,
+    /// Act for these tenants only (their own state, assignee or due date).
+    #[serde(default)]
+    pub tenants: Option<Vec<String>>,
+    /// Act for the tenants of this group that see the post.
+    #[serde(default)]
+    pub group: Option<String>,
     #[serde(flatten)]
     pub action: Action,
+}
+
+impl ActionRequest {
+    /// Whom the request acts for.
+    pub(crate) fn act_for(&self) -> ApiResult<ActFor> {
+        match (&self.tenants, &self.group) {
+            (Some(_), Some(_)) => Err(ApiError::bad_request("give `tenants` or `group`, not both")),
+            (Some(t), None) if t.is_empty() => Err(ApiError::bad_request(
+                "tenants: name at least one tenant (or leave it out to act for every tenant)",
+            )),
+            (Some(t), None) => Ok(ActFor::Tenants(t.clone())),
+            (None, Some(g)) => Ok(ActFor::Group(g.clone())),
+            (None, None) => Ok(ActFor::All),
+        }
+    }
 }
 
 /// The type of one argument of an action.
@@ -547,6 +756,12 @@ const ACTIONS: &[ActionDoc] = &[
     ),
 ];
 
+/// The actions that can be for some tenants only (core's
+/// `Action::per_tenant`; a test checks they agree).
+const PER_TENANT: &[&str] = &[
+    "assign", "set_due", "triage", "dismiss", "start", "close", "reopen", "comment",
+];
+
 /// `ActionRequest`'s schema: one object per action (`oneOf`), each with
 /// `action` fixed to its name, `version`, and its typed arguments; the
 /// decisions and priorities are the core enums' own names.
@@ -575,6 +790,22 @@ fn action_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                         "The version last seen: refused (409) if the item changed since.",
                     )),
             );
+        if PER_TENANT.contains(name) {
+            o = o
+                .property(
+                    "tenants",
+                    utoipa::openapi::schema::ArrayBuilder::new()
+                        .items(string())
+                        .description(Some(
+                            "Act for these tenants only (their own state, assignee or due date).",
+                        )),
+                )
+                .property(
+                    "group",
+                    string()
+                        .description(Some("Act for the tenants of this group that see the post.")),
+                );
+        }
         for (arg, kind, required) in *args {
             let s = match kind {
                 Arg::Text => string(),
@@ -623,27 +854,128 @@ async fn act_on_item(
     Path(id): Path<String>,
     Json(req): Json<ActionRequest>,
 ) -> ApiResult<axum::Json<ItemDetailDto>> {
-    act(&state, &caller, &id, req.version, req.action).await?;
-    Ok(axum::Json(detail(&state, &caller, &id).await?))
+    let act_for = req.act_for()?;
+    let skipped = act(&state, &caller, &id, req.version, req.action, &act_for).await?;
+    let mut out = detail(&state, &caller, &id).await?;
+    out.skipped = skipped;
+    Ok(axum::Json(out))
 }
 
 /// Acts on the work item of post `id` for `caller` (the API's and the web
-/// UI's forms' one way to change an item): checks who may act, the tenant
-/// of an override and the optimistic `version`, then saves the transition.
+/// UI's forms' one way to change an item): checks who may act, for which
+/// tenants, the tenant of an override and the optimistic `version`, then
+/// saves the transition. Returns the tenants an action for several left
+/// as they were.
+///
+/// For some tenants (`act_for`), the action moves their own state: each
+/// must see the post and be in the caller's scope. A tenant-limited caller
+/// on a post that tenants outside their limit see acts for their own
+/// tenants only (the shared item is theirs too); an owner who is not the
+/// item's assignee acts for the tenants assigned to them.
 pub(crate) async fn act(
     state: &AppState,
     caller: &Caller,
     id: &str,
     version: Option<i64>,
     action: Action,
-) -> ApiResult<()> {
+    act_for: &ActFor,
+) -> ApiResult<Vec<SkippedDto>> {
     let stored = load(state, caller, id).await?;
-    if !caller.may_act_on(stored.item.assignee.as_deref()) {
-        caller.require(Need::TriageAny)?;
-        return Err(ApiError::forbidden(format!(
-            "{} may act only on the items assigned to them",
-            caller.name
+    let reach = reach(state, caller, id).await?;
+    // the tenants asked for: each in scope and seeing the post
+    let mut tenants: Option<Vec<String>> = match act_for {
+        ActFor::All => None,
+        ActFor::Tenants(names) => {
+            let mut out = Vec::new();
+            for n in names {
+                let n = n.trim().to_ascii_lowercase();
+                if !reach.mine.contains(&n) {
+                    return Err(ApiError::not_found(format!(
+                        "tenant `{}` does not see {id}",
+                        changedesk_core::text::clip_chars(&n, 80)
+                    )));
+                }
+                out.push(n);
+            }
+            Some(out)
+        }
+        ActFor::Group(g) => {
+            let groups = state.store.groups().await?;
+            let group = changedesk_core::triage::find_group(&groups, g)
+                .filter(|g| reach.mine.iter().any(|t| g.contains(t)) || caller.unrestricted())
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "tenant group `{}` not found",
+                        changedesk_core::text::clip_chars(g, 80)
+                    ))
+                })?;
+            let members: Vec<String> = reach
+                .mine
+                .iter()
+                .filter(|t| group.contains(t))
+                .cloned()
+                .collect();
+            if members.is_empty() {
+                return Err(ApiError::bad_request(format!(
+                    "no tenant of group `{}` sees {id}",
+                    group.name
+                )));
+            }
+            Some(members)
+        }
+    };
+    if tenants.is_some() && !action.per_tenant() {
+        return Err(ApiError::bad_request(format!(
+            "`{}` concerns the whole post, not some tenants: leave out `tenants` and `group`",
+            action.kind().as_str()
         )));
+    }
+    // the shared item concerns every tenant that sees the post: a caller
+    // limited to some of them acts for theirs only
+    if tenants.is_none() && reach.outside > 0 && !matches!(action, Action::SetOverride { .. }) {
+        if !action.per_tenant() {
+            return Err(ApiError::forbidden(format!(
+                "{id}'s work item is shared with {} tenant{} outside your tenant limit, and `{}` concerns the \
+                 whole post: ask a user without a tenant limit",
+                reach.outside,
+                if reach.outside == 1 { "" } else { "s" },
+                action.kind().as_str()
+            )));
+        }
+        tenants = Some(reach.mine.clone());
+    }
+    // an owner acts on their items: the shared item when it is theirs,
+    // else the tenants assigned to them
+    if !caller.may_act_on(stored.item.assignee.as_deref()) {
+        let theirs = if caller.may_act_on(Some(&caller.name)) {
+            assigned_to(&stored.item, caller, &reach)
+        } else {
+            Vec::new()
+        };
+        if theirs.is_empty() || !action.per_tenant() {
+            caller.require(Need::TriageAny)?;
+            return Err(ApiError::forbidden(format!(
+                "{} may act only on the items assigned to them",
+                caller.name
+            )));
+        }
+        tenants = match (tenants, act_for) {
+            (None, _) => Some(theirs),
+            // asked for: every one must be theirs
+            (Some(asked), ActFor::Tenants(_) | ActFor::Group(_)) => {
+                if let Some(other) = asked.iter().find(|t| !theirs.contains(t)) {
+                    return Err(ApiError::forbidden(format!(
+                        "{} may act only on the items assigned to them ({id} is not theirs for `{other}`)",
+                        caller.name
+                    )));
+                }
+                Some(asked)
+            }
+            // a limited caller's own tenants: those assigned to them
+            (Some(mine), ActFor::All) => {
+                Some(mine.into_iter().filter(|t| theirs.contains(t)).collect())
+            }
+        };
     }
     if let Action::SetOverride { tenant, .. } = &action {
         // a tenant the caller sees, and one that exists (a typo must not
@@ -656,20 +988,6 @@ pub(crate) async fn act(
                 .any(|t| t.eq_ignore_ascii_case(tenant.trim()));
         if !exists {
             return Err(ApiError::not_found(format!("tenant `{tenant}` not found")));
-        }
-    }
-    // one work item per post, shared by every tenant that sees it: until
-    // work is kept per tenant, a tenant-limited caller changes it only when
-    // no tenant outside their limit sees the post (their own tenant's
-    // override stays theirs to set)
-    if !matches!(action, Action::SetOverride { .. }) {
-        let outside = shared_outside(state, caller, id).await?;
-        if outside > 0 {
-            return Err(ApiError::forbidden(format!(
-                "{id}'s work item is shared with {outside} tenant{} outside your tenant limit, so a change would \
-                 decide for them too: ask a user without a tenant limit, or set your tenant's override",
-                if outside == 1 { "" } else { "s" }
-            )));
         }
     }
     // an item is assigned only to an owner that exists (as the CLI checks)
@@ -702,13 +1020,27 @@ pub(crate) async fn act(
         )));
     }
     let now = state.now();
-    let t = transition(
-        &stored.item,
-        action,
-        &Actor::Person(caller.name.clone()),
-        now,
-    )
-    .map_err(|e| ApiError::conflict(e.to_string()))?;
+    let actor = Actor::Person(caller.name.clone());
+    let (t, skipped) = match &tenants {
+        None => (
+            transition(&stored.item, action, &actor, now)
+                .map_err(|e| ApiError::conflict(e.to_string()))?,
+            Vec::new(),
+        ),
+        Some(names) => {
+            let t = transition_for_tenants(&stored.item, action, names, &actor, now)
+                .map_err(|e| ApiError::conflict(e.to_string()))?;
+            let skipped = t
+                .skipped
+                .into_iter()
+                .map(|(tenant, e)| SkippedDto {
+                    tenant,
+                    reason: e.to_string(),
+                })
+                .collect();
+            (t.transition, skipped)
+        }
+    };
     if !t.entries.is_empty() {
         let save = ItemSave {
             item: &t.item,
@@ -725,5 +1057,28 @@ pub(crate) async fn act(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(())
+    Ok(skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_per_tenant_actions_are_the_cores() {
+        for (name, _, args) in ACTIONS {
+            let mut v = serde_json::json!({ "action": name });
+            for (arg, kind, _) in *args {
+                v[*arg] = match kind {
+                    Arg::Text | Arg::OptionalText => "alpha".into(),
+                    Arg::Bool | Arg::OptionalBool => true.into(),
+                    Arg::OptionalInstant => "2026-12-01T00:00:00Z".into(),
+                    Arg::Priority => "high".into(),
+                    Arg::Decision => "actioned".into(),
+                };
+            }
+            let action: Action = serde_json::from_value(v).unwrap();
+            assert_eq!(action.per_tenant(), PER_TENANT.contains(name), "{name}");
+        }
+    }
 }

@@ -98,23 +98,37 @@ const INCLUDE: &str = "include";
 /// `include=tenants`: a list names every tenant of each row, not only
 /// when there are few.
 pub(crate) fn include_tenants(value: Option<&str>) -> ApiResult<bool> {
-    let mut tenants = false;
-    for part in value
+    let [tenants] = includes(value, ["tenants"])?;
+    Ok(tenants)
+}
+
+/// Which of `names` a comma-separated `include` asks for (in their order);
+/// anything else is refused, naming what it may be.
+pub(crate) fn includes<const N: usize>(
+    value: Option<&str>,
+    names: [&str; N],
+) -> ApiResult<[bool; N]> {
+    let parts: Vec<&str> = value
         .unwrap_or("")
         .split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
+        .collect();
+    if let Some(other) = parts
+        .iter()
+        .find(|p| !names.iter().any(|n| p.eq_ignore_ascii_case(n)))
     {
-        if part.eq_ignore_ascii_case("tenants") {
-            tenants = true;
-        } else {
-            return Err(ApiError::bad_request(format!(
-                "{INCLUDE}: `{}` is not `tenants`",
-                part.chars().take(40).collect::<String>()
-            )));
-        }
+        return Err(ApiError::bad_request(format!(
+            "{INCLUDE}: `{}` is not {}",
+            other.chars().take(40).collect::<String>(),
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
     }
-    Ok(tenants)
+    Ok(names.map(|n| parts.iter().any(|p| p.eq_ignore_ascii_case(n))))
 }
 
 /// The post list's parameters: [`PostParams`], whether to count every

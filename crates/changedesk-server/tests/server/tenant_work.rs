@@ -1,0 +1,347 @@
+//! Per-tenant work state (issue 18): triage once, decide per tenant where
+//! needed. An action for some tenants (or a tenant group) moves their own
+//! state; lists, counts and "My items" use what is in force per tenant; a
+//! tenant-limited user acts for their tenants only; an owner assigned for
+//! some tenants acts for those; the post page shows where the tenants
+//! stand and lists the exceptions.
+
+use changedesk_core::access::{Role, Scope};
+use changedesk_core::triage::{Owner, TenantGroup, WorkItem};
+use changedesk_store::Store;
+use serde_json::{Value, json};
+
+use super::ui::{Browser, Fixture, NOW, at, opts, post, sign_in, user};
+
+/// alpha, beta and gamma see MC1; group `eu` holds alpha and beta. MC1's
+/// item is triaged, alice's. Users: `admin`; `limited`, a change manager
+/// limited to gamma; `bob`, an owner.
+async fn fixture(store: Store) -> Fixture {
+    let mc1 = post(
+        "MC1",
+        "2026-02-01T00:00:00Z",
+        "Shared by three",
+        "<p>x</p>",
+        json!({}),
+    );
+    for t in ["alpha", "beta", "gamma"] {
+        store
+            .import_messages(t, std::slice::from_ref(&mc1), &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+    }
+    store
+        .put_group(
+            &TenantGroup {
+                name: "eu".into(),
+                description: String::new(),
+                include: vec!["alpha".into(), "beta".into()],
+                exclude: Vec::new(),
+            },
+            "test",
+            &at(NOW),
+        )
+        .await
+        .unwrap();
+    for name in ["alice", "bob"] {
+        store
+            .put_owner(
+                &Owner {
+                    name: name.into(),
+                    display_name: name.into(),
+                    email: format!("{name}@example.com"),
+                    teams: None,
+                    slack: None,
+                },
+                "test",
+                &at(NOW),
+            )
+            .await
+            .unwrap();
+    }
+    let mut item = WorkItem::new("MC1", at(NOW));
+    item.state = changedesk_core::triage::State::Triaged;
+    item.first_triaged_at = Some(at(NOW));
+    item.assignee = Some("alice".into());
+    crate::save_new_item(&store, &item, at(NOW)).await;
+    user(&store, "admin", Role::Admin, Scope::default()).await;
+    user(
+        &store,
+        "limited",
+        Role::ChangeManager,
+        Scope {
+            tenants: vec!["gamma".into()],
+            groups: vec![],
+        },
+    )
+    .await;
+    user(&store, "bob", Role::Owner, Scope::default()).await;
+    super::ui::served(store)
+}
+
+async fn json_of(b: &Browser, f: &Fixture, path: &str) -> Value {
+    let a = b.get(f, path).await;
+    assert_eq!(a.status, 200, "GET {path}: {}", a.body);
+    serde_json::from_str(&a.body).unwrap()
+}
+
+async fn act(b: &Browser, f: &Fixture, body: Value) -> (u16, Value) {
+    let a = b
+        .send_json(f, "POST", "/api/v1/items/MC1/actions", &body)
+        .await;
+    (
+        a.status.as_u16(),
+        serde_json::from_str(&a.body).unwrap_or(Value::Null),
+    )
+}
+
+fn ids(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["post_id"].as_str().unwrap())
+        .collect()
+}
+
+async fn tenants_decide_for_themselves(store: Store) {
+    let f = fixture(store).await;
+    let admin = sign_in(&f, "admin").await;
+
+    // done for the eu group (alpha and beta); gamma stays triaged
+    let (status, item) = act(
+        &admin,
+        &f,
+        json!({"action": "close", "decision": "actioned", "group": "eu"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{item}");
+    assert_eq!(
+        item["state"], "triaged",
+        "the shared state is untouched: {item}"
+    );
+    assert_eq!(item["tenant_states"]["done"], 2, "{item}");
+    assert_eq!(item["tenant_states"]["open"], 1, "{item}");
+    assert_eq!(item["tenant_states"]["text"], "done for 2 · open for 1");
+    let exceptions: Vec<&str> = item["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["tenant"].as_str().unwrap())
+        .collect();
+    assert_eq!(exceptions, ["alpha", "beta"]);
+    assert!(
+        item["log"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["tenant"] == "beta" && e["field"] == "state"),
+        "{item}"
+    );
+    // closing again for eu: nothing accepts it, so it is refused
+    let (status, again) = act(
+        &admin,
+        &f,
+        json!({"action": "close", "decision": "actioned", "group": "eu"}),
+    )
+    .await;
+    assert_eq!(status, 409, "{again}");
+    // what concerns the whole post is not per tenant
+    let (status, e) = act(
+        &admin,
+        &f,
+        json!({"action": "set_priority", "priority": "high", "tenants": ["alpha"]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{e}");
+    // a tenant that does not see the post
+    let (status, e) = act(
+        &admin,
+        &f,
+        json!({"action": "start", "tenants": ["nobody"]}),
+    )
+    .await;
+    assert_eq!(status, 404, "{e}");
+
+    // lists: open for alpha: none; open for gamma: MC1; each row says what
+    // is in force for the tenant asked for
+    let open_alpha = json_of(&admin, &f, "/api/v1/items?state=open&tenant=alpha").await;
+    assert!(ids(&open_alpha).is_empty(), "{open_alpha}");
+    let done_alpha = json_of(&admin, &f, "/api/v1/items?state=done&tenant=alpha").await;
+    assert_eq!(ids(&done_alpha), ["MC1"]);
+    assert_eq!(done_alpha[0]["in_force"]["state"], "done", "{done_alpha}");
+    assert_eq!(done_alpha[0]["in_force"]["decision"], "actioned");
+    let open_gamma = json_of(&admin, &f, "/api/v1/items?state=open&tenant=gamma").await;
+    assert_eq!(ids(&open_gamma), ["MC1"]);
+    // the board: MC1 stands in the done column (alpha, beta) and in the
+    // triaged one (gamma), its card saying where its tenants stand
+    let board = admin.get(&f, "/board").await;
+    assert_eq!(board.status, 200);
+    assert_eq!(
+        board.body.matches("done for 2 · open for 1").count(),
+        2,
+        "{}",
+        board.body
+    );
+    let items = admin.get(&f, "/items?tenant=alpha").await;
+    assert!(
+        items.body.contains("state-done"),
+        "alpha's card is done: {}",
+        items.body
+    );
+    // a list names no exception unless asked
+    let all = json_of(&admin, &f, "/api/v1/items").await;
+    assert!(all[0].get("overrides").is_none(), "{all}");
+    assert_eq!(all[0]["exception_count"], 2);
+    let all = json_of(&admin, &f, "/api/v1/items?include=exceptions").await;
+    assert_eq!(all[0]["overrides"].as_array().unwrap().len(), 2, "{all}");
+
+    // the limited manager (gamma only): acts for gamma alone, unasked
+    let limited = sign_in(&f, "limited").await;
+    let seen = json_of(&limited, &f, "/api/v1/items/MC1").await;
+    assert_eq!(seen["for_tenants_only"], true, "{seen}");
+    assert_eq!(
+        seen["tenant_states"]["text"], "open for 1",
+        "only gamma: {seen}"
+    );
+    assert!(seen["overrides"].as_array().unwrap().is_empty(), "{seen}");
+    let (status, after) = act(
+        &limited,
+        &f,
+        json!({"action": "dismiss", "reason": "not licensed here"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(after["state"], "triaged", "{after}");
+    assert_eq!(after["overrides"][0]["tenant"], "gamma", "{after}");
+    assert_eq!(after["overrides"][0]["state"], "dismissed", "{after}");
+    let (status, e) = act(
+        &limited,
+        &f,
+        json!({"action": "set_priority", "priority": "high"}),
+    )
+    .await;
+    assert_eq!(status, 403, "{e}");
+    let (status, e) = act(
+        &limited,
+        &f,
+        json!({"action": "start", "tenants": ["alpha"]}),
+    )
+    .await;
+    assert_eq!(status, 404, "alpha is not theirs to name: {e}");
+    // the admin sees every tenant's exception now; nothing is open
+    let item = json_of(&admin, &f, "/api/v1/items/MC1").await;
+    assert_eq!(
+        item["tenant_states"]["text"], "done for 2 · dismissed for 1",
+        "{item}"
+    );
+    let open = json_of(&admin, &f, "/api/v1/items?state=open").await;
+    assert!(ids(&open).is_empty(), "open for no tenant: {open}");
+
+    // bob, an owner, is assigned beta's (reopened) work: it is in his
+    // items, he acts for beta only, and not on the shared item
+    let (status, e) = act(
+        &admin,
+        &f,
+        json!({"action": "reopen", "reason": "beta wants a pilot", "tenants": ["beta"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{e}");
+    let (status, e) = act(
+        &admin,
+        &f,
+        json!({"action": "assign", "owner": "bob", "tenants": ["beta"]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{e}");
+    let bob = sign_in(&f, "bob").await;
+    let mine = json_of(&bob, &f, "/api/v1/items?assignee=me").await;
+    assert_eq!(ids(&mine), ["MC1"], "{mine}");
+    let mine_open = json_of(&bob, &f, "/api/v1/items?assignee=me&state=open").await;
+    assert_eq!(ids(&mine_open), ["MC1"], "beta's is open: {mine_open}");
+    let theirs = json_of(&bob, &f, "/api/v1/items/MC1").await;
+    assert_eq!(theirs["for_tenants_only"], true, "{theirs}");
+    let (status, e) = act(&bob, &f, json!({"action": "start"})).await;
+    assert_eq!(status, 200, "{e}");
+    let item = json_of(&admin, &f, "/api/v1/items/MC1").await;
+    let beta = item["overrides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["tenant"] == "beta")
+        .unwrap();
+    assert_eq!(beta["state"], "in_progress", "{item}");
+    assert_eq!(item["state"], "triaged", "{item}");
+    let (status, e) = act(&bob, &f, json!({"action": "start", "tenants": ["alpha"]})).await;
+    assert_eq!(status, 403, "alpha is not bob's: {e}");
+    let (status, e) = act(&bob, &f, json!({"action": "add_label", "label": "x"})).await;
+    assert_eq!(status, 403, "{e}");
+
+    // counts for one tenant: beta's item is in progress, bob's
+    let page = admin.get(&f, "/posts/MC1").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("<dd id=\"tenant-states\">done for 1 · open for 1 · dismissed for 1</dd>"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("id=\"exceptions-title\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("not licensed here"),
+        "the dismissal's reason is listed"
+    );
+    // the post page acts for a tenant: `for`
+    let form = admin
+        .post(
+            &f,
+            "/posts/MC1/actions",
+            &[
+                ("action", "close"),
+                ("decision", "deferred"),
+                ("for", "gamma"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        form.status, 409,
+        "gamma is dismissed, not closable: {}",
+        form.body
+    );
+    let form = admin
+        .post(
+            &f,
+            "/posts/MC1/actions",
+            &[
+                ("action", "reopen"),
+                ("reason", "licensed after all"),
+                ("for", "gamma"),
+            ],
+        )
+        .await;
+    assert_eq!(form.status, 303, "{}", form.body);
+    assert_eq!(form.location(), "/posts/MC1?for=gamma#triage");
+    let page = admin.get(&f, "/posts/MC1?for=gamma").await;
+    assert!(
+        page.body.contains("Actions below are for gamma"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("aria-label=\"Priority\""),
+        "no whole-post form for a tenant"
+    );
+    let item = json_of(&admin, &f, "/api/v1/items/MC1").await;
+    assert!(
+        item["overrides"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["tenant"] != "gamma"),
+        "gamma reopened to triaged, the shared state: it follows it again: {item}"
+    );
+}
+
+both!(tenants_decide_for_themselves);
