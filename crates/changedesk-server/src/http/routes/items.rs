@@ -552,20 +552,33 @@ fn assigned_to(item: &WorkItem, caller: &Caller, reach: &Reach) -> Vec<String> {
         .collect()
 }
 
-/// The actions `caller` may take on `item` now: the shared item's, or for
-/// a caller who acts only for some tenants (limited, or an owner of some
-/// tenants' exceptions), those allowed in the states in force there.
+/// The tenants `caller` acts for on `item` unasked (`None`: the shared
+/// item): their own when other tenants see the post too, and for an owner
+/// who is not the item's assignee, those assigned to them (as [`act`]
+/// decides it).
+fn acts_for(item: &WorkItem, caller: &Caller, reach: &Reach) -> Option<Vec<String>> {
+    if !caller.may_act_on(item.assignee.as_deref()) {
+        // a reader acts for nobody, whatever is assigned to their name
+        Some(if caller.may_act_on(Some(&caller.name)) {
+            assigned_to(item, caller, reach)
+        } else {
+            Vec::new()
+        })
+    } else if reach.outside > 0 {
+        Some(reach.mine.clone())
+    } else {
+        None
+    }
+}
+
+/// The actions `caller` may take on `item` now: the shared item's, or those
+/// allowed in the states in force for the tenants it acts for.
 fn allowed_for(item: &WorkItem, caller: &Caller, reach: &Reach) -> Vec<String> {
-    let whole = caller.may_act_on(item.assignee.as_deref()) && reach.outside == 0;
-    let tenants: Vec<String> = if whole {
+    let Some(tenants) = acts_for(item, caller, reach) else {
         return changedesk_core::triage::allowed_actions(item.state)
             .iter()
             .map(|a| a.as_str().to_string())
             .collect();
-    } else if caller.may_act_on(item.assignee.as_deref()) {
-        reach.mine.clone()
-    } else {
-        assigned_to(item, caller, reach)
     };
     let mut out: Vec<String> = Vec::new();
     for t in &tenants {
@@ -576,14 +589,6 @@ fn allowed_for(item: &WorkItem, caller: &Caller, reach: &Reach) -> Vec<String> {
         }
     }
     out
-}
-
-/// Whether `caller`'s actions on `item` are for some tenants only: they
-/// may act, but not on the shared item (a tenant limit with other tenants
-/// seeing the post, or an owner of some tenants' work only).
-fn whole_or_some(caller: &Caller, item: &WorkItem, reach: &Reach, allowed: &[String]) -> bool {
-    let whole = caller.may_act_on(item.assignee.as_deref()) && reach.outside == 0;
-    !allowed.is_empty() && !whole
 }
 
 pub(crate) async fn detail(
@@ -607,7 +612,8 @@ pub(crate) async fn detail(
     let allowed_actions = allowed_for(&stored.item, caller, &reach);
     Ok(ItemDetailDto {
         item: ItemDto::new(&stored.item, stored.version, caller, &reach.mine, true),
-        for_tenants_only: whole_or_some(caller, &stored.item, &reach, &allowed_actions),
+        for_tenants_only: !allowed_actions.is_empty()
+            && acts_for(&stored.item, caller, &reach).is_some(),
         log,
         allowed_actions,
         skipped: Vec::new(),
