@@ -14,6 +14,7 @@
 //! [`secrecy::SecretString`] or a redacting wrapper, so `Debug` never shows
 //! them, and no error message or warning contains one.
 
+mod app;
 mod database;
 mod env;
 mod error;
@@ -31,6 +32,7 @@ use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
 
+pub use app::AppRegistration;
 pub use database::{DEFAULT_DATABASE_URL, DatabaseUrl, PostgresUrl};
 pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
 pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
@@ -62,6 +64,9 @@ pub struct Config<C = Credential> {
     /// In file order, then tenants defined only by environment variables,
     /// by name.
     pub tenants: Vec<TenantConfig<C>>,
+    /// `[app]`: the multi-tenant app registration through which the tenants
+    /// kept in the database are reached, when configured.
+    pub app: Option<AppRegistration<C>>,
     /// `[sync]`: how changedesk talks to Graph.
     pub sync: SyncSettings,
     /// Owners, tenant groups, ownership, rules and `[triage]`.
@@ -201,8 +206,9 @@ pub struct Loaded {
 }
 
 /// Merges defaults, the file, the environment and the command line,
-/// validates the result and reads secret files (`client_secret_file`,
-/// `CHANGEDESK_DATABASE_FILE`, `CHANGEDESK_TENANTS__<NAME>__CLIENT_SECRET_FILE`,
+/// validates the result and reads secret files (`client_secret_file` of a
+/// tenant or `[app]`, `CHANGEDESK_DATABASE_FILE`,
+/// `CHANGEDESK_TENANTS__<NAME>__CLIENT_SECRET_FILE`, `CHANGEDESK_APP__CLIENT_SECRET_FILE`,
 /// `[oidc] client_secret_file`, a declared channel's `url_file` and
 /// `secret_file`; its `url_env` and `secret_env` from `sources.env`)
 /// through `read_secret_file`, which returns the file's content or an error
@@ -265,6 +271,7 @@ pub fn load(
     let Some(merge::Built {
         config,
         credential_origins,
+        app_credential_origin,
         oidc_secret_origin,
     }) = built
     else {
@@ -273,27 +280,23 @@ pub fn load(
 
     let mut tenants = Vec::with_capacity(config.tenants.len());
     for (tenant, (origin, key)) in config.tenants.into_iter().zip(credential_origins) {
-        let credential = match tenant.credential.clone() {
-            CredentialSpec::Secret(s) => Some(Credential::Secret(s)),
-            CredentialSpec::Certificate {
-                certificate_file,
-                private_key_file,
-            } => Some(Credential::Certificate {
-                certificate_file,
-                private_key_file,
-            }),
-            CredentialSpec::SecretFile(path) => match merge::read_secret(&path, read_secret_file) {
-                Ok(s) => Some(Credential::Secret(s)),
-                Err(e) => {
-                    rep.error(&origin, &key, e);
-                    None
-                }
-            },
-        };
-        if let Some(credential) = credential {
-            tenants.push(tenant.map_credential(|_| credential));
+        match read_credential(tenant.credential.clone(), read_secret_file) {
+            Ok(credential) => tenants.push(tenant.map_credential(|_| credential)),
+            Err(e) => rep.error(&origin, &key, e),
         }
     }
+    let app = match (config.app, app_credential_origin) {
+        (Some(app), Some(origin)) => {
+            match read_credential(app.credential.clone(), read_secret_file) {
+                Ok(credential) => Some(app.map_credential(|_| credential)),
+                Err(e) => {
+                    rep.error(&origin, "app.client_secret_file", e);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let mut oidc = config.oidc;
     if let (Some(o), Some(origin)) = (&mut oidc, &oidc_secret_origin) {
         match merge::read_secret(&o.client_secret_file, read_secret_file) {
@@ -333,6 +336,7 @@ pub fn load(
         database: config.database,
         log_format: config.log_format,
         tenants,
+        app,
         sync: config.sync,
         triage: config.triage,
         oidc,
@@ -346,6 +350,27 @@ pub fn load(
         }),
         &warnings,
     )
+}
+
+/// The credential with a `client_secret_file` read (an error names the
+/// path, never the content).
+fn read_credential(
+    spec: CredentialSpec,
+    read_secret_file: &dyn Fn(&Path) -> Result<String, String>,
+) -> Result<Credential, String> {
+    match spec {
+        CredentialSpec::Secret(s) => Ok(Credential::Secret(s)),
+        CredentialSpec::Certificate {
+            certificate_file,
+            private_key_file,
+        } => Ok(Credential::Certificate {
+            certificate_file,
+            private_key_file,
+        }),
+        CredentialSpec::SecretFile(path) => {
+            merge::read_secret(&path, read_secret_file).map(Credential::Secret)
+        }
+    }
 }
 
 /// Validates the file alone (no environment, no command line), for
@@ -368,6 +393,23 @@ pub fn check(path_for_messages: &str, text: &str) -> Result<Config<CredentialSpe
         &CliOverrides::default(),
     );
     rep.finish(built.map(|b| b.config), &[])
+}
+
+/// Whether `s` names a directory as a tenant's `tenant_id` may: a GUID or a
+/// domain name (`contoso.onmicrosoft.com`).
+pub fn is_directory_id(s: &str) -> bool {
+    tenant::is_guid(s) || tenant::is_domain(s)
+}
+
+/// Whether `s` is a directory GUID.
+pub fn is_guid(s: &str) -> bool {
+    tenant::is_guid(s)
+}
+
+/// Checks a tenant's short name as `[[tenants]] name` is checked: 1-64
+/// lowercase letters, digits, `-` or `_`, starting with a letter or digit.
+pub fn check_tenant_name(name: &str) -> Result<(), ValueError> {
+    tenant::validate_name(name)
 }
 
 #[cfg(test)]

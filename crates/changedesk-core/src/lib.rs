@@ -17,6 +17,7 @@ pub mod diff;
 pub mod duration;
 pub mod graph;
 pub mod notify;
+pub mod onboard;
 pub mod rules;
 pub mod sanitize;
 pub mod search;

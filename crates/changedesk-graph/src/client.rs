@@ -84,6 +84,9 @@ struct Op<'a> {
     retries: u32,
     bytes: u64,
     budget_wait: Duration,
+    /// `Prefer: odata.maxpagesize` for this operation, instead of the
+    /// client's page size.
+    page_size: Option<u32>,
 }
 
 impl<'a> Op<'a> {
@@ -95,6 +98,7 @@ impl<'a> Op<'a> {
             retries: 0,
             bytes: 0,
             budget_wait: Duration::ZERO,
+            page_size: None,
         }
     }
 
@@ -361,6 +365,39 @@ impl GraphClient {
     pub async fn check_auth(&self, tenant: &TenantConfig) -> Result<(), GraphError> {
         let mut op = Op::new(tenant, self.inner.opts.max_retry_time);
         self.token(&mut op, true).await.map(|_| ())
+    }
+
+    /// Checks what changedesk can read in `tenant`: a new token (the tenant,
+    /// the app, its credential and consent), then the first item of each
+    /// listing (`Prefer: odata.maxpagesize=1`), so a permission the tenant
+    /// has not granted shows as that listing's `403`. `Err` when no token
+    /// could be had or a listing failed otherwise; `Ok` names the
+    /// application permissions found missing (none: all is well).
+    pub async fn check_access(
+        &self,
+        tenant: &TenantConfig,
+    ) -> Result<Vec<&'static str>, GraphError> {
+        self.check_auth(tenant).await?;
+        let budget = self.budget(tenant);
+        let mut missing: Vec<&'static str> = Vec::new();
+        for resource in Resource::ALL {
+            let step = Step::Read(resource);
+            let mut op = Op::new(tenant, self.inner.opts.max_retry_time);
+            op.page_size = Some(1);
+            let url = first_url(&tenant.graph_base(), resource, None)
+                .map_err(|m| op.protocol(step, m))?;
+            match self.get(&mut op, &budget, step, &url, parse_page).await {
+                Ok(_) => {}
+                Err(GraphError::Permanent { status: 403, .. }) => {
+                    let permission = resource.permission();
+                    if !missing.contains(&permission) {
+                        missing.push(permission);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(missing)
     }
 
     fn budget_key(&self, tenant: &TenantConfig) -> BudgetKey {
@@ -705,7 +742,13 @@ impl GraphClient {
                 .get(url.clone())
                 .bearer_auth(token.expose_secret())
                 .header(ACCEPT, "application/json")
-                .header("Prefer", format!("odata.maxpagesize={}", opts.page_size))
+                .header(
+                    "Prefer",
+                    format!(
+                        "odata.maxpagesize={}",
+                        op.page_size.unwrap_or(opts.page_size)
+                    ),
+                )
                 .header("client-request-id", &request_id)
                 .send()
                 .await;

@@ -96,6 +96,7 @@ mod tests {
             cloud: Cloud::Global,
             login_url: None,
             graph_url: None,
+            secret_expires: None,
         }
     }
 

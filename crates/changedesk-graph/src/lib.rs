@@ -150,6 +150,14 @@ impl Resource {
         Resource::HealthOverviews,
     ];
 
+    /// The application permission (Graph app role) reading it needs.
+    pub fn permission(self) -> &'static str {
+        match self {
+            Resource::Messages => "ServiceMessage.Read.All",
+            Resource::Issues | Resource::HealthOverviews => "ServiceHealth.Read.All",
+        }
+    }
+
     /// The last path segment: `messages`, `issues` or `healthOverviews`.
     pub fn path(self) -> &'static str {
         match self {

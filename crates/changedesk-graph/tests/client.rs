@@ -342,6 +342,7 @@ fn tenant(fake: &Fake, name: &str, credential: Credential) -> TenantConfig {
         cloud: Cloud::Global,
         login_url: Some(format!("{origin}/login/").parse().expect("url")),
         graph_url: Some(format!("{origin}/graph/").parse().expect("url")),
+        secret_expires: None,
     }
 }
 

@@ -558,6 +558,7 @@ async fn run(args: Args) {
             cloud: Cloud::Global,
             login_url: Some(base.clone()),
             graph_url: Some(base.clone()),
+            secret_expires: None,
         })
         .collect();
     let settings = SyncSettings::default();

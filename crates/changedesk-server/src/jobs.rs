@@ -24,10 +24,18 @@ use crate::sync::{Quiet, SyncRequest, sync_tenants};
 use crate::triage::{Triage, apply_rules, sweep_deadlines};
 
 /// What the scheduler needs.
+/// How often the scheduler reads again which tenants were added to the
+/// database.
+pub const ROSTER_REFRESH: Duration = Duration::from_secs(30);
+
 pub struct Jobs {
     pub store: Store,
     pub graph: GraphClient,
+    /// The configured tenants.
     pub tenants: Vec<TenantConfig>,
+    /// `[app]`, which reaches the tenants added to the database (read again
+    /// every [`ROSTER_REFRESH`], and when a sync is asked for one not known).
+    pub app: Option<changedesk_core::config::AppRegistration>,
     pub settings: SyncSettings,
     pub triage: TriageConfig,
     /// `[notify]`'s thresholds, which the rules apply.
@@ -48,9 +56,10 @@ impl Jobs {
         mut shutdown: watch::Receiver<bool>,
     ) {
         let start = Instant::now();
+        let mut roster = self.roster().await;
+        let mut refreshed = start;
         // the first syncs are spread over the first interval
-        let mut due: HashMap<String, Instant> = self
-            .tenants
+        let mut due: HashMap<String, Instant> = roster
             .iter()
             .map(|t| {
                 let offset = self.every.mul_f64(rand::random_range(0.0..1.0));
@@ -58,22 +67,24 @@ impl Jobs {
             })
             .collect();
         tracing::info!(
-            tenants = self.tenants.len(),
+            tenants = roster.len(),
             every_s = self.every.as_secs(),
             "scheduler started"
         );
         let mut requests_open = true;
         loop {
-            let next = due.values().min().copied().unwrap_or(start + self.every);
+            let next = due
+                .values()
+                .min()
+                .copied()
+                .unwrap_or(start + self.every)
+                .min(refreshed + ROSTER_REFRESH);
+            let mut asked_for = None;
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {}
                 asked = requests.recv(), if requests_open => {
                     if let Some(name) = asked {
-                        if let Some(at) = due.get_mut(&name) {
-                            *at = Instant::now();
-                        } else {
-                            tracing::warn!(tenant = %name, "a sync was asked for a tenant that is not configured");
-                        }
+                        asked_for = Some(name);
                     } else {
                         // nobody can ask any more: stop listening
                         requests_open = false;
@@ -84,9 +95,26 @@ impl Jobs {
             if *shutdown.borrow() {
                 break;
             }
+            // tenants added to (or removed from) the database, or consented
+            let unknown = asked_for.as_ref().is_some_and(|n| !due.contains_key(n));
+            if self.app.is_some() && (unknown || refreshed.elapsed() >= ROSTER_REFRESH) {
+                roster = self.roster().await;
+                refreshed = Instant::now();
+                due.retain(|name, _| roster.iter().any(|t| &t.name == name));
+                for t in &roster {
+                    // a new tenant is synced at once
+                    due.entry(t.name.clone()).or_insert(refreshed);
+                }
+            }
+            if let Some(name) = asked_for {
+                if let Some(at) = due.get_mut(&name) {
+                    *at = Instant::now();
+                } else {
+                    tracing::warn!(tenant = %name, "a sync was asked for a tenant that is not configured or cannot be synced");
+                }
+            }
             let now = Instant::now();
-            let ready: Vec<TenantConfig> = self
-                .tenants
+            let ready: Vec<TenantConfig> = roster
                 .iter()
                 .filter(|t| due.get(&t.name).is_some_and(|at| *at <= now))
                 .cloned()
@@ -121,6 +149,19 @@ impl Jobs {
             }
         }
         tracing::info!("scheduler stopped");
+    }
+
+    /// The tenants to sync: the configured ones, and those added to the
+    /// database (through `[app]`). When the database cannot be read, the
+    /// configured ones.
+    async fn roster(&self) -> Vec<TenantConfig> {
+        match crate::onboard::load_roster(&self.store, &self.tenants, self.app.as_ref()).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the tenants added to the database; syncing the configured ones");
+                self.tenants.clone()
+            }
+        }
     }
 
     /// One round: sync these tenants, then the rules and the deadline sweep.

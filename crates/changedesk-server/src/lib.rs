@@ -16,6 +16,7 @@
 pub mod declared;
 pub mod http;
 pub mod jobs;
+pub mod onboard;
 pub mod outbox;
 pub mod sync;
 pub mod triage;

@@ -126,7 +126,9 @@
 //!   present) not in the future, each with 60 s of tolerated skew.
 //! - **Errors** are Entra's: `{"error", "error_description": "AADSTS…",
 //!   "error_codes", "timestamp", "trace_id", "correlation_id", "error_uri"}`.
-//!   Unknown tenant: 400 `invalid_request` AADSTS90002. Wrong client id: 400
+//!   Unknown tenant: 400 `invalid_request` AADSTS90002. Wrong client id, or
+//!   a tenant that has not consented to the app (see
+//!   [Admin consent](#admin-consent-get-tenantv20adminconsent)): 400
 //!   `unauthorized_client` AADSTS700016. Bad scope: 400 `invalid_scope`
 //!   AADSTS70011. Missing parameter: 400 `invalid_request` AADSTS900144.
 //!   Other grant: 400 `unsupported_grant_type` AADSTS70003. No credential:
@@ -154,6 +156,12 @@
 //!   validation failed, the token is expired."). Errors are Graph's
 //!   `{"error": {"code", "message", "innerError": {"date", "request-id",
 //!   "client-request-id"}}}`.
+//! - **Permissions:** the token's app roles (those of the moment it was
+//!   issued) must hold [`SERVICE_MESSAGE_READ_ALL`] for `messages` (and a
+//!   message by id), [`SERVICE_HEALTH_READ_ALL`] for `issues` and
+//!   `healthOverviews`; else 403 `Authorization_RequestDenied`
+//!   "Insufficient privileges to complete the operation." Both are in
+//!   [`DEFAULT_APP_ROLES`].
 //! - **Paging:** 100 items a page; `Prefer: odata.maxpagesize=N` is
 //!   honoured up to 1000 and acknowledged with `Preference-Applied`, and
 //!   must be sent again with each page. Bodies carry `@odata.context` and,
@@ -177,8 +185,37 @@
 //!   either → 429 `TooManyRequests` with `Retry-After` the exact seconds
 //!   (fractional) until a request would be admitted. Only admitted
 //!   requests count, so waiting the `Retry-After` always works.
-//! - **Order of checks:** latency, token, throttling, tenant mode, injected
-//!   429, injected 503, then the query and the page (maybe truncated).
+//! - **Order of checks:** latency, token, throttling, tenant mode, app
+//!   role, injected 429, injected 503, then the query and the page (maybe
+//!   truncated).
+//!
+//! ## Admin consent: `GET /{tenant}/v2.0/adminconsent`
+//!
+//! Every tenant has consented to the app ([`SIM_CLIENT_ID`]) at start,
+//! unless [`SimConfig::unconsented`]. A tenant without consent has no
+//! service principal of the app: its token endpoint answers 400
+//! `unauthorized_client` AADSTS700016, as for an unknown app. Entra's v2
+//! admin consent endpoint, with `client_id`, `scope`, `redirect_uri` and
+//! `state`, grants it; there is no UI: the tenant's administrator approves
+//! at once. `{tenant}` must be one tenant (as for the token endpoint;
+//! `common`, `organizations` or unknown → 400 `text/html` page with
+//! AADSTS90002). A missing parameter (AADSTS900144), another client id
+//! (AADSTS700016) or a redirect URI that is not the app's (AADSTS50011; the
+//! authorization endpoint's rule) → 400 `text/html` page, no redirect. A
+//! scope other than `{base_url without its trailing slash}/.default` → 302
+//! to the redirect URI with `error=invalid_scope`. Else 302 to
+//! `{redirect_uri}?admin_consent=True&tenant={tenant id}&scope={scope}&state={state}`
+//! (form-encoded, after any query the redirect URI has; `state` only when
+//! sent), and the tenant grants [`SimConfig::app_roles`] (unless its roles
+//! were set by hand since consent was last withdrawn: those are kept).
+//! [`SimHandle::decline_next_consent`] declines the next request that gets
+//! that far, once: 302 with `error=access_denied`, `error_description=AADSTS65004: User
+//! declined to consent to access the app.`, `admin_consent=False`, `tenant`
+//! and `state`. [`SimHandle::set_consented`] grants or withdraws consent
+//! directly; withdrawing empties the tenant's roles and forgets its app
+//! tokens (Graph: 401 `InvalidAuthenticationToken`, as for unknown tokens).
+//! Sign-ins ([OpenID Connect](#openid-connect-a-mock-entra-id)) do not
+//! depend on consent.
 //!
 //! ## OpenID Connect: a mock Entra ID
 //!
@@ -329,7 +366,7 @@
 //!
 //! | Request | Effect |
 //! |---|---|
-//! | `GET /_sim/tenants` | base URL, scope, client id and secret, certificate thumbprint, and per tenant `name`, `tenant_id`, `domain`, `client_id`, `client_secret`, `login_url`, `graph_url`, `mode`, `roles` |
+//! | `GET /_sim/tenants` | base URL, scope, client id and secret, certificate thumbprint, and per tenant `name`, `tenant_id`, `domain`, `client_id`, `client_secret`, `login_url`, `graph_url`, `mode`, `roles`, `consented` |
 //! | `POST /_sim/advance {"days": N, "seed": S}` | lets days pass; returns `version`, `base_time`, `posts`, `issues` |
 //! | `GET`, `PUT /_sim/faults {…}` | reads, or changes any subset of the [`Faults`] fields |
 //! | `GET`, `PUT /_sim/limits {"per_minute", "per_hour"}` | reads or replaces the throttling [`Limits`] |
@@ -346,6 +383,8 @@
 //! | `PUT /_sim/oidc/redirect-uris ["https://…", …]` | the registered redirect URIs (`[]`: any loopback `http` URI) |
 //! | `GET`, `PUT /_sim/tenants/{name}/roles ["Mail.Send", …]` | the app roles the tenant grants (`{"tenant", "roles"}`), or replaces them |
 //! | `PUT`, `DELETE /_sim/tenants/{name}/roles/{role}` | grants or revokes one app role (tokens issued from then on) |
+//! | `GET`, `PUT /_sim/tenants/{name}/consent {"consented": bool}` | whether the tenant has consented to the app (`{"tenant", "consented"}`), or grants or withdraws consent |
+//! | `POST /_sim/consent/decline-next` | the next admin consent request is declined (once) |
 //! | `GET /_sim/tenants/{name}/users` | the tenant's users for `sendMail` ([`SimMailUser`]: `address`, `id`, `mailbox`) |
 //! | `PUT /_sim/tenants/{name}/users/{address} {"mailbox": false}` | adds or changes a user (empty body: with a mailbox) |
 //! | `DELETE /_sim/tenants/{name}/users/{address}` | removes a user |
@@ -394,3 +433,4 @@ pub use server::{
     GROUPS_OVERAGE_LIMIT, IdTokenFault, MemberObjectsFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID,
     SimUser, derived_oid,
 };
+pub use server::{SERVICE_HEALTH_READ_ALL, SERVICE_MESSAGE_READ_ALL};

@@ -384,6 +384,8 @@ mod views;
 pub use views::*;
 mod declared;
 pub use declared::*;
+mod directory;
+pub use directory::*;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -2095,6 +2097,7 @@ mod sqlite {
     include!("oidc_ops.rs");
     include!("query_ops.rs");
     include!("view_ops.rs");
+    include!("directory_ops.rs");
 }
 
 mod postgres {
@@ -2127,6 +2130,7 @@ mod postgres {
     include!("oidc_ops.rs");
     include!("query_ops.rs");
     include!("view_ops.rs");
+    include!("directory_ops.rs");
 }
 
 /// Brings a SQLite archive's schema up to date. sqlx takes no lock for

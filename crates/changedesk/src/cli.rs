@@ -436,7 +436,7 @@ pub struct HealthArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TenantsCommand {
-    /// Configured tenants and what the archive holds for each.
+    /// Configured tenants, those added to the database, and what the archive holds for each.
     List {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -453,6 +453,50 @@ pub enum TenantsCommand {
     /// Tenant groups (by customer, region, plan) for ownership and rules.
     #[command(subcommand)]
     Groups(GroupsCommand),
+    /// Add a tenant to the database, reached through the configuration's [app].
+    Add {
+        /// Its short name in changedesk (lowercase letters, digits, '-', '_').
+        name: String,
+        /// Its directory (tenant) GUID, or a verified domain (contoso.onmicrosoft.com).
+        #[arg(long, value_name = "ID")]
+        directory: String,
+        /// The customer's name, as shown.
+        #[arg(long, value_name = "TEXT")]
+        display_name: Option<String>,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Add tenants from a CSV list (a header line, then a tenant a line: name,tenant_id,display_name, or a partner portal's export); all or none.
+    Import {
+        /// The CSV file (`-`: standard input).
+        file: PathBuf,
+        /// Check the list and say what would be added, without adding.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Stop syncing a tenant added to the database (what was archived of it stays).
+    Remove {
+        name: String,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Make admin-consent links for tenants added to the database (all not yet consented, or those named).
+    ConsentLink {
+        names: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Check access to tenants: a token, then each listing; names the permissions a tenant lacks.
+    Check {
+        /// The tenants to check (default: every tenant to sync).
+        names: Vec<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -539,6 +583,20 @@ pub struct SimArgs {
     /// Write a changedesk configuration for the simulated tenants to this file.
     #[arg(long, value_name = "FILE")]
     pub write_config: Option<PathBuf>,
+    /// The tenants start without the app's admin consent (as an MSP's new customers): tokens are
+    /// refused until an admin-consent link is followed.
+    #[arg(long)]
+    pub unconsented: bool,
+    /// Write a changedesk configuration with the simulator's multi-tenant app ([app]) and no
+    /// tenants, for onboarding them with `changedesk tenants import`.
+    #[arg(long, value_name = "FILE")]
+    pub write_app_config: Option<PathBuf>,
+    /// The public URL of the changedesk server the app configuration names (consent answers come back there).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    pub public_url: String,
+    /// Write the simulated tenants as a CSV list (name,tenant_id,display_name) for `changedesk tenants import`.
+    #[arg(long, value_name = "FILE")]
+    pub write_tenants_csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -35,8 +35,10 @@ pub(super) const DATABASE: &str = "CHANGEDESK_DATABASE";
 pub(super) const DATABASE_FILE: &str = "CHANGEDESK_DATABASE_FILE";
 pub(super) const LOG_FORMAT: &str = "CHANGEDESK_LOG_FORMAT";
 const TENANTS_PREFIX: &str = "CHANGEDESK_TENANTS__";
+const APP_PREFIX: &str = "CHANGEDESK_APP__";
 
-/// The fields of a tenant that the environment can set.
+/// The fields of a tenant (and, but for `TenantId`, of `[app]`) that the
+/// environment can set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum TenantField {
     TenantId,
@@ -48,10 +50,11 @@ pub(super) enum TenantField {
     Cloud,
     LoginUrl,
     GraphUrl,
+    SecretExpires,
 }
 
 impl TenantField {
-    const ALL: [TenantField; 9] = [
+    const ALL: [TenantField; 10] = [
         TenantField::TenantId,
         TenantField::ClientId,
         TenantField::ClientSecret,
@@ -61,6 +64,20 @@ impl TenantField {
         TenantField::Cloud,
         TenantField::LoginUrl,
         TenantField::GraphUrl,
+        TenantField::SecretExpires,
+    ];
+
+    /// The fields `CHANGEDESK_APP__<FIELD>` can set: all but `TenantId`.
+    const APP: [TenantField; 9] = [
+        TenantField::ClientId,
+        TenantField::ClientSecret,
+        TenantField::ClientSecretFile,
+        TenantField::CertificateFile,
+        TenantField::PrivateKeyFile,
+        TenantField::Cloud,
+        TenantField::LoginUrl,
+        TenantField::GraphUrl,
+        TenantField::SecretExpires,
     ];
 
     /// The key in the file.
@@ -75,6 +92,7 @@ impl TenantField {
             TenantField::Cloud => "cloud",
             TenantField::LoginUrl => "login_url",
             TenantField::GraphUrl => "graph_url",
+            TenantField::SecretExpires => "secret_expires",
         }
     }
 
@@ -83,12 +101,33 @@ impl TenantField {
             .into_iter()
             .find(|f| f.key().to_ascii_uppercase() == s)
     }
+
+    /// The field of `[app]` named `s` (upper case) in a variable.
+    fn app_from_env(s: &str) -> Option<Self> {
+        TenantField::APP
+            .into_iter()
+            .find(|f| f.key().to_ascii_uppercase() == s)
+    }
+}
+
+/// Upper-case field names, for messages.
+fn field_list(fields: &[TenantField]) -> String {
+    fields
+        .iter()
+        .map(|f| f.key().to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The name of the variable that sets `field` of the tenant whose name in
 /// variables is `env_name`.
 pub(super) fn tenant_var(env_name: &str, field: &str) -> String {
     format!("{TENANTS_PREFIX}{env_name}__{}", field.to_ascii_uppercase())
+}
+
+/// The name of the variable that sets `field` of `[app]`.
+pub(super) fn app_var(field: &str) -> String {
+    format!("{APP_PREFIX}{}", field.to_ascii_uppercase())
 }
 
 /// The settings found in the environment, not yet validated.
@@ -105,6 +144,8 @@ pub(super) struct EnvLayer {
     pub server: BTreeMap<String, String>,
     /// By tenant name as written in the variables (`CONTOSO`, `FAB_RIKAM`).
     pub tenants: BTreeMap<String, BTreeMap<TenantField, String>>,
+    /// `CHANGEDESK_APP__<FIELD>`.
+    pub app: BTreeMap<TenantField, String>,
     pub warnings: Vec<String>,
 }
 
@@ -117,6 +158,7 @@ enum Recognised {
     Server(String),
     Binary,
     Tenant(String, TenantField),
+    App(TenantField),
 }
 
 fn recognise(var: &str) -> Result<Recognised, String> {
@@ -162,18 +204,21 @@ fn recognise(var: &str) -> Result<Recognised, String> {
             ))
         };
     }
+    if let Some(field) = var.strip_prefix(APP_PREFIX) {
+        return match TenantField::app_from_env(field) {
+            Some(f) => Ok(Recognised::App(f)),
+            None => Err(format!(
+                "{var} is not a changedesk setting; ignored ([app] fields: {})",
+                field_list(&TenantField::APP)
+            )),
+        };
+    }
     let Some(rest) = var.strip_prefix(TENANTS_PREFIX) else {
         return Err(format!(
-            "{var} is not a changedesk setting; ignored (settings: {DATABASE}, {DATABASE_FILE}, {LOG_FORMAT}, {TENANTS_PREFIX}<NAME>__<FIELD>)"
+            "{var} is not a changedesk setting; ignored (settings: {DATABASE}, {DATABASE_FILE}, {LOG_FORMAT}, {TENANTS_PREFIX}<NAME>__<FIELD>, {APP_PREFIX}<FIELD>)"
         ));
     };
-    let fields = || {
-        TenantField::ALL
-            .iter()
-            .map(|f| f.key().to_ascii_uppercase())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let fields = || field_list(&TenantField::ALL);
     let Some((name, field)) = rest.rsplit_once("__") else {
         return Err(format!(
             "{var} is not a changedesk setting; ignored (expected {TENANTS_PREFIX}<NAME>__<FIELD>, FIELD one of {})",
@@ -225,6 +270,9 @@ pub(super) fn scan(env: &BTreeMap<String, String>) -> EnvLayer {
                     .entry(name)
                     .or_default()
                     .insert(field, value.clone());
+            }
+            Ok(Recognised::App(field)) => {
+                layer.app.insert(field, value.clone());
             }
             Err(mut warning) => {
                 let upper = var.to_ascii_uppercase();

@@ -22,6 +22,7 @@ pub(super) struct RawFile {
     pub log_format: Option<Spanned<String>>,
     #[serde(default)]
     pub tenants: Vec<Spanned<RawTenant>>,
+    pub app: Option<Spanned<RawApp>>,
     pub sync: Option<super::sync::RawSync>,
     #[serde(default)]
     pub owners: Vec<Spanned<crate::triage::Owner>>,
@@ -52,6 +53,24 @@ pub(super) struct RawTenant {
     pub cloud: Option<Spanned<String>>,
     pub login_url: Option<Spanned<String>>,
     pub graph_url: Option<Spanned<String>>,
+    /// A date string, a TOML date or an RFC 3339 instant; checked when merged.
+    pub secret_expires: Option<Spanned<toml::Value>>,
+}
+
+/// `[app]`: the multi-tenant app registration. The keys of a tenant but
+/// `name` and `tenant_id`; every key is optional here, as for a tenant.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawApp {
+    pub client_id: Option<Spanned<String>>,
+    pub client_secret: Option<Spanned<SecretString>>,
+    pub client_secret_file: Option<Spanned<String>>,
+    pub certificate_file: Option<Spanned<String>>,
+    pub private_key_file: Option<Spanned<String>>,
+    pub cloud: Option<Spanned<String>>,
+    pub login_url: Option<Spanned<String>>,
+    pub graph_url: Option<Spanned<String>>,
+    pub secret_expires: Option<Spanned<toml::Value>>,
 }
 
 /// Parses and shapes the file; a syntax or shape error stops here (one
@@ -140,7 +159,8 @@ fn toml_words(expected: &str) -> String {
     }
 }
 
-fn article(type_str: &str) -> String {
+/// `a string`, `an integer`: a TOML type with its article.
+pub(super) fn article(type_str: &str) -> String {
     match type_str {
         "integer" | "array" => format!("an {type_str}"),
         t => format!("a {t}"),
@@ -250,7 +270,7 @@ mod tests {
         let e = error("database = \"sqlite://x\"\n\ndatabse = \"x\"\n");
         assert_eq!(
             e.to_string(),
-            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `sync`, `owners`, `tenant_groups`, `ownership`, `rules`, `triage`, `oidc`, `server`, `notify`"
+            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `app`, `sync`, `owners`, `tenant_groups`, `ownership`, `rules`, `triage`, `oidc`, `server`, `notify`"
         );
     }
 

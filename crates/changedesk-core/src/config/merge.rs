@@ -7,10 +7,11 @@ use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::app::{self, AppRegistration};
 use super::database::DatabaseUrl;
 use super::env::{self, EnvLayer, TenantField};
 use super::error::{ConfigError, ConfigErrors, Location, Position};
-use super::file::{RawFile, RawTenant};
+use super::file::{RawApp, RawFile, RawTenant};
 use super::tenant::{self, CredentialSpec, TenantConfig};
 use super::{CliOverrides, Config, ConfigFile, LogFormat};
 
@@ -114,6 +115,8 @@ pub(super) struct EnvInput {
 pub(super) struct Built {
     pub config: Config<CredentialSpec>,
     pub credential_origins: Vec<(Origin, String)>,
+    /// Where `[app]`'s credential came from, when `[app]` is configured.
+    pub app_credential_origin: Option<Origin>,
     /// Where `[oidc] client_secret_file` came from, when OIDC is configured.
     pub oidc_secret_origin: Option<Origin>,
 }
@@ -197,11 +200,19 @@ pub(super) fn build(
     let mut credential_origins = Vec::new();
     for draft in drafts {
         let key = draft.key("client_secret_file");
-        if let Some((tenant, origin)) = draft.finish(rep) {
+        if let Some((tenant, origin)) = draft.finish_tenant(rep) {
             tenants.push(tenant);
             credential_origins.push((origin, key));
         }
     }
+
+    // [app]: from the file, the environment or both
+    let app = (file.app.is_some() || !layer.app.is_empty()).then(|| {
+        let mut draft = Draft::from_app(file.app);
+        draft.apply_env(layer.app, env::app_var);
+        draft
+    });
+    let (app, app_credential_origin) = app.and_then(|d| d.finish_app(rep)).unzip();
 
     let tenant_names: Vec<String> = tenants.iter().map(|t| t.name.clone()).collect();
     let notify = super::notify::build(rep, file.notify, &tenant_names);
@@ -214,6 +225,7 @@ pub(super) fn build(
             database: database?,
             log_format: log_format?,
             tenants,
+            app,
             sync,
             triage,
             oidc,
@@ -221,6 +233,7 @@ pub(super) fn build(
             notify,
         },
         credential_origins,
+        app_credential_origin,
         oidc_secret_origin,
     })
 }
@@ -246,13 +259,24 @@ pub(super) fn read_secret(
     Ok(SecretString::from(trimmed))
 }
 
-/// A tenant while layers are merged.
+/// What a [`Draft`] becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The file's `tenants[i]`, perhaps with environment overrides.
+    FileTenant(usize),
+    /// A tenant defined only by environment variables.
+    EnvTenant,
+    /// `[app]`, from the file, the environment or both: no `name` or
+    /// `tenant_id`.
+    App,
+}
+
+/// A tenant, or `[app]`, while layers are merged.
 struct Draft {
-    /// Index in the file's `tenants` array; `None` for a tenant defined only
-    /// by environment variables.
-    index: Option<usize>,
-    /// Where the tenant is defined: its `[[tenants]]` header, or the
-    /// environment variables (`CHANGEDESK_TENANTS__NAME__*`).
+    kind: Kind,
+    /// Where the tenant is defined: its `[[tenants]]` header (or `[app]`),
+    /// or the environment variables (`CHANGEDESK_TENANTS__NAME__*`,
+    /// `CHANGEDESK_APP__*`).
     header: Origin,
     name: Option<Val<String>>,
     tenant_id: Option<Val<String>>,
@@ -264,14 +288,34 @@ struct Draft {
     cloud: Option<Val<String>>,
     login_url: Option<Val<String>>,
     graph_url: Option<Val<String>>,
+    /// A string from the environment; a string or a TOML date in the file.
+    secret_expires: Option<Val<toml::Value>>,
 }
 
 impl Draft {
+    fn empty(kind: Kind, header: Origin) -> Self {
+        Draft {
+            kind,
+            header,
+            name: None,
+            tenant_id: None,
+            client_id: None,
+            client_secret: None,
+            client_secret_file: None,
+            certificate_file: None,
+            private_key_file: None,
+            cloud: None,
+            login_url: None,
+            graph_url: None,
+            secret_expires: None,
+        }
+    }
+
     fn from_file(index: usize, raw: toml::Spanned<RawTenant>) -> Self {
         let header = Origin::File(raw.span().start);
         let t = raw.into_inner();
         Draft {
-            index: Some(index),
+            kind: Kind::FileTenant(index),
             header,
             name: t.name.map(Val::file),
             tenant_id: t.tenant_id.map(Val::file),
@@ -283,36 +327,49 @@ impl Draft {
             cloud: t.cloud.map(Val::file),
             login_url: t.login_url.map(Val::file),
             graph_url: t.graph_url.map(Val::file),
+            secret_expires: t.secret_expires.map(Val::file),
         }
     }
 
     fn from_env(env_name: &str) -> Self {
         let origin = Origin::Env(env::tenant_var(env_name, "*"));
-        Draft {
-            index: None,
-            header: origin.clone(),
-            name: Some(Val {
-                value: env_name.to_ascii_lowercase(),
-                origin,
-            }),
-            tenant_id: None,
-            client_id: None,
-            client_secret: None,
-            client_secret_file: None,
-            certificate_file: None,
-            private_key_file: None,
-            cloud: None,
-            login_url: None,
-            graph_url: None,
-        }
+        let mut draft = Draft::empty(Kind::EnvTenant, origin.clone());
+        draft.name = Some(Val {
+            value: env_name.to_ascii_lowercase(),
+            origin,
+        });
+        draft
     }
 
-    /// The key path of `field` in the file (`tenants[1].cloud`).
+    /// `[app]` from the file, if there; otherwise an empty one that the
+    /// environment (`CHANGEDESK_APP__*`) fills.
+    fn from_app(raw: Option<toml::Spanned<RawApp>>) -> Self {
+        let Some(raw) = raw else {
+            return Draft::empty(Kind::App, Origin::Env(env::app_var("*")));
+        };
+        let mut draft = Draft::empty(Kind::App, Origin::File(raw.span().start));
+        let a = raw.into_inner();
+        draft.client_id = a.client_id.map(Val::file);
+        draft.client_secret = a.client_secret.map(Val::file);
+        draft.client_secret_file = a.client_secret_file.map(Val::file);
+        draft.certificate_file = a.certificate_file.map(Val::file);
+        draft.private_key_file = a.private_key_file.map(Val::file);
+        draft.cloud = a.cloud.map(Val::file);
+        draft.login_url = a.login_url.map(Val::file);
+        draft.graph_url = a.graph_url.map(Val::file);
+        draft.secret_expires = a.secret_expires.map(Val::file);
+        draft
+    }
+
+    /// The key path of `field` in the file (`tenants[1].cloud`,
+    /// `app.client_secret`); `field` empty for the table itself.
     fn key(&self, field: &str) -> String {
-        match self.index {
-            Some(i) if field.is_empty() => format!("tenants[{i}]"),
-            Some(i) => format!("tenants[{i}].{field}"),
-            None => format!("tenants.{field}"),
+        match self.kind {
+            Kind::FileTenant(i) if field.is_empty() => format!("tenants[{i}]"),
+            Kind::FileTenant(i) => format!("tenants[{i}].{field}"),
+            Kind::EnvTenant => format!("tenants.{field}"),
+            Kind::App if field.is_empty() => "app".to_owned(),
+            Kind::App => format!("app.{field}"),
         }
     }
 
@@ -320,12 +377,13 @@ impl Draft {
         self.name.as_ref().map(|n| tenant::env_name(&n.value))
     }
 
-    /// Applies the environment's fields. Credential rule: a secret from the
-    /// environment (`CLIENT_SECRET` or `CLIENT_SECRET_FILE`) replaces every
-    /// credential key from the file; a certificate key from the environment
-    /// drops the file's `client_secret` / `client_secret_file` and replaces
-    /// only the certificate key it names.
-    fn apply_env(&mut self, env_name: &str, fields: BTreeMap<TenantField, String>) {
+    /// Applies the environment's fields; `var` names the variable of a
+    /// field. Credential rule: a secret from the environment (`CLIENT_SECRET`
+    /// or `CLIENT_SECRET_FILE`) replaces every credential key from the file;
+    /// a certificate key from the environment drops the file's
+    /// `client_secret` / `client_secret_file` and replaces only the
+    /// certificate key it names.
+    fn apply_env(&mut self, fields: BTreeMap<TenantField, String>, var: impl Fn(&str) -> String) {
         let has = |f| fields.contains_key(&f);
         if has(TenantField::ClientSecret) || has(TenantField::ClientSecretFile) {
             self.certificate_file = None;
@@ -340,7 +398,7 @@ impl Draft {
             self.client_secret_file = None;
         }
         for (field, value) in fields {
-            let origin = Origin::Env(env::tenant_var(env_name, field.key()));
+            let origin = Origin::Env(var(field.key()));
             let v = Some(Val {
                 value,
                 origin: origin.clone(),
@@ -360,29 +418,65 @@ impl Draft {
                 TenantField::Cloud => self.cloud = v,
                 TenantField::LoginUrl => self.login_url = v,
                 TenantField::GraphUrl => self.graph_url = v,
+                TenantField::SecretExpires => {
+                    self.secret_expires = v.map(|v| Val {
+                        value: toml::Value::String(v.value),
+                        origin,
+                    })
+                }
             }
         }
     }
 
-    /// Validates the merged tenant; reports every problem found.
-    fn finish(self, rep: &mut Reporter<'_>) -> Option<(TenantConfig<CredentialSpec>, Origin)> {
-        let errors_before = rep.errors.len();
-        let missing = |rep: &mut Reporter<'_>, field: &str| {
-            let message = match (&self.index, &self.name) {
-                (Some(_), _) => format!("missing `{field}`"),
-                (None, Some(name)) => format!(
-                    "tenant `{}` is defined by environment variables but has no {field} (set {})",
-                    name.value,
-                    env::tenant_var(&tenant::env_name(&name.value), field)
-                ),
-                (None, None) => format!("missing `{field}`"),
-            };
-            rep.error(&self.header, &self.key(""), message);
+    /// Reports that the required `field` is missing, at the header.
+    fn missing(&self, rep: &mut Reporter<'_>, field: &str) {
+        let message = match (&self.kind, &self.name, &self.header) {
+            (Kind::EnvTenant, Some(name), _) => format!(
+                "tenant `{}` is defined by environment variables but has no {field} (set {})",
+                name.value,
+                env::tenant_var(&tenant::env_name(&name.value), field)
+            ),
+            (Kind::App, _, Origin::Env(_)) => format!(
+                "[app] is defined by environment variables but has no {field} (set {})",
+                env::app_var(field)
+            ),
+            _ => format!("missing `{field}`"),
         };
+        rep.error(&self.header, &self.key(""), message);
+    }
 
+    /// A required string field, checked by `check`.
+    fn required(
+        &self,
+        rep: &mut Reporter<'_>,
+        field: &str,
+        val: &Option<Val<String>>,
+        check: fn(&str) -> Result<(), super::ValueError>,
+    ) -> Option<String> {
+        match val {
+            None => {
+                self.missing(rep, field);
+                None
+            }
+            Some(v) => match check(&v.value) {
+                Ok(()) => Some(v.value.clone()),
+                Err(e) => {
+                    rep.error(&v.origin, &self.key(field), e.0);
+                    None
+                }
+            },
+        }
+    }
+
+    /// Validates the merged tenant; reports every problem found.
+    fn finish_tenant(
+        self,
+        rep: &mut Reporter<'_>,
+    ) -> Option<(TenantConfig<CredentialSpec>, Origin)> {
+        let errors_before = rep.errors.len();
         let name = match &self.name {
             None => {
-                missing(rep, "name");
+                self.missing(rep, "name");
                 None
             }
             Some(n) => match tenant::validate_name(&n.value) {
@@ -393,31 +487,62 @@ impl Draft {
                 }
             },
         };
-
-        let required =
-            |rep: &mut Reporter<'_>,
-             field: &str,
-             val: &Option<Val<String>>,
-             check: fn(&str) -> Result<(), super::ValueError>| match val {
-                None => {
-                    missing(rep, field);
-                    None
-                }
-                Some(v) => match check(&v.value) {
-                    Ok(()) => Some(v.value.clone()),
-                    Err(e) => {
-                        rep.error(&v.origin, &self.key(field), e.0);
-                        None
-                    }
-                },
-            };
-        let tenant_id = required(
+        let tenant_id = self.required(
             rep,
             "tenant_id",
             &self.tenant_id,
             tenant::validate_tenant_id,
         );
-        let client_id = required(
+        let registration = self.registration(rep);
+        if rep.errors.len() > errors_before {
+            return None;
+        }
+        let (
+            AppRegistration {
+                client_id,
+                credential,
+                cloud,
+                login_url,
+                graph_url,
+                secret_expires,
+            },
+            credential_origin,
+        ) = registration?;
+        Some((
+            TenantConfig {
+                name: name?,
+                tenant_id: tenant_id?,
+                client_id,
+                credential,
+                cloud,
+                login_url,
+                graph_url,
+                secret_expires,
+            },
+            credential_origin,
+        ))
+    }
+
+    /// Validates the merged `[app]`; reports every problem found.
+    fn finish_app(
+        self,
+        rep: &mut Reporter<'_>,
+    ) -> Option<(AppRegistration<CredentialSpec>, Origin)> {
+        let errors_before = rep.errors.len();
+        let registration = self.registration(rep);
+        if rep.errors.len() > errors_before {
+            return None;
+        }
+        registration
+    }
+
+    /// What a tenant and `[app]` share: client id, credential, cloud, URL
+    /// overrides and expiry; with where the credential came from.
+    fn registration(
+        &self,
+        rep: &mut Reporter<'_>,
+    ) -> Option<(AppRegistration<CredentialSpec>, Origin)> {
+        let client_id = self.required(
             rep,
             "client_id",
             &self.client_id,
@@ -449,19 +574,26 @@ impl Draft {
 
         let credential = self.credential(rep);
 
-        if rep.errors.len() > errors_before {
-            return None;
-        }
+        let secret_expires = match &self.secret_expires {
+            None => Some(None),
+            Some(v) => match app::parse_secret_expires(&v.value) {
+                Ok(t) => Some(Some(t)),
+                Err(e) => {
+                    rep.error(&v.origin, &self.key("secret_expires"), e.0);
+                    None
+                }
+            },
+        };
+
         let (credential, credential_origin) = credential?;
         Some((
-            TenantConfig {
-                name: name?,
-                tenant_id: tenant_id?,
+            AppRegistration {
                 client_id: client_id?,
                 credential,
                 cloud: cloud?,
                 login_url: login_url?,
                 graph_url: graph_url?,
+                secret_expires: secret_expires?,
             },
             credential_origin,
         ))
@@ -577,19 +709,20 @@ fn apply_env_tenants(
             .iter()
             .enumerate()
             .filter(|(_, d)| {
-                d.index.is_some() && d.env_name().as_deref() == Some(env_name.as_str())
+                matches!(d.kind, Kind::FileTenant(_))
+                    && d.env_name().as_deref() == Some(env_name.as_str())
             })
             .map(|(i, _)| i)
             .collect();
         match matching.as_slice() {
             [] => {
                 let mut draft = Draft::from_env(&env_name);
-                draft.apply_env(&env_name, fields);
+                draft.apply_env(fields, |f| env::tenant_var(&env_name, f));
                 drafts.push(draft);
             }
             [i] => {
                 if let Some(d) = drafts.get_mut(*i) {
-                    d.apply_env(&env_name, fields);
+                    d.apply_env(fields, |f| env::tenant_var(&env_name, f));
                 }
             }
             several => {

@@ -9,6 +9,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::error::ValueError;
+use crate::timestamp::Timestamp;
 
 /// A tenant as configured. `C` is the credential: [`Credential`] once loaded
 /// (secret files read), [`CredentialSpec`] from [`super::check`], which reads
@@ -30,31 +31,26 @@ pub struct TenantConfig<C = Credential> {
     pub login_url: Option<Url>,
     /// Overrides the cloud's Graph host. Always ends with `/`.
     pub graph_url: Option<Url>,
+    /// When the client secret (or certificate) expires (`secret_expires`).
+    pub secret_expires: Option<Timestamp>,
 }
 
 impl<C> TenantConfig<C> {
     /// The login (token) host in effect: `login_url` or the cloud's. Ends with
     /// `/`, so `Url::join` with a relative path keeps any base path.
     pub fn login_base(&self) -> Url {
-        self.login_url
-            .clone()
-            .unwrap_or_else(|| builtin_url(self.cloud.login_host()))
+        login_base(self.cloud, self.login_url.as_ref())
     }
 
     /// The Graph root in effect: `graph_url` or the cloud's. Ends with `/`.
     pub fn graph_base(&self) -> Url {
-        self.graph_url
-            .clone()
-            .unwrap_or_else(|| builtin_url(self.cloud.graph_host()))
+        graph_base(self.cloud, self.graph_url.as_ref())
     }
 
     /// The client-credentials scope: the Graph root followed by `/.default`,
     /// e.g. `https://graph.microsoft.com/.default`.
     pub fn graph_scope(&self) -> String {
-        format!(
-            "{}/.default",
-            self.graph_base().as_str().trim_end_matches('/')
-        )
+        graph_scope(&self.graph_base())
     }
 
     /// The OAuth 2.0 token endpoint:
@@ -74,6 +70,13 @@ impl<C> TenantConfig<C> {
         env_name(&self.name)
     }
 
+    /// Whole days until `secret_expires` (negative once it has passed) when
+    /// it is at most `days` days after `now`; `None` otherwise, or without
+    /// an expiry.
+    pub fn expires_within(&self, now: Timestamp, days: i64) -> Option<i64> {
+        days_left(self.secret_expires, now, days)
+    }
+
     /// The same tenant with its credential converted.
     pub fn map_credential<D>(self, f: impl FnOnce(C) -> D) -> TenantConfig<D> {
         TenantConfig {
@@ -84,8 +87,36 @@ impl<C> TenantConfig<C> {
             cloud: self.cloud,
             login_url: self.login_url,
             graph_url: self.graph_url,
+            secret_expires: self.secret_expires,
         }
     }
+}
+
+/// `login_url` or the cloud's login host (shared by tenants and `[app]`).
+pub(super) fn login_base(cloud: Cloud, login_url: Option<&Url>) -> Url {
+    login_url
+        .cloned()
+        .unwrap_or_else(|| builtin_url(cloud.login_host()))
+}
+
+/// `graph_url` or the cloud's Graph root.
+pub(super) fn graph_base(cloud: Cloud, graph_url: Option<&Url>) -> Url {
+    graph_url
+        .cloned()
+        .unwrap_or_else(|| builtin_url(cloud.graph_host()))
+}
+
+/// The Graph root followed by `/.default`.
+pub(super) fn graph_scope(graph_base: &Url) -> String {
+    format!("{}/.default", graph_base.as_str().trim_end_matches('/'))
+}
+
+/// Whole days from `now` to `expires` (rounded down) when `expires` is at
+/// most `days` days away (or past).
+pub(super) fn days_left(expires: Option<Timestamp>, now: Timestamp, days: i64) -> Option<i64> {
+    const DAY: i64 = 86_400;
+    let left = expires?.unix_seconds().saturating_sub(now.unix_seconds());
+    (left <= days.saturating_mul(DAY)).then(|| left.div_euclid(DAY))
 }
 
 /// How the app registration proves who it is, after loading.
@@ -353,7 +384,24 @@ mod tests {
             cloud,
             login_url: None,
             graph_url: None,
+            secret_expires: None,
         }
+    }
+
+    #[test]
+    fn expiry_window() {
+        let at = |s: &str| Timestamp::parse(s).expect("valid");
+        let mut t = tenant(Cloud::Global);
+        let now = at("2027-06-01T12:00:00Z");
+        assert_eq!(t.expires_within(now, 30), None);
+        t.secret_expires = Some(at("2027-06-30"));
+        assert_eq!(t.expires_within(now, 30), Some(28));
+        assert_eq!(t.expires_within(now, 28), None);
+        assert_eq!(t.expires_within(at("2027-06-29T23:00:00Z"), 0), None);
+        assert_eq!(t.expires_within(at("2027-06-29T23:00:00Z"), 1), Some(0));
+        assert_eq!(t.expires_within(at("2027-06-30T01:00:00Z"), 0), Some(-1));
+        assert_eq!(t.expires_within(at("2027-07-10T00:00:00Z"), i64::MIN), None);
+        assert_eq!(t.expires_within(now, i64::MAX), Some(28));
     }
 
     #[test]

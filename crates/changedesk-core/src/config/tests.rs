@@ -110,6 +110,7 @@ fn example_checks_and_shows_one_tenant() {
     assert_eq!(contoso.tenant_id, "contoso.onmicrosoft.com");
     assert_eq!(contoso.cloud, Cloud::Global);
     assert!(matches!(contoso.credential, CredentialSpec::Secret(_)));
+    assert!(config.app.is_none());
 }
 
 #[test]
@@ -125,7 +126,8 @@ fn example_loads_without_environment() {
 
 #[test]
 fn example_commented_keys_are_valid_when_uncommented() {
-    // uncomment the second tenant and the URL overrides: still valid
+    // uncomment the second tenant, the URL overrides, the expiry and [app]:
+    // still valid
     let uncommented: String = EXAMPLE
         .lines()
         .map(|l| {
@@ -139,6 +141,9 @@ fn example_commented_keys_are_valid_when_uncommented() {
                 || bare.starts_with("cloud = ")
                 || bare.starts_with("login_url = ")
                 || bare.starts_with("graph_url = ")
+                || bare.starts_with("secret_expires = ")
+                || bare.starts_with("[app]")
+                || bare.starts_with("client_secret_file = \"/etc/changedesk/app-secret\"")
             {
                 format!("{bare}\n")
             } else {
@@ -159,6 +164,12 @@ fn example_commented_keys_are_valid_when_uncommented() {
         config.tenants[0].graph_base().as_str(),
         "http://127.0.0.1:8080/"
     );
+    let expires = crate::timestamp::Timestamp::parse("2027-06-30").ok();
+    assert_eq!(config.tenants[0].secret_expires, expires);
+    let app = config.app.expect("[app] uncommented");
+    assert_eq!(app.client_id, "77777777-8888-9999-aaaa-bbbbbbbbbbbb");
+    assert!(matches!(app.credential, CredentialSpec::SecretFile(_)));
+    assert_eq!(app.secret_expires, expires);
 }
 
 // ------------------------------------------------------------- precedence
@@ -487,7 +498,7 @@ fn unknown_key_reports_its_line() {
     assert_eq!(
         check_err(&text),
         [
-            "changedesk.toml:7:1: tenants[0].clod: unknown key `clod`, expected one of `name`, `tenant_id`, `client_id`, `client_secret`, `client_secret_file`, `certificate_file`, `private_key_file`, `cloud`, `login_url`, `graph_url`"
+            "changedesk.toml:7:1: tenants[0].clod: unknown key `clod`, expected one of `name`, `tenant_id`, `client_id`, `client_secret`, `client_secret_file`, `certificate_file`, `private_key_file`, `cloud`, `login_url`, `graph_url`, `secret_expires`"
         ]
     );
 }
@@ -1466,4 +1477,549 @@ fn the_notify_section_example_checks() {
     let c = check("notify.rs", &block).unwrap_or_else(|e| panic!("{e}\n---\n{block}"));
     assert_eq!(c.notify.channels.len(), 2);
     assert_eq!(c.notify.thresholds, crate::notify::Thresholds::default());
+}
+
+// ------------------------------------------------------------------ [app]
+
+fn app(extra: &str) -> String {
+    format!("[app]\nclient_id = \"{GUID_A}\"\n{extra}")
+}
+
+fn ts(s: &str) -> crate::timestamp::Timestamp {
+    crate::timestamp::Timestamp::parse(s).expect("valid instant")
+}
+
+#[test]
+fn app_section_parses_in_full() {
+    let text = format!(
+        "{}\n{}",
+        tenant("contoso", "client_secret = \"s\"\n"),
+        app(
+            "client_secret_file = \"/etc/changedesk/app-secret\"\ncloud = \"GCCHigh\"\n\
+             login_url = \"http://127.0.0.1:8080/login\"\ngraph_url = \"http://127.0.0.1:8080/graph\"\n\
+             secret_expires = \"2027-06-30\"\n"
+        )
+    );
+    let read = files(&[("/etc/changedesk/app-secret", "app-s3cret\n")]);
+    let loaded = load_with(Some(&text), &[], CliOverrides::default(), &read).expect("loads");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let a = loaded.config.app.as_ref().expect("[app]");
+    assert_eq!(a.client_id, GUID_A);
+    assert_eq!(a.cloud, Cloud::GccHigh);
+    assert_eq!(a.secret_expires, Some(ts("2027-06-30T00:00:00Z")));
+    match &a.credential {
+        Credential::Secret(s) => assert_eq!(s.expose_secret(), "app-s3cret"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(a.graph_scope(), "http://127.0.0.1:8080/graph/.default");
+
+    // a tenant reached through the app: its urls, scope and expiry
+    let t = a.tenant("fabrikam", GUID_B);
+    assert_eq!(
+        (t.name.as_str(), t.tenant_id.as_str()),
+        ("fabrikam", GUID_B)
+    );
+    assert_eq!(t.client_id, GUID_A);
+    assert_eq!(t.cloud, Cloud::GccHigh);
+    assert_eq!(t.secret_expires, a.secret_expires);
+    assert_eq!(secret_of(&t), "app-s3cret");
+    assert_eq!(
+        t.token_endpoint(),
+        format!("http://127.0.0.1:8080/login/{GUID_B}/oauth2/v2.0/token")
+    );
+    assert_eq!(t.graph_scope(), "http://127.0.0.1:8080/graph/.default");
+    // the configured tenant has no expiry
+    assert_eq!(loaded.config.tenants[0].secret_expires, None);
+
+    // check keeps the path and reads nothing
+    let checked = check("x.toml", &text).expect("valid");
+    match &checked.app.as_ref().expect("[app]").credential {
+        CredentialSpec::SecretFile(p) => assert_eq!(p, Path::new("/etc/changedesk/app-secret")),
+        other => panic!("{other:?}"),
+    }
+
+    // a certificate, and the defaults
+    let c = check(
+        "x.toml",
+        &app("certificate_file = \"a.crt\"\nprivate_key_file = \"a.key\"\n"),
+    )
+    .expect("valid");
+    let a = c.app.expect("[app]");
+    assert!(matches!(a.credential, CredentialSpec::Certificate { .. }));
+    assert_eq!(a.cloud, Cloud::Global);
+    assert_eq!(
+        (a.login_url, a.graph_url, a.secret_expires),
+        (None, None, None)
+    );
+
+    // without [app] there is none
+    assert!(
+        load_ok(&tenant("contoso", "client_secret = \"s\"\n"), &[])
+            .config
+            .app
+            .is_none()
+    );
+}
+
+#[test]
+fn app_credential_errors_point_at_app_keys() {
+    const FORMS: &str = "give exactly one of client_secret, client_secret_file, or certificate_file with private_key_file";
+    let cases: Vec<(String, Vec<String>)> = vec![
+        (
+            app(""),
+            vec![format!("changedesk.toml:1:1: app: no credential: {FORMS}")],
+        ),
+        (
+            "# the app\n[app]\nclient_secret = \"s\"\n".to_owned(),
+            vec!["changedesk.toml:2:1: app: missing `client_id`".to_owned()],
+        ),
+        (
+            app(&format!(
+                "client_secret = \"{SECRET}\"\ncertificate_file = \"c.pem\"\nprivate_key_file = \"k.pem\"\n"
+            )),
+            vec![format!(
+                "changedesk.toml:5:20: app.private_key_file: more than one credential (client_secret, certificate_file, private_key_file): {FORMS}"
+            )],
+        ),
+        (
+            app(&format!("client_secret_file = \"/run/x\"\nclient_secret = \"{SECRET}\"\n")),
+            vec![format!(
+                "changedesk.toml:4:17: app.client_secret: more than one credential (client_secret, client_secret_file): {FORMS}"
+            )],
+        ),
+        (
+            app("certificate_file = \"c.pem\"\n"),
+            vec![
+                "changedesk.toml:3:20: app.certificate_file: certificate_file needs private_key_file too (both PEM files)"
+                    .to_owned(),
+            ],
+        ),
+        (
+            app("private_key_file = \"k.pem\"\n"),
+            vec![
+                "changedesk.toml:3:20: app.private_key_file: private_key_file needs certificate_file too (both PEM files)"
+                    .to_owned(),
+            ],
+        ),
+        (
+            app("client_secret = \"\"\n"),
+            vec!["changedesk.toml:3:17: app.client_secret: client_secret is empty".to_owned()],
+        ),
+        (
+            app("client_secret_file = \"\"\n"),
+            vec!["changedesk.toml:3:22: app.client_secret_file: the path is empty".to_owned()],
+        ),
+        (
+            format!(
+                "[app]\nclient_id = \"{SECRET}\"\nclient_secret = \"s\"\ncloud = \"azure\"\nlogin_url = \"ftp://x\"\n"
+            ),
+            vec![
+                "changedesk.toml:2:13: app.client_id: not a GUID: expected the application (client) ID, like 00000000-0000-0000-0000-000000000000".to_owned(),
+                "changedesk.toml:4:9: app.cloud: unknown cloud \"azure\" (expected global, gcc, gcchigh, dod or china)".to_owned(),
+                "changedesk.toml:5:13: app.login_url: unsupported URL scheme `ftp`: expected http:// or https://".to_owned(),
+            ],
+        ),
+    ];
+    for (text, expected) in cases {
+        let errors = check_err(&text);
+        assert_eq!(errors, expected, "{text}");
+        assert!(errors.iter().all(|e| !e.contains(SECRET)), "{errors:?}");
+    }
+
+    // an unreadable secret file, when loading
+    let text = app("client_secret_file = \"/run/secrets/app\"\n");
+    assert_eq!(
+        load_err_with(&text, &[], &files(&[])),
+        [
+            "changedesk.toml:3:22: app.client_secret_file: cannot read secret file /run/secrets/app: No such file or directory (os error 2)"
+        ]
+    );
+    assert_eq!(
+        load_err_with(&text, &[], &files(&[("/run/secrets/app", "\n")])),
+        ["changedesk.toml:3:22: app.client_secret_file: secret file /run/secrets/app is empty"]
+    );
+}
+
+#[test]
+fn unknown_key_in_app_is_an_error() {
+    let text = app("client_secret = \"s\"\ntenant_id = \"contoso.onmicrosoft.com\"\n");
+    assert_eq!(
+        check_err(&text),
+        [
+            "changedesk.toml:4:1: app.tenant_id: unknown key `tenant_id`, expected one of `client_id`, `client_secret`, `client_secret_file`, `certificate_file`, `private_key_file`, `cloud`, `login_url`, `graph_url`, `secret_expires`"
+        ]
+    );
+    assert_eq!(
+        check_err("app = 1\n"),
+        ["changedesk.toml:1:7: app: expected a table, found an integer"]
+    );
+    let errors = check_err("[[app]]\nclient_id = \"x\"\n");
+    assert!(
+        errors[0].starts_with("changedesk.toml:1:1: app"),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn env_alone_defines_the_app() {
+    let read = files(&[("/run/secrets/app", "from-env-file\n")]);
+    let loaded = load_with(
+        None,
+        &[
+            ("CHANGEDESK_APP__CLIENT_ID", GUID_B),
+            ("CHANGEDESK_APP__CLIENT_SECRET_FILE", "/run/secrets/app"),
+            ("CHANGEDESK_APP__CLOUD", "china"),
+            ("CHANGEDESK_APP__GRAPH_URL", "http://127.0.0.1:9000"),
+            ("CHANGEDESK_APP__LOGIN_URL", "http://127.0.0.1:9001/"),
+            (
+                "CHANGEDESK_APP__SECRET_EXPIRES",
+                "2027-06-30T12:00:00+02:00",
+            ),
+        ],
+        CliOverrides::default(),
+        &read,
+    )
+    .expect("loads");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let a = loaded.config.app.expect("[app] from the environment");
+    assert_eq!(a.client_id, GUID_B);
+    assert_eq!(a.cloud, Cloud::China);
+    assert_eq!(a.graph_scope(), "http://127.0.0.1:9000/.default");
+    assert_eq!(a.login_base().as_str(), "http://127.0.0.1:9001/");
+    assert_eq!(a.secret_expires, Some(ts("2027-06-30T10:00:00Z")));
+    match &a.credential {
+        Credential::Secret(s) => assert_eq!(s.expose_secret(), "from-env-file"),
+        other => panic!("{other:?}"),
+    }
+
+    // incomplete: every missing piece names the variable to set
+    let errors = load_err("", &[("CHANGEDESK_APP__CLOUD", "gcc")]);
+    assert_eq!(
+        errors,
+        [
+            "CHANGEDESK_APP__*: [app] is defined by environment variables but has no client_id (set CHANGEDESK_APP__CLIENT_ID)",
+            "CHANGEDESK_APP__*: no credential: give exactly one of client_secret, client_secret_file, or certificate_file with private_key_file",
+        ]
+    );
+    let errors = load_err_with(
+        "",
+        &[
+            ("CHANGEDESK_APP__CLIENT_ID", GUID_A),
+            ("CHANGEDESK_APP__CLIENT_SECRET_FILE", "/nope"),
+        ],
+        &files(&[]),
+    );
+    assert_eq!(
+        errors,
+        [
+            "CHANGEDESK_APP__CLIENT_SECRET_FILE: cannot read secret file /nope: No such file or directory (os error 2)"
+        ]
+    );
+    let errors = load_err("", &[("CHANGEDESK_APP__CLIENT_SECRET", SECRET)]);
+    assert!(errors.iter().all(|e| !e.contains(SECRET)), "{errors:?}");
+}
+
+#[test]
+fn env_overrides_the_app_of_the_file() {
+    let file =
+        app("certificate_file = \"old.crt\"\nprivate_key_file = \"app.key\"\ncloud = \"gcc\"\n");
+    // a secret from the environment replaces the file's certificate
+    let loaded = load_ok(
+        &file,
+        &[
+            ("CHANGEDESK_APP__CLIENT_SECRET", "from-env"),
+            ("CHANGEDESK_APP__CLIENT_ID", GUID_B),
+        ],
+    );
+    let a = loaded.config.app.expect("[app]");
+    assert_eq!(a.client_id, GUID_B);
+    assert_eq!(a.cloud, Cloud::Gcc, "kept from the file");
+    match &a.credential {
+        Credential::Secret(s) => assert_eq!(s.expose_secret(), "from-env"),
+        other => panic!("{other:?}"),
+    }
+    // a certificate key from the environment keeps the file's other key
+    let loaded = load_ok(&file, &[("CHANGEDESK_APP__CERTIFICATE_FILE", "new.crt")]);
+    match &loaded.config.app.expect("[app]").credential {
+        Credential::Certificate {
+            certificate_file,
+            private_key_file,
+        } => {
+            assert_eq!(certificate_file, Path::new("new.crt"));
+            assert_eq!(private_key_file, Path::new("app.key"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // and drops the file's secret
+    let errors = load_err(
+        &app("client_secret = \"s\"\n"),
+        &[("CHANGEDESK_APP__CERTIFICATE_FILE", "c.pem")],
+    );
+    assert_eq!(
+        errors,
+        [
+            "CHANGEDESK_APP__CERTIFICATE_FILE: certificate_file needs private_key_file too (both PEM files)"
+        ]
+    );
+    // both forms in the environment
+    let errors = load_err(
+        &file,
+        &[
+            ("CHANGEDESK_APP__CLIENT_SECRET", SECRET),
+            ("CHANGEDESK_APP__CERTIFICATE_FILE", "c.pem"),
+        ],
+    );
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("CHANGEDESK_APP__") && errors[0].contains("more than one credential"),
+        "{errors:?}"
+    );
+    assert!(!errors[0].contains(SECRET));
+}
+
+#[test]
+fn unknown_app_variables_are_warnings() {
+    let loaded = load_ok(
+        "",
+        &[
+            ("CHANGEDESK_APP__TENANT_ID", "hunter2"),
+            ("CHANGEDESK_APP__CLIENT_SECRT", "hunter2"),
+            ("CHANGEDESK_APP__client_id", "hunter2"),
+            ("CHANGEDESK_APP", "hunter2"),
+        ],
+    );
+    assert!(loaded.config.app.is_none());
+    assert_eq!(loaded.warnings.len(), 4, "{:?}", loaded.warnings);
+    assert!(loaded.warnings.iter().all(|w| !w.contains("hunter2")));
+    let fields = "([app] fields: CLIENT_ID, CLIENT_SECRET, CLIENT_SECRET_FILE, CERTIFICATE_FILE, PRIVATE_KEY_FILE, CLOUD, LOGIN_URL, GRAPH_URL, SECRET_EXPIRES)";
+    assert!(loaded.warnings.contains(&format!(
+        "CHANGEDESK_APP__TENANT_ID is not a changedesk setting; ignored {fields}"
+    )));
+    assert!(loaded.warnings.contains(&format!(
+        "CHANGEDESK_APP__CLIENT_SECRT is not a changedesk setting; ignored {fields}"
+    )));
+    assert!(
+        loaded.warnings.contains(
+            &"CHANGEDESK_APP__client_id is not a changedesk setting; ignored (variable names are upper case: CHANGEDESK_APP__CLIENT_ID)".to_owned()
+        ),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn secret_expires_accepts_dates_and_instants() {
+    let midnight = Some(ts("2027-06-30T00:00:00Z"));
+    for (value, expected) in [
+        ("\"2027-06-30\"", midnight),
+        ("2027-06-30", midnight),
+        ("\"2027-06-30T12:30:00Z\"", Some(ts("2027-06-30T12:30:00Z"))),
+        (
+            "\"2027-06-30T12:30:00.5-01:00\"",
+            Some(ts("2027-06-30T13:30:00.5Z")),
+        ),
+        (
+            "2027-06-30T12:30:00+02:00",
+            Some(ts("2027-06-30T10:30:00Z")),
+        ),
+        ("2027-06-30 12:30:00Z", Some(ts("2027-06-30T12:30:00Z"))),
+    ] {
+        let text = app(&format!(
+            "client_secret = \"s\"\nsecret_expires = {value}\n"
+        ));
+        let c = check("x.toml", &text).unwrap_or_else(|e| panic!("{value}: {e}"));
+        assert_eq!(c.app.expect("[app]").secret_expires, expected, "{value}");
+        let text = tenant(
+            "contoso",
+            &format!("client_secret = \"s\"\nsecret_expires = {value}\n"),
+        );
+        let c = check("x.toml", &text).unwrap_or_else(|e| panic!("{value}: {e}"));
+        assert_eq!(c.tenants[0].secret_expires, expected, "{value}");
+    }
+    // from the environment, for a tenant and the app
+    let loaded = load_ok(
+        &format!(
+            "{}\n{}",
+            tenant(
+                "fab-rikam",
+                "client_secret = \"s\"\nsecret_expires = \"2026-01-01\"\n"
+            ),
+            app("client_secret = \"s\"\n")
+        ),
+        &[
+            (
+                "CHANGEDESK_TENANTS__FAB_RIKAM__SECRET_EXPIRES",
+                "2027-06-30",
+            ),
+            ("CHANGEDESK_APP__SECRET_EXPIRES", "2028-01-01T00:00:00Z"),
+        ],
+    );
+    assert_eq!(loaded.config.tenants[0].secret_expires, midnight);
+    assert_eq!(
+        loaded.config.app.expect("[app]").secret_expires,
+        Some(ts("2028-01-01T00:00:00Z"))
+    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn bad_secret_expires_is_an_error_at_its_key() {
+    const FORMS: &str = "expected a date YYYY-MM-DD (e.g. 2027-06-30) or an RFC 3339 instant (e.g. 2027-06-30T12:00:00Z)";
+    for (value, message) in [
+        ("\"soon\"", format!("not a date or instant: {FORMS}")),
+        ("\"2027-13-01\"", format!("not a date or instant: {FORMS}")),
+        (
+            "\"2027-06-30T12:00:00\"",
+            format!("not a date or instant: {FORMS}"),
+        ),
+        ("\"30/06/2027\"", format!("not a date or instant: {FORMS}")),
+        (
+            "2027-06-30T12:00:00",
+            format!("a local date-time or time has no time zone: {FORMS}"),
+        ),
+        (
+            "12:00:00",
+            format!("a local date-time or time has no time zone: {FORMS}"),
+        ),
+        ("20270630", format!("{FORMS}, found an integer")),
+        ("[\"2027-06-30\"]", format!("{FORMS}, found an array")),
+    ] {
+        let text = app(&format!(
+            "client_secret = \"s\"\nsecret_expires = {value}\n"
+        ));
+        assert_eq!(
+            check_err(&text),
+            [format!(
+                "changedesk.toml:4:18: app.secret_expires: {message}"
+            )],
+            "{value}"
+        );
+        let text = tenant(
+            "contoso",
+            &format!("client_secret = \"s\"\nsecret_expires = {value}\n"),
+        );
+        assert_eq!(
+            check_err(&text),
+            [format!(
+                "changedesk.toml:6:18: tenants[0].secret_expires: {message}"
+            )],
+            "{value}"
+        );
+    }
+    // the value is not echoed
+    let text = app(&format!(
+        "client_secret = \"s\"\nsecret_expires = \"{SECRET}\"\n"
+    ));
+    assert!(check_err(&text).iter().all(|e| !e.contains(SECRET)));
+    // from the environment
+    assert_eq!(
+        load_err(
+            &app("client_secret = \"s\"\n"),
+            &[("CHANGEDESK_APP__SECRET_EXPIRES", "next year")]
+        ),
+        [format!(
+            "CHANGEDESK_APP__SECRET_EXPIRES: not a date or instant: {FORMS}"
+        )]
+    );
+    assert_eq!(
+        load_err(
+            &tenant("contoso", "client_secret = \"s\"\n"),
+            &[("CHANGEDESK_TENANTS__CONTOSO__SECRET_EXPIRES", "2027-02-30")]
+        ),
+        [format!(
+            "CHANGEDESK_TENANTS__CONTOSO__SECRET_EXPIRES: not a date or instant: {FORMS}"
+        )]
+    );
+}
+
+#[test]
+fn expiry_window_of_the_app() {
+    let text = app("client_secret = \"s\"\nsecret_expires = 2027-06-30\n");
+    let a = check("x.toml", &text).expect("valid").app.expect("[app]");
+    assert_eq!(a.expires_within(ts("2027-06-01T00:00:00Z"), 30), Some(29));
+    assert_eq!(a.expires_within(ts("2027-05-01T00:00:00Z"), 30), None);
+    assert_eq!(a.expires_within(ts("2027-07-02T00:00:00Z"), 30), Some(-2));
+    assert_eq!(
+        a.tenant("t", GUID_B)
+            .expires_within(ts("2027-06-01T00:00:00Z"), 30),
+        Some(29)
+    );
+}
+
+#[test]
+fn admin_consent_url_for_the_global_cloud_and_a_base_path() {
+    let a = check("x.toml", &app("client_secret = \"s\"\n"))
+        .expect("valid")
+        .app
+        .expect("[app]");
+    assert_eq!(
+        a.admin_consent_url(
+            "contoso.onmicrosoft.com",
+            "https://changedesk.example/consent/done",
+            "3q2+7w/x y&z=1"
+        )
+        .as_str(),
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/adminconsent\
+         ?client_id=11111111-2222-3333-4444-555555555555\
+         &scope=https%3A%2F%2Fgraph.microsoft.com%2F.default\
+         &redirect_uri=https%3A%2F%2Fchangedesk.example%2Fconsent%2Fdone\
+         &state=3q2%2B7w%2Fx+y%26z%3D1"
+    );
+
+    let text = app(
+        "client_secret = \"s\"\ncloud = \"gcchigh\"\nlogin_url = \"http://127.0.0.1:8080/sim/login\"\n",
+    );
+    let a = check("x.toml", &text).expect("valid").app.expect("[app]");
+    assert_eq!(
+        a.admin_consent_url(GUID_B, "http://localhost:8080/consent", "s1")
+            .as_str(),
+        "http://127.0.0.1:8080/sim/login/66666666-7777-8888-9999-aaaaaaaaaaaa/v2.0/adminconsent\
+         ?client_id=11111111-2222-3333-4444-555555555555\
+         &scope=https%3A%2F%2Fgraph.microsoft.us%2F.default\
+         &redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fconsent\
+         &state=s1"
+    );
+    // a tenant id cannot leave its path segment
+    let u = a.admin_consent_url("../x?y#z", "r", "s");
+    assert!(
+        u.as_str()
+            .starts_with("http://127.0.0.1:8080/sim/login/..%2Fx%3Fy%23z/v2.0/adminconsent?"),
+        "{u}"
+    );
+    assert_eq!(u.fragment(), None);
+}
+
+#[test]
+fn app_debug_and_errors_show_no_secret() {
+    let text = app(&format!("client_secret = \"{SECRET}\"\n"));
+    let loaded = load_ok(&text, &[]);
+    let a = loaded.config.app.as_ref().expect("[app]");
+    match &a.credential {
+        Credential::Secret(s) => assert_eq!(s.expose_secret(), SECRET),
+        other => panic!("{other:?}"),
+    }
+    for shown in [
+        format!("{a:?}"),
+        format!("{a:#?}"),
+        format!("{:?}", loaded.config),
+        format!("{:?}", a.tenant("contoso", GUID_B)),
+        format!("{:?}", check("x.toml", &text).expect("valid")),
+    ] {
+        assert!(!shown.contains(SECRET), "{shown}");
+        assert!(!shown.contains("Sup3r"), "{shown}");
+    }
+    for text in [
+        format!("[app]\nclient_secret = \"{SECRET}\"\n"),
+        format!("[app]\nclient_secret = {SECRET}\n"),
+        format!("[app]\nclient_secrt = \"{SECRET}\"\n"),
+        app(&format!(
+            "client_secret = \"{SECRET}\"\nclient_secret_file = \"/x\"\n"
+        )),
+    ] {
+        let errors = match check("changedesk.toml", &text) {
+            Ok(_) => panic!("expected an error for {text}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(!errors.contains(SECRET), "{text}\n=> {errors}");
+    }
 }

@@ -112,8 +112,12 @@ pub struct Inner {
     ready: AtomicBool,
     /// Asks the scheduler to sync a tenant now (`None`: no scheduler runs).
     pub sync_now: Option<tokio::sync::mpsc::Sender<String>>,
-    /// The tenants the scheduler syncs (only these can be asked for).
+    /// The configured tenants the scheduler syncs (these, and the syncable
+    /// ones added to the database, can be asked for).
     pub scheduled: Vec<String>,
+    /// Tenants added to the database, reached through `[app]` (`None`: no
+    /// `[app]` is configured).
+    pub onboarding: Option<Arc<crate::onboard::Onboarding>>,
     /// OpenID Connect sign-in (`None`: not configured).
     pub oidc: Option<Arc<oidc::Oidc>>,
     /// The answer cache (`None`: off).
@@ -152,6 +156,7 @@ impl AppState {
             ready: AtomicBool::new(true),
             sync_now: None,
             scheduled: Vec::new(),
+            onboarding: None,
             oidc: None,
             keyring: None,
         }))
@@ -177,6 +182,12 @@ impl AppState {
             i.sync_now = Some(tx);
             i.scheduled = tenants;
         })
+    }
+
+    /// The same, adding tenants to the database and reaching them through
+    /// the onboarding's app.
+    pub fn with_onboarding(self, onboarding: crate::onboard::Onboarding) -> AppState {
+        self.map(|i| i.onboarding = Some(Arc::new(onboarding)))
     }
 
     /// The same, offering OpenID Connect sign-in.

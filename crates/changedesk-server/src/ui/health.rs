@@ -457,6 +457,14 @@ pub(crate) struct TenantRowView {
     posts_visible: i64,
     posts_seen: i64,
     incidents_visible: i64,
+    display_name: String,
+    directory_id: String,
+    /// Added to the database (its consent, check and removal apply).
+    added: bool,
+    consent: String,
+    consent_error: Option<String>,
+    missing: String,
+    check_error: Option<String>,
 }
 
 fn tenant_row(t: &TenantDto, now: &Timestamp) -> TenantRowView {
@@ -477,6 +485,13 @@ fn tenant_row(t: &TenantDto, now: &Timestamp) -> TenantRowView {
         posts_visible: t.posts_visible,
         posts_seen: t.posts_seen,
         incidents_visible: t.incidents_visible,
+        display_name: t.display_name.clone().unwrap_or_default(),
+        directory_id: t.directory_id.clone().unwrap_or_default(),
+        added: t.source == "database",
+        consent: t.consent.as_deref().unwrap_or_default().replace('_', " "),
+        consent_error: t.consent_error.clone(),
+        missing: t.missing_permissions.join(", "),
+        check_error: t.check_error.clone(),
     }
 }
 
@@ -490,7 +505,14 @@ struct TenantsPage {
     can_sync: bool,
     /// A scheduler runs in this process.
     scheduler: bool,
+    /// The caller may add tenants, make consent links, check and remove
+    /// (an unrestricted admin, with `[app]` configured).
+    can_onboard: bool,
+    /// A consent link just made: the tenant and the link.
+    link: Option<(String, String)>,
     notice: Option<Notice>,
+    /// When `[app]`'s secret or certificate expires soon (or has).
+    expiry: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -500,15 +522,17 @@ pub(crate) struct TenantsQuery {
     queued: String,
 }
 
-async fn render_tenants(
+pub(crate) async fn render_tenants(
     state: &AppState,
     user: &SignedIn,
     status: StatusCode,
     notice: Option<Notice>,
+    link: Option<(String, String)>,
 ) -> UiResult<Response> {
     let now = state.now();
     let tenants = api_tenants::tenants(state, &user.caller).await?;
     let rows: Vec<TenantRowView> = tenants.iter().map(|t| tenant_row(t, &now)).collect();
+    let admin = user.caller.require(Need::Admin).is_ok();
     html_status(
         status,
         &TenantsPage {
@@ -517,7 +541,14 @@ async fn render_tenants(
             rows,
             can_sync: user.caller.require(Need::Configure).is_ok(),
             scheduler: state.sync_now.is_some(),
+            can_onboard: admin && state.onboarding.is_some(),
+            link,
             notice,
+            expiry: state
+                .onboarding
+                .as_ref()
+                .filter(|_| admin)
+                .and_then(|o| crate::onboard::expiry_warning(&o.app, &now)),
         },
     )
 }
@@ -535,7 +566,7 @@ pub(crate) async fn tenants(
             "A sync of {queued} was asked for; it starts shortly."
         ))
     });
-    render_tenants(&state, &user, StatusCode::OK, notice).await
+    render_tenants(&state, &user, StatusCode::OK, notice, None).await
 }
 
 /// `POST /tenants/sync`: the API's "sync now" for the form's tenant.
@@ -549,7 +580,7 @@ pub(crate) async fn sync_now(State(state): State<AppState>, form: UiForm) -> UiR
         .into_response()),
         Err(e) => {
             let (status, notice) = refusal(e)?;
-            render_tenants(&state, &form.user, status, Some(notice)).await
+            render_tenants(&state, &form.user, status, Some(notice), None).await
         }
     }
 }

@@ -32,6 +32,7 @@ mod post;
 mod rules;
 mod session;
 mod subscription;
+mod tenants;
 mod unsubscribe;
 mod view;
 mod views;
@@ -74,6 +75,14 @@ pub fn router() -> Router<AppState> {
         .route("/health/incidents/{id}", get(health::incident))
         .route("/tenants", get(health::tenants))
         .route("/tenants/sync", post(health::sync_now))
+        .route("/tenants/add", post(tenants::add))
+        .route("/tenants/consent-link", post(tenants::consent_link))
+        .route("/tenants/check", post(tenants::check))
+        .route("/tenants/remove", post(tenants::remove))
+        .route(
+            crate::onboard::CONSENT_CALLBACK_PATH,
+            get(tenants::callback),
+        )
         .route("/owners", get(owners::page))
         .route("/owners/save", post(owners::save_owner))
         .route("/owners/remove", post(owners::remove_owner))

@@ -499,6 +499,38 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 503, 503, 403, 403, 404],
         },
+        // adding tenants to the database, their consent links, access checks
+        // and removal: unrestricted admins only; this server has no [app]
+        Row {
+            method: "POST",
+            route: "/api/v1/tenants",
+            path: "/api/v1/tenants",
+            body: Some(
+                json!({"tenants": [{"name": "gamma", "directory_id": "gamma.onmicrosoft.com"}]}),
+            ),
+            expect: [401, 503, 403, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/tenants/{name}",
+            path: "/api/v1/tenants/alpha",
+            body: None,
+            expect: [401, 404, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/tenants/{name}/consent-link",
+            path: "/api/v1/tenants/alpha/consent-link",
+            body: None,
+            expect: [401, 503, 403, 403, 403, 403],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/tenants/{name}/check",
+            path: "/api/v1/tenants/alpha/check",
+            body: None,
+            expect: [401, 503, 403, 403, 403, 403],
+        },
         // the baseline concerns every tenant: scoped neither sees nor accepts it
         Row {
             method: "GET",

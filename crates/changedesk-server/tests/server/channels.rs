@@ -494,6 +494,7 @@ async fn email_through_graph_send_mail(store: Store) {
         cloud: Cloud::Global,
         login_url: Some(sim.base_url().parse().unwrap()),
         graph_url: Some(sim.base_url().parse().unwrap()),
+        secret_expires: None,
     };
     let sender = format!("changedesk@{}.onmicrosoft.com", t.name);
     s.outbox.mail = Some(

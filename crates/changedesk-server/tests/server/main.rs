@@ -50,6 +50,7 @@ mod channels;
 mod declared;
 mod many_tenants;
 mod oidc;
+mod onboarding;
 mod outbox;
 mod surfaces;
 mod sync;

@@ -103,6 +103,7 @@ fn tenants(sim: &SimHandle, keys: &Keys, with_cert: &[usize]) -> Vec<TenantConfi
             cloud: Cloud::Global,
             login_url: Some(base.clone()),
             graph_url: Some(base.clone()),
+            secret_expires: None,
         })
         .collect()
 }

@@ -1,8 +1,9 @@
 //! The Entra ID token endpoint (`POST /{tenant}/oauth2/v2.0/token`,
-//! client-credentials grant), bearer-token checks for Graph, and the app
-//! roles each tenant grants the app.
+//! client-credentials grant), bearer-token checks for Graph, and each
+//! tenant's consent to the app and the app roles it grants.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -94,10 +95,11 @@ pub(crate) fn client_request_id(headers: &HeaderMap) -> Option<String> {
 }
 
 pub(crate) struct EntraError {
-    status: StatusCode,
-    error: &'static str,
+    pub(crate) status: StatusCode,
+    pub(crate) error: &'static str,
     pub(crate) code: u32,
-    description: String,
+    /// The text after `AADSTS{code}: `.
+    pub(crate) description: String,
 }
 
 pub(crate) fn fail(
@@ -132,20 +134,81 @@ pub(crate) fn missing(parameter: &str) -> EntraError {
     )
 }
 
-fn entra_timestamp(t: OffsetDateTime) -> String {
-    t.format(time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+/// AADSTS700016, as Entra answers for an app that does not exist in the
+/// tenant: another app's client id, or the simulator's app in a tenant
+/// that has not consented to it (no service principal).
+pub(crate) fn app_not_found(client_id: &str, tenant_name: &str) -> EntraError {
+    fail(
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+        700016,
+        format!(
+            "Application with identifier '{client_id}' was not found in the directory '{tenant_name}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+        ),
+    )
+}
+
+/// The Graph roots a `.default` scope may name: the simulator's base URL
+/// and the one the request was sent to (its `Host`).
+fn graph_roots(shared: &Shared, headers: &HeaderMap) -> [String; 2] {
+    [shared.base_url.clone(), request_base(shared, headers)]
+}
+
+/// `scope` must be the simulator's Graph root's `.default`, else
+/// AADSTS70011 `invalid_scope`.
+pub(crate) fn check_default_scope(
+    shared: &Shared,
+    headers: &HeaderMap,
+    scope: &str,
+) -> Result<(), EntraError> {
+    let scope_ok = graph_roots(shared, headers)
+        .iter()
+        .any(|b| scope.eq_ignore_ascii_case(&format!("{}/.default", b.trim_end_matches('/'))));
+    if scope_ok {
+        return Ok(());
+    }
+    Err(fail(
+        StatusCode::BAD_REQUEST,
+        "invalid_scope",
+        70011,
+        format!(
+            "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. The simulator accepts only '{}/.default' (its Graph root, as a national cloud's Graph root).",
+            shared.base_url.trim_end_matches('/')
+        ),
     ))
-    .unwrap_or_default()
+}
+
+/// The ids and time Entra writes on every error (its JSON body, its
+/// error pages): a new trace id, the client's `client-request-id` as the
+/// correlation id when it is a GUID (else a new one), and the time.
+pub(crate) struct EntraTrace {
+    pub trace_id: String,
+    pub correlation_id: String,
+    pub timestamp: String,
+}
+
+impl EntraTrace {
+    pub(crate) fn new(headers: &HeaderMap) -> EntraTrace {
+        EntraTrace {
+            trace_id: uuid::Uuid::new_v4().to_string(),
+            correlation_id: client_request_id(headers)
+                .filter(|c| uuid::Uuid::parse_str(c).is_ok())
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            timestamp: OffsetDateTime::now_utc()
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+                ))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 pub(crate) fn entra_response(shared: &Shared, headers: &HeaderMap, e: EntraError) -> Response {
-    let now = OffsetDateTime::now_utc();
-    let trace_id = uuid::Uuid::new_v4().to_string();
-    let correlation_id = client_request_id(headers)
-        .filter(|c| uuid::Uuid::parse_str(c).is_ok())
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let timestamp = entra_timestamp(now);
+    let EntraTrace {
+        trace_id,
+        correlation_id,
+        timestamp,
+    } = EntraTrace::new(headers);
     let body = json!({
         "error": e.error,
         "error_description": format!(
@@ -393,34 +456,14 @@ fn issue(
         .cloned()
         .or_else(|| basic.as_ref().map(|b| b.0.clone()))
         .ok_or_else(|| missing("client_id"))?;
-    if !client_id.eq_ignore_ascii_case(SIM_CLIENT_ID) {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            format!(
-                "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
-                shared.tenants[t].name
-            ),
-        ));
+    // without consent the tenant has no service principal of the app: to
+    // Entra the app does not exist there
+    let not_here = || app_not_found(&client_id, &shared.tenants[t].name);
+    if !client_id.eq_ignore_ascii_case(SIM_CLIENT_ID) || !shared.app_roles.consented(t) {
+        return Err(not_here());
     }
     let scope = form.get("scope").ok_or_else(|| missing("scope"))?;
-    let here = request_base(shared, headers);
-    let bases = [shared.base_url.clone(), here];
-    let scope_ok = bases
-        .iter()
-        .any(|b| scope.eq_ignore_ascii_case(&format!("{}/.default", b.trim_end_matches('/'))));
-    if !scope_ok {
-        return Err(fail(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            70011,
-            format!(
-                "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid. The simulator accepts only '{}/.default' (its Graph root, as a national cloud's Graph root).",
-                shared.base_url.trim_end_matches('/')
-            ),
-        ));
-    }
+    check_default_scope(shared, headers, scope)?;
 
     let secret = form
         .get("client_secret")
@@ -461,7 +504,7 @@ fn issue(
                     "The required field 'client_assertion_type' is missing from the credential. Ensure that you have all the necessary parameters for the login request.".to_owned(),
                 ));
             }
-            let audiences: Vec<String> = bases
+            let audiences: Vec<String> = graph_roots(shared, headers)
                 .iter()
                 .map(|b| format!("{b}{tenant_key}/oauth2/v2.0/token"))
                 .collect();
@@ -476,14 +519,16 @@ fn issue(
     }
 
     let lifetime = lock(&shared.control).faults.token_lifetime_secs;
-    // the `roles` of a real app token: the app roles granted at issue time
-    let roles = Arc::new(shared.app_roles.get(t));
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let access_token = format!("sim.{}", URL_SAFE_NO_PAD.encode(raw));
     {
         let now = Instant::now();
         let mut tokens = lock(&shared.tokens);
+        // the `roles` of a real app token: the app roles granted at issue
+        // time. Read under the tokens lock: consent withdrawn meanwhile has
+        // either refused this token here or will remove it with the others.
+        let roles = Arc::new(shared.app_roles.token_roles(t).ok_or_else(not_here)?);
         if tokens.len() >= 4096 && tokens.len().is_power_of_two() {
             tokens.retain(|_, v| v.expires > now);
         }
@@ -518,11 +563,6 @@ pub(crate) enum BearerError {
     Expired,
 }
 
-/// The tenant a Graph request's bearer token was issued for.
-pub(crate) fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<usize, BearerError> {
-    authenticate_app(shared, headers).map(|(t, _)| t)
-}
-
 /// The tenant a Graph request's bearer token was issued for, and the app
 /// roles the token carries.
 pub(crate) fn authenticate_app(
@@ -547,37 +587,120 @@ pub(crate) fn authenticate_app(
     Ok((issued.tenant, Arc::clone(&issued.roles)))
 }
 
-/// The application permissions (app roles, such as `Mail.Send`) each
-/// tenant has granted the simulator's app, with admin consent. A token
-/// carries the roles of the moment it was issued, as Entra's `roles` claim
-/// does.
-pub(crate) struct AppRoles(Mutex<Vec<BTreeSet<String>>>);
+/// Each tenant's consent to the simulator's app (whether the app's
+/// service principal exists there) and the application permissions (app
+/// roles, such as `Mail.Send`) it grants the app. A token carries the roles
+/// of the moment it was issued, as Entra's `roles` claim does.
+///
+/// Admin consent grants the app's required permissions
+/// ([`crate::SimConfig::app_roles`]), unless the tenant's roles were set by
+/// hand ([`AppRoles::set`], [`AppRoles::grant`], [`AppRoles::revoke`]) since
+/// consent was last withdrawn (or since start): those are kept. Withdrawing
+/// consent empties the roles.
+pub(crate) struct AppRoles {
+    /// What admin consent grants.
+    required: BTreeSet<String>,
+    tenants: Mutex<Vec<Grant>>,
+    /// The next admin consent request is declined.
+    decline_next: AtomicBool,
+}
+
+#[derive(Clone)]
+struct Grant {
+    consented: bool,
+    roles: BTreeSet<String>,
+    /// The roles were set by hand since consent was last withdrawn.
+    explicit: bool,
+}
 
 impl AppRoles {
-    pub fn new(tenants: usize, roles: &[String]) -> AppRoles {
-        let granted: BTreeSet<String> = roles.iter().cloned().collect();
-        AppRoles(Mutex::new(vec![granted; tenants]))
+    /// `tenants` tenants that have consented (with `required` granted) or,
+    /// when `unconsented`, have not (no roles).
+    pub fn new(tenants: usize, required: &[String], unconsented: bool) -> AppRoles {
+        let required: BTreeSet<String> = required.iter().cloned().collect();
+        let grant = Grant {
+            consented: !unconsented,
+            roles: if unconsented {
+                BTreeSet::new()
+            } else {
+                required.clone()
+            },
+            explicit: false,
+        };
+        AppRoles {
+            required,
+            tenants: Mutex::new(vec![grant; tenants]),
+            decline_next: AtomicBool::new(false),
+        }
     }
 
     pub fn get(&self, t: usize) -> BTreeSet<String> {
-        lock(&self.0).get(t).cloned().unwrap_or_default()
+        lock(&self.tenants)
+            .get(t)
+            .map(|g| g.roles.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether tenant `t` has consented to the app.
+    pub fn consented(&self, t: usize) -> bool {
+        lock(&self.tenants).get(t).is_some_and(|g| g.consented)
+    }
+
+    /// The roles a token issued now carries, or `None` without consent.
+    pub fn token_roles(&self, t: usize) -> Option<BTreeSet<String>> {
+        lock(&self.tenants)
+            .get(t)
+            .filter(|g| g.consented)
+            .map(|g| g.roles.clone())
+    }
+
+    fn edit(&self, t: usize, f: impl FnOnce(&mut BTreeSet<String>)) {
+        if let Some(g) = lock(&self.tenants).get_mut(t) {
+            f(&mut g.roles);
+            g.explicit = true;
+        }
     }
 
     pub fn grant(&self, t: usize, role: &str) {
-        if let Some(r) = lock(&self.0).get_mut(t) {
+        self.edit(t, |r| {
             r.insert(role.to_owned());
-        }
+        });
     }
 
     pub fn revoke(&self, t: usize, role: &str) {
-        if let Some(r) = lock(&self.0).get_mut(t) {
+        self.edit(t, |r| {
             r.remove(role);
-        }
+        });
     }
 
     pub fn set(&self, t: usize, roles: BTreeSet<String>) {
-        if let Some(r) = lock(&self.0).get_mut(t) {
-            *r = roles;
+        self.edit(t, |r| *r = roles);
+    }
+
+    /// Grants consent (the required roles, unless set by hand since it was
+    /// last withdrawn) or withdraws it (no roles). The caller forgets the
+    /// tenant's tokens on withdrawal.
+    pub fn set_consented(&self, t: usize, consented: bool) {
+        if let Some(g) = lock(&self.tenants).get_mut(t) {
+            if consented {
+                if !g.explicit {
+                    g.roles = self.required.clone();
+                }
+            } else {
+                g.roles.clear();
+                g.explicit = false;
+            }
+            g.consented = consented;
         }
+    }
+
+    /// Declines the next admin consent request.
+    pub fn decline_next(&self) {
+        self.decline_next.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether this admin consent request is to be declined (once).
+    pub fn take_decline(&self) -> bool {
+        self.decline_next.swap(false, Ordering::SeqCst)
     }
 }

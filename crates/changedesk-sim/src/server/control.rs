@@ -46,6 +46,7 @@ pub(crate) async fn tenants(State(shared): State<Arc<Shared>>) -> Response {
                 "graph_url": shared.base_url,
                 "mode": mode,
                 "roles": shared.app_roles.get(i),
+                "consented": t.consented,
             })
         })
         .collect();
@@ -318,4 +319,56 @@ pub(crate) async fn revoke_role(
         }
         Err(r) => *r,
     }
+}
+
+/// The consent of tenant `t`, as the control API shows it.
+fn consent_body(shared: &Shared, t: usize) -> Response {
+    Json(json!({
+        "tenant": shared.tenants[t].name,
+        "consented": shared.app_roles.consented(t),
+    }))
+    .into_response()
+}
+
+/// `GET /_sim/tenants/{tenant}/consent`: `{"tenant", "consented": bool}`.
+pub(crate) async fn get_consent(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+) -> Response {
+    match tenant_index(&shared, &tenant) {
+        Ok(t) => consent_body(&shared, t),
+        Err(r) => *r,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    consented: bool,
+}
+
+/// `PUT /_sim/tenants/{tenant}/consent {"consented": bool}`: grants or
+/// withdraws the tenant's consent (see `SimHandle::set_consented`).
+pub(crate) async fn put_consent(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Response {
+    let t = match tenant_index(&shared, &tenant) {
+        Ok(t) => t,
+        Err(r) => return *r,
+    };
+    let body: ConsentBody = match parse(&body) {
+        Ok(b) => b,
+        Err(r) => return *r,
+    };
+    shared.set_consent(t, body.consented);
+    consent_body(&shared, t)
+}
+
+/// `POST /_sim/consent/decline-next`: the next admin consent request is
+/// declined.
+pub(crate) async fn decline_next(State(shared): State<Arc<Shared>>) -> Response {
+    shared.app_roles.decline_next();
+    StatusCode::NO_CONTENT.into_response()
 }

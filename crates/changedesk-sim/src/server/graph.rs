@@ -1,6 +1,6 @@
 //! Graph's `/v1.0/admin/serviceAnnouncement/{messages,issues,healthOverviews}`:
-//! bearer-token checks, throttling, tenant modes, injected faults and
-//! paging.
+//! bearer-token checks, throttling, tenant modes, app roles, injected
+//! faults and paging.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,9 +13,35 @@ use rand::Rng;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::auth::{BearerError, authenticate, client_request_id, request_base};
+use super::auth::{BearerError, authenticate_app, client_request_id, request_base};
 use super::views::{Kind, PageContext, Snapshot, View, parse_query, render_item, render_page};
 use super::{Control, Shared, TenantMode, TenantTag, lock};
+
+/// The application permission (app role) that reading `messages` needs.
+pub const SERVICE_MESSAGE_READ_ALL: &str = "ServiceMessage.Read.All";
+
+/// The application permission (app role) that reading `issues` and
+/// `healthOverviews` needs.
+pub const SERVICE_HEALTH_READ_ALL: &str = "ServiceHealth.Read.All";
+
+/// The app role a token must carry to read a collection.
+fn required_role(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Messages => SERVICE_MESSAGE_READ_ALL,
+        Kind::Issues | Kind::Health => SERVICE_HEALTH_READ_ALL,
+    }
+}
+
+/// Graph's 403 for a token without the permission a request needs (or a
+/// tenant whose consent was revoked).
+fn insufficient_privileges(meta: &Meta) -> Response {
+    graph_error(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+        meta,
+    )
+}
 
 /// Graph's default page size.
 pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
@@ -155,9 +181,11 @@ struct Dice {
 }
 
 /// Everything before the body: latency, token, throttling, the tenant's
-/// mode and injected faults. Returns the tenant and whether to truncate.
+/// mode, the token's app roles (`kind`'s permission) and injected faults.
+/// Returns the tenant and whether to truncate.
 async fn admit(
     shared: &Shared,
+    kind: Kind,
     headers: &HeaderMap,
     meta: &Meta,
 ) -> Result<(usize, Dice), Response> {
@@ -165,7 +193,7 @@ async fn admit(
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let t = authenticate(shared, headers).map_err(|e| {
+    let (t, roles) = authenticate_app(shared, headers).map_err(|e| {
         let message = match e {
             BearerError::Missing => "Access token is empty.",
             BearerError::Unknown => "Access token validation failure. Invalid audience.",
@@ -216,14 +244,12 @@ async fn admit(
             return Err(tag(service_unavailable(meta)));
         }
         TenantMode::ConsentRevoked => {
-            return Err(tag(graph_error(
-                StatusCode::FORBIDDEN,
-                "Authorization_RequestDenied",
-                "Insufficient privileges to complete the operation.",
-                meta,
-            )));
+            return Err(tag(insufficient_privileges(meta)));
         }
         _ => {}
+    }
+    if !roles.contains(required_role(kind)) {
+        return Err(tag(insufficient_privileges(meta)));
     }
     if dice.fault_429 {
         return Err(tag(too_many(&dice.retry_after, meta)));
@@ -296,7 +322,7 @@ pub(crate) async fn list(
     let Some(kind) = Kind::from_segment(&collection) else {
         return segment_not_found(&collection, &meta);
     };
-    let (t, dice) = match admit(&shared, &headers, &meta).await {
+    let (t, dice) = match admit(&shared, kind, &headers, &meta).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
@@ -374,7 +400,7 @@ pub(crate) async fn get_one(
     let Some(kind) = Kind::from_segment(&collection) else {
         return segment_not_found(&collection, &meta);
     };
-    let (t, _) = match admit(&shared, &headers, &meta).await {
+    let (t, _) = match admit(&shared, kind, &headers, &meta).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };

@@ -75,22 +75,23 @@ use serde_json::{Map, Value};
 
 use super::auth::{BearerError, authenticate_app};
 use super::control::{error as control_error, tenant_index};
-use super::graph::{Meta, graph_error, json_response};
+use super::graph::{
+    Meta, SERVICE_HEALTH_READ_ALL, SERVICE_MESSAGE_READ_ALL, graph_error, json_response,
+};
 use super::{Shared, SimError, SimHandle, TenantMode, TenantTag, derived_oid, lock};
 
 /// The application permission (app role) `sendMail` needs.
 pub const MAIL_SEND: &str = "Mail.Send";
 
-/// The app roles every tenant grants the simulator's app at start
-/// ([`crate::SimConfig::app_roles`]): the two the service-communications
-/// API documents and [`MAIL_SEND`]. Only `Mail.Send` is checked (by
-/// `sendMail`); withdrawn consent for the listings is
-/// [`TenantMode::ConsentRevoked`].
-pub const DEFAULT_APP_ROLES: [&str; 3] = [
-    "ServiceMessage.Read.All",
-    "ServiceHealth.Read.All",
-    MAIL_SEND,
-];
+/// The app roles every tenant grants the simulator's app with admin
+/// consent ([`crate::SimConfig::app_roles`]): the two the
+/// service-communications API documents
+/// ([`SERVICE_MESSAGE_READ_ALL`] for `messages`,
+/// [`SERVICE_HEALTH_READ_ALL`] for `issues` and `healthOverviews`) and
+/// [`MAIL_SEND`] for `sendMail`. Each is checked by the requests that need
+/// it.
+pub const DEFAULT_APP_ROLES: [&str; 3] =
+    [SERVICE_MESSAGE_READ_ALL, SERVICE_HEALTH_READ_ALL, MAIL_SEND];
 
 /// The largest `sendMail` request body Graph takes: 4 MB.
 pub const MAX_SEND_MAIL_BYTES: usize = 4 * 1024 * 1024;

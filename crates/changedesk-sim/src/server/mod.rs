@@ -4,6 +4,7 @@
 //! state.
 
 mod auth;
+mod consent;
 mod control;
 mod graph;
 mod mail;
@@ -34,6 +35,7 @@ use crate::generate::{Corpus, CorpusSpec, advance, generate, tenant_guid, tenant
 use auth::{AppRoles, RegisteredCert};
 use views::Snapshot;
 
+pub use graph::{SERVICE_HEALTH_READ_ALL, SERVICE_MESSAGE_READ_ALL};
 pub use mail::{
     DEFAULT_APP_ROLES, MAIL_SEND, MAX_MAIL_RECIPIENTS, MAX_SEND_MAIL_BYTES, MailAddress, MailFault,
     MailHeader, MailLimits, SENT_MAIL_CAPACITY, SentMail, SimMailUser,
@@ -44,7 +46,9 @@ pub use oidc::{
 };
 
 /// The application (client) id of the simulator's one multi-tenant app
-/// registration. Every simulated tenant has consented to it.
+/// registration. Every simulated tenant has consented to it, unless
+/// [`SimConfig::unconsented`] (then admin consent grants it:
+/// `/{tenant}/v2.0/adminconsent`, [`SimHandle::set_consented`]).
 pub const SIM_CLIENT_ID: &str = "5c1d3a4e-7b2f-4e8a-9c61-0d2f8b7a4e13";
 
 /// The client secret of [`SIM_CLIENT_ID`]. A test constant: it
@@ -88,11 +92,16 @@ pub struct SimConfig {
     /// Seed of the fault dice.
     pub seed: u64,
     /// The app roles (application permissions) every tenant grants
-    /// [`SIM_CLIENT_ID`] at start, with admin consent: by default
-    /// [`DEFAULT_APP_ROLES`] (the service-communications reads and
-    /// [`MAIL_SEND`]). Changeable per tenant at run time
-    /// ([`SimHandle::revoke_app_role`], `/_sim/tenants/{name}/roles`).
+    /// [`SIM_CLIENT_ID`] with admin consent (at start, or when it
+    /// consents): by default [`DEFAULT_APP_ROLES`] (the
+    /// service-communications reads and [`MAIL_SEND`]). Changeable per
+    /// tenant at run time ([`SimHandle::revoke_app_role`],
+    /// `/_sim/tenants/{name}/roles`).
     pub app_roles: Vec<String>,
+    /// When true, no tenant has consented to [`SIM_CLIENT_ID`] at start:
+    /// the token endpoint answers AADSTS700016 until admin consent
+    /// (`GET /{tenant}/v2.0/adminconsent`, [`SimHandle::set_consented`]).
+    pub unconsented: bool,
     /// Local parts of the users with an Exchange Online mailbox in every
     /// tenant, for `sendMail`: by default `changedesk`, so each tenant has
     /// `changedesk@tenant-00N.onmicrosoft.com`. More at run time
@@ -116,6 +125,7 @@ impl Default for SimConfig {
             certificate_pem: TEST_APP_CERTIFICATE_PEM.to_owned(),
             seed: 1,
             app_roles: DEFAULT_APP_ROLES.iter().map(|r| (*r).to_owned()).collect(),
+            unconsented: false,
             mailboxes: vec!["changedesk".to_owned()],
         }
     }
@@ -238,8 +248,10 @@ pub enum TenantMode {
     /// serviceNotAvailable`.
     #[serde(rename = "endless_503")]
     Endless503,
-    /// Admin consent was withdrawn: tokens are issued, Graph answers `403
-    /// Authorization_RequestDenied`.
+    /// Graph answers every request `403 Authorization_RequestDenied`, as
+    /// when the app's permissions were revoked, while tokens are still
+    /// issued. (Withdrawn consent itself, which stops the token endpoint,
+    /// is [`SimHandle::set_consented`].)
     #[serde(rename = "consent_revoked")]
     ConsentRevoked,
     /// The app's secret was rotated: secret requests fail with AADSTS7000215
@@ -294,6 +306,9 @@ pub struct SimTenant {
     pub client_id: String,
     /// [`SIM_CLIENT_SECRET`].
     pub client_secret: String,
+    /// Whether the tenant has consented to [`SIM_CLIENT_ID`] (when it has
+    /// not, the token endpoint answers AADSTS700016).
+    pub consented: bool,
 }
 
 /// One request as the simulator saw it.
@@ -419,7 +434,7 @@ pub(crate) struct Shared {
     log: Mutex<Log>,
     /// The mock Entra ID OpenID Connect provider.
     pub oidc: oidc::OidcState,
-    /// The app roles each tenant grants the app.
+    /// Each tenant's consent to the app and the app roles it grants.
     pub app_roles: AppRoles,
     /// `sendMail`: users, limits, scripted faults, accepted messages.
     pub mail: mail::MailState,
@@ -492,12 +507,14 @@ impl Shared {
     pub fn sim_tenants(&self) -> Vec<SimTenant> {
         self.tenants
             .iter()
-            .map(|t| SimTenant {
+            .enumerate()
+            .map(|(i, t)| SimTenant {
                 name: t.name.clone(),
                 tenant_id: t.guid.clone(),
                 domain: t.domain.clone(),
                 client_id: SIM_CLIENT_ID.to_owned(),
                 client_secret: SIM_CLIENT_SECRET.to_owned(),
+                consented: self.app_roles.consented(i),
             })
             .collect()
     }
@@ -773,7 +790,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let file_items = config.corpus_file_items.map(Arc::new);
     let domains: Vec<String> = tenants.iter().map(|t| t.domain.clone()).collect();
     let shared = Arc::new(Shared {
-        app_roles: AppRoles::new(tenants.len(), &config.app_roles),
+        app_roles: AppRoles::new(tenants.len(), &config.app_roles, config.unconsented),
         mail: mail::MailState::new(&domains, &config.mailboxes),
         base_url: format!("http://{}/", display_addr(addr)),
         snapshot: RwLock::new(Arc::new(Snapshot::new(
@@ -840,6 +857,11 @@ fn router(shared: Arc<Shared>) -> Router {
             "/_sim/tenants/{tenant}/roles/{role}",
             put(control::grant_role).delete(control::revoke_role),
         )
+        .route(
+            "/_sim/tenants/{tenant}/consent",
+            get(control::get_consent).put(control::put_consent),
+        )
+        .route("/_sim/consent/decline-next", post(control::decline_next))
         .route("/_sim/tenants/{tenant}/users", get(mail::get_users))
         .route(
             "/_sim/tenants/{tenant}/users/{address}",
@@ -882,6 +904,7 @@ fn router(shared: Arc<Shared>) -> Router {
             get(oidc::discovery),
         )
         .route("/{tenant}/oauth2/v2.0/authorize", get(oidc::authorize))
+        .route("/{tenant}/v2.0/adminconsent", get(consent::admin_consent))
         .route("/{tenant}/discovery/v2.0/keys", get(oidc::keys))
         .route(
             "/v1.0/admin/serviceAnnouncement/{collection}",

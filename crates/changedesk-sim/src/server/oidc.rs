@@ -346,6 +346,13 @@ impl OidcState {
         Ok(())
     }
 
+    /// Whether `uri` is one of the app's redirect URIs: registered, or
+    /// (none registered) a loopback `http` URI. The authorization and the
+    /// admin consent endpoints both check it.
+    pub(crate) fn redirect_allowed(&self, uri: &str) -> bool {
+        redirect_allowed(&lock(&self.inner), uri)
+    }
+
     /// The `kid` of the published signing key.
     pub(crate) fn kid(&self) -> &str {
         &self.keys.kid
@@ -381,7 +388,7 @@ fn tenant_or(shared: &Shared, key: &str, error: &'static str) -> Result<usize, E
         })
 }
 
-fn tagged(shared: &Shared, t: Option<usize>, mut response: Response) -> Response {
+pub(crate) fn tagged(shared: &Shared, t: Option<usize>, mut response: Response) -> Response {
     if let Some(t) = t {
         response
             .extensions_mut()
@@ -390,7 +397,7 @@ fn tagged(shared: &Shared, t: Option<usize>, mut response: Response) -> Response
     response
 }
 
-fn no_store(mut response: Response) -> Response {
+pub(crate) fn no_store(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("no-store, no-cache"),
@@ -447,7 +454,7 @@ pub(crate) async fn keys(
 }
 
 /// The first value of each query parameter.
-fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+pub(crate) fn query_map(raw: Option<&str>) -> HashMap<String, String> {
     let mut map = HashMap::new();
     if let Some(raw) = raw {
         for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
@@ -474,9 +481,25 @@ fn redirect_allowed(inner: &Inner, uri: &str) -> bool {
     })
 }
 
+/// AADSTS50011: `redirect_uri` is not one of the app's.
+pub(crate) fn redirect_mismatch(redirect_uri: &str) -> EntraError {
+    fail(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        50011,
+        format!(
+            "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{SIM_CLIENT_ID}'."
+        ),
+    )
+}
+
 /// A `302` to the client's redirect URI with these parameters (and `state`
 /// as sent, if any).
-fn redirect_to(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> Response {
+pub(crate) fn redirect_to(
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+) -> Response {
     let mut url = match url::Url::parse(redirect_uri) {
         Ok(u) => u,
         Err(_) => {
@@ -501,7 +524,7 @@ fn redirect_to(redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>)
 
 /// An error sent back to the client's redirect URI, as Entra does once the
 /// redirect URI is known to be the app's.
-fn redirect_error(
+pub(crate) fn redirect_error(
     redirect_uri: &str,
     error: &str,
     code: u32,
@@ -565,15 +588,8 @@ pub(crate) async fn authorize(
     let Some(redirect_uri) = q.get("redirect_uri") else {
         return page(missing("redirect_uri"));
     };
-    if !redirect_allowed(&lock(&shared.oidc.inner), redirect_uri) {
-        return page(fail(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            50011,
-            format!(
-                "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{SIM_CLIENT_ID}'."
-            ),
-        ));
+    if !shared.oidc.redirect_allowed(redirect_uri) {
+        return page(redirect_mismatch(redirect_uri));
     }
     let state = q.get("state").map(String::as_str);
     let back = |error: &str, code: u32, description: &str| {

@@ -554,3 +554,585 @@ mod overage {
         sim.shutdown().await;
     }
 }
+
+// ------------------------------------- admin consent and per-endpoint roles
+
+mod consent {
+    use std::collections::BTreeSet;
+
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+
+    use crate::{
+        CorpusSpec, DEFAULT_APP_ROLES, SERVICE_HEALTH_READ_ALL, SERVICE_MESSAGE_READ_ALL,
+        SIM_CLIENT_ID, SIM_CLIENT_SECRET, SimConfig, SimError, SimHandle, TenantMode,
+    };
+
+    const REDIRECT: &str = "http://127.0.0.1:9/admin/consented";
+
+    async fn sim(unconsented: bool) -> SimHandle {
+        crate::start(SimConfig {
+            tenants: 2,
+            spec: CorpusSpec {
+                posts: 5,
+                issues: 2,
+                ..CorpusSpec::default()
+            },
+            unconsented,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    fn client() -> reqwest::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    fn scope(sim: &SimHandle) -> String {
+        format!("{}/.default", sim.base_url().trim_end_matches('/'))
+    }
+
+    /// A client-credentials token request with the secret.
+    async fn token_request(sim: &SimHandle, tenant: &str) -> (StatusCode, Value) {
+        let r = client()
+            .post(format!("{}{tenant}/oauth2/v2.0/token", sim.base_url()))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", SIM_CLIENT_ID),
+                ("client_secret", SIM_CLIENT_SECRET),
+                ("scope", scope(sim).as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap())
+    }
+
+    async fn access_token(sim: &SimHandle, tenant: &str) -> String {
+        let (status, body) = token_request(sim, tenant).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    fn assert_app_not_found(status: StatusCode, body: &Value, tenant: &str) {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"], "unauthorized_client", "{body}");
+        assert_eq!(body["error_codes"], json!([700016]), "{body}");
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description.starts_with(&format!(
+                "AADSTS700016: Application with identifier '{SIM_CLIENT_ID}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant."
+            )),
+            "{description}"
+        );
+    }
+
+    /// `GET …/admin/serviceAnnouncement/{path}`: status and JSON body.
+    async fn graph(sim: &SimHandle, token: &str, path: &str) -> (StatusCode, Value) {
+        let r = client()
+            .get(format!(
+                "{}v1.0/admin/serviceAnnouncement/{path}",
+                sim.base_url()
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap())
+    }
+
+    fn assert_denied(status: StatusCode, body: &Value) {
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(
+            body["error"]["code"], "Authorization_RequestDenied",
+            "{body}"
+        );
+        assert_eq!(
+            body["error"]["message"],
+            "Insufficient privileges to complete the operation."
+        );
+    }
+
+    /// An admin consent request with these query parameters.
+    async fn admin_consent(
+        sim: &SimHandle,
+        tenant: &str,
+        params: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client()
+            .get(format!("{}{tenant}/v2.0/adminconsent", sim.base_url()))
+            .query(params)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The redirect of a 302: the URL and its query pairs in order.
+    fn location(r: &reqwest::Response) -> (url::Url, Vec<(String, String)>) {
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let raw = r.headers()["location"].to_str().unwrap();
+        let url = url::Url::parse(raw).unwrap();
+        let pairs = url.query_pairs().into_owned().collect();
+        (url, pairs)
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// A refusal shown as Entra's error page: 400, HTML, no redirect.
+    async fn assert_page(r: reqwest::Response, code: &str, contains: &str) -> String {
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert!(r.headers().get("location").is_none(), "not a redirect");
+        assert_eq!(
+            r.headers()["content-type"].to_str().unwrap(),
+            "text/html; charset=utf-8"
+        );
+        let body = r.text().await.unwrap();
+        assert!(body.starts_with("<!DOCTYPE html>"), "{body}");
+        assert!(body.contains(&format!("AADSTS{code}: ")), "{body}");
+        assert!(body.contains(contains), "{contains} in {body}");
+        body
+    }
+
+    fn default_roles() -> Vec<String> {
+        let sorted: BTreeSet<&str> = DEFAULT_APP_ROLES.into_iter().collect();
+        sorted.into_iter().map(str::to_owned).collect()
+    }
+
+    #[tokio::test]
+    async fn admin_consent_lets_an_unconsented_tenant_in() {
+        let sim = sim(true).await;
+        let t = sim.tenants()[0].clone();
+        assert!(!t.consented);
+        assert_eq!(sim.consented("tenant-001"), Some(false));
+        assert_eq!(sim.consented("tenant-404"), None);
+        assert_eq!(sim.app_roles("tenant-001"), Some(vec![]));
+
+        // no consent: the token endpoint does not know the app
+        let (status, body) = token_request(&sim, "tenant-001").await;
+        assert_app_not_found(status, &body, "tenant-001");
+        let (status, body) = token_request(&sim, &t.tenant_id).await;
+        assert_app_not_found(status, &body, "tenant-001");
+
+        // the administrator consents (the redirect URI keeps its query)
+        let scope = scope(&sim);
+        let redirect = format!("{REDIRECT}?from=setup");
+        let state = "st ate/1&x=é";
+        let r = admin_consent(
+            &sim,
+            "tenant-001.onmicrosoft.com",
+            &[
+                ("client_id", SIM_CLIENT_ID),
+                ("scope", &scope),
+                ("redirect_uri", &redirect),
+                ("state", state),
+            ],
+        )
+        .await;
+        let (url, query) = location(&r);
+        assert_eq!(
+            (url.scheme(), url.host_str(), url.port(), url.path()),
+            ("http", Some("127.0.0.1"), Some(9), "/admin/consented")
+        );
+        assert_eq!(
+            query,
+            pairs(&[
+                ("from", "setup"),
+                ("admin_consent", "True"),
+                ("tenant", &t.tenant_id),
+                ("scope", &scope),
+                ("state", state),
+            ])
+        );
+        assert_eq!(
+            r.headers()["cache-control"].to_str().unwrap(),
+            "no-store, no-cache"
+        );
+        assert_eq!(sim.consented("tenant-001"), Some(true));
+        assert!(sim.tenants()[0].consented);
+        assert_eq!(sim.app_roles("tenant-001"), Some(default_roles()));
+        // the other tenant has not consented
+        assert_eq!(sim.consented("tenant-002"), Some(false));
+        let (status, body) = token_request(&sim, "tenant-002").await;
+        assert_app_not_found(status, &body, "tenant-002");
+
+        // tokens now, and Graph answers them
+        let token = access_token(&sim, "tenant-001").await;
+        let (status, body) = graph(&sim, &token, "messages").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(!body["value"].as_array().unwrap().is_empty());
+        let (status, _) = graph(&sim, &token, "issues").await;
+        assert_eq!(status, StatusCode::OK);
+
+        // without state, no state; the request is logged with its tenant
+        let r = admin_consent(
+            &sim,
+            "tenant-002",
+            &[
+                ("client_id", SIM_CLIENT_ID),
+                ("scope", &scope),
+                ("redirect_uri", REDIRECT),
+            ],
+        )
+        .await;
+        let (_, query) = location(&r);
+        assert_eq!(
+            query,
+            pairs(&[
+                ("admin_consent", "True"),
+                ("tenant", &sim.tenants()[1].tenant_id),
+                ("scope", &scope),
+            ])
+        );
+        let logged: Vec<_> = sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/v2.0/adminconsent"))
+            .collect();
+        assert_eq!(logged.len(), 2);
+        assert_eq!(
+            logged
+                .iter()
+                .map(|r| (r.method.as_str(), r.status, r.tenant.as_deref()))
+                .collect::<Vec<_>>(),
+            [
+                ("GET", 302, Some("tenant-001")),
+                ("GET", 302, Some("tenant-002"))
+            ]
+        );
+        assert!(
+            logged[1]
+                .query
+                .contains(&format!("client_id={SIM_CLIENT_ID}"))
+        );
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_declined_consent_redirects_with_access_denied() {
+        let sim = sim(true).await;
+        let scope = scope(&sim);
+        let guid = sim.tenants()[0].tenant_id.clone();
+        let params = [
+            ("client_id", SIM_CLIENT_ID),
+            ("scope", scope.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("state", "12345"),
+        ];
+        sim.decline_next_consent();
+        // a request refused before the administrator sees it spends nothing
+        let r = admin_consent(&sim, "tenant-001", &params[1..]).await;
+        assert_page(r, "900144", "&#39;client_id&#39;").await;
+
+        let r = admin_consent(&sim, "tenant-001", &params).await;
+        let raw = r.headers()["location"].to_str().unwrap().to_owned();
+        assert!(
+            raw.contains(
+                "error=access_denied&error_description=AADSTS65004%3A+User+declined+to+consent+to+access+the+app.&admin_consent=False"
+            ),
+            "{raw}"
+        );
+        let (url, query) = location(&r);
+        assert_eq!(url.path(), "/admin/consented");
+        assert_eq!(
+            query,
+            pairs(&[
+                ("error", "access_denied"),
+                (
+                    "error_description",
+                    "AADSTS65004: User declined to consent to access the app."
+                ),
+                ("admin_consent", "False"),
+                ("tenant", &guid),
+                ("state", "12345"),
+            ])
+        );
+        assert_eq!(sim.consented("tenant-001"), Some(false));
+        let (status, body) = token_request(&sim, "tenant-001").await;
+        assert_app_not_found(status, &body, "tenant-001");
+
+        // once: the next request is approved
+        let r = admin_consent(&sim, "tenant-001", &params).await;
+        let (_, query) = location(&r);
+        assert_eq!(query[0], ("admin_consent".to_owned(), "True".to_owned()));
+        assert_eq!(sim.consented("tenant-001"), Some(true));
+
+        // through the control API
+        let r = client()
+            .post(format!("{}_sim/consent/decline-next", sim.base_url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        let r = admin_consent(&sim, "tenant-002", &params).await;
+        let (_, query) = location(&r);
+        assert_eq!(query[0], ("error".to_owned(), "access_denied".to_owned()));
+        assert_eq!(sim.consented("tenant-002"), Some(false));
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn admin_consent_refusals() {
+        let sim = sim(true).await;
+        let scope = scope(&sim);
+        let with = |redirect: &'static str| {
+            vec![
+                ("client_id", SIM_CLIENT_ID),
+                ("scope", scope.as_str()),
+                ("redirect_uri", redirect),
+                ("state", "s"),
+            ]
+        };
+
+        // a redirect URI that is not the app's: a page, never a redirect
+        let r = admin_consent(&sim, "tenant-001", &with("https://evil.example/cb")).await;
+        assert_page(
+            r,
+            "50011",
+            &format!(
+                "The redirect URI &#39;https://evil.example/cb&#39; specified in the request does not match the redirect URIs configured for the application &#39;{SIM_CLIENT_ID}&#39;."
+            ),
+        )
+        .await;
+        // what the request carries is escaped on the page
+        let r = admin_consent(&sim, "tenant-001", &with("https://evil.example/<script>")).await;
+        let body = assert_page(r, "50011", "&lt;script&gt;").await;
+        assert!(!body.contains("<script>"), "{body}");
+
+        // unknown tenants, and generic ones: the simulator needs one tenant
+        for tenant in ["tenant-404", "organizations", "common"] {
+            let r = admin_consent(&sim, tenant, &with(REDIRECT)).await;
+            assert_page(r, "90002", "needs a specific tenant").await;
+        }
+        let r = admin_consent(&sim, "common", &with(REDIRECT)).await;
+        assert_page(r, "90002", "names no single tenant").await;
+        sim.set_tenant_mode("tenant-002", TenantMode::NotFound)
+            .unwrap();
+        let r = admin_consent(&sim, "tenant-002", &with(REDIRECT)).await;
+        assert_page(r, "90002", "Tenant &#39;tenant-002&#39; not found.").await;
+
+        // missing parameters, another app
+        let params = with(REDIRECT);
+        for (i, name) in ["client_id", "scope", "redirect_uri"]
+            .into_iter()
+            .enumerate()
+        {
+            let mut without = params.clone();
+            without.remove(i);
+            let r = admin_consent(&sim, "tenant-001", &without).await;
+            assert_page(
+                r,
+                "900144",
+                &format!(
+                    "The request body must contain the following parameter: &#39;{name}&#39;."
+                ),
+            )
+            .await;
+        }
+        let mut other = params.clone();
+        other[0].1 = "0f3a9c2e-5d41-4b7a-8e16-2c9d7b4a1f00";
+        let r = admin_consent(&sim, "tenant-001", &other).await;
+        assert_page(
+            r,
+            "700016",
+            "Application with identifier &#39;0f3a9c2e-5d41-4b7a-8e16-2c9d7b4a1f00&#39; was not found in the directory &#39;tenant-001&#39;.",
+        )
+        .await;
+
+        // a scope other than the Graph root's .default: back to the app
+        let mut wrong = params.clone();
+        wrong[1].1 = "https://graph.microsoft.com/.default";
+        let r = admin_consent(&sim, "tenant-001", &wrong).await;
+        let (_, query) = location(&r);
+        let keys: Vec<&str> = query.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["error", "error_description", "state"]);
+        assert_eq!(query[0].1, "invalid_scope");
+        assert!(query[1].1.starts_with("AADSTS70011: "), "{}", query[1].1);
+        assert_eq!(query[2].1, "s");
+
+        // nothing was consented on the way
+        assert_eq!(sim.consented("tenant-001"), Some(false));
+        assert_eq!(sim.consented("tenant-002"), Some(false));
+
+        // registered redirect URIs replace the loopback rule, as for sign-in
+        sim.oidc_set_redirect_uris(vec!["https://app.example/consented".to_owned()])
+            .unwrap();
+        let r = admin_consent(&sim, "tenant-001", &with(REDIRECT)).await;
+        assert_page(r, "50011", "does not match the redirect URIs").await;
+        let r = admin_consent(&sim, "tenant-001", &with("https://app.example/consented")).await;
+        let (url, _) = location(&r);
+        assert_eq!(url.host_str(), Some("app.example"));
+        assert_eq!(sim.consented("tenant-001"), Some(true));
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn graph_checks_the_app_role_of_each_endpoint() {
+        let sim = sim(false).await;
+        let full = access_token(&sim, "tenant-001").await;
+        let id = {
+            let (status, body) = graph(&sim, &full, "messages").await;
+            assert_eq!(status, StatusCode::OK);
+            body["value"][0]["id"].as_str().unwrap().to_owned()
+        };
+
+        sim.revoke_app_role("tenant-001", SERVICE_HEALTH_READ_ALL)
+            .unwrap();
+        let token = access_token(&sim, "tenant-001").await;
+        for path in ["issues", "healthOverviews"] {
+            let (status, body) = graph(&sim, &token, path).await;
+            assert_denied(status, &body);
+        }
+        let (status, _) = graph(&sim, &token, "messages").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = graph(&sim, &token, &format!("messages/{id}")).await;
+        assert_eq!(
+            (status, body["id"].as_str()),
+            (StatusCode::OK, Some(id.as_str()))
+        );
+        // a token carries the roles of the moment it was issued
+        let (status, _) = graph(&sim, &full, "issues").await;
+        assert_eq!(status, StatusCode::OK);
+        // other tenants are not affected
+        let other = access_token(&sim, "tenant-002").await;
+        let (status, _) = graph(&sim, &other, "healthOverviews").await;
+        assert_eq!(status, StatusCode::OK);
+
+        // without ServiceMessage.Read.All: no messages, listed or by id
+        sim.grant_app_role("tenant-001", SERVICE_HEALTH_READ_ALL)
+            .unwrap();
+        sim.revoke_app_role("tenant-001", SERVICE_MESSAGE_READ_ALL)
+            .unwrap();
+        let token = access_token(&sim, "tenant-001").await;
+        for path in ["messages".to_owned(), format!("messages/{id}")] {
+            let (status, body) = graph(&sim, &token, &path).await;
+            assert_denied(status, &body);
+        }
+        let (status, _) = graph(&sim, &token, "issues").await;
+        assert_eq!(status, StatusCode::OK);
+        let logged = sim.requests();
+        let denied = logged
+            .iter()
+            .filter(|r| r.status == 403 && r.tenant.as_deref() == Some("tenant-001"))
+            .count();
+        assert_eq!(denied, 4, "{logged:?}");
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn withdrawn_consent_ends_tokens_and_roles() {
+        let sim = sim(false).await;
+        let c = client();
+        let consent_url = format!("{}_sim/tenants/tenant-001/consent", sim.base_url());
+        let get = |url: String| {
+            let c = c.clone();
+            async move {
+                let r = c.get(url).send().await.unwrap();
+                (r.status(), r.json::<Value>().await.unwrap())
+            }
+        };
+        let put = |url: String, body: &'static str| {
+            let c = c.clone();
+            async move {
+                let r = c.put(url).body(body).send().await.unwrap();
+                (r.status(), r.json::<Value>().await.unwrap())
+            }
+        };
+        assert_eq!(
+            get(consent_url.clone()).await,
+            (
+                StatusCode::OK,
+                json!({"tenant": "tenant-001", "consented": true})
+            )
+        );
+        let token = access_token(&sim, "tenant-001").await;
+        let other = access_token(&sim, "tenant-002").await;
+
+        // withdrawn through the control API
+        assert_eq!(
+            put(consent_url.clone(), r#"{"consented": false}"#).await,
+            (
+                StatusCode::OK,
+                json!({"tenant": "tenant-001", "consented": false})
+            )
+        );
+        assert_eq!(sim.consented("tenant-001"), Some(false));
+        assert_eq!(sim.app_roles("tenant-001"), Some(vec![]));
+        let (status, body) = token_request(&sim, "tenant-001").await;
+        assert_app_not_found(status, &body, "tenant-001");
+        let (status, body) = graph(&sim, &token, "messages").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(body["error"]["code"], "InvalidAuthenticationToken");
+        // another tenant's token still works
+        let (status, _) = graph(&sim, &other, "messages").await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, listing) = get(format!("{}_sim/tenants", sim.base_url())).await;
+        assert_eq!(
+            listing["tenants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["consented"].clone())
+                .collect::<Vec<_>>(),
+            [json!(false), json!(true)]
+        );
+
+        // roles set by hand before consent are kept by it
+        let r = c
+            .put(format!("{}_sim/tenants/tenant-001/roles", sim.base_url()))
+            .body(format!(r#"["{SERVICE_MESSAGE_READ_ALL}"]"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let (status, body) = token_request(&sim, "tenant-001").await;
+        assert_app_not_found(status, &body, "tenant-001");
+        sim.set_consented("tenant-001", true).unwrap();
+        assert_eq!(
+            sim.app_roles("tenant-001"),
+            Some(vec![SERVICE_MESSAGE_READ_ALL.to_owned()])
+        );
+        let token = access_token(&sim, "tenant-001").await;
+        let (status, _) = graph(&sim, &token, "messages").await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = graph(&sim, &token, "issues").await;
+        assert_denied(status, &body);
+
+        // withdrawn and granted again: the app's required permissions
+        sim.set_consented("tenant-001", false).unwrap();
+        let (status, _) = graph(&sim, &token, "messages").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            put(consent_url.clone(), r#"{"consented": true}"#).await.1["consented"],
+            true
+        );
+        assert_eq!(sim.app_roles("tenant-001"), Some(default_roles()));
+        let token = access_token(&sim, "tenant-001").await;
+        let (status, _) = graph(&sim, &token, "issues").await;
+        assert_eq!(status, StatusCode::OK);
+
+        // refusals of the control API
+        assert!(matches!(
+            sim.set_consented("tenant-404", false),
+            Err(SimError::UnknownTenant(_))
+        ));
+        let (status, _) = get(format!("{}_sim/tenants/tenant-404/consent", sim.base_url())).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = put(consent_url.clone(), r#"{"consented": "no"}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = put(consent_url, r#"{"consented": false, "x": 1}"#).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(sim.consented("tenant-001"), Some(true));
+        sim.shutdown().await;
+    }
+}

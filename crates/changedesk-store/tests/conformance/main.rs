@@ -1,6 +1,7 @@
 //! The store's conformance suite: every scenario on SQLite and PostgreSQL.
 
 mod auth;
+mod directory;
 mod fixtures;
 mod harness;
 mod inbox;

@@ -109,6 +109,7 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
             cloud: Cloud::Global,
             login_url: Some(base.clone()),
             graph_url: Some(base.clone()),
+            secret_expires: None,
         })
         .collect();
     let graph = graph_client(&app.config.sync)?;

@@ -52,9 +52,23 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
         state = state.with_oidc(oidc);
     }
 
+    if let Some(registration) = &app.config.app {
+        if let Some(warning) = changedesk_server::onboard::expiry_warning(registration, &now) {
+            tracing::warn!("{warning}");
+            eprintln!("warning: {warning}");
+        }
+        state = state.with_onboarding(changedesk_server::onboard::Onboarding {
+            app: registration.clone(),
+            graph: sync::graph_client(&app.config.sync)?,
+            public_url: app.config.server.public_url.clone(),
+            configured: app.config.tenants.iter().map(|t| t.name.clone()).collect(),
+            concurrency: app.config.sync.concurrency,
+        });
+    }
+
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mut scheduler = None;
-    if !app.config.tenants.is_empty() && !every.is_zero() {
+    if (!app.config.tenants.is_empty() || app.config.app.is_some()) && !every.is_zero() {
         let (tx, rx) = tokio::sync::mpsc::channel(64);
         let names = app.config.tenants.iter().map(|t| t.name.clone()).collect();
         state = state.with_sync_trigger(tx, names);
@@ -62,6 +76,7 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
             store: store.clone(),
             graph: sync::graph_client(&app.config.sync)?,
             tenants: app.config.tenants.clone(),
+            app: app.config.app.clone(),
             settings: app.config.sync.clone(),
             triage: app.config.triage.clone(),
             thresholds: app.config.notify.thresholds,

@@ -26,6 +26,28 @@ pub fn config_for(base_url: &str, tenants: &[SimTenant], database: Option<&str>)
     out
 }
 
+/// A changedesk configuration with the simulator's multi-tenant app (`[app]`)
+/// and no tenants: they are added with `changedesk tenants import`.
+pub fn app_config_for(base_url: &str, public_url: &str) -> String {
+    format!(
+        "# changedesk configuration for the Graph simulator's multi-tenant app (test credentials only)\n\
+         # add tenants with `changedesk tenants import FILE.csv`, then `changedesk tenants consent-link`\n\n\
+         [app]\nclient_id = \"{}\"\nclient_secret = \"{}\"\nlogin_url = \"{base_url}\"\ngraph_url = \"{base_url}\"\n\n\
+         [server]\npublic_url = \"{public_url}\"\n",
+        changedesk_sim::SIM_CLIENT_ID,
+        changedesk_sim::SIM_CLIENT_SECRET,
+    )
+}
+
+/// The simulated tenants as a CSV list for `changedesk tenants import`.
+pub fn tenants_csv(tenants: &[SimTenant]) -> String {
+    let mut out = String::from("name,tenant_id,display_name\n");
+    for (i, t) in tenants.iter().enumerate() {
+        let _ = writeln!(out, "{},{},Customer {}", t.name, t.tenant_id, i + 1);
+    }
+    out
+}
+
 pub async fn run(args: &SimArgs) -> Result<ExitCode> {
     let corpus_file_items = match &args.corpus {
         Some(path) => {
@@ -59,6 +81,7 @@ pub async fn run(args: &SimArgs) -> Result<ExitCode> {
             ..Faults::default()
         },
         seed: args.seed,
+        unconsented: args.unconsented,
         ..SimConfig::default()
     };
     let sim = changedesk_sim::start(config).await?;
@@ -71,6 +94,28 @@ pub async fn run(args: &SimArgs) -> Result<ExitCode> {
         tenants.first().map_or("", |t| t.name.as_str()),
         tenants.last().map_or("", |t| t.name.as_str())
     );
+    if args.unconsented {
+        println!(
+            "  no tenant has consented to the app yet: follow an admin-consent link (`changedesk tenants consent-link`)"
+        );
+    }
+    if let Some(path) = &args.write_app_config {
+        std::fs::write(path, app_config_for(&format!("{base}/"), &args.public_url))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "  configuration with the simulator's multi-tenant app written to {}",
+            path.display()
+        );
+    }
+    if let Some(path) = &args.write_tenants_csv {
+        std::fs::write(path, tenants_csv(&tenants))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "  the tenants as a CSV list written to {}: try `changedesk tenants import {}`",
+            path.display(),
+            path.display()
+        );
+    }
     if let Some(path) = &args.write_config {
         std::fs::write(path, config_for(&format!("{base}/"), &tenants, None))
             .with_context(|| format!("cannot write {}", path.display()))?;

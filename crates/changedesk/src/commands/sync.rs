@@ -28,32 +28,43 @@ pub fn graph_client(settings: &SyncSettings) -> Result<GraphClient> {
     Ok(GraphClient::new(opts)?)
 }
 
-/// The configured tenants, or those named.
-pub fn select_tenants(app: &App, names: &[String]) -> Result<Vec<TenantConfig>> {
-    let configured = &app.config.tenants;
-    if configured.is_empty() {
+/// The tenants to sync (the configured ones, and those added to the
+/// database, reached through `[app]`), or those named.
+pub async fn select_tenants(
+    app: &App,
+    store: &changedesk_store::Store,
+    names: &[String],
+) -> Result<Vec<TenantConfig>> {
+    let all = changedesk_server::onboard::load_roster(
+        store,
+        &app.config.tenants,
+        app.config.app.as_ref(),
+    )
+    .await?;
+    if all.is_empty() {
         bail!(
-            "no tenants are configured: add [[tenants]] to the configuration (see `changedesk config example`), \
-             or try `changedesk demo`"
+            "no tenants are configured: add [[tenants]] to the configuration, or [app] and \
+             `changedesk tenants add` / `tenants import` (see `changedesk config example`), or try `changedesk demo`"
         );
     }
     if names.is_empty() {
-        return Ok(configured.clone());
+        return Ok(all);
     }
     names
         .iter()
         .map(|n| {
-            configured
-                .iter()
-                .find(|t| &t.name == n)
-                .cloned()
-                .ok_or_else(|| {
-                    let known: Vec<&str> = configured.iter().map(|t| t.name.as_str()).collect();
-                    anyhow::anyhow!(
-                        "no tenant named `{n}` is configured (configured: {})",
-                        known.join(", ")
-                    )
-                })
+            all.iter().find(|t| &t.name == n).cloned().ok_or_else(|| {
+                let known: Vec<&str> = all.iter().take(20).map(|t| t.name.as_str()).collect();
+                anyhow::anyhow!(
+                    "no tenant named `{n}` is configured or added (and consented): {}{}",
+                    known.join(", "),
+                    if all.len() > 20 {
+                        format!(" and {} more", all.len() - 20)
+                    } else {
+                        String::new()
+                    }
+                )
+            })
         })
         .collect()
 }
@@ -71,8 +82,14 @@ impl Progress for Bar {
 }
 
 pub async fn run(app: &App, args: &SyncArgs) -> Result<ExitCode> {
-    let tenants = select_tenants(app, &args.tenants)?;
     let store = app.store(OpenMode::ReadWrite).await?;
+    let tenants = match select_tenants(app, &store, &args.tenants).await {
+        Ok(t) => t,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let graph = graph_client(&app.config.sync)?;
     let request = SyncRequest {
         full: args.full,

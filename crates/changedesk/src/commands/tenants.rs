@@ -2,9 +2,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use changedesk_core::triage::TenantGroup;
-use changedesk_store::{OpenMode, StoreError, TenantRow};
+use changedesk_store::{DirectoryTenant, NewTenant, OpenMode, StoreError, TenantRow};
 use serde::Serialize;
 
 use crate::app::{self, App};
@@ -20,18 +20,71 @@ struct TenantLine {
     tenant_id: Option<String>,
     cloud: Option<String>,
     credential: Option<&'static str>,
+    /// `configuration`, `database` (added with `tenants add` / `import`) or
+    /// `archive` (known only from imported listings).
+    source: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    added: Option<DirectoryTenant>,
+    /// When its credential expires (`secret_expires`), if given.
+    secret_expires: Option<String>,
     archive: Option<TenantRow>,
 }
 
 pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
     match cmd {
         TenantsCommand::Groups(cmd) => return groups(app, cmd).await,
+        TenantsCommand::Add {
+            name,
+            directory,
+            display_name,
+            who,
+        } => {
+            let tenant = NewTenant {
+                name,
+                directory_id: directory,
+                display_name,
+            };
+            return add(app, &[tenant], &who, false).await;
+        }
+        TenantsCommand::Import { file, dry_run, who } => {
+            let text = if file.as_os_str() == "-" {
+                let mut t = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut t)
+                    .context("cannot read the CSV list from standard input")?;
+                t
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+            };
+            let lines = changedesk_core::onboard::parse_tenant_csv(&text)
+                .map_err(|e| anyhow!("{}: nothing was added:\n{e}", file.display()))?;
+            let tenants: Vec<NewTenant> = lines
+                .into_iter()
+                .map(|l| NewTenant {
+                    name: l.name,
+                    directory_id: l.directory_id,
+                    display_name: l.display_name,
+                })
+                .collect();
+            return add(app, &tenants, &who, dry_run).await;
+        }
+        TenantsCommand::Remove { name, who } => return remove(app, &name, &who).await,
+        TenantsCommand::ConsentLink { names, format, who } => {
+            return consent_links(app, &names, format, &who).await;
+        }
+        TenantsCommand::Check { names, format } => return check(app, &names, format).await,
         TenantsCommand::List { format } => {
-            let archived = match app.store(OpenMode::ReadOnly).await {
+            let (archived, directory) = match app.store(OpenMode::ReadOnly).await {
                 Ok(store) => {
-                    let rows = store.tenants().await?;
+                    let rows = async {
+                        Ok::<_, anyhow::Error>((
+                            store.tenants().await?,
+                            store.directory_tenants().await?,
+                        ))
+                    }
+                    .await;
                     store.close().await;
-                    rows
+                    rows?
                 }
                 Err(e)
                     if matches!(
@@ -39,23 +92,57 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                         Some(StoreError::MissingDatabase(_))
                     ) =>
                 {
-                    Vec::new()
+                    (Vec::new(), Vec::new())
                 }
                 Err(e) => return Err(e),
             };
+            let now = app::now()?;
+            let mut warnings = Vec::new();
+            if let Some(registration) = &app.config.app
+                && let Some(w) = changedesk_server::onboard::expiry_warning(registration, &now)
+            {
+                warnings.push(w);
+            }
             let mut lines: Vec<TenantLine> = app
                 .config
                 .tenants
                 .iter()
-                .map(|t| TenantLine {
-                    name: t.name.clone(),
-                    configured: true,
-                    tenant_id: Some(t.tenant_id.clone()),
-                    cloud: Some(t.cloud.to_string()),
-                    credential: Some(t.credential.kind()),
-                    archive: archived.iter().find(|a| a.name == t.name).cloned(),
+                .map(|t| {
+                    if let Some(w) = changedesk_server::onboard::tenant_expiry_warning(t, &now) {
+                        warnings.push(w);
+                    }
+                    TenantLine {
+                        name: t.name.clone(),
+                        configured: true,
+                        tenant_id: Some(t.tenant_id.clone()),
+                        cloud: Some(t.cloud.to_string()),
+                        credential: Some(t.credential.kind()),
+                        source: "configuration",
+                        added: None,
+                        secret_expires: t.secret_expires.map(|s| s.to_string()),
+                        archive: archived.iter().find(|a| a.name == t.name).cloned(),
+                    }
                 })
                 .collect();
+            for d in &directory {
+                if lines.iter().any(|l| l.name == d.name) {
+                    continue;
+                }
+                let registration = app.config.app.as_ref();
+                lines.push(TenantLine {
+                    name: d.name.clone(),
+                    configured: false,
+                    tenant_id: Some(d.directory_id.clone()),
+                    cloud: registration.map(|r| r.cloud.to_string()),
+                    credential: registration.map(|r| r.credential.kind()),
+                    source: "database",
+                    added: Some(d.clone()),
+                    secret_expires: registration
+                        .and_then(|r| r.secret_expires)
+                        .map(|s| s.to_string()),
+                    archive: archived.iter().find(|a| a.name == d.name).cloned(),
+                });
+            }
             for a in &archived {
                 if !lines.iter().any(|l| l.name == a.name) {
                     lines.push(TenantLine {
@@ -64,6 +151,9 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                         tenant_id: None,
                         cloud: None,
                         credential: None,
+                        source: "archive",
+                        added: None,
+                        secret_expires: None,
                         archive: Some(a.clone()),
                     });
                 }
@@ -74,8 +164,8 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                     let mut t = output::table(&[
                         "Tenant",
                         "Directory",
-                        "Cloud",
-                        "Credential",
+                        "Source",
+                        "Access",
                         "Posts visible/seen",
                         "Incidents",
                         "Last complete listing",
@@ -83,12 +173,22 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                     for l in &lines {
                         let a = l.archive.as_ref();
                         t.add_row(vec![
-                            l.name.clone(),
+                            match l.added.as_ref().and_then(|d| d.display_name.as_deref()) {
+                                Some(d) => format!("{}\n{}", l.name, output::clip(d, 40)),
+                                None => l.name.clone(),
+                            },
                             l.tenant_id
                                 .clone()
                                 .unwrap_or_else(|| "(not configured)".into()),
-                            l.cloud.clone().unwrap_or_default(),
-                            l.credential.unwrap_or_default().to_string(),
+                            match l.source {
+                                "configuration" => format!(
+                                    "configuration ({}, {})",
+                                    l.credential.unwrap_or_default(),
+                                    l.cloud.clone().unwrap_or_default()
+                                ),
+                                other => other.to_string(),
+                            },
+                            access(l.added.as_ref()),
                             a.map(|a| format!("{}/{}", a.posts_visible, a.posts_seen))
                                 .unwrap_or_else(|| "—".into()),
                             a.map(|a| a.incidents_visible.to_string())
@@ -99,10 +199,13 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                     }
                     if lines.is_empty() {
                         println!(
-                            "no tenants: add [[tenants]] to the configuration, or import a listing with --tenant NAME"
+                            "no tenants: add [[tenants]] to the configuration, or [app] and `changedesk tenants add` / `tenants import`, or import a listing with --tenant NAME"
                         );
                     } else {
                         println!("{t}");
+                    }
+                    for w in &warnings {
+                        eprintln!("warning: {w}");
                     }
                 }
                 f => output::print_json(&lines, f)?,
@@ -331,4 +434,233 @@ async fn add_group(app: &App, args: &GroupAddArgs) -> Result<ExitCode> {
     .await;
     store.close().await;
     r
+}
+
+/// A database tenant's consent and last access check, in a few words.
+fn access(d: Option<&DirectoryTenant>) -> String {
+    let Some(d) = d else { return String::new() };
+    let mut out = format!("consent {}", d.consent.as_str().replace('_', " "));
+    if let Some(e) = &d.check_error {
+        out.push_str(&format!("\nno access: {}", output::clip(e, 60)));
+    } else if !d.missing_permissions.is_empty() {
+        out.push_str(&format!("\nlacks {}", d.missing_permissions.join(", ")));
+    } else if d.checked_at.is_some() {
+        out.push_str("\naccess ok");
+    }
+    out
+}
+
+/// Adds `tenants` to the database (all or none), or says what would be
+/// added.
+async fn add(
+    app: &App,
+    tenants: &[NewTenant],
+    who: &crate::cli::AsUser,
+    dry_run: bool,
+) -> Result<ExitCode> {
+    if app.config.app.is_none() {
+        bail!("{}", changedesk_server::onboard::OnboardError::NoApp);
+    }
+    if let Some(t) = tenants
+        .iter()
+        .find(|t| app.config.tenants.iter().any(|c| c.name == t.name.trim()))
+    {
+        bail!(
+            "tenant `{}` is defined in the configuration file; give the one to add another name",
+            t.name.trim()
+        );
+    }
+    if dry_run {
+        println!(
+            "{} tenants would be added or updated (nothing was written):",
+            tenants.len()
+        );
+        for t in tenants {
+            println!(
+                "  {}  {}{}",
+                t.name,
+                t.directory_id,
+                t.display_name
+                    .as_deref()
+                    .map(|d| format!("  {d}"))
+                    .unwrap_or_default()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let actor = admin_actor(who)?;
+    let now = app::now()?;
+    let store = app.store(OpenMode::ReadWrite).await?;
+    let r = store.add_tenants(tenants, &actor, &now).await;
+    store.close().await;
+    let added = r?;
+    println!(
+        "{} added, {} updated, {} unchanged",
+        added.added.len(),
+        added.updated.len(),
+        added.unchanged.len()
+    );
+    if !added.added.is_empty() || !added.updated.is_empty() {
+        println!(
+            "next: `changedesk tenants consent-link` makes a link per tenant for its administrator to consent; then `changedesk tenants check`"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn remove(app: &App, name: &str, who: &crate::cli::AsUser) -> Result<ExitCode> {
+    if app.config.tenants.iter().any(|c| c.name == name) {
+        bail!("tenant `{name}` is defined in the configuration file: remove it there");
+    }
+    let actor = admin_actor(who)?;
+    let now = app::now()?;
+    let store = app.store_existing().await?;
+    let r = store.remove_directory_tenant(name, &actor, &now).await;
+    store.close().await;
+    r?;
+    println!("tenant `{name}` is no longer synced; what was archived of it stays");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct LinkLine {
+    tenant: String,
+    url: String,
+}
+
+async fn consent_links(
+    app: &App,
+    names: &[String],
+    format: Format,
+    who: &crate::cli::AsUser,
+) -> Result<ExitCode> {
+    let actor = admin_actor(who)?;
+    let now = app::now()?;
+    let store = app.store_existing().await?;
+    let r = async {
+        let directory = store.directory_tenants().await?;
+        let chosen: Vec<&DirectoryTenant> = if names.is_empty() {
+            directory
+                .iter()
+                .filter(|t| t.consent != changedesk_store::Consent::Granted)
+                .collect()
+        } else {
+            names
+                .iter()
+                .map(|n| {
+                    directory
+                        .iter()
+                        .find(|t| &t.name == n)
+                        .ok_or_else(|| anyhow!("no tenant named `{n}` was added to the database"))
+                })
+                .collect::<Result<_>>()?
+        };
+        let mut links = Vec::with_capacity(chosen.len());
+        for t in chosen {
+            let url = changedesk_server::onboard::consent_link(
+                &store,
+                app.config.app.as_ref(),
+                app.config.server.public_url.as_deref(),
+                &t.name,
+                &actor,
+                &now,
+            )
+            .await?;
+            links.push(LinkLine {
+                tenant: t.name.clone(),
+                url: url.to_string(),
+            });
+        }
+        Ok::<_, anyhow::Error>(links)
+    }
+    .await;
+    store.close().await;
+    let links = r?;
+    match format {
+        Format::Table => {
+            if links.is_empty() {
+                println!("every tenant added to the database has consented");
+            }
+            for l in &links {
+                println!("{}\t{}", l.tenant, l.url);
+            }
+            if !links.is_empty() {
+                eprintln!(
+                    "send each link to an administrator of that tenant; each is good for {} days, and only the newest link of a tenant counts",
+                    changedesk_server::onboard::CONSENT_LINK_DAYS
+                );
+            }
+        }
+        f => output::print_json(&links, f)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Serialize)]
+struct CheckLine {
+    tenant: String,
+    ok: bool,
+    missing_permissions: Vec<String>,
+    error: Option<String>,
+}
+
+async fn check(app: &App, names: &[String], format: Format) -> Result<ExitCode> {
+    let now = app::now()?;
+    let store = app.store(OpenMode::ReadWrite).await?;
+    let r = async {
+        let tenants = crate::commands::sync::select_tenants(app, &store, names).await?;
+        let directory = store.directory_tenants().await?;
+        let graph = crate::commands::sync::graph_client(&app.config.sync)?;
+        Ok::<_, anyhow::Error>(
+            changedesk_server::onboard::check_tenants(
+                &store,
+                &graph,
+                &tenants,
+                &directory,
+                app.config.sync.concurrency,
+                &now,
+            )
+            .await?,
+        )
+    }
+    .await;
+    store.close().await;
+    let results = r?;
+    let lines: Vec<CheckLine> = results
+        .into_iter()
+        .map(|(tenant, c)| CheckLine {
+            tenant,
+            ok: c.error.is_none() && c.missing.is_empty(),
+            missing_permissions: c.missing,
+            error: c.error,
+        })
+        .collect();
+    let failing = lines.iter().filter(|l| !l.ok).count();
+    match format {
+        Format::Table => {
+            let mut t = output::table(&["Tenant", "Access"]);
+            for l in &lines {
+                t.add_row(vec![
+                    l.tenant.clone(),
+                    match (&l.error, l.missing_permissions.is_empty()) {
+                        (Some(e), _) => format!("no access: {}", output::clip(e, 100)),
+                        (None, true) => "ok".to_string(),
+                        (None, false) => format!("lacks {}", l.missing_permissions.join(", ")),
+                    },
+                ]);
+            }
+            println!("{t}");
+            println!(
+                "{} checked, {} ok, {failing} not",
+                lines.len(),
+                lines.len() - failing
+            );
+        }
+        f => output::print_json(&lines, f)?,
+    }
+    Ok(if failing > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,8 +1,12 @@
-//! Tenants: sync status, last error, counts; trigger a sync.
+//! Tenants: sync status, last error, counts; trigger a sync. Tenants added
+//! to the database (one by one, or a CSV list), their admin-consent links and
+//! the consent callback, access checks, removal.
 
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde::Serialize;
+use axum::http::{HeaderMap, StatusCode, header};
+use changedesk_store::{AccessCheck, ConsentAnswer, ConsentTaken, NewTenant};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -15,9 +19,11 @@ use crate::http::extract::Path;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_tenants))
-        .routes(routes!(get_tenant))
+        .routes(routes!(list_tenants, add_tenants))
+        .routes(routes!(get_tenant, remove_tenant))
         .routes(routes!(sync_tenant))
+        .routes(routes!(consent_link))
+        .routes(routes!(check_tenant))
 }
 
 /// A tenant as the archive knows it.
@@ -34,6 +40,23 @@ pub struct TenantDto {
     pub posts_visible: i64,
     pub posts_seen: i64,
     pub incidents_visible: i64,
+    /// `configuration` (a `[[tenants]]` table), `database` (added with
+    /// `tenants add`, `tenants import` or this API, reached through `[app]`)
+    /// or `archive` (known only from imported listings).
+    pub source: String,
+    pub display_name: Option<String>,
+    /// The directory GUID (or, before consent, the domain) of a tenant added
+    /// to the database.
+    pub directory_id: Option<String>,
+    /// Admin consent of a tenant added to the database: `not_asked`,
+    /// `asked`, `granted` or `declined`.
+    pub consent: Option<String>,
+    pub consent_error: Option<String>,
+    /// The application permissions the last access check found missing.
+    pub missing_permissions: Vec<String>,
+    /// Why the last access check failed.
+    pub check_error: Option<String>,
+    pub checked_at: Option<String>,
 }
 
 impl From<&changedesk_store::TenantRow> for TenantDto {
@@ -48,8 +71,42 @@ impl From<&changedesk_store::TenantRow> for TenantDto {
             posts_visible: t.posts_visible,
             posts_seen: t.posts_seen,
             incidents_visible: t.incidents_visible,
+            source: "archive".to_owned(),
+            display_name: None,
+            directory_id: None,
+            consent: None,
+            consent_error: None,
+            missing_permissions: Vec::new(),
+            check_error: None,
+            checked_at: None,
         }
     }
+}
+
+impl TenantDto {
+    /// With what the database keeps of a tenant added there.
+    fn with_directory(mut self, d: &changedesk_store::DirectoryTenant) -> TenantDto {
+        self.source = "database".to_owned();
+        self.display_name.clone_from(&d.display_name);
+        self.directory_id = Some(d.directory_id.clone());
+        self.consent = Some(d.consent.as_str().to_owned());
+        self.consent_error.clone_from(&d.consent_error);
+        self.missing_permissions.clone_from(&d.missing_permissions);
+        self.check_error.clone_from(&d.check_error);
+        self.checked_at = ts_opt(&d.checked_at);
+        self
+    }
+}
+
+/// The names of the configured tenants this server knows.
+fn configured(state: &AppState) -> Vec<String> {
+    let mut names = state.scheduled.clone();
+    if let Some(o) = &state.onboarding {
+        names.extend(o.configured.iter().cloned());
+    }
+    names.sort();
+    names.dedup();
+    names
 }
 
 /// The tenants in the caller's scope.
@@ -66,11 +123,31 @@ async fn list_tenants(
 /// page).
 pub(crate) async fn tenants(state: &AppState, caller: &Caller) -> ApiResult<Vec<TenantDto>> {
     let rows = state.store.tenants().await?;
+    let directory = state.store.directory_tenants().await?;
+    let configured = configured(state);
     Ok(rows
         .iter()
         .filter(|t| caller.sees(&t.name))
-        .map(TenantDto::from)
+        .map(|t| dto(t, &directory, &configured))
         .collect())
+}
+
+fn dto(
+    t: &changedesk_store::TenantRow,
+    directory: &[changedesk_store::DirectoryTenant],
+    configured: &[String],
+) -> TenantDto {
+    let d = TenantDto::from(t);
+    if configured.contains(&t.name) {
+        return TenantDto {
+            source: "configuration".to_owned(),
+            ..d
+        };
+    }
+    match directory.iter().find(|d| d.name == t.name) {
+        Some(dir) => d.with_directory(dir),
+        None => d,
+    }
 }
 
 /// One tenant.
@@ -87,7 +164,8 @@ async fn get_tenant(
         return Err(not_found());
     }
     let t = state.store.tenant(&name).await?.ok_or_else(not_found)?;
-    Ok(axum::Json(TenantDto::from(&t)))
+    let directory = state.store.directory_tenants().await?;
+    Ok(axum::Json(dto(&t, &directory, &configured(&state))))
 }
 
 /// Asks the scheduler to sync a tenant now.
@@ -118,13 +196,21 @@ pub(crate) async fn request_sync(state: &AppState, caller: &Caller, name: &str) 
             "this server runs no scheduler (start it with tenants configured)",
         ));
     };
-    // only a configured tenant can be synced: an unknown name is not queued
-    let Some(name) = state.scheduled.iter().find(|t| **t == name).cloned() else {
+    // only a configured tenant, or one added to the database that may be
+    // synced, can be: an unknown name is not queued
+    let added = state.onboarding.is_some()
+        && state
+            .store
+            .directory_tenants()
+            .await?
+            .iter()
+            .any(|t| t.name == name && t.syncable());
+    if !added && !state.scheduled.contains(&name) {
         return Err(ApiError::not_found(format!(
-            "tenant `{}` is not configured, so it cannot be synced",
+            "tenant `{}` is not configured, or cannot be synced before its admin consent",
             changedesk_core::text::clip_chars(&name, 80)
         )));
-    };
+    }
     tx.try_send(name.clone()).map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -142,4 +228,391 @@ pub(crate) async fn request_sync(state: &AppState, caller: &Caller, name: &str) 
         )
         .await?;
     Ok(())
+}
+
+/// A tenant to add.
+#[derive(Deserialize, ToSchema)]
+pub struct NewTenantDto {
+    /// The short name used everywhere in changedesk (`contoso`).
+    pub name: String,
+    /// The directory (tenant) GUID, or a verified domain.
+    pub directory_id: String,
+    pub display_name: Option<String>,
+}
+
+/// Tenants to add (or update), all or none.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddTenantsRequest {
+    pub tenants: Vec<NewTenantDto>,
+}
+
+/// What adding did, by tenant name.
+#[derive(Serialize, ToSchema)]
+pub struct AddedTenantsDto {
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+/// Adds tenants to the database, reached through `[app]`: a JSON list, or a
+/// CSV list (`Content-Type: text/csv`; a header line names the columns:
+/// `name,tenant_id,display_name`, or a partner portal's export). All or
+/// none; each is audited. Unrestricted admins only.
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants",
+    request_body(content(
+        (AddTenantsRequest = "application/json"),
+        (String = "text/csv"),
+    )),
+    responses((status = 200, body = AddedTenantsDto), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 409, description = "A directory or name is taken, or a configured tenant's name", body = Problem),
+        (status = 503, description = "No [app] is configured", body = Problem)))]
+async fn add_tenants(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<axum::Json<AddedTenantsDto>> {
+    caller.require(Need::Admin)?;
+    let csv = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().to_ascii_lowercase().starts_with("text/csv"));
+    let tenants = if csv {
+        let text = std::str::from_utf8(&body)
+            .map_err(|_| ApiError::bad_request("the CSV list is not UTF-8 text"))?;
+        from_csv(text)?
+    } else {
+        let request: AddTenantsRequest = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request(format!("not a list of tenants: {e}")))?;
+        request
+            .tenants
+            .into_iter()
+            .map(|t| NewTenant {
+                name: t.name,
+                directory_id: t.directory_id,
+                display_name: t.display_name,
+            })
+            .collect()
+    };
+    let added = add(&state, &caller, &tenants).await?;
+    Ok(axum::Json(AddedTenantsDto {
+        added: added.added,
+        updated: added.updated,
+        unchanged: added.unchanged,
+    }))
+}
+
+/// The tenants of a CSV list; its problems, by line, as a 400.
+pub(crate) fn from_csv(text: &str) -> ApiResult<Vec<NewTenant>> {
+    let lines = changedesk_core::onboard::parse_tenant_csv(text)
+        .map_err(|e| ApiError::bad_request(format!("the CSV list was not added:\n{e}")))?;
+    Ok(lines
+        .into_iter()
+        .map(|l| NewTenant {
+            name: l.name,
+            directory_id: l.directory_id,
+            display_name: l.display_name,
+        })
+        .collect())
+}
+
+/// Adds `tenants` for `caller` (the API's and the web UI's).
+pub(crate) async fn add(
+    state: &AppState,
+    caller: &Caller,
+    tenants: &[NewTenant],
+) -> ApiResult<changedesk_store::AddedTenants> {
+    caller.require(Need::Admin)?;
+    if state.onboarding.is_none() {
+        return Err(no_app());
+    }
+    if tenants.is_empty() {
+        return Err(ApiError::bad_request("no tenants to add"));
+    }
+    let configured = configured(state);
+    if let Some(t) = tenants
+        .iter()
+        .find(|t| configured.contains(&t.name.trim().to_owned()))
+    {
+        return Err(ApiError::conflict(format!(
+            "tenant `{}` is defined in the configuration file; give the one to add another name",
+            t.name.trim()
+        )));
+    }
+    Ok(state
+        .store
+        .add_tenants(tenants, &caller.actor(), &state.now())
+        .await?)
+}
+
+fn no_app() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        crate::onboard::OnboardError::NoApp.to_string(),
+    )
+}
+
+fn onboard_error(e: crate::onboard::OnboardError) -> ApiError {
+    match e {
+        crate::onboard::OnboardError::Store(e) => e.into(),
+        other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, other.to_string()),
+    }
+}
+
+/// Stops syncing a tenant added to the database; its archive, links and
+/// work stay (audited). Unrestricted admins only.
+#[utoipa::path(delete, path = "/api/v1/tenants/{name}", tag = "tenants",
+    params(("name" = String, Path)),
+    responses((status = 204, description = "Removed"), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "A configured tenant", body = Problem)))]
+async fn remove_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    remove(&state, &caller, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes the database tenant `name` for `caller` (the API's and the web
+/// UI's).
+pub(crate) async fn remove(state: &AppState, caller: &Caller, name: &str) -> ApiResult<()> {
+    caller.require(Need::Admin)?;
+    if configured(state).iter().any(|c| c == name) {
+        return Err(ApiError::conflict(format!(
+            "tenant `{name}` is defined in the configuration file: remove it there"
+        )));
+    }
+    state
+        .store
+        .remove_directory_tenant(name, &caller.actor(), &state.now())
+        .await?;
+    Ok(())
+}
+
+/// A new admin-consent link.
+#[derive(Serialize, ToSchema)]
+pub struct ConsentLinkDto {
+    /// Send it to an administrator of the tenant: consenting there brings
+    /// them back to this server's `/consent/callback`.
+    pub url: String,
+    /// The link is refused after this instant.
+    pub expires_at: String,
+}
+
+/// Makes a new admin-consent link for a tenant added to the database (the
+/// only one that counts from now on). Unrestricted admins only.
+#[utoipa::path(post, path = "/api/v1/tenants/{name}/consent-link", tag = "tenants",
+    params(("name" = String, Path)),
+    responses((status = 200, body = ConsentLinkDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 503, description = "No [app] or no [server] public_url", body = Problem)))]
+async fn consent_link(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<ConsentLinkDto>> {
+    caller.require(Need::Admin)?;
+    let now = state.now();
+    let url = make_consent_link(&state, &caller, &name, &now).await?;
+    let expires = changedesk_core::Timestamp::from_unix(
+        now.unix_seconds() + crate::onboard::CONSENT_LINK_DAYS * 86_400,
+    )
+    .unwrap_or(now);
+    Ok(axum::Json(ConsentLinkDto {
+        url,
+        expires_at: expires.to_string(),
+    }))
+}
+
+/// A consent link for `name`, for `caller` (the API's and the web UI's).
+pub(crate) async fn make_consent_link(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    now: &changedesk_core::Timestamp,
+) -> ApiResult<String> {
+    caller.require(Need::Admin)?;
+    let o = state.onboarding.as_ref().ok_or_else(no_app)?;
+    let url = crate::onboard::consent_link(
+        &state.store,
+        Some(&o.app),
+        o.public_url.as_deref(),
+        name,
+        &caller.actor(),
+        now,
+    )
+    .await
+    .map_err(onboard_error)?;
+    Ok(url.to_string())
+}
+
+/// What an access check found.
+#[derive(Serialize, ToSchema)]
+pub struct AccessCheckDto {
+    /// The application permissions the tenant has not granted.
+    pub missing_permissions: Vec<String>,
+    /// Why no token or no answer could be had (then nothing is known of
+    /// the permissions).
+    pub error: Option<String>,
+    pub ok: bool,
+}
+
+impl From<AccessCheck> for AccessCheckDto {
+    fn from(c: AccessCheck) -> AccessCheckDto {
+        AccessCheckDto {
+            ok: c.error.is_none() && c.missing.is_empty(),
+            missing_permissions: c.missing,
+            error: c.error,
+        }
+    }
+}
+
+/// Checks access to a tenant added to the database now: a token, then each
+/// listing (recorded). Unrestricted admins only.
+#[utoipa::path(post, path = "/api/v1/tenants/{name}/check", tag = "tenants",
+    params(("name" = String, Path)),
+    responses((status = 200, body = AccessCheckDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 503, description = "No [app] is configured", body = Problem)))]
+async fn check_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<AccessCheckDto>> {
+    Ok(axum::Json(check(&state, &caller, &name).await?.into()))
+}
+
+/// Checks access to the database tenant `name` for `caller` (the API's and
+/// the web UI's).
+pub(crate) async fn check(state: &AppState, caller: &Caller, name: &str) -> ApiResult<AccessCheck> {
+    caller.require(Need::Admin)?;
+    let o = state.onboarding.as_ref().ok_or_else(no_app)?;
+    let directory = state.store.directory_tenants().await?;
+    let Some(t) = directory.iter().find(|t| t.name == name) else {
+        return Err(ApiError::not_found(format!(
+            "tenant `{}` (added to the database) not found",
+            changedesk_core::text::clip_chars(name, 80)
+        )));
+    };
+    let tenant = o.app.tenant(&t.name, &t.directory_id);
+    let mut results = crate::onboard::check_tenants(
+        &state.store,
+        &o.graph,
+        std::slice::from_ref(&tenant),
+        &directory,
+        1,
+        &state.now(),
+    )
+    .await?;
+    Ok(results.pop().map(|(_, c)| c).unwrap_or_default())
+}
+
+/// The answer of an admin consent (`GET /consent/callback`), as the
+/// identity platform sends it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct ConsentCallback {
+    admin_consent: Option<String>,
+    tenant: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// What `GET /consent/callback` records: where an administrator comes back
+/// after consenting (or not). Needs no sign-in: the link's state, made for
+/// one tenant and used once, is the proof; an unknown state changes nothing.
+/// The status, the page's title and its text.
+pub(crate) async fn take_consent(
+    state: &AppState,
+    q: &ConsentCallback,
+) -> (StatusCode, &'static str, String) {
+    let Some(link_state) = q
+        .state
+        .as_deref()
+        .filter(|s| !s.is_empty() && s.len() <= 256)
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Not a consent answer",
+            "This address receives the answer of an admin consent link made by changedesk; this request carries no state.".to_owned(),
+        );
+    };
+    let answer = match (&q.error, q.admin_consent.as_deref(), &q.tenant) {
+        (Some(error), _, _) => ConsentAnswer::Declined {
+            error: match &q.error_description {
+                Some(d) => format!("{error}: {d}"),
+                None => error.clone(),
+            },
+        },
+        (None, Some(yes), Some(tenant)) if yes.eq_ignore_ascii_case("true") => {
+            ConsentAnswer::Granted {
+                directory_id: tenant.clone(),
+            }
+        }
+        _ => ConsentAnswer::Declined {
+            error: "the answer said neither that consent was given nor why not".to_owned(),
+        },
+    };
+    let taken = state
+        .store
+        .answer_consent(
+            &crate::onboard::state_hash(link_state),
+            &answer,
+            crate::onboard::CONSENT_LINK_DAYS * 86_400,
+            &state.now(),
+        )
+        .await;
+    match taken {
+        Ok(ConsentTaken::Recorded {
+            tenant,
+            consent: changedesk_store::Consent::Granted,
+        }) => {
+            if let Some(tx) = &state.sync_now {
+                // the scheduler reads the tenants again and syncs this one
+                let _ = tx.try_send(tenant.clone());
+            }
+            (
+                StatusCode::OK,
+                "Consent recorded",
+                format!("Thank you: changedesk may now read the Message Center posts and service health of {tenant}. Its first sync starts shortly; you can close this page."),
+            )
+        }
+        Ok(ConsentTaken::Recorded { tenant, .. }) => {
+            let why = state
+                .store
+                .directory_tenants()
+                .await
+                .ok()
+                .and_then(|d| d.into_iter().find(|t| t.name == tenant))
+                .and_then(|t| t.consent_error)
+                .unwrap_or_default();
+            (
+                StatusCode::OK,
+                "Consent not given",
+                format!("changedesk recorded that {tenant} did not consent ({why}). Ask for a new link to try again."),
+            )
+        }
+        Ok(ConsentTaken::Expired { tenant }) => (
+            StatusCode::GONE,
+            "This consent link has expired",
+            format!(
+                "The link for {tenant} is older than {} days: ask for a new one.",
+                crate::onboard::CONSENT_LINK_DAYS
+            ),
+        ),
+        Ok(ConsentTaken::Unknown) => (
+            StatusCode::NOT_FOUND,
+            "Unknown consent link",
+            "This link was replaced by a newer one, used already, or not made by this changedesk: ask for a new one.".to_owned(),
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record a consent answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Not recorded",
+                "changedesk could not record the answer now; open the link again in a moment.".to_owned(),
+            )
+        }
+    }
 }

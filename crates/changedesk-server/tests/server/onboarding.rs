@@ -1,0 +1,372 @@
+//! Onboarding hundreds of tenants (issue 18): 500 customer tenants from a
+//! partner portal's CSV export through the API, none of which has consented
+//! to the app yet (the simulator models admin consent); a consent link for
+//! each, followed through the simulated admin consent and back to
+//! `/consent/callback`; a refusal, a replayed answer, a revoked permission
+//! found by the access check ("lacks ServiceHealth.Read.All"); then one sync
+//! of every consented tenant.
+
+use std::sync::Arc;
+
+use changedesk_core::access::{Role, Scope};
+use changedesk_core::config::{AppRegistration, Cloud, Credential, SyncSettings};
+use changedesk_graph::{ClientOptions, GraphClient};
+use changedesk_server::http::{self, AppState, Settings};
+use changedesk_server::onboard::{self, Onboarding};
+use changedesk_server::sync::{Quiet, SyncRequest, sync_tenants};
+use changedesk_sim::{CorpusSpec, SIM_CLIENT_ID, SIM_CLIENT_SECRET, SimConfig};
+use changedesk_store::Store;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use url::Url;
+
+use super::ui::{Browser, Fixture, NOW, at, get, send, sign_in, user};
+
+const TENANTS: usize = 500;
+const PUBLIC: &str = "http://changedesk.test";
+
+fn graph() -> GraphClient {
+    GraphClient::new(ClientOptions {
+        max_retry_time: std::time::Duration::from_secs(5),
+        backoff_base: std::time::Duration::from_millis(5),
+        backoff_max: std::time::Duration::from_millis(50),
+        ..ClientOptions::default()
+    })
+    .unwrap()
+}
+
+async fn csv_request(b: &Browser, f: &Fixture, csv: &str) -> super::ui::Answer {
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/tenants")
+        .header(axum::http::header::COOKIE, &b.cookie)
+        .header(changedesk_server::http::auth::CSRF_HEADER, &b.csrf)
+        .header(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")
+        .body(axum::body::Body::from(csv.to_owned()))
+        .unwrap();
+    send(&f.app, req).await
+}
+
+fn by_name<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == json!(name))
+        .unwrap_or_else(|| panic!("no tenant {name}"))
+}
+
+async fn five_hundred_tenants_onboard_from_a_csv_list(store: Store) {
+    let sim = changedesk_sim::start(SimConfig {
+        tenants: TENANTS,
+        unconsented: true,
+        spec: CorpusSpec {
+            posts: 12,
+            issues: 2,
+            ..CorpusSpec::default()
+        },
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let callback = format!("{PUBLIC}{}", onboard::CONSENT_CALLBACK_PATH);
+    sim.oidc_set_redirect_uris(vec![callback.clone()]).unwrap();
+    let base = Url::parse(sim.base_url()).unwrap();
+    let app = AppRegistration {
+        client_id: SIM_CLIENT_ID.into(),
+        credential: Credential::Secret(SecretString::from(SIM_CLIENT_SECRET)),
+        cloud: Cloud::Global,
+        login_url: Some(base.clone()),
+        graph_url: Some(base.clone()),
+        secret_expires: None,
+    };
+    let state = AppState::new(
+        store.clone(),
+        Settings {
+            secure_cookies: false,
+            ..Settings::default()
+        },
+    )
+    .with_clock(|| at(NOW))
+    .with_onboarding(Onboarding {
+        app: app.clone(),
+        graph: graph(),
+        public_url: Some(PUBLIC.into()),
+        configured: vec!["configured".into()],
+        concurrency: 16,
+    });
+    let f = Fixture {
+        app: http::router(state, true),
+        store: store.clone(),
+    };
+    user(&store, "admin", Role::Admin, Scope::default()).await;
+    user(&store, "cm", Role::ChangeManager, Scope::default()).await;
+    let admin = sign_in(&f, "admin").await;
+
+    // a partner portal's export: no name column, names made from the domains
+    let sim_tenants = sim.tenants();
+    let mut csv = String::from("Company name,Microsoft ID,Primary domain name\n");
+    for t in &sim_tenants {
+        csv.push_str(&format!(
+            "\"{} Ltd, Inc.\",{},{}\n",
+            t.name, t.tenant_id, t.domain
+        ));
+    }
+    // only unrestricted admins add tenants
+    let cm = sign_in(&f, "cm").await;
+    assert_eq!(csv_request(&cm, &f, &csv).await.status, 403);
+    // a list with a problem adds nothing, and says where
+    let broken = format!("{csv}\"Bad\",not-a-guid,\n");
+    let a = csv_request(&admin, &f, &broken).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.body.contains(&format!("line {}", TENANTS + 2)),
+        "{}",
+        a.body
+    );
+    assert!(store.directory_tenants().await.unwrap().is_empty());
+    // a configured tenant's name is refused
+    let a = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/tenants",
+            &json!({"tenants": [{"name": "configured", "directory_id": "x.onmicrosoft.com"}]}),
+        )
+        .await;
+    assert_eq!(a.status, 409, "{}", a.body);
+
+    let a = csv_request(&admin, &f, &csv).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let added: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(added["added"].as_array().unwrap().len(), TENANTS);
+    let first = &sim_tenants[0];
+    let name_of = |t: &changedesk_sim::SimTenant| t.domain.split('.').next().unwrap().to_owned();
+    let list: Value = serde_json::from_str(&admin.get(&f, "/api/v1/tenants").await.body).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), TENANTS);
+    let t0 = by_name(&list, &name_of(first));
+    assert_eq!(t0["source"], json!("database"));
+    assert_eq!(t0["consent"], json!("not_asked"));
+    assert_eq!(
+        t0["directory_id"],
+        json!(first.tenant_id.to_ascii_lowercase())
+    );
+    assert_eq!(
+        t0["display_name"],
+        json!(format!("{} Ltd, Inc.", first.name))
+    );
+
+    // before consent, the app is not in the tenant: no token
+    let path = format!("/api/v1/tenants/{}/check", name_of(first));
+    let a = admin.send_json(&f, "POST", &path, &json!({})).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let check: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(check["ok"], json!(false));
+    assert!(
+        check["error"].as_str().unwrap().contains("700016"),
+        "{check}"
+    );
+
+    // a consent link per tenant, answered by the tenant's (simulated) admin
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let declined = name_of(&sim_tenants[1]);
+    let mut replay = None;
+    for (i, t) in sim_tenants.iter().enumerate() {
+        let name = name_of(t);
+        let a = admin
+            .send_json(
+                &f,
+                "POST",
+                &format!("/api/v1/tenants/{name}/consent-link"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let link: Value = serde_json::from_str(&a.body).unwrap();
+        let url = Url::parse(link["url"].as_str().unwrap()).unwrap();
+        assert!(url.path().ends_with("/v2.0/adminconsent"), "{url}");
+        if name == declined {
+            sim.decline_next_consent();
+        }
+        let answer = http.get(url).send().await.unwrap();
+        assert_eq!(answer.status(), 302, "{}", answer.text().await.unwrap());
+        let location = answer.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with(&callback), "{location}");
+        let back = location.strip_prefix(PUBLIC).unwrap();
+        let page = send(&f.app, get(back, None)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        if name == declined {
+            assert!(page.body.contains("Consent not given"), "{}", page.body);
+            assert!(page.body.contains("65004"), "{}", page.body);
+        } else {
+            assert!(page.body.contains("Consent recorded"), "{}", page.body);
+        }
+        if i == 0 {
+            replay = Some(back.to_owned());
+        }
+    }
+    // an answer counts once; a made-up one changes nothing
+    let again = send(&f.app, get(&replay.unwrap(), None)).await;
+    assert_eq!(again.status, 404, "{}", again.body);
+    let forged = send(
+        &f.app,
+        get(
+            "/consent/callback?admin_consent=True&tenant=x&state=forged",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(forged.status, 404);
+    assert_eq!(sim.consented(&sim_tenants[1].name), Some(false));
+    assert_eq!(sim.consented(&sim_tenants[2].name), Some(true));
+
+    // a permission withdrawn in one tenant shows in its check
+    let revoked = name_of(&sim_tenants[2]);
+    sim.revoke_app_role(&sim_tenants[2].name, "ServiceHealth.Read.All")
+        .unwrap();
+    let a = admin
+        .send_json(
+            &f,
+            "POST",
+            &format!("/api/v1/tenants/{revoked}/check"),
+            &json!({}),
+        )
+        .await;
+    let check: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(
+        check["missing_permissions"],
+        json!(["ServiceHealth.Read.All"]),
+        "{check}"
+    );
+
+    // every tenant checked at once, as `changedesk tenants check` does
+    let directory = store.directory_tenants().await.unwrap();
+    let roster = onboard::roster(&[], Some(&app), &directory);
+    assert_eq!(
+        roster.len(),
+        TENANTS - 1,
+        "the declined tenant is not synced"
+    );
+    assert!(!roster.iter().any(|t| t.name == declined));
+    let results = onboard::check_tenants(&store, &graph(), &roster, &directory, 16, &at(NOW))
+        .await
+        .unwrap();
+    let bad: Vec<&String> = results
+        .iter()
+        .filter(|(_, c)| c.error.is_some() || !c.missing.is_empty())
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(bad, vec![&revoked]);
+    let list: Value = serde_json::from_str(&admin.get(&f, "/api/v1/tenants").await.body).unwrap();
+    assert_eq!(by_name(&list, &declined)["consent"], json!("declined"));
+    assert_eq!(
+        by_name(&list, &revoked)["missing_permissions"],
+        json!(["ServiceHealth.Read.All"])
+    );
+    assert_eq!(by_name(&list, &name_of(first))["consent"], json!("granted"));
+    // the tenants page says so
+    let page = admin.get(&f, "/tenants").await;
+    assert!(
+        page.body.contains("lacks ServiceHealth.Read.All"),
+        "tenants page"
+    );
+    assert!(page.body.contains(r#"data-consent="declined""#));
+
+    // one sync of every consented tenant: all but the one lacking a
+    // permission load their posts
+    let request = SyncRequest {
+        full: true,
+        now: at(NOW),
+        settings: SyncSettings {
+            concurrency: 16,
+            ..SyncSettings::default()
+        },
+        dry_run: false,
+    };
+    let outcomes = sync_tenants(&store, &graph(), &roster, &request, Arc::new(Quiet)).await;
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.error.is_some())
+        .map(|o| o.tenant.as_str())
+        .collect();
+    assert_eq!(failed, vec![revoked.as_str()]);
+    let rows = store.tenants().await.unwrap();
+    assert_eq!(
+        rows.iter().filter(|r| r.posts_visible > 0).count(),
+        TENANTS - 1,
+        "every consented tenant's posts, and the one lacking ServiceHealth.Read.All still got its posts"
+    );
+
+    // every change a person made is in the audit log
+    let log = store.audit_log(5000).await.unwrap();
+    let count = |a: &str| log.iter().filter(|e| e.action == a).count();
+    assert_eq!(count("tenant.add"), TENANTS);
+    assert_eq!(count("tenant.consent_link"), TENANTS);
+    assert_eq!(count("tenant.consent"), TENANTS);
+
+    // the tenants page's forms do the same, for an admin only
+    let page = admin
+        .post(
+            &f,
+            "/tenants/add",
+            &[("csv", "name,tenant_id\nextra,extra.onmicrosoft.com\n")],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Tenants: 1 added"), "{}", page.body);
+    let page = admin
+        .post(
+            &f,
+            "/tenants/add",
+            &[("csv", "name,tenant_id\nBad Name,extra2.onmicrosoft.com\n")],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(
+        page.body.contains("line 2: invalid tenant name"),
+        "{}",
+        page.body
+    );
+    let page = admin
+        .post(&f, "/tenants/consent-link", &[("name", "extra")])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("data-consent-link"), "{}", page.body);
+    assert!(
+        page.body
+            .contains("/extra.onmicrosoft.com/v2.0/adminconsent?client_id="),
+        "{}",
+        page.body
+    );
+    let page = admin.post(&f, "/tenants/check", &[("name", "extra")]).await;
+    assert!(page.body.contains("extra: no access"), "{}", page.body);
+    let page = admin
+        .post(&f, "/tenants/remove", &[("name", "extra")])
+        .await;
+    assert!(
+        page.body.contains("extra is no longer synced"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !store
+            .directory_tenants()
+            .await
+            .unwrap()
+            .iter()
+            .any(|t| t.name == "extra")
+    );
+    let page = cm.get(&f, "/tenants").await;
+    assert!(!page.body.contains("Add tenants") && !page.body.contains("Consent link"));
+    assert_eq!(
+        cm.post(&f, "/tenants/remove", &[("name", &revoked)])
+            .await
+            .status,
+        403
+    );
+    sim.shutdown().await;
+}
+
+both!(five_hundred_tenants_onboard_from_a_csv_list);

@@ -1,0 +1,299 @@
+// Tenants kept in the database: written once, `include!`d into `mod sqlite`
+// and `mod postgres` after ops.rs and admin_ops.rs (whose helpers it uses).
+// Types in `directory.rs`.
+
+use super::directory::{AccessCheck, AddedTenants, Consent, ConsentAnswer, ConsentTaken, DirectoryTenant, NewTenant, consent_of};
+
+const DIRECTORY_COLUMNS: &str = "name, directory_id, display_name, added_at, consent, consent_at, consent_error, consent_asked_at, \
+     checked_at, check_missing, check_error, last_sync_at, last_sync_error";
+
+fn directory_row(r: &DbRow) -> Result<DirectoryTenant> {
+    let missing: Option<String> = r.try_get("check_missing")?;
+    let missing_permissions = match missing {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("a tenant's missing permissions: {e}")))?,
+    };
+    Ok(DirectoryTenant {
+        name: r.try_get("name")?,
+        directory_id: r.try_get::<Option<String>, _>("directory_id")?.unwrap_or_default(),
+        display_name: r.try_get("display_name")?,
+        added_at: read_ts(r.try_get("added_at")?)?,
+        consent: consent_of(r.try_get("consent")?),
+        consent_at: read_ts_opt(r.try_get("consent_at")?)?,
+        consent_error: r.try_get("consent_error")?,
+        consent_asked_at: read_ts_opt(r.try_get("consent_asked_at")?)?,
+        checked_at: read_ts_opt(r.try_get("checked_at")?)?,
+        missing_permissions,
+        check_error: r.try_get("check_error")?,
+        last_sync_at: read_ts_opt(r.try_get("last_sync_at")?)?,
+        last_sync_error: r.try_get("last_sync_error")?,
+    })
+}
+
+pub(crate) async fn directory_tenants(pool: &Pool<Db>) -> Result<Vec<DirectoryTenant>> {
+    let text = format!("SELECT {DIRECTORY_COLUMNS} FROM tenants WHERE added_at IS NOT NULL ORDER BY name");
+    sqlx::query(sql(text)).fetch_all(pool).await?.iter().map(directory_row).collect()
+}
+
+pub(crate) async fn add_tenants(pool: &Pool<Db>, writer: &Writer, tenants: &[NewTenant], actor: &str, at: &Timestamp) -> Result<AddedTenants> {
+    let now = at.to_canonical();
+    let mut out = AddedTenants::default();
+    // the same name or directory twice in one list is the list's mistake
+    let mut names = std::collections::HashMap::new();
+    let mut dirs = std::collections::HashMap::new();
+    for t in tenants {
+        if let Some(first) = names.insert(t.name.as_str(), t)
+            && first != t
+        {
+            return Err(StoreError::Invalid(format!("tenant `{}` is given twice, differently", t.name)));
+        }
+        if let Some(other) = dirs.insert(t.directory_id.as_str(), t.name.as_str())
+            && other != t.name
+        {
+            return Err(StoreError::Conflict(format!(
+                "tenants `{other}` and `{}` have the same directory {}",
+                t.name, t.directory_id
+            )));
+        }
+    }
+    let (_w, mut tx) = begin_write(pool, writer, "add tenants").await?;
+    let mut done = std::collections::HashSet::new();
+    for t in tenants {
+        if !done.insert(t.name.as_str()) {
+            continue;
+        }
+        let clash = sqlx::query("SELECT name FROM tenants WHERE directory_id = $1 AND name <> $2")
+            .bind(&t.directory_id)
+            .bind(&t.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = clash {
+            let other: String = row.try_get("name")?;
+            return Err(StoreError::Conflict(format!(
+                "the directory {} of tenant `{}` is already tenant `{other}`'s",
+                t.directory_id, t.name
+            )));
+        }
+        let before = sqlx::query("SELECT id, directory_id, display_name, added_at FROM tenants WHERE name = $1")
+            .bind(&t.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let detail = serde_json::json!({"directory_id": t.directory_id, "display_name": t.display_name});
+        match before {
+            None => {
+                sqlx::query(
+                    "INSERT INTO tenants (name, created_at, directory_id, display_name, added_at, consent) \
+                     VALUES ($1, $2, $3, $4, $2, 'not_asked')",
+                )
+                .bind(&t.name)
+                .bind(&now)
+                .bind(&t.directory_id)
+                .bind(&t.display_name)
+                .execute(&mut *tx)
+                .await?;
+                audit(&mut tx, &now, actor, "tenant.add", &t.name, &detail).await?;
+                out.added.push(t.name.clone());
+            }
+            Some(row) => {
+                let id: i64 = row.try_get("id")?;
+                let directory: Option<String> = row.try_get("directory_id")?;
+                let display: Option<String> = row.try_get("display_name")?;
+                let added: Option<String> = row.try_get("added_at")?;
+                if added.is_some() && directory.as_deref() == Some(t.directory_id.as_str()) && display == t.display_name {
+                    out.unchanged.push(t.name.clone());
+                    continue;
+                }
+                let moved = directory.as_deref() != Some(t.directory_id.as_str());
+                sqlx::query(
+                    "UPDATE tenants SET directory_id = $1, display_name = $2, added_at = COALESCE(added_at, $3), \
+                     consent = CASE WHEN $4 THEN 'not_asked' ELSE COALESCE(consent, 'not_asked') END, \
+                     consent_at = CASE WHEN $4 THEN NULL ELSE consent_at END, \
+                     consent_error = CASE WHEN $4 THEN NULL ELSE consent_error END, \
+                     consent_state = CASE WHEN $4 THEN NULL ELSE consent_state END, \
+                     checked_at = CASE WHEN $4 THEN NULL ELSE checked_at END, \
+                     check_missing = CASE WHEN $4 THEN NULL ELSE check_missing END, \
+                     check_error = CASE WHEN $4 THEN NULL ELSE check_error END \
+                     WHERE id = $5",
+                )
+                .bind(&t.directory_id)
+                .bind(&t.display_name)
+                .bind(&now)
+                .bind(moved)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                if added.is_some() {
+                    audit(&mut tx, &now, actor, "tenant.update", &t.name, &detail).await?;
+                    out.updated.push(t.name.clone());
+                } else {
+                    audit(&mut tx, &now, actor, "tenant.add", &t.name, &detail).await?;
+                    out.added.push(t.name.clone());
+                }
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+pub(crate) async fn ask_consent(pool: &Pool<Db>, writer: &Writer, name: &str, state_hash: &str, actor: &str, at: &Timestamp) -> Result<()> {
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "consent link").await?;
+    let done = sqlx::query(
+        "UPDATE tenants SET consent_state = $1, consent_asked_at = $2, \
+         consent = CASE WHEN consent = 'granted' THEN consent ELSE 'asked' END \
+         WHERE name = $3 AND added_at IS NOT NULL",
+    )
+    .bind(state_hash)
+    .bind(&now)
+    .bind(name)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("tenant `{name}` (added to the database)")));
+    }
+    audit(&mut tx, &now, actor, "tenant.consent_link", name, &serde_json::Value::Null).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn answer_consent(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    state_hash: &str,
+    answer: &ConsentAnswer,
+    max_age_secs: i64,
+    at: &Timestamp,
+) -> Result<ConsentTaken> {
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "consent answer").await?;
+    let row = sqlx::query("SELECT id, name, directory_id, consent_asked_at FROM tenants WHERE consent_state = $1")
+        .bind(state_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Ok(ConsentTaken::Unknown);
+    };
+    let id: i64 = row.try_get("id")?;
+    let name: String = row.try_get("name")?;
+    let directory: Option<String> = row.try_get("directory_id")?;
+    let asked = read_ts_opt(row.try_get("consent_asked_at")?)?;
+    // the state is used once, whatever the answer
+    sqlx::query("UPDATE tenants SET consent_state = NULL WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    let expired = asked.is_none_or(|a| at.unix_seconds() - a.unix_seconds() > max_age_secs);
+    if expired {
+        tx.commit().await?;
+        return Ok(ConsentTaken::Expired { tenant: name });
+    }
+    let (consent, error, new_directory) = match answer {
+        ConsentAnswer::Granted { directory_id } => {
+            let given = directory_id.trim().to_ascii_lowercase();
+            let ours = directory.unwrap_or_default();
+            if changedesk_core::config::is_guid(&ours) && ours != given {
+                (
+                    Consent::Declined,
+                    Some(format!("consent was given in directory {given}, not in this tenant's ({ours}): ask an administrator of this tenant")),
+                    None,
+                )
+            } else if !changedesk_core::config::is_guid(&given) {
+                (Consent::Declined, Some("the consent answer named no directory GUID".to_owned()), None)
+            } else {
+                (Consent::Granted, None, Some(given))
+            }
+        }
+        ConsentAnswer::Declined { error } => (Consent::Declined, Some(changedesk_core::text::clip_chars(error, 500).to_string()), None),
+    };
+    if let Some(guid) = &new_directory {
+        let clash = sqlx::query("SELECT name FROM tenants WHERE directory_id = $1 AND id <> $2")
+            .bind(guid)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(other) = clash {
+            let other: String = other.try_get("name")?;
+            let message = format!("consent was given in directory {guid}, which is tenant `{other}`'s");
+            sqlx::query("UPDATE tenants SET consent = 'declined', consent_at = $1, consent_error = $2 WHERE id = $3")
+                .bind(&now)
+                .bind(&message)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            audit(&mut tx, &now, "admin consent", "tenant.consent", &name, &serde_json::json!({"consent": "declined", "error": message})).await?;
+            tx.commit().await?;
+            return Ok(ConsentTaken::Recorded { tenant: name, consent: Consent::Declined });
+        }
+    }
+    sqlx::query(
+        "UPDATE tenants SET consent = $1, consent_at = $2, consent_error = $3, directory_id = COALESCE($4, directory_id), \
+         checked_at = CASE WHEN $1 = 'granted' THEN NULL ELSE checked_at END, \
+         check_missing = CASE WHEN $1 = 'granted' THEN NULL ELSE check_missing END, \
+         check_error = CASE WHEN $1 = 'granted' THEN NULL ELSE check_error END WHERE id = $5",
+    )
+    .bind(consent.as_str())
+    .bind(&now)
+    .bind(&error)
+    .bind(&new_directory)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        &now,
+        "admin consent",
+        "tenant.consent",
+        &name,
+        &serde_json::json!({"consent": consent.as_str(), "error": error, "directory_id": new_directory}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ConsentTaken::Recorded { tenant: name, consent })
+}
+
+pub(crate) async fn record_access_check(pool: &Pool<Db>, writer: &Writer, name: &str, check: &AccessCheck, at: &Timestamp) -> Result<()> {
+    let (_w, mut tx) = begin_write(pool, writer, "access check").await?;
+    let missing = if check.error.is_some() { None } else { Some(serde_json::to_string(&check.missing).unwrap_or_default()) };
+    let done = sqlx::query("UPDATE tenants SET checked_at = $1, check_missing = $2, check_error = $3 WHERE name = $4 AND added_at IS NOT NULL")
+        .bind(at.to_canonical())
+        .bind(missing)
+        .bind(check.error.as_deref().map(|e| changedesk_core::text::clip_chars(e, 500).to_string()))
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("tenant `{name}` (added to the database)")));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn remove_directory_tenant(pool: &Pool<Db>, writer: &Writer, name: &str, actor: &str, at: &Timestamp) -> Result<()> {
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "remove tenant").await?;
+    let before = sqlx::query("SELECT directory_id, display_name FROM tenants WHERE name = $1 AND added_at IS NOT NULL")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(before) = before else {
+        return Err(StoreError::NotFound(format!("tenant `{name}` (added to the database)")));
+    };
+    let directory: Option<String> = before.try_get("directory_id")?;
+    let display: Option<String> = before.try_get("display_name")?;
+    sqlx::query(
+        "UPDATE tenants SET added_at = NULL, directory_id = NULL, consent = NULL, consent_at = NULL, consent_error = NULL, \
+         consent_state = NULL, consent_asked_at = NULL, checked_at = NULL, check_missing = NULL, check_error = NULL WHERE name = $1",
+    )
+    .bind(name)
+    .execute(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        &now,
+        actor,
+        "tenant.remove",
+        name,
+        &serde_json::json!({"directory_id": directory, "display_name": display, "archive": "kept"}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! Tenants added to the database, identically on every backend: all or none,
+//! updated in place, a directory used once, the consent state taken once and
+//! only within its age, consent in another directory refused, a domain
+//! replaced by the GUID consent names, access checks, removal that keeps the
+//! archive, and every change audited.
+
+use changedesk_store::{
+    AccessCheck, Consent, ConsentAnswer, ConsentTaken, NewTenant, Store, StoreError,
+};
+
+use crate::conformance;
+use crate::fixtures::*;
+
+const G1: &str = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+const G2: &str = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+
+fn tenant(name: &str, directory: &str, display: Option<&str>) -> NewTenant {
+    NewTenant {
+        name: name.into(),
+        directory_id: directory.into(),
+        display_name: display.map(Into::into),
+    }
+}
+
+async fn actions(store: &Store) -> Vec<(String, String, String)> {
+    let mut log = store.audit_log(1000).await.unwrap();
+    log.reverse();
+    log.into_iter()
+        .filter(|e| e.action.starts_with("tenant."))
+        .map(|e| (e.actor, e.action, e.target))
+        .collect()
+}
+
+conformance!(
+    tenants_added_to_the_database_are_kept_checked_and_audited,
+    |store: Store| async move {
+        let t0 = at("2026-03-01T00:00:00Z");
+        // a tenant known from a listing is adopted, not duplicated
+        store
+            .import_messages(
+                "fabrikam",
+                &[post("MC1", "2026-02-01T00:00:00Z")],
+                &opts("2026-02-20T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let added = store
+            .add_tenants(
+                &[
+                    tenant("contoso", &G1.to_uppercase(), Some(" Contoso Ltd ")),
+                    tenant("fabrikam", "Fabrikam.onmicrosoft.com", None),
+                ],
+                "ann",
+                &t0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(added.added, vec!["contoso", "fabrikam"]);
+        let list = store.directory_tenants().await.unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].directory_id, G1, "kept in lower case");
+        assert_eq!(list[0].display_name.as_deref(), Some("Contoso Ltd"));
+        assert_eq!(list[0].consent, Consent::NotAsked);
+        assert!(list[0].syncable());
+        assert_eq!(list[1].directory_id, "fabrikam.onmicrosoft.com");
+        assert_eq!(
+            store.tenants().await.unwrap().len(),
+            2,
+            "fabrikam's row was adopted"
+        );
+
+        // again: unchanged; a new display name: updated
+        let again = store
+            .add_tenants(
+                &[
+                    tenant("contoso", G1, Some("Contoso Ltd")),
+                    tenant("fabrikam", "fabrikam.onmicrosoft.com", Some("Fabrikam")),
+                ],
+                "ann",
+                &t0,
+            )
+            .await
+            .unwrap();
+        assert_eq!(again.unchanged, vec!["contoso"]);
+        assert_eq!(again.updated, vec!["fabrikam"]);
+
+        // all or none: a directory already another tenant's adds nothing
+        let e = store
+            .add_tenants(
+                &[tenant("tailspin", G2, None), tenant("copycat", G1, None)],
+                "ann",
+                &t0,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Conflict(m) if m.contains("contoso")),
+            "{e:?}"
+        );
+        assert_eq!(store.directory_tenants().await.unwrap().len(), 2);
+        // bad input is refused before any write
+        for bad in [
+            tenant("Bad Name", G2, None),
+            tenant("ok", "not a directory", None),
+            tenant("ok", G2, Some("a\u{7}bell")),
+        ] {
+            assert!(matches!(
+                store.add_tenants(&[bad], "ann", &t0).await,
+                Err(StoreError::Invalid(_))
+            ));
+        }
+
+        // consent: the newest link's state counts, once, within its age
+        let t1 = at("2026-03-02T00:00:00Z");
+        store
+            .ask_consent("contoso", "old-state", "ann", &t1)
+            .await
+            .unwrap();
+        store
+            .ask_consent("contoso", "state-1", "ann", &t1)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.ask_consent("nobody", "s", "ann", &t1).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let granted = ConsentAnswer::Granted {
+            directory_id: G1.to_uppercase(),
+        };
+        let day = 86_400;
+        assert_eq!(
+            store
+                .answer_consent("old-state", &granted, 30 * day, &t1)
+                .await
+                .unwrap(),
+            ConsentTaken::Unknown,
+            "a replaced link no longer counts"
+        );
+        assert_eq!(
+            store.directory_tenants().await.unwrap()[0].consent,
+            Consent::Asked
+        );
+        // consent in another directory is not this tenant's
+        let elsewhere = ConsentAnswer::Granted {
+            directory_id: G2.into(),
+        };
+        assert_eq!(
+            store
+                .answer_consent("state-1", &elsewhere, 30 * day, &t1)
+                .await
+                .unwrap(),
+            ConsentTaken::Recorded {
+                tenant: "contoso".into(),
+                consent: Consent::Declined
+            }
+        );
+        let c = store.directory_tenants().await.unwrap().remove(0);
+        assert!(c.consent_error.as_deref().unwrap().contains(G2), "{c:?}");
+        assert!(!c.syncable());
+        // used once
+        assert_eq!(
+            store
+                .answer_consent("state-1", &granted, 30 * day, &t1)
+                .await
+                .unwrap(),
+            ConsentTaken::Unknown
+        );
+        store
+            .ask_consent("contoso", "state-2", "ann", &t1)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .answer_consent("state-2", &granted, 30 * day, &at("2026-04-02T00:00:01Z"))
+                .await
+                .unwrap(),
+            ConsentTaken::Expired {
+                tenant: "contoso".into()
+            }
+        );
+        store
+            .ask_consent("contoso", "state-3", "ann", &t1)
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .answer_consent("state-3", &granted, 30 * day, &t1)
+                .await
+                .unwrap(),
+            ConsentTaken::Recorded {
+                tenant: "contoso".into(),
+                consent: Consent::Granted
+            }
+        );
+        // a tenant added by domain gets the GUID its consent names
+        store
+            .ask_consent("fabrikam", "state-f", "ann", &t1)
+            .await
+            .unwrap();
+        let taken = store
+            .answer_consent(
+                "state-f",
+                &ConsentAnswer::Granted {
+                    directory_id: G2.into(),
+                },
+                30 * day,
+                &t1,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            taken,
+            ConsentTaken::Recorded {
+                tenant: "fabrikam".into(),
+                consent: Consent::Granted
+            }
+        );
+        // a refusal
+        store
+            .add_tenants(
+                &[tenant("tailspin", "tailspin.onmicrosoft.com", None)],
+                "ann",
+                &t1,
+            )
+            .await
+            .unwrap();
+        store
+            .ask_consent("tailspin", "state-t", "ann", &t1)
+            .await
+            .unwrap();
+        store
+            .answer_consent(
+                "state-t",
+                &ConsentAnswer::Declined {
+                    error:
+                        "access_denied: AADSTS65004: User declined to consent to access the app."
+                            .into(),
+                },
+                30 * day,
+                &t1,
+            )
+            .await
+            .unwrap();
+        let list = store.directory_tenants().await.unwrap();
+        let by = |n: &str| list.iter().find(|t| t.name == n).unwrap().clone();
+        assert_eq!(by("contoso").consent, Consent::Granted);
+        assert_eq!(by("contoso").consent_error, None);
+        assert_eq!(by("fabrikam").directory_id, G2);
+        assert_eq!(by("tailspin").consent, Consent::Declined);
+        assert!(
+            by("tailspin")
+                .consent_error
+                .unwrap()
+                .contains("AADSTS65004")
+        );
+
+        // access checks are recorded (not audited)
+        store
+            .record_access_check(
+                "contoso",
+                &AccessCheck {
+                    missing: vec!["ServiceHealth.Read.All".into()],
+                    error: None,
+                },
+                &t1,
+            )
+            .await
+            .unwrap();
+        store
+            .record_access_check(
+                "fabrikam",
+                &AccessCheck {
+                    missing: vec![],
+                    error: Some("no token".into()),
+                },
+                &t1,
+            )
+            .await
+            .unwrap();
+        let list = store.directory_tenants().await.unwrap();
+        assert_eq!(list[0].missing_permissions, vec!["ServiceHealth.Read.All"]);
+        assert_eq!(list[0].checked_at, Some(t1));
+        assert_eq!(list[1].check_error.as_deref(), Some("no token"));
+        assert!(list[1].missing_permissions.is_empty());
+
+        // removal keeps the archive, and the tenant can be added again
+        store
+            .remove_directory_tenant("fabrikam", "ann", &t1)
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.remove_directory_tenant("fabrikam", "ann", &t1).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.directory_tenants().await.unwrap().len(), 2);
+        assert_eq!(
+            store.tenants().await.unwrap().len(),
+            3,
+            "the archive's row stays"
+        );
+        let back = store
+            .add_tenants(&[tenant("fabrikam", G2, None)], "ann", &t1)
+            .await
+            .unwrap();
+        assert_eq!(back.added, vec!["fabrikam"]);
+
+        let log = actions(&store).await;
+        let count = |a: &str| log.iter().filter(|(_, action, _)| action == a).count();
+        assert_eq!(count("tenant.add"), 4, "{log:?}");
+        assert_eq!(count("tenant.update"), 1);
+        assert_eq!(count("tenant.consent_link"), 6);
+        assert_eq!(
+            count("tenant.consent"),
+            4,
+            "answers that were recorded: {log:?}"
+        );
+        assert_eq!(count("tenant.remove"), 1);
+        assert!(
+            log.iter()
+                .filter(|(_, a, _)| a == "tenant.consent")
+                .all(|(actor, _, _)| actor == "admin consent")
+        );
+    }
+);
