@@ -1,5 +1,6 @@
 //! Onboarding tenants in bulk: a CSV list of customer tenants read into the
-//! tenants to add (short name, directory, display name).
+//! tenants to add (short name, directory, display name); and a tenant's
+//! [`Health`], told from its last sync.
 //!
 //! The list may be written by hand (`name,tenant_id,display_name`) or be an
 //! export of a partner portal: column names are matched ignoring case, spaces
@@ -380,6 +381,90 @@ fn csv_error(e: &csv::Error) -> String {
     }
 }
 
+/// Where a tenant's syncs stand, told from its last outcome: what an MSP
+/// looks for across hundreds of tenants (consent withdrawn, a secret
+/// rotated, a customer gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Not synced yet.
+    NeverSynced,
+    /// The last sync succeeded.
+    Ok,
+    /// The app is no longer in the tenant, or lacks a permission (Graph's
+    /// 403, AADSTS700016, AADSTS65001): an administrator of the tenant must
+    /// consent again.
+    ConsentLost,
+    /// The app's secret or certificate was refused (AADSTS7000215,
+    /// AADSTS7000222, `invalid_client`).
+    CredentialRejected,
+    /// The tenant does not exist any more (AADSTS90002).
+    TenantNotFound,
+    /// Another failure (throttling, outages, …): the next syncs retry.
+    Failing,
+}
+
+impl Health {
+    /// The health of a tenant last synced (`synced`) with `error`.
+    pub fn of(synced: bool, error: Option<&str>) -> Health {
+        let Some(e) = error else {
+            return if synced {
+                Health::Ok
+            } else {
+                Health::NeverSynced
+            };
+        };
+        let has = |codes: &[&str]| codes.iter().any(|c| e.contains(c));
+        if has(&["AADSTS90002"]) {
+            Health::TenantNotFound
+        } else if has(&[
+            "AADSTS7000215",
+            "AADSTS7000222",
+            "AADSTS700027",
+            "invalid_client",
+        ]) {
+            Health::CredentialRejected
+        } else if has(&[
+            "AADSTS700016",
+            "AADSTS65001",
+            "Authorization_RequestDenied",
+            "HTTP 403",
+        ]) {
+            Health::ConsentLost
+        } else {
+            Health::Failing
+        }
+    }
+
+    /// `never_synced`, `ok`, `consent_lost`, `credential_rejected`,
+    /// `tenant_not_found` or `failing`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::NeverSynced => "never_synced",
+            Health::Ok => "ok",
+            Health::ConsentLost => "consent_lost",
+            Health::CredentialRejected => "credential_rejected",
+            Health::TenantNotFound => "tenant_not_found",
+            Health::Failing => "failing",
+        }
+    }
+
+    /// What to do about it, for people.
+    pub fn advice(self) -> Option<&'static str> {
+        match self {
+            Health::NeverSynced | Health::Ok | Health::Failing => None,
+            Health::ConsentLost => Some(
+                "consent lost or a permission withdrawn: an administrator of the tenant must consent again (a new consent link)",
+            ),
+            Health::CredentialRejected => Some(
+                "the app's secret or certificate was refused: set the current one in the configuration",
+            ),
+            Health::TenantNotFound => Some(
+                "the tenant no longer exists: remove it (`changedesk tenants remove`) if the customer left",
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,6 +558,46 @@ mod tests {
         assert_eq!(derive_name(&long).map(|n| n.len()), Some(64));
         let made = derive_name(&"ab ".repeat(40)).unwrap();
         assert!(crate::config::check_tenant_name(&made).is_ok(), "{made}");
+    }
+
+    #[test]
+    fn health_is_told_from_microsoft_s_codes() {
+        assert_eq!(Health::of(false, None), Health::NeverSynced);
+        assert_eq!(Health::of(true, None), Health::Ok);
+        let e = |s: &str| Health::of(true, Some(s));
+        assert_eq!(
+            e(
+                "tenant a: token request refused: HTTP 400 unauthorized_client: AADSTS700016: Application with identifier"
+            ),
+            Health::ConsentLost
+        );
+        assert_eq!(
+            e(
+                "tenant a: read issues refused: HTTP 403 Authorization_RequestDenied: Insufficient privileges"
+            ),
+            Health::ConsentLost
+        );
+        assert_eq!(
+            e(
+                "tenant a: token request refused: HTTP 401 invalid_client: AADSTS7000215: Invalid client secret"
+            ),
+            Health::CredentialRejected
+        );
+        assert_eq!(
+            e("HTTP 400 invalid_request: AADSTS90002: Tenant 'x' not found"),
+            Health::TenantNotFound
+        );
+        assert_eq!(
+            e("gave up after 5 attempts; last: HTTP 503"),
+            Health::Failing
+        );
+        assert!(
+            Health::ConsentLost
+                .advice()
+                .unwrap()
+                .contains("consent again")
+        );
+        assert_eq!(Health::Failing.advice(), None);
     }
 
     proptest::proptest! {

@@ -789,13 +789,24 @@ pub async fn agenda_for(
                 tenants: seen,
             })
         })
+        // what is in force for each tenant (the caller's tenants only)
+        .flat_map(AgendaPost::per_tenant_views)
         .collect();
     let shown: std::collections::HashSet<&str> = posts.iter().map(|p| p.id.as_str()).collect();
+    // a tenant-limited caller reads their own tenants' decisions only
+    let visible: Vec<String> = posts
+        .iter()
+        .flat_map(|p| p.tenants.iter().cloned())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let log: Vec<AgendaLogEntry> = store
         .decision_log_since(&since)
         .await?
         .into_iter()
-        .filter(|e| tenants.is_all() || shown.contains(e.post_id.as_str()))
+        .filter(|e| {
+            tenants.is_all() || (shown.contains(e.post_id.as_str()) && e.entry.visible_to(&visible))
+        })
         .map(|e| AgendaLogEntry {
             message_id: e.post_id,
             entry: e.entry,
@@ -830,7 +841,7 @@ pub async fn sweep_deadlines(
     now: Timestamp,
 ) -> Result<SweepSummary, TriageError> {
     use changedesk_core::triage::{
-        DeadlineKind, DeadlineStatus, auto_close_missed, deadline_status,
+        DeadlineKind, DeadlineStatus, auto_close_missed, deadline_status_for_tenants,
     };
     let mut out = SweepSummary::default();
     let open = changedesk_store::ItemFilter {
@@ -843,7 +854,10 @@ pub async fn sweep_deadlines(
     };
     for r in store.work_items(&open).await? {
         let dates = r.dates();
-        let status = deadline_status(&r.stored.item, &dates, now);
+        // each tenant's own state and due date where it has an exception:
+        // the most urgent status, and the tenants it holds for
+        let (status, tenants) =
+            deadline_status_for_tenants(&r.stored.item, &dates, &r.tenants, now);
         match status {
             DeadlineStatus::Overdue { .. } => out.overdue += 1,
             DeadlineStatus::Missed { .. } => out.missed += 1,
@@ -865,7 +879,7 @@ pub async fn sweep_deadlines(
         }
         item.deadline_notified = told;
         let events: Vec<Event> = told
-            .map(|k| deadline_event(&r, k, &status, now))
+            .map(|k| deadline_event(&r, k, &status, tenants, now))
             .into_iter()
             .collect();
         if save_if_unchanged(store, &r, &item, &[], &events, now).await? {
@@ -880,6 +894,7 @@ fn deadline_event(
     r: &changedesk_store::ItemRow,
     kind: changedesk_core::triage::DeadlineKind,
     status: &changedesk_core::triage::DeadlineStatus,
+    tenants: Vec<String>,
     now: Timestamp,
 ) -> Event {
     use changedesk_core::notify::{EventKind, PostRef};
@@ -903,11 +918,29 @@ fn deadline_event(
             start: r.start,
         }),
         incident: None,
-        tenants: r.tenants.clone(),
-        owner: r.stored.item.assignee.clone(),
+        // the tenants the status holds for: a tenant's own overdue item
+        // tells its subscribers, not every tenant's
+        owner: one_assignee(&r.stored.item, &tenants),
+        tenants,
         changes: Vec::new(),
         reason: Some(status.to_string()),
         target: None,
+    }
+}
+
+/// Who the item is assigned to for `tenants`: their one assignee in force
+/// when they share it, else the item's own.
+fn one_assignee(item: &changedesk_core::triage::WorkItem, tenants: &[String]) -> Option<String> {
+    let mut of = tenants.iter().map(|t| {
+        item.override_for(t)
+            .and_then(|o| o.assignee.clone())
+            .or_else(|| item.assignee.clone())
+    });
+    let first = of.next()?;
+    if of.all(|a| a == first) {
+        first
+    } else {
+        item.assignee.clone()
     }
 }
 

@@ -2022,6 +2022,10 @@ pub struct TenantRow {
     pub last_sync_at: Option<Timestamp>,
     /// Why the last sync failed; `None` when it succeeded.
     pub last_sync_error: Option<String>,
+    /// When the last sync that succeeded ended.
+    pub last_ok_sync_at: Option<Timestamp>,
+    /// Syncs failed in a row (0 after a success).
+    pub sync_failures: i64,
     pub posts_visible: i64,
     pub posts_seen: i64,
     pub incidents_visible: i64,

@@ -1782,6 +1782,7 @@ async fn write_sync_outcome(tx: &mut Tx, tenant_id: i64, at: &str, error: Option
         .await?;
     sqlx::query(
         "UPDATE tenants SET last_sync_at = $1, last_sync_error = $2, \
+         last_ok_sync_at = CASE WHEN $2 IS NULL THEN $1 ELSE last_ok_sync_at END, \
          sync_failures = CASE WHEN $2 IS NULL THEN 0 ELSE sync_failures + 1 END WHERE id = $3",
     )
     .bind(at)
@@ -1931,7 +1932,7 @@ async fn import_tenant(
 async fn tenant_rows(pool: &Pool<Db>, name: Option<&str>) -> Result<Vec<TenantRow>> {
     let rows = sqlx::query(
         "SELECT t.name, t.created_at, t.messages_complete_at, t.issues_complete_at, \
-         t.messages_watermark, t.issues_watermark, t.last_sync_at, t.last_sync_error, \
+         t.messages_watermark, t.issues_watermark, t.last_sync_at, t.last_sync_error, t.last_ok_sync_at, t.sync_failures, \
          (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id AND l.visible) AS posts_visible, \
          (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id) AS posts_seen, \
          (SELECT COUNT(*) FROM incident_tenants l WHERE l.tenant_id = t.id AND l.visible) AS incidents_visible \
@@ -1951,6 +1952,8 @@ async fn tenant_rows(pool: &Pool<Db>, name: Option<&str>) -> Result<Vec<TenantRo
                 issues_watermark: read_ts_opt(r.try_get("issues_watermark")?)?,
                 last_sync_at: read_ts_opt(r.try_get("last_sync_at")?)?,
                 last_sync_error: r.try_get("last_sync_error")?,
+                last_ok_sync_at: read_ts_opt(r.try_get("last_ok_sync_at")?)?,
+                sync_failures: r.try_get("sync_failures")?,
                 posts_visible: r.try_get("posts_visible")?,
                 posts_seen: r.try_get("posts_seen")?,
                 incidents_visible: r.try_get("incidents_visible")?,

@@ -135,6 +135,9 @@ pub struct DecisionRow {
     pub decision: Option<Decision>,
     /// The reason given.
     pub reason: Option<String>,
+    /// The tenant the decision is for, when it is one tenant's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 /// How many rows each section has.
@@ -184,6 +187,43 @@ pub struct Agenda {
     pub decisions: Vec<DecisionRow>,
 }
 
+impl AgendaPost {
+    /// The post as each group of its tenants has it: one post per distinct
+    /// work in force (state, decision, assignee, due date), with the tenants
+    /// that have it, so the agenda lists a tenant's own overdue work, and a
+    /// post done for most tenants but open for some, where each belongs. A
+    /// tenant for which the post is not applicable has it dismissed. Without
+    /// exceptions, the post itself.
+    pub fn per_tenant_views(self) -> Vec<AgendaPost> {
+        if self.item.overrides.is_empty() || self.tenants.is_empty() {
+            return vec![self];
+        }
+        type Key = (State, Option<Decision>, Option<String>, Option<Timestamp>);
+        let mut groups: Vec<(Key, WorkItem, Vec<String>)> = Vec::new();
+        for t in &self.tenants {
+            let mut view = self.item.for_tenant(t);
+            if self.item.override_for(t).and_then(|o| o.applicable) == Some(false) {
+                view.state = State::Dismissed;
+                view.decision = None;
+                view.dismiss_reason = Some("not applicable".to_owned());
+            }
+            let key = (view.state, view.decision, view.assignee.clone(), view.due);
+            match groups.iter_mut().find(|(k, _, _)| *k == key) {
+                Some((_, _, tenants)) => tenants.push(t.clone()),
+                None => groups.push((key, view, vec![t.clone()])),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(_, item, tenants)| AgendaPost {
+                item,
+                tenants,
+                ..self.clone()
+            })
+            .collect()
+    }
+}
+
 fn severity_rank(s: &Severity) -> u8 {
     match s {
         Severity::Critical => 0,
@@ -228,9 +268,10 @@ fn row(post: &AgendaPost, now: Timestamp) -> AgendaRow {
 
 fn decision_row(e: &AgendaLogEntry, titles: &BTreeMap<&str, &str>) -> Option<DecisionRow> {
     let entry = &e.entry;
-    if entry.scope != LogScope::Post {
-        return None;
-    }
+    let tenant = match &entry.scope {
+        LogScope::Post => None,
+        LogScope::Tenant(t) => Some(t.clone()),
+    };
     let (state, decision) = match (entry.action, entry.field.as_deref()) {
         (LogAction::Close, Some("decision")) => {
             let d: Decision = entry.new.as_deref()?.parse().ok()?;
@@ -247,6 +288,7 @@ fn decision_row(e: &AgendaLogEntry, titles: &BTreeMap<&str, &str>) -> Option<Dec
         state,
         decision,
         reason: entry.reason.clone(),
+        tenant,
     })
 }
 
@@ -271,7 +313,12 @@ impl Agenda {
 
         // new posts, by workload
         let mut by_workload: BTreeMap<(bool, String), WorkloadSection> = BTreeMap::new();
-        for (r, _) in rows.iter().filter(|(_, p)| p.item.created_at >= since) {
+        // a post split per tenant (`AgendaPost::per_tenant_views`) is new once
+        let mut seen_new = std::collections::BTreeSet::new();
+        for (r, _) in rows
+            .iter()
+            .filter(|(_, p)| p.item.created_at >= since && seen_new.insert(p.id.as_str()))
+        {
             let key = (r.workload == NO_WORKLOAD, r.workload.to_lowercase());
             by_workload
                 .entry(key)

@@ -168,6 +168,50 @@ pub fn deadline_status_within(
     }
 }
 
+/// Where `item` stands at `now` for each of `tenants` (the tenants that see
+/// its post): a tenant with an exception by its own state and due date, a
+/// tenant for which the post is not applicable on track, the others by the
+/// item's own. Returns the most urgent status (missed, then overdue, then
+/// due soon, the earliest first) and the tenants where it holds; without
+/// exceptions, the item's own status and every tenant.
+pub fn deadline_status_for_tenants(
+    item: &WorkItem,
+    dates: &PostDates,
+    tenants: &[String],
+    now: Timestamp,
+) -> (DeadlineStatus, Vec<String>) {
+    let shared = deadline_status(item, dates, now);
+    if item.overrides.is_empty() {
+        return (shared, tenants.to_vec());
+    }
+    let each: Vec<(&String, DeadlineStatus)> = tenants
+        .iter()
+        .map(|t| match item.override_for(t) {
+            None => (t, shared),
+            Some(o) if o.applicable == Some(false) => (t, DeadlineStatus::OnTrack),
+            Some(_) => (t, deadline_status(&item.for_tenant(t), dates, now)),
+        })
+        .collect();
+    let urgency = |s: &DeadlineStatus| match s {
+        DeadlineStatus::Missed { since } => (3, -since.unix_seconds()),
+        DeadlineStatus::Overdue { since } => (2, -since.unix_seconds()),
+        DeadlineStatus::DueSoon(days) => (1, -i64::from(*days)),
+        DeadlineStatus::OnTrack => (0, 0),
+    };
+    let worst = each
+        .iter()
+        .map(|(_, s)| s)
+        .max_by_key(|s| urgency(s))
+        .copied()
+        .unwrap_or(shared);
+    let at = each
+        .iter()
+        .filter(|(_, s)| s.kind() == worst.kind())
+        .map(|(t, _)| (*t).clone())
+        .collect();
+    (worst, at)
+}
+
 /// Whether missed items close themselves, and how long after the deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -192,11 +192,14 @@ fn title<W: AgendaWriter>(r: &AgendaRow) -> String {
 }
 
 fn decision_cells<W: AgendaWriter>(r: &DecisionRow) -> Vec<String> {
-    let decision = match (r.state, r.decision) {
+    let mut decision = match (r.state, r.decision) {
         (State::Dismissed, _) => "dismissed".to_string(),
         (_, Some(d)) => d.to_string(),
         (s, None) => s.to_string(),
     };
+    if let Some(t) = &r.tenant {
+        decision.push_str(&format!(" (for {t})"));
+    }
     vec![
         W::text(&r.at.date()),
         W::text(&r.message_id),

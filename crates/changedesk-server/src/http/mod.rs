@@ -115,6 +115,8 @@ pub struct Inner {
     /// The configured tenants the scheduler syncs (these, and the syncable
     /// ones added to the database, can be asked for).
     pub scheduled: Vec<String>,
+    /// The configured tenants' names (whether or not a scheduler runs).
+    pub configured: Vec<String>,
     /// Tenants added to the database, reached through `[app]` (`None`: no
     /// `[app]` is configured).
     pub onboarding: Option<Arc<crate::onboard::Onboarding>>,
@@ -156,6 +158,7 @@ impl AppState {
             ready: AtomicBool::new(true),
             sync_now: None,
             scheduled: Vec::new(),
+            configured: Vec::new(),
             onboarding: None,
             oidc: None,
             keyring: None,
@@ -182,6 +185,12 @@ impl AppState {
             i.sync_now = Some(tx);
             i.scheduled = tenants;
         })
+    }
+
+    /// The same, knowing which tenants the configuration names (the others
+    /// are added to the database, or known only from the archive).
+    pub fn with_configured_tenants(self, names: Vec<String>) -> AppState {
+        self.map(|i| i.configured = names)
     }
 
     /// The same, adding tenants to the database and reaching them through

@@ -465,6 +465,14 @@ pub(crate) struct TenantRowView {
     consent_error: Option<String>,
     missing: String,
     check_error: Option<String>,
+    /// The health's words when not ok (`consent lost`, …), and its advice.
+    trouble: String,
+    advice: Option<String>,
+    /// When the last good sync was, when the last one failed.
+    last_ok: String,
+    failures: i64,
+    /// Known only from the archive: not configured nor added, so not synced.
+    orphan: bool,
 }
 
 fn tenant_row(t: &TenantDto, now: &Timestamp) -> TenantRowView {
@@ -492,6 +500,19 @@ fn tenant_row(t: &TenantDto, now: &Timestamp) -> TenantRowView {
         consent_error: t.consent_error.clone(),
         missing: t.missing_permissions.join(", "),
         check_error: t.check_error.clone(),
+        trouble: match t.health.as_str() {
+            "ok" | "never_synced" => String::new(),
+            other => other.replace('_', " "),
+        },
+        advice: t.health_advice.clone(),
+        last_ok: t
+            .last_ok_sync_at
+            .as_deref()
+            .and_then(|s| Timestamp::parse(s).ok())
+            .map(|l| view::relative(&l, now))
+            .unwrap_or_default(),
+        failures: t.sync_failures,
+        orphan: t.source == "archive",
     }
 }
 

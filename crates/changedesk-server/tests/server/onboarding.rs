@@ -299,6 +299,52 @@ async fn five_hundred_tenants_onboard_from_a_csv_list(store: Store) {
         "every consented tenant's posts, and the one lacking ServiceHealth.Read.All still got its posts"
     );
 
+    // a tenant's health: consent withdrawn after a good sync shows as such,
+    // with the last good sync; a missing permission too
+    let gone = &sim_tenants[3];
+    sim.set_consented(&gone.name, false).unwrap();
+    let again: Vec<_> = roster
+        .iter()
+        .filter(|t| t.name == name_of(gone))
+        .cloned()
+        .collect();
+    let outcomes = sync_tenants(&store, &graph(), &again, &request, Arc::new(Quiet)).await;
+    assert!(
+        outcomes[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("AADSTS700016"),
+        "{:?}",
+        outcomes[0].error
+    );
+    let list: Value = serde_json::from_str(&admin.get(&f, "/api/v1/tenants").await.body).unwrap();
+    let g = by_name(&list, &name_of(gone));
+    assert_eq!(g["health"], json!("consent_lost"), "{g}");
+    assert_eq!(g["sync_failures"], json!(1));
+    assert_eq!(
+        g["last_ok_sync_at"],
+        json!(NOW.replace('Z', ".000000Z")),
+        "{g}"
+    );
+    assert!(
+        g["health_advice"]
+            .as_str()
+            .unwrap()
+            .contains("consent again")
+    );
+    let r = by_name(&list, &revoked);
+    assert_eq!(r["health"], json!("consent_lost"), "{r}");
+    assert_eq!(r["last_ok_sync_at"], Value::Null);
+    assert_eq!(by_name(&list, &name_of(first))["health"], json!("ok"));
+    assert_eq!(by_name(&list, &declined)["health"], json!("never_synced"));
+    let page = admin.get(&f, "/tenants").await;
+    assert!(
+        page.body.contains(r#"data-health="consent lost""#),
+        "tenants page"
+    );
+    assert!(page.body.contains("1 failed in a row · last good sync"));
+
     // every change a person made is in the audit log
     let log = store.audit_log(5000).await.unwrap();
     let count = |a: &str| log.iter().filter(|e| e.action == a).count();

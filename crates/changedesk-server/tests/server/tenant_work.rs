@@ -344,4 +344,123 @@ async fn tenants_decide_for_themselves(store: Store) {
     );
 }
 
-both!(tenants_decide_for_themselves);
+/// The deadline sweep uses what is in force per tenant: alpha and beta are
+/// done, but gamma's work, due on 5 March (its own date), is still in
+/// progress on the 10th: the item is overdue for gamma alone, and the event
+/// says so (for gamma's subscribers, with gamma's assignee).
+async fn a_tenant_s_own_deadline_is_swept_for_it(store: Store) {
+    use changedesk_core::notify::EventKind;
+    use changedesk_core::triage::{Action, Actor, Decision, transition, transition_for_tenants};
+    use changedesk_server::triage::sweep_deadlines;
+    let f = fixture(store).await;
+    let stored = f.store.work_item("MC1").await.unwrap().unwrap();
+    let now = at(NOW);
+    let who = Actor::person("test").unwrap();
+    let gamma = ["gamma".to_string()];
+    let started = transition(&stored.item, Action::Start, &who, now).unwrap();
+    let mut item = started.item;
+    let mut entries = started.entries;
+    for action in [
+        Action::SetDue {
+            due: Some(at("2026-03-05T00:00:00Z")),
+        },
+        Action::Assign {
+            owner: Some("bob".into()),
+        },
+    ] {
+        let t = transition_for_tenants(&item, action, &gamma, &who, now)
+            .unwrap()
+            .transition;
+        item = t.item;
+        entries.extend(t.entries);
+    }
+    let others = ["alpha".to_string(), "beta".to_string()];
+    let closed = transition_for_tenants(
+        &item,
+        Action::Close {
+            decision: Decision::Actioned,
+            reason: None,
+        },
+        &others,
+        &who,
+        now,
+    )
+    .unwrap()
+    .transition;
+    item = closed.item;
+    entries.extend(closed.entries);
+    assert_eq!(
+        item.state_for("alpha"),
+        changedesk_core::triage::State::Done
+    );
+    assert!(item.state_for("gamma").is_open(), "{item:?}");
+    f.store
+        .save_work_item(&changedesk_store::ItemSave {
+            item: &item,
+            expected_version: Some(stored.version),
+            evaluated_revision: None,
+            entries: &entries,
+            notify: &[],
+            events: &[],
+            at: now,
+        })
+        .await
+        .unwrap();
+    let sweep = sweep_deadlines(&f.store, &Default::default(), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (sweep.overdue, sweep.missed, sweep.notified),
+        (1, 0, 1),
+        "{sweep:?}"
+    );
+    let events = f.store.pending_events(100).await.unwrap();
+    let overdue: Vec<_> = events
+        .iter()
+        .filter(|e| e.event.kind == EventKind::ItemOverdue)
+        .collect();
+    assert_eq!(overdue.len(), 1, "{events:?}");
+    assert_eq!(overdue[0].event.tenants, vec!["gamma".to_string()]);
+    assert_eq!(overdue[0].event.owner.as_deref(), Some("bob"));
+    assert_eq!(
+        overdue[0].event.reason.as_deref(),
+        Some("overdue since 2026-03-05")
+    );
+    // told once
+    let again = sweep_deadlines(&f.store, &Default::default(), now)
+        .await
+        .unwrap();
+    assert_eq!(again.notified, 0);
+
+    // the agenda lists the post where each tenant has it: overdue for
+    // gamma; alpha's and beta's own decisions among the decisions
+    let since = at("2026-03-01T00:00:00Z");
+    let ownership = Default::default();
+    let agenda = changedesk_server::triage::agenda(&f.store, &ownership, now, since)
+        .await
+        .unwrap();
+    assert_eq!(agenda.overdue.len(), 1, "{:?}", agenda.overdue);
+    assert_eq!(agenda.overdue[0].tenants, vec!["gamma".to_string()]);
+    assert_eq!(agenda.overdue[0].owner.as_deref(), Some("bob"));
+    let mut for_whom: Vec<Option<String>> =
+        agenda.decisions.iter().map(|d| d.tenant.clone()).collect();
+    for_whom.sort();
+    assert_eq!(
+        for_whom,
+        vec![Some("alpha".to_string()), Some("beta".to_string())]
+    );
+    assert!(agenda.to_markdown().contains("actioned (for alpha)"));
+    // gamma's manager sees gamma's view only, and no other tenant's decision
+    let gamma_only = changedesk_core::access::TenantSet::Only(["gamma".to_string()].into());
+    let theirs =
+        changedesk_server::triage::agenda_for(&f.store, &ownership, now, since, &gamma_only)
+            .await
+            .unwrap();
+    assert_eq!(theirs.overdue.len(), 1);
+    assert!(theirs.decisions.is_empty(), "{:?}", theirs.decisions);
+}
+
+both!(
+    tenants_decide_for_themselves,
+    a_tenant_s_own_deadline_is_swept_for_it
+);

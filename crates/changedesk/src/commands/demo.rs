@@ -491,7 +491,9 @@ async fn serve_ui(store: &Store, args: &DemoArgs, at: Timestamp) -> Result<()> {
         secure_cookies: false,
         ..Settings::default()
     };
-    let mut state = AppState::new(store.clone(), settings);
+    // the demo's tenants are configured for it (synced from its simulator)
+    let names = store.tenants().await?.into_iter().map(|t| t.name).collect();
+    let mut state = AppState::new(store.clone(), settings).with_configured_tenants(names);
     if std::env::var("CHANGEDESK_NOW").is_ok_and(|s| !s.trim().is_empty()) {
         let now = crate::app::now()?;
         state = state.with_clock(move || now);

@@ -35,7 +35,9 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
         ..Settings::default()
     };
     let metrics = http::metrics::Metrics::global();
-    let mut state = AppState::new(store.clone(), settings).with_metrics(metrics);
+    let mut state = AppState::new(store.clone(), settings)
+        .with_metrics(metrics)
+        .with_configured_tenants(app.config.tenants.iter().map(|t| t.name.clone()).collect());
     if std::env::var("CHANGEDESK_NOW").is_ok_and(|s| !s.trim().is_empty()) {
         state = state.with_clock(move || now);
     }

@@ -165,7 +165,7 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                         "Tenant",
                         "Directory",
                         "Source",
-                        "Access",
+                        "Health and access",
                         "Posts visible/seen",
                         "Incidents",
                         "Last complete listing",
@@ -188,7 +188,11 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                                 ),
                                 other => other.to_string(),
                             },
-                            access(l.added.as_ref()),
+                            [health(a), access(l.added.as_ref())]
+                                .into_iter()
+                                .filter(|s| !s.is_empty())
+                                .collect::<Vec<_>>()
+                                .join("\n"),
                             a.map(|a| format!("{}/{}", a.posts_visible, a.posts_seen))
                                 .unwrap_or_else(|| "—".into()),
                             a.map(|a| a.incidents_visible.to_string())
@@ -434,6 +438,31 @@ async fn add_group(app: &App, args: &GroupAddArgs) -> Result<ExitCode> {
     .await;
     store.close().await;
     r
+}
+
+/// A tenant's sync health when it is not ok: what, since when, what to do.
+fn health(a: Option<&TenantRow>) -> String {
+    let Some(a) = a else { return String::new() };
+    let h = changedesk_core::onboard::Health::of(
+        a.last_sync_at.is_some(),
+        a.last_sync_error.as_deref(),
+    );
+    if matches!(
+        h,
+        changedesk_core::onboard::Health::Ok | changedesk_core::onboard::Health::NeverSynced
+    ) {
+        return String::new();
+    }
+    let mut out = format!(
+        "{} ({} failed in a row; last good sync {})",
+        h.as_str().replace('_', " "),
+        a.sync_failures,
+        when(&a.last_ok_sync_at)
+    );
+    if let Some(advice) = h.advice() {
+        out.push_str(&format!("\n{}", output::clip(advice, 70)));
+    }
+    out
 }
 
 /// A database tenant's consent and last access check, in a few words.

@@ -485,3 +485,39 @@ fn accepting_the_baseline_closes_history_and_keeps_what_needs_a_decision() {
         assert_eq!(item.state, *state);
     }
 }
+
+#[test]
+fn each_tenant_is_weighed_by_what_is_in_force_for_it() {
+    let tenants = strings(&["a", "b", "c", "d"]);
+    let now = days(10);
+    // no exception: the item's own status, for every tenant
+    let mut item = item_in(State::Triaged);
+    item.due = Some(days(40));
+    let (s, at) = deadline_status_for_tenants(&item, &dates(None, None), &tenants, now);
+    assert_eq!(s, DeadlineStatus::OnTrack);
+    assert_eq!(at, tenants);
+    // b's own due date is past, c's is closer past, d does not apply: the
+    // most urgent status (the earliest overdue), for the tenants it holds for
+    item.overrides = vec![
+        TenantOverride {
+            due: Some(days(5)),
+            ..TenantOverride::empty("b")
+        },
+        TenantOverride {
+            due: Some(days(8)),
+            ..TenantOverride::empty("c")
+        },
+        TenantOverride {
+            applicable: Some(false),
+            due: Some(days(1)),
+            ..TenantOverride::empty("d")
+        },
+    ];
+    let (s, at) = deadline_status_for_tenants(&item, &dates(None, None), &tenants, now);
+    assert_eq!(s, DeadlineStatus::Overdue { since: days(5) });
+    assert_eq!(at, strings(&["b", "c"]));
+    // a missed decision deadline outranks an overdue date
+    let (s, at) = deadline_status_for_tenants(&item, &dates(Some(days(9)), None), &tenants, now);
+    assert!(matches!(s, DeadlineStatus::Missed { .. }), "{s:?}");
+    assert_eq!(at, strings(&["a", "b", "c"]), "d does not apply");
+}

@@ -34,6 +34,15 @@ pub struct TenantDto {
     pub last_sync_at: Option<String>,
     /// Why the last sync failed; absent when it succeeded.
     pub last_sync_error: Option<String>,
+    /// When the last sync that succeeded ended.
+    pub last_ok_sync_at: Option<String>,
+    /// Syncs failed in a row.
+    pub sync_failures: i64,
+    /// `never_synced`, `ok`, `consent_lost`, `credential_rejected`,
+    /// `tenant_not_found` or `failing`, told from the last sync.
+    pub health: String,
+    /// What to do about the health, when something can be done.
+    pub health_advice: Option<String>,
     /// When the last complete listing of posts was stored.
     pub messages_complete_at: Option<String>,
     pub messages_watermark: Option<String>,
@@ -61,11 +70,19 @@ pub struct TenantDto {
 
 impl From<&changedesk_store::TenantRow> for TenantDto {
     fn from(t: &changedesk_store::TenantRow) -> TenantDto {
+        let health = changedesk_core::onboard::Health::of(
+            t.last_sync_at.is_some(),
+            t.last_sync_error.as_deref(),
+        );
         TenantDto {
             name: t.name.clone(),
             created_at: t.created_at.to_string(),
             last_sync_at: ts_opt(&t.last_sync_at),
             last_sync_error: t.last_sync_error.clone(),
+            last_ok_sync_at: ts_opt(&t.last_ok_sync_at),
+            sync_failures: t.sync_failures,
+            health: health.as_str().to_owned(),
+            health_advice: health.advice().map(str::to_owned),
             messages_complete_at: ts_opt(&t.messages_complete_at),
             messages_watermark: ts_opt(&t.messages_watermark),
             posts_visible: t.posts_visible,
@@ -101,6 +118,7 @@ impl TenantDto {
 /// The names of the configured tenants this server knows.
 fn configured(state: &AppState) -> Vec<String> {
     let mut names = state.scheduled.clone();
+    names.extend(state.configured.iter().cloned());
     if let Some(o) = &state.onboarding {
         names.extend(o.configured.iter().cloned());
     }
