@@ -118,6 +118,10 @@ const KEEP_CORRELATED: &str = " OFFSET 0";
 const BYTE_ORDER: &str = " COLLATE \"C\"";
 
 /// `IN` tenant ids bound between the two parts (from [`tenant_id_param`]).
+/// A text list bound as one parameter ([`id_list`]), split around the
+/// bind: ` IN (…)` or `= ANY(…)`.
+const ANY_BOUND: [&str; 2] = ["= ANY(", "::text[])"];
+
 const TENANT_IDS_IN: [&str; 2] = ["= ANY(", "::bigint[])"];
 
 fn tenant_id_param(ids: &[i64]) -> Vec<i64> {

@@ -116,6 +116,10 @@ const KEEP_CORRELATED: &str = "";
 const BYTE_ORDER: &str = "";
 
 /// `IN` tenant ids bound between the two parts (from [`tenant_id_param`]).
+/// A text list bound as one parameter ([`id_list`]), split around the
+/// bind: ` IN (…)` or `= ANY(…)`.
+const ANY_BOUND: [&str; 2] = ["IN (SELECT value FROM json_each(", "))"];
+
 const TENANT_IDS_IN: [&str; 2] = ["IN (SELECT value FROM json_each(", "))"];
 
 fn tenant_id_param(ids: &[i64]) -> String {

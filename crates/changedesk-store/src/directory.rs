@@ -138,7 +138,50 @@ pub enum ConsentTaken {
     Recorded { tenant: String, consent: Consent },
 }
 
+/// Which tenants a page of [`Store::tenant_page`] takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantQuery {
+    /// Only these tenants (a caller's scope); `None`: every tenant.
+    pub only: Option<Vec<String>>,
+    /// Part of the name, display name or directory, ignoring case.
+    pub search: String,
+    /// Only tenants whose last sync failed.
+    pub failing: bool,
+    pub offset: i64,
+    /// At most 1000.
+    pub limit: i64,
+}
+
+impl Default for TenantQuery {
+    fn default() -> Self {
+        TenantQuery {
+            only: None,
+            search: String::new(),
+            failing: false,
+            offset: 0,
+            limit: 50,
+        }
+    }
+}
+
+/// A page of tenants, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantPage {
+    pub rows: Vec<crate::TenantRow>,
+    /// How many tenants the query takes in all.
+    pub total: i64,
+    /// Of those, how many failed their last sync.
+    pub failing: i64,
+}
+
 impl Store {
+    /// A page of tenants (by name), with how many the query takes in all:
+    /// the tenants page of an MSP with thousands of tenants counts the
+    /// posts of the page's tenants only.
+    pub async fn tenant_page(&self, query: &TenantQuery) -> Result<TenantPage> {
+        dispatch!(self.tenant_page(query))
+    }
+
     /// Adds tenants (or updates those added before), all in one transaction:
     /// every one or none. Each added or updated tenant is audited
     /// (`tenant.add`, `tenant.update`). A directory already used by another

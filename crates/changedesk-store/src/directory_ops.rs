@@ -2,7 +2,7 @@
 // and `mod postgres` after ops.rs and admin_ops.rs (whose helpers it uses).
 // Types in `directory.rs`.
 
-use super::directory::{AccessCheck, AddedTenants, Consent, ConsentAnswer, ConsentTaken, DirectoryTenant, NewTenant, consent_of};
+use super::directory::{TenantPage, TenantQuery, AccessCheck, AddedTenants, Consent, ConsentAnswer, ConsentTaken, DirectoryTenant, NewTenant, consent_of};
 
 const DIRECTORY_COLUMNS: &str = "name, directory_id, display_name, added_at, consent, consent_at, consent_error, consent_asked_at, \
      checked_at, check_missing, check_error, last_sync_at, last_sync_error";
@@ -296,4 +296,55 @@ pub(crate) async fn remove_directory_tenant(pool: &Pool<Db>, writer: &Writer, na
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The `WHERE` of a page of tenants (after `FROM tenants t WHERE 1=1`).
+fn push_tenant_query(qb: &mut QueryBuilder<Db>, q: &TenantQuery) {
+    if let Some(names) = &q.only {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        qb.push(" AND t.name ");
+        qb.push(ANY_BOUND[0]);
+        qb.push_bind(id_list(&names));
+        qb.push(ANY_BOUND[1]);
+    }
+    let text = q.search.trim();
+    if !text.is_empty() {
+        let like = like_pattern(text);
+        for (i, column) in ["t.name", "t.display_name", "t.directory_id"].into_iter().enumerate() {
+            qb.push(if i == 0 { " AND (" } else { " OR " });
+            qb.push(format!("{column} {ILIKE} "));
+            qb.push_bind(like.clone());
+            qb.push(" ESCAPE '\\'");
+        }
+        qb.push(")");
+    }
+    if q.failing {
+        qb.push(" AND t.last_sync_error IS NOT NULL");
+    }
+}
+
+pub(crate) async fn tenant_page(pool: &Pool<Db>, q: &TenantQuery) -> Result<TenantPage> {
+    if q.only.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(TenantPage::default());
+    }
+    let mut count = QueryBuilder::<Db>::new(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN t.last_sync_error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failing \
+         FROM tenants t WHERE 1=1",
+    );
+    push_tenant_query(&mut count, q);
+    let row = count.build().fetch_one(pool).await?;
+    let total: i64 = row.try_get("n")?;
+    let failing: i64 = row.try_get("failing")?;
+    let mut page = QueryBuilder::<Db>::new(format!("SELECT {TENANT_ROW_COLUMNS} FROM tenants t WHERE 1=1"));
+    push_tenant_query(&mut page, q);
+    page.push(" ORDER BY t.name LIMIT ");
+    page.push_bind(q.limit.clamp(1, 1000));
+    page.push(" OFFSET ");
+    page.push_bind(q.offset.max(0));
+    let rows = page.build().fetch_all(pool).await?;
+    Ok(TenantPage {
+        rows: rows.iter().map(tenant_row).collect::<Result<_>>()?,
+        total,
+        failing,
+    })
 }

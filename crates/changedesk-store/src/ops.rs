@@ -1929,37 +1929,40 @@ async fn import_tenant(
     Ok((out, remember))
 }
 
+/// The columns of a [`TenantRow`] from `tenants t` (its counts by
+/// subqueries, evaluated for the rows returned only).
+const TENANT_ROW_COLUMNS: &str = "t.name, t.created_at, t.messages_complete_at, t.issues_complete_at, \
+     t.messages_watermark, t.issues_watermark, t.last_sync_at, t.last_sync_error, t.last_ok_sync_at, t.sync_failures, \
+     (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id AND l.visible) AS posts_visible, \
+     (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id) AS posts_seen, \
+     (SELECT COUNT(*) FROM incident_tenants l WHERE l.tenant_id = t.id AND l.visible) AS incidents_visible";
+
 async fn tenant_rows(pool: &Pool<Db>, name: Option<&str>) -> Result<Vec<TenantRow>> {
-    let rows = sqlx::query(
-        "SELECT t.name, t.created_at, t.messages_complete_at, t.issues_complete_at, \
-         t.messages_watermark, t.issues_watermark, t.last_sync_at, t.last_sync_error, t.last_ok_sync_at, t.sync_failures, \
-         (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id AND l.visible) AS posts_visible, \
-         (SELECT COUNT(*) FROM post_tenants l WHERE l.tenant_id = t.id) AS posts_seen, \
-         (SELECT COUNT(*) FROM incident_tenants l WHERE l.tenant_id = t.id AND l.visible) AS incidents_visible \
-         FROM tenants t WHERE ($1 = '' OR t.name = $1) ORDER BY t.name",
-    )
+    let rows = sqlx::query(sql(format!(
+        "SELECT {TENANT_ROW_COLUMNS} FROM tenants t WHERE ($1 = '' OR t.name = $1) ORDER BY t.name"
+    )))
     .bind(name.unwrap_or(""))
     .fetch_all(pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(TenantRow {
-                name: r.try_get("name")?,
-                created_at: read_ts(r.try_get("created_at")?)?,
-                messages_complete_at: read_ts_opt(r.try_get("messages_complete_at")?)?,
-                issues_complete_at: read_ts_opt(r.try_get("issues_complete_at")?)?,
-                messages_watermark: read_ts_opt(r.try_get("messages_watermark")?)?,
-                issues_watermark: read_ts_opt(r.try_get("issues_watermark")?)?,
-                last_sync_at: read_ts_opt(r.try_get("last_sync_at")?)?,
-                last_sync_error: r.try_get("last_sync_error")?,
-                last_ok_sync_at: read_ts_opt(r.try_get("last_ok_sync_at")?)?,
-                sync_failures: r.try_get("sync_failures")?,
-                posts_visible: r.try_get("posts_visible")?,
-                posts_seen: r.try_get("posts_seen")?,
-                incidents_visible: r.try_get("incidents_visible")?,
-            })
-        })
-        .collect()
+    rows.iter().map(tenant_row).collect()
+}
+
+fn tenant_row(r: &DbRow) -> Result<TenantRow> {
+    Ok(TenantRow {
+        name: r.try_get("name")?,
+        created_at: read_ts(r.try_get("created_at")?)?,
+        messages_complete_at: read_ts_opt(r.try_get("messages_complete_at")?)?,
+        issues_complete_at: read_ts_opt(r.try_get("issues_complete_at")?)?,
+        messages_watermark: read_ts_opt(r.try_get("messages_watermark")?)?,
+        issues_watermark: read_ts_opt(r.try_get("issues_watermark")?)?,
+        last_sync_at: read_ts_opt(r.try_get("last_sync_at")?)?,
+        last_sync_error: r.try_get("last_sync_error")?,
+        last_ok_sync_at: read_ts_opt(r.try_get("last_ok_sync_at")?)?,
+        sync_failures: r.try_get("sync_failures")?,
+        posts_visible: r.try_get("posts_visible")?,
+        posts_seen: r.try_get("posts_seen")?,
+        incidents_visible: r.try_get("incidents_visible")?,
+    })
 }
 
 pub(crate) async fn runs(pool: &Pool<Db>, tenant: Option<&str>, limit: i64) -> Result<Vec<RunRow>> {

@@ -267,11 +267,7 @@ pub(crate) async fn page(
         },
     )
     .await?;
-    let tenants = api_tenants::tenants(&state, caller)
-        .await?
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let tenants = api_tenants::names(&state, caller).await?;
     html(&HealthPage {
         layout: user.layout("Service health", "health"),
         tenants,
@@ -521,7 +517,6 @@ fn tenant_row(t: &TenantDto, now: &Timestamp) -> TenantRowView {
 struct TenantsPage {
     layout: Layout,
     rows: Vec<TenantRowView>,
-    failing: usize,
     /// The caller may ask for syncs (`Need::Configure`).
     can_sync: bool,
     /// A scheduler runs in this process.
@@ -534,6 +529,19 @@ struct TenantsPage {
     notice: Option<Notice>,
     /// When `[app]`'s secret or certificate expires soon (or has).
     expiry: Option<String>,
+    /// How many tenants the filter takes, and how many of them fail.
+    total: i64,
+    failing_total: i64,
+    /// The search text.
+    q: String,
+    /// Only failing tenants shown.
+    only_failing: bool,
+    /// Links: the failing filter on and off, the pages around.
+    failing_link: String,
+    all_link: String,
+    previous: Option<String>,
+    next: Option<String>,
+    first_shown: i64,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -541,6 +549,49 @@ pub(crate) struct TenantsQuery {
     /// The tenant whose sync was just asked for.
     #[serde(default)]
     queued: String,
+    /// Part of a name, display name or directory.
+    #[serde(default)]
+    q: String,
+    /// `1`: only tenants whose last sync failed.
+    #[serde(default)]
+    failing: String,
+    /// The page, from 1.
+    #[serde(default)]
+    page: String,
+}
+
+/// Tenants on a page of `/tenants`.
+const TENANTS_PAGE: i64 = 50;
+
+impl TenantsQuery {
+    fn failing(&self) -> bool {
+        matches!(self.failing.trim(), "1" | "true")
+    }
+
+    fn page(&self) -> i64 {
+        self.page
+            .trim()
+            .parse::<i64>()
+            .unwrap_or(1)
+            .clamp(1, 1_000_000)
+    }
+
+    /// This page's address with `page` (and the filters given).
+    fn link(&self, page: i64, failing: bool) -> String {
+        let page = if page > 1 {
+            page.to_string()
+        } else {
+            String::new()
+        };
+        format!(
+            "/tenants{}",
+            view::query_string([
+                ("q", self.q.trim()),
+                ("failing", if failing { "1" } else { "" }),
+                ("page", page.as_str()),
+            ])
+        )
+    }
 }
 
 pub(crate) async fn render_tenants(
@@ -549,16 +600,35 @@ pub(crate) async fn render_tenants(
     status: StatusCode,
     notice: Option<Notice>,
     link: Option<(String, String)>,
+    q: &TenantsQuery,
 ) -> UiResult<Response> {
     let now = state.now();
-    let tenants = api_tenants::tenants(state, &user.caller).await?;
+    let page = q.page();
+    let params = api_tenants::TenantListParams {
+        q: q.q.trim().to_owned(),
+        failing: q.failing(),
+        offset: (page - 1).saturating_mul(TENANTS_PAGE),
+        limit: None,
+    };
+    let (tenants, counts) =
+        api_tenants::tenants(state, &user.caller, &params, TENANTS_PAGE).await?;
     let rows: Vec<TenantRowView> = tenants.iter().map(|t| tenant_row(t, &now)).collect();
     let admin = user.caller.require(Need::Admin).is_ok();
+    let first_shown = params.offset + 1;
     html_status(
         status,
         &TenantsPage {
             layout: user.layout("Tenants", "tenants"),
-            failing: rows.iter().filter(|r| r.error.is_some()).count(),
+            total: counts.total,
+            failing_total: counts.failing,
+            q: q.q.trim().to_owned(),
+            only_failing: q.failing(),
+            failing_link: q.link(1, true),
+            all_link: q.link(1, false),
+            previous: (page > 1).then(|| q.link(page - 1, q.failing())),
+            next: (params.offset + (rows.len() as i64) < counts.total)
+                .then(|| q.link(page + 1, q.failing())),
+            first_shown,
             rows,
             can_sync: user.caller.require(Need::Configure).is_ok(),
             scheduler: state.sync_now.is_some(),
@@ -587,7 +657,7 @@ pub(crate) async fn tenants(
             "A sync of {queued} was asked for; it starts shortly."
         ))
     });
-    render_tenants(&state, &user, StatusCode::OK, notice, None).await
+    render_tenants(&state, &user, StatusCode::OK, notice, None, &q).await
 }
 
 /// `POST /tenants/sync`: the API's "sync now" for the form's tenant.
@@ -601,7 +671,15 @@ pub(crate) async fn sync_now(State(state): State<AppState>, form: UiForm) -> UiR
         .into_response()),
         Err(e) => {
             let (status, notice) = refusal(e)?;
-            render_tenants(&state, &form.user, status, Some(notice), None).await
+            render_tenants(
+                &state,
+                &form.user,
+                status,
+                Some(notice),
+                None,
+                &TenantsQuery::default(),
+            )
+            .await
         }
     }
 }

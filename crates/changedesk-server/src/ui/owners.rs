@@ -101,10 +101,10 @@ async fn render(
     let mut scopes = vec!["all".to_string()];
     scopes.extend(groups.iter().map(|g| format!("group:{}", g.name)));
     scopes.extend(
-        crate::http::routes::tenants::tenants(state, caller)
+        crate::http::routes::tenants::names(state, caller)
             .await?
             .into_iter()
-            .map(|t| format!("tenant:{}", t.name)),
+            .map(|t| format!("tenant:{t}")),
     );
     let edit = q.edit.trim();
     let owner = d.owner.unwrap_or_else(|| {

@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::health::render_tenants;
+use super::health::{TenantsQuery, render_tenants};
 use super::view::{Layout, Notice};
 use super::{UiForm, UiResult, html_status, refusal};
 use crate::http::AppState;
@@ -51,11 +51,27 @@ async fn answer(
 ) -> UiResult<Response> {
     match done {
         Ok((notice, link)) => {
-            render_tenants(state, &form.user, StatusCode::OK, Some(notice), link).await
+            render_tenants(
+                state,
+                &form.user,
+                StatusCode::OK,
+                Some(notice),
+                link,
+                &TenantsQuery::default(),
+            )
+            .await
         }
         Err(e) => {
             let (status, notice) = refusal(e)?;
-            render_tenants(state, &form.user, status, Some(notice), None).await
+            render_tenants(
+                state,
+                &form.user,
+                status,
+                Some(notice),
+                None,
+                &TenantsQuery::default(),
+            )
+            .await
         }
     }
 }

@@ -141,7 +141,8 @@ async fn five_hundred_tenants_onboard_from_a_csv_list(store: Store) {
     assert_eq!(added["added"].as_array().unwrap().len(), TENANTS);
     let first = &sim_tenants[0];
     let name_of = |t: &changedesk_sim::SimTenant| t.domain.split('.').next().unwrap().to_owned();
-    let list: Value = serde_json::from_str(&admin.get(&f, "/api/v1/tenants").await.body).unwrap();
+    let list: Value =
+        serde_json::from_str(&admin.get(&f, "/api/v1/tenants?limit=1000").await.body).unwrap();
     assert_eq!(list.as_array().unwrap().len(), TENANTS);
     let t0 = by_name(&list, &name_of(first));
     assert_eq!(t0["source"], json!("database"));
@@ -153,6 +154,46 @@ async fn five_hundred_tenants_onboard_from_a_csv_list(store: Store) {
     assert_eq!(
         t0["display_name"],
         json!(format!("{} Ltd, Inc.", first.name))
+    );
+
+    // the list pages: 100 by default, X-Total-Count says how many in all;
+    // a search finds by name, display name or directory
+    let a = admin.get(&f, "/api/v1/tenants").await;
+    assert_eq!(a.headers["x-total-count"], TENANTS.to_string().as_str());
+    let page: Value = serde_json::from_str(&a.body).unwrap();
+    assert_eq!(page.as_array().unwrap().len(), 100);
+    let a = admin
+        .get(&f, "/api/v1/tenants?q=Tenant-00&offset=5&limit=3")
+        .await;
+    assert_eq!(a.headers["x-total-count"], "9", "tenant-001 … tenant-009");
+    let page: Value = serde_json::from_str(&a.body).unwrap();
+    let names: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["tenant-006", "tenant-007", "tenant-008"]);
+    let guid_part: String = first.tenant_id.chars().take(8).collect();
+    let a = admin
+        .get(&f, &format!("/api/v1/tenants?q={guid_part}"))
+        .await;
+    assert_eq!(a.headers["x-total-count"], "1", "{}", a.body);
+    // the tenants page: 50 a page, a pager, a search
+    let page = admin.get(&f, "/tenants").await;
+    assert_eq!(page.body.matches("<tr data-row>").count(), 50);
+    assert!(page.body.contains("500 tenants"), "tenants page");
+    assert!(page.body.contains(r#"href="/tenants?page=2" rel="next""#));
+    assert!(
+        page.body.len() < 100 * 1024,
+        "{} bytes for 50 tenants",
+        page.body.len()
+    );
+    let page = admin.get(&f, "/tenants?q=tenant-49").await;
+    assert_eq!(
+        page.body.matches("<tr data-row>").count(),
+        10,
+        "tenant-490 … tenant-499"
     );
 
     // before consent, the app is not in the tenant: no token
@@ -259,7 +300,8 @@ async fn five_hundred_tenants_onboard_from_a_csv_list(store: Store) {
         .map(|(n, _)| n)
         .collect();
     assert_eq!(bad, vec![&revoked]);
-    let list: Value = serde_json::from_str(&admin.get(&f, "/api/v1/tenants").await.body).unwrap();
+    let list: Value =
+        serde_json::from_str(&admin.get(&f, "/api/v1/tenants?limit=1000").await.body).unwrap();
     assert_eq!(by_name(&list, &declined)["consent"], json!("declined"));
     assert_eq!(
         by_name(&list, &revoked)["missing_permissions"],
@@ -267,11 +309,12 @@ async fn five_hundred_tenants_onboard_from_a_csv_list(store: Store) {
     );
     assert_eq!(by_name(&list, &name_of(first))["consent"], json!("granted"));
     // the tenants page says so
-    let page = admin.get(&f, "/tenants").await;
+    let page = admin.get(&f, &format!("/tenants?q={revoked}")).await;
     assert!(
         page.body.contains("lacks ServiceHealth.Read.All"),
         "tenants page"
     );
+    let page = admin.get(&f, &format!("/tenants?q={declined}")).await;
     assert!(page.body.contains(r#"data-consent="declined""#));
 
     // one sync of every consented tenant: all but the one lacking a
@@ -318,7 +361,8 @@ async fn five_hundred_tenants_onboard_from_a_csv_list(store: Store) {
         "{:?}",
         outcomes[0].error
     );
-    let list: Value = serde_json::from_str(&admin.get(&f, "/api/v1/tenants").await.body).unwrap();
+    let list: Value =
+        serde_json::from_str(&admin.get(&f, "/api/v1/tenants?limit=1000").await.body).unwrap();
     let g = by_name(&list, &name_of(gone));
     assert_eq!(g["health"], json!("consent_lost"), "{g}");
     assert_eq!(g["sync_failures"], json!(1));
@@ -338,7 +382,12 @@ async fn five_hundred_tenants_onboard_from_a_csv_list(store: Store) {
     assert_eq!(r["last_ok_sync_at"], Value::Null);
     assert_eq!(by_name(&list, &name_of(first))["health"], json!("ok"));
     assert_eq!(by_name(&list, &declined)["health"], json!("never_synced"));
-    let page = admin.get(&f, "/tenants").await;
+    let page = admin.get(&f, "/tenants?failing=1").await;
+    assert!(
+        page.body.contains("2 tenants failing"),
+        "the failing ones only"
+    );
+    assert_eq!(page.body.matches("<tr data-row>").count(), 2);
     assert!(
         page.body.contains(r#"data-health="consent lost""#),
         "tenants page"

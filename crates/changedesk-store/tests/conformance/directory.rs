@@ -5,7 +5,8 @@
 //! archive, and every change audited.
 
 use changedesk_store::{
-    AccessCheck, Consent, ConsentAnswer, ConsentTaken, NewTenant, Store, StoreError,
+    AccessCheck, Consent, ConsentAnswer, ConsentTaken, NewTenant, Store, StoreError, TenantPage,
+    TenantQuery,
 };
 
 use crate::conformance;
@@ -303,6 +304,91 @@ conformance!(
             .await
             .unwrap();
         assert_eq!(back.added, vec!["fabrikam"]);
+
+        // a page of tenants: by name, searched, failing only, within a scope
+        store
+            .record_sync(
+                "tailspin",
+                &t1,
+                Some("HTTP 403 Authorization_RequestDenied"),
+            )
+            .await
+            .unwrap();
+        let page =
+            |search: &str, failing: bool, only: Option<Vec<&str>>, offset: i64, limit: i64| {
+                TenantQuery {
+                    only: only.map(|o| o.into_iter().map(String::from).collect()),
+                    search: search.into(),
+                    failing,
+                    offset,
+                    limit,
+                }
+            };
+        let names = |p: &TenantPage| p.rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+        let all = store
+            .tenant_page(&page("", false, None, 0, 50))
+            .await
+            .unwrap();
+        assert_eq!((all.total, all.failing), (3, 1));
+        assert_eq!(names(&all), ["contoso", "fabrikam", "tailspin"]);
+        assert_eq!(
+            all.rows[1].posts_seen, 1,
+            "fabrikam's post, counted on the page"
+        );
+        let second = store
+            .tenant_page(&page("", false, None, 1, 1))
+            .await
+            .unwrap();
+        assert_eq!(
+            (names(&second), second.total),
+            (vec!["fabrikam".to_string()], 3)
+        );
+        // by display name (any case), by directory, LIKE's wildcards literal
+        let found = store
+            .tenant_page(&page("CONTOSO L", false, None, 0, 50))
+            .await
+            .unwrap();
+        assert_eq!(names(&found), ["contoso"]);
+        let found = store
+            .tenant_page(&page(&G2[..8], false, None, 0, 50))
+            .await
+            .unwrap();
+        assert_eq!(names(&found), ["fabrikam"]);
+        assert_eq!(
+            store
+                .tenant_page(&page("%", false, None, 0, 50))
+                .await
+                .unwrap()
+                .total,
+            0
+        );
+        let failing = store
+            .tenant_page(&page("", true, None, 0, 50))
+            .await
+            .unwrap();
+        assert_eq!(names(&failing), ["tailspin"]);
+        let scoped = store
+            .tenant_page(&page(
+                "",
+                false,
+                Some(vec!["tailspin", "contoso", "nobody"]),
+                0,
+                50,
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            (names(&scoped), scoped.total),
+            (vec!["contoso".to_string(), "tailspin".to_string()], 2)
+        );
+        assert_eq!(
+            store
+                .tenant_page(&page("", false, Some(vec![]), 0, 50))
+                .await
+                .unwrap()
+                .total,
+            0
+        );
 
         let log = actions(&store).await;
         let count = |a: &str| log.iter().filter(|(_, action, _)| action == a).count();

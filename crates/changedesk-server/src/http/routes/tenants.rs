@@ -5,6 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use changedesk_store::{AccessCheck, ConsentAnswer, ConsentTaken, NewTenant};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -127,27 +128,83 @@ fn configured(state: &AppState) -> Vec<String> {
     names
 }
 
-/// The tenants in the caller's scope.
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants",
-    responses((status = 200, body = Vec<TenantDto>), (status = 401, body = Problem)))]
+/// Which tenants `GET /api/v1/tenants` lists.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct TenantListParams {
+    /// Part of a tenant's name, display name or directory, ignoring case.
+    pub q: String,
+    /// Only tenants whose last sync failed.
+    pub failing: bool,
+    /// Tenants to skip (by name).
+    pub offset: i64,
+    /// At most this many (default 100, at most 1000); `X-Total-Count` says
+    /// how many the query takes in all.
+    pub limit: Option<i64>,
+}
+
+/// The tenants in the caller's scope, by name, a page at a time.
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", params(TenantListParams),
+    responses((status = 200, body = Vec<TenantDto>, headers(("X-Total-Count" = i64, description = "How many tenants the query takes in all"))),
+        (status = 401, body = Problem)))]
 async fn list_tenants(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<axum::Json<Vec<TenantDto>>> {
-    Ok(axum::Json(tenants(&state, &caller).await?))
+    axum::extract::Query(params): axum::extract::Query<TenantListParams>,
+) -> ApiResult<Response> {
+    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
+    let (rows, page) = tenants(&state, &caller, &params, limit).await?;
+    let mut r = axum::Json(rows).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&page.total.to_string()) {
+        r.headers_mut().insert("x-total-count", v);
+    }
+    Ok(r)
 }
 
-/// The tenants in `caller`'s scope (the API's list and the web UI's tenants
-/// page).
-pub(crate) async fn tenants(state: &AppState, caller: &Caller) -> ApiResult<Vec<TenantDto>> {
-    let rows = state.store.tenants().await?;
+/// A page of the tenants in `caller`'s scope (the API's list and the web
+/// UI's tenants page), and how many the query takes in all.
+pub(crate) async fn tenants(
+    state: &AppState,
+    caller: &Caller,
+    params: &TenantListParams,
+    limit: i64,
+) -> ApiResult<(Vec<TenantDto>, changedesk_store::TenantPage)> {
+    let only = match &caller.tenants {
+        changedesk_core::access::TenantSet::All => None,
+        changedesk_core::access::TenantSet::Only(names) => Some(names.iter().cloned().collect()),
+    };
+    let mut page = state
+        .store
+        .tenant_page(&changedesk_store::TenantQuery {
+            only,
+            search: params.q.clone(),
+            failing: params.failing,
+            offset: params.offset,
+            limit,
+        })
+        .await?;
     let directory = state.store.directory_tenants().await?;
     let configured = configured(state);
-    Ok(rows
+    let rows = std::mem::take(&mut page.rows)
         .iter()
         .filter(|t| caller.sees(&t.name))
         .map(|t| dto(t, &directory, &configured))
-        .collect())
+        .collect();
+    Ok((rows, page))
+}
+
+/// The names of the tenants in `caller`'s scope, by name (for choosers:
+/// no counts read).
+pub(crate) async fn names(state: &AppState, caller: &Caller) -> ApiResult<Vec<String>> {
+    let mut names: Vec<String> = state
+        .store
+        .tenant_names()
+        .await?
+        .into_iter()
+        .filter(|t| caller.sees(t))
+        .collect();
+    names.sort();
+    Ok(names)
 }
 
 fn dto(
