@@ -510,8 +510,18 @@ pub fn events_of(
     };
     let mut out = Vec::new();
     if created {
-        if item.assignee.is_some() && item.state != changedesk_core::triage::State::Dismissed {
-            out.push(base(EventKind::PostRouted));
+        if item.state != changedesk_core::triage::State::Dismissed {
+            // each owner in force is told of the tenants it is theirs for
+            let all = base(EventKind::PostRouted);
+            for (owner, tenants) in item.assignees_in_force(&all.tenants) {
+                if owner.is_some() {
+                    out.push(Event {
+                        owner,
+                        tenants,
+                        ..all.clone()
+                    });
+                }
+            }
         }
         // whoever owns it (or no one): a major change, or one that asks
         // for action soon, is news of its own
@@ -535,9 +545,26 @@ pub fn events_of(
         .iter()
         .any(|e| e.action == changedesk_core::triage::LogAction::Reopen)
     {
+        // reopened for some tenants only (their own closed decisions): told
+        // for those tenants
+        let mut reopened = base(EventKind::ItemReopened);
+        let mut own: Vec<String> = Vec::new();
+        let mut shared = false;
+        for e in entries
+            .iter()
+            .filter(|e| e.action == changedesk_core::triage::LogAction::Reopen)
+        {
+            match &e.scope {
+                changedesk_core::triage::LogScope::Post => shared = true,
+                changedesk_core::triage::LogScope::Tenant(t) => own.push(t.clone()),
+            }
+        }
+        if !shared {
+            reopened.tenants.retain(|t| own.contains(t));
+        }
         out.push(Event {
             changes: c.changed_fields.clone(),
-            ..base(EventKind::ItemReopened)
+            ..reopened
         });
     } else if notify.iter().any(|n| n.tenant.is_none()) {
         // the owner's notice of a change after triage (`on_revision`)

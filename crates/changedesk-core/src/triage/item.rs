@@ -482,6 +482,28 @@ impl WorkItem {
         view
     }
 
+    /// Who the item is assigned to for each of `tenants` (an exception's
+    /// assignee, else the item's own), grouped: each assignee in force with
+    /// the tenants it holds for, in the order first met. Tenants for which
+    /// the post is not applicable are left out.
+    pub fn assignees_in_force(&self, tenants: &[String]) -> Vec<(Option<String>, Vec<String>)> {
+        let mut out: Vec<(Option<String>, Vec<String>)> = Vec::new();
+        for t in tenants {
+            let o = self.override_for(t);
+            if o.and_then(|o| o.applicable) == Some(false) {
+                continue;
+            }
+            let who = o
+                .and_then(|o| o.assignee.clone())
+                .or_else(|| self.assignee.clone());
+            match out.iter_mut().find(|(a, _)| *a == who) {
+                Some((_, ts)) => ts.push(t.clone()),
+                None => out.push((who, vec![t.clone()])),
+            }
+        }
+        out
+    }
+
     /// Clears each exception's state that equals the shared one (with its
     /// decision), so the tenant follows the shared state again, and its
     /// assignee or due date that equals the shared one; drops exceptions

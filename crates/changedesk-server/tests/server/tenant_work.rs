@@ -460,7 +460,71 @@ async fn a_tenant_s_own_deadline_is_swept_for_it(store: Store) {
     assert!(theirs.decisions.is_empty(), "{:?}", theirs.decisions);
 }
 
+/// A new post whose workload one owner has for most tenants and another
+/// for gamma is routed to both, each told of the tenants it is theirs for.
+async fn each_owner_in_force_is_told_of_its_tenants(store: Store) {
+    use changedesk_core::notify::EventKind;
+    use changedesk_core::triage::{OwnershipEntry, Scope as OwnerScope};
+    use changedesk_server::triage::{Triage, apply_rules};
+    let f = fixture(store).await;
+    for (owner, scope) in [
+        ("alice", OwnerScope::All),
+        ("bob", OwnerScope::Tenant("gamma".into())),
+    ] {
+        f.store
+            .set_ownership(
+                &OwnershipEntry {
+                    workload: "Microsoft Teams".into(),
+                    owner: owner.into(),
+                    scope,
+                },
+                "test",
+                &at(NOW),
+            )
+            .await
+            .unwrap();
+    }
+    let fresh = post(
+        "MC2",
+        "2026-03-09T00:00:00Z",
+        "New for all three",
+        "<p>x</p>",
+        json!({"startDateTime": "2026-03-09T00:00:00Z"}),
+    );
+    for t in ["alpha", "beta", "gamma"] {
+        f.store
+            .import_messages(t, std::slice::from_ref(&fresh), &opts(NOW))
+            .await
+            .unwrap();
+    }
+    let triage = Triage::load(&f.store, Default::default()).await.unwrap();
+    apply_rules(&f.store, &triage, at(NOW), false)
+        .await
+        .unwrap();
+    let mut routed: Vec<(Option<String>, Vec<String>)> = f
+        .store
+        .pending_events(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event.kind == EventKind::PostRouted)
+        .map(|e| (e.event.owner, e.event.tenants))
+        .collect();
+    routed.sort();
+    assert_eq!(
+        routed,
+        [
+            (
+                Some("alice".to_string()),
+                vec!["alpha".to_string(), "beta".to_string()]
+            ),
+            (Some("bob".to_string()), vec!["gamma".to_string()]),
+        ]
+    );
+}
+
 both!(
     tenants_decide_for_themselves,
-    a_tenant_s_own_deadline_is_swept_for_it
+    a_tenant_s_own_deadline_is_swept_for_it,
+    each_owner_in_force_is_told_of_its_tenants
 );
