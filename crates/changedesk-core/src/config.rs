@@ -44,7 +44,7 @@ pub use notify::{
 pub use oidc::{DEFAULT_APP_ROLES, OidcConfig};
 pub use server::{IpRange, ServerSettings};
 pub use sync::SyncSettings;
-pub use tenant::{Cloud, Credential, CredentialSpec, TenantConfig};
+pub use tenant::{Cloud, Credential, CredentialSpec, TenantConfig, days_left};
 pub use triage::TriageConfig;
 
 use merge::{EnvInput, Origin, Reporter, Val};

@@ -37,6 +37,30 @@ impl std::fmt::Debug for CertificateKey {
     }
 }
 
+/// When the first certificate of a PEM file expires (its `notAfter`); the
+/// error says what is wrong, without content.
+pub fn certificate_not_after(cert_pem: &[u8]) -> Result<changedesk_core::Timestamp, String> {
+    use x509_cert::der::Decode;
+    let text = std::str::from_utf8(cert_pem)
+        .map_err(|_| "the certificate file is not PEM text".to_string())?;
+    let block = pem::blocks(text)?
+        .into_iter()
+        .find(|b| b.label == "CERTIFICATE")
+        .ok_or("the certificate file has no CERTIFICATE PEM block")?;
+    let cert = x509_cert::Certificate::from_der(&block.der)
+        .map_err(|_| "the CERTIFICATE PEM block is not an X.509 certificate".to_string())?;
+    let secs = cert
+        .tbs_certificate
+        .validity
+        .not_after
+        .to_unix_duration()
+        .as_secs();
+    i64::try_from(secs)
+        .ok()
+        .and_then(changedesk_core::Timestamp::from_unix)
+        .ok_or_else(|| "the certificate's expiry is out of range".to_string())
+}
+
 impl CertificateKey {
     /// Reads the certificate (first `CERTIFICATE` block) and the private key
     /// (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`, unencrypted).
@@ -285,6 +309,25 @@ mod tests {
     const OTHER_CERT: &[u8] = include_bytes!("../../changedesk-sim/testdata/other-app.crt.pem");
     /// `openssl x509 -outform DER | openssl dgst -sha256 -binary | base64url`
     const THUMBPRINT: &str = "nYghHeI0FU0bGcUlUX8jo1QK_JctKwxSOH8inv0PI2k";
+
+    #[test]
+    fn a_certificate_s_expiry_is_read_and_bad_files_are_errors() {
+        // `openssl x509 -noout -enddate`
+        let at = certificate_not_after(CERT).unwrap();
+        assert_eq!(at.to_string(), "2126-10-28T16:09:49.000000Z");
+        for (bad, why) in [
+            (&b"\xff\xfe"[..], "not PEM text"),
+            (b"no pem here", "no CERTIFICATE"),
+            (
+                b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+                "not an X.509",
+            ),
+            (KEY_PKCS8, "no CERTIFICATE"),
+        ] {
+            let e = certificate_not_after(bad).unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
+    }
 
     fn verify(jwt: &str, cert: &[u8]) -> serde_json::Value {
         let key = jsonwebtoken::DecodingKey::from_rsa_pem(cert).expect("certificate public key");

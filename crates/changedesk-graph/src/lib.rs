@@ -44,6 +44,7 @@ mod retry;
 use std::fmt;
 use std::time::Duration;
 
+pub use auth::certificate_not_after;
 pub use client::GraphClient;
 pub use concurrent::for_each_tenant_concurrently;
 pub use error::{Disposition, GraphError, Step};

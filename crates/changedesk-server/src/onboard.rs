@@ -129,25 +129,48 @@ pub async fn consent_link(
 /// How many days before `secret_expires` changedesk starts warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-/// A warning when `[app]`'s secret (or certificate) expires within
-/// [`EXPIRY_WARNING_DAYS`] of `now`, or has expired; `None` otherwise.
-pub fn expiry_warning(app: &AppRegistration, now: &Timestamp) -> Option<String> {
-    let days = app.expires_within(*now, EXPIRY_WARNING_DAYS)?;
-    Some(expiry_text(
-        "The [app] credential",
-        app.secret_expires?,
-        days,
-    ))
+/// When a credential expires: its declared `secret_expires`, or for a
+/// certificate the certificate's own expiry (`notAfter`), the earlier. A
+/// certificate file that cannot be read says nothing here (the sync says
+/// why it cannot use it).
+pub async fn credential_expiry(
+    declared: Option<Timestamp>,
+    credential: &changedesk_core::config::Credential,
+) -> Option<Timestamp> {
+    let certificate = match credential {
+        changedesk_core::config::Credential::Certificate {
+            certificate_file, ..
+        } => tokio::fs::read(certificate_file)
+            .await
+            .ok()
+            .and_then(|pem| changedesk_graph::certificate_not_after(&pem).ok()),
+        changedesk_core::config::Credential::Secret(_) => None,
+    };
+    [declared, certificate].into_iter().flatten().min()
 }
 
-/// The same for a configured tenant's own credential.
-pub fn tenant_expiry_warning(tenant: &TenantConfig, now: &Timestamp) -> Option<String> {
-    let days = tenant.expires_within(*now, EXPIRY_WARNING_DAYS)?;
-    Some(expiry_text(
+/// A warning when `what` (`The [app] credential`, `Tenant contoso's
+/// credential`) expires within [`EXPIRY_WARNING_DAYS`] of `now`, or has
+/// expired; `None` otherwise.
+pub fn expiry_warning(what: &str, expires: Option<Timestamp>, now: &Timestamp) -> Option<String> {
+    let days = changedesk_core::config::days_left(expires, *now, EXPIRY_WARNING_DAYS)?;
+    Some(expiry_text(what, expires?, days))
+}
+
+/// The `[app]` credential's warning (see [`expiry_warning`]).
+pub async fn app_expiry_warning(app: &AppRegistration, now: &Timestamp) -> Option<String> {
+    let expires = credential_expiry(app.secret_expires, &app.credential).await;
+    expiry_warning("The [app] credential", expires, now)
+}
+
+/// A configured tenant's own credential's warning.
+pub async fn tenant_expiry_warning(tenant: &TenantConfig, now: &Timestamp) -> Option<String> {
+    let expires = credential_expiry(tenant.secret_expires, &tenant.credential).await;
+    expiry_warning(
         &format!("Tenant {}'s credential", tenant.name),
-        tenant.secret_expires?,
-        days,
-    ))
+        expires,
+        now,
+    )
 }
 
 /// "`what` expires on DAY (in N days): …", or "expired on DAY: …".
@@ -224,8 +247,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_expiring_credential_is_warned_of_30_days_ahead() {
+    #[tokio::test]
+    async fn an_expiring_credential_is_warned_of_30_days_ahead() {
         use changedesk_core::config::{Cloud, Credential};
         let ts = |s: &str| Timestamp::parse(s).unwrap();
         let app = AppRegistration {
@@ -236,24 +259,69 @@ mod tests {
             graph_url: None,
             secret_expires: Some(ts("2027-01-10T00:00:00Z")),
         };
-        assert_eq!(expiry_warning(&app, &ts("2026-12-01T00:00:00Z")), None);
-        let soon = expiry_warning(&app, &ts("2026-12-31T00:00:00Z")).unwrap();
+        assert_eq!(
+            app_expiry_warning(&app, &ts("2026-12-01T00:00:00Z")).await,
+            None
+        );
+        let soon = app_expiry_warning(&app, &ts("2026-12-31T00:00:00Z"))
+            .await
+            .unwrap();
         assert!(
             soon.contains("expires on 2027-01-10 (in 10 days)"),
             "{soon}"
         );
-        let today = expiry_warning(&app, &ts("2027-01-09T12:00:00Z")).unwrap();
+        let today = app_expiry_warning(&app, &ts("2027-01-09T12:00:00Z"))
+            .await
+            .unwrap();
         assert!(today.contains("expires within a day"), "{today}");
-        let past = expiry_warning(&app, &ts("2027-02-01T00:00:00Z")).unwrap();
+        let past = app_expiry_warning(&app, &ts("2027-02-01T00:00:00Z"))
+            .await
+            .unwrap();
         assert!(past.contains("expired on 2027-01-10"), "{past}");
         let tenant = app.tenant("contoso", "contoso.onmicrosoft.com");
-        let t = tenant_expiry_warning(&tenant, &ts("2026-12-31T00:00:00Z")).unwrap();
+        let t = tenant_expiry_warning(&tenant, &ts("2026-12-31T00:00:00Z"))
+            .await
+            .unwrap();
         assert!(t.starts_with("Tenant contoso's credential expires"), "{t}");
         let none = AppRegistration {
             secret_expires: None,
             ..app
         };
-        assert_eq!(expiry_warning(&none, &ts("2027-02-01T00:00:00Z")), None);
+        assert_eq!(
+            app_expiry_warning(&none, &ts("2027-02-01T00:00:00Z")).await,
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_certificate_s_own_expiry_is_read() {
+        use changedesk_core::config::{Cloud, Credential};
+        let dir = tempfile::tempdir().unwrap();
+        let cert = dir.path().join("app.crt.pem");
+        std::fs::write(&cert, changedesk_sim::TEST_APP_CERTIFICATE_PEM).unwrap();
+        let app = AppRegistration {
+            client_id: "5c1d3a4e-7b2f-4e8a-9c61-0d2f8b7a4e13".into(),
+            credential: Credential::Certificate {
+                certificate_file: cert,
+                private_key_file: dir.path().join("unused.pem"),
+            },
+            cloud: Cloud::Global,
+            login_url: None,
+            graph_url: None,
+            secret_expires: None,
+        };
+        let expires = credential_expiry(None, &app.credential).await.unwrap();
+        // the test certificate is valid until 2126
+        assert!(expires.to_string().starts_with("21"), "{expires}");
+        let near = Timestamp::from_unix(expires.unix_seconds() - 5 * 86_400).unwrap();
+        let w = app_expiry_warning(&app, &near).await.unwrap();
+        assert!(w.contains("(in 5 days)"), "{w}");
+        // a declared date earlier than the certificate's wins
+        let declared = Timestamp::parse("2027-01-10T00:00:00Z").unwrap();
+        assert_eq!(
+            credential_expiry(Some(declared), &app.credential).await,
+            Some(declared)
+        );
     }
 
     #[test]

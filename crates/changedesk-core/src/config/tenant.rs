@@ -113,7 +113,9 @@ pub(super) fn graph_scope(graph_base: &Url) -> String {
 
 /// Whole days from `now` to `expires` (rounded down) when `expires` is at
 /// most `days` days away (or past).
-pub(super) fn days_left(expires: Option<Timestamp>, now: Timestamp, days: i64) -> Option<i64> {
+/// Whole days from `now` until `expires` (negative once past) when it is at
+/// most `days` days away; `None` otherwise, or without an expiry.
+pub fn days_left(expires: Option<Timestamp>, now: Timestamp, days: i64) -> Option<i64> {
     const DAY: i64 = 86_400;
     let left = expires?.unix_seconds().saturating_sub(now.unix_seconds());
     (left <= days.saturating_mul(DAY)).then(|| left.div_euclid(DAY))

@@ -614,6 +614,10 @@ pub(crate) async fn render_tenants(
         api_tenants::tenants(state, &user.caller, &params, TENANTS_PAGE).await?;
     let rows: Vec<TenantRowView> = tenants.iter().map(|t| tenant_row(t, &now)).collect();
     let admin = user.caller.require(Need::Admin).is_ok();
+    let expiry = match state.onboarding.as_ref().filter(|_| admin) {
+        Some(o) => crate::onboard::app_expiry_warning(&o.app, &now).await,
+        None => None,
+    };
     let first_shown = params.offset + 1;
     html_status(
         status,
@@ -635,11 +639,7 @@ pub(crate) async fn render_tenants(
             can_onboard: admin && state.onboarding.is_some(),
             link,
             notice,
-            expiry: state
-                .onboarding
-                .as_ref()
-                .filter(|_| admin)
-                .and_then(|o| crate::onboard::expiry_warning(&o.app, &now)),
+            expiry,
         },
     )
 }

@@ -55,7 +55,9 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
     }
 
     if let Some(registration) = &app.config.app {
-        if let Some(warning) = changedesk_server::onboard::expiry_warning(registration, &now) {
+        if let Some(warning) =
+            changedesk_server::onboard::app_expiry_warning(registration, &now).await
+        {
             tracing::warn!("{warning}");
             eprintln!("warning: {warning}");
         }

@@ -99,29 +99,30 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
             let now = app::now()?;
             let mut warnings = Vec::new();
             if let Some(registration) = &app.config.app
-                && let Some(w) = changedesk_server::onboard::expiry_warning(registration, &now)
+                && let Some(w) =
+                    changedesk_server::onboard::app_expiry_warning(registration, &now).await
             {
                 warnings.push(w);
+            }
+            for t in &app.config.tenants {
+                if let Some(w) = changedesk_server::onboard::tenant_expiry_warning(t, &now).await {
+                    warnings.push(w);
+                }
             }
             let mut lines: Vec<TenantLine> = app
                 .config
                 .tenants
                 .iter()
-                .map(|t| {
-                    if let Some(w) = changedesk_server::onboard::tenant_expiry_warning(t, &now) {
-                        warnings.push(w);
-                    }
-                    TenantLine {
-                        name: t.name.clone(),
-                        configured: true,
-                        tenant_id: Some(t.tenant_id.clone()),
-                        cloud: Some(t.cloud.to_string()),
-                        credential: Some(t.credential.kind()),
-                        source: "configuration",
-                        added: None,
-                        secret_expires: t.secret_expires.map(|s| s.to_string()),
-                        archive: archived.iter().find(|a| a.name == t.name).cloned(),
-                    }
+                .map(|t| TenantLine {
+                    name: t.name.clone(),
+                    configured: true,
+                    tenant_id: Some(t.tenant_id.clone()),
+                    cloud: Some(t.cloud.to_string()),
+                    credential: Some(t.credential.kind()),
+                    source: "configuration",
+                    added: None,
+                    secret_expires: t.secret_expires.map(|s| s.to_string()),
+                    archive: archived.iter().find(|a| a.name == t.name).cloned(),
                 })
                 .collect();
             for d in &directory {
