@@ -453,7 +453,7 @@ impl Health {
         match self {
             Health::NeverSynced | Health::Ok | Health::Failing => None,
             Health::ConsentLost => Some(
-                "consent lost or a permission withdrawn: an administrator of the tenant must consent again (a new consent link)",
+                "no consent (never given, or withdrawn) or a permission missing: an administrator of the tenant must consent (make a consent link)",
             ),
             Health::CredentialRejected => Some(
                 "the app's secret or certificate was refused: set the current one in the configuration",
@@ -595,7 +595,7 @@ mod tests {
             Health::ConsentLost
                 .advice()
                 .unwrap()
-                .contains("consent again")
+                .contains("must consent")
         );
         assert_eq!(Health::Failing.advice(), None);
     }

@@ -56,9 +56,20 @@ pub fn roster(
     app: Option<&AppRegistration>,
     directory: &[DirectoryTenant],
 ) -> Vec<TenantConfig> {
+    reachable(configured, app, directory, DirectoryTenant::syncable)
+}
+
+/// The configured tenants and the database's tenants that `keep` takes,
+/// through `app` (see [`roster`]).
+pub fn reachable(
+    configured: &[TenantConfig],
+    app: Option<&AppRegistration>,
+    directory: &[DirectoryTenant],
+    keep: impl Fn(&DirectoryTenant) -> bool,
+) -> Vec<TenantConfig> {
     let mut out = configured.to_vec();
     if let Some(app) = app {
-        for t in directory.iter().filter(|t| t.syncable()) {
+        for t in directory.iter().filter(|t| keep(t)) {
             if configured.iter().any(|c| c.name == t.name) {
                 tracing::warn!(tenant = %t.name, "a tenant added to the database has a configured tenant's name: the configured one is synced");
                 continue;

@@ -375,7 +375,7 @@ async fn five_hundred_tenants_onboard_from_a_csv_list(store: Store) {
         g["health_advice"]
             .as_str()
             .unwrap()
-            .contains("consent again")
+            .contains("must consent")
     );
     let r = by_name(&list, &revoked);
     assert_eq!(r["health"], json!("consent_lost"), "{r}");

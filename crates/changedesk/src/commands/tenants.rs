@@ -638,8 +638,30 @@ async fn check(app: &App, names: &[String], format: Format) -> Result<ExitCode> 
     let now = app::now()?;
     let store = app.store(OpenMode::ReadWrite).await?;
     let r = async {
-        let tenants = crate::commands::sync::select_tenants(app, &store, names).await?;
+        // every tenant, consented or not (a check says why one cannot be read)
         let directory = store.directory_tenants().await?;
+        let all = changedesk_server::onboard::reachable(
+            &app.config.tenants,
+            app.config.app.as_ref(),
+            &directory,
+            |_| true,
+        );
+        let tenants = if names.is_empty() {
+            all
+        } else {
+            names
+                .iter()
+                .map(|n| {
+                    all.iter()
+                        .find(|t| &t.name == n)
+                        .cloned()
+                        .ok_or_else(|| anyhow!("no tenant named `{n}` is configured or added to the database"))
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
+        if tenants.is_empty() {
+            bail!("no tenants to check: add [[tenants]] to the configuration, or [app] and `changedesk tenants add` / `tenants import`");
+        }
         let graph = crate::commands::sync::graph_client(&app.config.sync)?;
         Ok::<_, anyhow::Error>(
             changedesk_server::onboard::check_tenants(
