@@ -120,19 +120,31 @@ pub async fn consent_link(
     actor: &str,
     now: &Timestamp,
 ) -> Result<Url, OnboardError> {
-    let app = app.ok_or(OnboardError::NoApp)?;
-    let redirect = redirect_uri(public_url)?;
     let tenant = store
         .directory_tenants()
         .await?
         .into_iter()
         .find(|t| t.name == name)
         .ok_or_else(|| StoreError::NotFound(format!("tenant `{name}` (added to the database)")))?;
+    consent_link_for(store, app, public_url, &tenant, actor, now).await
+}
+
+/// The same for a tenant already read (a link for each of many tenants).
+pub async fn consent_link_for(
+    store: &Store,
+    app: Option<&AppRegistration>,
+    public_url: Option<&str>,
+    tenant: &DirectoryTenant,
+    actor: &str,
+    now: &Timestamp,
+) -> Result<Url, OnboardError> {
+    let app = app.ok_or(OnboardError::NoApp)?;
+    let redirect = redirect_uri(public_url)?;
     let mut raw = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rng(), &mut raw);
     let state: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     store
-        .ask_consent(name, &state_hash(&state), actor, now)
+        .ask_consent(&tenant.name, &state_hash(&state), actor, now)
         .await?;
     Ok(app.admin_consent_url(&tenant.directory_id, &redirect, &state))
 }

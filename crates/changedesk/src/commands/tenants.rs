@@ -587,11 +587,11 @@ async fn consent_links(
         };
         let mut links = Vec::with_capacity(chosen.len());
         for t in chosen {
-            let url = changedesk_server::onboard::consent_link(
+            let url = changedesk_server::onboard::consent_link_for(
                 &store,
                 app.config.app.as_ref(),
                 app.config.server.public_url.as_deref(),
-                &t.name,
+                t,
                 &actor,
                 &now,
             )
