@@ -498,12 +498,22 @@ async fn render(
         (None, None)
     };
 
-    let item = match items::detail(state, caller, &id).await {
+    // every exception (the page searches them) and the log it shows
+    let everything = items::ItemDetailParams {
+        exceptions_offset: 0,
+        exceptions_limit: usize::MAX,
+        log_limit: if list.whole_log {
+            usize::MAX
+        } else {
+            LOG_SHOWN
+        },
+    };
+    let item = match items::detail(state, caller, &id, &everything).await {
         Ok(i) => Some(i),
         Err(e) if e.status == StatusCode::NOT_FOUND => None,
         Err(e) => return Err(e.into()),
     };
-    let log_total = item.as_ref().map_or(0, |i| i.log.len());
+    let log_total = item.as_ref().map_or(0, |i| i.log_count);
     let log: Vec<LogRow> = item
         .as_ref()
         .map(|i| {

@@ -193,6 +193,31 @@ async fn tenants_decide_for_themselves(store: Store) {
     assert_eq!(all[0]["exception_count"], 2);
     let all = json_of(&admin, &f, "/api/v1/items?include=exceptions").await;
     assert_eq!(all[0]["overrides"].as_array().unwrap().len(), 2, "{all}");
+    // an item's answer pages its exceptions and its log
+    let whole = json_of(&admin, &f, "/api/v1/items/MC1").await;
+    let log_count = whole["log_count"].as_u64().unwrap();
+    assert!(log_count >= 3, "{whole}");
+    assert_eq!(whole["log"].as_array().unwrap().len() as u64, log_count);
+    let part = json_of(
+        &admin,
+        &f,
+        "/api/v1/items/MC1?exceptions_offset=1&exceptions_limit=1&log_limit=2",
+    )
+    .await;
+    assert_eq!(part["exception_count"], 2);
+    assert_eq!(part["overrides"].as_array().unwrap().len(), 1);
+    assert_eq!(part["overrides"][0], whole["overrides"][1]);
+    assert_eq!(part["log_count"].as_u64(), Some(log_count));
+    let newest: Vec<&Value> = whole["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .collect();
+    let paged: Vec<&Value> = part["log"].as_array().unwrap().iter().collect();
+    assert_eq!(paged, newest, "the newest two, oldest first");
 
     // the limited manager (gamma only): acts for gamma alone, unasked
     let limited = sign_in(&f, "limited").await;

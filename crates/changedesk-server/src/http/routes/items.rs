@@ -471,7 +471,10 @@ impl From<&LogEntry> for LogEntryDto {
 pub struct ItemDetailDto {
     #[serde(flatten)]
     pub item: ItemDto,
+    /// The newest `log_limit` entries the caller may see, oldest first.
     pub log: Vec<LogEntryDto>,
+    /// How many log entries the caller may see in all.
+    pub log_count: usize,
     /// The actions the caller may take now.
     pub allowed_actions: Vec<String>,
     /// Whether the caller's actions are for some tenants only (theirs, or
@@ -591,13 +594,39 @@ fn allowed_for(item: &WorkItem, caller: &Caller, reach: &Reach) -> Vec<String> {
     out
 }
 
+/// How much of an item's exceptions and log its answer holds: an item
+/// decided per tenant for hundreds of tenants has hundreds of each.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+pub struct ItemDetailParams {
+    /// Exceptions to skip (by tenant name).
+    pub exceptions_offset: usize,
+    /// At most this many exceptions (default 50, at most 1000);
+    /// `exception_count` says how many there are.
+    pub exceptions_limit: usize,
+    /// The newest this many log entries (default 100, at most 10000), in
+    /// order; `log_count` says how many there are.
+    pub log_limit: usize,
+}
+
+impl Default for ItemDetailParams {
+    fn default() -> Self {
+        ItemDetailParams {
+            exceptions_offset: 0,
+            exceptions_limit: 50,
+            log_limit: 100,
+        }
+    }
+}
+
 pub(crate) async fn detail(
     state: &AppState,
     caller: &Caller,
     id: &str,
+    params: &ItemDetailParams,
 ) -> ApiResult<ItemDetailDto> {
     let stored = load(state, caller, id).await?;
-    let log = state
+    let mut log: Vec<LogEntryDto> = state
         .store
         .work_item_log(id)
         .await?
@@ -608,28 +637,47 @@ pub(crate) async fn detail(
         })
         .map(|l| LogEntryDto::from(&l.entry))
         .collect();
+    let log_count = log.len();
+    log.drain(..log_count.saturating_sub(params.log_limit));
     let reach = reach(state, caller, id).await?;
     let allowed_actions = allowed_for(&stored.item, caller, &reach);
+    let mut item = ItemDto::new(&stored.item, stored.version, caller, &reach.mine, true);
+    if let Some(all) = item.overrides.take() {
+        item.overrides = Some(
+            all.into_iter()
+                .skip(params.exceptions_offset)
+                .take(params.exceptions_limit)
+                .collect(),
+        );
+    }
     Ok(ItemDetailDto {
-        item: ItemDto::new(&stored.item, stored.version, caller, &reach.mine, true),
+        item,
         for_tenants_only: !allowed_actions.is_empty()
             && acts_for(&stored.item, caller, &reach).is_some(),
         log,
+        log_count,
         allowed_actions,
         skipped: Vec::new(),
     })
 }
 
-/// One work item with its decision log.
+/// One work item with its decision log (the exceptions and the log a page
+/// at a time).
 #[utoipa::path(get, path = "/api/v1/items/{id}", tag = "items",
-    params(("id" = String, Path, description = "The post's Message Center id")),
+    params(("id" = String, Path, description = "The post's Message Center id"), ItemDetailParams),
     responses((status = 200, body = ItemDetailDto), (status = 404, body = Problem), (status = 401, body = Problem)))]
 async fn get_item(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    axum::extract::Query(params): axum::extract::Query<ItemDetailParams>,
 ) -> ApiResult<axum::Json<ItemDetailDto>> {
-    Ok(axum::Json(detail(&state, &caller, &id).await?))
+    let params = ItemDetailParams {
+        exceptions_offset: params.exceptions_offset,
+        exceptions_limit: params.exceptions_limit.clamp(1, 1000),
+        log_limit: params.log_limit.clamp(1, 10_000),
+    };
+    Ok(axum::Json(detail(&state, &caller, &id, &params).await?))
 }
 
 /// An action on a work item: `action` names it, and the other properties are
@@ -862,7 +910,7 @@ async fn act_on_item(
 ) -> ApiResult<axum::Json<ItemDetailDto>> {
     let act_for = req.act_for()?;
     let skipped = act(&state, &caller, &id, req.version, req.action, &act_for).await?;
-    let mut out = detail(&state, &caller, &id).await?;
+    let mut out = detail(&state, &caller, &id, &ItemDetailParams::default()).await?;
     out.skipped = skipped;
     Ok(axum::Json(out))
 }
