@@ -198,7 +198,7 @@ pub async fn tenant_expiry_warning(tenant: &TenantConfig, now: &Timestamp) -> Op
 
 /// "`what` expires on DAY (in N days): …", or "expired on DAY: …".
 fn expiry_text(what: &str, at: Timestamp, days: i64) -> String {
-    let day: String = at.to_string().chars().take(10).collect();
+    let day = at.date();
     let fix = "add a new secret or certificate to the app registration in Entra ID, and set it and its secret_expires in the configuration";
     match days {
         d if d < 0 => format!("{what} expired on {day}: syncs through it fail until you {fix}."),

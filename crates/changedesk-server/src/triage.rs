@@ -958,16 +958,10 @@ fn deadline_event(
 /// Who the item is assigned to for `tenants`: their one assignee in force
 /// when they share it, else the item's own.
 fn one_assignee(item: &changedesk_core::triage::WorkItem, tenants: &[String]) -> Option<String> {
-    let mut of = tenants.iter().map(|t| {
-        item.override_for(t)
-            .and_then(|o| o.assignee.clone())
-            .or_else(|| item.assignee.clone())
-    });
-    let first = of.next()?;
-    if of.all(|a| a == first) {
-        first
-    } else {
-        item.assignee.clone()
+    match item.assignees_in_force(tenants).as_slice() {
+        [] => None,
+        [(who, _)] => who.clone(),
+        _ => item.assignee.clone(),
     }
 }
 
