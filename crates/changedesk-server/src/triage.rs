@@ -786,47 +786,41 @@ pub async fn agenda_for(
 ) -> Result<changedesk_core::triage::Agenda, TriageError> {
     use changedesk_core::graph::{Category, Severity};
     use changedesk_core::triage::{Agenda, AgendaLogEntry, AgendaPost};
-    let items = store
-        .work_items(&changedesk_store::ItemFilter::default())
-        .await?;
+    // a tenant-limited caller's items are those a tenant of theirs sees,
+    // with those tenants only; the tenants are named only where the item
+    // has exceptions (what is in force differs by tenant), else counted
+    let filter = changedesk_store::ItemFilter {
+        visible_to: tenants.names().map(|n| n.iter().cloned().collect()),
+        names_for_exceptions_only: true,
+        ..Default::default()
+    };
+    let items = store.work_items(&filter).await?;
     let posts: Vec<AgendaPost> = items
         .into_iter()
-        .filter_map(|r| {
-            let seen: Vec<String> = r
-                .tenants
-                .iter()
-                .filter(|t| tenants.contains(t))
-                .cloned()
-                .collect();
-            if seen.is_empty() && !tenants.is_all() {
-                return None;
-            }
-            Some(AgendaPost {
-                owner: ownership.owner_for(&r.services, None, &[]).map(|o| o.owner),
-                id: r.stored.item.message_id.clone(),
-                title: r.title,
-                services: r.services,
-                category: Category::parse(&r.category),
-                severity: Severity::parse(&r.severity),
-                major: r.is_major,
-                act_by: r.act_by,
-                start: r.start,
-                first_seen: r.first_seen,
-                item: r.stored.item,
-                tenants: seen,
-            })
+        .map(|r| AgendaPost {
+            owner: ownership.owner_for(&r.services, None, &[]).map(|o| o.owner),
+            id: r.stored.item.message_id.clone(),
+            title: r.title,
+            services: r.services,
+            category: Category::parse(&r.category),
+            severity: Severity::parse(&r.severity),
+            major: r.is_major,
+            act_by: r.act_by,
+            start: r.start,
+            first_seen: r.first_seen,
+            item: r.stored.item,
+            tenants: r.tenants,
+            tenant_count: usize::try_from(r.tenant_count).unwrap_or(0),
         })
         // what is in force for each tenant (the caller's tenants only)
         .flat_map(AgendaPost::per_tenant_views)
         .collect();
     let shown: std::collections::HashSet<&str> = posts.iter().map(|p| p.id.as_str()).collect();
     // a tenant-limited caller reads their own tenants' decisions only
-    let visible: Vec<String> = posts
-        .iter()
-        .flat_map(|p| p.tenants.iter().cloned())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let visible: Vec<String> = tenants
+        .names()
+        .map(|n| n.iter().cloned().collect())
+        .unwrap_or_default();
     let log: Vec<AgendaLogEntry> = store
         .decision_log_since(&since)
         .await?
@@ -877,6 +871,9 @@ pub async fn sweep_deadlines(
             changedesk_core::triage::State::Triaged,
             changedesk_core::triage::State::InProgress,
         ],
+        // an item without exceptions has one status for all its tenants:
+        // they are named only when an event tells them (below)
+        names_for_exceptions_only: true,
         ..Default::default()
     };
     for r in store.work_items(&open).await? {
@@ -905,6 +902,22 @@ pub async fn sweep_deadlines(
             continue;
         }
         item.deadline_notified = told;
+        let tenants = if told.is_some() && r.tenants.is_empty() && r.tenant_count > 0 {
+            // the event names the tenants its status holds for: all of them
+            let one = changedesk_store::ItemFilter {
+                post_ids: Some(vec![item.message_id.clone()]),
+                ..Default::default()
+            };
+            store
+                .work_items(&one)
+                .await?
+                .into_iter()
+                .next()
+                .map(|r| r.tenants)
+                .unwrap_or_default()
+        } else {
+            tenants
+        };
         let events: Vec<Event> = told
             .map(|k| deadline_event(&r, k, &status, tenants, now))
             .into_iter()

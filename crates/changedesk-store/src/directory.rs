@@ -313,3 +313,47 @@ impl NewTenant {
 pub(crate) fn consent_of(s: Option<String>) -> Consent {
     s.as_deref().map_or(Consent::NotAsked, Consent::parse)
 }
+
+/// What [`Store::rename_tenant`] rewrote: where the old name was, counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RenamedTenant {
+    pub from: String,
+    pub to: String,
+    /// Work items with an exception for the tenant.
+    pub work_items: i64,
+    /// Decision log entries about the tenant alone.
+    pub log_entries: i64,
+    /// Ownership entries for the tenant.
+    pub ownership: i64,
+    /// Users and API tokens limited to the tenant (among others).
+    pub scopes: i64,
+    /// Channels whose filter names the tenant.
+    pub channels: i64,
+    /// Tenant groups with the tenant's name among their patterns.
+    pub groups: Vec<String>,
+    /// Saved views of the inbox limited to the tenant.
+    pub views: i64,
+}
+
+impl Store {
+    /// Renames the tenant `from` to `to` (a valid tenant name no tenant has)
+    /// everywhere the name is kept, in one transaction: the tenant's row
+    /// (its posts, incidents and sync state follow by id), its work item
+    /// exceptions, the decision log's entries about it alone, ownership,
+    /// the scopes of users and API tokens, channel filters, tenant group
+    /// patterns that name it exactly (a wildcard pattern is left as it is)
+    /// and saved views. The audit log keeps `tenant.rename` with the counts.
+    /// A tenant of the configuration is refused: its name is its key there
+    /// (rename it in the file first, then rename the archive's tenant).
+    pub async fn rename_tenant(
+        &self,
+        from: &str,
+        to: &str,
+        configured: &[String],
+        actor: &str,
+        at: &Timestamp,
+    ) -> Result<RenamedTenant> {
+        let writer = &*self.writer;
+        dispatch_write!(self.rename_tenant(writer, from, to, configured, actor, at))
+    }
+}

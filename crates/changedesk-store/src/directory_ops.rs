@@ -2,7 +2,7 @@
 // and `mod postgres` after ops.rs and admin_ops.rs (whose helpers it uses).
 // Types in `directory.rs`.
 
-use super::directory::{TenantPage, TenantQuery, AccessCheck, AddedTenants, Consent, ConsentAnswer, ConsentTaken, DirectoryTenant, NewTenant, consent_of};
+use super::directory::{TenantPage, TenantQuery, AccessCheck, AddedTenants, Consent, ConsentAnswer, ConsentTaken, DirectoryTenant, NewTenant, RenamedTenant, consent_of};
 
 const DIRECTORY_COLUMNS: &str = "name, directory_id, display_name, added_at, consent, consent_at, consent_error, consent_asked_at, \
      checked_at, check_missing, check_error, last_sync_at, last_sync_error";
@@ -347,4 +347,192 @@ pub(crate) async fn tenant_page(pool: &Pool<Db>, q: &TenantQuery) -> Result<Tena
         total,
         failing,
     })
+}
+
+/// `names` (a JSON array of tenant names, or null) with `from` as `to`;
+/// `None` when it does not name `from`.
+fn renamed_in_list(list: &mut serde_json::Value, from: &str, to: &str) -> bool {
+    let mut changed = false;
+    if let serde_json::Value::Array(names) = list {
+        for n in names.iter_mut() {
+            if n.as_str().is_some_and(|s| s.trim().eq_ignore_ascii_case(from)) {
+                *n = serde_json::Value::String(to.to_string());
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// A JSON object's `tenants` list with `from` as `to`: the new text, or
+/// `None` when the object does not name `from` there.
+fn renamed_in_object(text: &str, from: &str, to: &str, what: &str) -> Result<Option<String>> {
+    let mut v: serde_json::Value = from_json(text, what)?;
+    let changed = v.get_mut("tenants").is_some_and(|l| renamed_in_list(l, from, to));
+    Ok(changed.then(|| v.to_string()))
+}
+
+/// An inbox query string with `tenant=from` as `tenant=to`; `None` without.
+fn renamed_in_query(query: &str, from: &str, to: &str) -> Option<String> {
+    let mut changed = false;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            if k == "tenant" && v.trim().eq_ignore_ascii_case(from) {
+                changed = true;
+                (k.into_owned(), to.to_string())
+            } else {
+                (k.into_owned(), v.into_owned())
+            }
+        })
+        .collect();
+    changed.then(|| url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn rename_tenant(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    from: &str,
+    to: &str,
+    configured: &[String],
+    actor: &str,
+    at: &Timestamp,
+) -> Result<RenamedTenant> {
+    let from = from.trim().to_lowercase();
+    let to = to.trim().to_string();
+    changedesk_core::config::check_tenant_name(&to).map_err(|e| StoreError::Invalid(format!("new name `{to}`: {e}")))?;
+    if configured.iter().any(|c| c.eq_ignore_ascii_case(&from)) {
+        return Err(StoreError::Invalid(format!(
+            "tenant `{from}` comes from the configuration, where its name is its key: rename its [[tenants]] table \
+             there first, then rename the archive's tenant before the next sync"
+        )));
+    }
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "rename tenant").await?;
+    let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM tenants WHERE name = $1")
+        .bind(&from)
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Err(StoreError::NotFound(format!("tenant `{from}`")));
+    };
+    if from == to {
+        return Err(StoreError::Invalid(format!("tenant `{from}` already has that name")));
+    }
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM tenants WHERE name = $1")
+        .bind(&to)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict(format!("a tenant named `{to}` exists already")));
+    }
+    let mut out = RenamedTenant {
+        from: from.clone(),
+        to: to.clone(),
+        ..Default::default()
+    };
+    sqlx::query("UPDATE tenants SET name = $1 WHERE id = $2").bind(&to).bind(id).execute(&mut *tx).await?;
+
+    // work items with an exception for it: the item's JSON names it (its
+    // index, work_item_tenants, keeps the id)
+    let items = sqlx::query(
+        "SELECT w.post_id, w.item FROM work_items w JOIN work_item_tenants e ON e.post_id = w.post_id WHERE e.tenant_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in items {
+        let post_id: String = row.try_get("post_id")?;
+        let mut item: changedesk_core::triage::WorkItem = from_json(&row.try_get::<String, _>("item")?, "work item")?;
+        for o in item.overrides.iter_mut().filter(|o| o.tenant.eq_ignore_ascii_case(&from)) {
+            o.tenant = to.clone();
+        }
+        item.overrides.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+        let text = serde_json::to_string(&item).map_err(|e| StoreError::Corrupt(format!("work item {post_id}: {e}")))?;
+        // a new version: an edit begun before the rename cannot write the
+        // old name back
+        sqlx::query("UPDATE work_items SET item = $1, version = version + 1 WHERE post_id = $2")
+            .bind(text)
+            .bind(&post_id)
+            .execute(&mut *tx)
+            .await?;
+        out.work_items += 1;
+    }
+    out.log_entries = sqlx::query("UPDATE decision_log SET tenant = $1 WHERE tenant = $2")
+        .bind(&to)
+        .bind(&from)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+    sqlx::query("UPDATE notify_intents SET tenant = $1 WHERE tenant = $2")
+        .bind(&to)
+        .bind(&from)
+        .execute(&mut *tx)
+        .await?;
+    out.ownership = sqlx::query("UPDATE ownership SET scope_name = $1 WHERE scope_kind = 'tenant' AND scope_name = $2")
+        .bind(&to)
+        .bind(&from)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+
+    // scopes of users and tokens, channel filters: JSON objects with a
+    // `tenants` list
+    for (table, key, column, what) in [
+        ("users", "id", "scope", "a user's scope"),
+        ("api_tokens", "id", "scope", "a token's scope"),
+        ("channels", "id", "filter", "a channel's filter"),
+    ] {
+        let like = format!("%{}%", from.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let rows = sqlx::query(sql(format!(
+            "SELECT {key} AS k, {column} AS v FROM {table} WHERE {column} {ILIKE} $1 ESCAPE '\\'"
+        )))
+        .bind(like)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in rows {
+            let k: i64 = row.try_get("k")?;
+            let Some(text) = renamed_in_object(&row.try_get::<String, _>("v")?, &from, &to, what)? else {
+                continue;
+            };
+            sqlx::query(sql(format!("UPDATE {table} SET {column} = $1 WHERE {key} = $2")))
+                .bind(text)
+                .bind(k)
+                .execute(&mut *tx)
+                .await?;
+            if table == "channels" {
+                out.channels += 1;
+            } else {
+                out.scopes += 1;
+            }
+        }
+    }
+    // group patterns that are the name itself
+    for row in sqlx::query("SELECT name, include_patterns, exclude_patterns FROM tenant_groups").fetch_all(&mut *tx).await? {
+        let name: String = row.try_get("name")?;
+        let mut include: serde_json::Value = from_json(&row.try_get::<String, _>("include_patterns")?, "group patterns")?;
+        let mut exclude: serde_json::Value = from_json(&row.try_get::<String, _>("exclude_patterns")?, "group patterns")?;
+        let a = renamed_in_list(&mut include, &from, &to);
+        let b = renamed_in_list(&mut exclude, &from, &to);
+        if a || b {
+            sqlx::query("UPDATE tenant_groups SET include_patterns = $1, exclude_patterns = $2, updated_at = $3 WHERE name = $4")
+                .bind(include.to_string())
+                .bind(exclude.to_string())
+                .bind(&now)
+                .bind(&name)
+                .execute(&mut *tx)
+                .await?;
+            out.groups.push(name);
+        }
+    }
+    for row in sqlx::query("SELECT id, query FROM saved_views").fetch_all(&mut *tx).await? {
+        let k: i64 = row.try_get("id")?;
+        if let Some(q) = renamed_in_query(&row.try_get::<String, _>("query")?, &from, &to) {
+            sqlx::query("UPDATE saved_views SET query = $1 WHERE id = $2").bind(q).bind(k).execute(&mut *tx).await?;
+            out.views += 1;
+        }
+    }
+    audit(&mut tx, &now, actor, "tenant.rename", &from, &serde_json::to_value(&out).unwrap_or_default()).await?;
+    tx.commit().await?;
+    Ok(out)
 }

@@ -229,10 +229,12 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
 /// does not know has no row (nothing sees the post through it).
 async fn write_exceptions(tx: &mut Tx, item: &changedesk_core::triage::WorkItem, replace: bool) -> Result<()> {
     if replace {
-        sqlx::query("DELETE FROM work_item_tenants WHERE post_id = $1")
-            .bind(&item.message_id)
-            .execute(&mut **tx)
-            .await?;
+        for table in ["work_item_tenants", "work_item_variants"] {
+            sqlx::query(sql(format!("DELETE FROM {table} WHERE post_id = $1")))
+                .bind(&item.message_id)
+                .execute(&mut **tx)
+                .await?;
+        }
     }
     if item.overrides.is_empty() {
         return Ok(());
@@ -264,6 +266,15 @@ async fn write_exceptions(tx: &mut Tx, item: &changedesk_core::triage::WorkItem,
         });
         qb.build().persistent(false).execute(&mut **tx).await?;
     }
+    // the distinct exceptions, counted (migration 0021)
+    sqlx::query(
+        "INSERT INTO work_item_variants (post_id, applicable, state, assignee, due_at, tenants) \
+         SELECT post_id, applicable, state, assignee, due_at, COUNT(*) FROM work_item_tenants WHERE post_id = $1 \
+         GROUP BY post_id, applicable, state, assignee, due_at",
+    )
+    .bind(&item.message_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -358,6 +369,12 @@ fn push_item_filter(qb: &mut QueryBuilder<Db>, f: &ItemFilter, visible: Option<&
     if let Some(b) = f.baseline {
         qb.push(" AND p.baseline = ").push_bind(b);
     }
+    if let Some(ids) = &f.post_ids {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        qb.push(format!(" AND w.post_id {}", TEXT_IDS_IN[0]));
+        qb.push_bind(id_list(&ids));
+        qb.push(TEXT_IDS_IN[1]);
+    }
     match f.changed {
         None => {}
         Some(true) => {
@@ -409,16 +426,19 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
         }
     }
     let rows = qb.build().fetch_all(pool).await?;
-    // the tenants that see each listed post (of `visible_to`, with one)
+    let items: Vec<StoredItem> = rows.iter().map(item_from).collect::<Result<_>>()?;
+    // the tenants that see each listed post (of `visible_to`, with one):
+    // named, or (for an item without exceptions, when the filter says so)
+    // counted
     let mut seen_by: HashMap<String, Vec<String>> = HashMap::new();
-    let ids: Vec<String> = rows
-        .iter()
-        .map(|r| r.try_get::<String, _>("post_id"))
-        .collect::<std::result::Result<_, _>>()?;
-    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut counted: HashMap<String, i64> = HashMap::new();
+    let (named, only_counted): (Vec<&StoredItem>, Vec<&StoredItem>) =
+        items.iter().partition(|i| !f.names_for_exceptions_only || !i.item.overrides.is_empty());
+    let named: Vec<&str> = named.iter().map(|i| i.item.message_id.as_str()).collect();
+    let only_counted: Vec<&str> = only_counted.iter().map(|i| i.item.message_id.as_str()).collect();
     // in small chunks: a post can be seen by thousands of tenants, and a
     // result set is held whole while it is read
-    for chunk in ids.chunks(200) {
+    for chunk in named.chunks(200) {
         let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
             "SELECT pt.post_id, {NAME_LIST} AS names FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
              WHERE pt.visible AND pt.post_id {}",
@@ -436,11 +456,31 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
             seen_by.insert(l.try_get("post_id")?, names);
         }
     }
+    for chunk in only_counted.chunks(500) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT pt.post_id, COUNT(*) AS n FROM post_tenants pt WHERE pt.visible AND pt.post_id {}",
+            TEXT_IDS_IN[0]
+        ));
+        qb.push_bind(id_list(chunk));
+        qb.push(TEXT_IDS_IN[1]);
+        if let Some(s) = &visible {
+            push_in_scope_of_post(&mut qb, s, "pt");
+        }
+        qb.push(" GROUP BY pt.post_id");
+        for l in qb.build().fetch_all(pool).await? {
+            counted.insert(l.try_get("post_id")?, l.try_get("n")?);
+        }
+    }
     rows.iter()
-        .map(|row| {
+        .zip(items)
+        .map(|(row, stored)| {
+            let id = &stored.item.message_id;
+            let tenants = seen_by.remove(id).unwrap_or_default();
+            let tenant_count = counted.remove(id).unwrap_or(tenants.len() as i64);
             Ok(ItemRow {
-                tenants: seen_by.remove(&row.try_get::<String, _>("post_id")?).unwrap_or_default(),
-                stored: item_from(row)?,
+                tenants,
+                tenant_count,
+                stored,
                 title: row.try_get("title")?,
                 services: from_json(&row.try_get::<String, _>("services")?, "services")?,
                 category: row.try_get("category")?,

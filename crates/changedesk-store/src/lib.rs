@@ -1623,6 +1623,13 @@ pub struct ItemFilter {
     pub limit: Option<i64>,
     /// Skip this many items of the order first (with `limit`, a page).
     pub offset: Option<i64>,
+    /// The rows' `tenants` are named only for items with tenant exceptions
+    /// (which need them to tell what is in force for whom); the others
+    /// have their `tenant_count` alone. Naming a thousand tenants for each
+    /// of thousands of items costs seconds.
+    pub names_for_exceptions_only: bool,
+    /// Only the items of these posts.
+    pub post_ids: Option<Vec<String>>,
 }
 
 /// How many work items a filter matches with one state and assignee
@@ -1648,8 +1655,12 @@ pub struct ItemRow {
     pub act_by: Option<Timestamp>,
     pub start: Option<Timestamp>,
     pub first_seen: Timestamp,
-    /// The tenants that currently see the post.
+    /// The tenants that currently see the post (of the filter's
+    /// `visible_to`); empty when the filter asks for names only for items
+    /// with exceptions and this one has none.
     pub tenants: Vec<String>,
+    /// How many tenants currently see the post (of `visible_to`).
+    pub tenant_count: i64,
 }
 
 impl ItemRow {

@@ -288,6 +288,9 @@ pub struct SnippetPart {
     pub hit: bool,
 }
 
+/// The most tenants in scope for which [`Facets::tenants`] is counted.
+pub const TENANT_FACET_MAX: usize = 50;
+
 /// How many posts matching a query have each value.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Facets {
@@ -295,8 +298,15 @@ pub struct Facets {
     pub categories: Vec<FacetCount>,
     pub severities: Vec<FacetCount>,
     pub tags: Vec<FacetCount>,
-    /// Tenants in scope, with the matching posts each sees or saw.
+    /// Tenants in scope, with the matching posts each sees or saw; empty
+    /// when `tenants_uncounted` (more than [`TENANT_FACET_MAX`] tenants in
+    /// scope).
     pub tenants: Vec<FacetCount>,
+    /// The tenants were not counted: the query has more than
+    /// [`TENANT_FACET_MAX`] tenants in scope, and a count per tenant reads
+    /// every tenant link of every matching post (millions at an MSP's
+    /// shape). Ask with a `tenant` for one tenant's posts.
+    pub tenants_uncounted: bool,
     /// Posts a tenant in scope returns now (with the query's `tenant`: that
     /// tenant).
     pub visible: i64,

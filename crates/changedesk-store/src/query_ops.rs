@@ -421,11 +421,24 @@ fn push_in_force(
     conditions(qb, &item_cols(w));
     push_some_tenant_without_exception(qb, w, tenant, scope);
     qb.push(format!(
-        ") OR EXISTS (SELECT 1 FROM work_item_tenants e WHERE e.post_id = {w}.post_id"
+        ") OR EXISTS (SELECT 1 FROM {} e WHERE e.post_id = {w}.post_id",
+        exceptions_of(tenant, scope)
     ));
     push_exception_scope(qb, tenant, scope);
     conditions(qb, &exception_cols(w));
     qb.push("))))");
+}
+
+/// Where the exceptions `e` of a question about what is in force are read:
+/// for one tenant, or some tenant of a limited scope, each tenant's
+/// (`work_item_tenants`); for some tenant anywhere, an item's distinct
+/// exceptions (`work_item_variants`, migration 0021: a few rows an item
+/// instead of hundreds).
+fn exceptions_of(tenant: Option<TenantKey<'_>>, scope: Option<&InScope>) -> &'static str {
+    match (tenant, scope) {
+        (None, None | Some(InScope::All)) => "work_item_variants",
+        _ => "work_item_tenants",
+    }
 }
 
 /// ` AND …`: `tenant`, else some tenant of `scope` that sees the post
@@ -501,8 +514,9 @@ fn push_in_force_facet(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, facet: &str, 
     push_some_tenant_without_exception(qb, "w", tenant, Some(&cx.scope));
     qb.push(format!(
         " UNION SELECT w.post_id, {} FROM m{posts} JOIN work_items w ON w.post_id = m.id \
-         JOIN work_item_tenants e ON e.post_id = w.post_id WHERE 1 = 1",
-        pick(&own)
+         JOIN {} e ON e.post_id = w.post_id WHERE 1 = 1",
+        pick(&own),
+        exceptions_of(tenant, Some(&cx.scope))
     ));
     push_exception_scope(qb, tenant, Some(&cx.scope));
     push_in_force_conditions(qb, q, &own);
@@ -924,15 +938,13 @@ const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, 
        WHERE pv.post_id = p.id AND pv.visible) THEN 'visible' ELSE 'gone' END AS v FROM posts p) x GROUP BY x.v \
      UNION ALL SELECT 'major', CASE WHEN p.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM posts p \
        GROUP BY p.is_major \
-     UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n FROM post_tenants pt \
-       GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id \
      UNION ALL SELECT 'owner', COALESCE(x.v, ''), CAST(SUM(x.n) AS BIGINT) FROM (SELECT w.assignee AS v, COUNT(*) AS n \
        FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) GROUP BY w.assignee \
        UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.assignee AS v FROM work_items w \
        WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) AND (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
        (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
        IS NOT NULL UNION SELECT w.post_id, COALESCE(e.assignee, w.assignee) FROM work_items w \
-       JOIN work_item_tenants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v \
+       JOIN work_item_variants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v \
      UNION ALL SELECT 'item_state', x.v, CAST(SUM(x.n) AS BIGINT) FROM (SELECT w.state AS v, COUNT(*) AS n \
        FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) GROUP BY w.state \
        UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.state AS v FROM work_items w \
@@ -940,12 +952,16 @@ const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, 
        (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
        IS NOT NULL UNION SELECT w.post_id, CASE WHEN e.applicable = FALSE THEN 'dismissed' \
        ELSE COALESCE(e.state, w.state) END FROM work_items w \
-       JOIN work_item_tenants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v";
+       JOIN work_item_variants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v";
+
+/// The tenant facet of every post, for [`EVERY_POST_FACETS`].
+const EVERY_POST_TENANT_FACET: &str = " UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n \
+     FROM post_tenants pt GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id";
 
 /// The facets of the posts a query matches: the matching posts once, with
 /// whether they are visible (to the query's tenant, or to some tenant in
-/// scope), then one count per facet.
-fn matching_facets(cx: &PostCx<'_>) -> QueryBuilder<Db> {
+/// scope), then one count per facet (the tenants' only with `count_tenants`).
+fn matching_facets(cx: &PostCx<'_>, count_tenants: bool) -> QueryBuilder<Db> {
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(
         "WITH m AS MATERIALIZED (SELECT p.id, p.category, p.severity, p.is_major, \
          CASE WHEN EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible",
@@ -966,14 +982,16 @@ fn matching_facets(cx: &PostCx<'_>) -> QueryBuilder<Db> {
          UNION ALL SELECT 'severity', m.severity, COUNT(*) FROM m GROUP BY m.severity \
          UNION ALL SELECT 'tag', g.tag, COUNT(*) FROM m JOIN post_tags g ON g.post_id = m.id GROUP BY g.tag \
          UNION ALL SELECT 'state', CASE WHEN m.vis = 1 THEN 'visible' ELSE 'gone' END, COUNT(*) FROM m GROUP BY m.vis \
-         UNION ALL SELECT 'major', CASE WHEN m.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM m GROUP BY m.is_major \
-         UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n \
-           FROM m JOIN post_tenants pt ON pt.post_id = m.id WHERE 1 = 1",
+         UNION ALL SELECT 'major', CASE WHEN m.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM m GROUP BY m.is_major",
     );
-    push_in_scope_of_post(&mut qb, &cx.scope, "pt");
-    qb.push(
-        " GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id",
-    );
+    if count_tenants {
+        qb.push(
+            " UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n \
+             FROM m JOIN post_tenants pt ON pt.post_id = m.id WHERE 1 = 1",
+        );
+        push_in_scope_of_post(&mut qb, &cx.scope, "pt");
+        qb.push(" GROUP BY pt.tenant_id) c JOIN tenants t ON t.id = c.tenant_id");
+    }
     // an owner and a state are what is in force per tenant
     push_in_force_facet(&mut qb, cx, "owner", |c| &c.1);
     push_in_force_facet(&mut qb, cx, "item_state", |c| &c.0);
@@ -985,12 +1003,27 @@ pub(crate) async fn post_facets(pool: &Pool<Db>, q: &PostQuery) -> Result<Facets
     let Some(cx) = prepare_posts(pool, q, false).await? else {
         return Ok(facets);
     };
+    // a count per tenant reads each matching post's links of every tenant
+    // in scope: bounded by the scope's size
+    let in_scope = match &cx.scope {
+        InScope::Ids(ids) => ids.len(),
+        InScope::All => {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants").fetch_one(pool).await?;
+            usize::try_from(n).unwrap_or(usize::MAX)
+        }
+    };
+    let count_tenants = in_scope <= super::TENANT_FACET_MAX;
+    facets.tenants_uncounted = !count_tenants;
     let mut qb: QueryBuilder<Db> = if unconditioned(&cx) {
         // every post of the archive: each facet counted from its own table
         // (or index), not by joining every post to its links
-        QueryBuilder::new(EVERY_POST_FACETS)
+        let mut qb = QueryBuilder::new(EVERY_POST_FACETS);
+        if count_tenants {
+            qb.push(EVERY_POST_TENANT_FACET);
+        }
+        qb
     } else {
-        matching_facets(&cx)
+        matching_facets(&cx, count_tenants)
     };
     for row in qb.build().fetch_all(pool).await? {
         let facet: String = row.try_get("facet")?;

@@ -482,6 +482,15 @@ pub enum TenantsCommand {
         #[command(flatten)]
         who: AsUser,
     },
+    /// Rename a tenant everywhere changedesk keeps its name (its archive, work, log, ownership, scopes, channels, groups, views); audited.
+    Rename {
+        /// Its name now.
+        from: String,
+        /// Its new name (lowercase letters, digits, '-', '_').
+        to: String,
+        #[command(flatten)]
+        who: AsUser,
+    },
     /// Make admin-consent links for tenants added to the database (all not yet consented, or those named).
     ConsentLink {
         names: Vec<String>,

@@ -26,7 +26,7 @@ use super::deadlines::{
     DUE_SOON_DAYS, DeadlineStatus, PostDates, awaiting_triage, changed_since_triage,
     deadline_status,
 };
-use super::item::{Decision, Priority, State, WorkItem};
+use super::item::{Decision, Priority, State, TenantOverride, WorkItem};
 use super::log::{Actor, LogAction, LogEntry, LogScope};
 use crate::graph::{Category, Severity};
 use crate::timestamp::Timestamp;
@@ -59,8 +59,14 @@ pub struct AgendaPost {
     pub item: WorkItem,
     /// The owner resolved from the ownership map, if any.
     pub owner: Option<String>,
-    /// The tenants that see the post.
+    /// The tenants that see the post: needed by name only when the item has
+    /// tenant exceptions ([`AgendaPost::per_tenant_views`]); may be left
+    /// empty otherwise, with `tenant_count` alone (an MSP's thousands of
+    /// items, each seen by a thousand tenants).
     pub tenants: Vec<String>,
+    /// How many tenants see the post (`tenants.len()` when they are named).
+    #[serde(default)]
+    pub tenant_count: usize,
 }
 
 /// A log entry and the post it belongs to.
@@ -105,8 +111,12 @@ pub struct AgendaRow {
     pub deadline: DeadlineStatus,
     /// The fields changed since triage.
     pub changed: Vec<String>,
-    /// The tenants that see the post.
+    /// The tenants that see the post, when named (see
+    /// [`AgendaPost::tenants`]).
     pub tenants: Vec<String>,
+    /// How many tenants see the post (or have this view of it).
+    #[serde(default)]
+    pub tenant_count: usize,
 }
 
 /// The new posts of one workload.
@@ -200,25 +210,76 @@ impl AgendaPost {
         }
         type Key = (State, Option<Decision>, Option<String>, Option<Timestamp>);
         let mut groups: Vec<(Key, WorkItem, Vec<String>)> = Vec::new();
+        // one view per distinct exception (an MSP's item has hundreds of
+        // exceptions, most alike: computed once each, not per tenant)
+        let mut views: Vec<(Option<&TenantOverride>, usize)> = Vec::new();
+        let alike = |a: Option<&TenantOverride>, b: Option<&TenantOverride>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => {
+                a.applicable == b.applicable
+                    && a.state == b.state
+                    && a.decision == b.decision
+                    && a.dismiss_reason == b.dismiss_reason
+                    && a.assignee == b.assignee
+                    && a.due == b.due
+            }
+            _ => false,
+        };
         for t in &self.tenants {
-            let mut view = self.item.for_tenant(t);
-            if self.item.override_for(t).and_then(|o| o.applicable) == Some(false) {
-                view.state = State::Dismissed;
-                view.decision = None;
-                view.dismiss_reason = Some("not applicable".to_owned());
-            }
-            let key = (view.state, view.decision, view.assignee.clone(), view.due);
-            match groups.iter_mut().find(|(k, _, _)| *k == key) {
-                Some((_, _, tenants)) => tenants.push(t.clone()),
-                None => groups.push((key, view, vec![t.clone()])),
-            }
+            let o = self.item.override_for(t);
+            let group = match views.iter().find(|(seen, _)| alike(*seen, o)) {
+                Some((_, g)) => *g,
+                None => {
+                    let mut view = self.item.with_override(o);
+                    if o.and_then(|o| o.applicable) == Some(false) {
+                        view.state = State::Dismissed;
+                        view.decision = None;
+                        view.dismiss_reason = Some("not applicable".to_owned());
+                    }
+                    let key = (view.state, view.decision, view.assignee.clone(), view.due);
+                    let g = match groups.iter().position(|(k, _, _)| *k == key) {
+                        Some(g) => g,
+                        None => {
+                            groups.push((key, view, Vec::new()));
+                            groups.len() - 1
+                        }
+                    };
+                    views.push((o, g));
+                    g
+                }
+            };
+            groups[group].2.push(t.clone());
         }
+        // each view shares the post's fields, not its exceptions or names
+        let AgendaPost {
+            id,
+            title,
+            services,
+            category,
+            severity,
+            major,
+            act_by,
+            start,
+            first_seen,
+            owner,
+            ..
+        } = self;
         groups
             .into_iter()
             .map(|(_, item, tenants)| AgendaPost {
+                id: id.clone(),
+                title: title.clone(),
+                services: services.clone(),
+                category: category.clone(),
+                severity: severity.clone(),
+                major,
+                act_by,
+                start,
+                first_seen,
+                owner: owner.clone(),
                 item,
+                tenant_count: tenants.len(),
                 tenants,
-                ..self.clone()
             })
             .collect()
     }
@@ -263,6 +324,7 @@ fn row(post: &AgendaPost, now: Timestamp) -> AgendaRow {
         deadline: deadline_status(&post.item, &dates, now),
         changed: post.item.changed_since_triage.clone(),
         tenants: post.tenants.clone(),
+        tenant_count: post.tenant_count,
     }
 }
 

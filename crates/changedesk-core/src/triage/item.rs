@@ -461,9 +461,35 @@ impl WorkItem {
     /// reason, assignee and due date in force for it (everything else is
     /// shared).
     pub fn for_tenant(&self, tenant: &str) -> WorkItem {
-        let mut view = self.clone();
-        view.overrides = Vec::new();
-        if let Some(o) = self.override_for(tenant) {
+        self.with_override(self.override_for(tenant))
+    }
+
+    /// The item with the exception `o` (of one of its tenants, or none)
+    /// applied, without its exceptions: [`WorkItem::for_tenant`] for the
+    /// tenant whose exception it is. The exceptions are not cloned (an
+    /// MSP's item has hundreds).
+    pub fn with_override(&self, o: Option<&TenantOverride>) -> WorkItem {
+        let mut view = WorkItem {
+            message_id: self.message_id.clone(),
+            state: self.state,
+            decision: self.decision,
+            assignee: self.assignee.clone(),
+            priority: self.priority,
+            due: self.due,
+            labels: self.labels.clone(),
+            requires_change_request: self.requires_change_request,
+            requires_communication: self.requires_communication,
+            changed_since_triage: self.changed_since_triage.clone(),
+            created_at: self.created_at,
+            first_triaged_at: self.first_triaged_at,
+            started_at: self.started_at,
+            closed_at: self.closed_at,
+            reopened_count: self.reopened_count,
+            dismiss_reason: self.dismiss_reason.clone(),
+            overrides: Vec::new(),
+            deadline_notified: self.deadline_notified,
+        };
+        if let Some(o) = o {
             if let Some(s) = o.state {
                 view.state = s;
                 view.decision = o.decision;

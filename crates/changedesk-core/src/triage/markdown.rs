@@ -288,7 +288,7 @@ impl Agenda {
                     t(&r.workload),
                     t(&decide_by(r)),
                     opt::<W>(r.owner.as_deref()),
-                    r.tenants.len().to_string(),
+                    r.tenant_count.to_string(),
                 ]
             })
             .collect();

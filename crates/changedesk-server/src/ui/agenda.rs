@@ -49,7 +49,15 @@ pub(crate) enum Block {
     /// A table: (column heads, rows of (text, link to the post when the
     /// cell is a post id)).
     Table(Vec<String>, Vec<Vec<(String, Option<String>)>>),
+    /// Rows of the section left out of the page: (how many, the Markdown
+    /// export that has them all).
+    More(usize),
 }
+
+/// The most rows a section of the agenda page shows; the Markdown export
+/// (`/agenda.md`) has every row. At an MSP's thousands of items, the whole
+/// agenda is megabytes of HTML.
+pub(crate) const SECTION_ROWS: usize = 50;
 
 /// Collects the agenda's blocks as core's `Agenda::render` writes them.
 /// Cells stay plain text: the template escapes them.
@@ -57,6 +65,21 @@ struct Collector<'a> {
     title: &'a mut String,
     meta: &'a mut String,
     blocks: &'a mut Vec<Block>,
+    /// Rows the current section may still show.
+    budget: usize,
+    /// Rows of the current section left out.
+    left_out: usize,
+}
+
+impl Collector<'_> {
+    /// Ends a section: says how many of its rows were left out.
+    fn end_section(&mut self) {
+        if self.left_out > 0 {
+            self.blocks.push(Block::More(self.left_out));
+        }
+        self.left_out = 0;
+        self.budget = SECTION_ROWS;
+    }
 }
 
 impl AgendaWriter for Collector<'_> {
@@ -81,6 +104,7 @@ impl AgendaWriter for Collector<'_> {
     }
 
     fn section(&mut self, heading: &str, count: usize) {
+        self.end_section();
         let anchor: String = heading
             .chars()
             .map(|c| {
@@ -99,6 +123,9 @@ impl AgendaWriter for Collector<'_> {
     }
 
     fn subsection(&mut self, heading: &str, count: usize) {
+        if self.budget == 0 {
+            return;
+        }
         self.blocks
             .push(Block::Subsection(heading.to_string(), count));
     }
@@ -112,9 +139,16 @@ impl AgendaWriter for Collector<'_> {
             self.nothing();
             return;
         }
+        let shown = rows.len().min(self.budget);
+        self.left_out += rows.len() - shown;
+        self.budget -= shown;
+        if shown == 0 {
+            return;
+        }
         let post = head.iter().position(|h| *h == "Post");
         let rows = rows
             .into_iter()
+            .take(shown)
             .map(|r| {
                 r.into_iter()
                     .enumerate()
@@ -132,7 +166,8 @@ impl AgendaWriter for Collector<'_> {
         ));
     }
 
-    fn finish(self) -> String {
+    fn finish(mut self) -> String {
+        self.end_section();
         String::new()
     }
 }
@@ -195,6 +230,8 @@ pub(crate) async fn page(
         title: &mut title,
         meta: &mut meta,
         blocks: &mut blocks,
+        budget: SECTION_ROWS,
+        left_out: 0,
     });
     let mut periods: Vec<(String, String)> = PERIODS
         .iter()
@@ -250,4 +287,81 @@ pub(crate) async fn markdown(
         agenda.to_markdown(),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use changedesk_core::Timestamp;
+    use changedesk_core::graph::{Category, Severity};
+    use changedesk_core::triage::{AgendaPost, WorkItem};
+
+    fn blocks_of(agenda: &Agenda) -> Vec<Block> {
+        let (mut title, mut meta, mut blocks) = (String::new(), String::new(), Vec::new());
+        agenda.render(Collector {
+            title: &mut title,
+            meta: &mut meta,
+            blocks: &mut blocks,
+            budget: SECTION_ROWS,
+            left_out: 0,
+        });
+        blocks
+    }
+
+    #[test]
+    fn a_section_shows_fifty_rows_and_says_how_many_more_the_export_has() {
+        let now = Timestamp::parse("2026-03-10T00:00:00Z").unwrap();
+        let posts: Vec<AgendaPost> = (0..130)
+            .map(|i| {
+                let id = format!("MC{}", 1000 + i);
+                AgendaPost {
+                    item: WorkItem::new(&id, now),
+                    id,
+                    title: format!("Post {i}"),
+                    // two workloads: the budget spans the section's subsections
+                    services: vec![
+                        if i % 2 == 0 {
+                            "Exchange Online"
+                        } else {
+                            "Microsoft Teams"
+                        }
+                        .into(),
+                    ],
+                    category: Category::PlanForChange,
+                    severity: Severity::Normal,
+                    major: false,
+                    act_by: None,
+                    start: None,
+                    first_seen: now,
+                    owner: None,
+                    tenants: Vec::new(),
+                    tenant_count: 900,
+                }
+            })
+            .collect();
+        let agenda = Agenda::build(&posts, &[], now, now);
+        let full = agenda.to_markdown();
+        assert!(full.contains("MC1129"), "the export has every row");
+        let blocks = blocks_of(&agenda);
+        let rows: usize = blocks
+            .iter()
+            .map(|b| match b {
+                Block::Table(_, rows) => rows.len(),
+                _ => 0,
+            })
+            .sum();
+        let more: Vec<usize> = blocks
+            .iter()
+            .filter_map(|b| match b {
+                Block::More(n) => Some(*n),
+                _ => None,
+            })
+            .collect();
+        // each section listing the 130 posts shows 50 and says 80 more
+        assert!(!more.is_empty());
+        assert!(more.iter().all(|n| *n == 80), "{more:?}");
+        assert_eq!(rows, SECTION_ROWS * more.len());
+        // the tenants are counted, not named
+        assert!(full.contains("| 900 |"), "{full}");
+    }
 }

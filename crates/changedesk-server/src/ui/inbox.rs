@@ -337,6 +337,9 @@ struct InboxPage {
     q: String,
     sort: String,
     hidden: Vec<(&'static str, String)>,
+    /// Too many tenants in scope to count each: a box to name one instead,
+    /// with the view's other parameters (and its tenant, if any).
+    tenant_box: Option<(Vec<(&'static str, String)>, String)>,
     chips: Vec<Chip>,
     facets: Vec<Facet>,
     active: Vec<ActiveFilter>,
@@ -559,6 +562,15 @@ pub(crate) async fn inbox(
         .filter(|(k, v)| !matches!(*k, "q" | "sort" | "cursor") && !v.is_empty())
         .map(|(k, v)| (k, v.to_string()))
         .collect();
+    let tenant_box = facets.tenants_uncounted.then(|| {
+        let others = p
+            .pairs()
+            .into_iter()
+            .filter(|(k, v)| !matches!(*k, "tenant" | "cursor") && !v.is_empty())
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        (others, p.tenant.trim().to_string())
+    });
     let next = page.next_cursor.as_deref().map(|c| {
         format!(
             "/{}",
@@ -586,6 +598,7 @@ pub(crate) async fn inbox(
         q: p.q.trim().to_string(),
         sort: p.sort.trim().to_string(),
         hidden,
+        tenant_box,
         chips,
         facets: facet_list,
         active,

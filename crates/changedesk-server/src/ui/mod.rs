@@ -79,6 +79,7 @@ pub fn router() -> Router<AppState> {
         .route("/tenants/consent-link", post(tenants::consent_link))
         .route("/tenants/check", post(tenants::check))
         .route("/tenants/remove", post(tenants::remove))
+        .route("/tenants/rename", post(tenants::rename))
         .route(
             crate::onboard::CONSENT_CALLBACK_PATH,
             get(tenants::callback),

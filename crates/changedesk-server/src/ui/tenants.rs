@@ -157,3 +157,33 @@ pub(crate) async fn remove(State(state): State<AppState>, form: UiForm) -> UiRes
     .await;
     answer(&state, &form, done).await
 }
+
+/// `POST /tenants/rename`: renames the form's tenant everywhere.
+pub(crate) async fn rename(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+    let name = form.get("name").trim().to_string();
+    let to = form.get("to").trim().to_string();
+    let done = async {
+        let r = api::rename(&state, &form.user.caller, &name, &to).await?;
+        Ok((
+            Notice::ok(format!(
+                "{} is now {}: renamed in {} work items, {} log entries, {} ownership entries, {} tenant limits, {} channels, {} saved views{}.",
+                r.from,
+                r.to,
+                r.work_items,
+                r.log_entries,
+                r.ownership,
+                r.scopes,
+                r.channels,
+                r.views,
+                if r.groups.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and the groups {}", r.groups.join(", "))
+                }
+            )),
+            None,
+        ))
+    }
+    .await;
+    answer(&state, &form, done).await
+}

@@ -531,6 +531,14 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 503, 403, 403, 403, 403],
         },
+        // renaming onto a tenant's name: refused (nothing changes)
+        Row {
+            method: "POST",
+            route: "/api/v1/tenants/{name}/rename",
+            path: "/api/v1/tenants/alpha/rename",
+            body: Some(json!({"name": "beta"})),
+            expect: [401, 409, 403, 403, 403, 403],
+        },
         // the baseline concerns every tenant: scoped neither sees nor accepts it
         Row {
             method: "GET",

@@ -408,3 +408,186 @@ conformance!(
         );
     }
 );
+
+conformance!(
+    a_renamed_tenant_is_renamed_everywhere_its_name_is_kept,
+    |store: Store| async move {
+        use changedesk_core::access::{Role, Scope as Limit};
+        use changedesk_core::triage::{
+            Owner, OwnershipEntry, Scope, State, TenantGroup, TenantOverride, WorkItem,
+        };
+        let t0 = at("2026-03-01T00:00:00Z");
+        for t in ["contoso", "fabrikam"] {
+            store
+                .import_messages(
+                    t,
+                    &[post("MC1", "2026-02-01T00:00:00Z")],
+                    &opts("2026-02-20T00:00:00Z"),
+                )
+                .await
+                .unwrap();
+        }
+        // an exception for fabrikam, an owner for it, a user and a group
+        // limited to it
+        let mut item = WorkItem::new("MC1", t0);
+        let mut ex = TenantOverride::empty("fabrikam");
+        ex.state = Some(State::Done);
+        item.overrides.push(ex);
+        store
+            .save_work_item(&changedesk_store::ItemSave {
+                item: &item,
+                expected_version: None,
+                evaluated_revision: None,
+                entries: &[],
+                notify: &[],
+                events: &[],
+                at: t0,
+            })
+            .await
+            .unwrap();
+        store
+            .put_owner(
+                &Owner {
+                    name: "bob".into(),
+                    display_name: "Bob".into(),
+                    email: "bob@example.com".into(),
+                    teams: None,
+                    slack: None,
+                },
+                "ann",
+                &t0,
+            )
+            .await
+            .unwrap();
+        store
+            .set_ownership(
+                &OwnershipEntry {
+                    workload: "Microsoft Teams".into(),
+                    owner: "bob".into(),
+                    scope: Scope::Tenant("fabrikam".into()),
+                },
+                "ann",
+                &t0,
+            )
+            .await
+            .unwrap();
+        store
+            .put_group(
+                &TenantGroup {
+                    name: "emea".into(),
+                    description: String::new(),
+                    include: vec!["fabrikam".into(), "con*".into()],
+                    exclude: Vec::new(),
+                },
+                "ann",
+                &t0,
+            )
+            .await
+            .unwrap();
+        store
+            .create_user(
+                &changedesk_store::NewUser {
+                    name: "zed".into(),
+                    display_name: "Zed".into(),
+                    email: "zed@example.com".into(),
+                    role: Role::ChangeManager,
+                    scope: Limit {
+                        tenants: vec!["fabrikam".into()],
+                        groups: Vec::new(),
+                    },
+                    password_hash: None,
+                    oidc_subject: None,
+                    disabled: false,
+                    at: t0,
+                },
+                "ann",
+            )
+            .await
+            .unwrap();
+
+        // refused: a configured tenant, a taken name, a bad name, nobody
+        assert!(matches!(
+            store
+                .rename_tenant("fabrikam", "northwind", &["fabrikam".into()], "ann", &t0)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            store
+                .rename_tenant("fabrikam", "contoso", &[], "ann", &t0)
+                .await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            store
+                .rename_tenant("fabrikam", "North Wind", &[], "ann", &t0)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            store.rename_tenant("nobody", "x", &[], "ann", &t0).await,
+            Err(StoreError::NotFound(_))
+        ));
+
+        let r = store
+            .rename_tenant(" Fabrikam ", "northwind", &[], "ann", &t0)
+            .await
+            .unwrap();
+        assert_eq!((r.from.as_str(), r.to.as_str()), ("fabrikam", "northwind"));
+        assert_eq!((r.work_items, r.ownership, r.scopes), (1, 1, 1));
+        assert_eq!(r.groups, vec!["emea"]);
+
+        let mut names: Vec<String> = store
+            .tenants()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["contoso", "northwind"],
+            "the same row, its links kept"
+        );
+        let stored = store.work_item("MC1").await.unwrap().unwrap();
+        assert_eq!(stored.item.overrides.len(), 1);
+        assert_eq!(stored.item.overrides[0].tenant, "northwind");
+        assert_eq!(
+            stored.version, 2,
+            "an edit begun before cannot write it back"
+        );
+        // what is in force for the tenant follows its new name
+        let done_for = store
+            .work_items(&changedesk_store::ItemFilter {
+                tenant: Some("northwind".into()),
+                states: vec![State::Done],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(done_for.len(), 1);
+        assert!(
+            store
+                .ownership()
+                .await
+                .unwrap()
+                .iter()
+                .any(|e| e.scope == Scope::Tenant("northwind".into()))
+        );
+        let groups = store.groups().await.unwrap();
+        assert_eq!(groups[0].include, vec!["northwind", "con*"]);
+        let zed = store.user_by_name("zed").await.unwrap().unwrap();
+        assert_eq!(zed.scope.tenants, vec!["northwind"]);
+        let audited = actions(&store).await;
+        assert!(
+            audited.contains(&("ann".into(), "tenant.rename".into(), "fabrikam".into())),
+            "{audited:?}"
+        );
+        // the old name is free again
+        assert!(matches!(
+            store.rename_tenant("fabrikam", "x", &[], "ann", &t0).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+);

@@ -69,6 +69,7 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
             return add(app, &tenants, &who, dry_run).await;
         }
         TenantsCommand::Remove { name, who } => return remove(app, &name, &who).await,
+        TenantsCommand::Rename { from, to, who } => return rename(app, &from, &to, &who).await,
         TenantsCommand::ConsentLink { names, format, who } => {
             return consent_links(app, &names, format, &who).await;
         }
@@ -549,6 +550,30 @@ async fn remove(app: &App, name: &str, who: &crate::cli::AsUser) -> Result<ExitC
     store.close().await;
     r?;
     println!("tenant `{name}` is no longer synced; what was archived of it stays");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn rename(app: &App, from: &str, to: &str, who: &crate::cli::AsUser) -> Result<ExitCode> {
+    let actor = admin_actor(who)?;
+    let now = app::now()?;
+    let configured: Vec<String> = app.config.tenants.iter().map(|c| c.name.clone()).collect();
+    let store = app.store_existing().await?;
+    let r = store
+        .rename_tenant(from, to, &configured, &actor, &now)
+        .await;
+    store.close().await;
+    let r = r?;
+    println!("tenant `{}` is now `{}`", r.from, r.to);
+    println!(
+        "  renamed in {} work items, {} log entries, {} ownership entries, {} user or token scopes, {} channels, {} saved views",
+        r.work_items, r.log_entries, r.ownership, r.scopes, r.channels, r.views
+    );
+    if !r.groups.is_empty() {
+        println!("  tenant groups naming it: {}", r.groups.join(", "));
+    }
+    println!(
+        "  a group pattern with a wildcard is left as it is: check `changedesk tenants groups list`"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -51,6 +51,7 @@ fn post(p: P) -> AgendaPost {
         item,
         owner: Some("tina".into()),
         tenants: strings(&["contoso", "fabrikam"]),
+        tenant_count: 2,
     }
 }
 

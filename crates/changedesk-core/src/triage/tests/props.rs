@@ -371,6 +371,7 @@ proptest! {
             item,
             owner: None,
             tenants: vec![],
+            tenant_count: 0,
         };
         let entries: Vec<AgendaLogEntry> = log
             .into_iter()

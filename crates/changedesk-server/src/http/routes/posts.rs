@@ -490,7 +490,13 @@ pub struct FacetsDto {
     pub category: Vec<FacetCount>,
     pub severity: Vec<FacetCount>,
     pub tag: Vec<FacetCount>,
+    /// Tenants with the matching posts each sees or saw; empty when
+    /// `tenant_uncounted`.
     pub tenant: Vec<FacetCount>,
+    /// More than 50 tenants are in the caller's scope, so the tenants are
+    /// not counted one by one (that reads every tenant link of every
+    /// matching post); ask with `tenant=` for one tenant's posts.
+    pub tenant_uncounted: bool,
     pub state: Vec<FacetCount>,
     pub major: Vec<FacetCount>,
     /// Work item assignees; `none`: items assigned to nobody. Posts
@@ -555,6 +561,7 @@ async fn facets(state: &AppState, caller: &Caller, p: PostParams) -> ApiResult<F
         severity: conv(&f.severities),
         tag: conv(&f.tags),
         tenant: conv(&f.tenants),
+        tenant_uncounted: f.tenants_uncounted,
         state: pair(("active", f.visible), ("expired", f.gone)),
         major: pair(("true", f.major), ("false", f.not_major)),
         assignee: conv(&assignee_facet(&f)),

@@ -25,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(sync_tenant))
         .routes(routes!(consent_link))
         .routes(routes!(check_tenant))
+        .routes(routes!(rename_tenant))
 }
 
 /// A tenant as the archive knows it.
@@ -464,6 +465,86 @@ pub(crate) async fn remove(state: &AppState, caller: &Caller, name: &str) -> Api
         .remove_directory_tenant(name, &caller.actor(), &state.now())
         .await?;
     Ok(())
+}
+
+/// A tenant's new name.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameDto {
+    /// Lowercase letters, digits, `-` or `_`; no tenant may have it.
+    pub name: String,
+}
+
+/// Where a renamed tenant's name was rewritten.
+#[derive(Serialize, ToSchema)]
+pub struct RenamedDto {
+    pub from: String,
+    pub to: String,
+    /// Work items with an exception for the tenant.
+    pub work_items: i64,
+    /// Decision log entries about the tenant alone.
+    pub log_entries: i64,
+    pub ownership: i64,
+    /// Users and API tokens limited to the tenant.
+    pub scopes: i64,
+    pub channels: i64,
+    /// Tenant groups whose patterns named the tenant (a wildcard pattern
+    /// is left as it is).
+    pub groups: Vec<String>,
+    pub views: i64,
+}
+
+/// Renames a tenant everywhere changedesk keeps its name, in one
+/// transaction (audited `tenant.rename`). A tenant of the configuration is
+/// refused (409): rename it in the file first. Unrestricted admins only.
+#[utoipa::path(post, path = "/api/v1/tenants/{name}/rename", tag = "tenants",
+    params(("name" = String, Path)), request_body = RenameDto,
+    responses((status = 200, body = RenamedDto), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "The name is taken, or a configured tenant", body = Problem)))]
+async fn rename_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    crate::http::extract::Json(body): crate::http::extract::Json<RenameDto>,
+) -> ApiResult<axum::Json<RenamedDto>> {
+    Ok(axum::Json(
+        rename(&state, &caller, &name, &body.name).await?,
+    ))
+}
+
+/// Renames the tenant `from` to `to` for `caller` (the API's and the web
+/// UI's).
+pub(crate) async fn rename(
+    state: &AppState,
+    caller: &Caller,
+    from: &str,
+    to: &str,
+) -> ApiResult<RenamedDto> {
+    caller.require(Need::Admin)?;
+    let configured = configured(state);
+    if configured
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(from.trim()))
+    {
+        return Err(ApiError::conflict(format!(
+            "tenant `{from}` is defined in the configuration file, where its name is its key: rename it there first"
+        )));
+    }
+    let r = state
+        .store
+        .rename_tenant(from, to, &configured, &caller.actor(), &state.now())
+        .await?;
+    Ok(RenamedDto {
+        from: r.from,
+        to: r.to,
+        work_items: r.work_items,
+        log_entries: r.log_entries,
+        ownership: r.ownership,
+        scopes: r.scopes,
+        channels: r.channels,
+        groups: r.groups,
+        views: r.views,
+    })
 }
 
 /// A new admin-consent link.
