@@ -248,7 +248,9 @@ impl AgendaPost {
                     g
                 }
             };
-            groups[group].2.push(t.clone());
+            if let Some((_, _, tenants)) = groups.get_mut(group) {
+                tenants.push(t.clone());
+            }
         }
         // each view shares the post's fields, not its exceptions or names
         let AgendaPost {
