@@ -330,6 +330,13 @@ pub struct Facets {
     pub item_states: Vec<FacetCount>,
 }
 
+/// Posts per severity, and major posts ([`Store::post_severity_counts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    pub severities: Vec<FacetCount>,
+    pub major: i64,
+}
+
 /// How many tenants, posts and incidents an archive holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ArchiveSize {
@@ -528,6 +535,13 @@ impl Store {
     /// match `query` (its cursor and limit aside).
     pub async fn post_facets(&self, query: &PostQuery) -> Result<Facets> {
         dispatch!(self.post_facets(query))
+    }
+
+    /// How many posts matching `query` (its cursor and limit aside) have
+    /// each severity, and how many are major: the facets' `severities` and
+    /// `major` alone, without the others' cost (the inbox's chips).
+    pub async fn post_severity_counts(&self, query: &PostQuery) -> Result<SeverityCounts> {
+        dispatch!(self.post_severity_counts(query))
     }
 
     /// Among the posts matching `query` (its cursor and limit aside), how

@@ -21,7 +21,7 @@ use changedesk_core::search::{Field as SearchField, Query as SearchQuery};
 use super::query::{Cursor, SortKey, split_snippet};
 use super::{
     ArchiveSize, Deadline, DeadlineFilter, FacetCount, Facets, HitItem, ItemAssignee, ItemCounts, PostHit, PostList,
-    PostPage, PostQuery, PostSort, TenantScope,
+    PostPage, PostQuery, PostSort, SeverityCounts, TenantScope,
 };
 
 /// The tenants in scope, resolved to ids.
@@ -1072,6 +1072,32 @@ pub(crate) async fn post_facets(pool: &Pool<Db>, q: &PostQuery) -> Result<Facets
         list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     }
     Ok(facets)
+}
+
+pub(crate) async fn post_severity_counts(pool: &Pool<Db>, q: &PostQuery) -> Result<SeverityCounts> {
+    let mut out = SeverityCounts::default();
+    let Some(cx) = prepare_posts(pool, q, false).await? else {
+        return Ok(out);
+    };
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        "SELECT p.severity AS severity, CAST(CASE WHEN p.is_major THEN 1 ELSE 0 END AS BIGINT) AS major, \
+         COUNT(*) AS n FROM posts p WHERE 1 = 1",
+    );
+    push_post_conditions(&mut qb, &cx, true, Plan::Gather);
+    qb.push(" GROUP BY p.severity, CAST(CASE WHEN p.is_major THEN 1 ELSE 0 END AS BIGINT)");
+    for row in qb.build().fetch_all(pool).await? {
+        let severity: String = row.try_get("severity")?;
+        let n: i64 = row.try_get("n")?;
+        if row.try_get::<i64, _>("major")? == 1 {
+            out.major += n;
+        }
+        match out.severities.iter_mut().find(|c| c.value == severity) {
+            Some(c) => c.count += n,
+            None => out.severities.push(FacetCount { value: severity, count: n }),
+        }
+    }
+    out.severities.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    Ok(out)
 }
 
 pub(crate) async fn baseline_pending(pool: &Pool<Db>) -> Result<bool> {

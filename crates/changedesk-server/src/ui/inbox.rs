@@ -406,9 +406,12 @@ pub(crate) async fn inbox(
     // chips count the whole scope, whatever the view
     let everything = PostQuery::new(scope_of(caller));
     let all = if p.filtered() {
-        state.store.post_facets(&everything).await?
+        state.store.post_severity_counts(&everything).await?
     } else {
-        facets.clone()
+        changedesk_store::SeverityCounts {
+            severities: facets.severities.clone(),
+            major: facets.major,
+        }
     };
     let mut soon = everything.clone();
     soon.act_by_from = Some(now);

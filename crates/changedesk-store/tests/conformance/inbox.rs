@@ -507,6 +507,10 @@ conformance!(
             // a facet of the same query counts the same posts
             let f = store.post_facets(&q).await.unwrap();
             assert_eq!(f.visible + f.gone, want.len() as i64, "{name}");
+            // the chips' severity and major counts agree with the facets
+            let c = store.post_severity_counts(&q).await.unwrap();
+            assert_eq!(c.severities, f.severities, "{name}");
+            assert_eq!(c.major, f.major, "{name}");
         }
     }
 );
@@ -808,5 +812,44 @@ conformance!(
         }
         // B2 has a deadline after the first sighting: nothing left to accept
         assert!(!store.baseline_pending().await.unwrap());
+    }
+);
+
+conformance!(
+    the_tenant_facet_is_counted_up_to_fifty_tenants_in_scope,
+    |store: Store| async move {
+        let names: Vec<String> = (0..=changedesk_store::TENANT_FACET_MAX)
+            .map(|i| format!("t{i:03}"))
+            .collect();
+        for n in &names {
+            store
+                .import_messages(
+                    n,
+                    &[post("MC1", "2026-02-01T00:00:00Z")],
+                    &opts("2026-02-20T00:00:00Z"),
+                )
+                .await
+                .unwrap();
+        }
+        // 51 tenants: not counted one by one
+        let all = store
+            .post_facets(&PostQuery::new(TenantScope::All))
+            .await
+            .unwrap();
+        assert!(all.tenants_uncounted);
+        assert!(all.tenants.is_empty());
+        assert_eq!(all.visible, 1, "the other facets are counted");
+        let mut tenant = PostQuery::new(TenantScope::All);
+        tenant.tenant = Some("t007".into());
+        assert!(store.post_facets(&tenant).await.unwrap().tenants_uncounted);
+        // 50: counted
+        let fifty: Vec<&str> = names[..50].iter().map(String::as_str).collect();
+        let some = store
+            .post_facets(&PostQuery::new(only(&fifty)))
+            .await
+            .unwrap();
+        assert!(!some.tenants_uncounted);
+        assert_eq!(some.tenants.len(), 50);
+        assert!(some.tenants.iter().all(|c| c.count == 1));
     }
 );
