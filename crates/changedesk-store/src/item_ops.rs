@@ -405,6 +405,22 @@ fn push_item_filter(qb: &mut QueryBuilder<Db>, f: &ItemFilter, visible: Option<&
     }
 }
 
+/// `SELECT pt.post_id, {what} … GROUP BY pt.post_id` over the visible links
+/// `pt` of the posts `ids` (of tenants in `visible`, when given).
+fn visible_links_of(what: &str, ids: &[&str], visible: Option<&InScope>) -> QueryBuilder<Db> {
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+        "SELECT pt.post_id, {what} WHERE pt.visible AND pt.post_id {}",
+        TEXT_IDS_IN[0]
+    ));
+    qb.push_bind(id_list(ids));
+    qb.push(TEXT_IDS_IN[1]);
+    if let Some(s) = visible {
+        push_in_scope_of_post(&mut qb, s, "pt");
+    }
+    qb.push(" GROUP BY pt.post_id");
+    qb
+}
+
 pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<Vec<ItemRow>> {
     let Ok(visible) = visible_scope(pool, f).await? else {
         return Ok(Vec::new());
@@ -439,17 +455,11 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
     // in small chunks: a post can be seen by thousands of tenants, and a
     // result set is held whole while it is read
     for chunk in named.chunks(200) {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "SELECT pt.post_id, {NAME_LIST} AS names FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id \
-             WHERE pt.visible AND pt.post_id {}",
-            TEXT_IDS_IN[0]
-        ));
-        qb.push_bind(id_list(chunk));
-        qb.push(TEXT_IDS_IN[1]);
-        if let Some(s) = &visible {
-            push_in_scope_of_post(&mut qb, s, "pt");
-        }
-        qb.push(" GROUP BY pt.post_id");
+        let mut qb = visible_links_of(
+            &format!("{NAME_LIST} AS names FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id"),
+            chunk,
+            visible.as_ref(),
+        );
         for l in qb.build().fetch_all(pool).await? {
             let mut names: Vec<String> = from_json(&l.try_get::<String, _>("names")?, "tenant names")?;
             names.sort_unstable();
@@ -457,16 +467,7 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
         }
     }
     for chunk in only_counted.chunks(500) {
-        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-            "SELECT pt.post_id, COUNT(*) AS n FROM post_tenants pt WHERE pt.visible AND pt.post_id {}",
-            TEXT_IDS_IN[0]
-        ));
-        qb.push_bind(id_list(chunk));
-        qb.push(TEXT_IDS_IN[1]);
-        if let Some(s) = &visible {
-            push_in_scope_of_post(&mut qb, s, "pt");
-        }
-        qb.push(" GROUP BY pt.post_id");
+        let mut qb = visible_links_of("COUNT(*) AS n FROM post_tenants pt", chunk, visible.as_ref());
         for l in qb.build().fetch_all(pool).await? {
             counted.insert(l.try_get("post_id")?, l.try_get("n")?);
         }
