@@ -349,8 +349,8 @@ pub(crate) async fn tenant_page(pool: &Pool<Db>, q: &TenantQuery) -> Result<Tena
     })
 }
 
-/// `names` (a JSON array of tenant names, or null) with `from` as `to`;
-/// `None` when it does not name `from`.
+/// Replaces `from` by `to` in `list` (a JSON array of tenant names, or
+/// anything else, left alone); whether it named `from`.
 fn renamed_in_list(list: &mut serde_json::Value, from: &str, to: &str) -> bool {
     let mut changed = false;
     if let serde_json::Value::Array(names) = list {

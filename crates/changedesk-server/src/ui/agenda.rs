@@ -217,14 +217,9 @@ fn since_of(p: &AgendaParams) -> String {
     }
 }
 
-/// `GET /agenda`.
-pub(crate) async fn page(
-    State(state): State<AppState>,
-    user: SignedIn,
-    Query(p): Query<AgendaParams>,
-) -> UiResult<Response> {
-    let since = since_of(&p);
-    let agenda = build(&state, &user, &since).await?;
+/// The agenda's title, meta line and blocks, as core's `Agenda::render`
+/// lays them out, each section cut at [`SECTION_ROWS`] rows.
+fn laid_out(agenda: &Agenda) -> (String, String, Vec<Block>) {
     let (mut title, mut meta, mut blocks) = (String::new(), String::new(), Vec::new());
     agenda.render(Collector {
         title: &mut title,
@@ -233,6 +228,18 @@ pub(crate) async fn page(
         budget: SECTION_ROWS,
         left_out: 0,
     });
+    (title, meta, blocks)
+}
+
+/// `GET /agenda`.
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(p): Query<AgendaParams>,
+) -> UiResult<Response> {
+    let since = since_of(&p);
+    let agenda = build(&state, &user, &since).await?;
+    let (title, meta, blocks) = laid_out(&agenda);
     let mut periods: Vec<(String, String)> = PERIODS
         .iter()
         .map(|(v, l)| (v.to_string(), l.to_string()))
@@ -296,18 +303,6 @@ mod tests {
     use changedesk_core::graph::{Category, Severity};
     use changedesk_core::triage::{AgendaPost, WorkItem};
 
-    fn blocks_of(agenda: &Agenda) -> Vec<Block> {
-        let (mut title, mut meta, mut blocks) = (String::new(), String::new(), Vec::new());
-        agenda.render(Collector {
-            title: &mut title,
-            meta: &mut meta,
-            blocks: &mut blocks,
-            budget: SECTION_ROWS,
-            left_out: 0,
-        });
-        blocks
-    }
-
     #[test]
     fn a_section_shows_fifty_rows_and_says_how_many_more_the_export_has() {
         let now = Timestamp::parse("2026-03-10T00:00:00Z").unwrap();
@@ -342,7 +337,7 @@ mod tests {
         let agenda = Agenda::build(&posts, &[], now, now);
         let full = agenda.to_markdown();
         assert!(full.contains("MC1129"), "the export has every row");
-        let blocks = blocks_of(&agenda);
+        let (_, _, blocks) = laid_out(&agenda);
         let rows: usize = blocks
             .iter()
             .map(|b| match b {
