@@ -97,9 +97,9 @@ fn id_list<'a>(ids: &[&'a str]) -> Vec<&'a str> {
 /// first seen, visible]` (aggregating `post_tenants pt JOIN tenants t`).
 const LINK_LIST: &str = "json_agg(json_build_array(t.name, pt.details_digest, pt.first_seen, pt.visible))::text";
 
-/// The tenant names of a group of `post_tenants pt JOIN tenants t` rows, as
-/// a JSON array.
-const NAME_LIST: &str = "json_agg(t.name)::text";
+/// Integers (the expression between the two parts) as a JSON array: as
+/// text, or JSON where the database keeps it so.
+const ID_LIST: [&str; 2] = ["json_agg(", ")::text"];
 
 /// The rows of a query as one JSON array of arrays (the columns between
 /// the two parts).

@@ -97,9 +97,9 @@ fn id_list(ids: &[&str]) -> String {
 const LINK_LIST: &str = "json_group_array(json_array(t.name, pt.details_digest, pt.first_seen, \
      CASE WHEN pt.visible THEN json('true') ELSE json('false') END))";
 
-/// The tenant names of a group of `post_tenants pt JOIN tenants t` rows, as
-/// a JSON array.
-const NAME_LIST: &str = "json_group_array(t.name)";
+/// Integers (the expression between the two parts) as a JSON array: as
+/// text, or JSON where the database keeps it so.
+const ID_LIST: [&str; 2] = ["json_group_array(", ")"];
 
 /// The rows of a query as one JSON array of arrays (the columns between
 /// the two parts).

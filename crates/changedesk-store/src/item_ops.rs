@@ -427,7 +427,8 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
     };
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(
         "SELECT w.post_id, w.item, w.version, w.evaluated_revision, p.title, p.services, p.category, p.severity, p.is_major, \
-         p.act_by, p.start_at, p.first_seen FROM work_items w JOIN posts p ON p.id = w.post_id WHERE 1 = 1",
+         p.act_by, p.start_at, p.first_seen, p.tenants_visible FROM work_items w JOIN posts p ON p.id = w.post_id \
+         WHERE 1 = 1",
     );
     push_item_filter(&mut qb, f, visible.as_ref());
     qb.push(" ORDER BY COALESCE(w.due_at, p.act_by, '9999') ASC, w.post_id ASC");
@@ -453,20 +454,32 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
     let named: Vec<&str> = named.iter().map(|i| i.item.message_id.as_str()).collect();
     let only_counted: Vec<&str> = only_counted.iter().map(|i| i.item.message_id.as_str()).collect();
     // in small chunks: a post can be seen by thousands of tenants, and a
-    // result set is held whole while it is read
-    for chunk in named.chunks(200) {
+    // result set is held whole while it is read; as ids, named once each
+    let tenant_names = if named.is_empty() { None } else { Some(TenantNames::load(pool).await?) };
+    for (chunk, names) in named.chunks(200).zip(std::iter::repeat(tenant_names.as_ref()).flatten()) {
         let mut qb = visible_links_of(
-            &format!("{NAME_LIST} AS names FROM post_tenants pt JOIN tenants t ON t.id = pt.tenant_id"),
+            &format!("{}pt.tenant_id{} AS ids FROM post_tenants pt", ID_LIST[0], ID_LIST[1]),
             chunk,
             visible.as_ref(),
         );
         for l in qb.build().fetch_all(pool).await? {
-            let mut names: Vec<String> = from_json(&l.try_get::<String, _>("names")?, "tenant names")?;
-            names.sort_unstable();
-            seen_by.insert(l.try_get("post_id")?, names);
+            let ids: Vec<i64> = from_json(&l.try_get::<String, _>("ids")?, "tenant ids")?;
+            let mut listed = ids.into_iter().map(|id| names.name(id).map(str::to_string)).collect::<Result<Vec<_>>>()?;
+            listed.sort_unstable();
+            seen_by.insert(l.try_get("post_id")?, listed);
         }
     }
-    for chunk in only_counted.chunks(500) {
+    // every tenant in scope: the post's own count (migration 0022)
+    if visible.is_none() {
+        let only: HashSet<&str> = only_counted.iter().copied().collect();
+        for row in &rows {
+            let id: String = row.try_get("post_id")?;
+            if only.contains(id.as_str()) {
+                counted.insert(id, row.try_get("tenants_visible")?);
+            }
+        }
+    }
+    for chunk in only_counted.chunks(500).filter(|_| visible.is_some()) {
         let mut qb = visible_links_of("COUNT(*) AS n FROM post_tenants pt", chunk, visible.as_ref());
         for l in qb.build().fetch_all(pool).await? {
             counted.insert(l.try_get("post_id")?, l.try_get("n")?);

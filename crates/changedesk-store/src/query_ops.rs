@@ -190,6 +190,14 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool, 
         // tenant's link and never deletes either): with every tenant in
         // scope and no state, there is nothing to check
         (None, InScope::All, _) if q.state.is_none() => {}
+        // every tenant in scope: the post's own count of the tenants that
+        // return it (migration 0022)
+        (None, InScope::All, _) => {
+            qb.push(match q.state {
+                Some(PostState::Expired) => " AND p.tenants_visible = 0",
+                _ => " AND p.tenants_visible > 0",
+            });
+        }
         (Some(t), _, Plan::Walk) => {
             qb.push(" AND EXISTS (SELECT 1 FROM post_tenants pt WHERE pt.post_id = p.id AND pt.tenant_id = ");
             qb.push_bind(t);
@@ -215,7 +223,7 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool, 
             qb.push(")");
         }
     }
-    if cx.tenant.is_none() && q.state == Some(PostState::Expired) {
+    if cx.tenant.is_none() && q.state == Some(PostState::Expired) && matches!(cx.scope, InScope::Ids(_)) {
         qb.push(" AND NOT EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible");
         push_in_scope_of_post(qb, &cx.scope, "pv");
         qb.push(")");
@@ -459,14 +467,27 @@ fn push_some_tenant_without_exception(
             qb.push(")");
         }
         None => {
-            qb.push(format!(" AND (SELECT 1 FROM post_tenants px WHERE px.post_id = {w}.post_id"));
+            // for every tenant: fewer exceptions than tenants with a link
+            // (visible, with a scope) settle it by counting (migrations
+            // 0021, 0022) without reading the links; an item with an
+            // exception for (nearly) each reads them
+            if let None | Some(InScope::All) = scope {
+                let links = if scope.is_some() { "tenants_visible" } else { "tenants_seen" };
+                qb.push(format!(
+                    " AND ((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = {w}.post_id) \
+                     < (SELECT p0.{links} FROM posts p0 WHERE p0.id = {w}.post_id) OR"
+                ));
+            } else {
+                qb.push(" AND (");
+            }
+            qb.push(format!(" (SELECT 1 FROM post_tenants px WHERE px.post_id = {w}.post_id"));
             if let Some(s) = scope {
                 qb.push(" AND px.visible");
                 push_in_scope_of_post(qb, s, "px");
             }
             qb.push(
                 " AND NOT EXISTS (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id \
-                 AND e0.tenant_id = px.tenant_id) LIMIT 1) IS NOT NULL",
+                 AND e0.tenant_id = px.tenant_id) LIMIT 1) IS NOT NULL)",
             );
         }
     }
@@ -643,12 +664,11 @@ fn page_row(row: &DbRow, sort: PostSort) -> Result<PageRow> {
 
 /// The page's posts as one row (`page`): a JSON array with one array per
 /// post of its summary columns, the tenants in scope that see or saw it
-/// (a JSON array of their names, each after `+` when the tenant returns the
-/// post now or `-` when it is gone for it), and its work item's state and
-/// assignee (null without an item). One row instead of one per post:
-/// each row costs the SQLite driver a hand-over between threads, more than
-/// the row itself. Each link's tenant is looked up by id (a join let
-/// PostgreSQL hash the whole tenants table for every post).
+/// (a JSON array of their ids, negated when the post is gone for the
+/// tenant: names are looked up once per page, not once per link, see
+/// [`TenantNames`]), and its work item's state and assignee (null without
+/// an item). One row instead of one per post: each row costs the SQLite
+/// driver a hand-over between threads, more than the row itself.
 fn push_page_summaries(qb: &mut QueryBuilder<Db>, s: &InScope) {
     qb.push(format!(
         "SELECT {} r.id, r.title, r.category, r.severity, r.services, r.tags, r.is_major, r.start_at, \
@@ -657,13 +677,36 @@ fn push_page_summaries(qb: &mut QueryBuilder<Db>, s: &InScope) {
          (SELECT p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, p.start_at, \
          p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, w.state AS item_state, \
          w.assignee AS item_assignee, \
-         (SELECT {NAME_LIST} FROM (SELECT CASE WHEN l.visible THEN '+' ELSE '-' END || \
-         (SELECT tn.name FROM tenants tn WHERE tn.id = l.tenant_id) AS name \
+         (SELECT {}t.id{} FROM (SELECT CASE WHEN l.visible THEN l.tenant_id ELSE -l.tenant_id END AS id \
          FROM post_tenants l WHERE l.post_id = p.id",
-        JSON_ROWS[0], JSON_ROWS[1]
+        JSON_ROWS[0], JSON_ROWS[1], ID_LIST[0], ID_LIST[1]
     ));
     push_in_scope_of_post(qb, s, "l");
     qb.push(") t) AS tenant_links FROM posts p LEFT JOIN work_items w ON w.post_id = p.id WHERE 1 = 1");
+}
+
+/// The archive's tenants' names by id, read in one row.
+pub(crate) struct TenantNames(HashMap<i64, String>);
+
+impl TenantNames {
+    pub(crate) async fn load(pool: &Pool<Db>) -> Result<TenantNames> {
+        let json: Option<String> = sqlx::query(sql(format!(
+            "SELECT {} t.id, t.name {} AS rows FROM tenants t",
+            JSON_ROWS[0], JSON_ROWS[1]
+        )))
+        .fetch_one(pool)
+        .await?
+        .try_get("rows")?;
+        let rows: Vec<(i64, String)> = from_json(json.as_deref().unwrap_or("[]"), "tenants")?;
+        Ok(TenantNames(rows.into_iter().collect()))
+    }
+
+    pub(crate) fn name(&self, id: i64) -> Result<&str> {
+        self.0
+            .get(&id)
+            .map(String::as_str)
+            .ok_or_else(|| StoreError::Corrupt(format!("a link to tenant id {id}, which is not in the archive")))
+    }
 }
 
 /// A boolean as either database puts it in JSON: `true` / `false`, or 1 / 0.
@@ -705,8 +748,8 @@ struct SummaryRow(
 
 /// A page's post: its summary (with the tenants in scope counted), the
 /// sorted names of those tenants, and its work item.
-fn scoped_summary(r: SummaryRow) -> Result<(PostSummary, Vec<String>, Option<HitItem>)> {
-    let links: Vec<String> = match r.13 {
+fn scoped_summary(r: SummaryRow, names: &TenantNames) -> Result<(PostSummary, Vec<String>, Option<HitItem>)> {
+    let links: Vec<i64> = match r.13 {
         Some(serde_json::Value::String(json)) => from_json(&json, "tenant links")?,
         Some(array) => serde_json::from_value(array)
             .map_err(|e| StoreError::Corrupt(format!("tenant links: {e}")))?,
@@ -715,14 +758,10 @@ fn scoped_summary(r: SummaryRow) -> Result<(PostSummary, Vec<String>, Option<Hit
     let mut tenants = Vec::with_capacity(links.len());
     let mut visible = 0;
     for link in links {
-        match link.split_at_checked(1) {
-            Some(("+", name)) => {
-                visible += 1;
-                tenants.push(name.to_string());
-            }
-            Some(("-", name)) => tenants.push(name.to_string()),
-            _ => return Err(StoreError::Corrupt(format!("tenant link `{link}` of post {}", r.0))),
+        if link > 0 {
+            visible += 1;
         }
+        tenants.push(names.name(link.abs())?.to_string());
     }
     tenants.sort();
     let item = match r.14 {
@@ -871,8 +910,9 @@ async fn post_page(pool: &Pool<Db>, q: &PostQuery, count: bool) -> Result<(PostL
         qb.push(") r");
         let page: Option<String> = qb.build().fetch_one(pool).await?.try_get("page")?;
         let rows: Vec<SummaryRow> = from_json(page.as_deref().unwrap_or("[]"), "a page of posts")?;
+        let names = TenantNames::load(pool).await?;
         for row in rows {
-            let (summary, tenants, item) = scoped_summary(row)?;
+            let (summary, tenants, item) = scoped_summary(row, &names)?;
             hits.insert(
                 summary.id.clone(),
                 PostHit {
@@ -934,23 +974,29 @@ const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, 
      UNION ALL SELECT 'category', p.category, COUNT(*) FROM posts p GROUP BY p.category \
      UNION ALL SELECT 'severity', p.severity, COUNT(*) FROM posts p GROUP BY p.severity \
      UNION ALL SELECT 'tag', g.tag, COUNT(*) FROM post_tags g GROUP BY g.tag \
-     UNION ALL SELECT 'state', x.v, COUNT(*) FROM (SELECT CASE WHEN EXISTS (SELECT 1 FROM post_tenants pv \
-       WHERE pv.post_id = p.id AND pv.visible) THEN 'visible' ELSE 'gone' END AS v FROM posts p) x GROUP BY x.v \
+     UNION ALL SELECT 'state', CASE WHEN p.tenants_visible > 0 THEN 'visible' ELSE 'gone' END, COUNT(*) FROM posts p \
+       GROUP BY CASE WHEN p.tenants_visible > 0 THEN 'visible' ELSE 'gone' END \
      UNION ALL SELECT 'major', CASE WHEN p.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM posts p \
        GROUP BY p.is_major \
      UNION ALL SELECT 'owner', COALESCE(x.v, ''), CAST(SUM(x.n) AS BIGINT) FROM (SELECT w.assignee AS v, COUNT(*) AS n \
        FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) GROUP BY w.assignee \
        UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.assignee AS v FROM work_items w \
-       WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) AND (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
+       WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) \
+       AND ((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = w.post_id) \
+       < (SELECT p0.tenants_seen FROM posts p0 WHERE p0.id = w.post_id) \
+       OR (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
        (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
-       IS NOT NULL UNION SELECT w.post_id, COALESCE(e.assignee, w.assignee) FROM work_items w \
+       IS NOT NULL) UNION SELECT w.post_id, COALESCE(e.assignee, w.assignee) FROM work_items w \
        JOIN work_item_variants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v \
      UNION ALL SELECT 'item_state', x.v, CAST(SUM(x.n) AS BIGINT) FROM (SELECT w.state AS v, COUNT(*) AS n \
        FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) GROUP BY w.state \
        UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.state AS v FROM work_items w \
-       WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) AND (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
+       WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) \
+       AND ((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = w.post_id) \
+       < (SELECT p0.tenants_seen FROM posts p0 WHERE p0.id = w.post_id) \
+       OR (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
        (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
-       IS NOT NULL UNION SELECT w.post_id, CASE WHEN e.applicable = FALSE THEN 'dismissed' \
+       IS NOT NULL) UNION SELECT w.post_id, CASE WHEN e.applicable = FALSE THEN 'dismissed' \
        ELSE COALESCE(e.state, w.state) END FROM work_items w \
        JOIN work_item_variants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v";
 
@@ -962,18 +1008,25 @@ const EVERY_POST_TENANT_FACET: &str = " UNION ALL SELECT 'tenant', t.name, c.n F
 /// whether they are visible (to the query's tenant, or to some tenant in
 /// scope), then one count per facet (the tenants' only with `count_tenants`).
 fn matching_facets(cx: &PostCx<'_>, count_tenants: bool) -> QueryBuilder<Db> {
-    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-        "WITH m AS MATERIALIZED (SELECT p.id, p.category, p.severity, p.is_major, \
-         CASE WHEN EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible",
-    );
-    match cx.tenant {
-        Some(t) => {
-            qb.push(" AND pv.tenant_id = ");
+    let mut qb: QueryBuilder<Db> =
+        QueryBuilder::new("WITH m AS MATERIALIZED (SELECT p.id, p.category, p.severity, p.is_major, CASE WHEN ");
+    match (cx.tenant, &cx.scope) {
+        (Some(t), _) => {
+            qb.push("EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible AND pv.tenant_id = ");
             qb.push_bind(t);
+            qb.push(")");
         }
-        None => push_in_scope_of_post(&mut qb, &cx.scope, "pv"),
+        // every tenant in scope: the post's count (migration 0022)
+        (None, InScope::All) => {
+            qb.push("p.tenants_visible > 0");
+        }
+        (None, scope) => {
+            qb.push("EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible");
+            push_in_scope_of_post(&mut qb, scope, "pv");
+            qb.push(")");
+        }
     }
-    qb.push(") THEN 1 ELSE 0 END AS vis FROM posts p WHERE 1 = 1");
+    qb.push(" THEN 1 ELSE 0 END AS vis FROM posts p WHERE 1 = 1");
     push_post_conditions(&mut qb, cx, true, Plan::Gather);
     qb.push(
         ") SELECT 'service' AS facet, s.service AS value, COUNT(*) AS n \

@@ -1196,3 +1196,91 @@ conformance!(
         );
     }
 );
+
+conformance!(
+    /// Each post's counts of the tenants that saw it and that return it now
+    /// (kept by the writes, migration 0022) are its links', through new
+    /// links, links gone and links seen again, in every list and page.
+    link_counts_are_the_links,
+    |store: Store| async move {
+        let posts = generated(&store, 30).await;
+        // gamma lists everything again: its first half is seen again
+        let gamma: Vec<Message> = posts.iter().step_by(5).cloned().collect();
+        store
+            .import_messages("gamma", &gamma, &opts("2026-03-03T00:00:00Z"))
+            .await
+            .unwrap();
+        // beta stops listing half of its posts
+        let beta: Vec<Message> = posts.iter().step_by(6).cloned().collect();
+        store
+            .import_messages("beta", &beta, &opts("2026-03-04T00:00:00Z"))
+            .await
+            .unwrap();
+        // alpha stops listing two posts: the first is still returned by
+        // beta and gamma, the second (alpha's alone) is gone everywhere
+        let alpha: Vec<Message> = posts[2..].to_vec();
+        store
+            .import_messages("alpha", &alpha, &opts("2026-03-05T00:00:00Z"))
+            .await
+            .unwrap();
+
+        let listed = store
+            .list_messages(&changedesk_store::MessageFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), posts.len());
+        let pages = all_pages(&store, &PostQuery::new(TenantScope::All)).await;
+        let mut checked = 0;
+        let mut gone_somewhere = 0;
+        for s in &listed {
+            let d = store.get_message(&s.id).await.unwrap();
+            let visible = d.tenants.iter().filter(|l| l.visible).count() as i64;
+            let seen = d.tenants.len() as i64;
+            assert_eq!((s.tenants_visible, s.tenants_seen), (visible, seen), "{}", s.id);
+            assert_eq!(
+                (d.summary.tenants_visible, d.summary.tenants_seen),
+                (visible, seen),
+                "{}",
+                s.id
+            );
+            let hit = pages.iter().find(|h| h.summary.id == s.id).unwrap();
+            assert_eq!(
+                (hit.summary.tenants_visible, hit.summary.tenants_seen),
+                (visible, seen),
+                "{}",
+                s.id
+            );
+            assert_eq!(hit.tenants.len() as i64, seen);
+            if visible < seen {
+                gone_somewhere += 1;
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 30);
+        assert!(gone_somewhere >= 5, "{gone_somewhere}");
+
+        // the state filters and facets of every tenant agree with the links
+        let expired = listed.iter().filter(|s| s.tenants_visible == 0).count() as i64;
+        let q = PostQuery {
+            state: Some(PostState::Expired),
+            ..PostQuery::new(TenantScope::All)
+        };
+        assert_eq!(store.query_posts(&q).await.unwrap().total, expired);
+        let q = PostQuery {
+            state: Some(PostState::Active),
+            ..PostQuery::new(TenantScope::All)
+        };
+        assert_eq!(store.query_posts(&q).await.unwrap().total, 30 - expired);
+        let f = store.post_facets(&PostQuery::new(TenantScope::All)).await.unwrap();
+        assert_eq!((f.visible, f.gone), (30 - expired, expired));
+        let f = store
+            .post_facets(&PostQuery {
+                q: Some("rollout".into()),
+                ..PostQuery::new(TenantScope::All)
+            })
+            .await
+            .unwrap();
+        assert_eq!((f.visible, f.gone), (30 - expired, expired));
+        assert!(expired >= 1, "{expired}");
+    }
+);
