@@ -427,7 +427,9 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
     };
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(
         "SELECT w.post_id, w.item, w.version, w.evaluated_revision, p.title, p.services, p.category, p.severity, p.is_major, \
-         p.act_by, p.start_at, p.first_seen, p.tenants_visible FROM work_items w JOIN posts p ON p.id = w.post_id \
+         p.act_by, p.start_at, p.first_seen, \
+         COALESCE((SELECT c.visible FROM post_link_counts c WHERE c.post_id = w.post_id), 0) AS tenants_visible \
+         FROM work_items w JOIN posts p ON p.id = w.post_id \
          WHERE 1 = 1",
     );
     push_item_filter(&mut qb, f, visible.as_ref());
@@ -451,24 +453,8 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
     let mut counted: HashMap<String, i64> = HashMap::new();
     let (named, only_counted): (Vec<&StoredItem>, Vec<&StoredItem>) =
         items.iter().partition(|i| !f.names_for_exceptions_only || !i.item.overrides.is_empty());
-    let named: Vec<&str> = named.iter().map(|i| i.item.message_id.as_str()).collect();
+    let mut named: Vec<&str> = named.iter().map(|i| i.item.message_id.as_str()).collect();
     let only_counted: Vec<&str> = only_counted.iter().map(|i| i.item.message_id.as_str()).collect();
-    // in small chunks: a post can be seen by thousands of tenants, and a
-    // result set is held whole while it is read; as ids, named once each
-    let tenant_names = if named.is_empty() { None } else { Some(TenantNames::load(pool).await?) };
-    for (chunk, names) in named.chunks(200).zip(std::iter::repeat(tenant_names.as_ref()).flatten()) {
-        let mut qb = visible_links_of(
-            &format!("{}pt.tenant_id{} AS ids FROM post_tenants pt", ID_LIST[0], ID_LIST[1]),
-            chunk,
-            visible.as_ref(),
-        );
-        for l in qb.build().fetch_all(pool).await? {
-            let ids: Vec<i64> = from_json(&l.try_get::<String, _>("ids")?, "tenant ids")?;
-            let mut listed = ids.into_iter().map(|id| names.name(id).map(str::to_string)).collect::<Result<Vec<_>>>()?;
-            listed.sort_unstable();
-            seen_by.insert(l.try_get("post_id")?, listed);
-        }
-    }
     // every tenant in scope: the post's own count (migration 0022)
     if visible.is_none() {
         let only: HashSet<&str> = only_counted.iter().copied().collect();
@@ -483,6 +469,28 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
         let mut qb = visible_links_of("COUNT(*) AS n FROM post_tenants pt", chunk, visible.as_ref());
         for l in qb.build().fetch_all(pool).await? {
             counted.insert(l.try_get("post_id")?, l.try_get("n")?);
+        }
+    }
+    // a post seen by a few tenants is named all the same (a row names so few)
+    named.extend(
+        only_counted
+            .iter()
+            .filter(|id| counted.get(**id).is_some_and(|n| (1..=super::FEW_NAMED).contains(n))),
+    );
+    // in small chunks: a post can be seen by thousands of tenants, and a
+    // result set is held whole while it is read; as ids, named once each
+    let tenant_names = if named.is_empty() { None } else { Some(TenantNames::load(pool).await?) };
+    for (chunk, names) in named.chunks(200).zip(std::iter::repeat(tenant_names.as_ref()).flatten()) {
+        let mut qb = visible_links_of(
+            &format!("{}pt.tenant_id{} AS ids FROM post_tenants pt", ID_LIST[0], ID_LIST[1]),
+            chunk,
+            visible.as_ref(),
+        );
+        for l in qb.build().fetch_all(pool).await? {
+            let ids: Vec<i64> = from_json(&l.try_get::<String, _>("ids")?, "tenant ids")?;
+            let mut listed = ids.into_iter().map(|id| names.name(id).map(str::to_string)).collect::<Result<Vec<_>>>()?;
+            listed.sort_unstable();
+            seen_by.insert(l.try_get("post_id")?, listed);
         }
     }
     rows.iter()

@@ -1624,13 +1624,18 @@ pub struct ItemFilter {
     /// Skip this many items of the order first (with `limit`, a page).
     pub offset: Option<i64>,
     /// The rows' `tenants` are named only for items with tenant exceptions
-    /// (which need them to tell what is in force for whom); the others
-    /// have their `tenant_count` alone. Naming a thousand tenants for each
-    /// of thousands of items costs seconds.
+    /// (which need them to tell what is in force for whom) and posts seen by
+    /// at most [`FEW_NAMED`] tenants (a row names so few); the others have
+    /// their `tenant_count` alone. Naming a thousand tenants for each of
+    /// thousands of items costs seconds.
     pub names_for_exceptions_only: bool,
     /// Only the items of these posts.
     pub post_ids: Option<Vec<String>>,
 }
+
+/// At most this many tenants, an item of a list asked with
+/// `ItemFilter::names_for_exceptions_only` is named all the same.
+pub const FEW_NAMED: i64 = 5;
 
 /// How many work items a filter matches with one state and assignee
 /// ([`Store::work_item_tally`]).

@@ -208,39 +208,41 @@ async fn seen_digest_before(
 struct Links {
     table: &'static str,
     key: &'static str,
-    /// The linked table, whose `tenants_seen` and `tenants_visible` count
-    /// its rows' links (migration 0022, [`count_links`]).
+    /// The linked table.
     parent: &'static str,
+    /// Its rows' counts of links, seen and visible (migration 0022,
+    /// [`count_links`]), keyed by `key`.
+    counts: &'static str,
 }
 
 const POST_LINKS: Links = Links {
     table: "post_tenants",
     key: "post_id",
     parent: "posts",
+    counts: "post_link_counts",
 };
 
 const INCIDENT_LINKS: Links = Links {
     table: "incident_tenants",
     key: "incident_id",
     parent: "incidents",
+    counts: "incident_link_counts",
 };
 
 /// Moves the link counts of the linked rows `ids` (migration 0022) by
 /// `seen` and `visible`: every write that creates a link, marks it gone or
 /// sees it again calls this in its transaction, so the counts are the
-/// links' (the store conformance suite recounts them).
+/// links' (the store conformance suite recounts them). A row's first link
+/// creates its counts ([`link_new`]).
 async fn count_links(tx: &mut Tx, l: &Links, ids: &[&str], seen: i64, visible: i64) -> Result<()> {
     if ids.is_empty() {
         return Ok(());
     }
-    let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
-        "UPDATE {} SET tenants_seen = tenants_seen + ",
-        l.parent
-    ));
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!("UPDATE {} SET seen = seen + ", l.counts));
     qb.push_bind(seen);
-    qb.push(", tenants_visible = tenants_visible + ");
+    qb.push(", visible = visible + ");
     qb.push_bind(visible);
-    qb.push(format!(" WHERE id {}", TEXT_IDS_IN[0]));
+    qb.push(format!(" WHERE {} {}", l.key, TEXT_IDS_IN[0]));
     qb.push_bind(id_list(ids));
     qb.push(TEXT_IDS_IN[1]);
     qb.build().execute(&mut **tx).await?;
@@ -252,6 +254,22 @@ async fn link_new(tx: &mut Tx, l: &Links, load: &Load<'_>, links: &[NewLink]) ->
     insert_links(tx, l, load, links).await?;
     let ids: Vec<&str> = links.iter().map(|k| k.id.as_str()).collect();
     for chunk in ids.chunks(5_000) {
+        // the counts of rows linked for the first time
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "INSERT INTO {counts} ({key}, seen, visible) SELECT r.id, 0, 0 FROM {parent} r WHERE r.id {}",
+            TEXT_IDS_IN[0],
+            counts = l.counts,
+            key = l.key,
+            parent = l.parent
+        ));
+        qb.push_bind(id_list(chunk));
+        qb.push(format!(
+            "{} AND NOT EXISTS (SELECT 1 FROM {counts} c WHERE c.{key} = r.id)",
+            TEXT_IDS_IN[1],
+            counts = l.counts,
+            key = l.key
+        ));
+        qb.build().execute(&mut **tx).await?;
         count_links(tx, l, chunk, 1, 1).await?;
     }
     Ok(())
@@ -477,8 +495,8 @@ async fn close_complete_listing(
         .await?;
         summary.gone += 1;
         let row = sqlx::query(sql(format!(
-            "UPDATE {} SET tenants_visible = tenants_visible - 1 WHERE id = $1 RETURNING tenants_visible AS n",
-            l.parent
+            "UPDATE {} SET visible = visible - 1 WHERE {} = $1 RETURNING visible AS n",
+            l.counts, l.key
         )))
         .bind(id)
         .fetch_one(&mut **tx)
@@ -1057,7 +1075,9 @@ fn post_summary(row: &DbRow) -> Result<PostSummary> {
 }
 
 const POST_SUMMARY_COLUMNS: &str = "p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, \
-    p.start_at, p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, p.tenants_visible, p.tenants_seen";
+    p.start_at, p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, \
+    COALESCE((SELECT c.visible FROM post_link_counts c WHERE c.post_id = p.id), 0) AS tenants_visible, \
+    COALESCE((SELECT c.seen FROM post_link_counts c WHERE c.post_id = p.id), 0) AS tenants_seen";
 
 /// Limits a list query (items aliased `alias`) to what `tenant` has seen, and
 /// to a state: with a tenant, visible to / gone for it; without, visible to
@@ -1077,10 +1097,16 @@ fn push_scope(qb: &mut QueryBuilder<Db>, l: &Links, alias: &str, tenant: &Option
             });
         }
         (None, Some(PostState::Active)) => {
-            qb.push(format!(" AND {alias}.tenants_visible > 0"));
+            qb.push(format!(
+                " AND EXISTS (SELECT 1 FROM {} c WHERE c.{key} = {alias}.id AND c.visible > 0)",
+                l.counts
+            ));
         }
         (None, Some(PostState::Expired)) => {
-            qb.push(format!(" AND {alias}.tenants_visible = 0"));
+            qb.push(format!(
+                " AND NOT EXISTS (SELECT 1 FROM {} c WHERE c.{key} = {alias}.id AND c.visible > 0)",
+                l.counts
+            ));
         }
         (None, None) => {}
     }
@@ -1544,7 +1570,9 @@ fn incident_summary(row: &DbRow) -> Result<IncidentSummary> {
 }
 
 const INCIDENT_SUMMARY_COLUMNS: &str = "i.id, i.title, i.service, i.feature, i.classification, i.status, \
-    i.is_resolved, i.start_at, i.end_at, i.last_modified, i.revision, i.tenants_visible, i.tenants_seen";
+    i.is_resolved, i.start_at, i.end_at, i.last_modified, i.revision, \
+    COALESCE((SELECT c.visible FROM incident_link_counts c WHERE c.incident_id = i.id), 0) AS tenants_visible, \
+    COALESCE((SELECT c.seen FROM incident_link_counts c WHERE c.incident_id = i.id), 0) AS tenants_seen";
 
 pub(crate) async fn list_incidents(pool: &Pool<Db>, f: &IncidentFilter) -> Result<Vec<IncidentSummary>> {
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(

@@ -194,8 +194,10 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool, 
         // return it (migration 0022)
         (None, InScope::All, _) => {
             qb.push(match q.state {
-                Some(PostState::Expired) => " AND p.tenants_visible = 0",
-                _ => " AND p.tenants_visible > 0",
+                Some(PostState::Expired) => {
+                    " AND NOT EXISTS (SELECT 1 FROM post_link_counts c WHERE c.post_id = p.id AND c.visible > 0)"
+                }
+                _ => " AND EXISTS (SELECT 1 FROM post_link_counts c WHERE c.post_id = p.id AND c.visible > 0)",
             });
         }
         (Some(t), _, Plan::Walk) => {
@@ -472,10 +474,10 @@ fn push_some_tenant_without_exception(
             // 0021, 0022) without reading the links; an item with an
             // exception for (nearly) each reads them
             if let None | Some(InScope::All) = scope {
-                let links = if scope.is_some() { "tenants_visible" } else { "tenants_seen" };
+                let links = if scope.is_some() { "visible" } else { "seen" };
                 qb.push(format!(
                     " AND ((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = {w}.post_id) \
-                     < (SELECT p0.{links} FROM posts p0 WHERE p0.id = {w}.post_id) OR"
+                     < (SELECT c.{links} FROM post_link_counts c WHERE c.post_id = {w}.post_id) OR"
                 ));
             } else {
                 qb.push(" AND (");
@@ -974,8 +976,8 @@ const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, 
      UNION ALL SELECT 'category', p.category, COUNT(*) FROM posts p GROUP BY p.category \
      UNION ALL SELECT 'severity', p.severity, COUNT(*) FROM posts p GROUP BY p.severity \
      UNION ALL SELECT 'tag', g.tag, COUNT(*) FROM post_tags g GROUP BY g.tag \
-     UNION ALL SELECT 'state', CASE WHEN p.tenants_visible > 0 THEN 'visible' ELSE 'gone' END, COUNT(*) FROM posts p \
-       GROUP BY CASE WHEN p.tenants_visible > 0 THEN 'visible' ELSE 'gone' END \
+     UNION ALL SELECT 'state', CASE WHEN c.visible > 0 THEN 'visible' ELSE 'gone' END, COUNT(*) FROM posts p \
+       LEFT JOIN post_link_counts c ON c.post_id = p.id GROUP BY CASE WHEN c.visible > 0 THEN 'visible' ELSE 'gone' END \
      UNION ALL SELECT 'major', CASE WHEN p.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM posts p \
        GROUP BY p.is_major \
      UNION ALL SELECT 'owner', COALESCE(x.v, ''), CAST(SUM(x.n) AS BIGINT) FROM (SELECT w.assignee AS v, COUNT(*) AS n \
@@ -983,7 +985,7 @@ const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, 
        UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.assignee AS v FROM work_items w \
        WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) \
        AND ((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = w.post_id) \
-       < (SELECT p0.tenants_seen FROM posts p0 WHERE p0.id = w.post_id) \
+       < (SELECT c.seen FROM post_link_counts c WHERE c.post_id = w.post_id) \
        OR (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
        (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
        IS NOT NULL) UNION SELECT w.post_id, COALESCE(e.assignee, w.assignee) FROM work_items w \
@@ -993,7 +995,7 @@ const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, 
        UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.state AS v FROM work_items w \
        WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) \
        AND ((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = w.post_id) \
-       < (SELECT p0.tenants_seen FROM posts p0 WHERE p0.id = w.post_id) \
+       < (SELECT c.seen FROM post_link_counts c WHERE c.post_id = w.post_id) \
        OR (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
        (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
        IS NOT NULL) UNION SELECT w.post_id, CASE WHEN e.applicable = FALSE THEN 'dismissed' \
@@ -1018,7 +1020,7 @@ fn matching_facets(cx: &PostCx<'_>, count_tenants: bool) -> QueryBuilder<Db> {
         }
         // every tenant in scope: the post's count (migration 0022)
         (None, InScope::All) => {
-            qb.push("p.tenants_visible > 0");
+            qb.push("EXISTS (SELECT 1 FROM post_link_counts c WHERE c.post_id = p.id AND c.visible > 0)");
         }
         (None, scope) => {
             qb.push("EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible");

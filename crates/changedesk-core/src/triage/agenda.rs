@@ -26,7 +26,7 @@ use super::deadlines::{
     DUE_SOON_DAYS, DeadlineStatus, PostDates, awaiting_triage, changed_since_triage,
     deadline_status,
 };
-use super::item::{Decision, Priority, State, TenantOverride, WorkItem};
+use super::item::{Decision, Priority, State, TenantOverride, WorkItem, lower_cmp};
 use super::log::{Actor, LogAction, LogEntry, LogScope};
 use crate::graph::{Category, Severity};
 use crate::timestamp::Timestamp;
@@ -225,8 +225,27 @@ impl AgendaPost {
             }
             _ => false,
         };
+        // the tenants come sorted (as the store names them), as the
+        // overrides are: walked side by side instead of a search each
+        let walk = self.tenants.is_sorted_by(|a, b| lower_cmp(a, b).is_le())
+            && self
+                .item
+                .overrides
+                .is_sorted_by(|a, b| lower_cmp(&a.tenant, &b.tenant).is_le());
+        let mut overrides = self.item.overrides.iter().peekable();
         for t in &self.tenants {
-            let o = self.item.override_for(t);
+            let o = if walk {
+                while overrides
+                    .next_if(|o| lower_cmp(&o.tenant, t).is_lt())
+                    .is_some()
+                {}
+                overrides
+                    .peek()
+                    .copied()
+                    .filter(|o| lower_cmp(&o.tenant, t).is_eq())
+            } else {
+                self.item.override_for(t)
+            };
             let group = match views.iter().find(|(seen, _)| alike(*seen, o)) {
                 Some((_, g)) => *g,
                 None => {

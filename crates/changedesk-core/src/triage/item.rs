@@ -576,7 +576,7 @@ fn sorted_overrides<'de, D: serde::Deserializer<'de>>(
 }
 
 /// `a` and `b` compared as their ASCII lower-case forms (tenant names).
-fn lower_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn lower_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     a.bytes()
         .map(|c| c.to_ascii_lowercase())
         .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))

@@ -53,6 +53,26 @@ pub struct Groups {
 }
 
 impl Groups {
+    /// Whether no group holds one of the caller's tenants.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// What a row of a list of items shows of its tenants: as [`Groups::row`]
+    /// of their names, or their count alone when the store counted them
+    /// only (`ItemFilter::names_for_exceptions_only`, asked only when no
+    /// group is shown).
+    pub fn item_row(&self, r: &changedesk_store::ItemRow) -> Cover {
+        if r.tenants.is_empty() && r.tenant_count > 0 {
+            return Cover {
+                count: r.tenant_count,
+                groups: Vec::new(),
+                names: None,
+            };
+        }
+        self.row(r.tenants.clone(), false)
+    }
+
     /// The names of the groups holding one of the caller's tenants.
     pub fn names(&self) -> Vec<String> {
         self.groups.iter().map(|(n, _)| n.clone()).collect()

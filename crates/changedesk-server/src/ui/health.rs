@@ -26,6 +26,10 @@ const INCIDENTS: i64 = 300;
 /// Tenants named per status of a service; the rest are counted.
 const NAMED: usize = 12;
 
+/// At most this many tenants, the tenant is chosen from a list; beyond, it
+/// is named in a box.
+const LISTED_TENANTS: usize = 50;
+
 /// Graph's status for people: `serviceDegradation` → `service degradation`.
 pub(crate) fn status_label(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 4);
@@ -145,6 +149,7 @@ impl From<&IncidentSummaryDto> for IncidentRow {
 #[template(path = "health.html")]
 struct HealthPage {
     layout: Layout,
+    /// The tenants to choose from; none: a box to name one.
     tenants: Vec<String>,
     tenant: String,
     service: String,
@@ -267,7 +272,12 @@ pub(crate) async fn page(
         },
     )
     .await?;
-    let tenants = api_tenants::names(&state, caller).await?;
+    // a choice of a few tenants; beyond, a box to name one (a list of
+    // 2,000 options made the page 100 KB)
+    let mut tenants = api_tenants::names(&state, caller).await?;
+    if tenants.len() > LISTED_TENANTS {
+        tenants.clear();
+    }
     html(&HealthPage {
         layout: user.layout("Service health", "health"),
         tenants,

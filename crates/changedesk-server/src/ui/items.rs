@@ -129,7 +129,7 @@ fn card(
         act_by: view::date(&r.act_by),
         deadline,
         changed: changed_since_triage(item),
-        tenants: groups.row(r.tenants.clone(), false).describe(),
+        tenants: groups.item_row(r).describe(),
         standing,
     }
 }
@@ -193,6 +193,7 @@ pub(crate) async fn list(
             ..Default::default()
         },
     )?;
+    let groups = Groups::load(&state, &user.caller).await?;
     let (rows, total) = match filter {
         None => (Vec::new(), 0),
         Some(mut f) => {
@@ -212,10 +213,13 @@ pub(crate) async fn list(
                 .sum();
             f.limit = Some(ITEMS_PAGE);
             f.offset = Some((page - 1).saturating_mul(ITEMS_PAGE));
+            // without groups to show, a card needs its tenants' names only
+            // to tell where they stand (an item with exceptions) or to name
+            // a few
+            f.names_for_exceptions_only = groups.is_empty();
             (api_items::rows(&state, &user.caller, &f).await?, total)
         }
     };
-    let groups = Groups::load(&state, &user.caller).await?;
     let tenant = Some(p.tenant.trim()).filter(|t| !t.is_empty());
     let cards: Vec<Card> = rows.iter().map(|r| card(r, &groups, now, tenant)).collect();
     let first_shown = (page - 1).saturating_mul(ITEMS_PAGE) + 1;
@@ -331,6 +335,8 @@ pub(crate) async fn board(State(state): State<AppState>, user: SignedIn) -> UiRe
                 let column = ItemFilter {
                     states: vec![s],
                     limit: Some(CARDS as i64),
+                    // as the items page's cards
+                    names_for_exceptions_only: groups.is_empty(),
                     ..f.clone()
                 };
                 api_items::rows(&state, &user.caller, &column)

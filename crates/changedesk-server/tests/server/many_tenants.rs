@@ -397,7 +397,56 @@ async fn a_tenant_limited_user_learns_only_of_their_tenants(store: Store) {
     assert!(inbox.body.contains("t-001, t-002, t-025"), "{}", inbox.body);
 }
 
+/// Without groups to show, the item cards of `/items` and the board count a
+/// post's tenants from the store's counts and name only a few.
+async fn item_cards_without_groups_count_tenants(store: Store) {
+    let f = many(store.clone()).await;
+    for g in ["eu", "us", "far"] {
+        store.remove_group(g, "test", &at(NOW)).await.unwrap();
+    }
+    let b = sign_in(&f, "admin").await;
+    for path in ["/items", "/board"] {
+        let a = b.get(&f, path).await;
+        assert_eq!(a.status, 200, "{path}");
+        assert!(a.body.contains("60 tenants"), "{path}: {}", a.body);
+        assert!(!a.body.contains("of 19"), "{path}");
+        assert!(a.body.contains("t-001, t-002"), "{path}: {}", a.body);
+        names_none_but(rows_of(&a.body), &[]);
+    }
+    // a tenant-limited user: their tenants only, counted or named
+    let b = sign_in(&f, "scoped").await;
+    let a = b.get(&f, "/items").await;
+    assert!(a.body.contains("t-001, t-002, t-025"), "{}", a.body);
+    assert!(!a.body.contains("60 tenants"), "{}", a.body);
+}
+
+/// The health page's tenant is named in a box when there are more than 50
+/// (not a list of every tenant), and the box keeps the choice.
+async fn health_names_a_tenant_in_a_box_when_many(store: Store) {
+    let f = many(store).await;
+    let b = sign_in(&f, "admin").await;
+    let page = b.get(&f, "/health?tenant=t-042").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains(r#"<input id="h-tenant" name="tenant" value="t-042""#),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<option value=\"t-0"), "{}", page.body);
+    // a tenant-limited user's three tenants are a list
+    let b = sign_in(&f, "scoped").await;
+    let page = b.get(&f, "/health").await;
+    assert!(
+        page.body.contains(r#"<option value="t-025">"#),
+        "{}",
+        page.body
+    );
+}
+
 both!(
+    health_names_a_tenant_in_a_box_when_many,
+    item_cards_without_groups_count_tenants,
     lists_count_tenants_and_name_their_groups,
     a_post_pages_and_searches_its_tenants,
     items_page_50_at_a_time,

@@ -325,3 +325,57 @@ fn the_agenda_serialises_for_json() {
     let back: Agenda = serde_json::from_value(json).unwrap();
     assert_eq!(back, a);
 }
+
+#[test]
+fn per_tenant_views_read_each_tenants_exception() {
+    let mut p = post(P {
+        id: "MC1",
+        title: "Split",
+        ..BASE
+    });
+    // exceptions for tenants that see the post and for one that does not
+    for (t, state) in [
+        ("b-two", State::Done),
+        ("d-four", State::Done),
+        ("zz-gone", State::Done),
+    ] {
+        p.item.overrides.push(TenantOverride {
+            state: Some(state),
+            ..TenantOverride::empty(t)
+        });
+    }
+    p.item.overrides.push(TenantOverride {
+        applicable: Some(false),
+        ..TenantOverride::empty("c-three")
+    });
+    // kept sorted by tenant, as every change keeps them
+    p.item.overrides.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+    let seen = ["a-one", "b-two", "c-three", "d-four", "e-five"];
+    let grouped = |tenants: &[&str]| {
+        let mut p = p.clone();
+        p.tenants = strings(tenants);
+        let mut out: Vec<(State, Vec<String>)> = p
+            .per_tenant_views()
+            .into_iter()
+            .map(|v| {
+                let mut t = v.tenants.clone();
+                t.sort();
+                (v.item.state, t)
+            })
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1));
+        out
+    };
+    let want = vec![
+        (State::New, strings(&["a-one", "e-five"])),
+        (State::Done, strings(&["b-two", "d-four"])),
+        (State::Dismissed, strings(&["c-three"])),
+    ];
+    // sorted names are walked beside the overrides; any other order is
+    // searched: the same views
+    assert_eq!(grouped(&seen), want);
+    assert_eq!(
+        grouped(&["e-five", "c-three", "a-one", "d-four", "b-two"]),
+        want
+    );
+}
