@@ -479,18 +479,18 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
     );
     // in small chunks: a post can be seen by thousands of tenants, and a
     // result set is held whole while it is read; as ids, named once each
-    let tenant_names = if named.is_empty() { None } else { Some(TenantNames::load(pool).await?) };
-    for (chunk, names) in named.chunks(200).zip(std::iter::repeat(tenant_names.as_ref()).flatten()) {
-        let mut qb = visible_links_of(
-            &format!("{}pt.tenant_id{} AS ids FROM post_tenants pt", ID_LIST[0], ID_LIST[1]),
-            chunk,
-            visible.as_ref(),
-        );
-        for l in qb.build().fetch_all(pool).await? {
-            let ids: Vec<i64> = from_json(&l.try_get::<String, _>("ids")?, "tenant ids")?;
-            let mut listed = ids.into_iter().map(|id| names.name(id).map(str::to_string)).collect::<Result<Vec<_>>>()?;
-            listed.sort_unstable();
-            seen_by.insert(l.try_get("post_id")?, listed);
+    if !named.is_empty() {
+        let names = TenantNames::load(pool).await?;
+        for chunk in named.chunks(200) {
+            let mut qb = visible_links_of(
+                &format!("{}pt.tenant_id{} AS ids FROM post_tenants pt", ID_LIST[0], ID_LIST[1]),
+                chunk,
+                visible.as_ref(),
+            );
+            for l in qb.build().fetch_all(pool).await? {
+                let ids: Vec<i64> = from_json(&l.try_get::<String, _>("ids")?, "tenant ids")?;
+                seen_by.insert(l.try_get("post_id")?, names.sorted(ids)?);
+            }
         }
     }
     rows.iter()

@@ -167,6 +167,9 @@ enum Plan {
     Gather,
 }
 
+/// Some tenant returns the post `p` now (its link counts, migration 0022).
+const VISIBLE_SOMEWHERE: &str = "EXISTS (SELECT 1 FROM post_link_counts c WHERE c.post_id = p.id AND c.visible > 0)";
+
 /// ` AND …` for every condition of the query on posts `p`; the text search
 /// too unless `text` is false (the ranked FROM of a relevance sort has it).
 fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool, plan: Plan) {
@@ -193,12 +196,8 @@ fn push_post_conditions(qb: &mut QueryBuilder<Db>, cx: &PostCx<'_>, text: bool, 
         // every tenant in scope: the post's own count of the tenants that
         // return it (migration 0022)
         (None, InScope::All, _) => {
-            qb.push(match q.state {
-                Some(PostState::Expired) => {
-                    " AND NOT EXISTS (SELECT 1 FROM post_link_counts c WHERE c.post_id = p.id AND c.visible > 0)"
-                }
-                _ => " AND EXISTS (SELECT 1 FROM post_link_counts c WHERE c.post_id = p.id AND c.visible > 0)",
-            });
+            let not = if q.state == Some(PostState::Expired) { "NOT " } else { "" };
+            qb.push(format!(" AND {not}{VISIBLE_SOMEWHERE}"));
         }
         (Some(t), _, Plan::Walk) => {
             qb.push(" AND EXISTS (SELECT 1 FROM post_tenants pt WHERE pt.post_id = p.id AND pt.tenant_id = ");
@@ -469,30 +468,44 @@ fn push_some_tenant_without_exception(
             qb.push(")");
         }
         None => {
-            // for every tenant: fewer exceptions than tenants with a link
-            // (visible, with a scope) settle it by counting (migrations
-            // 0021, 0022) without reading the links; an item with an
-            // exception for (nearly) each reads them
-            if let None | Some(InScope::All) = scope {
-                let links = if scope.is_some() { "visible" } else { "seen" };
-                qb.push(format!(
-                    " AND ((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = {w}.post_id) \
-                     < (SELECT c.{links} FROM post_link_counts c WHERE c.post_id = {w}.post_id) OR"
-                ));
-            } else {
-                qb.push(" AND (");
-            }
-            qb.push(format!(" (SELECT 1 FROM post_tenants px WHERE px.post_id = {w}.post_id"));
-            if let Some(s) = scope {
-                qb.push(" AND px.visible");
-                push_in_scope_of_post(qb, s, "px");
-            }
-            qb.push(
-                " AND NOT EXISTS (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id \
-                 AND e0.tenant_id = px.tenant_id) LIMIT 1) IS NOT NULL)",
-            );
+            match scope {
+                None => qb.push(format!(" AND {}", some_link_without_exception(w, false))),
+                Some(InScope::All) => qb.push(format!(" AND {}", some_link_without_exception(w, true))),
+                Some(s) => {
+                    let [open, close] = link_without_exception(w);
+                    qb.push(format!(" AND ({open} AND px.visible"));
+                    push_in_scope_of_post(qb, s, "px");
+                    qb.push(format!("{close})"))
+                }
+            };
         }
     }
+}
+
+/// `(SELECT 1 FROM post_tenants px …` and `… LIMIT 1) IS NOT NULL`, with
+/// conditions on the link `px` between: a link of the post of the work item
+/// `{w}` whose tenant has no exception on it.
+fn link_without_exception(w: &str) -> [String; 2] {
+    [
+        format!("(SELECT 1 FROM post_tenants px WHERE px.post_id = {w}.post_id"),
+        " AND NOT EXISTS (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id \
+         AND e0.tenant_id = px.tenant_id) LIMIT 1) IS NOT NULL"
+            .to_string(),
+    ]
+}
+
+/// `(…)`: some tenant with a link (a visible one, with `visible`) to the
+/// post of the work item `{w}` has no exception on it. Fewer exceptions
+/// than such links settle it by counting (migrations 0021, 0022) without
+/// reading the links; an item with an exception for (nearly) each reads
+/// them.
+fn some_link_without_exception(w: &str, visible: bool) -> String {
+    let [open, close] = link_without_exception(w);
+    let (links, px) = if visible { ("visible", " AND px.visible") } else { ("seen", "") };
+    format!(
+        "((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = {w}.post_id) \
+         < (SELECT c.{links} FROM post_link_counts c WHERE c.post_id = {w}.post_id) OR {open}{px}{close})"
+    )
 }
 
 /// ` AND …`: the exception `e` is `tenant`'s, else one of `scope`'s.
@@ -703,11 +716,21 @@ impl TenantNames {
         Ok(TenantNames(rows.into_iter().collect()))
     }
 
-    pub(crate) fn name(&self, id: i64) -> Result<&str> {
+    fn name(&self, id: i64) -> Result<&str> {
         self.0
             .get(&id)
             .map(String::as_str)
             .ok_or_else(|| StoreError::Corrupt(format!("a link to tenant id {id}, which is not in the archive")))
+    }
+
+    /// The names of the tenants `ids`, sorted.
+    pub(crate) fn sorted(&self, ids: impl IntoIterator<Item = i64>) -> Result<Vec<String>> {
+        let mut names = ids
+            .into_iter()
+            .map(|id| self.name(id).map(str::to_string))
+            .collect::<Result<Vec<_>>>()?;
+        names.sort_unstable();
+        Ok(names)
     }
 }
 
@@ -757,15 +780,8 @@ fn scoped_summary(r: SummaryRow, names: &TenantNames) -> Result<(PostSummary, Ve
             .map_err(|e| StoreError::Corrupt(format!("tenant links: {e}")))?,
         None => Vec::new(),
     };
-    let mut tenants = Vec::with_capacity(links.len());
-    let mut visible = 0;
-    for link in links {
-        if link > 0 {
-            visible += 1;
-        }
-        tenants.push(names.name(link.abs())?.to_string());
-    }
-    tenants.sort();
+    let visible = links.iter().filter(|l| **l > 0).count() as i64;
+    let tenants = names.sorted(links.iter().map(|l| l.abs()))?;
     let item = match r.14 {
         None => None,
         Some(state) => Some(HitItem {
@@ -971,36 +987,41 @@ fn unconditioned(cx: &PostCx<'_>) -> bool {
 /// item has its post. An owner `''` is the items assigned to nobody. An
 /// owner and a state are what is in force per tenant (as
 /// [`push_in_force_facet`] counts them).
-const EVERY_POST_FACETS: &str = "SELECT 'service' AS facet, s.service AS value, COUNT(*) AS n \
-     FROM post_services s GROUP BY s.service \
-     UNION ALL SELECT 'category', p.category, COUNT(*) FROM posts p GROUP BY p.category \
-     UNION ALL SELECT 'severity', p.severity, COUNT(*) FROM posts p GROUP BY p.severity \
-     UNION ALL SELECT 'tag', g.tag, COUNT(*) FROM post_tags g GROUP BY g.tag \
-     UNION ALL SELECT 'state', CASE WHEN c.visible > 0 THEN 'visible' ELSE 'gone' END, COUNT(*) FROM posts p \
-       LEFT JOIN post_link_counts c ON c.post_id = p.id GROUP BY CASE WHEN c.visible > 0 THEN 'visible' ELSE 'gone' END \
-     UNION ALL SELECT 'major', CASE WHEN p.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM posts p \
-       GROUP BY p.is_major \
-     UNION ALL SELECT 'owner', COALESCE(x.v, ''), CAST(SUM(x.n) AS BIGINT) FROM (SELECT w.assignee AS v, COUNT(*) AS n \
-       FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) GROUP BY w.assignee \
-       UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.assignee AS v FROM work_items w \
-       WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) \
-       AND ((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = w.post_id) \
-       < (SELECT c.seen FROM post_link_counts c WHERE c.post_id = w.post_id) \
-       OR (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
-       (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
-       IS NOT NULL) UNION SELECT w.post_id, COALESCE(e.assignee, w.assignee) FROM work_items w \
-       JOIN work_item_variants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v \
-     UNION ALL SELECT 'item_state', x.v, CAST(SUM(x.n) AS BIGINT) FROM (SELECT w.state AS v, COUNT(*) AS n \
-       FROM work_items w WHERE NOT EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) GROUP BY w.state \
-       UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, w.state AS v FROM work_items w \
-       WHERE EXISTS (SELECT 1 FROM work_item_tenants x WHERE x.post_id = w.post_id) \
-       AND ((SELECT SUM(v.tenants) FROM work_item_variants v WHERE v.post_id = w.post_id) \
-       < (SELECT c.seen FROM post_link_counts c WHERE c.post_id = w.post_id) \
-       OR (SELECT 1 FROM post_tenants px WHERE px.post_id = w.post_id AND NOT EXISTS \
-       (SELECT 1 FROM work_item_tenants e0 WHERE e0.post_id = px.post_id AND e0.tenant_id = px.tenant_id) LIMIT 1) \
-       IS NOT NULL) UNION SELECT w.post_id, CASE WHEN e.applicable = FALSE THEN 'dismissed' \
-       ELSE COALESCE(e.state, w.state) END FROM work_items w \
-       JOIN work_item_variants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v";
+static EVERY_POST_FACETS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT 'service' AS facet, s.service AS value, COUNT(*) AS n \
+         FROM post_services s GROUP BY s.service \
+         UNION ALL SELECT 'category', p.category, COUNT(*) FROM posts p GROUP BY p.category \
+         UNION ALL SELECT 'severity', p.severity, COUNT(*) FROM posts p GROUP BY p.severity \
+         UNION ALL SELECT 'tag', g.tag, COUNT(*) FROM post_tags g GROUP BY g.tag \
+         UNION ALL SELECT 'state', CASE WHEN c.visible > 0 THEN 'visible' ELSE 'gone' END, COUNT(*) FROM posts p \
+           LEFT JOIN post_link_counts c ON c.post_id = p.id GROUP BY CASE WHEN c.visible > 0 THEN 'visible' ELSE 'gone' END \
+         UNION ALL SELECT 'major', CASE WHEN p.is_major THEN 'major' ELSE 'other' END, COUNT(*) FROM posts p \
+           GROUP BY p.is_major{}{}",
+        every_item_in_force_facet("owner", "w.assignee", "COALESCE(e.assignee, w.assignee)"),
+        every_item_in_force_facet(
+            "item_state",
+            "w.state",
+            "CASE WHEN e.applicable = FALSE THEN 'dismissed' ELSE COALESCE(e.state, w.state) END"
+        ),
+    )
+});
+
+/// ` UNION ALL SELECT '{facet}', value, count …` of every work item, for
+/// [`EVERY_POST_FACETS`]: an item without exceptions counted by its own
+/// column `shared`; one with exceptions once by it where some tenant has no
+/// exception, and once per distinct value `variant` of its exceptions `e`.
+fn every_item_in_force_facet(facet: &str, shared: &str, variant: &str) -> String {
+    format!(
+        " UNION ALL SELECT '{facet}', COALESCE(x.v, ''), CAST(SUM(x.n) AS BIGINT) FROM (SELECT {shared} AS v, \
+         COUNT(*) AS n FROM work_items w WHERE NOT {has} GROUP BY {shared} \
+         UNION ALL SELECT y.v, COUNT(*) FROM (SELECT w.post_id, {shared} AS v FROM work_items w \
+         WHERE {has} AND {some} UNION SELECT w.post_id, {variant} FROM work_items w \
+         JOIN work_item_variants e ON e.post_id = w.post_id) y GROUP BY y.v) x GROUP BY x.v",
+        has = has_exceptions("w"),
+        some = some_link_without_exception("w", false),
+    )
+}
 
 /// The tenant facet of every post, for [`EVERY_POST_FACETS`].
 const EVERY_POST_TENANT_FACET: &str = " UNION ALL SELECT 'tenant', t.name, c.n FROM (SELECT pt.tenant_id, COUNT(*) AS n \
@@ -1020,7 +1041,7 @@ fn matching_facets(cx: &PostCx<'_>, count_tenants: bool) -> QueryBuilder<Db> {
         }
         // every tenant in scope: the post's count (migration 0022)
         (None, InScope::All) => {
-            qb.push("EXISTS (SELECT 1 FROM post_link_counts c WHERE c.post_id = p.id AND c.visible > 0)");
+            qb.push(VISIBLE_SOMEWHERE);
         }
         (None, scope) => {
             qb.push("EXISTS (SELECT 1 FROM post_tenants pv WHERE pv.post_id = p.id AND pv.visible");
@@ -1072,7 +1093,7 @@ pub(crate) async fn post_facets(pool: &Pool<Db>, q: &PostQuery) -> Result<Facets
     let mut qb: QueryBuilder<Db> = if unconditioned(&cx) {
         // every post of the archive: each facet counted from its own table
         // (or index), not by joining every post to its links
-        let mut qb = QueryBuilder::new(EVERY_POST_FACETS);
+        let mut qb = QueryBuilder::new(EVERY_POST_FACETS.as_str());
         if count_tenants {
             qb.push(EVERY_POST_TENANT_FACET);
         }
