@@ -27,7 +27,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::action::{Action, transition};
+use super::action::{Action, transition, transition_for_tenants};
 use super::common::duration_text;
 use super::item::{Decision, WorkItem};
 use super::log::{Actor, LogEntry};
@@ -241,7 +241,11 @@ impl Default for MissedPolicy {
 /// Closes a missed item when the policy says so: once `now` is more than
 /// `grace` past the act-by date (or rollout start) and the item is still
 /// open, it is closed with the decision `missed`, labelled `missed`, by
-/// `system`. Returns the log entries, or `None` when nothing was done.
+/// `system`. Per tenant: the shared state closes when it is open, and so
+/// does each tenant's own open state (for which the post applies), so a
+/// tenant whose exception says "in progress" is not left open past the
+/// deadline because the shared decision was taken. Returns the log
+/// entries (a tenant's about its tenant), or `None` when nothing was done.
 pub fn auto_close_missed(
     item: &mut WorkItem,
     dates: &PostDates,
@@ -251,9 +255,7 @@ pub fn auto_close_missed(
     if !policy.auto_close {
         return None;
     }
-    let DeadlineStatus::Missed { since } = deadline_status(item, dates, now) else {
-        return None;
-    };
+    let since = dates.decision_deadline().filter(|d| now > *d)?;
     let grace = if policy.grace.is_negative() {
         time::Duration::ZERO
     } else {
@@ -267,18 +269,37 @@ pub fn auto_close_missed(
     } else {
         "the rollout start"
     };
-    let reason = format!("{what} {} passed without a decision", since.date());
     let close = Action::Close {
         decision: Decision::Missed,
-        reason: Some(reason),
+        reason: Some(format!("{what} {} passed without a decision", since.date())),
     };
-    // every open state allows closing as missed
-    let mut t = transition(item, close, &Actor::System, now).ok()?;
+    let mut next = item.clone();
+    let mut entries = Vec::new();
+    if next.state.is_open() {
+        // every open state allows closing as missed
+        let t = transition(&next, close.clone(), &Actor::System, now).ok()?;
+        next = t.item;
+        entries = t.entries;
+    }
+    let open_own: Vec<String> = next
+        .overrides
+        .iter()
+        .filter(|o| o.applicable != Some(false) && o.state.is_some_and(|s| s.is_open()))
+        .map(|o| o.tenant.clone())
+        .collect();
+    if !open_own.is_empty() {
+        let t = transition_for_tenants(&next, close, &open_own, &Actor::System, now).ok()?;
+        next = t.transition.item;
+        entries.extend(t.transition.entries);
+    }
+    if entries.is_empty() {
+        return None;
+    }
     let label = Action::AddLabel {
         label: MISSED_LABEL.to_string(),
     };
-    let labelled = transition(&t.item, label, &Actor::System, now).ok()?;
-    t.entries.extend(labelled.entries);
+    let labelled = transition(&next, label, &Actor::System, now).ok()?;
+    entries.extend(labelled.entries);
     *item = labelled.item;
-    Some(t.entries)
+    Some(entries)
 }

@@ -548,8 +548,93 @@ async fn each_owner_in_force_is_told_of_its_tenants(store: Store) {
     );
 }
 
+/// Missed work closes itself per tenant: MC2's act-by date (5 March) is
+/// past; the shared decision was taken (actioned) but gamma reopened the
+/// item for itself. With the missed policy on, the sweep closes gamma's
+/// own state as missed (an entry about gamma) and leaves the shared
+/// decision standing; before, gamma stayed open forever.
+async fn a_tenant_s_missed_work_closes_itself(store: Store) {
+    use changedesk_core::triage::{
+        Action, Actor, Decision, LogScope, MissedPolicy, State, transition, transition_for_tenants,
+    };
+    use changedesk_server::triage::sweep_deadlines;
+    let f = fixture(store).await;
+    let mc1 = post(
+        "MC1",
+        "2026-02-01T00:00:00Z",
+        "Shared by three",
+        "<p>x</p>",
+        json!({}),
+    );
+    let mc2 = post(
+        "MC2",
+        "2026-03-01T00:00:00Z",
+        "Act by the fifth",
+        "<p>y</p>",
+        json!({"actionRequiredByDateTime": "2026-03-05T00:00:00Z"}),
+    );
+    for t in ["alpha", "beta", "gamma"] {
+        f.store
+            .import_messages(
+                t,
+                &[mc1.clone(), mc2.clone()],
+                &opts("2026-03-02T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+    }
+    let who = Actor::person("test").unwrap();
+    let now = at(NOW);
+    let mut item = WorkItem::new("MC2", at("2026-03-02T00:00:00Z"));
+    let close = Action::Close {
+        decision: Decision::Actioned,
+        reason: None,
+    };
+    item = transition(&item, Action::Triage, &who, now).unwrap().item;
+    item = transition(&item, close, &who, now).unwrap().item;
+    let reopen = Action::Reopen {
+        reason: "gamma still works on it".into(),
+    };
+    item = transition_for_tenants(&item, reopen, &["gamma".to_string()], &who, now)
+        .unwrap()
+        .transition
+        .item;
+    assert!(item.is_open_for("gamma"));
+    crate::save_new_item(&f.store, &item, now).await;
+
+    // the policy off: counted as missed, left open
+    let sweep = sweep_deadlines(&f.store, &MissedPolicy::default(), now)
+        .await
+        .unwrap();
+    assert_eq!((sweep.missed, sweep.closed.len()), (1, 0), "{sweep:?}");
+    let on = MissedPolicy {
+        auto_close: true,
+        grace: time::Duration::days(1),
+    };
+    let sweep = sweep_deadlines(&f.store, &on, now).await.unwrap();
+    assert_eq!(sweep.closed, vec!["MC2".to_string()], "{sweep:?}");
+    let stored = f.store.work_item("MC2").await.unwrap().unwrap().item;
+    assert_eq!(stored.decision, Some(Decision::Actioned));
+    assert_eq!(
+        (stored.state_for("gamma"), stored.decision_for("gamma")),
+        (State::Done, Some(Decision::Missed))
+    );
+    assert!(stored.labels.contains("missed"));
+    let log = f.store.work_item_log("MC2").await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.entry.scope == LogScope::Tenant("gamma".into())
+                && e.entry.new.as_deref() == Some("missed")),
+        "{log:?}"
+    );
+    // nothing open for anyone now
+    let again = sweep_deadlines(&f.store, &on, now).await.unwrap();
+    assert_eq!((again.missed, again.closed.len()), (0, 0), "{again:?}");
+}
+
 both!(
     tenants_decide_for_themselves,
     a_tenant_s_own_deadline_is_swept_for_it,
+    a_tenant_s_missed_work_closes_itself,
     each_owner_in_force_is_told_of_its_tenants
 );

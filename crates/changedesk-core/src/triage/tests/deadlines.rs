@@ -369,6 +369,107 @@ fn auto_close_uses_the_start_without_act_by_and_skips_closed_items() {
     assert!(auto_close_missed(&mut item, &dates(Some(t0()), None), &neg, hours(1)).is_some());
 }
 
+/// Per tenant: a tenant's own open state past the deadline closes as
+/// missed too, whether the shared state is open (both close) or closed
+/// already (only the tenant's); a tenant for which the post does not
+/// apply, or whose own state is closed, is left as it is.
+#[test]
+fn auto_close_closes_each_tenants_own_open_state() {
+    let who = Actor::person("alice").unwrap();
+    let tenants = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let shared_done = {
+        let item = item_in(State::InProgress);
+        let t = transition_for_tenants(&item, Action::Start, &tenants(&["gamma"]), &who, t0());
+        assert!(t.is_err(), "already in progress: {t:?}");
+        let close = Action::Close {
+            decision: Decision::Actioned,
+            reason: None,
+        };
+        let mut item = transition(&item, close, &who, t0()).unwrap().item;
+        // gamma reopens for itself; delta does not apply; epsilon,
+        // reopened, is dismissed for itself
+        for (action, names) in [
+            (
+                Action::Reopen {
+                    reason: "gamma still works on it".into(),
+                },
+                &["gamma", "epsilon"][..],
+            ),
+            (
+                Action::Dismiss {
+                    reason: "not licensed".into(),
+                },
+                &["epsilon"][..],
+            ),
+        ] {
+            item = transition_for_tenants(&item, action, &tenants(names), &who, t0())
+                .unwrap()
+                .transition
+                .item;
+        }
+        let not_applicable = Action::SetOverride {
+            tenant: "delta".into(),
+            applicable: Some(false),
+            assignee: None,
+            due: None,
+            note: None,
+        };
+        transition(&item, not_applicable, &who, t0()).unwrap().item
+    };
+    assert!(shared_done.state.is_closed());
+    assert!(shared_done.is_open_for("gamma"), "{shared_done:?}");
+    let now = days(8);
+    let mut item = shared_done.clone();
+    let entries = auto_close_missed(&mut item, &dates(Some(t0()), None), &policy(7), now).unwrap();
+    // the shared decision stands; gamma's own state closed as missed
+    assert_eq!(item.decision, Some(Decision::Actioned));
+    assert_eq!(item.state_for("gamma"), State::Done);
+    assert_eq!(item.decision_for("gamma"), Some(Decision::Missed));
+    assert!(!item.is_open_for("gamma"));
+    assert_eq!(item.state_for("epsilon"), State::Dismissed);
+    assert_eq!(item.decision_for("alpha"), Some(Decision::Actioned));
+    assert!(item.labels.contains(MISSED_LABEL));
+    let gamma = LogScope::Tenant("gamma".into());
+    let about: Vec<(&LogScope, Option<&str>)> = entries
+        .iter()
+        .map(|e| (&e.scope, e.new.as_deref()))
+        .collect();
+    assert_eq!(
+        about,
+        vec![
+            (&gamma, Some("done")),
+            (&gamma, Some("missed")),
+            (&LogScope::Post, Some("missed")),
+        ]
+    );
+    // nothing open any more: nothing to do
+    assert_eq!(
+        auto_close_missed(&mut item, &dates(Some(t0()), None), &policy(7), days(30)),
+        None
+    );
+
+    // the shared state open too: both close, and gamma, missed like the
+    // others, follows the shared state again
+    let mut item = item_in(State::Triaged);
+    item = transition_for_tenants(&item, Action::Start, &tenants(&["gamma"]), &who, t0())
+        .unwrap()
+        .transition
+        .item;
+    let entries = auto_close_missed(&mut item, &dates(Some(t0()), None), &policy(7), now).unwrap();
+    assert_eq!(
+        (item.state, item.decision),
+        (State::Done, Some(Decision::Missed))
+    );
+    assert!(item.overrides.is_empty(), "{:?}", item.overrides);
+    assert!(entries.iter().any(|e| e.scope == gamma));
+    // within the grace period, nothing
+    let mut item = shared_done;
+    assert_eq!(
+        auto_close_missed(&mut item, &dates(Some(t0()), None), &policy(7), days(7)),
+        None
+    );
+}
+
 #[test]
 fn the_missed_policy_reads_durations_as_text() {
     let p: MissedPolicy = serde_json::from_str(r#"{"auto_close":true,"grace":"1d12h"}"#).unwrap();
