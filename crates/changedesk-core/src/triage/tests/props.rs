@@ -309,7 +309,18 @@ proptest! {
                     let act_by = Some(t0().saturating_add(time::Duration::days(act_by_days)));
                     match auto_close_missed(&mut item, &PostDates { act_by, start: None, first_seen: days(-1000) }, &policy, now) {
                         Some(entries) => {
-                            prop_assert_eq!(item.decision, Some(Decision::Missed));
+                            // what was open, shared or a tenant's own, is
+                            // closed as missed; nothing is open any more
+                            if before.state.is_open() {
+                                prop_assert_eq!(item.decision, Some(Decision::Missed));
+                            }
+                            prop_assert!(item.state.is_closed());
+                            for o in &before.overrides {
+                                if o.applicable != Some(false) && o.state.is_some_and(|s| s.is_open()) {
+                                    prop_assert_eq!(item.decision_for(&o.tenant), Some(Decision::Missed));
+                                }
+                            }
+                            prop_assert!(item.overrides.iter().all(|o| o.applicable == Some(false) || !o.state.is_some_and(|s| s.is_open())));
                             prop_assert!(item.labels.contains(MISSED_LABEL));
                             prop_assert!(entries.iter().all(|e| e.actor == Actor::System));
                             entries
