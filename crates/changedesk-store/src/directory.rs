@@ -273,6 +273,29 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Removes tenant `name` and what is its own: its links to posts and
+    /// incidents (the link counts follow), its exceptions in work items (a
+    /// new version of each), its service health, sync runs, ownership
+    /// entries for it alone and notifications about it alone not yet
+    /// delivered, then its row, in one transaction; audited
+    /// (`tenant.purge`, with the counts). Shared content stays: posts and
+    /// incidents (those no other tenant saw are then seen by none), their
+    /// revisions (unattributed where it brought them), work items, the
+    /// decision log, the audit log. A tenant of the configuration (in
+    /// `configured`) is refused: it would come back at the next sync.
+    pub async fn purge_tenant(
+        &self,
+        name: &str,
+        configured: &[String],
+        actor: &str,
+        at: &Timestamp,
+    ) -> Result<PurgedTenant> {
+        let writer = &*self.writer;
+        dispatch_write!(self.purge_tenant(writer, name, configured, actor, at))
+    }
+}
+
 impl NewTenant {
     /// Trimmed, the directory in lower case; checked.
     fn cleaned(&self) -> Result<NewTenant> {
@@ -333,6 +356,28 @@ pub struct RenamedTenant {
     pub groups: Vec<String>,
     /// Saved views of the inbox limited to the tenant.
     pub views: i64,
+}
+
+/// What purging a tenant removed ([`Store::purge_tenant`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PurgedTenant {
+    pub name: String,
+    /// Its links to posts, and to incidents.
+    pub post_links: i64,
+    pub incident_links: i64,
+    /// Posts and incidents no other tenant saw: they stay in the archive
+    /// (with their revisions and work), seen by no tenant.
+    pub posts_seen_by_none: i64,
+    pub incidents_seen_by_none: i64,
+    /// Work items that had an exception for it.
+    pub work_items: i64,
+    /// Ownership entries for it alone.
+    pub ownership: i64,
+    /// Its service health rows (current and history) and sync runs.
+    pub health: i64,
+    pub runs: i64,
+    /// Notifications about it alone not yet delivered.
+    pub notifications: i64,
 }
 
 impl Store {

@@ -2,7 +2,7 @@
 // and `mod postgres` after ops.rs and admin_ops.rs (whose helpers it uses).
 // Types in `directory.rs`.
 
-use super::directory::{TenantPage, TenantQuery, AccessCheck, AddedTenants, Consent, ConsentAnswer, ConsentTaken, DirectoryTenant, NewTenant, RenamedTenant, consent_of};
+use super::directory::{TenantPage, TenantQuery, AccessCheck, AddedTenants, Consent, ConsentAnswer, ConsentTaken, DirectoryTenant, NewTenant, PurgedTenant, RenamedTenant, consent_of};
 
 const DIRECTORY_COLUMNS: &str = "name, directory_id, display_name, added_at, consent, consent_at, consent_error, consent_asked_at, \
      checked_at, check_missing, check_error, last_sync_at, last_sync_error";
@@ -296,6 +296,125 @@ pub(crate) async fn remove_directory_tenant(pool: &Pool<Db>, writer: &Writer, na
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+pub(crate) async fn purge_tenant(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    name: &str,
+    configured: &[String],
+    actor: &str,
+    at: &Timestamp,
+) -> Result<PurgedTenant> {
+    let name = name.trim().to_lowercase();
+    if configured.iter().any(|c| c.eq_ignore_ascii_case(&name)) {
+        return Err(StoreError::Invalid(format!(
+            "tenant `{name}` is defined in the configuration file: remove its [[tenants]] table there first"
+        )));
+    }
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "purge tenant").await?;
+    let row = sqlx::query("SELECT id, directory_id, display_name FROM tenants WHERE name = $1")
+        .bind(&name)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else {
+        return Err(StoreError::NotFound(format!("tenant `{name}`")));
+    };
+    let id: i64 = row.try_get("id")?;
+    let directory: Option<String> = row.try_get("directory_id")?;
+    let display: Option<String> = row.try_get("display_name")?;
+    let mut out = PurgedTenant { name: name.clone(), ..Default::default() };
+
+    // its links, and the counts they were in (migration 0022); a post or
+    // incident no other tenant saw stays in the archive, seen by none
+    for (links, counts, key) in [
+        ("post_tenants", "post_link_counts", "post_id"),
+        ("incident_tenants", "incident_link_counts", "incident_id"),
+    ] {
+        sqlx::query(sql(format!(
+            "UPDATE {counts} SET seen = seen - 1, visible = visible - \
+             (SELECT CASE WHEN l.visible THEN 1 ELSE 0 END FROM {links} l WHERE l.{key} = {counts}.{key} AND l.tenant_id = $1) \
+             WHERE {key} IN (SELECT {key} FROM {links} WHERE tenant_id = $1)"
+        )))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let alone = sqlx::query(sql(format!("DELETE FROM {counts} WHERE seen <= 0"))).execute(&mut *tx).await?.rows_affected() as i64;
+        let gone = sqlx::query(sql(format!("DELETE FROM {links} WHERE tenant_id = $1")))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as i64;
+        if links == "post_tenants" {
+            (out.post_links, out.posts_seen_by_none) = (gone, alone);
+        } else {
+            (out.incident_links, out.incidents_seen_by_none) = (gone, alone);
+        }
+    }
+    // revisions and status changes first seen through it stay, unattributed
+    for table in ["post_revisions", "incident_revisions", "incident_status_history"] {
+        sqlx::query(sql(format!("UPDATE {table} SET tenant_id = NULL WHERE tenant_id = $1")))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for table in ["health_current", "health_history", "runs"] {
+        let n = sqlx::query(sql(format!("DELETE FROM {table} WHERE tenant_id = $1")))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as i64;
+        if table == "runs" {
+            out.runs = n;
+        } else {
+            out.health += n;
+        }
+    }
+
+    // its exceptions in work items (a new version of each, so an edit begun
+    // before cannot write them back), and their index
+    let items = sqlx::query(
+        "SELECT w.post_id, w.item FROM work_items w JOIN work_item_tenants e ON e.post_id = w.post_id WHERE e.tenant_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in items {
+        let post_id: String = row.try_get("post_id")?;
+        let mut item: changedesk_core::triage::WorkItem = from_json(&row.try_get::<String, _>("item")?, "work item")?;
+        item.overrides.retain(|o| !o.tenant.eq_ignore_ascii_case(&name));
+        let text = serde_json::to_string(&item).map_err(|e| StoreError::Corrupt(format!("work item {post_id}: {e}")))?;
+        sqlx::query("UPDATE work_items SET item = $1, version = version + 1 WHERE post_id = $2")
+            .bind(text)
+            .bind(&post_id)
+            .execute(&mut *tx)
+            .await?;
+        write_exceptions(&mut tx, &item, true).await?;
+        out.work_items += 1;
+    }
+    sqlx::query("DELETE FROM work_item_tenants WHERE tenant_id = $1").bind(id).execute(&mut *tx).await?;
+    out.ownership = sqlx::query("DELETE FROM ownership WHERE scope_kind = 'tenant' AND scope_name = $1")
+        .bind(&name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+    // what was still to be told about it alone
+    out.notifications = sqlx::query("DELETE FROM notify_intents WHERE tenant = $1 AND delivered_at IS NULL")
+        .bind(&name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as i64;
+    sqlx::query("DELETE FROM tenants WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    let mut detail = serde_json::to_value(&out).unwrap_or_default();
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("directory_id".into(), serde_json::json!(directory));
+        o.insert("display_name".into(), serde_json::json!(display));
+        o.insert("archive".into(), serde_json::json!("purged"));
+    }
+    audit(&mut tx, &now, actor, "tenant.purge", &name, &detail).await?;
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// The `WHERE` of a page of tenants (after `FROM tenants t WHERE 1=1`).

@@ -476,9 +476,12 @@ pub enum TenantsCommand {
         #[command(flatten)]
         who: AsUser,
     },
-    /// Stop syncing a tenant added to the database (what was archived of it stays).
+    /// Stop syncing a tenant added to the database (what was archived of it stays), or with --purge remove what is its own.
     Remove {
         name: String,
+        /// A decommissioned customer: also remove its links to posts and incidents, its exceptions in work items, ownership entries for it alone, service health, sync runs and undelivered notifications, then the tenant itself (shared posts, incidents, revisions, work items and logs stay). Any tenant not in the configuration file.
+        #[arg(long)]
+        purge: bool,
         #[command(flatten)]
         who: AsUser,
     },

@@ -80,6 +80,7 @@ pub fn router() -> Router<AppState> {
         .route("/tenants/check", post(tenants::check))
         .route("/tenants/remove", post(tenants::remove))
         .route("/tenants/rename", post(tenants::rename))
+        .route("/tenants/purge", post(tenants::purge))
         .route(
             crate::onboard::CONSENT_CALLBACK_PATH,
             get(tenants::callback),

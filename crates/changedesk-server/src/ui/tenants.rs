@@ -187,3 +187,34 @@ pub(crate) async fn rename(State(state): State<AppState>, form: UiForm) -> UiRes
     .await;
     answer(&state, &form, done).await
 }
+
+/// `POST /tenants/purge`: purges the form's tenant (a decommissioned
+/// customer): what is its own goes, shared content stays.
+pub(crate) async fn purge(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+    let name = form.get("name").trim().to_string();
+    let done = async {
+        if form.get("confirm").trim() != name {
+            return Err(crate::http::error::ApiError::bad_request(
+                "type the tenant's name again to purge it (nothing was removed)",
+            ));
+        }
+        let r = api::purge(&state, &form.user.caller, &name).await?;
+        Ok((
+            Notice::ok(format!(
+                "{} was purged: {} post links and {} incident links ({} posts and {} incidents no other tenant saw stay in the archive, seen by none), exceptions in {} work items, {} ownership entries, {} health rows and {} sync runs.",
+                r.name,
+                r.post_links,
+                r.incident_links,
+                r.posts_seen_by_none,
+                r.incidents_seen_by_none,
+                r.work_items,
+                r.ownership,
+                r.health,
+                r.runs
+            )),
+            None,
+        ))
+    }
+    .await;
+    answer(&state, &form, done).await
+}

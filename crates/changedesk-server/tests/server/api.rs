@@ -539,6 +539,14 @@ fn matrix() -> Vec<Row> {
             body: Some(json!({"name": "beta"})),
             expect: [401, 409, 403, 403, 403, 403],
         },
+        // purging a tenant nobody has: admins are told so, others refused
+        Row {
+            method: "POST",
+            route: "/api/v1/tenants/{name}/purge",
+            path: "/api/v1/tenants/nobody/purge",
+            body: None,
+            expect: [401, 404, 403, 403, 403, 403],
+        },
         // the baseline concerns every tenant: scoped neither sees nor accepts it
         Row {
             method: "GET",

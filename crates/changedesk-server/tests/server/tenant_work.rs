@@ -632,9 +632,67 @@ async fn a_tenant_s_missed_work_closes_itself(store: Store) {
     assert_eq!((again.missed, again.closed.len()), (0, 0), "{again:?}");
 }
 
+/// A decommissioned customer is purged from the tenants page or the API
+/// by an unrestricted admin: its exception and links go, the shared item
+/// and post stay. The page asks for the name twice (a mismatch removes
+/// nothing); a tenant-limited user may not purge.
+async fn an_admin_purges_a_decommissioned_tenant(store: Store) {
+    let f = fixture(store).await;
+    let admin = sign_in(&f, "admin").await;
+    let (status, _) = act(
+        &admin,
+        &f,
+        json!({"action": "close", "decision": "actioned", "tenants": ["gamma"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let limited = sign_in(&f, "limited").await;
+    let a = limited
+        .send_json(&f, "POST", "/api/v1/tenants/gamma/purge", &json!({}))
+        .await;
+    assert_eq!(a.status.as_u16(), 403, "{}", a.body);
+    let a = admin
+        .post(
+            &f,
+            "/tenants/purge",
+            &[("name", "gamma"), ("confirm", "gama")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 400, "{}", a.body);
+    assert!(a.body.contains("type the tenant"), "{}", a.body);
+    let item = json_of(&admin, &f, "/api/v1/items/MC1").await;
+    assert_eq!(item["overrides"][0]["tenant"], "gamma", "{item}");
+
+    let a = admin
+        .post(
+            &f,
+            "/tenants/purge",
+            &[("name", "gamma"), ("confirm", "gamma")],
+        )
+        .await;
+    assert_eq!(a.status.as_u16(), 200, "{}", a.body);
+    assert!(
+        a.body.contains("gamma was purged: 1 post links"),
+        "{}",
+        a.body
+    );
+    let item = json_of(&admin, &f, "/api/v1/items/MC1").await;
+    assert_eq!(item["overrides"], json!([]), "{item}");
+    let post = json_of(&admin, &f, "/api/v1/posts/MC1").await;
+    assert_eq!(post["tenant_count"], 2, "{post}");
+    let tenants = json_of(&admin, &f, "/api/v1/tenants").await;
+    assert!(!tenants.to_string().contains("gamma"), "{tenants}");
+    // the API says so when there is nothing left
+    let a = admin
+        .send_json(&f, "POST", "/api/v1/tenants/gamma/purge", &json!({}))
+        .await;
+    assert_eq!(a.status.as_u16(), 404, "{}", a.body);
+}
+
 both!(
     tenants_decide_for_themselves,
     a_tenant_s_own_deadline_is_swept_for_it,
     a_tenant_s_missed_work_closes_itself,
+    an_admin_purges_a_decommissioned_tenant,
     each_owner_in_force_is_told_of_its_tenants
 );

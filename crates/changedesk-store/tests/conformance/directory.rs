@@ -5,8 +5,8 @@
 //! archive, and every change audited.
 
 use changedesk_store::{
-    AccessCheck, Consent, ConsentAnswer, ConsentTaken, NewTenant, Store, StoreError, TenantPage,
-    TenantQuery,
+    AccessCheck, Consent, ConsentAnswer, ConsentTaken, IncidentFilter, NewTenant, PostQuery,
+    PostState, Store, StoreError, TenantPage, TenantQuery, TenantScope,
 };
 
 use crate::conformance;
@@ -589,5 +589,221 @@ conformance!(
             store.rename_tenant("fabrikam", "x", &[], "ann", &t0).await,
             Err(StoreError::NotFound(_))
         ));
+    }
+);
+
+conformance!(
+    /// A decommissioned customer's purge removes what is its own (links,
+    /// counts, exceptions, ownership, health, runs, its row) and keeps what
+    /// is shared: posts and incidents (seen by none when only it saw
+    /// them), revisions, work items, other tenants' exceptions.
+    a_purged_tenant_leaves_nothing_of_its_own,
+    |store: Store| async move {
+        use changedesk_core::triage::{
+            Owner, OwnershipEntry, Scope, State, TenantOverride, WorkItem,
+        };
+        let t0 = at("2026-03-01T00:00:00Z");
+        store
+            .import_messages(
+                "contoso",
+                &[post("MC1", "2026-02-01T00:00:00Z")],
+                &opts("2026-02-20T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        store
+            .import_messages(
+                "fabrikam",
+                &[
+                    post("MC1", "2026-02-01T00:00:00Z"),
+                    post("MC2", "2026-02-02T00:00:00Z"),
+                ],
+                &opts("2026-02-20T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        for t in ["contoso", "fabrikam"] {
+            store
+                .import_incidents(
+                    t,
+                    &[incident("EX1", "investigating", "2026-03-01T10:00:00Z", 1)],
+                    &opts("2026-03-01T00:00:00Z"),
+                )
+                .await
+                .unwrap();
+        }
+        store
+            .import_incidents(
+                "fabrikam",
+                &[
+                    incident("EX1", "investigating", "2026-03-01T10:00:00Z", 1),
+                    incident("EX2", "investigating", "2026-03-01T11:00:00Z", 1),
+                ],
+                &opts("2026-03-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let mut item = WorkItem::new("MC1", t0);
+        for (t, s) in [("contoso", State::InProgress), ("fabrikam", State::Done)] {
+            let mut ex = TenantOverride::empty(t);
+            ex.state = Some(s);
+            item.overrides.push(ex);
+        }
+        store
+            .save_work_item(&changedesk_store::ItemSave {
+                item: &item,
+                expected_version: None,
+                evaluated_revision: None,
+                entries: &[],
+                notify: &[],
+                events: &[],
+                at: t0,
+            })
+            .await
+            .unwrap();
+        store
+            .put_owner(
+                &Owner {
+                    name: "bob".into(),
+                    display_name: "Bob".into(),
+                    email: "bob@example.com".into(),
+                    teams: None,
+                    slack: None,
+                },
+                "ann",
+                &t0,
+            )
+            .await
+            .unwrap();
+        store
+            .set_ownership(
+                &OwnershipEntry {
+                    workload: "Microsoft Teams".into(),
+                    owner: "bob".into(),
+                    scope: Scope::Tenant("fabrikam".into()),
+                },
+                "ann",
+                &t0,
+            )
+            .await
+            .unwrap();
+
+        // refused: a configured tenant, nobody
+        assert!(matches!(
+            store
+                .purge_tenant("fabrikam", &["fabrikam".into()], "ann", &t0)
+                .await,
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            store.purge_tenant("nobody", &[], "ann", &t0).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.work_item("MC1").await.unwrap().unwrap().version, 1);
+
+        let r = store
+            .purge_tenant(" Fabrikam ", &[], "ann", &t0)
+            .await
+            .unwrap();
+        assert_eq!(r.name, "fabrikam");
+        assert_eq!(
+            (r.post_links, r.posts_seen_by_none),
+            (2, 1),
+            "MC2 was fabrikam's alone: {r:?}"
+        );
+        assert_eq!((r.incident_links, r.incidents_seen_by_none), (2, 1));
+        assert_eq!((r.work_items, r.ownership), (1, 1));
+        assert!(r.runs >= 2, "{r:?}");
+
+        let names: Vec<String> = store
+            .tenants()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(names, ["contoso"]);
+        // the shared content stays; the counts are the links
+        let listed = store
+            .list_messages(&changedesk_store::MessageFilter::default())
+            .await
+            .unwrap();
+        let mut counts: Vec<(&str, i64, i64)> = listed
+            .iter()
+            .map(|s| (s.id.as_str(), s.tenants_seen, s.tenants_visible))
+            .collect();
+        counts.sort();
+        assert_eq!(counts, [("MC1", 1, 1), ("MC2", 0, 0)]);
+        let mc1 = store.get_message("MC1").await.unwrap();
+        let linked: Vec<&str> = mc1.tenants.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(linked, ["contoso"]);
+        assert!(!mc1.revisions.is_empty());
+        let active = PostQuery {
+            state: Some(PostState::Active),
+            ..PostQuery::new(TenantScope::All)
+        };
+        assert_eq!(store.query_posts(&active).await.unwrap().total, 1);
+        let incidents = store
+            .list_incidents(&IncidentFilter::default())
+            .await
+            .unwrap();
+        let mut seen: Vec<(&str, i64)> = incidents
+            .iter()
+            .map(|i| (i.id.as_str(), i.tenants_seen))
+            .collect();
+        seen.sort();
+        assert_eq!(seen, [("EX1", 1), ("EX2", 0)]);
+        // its exception is gone, contoso's stays; a new version
+        let stored = store.work_item("MC1").await.unwrap().unwrap();
+        let left: Vec<&str> = stored
+            .item
+            .overrides
+            .iter()
+            .map(|o| o.tenant.as_str())
+            .collect();
+        assert_eq!(left, ["contoso"]);
+        assert_eq!(stored.version, 2);
+        let open_somewhere = store
+            .work_items(&changedesk_store::ItemFilter {
+                states: vec![State::InProgress],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(open_somewhere.len(), 1);
+        let done_somewhere = store
+            .work_items(&changedesk_store::ItemFilter {
+                states: vec![State::Done],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(done_somewhere.is_empty(), "fabrikam's exception is gone");
+        assert!(store.ownership().await.unwrap().is_empty());
+        let audited = actions(&store).await;
+        assert!(
+            audited.contains(&("ann".into(), "tenant.purge".into(), "fabrikam".into())),
+            "{audited:?}"
+        );
+
+        // the name is free: a sync under it starts a new tenant
+        store
+            .import_messages(
+                "fabrikam",
+                &[post("MC2", "2026-02-02T00:00:00Z")],
+                &opts("2026-03-02T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let listed = store
+            .list_messages(&changedesk_store::MessageFilter::default())
+            .await
+            .unwrap();
+        let mut counts: Vec<(&str, i64, i64)> = listed
+            .iter()
+            .map(|s| (s.id.as_str(), s.tenants_seen, s.tenants_visible))
+            .collect();
+        counts.sort();
+        assert_eq!(counts, [("MC1", 1, 1), ("MC2", 1, 1)]);
     }
 );

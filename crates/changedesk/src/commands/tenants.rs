@@ -68,7 +68,13 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                 .collect();
             return add(app, &tenants, &who, dry_run).await;
         }
-        TenantsCommand::Remove { name, who } => return remove(app, &name, &who).await,
+        TenantsCommand::Remove { name, purge, who } => {
+            return if purge {
+                purge_tenant(app, &name, &who).await
+            } else {
+                remove(app, &name, &who).await
+            };
+        }
         TenantsCommand::Rename { from, to, who } => return rename(app, &from, &to, &who).await,
         TenantsCommand::ConsentLink { names, format, who } => {
             return consent_links(app, &names, format, &who).await;
@@ -550,6 +556,42 @@ async fn remove(app: &App, name: &str, who: &crate::cli::AsUser) -> Result<ExitC
     store.close().await;
     r?;
     println!("tenant `{name}` is no longer synced; what was archived of it stays");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn purge_tenant(app: &App, name: &str, who: &crate::cli::AsUser) -> Result<ExitCode> {
+    if app
+        .config
+        .tenants
+        .iter()
+        .any(|c| c.name.eq_ignore_ascii_case(name.trim()))
+    {
+        bail!(
+            "tenant `{name}` is defined in the configuration file: remove it there first, or it comes back at the next sync"
+        );
+    }
+    let actor = admin_actor(who)?;
+    let now = app::now()?;
+    let configured: Vec<String> = app.config.tenants.iter().map(|c| c.name.clone()).collect();
+    let store = app.store_existing().await?;
+    let r = store.purge_tenant(name, &configured, &actor, &now).await;
+    store.close().await;
+    let r = r?;
+    println!("tenant `{}` was purged", r.name);
+    println!(
+        "  removed {} post links, {} incident links, its exceptions in {} work items, {} ownership entries, {} health rows, {} sync runs, {} undelivered notifications",
+        r.post_links,
+        r.incident_links,
+        r.work_items,
+        r.ownership,
+        r.health,
+        r.runs,
+        r.notifications
+    );
+    println!(
+        "  {} posts and {} incidents no other tenant saw stay in the archive, seen by none; the decision and audit logs stay",
+        r.posts_seen_by_none, r.incidents_seen_by_none
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -626,3 +626,46 @@ fn an_unknown_tenant_name_is_an_error_not_an_empty_answer() {
     s.run(&["messages", "list", "--tenant", "alpha"]).ok();
     s.run(&["tasks", "list", "--tenant", "alpha"]).ok();
 }
+
+/// `tenants remove NAME --purge`: a decommissioned customer's links and
+/// runs go with it; the posts stay (those only it saw, seen by none).
+#[test]
+fn a_purged_tenant_is_gone_and_its_posts_stay() {
+    let s = Sandbox::new();
+    let all = corpus(4);
+    s.write_json("a.json", &Value::Array(all.clone()));
+    s.write_json("b.json", &Value::Array(all[..2].to_vec()));
+    s.write_json("c.json", &Value::Array(all[2..].to_vec()));
+    s.run(&["import", "b.json", "--tenant", "alpha", "--create-tenant"])
+        .ok();
+    s.run(&["import", "a.json", "--tenant", "beta", "--create-tenant"])
+        .ok();
+    let r = s
+        .run(&["tenants", "remove", "beta", "--purge", "--as", "ann"])
+        .ok();
+    assert!(
+        r.stdout.contains("tenant `beta` was purged"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("removed 4 post links"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("2 posts and 0 incidents no other tenant saw"),
+        "{}",
+        r.stdout
+    );
+    let t = s.run(&["tenants", "list"]).ok().stdout;
+    assert!(!t.contains("beta") && t.contains("alpha"), "{t}");
+    let listed: Value =
+        serde_json::from_str(&s.run(&["messages", "list", "--format", "json"]).ok().stdout)
+            .unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(4), "{listed}");
+    // gone: a second purge finds nothing
+    let r = s
+        .run(&["tenants", "remove", "beta", "--purge", "--as", "ann"])
+        .fails();
+    assert!(r.stderr.contains("beta"), "{}", r.stderr);
+    // the name is free: importing under it needs --create-tenant again
+    s.run(&["import", "c.json", "--tenant", "beta"]).fails();
+}

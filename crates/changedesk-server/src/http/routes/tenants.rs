@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(consent_link))
         .routes(routes!(check_tenant))
         .routes(routes!(rename_tenant))
+        .routes(routes!(purge_tenant))
 }
 
 /// A tenant as the archive knows it.
@@ -544,6 +545,77 @@ pub(crate) async fn rename(
         channels: r.channels,
         groups: r.groups,
         views: r.views,
+    })
+}
+
+/// What purging a tenant removed.
+#[derive(Serialize, ToSchema)]
+pub struct PurgedDto {
+    pub name: String,
+    /// Its links to posts, and to incidents.
+    pub post_links: i64,
+    pub incident_links: i64,
+    /// Posts and incidents no other tenant saw: they stay in the archive,
+    /// seen by no tenant.
+    pub posts_seen_by_none: i64,
+    pub incidents_seen_by_none: i64,
+    /// Work items that had an exception for it.
+    pub work_items: i64,
+    /// Ownership entries for it alone.
+    pub ownership: i64,
+    /// Its service health rows and sync runs.
+    pub health: i64,
+    pub runs: i64,
+    /// Notifications about it alone not yet delivered.
+    pub notifications: i64,
+}
+
+/// Purges a decommissioned tenant: its links to posts and incidents, its
+/// exceptions in work items, ownership entries, service health, sync runs
+/// and undelivered notifications go, then the tenant itself, in one
+/// transaction (audited `tenant.purge`, with the counts). Shared content
+/// stays (posts, incidents, revisions, work items, logs). A tenant of the
+/// configuration is refused (409): remove it there first. Unrestricted
+/// admins only.
+#[utoipa::path(post, path = "/api/v1/tenants/{name}/purge", tag = "tenants",
+    params(("name" = String, Path)),
+    responses((status = 200, body = PurgedDto), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "A configured tenant", body = Problem)))]
+async fn purge_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<axum::Json<PurgedDto>> {
+    Ok(axum::Json(purge(&state, &caller, &name).await?))
+}
+
+/// Purges the tenant `name` for `caller` (the API's and the web UI's).
+pub(crate) async fn purge(state: &AppState, caller: &Caller, name: &str) -> ApiResult<PurgedDto> {
+    caller.require(Need::Admin)?;
+    let configured = configured(state);
+    if configured
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(name.trim()))
+    {
+        return Err(ApiError::conflict(format!(
+            "tenant `{name}` is defined in the configuration file: remove it there first, or it comes back at the next sync"
+        )));
+    }
+    let r = state
+        .store
+        .purge_tenant(name, &configured, &caller.actor(), &state.now())
+        .await?;
+    Ok(PurgedDto {
+        name: r.name,
+        post_links: r.post_links,
+        incident_links: r.incident_links,
+        posts_seen_by_none: r.posts_seen_by_none,
+        incidents_seen_by_none: r.incidents_seen_by_none,
+        work_items: r.work_items,
+        ownership: r.ownership,
+        health: r.health,
+        runs: r.runs,
+        notifications: r.notifications,
     })
 }
 
