@@ -682,6 +682,17 @@ async fn an_admin_purges_a_decommissioned_tenant(store: Store) {
     assert_eq!(post["tenant_count"], 2, "{post}");
     let tenants = json_of(&admin, &f, "/api/v1/tenants").await;
     assert!(!tenants.to_string().contains("gamma"), "{tenants}");
+    // a user limited to it sees nothing now, not everything
+    let posts = json_of(&limited, &f, "/api/v1/posts").await;
+    assert_eq!(posts["items"], json!([]), "{posts}");
+    let items = json_of(&limited, &f, "/api/v1/items").await;
+    assert_eq!(items, json!([]), "{items}");
+    let before = json_of(&admin, &f, "/api/v1/posts").await;
+    assert_eq!(
+        before["items"].as_array().map(Vec::len),
+        Some(1),
+        "{before}"
+    );
     // the API says so when there is nothing left
     let a = admin
         .send_json(&f, "POST", "/api/v1/tenants/gamma/purge", &json!({}))
