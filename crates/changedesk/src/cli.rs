@@ -1092,7 +1092,7 @@ pub struct ForTenants {
         conflicts_with = "for_group"
     )]
     pub tenants: Vec<String>,
-    /// Only for the tenants of this group that see the post.
+    /// Only for the tenants of this group that see the post now (each gets its own exception; a tenant that joins the group later follows the shared state).
     #[arg(long = "for-group", value_name = "GROUP")]
     pub for_group: Option<String>,
 }
