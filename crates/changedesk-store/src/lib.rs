@@ -678,6 +678,17 @@ impl Store {
         dispatch!(self.health(tenant))
     }
 
+    /// Service health across the tenants of a scope, counted: one row per
+    /// service (compared ignoring case) and status, with the first
+    /// `named` tenants of each status not in `unnamed`, by name. A page of
+    /// 2,000 tenants × 17 services reads 34,000 rows otherwise.
+    pub async fn health_summary(
+        &self,
+        filter: &HealthFilter<'_>,
+    ) -> Result<Vec<HealthStatusCount>> {
+        dispatch!(self.health_summary(filter))
+    }
+
     pub async fn tenants(&self) -> Result<Vec<TenantRow>> {
         dispatch!(self.tenants())
     }
@@ -2023,6 +2034,37 @@ pub struct HealthRow {
     pub status: String,
     pub since: Timestamp,
     pub last_seen: Timestamp,
+}
+
+/// What [`Store::health_summary`] counts.
+#[derive(Debug, Clone)]
+pub struct HealthFilter<'a> {
+    /// The tenants counted.
+    pub scope: &'a TenantScope,
+    /// One tenant only.
+    pub tenant: Option<&'a str>,
+    /// One service only (ignoring case).
+    pub service: Option<&'a str>,
+    /// Statuses whose tenants are counted, not named (ignoring case).
+    pub unnamed: &'a [&'a str],
+    /// Tenants named per status at most.
+    pub named: i64,
+}
+
+/// A service's status across tenants ([`Store::health_summary`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HealthStatusCount {
+    /// The service in lower case (its key).
+    pub key: String,
+    /// The service as some tenant's overview spells it.
+    pub service: String,
+    pub status: String,
+    /// The tenants with this status.
+    pub count: i64,
+    /// The earliest `since` among them.
+    pub since: Timestamp,
+    /// The first of them by name (none for an unnamed status).
+    pub tenants: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -15,7 +15,7 @@ use sqlx::{AssertSqlSafe, Pool, QueryBuilder, Row, Transaction};
 
 use super::failpoint;
 use super::{
-    BatchSummary, Counts, ExportedPost, FailedItem, HealthRow, ImportOptions, ImportSummary, IncidentDetail, IncidentFilter,
+    BatchSummary, Counts, ExportedPost, FailedItem, HealthFilter, HealthRow, HealthStatusCount, ImportOptions, ImportSummary, IncidentDetail, IncidentFilter,
     IncidentSummary, MessageDigests, IncidentDigests, BatchDigests, MessageFilter, PostDetail, PostState, PostSummary, Result, RevisionContent,
     RevisionInfo, RunRow, StatusChange, StoreError, TenantBatch, TenantLink, TenantRow,
 };
@@ -1806,6 +1806,72 @@ pub(crate) async fn health(pool: &Pool<Db>, tenant: Option<&str>) -> Result<Vec<
             })
         })
         .collect()
+}
+
+/// ` AND …` of a health summary's rows `h` (joined to their tenant `t`).
+fn push_health_filter(qb: &mut QueryBuilder<Db>, scope: &InScope, f: &HealthFilter<'_>) {
+    push_in_scope(qb, scope, "h");
+    if let Some(t) = f.tenant {
+        qb.push(" AND t.name = ");
+        qb.push_bind(t.trim().to_lowercase());
+    }
+    if let Some(s) = f.service {
+        qb.push(" AND LOWER(h.service) = ");
+        qb.push_bind(s.trim().to_lowercase());
+    }
+}
+
+pub(crate) async fn health_summary(pool: &Pool<Db>, f: &HealthFilter<'_>) -> Result<Vec<HealthStatusCount>> {
+    let Some(scope) = resolve_scope(pool, f.scope).await? else {
+        return Ok(Vec::new());
+    };
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        "SELECT LOWER(h.service) AS k, MIN(h.service) AS service, h.status, COUNT(*) AS n, MIN(h.since) AS since \
+         FROM health_current h JOIN tenants t ON t.id = h.tenant_id WHERE 1 = 1",
+    );
+    push_health_filter(&mut qb, &scope, f);
+    qb.push(" GROUP BY LOWER(h.service), h.status");
+    let mut out = Vec::new();
+    for r in qb.build().fetch_all(pool).await? {
+        out.push(HealthStatusCount {
+            key: r.try_get("k")?,
+            service: r.try_get("service")?,
+            status: r.try_get("status")?,
+            count: r.try_get("n")?,
+            since: read_ts(r.try_get("since")?)?,
+            tenants: Vec::new(),
+        });
+    }
+    // the first tenants of each status worth naming, by name
+    let named: Vec<(String, String)> =
+        out.iter().filter(|c| !f.unnamed.iter().any(|u| u.eq_ignore_ascii_case(&c.status))).map(|c| (c.key.clone(), c.status.clone())).collect();
+    if named.is_empty() || f.named == 0 {
+        return Ok(out);
+    }
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
+        "SELECT x.k, x.status, x.name FROM (SELECT LOWER(h.service) AS k, h.status, t.name, \
+         ROW_NUMBER() OVER (PARTITION BY LOWER(h.service), h.status ORDER BY t.name) AS r \
+         FROM health_current h JOIN tenants t ON t.id = h.tenant_id WHERE 1 = 1",
+    );
+    push_health_filter(&mut qb, &scope, f);
+    if !f.unnamed.is_empty() {
+        qb.push(" AND LOWER(h.status) NOT IN (");
+        let mut sep = qb.separated(", ");
+        for u in f.unnamed {
+            sep.push_bind(u.to_lowercase());
+        }
+        qb.push(")");
+    }
+    qb.push(") x WHERE x.r <= ");
+    qb.push_bind(f.named);
+    qb.push(" ORDER BY x.k, x.status, x.name");
+    for r in qb.build().fetch_all(pool).await? {
+        let (k, status, name): (String, String, String) = (r.try_get("k")?, r.try_get("status")?, r.try_get("name")?);
+        if let Some(c) = out.iter_mut().find(|c| c.key == k && c.status == status) {
+            c.tenants.push(name);
+        }
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- tenants, runs, counts

@@ -1284,3 +1284,74 @@ conformance!(
         assert!(expired >= 1, "{expired}");
     }
 );
+
+conformance!(
+    /// Service health counted per service and status across the tenants of
+    /// a scope, with the first tenants of a troubled status named: what
+    /// the health page shows without reading every tenant's rows.
+    health_is_counted_per_service_and_status,
+    |store: Store| async move {
+        use changedesk_store::HealthFilter;
+        for (t, exchange) in [
+            ("alpha", "serviceDegradation"),
+            ("beta", "serviceDegradation"),
+            ("gamma", "serviceOperational"),
+            ("delta", "serviceDegradation"),
+        ] {
+            store
+                .import_health(
+                    t,
+                    &[health("Exchange", exchange), health("Teams", "serviceOperational")],
+                    &opts("2026-03-01T00:00:00Z"),
+                )
+                .await
+                .unwrap();
+        }
+        let summary = |scope: TenantScope, tenant: Option<&'static str>, service: Option<&'static str>, named: i64| {
+            let store = store.clone();
+            async move {
+                let mut rows: Vec<(String, String, i64, Vec<String>)> = store
+                    .health_summary(&HealthFilter {
+                        scope: &scope,
+                        tenant,
+                        service,
+                        unnamed: &["serviceoperational"],
+                        named,
+                    })
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|c| (c.key, c.status, c.count, c.tenants))
+                    .collect();
+                rows.sort();
+                rows
+            }
+        };
+        let s = |v: &str| v.to_string();
+        assert_eq!(
+            summary(TenantScope::All, None, None, 2).await,
+            vec![
+                (s("exchange service"), s("serviceDegradation"), 3, vec![s("alpha"), s("beta")]),
+                (s("exchange service"), s("serviceOperational"), 1, vec![]),
+                (s("teams service"), s("serviceOperational"), 4, vec![]),
+            ]
+        );
+        // a scope counts its tenants only; a tenant, a service (any case)
+        assert_eq!(
+            summary(only(&["delta", "gamma"]), None, Some("EXCHANGE service"), 12).await,
+            vec![
+                (s("exchange service"), s("serviceDegradation"), 1, vec![s("delta")]),
+                (s("exchange service"), s("serviceOperational"), 1, vec![]),
+            ]
+        );
+        assert_eq!(
+            summary(TenantScope::All, Some("beta"), None, 12).await,
+            vec![
+                (s("exchange service"), s("serviceDegradation"), 1, vec![s("beta")]),
+                (s("teams service"), s("serviceOperational"), 1, vec![]),
+            ]
+        );
+        assert!(summary(only(&[]), None, None, 12).await.is_empty());
+        assert!(summary(only(&["nobody"]), None, None, 12).await.is_empty());
+    }
+);
