@@ -298,6 +298,40 @@ pub(crate) async fn remove_directory_tenant(pool: &Pool<Db>, writer: &Writer, na
     Ok(())
 }
 
+/// Rewrites each work item with an exception for the tenant `id` with
+/// `edit`, as a new version (an edit begun before cannot write the old
+/// exceptions back); `reindex`: its exceptions' index too. How many.
+async fn edit_items_of_tenant(
+    tx: &mut Tx,
+    id: i64,
+    reindex: bool,
+    edit: impl Fn(&mut changedesk_core::triage::WorkItem),
+) -> Result<i64> {
+    let items = sqlx::query(
+        "SELECT w.post_id, w.item FROM work_items w JOIN work_item_tenants e ON e.post_id = w.post_id WHERE e.tenant_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut n = 0;
+    for row in items {
+        let post_id: String = row.try_get("post_id")?;
+        let mut item: changedesk_core::triage::WorkItem = from_json(&row.try_get::<String, _>("item")?, "work item")?;
+        edit(&mut item);
+        let text = serde_json::to_string(&item).map_err(|e| StoreError::Corrupt(format!("work item {post_id}: {e}")))?;
+        sqlx::query("UPDATE work_items SET item = $1, version = version + 1 WHERE post_id = $2")
+            .bind(text)
+            .bind(&post_id)
+            .execute(&mut **tx)
+            .await?;
+        if reindex {
+            write_exceptions(tx, &item, true).await?;
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
 pub(crate) async fn purge_tenant(
     pool: &Pool<Db>,
     writer: &Writer,
@@ -372,27 +406,11 @@ pub(crate) async fn purge_tenant(
         }
     }
 
-    // its exceptions in work items (a new version of each, so an edit begun
-    // before cannot write them back), and their index
-    let items = sqlx::query(
-        "SELECT w.post_id, w.item FROM work_items w JOIN work_item_tenants e ON e.post_id = w.post_id WHERE e.tenant_id = $1",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
-    for row in items {
-        let post_id: String = row.try_get("post_id")?;
-        let mut item: changedesk_core::triage::WorkItem = from_json(&row.try_get::<String, _>("item")?, "work item")?;
+    // its exceptions in work items, and their index
+    out.work_items = edit_items_of_tenant(&mut tx, id, true, |item| {
         item.overrides.retain(|o| !o.tenant.eq_ignore_ascii_case(&name));
-        let text = serde_json::to_string(&item).map_err(|e| StoreError::Corrupt(format!("work item {post_id}: {e}")))?;
-        sqlx::query("UPDATE work_items SET item = $1, version = version + 1 WHERE post_id = $2")
-            .bind(text)
-            .bind(&post_id)
-            .execute(&mut *tx)
-            .await?;
-        write_exceptions(&mut tx, &item, true).await?;
-        out.work_items += 1;
-    }
+    })
+    .await?;
     sqlx::query("DELETE FROM work_item_tenants WHERE tenant_id = $1").bind(id).execute(&mut *tx).await?;
     out.ownership = sqlx::query("DELETE FROM ownership WHERE scope_kind = 'tenant' AND scope_name = $1")
         .bind(&name)
@@ -554,29 +572,13 @@ pub(crate) async fn rename_tenant(
 
     // work items with an exception for it: the item's JSON names it (its
     // index, work_item_tenants, keeps the id)
-    let items = sqlx::query(
-        "SELECT w.post_id, w.item FROM work_items w JOIN work_item_tenants e ON e.post_id = w.post_id WHERE e.tenant_id = $1",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
-    for row in items {
-        let post_id: String = row.try_get("post_id")?;
-        let mut item: changedesk_core::triage::WorkItem = from_json(&row.try_get::<String, _>("item")?, "work item")?;
+    out.work_items = edit_items_of_tenant(&mut tx, id, false, |item| {
         for o in item.overrides.iter_mut().filter(|o| o.tenant.eq_ignore_ascii_case(&from)) {
             o.tenant = to.clone();
         }
         item.overrides.sort_by(|a, b| a.tenant.cmp(&b.tenant));
-        let text = serde_json::to_string(&item).map_err(|e| StoreError::Corrupt(format!("work item {post_id}: {e}")))?;
-        // a new version: an edit begun before the rename cannot write the
-        // old name back
-        sqlx::query("UPDATE work_items SET item = $1, version = version + 1 WHERE post_id = $2")
-            .bind(text)
-            .bind(&post_id)
-            .execute(&mut *tx)
-            .await?;
-        out.work_items += 1;
-    }
+    })
+    .await?;
     out.log_entries = sqlx::query("UPDATE decision_log SET tenant = $1 WHERE tenant = $2")
         .bind(&to)
         .bind(&from)

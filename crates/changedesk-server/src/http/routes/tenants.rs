@@ -119,6 +119,20 @@ impl TenantDto {
 }
 
 /// The names of the configured tenants this server knows.
+/// A 409 when `name` is one of the `configured` tenants (ignoring case):
+/// the configuration file, not the archive, says what it is.
+fn refuse_configured(configured: &[String], name: &str, then: &str) -> ApiResult<()> {
+    if configured
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(name.trim()))
+    {
+        return Err(ApiError::conflict(format!(
+            "tenant `{name}` is defined in the configuration file, {then}"
+        )));
+    }
+    Ok(())
+}
+
 fn configured(state: &AppState) -> Vec<String> {
     let mut names = state.scheduled.clone();
     names.extend(state.configured.iter().cloned());
@@ -523,14 +537,11 @@ pub(crate) async fn rename(
 ) -> ApiResult<RenamedDto> {
     caller.require(Need::Admin)?;
     let configured = configured(state);
-    if configured
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(from.trim()))
-    {
-        return Err(ApiError::conflict(format!(
-            "tenant `{from}` is defined in the configuration file, where its name is its key: rename it there first"
-        )));
-    }
+    refuse_configured(
+        &configured,
+        from,
+        "where its name is its key: rename it there first",
+    )?;
     let r = state
         .store
         .rename_tenant(from, to, &configured, &caller.actor(), &state.now())
@@ -593,14 +604,11 @@ async fn purge_tenant(
 pub(crate) async fn purge(state: &AppState, caller: &Caller, name: &str) -> ApiResult<PurgedDto> {
     caller.require(Need::Admin)?;
     let configured = configured(state);
-    if configured
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(name.trim()))
-    {
-        return Err(ApiError::conflict(format!(
-            "tenant `{name}` is defined in the configuration file: remove it there first, or it comes back at the next sync"
-        )));
-    }
+    refuse_configured(
+        &configured,
+        name,
+        "remove it there first, or it comes back at the next sync",
+    )?;
     let r = state
         .store
         .purge_tenant(name, &configured, &caller.actor(), &state.now())
