@@ -26,7 +26,7 @@ use super::deadlines::{
     DUE_SOON_DAYS, DeadlineStatus, PostDates, awaiting_triage, changed_since_triage,
     deadline_status,
 };
-use super::item::{Decision, Priority, State, TenantOverride, WorkItem, lower_cmp};
+use super::item::{Decision, Priority, State, TenantOverride, WorkItem};
 use super::log::{Actor, LogAction, LogEntry, LogScope};
 use crate::graph::{Category, Severity};
 use crate::timestamp::Timestamp;
@@ -227,25 +227,10 @@ impl AgendaPost {
         };
         // the tenants come sorted (as the store names them), as the
         // overrides are: walked side by side instead of a search each
-        let walk = self.tenants.is_sorted_by(|a, b| lower_cmp(a, b).is_le())
-            && self
-                .item
-                .overrides
-                .is_sorted_by(|a, b| lower_cmp(&a.tenant, &b.tenant).is_le());
-        let mut overrides = self.item.overrides.iter().peekable();
-        for t in &self.tenants {
-            let o = if walk {
-                while overrides
-                    .next_if(|o| lower_cmp(&o.tenant, t).is_lt())
-                    .is_some()
-                {}
-                overrides
-                    .peek()
-                    .copied()
-                    .filter(|o| lower_cmp(&o.tenant, t).is_eq())
-            } else {
-                self.item.override_for(t)
-            };
+        for (t, o) in self
+            .item
+            .overrides_along(self.tenants.iter().map(String::as_str))
+        {
             let group = match views.iter().find(|(seen, _)| alike(*seen, o)) {
                 Some((_, g)) => *g,
                 None => {
@@ -268,7 +253,7 @@ impl AgendaPost {
                 }
             };
             if let Some((_, _, tenants)) = groups.get_mut(group) {
-                tenants.push(t.clone());
+                tenants.push(t.to_owned());
             }
         }
         // each view shares the post's fields, not its exceptions or names

@@ -309,51 +309,56 @@ pub(crate) async fn board(State(state): State<AppState>, user: SignedIn) -> UiRe
         Some(f) => state.store.work_items_with_exceptions(f).await? > 0,
         None => false,
     };
-    let mut columns: Vec<Column> = Vec::new();
-    for s in order {
-        // an item stands in each column where some tenant stands: one done
-        // for some tenants and open for others is in both
-        let count: i64 = match &every {
-            Some(_) if !mixed => tally.iter().filter(|t| t.state == s).map(|t| t.count).sum(),
-            Some(f) => {
-                let column = ItemFilter {
-                    states: vec![s],
-                    ..f.clone()
-                };
-                state
-                    .store
-                    .work_item_tally(&column)
-                    .await?
-                    .iter()
-                    .map(|t| t.count)
-                    .sum()
-            }
-            None => 0,
-        };
-        let cards = match &every {
-            Some(f) if count > 0 => {
-                let column = ItemFilter {
-                    states: vec![s],
-                    limit: Some(CARDS as i64),
-                    // as the items page's cards
-                    names_for_exceptions_only: groups.is_empty(),
-                    ..f.clone()
-                };
-                api_items::rows(&state, &user.caller, &column)
-                    .await?
-                    .iter()
-                    .map(|r| card(r, &groups, now, None))
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
-        columns.push(Column {
-            state: view::state_label(s.as_str()),
-            key: s.as_str(),
-            count: usize::try_from(count).unwrap_or(0),
-            cards,
-        });
-    }
+    // the columns are counted and filled side by side: each is a few
+    // statements of its own, and the read connections answer them at once
+    let column = |s: ItemState| {
+        let (state, user, every, tally, groups) = (&state, &user, &every, &tally, &groups);
+        async move {
+            // an item stands in each column where some tenant stands: one
+            // done for some tenants and open for others is in both
+            let count: i64 = match every {
+                Some(_) if !mixed => tally.iter().filter(|t| t.state == s).map(|t| t.count).sum(),
+                Some(f) => {
+                    let column = ItemFilter {
+                        states: vec![s],
+                        ..f.clone()
+                    };
+                    state
+                        .store
+                        .work_item_tally(&column)
+                        .await?
+                        .iter()
+                        .map(|t| t.count)
+                        .sum()
+                }
+                None => 0,
+            };
+            let cards = match every {
+                Some(f) if count > 0 => {
+                    let column = ItemFilter {
+                        states: vec![s],
+                        limit: Some(CARDS as i64),
+                        // as the items page's cards
+                        names_for_exceptions_only: groups.is_empty(),
+                        ..f.clone()
+                    };
+                    api_items::rows(state, &user.caller, &column)
+                        .await?
+                        .iter()
+                        .map(|r| card(r, groups, now, None))
+                        .collect()
+                }
+                _ => Vec::new(),
+            };
+            Ok::<_, UiError>(Column {
+                state: view::state_label(s.as_str()),
+                key: s.as_str(),
+                count: usize::try_from(count).unwrap_or(0),
+                cards,
+            })
+        }
+    };
+    let columns: Vec<Column> = futures::future::try_join_all(order.map(column)).await?;
     let mut owners: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for t in &tally {
         let i = order.iter().position(|s| *s == t.state).unwrap_or(0);
