@@ -32,6 +32,53 @@ async fn actions(store: &Store) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// Saves `item` (new) and makes bob own Microsoft Teams for fabrikam.
+async fn saved_with_bob_for_fabrikam(
+    store: &Store,
+    item: &changedesk_core::triage::WorkItem,
+    t0: changedesk_core::Timestamp,
+) {
+    use changedesk_core::triage::{Owner, OwnershipEntry, Scope};
+    store
+        .save_work_item(&changedesk_store::ItemSave {
+            item,
+            expected_version: None,
+            evaluated_revision: None,
+            entries: &[],
+            notify: &[],
+            events: &[],
+            at: t0,
+        })
+        .await
+        .unwrap();
+    store
+        .put_owner(
+            &Owner {
+                name: "bob".into(),
+                display_name: "Bob".into(),
+                email: "bob@example.com".into(),
+                teams: None,
+                slack: None,
+            },
+            "ann",
+            &t0,
+        )
+        .await
+        .unwrap();
+    store
+        .set_ownership(
+            &OwnershipEntry {
+                workload: "Microsoft Teams".into(),
+                owner: "bob".into(),
+                scope: Scope::Tenant("fabrikam".into()),
+            },
+            "ann",
+            &t0,
+        )
+        .await
+        .unwrap();
+}
+
 conformance!(
     tenants_added_to_the_database_are_kept_checked_and_audited,
     |store: Store| async move {
@@ -413,9 +460,7 @@ conformance!(
     a_renamed_tenant_is_renamed_everywhere_its_name_is_kept,
     |store: Store| async move {
         use changedesk_core::access::{Role, Scope as Limit};
-        use changedesk_core::triage::{
-            Owner, OwnershipEntry, Scope, State, TenantGroup, TenantOverride, WorkItem,
-        };
+        use changedesk_core::triage::{Scope, State, TenantGroup, TenantOverride, WorkItem};
         let t0 = at("2026-03-01T00:00:00Z");
         for t in ["contoso", "fabrikam"] {
             store
@@ -433,44 +478,7 @@ conformance!(
         let mut ex = TenantOverride::empty("fabrikam");
         ex.state = Some(State::Done);
         item.overrides.push(ex);
-        store
-            .save_work_item(&changedesk_store::ItemSave {
-                item: &item,
-                expected_version: None,
-                evaluated_revision: None,
-                entries: &[],
-                notify: &[],
-                events: &[],
-                at: t0,
-            })
-            .await
-            .unwrap();
-        store
-            .put_owner(
-                &Owner {
-                    name: "bob".into(),
-                    display_name: "Bob".into(),
-                    email: "bob@example.com".into(),
-                    teams: None,
-                    slack: None,
-                },
-                "ann",
-                &t0,
-            )
-            .await
-            .unwrap();
-        store
-            .set_ownership(
-                &OwnershipEntry {
-                    workload: "Microsoft Teams".into(),
-                    owner: "bob".into(),
-                    scope: Scope::Tenant("fabrikam".into()),
-                },
-                "ann",
-                &t0,
-            )
-            .await
-            .unwrap();
+        saved_with_bob_for_fabrikam(&store, &item, t0).await;
         store
             .put_group(
                 &TenantGroup {
@@ -600,7 +608,7 @@ conformance!(
     a_purged_tenant_leaves_nothing_of_its_own,
     |store: Store| async move {
         use changedesk_core::triage::{
-            Owner, OwnershipEntry, Scope, State, TenantOverride, WorkItem,
+            State, TenantOverride, WorkItem,
         };
         let t0 = at("2026-03-01T00:00:00Z");
         store
@@ -649,44 +657,7 @@ conformance!(
             ex.state = Some(s);
             item.overrides.push(ex);
         }
-        store
-            .save_work_item(&changedesk_store::ItemSave {
-                item: &item,
-                expected_version: None,
-                evaluated_revision: None,
-                entries: &[],
-                notify: &[],
-                events: &[],
-                at: t0,
-            })
-            .await
-            .unwrap();
-        store
-            .put_owner(
-                &Owner {
-                    name: "bob".into(),
-                    display_name: "Bob".into(),
-                    email: "bob@example.com".into(),
-                    teams: None,
-                    slack: None,
-                },
-                "ann",
-                &t0,
-            )
-            .await
-            .unwrap();
-        store
-            .set_ownership(
-                &OwnershipEntry {
-                    workload: "Microsoft Teams".into(),
-                    owner: "bob".into(),
-                    scope: Scope::Tenant("fabrikam".into()),
-                },
-                "ann",
-                &t0,
-            )
-            .await
-            .unwrap();
+        saved_with_bob_for_fabrikam(&store, &item, t0).await;
 
         // refused: a configured tenant, nobody
         assert!(matches!(
