@@ -400,25 +400,31 @@ pub(crate) async fn inbox(
     let now = state.now();
     let caller = &user.caller;
     let pq: PostQuery = p.query(&state, caller, now).await?;
-    let page = state.store.query_posts(&pq).await?;
-    let facets = state.store.post_facets(&pq).await?;
-
     // chips count the whole scope, whatever the view
     let everything = PostQuery::new(scope_of(caller));
-    let all = if p.filtered() {
-        state.store.post_severity_counts(&everything).await?
-    } else {
-        changedesk_store::SeverityCounts {
-            severities: facets.severities.clone(),
-            major: facets.major,
-        }
-    };
     let mut soon = everything.clone();
     soon.act_by_from = Some(now);
     soon.act_by_to = Some(now.saturating_add(time::Duration::days(SOON_DAYS)));
     soon.limit = 1;
-    let soon_total = state.store.query_posts(&soon).await?.total;
-    let items = state.store.post_item_counts(&everything, now).await?;
+    // the page, its facets and the chips' counts are independent reads:
+    // asked at once, the database answers them side by side
+    let store = &state.store;
+    let (page, facets, severities, soon_total, items) = tokio::try_join!(
+        store.query_posts(&pq),
+        store.post_facets(&pq),
+        async {
+            match p.filtered() {
+                true => store.post_severity_counts(&everything).await.map(Some),
+                false => Ok(None),
+            }
+        },
+        async { Ok(store.query_posts(&soon).await?.total) },
+        store.post_item_counts(&everything, now),
+    )?;
+    let all = severities.unwrap_or_else(|| changedesk_store::SeverityCounts {
+        severities: facets.severities.clone(),
+        major: facets.major,
+    });
     // each group's count is what choosing it lists: the view in the
     // caller's whole scope
     let groups = if p.tenant_group.trim().is_empty() {
