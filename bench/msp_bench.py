@@ -352,6 +352,8 @@ def main():
     ap.add_argument("--rate", type=float, default=50.0, help="the open-loop phase's requests per second")
     ap.add_argument("--idle", action="store_true",
                     help="the open-loop phase without a sync round (what the machine serves of the mix alone)")
+    ap.add_argument("--only", nargs="+", default=[],
+                    help="measure only the pages whose name starts with one of these (e.g. agenda board)")
     ap.add_argument("--sync-seconds", type=int, default=120,
                     help="the open-loop phase's length, over which the scheduler spreads its first round")
     args = ap.parse_args()
@@ -372,6 +374,8 @@ def main():
             rows = []
             for name, path, is_api in [] if args.sync_load_only else paths(server, api, tenants[len(tenants) // 2],
                                             groups[0]["name"] if groups else "", with_exceptions):
+                if args.only and not any(name.startswith(o) for o in args.only):
+                    continue
                 m = measure(server, api if is_api else ui, path, args.requests)
                 m.update(name=name, path=path)
                 rows.append(m)

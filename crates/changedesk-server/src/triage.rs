@@ -787,8 +787,8 @@ pub async fn agenda_for(
     use changedesk_core::graph::{Category, Severity};
     use changedesk_core::triage::{Agenda, AgendaLogEntry, AgendaPost};
     // a tenant-limited caller's items are those a tenant of theirs sees,
-    // with those tenants only; the tenants are named only where the item
-    // has exceptions (what is in force differs by tenant), else counted
+    // with those tenants only; only the tenants with an exception are
+    // named (what is in force differs for them), the others counted
     let filter = changedesk_store::ItemFilter {
         visible_to: tenants.names().map(|n| n.iter().cloned().collect()),
         names_for_exceptions_only: true,
@@ -881,7 +881,7 @@ pub async fn sweep_deadlines(
         // each tenant's own state and due date where it has an exception:
         // the most urgent status, and the tenants it holds for
         let (status, tenants) =
-            deadline_status_for_tenants(&r.stored.item, &dates, &r.tenants, now);
+            deadline_status_for_tenants(&r.stored.item, &dates, &r.tenants, r.unnamed(), now);
         match status {
             DeadlineStatus::Overdue { .. } => out.overdue += 1,
             DeadlineStatus::Missed { .. } => out.missed += 1,
@@ -902,19 +902,21 @@ pub async fn sweep_deadlines(
             continue;
         }
         item.deadline_notified = told;
-        let tenants = if told.is_some() && r.tenants.is_empty() && r.tenant_count > 0 {
-            // the event names the tenants its status holds for: all of them
+        let tenants = if told.is_some() && !r.all_named() {
+            // the event names the tenants its status holds for: those
+            // without an exception too, named now
             let one = changedesk_store::ItemFilter {
                 post_ids: Some(vec![item.message_id.clone()]),
                 ..Default::default()
             };
-            store
+            let every = store
                 .work_items(&one)
                 .await?
                 .into_iter()
                 .next()
                 .map(|r| r.tenants)
-                .unwrap_or_default()
+                .unwrap_or_default();
+            deadline_status_for_tenants(&r.stored.item, &dates, &every, 0, now).1
         } else {
             tenants
         };

@@ -1639,11 +1639,12 @@ pub struct ItemFilter {
     pub limit: Option<i64>,
     /// Skip this many items of the order first (with `limit`, a page).
     pub offset: Option<i64>,
-    /// The rows' `tenants` are named only for items with tenant exceptions
-    /// (which need them to tell what is in force for whom) and posts seen by
-    /// at most [`FEW_NAMED`] tenants (a row names so few); the others have
-    /// their `tenant_count` alone. Naming a thousand tenants for each of
-    /// thousands of items costs seconds.
+    /// The rows' `tenants` name only the tenants with an exception of their
+    /// own (what is in force for the others is the item's), besides
+    /// `tenant_count`; a post seen by at most [`FEW_NAMED`] tenants has
+    /// them all named (a row names so few). The tenants left unnamed
+    /// ([`ItemRow::unnamed`]) have no exception. Naming a thousand tenants
+    /// for each of thousands of items costs seconds.
     pub names_for_exceptions_only: bool,
     /// Only the items of these posts.
     pub post_ids: Option<Vec<String>>,
@@ -1677,14 +1678,29 @@ pub struct ItemRow {
     pub start: Option<Timestamp>,
     pub first_seen: Timestamp,
     /// The tenants that currently see the post (of the filter's
-    /// `visible_to`); empty when the filter asks for names only for items
-    /// with exceptions and this one has none.
+    /// `visible_to`), sorted as the store names them; when the filter asks
+    /// for names for exceptions only, just those of them with an exception
+    /// (see [`ItemRow::unnamed`]).
     pub tenants: Vec<String>,
     /// How many tenants currently see the post (of `visible_to`).
     pub tenant_count: i64,
 }
 
 impl ItemRow {
+    /// How many tenants see the post without being named in `tenants`:
+    /// none of them has an exception, so the item itself is in force for
+    /// each (`ItemFilter::names_for_exceptions_only`).
+    pub fn unnamed(&self) -> usize {
+        usize::try_from(self.tenant_count)
+            .unwrap_or(0)
+            .saturating_sub(self.tenants.len())
+    }
+
+    /// Whether every tenant seeing the post is named in `tenants`.
+    pub fn all_named(&self) -> bool {
+        self.unnamed() == 0
+    }
+
     /// The post's dates its deadlines come from.
     pub fn dates(&self) -> changedesk_core::triage::PostDates {
         changedesk_core::triage::PostDates {

@@ -59,12 +59,14 @@ pub struct AgendaPost {
     pub item: WorkItem,
     /// The owner resolved from the ownership map, if any.
     pub owner: Option<String>,
-    /// The tenants that see the post: needed by name only when the item has
-    /// tenant exceptions ([`AgendaPost::per_tenant_views`]); may be left
-    /// empty otherwise, with `tenant_count` alone (an MSP's thousands of
-    /// items, each seen by a thousand tenants).
+    /// The tenants that see the post, sorted as the store names them, or
+    /// only those with an exception of their own (what
+    /// [`AgendaPost::per_tenant_views`] needs by name): the others are
+    /// counted in `tenant_count` alone (an MSP's thousands of items, each
+    /// seen by a thousand tenants).
     pub tenants: Vec<String>,
-    /// How many tenants see the post (`tenants.len()` when they are named).
+    /// How many tenants see the post (at least `tenants.len()`; those not
+    /// named have no exception).
     #[serde(default)]
     pub tenant_count: usize,
 }
@@ -111,8 +113,9 @@ pub struct AgendaRow {
     pub deadline: DeadlineStatus,
     /// The fields changed since triage.
     pub changed: Vec<String>,
-    /// The tenants that see the post, when named (see
-    /// [`AgendaPost::tenants`]).
+    /// The tenants that see the post (or have this view of it), when they
+    /// are all named (see [`AgendaPost::tenants`]); else empty, with their
+    /// count alone.
     pub tenants: Vec<String>,
     /// How many tenants see the post (or have this view of it).
     #[serde(default)]
@@ -203,13 +206,17 @@ impl AgendaPost {
     /// that have it, so the agenda lists a tenant's own overdue work, and a
     /// post done for most tenants but open for some, where each belongs. A
     /// tenant for which the post is not applicable has it dismissed. Without
-    /// exceptions, the post itself.
+    /// exceptions, the post itself. The tenants not named (`tenant_count`
+    /// beyond `tenants`) have no exception: they are counted in the view
+    /// of the item itself, which then names none.
     pub fn per_tenant_views(self) -> Vec<AgendaPost> {
         if self.item.overrides.is_empty() || self.tenants.is_empty() {
             return vec![self];
         }
+        let unnamed = self.tenant_count.saturating_sub(self.tenants.len());
         type Key = (State, Option<Decision>, Option<String>, Option<Timestamp>);
-        let mut groups: Vec<(Key, WorkItem, Vec<String>)> = Vec::new();
+        // each group: what is in force, the tenants named and how many more
+        let mut groups: Vec<(Key, WorkItem, Vec<String>, usize)> = Vec::new();
         // one view per distinct exception (an MSP's item has hundreds of
         // exceptions, most alike: computed once each, not per tenant)
         let mut views: Vec<(Option<&TenantOverride>, usize)> = Vec::new();
@@ -226,11 +233,14 @@ impl AgendaPost {
             _ => false,
         };
         // the tenants come sorted (as the store names them), as the
-        // overrides are: walked side by side instead of a search each
-        for (t, o) in self
+        // overrides are: walked side by side instead of a search each; the
+        // unnamed ones, without an exception, last
+        let named = self
             .item
             .overrides_along(self.tenants.iter().map(String::as_str))
-        {
+            .map(|(t, o)| (Some(t), o, 1));
+        let others = (unnamed > 0).then_some((None, None, unnamed));
+        for (t, o, n) in named.chain(others) {
             let group = match views.iter().find(|(seen, _)| alike(*seen, o)) {
                 Some((_, g)) => *g,
                 None => {
@@ -241,10 +251,10 @@ impl AgendaPost {
                         view.dismiss_reason = Some("not applicable".to_owned());
                     }
                     let key = (view.state, view.decision, view.assignee.clone(), view.due);
-                    let g = match groups.iter().position(|(k, _, _)| *k == key) {
+                    let g = match groups.iter().position(|(k, _, _, _)| *k == key) {
                         Some(g) => g,
                         None => {
-                            groups.push((key, view, Vec::new()));
+                            groups.push((key, view, Vec::new(), 0));
                             groups.len() - 1
                         }
                     };
@@ -252,8 +262,11 @@ impl AgendaPost {
                     g
                 }
             };
-            if let Some((_, _, tenants)) = groups.get_mut(group) {
-                tenants.push(t.to_owned());
+            if let Some((_, _, tenants, more)) = groups.get_mut(group) {
+                match t {
+                    Some(t) => tenants.push(t.to_owned()),
+                    None => *more += n,
+                }
             }
         }
         // each view shares the post's fields, not its exceptions or names
@@ -272,7 +285,7 @@ impl AgendaPost {
         } = self;
         groups
             .into_iter()
-            .map(|(_, item, tenants)| AgendaPost {
+            .map(|(_, item, tenants, more)| AgendaPost {
                 id: id.clone(),
                 title: title.clone(),
                 services: services.clone(),
@@ -284,8 +297,9 @@ impl AgendaPost {
                 first_seen,
                 owner: owner.clone(),
                 item,
-                tenant_count: tenants.len(),
-                tenants,
+                tenant_count: tenants.len() + more,
+                // named only when all are
+                tenants: if more == 0 { tenants } else { Vec::new() },
             })
             .collect()
     }

@@ -173,17 +173,21 @@ pub fn deadline_status_within(
 /// tenant for which the post is not applicable on track, the others by the
 /// item's own. Returns the most urgent status (missed, then overdue, then
 /// due soon, the earliest first) and the tenants where it holds; without
-/// exceptions, the item's own status and every tenant.
+/// exceptions, the item's own status and every tenant. `unnamed` more
+/// tenants see the post without an exception (the item's own status holds
+/// for them too): weighed, though not in the list returned.
 pub fn deadline_status_for_tenants(
     item: &WorkItem,
     dates: &PostDates,
     tenants: &[String],
+    unnamed: usize,
     now: Timestamp,
 ) -> (DeadlineStatus, Vec<String>) {
     let shared = deadline_status(item, dates, now);
     if item.overrides.is_empty() {
         return (shared, tenants.to_vec());
     }
+    let others = (unnamed > 0).then_some(shared);
     let each: Vec<(&String, DeadlineStatus)> = tenants
         .iter()
         .map(|t| match item.override_for(t) {
@@ -201,6 +205,7 @@ pub fn deadline_status_for_tenants(
     let worst = each
         .iter()
         .map(|(_, s)| s)
+        .chain(others.as_ref())
         .max_by_key(|s| urgency(s))
         .copied()
         .unwrap_or(shared);

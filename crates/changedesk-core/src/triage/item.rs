@@ -174,6 +174,11 @@ pub struct TenantSummary {
 impl TenantSummary {
     /// Counts one more tenant standing at `s`.
     pub fn add(&mut self, s: TenantStanding) {
+        self.add_many(s, 1);
+    }
+
+    /// Counts `n` more tenants standing at `s`.
+    pub fn add_many(&mut self, s: TenantStanding, n: usize) {
         *match s {
             TenantStanding::In(State::New) => &mut self.new,
             TenantStanding::In(State::Triaged) => &mut self.triaged,
@@ -181,7 +186,7 @@ impl TenantSummary {
             TenantStanding::In(State::Done) => &mut self.done,
             TenantStanding::In(State::Dismissed) => &mut self.dismissed,
             TenantStanding::NotApplicable => &mut self.not_applicable,
-        } += 1;
+        } += n;
     }
 
     /// Tenants where the item is open (new, triaged or in progress).
@@ -401,6 +406,20 @@ impl WorkItem {
                 None => TenantStanding::In(self.state),
             });
         }
+        out
+    }
+
+    /// As [`WorkItem::tenant_summary`] of `named`, with `unnamed` more
+    /// tenants that have no exception (where the item itself stands): a
+    /// list's row names only the tenants with an exception of an item seen
+    /// by thousands.
+    pub fn tenant_summary_counted<'a>(
+        &self,
+        named: impl IntoIterator<Item = &'a str>,
+        unnamed: usize,
+    ) -> TenantSummary {
+        let mut out = self.tenant_summary(named);
+        out.add_many(TenantStanding::In(self.state), unnamed);
         out
     }
 

@@ -59,11 +59,11 @@ impl Groups {
     }
 
     /// What a row of a list of items shows of its tenants: as [`Groups::row`]
-    /// of their names, or their count alone when the store counted them
-    /// only (`ItemFilter::names_for_exceptions_only`, asked only when no
-    /// group is shown).
+    /// of their names, or their count alone when the store did not name
+    /// them all (`ItemFilter::names_for_exceptions_only`, asked only when
+    /// no group is shown).
     pub fn item_row(&self, r: &changedesk_store::ItemRow) -> Cover {
-        if r.tenants.is_empty() && r.tenant_count > 0 {
+        if !r.all_named() {
             return Cover {
                 count: r.tenant_count,
                 groups: Vec::new(),

@@ -106,7 +106,7 @@ fn card(
     let summary = r
         .stored
         .item
-        .tenant_summary(r.tenants.iter().map(String::as_str));
+        .tenant_summary_counted(r.tenants.iter().map(String::as_str), r.unnamed());
     let standing = if tenant.is_none() && summary.is_mixed() {
         summary.describe()
     } else {

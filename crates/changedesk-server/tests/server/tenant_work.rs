@@ -700,10 +700,112 @@ async fn an_admin_purges_a_decommissioned_tenant(store: Store) {
     assert_eq!(a.status.as_u16(), 404, "{}", a.body);
 }
 
+/// Past a few tenants, lists name only those with an exception and count
+/// the others: eight tenants see MC1, alpha decided for itself, the shared
+/// due date passed. The sweep's event still names the seven it holds for,
+/// the agenda counts them in one row, the board's card says where they
+/// stand.
+async fn many_tenants_are_counted_and_their_exceptions_named(store: Store) {
+    use changedesk_core::notify::EventKind;
+    use changedesk_core::triage::{Action, Actor, Decision, transition, transition_for_tenants};
+    use changedesk_server::triage::sweep_deadlines;
+    let f = fixture(store).await;
+    let more = ["delta", "epsilon", "zeta", "eta", "theta"];
+    let mc1 = post(
+        "MC1",
+        "2026-02-01T00:00:00Z",
+        "Shared by three",
+        "<p>x</p>",
+        json!({}),
+    );
+    for t in more {
+        f.store
+            .import_messages(t, std::slice::from_ref(&mc1), &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+    }
+    let stored = f.store.work_item("MC1").await.unwrap().unwrap();
+    let now = at(NOW);
+    let who = Actor::person("test").unwrap();
+    let due = transition(
+        &stored.item,
+        Action::SetDue {
+            due: Some(at("2026-03-05T00:00:00Z")),
+        },
+        &who,
+        now,
+    )
+    .unwrap();
+    let closed = transition_for_tenants(
+        &due.item,
+        Action::Close {
+            decision: Decision::Actioned,
+            reason: None,
+        },
+        &["alpha".to_string()],
+        &who,
+        now,
+    )
+    .unwrap()
+    .transition;
+    let mut entries = due.entries;
+    entries.extend(closed.entries);
+    f.store
+        .save_work_item(&changedesk_store::ItemSave {
+            item: &closed.item,
+            expected_version: Some(stored.version),
+            evaluated_revision: None,
+            entries: &entries,
+            notify: &[],
+            events: &[],
+            at: now,
+        })
+        .await
+        .unwrap();
+    let sweep = sweep_deadlines(&f.store, &Default::default(), now)
+        .await
+        .unwrap();
+    assert_eq!((sweep.overdue, sweep.notified), (1, 1), "{sweep:?}");
+    let events = f.store.pending_events(100).await.unwrap();
+    let overdue: Vec<_> = events
+        .iter()
+        .filter(|e| e.event.kind == EventKind::ItemOverdue)
+        .collect();
+    assert_eq!(overdue.len(), 1, "{events:?}");
+    let mut told = overdue[0].event.tenants.clone();
+    told.sort();
+    let mut want: Vec<String> = ["beta", "gamma"]
+        .into_iter()
+        .chain(more)
+        .map(String::from)
+        .collect();
+    want.sort();
+    assert_eq!(told, want, "every tenant it holds for, alpha not");
+
+    let since = at("2026-03-01T00:00:00Z");
+    let agenda = changedesk_server::triage::agenda(&f.store, &Default::default(), now, since)
+        .await
+        .unwrap();
+    assert_eq!(agenda.overdue.len(), 1, "{:?}", agenda.overdue);
+    assert_eq!(agenda.overdue[0].tenant_count, 7);
+    assert!(agenda.overdue[0].tenants.is_empty(), "counted, not named");
+
+    let admin = sign_in(&f, "admin").await;
+    let board = admin.get(&f, "/board").await;
+    assert_eq!(board.status, 200);
+    assert!(
+        board.body.contains("open for 7 · done for 1"),
+        "{}",
+        board.body
+    );
+    assert!(!board.body.contains("theta"), "the tenants are counted");
+}
+
 both!(
     tenants_decide_for_themselves,
     a_tenant_s_own_deadline_is_swept_for_it,
     a_tenant_s_missed_work_closes_itself,
     an_admin_purges_a_decommissioned_tenant,
-    each_owner_in_force_is_told_of_its_tenants
+    each_owner_in_force_is_told_of_its_tenants,
+    many_tenants_are_counted_and_their_exceptions_named
 );

@@ -2751,3 +2751,126 @@ conformance!(
         );
     }
 );
+
+conformance!(
+    /// A list asked for names for exceptions only names, of an item seen
+    /// by many, just the tenants with an exception that see its post now
+    /// (in the caller's scope: not one that no longer lists it, nor one
+    /// that never saw it), and counts every one; a post seen by a few has
+    /// them all named; without the flag, every tenant is named.
+    a_list_names_only_the_tenants_with_an_exception,
+    |store: Store| async move {
+        use changedesk_core::triage::TenantOverride;
+        let now = "2026-03-01T00:00:00Z";
+        let eight = ["t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"];
+        for t in eight {
+            let mut seen = vec![post("MC1", "2026-02-01T00:00:00Z")];
+            seen.push(post("MC3", "2026-02-03T00:00:00Z"));
+            if ["t1", "t2", "t3"].contains(&t) {
+                seen.push(post("MC2", "2026-02-02T00:00:00Z"));
+            }
+            store
+                .import_messages(t, &seen, &opts("2026-02-20T00:00:00Z"))
+                .await
+                .unwrap();
+        }
+        // t9 is known but does not see MC1: its exception is not named
+        store
+            .import_messages(
+                "t9",
+                &[post("MC3", "2026-02-03T00:00:00Z")],
+                &opts("2026-02-20T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let with = |id: &str, exceptions: &[(&str, State)]| {
+            let mut item = WorkItem::new(id, at(now));
+            for (t, s) in exceptions {
+                let mut ex = TenantOverride::empty(t);
+                ex.state = Some(*s);
+                item.overrides.push(ex);
+            }
+            item
+        };
+        let items = [
+            with(
+                "MC1",
+                &[
+                    ("t2", State::Done),
+                    ("t5", State::Dismissed),
+                    ("t7", State::Done),
+                    ("t9", State::Done),
+                ],
+            ),
+            with("MC2", &[("t1", State::Done)]),
+            with("MC3", &[]),
+        ];
+        for item in &items {
+            save(&store, item, None, None, &[], now).await.unwrap();
+        }
+        // then t7 no longer lists MC1: its exception is not named either
+        store
+            .import_messages(
+                "t7",
+                &[post("MC3", "2026-02-03T00:00:00Z")],
+                &opts("2026-03-02T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let named = |rows: Vec<changedesk_store::ItemRow>| {
+            let mut out: Vec<(String, Vec<String>, i64, usize)> = rows
+                .into_iter()
+                .map(|r| {
+                    let unnamed = r.unnamed();
+                    (r.stored.item.message_id, r.tenants, r.tenant_count, unnamed)
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let row = |id: &str, tenants: &[&str], count: i64, unnamed: usize| {
+            (id.to_string(), strings(tenants), count, unnamed)
+        };
+        let exceptions_only = ItemFilter {
+            names_for_exceptions_only: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            named(store.work_items(&exceptions_only).await.unwrap()),
+            [
+                row("MC1", &["t2", "t5"], 7, 5),
+                row("MC2", &["t1", "t2", "t3"], 3, 0),
+                row("MC3", &[], 9, 9),
+            ]
+        );
+        // a caller limited to six tenants: theirs only, named and counted
+        let scoped = ItemFilter {
+            visible_to: Some(strings(&["t2", "t3", "t4", "t5", "t6", "t7", "t8"])),
+            ..exceptions_only.clone()
+        };
+        assert_eq!(
+            named(store.work_items(&scoped).await.unwrap()),
+            [
+                row("MC1", &["t2", "t5"], 6, 4),
+                row("MC2", &["t2", "t3"], 2, 0),
+                row("MC3", &[], 7, 7),
+            ]
+        );
+        // every tenant named without the flag
+        let every = named(store.work_items(&ItemFilter::default()).await.unwrap());
+        let mut all_but_t7 = eight.to_vec();
+        all_but_t7.retain(|t| *t != "t7");
+        assert_eq!(every[0], row("MC1", &all_but_t7, 7, 0));
+        assert_eq!(every[2].1.len(), 9);
+        // the exception of a tenant that never saw the post is kept in the
+        // item, in force for nobody: no tenant of MC1 is open for t9
+        let mc1 = store.work_item("MC1").await.unwrap().unwrap();
+        assert_eq!(mc1.item.overrides.len(), 4);
+        let for_t9 = ItemFilter {
+            tenant: Some("t9".into()),
+            ..Default::default()
+        };
+        assert_eq!(listed(&store, for_t9).await, ["MC3"]);
+    }
+);

@@ -378,4 +378,40 @@ fn per_tenant_views_read_each_tenants_exception() {
         grouped(&["e-five", "c-three", "a-one", "d-four", "b-two"]),
         want
     );
+    // only the tenants with an exception named, the others counted: the
+    // same views, the item's own counting its unnamed tenants, naming none
+    let mut counted = p.clone();
+    counted.tenants = strings(&["b-two", "c-three", "d-four"]);
+    counted.tenant_count = 5;
+    let mut views: Vec<(State, Vec<String>, usize)> = counted
+        .clone()
+        .per_tenant_views()
+        .into_iter()
+        .map(|v| (v.item.state, v.tenants, v.tenant_count))
+        .collect();
+    views.sort_by_key(|v| v.0.as_str());
+    assert_eq!(
+        views,
+        vec![
+            (State::Dismissed, strings(&["c-three"]), 1),
+            (State::Done, strings(&["b-two", "d-four"]), 2),
+            (State::New, Vec::new(), 2),
+        ]
+    );
+    // an exception alike to the item's own (here only a note) puts its
+    // tenant with the unnamed ones: counted, not named
+    let mut noted = counted.clone();
+    noted.item.overrides.push(TenantOverride {
+        note: Some("checked".into()),
+        ..TenantOverride::empty("e-five")
+    });
+    noted.item.overrides.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+    noted.tenants.push("e-five".into());
+    let own: Vec<(Vec<String>, usize)> = noted
+        .per_tenant_views()
+        .into_iter()
+        .filter(|v| v.item.state == State::New)
+        .map(|v| (v.tenants, v.tenant_count))
+        .collect();
+    assert_eq!(own, vec![(Vec::new(), 2)]);
 }

@@ -594,7 +594,7 @@ fn each_tenant_is_weighed_by_what_is_in_force_for_it() {
     // no exception: the item's own status, for every tenant
     let mut item = item_in(State::Triaged);
     item.due = Some(days(40));
-    let (s, at) = deadline_status_for_tenants(&item, &dates(None, None), &tenants, now);
+    let (s, at) = deadline_status_for_tenants(&item, &dates(None, None), &tenants, 0, now);
     assert_eq!(s, DeadlineStatus::OnTrack);
     assert_eq!(at, tenants);
     // b's own due date is past, c's is closer past, d does not apply: the
@@ -614,11 +614,29 @@ fn each_tenant_is_weighed_by_what_is_in_force_for_it() {
             ..TenantOverride::empty("d")
         },
     ];
-    let (s, at) = deadline_status_for_tenants(&item, &dates(None, None), &tenants, now);
+    let (s, at) = deadline_status_for_tenants(&item, &dates(None, None), &tenants, 0, now);
     assert_eq!(s, DeadlineStatus::Overdue { since: days(5) });
     assert_eq!(at, strings(&["b", "c"]));
     // a missed decision deadline outranks an overdue date
-    let (s, at) = deadline_status_for_tenants(&item, &dates(Some(days(9)), None), &tenants, now);
+    let (s, at) = deadline_status_for_tenants(&item, &dates(Some(days(9)), None), &tenants, 0, now);
     assert!(matches!(s, DeadlineStatus::Missed { .. }), "{s:?}");
     assert_eq!(at, strings(&["a", "b", "c"]), "d does not apply");
+    // the same tenants with only those with an exception named: the others
+    // (here a) are weighed by the item's own status, not named
+    let named = strings(&["b", "c", "d"]);
+    let (s, at) = deadline_status_for_tenants(&item, &dates(None, None), &named, 1, now);
+    assert_eq!(s, DeadlineStatus::Overdue { since: days(5) });
+    assert_eq!(at, strings(&["b", "c"]));
+    let (s, at) = deadline_status_for_tenants(&item, &dates(Some(days(9)), None), &named, 1, now);
+    assert!(matches!(s, DeadlineStatus::Missed { .. }), "{s:?}");
+    assert_eq!(at, strings(&["b", "c"]), "a holds it too, unnamed");
+    // only the unnamed tenants late: their status, no tenant named
+    item.due = Some(days(2));
+    item.overrides = vec![TenantOverride {
+        due: Some(days(40)),
+        ..TenantOverride::empty("b")
+    }];
+    let (s, at) = deadline_status_for_tenants(&item, &dates(None, None), &named[..1], 3, now);
+    assert_eq!(s, DeadlineStatus::Overdue { since: days(2) });
+    assert!(at.is_empty(), "{at:?}");
 }
