@@ -579,6 +579,13 @@ impl Store {
         dispatch!(self.get_message_scoped(id, scope))
     }
 
+    /// `Ok` when a tenant in `scope` sees or saw post `id`, else
+    /// [`StoreError::NotFound`] as [`Store::get_message_scoped`] answers,
+    /// without reading the post (its links to thousands of tenants).
+    pub async fn post_in_scope(&self, id: &str, scope: &TenantScope) -> Result<()> {
+        dispatch!(self.post_in_scope(id, scope))
+    }
+
     /// One revision of a post, as [`Store::message_revision`], to a caller
     /// who sees `scope` ([`StoreError::NotFound`] as for
     /// [`Store::get_message_scoped`]).

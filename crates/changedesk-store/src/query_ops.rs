@@ -1348,6 +1348,13 @@ fn state_of(visible: i64) -> PostState {
     }
 }
 
+pub(crate) async fn post_in_scope(pool: &Pool<Db>, id: &str, scope: &TenantScope) -> Result<()> {
+    if !linked_in_scope(pool, &POST_LINKS, id, scope).await? {
+        return Err(StoreError::NotFound(format!("post {id}")));
+    }
+    Ok(())
+}
+
 pub(crate) async fn get_message_scoped(pool: &Pool<Db>, id: &str, scope: &TenantScope) -> Result<PostDetail> {
     if !linked_in_scope(pool, &POST_LINKS, id, scope).await? {
         return Err(StoreError::NotFound(format!("post {id}")));

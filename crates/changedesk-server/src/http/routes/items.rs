@@ -498,10 +498,7 @@ async fn load(
     id: &str,
 ) -> ApiResult<changedesk_store::StoredItem> {
     // the post must be in the caller's scope: otherwise it does not exist
-    state
-        .store
-        .get_message_scoped(id, &scope_of(caller))
-        .await?;
+    state.store.post_in_scope(id, &scope_of(caller)).await?;
     state.store.work_item(id).await?.ok_or_else(|| {
         ApiError::not_found(format!(
             "{id} has no work item yet (the rules create it at the next sync)"

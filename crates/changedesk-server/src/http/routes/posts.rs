@@ -693,10 +693,7 @@ async fn get_revision(
     Path((id, revision)): Path<(String, i64)>,
 ) -> ApiResult<axum::Json<RevisionContentDto>> {
     // the post must be in scope first
-    state
-        .store
-        .get_message_scoped(&id, &scope_of(&caller))
-        .await?;
+    state.store.post_in_scope(&id, &scope_of(&caller)).await?;
     let r = state.store.message_revision(&id, revision).await?;
     let c = &r.content;
     Ok(axum::Json(RevisionContentDto {
