@@ -748,7 +748,15 @@ conformance!(
                 .await
                 .unwrap_err();
             assert!(matches!(e, StoreError::NotFound(_)), "{e}");
+            // the scope check alone answers the same
+            let e = store.post_in_scope(id, &scope).await.unwrap_err();
+            assert!(
+                matches!(&e, StoreError::NotFound(m) if m == &format!("post {id}")),
+                "{e}"
+            );
         }
+        store.post_in_scope("MC5", &only(&["alpha"])).await.unwrap();
+        store.post_in_scope("MC5", &TenantScope::All).await.unwrap();
 
         // nothing for an empty scope or an unknown tenant
         for scope in [only(&[]), only(&["nobody"])] {
