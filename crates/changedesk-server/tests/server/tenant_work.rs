@@ -12,17 +12,22 @@ use serde_json::{Value, json};
 
 use super::ui::{Browser, Fixture, NOW, at, opts, post, sign_in, user};
 
-/// alpha, beta and gamma see MC1; group `eu` holds alpha and beta. MC1's
-/// item is triaged, alice's. Users: `admin`; `limited`, a change manager
-/// limited to gamma; `bob`, an owner.
-async fn fixture(store: Store) -> Fixture {
-    let mc1 = post(
+/// The post the fixture's tenants see.
+fn mc1() -> changedesk_core::graph::Message {
+    post(
         "MC1",
         "2026-02-01T00:00:00Z",
         "Shared by three",
         "<p>x</p>",
         json!({}),
-    );
+    )
+}
+
+/// alpha, beta and gamma see MC1; group `eu` holds alpha and beta. MC1's
+/// item is triaged, alice's. Users: `admin`; `limited`, a change manager
+/// limited to gamma; `bob`, an owner.
+async fn fixture(store: Store) -> Fixture {
+    let mc1 = mc1();
     for t in ["alpha", "beta", "gamma"] {
         store
             .import_messages(t, std::slice::from_ref(&mc1), &opts("2026-03-01T00:00:00Z"))
@@ -369,12 +374,50 @@ async fn tenants_decide_for_themselves(store: Store) {
     );
 }
 
+/// Saves `item` over `version` with `entries`, sweeps the deadlines at
+/// `now`: what the sweep did and the `item.overdue` events it queued.
+async fn saved_then_swept(
+    f: &Fixture,
+    item: &WorkItem,
+    version: i64,
+    entries: &[changedesk_core::triage::LogEntry],
+    now: changedesk_core::Timestamp,
+) -> (
+    changedesk_server::triage::SweepSummary,
+    Vec<changedesk_core::notify::Event>,
+) {
+    f.store
+        .save_work_item(&changedesk_store::ItemSave {
+            item,
+            expected_version: Some(version),
+            evaluated_revision: None,
+            entries,
+            notify: &[],
+            events: &[],
+            at: now,
+        })
+        .await
+        .unwrap();
+    let sweep = changedesk_server::triage::sweep_deadlines(&f.store, &Default::default(), now)
+        .await
+        .unwrap();
+    let overdue = f
+        .store
+        .pending_events(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .filter(|e| e.kind == changedesk_core::notify::EventKind::ItemOverdue)
+        .collect();
+    (sweep, overdue)
+}
+
 /// The deadline sweep uses what is in force per tenant: alpha and beta are
 /// done, but gamma's work, due on 5 March (its own date), is still in
 /// progress on the 10th: the item is overdue for gamma alone, and the event
 /// says so (for gamma's subscribers, with gamma's assignee).
 async fn a_tenant_s_own_deadline_is_swept_for_it(store: Store) {
-    use changedesk_core::notify::EventKind;
     use changedesk_core::triage::{Action, Actor, Decision, transition, transition_for_tenants};
     use changedesk_server::triage::sweep_deadlines;
     let f = fixture(store).await;
@@ -419,36 +462,17 @@ async fn a_tenant_s_own_deadline_is_swept_for_it(store: Store) {
         changedesk_core::triage::State::Done
     );
     assert!(item.state_for("gamma").is_open(), "{item:?}");
-    f.store
-        .save_work_item(&changedesk_store::ItemSave {
-            item: &item,
-            expected_version: Some(stored.version),
-            evaluated_revision: None,
-            entries: &entries,
-            notify: &[],
-            events: &[],
-            at: now,
-        })
-        .await
-        .unwrap();
-    let sweep = sweep_deadlines(&f.store, &Default::default(), now)
-        .await
-        .unwrap();
+    let (sweep, overdue) = saved_then_swept(&f, &item, stored.version, &entries, now).await;
     assert_eq!(
         (sweep.overdue, sweep.missed, sweep.notified),
         (1, 0, 1),
         "{sweep:?}"
     );
-    let events = f.store.pending_events(100).await.unwrap();
-    let overdue: Vec<_> = events
-        .iter()
-        .filter(|e| e.event.kind == EventKind::ItemOverdue)
-        .collect();
-    assert_eq!(overdue.len(), 1, "{events:?}");
-    assert_eq!(overdue[0].event.tenants, vec!["gamma".to_string()]);
-    assert_eq!(overdue[0].event.owner.as_deref(), Some("bob"));
+    assert_eq!(overdue.len(), 1, "{overdue:?}");
+    assert_eq!(overdue[0].tenants, vec!["gamma".to_string()]);
+    assert_eq!(overdue[0].owner.as_deref(), Some("bob"));
     assert_eq!(
-        overdue[0].event.reason.as_deref(),
+        overdue[0].reason.as_deref(),
         Some("overdue since 2026-03-05")
     );
     // told once
@@ -559,13 +583,7 @@ async fn a_tenant_s_missed_work_closes_itself(store: Store) {
     };
     use changedesk_server::triage::sweep_deadlines;
     let f = fixture(store).await;
-    let mc1 = post(
-        "MC1",
-        "2026-02-01T00:00:00Z",
-        "Shared by three",
-        "<p>x</p>",
-        json!({}),
-    );
+    let mc1 = mc1();
     let mc2 = post(
         "MC2",
         "2026-03-01T00:00:00Z",
@@ -706,18 +724,10 @@ async fn an_admin_purges_a_decommissioned_tenant(store: Store) {
 /// the agenda counts them in one row, the board's card says where they
 /// stand.
 async fn many_tenants_are_counted_and_their_exceptions_named(store: Store) {
-    use changedesk_core::notify::EventKind;
     use changedesk_core::triage::{Action, Actor, Decision, transition, transition_for_tenants};
-    use changedesk_server::triage::sweep_deadlines;
     let f = fixture(store).await;
     let more = ["delta", "epsilon", "zeta", "eta", "theta"];
-    let mc1 = post(
-        "MC1",
-        "2026-02-01T00:00:00Z",
-        "Shared by three",
-        "<p>x</p>",
-        json!({}),
-    );
+    let mc1 = mc1();
     for t in more {
         f.store
             .import_messages(t, std::slice::from_ref(&mc1), &opts("2026-03-01T00:00:00Z"))
@@ -750,29 +760,10 @@ async fn many_tenants_are_counted_and_their_exceptions_named(store: Store) {
     .transition;
     let mut entries = due.entries;
     entries.extend(closed.entries);
-    f.store
-        .save_work_item(&changedesk_store::ItemSave {
-            item: &closed.item,
-            expected_version: Some(stored.version),
-            evaluated_revision: None,
-            entries: &entries,
-            notify: &[],
-            events: &[],
-            at: now,
-        })
-        .await
-        .unwrap();
-    let sweep = sweep_deadlines(&f.store, &Default::default(), now)
-        .await
-        .unwrap();
+    let (sweep, overdue) = saved_then_swept(&f, &closed.item, stored.version, &entries, now).await;
     assert_eq!((sweep.overdue, sweep.notified), (1, 1), "{sweep:?}");
-    let events = f.store.pending_events(100).await.unwrap();
-    let overdue: Vec<_> = events
-        .iter()
-        .filter(|e| e.event.kind == EventKind::ItemOverdue)
-        .collect();
-    assert_eq!(overdue.len(), 1, "{events:?}");
-    let mut told = overdue[0].event.tenants.clone();
+    assert_eq!(overdue.len(), 1, "{overdue:?}");
+    let mut told = overdue[0].tenants.clone();
     told.sort();
     let mut want: Vec<String> = ["beta", "gamma"]
         .into_iter()
