@@ -1356,9 +1356,7 @@ pub(crate) async fn post_in_scope(pool: &Pool<Db>, id: &str, scope: &TenantScope
 }
 
 pub(crate) async fn get_message_scoped(pool: &Pool<Db>, id: &str, scope: &TenantScope) -> Result<PostDetail> {
-    if !linked_in_scope(pool, &POST_LINKS, id, scope).await? {
-        return Err(StoreError::NotFound(format!("post {id}")));
-    }
+    post_in_scope(pool, id, scope).await?;
     let mut d = get_message(pool, id).await?;
     let (visible, seen) = keep_in_scope(&mut d.tenants, scope);
     d.summary.tenants_visible = visible;

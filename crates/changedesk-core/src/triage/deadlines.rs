@@ -188,12 +188,14 @@ pub fn deadline_status_for_tenants(
         return (shared, tenants.to_vec());
     }
     let others = (unnamed > 0).then_some(shared);
-    let each: Vec<(&String, DeadlineStatus)> = tenants
-        .iter()
-        .map(|t| match item.override_for(t) {
+    // each tenant beside its exception (the store names them in order):
+    // found once, by a walk, not searched for twice
+    let each: Vec<(&str, DeadlineStatus)> = item
+        .overrides_along(tenants.iter().map(String::as_str))
+        .map(|(t, o)| match o {
             None => (t, shared),
             Some(o) if o.applicable == Some(false) => (t, DeadlineStatus::OnTrack),
-            Some(_) => (t, deadline_status(&item.for_tenant(t), dates, now)),
+            Some(o) => (t, deadline_status(&item.with_override(Some(o)), dates, now)),
         })
         .collect();
     let urgency = |s: &DeadlineStatus| match s {
@@ -212,7 +214,7 @@ pub fn deadline_status_for_tenants(
     let at = each
         .iter()
         .filter(|(_, s)| s.kind() == worst.kind())
-        .map(|(t, _)| (*t).clone())
+        .map(|(t, _)| (*t).to_string())
         .collect();
     (worst, at)
 }
