@@ -229,7 +229,7 @@ def sync_load(args, backend, db, token, tenant):
         start_text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         log = open(os.path.join(args.data_dir, "serve-sync.log"), "w")
         proc = subprocess.Popen([BIN, "--config", cfg, "--database", db, "serve", "--listen", f"127.0.0.1:{port}",
-                                 "--sync-every", f"{args.sync_seconds}s", "--cache-mb", "0"],
+                                 "--sync-every", f"{args.sync_seconds}s", "--cache-mb", str(args.cache_mb)],
                                 env=lb.child_env(), stdout=log, stderr=log, cwd="/")
         server = (proc, log)
         base = f"http://127.0.0.1:{port}"
@@ -253,7 +253,7 @@ def sync_load(args, backend, db, token, tenant):
         return {"requests": len(lat) + len(errors), "errors": errors[:5], "error_count": len(errors),
                    "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "max_ms": lat[-1] if lat else float("nan"),
                    "synced": synced_since(backend, db, start_text), "tenants": args.tenants,
-                   "seconds": args.sync_seconds, "rate": args.rate, "paths": paths}
+                   "seconds": args.sync_seconds, "rate": args.rate, "paths": paths, "cache_mb": args.cache_mb}
     finally:
         if server:
             proc, log = server
@@ -354,6 +354,9 @@ def main():
                     help="the open-loop phase without a sync round (what the machine serves of the mix alone)")
     ap.add_argument("--only", nargs="+", default=[],
                     help="measure only the pages whose name starts with one of these (e.g. agenda board)")
+    ap.add_argument("--cache-mb", type=int, default=0,
+                    help="the open-loop phase's answer cache (serve's --cache-mb; 64 is its default; 0, off, "
+                         "is the issue's measure)")
     ap.add_argument("--sync-seconds", type=int, default=120,
                     help="the open-loop phase's length, over which the scheduler spreads its first round")
     args = ap.parse_args()
@@ -412,6 +415,8 @@ def main():
             when = (f"Without a sync round ({sl['seconds']} s)" if sl.get("idle") else
                     f"During the scheduler's first round ({sl['seconds']} s; {sl['synced']:,} of {sl['tenants']:,} "
                     "tenants synced in it)")
+            if sl.get("cache_mb"):
+                when += f", answer cache {sl['cache_mb']} MiB"
             print(f"\n{when}, open loop at {sl['rate']:g} requests/s over "
                   + ", ".join(f"`{p}`" for p in sl["paths"])
                   + f": {sl['requests']:,} requests, p50 {sl['p50_ms']:.0f} ms, p99 {sl['p99_ms']:.0f} ms, "

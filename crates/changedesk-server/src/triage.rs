@@ -787,17 +787,17 @@ pub async fn agenda_for(
     use changedesk_core::graph::{Category, Severity};
     use changedesk_core::triage::{Agenda, AgendaLogEntry, AgendaPost};
     // a tenant-limited caller's items are those a tenant of theirs sees,
-    // with those tenants only; only the tenants with an exception are
-    // named (what is in force differs for them), the others counted
+    // with those tenants only; the agenda counts tenants, so none is named
+    // and their exceptions are counted by what they override (an MSP's
+    // hundreds per item are most of the items' data)
     let filter = changedesk_store::ItemFilter {
         visible_to: tenants.names().map(|n| n.iter().cloned().collect()),
-        names_for_exceptions_only: true,
         ..Default::default()
     };
-    let items = store.work_items(&filter).await?;
+    let items = store.work_items_counted(&filter).await?;
     let posts: Vec<AgendaPost> = items
         .into_iter()
-        .map(|r| AgendaPost {
+        .map(|(r, counted)| AgendaPost {
             owner: ownership.owner_for(&r.services, None, &[]).map(|o| o.owner),
             id: r.stored.item.message_id.clone(),
             title: r.title,
@@ -811,6 +811,7 @@ pub async fn agenda_for(
             item: r.stored.item,
             tenants: r.tenants,
             tenant_count: usize::try_from(r.tenant_count).unwrap_or(0),
+            counted,
         })
         // what is in force for each tenant (the caller's tenants only)
         .flat_map(AgendaPost::per_tenant_views)

@@ -307,25 +307,25 @@ async fn edit_items_of_tenant(
     reindex: bool,
     edit: impl Fn(&mut changedesk_core::triage::WorkItem),
 ) -> Result<i64> {
-    let items = sqlx::query(
-        "SELECT w.post_id, w.item FROM work_items w JOIN work_item_tenants e ON e.post_id = w.post_id WHERE e.tenant_id = $1",
-    )
+    let items = sqlx::query(sql(format!(
+        "SELECT w.post_id, {ITEM_COLUMNS} FROM work_items w{EXCEPTIONS_JOIN} \
+         JOIN work_item_tenants e ON e.post_id = w.post_id WHERE e.tenant_id = $1"
+    )))
     .bind(id)
     .fetch_all(&mut **tx)
     .await?;
     let mut n = 0;
     for row in items {
-        let post_id: String = row.try_get("post_id")?;
-        let mut item: changedesk_core::triage::WorkItem = from_json(&row.try_get::<String, _>("item")?, "work item")?;
+        let mut item = item_from(&row)?.item;
         edit(&mut item);
-        let text = serde_json::to_string(&item).map_err(|e| StoreError::Corrupt(format!("work item {post_id}: {e}")))?;
-        sqlx::query("UPDATE work_items SET item = $1, version = version + 1 WHERE post_id = $2")
-            .bind(text)
-            .bind(&post_id)
+        // a new version: the item's JSON (its exceptions apart) unchanged
+        sqlx::query("UPDATE work_items SET version = version + 1 WHERE post_id = $1")
+            .bind(&item.message_id)
             .execute(&mut **tx)
             .await?;
+        write_exceptions_apart(tx, &item, true).await?;
         if reindex {
-            write_exceptions(tx, &item, true).await?;
+            write_exceptions_index(tx, &item, true).await?;
         }
         n += 1;
     }

@@ -7,19 +7,41 @@ use super::{
     Candidate, CandidateLink, ItemFilter, ItemRow, ItemSave, ItemTally, LoggedEntry, NotifyRow, StoredItem,
 };
 
+/// The columns of a work item `w` and its exceptions `x` (joined with
+/// [`EXCEPTIONS_JOIN`]) that [`item_from`] reads.
+const ITEM_COLUMNS: &str = "w.item, x.overrides, w.version, w.evaluated_revision";
+
+/// A work item `w`'s exceptions `x`, kept apart (migration 0024): read with
+/// the item wherever it may be changed and saved.
+const EXCEPTIONS_JOIN: &str = " LEFT JOIN work_item_exceptions x ON x.post_id = w.post_id";
+
+/// A work item: its JSON, with its exceptions (the `overrides` column, NULL
+/// for none) put back.
+fn parse_item(item: &str, overrides: Option<&str>) -> Result<changedesk_core::triage::WorkItem> {
+    let mut item: changedesk_core::triage::WorkItem = from_json(item, "work item")?;
+    if let Some(text) = overrides {
+        item.put_overrides(from_json(text, "work item exceptions")?);
+    }
+    Ok(item)
+}
+
 fn item_from(row: &DbRow) -> Result<StoredItem> {
     Ok(StoredItem {
-        item: from_json(&row.try_get::<String, _>("item")?, "work item")?,
+        item: parse_item(
+            &row.try_get::<String, _>("item")?,
+            row.try_get::<Option<String>, _>("overrides")?.as_deref(),
+        )?,
         version: row.try_get("version")?,
         evaluated_revision: row.try_get("evaluated_revision")?,
     })
 }
 
 pub(crate) async fn work_item(pool: &Pool<Db>, post_id: &str) -> Result<Option<StoredItem>> {
-    let row = sqlx::query("SELECT item, version, evaluated_revision FROM work_items WHERE post_id = $1")
-        .bind(post_id)
-        .fetch_optional(pool)
-        .await?;
+    let row =
+        sqlx::query(sql(format!("SELECT {ITEM_COLUMNS} FROM work_items w{EXCEPTIONS_JOIN} WHERE w.post_id = $1")))
+            .bind(post_id)
+            .fetch_optional(pool)
+            .await?;
     row.as_ref().map(item_from).transpose()
 }
 
@@ -117,6 +139,8 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
     let item = save.item;
     let now = save.at.to_canonical();
     let ts = |t: &Option<Timestamp>| t.map(|t| t.to_canonical());
+    // the item without its exceptions: they are kept apart (migration 0024)
+    let shared = to_json(&item.without_overrides());
     let version = match save.expected_version {
         None => {
             // one statement whatever happens (a rules run creates hundreds of
@@ -143,7 +167,7 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
             .bind(ts(&item.closed_at))
             .bind(&now)
             .bind(save.evaluated_revision.unwrap_or(0))
-            .bind(to_json(item))
+            .bind(&shared)
             .execute(&mut **tx)
             .await?;
             if done.rows_affected() == 0 {
@@ -173,7 +197,7 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
             .bind(ts(&item.closed_at))
             .bind(&now)
             .bind(save.evaluated_revision)
-            .bind(to_json(item))
+            .bind(&shared)
             .bind(&item.message_id)
             .bind(expected)
             .execute(&mut **tx)
@@ -232,6 +256,32 @@ async fn save_in(tx: &mut Tx, save: &ItemSave<'_>) -> Result<i64> {
 /// a row (migration 0023): an exception of a tenant the archive does not
 /// know, or that never saw the post, is in force for nobody.
 async fn write_exceptions(tx: &mut Tx, item: &changedesk_core::triage::WorkItem, replace: bool) -> Result<()> {
+    write_exceptions_apart(tx, item, replace).await?;
+    write_exceptions_index(tx, item, replace).await
+}
+
+/// Rewrites `item`'s exceptions kept apart from it (work_item_exceptions,
+/// migration 0024): a row only when it has some. `replace`: the item
+/// existed, so its old row goes first.
+async fn write_exceptions_apart(tx: &mut Tx, item: &changedesk_core::triage::WorkItem, replace: bool) -> Result<()> {
+    if replace {
+        sqlx::query("DELETE FROM work_item_exceptions WHERE post_id = $1")
+            .bind(&item.message_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    if !item.overrides.is_empty() {
+        sqlx::query("INSERT INTO work_item_exceptions (post_id, overrides) VALUES ($1, $2)")
+            .bind(&item.message_id)
+            .bind(to_json(&item.overrides))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Rewrites the index of `item`'s exceptions (see [`write_exceptions`]).
+async fn write_exceptions_index(tx: &mut Tx, item: &changedesk_core::triage::WorkItem, replace: bool) -> Result<()> {
     if replace {
         for table in ["work_item_tenants", "work_item_variants"] {
             sqlx::query(sql(format!("DELETE FROM {table} WHERE post_id = $1")))
@@ -278,9 +328,9 @@ async fn write_exceptions(tx: &mut Tx, item: &changedesk_core::triage::WorkItem,
     }
     // the distinct exceptions, counted (migration 0021)
     sqlx::query(
-        "INSERT INTO work_item_variants (post_id, applicable, state, assignee, due_at, tenants) \
-         SELECT post_id, applicable, state, assignee, due_at, COUNT(*) FROM work_item_tenants WHERE post_id = $1 \
-         GROUP BY post_id, applicable, state, assignee, due_at",
+        "INSERT INTO work_item_variants (post_id, applicable, state, decision, assignee, due_at, tenants) \
+         SELECT post_id, applicable, state, decision, assignee, due_at, COUNT(*) FROM work_item_tenants \
+         WHERE post_id = $1 GROUP BY post_id, applicable, state, decision, assignee, due_at",
     )
     .bind(&item.message_id)
     .execute(&mut **tx)
@@ -476,17 +526,31 @@ async fn excepted_and_visible(
     Ok(out)
 }
 
-pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<Vec<ItemRow>> {
+/// The work items `f` matches with their posts, in list order, and `f`'s
+/// `visible_to` as ids; `None` when it names no tenant of the archive.
+/// `with_exceptions`: each item's exceptions read too; else left out (the
+/// item's `overrides` empty), for [`list_work_items_counted`].
+async fn item_list_rows(
+    pool: &Pool<Db>,
+    f: &ItemFilter,
+    with_exceptions: bool,
+) -> Result<Option<(Vec<DbRow>, Vec<StoredItem>, Option<InScope>)>> {
     let Ok(visible) = visible_scope(pool, f).await? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
-    let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-        "SELECT w.post_id, w.item, w.version, w.evaluated_revision, p.title, p.services, p.category, p.severity, p.is_major, \
+    let (columns, join) = if with_exceptions {
+        (ITEM_COLUMNS, EXCEPTIONS_JOIN)
+    } else {
+        ("w.item, CAST(NULL AS TEXT) AS overrides, w.version, w.evaluated_revision", "")
+    };
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+        "SELECT w.post_id, {columns}, p.title, p.services, p.category, p.severity, p.is_major, \
          p.act_by, p.start_at, p.first_seen, \
-         COALESCE((SELECT c.visible FROM post_link_counts c WHERE c.post_id = w.post_id), 0) AS tenants_visible \
-         FROM work_items w JOIN posts p ON p.id = w.post_id \
-         WHERE 1 = 1",
-    );
+         COALESCE(c.visible, 0) AS tenants_visible, COALESCE(c.seen, 0) AS tenants_seen \
+         FROM work_items w JOIN posts p ON p.id = w.post_id{join} \
+         LEFT JOIN post_link_counts c ON c.post_id = w.post_id \
+         WHERE 1 = 1"
+    ));
     push_item_filter(&mut qb, f, visible.as_ref());
     qb.push(" ORDER BY COALESCE(w.due_at, p.act_by, '9999') ASC, w.post_id ASC");
     // SQLite takes an offset only after a limit
@@ -501,6 +565,58 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
     }
     let rows = qb.build().fetch_all(pool).await?;
     let items: Vec<StoredItem> = rows.iter().map(item_from).collect::<Result<_>>()?;
+    Ok(Some((rows, items, visible)))
+}
+
+/// How many tenants (in `visible`, when given) see each of the listed
+/// posts `rows` (`ids`, in their order) now.
+async fn tenants_seeing(
+    pool: &Pool<Db>,
+    rows: &[DbRow],
+    ids: &[&str],
+    visible: Option<&InScope>,
+) -> Result<HashMap<String, i64>> {
+    let mut counted: HashMap<String, i64> = HashMap::new();
+    match visible {
+        // every tenant: the post's own count (migration 0022)
+        None => {
+            for row in rows {
+                counted.insert(row.try_get("post_id")?, row.try_get("tenants_visible")?);
+            }
+        }
+        Some(s) => {
+            for chunk in ids.chunks(500) {
+                let mut qb = visible_links_of("COUNT(*) AS n FROM post_tenants pt", chunk, Some(s));
+                for l in qb.build().fetch_all(pool).await? {
+                    counted.insert(l.try_get("post_id")?, l.try_get("n")?);
+                }
+            }
+        }
+    }
+    Ok(counted)
+}
+
+/// A listed item and its post (a row of [`item_list_rows`]).
+fn item_row(row: &DbRow, stored: StoredItem, tenants: Vec<String>, tenant_count: i64) -> Result<ItemRow> {
+    Ok(ItemRow {
+        tenants,
+        tenant_count,
+        stored,
+        title: row.try_get("title")?,
+        services: from_json(&row.try_get::<String, _>("services")?, "services")?,
+        category: row.try_get("category")?,
+        severity: row.try_get("severity")?,
+        is_major: row.try_get("is_major")?,
+        act_by: read_ts_opt(row.try_get("act_by")?)?,
+        start: read_ts_opt(row.try_get("start_at")?)?,
+        first_seen: read_ts(row.try_get("first_seen")?)?,
+    })
+}
+
+pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<Vec<ItemRow>> {
+    let Some((rows, items, visible)) = item_list_rows(pool, f, true).await? else {
+        return Ok(Vec::new());
+    };
     // the tenants that see each listed post (of `visible_to`, with one):
     // every one named, or (when the filter says so) counted, with only
     // those having an exception named
@@ -510,18 +626,7 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
     let mut named: Vec<&str> = Vec::new();
     let mut exceptions_named: Vec<&str> = Vec::new();
     if f.names_for_exceptions_only {
-        // every tenant in scope: the post's own count (migration 0022)
-        if visible.is_none() {
-            for row in &rows {
-                counted.insert(row.try_get("post_id")?, row.try_get("tenants_visible")?);
-            }
-        }
-        for chunk in ids.chunks(500).filter(|_| visible.is_some()) {
-            let mut qb = visible_links_of("COUNT(*) AS n FROM post_tenants pt", chunk, visible.as_ref());
-            for l in qb.build().fetch_all(pool).await? {
-                counted.insert(l.try_get("post_id")?, l.try_get("n")?);
-            }
-        }
+        counted = tenants_seeing(pool, &rows, &ids, visible.as_ref()).await?;
         for i in &items {
             let id = i.item.message_id.as_str();
             // a post seen by a few tenants is named all the same (a row
@@ -562,19 +667,148 @@ pub(crate) async fn list_work_items(pool: &Pool<Db>, f: &ItemFilter) -> Result<V
             let id = &stored.item.message_id;
             let tenants = seen_by.remove(id).unwrap_or_default();
             let tenant_count = counted.remove(id).unwrap_or(tenants.len() as i64);
-            Ok(ItemRow {
+            item_row(row, stored, tenants, tenant_count)
+        })
+        .collect()
+}
+
+/// What an exception overrides, as its index has it (applicability,
+/// state, decision, assignee, due date), and how many tenants have it.
+type ExceptionKey = (Option<bool>, Option<String>, Option<String>, Option<String>, Option<String>);
+
+/// Adds the counted exceptions of `qb`'s rows (`post_id`, the
+/// [`ExceptionKey`] columns, `n`) to `counts`, each times `sign`.
+async fn add_exception_counts(
+    pool: &Pool<Db>,
+    mut qb: QueryBuilder<Db>,
+    sign: i64,
+    counts: &mut HashMap<String, Vec<(ExceptionKey, i64)>>,
+) -> Result<()> {
+    for row in qb.build().fetch_all(pool).await? {
+        let key: ExceptionKey = (
+            row.try_get("applicable")?,
+            row.try_get("state")?,
+            row.try_get("decision")?,
+            row.try_get("assignee")?,
+            row.try_get("due_at")?,
+        );
+        let n: i64 = row.try_get("n")?;
+        let of_post = counts.entry(row.try_get("post_id")?).or_default();
+        match of_post.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, m)) => *m += sign * n,
+            None => of_post.push((key, sign * n)),
+        }
+    }
+    Ok(())
+}
+
+/// The exceptions in force for the tenants (in `visible`, when given)
+/// that see each of the posts `ids` now, counted by what they override:
+/// an item's counted variants (migration 0021) for every tenant, a limited
+/// scope's own exceptions counted; less, for the posts `hidden` (those
+/// with a link no longer visible), the exceptions of such links.
+async fn exception_counts(
+    pool: &Pool<Db>,
+    ids: &[&str],
+    hidden: &[&str],
+    visible: Option<&InScope>,
+) -> Result<HashMap<String, Vec<changedesk_core::triage::ExceptionCount>>> {
+    const KEY: &str = "e.applicable, e.state, e.decision, e.assignee, e.due_at";
+    let mut counts: HashMap<String, Vec<(ExceptionKey, i64)>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let mut qb: QueryBuilder<Db> = match visible {
+            None | Some(InScope::All) => QueryBuilder::new(format!(
+                "SELECT e.post_id, {KEY}, e.tenants AS n FROM work_item_variants e WHERE e.post_id {}",
+                TEXT_IDS_IN[0]
+            )),
+            Some(_) => QueryBuilder::new(format!(
+                "SELECT e.post_id, {KEY}, COUNT(*) AS n FROM work_item_tenants e WHERE e.post_id {}",
+                TEXT_IDS_IN[0]
+            )),
+        };
+        qb.push_bind(id_list(chunk));
+        qb.push(TEXT_IDS_IN[1]);
+        if let Some(s @ InScope::Ids(_)) = visible {
+            push_in_scope_of_post(&mut qb, s, "e");
+            qb.push(format!(" GROUP BY e.post_id, {KEY}"));
+        }
+        add_exception_counts(pool, qb, 1, &mut counts).await?;
+    }
+    let hidden: Vec<&str> = hidden.iter().copied().filter(|id| counts.contains_key(*id)).collect();
+    for chunk in hidden.chunks(500) {
+        let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
+            "SELECT e.post_id, {KEY}, COUNT(*) AS n FROM work_item_tenants e \
+             JOIN post_tenants pt ON pt.post_id = e.post_id AND pt.tenant_id = e.tenant_id \
+             WHERE pt.visible = FALSE AND e.post_id {}",
+            TEXT_IDS_IN[0]
+        ));
+        qb.push_bind(id_list(chunk));
+        qb.push(TEXT_IDS_IN[1]);
+        if let Some(s) = visible {
+            push_in_scope_of_post(&mut qb, s, "e");
+        }
+        qb.push(format!(" GROUP BY e.post_id, {KEY}"));
+        add_exception_counts(pool, qb, -1, &mut counts).await?;
+    }
+    let mut out = HashMap::with_capacity(counts.len());
+    for (post, keys) in counts {
+        let mut list = Vec::with_capacity(keys.len());
+        for ((applicable, state, decision, assignee, due), n) in keys {
+            let Ok(tenants) = usize::try_from(n) else { continue };
+            if tenants == 0 {
+                continue;
+            }
+            let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("exception of {post}: {what}: {e}"));
+            list.push(changedesk_core::triage::ExceptionCount {
+                exception: changedesk_core::triage::TenantOverride {
+                    applicable,
+                    state: state.map(|s| s.parse()).transpose().map_err(|e| corrupt("state", format!("{e}")))?,
+                    decision: decision
+                        .map(|d| d.parse())
+                        .transpose()
+                        .map_err(|e| corrupt("decision", format!("{e}")))?,
+                    assignee,
+                    due: read_ts_opt(due)?,
+                    ..changedesk_core::triage::TenantOverride::empty("")
+                },
                 tenants,
-                tenant_count,
-                stored,
-                title: row.try_get("title")?,
-                services: from_json(&row.try_get::<String, _>("services")?, "services")?,
-                category: row.try_get("category")?,
-                severity: row.try_get("severity")?,
-                is_major: row.try_get("is_major")?,
-                act_by: read_ts_opt(row.try_get("act_by")?)?,
-                start: read_ts_opt(row.try_get("start_at")?)?,
-                first_seen: read_ts(row.try_get("first_seen")?)?,
-            })
+            });
+        }
+        out.insert(post, list);
+    }
+    Ok(out)
+}
+
+/// Lists work items as [`list_work_items`] does, but without reading their
+/// exceptions: each item's exceptions in force for the tenants in scope
+/// that see its post, counted by what they override, beside its row. The
+/// row names no tenant (`tenant_count` counts them), its item's
+/// `overrides` are empty and its `version` is 0, which no save takes (an
+/// item's versions start at 1): such a read never writes an item back
+/// without its exceptions.
+pub(crate) async fn list_work_items_counted(
+    pool: &Pool<Db>,
+    f: &ItemFilter,
+) -> Result<Vec<(ItemRow, Vec<changedesk_core::triage::ExceptionCount>)>> {
+    let Some((rows, items, visible)) = item_list_rows(pool, f, false).await? else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<&str> = items.iter().map(|i| i.item.message_id.as_str()).collect();
+    let mut counted = tenants_seeing(pool, &rows, &ids, visible.as_ref()).await?;
+    let mut hidden: Vec<&str> = Vec::new();
+    for (row, id) in rows.iter().zip(&ids) {
+        if row.try_get::<i64, _>("tenants_seen")? > row.try_get::<i64, _>("tenants_visible")? {
+            hidden.push(id);
+        }
+    }
+    let mut exceptions = exception_counts(pool, &ids, &hidden, visible.as_ref()).await?;
+    rows.iter()
+        .zip(items)
+        .map(|(row, mut stored)| {
+            stored.version = 0;
+            let id = stored.item.message_id.clone();
+            let tenant_count = counted.remove(&id).unwrap_or(0);
+            Ok((item_row(row, stored, Vec::new(), tenant_count)?, exceptions.remove(&id).unwrap_or_default()))
         })
         .collect()
 }
@@ -670,9 +904,9 @@ pub(crate) async fn triage_candidates(
     let pending = pending_condition(pending_only);
     let until_condition = if until.is_some() { " AND p.id <= $3" } else { "" };
     let mut query = sqlx::query(sql(format!(
-        "SELECT p.id, p.revision, p.first_seen, p.baseline, p.body_text, r.content, w.item, w.version, w.evaluated_revision \
+        "SELECT p.id, p.revision, p.first_seen, p.baseline, p.body_text, r.content, {ITEM_COLUMNS} \
          FROM posts p JOIN post_revisions r ON r.post_id = p.id AND r.revision = p.revision \
-         LEFT JOIN work_items w ON w.post_id = p.id \
+         LEFT JOIN work_items w ON w.post_id = p.id{EXCEPTIONS_JOIN} \
          WHERE p.id > $1{until_condition}{pending} ORDER BY p.id LIMIT $2"
     )))
     .bind(after.unwrap_or(""))
@@ -741,7 +975,7 @@ pub(crate) async fn triage_candidates(
         let stored = match row.try_get::<Option<String>, _>("item")? {
             None => None,
             Some(text) => Some(StoredItem {
-                item: from_json(&text, "work item")?,
+                item: parse_item(&text, row.try_get::<Option<String>, _>("overrides")?.as_deref())?,
                 version: row.try_get::<Option<i64>, _>("version")?.unwrap_or(0),
                 evaluated_revision: row.try_get::<Option<i64>, _>("evaluated_revision")?.unwrap_or(0),
             }),

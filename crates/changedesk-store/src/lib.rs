@@ -1176,6 +1176,22 @@ impl Store {
         dispatch!(self.list_work_items(filter))
     }
 
+    /// Work items as [`Store::work_items`] lists them, but with their
+    /// exceptions counted instead of read: beside each row, the exceptions
+    /// in force for the tenants of `filter.visible_to` (every tenant
+    /// without) that see its post now, by what they override (their note
+    /// and dismissal reason left out), with how many tenants have each.
+    /// The rows name no tenant (`tenant_count` counts them), and their
+    /// items carry no `overrides` and version 0, which no save takes: for
+    /// lists that show counts (the agenda), never to change an item. At an
+    /// MSP's shape the exceptions are most of the items' data.
+    pub async fn work_items_counted(
+        &self,
+        filter: &ItemFilter,
+    ) -> Result<Vec<(ItemRow, Vec<changedesk_core::triage::ExceptionCount>)>> {
+        dispatch!(self.list_work_items_counted(filter))
+    }
+
     /// How many of the work items `filter` matches (its `limit` and
     /// `offset` aside) have tenant exceptions: whether counting by the
     /// items' own states would tell what is in force per tenant.

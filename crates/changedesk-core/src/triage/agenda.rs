@@ -26,7 +26,7 @@ use super::deadlines::{
     DUE_SOON_DAYS, DeadlineStatus, PostDates, awaiting_triage, changed_since_triage,
     deadline_status,
 };
-use super::item::{Decision, Priority, State, TenantOverride, WorkItem};
+use super::item::{Decision, ExceptionCount, Priority, State, TenantOverride, WorkItem};
 use super::log::{Actor, LogAction, LogEntry, LogScope};
 use crate::graph::{Category, Severity};
 use crate::timestamp::Timestamp;
@@ -61,14 +61,20 @@ pub struct AgendaPost {
     pub owner: Option<String>,
     /// The tenants that see the post, sorted as the store names them, or
     /// only those with an exception of their own (what
-    /// [`AgendaPost::per_tenant_views`] needs by name): the others are
-    /// counted in `tenant_count` alone (an MSP's thousands of items, each
-    /// seen by a thousand tenants).
+    /// [`AgendaPost::per_tenant_views`] needs by name), or none (with their
+    /// exceptions in `counted`, as the server's agenda reads them): the
+    /// others are counted in `tenant_count` alone (an MSP's thousands of
+    /// items, each seen by a thousand tenants).
     pub tenants: Vec<String>,
-    /// How many tenants see the post (at least `tenants.len()`; those not
-    /// named have no exception).
+    /// How many tenants see the post (at least `tenants.len()` plus those
+    /// in `counted`; the others have no exception).
     #[serde(default)]
     pub tenant_count: usize,
+    /// Exceptions of tenants not named, counted by what they override
+    /// (read instead of the item's `overrides` and the names: the store's
+    /// `work_items_counted`); counted in `tenant_count` too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub counted: Vec<ExceptionCount>,
 }
 
 /// A log entry and the post it belongs to.
@@ -207,13 +213,19 @@ impl AgendaPost {
     /// post done for most tenants but open for some, where each belongs. A
     /// tenant for which the post is not applicable has it dismissed. Without
     /// exceptions, the post itself. The tenants not named (`tenant_count`
-    /// beyond `tenants`) have no exception: they are counted in the view
-    /// of the item itself, which then names none.
+    /// beyond `tenants` and `counted`) have no exception: they are counted
+    /// in the view of the item itself, which then names none; the tenants
+    /// of `counted` exceptions are counted in the view of theirs.
     pub fn per_tenant_views(self) -> Vec<AgendaPost> {
-        if self.item.overrides.is_empty() || self.tenants.is_empty() {
+        let named_exceptions = !self.item.overrides.is_empty() && !self.tenants.is_empty();
+        if !named_exceptions && self.counted.is_empty() {
             return vec![self];
         }
-        let unnamed = self.tenant_count.saturating_sub(self.tenants.len());
+        let counted: usize = self.counted.iter().map(|c| c.tenants).sum();
+        let unnamed = self
+            .tenant_count
+            .saturating_sub(self.tenants.len())
+            .saturating_sub(counted);
         type Key = (State, Option<Decision>, Option<String>, Option<Timestamp>);
         // each group: what is in force, the tenants named and how many more
         let mut groups: Vec<(Key, WorkItem, Vec<String>, usize)> = Vec::new();
@@ -239,8 +251,13 @@ impl AgendaPost {
             .item
             .overrides_along(self.tenants.iter().map(String::as_str))
             .map(|(t, o)| (Some(t), o, 1));
+        let counted = self
+            .counted
+            .iter()
+            .filter(|c| c.tenants > 0)
+            .map(|c| (None, Some(&c.exception), c.tenants));
         let others = (unnamed > 0).then_some((None, None, unnamed));
-        for (t, o, n) in named.chain(others) {
+        for (t, o, n) in named.chain(counted).chain(others) {
             let group = match views.iter().find(|(seen, _)| alike(*seen, o)) {
                 Some((_, g)) => *g,
                 None => {
@@ -300,6 +317,7 @@ impl AgendaPost {
                 tenant_count: tenants.len() + more,
                 // named only when all are
                 tenants: if more == 0 { tenants } else { Vec::new() },
+                counted: Vec::new(),
             })
             .collect()
     }

@@ -148,6 +148,19 @@ impl TenantOverride {
     }
 }
 
+/// Tenants sharing one exception of a work item, counted instead of named:
+/// what the exception overrides (its `tenant` empty, its `note` and
+/// `dismiss_reason` left out) and how many tenants have it. A list that
+/// shows how many tenants stand where (the agenda) reads these few per item
+/// instead of an MSP's hundreds of exceptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExceptionCount {
+    /// What the tenants' exception overrides.
+    pub exception: TenantOverride,
+    /// How many tenants have it.
+    pub tenants: usize,
+}
+
 /// Where a tenant stands on a post, for counting: the state in force for
 /// it, or not applicable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -324,6 +337,21 @@ impl WorkItem {
             overrides: Vec::new(),
             deadline_notified: None,
         }
+    }
+
+    /// Sets the item's exceptions (read apart from the item), sorted by
+    /// tenant as [`WorkItem::override_for`] needs them.
+    pub fn put_overrides(&mut self, mut overrides: Vec<TenantOverride>) {
+        if !overrides.is_sorted_by(|a, b| lower_cmp(&a.tenant, &b.tenant).is_le()) {
+            overrides.sort_by(|a, b| lower_cmp(&a.tenant, &b.tenant));
+        }
+        self.overrides = overrides;
+    }
+
+    /// The item without its exceptions (their `overrides` empty): what is
+    /// stored as the item, its exceptions kept apart.
+    pub fn without_overrides(&self) -> WorkItem {
+        self.with_override(None)
     }
 
     /// The override for `tenant` (compared ignoring case: overrides are

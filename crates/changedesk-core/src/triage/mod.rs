@@ -92,7 +92,8 @@ pub use deadlines::{
 };
 pub use groups::{TenantGroup, find_group, glob_match, groups_of, validate_groups};
 pub use item::{
-    Decision, Priority, State, TenantOverride, TenantStanding, TenantSummary, WorkItem,
+    Decision, ExceptionCount, Priority, State, TenantOverride, TenantStanding, TenantSummary,
+    WorkItem,
 };
 pub use log::{
     Actor, ActorError, LogAction, LogEntry, LogScope, MAX_ACTOR_LEN, ParseLogScopeError,

@@ -331,6 +331,7 @@ mod tests {
                     owner: None,
                     tenants: Vec::new(),
                     tenant_count: 900,
+                    counted: Vec::new(),
                 }
             })
             .collect();

@@ -150,6 +150,35 @@ async fn raw_execute(store: &Store, statement: &'static str) -> Result<u64, Stri
     }
 }
 
+/// Runs a script of statements (a migration's) on the store's database over
+/// a connection of its own.
+async fn raw_script(store: &Store, script: &'static str) {
+    match store.location() {
+        Location::Sqlite(path) => {
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .connect()
+                .await
+                .expect("raw SQLite connection");
+            sqlx::raw_sql(script)
+                .execute(&mut conn)
+                .await
+                .expect("script");
+            let _ = conn.close().await;
+        }
+        Location::Postgres(url) => {
+            let mut conn = sqlx::PgConnection::connect(url)
+                .await
+                .expect("raw PostgreSQL connection");
+            sqlx::raw_sql(script)
+                .execute(&mut conn)
+                .await
+                .expect("script");
+            let _ = conn.close().await;
+        }
+    }
+}
+
 /// Pairs of text columns read with a connection of its own (for what `Store`
 /// does not return, such as a row's `source`).
 async fn raw_pairs(store: &Store, query: &'static str) -> Vec<(String, String)> {
@@ -2753,6 +2782,75 @@ conformance!(
 );
 
 conformance!(
+    /// Migration 0024 moves the exceptions an older archive kept in each
+    /// item's JSON to their own table, leaving the item's `overrides`
+    /// empty, and counts the variants with their decision: the items read
+    /// back whole, and counted alike.
+    migration_24_keeps_the_exceptions_apart,
+    |store: Store| async move {
+        use changedesk_core::triage::TenantOverride;
+        let now = "2026-03-01T00:00:00Z";
+        for t in ["t1", "t2", "t3"] {
+            store
+                .import_messages(t, &[post("MC1", "2026-02-01T00:00:00Z"), post("MC2", "2026-02-02T00:00:00Z")], &opts(now))
+                .await
+                .unwrap();
+        }
+        let mut item = WorkItem::new("MC1", at(now));
+        for (t, s, d) in [("t1", State::Done, Some(Decision::Actioned)), ("t3", State::Done, Some(Decision::Actioned))] {
+            item.overrides.push(TenantOverride {
+                state: Some(s),
+                decision: d,
+                note: Some(format!("{t}: ✓ done")),
+                ..TenantOverride::empty(t)
+            });
+        }
+        save(&store, &item, None, None, &[], now).await.unwrap();
+        save(&store, &WorkItem::new("MC2", at(now)), None, None, &[], now).await.unwrap();
+        let whole = store.work_item("MC1").await.unwrap().unwrap().item;
+        assert_eq!(whole.overrides, item.overrides);
+        let counted_before = store.work_items_counted(&ItemFilter::default()).await.unwrap();
+        // as an archive before version 24 kept them: in the item's JSON
+        let back = match store.location() {
+            Location::Sqlite(_) => {
+                "UPDATE work_items SET item = json_set(item, '$.overrides', \
+                 json((SELECT x.overrides FROM work_item_exceptions x WHERE x.post_id = work_items.post_id))) \
+                 WHERE post_id IN (SELECT post_id FROM work_item_exceptions)"
+            }
+            Location::Postgres(_) => {
+                "UPDATE work_items SET item = jsonb_set(item::jsonb, '{overrides}', \
+                 (SELECT x.overrides::jsonb FROM work_item_exceptions x WHERE x.post_id = work_items.post_id))::text \
+                 WHERE post_id IN (SELECT post_id FROM work_item_exceptions)"
+            }
+        };
+        assert_eq!(raw_execute(&store, back).await, Ok(1));
+        raw_execute(&store, "DROP TABLE work_item_exceptions").await.unwrap();
+        raw_script(
+            &store,
+            match store.location() {
+                Location::Sqlite(_) => include_str!("../../migrations/sqlite/0024_exceptions_apart.sql"),
+                Location::Postgres(_) => include_str!("../../migrations/postgres/0024_exceptions_apart.sql"),
+            },
+        )
+        .await;
+        assert_eq!(
+            raw_pairs(&store, "SELECT post_id, item FROM work_items WHERE post_id = 'MC1'")
+                .await
+                .into_iter()
+                .filter(|(_, item)| item.contains("t1: ✓"))
+                .count(),
+            0,
+            "the item's JSON keeps no exception"
+        );
+        assert_eq!(store.work_item("MC1").await.unwrap().unwrap().item, whole);
+        assert_eq!(store.work_items_counted(&ItemFilter::default()).await.unwrap(), counted_before);
+        let (_, mc1) = counted_before.iter().find(|(r, _)| r.stored.item.message_id == "MC1").unwrap();
+        assert_eq!(mc1.len(), 1);
+        assert_eq!((mc1[0].exception.decision, mc1[0].tenants), (Some(Decision::Actioned), 2));
+    }
+);
+
+conformance!(
     /// A list asked for names for exceptions only names, of an item seen
     /// by many, just the tenants with an exception that see its post now
     /// (in the caller's scope: not one that no longer lists it, nor one
@@ -2872,5 +2970,66 @@ conformance!(
             ..Default::default()
         };
         assert_eq!(listed(&store, for_t9).await, ["MC3"]);
+
+        // counted instead of named (the agenda's read): the exceptions in
+        // force for the tenants that see each post now, by what they
+        // override, with how many have each; no tenant named, no exception
+        // read, and version 0, which no save takes
+        type Counted = (String, i64, Vec<(Option<State>, Option<bool>, usize)>);
+        let counted = |rows: Vec<(changedesk_store::ItemRow, Vec<changedesk_core::triage::ExceptionCount>)>| {
+            let mut out: Vec<Counted> = rows
+                .into_iter()
+                .map(|(r, exceptions)| {
+                    assert!(r.tenants.is_empty(), "{:?}", r.tenants);
+                    assert!(r.stored.item.overrides.is_empty());
+                    assert_eq!(r.stored.version, 0);
+                    let mut by: Vec<_> = exceptions
+                        .iter()
+                        .map(|c| (c.exception.state, c.exception.applicable, c.tenants))
+                        .collect();
+                    by.sort_by_key(|b| b.0.map(|s| s.as_str()));
+                    (r.stored.item.message_id, r.tenant_count, by)
+                })
+                .collect();
+            out.sort();
+            out
+        };
+        let every = ItemFilter::default();
+        let rows = store.work_items_counted(&every).await.unwrap();
+        // t7's exception is no longer in force (MC1 left its list), t9's
+        // never was
+        assert_eq!(
+            counted(rows.clone()),
+            [
+                (
+                    "MC1".to_string(),
+                    7,
+                    vec![(Some(State::Dismissed), None, 1), (Some(State::Done), None, 1)]
+                ),
+                ("MC2".to_string(), 3, vec![(Some(State::Done), None, 1)]),
+                ("MC3".to_string(), 9, vec![]),
+            ]
+        );
+        assert_eq!(
+            counted(store.work_items_counted(&scoped).await.unwrap()),
+            [
+                (
+                    "MC1".to_string(),
+                    6,
+                    vec![(Some(State::Dismissed), None, 1), (Some(State::Done), None, 1)]
+                ),
+                ("MC2".to_string(), 2, vec![]),
+                ("MC3".to_string(), 7, vec![]),
+            ]
+        );
+        // a counted row's item, without its exceptions, cannot be saved
+        // back over them
+        let (mc1_counted, _) = rows
+            .iter()
+            .find(|(r, _)| r.stored.item.message_id == "MC1")
+            .unwrap();
+        let refused = save(&store, &mc1_counted.stored.item, Some(0), None, &[], now).await;
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+        assert_eq!(store.work_item("MC1").await.unwrap().unwrap().item.overrides.len(), 4);
     }
 );

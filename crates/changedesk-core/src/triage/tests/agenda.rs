@@ -52,6 +52,7 @@ fn post(p: P) -> AgendaPost {
         owner: Some("tina".into()),
         tenants: strings(&["contoso", "fabrikam"]),
         tenant_count: 2,
+        counted: Vec::new(),
     }
 }
 
@@ -414,4 +415,46 @@ fn per_tenant_views_read_each_tenants_exception() {
         .map(|v| (v.tenants, v.tenant_count))
         .collect();
     assert_eq!(own, vec![(Vec::new(), 2)]);
+    // the exceptions counted by what they override, none named (the
+    // store's counted read, its item without exceptions): the same views,
+    // counted, naming none
+    let mut by_count = counted.clone();
+    by_count.item.overrides.clear();
+    by_count.tenants.clear();
+    let count = |e: TenantOverride, tenants| ExceptionCount {
+        exception: e,
+        tenants,
+    };
+    by_count.counted = vec![
+        count(
+            TenantOverride {
+                state: Some(State::Done),
+                ..TenantOverride::empty("")
+            },
+            2,
+        ),
+        count(
+            TenantOverride {
+                applicable: Some(false),
+                ..TenantOverride::empty("")
+            },
+            1,
+        ),
+        // a tenant whose exception is a note alone: the item's own view
+        count(TenantOverride::empty(""), 1),
+    ];
+    let mut views: Vec<(State, Vec<String>, usize)> = by_count
+        .per_tenant_views()
+        .into_iter()
+        .map(|v| (v.item.state, v.tenants, v.tenant_count))
+        .collect();
+    views.sort_by_key(|v| v.0.as_str());
+    assert_eq!(
+        views,
+        vec![
+            (State::Dismissed, Vec::new(), 1),
+            (State::Done, Vec::new(), 2),
+            (State::New, Vec::new(), 2),
+        ]
+    );
 }

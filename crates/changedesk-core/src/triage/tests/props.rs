@@ -383,6 +383,7 @@ proptest! {
             owner: None,
             tenants: vec![],
             tenant_count: 0,
+            counted: Vec::new(),
         };
         let entries: Vec<AgendaLogEntry> = log
             .into_iter()
