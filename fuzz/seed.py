@@ -91,4 +91,12 @@ try:
         put("secrets", KEY + "\x01" + text)
 except ImportError:
     print("seed: python3-cryptography is absent: no valid sealed values among the secrets seeds", file=sys.stderr)
+# ServiceNow answers in each documented shape (integrations.md §1.2, §1.4, §1.5)
+for answer in [
+    '{"result":[{"sys_id":"b0dbda5347c12200e0ef563dbb9a718f","number":"CHG0030022","state":"-3","approval":"requested","sys_updated_on":"2026-02-17 09:12:40","sys_mod_count":"4"}]}',
+    '{"result":{"sys_id":{"display_value":"b0db","value":"b0db"},"number":{"display_value":"CHG0030022","value":"CHG0030022"},"state":{"display_value":"New","value":-5},"sys_mod_count":{"display_value":"0","value":0},"__meta":{"ignoredFields":[]}}}',
+    '{"result":[]}',
+    '{"error":{"message":"No Record found","detail":"Record doesn\'t exist or ACL restricts the record retrieval"},"status":"failure"}',
+]:
+    put("servicenow", answer)
 print("seeds in", seeds)

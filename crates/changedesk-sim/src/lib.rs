@@ -408,6 +408,7 @@ mod message;
 mod mock;
 mod rng;
 mod server;
+pub mod servicenow;
 pub mod slack;
 pub mod teams;
 mod vocab;

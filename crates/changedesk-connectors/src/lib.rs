@@ -1,0 +1,168 @@
+//! changedesk's connectors to the enterprise's change-control systems: the
+//! IO boundary where a work item becomes a ticket on the other side and
+//! the ticket's state is read back (issue 19).
+//!
+//! - [`servicenow`]: a change request in ServiceNow's `change_request`
+//!   table (Table API), created **once** per correlation id (looked up
+//!   before every create attempt, so a create the instance committed but
+//!   never answered is found instead of made again), read back, and given
+//!   work notes; Basic auth or OAuth client credentials.
+//!
+//! A connector never touches the store: the server hands it what to send
+//! and records the outcome, as the sync does between `changedesk-graph` and
+//! the store. Secrets are held as [`secrecy::SecretString`] and never
+//! appear in an error, a log line or a `Debug` output.
+
+pub mod servicenow;
+
+use std::time::Duration;
+
+/// What went wrong talking to a change-control system.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// The system refused the credentials (401, or an OAuth token refused):
+    /// reported on the connector, never retried.
+    #[error("the credentials were refused: {0}")]
+    Credentials(String),
+    /// Still throttled after the attempts a call may make; retry after the
+    /// wait the system asked for, when it said.
+    #[error("throttled by the system (429){}", .0.map(|d| format!("; retry after {} s", d.as_secs())).unwrap_or_default())]
+    Throttled(Option<Duration>),
+    /// An error answer: a 4xx is the request's fault (not retried), a 5xx
+    /// the system's.
+    #[error("HTTP {status}: {message}")]
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// The system's error message, as it gave it.
+        message: String,
+    },
+    /// No answer (timeout, connection refused or dropped): whether the
+    /// system acted is unknown.
+    #[error("no answer: {0}")]
+    Transport(String),
+    /// An answer that is not what the API documents.
+    #[error("unexpected answer: {0}")]
+    Protocol(String),
+    /// The configuration cannot be used (a URL, a client).
+    #[error("bad configuration: {0}")]
+    Config(String),
+}
+
+impl ConnectorError {
+    /// Whether trying again later may succeed (throttling, a 5xx, no
+    /// answer); credentials, a 4xx, a protocol or configuration error will
+    /// not get better by themselves.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ConnectorError::Throttled(_) | ConnectorError::Transport(_) => true,
+            ConnectorError::Status { status, .. } => *status >= 500,
+            ConnectorError::Credentials(_)
+            | ConnectorError::Protocol(_)
+            | ConnectorError::Config(_) => false,
+        }
+    }
+}
+
+/// How a connector retries within one call: at most `attempts` tries,
+/// waiting what the system asks (`Retry-After`) or, without it, `base`
+/// doubled each time; a wait longer than `max_wait` ends the call instead
+/// (the caller's outbox retries later).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries per call, the first included (at least 1).
+    pub attempts: u32,
+    /// The first wait without `Retry-After`.
+    pub base: Duration,
+    /// The longest wait a call sits through.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 4,
+            base: Duration::from_millis(500),
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before try `next` (2, 3, …) after a transient failure that
+    /// asked for `retry_after`, or `None` when the call should stop: no
+    /// tries left, or a wait over `max_wait`.
+    pub fn wait_before(&self, next: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        if next > self.attempts.max(1) {
+            return None;
+        }
+        let doubled = self
+            .base
+            .saturating_mul(1u32 << next.saturating_sub(2).min(16));
+        let wait = retry_after.unwrap_or(doubled);
+        (wait <= self.max_wait).then_some(wait)
+    }
+}
+
+/// The reqwest client a connector uses: a timeout for the whole request,
+/// no redirects (a 3xx is an error, and could lead anywhere), no proxy from
+/// the environment, and ring as the process's rustls provider.
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
+    // an already installed provider is fine
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .user_agent(concat!("changedesk/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .map_err(|e| ConnectorError::Config(format!("HTTP client: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_policy_honours_retry_after_and_stops() {
+        let p = RetryPolicy {
+            attempts: 3,
+            base: Duration::from_millis(100),
+            max_wait: Duration::from_secs(5),
+        };
+        assert_eq!(p.wait_before(2, None), Some(Duration::from_millis(100)));
+        assert_eq!(p.wait_before(3, None), Some(Duration::from_millis(200)));
+        assert_eq!(p.wait_before(4, None), None, "three tries at most");
+        assert_eq!(
+            p.wait_before(2, Some(Duration::from_secs(2))),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            p.wait_before(2, Some(Duration::from_secs(60))),
+            None,
+            "a longer wait is the caller's"
+        );
+    }
+
+    #[test]
+    fn what_is_transient() {
+        assert!(ConnectorError::Throttled(None).is_transient());
+        assert!(ConnectorError::Transport("reset".into()).is_transient());
+        assert!(
+            ConnectorError::Status {
+                status: 503,
+                message: String::new()
+            }
+            .is_transient()
+        );
+        assert!(
+            !ConnectorError::Status {
+                status: 400,
+                message: String::new()
+            }
+            .is_transient()
+        );
+        assert!(!ConnectorError::Credentials("no".into()).is_transient());
+    }
+}

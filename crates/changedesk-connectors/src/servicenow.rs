@@ -1,0 +1,668 @@
+//! ServiceNow change requests through the Table API
+//! (`/api/now/table/change_request`, `../shared/reference/integrations.md`
+//! §1.4–1.8).
+//!
+//! - **Created once.** A POST is not idempotent, and a create the instance
+//!   committed may never be answered (the connection drops, the client
+//!   times out): the change carries changedesk's id in `correlation_id`,
+//!   and [`ServiceNow::create_change`] looks it up **before every attempt**,
+//!   so a retry finds the change instead of making a second one.
+//! - **Retried within reason.** 429 (with `Retry-After`), a 5xx and no
+//!   answer are retried per the [`RetryPolicy`]; a wait over its
+//!   `max_wait` ends the call with [`ConnectorError::Throttled`] for the
+//!   caller's outbox to schedule. Refused credentials are never retried.
+//! - **Auth.** Basic, or OAuth client credentials (`/oauth_token.do`): the
+//!   token is kept until shortly before it expires, and fetched again once
+//!   when the instance refuses it.
+//! - Every value the Table API returns is a string; a `result` that is an
+//!   array of one record is read as that record (some documented examples
+//!   show it so).
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use crate::{ConnectorError, RetryPolicy, http_client};
+
+/// The table changes are made in.
+const TABLE: &str = "/api/now/table/change_request";
+
+/// The fields read back.
+const FIELDS: &str = "sys_id,number,state,approval,sys_mod_count,sys_updated_on,correlation_id";
+
+/// A token is fetched again this long before the instance would refuse it.
+const TOKEN_MARGIN: Duration = Duration::from_secs(60);
+
+/// How changedesk signs in to the instance.
+#[derive(Debug, Clone)]
+pub enum ServiceNowAuth {
+    /// `Authorization: Basic` on every call.
+    Basic {
+        /// The integration user.
+        user: String,
+        /// Its password.
+        password: SecretString,
+    },
+    /// OAuth 2.0 client credentials (`POST /oauth_token.do`), then
+    /// `Authorization: Bearer`.
+    OAuthClient {
+        /// The OAuth client id.
+        client_id: String,
+        /// Its secret.
+        client_secret: SecretString,
+    },
+}
+
+/// A ServiceNow connector's settings.
+#[derive(Debug, Clone)]
+pub struct ServiceNowSettings {
+    /// The instance, e.g. `https://contoso.service-now.com`.
+    pub instance: Url,
+    /// How to sign in.
+    pub auth: ServiceNowAuth,
+    /// The longest a request may take (connect, send and answer).
+    pub timeout: Duration,
+    /// Retries within one call.
+    pub retry: RetryPolicy,
+}
+
+impl ServiceNowSettings {
+    /// Settings for `instance` with `auth`, a 30 s timeout and the
+    /// default retries.
+    pub fn new(instance: Url, auth: ServiceNowAuth) -> ServiceNowSettings {
+        ServiceNowSettings {
+            instance,
+            auth,
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A change request to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChange {
+    /// changedesk's id for it (one per post and tenant or tenant group):
+    /// what makes the create happen once.
+    pub correlation_id: String,
+    /// A label for people (`correlation_display`), e.g. `changedesk MC1`.
+    pub correlation_display: String,
+    /// The title.
+    pub short_description: String,
+    /// The body.
+    pub description: String,
+    /// The planned start (`YYYY-MM-DD HH:MM:SS`, UTC), if known.
+    pub start_date: Option<String>,
+}
+
+/// Where a change stands in the state model (§1.3; an instance may define
+/// more states: those are [`ChangeState::Other`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeState {
+    /// `-5`
+    New,
+    /// `-4`
+    Assess,
+    /// `-3`
+    Authorize,
+    /// `-2`
+    Scheduled,
+    /// `-1`
+    Implement,
+    /// `0`
+    Review,
+    /// `3`
+    Closed,
+    /// `4`
+    Canceled,
+    /// Any other value, as the instance gave it.
+    Other(String),
+}
+
+impl ChangeState {
+    /// The state of a `state` value.
+    pub fn parse(value: &str) -> ChangeState {
+        match value.trim() {
+            "-5" => ChangeState::New,
+            "-4" => ChangeState::Assess,
+            "-3" => ChangeState::Authorize,
+            "-2" => ChangeState::Scheduled,
+            "-1" => ChangeState::Implement,
+            "0" => ChangeState::Review,
+            "3" => ChangeState::Closed,
+            "4" => ChangeState::Canceled,
+            other => ChangeState::Other(other.to_owned()),
+        }
+    }
+
+    /// Whether the change is over on the other side (closed or canceled).
+    pub fn is_final(&self) -> bool {
+        matches!(self, ChangeState::Closed | ChangeState::Canceled)
+    }
+}
+
+/// A change request as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Its `sys_id`.
+    pub sys_id: String,
+    /// Its number, e.g. `CHG0030022`.
+    pub number: String,
+    /// Its state.
+    pub state: ChangeState,
+    /// Its approval (`not requested`, `requested`, `approved`,
+    /// `rejected`, or another value of the instance's).
+    pub approval: String,
+    /// Its update count (`sys_mod_count`): it moves on every update.
+    pub sys_mod_count: u64,
+    /// When it was last updated (`YYYY-MM-DD HH:MM:SS`, UTC).
+    pub sys_updated_on: String,
+    /// changedesk's id on it.
+    pub correlation_id: String,
+}
+
+impl Change {
+    fn from_record(record: &Map<String, Value>) -> Result<Change, ConnectorError> {
+        let text = |k: &str| -> Result<String, ConnectorError> {
+            match record.get(k) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                // the Change Management API's `{display_value, value}`
+                Some(Value::Object(o)) => Ok(o
+                    .get("value")
+                    .map(|v| match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    })
+                    .unwrap_or_default()),
+                Some(Value::Number(n)) => Ok(n.to_string()),
+                None | Some(Value::Null) => Ok(String::new()),
+                Some(_) => Err(ConnectorError::Protocol(format!(
+                    "field `{k}` is not a string"
+                ))),
+            }
+        };
+        let sys_id = text("sys_id")?;
+        if sys_id.is_empty() {
+            return Err(ConnectorError::Protocol("a record without sys_id".into()));
+        }
+        Ok(Change {
+            sys_id,
+            number: text("number")?,
+            state: ChangeState::parse(&text("state")?),
+            approval: text("approval")?,
+            sys_mod_count: text("sys_mod_count")?.parse().unwrap_or(0),
+            sys_updated_on: text("sys_updated_on")?,
+            correlation_id: text("correlation_id")?,
+        })
+    }
+}
+
+/// An answer read whole.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: Value,
+}
+
+/// A ServiceNow instance.
+pub struct ServiceNow {
+    settings: ServiceNowSettings,
+    http: reqwest::Client,
+    /// The OAuth token and when to stop using it.
+    token: tokio::sync::Mutex<Option<(SecretString, Instant)>>,
+}
+
+impl std::fmt::Debug for ServiceNow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceNow")
+            .field("instance", &self.settings.instance.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceNow {
+    /// A connector to the instance of `settings`.
+    pub fn new(settings: ServiceNowSettings) -> Result<ServiceNow, ConnectorError> {
+        if !matches!(settings.instance.scheme(), "https" | "http") {
+            return Err(ConnectorError::Config(format!(
+                "the instance URL must be https://… (got {})",
+                settings.instance.scheme()
+            )));
+        }
+        Ok(ServiceNow {
+            http: http_client(settings.timeout)?,
+            settings,
+            token: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The page of a change in the instance's UI.
+    pub fn change_url(&self, change: &Change) -> String {
+        format!(
+            "{}/nav_to.do?uri=change_request.do?sys_id={}",
+            self.settings.instance.as_str().trim_end_matches('/'),
+            change.sys_id
+        )
+    }
+
+    /// Checks that the instance answers and takes the credentials (a read
+    /// of one change).
+    pub async fn test_connection(&self) -> Result<(), ConnectorError> {
+        self.call(
+            Method::GET,
+            TABLE,
+            &[("sysparm_limit", "1"), ("sysparm_fields", "sys_id")],
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The change carrying `correlation_id`, if any.
+    pub async fn find(&self, correlation_id: &str) -> Result<Option<Change>, ConnectorError> {
+        let query = format!("correlation_id={correlation_id}");
+        let answer = self
+            .call(
+                Method::GET,
+                TABLE,
+                &[
+                    ("sysparm_query", query.as_str()),
+                    ("sysparm_fields", FIELDS),
+                    ("sysparm_limit", "1"),
+                ],
+                None,
+            )
+            .await?;
+        Ok(changes_in(&answer.body)?.into_iter().next())
+    }
+
+    /// Reads the change `sys_id`.
+    pub async fn get(&self, sys_id: &str) -> Result<Change, ConnectorError> {
+        let answer = self
+            .call(
+                Method::GET,
+                &format!("{TABLE}/{}", path_segment(sys_id)),
+                &[("sysparm_fields", FIELDS)],
+                None,
+            )
+            .await?;
+        record_of(&answer.body)
+    }
+
+    /// Creates the change, once: the change already carrying its
+    /// correlation id is returned instead (looked up before each attempt,
+    /// so an attempt the instance committed without answering is found,
+    /// not repeated). The `bool` says whether this call created it.
+    pub async fn create_change(&self, new: &NewChange) -> Result<(Change, bool), ConnectorError> {
+        if new.correlation_id.trim().is_empty() {
+            return Err(ConnectorError::Config(
+                "a change needs a correlation id".into(),
+            ));
+        }
+        let mut body = json!({
+            "short_description": new.short_description,
+            "description": new.description,
+            "correlation_id": new.correlation_id,
+            "correlation_display": new.correlation_display,
+        });
+        if let (Some(start), Some(o)) = (&new.start_date, body.as_object_mut()) {
+            o.insert("start_date".into(), Value::String(start.clone()));
+        }
+        let mut attempt = 1;
+        loop {
+            if let Some(found) = self.find(&new.correlation_id).await? {
+                return Ok((found, false));
+            }
+            match self.send(Method::POST, TABLE, &[], Some(&body)).await {
+                Ok(answer) if answer.status.is_success() => {
+                    return Ok((record_of(&answer.body)?, true));
+                }
+                Ok(answer) => {
+                    let e = self.error_of(&answer);
+                    attempt += 1;
+                    match self.retry_wait(&e, attempt, answer.retry_after) {
+                        Some(wait) => tokio::time::sleep(wait).await,
+                        None => return Err(e),
+                    }
+                }
+                Err(e) => {
+                    // no answer: the next look-up tells whether it was
+                    // made, after as long again as the request was given
+                    // (an instance still at work commits meanwhile)
+                    attempt += 1;
+                    match self.retry_wait(&e, attempt, None) {
+                        Some(wait) => tokio::time::sleep(wait.max(self.settings.timeout)).await,
+                        None => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds a work note to the change `sys_id` and returns it updated. A
+    /// note is not idempotent: it is retried only when the instance
+    /// refused it unprocessed (429); no answer or a 5xx is returned for
+    /// the caller to decide.
+    pub async fn add_work_note(&self, sys_id: &str, note: &str) -> Result<Change, ConnectorError> {
+        let path = format!("{TABLE}/{}", path_segment(sys_id));
+        let body = json!({ "work_notes": note });
+        let mut attempt = 1;
+        loop {
+            let answer = self.send(Method::PATCH, &path, &[], Some(&body)).await?;
+            if answer.status.is_success() {
+                return record_of(&answer.body);
+            }
+            let e = self.error_of(&answer);
+            attempt += 1;
+            let wait = match e {
+                ConnectorError::Throttled(_) => {
+                    self.settings.retry.wait_before(attempt, answer.retry_after)
+                }
+                _ => None,
+            };
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(e),
+            }
+        }
+    }
+
+    /// A read (idempotent): retried per the policy.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Answer, ConnectorError> {
+        let mut attempt = 1;
+        loop {
+            let (e, retry_after) = match self.send(method.clone(), path, query, body).await {
+                Ok(answer) if answer.status.is_success() => return Ok(answer),
+                Ok(answer) => (self.error_of(&answer), answer.retry_after),
+                Err(e) => (e, None),
+            };
+            attempt += 1;
+            match self.retry_wait(&e, attempt, retry_after) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(e),
+            }
+        }
+    }
+
+    /// The wait before try `attempt` after `e`, or `None` to stop.
+    fn retry_wait(
+        &self,
+        e: &ConnectorError,
+        attempt: u32,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        if !e.is_transient() {
+            return None;
+        }
+        self.settings.retry.wait_before(attempt, retry_after)
+    }
+
+    /// The error an unsuccessful answer stands for.
+    fn error_of(&self, answer: &Answer) -> ConnectorError {
+        let message = answer
+            .body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        match answer.status {
+            StatusCode::UNAUTHORIZED => ConnectorError::Credentials(if message.is_empty() {
+                "401".to_owned()
+            } else {
+                message
+            }),
+            StatusCode::TOO_MANY_REQUESTS => ConnectorError::Throttled(answer.retry_after),
+            s => ConnectorError::Status {
+                status: s.as_u16(),
+                message,
+            },
+        }
+    }
+
+    /// One request, signed in; a Bearer token the instance refuses is
+    /// fetched again, once.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Answer, ConnectorError> {
+        let answer = self.send_once(method.clone(), path, query, body).await?;
+        if answer.status == StatusCode::UNAUTHORIZED
+            && matches!(self.settings.auth, ServiceNowAuth::OAuthClient { .. })
+        {
+            *self.token.lock().await = None;
+            return self.send_once(method, path, query, body).await;
+        }
+        Ok(answer)
+    }
+
+    async fn send_once(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Answer, ConnectorError> {
+        let url = self
+            .settings
+            .instance
+            .join(path)
+            .map_err(|e| ConnectorError::Config(format!("instance URL: {e}")))?;
+        let mut request = self
+            .http
+            .request(method, url)
+            .header(ACCEPT, "application/json")
+            .header(AUTHORIZATION, self.authorization().await?.expose_secret());
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        if let Some(body) = body {
+            request = request
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.map_err(transport)?;
+        read_answer(response).await
+    }
+
+    /// The `Authorization` header's value.
+    async fn authorization(&self) -> Result<SecretString, ConnectorError> {
+        match &self.settings.auth {
+            ServiceNowAuth::Basic { user, password } => {
+                let pair = format!("{user}:{}", password.expose_secret());
+                Ok(SecretString::from(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )))
+            }
+            ServiceNowAuth::OAuthClient {
+                client_id,
+                client_secret,
+            } => {
+                let mut token = self.token.lock().await;
+                if let Some((t, until)) = token.as_ref()
+                    && Instant::now() < *until
+                {
+                    return Ok(SecretString::from(format!("Bearer {}", t.expose_secret())));
+                }
+                let (t, lifetime) = self.fetch_token(client_id, client_secret).await?;
+                let until = Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN);
+                let header = SecretString::from(format!("Bearer {}", t.expose_secret()));
+                *token = Some((t, until));
+                Ok(header)
+            }
+        }
+    }
+
+    /// A token by the client credentials grant, and how long it lives.
+    async fn fetch_token(
+        &self,
+        client_id: &str,
+        client_secret: &SecretString,
+    ) -> Result<(SecretString, Duration), ConnectorError> {
+        let url = self
+            .settings
+            .instance
+            .join("/oauth_token.do")
+            .map_err(|e| ConnectorError::Config(format!("instance URL: {e}")))?;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", client_secret.expose_secret()),
+        ];
+        let response = self
+            .http
+            .post(url)
+            .header(ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(transport)?;
+        let answer = read_answer(response).await?;
+        if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::BAD_REQUEST {
+            return Err(ConnectorError::Credentials(
+                "the OAuth client was refused".into(),
+            ));
+        }
+        if !answer.status.is_success() {
+            return Err(self.error_of(&answer));
+        }
+        let token = answer
+            .body
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ConnectorError::Protocol("a token answer without access_token".into())
+            })?;
+        let lifetime = answer
+            .body
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .map_or(Duration::from_secs(1799), Duration::from_secs);
+        Ok((SecretString::from(token.to_owned()), lifetime))
+    }
+}
+
+/// A path segment with `/`, `?` and `#` escaped (a `sys_id` is hex; this
+/// keeps anything else from reaching another path).
+fn path_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The changes of a Table API answer's body (`{"result": …}`: a list's
+/// array, or one record, an object or an array of one), as the connector
+/// reads every answer: what the instance sent, whatever it is, gives
+/// changes or an error, never a panic (fuzzed: `fuzz/fuzz_targets/servicenow.rs`).
+pub fn parse_changes(body: &[u8]) -> Result<Vec<Change>, ConnectorError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))?;
+    changes_in(&value)
+}
+
+/// The changes of an answer's `result` (see [`parse_changes`]).
+fn changes_in(body: &Value) -> Result<Vec<Change>, ConnectorError> {
+    match body.get("result") {
+        Some(Value::Object(o)) => Ok(vec![Change::from_record(o)?]),
+        Some(Value::Array(rows)) => rows
+            .iter()
+            .map(|r| match r {
+                Value::Object(o) => Change::from_record(o),
+                _ => Err(ConnectorError::Protocol(
+                    "a row that is not an object".into(),
+                )),
+            })
+            .collect(),
+        _ => Err(ConnectorError::Protocol(
+            "an answer without `result`".into(),
+        )),
+    }
+}
+
+/// The one record of an answer (an object, or an array of one).
+fn record_of(body: &Value) -> Result<Change, ConnectorError> {
+    changes_in(body)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ConnectorError::Protocol("an empty `result`".into()))
+}
+
+fn transport(e: reqwest::Error) -> ConnectorError {
+    // the error's URL holds no secret (they travel in headers and forms)
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    ConnectorError::Transport(message)
+}
+
+/// Reads an answer whole: its status, `Retry-After` (seconds) and JSON body
+/// (`Null` when empty or not JSON).
+async fn read_answer(response: reqwest::Response) -> Result<Answer, ConnectorError> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let bytes = response.bytes().await.map_err(transport)?;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_read_in_each_documented_shape() {
+        // the Table API: strings
+        let list = br#"{"result":[{"sys_id":"a1","number":"CHG0030022","state":"-3","approval":"requested","sys_updated_on":"2026-02-17 09:12:40","sys_mod_count":"4","correlation_id":"cd-1"}]}"#;
+        let changes = parse_changes(list).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].state, ChangeState::Authorize);
+        assert_eq!(changes[0].sys_mod_count, 4);
+        // the Change Management API: {display_value, value}, numbers
+        let one = br#"{"result":{"sys_id":{"display_value":"b0","value":"b0"},"state":{"display_value":"New","value":-5},"sys_mod_count":{"display_value":"0","value":0},"number":{"value":"CHG1"}}}"#;
+        let changes = parse_changes(one).unwrap();
+        assert_eq!(changes[0].sys_id, "b0");
+        assert_eq!(changes[0].state, ChangeState::New);
+        // an instance's own state
+        assert_eq!(ChangeState::parse("7"), ChangeState::Other("7".into()));
+        // what is not an answer
+        for bad in [
+            &b"not json"[..],
+            br#"{"result":[1]}"#,
+            br#"{"result":{"number":"CHG1"}}"#,
+            br#"{"result":{"sys_id":"a","state":[1]}}"#,
+            br#"{"error":{"message":"x"}}"#,
+        ] {
+            assert!(
+                parse_changes(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

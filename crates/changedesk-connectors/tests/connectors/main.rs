@@ -1,0 +1,4 @@
+//! The connectors against the faithful mocks of `changedesk-sim` (one test
+//! binary for the crate).
+
+mod servicenow;
