@@ -99,4 +99,12 @@ for answer in [
     '{"error":{"message":"No Record found","detail":"Record doesn\'t exist or ACL restricts the record retrieval"},"status":"failure"}',
 ]:
     put("servicenow", answer)
+# Jira answers (integrations.md §2.3, §2.4, §2.6, §2.7)
+for answer in [
+    '{"issues":[{"id":"10042","key":"CHG-17","self":"https://acme.atlassian.net/rest/api/3/issue/10042","fields":{"summary":"[M365] MC123456","status":{"id":"3","name":"In Progress","statusCategory":{"key":"indeterminate"}},"updated":"2026-02-18T10:15:03.123+0000"}}],"isLast":true}',
+    '{"issues":[],"isLast":false,"nextPageToken":"page-50"}',
+    '{"id":"10042","key":"CHG-17","fields":{"status":{"id":"10001","name":"Done","statusCategory":{"id":3,"key":"done","name":"Done"}}}}',
+    '{"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}',
+]:
+    put("jira", answer)
 print("seeds in", seeds)

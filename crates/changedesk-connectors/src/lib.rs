@@ -2,6 +2,11 @@
 //! IO boundary where a work item becomes a ticket on the other side and
 //! the ticket's state is read back (issue 19).
 //!
+//! - [`jira`]: an issue in a Jira Cloud project (REST v3), created once
+//!   per correlation id (a label, found through JQL search, which lags
+//!   behind writes: after a create that was not answered, the search is
+//!   asked until it settles before anything is created again), read back
+//!   by its status category, moved by a workflow transition, commented.
 //! - [`servicenow`]: a change request in ServiceNow's `change_request`
 //!   table (Table API), created **once** per correlation id (looked up
 //!   before every create attempt, so a create the instance committed but
@@ -13,6 +18,7 @@
 //! the store. Secrets are held as [`secrecy::SecretString`] and never
 //! appear in an error, a log line or a `Debug` output.
 
+pub mod jira;
 pub mod servicenow;
 
 use std::time::Duration;
@@ -41,6 +47,10 @@ pub enum ConnectorError {
     /// system acted is unknown.
     #[error("no answer: {0}")]
     Transport(String),
+    /// Someone changed the record since it was read: read it again and
+    /// decide (not retried as such).
+    #[error("changed on the other side meanwhile: {0}")]
+    Conflict(String),
     /// An answer that is not what the API documents.
     #[error("unexpected answer: {0}")]
     Protocol(String),
@@ -58,6 +68,7 @@ impl ConnectorError {
             ConnectorError::Throttled(_) | ConnectorError::Transport(_) => true,
             ConnectorError::Status { status, .. } => *status >= 500,
             ConnectorError::Credentials(_)
+            | ConnectorError::Conflict(_)
             | ConnectorError::Protocol(_)
             | ConnectorError::Config(_) => false,
         }
@@ -101,6 +112,89 @@ impl RetryPolicy {
             .saturating_mul(1u32 << next.saturating_sub(2).min(16));
         let wait = retry_after.unwrap_or(doubled);
         (wait <= self.max_wait).then_some(wait)
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before try `attempt` after `e`, or `None` to stop: `e` is
+    /// not transient, or [`RetryPolicy::wait_before`] says so.
+    pub(crate) fn retry_wait(
+        &self,
+        e: &ConnectorError,
+        attempt: u32,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        if !e.is_transient() {
+            return None;
+        }
+        self.wait_before(attempt, retry_after)
+    }
+}
+
+/// An answer read whole.
+pub(crate) struct Answer {
+    pub(crate) status: reqwest::StatusCode,
+    pub(crate) retry_after: Option<Duration>,
+    /// The JSON body (`Null` when empty or not JSON).
+    pub(crate) body: serde_json::Value,
+}
+
+/// Reads an answer whole: its status, `Retry-After` (seconds) and JSON body
+/// (`Null` when empty or not JSON).
+pub(crate) async fn read_answer(response: reqwest::Response) -> Result<Answer, ConnectorError> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let bytes = response.bytes().await.map_err(transport)?;
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Ok(Answer {
+        status,
+        retry_after,
+        body,
+    })
+}
+
+/// No answer, with the error's chain (its URL holds no secret: they travel
+/// in headers and forms).
+pub(crate) fn transport(e: reqwest::Error) -> ConnectorError {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    ConnectorError::Transport(message)
+}
+
+/// Sends (an idempotent request) until it succeeds, fails for good
+/// (`error_of` tells what an unsuccessful answer means), or the policy
+/// says stop.
+pub(crate) async fn retrying<F, Fut>(
+    policy: &RetryPolicy,
+    error_of: impl Fn(&Answer) -> ConnectorError,
+    mut send: F,
+) -> Result<Answer, ConnectorError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Answer, ConnectorError>>,
+{
+    let mut attempt = 1;
+    loop {
+        let (e, retry_after) = match send().await {
+            Ok(answer) if answer.status.is_success() => return Ok(answer),
+            Ok(answer) => (error_of(&answer), answer.retry_after),
+            Err(e) => (e, None),
+        };
+        attempt += 1;
+        match policy.retry_wait(&e, attempt, retry_after) {
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => return Err(e),
+        }
     }
 }
 

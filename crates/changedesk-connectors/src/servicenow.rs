@@ -21,19 +21,26 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::{ConnectorError, RetryPolicy, http_client};
+use crate::{Answer, ConnectorError, RetryPolicy, http_client, read_answer, retrying, transport};
 
 /// The table changes are made in.
 const TABLE: &str = "/api/now/table/change_request";
 
 /// The fields read back.
 const FIELDS: &str = "sys_id,number,state,approval,sys_mod_count,sys_updated_on,correlation_id";
+
+/// The page size of a listing.
+const PAGE: usize = 100;
+
+/// The most changes one listing reads (a runaway instance cannot fill
+/// memory).
+const MAX_CHANGES: usize = 100_000;
 
 /// A token is fetched again this long before the instance would refuse it.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
@@ -202,13 +209,6 @@ impl Change {
     }
 }
 
-/// An answer read whole.
-struct Answer {
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    body: Value,
-}
-
 /// A ServiceNow instance.
 pub struct ServiceNow {
     settings: ServiceNowSettings,
@@ -325,7 +325,11 @@ impl ServiceNow {
                 Ok(answer) => {
                     let e = self.error_of(&answer);
                     attempt += 1;
-                    match self.retry_wait(&e, attempt, answer.retry_after) {
+                    match self
+                        .settings
+                        .retry
+                        .retry_wait(&e, attempt, answer.retry_after)
+                    {
                         Some(wait) => tokio::time::sleep(wait).await,
                         None => return Err(e),
                     }
@@ -335,13 +339,97 @@ impl ServiceNow {
                     // made, after as long again as the request was given
                     // (an instance still at work commits meanwhile)
                     attempt += 1;
-                    match self.retry_wait(&e, attempt, None) {
+                    match self.settings.retry.retry_wait(&e, attempt, None) {
                         Some(wait) => tokio::time::sleep(wait.max(self.settings.timeout)).await,
                         None => return Err(e),
                     }
                 }
             }
         }
+    }
+
+    /// The changes whose correlation id starts with `prefix` updated at
+    /// or after `since` (`YYYY-MM-DD HH:MM:SS`, UTC, as the instance keeps
+    /// it), oldest update first, every page (§1.8: the instance does not
+    /// push; the caller keeps the newest `sys_updated_on` it saw as the
+    /// next `since`, and reads a change updated in that same second again).
+    pub async fn changed_since(
+        &self,
+        prefix: &str,
+        since: &str,
+    ) -> Result<Vec<Change>, ConnectorError> {
+        // a `^` would start another term of the query
+        for (what, v) in [("prefix", prefix), ("since", since)] {
+            if v.is_empty() || v.contains('^') || v.contains(char::is_control) {
+                return Err(ConnectorError::Config(format!(
+                    "a bad {what} for a query: {v:?}"
+                )));
+            }
+        }
+        let query = format!(
+            "correlation_idSTARTSWITH{prefix}^sys_updated_on>={since}^ORDERBYsys_updated_on"
+        );
+        let mut out = Vec::new();
+        loop {
+            let offset = out.len().to_string();
+            let page_size = PAGE.to_string();
+            let answer = self
+                .call(
+                    Method::GET,
+                    TABLE,
+                    &[
+                        ("sysparm_query", query.as_str()),
+                        ("sysparm_fields", FIELDS),
+                        ("sysparm_limit", page_size.as_str()),
+                        ("sysparm_offset", offset.as_str()),
+                        ("sysparm_no_count", "true"),
+                    ],
+                    None,
+                )
+                .await?;
+            let page = changes_in(&answer.body)?;
+            let full = page.len() == PAGE;
+            out.extend(page);
+            if !full || out.len() >= MAX_CHANGES {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Sets `fields` on the change `sys_id` unless it was updated since it
+    /// was read with `expected` as its `sys_mod_count`
+    /// ([`ConnectorError::Conflict`]: read it again and decide). The
+    /// instance has no conditional write (§1.7): the count is read just
+    /// before the update, and a window remains between the two.
+    pub async fn update_if_unchanged(
+        &self,
+        sys_id: &str,
+        expected: u64,
+        fields: &Map<String, Value>,
+    ) -> Result<Change, ConnectorError> {
+        if fields.contains_key("work_notes") {
+            return Err(ConnectorError::Config(
+                "a work note is added with add_work_note (it is not idempotent)".into(),
+            ));
+        }
+        let now = self.get(sys_id).await?;
+        if now.sys_mod_count != expected {
+            return Err(ConnectorError::Conflict(format!(
+                "{} was updated {} time(s) since it was read",
+                now.number,
+                now.sys_mod_count.saturating_sub(expected)
+            )));
+        }
+        let path = format!("{TABLE}/{}", path_segment(sys_id));
+        let answer = self
+            .call(
+                Method::PATCH,
+                &path,
+                &[],
+                Some(&Value::Object(fields.clone())),
+            )
+            .await?;
+        record_of(&answer.body)
     }
 
     /// Adds a work note to the change `sys_id` and returns it updated. A
@@ -372,7 +460,7 @@ impl ServiceNow {
         }
     }
 
-    /// A read (idempotent): retried per the policy.
+    /// An idempotent request: retried per the policy.
     async fn call(
         &self,
         method: Method,
@@ -380,32 +468,12 @@ impl ServiceNow {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<Answer, ConnectorError> {
-        let mut attempt = 1;
-        loop {
-            let (e, retry_after) = match self.send(method.clone(), path, query, body).await {
-                Ok(answer) if answer.status.is_success() => return Ok(answer),
-                Ok(answer) => (self.error_of(&answer), answer.retry_after),
-                Err(e) => (e, None),
-            };
-            attempt += 1;
-            match self.retry_wait(&e, attempt, retry_after) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(e),
-            }
-        }
-    }
-
-    /// The wait before try `attempt` after `e`, or `None` to stop.
-    fn retry_wait(
-        &self,
-        e: &ConnectorError,
-        attempt: u32,
-        retry_after: Option<Duration>,
-    ) -> Option<Duration> {
-        if !e.is_transient() {
-            return None;
-        }
-        self.settings.retry.wait_before(attempt, retry_after)
+        retrying(
+            &self.settings.retry,
+            |a| self.error_of(a),
+            || self.send(method.clone(), path, query, body),
+        )
+        .await
     }
 
     /// The error an unsuccessful answer stands for.
@@ -598,37 +666,6 @@ fn record_of(body: &Value) -> Result<Change, ConnectorError> {
         .into_iter()
         .next()
         .ok_or_else(|| ConnectorError::Protocol("an empty `result`".into()))
-}
-
-fn transport(e: reqwest::Error) -> ConnectorError {
-    // the error's URL holds no secret (they travel in headers and forms)
-    let mut message = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    ConnectorError::Transport(message)
-}
-
-/// Reads an answer whole: its status, `Retry-After` (seconds) and JSON body
-/// (`Null` when empty or not JSON).
-async fn read_answer(response: reqwest::Response) -> Result<Answer, ConnectorError> {
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let bytes = response.bytes().await.map_err(transport)?;
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Ok(Answer {
-        status,
-        retry_after,
-        body,
-    })
 }
 
 #[cfg(test)]

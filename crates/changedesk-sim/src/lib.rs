@@ -404,6 +404,7 @@
 mod clock;
 mod generate;
 mod issue;
+pub mod jira;
 mod message;
 mod mock;
 mod rng;

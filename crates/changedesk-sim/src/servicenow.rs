@@ -14,7 +14,7 @@
 //! | no `Authorization`, a wrong Basic password or an unknown or expired Bearer token | 401 `User Not Authenticated` |
 //! | `POST /api/now/table/change_request`, a JSON object of string fields | **201** with `Location` and `{"result":{…}}`: every value a string, `state` `-5`, a new `sys_id` and `number` (`CHG0030001`…), `sys_mod_count` `0` |
 //! | a body not a JSON object, or a field not a string | 400 |
-//! | `GET /api/now/table/change_request?sysparm_query=…` | 200 `{"result":[…]}` and `X-Total-Count`: `field=value` terms joined by `^`, `ORDERBY…` terms ignored, other terms silently ignored (as the real instance does unless told otherwise); `sysparm_fields`, `sysparm_limit`, `sysparm_offset` |
+//! | `GET /api/now/table/change_request?sysparm_query=…` | 200 `{"result":[…]}` and `X-Total-Count`: `field=value`, `fieldSTARTSWITHvalue` and `field>=value` terms joined by `^`, sorted by `ORDERBYfield` or `ORDERBYDESCfield`, other terms silently ignored (as the real instance does unless told otherwise); `sysparm_fields`, `sysparm_limit`, `sysparm_offset` |
 //! | `GET /api/now/table/change_request/{sys_id}` | 200 `{"result":{…}}`, or 404 `No Record found` |
 //! | `PATCH` (or `PUT`) `/api/now/table/change_request/{sys_id}` | 200, the fields set, `work_notes` appended to the record's journal, `sys_mod_count` + 1 |
 //!
@@ -582,16 +582,57 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     .await
 }
 
-/// Whether `record` matches every `field=value` term of an encoded query
-/// (`ORDERBY…` and other operators ignored, as an instance ignores invalid
-/// parts by default).
-fn matches(record: &ChangeRecord, query: &str) -> bool {
+/// A term of an encoded query the mock understands: `field=value`,
+/// `fieldSTARTSWITHvalue`, `field>=value` (compared as text: the Table
+/// API's `YYYY-MM-DD HH:MM:SS` dates sort so). `ORDERBY…` terms sort (see
+/// [`order_of`]); any other term is ignored, as an instance ignores invalid
+/// parts unless told otherwise.
+enum Term<'a> {
+    Is(&'a str, &'a str),
+    StartsWith(&'a str, &'a str),
+    AtLeast(&'a str, &'a str),
+}
+
+fn is_field(f: &str) -> bool {
+    !f.is_empty() && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn terms(query: &str) -> Vec<Term<'_>> {
     query
         .split('^')
         .filter(|t| !t.is_empty() && !t.starts_with("ORDERBY"))
-        .filter_map(|t| t.split_once('='))
-        .filter(|(field, _)| field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .all(|(field, value)| record.field(field) == Some(value))
+        .filter_map(|t| {
+            if let Some((f, v)) = t.split_once(">=") {
+                return is_field(f).then_some(Term::AtLeast(f, v));
+            }
+            if let Some((f, v)) = t.split_once("STARTSWITH") {
+                return is_field(f).then_some(Term::StartsWith(f, v));
+            }
+            let (f, v) = t.split_once('=')?;
+            is_field(f).then_some(Term::Is(f, v))
+        })
+        .collect()
+}
+
+/// Whether `record` matches every term of an encoded query.
+fn matches(record: &ChangeRecord, query: &str) -> bool {
+    terms(query).iter().all(|t| match *t {
+        Term::Is(f, v) => record.field(f) == Some(v),
+        Term::StartsWith(f, v) => record.field(f).is_some_and(|x| x.starts_with(v)),
+        Term::AtLeast(f, v) => record.field(f).is_some_and(|x| x >= v),
+    })
+}
+
+/// The field an encoded query's first `ORDERBYfield` or `ORDERBYDESCfield`
+/// sorts on, and whether descending.
+fn order_of(query: &str) -> Option<(&str, bool)> {
+    query.split('^').find_map(|t| {
+        if let Some(f) = t.strip_prefix("ORDERBYDESC") {
+            return is_field(f).then_some((f, true));
+        }
+        let f = t.strip_prefix("ORDERBY")?;
+        is_field(f).then_some((f, false))
+    })
 }
 
 async fn list(
@@ -617,8 +658,14 @@ async fn list(
             .get("sysparm_query")
             .map(String::as_str)
             .unwrap_or("");
-        let matching: Vec<&ChangeRecord> =
+        let mut matching: Vec<&ChangeRecord> =
             inner.records.iter().filter(|r| matches(r, query)).collect();
+        if let Some((field, desc)) = order_of(query) {
+            matching.sort_by(|a, b| a.field(field).cmp(&b.field(field)));
+            if desc {
+                matching.reverse();
+            }
+        }
         let offset = params
             .get("sysparm_offset")
             .and_then(|o| o.parse::<usize>().ok())

@@ -343,3 +343,100 @@ async fn the_mock_is_strict() {
         .unwrap();
     assert_eq!(r.headers()["x-total-count"], "0");
 }
+
+#[tokio::test]
+async fn changes_updated_since_a_time_are_listed_oldest_first_every_page() {
+    let sn = instance().await;
+    let c = client(&sn, basic(&sn));
+    let (a, _) = c.create_change(&change("cd-MC10-all")).await.unwrap();
+    sn.advance(Duration::from_secs(60));
+    let (b, _) = c.create_change(&change("cd-MC11-all")).await.unwrap();
+    sn.advance(Duration::from_secs(60));
+    // another system's change on the same instance
+    c.create_change(&change("ext-42")).await.unwrap();
+    let ids = |v: Vec<changedesk_connectors::servicenow::Change>| {
+        v.into_iter().map(|c| c.number).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(c.changed_since("cd-", "2026-02-17 00:00:00").await.unwrap()),
+        [a.number.clone(), b.number.clone()]
+    );
+    // the other side implements A an hour later: read after B
+    sn.advance(Duration::from_secs(3600));
+    assert!(sn.set_state(&a.number, "-1"));
+    let since_b = c.changed_since("cd-", &b.sys_updated_on).await.unwrap();
+    assert_eq!(
+        since_b
+            .iter()
+            .map(|c| c.number.as_str())
+            .collect::<Vec<_>>(),
+        [b.number.as_str(), a.number.as_str()]
+    );
+    assert_eq!(since_b[1].state, ChangeState::Implement);
+    // nothing is later than A's update but A itself
+    assert_eq!(
+        ids(c
+            .changed_since("cd-", &since_b[1].sys_updated_on)
+            .await
+            .unwrap()),
+        std::slice::from_ref(&a.number)
+    );
+    // every page of a long listing (pages of 100)
+    for i in 0..130 {
+        c.create_change(&change(&format!("cd-bulk-{i}")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        c.changed_since("cd-", "2026-02-17 00:00:00")
+            .await
+            .unwrap()
+            .len(),
+        132
+    );
+    // a prefix cannot add terms to the query
+    assert!(matches!(
+        c.changed_since("cd-^ORDERBYnumber", "2026-02-17 00:00:00")
+            .await,
+        Err(ConnectorError::Config(_))
+    ));
+}
+
+#[tokio::test]
+async fn an_update_over_a_change_made_meanwhile_is_refused_until_read_again() {
+    let sn = instance().await;
+    let c = client(&sn, basic(&sn));
+    let (read, _) = c.create_change(&change("cd-MC12-all")).await.unwrap();
+    // someone on the other side moves it after changedesk read it
+    assert!(sn.set_state(&read.number, "-4"));
+    let mut fields = serde_json::Map::new();
+    fields.insert("state".into(), "4".into());
+    match c
+        .update_if_unchanged(&read.sys_id, read.sys_mod_count, &fields)
+        .await
+    {
+        Err(e @ ConnectorError::Conflict(_)) => assert!(!e.is_transient()),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        sn.records()[0].field("state"),
+        Some("-4"),
+        "not overwritten"
+    );
+    // read again, then updated
+    let again = c.get(&read.sys_id).await.unwrap();
+    let updated = c
+        .update_if_unchanged(&again.sys_id, again.sys_mod_count, &fields)
+        .await
+        .unwrap();
+    assert_eq!(updated.state, ChangeState::Canceled);
+    assert_eq!(updated.sys_mod_count, again.sys_mod_count + 1);
+    // a work note goes through add_work_note
+    let mut note = serde_json::Map::new();
+    note.insert("work_notes".into(), "x".into());
+    assert!(matches!(
+        c.update_if_unchanged(&updated.sys_id, updated.sys_mod_count, &note)
+            .await,
+        Err(ConnectorError::Config(_))
+    ));
+}
