@@ -107,4 +107,12 @@ for answer in [
     '{"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}',
 ]:
     put("jira", answer)
+# GLPI answers (integrations.md §3.1)
+for answer in [
+    '{"totalcount":2,"count":2,"data":[{"2":15,"1":"[M365] MC123456 [cd-MC123456-all]","12":1,"19":"2026-02-17 09:00:00"},{"2":"16","1":"x","12":"5"}]}',
+    '{"totalcount":1,"count":1,"data":{"15":{"2":15,"1":"x","12":6}}}',
+    '{"id":15,"entities_id":0,"name":"[M365] MC123456","date":"2026-02-17 09:00:00","date_mod":"2026-02-17 09:00:00","status":1,"content":"<p>Tracked</p>","links":[{"rel":"Entity","href":"https://glpi.example/apirest.php/Entity/0"}]}',
+    '["ERROR_SESSION_TOKEN_INVALID","session_token seems invalid"]',
+]:
+    put("glpi", answer)
 print("seeds in", seeds)

@@ -2,6 +2,9 @@
 //! IO boundary where a work item becomes a ticket on the other side and
 //! the ticket's state is read back (issue 19).
 //!
+//! - [`glpi`]: a change in GLPI (legacy `apirest.php`), in a session
+//!   opened again when the server ends it, created once per correlation id
+//!   kept at the end of its name and searched before every attempt.
 //! - [`jira`]: an issue in a Jira Cloud project (REST v3), created once
 //!   per correlation id (a label, found through JQL search, which lags
 //!   behind writes: after a create that was not answered, the search is
@@ -18,6 +21,7 @@
 //! the store. Secrets are held as [`secrecy::SecretString`] and never
 //! appear in an error, a log line or a `Debug` output.
 
+pub mod glpi;
 pub mod jira;
 pub mod servicenow;
 

@@ -403,6 +403,7 @@
 
 mod clock;
 mod generate;
+pub mod glpi;
 mod issue;
 pub mod jira;
 mod message;

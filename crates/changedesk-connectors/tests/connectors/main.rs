@@ -1,5 +1,6 @@
 //! The connectors against the faithful mocks of `changedesk-sim` (one test
 //! binary for the crate).
 
+mod glpi;
 mod jira;
 mod servicenow;
