@@ -24,7 +24,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::{Answer, ConnectorError, RetryPolicy, http_client, read_answer, retrying, transport};
+use crate::{
+    Answer, Api, ConnectorError, RetryPolicy, correlation_ok, error_for, http_client, read_answer,
+    transport,
+};
 
 /// How changedesk signs in.
 #[derive(Debug, Clone)]
@@ -221,15 +224,6 @@ fn changes_in(value: &Value) -> Result<Vec<GlpiChangeRef>, ConnectorError> {
     }
 }
 
-/// Whether `id` can be a correlation id (kept in a name, searched).
-fn id_ok(id: &str) -> bool {
-    !id.is_empty()
-        && id.chars().count() <= 100
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 /// A GLPI server.
 pub struct Glpi {
     settings: GlpiSettings,
@@ -278,11 +272,7 @@ impl Glpi {
         &self,
         correlation_id: &str,
     ) -> Result<Option<GlpiChangeRef>, ConnectorError> {
-        if !id_ok(correlation_id) {
-            return Err(ConnectorError::Config(format!(
-                "a correlation id must be letters, digits, `-`, `_` or `.`: {correlation_id:?}"
-            )));
-        }
+        correlation_ok(correlation_id, 100)?;
         let marker = format!("[{correlation_id}]");
         let answer = self
             .call(
@@ -321,12 +311,7 @@ impl Glpi {
         &self,
         new: &NewGlpiChange,
     ) -> Result<(GlpiChangeRef, bool), ConnectorError> {
-        if !id_ok(&new.correlation_id) {
-            return Err(ConnectorError::Config(format!(
-                "a correlation id must be letters, digits, `-`, `_` or `.`: {:?}",
-                new.correlation_id
-            )));
-        }
+        correlation_ok(&new.correlation_id, 100)?;
         let marker = format!("[{}]", new.correlation_id);
         let room = 255usize.saturating_sub(marker.chars().count() + 1);
         let title: String = new.name.trim().chars().take(room).collect();
@@ -362,18 +347,14 @@ impl Glpi {
     }
 
     /// Adds a follow-up to the change `id`. Not idempotent: not retried
-    /// (GLPI does not throttle); an error is the caller's to decide.
+    /// but after a 429 (which GLPI does not send); an error is the
+    /// caller's to decide.
     pub async fn add_followup(&self, id: i64, content_html: &str) -> Result<(), ConnectorError> {
         let body =
             json!({"input": {"itemtype": "Change", "items_id": id, "content": content_html}});
-        let answer = self
-            .send(Method::POST, "ITILFollowup/", &[], Some(&body))
-            .await?;
-        if answer.status.is_success() {
-            Ok(())
-        } else {
-            Err(self.error_of(&answer))
-        }
+        self.call_once(Method::POST, "ITILFollowup/", &body)
+            .await
+            .map(|_| ())
     }
 
     /// Sets `input` on the change `id` unless it was modified since it was
@@ -397,59 +378,6 @@ impl Glpi {
         self.call(Method::PUT, &format!("Change/{id}"), &[], Some(&body))
             .await?;
         self.get(id).await
-    }
-
-    /// An idempotent request: retried per the policy.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<Answer, ConnectorError> {
-        retrying(
-            &self.settings.retry,
-            |a| self.error_of(a),
-            || self.send(method.clone(), path, query, body),
-        )
-        .await
-    }
-
-    /// The error an unsuccessful answer stands for (`["CODE","message"]`).
-    fn error_of(&self, answer: &Answer) -> ConnectorError {
-        let code = answer.body.get(0).and_then(Value::as_str).unwrap_or("");
-        let message = answer.body.get(1).and_then(Value::as_str).unwrap_or("");
-        let text = format!("{code} {message}").trim().to_owned();
-        match answer.status {
-            StatusCode::UNAUTHORIZED => ConnectorError::Credentials(text),
-            StatusCode::TOO_MANY_REQUESTS => ConnectorError::Throttled(answer.retry_after),
-            s => ConnectorError::Status {
-                status: s.as_u16(),
-                message: text,
-            },
-        }
-    }
-
-    /// One call in the session (opened when there is none); a session the
-    /// server no longer knows is opened again and the call replayed once.
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<Answer, ConnectorError> {
-        let token = self.session_token(false).await?;
-        let answer = self
-            .send_with(method.clone(), path, query, body, &token)
-            .await?;
-        let expired = answer.status == StatusCode::UNAUTHORIZED
-            && answer.body.get(0).and_then(Value::as_str) == Some("ERROR_SESSION_TOKEN_INVALID");
-        if !expired {
-            return Ok(answer);
-        }
-        let token = self.session_token(true).await?;
-        self.send_with(method, path, query, body, &token).await
     }
 
     fn request(
@@ -533,6 +461,41 @@ impl Glpi {
         let token = SecretString::from(token.to_owned());
         *session = Some(token.clone());
         Ok(token)
+    }
+}
+
+impl Api for Glpi {
+    fn retry(&self) -> &RetryPolicy {
+        &self.settings.retry
+    }
+
+    /// The error an unsuccessful answer stands for (`["CODE","message"]`).
+    fn error_of(&self, answer: &Answer) -> ConnectorError {
+        let code = answer.body.get(0).and_then(Value::as_str).unwrap_or("");
+        let message = answer.body.get(1).and_then(Value::as_str).unwrap_or("");
+        error_for(answer, format!("{code} {message}").trim().to_owned())
+    }
+
+    /// One call in the session (opened when there is none); a session the
+    /// server no longer knows is opened again and the call replayed once.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Answer, ConnectorError> {
+        let token = self.session_token(false).await?;
+        let answer = self
+            .send_with(method.clone(), path, query, body, &token)
+            .await?;
+        let expired = answer.status == StatusCode::UNAUTHORIZED
+            && answer.body.get(0).and_then(Value::as_str) == Some("ERROR_SESSION_TOKEN_INVALID");
+        if !expired {
+            return Ok(answer);
+        }
+        let token = self.session_token(true).await?;
+        self.send_with(method, path, query, body, &token).await
     }
 }
 

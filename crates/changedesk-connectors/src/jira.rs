@@ -25,7 +25,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::{Answer, ConnectorError, RetryPolicy, http_client, read_answer, retrying, transport};
+use crate::{
+    Answer, Api, ConnectorError, RetryPolicy, correlation_ok, error_for, http_client, read_answer,
+    transport,
+};
 
 /// The fields read back.
 const FIELDS: [&str; 4] = ["summary", "status", "updated", "labels"];
@@ -227,15 +230,6 @@ impl std::fmt::Debug for Jira {
     }
 }
 
-/// Whether `id` can be a label (and sit in a JQL string unescaped).
-fn label_ok(id: &str) -> bool {
-    !id.is_empty()
-        && id.chars().count() <= 255
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 impl Jira {
     /// A connector to the site of `settings`.
     pub fn new(settings: JiraSettings) -> Result<Jira, ConnectorError> {
@@ -245,12 +239,9 @@ impl Jira {
                 settings.site.scheme()
             )));
         }
-        if !label_ok(&settings.project) {
-            return Err(ConnectorError::Config(format!(
-                "a bad project key: {:?}",
-                settings.project
-            )));
-        }
+        correlation_ok(&settings.project, 255).map_err(|_| {
+            ConnectorError::Config(format!("a bad project key: {:?}", settings.project))
+        })?;
         Ok(Jira {
             http: http_client(settings.timeout)?,
             settings,
@@ -275,11 +266,7 @@ impl Jira {
 
     /// The issue labelled `correlation_id`, if search shows it yet.
     pub async fn find(&self, correlation_id: &str) -> Result<Option<Issue>, ConnectorError> {
-        if !label_ok(correlation_id) {
-            return Err(ConnectorError::Config(format!(
-                "a correlation id must be letters, digits, `-`, `_` or `.`: {correlation_id:?}"
-            )));
-        }
+        correlation_ok(correlation_id, 255)?;
         let jql = format!(
             "project = {} AND labels = \"{correlation_id}\"",
             self.settings.project
@@ -314,12 +301,7 @@ impl Jira {
     /// and after an attempt that may have created it unseen, until search
     /// settles). The `bool` says whether this call's create was answered.
     pub async fn create_issue(&self, new: &NewIssue) -> Result<(Issue, bool), ConnectorError> {
-        if !label_ok(&new.correlation_id) {
-            return Err(ConnectorError::Config(format!(
-                "a correlation id must be letters, digits, `-`, `_` or `.`: {:?}",
-                new.correlation_id
-            )));
-        }
+        correlation_ok(&new.correlation_id, 255)?;
         let summary: String = new.summary.trim().chars().take(255).collect();
         let mut fields = json!({
             "project": {"key": self.settings.project},
@@ -404,25 +386,7 @@ impl Jira {
     ) -> Result<(), ConnectorError> {
         let body = json!({"update": {"comment": [{"add": {"body": adf(paragraphs, None)}}]}});
         let path = format!("/rest/api/3/issue/{}", segment(key));
-        let mut attempt = 1;
-        loop {
-            let answer = self.send(Method::PUT, &path, &[], Some(&body)).await?;
-            if answer.status.is_success() {
-                return Ok(());
-            }
-            let e = self.error_of(&answer);
-            attempt += 1;
-            let wait = match e {
-                ConnectorError::Throttled(_) => {
-                    self.settings.retry.wait_before(attempt, answer.retry_after)
-                }
-                _ => None,
-            };
-            match wait {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(e),
-            }
-        }
+        self.call_once(Method::PUT, &path, &body).await.map(|_| ())
     }
 
     /// Moves the issue `key` by the first transition available now that
@@ -453,21 +417,11 @@ impl Jira {
         self.call(Method::POST, &path, &[], Some(&body)).await?;
         Ok(true)
     }
+}
 
-    /// An idempotent request: retried per the policy.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<Answer, ConnectorError> {
-        retrying(
-            &self.settings.retry,
-            |a| self.error_of(a),
-            || self.send(method.clone(), path, query, body),
-        )
-        .await
+impl Api for Jira {
+    fn retry(&self) -> &RetryPolicy {
+        &self.settings.retry
     }
 
     /// The error an unsuccessful answer stands for.
@@ -491,16 +445,7 @@ impl Jira {
             )
             .collect();
         let message = messages.join("; ");
-        match answer.status {
-            // a 401 may come with HTML or nothing: the status says it
-            StatusCode::UNAUTHORIZED => ConnectorError::Credentials("401".to_owned()),
-            StatusCode::TOO_MANY_REQUESTS => ConnectorError::Throttled(answer.retry_after),
-            StatusCode::CONFLICT => ConnectorError::Conflict(message),
-            s => ConnectorError::Status {
-                status: s.as_u16(),
-                message,
-            },
-        }
+        error_for(answer, message)
     }
 
     async fn send(
@@ -601,9 +546,9 @@ mod tests {
 
     #[test]
     fn a_correlation_id_must_be_a_label() {
-        assert!(label_ok("cd-MC123456-contoso_eu.1"));
+        assert!(crate::correlation_ok("cd-MC123456-contoso_eu.1", 255).is_ok());
         for bad in ["", "cd MC1", "cd\"x", "cd-é"] {
-            assert!(!label_ok(bad), "{bad}");
+            assert!(crate::correlation_ok(bad, 255).is_err(), "{bad}");
         }
     }
 }

@@ -202,6 +202,108 @@ where
     }
 }
 
+/// A system's API as a connector talks to it: one request (signed in),
+/// what an unsuccessful answer means, and the retries; [`Api::call`] and
+/// [`Api::call_once`] are built on them.
+pub(crate) trait Api {
+    /// The retries within one call.
+    fn retry(&self) -> &RetryPolicy;
+
+    /// The error an unsuccessful answer stands for.
+    fn error_of(&self, answer: &Answer) -> ConnectorError;
+
+    /// One request, signed in.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, ConnectorError>;
+
+    /// An idempotent request: retried per the policy.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Answer, ConnectorError> {
+        retrying(
+            self.retry(),
+            |a| self.error_of(a),
+            || self.send(method.clone(), path, query, body),
+        )
+        .await
+    }
+
+    /// A request that is not idempotent (a note, a comment): sent again
+    /// only when the system refused it unprocessed (429); no answer or
+    /// another error is the caller's to decide.
+    async fn call_once(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Answer, ConnectorError> {
+        let mut attempt = 1;
+        loop {
+            let answer = self.send(method.clone(), path, &[], Some(body)).await?;
+            if answer.status.is_success() {
+                return Ok(answer);
+            }
+            let e = self.error_of(&answer);
+            attempt += 1;
+            let wait = match e {
+                ConnectorError::Throttled(_) => {
+                    self.retry().wait_before(attempt, answer.retry_after)
+                }
+                _ => None,
+            };
+            match wait {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(e),
+            }
+        }
+    }
+}
+
+/// The error of an unsuccessful answer with `status` and the system's
+/// `message`: 401 refused credentials, 429 throttled, 409 a conflict,
+/// else the status.
+pub(crate) fn error_for(answer: &Answer, message: String) -> ConnectorError {
+    match answer.status {
+        reqwest::StatusCode::UNAUTHORIZED => ConnectorError::Credentials(if message.is_empty() {
+            "401".to_owned()
+        } else {
+            message
+        }),
+        reqwest::StatusCode::TOO_MANY_REQUESTS => ConnectorError::Throttled(answer.retry_after),
+        reqwest::StatusCode::CONFLICT => ConnectorError::Conflict(message),
+        s => ConnectorError::Status {
+            status: s.as_u16(),
+            message,
+        },
+    }
+}
+
+/// Whether `id` can be a correlation id: 1 to `max` letters, digits, `-`,
+/// `_` or `.` (it goes into labels, names and queries unescaped).
+pub(crate) fn correlation_ok(id: &str, max: usize) -> Result<(), ConnectorError> {
+    let ok = !id.is_empty()
+        && id.chars().count() <= max
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ConnectorError::Config(format!(
+            "a correlation id must be 1 to {max} letters, digits, `-`, `_` or `.`: {id:?}"
+        )))
+    }
+}
+
 /// The reqwest client a connector uses: a timeout for the whole request,
 /// no redirects (a 3xx is an error, and could lead anywhere), no proxy from
 /// the environment, and ring as the process's rustls provider.

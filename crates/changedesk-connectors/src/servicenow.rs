@@ -27,7 +27,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::{Answer, ConnectorError, RetryPolicy, http_client, read_answer, retrying, transport};
+use crate::{
+    Answer, Api, ConnectorError, RetryPolicy, correlation_ok, error_for, http_client, read_answer,
+    transport,
+};
 
 /// The table changes are made in.
 const TABLE: &str = "/api/now/table/change_request";
@@ -265,6 +268,8 @@ impl ServiceNow {
 
     /// The change carrying `correlation_id`, if any.
     pub async fn find(&self, correlation_id: &str) -> Result<Option<Change>, ConnectorError> {
+        // it goes into an encoded query, where `^` would start a term
+        correlation_ok(correlation_id, 100)?;
         let query = format!("correlation_id={correlation_id}");
         let answer = self
             .call(
@@ -299,11 +304,7 @@ impl ServiceNow {
     /// so an attempt the instance committed without answering is found,
     /// not repeated). The `bool` says whether this call created it.
     pub async fn create_change(&self, new: &NewChange) -> Result<(Change, bool), ConnectorError> {
-        if new.correlation_id.trim().is_empty() {
-            return Err(ConnectorError::Config(
-                "a change needs a correlation id".into(),
-            ));
-        }
+        correlation_ok(&new.correlation_id, 100)?;
         let mut body = json!({
             "short_description": new.short_description,
             "description": new.description,
@@ -438,83 +439,10 @@ impl ServiceNow {
     /// the caller to decide.
     pub async fn add_work_note(&self, sys_id: &str, note: &str) -> Result<Change, ConnectorError> {
         let path = format!("{TABLE}/{}", path_segment(sys_id));
-        let body = json!({ "work_notes": note });
-        let mut attempt = 1;
-        loop {
-            let answer = self.send(Method::PATCH, &path, &[], Some(&body)).await?;
-            if answer.status.is_success() {
-                return record_of(&answer.body);
-            }
-            let e = self.error_of(&answer);
-            attempt += 1;
-            let wait = match e {
-                ConnectorError::Throttled(_) => {
-                    self.settings.retry.wait_before(attempt, answer.retry_after)
-                }
-                _ => None,
-            };
-            match wait {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(e),
-            }
-        }
-    }
-
-    /// An idempotent request: retried per the policy.
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<Answer, ConnectorError> {
-        retrying(
-            &self.settings.retry,
-            |a| self.error_of(a),
-            || self.send(method.clone(), path, query, body),
-        )
-        .await
-    }
-
-    /// The error an unsuccessful answer stands for.
-    fn error_of(&self, answer: &Answer) -> ConnectorError {
-        let message = answer
-            .body
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned();
-        match answer.status {
-            StatusCode::UNAUTHORIZED => ConnectorError::Credentials(if message.is_empty() {
-                "401".to_owned()
-            } else {
-                message
-            }),
-            StatusCode::TOO_MANY_REQUESTS => ConnectorError::Throttled(answer.retry_after),
-            s => ConnectorError::Status {
-                status: s.as_u16(),
-                message,
-            },
-        }
-    }
-
-    /// One request, signed in; a Bearer token the instance refuses is
-    /// fetched again, once.
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<Answer, ConnectorError> {
-        let answer = self.send_once(method.clone(), path, query, body).await?;
-        if answer.status == StatusCode::UNAUTHORIZED
-            && matches!(self.settings.auth, ServiceNowAuth::OAuthClient { .. })
-        {
-            *self.token.lock().await = None;
-            return self.send_once(method, path, query, body).await;
-        }
-        Ok(answer)
+        let answer = self
+            .call_once(Method::PATCH, &path, &json!({ "work_notes": note }))
+            .await?;
+        record_of(&answer.body)
     }
 
     async fn send_once(
@@ -622,6 +550,42 @@ impl ServiceNow {
             .and_then(Value::as_u64)
             .map_or(Duration::from_secs(1799), Duration::from_secs);
         Ok((SecretString::from(token.to_owned()), lifetime))
+    }
+}
+
+impl Api for ServiceNow {
+    fn retry(&self) -> &RetryPolicy {
+        &self.settings.retry
+    }
+
+    /// The error an unsuccessful answer stands for.
+    fn error_of(&self, answer: &Answer) -> ConnectorError {
+        let message = answer
+            .body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        error_for(answer, message)
+    }
+
+    /// One request, signed in; a Bearer token the instance refuses is
+    /// fetched again, once.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Answer, ConnectorError> {
+        let answer = self.send_once(method.clone(), path, query, body).await?;
+        if answer.status == StatusCode::UNAUTHORIZED
+            && matches!(self.settings.auth, ServiceNowAuth::OAuthClient { .. })
+        {
+            *self.token.lock().await = None;
+            return self.send_once(method, path, query, body).await;
+        }
+        Ok(answer)
     }
 }
 

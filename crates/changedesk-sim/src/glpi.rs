@@ -4,7 +4,7 @@
 //!
 //! | Request | Answer |
 //! |---|---|
-//! | a queued [`GlpiFault`] (checked first; [`GlpiHandle::fail_next_create`] for creates only) | the fault |
+//! | a queued [`itsm::Fault`] (checked first; [`MockHandle::fail_next_create`] for creates only) | the fault |
 //! | no `Content-Type: application/json` (every request must send it) | 400 `ERROR_BAD_ARRAY`-style `["ERROR_JSON_PAYLOAD_INVALID", …]` |
 //! | a `GET` with a body | 400 |
 //! | with [`GlpiConfig::app_token`]: no `App-Token` / another | 400 `ERROR_APP_TOKEN_PARAMETERS_MISSING` / 401 `ERROR_WRONG_APP_TOKEN_PARAMETER` |
@@ -21,20 +21,18 @@
 //! `date_mod` is on the mock's clock.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
-use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::mock::{self, FaultQueue, MockClock, MockServer, RequestLog, Stop};
+use crate::itsm::{self, ErrorShape, MockHandle, MockState, header_text, json_answer, plain_time};
+use crate::mock::Stop;
 
 /// The server's account and API client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,30 +58,6 @@ impl Default for GlpiConfig {
     }
 }
 
-/// An answer given instead of (or after) processing the next request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GlpiFault {
-    /// This status with `["ERROR","Simulated fault"]` (an invalid one
-    /// answers 500).
-    Status(u16),
-    /// Process the request (a create commits its change), then drop the
-    /// connection without answering.
-    ProcessThenDrop,
-}
-
-/// One request and its answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GlpiRequest {
-    /// 1, 2, … in arrival order.
-    pub seq: u64,
-    /// The method.
-    pub method: String,
-    /// The path.
-    pub path: String,
-    /// The status answered (0: the connection was dropped).
-    pub status: u16,
-}
-
 /// A change as the server holds it, and its follow-ups.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GlpiChange {
@@ -100,75 +74,42 @@ impl GlpiChange {
     }
 }
 
-struct Inner {
+/// The records of the mock (opaque).
+pub struct GlpiRecords {
     changes: Vec<GlpiChange>,
     sessions: Vec<String>,
     next_followup: i64,
 }
 
-struct Shared {
-    config: GlpiConfig,
-    clock: MockClock,
-    requests: RequestLog<GlpiRequest>,
-    faults: FaultQueue<GlpiFault>,
-    create_faults: FaultQueue<GlpiFault>,
-    inner: Mutex<Inner>,
-}
+/// GLPI's error array (GLPI does not throttle: a 429 is the mock's own).
+struct Shape;
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        mock::lock(&self.inner)
+impl ErrorShape for Shape {
+    fn error(&self, status: StatusCode, message: &str) -> Response {
+        glpi_error(status, "ERROR", message)
+    }
+
+    fn throttled(&self, secs: u64) -> Response {
+        let mut r = glpi_error(StatusCode::TOO_MANY_REQUESTS, "ERROR", "Too many requests");
+        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
     }
 }
 
-/// A running server. It stops at [`GlpiHandle::shutdown`] or when dropped.
-pub struct GlpiHandle {
-    shared: Arc<Shared>,
-    server: MockServer,
-}
+/// A running server (the common methods are [`MockHandle`]'s).
+pub type GlpiHandle = MockHandle<GlpiConfig, GlpiRecords>;
 
-impl std::fmt::Debug for GlpiHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GlpiHandle")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
-    }
-}
-
-impl GlpiHandle {
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
+impl MockHandle<GlpiConfig, GlpiRecords> {
     /// The API's base URL (`http://127.0.0.1:PORT/apirest.php/`).
     pub fn url(&self) -> String {
-        format!("http://{}/apirest.php/", self.server.addr())
-    }
-
-    /// The configuration it runs with.
-    pub fn config(&self) -> &GlpiConfig {
-        &self.shared.config
+        format!("http://{}/apirest.php/", self.addr())
     }
 
     /// The changes, oldest first.
     pub fn changes(&self) -> Vec<GlpiChange> {
         self.shared.lock().changes.clone()
-    }
-
-    /// Every request with its answer, in arrival order.
-    pub fn requests(&self) -> Vec<GlpiRequest> {
-        self.shared.requests.in_order(|r| r.seq)
-    }
-
-    /// Queues answers for the next requests, in order.
-    pub fn fail_next(&self, faults: Vec<GlpiFault>) {
-        self.shared.faults.extend(faults);
-    }
-
-    /// Queues answers for the next creates of a change only.
-    pub fn fail_next_create(&self, faults: Vec<GlpiFault>) {
-        self.shared.create_faults.extend(faults);
     }
 
     /// Ends every session (as a server's session lifetime does): the next
@@ -180,7 +121,7 @@ impl GlpiHandle {
     /// The other side moves change `id` to `status` (e.g. 5 Applied, 6
     /// Closed). Whether it exists.
     pub fn set_status(&self, id: i64, status: i64) -> bool {
-        let now = stamp(self.shared.clock.now());
+        let now = plain_time(self.shared.core.clock.now());
         let mut inner = self.shared.lock();
         match inner.changes.iter_mut().find(|c| c.id() == id) {
             Some(c) => {
@@ -191,33 +132,20 @@ impl GlpiHandle {
             None => false,
         }
     }
-
-    /// Lets `by` pass on the mock's clock (`date_mod`).
-    pub fn advance(&self, by: Duration) {
-        self.shared.clock.advance(by);
-    }
-
-    /// Stops serving and waits for the server task.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
 }
 
 /// Starts a server on `127.0.0.1` (a free port), served by a tokio task.
 pub async fn start_glpi(config: GlpiConfig) -> std::io::Result<GlpiHandle> {
     let stop = Stop::new();
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(MockState::new(
         config,
-        clock: MockClock::new(),
-        requests: RequestLog::new(),
-        faults: FaultQueue::new(),
-        create_faults: FaultQueue::new(),
-        inner: Mutex::new(Inner {
+        GlpiRecords {
             changes: Vec::new(),
             sessions: Vec::new(),
             next_followup: 1,
-        }),
-    });
+        },
+        stop.clone(),
+    ));
     let app = Router::new()
         .route("/apirest.php/initSession", get(init_session))
         .route("/apirest.php/killSession", get(kill_session))
@@ -229,53 +157,17 @@ pub async fn start_glpi(config: GlpiConfig) -> std::io::Result<GlpiHandle> {
         .route("/apirest.php/ITILFollowup/", post(followup))
         .route("/apirest.php/search/Change", get(search))
         .with_state(Arc::clone(&shared));
-    let server = MockServer::start("GLPI mock", app, stop).await?;
-    Ok(GlpiHandle { shared, server })
-}
-
-/// `YYYY-MM-DD HH:MM:SS` of a mock-clock instant, from 2026-02-17 00:00:00.
-fn stamp(at: Duration) -> String {
-    let t = time::macros::datetime!(2026-02-17 00:00:00 UTC) + at;
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    MockHandle::start("GLPI mock", app, shared, stop).await
 }
 
 fn glpi_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
-        json!([code, message]).to_string(),
-    )
-        .into_response()
-}
-
-fn ok_json(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
+    json_answer(status, &json!([code, message]))
 }
 
 /// The checks every call passes (`Content-Type`, an empty GET body, the
 /// app token), then, unless `opening`, a valid session.
 fn refused(
-    shared: &Shared,
+    shared: &MockState<GlpiConfig, GlpiRecords>,
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
@@ -332,47 +224,10 @@ fn refused(
     }
 }
 
-/// Runs `process` unless a queued fault answers instead; logs the answer.
-fn answer(
-    shared: &Shared,
-    method: &Method,
-    path: &str,
-    create: bool,
-    process: impl FnOnce() -> Response,
-) -> Response {
-    let seq = shared.requests.arrived();
-    let log = |status: u16| {
-        shared.requests.push(GlpiRequest {
-            seq,
-            method: method.to_string(),
-            path: path.to_owned(),
-            status,
-        });
-    };
-    let fault = shared
-        .faults
-        .pop()
-        .or_else(|| create.then(|| shared.create_faults.pop()).flatten());
-    let response = match fault {
-        Some(GlpiFault::Status(code)) => glpi_error(
-            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "ERROR",
-            "Simulated fault",
-        ),
-        Some(GlpiFault::ProcessThenDrop) => {
-            let _committed = process();
-            log(0);
-            std::panic::resume_unwind(Box::new("GLPI mock: connection dropped"));
-        }
-        None => process(),
-    };
-    log(response.status().as_u16());
-    response
-}
-
 /// A call checked, then answered (faults first).
-fn call(
-    shared: &Shared,
+#[allow(clippy::too_many_arguments)]
+async fn call(
+    shared: &MockState<GlpiConfig, GlpiRecords>,
     method: &Method,
     path: &str,
     headers: &HeaderMap,
@@ -382,13 +237,23 @@ fn call(
 ) -> Response {
     let opening = path == "/apirest.php/initSession";
     match refused(shared, method, headers, body, opening) {
-        Some(r) => answer(shared, method, path, false, || r),
-        None => answer(shared, method, path, create, process),
+        Some(r) => {
+            shared
+                .core
+                .answer(&Shape, method, (path, None), false, || r)
+                .await
+        }
+        None => {
+            shared
+                .core
+                .answer(&Shape, method, (path, None), create, process)
+                .await
+        }
     }
 }
 
 async fn init_session(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -404,11 +269,8 @@ async fn init_session(
             let auth = header_text(&headers, "authorization").unwrap_or("");
             let ok = if let Some(token) = auth.strip_prefix("user_token ") {
                 token.trim() == shared.config.user_token
-            } else if let Some(basic) = auth.strip_prefix("Basic ") {
-                let expected = format!("{}:{}", shared.config.login, shared.config.password);
-                base64::engine::general_purpose::STANDARD
-                    .decode(basic.trim())
-                    .is_ok_and(|d| d == expected.as_bytes())
+            } else if auth.starts_with("Basic ") {
+                itsm::basic_is(&headers, &shared.config.login, &shared.config.password)
             } else {
                 return glpi_error(
                     StatusCode::BAD_REQUEST,
@@ -430,13 +292,14 @@ async fn init_session(
             }
             let token = uuid::Uuid::new_v4().simple().to_string();
             shared.lock().sessions.push(token.clone());
-            ok_json(StatusCode::OK, json!({"session_token": token}))
+            json_answer(StatusCode::OK, &json!({"session_token": token}))
         },
     )
+    .await
 }
 
 async fn kill_session(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -453,9 +316,10 @@ async fn kill_session(
                 .unwrap_or("")
                 .to_owned();
             shared.lock().sessions.retain(|s| *s != token);
-            ok_json(StatusCode::OK, json!(true))
+            json_answer(StatusCode::OK, &json!(true))
         },
     )
+    .await
 }
 
 /// The `input` object of a write's body.
@@ -478,7 +342,7 @@ fn bad_array() -> Response {
 }
 
 async fn create(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -508,7 +372,7 @@ async fn create(
                     "You must fill the title",
                 );
             }
-            let now = stamp(shared.clock.now());
+            let now = plain_time(shared.core.clock.now());
             let mut inner = shared.lock();
             let id = i64::try_from(inner.changes.len()).unwrap_or(0) + 1;
             let mut fields = Map::new();
@@ -527,7 +391,7 @@ async fn create(
                 fields,
                 followups: Vec::new(),
             });
-            let mut r = ok_json(StatusCode::CREATED, json!({"id": id, "message": ""}));
+            let mut r = json_answer(StatusCode::CREATED, &json!({"id": id, "message": ""}));
             if let Ok(v) =
                 header::HeaderValue::from_str(&format!("http://{host}/apirest.php/Change/{id}"))
             {
@@ -536,6 +400,7 @@ async fn create(
             r
         },
     )
+    .await
 }
 
 fn not_found() -> Response {
@@ -547,7 +412,7 @@ fn not_found() -> Response {
 }
 
 async fn read(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -562,7 +427,7 @@ async fn read(
             .find(|c| id.parse::<i64>().is_ok_and(|n| n == c.id()))
         {
             Some(c) => {
-                let mut r = ok_json(StatusCode::OK, Value::Object(c.fields.clone()));
+                let mut r = json_answer(StatusCode::OK, &Value::Object(c.fields.clone()));
                 let modified = c
                     .fields
                     .get("date_mod")
@@ -576,10 +441,11 @@ async fn read(
             None => not_found(),
         }
     })
+    .await
 }
 
 async fn update(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -590,7 +456,7 @@ async fn update(
         let Some(input) = input_of(&body) else {
             return bad_array();
         };
-        let now = stamp(shared.clock.now());
+        let now = plain_time(shared.core.clock.now());
         let mut inner = shared.lock();
         let Some(c) = inner
             .changes
@@ -605,15 +471,16 @@ async fn update(
             }
         }
         c.fields.insert("date_mod".into(), now.into());
-        ok_json(
+        json_answer(
             StatusCode::OK,
-            json!([{ id.as_str(): true, "message": "" }]),
+            &json!([{ id.as_str(): true, "message": "" }]),
         )
     })
+    .await
 }
 
 async fn followup(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -640,7 +507,7 @@ async fn followup(
                     "itemtype Change, items_id and content are required",
                 );
             };
-            let now = stamp(shared.clock.now());
+            let now = plain_time(shared.core.clock.now());
             let mut inner = shared.lock();
             let id = inner.next_followup;
             let Some(c) = inner.changes.iter_mut().find(|c| c.id() == items_id) else {
@@ -649,13 +516,14 @@ async fn followup(
             c.followups.push(content.to_owned());
             c.fields.insert("date_mod".into(), now.into());
             inner.next_followup += 1;
-            ok_json(StatusCode::CREATED, json!({"id": id, "message": ""}))
+            json_answer(StatusCode::CREATED, &json!({"id": id, "message": ""}))
         },
     )
+    .await
 }
 
 async fn search(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
@@ -691,10 +559,11 @@ async fn search(
                        "19": c.fields.get("date_mod")})
                 })
                 .collect();
-            ok_json(
+            json_answer(
                 StatusCode::OK,
-                json!({"totalcount": data.len(), "count": data.len(), "data": data}),
+                &json!({"totalcount": data.len(), "count": data.len(), "data": data}),
             )
         },
     )
+    .await
 }

@@ -5,7 +5,7 @@
 //!
 //! | Request | Answer |
 //! |---|---|
-//! | a queued [`JiraFault`] (checked first; [`JiraHandle::fail_next_create`] for creates only) | the fault |
+//! | a queued [`itsm::Fault`] (checked first; [`MockHandle::fail_next_create`] for creates only) | the fault |
 //! | no `Authorization: Basic base64(email:api_token)` of the configured account | 401 with an empty body (a real 401 may be HTML or empty) |
 //! | a write without `Content-Type: application/json` | 415 |
 //! | `POST /rest/api/3/issue` | **201** `{"id","key","self"}`: `fields.project.key` the configured project, `fields.issuetype.name` one of its types and a `summary` are required (400 ErrorCollection naming the field); `description` must be ADF (400 `Operation value must be an Atlassian Document…`); `labels` strings without spaces |
@@ -20,8 +20,7 @@
 //! to To Do. [`JiraHandle::move_to`] is the other side's people.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -30,10 +29,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::mock::{self, FaultQueue, MockClock, MockServer, RequestLog, Stop};
+use crate::itsm::{self, ErrorShape, MockHandle, MockState, header_text, json_answer};
+use crate::mock::Stop;
 
 /// The site's account, project and search lag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,35 +60,6 @@ impl Default for JiraConfig {
             search_lag: Duration::from_millis(500),
         }
     }
-}
-
-/// An answer given instead of (or after) processing the next request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JiraFault {
-    /// 429 with `Retry-After`, `X-RateLimit-Reset` and `RateLimit-Reason:
-    /// jira-burst-based`.
-    TooManyRequests {
-        /// The `Retry-After` seconds.
-        retry_after_secs: u64,
-    },
-    /// This status with an ErrorCollection (an invalid one answers 500).
-    Status(u16),
-    /// Process the request (a create commits its issue), then drop the
-    /// connection without answering.
-    ProcessThenDrop,
-}
-
-/// One request and its answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JiraRequest {
-    /// 1, 2, … in arrival order.
-    pub seq: u64,
-    /// The method.
-    pub method: String,
-    /// The path.
-    pub path: String,
-    /// The status answered (0: the connection was dropped).
-    pub status: u16,
 }
 
 /// An issue as the site holds it.
@@ -123,74 +93,47 @@ const TRANSITIONS: &[(&str, &str, &str, &str)] = &[
     ("41", "Reopen", "10001", "10000"),
 ];
 
-struct Inner {
+/// The records of the mock (opaque).
+pub struct JiraRecords {
     issues: Vec<JiraIssue>,
     conflict_next: bool,
 }
 
-struct Shared {
-    config: JiraConfig,
-    clock: MockClock,
-    requests: RequestLog<JiraRequest>,
-    faults: FaultQueue<JiraFault>,
-    create_faults: FaultQueue<JiraFault>,
-    inner: Mutex<Inner>,
-}
+/// Jira's ErrorCollection, and its throttling headers.
+struct Shape;
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        mock::lock(&self.inner)
+impl ErrorShape for Shape {
+    fn error(&self, status: StatusCode, message: &str) -> Response {
+        errors(status, &[message], json!({}))
+    }
+
+    fn throttled(&self, secs: u64) -> Response {
+        let mut r = json_answer(StatusCode::TOO_MANY_REQUESTS, &json!({}));
+        for (k, v) in [
+            ("retry-after", secs.to_string()),
+            ("x-ratelimit-reset", "2026-02-18T10:16Z".to_owned()),
+            ("ratelimit-reason", "jira-burst-based".to_owned()),
+        ] {
+            if let Ok(v) = header::HeaderValue::from_str(&v) {
+                r.headers_mut().insert(k, v);
+            }
+        }
+        r
     }
 }
 
-/// A running site. It stops at [`JiraHandle::shutdown`] or when dropped.
-pub struct JiraHandle {
-    shared: Arc<Shared>,
-    server: MockServer,
-}
+/// A running site (the common methods are [`MockHandle`]'s).
+pub type JiraHandle = MockHandle<JiraConfig, JiraRecords>;
 
-impl std::fmt::Debug for JiraHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JiraHandle")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
-    }
-}
-
-impl JiraHandle {
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
+impl MockHandle<JiraConfig, JiraRecords> {
     /// The site's base URL (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.addr())
-    }
-
-    /// The configuration it runs with.
-    pub fn config(&self) -> &JiraConfig {
-        &self.shared.config
+        format!("http://{}", self.addr())
     }
 
     /// The issues, oldest first.
     pub fn issues(&self) -> Vec<JiraIssue> {
         self.shared.lock().issues.clone()
-    }
-
-    /// Every request with its answer, in arrival order.
-    pub fn requests(&self) -> Vec<JiraRequest> {
-        self.shared.requests.in_order(|r| r.seq)
-    }
-
-    /// Queues answers for the next requests, in order.
-    pub fn fail_next(&self, faults: Vec<JiraFault>) {
-        self.shared.faults.extend(faults);
-    }
-
-    /// Queues answers for the next creates only (`POST /rest/api/3/issue`).
-    pub fn fail_next_create(&self, faults: Vec<JiraFault>) {
-        self.shared.create_faults.extend(faults);
     }
 
     /// The next transition is refused with 409 (a conflicting update).
@@ -201,7 +144,7 @@ impl JiraHandle {
     /// The other side moves issue `key` to the status `status_id` (e.g.
     /// `10001` Done). Whether it exists.
     pub fn move_to(&self, key: &str, status_id: &str) -> bool {
-        let now = self.shared.clock.now();
+        let now = self.shared.core.clock.now();
         let mut inner = self.shared.lock();
         match inner.issues.iter_mut().find(|i| i.key == key) {
             Some(issue) => {
@@ -212,32 +155,19 @@ impl JiraHandle {
             None => false,
         }
     }
-
-    /// Lets `by` pass on the mock's clock (`updated` times; search lag).
-    pub fn advance(&self, by: Duration) {
-        self.shared.clock.advance(by);
-    }
-
-    /// Stops serving and waits for the server task.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
 }
 
 /// Starts a site on `127.0.0.1` (a free port), served by a tokio task.
 pub async fn start_jira(config: JiraConfig) -> std::io::Result<JiraHandle> {
     let stop = Stop::new();
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(MockState::new(
         config,
-        clock: MockClock::new(),
-        requests: RequestLog::new(),
-        faults: FaultQueue::new(),
-        create_faults: FaultQueue::new(),
-        inner: Mutex::new(Inner {
+        JiraRecords {
             issues: Vec::new(),
             conflict_next: false,
-        }),
-    });
+        },
+        stop.clone(),
+    ));
     let app = Router::new()
         .route("/rest/api/3/issue", post(create))
         .route("/rest/api/3/issue/{key}", get(read).put(edit))
@@ -247,14 +177,13 @@ pub async fn start_jira(config: JiraConfig) -> std::io::Result<JiraHandle> {
         )
         .route("/rest/api/3/search/jql", get(search_get).post(search_post))
         .with_state(Arc::clone(&shared));
-    let server = MockServer::start("Jira mock", app, stop).await?;
-    Ok(JiraHandle { shared, server })
+    MockHandle::start("Jira mock", app, shared, stop).await
 }
 
 /// `2026-02-18T10:15:03.123+0000` of a mock-clock instant, counted from
 /// 2026-02-17 00:00:00 UTC.
 fn jira_time(at: Duration) -> String {
-    let t = time::macros::datetime!(2026-02-17 00:00:00 UTC) + at;
+    let t = itsm::instant(at);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}+0000",
         t.year(),
@@ -273,21 +202,10 @@ fn jql_time(at: Duration) -> String {
 }
 
 fn errors(status: StatusCode, messages: &[&str], fields: Value) -> Response {
-    (
+    json_answer(
         status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        json!({"errorMessages": messages, "errors": fields}).to_string(),
+        &json!({"errorMessages": messages, "errors": fields}),
     )
-        .into_response()
-}
-
-fn ok_json(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        body.to_string(),
-    )
-        .into_response()
 }
 
 fn no_content() -> Response {
@@ -295,80 +213,47 @@ fn no_content() -> Response {
 }
 
 /// `None` when the request may go on: signed in, and a write's body JSON.
-fn refused(shared: &Shared, headers: &HeaderMap, write: bool) -> Option<Response> {
-    let expected = format!("{}:{}", shared.config.email, shared.config.api_token);
-    let signed_in = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-        .is_some_and(|d| d == expected.as_bytes());
-    if !signed_in {
+fn refused(
+    shared: &MockState<JiraConfig, JiraRecords>,
+    headers: &HeaderMap,
+    write: bool,
+) -> Option<Response> {
+    if !itsm::basic_is(headers, &shared.config.email, &shared.config.api_token) {
         return Some(StatusCode::UNAUTHORIZED.into_response());
     }
-    let json_body = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if write && !json_body {
+    if write
+        && !header_text(headers, "content-type").is_some_and(|v| v.starts_with("application/json"))
+    {
         return Some(StatusCode::UNSUPPORTED_MEDIA_TYPE.into_response());
     }
     None
 }
 
-/// Runs `process` unless a queued fault answers instead; logs the answer.
-fn answer(
-    shared: &Shared,
+/// A request: refused, or `process` — through the faults, logged.
+#[allow(clippy::too_many_arguments)]
+async fn call(
+    shared: &MockState<JiraConfig, JiraRecords>,
     method: &Method,
     path: &str,
+    headers: &HeaderMap,
+    write: bool,
     create: bool,
     process: impl FnOnce() -> Response,
 ) -> Response {
-    let seq = shared.requests.arrived();
-    let log = |status: u16| {
-        shared.requests.push(JiraRequest {
-            seq,
-            method: method.to_string(),
-            path: path.to_owned(),
-            status,
-        });
-    };
-    let fault = shared
-        .faults
-        .pop()
-        .or_else(|| create.then(|| shared.create_faults.pop()).flatten());
-    let response = match fault {
-        Some(JiraFault::TooManyRequests { retry_after_secs }) => {
-            let mut r = ok_json(StatusCode::TOO_MANY_REQUESTS, json!({}));
-            for (k, v) in [
-                ("retry-after", retry_after_secs.to_string()),
-                ("x-ratelimit-reset", "2026-02-18T10:16Z".to_owned()),
-                ("ratelimit-reason", "jira-burst-based".to_owned()),
-            ] {
-                if let Ok(v) = header::HeaderValue::from_str(&v) {
-                    r.headers_mut().insert(k, v);
-                }
-            }
-            r
+    match refused(shared, headers, write) {
+        Some(r) => {
+            shared
+                .core
+                .answer(&Shape, method, (path, None), false, || r)
+                .await
         }
-        Some(JiraFault::Status(code)) => errors(
-            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            &["Simulated fault"],
-            json!({}),
-        ),
-        Some(JiraFault::ProcessThenDrop) => {
-            let _committed = process();
-            log(0);
-            std::panic::resume_unwind(Box::new("Jira mock: connection dropped"));
+        None => {
+            shared
+                .core
+                .answer(&Shape, method, (path, None), create, process)
+                .await
         }
-        None => process(),
-    };
-    log(response.status().as_u16());
-    response
+    }
 }
 
 /// Whether `doc` is an Atlassian Document: a `doc` of version 1 whose
@@ -442,21 +327,14 @@ fn issue_json(host: &str, issue: &JiraIssue, fields: Option<&[String]>) -> Value
            "fields": shown})
 }
 
-fn host_of(headers: &HeaderMap) -> String {
-    headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1")
-        .to_owned()
-}
-
-async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(
+    State(shared): State<Arc<MockState<JiraConfig, JiraRecords>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = "/rest/api/3/issue";
-    if let Some(r) = refused(&shared, &headers, true) {
-        return answer(&shared, &Method::POST, path, false, || r);
-    }
-    let host = host_of(&headers);
-    answer(&shared, &Method::POST, path, true, || {
+    let host = itsm::host_of(&headers);
+    call(&shared, &Method::POST, path, &headers, true, true, || {
         let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
             return errors(
                 StatusCode::BAD_REQUEST,
@@ -524,7 +402,7 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
                 );
             }
         }
-        let now = shared.clock.now();
+        let now = shared.core.clock.now();
         let mut inner = shared.lock();
         let n = inner.issues.len() + 1;
         let issue = JiraIssue {
@@ -538,8 +416,9 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         let out = json!({"id": issue.id, "key": issue.key,
                          "self": format!("http://{host}/rest/api/3/issue/{}", issue.id)});
         inner.issues.push(issue);
-        ok_json(StatusCode::CREATED, out)
+        json_answer(StatusCode::CREATED, &out)
     })
+    .await
 }
 
 fn not_found() -> Response {
@@ -555,39 +434,36 @@ fn find<'a>(issues: &'a mut [JiraIssue], key: &str) -> Option<&'a mut JiraIssue>
 }
 
 async fn read(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<JiraConfig, JiraRecords>>>,
     Path(key): Path<String>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let path = format!("/rest/api/3/issue/{key}");
-    if let Some(r) = refused(&shared, &headers, false) {
-        return answer(&shared, &Method::GET, &path, false, || r);
-    }
-    let host = host_of(&headers);
-    answer(&shared, &Method::GET, &path, false, || {
+    let host = itsm::host_of(&headers);
+    call(&shared, &Method::GET, &path, &headers, false, false, || {
         let fields: Option<Vec<String>> = params
             .get("fields")
             .map(|f| f.split(',').map(|s| s.trim().to_owned()).collect());
         let mut inner = shared.lock();
         match find(&mut inner.issues, &key) {
-            Some(issue) => ok_json(StatusCode::OK, issue_json(&host, issue, fields.as_deref())),
+            Some(issue) => {
+                json_answer(StatusCode::OK, &issue_json(&host, issue, fields.as_deref()))
+            }
             None => not_found(),
         }
     })
+    .await
 }
 
 async fn edit(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<JiraConfig, JiraRecords>>>,
     Path(key): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let path = format!("/rest/api/3/issue/{key}");
-    if let Some(r) = refused(&shared, &headers, true) {
-        return answer(&shared, &Method::PUT, &path, false, || r);
-    }
-    answer(&shared, &Method::PUT, &path, false, || {
+    call(&shared, &Method::PUT, &path, &headers, true, false, || {
         let Ok(body) = serde_json::from_slice::<Value>(&body) else {
             return errors(
                 StatusCode::BAD_REQUEST,
@@ -611,7 +487,7 @@ async fn edit(
                 }
             }
         }
-        let now = shared.clock.now();
+        let now = shared.core.clock.now();
         let mut inner = shared.lock();
         let Some(issue) = find(&mut inner.issues, &key) else {
             return not_found();
@@ -625,6 +501,7 @@ async fn edit(
         issue.updated = now;
         no_content()
     })
+    .await
 }
 
 fn transition_json(t: &(&str, &str, &str, &str)) -> Value {
@@ -633,15 +510,12 @@ fn transition_json(t: &(&str, &str, &str, &str)) -> Value {
 }
 
 async fn transitions(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<JiraConfig, JiraRecords>>>,
     Path(key): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let path = format!("/rest/api/3/issue/{key}/transitions");
-    if let Some(r) = refused(&shared, &headers, false) {
-        return answer(&shared, &Method::GET, &path, false, || r);
-    }
-    answer(&shared, &Method::GET, &path, false, || {
+    call(&shared, &Method::GET, &path, &headers, false, false, || {
         let mut inner = shared.lock();
         let Some(issue) = find(&mut inner.issues, &key) else {
             return not_found();
@@ -651,27 +525,25 @@ async fn transitions(
             .filter(|t| t.2 == issue.status)
             .map(transition_json)
             .collect();
-        ok_json(StatusCode::OK, json!({"transitions": list}))
+        json_answer(StatusCode::OK, &json!({"transitions": list}))
     })
+    .await
 }
 
 async fn transition(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<JiraConfig, JiraRecords>>>,
     Path(key): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let path = format!("/rest/api/3/issue/{key}/transitions");
-    if let Some(r) = refused(&shared, &headers, true) {
-        return answer(&shared, &Method::POST, &path, false, || r);
-    }
-    answer(&shared, &Method::POST, &path, false, || {
+    call(&shared, &Method::POST, &path, &headers, true, false, || {
         let id = serde_json::from_slice::<Value>(&body).ok().and_then(|b| {
             b.pointer("/transition/id")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
         });
-        let now = shared.clock.now();
+        let now = shared.core.clock.now();
         let mut inner = shared.lock();
         if std::mem::take(&mut inner.conflict_next) {
             return errors(
@@ -699,6 +571,7 @@ async fn transition(
             ),
         }
     })
+    .await
 }
 
 /// A JQL condition the mock understands.
@@ -752,12 +625,12 @@ struct SearchAsk {
     token: Option<String>,
 }
 
-fn search(shared: &Shared, host: &str, ask: &SearchAsk) -> Response {
+fn search(shared: &MockState<JiraConfig, JiraRecords>, host: &str, ask: &SearchAsk) -> Response {
     let (conds, desc) = match parse_jql(&ask.jql) {
         Ok(p) => p,
         Err(e) => return errors(StatusCode::BAD_REQUEST, &[e.as_str()], json!({})),
     };
-    let now = shared.clock.now();
+    let now = shared.core.clock.now();
     let inner = shared.lock();
     let mut found: Vec<&JiraIssue> = inner
         .issues
@@ -804,19 +677,16 @@ fn search(shared: &Shared, host: &str, ask: &SearchAsk) -> Response {
     if !last {
         body["nextPageToken"] = json!(format!("page-{}", start + page.len()));
     }
-    ok_json(StatusCode::OK, body)
+    json_answer(StatusCode::OK, &body)
 }
 
 async fn search_get(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<JiraConfig, JiraRecords>>>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let path = "/rest/api/3/search/jql";
-    if let Some(r) = refused(&shared, &headers, false) {
-        return answer(&shared, &Method::GET, path, false, || r);
-    }
-    let host = host_of(&headers);
+    let host = itsm::host_of(&headers);
     let ask = SearchAsk {
         jql: params.get("jql").cloned().unwrap_or_default(),
         fields: params
@@ -828,21 +698,19 @@ async fn search_get(
             .unwrap_or(50),
         token: params.get("nextPageToken").cloned(),
     };
-    answer(&shared, &Method::GET, path, false, || {
+    call(&shared, &Method::GET, path, &headers, false, false, || {
         search(&shared, &host, &ask)
     })
+    .await
 }
 
 async fn search_post(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<JiraConfig, JiraRecords>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let path = "/rest/api/3/search/jql";
-    if let Some(r) = refused(&shared, &headers, true) {
-        return answer(&shared, &Method::POST, path, false, || r);
-    }
-    let host = host_of(&headers);
+    let host = itsm::host_of(&headers);
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let ask = SearchAsk {
         jql: body
@@ -866,7 +734,8 @@ async fn search_post(
             .and_then(Value::as_str)
             .map(str::to_owned),
     };
-    answer(&shared, &Method::POST, path, false, || {
+    call(&shared, &Method::POST, path, &headers, true, false, || {
         search(&shared, &host, &ask)
     })
+    .await
 }

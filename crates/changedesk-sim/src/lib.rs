@@ -405,6 +405,7 @@ mod clock;
 mod generate;
 pub mod glpi;
 mod issue;
+pub mod itsm;
 pub mod jira;
 mod message;
 mod mock;

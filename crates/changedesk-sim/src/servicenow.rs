@@ -24,20 +24,19 @@
 //! moves on) and [`ServiceNowHandle::records`] (what the instance holds).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
 use axum::routing::{get, post};
-use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
-use crate::mock::{self, FaultQueue, MockClock, MockServer, RequestLog, Stop};
+use crate::itsm::{self, ErrorShape, MockHandle, MockState, header_text, json_answer, plain_time};
+use crate::mock::Stop;
 
 /// The state of a new change (the state model's New).
 const STATE_NEW: &str = "-5";
@@ -69,43 +68,6 @@ impl Default for ServiceNowConfig {
     }
 }
 
-/// An answer given instead of (or after) processing the next request (see
-/// [`ServiceNowHandle::fail_next`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ServiceNowFault {
-    /// 429 `Rate limit exceeded` with `Retry-After`.
-    TooManyRequests {
-        /// The `Retry-After` seconds.
-        retry_after_secs: u64,
-    },
-    /// This status with ServiceNow's error body (an invalid one answers
-    /// 500).
-    Status(u16),
-    /// Process the request (a create commits its record), then drop the
-    /// connection without answering: the failure that makes duplicates
-    /// when a client retries a create blindly.
-    ProcessThenDrop,
-    /// Process the request (a create commits its record), then wait this
-    /// long before answering (meant to outlast the client's timeout: the
-    /// instance acted, the client never hears). Ends early at shutdown.
-    Delay(Duration),
-}
-
-/// One request and its answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceNowRequest {
-    /// 1, 2, … in arrival order.
-    pub seq: u64,
-    /// The method.
-    pub method: String,
-    /// The path.
-    pub path: String,
-    /// The query string, if any.
-    pub query: Option<String>,
-    /// The status answered (0: the connection was dropped).
-    pub status: u16,
-}
-
 /// A `change_request` record: its fields (every value a string, as the
 /// Table API returns them) and its work notes, oldest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,59 +85,42 @@ impl ChangeRecord {
     }
 }
 
-struct Inner {
+/// The records of the mock (opaque).
+pub struct ServiceNowRecords {
     records: Vec<ChangeRecord>,
     /// Bearer tokens issued, and when (mock clock) each expires.
     tokens: HashMap<String, Duration>,
     next_number: u64,
 }
 
-struct Shared {
-    config: ServiceNowConfig,
-    clock: MockClock,
-    requests: RequestLog<ServiceNowRequest>,
-    faults: FaultQueue<ServiceNowFault>,
-    /// Faults for the next creates only (`POST` to the table).
-    create_faults: FaultQueue<ServiceNowFault>,
-    inner: Mutex<Inner>,
-    stop: Stop,
-}
+/// ServiceNow's error body: `{"error":{"message","detail"},"status":"failure"}`.
+struct Shape;
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        mock::lock(&self.inner)
+impl ErrorShape for Shape {
+    fn error(&self, status: StatusCode, message: &str) -> Response {
+        error(status, message, "The mock was told to fail this request")
+    }
+
+    fn throttled(&self, secs: u64) -> Response {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Rate limit exceeded",
+            "Rate limit of 100 requests per hour for Table API exceeded",
+        );
+        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
     }
 }
 
-/// A running instance. It stops at [`ServiceNowHandle::shutdown`] or when
-/// dropped.
-pub struct ServiceNowHandle {
-    shared: Arc<Shared>,
-    server: MockServer,
-}
+/// A running instance (the common methods are [`MockHandle`]'s).
+pub type ServiceNowHandle = MockHandle<ServiceNowConfig, ServiceNowRecords>;
 
-impl std::fmt::Debug for ServiceNowHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ServiceNowHandle")
-            .field("addr", &self.server.addr())
-            .finish_non_exhaustive()
-    }
-}
-
-impl ServiceNowHandle {
-    /// The address it listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr()
-    }
-
+impl MockHandle<ServiceNowConfig, ServiceNowRecords> {
     /// The instance's base URL (`http://127.0.0.1:PORT`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.server.addr())
-    }
-
-    /// The configuration it runs with.
-    pub fn config(&self) -> &ServiceNowConfig {
-        &self.shared.config
+        format!("http://{}", self.addr())
     }
 
     /// The `change_request` records, oldest first.
@@ -183,29 +128,11 @@ impl ServiceNowHandle {
         self.shared.lock().records.clone()
     }
 
-    /// Every request with its answer, in arrival order.
-    pub fn requests(&self) -> Vec<ServiceNowRequest> {
-        self.shared.requests.in_order(|r| r.seq)
-    }
-
-    /// Queues answers for the next requests, in order (appended to what is
-    /// queued).
-    pub fn fail_next(&self, faults: Vec<ServiceNowFault>) {
-        self.shared.faults.extend(faults);
-    }
-
-    /// Queues answers for the next creates only (a `POST` to the table),
-    /// whatever other requests come between; the queue of
-    /// [`ServiceNowHandle::fail_next`] is asked first.
-    pub fn fail_next_create(&self, faults: Vec<ServiceNowFault>) {
-        self.shared.create_faults.extend(faults);
-    }
-
     /// The other side moves the change `number` to `state` (a value of
     /// the state model, e.g. `-1` Implement, `3` Closed), as a person's
     /// update would: `sys_mod_count` + 1. Whether the record exists.
     pub fn set_state(&self, number: &str, state: &str) -> bool {
-        let now = timestamp(self.shared.clock.now());
+        let now = plain_time(self.shared.core.clock.now());
         let mut inner = self.shared.lock();
         let Some(record) = inner
             .records
@@ -218,35 +145,20 @@ impl ServiceNowHandle {
         touch(record, &now);
         true
     }
-
-    /// Lets `by` pass on the mock's clock (tokens expire, `sys_updated_on`
-    /// moves).
-    pub fn advance(&self, by: Duration) {
-        self.shared.clock.advance(by);
-    }
-
-    /// Stops serving and waits for the server task.
-    pub async fn shutdown(self) {
-        self.server.shutdown().await;
-    }
 }
 
 /// Starts an instance on `127.0.0.1` (a free port), served by a tokio task.
 pub async fn start_servicenow(config: ServiceNowConfig) -> std::io::Result<ServiceNowHandle> {
     let stop = Stop::new();
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(MockState::new(
         config,
-        clock: MockClock::new(),
-        requests: RequestLog::new(),
-        faults: FaultQueue::new(),
-        create_faults: FaultQueue::new(),
-        inner: Mutex::new(Inner {
+        ServiceNowRecords {
             records: Vec::new(),
             tokens: HashMap::new(),
             next_number: 30001,
-        }),
-        stop: stop.clone(),
-    });
+        },
+        stop.clone(),
+    ));
     let app = Router::new()
         .route("/oauth_token.do", post(token))
         .route("/api/now/table/change_request", get(list).post(create))
@@ -255,24 +167,7 @@ pub async fn start_servicenow(config: ServiceNowConfig) -> std::io::Result<Servi
             get(read).patch(update).put(update),
         )
         .with_state(Arc::clone(&shared));
-    let server = MockServer::start("ServiceNow mock", app, stop).await?;
-    Ok(ServiceNowHandle { shared, server })
-}
-
-/// `YYYY-MM-DD HH:MM:SS` (UTC) of a mock-clock instant, counted from
-/// 2026-02-17 00:00:00.
-fn timestamp(at: Duration) -> String {
-    let base = time::macros::datetime!(2026-02-17 00:00:00 UTC);
-    let t = base + at;
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    MockHandle::start("ServiceNow mock", app, shared, stop).await
 }
 
 /// A record was updated at `now`: `sys_mod_count` + 1.
@@ -290,106 +185,21 @@ fn touch(record: &mut ChangeRecord, now: &str) {
 }
 
 fn error(status: StatusCode, message: &str, detail: &str) -> Response {
-    (
+    json_answer(
         status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        json!({"error": {"message": message, "detail": detail}, "status": "failure"}).to_string(),
+        &json!({"error": {"message": message, "detail": detail}, "status": "failure"}),
     )
-        .into_response()
-}
-
-fn ok_json(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json;charset=UTF-8")],
-        body.to_string(),
-    )
-        .into_response()
-}
-
-/// What a request is, for the log.
-struct Seen {
-    seq: u64,
-    method: String,
-    path: String,
-    query: Option<String>,
-}
-
-impl Seen {
-    fn new(shared: &Shared, method: &Method, path: String, query: Option<String>) -> Seen {
-        Seen {
-            seq: shared.requests.arrived(),
-            method: method.to_string(),
-            path,
-            query,
-        }
-    }
-
-    fn log(self, shared: &Shared, status: u16) {
-        shared.requests.push(ServiceNowRequest {
-            seq: self.seq,
-            method: self.method,
-            path: self.path,
-            query: self.query,
-            status,
-        });
-    }
-}
-
-/// Runs `process` unless a queued fault answers instead; logs the answer.
-/// [`ServiceNowFault::ProcessThenDrop`] processes, then drops the
-/// connection: the handler unwinds (without the panic hook) out of the
-/// connection's task, which closes the socket unanswered.
-async fn answer(shared: &Shared, seen: Seen, process: impl FnOnce() -> Response) -> Response {
-    let fault = shared.faults.pop().or_else(|| {
-        (seen.method == "POST" && seen.path == "/api/now/table/change_request")
-            .then(|| shared.create_faults.pop())
-            .flatten()
-    });
-    let response = match fault {
-        Some(ServiceNowFault::TooManyRequests { retry_after_secs }) => {
-            let mut r = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Rate limit exceeded",
-                "Rate limit of 100 requests per hour for Table API exceeded",
-            );
-            if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            r
-        }
-        Some(ServiceNowFault::Status(code)) => error(
-            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            "Simulated fault",
-            "The mock was told to fail this request",
-        ),
-        Some(ServiceNowFault::ProcessThenDrop) => {
-            let _committed = process();
-            seen.log(shared, 0);
-            std::panic::resume_unwind(Box::new("ServiceNow mock: connection dropped"));
-        }
-        Some(ServiceNowFault::Delay(d)) => {
-            // logged before the wait: the client may hang up meanwhile,
-            // which ends this handler
-            let processed = process();
-            seen.log(shared, processed.status().as_u16());
-            shared.stop.sleep(d).await;
-            return processed;
-        }
-        None => process(),
-    };
-    seen.log(shared, response.status().as_u16());
-    response
 }
 
 /// `None` when the table request may go on: `Accept` names JSON, a write
 /// says its body is JSON, and it is authenticated.
-fn refused(shared: &Shared, headers: &HeaderMap, write: bool) -> Option<Response> {
-    let accept = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if accept.trim().is_empty() {
+fn refused(
+    shared: &MockState<ServiceNowConfig, ServiceNowRecords>,
+    headers: &HeaderMap,
+    write: bool,
+) -> Option<Response> {
+    let accept = header_text(headers, "accept").unwrap_or("");
+    if accept.is_empty() {
         return Some(error(
             StatusCode::BAD_REQUEST,
             "Missing Accept header",
@@ -403,18 +213,14 @@ fn refused(shared: &Shared, headers: &HeaderMap, write: bool) -> Option<Response
             "Accept must name application/json",
         ));
     }
-    if write {
-        let ctype = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if !ctype.starts_with("application/json") {
-            return Some(error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "Unsupported Media Type",
-                "Content-Type must be application/json",
-            ));
-        }
+    if write
+        && !header_text(headers, "content-type").is_some_and(|c| c.starts_with("application/json"))
+    {
+        return Some(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported Media Type",
+            "Content-Type must be application/json",
+        ));
     }
     if authenticated(shared, headers) {
         None
@@ -427,55 +233,88 @@ fn refused(shared: &Shared, headers: &HeaderMap, write: bool) -> Option<Response
     }
 }
 
-fn authenticated(shared: &Shared, headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+fn authenticated(
+    shared: &MockState<ServiceNowConfig, ServiceNowRecords>,
+    headers: &HeaderMap,
+) -> bool {
+    if itsm::basic_is(headers, &shared.config.user, &shared.config.password) {
+        return true;
+    }
+    let Some(token) = header_text(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "))
     else {
         return false;
     };
-    if let Some(basic) = value.strip_prefix("Basic ") {
-        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(basic.trim()) else {
-            return false;
-        };
-        let expected = format!("{}:{}", shared.config.user, shared.config.password);
-        return decoded == expected.as_bytes();
-    }
-    if let Some(token) = value.strip_prefix("Bearer ") {
-        let now = shared.clock.now();
-        return shared
-            .lock()
-            .tokens
-            .get(token.trim())
-            .is_some_and(|expires| *expires > now);
-    }
-    false
+    let now = shared.core.clock.now();
+    shared
+        .lock()
+        .tokens
+        .get(token.trim())
+        .is_some_and(|expires| *expires > now)
 }
 
-async fn token(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
-    let seen = Seen::new(&shared, &Method::POST, "/oauth_token.do".into(), None);
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    answer(&shared, seen, || {
-        let field = |k: &str| form.get(k).map(String::as_str);
-        if field("grant_type") != Some("client_credentials")
-            || field("client_id") != Some(shared.config.client_id.as_str())
-            || field("client_secret") != Some(shared.config.client_secret.as_str())
-        {
-            return ok_json(
-                StatusCode::UNAUTHORIZED,
-                json!({"error": "access_denied", "error_description": "access_denied"}),
-            );
+/// A table request: refused, a body that is not string fields (a write),
+/// or `process` with the body's fields — through the faults, logged.
+async fn table(
+    shared: &MockState<ServiceNowConfig, ServiceNowRecords>,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+    process: impl FnOnce(Map<String, Value>) -> Response,
+) -> Response {
+    let create = *method == Method::POST;
+    let checked = match refused(shared, headers, body.is_some()) {
+        Some(r) => Err(r),
+        None => match body.map(string_fields).transpose() {
+            Ok(fields) => Ok(fields.unwrap_or_default()),
+            Err(detail) => Err(error(
+                StatusCode::BAD_REQUEST,
+                "Invalid request body",
+                &detail,
+            )),
+        },
+    };
+    let uri = (uri.path(), uri.query());
+    match checked {
+        Ok(fields) => {
+            shared
+                .core
+                .answer(&Shape, method, uri, create, || process(fields))
+                .await
         }
-        let access = uuid::Uuid::new_v4().simple().to_string();
-        let expires = shared.clock.now() + Duration::from_secs(TOKEN_SECONDS);
-        shared.lock().tokens.insert(access.clone(), expires);
-        ok_json(
-            StatusCode::OK,
-            json!({"scope": "useraccount", "token_type": "Bearer", "expires_in": TOKEN_SECONDS,
-                   "access_token": access}),
-        )
-    })
-    .await
+        Err(r) => shared.core.answer(&Shape, method, uri, false, || r).await,
+    }
+}
+
+async fn token(
+    State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+    shared
+        .core
+        .answer(&Shape, &Method::POST, (uri.path(), None), false, || {
+            let field = |k: &str| form.get(k).map(String::as_str);
+            if field("grant_type") != Some("client_credentials")
+                || field("client_id") != Some(shared.config.client_id.as_str())
+                || field("client_secret") != Some(shared.config.client_secret.as_str())
+            {
+                return json_answer(
+                    StatusCode::UNAUTHORIZED,
+                    &json!({"error": "access_denied", "error_description": "access_denied"}),
+                );
+            }
+            let access = uuid::Uuid::new_v4().simple().to_string();
+            let expires = shared.core.clock.now() + Duration::from_secs(TOKEN_SECONDS);
+            shared.lock().tokens.insert(access.clone(), expires);
+            json_answer(
+                StatusCode::OK,
+                &json!({"scope": "useraccount", "token_type": "Bearer", "expires_in": TOKEN_SECONDS,
+                        "access_token": access}),
+            )
+        })
+        .await
 }
 
 /// The string fields of a write's body, or why not (a 400's detail).
@@ -512,74 +351,70 @@ const READ_ONLY: &[&str] = &[
     "sys_created_on",
 ];
 
-async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let seen = Seen::new(
+async fn create(
+    State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let host = itsm::host_of(&headers);
+    table(
         &shared,
         &Method::POST,
-        "/api/now/table/change_request".into(),
-        None,
-    );
-    if let Some(r) = refused(&shared, &headers, true) {
-        let status = r.status().as_u16();
-        seen.log(&shared, status);
-        return r;
-    }
-    let fields = match string_fields(&body) {
-        Ok(f) => f,
-        Err(detail) => {
-            seen.log(&shared, 400);
-            return error(StatusCode::BAD_REQUEST, "Invalid request body", &detail);
-        }
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1")
-        .to_owned();
-    answer(&shared, seen, || {
-        let now = timestamp(shared.clock.now());
-        let mut inner = shared.lock();
-        let number = format!("CHG{:07}", inner.next_number);
-        inner.next_number += 1;
-        let sys_id = uuid::Uuid::new_v4().simple().to_string();
-        let mut record = ChangeRecord {
-            fields: Map::new(),
-            work_notes: Vec::new(),
-        };
-        for (k, v) in fields {
-            if k == "work_notes" {
-                record
-                    .work_notes
-                    .push(v.as_str().unwrap_or_default().to_owned());
-            } else if !READ_ONLY.contains(&k.as_str()) {
-                record.fields.insert(k, v);
+        &uri,
+        &headers,
+        Some(&body),
+        |fields| {
+            let now = plain_time(shared.core.clock.now());
+            let mut inner = shared.lock();
+            let number = format!("CHG{:07}", inner.next_number);
+            inner.next_number += 1;
+            let sys_id = uuid::Uuid::new_v4().simple().to_string();
+            let mut record = ChangeRecord {
+                fields: Map::new(),
+                work_notes: Vec::new(),
+            };
+            write_fields(&mut record, fields);
+            for (k, v) in [
+                ("sys_id", sys_id.as_str()),
+                ("number", number.as_str()),
+                ("type", "normal"),
+                ("state", STATE_NEW),
+                ("approval", "not requested"),
+                ("sys_mod_count", "0"),
+                ("sys_created_on", now.as_str()),
+                ("sys_updated_on", now.as_str()),
+            ] {
+                if k == "type" && record.fields.contains_key("type") {
+                    continue;
+                }
+                record.fields.insert(k.to_owned(), v.into());
             }
-        }
-        for (k, v) in [
-            ("sys_id", sys_id.as_str()),
-            ("number", number.as_str()),
-            ("type", "normal"),
-            ("state", STATE_NEW),
-            ("approval", "not requested"),
-            ("sys_mod_count", "0"),
-            ("sys_created_on", now.as_str()),
-            ("sys_updated_on", now.as_str()),
-        ] {
-            if k == "type" && record.fields.contains_key("type") {
-                continue;
+            let body = json!({"result": shown(&record, None)});
+            inner.records.push(record);
+            let mut r = json_answer(StatusCode::CREATED, &body);
+            let location = format!("http://{host}/api/now/table/change_request/{sys_id}");
+            if let Ok(v) = header::HeaderValue::from_str(&location) {
+                r.headers_mut().insert(header::LOCATION, v);
             }
-            record.fields.insert(k.to_owned(), v.into());
-        }
-        let body = json!({"result": shown(&record, None)});
-        inner.records.push(record);
-        let mut r = ok_json(StatusCode::CREATED, body);
-        let location = format!("http://{host}/api/now/table/change_request/{sys_id}");
-        if let Ok(v) = header::HeaderValue::from_str(&location) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
-        r
-    })
+            r
+        },
+    )
     .await
+}
+
+/// Writes a body's fields on a record: `work_notes` appended to its
+/// journal, read-only fields left as the instance keeps them.
+fn write_fields(record: &mut ChangeRecord, fields: Map<String, Value>) {
+    for (k, v) in fields {
+        if k == "work_notes" {
+            record
+                .work_notes
+                .push(v.as_str().unwrap_or_default().to_owned());
+        } else if !READ_ONLY.contains(&k.as_str()) {
+            record.fields.insert(k, v);
+        }
+    }
 }
 
 /// A term of an encoded query the mock understands: `field=value`,
@@ -636,23 +471,12 @@ fn order_of(query: &str) -> Option<(&str, bool)> {
 }
 
 async fn list(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
+    uri: Uri,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
-    uri: axum::http::Uri,
 ) -> Response {
-    let seen = Seen::new(
-        &shared,
-        &Method::GET,
-        uri.path().to_owned(),
-        uri.query().map(str::to_owned),
-    );
-    if let Some(r) = refused(&shared, &headers, false) {
-        let status = r.status().as_u16();
-        seen.log(&shared, status);
-        return r;
-    }
-    answer(&shared, seen, || {
+    table(&shared, &Method::GET, &uri, &headers, None, |_| {
         let inner = shared.lock();
         let query = params
             .get("sysparm_query")
@@ -681,7 +505,7 @@ async fn list(
             .take(limit)
             .map(|r| shown(r, fields))
             .collect();
-        let mut r = ok_json(StatusCode::OK, json!({ "result": page }));
+        let mut r = json_answer(StatusCode::OK, &json!({ "result": page }));
         if let Ok(v) = header::HeaderValue::from_str(&matching.len().to_string()) {
             r.headers_mut().insert("x-total-count", v);
         }
@@ -699,32 +523,22 @@ fn not_found() -> Response {
 }
 
 async fn read(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
     Path(sys_id): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let seen = Seen::new(
-        &shared,
-        &Method::GET,
-        format!("/api/now/table/change_request/{sys_id}"),
-        None,
-    );
-    if let Some(r) = refused(&shared, &headers, false) {
-        let status = r.status().as_u16();
-        seen.log(&shared, status);
-        return r;
-    }
-    answer(&shared, seen, || {
+    table(&shared, &Method::GET, &uri, &headers, None, |_| {
         let inner = shared.lock();
         match inner
             .records
             .iter()
             .find(|r| r.field("sys_id") == Some(sys_id.as_str()))
         {
-            Some(r) => ok_json(
+            Some(r) => json_answer(
                 StatusCode::OK,
-                json!({"result": shown(r, params.get("sysparm_fields").map(String::as_str))}),
+                &json!({"result": shown(r, params.get("sysparm_fields").map(String::as_str))}),
             ),
             None => not_found(),
         }
@@ -733,32 +547,15 @@ async fn read(
 }
 
 async fn update(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
     method: Method,
     Path(sys_id): Path<String>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let seen = Seen::new(
-        &shared,
-        &method,
-        format!("/api/now/table/change_request/{sys_id}"),
-        None,
-    );
-    if let Some(r) = refused(&shared, &headers, true) {
-        let status = r.status().as_u16();
-        seen.log(&shared, status);
-        return r;
-    }
-    let fields = match string_fields(&body) {
-        Ok(f) => f,
-        Err(detail) => {
-            seen.log(&shared, 400);
-            return error(StatusCode::BAD_REQUEST, "Invalid request body", &detail);
-        }
-    };
-    answer(&shared, seen, || {
-        let now = timestamp(shared.clock.now());
+    table(&shared, &method, &uri, &headers, Some(&body), |fields| {
+        let now = plain_time(shared.core.clock.now());
         let mut inner = shared.lock();
         let Some(record) = inner
             .records
@@ -767,17 +564,9 @@ async fn update(
         else {
             return not_found();
         };
-        for (k, v) in fields {
-            if k == "work_notes" {
-                record
-                    .work_notes
-                    .push(v.as_str().unwrap_or_default().to_owned());
-            } else if !READ_ONLY.contains(&k.as_str()) {
-                record.fields.insert(k, v);
-            }
-        }
+        write_fields(record, fields);
         touch(record, &now);
-        ok_json(StatusCode::OK, json!({"result": shown(record, None)}))
+        json_answer(StatusCode::OK, &json!({"result": shown(record, None)}))
     })
     .await
 }

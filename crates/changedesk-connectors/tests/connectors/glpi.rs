@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use changedesk_connectors::glpi::{Glpi, GlpiAuth, GlpiSettings, GlpiStatus, NewGlpiChange};
 use changedesk_connectors::{ConnectorError, RetryPolicy};
-use changedesk_sim::glpi::{GlpiConfig, GlpiFault, GlpiHandle, start_glpi};
+use changedesk_sim::glpi::{GlpiConfig, GlpiHandle, start_glpi};
+use changedesk_sim::itsm::Fault;
 use secrecy::SecretString;
 
 async fn server() -> GlpiHandle {
@@ -133,12 +134,12 @@ async fn an_ended_session_is_opened_again_and_the_call_replayed() {
 async fn a_create_committed_unanswered_or_failing_is_not_made_twice() {
     let g = server().await;
     let c = client(&g);
-    g.fail_next_create(vec![GlpiFault::ProcessThenDrop]);
+    g.fail_next_create(vec![Fault::ProcessThenDrop]);
     let (found, created) = c.create_change(&change("cd-MC3-all")).await.unwrap();
     assert!(!created);
     assert_eq!(found.id, 1);
     assert_eq!(creates(&g), [0]);
-    g.fail_next_create(vec![GlpiFault::Status(500)]);
+    g.fail_next_create(vec![Fault::Status(500)]);
     let (made, created) = c.create_change(&change("cd-MC4-all")).await.unwrap();
     assert!(created);
     assert_eq!(made.id, 2);

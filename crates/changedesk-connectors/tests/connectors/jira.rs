@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use changedesk_connectors::jira::{Jira, JiraSettings, NewIssue, StatusCategory};
 use changedesk_connectors::{ConnectorError, RetryPolicy};
-use changedesk_sim::jira::{JiraConfig, JiraFault, JiraHandle, start_jira};
+use changedesk_sim::itsm::Fault;
+use changedesk_sim::jira::{JiraConfig, JiraHandle, start_jira};
 use secrecy::SecretString;
 
 async fn site(lag: Duration) -> JiraHandle {
@@ -132,7 +133,7 @@ async fn a_create_committed_unanswered_is_found_once_search_catches_up() {
     // search shows a write only after 800 ms
     let j = site(Duration::from_millis(800)).await;
     let c = client(&j);
-    j.fail_next_create(vec![JiraFault::ProcessThenDrop]);
+    j.fail_next_create(vec![Fault::ProcessThenDrop]);
     let (found, created) = c.create_issue(&issue("cd-MC2-all")).await.unwrap();
     assert!(!created);
     assert_eq!(found.key, "CHG-1");
@@ -140,7 +141,7 @@ async fn a_create_committed_unanswered_is_found_once_search_catches_up() {
     assert_eq!(j.issues().len(), 1);
     // a 5xx may hide a create too: the search is asked until it settles
     // (here nothing was made), then the issue is created, once
-    j.fail_next_create(vec![JiraFault::Status(502)]);
+    j.fail_next_create(vec![Fault::Status(502)]);
     let started = std::time::Instant::now();
     let (second, created) = c.create_issue(&issue("cd-MC3-all")).await.unwrap();
     assert!(created);
@@ -154,21 +155,21 @@ async fn throttling_and_server_errors_are_retried_without_a_duplicate() {
     let j = site(Duration::from_millis(100)).await;
     let c = client(&j);
     j.fail_next_create(vec![
-        JiraFault::TooManyRequests {
+        Fault::TooManyRequests {
             retry_after_secs: 1,
         },
-        JiraFault::Status(503),
+        Fault::Status(503),
     ]);
     let (made, _) = c.create_issue(&issue("cd-MC4-all")).await.unwrap();
     assert_eq!(made.key, "CHG-1");
     assert_eq!(creates(&j), [429, 503, 201]);
     assert_eq!(j.issues().len(), 1);
     // a comment refused unprocessed (429) is sent again; dropped, it is not
-    j.fail_next(vec![JiraFault::TooManyRequests {
+    j.fail_next(vec![Fault::TooManyRequests {
         retry_after_secs: 0,
     }]);
     c.add_comment(&made.key, &["one".to_owned()]).await.unwrap();
-    j.fail_next(vec![JiraFault::ProcessThenDrop]);
+    j.fail_next(vec![Fault::ProcessThenDrop]);
     assert!(matches!(
         c.add_comment(&made.key, &["two".to_owned()]).await,
         Err(ConnectorError::Transport(_))

@@ -10,9 +10,8 @@ use changedesk_connectors::servicenow::{
     ChangeState, NewChange, ServiceNow, ServiceNowAuth, ServiceNowSettings,
 };
 use changedesk_connectors::{ConnectorError, RetryPolicy};
-use changedesk_sim::servicenow::{
-    ServiceNowConfig, ServiceNowFault, ServiceNowHandle, start_servicenow,
-};
+use changedesk_sim::itsm::Fault;
+use changedesk_sim::servicenow::{ServiceNowConfig, ServiceNowHandle, start_servicenow};
 use secrecy::SecretString;
 
 async fn instance() -> ServiceNowHandle {
@@ -104,10 +103,10 @@ async fn throttling_and_server_errors_are_retried_without_a_duplicate() {
     let sn = instance().await;
     let c = client(&sn, basic(&sn));
     sn.fail_next_create(vec![
-        ServiceNowFault::TooManyRequests {
+        Fault::TooManyRequests {
             retry_after_secs: 1,
         },
-        ServiceNowFault::Status(503),
+        Fault::Status(503),
     ]);
     let started = Instant::now();
     let (made, created) = c.create_change(&change("cd-MC2-all")).await.unwrap();
@@ -120,10 +119,10 @@ async fn throttling_and_server_errors_are_retried_without_a_duplicate() {
     assert_eq!(sn.records().len(), 1);
     assert_eq!(made.number, "CHG0030001");
     // reads are retried too
-    sn.fail_next(vec![ServiceNowFault::Status(502)]);
+    sn.fail_next(vec![Fault::Status(502)]);
     assert_eq!(c.get(&made.sys_id).await.unwrap(), made);
     // a 4xx is the request's fault: not retried
-    sn.fail_next(vec![ServiceNowFault::Status(400)]);
+    sn.fail_next(vec![Fault::Status(400)]);
     let before = sn.requests().len();
     match c.get(&made.sys_id).await {
         Err(e @ ConnectorError::Status { status: 400, .. }) => assert!(!e.is_transient()),
@@ -131,7 +130,7 @@ async fn throttling_and_server_errors_are_retried_without_a_duplicate() {
     }
     assert_eq!(sn.requests().len(), before + 1);
     // throttled past the policy's longest wait: handed back to the caller
-    sn.fail_next(vec![ServiceNowFault::TooManyRequests {
+    sn.fail_next(vec![Fault::TooManyRequests {
         retry_after_secs: 3600,
     }]);
     match c.get(&made.sys_id).await {
@@ -145,7 +144,7 @@ async fn a_create_committed_but_never_answered_is_found_not_made_again() {
     let sn = instance().await;
     let c = client(&sn, basic(&sn));
     // the instance commits the change, then drops the connection
-    sn.fail_next_create(vec![ServiceNowFault::ProcessThenDrop]);
+    sn.fail_next_create(vec![Fault::ProcessThenDrop]);
     let (found, created) = c.create_change(&change("cd-MC3-all")).await.unwrap();
     assert!(!created, "found by its correlation id");
     assert_eq!(found.number, "CHG0030001");
@@ -154,7 +153,7 @@ async fn a_create_committed_but_never_answered_is_found_not_made_again() {
 
     // the instance answers only after the client gave up (1 s): the
     // client looks again once as long has passed, and finds it
-    sn.fail_next_create(vec![ServiceNowFault::Delay(Duration::from_millis(1500))]);
+    sn.fail_next_create(vec![Fault::Delay(Duration::from_millis(1500))]);
     let (late, created) = c.create_change(&change("cd-MC4-all")).await.unwrap();
     assert!(!created);
     assert_eq!(late.number, "CHG0030002");
@@ -230,7 +229,7 @@ async fn a_work_note_is_added_once() {
     let sn = instance().await;
     let c = client(&sn, basic(&sn));
     let (made, _) = c.create_change(&change("cd-MC7-all")).await.unwrap();
-    sn.fail_next(vec![ServiceNowFault::TooManyRequests {
+    sn.fail_next(vec![Fault::TooManyRequests {
         retry_after_secs: 0,
     }]);
     let after = c
@@ -246,7 +245,7 @@ async fn a_work_note_is_added_once() {
         ["Microsoft moved the rollout start to 2026-04-01"]
     );
     // no answer: not repeated (a note is not idempotent), the caller told
-    sn.fail_next(vec![ServiceNowFault::ProcessThenDrop]);
+    sn.fail_next(vec![Fault::ProcessThenDrop]);
     assert!(matches!(
         c.add_work_note(&made.sys_id, "second").await,
         Err(ConnectorError::Transport(_))
