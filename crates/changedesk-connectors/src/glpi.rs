@@ -26,7 +26,7 @@ use url::Url;
 
 use crate::{
     Answer, Api, ConnectorError, RetryPolicy, correlation_ok, error_for, http_client, read_answer,
-    transport,
+    retrying, transport,
 };
 
 /// How changedesk signs in.
@@ -311,12 +311,8 @@ impl Glpi {
         &self,
         new: &NewGlpiChange,
     ) -> Result<(GlpiChangeRef, bool), ConnectorError> {
-        correlation_ok(&new.correlation_id, 100)?;
-        let marker = format!("[{}]", new.correlation_id);
-        let room = 255usize.saturating_sub(marker.chars().count() + 1);
-        let title: String = new.name.trim().chars().take(room).collect();
         let body = json!({"input": {
-            "name": format!("{title} {marker}"),
+            "name": marked_name(new)?,
             "content": new.content_html,
             "urgency": new.urgency.clamp(1, 5),
             "impact": new.impact.clamp(1, 5),
@@ -530,4 +526,406 @@ mod tests {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------- GLPI 11's high-level API
+
+/// A connector to GLPI 11's high-level API (`api.php`, pinned to a
+/// version: §3.2) settings: OAuth client credentials (scope `api`).
+#[derive(Debug, Clone)]
+pub struct GlpiHlSettings {
+    /// The versioned base, e.g. `https://glpi.example/api.php/v2.0/` (a
+    /// trailing `/` is added when missing; the token endpoint is
+    /// `api.php/token` beside it).
+    pub api: Url,
+    /// The OAuth client id.
+    pub client_id: String,
+    /// Its secret.
+    pub client_secret: SecretString,
+    /// The longest a request may take.
+    pub timeout: Duration,
+    /// Retries within one call.
+    pub retry: RetryPolicy,
+}
+
+impl GlpiHlSettings {
+    /// Settings with a 30 s timeout and the default retries.
+    pub fn new(api: Url, client_id: &str, client_secret: SecretString) -> GlpiHlSettings {
+        GlpiHlSettings {
+            api,
+            client_id: client_id.to_owned(),
+            client_secret,
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A change read through the high-level API, with what a conditional
+/// update needs (`Last-Modified`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlpiHlChange {
+    /// The change.
+    pub change: GlpiChangeRef,
+    /// Its `Last-Modified` (an HTTP-date), for
+    /// [`GlpiHl::update_if_unmodified`].
+    pub last_modified: Option<String>,
+}
+
+/// A change of the high-level API: `status` an object `{"id","name"}` (or,
+/// written since 11.0.3, a bare id).
+fn hl_change_of(v: &Value) -> Result<GlpiChangeRef, ConnectorError> {
+    let id = int(v.get("id"))
+        .ok_or_else(|| ConnectorError::Protocol("a change without an id".into()))?;
+    let status = match v.get("status") {
+        Some(Value::Object(o)) => int(o.get("id")),
+        other => int(other),
+    };
+    Ok(GlpiChangeRef {
+        id,
+        name: v
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        status: GlpiStatus::from_value(status.unwrap_or(0)),
+        date_mod: v
+            .get("date_mod")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+    })
+}
+
+/// The changes of a high-level API answer's body: a list, or one change
+/// (fuzzed with [`parse_changes`]).
+pub fn parse_hl_changes(body: &[u8]) -> Result<Vec<GlpiChangeRef>, ConnectorError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))?;
+    match &value {
+        Value::Array(list) => list.iter().map(hl_change_of).collect(),
+        other => Ok(vec![hl_change_of(other)?]),
+    }
+}
+
+/// GLPI 11 through its high-level API.
+pub struct GlpiHl {
+    settings: GlpiHlSettings,
+    http: reqwest::Client,
+    token: tokio::sync::Mutex<Option<(SecretString, std::time::Instant)>>,
+}
+
+impl std::fmt::Debug for GlpiHl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlpiHl")
+            .field("api", &self.settings.api.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl GlpiHl {
+    /// A connector to the API of `settings`.
+    pub fn new(mut settings: GlpiHlSettings) -> Result<GlpiHl, ConnectorError> {
+        if !matches!(settings.api.scheme(), "https" | "http") {
+            return Err(ConnectorError::Config(format!(
+                "the API URL must be https://… (got {})",
+                settings.api.scheme()
+            )));
+        }
+        if !settings.api.path().ends_with('/') {
+            let path = format!("{}/", settings.api.path());
+            settings.api.set_path(&path);
+        }
+        Ok(GlpiHl {
+            http: http_client(settings.timeout)?,
+            settings,
+            token: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// Checks that the API answers and takes the client (a list).
+    pub async fn test_connection(&self) -> Result<(), ConnectorError> {
+        self.call(Method::GET, "Assistance/Change", &[("range", "0-0")], None)
+            .await
+            .map(|_| ())
+    }
+
+    /// The change whose name carries `correlation_id`, if any.
+    pub async fn find(
+        &self,
+        correlation_id: &str,
+    ) -> Result<Option<GlpiChangeRef>, ConnectorError> {
+        correlation_ok(correlation_id, 100)?;
+        let marker = format!("[{correlation_id}]");
+        let filter = format!("name==\"*{marker}\"");
+        let answer = self
+            .call(
+                Method::GET,
+                "Assistance/Change",
+                &[("filter", filter.as_str()), ("range", "0-49")],
+                None,
+            )
+            .await;
+        let answer = match answer {
+            // a search without hits may be a 404 (the dev docs)
+            Err(ConnectorError::Status { status: 404, .. }) => return Ok(None),
+            other => other?,
+        };
+        let list = match &answer.body {
+            Value::Array(list) => list
+                .iter()
+                .map(hl_change_of)
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => {
+                return Err(ConnectorError::Protocol(
+                    "a list that is not an array".into(),
+                ));
+            }
+        };
+        Ok(list
+            .into_iter()
+            .find(|c| c.name.trim_end().ends_with(&marker)))
+    }
+
+    /// Reads the change `id`, with its `Last-Modified`.
+    pub async fn get(&self, id: i64) -> Result<GlpiHlChange, ConnectorError> {
+        let answer = self
+            .call(Method::GET, &format!("Assistance/Change/{id}"), &[], None)
+            .await?;
+        Ok(GlpiHlChange {
+            change: hl_change_of(&answer.body)?,
+            last_modified: answer.last_modified,
+        })
+    }
+
+    /// Creates the change once (searched by its correlation id before each
+    /// attempt). The `bool` says whether this call's create was answered.
+    pub async fn create_change(
+        &self,
+        new: &NewGlpiChange,
+    ) -> Result<(GlpiChangeRef, bool), ConnectorError> {
+        let body = json!({
+            "name": marked_name(new)?,
+            "content": new.content_html,
+            "urgency": new.urgency.clamp(1, 5),
+            "impact": new.impact.clamp(1, 5),
+        });
+        let mut attempt = 1;
+        loop {
+            if let Some(found) = self.find(&new.correlation_id).await? {
+                return Ok((found, false));
+            }
+            let (e, retry_after) = match self
+                .send(Method::POST, "Assistance/Change", &[], Some(&body))
+                .await
+            {
+                Ok(answer) if answer.status.is_success() => {
+                    let id = int(answer.body.get("id")).ok_or_else(|| {
+                        ConnectorError::Protocol("a create answer without id".into())
+                    })?;
+                    return Ok((self.get(id).await?.change, true));
+                }
+                Ok(answer) => (self.error_of(&answer), answer.retry_after),
+                Err(e) => (e, None),
+            };
+            attempt += 1;
+            match self.settings.retry.retry_wait(&e, attempt, retry_after) {
+                Some(wait) => tokio::time::sleep(wait).await,
+                None => return Err(e),
+            }
+        }
+    }
+
+    /// Sets `fields` on the change read as `read`, on condition that it was
+    /// not modified since (`If-Unmodified-Since` its `Last-Modified`: GLPI
+    /// answers 412, [`ConnectorError::Conflict`], when it was).
+    pub async fn update_if_unmodified(
+        &self,
+        read: &GlpiHlChange,
+        fields: &Map<String, Value>,
+    ) -> Result<GlpiHlChange, ConnectorError> {
+        let Some(since) = &read.last_modified else {
+            return Err(ConnectorError::Protocol(
+                "the change was read without Last-Modified".into(),
+            ));
+        };
+        let path = format!("Assistance/Change/{}", read.change.id);
+        let body = Value::Object(fields.clone());
+        let answer = retrying(
+            &self.settings.retry,
+            |a| self.error_of(a),
+            || self.send_with(Method::PATCH, &path, &[], Some(&body), Some(since)),
+        )
+        .await?;
+        Ok(GlpiHlChange {
+            change: hl_change_of(&answer.body)?,
+            last_modified: answer.last_modified,
+        })
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        unmodified_since: Option<&str>,
+    ) -> Result<Answer, ConnectorError> {
+        let url = self
+            .settings
+            .api
+            .join(path)
+            .map_err(|e| ConnectorError::Config(format!("API URL: {e}")))?;
+        // a token the server no longer takes is fetched again, once
+        for fresh in [false, true] {
+            if fresh {
+                *self.token.lock().await = None;
+            }
+            let token = self.token().await?;
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(ACCEPT, "application/json")
+                .header(AUTHORIZATION, format!("Bearer {}", token.expose_secret()));
+            if !query.is_empty() {
+                request = request.query(query);
+            }
+            if let Some(since) = unmodified_since {
+                request = request.header("If-Unmodified-Since", since);
+            }
+            if let Some(body) = body {
+                request = request
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.to_string());
+            }
+            let answer = read_answer(request.send().await.map_err(transport)?).await?;
+            if answer.status != StatusCode::UNAUTHORIZED || fresh {
+                return Ok(answer);
+            }
+        }
+        Err(ConnectorError::Credentials(
+            "the access token was refused".into(),
+        ))
+    }
+
+    /// The Bearer token: the one kept, or one by the client credentials
+    /// grant (`POST api.php/token`, scope `api`).
+    async fn token(&self) -> Result<SecretString, ConnectorError> {
+        let mut kept = self.token.lock().await;
+        if let Some((t, until)) = kept.as_ref()
+            && std::time::Instant::now() < *until
+        {
+            return Ok(t.clone());
+        }
+        // `…/api.php/v2.0/` → `…/api.php/token`
+        let url = self
+            .settings
+            .api
+            .join("../token")
+            .map_err(|e| ConnectorError::Config(format!("API URL: {e}")))?;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", self.settings.client_id.as_str()),
+            ("client_secret", self.settings.client_secret.expose_secret()),
+            ("scope", "api"),
+        ];
+        let answer = read_answer(
+            self.http
+                .post(url)
+                .header(ACCEPT, "application/json")
+                .form(&form)
+                .send()
+                .await
+                .map_err(transport)?,
+        )
+        .await?;
+        if matches!(
+            answer.status,
+            StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST
+        ) {
+            let why = answer
+                .body
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("refused");
+            return Err(ConnectorError::Credentials(format!(
+                "the OAuth client was refused ({why})"
+            )));
+        }
+        if !answer.status.is_success() {
+            return Err(self.error_of(&answer));
+        }
+        let token = answer
+            .body
+            .get("access_token")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ConnectorError::Protocol("a token answer without access_token".into())
+            })?;
+        let lifetime = answer
+            .body
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .map_or(Duration::from_secs(3600), Duration::from_secs);
+        let token = SecretString::from(token.to_owned());
+        let until = std::time::Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
+        *kept = Some((token.clone(), until));
+        Ok(token)
+    }
+}
+
+impl Api for GlpiHl {
+    fn retry(&self) -> &RetryPolicy {
+        &self.settings.retry
+    }
+
+    /// `{"status","title","detail","additional_messages"}`.
+    fn error_of(&self, answer: &Answer) -> ConnectorError {
+        let code = answer
+            .body
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let title = answer
+            .body
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let more: Vec<&str> = answer
+            .body
+            .get("additional_messages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get("message").and_then(Value::as_str))
+            .collect();
+        let message = format!("{code} {title} {}", more.join("; "))
+            .trim()
+            .to_owned();
+        match answer.status {
+            StatusCode::PRECONDITION_FAILED => ConnectorError::Conflict(message),
+            _ => error_for(answer, message),
+        }
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Answer, ConnectorError> {
+        self.send_with(method, path, query, body, None).await
+    }
+}
+
+/// A change's name with its correlation id at the end (`… [cd-MC1-all]`),
+/// the title cut, by characters, to leave room for it.
+fn marked_name(new: &NewGlpiChange) -> Result<String, ConnectorError> {
+    correlation_ok(&new.correlation_id, 100)?;
+    let marker = format!("[{}]", new.correlation_id);
+    let room = 255usize.saturating_sub(marker.chars().count() + 1);
+    let title: String = new.name.trim().chars().take(room).collect();
+    Ok(format!("{title} {marker}"))
 }

@@ -139,6 +139,8 @@ impl RetryPolicy {
 pub(crate) struct Answer {
     pub(crate) status: reqwest::StatusCode,
     pub(crate) retry_after: Option<Duration>,
+    /// `Last-Modified`, as sent.
+    pub(crate) last_modified: Option<String>,
     /// The JSON body (`Null` when empty or not JSON).
     pub(crate) body: serde_json::Value,
 }
@@ -153,11 +155,17 @@ pub(crate) async fn read_answer(response: reqwest::Response) -> Result<Answer, C
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
+    let last_modified = response
+        .headers()
+        .get(reqwest::header::LAST_MODIFIED)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let bytes = response.bytes().await.map_err(transport)?;
     let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     Ok(Answer {
         status,
         retry_after,
+        last_modified,
         body,
     })
 }

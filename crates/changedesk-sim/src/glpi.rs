@@ -45,6 +45,10 @@ pub struct GlpiConfig {
     pub user_token: String,
     /// The API client's app token, when one is configured (then required).
     pub app_token: Option<String>,
+    /// The high-level API's OAuth client (scope `api`).
+    pub oauth_client_id: String,
+    /// Its secret.
+    pub oauth_client_secret: String,
 }
 
 impl Default for GlpiConfig {
@@ -54,6 +58,8 @@ impl Default for GlpiConfig {
             password: "mock-password-not-secret".to_owned(),
             user_token: "mock-user-token-not-secret".to_owned(),
             app_token: Some("mock-app-token-not-secret".to_owned()),
+            oauth_client_id: "changedesk-hl".to_owned(),
+            oauth_client_secret: "mock-oauth-secret-not-secret".to_owned(),
         }
     }
 }
@@ -79,6 +85,8 @@ pub struct GlpiRecords {
     changes: Vec<GlpiChange>,
     sessions: Vec<String>,
     next_followup: i64,
+    /// The high-level API's Bearer tokens, and when each expires.
+    tokens: HashMap<String, std::time::Duration>,
 }
 
 /// GLPI's error array (GLPI does not throttle: a 429 is the mock's own).
@@ -102,9 +110,15 @@ impl ErrorShape for Shape {
 pub type GlpiHandle = MockHandle<GlpiConfig, GlpiRecords>;
 
 impl MockHandle<GlpiConfig, GlpiRecords> {
-    /// The API's base URL (`http://127.0.0.1:PORT/apirest.php/`).
+    /// The legacy API's base URL (`http://127.0.0.1:PORT/apirest.php/`).
     pub fn url(&self) -> String {
         format!("http://{}/apirest.php/", self.addr())
+    }
+
+    /// The high-level API's base URL, version 2.0
+    /// (`http://127.0.0.1:PORT/api.php/v2.0/`).
+    pub fn hl_url(&self) -> String {
+        format!("http://{}/api.php/v2.0/", self.addr())
     }
 
     /// The changes, oldest first.
@@ -143,6 +157,7 @@ pub async fn start_glpi(config: GlpiConfig) -> std::io::Result<GlpiHandle> {
             changes: Vec::new(),
             sessions: Vec::new(),
             next_followup: 1,
+            tokens: HashMap::new(),
         },
         stop.clone(),
     ));
@@ -156,6 +171,15 @@ pub async fn start_glpi(config: GlpiConfig) -> std::io::Result<GlpiHandle> {
         )
         .route("/apirest.php/ITILFollowup/", post(followup))
         .route("/apirest.php/search/Change", get(search))
+        .route("/api.php/token", post(hl_token))
+        .route(
+            "/api.php/v2.0/Assistance/Change",
+            get(hl_list).post(hl_create),
+        )
+        .route(
+            "/api.php/v2.0/Assistance/Change/{id}",
+            get(hl_read).patch(hl_update),
+        )
         .with_state(Arc::clone(&shared));
     MockHandle::start("GLPI mock", app, shared, stop).await
 }
@@ -565,5 +589,437 @@ async fn search(
             )
         },
     )
+    .await
+}
+
+// ---------------------------------------------------------------- the high-level API (GLPI 11, `api.php`, §3.2)
+
+/// The high-level API's error body: `{"status","title","detail"}`.
+fn hl_error(status: StatusCode, code: &str, title: &str) -> Response {
+    json_answer(
+        status,
+        &json!({"status": code, "title": title, "detail": null}),
+    )
+}
+
+/// The high-level API's fault shape.
+struct HlShape;
+
+impl ErrorShape for HlShape {
+    fn error(&self, status: StatusCode, message: &str) -> Response {
+        hl_error(status, "ERROR", message)
+    }
+
+    fn throttled(&self, secs: u64) -> Response {
+        let mut r = hl_error(StatusCode::TOO_MANY_REQUESTS, "ERROR", "Too many requests");
+        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    }
+}
+
+/// How long a high-level API token lives.
+pub const HL_TOKEN_SECONDS: u64 = 3600;
+
+/// The HTTP-date of a `date_mod` (`YYYY-MM-DD HH:MM:SS`, UTC).
+fn http_date(date_mod: &str) -> Option<String> {
+    let plain = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let http = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(date_mod, plain)
+        .ok()?
+        .format(http)
+        .ok()
+}
+
+/// An HTTP-date as a `date_mod` would be written.
+fn from_http_date(value: &str) -> Option<String> {
+    let plain = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    let http = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(value.trim(), http)
+        .ok()?
+        .format(plain)
+        .ok()
+}
+
+/// A request of the high-level API: a valid Bearer token (401
+/// `ERROR_SESSION_TOKEN_INVALID`), JSON for a write — then `process`,
+/// through the faults, logged.
+async fn hl_call(
+    shared: &MockState<GlpiConfig, GlpiRecords>,
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    write: bool,
+    process: impl FnOnce() -> Response,
+) -> Response {
+    let now = shared.core.clock.now();
+    let signed_in = header_text(headers, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| {
+            shared
+                .lock()
+                .tokens
+                .get(t.trim())
+                .is_some_and(|exp| *exp > now)
+        });
+    let refused = if !signed_in {
+        Some(hl_error(
+            StatusCode::UNAUTHORIZED,
+            "ERROR_SESSION_TOKEN_INVALID",
+            "Invalid or missing access token",
+        ))
+    } else if write
+        && !header_text(headers, "content-type").is_some_and(|c| c.starts_with("application/json"))
+    {
+        Some(hl_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "ERROR_INVALID_PARAMETER",
+            "The body must be JSON",
+        ))
+    } else {
+        None
+    };
+    let create = write && *method == Method::POST;
+    match refused {
+        Some(r) => {
+            shared
+                .core
+                .answer(&HlShape, method, (path, None), false, || r)
+                .await
+        }
+        None => {
+            shared
+                .core
+                .answer(&HlShape, method, (path, None), create, process)
+                .await
+        }
+    }
+}
+
+async fn hl_token(
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // a JSON or form body
+    let fields: HashMap<String, String> = if header_text(&headers, "content-type")
+        .is_some_and(|c| c.starts_with("application/json"))
+    {
+        serde_json::from_slice::<HashMap<String, Value>>(&body)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_owned())))
+            .collect()
+    } else {
+        url::form_urlencoded::parse(&body).into_owned().collect()
+    };
+    shared
+        .core
+        .answer(&HlShape, &Method::POST, ("/api.php/token", None), false, || {
+            let field = |k: &str| fields.get(k).map(String::as_str);
+            if field("grant_type") != Some("client_credentials")
+                || field("client_id") != Some(shared.config.oauth_client_id.as_str())
+                || field("client_secret") != Some(shared.config.oauth_client_secret.as_str())
+            {
+                return json_answer(
+                    StatusCode::UNAUTHORIZED,
+                    &json!({"error": "invalid_client", "error_description": "Client authentication failed"}),
+                );
+            }
+            if !field("scope").is_some_and(|s| s.split(' ').any(|x| x == "api")) {
+                return json_answer(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"error": "invalid_scope", "error_description": "The scope `api` is required"}),
+                );
+            }
+            let token = uuid::Uuid::new_v4().simple().to_string();
+            let expires = shared.core.clock.now() + std::time::Duration::from_secs(HL_TOKEN_SECONDS);
+            shared.lock().tokens.insert(token.clone(), expires);
+            json_answer(
+                StatusCode::OK,
+                &json!({"token_type": "Bearer", "expires_in": HL_TOKEN_SECONDS, "access_token": token}),
+            )
+        })
+        .await
+}
+
+/// A change as the high-level API shows it: `status` an object.
+fn hl_change(c: &GlpiChange) -> Value {
+    let mut fields = c.fields.clone();
+    let status = fields.get("status").and_then(Value::as_i64).unwrap_or(1);
+    fields.insert(
+        "status".into(),
+        json!({"id": status, "name": status_name(status)}),
+    );
+    Value::Object(fields)
+}
+
+fn status_name(status: i64) -> &'static str {
+    match status {
+        1 => "New",
+        2 => "Processing (assigned)",
+        3 => "Processing (planned)",
+        4 => "Pending",
+        5 => "Applied",
+        6 => "Closed",
+        7 => "Accepted",
+        8 => "Review",
+        9 => "Evaluation",
+        10 => "Approval",
+        11 => "Testing",
+        12 => "Qualification",
+        _ => "Unknown",
+    }
+}
+
+/// An RSQL comparison the mock understands.
+enum Rsql {
+    /// `name==…` (`*` a wildcard; the value quoted or not).
+    NameIs(String),
+    /// `date_mod=ge=…`.
+    ModifiedSince(String),
+}
+
+/// The comparisons of a filter, joined by `;` (and), or why not.
+fn parse_rsql(filter: &str) -> Result<Vec<Rsql>, String> {
+    let unquote = |v: &str| v.trim().trim_matches('"').to_owned();
+    filter
+        .split(';')
+        .filter(|p| !p.trim().is_empty())
+        .map(|part| {
+            if let Some(v) = part.strip_prefix("name==") {
+                Ok(Rsql::NameIs(unquote(v).to_lowercase()))
+            } else if let Some(v) = part.strip_prefix("date_mod=ge=") {
+                Ok(Rsql::ModifiedSince(unquote(v)))
+            } else {
+                Err(format!("Invalid filter: {part}"))
+            }
+        })
+        .collect()
+}
+
+fn rsql_matches(c: &GlpiChange, filter: &[Rsql]) -> bool {
+    filter.iter().all(|f| match f {
+        Rsql::NameIs(pattern) => {
+            let name = c.fields.get("name").and_then(Value::as_str).unwrap_or("");
+            wildcard(pattern, &name.to_lowercase())
+        }
+        Rsql::ModifiedSince(since) => c
+            .fields
+            .get("date_mod")
+            .and_then(Value::as_str)
+            .is_some_and(|d| d >= since.as_str()),
+    })
+}
+
+/// Whether `text` matches `pattern`, whose `*` stands for any text.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let Some((first, rest)) = parts.split_first() else {
+        return true;
+    };
+    let Some(mut left) = text.strip_prefix(first) else {
+        return false;
+    };
+    for (i, part) in rest.iter().enumerate() {
+        let last = i + 1 == rest.len();
+        if last {
+            return left.ends_with(part);
+        }
+        match left.split_once(part) {
+            Some((_, after)) => left = after,
+            None => return false,
+        }
+    }
+    left.is_empty()
+}
+
+async fn hl_list(
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    hl_call(
+        &shared,
+        &Method::GET,
+        "/api.php/v2.0/Assistance/Change",
+        &headers,
+        false,
+        || {
+            let filter = match parse_rsql(params.get("filter").map(String::as_str).unwrap_or("")) {
+                Ok(f) => f,
+                Err(e) => return hl_error(StatusCode::BAD_REQUEST, "ERROR_INVALID_PARAMETER", &e),
+            };
+            let inner = shared.lock();
+            let found: Vec<Value> = inner
+                .changes
+                .iter()
+                .filter(|c| rsql_matches(c, &filter))
+                .map(hl_change)
+                .collect();
+            let total = found.len();
+            let mut r = json_answer(StatusCode::OK, &Value::Array(found));
+            let range = format!("0-{}/{total}", total.saturating_sub(1));
+            if let Ok(v) = header::HeaderValue::from_str(&range) {
+                r.headers_mut().insert("content-range", v);
+            }
+            r
+        },
+    )
+    .await
+}
+
+async fn hl_create(
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = "/api.php/v2.0/Assistance/Change";
+    let host = itsm::host_of(&headers);
+    hl_call(&shared, &Method::POST, path, &headers, true, || {
+        let Ok(Value::Object(input)) = serde_json::from_slice::<Value>(&body) else {
+            return hl_error(StatusCode::BAD_REQUEST, "ERROR_INVALID_PARAMETER", "The body must be an object");
+        };
+        if input
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(|n| n.trim().is_empty())
+        {
+            return json_answer(
+                StatusCode::BAD_REQUEST,
+                &json!({"status": "ERROR_INVALID_PARAMETER", "title": "Invalid parameter", "detail": null,
+                        "additional_messages": [{"priority": "error", "message": "Missing parameter: name"}]}),
+            );
+        }
+        let now = plain_time(shared.core.clock.now());
+        let mut inner = shared.lock();
+        let id = i64::try_from(inner.changes.len()).unwrap_or(0) + 1;
+        let mut fields = Map::new();
+        for (k, v) in input {
+            // a dropdown written as an object or its id (11.0.3)
+            let v = match (k.as_str(), v) {
+                ("status", Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
+                (_, v) => v,
+            };
+            if !matches!(k.as_str(), "id" | "date_mod" | "date_creation") {
+                fields.insert(k, v);
+            }
+        }
+        fields.insert("id".into(), id.into());
+        fields.entry("status").or_insert(1.into());
+        fields.insert("date".into(), now.clone().into());
+        fields.insert("date_creation".into(), now.clone().into());
+        fields.insert("date_mod".into(), now.into());
+        inner.changes.push(GlpiChange {
+            fields,
+            followups: Vec::new(),
+        });
+        let href = format!("/Assistance/Change/{id}");
+        let mut r = json_answer(StatusCode::CREATED, &json!({"id": id, "href": href}));
+        if let Ok(v) = header::HeaderValue::from_str(&format!("http://{host}/api.php/v2.0{href}")) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        r
+    })
+    .await
+}
+
+fn hl_not_found() -> Response {
+    hl_error(StatusCode::NOT_FOUND, "ERROR_ITEM_NOT_FOUND", "Not found")
+}
+
+async fn hl_read(
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/api.php/v2.0/Assistance/Change/{id}");
+    hl_call(&shared, &Method::GET, &path, &headers, false, || {
+        let inner = shared.lock();
+        let Some(c) = inner
+            .changes
+            .iter()
+            .find(|c| id.parse::<i64>().is_ok_and(|n| n == c.id()))
+        else {
+            return hl_not_found();
+        };
+        let mut r = json_answer(StatusCode::OK, &hl_change(c));
+        let modified = c
+            .fields
+            .get("date_mod")
+            .and_then(Value::as_str)
+            .and_then(http_date);
+        if let Some(v) = modified.and_then(|m| header::HeaderValue::from_str(&m).ok()) {
+            r.headers_mut().insert(header::LAST_MODIFIED, v);
+        }
+        r
+    })
+    .await
+}
+
+async fn hl_update(
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/api.php/v2.0/Assistance/Change/{id}");
+    let unmodified_since = header_text(&headers, "if-unmodified-since").map(str::to_owned);
+    hl_call(&shared, &Method::PATCH, &path, &headers, true, || {
+        let Ok(Value::Object(input)) = serde_json::from_slice::<Value>(&body) else {
+            return hl_error(
+                StatusCode::BAD_REQUEST,
+                "ERROR_INVALID_PARAMETER",
+                "The body must be an object",
+            );
+        };
+        let now = plain_time(shared.core.clock.now());
+        let mut inner = shared.lock();
+        let Some(c) = inner
+            .changes
+            .iter_mut()
+            .find(|c| id.parse::<i64>().is_ok_and(|n| n == c.id()))
+        else {
+            return hl_not_found();
+        };
+        // the only optimistic concurrency GLPI has: 412 when modified since
+        if let Some(since) = &unmodified_since {
+            let Some(since) = from_http_date(since) else {
+                return hl_error(
+                    StatusCode::BAD_REQUEST,
+                    "ERROR_INVALID_PARAMETER",
+                    "If-Unmodified-Since is not an HTTP-date",
+                );
+            };
+            let modified = c
+                .fields
+                .get("date_mod")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            if modified > since.as_str() {
+                return hl_error(
+                    StatusCode::PRECONDITION_FAILED,
+                    "ERROR",
+                    "Precondition Failed",
+                );
+            }
+        }
+        for (k, v) in input {
+            let v = match (k.as_str(), v) {
+                ("status", Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
+                (_, v) => v,
+            };
+            if !matches!(k.as_str(), "id" | "date_mod" | "date_creation") {
+                c.fields.insert(k, v);
+            }
+        }
+        c.fields.insert("date_mod".into(), now.into());
+        json_answer(StatusCode::OK, &hl_change(c))
+    })
     .await
 }

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use changedesk_connectors::glpi::{Glpi, GlpiAuth, GlpiSettings, GlpiStatus, NewGlpiChange};
+use changedesk_connectors::glpi::{
+    Glpi, GlpiAuth, GlpiHl, GlpiHlSettings, GlpiSettings, GlpiStatus, NewGlpiChange,
+};
 use changedesk_connectors::{ConnectorError, RetryPolicy};
 use changedesk_sim::glpi::{GlpiConfig, GlpiHandle, start_glpi};
 use changedesk_sim::itsm::Fault;
@@ -289,4 +291,142 @@ async fn the_mock_is_strict() {
             .unwrap()
             .ends_with("/apirest.php/Change/1")
     );
+}
+
+fn hl_client(g: &GlpiHandle, secret: &str) -> GlpiHl {
+    let mut s = GlpiHlSettings::new(
+        g.hl_url().parse().unwrap(),
+        &g.config().oauth_client_id,
+        SecretString::from(secret.to_owned()),
+    );
+    s.timeout = Duration::from_secs(1);
+    s.retry = RetryPolicy {
+        attempts: 4,
+        base: Duration::from_millis(10),
+        max_wait: Duration::from_secs(5),
+    };
+    GlpiHl::new(s).unwrap()
+}
+
+#[tokio::test]
+async fn the_high_level_api_creates_once_and_refuses_an_update_over_a_newer_one() {
+    let g = server().await;
+    let c = hl_client(&g, &g.config().oauth_client_secret.clone());
+    c.test_connection().await.unwrap();
+    let (made, created) = c.create_change(&change("cd-MC7-all")).await.unwrap();
+    assert!(created);
+    assert!(made.name.ends_with(" [cd-MC7-all]"));
+    let (again, created) = c.create_change(&change("cd-MC7-all")).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.id, made.id);
+    // committed, never answered: found, not made again
+    g.fail_next_create(vec![Fault::ProcessThenDrop]);
+    let (dropped, created) = c.create_change(&change("cd-MC8-all")).await.unwrap();
+    assert!(!created);
+    assert_eq!(g.changes().len(), 2);
+    // the legacy API sees the same change
+    assert_eq!(client(&g).get(dropped.id).await.unwrap().id, dropped.id);
+    // read, then the other side moves it a minute later: the update is
+    // refused (412) until read again
+    let read = c.get(made.id).await.unwrap();
+    assert!(
+        read.last_modified
+            .as_deref()
+            .is_some_and(|m| m.ends_with("GMT"))
+    );
+    g.advance(Duration::from_secs(60));
+    assert!(g.set_status(made.id, 4));
+    let mut fields = serde_json::Map::new();
+    fields.insert("status".into(), 6.into());
+    assert!(matches!(
+        c.update_if_unmodified(&read, &fields).await,
+        Err(ConnectorError::Conflict(_))
+    ));
+    let again = c.get(made.id).await.unwrap();
+    assert_eq!(again.change.status, GlpiStatus::Pending);
+    let closed = c.update_if_unmodified(&again, &fields).await.unwrap();
+    assert_eq!(closed.change.status, GlpiStatus::Closed);
+    // the token expires: fetched again, the call goes through
+    g.advance(Duration::from_secs(
+        changedesk_sim::glpi::HL_TOKEN_SECONDS + 1,
+    ));
+    c.get(made.id).await.unwrap();
+    assert_eq!(
+        g.requests()
+            .iter()
+            .filter(|r| r.path == "/api.php/token")
+            .count(),
+        2
+    );
+    // a client the server does not know
+    assert!(matches!(
+        hl_client(&g, "wrong").test_connection().await,
+        Err(ConnectorError::Credentials(_))
+    ));
+}
+
+/// The high-level API refuses what a sloppy client would get away with.
+#[tokio::test]
+async fn the_high_level_mock_is_strict() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let g = server().await;
+    let http = reqwest::Client::new();
+    let token_url = format!("{}../token", g.hl_url());
+    let form = |scope: &'static str| {
+        vec![
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_id", g.config().oauth_client_id.clone()),
+            ("client_secret", g.config().oauth_client_secret.clone()),
+            ("scope", scope.to_owned()),
+        ]
+    };
+    // without the `api` scope
+    let r = http.post(&token_url).form(&form("")).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let r = http
+        .post(&token_url)
+        .form(&form("api"))
+        .send()
+        .await
+        .unwrap();
+    let token: serde_json::Value = r.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let changes = format!("{}Assistance/Change", g.hl_url());
+    // no token
+    let r = http.get(&changes).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // a body that does not say it is JSON
+    let r = http
+        .post(&changes)
+        .bearer_auth(&token)
+        .body(r#"{"name":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    // no name
+    let r = http
+        .post(&changes)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"content":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        body["additional_messages"][0]["message"],
+        "Missing parameter: name"
+    );
+    // a filter it does not understand
+    let r = http
+        .get(&changes)
+        .bearer_auth(&token)
+        .query(&[("filter", "name=in=(a,b)")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(g.changes().is_empty());
 }
