@@ -609,6 +609,10 @@ pub struct SimArgs {
     /// Write the simulated tenants as a CSV list (name,tenant_id,display_name) for `changedesk tenants import`.
     #[arg(long, value_name = "FILE")]
     pub write_tenants_csv: Option<PathBuf>,
+    /// Also serve the change-control mocks (ServiceNow, Jira Cloud, GLPI), each on a free local port,
+    /// with test credentials printed: try a connector without accounts.
+    #[arg(long)]
+    pub itsm: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -127,10 +127,71 @@ pub async fn run(args: &SimArgs) -> Result<ExitCode> {
     } else {
         println!("  pass --write-config FILE for a changedesk configuration that uses it");
     }
+    let itsm = if args.itsm {
+        Some(start_itsm().await?)
+    } else {
+        None
+    };
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c()
         .await
         .context("cannot wait for Ctrl-C")?;
+    if let Some((servicenow, jira, glpi)) = itsm {
+        servicenow.shutdown().await;
+        jira.shutdown().await;
+        glpi.shutdown().await;
+    }
     sim.shutdown().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The change-control mocks, started, with how to reach them printed
+/// (test credentials only).
+async fn start_itsm() -> Result<(
+    changedesk_sim::servicenow::ServiceNowHandle,
+    changedesk_sim::jira::JiraHandle,
+    changedesk_sim::glpi::GlpiHandle,
+)> {
+    use changedesk_sim::{glpi, jira, servicenow};
+    let sn = servicenow::start_servicenow(servicenow::ServiceNowConfig::default())
+        .await
+        .context("cannot start the ServiceNow mock")?;
+    let c = sn.config();
+    println!(
+        "ServiceNow mock (Table API change_request) at {}/: Basic {} / {}, or OAuth client {} / {}",
+        sn.url(),
+        c.user,
+        c.password,
+        c.client_id,
+        c.client_secret
+    );
+    let j = jira::start_jira(jira::JiraConfig::default())
+        .await
+        .context("cannot start the Jira mock")?;
+    let c = j.config();
+    println!(
+        "Jira Cloud mock (REST v3) at {}/: {} with API token {}, project {} (issue types {})",
+        j.url(),
+        c.email,
+        c.api_token,
+        c.project,
+        c.issue_types.join(", ")
+    );
+    let g = glpi::start_glpi(glpi::GlpiConfig::default())
+        .await
+        .context("cannot start the GLPI mock")?;
+    let c = g.config();
+    println!(
+        "GLPI mock at {} (user token {}{}) and {} (OAuth client {} / {}, scope api)",
+        g.url(),
+        c.user_token,
+        c.app_token
+            .as_deref()
+            .map(|a| format!(", App-Token {a}"))
+            .unwrap_or_default(),
+        g.hl_url(),
+        c.oauth_client_id,
+        c.oauth_client_secret
+    );
+    Ok((sn, j, g))
 }

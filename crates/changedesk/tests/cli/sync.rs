@@ -159,3 +159,50 @@ fn a_sync_killed_at_failpoints_then_rerun_ends_identical() {
     }
     rt.block_on(sim.shutdown());
 }
+
+/// `changedesk sim --itsm` serves the change-control mocks beside Graph and
+/// says where, with test credentials: the ServiceNow mock it names answers,
+/// and refuses a request without credentials as ServiceNow does.
+#[test]
+fn the_simulator_serves_the_change_control_mocks_on_request() {
+    use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+    let sb = Sandbox::new();
+    let mut child = sb
+        .command(&["sim", "--listen", "127.0.0.1:0", "--tenants", "1", "--itsm"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 || line.starts_with("Press Ctrl-C") {
+            break;
+        }
+        lines.push(line);
+    }
+    let text = lines.concat();
+    for system in ["ServiceNow mock", "Jira Cloud mock", "GLPI mock"] {
+        assert!(text.contains(system), "{system}:\n{text}");
+    }
+    let servicenow = lines
+        .iter()
+        .find(|l| l.starts_with("ServiceNow mock"))
+        .and_then(|l| l.split("at http://").nth(1))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap()
+        .to_owned();
+    let mut conn = std::net::TcpStream::connect(&servicenow).unwrap();
+    write!(
+        conn,
+        "GET /api/now/table/change_request HTTP/1.1\r\nHost: {servicenow}\r\nAccept: application/json\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("User Not Authenticated"), "{answer}");
+}
