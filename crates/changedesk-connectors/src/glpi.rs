@@ -25,8 +25,8 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::{
-    Answer, Api, ConnectorError, RetryPolicy, correlation_ok, error_for, http_client, read_answer,
-    retrying, transport,
+    Answer, Api, ConnectorError, Failed, RetryPolicy, base_url, client_credentials_token,
+    correlation_ok, create_once, error_for, http_client, read_answer, retrying, transport,
 };
 
 /// How changedesk signs in.
@@ -242,16 +242,7 @@ impl std::fmt::Debug for Glpi {
 impl Glpi {
     /// A connector to the server of `settings`.
     pub fn new(mut settings: GlpiSettings) -> Result<Glpi, ConnectorError> {
-        if !matches!(settings.api.scheme(), "https" | "http") {
-            return Err(ConnectorError::Config(format!(
-                "the API URL must be https://… (got {})",
-                settings.api.scheme()
-            )));
-        }
-        if !settings.api.path().ends_with('/') {
-            let path = format!("{}/", settings.api.path());
-            settings.api.set_path(&path);
-        }
+        settings.api = base_url(settings.api, "API")?;
         Ok(Glpi {
             http: http_client(settings.timeout)?,
             settings,
@@ -318,28 +309,17 @@ impl Glpi {
             "impact": new.impact.clamp(1, 5),
             "entities_id": self.settings.entities_id,
         }});
-        let mut attempt = 1;
-        loop {
-            if let Some(found) = self.find(&new.correlation_id).await? {
-                return Ok((found, false));
-            }
-            let (e, retry_after) = match self.send(Method::POST, "Change/", &[], Some(&body)).await
-            {
-                Ok(answer) if answer.status.is_success() => {
-                    let id = int(answer.body.get("id")).ok_or_else(|| {
-                        ConnectorError::Protocol("a create answer without id".into())
-                    })?;
-                    return Ok((self.get(id).await?, true));
-                }
-                Ok(answer) => (self.error_of(&answer), answer.retry_after),
-                Err(e) => (e, None),
-            };
-            attempt += 1;
-            match self.settings.retry.retry_wait(&e, attempt, retry_after) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(e),
-            }
-        }
+        create_once(
+            &self.settings.retry,
+            Duration::ZERO,
+            |_| self.find(&new.correlation_id),
+            || async {
+                let answer = self.attempt("Change/", &body).await?;
+                let id = created_id(&answer.body).map_err(Failed::unanswered)?;
+                self.get(id).await.map_err(Failed::unanswered)
+            },
+        )
+        .await
     }
 
     /// Adds a follow-up to the change `id`. Not idempotent: not retried
@@ -626,16 +606,7 @@ impl std::fmt::Debug for GlpiHl {
 impl GlpiHl {
     /// A connector to the API of `settings`.
     pub fn new(mut settings: GlpiHlSettings) -> Result<GlpiHl, ConnectorError> {
-        if !matches!(settings.api.scheme(), "https" | "http") {
-            return Err(ConnectorError::Config(format!(
-                "the API URL must be https://… (got {})",
-                settings.api.scheme()
-            )));
-        }
-        if !settings.api.path().ends_with('/') {
-            let path = format!("{}/", settings.api.path());
-            settings.api.set_path(&path);
-        }
+        settings.api = base_url(settings.api, "API")?;
         Ok(GlpiHl {
             http: http_client(settings.timeout)?,
             settings,
@@ -710,30 +681,20 @@ impl GlpiHl {
             "urgency": new.urgency.clamp(1, 5),
             "impact": new.impact.clamp(1, 5),
         });
-        let mut attempt = 1;
-        loop {
-            if let Some(found) = self.find(&new.correlation_id).await? {
-                return Ok((found, false));
-            }
-            let (e, retry_after) = match self
-                .send(Method::POST, "Assistance/Change", &[], Some(&body))
-                .await
-            {
-                Ok(answer) if answer.status.is_success() => {
-                    let id = int(answer.body.get("id")).ok_or_else(|| {
-                        ConnectorError::Protocol("a create answer without id".into())
-                    })?;
-                    return Ok((self.get(id).await?.change, true));
-                }
-                Ok(answer) => (self.error_of(&answer), answer.retry_after),
-                Err(e) => (e, None),
-            };
-            attempt += 1;
-            match self.settings.retry.retry_wait(&e, attempt, retry_after) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(e),
-            }
-        }
+        create_once(
+            &self.settings.retry,
+            Duration::ZERO,
+            |_| self.find(&new.correlation_id),
+            || async {
+                let answer = self.attempt("Assistance/Change", &body).await?;
+                let id = created_id(&answer.body).map_err(Failed::unanswered)?;
+                self.get(id)
+                    .await
+                    .map(|c| c.change)
+                    .map_err(Failed::unanswered)
+            },
+        )
+        .await
     }
 
     /// Sets `fields` on the change read as `read`, on condition that it was
@@ -829,46 +790,8 @@ impl GlpiHl {
             ("client_secret", self.settings.client_secret.expose_secret()),
             ("scope", "api"),
         ];
-        let answer = read_answer(
-            self.http
-                .post(url)
-                .header(ACCEPT, "application/json")
-                .form(&form)
-                .send()
-                .await
-                .map_err(transport)?,
-        )
-        .await?;
-        if matches!(
-            answer.status,
-            StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST
-        ) {
-            let why = answer
-                .body
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("refused");
-            return Err(ConnectorError::Credentials(format!(
-                "the OAuth client was refused ({why})"
-            )));
-        }
-        if !answer.status.is_success() {
-            return Err(self.error_of(&answer));
-        }
-        let token = answer
-            .body
-            .get("access_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ConnectorError::Protocol("a token answer without access_token".into())
-            })?;
-        let lifetime = answer
-            .body
-            .get("expires_in")
-            .and_then(Value::as_u64)
-            .map_or(Duration::from_secs(3600), Duration::from_secs);
-        let token = SecretString::from(token.to_owned());
+        let (token, lifetime) =
+            client_credentials_token(&self.http, url, &form, Duration::from_secs(3600)).await?;
         let until = std::time::Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
         *kept = Some((token.clone(), until));
         Ok(token)
@@ -928,4 +851,9 @@ fn marked_name(new: &NewGlpiChange) -> Result<String, ConnectorError> {
     let room = 255usize.saturating_sub(marker.chars().count() + 1);
     let title: String = new.name.trim().chars().take(room).collect();
     Ok(format!("{title} {marker}"))
+}
+
+/// The id of a created change (`{"id":15,…}`).
+fn created_id(body: &Value) -> Result<i64, ConnectorError> {
+    int(body.get("id")).ok_or_else(|| ConnectorError::Protocol("a create answer without id".into()))
 }

@@ -19,15 +19,15 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
-use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use url::Url;
 
 use crate::{
-    Answer, Api, ConnectorError, RetryPolicy, correlation_ok, error_for, http_client, read_answer,
-    transport,
+    Answer, Api, ConnectorError, Failed, RetryPolicy, base_url, correlation_ok, create_once,
+    error_for, http_client, read_answer, transport,
 };
 
 /// The fields read back.
@@ -232,13 +232,8 @@ impl std::fmt::Debug for Jira {
 
 impl Jira {
     /// A connector to the site of `settings`.
-    pub fn new(settings: JiraSettings) -> Result<Jira, ConnectorError> {
-        if !matches!(settings.site.scheme(), "https" | "http") {
-            return Err(ConnectorError::Config(format!(
-                "the site URL must be https://… (got {})",
-                settings.site.scheme()
-            )));
-        }
+    pub fn new(mut settings: JiraSettings) -> Result<Jira, ConnectorError> {
+        settings.site = base_url(settings.site, "site")?;
         correlation_ok(&settings.project, 255).map_err(|_| {
             ConnectorError::Config(format!("a bad project key: {:?}", settings.project))
         })?;
@@ -314,52 +309,35 @@ impl Jira {
             o.insert("duedate".into(), Value::String(due.clone()));
         }
         let body = json!({ "fields": fields });
-        let mut attempt = 1;
-        let mut unseen = false;
-        loop {
-            let found = if unseen {
-                self.settle(&new.correlation_id).await?
-            } else {
-                self.find(&new.correlation_id).await?
-            };
-            if let Some(found) = found {
-                return Ok((found, false));
-            }
-            let (e, retry_after) = match self
-                .send(Method::POST, "/rest/api/3/issue", &[], Some(&body))
-                .await
-            {
-                Ok(answer)
-                    if answer.status == StatusCode::CREATED || answer.status.is_success() =>
-                {
-                    let key = answer
-                        .body
-                        .get("key")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| {
-                            ConnectorError::Protocol("a create answer without key".into())
-                        })?
-                        .to_owned();
-                    // reading an issue by key is consistent (search is not)
-                    return Ok((self.get(&key).await?, true));
+        // after a create that may have happened unseen, search is asked
+        // until it settles
+        create_once(
+            &self.settings.retry,
+            Duration::ZERO,
+            |unseen| async move {
+                if unseen {
+                    self.settle(&new.correlation_id).await
+                } else {
+                    self.find(&new.correlation_id).await
                 }
-                Ok(answer) => {
-                    let e = self.error_of(&answer);
-                    // a 5xx may have created it
-                    unseen = matches!(e, ConnectorError::Status { status, .. } if status >= 500);
-                    (e, answer.retry_after)
-                }
-                Err(e) => {
-                    unseen = true;
-                    (e, None)
-                }
-            };
-            attempt += 1;
-            match self.settings.retry.retry_wait(&e, attempt, retry_after) {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => return Err(e),
-            }
-        }
+            },
+            || async {
+                let answer = self.attempt("/rest/api/3/issue", &body).await?;
+                let key = answer
+                    .body
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        Failed::unanswered(ConnectorError::Protocol(
+                            "a create answer without key".into(),
+                        ))
+                    })?
+                    .to_owned();
+                // reading an issue by key is consistent (search is not)
+                self.get(&key).await.map_err(Failed::unanswered)
+            },
+        )
+        .await
     }
 
     /// Asks the search for `correlation_id` until it shows or

@@ -245,6 +245,23 @@ pub(crate) trait Api {
         .await
     }
 
+    /// One attempt to create (for [`create_once`]): the answer when it
+    /// succeeded, else why — a 5xx or no answer may have created it.
+    async fn attempt(&self, path: &str, body: &serde_json::Value) -> Result<Answer, Failed> {
+        match self
+            .send(reqwest::Method::POST, path, &[], Some(body))
+            .await
+        {
+            Ok(answer) if answer.status.is_success() => Ok(answer),
+            Ok(answer) => Err(Failed {
+                error: self.error_of(&answer),
+                retry_after: answer.retry_after,
+                unseen: answer.status.is_server_error(),
+            }),
+            Err(e) => Err(Failed::unanswered(e)),
+        }
+    }
+
     /// A request that is not idempotent (a note, a comment): sent again
     /// only when the system refused it unprocessed (429); no answer or
     /// another error is the caller's to decide.
@@ -293,6 +310,128 @@ pub(crate) fn error_for(answer: &Answer, message: String) -> ConnectorError {
             message,
         },
     }
+}
+
+/// An attempt to create that failed: why, the wait the system asked for,
+/// and whether it may have created the record unseen (no answer, or a 5xx
+/// for a system that may commit before failing).
+pub(crate) struct Failed {
+    pub(crate) error: ConnectorError,
+    pub(crate) retry_after: Option<Duration>,
+    pub(crate) unseen: bool,
+}
+
+impl Failed {
+    /// No answer: the record may exist.
+    pub(crate) fn unanswered(error: ConnectorError) -> Failed {
+        Failed {
+            error,
+            retry_after: None,
+            unseen: true,
+        }
+    }
+}
+
+/// Creates a record once: `find` (told whether the last attempt may have
+/// created it unseen) looks for it by its correlation id before every
+/// attempt, and what it finds is returned instead of made; `post` makes
+/// it. After an attempt that may have created it unseen, the next look
+/// waits `after_unseen` at least. Transient failures are retried per the
+/// policy. The `bool` says whether this call's create was answered.
+pub(crate) async fn create_once<T, Find, FindFut, Post, PostFut>(
+    policy: &RetryPolicy,
+    after_unseen: Duration,
+    mut find: Find,
+    mut post: Post,
+) -> Result<(T, bool), ConnectorError>
+where
+    Find: FnMut(bool) -> FindFut,
+    FindFut: std::future::Future<Output = Result<Option<T>, ConnectorError>>,
+    Post: FnMut() -> PostFut,
+    PostFut: std::future::Future<Output = Result<T, Failed>>,
+{
+    let mut attempt = 1;
+    let mut unseen = false;
+    loop {
+        if let Some(found) = find(unseen).await? {
+            return Ok((found, false));
+        }
+        let failed = match post().await {
+            Ok(made) => return Ok((made, true)),
+            Err(failed) => failed,
+        };
+        unseen = failed.unseen;
+        attempt += 1;
+        match policy.retry_wait(&failed.error, attempt, failed.retry_after) {
+            Some(wait) if unseen => tokio::time::sleep(wait.max(after_unseen)).await,
+            Some(wait) => tokio::time::sleep(wait).await,
+            None => return Err(failed.error),
+        }
+    }
+}
+
+/// A token by OAuth 2.0 client credentials: `form` posted to `url`, and
+/// how long the token lives (`expires_in`, else `default_life`). A refusal
+/// (400, 401) is [`ConnectorError::Credentials`].
+pub(crate) async fn client_credentials_token(
+    http: &reqwest::Client,
+    url: url::Url,
+    form: &[(&str, &str)],
+    default_life: Duration,
+) -> Result<(secrecy::SecretString, Duration), ConnectorError> {
+    let answer = read_answer(
+        http.post(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .map_err(transport)?,
+    )
+    .await?;
+    if matches!(
+        answer.status,
+        reqwest::StatusCode::UNAUTHORIZED | reqwest::StatusCode::BAD_REQUEST
+    ) {
+        let why = answer
+            .body
+            .get("error")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("refused");
+        return Err(ConnectorError::Credentials(format!(
+            "the OAuth client was refused ({why})"
+        )));
+    }
+    if !answer.status.is_success() {
+        return Err(error_for(&answer, String::new()));
+    }
+    let token = answer
+        .body
+        .get("access_token")
+        .and_then(serde_json::Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ConnectorError::Protocol("a token answer without access_token".into()))?;
+    let life = answer
+        .body
+        .get("expires_in")
+        .and_then(serde_json::Value::as_u64)
+        .map_or(default_life, Duration::from_secs);
+    Ok((secrecy::SecretString::from(token.to_owned()), life))
+}
+
+/// A system's base URL, checked (http or https) and ending with `/` so that
+/// relative paths join below it.
+pub(crate) fn base_url(mut url: url::Url, what: &str) -> Result<url::Url, ConnectorError> {
+    if !matches!(url.scheme(), "https" | "http") {
+        return Err(ConnectorError::Config(format!(
+            "the {what} URL must be https://… (got {})",
+            url.scheme()
+        )));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
 }
 
 /// Whether `id` can be a correlation id: 1 to `max` letters, digits, `-`,

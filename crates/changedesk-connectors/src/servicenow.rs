@@ -28,8 +28,8 @@ use serde_json::{Map, Value, json};
 use url::Url;
 
 use crate::{
-    Answer, Api, ConnectorError, RetryPolicy, correlation_ok, error_for, http_client, read_answer,
-    transport,
+    Answer, Api, ConnectorError, Failed, RetryPolicy, base_url, client_credentials_token,
+    correlation_ok, create_once, error_for, http_client, read_answer, transport,
 };
 
 /// The table changes are made in.
@@ -230,13 +230,8 @@ impl std::fmt::Debug for ServiceNow {
 
 impl ServiceNow {
     /// A connector to the instance of `settings`.
-    pub fn new(settings: ServiceNowSettings) -> Result<ServiceNow, ConnectorError> {
-        if !matches!(settings.instance.scheme(), "https" | "http") {
-            return Err(ConnectorError::Config(format!(
-                "the instance URL must be https://… (got {})",
-                settings.instance.scheme()
-            )));
-        }
+    pub fn new(mut settings: ServiceNowSettings) -> Result<ServiceNow, ConnectorError> {
+        settings.instance = base_url(settings.instance, "instance")?;
         Ok(ServiceNow {
             http: http_client(settings.timeout)?,
             settings,
@@ -314,39 +309,19 @@ impl ServiceNow {
         if let (Some(start), Some(o)) = (&new.start_date, body.as_object_mut()) {
             o.insert("start_date".into(), Value::String(start.clone()));
         }
-        let mut attempt = 1;
-        loop {
-            if let Some(found) = self.find(&new.correlation_id).await? {
-                return Ok((found, false));
-            }
-            match self.send(Method::POST, TABLE, &[], Some(&body)).await {
-                Ok(answer) if answer.status.is_success() => {
-                    return Ok((record_of(&answer.body)?, true));
-                }
-                Ok(answer) => {
-                    let e = self.error_of(&answer);
-                    attempt += 1;
-                    match self
-                        .settings
-                        .retry
-                        .retry_wait(&e, attempt, answer.retry_after)
-                    {
-                        Some(wait) => tokio::time::sleep(wait).await,
-                        None => return Err(e),
-                    }
-                }
-                Err(e) => {
-                    // no answer: the next look-up tells whether it was
-                    // made, after as long again as the request was given
-                    // (an instance still at work commits meanwhile)
-                    attempt += 1;
-                    match self.settings.retry.retry_wait(&e, attempt, None) {
-                        Some(wait) => tokio::time::sleep(wait.max(self.settings.timeout)).await,
-                        None => return Err(e),
-                    }
-                }
-            }
-        }
+        // no answer: the next look waits as long again as the request was
+        // given (an instance still at work commits meanwhile)
+        create_once(
+            &self.settings.retry,
+            self.settings.timeout,
+            |_| self.find(&new.correlation_id),
+            || async {
+                let answer = self.attempt(TABLE, &body).await?;
+                // created: a record this cannot read is found next time
+                record_of(&answer.body).map_err(Failed::unanswered)
+            },
+        )
+        .await
     }
 
     /// The changes whose correlation id starts with `prefix` updated at
@@ -519,37 +494,7 @@ impl ServiceNow {
             ("client_id", client_id),
             ("client_secret", client_secret.expose_secret()),
         ];
-        let response = self
-            .http
-            .post(url)
-            .header(ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(transport)?;
-        let answer = read_answer(response).await?;
-        if answer.status == StatusCode::UNAUTHORIZED || answer.status == StatusCode::BAD_REQUEST {
-            return Err(ConnectorError::Credentials(
-                "the OAuth client was refused".into(),
-            ));
-        }
-        if !answer.status.is_success() {
-            return Err(self.error_of(&answer));
-        }
-        let token = answer
-            .body
-            .get("access_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ConnectorError::Protocol("a token answer without access_token".into())
-            })?;
-        let lifetime = answer
-            .body
-            .get("expires_in")
-            .and_then(Value::as_u64)
-            .map_or(Duration::from_secs(1799), Duration::from_secs);
-        Ok((SecretString::from(token.to_owned()), lifetime))
+        client_credentials_token(&self.http, url, &form, Duration::from_secs(1799)).await
     }
 }
 

@@ -89,6 +89,41 @@ pub struct GlpiRecords {
     tokens: HashMap<String, std::time::Duration>,
 }
 
+impl GlpiRecords {
+    /// Adds a change of `input` at `now`; its id.
+    fn add(&mut self, input: Map<String, Value>, now: String) -> i64 {
+        let id = i64::try_from(self.changes.len()).unwrap_or(0) + 1;
+        let mut fields = Map::new();
+        fields.insert("id".into(), id.into());
+        fields.insert("status".into(), 1.into());
+        fields.insert("entities_id".into(), 0.into());
+        fields.insert("date".into(), now.clone().into());
+        fields.insert("date_creation".into(), now.clone().into());
+        write_input(&mut fields, input, now);
+        self.changes.push(GlpiChange {
+            fields,
+            followups: Vec::new(),
+        });
+        id
+    }
+}
+
+/// Writes a request's `input` on a change's fields at `now`: the fields the
+/// server keeps (`id`, dates) left alone, a dropdown written as `{"id"}`
+/// (the high-level API, 11.0.3) kept as its id; `date_mod` moves.
+fn write_input(fields: &mut Map<String, Value>, input: Map<String, Value>, now: String) {
+    for (k, v) in input {
+        let v = match (k.as_str(), v) {
+            ("status", Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
+            (_, v) => v,
+        };
+        if !matches!(k.as_str(), "id" | "date" | "date_mod" | "date_creation") {
+            fields.insert(k, v);
+        }
+    }
+    fields.insert("date_mod".into(), now.into());
+}
+
 /// GLPI's error array (GLPI does not throttle: a 429 is the mock's own).
 struct Shape;
 
@@ -260,20 +295,11 @@ async fn call(
     process: impl FnOnce() -> Response,
 ) -> Response {
     let opening = path == "/apirest.php/initSession";
-    match refused(shared, method, headers, body, opening) {
-        Some(r) => {
-            shared
-                .core
-                .answer(&Shape, method, (path, None), false, || r)
-                .await
-        }
-        None => {
-            shared
-                .core
-                .answer(&Shape, method, (path, None), create, process)
-                .await
-        }
-    }
+    let refused = refused(shared, method, headers, body, opening);
+    shared
+        .core
+        .answer_unless(&Shape, method, (path, None), refused, create, process)
+        .await
 }
 
 async fn init_session(
@@ -396,25 +422,9 @@ async fn create(
                     "You must fill the title",
                 );
             }
-            let now = plain_time(shared.core.clock.now());
-            let mut inner = shared.lock();
-            let id = i64::try_from(inner.changes.len()).unwrap_or(0) + 1;
-            let mut fields = Map::new();
-            for (k, v) in input {
-                if !matches!(k.as_str(), "id" | "date_mod" | "date_creation") {
-                    fields.insert(k, v);
-                }
-            }
-            fields.insert("id".into(), id.into());
-            fields.entry("status").or_insert(1.into());
-            fields.entry("entities_id").or_insert(0.into());
-            fields.insert("date".into(), now.clone().into());
-            fields.insert("date_creation".into(), now.clone().into());
-            fields.insert("date_mod".into(), now.into());
-            inner.changes.push(GlpiChange {
-                fields,
-                followups: Vec::new(),
-            });
+            let id = shared
+                .lock()
+                .add(input, plain_time(shared.core.clock.now()));
             let mut r = json_answer(StatusCode::CREATED, &json!({"id": id, "message": ""}));
             if let Ok(v) =
                 header::HeaderValue::from_str(&format!("http://{host}/apirest.php/Change/{id}"))
@@ -685,20 +695,10 @@ async fn hl_call(
         None
     };
     let create = write && *method == Method::POST;
-    match refused {
-        Some(r) => {
-            shared
-                .core
-                .answer(&HlShape, method, (path, None), false, || r)
-                .await
-        }
-        None => {
-            shared
-                .core
-                .answer(&HlShape, method, (path, None), create, process)
-                .await
-        }
-    }
+    shared
+        .core
+        .answer_unless(&HlShape, method, (path, None), refused, create, process)
+        .await
 }
 
 async fn hl_token(
@@ -896,29 +896,9 @@ async fn hl_create(
                         "additional_messages": [{"priority": "error", "message": "Missing parameter: name"}]}),
             );
         }
-        let now = plain_time(shared.core.clock.now());
-        let mut inner = shared.lock();
-        let id = i64::try_from(inner.changes.len()).unwrap_or(0) + 1;
-        let mut fields = Map::new();
-        for (k, v) in input {
-            // a dropdown written as an object or its id (11.0.3)
-            let v = match (k.as_str(), v) {
-                ("status", Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
-                (_, v) => v,
-            };
-            if !matches!(k.as_str(), "id" | "date_mod" | "date_creation") {
-                fields.insert(k, v);
-            }
-        }
-        fields.insert("id".into(), id.into());
-        fields.entry("status").or_insert(1.into());
-        fields.insert("date".into(), now.clone().into());
-        fields.insert("date_creation".into(), now.clone().into());
-        fields.insert("date_mod".into(), now.into());
-        inner.changes.push(GlpiChange {
-            fields,
-            followups: Vec::new(),
-        });
+        let id = shared
+            .lock()
+            .add(input, plain_time(shared.core.clock.now()));
         let href = format!("/Assistance/Change/{id}");
         let mut r = json_answer(StatusCode::CREATED, &json!({"id": id, "href": href}));
         if let Ok(v) = header::HeaderValue::from_str(&format!("http://{host}/api.php/v2.0{href}")) {
@@ -1009,16 +989,7 @@ async fn hl_update(
                 );
             }
         }
-        for (k, v) in input {
-            let v = match (k.as_str(), v) {
-                ("status", Value::Object(o)) => o.get("id").cloned().unwrap_or(Value::Null),
-                (_, v) => v,
-            };
-            if !matches!(k.as_str(), "id" | "date_mod" | "date_creation") {
-                c.fields.insert(k, v);
-            }
-        }
-        c.fields.insert("date_mod".into(), now.into());
+        write_input(&mut c.fields, input, now);
         json_answer(StatusCode::OK, &hl_change(c))
     })
     .await

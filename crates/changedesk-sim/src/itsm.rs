@@ -132,6 +132,26 @@ impl Core {
     }
 }
 
+impl Core {
+    /// As [`Core::answer`], but with `refused` (the mock's own checks of
+    /// the request failed) answered instead of `process` — faults of any
+    /// request still first.
+    pub(crate) async fn answer_unless(
+        &self,
+        shape: &(dyn ErrorShape + Sync),
+        method: &Method,
+        uri: (&str, Option<&str>),
+        refused: Option<Response>,
+        create: bool,
+        process: impl FnOnce() -> Response,
+    ) -> Response {
+        match refused {
+            Some(r) => self.answer(shape, method, uri, false, || r).await,
+            None => self.answer(shape, method, uri, create, process).await,
+        }
+    }
+}
+
 /// A mock's state: its configuration, its [`Core`], and its records
 /// behind a lock.
 pub struct MockState<C, R> {

@@ -240,20 +240,11 @@ async fn call(
     create: bool,
     process: impl FnOnce() -> Response,
 ) -> Response {
-    match refused(shared, headers, write) {
-        Some(r) => {
-            shared
-                .core
-                .answer(&Shape, method, (path, None), false, || r)
-                .await
-        }
-        None => {
-            shared
-                .core
-                .answer(&Shape, method, (path, None), create, process)
-                .await
-        }
-    }
+    let refused = refused(shared, headers, write);
+    shared
+        .core
+        .answer_unless(&Shape, method, (path, None), refused, create, process)
+        .await
 }
 
 /// Whether `doc` is an Atlassian Document: a `doc` of version 1 whose

@@ -275,15 +275,14 @@ async fn table(
         },
     };
     let uri = (uri.path(), uri.query());
-    match checked {
-        Ok(fields) => {
-            shared
-                .core
-                .answer(&Shape, method, uri, create, || process(fields))
-                .await
-        }
-        Err(r) => shared.core.answer(&Shape, method, uri, false, || r).await,
-    }
+    let (refused, fields) = match checked {
+        Ok(fields) => (None, fields),
+        Err(r) => (Some(r), Map::new()),
+    };
+    shared
+        .core
+        .answer_unless(&Shape, method, uri, refused, create, || process(fields))
+        .await
 }
 
 async fn token(
