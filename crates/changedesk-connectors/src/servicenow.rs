@@ -68,6 +68,43 @@ pub enum ServiceNowAuth {
     },
 }
 
+/// How changes are created (§1.2, §1.4): every one is read back and found
+/// through the Table API, which sees them all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ChangeModel {
+    /// A record of the `change_request` table (`POST /api/now/table/change_request`).
+    #[default]
+    Table,
+    /// A normal change through the Change Management API
+    /// (`POST /api/sn_chg_rest/change/normal`).
+    Normal,
+    /// A standard change from a published template through the Change
+    /// Management API (`POST /api/sn_chg_rest/change/standard/{template}`).
+    Standard {
+        /// The template's `std_change_record_producer` sys_id.
+        template: String,
+    },
+}
+
+impl ChangeModel {
+    /// Where a create goes.
+    fn create_path(&self) -> Result<String, ConnectorError> {
+        Ok(match self {
+            ChangeModel::Table => TABLE.to_owned(),
+            ChangeModel::Normal => "/api/sn_chg_rest/change/normal".to_owned(),
+            ChangeModel::Standard { template } => {
+                // a sys_id: 32 hexadecimal digits
+                if template.len() != 32 || !template.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(ConnectorError::Config(format!(
+                        "a standard change template is a sys_id (32 hexadecimal digits): {template:?}"
+                    )));
+                }
+                format!("/api/sn_chg_rest/change/standard/{template}")
+            }
+        })
+    }
+}
+
 /// A ServiceNow connector's settings.
 #[derive(Debug, Clone)]
 pub struct ServiceNowSettings {
@@ -79,6 +116,8 @@ pub struct ServiceNowSettings {
     pub timeout: Duration,
     /// Retries within one call.
     pub retry: RetryPolicy,
+    /// How changes are created.
+    pub model: ChangeModel,
 }
 
 impl ServiceNowSettings {
@@ -90,6 +129,7 @@ impl ServiceNowSettings {
             auth,
             timeout: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            model: ChangeModel::Table,
         }
     }
 }
@@ -309,6 +349,7 @@ impl ServiceNow {
         if let (Some(start), Some(o)) = (&new.start_date, body.as_object_mut()) {
             o.insert("start_date".into(), Value::String(start.clone()));
         }
+        let path = self.settings.model.create_path()?;
         // no answer: the next look waits as long again as the request was
         // given (an instance still at work commits meanwhile)
         create_once(
@@ -316,7 +357,7 @@ impl ServiceNow {
             self.settings.timeout,
             |_| self.find(&new.correlation_id),
             || async {
-                let answer = self.attempt(TABLE, &body).await?;
+                let answer = self.attempt(&path, &body).await?;
                 // created: a record this cannot read is found next time
                 record_of(&answer.body).map_err(Failed::unanswered)
             },

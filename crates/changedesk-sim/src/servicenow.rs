@@ -55,6 +55,9 @@ pub struct ServiceNowConfig {
     pub client_id: String,
     /// The OAuth client secret.
     pub client_secret: String,
+    /// The published standard change templates (`std_change_record_producer`
+    /// sys_id, name) the Change Management API creates standard changes from.
+    pub standard_templates: Vec<(String, String)>,
 }
 
 impl Default for ServiceNowConfig {
@@ -64,6 +67,10 @@ impl Default for ServiceNowConfig {
             password: "mock-password-not-secret".to_owned(),
             client_id: "changedesk-client".to_owned(),
             client_secret: "mock-client-secret-not-secret".to_owned(),
+            standard_templates: vec![(
+                "e55d0bfec343101035ae3f52c1d3ae49".to_owned(),
+                "Microsoft 365 service change".to_owned(),
+            )],
         }
     }
 }
@@ -91,6 +98,39 @@ pub struct ServiceNowRecords {
     /// Bearer tokens issued, and when (mock clock) each expires.
     tokens: HashMap<String, Duration>,
     next_number: u64,
+}
+
+impl ServiceNowRecords {
+    /// Adds a change of `fields` (a `kind` of change unless they say)
+    /// created at `now`: a new `sys_id` and number, state New.
+    fn add(&mut self, fields: Map<String, Value>, kind: &str, now: &str) -> &ChangeRecord {
+        let number = format!("CHG{:07}", self.next_number);
+        self.next_number += 1;
+        let sys_id = uuid::Uuid::new_v4().simple().to_string();
+        let mut record = ChangeRecord {
+            fields: Map::new(),
+            work_notes: Vec::new(),
+        };
+        write_fields(&mut record, fields);
+        for (k, v) in [
+            ("sys_id", sys_id.as_str()),
+            ("number", number.as_str()),
+            ("type", kind),
+            ("state", STATE_NEW),
+            ("approval", "not requested"),
+            ("sys_mod_count", "0"),
+            ("sys_created_on", now),
+            ("sys_updated_on", now),
+        ] {
+            if k == "type" && record.fields.contains_key("type") {
+                continue;
+            }
+            record.fields.insert(k.to_owned(), v.into());
+        }
+        self.records.push(record);
+        let last = self.records.len() - 1;
+        &self.records[last]
+    }
 }
 
 /// ServiceNow's error body: `{"error":{"message","detail"},"status":"failure"}`.
@@ -166,6 +206,12 @@ pub async fn start_servicenow(config: ServiceNowConfig) -> std::io::Result<Servi
             "/api/now/table/change_request/{sys_id}",
             get(read).patch(update).put(update),
         )
+        .route("/api/sn_chg_rest/change/normal", post(change_normal))
+        .route(
+            "/api/sn_chg_rest/change/standard/{template}",
+            post(change_standard),
+        )
+        .route("/api/sn_chg_rest/change/{sys_id}", get(change_read))
         .with_state(Arc::clone(&shared));
     MockHandle::start("ServiceNow mock", app, shared, stop).await
 }
@@ -366,31 +412,9 @@ async fn create(
         |fields| {
             let now = plain_time(shared.core.clock.now());
             let mut inner = shared.lock();
-            let number = format!("CHG{:07}", inner.next_number);
-            inner.next_number += 1;
-            let sys_id = uuid::Uuid::new_v4().simple().to_string();
-            let mut record = ChangeRecord {
-                fields: Map::new(),
-                work_notes: Vec::new(),
-            };
-            write_fields(&mut record, fields);
-            for (k, v) in [
-                ("sys_id", sys_id.as_str()),
-                ("number", number.as_str()),
-                ("type", "normal"),
-                ("state", STATE_NEW),
-                ("approval", "not requested"),
-                ("sys_mod_count", "0"),
-                ("sys_created_on", now.as_str()),
-                ("sys_updated_on", now.as_str()),
-            ] {
-                if k == "type" && record.fields.contains_key("type") {
-                    continue;
-                }
-                record.fields.insert(k.to_owned(), v.into());
-            }
-            let body = json!({"result": shown(&record, None)});
-            inner.records.push(record);
+            let record = inner.add(fields, "normal", &now);
+            let sys_id = record.field("sys_id").unwrap_or("").to_owned();
+            let body = json!({"result": shown(record, None)});
             let mut r = json_answer(StatusCode::CREATED, &body);
             let location = format!("http://{host}/api/now/table/change_request/{sys_id}");
             if let Ok(v) = header::HeaderValue::from_str(&location) {
@@ -566,6 +590,119 @@ async fn update(
         write_fields(record, fields);
         touch(record, &now);
         json_answer(StatusCode::OK, &json!({"result": shown(record, None)}))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- the Change Management API (`sn_chg_rest`, §1.2)
+
+/// A change as the Change Management API shows it: each field
+/// `{display_value, value}`, the state and update count as numbers, and
+/// the fields of the request it skipped.
+fn as_change_api(record: &ChangeRecord, ignored: &[String]) -> Value {
+    let mut out = Map::new();
+    for (k, v) in &record.fields {
+        let text = v.as_str().unwrap_or("");
+        let value = match k.as_str() {
+            "state" | "sys_mod_count" => text
+                .parse::<i64>()
+                .map_or_else(|_| Value::String(text.to_owned()), Value::from),
+            _ => Value::String(text.to_owned()),
+        };
+        out.insert(k.clone(), json!({"display_value": text, "value": value}));
+    }
+    out.insert("__meta".into(), json!({"ignoredFields": ignored}));
+    Value::Object(out)
+}
+
+/// A Change Management API create: the request checked as a table write,
+/// the change made (`kind`, with `defaults` under what the request sets),
+/// answered 200 with the change in its form.
+async fn change_create(
+    shared: &MockState<ServiceNowConfig, ServiceNowRecords>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    kind: &str,
+    defaults: Option<Map<String, Value>>,
+) -> Response {
+    table(shared, &Method::POST, uri, headers, Some(body), |fields| {
+        // a standard change from a template the instance does not publish
+        let Some(mut merged) = defaults else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "No Record found",
+                "No published standard change template with this sys_id",
+            );
+        };
+        let ignored: Vec<String> = fields
+            .keys()
+            .filter(|k| READ_ONLY.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        merged.extend(fields);
+        let now = plain_time(shared.core.clock.now());
+        let mut inner = shared.lock();
+        let record = inner.add(merged, kind, &now);
+        json_answer(
+            StatusCode::OK,
+            &json!({"result": as_change_api(record, &ignored)}),
+        )
+    })
+    .await
+}
+
+async fn change_normal(
+    State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut defaults = Map::new();
+    defaults.insert("chg_model".into(), "Normal".into());
+    change_create(&shared, &uri, &headers, &body, "normal", Some(defaults)).await
+}
+
+async fn change_standard(
+    State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
+    Path(template): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let defaults = shared
+        .config
+        .standard_templates
+        .iter()
+        .find(|(id, _)| *id == template)
+        .map(|(_, name)| {
+            let mut d = Map::new();
+            d.insert("short_description".into(), name.clone().into());
+            d.insert(
+                "std_change_producer_version".into(),
+                template.clone().into(),
+            );
+            d
+        });
+    change_create(&shared, &uri, &headers, &body, "standard", defaults).await
+}
+
+async fn change_read(
+    State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
+    Path(sys_id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    table(&shared, &Method::GET, &uri, &headers, None, |_| {
+        let inner = shared.lock();
+        match inner
+            .records
+            .iter()
+            .find(|r| r.field("sys_id") == Some(sys_id.as_str()))
+        {
+            Some(r) => json_answer(StatusCode::OK, &json!({"result": as_change_api(r, &[])})),
+            None => not_found(),
+        }
     })
     .await
 }

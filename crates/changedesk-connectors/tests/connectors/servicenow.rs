@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use changedesk_connectors::servicenow::{
-    ChangeState, NewChange, ServiceNow, ServiceNowAuth, ServiceNowSettings,
+    ChangeModel, ChangeState, NewChange, ServiceNow, ServiceNowAuth, ServiceNowSettings,
 };
 use changedesk_connectors::{ConnectorError, RetryPolicy};
 use changedesk_sim::itsm::Fault;
@@ -28,7 +28,12 @@ fn basic(sn: &ServiceNowHandle) -> ServiceNowAuth {
 }
 
 fn client(sn: &ServiceNowHandle, auth: ServiceNowAuth) -> ServiceNow {
+    client_for(sn, auth, ChangeModel::Table)
+}
+
+fn client_for(sn: &ServiceNowHandle, auth: ServiceNowAuth, model: ChangeModel) -> ServiceNow {
     let mut settings = ServiceNowSettings::new(sn.url().parse().unwrap(), auth);
+    settings.model = model;
     settings.timeout = Duration::from_secs(1);
     settings.retry = RetryPolicy {
         attempts: 4,
@@ -438,4 +443,66 @@ async fn an_update_over_a_change_made_meanwhile_is_refused_until_read_again() {
             .await,
         Err(ConnectorError::Config(_))
     ));
+}
+
+#[tokio::test]
+async fn the_change_management_api_makes_normal_and_standard_changes_once() {
+    let sn = instance().await;
+    let normal = client_for(&sn, basic(&sn), ChangeModel::Normal);
+    // committed, then dropped: found through the Table API, not made again
+    sn.fail_next_create(vec![Fault::ProcessThenDrop]);
+    let (made, created) = normal.create_change(&change("cd-MC20-all")).await.unwrap();
+    assert!(!created);
+    let (again, created) = normal.create_change(&change("cd-MC20-all")).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.sys_id, made.sys_id);
+    assert_eq!(sn.records().len(), 1);
+    assert_eq!(sn.records()[0].field("chg_model"), Some("Normal"));
+    // answered in the Change Management API's form ({display_value, value},
+    // numbers): read all the same
+    let (fresh, created) = normal.create_change(&change("cd-MC21-all")).await.unwrap();
+    assert!(created);
+    assert_eq!(fresh.state, ChangeState::New);
+    assert_eq!(fresh.correlation_id, "cd-MC21-all");
+    assert_eq!(fresh.sys_mod_count, 0);
+    // a standard change from the published template
+    let template = sn.config().standard_templates[0].0.clone();
+    let standard = client_for(&sn, basic(&sn), ChangeModel::Standard { template });
+    let (std_change, created) = standard
+        .create_change(&change("cd-MC22-all"))
+        .await
+        .unwrap();
+    assert!(created);
+    let record = sn
+        .records()
+        .into_iter()
+        .find(|r| r.field("sys_id") == Some(std_change.sys_id.as_str()))
+        .unwrap();
+    assert_eq!(record.field("type"), Some("standard"));
+    // a template the instance does not publish: 404, not retried
+    let unknown = client_for(
+        &sn,
+        basic(&sn),
+        ChangeModel::Standard {
+            template: "0123456789abcdef0123456789abcdef".into(),
+        },
+    );
+    match unknown.create_change(&change("cd-MC23-all")).await {
+        Err(e @ ConnectorError::Status { status: 404, .. }) => assert!(!e.is_transient()),
+        other => panic!("{other:?}"),
+    }
+    // not a sys_id: refused before any request
+    let before = sn.requests().len();
+    let bad = client_for(
+        &sn,
+        basic(&sn),
+        ChangeModel::Standard {
+            template: "../normal".into(),
+        },
+    );
+    assert!(matches!(
+        bad.create_change(&change("cd-MC24-all")).await,
+        Err(ConnectorError::Config(_))
+    ));
+    assert_eq!(sn.requests().len(), before);
 }
