@@ -18,6 +18,7 @@
 use std::time::Duration;
 
 use base64::Engine as _;
+use changedesk_core::change_control::TicketProgress;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -146,6 +147,22 @@ impl GlpiStatus {
     /// Whether the change is over (applied or closed).
     pub fn is_final(self) -> bool {
         matches!(self, GlpiStatus::Applied | GlpiStatus::Closed)
+    }
+
+    /// Where the change stands for changedesk: processing, planned, pending,
+    /// test and review in progress; applied and closed done; the rest
+    /// (new, evaluation, approval, accepted, qualification, another) open.
+    /// GLPI has no canceled status of its own.
+    pub fn progress(self) -> TicketProgress {
+        match self {
+            GlpiStatus::Processing
+            | GlpiStatus::Planned
+            | GlpiStatus::Pending
+            | GlpiStatus::Test
+            | GlpiStatus::Review => TicketProgress::InProgress,
+            GlpiStatus::Applied | GlpiStatus::Closed => TicketProgress::Done,
+            _ => TicketProgress::Open,
+        }
     }
 }
 

@@ -19,6 +19,7 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use changedesk_core::change_control::TicketProgress;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use secrecy::{ExposeSecret, SecretString};
@@ -120,6 +121,16 @@ impl StatusCategory {
             "indeterminate" => StatusCategory::InProgress,
             "done" => StatusCategory::Done,
             other => StatusCategory::Other(other.to_owned()),
+        }
+    }
+
+    /// Where the issue stands for changedesk (another category counts as
+    /// open).
+    pub fn progress(&self) -> TicketProgress {
+        match self {
+            StatusCategory::InProgress => TicketProgress::InProgress,
+            StatusCategory::Done => TicketProgress::Done,
+            StatusCategory::New | StatusCategory::Other(_) => TicketProgress::Open,
         }
     }
 

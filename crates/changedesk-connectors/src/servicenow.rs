@@ -21,6 +21,7 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use changedesk_core::change_control::TicketProgress;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -193,6 +194,18 @@ impl ChangeState {
     /// Whether the change is over on the other side (closed or canceled).
     pub fn is_final(&self) -> bool {
         matches!(self, ChangeState::Closed | ChangeState::Canceled)
+    }
+
+    /// Where the change stands for changedesk: New to Scheduled open,
+    /// Implement and Review in progress, Closed done, Canceled canceled; an
+    /// instance's own state counts as open.
+    pub fn progress(&self) -> TicketProgress {
+        match self {
+            ChangeState::Implement | ChangeState::Review => TicketProgress::InProgress,
+            ChangeState::Closed => TicketProgress::Done,
+            ChangeState::Canceled => TicketProgress::Canceled,
+            _ => TicketProgress::Open,
+        }
     }
 }
 

@@ -12,6 +12,7 @@
 #![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 
 pub mod access;
+pub mod change_control;
 pub mod config;
 pub mod diff;
 pub mod duration;

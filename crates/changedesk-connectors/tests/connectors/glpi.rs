@@ -10,6 +10,7 @@ use changedesk_connectors::glpi::{
     Glpi, GlpiAuth, GlpiHl, GlpiHlSettings, GlpiSettings, GlpiStatus, NewGlpiChange,
 };
 use changedesk_connectors::{ConnectorError, RetryPolicy};
+use changedesk_core::change_control::TicketProgress;
 use changedesk_sim::glpi::{GlpiConfig, GlpiHandle, start_glpi};
 use changedesk_sim::itsm::Fault;
 use secrecy::SecretString;
@@ -88,6 +89,7 @@ async fn a_change_is_created_once_and_followed_in_one_session() {
     assert!(g.set_status(made.id, 5));
     let read = c.get(made.id).await.unwrap();
     assert!(read.status.is_final());
+    assert_eq!(read.status.progress(), TicketProgress::Done);
     // a follow-up
     c.add_followup(made.id, "<p>Microsoft moved the rollout to April.</p>")
         .await

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use changedesk_connectors::jira::{Jira, JiraSettings, NewIssue, StatusCategory};
 use changedesk_connectors::{ConnectorError, RetryPolicy};
+use changedesk_core::change_control::TicketProgress;
 use changedesk_sim::itsm::Fault;
 use changedesk_sim::jira::{JiraConfig, JiraHandle, start_jira};
 use secrecy::SecretString;
@@ -100,10 +101,10 @@ async fn an_issue_is_created_once_and_followed_through_its_workflow() {
     );
     // the other side closes it
     assert!(j.move_to(&made.key, "10001"));
-    assert_eq!(
-        c.get(&made.key).await.unwrap().category,
-        StatusCategory::Done
-    );
+    let done = c.get(&made.key).await.unwrap();
+    assert_eq!(done.category, StatusCategory::Done);
+    assert_eq!(done.category.progress(), TicketProgress::Done);
+    assert_eq!(made.category.progress(), TicketProgress::Open);
     // a comment, in ADF
     c.add_comment(
         &made.key,

@@ -10,6 +10,7 @@ use changedesk_connectors::servicenow::{
     ChangeModel, ChangeState, NewChange, ServiceNow, ServiceNowAuth, ServiceNowSettings,
 };
 use changedesk_connectors::{ConnectorError, RetryPolicy};
+use changedesk_core::change_control::TicketProgress;
 use changedesk_sim::itsm::Fault;
 use changedesk_sim::servicenow::{ServiceNowConfig, ServiceNowHandle, start_servicenow};
 use secrecy::SecretString;
@@ -93,8 +94,12 @@ async fn a_change_is_created_once_and_read_back_as_the_other_side_moves_it() {
     let read = c.get(&made.sys_id).await.unwrap();
     assert_eq!(read.state, ChangeState::Implement);
     assert_eq!(read.sys_mod_count, 1);
+    assert_eq!(read.state.progress(), TicketProgress::InProgress);
     assert!(sn.set_state("CHG0030001", "3"));
-    assert!(c.get(&made.sys_id).await.unwrap().state.is_final());
+    let closed = c.get(&made.sys_id).await.unwrap();
+    assert!(closed.state.is_final());
+    assert_eq!(closed.state.progress(), TicketProgress::Done);
+    assert_eq!(made.state.progress(), TicketProgress::Open);
     assert!(c.change_url(&made).ends_with(&made.sys_id));
     // a record that does not exist
     match c.get("0123456789abcdef0123456789abcdef").await {
