@@ -228,7 +228,7 @@ pub const LATE_POST_CHANCE: f64 = 1.0 / 300.0;
 ///   notes), and sometimes `actionRequiredByDateTime` and `endDateTime`
 ///   move too.
 /// - New posts are published in the window, with higher MC ids; about one
-///   in 300 ([`LATE_POST_CHANCE`]) appears late: it is new to the listing
+///   in 300 (`LATE_POST_CHANCE`) appears late: it is new to the listing
 ///   but dated 1 hour to 3 days before the window, older than posts already
 ///   listed, so a `lastModifiedDateTime ge …` listing never returns it.
 /// - Posts whose `endDateTime` is before the new "now" are gone.

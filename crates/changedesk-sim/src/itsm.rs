@@ -3,7 +3,7 @@
 //! ([`Fault`]), for any request or for creates only, the request log
 //! ([`MockRequest`]), the mock's clock, and the handle's common methods
 //! ([`MockHandle`]). Each mock renders a fault in its system's own error
-//! shape ([`ErrorShape`]).
+//! shape (`ErrorShape`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -152,7 +152,7 @@ impl Core {
     }
 }
 
-/// A mock's state: its configuration, its [`Core`], and its records
+/// A mock's state: its configuration, its `Core`, and its records
 /// behind a lock.
 pub struct MockState<C, R> {
     pub(crate) config: C,

@@ -1,11 +1,11 @@
-//! A ServiceNow mock: the Table API's `change_request` table and the OAuth
-//! token endpoint, as `../shared/reference/integrations.md` §1 describes
+//! A ServiceNow mock: the Table API's `change_request` table, the Change
+//! Management API's creates and reads, and the OAuth token endpoint, as `../shared/reference/integrations.md` §1 describes
 //! them, the local instance changedesk's ServiceNow connector is tested
 //! against.
 //!
 //! | Request | Answer |
 //! |---|---|
-//! | a queued [`ServiceNowFault`] (checked first, whatever the request) | the fault |
+//! | a queued [`crate::itsm::Fault`] (checked first, whatever the request; or for creates only) | the fault |
 //! | `POST /oauth_token.do`, form `grant_type=client_credentials` with the configured client | 200 `{"access_token","token_type":"Bearer","expires_in",…}` |
 //! | the same with another client or grant | 401 `{"error":"access_denied",…}` |
 //! | a table request without `Accept` | 400 (the reference: a missing header gives 400) |
@@ -17,6 +17,9 @@
 //! | `GET /api/now/table/change_request?sysparm_query=…` | 200 `{"result":[…]}` and `X-Total-Count`: `field=value`, `fieldSTARTSWITHvalue` and `field>=value` terms joined by `^`, sorted by `ORDERBYfield` or `ORDERBYDESCfield`, other terms silently ignored (as the real instance does unless told otherwise); `sysparm_fields`, `sysparm_limit`, `sysparm_offset` |
 //! | `GET /api/now/table/change_request/{sys_id}` | 200 `{"result":{…}}`, or 404 `No Record found` |
 //! | `PATCH` (or `PUT`) `/api/now/table/change_request/{sys_id}` | 200, the fields set, `work_notes` appended to the record's journal, `sys_mod_count` + 1 |
+//! | `POST /api/sn_chg_rest/change/normal` (the same checks) | **200** `{"result":{…}}`, every field `{"display_value","value"}` (`state` and `sys_mod_count` numbers), `__meta.ignoredFields`; a normal change (`chg_model` Normal) |
+//! | `POST /api/sn_chg_rest/change/standard/{template}` | the same, a standard change from a template of [`ServiceNowConfig::standard_templates`]; 404 for another |
+//! | `GET /api/sn_chg_rest/change/{sys_id}` | 200 the change in that form, or 404 |
 //!
 //! Errors carry ServiceNow's body: `{"error":{"message","detail"},"status":"failure"}`.
 //!
