@@ -25,6 +25,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use crate::TokenCache;
 use crate::{
     Answer, Api, ConnectorError, Failed, RetryPolicy, base_url, client_credentials_token,
     correlation_ok, create_once, error_for, http_client, read_answer, retrying, transport,
@@ -609,7 +610,7 @@ pub fn parse_hl_changes(body: &[u8]) -> Result<Vec<GlpiChangeRef>, ConnectorErro
 pub struct GlpiHl {
     settings: GlpiHlSettings,
     http: reqwest::Client,
-    token: tokio::sync::Mutex<Option<(SecretString, std::time::Instant)>>,
+    token: TokenCache,
 }
 
 impl std::fmt::Debug for GlpiHl {
@@ -627,7 +628,7 @@ impl GlpiHl {
         Ok(GlpiHl {
             http: http_client(settings.timeout)?,
             settings,
-            token: tokio::sync::Mutex::new(None),
+            token: TokenCache::default(),
         })
     }
 
@@ -757,7 +758,7 @@ impl GlpiHl {
         // a token the server no longer takes is fetched again, once
         for fresh in [false, true] {
             if fresh {
-                *self.token.lock().await = None;
+                self.token.forget().await;
             }
             let token = self.token().await?;
             let mut request = self
@@ -789,12 +790,10 @@ impl GlpiHl {
     /// The Bearer token: the one kept, or one by the client credentials
     /// grant (`POST api.php/token`, scope `api`).
     async fn token(&self) -> Result<SecretString, ConnectorError> {
-        let mut kept = self.token.lock().await;
-        if let Some((t, until)) = kept.as_ref()
-            && std::time::Instant::now() < *until
-        {
-            return Ok(t.clone());
-        }
+        self.token.get(self.fetch_token()).await
+    }
+
+    async fn fetch_token(&self) -> Result<(SecretString, Duration), ConnectorError> {
         // `…/api.php/v2.0/` → `…/api.php/token`
         let url = self
             .settings
@@ -807,11 +806,7 @@ impl GlpiHl {
             ("client_secret", self.settings.client_secret.expose_secret()),
             ("scope", "api"),
         ];
-        let (token, lifetime) =
-            client_credentials_token(&self.http, url, &form, Duration::from_secs(3600)).await?;
-        let until = std::time::Instant::now() + lifetime.saturating_sub(Duration::from_secs(60));
-        *kept = Some((token.clone(), until));
-        Ok(token)
+        client_credentials_token(&self.http, url, &form, Duration::from_secs(3600)).await
     }
 }
 

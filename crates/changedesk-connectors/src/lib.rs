@@ -418,6 +418,37 @@ pub(crate) async fn client_credentials_token(
     Ok((secrecy::SecretString::from(token.to_owned()), life))
 }
 
+/// An OAuth access token, kept until a minute before it expires.
+#[derive(Default)]
+pub(crate) struct TokenCache(
+    tokio::sync::Mutex<Option<(secrecy::SecretString, std::time::Instant)>>,
+);
+
+impl TokenCache {
+    /// The token kept, else one from `fetch` (a token and how long it
+    /// lives), kept from then on.
+    pub(crate) async fn get<F>(&self, fetch: F) -> Result<secrecy::SecretString, ConnectorError>
+    where
+        F: std::future::Future<Output = Result<(secrecy::SecretString, Duration), ConnectorError>>,
+    {
+        let mut kept = self.0.lock().await;
+        if let Some((token, until)) = kept.as_ref()
+            && std::time::Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let (token, life) = fetch.await?;
+        let until = std::time::Instant::now() + life.saturating_sub(Duration::from_secs(60));
+        *kept = Some((token.clone(), until));
+        Ok(token)
+    }
+
+    /// Forgets the token (the system refused it): the next call fetches one.
+    pub(crate) async fn forget(&self) {
+        *self.0.lock().await = None;
+    }
+}
+
 /// A system's base URL, checked (http or https) and ending with `/` so that
 /// relative paths join below it.
 pub(crate) fn base_url(mut url: url::Url, what: &str) -> Result<url::Url, ConnectorError> {

@@ -18,7 +18,7 @@
 //!   array of one record is read as that record (some documented examples
 //!   show it so).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use changedesk_core::change_control::TicketProgress;
@@ -28,6 +28,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use crate::TokenCache;
 use crate::{
     Answer, Api, ConnectorError, Failed, RetryPolicy, base_url, client_credentials_token,
     correlation_ok, create_once, error_for, http_client, read_answer, transport,
@@ -45,9 +46,6 @@ const PAGE: usize = 100;
 /// The most changes one listing reads (a runaway instance cannot fill
 /// memory).
 const MAX_CHANGES: usize = 100_000;
-
-/// A token is fetched again this long before the instance would refuse it.
-const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
 /// How changedesk signs in to the instance.
 #[derive(Debug, Clone)]
@@ -270,7 +268,7 @@ pub struct ServiceNow {
     settings: ServiceNowSettings,
     http: reqwest::Client,
     /// The OAuth token and when to stop using it.
-    token: tokio::sync::Mutex<Option<(SecretString, Instant)>>,
+    token: TokenCache,
 }
 
 impl std::fmt::Debug for ServiceNow {
@@ -288,7 +286,7 @@ impl ServiceNow {
         Ok(ServiceNow {
             http: http_client(settings.timeout)?,
             settings,
-            token: tokio::sync::Mutex::new(None),
+            token: TokenCache::default(),
         })
     }
 
@@ -517,17 +515,14 @@ impl ServiceNow {
                 client_id,
                 client_secret,
             } => {
-                let mut token = self.token.lock().await;
-                if let Some((t, until)) = token.as_ref()
-                    && Instant::now() < *until
-                {
-                    return Ok(SecretString::from(format!("Bearer {}", t.expose_secret())));
-                }
-                let (t, lifetime) = self.fetch_token(client_id, client_secret).await?;
-                let until = Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN);
-                let header = SecretString::from(format!("Bearer {}", t.expose_secret()));
-                *token = Some((t, until));
-                Ok(header)
+                let token = self
+                    .token
+                    .get(self.fetch_token(client_id, client_secret))
+                    .await?;
+                Ok(SecretString::from(format!(
+                    "Bearer {}",
+                    token.expose_secret()
+                )))
             }
         }
     }
@@ -581,7 +576,7 @@ impl Api for ServiceNow {
         if answer.status == StatusCode::UNAUTHORIZED
             && matches!(self.settings.auth, ServiceNowAuth::OAuthClient { .. })
         {
-            *self.token.lock().await = None;
+            self.token.forget().await;
             return self.send_once(method, path, query, body).await;
         }
         Ok(answer)
