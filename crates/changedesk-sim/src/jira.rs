@@ -575,11 +575,20 @@ enum Cond {
 /// The conditions and the sort (descending?) of a bounded JQL the mock
 /// understands, or why not (400).
 fn parse_jql(jql: &str) -> Result<(Vec<Cond>, Option<bool>), String> {
-    let (conds, order) = match jql.to_ascii_lowercase().find(" order by ") {
-        Some(i) => (&jql[..i], Some(jql[i + " order by ".len()..].trim())),
-        None => (jql, None),
+    // `ORDER BY`, in any case, split off by words (never by byte position)
+    let words: Vec<&str> = jql.split(' ').collect();
+    let order_at = words
+        .windows(2)
+        .position(|w| w[0].eq_ignore_ascii_case("order") && w[1].eq_ignore_ascii_case("by"));
+    let (conds, order) = match order_at {
+        Some(k) => (
+            words[..k].join(" "),
+            Some(words[k + 2..].join(" ").trim().to_owned()),
+        ),
+        None => (jql.to_owned(), None),
     };
-    let desc = match order.map(str::to_ascii_lowercase).as_deref() {
+    let conds = conds.as_str();
+    let desc = match order.as_deref().map(str::to_ascii_lowercase).as_deref() {
         None => None,
         Some("updated asc" | "updated") => Some(false),
         Some("updated desc") => Some(true),
