@@ -19,7 +19,10 @@ scheduler's first round (spread over that interval) syncs every tenant while
 the inbox and a search are asked at a fixed rate (`--rate`, 50/s), wrk2-style:
 each request has its due time, and its latency counts from then, so a slow
 answer that delays the next requests counts for them too (no coordinated
-omission). How many tenants synced during the phase is reported beside.
+omission). How many tenants synced during the phase is reported beside. The
+server runs as deployed, with its answer cache (`--cache-mb`, default 64 MiB
+as `serve`'s; 0 makes every answer cold, which two cores cannot serve at
+50/s).
 
 A seeded archive is kept under target/msp-bench/ and reused when its
 parameters match (`--reseed` fills it again).
@@ -354,9 +357,9 @@ def main():
                     help="the open-loop phase without a sync round (what the machine serves of the mix alone)")
     ap.add_argument("--only", nargs="+", default=[],
                     help="measure only the pages whose name starts with one of these (e.g. agenda board)")
-    ap.add_argument("--cache-mb", type=int, default=0,
-                    help="the open-loop phase's answer cache (serve's --cache-mb; 64 is its default; 0, off, "
-                         "is the issue's measure)")
+    ap.add_argument("--cache-mb", type=int, default=64,
+                    help="the open-loop phase's answer cache (serve's --cache-mb; default 64, serve's own; 0: off, "
+                         "every answer made cold — the pages above are measured so)")
     ap.add_argument("--sync-seconds", type=int, default=120,
                     help="the open-loop phase's length, over which the scheduler spreads its first round")
     args = ap.parse_args()

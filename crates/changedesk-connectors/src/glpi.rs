@@ -145,6 +145,25 @@ impl GlpiStatus {
         }
     }
 
+    /// Its name (another value: the number).
+    pub fn label(self) -> String {
+        match self {
+            GlpiStatus::New => "new".to_owned(),
+            GlpiStatus::Processing => "processing".to_owned(),
+            GlpiStatus::Planned => "planned".to_owned(),
+            GlpiStatus::Pending => "pending".to_owned(),
+            GlpiStatus::Applied => "applied".to_owned(),
+            GlpiStatus::Closed => "closed".to_owned(),
+            GlpiStatus::Accepted => "accepted".to_owned(),
+            GlpiStatus::Review => "review".to_owned(),
+            GlpiStatus::Evaluation => "evaluation".to_owned(),
+            GlpiStatus::Approval => "approval".to_owned(),
+            GlpiStatus::Test => "test".to_owned(),
+            GlpiStatus::Qualification => "qualification".to_owned(),
+            GlpiStatus::Other(v) => v.to_string(),
+        }
+    }
+
     /// Whether the change is over (applied or closed).
     pub fn is_final(self) -> bool {
         matches!(self, GlpiStatus::Applied | GlpiStatus::Closed)

@@ -24,6 +24,7 @@
 pub mod glpi;
 pub mod jira;
 pub mod servicenow;
+pub mod target;
 
 use std::time::Duration;
 

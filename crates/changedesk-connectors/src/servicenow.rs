@@ -189,6 +189,21 @@ impl ChangeState {
         }
     }
 
+    /// Its name in the state model (an instance's own state: its value).
+    pub fn label(&self) -> String {
+        match self {
+            ChangeState::New => "new".to_owned(),
+            ChangeState::Assess => "assess".to_owned(),
+            ChangeState::Authorize => "authorize".to_owned(),
+            ChangeState::Scheduled => "scheduled".to_owned(),
+            ChangeState::Implement => "implement".to_owned(),
+            ChangeState::Review => "review".to_owned(),
+            ChangeState::Closed => "closed".to_owned(),
+            ChangeState::Canceled => "canceled".to_owned(),
+            ChangeState::Other(v) => v.clone(),
+        }
+    }
+
     /// Whether the change is over on the other side (closed or canceled).
     pub fn is_final(&self) -> bool {
         matches!(self, ChangeState::Closed | ChangeState::Canceled)

@@ -4,13 +4,17 @@
 //! ([`TicketText`]), and what a ticket's progress on the other side does to
 //! the work item ([`TicketMapping`], [`follow`]).
 
+use serde::{Deserialize, Serialize};
+
 use crate::text::clip_chars;
 use crate::timestamp::Timestamp;
 use crate::triage::{Decision, State};
 
 /// Whom a ticket is for: every tenant that sees the post, one tenant, or a
-/// tenant group (an MSP's customer with its own change board).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// tenant group (an MSP's customer with its own change board). As JSON:
+/// `"all"`, `{"tenant": "contoso"}`, `{"group": "emea"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TicketScope {
     /// Every tenant.
     All,
@@ -18,6 +22,131 @@ pub enum TicketScope {
     Tenant(String),
     /// A tenant group, by name.
     Group(String),
+}
+
+/// The systems a connector can talk to, by the name changedesk gives them
+/// (a channel's kind; the connectors crate talks to them).
+pub const SYSTEMS: [&str; 3] = ["servicenow", "jira", "glpi"];
+
+/// How ServiceNow changes are created (`model`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceNowModel {
+    /// A `change_request` record through the Table API.
+    #[default]
+    Table,
+    /// A normal change through the Change Management API.
+    Normal,
+    /// A standard change from `template` through the Change Management API.
+    Standard,
+}
+
+/// How changedesk signs in to ServiceNow (`auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceNowSignIn {
+    /// Basic: `user` and the secret as its password.
+    #[default]
+    Basic,
+    /// OAuth client credentials: `user` is the client id, the secret its
+    /// secret.
+    Oauth,
+}
+
+/// Which system a connector talks to and how (no secret): kept as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "system", rename_all = "snake_case", deny_unknown_fields)]
+pub enum TargetSettings {
+    /// A ServiceNow instance.
+    #[serde(rename = "servicenow")]
+    ServiceNow {
+        /// The instance, e.g. `https://contoso.service-now.com`.
+        url: String,
+        /// The integration user, or the OAuth client id.
+        user: String,
+        /// Basic or OAuth client credentials.
+        #[serde(default)]
+        auth: ServiceNowSignIn,
+        /// Table record, normal or standard change.
+        #[serde(default)]
+        model: ServiceNowModel,
+        /// The standard change template's sys_id (with `model = standard`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        template: Option<String>,
+    },
+    /// A Jira Cloud site (or Jira Service Management).
+    Jira {
+        /// The site, e.g. `https://contoso.atlassian.net`.
+        url: String,
+        /// The account's e-mail address (the secret is its API token).
+        user: String,
+        /// The project key, e.g. `CHG`.
+        project: String,
+        /// The issue type's name, e.g. `Task`.
+        issue_type: String,
+    },
+    /// A GLPI server's REST API (`apirest.php`).
+    Glpi {
+        /// The API, e.g. `https://glpi.contoso.com/apirest.php`.
+        url: String,
+        /// A login for Basic sign-in; empty: the secret is a user token.
+        #[serde(default)]
+        user: String,
+        /// The entity changes are created in.
+        #[serde(default)]
+        entities_id: i64,
+    },
+}
+
+impl TargetSettings {
+    /// The system's name ([`SYSTEMS`]).
+    pub fn system(&self) -> &'static str {
+        match self {
+            TargetSettings::ServiceNow { .. } => "servicenow",
+            TargetSettings::Jira { .. } => "jira",
+            TargetSettings::Glpi { .. } => "glpi",
+        }
+    }
+
+    /// The address it talks to.
+    pub fn url(&self) -> &str {
+        match self {
+            TargetSettings::ServiceNow { url, .. }
+            | TargetSettings::Jira { url, .. }
+            | TargetSettings::Glpi { url, .. } => url,
+        }
+    }
+}
+
+impl TicketScope {
+    /// The text form: `all`, `tenant:NAME` or `group:NAME`.
+    pub fn as_text(&self) -> String {
+        match self {
+            TicketScope::All => "all".to_owned(),
+            TicketScope::Tenant(t) => format!("tenant:{t}"),
+            TicketScope::Group(g) => format!("group:{g}"),
+        }
+    }
+
+    /// Reads [`TicketScope::as_text`]'s form back.
+    pub fn parse(s: &str) -> Result<TicketScope, String> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("all") {
+            return Ok(TicketScope::All);
+        }
+        match t.split_once(':') {
+            Some((k, name)) if k.eq_ignore_ascii_case("tenant") && !name.trim().is_empty() => {
+                Ok(TicketScope::Tenant(name.trim().to_owned()))
+            }
+            Some((k, name)) if k.eq_ignore_ascii_case("group") && !name.trim().is_empty() => {
+                Ok(TicketScope::Group(name.trim().to_owned()))
+            }
+            _ => Err(format!(
+                "`{}` is not all, tenant:NAME or group:NAME",
+                clip_chars(t, 60)
+            )),
+        }
+    }
 }
 
 /// The id changedesk gives the ticket of `post_id` for `scope`, kept on the
@@ -114,7 +243,8 @@ impl TicketText {
 
 /// Where a ticket stands on the other side, whatever the system calls it
 /// (each connector maps its own states).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TicketProgress {
     /// Raised, not yet being worked on (new, assessed, authorized,
     /// scheduled, to do).
@@ -125,6 +255,31 @@ pub enum TicketProgress {
     Done,
     /// Canceled or refused.
     Canceled,
+}
+
+impl TicketProgress {
+    /// The stored name: `open`, `in_progress`, `done`, `canceled`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketProgress::Open => "open",
+            TicketProgress::InProgress => "in_progress",
+            TicketProgress::Done => "done",
+            TicketProgress::Canceled => "canceled",
+        }
+    }
+
+    /// Reads [`TicketProgress::as_str`]'s form back.
+    pub fn parse(s: &str) -> Result<TicketProgress, String> {
+        [
+            TicketProgress::Open,
+            TicketProgress::InProgress,
+            TicketProgress::Done,
+            TicketProgress::Canceled,
+        ]
+        .into_iter()
+        .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| format!("`{}` is not a ticket's progress", clip_chars(s, 40)))
+    }
 }
 
 /// What a work item becomes when its ticket reaches a stage: a state and,

@@ -88,6 +88,7 @@ pub fn sync_event(
         changes: Vec::new(),
         reason: error.map(|e| crate::text::clip_chars(e, 500).to_string()),
         target: None,
+        ticket_scope: None,
     })
 }
 
@@ -145,6 +146,9 @@ pub enum EventKind {
     PostNewTenants,
     /// "Send a test" of a channel.
     Test,
+    /// A change request was asked for in a connector's system (its
+    /// `target`, for the `ticket_scope`): heard only by that connector.
+    ChangeRequested,
 }
 
 impl EventKind {
@@ -167,13 +171,15 @@ impl EventKind {
         EventKind::OwnerReview,
         EventKind::PostNewTenants,
         EventKind::Test,
+        EventKind::ChangeRequested,
     ];
 
     /// Whether only a channel that names this kind hears of it (one whose
     /// filter names no kinds hears of every other kind): a post reaching
     /// more tenants is news for those who follow tenants, noise for others.
+    /// A change request is for the connector it names alone.
     pub fn opt_in(self) -> bool {
-        matches!(self, EventKind::PostNewTenants)
+        matches!(self, EventKind::PostNewTenants | EventKind::ChangeRequested)
     }
 
     /// The dotted name: the webhook's `type`, what filters name.
@@ -196,6 +202,7 @@ impl EventKind {
             EventKind::OwnerReview => "owner.review",
             EventKind::PostNewTenants => "post.new_tenants",
             EventKind::Test => "changedesk.test",
+            EventKind::ChangeRequested => "change.requested",
         }
     }
 }
@@ -311,9 +318,13 @@ pub struct Event {
     /// Why (a rule's name, a person's note).
     #[serde(default)]
     pub reason: Option<String>,
-    /// Whom a rule's `notify` names (`rule.notify`).
+    /// Whom a rule's `notify` names (`rule.notify`), the channel a test
+    /// is for, the connector a change request is for.
     #[serde(default)]
     pub target: Option<String>,
+    /// Whom a change request is for (`change.requested`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_scope: Option<crate::change_control::TicketScope>,
 }
 
 /// Which events a channel hears of. Empty lists mean "any".
@@ -467,6 +478,11 @@ pub fn payload(
         "reason": e.reason,
         "target": e.target,
     });
+    if let Some(scope) = &e.ticket_scope
+        && let Some(obj) = data.as_object_mut()
+    {
+        obj.insert("ticket_scope".into(), serde_json::json!(scope));
+    }
     if filter.tenants.is_none()
         && let Some(obj) = data.as_object_mut()
     {
@@ -547,6 +563,7 @@ mod tests {
             changes: vec![],
             reason: None,
             target: None,
+            ticket_scope: None,
         }
     }
 
@@ -655,7 +672,15 @@ mod tests {
         };
         assert!(!limited.matches(&e));
         assert!(limited.matches(&event(EventKind::PostNewTenants, &["alpha"])));
-        assert!(EventKind::ALL.iter().filter(|k| k.opt_in()).count() == 1);
+        let opt_in: Vec<EventKind> = EventKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.opt_in())
+            .collect();
+        assert_eq!(
+            opt_in,
+            [EventKind::PostNewTenants, EventKind::ChangeRequested]
+        );
         assert_eq!(
             "post.new_tenants".parse::<EventKind>(),
             Ok(EventKind::PostNewTenants)

@@ -88,6 +88,7 @@ fn request_of(d: &DeclaredChannel) -> ChannelRequest {
         digest: d.digest.as_ref().map(schedule),
         review: d.review.as_ref().map(schedule),
         allow_private: d.allow_private,
+        connector: None,
     }
 }
 

@@ -13,6 +13,7 @@
 #![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 #![forbid(unsafe_code)]
 
+pub mod changes;
 pub mod declared;
 pub mod http;
 pub mod jobs;

@@ -507,6 +507,7 @@ pub fn events_of(
         changes: Vec::new(),
         reason: None,
         target: None,
+        ticket_scope: None,
     };
     let mut out = Vec::new();
     if created {
@@ -968,6 +969,7 @@ fn deadline_event(
         changes: Vec::new(),
         reason: Some(status.to_string()),
         target: None,
+        ticket_scope: None,
     }
 }
 

@@ -256,7 +256,8 @@ impl WriterState {
 /// A writer's turn: logs (at debug) how long it held the write lock.
 struct WriterGuard<'a> {
     state: tokio::sync::MutexGuard<'a, WriterState>,
-    /// Counted here when it ends (`None`: bookkeeping, not counted).
+    /// Counted here when it ends (`None`: bookkeeping, not counted, or a
+    /// load not counted yet: see `count_write`).
     ended: Option<&'a std::sync::atomic::AtomicU64>,
     what: &'static str,
     since: std::time::Instant,
@@ -386,6 +387,8 @@ mod declared;
 pub use declared::*;
 mod directory;
 pub use directory::*;
+mod tickets;
+pub use tickets::*;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -1859,6 +1862,17 @@ pub struct BatchSummary {
     pub health: Option<ImportSummary>,
 }
 
+impl BatchSummary {
+    /// Whether the load changed what the archive's reads of posts,
+    /// incidents, links or health return (see [`ImportSummary::changed`]).
+    pub fn changed(&self) -> bool {
+        [&self.messages, &self.issues, &self.health]
+            .into_iter()
+            .flatten()
+            .any(ImportSummary::changed)
+    }
+}
+
 /// What one load changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ImportSummary {
@@ -1879,6 +1893,9 @@ pub struct ImportSummary {
     pub reappeared: usize,
     /// Links marked gone by this (complete) listing.
     pub gone: usize,
+    /// Links whose tenant's own details or version changed (without a new
+    /// revision of the shared content).
+    pub details: usize,
     /// Items now gone from every tenant.
     pub expired: usize,
     /// Source items that could not be parsed.
@@ -1888,6 +1905,22 @@ pub struct ImportSummary {
     /// Items a bug could not handle (also counted in `rejected`): left as
     /// they were, the rest of the listing stored, reported with the id.
     pub failed: Vec<FailedItem>,
+}
+
+impl ImportSummary {
+    /// Whether the load changed an item, a revision, a link (new, gone,
+    /// back, its tenant's details) or an expiry: what reads of the archive
+    /// return, beyond the tenant's sync times, watermarks and run log.
+    pub fn changed(&self) -> bool {
+        self.new
+            + self.updated
+            + self.linked
+            + self.reappeared
+            + self.gone
+            + self.expired
+            + self.details
+            > 0
+    }
 }
 
 /// An item of a listing that could not be stored, and why.
@@ -2197,6 +2230,7 @@ mod sqlite {
     include!("query_ops.rs");
     include!("view_ops.rs");
     include!("directory_ops.rs");
+    include!("ticket_ops.rs");
 }
 
 mod postgres {
@@ -2230,6 +2264,7 @@ mod postgres {
     include!("query_ops.rs");
     include!("view_ops.rs");
     include!("directory_ops.rs");
+    include!("ticket_ops.rs");
 }
 
 /// Brings a SQLite archive's schema up to date. sqlx takes no lock for

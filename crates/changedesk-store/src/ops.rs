@@ -105,28 +105,52 @@ async fn begin<'w>(
 
 /// A sync's write transaction: the write lock, and on PostgreSQL a commit
 /// that does not wait for the disk (a lost load is fetched again).
+///
+/// It is not counted as a write until [`count_write`] says so: only a load
+/// that changes what the server's kept answers show (posts, their links,
+/// tenant names) is. One that brings no new post, revision, link, gone or
+/// expired post or tenant detail (most tenants on most rounds) moves only
+/// the tenant's sync times, watermarks, sightings and run log, and its
+/// incidents and health, which no kept answer shows (their pages read them
+/// afresh): it must not throw away every answer the server keeps.
 async fn begin_load<'w>(pool: &Pool<Db>, writer: &'w Writer, what: &'static str) -> Result<(WriterGuard<'w>, Tx)> {
-    let (w, mut tx) = begin_write(pool, writer, what).await?;
+    let (w, mut tx) = begin(pool, writer, what, false).await?;
     if !ASYNC_COMMIT.is_empty() {
         sqlx::query(ASYNC_COMMIT).execute(&mut *tx).await?;
     }
     Ok((w, tx))
 }
 
+/// Counts a transaction begun uncounted ([`begin_load`]) as a write after
+/// all: in [`Store::local_writes`] when it ends, and in `archive_changes`
+/// with its commit.
+async fn count_write<'w>(w: &mut WriterGuard<'w>, writer: &'w Writer, tx: &mut Tx) -> Result<()> {
+    if w.ended.is_none() {
+        sqlx::query("UPDATE archive_changes SET n = n + 1 WHERE id = 1").execute(&mut **tx).await?;
+        w.ended = Some(&writer.ended);
+    }
+    Ok(())
+}
+
 async fn ensure_tenant(tx: &mut Tx, name: &str, now: &str) -> Result<i64> {
+    Ok(ensure_tenant_created(tx, name, now).await?.0)
+}
+
+/// The tenant's id, and whether it was created now.
+async fn ensure_tenant_created(tx: &mut Tx, name: &str, now: &str) -> Result<(i64, bool)> {
     if let Some(row) = sqlx::query("SELECT id FROM tenants WHERE name = $1")
         .bind(name)
         .fetch_optional(&mut **tx)
         .await?
     {
-        return Ok(row.try_get("id")?);
+        return Ok((row.try_get("id")?, false));
     }
     let row = sqlx::query("INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id")
         .bind(name)
         .bind(now)
         .fetch_one(&mut **tx)
         .await?;
-    Ok(row.try_get("id")?)
+    Ok((row.try_get("id")?, true))
 }
 
 async fn tenant_id(pool: &Pool<Db>, name: &str) -> Result<i64> {
@@ -423,6 +447,9 @@ async fn record_sighting(
                 || h.details_digest != s.details_digest
                 || h.seen_last_modified != s.last_modified
             {
+                if h.visible {
+                    summary.details += 1;
+                }
                 learned.note_details(s);
                 if !h.visible {
                     count_links(tx, l, &[s.id], 0, 1).await?;
@@ -911,6 +938,7 @@ async fn tell_new_tenants(
             changes: Vec::new(),
             reason: None,
             target: None,
+            ticket_scope: None,
         })
         .collect();
     insert_events(tx, &events, now).await
@@ -1946,10 +1974,12 @@ pub(crate) async fn import_batches(
         let (mut w, mut tx) = begin_load(pool, writer, "tenant batches").await?;
         let mut out = Vec::with_capacity(batches.len());
         let mut failed = false;
+        let mut changed = false;
         for (tenant, batch, digests) in batches {
             let learned = Learned::new(&w.state);
             match import_tenant(&mut tx, tenant, batch, digests, learned, failing_after).await {
-                Ok((summary, remember)) => {
+                Ok((summary, remember, tenant_changed)) => {
+                    changed |= tenant_changed;
                     // remembered now so the next tenant of the group finds
                     // what this one wrote; forgotten if this transaction
                     // does not commit
@@ -1964,6 +1994,9 @@ pub(crate) async fn import_batches(
             }
         }
         if !failed {
+            if changed {
+                count_write(&mut w, writer, &mut tx).await?;
+            }
             let t = std::time::Instant::now();
             match commit(tx).await {
                 Ok(()) => {
@@ -1997,7 +2030,10 @@ pub(crate) async fn import_batch(
 ) -> Result<BatchSummary> {
     let (mut w, mut tx) = begin_load(pool, writer, "tenant batch").await?;
     let learned = Learned::new(&w.state);
-    let (summary, remember) = import_tenant(&mut tx, tenant, batch, digests, learned, failing_after).await?;
+    let (summary, remember, changed) = import_tenant(&mut tx, tenant, batch, digests, learned, failing_after).await?;
+    if changed {
+        count_write(&mut w, writer, &mut tx).await?;
+    }
     let t = std::time::Instant::now();
     commit(tx).await?;
     w.state.remember(remember);
@@ -2005,7 +2041,8 @@ pub(crate) async fn import_batch(
     Ok(summary)
 }
 
-/// One tenant's part of [`import_batches`].
+/// One tenant's part of [`import_batches`], and whether it changed what
+/// kept answers show (a new tenant, or its posts: see `begin_load`).
 async fn import_tenant(
     tx: &mut Tx,
     tenant: &str,
@@ -2013,10 +2050,10 @@ async fn import_tenant(
     digests: &BatchDigests<'_>,
     mut learned: Learned<'_>,
     failing_after: i64,
-) -> Result<(BatchSummary, Remember)> {
+) -> Result<(BatchSummary, Remember, bool)> {
     let prepared = batch.messages.as_ref().map(|(m, _)| prepare_messages(m, &digests.messages));
     let t0 = std::time::Instant::now();
-    let tenant_id = ensure_tenant(tx, tenant, &batch.at.to_canonical()).await?;
+    let (tenant_id, created) = ensure_tenant_created(tx, tenant, &batch.at.to_canonical()).await?;
     let mut out = BatchSummary::default();
     let t1 = std::time::Instant::now();
     if let (Some(p), Some((_, opts))) = (&prepared, &batch.messages) {
@@ -2055,7 +2092,10 @@ async fn import_tenant(
         health_us = t3.elapsed().as_micros() as u64,
         "tenant batch stored"
     );
-    Ok((out, remember))
+    // what kept answers show: posts and their links (tenant names too);
+    // incidents and health are read afresh (see `begin_load`)
+    let changed = created || out.messages.as_ref().is_some_and(ImportSummary::changed);
+    Ok((out, remember, changed))
 }
 
 /// The columns of a [`TenantRow`] from `tenants t` (its counts by

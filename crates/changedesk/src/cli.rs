@@ -676,12 +676,56 @@ pub enum ChannelCommand {
 
 /// `notify channel add`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("destination").required(true).args(["webhook", "teams", "slack", "email", "owner"])))]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["webhook", "teams", "slack", "email", "owner", "servicenow", "jira", "glpi"])))]
 pub struct ChannelAdd {
     pub name: String,
     /// A signed webhook's endpoint (https; http only with --allow-private, for a local receiver).
     #[arg(long, value_name = "URL", conflicts_with_all = ["teams", "slack", "email"])]
     pub webhook: Option<String>,
+    /// A connector to a ServiceNow instance (its URL): change requests raised there (Table API, or
+    /// --model normal/standard). Signs in as --user with the secret of --secret-env/--secret-file.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner", "jira", "glpi"])]
+    pub servicenow: Option<String>,
+    /// A connector to a Jira Cloud site (its URL): issues in --project of --issue-type, as --user
+    /// (the account's e-mail) with its API token.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner", "glpi"], requires_all = ["project", "issue_type"])]
+    pub jira: Option<String>,
+    /// A connector to a GLPI server (its apirest.php URL): changes, as --user (Basic) or with a
+    /// user token as the secret.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner"])]
+    pub glpi: Option<String>,
+    /// A connector's sign-in: ServiceNow's user (or OAuth client id with --auth oauth), Jira's
+    /// account e-mail, GLPI's login.
+    #[arg(long = "user", value_name = "NAME")]
+    pub login: Option<String>,
+    /// The environment variable holding a connector's secret (password, API token, user token or
+    /// OAuth client secret): kept sealed, never printed.
+    #[arg(long, value_name = "VAR", conflicts_with = "secret_file")]
+    pub secret_env: Option<String>,
+    /// The file holding a connector's secret (its first line).
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<PathBuf>,
+    /// ServiceNow's sign-in: basic (default) or oauth (client credentials).
+    #[arg(long, value_name = "AUTH", value_parser = ["basic", "oauth"], requires = "servicenow")]
+    pub auth: Option<String>,
+    /// ServiceNow's change model: table (default), normal or standard (with --template).
+    #[arg(long, value_name = "MODEL", value_parser = ["table", "normal", "standard"], requires = "servicenow")]
+    pub model: Option<String>,
+    /// ServiceNow's standard change template (its sys_id).
+    #[arg(long, value_name = "SYS_ID", requires = "servicenow")]
+    pub template: Option<String>,
+    /// Jira's project key.
+    #[arg(long, value_name = "KEY", requires = "jira")]
+    pub project: Option<String>,
+    /// Jira's issue type.
+    #[arg(long, value_name = "TYPE", requires = "jira")]
+    pub issue_type: Option<String>,
+    /// GLPI's entity for new changes.
+    #[arg(long, value_name = "ID", requires = "glpi")]
+    pub entities_id: Option<i64>,
+    /// The environment variable holding GLPI's application token, if the server asks for one.
+    #[arg(long, value_name = "VAR", requires = "glpi")]
+    pub app_token_env: Option<String>,
     /// A Microsoft Teams Workflows webhook URL (its `sig` is the credential: kept sealed).
     #[arg(long, value_name = "URL", conflicts_with_all = ["slack", "email"])]
     pub teams: Option<String>,
@@ -1026,6 +1070,31 @@ pub enum TasksCommand {
         decision: String,
         #[arg(long)]
         reason: Option<String>,
+    },
+    /// Ask a connector (`notify channel add … --servicenow/--jira/--glpi`) to raise a ticket for
+    /// the post: once per post and scope (asking again finds it). The outbox delivers it (`serve`,
+    /// or `notify deliver`); `tasks tickets` lists what was raised.
+    RaiseChange {
+        #[arg(value_name = "MC…")]
+        id: String,
+        /// The connector.
+        #[arg(long, value_name = "NAME")]
+        connector: String,
+        /// For this tenant only.
+        #[arg(long, value_name = "TENANT", conflicts_with = "group")]
+        tenant: Option<String>,
+        /// For this tenant group only.
+        #[arg(long, value_name = "GROUP")]
+        group: Option<String>,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// The tickets raised for a post in change-control systems.
+    Tickets {
+        #[arg(value_name = "MC…")]
+        id: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Add a comment to the log.
     Comment {

@@ -4,3 +4,4 @@
 mod glpi;
 mod jira;
 mod servicenow;
+mod target;

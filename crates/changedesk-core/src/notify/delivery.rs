@@ -36,6 +36,12 @@ pub enum ChannelKind {
     Teams,
     /// A Slack incoming webhook: Block Kit.
     Slack,
+    /// A ServiceNow instance (a connector: change requests).
+    ServiceNow,
+    /// A Jira Cloud site (a connector: issues).
+    Jira,
+    /// A GLPI server (a connector: changes).
+    Glpi,
 }
 
 impl ChannelKind {
@@ -45,6 +51,9 @@ impl ChannelKind {
         ChannelKind::Email,
         ChannelKind::Teams,
         ChannelKind::Slack,
+        ChannelKind::ServiceNow,
+        ChannelKind::Jira,
+        ChannelKind::Glpi,
     ];
 
     /// The stored name.
@@ -54,16 +63,32 @@ impl ChannelKind {
             ChannelKind::Email => "email",
             ChannelKind::Teams => "teams",
             ChannelKind::Slack => "slack",
+            ChannelKind::ServiceNow => "servicenow",
+            ChannelKind::Jira => "jira",
+            ChannelKind::Glpi => "glpi",
         }
+    }
+
+    /// Whether it is a connector to a change-control system (it hears only
+    /// of the change requests addressed to it, and raises tickets).
+    pub fn is_connector(self) -> bool {
+        matches!(
+            self,
+            ChannelKind::ServiceNow | ChannelKind::Jira | ChannelKind::Glpi
+        )
     }
 
     /// Whether messages of this kind gather several events (all but
     /// webhooks).
     pub fn batches(self) -> bool {
-        self != ChannelKind::Webhook
+        matches!(
+            self,
+            ChannelKind::Email | ChannelKind::Teams | ChannelKind::Slack
+        )
     }
 
-    /// Whether the destination is a secret URL (webhook, Teams, Slack).
+    /// Whether the destination is a URL (webhook, Teams, Slack: a secret;
+    /// a connector: its system's address).
     pub fn has_url(self) -> bool {
         self != ChannelKind::Email
     }
@@ -86,8 +111,13 @@ impl FromStr for ChannelKind {
             .find(|k| k.as_str().eq_ignore_ascii_case(t))
             .ok_or_else(|| {
                 format!(
-                    "unknown channel kind `{}` (expected webhook, email, teams or slack)",
-                    crate::text::clip_chars(t, 40)
+                    "unknown channel kind `{}` (expected one of: {})",
+                    crate::text::clip_chars(t, 40),
+                    ChannelKind::ALL
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })
     }
@@ -396,6 +426,10 @@ pub struct ChannelSettings {
     /// each event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub person: Option<String>,
+    /// A connector's system and how to reach it (its secret is sealed
+    /// apart, like a channel's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connector: Option<crate::change_control::TargetSettings>,
 }
 
 impl ChannelSettings {
@@ -492,6 +526,7 @@ mod tests {
             changes: vec![],
             reason: None,
             target: None,
+            ticket_scope: None,
         }
     }
 

@@ -29,7 +29,8 @@ pub const MAX_ACTOR_LEN: usize = 128;
 
 /// Who made a change.
 ///
-/// Text form (and serde form): the person's name, `rules` or `system`.
+/// Text form (and serde form): the person's name, `rules`, `system` or
+/// `connector:NAME`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Actor {
     /// A person, by the name given with `--as USER` (or the signed-in user).
@@ -38,6 +39,9 @@ pub enum Actor {
     Rules,
     /// changedesk itself: a new revision of a post, an automatic close.
     System,
+    /// A connector to a change-control system (by its name): a ticket it
+    /// raised, its state followed back.
+    Connector(String),
 }
 
 /// An actor name that cannot be used.
@@ -54,19 +58,21 @@ impl Actor {
         match actor {
             Actor::Person(_) => Ok(actor),
             _ => Err(ActorError(format!(
-                "`{}` is reserved for automatic changes (reserved: {})",
+                "`{}` is reserved for automatic changes (reserved: {}, connector:NAME)",
                 name.trim(),
                 common::RESERVED_NAMES.join(", ")
             ))),
         }
     }
 
-    /// The text form: the person's name, `rules` or `system`.
-    pub fn as_str(&self) -> &str {
+    /// The text form: the person's name, `rules`, `system` or
+    /// `connector:NAME`.
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
         match self {
-            Actor::Person(p) => p,
-            Actor::Rules => "rules",
-            Actor::System => "system",
+            Actor::Person(p) => p.as_str().into(),
+            Actor::Rules => "rules".into(),
+            Actor::System => "system".into(),
+            Actor::Connector(c) => format!("connector:{c}").into(),
         }
     }
 
@@ -78,7 +84,7 @@ impl Actor {
 
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.as_str())
     }
 }
 
@@ -93,6 +99,19 @@ impl FromStr for Actor {
         }
         if t.eq_ignore_ascii_case("system") {
             return Ok(Actor::System);
+        }
+        if let Some(name) = crate::text::strip_prefix_ignore_ascii_case(t, "connector:") {
+            let name = name.trim();
+            if name.is_empty()
+                || name.chars().count() > MAX_ACTOR_LEN
+                || name.chars().any(char::is_control)
+            {
+                return Err(ActorError(format!(
+                    "`{}` does not name a connector",
+                    shorten(t, 40).escape_debug()
+                )));
+            }
+            return Ok(Actor::Connector(name.to_string()));
         }
         if t.is_empty() {
             return Err(ActorError(
@@ -117,7 +136,7 @@ impl FromStr for Actor {
 
 impl Serialize for Actor {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
+        s.serialize_str(&self.as_str())
     }
 }
 
@@ -165,6 +184,12 @@ text_enum! {
         Acknowledge => "acknowledge",
         /// The post has a new revision.
         Revised => "revised",
+        /// A person asked for a change request in a connector's system
+        /// (`new`: the connector; `reason`: for whom).
+        RequestChange => "request_change",
+        /// A connector raised the ticket (`new`: its number; `reason`: its
+        /// link).
+        ChangeRaised => "change_raised",
     }
 }
 
@@ -188,6 +213,8 @@ impl LogAction {
             LogAction::SetOverride => "overridden for a tenant",
             LogAction::Acknowledge => "acknowledged",
             LogAction::Revised => "revised",
+            LogAction::RequestChange => "sent for a change request",
+            LogAction::ChangeRaised => "given a ticket",
         }
     }
 }

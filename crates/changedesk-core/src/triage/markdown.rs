@@ -205,7 +205,7 @@ fn decision_cells<W: AgendaWriter>(r: &DecisionRow) -> Vec<String> {
         W::text(&r.message_id),
         opt::<W>(r.title.as_deref()),
         W::text(&decision),
-        W::text(r.actor.as_str()),
+        W::text(&r.actor.as_str()),
         opt::<W>(r.reason.as_deref()),
     ]
 }

@@ -1,4 +1,5 @@
-//! The answer cache of the busiest reads (the post list, search and facets).
+//! The answer cache of the busiest reads (the post list, search and facets,
+//! and the inbox page's data).
 //!
 //! An inbox is read far more often than the archive changes: a team opens
 //! the same first page, dashboards poll it. An answer is kept, as the JSON
@@ -247,8 +248,53 @@ where
     T: Serialize,
     F: Future<Output = ApiResult<T>> + Send + 'static,
 {
+    let (body, hit) = kept(state, caller, uri, depends, make).await?;
+    Ok(answer(body, hit))
+}
+
+/// As [`json`], for a page that shows the value with what is the caller's
+/// own (their session's form token, their name): the value is kept, not
+/// the page. Returns it, and whether it came from the cache (`None`: the
+/// cache is off).
+pub async fn value<T, E, F>(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    depends: DependsOn,
+    make: impl FnOnce() -> F + Send + 'static,
+) -> Result<(T, Option<bool>), E>
+where
+    T: Serialize + serde::de::DeserializeOwned,
+    E: From<ApiError> + 'static,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+{
+    if state.cache.is_none() {
+        return Ok((make().await?, None));
+    }
+    let (body, hit) = kept(state, caller, uri, depends, make).await?;
+    let value = serde_json::from_slice(&body).map_err(|e| ApiError::internal(&e))?;
+    if let Some(hit) = hit {
+        count(hit);
+    }
+    Ok((value, hit))
+}
+
+/// The encoded answer, kept or made (see [`json`]), and whether it came from
+/// the cache (`None`: the cache is off).
+async fn kept<T, E, F>(
+    state: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    depends: DependsOn,
+    make: impl FnOnce() -> F + Send + 'static,
+) -> Result<(Bytes, Option<bool>), E>
+where
+    T: Serialize,
+    E: From<ApiError> + 'static,
+    F: Future<Output = Result<T, E>> + Send + 'static,
+{
     let Some(cache) = &state.cache else {
-        return Ok(answer(encode(&make().await?)?, None));
+        return Ok((encode(&make().await?)?, None));
     };
     let ttl = depends.time.then_some(cache.ttl);
     let key = Key {
@@ -275,14 +321,14 @@ where
             {
                 renew(cache.clone(), key, make, permit);
             }
-            return Ok(answer(entry.body, Some(true)));
+            return Ok((entry.body, Some(true)));
         }
         cache.entries.remove(&key);
     }
     let guard = match cache.entries.get_value_or_guard_async(&key).await {
         // another request made it while this one waited
         Ok(entry) if entry.fresh() => {
-            return Ok(answer(entry.body, Some(true)));
+            return Ok((entry.body, Some(true)));
         }
         Ok(_) => None,
         Err(guard) => Some(guard),
@@ -291,7 +337,7 @@ where
     if let Some(guard) = guard {
         let _ = guard.insert(Entry::new(body.clone(), ttl));
     }
-    Ok(answer(body, Some(false)))
+    Ok((body, Some(false)))
 }
 
 /// The tenants a limited `scope` allows, against the archive's tenant names
@@ -333,14 +379,15 @@ pub async fn resolve_scope(state: &AppState, scope: &Scope) -> ApiResult<TenantS
 
 /// Makes a kept answer again in the background and keeps the new one (a
 /// failure leaves the old one to expire).
-fn renew<T, F>(
+fn renew<T, E, F>(
     cache: Arc<AnswerCache>,
     key: Key,
     make: impl FnOnce() -> F + Send + 'static,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) where
     T: Serialize,
-    F: Future<Output = ApiResult<T>> + Send + 'static,
+    E: 'static,
+    F: Future<Output = Result<T, E>> + Send + 'static,
 {
     tokio::spawn(async move {
         if let Ok(value) = make().await
@@ -361,14 +408,20 @@ fn encode<T: Serialize>(value: &T) -> ApiResult<Bytes> {
 fn answer(body: Bytes, hit: Option<bool>) -> Response {
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     if let Some(hit) = hit {
-        response.headers_mut().insert(
-            CACHE_HEADER,
-            HeaderValue::from_static(if hit { "hit" } else { "miss" }),
-        );
-        metrics::counter!("changedesk_answer_cache_total", "result" => if hit { "hit" } else { "miss" })
-            .increment(1);
+        response.headers_mut().insert(CACHE_HEADER, hit_header(hit));
+        count(hit);
     }
     response
+}
+
+/// The value of [`CACHE_HEADER`].
+pub fn hit_header(hit: bool) -> HeaderValue {
+    HeaderValue::from_static(if hit { "hit" } else { "miss" })
+}
+
+fn count(hit: bool) {
+    metrics::counter!("changedesk_answer_cache_total", "result" => if hit { "hit" } else { "miss" })
+        .increment(1);
 }
 
 /// The cache as the service state holds it.

@@ -61,15 +61,18 @@ pub struct DigestRequest {
 pub struct ChannelRequest {
     /// 1 to 64 letters, digits, `-` or `_`.
     pub name: String,
-    /// `webhook` (default), `email`, `teams` or `slack`.
+    /// `webhook` (default), `email`, `teams` or `slack`; or a connector:
+    /// `servicenow`, `jira` or `glpi`.
     #[serde(default)]
     pub kind: Option<String>,
     /// The endpoint of a webhook, Teams Workflows or Slack channel: https
     /// (plain http only with `allow_private`). A secret: kept sealed, never
-    /// shown again.
+    /// shown again. A connector's system (an instance, a site, GLPI's
+    /// `apirest.php`).
     #[serde(default, alias = "webhook")]
     pub url: Option<String>,
     /// A webhook's signing secret (`whsec_…`); none: a new one, shown once.
+    /// A connector's password, API token, user token or client secret.
     #[serde(default)]
     pub secret: Option<String>,
     /// An e-mail channel's addresses (at most 100). An owner's e-mail
@@ -118,6 +121,108 @@ pub struct ChannelRequest {
     /// network).
     #[serde(default)]
     pub allow_private: bool,
+    /// A connector's settings (`kind` `servicenow`, `jira` or `glpi`): its
+    /// system is at `url`, and `secret` is the password, API token, user
+    /// token or OAuth client secret it signs in with (kept sealed).
+    #[serde(default)]
+    pub connector: Option<ConnectorRequest>,
+}
+
+/// A connector's settings as a person asks for them.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorRequest {
+    /// Who signs in: ServiceNow's user (or OAuth client id), Jira's
+    /// account e-mail, GLPI's login (none: `secret` is a user token).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// ServiceNow: `basic` (default) or `oauth` (client credentials).
+    #[serde(default)]
+    pub auth: Option<String>,
+    /// ServiceNow: `table` (default: a `change_request` record), `normal`
+    /// or `standard` (the Change Management API).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// ServiceNow: the standard change template's sys_id.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Jira: the project's key.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Jira: the issue type's name.
+    #[serde(default)]
+    pub issue_type: Option<String>,
+    /// GLPI: the entity changes are created in.
+    #[serde(default)]
+    pub entities_id: Option<i64>,
+    /// GLPI: the API client's application token, if the server asks for
+    /// one (kept sealed).
+    #[serde(default)]
+    pub app_token: Option<String>,
+}
+
+/// The connector settings and sealed credentials `req` asks for, checked.
+fn check_connector(
+    ring: &Keyring,
+    name: &str,
+    kind: ChannelKind,
+    req: &ChannelRequest,
+    url: &url::Url,
+) -> Result<(changedesk_core::change_control::TargetSettings, String), ChannelError> {
+    let c = req.connector.clone().unwrap_or_default();
+    let mut v = serde_json::json!({"system": kind.as_str(), "url": url.as_str()});
+    let fields = [
+        ("user", c.user.map(|u| u.trim().to_string().into())),
+        ("auth", c.auth.map(|a| a.trim().to_ascii_lowercase().into())),
+        (
+            "model",
+            c.model.map(|m| m.trim().to_ascii_lowercase().into()),
+        ),
+        ("template", c.template.map(|t| t.trim().to_string().into())),
+        ("project", c.project.map(|p| p.trim().to_string().into())),
+        (
+            "issue_type",
+            c.issue_type.map(|t| t.trim().to_string().into()),
+        ),
+        ("entities_id", c.entities_id.map(Into::into)),
+    ];
+    for (k, value) in fields {
+        if let (Some(value), Some(obj)) = (value, v.as_object_mut()) {
+            obj.insert(k.to_string(), value);
+        }
+    }
+    let settings: changedesk_core::change_control::TargetSettings = serde_json::from_value(v)
+        .map_err(|e| on("connector")(format!("a {kind} connector: {e}")))?;
+    if c.app_token.is_some() && kind != ChannelKind::Glpi {
+        return Err(on("connector")(
+            "an application token is GLPI's; leave `app_token` out".into(),
+        ));
+    }
+    let secret = req
+        .secret
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            on("secret")(format!(
+                "a {kind} connector needs its secret (password, API token, user token or client secret)"
+            ))
+        })?;
+    let credentials = changedesk_connectors::target::Credentials {
+        secret: secret.to_string(),
+        app_token: c
+            .app_token
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty()),
+    };
+    // the settings must make a client (a standard change's template…)
+    changedesk_connectors::target::Target::new(&settings, &credentials)
+        .map_err(|e| on("connector")(e.to_string()))?;
+    let json = serde_json::to_string(&credentials).map_err(|e| on("secret")(e.to_string()))?;
+    let sealed = ring
+        .seal(&json, &secret_context(name))
+        .map_err(|e| on("secret")(e.to_string()))?;
+    Ok((settings, sealed))
 }
 
 fn name_ok(name: &str) -> bool {
@@ -223,7 +328,47 @@ pub fn check_channel(
         ring.seal(text, &context)
             .map_err(|e| on(field)(e.to_string()))
     };
-    let (url_sealed, secret_sealed, generated) = if kind.has_url() {
+    let mut connector = None;
+    if events.contains(&EventKind::ChangeRequested) && !kind.is_connector() {
+        return Err(on("events")(
+            "change.requested is heard only by the connector a change request names".into(),
+        ));
+    }
+    if req.connector.is_some() && !kind.is_connector() {
+        return Err(on("connector")(format!(
+            "a {kind} channel is not a connector: `connector` is for servicenow, jira and glpi"
+        )));
+    }
+    let (url_sealed, secret_sealed, generated) = if kind.is_connector() {
+        if !req.recipients.is_empty() {
+            return Err(on("recipients")(format!(
+                "a {kind} connector has a URL, not recipients"
+            )));
+        }
+        if !events.is_empty()
+            || !req.services.is_empty()
+            || !req.severities.is_empty()
+            || req.major
+            || owner.is_some()
+        {
+            return Err(on("events")(format!(
+                "a {kind} connector hears only of the change requests addressed to it: leave out events, \
+                 services, severities, major and owner (tenants limit whom it raises tickets for)"
+            )));
+        }
+        let raw = req
+            .url
+            .as_deref()
+            .ok_or_else(|| on("url")(format!("a {kind} connector needs its system's URL")))?;
+        let url = check_url(raw, kind, req.allow_private).map_err(on("url"))?;
+        let (settings, sealed) = check_connector(ring, &name, kind, req, &url)?;
+        connector = Some(settings);
+        (
+            seal(url.as_str(), url_context(&name), "url")?,
+            Some(sealed),
+            None,
+        )
+    } else if kind.has_url() {
         if !req.recipients.is_empty() {
             return Err(on("recipients")(format!(
                 "a {kind} channel has a URL, not recipients"
@@ -379,6 +524,7 @@ pub fn check_channel(
             digest,
             review,
             person: None,
+            connector,
         },
         allow_private: req.allow_private,
         created_by: actor.to_string(),
@@ -596,6 +742,7 @@ pub fn test_event(name: &str, at: Timestamp) -> changedesk_core::notify::Event {
         changes: Vec::new(),
         reason: Some("a test of the channel".into()),
         target: Some(name.trim().to_ascii_lowercase()),
+        ticket_scope: None,
     }
 }
 

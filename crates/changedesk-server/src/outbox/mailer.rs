@@ -159,7 +159,8 @@ impl MailSetup {
             let (text, html) = match &link {
                 Some(l) => (
                     mail.text.replace(placeholder, l),
-                    mail.html.replace(placeholder, &html_escape(l)),
+                    mail.html
+                        .replace(placeholder, &changedesk_core::text::escape_html(l)),
                 ),
                 None => (mail.text.clone(), mail.html.clone()),
             };
@@ -205,22 +206,6 @@ impl MailSetup {
             }
         }
     }
-}
-
-/// `&`, `<`, `>`, `"` and `'` as HTML entities.
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Writes the message as `<dir>/<message id>.eml` (atomically: a

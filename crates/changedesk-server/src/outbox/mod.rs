@@ -33,11 +33,13 @@ use serde::Serialize;
 pub mod channel;
 pub mod compose;
 pub mod mailer;
+pub mod ticket;
 pub mod unsubscribe;
 
 pub use channel::{
-    ChannelRequest, DigestRequest, MAX_CHANNELS, QuietRequest, SubscriptionRequest, new_channel,
-    new_subscription, secret_context, subscription_name, test_event, url_context,
+    ChannelRequest, ConnectorRequest, DigestRequest, MAX_CHANNELS, QuietRequest,
+    SubscriptionRequest, new_channel, new_subscription, secret_context, subscription_name,
+    test_event, url_context,
 };
 pub use mailer::{MailSetup, Mailer};
 
@@ -91,6 +93,9 @@ pub struct Outbox {
     pub concurrency: usize,
     /// Random numbers in 0..1 for the backoff's jitter.
     pub jitter: Arc<dyn Fn() -> f64 + Send + Sync>,
+    /// How connectors time their calls (timeout, retries within a call,
+    /// Jira's search lag).
+    pub connector_tuning: changedesk_connectors::target::Tuning,
     /// The Unix time a message is signed at (`webhook-timestamp`): the
     /// receiver compares it with its own clock, so it is the real time of
     /// the attempt even when the worker's schedule runs on another clock
@@ -113,6 +118,7 @@ impl Outbox {
             batch: 200,
             concurrency: 32,
             jitter: Arc::new(rand::random::<f64>),
+            connector_tuning: Default::default(),
             wall_clock: Arc::new(|| Timestamp::now_utc().unix_seconds()),
         }
     }
@@ -306,7 +312,7 @@ impl Outbox {
                 false,
             );
         };
-        let outcome = match self.send_by_kind(d, channel).await {
+        let outcome = match self.send_by_kind(d, channel, now).await {
             Ok(outcome) => outcome,
             Err(error) => return (self.retry_or_dead(attempts, None, None, error, now), false),
         };
@@ -340,6 +346,7 @@ impl Outbox {
         &self,
         d: &ClaimedDelivery,
         channel: &ChannelRow,
+        now: Timestamp,
     ) -> Result<SendOutcome, String> {
         let kind: ChannelKind = channel.kind.parse()?;
         Ok(match kind {
@@ -393,6 +400,25 @@ impl Outbox {
                     Some(unsubscribe::url(base, &token))
                 };
                 mail.send(&d.message_id, &stored, &links).await
+            }
+            ChannelKind::ServiceNow | ChannelKind::Jira | ChannelKind::Glpi => {
+                let secret = self.open_secret(channel)?;
+                let hold = ticket::Hold {
+                    holder: &d.message_id,
+                    now,
+                    until: now.saturating_add(
+                        time::Duration::try_from(self.lease).unwrap_or(time::Duration::MINUTE),
+                    ),
+                };
+                ticket::send(
+                    &self.store,
+                    channel,
+                    &secret,
+                    &d.body,
+                    self.connector_tuning,
+                    &hold,
+                )
+                .await?
             }
         })
     }
@@ -649,6 +675,7 @@ impl Outbox {
                 changes: Vec::new(),
                 reason: Some(format!("{} items", entries.len())),
                 target: Some(c.name.clone()),
+                ticket_scope: None,
             };
             if self
                 .store
@@ -698,6 +725,7 @@ impl Outbox {
                     changes: Vec::new(),
                     reason: None,
                     target: None,
+                    ticket_scope: None,
                 });
             }
         }
@@ -721,7 +749,11 @@ impl Outbox {
                 changedesk_notify::teams::WINDOW,
             ),
             ChannelKind::Slack => (1, changedesk_notify::slack::MIN_INTERVAL),
-            ChannelKind::Email | ChannelKind::Webhook => return Ok(true),
+            ChannelKind::Email
+            | ChannelKind::Webhook
+            | ChannelKind::ServiceNow
+            | ChannelKind::Jira
+            | ChannelKind::Glpi => return Ok(true),
         };
         let since =
             now.saturating_add(-time::Duration::try_from(window).unwrap_or(time::Duration::MINUTE));
@@ -753,13 +785,20 @@ impl Outbox {
         }
     }
 
+    /// The key that opens channels' sealed URLs and secrets (`what`: what
+    /// cannot be opened without it).
+    fn ring(&self, what: &str) -> Result<&Keyring, String> {
+        self.keyring.as_deref().ok_or_else(|| {
+            format!(
+                "no secret key is configured, so {what} cannot be opened: \
+                 set CHANGEDESK_SECRET_KEY or [server] secret_key_file"
+            )
+        })
+    }
+
     /// The channel's sealed URL, opened.
     fn open_url(&self, c: &ChannelRow) -> Result<url::Url, String> {
-        let ring = self.keyring.as_deref().ok_or_else(|| {
-            "no secret key is configured, so the channel's URL cannot be opened: \
-             set CHANGEDESK_SECRET_KEY or [server] secret_key_file"
-                .to_string()
-        })?;
+        let ring = self.ring("the channel's URL")?;
         let url = ring
             .open(&c.url_sealed, &url_context(&c.name))
             .map_err(|e| format!("the channel's URL: {e}"))?;
@@ -767,13 +806,20 @@ impl Outbox {
             .map_err(|_| "the channel's URL is not a URL".to_string())
     }
 
+    /// A connector's credentials, opened (they are sealed as its secret).
+    fn open_secret(&self, c: &ChannelRow) -> Result<secrecy::SecretString, String> {
+        let ring = self.ring("the connector's credentials")?;
+        let sealed = c
+            .secret_sealed
+            .as_deref()
+            .ok_or_else(|| "the connector has no credentials".to_string())?;
+        ring.open(sealed, &secret_context(&c.name))
+            .map_err(|e| format!("the connector's credentials: {e}"))
+    }
+
     /// The channel's endpoint, its sealed URL and secret opened.
     fn endpoint(&self, c: &ChannelRow) -> Result<WebhookEndpoint, String> {
-        let ring = self.keyring.as_deref().ok_or_else(|| {
-            "no secret key is configured, so the channel's URL cannot be opened: \
-             set CHANGEDESK_SECRET_KEY or [server] secret_key_file"
-                .to_string()
-        })?;
+        let ring = self.ring("the channel's URL")?;
         let url = self.open_url(c)?;
         let mut secrets = Vec::new();
         if let Some(sealed) = &c.secret_sealed {
@@ -1010,8 +1056,18 @@ fn hears_of(
     channel: &ChannelRow,
     e: &changedesk_core::notify::Event,
 ) -> bool {
-    if e.kind == changedesk_core::notify::EventKind::Test {
-        return e.target.as_deref() == Some(channel.name.as_str());
+    use changedesk_core::notify::EventKind;
+    let connector = channel
+        .kind
+        .parse::<ChannelKind>()
+        .is_ok_and(ChannelKind::is_connector);
+    match e.kind {
+        // a test is for its channel; a change request for its connector
+        EventKind::Test => e.target.as_deref() == Some(channel.name.as_str()),
+        EventKind::ChangeRequested => {
+            connector && e.target.as_deref() == Some(channel.name.as_str())
+        }
+        _ if connector => false,
+        _ => filter.matches(e) && channel.settings.hears_of(e),
     }
-    filter.matches(e) && channel.settings.hears_of(e)
 }

@@ -8,16 +8,18 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::Uri;
 use axum::response::Response;
 use changedesk_core::Timestamp;
 use changedesk_core::triage::State as ItemState;
 use changedesk_store::{Deadline, DeadlineFilter, FacetCount, PostQuery, TenantScope};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::view::{self, Layout};
 use super::{SignedIn, UiError, UiResult, html};
 use crate::http::AppState;
 use crate::http::auth::{Caller, Need};
+use crate::http::cache::{self, CACHE_HEADER, DependsOn};
 use crate::http::routes::posts::{
     PostParams, UNASSIGNED, assignee_facet, group_counts, query as post_query, scope_of,
 };
@@ -284,21 +286,24 @@ pub(crate) async fn normalize_query(
 }
 
 /// A count chip: a number that is also a filter.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Chip {
-    label: &'static str,
+    label: String,
     count: i64,
     href: String,
     active: bool,
 }
 
 /// A facet: its values with counts, each a link that sets or clears it.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Facet {
-    title: &'static str,
+    title: String,
     values: Vec<FacetValue>,
     /// Values not shown.
     more: usize,
 }
 
+#[derive(Serialize, Deserialize)]
 pub(crate) struct FacetValue {
     label: String,
     count: i64,
@@ -307,6 +312,7 @@ pub(crate) struct FacetValue {
 }
 
 /// A post in the list.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct Row {
     id: String,
     title: String,
@@ -319,12 +325,13 @@ pub(crate) struct Row {
     modified: String,
     revision: i64,
     tenants: String,
-    item_state: Option<&'static str>,
+    item_state: Option<String>,
     assignee: String,
     snippet: Vec<(String, bool)>,
 }
 
 /// A filter in force, with the link that removes it.
+#[derive(Serialize, Deserialize)]
 pub(crate) struct ActiveFilter {
     label: String,
     clear: String,
@@ -334,12 +341,20 @@ pub(crate) struct ActiveFilter {
 #[template(path = "inbox.html")]
 struct InboxPage {
     layout: Layout,
+    /// All but the layout: the same for everyone with the caller's rights
+    /// (and for the caller alone with `assignee=me`).
+    data: InboxView,
+}
+
+/// What the inbox shows of the archive: kept by the answer cache.
+#[derive(Serialize, Deserialize)]
+struct InboxView {
     q: String,
     sort: String,
-    hidden: Vec<(&'static str, String)>,
+    hidden: Vec<(String, String)>,
     /// Too many tenants in scope to count each: a box to name one instead,
     /// with the view's other parameters (and its tenant, if any).
-    tenant_box: Option<(Vec<(&'static str, String)>, String)>,
+    tenant_box: Option<(Vec<(String, String)>, String)>,
     chips: Vec<Chip>,
     facets: Vec<Facet>,
     active: Vec<ActiveFilter>,
@@ -376,7 +391,7 @@ fn facet(
         })
         .collect();
     Facet {
-        title,
+        title: title.to_string(),
         values,
         more: counts.len().saturating_sub(FACET_VALUES),
     }
@@ -391,15 +406,38 @@ fn owner_label(v: &str) -> String {
     }
 }
 
-/// `GET /`.
+/// `GET /`: the view's data from the answer cache (it depends on the time:
+/// act-by soon, overdue and missed), the page around it made for the caller.
 pub(crate) async fn inbox(
     State(state): State<AppState>,
     user: SignedIn,
+    uri: Uri,
     Query(p): Query<InboxParams>,
 ) -> UiResult<Response> {
+    let depends = DependsOn {
+        time: true,
+        caller: p.assignee.trim().eq_ignore_ascii_case("me"),
+    };
+    let make = {
+        let (state, caller) = (state.clone(), user.caller.clone());
+        move || async move { inbox_view(&state, &caller, &p).await }
+    };
+    let (data, hit) = cache::value(&state, &user.caller, &uri, depends, make).await?;
+    let mut page = html(&InboxPage {
+        layout: user.layout("Inbox", "inbox"),
+        data,
+    })?;
+    if let Some(hit) = hit {
+        page.headers_mut()
+            .insert(CACHE_HEADER, cache::hit_header(hit));
+    }
+    Ok(page)
+}
+
+/// What the inbox shows for `p` to `caller` now.
+async fn inbox_view(state: &AppState, caller: &Caller, p: &InboxParams) -> UiResult<InboxView> {
     let now = state.now();
-    let caller = &user.caller;
-    let pq: PostQuery = p.query(&state, caller, now).await?;
+    let pq: PostQuery = p.query(state, caller, now).await?;
     // chips count the whole scope, whatever the view
     let everything = PostQuery::new(scope_of(caller));
     let mut soon = everything.clone();
@@ -428,14 +466,14 @@ pub(crate) async fn inbox(
     // each group's count is what choosing it lists: the view in the
     // caller's whole scope
     let groups = if p.tenant_group.trim().is_empty() {
-        group_counts(&state, caller, &pq).await?
+        group_counts(state, caller, &pq).await?
     } else {
         let anywhere = InboxParams {
             tenant_group: String::new(),
             ..p.clone()
         };
-        let q = anywhere.query(&state, caller, now).await?;
-        group_counts(&state, caller, &q).await?
+        let q = anywhere.query(state, caller, now).await?;
+        group_counts(state, caller, &q).await?
     };
     let high: i64 = all
         .severities
@@ -443,8 +481,8 @@ pub(crate) async fn inbox(
         .filter(|c| !c.value.eq_ignore_ascii_case("normal"))
         .map(|c| c.count)
         .sum();
-    let chip = |label, count, value| Chip {
-        label,
+    let chip = |label: &str, count, value| Chip {
+        label: label.to_string(),
         count,
         href: p.toggle("chip", value),
         active: p.is("chip", value),
@@ -453,7 +491,7 @@ pub(crate) async fn inbox(
         chip("Awaiting triage", items.awaiting, "awaiting"),
         chip("Act-by soon", soon_total, "act_by_soon"),
         Chip {
-            label: "Major",
+            label: "Major".to_string(),
             count: all.major,
             href: p.toggle("major", "true"),
             active: p.is("major", "true"),
@@ -474,27 +512,27 @@ pub(crate) async fn inbox(
         .collect::<Vec<_>>();
     let owners = assignee_facet(&facets);
     let facet_list = vec![
-        facet("Service", "service", &facets.services, &p, str::to_string),
-        facet("Tenant", "tenant", &facets.tenants, &p, str::to_string),
+        facet("Service", "service", &facets.services, p, str::to_string),
+        facet("Tenant", "tenant", &facets.tenants, p, str::to_string),
         facet(
             "Category",
             "category",
             &facets.categories,
-            &p,
+            p,
             view::category_label,
         ),
         facet(
             "Severity",
             "severity",
             &facets.severities,
-            &p,
+            p,
             str::to_string,
         ),
-        facet("Tag", "tag", &facets.tags, &p, str::to_string),
-        facet("State", "state", &state_counts, &p, str::to_string),
-        facet("Tenant group", "tenant_group", &groups, &p, str::to_string),
-        facet("Owner", "assignee", &owners, &p, owner_label),
-        facet("Work state", "item_state", &facets.item_states, &p, |s| {
+        facet("Tag", "tag", &facets.tags, p, str::to_string),
+        facet("State", "state", &state_counts, p, str::to_string),
+        facet("Tenant group", "tenant_group", &groups, p, str::to_string),
+        facet("Owner", "assignee", &owners, p, owner_label),
+        facet("Work state", "item_state", &facets.item_states, p, |s| {
             view::state_label(s).to_string()
         }),
     ];
@@ -539,7 +577,7 @@ pub(crate) async fn inbox(
     }
 
     let soon_until = now.saturating_add(time::Duration::days(SOON_DAYS));
-    let tenant_groups = Groups::load(&state, caller).await?;
+    let tenant_groups = Groups::load(state, caller).await?;
     let rows = page
         .items
         .iter()
@@ -558,7 +596,7 @@ pub(crate) async fn inbox(
                 modified: view::date(&s.last_modified),
                 revision: s.revision,
                 tenants: tenant_groups.row(h.tenants.clone(), false).describe(),
-                item_state: item.map(|i| view::state_label(i.state.as_str())),
+                item_state: item.map(|i| view::state_label(i.state.as_str()).to_string()),
                 assignee: item.and_then(|i| i.assignee.clone()).unwrap_or_default(),
                 snippet: h.snippet.iter().map(|s| (s.text.clone(), s.hit)).collect(),
             }
@@ -569,14 +607,14 @@ pub(crate) async fn inbox(
         .pairs()
         .into_iter()
         .filter(|(k, v)| !matches!(*k, "q" | "sort" | "cursor") && !v.is_empty())
-        .map(|(k, v)| (k, v.to_string()))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let tenant_box = facets.tenants_uncounted.then(|| {
         let others = p
             .pairs()
             .into_iter()
             .filter(|(k, v)| !matches!(*k, "tenant" | "cursor") && !v.is_empty())
-            .map(|(k, v)| (k, v.to_string()))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         (others, p.tenant.trim().to_string())
     });
@@ -602,8 +640,7 @@ pub(crate) async fn inbox(
     } else {
         Vec::new()
     };
-    html(&InboxPage {
-        layout: user.layout("Inbox", "inbox"),
+    Ok(InboxView {
         q: p.q.trim().to_string(),
         sort: p.sort.trim().to_string(),
         hidden,

@@ -64,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-out", post(session::sign_out))
         .route("/posts/{id}", get(post::post_page))
         .route("/posts/{id}/actions", post(post::act))
+        .route("/posts/{id}/raise-change", post(post::raise_change))
         .route("/items", get(items::list))
         .route("/items/bulk", post(items::bulk))
         .route("/board", get(items::board))

@@ -263,6 +263,7 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
             time_zone: text("time_zone"),
         }),
         allow_private: form.get("allow_private") == "true",
+        connector: None,
     };
     let q = OutboxQuery::default();
     match api::add(&state, &form.user.caller, req).await {

@@ -220,6 +220,10 @@ struct PostPage {
     log: Vec<LogRow>,
     panel: Option<Panel>,
     notice: Option<String>,
+    /// The tickets raised for it (those the caller may see).
+    tickets: Vec<crate::http::routes::changes::TicketDto>,
+    /// The connectors the caller may ask to raise a change (empty: no form).
+    connectors: Vec<String>,
 }
 
 /// Microsoft's bracketed section headings (`[When this will happen:]`),
@@ -626,6 +630,27 @@ async fn render(
     let item_state = item
         .as_ref()
         .map_or("", |i| view::state_label(&i.item.state));
+    let tickets = match &item {
+        Some(_) => crate::http::routes::changes::tickets(state, caller, &id).await?,
+        None => Vec::new(),
+    };
+    let connectors = if item.is_some() && may_act {
+        state
+            .store
+            .channels()
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.enabled
+                    && c.kind
+                        .parse::<changedesk_core::notify::ChannelKind>()
+                        .is_ok_and(changedesk_core::notify::ChannelKind::is_connector)
+            })
+            .map(|c| c.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let page = PostPage {
         layout: user.layout(format!("{id} {}", c.title), "inbox"),
         id: id.clone(),
@@ -662,6 +687,8 @@ async fn render(
         log,
         panel,
         notice,
+        tickets,
+        connectors,
     };
     Ok((status, axum::response::Html(page.render()?)).into_response())
 }
@@ -788,6 +815,58 @@ pub(crate) async fn act(
         &id,
         (None, None),
         &list,
+        Some(note),
+        status,
+    )
+    .await
+}
+
+/// `POST /posts/{id}/raise-change`: a change request, as the API's
+/// `POST /api/v1/items/{id}/change-requests` makes it (same checks, same
+/// log); then back to the post, or the post again with what went wrong.
+pub(crate) async fn raise_change(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: UiForm,
+) -> UiResult<Response> {
+    let text = |k: &str| Some(form.get(k).trim().to_string()).filter(|v| !v.is_empty());
+    let req = crate::http::routes::changes::RaiseChangeRequest {
+        connector: form.get("connector").to_string(),
+        tenant: text("tenant"),
+        group: text("group"),
+        version: None,
+    };
+    // a post out of scope does not exist, as everywhere
+    state
+        .store
+        .post_in_scope(&id, &scope_of(&form.user.caller))
+        .await?;
+    let (note, status) = match crate::http::routes::changes::request_change(
+        &state,
+        &form.user.caller,
+        &id,
+        &req,
+    )
+    .await
+    {
+        Ok(r) => (
+            format!(
+                "Asked {} to raise a change for {} (its id there: {}); it appears here once raised.",
+                r.connector, r.scope, r.correlation_id
+            ),
+            StatusCode::OK,
+        ),
+        Err(e) => (e.detail, e.status),
+    };
+    render(
+        &state,
+        &form.user,
+        &id,
+        (None, None),
+        &TenantList {
+            page: 1,
+            ..TenantList::default()
+        },
         Some(note),
         status,
     )

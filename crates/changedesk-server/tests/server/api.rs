@@ -469,6 +469,22 @@ fn matrix() -> Vec<Row> {
             body: comment(),
             expect: [401, 200, 200, 403, 403, 200],
         },
+        // a change request: nobody's MC2 (the connector does not exist, so
+        // those who may ask get 404 for it; scoped cannot see MC2)
+        Row {
+            method: "POST",
+            route: "/api/v1/items/{id}/change-requests",
+            path: "/api/v1/items/MC2/change-requests",
+            body: Some(json!({"connector": "nosuch"})),
+            expect: [401, 404, 404, 403, 403, 404],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/items/{id}/tickets",
+            path: "/api/v1/items/MC2/tickets",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 404],
+        },
         // tenants
         Row {
             method: "GET",

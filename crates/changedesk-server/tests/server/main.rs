@@ -47,6 +47,7 @@ async fn save_new_item(
 
 mod api;
 mod channels;
+mod connectors;
 mod declared;
 mod many_tenants;
 mod oidc;

@@ -746,7 +746,11 @@ async fn forms_without_the_csrf_token_are_refused(store: Store) {
         if let Some(t) = token {
             fields.push(("csrf_token", t));
         }
-        for path in ["/posts/MC1/actions", "/items/bulk"] {
+        for path in [
+            "/posts/MC1/actions",
+            "/items/bulk",
+            "/posts/MC1/raise-change",
+        ] {
             let mut fields = fields.clone();
             fields.push(("id", "MC1"));
             let a = send(&f.app, form(path, Some(&b.cookie), &fields)).await;
@@ -1372,6 +1376,96 @@ async fn a_scoped_user_sees_no_group_or_count_beyond_their_tenants(store: Store)
     assert_eq!(api.status, StatusCode::BAD_REQUEST, "{}", api.body);
 }
 
+/// The inbox's data is kept like the API's answers: shared by people with
+/// the same rights (each page with its own session's form token), never
+/// across rights, made again after a write; a sync load that brings
+/// nothing new leaves it kept, one that brings a post does not.
+async fn the_inbox_is_kept_per_rights_until_the_archive_changes(store: Store) {
+    let f = fixture(store, 2).await;
+    user(&f.store, "admin2", Role::Admin, Scope::default()).await;
+    let kept = |a: &Answer| {
+        a.headers
+            .get(http::cache::CACHE_HEADER)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let admin = sign_in(&f, "admin").await;
+    let first = admin.get(&f, "/?q=recap").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(kept(&first), "miss");
+    let again = admin.get(&f, "/?q=recap").await;
+    assert_eq!(kept(&again), "hit");
+    assert_eq!(again.body, first.body);
+    // another admin: the same data, their own form token
+    let admin2 = sign_in(&f, "admin2").await;
+    let theirs = admin2.get(&f, "/?q=recap").await;
+    assert_eq!(kept(&theirs), "hit");
+    assert_eq!(theirs.field("csrf_token"), admin2.csrf);
+    assert_ne!(admin2.csrf, admin.csrf);
+    assert!(theirs.body.contains("/posts/MC1"), "{}", theirs.body);
+    // a user limited to alpha: made for them, without zulu's post
+    let scoped = sign_in(&f, "scoped").await;
+    let a = scoped.get(&f, "/").await;
+    assert_eq!(kept(&a), "hit", "sign_in asked for it first");
+    assert!(!a.body.contains("/posts/MC2"), "{}", a.body);
+    let a = admin.get(&f, "/").await;
+    assert!(a.body.contains("/posts/MC2"), "{}", a.body);
+    // a reader: the same tenants, another role (no selection boxes)
+    let reader = sign_in(&f, "reader").await;
+    let a = reader.get(&f, "/").await;
+    assert!(!a.body.contains("name=\"id\""), "{}", a.body);
+    // a write: made again, showing it
+    let a = admin
+        .post(&f, "/posts/MC2/actions", &[("action", "triage")])
+        .await;
+    assert!(a.status.is_redirection(), "{}", a.body);
+    let a = admin.get(&f, "/?q=recap").await;
+    assert_eq!(kept(&a), "miss");
+    let a = admin.get(&f, "/?q=recap").await;
+    assert_eq!(kept(&a), "hit");
+    // a sync of alpha that brings nothing new: still kept
+    let quiet = changedesk_store::TenantBatch {
+        messages: Some((
+            &[],
+            ImportOptions {
+                complete: false,
+                ..opts("2026-03-10T08:00:00Z")
+            },
+        )),
+        issues: None,
+        health: None,
+        at: at("2026-03-10T08:00:00Z"),
+        record: Some(None),
+        digests: None,
+        issue_digests: None,
+    };
+    f.store.import_batch("alpha", &quiet).await.unwrap();
+    let a = admin.get(&f, "/?q=recap").await;
+    assert_eq!(kept(&a), "hit");
+    // one that brings a post: made again, with it
+    let new = [post(
+        "MC77",
+        "2026-03-09T00:00:00Z",
+        "Teams: recap templates",
+        "<p>new</p>",
+        json!({}),
+    )];
+    let load = changedesk_store::TenantBatch {
+        messages: Some((
+            &new,
+            ImportOptions {
+                complete: false,
+                ..opts("2026-03-10T08:30:00Z")
+            },
+        )),
+        ..quiet
+    };
+    f.store.import_batch("alpha", &load).await.unwrap();
+    let a = admin.get(&f, "/?q=recap").await;
+    assert_eq!(kept(&a), "miss");
+    assert!(a.body.contains("/posts/MC77"), "{}", a.body);
+}
+
 both!(
     sign_in_page_signs_in_and_sets_the_cookie,
     pages_redirect_when_signed_out,
@@ -1384,4 +1478,5 @@ both!(
     a_tour_search_chip_post_diff_triage_board,
     the_inbox_chips_and_work_item_facets_filter_the_inbox,
     a_scoped_user_sees_no_group_or_count_beyond_their_tenants,
+    the_inbox_is_kept_per_rights_until_the_archive_changes,
 );

@@ -32,6 +32,7 @@ fn event(kind: EventKind, post: Option<&str>) -> Event {
         changes: vec![],
         reason: None,
         target: None,
+        ticket_scope: None,
     }
 }
 
@@ -459,5 +460,141 @@ conformance!(
             40 + 73
         );
         assert_eq!(log.iter().filter(|d| d.state == "failed").count(), 5);
+    }
+);
+
+conformance!(
+    a_ticket_is_kept_once_per_connector_and_correlation_id,
+    |store: Store| async move {
+        use changedesk_core::change_control::{TicketProgress, TicketScope};
+        store
+            .import_messages("alpha", &posts(&["MC1"]), &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let item = WorkItem::new("MC1", at("2026-03-01T00:00:00Z"));
+        store
+            .save_work_item(&ItemSave {
+                item: &item,
+                expected_version: None,
+                evaluated_revision: None,
+                entries: &[],
+                notify: &[],
+                events: &[],
+                at: at("2026-03-01T00:00:00Z"),
+            })
+            .await
+            .unwrap();
+        let id = channel(&store, "snow").await;
+        let ticket = |state: &str, progress| changedesk_store::NewTicket {
+            channel_id: id,
+            connector: "snow".into(),
+            post_id: "MC1".into(),
+            scope: TicketScope::Tenant("alpha".into()),
+            correlation_id: "cd-MC1-t-alpha".into(),
+            external_id: "0123".into(),
+            number: "CHG0030001".into(),
+            url: "https://snow.example/change/0123".into(),
+            state: state.into(),
+            progress,
+            at: at("2026-03-02T00:00:00Z"),
+        };
+        assert!(
+            store
+                .record_ticket(&ticket("new", TicketProgress::Open))
+                .await
+                .unwrap()
+        );
+        // found again (a retry, a restart): kept once, its state moved
+        assert!(
+            !store
+                .record_ticket(&ticket("implement", TicketProgress::InProgress))
+                .await
+                .unwrap()
+        );
+        let kept = store.tickets_of_post("MC1").await.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].scope, "tenant:alpha");
+        assert_eq!(
+            (kept[0].state.as_str(), kept[0].progress),
+            ("implement", TicketProgress::InProgress)
+        );
+        // the item's log names it once, by the connector
+        let log = store.work_item_log("MC1").await.unwrap();
+        let raised: Vec<_> = log
+            .iter()
+            .filter(|l| l.entry.action == changedesk_core::triage::LogAction::ChangeRaised)
+            .collect();
+        assert_eq!(raised.len(), 1);
+        assert_eq!(
+            raised[0].entry.actor,
+            changedesk_core::triage::Actor::Connector("snow".into())
+        );
+        assert_eq!(raised[0].entry.new.as_deref(), Some("CHG0030001"));
+        // another post without a work item: kept, nothing logged
+        assert!(
+            store
+                .record_ticket(&changedesk_store::NewTicket {
+                    post_id: "MC9".into(),
+                    correlation_id: "cd-MC9-all".into(),
+                    scope: TicketScope::All,
+                    ..ticket("new", TicketProgress::Open)
+                })
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.tickets_of_post("MC9").await.unwrap().len(), 1);
+        // one raise at a time per ticket: a lock, taken over past its time
+        let t = |s: &str| at(s);
+        let lock = |holder: &'static str, now: &'static str, until: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .lock_ticket("snow", "cd-MC1-all", holder, t(now), t(until))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(lock("d1", "2026-03-02T00:00:00Z", "2026-03-02T00:01:00Z").await);
+        assert!(
+            lock("d1", "2026-03-02T00:00:10Z", "2026-03-02T00:01:00Z").await,
+            "its own"
+        );
+        assert!(!lock("d2", "2026-03-02T00:00:30Z", "2026-03-02T00:01:30Z").await);
+        // another ticket is another lock
+        assert!(
+            store
+                .lock_ticket(
+                    "snow",
+                    "cd-MC1-t-alpha",
+                    "d2",
+                    t("2026-03-02T00:00:30Z"),
+                    t("2026-03-02T00:01:30Z")
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            lock("d2", "2026-03-02T00:01:01Z", "2026-03-02T00:02:00Z").await,
+            "taken over"
+        );
+        // only its holder lets it go
+        store
+            .unlock_ticket("snow", "cd-MC1-all", "d1")
+            .await
+            .unwrap();
+        assert!(!lock("d3", "2026-03-02T00:01:30Z", "2026-03-02T00:02:30Z").await);
+        store
+            .unlock_ticket("snow", "cd-MC1-all", "d2")
+            .await
+            .unwrap();
+        assert!(lock("d3", "2026-03-02T00:01:30Z", "2026-03-02T00:02:30Z").await);
+        // the connector removed: its tickets stay
+        assert!(
+            store
+                .remove_channel("snow", "admin", at("2026-03-03T00:00:00Z"))
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.tickets_of_post("MC1").await.unwrap().len(), 1);
     }
 );

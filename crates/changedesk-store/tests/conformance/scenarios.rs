@@ -1191,3 +1191,110 @@ conformance!(
         assert_eq!(store.get_incident("EX1").await.unwrap().posts.len(), 2);
     }
 );
+
+conformance!(
+    a_sync_load_that_brings_nothing_new_is_not_counted_as_a_write,
+    |store: Store| async move {
+        let batch = |m: &'static [Message], now: &'static str| changedesk_store::TenantBatch {
+            messages: Some((m, opts(now))),
+            issues: None,
+            health: None,
+            at: at(now),
+            record: Some(None),
+            digests: None,
+            issue_digests: None,
+        };
+        let first: &'static [Message] = Vec::leak(posts(&["MC1", "MC2"]));
+        let counts = |store: &Store| {
+            let store = store.clone();
+            async move { (store.local_writes(), store.archive_changes().await.unwrap()) }
+        };
+        let (local, shared) = counts(&store).await;
+        // a new tenant, new posts: counted
+        store
+            .import_batch("alpha", &batch(first, "2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(counts(&store).await, (local + 1, shared + 1));
+        // the same listing again: only the sync times, watermarks, sightings
+        // and the run log move, which no kept answer shows
+        let again = store
+            .import_batch("alpha", &batch(first, "2026-03-01T01:00:00Z"))
+            .await
+            .unwrap();
+        assert!(!again.changed());
+        assert_eq!(counts(&store).await, (local + 1, shared + 1));
+        assert_eq!(
+            store.tenant("alpha").await.unwrap().unwrap().last_sync_at,
+            Some(at("2026-03-01T01:00:00Z"))
+        );
+        // in a group commit too
+        let quiet = batch(first, "2026-03-01T02:00:00Z");
+        store
+            .import_batches(&[("alpha", &quiet), ("alpha", &quiet)])
+            .await
+            .unwrap();
+        assert_eq!(counts(&store).await, (local + 1, shared + 1));
+        // new incidents and a health change: not counted either (no kept
+        // answer shows them; their pages read them afresh)
+        let incidents: &'static [changedesk_core::graph::Incident] = Vec::leak(vec![incident(
+            "EX1",
+            "serviceDegradation",
+            "2026-03-01T00:00:00Z",
+            1,
+        )]);
+        let overviews: &'static [changedesk_core::graph::HealthOverview] =
+            Vec::leak(vec![health("Exchange", "serviceDegradation")]);
+        let s = store
+            .import_batch(
+                "alpha",
+                &changedesk_store::TenantBatch {
+                    issues: Some((incidents, opts("2026-03-01T02:30:00Z"))),
+                    health: Some((overviews, opts("2026-03-01T02:30:00Z"))),
+                    ..batch(first, "2026-03-01T02:30:00Z")
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(s.issues.as_ref().unwrap().new, 1);
+        assert!(s.changed());
+        assert_eq!(counts(&store).await, (local + 1, shared + 1));
+        // a tenant's own details changed: counted
+        let mut own = posts(&["MC1", "MC2"]);
+        own[0].view.details.push(changedesk_core::graph::Detail {
+            name: "RolloutState".into(),
+            value: "Rolling out".into(),
+        });
+        let own: &'static [Message] = Vec::leak(own);
+        let s = store
+            .import_batch("alpha", &batch(own, "2026-03-01T03:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(s.messages.as_ref().unwrap().details, 1);
+        assert_eq!(counts(&store).await, (local + 2, shared + 2));
+        // a post gone from a complete listing: counted
+        let fewer: &'static [Message] = Vec::leak(posts(&["MC1"]));
+        store
+            .import_batch("alpha", &batch(fewer, "2026-03-01T04:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(counts(&store).await, (local + 3, shared + 3));
+        // a second tenant seeing posts the archive holds: counted (new links)
+        store
+            .import_batch("beta", &batch(fewer, "2026-03-01T05:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(counts(&store).await, (local + 4, shared + 4));
+        // a failed sync of a known tenant, with no listing: not counted
+        let failed = changedesk_store::TenantBatch {
+            messages: None,
+            record: Some(Some("throttled".into())),
+            ..batch(fewer, "2026-03-01T06:00:00Z")
+        };
+        store.import_batch("beta", &failed).await.unwrap();
+        assert_eq!(counts(&store).await, (local + 4, shared + 4));
+        // of a tenant never seen before: counted (a new tenant name)
+        store.import_batch("gamma", &failed).await.unwrap();
+        assert_eq!(counts(&store).await, (local + 5, shared + 5));
+    }
+);

@@ -41,21 +41,14 @@ pub async fn build(app: &App, store: &Store, now: Timestamp, since: Timestamp) -
     Ok(changedesk_server::triage::agenda(store, &ownership, now, since).await?)
 }
 
-/// Text for HTML: `&`, `<`, `>`, `"` and `'` escaped.
+/// Text for HTML: `&`, `<`, `>`, `"` and `'` escaped, control characters
+/// (but newlines and tabs) dropped.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => {}
-            c => out.push(c),
-        }
-    }
-    out
+    let kept: String = s
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect();
+    changedesk_core::text::escape_html(&kept)
 }
 
 /// The printable HTML page. Every value reaches it through [`esc`].

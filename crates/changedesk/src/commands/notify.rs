@@ -199,6 +199,19 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
             let crate::cli::ChannelAdd {
                 name,
                 webhook,
+                servicenow,
+                jira,
+                glpi,
+                login,
+                secret_env,
+                secret_file,
+                auth,
+                model,
+                template,
+                project,
+                issue_type,
+                entities_id,
+                app_token_env,
                 teams,
                 slack,
                 email,
@@ -223,8 +236,15 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 who,
             } = *add;
             let actor = admin_actor(&who)?;
+            let connector_url = servicenow.clone().or(jira.clone()).or(glpi.clone());
             let kind = if webhook.is_some() {
                 "webhook"
+            } else if servicenow.is_some() {
+                "servicenow"
+            } else if jira.is_some() {
+                "jira"
+            } else if glpi.is_some() {
+                "glpi"
             } else if teams.is_some() {
                 "teams"
             } else if slack.is_some() {
@@ -263,10 +283,54 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                     })
                 }
             };
+            let (secret, connector) = if connector_url.is_some() {
+                if secret.is_some() {
+                    bail!(
+                        "a connector's secret is read from --secret-env or --secret-file, never the command line"
+                    );
+                }
+                let from_env = |var: &str| {
+                    std::env::var(var)
+                        .map_err(|_| anyhow!("the environment variable {var} is not set"))
+                };
+                let secret = match (&secret_env, &secret_file) {
+                    (Some(var), _) => from_env(var)?,
+                    (None, Some(path)) => std::fs::read_to_string(path)
+                        .with_context(|| format!("reading the secret from {}", path.display()))?
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                    (None, None) => bail!(
+                        "a connector needs its secret: --secret-env VAR or --secret-file PATH"
+                    ),
+                };
+                let app_token = app_token_env.as_deref().map(from_env).transpose()?;
+                (
+                    Some(secret),
+                    Some(changedesk_server::outbox::ConnectorRequest {
+                        user: login,
+                        auth,
+                        model,
+                        template,
+                        project,
+                        issue_type,
+                        entities_id,
+                        app_token,
+                    }),
+                )
+            } else {
+                if login.is_some() || secret_env.is_some() || secret_file.is_some() {
+                    bail!(
+                        "--user, --secret-env and --secret-file are a connector's (--servicenow, --jira, --glpi)"
+                    );
+                }
+                (secret, None)
+            };
             let req = ChannelRequest {
                 name,
                 kind: Some(kind.to_string()),
-                url: webhook.or(teams).or(slack),
+                url: webhook.or(teams).or(slack).or(connector_url),
                 secret,
                 recipients: email,
                 events,
@@ -280,6 +344,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 digest,
                 review,
                 allow_private,
+                connector,
             };
             let ring = Keyring::load(&key_source(app)).context(
                 "a channel's URL and signing secret are kept sealed: configure a secret key first",
@@ -312,6 +377,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")));
             let what = match (kind, target) {
                 ("webhook", Some(t)) => format!("signed webhook to {t}"),
+                ("servicenow" | "jira" | "glpi", Some(t)) => format!("{kind} connector to {t}"),
                 ("teams", Some(t)) => format!("Microsoft Teams Workflows at {t}"),
                 ("slack", Some(t)) => format!("Slack at {t}"),
                 _ if channel.settings.recipients.is_empty() => format!(
@@ -320,6 +386,14 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 ),
                 _ => format!("e-mail to {}", channel.settings.recipients.join(", ")),
             };
+            if channel.settings.connector.is_some() {
+                println!(
+                    "channel {name}: {what}; raises the change requests addressed to it \
+                     (`changedesk tasks raise-change MC… --connector {name}`); check it with \
+                     `changedesk notify channel test {name}`"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             let settings = channel.settings.describe();
             println!(
                 "channel {name}: {what}; hears of {}{}",

@@ -77,6 +77,14 @@ pub async fn run(app: &App, cmd: TasksCommand) -> Result<ExitCode> {
             )
             .await
         }
+        T::RaiseChange {
+            id,
+            connector,
+            tenant,
+            group,
+            who,
+        } => raise_change(app, &id, &connector, tenant, group, &who).await,
+        T::Tickets { id, format } => tickets(app, &id, format).await,
         T::Comment {
             items,
             text,
@@ -848,4 +856,99 @@ fn print_shown(s: &Shown) {
     for e in &s.log {
         println!("  {}", e.entry.describe());
     }
+}
+
+/// `tasks raise-change`: the request recorded as a person's (the CLI has
+/// every tenant: its user is the archive's administrator).
+async fn raise_change(
+    app: &App,
+    id: &str,
+    connector: &str,
+    tenant: Option<String>,
+    group: Option<String>,
+    who: &AsUser,
+) -> Result<ExitCode> {
+    use changedesk_core::change_control::TicketScope;
+    let actor = person(who)?;
+    let id = post_id(id);
+    let store = app.store_existing().await?;
+    let r = async {
+        let seeing = store.post_tenant_names(&id).await?;
+        let (scope, tenants) = match (tenant, group) {
+            (Some(t), _) => {
+                let t = t.trim().to_ascii_lowercase();
+                if !seeing.contains(&t) {
+                    bail!("tenant `{t}` does not see {id}");
+                }
+                (TicketScope::Tenant(t.clone()), vec![t])
+            }
+            (None, Some(g)) => {
+                let groups = store.groups().await?;
+                let group = changedesk_core::triage::find_group(&groups, &g)
+                    .ok_or_else(|| anyhow!("there is no tenant group `{}`", clip(&g, 60)))?;
+                let members: Vec<String> = seeing
+                    .iter()
+                    .filter(|t| group.contains(t))
+                    .cloned()
+                    .collect();
+                if members.is_empty() {
+                    bail!("no tenant of group `{}` sees {id}", group.name);
+                }
+                (TicketScope::Group(group.name.clone()), members)
+            }
+            (None, None) => (TicketScope::All, seeing),
+        };
+        changedesk_server::changes::request_change(
+            &store,
+            &id,
+            connector,
+            scope,
+            tenants,
+            &actor,
+            None,
+            app::now()?,
+        )
+        .await
+        .map_err(|e| anyhow!("{}", e.detail))
+    }
+    .await;
+    store.close().await;
+    let requested = r?;
+    println!(
+        "asked {} to raise a ticket for {id} ({}; its id there: {}); the outbox delivers it \
+         (`changedesk serve`, or `changedesk notify deliver` now); `changedesk tasks tickets {id}` lists it",
+        requested.connector,
+        requested.scope.as_text(),
+        requested.correlation_id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tasks tickets`.
+async fn tickets(app: &App, id: &str, format: Format) -> Result<ExitCode> {
+    let id = post_id(id);
+    let store = app.store_existing().await?;
+    let r = store.tickets_of_post(&id).await;
+    store.close().await;
+    let tickets = r?;
+    match format {
+        Format::Table => {
+            if tickets.is_empty() {
+                println!("no ticket has been raised for {id}");
+            }
+            for t in &tickets {
+                println!(
+                    "{}  {}  {} ({})  for {}  {}",
+                    t.connector,
+                    t.number,
+                    t.state,
+                    t.progress.as_str(),
+                    t.scope,
+                    t.url
+                );
+            }
+        }
+        other => output::print_json(&tickets, other)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }

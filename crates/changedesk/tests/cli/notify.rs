@@ -629,3 +629,139 @@ fn a_known_post_reaching_another_tenant_is_told_only_where_asked() {
     assert_eq!(reach[0].body["data"]["tenants"], json!(["beta"]));
     drop(rt);
 }
+
+/// A connector end to end from the command line, against the ServiceNow
+/// mock: added with its password from the environment (sealed, never
+/// printed), tested, asked to raise a change for a post (once, asked
+/// twice), delivered by a round of the outbox, and listed with the post.
+#[test]
+fn a_servicenow_connector_raises_a_change_once() {
+    use changedesk_sim::servicenow::{ServiceNowConfig, start_servicenow};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sn = rt
+        .block_on(start_servicenow(ServiceNowConfig::default()))
+        .unwrap();
+    let s = Sandbox::new();
+    s.write("cfg.toml", CONFIG);
+    let password = sn.config().password.clone();
+    let env = [("SNOW_PASSWORD", password.as_str())];
+    let cd = |args: &[&str]| {
+        let mut all = vec!["--config", "cfg.toml"];
+        all.extend_from_slice(args);
+        s.run_env(&all, &env)
+    };
+    s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
+    cd(&["import", "a.json", "--tenant", "alpha", "--create-tenant"]).ok();
+    s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    // a secret on the command line is refused
+    let refused = cd(&[
+        "notify",
+        "channel",
+        "add",
+        "snow",
+        "--servicenow",
+        &sn.url(),
+        "--user",
+        "changedesk",
+        "--secret",
+        "x",
+        "--allow-private",
+        "--as",
+        "alice",
+    ])
+    .fails();
+    assert!(
+        refused.stderr.contains("--secret-env"),
+        "{}",
+        refused.stderr
+    );
+    let added = cd(&[
+        "notify",
+        "channel",
+        "add",
+        "snow",
+        "--servicenow",
+        &sn.url(),
+        "--user",
+        &sn.config().user,
+        "--secret-env",
+        "SNOW_PASSWORD",
+        "--allow-private",
+        "--as",
+        "alice",
+    ])
+    .ok();
+    assert!(
+        added.stdout.contains("servicenow connector"),
+        "{}",
+        added.stdout
+    );
+    assert!(!added.all().contains(&password));
+    let tested = cd(&["notify", "channel", "test", "snow"]).ok();
+    assert!(tested.stdout.contains("delivered"), "{}", tested.stdout);
+    // a Jira setting on ServiceNow is refused as a usage error, before anything
+    let bad = cd(&[
+        "notify",
+        "channel",
+        "add",
+        "snow2",
+        "--servicenow",
+        &sn.url(),
+        "--project",
+        "CHG",
+        "--secret-env",
+        "SNOW_PASSWORD",
+        "--as",
+        "alice",
+    ]);
+    assert_eq!(bad.code, Some(2), "a usage error: {}", bad.stderr);
+    assert!(bad.stderr.contains("--jira"), "{}", bad.stderr);
+    for _ in 0..2 {
+        let asked = cd(&[
+            "tasks",
+            "raise-change",
+            "mc1",
+            "--connector",
+            "snow",
+            "--as",
+            "alice",
+        ])
+        .ok();
+        assert!(asked.stdout.contains("cd-MC1-all"), "{}", asked.stdout);
+    }
+    cd(&["notify", "deliver"]).ok();
+    assert_eq!(sn.records().len(), 1, "asked twice, raised once");
+    let tickets = cd(&["tasks", "tickets", "MC1"]).ok();
+    assert!(
+        tickets.stdout.contains("CHG0030001") && tickets.stdout.contains("for all"),
+        "{}",
+        tickets.stdout
+    );
+    let json = cd(&["tasks", "tickets", "MC1", "--format", "json"]).ok();
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v[0]["progress"], "open", "{v}");
+    // a tenant that does not see the post, a connector that does not exist
+    cd(&[
+        "tasks",
+        "raise-change",
+        "MC1",
+        "--connector",
+        "snow",
+        "--tenant",
+        "zulu",
+        "--as",
+        "alice",
+    ])
+    .fails();
+    let none = cd(&[
+        "tasks",
+        "raise-change",
+        "MC1",
+        "--connector",
+        "nosuch",
+        "--as",
+        "alice",
+    ])
+    .fails();
+    assert!(none.stderr.contains("no connector"), "{}", none.stderr);
+}

@@ -492,7 +492,7 @@ pub struct SkippedDto {
     pub reason: String,
 }
 
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     caller: &Caller,
     id: &str,
@@ -521,14 +521,14 @@ pub(crate) enum ActFor {
 
 /// Who may act how on an item: the tenants an action is for (`None`: the
 /// shared item), and what the caller may not do.
-struct Reach {
+pub(crate) struct Reach {
     /// The tenants in the caller's scope that see the post now, sorted.
-    mine: Vec<String>,
+    pub(crate) mine: Vec<String>,
     /// How many tenants outside the caller's limit see the post.
-    outside: usize,
+    pub(crate) outside: usize,
 }
 
-async fn reach(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Reach> {
+pub(crate) async fn reach(state: &AppState, caller: &Caller, id: &str) -> ApiResult<Reach> {
     let all = state.store.post_tenant_names(id).await?;
     let total = all.len();
     let mine: Vec<String> = all.into_iter().filter(|t| caller.sees(t)).collect();

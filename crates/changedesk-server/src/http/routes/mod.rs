@@ -3,6 +3,7 @@
 //! declared once.
 
 pub(crate) mod audit;
+pub(crate) mod changes;
 pub(crate) mod incidents;
 pub(crate) mod items;
 pub(crate) mod notify;
@@ -24,6 +25,7 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .merge(session::routes())
         .merge(posts::routes())
         .merge(items::routes())
+        .merge(changes::routes())
         .merge(tenants::routes())
         .merge(incidents::routes())
         .merge(owners::routes())

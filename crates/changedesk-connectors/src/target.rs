@@ -1,0 +1,337 @@
+//! One interface over the systems: what the outbox's worker calls for a
+//! connector, whatever it is. A connector is kept as [`TargetSettings`] (core's)
+//! (which system, where, which project: no secret, stored as JSON) and
+//! [`Credentials`] (sealed at rest by the server); [`Target::new`] makes
+//! the client of its system from both.
+//!
+//! Every ticket is raised **once** per correlation id (each system's
+//! client looks it up before every attempt), read back as a [`Ticket`]
+//! (its id, number, link, state and [`TicketProgress`]), and given notes.
+
+use std::fmt;
+use std::time::Duration;
+
+pub use changedesk_core::change_control::{
+    SYSTEMS, ServiceNowModel, ServiceNowSignIn, TargetSettings,
+};
+use changedesk_core::change_control::{TicketProgress, TicketText};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::glpi::{Glpi, GlpiAuth, GlpiSettings, NewGlpiChange};
+use crate::jira::{Jira, JiraSettings, NewIssue};
+use crate::servicenow::{ChangeModel, NewChange, ServiceNow, ServiceNowAuth, ServiceNowSettings};
+use crate::{ConnectorError, RetryPolicy};
+
+/// A connector's secrets: the password, API token, user token or client
+/// secret, and GLPI's application token. Never shown by `Debug`.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    /// The secret the sign-in uses.
+    pub secret: String,
+    /// GLPI's `App-Token`, when the server asks for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_token: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credentials(…)")
+    }
+}
+
+/// A ticket as read back from its system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// The system's id for it (a sys_id, an issue key, a change id): what
+    /// reads and notes name.
+    pub id: String,
+    /// Its number for people (`CHG0030022`, `CHG-12`, `42`).
+    pub number: String,
+    /// Its page.
+    pub url: String,
+    /// Its state as the system names it.
+    pub state: String,
+    /// Where it stands, whatever the system calls it.
+    pub progress: TicketProgress,
+}
+
+/// A ticket to raise.
+#[derive(Debug, Clone)]
+pub struct TicketRequest<'a> {
+    /// changedesk's id for it (`change_control::correlation_id`).
+    pub correlation_id: &'a str,
+    /// Its summary and paragraphs.
+    pub text: &'a TicketText,
+    /// The post's page (changedesk's, or Message Center's).
+    pub link: &'a str,
+    /// The date to act by or the rollout's start (`YYYY-MM-DD`), if known.
+    pub due: Option<String>,
+}
+
+/// A connector's client.
+#[derive(Debug)]
+pub enum Target {
+    /// ServiceNow.
+    ServiceNow(ServiceNow),
+    /// Jira Cloud.
+    Jira(Jira),
+    /// GLPI (`apirest.php`), with its web root for links.
+    Glpi(Glpi, String),
+}
+
+/// How a connector's calls are timed: the same for every system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// The longest a request may take; after no answer to a create, the
+    /// client also waits this long before looking for it (an answer may
+    /// still be on its way).
+    pub timeout: Duration,
+    /// Retries within one call.
+    pub retry: RetryPolicy,
+    /// How long Jira's search may lag behind its writes.
+    pub search_settle: Duration,
+}
+
+impl Default for Tuning {
+    /// 30 s, the default retries, 30 s.
+    fn default() -> Tuning {
+        Tuning {
+            timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+            search_settle: Duration::from_secs(30),
+        }
+    }
+}
+
+fn parse_url(url: &str) -> Result<Url, ConnectorError> {
+    Url::parse(url.trim()).map_err(|e| ConnectorError::Config(format!("the URL {url:?}: {e}")))
+}
+
+impl Target {
+    /// The client `settings` describe, signing in with `credentials`, with
+    /// the default [`Tuning`].
+    pub fn new(
+        settings: &TargetSettings,
+        credentials: &Credentials,
+    ) -> Result<Target, ConnectorError> {
+        Target::tuned(settings, credentials, Tuning::default())
+    }
+
+    /// [`Target::new`] with `tuning`.
+    pub fn tuned(
+        settings: &TargetSettings,
+        credentials: &Credentials,
+        tuning: Tuning,
+    ) -> Result<Target, ConnectorError> {
+        let secret = || SecretString::from(credentials.secret.clone());
+        if credentials.secret.trim().is_empty() {
+            return Err(ConnectorError::Config("the connector has no secret".into()));
+        }
+        Ok(match settings {
+            TargetSettings::ServiceNow {
+                url,
+                user,
+                auth,
+                model,
+                template,
+            } => {
+                let auth = match auth {
+                    ServiceNowSignIn::Basic => ServiceNowAuth::Basic {
+                        user: user.clone(),
+                        password: secret(),
+                    },
+                    ServiceNowSignIn::Oauth => ServiceNowAuth::OAuthClient {
+                        client_id: user.clone(),
+                        client_secret: secret(),
+                    },
+                };
+                let mut s = ServiceNowSettings::new(parse_url(url)?, auth);
+                s.timeout = tuning.timeout;
+                s.retry = tuning.retry;
+                s.model = match (model, template) {
+                    (ServiceNowModel::Table, _) => ChangeModel::Table,
+                    (ServiceNowModel::Normal, _) => ChangeModel::Normal,
+                    (ServiceNowModel::Standard, Some(t)) => ChangeModel::Standard {
+                        template: t.trim().to_owned(),
+                    },
+                    (ServiceNowModel::Standard, None) => {
+                        return Err(ConnectorError::Config(
+                            "a standard change needs its template's sys_id (`template`)".into(),
+                        ));
+                    }
+                };
+                Target::ServiceNow(ServiceNow::new(s)?)
+            }
+            TargetSettings::Jira {
+                url,
+                user,
+                project,
+                issue_type,
+            } => {
+                let mut s = JiraSettings::new(parse_url(url)?, user, secret(), project, issue_type);
+                s.timeout = tuning.timeout;
+                s.retry = tuning.retry;
+                s.search_settle = tuning.search_settle;
+                Target::Jira(Jira::new(s)?)
+            }
+            TargetSettings::Glpi {
+                url,
+                user,
+                entities_id,
+            } => {
+                let auth = if user.trim().is_empty() {
+                    GlpiAuth::UserToken(secret())
+                } else {
+                    GlpiAuth::Basic {
+                        login: user.clone(),
+                        password: secret(),
+                    }
+                };
+                let api = parse_url(url)?;
+                let web = api
+                    .as_str()
+                    .trim_end_matches('/')
+                    .trim_end_matches("apirest.php")
+                    .trim_end_matches('/')
+                    .to_owned();
+                let mut s = GlpiSettings::new(
+                    api,
+                    auth,
+                    credentials.app_token.clone().map(SecretString::from),
+                );
+                s.entities_id = *entities_id;
+                s.timeout = tuning.timeout;
+                s.retry = tuning.retry;
+                Target::Glpi(Glpi::new(s)?, web)
+            }
+        })
+    }
+
+    /// Checks that the system answers and takes the credentials.
+    pub async fn test_connection(&self) -> Result<(), ConnectorError> {
+        match self {
+            Target::ServiceNow(c) => c.test_connection().await,
+            Target::Jira(c) => c.test_connection().await,
+            Target::Glpi(c, _) => c.test_connection().await,
+        }
+    }
+
+    /// Raises the ticket once: the one already carrying its correlation id
+    /// is returned instead. The `bool` says whether this call created it.
+    pub async fn raise(&self, r: &TicketRequest<'_>) -> Result<(Ticket, bool), ConnectorError> {
+        match self {
+            Target::ServiceNow(c) => {
+                let new = NewChange {
+                    correlation_id: r.correlation_id.to_owned(),
+                    correlation_display: "changedesk".to_owned(),
+                    short_description: r.text.summary.clone(),
+                    description: r.text.paragraphs.join("\n\n"),
+                    start_date: None,
+                };
+                let (change, created) = c.create_change(&new).await?;
+                Ok((
+                    Ticket {
+                        id: change.sys_id.clone(),
+                        number: change.number.clone(),
+                        url: c.change_url(&change),
+                        state: change.state.label(),
+                        progress: change.state.progress(),
+                    },
+                    created,
+                ))
+            }
+            Target::Jira(c) => {
+                let new = NewIssue {
+                    correlation_id: r.correlation_id.to_owned(),
+                    summary: r.text.summary.clone(),
+                    paragraphs: r.text.paragraphs.clone(),
+                    link: Some(("The post in changedesk".to_owned(), r.link.to_owned())),
+                    due: r.due.clone(),
+                };
+                let (issue, created) = c.create_issue(&new).await?;
+                Ok((jira_ticket(c, &issue), created))
+            }
+            Target::Glpi(c, web) => {
+                let new = NewGlpiChange {
+                    correlation_id: r.correlation_id.to_owned(),
+                    name: r.text.summary.clone(),
+                    content_html: paragraphs_html(&r.text.paragraphs),
+                    urgency: 3,
+                    impact: 3,
+                };
+                let (change, created) = c.create_change(&new).await?;
+                Ok((glpi_ticket(web, &change), created))
+            }
+        }
+    }
+
+    /// Reads the ticket `id` back.
+    pub async fn read(&self, id: &str) -> Result<Ticket, ConnectorError> {
+        match self {
+            Target::ServiceNow(c) => {
+                let change = c.get(id).await?;
+                Ok(Ticket {
+                    id: change.sys_id.clone(),
+                    number: change.number.clone(),
+                    url: c.change_url(&change),
+                    state: change.state.label(),
+                    progress: change.state.progress(),
+                })
+            }
+            Target::Jira(c) => Ok(jira_ticket(c, &c.get(id).await?)),
+            Target::Glpi(c, web) => Ok(glpi_ticket(web, &c.get(glpi_id(id)?).await?)),
+        }
+    }
+
+    /// Adds a note to the ticket `id` (a work note, a comment, a
+    /// follow-up). Not idempotent: the systems keep every note.
+    pub async fn note(&self, id: &str, paragraphs: &[String]) -> Result<(), ConnectorError> {
+        match self {
+            Target::ServiceNow(c) => c
+                .add_work_note(id, &paragraphs.join("\n\n"))
+                .await
+                .map(|_| ()),
+            Target::Jira(c) => c.add_comment(id, paragraphs).await,
+            Target::Glpi(c, _) => {
+                c.add_followup(glpi_id(id)?, &paragraphs_html(paragraphs))
+                    .await
+            }
+        }
+    }
+}
+
+fn jira_ticket(c: &Jira, issue: &crate::jira::Issue) -> Ticket {
+    Ticket {
+        id: issue.key.clone(),
+        number: issue.key.clone(),
+        url: c.issue_url(issue),
+        state: issue.status_name.clone(),
+        progress: issue.category.progress(),
+    }
+}
+
+fn glpi_ticket(web: &str, change: &crate::glpi::GlpiChangeRef) -> Ticket {
+    Ticket {
+        id: change.id.to_string(),
+        number: change.id.to_string(),
+        url: format!("{web}/front/change.form.php?id={}", change.id),
+        state: change.status.label(),
+        progress: change.status.progress(),
+    }
+}
+
+fn glpi_id(id: &str) -> Result<i64, ConnectorError> {
+    id.trim()
+        .parse()
+        .map_err(|_| ConnectorError::Config(format!("a GLPI change id is a number: {id:?}")))
+}
+
+/// Paragraphs as HTML, escaped.
+fn paragraphs_html(paragraphs: &[String]) -> String {
+    paragraphs
+        .iter()
+        .map(|p| format!("<p>{}</p>", changedesk_core::text::escape_html(p)))
+        .collect()
+}

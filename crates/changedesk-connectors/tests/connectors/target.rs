@@ -1,0 +1,256 @@
+//! The one interface over the systems (`target`), as the outbox's worker
+//! uses it: a connector's settings as stored (JSON) and its credentials
+//! make the client; a ticket raised once per correlation id, read back as
+//! the other side moves it, and given a note — on each system's mock.
+
+use changedesk_connectors::ConnectorError;
+use changedesk_connectors::target::{Credentials, Target, TargetSettings, TicketRequest};
+use changedesk_core::change_control::{TicketProgress, TicketText};
+use changedesk_sim::glpi::{GlpiConfig, start_glpi};
+use changedesk_sim::jira::{JiraConfig, start_jira};
+use changedesk_sim::servicenow::{ServiceNowConfig, start_servicenow};
+use serde_json::json;
+
+fn text() -> TicketText {
+    TicketText {
+        summary: "[M365] MC123456: Exchange retires <legacy> auth — «ünïcode»".to_owned(),
+        paragraphs: vec![
+            "Workloads: Exchange Online.".to_owned(),
+            "Act by 2026-03-31.".to_owned(),
+        ],
+    }
+}
+
+fn request<'a>(id: &'a str, text: &'a TicketText) -> TicketRequest<'a> {
+    TicketRequest {
+        correlation_id: id,
+        text,
+        link: "https://changedesk.example/posts/MC123456",
+        due: Some("2026-03-31".to_owned()),
+    }
+}
+
+fn settings(v: serde_json::Value) -> TargetSettings {
+    serde_json::from_value(v).expect("settings as stored")
+}
+
+fn secret(s: &str) -> Credentials {
+    Credentials {
+        secret: s.to_owned(),
+        app_token: None,
+    }
+}
+
+#[tokio::test]
+async fn servicenow_through_the_one_interface() {
+    let sn = start_servicenow(ServiceNowConfig::default()).await.unwrap();
+    let s = settings(json!({"system": "servicenow", "url": sn.url(), "user": sn.config().user}));
+    assert_eq!(s.system(), "servicenow");
+    let t = Target::new(&s, &secret(&sn.config().password)).unwrap();
+    t.test_connection().await.unwrap();
+    let text = text();
+    let (ticket, created) = t.raise(&request("cd-MC123456-all", &text)).await.unwrap();
+    assert!(created);
+    assert_eq!(ticket.number, "CHG0030001");
+    assert_eq!(
+        (ticket.state.as_str(), ticket.progress),
+        ("new", TicketProgress::Open)
+    );
+    let (again, created) = t.raise(&request("cd-MC123456-all", &text)).await.unwrap();
+    assert!(!created);
+    assert_eq!(again, ticket);
+    assert_eq!(sn.records().len(), 1);
+    assert_eq!(
+        sn.records()[0].field("description"),
+        Some("Workloads: Exchange Online.\n\nAct by 2026-03-31.")
+    );
+    assert!(sn.set_state("CHG0030001", "-1"));
+    let read = t.read(&ticket.id).await.unwrap();
+    assert_eq!(
+        (read.state.as_str(), read.progress),
+        ("implement", TicketProgress::InProgress)
+    );
+    t.note(
+        &ticket.id,
+        &["Microsoft moved the rollout to April.".to_owned()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sn.records()[0].work_notes,
+        ["Microsoft moved the rollout to April."]
+    );
+    // OAuth client credentials, and a standard change needs its template
+    let oauth = settings(
+        json!({"system": "servicenow", "url": sn.url(), "user": "nobody",
+        "auth": "oauth"}),
+    );
+    let t = Target::new(&oauth, &secret("wrong")).unwrap();
+    assert!(matches!(
+        t.test_connection().await,
+        Err(ConnectorError::Credentials(_))
+    ));
+    let standard = settings(json!({"system": "servicenow", "url": sn.url(), "user": "u",
+        "model": "standard"}));
+    assert!(matches!(
+        Target::new(&standard, &secret("x")),
+        Err(ConnectorError::Config(_))
+    ));
+}
+
+#[tokio::test]
+async fn jira_through_the_one_interface() {
+    let j = start_jira(JiraConfig::default()).await.unwrap();
+    let s = settings(
+        json!({"system": "jira", "url": j.url(), "user": j.config().email,
+        "project": j.config().project, "issue_type": "Change"}),
+    );
+    let t = Target::new(&s, &secret(&j.config().api_token)).unwrap();
+    t.test_connection().await.unwrap();
+    let text = text();
+    let (ticket, created) = t
+        .raise(&request("cd-MC123456-g-emea", &text))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(
+        (ticket.id.as_str(), ticket.number.as_str()),
+        ("CHG-1", "CHG-1")
+    );
+    assert!(ticket.url.ends_with("/browse/CHG-1"), "{}", ticket.url);
+    assert_eq!(ticket.progress, TicketProgress::Open);
+    // found again once search shows it (the mock lags behind writes)
+    tokio::time::sleep(j.config().search_lag).await;
+    let (again, created) = t
+        .raise(&request("cd-MC123456-g-emea", &text))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.id, ticket.id);
+    assert_eq!(j.issues().len(), 1);
+    assert!(j.move_to("CHG-1", "10001"));
+    assert_eq!(
+        t.read("CHG-1").await.unwrap().progress,
+        TicketProgress::Done
+    );
+    t.note(
+        "CHG-1",
+        &["Microsoft moved the rollout to April.".to_owned()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        j.issues()[0].comments[0]["content"][0]["content"][0]["text"],
+        "Microsoft moved the rollout to April."
+    );
+    let t = Target::new(&s, &secret("wrong")).unwrap();
+    assert!(matches!(
+        t.test_connection().await,
+        Err(ConnectorError::Credentials(_))
+    ));
+}
+
+#[tokio::test]
+async fn glpi_through_the_one_interface() {
+    let g = start_glpi(GlpiConfig::default()).await.unwrap();
+    let s = settings(json!({"system": "glpi", "url": g.url()}));
+    let creds = Credentials {
+        secret: g.config().user_token.clone(),
+        app_token: g.config().app_token.clone(),
+    };
+    let t = Target::new(&s, &creds).unwrap();
+    t.test_connection().await.unwrap();
+    let text = text();
+    let (ticket, created) = t
+        .raise(&request("cd-MC123456-t-contoso", &text))
+        .await
+        .unwrap();
+    assert!(created);
+    assert!(
+        ticket
+            .url
+            .ends_with(&format!("/front/change.form.php?id={}", ticket.id)),
+        "{}",
+        ticket.url
+    );
+    let (again, created) = t
+        .raise(&request("cd-MC123456-t-contoso", &text))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again, ticket);
+    assert_eq!(g.changes().len(), 1);
+    // the body is HTML, the post's text escaped in it
+    let content = g.changes()[0].fields["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(content.contains("<p>Act by 2026-03-31.</p>"), "{content}");
+    let id: i64 = ticket.id.parse().unwrap();
+    assert!(g.set_status(id, 5));
+    let read = t.read(&ticket.id).await.unwrap();
+    assert_eq!(
+        (read.state.as_str(), read.progress),
+        ("applied", TicketProgress::Done)
+    );
+    t.note(&ticket.id, &["Moved <to> April.".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(g.changes()[0].followups, ["<p>Moved &lt;to&gt; April.</p>"]);
+    assert!(matches!(
+        t.read("not-a-number").await,
+        Err(ConnectorError::Config(_))
+    ));
+    // Basic sign-in by login
+    let basic = settings(json!({"system": "glpi", "url": g.url(), "user": g.config().login}));
+    let creds = Credentials {
+        secret: g.config().password.clone(),
+        app_token: g.config().app_token.clone(),
+    };
+    Target::new(&basic, &creds)
+        .unwrap()
+        .test_connection()
+        .await
+        .unwrap();
+}
+
+#[test]
+fn settings_are_checked_and_secrets_never_shown() {
+    // an unknown field or system is refused, not ignored
+    assert!(
+        serde_json::from_value::<TargetSettings>(json!({"system": "servicenow",
+        "url": "https://x", "user": "u", "pasword": "oops"}))
+        .is_err()
+    );
+    assert!(
+        serde_json::from_value::<TargetSettings>(json!({"system": "remedy", "url": "https://x"}))
+            .is_err()
+    );
+    let creds = Credentials {
+        secret: "hunter2".to_owned(),
+        app_token: Some("app-secret".to_owned()),
+    };
+    let shown = format!("{creds:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("app-secret"),
+        "{shown}"
+    );
+    let s = settings(
+        json!({"system": "jira", "url": "not a url", "user": "u", "project": "P",
+        "issue_type": "Task"}),
+    );
+    assert!(matches!(
+        Target::new(&s, &creds),
+        Err(ConnectorError::Config(_))
+    ));
+    let ok = settings(
+        json!({"system": "jira", "url": "https://x.atlassian.net", "user": "u",
+        "project": "P", "issue_type": "Task"}),
+    );
+    assert!(matches!(
+        Target::new(&ok, &secret(" ")),
+        Err(ConnectorError::Config(_))
+    ));
+    let t = Target::new(&ok, &creds).unwrap();
+    assert!(!format!("{t:?}").contains("hunter2"));
+}

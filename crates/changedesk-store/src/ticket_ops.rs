@@ -1,0 +1,146 @@
+// Tickets in change-control systems (see tickets.rs): written once,
+// `include!`d into `mod sqlite` and `mod postgres` after ops.rs.
+
+use changedesk_core::change_control::TicketProgress;
+
+use super::{NewTicket, TicketRow};
+
+pub(crate) async fn record_ticket(pool: &Pool<Db>, writer: &Writer, t: &NewTicket) -> Result<bool> {
+    let now = t.at.to_canonical();
+    let scope = t.scope.as_text();
+    let (_w, mut tx) = begin_write(pool, writer, "ticket").await?;
+    let updated = sqlx::query(
+        "UPDATE tickets SET channel_id = $1, external_id = $2, number = $3, url = $4, state = $5, progress = $6, \
+         updated_at = $7 WHERE connector = $8 AND correlation_id = $9",
+    )
+    .bind(t.channel_id)
+    .bind(&t.external_id)
+    .bind(&t.number)
+    .bind(&t.url)
+    .bind(&t.state)
+    .bind(t.progress.as_str())
+    .bind(&now)
+    .bind(&t.connector)
+    .bind(&t.correlation_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated > 0 {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO tickets (channel_id, connector, post_id, scope, correlation_id, external_id, number, url, state, \
+         progress, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+    )
+    .bind(t.channel_id)
+    .bind(&t.connector)
+    .bind(&t.post_id)
+    .bind(&scope)
+    .bind(&t.correlation_id)
+    .bind(&t.external_id)
+    .bind(&t.number)
+    .bind(&t.url)
+    .bind(&t.state)
+    .bind(t.progress.as_str())
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    // the decision log of the post's work item, when it has one
+    sqlx::query(
+        "INSERT INTO decision_log (post_id, tenant, at, actor, action, field, old_value, new_value, reason) \
+         SELECT post_id, NULL, $2, $3, 'change_raised', 'ticket', NULL, $4, $5 FROM work_items WHERE post_id = $1",
+    )
+    .bind(&t.post_id)
+    .bind(&now)
+    .bind(format!("connector:{}", t.connector))
+    .bind(&t.number)
+    .bind(format!("{} ({scope}): {}", t.number, t.url))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn tickets_of_post(pool: &Pool<Db>, post_id: &str) -> Result<Vec<TicketRow>> {
+    let rows = sqlx::query(
+        "SELECT connector, post_id, scope, correlation_id, external_id, number, url, state, progress, created_at, \
+         updated_at FROM tickets WHERE post_id = $1 ORDER BY id",
+    )
+    .bind(post_id)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TicketRow {
+                connector: r.try_get("connector")?,
+                post_id: r.try_get("post_id")?,
+                scope: r.try_get("scope")?,
+                correlation_id: r.try_get("correlation_id")?,
+                external_id: r.try_get("external_id")?,
+                number: r.try_get("number")?,
+                url: r.try_get("url")?,
+                state: r.try_get("state")?,
+                progress: TicketProgress::parse(&r.try_get::<String, _>("progress")?)
+                    .map_err(StoreError::Invalid)?,
+                created_at: read_ts(r.try_get("created_at")?)?,
+                updated_at: read_ts(r.try_get("updated_at")?)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn lock_ticket(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    connector: &str,
+    correlation_id: &str,
+    holder: &str,
+    now: Timestamp,
+    until: Timestamp,
+) -> Result<bool> {
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "ticket lock").await?;
+    sqlx::query("DELETE FROM ticket_locks WHERE connector = $1 AND correlation_id = $2 AND until < $3")
+        .bind(connector)
+        .bind(correlation_id)
+        .bind(now.to_canonical())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO ticket_locks (connector, correlation_id, holder, until) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (connector, correlation_id) DO NOTHING",
+    )
+    .bind(connector)
+    .bind(correlation_id)
+    .bind(holder)
+    .bind(until.to_canonical())
+    .execute(&mut *tx)
+    .await?;
+    let held: String = sqlx::query_scalar(
+        "SELECT holder FROM ticket_locks WHERE connector = $1 AND correlation_id = $2",
+    )
+    .bind(connector)
+    .bind(correlation_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(held == holder)
+}
+
+pub(crate) async fn unlock_ticket(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    connector: &str,
+    correlation_id: &str,
+    holder: &str,
+) -> Result<()> {
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "ticket lock").await?;
+    sqlx::query("DELETE FROM ticket_locks WHERE connector = $1 AND correlation_id = $2 AND holder = $3")
+        .bind(connector)
+        .bind(correlation_id)
+        .bind(holder)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Tickets in change-control systems (migration 0025): what a connector
+//! (a channel of kind `servicenow`, `jira` or `glpi`) raised for a post,
+//! kept once per connector and correlation id, with its number, link and
+//! state as last read. The first time a ticket is recorded, the post's
+//! work item gets a decision log entry by the connector
+//! (`connector:NAME`, `change_raised`). The operations are in
+//! `ticket_ops.rs`, compiled for each backend.
+
+use changedesk_core::Timestamp;
+use changedesk_core::change_control::{TicketProgress, TicketScope};
+use serde::Serialize;
+
+use super::{Backend, Result, Store, postgres, sqlite};
+
+/// A ticket a connector raised (or found raised) for a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    /// The connector's channel.
+    pub channel_id: i64,
+    /// Its name (kept when the connector is removed).
+    pub connector: String,
+    pub post_id: String,
+    /// Whom it is for.
+    pub scope: TicketScope,
+    /// changedesk's id for it, kept on the other side.
+    pub correlation_id: String,
+    /// The system's id (sys_id, issue key, change id).
+    pub external_id: String,
+    /// Its number for people.
+    pub number: String,
+    pub url: String,
+    /// Its state as the system names it.
+    pub state: String,
+    pub progress: TicketProgress,
+    pub at: Timestamp,
+}
+
+/// A ticket as kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketRow {
+    pub connector: String,
+    pub post_id: String,
+    /// `all`, `tenant:NAME` or `group:NAME`.
+    pub scope: String,
+    pub correlation_id: String,
+    pub external_id: String,
+    pub number: String,
+    pub url: String,
+    pub state: String,
+    pub progress: TicketProgress,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Store {
+    /// Records `t`: a new ticket (with a decision log entry on the post's
+    /// work item, if it has one, by the connector), or an update of the
+    /// one kept under its connector and correlation id (its number, link
+    /// and state). Whether it was new.
+    pub async fn record_ticket(&self, t: &NewTicket) -> Result<bool> {
+        let writer = &*self.writer;
+        dispatch_write!(self.record_ticket(writer, t))
+    }
+
+    /// Takes the lock on raising the ticket `correlation_id` of
+    /// `connector` for `holder` (a delivery's message id) until `until`:
+    /// whether it is `holder`'s now (a lock past its time is taken over).
+    /// Two deliveries of the same request never raise it at once, so the
+    /// look-up each makes before creating sees the other's ticket.
+    pub async fn lock_ticket(
+        &self,
+        connector: &str,
+        correlation_id: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool> {
+        let writer = &*self.writer;
+        dispatch_write!(self.lock_ticket(writer, connector, correlation_id, holder, now, until))
+    }
+
+    /// Lets go of `holder`'s lock (none held: nothing happens).
+    pub async fn unlock_ticket(
+        &self,
+        connector: &str,
+        correlation_id: &str,
+        holder: &str,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.unlock_ticket(writer, connector, correlation_id, holder))
+    }
+
+    /// The tickets raised for a post, oldest first.
+    pub async fn tickets_of_post(&self, post_id: &str) -> Result<Vec<TicketRow>> {
+        dispatch!(self.tickets_of_post(post_id))
+    }
+}
