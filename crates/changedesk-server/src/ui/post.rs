@@ -645,6 +645,13 @@ async fn render(
                     && c.kind
                         .parse::<changedesk_core::notify::ChannelKind>()
                         .is_ok_and(changedesk_core::notify::ChannelKind::is_connector)
+                    // a tenant-limited caller never learns of another
+                    // customer's connector
+                    && c
+                        .filter
+                        .tenants
+                        .as_ref()
+                        .is_none_or(|ts| ts.iter().all(|t| caller.sees(t)))
             })
             .map(|c| c.name)
             .collect()

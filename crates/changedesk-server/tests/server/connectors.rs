@@ -314,6 +314,60 @@ async fn a_change_request_raises_one_ticket_through_the_outbox(store: Store) {
         assert_eq!(r.status, status, "{body}: {}", r.body);
     }
 
+    // a connector of one customer's (zulu's): only for zulu, and unknown to
+    // a user limited to alpha
+    let zulu = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "zulu-snow", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+                "secret": sn.config().password, "tenants": ["zulu"],
+                "connector": {"user": sn.config().user}}),
+        )
+        .await;
+    assert_eq!(zulu.status, StatusCode::CREATED, "{}", zulu.body);
+    let r = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/items/MC1/change-requests",
+            &json!({"connector": "zulu-snow"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/items/MC2/change-requests",
+            &json!({"connector": "zulu-snow", "tenant": "zulu"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let r = scoped
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/items/MC1/change-requests",
+            &json!({"connector": "zulu-snow", "tenant": "alpha"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    assert!(
+        !r.body.contains("zulu\"") && !r.body.contains("tenants zulu"),
+        "{}",
+        r.body
+    );
+    let page = scoped.get(&f, "/posts/MC1").await;
+    assert!(
+        page.body.contains("Raise change") && !page.body.contains("zulu-snow"),
+        "{}",
+        page.body
+    );
+    assert_eq!(o.run_once(at(NOW)).await.unwrap().delivered, 1);
+    assert_eq!(sn.records().len(), 5);
+
     // refused credentials: dead at once, reported, nothing raised
     let wrong = admin
         .send_json(
@@ -335,7 +389,7 @@ async fn a_change_request_raises_one_ticket_through_the_outbox(store: Store) {
         .await;
     let round = o.run_once(at(NOW)).await.unwrap();
     assert_eq!((round.delivered, round.dead), (0, 1), "{round:?}");
-    assert_eq!(sn.records().len(), 4);
+    assert_eq!(sn.records().len(), 5);
     let dead = json_of(&admin.get(&f, "/api/v1/deliveries?failed=true").await.body);
     let text = dead.to_string();
     assert!(text.contains("credentials were refused"), "{text}");

@@ -156,6 +156,23 @@ pub(crate) async fn request_change(
             (TicketScope::All, reach.mine.clone())
         }
     };
+    // a tenant-limited caller never learns of a connector for other tenants
+    if !caller.unrestricted() {
+        let name = req.connector.trim().to_ascii_lowercase();
+        let theirs = state.store.channels().await?.into_iter().any(|c| {
+            c.name == name
+                && c.filter
+                    .tenants
+                    .as_ref()
+                    .is_none_or(|ts| ts.iter().all(|t| caller.sees(t)))
+        });
+        if !theirs {
+            return Err(ApiError::not_found(format!(
+                "no connector is named `{}`",
+                changedesk_core::text::clip_chars(&name, 80)
+            )));
+        }
+    }
     let requested = crate::changes::request_change(
         &state.store,
         id,
