@@ -153,6 +153,10 @@ pub(super) async fn send(
                 });
             }
             let raised = target.raise(&request).await;
+            // a crash here leaves a ticket on the other side that the
+            // archive does not know: the delivery is taken over after its
+            // lease, the lock too, and the look-up finds the ticket
+            changedesk_store::failpoint::hit("ticket.raised");
             let recorded = match raised {
                 Ok((ticket, created)) => store
                     .record_ticket(&NewTicket {
@@ -175,6 +179,7 @@ pub(super) async fn send(
                     .map_err(|e| format!("the ticket was raised but not recorded: {e}")),
                 Err(e) => Ok(outcome_of(&e)),
             };
+            changedesk_store::failpoint::hit("ticket.recorded");
             store
                 .unlock_ticket(&channel.name, &correlation, hold.holder)
                 .await

@@ -765,3 +765,106 @@ fn a_servicenow_connector_raises_a_change_once() {
     .fails();
     assert!(none.stderr.contains("no connector"), "{}", none.stderr);
 }
+
+/// A delivery round killed (`kill -9`-like: the process aborts) while it
+/// raises a ticket — before the connector is asked, after the system made
+/// the change but before the archive knows it, after recording but before
+/// letting go of the ticket's lock — loses nothing and raises nothing
+/// twice: the next round, past the lease, takes the delivery and the lock
+/// over, finds the change, and records it once.
+#[test]
+fn a_killed_round_raises_a_change_once() {
+    use changedesk_sim::servicenow::{ServiceNowConfig, start_servicenow};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for failpoint in [
+        "outbox.claimed",
+        "ticket.raised",
+        "ticket.recorded",
+        "outbox.sent",
+    ] {
+        let sn = rt
+            .block_on(start_servicenow(ServiceNowConfig::default()))
+            .unwrap();
+        let s = Sandbox::new();
+        s.write("cfg.toml", CONFIG);
+        let password = sn.config().password.clone();
+        let cd = |args: &[&str], env: &[(&str, &str)]| {
+            let mut all = vec!["--config", "cfg.toml"];
+            all.extend_from_slice(args);
+            let mut env = env.to_vec();
+            env.push(("SNOW_PASSWORD", password.as_str()));
+            s.run_env(&all, &env)
+        };
+        s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
+        cd(
+            &["import", "a.json", "--tenant", "alpha", "--create-tenant"],
+            &[],
+        )
+        .ok();
+        s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+        cd(
+            &[
+                "notify",
+                "channel",
+                "add",
+                "snow",
+                "--servicenow",
+                &sn.url(),
+                "--user",
+                &sn.config().user,
+                "--secret-env",
+                "SNOW_PASSWORD",
+                "--allow-private",
+                "--as",
+                "alice",
+            ],
+            &[],
+        )
+        .ok();
+        cd(
+            &[
+                "tasks",
+                "raise-change",
+                "MC1",
+                "--connector",
+                "snow",
+                "--as",
+                "alice",
+            ],
+            &[],
+        )
+        .ok();
+        let killed = cd(
+            &["notify", "deliver"],
+            &[("CHANGEDESK_FAILPOINT", failpoint)],
+        );
+        assert_ne!(killed.code, Some(0), "{failpoint}: {}", killed.stdout);
+        assert!(
+            killed.stderr.contains("failpoint"),
+            "{failpoint}: {}",
+            killed.stderr
+        );
+        // the next round, past the lease (60 s)
+        cd(
+            &["notify", "deliver"],
+            &[("CHANGEDESK_NOW", "2026-09-01T00:02:00Z")],
+        )
+        .ok();
+        assert_eq!(sn.records().len(), 1, "{failpoint}: one change");
+        let json = cd(&["tasks", "tickets", "MC1", "--format", "json"], &[]).ok();
+        let v: Value = serde_json::from_str(&json.stdout).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 1, "{failpoint}: {v}");
+        assert_eq!(v[0]["number"], "CHG0030001", "{failpoint}: {v}");
+        let log: Vec<Value> = serde_json::from_str(
+            &cd(&["notify", "outbox", "--format", "json"], &[])
+                .ok()
+                .stdout,
+        )
+        .unwrap();
+        assert!(
+            log.iter().all(|d| d["state"] == "delivered"),
+            "{failpoint}: {log:?}"
+        );
+        rt.block_on(sn.shutdown());
+    }
+}
