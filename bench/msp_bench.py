@@ -256,7 +256,9 @@ def sync_load(args, backend, db, token, tenant):
         return {"requests": len(lat) + len(errors), "errors": errors[:5], "error_count": len(errors),
                    "p50_ms": pct(lat, 50), "p99_ms": pct(lat, 99), "max_ms": lat[-1] if lat else float("nan"),
                    "synced": synced_since(backend, db, start_text), "tenants": args.tenants,
-                   "seconds": args.sync_seconds, "rate": args.rate, "paths": paths, "cache_mb": args.cache_mb}
+                   "seconds": args.sync_seconds, "rate": args.rate, "paths": paths, "cache_mb": args.cache_mb,
+                   "slowest": getattr(open_loop, "slowest", []),
+                   "p99_warm_ms": pct(getattr(open_loop, "warm", []), 99), "warmup_s": WARMUP_S}
     finally:
         if server:
             proc, log = server
@@ -292,6 +294,10 @@ def idle_load(args, db, token, tenant):
         server.stop()
 
 
+#: Seconds at the start of the open loop reported apart (`p99_warm_ms`).
+WARMUP_S = 2.0
+
+
 def open_loop(base, mixed, rate, seconds):
     """Asks the (path, headers) pairs of `mixed` in turn at `rate`
     requests/s for `seconds`; each latency counts from the request's due
@@ -299,7 +305,7 @@ def open_loop(base, mixed, rate, seconds):
     latencies in ms and the errors."""
     interval = 1.0 / rate
     n = int(rate * seconds)
-    latencies, errors = [], []
+    latencies, errors, timeline = [], [], []
     lock = threading.Lock()
 
     def one(path, headers, due):
@@ -317,6 +323,7 @@ def open_loop(base, mixed, rate, seconds):
             done = time.monotonic()
             with lock:
                 latencies.append((done - due) * 1000)
+                timeline.append((due - start, (done - due) * 1000, path))
         except Exception as e:  # noqa: BLE001 (reported, not hidden)
             with lock:
                 errors.append(f"{path}: {e}")
@@ -331,6 +338,13 @@ def open_loop(base, mixed, rate, seconds):
             path, headers = mixed[i % len(mixed)]
             pool.submit(one, path, headers, due)
     latencies.sort()
+    # the slowest requests, when they were due (s into the phase): whether
+    # they gather at its start (answers made cold) or anywhere else
+    timeline.sort(key=lambda t: -t[1])
+    open_loop.slowest = [{"at_s": round(t, 2), "ms": round(ms, 1), "path": p} for t, ms, p in timeline[:25]]
+    # and the requests due after the first WARMUP_S seconds: the answer
+    # cache's first answers are made cold, all at the start
+    open_loop.warm = sorted(ms for t, ms, _ in timeline if t >= WARMUP_S)
     return latencies, errors
 
 
@@ -396,7 +410,8 @@ def main():
             else:
                 r = sync_load(args, backend, db, token, tenants[len(tenants) // 2])
             results[backend]["sync_load"] = r
-            print(f"{backend} during a sync round: p99 {r['p99_ms']:.0f} ms, {r['synced']} tenants synced, "
+            print(f"{backend} during a sync round: p99 {r['p99_ms']:.0f} ms "
+                  f"({r.get('p99_warm_ms', float('nan')):.0f} ms after the first {WARMUP_S:g} s), {r['synced']} tenants synced, "
                   f"{r['error_count']} errors", file=sys.stderr)
     if args.json:
         print(json.dumps(results, indent=1))
