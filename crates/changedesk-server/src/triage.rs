@@ -435,7 +435,7 @@ impl Triage {
 ///
 /// Reading the candidates is most of the time: pages are read two at a
 /// time, on reading connections, while the page before them is decided and
-/// saved on the writer (see [`CandidateReads`]).
+/// saved on the writer (see `CandidateReads`).
 pub async fn apply_rules(
     store: &Store,
     triage: &Triage,

@@ -857,7 +857,7 @@ impl Outbox {
     }
 
     /// Runs until `shutdown` says so (`serve`): a dispatcher and
-    /// [`SENDERS`] senders, concurrently, so that sending never waits for
+    /// `SENDERS` senders, concurrently, so that sending never waits for
     /// the fan-out of every pending event, nor the fan-out for sending.
     ///
     /// - The dispatcher records incident events and due reviews every

@@ -5,7 +5,7 @@
 //! Pages need a browser session (the session cookie; see
 //! [`crate::http::auth::UiSession`]); without one they send the browser to
 //! `/sign-in?next=…`. Every form that changes something carries the
-//! session's CSRF token in a hidden `csrf_token` field ([`UiForm`]). Every
+//! session's CSRF token in a hidden `csrf_token` field (`UiForm`). Every
 //! UI response has a strict Content-Security-Policy (no inline script or
 //! style), `X-Content-Type-Options: nosniff` and `Referrer-Policy:
 //! same-origin`; pages are `Cache-Control: no-store`, assets are served
