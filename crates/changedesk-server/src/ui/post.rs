@@ -635,25 +635,10 @@ async fn render(
         None => Vec::new(),
     };
     let connectors = if item.is_some() && may_act {
-        state
-            .store
-            .channels()
-            .await?
-            .into_iter()
-            .filter(|c| {
-                c.enabled
-                    && c.kind
-                        .parse::<changedesk_core::notify::ChannelKind>()
-                        .is_ok_and(changedesk_core::notify::ChannelKind::is_connector)
-                    // a tenant-limited caller never learns of another
-                    // customer's connector
-                    && c
-                        .filter
-                        .tenants
-                        .as_ref()
-                        .is_none_or(|ts| ts.iter().all(|t| caller.sees(t)))
-            })
-            .map(|c| c.name)
+        let channels = state.store.channels().await?;
+        crate::http::routes::changes::connectors_for(caller, &channels)
+            .filter(|c| c.enabled)
+            .map(|c| c.name.clone())
             .collect()
     } else {
         Vec::new()

@@ -159,14 +159,8 @@ pub(crate) async fn request_change(
     // a tenant-limited caller never learns of a connector for other tenants
     if !caller.unrestricted() {
         let name = req.connector.trim().to_ascii_lowercase();
-        let theirs = state.store.channels().await?.into_iter().any(|c| {
-            c.name == name
-                && c.filter
-                    .tenants
-                    .as_ref()
-                    .is_none_or(|ts| ts.iter().all(|t| caller.sees(t)))
-        });
-        if !theirs {
+        let channels = state.store.channels().await?;
+        if !connectors_for(caller, &channels).any(|c| c.name == name) {
             return Err(ApiError::not_found(format!(
                 "no connector is named `{}`",
                 changedesk_core::text::clip_chars(&name, 80)
@@ -188,6 +182,24 @@ pub(crate) async fn request_change(
         connector: requested.connector,
         scope: requested.scope.as_text(),
         correlation_id: requested.correlation_id,
+    })
+}
+
+/// The connectors among `channels` that `caller` may know of: every one
+/// without a tenant limit, and those limited to tenants all the caller's
+/// (a tenant-limited caller never learns of another customer's).
+pub(crate) fn connectors_for<'a>(
+    caller: &'a Caller,
+    channels: &'a [changedesk_store::ChannelRow],
+) -> impl Iterator<Item = &'a changedesk_store::ChannelRow> + 'a {
+    channels.iter().filter(move |c| {
+        c.kind
+            .parse::<changedesk_core::notify::ChannelKind>()
+            .is_ok_and(changedesk_core::notify::ChannelKind::is_connector)
+            && c.filter
+                .tenants
+                .as_ref()
+                .is_none_or(|ts| ts.iter().all(|t| caller.sees(t)))
     })
 }
 
