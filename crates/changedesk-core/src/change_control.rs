@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::text::clip_chars;
 use crate::timestamp::Timestamp;
-use crate::triage::{Decision, State};
+use crate::triage::{
+    Action, Actor, Decision, State, Transition, WorkItem, transition, transition_for_tenants,
+};
 
 /// Whom a ticket is for: every tenant that sees the post, one tenant, or a
 /// tenant group (an MSP's customer with its own change board). As JSON:
@@ -282,67 +284,249 @@ impl TicketProgress {
     }
 }
 
-/// What a work item becomes when its ticket reaches a stage: a state and,
-/// for `done`, the decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ItemOutcome {
-    /// The item's state.
-    pub state: State,
-    /// The decision, when the state is `done`.
-    pub decision: Option<Decision>,
+/// What a work item does when its ticket reaches a stage. Text form:
+/// `nothing`, `start`, `close:DECISION` (`close` alone: `close:
+/// change_request_raised`) or `dismiss`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum FollowAction {
+    /// The item stays as it is (the log says where the ticket is).
+    Nothing,
+    /// Work starts: `in_progress`.
+    Start,
+    /// The item is closed with this decision: `done`.
+    Close(Decision),
+    /// The item is found not relevant: `dismissed`.
+    Dismiss,
 }
 
-/// What an item follows of its ticket (configurable per connector): by
-/// default an item starts when its ticket does, and is done, its change
-/// request raised, when the ticket is; a canceled ticket changes nothing
-/// (the log says so, people decide).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl FollowAction {
+    /// The text form.
+    pub fn as_text(&self) -> String {
+        match self {
+            FollowAction::Nothing => "nothing".to_owned(),
+            FollowAction::Start => "start".to_owned(),
+            FollowAction::Close(d) => format!("close:{}", d.as_str()),
+            FollowAction::Dismiss => "dismiss".to_owned(),
+        }
+    }
+
+    /// Reads [`FollowAction::as_text`]'s form back.
+    pub fn parse(s: &str) -> Result<FollowAction, String> {
+        let t = s.trim().to_ascii_lowercase();
+        let bad = || {
+            format!(
+                "`{}` is not nothing, start, close, close:DECISION or dismiss",
+                clip_chars(s.trim(), 60)
+            )
+        };
+        Ok(match t.as_str() {
+            "nothing" | "none" => FollowAction::Nothing,
+            "start" => FollowAction::Start,
+            "close" => FollowAction::Close(Decision::ChangeRequestRaised),
+            "dismiss" => FollowAction::Dismiss,
+            other => match other.split_once(':') {
+                Some(("close", d)) => {
+                    let decision: Decision = d.trim().parse().map_err(|_| bad())?;
+                    if decision == Decision::Missed {
+                        return Err("a ticket's progress never closes an item as `missed`".into());
+                    }
+                    FollowAction::Close(decision)
+                }
+                _ => return Err(bad()),
+            },
+        })
+    }
+
+    /// The state the item is moved to (`None`: nothing).
+    pub fn state(&self) -> Option<State> {
+        match self {
+            FollowAction::Nothing => None,
+            FollowAction::Start => Some(State::InProgress),
+            FollowAction::Close(_) => Some(State::Done),
+            FollowAction::Dismiss => Some(State::Dismissed),
+        }
+    }
+}
+
+impl TryFrom<String> for FollowAction {
+    type Error = String;
+    fn try_from(s: String) -> Result<FollowAction, String> {
+        FollowAction::parse(&s)
+    }
+}
+
+impl From<FollowAction> for String {
+    fn from(a: FollowAction) -> String {
+        a.as_text()
+    }
+}
+
+/// What an item follows of its ticket, configurable per connector (a
+/// channel's `follow` setting, JSON `{"in_progress": "start", "done":
+/// "close:change_request_raised", "canceled": "nothing"}`, each field
+/// optional): by default an item starts when its ticket does, and is done,
+/// its change request raised, when the ticket is; a canceled ticket
+/// changes nothing (the log says so, people decide).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TicketMapping {
     /// When the ticket is being implemented.
-    pub in_progress: Option<ItemOutcome>,
+    pub in_progress: FollowAction,
     /// When the ticket is done.
-    pub done: Option<ItemOutcome>,
+    pub done: FollowAction,
     /// When the ticket is canceled.
-    pub canceled: Option<ItemOutcome>,
+    pub canceled: FollowAction,
 }
 
 impl Default for TicketMapping {
     fn default() -> TicketMapping {
         TicketMapping {
-            in_progress: Some(ItemOutcome {
-                state: State::InProgress,
-                decision: None,
-            }),
-            done: Some(ItemOutcome {
-                state: State::Done,
-                decision: Some(Decision::ChangeRequestRaised),
-            }),
-            canceled: None,
+            in_progress: FollowAction::Start,
+            done: FollowAction::Close(Decision::ChangeRequestRaised),
+            canceled: FollowAction::Nothing,
         }
     }
 }
 
-/// What an item in `state` becomes now that its ticket is at `progress`,
-/// per `mapping`: `None` when nothing is to change — the mapping says
-/// nothing for that stage, the item is there already, or the item is
-/// closed (a person's or a rule's close is never undone by a ticket). A
-/// change the connector makes from this is logged with the connector as
-/// actor and never sent back to the ticket (no echo).
+impl TicketMapping {
+    /// What the item does at `progress`.
+    pub fn at(&self, progress: TicketProgress) -> FollowAction {
+        match progress {
+            TicketProgress::Open => FollowAction::Nothing,
+            TicketProgress::InProgress => self.in_progress,
+            TicketProgress::Done => self.done,
+            TicketProgress::Canceled => self.canceled,
+        }
+    }
+
+    /// In words: `in progress: start; done: close:change_request_raised;
+    /// canceled: nothing`.
+    pub fn describe(&self) -> String {
+        format!(
+            "in progress: {}; done: {}; canceled: {}",
+            self.in_progress.as_text(),
+            self.done.as_text(),
+            self.canceled.as_text()
+        )
+    }
+}
+
+/// What an item in `state` does now that its ticket is at `progress`, per
+/// `mapping`: `None` when nothing is to change — the mapping says nothing
+/// for that stage, the item is there already, or the item is closed (a
+/// person's or a rule's close is never undone by a ticket). A change the
+/// connector makes from this is logged with the connector as actor and
+/// never sent back to the ticket (no echo).
 pub fn follow(
     state: State,
     progress: TicketProgress,
     mapping: &TicketMapping,
-) -> Option<ItemOutcome> {
+) -> Option<FollowAction> {
     if !state.is_open() {
         return None;
     }
-    let outcome = match progress {
-        TicketProgress::Open => None,
-        TicketProgress::InProgress => mapping.in_progress,
-        TicketProgress::Done => mapping.done,
-        TicketProgress::Canceled => mapping.canceled,
-    }?;
-    (outcome.state != state).then_some(outcome)
+    let action = mapping.at(progress);
+    let to = action.state()?;
+    (to != state).then_some(action)
+}
+
+/// A ticket that moved on the other side, as the item's log tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketMove<'a> {
+    /// The connector's name.
+    pub connector: &'a str,
+    /// The ticket's number.
+    pub number: &'a str,
+    /// Its state as the system names it now.
+    pub state: &'a str,
+    /// Where it stands now.
+    pub progress: TicketProgress,
+    /// Whom it is for.
+    pub scope: &'a TicketScope,
+}
+
+/// What a work item becomes when its ticket moved (`moved`): a comment by
+/// the connector saying where the ticket is, then what `mapping` says of
+/// that stage — for the shared item (`tenants` is `None`: a ticket for
+/// every tenant), or for `tenants` only (a ticket for a tenant or a group:
+/// their own state moves, the others' does not). An item still `new` is
+/// triaged on its way to `done`. Where the mapping's move is not allowed
+/// (the item or a tenant is closed), nothing moves; the comment is kept.
+/// The entries are by [`Actor::Connector`].
+pub fn follow_ticket(
+    item: &WorkItem,
+    tenants: Option<&[String]>,
+    moved: &TicketMove<'_>,
+    mapping: &TicketMapping,
+    now: Timestamp,
+) -> Transition {
+    let actor = Actor::Connector(moved.connector.to_owned());
+    let note = format!(
+        "{} is now {} ({}) for {}",
+        moved.number,
+        moved.state,
+        moved.progress.as_str().replace('_', " "),
+        moved.scope.as_text()
+    );
+    let mut out = match transition(item, Action::Comment { text: note }, &actor, now) {
+        Ok(t) => t,
+        Err(_) => Transition {
+            item: item.clone(),
+            entries: Vec::new(),
+        },
+    };
+    let action = mapping.at(moved.progress);
+    let reason = format!("{} {}", moved.number, moved.state);
+    let steps: Vec<Action> = match action {
+        FollowAction::Nothing => Vec::new(),
+        FollowAction::Start => vec![Action::Start],
+        FollowAction::Close(decision) => vec![
+            Action::Triage,
+            Action::Close {
+                decision,
+                reason: Some(reason.clone()),
+            },
+        ],
+        FollowAction::Dismiss => vec![Action::Dismiss { reason }],
+    };
+    for step in steps {
+        // triage only on the way to done, where the item is still new
+        let only_new = matches!(step, Action::Triage);
+        match tenants {
+            None => {
+                if only_new && out.item.state != State::New {
+                    continue;
+                }
+                if follow(out.item.state, moved.progress, mapping).is_none() {
+                    continue;
+                }
+                if let Ok(t) = transition(&out.item, step, &actor, now) {
+                    out.item = t.item;
+                    out.entries.extend(t.entries);
+                }
+            }
+            Some(names) => {
+                let names: Vec<String> = names
+                    .iter()
+                    .filter(|t| {
+                        let state = out.item.for_tenant(t).state;
+                        (!only_new || state == State::New)
+                            && follow(state, moved.progress, mapping).is_some()
+                    })
+                    .cloned()
+                    .collect();
+                if names.is_empty() {
+                    continue;
+                }
+                if let Ok(t) = transition_for_tenants(&out.item, step, &names, &actor, now) {
+                    out.item = t.transition.item;
+                    out.entries.extend(t.transition.entries);
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -403,8 +587,8 @@ mod tests {
         let m = TicketMapping::default();
         assert_eq!(follow(State::Triaged, TicketProgress::Open, &m), None);
         assert_eq!(
-            follow(State::Triaged, TicketProgress::InProgress, &m).map(|o| o.state),
-            Some(State::InProgress)
+            follow(State::Triaged, TicketProgress::InProgress, &m),
+            Some(FollowAction::Start)
         );
         assert_eq!(
             follow(State::InProgress, TicketProgress::InProgress, &m),
@@ -413,10 +597,7 @@ mod tests {
         );
         assert_eq!(
             follow(State::New, TicketProgress::Done, &m),
-            Some(ItemOutcome {
-                state: State::Done,
-                decision: Some(Decision::ChangeRequestRaised)
-            })
+            Some(FollowAction::Close(Decision::ChangeRequestRaised))
         );
         assert_eq!(
             follow(State::InProgress, TicketProgress::Canceled, &m),
@@ -434,15 +615,177 @@ mod tests {
         }
         // a mapping that dismisses on cancel
         let dismissing = TicketMapping {
-            canceled: Some(ItemOutcome {
-                state: State::Dismissed,
-                decision: None,
-            }),
+            canceled: FollowAction::Dismiss,
             ..m
         };
         assert_eq!(
-            follow(State::Triaged, TicketProgress::Canceled, &dismissing).map(|o| o.state),
-            Some(State::Dismissed)
+            follow(State::Triaged, TicketProgress::Canceled, &dismissing),
+            Some(FollowAction::Dismiss)
         );
+    }
+
+    #[test]
+    fn a_mapping_is_read_from_text_and_json() {
+        for (text, action) in [
+            ("nothing", FollowAction::Nothing),
+            (" Start ", FollowAction::Start),
+            ("close", FollowAction::Close(Decision::ChangeRequestRaised)),
+            ("close:actioned", FollowAction::Close(Decision::Actioned)),
+            ("dismiss", FollowAction::Dismiss),
+        ] {
+            assert_eq!(FollowAction::parse(text), Ok(action), "{text}");
+            assert_eq!(FollowAction::parse(&action.as_text()), Ok(action));
+        }
+        for bad in ["", "close:", "close:missed", "close:later", "reopen", "é"] {
+            assert!(FollowAction::parse(bad).is_err(), "{bad}");
+        }
+        let m: TicketMapping = serde_json::from_str(r#"{"canceled": "dismiss"}"#).unwrap();
+        assert_eq!(
+            m,
+            TicketMapping {
+                canceled: FollowAction::Dismiss,
+                ..TicketMapping::default()
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(TicketMapping::default()).unwrap(),
+            serde_json::json!({"in_progress": "start", "done": "close:change_request_raised", "canceled": "nothing"})
+        );
+        assert!(serde_json::from_str::<TicketMapping>(r#"{"closed": "start"}"#).is_err());
+        assert!(serde_json::from_str::<TicketMapping>(r#"{"done": "reopen"}"#).is_err());
+    }
+
+    fn item(state: State) -> WorkItem {
+        let at = Timestamp::parse("2026-12-01T00:00:00Z").unwrap();
+        let mut i = WorkItem::new("MC1", at);
+        if state != State::New {
+            i = transition(&i, Action::Triage, &Actor::System, at)
+                .unwrap()
+                .item;
+        }
+        match state {
+            State::New | State::Triaged => {}
+            State::InProgress => {
+                i = transition(&i, Action::Start, &Actor::System, at)
+                    .unwrap()
+                    .item
+            }
+            State::Done => {
+                i = transition(
+                    &i,
+                    Action::Close {
+                        decision: Decision::Actioned,
+                        reason: None,
+                    },
+                    &Actor::System,
+                    at,
+                )
+                .unwrap()
+                .item
+            }
+            State::Dismissed => {
+                i = transition(
+                    &i,
+                    Action::Dismiss {
+                        reason: "no".into(),
+                    },
+                    &Actor::System,
+                    at,
+                )
+                .unwrap()
+                .item
+            }
+        }
+        i
+    }
+
+    #[test]
+    fn a_moved_ticket_moves_the_item_or_its_tenants_by_the_connector() {
+        let now = Timestamp::parse("2026-12-02T00:00:00Z").unwrap();
+        let all = TicketScope::All;
+        let done = TicketMove {
+            connector: "snow",
+            number: "CHG0030001",
+            state: "Closed",
+            progress: TicketProgress::Done,
+            scope: &all,
+        };
+        let m = TicketMapping::default();
+        // a new item is triaged, then closed, by the connector
+        let t = follow_ticket(&item(State::New), None, &done, &m, now);
+        assert_eq!(t.item.state, State::Done);
+        assert_eq!(t.item.decision, Some(Decision::ChangeRequestRaised));
+        let mut actions: Vec<&str> = t.entries.iter().map(|e| e.action.as_str()).collect();
+        actions.dedup(); // a close logs its state and its decision
+        assert_eq!(actions, ["comment", "triage", "close"]);
+        assert!(
+            t.entries
+                .iter()
+                .all(|e| e.actor == Actor::Connector("snow".into()))
+        );
+        assert_eq!(
+            t.entries[0]
+                .reason
+                .as_deref()
+                .or(t.entries[0].new.as_deref()),
+            Some("CHG0030001 is now Closed (done) for all")
+        );
+        // a closed item only hears of it
+        let t = follow_ticket(&item(State::Dismissed), None, &done, &m, now);
+        assert_eq!(t.item.state, State::Dismissed);
+        assert_eq!(t.entries.len(), 1);
+        // canceled: by default the log says so, nothing moves
+        let canceled = TicketMove {
+            progress: TicketProgress::Canceled,
+            state: "Canceled",
+            ..done.clone()
+        };
+        let t = follow_ticket(&item(State::InProgress), None, &canceled, &m, now);
+        assert_eq!(t.item.state, State::InProgress);
+        assert_eq!(t.entries.len(), 1);
+
+        // a group's ticket: its tenants move, the others do not
+        let group = TicketScope::Group("emea".into());
+        let started = TicketMove {
+            progress: TicketProgress::InProgress,
+            state: "Implement",
+            scope: &group,
+            ..done.clone()
+        };
+        let base = item(State::Triaged);
+        let emea = ["contoso".to_owned(), "fabrikam".to_owned()];
+        let t = follow_ticket(&base, Some(&emea), &started, &m, now);
+        assert_eq!(t.item.state, State::Triaged, "the shared item stays");
+        assert_eq!(t.item.for_tenant("contoso").state, State::InProgress);
+        assert_eq!(t.item.for_tenant("fabrikam").state, State::InProgress);
+        assert_eq!(t.item.for_tenant("tailspin").state, State::Triaged);
+        // then done for them; one of them closed already stays as it was
+        let mut closed_one = t.item.clone();
+        closed_one = transition_for_tenants(
+            &closed_one,
+            Action::Close {
+                decision: Decision::NoActionNeeded,
+                reason: None,
+            },
+            &emea[1..],
+            &Actor::Person("alice".into()),
+            now,
+        )
+        .unwrap()
+        .transition
+        .item;
+        let done_group = TicketMove {
+            scope: &group,
+            ..done.clone()
+        };
+        let t = follow_ticket(&closed_one, Some(&emea), &done_group, &m, now);
+        let contoso = t.item.for_tenant("contoso");
+        assert_eq!(contoso.state, State::Done);
+        assert_eq!(contoso.decision, Some(Decision::ChangeRequestRaised));
+        assert_eq!(
+            t.item.for_tenant("fabrikam").decision,
+            Some(Decision::NoActionNeeded)
+        );
+        assert_eq!(t.item.state, State::Triaged);
     }
 }

@@ -3,7 +3,7 @@
 
 use changedesk_core::change_control::TicketProgress;
 
-use super::{NewTicket, TicketRow};
+use super::{FollowedTicket, NewTicket, TicketRow};
 
 pub(crate) async fn record_ticket(pool: &Pool<Db>, writer: &Writer, t: &NewTicket) -> Result<bool> {
     let now = t.at.to_canonical();
@@ -63,15 +63,58 @@ pub(crate) async fn record_ticket(pool: &Pool<Db>, writer: &Writer, t: &NewTicke
 }
 
 pub(crate) async fn tickets_of_post(pool: &Pool<Db>, post_id: &str) -> Result<Vec<TicketRow>> {
-    let rows = sqlx::query(
-        "SELECT connector, post_id, scope, correlation_id, external_id, number, url, state, progress, created_at, \
-         updated_at FROM tickets WHERE post_id = $1 ORDER BY id",
-    )
-    .bind(post_id)
+    let rows = sqlx::query(sql(format!("SELECT {TICKET_COLUMNS} FROM tickets WHERE post_id = $1 ORDER BY id")))
+        .bind(post_id)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(ticket_row).collect()
+}
+
+const TICKET_COLUMNS: &str = "tickets.connector, tickets.post_id, tickets.scope, tickets.correlation_id, \
+     tickets.external_id, tickets.number, tickets.url, tickets.state, tickets.progress, tickets.created_at, \
+     tickets.updated_at, tickets.checked_at, tickets.read_error";
+
+pub(crate) async fn tickets_to_follow(pool: &Pool<Db>, limit: i64) -> Result<Vec<FollowedTicket>> {
+    let rows = sqlx::query(sql(format!(
+        "SELECT tickets.channel_id, {TICKET_COLUMNS} FROM tickets JOIN channels ON channels.id = tickets.channel_id \
+         WHERE tickets.progress IN ('open', 'in_progress') AND channels.enabled = TRUE \
+         ORDER BY tickets.checked_at, tickets.id LIMIT $1"
+    )))
+    .bind(limit.max(0))
     .fetch_all(pool)
     .await?;
     rows.iter()
         .map(|r| {
+            Ok(FollowedTicket {
+                channel_id: r.try_get("channel_id")?,
+                ticket: ticket_row(r)?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn ticket_checked(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    connector: &str,
+    correlation_id: &str,
+    at: Timestamp,
+    error: Option<&str>,
+) -> Result<()> {
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "ticket read").await?;
+    sqlx::query("UPDATE tickets SET checked_at = $1, read_error = $2 WHERE connector = $3 AND correlation_id = $4")
+        .bind(at.to_canonical())
+        .bind(error)
+        .bind(connector)
+        .bind(correlation_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn ticket_row(r: &DbRow) -> Result<TicketRow> {
+            let checked: String = r.try_get("checked_at")?;
             Ok(TicketRow {
                 connector: r.try_get("connector")?,
                 post_id: r.try_get("post_id")?,
@@ -85,9 +128,9 @@ pub(crate) async fn tickets_of_post(pool: &Pool<Db>, post_id: &str) -> Result<Ve
                     .map_err(StoreError::Invalid)?,
                 created_at: read_ts(r.try_get("created_at")?)?,
                 updated_at: read_ts(r.try_get("updated_at")?)?,
+                checked_at: if checked.is_empty() { None } else { Some(read_ts(checked)?) },
+                read_error: r.try_get("read_error")?,
             })
-        })
-        .collect()
 }
 
 pub(crate) async fn lock_ticket(

@@ -50,6 +50,19 @@ pub struct TicketRow {
     pub progress: TicketProgress,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// When it was last read back from its system (`None`: not yet).
+    pub checked_at: Option<Timestamp>,
+    /// Why the last read failed, if it did.
+    pub read_error: Option<String>,
+}
+
+/// A ticket to read back (`Store::tickets_to_follow`): not done nor
+/// canceled, its connector enabled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedTicket {
+    /// Its connector's channel.
+    pub channel_id: i64,
+    pub ticket: TicketRow,
 }
 
 impl Store {
@@ -88,6 +101,27 @@ impl Store {
     ) -> Result<()> {
         let writer = &*self.writer;
         dispatch_write!(self.unlock_ticket(writer, connector, correlation_id, holder))
+    }
+
+    /// At most `limit` tickets to read back from their systems: those not
+    /// done nor canceled whose connector is enabled, the least recently
+    /// read first.
+    pub async fn tickets_to_follow(&self, limit: i64) -> Result<Vec<FollowedTicket>> {
+        dispatch!(self.tickets_to_follow(limit))
+    }
+
+    /// Notes that the ticket `correlation_id` of `connector` was read at
+    /// `at`, and why the read failed (`None`: it did not). Bookkeeping: a
+    /// ticket's state is recorded by [`Store::record_ticket`].
+    pub async fn ticket_checked(
+        &self,
+        connector: &str,
+        correlation_id: &str,
+        at: Timestamp,
+        error: Option<&str>,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.ticket_checked(writer, connector, correlation_id, at, error))
     }
 
     /// The tickets raised for a post, oldest first.

@@ -726,6 +726,18 @@ pub struct ChannelAdd {
     /// The environment variable holding GLPI's application token, if the server asks for one.
     #[arg(long, value_name = "VAR", requires = "glpi")]
     pub app_token_env: Option<String>,
+    /// What a connector's item does when its ticket is being implemented: start (default),
+    /// nothing, close[:DECISION] or dismiss.
+    #[arg(long, value_name = "ACTION")]
+    pub when_in_progress: Option<String>,
+    /// What a connector's item does when its ticket is done: close:change_request_raised
+    /// (default), close:DECISION, start, dismiss or nothing.
+    #[arg(long, value_name = "ACTION")]
+    pub when_done: Option<String>,
+    /// What a connector's item does when its ticket is canceled: nothing (default), dismiss,
+    /// start or close[:DECISION].
+    #[arg(long, value_name = "ACTION")]
+    pub when_canceled: Option<String>,
     /// A Microsoft Teams Workflows webhook URL (its `sig` is the credential: kept sealed).
     #[arg(long, value_name = "URL", conflicts_with_all = ["slack", "email"])]
     pub teams: Option<String>,
@@ -1088,6 +1100,15 @@ pub enum TasksCommand {
         group: Option<String>,
         #[command(flatten)]
         who: AsUser,
+    },
+    /// Read the tickets raised in change-control systems back now (`serve` does it every 5
+    /// minutes): where a ticket moved, its item follows as its connector's mapping says.
+    FollowTickets {
+        /// Tickets read at most, the least recently read first.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// The tickets raised for a post in change-control systems.
     Tickets {

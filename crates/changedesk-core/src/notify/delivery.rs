@@ -430,6 +430,10 @@ pub struct ChannelSettings {
     /// apart, like a channel's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connector: Option<crate::change_control::TargetSettings>,
+    /// What a connector's items do when their tickets move on the other
+    /// side (`None`: [`crate::change_control::TicketMapping`]'s default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow: Option<crate::change_control::TicketMapping>,
 }
 
 impl ChannelSettings {
@@ -471,6 +475,9 @@ impl ChannelSettings {
         }
         if let Some(p) = &self.person {
             parts.push(format!("{p}'s subscription"));
+        }
+        if let Some(m) = &self.follow {
+            parts.push(format!("follows tickets ({})", m.describe()));
         }
         parts.join("; ")
     }

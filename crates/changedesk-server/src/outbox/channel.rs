@@ -159,6 +159,42 @@ pub struct ConnectorRequest {
     /// one (kept sealed).
     #[serde(default)]
     pub app_token: Option<String>,
+    /// What the item does when its ticket moves on the other side (each
+    /// stage left out: the default).
+    #[serde(default)]
+    pub follow: Option<FollowRequest>,
+}
+
+/// What an item does when its ticket is being implemented, done or
+/// canceled: `nothing`, `start`, `close`, `close:DECISION` or `dismiss`.
+/// By default: `start`, `close:change_request_raised`, `nothing`.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowRequest {
+    #[serde(default)]
+    pub in_progress: Option<String>,
+    #[serde(default)]
+    pub done: Option<String>,
+    #[serde(default)]
+    pub canceled: Option<String>,
+}
+
+impl FollowRequest {
+    /// The mapping asked for, checked.
+    pub fn mapping(&self) -> Result<changedesk_core::change_control::TicketMapping, String> {
+        use changedesk_core::change_control::FollowAction;
+        let mut m = changedesk_core::change_control::TicketMapping::default();
+        for (stage, asked, slot) in [
+            ("in_progress", &self.in_progress, &mut m.in_progress),
+            ("done", &self.done, &mut m.done),
+            ("canceled", &self.canceled, &mut m.canceled),
+        ] {
+            if let Some(a) = asked {
+                *slot = FollowAction::parse(a).map_err(|e| format!("follow.{stage}: {e}"))?;
+            }
+        }
+        Ok(m)
+    }
 }
 
 /// The connector settings and sealed credentials `req` asks for, checked.
@@ -329,6 +365,7 @@ pub fn check_channel(
             .map_err(|e| on(field)(e.to_string()))
     };
     let mut connector = None;
+    let mut follow = None;
     if events.contains(&EventKind::ChangeRequested) && !kind.is_connector() {
         return Err(on("events")(
             "change.requested is heard only by the connector a change request names".into(),
@@ -363,6 +400,13 @@ pub fn check_channel(
         let url = check_url(raw, kind, req.allow_private).map_err(on("url"))?;
         let (settings, sealed) = check_connector(ring, &name, kind, req, &url)?;
         connector = Some(settings);
+        follow = req
+            .connector
+            .as_ref()
+            .and_then(|c| c.follow.as_ref())
+            .map(FollowRequest::mapping)
+            .transpose()
+            .map_err(on("connector"))?;
         (
             seal(url.as_str(), url_context(&name), "url")?,
             Some(sealed),
@@ -525,6 +569,7 @@ pub fn check_channel(
             review,
             person: None,
             connector,
+            follow,
         },
         allow_private: req.allow_private,
         created_by: actor.to_string(),

@@ -32,12 +32,13 @@ use serde::Serialize;
 
 pub mod channel;
 pub mod compose;
+pub mod follow;
 pub mod mailer;
 pub mod ticket;
 pub mod unsubscribe;
 
 pub use channel::{
-    ChannelRequest, ConnectorRequest, DigestRequest, MAX_CHANNELS, QuietRequest,
+    ChannelRequest, ConnectorRequest, DigestRequest, FollowRequest, MAX_CHANNELS, QuietRequest,
     SubscriptionRequest, new_channel, new_subscription, secret_context, subscription_name,
     test_event, url_context,
 };
@@ -96,6 +97,9 @@ pub struct Outbox {
     /// How connectors time their calls (timeout, retries within a call,
     /// Jira's search lag).
     pub connector_tuning: changedesk_connectors::target::Tuning,
+    /// How often [`Outbox::run`] reads tickets back from their systems
+    /// ([`Outbox::follow_tickets`]; zero: never).
+    pub follow_every: Duration,
     /// The Unix time a message is signed at (`webhook-timestamp`): the
     /// receiver compares it with its own clock, so it is the real time of
     /// the attempt even when the worker's schedule runs on another clock
@@ -103,9 +107,12 @@ pub struct Outbox {
     pub wall_clock: Arc<dyn Fn() -> i64 + Send + Sync>,
 }
 
+/// How often `serve` reads tickets back from their systems by default.
+pub const FOLLOW_EVERY: Duration = Duration::from_secs(300);
+
 impl Outbox {
     /// An outbox with the defaults: a 60 s lease, 200 claimed and 32 sent
-    /// at once.
+    /// at once, tickets read back every 5 minutes.
     pub fn new(store: Store, keyring: Option<Arc<Keyring>>, sender: WebhookSender) -> Outbox {
         Outbox {
             store,
@@ -119,6 +126,7 @@ impl Outbox {
             concurrency: 32,
             jitter: Arc::new(rand::random::<f64>),
             connector_tuning: Default::default(),
+            follow_every: FOLLOW_EVERY,
             wall_clock: Arc::new(|| Timestamp::now_utc().unix_seconds()),
         }
     }
@@ -896,6 +904,12 @@ impl Outbox {
                 shutdown.clone(),
             ));
         }
+        if !self.follow_every.is_zero() {
+            senders.spawn(
+                self.clone()
+                    .follow_loop(Arc::clone(&clock), shutdown.clone()),
+            );
+        }
         let mut periodic_at = tokio::time::Instant::now();
         loop {
             let now = clock();
@@ -946,6 +960,35 @@ impl Outbox {
             }
         }
         while senders.join_next().await.is_some() {}
+    }
+
+    /// The ticket follower of [`Outbox::run`]: a round every
+    /// `follow_every`.
+    async fn follow_loop(
+        self,
+        clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            match self.follow_tickets(clock(), follow::FOLLOW_BATCH).await {
+                Ok(s) if s.moved > 0 || s.failed > 0 => tracing::info!(
+                    read = s.read,
+                    moved = s.moved,
+                    items_changed = s.items_changed,
+                    failed = s.failed,
+                    conflicts = s.conflicts,
+                    "tickets followed"
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "following tickets failed; the next round tries again")
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.follow_every) => {}
+                _ = shutdown.wait_for(|s| *s) => return,
+            }
+        }
     }
 
     /// One sender of [`Outbox::run`].

@@ -77,20 +77,9 @@ pub(super) async fn send(
     tuning: Tuning,
     hold: &Hold<'_>,
 ) -> Result<SendOutcome, String> {
-    let Some(settings) = &channel.settings.connector else {
-        return Ok(failed("the connector has no settings".into()));
-    };
-    let credentials: Credentials = match serde_json::from_str(secret.expose_secret()) {
-        Ok(c) => c,
-        Err(_) => {
-            return Ok(failed(
-                "the connector's credentials are not readable".into(),
-            ));
-        }
-    };
-    let target = match Target::tuned(settings, &credentials, tuning) {
+    let target = match target_of(channel, secret, tuning) {
         Ok(t) => t,
-        Err(e) => return Ok(outcome_of(&e)),
+        Err(e) => return Ok(failed(e)),
     };
     let payload: Payload = match serde_json::from_str(body) {
         Ok(p) => p,
@@ -190,6 +179,23 @@ pub(super) async fn send(
             "a connector takes change requests and tests, not `{other}` events"
         ))),
     }
+}
+
+/// The client of `channel`'s system (a connector) whose sealed
+/// credentials opened to `secret`; `Err`: why there is none.
+pub(super) fn target_of(
+    channel: &ChannelRow,
+    secret: &SecretString,
+    tuning: Tuning,
+) -> Result<Target, String> {
+    let settings = channel
+        .settings
+        .connector
+        .as_ref()
+        .ok_or("the connector has no settings")?;
+    let credentials: Credentials = serde_json::from_str(secret.expose_secret())
+        .map_err(|_| "the connector's credentials are not readable".to_owned())?;
+    Target::tuned(settings, &credentials, tuning).map_err(|e| e.to_string())
 }
 
 /// What the outbox does after a connector's error: throttling, no answer,

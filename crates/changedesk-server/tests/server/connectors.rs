@@ -52,9 +52,10 @@ fn json_of(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"))
 }
 
-async fn a_change_request_raises_one_ticket_through_the_outbox(store: Store) {
+/// The UI's fixture, with the secret key.
+async fn keyed_fixture(store: Store) -> Fixture {
     let f = fixture(store, 0).await;
-    let f = Fixture {
+    Fixture {
         app: http::router(
             AppState::new(
                 f.store.clone(),
@@ -68,7 +69,11 @@ async fn a_change_request_raises_one_ticket_through_the_outbox(store: Store) {
             true,
         ),
         store: f.store,
-    };
+    }
+}
+
+async fn a_change_request_raises_one_ticket_through_the_outbox(store: Store) {
+    let f = keyed_fixture(store).await;
     let sn = start_servicenow(ServiceNowConfig::default()).await.unwrap();
     let admin = sign_in(&f, "admin").await;
     // the connector: its password sealed, never shown again
@@ -397,3 +402,218 @@ async fn a_change_request_raises_one_ticket_through_the_outbox(store: Store) {
 }
 
 both!(a_change_request_raises_one_ticket_through_the_outbox);
+
+/// The item's log, as text.
+async fn log_of(f: &Fixture, admin: &crate::ui::Browser, id: &str) -> String {
+    json_of(&admin.get(f, &format!("/api/v1/items/{id}")).await.body)["log"].to_string()
+}
+
+async fn tickets_moved_on_the_other_side_move_their_items(store: Store) {
+    let f = keyed_fixture(store).await;
+    let sn = start_servicenow(ServiceNowConfig::default()).await.unwrap();
+    let admin = sign_in(&f, "admin").await;
+    // a mapping that is not the default's: a canceled ticket dismisses
+    let added = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "snow", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+                "secret": sn.config().password, "connector": {"user": sn.config().user,
+                "follow": {"canceled": "dismiss"}}}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let bad = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "snow2", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+                "secret": "x", "connector": {"user": "u", "follow": {"done": "reopen"}}}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.body.contains("follow.done"), "{}", bad.body);
+    // MC1 for every tenant, MC1 for alpha, MC666
+    for (id, body) in [
+        ("MC1", json!({"connector": "snow"})),
+        ("MC1", json!({"connector": "snow", "tenant": "alpha"})),
+        ("MC666", json!({"connector": "snow"})),
+    ] {
+        let r = admin
+            .send_json(
+                &f,
+                "POST",
+                &format!("/api/v1/items/{id}/change-requests"),
+                &body,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    }
+    let o = outbox(&f.store);
+    assert_eq!(o.run_once(at(NOW)).await.unwrap().delivered, 3);
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!(
+        (s.read, s.moved, s.items_changed, s.failed),
+        (3, 0, 0, 0),
+        "{s:?}"
+    );
+    // the numbers, in the order the deliveries were sent
+    let number = |correlation: &str| {
+        sn.records()
+            .iter()
+            .find(|r| r.field("correlation_id") == Some(correlation))
+            .and_then(|r| r.field("number").map(str::to_owned))
+            .unwrap()
+    };
+    let (all, alpha, hostile) = (
+        number("cd-MC1-all"),
+        number("cd-MC1-t-alpha"),
+        number("cd-MC666-all"),
+    );
+
+    // implemented there: MC1 starts here, by the connector
+    assert!(sn.set_state(&all, "-1"));
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!((s.read, s.moved, s.items_changed), (3, 1, 1), "{s:?}");
+    let item = json_of(&admin.get(&f, "/api/v1/items/MC1").await.body);
+    assert_eq!(item["state"], "in_progress", "{item}");
+    let log = log_of(&f, &admin, "MC1").await;
+    assert!(
+        log.contains(&format!("{all} is now implement (in progress) for all")),
+        "{log}"
+    );
+    assert!(
+        log.contains("\"start\"") && log.contains("connector:snow"),
+        "{log}"
+    );
+    let tickets = json_of(&admin.get(&f, "/api/v1/items/MC1/tickets").await.body);
+    let for_all = tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["scope"] == "all")
+        .unwrap();
+    assert_eq!(for_all["progress"], "in_progress", "{tickets}");
+    assert_eq!(for_all["state"], "implement");
+    assert!(for_all["checked_at"].is_string(), "{tickets}");
+    // read again, nothing new: nothing logged twice
+    let before = log.len();
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!((s.moved, s.items_changed), (0, 0), "{s:?}");
+    assert_eq!(log_of(&f, &admin, "MC1").await.len(), before);
+
+    // alpha's ticket closed there: done for alpha only
+    assert!(sn.set_state(&alpha, "3"));
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!((s.moved, s.items_changed), (1, 1), "{s:?}");
+    let item = json_of(&admin.get(&f, "/api/v1/items/MC1").await.body);
+    assert_eq!(item["state"], "in_progress", "the shared item: {item}");
+    let text = item.to_string();
+    assert!(
+        text.contains("change_request_raised") && text.contains("alpha"),
+        "done for alpha: {text}"
+    );
+    // a done ticket is not read again
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!(s.read, 2, "{s:?}");
+
+    // MC666 closed here by a person, then canceled there: the item stays
+    // closed, the log says where the ticket went
+    let closed = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/items/MC666/actions",
+            &json!({"action": "close", "decision": "no_action_needed"}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    assert!(sn.set_state(&hostile, "4"));
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!((s.moved, s.items_changed), (1, 0), "{s:?}");
+    let item = json_of(&admin.get(&f, "/api/v1/items/MC666").await.body);
+    assert_eq!(item["state"], "done", "{item}");
+    assert_eq!(item["decision"], "no_action_needed", "{item}");
+    assert!(
+        log_of(&f, &admin, "MC666")
+            .await
+            .contains(&format!("{hostile} is now canceled (canceled)")),
+        "the move is logged"
+    );
+    // MC1's ticket canceled: this connector's mapping dismisses… but an
+    // item in progress cannot be dismissed (only new or triaged ones)
+    assert!(sn.set_state(&all, "4"));
+    o.follow_tickets(at(NOW), 100).await.unwrap();
+    let item = json_of(&admin.get(&f, "/api/v1/items/MC1").await.body);
+    assert_eq!(item["state"], "in_progress", "{item}");
+
+    // refused credentials: noted on the ticket, never with the secret, and
+    // the connector's other tickets wait for the next round
+    let wrong = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "wrong", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+                "secret": "not-the-password", "connector": {"user": sn.config().user}}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::CREATED, "{}", wrong.body);
+    let wrong_id = f
+        .store
+        .channels()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "wrong")
+        .unwrap()
+        .id;
+    let record = sn.records()[0].clone();
+    for (corr, scope) in [
+        (
+            "cd-MC2-all",
+            changedesk_core::change_control::TicketScope::All,
+        ),
+        (
+            "cd-MC2-t-zulu",
+            changedesk_core::change_control::TicketScope::Tenant("zulu".into()),
+        ),
+    ] {
+        f.store
+            .record_ticket(&changedesk_store::NewTicket {
+                channel_id: wrong_id,
+                connector: "wrong".into(),
+                post_id: "MC2".into(),
+                scope,
+                correlation_id: corr.into(),
+                external_id: record.field("sys_id").unwrap().into(),
+                number: "CHG0030001".into(),
+                url: "https://x".into(),
+                state: "new".into(),
+                progress: changedesk_core::change_control::TicketProgress::Open,
+                at: at(NOW),
+            })
+            .await
+            .unwrap();
+    }
+    let requests = sn.requests().len();
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!(s.failed, 2, "{s:?}");
+    assert_eq!(
+        sn.requests().len() - requests,
+        1,
+        "one refused read, the other ticket not tried"
+    );
+    let tickets = json_of(&admin.get(&f, "/api/v1/items/MC2/tickets").await.body);
+    let text = tickets.to_string();
+    assert!(text.contains("credentials were refused"), "{text}");
+    assert!(!text.contains("not-the-password"), "{text}");
+    let page = admin.get(&f, "/posts/MC2").await;
+    assert!(page.body.contains("Last read failed"), "{}", page.body);
+    let item = json_of(&admin.get(&f, "/api/v1/items/MC2").await.body);
+    assert_eq!(item["state"], "new", "{item}");
+}
+
+both!(tickets_moved_on_the_other_side_move_their_items);

@@ -543,6 +543,70 @@ conformance!(
                 .unwrap()
         );
         assert_eq!(store.tickets_of_post("MC9").await.unwrap().len(), 1);
+        // tickets to read back: never read first, then the least recently
+        // read; done and canceled ones not at all
+        let follow = |limit| {
+            let store = store.clone();
+            async move {
+                store
+                    .tickets_to_follow(limit)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|t| t.ticket.correlation_id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(follow(10).await, ["cd-MC1-t-alpha", "cd-MC9-all"]);
+        store
+            .ticket_checked(
+                "snow",
+                "cd-MC1-t-alpha",
+                at("2026-03-02T01:00:00Z"),
+                Some("refused"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(follow(10).await, ["cd-MC9-all", "cd-MC1-t-alpha"]);
+        assert_eq!(follow(1).await, ["cd-MC9-all"]);
+        let kept = store.tickets_of_post("MC1").await.unwrap();
+        assert_eq!(kept[0].checked_at, Some(at("2026-03-02T01:00:00Z")));
+        assert_eq!(kept[0].read_error.as_deref(), Some("refused"));
+        store
+            .ticket_checked("snow", "cd-MC1-t-alpha", at("2026-03-02T02:00:00Z"), None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.tickets_of_post("MC1").await.unwrap()[0].read_error,
+            None
+        );
+        store
+            .record_ticket(&changedesk_store::NewTicket {
+                post_id: "MC9".into(),
+                correlation_id: "cd-MC9-all".into(),
+                scope: TicketScope::All,
+                ..ticket("closed", TicketProgress::Done)
+            })
+            .await
+            .unwrap();
+        assert_eq!(follow(10).await, ["cd-MC1-t-alpha"]);
+        // a disabled connector's tickets wait
+        store
+            .set_channel_enabled(
+                id,
+                false,
+                Some("paused"),
+                "admin",
+                at("2026-03-02T03:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert!(follow(10).await.is_empty());
+        store
+            .set_channel_enabled(id, true, None, "admin", at("2026-03-02T03:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(follow(10).await, ["cd-MC1-t-alpha"]);
         // one raise at a time per ticket: a lock, taken over past its time
         let t = |s: &str| at(s);
         let lock = |holder: &'static str, now: &'static str, until: &'static str| {

@@ -212,6 +212,9 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 issue_type,
                 entities_id,
                 app_token_env,
+                when_in_progress,
+                when_done,
+                when_canceled,
                 teams,
                 slack,
                 email,
@@ -283,6 +286,13 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                     })
                 }
             };
+            let follow =
+                (when_in_progress.is_some() || when_done.is_some() || when_canceled.is_some())
+                    .then_some(changedesk_server::outbox::FollowRequest {
+                        in_progress: when_in_progress,
+                        done: when_done,
+                        canceled: when_canceled,
+                    });
             let (secret, connector) = if connector_url.is_some() {
                 if secret.is_some() {
                     bail!(
@@ -317,12 +327,17 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                         issue_type,
                         entities_id,
                         app_token,
+                        follow,
                     }),
                 )
             } else {
-                if login.is_some() || secret_env.is_some() || secret_file.is_some() {
+                if login.is_some()
+                    || secret_env.is_some()
+                    || secret_file.is_some()
+                    || follow.is_some()
+                {
                     bail!(
-                        "--user, --secret-env and --secret-file are a connector's (--servicenow, --jira, --glpi)"
+                        "--user, --secret-env, --secret-file and --when-… are a connector's (--servicenow, --jira, --glpi)"
                     );
                 }
                 (secret, None)

@@ -85,6 +85,7 @@ pub async fn run(app: &App, cmd: TasksCommand) -> Result<ExitCode> {
             who,
         } => raise_change(app, &id, &connector, tenant, group, &who).await,
         T::Tickets { id, format } => tickets(app, &id, format).await,
+        T::FollowTickets { limit, format } => follow_tickets(app, limit, format).await,
         T::Comment {
             items,
             text,
@@ -938,17 +939,48 @@ async fn tickets(app: &App, id: &str, format: Format) -> Result<ExitCode> {
             }
             for t in &tickets {
                 println!(
-                    "{}  {}  {} ({})  for {}  {}",
+                    "{}  {}  {} ({})  for {}  {}{}",
                     t.connector,
                     t.number,
                     t.state,
                     t.progress.as_str(),
                     t.scope,
-                    t.url
+                    t.url,
+                    t.read_error
+                        .as_deref()
+                        .map(|e| format!("  (last read failed: {e})"))
+                        .unwrap_or_default()
                 );
             }
         }
         other => output::print_json(&tickets, other)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tasks follow-tickets`.
+async fn follow_tickets(app: &App, limit: i64, format: Format) -> Result<ExitCode> {
+    let store = app.store_existing().await?;
+    let r = async {
+        let outbox = crate::commands::notify::outbox(app, &store)?;
+        Ok::<_, anyhow::Error>(outbox.follow_tickets(app::now()?, limit).await?)
+    }
+    .await;
+    store.close().await;
+    let s = r?;
+    match format {
+        Format::Table => println!(
+            "read {} ticket{} back: {} moved, {} item{} changed, {} read{} failed, {} changed here meanwhile (read again next time)",
+            s.read,
+            if s.read == 1 { "" } else { "s" },
+            s.moved,
+            s.items_changed,
+            if s.items_changed == 1 { "" } else { "s" },
+            s.failed,
+            if s.failed == 1 { "" } else { "s" },
+            s.conflicts
+        ),
+        _ => output::print_one(&s)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -766,6 +766,195 @@ fn a_servicenow_connector_raises_a_change_once() {
     assert!(none.stderr.contains("no connector"), "{}", none.stderr);
 }
 
+/// Tickets in Jira and GLPI followed back (`tasks follow-tickets`): a Jira
+/// issue done there closes its item with the decision the connector's
+/// mapping names; a GLPI change being processed for one tenant starts the
+/// item for that tenant only; a ticket not yet moved changes nothing.
+#[test]
+fn jira_and_glpi_tickets_are_followed_back_into_their_items() {
+    use changedesk_sim::glpi::{GlpiConfig, start_glpi};
+    use changedesk_sim::jira::{JiraConfig, start_jira};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let jira = rt.block_on(start_jira(JiraConfig::default())).unwrap();
+    let glpi = rt.block_on(start_glpi(GlpiConfig::default())).unwrap();
+    let s = Sandbox::new();
+    s.write("cfg.toml", CONFIG);
+    let token = jira.config().api_token.clone();
+    let user_token = glpi.config().user_token.clone();
+    let app_token = glpi.config().app_token.clone().unwrap_or_default();
+    let env = [
+        ("JIRA_TOKEN", token.as_str()),
+        ("GLPI_TOKEN", user_token.as_str()),
+        ("GLPI_APP", app_token.as_str()),
+    ];
+    let cd = |args: &[&str]| {
+        let mut all = vec!["--config", "cfg.toml"];
+        all.extend_from_slice(args);
+        s.run_env(&all, &env)
+    };
+    let both = posts(&[("MC1", "Microsoft Teams"), ("MC2", "Microsoft Teams")]);
+    s.write_json("a.json", &both);
+    cd(&["import", "a.json", "--tenant", "alpha", "--create-tenant"]).ok();
+    cd(&["import", "a.json", "--tenant", "zulu", "--create-tenant"]).ok();
+    s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    let bad = cd(&[
+        "notify",
+        "channel",
+        "add",
+        "j",
+        "--jira",
+        &jira.url(),
+        "--user",
+        &jira.config().email,
+        "--project",
+        &jira.config().project,
+        "--issue-type",
+        "Change",
+        "--secret-env",
+        "JIRA_TOKEN",
+        "--when-done",
+        "close:later",
+        "--allow-private",
+        "--as",
+        "alice",
+    ])
+    .fails();
+    assert!(bad.stderr.contains("follow.done"), "{}", bad.stderr);
+    cd(&[
+        "notify",
+        "channel",
+        "add",
+        "j",
+        "--jira",
+        &jira.url(),
+        "--user",
+        &jira.config().email,
+        "--project",
+        &jira.config().project,
+        "--issue-type",
+        "Change",
+        "--secret-env",
+        "JIRA_TOKEN",
+        "--when-done",
+        "close:actioned",
+        "--allow-private",
+        "--as",
+        "alice",
+    ])
+    .ok();
+    let glpi_url = glpi.url();
+    let mut glpi_add = vec![
+        "notify",
+        "channel",
+        "add",
+        "g",
+        "--glpi",
+        &glpi_url,
+        "--secret-env",
+        "GLPI_TOKEN",
+        "--allow-private",
+        "--as",
+        "alice",
+    ];
+    if !app_token.is_empty() {
+        glpi_add.extend_from_slice(&["--app-token-env", "GLPI_APP"]);
+    }
+    cd(&glpi_add).ok();
+    let listed = cd(&["notify", "channel", "list"]).ok();
+    assert!(
+        listed.stdout.contains("done: close:actioned"),
+        "{}",
+        listed.stdout
+    );
+    cd(&[
+        "tasks",
+        "raise-change",
+        "MC1",
+        "--connector",
+        "j",
+        "--as",
+        "alice",
+    ])
+    .ok();
+    cd(&[
+        "tasks",
+        "raise-change",
+        "MC2",
+        "--connector",
+        "g",
+        "--tenant",
+        "alpha",
+        "--as",
+        "alice",
+    ])
+    .ok();
+    cd(&["notify", "deliver"]).ok();
+    assert_eq!((jira.issues().len(), glpi.changes().len()), (1, 1));
+    let followed = cd(&["tasks", "follow-tickets", "--format", "json"]).ok();
+    let v: Value = serde_json::from_str(&followed.stdout).unwrap();
+    assert_eq!(
+        (v["read"].as_u64(), v["moved"].as_u64()),
+        (Some(2), Some(0)),
+        "{v}"
+    );
+
+    assert!(jira.move_to("CHG-1", "10001"));
+    assert!(glpi.set_status(glpi.changes()[0].id(), 2));
+    let followed = cd(&["tasks", "follow-tickets"]).ok();
+    assert!(
+        followed.stdout.contains("2 moved, 2 items changed"),
+        "{}",
+        followed.stdout
+    );
+    let list = |args: &[&str]| -> Vec<Value> {
+        let mut all = vec!["tasks", "list", "--format", "json"];
+        all.extend_from_slice(args);
+        serde_json::from_str::<Value>(&cd(&all).ok().stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let find = |items: &[Value], id: &str| -> Value {
+        items
+            .iter()
+            .find(|i| i["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{id} not in {items:?}"))
+    };
+    find(&list(&["--state", "done"]), "MC1");
+    let shown = cd(&["tasks", "show", "MC1"]).ok();
+    assert!(
+        shown.stdout.contains("(actioned)") && shown.stdout.contains("connector:j"),
+        "{}",
+        shown.stdout
+    );
+    let for_alpha = find(&list(&["--tenant", "alpha"]), "MC2");
+    assert_eq!(for_alpha["state"], "in_progress", "{for_alpha}");
+    let for_zulu = find(&list(&["--tenant", "zulu"]), "MC2");
+    assert_eq!(for_zulu["state"], "new", "{for_zulu}");
+    let tickets = cd(&["tasks", "tickets", "MC2"]).ok();
+    assert!(
+        tickets
+            .stdout
+            .contains("processing (in_progress)  for tenant:alpha"),
+        "{}",
+        tickets.stdout
+    );
+    // the done issue is not read again; the GLPI change still is
+    let v: Value = serde_json::from_str(
+        &cd(&["tasks", "follow-tickets", "--format", "json"])
+            .ok()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        (v["read"].as_u64(), v["moved"].as_u64()),
+        (Some(1), Some(0)),
+        "{v}"
+    );
+}
+
 /// A delivery round killed (`kill -9`-like: the process aborts) while it
 /// raises a ticket — before the connector is asked, after the system made
 /// the change but before the archive knows it, after recording but before

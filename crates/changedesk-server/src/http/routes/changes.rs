@@ -70,6 +70,10 @@ pub struct TicketDto {
     pub progress: String,
     pub created_at: String,
     pub updated_at: String,
+    /// When it was last read back from its system, if it was.
+    pub checked_at: Option<String>,
+    /// Why the last read failed, if it did (refused credentials…).
+    pub read_error: Option<String>,
 }
 
 /// Asks a connector to raise a ticket for the post's work item (once: a
@@ -266,6 +270,8 @@ pub(crate) async fn tickets(
             progress: t.progress.as_str().to_string(),
             created_at: ts(&t.created_at),
             updated_at: ts(&t.updated_at),
+            checked_at: t.checked_at.as_ref().map(ts),
+            read_error: t.read_error,
         })
         .collect())
 }
