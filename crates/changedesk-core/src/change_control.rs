@@ -243,7 +243,71 @@ impl TicketText {
     }
 }
 
-/// Where a ticket stands on the other side, whatever the system calls it
+/// What a ticket's note says of its post's revisions since it last heard
+/// of them (`changes`: each revision's field changes, oldest first, as
+/// stored): one line per field that moved, from its first old value to its
+/// last new one, in words (`Act by: 2026-03-20 → 2026-04-20`; a body's
+/// lines added and removed), after a first line naming the post and its
+/// revision. Empty when nothing a person would note moved (only the
+/// `lastModifiedDateTime`, or a field that moved and came back).
+pub fn revision_note(
+    post_id: &str,
+    revision: i64,
+    changes: &[crate::diff::FieldChange],
+) -> Vec<String> {
+    let day = |v: &Option<String>| -> String {
+        match v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => "none".to_owned(),
+            Some(v) if v.len() >= 10 && Timestamp::parse(v).is_ok() => v.chars().take(10).collect(),
+            Some(v) => clip_chars(v, 120).into_owned(),
+        }
+    };
+    let mut lines = Vec::new();
+    for field in crate::diff::MESSAGE_FIELDS {
+        let label = match *field {
+            "title" => "Title",
+            "start" => "Rollout start",
+            "end" => "End",
+            "act_by" => "Act by",
+            "category" => "Category",
+            "severity" => "Severity",
+            "services" => "Workloads",
+            "tags" => "Tags",
+            "major" => "Major change",
+            "has_attachments" => "Attachments",
+            "body" => "Text",
+            _ => continue,
+        };
+        let moved: Vec<&crate::diff::FieldChange> =
+            changes.iter().filter(|c| c.field == *field).collect();
+        let (Some(first), Some(last)) = (moved.first(), moved.last()) else {
+            continue;
+        };
+        if *field == "body" {
+            let summaries: Vec<&str> = moved.iter().filter_map(|c| c.summary.as_deref()).collect();
+            lines.push(if summaries.is_empty() {
+                "Text: changed.".to_owned()
+            } else {
+                format!("Text: changed ({}).", summaries.join("; "))
+            });
+            continue;
+        }
+        let (old, new) = (day(&first.old), day(&last.new));
+        if old != new {
+            lines.push(format!("{label}: {old} → {new}"));
+        }
+    }
+    if lines.is_empty() {
+        return lines;
+    }
+    lines.insert(
+        0,
+        format!("Microsoft updated {post_id} (revision {revision}) in the Message Center:"),
+    );
+    lines
+}
+
+/// Where a ticket stands on the other side/// Where a ticket stands on the other side, whatever the system calls it
 /// (each connector maps its own states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -787,5 +851,54 @@ mod tests {
             Some(Decision::NoActionNeeded)
         );
         assert_eq!(t.item.state, State::Triaged);
+    }
+
+    #[test]
+    fn a_revision_note_says_what_moved_in_words() {
+        use crate::diff::FieldChange;
+        let change = |field: &str, old: Option<&str>, new: Option<&str>| FieldChange {
+            field: field.to_owned(),
+            old: old.map(str::to_owned),
+            new: new.map(str::to_owned),
+            summary: None,
+        };
+        let changes = [
+            change(
+                "last_modified",
+                Some("2026-03-01T00:00:00Z"),
+                Some("2026-03-05T00:00:00Z"),
+            ),
+            change(
+                "act_by",
+                Some("2026-03-20T00:00:00Z"),
+                Some("2026-04-01T00:00:00Z"),
+            ),
+            change("start", None, Some("2026-05-01T00:00:00Z")),
+            FieldChange {
+                summary: Some("+2 −1 lines".into()),
+                ..change("body", None, None)
+            },
+            change(
+                "act_by",
+                Some("2026-04-01T00:00:00Z"),
+                Some("2026-04-20T00:00:00Z"),
+            ),
+            change("severity", Some("normal"), Some("high")),
+            change("severity", Some("high"), Some("normal")),
+            change("title", Some("Old"), Some("(Updated) Ünïcode title")),
+        ];
+        assert_eq!(
+            revision_note("MC1", 4, &changes),
+            [
+                "Microsoft updated MC1 (revision 4) in the Message Center:",
+                "Title: Old → (Updated) Ünïcode title",
+                "Rollout start: none → 2026-05-01",
+                "Act by: 2026-03-20 → 2026-04-20",
+                "Text: changed (+2 −1 lines).",
+            ]
+        );
+        // only the modification time, or a field that came back: nothing
+        assert!(revision_note("MC1", 2, &changes[..1]).is_empty());
+        assert!(revision_note("MC1", 3, &changes[5..7]).is_empty());
     }
 }

@@ -149,6 +149,10 @@ pub enum EventKind {
     /// A change request was asked for in a connector's system (its
     /// `target`, for the `ticket_scope`): heard only by that connector.
     ChangeRequested,
+    /// Microsoft revised a post a connector holds a ticket for (its
+    /// `target`, the ticket's `ticket_scope`; `changes` says what moved):
+    /// heard only by that connector, which adds a note to the ticket.
+    ChangeRevised,
 }
 
 impl EventKind {
@@ -172,14 +176,19 @@ impl EventKind {
         EventKind::PostNewTenants,
         EventKind::Test,
         EventKind::ChangeRequested,
+        EventKind::ChangeRevised,
     ];
 
     /// Whether only a channel that names this kind hears of it (one whose
     /// filter names no kinds hears of every other kind): a post reaching
     /// more tenants is news for those who follow tenants, noise for others.
-    /// A change request is for the connector it names alone.
+    /// A change request, and a revision told to a ticket, are for the
+    /// connector they name alone.
     pub fn opt_in(self) -> bool {
-        matches!(self, EventKind::PostNewTenants | EventKind::ChangeRequested)
+        matches!(
+            self,
+            EventKind::PostNewTenants | EventKind::ChangeRequested | EventKind::ChangeRevised
+        )
     }
 
     /// The dotted name: the webhook's `type`, what filters name.
@@ -203,6 +212,7 @@ impl EventKind {
             EventKind::PostNewTenants => "post.new_tenants",
             EventKind::Test => "changedesk.test",
             EventKind::ChangeRequested => "change.requested",
+            EventKind::ChangeRevised => "change.revised",
         }
     }
 }
@@ -679,7 +689,11 @@ mod tests {
             .collect();
         assert_eq!(
             opt_in,
-            [EventKind::PostNewTenants, EventKind::ChangeRequested]
+            [
+                EventKind::PostNewTenants,
+                EventKind::ChangeRequested,
+                EventKind::ChangeRevised
+            ]
         );
         assert_eq!(
             "post.new_tenants".parse::<EventKind>(),

@@ -3,7 +3,7 @@
 
 use changedesk_core::change_control::TicketProgress;
 
-use super::{FollowedTicket, NewTicket, TicketRow};
+use super::{FollowedTicket, NewTicket, TicketBehind, TicketRow};
 
 pub(crate) async fn record_ticket(pool: &Pool<Db>, writer: &Writer, t: &NewTicket) -> Result<bool> {
     let now = t.at.to_canonical();
@@ -29,9 +29,12 @@ pub(crate) async fn record_ticket(pool: &Pool<Db>, writer: &Writer, t: &NewTicke
         tx.commit().await?;
         return Ok(false);
     }
+    // the ticket is raised from the post as it is: later revisions are
+    // told to it
     sqlx::query(
         "INSERT INTO tickets (channel_id, connector, post_id, scope, correlation_id, external_id, number, url, state, \
-         progress, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+         progress, created_at, updated_at, noted_revision) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, \
+         COALESCE((SELECT revision FROM posts WHERE id = $3), 0))",
     )
     .bind(t.channel_id)
     .bind(&t.connector)
@@ -184,6 +187,64 @@ pub(crate) async fn unlock_ticket(
         .bind(holder)
         .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn ticket(pool: &Pool<Db>, connector: &str, correlation_id: &str) -> Result<Option<TicketRow>> {
+    let row = sqlx::query(sql(format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets WHERE connector = $1 AND correlation_id = $2"
+    )))
+    .bind(connector)
+    .bind(correlation_id)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(ticket_row).transpose()
+}
+
+pub(crate) async fn tickets_behind(pool: &Pool<Db>, limit: i64) -> Result<Vec<TicketBehind>> {
+    let rows = sqlx::query(sql(format!(
+        "SELECT tickets.channel_id, tickets.noted_revision, posts.revision AS post_revision, {TICKET_COLUMNS} \
+         FROM tickets JOIN channels ON channels.id = tickets.channel_id JOIN posts ON posts.id = tickets.post_id \
+         WHERE tickets.progress IN ('open', 'in_progress') AND channels.enabled = TRUE \
+         AND posts.revision > tickets.noted_revision ORDER BY tickets.id LIMIT $1"
+    )))
+    .bind(limit.max(0))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TicketBehind {
+                ticket: FollowedTicket {
+                    channel_id: r.try_get("channel_id")?,
+                    ticket: ticket_row(r)?,
+                },
+                noted_revision: r.try_get("noted_revision")?,
+                revision: r.try_get("post_revision")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn record_ticket_notes(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    events: &[Event],
+    marks: &[(String, String, i64)],
+    at: Timestamp,
+) -> Result<()> {
+    let (_w, mut tx) = begin_outbox(pool, writer, "ticket notes").await?;
+    insert_events(&mut tx, events, &at.to_canonical()).await?;
+    for (connector, correlation_id, revision) in marks {
+        sqlx::query(
+            "UPDATE tickets SET noted_revision = $1 WHERE connector = $2 AND correlation_id = $3 AND noted_revision < $1",
+        )
+        .bind(revision)
+        .bind(connector)
+        .bind(correlation_id)
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -56,6 +56,17 @@ pub struct TicketRow {
     pub read_error: Option<String>,
 }
 
+/// A ticket whose post was revised since it last heard of it
+/// (`Store::tickets_behind`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketBehind {
+    pub ticket: FollowedTicket,
+    /// The post's revision it last heard of.
+    pub noted_revision: i64,
+    /// The post's revision now.
+    pub revision: i64,
+}
+
 /// A ticket to read back (`Store::tickets_to_follow`): not done nor
 /// canceled, its connector enabled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +133,31 @@ impl Store {
     ) -> Result<()> {
         let writer = &*self.writer;
         dispatch_write!(self.ticket_checked(writer, connector, correlation_id, at, error))
+    }
+
+    /// The ticket `correlation_id` of `connector`, if it was raised.
+    pub async fn ticket(&self, connector: &str, correlation_id: &str) -> Result<Option<TicketRow>> {
+        dispatch!(self.ticket(connector, correlation_id))
+    }
+
+    /// At most `limit` tickets (not done nor canceled, their connector
+    /// enabled) whose post has a revision they have not heard of.
+    pub async fn tickets_behind(&self, limit: i64) -> Result<Vec<TicketBehind>> {
+        dispatch!(self.tickets_behind(limit))
+    }
+
+    /// Records the outbox events that tell tickets of their posts'
+    /// revisions, and marks each ticket (connector, correlation id) as
+    /// having heard of that revision, in one transaction: each revision is
+    /// told once.
+    pub async fn record_ticket_notes(
+        &self,
+        events: &[changedesk_core::notify::Event],
+        marks: &[(String, String, i64)],
+        at: Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.record_ticket_notes(writer, events, marks, at))
     }
 
     /// The tickets raised for a post, oldest first.

@@ -9,6 +9,11 @@
 //! item there already. What the connector changed here is never sent back
 //! (connectors hear only change requests addressed to them).
 //!
+//! Before reading, each ticket whose post Microsoft revised since it last
+//! heard of it is told what moved (`tell_revisions`: a `change.revised`
+//! event for its connector, which the outbox delivers as a work note,
+//! comment or follow-up).
+//!
 //! A read that fails is noted on the ticket (`read_error`, shown with it);
 //! refused credentials, throttling or no answer end the connector's round
 //! (its other tickets are not tried until the next one).
@@ -18,7 +23,8 @@ use std::collections::BTreeMap;
 use changedesk_connectors::ConnectorError;
 use changedesk_connectors::target::Ticket;
 use changedesk_core::Timestamp;
-use changedesk_core::change_control::{TicketMove, TicketScope, follow_ticket};
+use changedesk_core::change_control::{TicketMove, TicketScope, follow_ticket, revision_note};
+use changedesk_core::notify::{Event, EventKind, PostRef};
 use changedesk_store::{ChannelRow, FollowedTicket, ItemSave, NewTicket, StoreError};
 use serde::Serialize;
 
@@ -41,6 +47,9 @@ pub struct FollowSummary {
     pub failed: usize,
     /// Items changed here meanwhile: the ticket is read again next round.
     pub conflicts: usize,
+    /// Notes asked of connectors: posts Microsoft revised since their
+    /// tickets last heard of them.
+    pub noted: usize,
 }
 
 impl Outbox {
@@ -52,7 +61,10 @@ impl Outbox {
         now: Timestamp,
         limit: i64,
     ) -> Result<FollowSummary, StoreError> {
-        let mut summary = FollowSummary::default();
+        let mut summary = FollowSummary {
+            noted: self.tell_revisions(now, limit).await?,
+            ..FollowSummary::default()
+        };
         let due = self.store.tickets_to_follow(limit).await?;
         if due.is_empty() {
             return Ok(summary);
@@ -107,6 +119,57 @@ impl Outbox {
             }
         }
         Ok(summary)
+    }
+
+    /// Asks each connector holding a ticket (not done nor canceled) for a
+    /// post Microsoft revised since the ticket last heard of it to add a
+    /// note saying what moved: a `change.revised` event addressed to the
+    /// connector, delivered by the outbox (retried, dead-lettered, in the
+    /// delivery log like any other), recorded with the ticket's new
+    /// watermark in one transaction so each revision is told once. At most
+    /// `limit` tickets; how many notes were asked for.
+    async fn tell_revisions(&self, now: Timestamp, limit: i64) -> Result<usize, StoreError> {
+        let behind = self.store.tickets_behind(limit).await?;
+        if behind.is_empty() {
+            return Ok(0);
+        }
+        let mut events = Vec::new();
+        let mut marks = Vec::new();
+        let mut posts: BTreeMap<String, changedesk_store::PostDetail> = BTreeMap::new();
+        for b in behind {
+            let t = &b.ticket.ticket;
+            let post = match posts.entry(t.post_id.clone()) {
+                std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    v.insert(self.store.get_message(&t.post_id).await?)
+                }
+            };
+            let changes: Vec<changedesk_core::diff::FieldChange> = post
+                .revisions
+                .iter()
+                .filter(|r| r.revision > b.noted_revision && r.revision <= b.revision)
+                .flat_map(|r| r.changes.iter().cloned())
+                .collect();
+            let lines = revision_note(&t.post_id, b.revision, &changes);
+            if !lines.is_empty() {
+                events.push(Event {
+                    kind: EventKind::ChangeRevised,
+                    at: now,
+                    post: Some(PostRef::of(&post.content)),
+                    incident: None,
+                    tenants: Vec::new(),
+                    owner: None,
+                    changes: lines,
+                    reason: None,
+                    target: Some(t.connector.clone()),
+                    ticket_scope: Some(TicketScope::parse(&t.scope).map_err(StoreError::Invalid)?),
+                });
+            }
+            marks.push((t.connector.clone(), t.correlation_id.clone(), b.revision));
+        }
+        let told = events.len();
+        self.store.record_ticket_notes(&events, &marks, now).await?;
+        Ok(told)
     }
 
     async fn note_failed(

@@ -971,8 +971,9 @@ impl Outbox {
     ) {
         loop {
             match self.follow_tickets(clock(), follow::FOLLOW_BATCH).await {
-                Ok(s) if s.moved > 0 || s.failed > 0 => tracing::info!(
+                Ok(s) if s.moved > 0 || s.failed > 0 || s.noted > 0 => tracing::info!(
                     read = s.read,
+                    noted = s.noted,
                     moved = s.moved,
                     items_changed = s.items_changed,
                     failed = s.failed,
@@ -1107,7 +1108,7 @@ fn hears_of(
     match e.kind {
         // a test is for its channel; a change request for its connector
         EventKind::Test => e.target.as_deref() == Some(channel.name.as_str()),
-        EventKind::ChangeRequested => {
+        EventKind::ChangeRequested | EventKind::ChangeRevised => {
             connector && e.target.as_deref() == Some(channel.name.as_str())
         }
         _ if connector => false,

@@ -1,5 +1,7 @@
 //! A connector's deliveries (a channel of kind `servicenow`, `jira` or
-//! `glpi`): a `change.requested` event raised as a ticket in the
+//! `glpi`): a `change.revised` event noted on the post's ticket (a work
+//! note, a comment, a follow-up: what Microsoft moved); a
+//! `change.requested` event raised as a ticket in the
 //! connector's system **once** per correlation id (the post and whom it is
 //! for: the system's client looks the id up before every attempt, so a
 //! retry, a lease taken over after a crash, or a create the system
@@ -37,6 +39,8 @@ struct Data {
     ticket_scope: Option<TicketScope>,
     #[serde(default)]
     links: Links,
+    #[serde(default)]
+    changes: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -175,8 +179,42 @@ pub(super) async fn send(
                 .map_err(|e| e.to_string())?;
             recorded
         }
+        "change.revised" => {
+            let Some(post) = payload.data.post else {
+                return Ok(failed("the revision names no post".into()));
+            };
+            let scope = payload.data.ticket_scope.unwrap_or(TicketScope::All);
+            let correlation = match correlation_id(&post.id, &scope) {
+                Ok(c) => c,
+                Err(e) => return Ok(failed(e)),
+            };
+            let Some(ticket) = store
+                .ticket(&channel.name, &correlation)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(failed(format!(
+                    "{} holds no ticket {correlation} to note the revision on",
+                    channel.name
+                )));
+            };
+            if payload.data.changes.is_empty() {
+                return Ok(failed("the revision says nothing to note".into()));
+            }
+            // a note is not idempotent: a retry after no answer may add it
+            // twice (the systems keep every note), never lose it
+            Ok(
+                match target
+                    .note(&ticket.external_id, &payload.data.changes)
+                    .await
+                {
+                    Ok(()) => SendOutcome::Delivered { status: 200 },
+                    Err(e) => outcome_of(&e),
+                },
+            )
+        }
         other => Ok(failed(format!(
-            "a connector takes change requests and tests, not `{other}` events"
+            "a connector takes change requests, revisions and tests, not `{other}` events"
         ))),
     }
 }

@@ -617,3 +617,121 @@ async fn tickets_moved_on_the_other_side_move_their_items(store: Store) {
 }
 
 both!(tickets_moved_on_the_other_side_move_their_items);
+
+/// Microsoft revises a post with a ticket: the ticket is told what moved,
+/// once, through the outbox (a work note in ServiceNow); a ticket raised
+/// after the revision is not told of it.
+async fn a_revised_post_is_noted_on_its_tickets(store: Store) {
+    let f = keyed_fixture(store).await;
+    let sn = start_servicenow(ServiceNowConfig::default()).await.unwrap();
+    let admin = sign_in(&f, "admin").await;
+    let added = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "snow", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+                "secret": sn.config().password, "connector": {"user": sn.config().user}}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let r = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/items/MC1/change-requests",
+            &json!({"connector": "snow"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let o = outbox(&f.store);
+    assert_eq!(o.run_once(at(NOW)).await.unwrap().delivered, 1);
+    // nothing revised yet: nothing to tell
+    assert_eq!(o.follow_tickets(at(NOW), 100).await.unwrap().noted, 0);
+
+    // Microsoft moves the act-by date and edits the text
+    let v3 = crate::ui::post(
+        "MC1",
+        "2026-02-10T00:00:00Z",
+        "(Updated) Teams: meeting recap for everyone",
+        "<p>[When this will happen:]</p><p>Rollout begins in June 2026.</p>",
+        json!({"isMajorChange": true, "severity": "high",
+            "actionRequiredByDateTime": "2026-04-30T00:00:00Z"}),
+    );
+    let partial = changedesk_store::ImportOptions {
+        complete: false,
+        ..crate::ui::opts("2026-03-03T00:00:00Z")
+    };
+    f.store
+        .import_messages("zulu", &[v3], &partial)
+        .await
+        .unwrap();
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!(s.noted, 1, "{s:?}");
+    let round = o.run_once(at(NOW)).await.unwrap();
+    assert_eq!(round.delivered, 1, "{round:?}");
+    let notes = sn.records()[0].work_notes.clone();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("Microsoft updated MC1 (revision 3)")
+            && notes[0].contains("Act by: 2026-03-20 → 2026-04-30")
+            && notes[0].contains("Text: changed"),
+        "{notes:?}"
+    );
+    // told once
+    assert_eq!(o.follow_tickets(at(NOW), 100).await.unwrap().noted, 0);
+    assert_eq!(o.run_once(at(NOW)).await.unwrap().delivered, 0);
+    assert_eq!(sn.records()[0].work_notes.len(), 1);
+    // the delivery log shows it as any delivery
+    let log = admin.get(&f, "/api/v1/deliveries").await;
+    assert!(log.body.contains("change.revised"), "{}", log.body);
+
+    // a ticket raised now, for alpha, starts from this revision
+    let r = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/items/MC1/change-requests",
+            &json!({"connector": "snow", "tenant": "alpha"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(o.run_once(at(NOW)).await.unwrap().delivered, 1);
+    assert_eq!(o.follow_tickets(at(NOW), 100).await.unwrap().noted, 0);
+    // a done ticket hears of nothing more
+    let all = sn.records()[0].field("number").unwrap().to_owned();
+    assert!(sn.set_state(&all, "3"));
+    o.follow_tickets(at(NOW), 100).await.unwrap();
+    let v4 = crate::ui::post(
+        "MC1",
+        "2026-02-20T00:00:00Z",
+        "(Updated) Teams: meeting recap for everyone, later",
+        "<p>[When this will happen:]</p><p>Rollout begins in June 2026.</p>",
+        json!({"isMajorChange": true, "severity": "high",
+            "actionRequiredByDateTime": "2026-04-30T00:00:00Z"}),
+    );
+    f.store
+        .import_messages("zulu", &[v4], &partial)
+        .await
+        .unwrap();
+    assert_eq!(
+        o.follow_tickets(at(NOW), 100).await.unwrap().noted,
+        1,
+        "alpha's ticket only"
+    );
+    o.run_once(at(NOW)).await.unwrap();
+    assert_eq!(sn.records()[0].work_notes.len(), 1);
+    let alpha = sn
+        .records()
+        .into_iter()
+        .find(|r| r.field("correlation_id") == Some("cd-MC1-t-alpha"))
+        .unwrap();
+    assert_eq!(alpha.work_notes.len(), 1, "{:?}", alpha.work_notes);
+    assert!(
+        alpha.work_notes[0].contains("Title: (Updated) Teams: meeting recap for everyone → "),
+        "{:?}",
+        alpha.work_notes
+    );
+}
+
+both!(a_revised_post_is_noted_on_its_tickets);

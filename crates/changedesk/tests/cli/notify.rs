@@ -953,6 +953,29 @@ fn jira_and_glpi_tickets_are_followed_back_into_their_items() {
         (Some(1), Some(0)),
         "{v}"
     );
+
+    // Microsoft moves MC2's rollout: the GLPI change gets a follow-up saying
+    // so (the done Jira issue hears of nothing), once
+    let mut revised = both.clone();
+    revised[1]["lastModifiedDateTime"] = json!("2026-09-15T00:00:00Z");
+    revised[1]["startDateTime"] = json!("2026-10-01T00:00:00Z");
+    revised[0]["lastModifiedDateTime"] = json!("2026-09-15T00:00:00Z");
+    revised[0]["title"] = json!("Microsoft Teams: change MC1, renamed");
+    s.write_json("b.json", &revised);
+    cd(&["import", "b.json", "--tenant", "alpha"]).ok();
+    let followed = cd(&["tasks", "follow-tickets"]).ok();
+    assert!(followed.stdout.contains("1 note "), "{}", followed.stdout);
+    cd(&["notify", "deliver"]).ok();
+    let followups = glpi.changes()[0].followups.clone();
+    assert_eq!(followups.len(), 1, "{followups:?}");
+    assert!(
+        followups[0].contains("Rollout start: 2026-08-30 → 2026-10-01"),
+        "{followups:?}"
+    );
+    assert!(jira.issues()[0].comments.is_empty());
+    cd(&["tasks", "follow-tickets"]).ok();
+    cd(&["notify", "deliver"]).ok();
+    assert_eq!(glpi.changes()[0].followups.len(), 1);
 }
 
 /// A delivery round killed (`kill -9`-like: the process aborts) while it
