@@ -36,6 +36,10 @@ use crate::{
 
 /// The table changes are made in.
 const TABLE: &str = "/api/now/table/change_request";
+/// The Table API's `incident` table.
+const INCIDENTS: &str = "/api/now/table/incident";
+/// The fields an incident is read with.
+const INCIDENT_FIELDS: &str = "sys_id,number,state,sys_mod_count,correlation_id";
 
 /// The fields read back.
 const FIELDS: &str = "sys_id,number,state,approval,sys_mod_count,sys_updated_on,correlation_id";
@@ -242,26 +246,115 @@ pub struct Change {
     pub correlation_id: String,
 }
 
+/// A record's field as text: a string, the Change Management API's
+/// `{display_value, value}`'s value, a number; absent or null: empty.
+fn field_text(record: &Map<String, Value>, k: &str) -> Result<String, ConnectorError> {
+    match record.get(k) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Object(o)) => Ok(o
+            .get("value")
+            .map(|v| match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(_) => Err(ConnectorError::Protocol(format!(
+            "field `{k}` is not a string"
+        ))),
+    }
+}
+
+/// An incident as read back (the Table API's `incident`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incident {
+    /// Its `sys_id`.
+    pub sys_id: String,
+    /// Its number, e.g. `INC0010001`.
+    pub number: String,
+    /// Its state's value: `1` New, `2` In Progress, `3` On Hold, `6`
+    /// Resolved, `7` Closed, `8` Canceled (an instance may add its own).
+    pub state: String,
+    /// changedesk's id on it.
+    pub correlation_id: String,
+}
+
+impl Incident {
+    fn from_record(record: &Map<String, Value>) -> Result<Incident, ConnectorError> {
+        let sys_id = field_text(record, "sys_id")?;
+        if sys_id.is_empty() {
+            return Err(ConnectorError::Protocol("a record without sys_id".into()));
+        }
+        Ok(Incident {
+            sys_id,
+            number: field_text(record, "number")?,
+            state: field_text(record, "state")?,
+            correlation_id: field_text(record, "correlation_id")?,
+        })
+    }
+
+    /// Its state in words.
+    pub fn state_label(&self) -> String {
+        match self.state.as_str() {
+            "1" => "new",
+            "2" => "in progress",
+            "3" => "on hold",
+            "6" => "resolved",
+            "7" => "closed",
+            "8" => "canceled",
+            other => other,
+        }
+        .to_owned()
+    }
+
+    /// Whether it is over (resolved, closed or canceled).
+    pub fn is_over(&self) -> bool {
+        matches!(self.state.as_str(), "6" | "7" | "8")
+    }
+}
+
+/// An incident to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewIncident {
+    /// changedesk's id for it (one per Microsoft incident).
+    pub correlation_id: String,
+    /// `short_description` (at most 160 characters).
+    pub short_description: String,
+    /// `description`.
+    pub description: String,
+    /// `impact` and `urgency` (`1` high, `2` medium, `3` low).
+    pub impact: u8,
+}
+
+fn incidents_in(body: &Value) -> Result<Vec<Incident>, ConnectorError> {
+    match body.get("result") {
+        Some(Value::Object(o)) => Ok(vec![Incident::from_record(o)?]),
+        Some(Value::Array(rows)) => rows
+            .iter()
+            .map(|r| match r {
+                Value::Object(o) => Incident::from_record(o),
+                _ => Err(ConnectorError::Protocol(
+                    "a row that is not an object".into(),
+                )),
+            })
+            .collect(),
+        _ => Err(ConnectorError::Protocol(
+            "an answer without `result`".into(),
+        )),
+    }
+}
+
+fn incident_of(body: &Value) -> Result<Incident, ConnectorError> {
+    incidents_in(body)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ConnectorError::Protocol("an empty `result`".into()))
+}
+
 impl Change {
     fn from_record(record: &Map<String, Value>) -> Result<Change, ConnectorError> {
-        let text = |k: &str| -> Result<String, ConnectorError> {
-            match record.get(k) {
-                Some(Value::String(s)) => Ok(s.clone()),
-                // the Change Management API's `{display_value, value}`
-                Some(Value::Object(o)) => Ok(o
-                    .get("value")
-                    .map(|v| match v {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    })
-                    .unwrap_or_default()),
-                Some(Value::Number(n)) => Ok(n.to_string()),
-                None | Some(Value::Null) => Ok(String::new()),
-                Some(_) => Err(ConnectorError::Protocol(format!(
-                    "field `{k}` is not a string"
-                ))),
-            }
-        };
+        let text = |k: &str| field_text(record, k);
         let sys_id = text("sys_id")?;
         if sys_id.is_empty() {
             return Err(ConnectorError::Protocol("a record without sys_id".into()));
@@ -473,6 +566,113 @@ impl ServiceNow {
             )
             .await?;
         record_of(&answer.body)
+    }
+
+    /// The page of an incident in the instance's UI.
+    pub fn incident_url(&self, incident: &Incident) -> String {
+        format!(
+            "{}/nav_to.do?uri=incident.do?sys_id={}",
+            self.settings.instance.as_str().trim_end_matches('/'),
+            incident.sys_id
+        )
+    }
+
+    /// The incident carrying `correlation_id`, if any.
+    pub async fn find_incident(
+        &self,
+        correlation_id: &str,
+    ) -> Result<Option<Incident>, ConnectorError> {
+        correlation_ok(correlation_id, 100)?;
+        let query = format!("correlation_id={correlation_id}");
+        let answer = self
+            .call(
+                Method::GET,
+                INCIDENTS,
+                &[
+                    ("sysparm_query", query.as_str()),
+                    ("sysparm_fields", INCIDENT_FIELDS),
+                    ("sysparm_limit", "1"),
+                ],
+                None,
+            )
+            .await?;
+        Ok(incidents_in(&answer.body)?.into_iter().next())
+    }
+
+    /// Reads the incident `sys_id`.
+    pub async fn get_incident(&self, sys_id: &str) -> Result<Incident, ConnectorError> {
+        let answer = self
+            .call(
+                Method::GET,
+                &format!("{INCIDENTS}/{}", path_segment(sys_id)),
+                &[("sysparm_fields", INCIDENT_FIELDS)],
+                None,
+            )
+            .await?;
+        incident_of(&answer.body)
+    }
+
+    /// Opens the incident, once per correlation id, as
+    /// [`ServiceNow::create_change`] creates a change.
+    pub async fn create_incident(
+        &self,
+        new: &NewIncident,
+    ) -> Result<(Incident, bool), ConnectorError> {
+        correlation_ok(&new.correlation_id, 100)?;
+        let level = new.impact.clamp(1, 3).to_string();
+        let body = json!({
+            "short_description": new.short_description,
+            "description": new.description,
+            "correlation_id": new.correlation_id,
+            "correlation_display": "changedesk",
+            "impact": level,
+            "urgency": level,
+        });
+        create_once(
+            &self.settings.retry,
+            self.settings.timeout,
+            |_| self.find_incident(&new.correlation_id),
+            || async {
+                let answer = self.attempt(INCIDENTS, &body).await?;
+                incident_of(&answer.body).map_err(Failed::unanswered)
+            },
+        )
+        .await
+    }
+
+    /// Adds a work note to the incident `sys_id` (not idempotent, as
+    /// [`ServiceNow::add_work_note`]).
+    pub async fn add_incident_note(
+        &self,
+        sys_id: &str,
+        note: &str,
+    ) -> Result<Incident, ConnectorError> {
+        let path = format!("{INCIDENTS}/{}", path_segment(sys_id));
+        let answer = self
+            .call_once(Method::PATCH, &path, &json!({ "work_notes": note }))
+            .await?;
+        incident_of(&answer.body)
+    }
+
+    /// Resolves the incident `sys_id` (state `6`) with `close_code` and
+    /// `close_notes`, which the default data policy requires. Setting the
+    /// same values again changes nothing: retried like a read.
+    pub async fn resolve_incident(
+        &self,
+        sys_id: &str,
+        close_code: &str,
+        close_notes: &str,
+    ) -> Result<Incident, ConnectorError> {
+        let path = format!("{INCIDENTS}/{}", path_segment(sys_id));
+        let answer = self
+            .call(
+                Method::PATCH,
+                &path,
+                &[],
+                Some(&json!({"state": "6", "close_code": close_code, "close_notes": close_notes})),
+            )
+            .await?;
+        incident_of(&answer.body)
     }
 
     /// Adds a work note to the change `sys_id` and returns it updated. A

@@ -302,6 +302,99 @@ impl Target {
     }
 }
 
+/// A Service Health incident to open in the service desk.
+#[derive(Debug, Clone)]
+pub struct IncidentRequest<'a> {
+    /// changedesk's id for it (one per Microsoft incident).
+    pub correlation_id: &'a str,
+    /// Its summary and paragraphs.
+    pub text: &'a TicketText,
+    /// `1` high, `2` medium, `3` low.
+    pub impact: u8,
+}
+
+impl Target {
+    /// Whether this system takes Service Health incidents (ServiceNow's
+    /// `incident` table; not yet Jira or GLPI).
+    pub fn takes_incidents(&self) -> bool {
+        matches!(self, Target::ServiceNow(_))
+    }
+
+    fn no_incidents(&self) -> ConnectorError {
+        ConnectorError::Config(
+            "only a ServiceNow connector takes Service Health incidents yet".into(),
+        )
+    }
+
+    /// Opens the incident once: the one already carrying its correlation
+    /// id is returned instead. The `bool` says whether this call opened it.
+    pub async fn raise_incident(
+        &self,
+        r: &IncidentRequest<'_>,
+    ) -> Result<(Ticket, bool), ConnectorError> {
+        let Target::ServiceNow(c) = self else {
+            return Err(self.no_incidents());
+        };
+        let new = crate::servicenow::NewIncident {
+            correlation_id: r.correlation_id.to_owned(),
+            short_description: r.text.summary.clone(),
+            description: r.text.paragraphs.join("\n\n"),
+            impact: r.impact,
+        };
+        let (incident, created) = c.create_incident(&new).await?;
+        Ok((incident_ticket(c, &incident), created))
+    }
+
+    /// Adds a work note to the incident `id`.
+    pub async fn note_incident(
+        &self,
+        id: &str,
+        paragraphs: &[String],
+    ) -> Result<(), ConnectorError> {
+        let Target::ServiceNow(c) = self else {
+            return Err(self.no_incidents());
+        };
+        c.add_incident_note(id, &paragraphs.join("\n\n"))
+            .await
+            .map(|_| ())
+    }
+
+    /// Resolves the incident `id` with `notes` (nothing when it is over
+    /// already: a person may have closed it).
+    pub async fn resolve_incident(&self, id: &str, notes: &str) -> Result<Ticket, ConnectorError> {
+        let Target::ServiceNow(c) = self else {
+            return Err(self.no_incidents());
+        };
+        let now = c.get_incident(id).await?;
+        let done = if now.is_over() {
+            now
+        } else {
+            c.resolve_incident(id, INCIDENT_CLOSE_CODE, notes).await?
+        };
+        Ok(incident_ticket(c, &done))
+    }
+}
+
+/// The resolution code an incident Microsoft resolved is given (an
+/// instance's list of codes varies by release; this one is in the base
+/// system's list: Unconfirmed for every instance).
+pub const INCIDENT_CLOSE_CODE: &str = "Solved (Permanently)";
+
+fn incident_ticket(c: &ServiceNow, i: &crate::servicenow::Incident) -> Ticket {
+    Ticket {
+        id: i.sys_id.clone(),
+        number: i.number.clone(),
+        url: c.incident_url(i),
+        state: i.state_label(),
+        progress: match i.state.as_str() {
+            "6" | "7" => TicketProgress::Done,
+            "8" => TicketProgress::Canceled,
+            "2" | "3" => TicketProgress::InProgress,
+            _ => TicketProgress::Open,
+        },
+    }
+}
+
 fn jira_ticket(c: &Jira, issue: &crate::jira::Issue) -> Ticket {
     Ticket {
         id: issue.key.clone(),

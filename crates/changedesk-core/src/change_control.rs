@@ -26,6 +26,40 @@ pub enum TicketScope {
     Group(String),
 }
 
+/// What a ticket is: a post's change request, or a Service Health
+/// incident opened in the service desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketKind {
+    /// A change request for a post.
+    #[default]
+    Change,
+    /// An incident for a Service Health incident or advisory.
+    Incident,
+}
+
+impl TicketKind {
+    /// The stored name: `change` or `incident`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketKind::Change => "change",
+            TicketKind::Incident => "incident",
+        }
+    }
+
+    /// Reads [`TicketKind::as_str`]'s form back.
+    pub fn parse(s: &str) -> Result<TicketKind, String> {
+        match s.trim() {
+            "change" => Ok(TicketKind::Change),
+            "incident" => Ok(TicketKind::Incident),
+            other => Err(format!(
+                "`{}` is not a ticket's kind",
+                clip_chars(other, 40)
+            )),
+        }
+    }
+}
+
 /// The systems a connector can talk to, by the name changedesk gives them
 /// (a channel's kind; the connectors crate talks to them).
 pub const SYSTEMS: [&str; 3] = ["servicenow", "jira", "glpi"];

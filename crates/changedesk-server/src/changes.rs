@@ -96,27 +96,15 @@ pub async fn request_change(
         )));
     }
     let post = store.get_message(id).await?;
-    let mut entry = LogEntry::new(now, actor, LogAction::RequestChange).change(
-        "change_request",
-        None::<String>,
-        Some(name.clone()),
-    );
-    entry.reason = Some(format!("for {}", scope.as_text()));
-    if let TicketScope::Tenant(t) = &scope {
-        entry.scope = LogScope::Tenant(t.clone());
-    }
-    let event = Event {
-        kind: EventKind::ChangeRequested,
-        at: now,
-        post: Some(PostRef::of(&post.content)),
-        incident: None,
+    let (entry, event) = change_request(
+        &post.content,
+        stored.item.assignee.as_deref(),
+        &name,
+        &scope,
         tenants,
-        owner: stored.item.assignee.clone(),
-        changes: Vec::new(),
-        reason: Some(actor.as_str().into_owned()),
-        target: Some(name.clone()),
-        ticket_scope: Some(scope.clone()),
-    };
+        actor,
+        now,
+    );
     let save = ItemSave {
         item: &stored.item,
         expected_version: Some(stored.version),
@@ -136,4 +124,114 @@ pub async fn request_change(
         scope,
         correlation_id: correlation,
     })
+}
+
+/// What `actor`'s request that connector `name` raise a ticket for `post`
+/// for `scope` (whose tenants are `tenants`) is: the item's
+/// `request_change` log entry and the `change.requested` event addressed
+/// to the connector, to save with the item.
+pub fn change_request(
+    post: &changedesk_core::graph::MessageContent,
+    owner: Option<&str>,
+    name: &str,
+    scope: &TicketScope,
+    tenants: Vec<String>,
+    actor: &Actor,
+    now: Timestamp,
+) -> (LogEntry, Event) {
+    let mut entry = LogEntry::new(now, actor, LogAction::RequestChange).change(
+        "change_request",
+        None::<String>,
+        Some(name.to_owned()),
+    );
+    entry.reason = Some(format!("for {}", scope.as_text()));
+    if let TicketScope::Tenant(t) = scope {
+        entry.scope = LogScope::Tenant(t.clone());
+    }
+    let event = Event {
+        kind: EventKind::ChangeRequested,
+        at: now,
+        post: Some(PostRef::of(post)),
+        incident: None,
+        tenants,
+        owner: owner.map(str::to_owned),
+        changes: Vec::new(),
+        reason: Some(actor.as_str().into_owned()),
+        target: Some(name.to_owned()),
+        ticket_scope: Some(scope.clone()),
+    };
+    (entry, event)
+}
+
+/// A connector that raises a change request for every item the rules
+/// mark as requiring one (`ChannelSettings::raise_required`): for every
+/// tenant, or, limited to some tenants, for each of those that sees the
+/// post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoRaise {
+    pub name: String,
+    pub tenants: Option<Vec<String>>,
+}
+
+/// The enabled connectors that raise change requests by themselves.
+pub async fn auto_raisers(store: &Store) -> Result<Vec<AutoRaise>, StoreError> {
+    Ok(store
+        .channels()
+        .await?
+        .into_iter()
+        .filter(|c| {
+            c.enabled
+                && c.settings.raise_required
+                && c.kind
+                    .parse::<ChannelKind>()
+                    .is_ok_and(ChannelKind::is_connector)
+        })
+        .map(|c| AutoRaise {
+            name: c.name,
+            tenants: c.filter.tenants,
+        })
+        .collect())
+}
+
+/// The change requests the rules make for `post`'s item (owned by
+/// `owner`, seen by `seeing`) now that `entries` mark it as requiring one
+/// (none otherwise): for each of `raisers`, a log entry by the rules and
+/// an event, as a person's request would be.
+pub fn auto_requests(
+    post: &changedesk_core::graph::MessageContent,
+    owner: Option<&str>,
+    seeing: &[String],
+    entries: &[LogEntry],
+    raisers: &[AutoRaise],
+    now: Timestamp,
+) -> (Vec<LogEntry>, Vec<Event>) {
+    let required = entries
+        .iter()
+        .any(|e| e.action == LogAction::RequireChangeRequest && e.new.as_deref() == Some("true"));
+    let mut out = (Vec::new(), Vec::new());
+    if !required {
+        return out;
+    }
+    for r in raisers {
+        let scopes: Vec<(TicketScope, Vec<String>)> = match &r.tenants {
+            None => vec![(TicketScope::All, seeing.to_vec())],
+            Some(limit) => seeing
+                .iter()
+                .filter(|t| limit.contains(t))
+                .map(|t| (TicketScope::Tenant(t.clone()), vec![t.clone()]))
+                .collect(),
+        };
+        for (scope, tenants) in scopes {
+            if let Err(e) = correlation_id(&post.id, &scope) {
+                tracing::warn!(post = %post.id, connector = %r.name, error = %e,
+                    "the rules' change request cannot name a ticket");
+                continue;
+            }
+            let (entry, event) =
+                change_request(post, owner, &r.name, &scope, tenants, &Actor::Rules, now);
+            out.0.push(entry);
+            out.1.push(event);
+        }
+    }
+    out
 }

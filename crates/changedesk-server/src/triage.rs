@@ -443,11 +443,12 @@ pub async fn apply_rules(
     simulate: bool,
 ) -> Result<ApplySummary, TriageError> {
     let mut summary = ApplySummary::default();
+    let raisers = crate::changes::auto_raisers(store).await?;
     let mut reads = CandidateReads::start(store, !simulate).await?;
     let mut waited = std::time::Instant::now();
     while let Some(page) = reads.next().await? {
         let at = std::time::Instant::now();
-        apply_page(store, triage, &page, now, simulate, &mut summary).await?;
+        apply_page(store, triage, &raisers, &page, now, simulate, &mut summary).await?;
         tracing::debug!(
             posts = page.len(),
             // how long this page's read held the rules up
@@ -589,6 +590,7 @@ pub fn events_of(
 async fn apply_page(
     store: &Store,
     triage: &Triage,
+    raisers: &[crate::changes::AutoRaise],
     page: &[changedesk_store::Candidate],
     now: Timestamp,
     simulate: bool,
@@ -629,9 +631,33 @@ async fn apply_page(
         decided.iter().map(|_| Ok(0)).collect()
     } else {
         let events: Vec<Vec<Event>> = decided
-            .iter()
+            .iter_mut()
             .map(|(c, (item, entries, notify))| {
-                events_of(c, item, entries, notify, now, &triage.thresholds)
+                let mut events = events_of(c, item, entries, notify, now, &triage.thresholds);
+                // an item the rules now require a change request of: the
+                // connectors that raise them by themselves are asked (not
+                // for a post that tells nobody it is new: a tenant's first
+                // load must not flood the change board with its backlog)
+                let quiet_new = c.stored.is_none() && quiet(c, &triage.thresholds);
+                if !raisers.is_empty() && !quiet_new {
+                    let seeing: Vec<String> = c
+                        .links
+                        .iter()
+                        .filter(|l| l.visible)
+                        .map(|l| l.tenant.clone())
+                        .collect();
+                    let (asked, requests) = crate::changes::auto_requests(
+                        &c.content,
+                        item.assignee.as_deref(),
+                        &seeing,
+                        entries,
+                        raisers,
+                        now,
+                    );
+                    entries.extend(asked);
+                    events.extend(requests);
+                }
+                events
             })
             .collect();
         let saves: Vec<ItemSave> = decided

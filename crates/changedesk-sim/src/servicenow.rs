@@ -1,4 +1,4 @@
-//! A ServiceNow mock: the Table API's `change_request` table, the Change
+//! A ServiceNow mock: the Table API's `change_request` and `incident` tables, the Change
 //! Management API's creates and reads, and the OAuth token endpoint, as `../shared/reference/integrations.md` §1 describes
 //! them, the local instance changedesk's ServiceNow connector is tested
 //! against.
@@ -17,6 +17,10 @@
 //! | `GET /api/now/table/change_request?sysparm_query=…` | 200 `{"result":[…]}` and `X-Total-Count`: `field=value`, `fieldSTARTSWITHvalue` and `field>=value` terms joined by `^`, sorted by `ORDERBYfield` or `ORDERBYDESCfield`, other terms silently ignored (as the real instance does unless told otherwise); `sysparm_fields`, `sysparm_limit`, `sysparm_offset` |
 //! | `GET /api/now/table/change_request/{sys_id}` | 200 `{"result":{…}}`, or 404 `No Record found` |
 //! | `PATCH` (or `PUT`) `/api/now/table/change_request/{sys_id}` | 200, the fields set, `work_notes` appended to the record's journal, `sys_mod_count` + 1 |
+//! | the same four on `/api/now/table/incident` | the same, numbers `INC0010001`…, state `1` (New) |
+//! | an incident created without `short_description` | 403 `Data Policy Exception` |
+//! | an incident made Resolved (`6`) or Closed (`7`) without a non-empty `close_code` and `close_notes` (in the request or on the record) | 403 `Data Policy Exception`, nothing changed (the default data policy; which close codes an instance offers varies, so any non-empty one is taken) |
+//! | another table | 400 `Invalid table` |
 //! | `POST /api/sn_chg_rest/change/normal` (the same checks) | **200** `{"result":{…}}`, every field `{"display_value","value"}` (`state` and `sys_mod_count` numbers), `__meta.ignoredFields`; a normal change (`chg_model` Normal) |
 //! | `POST /api/sn_chg_rest/change/standard/{template}` | the same, a standard change from a template of [`ServiceNowConfig::standard_templates`]; 404 for another |
 //! | `GET /api/sn_chg_rest/change/{sys_id}` | 200 the change in that form, or 404 |
@@ -98,12 +102,86 @@ impl ChangeRecord {
 /// The records of the mock (opaque).
 pub struct ServiceNowRecords {
     records: Vec<ChangeRecord>,
+    /// The `incident` table.
+    incidents: Vec<ChangeRecord>,
     /// Bearer tokens issued, and when (mock clock) each expires.
     tokens: HashMap<String, Duration>,
     next_number: u64,
+    next_incident: u64,
 }
 
+/// The tables the mock serves through the Table API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    ChangeRequest,
+    Incident,
+}
+
+impl Table {
+    fn parse(name: &str) -> Option<Table> {
+        match name {
+            "change_request" => Some(Table::ChangeRequest),
+            "incident" => Some(Table::Incident),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Table::ChangeRequest => "change_request",
+            Table::Incident => "incident",
+        }
+    }
+}
+
+/// An incident's states: New, and those that need the resolution code and
+/// notes (Resolved, Closed).
+const INCIDENT_NEW: &str = "1";
+const INCIDENT_RESOLVED: [&str; 2] = ["6", "7"];
+
 impl ServiceNowRecords {
+    fn rows(&self, table: Table) -> &Vec<ChangeRecord> {
+        match table {
+            Table::ChangeRequest => &self.records,
+            Table::Incident => &self.incidents,
+        }
+    }
+
+    fn rows_mut(&mut self, table: Table) -> &mut Vec<ChangeRecord> {
+        match table {
+            Table::ChangeRequest => &mut self.records,
+            Table::Incident => &mut self.incidents,
+        }
+    }
+
+    /// Adds an incident of `fields` created at `now`: a new `sys_id` and
+    /// number (`INC0010001`…), state New.
+    fn add_incident(&mut self, fields: Map<String, Value>, now: &str) -> &ChangeRecord {
+        let number = format!("INC{:07}", self.next_incident);
+        self.next_incident += 1;
+        let mut record = ChangeRecord {
+            fields: Map::new(),
+            work_notes: Vec::new(),
+        };
+        write_fields(&mut record, fields);
+        for (k, v) in [
+            ("sys_id", uuid::Uuid::new_v4().simple().to_string()),
+            ("number", number),
+            ("sys_mod_count", "0".to_owned()),
+            ("sys_created_on", now.to_owned()),
+            ("sys_updated_on", now.to_owned()),
+        ] {
+            record.fields.insert(k.to_owned(), v.into());
+        }
+        record
+            .fields
+            .entry("state")
+            .or_insert_with(|| INCIDENT_NEW.into());
+        self.incidents.push(record);
+        let last = self.incidents.len() - 1;
+        &self.incidents[last]
+    }
+
     /// Adds a change of `fields` (a `kind` of change unless they say)
     /// created at `now`: a new `sys_id` and number, state New.
     fn add(&mut self, fields: Map<String, Value>, kind: &str, now: &str) -> &ChangeRecord {
@@ -171,6 +249,11 @@ impl MockHandle<ServiceNowConfig, ServiceNowRecords> {
         self.shared.lock().records.clone()
     }
 
+    /// The `incident` records, oldest first.
+    pub fn incidents(&self) -> Vec<ChangeRecord> {
+        self.shared.lock().incidents.clone()
+    }
+
     /// The other side moves the change `number` to `state` (a value of
     /// the state model, e.g. `-1` Implement, `3` Closed), as a person's
     /// update would: `sys_mod_count` + 1. Whether the record exists.
@@ -197,16 +280,18 @@ pub async fn start_servicenow(config: ServiceNowConfig) -> std::io::Result<Servi
         config,
         ServiceNowRecords {
             records: Vec::new(),
+            incidents: Vec::new(),
             tokens: HashMap::new(),
             next_number: 30001,
+            next_incident: 10001,
         },
         stop.clone(),
     ));
     let app = Router::new()
         .route("/oauth_token.do", post(token))
-        .route("/api/now/table/change_request", get(list).post(create))
+        .route("/api/now/table/{table}", get(list).post(create))
         .route(
-            "/api/now/table/change_request/{sys_id}",
+            "/api/now/table/{table}/{sys_id}",
             get(read).patch(update).put(update),
         )
         .route("/api/sn_chg_rest/change/normal", post(change_normal))
@@ -399,12 +484,26 @@ const READ_ONLY: &[&str] = &[
     "sys_created_on",
 ];
 
+/// A table the mock does not serve: 400, as an instance answers an
+/// unknown table.
+fn unknown_table(name: &str) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "Invalid table",
+        &format!("Invalid table {name}"),
+    )
+}
+
 async fn create(
     State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
+    Path(name): Path<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let Some(t) = Table::parse(&name) else {
+        return unknown_table(&name);
+    };
     let host = itsm::host_of(&headers);
     table(
         &shared,
@@ -415,11 +514,26 @@ async fn create(
         |fields| {
             let now = plain_time(shared.core.clock.now());
             let mut inner = shared.lock();
-            let record = inner.add(fields, "normal", &now);
+            if t == Table::Incident {
+                if !fields.contains_key("short_description") {
+                    return error(
+                        StatusCode::FORBIDDEN,
+                        "Operation Failed",
+                        "Data Policy Exception: Short description is mandatory",
+                    );
+                }
+                if let Some(r) = unresolvable(&fields) {
+                    return r;
+                }
+            }
+            let record = match t {
+                Table::ChangeRequest => inner.add(fields, "normal", &now),
+                Table::Incident => inner.add_incident(fields, &now),
+            };
             let sys_id = record.field("sys_id").unwrap_or("").to_owned();
             let body = json!({"result": shown(record, None)});
             let mut r = json_answer(StatusCode::CREATED, &body);
-            let location = format!("http://{host}/api/now/table/change_request/{sys_id}");
+            let location = format!("http://{host}/api/now/table/{}/{sys_id}", t.name());
             if let Ok(v) = header::HeaderValue::from_str(&location) {
                 r.headers_mut().insert(header::LOCATION, v);
             }
@@ -498,10 +612,14 @@ fn order_of(query: &str) -> Option<(&str, bool)> {
 
 async fn list(
     State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
+    Path(name): Path<String>,
     uri: Uri,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    let Some(t) = Table::parse(&name) else {
+        return unknown_table(&name);
+    };
     table(&shared, &Method::GET, &uri, &headers, None, |_| {
         let inner = shared.lock();
         let query = params
@@ -509,7 +627,7 @@ async fn list(
             .map(String::as_str)
             .unwrap_or("");
         let mut matching: Vec<&ChangeRecord> =
-            inner.records.iter().filter(|r| matches(r, query)).collect();
+            inner.rows(t).iter().filter(|r| matches(r, query)).collect();
         if let Some((field, desc)) = order_of(query) {
             matching.sort_by(|a, b| a.field(field).cmp(&b.field(field)));
             if desc {
@@ -540,6 +658,29 @@ async fn list(
     .await
 }
 
+/// An incident Resolved or Closed without its resolution code and notes:
+/// refused by the data policy (403), as an instance's default
+/// `incident` data policy does.
+fn unresolvable(fields: &Map<String, Value>) -> Option<Response> {
+    let state = fields.get("state").and_then(Value::as_str)?;
+    if !INCIDENT_RESOLVED.contains(&state) {
+        return None;
+    }
+    let filled = |k: &str| {
+        fields
+            .get(k)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.trim().is_empty())
+    };
+    (!filled("close_code") || !filled("close_notes")).then(|| {
+        error(
+            StatusCode::FORBIDDEN,
+            "Operation Failed",
+            "Data Policy Exception: the following fields are mandatory: Resolution code, Resolution notes",
+        )
+    })
+}
+
 fn not_found() -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -550,15 +691,18 @@ fn not_found() -> Response {
 
 async fn read(
     State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
-    Path(sys_id): Path<String>,
+    Path((name, sys_id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
+    let Some(t) = Table::parse(&name) else {
+        return unknown_table(&name);
+    };
     table(&shared, &Method::GET, &uri, &headers, None, |_| {
         let inner = shared.lock();
         match inner
-            .records
+            .rows(t)
             .iter()
             .find(|r| r.field("sys_id") == Some(sys_id.as_str()))
         {
@@ -575,21 +719,36 @@ async fn read(
 async fn update(
     State(shared): State<Arc<MockState<ServiceNowConfig, ServiceNowRecords>>>,
     method: Method,
-    Path(sys_id): Path<String>,
+    Path((name, sys_id)): Path<(String, String)>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let Some(t) = Table::parse(&name) else {
+        return unknown_table(&name);
+    };
     table(&shared, &method, &uri, &headers, Some(&body), |fields| {
         let now = plain_time(shared.core.clock.now());
         let mut inner = shared.lock();
         let Some(record) = inner
-            .records
+            .rows_mut(t)
             .iter_mut()
             .find(|r| r.field("sys_id") == Some(sys_id.as_str()))
         else {
             return not_found();
         };
+        if t == Table::Incident {
+            // the data policy checks the record as it would be
+            let mut after = record.fields.clone();
+            for (k, v) in &fields {
+                if k != "work_notes" && !READ_ONLY.contains(&k.as_str()) {
+                    after.insert(k.clone(), v.clone());
+                }
+            }
+            if let Some(r) = unresolvable(&after) {
+                return r;
+            }
+        }
         write_fields(record, fields);
         touch(record, &now);
         json_answer(StatusCode::OK, &json!({"result": shown(record, None)}))

@@ -1,7 +1,7 @@
 // Tickets in change-control systems (see tickets.rs): written once,
 // `include!`d into `mod sqlite` and `mod postgres` after ops.rs.
 
-use changedesk_core::change_control::TicketProgress;
+use changedesk_core::change_control::{TicketKind, TicketProgress};
 
 use super::{FollowedTicket, NewTicket, TicketBehind, TicketRow};
 
@@ -33,8 +33,8 @@ pub(crate) async fn record_ticket(pool: &Pool<Db>, writer: &Writer, t: &NewTicke
     // told to it
     sqlx::query(
         "INSERT INTO tickets (channel_id, connector, post_id, scope, correlation_id, external_id, number, url, state, \
-         progress, created_at, updated_at, noted_revision) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, \
-         COALESCE((SELECT revision FROM posts WHERE id = $3), 0))",
+         progress, created_at, updated_at, noted_revision, kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+         $11, COALESCE((SELECT revision FROM posts WHERE id = $3), 0), $12)",
     )
     .bind(t.channel_id)
     .bind(&t.connector)
@@ -47,6 +47,7 @@ pub(crate) async fn record_ticket(pool: &Pool<Db>, writer: &Writer, t: &NewTicke
     .bind(&t.state)
     .bind(t.progress.as_str())
     .bind(&now)
+    .bind(t.kind.as_str())
     .execute(&mut *tx)
     .await?;
     // the decision log of the post's work item, when it has one
@@ -75,12 +76,12 @@ pub(crate) async fn tickets_of_post(pool: &Pool<Db>, post_id: &str) -> Result<Ve
 
 const TICKET_COLUMNS: &str = "tickets.connector, tickets.post_id, tickets.scope, tickets.correlation_id, \
      tickets.external_id, tickets.number, tickets.url, tickets.state, tickets.progress, tickets.created_at, \
-     tickets.updated_at, tickets.checked_at, tickets.read_error";
+     tickets.updated_at, tickets.checked_at, tickets.read_error, tickets.kind";
 
 pub(crate) async fn tickets_to_follow(pool: &Pool<Db>, limit: i64) -> Result<Vec<FollowedTicket>> {
     let rows = sqlx::query(sql(format!(
         "SELECT tickets.channel_id, {TICKET_COLUMNS} FROM tickets JOIN channels ON channels.id = tickets.channel_id \
-         WHERE tickets.progress IN ('open', 'in_progress') AND channels.enabled = TRUE \
+         WHERE tickets.progress IN ('open', 'in_progress') AND tickets.kind = 'change' AND channels.enabled = TRUE \
          ORDER BY tickets.checked_at, tickets.id LIMIT $1"
     )))
     .bind(limit.max(0))
@@ -133,6 +134,7 @@ fn ticket_row(r: &DbRow) -> Result<TicketRow> {
                 updated_at: read_ts(r.try_get("updated_at")?)?,
                 checked_at: if checked.is_empty() { None } else { Some(read_ts(checked)?) },
                 read_error: r.try_get("read_error")?,
+                kind: TicketKind::parse(&r.try_get::<String, _>("kind")?).map_err(StoreError::Invalid)?,
             })
 }
 
@@ -206,7 +208,7 @@ pub(crate) async fn tickets_behind(pool: &Pool<Db>, limit: i64) -> Result<Vec<Ti
     let rows = sqlx::query(sql(format!(
         "SELECT tickets.channel_id, tickets.noted_revision, posts.revision AS post_revision, {TICKET_COLUMNS} \
          FROM tickets JOIN channels ON channels.id = tickets.channel_id JOIN posts ON posts.id = tickets.post_id \
-         WHERE tickets.progress IN ('open', 'in_progress') AND channels.enabled = TRUE \
+         WHERE tickets.progress IN ('open', 'in_progress') AND tickets.kind = 'change' AND channels.enabled = TRUE \
          AND posts.revision > tickets.noted_revision ORDER BY tickets.id LIMIT $1"
     )))
     .bind(limit.max(0))

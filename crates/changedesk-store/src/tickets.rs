@@ -7,7 +7,7 @@
 //! `ticket_ops.rs`, compiled for each backend.
 
 use changedesk_core::Timestamp;
-use changedesk_core::change_control::{TicketProgress, TicketScope};
+use changedesk_core::change_control::{TicketKind, TicketProgress, TicketScope};
 use serde::Serialize;
 
 use super::{Backend, Result, Store, postgres, sqlite};
@@ -32,6 +32,9 @@ pub struct NewTicket {
     /// Its state as the system names it.
     pub state: String,
     pub progress: TicketProgress,
+    /// A change request, or an incident (whose `post_id` is the
+    /// incident's id).
+    pub kind: TicketKind,
     pub at: Timestamp,
 }
 
@@ -54,6 +57,7 @@ pub struct TicketRow {
     pub checked_at: Option<Timestamp>,
     /// Why the last read failed, if it did.
     pub read_error: Option<String>,
+    pub kind: TicketKind,
 }
 
 /// A ticket whose post was revised since it last heard of it

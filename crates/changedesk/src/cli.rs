@@ -738,6 +738,14 @@ pub struct ChannelAdd {
     /// start or close[:DECISION].
     #[arg(long, value_name = "ACTION")]
     pub when_canceled: Option<String>,
+    /// A connector that raises a change by itself for every item the rules mark as requiring one
+    /// (rules' `change_request = true`).
+    #[arg(long)]
+    pub raise_required: bool,
+    /// A ServiceNow connector that opens an incident for each Service Health incident or
+    /// advisory of its tenants, adds Microsoft's updates and resolves it with Microsoft.
+    #[arg(long, requires = "servicenow")]
+    pub incidents: bool,
     /// A Microsoft Teams Workflows webhook URL (its `sig` is the credential: kept sealed).
     #[arg(long, value_name = "URL", conflicts_with_all = ["slack", "email"])]
     pub teams: Option<String>,

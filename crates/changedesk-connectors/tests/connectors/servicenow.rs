@@ -353,6 +353,106 @@ async fn the_mock_is_strict() {
     assert_eq!(r.headers()["x-total-count"], "0");
 }
 
+/// The `incident` table's data policy: a short description to open one,
+/// a resolution code and notes to resolve or close one; an unknown table
+/// is refused. The client opens one incident per correlation id, notes it
+/// and resolves it as the policy asks.
+#[tokio::test]
+async fn incidents_follow_the_data_policy() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sn = instance().await;
+    let http = reqwest::Client::new();
+    let user = sn.config().user.clone();
+    let password = sn.config().password.clone();
+    let send = |method: reqwest::Method, path: String, body: &'static str| {
+        http.request(method, format!("{}{path}", sn.url()))
+            .header("accept", "application/json")
+            .header("content-type", "application/json")
+            .basic_auth(&user, Some(&password))
+            .body(body)
+            .send()
+    };
+    let r = send(
+        reqwest::Method::POST,
+        "/api/now/table/incident".into(),
+        r#"{"description":"x"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 403, "no short description");
+    let r = send(
+        reqwest::Method::POST,
+        "/api/now/table/problem".into(),
+        r#"{"short_description":"x"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 400, "an unknown table");
+    let r = send(
+        reqwest::Method::POST,
+        "/api/now/table/incident".into(),
+        r#"{"short_description":"x"}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            body["result"]["number"].as_str(),
+            body["result"]["state"].as_str()
+        ),
+        (Some("INC0010001"), Some("1"))
+    );
+    let sys_id = body["result"]["sys_id"].as_str().unwrap().to_owned();
+    for bad in [
+        r#"{"state":"6"}"#,
+        r#"{"state":"6","close_code":"Solved (Permanently)"}"#,
+        r#"{"state":"7","close_code":"x","close_notes":" "}"#,
+    ] {
+        let r = send(
+            reqwest::Method::PATCH,
+            format!("/api/now/table/incident/{sys_id}"),
+            bad,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{bad}");
+    }
+    assert_eq!(
+        sn.incidents()[0].field("state"),
+        Some("1"),
+        "nothing changed"
+    );
+
+    // the client
+    let c = client(&sn, basic(&sn));
+    let new = changedesk_connectors::servicenow::NewIncident {
+        correlation_id: "cd-EX1-all".into(),
+        short_description: "[M365 EX1] Mail delays".into(),
+        description: "Exchange Online".into(),
+        impact: 2,
+    };
+    let (made, created) = c.create_incident(&new).await.unwrap();
+    assert!(created);
+    let (again, created) = c.create_incident(&new).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.sys_id, made.sys_id);
+    assert_eq!(sn.incidents().len(), 2);
+    c.add_incident_note(&made.sys_id, "Microsoft updated EX1")
+        .await
+        .unwrap();
+    let resolved = c
+        .resolve_incident(&made.sys_id, "Solved (Permanently)", "Restored")
+        .await
+        .unwrap();
+    assert!(resolved.is_over());
+    assert_eq!(resolved.state_label(), "resolved");
+    let kept = sn.incidents()[1].clone();
+    assert_eq!(kept.work_notes, ["Microsoft updated EX1"]);
+    assert_eq!(kept.field("close_notes"), Some("Restored"));
+}
+
 #[tokio::test]
 async fn changes_updated_since_a_time_are_listed_oldest_first_every_page() {
     let sn = instance().await;

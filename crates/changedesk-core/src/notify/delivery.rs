@@ -434,6 +434,16 @@ pub struct ChannelSettings {
     /// side (`None`: [`crate::change_control::TicketMapping`]'s default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub follow: Option<crate::change_control::TicketMapping>,
+    /// A connector that raises a change request by itself for every item
+    /// the rules mark as requiring one (for every tenant, or for each of
+    /// its tenants that sees the post).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raise_required: bool,
+    /// A connector that opens an incident in its service desk for each
+    /// Service Health incident or advisory of its tenants, adds Microsoft's
+    /// updates to it and resolves it when Microsoft does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incidents: bool,
 }
 
 impl ChannelSettings {
@@ -475,6 +485,12 @@ impl ChannelSettings {
         }
         if let Some(p) = &self.person {
             parts.push(format!("{p}'s subscription"));
+        }
+        if self.incidents {
+            parts.push("opens an incident for each Service Health incident".to_owned());
+        }
+        if self.raise_required {
+            parts.push("raises a change for every item the rules require one of".to_owned());
         }
         if let Some(m) = &self.follow {
             parts.push(format!("follows tickets ({})", m.describe()));

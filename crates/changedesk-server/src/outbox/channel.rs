@@ -163,6 +163,16 @@ pub struct ConnectorRequest {
     /// stage left out: the default).
     #[serde(default)]
     pub follow: Option<FollowRequest>,
+    /// Raise a change request by itself for every item the rules mark as
+    /// requiring one (for every tenant; a connector limited to some
+    /// tenants: for each of those that sees the post).
+    #[serde(default)]
+    pub raise_required: Option<bool>,
+    /// Open an incident in the service desk for each Service Health
+    /// incident or advisory of the connector's tenants, add Microsoft's
+    /// updates to it and resolve it with Microsoft (ServiceNow only).
+    #[serde(default)]
+    pub incidents: Option<bool>,
 }
 
 /// What an item does when its ticket is being implemented, done or
@@ -366,6 +376,7 @@ pub fn check_channel(
     };
     let mut connector = None;
     let mut follow = None;
+    let mut incidents = false;
     if events.contains(&EventKind::ChangeRequested) && !kind.is_connector() {
         return Err(on("events")(
             "change.requested is heard only by the connector a change request names".into(),
@@ -407,6 +418,16 @@ pub fn check_channel(
             .map(FollowRequest::mapping)
             .transpose()
             .map_err(on("connector"))?;
+        incidents = req
+            .connector
+            .as_ref()
+            .and_then(|c| c.incidents)
+            .unwrap_or(false);
+        if incidents && kind != ChannelKind::ServiceNow {
+            return Err(on("connector")(format!(
+                "only a ServiceNow connector opens incidents yet, not a {kind} one"
+            )));
+        }
         (
             seal(url.as_str(), url_context(&name), "url")?,
             Some(sealed),
@@ -568,6 +589,13 @@ pub fn check_channel(
             digest,
             review,
             person: None,
+            raise_required: connector.is_some()
+                && req
+                    .connector
+                    .as_ref()
+                    .and_then(|c| c.raise_required)
+                    .unwrap_or(false),
+            incidents,
             connector,
             follow,
         },

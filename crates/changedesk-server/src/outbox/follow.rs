@@ -228,6 +228,7 @@ impl Outbox {
                     url: read.url.clone(),
                     state: read.state.clone(),
                     progress: read.progress,
+                    kind: kept.kind,
                     at: now,
                 })
                 .await?;

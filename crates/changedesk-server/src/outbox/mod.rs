@@ -1111,6 +1111,12 @@ fn hears_of(
         EventKind::ChangeRequested | EventKind::ChangeRevised => {
             connector && e.target.as_deref() == Some(channel.name.as_str())
         }
+        // a connector that opens incidents hears of its tenants' incidents
+        EventKind::IncidentNew | EventKind::IncidentUpdated | EventKind::IncidentResolved
+            if connector =>
+        {
+            channel.settings.incidents && filter.matches(e)
+        }
         _ if connector => false,
         _ => filter.matches(e) && channel.settings.hears_of(e),
     }

@@ -13,10 +13,10 @@
 //! `Retry-After`), refused credentials and other 4xx are dead at once.
 
 use changedesk_connectors::ConnectorError;
-use changedesk_connectors::target::{Credentials, Target, TicketRequest, Tuning};
+use changedesk_connectors::target::{Credentials, IncidentRequest, Target, TicketRequest, Tuning};
 use changedesk_core::Timestamp;
-use changedesk_core::change_control::{TicketScope, TicketText, correlation_id};
-use changedesk_core::notify::PostRef;
+use changedesk_core::change_control::{TicketKind, TicketScope, TicketText, correlation_id};
+use changedesk_core::notify::{IncidentRef, PostRef};
 use changedesk_notify::SendOutcome;
 use changedesk_store::{ChannelRow, NewTicket, Store};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -41,6 +41,10 @@ struct Data {
     links: Links,
     #[serde(default)]
     changes: Vec<String>,
+    #[serde(default)]
+    incident: Option<IncidentRef>,
+    #[serde(default)]
+    tenants: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -163,6 +167,7 @@ pub(super) async fn send(
                         url: ticket.url,
                         state: ticket.state,
                         progress: ticket.progress,
+                        kind: TicketKind::Change,
                         at: Timestamp::now_utc(),
                     })
                     .await
@@ -213,9 +218,225 @@ pub(super) async fn send(
                 },
             )
         }
+        kind @ ("incident.new" | "incident.updated" | "incident.resolved") => {
+            incident(store, channel, &target, kind, payload.data, hold).await
+        }
         other => Ok(failed(format!(
-            "a connector takes change requests, revisions and tests, not `{other}` events"
+            "a connector takes change requests, revisions, incidents and tests, not `{other}` events"
         ))),
+    }
+}
+
+/// The most characters of Microsoft's latest update copied into a note.
+const UPDATE_CHARS: usize = 4_000;
+
+/// A Service Health incident's event for a connector that takes them
+/// (`ChannelSettings::incidents`): the service desk's incident is opened
+/// once per Microsoft incident (whichever of its events comes first: the
+/// outbox sends side by side, so `updated` may come before `new`),
+/// Microsoft's update is added as a work note, and its resolution resolves
+/// it. Held under the ticket's lock, as a change request is.
+async fn incident(
+    store: &Store,
+    channel: &ChannelRow,
+    target: &Target,
+    kind: &str,
+    data: Data,
+    hold: &Hold<'_>,
+) -> Result<SendOutcome, String> {
+    let Some(incident) = data.incident else {
+        return Ok(failed("the event names no incident".into()));
+    };
+    if !target.takes_incidents() {
+        return Ok(failed(
+            "only a ServiceNow connector takes Service Health incidents yet".into(),
+        ));
+    }
+    let correlation = match correlation_id(&incident.id, &TicketScope::All) {
+        Ok(c) => c,
+        Err(e) => return Ok(failed(e)),
+    };
+    let locked = store
+        .lock_ticket(
+            &channel.name,
+            &correlation,
+            hold.holder,
+            hold.now,
+            hold.until,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    if !locked {
+        return Ok(SendOutcome::Retry {
+            status: None,
+            retry_after: Some(BUSY_WAIT),
+            error: "another delivery is updating this incident now".into(),
+        });
+    }
+    let detail = store.get_incident(&incident.id).await.ok();
+    let latest = detail
+        .as_ref()
+        .and_then(|d| d.posts.iter().max_by_key(|p| p.created))
+        .map(|p| {
+            changedesk_core::text::clip_chars(
+                changedesk_core::diff::body_text(&p.description_html).trim(),
+                UPDATE_CHARS,
+            )
+            .into_owned()
+        })
+        .filter(|t| !t.is_empty());
+    let outcome = async {
+        // opened once, whichever event comes first
+        let ticket = match store
+            .ticket(&channel.name, &correlation)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            Some(t) => t.external_id,
+            None => {
+                let text = incident_text(&incident, &data.tenants, &data.links);
+                let request = IncidentRequest {
+                    correlation_id: &correlation,
+                    text: &text,
+                    impact: if incident.classification == "advisory" {
+                        3
+                    } else {
+                        2
+                    },
+                };
+                let (ticket, _) = match target.raise_incident(&request).await {
+                    Ok(t) => t,
+                    Err(e) => return Ok(outcome_of(&e)),
+                };
+                changedesk_store::failpoint::hit("ticket.raised");
+                store
+                    .record_ticket(&new_ticket(channel, &incident.id, &correlation, &ticket))
+                    .await
+                    .map_err(|e| format!("the incident was opened but not recorded: {e}"))?;
+                ticket.id
+            }
+        };
+        let done = match kind {
+            "incident.updated" => {
+                let mut lines = vec![format!(
+                    "Microsoft updated {} ({}, {}):",
+                    incident.id, incident.status, incident.impact
+                )];
+                lines.extend(latest.clone());
+                target.note_incident(&ticket, &lines).await.map(|()| None)
+            }
+            "incident.resolved" => {
+                let notes = format!(
+                    "Microsoft resolved {} ({}).{}",
+                    incident.id,
+                    incident.status,
+                    latest
+                        .as_deref()
+                        .map(|t| format!("\n\n{t}"))
+                        .unwrap_or_default()
+                );
+                target.resolve_incident(&ticket, &notes).await.map(Some)
+            }
+            _ => Ok(None),
+        };
+        match done {
+            Ok(Some(resolved)) => {
+                store
+                    .record_ticket(&new_ticket(channel, &incident.id, &correlation, &resolved))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(SendOutcome::Delivered { status: 200 })
+            }
+            Ok(None) => Ok(SendOutcome::Delivered { status: 200 }),
+            Err(e) => Ok(outcome_of(&e)),
+        }
+    }
+    .await;
+    store
+        .unlock_ticket(&channel.name, &correlation, hold.holder)
+        .await
+        .map_err(|e| e.to_string())?;
+    outcome
+}
+
+/// The ticket `ticket` of `channel` for the incident `id`, to record.
+fn new_ticket(
+    channel: &ChannelRow,
+    id: &str,
+    correlation: &str,
+    ticket: &changedesk_connectors::target::Ticket,
+) -> NewTicket {
+    NewTicket {
+        channel_id: channel.id,
+        connector: channel.name.clone(),
+        post_id: id.to_owned(),
+        scope: TicketScope::All,
+        correlation_id: correlation.to_owned(),
+        external_id: ticket.id.clone(),
+        number: ticket.number.clone(),
+        url: ticket.url.clone(),
+        state: ticket.state.clone(),
+        progress: ticket.progress,
+        kind: TicketKind::Incident,
+        at: Timestamp::now_utc(),
+    }
+}
+
+/// What the service desk's incident says of Microsoft's: its id and
+/// title, the service, what it is and since when, the tenants it affects
+/// (as many as the channel may know of), and where to read more.
+fn incident_text(i: &IncidentRef, tenants: &[String], links: &Links) -> TicketText {
+    let summary = changedesk_core::text::clip_chars(
+        &format!("[M365 {}] {}", i.id, i.title.trim()),
+        changedesk_core::change_control::SUMMARY_CHARS - 1,
+    )
+    .into_owned();
+    let mut paragraphs = vec![format!(
+        "Microsoft 365 Service Health {} {}: {}{}.",
+        i.classification,
+        i.id,
+        i.service,
+        if i.feature.trim().is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", i.feature.trim())
+        }
+    )];
+    paragraphs.push(format!("Status: {}.", i.status));
+    if !i.impact.trim().is_empty() {
+        paragraphs.push(format!("Impact: {}", i.impact.trim()));
+    }
+    if let Some(start) = i.start {
+        paragraphs.push(format!("Since {}.", start.human()));
+    }
+    if !tenants.is_empty() {
+        const SHOWN: usize = 50;
+        let more = tenants.len().saturating_sub(SHOWN);
+        paragraphs.push(format!(
+            "Affected tenants ({}): {}{}.",
+            tenants.len(),
+            tenants
+                .iter()
+                .take(SHOWN)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let link = links
+        .changedesk
+        .clone()
+        .or(links.admin_center.clone())
+        .unwrap_or_else(|| changedesk_core::notify::incident_admin_url(&i.id));
+    paragraphs.push(format!("Tracked by changedesk: {link}"));
+    TicketText {
+        summary,
+        paragraphs,
     }
 }
 

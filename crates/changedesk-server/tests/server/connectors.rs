@@ -593,6 +593,7 @@ async fn tickets_moved_on_the_other_side_move_their_items(store: Store) {
                 url: "https://x".into(),
                 state: "new".into(),
                 progress: changedesk_core::change_control::TicketProgress::Open,
+                kind: Default::default(),
                 at: at(NOW),
             })
             .await
@@ -735,3 +736,314 @@ async fn a_revised_post_is_noted_on_its_tickets(store: Store) {
 }
 
 both!(a_revised_post_is_noted_on_its_tickets);
+
+/// A connector that raises changes by itself (`raise_required`): the rules
+/// mark a new post as requiring a change request, and its ticket is raised
+/// once, logged as asked by the rules; a connector limited to a tenant
+/// raises one for that tenant only; a connector without the setting, and a
+/// post the rules do not mark, raise nothing.
+async fn the_rules_raise_a_change_where_they_require_one(store: Store) {
+    let f = keyed_fixture(store).await;
+    let sn = start_servicenow(ServiceNowConfig::default()).await.unwrap();
+    let admin = sign_in(&f, "admin").await;
+    for body in [
+        json!({"name": "snow", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+            "secret": sn.config().password, "connector": {"user": sn.config().user, "raise_required": true}}),
+        json!({"name": "zulu-snow", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+            "secret": sn.config().password, "tenants": ["zulu"],
+            "connector": {"user": sn.config().user, "raise_required": true}}),
+        json!({"name": "by-hand", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+            "secret": sn.config().password, "connector": {"user": sn.config().user}}),
+    ] {
+        let r = admin.send_json(&f, "POST", "/api/v1/channels", &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let rules = changedesk_core::rules::RuleFile::from_toml(
+        r#"
+[[rules]]
+name = "Retirements need a change request"
+when = 'title matches "retire"'
+then = { change_request = true }
+"#,
+    )
+    .unwrap();
+    f.store
+        .seed(
+            &changedesk_store::TriageSeed {
+                owners: vec![
+                    changedesk_core::triage::Owner::new("owen", "Owen's team", "owen@example.com")
+                        .unwrap(),
+                ],
+                rules: rules
+                    .rules
+                    .iter()
+                    .map(|r| changedesk_store::SeedRule {
+                        name: r.name.clone(),
+                        enabled: r.enabled,
+                        spec: serde_json::to_value(r).unwrap(),
+                    })
+                    .collect(),
+                ..Default::default()
+            },
+            &at(NOW),
+        )
+        .await
+        .unwrap();
+    let partial = changedesk_store::ImportOptions {
+        complete: false,
+        ..crate::ui::opts("2026-03-09T00:00:00Z")
+    };
+    // published the day before it is seen; MC79 long before (a post that
+    // tells nobody it is new raises nothing either)
+    let fresh = json!({"startDateTime": "2026-03-08T00:00:00Z"});
+    let posts = [
+        crate::ui::post(
+            "MC77",
+            "2026-03-08T00:00:00Z",
+            "We will retire the classic Teams client",
+            "<p>x</p>",
+            fresh.clone(),
+        ),
+        crate::ui::post(
+            "MC78",
+            "2026-03-08T00:00:00Z",
+            "A new feature",
+            "<p>y</p>",
+            fresh,
+        ),
+        crate::ui::post(
+            "MC79",
+            "2026-01-08T00:00:00Z",
+            "We will retire an old thing",
+            "<p>z</p>",
+            json!({"startDateTime": "2025-06-01T00:00:00Z"}),
+        ),
+    ];
+    for tenant in ["alpha", "zulu"] {
+        f.store
+            .import_messages(tenant, &posts, &partial)
+            .await
+            .unwrap();
+    }
+    let triage = changedesk_server::triage::Triage::load(
+        &f.store,
+        changedesk_core::triage::ReopenPolicy::default(),
+    )
+    .await
+    .unwrap();
+    changedesk_server::triage::apply_rules(&f.store, &triage, at(NOW), false)
+        .await
+        .unwrap();
+    let o = outbox(&f.store);
+    let round = o.run_once(at(NOW)).await.unwrap();
+    assert_eq!(round.delivered, 2, "{round:?}");
+    let tickets = json_of(&admin.get(&f, "/api/v1/items/MC77/tickets").await.body);
+    let mut got: Vec<(String, String)> = tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["connector"].as_str().unwrap().to_owned(),
+                t["scope"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("snow".to_owned(), "all".to_owned()),
+            ("zulu-snow".to_owned(), "tenant:zulu".to_owned())
+        ]
+    );
+    let log = log_of(&f, &admin, "MC77").await;
+    assert!(
+        log.contains("\"actor\":\"rules\"") && log.contains("request_change"),
+        "{log}"
+    );
+    for quiet in ["MC78", "MC79"] {
+        let other = json_of(
+            &admin
+                .get(&f, &format!("/api/v1/items/{quiet}/tickets"))
+                .await
+                .body,
+        );
+        assert_eq!(other.as_array().unwrap().len(), 0, "{quiet}: {other}");
+    }
+    let mc79 = json_of(&admin.get(&f, "/api/v1/items/MC79").await.body);
+    assert_eq!(mc79["requires_change_request"], true, "{mc79}");
+    // the rules again, nothing new: nothing asked again
+    changedesk_server::triage::apply_rules(&f.store, &triage, at(NOW), false)
+        .await
+        .unwrap();
+    assert_eq!(o.run_once(at(NOW)).await.unwrap().delivered, 0);
+    assert_eq!(sn.records().len(), 2);
+}
+
+both!(the_rules_raise_a_change_where_they_require_one);
+
+fn sh_incident(
+    status: &str,
+    resolved: bool,
+    modified: &str,
+    posts: &[&str],
+) -> changedesk_core::Incident {
+    let posts: Vec<Value> = posts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            json!({"createdDateTime": format!("2026-03-09T{:02}:00:00Z", 9 + i), "postType": "regular",
+                "description": {"contentType": "html", "content": format!("<p>{text}</p>")}})
+        })
+        .collect();
+    changedesk_core::Incident::from_graph(
+        &json!({
+            "id": "EX4242", "title": "Users can't send mail", "classification": "incident",
+            "origin": "microsoft", "status": status, "service": "Exchange Online",
+            "feature": "Mail flow", "featureGroup": "E-Mail and calendar access",
+            "isResolved": resolved, "impactDescription": "Users may be unable to send mail.",
+            "startDateTime": "2026-03-09T08:00:00Z", "lastModifiedDateTime": modified,
+            "details": [], "posts": posts
+        }),
+        0,
+    )
+    .unwrap()
+}
+
+/// Service Health into the service desk: an incident Microsoft reports for
+/// two tenants opens one ServiceNow incident listing both, each update of
+/// Microsoft's is a work note, and Microsoft's resolution resolves it with
+/// the resolution code and notes the data policy requires; a Jira
+/// connector is refused incidents; a connector without the setting hears
+/// of none.
+async fn service_health_incidents_flow_into_servicenow(store: Store) {
+    let f = keyed_fixture(store).await;
+    let sn = start_servicenow(ServiceNowConfig::default()).await.unwrap();
+    let admin = sign_in(&f, "admin").await;
+    for body in [
+        json!({"name": "desk", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+            "secret": sn.config().password, "connector": {"user": sn.config().user, "incidents": true}}),
+        json!({"name": "changes-only", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+            "secret": sn.config().password, "connector": {"user": sn.config().user}}),
+    ] {
+        let r = admin.send_json(&f, "POST", "/api/v1/channels", &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let jira = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "j", "kind": "jira", "url": "http://127.0.0.1:9", "allow_private": true,
+                "secret": "t", "connector": {"user": "u@example.com", "project": "CHG",
+                "issue_type": "Task", "incidents": true}}),
+        )
+        .await;
+    assert_eq!(jira.status, StatusCode::BAD_REQUEST, "{}", jira.body);
+    assert!(
+        jira.body.contains("only a ServiceNow connector"),
+        "{}",
+        jira.body
+    );
+    let load = |tenant: &'static str, list: Vec<changedesk_core::Incident>, now: &'static str| {
+        let store = f.store.clone();
+        async move {
+            store
+                .import_incidents(tenant, &list, &crate::ui::opts(now))
+                .await
+                .unwrap();
+        }
+    };
+    // first loads (the baseline), then EX4242 for both tenants
+    load("alpha", vec![], "2026-03-09T08:00:00Z").await;
+    load("zulu", vec![], "2026-03-09T08:00:00Z").await;
+    let o = outbox(&f.store);
+    o.run_once(at("2026-03-09T08:00:10Z")).await.unwrap();
+    let first = sh_incident(
+        "investigating",
+        false,
+        "2026-03-09T09:00:00Z",
+        &["We're investigating."],
+    );
+    load("alpha", vec![first.clone()], "2026-03-09T09:05:00Z").await;
+    load("zulu", vec![first], "2026-03-09T09:05:00Z").await;
+    let r = o.run_once(at("2026-03-09T09:05:10Z")).await.unwrap();
+    assert_eq!(r.delivered, 1, "{r:?}");
+    let opened = sn.incidents();
+    assert_eq!(opened.len(), 1, "one incident for both tenants");
+    let inc = &opened[0];
+    assert_eq!(inc.field("correlation_id"), Some("cd-EX4242-all"));
+    assert!(
+        inc.field("short_description")
+            .is_some_and(|d| d.starts_with("[M365 EX4242] Users can't send mail")),
+        "{:?}",
+        inc.fields
+    );
+    let description = inc.field("description").unwrap_or_default();
+    assert!(
+        description.contains("Affected tenants (2): alpha, zulu"),
+        "{description}"
+    );
+    assert_eq!(sn.records().len(), 0, "no change request");
+
+    // Microsoft's update: a work note with its text
+    let update = sh_incident(
+        "serviceDegradation",
+        false,
+        "2026-03-09T10:00:00Z",
+        &[
+            "We're investigating.",
+            "We identified a configuration change and are reverting it.",
+        ],
+    );
+    load("alpha", vec![update.clone()], "2026-03-09T10:05:00Z").await;
+    load("zulu", vec![update], "2026-03-09T10:05:00Z").await;
+    let r = o.run_once(at("2026-03-09T10:05:10Z")).await.unwrap();
+    assert_eq!(r.delivered, 1, "{r:?}");
+    let notes = sn.incidents()[0].work_notes.clone();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("Microsoft updated EX4242") && notes[0].contains("reverting it"),
+        "{notes:?}"
+    );
+
+    // resolved by Microsoft: resolved here, with code and notes
+    let done = sh_incident(
+        "serviceRestored",
+        true,
+        "2026-03-09T11:00:00Z",
+        &[
+            "We're investigating.",
+            "We identified a configuration change and are reverting it.",
+            "The change was reverted; mail flows.",
+        ],
+    );
+    load("alpha", vec![done.clone()], "2026-03-09T11:05:00Z").await;
+    load("zulu", vec![done], "2026-03-09T11:05:00Z").await;
+    let r = o.run_once(at("2026-03-09T11:05:10Z")).await.unwrap();
+    assert_eq!(r.delivered, 1, "{r:?}");
+    let inc = sn.incidents()[0].clone();
+    assert_eq!(inc.field("state"), Some("6"), "{:?}", inc.fields);
+    assert!(inc.field("close_code").is_some_and(|c| !c.is_empty()));
+    assert!(
+        inc.field("close_notes")
+            .is_some_and(|n| n.contains("mail flows")),
+        "{:?}",
+        inc.fields
+    );
+    let kept = f.store.tickets_of_post("EX4242").await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        kept[0].kind,
+        changedesk_core::change_control::TicketKind::Incident
+    );
+    assert_eq!(
+        (kept[0].state.as_str(), kept[0].number.as_str()),
+        ("resolved", "INC0010001")
+    );
+    // incident tickets are not read back as changes
+    assert_eq!(o.follow_tickets(at(NOW), 100).await.unwrap().read, 0);
+}
+
+both!(service_health_incidents_flow_into_servicenow);

@@ -4,8 +4,12 @@
 -- failed (refused credentials, a ticket gone), shown with the ticket.
 -- `noted_revision` is the post's revision the ticket last heard of: a later
 -- revision is told to the ticket (a work note, a comment, a follow-up).
+-- `kind` is `change` (a post's change request) or `incident` (a Service
+-- Health incident opened in the service desk: `post_id` is the incident's
+-- id, and it is neither followed back nor told of revisions).
 ALTER TABLE tickets ADD COLUMN checked_at TEXT NOT NULL DEFAULT '';
 ALTER TABLE tickets ADD COLUMN read_error TEXT;
 ALTER TABLE tickets ADD COLUMN noted_revision BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE tickets ADD COLUMN kind TEXT NOT NULL DEFAULT 'change';
 UPDATE tickets SET noted_revision = COALESCE((SELECT revision FROM posts WHERE posts.id = tickets.post_id), 0);
-CREATE INDEX tickets_to_follow ON tickets (checked_at, id) WHERE progress IN ('open', 'in_progress');
+CREATE INDEX tickets_to_follow ON tickets (checked_at, id) WHERE progress IN ('open', 'in_progress') AND kind = 'change';

@@ -496,6 +496,7 @@ conformance!(
             url: "https://snow.example/change/0123".into(),
             state: state.into(),
             progress,
+            kind: Default::default(),
             at: at("2026-03-02T00:00:00Z"),
         };
         assert!(
@@ -590,6 +591,26 @@ conformance!(
             .await
             .unwrap();
         assert_eq!(follow(10).await, ["cd-MC1-t-alpha"]);
+        // an incident opened in the service desk is not followed back
+        store
+            .record_ticket(&changedesk_store::NewTicket {
+                post_id: "EX1".into(),
+                correlation_id: "cd-EX1-all".into(),
+                scope: TicketScope::All,
+                kind: changedesk_core::change_control::TicketKind::Incident,
+                ..ticket("new", TicketProgress::Open)
+            })
+            .await
+            .unwrap();
+        assert_eq!(follow(10).await, ["cd-MC1-t-alpha"]);
+        assert_eq!(
+            store
+                .ticket("snow", "cd-EX1-all")
+                .await
+                .unwrap()
+                .map(|t| t.kind),
+            Some(changedesk_core::change_control::TicketKind::Incident)
+        );
         // a disabled connector's tickets wait
         store
             .set_channel_enabled(

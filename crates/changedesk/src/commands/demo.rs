@@ -197,11 +197,15 @@ struct DemoHooks {
     receiver: changedesk_sim::webhooks::ReceiverHandle,
     flow: changedesk_sim::teams::FlowHandle,
     slack: changedesk_sim::slack::SlackHandle,
+    /// The change board's ServiceNow (a local mock): the connector
+    /// `servicenow` raises a change for every item the rules require one of.
+    snow: changedesk_sim::servicenow::ServiceNowHandle,
     mail: std::path::PathBuf,
 }
 
 impl DemoHooks {
     const CHANNEL: &str = "demo-webhook";
+    const CONNECTOR: &str = "servicenow";
 
     async fn start(store: &Store, at: Timestamp) -> Result<DemoHooks> {
         use changedesk_server::outbox::{
@@ -224,6 +228,9 @@ impl DemoHooks {
         let slack = changedesk_sim::slack::start_webhook(Default::default())
             .await
             .context("cannot start the demo's Slack webhook mock")?;
+        let snow = changedesk_sim::servicenow::start_servicenow(Default::default())
+            .await
+            .context("cannot start the demo's ServiceNow mock")?;
         let mail = std::path::PathBuf::from(DEMO_MAIL_DIR);
         if let Ok(entries) = std::fs::read_dir(&mail) {
             for e in entries.flatten() {
@@ -238,6 +245,7 @@ impl DemoHooks {
             "change-board",
             "teams",
             "slack",
+            Self::CONNECTOR,
         ] {
             store.remove_channel(name, "demo", at).await?;
         }
@@ -297,6 +305,19 @@ impl DemoHooks {
                 allow_private: true,
                 ..Default::default()
             },
+            ChannelRequest {
+                name: Self::CONNECTOR.into(),
+                kind: Some("servicenow".into()),
+                url: Some(snow.url()),
+                secret: Some(snow.config().password.clone()),
+                allow_private: true,
+                connector: Some(changedesk_server::outbox::ConnectorRequest {
+                    user: Some(snow.config().user.clone()),
+                    raise_required: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
         ] {
             let (c, _) = new_channel(&ring, &req, &[], &owners, "demo", at)
                 .map_err(|e| anyhow::anyhow!("the demo's channel {}: {e}", req.name))?;
@@ -318,11 +339,18 @@ impl DemoHooks {
             flow.addr(),
             slack.addr()
         );
+        println!(
+            "Change control: the connector `{}` raises a change request in ServiceNow (a local mock at {}) for every \
+             item the rules require one of; the change board works on them there, and the items follow",
+            Self::CONNECTOR,
+            snow.url()
+        );
         Ok(DemoHooks {
             outbox,
             receiver,
             flow,
             slack,
+            snow,
             mail,
         })
     }
@@ -374,6 +402,61 @@ impl DemoHooks {
         if !self.flow.lost().is_empty() {
             anyhow::bail!("the Teams flow lost cards: {:?}", self.flow.lost());
         }
+        self.change_board(at).await
+    }
+
+    /// The change board at work in ServiceNow: of the changes raised and
+    /// not yet worked on, it starts implementing the first and closes the
+    /// second; the tickets are then read back and their items follow.
+    async fn change_board(&self, at: Timestamp) -> Result<()> {
+        let records = self.snow.records();
+        if records.is_empty() {
+            println!(
+                "  {:<12} no change request raised yet (the rules require one of new retirements)",
+                "change"
+            );
+            return Ok(());
+        }
+        // (number, post): the post's id is in the correlation id
+        let fresh: Vec<(String, String)> = records
+            .iter()
+            .filter(|r| r.field("state") == Some("-5"))
+            .filter_map(|r| {
+                let number = r.field("number")?.to_owned();
+                let post = r
+                    .field("correlation_id")?
+                    .strip_prefix("cd-")?
+                    .split('-')
+                    .next()?
+                    .to_owned();
+                Some((number, post))
+            })
+            .collect();
+        let mut moved = Vec::new();
+        for ((number, post), (state, label)) in
+            fresh.iter().zip([("-1", "implementing"), ("3", "closed")])
+        {
+            if self.snow.set_state(number, state) {
+                moved.push(format!("{label} {number} of {post}"));
+            }
+        }
+        let s = self.outbox.follow_tickets(at, 200).await?;
+        println!(
+            "  {:<12} {} change request{} in ServiceNow so far{}; read back: {} moved, {} item{} followed (by \
+             connector:{})",
+            "change",
+            records.len(),
+            if records.len() == 1 { "" } else { "s" },
+            if moved.is_empty() {
+                String::new()
+            } else {
+                format!(" (the change board: {})", moved.join(", "))
+            },
+            s.moved,
+            s.items_changed,
+            if s.items_changed == 1 { "" } else { "s" },
+            Self::CONNECTOR
+        );
         Ok(())
     }
 }

@@ -103,6 +103,13 @@ pub async fn run(app: &App, cmd: IncidentsCommand) -> Result<ExitCode> {
                         t.last_seen.human()
                     );
                 }
+                let tickets = store.tickets_of_post(&c.id).await?;
+                if !tickets.is_empty() {
+                    println!("\nIn the service desk:");
+                    for t in &tickets {
+                        println!("  {}  {}  {}  {}", t.connector, t.number, t.state, t.url);
+                    }
+                }
                 println!("\nStatus history:");
                 for h in &d.status_history {
                     println!(

@@ -215,6 +215,8 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 when_in_progress,
                 when_done,
                 when_canceled,
+                raise_required,
+                incidents,
                 teams,
                 slack,
                 email,
@@ -328,6 +330,8 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                         entities_id,
                         app_token,
                         follow,
+                        raise_required: Some(raise_required),
+                        incidents: Some(incidents),
                     }),
                 )
             } else {
@@ -335,9 +339,11 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                     || secret_env.is_some()
                     || secret_file.is_some()
                     || follow.is_some()
+                    || raise_required
                 {
                     bail!(
-                        "--user, --secret-env, --secret-file and --when-… are a connector's (--servicenow, --jira, --glpi)"
+                        "--user, --secret-env, --secret-file, --when-… and --raise-required are a connector's (--servicenow, \
+                         --jira, --glpi)"
                     );
                 }
                 (secret, None)

@@ -423,6 +423,40 @@ fn the_demo_fills_its_own_archive_and_leaves_the_configured_one_alone() {
     assert_eq!(summary(&r.stdout), summary(&again.stdout));
 }
 
+/// The demo's change board: the rules require change requests of new
+/// retirements, the ServiceNow connector raises them in its mock, the board
+/// starts one and closes another there, and their items follow.
+#[test]
+fn the_demo_raises_changes_and_their_items_follow_them() {
+    let s = Sandbox::new();
+    let r = s.run(&["demo", "--no-serve"]).ok();
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("the change board: "))
+        .unwrap_or_else(|| panic!("no change was raised: {}", r.stdout))
+        .to_owned();
+    assert!(line.contains("2 moved, 2 items followed"), "{line}");
+    let closed = line
+        .split("closed ")
+        .nth(1)
+        .and_then(|rest| rest.split(" of ").nth(1))
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let db = ["--database", "sqlite://changedesk-demo.db"];
+    let tickets = s
+        .run(&[db[0], db[1], "tasks", "tickets", &closed])
+        .ok()
+        .stdout;
+    assert!(tickets.contains("closed (done)"), "{tickets}");
+    let shown = s.run(&[db[0], db[1], "tasks", "show", &closed]).ok().stdout;
+    assert!(
+        shown.contains("change_request_raised") && shown.contains("connector:servicenow"),
+        "{shown}"
+    );
+}
+
 #[test]
 fn a_real_title_with_a_dash_near_the_start_imports() {
     // a real 2025 post once made import exit 101: its title was cut at

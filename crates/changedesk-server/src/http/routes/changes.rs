@@ -74,6 +74,8 @@ pub struct TicketDto {
     pub checked_at: Option<String>,
     /// Why the last read failed, if it did (refused credentials…).
     pub read_error: Option<String>,
+    /// `change` (a change request) or `incident`.
+    pub kind: String,
 }
 
 /// Asks a connector to raise a ticket for the post's work item (once: a
@@ -272,6 +274,7 @@ pub(crate) async fn tickets(
             updated_at: ts(&t.updated_at),
             checked_at: t.checked_at.as_ref().map(ts),
             read_error: t.read_error,
+            kind: t.kind.as_str().to_owned(),
         })
         .collect())
 }
