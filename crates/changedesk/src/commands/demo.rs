@@ -314,6 +314,7 @@ impl DemoHooks {
                 connector: Some(changedesk_server::outbox::ConnectorRequest {
                     user: Some(snow.config().user.clone()),
                     raise_required: Some(true),
+                    incidents: Some(true),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -341,7 +342,8 @@ impl DemoHooks {
         );
         println!(
             "Change control: the connector `{}` raises a change request in ServiceNow (a local mock at {}) for every \
-             item the rules require one of; the change board works on them there, and the items follow",
+             item the rules require one of (the change board works on them there, and the items follow), and opens an \
+             incident there for each new Service Health incident, noted and resolved with Microsoft's",
             Self::CONNECTOR,
             snow.url()
         );
@@ -406,13 +408,23 @@ impl DemoHooks {
     }
 
     /// The change board at work in ServiceNow: of the changes raised and
-    /// not yet worked on, it starts implementing the first and closes the
+    /// not yet worked on, it closes the first and starts implementing the
     /// second; the tickets are then read back and their items follow.
     async fn change_board(&self, at: Timestamp) -> Result<()> {
         let records = self.snow.records();
+        let incidents = self.snow.incidents();
+        let resolved = incidents
+            .iter()
+            .filter(|i| i.field("state") == Some("6"))
+            .count();
+        let service_desk = format!(
+            "; service desk: {} incident{} ({resolved} resolved with Microsoft)",
+            incidents.len(),
+            if incidents.len() == 1 { "" } else { "s" }
+        );
         if records.is_empty() {
             println!(
-                "  {:<12} no change request raised yet (the rules require one of new retirements)",
+                "  {:<12} no change request raised yet (the rules require one of new retirements){service_desk}",
                 "change"
             );
             return Ok(());
@@ -434,7 +446,7 @@ impl DemoHooks {
             .collect();
         let mut moved = Vec::new();
         for ((number, post), (state, label)) in
-            fresh.iter().zip([("-1", "implementing"), ("3", "closed")])
+            fresh.iter().zip([("3", "closed"), ("-1", "implementing")])
         {
             if self.snow.set_state(number, state) {
                 moved.push(format!("{label} {number} of {post}"));
@@ -443,7 +455,7 @@ impl DemoHooks {
         let s = self.outbox.follow_tickets(at, 200).await?;
         println!(
             "  {:<12} {} change request{} in ServiceNow so far{}; read back: {} moved, {} item{} followed (by \
-             connector:{})",
+             connector:{}){service_desk}",
             "change",
             records.len(),
             if records.len() == 1 { "" } else { "s" },

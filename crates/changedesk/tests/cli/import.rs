@@ -429,21 +429,45 @@ fn the_demo_fills_its_own_archive_and_leaves_the_configured_one_alone() {
 #[test]
 fn the_demo_raises_changes_and_their_items_follow_them() {
     let s = Sandbox::new();
-    let r = s.run(&["demo", "--no-serve"]).ok();
+    // which posts a simulated week brings depends on the day it runs: a
+    // fixed one
+    let r = s
+        .run_env(
+            &["demo", "--no-serve"],
+            &[("CHANGEDESK_NOW", "2026-12-07T00:00:00Z")],
+        )
+        .ok();
     let line = r
         .stdout
         .lines()
-        .find(|l| l.contains("the change board: "))
+        .find(|l| l.contains("the change board: closed "))
         .unwrap_or_else(|| panic!("no change was raised: {}", r.stdout))
         .to_owned();
-    assert!(line.contains("2 moved, 2 items followed"), "{line}");
+    assert!(
+        line.contains(" moved, ") && line.contains("followed (by connector:servicenow)"),
+        "{line}"
+    );
+    assert!(!line.contains(" 0 moved"), "{line}");
+    let last = r
+        .stdout
+        .lines()
+        .rfind(|l| l.trim_start().starts_with("change "))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        last.contains("service desk: ") && !last.contains("service desk: 0 incidents"),
+        "Service Health incidents opened in ServiceNow: {last}"
+    );
     let closed = line
         .split("closed ")
         .nth(1)
         .and_then(|rest| rest.split(" of ").nth(1))
-        .and_then(|rest| rest.split(')').next())
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_owned();
+        .map(|rest| {
+            rest.chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect::<String>()
+        })
+        .unwrap_or_else(|| panic!("{line}"));
     let db = ["--database", "sqlite://changedesk-demo.db"];
     let tickets = s
         .run(&[db[0], db[1], "tasks", "tickets", &closed])
