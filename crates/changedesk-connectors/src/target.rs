@@ -302,6 +302,73 @@ impl Target {
     }
 }
 
+impl Target {
+    /// Closes the ticket `id` because its item closed in changedesk, with
+    /// `note` saying so: a ServiceNow change is closed (state `3`, close
+    /// code `successful`) or, `cancel`, canceled (`4`), over the update
+    /// count read just before (a change updated meanwhile is a conflict,
+    /// tried again later); a Jira issue is commented and moved to a done
+    /// status (Jira has no canceled category); a GLPI change is given a
+    /// follow-up and closed (status 6: GLPI has no canceled status). What is
+    /// over there already is left as it is. The ticket as it is then.
+    pub async fn close(
+        &self,
+        id: &str,
+        cancel: bool,
+        note: &[String],
+    ) -> Result<Ticket, ConnectorError> {
+        let text = note.join("\n\n");
+        match self {
+            Target::ServiceNow(c) => {
+                let now = c.get(id).await?;
+                if !now.state.is_final() {
+                    let mut fields = serde_json::Map::new();
+                    let (state, code) = if cancel {
+                        ("4", "unsuccessful")
+                    } else {
+                        ("3", "successful")
+                    };
+                    fields.insert("state".into(), state.into());
+                    fields.insert("close_code".into(), code.into());
+                    fields.insert("close_notes".into(), text.clone().into());
+                    c.update_if_unchanged(id, now.sys_mod_count, &fields)
+                        .await?;
+                }
+                self.read(id).await
+            }
+            Target::Jira(c) => {
+                let now = c.get(id).await?;
+                if now.category.progress() != TicketProgress::Done {
+                    use crate::jira::StatusCategory;
+                    // a workflow may go to done only through in progress
+                    let moved = c.transition_to(id, &StatusCategory::Done).await?
+                        || (c.transition_to(id, &StatusCategory::InProgress).await?
+                            && c.transition_to(id, &StatusCategory::Done).await?);
+                    if !moved {
+                        return Err(ConnectorError::Protocol(format!(
+                            "{id}'s workflow offers no transition to a done status from `{}`",
+                            now.status_name
+                        )));
+                    }
+                    c.add_comment(id, note).await?;
+                }
+                self.read(id).await
+            }
+            Target::Glpi(c, _) => {
+                let gid = glpi_id(id)?;
+                let now = c.get(gid).await?;
+                if now.status.progress() != TicketProgress::Done {
+                    let mut input = serde_json::Map::new();
+                    input.insert("status".into(), 6.into());
+                    c.update_if_unchanged(gid, &now.date_mod, &input).await?;
+                    c.add_followup(gid, &paragraphs_html(note)).await?;
+                }
+                self.read(id).await
+            }
+        }
+    }
+}
+
 /// A Service Health incident to open in the service desk.
 #[derive(Debug, Clone)]
 pub struct IncidentRequest<'a> {

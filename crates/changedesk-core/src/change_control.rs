@@ -475,6 +475,9 @@ pub struct TicketMapping {
     pub done: FollowAction,
     /// When the ticket is canceled.
     pub canceled: FollowAction,
+    /// When the item closes here (done, or dismissed) while its ticket is
+    /// open there: the ticket is closed (canceled for a dismissed item).
+    pub close_ticket: bool,
 }
 
 impl Default for TicketMapping {
@@ -483,6 +486,7 @@ impl Default for TicketMapping {
             in_progress: FollowAction::Start,
             done: FollowAction::Close(Decision::ChangeRequestRaised),
             canceled: FollowAction::Nothing,
+            close_ticket: false,
         }
     }
 }
@@ -499,13 +503,18 @@ impl TicketMapping {
     }
 
     /// In words: `in progress: start; done: close:change_request_raised;
-    /// canceled: nothing`.
+    /// canceled: nothing` (`; closed here: closes the ticket`).
     pub fn describe(&self) -> String {
         format!(
-            "in progress: {}; done: {}; canceled: {}",
+            "in progress: {}; done: {}; canceled: {}{}",
             self.in_progress.as_text(),
             self.done.as_text(),
-            self.canceled.as_text()
+            self.canceled.as_text(),
+            if self.close_ticket {
+                "; closed here: closes the ticket"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -527,6 +536,21 @@ pub fn follow(
     let action = mapping.at(progress);
     let to = action.state()?;
     (to != state).then_some(action)
+}
+
+/// Whether a ticket for `tenants` of `item` (`None`: every tenant) is to
+/// be closed there because the item closed here: `Some(false)` when it is
+/// closed (done) for all of them, `Some(true)` when every one dismissed it
+/// (the ticket is canceled), `None` while any is open (or there is none).
+pub fn closed_here(item: &WorkItem, tenants: Option<&[String]>) -> Option<bool> {
+    let states: Vec<State> = match tenants {
+        None => vec![item.state],
+        Some(names) => names.iter().map(|t| item.for_tenant(t).state).collect(),
+    };
+    if states.is_empty() || states.iter().any(|s| s.is_open()) {
+        return None;
+    }
+    Some(states.iter().all(|s| *s == State::Dismissed))
 }
 
 /// A ticket that moved on the other side, as the item's log tells it.
@@ -747,7 +771,8 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_value(TicketMapping::default()).unwrap(),
-            serde_json::json!({"in_progress": "start", "done": "close:change_request_raised", "canceled": "nothing"})
+            serde_json::json!({"in_progress": "start", "done": "close:change_request_raised", "canceled": "nothing",
+                "close_ticket": false})
         );
         assert!(serde_json::from_str::<TicketMapping>(r#"{"closed": "start"}"#).is_err());
         assert!(serde_json::from_str::<TicketMapping>(r#"{"done": "reopen"}"#).is_err());
@@ -934,5 +959,41 @@ mod tests {
         // only the modification time, or a field that came back: nothing
         assert!(revision_note("MC1", 2, &changes[..1]).is_empty());
         assert!(revision_note("MC1", 3, &changes[5..7]).is_empty());
+    }
+
+    #[test]
+    fn a_ticket_closes_when_its_item_is_closed_for_all_its_tenants() {
+        let now = Timestamp::parse("2026-12-02T00:00:00Z").unwrap();
+        assert_eq!(closed_here(&item(State::InProgress), None), None);
+        assert_eq!(closed_here(&item(State::Done), None), Some(false));
+        assert_eq!(closed_here(&item(State::Dismissed), None), Some(true));
+        let both = ["contoso".to_owned(), "fabrikam".to_owned()];
+        let base = item(State::Triaged);
+        assert_eq!(closed_here(&base, Some(&both)), None);
+        assert_eq!(closed_here(&base, Some(&[])), None, "nobody");
+        let close = |i: &WorkItem, who: &[String], action: Action| {
+            transition_for_tenants(i, action, who, &Actor::Person("a".into()), now)
+                .unwrap()
+                .transition
+                .item
+        };
+        let one = close(
+            &base,
+            &both[..1],
+            Action::Dismiss {
+                reason: "n/a".into(),
+            },
+        );
+        assert_eq!(closed_here(&one, Some(&both)), None, "fabrikam is open");
+        assert_eq!(closed_here(&one, Some(&both[..1])), Some(true));
+        let all = close(
+            &one,
+            &both[1..],
+            Action::Close {
+                decision: Decision::Actioned,
+                reason: None,
+            },
+        );
+        assert_eq!(closed_here(&all, Some(&both)), Some(false));
     }
 }

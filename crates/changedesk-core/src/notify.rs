@@ -153,6 +153,10 @@ pub enum EventKind {
     /// `target`, the ticket's `ticket_scope`; `changes` says what moved):
     /// heard only by that connector, which adds a note to the ticket.
     ChangeRevised,
+    /// A work item with a ticket closed here (its `target` connector's
+    /// mapping closes tickets then): heard only by that connector, which
+    /// closes the ticket (cancels it for a dismissed item: `reason`).
+    ChangeClosed,
 }
 
 impl EventKind {
@@ -177,6 +181,7 @@ impl EventKind {
         EventKind::Test,
         EventKind::ChangeRequested,
         EventKind::ChangeRevised,
+        EventKind::ChangeClosed,
     ];
 
     /// Whether only a channel that names this kind hears of it (one whose
@@ -187,7 +192,10 @@ impl EventKind {
     pub fn opt_in(self) -> bool {
         matches!(
             self,
-            EventKind::PostNewTenants | EventKind::ChangeRequested | EventKind::ChangeRevised
+            EventKind::PostNewTenants
+                | EventKind::ChangeRequested
+                | EventKind::ChangeRevised
+                | EventKind::ChangeClosed
         )
     }
 
@@ -213,6 +221,7 @@ impl EventKind {
             EventKind::Test => "changedesk.test",
             EventKind::ChangeRequested => "change.requested",
             EventKind::ChangeRevised => "change.revised",
+            EventKind::ChangeClosed => "change.closed",
         }
     }
 }
@@ -692,7 +701,8 @@ mod tests {
             [
                 EventKind::PostNewTenants,
                 EventKind::ChangeRequested,
-                EventKind::ChangeRevised
+                EventKind::ChangeRevised,
+                EventKind::ChangeClosed
             ]
         );
         assert_eq!(

@@ -76,7 +76,7 @@ pub(crate) async fn tickets_of_post(pool: &Pool<Db>, post_id: &str) -> Result<Ve
 
 const TICKET_COLUMNS: &str = "tickets.connector, tickets.post_id, tickets.scope, tickets.correlation_id, \
      tickets.external_id, tickets.number, tickets.url, tickets.state, tickets.progress, tickets.created_at, \
-     tickets.updated_at, tickets.checked_at, tickets.read_error, tickets.kind";
+     tickets.updated_at, tickets.checked_at, tickets.read_error, tickets.kind, tickets.close_asked";
 
 pub(crate) async fn tickets_to_follow(pool: &Pool<Db>, limit: i64) -> Result<Vec<FollowedTicket>> {
     let rows = sqlx::query(sql(format!(
@@ -135,6 +135,7 @@ fn ticket_row(r: &DbRow) -> Result<TicketRow> {
                 checked_at: if checked.is_empty() { None } else { Some(read_ts(checked)?) },
                 read_error: r.try_get("read_error")?,
                 kind: TicketKind::parse(&r.try_get::<String, _>("kind")?).map_err(StoreError::Invalid)?,
+                close_asked: r.try_get("close_asked")?,
             })
 }
 
@@ -246,6 +247,26 @@ pub(crate) async fn record_ticket_notes(
         .bind(correlation_id)
         .execute(&mut *tx)
         .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn record_ticket_closes(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    events: &[Event],
+    marks: &[(String, String)],
+    at: Timestamp,
+) -> Result<()> {
+    let (_w, mut tx) = begin_outbox(pool, writer, "ticket closes").await?;
+    insert_events(&mut tx, events, &at.to_canonical()).await?;
+    for (connector, correlation_id) in marks {
+        sqlx::query("UPDATE tickets SET close_asked = TRUE WHERE connector = $1 AND correlation_id = $2")
+            .bind(connector)
+            .bind(correlation_id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -58,6 +58,8 @@ pub struct TicketRow {
     /// Why the last read failed, if it did.
     pub read_error: Option<String>,
     pub kind: TicketKind,
+    /// The item closed here and the connector was asked to close it.
+    pub close_asked: bool,
 }
 
 /// A ticket whose post was revised since it last heard of it
@@ -162,6 +164,19 @@ impl Store {
     ) -> Result<()> {
         let writer = &*self.writer;
         dispatch_write!(self.record_ticket_notes(writer, events, marks, at))
+    }
+
+    /// Records the outbox events that ask connectors to close tickets
+    /// whose items closed here, and marks each ticket (connector,
+    /// correlation id) as asked, in one transaction: asked once.
+    pub async fn record_ticket_closes(
+        &self,
+        events: &[changedesk_core::notify::Event],
+        marks: &[(String, String)],
+        at: Timestamp,
+    ) -> Result<()> {
+        let writer = &*self.writer;
+        dispatch_write!(self.record_ticket_closes(writer, events, marks, at))
     }
 
     /// The tickets raised for a post, oldest first.

@@ -738,6 +738,10 @@ pub struct ChannelAdd {
     /// start or close[:DECISION].
     #[arg(long, value_name = "ACTION")]
     pub when_canceled: Option<String>,
+    /// A connector closes the ticket there (cancels it for a dismissed item) when its item
+    /// closes here.
+    #[arg(long)]
+    pub close_ticket: bool,
     /// A connector that raises a change by itself for every item the rules mark as requiring one
     /// (rules' `change_request = true`).
     #[arg(long)]

@@ -254,3 +254,65 @@ fn settings_are_checked_and_secrets_never_shown() {
     let t = Target::new(&ok, &creds).unwrap();
     assert!(!format!("{t:?}").contains("hunter2"));
 }
+
+/// A ticket closed because its item closed in changedesk, on each system:
+/// a ServiceNow change closed with its close code and notes (or canceled),
+/// a Jira issue taken to done through the workflow and commented, a GLPI
+/// change closed with a follow-up; one over there already is left alone.
+#[tokio::test]
+async fn tickets_close_on_each_system() {
+    let text = text();
+    let note = ["The work item of MC123456 was closed in changedesk for all: done.".to_owned()];
+    // ServiceNow
+    let sn = start_servicenow(ServiceNowConfig::default()).await.unwrap();
+    let s = settings(json!({"system": "servicenow", "url": sn.url(), "user": sn.config().user}));
+    let t = Target::new(&s, &secret(&sn.config().password)).unwrap();
+    let (a, _) = t.raise(&request("cd-MC1-all", &text)).await.unwrap();
+    let (b, _) = t.raise(&request("cd-MC2-all", &text)).await.unwrap();
+    let closed = t.close(&a.id, false, &note).await.unwrap();
+    assert_eq!(
+        (closed.state.as_str(), closed.progress),
+        ("closed", TicketProgress::Done)
+    );
+    assert_eq!(sn.records()[0].field("close_code"), Some("successful"));
+    assert_eq!(sn.records()[0].field("close_notes"), Some(note[0].as_str()));
+    let canceled = t.close(&b.id, true, &note).await.unwrap();
+    assert_eq!(canceled.progress, TicketProgress::Canceled);
+    // over already: nothing more written
+    let count = sn.records()[0].field("sys_mod_count").map(str::to_owned);
+    t.close(&a.id, false, &note).await.unwrap();
+    assert_eq!(
+        sn.records()[0].field("sys_mod_count").map(str::to_owned),
+        count
+    );
+
+    // Jira: To Do has no transition to Done; through In Progress
+    let j = start_jira(JiraConfig::default()).await.unwrap();
+    let s = settings(
+        json!({"system": "jira", "url": j.url(), "user": j.config().email,
+        "project": j.config().project, "issue_type": "Change"}),
+    );
+    let t = Target::new(&s, &secret(&j.config().api_token)).unwrap();
+    let (issue, _) = t.raise(&request("cd-MC1-all", &text)).await.unwrap();
+    let closed = t.close(&issue.id, false, &note).await.unwrap();
+    assert_eq!(closed.progress, TicketProgress::Done);
+    assert_eq!(j.issues()[0].comments.len(), 1);
+    t.close(&issue.id, false, &note).await.unwrap();
+    assert_eq!(j.issues()[0].comments.len(), 1, "over already");
+
+    // GLPI
+    let g = start_glpi(GlpiConfig::default()).await.unwrap();
+    let s = settings(json!({"system": "glpi", "url": g.url()}));
+    let creds = Credentials {
+        secret: g.config().user_token.clone(),
+        app_token: g.config().app_token.clone(),
+    };
+    let t = Target::new(&s, &creds).unwrap();
+    let (change, _) = t.raise(&request("cd-MC1-all", &text)).await.unwrap();
+    let closed = t.close(&change.id, true, &note).await.unwrap();
+    assert_eq!(
+        (closed.state.as_str(), closed.progress),
+        ("closed", TicketProgress::Done)
+    );
+    assert_eq!(g.changes()[0].followups.len(), 1);
+}

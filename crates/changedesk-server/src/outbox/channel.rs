@@ -187,6 +187,10 @@ pub struct FollowRequest {
     pub done: Option<String>,
     #[serde(default)]
     pub canceled: Option<String>,
+    /// Close (or, for a dismissed item, cancel) the ticket there when its
+    /// item closes here (default: no).
+    #[serde(default)]
+    pub close_ticket: Option<bool>,
 }
 
 impl FollowRequest {
@@ -203,6 +207,7 @@ impl FollowRequest {
                 *slot = FollowAction::parse(a).map_err(|e| format!("follow.{stage}: {e}"))?;
             }
         }
+        m.close_ticket = self.close_ticket.unwrap_or(false);
         Ok(m)
     }
 }

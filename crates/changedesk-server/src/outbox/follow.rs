@@ -23,7 +23,9 @@ use std::collections::BTreeMap;
 use changedesk_connectors::ConnectorError;
 use changedesk_connectors::target::Ticket;
 use changedesk_core::Timestamp;
-use changedesk_core::change_control::{TicketMove, TicketScope, follow_ticket, revision_note};
+use changedesk_core::change_control::{
+    TicketMove, TicketProgress, TicketScope, closed_here, follow_ticket, revision_note,
+};
 use changedesk_core::notify::{Event, EventKind, PostRef};
 use changedesk_store::{ChannelRow, FollowedTicket, ItemSave, NewTicket, StoreError};
 use serde::Serialize;
@@ -50,6 +52,8 @@ pub struct FollowSummary {
     /// Notes asked of connectors: posts Microsoft revised since their
     /// tickets last heard of them.
     pub noted: usize,
+    /// Tickets connectors were asked to close: their items closed here.
+    pub closes: usize,
 }
 
 impl Outbox {
@@ -214,6 +218,9 @@ impl Outbox {
                 }
             }
         }
+        if self.ask_close(connector, kept, &read, now).await? {
+            summary.closes += 1;
+        }
         if moved || read.number != kept.number || read.url != kept.url {
             let scope = TicketScope::parse(&kept.scope).map_err(StoreError::Invalid)?;
             self.store
@@ -238,19 +245,12 @@ impl Outbox {
             .await
     }
 
-    /// Makes the work item of `kept`'s post follow its ticket, now `read`,
-    /// as `connector`'s mapping says: whether it changed (`None`: it was
-    /// changed here meanwhile).
-    async fn move_item(
+    /// Whom `kept` is for, and the tenants that means (`None`: every
+    /// tenant; a tenant's or a group's that see the post).
+    async fn scope_of(
         &self,
-        connector: &ChannelRow,
         kept: &changedesk_store::TicketRow,
-        read: &Ticket,
-        now: Timestamp,
-    ) -> Result<Option<bool>, StoreError> {
-        let Some(stored) = self.store.work_item(&kept.post_id).await? else {
-            return Ok(Some(false));
-        };
+    ) -> Result<(TicketScope, Option<Vec<String>>), StoreError> {
         let scope = TicketScope::parse(&kept.scope).map_err(StoreError::Invalid)?;
         let tenants: Option<Vec<String>> = match &scope {
             TicketScope::All => None,
@@ -267,6 +267,81 @@ impl Outbox {
                 })
             }
         };
+        Ok((scope, tenants))
+    }
+
+    /// Asks `connector` to close the ticket `kept` (still open there, as
+    /// `read`) when its item closed here for every tenant it is for and the
+    /// connector's mapping says so: a `change.closed` event, recorded with
+    /// the ticket's mark so it is asked once. Whether it was asked.
+    async fn ask_close(
+        &self,
+        connector: &ChannelRow,
+        kept: &changedesk_store::TicketRow,
+        read: &Ticket,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mapping = connector.settings.follow.unwrap_or_default();
+        let open_there = matches!(
+            read.progress,
+            TicketProgress::Open | TicketProgress::InProgress
+        );
+        if !mapping.close_ticket || kept.close_asked || !open_there {
+            return Ok(false);
+        }
+        let Some(stored) = self.store.work_item(&kept.post_id).await? else {
+            return Ok(false);
+        };
+        let (scope, tenants) = self.scope_of(kept).await?;
+        let Some(cancel) = closed_here(&stored.item, tenants.as_deref()) else {
+            return Ok(false);
+        };
+        let post = self.store.get_message(&kept.post_id).await?;
+        let how = match (cancel, stored.item.decision) {
+            (true, _) => "dismissed (not relevant)".to_owned(),
+            (false, Some(d)) if tenants.is_none() => format!("done ({d})"),
+            (false, _) => "done".to_owned(),
+        };
+        let event = Event {
+            kind: EventKind::ChangeClosed,
+            at: now,
+            post: Some(PostRef::of(&post.content)),
+            incident: None,
+            tenants: Vec::new(),
+            owner: stored.item.assignee.clone(),
+            changes: vec![format!(
+                "The work item of {} was closed in changedesk for {}: {how}.",
+                kept.post_id,
+                scope.as_text()
+            )],
+            reason: Some(if cancel { "cancel" } else { "close" }.to_owned()),
+            target: Some(connector.name.clone()),
+            ticket_scope: Some(scope),
+        };
+        self.store
+            .record_ticket_closes(
+                std::slice::from_ref(&event),
+                &[(kept.connector.clone(), kept.correlation_id.clone())],
+                now,
+            )
+            .await?;
+        Ok(true)
+    }
+
+    /// Makes the work item of `kept`'s post follow its ticket, now `read`,
+    /// as `connector`'s mapping says: whether it changed (`None`: it was
+    /// changed here meanwhile).
+    async fn move_item(
+        &self,
+        connector: &ChannelRow,
+        kept: &changedesk_store::TicketRow,
+        read: &Ticket,
+        now: Timestamp,
+    ) -> Result<Option<bool>, StoreError> {
+        let Some(stored) = self.store.work_item(&kept.post_id).await? else {
+            return Ok(Some(false));
+        };
+        let (scope, tenants) = self.scope_of(kept).await?;
         let mapping = connector.settings.follow.unwrap_or_default();
         let moved = TicketMove {
             connector: &connector.name,

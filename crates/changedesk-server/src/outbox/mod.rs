@@ -971,15 +971,18 @@ impl Outbox {
     ) {
         loop {
             match self.follow_tickets(clock(), follow::FOLLOW_BATCH).await {
-                Ok(s) if s.moved > 0 || s.failed > 0 || s.noted > 0 => tracing::info!(
-                    read = s.read,
-                    noted = s.noted,
-                    moved = s.moved,
-                    items_changed = s.items_changed,
-                    failed = s.failed,
-                    conflicts = s.conflicts,
-                    "tickets followed"
-                ),
+                Ok(s) if s.moved > 0 || s.failed > 0 || s.noted > 0 || s.closes > 0 => {
+                    tracing::info!(
+                        read = s.read,
+                        noted = s.noted,
+                        closes = s.closes,
+                        moved = s.moved,
+                        items_changed = s.items_changed,
+                        failed = s.failed,
+                        conflicts = s.conflicts,
+                        "tickets followed"
+                    )
+                }
                 Ok(_) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "following tickets failed; the next round tries again")
@@ -1108,7 +1111,7 @@ fn hears_of(
     match e.kind {
         // a test is for its channel; a change request for its connector
         EventKind::Test => e.target.as_deref() == Some(channel.name.as_str()),
-        EventKind::ChangeRequested | EventKind::ChangeRevised => {
+        EventKind::ChangeRequested | EventKind::ChangeRevised | EventKind::ChangeClosed => {
             connector && e.target.as_deref() == Some(channel.name.as_str())
         }
         // a connector that opens incidents hears of its tenants' incidents

@@ -44,6 +44,8 @@ struct Data {
     #[serde(default)]
     incident: Option<IncidentRef>,
     #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
     tenants: Vec<String>,
 }
 
@@ -217,6 +219,53 @@ pub(super) async fn send(
                     Err(e) => outcome_of(&e),
                 },
             )
+        }
+        "change.closed" => {
+            let Some(post) = payload.data.post else {
+                return Ok(failed("the close names no post".into()));
+            };
+            let scope = payload.data.ticket_scope.unwrap_or(TicketScope::All);
+            let correlation = match correlation_id(&post.id, &scope) {
+                Ok(c) => c,
+                Err(e) => return Ok(failed(e)),
+            };
+            let Some(kept) = store
+                .ticket(&channel.name, &correlation)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(failed(format!(
+                    "{} holds no ticket {correlation} to close",
+                    channel.name
+                )));
+            };
+            let cancel = payload.data.reason.as_deref() == Some("cancel");
+            match target
+                .close(&kept.external_id, cancel, &payload.data.changes)
+                .await
+            {
+                Ok(ticket) => {
+                    store
+                        .record_ticket(&NewTicket {
+                            channel_id: channel.id,
+                            connector: channel.name.clone(),
+                            post_id: post.id.clone(),
+                            scope,
+                            correlation_id: correlation,
+                            external_id: ticket.id,
+                            number: ticket.number,
+                            url: ticket.url,
+                            state: ticket.state,
+                            progress: ticket.progress,
+                            kind: TicketKind::Change,
+                            at: Timestamp::now_utc(),
+                        })
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(SendOutcome::Delivered { status: 200 })
+                }
+                Err(e) => Ok(outcome_of(&e)),
+            }
         }
         kind @ ("incident.new" | "incident.updated" | "incident.resolved") => {
             incident(store, channel, &target, kind, payload.data, hold).await

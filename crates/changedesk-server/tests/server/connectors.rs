@@ -1047,3 +1047,89 @@ async fn service_health_incidents_flow_into_servicenow(store: Store) {
 }
 
 both!(service_health_incidents_flow_into_servicenow);
+
+/// An item closed here closes its ticket there when the connector's
+/// mapping says so: done closes the change, dismissed cancels it, asked
+/// once through the outbox; a connector without the setting leaves its
+/// ticket open; the connector's own close is not sent back.
+async fn an_item_closed_here_closes_its_ticket_there(store: Store) {
+    let f = keyed_fixture(store).await;
+    let sn = start_servicenow(ServiceNowConfig::default()).await.unwrap();
+    // another instance: two connectors to one instance share its changes
+    let other = start_servicenow(ServiceNowConfig::default()).await.unwrap();
+    let admin = sign_in(&f, "admin").await;
+    for body in [
+        json!({"name": "snow", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+            "secret": sn.config().password, "connector": {"user": sn.config().user,
+            "follow": {"close_ticket": true}}}),
+        json!({"name": "keep", "kind": "servicenow", "url": other.url(), "allow_private": true,
+            "secret": other.config().password, "connector": {"user": other.config().user}}),
+    ] {
+        let r = admin.send_json(&f, "POST", "/api/v1/channels", &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    for (id, connector) in [("MC1", "snow"), ("MC666", "snow"), ("MC1", "keep")] {
+        let r = admin
+            .send_json(
+                &f,
+                "POST",
+                &format!("/api/v1/items/{id}/change-requests"),
+                &json!({"connector": connector}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    }
+    let o = outbox(&f.store);
+    assert_eq!(o.run_once(at(NOW)).await.unwrap().delivered, 3);
+    // nothing closed yet
+    assert_eq!(o.follow_tickets(at(NOW), 100).await.unwrap().closes, 0);
+    for (id, action) in [
+        (
+            "MC1",
+            json!({"action": "close", "decision": "no_action_needed"}),
+        ),
+        (
+            "MC666",
+            json!({"action": "dismiss", "reason": "not for us"}),
+        ),
+    ] {
+        let r = admin
+            .send_json(&f, "POST", &format!("/api/v1/items/{id}/actions"), &action)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!(s.closes, 2, "{s:?}");
+    assert_eq!(
+        o.follow_tickets(at(NOW), 100).await.unwrap().closes,
+        0,
+        "asked once"
+    );
+    assert_eq!(o.run_once(at(NOW)).await.unwrap().delivered, 2);
+    let states: Vec<Option<String>> = ["cd-MC1-all", "cd-MC666-all"]
+        .iter()
+        .map(|c| {
+            sn.records()
+                .into_iter()
+                .filter(|r| r.field("correlation_id") == Some(*c))
+                .find(|r| r.field("close_notes").is_some())
+                .and_then(|r| r.field("state").map(str::to_owned))
+        })
+        .collect();
+    assert_eq!(states, [Some("3".to_owned()), Some("4".to_owned())]);
+    // keep's ticket for MC1 is still open there
+    assert_eq!(other.records()[0].field("state"), Some("-5"));
+    let tickets = json_of(&admin.get(&f, "/api/v1/items/MC1/tickets").await.body);
+    let snow = tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["connector"] == "snow")
+        .unwrap();
+    assert_eq!(snow["progress"], "done", "{tickets}");
+    // no echo: reading back changes nothing more, asks nothing more
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!((s.closes, s.items_changed), (0, 0), "{s:?}");
+}
+
+both!(an_item_closed_here_closes_its_ticket_there);

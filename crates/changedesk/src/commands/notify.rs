@@ -215,6 +215,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 when_in_progress,
                 when_done,
                 when_canceled,
+                close_ticket,
                 raise_required,
                 incidents,
                 teams,
@@ -288,13 +289,16 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                     })
                 }
             };
-            let follow =
-                (when_in_progress.is_some() || when_done.is_some() || when_canceled.is_some())
-                    .then_some(changedesk_server::outbox::FollowRequest {
-                        in_progress: when_in_progress,
-                        done: when_done,
-                        canceled: when_canceled,
-                    });
+            let follow = (when_in_progress.is_some()
+                || when_done.is_some()
+                || when_canceled.is_some()
+                || close_ticket)
+                .then_some(changedesk_server::outbox::FollowRequest {
+                    in_progress: when_in_progress,
+                    done: when_done,
+                    canceled: when_canceled,
+                    close_ticket: Some(close_ticket),
+                });
             let (secret, connector) = if connector_url.is_some() {
                 if secret.is_some() {
                     bail!(

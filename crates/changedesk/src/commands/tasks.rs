@@ -970,11 +970,13 @@ async fn follow_tickets(app: &App, limit: i64, format: Format) -> Result<ExitCod
     let s = r?;
     match format {
         Format::Table => println!(
-            "{} note{} of revised posts asked of connectors (the outbox delivers them: `notify deliver` or `serve`); \
-             read {} ticket{} back: {} moved, {} item{} changed, {} read{} failed, {} changed here meanwhile (read again \
-             next time)",
+            "{} note{} of revised posts and {} close{} of tickets whose items closed here asked of connectors (the \
+             outbox delivers them: `notify deliver` or `serve`); read {} ticket{} back: {} moved, {} item{} changed, {} \
+             read{} failed, {} changed here meanwhile (read again next time)",
             s.noted,
             if s.noted == 1 { "" } else { "s" },
+            s.closes,
+            if s.closes == 1 { "" } else { "s" },
             s.read,
             if s.read == 1 { "" } else { "s" },
             s.moved,
