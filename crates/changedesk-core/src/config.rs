@@ -37,9 +37,10 @@ pub use database::{DEFAULT_DATABASE_URL, DatabaseUrl, PostgresUrl};
 pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
 pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
 pub use notify::{
-    ACT_BY_SOON_DAYS_RANGE, DeclaredAt, DeclaredChannel, DeclaredQuiet, DeclaredSchedule,
-    DeclaredSecret, EmailSettings, EmailTransport, LATE_AFTER_DAYS_RANGE, NotifySettings,
-    SYNC_FAILING_AFTER_RANGE, SecretFrom, SmtpConfig, looks_like_mailbox,
+    ACT_BY_SOON_DAYS_RANGE, DeclaredAt, DeclaredChannel, DeclaredConnector, DeclaredFollow,
+    DeclaredQuiet, DeclaredSchedule, DeclaredSecret, EmailSettings, EmailTransport,
+    LATE_AFTER_DAYS_RANGE, NotifySettings, SYNC_FAILING_AFTER_RANGE, SecretFrom, SmtpConfig,
+    looks_like_mailbox,
 };
 pub use oidc::{DEFAULT_APP_ROLES, OidcConfig};
 pub use server::{IpRange, ServerSettings};

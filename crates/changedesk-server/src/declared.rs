@@ -26,8 +26,8 @@ use secrecy::ExposeSecret as _;
 use sha2::Digest as _;
 
 use crate::outbox::channel::{
-    ChannelRequest, DigestRequest, MAX_CHANNELS, QuietRequest, check_channel, secret_context,
-    url_context,
+    ChannelRequest, ConnectorRequest, DigestRequest, FollowRequest, MAX_CHANNELS, QuietRequest,
+    check_channel, secret_context, url_context,
 };
 
 /// What the configuration file declares.
@@ -88,7 +88,29 @@ fn request_of(d: &DeclaredChannel) -> ChannelRequest {
         digest: d.digest.as_ref().map(schedule),
         review: d.review.as_ref().map(schedule),
         allow_private: d.allow_private,
-        connector: None,
+        connector: d.connector.as_ref().map(connector_request),
+    }
+}
+
+/// A declared connector's settings as the API's request.
+fn connector_request(c: &changedesk_core::config::DeclaredConnector) -> ConnectorRequest {
+    ConnectorRequest {
+        user: c.user.clone(),
+        auth: c.auth.clone(),
+        model: c.model.clone(),
+        template: c.template.clone(),
+        project: c.project.clone(),
+        issue_type: c.issue_type.clone(),
+        entities_id: c.entities_id,
+        app_token: None,
+        follow: c.follow.as_ref().map(|f| FollowRequest {
+            in_progress: f.in_progress.clone(),
+            done: f.done.clone(),
+            canceled: f.canceled.clone(),
+            close_ticket: Some(f.close_ticket),
+        }),
+        raise_required: Some(c.raise_required),
+        incidents: Some(c.incidents),
     }
 }
 

@@ -154,6 +154,60 @@ pub struct DeclaredSchedule {
     pub time_zone: Option<String>,
 }
 
+/// A connector's settings in a declared channel (`connector = { … }` of a
+/// `servicenow`, `jira` or `glpi` channel), as the API's `connector`; its
+/// secret is the channel's `secret_file`, `secret_env` or `secret`.
+/// Checked when the file is applied.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredConnector {
+    /// ServiceNow's user or OAuth client id, Jira's e-mail, GLPI's login.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// ServiceNow: `basic` or `oauth`.
+    #[serde(default)]
+    pub auth: Option<String>,
+    /// ServiceNow: `table`, `normal` or `standard`.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// ServiceNow: the standard change template's sys_id.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// Jira: the project key.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Jira: the issue type.
+    #[serde(default)]
+    pub issue_type: Option<String>,
+    /// GLPI: the entity.
+    #[serde(default)]
+    pub entities_id: Option<i64>,
+    /// Raise a change for every item the rules require one of.
+    #[serde(default)]
+    pub raise_required: bool,
+    /// ServiceNow: open incidents for Service Health incidents.
+    #[serde(default)]
+    pub incidents: bool,
+    /// What items do as their tickets move, and whether an item closed
+    /// here closes its ticket.
+    #[serde(default)]
+    pub follow: Option<DeclaredFollow>,
+}
+
+/// A declared connector's `follow = { … }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredFollow {
+    #[serde(default)]
+    pub in_progress: Option<String>,
+    #[serde(default)]
+    pub done: Option<String>,
+    #[serde(default)]
+    pub canceled: Option<String>,
+    #[serde(default)]
+    pub close_ticket: bool,
+}
+
 /// One `[[notify.channel]]`: a notification channel declared in the file,
 /// with the settings a channel has through the API. Checked here for what
 /// the file alone tells (a name, one source per secret, a webhook's signing
@@ -179,6 +233,8 @@ pub struct DeclaredChannel {
     pub digest: Option<DeclaredSchedule>,
     pub review: Option<DeclaredSchedule>,
     pub allow_private: bool,
+    /// A connector's settings (`servicenow`, `jira`, `glpi`).
+    pub connector: Option<DeclaredConnector>,
     /// Its place in the file, for the messages of later checks.
     pub at: DeclaredAt,
 }
@@ -311,6 +367,7 @@ pub(super) struct RawChannel {
     pub digest: Option<Spanned<DeclaredSchedule>>,
     pub review: Option<Spanned<DeclaredSchedule>>,
     pub allow_private: Option<Spanned<bool>>,
+    pub connector: Option<Spanned<DeclaredConnector>>,
 }
 
 #[derive(Deserialize)]
@@ -579,6 +636,7 @@ fn build_channel(
     let digest = plain!(digest);
     let review = plain!(review);
     let allow_private = plain!(allow_private).unwrap_or(false);
+    let connector = plain!(connector);
     let batch_minutes = match c.batch_minutes {
         None => None,
         Some(m) => {
@@ -652,6 +710,7 @@ fn build_channel(
         digest,
         review,
         allow_private,
+        connector,
         at: DeclaredAt {
             index,
             header: rep.location(&header),

@@ -766,6 +766,84 @@ fn a_servicenow_connector_raises_a_change_once() {
     assert!(none.stderr.contains("no connector"), "{}", none.stderr);
 }
 
+/// A connector declared in the configuration file: applied with its
+/// secret from the environment (sealed, never shown), read-only elsewhere,
+/// and raising changes; a connector setting of another system is an error
+/// at its key.
+#[test]
+fn a_connector_declared_in_the_file_raises_changes() {
+    use changedesk_sim::servicenow::{ServiceNowConfig, start_servicenow};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sn = rt
+        .block_on(start_servicenow(ServiceNowConfig::default()))
+        .unwrap();
+    let s = Sandbox::new();
+    s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    let declared = format!(
+        "[[notify.channel]]\nname = \"snow\"\nkind = \"servicenow\"\nurl = \"{}\"\nsecret_env = \"SNOW_PASSWORD\"\n\
+         allow_private = true\nconnector = {{ user = \"{}\", follow = {{ close_ticket = true, canceled = \"dismiss\" }} }}\n",
+        sn.url(),
+        sn.config().user
+    );
+    s.write("cfg.toml", &format!("{CONFIG}\n{declared}"));
+    let password = sn.config().password.clone();
+    let env = [("SNOW_PASSWORD", password.as_str())];
+    let cd = |args: &[&str]| {
+        let mut all = vec!["--config", "cfg.toml"];
+        all.extend_from_slice(args);
+        s.run_env(&all, &env)
+    };
+    s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
+    cd(&["import", "a.json", "--tenant", "alpha", "--create-tenant"]).ok();
+    let list = cd(&["notify", "channel", "list"]).ok();
+    assert!(
+        list.stdout.contains("snow") && list.stdout.contains("closed here: closes the ticket"),
+        "{}",
+        list.stdout
+    );
+    assert!(!list.all().contains(&password));
+    cd(&[
+        "tasks",
+        "raise-change",
+        "MC1",
+        "--connector",
+        "snow",
+        "--as",
+        "alice",
+    ])
+    .ok();
+    cd(&["notify", "deliver"]).ok();
+    assert_eq!(sn.records().len(), 1);
+    let removed = cd(&["notify", "channel", "remove", "snow", "--as", "alice"]).fails();
+    assert!(
+        removed.stderr.contains("declared in the config file"),
+        "{}",
+        removed.stderr
+    );
+    // a Jira setting on ServiceNow: an error naming the channel's key
+    s.write(
+        "bad.toml",
+        &format!(
+            "{CONFIG}\n{}",
+            declared.replace("follow = {", "project = \"CHG\", follow = {")
+        ),
+    );
+    let bad = s
+        .run_env(
+            &[
+                "--config", "bad.toml", "import", "a.json", "--tenant", "alpha",
+            ],
+            &env,
+        )
+        .fails();
+    assert!(
+        bad.stderr.contains("notify.channel[0].connector")
+            && bad.stderr.contains("unknown field `project`"),
+        "{}",
+        bad.stderr
+    );
+}
+
 /// Tickets in Jira and GLPI followed back (`tasks follow-tickets`): a Jira
 /// issue done there closes its item with the decision the connector's
 /// mapping names; a GLPI change being processed for one tenant starts the
