@@ -194,8 +194,9 @@ fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
-/// `POST /outbox/channels`: adds a signed webhook channel; the page shows
-/// its signing secret this once.
+/// `POST /outbox/channels`: adds a channel (a webhook, e-mail, Teams,
+/// Slack, or a connector to ServiceNow, Jira or GLPI); the page shows a
+/// webhook's signing secret made for it this once.
 pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
     let text = |k: &str| Some(form.get(k).trim().to_string()).filter(|s| !s.is_empty());
     let batch_minutes = match text("batch_minutes") {
@@ -242,6 +243,47 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
         }),
         _ => None,
     };
+    let entities_id = match text("c_entities_id").map(|e| e.parse::<i64>()) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => {
+            let notice = Notice {
+                ok: false,
+                text: "A GLPI entity is a number.".into(),
+            };
+            let q = OutboxQuery::default();
+            return render(
+                &state,
+                &form.user,
+                &q,
+                Some(notice),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        }
+    };
+    let checked = |k: &str| form.get(k) == "true";
+    let connector = text("kind")
+        .and_then(|k| k.parse::<changedesk_core::notify::ChannelKind>().ok())
+        .filter(|k| k.is_connector())
+        .map(|_| crate::outbox::ConnectorRequest {
+            user: text("c_user"),
+            auth: text("c_auth"),
+            model: text("c_model"),
+            template: text("c_template"),
+            project: text("c_project"),
+            issue_type: text("c_issue_type"),
+            entities_id,
+            app_token: text("c_app_token"),
+            follow: Some(crate::outbox::FollowRequest {
+                in_progress: None,
+                done: text("c_when_done"),
+                canceled: text("c_when_canceled"),
+                close_ticket: Some(checked("c_close_ticket")),
+            }),
+            raise_required: Some(checked("c_raise_required")),
+            incidents: Some(checked("c_incidents")),
+        });
     let req = ChannelRequest {
         name: form.get("name").to_string(),
         kind: text("kind"),
@@ -263,7 +305,7 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
             time_zone: text("time_zone"),
         }),
         allow_private: form.get("allow_private") == "true",
-        connector: None,
+        connector,
     };
     let q = OutboxQuery::default();
     match api::add(&state, &form.user.caller, req).await {

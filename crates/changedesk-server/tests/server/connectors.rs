@@ -1133,3 +1133,86 @@ async fn an_item_closed_here_closes_its_ticket_there(store: Store) {
 }
 
 both!(an_item_closed_here_closes_its_ticket_there);
+
+/// A connector added from the web UI's channel form: its secret sealed and
+/// never shown, its settings as asked; a Jira connector without its
+/// project is refused with the reason.
+async fn a_connector_is_added_from_the_web_ui(store: Store) {
+    let f = keyed_fixture(store).await;
+    let sn = start_servicenow(ServiceNowConfig::default()).await.unwrap();
+    let admin = sign_in(&f, "admin").await;
+    let url = sn.url();
+    let added = admin
+        .post(
+            &f,
+            "/outbox/channels",
+            &[
+                ("name", "snow-ui"),
+                ("kind", "servicenow"),
+                ("url", &url),
+                ("secret", &sn.config().password),
+                ("c_user", &sn.config().user),
+                ("c_when_canceled", "dismiss"),
+                ("c_close_ticket", "true"),
+                ("c_raise_required", "true"),
+                ("allow_private", "true"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert!(
+        added.body.contains("Channel snow-ui added"),
+        "{}",
+        added.body
+    );
+    assert!(!added.body.contains(&sn.config().password));
+    let channel = f
+        .store
+        .channels()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.name == "snow-ui")
+        .unwrap();
+    assert_eq!(channel.kind, "servicenow");
+    assert!(channel.settings.raise_required && !channel.settings.incidents);
+    let mapping = channel.settings.follow.unwrap();
+    assert!(mapping.close_ticket);
+    assert_eq!(
+        mapping.canceled,
+        changedesk_core::change_control::FollowAction::Dismiss
+    );
+    // it works: a change raised through it
+    let r = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/items/MC1/change-requests",
+            &json!({"connector": "snow-ui"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(
+        outbox(&f.store).run_once(at(NOW)).await.unwrap().delivered,
+        1
+    );
+    assert_eq!(sn.records().len(), 1);
+    let refused = admin
+        .post(
+            &f,
+            "/outbox/channels",
+            &[
+                ("name", "jira-ui"),
+                ("kind", "jira"),
+                ("url", "https://contoso.atlassian.net"),
+                ("secret", "token"),
+                ("c_user", "me@contoso.com"),
+                ("c_issue_type", "Task"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("project"), "{}", refused.body);
+}
+
+both!(a_connector_is_added_from_the_web_ui);
