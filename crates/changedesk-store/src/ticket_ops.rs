@@ -3,7 +3,7 @@
 
 use changedesk_core::change_control::{TicketKind, TicketProgress};
 
-use super::{FollowedTicket, NewTicket, TicketBehind, TicketRow};
+use super::{FollowedTicket, NewTicket, TicketAsk, TicketBehind, TicketRow};
 
 pub(crate) async fn record_ticket(pool: &Pool<Db>, writer: &Writer, t: &NewTicket) -> Result<bool> {
     let now = t.at.to_canonical();
@@ -229,44 +229,26 @@ pub(crate) async fn tickets_behind(pool: &Pool<Db>, limit: i64) -> Result<Vec<Ti
         .collect()
 }
 
-pub(crate) async fn record_ticket_notes(
+pub(crate) async fn record_ticket_asks(
     pool: &Pool<Db>,
     writer: &Writer,
     events: &[Event],
-    marks: &[(String, String, i64)],
+    marks: &[TicketAsk],
     at: Timestamp,
 ) -> Result<()> {
-    let (_w, mut tx) = begin_outbox(pool, writer, "ticket notes").await?;
+    let (_w, mut tx) = begin_outbox(pool, writer, "ticket asks").await?;
     insert_events(&mut tx, events, &at.to_canonical()).await?;
-    for (connector, correlation_id, revision) in marks {
+    for m in marks {
         sqlx::query(
-            "UPDATE tickets SET noted_revision = $1 WHERE connector = $2 AND correlation_id = $3 AND noted_revision < $1",
+            "UPDATE tickets SET noted_revision = CASE WHEN $1 > noted_revision THEN $1 ELSE noted_revision END, \
+             close_asked = (close_asked OR $2) WHERE connector = $3 AND correlation_id = $4",
         )
-        .bind(revision)
-        .bind(connector)
-        .bind(correlation_id)
+        .bind(m.noted_revision.unwrap_or(0))
+        .bind(m.close)
+        .bind(&m.connector)
+        .bind(&m.correlation_id)
         .execute(&mut *tx)
         .await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-pub(crate) async fn record_ticket_closes(
-    pool: &Pool<Db>,
-    writer: &Writer,
-    events: &[Event],
-    marks: &[(String, String)],
-    at: Timestamp,
-) -> Result<()> {
-    let (_w, mut tx) = begin_outbox(pool, writer, "ticket closes").await?;
-    insert_events(&mut tx, events, &at.to_canonical()).await?;
-    for (connector, correlation_id) in marks {
-        sqlx::query("UPDATE tickets SET close_asked = TRUE WHERE connector = $1 AND correlation_id = $2")
-            .bind(connector)
-            .bind(correlation_id)
-            .execute(&mut *tx)
-            .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -73,6 +73,17 @@ pub struct TicketBehind {
     pub revision: i64,
 }
 
+/// What a connector was asked of a ticket (`Store::record_ticket_asks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketAsk {
+    pub connector: String,
+    pub correlation_id: String,
+    /// Told of the post up to this revision.
+    pub noted_revision: Option<i64>,
+    /// Asked to close it.
+    pub close: bool,
+}
+
 /// A ticket to read back (`Store::tickets_to_follow`): not done nor
 /// canceled, its connector enabled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,31 +163,17 @@ impl Store {
         dispatch!(self.tickets_behind(limit))
     }
 
-    /// Records the outbox events that tell tickets of their posts'
-    /// revisions, and marks each ticket (connector, correlation id) as
-    /// having heard of that revision, in one transaction: each revision is
-    /// told once.
-    pub async fn record_ticket_notes(
+    /// Records the outbox events that ask connectors something of their
+    /// tickets (a note of a post's revision, a close), and marks each ticket
+    /// as asked, in one transaction: each is asked once.
+    pub async fn record_ticket_asks(
         &self,
         events: &[changedesk_core::notify::Event],
-        marks: &[(String, String, i64)],
+        marks: &[TicketAsk],
         at: Timestamp,
     ) -> Result<()> {
         let writer = &*self.writer;
-        dispatch_write!(self.record_ticket_notes(writer, events, marks, at))
-    }
-
-    /// Records the outbox events that ask connectors to close tickets
-    /// whose items closed here, and marks each ticket (connector,
-    /// correlation id) as asked, in one transaction: asked once.
-    pub async fn record_ticket_closes(
-        &self,
-        events: &[changedesk_core::notify::Event],
-        marks: &[(String, String)],
-        at: Timestamp,
-    ) -> Result<()> {
-        let writer = &*self.writer;
-        dispatch_write!(self.record_ticket_closes(writer, events, marks, at))
+        dispatch_write!(self.record_ticket_asks(writer, events, marks, at))
     }
 
     /// The tickets raised for a post, oldest first.

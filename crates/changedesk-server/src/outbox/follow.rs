@@ -27,7 +27,7 @@ use changedesk_core::change_control::{
     TicketMove, TicketProgress, TicketScope, closed_here, follow_ticket, revision_note,
 };
 use changedesk_core::notify::{Event, EventKind, PostRef};
-use changedesk_store::{ChannelRow, FollowedTicket, ItemSave, NewTicket, StoreError};
+use changedesk_store::{ChannelRow, FollowedTicket, ItemSave, NewTicket, StoreError, TicketAsk};
 use serde::Serialize;
 
 use super::Outbox;
@@ -169,10 +169,15 @@ impl Outbox {
                     ticket_scope: Some(TicketScope::parse(&t.scope).map_err(StoreError::Invalid)?),
                 });
             }
-            marks.push((t.connector.clone(), t.correlation_id.clone(), b.revision));
+            marks.push(TicketAsk {
+                connector: t.connector.clone(),
+                correlation_id: t.correlation_id.clone(),
+                noted_revision: Some(b.revision),
+                close: false,
+            });
         }
         let told = events.len();
-        self.store.record_ticket_notes(&events, &marks, now).await?;
+        self.store.record_ticket_asks(&events, &marks, now).await?;
         Ok(told)
     }
 
@@ -319,9 +324,14 @@ impl Outbox {
             ticket_scope: Some(scope),
         };
         self.store
-            .record_ticket_closes(
+            .record_ticket_asks(
                 std::slice::from_ref(&event),
-                &[(kept.connector.clone(), kept.correlation_id.clone())],
+                &[TicketAsk {
+                    connector: kept.connector.clone(),
+                    correlation_id: kept.correlation_id.clone(),
+                    noted_revision: None,
+                    close: true,
+                }],
                 now,
             )
             .await?;

@@ -134,22 +134,8 @@ pub(super) async fn send(
             };
             // one raise at a time per ticket, whichever worker or replica:
             // the look-up before the create then sees the other's ticket
-            let locked = store
-                .lock_ticket(
-                    &channel.name,
-                    &correlation,
-                    hold.holder,
-                    hold.now,
-                    hold.until,
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            if !locked {
-                return Ok(SendOutcome::Retry {
-                    status: None,
-                    retry_after: Some(BUSY_WAIT),
-                    error: "another delivery is raising this ticket now".into(),
-                });
+            if let Some(busy) = lock(store, channel, &correlation, hold).await? {
+                return Ok(busy);
             }
             let raised = target.raise(&request).await;
             // a crash here leaves a ticket on the other side that the
@@ -187,23 +173,17 @@ pub(super) async fn send(
             recorded
         }
         "change.revised" => {
-            let Some(post) = payload.data.post else {
-                return Ok(failed("the revision names no post".into()));
-            };
-            let scope = payload.data.ticket_scope.unwrap_or(TicketScope::All);
-            let correlation = match correlation_id(&post.id, &scope) {
-                Ok(c) => c,
-                Err(e) => return Ok(failed(e)),
-            };
-            let Some(ticket) = store
-                .ticket(&channel.name, &correlation)
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                return Ok(failed(format!(
-                    "{} holds no ticket {correlation} to note the revision on",
-                    channel.name
-                )));
+            let (_, _, ticket) = match ticket_of(
+                store,
+                channel,
+                payload.data.post,
+                payload.data.ticket_scope,
+                "note the revision on",
+            )
+            .await?
+            {
+                Ok(t) => t,
+                Err(outcome) => return Ok(outcome),
             };
             if payload.data.changes.is_empty() {
                 return Ok(failed("the revision says nothing to note".into()));
@@ -221,24 +201,19 @@ pub(super) async fn send(
             )
         }
         "change.closed" => {
-            let Some(post) = payload.data.post else {
-                return Ok(failed("the close names no post".into()));
+            let (post, scope, kept) = match ticket_of(
+                store,
+                channel,
+                payload.data.post,
+                payload.data.ticket_scope,
+                "close",
+            )
+            .await?
+            {
+                Ok(t) => t,
+                Err(outcome) => return Ok(outcome),
             };
-            let scope = payload.data.ticket_scope.unwrap_or(TicketScope::All);
-            let correlation = match correlation_id(&post.id, &scope) {
-                Ok(c) => c,
-                Err(e) => return Ok(failed(e)),
-            };
-            let Some(kept) = store
-                .ticket(&channel.name, &correlation)
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                return Ok(failed(format!(
-                    "{} holds no ticket {correlation} to close",
-                    channel.name
-                )));
-            };
+            let correlation = kept.correlation_id.clone();
             let cancel = payload.data.reason.as_deref() == Some("cancel");
             match target
                 .close(&kept.external_id, cancel, &payload.data.changes)
@@ -276,6 +251,62 @@ pub(super) async fn send(
     }
 }
 
+/// The post, scope and kept ticket an event about a raised ticket names
+/// (`Err`: the outcome when it names none, to `what` — the delivery's
+/// failure); `Err` outside: the archive could not be read.
+async fn ticket_of(
+    store: &Store,
+    channel: &ChannelRow,
+    post: Option<PostRef>,
+    scope: Option<TicketScope>,
+    what: &str,
+) -> Result<Result<(PostRef, TicketScope, changedesk_store::TicketRow), SendOutcome>, String> {
+    let Some(post) = post else {
+        return Ok(Err(failed("the event names no post".into())));
+    };
+    let scope = scope.unwrap_or(TicketScope::All);
+    let correlation = match correlation_id(&post.id, &scope) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(failed(e))),
+    };
+    match store
+        .ticket(&channel.name, &correlation)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Some(t) => Ok(Ok((post, scope, t))),
+        None => Ok(Err(failed(format!(
+            "{} holds no ticket {correlation} to {what}",
+            channel.name
+        )))),
+    }
+}
+
+/// Takes the lock on the ticket `correlation` of `channel` for `hold`:
+/// `Some(outcome)` when another delivery holds it (tried again shortly).
+async fn lock(
+    store: &Store,
+    channel: &ChannelRow,
+    correlation: &str,
+    hold: &Hold<'_>,
+) -> Result<Option<SendOutcome>, String> {
+    let locked = store
+        .lock_ticket(
+            &channel.name,
+            correlation,
+            hold.holder,
+            hold.now,
+            hold.until,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((!locked).then(|| SendOutcome::Retry {
+        status: None,
+        retry_after: Some(BUSY_WAIT),
+        error: "another delivery is working on this ticket now".into(),
+    }))
+}
+
 /// The most characters of Microsoft's latest update copied into a note.
 const UPDATE_CHARS: usize = 4_000;
 
@@ -305,22 +336,8 @@ async fn incident(
         Ok(c) => c,
         Err(e) => return Ok(failed(e)),
     };
-    let locked = store
-        .lock_ticket(
-            &channel.name,
-            &correlation,
-            hold.holder,
-            hold.now,
-            hold.until,
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    if !locked {
-        return Ok(SendOutcome::Retry {
-            status: None,
-            retry_after: Some(BUSY_WAIT),
-            error: "another delivery is updating this incident now".into(),
-        });
+    if let Some(busy) = lock(store, channel, &correlation, hold).await? {
+        return Ok(busy);
     }
     let detail = store.get_incident(&incident.id).await.ok();
     let latest = detail

@@ -194,6 +194,22 @@ fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
+/// The Outbox page again, saying why the channel form was refused (400).
+async fn refuse_form(state: &AppState, form: &UiForm, why: &str) -> UiResult<Response> {
+    let notice = Notice {
+        ok: false,
+        text: why.into(),
+    };
+    render(
+        state,
+        &form.user,
+        &OutboxQuery::default(),
+        Some(notice),
+        StatusCode::BAD_REQUEST,
+    )
+    .await
+}
+
 /// `POST /outbox/channels`: adds a channel (a webhook, e-mail, Teams,
 /// Slack, or a connector to ServiceNow, Jira or GLPI); the page shows a
 /// webhook's signing secret made for it this once.
@@ -204,17 +220,10 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
         Some(m) => match m.parse::<u32>() {
             Ok(n) => Some(n),
             Err(_) => {
-                let notice = Notice {
-                    ok: false,
-                    text: "The batching window is a whole number of minutes.".into(),
-                };
-                let q = OutboxQuery::default();
-                return render(
+                return refuse_form(
                     &state,
-                    &form.user,
-                    &q,
-                    Some(notice),
-                    StatusCode::BAD_REQUEST,
+                    &form,
+                    "The batching window is a whole number of minutes.",
                 )
                 .await;
             }
@@ -246,21 +255,7 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
     let entities_id = match text("c_entities_id").map(|e| e.parse::<i64>()) {
         None => None,
         Some(Ok(n)) => Some(n),
-        Some(Err(_)) => {
-            let notice = Notice {
-                ok: false,
-                text: "A GLPI entity is a number.".into(),
-            };
-            let q = OutboxQuery::default();
-            return render(
-                &state,
-                &form.user,
-                &q,
-                Some(notice),
-                StatusCode::BAD_REQUEST,
-            )
-            .await;
-        }
+        Some(Err(_)) => return refuse_form(&state, &form, "A GLPI entity is a number.").await,
     };
     let checked = |k: &str| form.get(k) == "true";
     let connector = text("kind")
