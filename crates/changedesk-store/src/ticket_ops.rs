@@ -80,7 +80,7 @@ const TICKET_COLUMNS: &str = "tickets.connector, tickets.post_id, tickets.scope,
 
 pub(crate) async fn tickets_to_follow(pool: &Pool<Db>, limit: i64) -> Result<Vec<FollowedTicket>> {
     let rows = sqlx::query(sql(format!(
-        "SELECT tickets.channel_id, {TICKET_COLUMNS} FROM tickets JOIN channels ON channels.id = tickets.channel_id \
+        "SELECT channels.id AS channel_id, {TICKET_COLUMNS} FROM tickets JOIN channels ON channels.name = tickets.connector \
          WHERE tickets.progress IN ('open', 'in_progress') AND tickets.kind = 'change' AND channels.enabled = TRUE \
          ORDER BY tickets.checked_at, tickets.id LIMIT $1"
     )))
@@ -207,8 +207,8 @@ pub(crate) async fn ticket(pool: &Pool<Db>, connector: &str, correlation_id: &st
 
 pub(crate) async fn tickets_behind(pool: &Pool<Db>, limit: i64) -> Result<Vec<TicketBehind>> {
     let rows = sqlx::query(sql(format!(
-        "SELECT tickets.channel_id, tickets.noted_revision, posts.revision AS post_revision, {TICKET_COLUMNS} \
-         FROM tickets JOIN channels ON channels.id = tickets.channel_id JOIN posts ON posts.id = tickets.post_id \
+        "SELECT channels.id AS channel_id, tickets.noted_revision, posts.revision AS post_revision, {TICKET_COLUMNS} \
+         FROM tickets JOIN channels ON channels.name = tickets.connector JOIN posts ON posts.id = tickets.post_id \
          WHERE tickets.progress IN ('open', 'in_progress') AND tickets.kind = 'change' AND channels.enabled = TRUE \
          AND posts.revision > tickets.noted_revision ORDER BY tickets.id LIMIT $1"
     )))

@@ -133,7 +133,8 @@ impl Store {
 
     /// At most `limit` tickets to read back from their systems: those not
     /// done nor canceled whose connector is enabled, the least recently
-    /// read first.
+    /// read first. A ticket belongs to its connector by name: a connector
+    /// removed and added again (new credentials) follows its tickets.
     pub async fn tickets_to_follow(&self, limit: i64) -> Result<Vec<FollowedTicket>> {
         dispatch!(self.tickets_to_follow(limit))
     }

@@ -673,7 +673,7 @@ conformance!(
             .await
             .unwrap();
         assert!(lock("d3", "2026-03-02T00:01:30Z", "2026-03-02T00:02:30Z").await);
-        // the connector removed: its tickets stay
+        // the connector removed: its tickets stay, unfollowed
         assert!(
             store
                 .remove_channel("snow", "admin", at("2026-03-03T00:00:00Z"))
@@ -681,5 +681,13 @@ conformance!(
                 .unwrap()
         );
         assert_eq!(store.tickets_of_post("MC1").await.unwrap().len(), 1);
+        assert!(follow(10).await.is_empty());
+        // added again under its name (new credentials): followed again
+        let again = channel(&store, "snow").await;
+        assert_eq!(follow(10).await, ["cd-MC1-t-alpha"]);
+        assert_eq!(
+            store.tickets_to_follow(10).await.unwrap()[0].channel_id,
+            again
+        );
     }
 );

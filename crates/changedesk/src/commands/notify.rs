@@ -412,10 +412,16 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 _ => format!("e-mail to {}", channel.settings.recipients.join(", ")),
             };
             if channel.settings.connector.is_some() {
+                let also = channel.settings.describe();
                 println!(
                     "channel {name}: {what}; raises the change requests addressed to it \
-                     (`changedesk tasks raise-change MC… --connector {name}`); check it with \
-                     `changedesk notify channel test {name}`"
+                     (`changedesk tasks raise-change MC… --connector {name}`){}; check it with \
+                     `changedesk notify channel test {name}`",
+                    if also.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {also}")
+                    }
                 );
                 return Ok(ExitCode::SUCCESS);
             }

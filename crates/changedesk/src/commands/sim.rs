@@ -158,7 +158,7 @@ async fn start_itsm() -> Result<(
         .context("cannot start the ServiceNow mock")?;
     let c = sn.config();
     println!(
-        "ServiceNow mock (Table API change_request) at {}/: Basic {} / {}, or OAuth client {} / {}",
+        "ServiceNow mock (Table API change_request and incident) at {}/: Basic {} / {}, or OAuth client {} / {}",
         sn.url(),
         c.user,
         c.password,
