@@ -300,12 +300,28 @@ impl Glpi {
         &self,
         correlation_id: &str,
     ) -> Result<Option<GlpiChangeRef>, ConnectorError> {
+        self.find_in("Change", correlation_id).await
+    }
+
+    /// The ticket (an incident) whose name carries `correlation_id`, if any.
+    pub async fn find_ticket(
+        &self,
+        correlation_id: &str,
+    ) -> Result<Option<GlpiChangeRef>, ConnectorError> {
+        self.find_in("Ticket", correlation_id).await
+    }
+
+    async fn find_in(
+        &self,
+        itemtype: &str,
+        correlation_id: &str,
+    ) -> Result<Option<GlpiChangeRef>, ConnectorError> {
         correlation_ok(correlation_id, 100)?;
         let marker = format!("[{correlation_id}]");
         let answer = self
             .call(
                 Method::GET,
-                "search/Change",
+                &format!("search/{itemtype}"),
                 &[
                     ("criteria[0][field]", "1"),
                     ("criteria[0][searchtype]", "contains"),
@@ -326,10 +342,70 @@ impl Glpi {
 
     /// Reads the change `id`.
     pub async fn get(&self, id: i64) -> Result<GlpiChangeRef, ConnectorError> {
+        self.get_in("Change", id).await
+    }
+
+    /// Reads the ticket `id` (its `status`: `1` new, `2` processing
+    /// (assigned), `3` planned, `4` pending, `5` solved, `6` closed).
+    pub async fn get_ticket(&self, id: i64) -> Result<GlpiChangeRef, ConnectorError> {
+        self.get_in("Ticket", id).await
+    }
+
+    async fn get_in(&self, itemtype: &str, id: i64) -> Result<GlpiChangeRef, ConnectorError> {
         let answer = self
-            .call(Method::GET, &format!("Change/{id}"), &[], None)
+            .call(Method::GET, &format!("{itemtype}/{id}"), &[], None)
             .await?;
         GlpiChangeRef::from_json(&answer.body, false)
+    }
+
+    /// Opens an incident (a `Ticket` of type 1), once per correlation id,
+    /// as [`Glpi::create_change`] creates a change.
+    pub async fn create_incident(
+        &self,
+        new: &NewGlpiChange,
+    ) -> Result<(GlpiChangeRef, bool), ConnectorError> {
+        let body = json!({"input": {
+            "name": marked_name(new)?,
+            "content": new.content_html,
+            "type": 1,
+            "urgency": new.urgency.clamp(1, 5),
+            "impact": new.impact.clamp(1, 5),
+            "entities_id": self.settings.entities_id,
+        }});
+        create_once(
+            &self.settings.retry,
+            Duration::ZERO,
+            |_| self.find_ticket(&new.correlation_id),
+            || async {
+                let answer = self.attempt("Ticket/", &body).await?;
+                let id = created_id(&answer.body).map_err(Failed::unanswered)?;
+                self.get_ticket(id).await.map_err(Failed::unanswered)
+            },
+        )
+        .await
+    }
+
+    /// Adds a follow-up to the ticket `id` (not idempotent, as
+    /// [`Glpi::add_followup`]).
+    pub async fn add_ticket_followup(
+        &self,
+        id: i64,
+        content_html: &str,
+    ) -> Result<(), ConnectorError> {
+        self.followup_on("Ticket", id, content_html).await
+    }
+
+    /// Solves the ticket `id` (status 5) unless it is solved or closed
+    /// already; the ticket as it is then. Setting the status again changes
+    /// nothing: retried like a read.
+    pub async fn solve_ticket(&self, id: i64) -> Result<GlpiChangeRef, ConnectorError> {
+        let now = self.get_ticket(id).await?;
+        if !now.status.is_final() {
+            let body = json!({"input": {"status": 5}});
+            self.call(Method::PUT, &format!("Ticket/{id}"), &[], Some(&body))
+                .await?;
+        }
+        self.get_ticket(id).await
     }
 
     /// Creates the change, once: the change already carrying its
@@ -363,8 +439,17 @@ impl Glpi {
     /// but after a 429 (which GLPI does not send); an error is the
     /// caller's to decide.
     pub async fn add_followup(&self, id: i64, content_html: &str) -> Result<(), ConnectorError> {
+        self.followup_on("Change", id, content_html).await
+    }
+
+    async fn followup_on(
+        &self,
+        itemtype: &str,
+        id: i64,
+        content_html: &str,
+    ) -> Result<(), ConnectorError> {
         let body =
-            json!({"input": {"itemtype": "Change", "items_id": id, "content": content_html}});
+            json!({"input": {"itemtype": itemtype, "items_id": id, "content": content_html}});
         self.call_once(Method::POST, "ITILFollowup/", &body)
             .await
             .map(|_| ())

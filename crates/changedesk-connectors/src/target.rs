@@ -382,14 +382,14 @@ pub struct IncidentRequest<'a> {
 
 impl Target {
     /// Whether this system takes Service Health incidents (ServiceNow's
-    /// `incident` table; not yet Jira or GLPI).
+    /// `incident` table, GLPI's tickets of type incident; not yet Jira).
     pub fn takes_incidents(&self) -> bool {
-        matches!(self, Target::ServiceNow(_))
+        matches!(self, Target::ServiceNow(_) | Target::Glpi(..))
     }
 
     fn no_incidents(&self) -> ConnectorError {
         ConnectorError::Config(
-            "only a ServiceNow connector takes Service Health incidents yet".into(),
+            "only ServiceNow and GLPI connectors take Service Health incidents yet".into(),
         )
     }
 
@@ -399,6 +399,17 @@ impl Target {
         &self,
         r: &IncidentRequest<'_>,
     ) -> Result<(Ticket, bool), ConnectorError> {
+        if let Target::Glpi(c, web) = self {
+            let new = NewGlpiChange {
+                correlation_id: r.correlation_id.to_owned(),
+                name: r.text.summary.clone(),
+                content_html: paragraphs_html(&r.text.paragraphs),
+                urgency: r.impact + 1,
+                impact: r.impact + 1,
+            };
+            let (ticket, created) = c.create_incident(&new).await?;
+            return Ok((glpi_ticket_of(web, "ticket", &ticket), created));
+        }
         let Target::ServiceNow(c) = self else {
             return Err(self.no_incidents());
         };
@@ -418,6 +429,11 @@ impl Target {
         id: &str,
         paragraphs: &[String],
     ) -> Result<(), ConnectorError> {
+        if let Target::Glpi(c, _) = self {
+            return c
+                .add_ticket_followup(glpi_id(id)?, &paragraphs_html(paragraphs))
+                .await;
+        }
         let Target::ServiceNow(c) = self else {
             return Err(self.no_incidents());
         };
@@ -429,6 +445,15 @@ impl Target {
     /// Resolves the incident `id` with `notes` (nothing when it is over
     /// already: a person may have closed it).
     pub async fn resolve_incident(&self, id: &str, notes: &str) -> Result<Ticket, ConnectorError> {
+        if let Target::Glpi(c, web) = self {
+            // the resolution as a follow-up, then the ticket solved
+            let gid = glpi_id(id)?;
+            if !c.get_ticket(gid).await?.status.is_final() {
+                c.add_ticket_followup(gid, &paragraphs_html(&[notes.to_owned()]))
+                    .await?;
+            }
+            return Ok(glpi_ticket_of(web, "ticket", &c.solve_ticket(gid).await?));
+        }
         let Target::ServiceNow(c) = self else {
             return Err(self.no_incidents());
         };
@@ -473,12 +498,22 @@ fn jira_ticket(c: &Jira, issue: &crate::jira::Issue) -> Ticket {
 }
 
 fn glpi_ticket(web: &str, change: &crate::glpi::GlpiChangeRef) -> Ticket {
+    glpi_ticket_of(web, "change", change)
+}
+
+/// A GLPI change or ticket (`form`: `change`, `ticket`) as a [`Ticket`]
+/// (a ticket's status 5 is "solved": done).
+fn glpi_ticket_of(web: &str, form: &str, item: &crate::glpi::GlpiChangeRef) -> Ticket {
+    let state = match (form, item.status) {
+        ("ticket", crate::glpi::GlpiStatus::Applied) => "solved".to_owned(),
+        _ => item.status.label(),
+    };
     Ticket {
-        id: change.id.to_string(),
-        number: change.id.to_string(),
-        url: format!("{web}/front/change.form.php?id={}", change.id),
-        state: change.status.label(),
-        progress: change.status.progress(),
+        id: item.id.to_string(),
+        number: item.id.to_string(),
+        url: format!("{web}/front/{form}.form.php?id={}", item.id),
+        state,
+        progress: item.status.progress(),
     }
 }
 

@@ -16,6 +16,8 @@
 //! | `PUT` (or `PATCH`) `/apirest.php/Change/{id}` `{"input":{…}}` | 200 `[{"<id>":true,"message":""}]`, `date_mod` moves |
 //! | `POST /apirest.php/ITILFollowup/` `{"input":{"itemtype":"Change","items_id","content"}}` | 201 `{"id","message":""}`; the change's `date_mod` moves |
 //! | `GET /apirest.php/search/Change?criteria[0][field]=1&criteria[0][searchtype]=contains&criteria[0][value]=…` | 200 `{"totalcount","count","data":[{"2":id,"1":name,"12":status,"19":date_mod}]}` (field 1 name, `contains`; other criteria ignored) |
+//! | the same on `Ticket` (`/apirest.php/Ticket/`, `search/Ticket`, follow-ups with `itemtype` `Ticket`) | the same, a ticket's own ids |
+//! | another itemtype | 400 `ERROR_RESOURCE_NOT_FOUND_NOR_COMMONDBTM` |
 //!
 //! [`GlpiHandle::set_status`] is the other side's people; every change's
 //! `date_mod` is on the mock's clock.
@@ -83,16 +85,70 @@ impl GlpiChange {
 /// The records of the mock (opaque).
 pub struct GlpiRecords {
     changes: Vec<GlpiChange>,
+    /// The `Ticket` itemtype (incidents and requests).
+    tickets: Vec<GlpiChange>,
     sessions: Vec<String>,
     next_followup: i64,
     /// The high-level API's Bearer tokens, and when each expires.
     tokens: HashMap<String, std::time::Duration>,
 }
 
+/// The itemtypes of the legacy API the mock serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    Change,
+    Ticket,
+}
+
+impl Item {
+    fn parse(name: &str) -> Option<Item> {
+        match name {
+            "Change" => Some(Item::Change),
+            "Ticket" => Some(Item::Ticket),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Item::Change => "Change",
+            Item::Ticket => "Ticket",
+        }
+    }
+}
+
+/// An itemtype the mock does not serve (GLPI: 400 for an unknown one).
+fn unknown_itemtype(name: &str) -> Response {
+    glpi_error(
+        StatusCode::BAD_REQUEST,
+        "ERROR_RESOURCE_NOT_FOUND_NOR_COMMONDBTM",
+        &format!("resource {name} not found or not an instance of CommonDBTM"),
+    )
+}
+
 impl GlpiRecords {
+    fn items(&self, item: Item) -> &Vec<GlpiChange> {
+        match item {
+            Item::Change => &self.changes,
+            Item::Ticket => &self.tickets,
+        }
+    }
+
+    fn items_mut(&mut self, item: Item) -> &mut Vec<GlpiChange> {
+        match item {
+            Item::Change => &mut self.changes,
+            Item::Ticket => &mut self.tickets,
+        }
+    }
+
     /// Adds a change of `input` at `now`; its id.
     fn add(&mut self, input: Map<String, Value>, now: String) -> i64 {
-        let id = i64::try_from(self.changes.len()).unwrap_or(0) + 1;
+        self.add_item(Item::Change, input, now)
+    }
+
+    /// Adds an item of `input` at `now`; its id.
+    fn add_item(&mut self, item: Item, input: Map<String, Value>, now: String) -> i64 {
+        let id = i64::try_from(self.items(item).len()).unwrap_or(0) + 1;
         let mut fields = Map::new();
         fields.insert("id".into(), id.into());
         fields.insert("status".into(), 1.into());
@@ -100,7 +156,7 @@ impl GlpiRecords {
         fields.insert("date".into(), now.clone().into());
         fields.insert("date_creation".into(), now.clone().into());
         write_input(&mut fields, input, now);
-        self.changes.push(GlpiChange {
+        self.items_mut(item).push(GlpiChange {
             fields,
             followups: Vec::new(),
         });
@@ -161,6 +217,11 @@ impl MockHandle<GlpiConfig, GlpiRecords> {
         self.shared.lock().changes.clone()
     }
 
+    /// The tickets (incidents, requests), oldest first.
+    pub fn tickets(&self) -> Vec<GlpiChange> {
+        self.shared.lock().tickets.clone()
+    }
+
     /// Ends every session (as a server's session lifetime does): the next
     /// call gets 401 `ERROR_SESSION_TOKEN_INVALID`.
     pub fn expire_sessions(&self) {
@@ -190,6 +251,7 @@ pub async fn start_glpi(config: GlpiConfig) -> std::io::Result<GlpiHandle> {
         config,
         GlpiRecords {
             changes: Vec::new(),
+            tickets: Vec::new(),
             sessions: Vec::new(),
             next_followup: 1,
             tokens: HashMap::new(),
@@ -199,13 +261,13 @@ pub async fn start_glpi(config: GlpiConfig) -> std::io::Result<GlpiHandle> {
     let app = Router::new()
         .route("/apirest.php/initSession", get(init_session))
         .route("/apirest.php/killSession", get(kill_session))
-        .route("/apirest.php/Change/", post(create))
+        .route("/apirest.php/ITILFollowup/", post(followup))
+        .route("/apirest.php/{itemtype}/", post(create))
         .route(
-            "/apirest.php/Change/{id}",
+            "/apirest.php/{itemtype}/{id}",
             get(read).put(update).patch(update),
         )
-        .route("/apirest.php/ITILFollowup/", post(followup))
-        .route("/apirest.php/search/Change", get(search))
+        .route("/apirest.php/search/{itemtype}", get(search))
         .route("/api.php/token", post(hl_token))
         .route(
             "/api.php/v2.0/Assistance/Change",
@@ -394,46 +456,44 @@ fn bad_array() -> Response {
 async fn create(
     State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
+    Path(itemtype): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let Some(item) = Item::parse(&itemtype) else {
+        return unknown_itemtype(&itemtype);
+    };
     let host = header_text(&headers, "host")
         .unwrap_or("127.0.0.1")
         .to_owned();
-    call(
-        &shared,
-        &method,
-        "/apirest.php/Change/",
-        &headers,
-        &body,
-        true,
-        || {
-            let Some(input) = input_of(&body) else {
-                return bad_array();
-            };
-            if input
-                .get("name")
-                .and_then(Value::as_str)
-                .is_none_or(|n| n.trim().is_empty())
-            {
-                return glpi_error(
-                    StatusCode::BAD_REQUEST,
-                    "ERROR_GLPI_ADD",
-                    "You must fill the title",
-                );
-            }
-            let id = shared
-                .lock()
-                .add(input, plain_time(shared.core.clock.now()));
-            let mut r = json_answer(StatusCode::CREATED, &json!({"id": id, "message": ""}));
-            if let Ok(v) =
-                header::HeaderValue::from_str(&format!("http://{host}/apirest.php/Change/{id}"))
-            {
-                r.headers_mut().insert(header::LOCATION, v);
-            }
-            r
-        },
-    )
+    let path = format!("/apirest.php/{}/", item.name());
+    call(&shared, &method, &path, &headers, &body, true, || {
+        let Some(input) = input_of(&body) else {
+            return bad_array();
+        };
+        if input
+            .get("name")
+            .and_then(Value::as_str)
+            .is_none_or(|n| n.trim().is_empty())
+        {
+            return glpi_error(
+                StatusCode::BAD_REQUEST,
+                "ERROR_GLPI_ADD",
+                "You must fill the title",
+            );
+        }
+        let id = shared
+            .lock()
+            .add_item(item, input, plain_time(shared.core.clock.now()));
+        let mut r = json_answer(StatusCode::CREATED, &json!({"id": id, "message": ""}));
+        if let Ok(v) = header::HeaderValue::from_str(&format!(
+            "http://{host}/apirest.php/{}/{id}",
+            item.name()
+        )) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        r
+    })
     .await
 }
 
@@ -448,15 +508,18 @@ fn not_found() -> Response {
 async fn read(
     State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
-    Path(id): Path<String>,
+    Path((itemtype, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = format!("/apirest.php/Change/{id}");
+    let Some(item) = Item::parse(&itemtype) else {
+        return unknown_itemtype(&itemtype);
+    };
+    let path = format!("/apirest.php/{}/{id}", item.name());
     call(&shared, &method, &path, &headers, &body, false, || {
         let inner = shared.lock();
         match inner
-            .changes
+            .items(item)
             .iter()
             .find(|c| id.parse::<i64>().is_ok_and(|n| n == c.id()))
         {
@@ -481,11 +544,14 @@ async fn read(
 async fn update(
     State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
-    Path(id): Path<String>,
+    Path((itemtype, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = format!("/apirest.php/Change/{id}");
+    let Some(item) = Item::parse(&itemtype) else {
+        return unknown_itemtype(&itemtype);
+    };
+    let path = format!("/apirest.php/{}/{id}", item.name());
     call(&shared, &method, &path, &headers, &body, false, || {
         let Some(input) = input_of(&body) else {
             return bad_array();
@@ -493,7 +559,7 @@ async fn update(
         let now = plain_time(shared.core.clock.now());
         let mut inner = shared.lock();
         let Some(c) = inner
-            .changes
+            .items_mut(item)
             .iter_mut()
             .find(|c| id.parse::<i64>().is_ok_and(|n| n == c.id()))
         else {
@@ -530,21 +596,28 @@ async fn followup(
             let Some(input) = input_of(&body) else {
                 return bad_array();
             };
-            let (Some("Change"), Some(items_id), Some(content)) = (
-                input.get("itemtype").and_then(Value::as_str),
+            let (Some(item), Some(items_id), Some(content)) = (
+                input
+                    .get("itemtype")
+                    .and_then(Value::as_str)
+                    .and_then(Item::parse),
                 input.get("items_id").and_then(Value::as_i64),
                 input.get("content").and_then(Value::as_str),
             ) else {
                 return glpi_error(
                     StatusCode::BAD_REQUEST,
                     "ERROR_GLPI_ADD",
-                    "itemtype Change, items_id and content are required",
+                    "itemtype (Change or Ticket), items_id and content are required",
                 );
             };
             let now = plain_time(shared.core.clock.now());
             let mut inner = shared.lock();
             let id = inner.next_followup;
-            let Some(c) = inner.changes.iter_mut().find(|c| c.id() == items_id) else {
+            let Some(c) = inner
+                .items_mut(item)
+                .iter_mut()
+                .find(|c| c.id() == items_id)
+            else {
                 return not_found();
             };
             c.followups.push(content.to_owned());
@@ -559,46 +632,43 @@ async fn followup(
 async fn search(
     State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
     method: Method,
+    Path(itemtype): Path<String>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    call(
-        &shared,
-        &method,
-        "/apirest.php/search/Change",
-        &headers,
-        &body,
-        false,
-        || {
-            // field 1 (name) `contains` the value; other criteria are ignored
-            let wanted = (params.get("criteria[0][field]").map(String::as_str) == Some("1")
-                && params.get("criteria[0][searchtype]").map(String::as_str) == Some("contains"))
-            .then(|| params.get("criteria[0][value]").cloned())
-            .flatten();
-            let inner = shared.lock();
-            let data: Vec<Value> = inner
-                .changes
-                .iter()
-                .filter(|c| {
-                    wanted.as_deref().is_none_or(|w| {
-                        c.fields
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .is_some_and(|n| n.to_lowercase().contains(&w.to_lowercase()))
-                    })
+    let Some(item) = Item::parse(&itemtype) else {
+        return unknown_itemtype(&itemtype);
+    };
+    let path = format!("/apirest.php/search/{}", item.name());
+    call(&shared, &method, &path, &headers, &body, false, || {
+        // field 1 (name) `contains` the value; other criteria are ignored
+        let wanted = (params.get("criteria[0][field]").map(String::as_str) == Some("1")
+            && params.get("criteria[0][searchtype]").map(String::as_str) == Some("contains"))
+        .then(|| params.get("criteria[0][value]").cloned())
+        .flatten();
+        let inner = shared.lock();
+        let data: Vec<Value> = inner
+            .items(item)
+            .iter()
+            .filter(|c| {
+                wanted.as_deref().is_none_or(|w| {
+                    c.fields
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .is_some_and(|n| n.to_lowercase().contains(&w.to_lowercase()))
                 })
-                .map(|c| {
-                    json!({"2": c.id(), "1": c.fields.get("name"), "12": c.fields.get("status"),
+            })
+            .map(|c| {
+                json!({"2": c.id(), "1": c.fields.get("name"), "12": c.fields.get("status"),
                        "19": c.fields.get("date_mod")})
-                })
-                .collect();
-            json_answer(
-                StatusCode::OK,
-                &json!({"totalcount": data.len(), "count": data.len(), "data": data}),
-            )
-        },
-    )
+            })
+            .collect();
+        json_answer(
+            StatusCode::OK,
+            &json!({"totalcount": data.len(), "count": data.len(), "data": data}),
+        )
+    })
     .await
 }
 

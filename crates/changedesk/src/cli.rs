@@ -746,9 +746,9 @@ pub struct ChannelAdd {
     /// (rules' `change_request = true`).
     #[arg(long)]
     pub raise_required: bool,
-    /// A ServiceNow connector that opens an incident for each Service Health incident or
+    /// A ServiceNow or GLPI connector that opens an incident for each Service Health incident or
     /// advisory of its tenants, adds Microsoft's updates and resolves it with Microsoft.
-    #[arg(long, requires = "servicenow")]
+    #[arg(long)]
     pub incidents: bool,
     /// A Microsoft Teams Workflows webhook URL (its `sig` is the credential: kept sealed).
     #[arg(long, value_name = "URL", conflicts_with_all = ["slack", "email"])]

@@ -316,3 +316,67 @@ async fn tickets_close_on_each_system() {
     );
     assert_eq!(g.changes()[0].followups.len(), 1);
 }
+
+/// Service Health incidents in GLPI: a ticket of type incident opened once
+/// per correlation id, Microsoft's update as a follow-up, the resolution a
+/// follow-up and the ticket solved; Jira does not take incidents yet.
+#[tokio::test]
+async fn glpi_takes_service_health_incidents() {
+    use changedesk_connectors::target::IncidentRequest;
+    let g = start_glpi(GlpiConfig::default()).await.unwrap();
+    let s = settings(json!({"system": "glpi", "url": g.url()}));
+    let creds = Credentials {
+        secret: g.config().user_token.clone(),
+        app_token: g.config().app_token.clone(),
+    };
+    let t = Target::new(&s, &creds).unwrap();
+    assert!(t.takes_incidents());
+    let text = TicketText {
+        summary: "[M365 EX1] Mail delays".to_owned(),
+        paragraphs: vec!["Exchange Online <mail flow>".to_owned()],
+    };
+    let request = IncidentRequest {
+        correlation_id: "cd-EX1-all",
+        text: &text,
+        impact: 2,
+    };
+    let (opened, created) = t.raise_incident(&request).await.unwrap();
+    assert!(created);
+    assert!(
+        opened.url.contains("/front/ticket.form.php?id="),
+        "{}",
+        opened.url
+    );
+    let (again, created) = t.raise_incident(&request).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.id, opened.id);
+    assert_eq!((g.tickets().len(), g.changes().len()), (1, 0));
+    assert_eq!(g.tickets()[0].fields["type"], 1);
+    t.note_incident(&opened.id, &["Microsoft updated EX1".to_owned()])
+        .await
+        .unwrap();
+    let solved = t.resolve_incident(&opened.id, "Restored").await.unwrap();
+    assert_eq!(
+        (solved.state.as_str(), solved.progress),
+        ("solved", TicketProgress::Done)
+    );
+    assert_eq!(
+        g.tickets()[0].followups,
+        ["<p>Microsoft updated EX1</p>", "<p>Restored</p>"]
+    );
+    // solved already: nothing more
+    t.resolve_incident(&opened.id, "Restored").await.unwrap();
+    assert_eq!(g.tickets()[0].followups.len(), 2);
+
+    let j = start_jira(JiraConfig::default()).await.unwrap();
+    let s = settings(
+        json!({"system": "jira", "url": j.url(), "user": j.config().email,
+        "project": j.config().project, "issue_type": "Change"}),
+    );
+    let t = Target::new(&s, &secret(&j.config().api_token)).unwrap();
+    assert!(!t.takes_incidents());
+    assert!(matches!(
+        t.raise_incident(&request).await,
+        Err(ConnectorError::Config(_))
+    ));
+}

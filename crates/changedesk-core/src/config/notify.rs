@@ -185,7 +185,7 @@ pub struct DeclaredConnector {
     /// Raise a change for every item the rules require one of.
     #[serde(default)]
     pub raise_required: bool,
-    /// ServiceNow: open incidents for Service Health incidents.
+    /// ServiceNow, GLPI: open incidents for Service Health incidents.
     #[serde(default)]
     pub incidents: bool,
     /// What items do as their tickets move, and whether an item closed

@@ -170,7 +170,7 @@ pub struct ConnectorRequest {
     pub raise_required: Option<bool>,
     /// Open an incident in the service desk for each Service Health
     /// incident or advisory of the connector's tenants, add Microsoft's
-    /// updates to it and resolve it with Microsoft (ServiceNow only).
+    /// updates to it and resolve it with Microsoft (ServiceNow, GLPI).
     #[serde(default)]
     pub incidents: Option<bool>,
 }
@@ -428,9 +428,9 @@ pub fn check_channel(
             .as_ref()
             .and_then(|c| c.incidents)
             .unwrap_or(false);
-        if incidents && kind != ChannelKind::ServiceNow {
+        if incidents && !matches!(kind, ChannelKind::ServiceNow | ChannelKind::Glpi) {
             return Err(on("connector")(format!(
-                "only a ServiceNow connector opens incidents yet, not a {kind} one"
+                "only ServiceNow and GLPI connectors open incidents yet, not a {kind} one"
             )));
         }
         (

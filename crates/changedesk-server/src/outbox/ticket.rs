@@ -329,7 +329,7 @@ async fn incident(
     };
     if !target.takes_incidents() {
         return Ok(failed(
-            "only a ServiceNow connector takes Service Health incidents yet".into(),
+            "only ServiceNow and GLPI connectors take Service Health incidents yet".into(),
         ));
     }
     let correlation = match correlation_id(&incident.id, &TicketScope::All) {

@@ -942,7 +942,7 @@ async fn service_health_incidents_flow_into_servicenow(store: Store) {
         .await;
     assert_eq!(jira.status, StatusCode::BAD_REQUEST, "{}", jira.body);
     assert!(
-        jira.body.contains("only a ServiceNow connector"),
+        jira.body.contains("only ServiceNow and GLPI connectors"),
         "{}",
         jira.body
     );
