@@ -364,25 +364,7 @@ impl Glpi {
         &self,
         new: &NewGlpiChange,
     ) -> Result<(GlpiChangeRef, bool), ConnectorError> {
-        let body = json!({"input": {
-            "name": marked_name(new)?,
-            "content": new.content_html,
-            "type": 1,
-            "urgency": new.urgency.clamp(1, 5),
-            "impact": new.impact.clamp(1, 5),
-            "entities_id": self.settings.entities_id,
-        }});
-        create_once(
-            &self.settings.retry,
-            Duration::ZERO,
-            |_| self.find_ticket(&new.correlation_id),
-            || async {
-                let answer = self.attempt("Ticket/", &body).await?;
-                let id = created_id(&answer.body).map_err(Failed::unanswered)?;
-                self.get_ticket(id).await.map_err(Failed::unanswered)
-            },
-        )
-        .await
+        self.create_in("Ticket", new, Some(1)).await
     }
 
     /// Adds a follow-up to the ticket `id` (not idempotent, as
@@ -415,21 +397,37 @@ impl Glpi {
         &self,
         new: &NewGlpiChange,
     ) -> Result<(GlpiChangeRef, bool), ConnectorError> {
-        let body = json!({"input": {
+        self.create_in("Change", new, None).await
+    }
+
+    /// Creates an item of `itemtype` (a ticket's `type` too), once per
+    /// correlation id (searched before each attempt).
+    async fn create_in(
+        &self,
+        itemtype: &str,
+        new: &NewGlpiChange,
+        ticket_type: Option<u8>,
+    ) -> Result<(GlpiChangeRef, bool), ConnectorError> {
+        let mut input = json!({
             "name": marked_name(new)?,
             "content": new.content_html,
             "urgency": new.urgency.clamp(1, 5),
             "impact": new.impact.clamp(1, 5),
             "entities_id": self.settings.entities_id,
-        }});
+        });
+        if let (Some(t), Some(o)) = (ticket_type, input.as_object_mut()) {
+            o.insert("type".into(), t.into());
+        }
+        let body = json!({ "input": input });
+        let path = format!("{itemtype}/");
         create_once(
             &self.settings.retry,
             Duration::ZERO,
-            |_| self.find(&new.correlation_id),
+            |_| self.find_in(itemtype, &new.correlation_id),
             || async {
-                let answer = self.attempt("Change/", &body).await?;
+                let answer = self.attempt(&path, &body).await?;
                 let id = created_id(&answer.body).map_err(Failed::unanswered)?;
-                self.get(id).await.map_err(Failed::unanswered)
+                self.get_in(itemtype, id).await.map_err(Failed::unanswered)
             },
         )
         .await
