@@ -307,11 +307,20 @@ impl Jira {
     /// and after an attempt that may have created it unseen, until search
     /// settles). The `bool` says whether this call's create was answered.
     pub async fn create_issue(&self, new: &NewIssue) -> Result<(Issue, bool), ConnectorError> {
+        self.create_issue_as(new, &self.settings.issue_type).await
+    }
+
+    /// [`Jira::create_issue`] with another issue type (an incident's).
+    pub async fn create_issue_as(
+        &self,
+        new: &NewIssue,
+        issue_type: &str,
+    ) -> Result<(Issue, bool), ConnectorError> {
         correlation_ok(&new.correlation_id, 255)?;
         let summary: String = new.summary.trim().chars().take(255).collect();
         let mut fields = json!({
             "project": {"key": self.settings.project},
-            "issuetype": {"name": self.settings.issue_type},
+            "issuetype": {"name": issue_type},
             "summary": summary,
             "labels": ["changedesk", new.correlation_id],
             "description": adf(&new.paragraphs, new.link.as_ref()),

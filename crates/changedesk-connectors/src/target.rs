@@ -75,8 +75,8 @@ pub struct TicketRequest<'a> {
 pub enum Target {
     /// ServiceNow.
     ServiceNow(ServiceNow),
-    /// Jira Cloud.
-    Jira(Jira),
+    /// Jira Cloud, with the issue type incidents are opened as, if any.
+    Jira(Jira, Option<String>),
     /// GLPI (`apirest.php`), with its web root for links.
     Glpi(Glpi, String),
 }
@@ -169,12 +169,18 @@ impl Target {
                 user,
                 project,
                 issue_type,
+                incident_issue_type,
             } => {
                 let mut s = JiraSettings::new(parse_url(url)?, user, secret(), project, issue_type);
                 s.timeout = tuning.timeout;
                 s.retry = tuning.retry;
                 s.search_settle = tuning.search_settle;
-                Target::Jira(Jira::new(s)?)
+                let incidents = incident_issue_type
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned);
+                Target::Jira(Jira::new(s)?, incidents)
             }
             TargetSettings::Glpi {
                 url,
@@ -213,7 +219,7 @@ impl Target {
     pub async fn test_connection(&self) -> Result<(), ConnectorError> {
         match self {
             Target::ServiceNow(c) => c.test_connection().await,
-            Target::Jira(c) => c.test_connection().await,
+            Target::Jira(c, _) => c.test_connection().await,
             Target::Glpi(c, _) => c.test_connection().await,
         }
     }
@@ -242,7 +248,7 @@ impl Target {
                     created,
                 ))
             }
-            Target::Jira(c) => {
+            Target::Jira(c, _) => {
                 let new = NewIssue {
                     correlation_id: r.correlation_id.to_owned(),
                     summary: r.text.summary.clone(),
@@ -280,7 +286,7 @@ impl Target {
                     progress: change.state.progress(),
                 })
             }
-            Target::Jira(c) => Ok(jira_ticket(c, &c.get(id).await?)),
+            Target::Jira(c, _) => Ok(jira_ticket(c, &c.get(id).await?)),
             Target::Glpi(c, web) => Ok(glpi_ticket(web, &c.get(glpi_id(id)?).await?)),
         }
     }
@@ -293,7 +299,7 @@ impl Target {
                 .add_work_note(id, &paragraphs.join("\n\n"))
                 .await
                 .map(|_| ()),
-            Target::Jira(c) => c.add_comment(id, paragraphs).await,
+            Target::Jira(c, _) => c.add_comment(id, paragraphs).await,
             Target::Glpi(c, _) => {
                 c.add_followup(glpi_id(id)?, &paragraphs_html(paragraphs))
                     .await
@@ -336,7 +342,7 @@ impl Target {
                 }
                 self.read(id).await
             }
-            Target::Jira(c) => {
+            Target::Jira(c, _) => {
                 let now = c.get(id).await?;
                 if now.category.progress() != TicketProgress::Done {
                     use crate::jira::StatusCategory;
@@ -382,14 +388,18 @@ pub struct IncidentRequest<'a> {
 
 impl Target {
     /// Whether this system takes Service Health incidents (ServiceNow's
-    /// `incident` table, GLPI's tickets of type incident; not yet Jira).
+    /// `incident` table, GLPI's tickets of type incident, Jira issues of
+    /// the connector's incident issue type).
     pub fn takes_incidents(&self) -> bool {
-        matches!(self, Target::ServiceNow(_) | Target::Glpi(..))
+        matches!(
+            self,
+            Target::ServiceNow(_) | Target::Glpi(..) | Target::Jira(_, Some(_))
+        )
     }
 
     fn no_incidents(&self) -> ConnectorError {
         ConnectorError::Config(
-            "only ServiceNow and GLPI connectors take Service Health incidents yet".into(),
+            "this connector takes no Service Health incidents (a Jira one needs `incident_issue_type`)".into(),
         )
     }
 
@@ -399,6 +409,17 @@ impl Target {
         &self,
         r: &IncidentRequest<'_>,
     ) -> Result<(Ticket, bool), ConnectorError> {
+        if let Target::Jira(c, Some(kind)) = self {
+            let new = NewIssue {
+                correlation_id: r.correlation_id.to_owned(),
+                summary: r.text.summary.clone(),
+                paragraphs: r.text.paragraphs.clone(),
+                link: None,
+                due: None,
+            };
+            let (issue, created) = c.create_issue_as(&new, kind).await?;
+            return Ok((jira_ticket(c, &issue), created));
+        }
         if let Target::Glpi(c, web) = self {
             let new = NewGlpiChange {
                 correlation_id: r.correlation_id.to_owned(),
@@ -434,6 +455,9 @@ impl Target {
                 .add_ticket_followup(glpi_id(id)?, &paragraphs_html(paragraphs))
                 .await;
         }
+        if let Target::Jira(c, Some(_)) = self {
+            return c.add_comment(id, paragraphs).await;
+        }
         let Target::ServiceNow(c) = self else {
             return Err(self.no_incidents());
         };
@@ -445,6 +469,10 @@ impl Target {
     /// Resolves the incident `id` with `notes` (nothing when it is over
     /// already: a person may have closed it).
     pub async fn resolve_incident(&self, id: &str, notes: &str) -> Result<Ticket, ConnectorError> {
+        if let Target::Jira(_, Some(_)) = self {
+            // the resolution as a comment, the issue taken to done
+            return self.close(id, false, &[notes.to_owned()]).await;
+        }
         if let Target::Glpi(c, web) = self {
             // the resolution as a follow-up, then the ticket solved
             let gid = glpi_id(id)?;

@@ -120,6 +120,10 @@ pub enum TargetSettings {
         project: String,
         /// The issue type's name, e.g. `Task`.
         issue_type: String,
+        /// The issue type Service Health incidents are opened as (e.g.
+        /// Jira Service Management's `Incident`); none: no incidents.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident_issue_type: Option<String>,
     },
     /// A GLPI server's REST API (`apirest.php`).
     Glpi {

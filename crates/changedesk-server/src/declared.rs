@@ -101,6 +101,7 @@ fn connector_request(c: &changedesk_core::config::DeclaredConnector) -> Connecto
         template: c.template.clone(),
         project: c.project.clone(),
         issue_type: c.issue_type.clone(),
+        incident_issue_type: c.incident_issue_type.clone(),
         entities_id: c.entities_id,
         app_token: None,
         follow: c.follow.as_ref().map(|f| FollowRequest {

@@ -56,7 +56,11 @@ impl Default for JiraConfig {
             email: "changedesk@example.com".to_owned(),
             api_token: "mock-api-token-not-secret".to_owned(),
             project: "CHG".to_owned(),
-            issue_types: vec!["Task".to_owned(), "Change".to_owned()],
+            issue_types: vec![
+                "Task".to_owned(),
+                "Change".to_owned(),
+                "Incident".to_owned(),
+            ],
             search_lag: Duration::from_millis(500),
         }
     }

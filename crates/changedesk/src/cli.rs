@@ -720,6 +720,9 @@ pub struct ChannelAdd {
     /// Jira's issue type.
     #[arg(long, value_name = "TYPE", requires = "jira")]
     pub issue_type: Option<String>,
+    /// Jira's issue type for Service Health incidents (with --incidents), e.g. Incident.
+    #[arg(long, value_name = "TYPE", requires = "jira")]
+    pub incident_issue_type: Option<String>,
     /// GLPI's entity for new changes.
     #[arg(long, value_name = "ID", requires = "glpi")]
     pub entities_id: Option<i64>,
@@ -746,8 +749,9 @@ pub struct ChannelAdd {
     /// (rules' `change_request = true`).
     #[arg(long)]
     pub raise_required: bool,
-    /// A ServiceNow or GLPI connector that opens an incident for each Service Health incident or
-    /// advisory of its tenants, adds Microsoft's updates and resolves it with Microsoft.
+    /// A connector that opens an incident for each Service Health incident or advisory of its
+    /// tenants (ServiceNow, GLPI; Jira with --incident-issue-type), adds Microsoft's updates and
+    /// resolves it with Microsoft.
     #[arg(long)]
     pub incidents: bool,
     /// A Microsoft Teams Workflows webhook URL (its `sig` is the credential: kept sealed).

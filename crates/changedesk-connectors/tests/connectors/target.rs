@@ -380,3 +380,41 @@ async fn glpi_takes_service_health_incidents() {
         Err(ConnectorError::Config(_))
     ));
 }
+
+/// Jira takes incidents as issues of its connector's incident issue type:
+/// opened once, Microsoft's update a comment, the resolution a comment and
+/// the issue taken to done.
+#[tokio::test]
+async fn jira_takes_incidents_as_its_incident_issue_type() {
+    use changedesk_connectors::target::IncidentRequest;
+    let j = start_jira(JiraConfig::default()).await.unwrap();
+    let s = settings(
+        json!({"system": "jira", "url": j.url(), "user": j.config().email,
+        "project": j.config().project, "issue_type": "Change", "incident_issue_type": "Incident"}),
+    );
+    let t = Target::new(&s, &secret(&j.config().api_token)).unwrap();
+    assert!(t.takes_incidents());
+    let text = TicketText {
+        summary: "[M365 EX1] Mail delays".to_owned(),
+        paragraphs: vec!["Exchange Online".to_owned()],
+    };
+    let request = IncidentRequest {
+        correlation_id: "cd-EX1-all",
+        text: &text,
+        impact: 2,
+    };
+    let (opened, created) = t.raise_incident(&request).await.unwrap();
+    assert!(created);
+    let issue = j.issues()[0].clone();
+    assert_eq!(
+        issue.fields["issuetype"]["name"], "Incident",
+        "{:?}",
+        issue.fields
+    );
+    t.note_incident(&opened.id, &["Microsoft updated EX1".to_owned()])
+        .await
+        .unwrap();
+    let done = t.resolve_incident(&opened.id, "Restored").await.unwrap();
+    assert_eq!(done.progress, TicketProgress::Done);
+    assert_eq!(j.issues()[0].comments.len(), 2);
+}

@@ -179,6 +179,9 @@ pub struct DeclaredConnector {
     /// Jira: the issue type.
     #[serde(default)]
     pub issue_type: Option<String>,
+    /// Jira: the issue type incidents are opened as.
+    #[serde(default)]
+    pub incident_issue_type: Option<String>,
     /// GLPI: the entity.
     #[serde(default)]
     pub entities_id: Option<i64>,

@@ -152,6 +152,10 @@ pub struct ConnectorRequest {
     /// Jira: the issue type's name.
     #[serde(default)]
     pub issue_type: Option<String>,
+    /// Jira: the issue type Service Health incidents are opened as (with
+    /// `incidents`), e.g. Jira Service Management's `Incident`.
+    #[serde(default)]
+    pub incident_issue_type: Option<String>,
     /// GLPI: the entity changes are created in.
     #[serde(default)]
     pub entities_id: Option<i64>,
@@ -236,6 +240,10 @@ fn check_connector(
             c.issue_type.map(|t| t.trim().to_string().into()),
         ),
         ("entities_id", c.entities_id.map(Into::into)),
+        (
+            "incident_issue_type",
+            c.incident_issue_type.map(|t| t.trim().to_string().into()),
+        ),
     ];
     for (k, value) in fields {
         if let (Some(value), Some(obj)) = (value, v.as_object_mut()) {
@@ -428,10 +436,16 @@ pub fn check_channel(
             .as_ref()
             .and_then(|c| c.incidents)
             .unwrap_or(false);
-        if incidents && !matches!(kind, ChannelKind::ServiceNow | ChannelKind::Glpi) {
-            return Err(on("connector")(format!(
-                "only ServiceNow and GLPI connectors open incidents yet, not a {kind} one"
-            )));
+        let jira_incidents = req
+            .connector
+            .as_ref()
+            .and_then(|c| c.incident_issue_type.as_deref())
+            .is_some_and(|t| !t.trim().is_empty());
+        if incidents && kind == ChannelKind::Jira && !jira_incidents {
+            return Err(on("connector")(
+                "a Jira connector opens incidents as issues of `incident_issue_type` (e.g. Incident): set it"
+                    .into(),
+            ));
         }
         (
             seal(url.as_str(), url_context(&name), "url")?,

@@ -329,7 +329,7 @@ async fn incident(
     };
     if !target.takes_incidents() {
         return Ok(failed(
-            "only ServiceNow and GLPI connectors take Service Health incidents yet".into(),
+            "this connector takes no Service Health incidents (a Jira one needs an incident issue type)".into(),
         ));
     }
     let correlation = match correlation_id(&incident.id, &TicketScope::All) {

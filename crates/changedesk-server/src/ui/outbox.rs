@@ -268,6 +268,7 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
             template: text("c_template"),
             project: text("c_project"),
             issue_type: text("c_issue_type"),
+            incident_issue_type: text("c_incident_issue_type"),
             entities_id,
             app_token: text("c_app_token"),
             follow: Some(crate::outbox::FollowRequest {

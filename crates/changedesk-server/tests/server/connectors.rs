@@ -941,11 +941,7 @@ async fn service_health_incidents_flow_into_servicenow(store: Store) {
         )
         .await;
     assert_eq!(jira.status, StatusCode::BAD_REQUEST, "{}", jira.body);
-    assert!(
-        jira.body.contains("only ServiceNow and GLPI connectors"),
-        "{}",
-        jira.body
-    );
+    assert!(jira.body.contains("`incident_issue_type`"), "{}", jira.body);
     let load = |tenant: &'static str, list: Vec<changedesk_core::Incident>, now: &'static str| {
         let store = f.store.clone();
         async move {
