@@ -237,16 +237,7 @@ impl Target {
                     start_date: None,
                 };
                 let (change, created) = c.create_change(&new).await?;
-                Ok((
-                    Ticket {
-                        id: change.sys_id.clone(),
-                        number: change.number.clone(),
-                        url: c.change_url(&change),
-                        state: change.state.label(),
-                        progress: change.state.progress(),
-                    },
-                    created,
-                ))
+                Ok((servicenow_ticket(c, &change), created))
             }
             Target::Jira(c, _) => {
                 let new = NewIssue {
@@ -276,16 +267,7 @@ impl Target {
     /// Reads the ticket `id` back.
     pub async fn read(&self, id: &str) -> Result<Ticket, ConnectorError> {
         match self {
-            Target::ServiceNow(c) => {
-                let change = c.get(id).await?;
-                Ok(Ticket {
-                    id: change.sys_id.clone(),
-                    number: change.number.clone(),
-                    url: c.change_url(&change),
-                    state: change.state.label(),
-                    progress: change.state.progress(),
-                })
-            }
+            Target::ServiceNow(c) => Ok(servicenow_ticket(c, &c.get(id).await?)),
             Target::Jira(c, _) => Ok(jira_ticket(c, &c.get(id).await?)),
             Target::Glpi(c, web) => Ok(glpi_ticket(web, &c.get(glpi_id(id)?).await?)),
         }
@@ -337,10 +319,12 @@ impl Target {
                     fields.insert("state".into(), state.into());
                     fields.insert("close_code".into(), code.into());
                     fields.insert("close_notes".into(), text.clone().into());
-                    c.update_if_unchanged(id, now.sys_mod_count, &fields)
+                    let closed = c
+                        .update_if_unchanged(id, now.sys_mod_count, &fields)
                         .await?;
+                    return Ok(servicenow_ticket(c, &closed));
                 }
-                self.read(id).await
+                Ok(servicenow_ticket(c, &now))
             }
             Target::Jira(c, _) => {
                 let now = c.get(id).await?;
@@ -360,16 +344,18 @@ impl Target {
                 }
                 self.read(id).await
             }
-            Target::Glpi(c, _) => {
+            Target::Glpi(c, web) => {
                 let gid = glpi_id(id)?;
                 let now = c.get(gid).await?;
-                if now.status.progress() != TicketProgress::Done {
-                    let mut input = serde_json::Map::new();
-                    input.insert("status".into(), 6.into());
-                    c.update_if_unchanged(gid, &now.date_mod, &input).await?;
-                    c.add_followup(gid, &paragraphs_html(note)).await?;
+                if now.status.progress() == TicketProgress::Done {
+                    return Ok(glpi_ticket(web, &now));
                 }
-                self.read(id).await
+                let mut input = serde_json::Map::new();
+                input.insert("status".into(), 6.into());
+                let closed = c.update_if_unchanged(gid, &now.date_mod, &input).await?;
+                // the follow-up moves the change's date_mod, not its status
+                c.add_followup(gid, &paragraphs_html(note)).await?;
+                Ok(glpi_ticket(web, &closed))
             }
         }
     }
@@ -512,6 +498,16 @@ fn incident_ticket(c: &ServiceNow, i: &crate::servicenow::Incident) -> Ticket {
             "2" | "3" => TicketProgress::InProgress,
             _ => TicketProgress::Open,
         },
+    }
+}
+
+fn servicenow_ticket(c: &ServiceNow, change: &crate::servicenow::Change) -> Ticket {
+    Ticket {
+        id: change.sys_id.clone(),
+        number: change.number.clone(),
+        url: c.change_url(change),
+        state: change.state.label(),
+        progress: change.state.progress(),
     }
 }
 
