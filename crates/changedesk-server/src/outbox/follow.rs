@@ -27,11 +27,11 @@ use changedesk_core::change_control::{
     TicketMove, TicketProgress, TicketScope, closed_here, follow_ticket, revision_note,
 };
 use changedesk_core::notify::{Event, EventKind, PostRef};
-use changedesk_store::{ChannelRow, FollowedTicket, ItemSave, NewTicket, StoreError, TicketAsk};
+use changedesk_store::{ChannelRow, FollowedTicket, ItemSave, StoreError, TicketAsk};
 use serde::Serialize;
 
 use super::Outbox;
-use super::ticket::target_of;
+use super::ticket::{Kept, new_ticket, target_of};
 
 /// Tickets read in one round, at most.
 pub const FOLLOW_BATCH: i64 = 200;
@@ -229,20 +229,17 @@ impl Outbox {
         if moved || read.number != kept.number || read.url != kept.url {
             let scope = TicketScope::parse(&kept.scope).map_err(StoreError::Invalid)?;
             self.store
-                .record_ticket(&NewTicket {
-                    channel_id: t.channel_id,
-                    connector: kept.connector.clone(),
-                    post_id: kept.post_id.clone(),
-                    scope,
-                    correlation_id: kept.correlation_id.clone(),
-                    external_id: read.id.clone(),
-                    number: read.number.clone(),
-                    url: read.url.clone(),
-                    state: read.state.clone(),
-                    progress: read.progress,
-                    kind: kept.kind,
-                    at: now,
-                })
+                .record_ticket(&new_ticket(
+                    connector,
+                    Kept {
+                        id: &kept.post_id,
+                        scope,
+                        correlation: &kept.correlation_id,
+                        kind: kept.kind,
+                        at: now,
+                    },
+                    &read,
+                ))
                 .await?;
         }
         self.store

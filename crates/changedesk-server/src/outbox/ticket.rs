@@ -144,20 +144,17 @@ pub(super) async fn send(
             changedesk_store::failpoint::hit("ticket.raised");
             let recorded = match raised {
                 Ok((ticket, created)) => store
-                    .record_ticket(&NewTicket {
-                        channel_id: channel.id,
-                        connector: channel.name.clone(),
-                        post_id: post.id.clone(),
-                        scope,
-                        correlation_id: correlation.clone(),
-                        external_id: ticket.id,
-                        number: ticket.number,
-                        url: ticket.url,
-                        state: ticket.state,
-                        progress: ticket.progress,
-                        kind: TicketKind::Change,
-                        at: Timestamp::now_utc(),
-                    })
+                    .record_ticket(&new_ticket(
+                        channel,
+                        Kept {
+                            id: &post.id,
+                            scope,
+                            correlation: &correlation,
+                            kind: TicketKind::Change,
+                            at: Timestamp::now_utc(),
+                        },
+                        &ticket,
+                    ))
                     .await
                     .map(|_| SendOutcome::Delivered {
                         status: if created { 201 } else { 200 },
@@ -213,7 +210,6 @@ pub(super) async fn send(
                 Ok(t) => t,
                 Err(outcome) => return Ok(outcome),
             };
-            let correlation = kept.correlation_id.clone();
             let cancel = payload.data.reason.as_deref() == Some("cancel");
             match target
                 .close(&kept.external_id, cancel, &payload.data.changes)
@@ -221,20 +217,17 @@ pub(super) async fn send(
             {
                 Ok(ticket) => {
                     store
-                        .record_ticket(&NewTicket {
-                            channel_id: channel.id,
-                            connector: channel.name.clone(),
-                            post_id: post.id.clone(),
-                            scope,
-                            correlation_id: correlation,
-                            external_id: ticket.id,
-                            number: ticket.number,
-                            url: ticket.url,
-                            state: ticket.state,
-                            progress: ticket.progress,
-                            kind: TicketKind::Change,
-                            at: Timestamp::now_utc(),
-                        })
+                        .record_ticket(&new_ticket(
+                            channel,
+                            Kept {
+                                id: &post.id,
+                                scope,
+                                correlation: &kept.correlation_id,
+                                kind: TicketKind::Change,
+                                at: Timestamp::now_utc(),
+                            },
+                            &ticket,
+                        ))
                         .await
                         .map_err(|e| e.to_string())?;
                     Ok(SendOutcome::Delivered { status: 200 })
@@ -339,7 +332,12 @@ async fn incident(
     if let Some(busy) = lock(store, channel, &correlation, hold).await? {
         return Ok(busy);
     }
-    let detail = store.get_incident(&incident.id).await.ok();
+    // Microsoft's latest update, for a note or the resolution (a new
+    // incident's text is the event's own)
+    let detail = match kind {
+        "incident.updated" | "incident.resolved" => store.get_incident(&incident.id).await.ok(),
+        _ => None,
+    };
     let latest = detail
         .as_ref()
         .and_then(|d| d.posts.iter().max_by_key(|p| p.created))
@@ -376,7 +374,11 @@ async fn incident(
                 };
                 changedesk_store::failpoint::hit("ticket.raised");
                 store
-                    .record_ticket(&new_ticket(channel, &incident.id, &correlation, &ticket))
+                    .record_ticket(&new_ticket(
+                        channel,
+                        incident_kept(&incident.id, &correlation),
+                        &ticket,
+                    ))
                     .await
                     .map_err(|e| format!("the incident was opened but not recorded: {e}"))?;
                 ticket.id
@@ -408,7 +410,11 @@ async fn incident(
         match done {
             Ok(Some(resolved)) => {
                 store
-                    .record_ticket(&new_ticket(channel, &incident.id, &correlation, &resolved))
+                    .record_ticket(&new_ticket(
+                        channel,
+                        incident_kept(&incident.id, &correlation),
+                        &resolved,
+                    ))
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(SendOutcome::Delivered { status: 200 })
@@ -425,24 +431,46 @@ async fn incident(
     outcome
 }
 
-/// The ticket `ticket` of `channel` for the incident `id`, to record.
-fn new_ticket(
+/// What `channel` keeps of `ticket`, as its system shows it at `at`: the
+/// ticket of kind `kind` for `id` (a post, or an incident) and `scope`,
+/// under `correlation`.
+pub(super) struct Kept<'a> {
+    pub(super) id: &'a str,
+    pub(super) scope: TicketScope,
+    pub(super) correlation: &'a str,
+    pub(super) kind: TicketKind,
+    pub(super) at: Timestamp,
+}
+
+/// The ticket to record (`Store::record_ticket`) of `channel`, read as
+/// `ticket`, kept as `kept` says.
+pub(super) fn new_ticket(
     channel: &ChannelRow,
-    id: &str,
-    correlation: &str,
+    kept: Kept<'_>,
     ticket: &changedesk_connectors::target::Ticket,
 ) -> NewTicket {
     NewTicket {
         channel_id: channel.id,
         connector: channel.name.clone(),
-        post_id: id.to_owned(),
-        scope: TicketScope::All,
-        correlation_id: correlation.to_owned(),
+        post_id: kept.id.to_owned(),
+        scope: kept.scope,
+        correlation_id: kept.correlation.to_owned(),
         external_id: ticket.id.clone(),
         number: ticket.number.clone(),
         url: ticket.url.clone(),
         state: ticket.state.clone(),
         progress: ticket.progress,
+        kind: kept.kind,
+        at: kept.at,
+    }
+}
+
+/// How an incident's ticket is kept.
+fn incident_kept<'a>(id: &'a str, correlation: &'a str) -> Kept<'a> {
+    Kept {
+        id,
+        scope: TicketScope::All,
+        correlation,
         kind: TicketKind::Incident,
         at: Timestamp::now_utc(),
     }
