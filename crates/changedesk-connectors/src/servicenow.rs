@@ -328,12 +328,25 @@ pub struct NewIncident {
 }
 
 fn incidents_in(body: &Value) -> Result<Vec<Incident>, ConnectorError> {
+    rows_in(body, Incident::from_record)
+}
+
+fn incident_of(body: &Value) -> Result<Incident, ConnectorError> {
+    first(incidents_in(body)?)
+}
+
+/// The records of a Table API answer's `result` (one record, or a list),
+/// each read by `read`.
+fn rows_in<T>(
+    body: &Value,
+    read: fn(&Map<String, Value>) -> Result<T, ConnectorError>,
+) -> Result<Vec<T>, ConnectorError> {
     match body.get("result") {
-        Some(Value::Object(o)) => Ok(vec![Incident::from_record(o)?]),
+        Some(Value::Object(o)) => Ok(vec![read(o)?]),
         Some(Value::Array(rows)) => rows
             .iter()
             .map(|r| match r {
-                Value::Object(o) => Incident::from_record(o),
+                Value::Object(o) => read(o),
                 _ => Err(ConnectorError::Protocol(
                     "a row that is not an object".into(),
                 )),
@@ -345,9 +358,9 @@ fn incidents_in(body: &Value) -> Result<Vec<Incident>, ConnectorError> {
     }
 }
 
-fn incident_of(body: &Value) -> Result<Incident, ConnectorError> {
-    incidents_in(body)?
-        .into_iter()
+/// The first of an answer's records (a write answers with the one it made).
+fn first<T>(rows: Vec<T>) -> Result<T, ConnectorError> {
+    rows.into_iter()
         .next()
         .ok_or_else(|| ConnectorError::Protocol("an empty `result`".into()))
 }
@@ -816,29 +829,12 @@ pub fn parse_changes(body: &[u8]) -> Result<Vec<Change>, ConnectorError> {
 
 /// The changes of an answer's `result` (see [`parse_changes`]).
 fn changes_in(body: &Value) -> Result<Vec<Change>, ConnectorError> {
-    match body.get("result") {
-        Some(Value::Object(o)) => Ok(vec![Change::from_record(o)?]),
-        Some(Value::Array(rows)) => rows
-            .iter()
-            .map(|r| match r {
-                Value::Object(o) => Change::from_record(o),
-                _ => Err(ConnectorError::Protocol(
-                    "a row that is not an object".into(),
-                )),
-            })
-            .collect(),
-        _ => Err(ConnectorError::Protocol(
-            "an answer without `result`".into(),
-        )),
-    }
+    rows_in(body, Change::from_record)
 }
 
 /// The one record of an answer (an object, or an array of one).
 fn record_of(body: &Value) -> Result<Change, ConnectorError> {
-    changes_in(body)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ConnectorError::Protocol("an empty `result`".into()))
+    first(changes_in(body)?)
 }
 
 #[cfg(test)]
