@@ -34,6 +34,18 @@ fuzz_target!(|data: &[u8]| {
     let _ = s.parse::<changedesk_core::notify::EventKind>();
     let _ = changedesk_core::notify::delivery::TimeOfDay::parse(s);
     let _ = changedesk_core::config::looks_like_mailbox(s);
+    // change control: whom a ticket is for, a connector's follow mapping
+    // (CLI flags, API fields), a stored progress and kind
+    use changedesk_core::change_control as cc;
+    if let Ok(scope) = cc::TicketScope::parse(s) {
+        assert_eq!(cc::TicketScope::parse(&scope.as_text()).ok(), Some(scope.clone()));
+        let _ = cc::correlation_id(s, &scope);
+    }
+    if let Ok(action) = cc::FollowAction::parse(s) {
+        assert_eq!(cc::FollowAction::parse(&action.as_text()), Ok(action));
+    }
+    let _ = cc::TicketProgress::parse(s);
+    let _ = cc::TicketKind::parse(s);
     let (a, b) = s.split_at(s.char_indices().nth(s.chars().count() / 2).map_or(s.len(), |(i, _)| i));
     let at = Timestamp::from_unix(i64::from(data.len() as u32) * 7_919).unwrap_or(Timestamp::from_unix(0).unwrap());
     let quiet = changedesk_core::notify::QuietHours {

@@ -827,6 +827,14 @@ pub fn parse_changes(body: &[u8]) -> Result<Vec<Change>, ConnectorError> {
     changes_in(&value)
 }
 
+/// The incidents of an answer body (`{"result": …}`, a record or a list),
+/// as [`parse_changes`] reads changes (fuzzed).
+pub fn parse_incidents(body: &[u8]) -> Result<Vec<Incident>, ConnectorError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))?;
+    incidents_in(&value)
+}
+
 /// The changes of an answer's `result` (see [`parse_changes`]).
 fn changes_in(body: &Value) -> Result<Vec<Change>, ConnectorError> {
     rows_in(body, Change::from_record)
