@@ -115,4 +115,12 @@ for answer in [
     '["ERROR_SESSION_TOKEN_INVALID","session_token seems invalid"]',
 ]:
     put("glpi", answer)
+# Planner answers through Graph (integrations.md §7, graph-api.md §4.2)
+for answer in [
+    '{"@odata.context":"https://graph.microsoft.com/v1.0/$metadata#planner/plans(\'xqQg5FS2LkCp935s-FIFm2QAFkHM\')/tasks","value":[{"@odata.etag":"W/\\"JzEtVGFzayAgQEBAQEBAQEBAQEBAQEBAWCc=\\"","planId":"xqQg5FS2LkCp935s-FIFm2QAFkHM","bucketId":"hsOf2dhOJkqyYYZEtdzDe2QAIUCR","title":"[M365] MC123456: x [cd-MC123456-all]","percentComplete":50,"hasDescription":true,"id":"01gzSlKkIUSUl6DF_EilrmQAKDhh"}],"@odata.nextLink":"https://graph.microsoft.com/v1.0/planner/plans/xqQg/tasks?$skiptoken=abc"}',
+    '{"@odata.etag":"W/\\"JzEt\\"","id":"01gzSlKkIUSUl6DF_EilrmQAKDhh","title":"t","percentComplete":100,"completedDateTime":"2026-02-18T10:15:03Z"}',
+    '{"value":[]}',
+    '{"error":{"code":"PreconditionFailed","message":"The If-Match header value does not match the current version."}}',
+]:
+    put("planner", answer)
 print("seeds in", seeds)

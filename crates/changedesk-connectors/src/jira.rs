@@ -336,7 +336,7 @@ impl Jira {
             Duration::ZERO,
             |unseen| async move {
                 if unseen {
-                    self.settle(&new.correlation_id).await
+                    self.find_settled(&new.correlation_id).await
                 } else {
                     self.find(&new.correlation_id).await
                 }
@@ -361,8 +361,13 @@ impl Jira {
     }
 
     /// Asks the search for `correlation_id` until it shows or
-    /// [`JiraSettings::search_settle`] has passed.
-    async fn settle(&self, correlation_id: &str) -> Result<Option<Issue>, ConnectorError> {
+    /// [`JiraSettings::search_settle`] has passed: the look-up after a
+    /// create that may have happened unseen (by this call, or by a process
+    /// that died mid-create).
+    pub async fn find_settled(
+        &self,
+        correlation_id: &str,
+    ) -> Result<Option<Issue>, ConnectorError> {
         let until = Instant::now() + self.settings.search_settle;
         loop {
             if let Some(found) = self.find(correlation_id).await? {

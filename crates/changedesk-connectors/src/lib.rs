@@ -10,6 +10,11 @@
 //!   behind writes: after a create that was not answered, the search is
 //!   asked until it settles before anything is created again), read back
 //!   by its status category, moved by a workflow transition, commented.
+//! - [`planner`]: a task in a Microsoft Planner plan through Graph (app
+//!   credentials), in a bucket chosen by the connector's rule, assigned to
+//!   owners by their Entra object ids, created once per correlation id kept
+//!   at the end of its title, every write naming the etag it read (`412`:
+//!   read again, write again), completion read back.
 //! - [`servicenow`]: a change request in ServiceNow's `change_request`
 //!   table (Table API), created **once** per correlation id (looked up
 //!   before every create attempt, so a create the instance committed but
@@ -23,6 +28,7 @@
 
 pub mod glpi;
 pub mod jira;
+pub mod planner;
 pub mod servicenow;
 pub mod target;
 

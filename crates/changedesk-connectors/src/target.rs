@@ -12,7 +12,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use changedesk_core::change_control::{
-    SYSTEMS, ServiceNowModel, ServiceNowSignIn, TargetSettings,
+    PlannerBuckets, SYSTEMS, ServiceNowModel, ServiceNowSignIn, TargetSettings,
 };
 use changedesk_core::change_control::{TicketProgress, TicketText};
 use secrecy::SecretString;
@@ -21,6 +21,7 @@ use url::Url;
 
 use crate::glpi::{Glpi, GlpiAuth, GlpiSettings, NewGlpiChange};
 use crate::jira::{Jira, JiraSettings, NewIssue};
+use crate::planner::{NewTask, Planner, PlannerSettings};
 use crate::servicenow::{ChangeModel, NewChange, ServiceNow, ServiceNowAuth, ServiceNowSettings};
 use crate::{ConnectorError, RetryPolicy};
 
@@ -60,6 +61,12 @@ pub struct Ticket {
 /// A ticket to raise.
 #[derive(Debug, Clone)]
 pub struct TicketRequest<'a> {
+    /// Whether an earlier attempt may have raised it unseen (a process
+    /// that died mid-raise): a system whose search lags behind its writes
+    /// (Jira, Planner) is asked until it settles before anything is made.
+    pub maybe_made: bool,
+    /// The post's id (`MC1234567`).
+    pub post_id: &'a str,
     /// changedesk's id for it (`change_control::correlation_id`).
     pub correlation_id: &'a str,
     /// Its summary and paragraphs.
@@ -68,6 +75,12 @@ pub struct TicketRequest<'a> {
     pub link: &'a str,
     /// The date to act by or the rollout's start (`YYYY-MM-DD`), if known.
     pub due: Option<String>,
+    /// The post's workloads (a Planner bucket per workload).
+    pub services: &'a [String],
+    /// Entra object ids of the people to assign (Planner).
+    pub assignees: &'a [String],
+    /// A checklist for the owner (Planner).
+    pub checklist: &'a [String],
 }
 
 /// A connector's client.
@@ -79,6 +92,9 @@ pub enum Target {
     Jira(Jira, Option<String>),
     /// GLPI (`apirest.php`), with its web root for links.
     Glpi(Glpi, String),
+    /// A Planner plan, with the connector's bucket rule and its named
+    /// bucket.
+    Planner(Planner, PlannerBuckets, Option<String>),
 }
 
 /// How a connector's calls are timed: the same for every system.
@@ -90,7 +106,8 @@ pub struct Tuning {
     pub timeout: Duration,
     /// Retries within one call.
     pub retry: RetryPolicy,
-    /// How long Jira's search may lag behind its writes.
+    /// How long Jira's search (and Planner's task list) may lag behind
+    /// their writes.
     pub search_settle: Duration,
 }
 
@@ -212,6 +229,28 @@ impl Target {
                 s.retry = tuning.retry;
                 Target::Glpi(Glpi::new(s)?, web)
             }
+            TargetSettings::Planner {
+                url,
+                login,
+                tenant,
+                user,
+                plan,
+                buckets,
+                bucket,
+            } => {
+                let mut s = PlannerSettings::new(
+                    parse_url(url)?,
+                    parse_url(login)?,
+                    tenant,
+                    user,
+                    secret(),
+                    plan,
+                );
+                s.timeout = tuning.timeout;
+                s.retry = tuning.retry;
+                s.list_settle = tuning.search_settle;
+                Target::Planner(Planner::new(s)?, *buckets, bucket.clone())
+            }
         })
     }
 
@@ -221,6 +260,7 @@ impl Target {
             Target::ServiceNow(c) => c.test_connection().await,
             Target::Jira(c, _) => c.test_connection().await,
             Target::Glpi(c, _) => c.test_connection().await,
+            Target::Planner(c, ..) => c.test_connection().await,
         }
     }
 
@@ -247,6 +287,11 @@ impl Target {
                     link: Some(("The post in changedesk".to_owned(), r.link.to_owned())),
                     due: r.due.clone(),
                 };
+                if r.maybe_made
+                    && let Some(issue) = c.find_settled(r.correlation_id).await?
+                {
+                    return Ok((jira_ticket(c, &issue), false));
+                }
                 let (issue, created) = c.create_issue(&new).await?;
                 Ok((jira_ticket(c, &issue), created))
             }
@@ -261,6 +306,25 @@ impl Target {
                 let (change, created) = c.create_change(&new).await?;
                 Ok((glpi_ticket(web, &change), created))
             }
+            Target::Planner(c, buckets, bucket) => {
+                let mut links = vec![(r.link.to_owned(), "The post in changedesk".to_owned())];
+                let admin = changedesk_core::notify::admin_center_url(r.post_id);
+                if !r.post_id.is_empty() && admin != r.link {
+                    links.push((admin, "The post in the Message center".to_owned()));
+                }
+                let new = NewTask {
+                    correlation_id: r.correlation_id.to_owned(),
+                    title: r.text.summary.clone(),
+                    bucket: buckets.bucket_for(r.services, bucket.as_deref()),
+                    assignees: r.assignees.to_vec(),
+                    due: r.due.clone(),
+                    paragraphs: r.text.paragraphs.clone(),
+                    links,
+                    checklist: r.checklist.to_vec(),
+                };
+                let (task, created) = c.create_task_after(&new, r.maybe_made).await?;
+                Ok((planner_ticket(c, &task), created))
+            }
         }
     }
 
@@ -270,6 +334,18 @@ impl Target {
             Target::ServiceNow(c) => Ok(servicenow_ticket(c, &c.get(id).await?)),
             Target::Jira(c, _) => Ok(jira_ticket(c, &c.get(id).await?)),
             Target::Glpi(c, web) => Ok(glpi_ticket(web, &c.get(glpi_id(id)?).await?)),
+            Target::Planner(c, ..) => match c.get(id).await {
+                Ok(task) => Ok(planner_ticket(c, &task)),
+                // a task deleted over there: canceled, as far as it goes
+                Err(ConnectorError::Status { status: 404, .. }) => Ok(Ticket {
+                    id: id.to_owned(),
+                    number: planner_number(id),
+                    url: c.task_url(id),
+                    state: "deleted".to_owned(),
+                    progress: TicketProgress::Canceled,
+                }),
+                Err(e) => Err(e),
+            },
         }
     }
 
@@ -286,6 +362,21 @@ impl Target {
                 c.add_followup(glpi_id(id)?, &paragraphs_html(paragraphs))
                     .await
             }
+            Target::Planner(c, ..) => c.add_note(id, paragraphs, None).await,
+        }
+    }
+
+    /// Tells the ticket `id` of a post's revision: [`Target::note`], and a
+    /// Planner task's due date moved to `due` (`YYYY-MM-DD`) when given.
+    pub async fn revise(
+        &self,
+        id: &str,
+        paragraphs: &[String],
+        due: Option<&str>,
+    ) -> Result<(), ConnectorError> {
+        match self {
+            Target::Planner(c, ..) => c.add_note(id, paragraphs, due).await,
+            _ => self.note(id, paragraphs).await,
         }
     }
 }
@@ -357,6 +448,11 @@ impl Target {
                 c.add_followup(gid, &paragraphs_html(note)).await?;
                 Ok(glpi_ticket(web, &closed))
             }
+            Target::Planner(c, buckets, _) => {
+                // Planner has no canceled state: the task is completed
+                let task = c.complete(id, buckets.done_bucket(), note).await?;
+                Ok(planner_ticket(c, &task))
+            }
         }
     }
 }
@@ -364,6 +460,8 @@ impl Target {
 /// A Service Health incident to open in the service desk.
 #[derive(Debug, Clone)]
 pub struct IncidentRequest<'a> {
+    /// As [`TicketRequest::maybe_made`].
+    pub maybe_made: bool,
     /// changedesk's id for it (one per Microsoft incident).
     pub correlation_id: &'a str,
     /// Its summary and paragraphs.
@@ -403,6 +501,11 @@ impl Target {
                 link: None,
                 due: None,
             };
+            if r.maybe_made
+                && let Some(issue) = c.find_settled(r.correlation_id).await?
+            {
+                return Ok((jira_ticket(c, &issue), false));
+            }
             let (issue, created) = c.create_issue_as(&new, kind).await?;
             return Ok((jira_ticket(c, &issue), created));
         }
@@ -519,6 +622,22 @@ fn jira_ticket(c: &Jira, issue: &crate::jira::Issue) -> Ticket {
         state: issue.status_name.clone(),
         progress: issue.category.progress(),
     }
+}
+
+fn planner_ticket(c: &Planner, task: &crate::planner::Task) -> Ticket {
+    Ticket {
+        id: task.id.clone(),
+        number: planner_number(&task.id),
+        url: c.task_url(&task.id),
+        state: task.state().to_owned(),
+        progress: task.progress(),
+    }
+}
+
+/// A task's number for people: Planner has none, so its id's first eight
+/// characters (`task AbCdEfGh`).
+fn planner_number(id: &str) -> String {
+    format!("task {}", id.chars().take(8).collect::<String>())
 }
 
 fn glpi_ticket(web: &str, change: &crate::glpi::GlpiChangeRef) -> Ticket {

@@ -62,7 +62,7 @@ impl TicketKind {
 
 /// The systems a connector can talk to, by the name changedesk gives them
 /// (a channel's kind; the connectors crate talks to them).
-pub const SYSTEMS: [&str; 3] = ["servicenow", "jira", "glpi"];
+pub const SYSTEMS: [&str; 4] = ["servicenow", "jira", "glpi", "planner"];
 
 /// How ServiceNow changes are created (`model`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -75,6 +75,70 @@ pub enum ServiceNowModel {
     Normal,
     /// A standard change from `template` through the Change Management API.
     Standard,
+}
+
+/// Which bucket of its plan a Planner task goes to (`buckets`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannerBuckets {
+    /// A bucket per workload: the post's first service (`Microsoft
+    /// Teams`), made when the plan lacks it.
+    #[default]
+    Workload,
+    /// A bucket per state, as Microsoft suggests for tracking: new tasks in
+    /// [`PLANNER_TO_DO`], tasks changedesk closes moved to
+    /// [`PLANNER_DONE`].
+    State,
+    /// One bucket, named by `bucket` ([`PLANNER_TO_DO`] when unnamed).
+    One,
+}
+
+/// The bucket new tasks go to with [`PlannerBuckets::State`] (and with
+/// [`PlannerBuckets::One`] when no bucket is named): Planner's own first
+/// bucket's name.
+pub const PLANNER_TO_DO: &str = "To do";
+
+/// The bucket tasks changedesk closes go to with [`PlannerBuckets::State`].
+pub const PLANNER_DONE: &str = "Done";
+
+impl PlannerBuckets {
+    /// The bucket a new task for a post of `services` goes to (`bucket`:
+    /// the connector's named one).
+    pub fn bucket_for(self, services: &[String], bucket: Option<&str>) -> String {
+        let named = bucket.map(str::trim).filter(|b| !b.is_empty());
+        match self {
+            PlannerBuckets::Workload => services
+                .iter()
+                .map(|s| s.trim())
+                .find(|s| !s.is_empty())
+                .map(|s| clip_chars(s, 255).into_owned())
+                .unwrap_or_else(|| named.unwrap_or(PLANNER_TO_DO).to_owned()),
+            PlannerBuckets::State => PLANNER_TO_DO.to_owned(),
+            PlannerBuckets::One => named.unwrap_or(PLANNER_TO_DO).to_owned(),
+        }
+    }
+
+    /// The bucket a task changedesk closes moves to, if any.
+    pub fn done_bucket(self) -> Option<&'static str> {
+        (self == PlannerBuckets::State).then_some(PLANNER_DONE)
+    }
+}
+
+/// The checklist of a Planner task for a post: what its owner goes
+/// through, the last step dated when the post says by when.
+pub fn planner_checklist(act_by: Option<Timestamp>, start: Option<Timestamp>) -> Vec<String> {
+    let mut items = vec![
+        "Read the post and assess the impact".to_owned(),
+        "Decide in changedesk (act, not applicable, defer)".to_owned(),
+        "Tell the people it affects".to_owned(),
+    ];
+    let last = match (act_by, start) {
+        (Some(t), _) => format!("Done before {}", t.date()),
+        (None, Some(t)) => format!("Ready for the rollout starting {}", t.date()),
+        (None, None) => "Done".to_owned(),
+    };
+    items.push(last);
+    items
 }
 
 /// How changedesk signs in to ServiceNow (`auth`).
@@ -136,6 +200,36 @@ pub enum TargetSettings {
         #[serde(default)]
         entities_id: i64,
     },
+    /// A plan in Microsoft Planner, through Microsoft Graph with an app
+    /// registration (application permission `Tasks.ReadWrite.All`).
+    Planner {
+        /// Graph's root, e.g. `https://graph.microsoft.com` (without the
+        /// version; a national cloud's root there).
+        url: String,
+        /// The sign-in authority, e.g. `https://login.microsoftonline.com`.
+        #[serde(default = "default_login")]
+        login: String,
+        /// The directory (tenant) id or domain the plan lives in.
+        tenant: String,
+        /// The app registration's client id (the secret is its client
+        /// secret).
+        user: String,
+        /// The plan's id.
+        plan: String,
+        /// Which bucket a task goes to.
+        #[serde(default)]
+        buckets: PlannerBuckets,
+        /// The bucket's name with `buckets = one` (default `To do`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bucket: Option<String>,
+    },
+}
+
+/// Entra ID's global sign-in authority.
+pub const ENTRA_LOGIN: &str = "https://login.microsoftonline.com";
+
+fn default_login() -> String {
+    ENTRA_LOGIN.to_owned()
 }
 
 impl TargetSettings {
@@ -145,6 +239,7 @@ impl TargetSettings {
             TargetSettings::ServiceNow { .. } => "servicenow",
             TargetSettings::Jira { .. } => "jira",
             TargetSettings::Glpi { .. } => "glpi",
+            TargetSettings::Planner { .. } => "planner",
         }
     }
 
@@ -153,7 +248,8 @@ impl TargetSettings {
         match self {
             TargetSettings::ServiceNow { url, .. }
             | TargetSettings::Jira { url, .. }
-            | TargetSettings::Glpi { url, .. } => url,
+            | TargetSettings::Glpi { url, .. }
+            | TargetSettings::Planner { url, .. } => url,
         }
     }
 }

@@ -112,6 +112,11 @@ fn connector_request(c: &changedesk_core::config::DeclaredConnector) -> Connecto
         }),
         raise_required: Some(c.raise_required),
         incidents: Some(c.incidents),
+        tenant: c.tenant.clone(),
+        login: c.login.clone(),
+        plan: c.plan.clone(),
+        buckets: c.buckets.clone(),
+        bucket: c.bucket.clone(),
     }
 }
 

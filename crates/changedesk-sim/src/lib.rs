@@ -323,6 +323,60 @@
 //!   request); `latency_ms` is spent holding a mailbox slot, so it makes
 //!   concurrency observable; `endless_503` fails every request.
 //!
+//! ## Graph: Microsoft Planner
+//!
+//! Each tenant has one Microsoft 365 group, id
+//! [`derived_oid`]`("changes@{domain}")`, owning one plan titled
+//! [`PLANNER_PLAN_TITLE`] with one bucket "To do"; plan and bucket ids (28
+//! characters) derive from the tenant id. [`SimHandle::planner_plan`],
+//! `GET /_sim/planner` and `GET /_sim/tenants` (`planner.group_id`,
+//! `planner.plan_id`, `planner.bucket_id`) name them;
+//! [`SimHandle::planner_add_plan`] adds plans. Served under `/v1.0`:
+//! `GET /groups/{id}/planner/plans`, `GET /planner/plans/{id}`,
+//! `GET /planner/plans/{id}/buckets`, `GET /planner/buckets/{id}`,
+//! `POST /planner/buckets`, `GET /planner/plans/{id}/tasks` (paged with
+//! `@odata.nextLink`, [`PLANNER_PAGE_SIZE`] a page,
+//! [`SimHandle::planner_set_page_size`]), `POST /planner/tasks` (201),
+//! `GET`, `PATCH`, `DELETE /planner/tasks/{id}`, `GET`, `PATCH
+//! /planner/tasks/{id}/details`.
+//!
+//! - **Permission:** the token's roles must hold [`TASKS_READ_WRITE_ALL`]
+//!   ([`TASKS_READ_ALL`] is enough to read); it is not in
+//!   [`DEFAULT_APP_ROLES`], so grant it ([`SimConfig::app_roles`],
+//!   [`SimHandle::grant_app_role`], `PUT
+//!   /_sim/tenants/{name}/roles/Tasks.ReadWrite.All`). Else 403
+//!   `Authorization_RequestDenied`; token refusals are 401 as elsewhere.
+//! - **Etags:** every write bumps the written object's etag; `PATCH` and
+//!   `DELETE` need `If-Match` with the current etag of that object (task
+//!   and details etags differ): missing → 400, stale → 412
+//!   `PreconditionFailed`. 204 on success, 200 with the object when
+//!   `Prefer: return=representation`. Writing details leaves the task's
+//!   etag alone (its counters follow).
+//! - **Validation** as the Graph docs describe it: unknown or read-only
+//!   properties, wrong JSON types, out-of-range values, assignments not
+//!   keyed by GUIDs or lacking `@odata.type`/`orderHint`, a bucket of
+//!   another plan, a start after the due date, reference keys with a raw
+//!   `.` or `:` → 400; the Planner limits ([`MAX_TASKS_PER_PLAN`],
+//!   [`MAX_BUCKETS_PER_PLAN`], [`MAX_ASSIGNEES_PER_TASK`],
+//!   [`MAX_CHECKLIST_ITEMS_PER_TASK`], [`MAX_REFERENCES_PER_TASK`]) → 403
+//!   with Planner's codes; another tenant's objects → 404.
+//! - **Faults:** [`SimHandle::planner_fail_next`] (any Planner request
+//!   past the token and role checks) and
+//!   [`SimHandle::planner_fail_next_create`] (task creates only) queue
+//!   [`itsm::Fault`]s: 429 with `Retry-After`, a status, a create
+//!   processed then dropped unanswered, a late answer. The [`Faults`] dice
+//!   and tenant modes apply too.
+//! - **A person in the Planner UI:** [`SimHandle::planner_edit_task`],
+//!   [`SimHandle::planner_edit_task_details`],
+//!   [`SimHandle::planner_delete_task`] (or `PATCH`, `DELETE
+//!   /_sim/planner/tasks/{id}`) write without `If-Match`, bumping etags;
+//!   `percentComplete` 100 sets `completedDateTime` and `completedBy`.
+//! - **Inspection:** [`SimHandle::planner_tasks`],
+//!   [`SimHandle::planner_task`], [`SimHandle::planner_task_details`] (as
+//!   Graph gives them), and the Planner request log
+//!   ([`SimHandle::planner_requests`]: method, path, status, `If-Match`,
+//!   `Prefer`; status 0 for a dropped connection).
+//!
 //! ## Faults and tenant modes
 //!
 //! [`Faults`] (set at start, [`SimHandle::set_faults`], or `PUT
@@ -366,7 +420,7 @@
 //!
 //! | Request | Effect |
 //! |---|---|
-//! | `GET /_sim/tenants` | base URL, scope, client id and secret, certificate thumbprint, and per tenant `name`, `tenant_id`, `domain`, `client_id`, `client_secret`, `login_url`, `graph_url`, `mode`, `roles`, `consented` |
+//! | `GET /_sim/tenants` | base URL, scope, client id and secret, certificate thumbprint, and per tenant `name`, `tenant_id`, `domain`, `client_id`, `client_secret`, `login_url`, `graph_url`, `mode`, `roles`, `consented`, `planner` (`group_id`, `plan_id`, `bucket_id`) |
 //! | `POST /_sim/advance {"days": N, "seed": S}` | lets days pass; returns `version`, `base_time`, `posts`, `issues` |
 //! | `GET`, `PUT /_sim/faults {…}` | reads, or changes any subset of the [`Faults`] fields |
 //! | `GET`, `PUT /_sim/limits {"per_minute", "per_hour"}` | reads or replaces the throttling [`Limits`] |
@@ -391,6 +445,13 @@
 //! | `GET /_sim/mail[?tenant=name]`, `DELETE /_sim/mail` | the accepted messages ([`SentMail`]), or forgets them |
 //! | `GET`, `PUT /_sim/mail/limits {"concurrent_per_mailbox", "per_ten_minutes"}` | reads or replaces the [`MailLimits`] |
 //! | `GET`, `PUT /_sim/mail/faults [{"status": 429, "retry_after_secs": 2}, …]` | the scripted `sendMail` [`MailFault`]s to come, or replaces them |
+//! | `GET /_sim/planner` | every tenant's `group_id`, `plan_id`, `bucket_id`, `person_id` and `plans` (`plan`, `buckets`, `tasks`, `details` by task id), the `page_size` and the `faults` to come |
+//! | `PATCH /_sim/planner/tasks/{id}`, `…/{id}/details` (task or details properties) | a person's edit in the Planner UI (no `If-Match`); 200 with the object |
+//! | `DELETE /_sim/planner/tasks/{id}` | a person deletes the task |
+//! | `GET`, `POST`, `DELETE /_sim/planner/faults {"next": [f, …], "create": [f, …]}` | the queued Planner faults, appends to them, or drops them; `f` is `{"status": 429, "retry_after_secs": 1}`, `{"status": 503}`, `{"process_then_drop": true}` or `{"delay_ms": 2000}` |
+//! | `PUT /_sim/planner/page-size {"page_size": N}` | the task listing's page size (1 to 1000) |
+//! | `POST /_sim/planner/plans {"tenant", "title"}` | another plan in the tenant's group (201 with it) |
+//! | `GET`, `DELETE /_sim/planner/requests` | the Planner request log ([`PlannerRequest`]), or empties it |
 //!
 //! ## Performance
 //!
@@ -436,5 +497,11 @@ pub use server::{
 pub use server::{
     GROUPS_OVERAGE_LIMIT, IdTokenFault, MemberObjectsFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID,
     SimUser, derived_oid,
+};
+pub use server::{
+    MAX_ASSIGNEES_PER_TASK, MAX_BUCKETS_PER_PLAN, MAX_CHECKLIST_ITEMS_PER_TASK,
+    MAX_PLANNER_BODY_BYTES, MAX_PLANS_PER_GROUP, MAX_REFERENCES_PER_TASK, MAX_TASKS_PER_PLAN,
+    PLANNER_GROUP_LOCAL_PART, PLANNER_LOG_CAPACITY, PLANNER_PAGE_SIZE, PLANNER_PLAN_TITLE,
+    PlannerRequest, SimPlannerPlan, TASKS_READ_ALL, TASKS_READ_WRITE_ALL,
 };
 pub use server::{SERVICE_HEALTH_READ_ALL, SERVICE_MESSAGE_READ_ALL};

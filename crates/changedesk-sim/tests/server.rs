@@ -28,6 +28,8 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 
 #[path = "server/mail.rs"]
 mod mail;
+#[path = "server/planner.rs"]
+mod planner;
 
 fn config() -> SimConfig {
     SimConfig {

@@ -43,11 +43,12 @@ fn owner_row(row: &DbRow) -> Result<Owner> {
         email: row.try_get("email")?,
         teams: row.try_get("teams")?,
         slack: row.try_get("slack")?,
+        entra_id: row.try_get("entra_id")?,
     })
 }
 
 pub(crate) async fn list_owners(pool: &Pool<Db>) -> Result<Vec<Owner>> {
-    let rows = sqlx::query("SELECT name, display_name, email, teams, slack FROM owners ORDER BY name")
+    let rows = sqlx::query("SELECT name, display_name, email, teams, slack, entra_id FROM owners ORDER BY name")
         .fetch_all(pool)
         .await?;
     rows.iter().map(owner_row).collect()
@@ -55,15 +56,16 @@ pub(crate) async fn list_owners(pool: &Pool<Db>) -> Result<Vec<Owner>> {
 
 async fn upsert_owner(tx: &mut Tx, o: &Owner, source: &str, now: &str) -> Result<()> {
     sqlx::query(
-        "INSERT INTO owners (name, display_name, email, teams, slack, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+        "INSERT INTO owners (name, display_name, email, teams, slack, entra_id, source, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (name) DO UPDATE SET display_name = excluded.display_name, email = excluded.email, \
-         teams = excluded.teams, slack = excluded.slack, source = excluded.source, updated_at = excluded.updated_at",
+         teams = excluded.teams, slack = excluded.slack, entra_id = excluded.entra_id, source = excluded.source, updated_at = excluded.updated_at",
     )
     .bind(o.name.to_ascii_lowercase())
     .bind(&o.display_name)
     .bind(&o.email)
     .bind(&o.teams)
     .bind(&o.slack)
+    .bind(&o.entra_id)
     .bind(source)
     .bind(now)
     .execute(&mut **tx)

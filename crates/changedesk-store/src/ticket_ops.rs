@@ -147,14 +147,17 @@ pub(crate) async fn lock_ticket(
     holder: &str,
     now: Timestamp,
     until: Timestamp,
-) -> Result<bool> {
+) -> Result<crate::TicketLock> {
     let (_w, mut tx) = begin_bookkeeping(pool, writer, "ticket lock").await?;
-    sqlx::query("DELETE FROM ticket_locks WHERE connector = $1 AND correlation_id = $2 AND until < $3")
+    // a lock past its time: its holder died before letting go (a raise cut
+    // short, which may have made the ticket unseen)
+    let expired = sqlx::query("DELETE FROM ticket_locks WHERE connector = $1 AND correlation_id = $2 AND until < $3")
         .bind(connector)
         .bind(correlation_id)
         .bind(now.to_canonical())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
     sqlx::query(
         "INSERT INTO ticket_locks (connector, correlation_id, holder, until) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (connector, correlation_id) DO NOTHING",
@@ -173,7 +176,11 @@ pub(crate) async fn lock_ticket(
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(held == holder)
+    Ok(match (held == holder, expired > 0) {
+        (false, _) => crate::TicketLock::Busy,
+        (true, false) => crate::TicketLock::Held,
+        (true, true) => crate::TicketLock::TakenOver,
+    })
 }
 
 pub(crate) async fn unlock_ticket(

@@ -12,6 +12,25 @@ use serde::Serialize;
 
 use super::{Backend, Result, Store, postgres, sqlite};
 
+/// Who holds the lock on raising a ticket ([`crate::Store::lock_ticket`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketLock {
+    /// The asker holds it.
+    Held,
+    /// The asker holds it, taken over from a holder that never let go: a
+    /// raise cut short (a crash), whose ticket may exist unseen.
+    TakenOver,
+    /// Another holds it.
+    Busy,
+}
+
+impl TicketLock {
+    /// Whether the asker holds it.
+    pub fn is_held(self) -> bool {
+        self != TicketLock::Busy
+    }
+}
+
 /// A ticket a connector raised (or found raised) for a post.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTicket {
@@ -105,9 +124,11 @@ impl Store {
 
     /// Takes the lock on raising the ticket `correlation_id` of
     /// `connector` for `holder` (a delivery's message id) until `until`:
-    /// whether it is `holder`'s now (a lock past its time is taken over).
-    /// Two deliveries of the same request never raise it at once, so the
-    /// look-up each makes before creating sees the other's ticket.
+    /// whether it is `holder`'s now, and whether it was taken over from a
+    /// holder that never let go (past its time: a raise cut short, whose
+    /// ticket may exist unseen). Two deliveries of the same request never
+    /// raise it at once, so the look-up each makes before creating sees
+    /// the other's ticket.
     pub async fn lock_ticket(
         &self,
         connector: &str,
@@ -115,7 +136,7 @@ impl Store {
         holder: &str,
         now: Timestamp,
         until: Timestamp,
-    ) -> Result<bool> {
+    ) -> Result<crate::TicketLock> {
         let writer = &*self.writer;
         dispatch_write!(self.lock_ticket(writer, connector, correlation_id, holder, now, until))
     }

@@ -610,7 +610,8 @@ pub struct SimArgs {
     #[arg(long, value_name = "FILE")]
     pub write_tenants_csv: Option<PathBuf>,
     /// Also serve the change-control mocks (ServiceNow, Jira Cloud, GLPI), each on a free local port,
-    /// with test credentials printed: try a connector without accounts.
+    /// with test credentials printed, and grant the app Planner's Tasks.ReadWrite.All (each tenant
+    /// has a plan): try a connector without accounts.
     #[arg(long)]
     pub itsm: bool,
 }
@@ -676,7 +677,7 @@ pub enum ChannelCommand {
 
 /// `notify channel add`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("destination").required(true).args(["webhook", "teams", "slack", "email", "owner", "servicenow", "jira", "glpi"])))]
+#[command(group(clap::ArgGroup::new("destination").required(true).args(["webhook", "teams", "slack", "email", "owner", "servicenow", "jira", "glpi", "planner"])))]
 pub struct ChannelAdd {
     pub name: String,
     /// A signed webhook's endpoint (https; http only with --allow-private, for a local receiver).
@@ -684,18 +685,39 @@ pub struct ChannelAdd {
     pub webhook: Option<String>,
     /// A connector to a ServiceNow instance (its URL): change requests raised there (Table API, or
     /// --model normal/standard). Signs in as --user with the secret of --secret-env/--secret-file.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner", "jira", "glpi"])]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner", "jira", "glpi", "planner"])]
     pub servicenow: Option<String>,
     /// A connector to a Jira Cloud site (its URL): issues in --project of --issue-type, as --user
     /// (the account's e-mail) with its API token.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner", "glpi"], requires_all = ["project", "issue_type"])]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner", "glpi", "planner"], requires_all = ["project", "issue_type"])]
     pub jira: Option<String>,
     /// A connector to a GLPI server (its apirest.php URL): changes, as --user (Basic) or with a
     /// user token as the secret.
-    #[arg(long, value_name = "URL", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner"])]
+    #[arg(long, value_name = "URL", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner", "planner"])]
     pub glpi: Option<String>,
+    /// A connector to a Microsoft Planner plan (its id): tasks through Microsoft Graph, as the app
+    /// registration --user (its client id) of --directory, with its client secret (application
+    /// permission Tasks.ReadWrite.All).
+    #[arg(long, value_name = "PLAN_ID", conflicts_with_all = ["webhook", "teams", "slack", "email", "owner"], requires_all = ["directory", "login"])]
+    pub planner: Option<String>,
+    /// Planner: the directory (tenant) id or domain the plan lives in.
+    #[arg(long, value_name = "TENANT", requires = "planner")]
+    pub directory: Option<String>,
+    /// Planner: Graph's root (default https://graph.microsoft.com).
+    #[arg(long, value_name = "URL", requires = "planner")]
+    pub graph_url: Option<String>,
+    /// Planner: the sign-in authority (default https://login.microsoftonline.com).
+    #[arg(long, value_name = "URL", requires = "planner")]
+    pub login_url: Option<String>,
+    /// Planner: which bucket a task goes to: workload (default: one per workload), state (To do,
+    /// then Done when changedesk closes it) or one (--bucket).
+    #[arg(long, value_name = "RULE", value_parser = ["workload", "state", "one"], requires = "planner")]
+    pub buckets: Option<String>,
+    /// Planner: the bucket's name with --buckets one (default To do).
+    #[arg(long, value_name = "NAME", requires = "planner")]
+    pub bucket: Option<String>,
     /// A connector's sign-in: ServiceNow's user (or OAuth client id with --auth oauth), Jira's
-    /// account e-mail, GLPI's login.
+    /// account e-mail, GLPI's login, Planner's app registration (client id).
     #[arg(long = "user", value_name = "NAME")]
     pub login: Option<String>,
     /// The environment variable holding a connector's secret (password, API token, user token or
@@ -925,6 +947,9 @@ pub struct OwnerAddArgs {
     /// A Slack handle or channel.
     #[arg(long)]
     pub slack: Option<String>,
+    /// The owner's Entra ID object id (a GUID), for Planner assignments.
+    #[arg(long, value_name = "GUID")]
+    pub entra_id: Option<String>,
     #[command(flatten)]
     pub who: AsUser,
 }

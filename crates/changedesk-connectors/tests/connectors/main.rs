@@ -3,5 +3,6 @@
 
 mod glpi;
 mod jira;
+mod planner;
 mod servicenow;
 mod target;

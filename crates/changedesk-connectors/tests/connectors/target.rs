@@ -23,10 +23,15 @@ fn text() -> TicketText {
 
 fn request<'a>(id: &'a str, text: &'a TicketText) -> TicketRequest<'a> {
     TicketRequest {
+        maybe_made: false,
+        post_id: "MC123456",
         correlation_id: id,
         text,
         link: "https://changedesk.example/posts/MC123456",
         due: Some("2026-03-31".to_owned()),
+        services: &[],
+        assignees: &[],
+        checklist: &[],
     }
 }
 
@@ -336,6 +341,7 @@ async fn glpi_takes_service_health_incidents() {
         paragraphs: vec!["Exchange Online <mail flow>".to_owned()],
     };
     let request = IncidentRequest {
+        maybe_made: false,
         correlation_id: "cd-EX1-all",
         text: &text,
         impact: 2,
@@ -399,6 +405,7 @@ async fn jira_takes_incidents_as_its_incident_issue_type() {
         paragraphs: vec!["Exchange Online".to_owned()],
     };
     let request = IncidentRequest {
+        maybe_made: false,
         correlation_id: "cd-EX1-all",
         text: &text,
         impact: 2,

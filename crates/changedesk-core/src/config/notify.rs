@@ -195,6 +195,21 @@ pub struct DeclaredConnector {
     /// here closes its ticket.
     #[serde(default)]
     pub follow: Option<DeclaredFollow>,
+    /// Planner: the directory (tenant) id or domain of the plan.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Planner: the sign-in authority.
+    #[serde(default)]
+    pub login: Option<String>,
+    /// Planner: the plan's id.
+    #[serde(default)]
+    pub plan: Option<String>,
+    /// Planner: `workload`, `state` or `one`.
+    #[serde(default)]
+    pub buckets: Option<String>,
+    /// Planner: the bucket with `buckets = "one"`.
+    #[serde(default)]
+    pub bucket: Option<String>,
 }
 
 /// A declared connector's `follow = { … }`.

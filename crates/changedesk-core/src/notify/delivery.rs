@@ -42,6 +42,8 @@ pub enum ChannelKind {
     Jira,
     /// A GLPI server (a connector: changes).
     Glpi,
+    /// Microsoft Planner through Graph (a connector: tasks in a plan).
+    Planner,
 }
 
 impl ChannelKind {
@@ -54,6 +56,7 @@ impl ChannelKind {
         ChannelKind::ServiceNow,
         ChannelKind::Jira,
         ChannelKind::Glpi,
+        ChannelKind::Planner,
     ];
 
     /// The stored name.
@@ -66,6 +69,7 @@ impl ChannelKind {
             ChannelKind::ServiceNow => "servicenow",
             ChannelKind::Jira => "jira",
             ChannelKind::Glpi => "glpi",
+            ChannelKind::Planner => "planner",
         }
     }
 
@@ -74,7 +78,7 @@ impl ChannelKind {
     pub fn is_connector(self) -> bool {
         matches!(
             self,
-            ChannelKind::ServiceNow | ChannelKind::Jira | ChannelKind::Glpi
+            ChannelKind::ServiceNow | ChannelKind::Jira | ChannelKind::Glpi | ChannelKind::Planner
         )
     }
 

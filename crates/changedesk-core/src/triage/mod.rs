@@ -101,8 +101,8 @@ pub use log::{
 };
 pub use markdown::{AgendaWriter, NOTHING};
 pub use owners::{
-    MAX_DISPLAY_NAME_LEN, MAX_EMAIL_LEN, MAX_HANDLE_LEN, Owner, find_owner, normalize_name,
-    validate_owners,
+    MAX_DISPLAY_NAME_LEN, MAX_EMAIL_LEN, MAX_HANDLE_LEN, Owner, find_owner, is_guid,
+    normalize_name, validate_owners,
 };
 pub use ownership::{ANY_WORKLOAD, OwnershipEntry, OwnershipMap, ParseScopeError, Resolved, Scope};
 pub use revision::{

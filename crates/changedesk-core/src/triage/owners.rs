@@ -33,6 +33,10 @@ pub struct Owner {
     /// A Slack handle or channel, if the owner uses one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<String>,
+    /// The owner's Entra ID object id (a GUID), which Planner assignments
+    /// need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entra_id: Option<String>,
 }
 
 impl Owner {
@@ -45,6 +49,7 @@ impl Owner {
             email: email.trim().to_string(),
             teams: None,
             slack: None,
+            entra_id: None,
         };
         owner.validate()?;
         Ok(owner)
@@ -66,6 +71,17 @@ impl Owner {
                 check_handle(kind, h, &what, &mut errors);
             }
         }
+        if let Some(id) = &self.entra_id
+            && !is_guid(id)
+        {
+            errors.push(
+                &what,
+                format!(
+                    "entra_id `{}` is not an object id (a GUID like 3f2504e0-4f89-11d3-9a0c-0305e82c3301)",
+                    shorten(id.trim(), 40)
+                ),
+            );
+        }
         errors.into_result()
     }
 
@@ -73,6 +89,16 @@ impl Owner {
     pub fn is_named(&self, name: &str) -> bool {
         self.name.trim().eq_ignore_ascii_case(name.trim())
     }
+}
+
+/// Whether `s` is a GUID: 8-4-4-4-12 hexadecimal digits.
+pub fn is_guid(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The canonical form of an owner name (trimmed, lower case), or why it is
@@ -183,6 +209,7 @@ mod tests {
             email: email.into(),
             teams: None,
             slack: None,
+            entra_id: None,
         }
     }
 

@@ -22,6 +22,9 @@ pub fn secret_context(channel: &str) -> String {
 /// The most channels changedesk keeps (each event is matched to each).
 pub const MAX_CHANNELS: usize = 1000;
 
+/// Graph's global root: a Planner connector's URL when none is given.
+pub const GRAPH_ROOT: &str = "https://graph.microsoft.com";
+
 /// Quiet hours as a person asks for them.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -62,13 +65,13 @@ pub struct ChannelRequest {
     /// 1 to 64 letters, digits, `-` or `_`.
     pub name: String,
     /// `webhook` (default), `email`, `teams` or `slack`; or a connector:
-    /// `servicenow`, `jira` or `glpi`.
+    /// `servicenow`, `jira`, `glpi` or `planner`.
     #[serde(default)]
     pub kind: Option<String>,
     /// The endpoint of a webhook, Teams Workflows or Slack channel: https
     /// (plain http only with `allow_private`). A secret: kept sealed, never
     /// shown again. A connector's system (an instance, a site, GLPI's
-    /// `apirest.php`).
+    /// `apirest.php`, Graph's root for Planner).
     #[serde(default, alias = "webhook")]
     pub url: Option<String>,
     /// A webhook's signing secret (`whsec_…`); none: a new one, shown once.
@@ -177,6 +180,27 @@ pub struct ConnectorRequest {
     /// updates to it and resolve it with Microsoft (ServiceNow, GLPI).
     #[serde(default)]
     pub incidents: Option<bool>,
+    /// Planner: the directory (tenant) id or domain the plan lives in (the
+    /// connector's `url` is Graph's root, `https://graph.microsoft.com`;
+    /// `user` the app registration's client id, `secret` its client
+    /// secret).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Planner: the sign-in authority (default
+    /// `https://login.microsoftonline.com`).
+    #[serde(default)]
+    pub login: Option<String>,
+    /// Planner: the plan's id.
+    #[serde(default)]
+    pub plan: Option<String>,
+    /// Planner: `workload` (default: a bucket per workload), `state`
+    /// (`To do`, then `Done` when changedesk closes it) or `one` (the
+    /// bucket `bucket`).
+    #[serde(default)]
+    pub buckets: Option<String>,
+    /// Planner: the bucket's name with `buckets = one` (default `To do`).
+    #[serde(default)]
+    pub bucket: Option<String>,
 }
 
 /// What an item does when its ticket is being implemented, done or
@@ -244,7 +268,22 @@ fn check_connector(
             "incident_issue_type",
             c.incident_issue_type.map(|t| t.trim().to_string().into()),
         ),
+        ("tenant", c.tenant.map(|t| t.trim().to_string().into())),
+        ("plan", c.plan.map(|p| p.trim().to_string().into())),
+        (
+            "buckets",
+            c.buckets.map(|b| b.trim().to_ascii_lowercase().into()),
+        ),
+        ("bucket", c.bucket.map(|b| b.trim().to_string().into())),
     ];
+    if let Some(login) = &c.login {
+        // the client secret goes there: checked as the system's URL is
+        let login = check_url(login, kind, req.allow_private)
+            .map_err(|e| on("connector")(format!("login: {e}")))?;
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("login".into(), login.as_str().into());
+        }
+    }
     for (k, value) in fields {
         if let (Some(value), Some(obj)) = (value, v.as_object_mut()) {
             obj.insert(k.to_string(), value);
@@ -397,7 +436,7 @@ pub fn check_channel(
     }
     if req.connector.is_some() && !kind.is_connector() {
         return Err(on("connector")(format!(
-            "a {kind} channel is not a connector: `connector` is for servicenow, jira and glpi"
+            "a {kind} channel is not a connector: `connector` is for servicenow, jira, glpi and planner"
         )));
     }
     let (url_sealed, secret_sealed, generated) = if kind.is_connector() {
@@ -420,6 +459,7 @@ pub fn check_channel(
         let raw = req
             .url
             .as_deref()
+            .or((kind == ChannelKind::Planner).then_some(GRAPH_ROOT))
             .ok_or_else(|| on("url")(format!("a {kind} connector needs its system's URL")))?;
         let url = check_url(raw, kind, req.allow_private).map_err(on("url"))?;
         let (settings, sealed) = check_connector(ring, &name, kind, req, &url)?;
@@ -441,6 +481,12 @@ pub fn check_channel(
             .as_ref()
             .and_then(|c| c.incident_issue_type.as_deref())
             .is_some_and(|t| !t.trim().is_empty());
+        if incidents && kind == ChannelKind::Planner {
+            return Err(on("connector")(
+                "Planner is not a service desk: Service Health incidents go to ServiceNow, GLPI or Jira"
+                    .into(),
+            ));
+        }
         if incidents && kind == ChannelKind::Jira && !jira_incidents {
             return Err(on("connector")(
                 "a Jira connector opens incidents as issues of `incident_issue_type` (e.g. Incident): set it"

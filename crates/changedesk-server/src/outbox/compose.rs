@@ -18,7 +18,11 @@ pub fn max_entries(kind: ChannelKind) -> usize {
         ChannelKind::Teams => 30,
         // the template shows 45 sections (Block Kit: 50 blocks)
         ChannelKind::Slack => 45,
-        ChannelKind::Webhook | ChannelKind::ServiceNow | ChannelKind::Jira | ChannelKind::Glpi => 1,
+        ChannelKind::Webhook
+        | ChannelKind::ServiceNow
+        | ChannelKind::Jira
+        | ChannelKind::Glpi
+        | ChannelKind::Planner => 1,
     }
 }
 
@@ -121,7 +125,7 @@ fn render(
             Ok(body)
         }
         ChannelKind::Webhook => Err(Render::Failed("webhooks are not composed".into())),
-        ChannelKind::ServiceNow | ChannelKind::Jira | ChannelKind::Glpi => {
+        ChannelKind::ServiceNow | ChannelKind::Jira | ChannelKind::Glpi | ChannelKind::Planner => {
             Err(Render::Failed("connectors are not composed".into()))
         }
     }

@@ -409,7 +409,10 @@ impl Outbox {
                 };
                 mail.send(&d.message_id, &stored, &links).await
             }
-            ChannelKind::ServiceNow | ChannelKind::Jira | ChannelKind::Glpi => {
+            ChannelKind::ServiceNow
+            | ChannelKind::Jira
+            | ChannelKind::Glpi
+            | ChannelKind::Planner => {
                 let secret = self.open_secret(channel)?;
                 let hold = ticket::Hold {
                     holder: &d.message_id,
@@ -761,7 +764,8 @@ impl Outbox {
             | ChannelKind::Webhook
             | ChannelKind::ServiceNow
             | ChannelKind::Jira
-            | ChannelKind::Glpi => return Ok(true),
+            | ChannelKind::Glpi
+            | ChannelKind::Planner => return Ok(true),
         };
         let since =
             now.saturating_add(-time::Duration::try_from(window).unwrap_or(time::Duration::MINUTE));

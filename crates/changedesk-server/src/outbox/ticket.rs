@@ -1,5 +1,5 @@
-//! A connector's deliveries (a channel of kind `servicenow`, `jira` or
-//! `glpi`): a `change.revised` event noted on the post's ticket (a work
+//! A connector's deliveries (a channel of kind `servicenow`, `jira`,
+//! `glpi` or `planner`): a `change.revised` event noted on the post's ticket (a work
 //! note, a comment, a follow-up: what Microsoft moved); a
 //! `change.requested` event raised as a ticket in the
 //! connector's system **once** per correlation id (the post and whom it is
@@ -47,6 +47,8 @@ struct Data {
     reason: Option<String>,
     #[serde(default)]
     tenants: Vec<String>,
+    #[serde(default)]
+    owner: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -55,6 +57,13 @@ struct Links {
     changedesk: Option<String>,
     #[serde(default)]
     admin_center: Option<String>,
+}
+
+/// A post's date to act by, else its rollout's start: `YYYY-MM-DD`.
+fn due_of(post: &PostRef) -> Option<String> {
+    post.act_by
+        .or(post.start)
+        .map(|t| t.to_canonical().chars().take(10).collect())
 }
 
 fn failed(error: String) -> SendOutcome {
@@ -122,21 +131,39 @@ pub(super) async fn send(
                 post.start,
                 &link,
             );
-            let due = post
-                .act_by
-                .or(post.start)
-                .map(|t| t.to_canonical().chars().take(10).collect());
+            let due = due_of(&post);
+            // Planner assigns the item's owner by their Entra object id
+            let assignees: Vec<String> = match &payload.data.owner {
+                Some(name) if channel.kind == "planner" => store
+                    .owners()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .find(|o| o.is_named(name))
+                    .and_then(|o| o.entra_id)
+                    .into_iter()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let checklist =
+                changedesk_core::change_control::planner_checklist(post.act_by, post.start);
+            // one raise at a time per ticket, whichever worker or replica:
+            // the look-up before the create then sees the other's ticket
+            let maybe_made = match lock(store, channel, &correlation, hold).await? {
+                Ok(taken_over) => taken_over,
+                Err(busy) => return Ok(busy),
+            };
             let request = TicketRequest {
+                maybe_made,
+                post_id: &post.id,
                 correlation_id: &correlation,
                 text: &text,
                 link: &link,
                 due,
+                services: &post.services,
+                assignees: &assignees,
+                checklist: &checklist,
             };
-            // one raise at a time per ticket, whichever worker or replica:
-            // the look-up before the create then sees the other's ticket
-            if let Some(busy) = lock(store, channel, &correlation, hold).await? {
-                return Ok(busy);
-            }
             let raised = target.raise(&request).await;
             // a crash here leaves a ticket on the other side that the
             // archive does not know: the delivery is taken over after its
@@ -170,7 +197,7 @@ pub(super) async fn send(
             recorded
         }
         "change.revised" => {
-            let (_, _, ticket) = match ticket_of(
+            let (post, _, ticket) = match ticket_of(
                 store,
                 channel,
                 payload.data.post,
@@ -187,9 +214,10 @@ pub(super) async fn send(
             }
             // a note is not idempotent: a retry after no answer may add it
             // twice (the systems keep every note), never lose it
+            let due = due_of(&post);
             Ok(
                 match target
-                    .note(&ticket.external_id, &payload.data.changes)
+                    .revise(&ticket.external_id, &payload.data.changes, due.as_deref())
                     .await
                 {
                     Ok(()) => SendOutcome::Delivered { status: 200 },
@@ -276,13 +304,16 @@ async fn ticket_of(
 }
 
 /// Takes the lock on the ticket `correlation` of `channel` for `hold`:
-/// `Some(outcome)` when another delivery holds it (tried again shortly).
+/// `Err(outcome)` when another delivery holds it (tried again shortly),
+/// else whether it was taken over from a raise cut short (its ticket may
+/// exist unseen: the connector waits for its system's search to settle
+/// before creating).
 async fn lock(
     store: &Store,
     channel: &ChannelRow,
     correlation: &str,
     hold: &Hold<'_>,
-) -> Result<Option<SendOutcome>, String> {
+) -> Result<Result<bool, SendOutcome>, String> {
     let locked = store
         .lock_ticket(
             &channel.name,
@@ -293,11 +324,15 @@ async fn lock(
         )
         .await
         .map_err(|e| e.to_string())?;
-    Ok((!locked).then(|| SendOutcome::Retry {
-        status: None,
-        retry_after: Some(BUSY_WAIT),
-        error: "another delivery is working on this ticket now".into(),
-    }))
+    Ok(match locked {
+        changedesk_store::TicketLock::Busy => Err(SendOutcome::Retry {
+            status: None,
+            retry_after: Some(BUSY_WAIT),
+            error: "another delivery is working on this ticket now".into(),
+        }),
+        changedesk_store::TicketLock::Held => Ok(false),
+        changedesk_store::TicketLock::TakenOver => Ok(true),
+    })
 }
 
 /// The most characters of Microsoft's latest update copied into a note.
@@ -329,9 +364,10 @@ async fn incident(
         Ok(c) => c,
         Err(e) => return Ok(failed(e)),
     };
-    if let Some(busy) = lock(store, channel, &correlation, hold).await? {
-        return Ok(busy);
-    }
+    let maybe_made = match lock(store, channel, &correlation, hold).await? {
+        Ok(taken_over) => taken_over,
+        Err(busy) => return Ok(busy),
+    };
     // Microsoft's latest update, for a note or the resolution (a new
     // incident's text is the event's own)
     let detail = match kind {
@@ -360,6 +396,7 @@ async fn incident(
             None => {
                 let text = incident_text(&incident, &data.tenants, &data.links);
                 let request = IncidentRequest {
+                    maybe_made,
                     correlation_id: &correlation,
                     text: &text,
                     impact: if incident.classification == "advisory" {

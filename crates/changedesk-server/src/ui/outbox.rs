@@ -279,6 +279,11 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
             }),
             raise_required: Some(checked("c_raise_required")),
             incidents: Some(checked("c_incidents")),
+            tenant: text("c_tenant"),
+            login: text("c_login"),
+            plan: text("c_plan"),
+            buckets: text("c_buckets"),
+            bucket: text("c_bucket"),
         });
     let req = ChannelRequest {
         name: form.get("name").to_string(),

@@ -36,6 +36,7 @@ pub(crate) struct OwnerDraft {
     email: String,
     teams: String,
     slack: String,
+    entra_id: String,
     /// Changing an existing owner (its name is fixed).
     editing: bool,
 }
@@ -117,6 +118,7 @@ async fn render(
                 email: o.email.clone(),
                 teams: o.teams.clone().unwrap_or_default(),
                 slack: o.slack.clone().unwrap_or_default(),
+                entra_id: o.entra_id.clone().unwrap_or_default(),
                 editing: true,
             })
             .unwrap_or_default()
@@ -204,6 +206,7 @@ pub(crate) async fn save_owner(State(state): State<AppState>, form: UiForm) -> U
         email: form.get("email").to_string(),
         teams: form.get("teams").to_string(),
         slack: form.get("slack").to_string(),
+        entra_id: form.get("entra_id").to_string(),
         editing: form.get("editing") == "true",
     };
     let opt = |k: &str| Some(form.get(k).to_string()).filter(|s| !s.is_empty());
@@ -212,6 +215,7 @@ pub(crate) async fn save_owner(State(state): State<AppState>, form: UiForm) -> U
         email: form.get("email").to_string(),
         teams: opt("teams"),
         slack: opt("slack"),
+        entra_id: opt("entra_id"),
     };
     let r = api::save_owner(&state, &form.user.caller, form.get("name"), body).await;
     outcome(&state, &form, r, "owners", || Drafts {

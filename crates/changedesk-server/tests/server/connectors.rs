@@ -1212,3 +1212,132 @@ async fn a_connector_is_added_from_the_web_ui(store: Store) {
 }
 
 both!(a_connector_is_added_from_the_web_ui);
+
+/// A Planner connector end to end against the Graph simulator's Planner: a
+/// change request raised as a task once, in its workload's bucket,
+/// assigned to the item's owner by their Entra object id; a person
+/// completing the task in Planner closes the item, by the connector; a
+/// Planner connector takes no Service Health incidents.
+async fn planner_tasks_are_raised_assigned_and_followed(store: Store) {
+    use changedesk_sim::{SIM_CLIENT_ID, SIM_CLIENT_SECRET, SimConfig, TASKS_READ_WRITE_ALL};
+    let f = keyed_fixture(store).await;
+    let sim = changedesk_sim::start(SimConfig {
+        tenants: 1,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    sim.grant_app_role("tenant-001", TASKS_READ_WRITE_ALL)
+        .unwrap();
+    let plan = sim.planner_plan("tenant-001").unwrap();
+    let base = sim.base_url().trim_end_matches('/').to_owned();
+    let admin = sign_in(&f, "admin").await;
+    // the item's owner gains an Entra object id
+    let item = json_of(&admin.get(&f, "/api/v1/items/MC1").await.body);
+    let owner = item["assignee"]
+        .as_str()
+        .or(item["owner"].as_str())
+        .unwrap_or_else(|| panic!("MC1 has an owner: {item}"))
+        .to_owned();
+    let oid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+    let put = admin
+        .send_json(
+            &f,
+            "PUT",
+            &format!("/api/v1/owners/{owner}"),
+            &json!({"email": format!("{owner}@example.com"), "entra_id": oid}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    let bad = admin
+        .send_json(
+            &f,
+            "PUT",
+            &format!("/api/v1/owners/{owner}"),
+            &json!({"email": format!("{owner}@example.com"), "entra_id": "not-a-guid"}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert!(bad.body.contains("entra_id"), "{}", bad.body);
+
+    let connector = json!({"user": SIM_CLIENT_ID, "tenant": sim.tenants()[0].tenant_id,
+        "login": base, "plan": plan.plan_id});
+    let refused = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "tasks", "kind": "planner", "url": base, "allow_private": true,
+                "secret": SIM_CLIENT_SECRET, "connector": {"incidents": true, "user": SIM_CLIENT_ID,
+                "tenant": "x", "plan": "y"}}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("service desk"), "{}", refused.body);
+    let added = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/channels",
+            &json!({"name": "tasks", "kind": "planner", "url": base, "allow_private": true,
+                "secret": SIM_CLIENT_SECRET, "connector": connector}),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    assert!(!added.body.contains(SIM_CLIENT_SECRET), "{}", added.body);
+
+    for _ in 0..2 {
+        let asked = admin
+            .send_json(
+                &f,
+                "POST",
+                "/api/v1/items/MC1/change-requests",
+                &json!({"connector": "tasks"}),
+            )
+            .await;
+        assert_eq!(asked.status, StatusCode::ACCEPTED, "{}", asked.body);
+    }
+    // asked twice before a round: one raises it while the other waits
+    let o = outbox(&f.store);
+    let round = o.run_once(at(NOW)).await.unwrap();
+    assert_eq!(round.delivered + round.retried, 2, "{round:?}");
+    let tasks = sim.planner_tasks("tenant-001");
+    assert_eq!(tasks.len(), 1, "raised once: {tasks:?}");
+    let task = &tasks[0];
+    assert!(
+        task["title"].as_str().unwrap().ends_with(" [cd-MC1-all]"),
+        "{task}"
+    );
+    assert!(task["assignments"].get(oid).is_some(), "{task}");
+    assert_ne!(
+        task["bucketId"],
+        plan.bucket_id.as_str(),
+        "a workload's bucket"
+    );
+    let details = sim
+        .planner_task_details(task["id"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(details["checklist"].as_object().unwrap().len(), 4);
+    let tickets = json_of(&admin.get(&f, "/api/v1/items/MC1/tickets").await.body);
+    assert_eq!(tickets[0]["progress"], "open", "{tickets}");
+    assert!(
+        tickets[0]["number"].as_str().unwrap().starts_with("task "),
+        "{tickets}"
+    );
+
+    // someone completes the task in Planner: the item closes, by the connector
+    sim.planner_edit_task(
+        task["id"].as_str().unwrap(),
+        json!({"percentComplete": 100}),
+    )
+    .unwrap();
+    let s = o.follow_tickets(at(NOW), 100).await.unwrap();
+    assert_eq!((s.moved, s.items_changed), (1, 1), "{s:?}");
+    let item = json_of(&admin.get(&f, "/api/v1/items/MC1").await.body);
+    assert_eq!(item["state"], "done", "{item}");
+    assert_eq!(item["decision"], "change_request_raised", "{item}");
+    assert!(item.to_string().contains("connector:tasks"), "{item}");
+    sim.shutdown().await;
+}
+
+both!(planner_tasks_are_raised_assigned_and_followed);

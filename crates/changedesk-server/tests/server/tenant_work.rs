@@ -56,6 +56,7 @@ async fn fixture(store: Store) -> Fixture {
                     email: format!("{name}@example.com"),
                     teams: None,
                     slack: None,
+                    entra_id: None,
                 },
                 "test",
                 &at(NOW),

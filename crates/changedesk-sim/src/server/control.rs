@@ -47,6 +47,11 @@ pub(crate) async fn tenants(State(shared): State<Arc<Shared>>) -> Response {
                 "mode": mode,
                 "roles": shared.app_roles.get(i),
                 "consented": t.consented,
+                "planner": shared.planner.seed(i).map(|p| json!({
+                    "group_id": p.group_id,
+                    "plan_id": p.plan_id,
+                    "bucket_id": p.bucket_id,
+                })),
             })
         })
         .collect();

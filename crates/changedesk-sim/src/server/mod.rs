@@ -9,6 +9,7 @@ mod control;
 mod graph;
 mod mail;
 mod oidc;
+mod planner;
 mod views;
 
 #[cfg(test)]
@@ -23,7 +24,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,12 @@ pub use mail::{
 pub use oidc::{
     GROUPS_OVERAGE_LIMIT, IdTokenFault, MemberObjectsFault, OIDC_SIGNING_KEY_PEM, OTHER_CLIENT_ID,
     SimUser, derived_oid,
+};
+pub use planner::{
+    MAX_ASSIGNEES_PER_TASK, MAX_BUCKETS_PER_PLAN, MAX_CHECKLIST_ITEMS_PER_TASK,
+    MAX_PLANNER_BODY_BYTES, MAX_PLANS_PER_GROUP, MAX_REFERENCES_PER_TASK, MAX_TASKS_PER_PLAN,
+    PLANNER_GROUP_LOCAL_PART, PLANNER_LOG_CAPACITY, PLANNER_PAGE_SIZE, PLANNER_PLAN_TITLE,
+    PlannerRequest, SimPlannerPlan, TASKS_READ_ALL, TASKS_READ_WRITE_ALL,
 };
 
 /// The application (client) id of the simulator's one multi-tenant app
@@ -371,6 +378,10 @@ pub enum SimError {
     /// A `sendMail` setting that is not usable (a user, a fault).
     #[error("mail: {0}")]
     Mail(String),
+    /// A Planner edit or setting the simulator refused (an unknown task, a
+    /// patch Graph would refuse, a plan over the bound).
+    #[error("planner: {0}")]
+    Planner(String),
 }
 
 /// The items of a Graph listing: a raw JSON array, or an object with a
@@ -438,6 +449,9 @@ pub(crate) struct Shared {
     pub app_roles: AppRoles,
     /// `sendMail`: users, limits, scripted faults, accepted messages.
     pub mail: mail::MailState,
+    /// Planner: each tenant's group, plans, buckets, tasks; faults; its
+    /// request log.
+    pub planner: planner::PlannerState,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves the
@@ -590,6 +604,7 @@ impl SimHandle {
     /// Stops accepting connections, finishes the requests in flight and
     /// waits for the server task.
     pub async fn shutdown(mut self) {
+        self.shared.planner.stop();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -731,6 +746,7 @@ impl SimHandle {
 
 impl Drop for SimHandle {
     fn drop(&mut self) {
+        self.shared.planner.stop();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -789,9 +805,11 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     }
     let file_items = config.corpus_file_items.map(Arc::new);
     let domains: Vec<String> = tenants.iter().map(|t| t.domain.clone()).collect();
+    let planner = planner::PlannerState::new(&tenants);
     let shared = Arc::new(Shared {
         app_roles: AppRoles::new(tenants.len(), &config.app_roles, config.unconsented),
         mail: mail::MailState::new(&domains, &config.mailboxes),
+        planner,
         base_url: format!("http://{}/", display_addr(addr)),
         snapshot: RwLock::new(Arc::new(Snapshot::new(
             1,
@@ -895,7 +913,28 @@ fn router(shared: Arc<Shared>) -> Router {
             "/_sim/oidc/member-objects-fault",
             put(oidc::put_member_objects_fault),
         )
-        .route("/_sim/oidc/redirect-uris", put(oidc::put_redirect_uris));
+        .route("/_sim/oidc/redirect-uris", put(oidc::put_redirect_uris))
+        .route("/_sim/planner", get(planner::get_state))
+        .route(
+            "/_sim/planner/tasks/{id}",
+            patch(planner::person_edit_task).delete(planner::person_delete_task),
+        )
+        .route(
+            "/_sim/planner/tasks/{id}/details",
+            patch(planner::person_edit_details),
+        )
+        .route(
+            "/_sim/planner/faults",
+            get(planner::get_faults)
+                .post(planner::post_faults)
+                .delete(planner::delete_faults),
+        )
+        .route("/_sim/planner/page-size", put(planner::put_page_size))
+        .route("/_sim/planner/plans", post(planner::post_plan))
+        .route(
+            "/_sim/planner/requests",
+            get(planner::get_requests).delete(planner::delete_requests),
+        );
     Router::new()
         // the client-credentials grant is auth's, authorization_code oidc's
         .route("/{tenant}/oauth2/v2.0/token", post(oidc::token))
@@ -924,6 +963,48 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/v1.0/me/sendMail",
             post(mail::send_mail_me).fallback(graph::fallback),
+        )
+        // application: Tasks.ReadWrite.All (bodies read, up to 1 MB, by the handlers)
+        .route(
+            "/v1.0/groups/{group}/planner/plans",
+            get(planner::group_plans).fallback(graph::fallback),
+        )
+        .route(
+            "/v1.0/planner/plans/{plan}",
+            get(planner::get_plan).fallback(graph::fallback),
+        )
+        .route(
+            "/v1.0/planner/plans/{plan}/buckets",
+            get(planner::list_buckets).fallback(graph::fallback),
+        )
+        .route(
+            "/v1.0/planner/plans/{plan}/tasks",
+            get(planner::list_tasks).fallback(graph::fallback),
+        )
+        .route(
+            "/v1.0/planner/buckets",
+            post(planner::create_bucket).fallback(graph::fallback),
+        )
+        .route(
+            "/v1.0/planner/buckets/{bucket}",
+            get(planner::get_bucket).fallback(graph::fallback),
+        )
+        .route(
+            "/v1.0/planner/tasks",
+            post(planner::create_task).fallback(graph::fallback),
+        )
+        .route(
+            "/v1.0/planner/tasks/{id}",
+            get(planner::get_task)
+                .patch(planner::update_task)
+                .delete(planner::delete_task)
+                .fallback(graph::fallback),
+        )
+        .route(
+            "/v1.0/planner/tasks/{id}/details",
+            get(planner::get_details)
+                .patch(planner::update_details)
+                .fallback(graph::fallback),
         )
         .merge(sim)
         .fallback(graph::fallback)

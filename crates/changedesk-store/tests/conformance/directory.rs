@@ -72,6 +72,7 @@ async fn saved_with_bob_for_fabrikam(
                 email: "bob@example.com".into(),
                 teams: None,
                 slack: None,
+                entra_id: None,
             },
             "ann",
             &t0,

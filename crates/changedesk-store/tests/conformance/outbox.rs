@@ -639,14 +639,22 @@ conformance!(
                     .unwrap()
             }
         };
-        assert!(lock("d1", "2026-03-02T00:00:00Z", "2026-03-02T00:01:00Z").await);
-        assert!(
+        use changedesk_store::TicketLock::{Busy, Held, TakenOver};
+        assert_eq!(
+            lock("d1", "2026-03-02T00:00:00Z", "2026-03-02T00:01:00Z").await,
+            Held
+        );
+        assert_eq!(
             lock("d1", "2026-03-02T00:00:10Z", "2026-03-02T00:01:00Z").await,
+            Held,
             "its own"
         );
-        assert!(!lock("d2", "2026-03-02T00:00:30Z", "2026-03-02T00:01:30Z").await);
+        assert_eq!(
+            lock("d2", "2026-03-02T00:00:30Z", "2026-03-02T00:01:30Z").await,
+            Busy
+        );
         // another ticket is another lock
-        assert!(
+        assert_eq!(
             store
                 .lock_ticket(
                     "snow",
@@ -656,23 +664,32 @@ conformance!(
                     t("2026-03-02T00:01:30Z")
                 )
                 .await
-                .unwrap()
+                .unwrap(),
+            Held
         );
-        assert!(
+        assert_eq!(
             lock("d2", "2026-03-02T00:01:01Z", "2026-03-02T00:02:00Z").await,
-            "taken over"
+            TakenOver,
+            "taken over: d1 never let go"
         );
         // only its holder lets it go
         store
             .unlock_ticket("snow", "cd-MC1-all", "d1")
             .await
             .unwrap();
-        assert!(!lock("d3", "2026-03-02T00:01:30Z", "2026-03-02T00:02:30Z").await);
+        assert_eq!(
+            lock("d3", "2026-03-02T00:01:30Z", "2026-03-02T00:02:30Z").await,
+            Busy
+        );
         store
             .unlock_ticket("snow", "cd-MC1-all", "d2")
             .await
             .unwrap();
-        assert!(lock("d3", "2026-03-02T00:01:30Z", "2026-03-02T00:02:30Z").await);
+        assert_eq!(
+            lock("d3", "2026-03-02T00:01:30Z", "2026-03-02T00:02:30Z").await,
+            Held,
+            "let go: nothing was cut short"
+        );
         // the connector removed: its tickets stay, unfollowed
         assert!(
             store

@@ -27,6 +27,7 @@ fn owner(name: &str, display_name: &str, email: &str) -> Owner {
         email: email.into(),
         teams: None,
         slack: None,
+        entra_id: None,
     }
 }
 
@@ -224,6 +225,7 @@ conformance!(
         assert!(store.owners().await.unwrap().is_empty());
         let zoe = Owner {
             teams: Some("zoe@teams".into()),
+            entra_id: Some("3f2504e0-4f89-11d3-9a0c-0305e82c3301".into()),
             ..owner("Zoe", "Zoe Quinn", "zoe@example.com")
         };
         store

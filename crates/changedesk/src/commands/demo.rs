@@ -77,6 +77,12 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
             ..CorpusSpec::default()
         },
         seed: args.seed,
+        // Planner's tasks too, for the demo's Planner connector
+        app_roles: changedesk_sim::DEFAULT_APP_ROLES
+            .iter()
+            .chain(&[changedesk_sim::TASKS_READ_WRITE_ALL])
+            .map(|r| (*r).to_owned())
+            .collect(),
         ..SimConfig::default()
     })
     .await
@@ -127,7 +133,7 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
     };
     let mut at = Timestamp::from_datetime(start);
     let owners = set_up_triage(&store, at).await?;
-    let hooks = DemoHooks::start(&store, at).await?;
+    let hooks = DemoHooks::start(&store, at, &sim).await?;
     println!(
         "Triage: {owners} owners (collaboration, messaging, security, endpoint, platform), a tenant group `pilot`, {} rules",
         DEMO_RULES.len()
@@ -163,7 +169,7 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
             .with_thresholds(app.config.notify.thresholds);
         let run = apply_rules(&store, &triage, at, false).await?;
         println!("  {:<12} {}", "rules", setup::summary_text(&run));
-        hooks.round(at).await?;
+        hooks.round(at, &sim).await?;
         if days == 0 {
             work_on_some(&store, at).await?;
         }
@@ -206,8 +212,15 @@ struct DemoHooks {
 impl DemoHooks {
     const CHANNEL: &str = "demo-webhook";
     const CONNECTOR: &str = "servicenow";
+    const PLANNER: &str = "planner";
+    /// The tenant whose Planner plan the demo's Planner connector fills.
+    const PLANNER_TENANT: &str = "tenant-001";
 
-    async fn start(store: &Store, at: Timestamp) -> Result<DemoHooks> {
+    async fn start(
+        store: &Store,
+        at: Timestamp,
+        sim: &changedesk_sim::SimHandle,
+    ) -> Result<DemoHooks> {
         use changedesk_server::outbox::{
             ChannelRequest, MailSetup, Mailer, Outbox, new_channel, secret_context, url_context,
         };
@@ -246,6 +259,7 @@ impl DemoHooks {
             "teams",
             "slack",
             Self::CONNECTOR,
+            Self::PLANNER,
         ] {
             store.remove_channel(name, "demo", at).await?;
         }
@@ -267,6 +281,14 @@ impl DemoHooks {
         // each sync's events batch into one message per channel (a window
         // of 0 minutes: the tour's days are rounds, not minutes)
         let owners: Vec<String> = store.owners().await?.into_iter().map(|o| o.name).collect();
+        let planner_tenant = sim
+            .tenants()
+            .into_iter()
+            .find(|t| t.name == Self::PLANNER_TENANT)
+            .context("the simulator has no tenant-001")?;
+        let plan = sim
+            .planner_plan(Self::PLANNER_TENANT)
+            .context("the simulator's tenant-001 has no Planner plan")?;
         for req in [
             ChannelRequest {
                 name: "collaboration-mail".into(),
@@ -319,6 +341,22 @@ impl DemoHooks {
                 }),
                 ..Default::default()
             },
+            ChannelRequest {
+                name: Self::PLANNER.into(),
+                kind: Some("planner".into()),
+                url: Some(sim.base_url().to_owned()),
+                secret: Some(planner_tenant.client_secret.clone()),
+                allow_private: true,
+                connector: Some(changedesk_server::outbox::ConnectorRequest {
+                    user: Some(planner_tenant.client_id.clone()),
+                    tenant: Some(planner_tenant.tenant_id.clone()),
+                    login: Some(sim.base_url().to_owned()),
+                    plan: Some(plan.plan_id.clone()),
+                    raise_required: Some(true),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
         ] {
             let (c, _) = new_channel(&ring, &req, &[], &owners, "demo", at)
                 .map_err(|e| anyhow::anyhow!("the demo's channel {}: {e}", req.name))?;
@@ -347,6 +385,14 @@ impl DemoHooks {
             Self::CONNECTOR,
             snow.url()
         );
+        println!(
+            "Planner: the connector `{}` makes a task in {}'s plan \"{}\" (the simulator's Planner) for each of \
+             those items too, in a bucket per workload, assigned to the owner (by Entra object id), with a \
+             checklist; when someone works on a task there, its item follows",
+            Self::PLANNER,
+            Self::PLANNER_TENANT,
+            plan.title
+        );
         Ok(DemoHooks {
             outbox,
             receiver,
@@ -367,7 +413,7 @@ impl DemoHooks {
             .unwrap_or(0)
     }
 
-    async fn round(&self, at: Timestamp) -> Result<()> {
+    async fn round(&self, at: Timestamp, sim: &changedesk_sim::SimHandle) -> Result<()> {
         let r = self.outbox.run_once(at).await?;
         let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
         for m in self.receiver.received() {
@@ -404,7 +450,43 @@ impl DemoHooks {
         if !self.flow.lost().is_empty() {
             anyhow::bail!("the Teams flow lost cards: {:?}", self.flow.lost());
         }
+        self.planner_board(sim);
         self.change_board(at).await
+    }
+
+    /// Someone at work in Planner: of the tasks not started, the newest is
+    /// started (50 %, as Planner's UI does); the change board's round then
+    /// reads it back with the tickets.
+    fn planner_board(&self, sim: &changedesk_sim::SimHandle) {
+        let tasks = sim.planner_tasks(Self::PLANNER_TENANT);
+        let fresh = tasks
+            .iter()
+            .rev()
+            .find(|t| t["percentComplete"].as_u64() == Some(0));
+        let started = fresh.and_then(|t| {
+            let id = t["id"].as_str()?;
+            sim.planner_edit_task(id, serde_json::json!({"percentComplete": 50}))
+                .ok()?;
+            let title = t["title"].as_str().unwrap_or("");
+            // `[M365] MC1234567: …`
+            title
+                .split(':')
+                .next()
+                .map(|p| p.trim_start_matches("[M365]").trim().to_owned())
+        });
+        let assigned = tasks
+            .iter()
+            .filter(|t| t["assignments"].as_object().is_some_and(|a| !a.is_empty()))
+            .count();
+        println!(
+            "  {:<12} {} task{} in Planner so far ({assigned} assigned to their owner){}",
+            "planner",
+            tasks.len(),
+            if tasks.len() == 1 { "" } else { "s" },
+            started
+                .map(|p| format!("; someone started the task of {p} there"))
+                .unwrap_or_default()
+        );
     }
 
     /// The change board at work in ServiceNow: of the changes raised and
@@ -455,7 +537,7 @@ impl DemoHooks {
         let s = self.outbox.follow_tickets(at, 200).await?;
         println!(
             "  {:<12} {} change request{} in ServiceNow so far{}; read back: {} moved, {} item{} followed (by \
-             connector:{}){service_desk}",
+             connector:{} or connector:{}){service_desk}",
             "change",
             records.len(),
             if records.len() == 1 { "" } else { "s" },
@@ -467,7 +549,8 @@ impl DemoHooks {
             s.moved,
             s.items_changed,
             if s.items_changed == 1 { "" } else { "s" },
-            Self::CONNECTOR
+            Self::CONNECTOR,
+            Self::PLANNER
         );
         Ok(())
     }
@@ -713,7 +796,10 @@ const DEMO_RULES: &[(&str, &str)] = &[
 /// (audited as `demo`). Returns how many owners.
 async fn set_up_triage(store: &Store, at: Timestamp) -> Result<usize> {
     for (name, display, email, workloads) in DEMO_OWNERS {
-        let owner = Owner::new(name, display, email).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut owner = Owner::new(name, display, email).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // the object id Planner assigns them by (the simulator's user of
+        // that address)
+        owner.entra_id = Some(changedesk_sim::derived_oid(email));
         store.put_owner(&owner, DEMO_ACTOR, &at).await?;
         for w in *workloads {
             let entry = OwnershipEntry {

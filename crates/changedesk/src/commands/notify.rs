@@ -202,6 +202,12 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 servicenow,
                 jira,
                 glpi,
+                planner,
+                directory,
+                graph_url,
+                login_url,
+                buckets,
+                bucket,
                 login,
                 secret_env,
                 secret_file,
@@ -243,7 +249,16 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 who,
             } = *add;
             let actor = admin_actor(&who)?;
-            let connector_url = servicenow.clone().or(jira.clone()).or(glpi.clone());
+            let planner_graph = planner.as_ref().map(|_| {
+                graph_url
+                    .clone()
+                    .unwrap_or_else(|| "https://graph.microsoft.com".to_owned())
+            });
+            let connector_url = servicenow
+                .clone()
+                .or(jira.clone())
+                .or(glpi.clone())
+                .or(planner_graph);
             let kind = if webhook.is_some() {
                 "webhook"
             } else if servicenow.is_some() {
@@ -252,6 +267,8 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 "jira"
             } else if glpi.is_some() {
                 "glpi"
+            } else if planner.is_some() {
+                "planner"
             } else if teams.is_some() {
                 "teams"
             } else if slack.is_some() {
@@ -338,6 +355,11 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                         follow,
                         raise_required: Some(raise_required),
                         incidents: Some(incidents),
+                        tenant: directory,
+                        login: login_url,
+                        plan: planner,
+                        buckets,
+                        bucket,
                     }),
                 )
             } else {
@@ -349,7 +371,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 {
                     bail!(
                         "--user, --secret-env, --secret-file, --when-… and --raise-required are a connector's (--servicenow, \
-                         --jira, --glpi)"
+                         --jira, --glpi, --planner)"
                     );
                 }
                 (secret, None)
@@ -404,7 +426,9 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 .map(|u| format!("{}://{}", u.scheme(), u.host_str().unwrap_or("")));
             let what = match (kind, target) {
                 ("webhook", Some(t)) => format!("signed webhook to {t}"),
-                ("servicenow" | "jira" | "glpi", Some(t)) => format!("{kind} connector to {t}"),
+                ("servicenow" | "jira" | "glpi" | "planner", Some(t)) => {
+                    format!("{kind} connector to {t}")
+                }
                 ("teams", Some(t)) => format!("Microsoft Teams Workflows at {t}"),
                 ("slack", Some(t)) => format!("Slack at {t}"),
                 _ if channel.settings.recipients.is_empty() => format!(

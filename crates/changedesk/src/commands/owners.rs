@@ -168,9 +168,11 @@ async fn add(app: &App, args: &OwnerAddArgs) -> Result<ExitCode> {
         email: args.email.trim().to_string(),
         teams: None,
         slack: None,
+        entra_id: None,
     };
     owner.teams = args.teams.as_deref().map(|s| s.trim().to_string());
     owner.slack = args.slack.as_deref().map(|s| s.trim().to_string());
+    owner.entra_id = args.entra_id.as_deref().map(|s| s.trim().to_string());
     if let Err(errors) = owner.validate() {
         bail!("{errors}");
     }

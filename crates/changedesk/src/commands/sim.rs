@@ -82,6 +82,16 @@ pub async fn run(args: &SimArgs) -> Result<ExitCode> {
         },
         seed: args.seed,
         unconsented: args.unconsented,
+        // with the change-control mocks, Planner's tasks too
+        app_roles: changedesk_sim::DEFAULT_APP_ROLES
+            .iter()
+            .chain(if args.itsm {
+                &[changedesk_sim::TASKS_READ_WRITE_ALL][..]
+            } else {
+                &[]
+            })
+            .map(|r| (*r).to_owned())
+            .collect(),
         ..SimConfig::default()
     };
     let sim = changedesk_sim::start(config).await?;
@@ -128,6 +138,23 @@ pub async fn run(args: &SimArgs) -> Result<ExitCode> {
         println!("  pass --write-config FILE for a changedesk configuration that uses it");
     }
     let itsm = if args.itsm {
+        if let (Some(t), Some(plan)) = (
+            tenants.first(),
+            tenants.first().and_then(|t| sim.planner_plan(&t.name)),
+        ) {
+            println!(
+                "Planner (Graph, Tasks.ReadWrite.All granted): each tenant has a plan \"{}\"; {}'s is {}. A connector to it:\n  \
+                 SIM_SECRET={} changedesk notify channel add tasks --planner {} --directory {} --graph-url {base} \\\n    \
+                 --login-url {base} --user {} --secret-env SIM_SECRET --allow-private --as USER",
+                plan.title,
+                t.name,
+                plan.plan_id,
+                t.client_secret,
+                plan.plan_id,
+                t.tenant_id,
+                t.client_id
+            );
+        }
         Some(start_itsm().await?)
     } else {
         None

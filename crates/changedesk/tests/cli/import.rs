@@ -444,8 +444,27 @@ fn the_demo_raises_changes_and_their_items_follow_them() {
         .unwrap_or_else(|| panic!("no change was raised: {}", r.stdout))
         .to_owned();
     assert!(
-        line.contains(" moved, ") && line.contains("followed (by connector:servicenow)"),
+        line.contains(" moved, ")
+            && line.contains("followed (by connector:servicenow or connector:planner)"),
         "{line}"
+    );
+    // Planner: tasks made for the same items, assigned, one started there
+    let planner = r
+        .stdout
+        .lines()
+        .rfind(|l| l.trim_start().starts_with("planner "))
+        .unwrap_or_default()
+        .to_owned();
+    let tasks: usize = planner
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(tasks > 0, "{planner}");
+    assert!(
+        planner.contains(&format!("({tasks} assigned to their owner)"))
+            && planner.contains("someone started the task of MC"),
+        "{planner}"
     );
     assert!(!line.contains(" 0 moved"), "{line}");
     let last = r

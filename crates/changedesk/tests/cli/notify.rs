@@ -1158,3 +1158,211 @@ fn a_killed_round_raises_a_change_once() {
         rt.block_on(sn.shutdown());
     }
 }
+
+/// Each connector's process killed (abort, as `kill -9`) right after it
+/// raised a ticket and before the archive knew, and right after the archive
+/// recorded it but before the delivery was marked: run again once the
+/// lease ran out, the ticket is found, never made twice, and linked — for
+/// ServiceNow, Jira, GLPI and Planner (the Graph simulator's), each against
+/// its mock. The Planner task is assigned to the owner by the Entra object
+/// id the configuration file gives them.
+#[test]
+fn a_connector_killed_mid_raise_raises_once_when_run_again() {
+    use changedesk_sim::glpi::{GlpiConfig, start_glpi};
+    use changedesk_sim::jira::{JiraConfig, start_jira};
+    use changedesk_sim::servicenow::{ServiceNowConfig, start_servicenow};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let sn = rt
+        .block_on(start_servicenow(ServiceNowConfig::default()))
+        .unwrap();
+    let jira = rt.block_on(start_jira(JiraConfig::default())).unwrap();
+    let glpi = rt.block_on(start_glpi(GlpiConfig::default())).unwrap();
+    let sim = rt
+        .block_on(changedesk_sim::start(changedesk_sim::SimConfig {
+            tenants: 1,
+            ..Default::default()
+        }))
+        .unwrap();
+    sim.grant_app_role("tenant-001", changedesk_sim::TASKS_READ_WRITE_ALL)
+        .unwrap();
+    let graph = sim.base_url().trim_end_matches('/').to_owned();
+    let tenant = sim.tenants()[0].clone();
+    let plan = sim.planner_plan("tenant-001").unwrap().plan_id;
+    let oid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+    let s = Sandbox::new();
+    s.write(
+        "cfg.toml",
+        &CONFIG.replace(
+            "email = \"c@example.com\"\n",
+            &format!("email = \"c@example.com\"\nentra_id = \"{oid}\"\n"),
+        ),
+    );
+    let (sn_password, jira_token, glpi_token) = (
+        sn.config().password.clone(),
+        jira.config().api_token.clone(),
+        glpi.config().user_token.clone(),
+    );
+    let app_token = glpi.config().app_token.clone().unwrap_or_default();
+    let env = [
+        ("SNOW_PASSWORD", sn_password.as_str()),
+        ("JIRA_TOKEN", jira_token.as_str()),
+        ("GLPI_TOKEN", glpi_token.as_str()),
+        ("GLPI_APP", app_token.as_str()),
+        ("SIM_SECRET", tenant.client_secret.as_str()),
+    ];
+    let at = |now: &'static str, failpoint: Option<&'static str>, args: &[&str]| {
+        let mut all = vec!["--config", "cfg.toml"];
+        all.extend_from_slice(args);
+        let mut e: Vec<(&str, &str)> = env.to_vec();
+        e.push(("CHANGEDESK_NOW", now));
+        if let Some(f) = failpoint {
+            e.push(("CHANGEDESK_FAILPOINT", f));
+        }
+        s.run_env(&all, &e)
+    };
+    s.write_json(
+        "a.json",
+        &posts(&[("MC1", "Microsoft Teams"), ("MC2", "Microsoft Teams")]),
+    );
+    at(
+        "2026-09-01T00:00:00Z",
+        None,
+        &["import", "a.json", "--tenant", "alpha", "--create-tenant"],
+    )
+    .ok();
+    s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    let (sn_url, jira_url, glpi_url) = (sn.url(), jira.url(), glpi.url());
+    let mut glpi_add = vec!["--glpi", glpi_url.as_str(), "--secret-env", "GLPI_TOKEN"];
+    if !app_token.is_empty() {
+        glpi_add.extend_from_slice(&["--app-token-env", "GLPI_APP"]);
+    }
+    let connectors: [(&str, Vec<&str>); 4] = [
+        (
+            "snow",
+            vec![
+                "--servicenow",
+                &sn_url,
+                "--user",
+                &sn.config().user,
+                "--secret-env",
+                "SNOW_PASSWORD",
+            ],
+        ),
+        (
+            "j",
+            vec![
+                "--jira",
+                &jira_url,
+                "--user",
+                &jira.config().email,
+                "--project",
+                &jira.config().project,
+                "--issue-type",
+                "Change",
+                "--secret-env",
+                "JIRA_TOKEN",
+            ],
+        ),
+        ("g", glpi_add),
+        (
+            "tasks",
+            vec![
+                "--planner",
+                &plan,
+                "--directory",
+                &tenant.tenant_id,
+                "--graph-url",
+                &graph,
+                "--login-url",
+                &graph,
+                "--user",
+                &tenant.client_id,
+                "--secret-env",
+                "SIM_SECRET",
+            ],
+        ),
+    ];
+    for (name, how) in &connectors {
+        let mut args = vec!["notify", "channel", "add", name];
+        args.extend_from_slice(how);
+        args.extend_from_slice(&["--allow-private", "--as", "alice"]);
+        at("2026-09-01T00:00:00Z", None, &args).ok();
+    }
+    let made = || {
+        [
+            sn.records().len(),
+            jira.issues().len(),
+            glpi.changes().len(),
+            sim.planner_tasks("tenant-001").len(),
+        ]
+    };
+    // MC1 killed once raised, MC2 once recorded; each a minute apart, the
+    // run again 10 minutes later (past the 60 s lease)
+    for (post, failpoint, now, later) in [
+        (
+            "MC1",
+            "ticket.raised",
+            "2026-09-01T01:00:00Z",
+            "2026-09-01T01:10:00Z",
+        ),
+        (
+            "MC2",
+            "ticket.recorded",
+            "2026-09-01T02:00:00Z",
+            "2026-09-01T02:10:00Z",
+        ),
+    ] {
+        for (name, _) in &connectors {
+            at(
+                now,
+                None,
+                &[
+                    "tasks",
+                    "raise-change",
+                    post,
+                    "--connector",
+                    name,
+                    "--as",
+                    "alice",
+                ],
+            )
+            .ok();
+        }
+        // the four deliveries are claimed and sent at once: the process
+        // dies at the first to get there, the others cut short mid-flight
+        let crashed = at(now, Some(failpoint), &["notify", "deliver"]);
+        assert_ne!(crashed.code, Some(0), "{failpoint}: {}", crashed.all());
+        assert!(
+            crashed.stderr.contains("failpoint"),
+            "{failpoint}: {}",
+            crashed.stderr
+        );
+        // their claims are held until the lease runs out
+        let held = at(now, None, &["notify", "deliver"]).ok();
+        assert!(held.stdout.contains("0 delivered"), "{}", held.stdout);
+        let again = at(later, None, &["notify", "deliver"]).ok();
+        assert!(
+            again.stdout.contains("sent again after a crash"),
+            "{failpoint}: {}",
+            again.stdout
+        );
+        let tickets = at(later, None, &["tasks", "tickets", post, "--format", "json"]).ok();
+        let v: Value = serde_json::from_str(&tickets.stdout).unwrap();
+        let mut linked: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["connector"].as_str().unwrap())
+            .collect();
+        linked.sort_unstable();
+        assert_eq!(linked, ["g", "j", "snow", "tasks"], "{failpoint}: {v}");
+    }
+    assert_eq!(made(), [2, 2, 2, 2], "one ticket per post in each system");
+    let tasks = sim.planner_tasks("tenant-001");
+    assert!(
+        tasks.iter().all(|t| t["assignments"].get(oid).is_some()),
+        "{tasks:?}"
+    );
+    drop(sim);
+    drop(rt);
+}

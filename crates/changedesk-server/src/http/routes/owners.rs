@@ -65,6 +65,8 @@ pub struct OwnerDto {
     pub teams: Option<String>,
     /// A Slack handle or channel.
     pub slack: Option<String>,
+    /// The owner's Entra ID object id, which Planner assignments need.
+    pub entra_id: Option<String>,
 }
 
 impl From<&Owner> for OwnerDto {
@@ -75,6 +77,7 @@ impl From<&Owner> for OwnerDto {
             email: o.email.clone(),
             teams: o.teams.clone(),
             slack: o.slack.clone(),
+            entra_id: o.entra_id.clone(),
         }
     }
 }
@@ -88,6 +91,8 @@ pub struct OwnerRequest {
     pub email: String,
     pub teams: Option<String>,
     pub slack: Option<String>,
+    /// The owner's Entra ID object id (a GUID), for Planner assignments.
+    pub entra_id: Option<String>,
 }
 
 /// Every owner, by name.
@@ -140,6 +145,7 @@ pub(crate) async fn save_owner(
         email: body.email.trim().to_string(),
         teams: trimmed(body.teams),
         slack: trimmed(body.slack),
+        entra_id: trimmed(body.entra_id),
         name,
     };
     owner
