@@ -817,6 +817,20 @@ impl GlpiHl {
         .await
     }
 
+    /// Adds a follow-up (HTML) to the change `id`'s timeline (`POST
+    /// Assistance/Change/{id}/Timeline/Followup`: the high-level API's
+    /// `{itemtype}/{id}/Timeline/{subitem}` pattern, Unconfirmed). Not
+    /// idempotent: retried only when refused unprocessed (429).
+    pub async fn add_followup(&self, id: i64, content_html: &str) -> Result<(), ConnectorError> {
+        self.call_once(
+            Method::POST,
+            &format!("Assistance/Change/{id}/Timeline/Followup"),
+            &json!({ "content": content_html }),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// Sets `fields` on the change read as `read`, on condition that it was
     /// not modified since (`If-Unmodified-Since` its `Last-Modified`: GLPI
     /// answers 412, [`ConnectorError::Conflict`], when it was).

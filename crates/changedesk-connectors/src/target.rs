@@ -12,14 +12,14 @@ use std::fmt;
 use std::time::Duration;
 
 pub use changedesk_core::change_control::{
-    PlannerBuckets, SYSTEMS, ServiceNowModel, ServiceNowSignIn, TargetSettings,
+    GlpiApi, PlannerBuckets, SYSTEMS, ServiceNowModel, ServiceNowSignIn, TargetSettings,
 };
 use changedesk_core::change_control::{TicketProgress, TicketText};
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::glpi::{Glpi, GlpiAuth, GlpiSettings, NewGlpiChange};
+use crate::glpi::{Glpi, GlpiAuth, GlpiHl, GlpiHlSettings, GlpiSettings, NewGlpiChange};
 use crate::jira::{Jira, JiraSettings, NewIssue};
 use crate::planner::{NewTask, Planner, PlannerSettings};
 use crate::servicenow::{ChangeModel, NewChange, ServiceNow, ServiceNowAuth, ServiceNowSettings};
@@ -92,6 +92,8 @@ pub enum Target {
     Jira(Jira, Option<String>),
     /// GLPI (`apirest.php`), with its web root for links.
     Glpi(Glpi, String),
+    /// GLPI 11's high-level API, with its web root for links.
+    GlpiHl(GlpiHl, String),
     /// A Planner plan, with the connector's bucket rule and its named
     /// bucket.
     Planner(Planner, PlannerBuckets, Option<String>),
@@ -202,6 +204,31 @@ impl Target {
             TargetSettings::Glpi {
                 url,
                 user,
+                api: GlpiApi::HighLevel,
+                entities_id,
+            } => {
+                if *entities_id != 0 {
+                    return Err(ConnectorError::Config(
+                        "the high-level API creates changes in the OAuth client's entity: leave out entities_id".into(),
+                    ));
+                }
+                if user.trim().is_empty() {
+                    return Err(ConnectorError::Config(
+                        "the high-level API signs in as an OAuth client: `user` is its client id"
+                            .into(),
+                    ));
+                }
+                let api = parse_url(url)?;
+                let web = glpi_web_root(api.as_str());
+                let mut s = GlpiHlSettings::new(api, user.trim(), secret());
+                s.timeout = tuning.timeout;
+                s.retry = tuning.retry;
+                Target::GlpiHl(GlpiHl::new(s)?, web)
+            }
+            TargetSettings::Glpi {
+                url,
+                user,
+                api: GlpiApi::Legacy,
                 entities_id,
             } => {
                 let auth = if user.trim().is_empty() {
@@ -213,12 +240,7 @@ impl Target {
                     }
                 };
                 let api = parse_url(url)?;
-                let web = api
-                    .as_str()
-                    .trim_end_matches('/')
-                    .trim_end_matches("apirest.php")
-                    .trim_end_matches('/')
-                    .to_owned();
+                let web = glpi_web_root(api.as_str());
                 let mut s = GlpiSettings::new(
                     api,
                     auth,
@@ -260,6 +282,7 @@ impl Target {
             Target::ServiceNow(c) => c.test_connection().await,
             Target::Jira(c, _) => c.test_connection().await,
             Target::Glpi(c, _) => c.test_connection().await,
+            Target::GlpiHl(c, _) => c.test_connection().await,
             Target::Planner(c, ..) => c.test_connection().await,
         }
     }
@@ -296,13 +319,12 @@ impl Target {
                 Ok((jira_ticket(c, &issue), created))
             }
             Target::Glpi(c, web) => {
-                let new = NewGlpiChange {
-                    correlation_id: r.correlation_id.to_owned(),
-                    name: r.text.summary.clone(),
-                    content_html: paragraphs_html(&r.text.paragraphs),
-                    urgency: 3,
-                    impact: 3,
-                };
+                let new = glpi_change(r);
+                let (change, created) = c.create_change(&new).await?;
+                Ok((glpi_ticket(web, &change), created))
+            }
+            Target::GlpiHl(c, web) => {
+                let new = glpi_change(r);
                 let (change, created) = c.create_change(&new).await?;
                 Ok((glpi_ticket(web, &change), created))
             }
@@ -334,6 +356,7 @@ impl Target {
             Target::ServiceNow(c) => Ok(servicenow_ticket(c, &c.get(id).await?)),
             Target::Jira(c, _) => Ok(jira_ticket(c, &c.get(id).await?)),
             Target::Glpi(c, web) => Ok(glpi_ticket(web, &c.get(glpi_id(id)?).await?)),
+            Target::GlpiHl(c, web) => Ok(glpi_ticket(web, &c.get(glpi_id(id)?).await?.change)),
             Target::Planner(c, ..) => match c.get(id).await {
                 Ok(task) => Ok(planner_ticket(c, &task)),
                 // a task deleted over there: canceled, as far as it goes
@@ -359,6 +382,10 @@ impl Target {
                 .map(|_| ()),
             Target::Jira(c, _) => c.add_comment(id, paragraphs).await,
             Target::Glpi(c, _) => {
+                c.add_followup(glpi_id(id)?, &paragraphs_html(paragraphs))
+                    .await
+            }
+            Target::GlpiHl(c, _) => {
                 c.add_followup(glpi_id(id)?, &paragraphs_html(paragraphs))
                     .await
             }
@@ -448,6 +475,19 @@ impl Target {
                 c.add_followup(gid, &paragraphs_html(note)).await?;
                 Ok(glpi_ticket(web, &closed))
             }
+            Target::GlpiHl(c, web) => {
+                let gid = glpi_id(id)?;
+                let now = c.get(gid).await?;
+                if now.change.status.progress() == TicketProgress::Done {
+                    return Ok(glpi_ticket(web, &now.change));
+                }
+                let mut input = serde_json::Map::new();
+                input.insert("status".into(), 6.into());
+                // over the Last-Modified read: 412 if someone wrote since
+                let closed = c.update_if_unmodified(&now, &input).await?;
+                c.add_followup(gid, &paragraphs_html(note)).await?;
+                Ok(glpi_ticket(web, &closed.change))
+            }
             Target::Planner(c, buckets, _) => {
                 // Planner has no canceled state: the task is completed
                 let task = c.complete(id, buckets.done_bucket(), note).await?;
@@ -483,7 +523,9 @@ impl Target {
 
     fn no_incidents(&self) -> ConnectorError {
         ConnectorError::Config(
-            "this connector takes no Service Health incidents (a Jira one needs `incident_issue_type`)".into(),
+            "this connector takes no Service Health incidents (a Jira one needs `incident_issue_type`; GLPI's \
+             high-level API and Planner take none)"
+                .into(),
         )
     }
 
@@ -658,6 +700,27 @@ fn glpi_ticket_of(web: &str, form: &str, item: &crate::glpi::GlpiChangeRef) -> T
         state,
         progress: item.status.progress(),
     }
+}
+
+/// The GLPI change of a ticket request.
+fn glpi_change(r: &TicketRequest<'_>) -> NewGlpiChange {
+    NewGlpiChange {
+        correlation_id: r.correlation_id.to_owned(),
+        name: r.text.summary.clone(),
+        content_html: paragraphs_html(&r.text.paragraphs),
+        urgency: 3,
+        impact: 3,
+    }
+}
+
+/// GLPI's web root from an API URL (`…/apirest.php`, `…/api.php/v2.0`).
+fn glpi_web_root(api: &str) -> String {
+    let t = api.trim_end_matches('/');
+    let root = match t.rsplit_once("/api.php") {
+        Some((root, _)) if !root.is_empty() => root,
+        _ => t.trim_end_matches("apirest.php"),
+    };
+    root.trim_end_matches('/').to_owned()
 }
 
 fn glpi_id(id: &str) -> Result<i64, ConnectorError> {

@@ -141,6 +141,19 @@ pub fn planner_checklist(act_by: Option<Timestamp>, start: Option<Timestamp>) ->
     items
 }
 
+/// Which of GLPI's APIs a connector uses (`api`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GlpiApi {
+    /// `apirest.php`: sessions by user token or Basic, GLPI 10 and 11.
+    #[default]
+    Legacy,
+    /// GLPI 11's `api.php/v2.0`: OAuth client credentials (scope `api`),
+    /// `If-Unmodified-Since` on updates. Changes only: incidents go
+    /// through the legacy API.
+    HighLevel,
+}
+
 /// How changedesk signs in to ServiceNow (`auth`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -189,13 +202,21 @@ pub enum TargetSettings {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         incident_issue_type: Option<String>,
     },
-    /// A GLPI server's REST API (`apirest.php`).
+    /// A GLPI server: its legacy REST API (`apirest.php`, GLPI 10 and 11)
+    /// or GLPI 11's high-level API (`api.php/v2.0`).
     Glpi {
-        /// The API, e.g. `https://glpi.contoso.com/apirest.php`.
+        /// The API: `https://glpi.contoso.com/apirest.php`, or with
+        /// `api = high_level` the versioned base,
+        /// `https://glpi.contoso.com/api.php/v2.0`.
         url: String,
-        /// A login for Basic sign-in; empty: the secret is a user token.
+        /// A login for Basic sign-in (empty: the secret is a user token);
+        /// with the high-level API, the OAuth client's id (the secret its
+        /// secret).
         #[serde(default)]
         user: String,
+        /// Which API.
+        #[serde(default)]
+        api: GlpiApi,
         /// The entity changes are created in.
         #[serde(default)]
         entities_id: i64,

@@ -166,11 +166,27 @@ pub fn change_request(
 /// A connector that raises a change request for every item the rules
 /// mark as requiring one (`ChannelSettings::raise_required`): for every
 /// tenant, or, limited to some tenants, for each of those that sees the
-/// post.
+/// post; limited to some services (its filter's), only for their posts (a
+/// Planner plan or a change board per workload).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutoRaise {
     pub name: String,
     pub tenants: Option<Vec<String>>,
+    pub services: Vec<String>,
+}
+
+impl AutoRaise {
+    /// Whether it raises changes for a post of `services` (no services of
+    /// its own: for every post; names compared ignoring case and spaces
+    /// around them).
+    pub fn takes(&self, services: &[String]) -> bool {
+        self.services.is_empty()
+            || services.iter().any(|s| {
+                self.services
+                    .iter()
+                    .any(|mine| mine.trim().eq_ignore_ascii_case(s.trim()))
+            })
+    }
 }
 
 /// The enabled connectors that raise change requests by themselves.
@@ -189,6 +205,7 @@ pub async fn auto_raisers(store: &Store) -> Result<Vec<AutoRaise>, StoreError> {
         .map(|c| AutoRaise {
             name: c.name,
             tenants: c.filter.tenants,
+            services: c.filter.services,
         })
         .collect())
 }
@@ -212,7 +229,7 @@ pub fn auto_requests(
     if !required {
         return out;
     }
-    for r in raisers {
+    for r in raisers.iter().filter(|r| r.takes(&post.services)) {
         let scopes: Vec<(TicketScope, Vec<String>)> = match &r.tenants {
             None => vec![(TicketScope::All, seeing.to_vec())],
             Some(limit) => seeing

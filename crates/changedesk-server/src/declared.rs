@@ -88,7 +88,18 @@ fn request_of(d: &DeclaredChannel) -> ChannelRequest {
         digest: d.digest.as_ref().map(schedule),
         review: d.review.as_ref().map(schedule),
         allow_private: d.allow_private,
-        connector: d.connector.as_ref().map(connector_request),
+        // GLPI's application token is a secret of its own, beside `connector`
+        connector: match (d.connector.as_ref(), value(&d.app_token)) {
+            (Some(c), app_token) => Some(ConnectorRequest {
+                app_token,
+                ..connector_request(c)
+            }),
+            (None, Some(app_token)) => Some(ConnectorRequest {
+                app_token: Some(app_token),
+                ..ConnectorRequest::default()
+            }),
+            (None, None) => None,
+        },
     }
 }
 
@@ -103,6 +114,7 @@ fn connector_request(c: &changedesk_core::config::DeclaredConnector) -> Connecto
         issue_type: c.issue_type.clone(),
         incident_issue_type: c.incident_issue_type.clone(),
         entities_id: c.entities_id,
+        api: c.api.clone(),
         app_token: None,
         follow: c.follow.as_ref().map(|f| FollowRequest {
             in_progress: f.in_progress.clone(),

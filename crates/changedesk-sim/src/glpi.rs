@@ -277,6 +277,10 @@ pub async fn start_glpi(config: GlpiConfig) -> std::io::Result<GlpiHandle> {
             "/api.php/v2.0/Assistance/Change/{id}",
             get(hl_read).patch(hl_update),
         )
+        .route(
+            "/api.php/v2.0/Assistance/Change/{id}/Timeline/Followup",
+            post(hl_followup),
+        )
         .with_state(Arc::clone(&shared));
     MockHandle::start("GLPI mock", app, shared, stop).await
 }
@@ -975,6 +979,58 @@ async fn hl_create(
             r.headers_mut().insert(header::LOCATION, v);
         }
         r
+    })
+    .await
+}
+
+/// `POST Assistance/Change/{id}/Timeline/Followup` `{"content": "…"}`: a
+/// follow-up on the change's timeline (the path follows the high-level
+/// API's `{itemtype}/{id}/Timeline/{subitem}` pattern; Unconfirmed), 201
+/// with its id and link; `content` required (400 as a create without a
+/// name), the change known (404).
+async fn hl_followup(
+    State(shared): State<Arc<MockState<GlpiConfig, GlpiRecords>>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = format!("/api.php/v2.0/Assistance/Change/{id}/Timeline/Followup");
+    hl_call(&shared, &Method::POST, &path, &headers, true, || {
+        let Ok(Value::Object(input)) = serde_json::from_slice::<Value>(&body) else {
+            return hl_error(
+                StatusCode::BAD_REQUEST,
+                "ERROR_INVALID_PARAMETER",
+                "The body must be an object",
+            );
+        };
+        let Some(content) = input
+            .get("content")
+            .and_then(Value::as_str)
+            .filter(|c| !c.trim().is_empty())
+        else {
+            return json_answer(
+                StatusCode::BAD_REQUEST,
+                &json!({"status": "ERROR_INVALID_PARAMETER", "title": "Invalid parameter", "detail": null,
+                        "additional_messages": [{"priority": "error", "message": "Missing parameter: content"}]}),
+            );
+        };
+        let now = plain_time(shared.core.clock.now());
+        let mut inner = shared.lock();
+        let followup = inner.next_followup;
+        let Some(c) = inner
+            .changes
+            .iter_mut()
+            .find(|c| id.parse::<i64>().is_ok_and(|n| n == c.id()))
+        else {
+            return hl_not_found();
+        };
+        c.followups.push(content.to_owned());
+        c.fields.insert("date_mod".into(), now.into());
+        inner.next_followup += 1;
+        json_answer(
+            StatusCode::CREATED,
+            &json!({"id": followup, "href": format!("/Assistance/Change/{id}/Timeline/Followup/{followup}")}),
+        )
     })
     .await
 }

@@ -745,9 +745,13 @@ pub struct ChannelAdd {
     /// Jira's issue type for Service Health incidents (with --incidents), e.g. Incident.
     #[arg(long, value_name = "TYPE", requires = "jira")]
     pub incident_issue_type: Option<String>,
-    /// GLPI's entity for new changes.
+    /// GLPI's entity for new changes (the legacy API).
     #[arg(long, value_name = "ID", requires = "glpi")]
     pub entities_id: Option<i64>,
+    /// GLPI's API: legacy (default: --glpi is apirest.php) or high-level (GLPI 11: --glpi is
+    /// api.php/v2.0, --user the OAuth client's id, the secret its secret; changes only).
+    #[arg(long, value_name = "API", value_parser = ["legacy", "high-level"], requires = "glpi")]
+    pub glpi_api: Option<String>,
     /// The environment variable holding GLPI's application token, if the server asks for one.
     #[arg(long, value_name = "VAR", requires = "glpi")]
     pub app_token_env: Option<String>,
@@ -826,7 +830,8 @@ pub struct ChannelAdd {
     /// incident.updated, incident.resolved, tenant.sync_failing, tenant.sync_recovered.
     #[arg(long = "event", value_name = "EVENT")]
     pub events: Vec<String>,
-    /// Only posts of these services (repeatable).
+    /// Only posts of these services (repeatable); a connector with --raise-required: raises changes
+    /// only for their posts (a plan or a change board per workload), and opens incidents only of them.
     #[arg(long = "service", value_name = "SERVICE")]
     pub services: Vec<String>,
     /// Only posts of these severities (repeatable): normal, high, critical.

@@ -431,4 +431,47 @@ async fn the_high_level_mock_is_strict() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 400);
     assert!(g.changes().is_empty());
+    // a timeline follow-up: signed in, JSON, with content, on a change
+    // that exists
+    let followup = |id: i64| format!("{}Assistance/Change/{id}/Timeline/Followup", g.hl_url());
+    let r = http
+        .post(followup(1))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"content":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404, "no change 1 yet");
+    let r = http
+        .post(&changes)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"name":"x [cd-MC1-all]"}"#)
+        .send()
+        .await
+        .unwrap();
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    for (auth, body, status) in [
+        (false, r#"{"content":"x"}"#, 401),
+        (true, r#"{"content":"  "}"#, 400),
+        (true, r#"["x"]"#, 400),
+        (true, r#"{"content":"<p>noted</p>"}"#, 201),
+    ] {
+        let mut req = http
+            .post(followup(id))
+            .header("content-type", "application/json")
+            .body(body);
+        if auth {
+            req = req.bearer_auth(&token);
+        }
+        assert_eq!(
+            req.send().await.unwrap().status().as_u16(),
+            status,
+            "{body}"
+        );
+    }
+    assert_eq!(g.changes()[0].followups, ["<p>noted</p>"]);
 }

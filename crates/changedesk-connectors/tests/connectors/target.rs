@@ -3,10 +3,13 @@
 //! make the client; a ticket raised once per correlation id, read back as
 //! the other side moves it, and given a note — on each system's mock.
 
+use std::time::Duration;
+
 use changedesk_connectors::ConnectorError;
-use changedesk_connectors::target::{Credentials, Target, TargetSettings, TicketRequest};
+use changedesk_connectors::target::{Credentials, Target, TargetSettings, TicketRequest, Tuning};
 use changedesk_core::change_control::{TicketProgress, TicketText};
 use changedesk_sim::glpi::{GlpiConfig, start_glpi};
+use changedesk_sim::itsm::Fault;
 use changedesk_sim::jira::{JiraConfig, start_jira};
 use changedesk_sim::servicenow::{ServiceNowConfig, start_servicenow};
 use serde_json::json;
@@ -217,6 +220,99 @@ async fn glpi_through_the_one_interface() {
         .test_connection()
         .await
         .unwrap();
+}
+
+/// GLPI 11's high-level API through the one interface: an OAuth client,
+/// a change raised once (also when the server committed it and dropped the
+/// connection), read back, noted on its timeline, closed over the
+/// `Last-Modified` it read; no incidents, no entity of its own.
+#[tokio::test]
+async fn glpi_high_level_through_the_one_interface() {
+    let g = start_glpi(GlpiConfig::default()).await.unwrap();
+    let s = settings(
+        json!({"system": "glpi", "url": g.hl_url(), "api": "high_level",
+        "user": g.config().oauth_client_id}),
+    );
+    let creds = Credentials {
+        secret: g.config().oauth_client_secret.clone(),
+        app_token: None,
+    };
+    let t = Target::tuned(
+        &s,
+        &creds,
+        Tuning {
+            timeout: Duration::from_secs(1),
+            retry: changedesk_connectors::RetryPolicy {
+                attempts: 3,
+                base: Duration::from_millis(10),
+                max_wait: Duration::from_secs(2),
+            },
+            search_settle: Duration::from_millis(200),
+        },
+    )
+    .unwrap();
+    t.test_connection().await.unwrap();
+    assert!(!t.takes_incidents());
+    let text = text();
+    g.fail_next_create(vec![Fault::ProcessThenDrop]);
+    let (ticket, created) = t.raise(&request("cd-MC123456-all", &text)).await.unwrap();
+    assert!(!created, "found after the dropped create");
+    assert_eq!(g.changes().len(), 1);
+    assert!(
+        ticket
+            .url
+            .ends_with(&format!("/front/change.form.php?id={}", ticket.id))
+            && !ticket.url.contains("api.php"),
+        "{}",
+        ticket.url
+    );
+    let (again, created) = t.raise(&request("cd-MC123456-all", &text)).await.unwrap();
+    assert!(!created);
+    assert_eq!(again.id, ticket.id);
+    assert_eq!(g.changes().len(), 1);
+    t.note(&ticket.id, &["Moved <to> April.".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(g.changes()[0].followups, ["<p>Moved &lt;to&gt; April.</p>"]);
+    let id: i64 = ticket.id.parse().unwrap();
+    assert!(g.set_status(id, 2));
+    assert_eq!(
+        t.read(&ticket.id).await.unwrap().progress,
+        TicketProgress::InProgress
+    );
+    let closed = t
+        .close(&ticket.id, false, &["Closed in changedesk.".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(closed.progress, TicketProgress::Done);
+    assert_eq!(g.changes()[0].followups.len(), 2);
+    // closed already: nothing more is written
+    t.close(&ticket.id, false, &["again".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(g.changes()[0].followups.len(), 2);
+    // refused: a wrong secret, an entity, no client id
+    let wrong = Target::new(
+        &s,
+        &Credentials {
+            secret: "nope".to_owned(),
+            app_token: None,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        wrong.test_connection().await,
+        Err(ConnectorError::Credentials(_))
+    ));
+    for bad in [
+        json!({"system": "glpi", "url": g.hl_url(), "api": "high_level", "user": "c", "entities_id": 3}),
+        json!({"system": "glpi", "url": g.hl_url(), "api": "high_level"}),
+    ] {
+        assert!(matches!(
+            Target::new(&settings(bad), &creds),
+            Err(ConnectorError::Config(_))
+        ));
+    }
 }
 
 #[test]

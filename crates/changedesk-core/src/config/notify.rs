@@ -185,6 +185,9 @@ pub struct DeclaredConnector {
     /// GLPI: the entity.
     #[serde(default)]
     pub entities_id: Option<i64>,
+    /// GLPI: `legacy` or `high_level`.
+    #[serde(default)]
+    pub api: Option<String>,
     /// Raise a change for every item the rules require one of.
     #[serde(default)]
     pub raise_required: bool,
@@ -239,6 +242,9 @@ pub struct DeclaredChannel {
     pub kind: Option<String>,
     pub url: Option<DeclaredSecret>,
     pub secret: Option<DeclaredSecret>,
+    /// A GLPI connector's application token (`app_token`, `app_token_file`,
+    /// `app_token_env`), when its server asks for one.
+    pub app_token: Option<DeclaredSecret>,
     pub recipients: Vec<String>,
     pub events: Vec<String>,
     pub services: Vec<String>,
@@ -373,6 +379,9 @@ pub(super) struct RawChannel {
     pub secret: Option<Spanned<SecretString>>,
     pub secret_file: Option<Spanned<String>>,
     pub secret_env: Option<Spanned<String>>,
+    pub app_token: Option<Spanned<SecretString>>,
+    pub app_token_file: Option<Spanned<String>>,
+    pub app_token_env: Option<Spanned<String>>,
     pub recipients: Option<Spanned<Vec<String>>>,
     pub events: Option<Spanned<Vec<String>>>,
     pub services: Option<Spanned<Vec<String>>>,
@@ -683,6 +692,15 @@ fn build_channel(
         c.secret_env,
         &mut keys,
     );
+    let app_token = secret_of(
+        rep,
+        &prefix,
+        "app_token",
+        c.app_token,
+        c.app_token_file,
+        c.app_token_env,
+        &mut keys,
+    );
     let name = match name {
         Some(n) if is_subscription_name(&n.to_ascii_lowercase()) => {
             rep.error(
@@ -716,6 +734,7 @@ fn build_channel(
         kind,
         url,
         secret,
+        app_token,
         recipients,
         events,
         services,
@@ -775,8 +794,13 @@ pub(super) fn read_channel_secrets(
     read: &dyn Fn(&Path) -> Result<String, String>,
 ) {
     for c in channels.iter_mut() {
-        for field in ["url", "secret"] {
-            let from = match if field == "url" { &c.url } else { &c.secret } {
+        for field in ["url", "secret", "app_token"] {
+            let slot = match field {
+                "url" => &c.url,
+                "secret" => &c.secret,
+                _ => &c.app_token,
+            };
+            let from = match slot {
                 Some(s) => s.from.clone(),
                 None => continue,
             };
@@ -799,10 +823,10 @@ pub(super) fn read_channel_secrets(
             };
             match value {
                 Ok(v) => {
-                    let slot = if field == "url" {
-                        &mut c.url
-                    } else {
-                        &mut c.secret
+                    let slot = match field {
+                        "url" => &mut c.url,
+                        "secret" => &mut c.secret,
+                        _ => &mut c.app_token,
                     };
                     if let Some(s) = slot {
                         s.value = Some(v);
@@ -818,11 +842,11 @@ pub(super) fn read_channel_secrets(
 }
 
 /// The environment variables the declared channels read (`url_env`,
-/// `secret_env`).
+/// `secret_env`, `app_token_env`).
 pub(super) fn channel_env_vars(channels: &[DeclaredChannel]) -> Vec<String> {
     channels
         .iter()
-        .flat_map(|c| [&c.url, &c.secret])
+        .flat_map(|c| [&c.url, &c.secret, &c.app_token])
         .filter_map(|s| match s {
             Some(DeclaredSecret {
                 from: SecretFrom::Env(v),

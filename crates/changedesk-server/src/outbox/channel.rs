@@ -159,9 +159,14 @@ pub struct ConnectorRequest {
     /// `incidents`), e.g. Jira Service Management's `Incident`.
     #[serde(default)]
     pub incident_issue_type: Option<String>,
-    /// GLPI: the entity changes are created in.
+    /// GLPI: the entity changes are created in (the legacy API).
     #[serde(default)]
     pub entities_id: Option<i64>,
+    /// GLPI: `legacy` (default: `apirest.php`, `user` a login or none for a
+    /// user token) or `high_level` (GLPI 11's `api.php/v2.0`, `user` the
+    /// OAuth client's id and `secret` its secret; changes only).
+    #[serde(default)]
+    pub api: Option<String>,
     /// GLPI: the API client's application token, if the server asks for
     /// one (kept sealed).
     #[serde(default)]
@@ -267,6 +272,11 @@ fn check_connector(
         (
             "incident_issue_type",
             c.incident_issue_type.map(|t| t.trim().to_string().into()),
+        ),
+        (
+            "api",
+            c.api
+                .map(|a| a.trim().to_ascii_lowercase().replace('-', "_").into()),
         ),
         ("tenant", c.tenant.map(|t| t.trim().to_string().into())),
         ("plan", c.plan.map(|p| p.trim().to_string().into())),
@@ -445,15 +455,11 @@ pub fn check_channel(
                 "a {kind} connector has a URL, not recipients"
             )));
         }
-        if !events.is_empty()
-            || !req.services.is_empty()
-            || !req.severities.is_empty()
-            || req.major
-            || owner.is_some()
-        {
+        if !events.is_empty() || !req.severities.is_empty() || req.major || owner.is_some() {
             return Err(on("events")(format!(
                 "a {kind} connector hears only of the change requests addressed to it: leave out events, \
-                 services, severities, major and owner (tenants limit whom it raises tickets for)"
+                 severities, major and owner (tenants limit whom it raises tickets for, services the posts \
+                 the rules raise changes of and the incidents it opens)"
             )));
         }
         let raw = req
@@ -484,6 +490,20 @@ pub fn check_channel(
         if incidents && kind == ChannelKind::Planner {
             return Err(on("connector")(
                 "Planner is not a service desk: Service Health incidents go to ServiceNow, GLPI or Jira"
+                    .into(),
+            ));
+        }
+        if incidents
+            && matches!(
+                connector,
+                Some(changedesk_core::change_control::TargetSettings::Glpi {
+                    api: changedesk_core::change_control::GlpiApi::HighLevel,
+                    ..
+                })
+            )
+        {
+            return Err(on("connector")(
+                "GLPI's high-level API connector raises changes only: open incidents with a legacy (apirest.php) one"
                     .into(),
             ));
         }

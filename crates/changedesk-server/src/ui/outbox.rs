@@ -270,6 +270,7 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
             issue_type: text("c_issue_type"),
             incident_issue_type: text("c_incident_issue_type"),
             entities_id,
+            api: text("c_api"),
             app_token: text("c_app_token"),
             follow: Some(crate::outbox::FollowRequest {
                 in_progress: None,

@@ -754,6 +754,14 @@ async fn the_rules_raise_a_change_where_they_require_one(store: Store) {
             "connector": {"user": sn.config().user, "raise_required": true}}),
         json!({"name": "by-hand", "kind": "servicenow", "url": sn.url(), "allow_private": true,
             "secret": sn.config().password, "connector": {"user": sn.config().user}}),
+        // a change board per workload: Teams posts only (any case), and
+        // Exchange ones only
+        json!({"name": "teams-board", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+            "secret": sn.config().password, "services": [" microsoft teams"],
+            "connector": {"user": sn.config().user, "raise_required": true}}),
+        json!({"name": "exchange-board", "kind": "servicenow", "url": sn.url(), "allow_private": true,
+            "secret": sn.config().password, "services": ["Exchange Online"],
+            "connector": {"user": sn.config().user, "raise_required": true}}),
     ] {
         let r = admin.send_json(&f, "POST", "/api/v1/channels", &body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -836,7 +844,7 @@ then = { change_request = true }
         .unwrap();
     let o = outbox(&f.store);
     let round = o.run_once(at(NOW)).await.unwrap();
-    assert_eq!(round.delivered, 2, "{round:?}");
+    assert_eq!(round.delivered, 3, "{round:?}");
     let tickets = json_of(&admin.get(&f, "/api/v1/items/MC77/tickets").await.body);
     let mut got: Vec<(String, String)> = tickets
         .as_array()
@@ -854,8 +862,10 @@ then = { change_request = true }
         got,
         [
             ("snow".to_owned(), "all".to_owned()),
+            ("teams-board".to_owned(), "all".to_owned()),
             ("zulu-snow".to_owned(), "tenant:zulu".to_owned())
-        ]
+        ],
+        "a Teams post: not the Exchange board's"
     );
     let log = log_of(&f, &admin, "MC77").await;
     assert!(
@@ -878,7 +888,11 @@ then = { change_request = true }
         .await
         .unwrap();
     assert_eq!(o.run_once(at(NOW)).await.unwrap().delivered, 0);
-    assert_eq!(sn.records().len(), 2);
+    assert_eq!(
+        sn.records().len(),
+        2,
+        "snow and teams-board share one correlation id"
+    );
 }
 
 both!(the_rules_raise_a_change_where_they_require_one);

@@ -1366,3 +1366,101 @@ fn a_connector_killed_mid_raise_raises_once_when_run_again() {
     drop(sim);
     drop(rt);
 }
+
+/// GLPI connectors declared in the file: one on the legacy API with its
+/// application token from the environment (the mock refuses calls without
+/// it), one on GLPI 11's high-level API as an OAuth client; both test
+/// their connection and raise a change once; a wrong application token is
+/// refused by the server and reported.
+#[test]
+fn glpi_connectors_declared_in_the_file_with_app_token_and_high_level_api() {
+    use changedesk_sim::glpi::{GlpiConfig, start_glpi};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let g = rt.block_on(start_glpi(GlpiConfig::default())).unwrap();
+    let app_token = g.config().app_token.clone().expect("the mock asks for one");
+    let s = Sandbox::new();
+    s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    let declared = format!(
+        "[[notify.channel]]\nname = \"g\"\nkind = \"glpi\"\nurl = \"{}\"\nsecret_env = \"GLPI_TOKEN\"\n\
+         app_token_env = \"GLPI_APP\"\nallow_private = true\n\n\
+         [[notify.channel]]\nname = \"ghl\"\nkind = \"glpi\"\nurl = \"{}\"\nsecret_env = \"GLPI_OAUTH\"\n\
+         allow_private = true\nconnector = {{ api = \"high_level\", user = \"{}\" }}\n",
+        g.url(),
+        g.hl_url(),
+        g.config().oauth_client_id
+    );
+    s.write("cfg.toml", &format!("{CONFIG}\n{declared}"));
+    let token = g.config().user_token.clone();
+    let oauth = g.config().oauth_client_secret.clone();
+    let run = |app: &str, args: &[&str]| {
+        let mut all = vec!["--config", "cfg.toml"];
+        all.extend_from_slice(args);
+        s.run_env(
+            &all,
+            &[
+                ("GLPI_TOKEN", token.as_str()),
+                ("GLPI_APP", app),
+                ("GLPI_OAUTH", oauth.as_str()),
+            ],
+        )
+    };
+    s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
+    run(
+        &app_token,
+        &["import", "a.json", "--tenant", "alpha", "--create-tenant"],
+    )
+    .ok();
+    for name in ["g", "ghl"] {
+        let tested = run(&app_token, &["notify", "channel", "test", name]).ok();
+        assert!(
+            tested.stdout.contains("delivered"),
+            "{name}: {}",
+            tested.stdout
+        );
+        run(
+            &app_token,
+            &[
+                "tasks",
+                "raise-change",
+                "MC1",
+                "--connector",
+                name,
+                "--as",
+                "alice",
+            ],
+        )
+        .ok();
+    }
+    run(&app_token, &["notify", "deliver"]).ok();
+    let names: Vec<String> = g
+        .changes()
+        .iter()
+        .map(|c| c.fields["name"].as_str().unwrap_or("").to_owned())
+        .collect();
+    // the two connectors share the server: one change each, by its id
+    assert_eq!(names.len(), 1, "one correlation id, one change: {names:?}");
+    assert!(names[0].ends_with("[cd-MC1-all]"), "{names:?}");
+    let tickets = run(&app_token, &["tasks", "tickets", "MC1", "--format", "json"]).ok();
+    let v: Value = serde_json::from_str(&tickets.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2, "{v}");
+    // the file's token changed to a wrong one: the server refuses it
+    // (the file is applied by import, sync and serve)
+    run(
+        "wrong-app-token",
+        &["import", "a.json", "--tenant", "alpha"],
+    )
+    .ok();
+    let refused = run("wrong-app-token", &["notify", "channel", "test", "g"]).fails();
+    assert!(
+        refused
+            .stderr
+            .contains("the credentials were refused: ERROR_WRONG_APP_TOKEN_PARAMETER"),
+        "{}",
+        refused.all()
+    );
+    assert!(
+        !refused.all().contains("wrong-app-token"),
+        "{}",
+        refused.all()
+    );
+}
