@@ -123,4 +123,16 @@ for answer in [
     '{"error":{"code":"PreconditionFailed","message":"The If-Match header value does not match the current version."}}',
 ]:
     put("planner", answer)
+# timeline: the reference date on the first line, then a post body
+for i, p in enumerate(posts):
+    body = (p.get("body") or {}).get("content") or ""
+    if i % 5 == 0 and body:
+        put("timeline", (p.get("startDateTime") or "")[:10] + "\n" + body[:20000])
+for body in [
+    "<p>[When this will happen:]</p><p>Targeted Release: We will begin rolling out mid-May 2026 (previously early May) and expect to complete by late May 2026.</p><p>General Availability (Worldwide, GCC, GCC High, DoD): Rollout begins late May and completes by mid to late June 2026.</p>",
+    "<p>When this will happen</p><ul><li>General Availability</li><li>Worldwide and GCC: Q3 CY2026 to the second quarter of 2027</li><li>GCC-H: 2026-09-15 \u2013 30 September 2026</li></ul>",
+    "<p>The app will be retired on February 29, 2028 (previously end of December).</p><p>Note: dates may change.</p>",
+    "[When this will happen:] Public Preview: Available now.&nbsp;&#8211;&#x2011;&bogus; <li>May</li>",
+]:
+    put("timeline", "2026-01-15\n" + body)
 print("seeds in", seeds)

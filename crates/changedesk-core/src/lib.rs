@@ -23,6 +23,7 @@ pub mod rules;
 pub mod sanitize;
 pub mod search;
 pub mod text;
+pub mod timeline;
 pub mod timestamp;
 pub mod triage;
 

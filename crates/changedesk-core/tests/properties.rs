@@ -198,3 +198,7 @@ proptest! {
         }
     }
 }
+
+// kept in a directory of its own: a file directly in tests/ would be another test binary
+#[path = "properties/timeline_labels.rs"]
+mod timeline_labels;

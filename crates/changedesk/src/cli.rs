@@ -87,6 +87,9 @@ pub enum Command {
     /// Notifications: channels (signed webhooks), the outbox and its delivery log.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// Rollout timelines read from post bodies (issue 20).
+    #[command(subcommand)]
+    Timeline(TimelineCommand),
     /// Fill an empty archive with a generated corpus for the load benchmark (bench/load_bench.py).
     #[command(hide = true, name = "bench-seed")]
     BenchSeed(BenchSeedArgs),
@@ -1335,4 +1338,14 @@ pub struct AgendaArgs {
     pub since: String,
     #[arg(long, value_enum, default_value_t = AgendaFormat::Markdown)]
     pub format: AgendaFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TimelineCommand {
+    /// Print each post's rollout phases (ring, cloud, start, end) as JSON lines.
+    Extract {
+        /// A Graph messages JSON file (an array, or an object with `value`); `-` reads standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }

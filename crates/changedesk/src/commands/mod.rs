@@ -19,6 +19,7 @@ mod sim;
 mod sync;
 mod tasks;
 mod tenants;
+mod timeline;
 mod user;
 
 use std::process::ExitCode;
@@ -38,10 +39,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         crate::app::init_logging(cli.global.verbose, changedesk_core::config::LogFormat::Text);
         return sim::run(args).await;
     }
+    // reading a file's timelines needs no configuration either
+    if let Command::Timeline(cmd) = &cli.command {
+        return timeline::run(cmd);
+    }
     let explicit_database = cli.global.database.is_some();
     let mut app = App::load(&cli.global)?;
     match cli.command {
-        Command::Config(_) | Command::Sim(_) => unreachable!("handled above"),
+        Command::Config(_) | Command::Sim(_) | Command::Timeline(_) => {
+            unreachable!("handled above")
+        }
         Command::Sync(args) => sync::run(&app, &args).await,
         Command::Import(args) => import::run(&app, &args).await,
         Command::Messages(cmd) => messages::run(&app, cmd).await,

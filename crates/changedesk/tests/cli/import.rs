@@ -746,3 +746,73 @@ fn a_purged_tenant_is_gone_and_its_posts_stay() {
     // the name is free: importing under it needs --create-tenant again
     s.run(&["import", "c.json", "--tenant", "beta"]).fails();
 }
+
+/// `timeline extract`: each post's rollout phases from its body, as JSON
+/// lines in the issue's contract (rings and clouds by name, date ranges at
+/// the precision written, "previously" kept); an unreadable file is an
+/// error, an unreadable item is reported and the rest still printed.
+#[test]
+fn timeline_extract_prints_each_posts_phases() {
+    let s = Sandbox::new();
+    let body = "<p>[When this will happen:]</p><p>Targeted Release: We will begin rolling out in \
+                mid-May 2026 and expect to complete by late May 2026.</p><p>General Availability \
+                (Worldwide, GCC): We will begin rolling out in early June 2026 (previously late May) \
+                and expect to complete by mid-June 2026.</p>";
+    let mut posts = corpus(2);
+    posts[0]["body"] = json!({"contentType": "html", "content": body});
+    posts[0]["startDateTime"] = json!("2026-04-02T10:00:00Z");
+    s.write_json("a.json", &Value::Array(posts.clone()));
+    let r = s.run(&["timeline", "extract", "a.json"]).ok();
+    let lines: Vec<Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", r.stdout);
+    let first = &lines[0];
+    assert_eq!(first["id"], posts[0]["id"]);
+    let phases: Vec<(String, String, String, String)> = first["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["ring"].as_str().unwrap().to_owned(),
+                p["cloud"].as_str().unwrap().to_owned(),
+                p["start"]["from"].as_str().unwrap_or("").to_owned(),
+                p["end"]["to"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    let p = |r: &str, c: &str, f: &str, t: &str| (r.into(), c.into(), f.into(), t.into());
+    assert_eq!(
+        phases,
+        [
+            p("targeted_release", "worldwide", "2026-05-11", "2026-05-31"),
+            p(
+                "general_availability",
+                "worldwide",
+                "2026-06-01",
+                "2026-06-20"
+            ),
+            p("general_availability", "gcc", "2026-06-01", "2026-06-20"),
+        ],
+        "{first}"
+    );
+    let was = first["previously"].to_string();
+    assert!(
+        was.contains("2026-05-21") && was.contains("2026-05-31"),
+        "{was}"
+    );
+    // an item without an id: reported, the other still printed, exit 1
+    let mut bad = posts.clone();
+    bad[0].as_object_mut().unwrap().remove("id");
+    s.write_json("b.json", &Value::Array(bad));
+    let r = s.run(&["timeline", "extract", "b.json"]);
+    assert_eq!(r.code, Some(1), "{}", r.all());
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    // not JSON at all
+    s.write("c.json", "<html>");
+    let r = s.run(&["timeline", "extract", "c.json"]).fails();
+    assert!(r.stderr.contains("c.json"), "{}", r.stderr);
+}
