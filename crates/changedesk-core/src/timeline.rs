@@ -121,6 +121,81 @@ impl DateRange {
     pub fn day(d: Date) -> DateRange {
         DateRange { from: d, to: d }
     }
+
+    /// The range as Microsoft would write it: `2026-05-15` (a day),
+    /// `early May 2026` / `mid-May 2026` / `late May 2026` (days 1–10,
+    /// 11–20, 21 to the end), `May 2026` (the month), `Q2 2026` (a
+    /// quarter), else `2026-05-11 – 2026-06-20`.
+    pub fn describe(&self) -> String {
+        let (f, t) = (self.from, self.to);
+        if f == t {
+            return iso(f);
+        }
+        let month_end = |d: Date| d.month().length(d.year());
+        let name = |d: Date| format!("{} {}", d.month(), d.year());
+        if f.year() == t.year() && f.month() == t.month() {
+            let last = month_end(t);
+            match (f.day(), t.day()) {
+                (1, d) if d == last => return name(f),
+                (1, 10) => return format!("early {}", name(f)),
+                (11, 20) => return format!("mid-{}", name(f)),
+                (21, d) if d == last => return format!("late {}", name(f)),
+                _ => {}
+            }
+        }
+        let quarter_start = matches!(
+            f.month(),
+            Month::January | Month::April | Month::July | Month::October
+        );
+        if quarter_start
+            && f.day() == 1
+            && f.year() == t.year()
+            && u8::from(t.month()) == u8::from(f.month()) + 2
+            && t.day() == month_end(t)
+        {
+            return format!("Q{} {}", (u8::from(f.month()) - 1) / 3 + 1, f.year());
+        }
+        format!("{} – {}", iso(f), iso(t))
+    }
+}
+
+impl Ring {
+    /// How people name it: `General availability`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Ring::PublicPreview => "Public preview",
+            Ring::TargetedRelease => "Targeted release",
+            Ring::GeneralAvailability => "General availability",
+            Ring::Retirement => "Retirement",
+            Ring::Other => "Other",
+        }
+    }
+}
+
+impl Cloud {
+    /// How people name it: `GCC High`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Cloud::Worldwide => "Worldwide",
+            Cloud::Gcc => "GCC",
+            Cloud::GccHigh => "GCC High",
+            Cloud::Dod => "DoD",
+            Cloud::Other => "other cloud",
+        }
+    }
+}
+
+impl Phase {
+    /// When it runs, for people: `mid-May 2026 → late May 2026`, `from
+    /// mid-May 2026`, `by late May 2026`, or `no date given`.
+    pub fn when(&self) -> String {
+        match (&self.start, &self.end) {
+            (Some(s), Some(e)) => format!("{} → {}", s.describe(), e.describe()),
+            (Some(s), None) => format!("from {}", s.describe()),
+            (None, Some(e)) => format!("by {}", e.describe()),
+            (None, None) => "no date given".to_owned(),
+        }
+    }
 }
 
 impl Serialize for DateRange {
@@ -1306,6 +1381,24 @@ fn decode_entity(ent: &str) -> Option<char> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn ranges_are_described_as_written() {
+        let d = |y: i32, m: u8, day: u8| {
+            Date::from_calendar_date(y, Month::try_from(m).unwrap(), day).unwrap()
+        };
+        let r = |a: Date, b: Date| DateRange { from: a, to: b }.describe();
+        assert_eq!(r(d(2026, 5, 15), d(2026, 5, 15)), "2026-05-15");
+        assert_eq!(r(d(2026, 5, 1), d(2026, 5, 10)), "early May 2026");
+        assert_eq!(r(d(2026, 5, 11), d(2026, 5, 20)), "mid-May 2026");
+        assert_eq!(r(d(2026, 5, 21), d(2026, 5, 31)), "late May 2026");
+        assert_eq!(r(d(2028, 2, 21), d(2028, 2, 29)), "late February 2028");
+        assert_eq!(r(d(2026, 5, 1), d(2026, 5, 31)), "May 2026");
+        assert_eq!(r(d(2026, 4, 1), d(2026, 6, 30)), "Q2 2026");
+        assert_eq!(r(d(2026, 5, 11), d(2026, 6, 20)), "2026-05-11 – 2026-06-20");
+        assert_eq!(r(d(2026, 5, 3), d(2026, 5, 12)), "2026-05-03 – 2026-05-12");
+    }
+
     use super::*;
     use time::macros::date;
 

@@ -4,6 +4,11 @@
 //! in the post's body (ids and dates only: no post text is kept here). The
 //! posts are Microsoft's, in `../shared/data/service-messages.json` beside the
 //! workspace; without that file the test says so and checks nothing.
+//!
+//! `tests/timeline_holdout.jsonl` is a second set, labelled by someone who had
+//! not read `timeline.rs` nor seen `extract`'s output: it is scored and printed
+//! apart ("held-out") and held only to a loose floor, so that it measures the
+//! parser rather than being tuned to it.
 
 use std::collections::BTreeMap;
 
@@ -18,19 +23,26 @@ const MIN_PRECISION: f64 = 0.95;
 
 const LABELS: &str = include_str!("../timeline_labels.jsonl");
 
+/// Floors for the held-out set: loose on purpose (see the module doc); when
+/// it was written `extract` reached 85 % exact and 74 % precision on it.
+const HELD_OUT_MIN_RECALL: f64 = 0.80;
+const HELD_OUT_MIN_PRECISION: f64 = 0.70;
+
+const HELD_OUT: &str = include_str!("../timeline_holdout.jsonl");
+
 fn key(p: &Value) -> String {
     format!("{} {} {} {}", p["ring"], p["cloud"], p["start"], p["end"])
 }
 
-#[test]
-fn timeline_matches_labelled_posts() {
+/// The posts file, by id; `None` (after saying so) when it is absent.
+fn load_posts() -> Option<BTreeMap<String, Message>> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared/data/service-messages.json"
     );
     let Ok(bytes) = std::fs::read(path) else {
         println!("timeline labels: {path} not found, nothing checked");
-        return;
+        return None;
     };
     let doc: Value = serde_json::from_slice(&bytes).expect("the posts file is JSON");
     let items = listing_items(&doc).expect("a listing");
@@ -40,18 +52,72 @@ fn timeline_matches_labelled_posts() {
             posts.insert(m.content.id.clone(), m);
         }
     }
-    // per ring: (labelled, found exactly)
-    let mut per_ring: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let (mut labelled, mut matched, mut extracted, mut posts_seen) = (0, 0, 0, 0);
-    let mut misses = Vec::new();
-    for line in LABELS.lines().filter(|l| !l.trim().is_empty()) {
+    Some(posts)
+}
+
+/// `extract` scored against one labels file.
+struct Score {
+    posts_seen: usize,
+    labelled: usize,
+    matched: usize,
+    extracted: usize,
+    /// per ring: (labelled, found exactly)
+    per_ring: BTreeMap<String, (usize, usize)>,
+    misses: Vec<String>,
+}
+
+impl Score {
+    fn recall(&self) -> f64 {
+        self.matched as f64 / self.labelled.max(1) as f64
+    }
+
+    fn precision(&self) -> f64 {
+        self.matched as f64 / self.extracted.max(1) as f64
+    }
+
+    fn print(&self, heading: &str) {
+        println!(
+            "{heading}: {} posts, {} phases labelled",
+            self.posts_seen, self.labelled
+        );
+        for (ring, (n, ok)) in &self.per_ring {
+            println!(
+                "  {ring:22} {ok:4} / {n:4} = {:5.1} %",
+                100.0 * *ok as f64 / *n as f64
+            );
+        }
+        println!(
+            "  all phases             {:4} / {:4} = {:5.1} % exact; precision {} / {} = {:5.1} %",
+            self.matched,
+            self.labelled,
+            100.0 * self.recall(),
+            self.matched,
+            self.extracted,
+            100.0 * self.precision()
+        );
+        for m in &self.misses {
+            println!("  {m}");
+        }
+    }
+}
+
+fn score(labels: &str, posts: &BTreeMap<String, Message>, heading: &str) -> Score {
+    let mut s = Score {
+        posts_seen: 0,
+        labelled: 0,
+        matched: 0,
+        extracted: 0,
+        per_ring: BTreeMap::new(),
+        misses: Vec::new(),
+    };
+    for line in labels.lines().filter(|l| !l.trim().is_empty()) {
         let label: Value = serde_json::from_str(line).expect("a label line is JSON");
         let id = label["id"].as_str().expect("a label has an id");
         let Some(m) = posts.get(id) else {
-            println!("timeline labels: {id} is not in the posts file");
+            println!("{heading}: {id} is not in the posts file");
             continue;
         };
-        posts_seen += 1;
+        s.posts_seen += 1;
         let c = &m.content;
         let reference = c
             .start
@@ -61,44 +127,37 @@ fn timeline_matches_labelled_posts() {
         let got = timeline::extract(&c.body_html, reference);
         let got = serde_json::to_value(&got.phases).expect("phases serialize");
         let mut left: Vec<String> = got.as_array().into_iter().flatten().map(key).collect();
-        extracted += left.len();
+        s.extracted += left.len();
         for want in label["phases"].as_array().into_iter().flatten() {
             let k = key(want);
             let ring = want["ring"].as_str().unwrap_or("?").to_string();
-            let e = per_ring.entry(ring).or_default();
+            let e = s.per_ring.entry(ring).or_default();
             e.0 += 1;
-            labelled += 1;
+            s.labelled += 1;
             if let Some(pos) = left.iter().position(|g| *g == k) {
                 left.remove(pos);
                 e.1 += 1;
-                matched += 1;
+                s.matched += 1;
             } else {
-                misses.push(format!("{id}: missed {k}"));
+                s.misses.push(format!("{id}: missed {k}"));
             }
         }
-        misses.extend(left.iter().map(|g| format!("{id}: extra  {g}")));
+        s.misses
+            .extend(left.iter().map(|g| format!("{id}: extra  {g}")));
     }
-    if posts_seen == 0 {
+    s
+}
+
+#[test]
+fn timeline_matches_labelled_posts() {
+    let Some(posts) = load_posts() else { return };
+    let s = score(LABELS, &posts, "timeline labels");
+    if s.posts_seen == 0 {
         println!("timeline labels: no labelled post in the posts file, nothing checked");
         return;
     }
-    println!("timeline labels: {posts_seen} posts, {labelled} phases labelled");
-    for (ring, (n, ok)) in &per_ring {
-        println!(
-            "  {ring:22} {ok:4} / {n:4} = {:5.1} %",
-            100.0 * *ok as f64 / *n as f64
-        );
-    }
-    let recall = matched as f64 / labelled.max(1) as f64;
-    let precision = matched as f64 / extracted.max(1) as f64;
-    println!(
-        "  all phases             {matched:4} / {labelled:4} = {:5.1} % exact; precision {matched} / {extracted} = {:5.1} %",
-        100.0 * recall,
-        100.0 * precision
-    );
-    for m in &misses {
-        println!("  {m}");
-    }
+    s.print("timeline labels");
+    let (recall, precision) = (s.recall(), s.precision());
     assert!(
         recall >= MIN_RECALL,
         "exact phases {recall:.3} < {MIN_RECALL}"
@@ -106,5 +165,25 @@ fn timeline_matches_labelled_posts() {
     assert!(
         precision >= MIN_PRECISION,
         "precision {precision:.3} < {MIN_PRECISION}"
+    );
+}
+
+#[test]
+fn timeline_matches_held_out_posts() {
+    let Some(posts) = load_posts() else { return };
+    let s = score(HELD_OUT, &posts, "held-out");
+    if s.posts_seen == 0 {
+        println!("held-out: no labelled post in the posts file, nothing checked");
+        return;
+    }
+    s.print("held-out");
+    let (recall, precision) = (s.recall(), s.precision());
+    assert!(
+        recall >= HELD_OUT_MIN_RECALL,
+        "held-out exact phases {recall:.3} < {HELD_OUT_MIN_RECALL}"
+    );
+    assert!(
+        precision >= HELD_OUT_MIN_PRECISION,
+        "held-out precision {precision:.3} < {HELD_OUT_MIN_PRECISION}"
     );
 }

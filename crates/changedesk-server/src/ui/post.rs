@@ -99,6 +99,16 @@ pub(crate) struct DateRow {
     relative: String,
 }
 
+/// A rollout phase read from the body (`changedesk_core::timeline`).
+pub(crate) struct PhaseRow {
+    /// `General availability · GCC`.
+    label: String,
+    /// `mid-May 2026 → late May 2026`.
+    when: String,
+    /// The sentence it was read from.
+    text: String,
+}
+
 pub(crate) struct TenantRow {
     name: String,
     visible: bool,
@@ -191,6 +201,10 @@ struct PostPage {
     summary: Option<String>,
     body: String,
     dates: Vec<DateRow>,
+    /// The rollout phases the body gives (issue 20).
+    phases: Vec<PhaseRow>,
+    /// What Microsoft says the dates were before it moved them.
+    previously: Vec<String>,
     rollout: Vec<RolloutRow>,
     /// How many tenants in scope see or saw it.
     tenant_count: usize,
@@ -419,6 +433,29 @@ async fn render(
             });
         }
     }
+    // the timeline as the body tells it (a date without a year is read
+    // as the next one after publication)
+    let reference = c
+        .start
+        .or(c.last_modified)
+        .unwrap_or(now)
+        .as_datetime()
+        .date();
+    let timeline = changedesk_core::timeline::extract(&c.body_html, reference);
+    let phases = timeline
+        .phases
+        .iter()
+        .map(|p| PhaseRow {
+            label: format!("{} · {}", p.ring.label(), p.cloud.label()),
+            when: p.when(),
+            text: p.text.clone(),
+        })
+        .collect();
+    let previously = timeline
+        .previously
+        .iter()
+        .map(|p| format!("{} · {}: {}", p.ring.label(), p.cloud.label(), p.text))
+        .collect();
     let names: Vec<&str> = d.tenants.iter().map(|t| t.name.as_str()).collect();
     let tenant_groups = Groups::load(state, caller).await?.cover(&names);
     let listed = tenant_cover::page_of(&d.tenants, |t| t.name.as_str(), &list.q, list.page);
@@ -657,6 +694,8 @@ async fn render(
         summary,
         body: style_headings(&sanitize::body(&c.body_html)),
         dates,
+        phases,
+        previously,
         rollout,
         tenant_count,
         tenant_groups,

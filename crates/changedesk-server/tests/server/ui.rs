@@ -1466,7 +1466,53 @@ async fn the_inbox_is_kept_per_rights_until_the_archive_changes(store: Store) {
     assert!(a.body.contains("/posts/MC77"), "{}", a.body);
 }
 
+/// The post page shows the rollout phases the body gives (issue 20), as
+/// Microsoft writes their dates, and what Microsoft says it moved.
+async fn the_post_page_shows_the_rollout_from_the_body(store: Store) {
+    let f = fixture(store, 0).await;
+    let moved = post(
+        "MC5",
+        "2026-02-06T00:00:00Z",
+        "Teams: a moved rollout",
+        "<p>[When this will happen:]</p><p>Targeted Release: We will begin rolling out in mid-May 2026 \
+         (previously early May) and expect to complete by late May 2026.</p>\
+         <p>General Availability (Worldwide, GCC): rolling out in June 2026.</p>",
+        json!({}),
+    );
+    f.store
+        .import_messages("alpha", &[moved], &opts("2026-02-06T01:00:00Z"))
+        .await
+        .unwrap();
+    let admin = sign_in(&f, "admin").await;
+    let page = admin.get(&f, "/posts/MC5").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        "Rollout <span class=\"muted\">(as the post tells it)</span>",
+        "Targeted release · Worldwide</span><span>mid-May 2026 → late May 2026",
+        "General availability · GCC</span><span>from June 2026",
+        "Moved by Microsoft: Targeted release · Worldwide: previously early May",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    // a post whose body gives no phase shows no such section
+    let plain = post(
+        "MC6",
+        "2026-02-06T00:00:00Z",
+        "Teams: nothing dated",
+        "<p>We are improving meetings.</p>",
+        json!({}),
+    );
+    f.store
+        .import_messages("alpha", &[plain], &opts("2026-02-06T01:00:00Z"))
+        .await
+        .unwrap();
+    let page = admin.get(&f, "/posts/MC6").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("rollout-phases-title"), "{}", page.body);
+}
+
 both!(
+    the_post_page_shows_the_rollout_from_the_body,
     sign_in_page_signs_in_and_sets_the_cookie,
     pages_redirect_when_signed_out,
     every_ui_answer_has_the_security_headers,

@@ -198,6 +198,27 @@ fn print_post(d: &PostDetail) {
         date(&c.end),
         date(&c.act_by)
     );
+    // the rollout as the body tells it (issue 20)
+    let reference = c
+        .start
+        .or(c.last_modified)
+        .map(|t| t.as_datetime().date())
+        .unwrap_or_else(|| changedesk_core::Timestamp::now_utc().as_datetime().date());
+    let timeline = changedesk_core::timeline::extract(&c.body_html, reference);
+    if !timeline.phases.is_empty() {
+        println!("Rollout (as the post tells it):");
+        for p in &timeline.phases {
+            println!("  {} · {}: {}", p.ring.label(), p.cloud.label(), p.when());
+        }
+        for w in &timeline.previously {
+            println!(
+                "  moved: {} · {}: {}",
+                w.ring.label(),
+                w.cloud.label(),
+                w.text
+            );
+        }
+    }
     // what Microsoft says the same to every tenant comes from any link's details
     let view = d
         .tenants
