@@ -208,6 +208,17 @@ impl Serialize for DateRange {
     }
 }
 
+/// A post's timeline: [`extract`] of its body, a date without a year read
+/// as the next one after the post's start (else its last change, else
+/// `today`).
+pub fn for_post(c: &crate::graph::MessageContent, today: Date) -> Timeline {
+    let reference = c
+        .start
+        .or(c.last_modified)
+        .map_or(today, |t| t.as_datetime().date());
+    extract(&c.body_html, reference)
+}
+
 /// `YYYY-MM-DD`.
 pub fn iso(d: Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())

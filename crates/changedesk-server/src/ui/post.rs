@@ -433,15 +433,8 @@ async fn render(
             });
         }
     }
-    // the timeline as the body tells it (a date without a year is read
-    // as the next one after publication)
-    let reference = c
-        .start
-        .or(c.last_modified)
-        .unwrap_or(now)
-        .as_datetime()
-        .date();
-    let timeline = changedesk_core::timeline::extract(&c.body_html, reference);
+    // the timeline as the body tells it
+    let timeline = changedesk_core::timeline::for_post(c, now.as_datetime().date());
     let phases = timeline
         .phases
         .iter()

@@ -18,9 +18,10 @@ use crate::output;
 /// How many rejected items are listed one by one.
 const SHOW_REJECTED: usize = 20;
 
-pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
-    changedesk_store::validate_tenant_name(&args.tenant)?;
-    let source = args.file.display().to_string();
+/// A file's bytes, or standard input's for `-`, with how to name it in
+/// messages.
+pub(crate) fn read_input(file: &std::path::Path) -> Result<(String, Vec<u8>)> {
+    let source = file.display().to_string();
     let bytes = if source == "-" {
         let mut b = Vec::new();
         std::io::stdin()
@@ -28,8 +29,14 @@ pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
             .context("cannot read standard input")?;
         b
     } else {
-        std::fs::read(&args.file).with_context(|| format!("cannot read {source}"))?
+        std::fs::read(file).with_context(|| format!("cannot read {source}"))?
     };
+    Ok((source, bytes))
+}
+
+pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
+    changedesk_store::validate_tenant_name(&args.tenant)?;
+    let (source, bytes) = read_input(&args.file)?;
     // UTF-8 with or without a byte order mark, or UTF-16 as Windows
     // PowerShell writes it
     let doc = listing_document(&bytes).map_err(|e| anyhow::anyhow!("{source} {e}"))?;

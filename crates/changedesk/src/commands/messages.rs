@@ -199,12 +199,8 @@ fn print_post(d: &PostDetail) {
         date(&c.act_by)
     );
     // the rollout as the body tells it (issue 20)
-    let reference = c
-        .start
-        .or(c.last_modified)
-        .map(|t| t.as_datetime().date())
-        .unwrap_or_else(|| changedesk_core::Timestamp::now_utc().as_datetime().date());
-    let timeline = changedesk_core::timeline::extract(&c.body_html, reference);
+    let today = changedesk_core::Timestamp::now_utc().as_datetime().date();
+    let timeline = changedesk_core::timeline::for_post(c, today);
     if !timeline.phases.is_empty() {
         println!("Rollout (as the post tells it):");
         for p in &timeline.phases {

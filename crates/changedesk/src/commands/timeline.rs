@@ -1,10 +1,9 @@
 //! `changedesk timeline extract FILE`: each post's rollout timeline, read
 //! from its body by `changedesk_core::timeline`, as JSON lines.
 
-use std::io::Read;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use changedesk_core::Timestamp;
 use changedesk_core::graph::{Message, listing_document, listing_items};
 use changedesk_core::timeline::{self, Timeline};
@@ -22,16 +21,7 @@ struct Line<'a> {
 
 pub fn run(cmd: &TimelineCommand) -> Result<ExitCode> {
     let TimelineCommand::Extract { file } = cmd;
-    let source = file.display().to_string();
-    let bytes = if source == "-" {
-        let mut b = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut b)
-            .context("cannot read standard input")?;
-        b
-    } else {
-        std::fs::read(file).with_context(|| format!("cannot read {source}"))?
-    };
+    let (source, bytes) = super::import::read_input(file)?;
     let doc = listing_document(&bytes).map_err(|e| anyhow::anyhow!("{source} {e}"))?;
     let items = listing_items(&doc).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
     let today = Timestamp::now_utc().as_datetime().date();
@@ -46,15 +36,9 @@ pub fn run(cmd: &TimelineCommand) -> Result<ExitCode> {
             }
         };
         let c = &message.content;
-        // a date without a year is read as the next one after publication
-        let reference = c
-            .start
-            .or(c.last_modified)
-            .map(|t| t.as_datetime().date())
-            .unwrap_or(today);
         let line = Line {
             id: &c.id,
-            timeline: timeline::extract(&c.body_html, reference),
+            timeline: timeline::for_post(c, today),
         };
         println!("{}", serde_json::to_string(&line)?);
     }
