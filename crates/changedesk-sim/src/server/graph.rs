@@ -180,6 +180,31 @@ struct Dice {
     retry_after: String,
 }
 
+/// Graph's 401 for a bearer token it does not take (missing, unknown or
+/// expired), with its `WWW-Authenticate` challenge: the same answer for the
+/// listings, `sendMail` and Planner.
+pub(crate) fn unauthorized(shared: &Shared, e: &BearerError, meta: &Meta) -> Response {
+    let message = match e {
+        BearerError::Missing => "Access token is empty.",
+        BearerError::Unknown => "Access token validation failure. Invalid audience.",
+        BearerError::Expired => "Lifetime validation failed, the token is expired.",
+    };
+    let mut r = graph_error(
+        StatusCode::UNAUTHORIZED,
+        "InvalidAuthenticationToken",
+        message,
+        meta,
+    );
+    let challenge = format!(
+        "Bearer realm=\"\", authorization_uri=\"{}common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
+        shared.base_url
+    );
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
 /// Everything before the body: latency, token, throttling, the tenant's
 /// mode, the token's app roles (`kind`'s permission) and injected faults.
 /// Returns the tenant and whether to truncate.
@@ -193,27 +218,8 @@ async fn admit(
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
-    let (t, roles) = authenticate_app(shared, headers).map_err(|e| {
-        let message = match e {
-            BearerError::Missing => "Access token is empty.",
-            BearerError::Unknown => "Access token validation failure. Invalid audience.",
-            BearerError::Expired => "Lifetime validation failed, the token is expired.",
-        };
-        let mut r = graph_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            message,
-            meta,
-        );
-        let challenge = format!(
-            "Bearer realm=\"\", authorization_uri=\"{}common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
-            shared.base_url
-        );
-        if let Ok(v) = HeaderValue::from_str(&challenge) {
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-        }
-        r
-    })?;
+    let (t, roles) =
+        authenticate_app(shared, headers).map_err(|e| unauthorized(shared, &e, meta))?;
     let tag = |mut r: Response| {
         r.extensions_mut()
             .insert(TenantTag(shared.tenants[t].name.clone()));

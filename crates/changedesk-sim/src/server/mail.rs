@@ -73,10 +73,11 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::auth::{BearerError, authenticate_app};
+use super::auth::authenticate_app;
 use super::control::{error as control_error, tenant_index};
 use super::graph::{
     Meta, SERVICE_HEALTH_READ_ALL, SERVICE_MESSAGE_READ_ALL, graph_error, json_response,
+    unauthorized,
 };
 use super::{Shared, SimError, SimHandle, TenantMode, TenantTag, derived_oid, lock};
 
@@ -512,28 +513,6 @@ fn fault_response(fault: &MailFault, meta: &Meta) -> Response {
         graph_error(status, code, message, meta),
         retry_after.as_deref(),
     )
-}
-
-fn unauthorized(shared: &Shared, e: &BearerError, meta: &Meta) -> Response {
-    let message = match e {
-        BearerError::Missing => "Access token is empty.",
-        BearerError::Unknown => "Access token validation failure. Invalid audience.",
-        BearerError::Expired => "Lifetime validation failed, the token is expired.",
-    };
-    let mut r = graph_error(
-        StatusCode::UNAUTHORIZED,
-        "InvalidAuthenticationToken",
-        message,
-        meta,
-    );
-    let challenge = format!(
-        "Bearer realm=\"\", authorization_uri=\"{}common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
-        shared.base_url
-    );
-    if let Ok(v) = HeaderValue::from_str(&challenge) {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    r
 }
 
 fn access_denied(meta: &Meta) -> Response {

@@ -118,9 +118,9 @@ use sha2::{Digest, Sha256};
 use time::{OffsetDateTime, UtcOffset};
 use tokio::sync::watch;
 
-use super::auth::{BearerError, authenticate_app, request_base};
+use super::auth::{authenticate_app, request_base};
 use super::control::{error as control_error, tenant_index};
-use super::graph::{Meta, graph_error, json_response};
+use super::graph::{Meta, graph_error, json_response, unauthorized};
 use super::{
     SIM_CLIENT_ID, Shared, SimError, SimHandle, TenantInfo, TenantMode, TenantTag, derived_oid,
     lock,
@@ -1734,28 +1734,6 @@ fn wants_representation(headers: &HeaderMap) -> bool {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|p| p.trim().eq_ignore_ascii_case("return=representation"))
-}
-
-fn unauthorized(shared: &Shared, e: &BearerError, meta: &Meta) -> Response {
-    let message = match e {
-        BearerError::Missing => "Access token is empty.",
-        BearerError::Unknown => "Access token validation failure. Invalid audience.",
-        BearerError::Expired => "Lifetime validation failed, the token is expired.",
-    };
-    let mut r = graph_error(
-        StatusCode::UNAUTHORIZED,
-        "InvalidAuthenticationToken",
-        message,
-        meta,
-    );
-    let challenge = format!(
-        "Bearer realm=\"\", authorization_uri=\"{}common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
-        shared.base_url
-    );
-    if let Ok(v) = HeaderValue::from_str(&challenge) {
-        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-    }
-    r
 }
 
 fn denied(meta: &Meta) -> Response {
