@@ -237,8 +237,7 @@ impl GlpiChangeRef {
 /// of any answer, changes or an error, never a panic (fuzzed:
 /// `fuzz/fuzz_targets/glpi.rs`).
 pub fn parse_changes(body: &[u8]) -> Result<Vec<GlpiChangeRef>, ConnectorError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))?;
+    let value = crate::json_body(body)?;
     changes_in(&value)
 }
 
@@ -700,8 +699,7 @@ fn hl_change_of(v: &Value) -> Result<GlpiChangeRef, ConnectorError> {
 /// The changes of a high-level API answer's body: a list, or one change
 /// (fuzzed with [`parse_changes`]).
 pub fn parse_hl_changes(body: &[u8]) -> Result<Vec<GlpiChangeRef>, ConnectorError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))?;
+    let value = crate::json_body(body)?;
     match &value {
         Value::Array(list) => list.iter().map(hl_change_of).collect(),
         other => Ok(vec![hl_change_of(other)?]),

@@ -192,8 +192,7 @@ impl Issue {
 /// alone: what the connector reads of any answer, changes or an error,
 /// never a panic (fuzzed: `fuzz/fuzz_targets/jira.rs`).
 pub fn parse_issues(body: &[u8]) -> Result<(Vec<Issue>, bool), ConnectorError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))?;
+    let value = crate::json_body(body)?;
     issues_in(&value)
 }
 

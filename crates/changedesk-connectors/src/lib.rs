@@ -177,6 +177,12 @@ pub(crate) async fn read_answer(response: reqwest::Response) -> Result<Answer, C
     })
 }
 
+/// An answer body read as JSON for a `parse_*` function: anything that is
+/// not JSON is a [`ConnectorError::Protocol`].
+pub(crate) fn json_body(body: &[u8]) -> Result<serde_json::Value, ConnectorError> {
+    serde_json::from_slice(body).map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))
+}
+
 /// No answer, with the error's chain (its URL holds no secret: they travel
 /// in headers and forms).
 pub(crate) fn transport(e: reqwest::Error) -> ConnectorError {

@@ -192,8 +192,7 @@ impl Task {
 /// answer, tasks or an error, never a panic (fuzzed:
 /// `fuzz/fuzz_targets/planner.rs`).
 pub fn parse_tasks(body: &[u8]) -> Result<(Vec<Task>, Option<String>), ConnectorError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))?;
+    let value = crate::json_body(body)?;
     tasks_in(&value)
 }
 

@@ -822,16 +822,14 @@ fn path_segment(s: &str) -> String {
 /// reads every answer: what the instance sent, whatever it is, gives
 /// changes or an error, never a panic (fuzzed: `fuzz/fuzz_targets/servicenow.rs`).
 pub fn parse_changes(body: &[u8]) -> Result<Vec<Change>, ConnectorError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))?;
+    let value = crate::json_body(body)?;
     changes_in(&value)
 }
 
 /// The incidents of an answer body (`{"result": …}`, a record or a list),
 /// as [`parse_changes`] reads changes (fuzzed).
 pub fn parse_incidents(body: &[u8]) -> Result<Vec<Incident>, ConnectorError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ConnectorError::Protocol(format!("not JSON: {e}")))?;
+    let value = crate::json_body(body)?;
     incidents_in(&value)
 }
 
