@@ -253,8 +253,10 @@ test('per tenant: a tenant-limited manager acts for their tenant only; the post 
     await admin.page.locator('#act-for').fill('group:pilot');
     await clickAndLoad(admin.page, admin.page.locator('form.act-for button'), (u) => u.searchParams.get('for') === 'group:pilot');
     assert.match(await text(admin.page.locator('#acting-for')), /^Actions below are for tenant group pilot/);
+    // the one triage form: close with a decision
+    await admin.page.locator('#outcome').selectOption('close');
     await admin.page.locator('#decision').selectOption('deferred');
-    await clickAndLoad(admin.page, admin.page.locator('form[aria-label="Close with a decision"] button'), (u) => u.searchParams.get('for') === 'group:pilot');
+    await clickAndLoad(admin.page, admin.page.locator('#act-save'), (u) => u.searchParams.get('for') === 'group:pilot');
     assert.equal(await itemState(admin.page), 'new');
     const others = shared.tenants.length - 1;
     const standing = await text(admin.page.locator('#tenant-states'));
@@ -429,6 +431,107 @@ test(`the inbox with ${PAGE_SIZE} posts weighs under 100 KB with its assets`, { 
     assert.ok(bytes < INBOX_BUDGET_BYTES, `the inbox weighs ${bytes} bytes`);
   } finally {
     await context.close();
+  }
+});
+
+/** The calendar's entries: [{ date, what, id, title, href }]. */
+function calendarEntries(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.calendar .day .entry')].map((li) => ({
+      date: li.closest('.day').dataset.date,
+      what: li.querySelector('.what').textContent.trim(),
+      id: li.querySelector('.post-id').textContent.trim(),
+      title: li.querySelector('a').textContent.trim(),
+      href: li.querySelector('a').getAttribute('href'),
+    })),
+  );
+}
+
+/** The page's horizontal overflow, in pixels (0: none). */
+function overflow(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+}
+
+test('the calendar shows rollout phases on their days, as a list on a phone; a saved view becomes a calendar and a feed, then is revoked', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { context, page } = await openAs(browser, demo, recorder, 'manager');
+  const phone = await openAs(browser, demo, recorder, 'manager', { width: 390, height: 844 });
+  try {
+    // from the menu: this month (the demo's clock: March 2026), a grid of weeks
+    await clickAndLoad(page, page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calendar' }), (u) => u.pathname === '/calendar');
+    assert.equal(await text(page.getByRole('heading', { level: 1 })), 'March 2026');
+    const columns = await page.locator('.calendar.month ol.days').first().evaluate((el) => getComputedStyle(el).gridTemplateColumns.split(' ').length);
+    assert.equal(columns, 7, 'a week a row');
+    await page.goto('/calendar?month=2026-03');
+    // the first month with rollout phases, going forward
+    let entries = await calendarEntries(page);
+    for (let i = 0; i < 12 && !entries.some((e) => /^(?!Act by|Due)[^()]+ \(.+\)( begins| ends)?$/.test(e.what)); i++) {
+      await clickAndLoad(page, page.getByRole('link', { name: 'Next →' }), (u) => u.searchParams.has('month'));
+      entries = await calendarEntries(page);
+    }
+    const phase = entries.find((e) => /^(?!Act by|Due)[^()]+ \(.+\)( begins| ends)?$/.test(e.what));
+    assert.ok(phase, `a rollout phase in the calendar: ${JSON.stringify(entries.slice(0, 5))}`);
+    assert.match(phase.id, /^MC\d+$/);
+    assert.ok(phase.title.startsWith(phase.id) && phase.title.length > phase.id.length + 1, phase.title);
+    const month = new URL(page.url()).searchParams.get('month');
+    // the post it names, whose rollout section says when
+    await clickAndLoad(page, page.locator(`.calendar .day[data-date="${phase.date}"] .entry a[href="${phase.href}"]`).first(), (u) => u.pathname === phase.href);
+    assert.match(await text(page.getByRole('heading', { level: 1 })), new RegExp(`^${phase.id} `));
+    // the week of that day lists it too
+    await page.goto(`/calendar?month=${month}`);
+    await clickAndLoad(page, page.getByRole('link', { name: 'Week', exact: true }), (u) => u.searchParams.has('week'));
+    assert.match(await text(page.getByRole('heading', { level: 1 })), /^Week \d+ of \d{4}: /);
+
+    // on a phone: no horizontal scrolling, one column, only the days with something on
+    await phone.page.goto(`/calendar?month=${month}`);
+    assert.equal(await overflow(phone.page), 0, 'the calendar scrolls sideways on a phone');
+    const phoneColumns = await phone.page.locator('.calendar.month ol.days').first().evaluate((el) => getComputedStyle(el).gridTemplateColumns.split(' ').length);
+    assert.equal(phoneColumns, 1, 'a list of days');
+    const shown = await phone.page.locator('.calendar .day').evaluateAll((days) =>
+      days.filter((d) => getComputedStyle(d).display !== 'none').map((d) => ({ empty: d.classList.contains('empty'), label: d.querySelector('.day-label').getBoundingClientRect().width })),
+    );
+    assert.ok(shown.length > 0 && shown.every((d) => !d.empty && d.label > 0), `days shown on a phone: ${JSON.stringify(shown)}`);
+    await phone.page.goto(`/calendar?week=${(await page.evaluate(() => new URL(location.href).searchParams.get('week')))}`);
+    assert.equal(await overflow(phone.page), 0, 'the week scrolls sideways on a phone');
+
+    // a saved view as a calendar and a feed
+    const name = 'Calendar of majors';
+    await page.goto('/?major=true');
+    await page.getByLabel('Save this view as').fill(name);
+    await clickAndLoad(page, page.getByRole('button', { name: 'Save view' }), (u) => u.searchParams.get('major') === 'true');
+    await clickAndLoad(page, page.getByRole('link', { name: 'Calendar of this view' }), (u) => u.pathname === '/calendar' && u.searchParams.get('major') === 'true');
+    await page.goto('/views');
+    await clickAndLoad(page, page.getByRole('link', { name: `Calendar of ${name}` }), (u) => u.pathname === '/calendar' && u.searchParams.get('major') === 'true');
+    await page.goto('/views');
+    await clickAndLoad(page, page.getByRole('button', { name: `New feed of ${name}` }), (u) => u.pathname === '/views/feeds');
+    const ics = await page.getByLabel(/^Calendar \(ICS\)/).inputValue();
+    const atom = await page.getByLabel(/^Feed \(Atom\)/).inputValue();
+    assert.match(ics, new RegExp(`^${demo.origin}/feeds/[A-Za-z0-9_-]{43}\\.ics$`));
+    assert.equal(atom, ics.replace(/\.ics$/, '.atom'));
+    // a calendar client and a feed reader fetch them without signing in
+    const calendar = await fetch(ics);
+    assert.equal(calendar.status, 200);
+    assert.match(calendar.headers.get('content-type'), /^text\/calendar/);
+    const body = await calendar.text();
+    assert.match(body, /^BEGIN:VCALENDAR\r\n/);
+    assert.match(body, new RegExp(`X-WR-CALNAME:changedesk: ${name}`));
+    const feed = await fetch(atom);
+    assert.equal(feed.status, 200);
+    assert.match(feed.headers.get('content-type'), /^application\/atom\+xml/);
+    assert.match(await feed.text(), /<entry>/);
+    // the address is shown once: the list names it by its first characters
+    await page.goto('/views');
+    const secret = ics.split('/feeds/')[1].replace(/\.ics$/, '');
+    assert.doesNotMatch(await page.content(), new RegExp(secret));
+    const revoke = page.getByRole('button', { name: `Revoke the feed of ${name} starting ${secret.slice(0, 6)}` });
+    assert.equal(await revoke.count(), 1);
+    page.once('dialog', (d) => d.accept());
+    await clickAndLoad(page, revoke, (u) => u.pathname === '/views/feeds/revoke');
+    assert.match(await text(page.getByRole('status')), /The feed is revoked/);
+    assert.equal((await fetch(ics)).status, 404);
+    assert.equal((await fetch(atom)).status, 404);
+  } finally {
+    await context.close();
+    await phone.context.close();
   }
 });
 

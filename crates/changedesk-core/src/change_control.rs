@@ -420,18 +420,8 @@ pub fn revision_note(
     let mut lines = Vec::new();
     for field in crate::diff::MESSAGE_FIELDS {
         let label = match *field {
-            "title" => "Title",
-            "start" => "Rollout start",
-            "end" => "End",
-            "act_by" => "Act by",
-            "category" => "Category",
-            "severity" => "Severity",
-            "services" => "Workloads",
-            "tags" => "Tags",
-            "major" => "Major change",
-            "has_attachments" => "Attachments",
-            "body" => "Text",
-            _ => continue,
+            "last_modified" => continue,
+            f => crate::diff::field_label(f),
         };
         let moved: Vec<&crate::diff::FieldChange> =
             changes.iter().filter(|c| c.field == *field).collect();
@@ -445,6 +435,12 @@ pub fn revision_note(
             } else {
                 format!("Text: changed ({}).", summaries.join("; "))
             });
+            continue;
+        }
+        if *field == "timeline" {
+            // what moved, revision by revision (a phase's own before and after)
+            let moves: Vec<&str> = moved.iter().filter_map(|c| c.summary.as_deref()).collect();
+            lines.push(format!("{label}: {}.", clip_chars(&moves.join("; "), 600)));
             continue;
         }
         let (old, new) = (day(&first.old), day(&last.new));
@@ -462,7 +458,7 @@ pub fn revision_note(
     lines
 }
 
-/// Where a ticket stands on the other side/// Where a ticket stands on the other side, whatever the system calls it
+/// Where a ticket stands on the other side, whatever the system calls it
 /// (each connector maps its own states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -1072,7 +1068,7 @@ mod tests {
             [
                 "Microsoft updated MC1 (revision 4) in the Message Center:",
                 "Title: Old → (Updated) Ünïcode title",
-                "Rollout start: none → 2026-05-01",
+                "Start date: none → 2026-05-01",
                 "Act by: 2026-03-20 → 2026-04-20",
                 "Text: changed (+2 −1 lines).",
             ]

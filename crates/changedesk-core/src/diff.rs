@@ -13,6 +13,7 @@ pub const MESSAGE_FIELDS: &[&str] = &[
     "start",
     "end",
     "act_by",
+    "timeline",
     "category",
     "severity",
     "services",
@@ -22,6 +23,42 @@ pub const MESSAGE_FIELDS: &[&str] = &[
     "body",
     "last_modified",
 ];
+
+/// How people name a field of [`MESSAGE_FIELDS`] (or of an incident):
+/// `act_by` → `Act by`; an unknown name is returned as it is.
+pub fn field_label(field: &str) -> &str {
+    match field {
+        "title" => "Title",
+        "start" => "Start date",
+        "end" => "End date",
+        "act_by" => "Act by",
+        "timeline" => "Rollout timeline",
+        "category" => "Category",
+        "severity" => "Severity",
+        "services" => "Workloads",
+        "tags" => "Tags",
+        "major" => "Major change",
+        "has_attachments" => "Attachments",
+        "body" => "Text",
+        "last_modified" => "Last modified",
+        "status" => "Status",
+        "classification" => "Classification",
+        "service" => "Workload",
+        "feature" => "Feature",
+        "is_resolved" => "Resolved",
+        "impact_description" => "Impact",
+        // a work item's fields, as its log names them
+        "state" => "State",
+        "assignee" => "Owner",
+        "priority" => "Priority",
+        "due" => "Due date",
+        "decision" => "Decision",
+        "labels" => "Labels",
+        "changed_since_triage" => "Changed since triage",
+        "applicable" => "Applicable",
+        other => other,
+    }
+}
 
 /// One field that differs between two versions. For the body, `old` and
 /// `new` are absent and `summary` counts the lines added and removed.
@@ -46,6 +83,29 @@ impl FieldChange {
         })
     }
 
+    /// For people: the field's label and its values, instants as dates
+    /// (`Act by: 2026-03-20 → 2026-04-20`, a time of day only when it is
+    /// not midnight: `2026-03-20 14:00 UTC`), `Rollout timeline: General
+    /// availability: start late April 2026 → mid-May 2026`, `Text: 3 lines
+    /// added, 1 removed`.
+    pub fn readable(&self) -> String {
+        let label = field_label(&self.field);
+        if let Some(s) = &self.summary {
+            return format!("{label}: {s}");
+        }
+        let show = |v: &Option<String>| match v.as_deref() {
+            None => "none".to_owned(),
+            Some(v) => readable_value(v),
+        };
+        format!("{label}: {} → {}", show(&self.old), show(&self.new))
+    }
+
+    /// Whether a person would note it: every field but `last_modified`
+    /// (bookkeeping: it moves with every change).
+    pub fn noteworthy(&self) -> bool {
+        self.field != "last_modified"
+    }
+
     /// `title: "A" → "B"`, `body: 3 lines added, 1 removed`.
     pub fn describe(&self) -> String {
         if let Some(s) = &self.summary {
@@ -56,6 +116,17 @@ impl FieldChange {
             None => "(none)".to_string(),
         };
         format!("{}: {} → {}", self.field, show(&self.old), show(&self.new))
+    }
+}
+
+/// A stored value for people: an instant as its date (with the time of
+/// day when not midnight UTC, without seconds), anything else as it is,
+/// clipped to 160 characters.
+pub fn readable_value(v: &str) -> String {
+    match Timestamp::parse(v) {
+        Ok(t) if t.as_datetime().time() == time::Time::MIDNIGHT => t.date(),
+        Ok(t) => t.human(),
+        Err(_) => ellipsis(v, 160),
     }
 }
 
@@ -146,6 +217,7 @@ pub fn message_changes_with_text(
         FieldChange::values("start", ts(&old.start), ts(&new.start)),
         FieldChange::values("end", ts(&old.end), ts(&new.end)),
         FieldChange::values("act_by", ts(&old.act_by), ts(&new.act_by)),
+        timeline_change(old, new),
         FieldChange::values(
             "category",
             old.category.to_string(),
@@ -174,6 +246,41 @@ pub fn message_changes_with_text(
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// The rollout timeline read from each version's body (a year left out read
+/// against the *old* version's dates for both, so that only the text can
+/// move it): `timeline` when a phase's dates moved, with the moves as the
+/// summary and each version's phases as `old` and `new`.
+fn timeline_change(old: &MessageContent, new: &MessageContent) -> Option<FieldChange> {
+    if old.body_html == new.body_html {
+        return None;
+    }
+    // the new body read against the old version's dates
+    let as_old = MessageContent {
+        body_html: new.body_html.clone(),
+        ..old.clone()
+    };
+    let (a, b) = (
+        crate::timeline::of_content(old),
+        crate::timeline::of_content(&as_old),
+    );
+    let moves = crate::timeline::moves(&a, &b);
+    if moves.is_empty() {
+        return None;
+    }
+    Some(FieldChange {
+        field: "timeline".to_string(),
+        old: Some(a.describe()).filter(|s| !s.is_empty()),
+        new: Some(b.describe()).filter(|s| !s.is_empty()),
+        summary: Some(
+            moves
+                .iter()
+                .map(crate::timeline::Move::describe)
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+    })
 }
 
 /// The field-level summary of what changed in an incident.
@@ -230,10 +337,15 @@ fn message_as_text_with_body(c: &MessageContent, body: &str) -> String {
     line(&mut out, "Major change", c.is_major.to_string());
     line(&mut out, "Services", list(&c.services));
     line(&mut out, "Tags", list(&c.tags));
-    line(&mut out, "Start", ts(&c.start));
-    line(&mut out, "End", ts(&c.end));
-    line(&mut out, "Act by", ts(&c.act_by));
-    line(&mut out, "Last modified", ts(&c.last_modified));
+    // instants for people (a date, its time of day unless midnight); the
+    // last modification is left out: it moves with every change
+    let when = |t: &Option<Timestamp>| {
+        t.map(|t| readable_value(&t.to_canonical()))
+            .unwrap_or_default()
+    };
+    line(&mut out, "Start date", when(&c.start));
+    line(&mut out, "End date", when(&c.end));
+    line(&mut out, "Act by", when(&c.act_by));
     out.push('\n');
     out.push_str(body.trim_end());
     out.push('\n');
@@ -255,6 +367,57 @@ pub fn message_diff(
         .context_radius(2)
         .header(old_name, new_name)
         .to_string()
+}
+
+/// One line of [`message_inline_diff`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiffLine {
+    /// `hunk` (a `@@ … @@` line), `ins`, `del`, or `` (context).
+    pub class: &'static str,
+    /// The line's text in parts; `true` marks the words that changed (on
+    /// a line paired with one of the other side).
+    pub parts: Vec<(bool, String)>,
+}
+
+/// The readable diff of two versions of a post ([`message_as_text`] of
+/// each), lines with two of context around each change, and within a
+/// changed line the words that changed marked.
+pub fn message_inline_diff(old: &MessageContent, new: &MessageContent) -> Vec<DiffLine> {
+    let (a, b) = (message_as_text(old), message_as_text(new));
+    let diff = TextDiff::from_lines(&a, &b);
+    let mut out = Vec::new();
+    for group in diff.grouped_ops(2) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let (o, n) = (first.old_range().start, first.new_range().start);
+        let (oe, ne) = (last.old_range().end, last.new_range().end);
+        out.push(DiffLine {
+            class: "hunk",
+            parts: vec![(
+                false,
+                format!("@@ -{},{} +{},{} @@", o + 1, oe - o, n + 1, ne - n),
+            )],
+        });
+        for op in &group {
+            for change in diff.iter_inline_changes(op) {
+                let (class, sign) = match change.tag() {
+                    ChangeTag::Insert => ("ins", "+"),
+                    ChangeTag::Delete => ("del", "-"),
+                    ChangeTag::Equal => ("", " "),
+                };
+                let mut parts = vec![(false, sign.to_owned())];
+                for (emphasized, text) in change.iter_strings_lossy() {
+                    let text = text.trim_end_matches('\n');
+                    if !text.is_empty() {
+                        parts.push((emphasized, text.to_owned()));
+                    }
+                }
+                out.push(DiffLine { class, parts });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -301,7 +464,34 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            vec!["title", "act_by", "tags", "body", "last_modified"]
+            vec![
+                "title",
+                "act_by",
+                "timeline",
+                "tags",
+                "body",
+                "last_modified"
+            ]
+        );
+        let moved = message_changes(&a, &b)
+            .into_iter()
+            .find(|c| c.field == "timeline")
+            .unwrap();
+        assert_eq!(
+            moved.readable(),
+            "Rollout timeline: Rollout: start March 2025 → May 2025"
+        );
+        let act = message_changes(&a, &b)
+            .into_iter()
+            .find(|c| c.field == "act_by")
+            .unwrap();
+        assert_eq!(act.readable(), "Act by: none → 2025-04-01");
+        assert!(
+            !message_changes(&a, &b)
+                .iter()
+                .find(|c| c.field == "last_modified")
+                .unwrap()
+                .noteworthy()
         );
         let body = message_changes(&a, &b)
             .into_iter()
@@ -336,5 +526,28 @@ mod tests {
         assert!(d.contains("--- revision 1"), "{d}");
         assert!(d.contains("-Rollout begins in March 2025."), "{d}");
         assert!(d.contains("+Rollout begins in May 2025."), "{d}");
+    }
+
+    #[test]
+    fn the_inline_diff_marks_the_words_that_changed() {
+        let a = content();
+        let mut b = content();
+        b.body_html = "<p>[When this will happen:]</p><p>Rollout begins in May 2025.</p>".into();
+        let lines = message_inline_diff(&a, &b);
+        assert_eq!(lines.first().map(|l| l.class), Some("hunk"));
+        let del = lines.iter().find(|l| l.class == "del").unwrap();
+        let ins = lines.iter().find(|l| l.class == "ins").unwrap();
+        let marked = |l: &DiffLine| -> Vec<String> {
+            l.parts
+                .iter()
+                .filter(|(m, _)| *m)
+                .map(|(_, t)| t.clone())
+                .collect()
+        };
+        assert_eq!(marked(del), vec!["March"]);
+        assert_eq!(marked(ins), vec!["May"]);
+        let whole: String = ins.parts.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(whole, "+Rollout begins in May 2025.");
+        assert!(message_inline_diff(&a, &a).is_empty());
     }
 }

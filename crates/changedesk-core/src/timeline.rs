@@ -85,7 +85,7 @@ pub enum Bound {
 }
 
 /// One ring's rollout in one cloud.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Phase {
     pub ring: Ring,
     pub cloud: Cloud,
@@ -97,7 +97,7 @@ pub struct Phase {
 }
 
 /// A date a phase had before Microsoft moved it: `(previously late April)`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Previously {
     pub ring: Ring,
     pub cloud: Cloud,
@@ -110,7 +110,7 @@ pub struct Previously {
 }
 
 /// A post's timeline, in the order of its body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timeline {
     pub phases: Vec<Phase>,
     pub previously: Vec<Previously>,
@@ -159,7 +159,30 @@ impl DateRange {
     }
 }
 
+/// The rings' names, as serialized (the rules' `rings` field).
+pub const RING_NAMES: &[&str] = &[
+    "public_preview",
+    "targeted_release",
+    "general_availability",
+    "retirement",
+    "other",
+];
+
+/// The clouds' names, as serialized (the rules' `clouds` field).
+pub const CLOUD_NAMES: &[&str] = &["worldwide", "gcc", "gcc_high", "dod", "other"];
+
 impl Ring {
+    /// Its name as serialized: `general_availability`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ring::PublicPreview => "public_preview",
+            Ring::TargetedRelease => "targeted_release",
+            Ring::GeneralAvailability => "general_availability",
+            Ring::Retirement => "retirement",
+            Ring::Other => "other",
+        }
+    }
+
     /// How people name it: `General availability`.
     pub fn label(self) -> &'static str {
         match self {
@@ -167,12 +190,23 @@ impl Ring {
             Ring::TargetedRelease => "Targeted release",
             Ring::GeneralAvailability => "General availability",
             Ring::Retirement => "Retirement",
-            Ring::Other => "Other",
+            Ring::Other => "Rollout",
         }
     }
 }
 
 impl Cloud {
+    /// Its name as serialized: `gcc_high`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Worldwide => "worldwide",
+            Cloud::Gcc => "gcc",
+            Cloud::GccHigh => "gcc_high",
+            Cloud::Dod => "dod",
+            Cloud::Other => "other",
+        }
+    }
+
     /// How people name it: `GCC High`.
     pub fn label(self) -> &'static str {
         match self {
@@ -208,6 +242,214 @@ impl Serialize for DateRange {
     }
 }
 
+impl<'de> Deserialize<'de> for DateRange {
+    /// `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`, `from` not after `to`.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            from: String,
+            to: String,
+        }
+        let raw = Raw::deserialize(d)?;
+        let day = |s: &str| {
+            parse_iso(s).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "`{}` is not a YYYY-MM-DD date",
+                    clip_chars(s, 40)
+                ))
+            })
+        };
+        let (from, to) = (day(&raw.from)?, day(&raw.to)?);
+        if from > to {
+            return Err(serde::de::Error::custom(
+                "a date range's `from` is after its `to`",
+            ));
+        }
+        Ok(DateRange { from, to })
+    }
+}
+
+/// `YYYY-MM-DD` as a date.
+fn parse_iso(s: &str) -> Option<Date> {
+    let mut parts = s.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || y.len() != 4 || m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let month = Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()
+}
+
+/// Which version of the reading a stored timeline was made by: raised when
+/// [`extract`] reads bodies differently, so the store reads them again.
+pub const VERSION: i64 = 1;
+
+impl Timeline {
+    /// When the change first reaches someone: the earliest start of a phase
+    /// (the first day of its range); `None` when no phase has a start.
+    pub fn rollout_start(&self) -> Option<Date> {
+        self.phases
+            .iter()
+            .filter_map(|p| p.start.map(|s| s.from))
+            .min()
+    }
+
+    /// One line for people: each phase as `General availability (GCC): mid-May
+    /// 2026 → late May 2026`, joined by `; `; empty without phases.
+    pub fn describe(&self) -> String {
+        self.phases
+            .iter()
+            .map(|p| format!("{}: {}", p.name(), p.when()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// A phase whose dates differ between two versions of a post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub ring: Ring,
+    pub cloud: Cloud,
+    /// The phase before (`None`: the post did not have it).
+    pub was: Option<PhaseDates>,
+    /// The phase now (`None`: the post no longer has it).
+    pub now: Option<PhaseDates>,
+}
+
+/// A phase's dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseDates {
+    pub start: Option<DateRange>,
+    pub end: Option<DateRange>,
+}
+
+impl PhaseDates {
+    fn of(p: &Phase) -> PhaseDates {
+        PhaseDates {
+            start: p.start,
+            end: p.end,
+        }
+    }
+
+    fn dated(&self) -> bool {
+        self.start.is_some() || self.end.is_some()
+    }
+
+    fn when(&self) -> String {
+        Phase {
+            ring: Ring::Other,
+            cloud: Cloud::Worldwide,
+            start: self.start,
+            end: self.end,
+            text: String::new(),
+        }
+        .when()
+    }
+}
+
+impl Move {
+    /// `General availability (Worldwide): late April 2026 → mid-May 2026`
+    /// (a start moved), `… : was from late April 2026, now mid-May 2026 →
+    /// late May 2026`, `… : added, from mid-May 2026`, `… : removed (was from
+    /// late April 2026)`.
+    pub fn describe(&self) -> String {
+        let name = phase_name(self.ring, self.cloud);
+        match (&self.was, &self.now) {
+            (Some(w), Some(n)) if w.end == n.end && w.start.is_some() && n.start.is_some() => {
+                let (a, b) = (w.start.map(|d| d.describe()), n.start.map(|d| d.describe()));
+                format!(
+                    "{name}: start {} → {}",
+                    a.unwrap_or_default(),
+                    b.unwrap_or_default()
+                )
+            }
+            (Some(w), Some(n)) if w.start == n.start && w.end.is_some() && n.end.is_some() => {
+                let (a, b) = (w.end.map(|d| d.describe()), n.end.map(|d| d.describe()));
+                format!(
+                    "{name}: end {} → {}",
+                    a.unwrap_or_default(),
+                    b.unwrap_or_default()
+                )
+            }
+            (Some(w), Some(n)) => format!("{name}: was {}, now {}", w.when(), n.when()),
+            (None, Some(n)) => format!("{name}: added, {}", n.when()),
+            (Some(w), None) => format!("{name}: removed (was {})", w.when()),
+            (None, None) => format!("{name}: unchanged"),
+        }
+    }
+
+    /// Whether the phase now starts or ends later than it did (a delay), as
+    /// opposed to earlier, added or removed.
+    pub fn later(&self) -> bool {
+        match (&self.was, &self.now) {
+            (Some(w), Some(n)) => {
+                let key = |p: &PhaseDates| (p.start.map(|d| d.from), p.end.map(|d| d.from));
+                key(n) > key(w)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `General availability (GCC)`; the worldwide cloud is not named.
+fn phase_name(ring: Ring, cloud: Cloud) -> String {
+    match cloud {
+        Cloud::Worldwide => ring.label().to_owned(),
+        c => format!("{} ({})", ring.label(), c.label()),
+    }
+}
+
+impl Phase {
+    /// Its ring, and its cloud unless worldwide: `General availability
+    /// (GCC)`.
+    pub fn name(&self) -> String {
+        phase_name(self.ring, self.cloud)
+    }
+}
+
+/// The phases whose dates differ from `old` to `new`: the phases of each
+/// ring and cloud paired in the order of the body (the first GA worldwide
+/// with the first, …); a dated phase without a partner was added or
+/// removed. Phases with no date on either side are not moves; neither is
+/// text that changed around the same dates.
+pub fn moves(old: &Timeline, new: &Timeline) -> Vec<Move> {
+    let mut keys: Vec<(Ring, Cloud)> = Vec::new();
+    for p in old.phases.iter().chain(&new.phases) {
+        if !keys.contains(&(p.ring, p.cloud)) {
+            keys.push((p.ring, p.cloud));
+        }
+    }
+    let mut out = Vec::new();
+    for (ring, cloud) in keys {
+        let of = |t: &Timeline| -> Vec<PhaseDates> {
+            t.phases
+                .iter()
+                .filter(|p| p.ring == ring && p.cloud == cloud)
+                .map(PhaseDates::of)
+                .collect()
+        };
+        let (a, b) = (of(old), of(new));
+        for i in 0..a.len().max(b.len()) {
+            let (was, now) = (a.get(i).copied(), b.get(i).copied());
+            let differs = match (&was, &now) {
+                (Some(w), Some(n)) => w != n,
+                (Some(d), None) | (None, Some(d)) => d.dated(),
+                (None, None) => false,
+            };
+            if differs {
+                out.push(Move {
+                    ring,
+                    cloud,
+                    was,
+                    now,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// A post's timeline: [`extract`] of its body, a date without a year read
 /// as the next one after the post's start (else its last change, else
 /// `today`).
@@ -218,6 +460,21 @@ pub fn for_post(c: &crate::graph::MessageContent, today: Date) -> Timeline {
         .map_or(today, |t| t.as_datetime().date());
     extract(&c.body_html, reference)
 }
+
+/// A post's timeline without a clock: as [`for_post`], a post with none of
+/// Graph's dates (never seen from Microsoft) reading a year left out as the
+/// next after 2000-01-01.
+pub fn of_content(c: &crate::graph::MessageContent) -> Timeline {
+    let reference = c
+        .start
+        .or(c.last_modified)
+        .or(c.act_by)
+        .or(c.end)
+        .map_or(NO_REFERENCE, |t| t.as_datetime().date());
+    extract(&c.body_html, reference)
+}
+
+const NO_REFERENCE: Date = time::macros::date!(2000 - 01 - 01);
 
 /// `YYYY-MM-DD`.
 pub fn iso(d: Date) -> String {
@@ -271,7 +528,8 @@ pub fn extract(body_html: &str, reference: Date) -> Timeline {
                 continue;
             }
             for sentence in sentences(line) {
-                if has_any(&lower(&sentence), ROLLOUT_WORDS) {
+                let low = lower(&sentence);
+                if has_any(&low, ROLLOUT_WORDS) || ends_support(&low) {
                     let mut none = Context::default();
                     read_line(&sentence, reference, false, &mut none, &mut out);
                 }
@@ -457,7 +715,27 @@ const RETIRE_WORDS: &[&str] = &[
     "removed",
     "no longer",
     "not be able to",
+    "expiring",
+    "will expire",
+    "will remove",
+    "remove the ability",
 ];
+
+/// Whether `low` (lower case) says something stops being supported or
+/// updated: `end of support`, `end of mainstream support`, `end of
+/// updates`, or a sentence that starts `End of …` ("November 1, 2026: End of
+/// seeded credits").
+fn ends_support(low: &str) -> bool {
+    low.trim_start().starts_with("end of ")
+        || low.contains(": end of ")
+        || low.split("end of ").skip(1).any(|after| {
+            let next: Vec<&str> = after.split_whitespace().take(2).collect();
+            next.iter().any(|w| {
+                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+                matches!(w, "support" | "servicing" | "updates" | "life" | "sale")
+            })
+        })
+}
 
 /// The ring and clouds a heading gave the lines below it.
 #[derive(Debug, Default, Clone)]
@@ -680,7 +958,7 @@ fn ring_in(low: &str, label: bool) -> Option<Ring> {
     {
         return Some(Ring::GeneralAvailability);
     }
-    if has_any(low, RETIRE_WORDS) {
+    if has_any(low, RETIRE_WORDS) || ends_support(low) {
         return Some(Ring::Retirement);
     }
     None
@@ -1656,5 +1934,87 @@ mod tests {
             plain_lines("<p>a&nbsp;b &amp; c&#39;s &x</p><li>item</li><br/>z &#x41;"),
             vec!["a b & c's &x", "item", "z A"]
         );
+    }
+
+    #[test]
+    fn moves_pair_phases_by_ring_and_cloud_in_order() {
+        let old = extract(
+            "<p>[When this will happen:]</p>\
+             <p>Targeted Release: We will begin rolling out early April 2026 and expect to complete by mid-April 2026.</p>\
+             <p>General Availability (Worldwide, GCC): We will begin rolling out late April 2026 and expect to complete by mid-May 2026.</p>",
+            REF,
+        );
+        let new = extract(
+            "<p>[When this will happen:]</p>\
+             <p>Targeted Release: We will begin rolling out early April 2026 and expect to complete by mid-April 2026.</p>\
+             <p>General Availability (Worldwide): We will begin rolling out mid-May 2026 (previously late April) and expect to complete by mid-May 2026.</p>\
+             <p>General Availability (GCC): We will begin rolling out late April 2026 and expect to complete by mid-May 2026.</p>\
+             <p>General Availability (DoD): We will begin rolling out June 2026.</p>",
+            REF,
+        );
+        let m = moves(&old, &new);
+        let said: Vec<String> = m.iter().map(Move::describe).collect();
+        assert_eq!(
+            said,
+            vec![
+                "General availability: start late April 2026 → mid-May 2026".to_owned(),
+                "General availability (DoD): added, from June 2026".to_owned(),
+            ]
+        );
+        assert!(m[0].later());
+        assert!(!m[1].later());
+        // the same dates in other words: no move; and back again
+        assert!(moves(&old, &old).is_empty());
+        let back: Vec<String> = moves(&new, &old).iter().map(Move::describe).collect();
+        assert_eq!(
+            back,
+            vec![
+                "General availability: start mid-May 2026 → late April 2026".to_owned(),
+                "General availability (DoD): removed (was from June 2026)".to_owned(),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_undated_phase_is_no_move_but_dating_it_is() {
+        let undated = extract(
+            "<p>[When this will happen:]</p><p>Targeted Release: we will share the timeline later.</p>",
+            REF,
+        );
+        let dated = extract(
+            "<p>[When this will happen:]</p>\
+             <p>Targeted Release: We will begin rolling out in May 2026 and expect to complete by late June 2026.</p>",
+            REF,
+        );
+        assert!(moves(&Timeline::default(), &undated).is_empty());
+        let m: Vec<String> = moves(&undated, &dated).iter().map(Move::describe).collect();
+        assert_eq!(
+            m,
+            vec!["Targeted release: was no date given, now May 2026 → late June 2026".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_timeline_round_trips_through_json_and_rejects_bad_ranges() {
+        let t = extract(
+            "<p>General Availability (GCC High): We will begin rolling out mid-May 2026 (previously early May) and expect to complete by late June 2026.</p>",
+            REF,
+        );
+        let json = serde_json::to_string(&t).unwrap();
+        let back: Timeline = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(t.rollout_start(), Some(date!(2026 - 05 - 11)));
+        assert_eq!(
+            t.describe(),
+            "General availability (GCC High): mid-May 2026 → late June 2026"
+        );
+        for bad in [
+            r#"{"from":"2026-05-20","to":"2026-05-11"}"#,
+            r#"{"from":"2026-02-30","to":"2026-03-01"}"#,
+            r#"{"from":"26-05-01","to":"2026-05-01"}"#,
+            r#"{"from":"2026-05-01"}"#,
+        ] {
+            assert!(serde_json::from_str::<DateRange>(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -140,6 +140,14 @@ fn list_of(v: &serde_json::Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether an event's `changes` name a date of the post: Graph's, or the
+/// rollout timeline read from its body.
+fn moved_dates(data: &serde_json::Value) -> bool {
+    list_of(data, "changes")
+        .iter()
+        .any(|f| matches!(f.as_str(), "start" | "end" | "act_by" | "timeline"))
+}
+
 impl Entry {
     /// The entry of one webhook payload (`{"type", "timestamp", "data"}`).
     /// Missing fields are empty.
@@ -166,7 +174,9 @@ impl Entry {
         let headline = match kind.as_str() {
             "post.routed" if !owner.is_empty() => format!("Routed to {owner}"),
             "post.routed" => "New change".to_string(),
+            "post.changed" if moved_dates(data) => "Date moved after triage".to_string(),
             "post.changed" => "Changed after triage".to_string(),
+            "item.reopened" if moved_dates(data) => "Reopened: date moved".to_string(),
             "item.reopened" => "Reopened".to_string(),
             "rule.notify" if !target.is_empty() => format!("Rule notice for {target}"),
             "rule.notify" => "Rule notice".to_string(),
@@ -226,7 +236,11 @@ impl Entry {
             tenants,
             tenant_text,
             owner,
-            changes: list_of(data, "changes"),
+            // the fields as people name them
+            changes: list_of(data, "changes")
+                .iter()
+                .map(|f| changedesk_core::diff::field_label(f).to_owned())
+                .collect(),
             reason,
             changedesk_url: str_of(links, "changedesk"),
             admin_url: str_of(links, "admin_center"),

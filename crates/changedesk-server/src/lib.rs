@@ -15,6 +15,7 @@
 
 pub mod changes;
 pub mod declared;
+pub mod export;
 pub mod http;
 pub mod jobs;
 pub mod onboard;

@@ -2,8 +2,10 @@
 // this file; it adds keyboard shortcuts.
 //   Inbox and item lists: j / k move between rows, o or Enter opens the
 //   current row, x selects it for bulk triage, / focuses the search box.
-//   Post page: t triages, s starts work, a jumps to the owner, c to the
-//   comment, u goes back to the inbox. The agenda's Print button prints.
+//   Post page: t triages, n saves the triage form and opens the next post
+//   awaiting triage, j / k open the next / previous one without saving,
+//   s starts work, a jumps to the owner, c to the comment, u goes back to
+//   the inbox. The agenda's Print button prints.
 //   Forms that remove something (data-confirm="question") ask first.
 (function () {
   "use strict";
@@ -37,8 +39,9 @@
     if (e.altKey || e.ctrlKey || e.metaKey || typing(e)) return;
     var done = true;
     switch (e.key) {
-      case "j": move(current + 1); break;
-      case "k": move(current - 1); break;
+      case "j": if (rows.length) { move(current + 1); } else { done = click("next-post"); } break;
+      case "k": if (rows.length) { move(current - 1); } else { done = click("prev-post"); } break;
+      case "n": done = click("act-save-next"); break;
       case "o":
         if (current >= 0) {
           var link = rows[current].querySelector("a[data-open]");

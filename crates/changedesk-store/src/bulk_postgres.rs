@@ -182,21 +182,26 @@ async fn insert_new_posts(tx: &mut Tx, posts: &[NewPost<'_>], tenant_id: i64, no
     let rows = to_json(posts);
     sqlx::query(
         "INSERT INTO posts (id, title, category, severity, services, tags, is_major, start_at, end_at, act_by, \
-         last_modified, body_html, body_text, has_attachments, digest, revision, updated_at, first_seen) \
+         last_modified, body_html, body_text, has_attachments, digest, revision, updated_at, first_seen, \
+         timeline, timeline_version, rollout_start) \
          SELECT r.id, r.title, r.category, r.severity, r.services, r.tags, r.is_major, r.start_at, r.end_at, r.act_by, \
-         r.last_modified, r.body_html, r.body_text, r.has_attachments, r.digest, 1, $2, $2 \
+         r.last_modified, r.body_html, r.body_text, r.has_attachments, r.digest, 1, $2, $2, \
+         r.timeline, r.timeline_version, r.rollout_start \
          FROM json_to_recordset($1::json) AS r(id text, title text, category text, severity text, services text, \
          tags text, is_major boolean, start_at text, end_at text, act_by text, last_modified text, body_html text, \
-         body_text text, has_attachments boolean, digest text)",
+         body_text text, has_attachments boolean, digest text, timeline text, timeline_version bigint, \
+         rollout_start text)",
     )
     .bind(&rows)
     .bind(now)
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT INTO post_revisions (post_id, revision, last_modified, recorded_at, tenant_id, digest, content, changes) \
-         SELECT r.id, 1, r.last_modified, $2, $3, r.digest, r.content, '[]' \
-         FROM json_to_recordset($1::json) AS r(id text, last_modified text, digest text, content text)",
+        "INSERT INTO post_revisions (post_id, revision, last_modified, recorded_at, tenant_id, digest, content, changes, \
+         timeline, timeline_version) \
+         SELECT r.id, 1, r.last_modified, $2, $3, r.digest, r.content, '[]', r.timeline, r.timeline_version \
+         FROM json_to_recordset($1::json) AS r(id text, last_modified text, digest text, content text, timeline text, \
+         timeline_version bigint)",
     )
     .bind(&rows)
     .bind(now)

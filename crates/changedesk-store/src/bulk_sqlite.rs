@@ -174,11 +174,13 @@ async fn insert_new_posts(tx: &mut Tx, posts: &[NewPost<'_>], tenant_id: i64, no
     let rows = to_json(posts);
     sqlx::query(
         "INSERT OR FAIL INTO posts (id, title, category, severity, services, tags, is_major, start_at, end_at, act_by, \
-         last_modified, body_html, body_text, has_attachments, digest, revision, updated_at, first_seen) \
+         last_modified, body_html, body_text, has_attachments, digest, revision, updated_at, first_seen, \
+         timeline, timeline_version, rollout_start) \
          SELECT j.value ->> 'id', j.value ->> 'title', j.value ->> 'category', j.value ->> 'severity', \
          j.value ->> 'services', j.value ->> 'tags', j.value ->> 'is_major', j.value ->> 'start_at', \
          j.value ->> 'end_at', j.value ->> 'act_by', j.value ->> 'last_modified', j.value ->> 'body_html', \
-         j.value ->> 'body_text', j.value ->> 'has_attachments', j.value ->> 'digest', 1, $2, $2 \
+         j.value ->> 'body_text', j.value ->> 'has_attachments', j.value ->> 'digest', 1, $2, $2, \
+         j.value ->> 'timeline', j.value ->> 'timeline_version', j.value ->> 'rollout_start' \
          FROM json_each($1) AS j",
     )
     .bind(&rows)
@@ -186,8 +188,10 @@ async fn insert_new_posts(tx: &mut Tx, posts: &[NewPost<'_>], tenant_id: i64, no
     .execute(&mut **tx)
     .await?;
     sqlx::query(
-        "INSERT OR FAIL INTO post_revisions (post_id, revision, last_modified, recorded_at, tenant_id, digest, content, changes) \
-         SELECT j.value ->> 'id', 1, j.value ->> 'last_modified', $2, $3, j.value ->> 'digest', j.value ->> 'content', '[]' \
+        "INSERT OR FAIL INTO post_revisions (post_id, revision, last_modified, recorded_at, tenant_id, digest, content, changes, \
+         timeline, timeline_version) \
+         SELECT j.value ->> 'id', 1, j.value ->> 'last_modified', $2, $3, j.value ->> 'digest', j.value ->> 'content', '[]', \
+         j.value ->> 'timeline', j.value ->> 'timeline_version' \
          FROM json_each($1) AS j",
     )
     .bind(&rows)

@@ -545,7 +545,7 @@ async fn item_list_rows(
     };
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!(
         "SELECT w.post_id, {columns}, p.title, p.services, p.category, p.severity, p.is_major, \
-         p.act_by, p.start_at, p.first_seen, \
+         p.act_by, COALESCE(p.rollout_start, p.start_at) AS start_at, p.first_seen, \
          COALESCE(c.visible, 0) AS tenants_visible, COALESCE(c.seen, 0) AS tenants_seen \
          FROM work_items w JOIN posts p ON p.id = w.post_id{join} \
          LEFT JOIN post_link_counts c ON c.post_id = w.post_id \

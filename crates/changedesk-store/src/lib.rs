@@ -383,6 +383,8 @@ mod oidc;
 pub use oidc::*;
 mod views;
 pub use views::*;
+mod feeds;
+pub use feeds::*;
 mod declared;
 pub use declared::*;
 mod directory;
@@ -503,7 +505,7 @@ impl Store {
                 Backend::Postgres(pool)
             }
         };
-        Ok(Store {
+        let store = Store {
             backend,
             location: location.clone(),
             writer: std::sync::Arc::new(Writer {
@@ -514,7 +516,22 @@ impl Store {
             digests: Default::default(),
             write_failure: Default::default(),
             sync_failing_after: changedesk_core::notify::SYNC_FAILING_AFTER,
-        })
+        };
+        if mode != OpenMode::ReadOnly {
+            let n = store.refresh_timelines().await?;
+            if n > 0 {
+                tracing::info!(rows = n, "read the rollout timeline of stored posts again");
+            }
+        }
+        Ok(store)
+    }
+
+    /// Reads the rollout timeline of the posts and revisions whose stored
+    /// one was read by another version of the reading (or none): done when
+    /// the archive is opened for writing. Returns how many rows it wrote.
+    pub async fn refresh_timelines(&self) -> Result<u64> {
+        let writer = &*self.writer;
+        dispatch_write!(self.refresh_timelines(writer))
     }
 
     /// Records how a write ended: a storage failure (disk full, I/O) is
@@ -937,6 +954,14 @@ impl Store {
     /// A post's decision log, oldest first.
     pub async fn work_item_log(&self, post_id: &str) -> Result<Vec<LoggedEntry>> {
         dispatch!(self.work_item_log(post_id))
+    }
+
+    /// The decision log's entries that record a decision of these posts'
+    /// work items (a close's `decision` entry, a dismissal's `state` entry;
+    /// each with its reason), for the post and for single tenants, oldest
+    /// first per post, in one statement: the CSV exports' decision reasons.
+    pub async fn decision_entries(&self, post_ids: &[&str]) -> Result<Vec<LoggedEntry>> {
+        dispatch!(self.decision_entries(post_ids))
     }
 
     /// Every decision log entry since `since`, oldest first.
@@ -1694,6 +1719,8 @@ pub struct ItemRow {
     pub severity: String,
     pub is_major: bool,
     pub act_by: Option<Timestamp>,
+    /// The rollout start: the body's timeline's earliest start, else Graph's
+    /// `startDateTime` (what the deadlines read).
     pub start: Option<Timestamp>,
     pub first_seen: Timestamp,
     /// The tenants that currently see the post (of the filter's
@@ -1989,6 +2016,12 @@ pub struct PostSummary {
     pub end: Option<Timestamp>,
     pub act_by: Option<Timestamp>,
     pub last_modified: Option<Timestamp>,
+    /// The rollout start read from the body's timeline (its earliest
+    /// phase's first day), when it names one.
+    pub rollout_start: Option<Timestamp>,
+    /// Its newest revision moved one of its dates: Graph's start, end or
+    /// act-by, or the rollout timeline read from its body.
+    pub date_moved: bool,
     pub revision: i64,
     pub state: PostState,
     /// Tenants that return it now.
@@ -2020,6 +2053,10 @@ pub struct RevisionInfo {
     /// The tenant whose listing brought this version.
     pub tenant: Option<String>,
     pub changes: Vec<FieldChange>,
+    /// The rollout timeline read from this version's body (`None` for an
+    /// incident, or a revision not read yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<changedesk_core::timeline::Timeline>,
 }
 
 /// A post with everything the archive knows of it.
@@ -2027,6 +2064,8 @@ pub struct RevisionInfo {
 pub struct PostDetail {
     pub summary: PostSummary,
     pub content: MessageContent,
+    /// The rollout timeline read from the current version's body.
+    pub timeline: changedesk_core::timeline::Timeline,
     pub body_text: String,
     pub tenants: Vec<TenantLink>,
     pub revisions: Vec<RevisionInfo>,
@@ -2229,8 +2268,10 @@ mod sqlite {
     include!("oidc_ops.rs");
     include!("query_ops.rs");
     include!("view_ops.rs");
+    include!("feed_ops.rs");
     include!("directory_ops.rs");
     include!("ticket_ops.rs");
+    include!("export_ops.rs");
 }
 
 mod postgres {
@@ -2263,8 +2304,10 @@ mod postgres {
     include!("oidc_ops.rs");
     include!("query_ops.rs");
     include!("view_ops.rs");
+    include!("feed_ops.rs");
     include!("directory_ops.rs");
     include!("ticket_ops.rs");
+    include!("export_ops.rs");
 }
 
 /// Brings a SQLite archive's schema up to date. sqlx takes no lock for

@@ -637,12 +637,45 @@ async fn insert_runs(tx: &mut Tx, tenant_id: i64, runs: &[(&str, &ImportOptions,
 
 // ---------------------------------------------------------------- messages
 
+/// A version's rollout timeline as stored (migration 0028): its JSON and
+/// its rollout start (midnight UTC of the earliest start, canonical).
+pub(crate) struct StoredTimeline {
+    json: String,
+    rollout_start: Option<String>,
+}
+
+impl StoredTimeline {
+    fn of(c: &MessageContent) -> StoredTimeline {
+        let t = changedesk_core::timeline::of_content(c);
+        StoredTimeline {
+            json: to_json(&t),
+            rollout_start: t
+                .rollout_start()
+                .map(|d| Timestamp::from_datetime(d.midnight().assume_utc()).to_canonical()),
+        }
+    }
+}
+
+/// A revision's timeline from its row (`timeline`, `timeline_version`): as
+/// stored, unless read by another version of the reading (a reader opened
+/// before a writer refreshed it), then read again from `content`.
+pub(crate) fn timeline_of(row: &DbRow, content: &MessageContent) -> Result<changedesk_core::timeline::Timeline> {
+    let stored: Option<String> = row.try_get("timeline")?;
+    let version: Option<i64> = row.try_get("timeline_version")?;
+    Ok(match stored {
+        Some(t) if version == Some(changedesk_core::timeline::VERSION) => from_json(&t, "timeline")?,
+        _ => changedesk_core::timeline::of_content(content),
+    })
+}
+
 /// A new revision of a post the archive holds: its columns, services and
 /// tags. (Posts new to the archive go in `insert_new_posts`.)
+#[allow(clippy::too_many_arguments)]
 async fn write_post_columns(
     tx: &mut Tx,
     c: &MessageContent,
     body_text: &str,
+    timeline: &StoredTimeline,
     digest: &str,
     revision: i64,
     now: &str,
@@ -650,7 +683,8 @@ async fn write_post_columns(
     sqlx::query(
         "UPDATE posts SET title = $1, category = $2, severity = $3, services = $4, tags = $5, is_major = $6, \
          start_at = $7, end_at = $8, act_by = $9, last_modified = $10, body_html = $11, body_text = $12, \
-         has_attachments = $13, digest = $14, revision = $15, updated_at = $16 WHERE id = $17",
+         has_attachments = $13, digest = $14, revision = $15, updated_at = $16, \
+         timeline = $18, rollout_start = $19, timeline_version = $20 WHERE id = $17",
     )
     .bind(&c.title)
     .bind(c.category.as_str())
@@ -669,8 +703,18 @@ async fn write_post_columns(
     .bind(revision)
     .bind(now)
     .bind(&c.id)
+    .bind(&timeline.json)
+    .bind(&timeline.rollout_start)
+    .bind(changedesk_core::timeline::VERSION)
     .execute(&mut **tx)
     .await?;
+    sqlx::query("UPDATE post_revisions SET timeline = $1, timeline_version = $2 WHERE post_id = $3 AND revision = $4")
+        .bind(&timeline.json)
+        .bind(changedesk_core::timeline::VERSION)
+        .bind(&c.id)
+        .bind(revision)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query("DELETE FROM post_services WHERE post_id = $1")
         .bind(&c.id)
         .execute(&mut **tx)
@@ -723,10 +767,14 @@ struct NewPost<'a> {
     digest: &'a str,
     /// The revision's content (JSON).
     content: String,
+    /// Its rollout timeline (JSON), the reading's version, its rollout start.
+    timeline: &'a str,
+    timeline_version: i64,
+    rollout_start: Option<&'a str>,
 }
 
 impl<'a> NewPost<'a> {
-    fn of(c: &'a MessageContent, digest: &'a str, body_text: String) -> NewPost<'a> {
+    fn of(c: &'a MessageContent, digest: &'a str, body_text: String, timeline: &'a StoredTimeline) -> NewPost<'a> {
         NewPost {
             id: &c.id,
             title: &c.title,
@@ -746,6 +794,9 @@ impl<'a> NewPost<'a> {
             has_attachments: c.has_attachments,
             digest,
             content: to_json(c),
+            timeline: &timeline.json,
+            timeline_version: changedesk_core::timeline::VERSION,
+            rollout_start: timeline.rollout_start.as_deref(),
         }
     }
 }
@@ -982,9 +1033,9 @@ async fn load_messages(
         // (a bug) fails this post only
         match held.get(&c.id) {
             None => {
-                let text = match failpoint::guard(|| {
+                let (text, timeline) = match failpoint::guard(|| {
                     failpoint::poison("import", &c.id);
-                    cdiff::body_text(&c.body_html)
+                    (cdiff::body_text(&c.body_html), StoredTimeline::of(c))
                 }) {
                     Ok(t) => t,
                     Err(e) => {
@@ -992,7 +1043,7 @@ async fn load_messages(
                         continue;
                     }
                 };
-                fresh.push((c, *digest, text));
+                fresh.push((c, *digest, text, timeline));
                 learned.wrote_post(&c.id, Held { last_modified: c.last_modified, digest: digest.to_string(), revision: 1 });
                 summary.new += 1;
             }
@@ -1014,12 +1065,12 @@ async fn load_messages(
                     let old: MessageContent =
                         revision_content(tx, "post_revisions", "post_id", &c.id, h.revision)
                             .await?;
-                    let (text, changes) = match failpoint::guard(|| {
+                    let (text, changes, timeline) = match failpoint::guard(|| {
                         failpoint::poison("import", &c.id);
                         let old_text = cdiff::body_text(&old.body_html);
                         let text = cdiff::body_text(&c.body_html);
                         let changes = cdiff::message_changes_with_text(&old, &old_text, c, &text);
-                        (text, changes)
+                        (text, changes, StoredTimeline::of(c))
                     }) {
                         Ok(done) => done,
                         Err(e) => {
@@ -1028,13 +1079,13 @@ async fn load_messages(
                         }
                     };
                     let revision = h.revision + 1;
-                    write_post_columns(tx, c, &text, digest, revision, &now).await?;
                     learned.wrote_post(&c.id, Held { last_modified: c.last_modified, digest: digest.to_string(), revision });
                     insert_revision(
                         tx, "post_revisions", "post_id", &c.id, revision, &c.last_modified,
                         tenant_id, digest, to_json(c), &changes, &now,
                     )
                     .await?;
+                    write_post_columns(tx, c, &text, &timeline, digest, revision, &now).await?;
                     summary.updated += 1;
                 }
             }
@@ -1044,14 +1095,17 @@ async fn load_messages(
     // a hundred at a time: a few statements still, and a bounded amount of
     // memory for their text (the rows go as one JSON value)
     for chunk in fresh.chunks(100) {
-        let rows: Vec<NewPost<'_>> = chunk.iter().map(|(c, digest, text)| NewPost::of(c, digest, text.clone())).collect();
+        let rows: Vec<NewPost<'_>> = chunk
+            .iter()
+            .map(|(c, digest, text, timeline)| NewPost::of(c, digest, text.clone(), timeline))
+            .collect();
         insert_new_posts(tx, &rows, tenant_id, &now).await?;
     }
     // the tenant's first load of posts: what is new to the archive was in
     // Message Center before changedesk synced the tenant (the baseline)
     if !fresh.is_empty() && first_load_of_posts(tx, tenant_id).await? {
         for chunk in fresh.chunks(1000) {
-            let ids: Vec<&str> = chunk.iter().map(|(c, _, _)| c.id.as_str()).collect();
+            let ids: Vec<&str> = chunk.iter().map(|(c, _, _, _)| c.id.as_str()).collect();
             sqlx::query(sql(format!("UPDATE posts SET baseline = TRUE WHERE id {}", any_of(1))))
                 .bind(id_list(&ids))
                 .execute(&mut **tx)
@@ -1076,6 +1130,76 @@ async fn load_messages(
     Ok(summary)
 }
 
+/// Reads the rollout timeline of every revision read by another version of
+/// changedesk-core's `timeline` (or stored before there was one, migration
+/// 0028), then the posts' (their current revision's, and its rollout start):
+/// a few hundred per transaction, so a large archive neither holds the write
+/// lock long nor keeps much in memory. Returns how many rows it wrote.
+pub(crate) async fn refresh_timelines(pool: &Pool<Db>, writer: &Writer) -> Result<u64> {
+    use changedesk_core::timeline::{Timeline, VERSION};
+    let mut written = 0u64;
+    loop {
+        let rows = sqlx::query(
+            "SELECT post_id, revision, content FROM post_revisions \
+             WHERE timeline_version IS NULL OR timeline_version <> $1 ORDER BY post_id, revision LIMIT 200",
+        )
+        .bind(VERSION)
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let (_w, mut tx) = begin_write(pool, writer, "refresh_timelines").await?;
+        for row in &rows {
+            let id: String = row.try_get("post_id")?;
+            let revision: i64 = row.try_get("revision")?;
+            let content: MessageContent = from_json(&row.try_get::<String, _>("content")?, &id)?;
+            let t = StoredTimeline::of(&content);
+            sqlx::query("UPDATE post_revisions SET timeline = $1, timeline_version = $2 WHERE post_id = $3 AND revision = $4")
+                .bind(&t.json)
+                .bind(VERSION)
+                .bind(&id)
+                .bind(revision)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        written += rows.len() as u64;
+    }
+    loop {
+        let rows = sqlx::query(
+            "SELECT p.id, r.timeline FROM posts p JOIN post_revisions r ON r.post_id = p.id AND r.revision = p.revision \
+             WHERE (p.timeline_version IS NULL OR p.timeline_version <> $1) AND r.timeline_version = $1 \
+             ORDER BY p.id LIMIT 500",
+        )
+        .bind(VERSION)
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        let (_w, mut tx) = begin_write(pool, writer, "refresh_timelines").await?;
+        for row in &rows {
+            let id: String = row.try_get("id")?;
+            let json: String = row.try_get("timeline")?;
+            let t: Timeline = from_json(&json, &id)?;
+            let start = t
+                .rollout_start()
+                .map(|d| Timestamp::from_datetime(d.midnight().assume_utc()).to_canonical());
+            sqlx::query("UPDATE posts SET timeline = $1, rollout_start = $2, timeline_version = $3 WHERE id = $4")
+                .bind(&json)
+                .bind(start)
+                .bind(VERSION)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        written += rows.len() as u64;
+    }
+    Ok(written)
+}
+
 fn post_summary(row: &DbRow) -> Result<PostSummary> {
     let visible: i64 = row.try_get("tenants_visible")?;
     Ok(PostSummary {
@@ -1090,6 +1214,8 @@ fn post_summary(row: &DbRow) -> Result<PostSummary> {
         end: read_ts_opt(row.try_get("end_at")?)?,
         act_by: read_ts_opt(row.try_get("act_by")?)?,
         last_modified: read_ts_opt(row.try_get("last_modified")?)?,
+        rollout_start: read_ts_opt(row.try_get("rollout_start")?)?,
+        date_moved: row.try_get("date_moved")?,
         revision: row.try_get("revision")?,
         state: if visible > 0 {
             PostState::Active
@@ -1102,10 +1228,23 @@ fn post_summary(row: &DbRow) -> Result<PostSummary> {
     })
 }
 
-const POST_SUMMARY_COLUMNS: &str = "p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, \
-    p.start_at, p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, \
+/// Whether the post `p`'s newest revision moved one of its dates (Graph's
+/// start, end or act-by, or the rollout timeline read from the body), as SQL
+/// (the revision's changes are compact JSON, `{"field":"act_by",…}`).
+macro_rules! date_moved_sql {
+    () => {
+        "EXISTS (SELECT 1 FROM post_revisions dm WHERE dm.post_id = p.id AND dm.revision = p.revision \
+         AND dm.revision > 1 AND (dm.changes LIKE '%\"field\":\"timeline\"%' \
+         OR dm.changes LIKE '%\"field\":\"start\"%' OR dm.changes LIKE '%\"field\":\"end\"%' \
+         OR dm.changes LIKE '%\"field\":\"act_by\"%'))"
+    };
+}
+
+const POST_SUMMARY_COLUMNS: &str = concat!("p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, \
+    p.start_at, p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, p.rollout_start, \
+    ", date_moved_sql!(), " AS date_moved, \
     COALESCE((SELECT c.visible FROM post_link_counts c WHERE c.post_id = p.id), 0) AS tenants_visible, \
-    COALESCE((SELECT c.seen FROM post_link_counts c WHERE c.post_id = p.id), 0) AS tenants_seen";
+    COALESCE((SELECT c.seen FROM post_link_counts c WHERE c.post_id = p.id), 0) AS tenants_seen");
 
 /// Limits a list query (items aliased `alias`) to what `tenant` has seen, and
 /// to a state: with a tenant, visible to / gone for it; without, visible to
@@ -1264,12 +1403,18 @@ fn revision_info(row: &DbRow) -> Result<RevisionInfo> {
         recorded_at: read_ts(row.try_get("recorded_at")?)?,
         tenant: row.try_get("name")?,
         changes: from_json(&row.try_get::<String, _>("changes")?, "changes")?,
+        timeline: row
+            .try_get::<Option<String>, _>("timeline")?
+            .map(|t| from_json(&t, "timeline"))
+            .transpose()?,
     })
 }
 
 async fn revisions_of(pool: &Pool<Db>, table: &str, key: &str, id: &str) -> Result<Vec<RevisionInfo>> {
+    // incidents have no timeline
+    let timeline = if table == "post_revisions" { "r.timeline" } else { "CAST(NULL AS TEXT) AS timeline" };
     let rows = sqlx::query(sql(format!(
-        "SELECT r.revision, r.last_modified, r.recorded_at, t.name, r.changes \
+        "SELECT r.revision, r.last_modified, r.recorded_at, t.name, r.changes, {timeline} \
          FROM {table} r LEFT JOIN tenants t ON t.id = r.tenant_id WHERE r.{key} = $1 ORDER BY r.revision"
     )))
     .bind(id)
@@ -1288,13 +1433,17 @@ pub(crate) async fn get_message(pool: &Pool<Db>, id: &str) -> Result<PostDetail>
     .ok_or_else(|| StoreError::NotFound(format!("post {id}")))?;
     let summary = post_summary(&row)?;
     let body_text: String = row.try_get("body_text")?;
-    let content_row = sqlx::query("SELECT content FROM post_revisions WHERE post_id = $1 AND revision = $2")
-        .bind(id)
-        .bind(summary.revision)
-        .fetch_one(pool)
-        .await?;
+    let content_row = sqlx::query(
+        "SELECT content, timeline, timeline_version FROM post_revisions WHERE post_id = $1 AND revision = $2",
+    )
+    .bind(id)
+    .bind(summary.revision)
+    .fetch_one(pool)
+    .await?;
     let content: MessageContent = from_json(&content_row.try_get::<String, _>("content")?, id)?;
+    let timeline = timeline_of(&content_row, &content)?;
     Ok(PostDetail {
+        timeline,
         tenants: links_of(pool, &POST_LINKS, id).await?,
         revisions: revisions_of(pool, "post_revisions", "post_id", id).await?,
         summary,
@@ -1305,7 +1454,7 @@ pub(crate) async fn get_message(pool: &Pool<Db>, id: &str) -> Result<PostDetail>
 
 pub(crate) async fn message_revision(pool: &Pool<Db>, id: &str, revision: i64) -> Result<RevisionContent> {
     let row = sqlx::query(
-        "SELECT r.revision, r.last_modified, r.recorded_at, t.name, r.changes, r.content \
+        "SELECT r.revision, r.last_modified, r.recorded_at, t.name, r.changes, r.content, r.timeline \
          FROM post_revisions r LEFT JOIN tenants t ON t.id = r.tenant_id WHERE r.post_id = $1 AND r.revision = $2",
     )
     .bind(id)

@@ -604,11 +604,12 @@ fn closed_states() -> String {
 }
 
 /// The decision deadline of the post `p`, as SQL: core's
-/// `PostDates::decision_deadline` (the act-by date, else the start, each
+/// `PostDates::decision_deadline` (the act-by date, else the rollout start —
+/// the body's timeline's, else Graph's start —, each
 /// only when after the post was first seen; NULL without one). Instants
 /// are canonical text, which sorts as time does.
-const DECISION_DEADLINE: &str =
-    "(CASE WHEN p.act_by > p.first_seen THEN p.act_by WHEN p.start_at > p.first_seen THEN p.start_at END)";
+const DECISION_DEADLINE: &str = "(CASE WHEN p.act_by > p.first_seen THEN p.act_by \
+     WHEN COALESCE(p.rollout_start, p.start_at) > p.first_seen THEN COALESCE(p.rollout_start, p.start_at) END)";
 
 /// Whether a work item of the post `p`, whose state and due date are these
 /// expressions (a tenant's in force: its exception's, else the item's), is
@@ -693,13 +694,14 @@ fn push_page_summaries(qb: &mut QueryBuilder<Db>, s: &InScope) {
     qb.push(format!(
         "SELECT {} r.id, r.title, r.category, r.severity, r.services, r.tags, r.is_major, r.start_at, \
          r.end_at, r.act_by, r.last_modified, r.revision, r.first_seen, r.tenant_links, r.item_state, \
-         r.item_assignee {} AS page FROM \
+         r.item_assignee, r.rollout_start, r.date_moved {} AS page FROM \
          (SELECT p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, p.start_at, \
-         p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, w.state AS item_state, \
+         p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, p.rollout_start, \
+         {} AS date_moved, w.state AS item_state, \
          w.assignee AS item_assignee, \
          (SELECT {}t.id{} FROM (SELECT CASE WHEN l.visible THEN l.tenant_id ELSE -l.tenant_id END AS id \
          FROM post_tenants l WHERE l.post_id = p.id",
-        JSON_ROWS[0], JSON_ROWS[1], ID_LIST[0], ID_LIST[1]
+        JSON_ROWS[0], JSON_ROWS[1], date_moved_sql!(), ID_LIST[0], ID_LIST[1]
     ));
     push_in_scope_of_post(qb, s, "l");
     qb.push(") t) AS tenant_links FROM posts p LEFT JOIN work_items w ON w.post_id = p.id WHERE 1 = 1");
@@ -774,6 +776,10 @@ struct SummaryRow(
     // the work item's state and assignee
     Option<String>,
     Option<String>,
+    // the rollout start
+    Option<String>,
+    // whether the newest revision moved a date
+    JsonBool,
 );
 
 /// A page's post: its summary (with the tenants in scope counted), the
@@ -804,6 +810,8 @@ fn scoped_summary(r: SummaryRow, names: &TenantNames) -> Result<(PostSummary, Ve
         end: read_ts_opt(r.8)?,
         act_by: read_ts_opt(r.9)?,
         last_modified: read_ts_opt(r.10)?,
+        rollout_start: read_ts_opt(r.16)?,
+        date_moved: r.17.0,
         revision: r.11,
         state: state_of(visible),
         tenants_visible: visible,

@@ -325,6 +325,8 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// A header row, then one row per record (RFC 4180); for lists only.
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

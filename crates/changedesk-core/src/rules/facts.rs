@@ -4,6 +4,7 @@
 use std::sync::OnceLock;
 
 use crate::graph::{MessageContent, RolloutEntry, RolloutStatus, TenantView};
+use crate::timestamp::Timestamp;
 
 /// Everything a rule can know about a post, prepared once per post:
 /// `roadmap_ids` and `platforms` split from the view's details (borrowed,
@@ -18,6 +19,49 @@ pub struct PostFacts<'a> {
     pub(crate) body: &'a str,
     title_lower: OnceLock<String>,
     body_lower: OnceLock<String>,
+    rollout: OnceLock<Rollout>,
+}
+
+/// What the rules read of a post's rollout timeline
+/// ([`crate::timeline::for_post`]), read once when a rule asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Rollout {
+    /// The earliest start (its first day, midnight UTC).
+    pub(crate) start: Option<Timestamp>,
+    /// The latest end (its last day, midnight UTC).
+    pub(crate) end: Option<Timestamp>,
+    /// Each ring named, once, in the order of the body.
+    pub(crate) rings: Vec<&'static str>,
+    /// Each cloud named, once, in the order of the body.
+    pub(crate) clouds: Vec<&'static str>,
+}
+
+impl Rollout {
+    fn of(content: &MessageContent) -> Rollout {
+        let t = crate::timeline::of_content(content);
+        let midnight = |d: time::Date| Timestamp::from_datetime(d.midnight().assume_utc());
+        let mut rings = Vec::new();
+        let mut clouds = Vec::new();
+        for p in &t.phases {
+            if !rings.contains(&p.ring.name()) {
+                rings.push(p.ring.name());
+            }
+            if !clouds.contains(&p.cloud.name()) {
+                clouds.push(p.cloud.name());
+            }
+        }
+        Rollout {
+            start: t.rollout_start().map(midnight),
+            end: t
+                .phases
+                .iter()
+                .filter_map(|p| p.end.map(|e| e.to))
+                .max()
+                .map(midnight),
+            rings,
+            clouds,
+        }
+    }
 }
 
 /// A comma-separated detail's items, trimmed, empty ones dropped (as
@@ -44,6 +88,7 @@ impl<'a> PostFacts<'a> {
             body: body_text,
             title_lower: OnceLock::new(),
             body_lower: OnceLock::new(),
+            rollout: OnceLock::new(),
         }
     }
 
@@ -70,6 +115,11 @@ impl<'a> PostFacts<'a> {
     /// The `platforms` field.
     pub fn platforms(&self) -> &[&'a str] {
         &self.platforms
+    }
+
+    /// The `rollout_start`, `rollout_end`, `rings` and `clouds` fields.
+    pub(crate) fn rollout(&self) -> &Rollout {
+        self.rollout.get_or_init(|| Rollout::of(self.content))
     }
 
     pub(crate) fn title_lower(&self) -> &str {

@@ -36,6 +36,14 @@ pub enum Field {
     End,
     /// `last_modified`: optional date.
     LastModified,
+    /// `rollout_start`: optional date, the timeline's earliest start.
+    RolloutStart,
+    /// `rollout_end`: optional date, the timeline's latest end.
+    RolloutEnd,
+    /// `rings`: list of strings, the timeline's rings.
+    Rings,
+    /// `clouds`: list of strings, the timeline's clouds.
+    Clouds,
     /// `tenant`: string.
     Tenant,
     /// `tenant_group`: list of strings.
@@ -78,6 +86,10 @@ impl Field {
         Field::Start,
         Field::End,
         Field::LastModified,
+        Field::RolloutStart,
+        Field::RolloutEnd,
+        Field::Rings,
+        Field::Clouds,
         Field::Tenant,
         Field::TenantGroup,
         Field::Rollout,
@@ -104,6 +116,10 @@ impl Field {
             Field::Start => "start",
             Field::End => "end",
             Field::LastModified => "last_modified",
+            Field::RolloutStart => "rollout_start",
+            Field::RolloutEnd => "rollout_end",
+            Field::Rings => "rings",
+            Field::Clouds => "clouds",
             Field::Tenant => "tenant",
             Field::TenantGroup => "tenant_group",
             Field::Rollout => "rollout",
@@ -151,13 +167,20 @@ impl Field {
             | Field::Platforms
             | Field::TenantGroup
             | Field::Rollout
+            | Field::Rings
+            | Field::Clouds
             | Field::ChangedFields => (Ty::List(Elem::Str), false),
             Field::Category | Field::Severity | Field::Title | Field::Body | Field::Id => {
                 (Ty::Str, false)
             }
             Field::Tenant => (Ty::Str, false),
             Field::Major | Field::IsNew | Field::IsUpdated => (Ty::Bool, false),
-            Field::ActBy | Field::Start | Field::End | Field::LastModified => (Ty::Date, true),
+            Field::ActBy
+            | Field::Start
+            | Field::End
+            | Field::LastModified
+            | Field::RolloutStart
+            | Field::RolloutEnd => (Ty::Date, true),
             Field::Now => (Ty::Date, false),
         }
     }
@@ -170,6 +193,8 @@ impl Field {
             Field::Severity => Severity::KNOWN,
             Field::Rollout => RolloutStatus::KNOWN,
             Field::ChangedFields => crate::diff::MESSAGE_FIELDS,
+            Field::Rings => crate::timeline::RING_NAMES,
+            Field::Clouds => crate::timeline::CLOUD_NAMES,
             _ => &[],
         }
     }

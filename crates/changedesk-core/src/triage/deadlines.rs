@@ -10,7 +10,8 @@
 //!   then it counts) or leaves the decision standing.
 //! - **Missed**: the item is open and its post's decision deadline
 //!   ([`PostDates::decision_deadline`]: the act-by date, else the rollout
-//!   start) is past. A deadline counts only when it lies after changedesk
+//!   start — the body's timeline's earliest start, else Graph's
+//!   `startDateTime`) is past. A deadline counts only when it lies after changedesk
 //!   first saw the post: nobody could have acted on a post whose act-by date
 //!   or rollout came before it reached changedesk, so a first sync (the
 //!   baseline) never makes anything missed. Graph's `startDateTime` is often
@@ -99,7 +100,9 @@ impl fmt::Display for DeadlineStatus {
 pub struct PostDates {
     /// The post's act-by date.
     pub act_by: Option<Timestamp>,
-    /// Graph's `startDateTime`: a rollout start, or often the publication.
+    /// The rollout start: the earliest start of the timeline read from the
+    /// body ([`crate::timeline::Timeline::rollout_start`]), else Graph's
+    /// `startDateTime` (a rollout start, or often the publication).
     pub start: Option<Timestamp>,
     /// When changedesk first saw the post.
     pub first_seen: Timestamp,

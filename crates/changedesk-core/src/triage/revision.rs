@@ -8,7 +8,8 @@
 //! triages it reads the current version anyway.
 //!
 //! When one of the policy's fields moved (by default the dates `start`,
-//! `end`, `act_by`, and `category`):
+//! `end`, `act_by`, the rollout `timeline` read from the body, and
+//! `category`):
 //! - a closed item (`done` or `dismissed`) **reopens** if the policy is
 //!   enabled (to `triaged`, or `new` if it was never triaged; actor
 //!   `system`), and its owner is to be notified;
@@ -46,13 +47,13 @@ fn yes() -> bool {
 }
 
 fn default_reopen_on() -> Vec<String> {
-    ["start", "end", "act_by", "category"]
+    ["start", "end", "act_by", "timeline", "category"]
         .map(String::from)
         .to_vec()
 }
 
 impl Default for ReopenPolicy {
-    /// Enabled, on `start`, `end`, `act_by` and `category`.
+    /// Enabled, on `start`, `end`, `act_by`, `timeline` and `category`.
     fn default() -> Self {
         ReopenPolicy {
             enabled: true,

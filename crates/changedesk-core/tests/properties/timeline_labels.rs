@@ -1,14 +1,24 @@
-//! `timeline::extract` against our own reading of real posts.
+//! `timeline::extract` against people's reading of real posts, by the rules
+//! of docs/TIMELINE.md ("What a phase is").
 //!
 //! `tests/timeline_labels.jsonl` holds, per post id, the phases a person read
-//! in the post's body (ids and dates only: no post text is kept here). The
-//! posts are Microsoft's, in `../shared/data/service-messages.json` beside the
+//! in the post's body (ids and dates only: no post text is kept here): 136
+//! posts labelled while the parser was written, then the 40 of an earlier
+//! held-out set, relabelled under the written rules after they were scored
+//! (85.3 % exact then). The parser is tuned on all 176. The posts are
+//! Microsoft's, in `../shared/data/service-messages.json` beside the
 //! workspace; without that file the test says so and checks nothing.
 //!
-//! `tests/timeline_holdout.jsonl` is a second set, labelled by someone who had
-//! not read `timeline.rs` nor seen `extract`'s output: it is scored and printed
-//! apart ("held-out") and held only to a loose floor, so that it measures the
-//! parser rather than being tuned to it.
+//! `tests/timeline_holdout.jsonl` is a held-out set (50 posts, every 12th of
+//! the posts not labelled before, by id), labelled by the written rules by
+//! someone who had not read `timeline.rs` nor seen `extract`'s output. It is
+//! scored and printed apart ("held-out") and held only to a loose floor, so
+//! that it measures the parser rather than being tuned to it. Scored first:
+//! 68 of 78 phases exact (87.2 %), precision 90.7 %. Its labeller's questions
+//! then settled four rules (`Timeline:` is a section; "turned off" and "no
+//! longer supported" are retirements; an unnamed government cloud is `other`;
+//! "May & June" is a start and an end), and one post's labels were changed
+//! to follow them (MC1072889: "turned off" → retirement).
 
 use std::collections::BTreeMap;
 
@@ -23,10 +33,9 @@ const MIN_PRECISION: f64 = 0.95;
 
 const LABELS: &str = include_str!("../timeline_labels.jsonl");
 
-/// Floors for the held-out set: loose on purpose (see the module doc); when
-/// it was written `extract` reached 85 % exact and 74 % precision on it.
-const HELD_OUT_MIN_RECALL: f64 = 0.80;
-const HELD_OUT_MIN_PRECISION: f64 = 0.70;
+/// Floors for the held-out set: loose on purpose (see the module doc).
+const HELD_OUT_MIN_RECALL: f64 = 0.85;
+const HELD_OUT_MIN_PRECISION: f64 = 0.85;
 
 const HELD_OUT: &str = include_str!("../timeline_holdout.jsonl");
 

@@ -71,8 +71,17 @@ pub struct Caller {
 
 #[derive(Debug, Clone)]
 pub enum Via {
-    Session { token_hash: String },
-    Token { id: i64 },
+    Session {
+        token_hash: String,
+    },
+    Token {
+        id: i64,
+    },
+    /// A fetch of a saved view's feed (`ui::feeds`): read only, as the
+    /// feed's user with their role and scope as they are now.
+    Feed {
+        id: i64,
+    },
 }
 
 impl Caller {
@@ -127,6 +136,7 @@ impl Caller {
         match &self.via {
             Via::Session { .. } => self.name.clone(),
             Via::Token { id } => format!("{} (token {id})", self.name),
+            Via::Feed { id } => format!("{} (feed {id})", self.name),
         }
     }
 }

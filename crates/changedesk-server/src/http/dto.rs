@@ -31,6 +31,7 @@ impl From<&Caller> for CallerDto {
             via: match c.via {
                 Via::Session { .. } => "session",
                 Via::Token { .. } => "token",
+                Via::Feed { .. } => "feed",
             }
             .to_string(),
         }
@@ -61,6 +62,9 @@ pub struct PostSummaryDto {
     pub end: Option<String>,
     pub act_by: Option<String>,
     pub last_modified: Option<String>,
+    /// The rollout start read from the body's timeline (its earliest
+    /// phase's first day, midnight UTC), when it names one.
+    pub rollout_start: Option<String>,
     pub revision: i64,
     /// `active` (a tenant in scope returns it now) or `expired`.
     pub state: String,
@@ -85,6 +89,7 @@ impl From<&changedesk_store::PostSummary> for PostSummaryDto {
             end: ts_opt(&s.end),
             act_by: ts_opt(&s.act_by),
             last_modified: ts_opt(&s.last_modified),
+            rollout_start: ts_opt(&s.rollout_start),
             revision: s.revision,
             state: s.state.as_str().to_string(),
             tenants_visible: s.tenants_visible,
@@ -145,14 +150,20 @@ impl From<&changedesk_store::TenantLink> for TenantLinkDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FieldChangeDto {
     pub field: String,
+    /// How people name the field: `Act by`, `Rollout timeline`.
+    pub label: String,
     pub old: Option<String>,
     pub new: Option<String>,
     pub summary: Option<String>,
+    /// The change for people: `Act by: 2026-03-20 → 2026-04-20`.
+    pub readable: String,
 }
 
 impl From<&changedesk_core::diff::FieldChange> for FieldChangeDto {
     fn from(c: &changedesk_core::diff::FieldChange) -> FieldChangeDto {
         FieldChangeDto {
+            label: changedesk_core::diff::field_label(&c.field).to_owned(),
+            readable: c.readable(),
             field: c.field.clone(),
             old: c.old.clone(),
             new: c.new.clone(),
@@ -170,6 +181,94 @@ pub struct RevisionDto {
     /// The tenant whose listing brought this version (only if in scope).
     pub tenant: Option<String>,
     pub changes: Vec<FieldChangeDto>,
+    /// The rollout timeline read from this version's body.
+    pub timeline: Option<TimelineDto>,
+}
+
+/// Days from `from` to `to`, both included (`YYYY-MM-DD`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DateRangeDto {
+    pub from: String,
+    pub to: String,
+    /// As Microsoft writes it: `mid-May 2026`, `Q3 2026`, `2026-05-14`.
+    pub text: String,
+}
+
+impl From<&changedesk_core::timeline::DateRange> for DateRangeDto {
+    fn from(r: &changedesk_core::timeline::DateRange) -> DateRangeDto {
+        DateRangeDto {
+            from: changedesk_core::timeline::iso(r.from),
+            to: changedesk_core::timeline::iso(r.to),
+            text: r.describe(),
+        }
+    }
+}
+
+/// One ring's rollout in one cloud, as the post's body tells it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhaseDto {
+    /// `public_preview`, `targeted_release`, `general_availability`,
+    /// `retirement` or `other`.
+    pub ring: String,
+    /// `worldwide`, `gcc`, `gcc_high`, `dod` or `other`.
+    pub cloud: String,
+    pub start: Option<DateRangeDto>,
+    pub end: Option<DateRangeDto>,
+    /// The sentence it was read from.
+    pub text: String,
+}
+
+/// A date a phase had before Microsoft moved it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviouslyDto {
+    pub ring: String,
+    pub cloud: String,
+    /// `start` or `end`.
+    pub bound: String,
+    pub was: Option<DateRangeDto>,
+    /// What the post says: `previously late April`.
+    pub text: String,
+}
+
+/// A post's rollout timeline, read from its body (docs/TIMELINE.md).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineDto {
+    pub phases: Vec<PhaseDto>,
+    pub previously: Vec<PreviouslyDto>,
+}
+
+impl From<&changedesk_core::timeline::Timeline> for TimelineDto {
+    fn from(t: &changedesk_core::timeline::Timeline) -> TimelineDto {
+        use changedesk_core::timeline::Bound;
+        TimelineDto {
+            phases: t
+                .phases
+                .iter()
+                .map(|p| PhaseDto {
+                    ring: p.ring.name().to_owned(),
+                    cloud: p.cloud.name().to_owned(),
+                    start: p.start.as_ref().map(DateRangeDto::from),
+                    end: p.end.as_ref().map(DateRangeDto::from),
+                    text: p.text.clone(),
+                })
+                .collect(),
+            previously: t
+                .previously
+                .iter()
+                .map(|p| PreviouslyDto {
+                    ring: p.ring.name().to_owned(),
+                    cloud: p.cloud.name().to_owned(),
+                    bound: match p.bound {
+                        Bound::Start => "start",
+                        Bound::End => "end",
+                    }
+                    .to_owned(),
+                    was: p.was.as_ref().map(DateRangeDto::from),
+                    text: p.text.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl RevisionDto {
@@ -180,6 +279,7 @@ impl RevisionDto {
             recorded_at: ts(&r.recorded_at),
             tenant: r.tenant.clone().filter(|t| caller.sees(t)),
             changes: r.changes.iter().map(FieldChangeDto::from).collect(),
+            timeline: r.timeline.as_ref().map(TimelineDto::from),
         }
     }
 }

@@ -294,10 +294,22 @@ pub fn router(state: AppState, metrics_here: bool) -> Router {
             .get("x-request-id")
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-");
-        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id)
     }))
     .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
     .with_state(state)
+}
+
+/// A request's path as the request log shows it: a feed's secret (its
+/// credential, `/feeds/{secret}.ics`) left out.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/feeds/") {
+        Some(file) => {
+            let format = file.rsplit_once('.').map_or("", |(_, f)| f);
+            std::borrow::Cow::Owned(format!("/feeds/….{format}"))
+        }
+        None => std::borrow::Cow::Borrowed(path),
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

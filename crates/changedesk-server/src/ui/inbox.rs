@@ -21,7 +21,8 @@ use crate::http::AppState;
 use crate::http::auth::{Caller, Need};
 use crate::http::cache::{self, CACHE_HEADER, DependsOn};
 use crate::http::routes::posts::{
-    PostParams, UNASSIGNED, assignee_facet, group_counts, query as post_query, scope_of,
+    PostParams, UNASSIGNED, assignee_facet, csv_answer, group_counts, page_as_csv, posts_csv,
+    query as post_query, scope_of,
 };
 use crate::http::tenant_cover::Groups;
 
@@ -68,6 +69,24 @@ pub(crate) struct InboxParams {
     /// One of [`CHIPS`].
     #[serde(default)]
     chip: String,
+    /// Only posts Microsoft changed on or after this day (`YYYY-MM-DD`).
+    #[serde(default)]
+    changed_since: String,
+    /// What a bulk action just did, to say so (never part of a view): the
+    /// action, how many it was done for, of how many selected.
+    #[serde(default)]
+    bulk: String,
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    of: String,
+    /// Why the last bulk form could not be done (a code).
+    #[serde(default)]
+    bulk_error: String,
+    /// `csv`: the view's posts, every page, as a CSV file (not part of a
+    /// view: never in [`InboxParams::pairs`]).
+    #[serde(default)]
+    format: String,
 }
 
 /// The chips that are filters of their own (`chip=…`): act-by within
@@ -83,7 +102,7 @@ const CHIPS: [&str; 6] = [
 ];
 
 impl InboxParams {
-    fn pairs(&self) -> [(&'static str, &str); 14] {
+    fn pairs(&self) -> [(&'static str, &str); 15] {
         [
             ("q", self.q.trim()),
             ("tenant", self.tenant.trim()),
@@ -97,9 +116,30 @@ impl InboxParams {
             ("assignee", self.assignee.trim()),
             ("item_state", self.item_state.trim()),
             ("chip", self.chip.trim()),
+            ("changed_since", self.changed_since.trim()),
             ("sort", self.sort.trim()),
             ("cursor", self.cursor.trim()),
         ]
+    }
+
+    /// What the last bulk action did, for the notice above the list: from
+    /// the redirect's own parameters, with fixed words only (a crafted
+    /// link can say nothing else).
+    pub(crate) fn bulk_notice(&self) -> Option<String> {
+        if let Some(e) = super::items::bulk_error_text(self.bulk_error.trim()) {
+            return Some(e);
+        }
+        let action = super::items::bulk_label(self.bulk.trim())?;
+        let done: usize = self.done.trim().parse().ok()?;
+        let of: usize = self.of.trim().parse().ok()?;
+        Some(if done == of {
+            format!(
+                "{action}: done for {done} post{}.",
+                if done == 1 { "" } else { "s" }
+            )
+        } else {
+            format!("{action}: done for {done} of {of} posts; the others were left as they were.")
+        })
     }
 
     /// This view's URL with `key` set to `value` (`""` removes it), back
@@ -188,7 +228,19 @@ impl InboxParams {
             state: InboxParams::opt(&self.state),
             act_by_from,
             act_by_to,
-            changed_since: None,
+            changed_since: match self.changed_since.trim() {
+                "" => None,
+                d => {
+                    let day = changedesk_core::Timestamp::parse(&format!("{d}T00:00:00Z"))
+                        .map_err(|_| {
+                            UiError::bad_request(format!(
+                                "changed since `{}` is not a date like 2026-05-14",
+                                changedesk_core::text::clip_chars(d, 40)
+                            ))
+                        })?;
+                    Some(day.to_canonical())
+                }
+            },
             item_state: InboxParams::opt(&self.item_state),
             assignee: InboxParams::opt(&self.assignee),
             changed: None,
@@ -201,8 +253,8 @@ impl InboxParams {
     }
 
     /// The store's query for this view: the API's, then this view's work
-    /// item chip, if any.
-    async fn query(
+    /// item chip, if any (the calendar and the feeds filter with it too).
+    pub(crate) async fn query(
         &self,
         state: &AppState,
         caller: &Caller,
@@ -241,6 +293,21 @@ impl InboxParams {
     fn view_query(&self) -> String {
         let q = view::query_string(self.pairs().into_iter().filter(|(k, _)| *k != "cursor"));
         q.trim_start_matches('?').to_string()
+    }
+
+    /// This view, every page of it, as a CSV file.
+    fn csv_link(&self) -> String {
+        let q = self.view_query();
+        if q.is_empty() {
+            "/?format=csv".to_string()
+        } else {
+            format!("/?{q}&format=csv")
+        }
+    }
+
+    /// Whether the view is asked as a CSV file (`format=csv`).
+    fn csv(&self) -> UiResult<bool> {
+        Ok(page_as_csv(&self.format)?)
     }
 
     fn filtered(&self) -> bool {
@@ -322,6 +389,10 @@ pub(crate) struct Row {
     expired: bool,
     act_by: String,
     act_by_soon: bool,
+    /// The rollout start the body gives (a day), or empty.
+    rollout: String,
+    /// Its newest revision moved a date (Graph's, or the body's timeline).
+    date_moved: bool,
     modified: String,
     revision: i64,
     tenants: String,
@@ -344,6 +415,8 @@ struct InboxPage {
     /// All but the layout: the same for everyone with the caller's rights
     /// (and for the caller alone with `assignee=me`).
     data: InboxView,
+    /// What a bulk action just did.
+    notice: Option<String>,
 }
 
 /// What the inbox shows of the archive: kept by the answer cache.
@@ -366,11 +439,17 @@ struct InboxView {
     can_triage: bool,
     /// The tenant groups a bulk action may be for (with a tenant in scope).
     bulk_groups: Vec<String>,
+    /// The owners a bulk action may assign to.
+    bulk_owners: Vec<String>,
+    /// The "changed since" day of the view, or empty.
+    changed_since: String,
     /// Accepting the baseline would close something, and the caller may.
     baseline_pending: bool,
     back: String,
     /// The view's query string, for "save this view".
     view_query: String,
+    /// The view, every page, as a CSV file.
+    csv: String,
 }
 
 fn facet(
@@ -407,17 +486,22 @@ fn owner_label(v: &str) -> String {
 }
 
 /// `GET /`: the view's data from the answer cache (it depends on the time:
-/// act-by soon, overdue and missed), the page around it made for the caller.
+/// act-by soon, overdue and missed), the page around it made for the caller;
+/// with `format=csv`, every page of the view as a CSV file.
 pub(crate) async fn inbox(
     State(state): State<AppState>,
     user: SignedIn,
     uri: Uri,
     Query(p): Query<InboxParams>,
 ) -> UiResult<Response> {
+    if p.csv()? {
+        return inbox_csv(&state, &user.caller, p).await;
+    }
     let depends = DependsOn {
         time: true,
         caller: p.assignee.trim().eq_ignore_ascii_case("me"),
     };
+    let notice = p.bulk_notice();
     let make = {
         let (state, caller) = (state.clone(), user.caller.clone());
         move || async move { inbox_view(&state, &caller, &p).await }
@@ -426,12 +510,24 @@ pub(crate) async fn inbox(
     let mut page = html(&InboxPage {
         layout: user.layout("Inbox", "inbox"),
         data,
+        notice,
     })?;
     if let Some(hit) = hit {
         page.headers_mut()
             .insert(CACHE_HEADER, cache::hit_header(hit));
     }
     Ok(page)
+}
+
+/// The view's posts, every page from the first, as a CSV file: the same
+/// filters, chip and scope as the page.
+async fn inbox_csv(state: &AppState, caller: &Caller, mut p: InboxParams) -> UiResult<Response> {
+    let now = state.now();
+    p.cursor.clear();
+    let q = p.query(state, caller, now).await?;
+    let tenant = Some(p.tenant.trim()).filter(|t| !t.is_empty());
+    let csv = posts_csv(state, caller, q, tenant).await?;
+    Ok(csv_answer(csv, "posts", now))
 }
 
 /// What the inbox shows for `p` to `caller` now.
@@ -551,6 +647,7 @@ async fn inbox_view(state: &AppState, caller: &Caller, p: &InboxParams) -> UiRes
         ("assignee", "owner"),
         ("item_state", "work state"),
         ("chip", "chip"),
+        ("changed_since", "changed since"),
     ] {
         let v = p
             .pairs()
@@ -593,6 +690,8 @@ async fn inbox_view(state: &AppState, caller: &Caller, p: &InboxParams) -> UiRes
                 expired: s.state == changedesk_store::PostState::Expired,
                 act_by: view::date(&s.act_by),
                 act_by_soon: s.act_by.is_some_and(|a| a >= now && a <= soon_until),
+                rollout: view::date(&s.rollout_start),
+                date_moved: s.date_moved,
                 modified: view::date(&s.last_modified),
                 revision: s.revision,
                 tenants: tenant_groups.row(h.tenants.clone(), false).describe(),
@@ -635,10 +734,19 @@ async fn inbox_view(state: &AppState, caller: &Caller, p: &InboxParams) -> UiRes
     let baseline_pending = caller.require(Need::TriageAny).is_ok()
         && caller.unrestricted()
         && state.store.baseline_pending().await?;
-    let bulk_groups = if can_triage {
-        tenant_groups.names()
+    let (bulk_groups, bulk_owners) = if can_triage {
+        (
+            tenant_groups.names(),
+            state
+                .store
+                .owners()
+                .await?
+                .into_iter()
+                .map(|o| o.name)
+                .collect(),
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     Ok(InboxView {
         q: p.q.trim().to_string(),
@@ -655,8 +763,11 @@ async fn inbox_view(state: &AppState, caller: &Caller, p: &InboxParams) -> UiRes
         searching: !p.q.trim().is_empty(),
         can_triage,
         bulk_groups,
+        bulk_owners,
+        changed_since: p.changed_since.trim().to_string(),
         baseline_pending,
         back,
         view_query: p.view_query(),
+        csv: p.csv_link(),
     })
 }

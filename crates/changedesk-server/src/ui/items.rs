@@ -1,6 +1,7 @@
 //! Work items: the list (`/items`: awaiting triage, my items, changed since
-//! triage, overdue and missed), the board (`/board`: by state and owner),
-//! and bulk triage of a selection from the inbox (`POST /items/bulk`).
+//! triage, overdue and missed; every page of it as a CSV file with
+//! `format=csv`), the board (`/board`: by state and owner), and bulk triage
+//! of a selection from the inbox (`POST /items/bulk`).
 
 use std::collections::BTreeMap;
 
@@ -16,8 +17,10 @@ use serde::Deserialize;
 
 use super::view::{self, Layout};
 use super::{SignedIn, UiError, UiForm, UiResult, html};
+use crate::export;
 use crate::http::AppState;
 use crate::http::routes::items::{self as api_items, ItemParams};
+use crate::http::routes::posts::{Csv, csv_answer, page_as_csv};
 use crate::http::tenant_cover::Groups;
 
 /// Cards per board column.
@@ -46,6 +49,9 @@ pub(crate) struct ListParams {
     /// The page, from 1.
     #[serde(default)]
     page: String,
+    /// `csv`: every item of the list (not only the page) as a CSV file.
+    #[serde(default)]
+    format: String,
 }
 
 impl ListParams {
@@ -57,17 +63,30 @@ impl ListParams {
         } else {
             String::new()
         };
-        format!(
-            "/items{}",
-            view::query_string([
-                ("state", self.state.as_str()),
-                ("assignee", self.assignee.as_str()),
-                ("tenant", self.tenant.as_str()),
-                ("changed", self.changed.as_str()),
-                ("deadline", self.deadline.as_str()),
-                ("page", page.as_str()),
-            ])
-        )
+        self.link(&[("page", page.as_str())])
+    }
+
+    /// The list as a CSV file: every page.
+    fn csv_link(&self) -> String {
+        self.link(&[("format", "csv")])
+    }
+
+    /// The list's URL with `extra` parameters.
+    fn link(&self, extra: &[(&str, &str)]) -> String {
+        let mut pairs = vec![
+            ("state", self.state.as_str()),
+            ("assignee", self.assignee.as_str()),
+            ("tenant", self.tenant.as_str()),
+            ("changed", self.changed.as_str()),
+            ("deadline", self.deadline.as_str()),
+        ];
+        pairs.extend_from_slice(extra);
+        format!("/items{}", view::query_string(pairs))
+    }
+
+    /// Whether the list is asked as a CSV file (`format=csv`).
+    fn csv(&self) -> UiResult<bool> {
+        Ok(page_as_csv(&self.format)?)
     }
 }
 
@@ -146,6 +165,8 @@ struct ItemsPage {
     first_shown: i64,
     previous: Option<String>,
     next: Option<String>,
+    /// The whole list (every page) as a CSV file.
+    csv: String,
     owners: Vec<String>,
     params: ListParams,
 }
@@ -173,6 +194,7 @@ pub(crate) async fn list(
             "deadline `{deadline}` is not one of overdue, missed, late"
         )));
     }
+    let csv = p.csv()?;
     let page = match p.page.trim() {
         "" => 1,
         v => v
@@ -193,17 +215,32 @@ pub(crate) async fn list(
             ..Default::default()
         },
     )?;
+    let filter = filter.map(|mut f| {
+        let late = |status| DeadlineFilter { status, now };
+        f.deadlines = match deadline {
+            "overdue" => vec![late(Deadline::Overdue)],
+            "missed" => vec![late(Deadline::Missed)],
+            "late" => vec![late(Deadline::Overdue), late(Deadline::Missed)],
+            _ => Vec::new(),
+        };
+        f
+    });
+    let tenant = Some(p.tenant.trim()).filter(|t| !t.is_empty());
+    if csv {
+        // the list, every page of it (up to the export's most)
+        let csv = match filter {
+            Some(f) => {
+                let every = ItemFilter { limit: None, ..f };
+                api_items::items_csv(&state, &user.caller, every, tenant).await?
+            }
+            None => Csv::new(export::ITEM_HEADERS, Vec::new(), false)?,
+        };
+        return Ok(csv_answer(csv, "items", now));
+    }
     let groups = Groups::load(&state, &user.caller).await?;
     let (rows, total) = match filter {
         None => (Vec::new(), 0),
         Some(mut f) => {
-            let late = |status| DeadlineFilter { status, now };
-            f.deadlines = match deadline {
-                "overdue" => vec![late(Deadline::Overdue)],
-                "missed" => vec![late(Deadline::Missed)],
-                "late" => vec![late(Deadline::Overdue), late(Deadline::Missed)],
-                _ => Vec::new(),
-            };
             let total: i64 = state
                 .store
                 .work_item_tally(&f)
@@ -220,7 +257,6 @@ pub(crate) async fn list(
             (api_items::rows(&state, &user.caller, &f).await?, total)
         }
     };
-    let tenant = Some(p.tenant.trim()).filter(|t| !t.is_empty());
     let cards: Vec<Card> = rows.iter().map(|r| card(r, &groups, now, tenant)).collect();
     let first_shown = (page - 1).saturating_mul(ITEMS_PAGE) + 1;
     let previous = (page > 1).then(|| p.page_link(page - 1));
@@ -264,6 +300,7 @@ pub(crate) async fn list(
         first_shown,
         previous,
         next,
+        csv: p.csv_link(),
         owners,
         params: p,
     })
@@ -425,43 +462,118 @@ fn skipped_note(act_for: &api_items::ActFor, skipped: &[api_items::SkippedDto]) 
 /// `POST /items/bulk`: one action on each selected post, each as the API
 /// would do it (who may act, the transition table, the log); then what
 /// happened to each.
-pub(crate) async fn bulk(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+/// Why a bulk form cannot be done, as the list's notice names it
+/// ([`bulk_error_text`]).
+type BulkError = &'static str;
+
+/// The action a bulk form asks for, or why it cannot be done.
+fn bulk_action(form: &UiForm) -> Result<Action, BulkError> {
     let ids = form.all("id");
     if ids.is_empty() {
-        return Err(UiError::bad_request(
-            "select at least one post (the checkboxes, or x on a row)",
-        ));
+        return Err("none");
     }
     if ids.len() > MAX_BULK {
-        return Err(UiError::bad_request(format!(
-            "select at most {MAX_BULK} posts at a time"
-        )));
+        return Err("too_many");
     }
-    let reason = form.get("reason").to_string();
-    let (label, action) = match form.get("action") {
-        "triage" => ("Triage", Action::Triage),
-        "start" => ("Start work", Action::Start),
-        "dismiss" => {
-            if reason.is_empty() {
-                return Err(UiError::bad_request(
-                    "dismissing needs a reason: say why these posts are not relevant",
-                ));
-            }
-            ("Dismiss", Action::Dismiss { reason })
-        }
-        "close_no_action" => (
-            "Close: no action needed",
-            Action::Close {
-                decision: Decision::NoActionNeeded,
-                reason: Some(reason).filter(|r| !r.is_empty()),
+    let reason = form.get("reason").trim().to_string();
+    Ok(match form.get("action") {
+        "triage" => Action::Triage,
+        "start" => Action::Start,
+        "dismiss" if reason.is_empty() => return Err("reason"),
+        "dismiss" => Action::Dismiss { reason },
+        "close_no_action" => Action::Close {
+            decision: Decision::NoActionNeeded,
+            reason: Some(reason).filter(|r| !r.is_empty()),
+        },
+        "assign" => Action::Assign {
+            owner: Some(form.get("owner").trim().to_string()).filter(|o| !o.is_empty()),
+        },
+        "set_priority" => Action::SetPriority {
+            priority: form
+                .get("priority")
+                .trim()
+                .parse()
+                .map_err(|_| "priority")?,
+        },
+        "set_due" => Action::SetDue {
+            due: match form.get("due").trim() {
+                "" => None,
+                d => Some(
+                    changedesk_core::Timestamp::parse(&format!("{d}T00:00:00Z"))
+                        .map_err(|_| "due")?,
+                ),
             },
+        },
+        "add_label" => match form.get("label").trim() {
+            "" => return Err("label"),
+            l => Action::AddLabel {
+                label: l.to_string(),
+            },
+        },
+        _ => return Err("action"),
+    })
+}
+
+/// What the list says of a bulk form it could not do; `None` for a code
+/// that is not one.
+pub(crate) fn bulk_error_text(code: &str) -> Option<String> {
+    Some(match code {
+        "none" => "Select posts first (the checkboxes, or x on a row).".to_owned(),
+        "too_many" => format!("Select at most {MAX_BULK} posts at a time."),
+        "reason" => "Dismissing needs a reason: say why these posts are not relevant.".to_owned(),
+        "priority" => format!(
+            "Choose a priority ({}).",
+            changedesk_core::triage::Priority::NAMES.join(", ")
         ),
-        other => {
-            return Err(UiError::bad_request(format!(
-                "`{other}` is not a bulk action (triage, start, dismiss, close_no_action)"
-            )));
+        "due" => "The due date is not a date like 2026-03-31.".to_owned(),
+        "label" => "Adding a label needs the label.".to_owned(),
+        "action" => format!("Choose one of the actions ({}).", BULK_ACTIONS.join(", ")),
+        _ => return None,
+    })
+}
+
+/// The bulk actions, as the form names them.
+const BULK_ACTIONS: &[&str] = &[
+    "triage",
+    "start",
+    "dismiss",
+    "close_no_action",
+    "assign",
+    "set_priority",
+    "set_due",
+    "add_label",
+];
+
+/// A bulk action's name for people, `None` for what is not one.
+pub(crate) fn bulk_label(action: &str) -> Option<&'static str> {
+    Some(match action {
+        "triage" => "Triage",
+        "start" => "Start work",
+        "dismiss" => "Dismiss",
+        "close_no_action" => "Close: no action needed",
+        "assign" => "Assign",
+        "set_priority" => "Set priority",
+        "set_due" => "Set due date",
+        "add_label" => "Add label",
+        _ => return None,
+    })
+}
+
+pub(crate) async fn bulk(State(state): State<AppState>, form: UiForm) -> UiResult<Response> {
+    // what is wrong with the form goes back to the list, said there
+    let action = match bulk_action(&form) {
+        Ok(a) => a,
+        Err(code) => {
+            let back = view::safe_next(Some(form.get("back")));
+            let sep = if back.contains('?') { '&' } else { '?' };
+            return Ok(
+                axum::response::Redirect::to(&format!("{back}{sep}bulk_error={code}"))
+                    .into_response(),
+            );
         }
     };
+    let ids = form.all("id");
+    let label = bulk_label(form.get("action")).unwrap_or("");
     let act_for = match form.get("group").trim() {
         "" => api_items::ActFor::All,
         g => api_items::ActFor::Group(g.to_string()),
@@ -491,6 +603,17 @@ pub(crate) async fn bulk(State(state): State<AppState>, form: UiForm) -> UiResul
         });
     }
     let done = outcomes.iter().filter(|o| o.ok).count();
+    // all done: back to the same list, which says so; else the outcomes
+    if done == outcomes.len() {
+        let back = view::safe_next(Some(form.get("back")));
+        let sep = if back.contains('?') { '&' } else { '?' };
+        let to = format!(
+            "{back}{sep}bulk={}&done={done}&of={}",
+            form.get("action"),
+            outcomes.len()
+        );
+        return Ok(axum::response::Redirect::to(&to).into_response());
+    }
     let status = if done == 0 {
         StatusCode::CONFLICT
     } else {

@@ -23,6 +23,8 @@
 mod admin;
 mod agenda;
 mod assets;
+mod calendar;
+mod feeds;
 mod health;
 mod inbox;
 mod items;
@@ -64,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-out", post(session::sign_out))
         .route("/posts/{id}", get(post::post_page))
         .route("/posts/{id}/actions", post(post::act))
+        .route("/posts/{id}/triage", post(post::triage_form))
         .route("/posts/{id}/raise-change", post(post::raise_change))
         .route("/items", get(items::list))
         .route("/items/bulk", post(items::bulk))
@@ -121,6 +124,10 @@ pub fn router() -> Router<AppState> {
         .route("/views", get(views::page))
         .route("/views/save", post(views::save))
         .route("/views/remove", post(views::remove))
+        .route("/views/feeds", post(feeds::create))
+        .route("/views/feeds/revoke", post(feeds::revoke))
+        .route("/calendar", get(calendar::page))
+        .route("/feeds/{file}", get(feeds::serve))
         .route("/static/{file}", get(assets::serve))
         .route(
             "/unsubscribe/{token}",

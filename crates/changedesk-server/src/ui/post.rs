@@ -146,8 +146,9 @@ pub(crate) struct DiffView {
     from: i64,
     to: i64,
     fields: Vec<FieldRow>,
-    /// (class, text): `ins`, `del`, `hunk` or `` for context.
-    lines: Vec<(&'static str, String)>,
+    /// The lines, `ins`, `del`, `hunk` or `` for context, the changed
+    /// words of a changed line marked.
+    lines: Vec<changedesk_core::diff::DiffLine>,
 }
 
 pub(crate) struct LogRow {
@@ -173,6 +174,16 @@ pub(crate) struct Panel {
     some_tenants: bool,
     /// What the "act for" field suggests: `group:NAME` of each group.
     group_choices: Vec<String>,
+    /// The triage form's owner: the item's, else the one the ownership map
+    /// suggests for the post's workload (empty: nobody).
+    owner: String,
+    /// Whether `owner` is a suggestion (the item has none yet).
+    owner_suggested: bool,
+    /// The item's priority now.
+    priority: String,
+    /// What the triage form does to the state by default: `triage` for a
+    /// new item, else `keep`.
+    outcome: &'static str,
 }
 
 impl Panel {
@@ -203,6 +214,12 @@ struct PostPage {
     dates: Vec<DateRow>,
     /// The rollout phases the body gives (issue 20).
     phases: Vec<PhaseRow>,
+    /// The posts awaiting triage before and after this one, in the inbox's
+    /// order (`k` and `j`; "save and next" goes to `next_post`).
+    prev_post: Option<String>,
+    next_post: Option<String>,
+    /// The post in the Microsoft 365 admin center's Message center.
+    admin_url: String,
     /// What Microsoft says the dates were before it moved them.
     previously: Vec<String>,
     rollout: Vec<RolloutRow>,
@@ -273,25 +290,6 @@ fn style_headings(clean: &str) -> String {
 }
 
 /// The lines of core's unified diff, classed for display.
-fn diff_lines(unified: &str) -> Vec<(&'static str, String)> {
-    unified
-        .lines()
-        .filter(|l| !l.starts_with("--- ") && !l.starts_with("+++ "))
-        .map(|l| {
-            let class = if l.starts_with("@@") {
-                "hunk"
-            } else if l.starts_with('+') {
-                "ins"
-            } else if l.starts_with('-') {
-                "del"
-            } else {
-                ""
-            };
-            (class, l.to_string())
-        })
-        .collect()
-}
-
 fn parse_revision(name: &str, s: &str) -> UiResult<Option<i64>> {
     match s.trim() {
         "" => Ok(None),
@@ -433,8 +431,8 @@ async fn render(
             });
         }
     }
-    // the timeline as the body tells it
-    let timeline = changedesk_core::timeline::for_post(c, now.as_datetime().date());
+    // the timeline as the body tells it (stored with the revision)
+    let timeline = &d.timeline;
     let phases = timeline
         .phases
         .iter()
@@ -494,33 +492,38 @@ async fn render(
                 .clone()
                 .filter(|t| caller.sees(t))
                 .unwrap_or_default(),
-            changes: r.changes.iter().map(|c| c.describe()).collect(),
+            changes: r
+                .changes
+                .iter()
+                .filter(|c| c.noteworthy())
+                .map(|c| c.readable())
+                .collect(),
         })
         .collect();
     let (diff, diff_error) = if d.summary.revision > 1 || from.is_some() || to.is_some() {
         match revision_pair(state, &id, d.summary.revision, from, to).await {
             Ok((from, to, old, new)) => {
+                let readable = |v: Option<String>| {
+                    v.as_deref()
+                        .map(changedesk_core::diff::readable_value)
+                        .unwrap_or_default()
+                };
                 let fields = changedesk_core::diff::message_changes(&old, &new)
                     .into_iter()
+                    .filter(|f| f.noteworthy())
                     .map(|f| FieldRow {
-                        field: f.field,
-                        old: f.old.unwrap_or_default(),
-                        new: f.new.unwrap_or_default(),
+                        field: changedesk_core::diff::field_label(&f.field).to_owned(),
+                        old: readable(f.old),
+                        new: readable(f.new),
                         summary: f.summary.unwrap_or_default(),
                     })
                     .collect();
-                let unified = changedesk_core::diff::message_diff(
-                    &old,
-                    &new,
-                    &format!("revision {from}"),
-                    &format!("revision {to}"),
-                );
                 (
                     Some(DiffView {
                         from,
                         to,
                         fields,
-                        lines: diff_lines(&unified),
+                        lines: changedesk_core::diff::message_inline_diff(&old, &new),
                     }),
                     None,
                 )
@@ -563,12 +566,20 @@ async fn render(
                 })
                 .map(|e| {
                     let what = match (&e.field, &e.old, &e.new) {
-                        (Some(f), old, new) => format!(
-                            "{}: {} → {}",
-                            f,
-                            old.as_deref().unwrap_or("(none)"),
-                            new.as_deref().unwrap_or("(none)")
-                        ),
+                        (Some(f), old, new) => {
+                            let show = |v: &Option<String>| {
+                                v.as_deref().map_or_else(
+                                    || "none".to_owned(),
+                                    changedesk_core::diff::readable_value,
+                                )
+                            };
+                            format!(
+                                "{}: {} → {}",
+                                changedesk_core::diff::field_label(f),
+                                show(old),
+                                show(new)
+                            )
+                        }
                         (None, _, Some(new)) => format!("{}: {new}", e.action),
                         (None, _, None) => e.action.replace('_', " "),
                     };
@@ -600,7 +611,28 @@ async fn render(
                 items::ActFor::Group(g) => format!("tenant group {g}"),
                 items::ActFor::Tenants(t) => t.join(", "),
             };
+            let suggested = match &i.item.assignee {
+                Some(_) => None,
+                None => changedesk_core::triage::OwnershipMap {
+                    entries: state.store.ownership().await?,
+                }
+                .owner_for(&c.services, None, &[])
+                .map(|o| o.owner),
+            };
             Some(Panel {
+                owner: i
+                    .item
+                    .assignee
+                    .clone()
+                    .or_else(|| suggested.clone())
+                    .unwrap_or_default(),
+                owner_suggested: suggested.is_some(),
+                priority: i.item.priority.clone(),
+                outcome: if i.item.state == "new" {
+                    "triage"
+                } else {
+                    "keep"
+                },
                 owners: state
                     .store
                     .owners()
@@ -673,6 +705,7 @@ async fn render(
     } else {
         Vec::new()
     };
+    let (prev_post, next_post) = triage_queue_around(state, caller, &id).await?;
     let page = PostPage {
         layout: user.layout(format!("{id} {}", c.title), "inbox"),
         id: id.clone(),
@@ -688,6 +721,9 @@ async fn render(
         body: style_headings(&sanitize::body(&c.body_html)),
         dates,
         phases,
+        prev_post,
+        next_post,
+        admin_url: changedesk_core::notify::admin_center_url(&id),
         previously,
         rollout,
         tenant_count,
@@ -845,6 +881,228 @@ pub(crate) async fn act(
     .await
 }
 
+/// How many posts awaiting triage the post page looks through for the ones
+/// before and after it.
+const TRIAGE_QUEUE: u32 = 200;
+
+/// The posts awaiting triage (their item `new`) in the caller's scope, in
+/// the inbox's default order (newest change first): the one before `id`
+/// and the one after it; for a post not among them, none before and the
+/// first after.
+async fn triage_queue_around(
+    state: &AppState,
+    caller: &crate::http::auth::Caller,
+    id: &str,
+) -> Result<(Option<String>, Option<String>), UiError> {
+    let mut q = changedesk_store::PostQuery::new(scope_of(caller));
+    q.item_states = vec![changedesk_core::triage::State::New];
+    q.limit = TRIAGE_QUEUE;
+    let ids: Vec<String> = state
+        .store
+        .list_posts(&q)
+        .await?
+        .items
+        .into_iter()
+        .map(|h| h.summary.id)
+        .collect();
+    Ok(match ids.iter().position(|p| p == id) {
+        Some(i) => (
+            i.checked_sub(1).and_then(|j| ids.get(j)).cloned(),
+            ids.get(i + 1).cloned(),
+        ),
+        None => (None, ids.into_iter().next()),
+    })
+}
+
+/// The one triage form's actions, in order: owner, priority, due date (each
+/// only when it differs from what the form showed), then the state
+/// (`outcome`: triage, start, close with a decision, dismiss, or keep), and
+/// the text as a comment unless it was the reason of a close or dismissal.
+fn triage_form_actions(form: &UiForm) -> Result<Vec<Action>, String> {
+    let mut out = Vec::new();
+    let field = |k: &str| form.get(k).trim().to_string();
+    let one = |pairs: &[(&str, serde_json::Value)]| -> Result<Action, String> {
+        let map: serde_json::Map<String, serde_json::Value> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect();
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| e.to_string())
+    };
+    let opt = |v: String| {
+        if v.is_empty() {
+            serde_json::Value::Null
+        } else {
+            v.into()
+        }
+    };
+    if field("owner") != field("was_owner") {
+        out.push(one(&[
+            ("action", "assign".into()),
+            ("owner", opt(field("owner"))),
+        ])?);
+    }
+    let priority = field("priority");
+    if !priority.is_empty() && priority != field("was_priority") {
+        out.push(one(&[
+            ("action", "set_priority".into()),
+            ("priority", priority.into()),
+        ])?);
+    }
+    let due = field("due");
+    if due != field("was_due") {
+        let due = match due.as_str() {
+            "" => serde_json::Value::Null,
+            d => changedesk_core::Timestamp::parse(&format!("{d}T00:00:00Z"))
+                .map_err(|_| format!("due date `{d}` is not a date like 2026-03-31"))?
+                .to_canonical()
+                .into(),
+        };
+        out.push(one(&[("action", "set_due".into()), ("due", due)])?);
+    }
+    let text = field("text");
+    let mut text_used = false;
+    match form.get("outcome") {
+        "" | "keep" => {}
+        "triage" => out.push(one(&[("action", "triage".into())])?),
+        "start" => out.push(one(&[("action", "start".into())])?),
+        "close" => {
+            text_used = true;
+            out.push(one(&[
+                ("action", "close".into()),
+                ("decision", form.get("decision").into()),
+                ("reason", opt(text.clone())),
+            ])?);
+        }
+        "dismiss" => {
+            if text.is_empty() {
+                return Err("say why the post is not relevant (the text box) to dismiss it".into());
+            }
+            text_used = true;
+            out.push(one(&[
+                ("action", "dismiss".into()),
+                ("reason", text.clone().into()),
+            ])?);
+        }
+        other => return Err(format!("`{other}` is not something the triage form does")),
+    }
+    if !text.is_empty() && !text_used {
+        out.push(one(&[("action", "comment".into()), ("text", text.into())])?);
+    }
+    Ok(out)
+}
+
+/// `POST /posts/{id}/triage`: the one triage form (owner, priority, due
+/// date, what to do with the state, a comment) in one submit: its actions
+/// one after another, as the API's `POST /api/v1/items/{id}/actions` does
+/// each (same checks, same log; the first at the version the form showed).
+/// Then back to the post, or with `then=next` to the next post awaiting
+/// triage; or the post again with what went wrong (what was done before it
+/// stays done, and is said).
+pub(crate) async fn triage_form(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: UiForm,
+) -> UiResult<Response> {
+    let mut version = match form.get("version") {
+        "" => None,
+        v => Some(
+            v.parse::<i64>()
+                .map_err(|_| UiError::bad_request(format!("version `{v}` is not a number")))?,
+        ),
+    };
+    let act_for = form.get("for").trim().to_string();
+    // where "next" goes is decided before this post leaves the queue
+    let next = if form.get("then") == "next" {
+        triage_queue_around(&state, &form.user.caller, &id).await?.1
+    } else {
+        None
+    };
+    let mut failure = None;
+    let mut done = 0usize;
+    let mut skipped = Vec::new();
+    match triage_form_actions(&form) {
+        Err(m) => failure = Some((StatusCode::BAD_REQUEST, m)),
+        Ok(actions) => {
+            for action in actions {
+                match items::act(
+                    &state,
+                    &form.user.caller,
+                    &id,
+                    version.take(),
+                    action,
+                    &act_for_of(&act_for),
+                )
+                .await
+                {
+                    Ok(s) => {
+                        done += 1;
+                        skipped.extend(s);
+                    }
+                    Err(e) => {
+                        failure = Some((e.status, e.detail));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let back = if act_for.is_empty() {
+        format!("/posts/{}#triage", view::encode(&id))
+    } else {
+        format!(
+            "/posts/{}?for={}#triage",
+            view::encode(&id),
+            view::encode(&act_for)
+        )
+    };
+    let (note, status) = match failure {
+        None if skipped.is_empty() => {
+            let to = match &next {
+                Some(n) => format!("/posts/{}#triage", view::encode(n)),
+                None => back,
+            };
+            return Ok(Redirect::to(&to).into_response());
+        }
+        None => (
+            format!(
+                "Done; left as they were: {}",
+                skipped
+                    .iter()
+                    .map(|s| format!("{} ({})", s.tenant, s.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            StatusCode::OK,
+        ),
+        Some((StatusCode::NOT_FOUND, m)) => {
+            return Err(UiError::Page {
+                status: StatusCode::NOT_FOUND,
+                message: m,
+            });
+        }
+        Some((status, m)) if done > 0 => (
+            format!("{done} of the changes were saved, then: {m}"),
+            status,
+        ),
+        Some((status, m)) => (m, status),
+    };
+    let list = TenantList {
+        page: 1,
+        act_for,
+        ..TenantList::default()
+    };
+    render(
+        &state,
+        &form.user,
+        &id,
+        (None, None),
+        &list,
+        Some(note),
+        status,
+    )
+    .await
+}
+
 /// `POST /posts/{id}/raise-change`: a change request, as the API's
 /// `POST /api/v1/items/{id}/change-requests` makes it (same checks, same
 /// log); then back to the post, or the post again with what went wrong.
@@ -918,20 +1176,6 @@ mod tests {
         assert!(
             out.contains(r#"<a href="https://x/[y]" title="a > [b]"><span class="mc-h""#),
             "{out}"
-        );
-    }
-
-    #[test]
-    fn diff_lines_are_classed() {
-        let l = diff_lines("--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new\n same\n");
-        assert_eq!(
-            l,
-            vec![
-                ("hunk", "@@ -1 +1 @@".to_string()),
-                ("del", "-old".to_string()),
-                ("ins", "+new".to_string()),
-                ("", " same".to_string()),
-            ]
         );
     }
 }

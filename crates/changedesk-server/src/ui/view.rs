@@ -10,7 +10,7 @@ use crate::http::auth::{Caller, Need};
 pub(crate) struct Layout {
     pub title: String,
     /// The current menu entry: `inbox`, `board`, `mine`, `deadlines`,
-    /// `agenda`, `health`, `tenants`, `owners`, `rules`, `tokens`, `users`,
+    /// `agenda`, `calendar`, `health`, `tenants`, `owners`, `rules`, `tokens`, `users`,
     /// `audit`, `views`, or ``.
     pub nav: &'static str,
     pub user: Option<UserView>,

@@ -1,7 +1,9 @@
 //! Saved views of the inbox: a person saves the inbox's current query string
 //! under a name (`POST /views/save`, from the inbox) and finds it in the
-//! menu; `/views` lists them to delete. Kept per user in the store, which
-//! audits every change (`view.save`, `view.delete`).
+//! menu; `/views` lists them to delete, with their calendars and the
+//! feeds made of them (`ui::feeds`: a secret URL per feed, shown once).
+//! Kept per user in the store, which audits every change (`view.save`,
+//! `view.delete`, `feed.create`, `feed.revoke`).
 
 use askama::Template;
 use axum::extract::State;
@@ -18,9 +20,27 @@ pub(crate) struct ViewRow {
     id: i64,
     name: String,
     url: String,
+    /// The view as a calendar.
+    calendar: String,
     /// The query in words: `service: Microsoft Teams · major: true`.
     filters: String,
     updated: String,
+}
+
+/// A feed of a view, in the list (its secret is never shown again).
+pub(crate) struct FeedRow {
+    id: i64,
+    view: String,
+    hint: String,
+    created: String,
+    used: String,
+}
+
+/// A feed just made: its view and URLs, shown this once.
+pub(crate) struct NewFeed {
+    pub view: String,
+    pub ics: String,
+    pub atom: String,
 }
 
 #[derive(Template)]
@@ -30,9 +50,32 @@ struct ViewsPage {
     rows: Vec<ViewRow>,
     max: usize,
     notice: Option<Notice>,
+    feeds: Vec<FeedRow>,
+    max_feeds: usize,
+    created: Option<NewFeed>,
 }
 
-async fn render(user: &SignedIn, status: StatusCode, notice: Option<Notice>) -> UiResult<Response> {
+/// The saved views page, with `notice` and a feed just `created`.
+pub(crate) async fn render(
+    state: &AppState,
+    user: &SignedIn,
+    status: StatusCode,
+    notice: Option<Notice>,
+    created: Option<NewFeed>,
+) -> UiResult<Response> {
+    let feeds = state
+        .store
+        .view_feeds(user.caller.user_id)
+        .await?
+        .into_iter()
+        .map(|f| FeedRow {
+            id: f.id,
+            view: f.view_name,
+            hint: f.hint,
+            created: view::when(&f.created_at),
+            used: f.last_used_at.as_ref().map(view::when).unwrap_or_default(),
+        })
+        .collect();
     let rows = user
         .views
         .iter()
@@ -40,6 +83,11 @@ async fn render(user: &SignedIn, status: StatusCode, notice: Option<Notice>) -> 
             id: v.id,
             name: v.name.clone(),
             url: view::view_url(&v.query),
+            calendar: if v.query.is_empty() {
+                "/calendar".to_string()
+            } else {
+                format!("/calendar?{}", v.query)
+            },
             filters: {
                 let pairs: Vec<String> = url::form_urlencoded::parse(v.query.as_bytes())
                     .map(|(k, v)| format!("{k}: {v}"))
@@ -60,13 +108,16 @@ async fn render(user: &SignedIn, status: StatusCode, notice: Option<Notice>) -> 
             rows,
             max: changedesk_store::MAX_SAVED_VIEWS,
             notice,
+            feeds,
+            max_feeds: changedesk_store::MAX_FEEDS_PER_USER,
+            created,
         },
     )
 }
 
 /// `GET /views`.
-pub(crate) async fn page(user: SignedIn) -> UiResult<Response> {
-    render(&user, StatusCode::OK, None).await
+pub(crate) async fn page(State(state): State<AppState>, user: SignedIn) -> UiResult<Response> {
+    render(&state, &user, StatusCode::OK, None, None).await
 }
 
 /// What the store refused, said on the views page; anything else is an
@@ -76,7 +127,14 @@ async fn refused(mut user: SignedIn, state: &AppState, e: StoreError) -> UiResul
         StoreError::Invalid(m) => {
             // the list as it is now
             user.views = state.store.saved_views(user.caller.user_id).await?;
-            render(&user, StatusCode::BAD_REQUEST, Some(Notice::error(m))).await
+            render(
+                state,
+                &user,
+                StatusCode::BAD_REQUEST,
+                Some(Notice::error(m)),
+                None,
+            )
+            .await
         }
         e => Err(e.into()),
     }
@@ -91,11 +149,13 @@ pub(crate) async fn save(State(state): State<AppState>, form: UiForm) -> UiResul
             Ok(q) => q,
             Err(UiError::Page { message, .. }) => {
                 return render(
+                    &state,
                     &form.user,
                     StatusCode::BAD_REQUEST,
                     Some(Notice::error(format!(
                         "this view cannot be saved: {message}"
                     ))),
+                    None,
                 )
                 .await;
             }

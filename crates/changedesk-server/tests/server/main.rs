@@ -46,8 +46,10 @@ async fn save_new_item(
 }
 
 mod api;
+mod calendar;
 mod channels;
 mod connectors;
+mod csv_export;
 mod declared;
 mod many_tenants;
 mod oidc;

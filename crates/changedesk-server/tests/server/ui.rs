@@ -58,7 +58,7 @@ pub(super) fn post(
 
 /// Everything a hostile post body might try.
 const HOSTILE: &str = r#"<p>[When this will happen:]</p>
-<p onclick="alert('click')">Rollout <b>begins</b> in March.</p>
+<p onclick="alert('click')">Rollout <b>begins</b> on March 5.</p>
 <script>alert('script')</script>
 <img src="x" onerror="alert('img')">
 <a href="javascript:alert('js')">js link</a>
@@ -678,7 +678,7 @@ async fn a_hostile_post_renders_inert(store: Store) {
         a.body
     );
     assert!(
-        a.body.contains("Rollout <b>begins</b> in March."),
+        a.body.contains("Rollout <b>begins</b> on March 5."),
         "{}",
         a.body
     );
@@ -961,18 +961,36 @@ async fn a_tour_search_chip_post_diff_triage_board(store: Store) {
         "a javascript: detail is no link"
     );
     assert!(post.body.contains("Revision 1 → 2"), "{}", post.body);
+    // the words that changed are marked
     assert!(
         post.body
-            .contains(r#"<div class="del">-Rollout begins in March 2026.</div>"#),
+            .contains(r#"<div class="del">-Rollout begins in <mark>March</mark> 2026.</div>"#),
         "{}",
         post.body
     );
     assert!(
         post.body
-            .contains(r#"<div class="ins">+Rollout begins in May 2026.</div>"#),
+            .contains(r#"<div class="ins">+Rollout begins in <mark>May</mark> 2026.</div>"#),
         "{}",
         post.body
     );
+    // the fields by their names for people, the rollout's move in words,
+    // dates without their time of day, no last-modified noise
+    for shown in [
+        "<td>Act by</td><td></td><td>2026-03-20</td>",
+        "<td>Rollout timeline</td><td colspan=\"2\">Rollout: start March 2026 → May 2026</td>",
+    ] {
+        assert!(post.body.contains(shown), "{shown}: {}", post.body);
+    }
+    assert!(!post.body.contains("<td>last_modified</td>"));
+    if let Some(i) = post.body.find("T00:00:00.000000Z") {
+        let from = post.body[..i]
+            .char_indices()
+            .rev()
+            .nth(300)
+            .map_or(0, |(j, _)| j);
+        panic!("a raw instant: {}", &post.body[from..i + 20]);
+    }
     // triage it, assign it, comment on it
     let version = post.field("version");
     for (fields, _) in [
@@ -1037,8 +1055,15 @@ async fn a_tour_search_chip_post_diff_triage_board(store: Store) {
             ],
         )
         .await;
-    assert!(a.body.contains("2 of 2 done"), "{}", a.body);
-    assert!(a.body.contains(r#"href="/?q=x""#), "{}", a.body);
+    // all done: back to the same list, which says so
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.location(), "/?q=x&bulk=dismiss&done=2&of=2");
+    let back = b.get(&f, a.location()).await;
+    assert!(
+        back.body.contains("Dismiss: done for 2 posts."),
+        "{}",
+        back.body
+    );
     // overdue after the due date passes? the list of open items with deadlines
     let late = b.get(&f, "/items?deadline=late").await;
     assert_eq!(late.status, StatusCode::OK);
@@ -1511,7 +1536,210 @@ async fn the_post_page_shows_the_rollout_from_the_body(store: Store) {
     assert!(!page.body.contains("rollout-phases-title"), "{}", page.body);
 }
 
+async fn the_one_triage_form_saves_it_all_then_opens_the_next_post(store: Store) {
+    let f = fixture(store, 0).await;
+    let b = sign_in(&f, "admin").await;
+    // the posts awaiting triage, newest change first: MC1, MC666, MC2
+    let page = b.get(&f, "/posts/MC1").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for shown in [
+        "id=\"triage-form\"",
+        "<a id=\"next-post\" href=\"/posts/MC666#triage\"",
+        "https://admin.microsoft.com/#/MessageCenter/:/messages/MC1",
+    ] {
+        assert!(page.body.contains(shown), "{shown}: {}", page.body);
+    }
+    assert!(!page.body.contains("id=\"prev-post\""), "MC1 is the first");
+    let version = page.field("version");
+    let a = b
+        .post(
+            &f,
+            "/posts/MC1/triage",
+            &[
+                ("version", &version),
+                ("was_owner", "owen"),
+                ("owner", "owen"),
+                ("was_priority", "normal"),
+                ("priority", "high"),
+                ("was_due", ""),
+                ("due", "2026-04-01"),
+                ("outcome", "triage"),
+                ("text", "Checked with the Teams admins"),
+                ("then", "next"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.location(), "/posts/MC666#triage");
+    let item = f.store.work_item("MC1").await.unwrap().unwrap().item;
+    assert_eq!(item.state.as_str(), "triaged");
+    assert_eq!(item.priority.as_str(), "high");
+    assert_eq!(item.assignee.as_deref(), Some("owen"));
+    assert_eq!(item.due, Some(at("2026-04-01T00:00:00Z")));
+    let log = f.store.work_item_log("MC1").await.unwrap();
+    let said: Vec<String> = log.iter().map(|e| format!("{:?}", e)).collect();
+    assert!(
+        said.iter()
+            .any(|e| e.contains("Checked with the Teams admins")),
+        "{said:?}"
+    );
+    // MC666 now: the previous one is gone from the queue, MC2 is next
+    let page = b.get(&f, "/posts/MC666").await;
+    assert!(
+        page.body
+            .contains("<a id=\"next-post\" href=\"/posts/MC2#triage\""),
+        "{}",
+        page.body
+    );
+    // dismissing without a reason: the page again, saying why, nothing done
+    let version = page.field("version");
+    let a = b
+        .post(
+            &f,
+            "/posts/MC666/triage",
+            &[
+                ("version", &version),
+                ("was_owner", ""),
+                ("owner", ""),
+                ("was_priority", "normal"),
+                ("priority", "normal"),
+                ("was_due", ""),
+                ("due", ""),
+                ("outcome", "dismiss"),
+                ("text", ""),
+                ("then", "next"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.body);
+    assert!(
+        a.body.contains("say why the post is not relevant"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("id=\"triage-form\""), "the form again");
+    let item = f.store.work_item("MC666").await.unwrap().unwrap().item;
+    assert_eq!(item.state.as_str(), "new");
+    // a reader may not use it
+    let r = sign_in(&f, "reader").await;
+    let a = r
+        .post(
+            &f,
+            "/posts/MC666/triage",
+            &[("outcome", "triage"), ("then", "stay")],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+}
+
+async fn bulk_actions_assign_prioritise_date_and_label_then_return_to_the_list(store: Store) {
+    let f = fixture(store, 0).await;
+    let b = sign_in(&f, "admin").await;
+    let back = "/?chip=awaiting";
+    for (fields, said) in [
+        (
+            vec![("action", "assign"), ("owner", "owen")],
+            "Assign: done for 2 posts.",
+        ),
+        (
+            vec![("action", "set_priority"), ("priority", "high")],
+            "Set priority: done for 2 posts.",
+        ),
+        (
+            vec![("action", "set_due"), ("due", "2026-04-15")],
+            "Set due date: done for 2 posts.",
+        ),
+        (
+            vec![("action", "add_label"), ("label", "wave-2")],
+            "Add label: done for 2 posts.",
+        ),
+    ] {
+        let mut all = vec![("id", "MC2"), ("id", "MC666"), ("back", back)];
+        all.extend(fields);
+        let a = b.post(&f, "/items/bulk", &all).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        assert!(
+            a.location().starts_with("/?chip=awaiting&bulk="),
+            "{}",
+            a.location()
+        );
+        let list = b.get(&f, a.location()).await;
+        assert_eq!(list.status, StatusCode::OK);
+        assert!(list.body.contains(said), "{said}: {}", list.body);
+    }
+    for id in ["MC2", "MC666"] {
+        let item = f.store.work_item(id).await.unwrap().unwrap().item;
+        assert_eq!(item.assignee.as_deref(), Some("owen"));
+        assert_eq!(item.priority.as_str(), "high");
+        assert_eq!(item.due, Some(at("2026-04-15T00:00:00Z")));
+        assert!(item.labels.contains("wave-2"), "{:?}", item.labels);
+    }
+    // what cannot be done is said on the list, not on a bare error page
+    for (fields, said) in [
+        (vec![("action", "triage")], "Select posts first"),
+        (
+            vec![("action", "dismiss"), ("id", "MC2")],
+            "Dismissing needs a reason",
+        ),
+        (
+            vec![("action", "set_due"), ("due", "soon"), ("id", "MC2")],
+            "is not a date like",
+        ),
+        (
+            vec![("action", "add_label"), ("label", " "), ("id", "MC2")],
+            "needs the label",
+        ),
+    ] {
+        let mut all = vec![("back", back)];
+        all.extend(fields);
+        let a = b.post(&f, "/items/bulk", &all).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+        let list = b.get(&f, a.location()).await;
+        assert!(list.body.contains(said), "{said}: {}", list.body);
+    }
+    // a crafted link says nothing of its own
+    let list = b
+        .get(&f, "/?bulk=%3Cscript%3E&done=1&of=1&bulk_error=%3Cb%3E")
+        .await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(
+        !list.body.contains("class=\"notice\" role=\"status\""),
+        "{}",
+        list.body
+    );
+}
+
+async fn the_inbox_lists_what_changed_since_a_day_with_its_rollout_start(store: Store) {
+    let f = fixture(store, 0).await;
+    let b = sign_in(&f, "admin").await;
+    // MC1 changed on 5 February, MC666 on 3 February, MC2 on 1 February
+    let list = b.get(&f, "/?changed_since=2026-02-03").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(">2 posts<"), "{}", list.body);
+    assert!(
+        list.body.contains("changed since: 2026-02-03"),
+        "{}",
+        list.body
+    );
+    assert!(!list.body.contains("href=\"/posts/MC2\""));
+    // MC1's body says May 2026
+    assert!(list.body.contains("rollout 2026-05-01"), "{}", list.body);
+    // and its newest revision moved its act-by date and its rollout
+    assert_eq!(
+        list.body.matches(">date moved</span>").count(),
+        1,
+        "{}",
+        list.body
+    );
+    let bad = b.get(&f, "/?changed_since=yesterday").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("is not a date like"), "{}", bad.body);
+}
+
 both!(
+    bulk_actions_assign_prioritise_date_and_label_then_return_to_the_list,
+    the_inbox_lists_what_changed_since_a_day_with_its_rollout_start,
+    the_one_triage_form_saves_it_all_then_opens_the_next_post,
     the_post_page_shows_the_rollout_from_the_body,
     sign_in_page_signs_in_and_sets_the_cookie,
     pages_redirect_when_signed_out,

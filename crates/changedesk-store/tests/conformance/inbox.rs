@@ -28,6 +28,10 @@ fn dated(id: &str, act_by: Value, start: Value) -> Value {
     let mut v = post_json(id, "2026-01-05T10:00:00Z");
     v["actionRequiredByDateTime"] = act_by;
     v["startDateTime"] = start;
+    // no date in the body: Graph's dates decide (the body's rollout start
+    // would take the place of `start`)
+    v["body"]["content"] =
+        json!("<p>[When this will happen:]</p><p>We will share the date later.</p>");
     v
 }
 

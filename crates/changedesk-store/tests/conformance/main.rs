@@ -2,6 +2,7 @@
 
 mod auth;
 mod directory;
+mod feeds;
 mod fixtures;
 mod harness;
 mod inbox;
@@ -13,5 +14,6 @@ mod replay;
 mod scenarios;
 mod storage;
 mod text;
+mod timeline;
 mod triage;
 mod views;

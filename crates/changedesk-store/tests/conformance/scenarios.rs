@@ -130,7 +130,11 @@ conformance!(
             .iter()
             .map(|c| c.field.as_str())
             .collect();
-        assert_eq!(fields, vec!["title", "act_by", "body", "last_modified"]);
+        // the body's rollout moved too
+        assert_eq!(
+            fields,
+            vec!["title", "act_by", "timeline", "body", "last_modified"]
+        );
         assert_eq!(d.revisions[1].tenant.as_deref(), Some("alpha"));
         let old = store.message_revision("MC1", 1).await.unwrap();
         assert_eq!(old.content.title, "Microsoft Teams: feature MC1");

@@ -15,6 +15,7 @@ use crate::output;
 pub async fn run(app: &App, cmd: BaselineCommand) -> Result<ExitCode> {
     match cmd {
         BaselineCommand::Show { format } => {
+            output::not_csv(format)?;
             let store = app.store(OpenMode::ReadOnly).await?;
             let summary = changedesk_server::triage::baseline(&store).await;
             store.close().await;
@@ -35,6 +36,8 @@ pub async fn run(app: &App, cmd: BaselineCommand) -> Result<ExitCode> {
             }
         }
         BaselineCommand::Accept { who, format } => {
+            // refused before anything is accepted
+            output::not_csv(format)?;
             let actor = person(&who)?;
             let now = app::now()?;
             let store = app.store_existing().await?;

@@ -35,6 +35,8 @@ pub(crate) fn read_input(file: &std::path::Path) -> Result<(String, Vec<u8>)> {
 }
 
 pub async fn run(app: &App, args: &ImportArgs) -> Result<ExitCode> {
+    // refused before anything is loaded
+    output::not_csv(args.format)?;
     changedesk_store::validate_tenant_name(&args.tenant)?;
     let (source, bytes) = read_input(&args.file)?;
     // UTF-8 with or without a byte order mark, or UTF-16 as Windows

@@ -12,6 +12,9 @@ use crate::commands::messages::parse_state;
 use crate::output::{self, clip, when, yes_no};
 
 pub async fn run(app: &App, cmd: IncidentsCommand) -> Result<ExitCode> {
+    if let IncidentsCommand::Show { format, .. } = &cmd {
+        output::not_csv(*format)?;
+    }
     let store = app.store(OpenMode::ReadOnly).await?;
     match cmd {
         IncidentsCommand::List(args) => {
@@ -61,7 +64,26 @@ pub async fn run(app: &App, cmd: IncidentsCommand) -> Result<ExitCode> {
                         if rows.len() == 1 { "" } else { "s" }
                     );
                 }
-                f => output::print_json(&rows, f)?,
+                f => output::print_list(
+                    &rows,
+                    f,
+                    &[
+                        "id",
+                        "title",
+                        "service",
+                        "feature",
+                        "classification",
+                        "status",
+                        "is_resolved",
+                        "start",
+                        "end",
+                        "last_modified",
+                        "revision",
+                        "state",
+                        "tenants_visible",
+                        "tenants_seen",
+                    ],
+                )?,
             }
         }
         IncidentsCommand::Show { id, format } => {
@@ -162,7 +184,18 @@ pub async fn health(app: &App, args: &HealthArgs) -> Result<ExitCode> {
                 println!("{t}");
             }
         }
-        f => output::print_json(&rows, f)?,
+        f => output::print_list(
+            &rows,
+            f,
+            &[
+                "tenant",
+                "service_id",
+                "service",
+                "status",
+                "since",
+                "last_seen",
+            ],
+        )?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ use changedesk_store::{MessageFilter, OpenMode, PostDetail, PostState, Store};
 use crate::app::{self, App};
 use crate::cli::{Format, MessagesCommand, MessagesListArgs, MessagesShowArgs};
 use crate::output::{self, clip, date, when, yes_no};
+use changedesk_server::export;
 
 pub async fn run(app: &App, cmd: MessagesCommand) -> Result<ExitCode> {
     let store = app.store(OpenMode::ReadOnly).await?;
@@ -21,7 +22,10 @@ pub async fn run(app: &App, cmd: MessagesCommand) -> Result<ExitCode> {
             Ok(()) => list(&store, &args).await,
             Err(e) => Err(e),
         },
-        MessagesCommand::Show(args) => show(&store, &args).await,
+        MessagesCommand::Show(args) => match output::not_csv(args.format) {
+            Ok(()) => show(&store, &args).await,
+            Err(e) => Err(e),
+        },
     };
     store.close().await;
     r
@@ -106,6 +110,17 @@ async fn list(store: &Store, args: &MessagesListArgs) -> Result<ExitCode> {
                 if posts.len() == 1 { "" } else { "s" }
             );
         }
+        Format::Csv => {
+            // with each post's work item (as in force for --tenant), its
+            // decision and the reason given
+            let all: Vec<&changedesk_store::PostSummary> = posts.iter().collect();
+            let tenant = args
+                .tenant
+                .as_deref()
+                .map(|t| t.trim().to_ascii_lowercase());
+            let rows = export::post_records(store, &all, tenant.as_deref()).await?;
+            output::print_csv(export::POST_HEADERS, rows)?;
+        }
         f => output::print_json(&posts, f)?,
     }
     Ok(ExitCode::SUCCESS)
@@ -132,8 +147,8 @@ async fn show(store: &Store, args: &MessagesShowArgs) -> Result<ExitCode> {
                     .map(|t| format!("  via {t}"))
                     .unwrap_or_default()
             );
-            for c in &r.changes {
-                println!("         {}", c.describe());
+            for c in r.changes.iter().filter(|c| c.noteworthy()) {
+                println!("         {}", c.readable());
             }
         }
     }
@@ -198,9 +213,8 @@ fn print_post(d: &PostDetail) {
         date(&c.end),
         date(&c.act_by)
     );
-    // the rollout as the body tells it (issue 20)
-    let today = changedesk_core::Timestamp::now_utc().as_datetime().date();
-    let timeline = changedesk_core::timeline::for_post(c, today);
+    // the rollout as the body tells it (issue 20), stored with the revision
+    let timeline = &d.timeline;
     if !timeline.phases.is_empty() {
         println!("Rollout (as the post tells it):");
         for p in &timeline.phases {

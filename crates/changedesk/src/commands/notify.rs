@@ -133,7 +133,27 @@ pub async fn run(app: &App, cmd: NotifyCommand) -> Result<ExitCode> {
                 }
                 println!("{t}");
             } else {
-                output::print_json(&rows, format)?;
+                output::print_list(
+                    &rows,
+                    format,
+                    &[
+                        "id",
+                        "event_id",
+                        "kind",
+                        "post_id",
+                        "channel",
+                        "message_id",
+                        "state",
+                        "attempts",
+                        "resends",
+                        "next_attempt_at",
+                        "last_status",
+                        "last_error",
+                        "created_at",
+                        "delivered_at",
+                        "carried_by",
+                    ],
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -161,6 +181,7 @@ pub async fn run(app: &App, cmd: NotifyCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         NotifyCommand::Deliver { format } => {
+            output::not_csv(format)?;
             let store = app.store_existing().await?;
             let r = async {
                 let o = outbox(app, &store)?;
@@ -550,7 +571,22 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                         declared_in: &c.declared_in,
                     })
                     .collect();
-                output::print_json(&shown, format)?;
+                output::print_list(
+                    &shown,
+                    format,
+                    &[
+                        "name",
+                        "kind",
+                        "filter",
+                        "settings",
+                        "allow_private",
+                        "enabled",
+                        "disabled_reason",
+                        "created_at",
+                        "created_by",
+                        "declared_in",
+                    ],
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }

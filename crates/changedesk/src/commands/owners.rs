@@ -47,6 +47,15 @@ struct OwnersJson<'a> {
     ownership: &'a [OwnershipEntry],
 }
 
+/// A workload an owner owns, with where unless everywhere: `Microsoft
+/// Teams (group eu)`.
+fn owned_text(e: &OwnershipEntry) -> String {
+    match &e.scope {
+        Scope::All => e.workload.clone(),
+        other => format!("{} ({})", e.workload, scope_text(other)),
+    }
+}
+
 /// How a scope reads in a table.
 pub fn scope_text(scope: &Scope) -> String {
     match scope {
@@ -96,6 +105,38 @@ async fn list(app: &App, format: Format) -> Result<ExitCode> {
             workloads: ownership.iter().filter(|e| o.is_named(&e.owner)).collect(),
         })
         .collect();
+    if format == Format::Csv {
+        // an owner a row, with the workloads it owns
+        let rows = lines.iter().map(|l| {
+            let o = l.owner;
+            vec![
+                o.name.clone(),
+                o.display_name.clone(),
+                o.email.clone(),
+                o.teams.clone().unwrap_or_default(),
+                o.slack.clone().unwrap_or_default(),
+                o.entra_id.clone().unwrap_or_default(),
+                l.workloads
+                    .iter()
+                    .map(|e| owned_text(e))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ]
+        });
+        output::print_csv(
+            &[
+                "name",
+                "display_name",
+                "email",
+                "teams",
+                "slack",
+                "entra_id",
+                "workloads",
+            ],
+            rows,
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if format != Format::Table {
         return output::print_one(&OwnersJson {
             owners: lines,
@@ -116,14 +157,7 @@ async fn list(app: &App, format: Format) -> Result<ExitCode> {
             .iter()
             .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}: {v}")))
             .collect();
-        let owns: Vec<String> = l
-            .workloads
-            .iter()
-            .map(|e| match &e.scope {
-                Scope::All => e.workload.clone(),
-                other => format!("{} ({})", e.workload, scope_text(other)),
-            })
-            .collect();
+        let owns: Vec<String> = l.workloads.iter().map(|e| owned_text(e)).collect();
         t.add_row(vec![
             o.name.clone(),
             o.display_name.clone(),

@@ -14,6 +14,7 @@ use crate::app::{self, App};
 use crate::cli::{Format, RuleAddArgs, RulesCommand};
 use crate::commands::setup::{self, Setup, admin_actor, post_id, spec_of};
 use crate::output;
+use changedesk_server::export;
 
 pub async fn run(app: &App, cmd: RulesCommand) -> Result<ExitCode> {
     match cmd {
@@ -24,15 +25,24 @@ pub async fn run(app: &App, cmd: RulesCommand) -> Result<ExitCode> {
             ids,
             tenant,
             format,
-        } => test(app, &ids, tenant.as_deref(), format).await,
+        } => {
+            // each explanation is a trace, not a record
+            output::not_csv(format)?;
+            test(app, &ids, tenant.as_deref(), format).await
+        }
         RulesCommand::Simulate { limit, all, format } => {
             if all {
                 simulate_all(app, limit, format).await
             } else {
+                output::not_csv(format)?;
                 simulate(app, limit, format).await
             }
         }
-        RulesCommand::Apply { format } => apply(app, format).await,
+        RulesCommand::Apply { format } => {
+            // refused before anything is applied
+            output::not_csv(format)?;
+            apply(app, format).await
+        }
     }
 }
 
@@ -152,6 +162,23 @@ async fn list(app: &App, format: Format) -> Result<ExitCode> {
             })
         })
         .collect::<Result<_>>()?;
+    if format == Format::Csv {
+        let rows = lines.iter().map(|l| {
+            vec![
+                l.position.to_string(),
+                l.name.clone(),
+                l.enabled.to_string(),
+                l.source.clone(),
+                l.when.clone(),
+                then_text(&l.then),
+            ]
+        });
+        output::print_csv(
+            &["position", "name", "enabled", "source", "when", "then"],
+            rows,
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if format != Format::Table {
         output::print_json(&lines, format)?;
         return Ok(ExitCode::SUCCESS);
@@ -728,6 +755,38 @@ async fn simulate_all(app: &App, limit: usize, format: Format) -> Result<ExitCod
                 Some(last) if batch.len() == 500 => after = Some(last.content.id.clone()),
                 _ => break,
             }
+        }
+        if format == Format::Csv {
+            // the post, what differs, and the item the rules would make
+            let rows = out.iter().map(|r| {
+                let w = &r.rules;
+                vec![
+                    r.id.clone(),
+                    r.new.to_string(),
+                    r.differences.join("; "),
+                    w.state.as_str().to_string(),
+                    w.assignee.clone().unwrap_or_default(),
+                    w.priority.as_str().to_string(),
+                    export::time(w.due),
+                    export::list(&w.labels.iter().collect::<Vec<_>>()),
+                    w.dismiss_reason.clone().unwrap_or_default(),
+                ]
+            });
+            output::print_csv(
+                &[
+                    "id",
+                    "new",
+                    "differences",
+                    "state",
+                    "assignee",
+                    "priority",
+                    "due",
+                    "labels",
+                    "dismiss_reason",
+                ],
+                rows,
+            )?;
+            return Ok(ExitCode::SUCCESS);
         }
         if format != Format::Table {
             output::print_json(&out, format)?;

@@ -128,6 +128,7 @@ pub async fn run(app: &App, args: &SyncArgs) -> Result<ExitCode> {
     let failed = outcomes.iter().filter(|o| !o.ok()).count();
     match args.format {
         Format::Table => print_table(&outcomes, args.dry_run),
+        Format::Csv => print_csv(&outcomes)?,
         f => output::print_json(&outcomes, f)?,
     }
     // one post a bug or Graph spoils never stops the rest: say which
@@ -160,6 +161,42 @@ pub async fn run(app: &App, args: &SyncArgs) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(code)
+}
+
+/// A tenant a row: what the table shows, as values.
+fn print_csv(outcomes: &[TenantOutcome]) -> Result<()> {
+    let rows = outcomes.iter().map(|o| {
+        vec![
+            o.tenant.clone(),
+            o.messages
+                .as_ref()
+                .map(|m| m.mode.as_str().to_string())
+                .unwrap_or_default(),
+            o.messages
+                .as_ref()
+                .map(|m| m.fetched.to_string())
+                .unwrap_or_default(),
+            o.new_items().to_string(),
+            o.updated_items().to_string(),
+            o.gone_items().to_string(),
+            o.issues
+                .as_ref()
+                .map(|i| i.fetched.to_string())
+                .unwrap_or_default(),
+            o.requests.to_string(),
+            o.retries.to_string(),
+            format!("{:.1}", o.elapsed.as_secs_f64()),
+            o.ok().to_string(),
+            o.error.clone().unwrap_or_default(),
+        ]
+    });
+    output::print_csv(
+        &[
+            "tenant", "mode", "posts", "new", "updated", "gone", "issues", "requests", "retries",
+            "seconds", "ok", "error",
+        ],
+        rows,
+    )
 }
 
 fn print_table(outcomes: &[TenantOutcome], dry_run: bool) {

@@ -22,6 +22,7 @@ use crate::cli::{
 };
 use crate::commands::setup::{self, Setup, person, post_id};
 use crate::output::{self, clip, date};
+use changedesk_server::export;
 
 pub async fn run(app: &App, cmd: TasksCommand) -> Result<ExitCode> {
     use TasksCommand as T;
@@ -606,30 +607,22 @@ async fn list(app: &App, args: &TasksListArgs) -> Result<ExitCode> {
         store.close().await;
         return Err(e);
     }
-    let rows = store.work_items(&filter).await;
+    let rows = match store.work_items(&filter).await {
+        Ok(rows) if args.format == Format::Csv => {
+            let r = tasks_csv(&store, rows, args, tenant.as_deref(), now).await;
+            store.close().await;
+            return r;
+        }
+        r => r,
+    };
     store.close().await;
     let mut lines: Vec<TaskLine> = Vec::new();
     for r in rows? {
-        let mut item = r.stored.item.clone();
-        let mut applicable = None;
-        if let Some(t) = &tenant {
-            // what is in force for the tenant; not applicable there, it
-            // stands as dismissed (as the filter on states reads it)
-            item = r.stored.item.for_tenant(t);
-            applicable = Some(r.stored.item.applies_to(t));
-            if applicable == Some(false) {
-                item.state = State::Dismissed;
-            }
+        let (item, applicable) = in_force(&r, tenant.as_deref());
+        if !late(args, &item, &r, now) {
+            continue;
         }
         let deadline = deadline_status(&item, &r.dates(), now);
-        if post_filter {
-            let kind = deadline.kind();
-            let keep = (args.overdue && kind == DeadlineKind::Overdue)
-                || (args.missed && kind == DeadlineKind::Missed);
-            if !keep {
-                continue;
-            }
-        }
         lines.push(TaskLine {
             id: item.message_id.clone(),
             title: r.title,
@@ -691,6 +684,78 @@ async fn list(app: &App, args: &TasksListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `tasks list --format csv`: the items `list` would show, a row each, with
+/// their decisions and the reasons given (from the decision log), every
+/// tenant that sees the post named.
+async fn tasks_csv(
+    store: &Store,
+    rows: Vec<changedesk_store::ItemRow>,
+    args: &TasksListArgs,
+    tenant: Option<&str>,
+    now: Timestamp,
+) -> Result<ExitCode> {
+    let mut kept = Vec::new();
+    for r in rows {
+        let (item, applicable) = in_force(&r, tenant);
+        if late(args, &item, &r, now) {
+            kept.push((r, item, applicable));
+            if args.limit.is_some_and(|l| kept.len() >= l) {
+                break;
+            }
+        }
+    }
+    let reasons =
+        export::decision_reasons(store, kept.iter().map(|(r, _, _)| &r.stored.item), tenant)
+            .await?;
+    let records = kept.iter().map(|(r, item, applicable)| {
+        export::item_record(
+            r,
+            item,
+            &export::ItemContext {
+                tenant,
+                applicable: *applicable,
+                tenants: export::list(&r.tenants),
+                reason: reasons.get(&item.message_id).map(String::as_str),
+                now,
+            },
+        )
+    });
+    output::print_csv(export::ITEM_HEADERS, records)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What is in force of `r`'s item for `tenant` (the item's own without),
+/// and with a tenant whether the post applies to it: not applicable there,
+/// it stands as dismissed (as the filter on states reads it).
+fn in_force(r: &changedesk_store::ItemRow, tenant: Option<&str>) -> (WorkItem, Option<bool>) {
+    match tenant {
+        None => (r.stored.item.clone(), None),
+        Some(t) => {
+            let mut item = r.stored.item.for_tenant(t);
+            let applicable = r.stored.item.applies_to(t);
+            if !applicable {
+                item.state = State::Dismissed;
+            }
+            (item, Some(applicable))
+        }
+    }
+}
+
+/// Whether `list` keeps `item` (as in force): any item without
+/// `--overdue` or `--missed`, else one late in a way asked.
+fn late(
+    args: &TasksListArgs,
+    item: &WorkItem,
+    r: &changedesk_store::ItemRow,
+    now: Timestamp,
+) -> bool {
+    if !args.overdue && !args.missed {
+        return true;
+    }
+    let kind = deadline_status(item, &r.dates(), now).kind();
+    (args.overdue && kind == DeadlineKind::Overdue) || (args.missed && kind == DeadlineKind::Missed)
+}
+
 /// One work item with its post and log, as `tasks show --format json` writes it.
 #[derive(Serialize)]
 struct Shown {
@@ -708,6 +773,7 @@ struct Shown {
 }
 
 async fn show(app: &App, ids: &[String], format: Format) -> Result<ExitCode> {
+    output::not_csv(format)?;
     let now = app::now()?;
     let store = app.store(OpenMode::ReadOnly).await?;
     let r = async {
@@ -719,7 +785,7 @@ async fn show(app: &App, ids: &[String], format: Format) -> Result<ExitCode> {
             let log = store.work_item_log(&id).await?;
             let dates = PostDates {
                 act_by: post.content.act_by,
-                start: post.content.start,
+                start: post.summary.rollout_start.or(post.content.start),
                 first_seen: post.summary.first_seen,
             };
             out.push(Shown {
@@ -953,13 +1019,34 @@ async fn tickets(app: &App, id: &str, format: Format) -> Result<ExitCode> {
                 );
             }
         }
-        other => output::print_json(&tickets, other)?,
+        other => output::print_list(
+            &tickets,
+            other,
+            &[
+                "post_id",
+                "connector",
+                "kind",
+                "scope",
+                "number",
+                "state",
+                "progress",
+                "url",
+                "correlation_id",
+                "external_id",
+                "created_at",
+                "updated_at",
+                "checked_at",
+                "read_error",
+                "close_asked",
+            ],
+        )?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `tasks follow-tickets`.
 async fn follow_tickets(app: &App, limit: i64, format: Format) -> Result<ExitCode> {
+    output::not_csv(format)?;
     let store = app.store_existing().await?;
     let r = async {
         let outbox = crate::commands::notify::outbox(app, &store)?;

@@ -11,6 +11,7 @@ use crate::app::{self, App};
 use crate::cli::{Format, GroupAddArgs, GroupsCommand, TenantsCommand};
 use crate::commands::setup::{self, admin_actor};
 use crate::output::{self, when};
+use changedesk_server::export;
 
 /// A tenant as configured and as archived. Never holds a secret.
 #[derive(Serialize)]
@@ -220,6 +221,7 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                         eprintln!("warning: {w}");
                     }
                 }
+                Format::Csv => print_tenants_csv(&lines)?,
                 f => output::print_json(&lines, f)?,
             }
         }
@@ -254,11 +256,84 @@ pub async fn run(app: &App, cmd: TenantsCommand) -> Result<ExitCode> {
                     }
                     println!("{t}");
                 }
-                f => output::print_json(&runs, f)?,
+                f => output::print_list(
+                    &runs,
+                    f,
+                    &[
+                        "id",
+                        "tenant",
+                        "kind",
+                        "source",
+                        "complete",
+                        "started_at",
+                        "finished_at",
+                        "items",
+                        "new",
+                        "updated",
+                        "gone",
+                        "rejected",
+                    ],
+                )?,
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tenants list --format csv`: a tenant a row, its configuration, consent
+/// and archive as values.
+fn print_tenants_csv(lines: &[TenantLine]) -> Result<()> {
+    let rows = lines.iter().map(|l| {
+        let a = l.archive.as_ref();
+        let d = l.added.as_ref();
+        let count = |f: fn(&TenantRow) -> i64| a.map(|a| f(a).to_string()).unwrap_or_default();
+        vec![
+            l.name.clone(),
+            l.source.to_string(),
+            l.configured.to_string(),
+            l.tenant_id.clone().unwrap_or_default(),
+            d.and_then(|d| d.display_name.clone()).unwrap_or_default(),
+            l.cloud.clone().unwrap_or_default(),
+            l.credential.unwrap_or_default().to_string(),
+            l.secret_expires.clone().unwrap_or_default(),
+            d.map(|d| d.consent.as_str().to_string())
+                .unwrap_or_default(),
+            d.map(|d| d.missing_permissions.join("; "))
+                .unwrap_or_default(),
+            d.and_then(|d| d.check_error.clone()).unwrap_or_default(),
+            count(|a| a.posts_visible),
+            count(|a| a.posts_seen),
+            count(|a| a.incidents_visible),
+            export::time(a.and_then(|a| a.messages_complete_at)),
+            export::time(a.and_then(|a| a.last_sync_at)),
+            a.and_then(|a| a.last_sync_error.clone())
+                .unwrap_or_default(),
+            count(|a| a.sync_failures),
+        ]
+    });
+    output::print_csv(
+        &[
+            "name",
+            "source",
+            "configured",
+            "tenant_id",
+            "display_name",
+            "cloud",
+            "credential",
+            "secret_expires",
+            "consent",
+            "missing_permissions",
+            "check_error",
+            "posts_visible",
+            "posts_seen",
+            "incidents_visible",
+            "messages_complete_at",
+            "last_sync_at",
+            "last_sync_error",
+            "sync_failures",
+        ],
+        rows,
+    )
 }
 
 /// A tenant group and its members among the known tenants.
@@ -318,7 +393,11 @@ async fn groups(app: &App, cmd: GroupsCommand) -> Result<ExitCode> {
                 })
                 .collect();
             if format != Format::Table {
-                output::print_json(&lines, format)?;
+                output::print_list(
+                    &lines,
+                    format,
+                    &["name", "description", "include", "exclude", "members"],
+                )?;
                 return Ok(ExitCode::SUCCESS);
             }
             if lines.is_empty() {
@@ -688,7 +767,7 @@ async fn consent_links(
                 );
             }
         }
-        f => output::print_json(&links, f)?,
+        f => output::print_list(&links, f, &["tenant", "url"])?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -775,7 +854,7 @@ async fn check(app: &App, names: &[String], format: Format) -> Result<ExitCode> 
                 lines.len() - failing
             );
         }
-        f => output::print_json(&lines, f)?,
+        f => output::print_list(&lines, f, &["tenant", "ok", "missing_permissions", "error"])?,
     }
     Ok(if failing > 0 {
         ExitCode::FAILURE

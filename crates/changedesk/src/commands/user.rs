@@ -251,6 +251,32 @@ async fn list(store: &changedesk_store::Store, format: crate::cli::Format) -> Re
                 last_sign_in_at: u.last_sign_in_at.map(|t| t.to_string()),
             })
             .collect();
+        if format == crate::cli::Format::Csv {
+            // the scope as it reads (`all tenants`, `tenants a, b; groups eu`)
+            let records = users.iter().map(|u| {
+                vec![
+                    u.name.clone(),
+                    u.display_name.clone(),
+                    u.email.clone(),
+                    u.role.as_str().to_string(),
+                    u.scope.to_string(),
+                    u.disabled.to_string(),
+                    changedesk_server::export::time(u.last_sign_in_at),
+                ]
+            });
+            return output::print_csv(
+                &[
+                    "name",
+                    "display_name",
+                    "email",
+                    "role",
+                    "scope",
+                    "disabled",
+                    "last_sign_in_at",
+                ],
+                records,
+            );
+        }
         return output::print_json(&rows, format);
     }
     let mut t = output::table(&["user", "role", "scope", "state", "last sign-in"]);

@@ -4,6 +4,7 @@
 mod bench_seed;
 mod config;
 mod crash;
+mod csv_export;
 mod harness;
 mod import;
 mod notify;

@@ -1047,7 +1047,7 @@ fn jira_and_glpi_tickets_are_followed_back_into_their_items() {
     let followups = glpi.changes()[0].followups.clone();
     assert_eq!(followups.len(), 1, "{followups:?}");
     assert!(
-        followups[0].contains("Rollout start: 2026-08-30 → 2026-10-01"),
+        followups[0].contains("Start date: 2026-08-30 → 2026-10-01"),
         "{followups:?}"
     );
     assert!(jira.issues()[0].comments.is_empty());

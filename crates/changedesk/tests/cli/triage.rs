@@ -1053,7 +1053,7 @@ fn an_edited_post_reopens_its_closed_item() {
     assert_eq!(item(&list, "MC1100006")["state"], "triaged");
     assert_eq!(
         item(&list, "MC1100006")["changed_since_triage"],
-        json!(["body"])
+        json!(["timeline", "body"])
     );
     let r = s.run(&as_alice(&["ack", "MC1100006"])).ok();
     assert!(r.stdout.contains("alice acknowledge"), "{}", r.stdout);
@@ -1285,14 +1285,19 @@ fn missed_counts_only_deadlines_after_first_sight_and_the_baseline_is_accepted()
             v["isMajorChange"] = json!(false);
             v["startDateTime"] = json!("2026-07-01T10:00:00Z");
             v["actionRequiredByDateTime"] = Value::Null;
+            // no date in the body: Graph's dates decide
+            v["body"]["content"] =
+                json!("<p>[When this will happen:]</p><p>We will share the date later.</p>");
             v
         })
         .collect();
     // MC1100000: act-by before the first sync; MC1100001: after it, passed;
-    // MC1100002: a rollout ahead; MC1100003: no date (history)
+    // MC1100002: a rollout ahead, which only its body gives (Graph's start
+    // is its publication); MC1100003: no date (history)
     posts[0]["actionRequiredByDateTime"] = json!("2026-08-20T00:00:00Z");
     posts[1]["actionRequiredByDateTime"] = json!("2026-08-28T00:00:00Z");
-    posts[2]["startDateTime"] = json!("2026-09-20T00:00:00Z");
+    posts[2]["body"]["content"] =
+        json!("<p>[When this will happen:]</p><p>Rollout begins in mid-September 2026.</p>");
     // MC1100004, first seen a day after the first sync: act-by passed
     posts[4]["actionRequiredByDateTime"] = json!("2026-08-30T00:00:00Z");
     let later = posts.pop().unwrap();

@@ -3,7 +3,7 @@
 use super::*;
 use crate::graph::{Category, MessageContent, Severity};
 
-const WATCHED: &[&str] = &["start", "end", "act_by", "category"];
+const WATCHED: &[&str] = &["start", "end", "act_by", "timeline", "category"];
 const UNWATCHED: &[&str] = &[
     "title",
     "severity",
@@ -216,7 +216,7 @@ fn the_policy_has_defaults_in_serde() {
     assert!(p.enabled);
     assert_eq!(
         p.reopen_on,
-        strings(&["start", "end", "act_by", "category"])
+        strings(&["start", "end", "act_by", "timeline", "category"])
     );
     let p: ReopenPolicy = serde_json::from_str(r#"{"enabled":false}"#).unwrap();
     assert!(!p.enabled);
@@ -254,7 +254,8 @@ fn message_fields_are_the_names_diff_produces() {
         end: Some(at("2025-07-01T00:00:00Z")),
         act_by: Some(at("2025-03-01T00:00:00Z")),
         last_modified: Some(at("2025-02-01T00:00:00Z")),
-        body_html: "<p>two</p>".into(),
+        // a dated rollout where there was none: the timeline moves too
+        body_html: "<p>Targeted Release: We will begin rolling out in May 2025.</p>".into(),
         has_attachments: true,
         ..content()
     };

@@ -17,7 +17,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::posts::scope_of;
+use super::posts::{Csv, scope_of};
+use crate::export;
 use crate::http::AppState;
 use crate::http::auth::{Caller, Need};
 use crate::http::dto::{ts, ts_opt};
@@ -296,12 +297,16 @@ pub struct ItemParams {
     pub changed: Option<bool>,
     /// Only items due before this instant (RFC 3339).
     pub due_before: Option<String>,
-    /// At most this many (default 500).
+    /// At most this many (default 500, at most 5,000; as CSV default and at
+    /// most 10,000).
     pub limit: Option<i64>,
     /// Comma-separated: `tenants` names every tenant of each item's post
     /// in `tenants`, not only when there are at most 5; `exceptions` lists
     /// each item's tenant exceptions.
     pub include: Option<String>,
+    /// `json` (default) or `csv` (as `Accept: text/csv`): a row per item
+    /// with its decision and the reason given for it.
+    pub format: Option<String>,
 }
 
 /// What a list's `include` asks for: (every tenant's name, the exceptions).
@@ -334,15 +339,37 @@ pub(crate) fn states(name: &str, s: &Option<String>) -> ApiResult<Vec<ItemState>
     Ok(out)
 }
 
-/// Lists work items, soonest due first.
+/// Lists work items, soonest due first. As CSV (`format=csv`, or `Accept:
+/// text/csv`): a row per item with what is in force (for `tenant`, else
+/// the item's own), its decision and the reason given for it (at most
+/// 10,000: a cut list says so in `X-Changedesk-Truncated`).
 #[utoipa::path(get, path = "/api/v1/items", tag = "items", params(ItemParams),
-    responses((status = 200, body = Vec<ItemRowDto>), (status = 400, body = Problem), (status = 401, body = Problem)))]
+    responses((status = 200, content((Vec<ItemRowDto> = "application/json"), (String = "text/csv")),
+            headers(("x-changedesk-truncated" = String,
+                description = "CSV only, when the list was cut (at `limit`, at most 10,000 rows): the rows it holds."))),
+        (status = 400, body = Problem), (status = 401, body = Problem)))]
 async fn list_items(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Query(p): Query<ItemParams>,
-) -> ApiResult<axum::Json<Vec<ItemRowDto>>> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     let (names, exceptions) = item_includes(p.include.as_deref())?;
+    if super::posts::wants_csv(p.format.as_deref(), &headers)? {
+        let csv = match filter(&caller, &p)? {
+            Some(mut f) => {
+                let most = p
+                    .limit
+                    .unwrap_or(export::MAX_ROWS as i64)
+                    .clamp(1, export::MAX_ROWS as i64);
+                f.limit = Some(most);
+                items_csv(&state, &caller, f, p.tenant.as_deref()).await?
+            }
+            None => Csv::new(export::ITEM_HEADERS, Vec::new(), false)?,
+        };
+        return Ok(super::posts::csv_answer(csv, "items", state.now()));
+    }
     let rows = match filter(&caller, &p)? {
         Some(f) => rows(&state, &caller, &f).await?,
         None => Vec::new(),
@@ -373,8 +400,66 @@ async fn list_items(
                 tenants: cover.names,
             }
         })
+        .collect::<Vec<_>>();
+    let mut resp = axum::Json(out).into_response();
+    super::posts::varies_by_accept(&mut resp);
+    Ok(resp)
+}
+
+/// The work items of `filter` (from [`filter`]; at most its `limit`, else
+/// [`export::MAX_ROWS`]) as CSV, each with what is in force for `tenant`
+/// (else the item's own), its decision and the reason given, and the
+/// tenants in the caller's scope that see its post (named when few, else
+/// counted with their groups). A list longer than asked says it was cut.
+pub(crate) async fn items_csv(
+    state: &AppState,
+    caller: &Caller,
+    mut filter: ItemFilter,
+    tenant: Option<&str>,
+) -> ApiResult<Csv> {
+    let tenant = tenant
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty());
+    let tenant = tenant.as_deref();
+    let most = filter
+        .limit
+        .map_or(export::MAX_ROWS, |l| usize::try_from(l).unwrap_or(0))
+        .min(export::MAX_ROWS);
+    // one more says whether the list goes on
+    filter.limit = Some(i64::try_from(most).unwrap_or(i64::MAX).saturating_add(1));
+    let groups = Groups::load(state, caller).await?;
+    // without groups to show, a row's tenants are counted beyond a few (as
+    // the items page's cards)
+    filter.names_for_exceptions_only = groups.is_empty();
+    let mut rows = rows(state, caller, &filter).await?;
+    let more = rows.len() > most;
+    rows.truncate(most);
+    let reasons =
+        export::decision_reasons(&state.store, rows.iter().map(|r| &r.stored.item), tenant).await?;
+    let now = state.now();
+    let records = rows
+        .iter()
+        .map(|r| {
+            let item = &r.stored.item;
+            let in_force = tenant.map(|t| item.for_tenant(t));
+            let cover = groups.item_row(r);
+            export::item_record(
+                r,
+                in_force.as_ref().unwrap_or(item),
+                &export::ItemContext {
+                    tenant,
+                    applicable: tenant.map(|t| item.applies_to(t)),
+                    tenants: match cover.names {
+                        Some(names) => export::list(&names),
+                        None => cover.describe(),
+                    },
+                    reason: reasons.get(&item.message_id).map(String::as_str),
+                    now,
+                },
+            )
+        })
         .collect();
-    Ok(axum::Json(out))
+    Csv::new(export::ITEM_HEADERS, records, more)
 }
 
 /// The store's filter of the work items `p` asks for that `caller` may

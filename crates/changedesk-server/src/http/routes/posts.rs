@@ -10,9 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::export;
 use crate::http::auth::Caller;
 use crate::http::dto::{
-    FieldChangeDto, PostSummaryDto, RevisionDto, SnippetPartDto, TenantLinkDto,
+    FieldChangeDto, PostSummaryDto, RevisionDto, SnippetPartDto, TenantLinkDto, TimelineDto,
 };
 use crate::http::error::{ApiError, ApiResult, Problem};
 use crate::http::extract::{Path, Query};
@@ -94,6 +95,53 @@ pub struct PostParams {
 /// facets share).
 const INCLUDE_TOTAL: &str = "include_total";
 const INCLUDE: &str = "include";
+const FORMAT: &str = "format";
+
+/// Whether a web UI list's page is asked as a CSV file (`format=csv`), or
+/// as the page (nothing, or `html`); anything else is refused.
+pub(crate) fn page_as_csv(format: &str) -> ApiResult<bool> {
+    match format.trim() {
+        "" | "html" => Ok(false),
+        "csv" => Ok(true),
+        other => Err(ApiError::bad_request(format!(
+            "format `{}` is not html or csv",
+            other.chars().take(40).collect::<String>()
+        ))),
+    }
+}
+
+/// Whether a list is asked as CSV: `format=csv` (`json`, the default,
+/// answers JSON whatever `Accept` says), else an `Accept` naming
+/// `text/csv` (the API's lists; one answer of the web UI's lists).
+pub(crate) fn wants_csv(format: Option<&str>, headers: &axum::http::HeaderMap) -> ApiResult<bool> {
+    match format.map(str::trim) {
+        Some(f) if f.eq_ignore_ascii_case("csv") => return Ok(true),
+        Some(f) if f.eq_ignore_ascii_case("json") => return Ok(false),
+        Some("") | None => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "{FORMAT}: `{}` is not json or csv",
+                other.chars().take(40).collect::<String>()
+            )));
+        }
+    }
+    Ok(headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media = parts.next().unwrap_or("");
+            // `q=0` says "not this one"
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            media.eq_ignore_ascii_case("text/csv") && !refused
+        }))
+}
 
 /// `include=tenants`: a list names every tenant of each row, not only
 /// when there are few.
@@ -132,11 +180,12 @@ pub(crate) fn includes<const N: usize>(
 }
 
 /// The post list's parameters: [`PostParams`], whether to count every
-/// match (`include_total=true|false`) and whether to name every tenant
-/// (`include=tenants`).
-fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool, bool)> {
+/// match (`include_total=true|false`), whether to name every tenant
+/// (`include=tenants`) and the `format` asked for, if any.
+fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool, bool, Option<String>)> {
     let mut include_total = false;
     let mut names = false;
+    let mut format = None;
     let mut rest = Vec::new();
     for pair in uri
         .query()
@@ -154,6 +203,10 @@ fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool, bool)> {
             for (_, value) in decoded {
                 names |= include_tenants(Some(&value))?;
             }
+            continue;
+        }
+        if key == FORMAT {
+            format = Some(value.to_string());
             continue;
         }
         if key != INCLUDE_TOTAL {
@@ -174,7 +227,7 @@ fn list_params(uri: &axum::http::Uri) -> ApiResult<(PostParams, bool, bool)> {
         .parse()
         .map_err(|_| ApiError::bad_request("the query string is not valid"))?;
     let axum::extract::Query(p) = axum::extract::Query::<PostParams>::try_from_uri(&others)?;
-    Ok((p, include_total, names))
+    Ok((p, include_total, names, format))
 }
 
 fn list(s: &Option<String>) -> Vec<String> {
@@ -398,26 +451,51 @@ pub struct PostPageDto {
     pub total: Option<i64>,
 }
 
-/// Lists and searches posts.
+/// Lists and searches posts. As CSV (`format=csv`, or `Accept: text/csv`):
+/// every match from the cursor on (at most 10,000: a cut list says so in
+/// `X-Changedesk-Truncated`), a row per post with its work item, decision
+/// and the reason given for it.
 #[utoipa::path(get, path = "/api/v1/posts", tag = "posts",
     params(PostParams, ("include_total" = Option<bool>, Query,
         description = "Count every match for `total` (default false): counting reads all the matches, so ask \
                        on the first page; later pages repeat the count their cursor carries."),
         ("include" = Option<String>, Query,
-        description = "`tenants`: name every tenant of each post in `tenants`, not only when there are at most 5.")),
-    responses((status = 200, body = PostPageDto), (status = 400, body = Problem), (status = 401, body = Problem)))]
+        description = "`tenants`: name every tenant of each post in `tenants`, not only when there are at most 5."),
+        ("format" = Option<String>, Query,
+        description = "`json` (default) or `csv`: every match as CSV (as `Accept: text/csv`); `limit` is then the \
+                       size of each read, not of the answer.")),
+    responses((status = 200, content((PostPageDto = "application/json"), (String = "text/csv")),
+            headers(("x-changedesk-truncated" = String,
+                description = "CSV only, when the list was cut at 10,000 rows: the rows it holds."))),
+        (status = 400, body = Problem), (status = 401, body = Problem)))]
 async fn list_posts(
     State(state): State<AppState>,
     caller: Caller,
     uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<axum::response::Response> {
-    let (p, include_total, names) = list_params(&uri)?;
+    let (p, include_total, names, format) = list_params(&uri)?;
+    if wants_csv(format.as_deref(), &headers)? {
+        let q = query(&state, &p, &caller).await?;
+        let csv = posts_csv(&state, &caller, q, p.tenant.as_deref()).await?;
+        return Ok(csv_answer(csv, "posts", state.now()));
+    }
     let depends = depends_on(&p);
     let make = {
         let (state, caller) = (state.clone(), caller.clone());
         move || async move { post_page(&state, &caller, &p, include_total, names).await }
     };
-    cache::json(&state, &caller, &uri, depends, make).await
+    let mut resp = cache::json(&state, &caller, &uri, depends, make).await?;
+    varies_by_accept(&mut resp);
+    Ok(resp)
+}
+
+/// Says that a list's answer depends on `Accept` (JSON, or CSV).
+pub(crate) fn varies_by_accept(resp: &mut axum::response::Response) {
+    resp.headers_mut().append(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("accept"),
+    );
 }
 
 /// What a post list or its facets depend on besides the caller's rights and
@@ -475,6 +553,96 @@ async fn post_page(
         next_cursor,
         total,
     })
+}
+
+/// A list written as CSV: its text, and how many rows it holds when it was
+/// cut at [`export::MAX_ROWS`].
+pub(crate) struct Csv {
+    pub bytes: Vec<u8>,
+    pub cut: Option<usize>,
+}
+
+impl Csv {
+    /// `records` under `headers`; `cut` when there were more.
+    pub(crate) fn new(headers: &[&str], records: Vec<Vec<String>>, more: bool) -> ApiResult<Csv> {
+        let rows = records.len();
+        Ok(Csv {
+            bytes: export::write(headers, records).map_err(|e| ApiError::internal(&e))?,
+            cut: more.then_some(rows),
+        })
+    }
+}
+
+/// The answer of a list as CSV: a download named for `what` and the day,
+/// saying in its name and a header when the list was cut.
+pub(crate) fn csv_answer(
+    csv: Csv,
+    what: &str,
+    now: changedesk_core::Timestamp,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let name = export::file_name(what, now, csv.cut);
+    let mut resp = csv.bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(export::CONTENT_TYPE),
+    );
+    // the name is ASCII made here (a fixed word and a date), never input
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.append(header::VARY, HeaderValue::from_static("accept"));
+    if let Some(n) = csv.cut {
+        h.insert(export::TRUNCATED_HEADER, HeaderValue::from(n));
+    }
+    resp
+}
+
+/// The posts of `q` as CSV, every page from its cursor on, at most
+/// [`export::MAX_ROWS`]: each with its work item as in force for `tenant`
+/// (else the item's own), its decision and the reason given, and the
+/// tenants in the caller's scope that see or saw it (named when few, else
+/// counted with their groups).
+pub(crate) async fn posts_csv(
+    state: &AppState,
+    caller: &Caller,
+    mut q: PostQuery,
+    tenant: Option<&str>,
+) -> ApiResult<Csv> {
+    let tenant = tenant.map(str::trim).filter(|t| !t.is_empty());
+    let groups = Groups::load(state, caller).await?;
+    q.limit = 200;
+    let mut records = Vec::new();
+    let more = loop {
+        let page = state.store.list_posts(&q).await?;
+        let room = export::MAX_ROWS.saturating_sub(records.len());
+        let cut = page.items.len() > room;
+        let hits = page.items.get(..room).unwrap_or(&page.items);
+        let summaries: Vec<&changedesk_store::PostSummary> =
+            hits.iter().map(|h| &h.summary).collect();
+        let rows = export::post_records(&state.store, &summaries, tenant).await?;
+        for (mut record, h) in rows.into_iter().zip(hits) {
+            let cover = groups.row(h.tenants.clone(), false);
+            record.push(match cover.names {
+                Some(names) => export::list(&names),
+                None => cover.describe(),
+            });
+            records.push(record);
+        }
+        // a next cursor means there are more (the store reads one ahead)
+        match page.next_cursor {
+            _ if cut => break true,
+            Some(_) if records.len() >= export::MAX_ROWS => break true,
+            Some(c) => q.cursor = Some(c),
+            None => break false,
+        }
+    };
+    let mut headers = export::POST_HEADERS.to_vec();
+    headers.push("tenants");
+    Csv::new(&headers, records, more)
 }
 
 /// A value and how many posts have it.
@@ -615,6 +783,8 @@ pub struct PostDetailDto {
     pub tenant_page: i64,
     /// How many pages the matching tenants make (at least 1).
     pub tenant_pages: i64,
+    /// The rollout timeline read from the current version's body.
+    pub timeline: TimelineDto,
     pub revisions: Vec<RevisionDto>,
 }
 
@@ -658,6 +828,7 @@ async fn get_post(
         tenant_matches: listed.matches as i64,
         tenant_page: listed.page as i64,
         tenant_pages: listed.pages as i64,
+        timeline: TimelineDto::from(&d.timeline),
         revisions: d
             .revisions
             .iter()

@@ -317,7 +317,7 @@ async fn me(
             .session(token_hash, &state.now())
             .await?
             .map(|(s, _)| s.csrf_token),
-        Via::Token { .. } => None,
+        Via::Token { .. } | Via::Feed { .. } => None,
     };
     Ok(axum::Json(Me {
         user: CallerDto::from(&caller),

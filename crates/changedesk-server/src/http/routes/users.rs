@@ -539,7 +539,9 @@ pub(crate) async fn tokens(
 fn manages(caller: &Caller, t: &ApiTokenRow) -> bool {
     match caller.via {
         Via::Session { .. } => true,
-        Via::Token { .. } => caller.role.is_at_least(t.role) && t.scope.within(&caller.scope),
+        Via::Token { .. } | Via::Feed { .. } => {
+            caller.role.is_at_least(t.role) && t.scope.within(&caller.scope)
+        }
     }
 }
 
