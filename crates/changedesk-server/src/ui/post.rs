@@ -810,75 +810,8 @@ pub(crate) async fn act(
     Path(id): Path<String>,
     form: UiForm,
 ) -> UiResult<Response> {
-    let version = match form.get("version") {
-        "" => None,
-        v => Some(
-            v.parse::<i64>()
-                .map_err(|_| UiError::bad_request(format!("version `{v}` is not a number")))?,
-        ),
-    };
-    let act_for = form.get("for").trim().to_string();
-    let outcome = match action_of(&form) {
-        Ok(action) => items::act(
-            &state,
-            &form.user.caller,
-            &id,
-            version,
-            action,
-            &act_for_of(&act_for),
-        )
-        .await
-        .map_err(|e| (e.status, e.detail)),
-        Err(m) => Err((StatusCode::BAD_REQUEST, m)),
-    };
-    let back = if act_for.is_empty() {
-        format!("/posts/{}#triage", view::encode(&id))
-    } else {
-        format!(
-            "/posts/{}?for={}#triage",
-            view::encode(&id),
-            view::encode(&act_for)
-        )
-    };
-    // the post again, with what happened: tenants left as they were, or
-    // what went wrong
-    let (note, status) = match outcome {
-        Ok(skipped) if skipped.is_empty() => return Ok(Redirect::to(&back).into_response()),
-        Ok(skipped) => (
-            format!(
-                "Done; left as they were: {}",
-                skipped
-                    .iter()
-                    .map(|s| format!("{} ({})", s.tenant, s.reason))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-            StatusCode::OK,
-        ),
-        // not in scope: as for any post that does not exist
-        Err((StatusCode::NOT_FOUND, m)) => {
-            return Err(UiError::Page {
-                status: StatusCode::NOT_FOUND,
-                message: m,
-            });
-        }
-        Err((status, m)) => (m, status),
-    };
-    let list = TenantList {
-        page: 1,
-        act_for,
-        ..TenantList::default()
-    };
-    render(
-        &state,
-        &form.user,
-        &id,
-        (None, None),
-        &list,
-        Some(note),
-        status,
-    )
-    .await
+    let actions = action_of(&form).map(|a| vec![a]);
+    run_actions(&state, &form, &id, actions, None).await
 }
 
 /// How many posts awaiting triage the post page looks through for the ones
@@ -1003,6 +936,28 @@ pub(crate) async fn triage_form(
     Path(id): Path<String>,
     form: UiForm,
 ) -> UiResult<Response> {
+    // where "next" goes is decided before this post leaves the queue
+    let next = if form.get("then") == "next" {
+        triage_queue_around(&state, &form.user.caller, &id).await?.1
+    } else {
+        None
+    };
+    run_actions(&state, &form, &id, triage_form_actions(&form), next).await
+}
+
+/// Does a form's `actions` on the post `id` one after another, as the API's
+/// `POST /api/v1/items/{id}/actions` does each (same checks, same log; the
+/// first at the form's `version`), for the form's `for`. Then to `next`, or
+/// back to the post; or the post again with what went wrong (what was done
+/// before it stays done, and is said) or which tenants were left as they
+/// were.
+async fn run_actions(
+    state: &AppState,
+    form: &UiForm,
+    id: &str,
+    actions: Result<Vec<Action>, String>,
+    next: Option<String>,
+) -> UiResult<Response> {
     let mut version = match form.get("version") {
         "" => None,
         v => Some(
@@ -1011,23 +966,17 @@ pub(crate) async fn triage_form(
         ),
     };
     let act_for = form.get("for").trim().to_string();
-    // where "next" goes is decided before this post leaves the queue
-    let next = if form.get("then") == "next" {
-        triage_queue_around(&state, &form.user.caller, &id).await?.1
-    } else {
-        None
-    };
     let mut failure = None;
     let mut done = 0usize;
     let mut skipped = Vec::new();
-    match triage_form_actions(&form) {
+    match actions {
         Err(m) => failure = Some((StatusCode::BAD_REQUEST, m)),
         Ok(actions) => {
             for action in actions {
                 match items::act(
-                    &state,
+                    state,
                     &form.user.caller,
-                    &id,
+                    id,
                     version.take(),
                     action,
                     &act_for_of(&act_for),
@@ -1046,20 +995,16 @@ pub(crate) async fn triage_form(
             }
         }
     }
-    let back = if act_for.is_empty() {
-        format!("/posts/{}#triage", view::encode(&id))
-    } else {
-        format!(
-            "/posts/{}?for={}#triage",
-            view::encode(&id),
-            view::encode(&act_for)
-        )
-    };
     let (note, status) = match failure {
         None if skipped.is_empty() => {
-            let to = match &next {
-                Some(n) => format!("/posts/{}#triage", view::encode(n)),
-                None => back,
+            let to = match (&next, act_for.is_empty()) {
+                (Some(n), _) => format!("/posts/{}#triage", view::encode(n)),
+                (None, true) => format!("/posts/{}#triage", view::encode(id)),
+                (None, false) => format!(
+                    "/posts/{}?for={}#triage",
+                    view::encode(id),
+                    view::encode(&act_for)
+                ),
             };
             return Ok(Redirect::to(&to).into_response());
         }
@@ -1074,6 +1019,7 @@ pub(crate) async fn triage_form(
             ),
             StatusCode::OK,
         ),
+        // not in scope: as for any post that does not exist
         Some((StatusCode::NOT_FOUND, m)) => {
             return Err(UiError::Page {
                 status: StatusCode::NOT_FOUND,
@@ -1092,9 +1038,9 @@ pub(crate) async fn triage_form(
         ..TenantList::default()
     };
     render(
-        &state,
+        state,
         &form.user,
-        &id,
+        id,
         (None, None),
         &list,
         Some(note),
