@@ -20,6 +20,14 @@ use super::{AuditEntry, Backend, Result, Store, postgres, sqlite};
 /// many seconds of its recorded use is not written again.
 pub const TOKEN_USE_GRANULARITY_SECS: i64 = 60;
 
+/// Views of the inbox less than this many seconds apart are one visit
+/// ([`Store::inbox_visit`]).
+pub const VISIT_GAP_SECS: i64 = 3600;
+
+/// A view of the inbox within this many seconds of the last one recorded
+/// writes nothing.
+pub const VISIT_WRITE_GRANULARITY_SECS: i64 = 60;
+
 /// Someone who signs in.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct User {
@@ -356,6 +364,14 @@ impl Store {
         now: &Timestamp,
     ) -> Result<Option<(SessionRow, User)>> {
         dispatch!(self.session(token_hash, now))
+    }
+
+    /// Records a view of the inbox by the user at `now`; returns when their
+    /// previous visit was (`None` on the first). Views less than an hour
+    /// apart are one visit (see [`VISIT_GAP_SECS`]).
+    pub async fn inbox_visit(&self, user_id: i64, now: &Timestamp) -> Result<Option<Timestamp>> {
+        let writer = &*self.writer;
+        dispatch_write!(self.inbox_visit(writer, user_id, now))
     }
 
     /// Marks a session seen at `now` and moves its expiry to `new_expiry`.

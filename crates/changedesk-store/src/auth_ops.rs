@@ -6,7 +6,7 @@
 
 use changedesk_core::access::{Role, validate_user_name};
 
-use super::{ApiTokenRow, AuditFilter, NewSession, NewToken, NewUser, SessionRow, User, UserUpdate};
+use super::{ApiTokenRow, AuditFilter, NewSession, NewToken, NewUser, SessionRow, User, UserUpdate, VISIT_GAP_SECS, VISIT_WRITE_GRANULARITY_SECS};
 
 const USER_COLUMNS: &str = "u.id, u.name, u.role, u.disabled, u.display_name, u.email, u.oidc_subject, \
     u.created_at, u.updated_at, u.last_sign_in_at, u.scope, u.password_hash, u.failed_sign_ins, \
@@ -383,6 +383,41 @@ pub(crate) async fn record_sign_in(pool: &Pool<Db>, writer: &Writer, user_id: i6
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Records a view of the inbox by `user_id` at `now` and returns when their
+/// previous visit was (`None` on their first): a view more than
+/// `VISIT_GAP_SECS` after the last one starts a new visit, whose previous
+/// visit is then the one that ended.
+pub(crate) async fn inbox_visit(pool: &Pool<Db>, writer: &Writer, user_id: i64, now: &Timestamp) -> Result<Option<Timestamp>> {
+    // read without the write lock: most views are a minute or less from
+    // the last one recorded, and write nothing (the inbox is the busiest
+    // page; a write per view would queue behind every sync)
+    let row = sqlx::query("SELECT inbox_visit_at, inbox_previous_visit_at FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user {user_id}")))?;
+    let last = read_ts_opt(row.try_get("inbox_visit_at")?)?;
+    let mut previous = read_ts_opt(row.try_get("inbox_previous_visit_at")?)?;
+    let since = last.map(|l| now.unix_seconds() - l.unix_seconds());
+    if since.is_some_and(|s| (0..=VISIT_WRITE_GRANULARITY_SECS).contains(&s)) {
+        return Ok(previous);
+    }
+    if let (Some(last), Some(s)) = (last, since)
+        && s > VISIT_GAP_SECS
+    {
+        previous = Some(last);
+    }
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "inbox visit").await?;
+    sqlx::query("UPDATE users SET inbox_visit_at = $1, inbox_previous_visit_at = $2 WHERE id = $3")
+        .bind(now.to_canonical())
+        .bind(previous.map(|t| t.to_canonical()))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(previous)
 }
 
 pub(crate) async fn record_failed_sign_in(

@@ -94,7 +94,7 @@ pub struct DependsOn {
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct Key {
-    writes: (u64, i64),
+    writes: i64,
     /// Only for an answer that depends on who the caller is.
     user: Option<i64>,
     role: Role,
@@ -152,8 +152,9 @@ pub struct AnswerCache {
     /// caller limited to some tenants resolves its scope against, kept as
     /// the answers are.
     names: std::sync::Mutex<Option<Names>>,
-    /// The archive's count of writes as last read, and when.
-    changes: std::sync::Mutex<(i64, Option<Instant>)>,
+    /// Every process's count of writes, when it was read, and this
+    /// process's count just before.
+    changes: std::sync::Mutex<(i64, Option<Instant>, u64)>,
     /// Held by the one request reading it.
     polling: tokio::sync::Mutex<()>,
     poll: Duration,
@@ -165,7 +166,7 @@ pub struct AnswerCache {
 /// The tenant names and groups as read at a count of writes.
 #[derive(Clone)]
 struct Names {
-    writes: (u64, i64),
+    writes: i64,
     tenants: Arc<Vec<String>>,
     groups: Arc<Vec<TenantGroup>>,
     /// Scopes resolved against these names.
@@ -206,28 +207,40 @@ impl AnswerCache {
             entries: quick_cache::sync::Cache::with_weighter(estimated, settings.bytes, Weigh),
             ttl: settings.ttl,
             names: std::sync::Mutex::new(None),
-            changes: std::sync::Mutex::new((0, None)),
+            changes: std::sync::Mutex::new((0, None, 0)),
             polling: tokio::sync::Mutex::new(()),
             poll: settings.poll,
             renewals: Arc::new(tokio::sync::Semaphore::new(1)),
         })
     }
 
-    /// The counts of writes that key answers: this process's, and every
-    /// process's as read at most `poll` ago (read now by this request
-    /// unless another one is reading it).
-    async fn writes(&self, state: &AppState) -> ApiResult<(u64, i64)> {
+    /// The count of writes that keys answers: every process's as read at
+    /// most `poll` ago (read now by this request unless another one is
+    /// reading it), plus this process's since that read. A write of this
+    /// process counts at once, and once: when the next read of every
+    /// process's count includes it, this process's since that read no
+    /// longer does (counting both made a second miss after each write, as
+    /// soon as the poll caught up).
+    async fn writes(&self, state: &AppState) -> ApiResult<i64> {
         let local = state.store.local_writes();
-        let (n, at) = *self.changes.lock().unwrap_or_else(|e| e.into_inner());
-        if at.is_some_and(|at| at.elapsed() < self.poll) {
-            return Ok((local, n));
+        let sum = |(n, _, local_then): (i64, Option<Instant>, u64)| {
+            n.saturating_add(i64::try_from(local.saturating_sub(local_then)).unwrap_or(i64::MAX))
+        };
+        let kept = *self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.1.is_some_and(|at| at.elapsed() < self.poll) {
+            return Ok(sum(kept));
         }
         let Ok(_reading) = self.polling.try_lock() else {
-            return Ok((local, n));
+            return Ok(sum(kept));
         };
+        // this process's count before every process's: a write ending in
+        // between is in both, and counted once more (one extra miss), never
+        // in neither
+        let local_then = state.store.local_writes();
         let n = state.store.archive_changes().await?;
-        *self.changes.lock().unwrap_or_else(|e| e.into_inner()) = (n, Some(Instant::now()));
-        Ok((local, n))
+        let now = (n, Some(Instant::now()), local_then);
+        *self.changes.lock().unwrap_or_else(|e| e.into_inner()) = now;
+        Ok(sum(now))
     }
 }
 

@@ -393,6 +393,8 @@ pub(crate) struct Row {
     rollout: String,
     /// Its newest revision moved a date (Graph's, or the body's timeline).
     date_moved: bool,
+    /// When changedesk first saw it (canonical).
+    first_seen: String,
     modified: String,
     revision: i64,
     tenants: String,
@@ -417,6 +419,10 @@ struct InboxPage {
     data: InboxView,
     /// What a bulk action just did.
     notice: Option<String>,
+    /// The caller's previous visit (canonical, for comparing with the rows'
+    /// first sight; empty on a first visit) and as people read it.
+    new_after: String,
+    previous_visit: String,
 }
 
 /// What the inbox shows of the archive: kept by the answer cache.
@@ -502,6 +508,11 @@ pub(crate) async fn inbox(
         caller: p.assignee.trim().eq_ignore_ascii_case("me"),
     };
     let notice = p.bulk_notice();
+    // new since the caller's previous visit: the rows first seen after it
+    let previous_visit = state
+        .store
+        .inbox_visit(user.caller.user_id, &state.now())
+        .await?;
     let make = {
         let (state, caller) = (state.clone(), user.caller.clone());
         move || async move { inbox_view(&state, &caller, &p).await }
@@ -511,6 +522,8 @@ pub(crate) async fn inbox(
         layout: user.layout("Inbox", "inbox"),
         data,
         notice,
+        new_after: previous_visit.map(|t| t.to_canonical()).unwrap_or_default(),
+        previous_visit: previous_visit.map(|t| view::when(&t)).unwrap_or_default(),
     })?;
     if let Some(hit) = hit {
         page.headers_mut()
@@ -692,6 +705,7 @@ async fn inbox_view(state: &AppState, caller: &Caller, p: &InboxParams) -> UiRes
                 act_by_soon: s.act_by.is_some_and(|a| a >= now && a <= soon_until),
                 rollout: view::date(&s.rollout_start),
                 date_moved: s.date_moved,
+                first_seen: s.first_seen.to_canonical(),
                 modified: view::date(&s.last_modified),
                 revision: s.revision,
                 tenants: tenant_groups.row(h.tenants.clone(), false).describe(),

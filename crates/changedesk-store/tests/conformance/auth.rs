@@ -1514,3 +1514,58 @@ conformance!(
         assert_eq!(store.archive_changes().await.unwrap(), shared + 2);
     }
 );
+
+conformance!(
+    an_inbox_visit_remembers_the_one_before,
+    |store: Store| async move {
+        let u = store
+            .create_user(
+                &new_user("vera", Role::Reader, "2026-03-01T00:00:00Z"),
+                "test",
+            )
+            .await
+            .unwrap();
+        let at = |s: &str| changedesk_core::Timestamp::parse(s).unwrap();
+        // the first visit has none before it; views within the hour are one visit
+        assert_eq!(
+            store
+                .inbox_visit(u.id, &at("2026-03-01T09:00:00Z"))
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .inbox_visit(u.id, &at("2026-03-01T09:30:00Z"))
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store
+                .inbox_visit(u.id, &at("2026-03-01T10:20:00Z"))
+                .await
+                .unwrap(),
+            None
+        );
+        // more than an hour after the last view: a new visit, after the one at 10:20
+        let next = store
+            .inbox_visit(u.id, &at("2026-03-02T08:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(next, Some(at("2026-03-01T10:20:00Z")));
+        assert_eq!(
+            store
+                .inbox_visit(u.id, &at("2026-03-02T08:00:30Z"))
+                .await
+                .unwrap(),
+            Some(at("2026-03-01T10:20:00Z"))
+        );
+        assert!(
+            store
+                .inbox_visit(u.id + 1000, &at("2026-03-02T08:00:00Z"))
+                .await
+                .is_err()
+        );
+    }
+);

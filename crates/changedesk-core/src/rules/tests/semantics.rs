@@ -4,7 +4,10 @@ use crate::graph::RolloutStatus;
 
 use super::super::words::{Phrase, phrase_words};
 use super::super::{ActionSpec, Partial, PostEval, PostFacts, RuleSet, TenantFacts};
-use super::{BODY, compile, content, holds, holds_with, now, spec, view};
+use super::{
+    BODY, compile, content, holds, holds_with, now, outcome_of, spec, view, when_error,
+    with_fixture,
+};
 
 fn table(cases: &[(&str, bool)]) {
     for (src, want) in cases {
@@ -355,4 +358,50 @@ fn compiled_rules_and_results_cross_threads() {
     send_sync::<PostFacts<'static>>();
     send_sync::<PostEval<'static>>();
     send_sync::<super::super::Explanation>();
+}
+
+#[test]
+fn rules_read_the_rollout_timeline_of_the_body() {
+    let mut content = content();
+    content.body_html = "<p>[When this will happen:]</p>\
+        <p>Targeted Release: We will begin rolling out mid-September 2026 and expect to complete by late September 2026.</p>\
+        <p>General Availability (GCC High): We will begin rolling out October 2026 and expect to complete by mid-November 2026.</p>"
+        .into();
+    let view = view();
+    let post = PostFacts::new(&content, &view, "");
+    let groups: Vec<String> = Vec::new();
+    let tenant = TenantFacts {
+        tenant: "contoso",
+        groups: &groups,
+        rollout: &[],
+        is_new: true,
+        is_updated: false,
+        changed_fields: &[],
+    };
+    let holds = |when: &str| {
+        let rules = compile(&[spec("r", when, ActionSpec::default())]);
+        !outcome_of(&rules, &post, &tenant).matched.is_empty()
+    };
+    // now is 22 August 2026: the rollout starts on 11 September
+    assert!(holds("rollout_start - now < 30d"));
+    assert!(holds("rollout_start == 2026-09-11"));
+    assert!(holds("rollout_end == 2026-11-20"));
+    assert!(holds(
+        r#"rings has "targeted_release" and clouds has "gcc_high""#
+    ));
+    assert!(!holds(r#"rings has "retirement""#));
+    // without dates in the body: null, and nothing is compared
+    assert!(!with_fixture(
+        |_| {},
+        |post, tenant| {
+            let rules = compile(&[spec(
+                "r",
+                "rollout_start < now + 1000d",
+                ActionSpec::default(),
+            )]);
+            !outcome_of(&rules, post, tenant).matched.is_empty()
+        }
+    ));
+    // a ring that is not one is a compile error
+    assert!(when_error(r#"rings has "gneral_availability""#).contains("general_availability"));
 }
