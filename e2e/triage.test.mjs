@@ -131,3 +131,45 @@ test('on a phone the post page and the board are no wider than the screen, and t
     await context.close();
   }
 });
+
+test('the inbox: more rows on a screen in the compact list, each with a preview the keyboard opens', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { context, page } = await openAs(browser, demo, recorder, 'manager', { width: 1280, height: 800 });
+  try {
+    // rows wholly on one screen of the list (scrolled to its first row)
+    const onScreen = () => page.evaluate(() => {
+      const rows = Array.from(document.querySelectorAll('[data-row]'));
+      rows[0].scrollIntoView({ block: 'start' });
+      return rows.filter((r) => r.getBoundingClientRect().bottom <= window.innerHeight).length;
+    });
+    const wide = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    await page.goto('/?density=comfortable');
+    const comfortable = await onScreen();
+    assert.equal(await wide(), 0, 'the comfortable list fits the screen');
+    await page.goto('/?density=compact');
+    assert.equal(await page.locator('table.posts.compact').count(), 1);
+    const compact = await onScreen();
+    assert.equal(await wide(), 0, 'the compact list fits the screen');
+    // remembered: the inbox without the parameter stays compact
+    await page.goto('/?chip=awaiting');
+    assert.equal(await page.locator('table.posts.compact').count(), 1, 'the density is remembered');
+    const line = `inbox rows on a 1280×800 screen: ${comfortable} comfortable, ${compact} compact`;
+    t.diagnostic(line);
+    console.log(line);
+    assert.ok(compact > comfortable, line);
+    // j moves to the first row, p opens its preview, p again closes it
+    await page.keyboard.press('j');
+    const preview = page.locator('[data-row].current details[data-preview]');
+    assert.equal(await preview.count(), 1, 'the first row has a preview');
+    await page.keyboard.press('p');
+    assert.equal(await preview.evaluate((d) => d.open), true, 'p opens the preview');
+    // fetched as it opens: the row's link to the post gives way to the preview
+    await page.waitForFunction(() => document.querySelector('[data-row].current details[data-preview] .preview-body') !== null);
+    const text = await preview.innerText();
+    assert.ok(text.includes('Open MC'), `the preview links its post: ${text}`);
+    await page.keyboard.press('p');
+    assert.equal(await preview.evaluate((d) => d.open), false, 'p again closes it');
+    await page.goto('/?density=comfortable');
+  } finally {
+    await context.close();
+  }
+});

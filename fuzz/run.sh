@@ -13,11 +13,14 @@ secs="${1:?usage: fuzz/run.sh SECONDS [TARGET...]}"
 shift
 export RUSTC_BOOTSTRAP=1
 targets=("$@")
+python3 seed.py >/dev/null
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo fuzz list)
+  # every target in one build: one cargo run links them side by side
+  cargo fuzz build --sanitizer none -O >/dev/null
+else
+  for t in "${targets[@]}"; do cargo fuzz build --sanitizer none -O "$t" >/dev/null; done
 fi
-python3 seed.py >/dev/null
-for t in "${targets[@]}"; do cargo fuzz build --sanitizer none -O "$t" >/dev/null; done
 logs="logs/$(date +%Y%m%d-%H%M%S)-$$"
 mkdir -p "$logs"
 run_one() {

@@ -1,6 +1,7 @@
 //! A post body (any text, HTML or not) and, on its first line, the reference
 //! date: the timeline read from it, with its invariants (every range runs
-//! forward, every text is cut to its bound by characters).
+//! forward, every text is cut to its bound by characters), and the preview
+//! read from it (each part within its bound).
 #![no_main]
 use changedesk_core::Timestamp;
 use changedesk_core::timeline::{self, DateRange, MAX_TEXT_CHARS};
@@ -38,4 +39,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::to_string(&t);
     forward(&timeline::parse_when(body, reference));
     let _ = timeline::plain_lines(body);
+    let p = changedesk_core::preview::of_body(body);
+    assert!(p.summary.chars().count() <= changedesk_core::preview::PART_CHARS);
+    assert!(p.prepare.chars().count() <= changedesk_core::preview::PART_CHARS);
 });

@@ -24,6 +24,51 @@ pub const MESSAGE_FIELDS: &[&str] = &[
     "last_modified",
 ];
 
+/// The fields whose change moves a date of the post: Graph's start, end
+/// and act-by, and the rollout timeline read from the body.
+pub const DATE_FIELDS: &[&str] = &["start", "end", "act_by", "timeline"];
+
+/// Whether a change of `fields` moved a date ([`DATE_FIELDS`]).
+pub fn moves_a_date<S: AsRef<str>>(fields: &[S]) -> bool {
+    fields.iter().any(|f| DATE_FIELDS.contains(&f.as_ref()))
+}
+
+/// What revisions changed since a point: each field once, in order, and
+/// each moved date for people ([`FieldChange::readable`] of a
+/// [`DATE_FIELDS`] change).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangedSince {
+    pub fields: Vec<String>,
+    pub date_moves: Vec<String>,
+}
+
+impl ChangedSince {
+    /// Adds one revision's change.
+    pub fn add(&mut self, c: &FieldChange) {
+        if DATE_FIELDS.contains(&c.field.as_str()) {
+            self.date_moves.push(c.readable());
+        }
+        if !self.fields.contains(&c.field) {
+            self.fields.push(c.field.clone());
+        }
+    }
+}
+
+/// Changed fields for people: their labels, after `Date moved · ` when one
+/// is a date (`Date moved · Rollout timeline, Text`).
+pub fn readable_fields<S: AsRef<str>>(fields: &[S]) -> String {
+    let labels = fields
+        .iter()
+        .map(|f| field_label(f.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if moves_a_date(fields) {
+        format!("Date moved · {labels}")
+    } else {
+        labels
+    }
+}
+
 /// How people name a field of [`MESSAGE_FIELDS`] (or of an incident):
 /// `act_by` → `Act by`; an unknown name is returned as it is.
 pub fn field_label(field: &str) -> &str {

@@ -19,6 +19,7 @@ pub mod duration;
 pub mod graph;
 pub mod notify;
 pub mod onboard;
+pub mod preview;
 pub mod rules;
 pub mod sanitize;
 pub mod search;

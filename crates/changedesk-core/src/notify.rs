@@ -89,6 +89,7 @@ pub fn sync_event(
         reason: error.map(|e| crate::text::clip_chars(e, 500).to_string()),
         target: None,
         ticket_scope: None,
+        moves: Vec::new(),
     })
 }
 
@@ -344,6 +345,11 @@ pub struct Event {
     /// Whom a change request is for (`change.requested`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket_scope: Option<crate::change_control::TicketScope>,
+    /// The dates that moved, for people (`post.changed`, `item.reopened`):
+    /// `Rollout timeline: General availability: start late April 2026 →
+    /// mid-May 2026`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<String>,
 }
 
 /// Which events a channel hears of. Empty lists mean "any".
@@ -494,6 +500,7 @@ pub fn payload(
         "tenants": tenants,
         "owner": e.owner,
         "changes": e.changes,
+        "moves": e.moves,
         "reason": e.reason,
         "target": e.target,
     });
@@ -583,6 +590,7 @@ mod tests {
             reason: None,
             target: None,
             ticket_scope: None,
+            moves: Vec::new(),
         }
     }
 

@@ -282,8 +282,9 @@ fn parse_iso(s: &str) -> Option<Date> {
 }
 
 /// Which version of the reading a stored timeline was made by: raised when
-/// [`extract`] reads bodies differently, so the store reads them again.
-pub const VERSION: i64 = 1;
+/// [`extract`] (or [`crate::preview::of_body`], stored beside it) reads
+/// bodies differently, so the store reads them again.
+pub const VERSION: i64 = 2;
 
 impl Timeline {
     /// When the change first reaches someone: the earliest start of a phase

@@ -143,9 +143,24 @@ fn list_of(v: &serde_json::Value, key: &str) -> Vec<String> {
 /// Whether an event's `changes` name a date of the post: Graph's, or the
 /// rollout timeline read from its body.
 fn moved_dates(data: &serde_json::Value) -> bool {
-    list_of(data, "changes")
-        .iter()
-        .any(|f| matches!(f.as_str(), "start" | "end" | "act_by" | "timeline"))
+    changedesk_core::diff::moves_a_date(&list_of(data, "changes"))
+}
+
+/// What changed, for people: each moved date as it moved (`Rollout
+/// timeline: General availability: start late April 2026 → mid-May 2026`,
+/// the event's `moves`), then the other fields by their labels.
+fn readable_changes(data: &serde_json::Value) -> Vec<String> {
+    let moves = list_of(data, "moves");
+    let fields = list_of(data, "changes");
+    let mut out = moves.clone();
+    for f in &fields {
+        let moved = changedesk_core::diff::DATE_FIELDS.contains(&f.as_str());
+        // a date field said by its move, or by its label without one
+        if !moved || moves.is_empty() {
+            out.push(changedesk_core::diff::field_label(f).to_owned());
+        }
+    }
+    out
 }
 
 impl Entry {
@@ -236,11 +251,7 @@ impl Entry {
             tenants,
             tenant_text,
             owner,
-            // the fields as people name them
-            changes: list_of(data, "changes")
-                .iter()
-                .map(|f| changedesk_core::diff::field_label(f).to_owned())
-                .collect(),
+            changes: readable_changes(data),
             reason,
             changedesk_url: str_of(links, "changedesk"),
             admin_url: str_of(links, "admin_center"),
@@ -531,6 +542,41 @@ mod tests {
         assert!(
             text.contains("Retiring &lt;b&gt;basic&lt;/b&gt; auth &amp; more"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_moved_date_is_told_as_it_moved() {
+        let t = Templates::builtin();
+        let mut p = payload("post.changed", "Teams calendar", &["contoso"], Some(1));
+        p["data"]["changes"] = serde_json::json!(["timeline", "body", "last_modified"]);
+        p["data"]["moves"] = serde_json::json!([
+            "Rollout timeline: General availability: start late April 2026 → mid-May 2026"
+        ]);
+        let c = ctx(vec![p.clone()]);
+        let e = &c.entries[0];
+        assert_eq!(e.headline, "Date moved after triage");
+        assert_eq!(
+            e.changes,
+            vec![
+                "Rollout timeline: General availability: start late April 2026 → mid-May 2026",
+                "Text",
+                "Last modified"
+            ]
+        );
+        let mail = t.email(&c).unwrap();
+        assert!(
+            mail.text
+                .contains("start late April 2026 → mid-May 2026; Text"),
+            "{}",
+            mail.text
+        );
+        // without the moves (an older event), the field's label
+        p["data"]["moves"] = serde_json::Value::Null;
+        let c = ctx(vec![p]);
+        assert_eq!(
+            c.entries[0].changes,
+            vec!["Rollout timeline", "Text", "Last modified"]
         );
     }
 

@@ -159,6 +159,7 @@ pub fn change_request(
         reason: Some(actor.as_str().into_owned()),
         target: Some(name.to_owned()),
         ticket_scope: Some(scope.clone()),
+        moves: Vec::new(),
     };
     (entry, event)
 }

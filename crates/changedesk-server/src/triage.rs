@@ -509,6 +509,7 @@ pub fn events_of(
         reason: None,
         target: None,
         ticket_scope: None,
+        moves: Vec::new(),
     };
     let mut out = Vec::new();
     if created {
@@ -566,12 +567,14 @@ pub fn events_of(
         }
         out.push(Event {
             changes: c.changed_fields.clone(),
+            moves: c.date_moves.clone(),
             ..reopened
         });
     } else if notify.iter().any(|n| n.tenant.is_none()) {
         // the owner's notice of a change after triage (`on_revision`)
         out.push(Event {
             changes: c.changed_fields.clone(),
+            moves: c.date_moves.clone(),
             ..base(EventKind::PostChanged)
         });
     }
@@ -996,6 +999,7 @@ fn deadline_event(
         reason: Some(status.to_string()),
         target: None,
         ticket_scope: None,
+        moves: Vec::new(),
     }
 }
 
@@ -1177,12 +1181,10 @@ pub fn candidate_of(
     stored: Option<changedesk_store::StoredItem>,
 ) -> changedesk_store::Candidate {
     let seen = stored.as_ref().map_or(0, |s| s.evaluated_revision);
-    let mut changed_fields: Vec<String> = Vec::new();
+    let mut changed = changedesk_core::diff::ChangedSince::default();
     for r in d.revisions.iter().filter(|r| seen > 0 && r.revision > seen) {
         for c in &r.changes {
-            if !changed_fields.contains(&c.field) {
-                changed_fields.push(c.field.clone());
-            }
+            changed.add(c);
         }
     }
     changedesk_store::Candidate {
@@ -1203,6 +1205,7 @@ pub fn candidate_of(
             })
             .collect(),
         stored,
-        changed_fields,
+        changed_fields: changed.fields,
+        date_moves: changed.date_moves,
     }
 }

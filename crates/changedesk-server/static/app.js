@@ -1,7 +1,8 @@
 // changedesk web UI: progressive enhancement only. Every page works without
 // this file; it adds keyboard shortcuts.
 //   Inbox and item lists: j / k move between rows, o or Enter opens the
-//   current row, x selects it for bulk triage, / focuses the search box.
+//   current row, p opens or closes its preview, x selects it for bulk
+//   triage, / focuses the search box.
 //   Post page: t triages, n saves the triage form and opens the next post
 //   awaiting triage, j / k open the next / previous one without saving,
 //   s starts work, a jumps to the owner, c to the comment, u goes back to
@@ -48,6 +49,12 @@
           if (link) link.click();
         } else { done = false; }
         break;
+      case "p":
+        if (current >= 0) {
+          var preview = rows[current].querySelector("details[data-preview]");
+          if (preview) preview.open = !preview.open;
+        } else { done = false; }
+        break;
       case "x":
         if (current >= 0) {
           var box = rows[current].querySelector("input[type=checkbox]");
@@ -63,6 +70,21 @@
       default: done = false;
     }
     if (done) e.preventDefault();
+  });
+  // a row's preview is fetched when it first opens (the list stays light)
+  Array.prototype.forEach.call(document.querySelectorAll("details[data-preview]"), function (d) {
+    d.addEventListener("toggle", function () {
+      if (!d.open || d.dataset.loaded) return;
+      d.dataset.loaded = "1";
+      fetch(d.dataset.preview, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (html) {
+          var body = new DOMParser().parseFromString(html, "text/html").body;
+          Array.prototype.slice.call(d.children, 1).forEach(function (c) { c.remove(); });
+          Array.prototype.slice.call(body.children).forEach(function (c) { d.appendChild(c); });
+        })
+        .catch(function () { delete d.dataset.loaded; });
+    });
   });
   // the row whose link has focus is the current one (Tab works too)
   rows.forEach(function (row, i) {

@@ -55,6 +55,11 @@ pub struct User {
     /// unlock): the server delays further attempts once there are several.
     pub failed_sign_ins: i64,
     pub last_failed_sign_in_at: Option<Timestamp>,
+    /// The IANA time zone the web UI shows them dates and times in
+    /// (`Europe/Paris`); `None`: UTC. Set with [`Store::set_user_time_zone`]
+    /// (migration 0032); read with the session, so a page costs no extra
+    /// query.
+    pub time_zone: Option<String>,
 }
 
 impl User {
@@ -86,6 +91,7 @@ impl std::fmt::Debug for User {
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .field("last_sign_in_at", &self.last_sign_in_at)
+            .field("time_zone", &self.time_zone)
             .finish()
     }
 }

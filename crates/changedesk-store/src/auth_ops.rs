@@ -10,7 +10,7 @@ use super::{ApiTokenRow, AuditFilter, NewSession, NewToken, NewUser, SessionRow,
 
 const USER_COLUMNS: &str = "u.id, u.name, u.role, u.disabled, u.display_name, u.email, u.oidc_subject, \
     u.created_at, u.updated_at, u.last_sign_in_at, u.scope, u.password_hash, u.failed_sign_ins, \
-    u.last_failed_sign_in_at";
+    u.last_failed_sign_in_at, u.time_zone";
 
 const SESSION_COLUMNS: &str = "s.token_hash AS s_token_hash, s.user_id AS s_user_id, s.created_at AS s_created_at, \
     s.expires_at AS s_expires_at, s.last_seen_at AS s_last_seen_at, s.csrf_token AS s_csrf_token";
@@ -45,6 +45,7 @@ fn user_from(row: &DbRow) -> Result<User> {
         last_sign_in_at: read_ts_opt(row.try_get("last_sign_in_at")?)?,
         failed_sign_ins: row.try_get("failed_sign_ins")?,
         last_failed_sign_in_at: read_ts_opt(row.try_get("last_failed_sign_in_at")?)?,
+        time_zone: row.try_get("time_zone")?,
     })
 }
 
@@ -494,6 +495,8 @@ pub(crate) async fn create_session(pool: &Pool<Db>, writer: &Writer, s: &NewSess
     Ok(())
 }
 
+/// A live session and its (enabled) user, in one query: the user's columns
+/// include their time zone, which the web UI shows every instant in.
 pub(crate) async fn session(pool: &Pool<Db>, token_hash: &str, now: &Timestamp) -> Result<Option<(SessionRow, User)>> {
     let row = sqlx::query(sql(format!(
         "SELECT {SESSION_COLUMNS}, {USER_COLUMNS} FROM sessions s JOIN users u ON u.id = s.user_id \

@@ -101,6 +101,10 @@ const LINK_LIST: &str = "json_agg(json_build_array(t.name, pt.details_digest, pt
 /// text, or JSON where the database keeps it so.
 const ID_LIST: [&str; 2] = ["json_agg(", ")::text"];
 
+/// A work item's labels (`w.item`'s `labels`) as a JSON array's text, or
+/// NULL.
+const ITEM_LABELS: &str = "(w.item::json -> 'labels')::text";
+
 /// The rows of a query as one JSON array of arrays (the columns between
 /// the two parts).
 const JSON_ROWS: [&str; 2] = ["json_agg(json_build_array(", "))::text"];
@@ -183,14 +187,14 @@ async fn insert_new_posts(tx: &mut Tx, posts: &[NewPost<'_>], tenant_id: i64, no
     sqlx::query(
         "INSERT INTO posts (id, title, category, severity, services, tags, is_major, start_at, end_at, act_by, \
          last_modified, body_html, body_text, has_attachments, digest, revision, updated_at, first_seen, \
-         timeline, timeline_version, rollout_start) \
+         timeline, timeline_version, rollout_start, preview) \
          SELECT r.id, r.title, r.category, r.severity, r.services, r.tags, r.is_major, r.start_at, r.end_at, r.act_by, \
          r.last_modified, r.body_html, r.body_text, r.has_attachments, r.digest, 1, $2, $2, \
-         r.timeline, r.timeline_version, r.rollout_start \
+         r.timeline, r.timeline_version, r.rollout_start, r.preview \
          FROM json_to_recordset($1::json) AS r(id text, title text, category text, severity text, services text, \
          tags text, is_major boolean, start_at text, end_at text, act_by text, last_modified text, body_html text, \
          body_text text, has_attachments boolean, digest text, timeline text, timeline_version bigint, \
-         rollout_start text)",
+         rollout_start text, preview text)",
     )
     .bind(&rows)
     .bind(now)

@@ -101,6 +101,10 @@ const LINK_LIST: &str = "json_group_array(json_array(t.name, pt.details_digest, 
 /// text, or JSON where the database keeps it so.
 const ID_LIST: [&str; 2] = ["json_group_array(", ")"];
 
+/// A work item's labels (`w.item`'s `labels`) as a JSON array's text, or
+/// NULL.
+const ITEM_LABELS: &str = "json_extract(w.item, '$.labels')";
+
 /// The rows of a query as one JSON array of arrays (the columns between
 /// the two parts).
 const JSON_ROWS: [&str; 2] = ["json_group_array(json_array(", "))"];
@@ -175,12 +179,13 @@ async fn insert_new_posts(tx: &mut Tx, posts: &[NewPost<'_>], tenant_id: i64, no
     sqlx::query(
         "INSERT OR FAIL INTO posts (id, title, category, severity, services, tags, is_major, start_at, end_at, act_by, \
          last_modified, body_html, body_text, has_attachments, digest, revision, updated_at, first_seen, \
-         timeline, timeline_version, rollout_start) \
+         timeline, timeline_version, rollout_start, preview) \
          SELECT j.value ->> 'id', j.value ->> 'title', j.value ->> 'category', j.value ->> 'severity', \
          j.value ->> 'services', j.value ->> 'tags', j.value ->> 'is_major', j.value ->> 'start_at', \
          j.value ->> 'end_at', j.value ->> 'act_by', j.value ->> 'last_modified', j.value ->> 'body_html', \
          j.value ->> 'body_text', j.value ->> 'has_attachments', j.value ->> 'digest', 1, $2, $2, \
-         j.value ->> 'timeline', j.value ->> 'timeline_version', j.value ->> 'rollout_start' \
+         j.value ->> 'timeline', j.value ->> 'timeline_version', j.value ->> 'rollout_start', \
+         j.value ->> 'preview' \
          FROM json_each($1) AS j",
     )
     .bind(&rows)

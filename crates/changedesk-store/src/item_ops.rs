@@ -982,7 +982,7 @@ pub(crate) async fn triage_candidates(
         };
         // the fields that changed in the revisions the rules have not seen
         let seen = stored.as_ref().map(|s| s.evaluated_revision).unwrap_or(0);
-        let mut changed_fields: Vec<String> = Vec::new();
+        let mut changed = changedesk_core::diff::ChangedSince::default();
         if seen > 0 {
             let revs = sqlx::query("SELECT changes FROM post_revisions WHERE post_id = $1 AND revision > $2 ORDER BY revision")
                 .bind(&id)
@@ -991,10 +991,8 @@ pub(crate) async fn triage_candidates(
                 .await?;
             for r in revs {
                 let changes: Vec<FieldChange> = from_json(&r.try_get::<String, _>("changes")?, "revision changes")?;
-                for c in changes {
-                    if !changed_fields.contains(&c.field) {
-                        changed_fields.push(c.field);
-                    }
+                for c in &changes {
+                    changed.add(c);
                 }
             }
         }
@@ -1007,7 +1005,8 @@ pub(crate) async fn triage_candidates(
             body_text: row.try_get("body_text")?,
             links,
             stored,
-            changed_fields,
+            changed_fields: changed.fields,
+            date_moves: changed.date_moves,
         });
     }
     Ok(out)

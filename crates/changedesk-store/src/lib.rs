@@ -391,6 +391,8 @@ mod directory;
 pub use directory::*;
 mod tickets;
 pub use tickets::*;
+mod user_settings;
+pub use user_settings::*;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -1770,6 +1772,9 @@ pub struct Candidate {
     pub stored: Option<StoredItem>,
     /// Fields changed in the revisions since the rules last looked.
     pub changed_fields: Vec<String>,
+    /// The dates those revisions moved, for people (each a
+    /// [`changedesk_core::diff::FieldChange::readable`] of a date field).
+    pub date_moves: Vec<String>,
 }
 
 /// A tenant that sees (or saw) a candidate post.
@@ -2022,6 +2027,9 @@ pub struct PostSummary {
     /// Its newest revision moved one of its dates: Graph's start, end or
     /// act-by, or the rollout timeline read from its body.
     pub date_moved: bool,
+    /// Its introduction and what to do, read from its body (empty until
+    /// read; see `changedesk_core::preview`).
+    pub preview: changedesk_core::preview::Preview,
     pub revision: i64,
     pub state: PostState,
     /// Tenants that return it now.
@@ -2268,6 +2276,7 @@ mod sqlite {
     include!("oidc_ops.rs");
     include!("query_ops.rs");
     include!("view_ops.rs");
+    include!("user_settings_ops.rs");
     include!("feed_ops.rs");
     include!("directory_ops.rs");
     include!("ticket_ops.rs");
@@ -2304,6 +2313,7 @@ mod postgres {
     include!("oidc_ops.rs");
     include!("query_ops.rs");
     include!("view_ops.rs");
+    include!("user_settings_ops.rs");
     include!("feed_ops.rs");
     include!("directory_ops.rs");
     include!("ticket_ops.rs");

@@ -639,9 +639,12 @@ async fn insert_runs(tx: &mut Tx, tenant_id: i64, runs: &[(&str, &ImportOptions,
 
 /// A version's rollout timeline as stored (migration 0028): its JSON and
 /// its rollout start (midnight UTC of the earliest start, canonical).
+/// With it, the version's preview for lists (its JSON, migration 0031):
+/// both are readings of the body, made again together.
 pub(crate) struct StoredTimeline {
     json: String,
     rollout_start: Option<String>,
+    preview: String,
 }
 
 impl StoredTimeline {
@@ -649,11 +652,22 @@ impl StoredTimeline {
         let t = changedesk_core::timeline::of_content(c);
         StoredTimeline {
             json: to_json(&t),
-            rollout_start: t
-                .rollout_start()
-                .map(|d| Timestamp::from_datetime(d.midnight().assume_utc()).to_canonical()),
+            rollout_start: rollout_start_of(&t),
+            preview: preview_of(&c.body_html),
         }
     }
+}
+
+/// A timeline's rollout start as the `rollout_start` columns keep it:
+/// midnight UTC of its earliest phase's first day, canonical.
+fn rollout_start_of(t: &changedesk_core::timeline::Timeline) -> Option<String> {
+    t.rollout_start()
+        .map(|d| Timestamp::from_datetime(d.midnight().assume_utc()).to_canonical())
+}
+
+/// A body's preview as the `posts.preview` column keeps it (JSON).
+fn preview_of(body_html: &str) -> String {
+    to_json(&changedesk_core::preview::of_body(body_html))
 }
 
 /// A revision's timeline from its row (`timeline`, `timeline_version`): as
@@ -684,7 +698,7 @@ async fn write_post_columns(
         "UPDATE posts SET title = $1, category = $2, severity = $3, services = $4, tags = $5, is_major = $6, \
          start_at = $7, end_at = $8, act_by = $9, last_modified = $10, body_html = $11, body_text = $12, \
          has_attachments = $13, digest = $14, revision = $15, updated_at = $16, \
-         timeline = $18, rollout_start = $19, timeline_version = $20 WHERE id = $17",
+         timeline = $18, rollout_start = $19, timeline_version = $20, preview = $21 WHERE id = $17",
     )
     .bind(&c.title)
     .bind(c.category.as_str())
@@ -706,6 +720,7 @@ async fn write_post_columns(
     .bind(&timeline.json)
     .bind(&timeline.rollout_start)
     .bind(changedesk_core::timeline::VERSION)
+    .bind(&timeline.preview)
     .execute(&mut **tx)
     .await?;
     sqlx::query("UPDATE post_revisions SET timeline = $1, timeline_version = $2 WHERE post_id = $3 AND revision = $4")
@@ -771,6 +786,8 @@ struct NewPost<'a> {
     timeline: &'a str,
     timeline_version: i64,
     rollout_start: Option<&'a str>,
+    /// Its preview (JSON).
+    preview: &'a str,
 }
 
 impl<'a> NewPost<'a> {
@@ -797,6 +814,7 @@ impl<'a> NewPost<'a> {
             timeline: &timeline.json,
             timeline_version: changedesk_core::timeline::VERSION,
             rollout_start: timeline.rollout_start.as_deref(),
+            preview: &timeline.preview,
         }
     }
 }
@@ -990,6 +1008,7 @@ async fn tell_new_tenants(
             reason: None,
             target: None,
             ticket_scope: None,
+            moves: Vec::new(),
         })
         .collect();
     insert_events(tx, &events, now).await
@@ -1137,6 +1156,13 @@ async fn load_messages(
 /// lock long nor keeps much in memory. Returns how many rows it wrote.
 pub(crate) async fn refresh_timelines(pool: &Pool<Db>, writer: &Writer) -> Result<u64> {
     use changedesk_core::timeline::{Timeline, VERSION};
+    // every row was read by this version when this one says so: no scan
+    let done: Option<i64> = sqlx::query_scalar("SELECT version FROM readings WHERE name = 'body'")
+        .fetch_optional(pool)
+        .await?;
+    if done == Some(VERSION) {
+        return Ok(0);
+    }
     let mut written = 0u64;
     loop {
         let rows = sqlx::query(
@@ -1168,7 +1194,7 @@ pub(crate) async fn refresh_timelines(pool: &Pool<Db>, writer: &Writer) -> Resul
     }
     loop {
         let rows = sqlx::query(
-            "SELECT p.id, r.timeline FROM posts p JOIN post_revisions r ON r.post_id = p.id AND r.revision = p.revision \
+            "SELECT p.id, p.body_html, r.timeline FROM posts p JOIN post_revisions r ON r.post_id = p.id AND r.revision = p.revision \
              WHERE (p.timeline_version IS NULL OR p.timeline_version <> $1) AND r.timeline_version = $1 \
              ORDER BY p.id LIMIT 500",
         )
@@ -1183,21 +1209,39 @@ pub(crate) async fn refresh_timelines(pool: &Pool<Db>, writer: &Writer) -> Resul
             let id: String = row.try_get("id")?;
             let json: String = row.try_get("timeline")?;
             let t: Timeline = from_json(&json, &id)?;
-            let start = t
-                .rollout_start()
-                .map(|d| Timestamp::from_datetime(d.midnight().assume_utc()).to_canonical());
-            sqlx::query("UPDATE posts SET timeline = $1, rollout_start = $2, timeline_version = $3 WHERE id = $4")
-                .bind(&json)
-                .bind(start)
-                .bind(VERSION)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
+            let body: String = row.try_get("body_html")?;
+            sqlx::query(
+                "UPDATE posts SET timeline = $1, rollout_start = $2, timeline_version = $3, preview = $4 WHERE id = $5",
+            )
+            .bind(&json)
+            .bind(rollout_start_of(&t))
+            .bind(VERSION)
+            .bind(preview_of(&body))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         written += rows.len() as u64;
     }
+    let (_w, mut tx) = begin_write(pool, writer, "refresh_timelines").await?;
+    sqlx::query(
+        "INSERT INTO readings (name, version) VALUES ('body', $1) \
+         ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+    )
+    .bind(VERSION)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
     Ok(written)
+}
+
+/// A `posts.preview` column: empty when not read yet.
+pub(crate) fn read_preview(json: Option<String>, what: &str) -> Result<changedesk_core::preview::Preview> {
+    match json {
+        None => Ok(Default::default()),
+        Some(j) => from_json(&j, what),
+    }
 }
 
 fn post_summary(row: &DbRow) -> Result<PostSummary> {
@@ -1216,6 +1260,7 @@ fn post_summary(row: &DbRow) -> Result<PostSummary> {
         last_modified: read_ts_opt(row.try_get("last_modified")?)?,
         rollout_start: read_ts_opt(row.try_get("rollout_start")?)?,
         date_moved: row.try_get("date_moved")?,
+        preview: read_preview(row.try_get("preview")?, "post")?,
         revision: row.try_get("revision")?,
         state: if visible > 0 {
             PostState::Active
@@ -1241,7 +1286,7 @@ macro_rules! date_moved_sql {
 }
 
 const POST_SUMMARY_COLUMNS: &str = concat!("p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, \
-    p.start_at, p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, p.rollout_start, \
+    p.start_at, p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, p.rollout_start, p.preview, \
     ", date_moved_sql!(), " AS date_moved, \
     COALESCE((SELECT c.visible FROM post_link_counts c WHERE c.post_id = p.id), 0) AS tenants_visible, \
     COALESCE((SELECT c.seen FROM post_link_counts c WHERE c.post_id = p.id), 0) AS tenants_seen");

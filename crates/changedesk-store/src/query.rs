@@ -271,6 +271,8 @@ pub struct PostHit {
     pub snippet: Vec<SnippetPart>,
     /// Its work item's state and assignee; `None` without a work item.
     pub item: Option<HitItem>,
+    /// Its rollout timeline as read from its body (empty until read).
+    pub timeline: changedesk_core::timeline::Timeline,
 }
 
 /// What a post list shows of a post's work item.
@@ -278,6 +280,9 @@ pub struct PostHit {
 pub struct HitItem {
     pub state: State,
     pub assignee: Option<String>,
+    pub priority: changedesk_core::triage::Priority,
+    pub due: Option<Timestamp>,
+    pub labels: Vec<String>,
 }
 
 /// A piece of a snippet: plain text, or a search match (`hit`). The store

@@ -694,14 +694,16 @@ fn push_page_summaries(qb: &mut QueryBuilder<Db>, s: &InScope) {
     qb.push(format!(
         "SELECT {} r.id, r.title, r.category, r.severity, r.services, r.tags, r.is_major, r.start_at, \
          r.end_at, r.act_by, r.last_modified, r.revision, r.first_seen, r.tenant_links, r.item_state, \
-         r.item_assignee, r.rollout_start, r.date_moved {} AS page FROM \
+         r.item_assignee, r.rollout_start, r.date_moved, r.preview, r.item_priority, r.item_due, \
+         r.item_labels, r.timeline {} AS page FROM \
          (SELECT p.id, p.title, p.category, p.severity, p.services, p.tags, p.is_major, p.start_at, \
          p.end_at, p.act_by, p.last_modified, p.revision, p.first_seen, p.rollout_start, \
          {} AS date_moved, w.state AS item_state, \
-         w.assignee AS item_assignee, \
+         w.assignee AS item_assignee, p.preview, w.priority AS item_priority, w.due_at AS item_due, \
+         {} AS item_labels, p.timeline, \
          (SELECT {}t.id{} FROM (SELECT CASE WHEN l.visible THEN l.tenant_id ELSE -l.tenant_id END AS id \
          FROM post_tenants l WHERE l.post_id = p.id",
-        JSON_ROWS[0], JSON_ROWS[1], date_moved_sql!(), ID_LIST[0], ID_LIST[1]
+        JSON_ROWS[0], JSON_ROWS[1], date_moved_sql!(), ITEM_LABELS, ID_LIST[0], ID_LIST[1]
     ));
     push_in_scope_of_post(qb, s, "l");
     qb.push(") t) AS tenant_links FROM posts p LEFT JOIN work_items w ON w.post_id = p.id WHERE 1 = 1");
@@ -780,11 +782,19 @@ struct SummaryRow(
     Option<String>,
     // whether the newest revision moved a date
     JsonBool,
+    // the preview (JSON text)
+    Option<String>,
+    // the work item's priority, due date and labels (a JSON array, as text)
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    // the rollout timeline (JSON text)
+    Option<String>,
 );
 
 /// A page's post: its summary (with the tenants in scope counted), the
-/// sorted names of those tenants, and its work item.
-fn scoped_summary(r: SummaryRow, names: &TenantNames) -> Result<(PostSummary, Vec<String>, Option<HitItem>)> {
+/// sorted names of those tenants, its work item and its timeline.
+fn scoped_summary(r: SummaryRow, names: &TenantNames) -> Result<(PostSummary, Vec<String>, Option<HitItem>, changedesk_core::timeline::Timeline)> {
     let links: Vec<i64> = match r.13 {
         Some(serde_json::Value::String(json)) => from_json(&json, "tenant links")?,
         Some(array) => serde_json::from_value(array)
@@ -800,6 +810,17 @@ fn scoped_summary(r: SummaryRow, names: &TenantNames) -> Result<(PostSummary, Ve
                 .parse()
                 .map_err(|e| StoreError::Corrupt(format!("work item of post {}: {e}", r.0)))?,
             assignee: r.15.filter(|a| !a.is_empty()),
+            priority: match r.19.as_deref() {
+                None => Default::default(),
+                Some(p) => p
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("work item of post {}: {e}", r.0)))?,
+            },
+            due: read_ts_opt(r.20)?,
+            labels: match r.21.as_deref() {
+                None | Some("") => Vec::new(),
+                Some(l) => from_json(l, "work item labels")?,
+            },
         }),
     };
     let summary = PostSummary {
@@ -812,6 +833,7 @@ fn scoped_summary(r: SummaryRow, names: &TenantNames) -> Result<(PostSummary, Ve
         last_modified: read_ts_opt(r.10)?,
         rollout_start: read_ts_opt(r.16)?,
         date_moved: r.17.0,
+        preview: read_preview(r.18, "post")?,
         revision: r.11,
         state: state_of(visible),
         tenants_visible: visible,
@@ -822,7 +844,11 @@ fn scoped_summary(r: SummaryRow, names: &TenantNames) -> Result<(PostSummary, Ve
         category: r.2,
         severity: r.3,
     };
-    Ok((summary, tenants, item))
+    let timeline = match r.22 {
+        None => changedesk_core::timeline::Timeline::default(),
+        Some(t) => from_json(&t, "timeline")?,
+    };
+    Ok((summary, tenants, item, timeline))
 }
 
 pub(crate) async fn query_posts(pool: &Pool<Db>, q: &PostQuery) -> Result<PostPage> {
@@ -943,7 +969,7 @@ async fn post_page(pool: &Pool<Db>, q: &PostQuery, count: bool) -> Result<(PostL
         let rows: Vec<SummaryRow> = from_json(page.as_deref().unwrap_or("[]"), "a page of posts")?;
         let names = TenantNames::load(pool).await?;
         for row in rows {
-            let (summary, tenants, item) = scoped_summary(row, &names)?;
+            let (summary, tenants, item, timeline) = scoped_summary(row, &names)?;
             hits.insert(
                 summary.id.clone(),
                 PostHit {
@@ -951,6 +977,7 @@ async fn post_page(pool: &Pool<Db>, q: &PostQuery, count: bool) -> Result<(PostL
                     tenants,
                     snippet: Vec::new(),
                     item,
+                    timeline,
                 },
             );
         }

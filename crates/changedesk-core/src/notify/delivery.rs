@@ -554,6 +554,7 @@ mod tests {
             reason: None,
             target: None,
             ticket_scope: None,
+            moves: Vec::new(),
         }
     }
 

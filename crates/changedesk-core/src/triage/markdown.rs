@@ -333,7 +333,7 @@ impl Agenda {
                 vec![
                     t(&r.id),
                     title::<W>(r),
-                    t(&r.changed.join(", ")),
+                    t(&crate::diff::readable_fields(&r.changed)),
                     t(r.state.label()),
                     opt::<W>(r.owner.as_deref()),
                 ]

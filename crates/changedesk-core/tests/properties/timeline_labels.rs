@@ -196,3 +196,48 @@ fn timeline_matches_held_out_posts() {
         "held-out precision {precision:.3} < {HELD_OUT_MIN_PRECISION}"
     );
 }
+
+/// The inbox's preview of every real post: what it is about for (nearly)
+/// every post, and what to do for every post whose body has a section
+/// saying so (found here by its heading's words, independently of the
+/// reader's heading rules).
+#[test]
+fn previews_of_real_posts() {
+    use changedesk_core::preview::{PART_CHARS, of_body};
+    let Some(posts) = load_posts() else { return };
+    let (mut with_summary, mut asks, mut told) = (0usize, 0usize, 0usize);
+    let mut untold = Vec::new();
+    for (id, m) in &posts {
+        let body = &m.content.body_html;
+        let p = of_body(body);
+        assert!(p.summary.chars().count() <= PART_CHARS, "{id}");
+        assert!(p.prepare.chars().count() <= PART_CHARS, "{id}");
+        if std::env::var_os("PREVIEW_SHOW").is_some() {
+            println!("{id}\n  S: {}\n  P: {}", p.summary, p.prepare);
+        }
+        with_summary += usize::from(!p.summary.is_empty());
+        let low = body.to_lowercase();
+        let has_section = [
+            "[what you can do to prepare",
+            "[what you need to do to prepare",
+            "[action required",
+        ]
+        .iter()
+        .any(|h| low.contains(h));
+        if has_section {
+            asks += 1;
+            if p.prepare.is_empty() {
+                untold.push(id.clone());
+            } else {
+                told += 1;
+            }
+        }
+    }
+    let n = posts.len();
+    println!(
+        "previews: {with_summary} of {n} posts with a summary; what to do for {told} of the {asks} \
+         whose body has a bracketed preparation section; without: {untold:?}"
+    );
+    assert!(with_summary * 100 >= n * 98, "{with_summary} of {n}");
+    assert!(told * 100 >= asks * 98, "{told} of {asks}");
+}

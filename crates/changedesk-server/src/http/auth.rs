@@ -196,10 +196,23 @@ impl FromRequestParts<AppState> for Caller {
 /// token in the `X-CSRF-Token` header; the web UI's forms send it back in a
 /// hidden field and check it with [`UiSession::csrf_ok`]. Rejected as 401
 /// without a live session.
+///
+/// The web UI's router reads it once per request ([`UiSession::resolve`],
+/// in its middleware, which also needs the user's time zone) and leaves it
+/// in the request's extensions, where the extractor takes it instead of
+/// reading the session again.
+#[derive(Clone)]
 pub struct UiSession {
     pub caller: Caller,
     pub csrf_token: String,
+    /// The user's time zone for the web UI (`None`: UTC), as stored.
+    pub time_zone: Option<String>,
 }
+
+/// A session already looked up for this request (see [`UiSession`]): the
+/// session, or the reason there is none (a 401's detail).
+#[derive(Clone)]
+pub(crate) struct ResolvedSession(pub(crate) Result<UiSession, String>);
 
 impl UiSession {
     /// Whether `sent` is the session's CSRF token (compared in constant
@@ -213,8 +226,23 @@ impl FromRequestParts<AppState> for UiSession {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<UiSession> {
+        if let Some(ResolvedSession(resolved)) = parts.extensions.get::<ResolvedSession>() {
+            return resolved.clone().map_err(ApiError::unauthorized);
+        }
+        UiSession::resolve(&parts.headers, state).await
+    }
+}
+
+impl UiSession {
+    /// The live session the request's cookie names, read from the store
+    /// (and its expiry slid forward, written at most once a minute); 401
+    /// without one.
+    pub(crate) async fn resolve(
+        headers: &axum::http::HeaderMap,
+        state: &AppState,
+    ) -> ApiResult<UiSession> {
         let now = state.now();
-        let jar = CookieJar::from_headers(&parts.headers);
+        let jar = CookieJar::from_headers(headers);
         let Some(cookie) = jar.get(SESSION_COOKIE) else {
             return Err(ApiError::unauthorized(
                 "sign in first (POST /api/v1/session) or send an API token",
@@ -253,6 +281,7 @@ impl FromRequestParts<AppState> for UiSession {
                 via: Via::Session { token_hash },
             },
             csrf_token: session.csrf_token,
+            time_zone: user.time_zone,
         })
     }
 }

@@ -11,6 +11,11 @@
 //!   answer depends on who they are ([`DependsOn::caller`], e.g.
 //!   `assignee=me`): people with the same rights share the rest, so a team
 //!   opening the same inbox makes it once;
+//! - the viewer's time zone on the web UI (`ui::view::viewer_zone`): a kept
+//!   value may hold instants formatted for people (`ui::view::when`), so
+//!   it is made, and made again in the background, in the zone it is kept
+//!   for, and served only to viewers in that zone (the API's answers have
+//!   none: they are UTC);
 //! - the request's path and query, as sent;
 //! - the count of write transactions, in two parts: this process's own
 //!   ([`Store::local_writes`](changedesk_store::Store::local_writes), known
@@ -100,6 +105,8 @@ struct Key {
     role: Role,
     /// `None`: every tenant.
     tenants: Option<Vec<String>>,
+    /// The viewer's time zone (`None`: UTC).
+    zone: Option<String>,
     uri: String,
 }
 
@@ -140,7 +147,8 @@ struct Weigh;
 impl quick_cache::Weighter<Key, Entry> for Weigh {
     fn weight(&self, key: &Key, entry: &Entry) -> u64 {
         let tenants: usize = key.tenants.iter().flatten().map(|t| t.len() + 24).sum();
-        (entry.body.len() + key.uri.len() + tenants + 128) as u64
+        let zone = key.zone.as_ref().map_or(0, String::len);
+        (entry.body.len() + key.uri.len() + tenants + zone + 128) as u64
     }
 }
 
@@ -249,7 +257,8 @@ impl AnswerCache {
 /// (once for every concurrent request asking the same) and keeping it: until
 /// anything is written, or, when the answer depends on the time, at most the
 /// ttl. `make` may be called in the background instead, to renew a timed
-/// answer. `depends` says what else the answer depends on.
+/// answer (in the caller's time zone, as here). `depends` says what else
+/// the answer depends on.
 pub async fn json<T, F>(
     state: &AppState,
     caller: &Caller,
@@ -310,6 +319,9 @@ where
         return Ok((encode(&make().await?)?, None));
     };
     let ttl = depends.time.then_some(cache.ttl);
+    // `make` runs in this zone wherever it runs (a task-local does not
+    // cross `tokio::spawn`), and what it makes is kept for this zone alone
+    let zone = crate::ui::viewer_zone();
     let key = Key {
         writes: cache.writes(state).await?,
         user: depends.caller.then_some(caller.user_id),
@@ -318,6 +330,7 @@ where
             TenantSet::All => None,
             TenantSet::Only(set) => Some(set.iter().cloned().collect()),
         },
+        zone: zone.as_ref().map(zone_key),
         uri: uri
             .path_and_query()
             .map(|p| p.as_str().to_string())
@@ -332,7 +345,7 @@ where
                 && let Ok(permit) = cache.renewals.clone().try_acquire_owned()
                 && !entry.renewing.swap(true, Ordering::AcqRel)
             {
-                renew(cache.clone(), key, make, permit);
+                renew(cache.clone(), key, zone, make, permit);
             }
             return Ok((entry.body, Some(true)));
         }
@@ -346,7 +359,7 @@ where
         Ok(_) => None,
         Err(guard) => Some(guard),
     };
-    let body = encode(&make().await?)?;
+    let body = encode(&crate::ui::in_zone(zone, async move { make().await }).await?)?;
     if let Some(guard) = guard {
         let _ = guard.insert(Entry::new(body.clone(), ttl));
     }
@@ -390,11 +403,20 @@ pub async fn resolve_scope(state: &AppState, scope: &Scope) -> ApiResult<TenantS
     Ok(names.resolve(scope))
 }
 
-/// Makes a kept answer again in the background and keeps the new one (a
-/// failure leaves the old one to expire).
+/// A time zone as part of a key: its IANA name.
+fn zone_key(zone: &jiff::tz::TimeZone) -> String {
+    match zone.iana_name() {
+        Some(name) => name.to_string(),
+        None => format!("{zone:?}"),
+    }
+}
+
+/// Makes a kept answer again in the background, in the viewer's time zone
+/// `zone`, and keeps the new one (a failure leaves the old one to expire).
 fn renew<T, E, F>(
     cache: Arc<AnswerCache>,
     key: Key,
+    zone: Option<jiff::tz::TimeZone>,
     make: impl FnOnce() -> F + Send + 'static,
     permit: tokio::sync::OwnedSemaphorePermit,
 ) where
@@ -402,14 +424,14 @@ fn renew<T, E, F>(
     E: 'static,
     F: Future<Output = Result<T, E>> + Send + 'static,
 {
-    tokio::spawn(async move {
+    tokio::spawn(crate::ui::in_zone(zone, async move {
         if let Ok(value) = make().await
             && let Ok(body) = encode(&value)
         {
             cache.entries.insert(key, Entry::new(body, Some(cache.ttl)));
         }
         drop(permit);
-    });
+    }));
 }
 
 fn encode<T: Serialize>(value: &T) -> ApiResult<Bytes> {

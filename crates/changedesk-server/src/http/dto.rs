@@ -65,6 +65,8 @@ pub struct PostSummaryDto {
     /// The rollout start read from the body's timeline (its earliest
     /// phase's first day, midnight UTC), when it names one.
     pub rollout_start: Option<String>,
+    /// Its introduction and what to do, read from its body.
+    pub preview: PreviewDto,
     pub revision: i64,
     /// `active` (a tenant in scope returns it now) or `expired`.
     pub state: String,
@@ -90,6 +92,10 @@ impl From<&changedesk_store::PostSummary> for PostSummaryDto {
             act_by: ts_opt(&s.act_by),
             last_modified: ts_opt(&s.last_modified),
             rollout_start: ts_opt(&s.rollout_start),
+            preview: PreviewDto {
+                summary: s.preview.summary.clone(),
+                prepare: s.preview.prepare.clone(),
+            },
             revision: s.revision,
             state: s.state.as_str().to_string(),
             tenants_visible: s.tenants_visible,
@@ -97,6 +103,17 @@ impl From<&changedesk_store::PostSummary> for PostSummaryDto {
             first_seen: ts(&s.first_seen),
         }
     }
+}
+
+/// A post's preview: a few sentences of its body (each at most 300
+/// characters, empty when the body has none).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewDto {
+    /// What the post is about: its introduction, else its first lines.
+    pub summary: String,
+    /// What an admin is asked to do: its "what you can do to prepare" or
+    /// "action required" section (empty without one: never a guess).
+    pub prepare: String,
 }
 
 /// A piece of a search snippet: `hit` marks the words that matched.

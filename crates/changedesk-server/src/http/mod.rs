@@ -277,7 +277,7 @@ pub fn router(state: AppState, metrics_here: bool) -> Router {
             }),
         )
         .merge(api)
-        .merge(crate::ui::router())
+        .merge(crate::ui::router(state.clone()))
         .fallback(crate::ui::fallback);
     if metrics_here {
         app = app.route("/metrics", get(metrics::render_for_admins));

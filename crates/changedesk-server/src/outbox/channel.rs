@@ -901,6 +901,7 @@ pub fn test_event(name: &str, at: Timestamp) -> changedesk_core::notify::Event {
         reason: Some("a test of the channel".into()),
         target: Some(name.trim().to_ascii_lowercase()),
         ticket_scope: None,
+        moves: Vec::new(),
     }
 }
 

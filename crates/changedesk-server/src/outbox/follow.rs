@@ -167,6 +167,7 @@ impl Outbox {
                     reason: None,
                     target: Some(t.connector.clone()),
                     ticket_scope: Some(TicketScope::parse(&t.scope).map_err(StoreError::Invalid)?),
+                    moves: Vec::new(),
                 });
             }
             marks.push(TicketAsk {
@@ -319,6 +320,7 @@ impl Outbox {
             reason: Some(if cancel { "cancel" } else { "close" }.to_owned()),
             target: Some(connector.name.clone()),
             ticket_scope: Some(scope),
+            moves: Vec::new(),
         };
         self.store
             .record_ticket_asks(

@@ -687,6 +687,7 @@ impl Outbox {
                 reason: Some(format!("{} items", entries.len())),
                 target: Some(c.name.clone()),
                 ticket_scope: None,
+                moves: Vec::new(),
             };
             if self
                 .store
@@ -737,6 +738,7 @@ impl Outbox {
                     reason: None,
                     target: None,
                     ticket_scope: None,
+                    moves: Vec::new(),
                 });
             }
         }

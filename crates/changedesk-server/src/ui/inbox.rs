@@ -9,7 +9,8 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::Uri;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use changedesk_core::Timestamp;
 use changedesk_core::triage::State as ItemState;
 use changedesk_store::{Deadline, DeadlineFilter, FacetCount, PostQuery, TenantScope};
@@ -87,7 +88,14 @@ pub(crate) struct InboxParams {
     /// view: never in [`InboxParams::pairs`]).
     #[serde(default)]
     format: String,
+    /// `compact` or `comfortable`: how dense the list is, remembered by the
+    /// browser ([`DENSITY_COOKIE`]; a display choice, not part of a view).
+    #[serde(default)]
+    density: String,
 }
+
+/// The browser's choice of list density: `compact` shows one line per post.
+const DENSITY_COOKIE: &str = "changedesk_density";
 
 /// The chips that are filters of their own (`chip=…`): act-by within
 /// [`SOON_DAYS`], high or critical severity, and the work items awaiting
@@ -400,6 +408,10 @@ pub(crate) struct Row {
     tenants: String,
     item_state: Option<String>,
     assignee: String,
+    /// The work item's priority (empty without an item), due day, labels.
+    priority: String,
+    due: String,
+    labels: Vec<String>,
     snippet: Vec<(String, bool)>,
 }
 
@@ -423,6 +435,10 @@ struct InboxPage {
     /// first sight; empty on a first visit) and as people read it.
     new_after: String,
     previous_visit: String,
+    /// One line per post.
+    compact: bool,
+    /// This page with the other density.
+    density_link: String,
 }
 
 /// What the inbox shows of the archive: kept by the answer cache.
@@ -498,11 +514,44 @@ pub(crate) async fn inbox(
     State(state): State<AppState>,
     user: SignedIn,
     uri: Uri,
+    jar: CookieJar,
     Query(p): Query<InboxParams>,
 ) -> UiResult<Response> {
     if p.csv()? {
         return inbox_csv(&state, &user.caller, p).await;
     }
+    // the density asked for is remembered; without one, the remembered one
+    let (compact, jar) = match p.density.trim() {
+        "" => (
+            jar.get(DENSITY_COOKIE)
+                .is_some_and(|c| c.value() == "compact"),
+            jar,
+        ),
+        d @ ("compact" | "comfortable") => {
+            let cookie = Cookie::build((DENSITY_COOKIE, d.to_string()))
+                .path("/")
+                .http_only(true)
+                .secure(state.settings.secure_cookies)
+                .same_site(SameSite::Lax)
+                .max_age(time::Duration::days(365))
+                .build();
+            (d == "compact", jar.add(cookie))
+        }
+        other => {
+            return Err(UiError::bad_request(format!(
+                "density `{}` is not compact or comfortable",
+                changedesk_core::text::clip_chars(other, 40)
+            )));
+        }
+    };
+    let density_link = format!(
+        "/{}",
+        view::query_string(
+            p.pairs()
+                .into_iter()
+                .chain([("density", if compact { "comfortable" } else { "compact" })])
+        )
+    );
     let depends = DependsOn {
         time: true,
         caller: p.assignee.trim().eq_ignore_ascii_case("me"),
@@ -524,12 +573,14 @@ pub(crate) async fn inbox(
         notice,
         new_after: previous_visit.map(|t| t.to_canonical()).unwrap_or_default(),
         previous_visit: previous_visit.map(|t| view::when(&t)).unwrap_or_default(),
+        compact,
+        density_link,
     })?;
     if let Some(hit) = hit {
         page.headers_mut()
             .insert(CACHE_HEADER, cache::hit_header(hit));
     }
-    Ok(page)
+    Ok((jar, page).into_response())
 }
 
 /// The view's posts, every page from the first, as a CSV file: the same
@@ -711,6 +762,11 @@ async fn inbox_view(state: &AppState, caller: &Caller, p: &InboxParams) -> UiRes
                 tenants: tenant_groups.row(h.tenants.clone(), false).describe(),
                 item_state: item.map(|i| view::state_label(i.state.as_str()).to_string()),
                 assignee: item.and_then(|i| i.assignee.clone()).unwrap_or_default(),
+                priority: item
+                    .map(|i| i.priority.as_str().to_string())
+                    .unwrap_or_default(),
+                due: view::date(&item.and_then(|i| i.due)),
+                labels: item.map(|i| i.labels.clone()).unwrap_or_default(),
                 snippet: h.snippet.iter().map(|s| (s.text.clone(), s.hit)).collect(),
             }
         })
@@ -784,4 +840,66 @@ async fn inbox_view(state: &AppState, caller: &Caller, p: &InboxParams) -> UiRes
         view_query: p.view_query(),
         csv: p.csv_link(),
     })
+}
+
+/// A row's preview, fetched when the row's **Preview** opens (the inbox
+/// stays light: 50 previews would weigh more than the rest of the page).
+#[derive(Template)]
+#[template(path = "preview.html")]
+struct PreviewFragment {
+    id: String,
+    summary: String,
+    /// The timeline's phases: name, when.
+    phases: Vec<(String, String)>,
+    prepare: String,
+}
+
+/// `GET /posts/{id}/preview`: the preview of a post in the caller's scope
+/// as an HTML fragment (what the post is about, its rollout phases, what to
+/// do); 404 outside it.
+pub(crate) async fn preview(
+    State(state): State<AppState>,
+    user: SignedIn,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> UiResult<Response> {
+    // a Message Center id: letters and digits (anything else names no post)
+    let id = id.trim();
+    if id.is_empty() || id.chars().count() > 40 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(UiError::from(crate::http::error::ApiError::not_found(
+            format!(
+                "post `{}` is not in your tenants",
+                changedesk_core::text::clip_chars(id, 40)
+            ),
+        )));
+    }
+    let mut q = PostQuery::new(scope_of(&user.caller));
+    q.q = Some(format!("id:{id}"));
+    q.limit = 1;
+    let page = state.store.query_posts(&q).await?;
+    let Some(hit) = page
+        .items
+        .into_iter()
+        .find(|h| h.summary.id.eq_ignore_ascii_case(id))
+    else {
+        return Err(UiError::from(crate::http::error::ApiError::not_found(
+            format!("post `{id}` is not in your tenants"),
+        )));
+    };
+    let fragment = PreviewFragment {
+        id: hit.summary.id.clone(),
+        summary: hit.summary.preview.summary,
+        phases: hit
+            .timeline
+            .phases
+            .iter()
+            .map(|p| (p.name(), p.when()))
+            .collect(),
+        prepare: hit.summary.preview.prepare,
+    };
+    let mut answer = html(&fragment)?;
+    answer.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("private, max-age=60"),
+    );
+    Ok(answer)
 }

@@ -33,6 +33,7 @@ mod owners;
 mod post;
 mod rules;
 mod session;
+mod settings;
 mod subscription;
 mod tenants;
 mod unsubscribe;
@@ -51,12 +52,14 @@ use crate::http::auth::{Caller, UiSession};
 use crate::http::{ApiError, AppState};
 
 pub(crate) use session::UiForm;
+pub(crate) use view::{in_zone, viewer_zone};
 
 /// The Content-Security-Policy of every UI response.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'";
 
-/// The web UI's routes (merged into [`crate::http::router`]).
-pub fn router() -> Router<AppState> {
+/// The web UI's routes (merged into [`crate::http::router`]), each request
+/// in its viewer's time zone (`settings::in_viewer_zone`).
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(inbox::inbox))
         .route(
@@ -65,6 +68,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/sign-out", post(session::sign_out))
         .route("/posts/{id}", get(post::post_page))
+        .route("/posts/{id}/preview", get(inbox::preview))
         .route("/posts/{id}/actions", post(post::act))
         .route("/posts/{id}/triage", post(post::triage_form))
         .route("/posts/{id}/raise-change", post(post::raise_change))
@@ -121,6 +125,7 @@ pub fn router() -> Router<AppState> {
             get(subscription::page).post(subscription::save),
         )
         .route("/me/notifications/remove", post(subscription::remove))
+        .route("/me/settings", get(settings::page).post(settings::save))
         .route("/views", get(views::page))
         .route("/views/save", post(views::save))
         .route("/views/remove", post(views::remove))
@@ -133,6 +138,10 @@ pub fn router() -> Router<AppState> {
             "/unsubscribe/{token}",
             get(unsubscribe::show).post(unsubscribe::confirm),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            settings::in_viewer_zone,
+        ))
         .layer(axum::middleware::map_response(security_headers))
 }
 

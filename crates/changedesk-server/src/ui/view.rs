@@ -153,17 +153,70 @@ pub(crate) fn date(t: &Option<Timestamp>) -> String {
     t.as_ref().map(Timestamp::date).unwrap_or_default()
 }
 
-/// A date and time for people: `2026-03-10 09:00 UTC`.
-pub(crate) fn when(t: &Timestamp) -> String {
-    t.human()
+tokio::task_local! {
+    /// The signed-in viewer's time zone, in which [`when`] and [`when_of`]
+    /// show instants: set for a whole request of the web UI by
+    /// `settings::in_viewer_zone` (the UI router's middleware), from the
+    /// user read with their session; unset (the API, the feeds, anyone
+    /// signed out) is UTC. A task-local does not cross `tokio::spawn`: work
+    /// moved to another task runs in [`in_zone`] (the answer cache does).
+    static VIEWER_ZONE: jiff::tz::TimeZone;
 }
 
-/// An RFC 3339 text the API's DTOs carry as a date and time for people
-/// (`""` for none or an unreadable one).
+/// The viewer's time zone for this task (`None`: UTC, or none set).
+pub(crate) fn viewer_zone() -> Option<jiff::tz::TimeZone> {
+    VIEWER_ZONE
+        .try_with(|z| z.clone())
+        .ok()
+        .filter(|z| *z != jiff::tz::TimeZone::UTC)
+}
+
+/// Runs `f` with `zone` as the viewer's time zone (`None`: UTC).
+pub(crate) async fn in_zone<F: Future>(zone: Option<jiff::tz::TimeZone>, f: F) -> F::Output {
+    VIEWER_ZONE
+        .scope(zone.unwrap_or(jiff::tz::TimeZone::UTC), f)
+        .await
+}
+
+/// A date and time for people, in the viewer's time zone: `2026-03-10
+/// 09:00 UTC` (no zone chosen), `2026-03-10 10:00 CET` (Europe/Paris).
+pub(crate) fn when(t: &Timestamp) -> String {
+    match viewer_zone() {
+        Some(tz) => when_in(t, &tz),
+        None => t.human(),
+    }
+}
+
+/// `t` as a clock in `tz` shows it, to the minute, with the zone's
+/// abbreviation as the time zone database gives it (`CET`, `CEST`, `EDT`),
+/// or the offset from UTC where the database has only numbers for it
+/// (`UTC+04`, `UTC-03:30`).
+pub(crate) fn when_in(t: &Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    let Ok(ts) = jiff::Timestamp::from_second(t.unix_seconds()) else {
+        return t.human();
+    };
+    let info = tz.to_offset_info(ts);
+    let clock = info.offset().to_datetime(ts).strftime("%Y-%m-%d %H:%M");
+    let abbreviation = info.abbreviation();
+    if !abbreviation.is_empty() && abbreviation.chars().all(|c| c.is_ascii_alphabetic()) {
+        return format!("{clock} {abbreviation}");
+    }
+    let secs = info.offset().seconds();
+    let sign = if secs < 0 { '-' } else { '+' };
+    let (h, m) = (secs.unsigned_abs() / 3600, secs.unsigned_abs() % 3600 / 60);
+    if m == 0 {
+        format!("{clock} UTC{sign}{h:02}")
+    } else {
+        format!("{clock} UTC{sign}{h:02}:{m:02}")
+    }
+}
+
+/// An RFC 3339 text the API's DTOs carry as a date and time for people, in
+/// the viewer's time zone as [`when`] (`""` for none or an unreadable one).
 pub(crate) fn when_of(s: &Option<String>) -> String {
     s.as_deref()
         .and_then(|s| Timestamp::parse(s).ok())
-        .map(|t| t.human())
+        .map(|t| when(&t))
         .unwrap_or_default()
 }
 

@@ -1042,6 +1042,22 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 404, 404, 404, 404, 404],
         },
+        // a person's own settings: anyone signed in (a name that is not a
+        // time zone is refused before anything is kept)
+        Row {
+            method: "GET",
+            route: "/api/v1/me/settings",
+            path: "/api/v1/me/settings",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/me/settings",
+            path: "/api/v1/me/settings",
+            body: Some(json!({"time_zone": "Mars/Olympus"})),
+            expect: [401, 400, 400, 400, 400, 400],
+        },
         // notifications: unrestricted change managers and admins
         Row {
             method: "GET",

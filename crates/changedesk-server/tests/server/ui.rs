@@ -1293,8 +1293,9 @@ async fn the_inbox_chips_and_work_item_facets_filter_the_inbox(store: Store) {
     // the rows still show their item
     let a = b.get(&f, "/?q=id:MC1").await;
     assert!(
-        a.body
-            .contains("<span class=\"state-triaged\">triaged</span><div class=\"meta\">owen</div>"),
+        a.body.contains(
+            "<span class=\"state-triaged\">triaged</span><div class=\"meta owner\">owen</div>"
+        ),
         "{}",
         a.body
     );
@@ -1741,7 +1742,12 @@ async fn the_inbox_lists_what_changed_since_a_day_with_its_rollout_start(store: 
     );
     assert!(!list.body.contains("href=\"/posts/MC2\""));
     // MC1's body says May 2026
-    assert!(list.body.contains("rollout 2026-05-01"), "{}", list.body);
+    assert!(
+        list.body
+            .contains("rollout <span class=\"nw\">2026-05-01</span>"),
+        "{}",
+        list.body
+    );
     // and its newest revision moved its act-by date and its rollout
     assert_eq!(
         list.body.matches(">date moved</span>").count(),
@@ -1752,6 +1758,104 @@ async fn the_inbox_lists_what_changed_since_a_day_with_its_rollout_start(store: 
     let bad = b.get(&f, "/?changed_since=yesterday").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert!(bad.body.contains("is not a date like"), "{}", bad.body);
+}
+
+async fn inbox_rows_have_a_preview_work_columns_and_a_compact_mode(store: Store) {
+    let f = fixture(store, 0).await;
+    let b = sign_in(&f, "admin").await;
+    // MC1's work item: owen's, then high, due mid-April, labelled
+    for fields in [
+        [("action", "set_priority"), ("priority", "high")],
+        [("action", "set_due"), ("due", "2026-04-15")],
+        [("action", "add_label"), ("label", "wave-2")],
+    ] {
+        let mut all = vec![("id", "MC1"), ("back", "/")];
+        all.extend(fields);
+        let a = b.post(&f, "/items/bulk", &all).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    }
+    let list = b.get(&f, "/").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let row = |body: &str, id: &str| -> String {
+        let from = body.find(&format!("href=\"/posts/{id}\"")).unwrap();
+        let row = &body[from..];
+        row[..row.find("</tr>").unwrap()].to_string()
+    };
+    let mc1 = row(&list.body, "MC1");
+    // the preview, fetched when it opens: its timeline (the body has no
+    // introduction to show)
+    assert!(
+        mc1.contains("<details class=\"preview\" data-preview=\"/posts/MC1/preview\""),
+        "{mc1}"
+    );
+    let preview = b.get(&f, "/posts/MC1/preview").await;
+    assert_eq!(preview.status, StatusCode::OK);
+    assert!(preview.body.contains("May 2026"), "{}", preview.body);
+    assert!(
+        !preview.body.contains("<html"),
+        "a fragment: {}",
+        preview.body
+    );
+    // owner, priority, due date and labels as columns
+    for want in [">owen<", "prio-high", "2026-04-15", ">wave-2<"] {
+        assert!(mc1.contains(want), "{want}: {mc1}");
+    }
+    // the hostile post's preview is its text, escaped, without what its
+    // scripts held
+    let bad = b.get(&f, "/posts/MC666/preview").await;
+    assert!(
+        bad.body.contains("Rollout</b>: from 2026-03-05"),
+        "{}",
+        bad.body
+    );
+    assert!(!bad.body.contains("alert"), "{}", bad.body);
+    // only in the caller's tenants: MC2 is zulu's alone
+    let scoped = sign_in(&f, "scoped").await;
+    assert_eq!(
+        scoped.get(&f, "/posts/MC2/preview").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        scoped.get(&f, "/posts/MC1/preview").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        b.get(&f, "/posts/MC1%27x/preview").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert!(!list.body.contains("<script>alert"), "a script in the page");
+    assert!(!list.body.contains("posts compact"));
+
+    // compact: asked once, remembered by the browser
+    let compact = b.get(&f, "/?density=compact").await;
+    assert_eq!(compact.status, StatusCode::OK);
+    assert!(
+        compact.body.contains("class=\"posts compact\""),
+        "{}",
+        compact.body
+    );
+    assert_eq!(
+        compact.cookie("changedesk_density").as_deref(),
+        Some("changedesk_density=compact")
+    );
+    assert!(compact.body.contains("density=comfortable"), "a way back");
+    let again = Browser {
+        cookie: format!("{}; changedesk_density=compact", b.cookie),
+        csrf: b.csrf.clone(),
+    };
+    let list = again.get(&f, "/?chip=awaiting").await;
+    assert!(
+        list.body.contains("class=\"posts compact\""),
+        "{}",
+        list.body
+    );
+    let bad = b.get(&f, "/?density=tiny").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad.body.contains("is not compact or comfortable"),
+        "{}",
+        bad.body
+    );
 }
 
 async fn posts_new_since_the_last_visit_are_marked(store: Store) {
@@ -1790,6 +1894,7 @@ async fn posts_new_since_the_last_visit_are_marked(store: Store) {
 }
 
 both!(
+    inbox_rows_have_a_preview_work_columns_and_a_compact_mode,
     posts_new_since_the_last_visit_are_marked,
     bulk_actions_assign_prioritise_date_and_label_then_return_to_the_list,
     the_inbox_lists_what_changed_since_a_day_with_its_rollout_start,

@@ -16,4 +16,5 @@ mod storage;
 mod text;
 mod timeline;
 mod triage;
+mod user_settings;
 mod views;

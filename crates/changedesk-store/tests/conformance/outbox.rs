@@ -33,6 +33,7 @@ fn event(kind: EventKind, post: Option<&str>) -> Event {
         reason: None,
         target: None,
         ticket_scope: None,
+        moves: Vec::new(),
     }
 }
 

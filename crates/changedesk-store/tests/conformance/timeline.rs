@@ -118,3 +118,72 @@ conformance!(
         assert_eq!(d.summary.rollout_start, None);
     }
 );
+
+conformance!(
+    each_post_has_a_preview_and_a_stale_reading_is_read_again,
+    |store: Store| async move {
+        let body = "<p>Updated May 1, 2026: We have updated the timeline.</p>\
+            <p>[Introduction:]</p><p>Teams gets a new calendar.</p>\
+            <p>[When this will happen:]</p><p>General Availability: mid-May 2026.</p>\
+            <p>[What you can do to prepare:]</p><p>Tell your help desk.</p>";
+        store
+            .import_messages(
+                "alpha",
+                &[parse(&with(
+                    post_json("MC12", "2026-03-01T00:00:00Z"),
+                    "body",
+                    json!({"contentType": "html", "content": body}),
+                ))],
+                &opts("2026-03-02T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        let want = changedesk_core::preview::Preview {
+            summary: "Teams gets a new calendar.".into(),
+            prepare: "Tell your help desk.".into(),
+        };
+        let listed = store
+            .list_messages(&MessageFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(listed[0].preview, want);
+        // a page of the inbox carries it, the timeline and the item's columns
+        let page = store
+            .query_posts(&changedesk_store::PostQuery::new(
+                changedesk_store::TenantScope::All,
+            ))
+            .await
+            .unwrap();
+        let hit = &page.items[0];
+        assert_eq!(hit.summary.preview, want);
+        assert_eq!(hit.timeline.phases.len(), 1);
+        assert_eq!(hit.summary.rollout_start, Some(at("2026-05-11T00:00:00Z")));
+
+        // every row read by this version: opening again reads nothing
+        assert_eq!(store.refresh_timelines().await.unwrap(), 0);
+        // rows read by an older version are found only when the archive's
+        // one-row record says so: the record is what spares the scan
+        crate::triage::raw_execute(
+            &store,
+            "UPDATE posts SET preview = NULL, rollout_start = NULL, timeline_version = 1",
+        )
+        .await
+        .unwrap();
+        crate::triage::raw_execute(&store, "UPDATE post_revisions SET timeline_version = 1")
+            .await
+            .unwrap();
+        assert_eq!(store.refresh_timelines().await.unwrap(), 0);
+        crate::triage::raw_execute(&store, "UPDATE readings SET version = 1")
+            .await
+            .unwrap();
+        // one revision and one post read again
+        assert_eq!(store.refresh_timelines().await.unwrap(), 2);
+        let listed = store
+            .list_messages(&MessageFilter::default())
+            .await
+            .unwrap();
+        assert_eq!(listed[0].preview, want);
+        assert_eq!(listed[0].rollout_start, Some(at("2026-05-11T00:00:00Z")));
+        assert_eq!(store.refresh_timelines().await.unwrap(), 0);
+    }
+);

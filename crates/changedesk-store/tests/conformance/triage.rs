@@ -128,7 +128,7 @@ fn retitled(id: &str, last_modified: &str, title: &str) -> changedesk_core::grap
 
 /// Runs one statement on the store's database over a connection of its own,
 /// bypassing `Store` (what anyone with database access can do).
-async fn raw_execute(store: &Store, statement: &'static str) -> Result<u64, String> {
+pub(crate) async fn raw_execute(store: &Store, statement: &'static str) -> Result<u64, String> {
     match store.location() {
         Location::Sqlite(path) => {
             let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
@@ -2453,6 +2453,8 @@ conformance!(
             c[0].changed_fields
         );
         assert_eq!(c[0].links.len(), 1, "only alpha sees MC1");
+        // the moved date, for people
+        assert_eq!(c[0].date_moves, vec!["Act by: none → 2026-05-01"]);
 
         // saving with the revision evaluated clears it too
         let item = c[0].stored.as_ref().unwrap().item.clone();

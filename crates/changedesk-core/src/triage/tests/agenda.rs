@@ -261,7 +261,7 @@ fn the_markdown_is_a_meeting_document() {
         "| MC1003 | Teams: chat tweak | 2025-03-05 (due) | in 2 days | gina | triaged | normal |",
         "| MC1002 | Exchange: retire basic auth \\| SMTP | 2025-03-08 (act by) | in 5 days | tina | new | normal |",
         "## Changed since triage (1)",
-        "| MC900 | SharePoint: old thing | act_by | in progress | tina |",
+        "| MC900 | SharePoint: old thing | Date moved · Act by | in progress | tina |",
         "## Overdue (1)",
         "| MC900 | SharePoint: old thing | 2025-02-28 | 3 days | tina | in progress |",
         "## Missed (1)",

@@ -12,6 +12,7 @@ pub(crate) mod owners;
 pub(crate) mod posts;
 pub(crate) mod rules;
 pub(crate) mod session;
+pub(crate) mod settings;
 pub(crate) mod tenants;
 pub(crate) mod users;
 
@@ -23,6 +24,7 @@ use super::AppState;
 pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
         .merge(session::routes())
+        .merge(settings::routes())
         .merge(posts::routes())
         .merge(items::routes())
         .merge(changes::routes())

@@ -437,6 +437,15 @@ pub struct PostHitDto {
     /// Its work item's assignee (absent without one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assignee: Option<String>,
+    /// Its work item's priority (absent without a work item).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
+    /// Its work item's due date (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    /// Its work item's labels.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -535,6 +544,16 @@ async fn post_page(
                 PostHitDto {
                     post: PostSummaryDto::from(&h.summary),
                     item_state: h.item.as_ref().map(|i| i.state.as_str().to_string()),
+                    priority: h.item.as_ref().map(|i| i.priority.as_str().to_string()),
+                    due: h
+                        .item
+                        .as_ref()
+                        .and_then(|i| i.due.map(|d| d.to_canonical())),
+                    labels: h
+                        .item
+                        .as_ref()
+                        .map(|i| i.labels.clone())
+                        .unwrap_or_default(),
                     assignee: h.item.and_then(|i| i.assignee),
                     tenant_count: cover.count,
                     groups: cover.groups,
