@@ -536,6 +536,33 @@ test('the calendar shows rollout phases on their days, as a list on a phone; a s
 });
 
 // the last test: it also checks what every test before it recorded
+test('the reports draw their charts on the server, each beside its figures, and fit a phone', { timeout: TEST_TIMEOUT_MS }, async () => {
+  for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
+    const { context, page } = await openAs(browser, demo, recorder, 'reader', viewport);
+    try {
+      const answer = await page.goto('/reports?days=90&weeks=13');
+      assert.equal(answer.status(), 200);
+      const charts = await page.locator('figure.chart-block').evaluateAll((figs) => figs.map((f) => ({
+        label: f.querySelector('svg')?.getAttribute('aria-label') ?? '',
+        bars: f.querySelectorAll('svg rect title').length,
+        rows: f.querySelectorAll('table tbody tr').length,
+        csv: f.querySelector('a[download]')?.getAttribute('href') ?? '',
+      })));
+      assert.equal(charts.length, 4, JSON.stringify(charts));
+      for (const c of charts) {
+        assert.ok(c.label && c.bars > 0 && c.rows > 0, `a chart with bars and figures: ${JSON.stringify(c)}`);
+        assert.match(c.csv, /format=csv&table=/);
+      }
+      const overall = await text(page.locator('table.report tbody tr').first());
+      assert.match(overall, /^All items/);
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.equal(wide, 0, `the reports are ${wide} px wider than a ${viewport.width} px screen`);
+    } finally {
+      await context.close();
+    }
+  }
+});
+
 test('no request leaves the server, and every page sends a strict Content-Security-Policy', { timeout: TEST_TIMEOUT_MS }, async (t) => {
   const { context, page } = await openAs(browser, demo, recorder, 'admin');
   try {

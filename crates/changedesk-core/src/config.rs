@@ -14,6 +14,7 @@
 //! [`secrecy::SecretString`] or a redacting wrapper, so `Debug` never shows
 //! them, and no error message or warning contains one.
 
+mod analytics;
 mod app;
 mod database;
 mod env;
@@ -78,6 +79,8 @@ pub struct Config<C = Credential> {
     pub server: ServerSettings,
     /// `[notify]`: e-mail transport and message templates.
     pub notify: NotifySettings,
+    /// `[analytics]`: the working-day calendar and the SLA targets.
+    pub analytics: crate::metrics::AnalyticsSettings,
 }
 
 impl<C> Config<C> {
@@ -343,6 +346,7 @@ pub fn load(
         oidc,
         server: config.server,
         notify,
+        analytics: config.analytics,
     };
     rep.finish(
         Some(Loaded {

@@ -20,6 +20,7 @@ pub mod http;
 pub mod jobs;
 pub mod onboard;
 pub mod outbox;
+pub mod reports;
 pub mod sync;
 pub mod triage;
 pub mod ui;

@@ -393,6 +393,9 @@ mod tickets;
 pub use tickets::*;
 mod user_settings;
 pub use user_settings::*;
+/// The work items analytics reads (`analytics_ops.rs`).
+mod analytics;
+pub use analytics::MAX_GROUPS as ANALYTICS_MAX_GROUPS;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -2281,6 +2284,7 @@ mod sqlite {
     include!("directory_ops.rs");
     include!("ticket_ops.rs");
     include!("export_ops.rs");
+    include!("analytics_ops.rs");
 }
 
 mod postgres {
@@ -2318,6 +2322,7 @@ mod postgres {
     include!("directory_ops.rs");
     include!("ticket_ops.rs");
     include!("export_ops.rs");
+    include!("analytics_ops.rs");
 }
 
 /// Brings a SQLite archive's schema up to date. sqlx takes no lock for

@@ -90,6 +90,9 @@ pub enum Command {
     /// Rollout timelines read from post bodies (issue 20).
     #[command(subcommand)]
     Timeline(TimelineCommand),
+    /// Reports of the work: time to triage and close, backlog, SLA breaches (docs/ANALYTICS.md).
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Fill an empty archive with a generated corpus for the load benchmark (bench/load_bench.py).
     #[command(hide = true, name = "bench-seed")]
     BenchSeed(BenchSeedArgs),
@@ -1340,6 +1343,38 @@ pub struct AgendaArgs {
     pub since: String,
     #[arg(long, value_enum, default_value_t = AgendaFormat::Markdown)]
     pub format: AgendaFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Time to triage and to close (median, 90th percentile) overall and by workload, owner,
+    /// tenant group, category and severity; the weeks; the backlog; the SLA breaches.
+    Analytics(AnalyticsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A summary for people.
+    Text,
+    /// Everything, as JSON.
+    Json,
+    /// One table (`--table`) as CSV.
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyticsArgs {
+    /// The period: the items created in the last this many days.
+    #[arg(long, default_value_t = 90)]
+    pub days: i64,
+    /// The weeks of the weekly series.
+    #[arg(long, default_value_t = 13)]
+    pub weeks: usize,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// With `--format csv`: weekly, dimensions, breaches or backlog.
+    #[arg(long, default_value = "dimensions")]
+    pub table: String,
 }
 
 #[derive(Debug, Subcommand)]

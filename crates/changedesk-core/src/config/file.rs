@@ -36,6 +36,7 @@ pub(super) struct RawFile {
     pub oidc: Option<Spanned<super::oidc::RawOidc>>,
     pub server: Option<super::server::RawServer>,
     pub notify: Option<super::notify::RawNotify>,
+    pub analytics: Option<super::analytics::RawAnalytics>,
 }
 
 /// One `[[tenants]]` table. Every key is optional here: a missing key may be
@@ -270,7 +271,7 @@ mod tests {
         let e = error("database = \"sqlite://x\"\n\ndatabse = \"x\"\n");
         assert_eq!(
             e.to_string(),
-            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `app`, `sync`, `owners`, `tenant_groups`, `ownership`, `rules`, `triage`, `oidc`, `server`, `notify`"
+            "t.toml:3:1: databse: unknown key `databse`, expected one of `database`, `log_format`, `tenants`, `app`, `sync`, `owners`, `tenant_groups`, `ownership`, `rules`, `triage`, `oidc`, `server`, `notify`, `analytics`"
         );
     }
 

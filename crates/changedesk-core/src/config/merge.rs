@@ -216,6 +216,7 @@ pub(super) fn build(
 
     let tenant_names: Vec<String> = tenants.iter().map(|t| t.name.clone()).collect();
     let notify = super::notify::build(rep, file.notify, &tenant_names);
+    let analytics = super::analytics::build(rep, file.analytics);
 
     if !rep.errors.is_empty() {
         return None;
@@ -231,6 +232,7 @@ pub(super) fn build(
             oidc,
             server,
             notify,
+            analytics,
         },
         credential_origins,
         app_credential_origin,

@@ -2023,3 +2023,117 @@ fn app_debug_and_errors_show_no_secret() {
         assert!(!errors.contains(SECRET), "{text}\n=> {errors}");
     }
 }
+
+// ------------------------------------------------------- [analytics]
+
+#[test]
+fn analytics_defaults_without_the_section() {
+    let c = check("changedesk.toml", "").expect("valid");
+    assert_eq!(c.analytics, crate::metrics::AnalyticsSettings::default());
+    assert_eq!(c.analytics.calendar.working_weekdays.len(), 5);
+    assert!(c.analytics.calendar.holidays.is_empty());
+    assert_eq!(c.analytics.sla.triage_days, 5.0);
+    assert_eq!(c.analytics.sla.major_triage_days, 2.0);
+    assert_eq!(c.analytics.sla.close_days, None);
+    // an empty section: the same
+    let c = check("changedesk.toml", "[analytics]\n").expect("valid");
+    assert_eq!(c.analytics, crate::metrics::AnalyticsSettings::default());
+}
+
+#[test]
+fn analytics_a_complete_section() {
+    let text = "[analytics]\n\
+                working_days = [\"Sunday\", \"MONDAY\", \"tuesday\", \" wednesday \", \"thursday\", \"monday\"]\n\
+                holidays = [\"2026-12-25\", 2026-12-26, \"2026-12-25\"]\n\
+                triage_within_days = 3\n\
+                major_triage_within_days = 1.5\n\
+                close_within_days = 30\n";
+    let c = load_ok(text, &[]).config;
+    use time::Weekday::*;
+    assert_eq!(
+        c.analytics.calendar.working_weekdays,
+        [Sunday, Monday, Tuesday, Wednesday, Thursday]
+    );
+    let holidays: Vec<String> = c
+        .analytics
+        .calendar
+        .holidays
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(holidays, ["2026-12-25", "2026-12-26"]);
+    assert_eq!(c.analytics.sla.triage_days, 3.0);
+    assert_eq!(c.analytics.sla.major_triage_days, 1.5);
+    assert_eq!(c.analytics.sla.close_days, Some(30.0));
+}
+
+#[test]
+fn analytics_each_bad_value_is_reported_at_its_line() {
+    let text = "[analytics]\n\
+                working_days = [\"monday\", \"tuesday\", \"funday\"]\n\
+                holidays = [\"2026-12-25\", \"25/12/2026\", \"2026-02-30\", 12, 2026-12-24T10:00:00Z, \"2026-13-01\"]\n\
+                triage_within_days = 0\n\
+                major_triage_within_days = -2\n\
+                close_within_days = \"30\"\n";
+    assert_eq!(
+        check_err(text),
+        [
+            "changedesk.toml:2:38: analytics.working_days[2]: `funday` is not a weekday (monday … sunday)",
+            "changedesk.toml:3:27: analytics.holidays[1]: `25/12/2026` is not a date YYYY-MM-DD, e.g. \"2026-12-25\"",
+            "changedesk.toml:3:41: analytics.holidays[2]: `2026-02-30` is not a date YYYY-MM-DD, e.g. \"2026-12-25\"",
+            "changedesk.toml:3:55: analytics.holidays[3]: expected a date YYYY-MM-DD, e.g. \"2026-12-25\", found an integer",
+            "changedesk.toml:3:59: analytics.holidays[4]: expected a date YYYY-MM-DD, e.g. \"2026-12-25\", found a date and time",
+            "changedesk.toml:3:81: analytics.holidays[5]: `2026-13-01` is not a date YYYY-MM-DD, e.g. \"2026-12-25\"",
+            "changedesk.toml:4:22: analytics.triage_within_days: must be a number of working days greater than zero, not 0",
+            "changedesk.toml:5:28: analytics.major_triage_within_days: must be a number of working days greater than zero, not -2",
+            "changedesk.toml:6:21: analytics.close_within_days: expected a number of working days (e.g. 5), found a string",
+        ]
+    );
+}
+
+#[test]
+fn analytics_refuses_no_working_day_and_odd_numbers() {
+    assert_eq!(
+        check_err("[analytics]\nworking_days = []\n"),
+        [
+            "changedesk.toml:2:16: analytics.working_days: give at least one working day (monday … sunday)"
+        ]
+    );
+    for (value, shown) in [
+        ("0.0", "0"),
+        ("-0.5", "-0.5"),
+        ("nan", "NaN"),
+        ("inf", "inf"),
+    ] {
+        let errors = check_err(&format!("[analytics]\nclose_within_days = {value}\n"));
+        assert_eq!(
+            errors,
+            [format!(
+                "changedesk.toml:2:21: analytics.close_within_days: must be a number of working days greater than zero, not {shown}"
+            )],
+            "{value}"
+        );
+    }
+    let errors = check_err("[analytics]\ntriage_within_days = true\n");
+    assert_eq!(
+        errors,
+        [
+            "changedesk.toml:2:22: analytics.triage_within_days: expected a number of working days (e.g. 5), found a boolean"
+        ]
+    );
+    // not a list of strings: the file's shape error, with the key
+    let errors = check_err("[analytics]\nworking_days = [\"monday\", 2]\n");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with(
+            "changedesk.toml:2:27: analytics.working_days[1]: expected a string, found an integer"
+        ),
+        "{errors:?}"
+    );
+    // unknown keys
+    let errors = check_err("[analytics]\ntriage_within = 5\n");
+    assert!(
+        errors[0].contains("analytics.triage_within: unknown key `triage_within`"),
+        "{errors:?}"
+    );
+}

@@ -73,6 +73,8 @@ pub struct Settings {
     /// `[server] trusted_proxies`: peers whose `X-Forwarded-For` names the
     /// client ([`extract::ClientIp`]).
     pub trusted_proxies: Vec<changedesk_core::config::IpRange>,
+    /// `[analytics]`: the working days and SLA targets of the reports.
+    pub analytics: changedesk_core::metrics::AnalyticsSettings,
 }
 
 impl Default for Settings {
@@ -90,6 +92,7 @@ impl Default for Settings {
             cache: cache::CacheSettings::default(),
             hash_concurrency: 0,
             trusted_proxies: Vec::new(),
+            analytics: Default::default(),
         }
     }
 }

@@ -24,6 +24,7 @@ mod admin;
 mod agenda;
 mod assets;
 mod calendar;
+mod chart;
 mod feeds;
 mod health;
 mod inbox;
@@ -31,6 +32,7 @@ mod items;
 mod outbox;
 mod owners;
 mod post;
+mod reports;
 mod rules;
 mod session;
 mod settings;
@@ -67,6 +69,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             get(session::sign_in_page).post(session::sign_in),
         )
         .route("/sign-out", post(session::sign_out))
+        .route("/reports", get(reports::page))
         .route("/posts/{id}", get(post::post_page))
         .route("/posts/{id}/preview", get(inbox::preview))
         .route("/posts/{id}/actions", post(post::act))

@@ -1058,6 +1058,14 @@ fn matrix() -> Vec<Row> {
             body: Some(json!({"time_zone": "Mars/Olympus"})),
             expect: [401, 400, 400, 400, 400, 400],
         },
+        // reports: anyone signed in, of their own tenants
+        Row {
+            method: "GET",
+            route: "/api/v1/reports/analytics",
+            path: "/api/v1/reports/analytics?days=30",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
         // notifications: unrestricted change managers and admins
         Row {
             method: "GET",

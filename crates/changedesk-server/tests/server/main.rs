@@ -55,6 +55,7 @@ mod many_tenants;
 mod oidc;
 mod onboarding;
 mod outbox;
+mod reports;
 mod settings;
 mod surfaces;
 mod sync;

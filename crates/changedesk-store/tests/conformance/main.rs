@@ -1,5 +1,6 @@
 //! The store's conformance suite: every scenario on SQLite and PostgreSQL.
 
+mod analytics;
 mod auth;
 mod directory;
 mod feeds;

@@ -11,6 +11,7 @@ mod incidents;
 mod messages;
 mod notify;
 mod owners;
+mod report;
 mod rules;
 mod secrets;
 mod serve;
@@ -60,6 +61,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Rules(cmd) => rules::run(&app, cmd).await,
         Command::Tasks(cmd) => tasks::run(&app, cmd).await,
         Command::Agenda(args) => agenda::run(&app, &args).await,
+        Command::Report(cmd) => report::run(&app, &cmd).await,
         Command::Baseline(cmd) => baseline::run(&app, cmd).await,
         Command::Serve(args) => serve::run(&app, &args).await,
         Command::User(cmd) => user::run(&app, cmd).await,

@@ -32,6 +32,7 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
         cache,
         hash_concurrency: app.config.server.hash_concurrency,
         trusted_proxies: app.config.server.trusted_proxies.clone(),
+        analytics: app.config.analytics.clone(),
         ..Settings::default()
     };
     let metrics = http::metrics::Metrics::global();

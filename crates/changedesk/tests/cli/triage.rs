@@ -1397,3 +1397,114 @@ fn missed_counts_only_deadlines_after_first_sight_and_the_baseline_is_accepted()
     );
     assert_eq!(again, json!({"awaiting": 2, "to_close": 0, "kept": 2}));
 }
+
+#[test]
+fn the_analytics_report_counts_the_items_as_text_json_and_csv() {
+    let s = Sandbox::new();
+    s.write("cfg.toml", TRIAGE_CONFIG);
+    s.write_json("a.json", &Value::Array(corpus(12)));
+    s.run(&[
+        "--config",
+        "cfg.toml",
+        "import",
+        "a.json",
+        "--tenant",
+        "alpha",
+        "--create-tenant",
+    ])
+    .ok();
+    // the items opened on Tuesday 1 September; one triaged on Wednesday
+    let before = json(
+        &s.run_env(
+            &[
+                "--config",
+                "cfg.toml",
+                "report",
+                "analytics",
+                "--format",
+                "json",
+            ],
+            &[("CHANGEDESK_NOW", "2026-09-03T00:00:00Z")],
+        )
+        .ok(),
+    );
+    let triaged_before = before["overall"]["triaged"].as_u64().unwrap();
+    s.run_env(
+        &as_alice(&["triage", "MC1100002"]),
+        &[("CHANGEDESK_NOW", "2026-09-02T00:00:00Z")],
+    )
+    .ok();
+    let j = json(
+        &s.run_env(
+            &[
+                "--config",
+                "cfg.toml",
+                "report",
+                "analytics",
+                "--format",
+                "json",
+                "--weeks",
+                "2",
+            ],
+            &[("CHANGEDESK_NOW", "2026-09-03T00:00:00Z")],
+        )
+        .ok(),
+    );
+    assert_eq!(j["overall"]["items"], 12, "{}", j["overall"]);
+    assert_eq!(
+        j["overall"]["triaged"].as_u64().unwrap(),
+        triaged_before + 1,
+        "{}",
+        j["overall"]
+    );
+    assert_eq!(j["weekly"].as_array().unwrap().len(), 2, "{}", j["weekly"]);
+    assert_eq!(j["weekly"][1]["new"], 12, "{}", j["weekly"]);
+
+    let text = s
+        .run_env(
+            &["--config", "cfg.toml", "report", "analytics"],
+            &[("CHANGEDESK_NOW", "2026-09-03T00:00:00Z")],
+        )
+        .ok()
+        .stdout;
+    assert!(text.contains("All items"), "{text}");
+    assert!(text.contains("By workload"), "{text}");
+
+    let csv = s
+        .run_env(
+            &[
+                "--config",
+                "cfg.toml",
+                "report",
+                "analytics",
+                "--format",
+                "csv",
+                "--table",
+                "weekly",
+                "--weeks",
+                "3",
+            ],
+            &[("CHANGEDESK_NOW", "2026-09-03T00:00:00Z")],
+        )
+        .ok()
+        .stdout;
+    assert!(csv.starts_with("week,new,triaged,closed,backlog"), "{csv}");
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let bad = s
+        .run(&[
+            "--config",
+            "cfg.toml",
+            "report",
+            "analytics",
+            "--format",
+            "csv",
+            "--table",
+            "nope",
+        ])
+        .fails();
+    assert!(bad.stderr.contains("is not one of"), "{}", bad.stderr);
+    let bad = s
+        .run(&["--config", "cfg.toml", "report", "analytics", "--days", "0"])
+        .fails();
+    assert!(bad.stderr.contains("1 to 1098 days"), "{}", bad.stderr);
+}

@@ -10,6 +10,7 @@ pub(crate) mod notify;
 mod oidc;
 pub(crate) mod owners;
 pub(crate) mod posts;
+pub(crate) mod reports;
 pub(crate) mod rules;
 pub(crate) mod session;
 pub(crate) mod settings;
@@ -25,6 +26,7 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
         .merge(session::routes())
         .merge(settings::routes())
+        .merge(reports::routes())
         .merge(posts::routes())
         .merge(items::routes())
         .merge(changes::routes())

@@ -1,0 +1,343 @@
+//! The reports page (`/reports`, issue 21): the analytics of the work in the
+//! caller's tenants over a period, as charts drawn on the server (SVG, each
+//! with its table of figures and a CSV of it), the figures by workload,
+//! owner, tenant group, category and severity, the SLA breaches and the
+//! oldest open items. The same figures as the API's and the CLI's.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use changedesk_core::metrics::{Analytics, Stats};
+
+use super::chart::{self, Series};
+use super::view::{self, Layout};
+use super::{SignedIn, UiResult, html};
+use crate::http::AppState;
+use crate::http::routes::reports::{ReportParams, analytics_for, table_csv};
+use crate::reports::days;
+
+/// Rows shown per dimension (the CSV has them all).
+const DIMENSION_ROWS: usize = 15;
+/// Breaches shown (the CSV has them all).
+const BREACH_ROWS: usize = 50;
+/// The periods offered.
+const PERIODS: [(i64, &str); 4] = [
+    (30, "last 30 days"),
+    (90, "last 90 days"),
+    (180, "last 180 days"),
+    (365, "last year"),
+];
+
+/// A row of figures.
+struct StatRow {
+    label: String,
+    cells: Vec<String>,
+}
+
+fn stat_row(label: &str, s: &Stats) -> StatRow {
+    StatRow {
+        label: label.to_string(),
+        cells: vec![
+            s.items.to_string(),
+            s.triaged.to_string(),
+            days(s.triage_median),
+            days(s.triage_p90),
+            s.closed.to_string(),
+            days(s.close_median),
+            days(s.close_p90),
+            s.open.to_string(),
+            s.breaches.to_string(),
+        ],
+    }
+}
+
+/// A chart with its figures.
+struct ChartBlock {
+    title: String,
+    svg: String,
+    head: Vec<String>,
+    rows: Vec<Vec<String>>,
+    csv: String,
+}
+
+struct DimBlock {
+    title: String,
+    rows: Vec<StatRow>,
+    more: usize,
+}
+
+#[derive(Template)]
+#[template(path = "reports.html")]
+struct ReportsPage {
+    layout: Layout,
+    days: i64,
+    weeks: usize,
+    periods: Vec<(i64, &'static str)>,
+    from: String,
+    to: String,
+    sla: String,
+    working_days: String,
+    overall: StatRow,
+    charts: Vec<ChartBlock>,
+    dimensions: Vec<DimBlock>,
+    breaches: Vec<Vec<String>>,
+    breaches_more: usize,
+    oldest: Vec<Vec<String>>,
+    /// The CSV of a table: `table` is appended.
+    csv_base: String,
+    json: String,
+    scope: Option<String>,
+}
+
+/// `GET /reports`: the page; with `format=csv`, one table (`table`).
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(p): Query<ReportParams>,
+) -> UiResult<Response> {
+    let now = state.now();
+    let period = p.period(now)?;
+    let a = analytics_for(&state, &user.caller, period).await?;
+    if p.format.as_deref().map(str::trim) == Some("csv") {
+        return Ok(table_csv(&a, p.table.as_deref(), now)?);
+    }
+    let days_shown = p.days.unwrap_or(crate::reports::DEFAULT_DAYS);
+    let weeks = p.weeks.unwrap_or(crate::reports::DEFAULT_WEEKS);
+    let query = view::query_string([
+        ("days", days_shown.to_string().as_str()),
+        ("weeks", weeks.to_string().as_str()),
+    ]);
+    let csv_base = format!("/reports{query}&format=csv&table=");
+    let mut periods = PERIODS.to_vec();
+    if !periods.iter().any(|(d, _)| *d == days_shown) {
+        periods.push((days_shown, "as asked"));
+    }
+    let scope = (!user.caller.unrestricted()).then(|| {
+        user.caller
+            .tenants
+            .names()
+            .map(|n| n.iter().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    });
+    html(&ReportsPage {
+        layout: user.layout("Reports", "reports"),
+        days: days_shown,
+        weeks,
+        periods,
+        from: a.from.date(),
+        to: a.to.date(),
+        sla: sla_text(&a),
+        working_days: a
+            .settings
+            .calendar
+            .working_weekdays
+            .iter()
+            .map(|w| changedesk_core::metrics::weekday_name(*w))
+            .collect::<Vec<_>>()
+            .join(", "),
+        overall: stat_row("All items", &a.overall),
+        charts: charts(&a, &csv_base),
+        dimensions: a
+            .by
+            .iter()
+            .map(|(d, values)| DimBlock {
+                title: d.label().to_string(),
+                rows: values
+                    .iter()
+                    .take(DIMENSION_ROWS)
+                    .map(|(v, s)| stat_row(v, s))
+                    .collect(),
+                more: values.len().saturating_sub(DIMENSION_ROWS),
+            })
+            .collect(),
+        breaches: a
+            .breaches
+            .iter()
+            .take(BREACH_ROWS)
+            .map(|b| {
+                vec![
+                    b.post_id.clone(),
+                    b.title.clone(),
+                    b.owner.clone().unwrap_or_else(|| "unassigned".into()),
+                    format!(
+                        "{}{}",
+                        b.kind.label(),
+                        if b.major { " (major)" } else { "" }
+                    ),
+                    days(Some(b.target_days)),
+                    format!(
+                        "{}{}",
+                        days(Some(b.days)),
+                        if b.open { " and counting" } else { "" }
+                    ),
+                ]
+            })
+            .collect(),
+        breaches_more: a.breaches.len().saturating_sub(BREACH_ROWS),
+        oldest: a
+            .backlog
+            .oldest
+            .iter()
+            .map(|o| {
+                vec![
+                    o.post_id.clone(),
+                    o.title.clone(),
+                    o.owner.clone().unwrap_or_else(|| "unassigned".into()),
+                    view::state_label(o.state.as_str()).to_string(),
+                    format!("{:.0}", o.age_days),
+                ]
+            })
+            .collect(),
+        json: format!("/api/v1/reports/analytics{query}"),
+        csv_base,
+        scope,
+    })
+}
+
+/// The SLA targets in words.
+fn sla_text(a: &Analytics) -> String {
+    let s = &a.settings.sla;
+    let mut out = format!(
+        "triage within {} working days ({} for major changes)",
+        days_word(s.triage_days),
+        days_word(s.major_triage_days)
+    );
+    if let Some(c) = s.close_days {
+        out.push_str(&format!("; close within {} working days", days_word(c)));
+    }
+    out
+}
+
+fn days_word(d: f64) -> String {
+    if (d - d.round()).abs() < 1e-9 {
+        format!("{}", d.round() as i64)
+    } else {
+        format!("{d:.1}")
+    }
+}
+
+fn charts(a: &Analytics, csv_base: &str) -> Vec<ChartBlock> {
+    let weeks: Vec<String> = a.weekly.iter().map(|w| w.start.to_string()).collect();
+    let short: Vec<String> = weeks
+        .iter()
+        .map(|w| w.chars().skip(5).collect::<String>())
+        .collect();
+    let count = |f: &dyn Fn(&changedesk_core::metrics::Week) -> usize| -> Vec<f64> {
+        a.weekly.iter().map(|w| f(w) as f64).collect()
+    };
+    let new = count(&|w| w.new);
+    let closed = count(&|w| w.closed);
+    let backlog = count(&|w| w.backlog);
+    let median: Vec<f64> = a
+        .weekly
+        .iter()
+        .map(|w| w.triage_median.unwrap_or(0.0))
+        .collect();
+    let weekly_csv = format!("{csv_base}weekly");
+    vec![
+        ChartBlock {
+            title: "New and closed items per week".into(),
+            svg: chart::bars(
+                "New and closed items per week",
+                &short,
+                &[
+                    Series {
+                        name: "new",
+                        class: "s1",
+                        values: new,
+                    },
+                    Series {
+                        name: "closed",
+                        class: "s2",
+                        values: closed,
+                    },
+                ],
+                "items",
+            ),
+            head: vec![
+                "Week of".into(),
+                "New".into(),
+                "Triaged".into(),
+                "Closed".into(),
+            ],
+            rows: a
+                .weekly
+                .iter()
+                .map(|w| {
+                    vec![
+                        w.start.to_string(),
+                        w.new.to_string(),
+                        w.triaged.to_string(),
+                        w.closed.to_string(),
+                    ]
+                })
+                .collect(),
+            csv: weekly_csv.clone(),
+        },
+        ChartBlock {
+            title: "Backlog at the end of each week".into(),
+            svg: chart::bars(
+                "Backlog at the end of each week",
+                &short,
+                &[Series {
+                    name: "open items",
+                    class: "s3",
+                    values: backlog,
+                }],
+                "items",
+            ),
+            head: vec!["Week of".into(), "Open at its end".into()],
+            rows: a
+                .weekly
+                .iter()
+                .map(|w| vec![w.start.to_string(), w.backlog.to_string()])
+                .collect(),
+            csv: weekly_csv.clone(),
+        },
+        ChartBlock {
+            title: "Median time to triage of the items triaged each week".into(),
+            svg: chart::bars(
+                "Median time to triage per week, in working days",
+                &short,
+                &[Series {
+                    name: "median",
+                    class: "s1",
+                    values: median,
+                }],
+                "working days",
+            ),
+            head: vec!["Week of".into(), "Median (working days)".into()],
+            rows: a
+                .weekly
+                .iter()
+                .map(|w| vec![w.start.to_string(), days(w.triage_median)])
+                .collect(),
+            csv: weekly_csv,
+        },
+        ChartBlock {
+            title: "Age of the open items".into(),
+            svg: chart::bars(
+                "Age of the open items",
+                &a.backlog
+                    .ages
+                    .iter()
+                    .map(|(l, _)| l.clone())
+                    .collect::<Vec<_>>(),
+                &[Series {
+                    name: "open items",
+                    class: "s3",
+                    values: a.backlog.ages.iter().map(|(_, n)| *n as f64).collect(),
+                }],
+                "items",
+            ),
+            head: vec!["Age".into(), "Open items".into()],
+            rows: a
+                .backlog
+                .ages
+                .iter()
+                .map(|(l, n)| vec![l.clone(), n.to_string()])
+                .collect(),
+            csv: format!("{csv_base}backlog"),
+        },
+    ]
+}

@@ -1,0 +1,101 @@
+//! What the analytics read (issue 21): the work items open at some time
+//! since a day, of the posts a scope sees, each with the tenant groups some
+//! of whose tenants see its post.
+
+use changedesk_core::triage::{Decision, State, WorkItem};
+use changedesk_store::{ItemSave, Store, TenantScope};
+
+use crate::conformance;
+use crate::fixtures::*;
+
+async fn save(store: &Store, item: &WorkItem) {
+    store
+        .save_work_item(&ItemSave {
+            item,
+            expected_version: None,
+            evaluated_revision: None,
+            entries: &[],
+            notify: &[],
+            events: &[],
+            at: item.created_at,
+        })
+        .await
+        .unwrap();
+}
+
+conformance!(
+    analytics_read_the_items_open_since_a_day_in_scope_with_their_groups,
+    |store: Store| async move {
+        // MC1: alpha's; MC2: beta's; MC3: both tenants'
+        for (tenant, ids) in [("alpha", ["MC1", "MC3"]), ("beta", ["MC2", "MC3"])] {
+            let posts: Vec<_> = ids
+                .iter()
+                .map(|id| parse(&post_json(id, "2026-01-01T00:00:00Z")))
+                .collect();
+            store
+                .import_messages(tenant, &posts, &opts("2026-01-01T00:00:00Z"))
+                .await
+                .unwrap();
+        }
+        // MC1 opened in March, still new; MC2 closed in January (before
+        // the day); MC3 opened in January, closed in March
+        let mut mc1 = WorkItem::new("MC1", at("2026-03-01T00:00:00Z"));
+        mc1.assignee = Some("owen".into());
+        save(&store, &mc1).await;
+        for (id, closed) in [
+            ("MC2", "2026-01-05T00:00:00Z"),
+            ("MC3", "2026-03-05T00:00:00Z"),
+        ] {
+            let mut item = WorkItem::new(id, at("2026-01-01T00:00:00Z"));
+            item.state = State::Done;
+            item.decision = Some(Decision::Actioned);
+            item.first_triaged_at = Some(at("2026-01-02T00:00:00Z"));
+            item.closed_at = Some(at(closed));
+            save(&store, &item).await;
+        }
+        let since = at("2026-02-01T00:00:00Z");
+        let groups = vec![
+            ("eu".to_string(), vec!["alpha".to_string()]),
+            ("us".to_string(), vec!["beta".to_string()]),
+        ];
+        let all = store
+            .analytics_items(&TenantScope::All, since, &groups)
+            .await
+            .unwrap();
+        let seen: Vec<(&str, Vec<String>)> = all
+            .iter()
+            .map(|i| (i.post_id.as_str(), i.groups.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("MC1", vec!["eu".to_string()]),
+                ("MC3", vec!["eu".to_string(), "us".to_string()]),
+            ]
+        );
+        let mc1 = &all[0];
+        assert_eq!(mc1.owner.as_deref(), Some("owen"));
+        assert_eq!(mc1.state, State::New);
+        assert_eq!(mc1.created_at, at("2026-03-01T00:00:00Z"));
+        assert_eq!(mc1.workloads, vec!["Microsoft Teams".to_string()]);
+        let mc3 = &all[1];
+        assert_eq!(mc3.first_triaged_at, Some(at("2026-01-02T00:00:00Z")));
+        assert_eq!(mc3.closed_at, Some(at("2026-03-05T00:00:00Z")));
+
+        // beta's view: MC3 only
+        let beta = store
+            .analytics_items(&TenantScope::Only(vec!["beta".into()]), since, &[])
+            .await
+            .unwrap();
+        let ids: Vec<&str> = beta.iter().map(|i| i.post_id.as_str()).collect();
+        assert_eq!(ids, vec!["MC3"]);
+        // no tenant in scope: nothing
+        assert!(
+            store
+                .analytics_items(&TenantScope::Only(vec![]), since, &groups)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+);
