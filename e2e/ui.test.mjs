@@ -548,12 +548,15 @@ test('the reports draw their charts on the server, each beside its figures, and 
         rows: f.querySelectorAll('table tbody tr').length,
         csv: f.querySelector('a[download]')?.getAttribute('href') ?? '',
       })));
-      assert.equal(charts.length, 4, JSON.stringify(charts));
+      // the health score's trend, then the analytics' four (each with a CSV)
+      assert.equal(charts.length, 5, JSON.stringify(charts));
       for (const c of charts) {
         assert.ok(c.label && c.bars > 0 && c.rows > 0, `a chart with bars and figures: ${JSON.stringify(c)}`);
-        assert.match(c.csv, /format=csv&table=/);
       }
-      const overall = await text(page.locator('table.report tbody tr').first());
+      for (const c of charts.slice(1)) assert.match(c.csv, /format=csv&table=/);
+      assert.match(await text(page.locator('#health')), /^Change health score: \d+(\.\d)? of 100$/);
+      assert.match(await text(page.locator('#maturity')), /^Maturity level [1-5]00: /);
+      const overall = await text(page.locator('h2:text-is("Overall") + div table.report tbody tr').first());
       assert.match(overall, /^All items/);
       const wide = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.equal(wide, 0, `the reports are ${wide} px wider than a ${viewport.width} px screen`);

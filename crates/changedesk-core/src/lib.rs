@@ -17,6 +17,7 @@ pub mod config;
 pub mod diff;
 pub mod duration;
 pub mod graph;
+pub mod maturity;
 pub mod metrics;
 pub mod notify;
 pub mod onboard;

@@ -288,6 +288,30 @@ pub struct ItemFacts {
     pub created_at: Timestamp,
     pub first_triaged_at: Option<Timestamp>,
     pub closed_at: Option<Timestamp>,
+    /// The rest of the item's work, for the health score and the maturity
+    /// level.
+    pub work: WorkFacts,
+}
+
+/// What the health score and the maturity level read of a work item
+/// beyond its times.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkFacts {
+    /// The due date a person set.
+    pub due: Option<Timestamp>,
+    /// When the post's own dates ask for a decision: its act-by date, else
+    /// its rollout start (read from its body, else Graph's start), when
+    /// later than changedesk's first sight of it (the deadlines' model).
+    pub decision_deadline: Option<Timestamp>,
+    /// Microsoft changed the post since it was triaged, not acknowledged.
+    pub changed_since_triage: bool,
+    /// How a closed item was decided.
+    pub decision: Option<crate::triage::Decision>,
+    /// The triage said the change needs a change request / communication.
+    pub requires_change_request: bool,
+    pub requires_communication: bool,
+    /// How many tenants see or saw the post.
+    pub tenants: usize,
 }
 
 /// What the analytics are broken down by.
@@ -550,6 +574,15 @@ impl<'a> Norm<'a> {
     fn open_at(&self, t: Timestamp) -> bool {
         self.item.created_at < t && !self.closed_before(t)
     }
+}
+
+/// An item's triage decision (the module's notes): `None` without one,
+/// `Some(None)` when it happened at a time not recorded. For `maturity`.
+pub(crate) fn triage_decision(item: &ItemFacts) -> Option<Option<Timestamp>> {
+    Norm::new(item).triaged.map(|w| match w {
+        When::At(t) => Some(t),
+        When::Undated => None,
+    })
 }
 
 /// What one item of the window contributes at `to`.
@@ -876,6 +909,8 @@ fn backlog(norms: &[Norm<'_>], to: Timestamp) -> Backlog {
         oldest: open,
     }
 }
+
+pub mod health;
 
 #[cfg(test)]
 mod tests;

@@ -59,16 +59,42 @@ impl Period {
     }
 }
 
+/// What a report is about: the scope's tenants (the organisation, or one
+/// tenant when the scope is that tenant), or one tenant group of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subject {
+    /// A tenant group: only the items of posts some of its tenants see.
+    pub group: Option<String>,
+}
+
+/// The work items of the posts `scope` sees that were open at some time
+/// since `since`, with their groups; only `subject`'s group's when it names
+/// one.
+pub async fn items(
+    store: &Store,
+    scope: &TenantScope,
+    groups: &[(String, Vec<String>)],
+    subject: &Subject,
+    since: Timestamp,
+) -> Result<Vec<metrics::ItemFacts>, StoreError> {
+    let mut items = store.analytics_items(scope, since, groups).await?;
+    if let Some(g) = &subject.group {
+        items.retain(|i| i.groups.iter().any(|x| x == g));
+    }
+    Ok(items)
+}
+
 /// The analytics of the posts `scope` sees over `period`, with `groups`
 /// (each tenant group's name and its tenants within the scope).
 pub async fn analytics(
     store: &Store,
     scope: &TenantScope,
     groups: &[(String, Vec<String>)],
+    subject: &Subject,
     settings: &AnalyticsSettings,
     period: Period,
 ) -> Result<Analytics, StoreError> {
-    let items = store.analytics_items(scope, period.since(), groups).await?;
+    let items = items(store, scope, groups, subject, period.since()).await?;
     Ok(metrics::analyze(
         &items,
         settings,
@@ -76,6 +102,99 @@ pub async fn analytics(
         period.to,
         period.weeks,
     ))
+}
+
+/// The change health score now and its weekly trend (docs/ANALYTICS.md).
+pub async fn health(
+    store: &Store,
+    scope: &TenantScope,
+    groups: &[(String, Vec<String>)],
+    subject: &Subject,
+    settings: &AnalyticsSettings,
+    period: Period,
+) -> Result<
+    (
+        metrics::health::HealthScore,
+        Vec<metrics::health::TrendPoint>,
+    ),
+    StoreError,
+> {
+    let since = std::cmp::min(
+        period.since(),
+        period
+            .to
+            .saturating_add(-time::Duration::days(2 * metrics::health::WINDOW_DAYS)),
+    );
+    let items = items(store, scope, groups, subject, since).await?;
+    Ok((
+        metrics::health::score(&items, settings, period.to),
+        metrics::health::trend(&items, settings, period.to, period.weeks),
+    ))
+}
+
+/// The maturity level (docs/MATURITY.md) from the behaviour of the last
+/// 90 days: the items, the workloads seen and owned (`ownership`), the
+/// reviews recorded as held (the organisation's, or the group's), the rules'
+/// routing; what changedesk cannot observe yet is not measured.
+#[allow(clippy::too_many_arguments)]
+pub async fn maturity(
+    store: &Store,
+    scope: &TenantScope,
+    groups: &[(String, Vec<String>)],
+    subject: &Subject,
+    settings: &AnalyticsSettings,
+    ownership: &changedesk_core::triage::OwnershipMap,
+    tenants: usize,
+    at: Timestamp,
+) -> Result<changedesk_core::maturity::Maturity, StoreError> {
+    use changedesk_core::maturity::{DEFAULT_WINDOW_DAYS, Observations};
+    let since = at.saturating_add(-time::Duration::days(2 * DEFAULT_WINDOW_DAYS));
+    let window_start = at.saturating_add(-time::Duration::days(DEFAULT_WINDOW_DAYS));
+    let items = items(store, scope, groups, subject, since).await?;
+    let mut workloads_seen: Vec<String> = items
+        .iter()
+        .filter(|i| i.created_at >= window_start && i.created_at < at)
+        .flat_map(|i| i.workloads.iter().cloned())
+        .collect();
+    workloads_seen.sort();
+    workloads_seen.dedup();
+    let owned_workloads = workloads_seen
+        .iter()
+        .filter(|w| {
+            ownership
+                .owner_for(std::slice::from_ref(*w), None, &[])
+                .is_some()
+        })
+        .cloned()
+        .collect();
+    let routing_scope = match &subject.group {
+        Some(g) => TenantScope::Only(
+            groups
+                .iter()
+                .find(|(n, _)| n == g)
+                .map(|(_, t)| t.clone())
+                .unwrap_or_default(),
+        ),
+        None => scope.clone(),
+    };
+    let routing = store.routing_counts(&routing_scope, window_start).await?;
+    let reviews = store
+        .reviews_held(
+            subject.group.as_deref().unwrap_or(""),
+            window_start.as_datetime().date(),
+        )
+        .await?;
+    let obs = Observations {
+        items,
+        workloads_seen,
+        owned_workloads,
+        reviews_held: reviews,
+        tenants,
+        rule_assignments: routing.rule_assignments,
+        reassigned_by_people: routing.reassigned_by_people,
+        ..Observations::new(at)
+    };
+    Ok(changedesk_core::maturity::assess(&obs, settings))
 }
 
 /// The archive's tenant groups, each with its tenants that `sees` (groups
@@ -236,7 +355,7 @@ mod tests {
         let p = Period::last(7, 13, now).unwrap();
         assert_eq!(p.from, at("2026-05-07T12:00:00Z"));
         // 14 weeks back: the first of 13 weeks starts before 13 weeks ago
-        assert_eq!(p.since(), at("2026-02-12T12:00:00Z"));
+        assert_eq!(p.since(), at("2026-02-05T12:00:00Z"));
         let p = Period::last(365, 4, now).unwrap();
         assert_eq!(p.since(), p.from);
     }

@@ -19,6 +19,21 @@ fn analytics_row(row: &DbRow) -> Result<changedesk_core::metrics::ItemFacts> {
         created_at: read_ts(row.try_get("created_at")?)?,
         first_triaged_at: read_ts_opt(row.try_get("first_triaged_at")?)?,
         closed_at: read_ts_opt(row.try_get("closed_at")?)?,
+        work: changedesk_core::metrics::WorkFacts {
+            due: read_ts_opt(row.try_get("due_at")?)?,
+            decision_deadline: read_ts_opt(row.try_get("decision_deadline")?)?,
+            changed_since_triage: row.try_get("changed")?,
+            decision: match row.try_get::<Option<String>, _>("decision")? {
+                None => None,
+                Some(d) => Some(
+                    d.parse()
+                        .map_err(|e| StoreError::Corrupt(format!("work item of post {id}: {e}")))?,
+                ),
+            },
+            requires_change_request: row.try_get::<Option<String>, _>("requires_cr")?.as_deref() == Some("true"),
+            requires_communication: row.try_get::<Option<String>, _>("requires_comms")?.as_deref() == Some("true"),
+            tenants: usize::try_from(row.try_get::<i64, _>("tenants_seen")?).unwrap_or(0),
+        },
         post_id: id,
     })
 }
@@ -34,9 +49,14 @@ pub(crate) async fn analytics_items(
     };
     let since = since.to_canonical();
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(
-        "SELECT p.id, p.title, p.services, p.category, p.severity, p.is_major, w.state, w.assignee, \
-         w.created_at, w.first_triaged_at, w.closed_at FROM work_items w JOIN posts p ON p.id = w.post_id \
-         WHERE (w.created_at >= ",
+        format!(
+            "SELECT p.id, p.title, p.services, p.category, p.severity, p.is_major, w.state, w.assignee, \
+             w.created_at, w.first_triaged_at, w.closed_at, w.due_at, w.changed, w.decision, \
+             {DECISION_DEADLINE} AS decision_deadline, {ITEM_REQUIRES_CR} AS requires_cr, \
+             {ITEM_REQUIRES_COMMS} AS requires_comms, \
+             COALESCE((SELECT c.seen FROM post_link_counts c WHERE c.post_id = p.id), 0) AS tenants_seen \
+             FROM work_items w JOIN posts p ON p.id = w.post_id WHERE (w.created_at >= "
+        ),
     );
     qb.push_bind(since.clone());
     qb.push(" OR w.closed_at IS NULL OR w.closed_at >= ");

@@ -101,6 +101,11 @@ const LINK_LIST: &str = "json_agg(json_build_array(t.name, pt.details_digest, pt
 /// text, or JSON where the database keeps it so.
 const ID_LIST: [&str; 2] = ["json_agg(", ")::text"];
 
+/// Whether a work item (`w.item`) asks for a change request /
+/// communication, as the text `true` (else `false` or NULL).
+const ITEM_REQUIRES_CR: &str = "(w.item::json ->> 'requires_change_request')";
+const ITEM_REQUIRES_COMMS: &str = "(w.item::json ->> 'requires_communication')";
+
 /// A work item's labels (`w.item`'s `labels`) as a JSON array's text, or
 /// NULL.
 const ITEM_LABELS: &str = "(w.item::json -> 'labels')::text";

@@ -101,6 +101,11 @@ const LINK_LIST: &str = "json_group_array(json_array(t.name, pt.details_digest, 
 /// text, or JSON where the database keeps it so.
 const ID_LIST: [&str; 2] = ["json_group_array(", ")"];
 
+/// Whether a work item (`w.item`) asks for a change request /
+/// communication, as the text `true` (else `false` or NULL).
+const ITEM_REQUIRES_CR: &str = "CASE json_extract(w.item, '$.requires_change_request') WHEN 1 THEN 'true' ELSE 'false' END";
+const ITEM_REQUIRES_COMMS: &str = "CASE json_extract(w.item, '$.requires_communication') WHEN 1 THEN 'true' ELSE 'false' END";
+
 /// A work item's labels (`w.item`'s `labels`) as a JSON array's text, or
 /// NULL.
 const ITEM_LABELS: &str = "json_extract(w.item, '$.labels')";

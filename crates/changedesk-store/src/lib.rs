@@ -396,6 +396,9 @@ pub use user_settings::*;
 /// The work items analytics reads (`analytics_ops.rs`).
 mod analytics;
 pub use analytics::MAX_GROUPS as ANALYTICS_MAX_GROUPS;
+/// Reviews recorded as held, and the rules' routing figures (`reviews_ops.rs`).
+mod reviews;
+pub use reviews::*;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -2285,6 +2288,7 @@ mod sqlite {
     include!("ticket_ops.rs");
     include!("export_ops.rs");
     include!("analytics_ops.rs");
+    include!("reviews_ops.rs");
 }
 
 mod postgres {
@@ -2323,6 +2327,7 @@ mod postgres {
     include!("ticket_ops.rs");
     include!("export_ops.rs");
     include!("analytics_ops.rs");
+    include!("reviews_ops.rs");
 }
 
 /// Brings a SQLite archive's schema up to date. sqlx takes no lock for

@@ -1350,6 +1350,25 @@ pub enum ReportCommand {
     /// Time to triage and to close (median, 90th percentile) overall and by workload, owner,
     /// tenant group, category and severity; the weeks; the backlog; the SLA breaches.
     Analytics(AnalyticsArgs),
+    /// The change health score: each component with its weight, affected items and points,
+    /// and the score week by week (docs/ANALYTICS.md).
+    Health(SubjectArgs),
+    /// The maturity level 100–500 from the last 90 days' behaviour, with the evidence of each
+    /// criterion and what is missing for the next level (docs/MATURITY.md).
+    Maturity(SubjectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubjectArgs {
+    /// Only the posts some tenant of this tenant group sees.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// The weeks of the trend (health).
+    #[arg(long, default_value_t = 13)]
+    pub weeks: usize,
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -235,6 +235,7 @@ fn item(
         created_at: at(created),
         first_triaged_at: triaged.map(at),
         closed_at: closed.map(at),
+        work: Default::default(),
     }
 }
 
@@ -1021,6 +1022,7 @@ fn arb_item() -> impl Strategy<Value = ItemFacts> {
                 created_at: created,
                 first_triaged_at: triaged,
                 closed_at: closed,
+                work: Default::default(),
             },
         )
 }

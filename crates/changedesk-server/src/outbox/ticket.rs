@@ -191,7 +191,7 @@ pub(super) async fn send(
             };
             changedesk_store::failpoint::hit("ticket.recorded");
             store
-                .unlock_ticket(&channel.name, &correlation, hold.holder)
+                .unlock_ticket(&lock_key(channel), &correlation, hold.holder)
                 .await
                 .map_err(|e| e.to_string())?;
             recorded
@@ -303,6 +303,22 @@ async fn ticket_of(
     }
 }
 
+/// What a ticket's lock is taken on with its correlation id: the system
+/// and instance the connector raises it in (`servicenow:https://…`), so
+/// that two connectors of one instance (a change board per workload) never
+/// raise the same correlation id at once, each missing the other's in its
+/// look-up; the connector's name without settings.
+fn lock_key(channel: &ChannelRow) -> String {
+    match &channel.settings.connector {
+        Some(t) => format!(
+            "{}:{}",
+            t.system(),
+            t.url().trim().trim_end_matches('/').to_ascii_lowercase()
+        ),
+        None => channel.name.clone(),
+    }
+}
+
 /// Takes the lock on the ticket `correlation` of `channel` for `hold`:
 /// `Err(outcome)` when another delivery holds it (tried again shortly),
 /// else whether it was taken over from a raise cut short (its ticket may
@@ -316,7 +332,7 @@ async fn lock(
 ) -> Result<Result<bool, SendOutcome>, String> {
     let locked = store
         .lock_ticket(
-            &channel.name,
+            &lock_key(channel),
             correlation,
             hold.holder,
             hold.now,
@@ -462,7 +478,7 @@ async fn incident(
     }
     .await;
     store
-        .unlock_ticket(&channel.name, &correlation, hold.holder)
+        .unlock_ticket(&lock_key(channel), &correlation, hold.holder)
         .await
         .map_err(|e| e.to_string())?;
     outcome

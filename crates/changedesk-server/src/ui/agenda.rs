@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::view::{self, Layout};
 use super::{SignedIn, UiError, UiResult, html};
+use crate::http::auth::Need;
 use crate::http::{ApiError, AppState};
 use crate::triage::{TriageError, agenda_for};
 
@@ -34,6 +35,9 @@ pub(crate) struct AgendaParams {
     /// How far back: `7d`, `2w`…
     #[serde(default)]
     since: String,
+    /// `1`: this week's review was just recorded (a fixed notice).
+    #[serde(default)]
+    held: String,
 }
 
 /// A piece of the agenda document, as core lays it out.
@@ -185,6 +189,13 @@ struct AgendaPage {
     /// The tenants the agenda is limited to, for a scoped user.
     scope: Option<String>,
     markdown: String,
+    /// This week's review: its Monday, whether it was recorded as held, how
+    /// many of the last 13 weeks were, and whether the caller may record it.
+    review_week: String,
+    review_held: bool,
+    reviews_held: usize,
+    can_record: bool,
+    notice: Option<String>,
 }
 
 /// The agenda for `user` over the period `since` names.
@@ -254,8 +265,19 @@ pub(crate) async fn page(
             .map(|n| n.iter().cloned().collect::<Vec<_>>().join(", "))
             .unwrap_or_default()
     });
+    let reviews = crate::http::routes::reviews::held(&state, &user.caller, "", 13).await?;
+    let review_week = changedesk_core::timeline::iso(crate::http::routes::reviews::monday_of(
+        state.now().as_datetime().date(),
+    ));
+    let can_record = user.caller.require(Need::TriageAny).is_ok() && user.caller.unrestricted();
     html(&AgendaPage {
         layout: user.layout(title.clone(), "agenda"),
+        review_held: reviews.held.contains(&review_week),
+        reviews_held: reviews.held.len(),
+        review_week,
+        can_record,
+        notice: (p.held.trim() == "1")
+            .then(|| "This week's review is recorded as held.".to_string()),
         title,
         meta,
         markdown: format!(
@@ -294,6 +316,30 @@ pub(crate) async fn markdown(
         agenda.to_markdown(),
     )
         .into_response())
+}
+
+/// `POST /agenda/held`: records this week's review as held (the
+/// organisation's), then back to the agenda.
+pub(crate) async fn record_held(
+    State(state): State<AppState>,
+    form: super::UiForm,
+) -> UiResult<Response> {
+    let req = crate::http::routes::reviews::ReviewRequest {
+        note: Some(form.get("note").to_string()),
+        ..Default::default()
+    };
+    crate::http::routes::reviews::record(&state, &form.user.caller, &req).await?;
+    let since = form.get("since");
+    let since = if since.is_empty() {
+        DEFAULT_SINCE
+    } else {
+        since
+    };
+    Ok(axum::response::Redirect::to(&format!(
+        "/agenda{}",
+        view::query_string([("since", since), ("held", "1")])
+    ))
+    .into_response())
 }
 
 #[cfg(test)]

@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/sign-out", post(session::sign_out))
         .route("/reports", get(reports::page))
+        .route("/agenda/held", post(agenda::record_held))
         .route("/posts/{id}", get(post::post_page))
         .route("/posts/{id}/preview", get(inbox::preview))
         .route("/posts/{id}/actions", post(post::act))

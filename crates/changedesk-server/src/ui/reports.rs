@@ -13,7 +13,9 @@ use super::chart::{self, Series};
 use super::view::{self, Layout};
 use super::{SignedIn, UiResult, html};
 use crate::http::AppState;
-use crate::http::routes::reports::{ReportParams, analytics_for, table_csv};
+use crate::http::routes::reports::{
+    ReportParams, analytics_for, health_for, maturity_for, table_csv,
+};
 use crate::reports::days;
 
 /// Rows shown per dimension (the CSV has them all).
@@ -87,6 +89,62 @@ struct ReportsPage {
     csv_base: String,
     json: String,
     scope: Option<String>,
+    /// The subject chosen: a tenant group (or none), a tenant (or none), and
+    /// the groups that may be chosen.
+    group: String,
+    tenant: String,
+    group_names: Vec<String>,
+    /// The change health score: its value, its components (label, weight,
+    /// base, affected, share, points, items, explanation, measured) and
+    /// its trend as a chart.
+    score: String,
+    components: Vec<HealthRow>,
+    trend: ChartBlock,
+    /// The maturity level, its name, every criterion and what the next
+    /// level lacks.
+    level: u16,
+    level_name: &'static str,
+    criteria: Vec<CriterionRow>,
+    missing: Vec<CriterionRow>,
+}
+
+struct HealthRow {
+    label: &'static str,
+    measured: bool,
+    weight: String,
+    base: usize,
+    affected: usize,
+    share: String,
+    points: String,
+    items: Vec<String>,
+    more: usize,
+    explanation: String,
+}
+
+struct CriterionRow {
+    level: u16,
+    label: &'static str,
+    status: &'static str,
+    status_class: &'static str,
+    evidence: String,
+    threshold: String,
+}
+
+fn criterion_row(c: &changedesk_core::maturity::Criterion) -> CriterionRow {
+    use changedesk_core::maturity::Status;
+    CriterionRow {
+        level: c.level,
+        label: c.label,
+        status: c.status.label(),
+        status_class: match c.status {
+            Status::Met => "met",
+            Status::NotMet => "not-met",
+            Status::NotMeasured => "not-measured",
+            Status::NotApplicable => "not-applicable",
+        },
+        evidence: c.evidence.clone(),
+        threshold: c.threshold.clone(),
+    }
 }
 
 /// `GET /reports`: the page; with `format=csv`, one table (`table`).
@@ -97,15 +155,26 @@ pub(crate) async fn page(
 ) -> UiResult<Response> {
     let now = state.now();
     let period = p.period(now)?;
-    let a = analytics_for(&state, &user.caller, period).await?;
+    let a = analytics_for(&state, &user.caller, &p, period).await?;
     if p.format.as_deref().map(str::trim) == Some("csv") {
         return Ok(table_csv(&a, p.table.as_deref(), now)?);
     }
+    let health = health_for(&state, &user.caller, &p, period).await?;
+    let maturity = maturity_for(&state, &user.caller, &p).await?;
+    let group_names = crate::reports::groups_in_scope(&state.store, |t| user.caller.sees(t))
+        .await?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    let group = p.group.as_deref().map(str::trim).unwrap_or("").to_string();
+    let tenant = p.tenant.as_deref().map(str::trim).unwrap_or("").to_string();
     let days_shown = p.days.unwrap_or(crate::reports::DEFAULT_DAYS);
     let weeks = p.weeks.unwrap_or(crate::reports::DEFAULT_WEEKS);
     let query = view::query_string([
         ("days", days_shown.to_string().as_str()),
         ("weeks", weeks.to_string().as_str()),
+        ("group", group.as_str()),
+        ("tenant", tenant.as_str()),
     ]);
     let csv_base = format!("/reports{query}&format=csv&table=");
     let mut periods = PERIODS.to_vec();
@@ -191,6 +260,59 @@ pub(crate) async fn page(
         json: format!("/api/v1/reports/analytics{query}"),
         csv_base,
         scope,
+        group,
+        tenant,
+        group_names,
+        score: format!("{:.1}", health.score.score),
+        components: health
+            .score
+            .components
+            .iter()
+            .map(|c| HealthRow {
+                label: c.label,
+                measured: c.measured,
+                weight: format!("{:.1}", c.weight),
+                base: c.base,
+                affected: c.affected,
+                share: format!("{:.1} %", c.share * 100.0),
+                points: format!("{:.1}", c.points),
+                items: c.items.iter().take(5).cloned().collect(),
+                more: c.affected.saturating_sub(c.items.len().min(5)),
+                explanation: c.explanation.clone(),
+            })
+            .collect(),
+        trend: ChartBlock {
+            title: "Change health score at the end of each week".into(),
+            svg: chart::bars(
+                "Change health score at the end of each week",
+                &health
+                    .trend
+                    .iter()
+                    .map(|t| t.week.to_string().chars().skip(5).collect::<String>())
+                    .collect::<Vec<_>>(),
+                &[Series {
+                    name: "score",
+                    class: "s1",
+                    values: health.trend.iter().map(|t| t.score).collect(),
+                }],
+                "points",
+            ),
+            head: vec!["Week of".into(), "Score".into()],
+            rows: health
+                .trend
+                .iter()
+                .map(|t| vec![t.week.to_string(), format!("{:.1}", t.score)])
+                .collect(),
+            csv: String::new(),
+        },
+        level: maturity.level,
+        level_name: changedesk_core::maturity::level_name(maturity.level),
+        criteria: maturity.criteria.iter().map(criterion_row).collect(),
+        missing: maturity
+            .missing_for_next
+            .iter()
+            .map(criterion_row)
+            .collect(),
     })
 }
 

@@ -1066,6 +1066,36 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 200, 200, 200, 200, 200],
         },
+        Row {
+            method: "GET",
+            route: "/api/v1/reports/health",
+            path: "/api/v1/reports/health",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/reports/maturity",
+            path: "/api/v1/reports/maturity",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        // reviews held: anyone reads; unrestricted change managers and
+        // admins record
+        Row {
+            method: "GET",
+            route: "/api/v1/reviews",
+            path: "/api/v1/reviews",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/reviews",
+            path: "/api/v1/reviews",
+            body: Some(json!({"note": "went through the week"})),
+            expect: [401, 200, 200, 403, 403, 403],
+        },
         // notifications: unrestricted change managers and admins
         Row {
             method: "GET",

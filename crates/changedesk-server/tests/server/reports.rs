@@ -153,9 +153,10 @@ async fn the_reports_page_draws_its_charts_beside_their_figures(store: Store) {
     let b = sign_in(&f, "reader").await;
     let page = b.get(&f, "/reports?days=30&weeks=4").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    // the health score's trend and the four of the analytics
     assert_eq!(
         page.body.matches("<svg class=\"chart\"").count(),
-        4,
+        5,
         "{}",
         page.body
     );
@@ -189,7 +190,127 @@ async fn the_reports_page_draws_its_charts_beside_their_figures(store: Store) {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
+async fn the_health_score_and_the_maturity_level_show_their_evidence(store: Store) {
+    let f = reports_fixture(store).await;
+    let admin = sign_in(&f, "admin").await;
+    let h = admin.get(&f, "/api/v1/reports/health?weeks=4").await;
+    assert_eq!(h.status, StatusCode::OK, "{}", h.body);
+    let h: Value = serde_json::from_str(&h.body).unwrap();
+    let components = h["components"].as_array().unwrap();
+    assert_eq!(components.len(), 6, "{h}");
+    // MC5002 is over its triage target: the SLA component names it
+    let sla = components
+        .iter()
+        .find(|c| c["key"] == "sla_breaches")
+        .unwrap();
+    assert_eq!(sla["affected"], 1, "{sla}");
+    assert_eq!(sla["items"][0], "MC5002", "{sla}");
+    let comms = components
+        .iter()
+        .find(|c| c["key"] == "comms_before_rollout")
+        .unwrap();
+    assert_eq!(comms["measured"], false);
+    let score = h["score"].as_f64().unwrap();
+    assert!((0.0..100.0).contains(&score), "{score}");
+    assert_eq!(h["trend"].as_array().unwrap().len(), 4, "{h}");
+    assert_eq!(h["trend"][3]["score"].as_f64(), Some(score));
+
+    // the maturity level: no review recorded yet
+    let weekly = |m: &Value| {
+        m["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == "weekly_review")
+            .cloned()
+            .unwrap()
+    };
+    let m: Value =
+        serde_json::from_str(&admin.get(&f, "/api/v1/reports/maturity").await.body).unwrap();
+    assert_eq!(m["level"], 100, "{m}");
+    assert!(
+        weekly(&m)["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("0 of the last 13"),
+        "{m}"
+    );
+    let not_measured = m["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "not_measured")
+        .count();
+    assert!(not_measured >= 4, "{m}");
+    // this week's review recorded on the agenda page: once, then counted
+    let page = admin.get(&f, "/agenda").await;
+    assert!(
+        page.body.contains("Record this week's review as held"),
+        "{}",
+        page.body
+    );
+    let a = admin
+        .post(&f, "/agenda/held", &[("note", "12 posts"), ("since", "7d")])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let page = admin.get(&f, a.location()).await;
+    assert!(page.body.contains("is recorded as held"), "{}", page.body);
+    assert!(!page.body.contains("Record this week's review as held"));
+    let m: Value =
+        serde_json::from_str(&admin.get(&f, "/api/v1/reports/maturity").await.body).unwrap();
+    assert!(
+        weekly(&m)["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 of the last 13"),
+        "{m}"
+    );
+    let held: Value = serde_json::from_str(&admin.get(&f, "/api/v1/reviews").await.body).unwrap();
+    assert_eq!(held["held"], serde_json::json!(["2026-03-09"]), "{held}");
+    // a reader sees the level but records nothing
+    let reader = sign_in(&f, "reader").await;
+    assert!(
+        !reader
+            .get(&f, "/agenda")
+            .await
+            .body
+            .contains("Record this week's review")
+    );
+    assert_eq!(
+        reader
+            .post(&f, "/agenda/held", &[("note", "")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    // the page shows both
+    let page = admin.get(&f, "/reports?weeks=4").await;
+    assert!(page.body.contains("Change health score: "), "{}", page.body);
+    assert!(page.body.contains("Maturity level 100"), "{}", page.body);
+    assert!(page.body.contains("not measured"), "{}", page.body);
+    // a tenant the caller does not see, a group that is none of theirs: 404
+    let scoped = sign_in(&f, "scoped").await;
+    assert_eq!(
+        scoped
+            .get(&f, "/api/v1/reports/health?tenant=zulu")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        scoped
+            .get(&f, "/api/v1/reports/maturity?group=nope")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let own = scoped.get(&f, "/api/v1/reports/health?tenant=alpha").await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+}
+
 both!(
     the_analytics_count_the_work_of_the_callers_tenants,
     the_reports_page_draws_its_charts_beside_their_figures,
+    the_health_score_and_the_maturity_level_show_their_evidence,
 );

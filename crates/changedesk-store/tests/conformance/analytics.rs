@@ -41,6 +41,8 @@ conformance!(
         // the day); MC3 opened in January, closed in March
         let mut mc1 = WorkItem::new("MC1", at("2026-03-01T00:00:00Z"));
         mc1.assignee = Some("owen".into());
+        mc1.due = Some(at("2026-04-01T00:00:00Z"));
+        mc1.requires_communication = true;
         save(&store, &mc1).await;
         for (id, closed) in [
             ("MC2", "2026-01-05T00:00:00Z"),
@@ -78,7 +80,15 @@ conformance!(
         assert_eq!(mc1.state, State::New);
         assert_eq!(mc1.created_at, at("2026-03-01T00:00:00Z"));
         assert_eq!(mc1.workloads, vec!["Microsoft Teams".to_string()]);
+        assert_eq!(mc1.work.due, Some(at("2026-04-01T00:00:00Z")));
+        assert!(mc1.work.requires_communication);
+        assert!(!mc1.work.requires_change_request);
+        assert_eq!(mc1.work.tenants, 1);
+        assert_eq!(mc1.work.decision, None);
         let mc3 = &all[1];
+        assert_eq!(mc3.work.tenants, 2);
+        assert_eq!(mc3.work.decision, Some(Decision::Actioned));
+        assert!(!mc3.work.changed_since_triage);
         assert_eq!(mc3.first_triaged_at, Some(at("2026-01-02T00:00:00Z")));
         assert_eq!(mc3.closed_at, Some(at("2026-03-05T00:00:00Z")));
 
@@ -97,5 +107,148 @@ conformance!(
                 .unwrap()
                 .is_empty()
         );
+    }
+);
+
+fn assign(
+    at_: &str,
+    actor: changedesk_core::triage::Actor,
+    to: &str,
+) -> changedesk_core::triage::LogEntry {
+    changedesk_core::triage::LogEntry {
+        at: at(at_),
+        actor,
+        action: changedesk_core::triage::LogAction::Assign,
+        field: Some("assignee".into()),
+        old: None,
+        new: Some(to.into()),
+        reason: None,
+        scope: Default::default(),
+    }
+}
+
+conformance!(
+    reviews_held_are_recorded_once_a_week_and_routing_is_counted,
+    |store: Store| async move {
+        use changedesk_core::triage::Actor;
+        let monday = time::macros::date!(2026 - 03 - 02);
+        assert!(
+            store
+                .record_review(
+                    monday,
+                    "",
+                    "went through 12 posts",
+                    "alice",
+                    at("2026-03-02T10:00:00Z")
+                )
+                .await
+                .unwrap()
+        );
+        // once per week and group
+        assert!(
+            !store
+                .record_review(monday, "", "again", "bob", at("2026-03-02T11:00:00Z"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .record_review(monday, "emea", "", "alice", at("2026-03-02T12:00:00Z"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .record_review(
+                    time::macros::date!(2026 - 03 - 03),
+                    "",
+                    "",
+                    "alice",
+                    at("2026-03-03T10:00:00Z")
+                )
+                .await
+                .is_err(),
+            "a Tuesday is no week"
+        );
+        let held = store
+            .reviews_held("", time::macros::date!(2026 - 01 - 01))
+            .await
+            .unwrap();
+        assert_eq!(held, vec![monday]);
+        assert_eq!(
+            store
+                .reviews_held("emea", time::macros::date!(2026 - 03 - 03))
+                .await
+                .unwrap(),
+            Vec::<time::Date>::new()
+        );
+        let audit = store.audit_log(100).await.unwrap();
+        assert_eq!(
+            audit.iter().filter(|e| e.action == "review.held").count(),
+            2,
+            "each recorded review is audited"
+        );
+
+        // routing: the rules assigned MC1 and MC2; a person re-assigned MC2
+        for id in ["MC1", "MC2"] {
+            store
+                .import_messages(
+                    if id == "MC1" { "alpha" } else { "beta" },
+                    &[parse(&post_json(id, "2026-01-01T00:00:00Z"))],
+                    &opts("2026-01-01T00:00:00Z"),
+                )
+                .await
+                .unwrap();
+            let mut item = WorkItem::new(id, at("2026-03-01T00:00:00Z"));
+            item.assignee = Some("owen".into());
+            store
+                .save_work_item(&ItemSave {
+                    item: &item,
+                    expected_version: None,
+                    evaluated_revision: None,
+                    entries: &[assign("2026-03-01T00:00:00Z", Actor::Rules, "owen")],
+                    notify: &[],
+                    events: &[],
+                    at: at("2026-03-01T00:00:00Z"),
+                })
+                .await
+                .unwrap();
+        }
+        let mut item = store.work_item("MC2").await.unwrap().unwrap();
+        item.item.assignee = Some("paula".into());
+        store
+            .save_work_item(&ItemSave {
+                item: &item.item,
+                expected_version: Some(item.version),
+                evaluated_revision: None,
+                entries: &[assign(
+                    "2026-03-02T00:00:00Z",
+                    Actor::Person("alice".into()),
+                    "paula",
+                )],
+                notify: &[],
+                events: &[],
+                at: at("2026-03-02T00:00:00Z"),
+            })
+            .await
+            .unwrap();
+        let all = store
+            .routing_counts(&TenantScope::All, at("2026-02-01T00:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((all.rule_assignments, all.reassigned_by_people), (2, 1));
+        let alpha = store
+            .routing_counts(
+                &TenantScope::Only(vec!["alpha".into()]),
+                at("2026-02-01T00:00:00Z"),
+            )
+            .await
+            .unwrap();
+        assert_eq!((alpha.rule_assignments, alpha.reassigned_by_people), (1, 0));
+        let later = store
+            .routing_counts(&TenantScope::All, at("2026-03-01T12:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(later.rule_assignments, 0);
     }
 );

@@ -10,13 +10,164 @@ use changedesk_server::reports::{self, Period, days};
 use changedesk_store::{OpenMode, TenantScope};
 
 use crate::app::{self, App};
-use crate::cli::{AnalyticsArgs, ReportCommand, ReportFormat};
+use crate::cli::{AnalyticsArgs, ReportCommand, ReportFormat, SubjectArgs};
 use crate::output;
 
 pub async fn run(app: &App, cmd: &ReportCommand) -> Result<ExitCode> {
     match cmd {
         ReportCommand::Analytics(args) => analytics(app, args).await,
+        ReportCommand::Health(args) => health(app, args).await,
+        ReportCommand::Maturity(args) => maturity(app, args).await,
     }
+}
+
+/// The tenant groups and the subject `args` names (an unknown group is an
+/// error naming the known ones).
+async fn subject(
+    store: &changedesk_store::Store,
+    args: &SubjectArgs,
+) -> Result<(Vec<(String, Vec<String>)>, reports::Subject, usize)> {
+    let groups = reports::groups_in_scope(store, |_| true).await?;
+    let group = args
+        .group
+        .as_deref()
+        .map(str::trim)
+        .filter(|g| !g.is_empty());
+    let tenants = match group {
+        Some(g) => match groups.iter().find(|(n, _)| n == g) {
+            Some((_, members)) => members.len(),
+            None => {
+                let known: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
+                return Err(anyhow!(
+                    "--group `{g}` is not a tenant group with tenants (known: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+        },
+        None => store.tenant_names().await?.len(),
+    };
+    Ok((
+        groups,
+        reports::Subject {
+            group: group.map(str::to_string),
+        },
+        tenants,
+    ))
+}
+
+async fn health(app: &App, args: &SubjectArgs) -> Result<ExitCode> {
+    let now = app::now()?;
+    let period = Period::last(reports::DEFAULT_DAYS, args.weeks, now).map_err(|e| anyhow!(e))?;
+    let store = app.store(OpenMode::ReadOnly).await?;
+    let result = async {
+        let (groups, subject, _) = subject(&store, args).await?;
+        Ok::<_, anyhow::Error>(
+            reports::health(
+                &store,
+                &TenantScope::All,
+                &groups,
+                &subject,
+                &app.config.analytics,
+                period,
+            )
+            .await?,
+        )
+    }
+    .await;
+    store.close().await;
+    let (score, trend) = result?;
+    match args.format {
+        ReportFormat::Json => output::print_one(&serde_json::json!({
+            "score": score.score, "at": score.at, "components": score.components, "trend": trend,
+        }))?,
+        _ => {
+            let mut out = format!("Change health score: {:.1} of 100\n\n", score.score);
+            for c in &score.components {
+                if c.measured {
+                    out.push_str(&format!(
+                        "{:<40} weight {:>5.1}  {:>4} of {:<4} ({:>5.1} %)  points {:>5.1}\n  {}\n",
+                        c.label,
+                        c.weight,
+                        c.affected,
+                        c.base,
+                        c.share * 100.0,
+                        c.points,
+                        c.explanation
+                    ));
+                    if !c.items.is_empty() {
+                        out.push_str(&format!("  worst: {}\n", c.items.join(", ")));
+                    }
+                } else {
+                    out.push_str(&format!("{:<40} not measured\n", c.label));
+                }
+            }
+            out.push_str("\nWeek of       score\n");
+            for t in &trend {
+                out.push_str(&format!("{}  {:>6.1}\n", t.week, t.score));
+            }
+            print!("{}", changedesk_core::text::escape_controls(&out, true));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn maturity(app: &App, args: &SubjectArgs) -> Result<ExitCode> {
+    let now = app::now()?;
+    let store = app.store(OpenMode::ReadOnly).await?;
+    let result = async {
+        let (groups, subject, tenants) = subject(&store, args).await?;
+        let ownership = changedesk_core::triage::OwnershipMap {
+            entries: store.ownership().await?,
+        };
+        Ok::<_, anyhow::Error>(
+            reports::maturity(
+                &store,
+                &TenantScope::All,
+                &groups,
+                &subject,
+                &app.config.analytics,
+                &ownership,
+                tenants,
+                now,
+            )
+            .await?,
+        )
+    }
+    .await;
+    store.close().await;
+    let m = result?;
+    match args.format {
+        ReportFormat::Json => output::print_one(&m)?,
+        _ => {
+            let mut out = format!(
+                "Maturity level {}: {}\n\n",
+                m.level,
+                changedesk_core::maturity::level_name(m.level)
+            );
+            for c in &m.criteria {
+                out.push_str(&format!(
+                    "{} {:<14} {}\n    {} (asks {})\n",
+                    c.level,
+                    c.status.label(),
+                    c.label,
+                    c.evidence,
+                    c.threshold
+                ));
+            }
+            if !m.missing_for_next.is_empty() {
+                out.push_str("\nMissing for the next level:\n");
+                for c in &m.missing_for_next {
+                    out.push_str(&format!("  {} ({})\n", c.label, c.status.label()));
+                }
+            }
+            print!("{}", changedesk_core::text::escape_controls(&out, true));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn analytics(app: &App, args: &AnalyticsArgs) -> Result<ExitCode> {
@@ -29,6 +180,7 @@ async fn analytics(app: &App, args: &AnalyticsArgs) -> Result<ExitCode> {
             &store,
             &TenantScope::All,
             &groups,
+            &reports::Subject::default(),
             &app.config.analytics,
             period,
         )

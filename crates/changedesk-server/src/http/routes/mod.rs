@@ -11,6 +11,7 @@ mod oidc;
 pub(crate) mod owners;
 pub(crate) mod posts;
 pub(crate) mod reports;
+pub(crate) mod reviews;
 pub(crate) mod rules;
 pub(crate) mod session;
 pub(crate) mod settings;
@@ -27,6 +28,7 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .merge(session::routes())
         .merge(settings::routes())
         .merge(reports::routes())
+        .merge(reviews::routes())
         .merge(posts::routes())
         .merge(items::routes())
         .merge(changes::routes())

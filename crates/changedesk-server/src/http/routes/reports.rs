@@ -16,7 +16,10 @@ use crate::http::routes::posts::{Csv, csv_answer, scope_of};
 use crate::reports::{self, DEFAULT_DAYS, DEFAULT_WEEKS, Period, TABLES};
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(analytics))
+    OpenApiRouter::new()
+        .routes(routes!(analytics))
+        .routes(routes!(health))
+        .routes(routes!(maturity))
 }
 
 /// The period and shape of a report.
@@ -31,6 +34,82 @@ pub struct ReportParams {
     pub format: Option<String>,
     /// With `format=csv`: `weekly`, `dimensions`, `breaches` or `backlog`.
     pub table: Option<String>,
+    /// One tenant of the caller's: its posts only.
+    pub tenant: Option<String>,
+    /// One tenant group: the posts some of its tenants (of the caller's) see.
+    pub group: Option<String>,
+}
+
+/// Which tenants a report may count.
+type Sees = Box<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// What a report covers for a caller: the scope (theirs, or one tenant of
+/// it), the tenant groups with their tenants in it, the subject (a group or
+/// all) and how many tenants that is.
+pub(crate) struct Covered {
+    pub scope: changedesk_store::TenantScope,
+    pub groups: Vec<(String, Vec<String>)>,
+    pub subject: reports::Subject,
+    pub tenants: usize,
+}
+
+impl ReportParams {
+    /// What these parameters cover for `caller`: a tenant they do not see
+    /// or a group with none of their tenants is a 404.
+    pub(crate) async fn covered(&self, state: &AppState, caller: &Caller) -> ApiResult<Covered> {
+        caller.require(Need::Read)?;
+        let tenant = self
+            .tenant
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        let group = self
+            .group
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty());
+        let (scope, sees): (changedesk_store::TenantScope, Sees) = match tenant {
+            Some(t) => {
+                if !caller.sees(t) || !state.store.tenant_names().await?.iter().any(|n| n == t) {
+                    return Err(ApiError::not_found(format!(
+                        "tenant `{}` is not one of yours",
+                        changedesk_core::text::clip_chars(t, 64)
+                    )));
+                }
+                let only = t.to_string();
+                (
+                    changedesk_store::TenantScope::Only(vec![only.clone()]),
+                    Box::new(move |x: &str| x == only),
+                )
+            }
+            None => {
+                let c = caller.clone();
+                (scope_of(caller), Box::new(move |x: &str| c.sees(x)))
+            }
+        };
+        let groups = reports::groups_in_scope(&state.store, |t| sees(t)).await?;
+        let tenants = match (group, &scope) {
+            (Some(g), _) => match groups.iter().find(|(n, _)| n == g) {
+                Some((_, members)) => members.len(),
+                None => {
+                    return Err(ApiError::not_found(format!(
+                        "tenant group `{}` has none of your tenants",
+                        changedesk_core::text::clip_chars(g, 64)
+                    )));
+                }
+            },
+            (None, changedesk_store::TenantScope::Only(v)) => v.len(),
+            (None, changedesk_store::TenantScope::All) => state.store.tenant_names().await?.len(),
+        };
+        Ok(Covered {
+            scope,
+            groups,
+            subject: reports::Subject {
+                group: group.map(str::to_string),
+            },
+            tenants,
+        })
+    }
 }
 
 impl ReportParams {
@@ -45,20 +124,72 @@ impl ReportParams {
     }
 }
 
-/// The analytics of `caller`'s scope over `period`.
+/// The analytics of what `p` covers for `caller` over `period`.
 pub(crate) async fn analytics_for(
     state: &AppState,
     caller: &Caller,
+    p: &ReportParams,
     period: Period,
 ) -> ApiResult<changedesk_core::metrics::Analytics> {
-    caller.require(Need::Read)?;
-    let groups = reports::groups_in_scope(&state.store, |t| caller.sees(t)).await?;
+    let c = p.covered(state, caller).await?;
     Ok(reports::analytics(
         &state.store,
-        &scope_of(caller),
-        &groups,
+        &c.scope,
+        &c.groups,
+        &c.subject,
         &state.settings.analytics,
         period,
+    )
+    .await?)
+}
+
+/// The change health score and its trend.
+#[derive(serde::Serialize)]
+pub(crate) struct HealthDto {
+    #[serde(flatten)]
+    pub score: changedesk_core::metrics::health::HealthScore,
+    pub trend: Vec<changedesk_core::metrics::health::TrendPoint>,
+}
+
+/// The health score of what `p` covers for `caller`, with its weekly trend.
+pub(crate) async fn health_for(
+    state: &AppState,
+    caller: &Caller,
+    p: &ReportParams,
+    period: Period,
+) -> ApiResult<HealthDto> {
+    let c = p.covered(state, caller).await?;
+    let (score, trend) = reports::health(
+        &state.store,
+        &c.scope,
+        &c.groups,
+        &c.subject,
+        &state.settings.analytics,
+        period,
+    )
+    .await?;
+    Ok(HealthDto { score, trend })
+}
+
+/// The maturity level of what `p` covers for `caller`.
+pub(crate) async fn maturity_for(
+    state: &AppState,
+    caller: &Caller,
+    p: &ReportParams,
+) -> ApiResult<changedesk_core::maturity::Maturity> {
+    let c = p.covered(state, caller).await?;
+    let ownership = changedesk_core::triage::OwnershipMap {
+        entries: state.store.ownership().await?,
+    };
+    Ok(reports::maturity(
+        &state.store,
+        &c.scope,
+        &c.groups,
+        &c.subject,
+        &state.settings.analytics,
+        &ownership,
+        c.tenants,
+        state.now(),
     )
     .await?)
 }
@@ -103,7 +234,7 @@ async fn analytics(
 ) -> ApiResult<Response> {
     let now = state.now();
     let period = p.period(now)?;
-    let a = analytics_for(&state, &caller, period).await?;
+    let a = analytics_for(&state, &caller, &p, period).await?;
     match p.format.as_deref().map(str::trim) {
         None | Some("") | Some("json") => Ok(axum::Json(a).into_response()),
         Some("csv") => table_csv(&a, p.table.as_deref(), now),
@@ -112,4 +243,38 @@ async fn analytics(
             changedesk_core::text::clip_chars(other, 40)
         ))),
     }
+}
+
+/// The change health score of the work in the caller's tenants (or one
+/// tenant's, or one tenant group's): each component with its weight, base,
+/// affected items and points, and the score week by week
+/// (docs/ANALYTICS.md, "Change health score").
+#[utoipa::path(get, path = "/api/v1/reports/health", tag = "reports", params(ReportParams),
+    responses(
+        (status = 200, description = "The score, its components and its trend"),
+        (status = 400, body = Problem), (status = 401, body = Problem),
+        (status = 404, description = "A tenant or group not of the caller's", body = Problem)))]
+async fn health(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ReportParams>,
+) -> ApiResult<Response> {
+    let period = p.period(state.now())?;
+    Ok(axum::Json(health_for(&state, &caller, &p, period).await?).into_response())
+}
+
+/// The organisation's (or a tenant's, or a tenant group's) maturity level
+/// 100–500 from its behaviour in the last 90 days, each criterion with its
+/// evidence, and what is missing for the next level (docs/MATURITY.md).
+#[utoipa::path(get, path = "/api/v1/reports/maturity", tag = "reports", params(ReportParams),
+    responses(
+        (status = 200, description = "The level, the criteria with their evidence, what is missing"),
+        (status = 401, body = Problem),
+        (status = 404, description = "A tenant or group not of the caller's", body = Problem)))]
+async fn maturity(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ReportParams>,
+) -> ApiResult<Response> {
+    Ok(axum::Json(maturity_for(&state, &caller, &p).await?).into_response())
 }
