@@ -777,15 +777,14 @@ fn midnight(day: Date) -> Timestamp {
     Timestamp::from_datetime(day.midnight().assume_utc())
 }
 
-/// `weeks` weeks (at most [`MAX_WEEKS`]) ending with the week of the last
-/// instant before `to`, the last one ending at `to`.
-fn weekly(norms: &[Norm<'_>], cal: &WorkCalendar, to: Timestamp, weeks: usize) -> Vec<Week> {
+/// The Mondays of `weeks` weeks (at most [`MAX_WEEKS`]), oldest first,
+/// ending with the week that holds the last instant before `to`: a `to` at
+/// Monday midnight ends the week before rather than opening an empty one.
+pub(crate) fn week_mondays(to: Timestamp, weeks: usize) -> Vec<Date> {
     let n = weeks.min(MAX_WEEKS);
     if n == 0 {
         return Vec::new();
     }
-    // the week holding the last instant of [.., to): a `to` at Monday
-    // midnight ends the week before rather than opening an empty one
     let last = to.saturating_add(Duration::microseconds(-1));
     let mut mondays = vec![monday_of(last.as_datetime().date())];
     while mondays.len() < n {
@@ -798,6 +797,16 @@ fn weekly(norms: &[Norm<'_>], cal: &WorkCalendar, to: Timestamp, weeks: usize) -
         }
     }
     mondays.reverse();
+    mondays
+}
+
+/// `weeks` weeks (at most [`MAX_WEEKS`]) ending with the week of the last
+/// instant before `to`, the last one ending at `to`.
+fn weekly(norms: &[Norm<'_>], cal: &WorkCalendar, to: Timestamp, weeks: usize) -> Vec<Week> {
+    let mondays = week_mondays(to, weeks);
+    if mondays.is_empty() {
+        return Vec::new();
+    }
     let starts: Vec<Timestamp> = mondays.iter().map(|d| midnight(*d)).collect();
     let mut ends: Vec<Timestamp> = starts.iter().skip(1).copied().collect();
     ends.push(to);

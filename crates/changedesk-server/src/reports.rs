@@ -231,7 +231,8 @@ pub fn days(d: Option<f64>) -> String {
     d.map(|d| format!("{d:.2}")).unwrap_or_default()
 }
 
-fn stats_cells(s: &Stats) -> Vec<String> {
+/// A row of figures in [`STATS_HEADERS`]' order.
+pub(crate) fn stats_cells(s: &Stats) -> Vec<String> {
     vec![
         s.items.to_string(),
         s.triaged.to_string(),

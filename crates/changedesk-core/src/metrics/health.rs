@@ -27,9 +27,7 @@
 use serde::Serialize;
 use time::{Date, Duration};
 
-use super::{
-    AnalyticsSettings, BreachKind, ItemFacts, MAX_WEEKS, Norm, analyze, midnight, monday_of,
-};
+use super::{AnalyticsSettings, BreachKind, ItemFacts, Norm, analyze, midnight};
 use crate::timestamp::Timestamp;
 use crate::triage::Decision;
 
@@ -127,7 +125,7 @@ pub fn score(items: &[ItemFacts], settings: &AnalyticsSettings, at: Timestamp) -
     score_as_of(&by_creation(items), settings, at, true)
 }
 
-/// The score at the end of each of `weeks` (at most [`MAX_WEEKS`]) ISO
+/// The score at the end of each of `weeks` (at most [`super::MAX_WEEKS`]) ISO
 /// weeks ending with the week that holds the last instant before `at` (the
 /// last one at `at`), from the items' history, oldest first. The last point
 /// is [`score`] at `at`; the others leave `changed_unacknowledged`
@@ -138,23 +136,11 @@ pub fn trend(
     at: Timestamp,
     weeks: usize,
 ) -> Vec<TrendPoint> {
-    let n = weeks.min(MAX_WEEKS);
-    if n == 0 {
+    // the weeks of metrics::weekly: an `at` at Monday 00:00 ends the week before
+    let mondays = super::week_mondays(at, weeks);
+    if mondays.is_empty() {
         return Vec::new();
     }
-    // as metrics::weekly: an `at` at Monday 00:00 ends the week before
-    let last = at.saturating_add(Duration::microseconds(-1));
-    let mut mondays = vec![monday_of(last.as_datetime().date())];
-    while mondays.len() < n {
-        match mondays
-            .last()
-            .and_then(|m| m.checked_sub(Duration::weeks(1)))
-        {
-            Some(m) => mondays.push(m),
-            None => break,
-        }
-    }
-    mondays.reverse();
     let count = mondays.len();
     let items = by_creation(items);
     mondays

@@ -627,7 +627,7 @@ fn the_trend_weeks_end_like_the_reports() {
     // no weeks, and a cap
     assert!(trend(&items, &settings, end, 0).is_empty());
     let many = trend(&items, &settings, end, usize::MAX);
-    assert_eq!(many.len(), MAX_WEEKS);
+    assert_eq!(many.len(), crate::metrics::MAX_WEEKS);
     // before the first item: nothing to count, 100
     assert_close(many[0].score, 100.0);
 }

@@ -241,3 +241,68 @@ fn previews_of_real_posts() {
     assert!(with_summary * 100 >= n * 98, "{with_summary} of {n}");
     assert!(told * 100 >= asks * 98, "{told} of {asks}");
 }
+
+/// Timeline moves on real revisions: every real post that says how
+/// Microsoft moved a date ("mid-May 2026 (previously late April)") is the
+/// newer revision of a post whose earlier revision had that date. Its
+/// earlier timeline is the current one with each noted date put back (the
+/// first phase of the note's ring and cloud, the note's start or end), and
+/// `timeline::moves` between the two must report every such phase, from the
+/// noted date to the current one, and say so for people.
+#[test]
+fn moves_are_detected_on_real_revisions() {
+    use changedesk_core::timeline::{Bound, moves, of_content};
+    let Some(posts) = load_posts() else { return };
+    let (mut revised, mut noted, mut found) = (0usize, 0usize, 0usize);
+    let mut missed = Vec::new();
+    for (id, m) in &posts {
+        let new = of_content(&m.content);
+        let mut old = new.clone();
+        let mut expected = Vec::new();
+        for p in new.previously.iter().filter(|p| p.was.is_some()) {
+            let Some(phase) = old
+                .phases
+                .iter_mut()
+                .find(|ph| ph.ring == p.ring && ph.cloud == p.cloud)
+            else {
+                continue;
+            };
+            let slot = match p.bound {
+                Bound::Start => &mut phase.start,
+                Bound::End => &mut phase.end,
+            };
+            if *slot != p.was {
+                *slot = p.was;
+                expected.push((p.ring, p.cloud));
+            }
+        }
+        if expected.is_empty() {
+            continue;
+        }
+        revised += 1;
+        old.previously.clear();
+        let got = moves(&old, &new);
+        expected.dedup();
+        for (ring, cloud) in expected {
+            noted += 1;
+            match got.iter().find(|mv| mv.ring == ring && mv.cloud == cloud) {
+                Some(mv) if mv.was.is_some() && mv.now.is_some() => found += 1,
+                _ => missed.push(format!("{id}: {ring:?} {cloud:?}")),
+            }
+        }
+        // said for people, naming the date it was
+        for mv in &got {
+            let said = mv.describe();
+            assert!(said.contains('→') || said.contains("was "), "{id}: {said}");
+        }
+    }
+    println!(
+        "moves on real revisions: {revised} posts with dated '(previously …)' notes; \
+         {found} of {noted} moved phases detected; missed: {missed:?}"
+    );
+    assert!(
+        revised >= 20,
+        "only {revised} real posts say how a date moved"
+    );
+    assert_eq!(found, noted, "{missed:?}");
+}

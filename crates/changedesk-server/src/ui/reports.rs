@@ -39,17 +39,7 @@ struct StatRow {
 fn stat_row(label: &str, s: &Stats) -> StatRow {
     StatRow {
         label: label.to_string(),
-        cells: vec![
-            s.items.to_string(),
-            s.triaged.to_string(),
-            days(s.triage_median),
-            days(s.triage_p90),
-            s.closed.to_string(),
-            days(s.close_median),
-            days(s.close_p90),
-            s.open.to_string(),
-            s.breaches.to_string(),
-        ],
+        cells: crate::reports::stats_cells(s),
     }
 }
 
