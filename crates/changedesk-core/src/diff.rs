@@ -101,6 +101,7 @@ pub fn field_label(field: &str) -> &str {
         "labels" => "Labels",
         "changed_since_triage" => "Changed since triage",
         "applicable" => "Applicable",
+        "feedback" => "Feedback to Microsoft",
         other => other,
     }
 }

@@ -135,7 +135,8 @@ pub async fn health(
 /// The maturity level (docs/MATURITY.md) from the behaviour of the last
 /// 90 days: the items, the workloads seen and owned (`ownership`), the
 /// reviews recorded as held (the organisation's, or the group's), the rules'
-/// routing; what changedesk cannot observe yet is not measured.
+/// routing, the feedback given to Microsoft; what changedesk cannot observe
+/// yet is not measured.
 #[allow(clippy::too_many_arguments)]
 pub async fn maturity(
     store: &Store,
@@ -178,6 +179,7 @@ pub async fn maturity(
         None => scope.clone(),
     };
     let routing = store.routing_counts(&routing_scope, window_start).await?;
+    let feedback = store.feedback_given(&routing_scope, window_start).await?;
     let reviews = store
         .reviews_held(
             subject.group.as_deref().unwrap_or(""),
@@ -192,6 +194,7 @@ pub async fn maturity(
         tenants,
         rule_assignments: routing.rule_assignments,
         reassigned_by_people: routing.reassigned_by_people,
+        feedback_to_microsoft: Some(feedback),
         ..Observations::new(at)
     };
     Ok(changedesk_core::maturity::assess(&obs, settings))

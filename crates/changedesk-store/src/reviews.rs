@@ -1,5 +1,5 @@
-//! The change reviews recorded as held (migration 0033) and the routing
-//! figures of the decision log: what the maturity level observes of a
+//! The change reviews recorded as held (migration 0033), and the routing
+//! and feedback figures of the decision log: what the maturity level observes of a
 //! team's habits (issue 21). The operations are in `reviews_ops.rs`,
 //! compiled for each backend.
 
@@ -52,6 +52,12 @@ impl Store {
         since: time::Date,
     ) -> Result<Vec<time::Date>> {
         dispatch!(self.reviews_held(tenant_group, since))
+    }
+
+    /// How many times feedback was given to Microsoft (the decision log's
+    /// `feedback` entries) about the posts `scope` sees since `since`.
+    pub async fn feedback_given(&self, scope: &TenantScope, since: Timestamp) -> Result<usize> {
+        dispatch!(self.feedback_given(scope, since))
     }
 
     /// The items of the posts `scope` sees that a rule assigned since

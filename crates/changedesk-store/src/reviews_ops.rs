@@ -82,3 +82,19 @@ pub(crate) async fn routing_counts(pool: &Pool<Db>, scope: &TenantScope, since: 
         reassigned_by_people: n("changed")?,
     })
 }
+
+pub(crate) async fn feedback_given(pool: &Pool<Db>, scope: &TenantScope, since: Timestamp) -> Result<usize> {
+    let Some(s) = resolve_scope(pool, scope).await? else {
+        return Ok(0);
+    };
+    let mut qb: QueryBuilder<Db> =
+        QueryBuilder::new("SELECT COUNT(*) AS n FROM decision_log f WHERE f.action = 'feedback' AND f.at >= ");
+    qb.push_bind(since.to_canonical());
+    if matches!(s, InScope::Ids(_)) {
+        qb.push(" AND EXISTS (SELECT 1 FROM post_tenants l WHERE l.post_id = f.post_id");
+        push_in_scope_of_post(&mut qb, &s, "l");
+        qb.push(")");
+    }
+    let n: i64 = qb.build().fetch_one(pool).await?.try_get("n")?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}

@@ -1190,6 +1190,17 @@ pub enum TasksCommand {
     },
     /// Acknowledge the post's changes since triage.
     Ack(TaskIds),
+    /// Record feedback given to Microsoft about the change (it counts for the maturity level).
+    Feedback {
+        #[command(flatten)]
+        items: TaskIds,
+        /// thumbs_down, feedback_portal, support_case or account_team.
+        #[arg(long)]
+        kind: String,
+        /// Its reference: a case number, a Feedback portal link.
+        #[arg(long)]
+        reference: Option<String>,
+    },
     /// Set the priority: `priority MC… low|normal|high|critical`.
     Priority {
         #[arg(required = true, value_name = "MC… PRIORITY")]

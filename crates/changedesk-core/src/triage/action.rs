@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::common;
-use super::item::{Decision, Priority, State, TenantOverride, WorkItem};
+use super::item::{Decision, FeedbackKind, Priority, State, TenantOverride, WorkItem};
 use super::log::{Actor, LogAction, LogEntry};
 use super::table::{Target, TransitionError, TransitionRule, allowed_actions, rule_for};
 use crate::timestamp::Timestamp;
@@ -65,6 +65,13 @@ pub enum Action {
     },
     /// Acknowledges the post's changes since triage, clearing the flag.
     Acknowledge,
+    /// Records feedback given to Microsoft about the change, with its
+    /// reference (a case number, a Feedback portal link), if any.
+    RecordFeedback {
+        kind: FeedbackKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
+    },
 }
 
 impl Action {
@@ -86,9 +93,13 @@ impl Action {
             Action::Comment { .. } => LogAction::Comment,
             Action::SetOverride { .. } => LogAction::SetOverride,
             Action::Acknowledge => LogAction::Acknowledge,
+            Action::RecordFeedback { .. } => LogAction::Feedback,
         }
     }
 }
+
+/// The longest reference kept with feedback to Microsoft, in characters.
+pub const MAX_FEEDBACK_REFERENCE: usize = 300;
 
 /// The result of an accepted action: the item as it is now, and the log
 /// entries to append (empty when the action changed nothing, e.g. setting
@@ -399,6 +410,25 @@ impl Apply<'_> {
                     ..TenantOverride::empty(&tenant)
                 };
                 Ok(self.set_override(wanted))
+            }
+            Action::RecordFeedback {
+                kind: what,
+                reference,
+            } => {
+                let reference = self.optional_text("reference", reference.as_deref())?;
+                if reference
+                    .as_deref()
+                    .is_some_and(|r| r.chars().count() > MAX_FEEDBACK_REFERENCE)
+                {
+                    return Err(self.invalid(format!(
+                        "the reference is longer than {MAX_FEEDBACK_REFERENCE} characters"
+                    )));
+                }
+                Ok(vec![
+                    self.entry(kind)
+                        .change("feedback", None::<String>, Some(what.as_str()))
+                        .because(reference),
+                ])
             }
             Action::Acknowledge => {
                 if self.item.changed_since_triage.is_empty() {

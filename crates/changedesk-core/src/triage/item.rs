@@ -65,6 +65,33 @@ text_enum! {
 }
 
 text_enum! {
+    /// Feedback given to Microsoft about a change (issue 21: the maturity
+    /// level's "feedback to Microsoft recorded").
+    pub enum FeedbackKind: "feedback" {
+        /// A thumbs-down (or up) on the post in Message Center.
+        ThumbsDown => "thumbs_down",
+        /// An item in the Microsoft Feedback portal.
+        FeedbackPortal => "feedback_portal",
+        /// A support case opened with Microsoft.
+        SupportCase => "support_case",
+        /// Brought to the Microsoft account team.
+        AccountTeam => "account_team",
+    }
+}
+
+impl FeedbackKind {
+    /// For people: `a support case`.
+    pub fn label(self) -> &'static str {
+        match self {
+            FeedbackKind::ThumbsDown => "Thumbs-down in Message Center",
+            FeedbackKind::FeedbackPortal => "Feedback portal item",
+            FeedbackKind::SupportCase => "Support case",
+            FeedbackKind::AccountTeam => "Brought to the account team",
+        }
+    }
+}
+
+text_enum! {
     /// How urgent a work item is. Ordered: `low < normal < high < critical`.
     pub enum Priority: "priority" {
         /// Whenever convenient.

@@ -190,6 +190,9 @@ text_enum! {
         /// A connector raised the ticket (`new`: its number; `reason`: its
         /// link).
         ChangeRaised => "change_raised",
+        /// Feedback was given to Microsoft (`new`: its kind; `reason`: its
+        /// reference).
+        Feedback => "feedback",
     }
 }
 
@@ -215,6 +218,7 @@ impl LogAction {
             LogAction::Revised => "revised",
             LogAction::RequestChange => "sent for a change request",
             LogAction::ChangeRaised => "given a ticket",
+            LogAction::Feedback => "given feedback to Microsoft about",
         }
     }
 }

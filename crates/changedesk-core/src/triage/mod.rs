@@ -75,7 +75,10 @@ mod ownership;
 mod revision;
 mod table;
 
-pub use action::{Action, TenantTransition, Transition, transition, transition_for_tenants};
+pub use action::{
+    Action, MAX_FEEDBACK_REFERENCE, TenantTransition, Transition, transition,
+    transition_for_tenants,
+};
 pub use agenda::{
     Agenda, AgendaCounts, AgendaLogEntry, AgendaPost, AgendaRow, DecisionRow, NO_WORKLOAD,
     WorkloadSection,
@@ -92,8 +95,8 @@ pub use deadlines::{
 };
 pub use groups::{TenantGroup, find_group, glob_match, groups_of, validate_groups};
 pub use item::{
-    Decision, ExceptionCount, Priority, State, TenantOverride, TenantStanding, TenantSummary,
-    WorkItem,
+    Decision, ExceptionCount, FeedbackKind, Priority, State, TenantOverride, TenantStanding,
+    TenantSummary, WorkItem,
 };
 pub use log::{
     Actor, ActorError, LogAction, LogEntry, LogScope, MAX_ACTOR_LEN, ParseLogScopeError,

@@ -565,7 +565,15 @@ async fn render(
                     LOG_SHOWN
                 })
                 .map(|e| {
+                    let feedback = (e.action == "feedback")
+                        .then_some(e.new.as_deref())
+                        .flatten()
+                        .and_then(|k| k.parse::<changedesk_core::triage::FeedbackKind>().ok());
                     let what = match (&e.field, &e.old, &e.new) {
+                        _ if feedback.is_some() => format!(
+                            "Feedback to Microsoft: {}",
+                            feedback.map(|k| k.label()).unwrap_or_default()
+                        ),
                         (Some(f), old, new) => {
                             let show = |v: &Option<String>| {
                                 v.as_deref().map_or_else(
@@ -795,6 +803,10 @@ fn action_of(form: &UiForm) -> Result<Action, String> {
         }
         "add_label" | "remove_label" => {
             v.insert("label".into(), form.get("label").into());
+        }
+        "record_feedback" => {
+            v.insert("kind".into(), form.get("kind").into());
+            v.insert("reference".into(), text("reference"));
         }
         "triage" | "start" | "acknowledge" => {}
         other => return Err(format!("`{other}` is not an action this page offers")),

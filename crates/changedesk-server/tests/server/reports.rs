@@ -284,6 +284,65 @@ async fn the_health_score_and_the_maturity_level_show_their_evidence(store: Stor
         StatusCode::FORBIDDEN
     );
 
+    // feedback to Microsoft: not given yet, then recorded on the post page
+    // and through the API, and counted
+    let feedback = |m: &Value| {
+        m["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == "feedback_to_microsoft")
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(feedback(&m)["status"], "not_met", "{m}");
+    let post = admin.get(&f, "/posts/MC1").await;
+    assert!(post.body.contains("Record the feedback"), "{}", post.body);
+    let a = admin
+        .post(
+            &f,
+            "/posts/MC1/actions",
+            &[
+                ("action", "record_feedback"),
+                ("kind", "support_case"),
+                ("reference", "2604150040001234"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    let post = admin.get(&f, "/posts/MC1").await;
+    assert!(
+        post.body.contains("Feedback to Microsoft: Support case"),
+        "{}",
+        post.body
+    );
+    assert!(post.body.contains("2604150040001234"));
+    let api = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/items/MC666/actions",
+            &serde_json::json!({"action": "record_feedback", "kind": "thumbs_down"}),
+        )
+        .await;
+    assert!(api.status.is_success(), "{} {}", api.status, api.body);
+    let bad = admin
+        .send_json(
+            &f,
+            "POST",
+            "/api/v1/items/MC666/actions",
+            &serde_json::json!({"action": "record_feedback", "kind": "a_letter"}),
+        )
+        .await;
+    assert!(bad.status.is_client_error(), "{}", bad.status);
+    let m: Value =
+        serde_json::from_str(&admin.get(&f, "/api/v1/reports/maturity").await.body).unwrap();
+    assert_eq!(feedback(&m)["status"], "met", "{m}");
+    assert!(
+        feedback(&m)["evidence"].as_str().unwrap().contains('2'),
+        "{m}"
+    );
+
     // the page shows both
     let page = admin.get(&f, "/reports?weeks=4").await;
     assert!(page.body.contains("Change health score: "), "{}", page.body);

@@ -250,5 +250,49 @@ conformance!(
             .await
             .unwrap();
         assert_eq!(later.rule_assignments, 0);
+
+        // feedback to Microsoft: a support case about MC2 (beta's)
+        let item = store.work_item("MC2").await.unwrap().unwrap();
+        let feedback = changedesk_core::triage::LogEntry::new(
+            at("2026-03-03T00:00:00Z"),
+            &Actor::Person("alice".into()),
+            changedesk_core::triage::LogAction::Feedback,
+        )
+        .change("feedback", None::<String>, Some("support_case"))
+        .because(Some("2604150040001234"));
+        store
+            .save_work_item(&ItemSave {
+                item: &item.item,
+                expected_version: Some(item.version),
+                evaluated_revision: None,
+                entries: &[feedback],
+                notify: &[],
+                events: &[],
+                at: at("2026-03-03T00:00:00Z"),
+            })
+            .await
+            .unwrap();
+        let since = at("2026-02-01T00:00:00Z");
+        assert_eq!(
+            store
+                .feedback_given(&TenantScope::All, since)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            store
+                .feedback_given(&TenantScope::Only(vec!["alpha".into()]), since)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .feedback_given(&TenantScope::All, at("2026-03-04T00:00:00Z"))
+                .await
+                .unwrap(),
+            0
+        );
     }
 );

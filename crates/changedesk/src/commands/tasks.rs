@@ -122,6 +122,25 @@ pub async fn run(app: &App, cmd: TasksCommand) -> Result<ExitCode> {
             who,
             for_tenants,
         }) => act(app, &ids, &who, Change::Ack, &for_tenants).await,
+        T::Feedback {
+            items,
+            kind,
+            reference,
+        } => {
+            let kind: changedesk_core::triage::FeedbackKind = kind
+                .trim()
+                .replace('-', "_")
+                .parse()
+                .map_err(|e| anyhow!("--kind: {e}"))?;
+            act(
+                app,
+                &items.ids,
+                &items.who,
+                Change::Feedback(kind, reference),
+                &items.for_tenants,
+            )
+            .await
+        }
         T::Priority { args, who } => {
             let (ids, p) = split_last(args, "priority", "priority MC… low|normal|high|critical")?;
             let p: Priority = p.parse().map_err(|e| anyhow!("{e}"))?;
@@ -220,6 +239,7 @@ enum Change {
     },
     Reopen(String),
     Ack,
+    Feedback(changedesk_core::triage::FeedbackKind, Option<String>),
     Priority(Priority),
     Due(Option<Timestamp>),
     Label {
@@ -325,6 +345,7 @@ impl Change {
             Change::Comment { text, .. } => Action::Comment { text },
             Change::Reopen(reason) => Action::Reopen { reason },
             Change::Ack => Action::Acknowledge,
+            Change::Feedback(kind, reference) => Action::RecordFeedback { kind, reference },
             Change::Priority(priority) => Action::SetPriority { priority },
             Change::Due(due) => Action::SetDue { due },
             Change::Label { add: true, label } => Action::AddLabel { label },

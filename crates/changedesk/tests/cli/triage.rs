@@ -1508,3 +1508,75 @@ fn the_analytics_report_counts_the_items_as_text_json_and_csv() {
         .fails();
     assert!(bad.stderr.contains("1 to 1098 days"), "{}", bad.stderr);
 }
+
+#[test]
+fn feedback_to_microsoft_is_recorded_and_counts_for_the_maturity_level() {
+    let s = Sandbox::new();
+    s.write("cfg.toml", TRIAGE_CONFIG);
+    s.write_json("a.json", &Value::Array(corpus(3)));
+    s.run(&[
+        "--config",
+        "cfg.toml",
+        "import",
+        "a.json",
+        "--tenant",
+        "alpha",
+        "--create-tenant",
+    ])
+    .ok();
+    let feedback = |m: &Value| {
+        m["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == "feedback_to_microsoft")
+            .cloned()
+            .unwrap()
+    };
+    let later = [("CHANGEDESK_NOW", "2026-09-03T00:00:00Z")];
+    let m = json(
+        &s.run_env(
+            &[
+                "--config", "cfg.toml", "report", "maturity", "--format", "json",
+            ],
+            &later,
+        )
+        .ok(),
+    );
+    assert_eq!(feedback(&m)["status"], "not_met", "{m}");
+    let r = s
+        .run(&as_alice(&[
+            "feedback",
+            "MC1100001",
+            "--kind",
+            "support-case",
+            "--reference",
+            "2604150040001234",
+        ]))
+        .ok();
+    assert!(r.stdout.contains("MC1100001"), "{}", r.stdout);
+    let bad = s
+        .run(&as_alice(&["feedback", "MC1100001", "--kind", "letter"]))
+        .fails();
+    assert!(bad.stderr.contains("--kind"), "{}", bad.stderr);
+    let m = json(
+        &s.run_env(
+            &[
+                "--config", "cfg.toml", "report", "maturity", "--format", "json",
+            ],
+            &later,
+        )
+        .ok(),
+    );
+    assert_eq!(feedback(&m)["status"], "met", "{m}");
+    let text = s
+        .run_env(&["--config", "cfg.toml", "report", "maturity"], &later)
+        .ok()
+        .stdout;
+    assert!(text.starts_with("Maturity level "), "{text}");
+    let show = s
+        .run(&["--config", "cfg.toml", "tasks", "show", "MC1100001"])
+        .ok()
+        .stdout;
+    assert!(show.contains("feedback"), "{show}");
+}

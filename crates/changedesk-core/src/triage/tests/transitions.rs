@@ -788,3 +788,64 @@ fn a_tenant_assignee_or_due_date_equal_to_the_shared_one_is_not_kept() {
     .item;
     assert!(item.overrides.is_empty());
 }
+
+#[test]
+fn feedback_to_microsoft_is_logged_in_any_state_with_its_reference() {
+    for state in [State::New, State::Triaged, State::Done, State::Dismissed] {
+        let item = item_in(state);
+        let t = transition(
+            &item,
+            Action::RecordFeedback {
+                kind: FeedbackKind::SupportCase,
+                reference: Some(" 2604150040001234 ".into()),
+            },
+            &alice(),
+            hours(1),
+        )
+        .unwrap();
+        assert_eq!(t.item.state, state, "feedback changes no state");
+        assert_eq!(t.entries.len(), 1);
+        let e = &t.entries[0];
+        assert_eq!(e.action, LogAction::Feedback);
+        assert_eq!(e.field.as_deref(), Some("feedback"));
+        assert_eq!(e.new.as_deref(), Some("support_case"));
+        assert_eq!(e.reason.as_deref(), Some("2604150040001234"));
+    }
+    // without a reference; a reference too long is refused
+    let item = item_in(State::Triaged);
+    let t = transition(
+        &item,
+        Action::RecordFeedback {
+            kind: FeedbackKind::ThumbsDown,
+            reference: None,
+        },
+        &alice(),
+        hours(1),
+    )
+    .unwrap();
+    assert_eq!(t.entries[0].reason, None);
+    let e = transition(
+        &item,
+        Action::RecordFeedback {
+            kind: FeedbackKind::FeedbackPortal,
+            reference: Some("x".repeat(MAX_FEEDBACK_REFERENCE + 1)),
+        },
+        &alice(),
+        hours(1),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("longer than"), "{e}");
+    // the API's JSON
+    let a: Action = serde_json::from_value(serde_json::json!({
+        "action": "record_feedback", "kind": "account_team"
+    }))
+    .unwrap();
+    assert_eq!(
+        a,
+        Action::RecordFeedback {
+            kind: FeedbackKind::AccountTeam,
+            reference: None
+        }
+    );
+    assert!(!a.per_tenant(), "feedback is about the whole post");
+}

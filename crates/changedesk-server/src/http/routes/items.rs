@@ -805,6 +805,7 @@ enum Arg {
     OptionalInstant,
     Priority,
     Decision,
+    FeedbackKind,
 }
 
 /// An action: its name, what it does, and its arguments (name, type,
@@ -890,6 +891,15 @@ const ACTIONS: &[ActionDoc] = &[
         "Acknowledges the post's changes since triage, clearing the flag.",
         &[],
     ),
+    (
+        "record_feedback",
+        "Records feedback given to Microsoft about the change (a thumbs-down, a Feedback portal item, a support \
+         case, the account team), with its reference (at most 300 characters); it counts for the maturity level.",
+        &[
+            ("kind", Arg::FeedbackKind, true),
+            ("reference", Arg::OptionalText, false),
+        ],
+    ),
 ];
 
 /// The actions that can be for some tenants only (core's
@@ -955,6 +965,9 @@ fn action_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 )),
                 Arg::Decision => string().enum_values(Some(
                     changedesk_core::triage::Decision::NAMES.iter().copied(),
+                )),
+                Arg::FeedbackKind => string().enum_values(Some(
+                    changedesk_core::triage::FeedbackKind::NAMES.iter().copied(),
                 )),
             };
             o = o.property(*arg, s);
@@ -1211,6 +1224,7 @@ mod tests {
                     Arg::OptionalInstant => "2026-12-01T00:00:00Z".into(),
                     Arg::Priority => "high".into(),
                     Arg::Decision => "actioned".into(),
+                    Arg::FeedbackKind => "support_case".into(),
                 };
             }
             let action: Action = serde_json::from_value(v).unwrap();
