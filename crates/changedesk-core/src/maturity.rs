@@ -35,7 +35,7 @@ use std::collections::BTreeSet;
 use serde::{Serialize, Serializer};
 use time::{Date, Duration};
 
-use crate::metrics::{self, AnalyticsSettings, ItemFacts};
+use crate::metrics::{self, AnalyticsSettings, ItemFacts, monday_of};
 use crate::timestamp::Timestamp;
 use crate::triage::{Decision, State};
 
@@ -1003,12 +1003,6 @@ fn trimmed(list: &[String]) -> BTreeSet<&str> {
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
         .collect()
-}
-
-/// The Monday of `day`'s ISO week.
-fn monday_of(day: Date) -> Date {
-    let back = i64::from(day.weekday().number_days_from_monday());
-    day.checked_sub(Duration::days(back)).unwrap_or(day)
 }
 
 fn usize_of(n: i64) -> usize {

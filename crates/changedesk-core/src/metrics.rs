@@ -768,7 +768,7 @@ fn breakdown(d: Dimension, window: &[(&Norm<'_>, Eval)]) -> Vec<(String, Stats)>
 }
 
 /// The Monday of `day`'s ISO week.
-fn monday_of(day: Date) -> Date {
+pub fn monday_of(day: Date) -> Date {
     let back = i64::from(day.weekday().number_days_from_monday());
     day.checked_sub(Duration::days(back)).unwrap_or(day)
 }

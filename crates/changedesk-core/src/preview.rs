@@ -167,9 +167,7 @@ pub fn of_body(body_html: &str) -> Preview {
 /// ("Updated April 27, 2026: …") or the roadmap reference.
 fn is_note(line: &str) -> bool {
     let low = line.to_lowercase();
-    let head: String = line.chars().take(40).collect();
-    ((low.starts_with("updated ") || low.starts_with("(updated"))
-        && (head.contains(':') || head.contains(')')))
+    crate::timeline::starts_with_update_note(line)
         || low.starts_with("this message is associated with")
         || low.starts_with("this message is related to")
 }

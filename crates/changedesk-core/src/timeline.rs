@@ -772,7 +772,7 @@ fn ends_section(line: &str) -> bool {
     line.starts_with('[') || SECTION_ENDS.iter().any(|e| low.starts_with(e))
 }
 
-fn starts_with_update_note(line: &str) -> bool {
+pub(crate) fn starts_with_update_note(line: &str) -> bool {
     let low = lower(line);
     (low.starts_with("updated ") || low.starts_with("(updated")) && {
         let head: String = line.chars().take(40).collect();

@@ -2,10 +2,6 @@
 // `include!`d into `mod sqlite` and `mod postgres` (see reviews.rs), after
 // admin_ops.rs (whose `audit` it uses) and query_ops.rs.
 
-fn iso_day(d: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 pub(crate) async fn record_review(
     pool: &Pool<Db>,
     writer: &Writer,
@@ -16,7 +12,7 @@ pub(crate) async fn record_review(
     at: Timestamp,
 ) -> Result<bool> {
     let now = at.to_canonical();
-    let day = iso_day(week);
+    let day = changedesk_core::timeline::iso(week);
     let (_w, mut tx) = begin_bookkeeping(pool, writer, "review held").await?;
     let done = sqlx::query(
         "INSERT INTO reviews_held (week, tenant_group, held_at, held_by, note) VALUES ($1, $2, $3, $4, $5) \
@@ -47,7 +43,7 @@ pub(crate) async fn record_review(
 pub(crate) async fn reviews_held(pool: &Pool<Db>, tenant_group: &str, since: time::Date) -> Result<Vec<time::Date>> {
     let rows = sqlx::query("SELECT week FROM reviews_held WHERE tenant_group = $1 AND week >= $2 ORDER BY week")
         .bind(tenant_group)
-        .bind(iso_day(since))
+        .bind(changedesk_core::timeline::iso(since))
         .fetch_all(pool)
         .await?;
     let format = time::macros::format_description!("[year]-[month]-[day]");

@@ -367,12 +367,7 @@ fn parse_week(s: &str) -> Option<Date> {
     Date::from_iso_week_date(year, w.parse().ok()?, Weekday::Monday).ok()
 }
 
-fn monday_of(d: Date) -> Date {
-    d.checked_sub(Duration::days(i64::from(
-        d.weekday().number_days_from_monday(),
-    )))
-    .unwrap_or(d)
-}
+use changedesk_core::metrics::monday_of;
 
 fn add_days(d: Date, n: i64) -> Date {
     d.checked_add(Duration::days(n)).unwrap_or(d)

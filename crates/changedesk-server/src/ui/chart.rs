@@ -38,7 +38,8 @@ fn nice_ceiling(v: f64) -> f64 {
     step * 10.0
 }
 
-fn number(v: f64) -> String {
+/// A value for people: whole numbers without decimals, others with one.
+pub(crate) fn number(v: f64) -> String {
     if (v - v.round()).abs() < 1e-9 {
         format!("{}", v.round() as i64)
     } else {

@@ -311,21 +311,13 @@ fn sla_text(a: &Analytics) -> String {
     let s = &a.settings.sla;
     let mut out = format!(
         "triage within {} working days ({} for major changes)",
-        days_word(s.triage_days),
-        days_word(s.major_triage_days)
+        chart::number(s.triage_days),
+        chart::number(s.major_triage_days)
     );
     if let Some(c) = s.close_days {
-        out.push_str(&format!("; close within {} working days", days_word(c)));
+        out.push_str(&format!("; close within {} working days", chart::number(c)));
     }
     out
-}
-
-fn days_word(d: f64) -> String {
-    if (d - d.round()).abs() < 1e-9 {
-        format!("{}", d.round() as i64)
-    } else {
-        format!("{d:.1}")
-    }
 }
 
 fn charts(a: &Analytics, csv_base: &str) -> Vec<ChartBlock> {

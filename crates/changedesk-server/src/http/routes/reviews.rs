@@ -21,16 +21,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The weeks shown without `weeks`.
 const DEFAULT_WEEKS: i64 = 13;
 
-/// The Monday of the week holding `day`.
-pub(crate) fn monday_of(day: time::Date) -> time::Date {
-    day.saturating_sub(time::Duration::days(i64::from(
-        day.weekday().number_days_from_monday(),
-    )))
-}
-
-fn iso(d: time::Date) -> String {
-    changedesk_core::timeline::iso(d)
-}
+pub(crate) use changedesk_core::metrics::monday_of;
+use changedesk_core::timeline::iso;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
