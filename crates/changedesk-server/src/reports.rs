@@ -51,7 +51,7 @@ impl Period {
 
     /// The earliest instant the report reads: the period's start or its
     /// first week's, whichever is earlier.
-    fn since(&self) -> Timestamp {
+    pub fn since(&self) -> Timestamp {
         let weeks = self
             .to
             .saturating_add(-time::Duration::weeks(self.weeks as i64 + 1));
@@ -84,74 +84,125 @@ pub async fn items(
     Ok(items)
 }
 
-/// The analytics of the posts `scope` sees over `period`, with `groups`
-/// (each tenant group's name and its tenants within the scope).
-pub async fn analytics(
-    store: &Store,
-    scope: &TenantScope,
-    groups: &[(String, Vec<String>)],
-    subject: &Subject,
-    settings: &AnalyticsSettings,
-    period: Period,
-) -> Result<Analytics, StoreError> {
-    let items = items(store, scope, groups, subject, period.since()).await?;
-    Ok(metrics::analyze(
-        &items,
-        settings,
-        period.from,
-        period.to,
-        period.weeks,
-    ))
+/// What a report covers: the scope, its tenant groups (each with its
+/// tenants in the scope), the subject and how many tenants that is.
+#[derive(Debug, Clone)]
+pub struct Covered {
+    pub scope: TenantScope,
+    pub groups: Vec<(String, Vec<String>)>,
+    pub subject: Subject,
+    pub tenants: usize,
 }
 
-/// The change health score now and its weekly trend (docs/ANALYTICS.md).
-pub async fn health(
-    store: &Store,
-    scope: &TenantScope,
-    groups: &[(String, Vec<String>)],
-    subject: &Subject,
+impl Covered {
+    /// What `scope` covers about `group` (none: the whole scope): its tenant
+    /// groups with their tenants that `sees`, and how many tenants that is;
+    /// `None` when `group` has none of them.
+    pub async fn of(
+        store: &Store,
+        scope: TenantScope,
+        sees: impl Fn(&str) -> bool,
+        group: Option<&str>,
+    ) -> Result<Option<Covered>, StoreError> {
+        let groups = groups_in_scope(store, sees).await?;
+        let tenants = match (group, &scope) {
+            (Some(g), _) => match groups.iter().find(|(n, _)| n == g) {
+                Some((_, members)) => members.len(),
+                None => return Ok(None),
+            },
+            (None, TenantScope::Only(v)) => v.len(),
+            (None, TenantScope::All) => store.tenant_names().await?.len(),
+        };
+        Ok(Some(Covered {
+            scope,
+            groups,
+            subject: Subject {
+                group: group.map(str::to_string),
+            },
+            tenants,
+        }))
+    }
+
+    /// The items a report reading from `since` needs.
+    pub async fn items_since(
+        &self,
+        store: &Store,
+        since: Timestamp,
+    ) -> Result<Vec<metrics::ItemFacts>, StoreError> {
+        items(store, &self.scope, &self.groups, &self.subject, since).await
+    }
+
+    /// The items every report of `period` reads: from the earliest instant
+    /// any of them reads (see [`Store::analytics_items`]: the items from an
+    /// earlier instant hold those of a later one, so one read serves all).
+    pub async fn items(
+        &self,
+        store: &Store,
+        period: Period,
+    ) -> Result<Vec<metrics::ItemFacts>, StoreError> {
+        let since = std::cmp::min(health_since(period), maturity_since(period.to));
+        self.items_since(store, since).await
+    }
+}
+
+/// The analytics of `items` over `period`.
+pub fn analytics(
+    items: &[metrics::ItemFacts],
     settings: &AnalyticsSettings,
     period: Period,
-) -> Result<
-    (
-        metrics::health::HealthScore,
-        Vec<metrics::health::TrendPoint>,
-    ),
-    StoreError,
-> {
-    let since = std::cmp::min(
+) -> Analytics {
+    metrics::analyze(items, settings, period.from, period.to, period.weeks)
+}
+
+/// The earliest instant the health score and its trend read (never later
+/// than the analytics' own, `period.since()`).
+pub fn health_since(period: Period) -> Timestamp {
+    std::cmp::min(
         period.since(),
         period
             .to
             .saturating_add(-time::Duration::days(2 * metrics::health::WINDOW_DAYS)),
-    );
-    let items = items(store, scope, groups, subject, since).await?;
-    Ok((
-        metrics::health::score(&items, settings, period.to),
-        metrics::health::trend(&items, settings, period.to, period.weeks),
+    )
+}
+
+/// The change health score of `items` at the end of `period` and its weekly
+/// trend (docs/ANALYTICS.md).
+pub fn health(
+    items: &[metrics::ItemFacts],
+    settings: &AnalyticsSettings,
+    period: Period,
+) -> (
+    metrics::health::HealthScore,
+    Vec<metrics::health::TrendPoint>,
+) {
+    (
+        metrics::health::score(items, settings, period.to),
+        metrics::health::trend(items, settings, period.to, period.weeks),
+    )
+}
+
+/// The earliest instant the maturity level reads.
+pub fn maturity_since(at: Timestamp) -> Timestamp {
+    at.saturating_add(-time::Duration::days(
+        2 * changedesk_core::maturity::DEFAULT_WINDOW_DAYS,
     ))
 }
 
 /// The maturity level (docs/MATURITY.md) from the behaviour of the last
-/// 90 days: the items, the workloads seen and owned (`ownership`), the
+/// 90 days: `items`, the workloads seen and owned (`ownership`), the
 /// reviews recorded as held (the organisation's, or the group's), the rules'
 /// routing, the feedback given to Microsoft; what changedesk cannot observe
 /// yet is not measured.
-#[allow(clippy::too_many_arguments)]
 pub async fn maturity(
     store: &Store,
-    scope: &TenantScope,
-    groups: &[(String, Vec<String>)],
-    subject: &Subject,
+    covered: &Covered,
+    items: Vec<metrics::ItemFacts>,
     settings: &AnalyticsSettings,
     ownership: &changedesk_core::triage::OwnershipMap,
-    tenants: usize,
     at: Timestamp,
 ) -> Result<changedesk_core::maturity::Maturity, StoreError> {
     use changedesk_core::maturity::{DEFAULT_WINDOW_DAYS, Observations};
-    let since = at.saturating_add(-time::Duration::days(2 * DEFAULT_WINDOW_DAYS));
     let window_start = at.saturating_add(-time::Duration::days(DEFAULT_WINDOW_DAYS));
-    let items = items(store, scope, groups, subject, since).await?;
     let mut workloads_seen: Vec<String> = items
         .iter()
         .filter(|i| i.created_at >= window_start && i.created_at < at)
@@ -168,21 +219,22 @@ pub async fn maturity(
         })
         .cloned()
         .collect();
-    let routing_scope = match &subject.group {
+    let routing_scope = match &covered.subject.group {
         Some(g) => TenantScope::Only(
-            groups
+            covered
+                .groups
                 .iter()
                 .find(|(n, _)| n == g)
                 .map(|(_, t)| t.clone())
                 .unwrap_or_default(),
         ),
-        None => scope.clone(),
+        None => covered.scope.clone(),
     };
     let routing = store.routing_counts(&routing_scope, window_start).await?;
     let feedback = store.feedback_given(&routing_scope, window_start).await?;
     let reviews = store
         .reviews_held(
-            subject.group.as_deref().unwrap_or(""),
+            covered.subject.group.as_deref().unwrap_or(""),
             window_start.as_datetime().date(),
         )
         .await?;
@@ -191,7 +243,7 @@ pub async fn maturity(
         workloads_seen,
         owned_workloads,
         reviews_held: reviews,
-        tenants,
+        tenants: covered.tenants,
         rule_assignments: routing.rule_assignments,
         reassigned_by_people: routing.reassigned_by_people,
         feedback_to_microsoft: Some(feedback),

@@ -14,7 +14,10 @@ pub const MAX_GROUPS: usize = 50;
 impl Store {
     /// The work items of the posts some tenant of `scope` sees that were
     /// open at some time since `since` (created since, or not closed
-    /// before it), sorted by post id; each with the names of `groups`
+    /// before it) or whose decision deadline is since `since` (an item
+    /// decided well ahead of its deadline still counts where its deadline
+    /// falls: whatever earlier `since` a caller reads from, the items of a
+    /// later one are all among them), sorted by post id; each with the names of `groups`
     /// (a group's name and its tenants, at most [`MAX_GROUPS`]) some of
     /// whose tenants see its post.
     pub async fn analytics_items(

@@ -60,6 +60,8 @@ pub(crate) async fn analytics_items(
     );
     qb.push_bind(since.clone());
     qb.push(" OR w.closed_at IS NULL OR w.closed_at >= ");
+    qb.push_bind(since.clone());
+    qb.push(format!(" OR {DECISION_DEADLINE} >= "));
     qb.push_bind(since);
     qb.push(")");
     if matches!(s, InScope::Ids(_)) {

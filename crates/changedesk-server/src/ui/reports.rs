@@ -13,9 +13,7 @@ use super::chart::{self, Series};
 use super::view::{self, Layout};
 use super::{SignedIn, UiResult, html};
 use crate::http::AppState;
-use crate::http::routes::reports::{
-    ReportParams, analytics_for, health_for, maturity_for, table_csv,
-};
+use crate::http::routes::reports::{ReportParams, analytics_of, health_of, maturity_of, table_csv};
 use crate::reports::days;
 
 /// Rows shown per dimension (the CSV has them all).
@@ -145,12 +143,20 @@ pub(crate) async fn page(
 ) -> UiResult<Response> {
     let now = state.now();
     let period = p.period(now)?;
-    let a = analytics_for(&state, &user.caller, &p, period).await?;
+    // what the page covers, and its items, read once for its three reports
+    let covered = p.covered(&state, &user.caller).await?;
     if p.format.as_deref().map(str::trim) == Some("csv") {
-        return Ok(table_csv(&a, p.table.as_deref(), now)?);
+        let items = covered.items_since(&state.store, period.since()).await?;
+        return Ok(table_csv(
+            &analytics_of(&state, &items, period),
+            p.table.as_deref(),
+            now,
+        )?);
     }
-    let health = health_for(&state, &user.caller, &p, period).await?;
-    let maturity = maturity_for(&state, &user.caller, &p).await?;
+    let items = covered.items(&state.store, period).await?;
+    let a = analytics_of(&state, &items, period);
+    let health = health_of(&state, &items, period);
+    let maturity = maturity_of(&state, &covered, items).await?;
     let group_names = crate::reports::groups_in_scope(&state.store, |t| user.caller.sees(t))
         .await?
         .into_iter()

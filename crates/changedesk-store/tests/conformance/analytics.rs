@@ -26,11 +26,18 @@ async fn save(store: &Store, item: &WorkItem) {
 conformance!(
     analytics_read_the_items_open_since_a_day_in_scope_with_their_groups,
     |store: Store| async move {
-        // MC1: alpha's; MC2: beta's; MC3: both tenants'
+        // MC1: alpha's; MC2: beta's, its only date Graph's start on 5 January
+        // (its decision deadline); MC3: both tenants'
         for (tenant, ids) in [("alpha", ["MC1", "MC3"]), ("beta", ["MC2", "MC3"])] {
             let posts: Vec<_> = ids
                 .iter()
-                .map(|id| parse(&post_json(id, "2026-01-01T00:00:00Z")))
+                .map(|id| {
+                    let mut v = post_json(id, "2026-01-01T00:00:00Z");
+                    if *id == "MC2" {
+                        v["body"] = serde_json::json!({"contentType": "html", "content": "<p>No dates.</p>"});
+                    }
+                    parse(&v)
+                })
                 .collect();
             store
                 .import_messages(tenant, &posts, &opts("2026-01-01T00:00:00Z"))
@@ -38,7 +45,7 @@ conformance!(
                 .unwrap();
         }
         // MC1 opened in March, still new; MC2 closed in January (before
-        // the day); MC3 opened in January, closed in March
+        // the day, its deadline too); MC3 opened in January, closed in March
         let mut mc1 = WorkItem::new("MC1", at("2026-03-01T00:00:00Z"));
         mc1.assignee = Some("owen".into());
         mc1.due = Some(at("2026-04-01T00:00:00Z"));
@@ -91,6 +98,35 @@ conformance!(
         assert!(!mc3.work.changed_since_triage);
         assert_eq!(mc3.first_triaged_at, Some(at("2026-01-02T00:00:00Z")));
         assert_eq!(mc3.closed_at, Some(at("2026-03-05T00:00:00Z")));
+
+        // decided well ahead: MC4 asks for action by 15 March and was closed
+        // on 3 January, before the day; it is read for its deadline
+        let mut v = post_json("MC4", "2026-01-01T00:00:00Z");
+        v["actionRequiredByDateTime"] = serde_json::json!("2026-03-15T00:00:00Z");
+        store
+            .import_messages("alpha", &[parse(&v)], &opts("2026-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let mut early = WorkItem::new("MC4", at("2026-01-01T00:00:00Z"));
+        early.state = State::Done;
+        early.decision = Some(Decision::Actioned);
+        early.first_triaged_at = Some(at("2026-01-02T00:00:00Z"));
+        early.closed_at = Some(at("2026-01-03T00:00:00Z"));
+        save(&store, &early).await;
+        let read = store
+            .analytics_items(&TenantScope::All, since, &[])
+            .await
+            .unwrap();
+        let ids: Vec<&str> = read.iter().map(|i| i.post_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec!["MC1", "MC3", "MC4"],
+            "MC2 closed before the day, no deadline since"
+        );
+        assert_eq!(
+            read[2].work.decision_deadline,
+            Some(at("2026-03-15T00:00:00Z"))
+        );
 
         // beta's view: MC3 only
         let beta = store

@@ -21,41 +21,30 @@ pub async fn run(app: &App, cmd: &ReportCommand) -> Result<ExitCode> {
     }
 }
 
-/// The tenant groups and the subject `args` names (an unknown group is an
-/// error naming the known ones).
-async fn subject(
-    store: &changedesk_store::Store,
-    args: &SubjectArgs,
-) -> Result<(Vec<(String, Vec<String>)>, reports::Subject, usize)> {
-    let groups = reports::groups_in_scope(store, |_| true).await?;
+/// What `args` covers: the archive's tenants, or its group (an unknown
+/// group is an error naming the known ones).
+async fn covered(store: &changedesk_store::Store, args: &SubjectArgs) -> Result<reports::Covered> {
     let group = args
         .group
         .as_deref()
         .map(str::trim)
         .filter(|g| !g.is_empty());
-    let tenants = match group {
-        Some(g) => match groups.iter().find(|(n, _)| n == g) {
-            Some((_, members)) => members.len(),
-            None => {
-                let known: Vec<&str> = groups.iter().map(|(n, _)| n.as_str()).collect();
-                return Err(anyhow!(
-                    "--group `{g}` is not a tenant group with tenants (known: {})",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
-                ));
-            }
-        },
-        None => store.tenant_names().await?.len(),
-    };
-    Ok((
-        groups,
-        reports::Subject {
-            group: group.map(str::to_string),
-        },
-        tenants,
+    if let Some(c) = reports::Covered::of(store, TenantScope::All, |_| true, group).await? {
+        return Ok(c);
+    }
+    let known: Vec<String> = reports::groups_in_scope(store, |_| true)
+        .await?
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    Err(anyhow!(
+        "--group `{}` is not a tenant group with tenants (known: {})",
+        group.unwrap_or_default(),
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        }
     ))
 }
 
@@ -64,18 +53,9 @@ async fn health(app: &App, args: &SubjectArgs) -> Result<ExitCode> {
     let period = Period::last(reports::DEFAULT_DAYS, args.weeks, now).map_err(|e| anyhow!(e))?;
     let store = app.store(OpenMode::ReadOnly).await?;
     let result = async {
-        let (groups, subject, _) = subject(&store, args).await?;
-        Ok::<_, anyhow::Error>(
-            reports::health(
-                &store,
-                &TenantScope::All,
-                &groups,
-                &subject,
-                &app.config.analytics,
-                period,
-            )
-            .await?,
-        )
+        let c = covered(&store, args).await?;
+        let items = c.items_since(&store, reports::health_since(period)).await?;
+        Ok::<_, anyhow::Error>(reports::health(&items, &app.config.analytics, period))
     }
     .await;
     store.close().await;
@@ -119,22 +99,13 @@ async fn maturity(app: &App, args: &SubjectArgs) -> Result<ExitCode> {
     let now = app::now()?;
     let store = app.store(OpenMode::ReadOnly).await?;
     let result = async {
-        let (groups, subject, tenants) = subject(&store, args).await?;
+        let c = covered(&store, args).await?;
+        let items = c.items_since(&store, reports::maturity_since(now)).await?;
         let ownership = changedesk_core::triage::OwnershipMap {
             entries: store.ownership().await?,
         };
         Ok::<_, anyhow::Error>(
-            reports::maturity(
-                &store,
-                &TenantScope::All,
-                &groups,
-                &subject,
-                &app.config.analytics,
-                &ownership,
-                tenants,
-                now,
-            )
-            .await?,
+            reports::maturity(&store, &c, items, &app.config.analytics, &ownership, now).await?,
         )
     }
     .await;
@@ -175,16 +146,11 @@ async fn analytics(app: &App, args: &AnalyticsArgs) -> Result<ExitCode> {
     let period = Period::last(args.days, args.weeks, now).map_err(|e| anyhow!(e))?;
     let store = app.store(OpenMode::ReadOnly).await?;
     let result = async {
-        let groups = reports::groups_in_scope(&store, |_| true).await?;
-        reports::analytics(
-            &store,
-            &TenantScope::All,
-            &groups,
-            &reports::Subject::default(),
-            &app.config.analytics,
-            period,
-        )
-        .await
+        let c = reports::Covered::of(&store, TenantScope::All, |_| true, None)
+            .await?
+            .ok_or_else(|| anyhow!("the archive's tenants could not be read"))?;
+        let items = c.items_since(&store, period.since()).await?;
+        Ok::<_, anyhow::Error>(reports::analytics(&items, &app.config.analytics, period))
     }
     .await;
     store.close().await;

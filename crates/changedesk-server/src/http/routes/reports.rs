@@ -43,20 +43,14 @@ pub struct ReportParams {
 /// Which tenants a report may count.
 type Sees = Box<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// What a report covers for a caller: the scope (theirs, or one tenant of
-/// it), the tenant groups with their tenants in it, the subject (a group or
-/// all) and how many tenants that is.
-pub(crate) struct Covered {
-    pub scope: changedesk_store::TenantScope,
-    pub groups: Vec<(String, Vec<String>)>,
-    pub subject: reports::Subject,
-    pub tenants: usize,
-}
-
 impl ReportParams {
     /// What these parameters cover for `caller`: a tenant they do not see
     /// or a group with none of their tenants is a 404.
-    pub(crate) async fn covered(&self, state: &AppState, caller: &Caller) -> ApiResult<Covered> {
+    pub(crate) async fn covered(
+        &self,
+        state: &AppState,
+        caller: &Caller,
+    ) -> ApiResult<reports::Covered> {
         caller.require(Need::Read)?;
         let tenant = self
             .tenant
@@ -87,28 +81,14 @@ impl ReportParams {
                 (scope_of(caller), Box::new(move |x: &str| c.sees(x)))
             }
         };
-        let groups = reports::groups_in_scope(&state.store, |t| sees(t)).await?;
-        let tenants = match (group, &scope) {
-            (Some(g), _) => match groups.iter().find(|(n, _)| n == g) {
-                Some((_, members)) => members.len(),
-                None => {
-                    return Err(ApiError::not_found(format!(
-                        "tenant group `{}` has none of your tenants",
-                        changedesk_core::text::clip_chars(g, 64)
-                    )));
-                }
-            },
-            (None, changedesk_store::TenantScope::Only(v)) => v.len(),
-            (None, changedesk_store::TenantScope::All) => state.store.tenant_names().await?.len(),
-        };
-        Ok(Covered {
-            scope,
-            groups,
-            subject: reports::Subject {
-                group: group.map(str::to_string),
-            },
-            tenants,
-        })
+        reports::Covered::of(&state.store, scope, |t| sees(t), group)
+            .await?
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "tenant group `{}` has none of your tenants",
+                    changedesk_core::text::clip_chars(group.unwrap_or_default(), 64)
+                ))
+            })
     }
 }
 
@@ -124,23 +104,13 @@ impl ReportParams {
     }
 }
 
-/// The analytics of what `p` covers for `caller` over `period`.
-pub(crate) async fn analytics_for(
+/// The analytics of `items` (what `c` covers) over `period`.
+pub(crate) fn analytics_of(
     state: &AppState,
-    caller: &Caller,
-    p: &ReportParams,
+    items: &[changedesk_core::metrics::ItemFacts],
     period: Period,
-) -> ApiResult<changedesk_core::metrics::Analytics> {
-    let c = p.covered(state, caller).await?;
-    Ok(reports::analytics(
-        &state.store,
-        &c.scope,
-        &c.groups,
-        &c.subject,
-        &state.settings.analytics,
-        period,
-    )
-    .await?)
+) -> changedesk_core::metrics::Analytics {
+    reports::analytics(items, &state.settings.analytics, period)
 }
 
 /// The change health score and its trend.
@@ -151,44 +121,31 @@ pub(crate) struct HealthDto {
     pub trend: Vec<changedesk_core::metrics::health::TrendPoint>,
 }
 
-/// The health score of what `p` covers for `caller`, with its weekly trend.
-pub(crate) async fn health_for(
+/// The health score of `items` at the end of `period`, with its trend.
+pub(crate) fn health_of(
     state: &AppState,
-    caller: &Caller,
-    p: &ReportParams,
+    items: &[changedesk_core::metrics::ItemFacts],
     period: Period,
-) -> ApiResult<HealthDto> {
-    let c = p.covered(state, caller).await?;
-    let (score, trend) = reports::health(
-        &state.store,
-        &c.scope,
-        &c.groups,
-        &c.subject,
-        &state.settings.analytics,
-        period,
-    )
-    .await?;
-    Ok(HealthDto { score, trend })
+) -> HealthDto {
+    let (score, trend) = reports::health(items, &state.settings.analytics, period);
+    HealthDto { score, trend }
 }
 
-/// The maturity level of what `p` covers for `caller`.
-pub(crate) async fn maturity_for(
+/// The maturity level of what `c` covers, from `items`.
+pub(crate) async fn maturity_of(
     state: &AppState,
-    caller: &Caller,
-    p: &ReportParams,
+    c: &reports::Covered,
+    items: Vec<changedesk_core::metrics::ItemFacts>,
 ) -> ApiResult<changedesk_core::maturity::Maturity> {
-    let c = p.covered(state, caller).await?;
     let ownership = changedesk_core::triage::OwnershipMap {
         entries: state.store.ownership().await?,
     };
     Ok(reports::maturity(
         &state.store,
-        &c.scope,
-        &c.groups,
-        &c.subject,
+        c,
+        items,
         &state.settings.analytics,
         &ownership,
-        c.tenants,
         state.now(),
     )
     .await?)
@@ -234,7 +191,9 @@ async fn analytics(
 ) -> ApiResult<Response> {
     let now = state.now();
     let period = p.period(now)?;
-    let a = analytics_for(&state, &caller, &p, period).await?;
+    let c = p.covered(&state, &caller).await?;
+    let items = c.items_since(&state.store, period.since()).await?;
+    let a = analytics_of(&state, &items, period);
     match p.format.as_deref().map(str::trim) {
         None | Some("") | Some("json") => Ok(axum::Json(a).into_response()),
         Some("csv") => table_csv(&a, p.table.as_deref(), now),
@@ -260,7 +219,11 @@ async fn health(
     Query(p): Query<ReportParams>,
 ) -> ApiResult<Response> {
     let period = p.period(state.now())?;
-    Ok(axum::Json(health_for(&state, &caller, &p, period).await?).into_response())
+    let c = p.covered(&state, &caller).await?;
+    let items = c
+        .items_since(&state.store, reports::health_since(period))
+        .await?;
+    Ok(axum::Json(health_of(&state, &items, period)).into_response())
 }
 
 /// The organisation's (or a tenant's, or a tenant group's) maturity level
@@ -276,5 +239,9 @@ async fn maturity(
     caller: Caller,
     Query(p): Query<ReportParams>,
 ) -> ApiResult<Response> {
-    Ok(axum::Json(maturity_for(&state, &caller, &p).await?).into_response())
+    let c = p.covered(&state, &caller).await?;
+    let items = c
+        .items_since(&state.store, reports::maturity_since(state.now()))
+        .await?;
+    Ok(axum::Json(maturity_of(&state, &c, items).await?).into_response())
 }
