@@ -6,6 +6,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 
 import { startDemo, PILOT_TENANTS } from './lib/demo.mjs';
 import { launchBrowser, openAs, Recorder, clickAndLoad, pressAndLoad, text } from './lib/browser.mjs';
@@ -564,6 +566,53 @@ test('the reports draw their charts on the server, each beside its figures, and 
       await context.close();
     }
   }
+});
+
+test('a communication: comms asks for it on a post, edits, approves and sends it; its recipient acknowledges through the e-mail\'s link', { timeout: TEST_TIMEOUT_MS }, async () => {
+  const { context, page } = await openAs(browser, demo, recorder, 'comms');
+  // any post: the first of the inbox
+  const first = page.locator('main table a[href^="/posts/MC"]').first();
+  const postPath = await first.getAttribute('href');
+  await page.goto(postPath);
+  await page.getByLabel('For whom (optional)').fill('Change board');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Ask for a communication' }), (u) => /^\/comms\/\d+$/.test(u.pathname));
+  assert.match(await text(page.locator('main')), /first draft is made from the post/);
+  const commsPath = new URL(page.url()).pathname;
+  // the draft says what changes, when and what to do; comms chooses the channel
+  const body = await page.getByLabel('Text (blank lines between paragraphs)').inputValue();
+  assert.match(body, /What is changing: /);
+  assert.match(body, /When: /);
+  await page.getByLabel('Send through').selectOption('change-board');
+  await clickAndLoad(page, page.getByRole('button', { name: /^Save/ }), (u) => u.pathname === commsPath);
+  await clickAndLoad(page, page.getByRole('button', { name: 'Approve as written' }), (u) => u.pathname === commsPath);
+  page.once('dialog', (d) => d.accept());
+  await clickAndLoad(page, page.getByRole('button', { name: 'Send', exact: true }), (u) => u.pathname === commsPath);
+  assert.match(await text(page.locator('main')), /Sent: it is delivered/);
+  // the demo's outbox delivers it to its e-mail capture within seconds
+  const mailDir = join(demo.dir, 'changedesk-demo-mail');
+  let link = null;
+  for (let i = 0; i < 100 && !link; i++) {
+    for (const f of await readdir(mailDir).catch(() => [])) {
+      if (!f.endsWith('.eml')) continue;
+      const eml = (await readFile(join(mailDir, f), 'utf8')).replace(/=\r?\n/g, '');
+      const m = eml.match(/https?:\/\/[^\s"<>]+\/c\/[A-Za-z0-9_-]+\/ack/);
+      if (m) link = m[0];
+    }
+    if (!link) await new Promise((ok) => setTimeout(ok, 200));
+  }
+  assert.ok(link, 'the e-mail carries its Got it link');
+  // the recipient, not signed in: the link shows a page, the button records it
+  const anon = await browser.newContext();
+  recorder.watch(anon);
+  const p = await anon.newPage();
+  await p.goto(link);
+  assert.match(await text(p.locator('main')), /change-board@contoso\.example/);
+  await clickAndLoad(p, p.getByRole('button', { name: 'Got it' }));
+  assert.match(await text(p.locator('main')), /acknowledgement is recorded/);
+  await anon.close();
+  await page.goto(commsPath);
+  assert.match(await text(page.locator('main')), /1 of 1 acknowledged \(100 %\)/);
+  await context.close();
 });
 
 test('no request leaves the server, and every page sends a strict Content-Security-Policy', { timeout: TEST_TIMEOUT_MS }, async (t) => {

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The demo's users, as `changedesk demo` creates them (demo.rs). */
-export const DEMO_USERS = ['admin', 'manager', 'collaboration', 'reader', 'pilot'];
+export const DEMO_USERS = ['admin', 'manager', 'collaboration', 'comms', 'reader', 'pilot'];
 
 /** The tenants of the demo's `pilot` tenant group (demo.rs: include = ["tenant-001"]). */
 export const PILOT_TENANTS = ['tenant-001'];
@@ -120,7 +120,7 @@ async function waitReady(url, child, deadline) {
 
 /**
  * Runs `changedesk demo --serve --listen 127.0.0.1:0` in a new temporary
- * directory. Resolves to `{ url, origin, passwords, output, stop }`.
+ * directory. Resolves to `{ url, origin, passwords, output, dir, stop }`.
  */
 export async function startDemo({ env = {} } = {}) {
   const bin = await changedeskBinary();
@@ -165,6 +165,8 @@ export async function startDemo({ env = {} } = {}) {
       origin: new URL(parsed.url).origin,
       passwords: parsed.passwords,
       output: () => stdout,
+      // the demo's working directory (its e-mails: changedesk-demo-mail/)
+      dir,
       stop,
     };
   } catch (e) {

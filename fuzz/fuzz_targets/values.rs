@@ -1,7 +1,7 @@
 //! The values people type on the command line and in API fields: instants,
 //! durations, database URLs, roles, scopes, enums, owner targets, and
 //! notification settings (channel kinds, events, quiet hours, digests,
-//! mailboxes).
+//! mailboxes), and what people type into communications.
 #![no_main]
 use changedesk_core::access::Role;
 use changedesk_core::config::DatabaseUrl;
@@ -72,4 +72,16 @@ fuzz_target!(|data: &[u8]| {
     let _ = digest.next_after(at);
     let _ = changedesk_core::text::escape_controls(s, true);
     let _ = changedesk_core::text::clip_chars(s, 40);
+    // communications: who acknowledges (typed on a page anyone with the
+    // link may open), a text and audience as people write them
+    use changedesk_core::comms;
+    if let Ok(k) = comms::acknowledger(s) {
+        assert!(!k.is_empty() && k.chars().count() <= comms::MAX_ACKNOWLEDGER_CHARS);
+    }
+    if let Ok(t) = comms::CommsText::checked(a, b) {
+        assert!(!t.subject.is_empty() && t.subject.chars().count() <= comms::MAX_SUBJECT_CHARS);
+        let _ = t.paragraphs();
+    }
+    let _ = comms::Audience::checked(s, None);
+    let _ = s.parse::<comms::CommsState>();
 });

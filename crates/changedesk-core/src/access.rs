@@ -20,7 +20,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::triage::{MAX_NAME_LEN, ParseEnumError, RESERVED_NAMES, TenantGroup};
 
-/// What someone may do, from most to least.
+/// What someone may do.
+///
+/// `admin` > `change_manager` > `owner` > `reader` > `analytics_reader`, and
+/// `comms` beside `owner`: a reader who also drafts, approves and sends
+/// communications (issue 21). What one role may do is a superset of what
+/// another may ([`Role::is_at_least`]) except between `owner` and `comms`,
+/// neither of which includes the other. `analytics_reader` (like
+/// Microsoft's Reports reader) sees the reports and their figures only:
+/// no post, item or triage control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     /// Everything, including managing users and tokens.
@@ -29,50 +37,98 @@ pub enum Role {
     ChangeManager,
     /// Work on the items they own.
     Owner,
+    /// Read, and draft and send communications.
+    Comms,
     /// Read only.
     Reader,
+    /// The reports and their figures only.
+    AnalyticsReader,
 }
 
 impl Role {
-    /// Every role, from most to least.
-    pub const ALL: [Role; 4] = [Role::Admin, Role::ChangeManager, Role::Owner, Role::Reader];
+    /// Every role, from most to least (by [`Role::rank`]).
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::ChangeManager,
+        Role::Owner,
+        Role::Comms,
+        Role::Reader,
+        Role::AnalyticsReader,
+    ];
 
     /// Every role's text form, in the order of [`Role::ALL`].
-    pub const NAMES: &'static [&'static str] = &["admin", "change_manager", "owner", "reader"];
+    pub const NAMES: &'static [&'static str] = &[
+        "admin",
+        "change_manager",
+        "owner",
+        "comms",
+        "reader",
+        "analytics_reader",
+    ];
 
-    /// The snake_case text form: `admin`, `change_manager`, `owner`, `reader`.
+    /// The snake_case text form: `admin`, `change_manager`, `owner`,
+    /// `comms`, `reader`, `analytics_reader`.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
             Role::ChangeManager => "change_manager",
             Role::Owner => "owner",
+            Role::Comms => "comms",
             Role::Reader => "reader",
+            Role::AnalyticsReader => "analytics_reader",
         }
     }
 
-    /// Higher is more: `reader` 0, `owner` 1, `change_manager` 2, `admin` 3.
+    /// A total order for choosing the strongest of several roles (a
+    /// person's groups): `analytics_reader` 0, `reader` 1, `comms` 2,
+    /// `owner` 3, `change_manager` 4, `admin` 5. Not what one role may do
+    /// beyond another: see [`Role::is_at_least`].
     pub fn rank(self) -> u8 {
         match self {
-            Role::Reader => 0,
-            Role::Owner => 1,
-            Role::ChangeManager => 2,
-            Role::Admin => 3,
+            Role::AnalyticsReader => 0,
+            Role::Reader => 1,
+            Role::Comms => 2,
+            Role::Owner => 3,
+            Role::ChangeManager => 4,
+            Role::Admin => 5,
         }
     }
 
-    /// The lesser of the two roles: what a token of role `self` may do for
-    /// a user of role `other` (a token never has more than its user).
+    /// What a token of role `self` may do for a user of role `other`: the
+    /// rights both have (a token never has more than its user). The lesser
+    /// of the two, and `reader` for `owner` and `comms`, neither of which
+    /// includes the other.
     pub fn at_most(self, other: Role) -> Role {
-        if self.rank() <= other.rank() {
+        if self.is_at_least(other) {
+            other
+        } else if other.is_at_least(self) {
             self
         } else {
-            other
+            Role::Reader
         }
     }
 
     /// Whether this role may do everything `other` may.
     pub fn is_at_least(self, other: Role) -> bool {
-        self.rank() >= other.rank()
+        match (self, other) {
+            (a, b) if a == b => true,
+            (Role::Admin, _) => true,
+            (Role::ChangeManager, b) => b != Role::Admin,
+            (Role::Owner | Role::Comms, b) => matches!(b, Role::Reader | Role::AnalyticsReader),
+            (Role::Reader, b) => b == Role::AnalyticsReader,
+            (Role::AnalyticsReader, _) => false,
+        }
+    }
+
+    /// Whether this role reads posts, items and the rest of the archive
+    /// (every role but `analytics_reader`).
+    pub fn reads_archive(self) -> bool {
+        self != Role::AnalyticsReader
+    }
+
+    /// Whether this role drafts, approves and sends communications.
+    pub fn handles_comms(self) -> bool {
+        matches!(self, Role::Admin | Role::ChangeManager | Role::Comms)
     }
 }
 
@@ -439,7 +495,7 @@ mod tests {
         let e = "root".parse::<Role>().unwrap_err().to_string();
         assert_eq!(
             e,
-            "unknown role `root` (expected one of: admin, change_manager, owner, reader)"
+            "unknown role `root` (expected one of: admin, change_manager, owner, comms, reader, analytics_reader)"
         );
         assert!("".parse::<Role>().is_err());
     }
@@ -463,20 +519,44 @@ mod tests {
     #[test]
     fn ranks_order_roles_and_tokens_never_exceed_users() {
         let ranks: Vec<u8> = Role::ALL.iter().map(|r| r.rank()).collect();
-        assert_eq!(ranks, vec![3, 2, 1, 0], "ALL goes from most to least");
+        assert_eq!(ranks, vec![5, 4, 3, 2, 1, 0], "ALL goes from most to least");
         assert_eq!(Role::Admin.at_most(Role::Reader), Role::Reader);
         assert_eq!(Role::Reader.at_most(Role::Admin), Role::Reader);
         assert_eq!(Role::Owner.at_most(Role::ChangeManager), Role::Owner);
+        // neither includes the other: a comms token of an owner (or the
+        // reverse) may only read
+        assert_eq!(Role::Comms.at_most(Role::Owner), Role::Reader);
+        assert_eq!(Role::Owner.at_most(Role::Comms), Role::Reader);
+        assert!(!Role::Owner.is_at_least(Role::Comms));
+        assert!(!Role::Comms.is_at_least(Role::Owner));
+        assert_eq!(Role::Comms.at_most(Role::ChangeManager), Role::Comms);
+        assert_eq!(
+            Role::AnalyticsReader.at_most(Role::Comms),
+            Role::AnalyticsReader
+        );
         for a in Role::ALL {
             assert_eq!(a.at_most(a), a);
+            assert!(Role::Admin.is_at_least(a));
+            assert!(a.is_at_least(Role::AnalyticsReader));
             for b in Role::ALL {
                 let m = a.at_most(b);
                 assert_eq!(m, b.at_most(a), "symmetric");
+                assert!(a.is_at_least(m) && b.is_at_least(m), "{a} {b} -> {m}");
                 assert!(m.rank() <= a.rank() && m.rank() <= b.rank());
-                assert!(m == a || m == b);
-                assert_eq!(a.is_at_least(b), a.rank() >= b.rank());
+                if a.is_at_least(b) {
+                    assert!(a.rank() >= b.rank(), "rank agrees with inclusion");
+                    assert!(!b.handles_comms() || a.handles_comms());
+                    assert!(!b.reads_archive() || a.reads_archive());
+                }
+                for c in Role::ALL {
+                    if a.is_at_least(b) && b.is_at_least(c) {
+                        assert!(a.is_at_least(c), "transitive");
+                    }
+                }
             }
         }
+        assert!(!Role::AnalyticsReader.reads_archive());
+        assert!(Role::Comms.handles_comms() && !Role::Owner.handles_comms());
     }
 
     #[test]

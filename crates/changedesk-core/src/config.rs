@@ -39,7 +39,7 @@ pub use env::{BINARY_ENV_VARS, ENV_PREFIX};
 pub use error::{ConfigError, ConfigErrors, Location, Position, ValueError};
 pub use notify::{
     ACT_BY_SOON_DAYS_RANGE, DeclaredAt, DeclaredChannel, DeclaredConnector, DeclaredFollow,
-    DeclaredQuiet, DeclaredSchedule, DeclaredSecret, EmailSettings, EmailTransport,
+    DeclaredQuiet, DeclaredReport, DeclaredSchedule, DeclaredSecret, EmailSettings, EmailTransport,
     LATE_AFTER_DAYS_RANGE, NotifySettings, SYNC_FAILING_AFTER_RANGE, SecretFrom, SmtpConfig,
     looks_like_mailbox,
 };

@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod change_control;
+pub mod comms;
 pub mod config;
 pub mod diff;
 pub mod duration;

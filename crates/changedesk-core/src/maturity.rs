@@ -86,8 +86,9 @@ pub struct Observations {
     /// of them a person then re-assigned.
     pub rule_assignments: usize,
     pub reassigned_by_people: usize,
-    /// Observations changedesk cannot make yet: None = not measured. (Each
-    /// a count of events in the window.)
+    /// Counts of events in the window; None = not measured (changedesk
+    /// cannot observe it yet). `reports_sent`: the scheduled reports (the
+    /// executive report, the weekly status) delivered.
     pub reports_sent: Option<usize>,
     pub communications_measured: Option<usize>,
     pub feedback_to_microsoft: Option<usize>,
@@ -596,7 +597,7 @@ impl<'a> Window<'a> {
             self.obs.reports_sent,
             self.months(),
             ("report of time open sent", "reports of time open sent"),
-            "changedesk does not record the reports it sends yet (scheduled reports will)",
+            "the scheduled reports delivered (the executive report, the weekly status) were not counted",
         )
     }
 

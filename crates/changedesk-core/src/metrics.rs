@@ -919,6 +919,7 @@ fn backlog(norms: &[Norm<'_>], to: Timestamp) -> Backlog {
     }
 }
 
+pub mod briefing;
 pub mod health;
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 pub mod delivery;
 
-pub use delivery::{ChannelKind, ChannelSettings, Digest, QuietHours};
+pub use delivery::{ChannelKind, ChannelSettings, Digest, QuietHours, ReportSchedule};
 
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +141,11 @@ pub enum EventKind {
     TenantSyncRecovered,
     /// An owner's scheduled review of their part of the agenda.
     OwnerReview,
+    /// A scheduled report (the monthly executive report or the weekly
+    /// status) made for an e-mail channel (its `target`): recorded with its
+    /// message, never fanned out; its deliveries are the reports sent that
+    /// the maturity level counts.
+    ReportSent,
     /// A post already in the archive became visible to more tenants (those
     /// named): heard only by channels that name this kind
     /// ([`EventKind::opt_in`]).
@@ -158,6 +163,9 @@ pub enum EventKind {
     /// mapping closes tickets then): heard only by that connector, which
     /// closes the ticket (cancels it for a dismissed item: `reason`).
     ChangeClosed,
+    /// A communication of a change sent to its audience (issue 21): its
+    /// delivery is made with it, for the channel it names (`target`).
+    CommsSent,
 }
 
 impl EventKind {
@@ -178,6 +186,8 @@ impl EventKind {
         EventKind::TenantSyncFailing,
         EventKind::TenantSyncRecovered,
         EventKind::OwnerReview,
+        EventKind::ReportSent,
+        EventKind::CommsSent,
         EventKind::PostNewTenants,
         EventKind::Test,
         EventKind::ChangeRequested,
@@ -194,6 +204,8 @@ impl EventKind {
         matches!(
             self,
             EventKind::PostNewTenants
+                | EventKind::ReportSent
+                | EventKind::CommsSent
                 | EventKind::ChangeRequested
                 | EventKind::ChangeRevised
                 | EventKind::ChangeClosed
@@ -218,6 +230,8 @@ impl EventKind {
             EventKind::TenantSyncFailing => "tenant.sync_failing",
             EventKind::TenantSyncRecovered => "tenant.sync_recovered",
             EventKind::OwnerReview => "owner.review",
+            EventKind::ReportSent => "report.sent",
+            EventKind::CommsSent => "comms.sent",
             EventKind::PostNewTenants => "post.new_tenants",
             EventKind::Test => "changedesk.test",
             EventKind::ChangeRequested => "change.requested",
@@ -707,6 +721,8 @@ mod tests {
         assert_eq!(
             opt_in,
             [
+                EventKind::ReportSent,
+                EventKind::CommsSent,
                 EventKind::PostNewTenants,
                 EventKind::ChangeRequested,
                 EventKind::ChangeRevised,

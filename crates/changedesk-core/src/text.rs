@@ -13,6 +13,18 @@ pub fn strip_prefix_ignore_ascii_case<'a>(s: &'a str, prefix: &str) -> Option<&'
     }
 }
 
+/// `s` on one line, for a subject, a name or a label: runs of whitespace
+/// (line breaks included) made one space, the ends trimmed, and control
+/// characters dropped.
+pub fn one_line(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
 /// `&`, `<`, `>`, `"` and `'` as HTML entities.
 pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

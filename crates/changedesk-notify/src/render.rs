@@ -8,6 +8,7 @@
 //! | `email/subject.txt.j2` | none (control characters removed after) | the subject line |
 //! | `email/body.txt.j2` | none | the plain-text part |
 //! | `email/body.html.j2` | HTML | the HTML part |
+//! | `email/report_subject.txt.j2`, `email/report_body.txt.j2`, `email/report_body.html.j2` | none, none, HTML | a scheduled report (the executive report, the weekly status): [`Templates::report_email`] |
 //! | `teams/card.json.j2` | JSON (each value printed as a JSON value) | the Adaptive Card |
 //! | `slack/message.json.j2` | JSON; the `mrkdwn` filter escapes Slack's `& < >` | the Block Kit message |
 //!
@@ -39,12 +40,48 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../templates/email/body.html.j2"),
     ),
     (
+        "email/report_subject.txt.j2",
+        include_str!("../templates/email/report_subject.txt.j2"),
+    ),
+    (
+        "email/report_body.txt.j2",
+        include_str!("../templates/email/report_body.txt.j2"),
+    ),
+    (
+        "email/report_body.html.j2",
+        include_str!("../templates/email/report_body.html.j2"),
+    ),
+    (
         "teams/card.json.j2",
         include_str!("../templates/teams/card.json.j2"),
     ),
     (
         "slack/message.json.j2",
         include_str!("../templates/slack/message.json.j2"),
+    ),
+    (
+        "comms/draft_subject.txt.j2",
+        include_str!("../templates/comms/draft_subject.txt.j2"),
+    ),
+    (
+        "comms/draft_body.txt.j2",
+        include_str!("../templates/comms/draft_body.txt.j2"),
+    ),
+    (
+        "comms/email_body.txt.j2",
+        include_str!("../templates/comms/email_body.txt.j2"),
+    ),
+    (
+        "comms/email_body.html.j2",
+        include_str!("../templates/comms/email_body.html.j2"),
+    ),
+    (
+        "comms/teams_card.json.j2",
+        include_str!("../templates/comms/teams_card.json.j2"),
+    ),
+    (
+        "comms/slack_message.json.j2",
+        include_str!("../templates/comms/slack_message.json.j2"),
     ),
 ];
 
@@ -328,6 +365,13 @@ pub struct Templates {
     overridden: Vec<String>,
 }
 
+impl Default for Templates {
+    /// The templates shipped in the binary.
+    fn default() -> Templates {
+        Templates::builtin()
+    }
+}
+
 impl Templates {
     /// The templates shipped in the binary.
     pub fn builtin() -> Templates {
@@ -396,17 +440,32 @@ impl Templates {
     /// removed, at most 200 characters), a text and an HTML part.
     pub fn email(&self, ctx: &MessageContext) -> Result<RenderedEmail, RenderError> {
         let subject = self.render("email/subject.txt.j2", ctx)?;
-        let subject: String = subject
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .chars()
-            .filter(|c| !c.is_control())
-            .collect();
+        let subject = one_line(&subject);
         Ok(RenderedEmail {
             subject: clip(subject, MAX_SUBJECT_CHARS),
             text: self.render("email/body.txt.j2", ctx)?,
             html: self.render("email/body.html.j2", ctx)?,
+        })
+    }
+
+    /// A scheduled report's e-mail (the executive report or the weekly
+    /// status) from `ctx`, whatever the caller serialises (the server's
+    /// report with its figures as text): a one-line subject (control
+    /// characters removed, at most 200 characters), a text and an HTML
+    /// part (HTML-escaped).
+    pub fn report_email(&self, ctx: &impl Serialize) -> Result<RenderedEmail, RenderError> {
+        let value = minijinja::Value::from(minijinja::value::Serde(ctx));
+        let render = |name: &str| {
+            self.env
+                .get_template(name)
+                .and_then(|t| t.render(value.clone()))
+                .map_err(|e| template_error(name, &e))
+        };
+        let subject = one_line(&render("email/report_subject.txt.j2")?);
+        Ok(RenderedEmail {
+            subject: clip(subject, MAX_SUBJECT_CHARS),
+            text: render("email/report_body.txt.j2")?,
+            html: render("email/report_body.html.j2")?,
         })
     }
 
@@ -430,6 +489,92 @@ impl Templates {
         })
     }
 }
+
+/// What a communication's first draft is made from: its post (issue 21).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DraftContext {
+    pub post_id: String,
+    pub title: String,
+    pub services: Vec<String>,
+    /// What the post is about (its introduction), or empty.
+    pub summary: String,
+    /// What to do to prepare, or empty.
+    pub prepare: String,
+    /// The rollout's phases for people (`General availability: from
+    /// mid-May 2026`), or none.
+    pub rollout: Vec<String>,
+    /// The rollout start as a day, or empty.
+    pub start: String,
+    /// The act-by day, or empty.
+    pub act_by: String,
+    /// Whom it is for (`All staff`), or empty.
+    pub audience: String,
+}
+
+/// A communication as sent: its approved text and its two links.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CommsMessage {
+    pub subject: String,
+    pub body: String,
+    /// The body's paragraphs, each its lines.
+    pub paragraphs: Vec<Vec<String>>,
+    /// The "Got it" link (a recipient's own, or the placeholder each
+    /// recipient's message replaces).
+    pub ack_url: String,
+    /// The explanation's link.
+    pub read_url: String,
+}
+
+impl Templates {
+    fn render_serde(&self, name: &str, ctx: &impl Serialize) -> Result<String, RenderError> {
+        self.env
+            .get_template(name)
+            .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(ctx))))
+            .map_err(|e| template_error(name, &e))
+    }
+
+    /// A communication's first draft from its post: a one-line subject (at
+    /// most 200 characters) and its text.
+    pub fn comms_draft(&self, ctx: &DraftContext) -> Result<(String, String), RenderError> {
+        let subject = one_line(&self.render_serde("comms/draft_subject.txt.j2", ctx)?);
+        let body = self.render_serde("comms/draft_body.txt.j2", ctx)?;
+        Ok((clip(subject, MAX_SUBJECT_CHARS), body.trim().to_string()))
+    }
+
+    /// A communication as an e-mail.
+    pub fn comms_email(&self, m: &CommsMessage) -> Result<RenderedEmail, RenderError> {
+        Ok(RenderedEmail {
+            subject: clip(one_line(&m.subject), MAX_SUBJECT_CHARS),
+            text: self.render_serde("comms/email_body.txt.j2", m)?,
+            html: self.render_serde("comms/email_body.html.j2", m)?,
+        })
+    }
+
+    /// A communication as a Teams Adaptive Card (`teams::message` wraps
+    /// it), parsed to prove it is JSON.
+    pub fn comms_teams(&self, m: &CommsMessage) -> Result<serde_json::Value, RenderError> {
+        self.json_serde("comms/teams_card.json.j2", m)
+    }
+
+    /// A communication as a Slack message, parsed to prove it is JSON.
+    pub fn comms_slack(&self, m: &CommsMessage) -> Result<serde_json::Value, RenderError> {
+        self.json_serde("comms/slack_message.json.j2", m)
+    }
+
+    fn json_serde(
+        &self,
+        name: &str,
+        ctx: &impl Serialize,
+    ) -> Result<serde_json::Value, RenderError> {
+        let text = self.render_serde(name, ctx)?;
+        serde_json::from_str(&text).map_err(|e| RenderError::Template {
+            name: name.to_string(),
+            message: format!("did not render JSON: {e}"),
+        })
+    }
+}
+
+use changedesk_core::text::one_line;
 
 fn check_no_strangers(dir: &Path) -> Result<(), RenderError> {
     let known: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
@@ -679,5 +824,70 @@ mod tests {
             t.teams_card(&c).unwrap();
             t.slack_message(&c).unwrap();
         }
+    }
+
+    #[test]
+    fn communications_render_escaped_in_every_form() {
+        let t = Templates::builtin();
+        let hostile = "<script>alert(1)</script> \"quoted\" {{ x }} *bold* <!channel>";
+        let (subject, body) = t
+            .comms_draft(&DraftContext {
+                post_id: "MC1".into(),
+                title: hostile.into(),
+                services: vec!["Microsoft Teams".into()],
+                summary: "New meeting view.".into(),
+                prepare: "Tell your users.".into(),
+                rollout: vec!["General availability: from mid-May 2026".into()],
+                act_by: "2026-05-01".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(
+            subject.starts_with("Microsoft Teams: <script>"),
+            "{subject}"
+        );
+        assert!(
+            body.contains("When: General availability: from mid-May 2026."),
+            "{body}"
+        );
+        assert!(
+            body.contains("What you need to do: Tell your users."),
+            "{body}"
+        );
+        assert!(
+            body.contains("We need to be ready by 2026-05-01."),
+            "{body}"
+        );
+        let (_, bare) = t
+            .comms_draft(&DraftContext {
+                title: "x".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(
+            bare.contains("Microsoft has not given a date yet"),
+            "{bare}"
+        );
+        let m = CommsMessage {
+            subject: hostile.into(),
+            body: hostile.into(),
+            paragraphs: vec![vec![hostile.into(), "second line".into()]],
+            ack_url: "https://cd.example/c/abc/ack".into(),
+            read_url: "https://cd.example/c/abc".into(),
+        };
+        let mail = t.comms_email(&m).unwrap();
+        assert!(!mail.html.contains("<script>"), "{}", mail.html);
+        assert!(mail.html.contains("&lt;script&gt;"));
+        assert!(mail.html.contains("<br>second line"));
+        assert!(
+            mail.text
+                .contains("Got it? Let us know: https://cd.example/c/abc/ack")
+        );
+        let card = t.comms_teams(&m).unwrap();
+        assert_eq!(card["body"][0]["text"], hostile);
+        assert_eq!(card["actions"][0]["url"], "https://cd.example/c/abc/ack");
+        let slack = t.comms_slack(&m).unwrap();
+        let text = slack["blocks"][1]["text"]["text"].as_str().unwrap();
+        assert!(!text.contains("<!channel>"), "{text}");
     }
 }

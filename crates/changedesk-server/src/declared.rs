@@ -87,6 +87,14 @@ fn request_of(d: &DeclaredChannel) -> ChannelRequest {
         }),
         digest: d.digest.as_ref().map(schedule),
         review: d.review.as_ref().map(schedule),
+        report: d
+            .report
+            .as_ref()
+            .map(|r| crate::outbox::channel::ReportRequest {
+                every: r.every.clone(),
+                at: r.at.clone(),
+                time_zone: r.time_zone.clone(),
+            }),
         allow_private: d.allow_private,
         // GLPI's application token is a secret of its own, beside `connector`
         connector: match (d.connector.as_ref(), value(&d.app_token)) {

@@ -40,6 +40,8 @@ pub struct Jobs {
     pub triage: TriageConfig,
     /// `[notify]`'s thresholds, which the rules apply.
     pub thresholds: changedesk_core::notify::Thresholds,
+    /// The templates of the communications the rules ask for.
+    pub comms_templates: Arc<changedesk_notify::render::Templates>,
     /// How often each tenant is synced.
     pub every: Duration,
     /// How long a running sync may go on after shutdown was asked.
@@ -186,7 +188,9 @@ impl Jobs {
         metrics::counter!("changedesk_syncs_total", "outcome" => "failed")
             .increment(outcomes.iter().filter(|o| o.error.is_some()).count() as u64);
         let triage = match Triage::load(&self.store, self.triage.reopen.clone()).await {
-            Ok(t) => t.with_thresholds(self.thresholds),
+            Ok(t) => t
+                .with_thresholds(self.thresholds)
+                .with_comms_templates(self.comms_templates.clone()),
             Err(e) => {
                 tracing::error!(error = %e, "cannot load the rules; triage skipped this round");
                 return;

@@ -13,7 +13,9 @@
 #![cfg_attr(not(test), deny(clippy::string_slice, clippy::indexing_slicing))]
 #![forbid(unsafe_code)]
 
+pub mod briefing;
 pub mod changes;
+pub mod comms;
 pub mod declared;
 pub mod export;
 pub mod http;

@@ -191,8 +191,8 @@ pub fn maturity_since(at: Timestamp) -> Timestamp {
 /// The maturity level (docs/MATURITY.md) from the behaviour of the last
 /// 90 days: `items`, the workloads seen and owned (`ownership`), the
 /// reviews recorded as held (the organisation's, or the group's), the rules'
-/// routing, the feedback given to Microsoft; what changedesk cannot observe
-/// yet is not measured.
+/// routing, the feedback given to Microsoft, the scheduled reports delivered;
+/// what changedesk cannot observe yet is not measured.
 pub async fn maturity(
     store: &Store,
     covered: &Covered,
@@ -232,6 +232,23 @@ pub async fn maturity(
     };
     let routing = store.routing_counts(&routing_scope, window_start).await?;
     let feedback = store.feedback_given(&routing_scope, window_start).await?;
+    // the scheduled reports delivered (the executive report, the weekly
+    // status): the organisation's, whatever the scope
+    let reports_sent = store.reports_delivered(window_start, at).await?;
+    // communications sent in the window whose reach was measured
+    // (delivered), for the scope's tenants (every one's without a limit)
+    let communications_measured = store
+        .comms_list(None, Some(window_start))
+        .await?
+        .iter()
+        .filter(|c| c.sent_at.is_some_and(|t| t <= at) && c.delivered_at.is_some())
+        .filter(|c| match &routing_scope {
+            TenantScope::All => true,
+            TenantScope::Only(names) => {
+                !c.tenants.is_empty() && c.tenants.iter().all(|t| names.contains(t))
+            }
+        })
+        .count();
     let reviews = store
         .reviews_held(
             covered.subject.group.as_deref().unwrap_or(""),
@@ -247,6 +264,8 @@ pub async fn maturity(
         rule_assignments: routing.rule_assignments,
         reassigned_by_people: routing.reassigned_by_people,
         feedback_to_microsoft: Some(feedback),
+        reports_sent: Some(reports_sent),
+        communications_measured: Some(communications_measured),
         ..Observations::new(at)
     };
     Ok(changedesk_core::maturity::assess(&obs, settings))

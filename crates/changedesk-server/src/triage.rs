@@ -63,6 +63,8 @@ pub struct Triage {
     /// (`late_after_days`) and which ask for action soon
     /// (`act_by_soon_days`).
     pub thresholds: Thresholds,
+    /// The templates of the communications' first drafts.
+    pub comms_templates: std::sync::Arc<changedesk_notify::render::Templates>,
 }
 
 impl Triage {
@@ -80,12 +82,23 @@ impl Triage {
             owners: store.owners().await?,
             reopen,
             thresholds: Thresholds::default(),
+            comms_templates: std::sync::Arc::new(changedesk_notify::render::Templates::builtin()),
         })
     }
 
     /// These rules with `[notify]`'s thresholds.
     pub fn with_thresholds(mut self, thresholds: Thresholds) -> Triage {
         self.thresholds = thresholds;
+        self
+    }
+
+    /// These rules drafting the communications they require with
+    /// `templates` (`[notify] templates_dir`'s overrides).
+    pub fn with_comms_templates(
+        mut self,
+        templates: std::sync::Arc<changedesk_notify::render::Templates>,
+    ) -> Triage {
+        self.comms_templates = templates;
         self
     }
 }
@@ -133,6 +146,11 @@ pub struct ApplySummary {
     pub failed: Vec<changedesk_store::FailedItem>,
     /// Per post, what would change (simulations only).
     pub changes: Vec<PostChange>,
+    /// Posts the rules now require a communication of (not for a post that
+    /// tells nobody it is new): a draft is asked for each.
+    pub comms_wanted: Vec<String>,
+    /// Drafts of communications the rules asked for.
+    pub comms_requested: usize,
 }
 
 /// What the rules did to one post's item.
@@ -458,7 +476,66 @@ pub async fn apply_rules(
         );
         waited = std::time::Instant::now();
     }
+    if !simulate {
+        summary.comms_requested = request_comms(store, triage, &summary.comms_wanted, now).await?;
+    }
     Ok(summary)
+}
+
+/// Asks for a communication of each post of `posts` (the rules require
+/// one), once per post: a draft made from the post by the templates
+/// `comms/draft_*` for every tenant's people, assigned to the comms lead
+/// (the one user with the `comms` role, if exactly one), by `rules`. How
+/// many were asked for now.
+async fn request_comms(
+    store: &Store,
+    triage: &Triage,
+    posts: &[String],
+    now: Timestamp,
+) -> Result<usize, TriageError> {
+    if posts.is_empty() {
+        return Ok(0);
+    }
+    let users = store.users().await?;
+    let mut leads = users
+        .iter()
+        .filter(|u| u.role == changedesk_core::access::Role::Comms && !u.disabled);
+    let lead = match (leads.next(), leads.next()) {
+        (Some(one), None) => Some(one.name.clone()),
+        _ => None,
+    };
+    let mut made = 0;
+    for id in posts {
+        let mut q = changedesk_store::PostQuery::new(changedesk_store::TenantScope::All);
+        q.q = Some(format!("id:{id}"));
+        q.limit = 1;
+        let Some(post) = store
+            .query_posts(&q)
+            .await?
+            .items
+            .into_iter()
+            .find(|h| h.summary.id.eq_ignore_ascii_case(id))
+        else {
+            continue;
+        };
+        let text = match crate::comms::draft(&triage.comms_templates, &post, "") {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(post = %id, error = %e, "the rules' communication draft could not be made");
+                continue;
+            }
+        };
+        let new = changedesk_store::NewComms {
+            post_id: post.summary.id.clone(),
+            tenants: Vec::new(),
+            audience: Default::default(),
+            channel: String::new(),
+            assignee: lead.clone(),
+            text,
+        };
+        made += usize::from(store.create_comms(&new, "rules", now).await?.is_some());
+    }
+    Ok(made)
 }
 
 /// Whether a new post tells nobody it is new: it came with a tenant's
@@ -710,6 +787,14 @@ async fn apply_page(
             );
         }
         summary.notified += notify.len();
+        if !simulate
+            && entries
+                .iter()
+                .any(|e| e.action == changedesk_core::triage::LogAction::RequireCommunication)
+            && !(created && quiet(c, &triage.thresholds))
+        {
+            summary.comms_wanted.push(c.content.id.clone());
+        }
         if simulate {
             summary.changes.push(PostChange {
                 post_id: c.content.id.clone(),

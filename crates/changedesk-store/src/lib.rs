@@ -399,6 +399,9 @@ pub use analytics::MAX_GROUPS as ANALYTICS_MAX_GROUPS;
 /// Reviews recorded as held, and the rules' routing figures (`reviews_ops.rs`).
 mod reviews;
 pub use reviews::*;
+/// Communications of changes and their acknowledgements (`comms_ops.rs`).
+mod comms;
+pub use comms::*;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -2289,6 +2292,7 @@ mod sqlite {
     include!("export_ops.rs");
     include!("analytics_ops.rs");
     include!("reviews_ops.rs");
+    include!("comms_ops.rs");
 }
 
 mod postgres {
@@ -2328,6 +2332,7 @@ mod postgres {
     include!("export_ops.rs");
     include!("analytics_ops.rs");
     include!("reviews_ops.rs");
+    include!("comms_ops.rs");
 }
 
 /// Brings a SQLite archive's schema up to date. sqlx takes no lock for

@@ -751,13 +751,31 @@ pub(crate) async fn record_scheduled(
     if exists.is_some() {
         return Ok(false);
     }
+    insert_addressed(&mut tx, channel_id, message_id, event, body, &now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Records `event` (already dispatched) and its one delivery to
+/// `channel_id` under `message_id`, due at `now`, in the caller's
+/// transaction: a message made for one channel (an owner's review, a
+/// communication).
+async fn insert_addressed(
+    tx: &mut Tx,
+    channel_id: i64,
+    message_id: &str,
+    event: &Event,
+    body: &str,
+    now: &str,
+) -> Result<()> {
     let event_id: i64 = sqlx::query_scalar(
-        "INSERT INTO events (kind, post_id, payload, created_at, dispatched_at) VALUES ($1, NULL, $2, $3, $3) RETURNING id",
+        "INSERT INTO events (kind, post_id, payload, created_at, dispatched_at) VALUES ($1, $2, $3, $4, $4) RETURNING id",
     )
     .bind(event.kind.as_str())
+    .bind(event.post.as_ref().map(|p| p.id.clone()))
     .bind(to_json(event))
-    .bind(&now)
-    .fetch_one(&mut *tx)
+    .bind(now)
+    .fetch_one(&mut **tx)
     .await?;
     sqlx::query(
         "INSERT INTO deliveries (event_id, channel_id, message_id, state, next_attempt_at, created_at, body) \
@@ -766,10 +784,9 @@ pub(crate) async fn record_scheduled(
     .bind(event_id)
     .bind(channel_id)
     .bind(message_id)
-    .bind(&now)
+    .bind(now)
     .bind(body)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
-    Ok(true)
+    Ok(())
 }

@@ -60,6 +60,18 @@ impl Store {
         dispatch!(self.feedback_given(scope, since))
     }
 
+    /// Whether a message with this id was recorded (a scheduled message
+    /// made once per period: made already, whatever became of it).
+    pub async fn message_recorded(&self, message_id: &str) -> Result<bool> {
+        dispatch!(self.message_recorded(message_id))
+    }
+
+    /// How many scheduled reports (the executive report, the weekly
+    /// status: events `report.sent`) were delivered in `[since, until)`.
+    pub async fn reports_delivered(&self, since: Timestamp, until: Timestamp) -> Result<usize> {
+        dispatch!(self.reports_delivered(since, until))
+    }
+
     /// The items of the posts `scope` sees that a rule assigned since
     /// `since`, and how many of them a person re-assigned afterwards.
     pub async fn routing_counts(

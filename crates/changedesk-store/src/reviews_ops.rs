@@ -94,3 +94,23 @@ pub(crate) async fn feedback_given(pool: &Pool<Db>, scope: &TenantScope, since: 
     let n: i64 = qb.build().fetch_one(pool).await?.try_get("n")?;
     Ok(usize::try_from(n).unwrap_or(0))
 }
+
+pub(crate) async fn reports_delivered(pool: &Pool<Db>, since: Timestamp, until: Timestamp) -> Result<usize> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM deliveries d JOIN events e ON e.id = d.event_id \
+         WHERE e.kind = 'report.sent' AND d.state = 'delivered' AND d.delivered_at >= $1 AND d.delivered_at < $2",
+    )
+    .bind(since.to_canonical())
+    .bind(until.to_canonical())
+    .fetch_one(pool)
+    .await?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
+pub(crate) async fn message_recorded(pool: &Pool<Db>, message_id: &str) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM deliveries WHERE message_id = $1")
+        .bind(message_id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(found.is_some())
+}

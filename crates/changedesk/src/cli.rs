@@ -827,6 +827,14 @@ pub struct ChannelAdd {
     /// When the review goes out, local time (default 08:00).
     #[arg(long, value_name = "HH:MM", requires = "review")]
     pub review_at: Option<String>,
+    /// An e-mail channel: also send a scheduled report, `monthly` (the executive report of the
+    /// month before, on each month's first working day) or `weekly` (the weekly status of the
+    /// week before, each Monday); of the channel's --tenant, else the whole organisation.
+    #[arg(long, value_name = "CADENCE", value_parser = ["monthly", "weekly"])]
+    pub report: Option<String>,
+    /// When the report goes out, local time (default 08:00).
+    #[arg(long, value_name = "HH:MM", requires = "report")]
+    pub report_at: Option<String>,
     /// Severities still sent in quiet hours (repeatable): normal, high, critical.
     #[arg(long = "urgent-severity", value_name = "SEVERITY", requires = "quiet")]
     pub urgent_severities: Vec<String>,
@@ -1367,6 +1375,38 @@ pub enum ReportCommand {
     /// The maturity level 100–500 from the last 90 days' behaviour, with the evidence of each
     /// criterion and what is missing for the next level (docs/MATURITY.md).
     Maturity(SubjectArgs),
+    /// The monthly executive report: the change health score and its trend, the maturity level
+    /// and what the next level lacks, the items new, triaged, closed, open and missed in the
+    /// month, and the top risks (docs/ANALYTICS.md).
+    Executive(ExecutiveArgs),
+    /// The weekly status: the executive report's figures for one week (Monday to Sunday).
+    Weekly(WeeklyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecutiveArgs {
+    /// The month, YYYY-MM (default: the last complete month).
+    #[arg(long)]
+    pub month: Option<String>,
+    /// Only the posts some tenant of this tenant group sees.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct WeeklyArgs {
+    /// Any day of the week, YYYY-MM-DD (default: the last complete week).
+    #[arg(long)]
+    pub week: Option<String>,
+    /// Only the posts some tenant of this tenant group sees.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// `text` or `json`.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]

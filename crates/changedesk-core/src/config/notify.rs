@@ -59,6 +59,7 @@
 //! quiet = { from = "22:00", to = "07:00", time_zone = "Europe/Paris", urgent_severities = ["critical"] }
 //! digest = { weekday = "monday", at = "08:00", time_zone = "Europe/Paris" }   # instead of the window
 //! review = { weekday = "monday", at = "08:00", time_zone = "Europe/Paris" }   # an owner's weekly review
+//! report = { every = "monthly", at = "08:00", time_zone = "Europe/Paris" }   # e-mail: the executive report (or "weekly": the weekly status)
 //! ```
 //!
 //! A file (`url_file`, `secret_file`) or an environment variable (`url_env`,
@@ -147,6 +148,19 @@ pub struct DeclaredSchedule {
     /// `monday` … `sunday` for a weekly one; none: daily.
     #[serde(default)]
     pub weekday: Option<String>,
+    /// `hh:mm` local time.
+    pub at: String,
+    /// An IANA time zone; default UTC.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+/// A scheduled report of a declared e-mail channel (as the API's `report`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredReport {
+    /// `monthly` (the executive report) or `weekly` (the weekly status).
+    pub every: String,
     /// `hh:mm` local time.
     pub at: String,
     /// An IANA time zone; default UTC.
@@ -256,6 +270,7 @@ pub struct DeclaredChannel {
     pub quiet: Option<DeclaredQuiet>,
     pub digest: Option<DeclaredSchedule>,
     pub review: Option<DeclaredSchedule>,
+    pub report: Option<DeclaredReport>,
     pub allow_private: bool,
     /// A connector's settings (`servicenow`, `jira`, `glpi`).
     pub connector: Option<DeclaredConnector>,
@@ -393,6 +408,7 @@ pub(super) struct RawChannel {
     pub quiet: Option<Spanned<DeclaredQuiet>>,
     pub digest: Option<Spanned<DeclaredSchedule>>,
     pub review: Option<Spanned<DeclaredSchedule>>,
+    pub report: Option<Spanned<DeclaredReport>>,
     pub allow_private: Option<Spanned<bool>>,
     pub connector: Option<Spanned<DeclaredConnector>>,
 }
@@ -662,6 +678,7 @@ fn build_channel(
     let quiet = plain!(quiet);
     let digest = plain!(digest);
     let review = plain!(review);
+    let report = plain!(report);
     let allow_private = plain!(allow_private).unwrap_or(false);
     let connector = plain!(connector);
     let batch_minutes = match c.batch_minutes {
@@ -746,6 +763,7 @@ fn build_channel(
         quiet,
         digest,
         review,
+        report,
         allow_private,
         connector,
         at: DeclaredAt {

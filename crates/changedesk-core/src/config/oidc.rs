@@ -27,11 +27,13 @@ use super::tenant::{is_guid, parse_base_url, validate_client_id, validate_path};
 use crate::access::{Role, Scope};
 
 /// The app role values mapped when `[oidc.app_roles]` is not given.
-pub const DEFAULT_APP_ROLES: [(&str, Role); 4] = [
+pub const DEFAULT_APP_ROLES: [(&str, Role); 6] = [
     ("changedesk.admin", Role::Admin),
     ("changedesk.change_manager", Role::ChangeManager),
     ("changedesk.owner", Role::Owner),
+    ("changedesk.comms", Role::Comms),
     ("changedesk.reader", Role::Reader),
+    ("changedesk.analytics_reader", Role::AnalyticsReader),
 ];
 
 /// OpenID Connect sign-in, as configured. `Debug` shows no secret.
@@ -572,7 +574,7 @@ mod tests {
         );
         assert_eq!(o.public_url.as_str(), "https://cd.example.com/");
         assert!(o.allow_create);
-        assert_eq!(o.app_roles.len(), 4);
+        assert_eq!(o.app_roles.len(), 6);
         assert_eq!(
             o.role_for(&["changedesk.owner".into(), "other".into()], &[]),
             Some(Role::Owner)

@@ -1187,6 +1187,7 @@ major = true
 quiet = { from = "22:00", to = "07:00", time_zone = "Europe/Paris", urgent_severities = ["critical"] }
 digest = { weekday = "monday", at = "08:00" }
 review = { at = "09:30", time_zone = "UTC" }
+report = { every = "monthly", at = "08:00", time_zone = "Europe/Paris" }
 "#;
 
 #[test]
@@ -1264,6 +1265,19 @@ fn declared_channels_and_thresholds_load_with_their_secrets() {
         Some("monday")
     );
     assert_eq!(cab.review.as_ref().unwrap().at, "09:30");
+    let report = cab.report.as_ref().unwrap();
+    assert_eq!(
+        (
+            report.every.as_str(),
+            report.at.as_str(),
+            report.time_zone.as_deref()
+        ),
+        ("monthly", "08:00", Some("Europe/Paris"))
+    );
+    assert_eq!(
+        cab.error("report", "x").to_string(),
+        "changedesk.toml:31:10: notify.channel[2].report: x"
+    );
     // no secret in Debug
     let shown = format!("{:?}", l.config);
     for secret in ["DESKURL", "TEAMSSIG", "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"] {

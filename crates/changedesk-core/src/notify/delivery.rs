@@ -398,6 +398,118 @@ impl Digest {
     }
 }
 
+/// A scheduled report (issue 21): the monthly executive report of the month
+/// before, on each month's first working day, or the weekly status of the
+/// week before, each Monday; at `at` local time in `time_zone`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSchedule {
+    /// `monthly` (the executive report) or `weekly` (the weekly status).
+    pub every: crate::metrics::briefing::Cadence,
+    /// `hh:mm`.
+    pub at: String,
+    /// An IANA time zone; `UTC` by default.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+}
+
+impl ReportSchedule {
+    /// Checks the time and the time zone.
+    pub fn validate(&self) -> Result<(), String> {
+        TimeOfDay::parse(&self.at)?;
+        jiff::tz::TimeZone::get(self.time_zone.trim()).map_err(|_| {
+            format!(
+                "`{}` is not a time zone (an IANA name such as Europe/Paris or UTC)",
+                crate::text::clip_chars(&self.time_zone, 60)
+            )
+        })?;
+        Ok(())
+    }
+
+    /// `monthly executive report on the first working day at 08:00 UTC`,
+    /// `weekly status on monday at 08:00 Europe/Paris`.
+    pub fn describe(&self) -> String {
+        match self.every {
+            crate::metrics::briefing::Cadence::Monthly => format!(
+                "monthly executive report on the first working day at {} {}",
+                self.at, self.time_zone
+            ),
+            crate::metrics::briefing::Cadence::Weekly => {
+                format!("weekly status on monday at {} {}", self.at, self.time_zone)
+            }
+        }
+    }
+
+    /// The latest scheduled time at or before `now` (this month's or last
+    /// month's first working day of `calendar`, this week's or last week's
+    /// Monday; local dates), with the period its report covers: the month
+    /// or week before the one it is sent in. `None` for invalid settings.
+    pub fn last_at_or_before(
+        &self,
+        now: Timestamp,
+        calendar: &crate::metrics::WorkCalendar,
+    ) -> Option<(Timestamp, crate::metrics::briefing::ReportPeriod)> {
+        use crate::metrics::briefing::{Cadence, ReportPeriod};
+        let at = TimeOfDay::parse(&self.at).ok()?;
+        let tz = jiff::tz::TimeZone::get(self.time_zone.trim()).ok()?;
+        let local = jiff::Timestamp::from_second(now.unix_seconds())
+            .ok()?
+            .to_zoned_datetime(tz.clone())
+            .date();
+        let today = time::Date::from_calendar_date(
+            i32::from(local.year()),
+            time::Month::try_from(u8::try_from(local.month()).ok()?).ok()?,
+            u8::try_from(local.day()).ok()?,
+        )
+        .ok()?;
+        let instant = |day: time::Date| -> Option<Timestamp> {
+            let d = jiff::civil::date(
+                i16::try_from(day.year()).ok()?,
+                i8::try_from(day.month() as u8).ok()?,
+                i8::try_from(day.day()).ok()?,
+            );
+            let z = d
+                .at(
+                    i8::try_from(at.minutes() / 60).ok()?,
+                    i8::try_from(at.minutes() % 60).ok()?,
+                    0,
+                    0,
+                )
+                .to_zoned_datetime(tz.clone())
+                .ok()?;
+            Timestamp::from_unix(z.timestamp().as_second())
+        };
+        // the sending days, latest first: this period's and the one before
+        let this = match self.every {
+            Cadence::Monthly => ReportPeriod::month(today.year(), today.month()).ok()?,
+            Cadence::Weekly => ReportPeriod::week_of(today),
+        };
+        for period in [this, this.previous()] {
+            let day = match self.every {
+                Cadence::Monthly => {
+                    // the first working day, else the month's first day
+                    let mut d = period.first_day;
+                    let mut first = None;
+                    while d < period.end_day {
+                        if calendar.is_working_day(d) {
+                            first = Some(d);
+                            break;
+                        }
+                        d = d.next_day()?;
+                    }
+                    first.unwrap_or(period.first_day)
+                }
+                Cadence::Weekly => period.first_day,
+            };
+            let t = instant(day)?;
+            if t <= now {
+                return Some((t, period.previous()));
+            }
+        }
+        None
+    }
+}
+
 /// How a channel delivers, besides its filter and its sealed URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -425,6 +537,11 @@ pub struct ChannelSettings {
     /// this schedule whatever happened.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub review: Option<Digest>,
+    /// A scheduled report (e-mail channels): the monthly executive report
+    /// or the weekly status, of the whole organisation or of the channel's
+    /// tenants.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportSchedule>,
     /// A person's own subscription (their user name): e-mail to their
     /// address, limited to the tenants they may see, as their scope is at
     /// each event.
@@ -486,6 +603,9 @@ impl ChannelSettings {
         }
         if let Some(r) = &self.review {
             parts.push(format!("review {}", r.describe()));
+        }
+        if let Some(r) = &self.report {
+            parts.push(r.describe());
         }
         if let Some(p) = &self.person {
             parts.push(format!("{p}'s subscription"));
@@ -632,6 +752,77 @@ mod tests {
         assert!(bad.validate().is_err());
         let t = at("2026-03-10T23:00:00Z");
         assert_eq!(bad.release_at(t), t);
+    }
+
+    #[test]
+    fn a_report_goes_out_on_the_first_working_day_or_each_monday() {
+        use crate::metrics::briefing::Cadence;
+        let cal = crate::metrics::WorkCalendar::default();
+        let monthly = ReportSchedule {
+            every: Cadence::Monthly,
+            at: "08:00".into(),
+            time_zone: "Europe/Paris".into(),
+        };
+        monthly.validate().unwrap();
+        // 1 March 2026 is a Sunday: Monday 2 March 08:00 Paris (07:00Z)
+        // sends February's report
+        let (t, p) = monthly
+            .last_at_or_before(at("2026-03-02T07:00:00Z"), &cal)
+            .unwrap();
+        assert_eq!(t, at("2026-03-02T07:00:00Z"));
+        assert_eq!(p.key(), "2026-02");
+        // a minute before: still January's, sent on Monday 2 February
+        let (t, p) = monthly
+            .last_at_or_before(at("2026-03-02T06:59:00Z"), &cal)
+            .unwrap();
+        assert_eq!(t, at("2026-02-02T07:00:00Z"));
+        assert_eq!(p.key(), "2026-01");
+        // a holiday on the first working day moves it to the next
+        let mut holidays = cal.clone();
+        holidays
+            .holidays
+            .insert(time::macros::date!(2026 - 03 - 02));
+        let (t, _) = monthly
+            .last_at_or_before(at("2026-03-10T00:00:00Z"), &holidays)
+            .unwrap();
+        assert_eq!(t, at("2026-03-03T07:00:00Z"));
+        let weekly = ReportSchedule {
+            every: Cadence::Weekly,
+            at: "08:30".into(),
+            time_zone: "UTC".into(),
+        };
+        // Thursday 12 March: Monday 9 March 08:30, for the week of 2 March
+        let (t, p) = weekly
+            .last_at_or_before(at("2026-03-12T12:00:00Z"), &cal)
+            .unwrap();
+        assert_eq!(t, at("2026-03-09T08:30:00Z"));
+        assert_eq!(p.key(), "2026-03-02");
+        // Monday 9 March 08:00: the Monday before, for the week of 23 Feb
+        let (t, p) = weekly
+            .last_at_or_before(at("2026-03-09T08:00:00Z"), &cal)
+            .unwrap();
+        assert_eq!(t, at("2026-03-02T08:30:00Z"));
+        assert_eq!(p.key(), "2026-02-23");
+        assert_eq!(weekly.describe(), "weekly status on monday at 08:30 UTC");
+        let bad = ReportSchedule {
+            time_zone: "Mars/Olympus".into(),
+            ..weekly.clone()
+        };
+        assert!(bad.validate().is_err());
+        assert!(
+            bad.last_at_or_before(at("2026-03-12T12:00:00Z"), &cal)
+                .is_none()
+        );
+        // as the settings keep it
+        let s: ChannelSettings =
+            serde_json::from_str(r#"{"report": {"every": "monthly", "at": "08:00"}}"#).unwrap();
+        assert_eq!(s.report.unwrap().time_zone, "UTC");
+        assert!(
+            serde_json::from_str::<ChannelSettings>(
+                r#"{"report": {"every": "daily", "at": "08:00"}}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]

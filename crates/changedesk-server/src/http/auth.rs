@@ -9,7 +9,9 @@
 //!
 //! Roles: `admin` (everything), `change_manager` (triage every item in scope,
 //! manage owners, ownership and rules, trigger syncs), `owner` (act on the
-//! items assigned to them, read the rest in scope), `reader` (read only). A
+//! items assigned to them, read the rest in scope), `comms` (read, and
+//! draft, approve and send communications), `reader` (read only),
+//! `analytics_reader` (the reports only: [`analytics_may_use`]). A
 //! user or token limited to tenants or tenant groups sees nothing of the
 //! others; changes that affect every tenant (owners, rules, groups, users)
 //! need an unrestricted caller.
@@ -45,8 +47,14 @@ pub const TOKEN_PREFIX: &str = "cdk_";
 /// What a caller may do (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
-    /// Read what is in scope.
+    /// Read what is in scope (posts, items, configuration): every role but
+    /// `analytics_reader`.
     Read,
+    /// Read the reports and their figures: every role.
+    Reports,
+    /// Draft, approve and send communications: `comms`, `change_manager`,
+    /// `admin`.
+    Comms,
     /// Act on any work item in scope.
     TriageAny,
     /// Manage owners, workload ownership and rules; trigger syncs.
@@ -87,7 +95,9 @@ pub enum Via {
 impl Caller {
     pub fn require(&self, need: Need) -> ApiResult<()> {
         let ok = match need {
-            Need::Read => true,
+            Need::Read => self.role.reads_archive(),
+            Need::Reports => true,
+            Need::Comms => self.role.handles_comms(),
             Need::TriageAny => matches!(self.role, Role::Admin | Role::ChangeManager),
             Need::Configure => {
                 matches!(self.role, Role::Admin | Role::ChangeManager) && self.unrestricted()
@@ -98,7 +108,15 @@ impl Caller {
             Ok(())
         } else {
             Err(ApiError::forbidden(match need {
-                Need::Read => "reading needs a signed-in user".to_string(),
+                Need::Read => format!(
+                    "a {} sees the reports only (GET /api/v1/reports/…)",
+                    self.role.as_str()
+                ),
+                Need::Reports => "reading needs a signed-in user".to_string(),
+                Need::Comms => format!(
+                    "a {} cannot draft, approve or send communications (needs comms, change_manager or admin)",
+                    self.role.as_str()
+                ),
                 Need::TriageAny => format!(
                     "a {} cannot act on work items assigned to others (needs change_manager or admin)",
                     self.role.as_str()
@@ -122,7 +140,7 @@ impl Caller {
         match self.role {
             Role::Admin | Role::ChangeManager => true,
             Role::Owner => assignee.is_some_and(|a| a.eq_ignore_ascii_case(&self.name)),
-            Role::Reader => false,
+            Role::Comms | Role::Reader | Role::AnalyticsReader => false,
         }
     }
 
@@ -161,6 +179,7 @@ impl FromRequestParts<AppState> for Caller {
                 ));
             };
             let role = token.role.at_most(user.role);
+            gate(role, parts.uri.path())?;
             // a token is limited by its own scope and its user's
             let tenants = resolve(state, &user.scope)
                 .await?
@@ -188,6 +207,42 @@ impl FromRequestParts<AppState> for Caller {
             }
         }
         Ok(session.caller)
+    }
+}
+
+/// Whether an `analytics_reader` may ask for `path`: the reports (the
+/// API's and the web UI's), their own settings and tokens, signing out.
+/// Everything else is refused before any handler runs, so a route added
+/// later is closed to them until listed here.
+pub fn analytics_may_use(path: &str) -> bool {
+    // a path and everything under it
+    const TREES: &[&str] = &[
+        "/api/v1/reports",
+        "/api/v1/me/settings",
+        "/api/v1/session",
+        "/api/v1/tokens",
+        "/reports",
+        "/me/settings",
+        "/tokens",
+    ];
+    // this path alone (`/api/v1/me/subscription` would mail posts)
+    const EXACT: &[&str] = &["/api/v1/me", "/sign-out"];
+    EXACT.contains(&path)
+        || TREES.iter().any(|p| {
+            path.strip_prefix(p)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+}
+
+/// Refuses a role that reads only the reports anything else (403).
+fn gate(role: Role, path: &str) -> ApiResult<()> {
+    if role.reads_archive() || analytics_may_use(path) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "an {} sees the reports only (/reports, GET /api/v1/reports/…)",
+            role.as_str()
+        )))
     }
 }
 
@@ -227,9 +282,13 @@ impl FromRequestParts<AppState> for UiSession {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<UiSession> {
         if let Some(ResolvedSession(resolved)) = parts.extensions.get::<ResolvedSession>() {
-            return resolved.clone().map_err(ApiError::unauthorized);
+            let session = resolved.clone().map_err(ApiError::unauthorized)?;
+            gate(session.caller.role, parts.uri.path())?;
+            return Ok(session);
         }
-        UiSession::resolve(&parts.headers, state).await
+        let session = UiSession::resolve(&parts.headers, state).await?;
+        gate(session.caller.role, parts.uri.path())?;
+        Ok(session)
     }
 }
 

@@ -130,6 +130,26 @@ pub struct Inner {
     /// The key of sealed channel credentials (`None`: not configured;
     /// channels cannot be added).
     pub keyring: Option<Arc<changedesk_secrets::Keyring>>,
+    /// What communications are made with (issue 21).
+    pub comms: CommsSetup,
+}
+
+/// What communications are made with: the templates (`[notify]
+/// templates_dir`'s overrides) and changedesk's public address for their
+/// links (`[server] public_url`; else the request's host).
+#[derive(Clone)]
+pub struct CommsSetup {
+    pub templates: Arc<changedesk_notify::render::Templates>,
+    pub public_url: Option<String>,
+}
+
+impl Default for CommsSetup {
+    fn default() -> CommsSetup {
+        CommsSetup {
+            templates: Arc::new(changedesk_notify::render::Templates::builtin()),
+            public_url: None,
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -165,6 +185,7 @@ impl AppState {
             onboarding: None,
             oidc: None,
             keyring: None,
+            comms: CommsSetup::default(),
         }))
     }
 
@@ -210,6 +231,11 @@ impl AppState {
     /// The same, able to seal channel credentials with `keyring`.
     pub fn with_keyring(self, keyring: Arc<changedesk_secrets::Keyring>) -> AppState {
         self.map(|i| i.keyring = Some(keyring))
+    }
+
+    /// The same, making communications with `setup`.
+    pub fn with_comms(self, setup: CommsSetup) -> AppState {
+        self.map(|i| i.comms = setup)
     }
 
     fn map(self, f: impl FnOnce(&mut Inner)) -> AppState {

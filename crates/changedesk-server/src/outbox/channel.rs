@@ -58,6 +58,21 @@ pub struct DigestRequest {
     pub time_zone: Option<String>,
 }
 
+/// A scheduled report as a person asks for it (an e-mail channel).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// `monthly`: the executive report of the month before, on each month's
+    /// first working day; `weekly`: the weekly status of the week before,
+    /// each Monday.
+    pub every: String,
+    /// `hh:mm` local time.
+    pub at: String,
+    /// An IANA time zone (`Europe/Paris`); default UTC.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
 /// A person's request for a channel.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +135,11 @@ pub struct ChannelRequest {
     /// agenda) on this schedule (weekly with a `weekday`, else daily).
     #[serde(default)]
     pub review: Option<DigestRequest>,
+    /// An e-mail channel: also send a scheduled report (the monthly
+    /// executive report or the weekly status) of the organisation, or of
+    /// the channel's `tenants`.
+    #[serde(default)]
+    pub report: Option<ReportRequest>,
     /// Allow private, loopback and plain-http targets (a receiver on this
     /// network).
     #[serde(default)]
@@ -344,7 +364,7 @@ fn name_ok(name: &str) -> bool {
 /// A channel request that does not check: which of its fields (as named
 /// in [`ChannelRequest`]: `name`, `kind`, `url`, `secret`, `recipients`,
 /// `events`, `services`, `severities`, `tenants`, `owner`,
-/// `batch_minutes`, `quiet`, `digest`, `review`) and what to fix.
+/// `batch_minutes`, `quiet`, `digest`, `review`, `report`) and what to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelError {
     pub field: &'static str,
@@ -645,6 +665,15 @@ pub fn check_channel(
         }
         Some(d) => Some(digest_of(d).map_err(on("review"))?),
     };
+    let report = match &req.report {
+        None => None,
+        Some(_) if kind != ChannelKind::Email => {
+            return Err(on("report")(
+                "a scheduled report is sent by e-mail: give it on an e-mail channel".into(),
+            ));
+        }
+        Some(r) => Some(report_of(r).map_err(on("report"))?),
+    };
     let channel = changedesk_store::NewChannel {
         url_sealed,
         secret_sealed,
@@ -673,6 +702,7 @@ pub fn check_channel(
             owner,
             digest,
             review,
+            report,
             person: None,
             raise_required: connector.is_some()
                 && req
@@ -689,6 +719,22 @@ pub fn check_channel(
         at,
     };
     Ok((channel, generated))
+}
+
+/// A report schedule as asked for, checked.
+fn report_of(r: &ReportRequest) -> Result<changedesk_core::notify::ReportSchedule, String> {
+    let schedule = changedesk_core::notify::ReportSchedule {
+        every: changedesk_core::metrics::briefing::Cadence::parse(&r.every)?,
+        at: r.at.trim().to_string(),
+        time_zone: r
+            .time_zone
+            .as_deref()
+            .map(str::trim)
+            .filter(|z| !z.is_empty())
+            .map_or_else(|| "UTC".to_string(), str::to_string),
+    };
+    schedule.validate()?;
+    Ok(schedule)
 }
 
 /// A digest or review schedule as asked for, checked.

@@ -34,6 +34,11 @@ pub struct StoredEmail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The communication it is (issue 21): each recipient's message gets
+    /// their own signed links in place of `comms::ACK_PLACEHOLDER` and
+    /// `comms::READ_PLACEHOLDER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comms: Option<i64>,
 }
 
 /// Renders the message of `entries` for a channel of `kind`: the body to
@@ -105,6 +110,7 @@ fn render(
                 subject,
                 text,
                 html,
+                comms: None,
             })
             .map_err(|e| Render::Failed(e.to_string()))
         }

@@ -48,6 +48,15 @@ impl std::fmt::Debug for MailSetup {
     }
 }
 
+/// A recipient's own links in a message.
+#[derive(Debug, Clone, Default)]
+pub struct RecipientLinks {
+    /// Their unsubscribe link, if the message carries one.
+    pub unsubscribe: Option<String>,
+    /// A communication's (Got it, Read more) links for them.
+    pub comms: Option<(String, String)>,
+}
+
 impl MailSetup {
     /// The setup `settings` describe. `tenants` are the configured
     /// tenants (the Graph transport sends through one); `ca_pem` the
@@ -133,17 +142,18 @@ impl MailSetup {
     }
 
     /// Sends `mail` (one message per recipient) as message `message_id`,
-    /// each with its recipient's unsubscribe link (`unsubscribe`: the link
-    /// of an address) in place of [`super::unsubscribe::PLACEHOLDER`] and,
-    /// where the transport allows headers, as `List-Unsubscribe`.
-    /// Delivered when every recipient's was; the first retryable or failed
-    /// outcome otherwise (a retry sends to every recipient again: at least
-    /// once).
+    /// each with its recipient's links (`links` of an address): the
+    /// unsubscribe link in place of [`super::unsubscribe::PLACEHOLDER`] and,
+    /// where the transport allows headers, as `List-Unsubscribe`; a
+    /// communication's own "Got it" and "Read more" links in place of
+    /// theirs. Delivered when every recipient's was; the first retryable
+    /// or failed outcome otherwise (a retry sends to every recipient again:
+    /// at least once).
     pub async fn send(
         &self,
         message_id: &str,
         mail: &StoredEmail,
-        unsubscribe: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+        links: &(dyn Fn(&str) -> RecipientLinks + Send + Sync),
     ) -> SendOutcome {
         if mail.to.is_empty() {
             return SendOutcome::Failed {
@@ -154,23 +164,33 @@ impl MailSetup {
         let domain = self.domain();
         let mut last = SendOutcome::Delivered { status: 250 };
         for (i, to) in mail.to.iter().enumerate() {
-            let link = unsubscribe(to);
-            let placeholder = super::unsubscribe::PLACEHOLDER;
-            let (text, html) = match &link {
-                Some(l) => (
-                    mail.text.replace(placeholder, l),
-                    mail.html
-                        .replace(placeholder, &changedesk_core::text::escape_html(l)),
-                ),
-                None => (mail.text.clone(), mail.html.clone()),
-            };
+            let RecipientLinks { unsubscribe, comms } = links(to);
+            let mut swaps: Vec<(&str, String)> = Vec::new();
+            if let Some(l) = &unsubscribe {
+                swaps.push((super::unsubscribe::PLACEHOLDER, l.clone()));
+            }
+            if mail.comms.is_some() {
+                let Some((ack, read)) = comms else {
+                    return SendOutcome::Failed {
+                        status: None,
+                        error: "a communication's links cannot be made: set [server] public_url and the secret key".into(),
+                    };
+                };
+                swaps.push((crate::comms::ACK_PLACEHOLDER, ack));
+                swaps.push((crate::comms::READ_PLACEHOLDER, read));
+            }
+            let (mut text, mut html) = (mail.text.clone(), mail.html.clone());
+            for (placeholder, link) in &swaps {
+                text = text.replace(placeholder, link);
+                html = html.replace(placeholder, &changedesk_core::text::escape_html(link));
+            }
             let msg = EmailMessage {
                 message_id: format!("{message_id}.r{i}@{domain}"),
                 to: vec![to.clone()],
                 subject: mail.subject.clone(),
                 text,
                 html,
-                list_unsubscribe: link,
+                list_unsubscribe: unsubscribe,
             };
             let outcome = self.send_one(&msg).await;
             match outcome {

@@ -34,6 +34,7 @@ pub mod channel;
 pub mod compose;
 pub mod follow;
 pub mod mailer;
+pub mod report_mail;
 pub mod ticket;
 pub mod unsubscribe;
 
@@ -86,6 +87,9 @@ pub struct Outbox {
     pub mail: Option<MailSetup>,
     /// changedesk's address, for links in messages.
     pub public_url: Option<String>,
+    /// `[analytics]`: the working days and targets of the scheduled
+    /// reports (`report_mail`).
+    pub analytics: changedesk_core::metrics::AnalyticsSettings,
     /// How long a claim lasts before another worker may take it over.
     pub lease: Duration,
     /// Deliveries claimed at once.
@@ -121,6 +125,7 @@ impl Outbox {
             templates: Arc::new(Templates::builtin()),
             mail: None,
             public_url: None,
+            analytics: Default::default(),
             lease: Duration::from_secs(60),
             batch: 200,
             concurrency: 32,
@@ -401,11 +406,27 @@ impl Outbox {
                 let stored: compose::StoredEmail = serde_json::from_str(&d.body)
                     .map_err(|e| format!("the stored e-mail is not readable: {e}"))?;
                 let channel_id = channel.id;
+                let comms = stored.comms;
                 let links = |address: &str| {
-                    let ring = self.keyring.as_deref()?;
-                    let base = self.public_url.as_deref()?;
-                    let token = unsubscribe::token(ring, channel_id, address).ok()?;
-                    Some(unsubscribe::url(base, &token))
+                    let (Some(ring), Some(base)) =
+                        (self.keyring.as_deref(), self.public_url.as_deref())
+                    else {
+                        return mailer::RecipientLinks::default();
+                    };
+                    match comms {
+                        // a communication is the organisation's, not a
+                        // subscription: no unsubscribe link
+                        Some(id) => mailer::RecipientLinks {
+                            unsubscribe: None,
+                            comms: crate::comms::links(ring, base, id, Some(address)),
+                        },
+                        None => mailer::RecipientLinks {
+                            unsubscribe: unsubscribe::token(ring, channel_id, address)
+                                .ok()
+                                .map(|t| unsubscribe::url(base, &t)),
+                            comms: None,
+                        },
+                    }
                 };
                 mail.send(&d.message_id, &stored, &links).await
             }
@@ -858,6 +879,7 @@ impl Outbox {
         let mut summary = RoundSummary::default();
         self.incident_events(now).await?;
         summary.composed += self.reviews_due(now).await?;
+        summary.composed += self.reports_due(now).await?;
         let (events, deliveries) = self.dispatch(now).await?;
         summary.events = events;
         summary.deliveries = deliveries;
@@ -925,6 +947,7 @@ impl Outbox {
                 if periodic {
                     self.incident_events(now).await?;
                     s.composed += self.reviews_due(now).await?;
+                    s.composed += self.reports_due(now).await?;
                 }
                 let (events, deliveries) =
                     self.dispatch_waking(now, &|| due.notify_waiters()).await?;

@@ -87,10 +87,10 @@ fn no_feed() -> UiError {
 /// public_url` when set, else the request's `Host` (HTTPS unless cookies
 /// are allowed over plain HTTP, which only a development server does).
 pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(url) = state
+    if let Some(url) = state.comms.public_url.as_deref().or(state
         .onboarding
         .as_ref()
-        .and_then(|o| o.public_url.as_deref())
+        .and_then(|o| o.public_url.as_deref()))
     {
         return url.trim_end_matches('/').to_string();
     }

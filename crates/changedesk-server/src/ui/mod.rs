@@ -23,9 +23,11 @@
 mod admin;
 mod agenda;
 mod assets;
+mod briefing;
 mod calendar;
 mod chart;
-mod feeds;
+mod comms;
+pub(crate) mod feeds;
 mod health;
 mod inbox;
 mod items;
@@ -70,12 +72,23 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/sign-out", post(session::sign_out))
         .route("/reports", get(reports::page))
+        .route("/reports/executive", get(briefing::executive))
+        .route("/reports/weekly", get(briefing::weekly))
         .route("/agenda/held", post(agenda::record_held))
         .route("/posts/{id}", get(post::post_page))
         .route("/posts/{id}/preview", get(inbox::preview))
         .route("/posts/{id}/actions", post(post::act))
         .route("/posts/{id}/triage", post(post::triage_form))
         .route("/posts/{id}/raise-change", post(post::raise_change))
+        .route("/posts/{id}/comms", post(comms::request))
+        .route("/comms", get(comms::list))
+        .route("/comms/{id}", get(comms::detail))
+        .route("/comms/{id}/{action}", post(comms::act))
+        .route("/c/{token}", get(comms::read))
+        .route(
+            "/c/{token}/ack",
+            get(comms::ack_page).post(comms::acknowledge),
+        )
         .route("/items", get(items::list))
         .route("/items/bulk", post(items::bulk))
         .route("/board", get(items::board))
@@ -195,6 +208,8 @@ pub(crate) enum UiError {
     SignIn { next: String },
     /// An error page.
     Page { status: StatusCode, message: String },
+    /// Elsewhere: an `analytics_reader`'s home is the reports.
+    Elsewhere { to: &'static str },
 }
 
 impl UiError {
@@ -247,6 +262,7 @@ impl IntoResponse for UiError {
             UiError::SignIn { next } => {
                 Redirect::to(&format!("/sign-in?next={}", view::encode(&next))).into_response()
             }
+            UiError::Elsewhere { to } => Redirect::to(to).into_response(),
             UiError::Page { status, message } => {
                 let page = ErrorPage {
                     layout: view::Layout::anonymous("Error"),
@@ -333,6 +349,10 @@ impl FromRequestParts<AppState> for SignedIn {
                     "/".to_string()
                 };
                 Err(UiError::SignIn { next })
+            }
+            // the reports are an analytics reader's home page
+            Err(e) if e.status == StatusCode::FORBIDDEN && parts.uri.path() == "/" => {
+                Err(UiError::Elsewhere { to: "/reports" })
             }
             Err(e) => Err(e.into()),
         }

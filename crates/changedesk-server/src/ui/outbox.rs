@@ -306,6 +306,11 @@ pub(crate) async fn add_channel(State(state): State<AppState>, form: UiForm) -> 
             at: text("review_at").unwrap_or_else(|| "08:00".into()),
             time_zone: text("time_zone"),
         }),
+        report: text("report").map(|every| crate::outbox::channel::ReportRequest {
+            every,
+            at: text("report_at").unwrap_or_else(|| "08:00".into()),
+            time_zone: text("time_zone"),
+        }),
         allow_private: form.get("allow_private") == "true",
         connector,
     };

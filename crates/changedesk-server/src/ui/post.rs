@@ -255,6 +255,11 @@ struct PostPage {
     tickets: Vec<crate::http::routes::changes::TicketDto>,
     /// The connectors the caller may ask to raise a change (empty: no form).
     connectors: Vec<String>,
+    /// Its communications the caller sees (issue 21): id, state, subject,
+    /// measure.
+    comms: Vec<(i64, &'static str, String, String)>,
+    /// The caller may ask for a communication.
+    can_request_comms: bool,
 }
 
 /// Microsoft's bracketed section headings (`[When this will happen:]`),
@@ -713,6 +718,27 @@ async fn render(
     } else {
         Vec::new()
     };
+    let comms = crate::http::routes::comms::list(
+        state,
+        caller,
+        &crate::http::routes::comms::CommsParams {
+            post: Some(id.clone()),
+            state: None,
+        },
+    )
+    .await?
+    .iter()
+    .map(|c| {
+        (
+            c.id,
+            c.state.as_str(),
+            c.text.subject.clone(),
+            super::comms::measure(c),
+        )
+    })
+    .collect();
+    let can_request_comms = caller.role.handles_comms()
+        || caller.may_act_on(item.as_ref().and_then(|i| i.item.assignee.as_deref()));
     let (prev_post, next_post) = triage_queue_around(state, caller, &id).await?;
     let page = PostPage {
         layout: user.layout(format!("{id} {}", c.title), "inbox"),
@@ -757,6 +783,8 @@ async fn render(
         notice,
         tickets,
         connectors,
+        comms,
+        can_request_comms,
     };
     Ok((status, axum::response::Html(page.render()?)).into_response())
 }

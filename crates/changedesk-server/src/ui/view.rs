@@ -34,6 +34,9 @@ pub(crate) struct UserView {
     pub configure: bool,
     /// The user's saved views of the inbox: (name, URL).
     pub views: Vec<(String, String)>,
+    /// The menu shows the archive's pages (every role but
+    /// `analytics_reader`, who sees the reports only).
+    pub reads: bool,
 }
 
 /// What a form did, or why it did nothing, at the top of the page.
@@ -98,6 +101,7 @@ impl Layout {
                 scope,
                 admin: c.require(Need::Admin).is_ok(),
                 configure: c.require(Need::Configure).is_ok(),
+                reads: c.role.reads_archive(),
                 views: views
                     .iter()
                     .map(|v| (v.name.clone(), view_url(&v.query)))
@@ -113,6 +117,8 @@ pub(crate) fn role_label(role: &str) -> &'static str {
         "admin" => "admin",
         "change_manager" => "change manager",
         "owner" => "owner",
+        "comms" => "communications",
+        "analytics_reader" => "analytics reader",
         _ => "reader",
     }
 }

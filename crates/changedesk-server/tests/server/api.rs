@@ -1080,6 +1080,36 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 200, 200, 200, 200, 200],
         },
+        // the executive report and the weekly status: as the reports (a
+        // malformed period is refused for everyone signed in)
+        Row {
+            method: "GET",
+            route: "/api/v1/reports/executive",
+            path: "/api/v1/reports/executive",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/reports/executive",
+            path: "/api/v1/reports/executive?month=2026-13",
+            body: None,
+            expect: [401, 400, 400, 400, 400, 400],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/reports/weekly",
+            path: "/api/v1/reports/weekly?week=2026-03-04",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/reports/weekly",
+            path: "/api/v1/reports/weekly?week=tuesday",
+            body: None,
+            expect: [401, 400, 400, 400, 400, 400],
+        },
         // reviews held: anyone reads; unrestricted change managers and
         // admins record
         Row {
@@ -1095,6 +1125,67 @@ fn matrix() -> Vec<Row> {
             path: "/api/v1/reviews",
             body: Some(json!({"note": "went through the week"})),
             expect: [401, 200, 200, 403, 403, 403],
+        },
+        // communications: everyone reads those of their posts (a limited
+        // caller those for their tenants only); the item's owner and comms,
+        // change managers and admins ask; comms, change managers and admins
+        // edit, send and cancel; the owner may approve too. Each role asks
+        // once (1: the admin's, for every tenant: not the scoped caller's)
+        Row {
+            method: "GET",
+            route: "/api/v1/comms",
+            path: "/api/v1/comms",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/posts/{id}/comms",
+            path: "/api/v1/posts/MC1/comms",
+            body: Some(json!({"subject": "A change", "body": "What changes."})),
+            expect: [401, 201, 201, 201, 403, 201],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/comms/{id}",
+            path: "/api/v1/comms/1",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 404],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/comms/{id}",
+            path: "/api/v1/comms/1",
+            body: Some(json!({"version": 99, "subject": "A change", "body": "What changes."})),
+            expect: [401, 409, 409, 403, 403, 404],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/comms/{id}/approve",
+            path: "/api/v1/comms/1/approve",
+            body: Some(json!({"version": 99})),
+            expect: [401, 409, 409, 409, 403, 404],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/comms/{id}/send",
+            path: "/api/v1/comms/1/send",
+            body: Some(json!({"version": 99})),
+            expect: [401, 400, 400, 403, 403, 404],
+        },
+        Row {
+            method: "POST",
+            route: "/api/v1/comms/{id}/cancel",
+            path: "/api/v1/comms/1/cancel",
+            body: Some(json!({"version": 99})),
+            expect: [401, 409, 409, 403, 403, 404],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/reports/communications",
+            path: "/api/v1/reports/communications",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
         },
         // notifications: unrestricted change managers and admins
         Row {

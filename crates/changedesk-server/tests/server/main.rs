@@ -46,8 +46,10 @@ async fn save_new_item(
 }
 
 mod api;
+mod briefing;
 mod calendar;
 mod channels;
+mod comms;
 mod connectors;
 mod csv_export;
 mod declared;
@@ -55,6 +57,7 @@ mod many_tenants;
 mod oidc;
 mod onboarding;
 mod outbox;
+mod quarter;
 mod reports;
 mod settings;
 mod surfaces;

@@ -301,6 +301,12 @@ pub(super) struct Browser {
 }
 
 pub(super) async fn sign_in(f: &Fixture, name: &str) -> Browser {
+    sign_in_home(f, name, "/").await
+}
+
+/// As [`sign_in`], reading the CSRF token from `home` (someone whose home
+/// is not the inbox: an analytics reader).
+pub(super) async fn sign_in_home(f: &Fixture, name: &str, home: &str) -> Browser {
     let page = send(&f.app, get("/sign-in?next=/board", None)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let pre = page
@@ -324,8 +330,8 @@ pub(super) async fn sign_in(f: &Fixture, name: &str) -> Browser {
     assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
     assert_eq!(a.location(), "/board");
     let cookie = a.cookie("changedesk_session").expect("a session cookie");
-    let inbox = send(&f.app, get("/", Some(&cookie))).await;
-    assert_eq!(inbox.status, StatusCode::OK);
+    let inbox = send(&f.app, get(home, Some(&cookie))).await;
+    assert_eq!(inbox.status, StatusCode::OK, "{}", inbox.body);
     let csrf = inbox.field("csrf_token");
     Browser { cookie, csrf }
 }

@@ -12,6 +12,7 @@ mod oidc;
 mod outbox;
 mod query;
 mod replay;
+mod reports_sent;
 mod scenarios;
 mod storage;
 mod text;

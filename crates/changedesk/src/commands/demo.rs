@@ -174,16 +174,19 @@ pub async fn run(app: &App, args: &DemoArgs) -> Result<ExitCode> {
             work_on_some(&store, at).await?;
         }
     }
-    sim.shutdown().await;
     summary(&store, app).await?;
     triage_summary(&store, app, at).await?;
     let serve = args.serve
         || (!args.no_serve && std::io::stdout().is_terminal() && std::io::stdin().is_terminal());
     if serve {
-        let out = serve_ui(&store, args, at).await;
+        // the simulator and the mocks stay up while serving: what people do
+        // in the web UI (a communication sent, a change raised) is delivered
+        let out = serve_ui(&store, args, at, &hooks).await;
+        sim.shutdown().await;
         store.close().await;
         out?;
     } else {
+        sim.shutdown().await;
         store.close().await;
     }
     Ok(ExitCode::SUCCESS)
@@ -575,6 +578,13 @@ const DEMO_USERS: &[(&str, &str, Role, &[&str], &str)] = &[
         &[],
         "acts on the Collaboration team's items",
     ),
+    (
+        "comms",
+        "Internal communications",
+        Role::Comms,
+        &[],
+        "drafts, approves and sends communications",
+    ),
     ("reader", "Demo reader", Role::Reader, &[], "reads only"),
     (
         "pilot",
@@ -647,7 +657,7 @@ async fn set_up_users(store: &Store, at: Timestamp) -> Result<Vec<(String, Strin
 }
 
 /// Serves the web UI and the API on the demo archive until Ctrl-C.
-async fn serve_ui(store: &Store, args: &DemoArgs, at: Timestamp) -> Result<()> {
+async fn serve_ui(store: &Store, args: &DemoArgs, at: Timestamp, hooks: &DemoHooks) -> Result<()> {
     let users = set_up_users(store, at).await?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -671,11 +681,38 @@ async fn serve_ui(store: &Store, args: &DemoArgs, at: Timestamp) -> Result<()> {
     };
     // the demo's tenants are configured for it (synced from its simulator)
     let names = store.tenants().await?.into_iter().map(|t| t.name).collect();
-    let mut state = AppState::new(store.clone(), settings).with_configured_tenants(names);
-    if std::env::var("CHANGEDESK_NOW").is_ok_and(|s| !s.trim().is_empty()) {
+    let mut state = AppState::new(store.clone(), settings)
+        .with_configured_tenants(names)
+        .with_comms(changedesk_server::http::CommsSetup {
+            public_url: Some(format!("http://{addr}")),
+            ..Default::default()
+        });
+    if let Some(ring) = hooks.outbox.keyring.clone() {
+        state = state.with_keyring(ring);
+    }
+    let fixed = std::env::var("CHANGEDESK_NOW").is_ok_and(|s| !s.trim().is_empty());
+    if fixed {
         let now = crate::app::now()?;
         state = state.with_clock(move || now);
     }
+    // the outbox delivers what the web UI's people cause (communications
+    // sent, changes raised) every few seconds, as `serve` does
+    let mut outbox = hooks.outbox.clone();
+    outbox.public_url = Some(format!("http://{addr}"));
+    let fixed_now = crate::app::now()?;
+    let delivering = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            let now = if fixed {
+                fixed_now
+            } else {
+                Timestamp::now_utc()
+            };
+            if let Err(e) = outbox.run_once(now).await {
+                tracing::warn!(error = %e, "the demo's outbox round failed");
+            }
+        }
+    });
     println!("\nThe web UI: http://{addr}/   (the API is under /api/v1; Ctrl-C stops it)");
     println!("Sign in as (the passwords are new for every run):");
     let mut t = output::table(&["User", "Password", "Role", "May"]);
@@ -690,7 +727,7 @@ async fn serve_ui(store: &Store, args: &DemoArgs, at: Timestamp) -> Result<()> {
     println!("{t}");
     use std::io::Write as _;
     std::io::stdout().flush()?;
-    axum::serve(
+    let served = axum::serve(
         listener,
         http::router(state, true).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
@@ -699,7 +736,9 @@ async fn serve_ui(store: &Store, args: &DemoArgs, at: Timestamp) -> Result<()> {
         eprintln!("stopping the demo server");
     })
     .await
-    .context("the demo server stopped with an error")?;
+    .context("the demo server stopped with an error");
+    delivering.abort();
+    served?;
     Ok(())
 }
 

@@ -39,6 +39,7 @@ pub fn outbox(app: &App, store: &Store) -> Result<Outbox> {
     let sender = WebhookSender::new(Duration::from_secs(15))?;
     let mut o = Outbox::new(store.clone(), keyring, sender);
     o.public_url = app.config.server.public_url.clone();
+    o.analytics = app.config.analytics.clone();
     if let Some(dir) = &app.config.notify.templates_dir {
         o.templates = Arc::new(
             changedesk_notify::render::Templates::with_overrides(dir)
@@ -47,6 +48,23 @@ pub fn outbox(app: &App, store: &Store) -> Result<Outbox> {
     }
     o.mail = mail_setup(app)?;
     Ok(o)
+}
+
+/// What the server makes communications with: the templates (with
+/// `[notify] templates_dir`'s overrides, as the outbox) and `[server]
+/// public_url` for their links.
+pub fn comms_setup(app: &App) -> Result<changedesk_server::http::CommsSetup> {
+    let mut setup = changedesk_server::http::CommsSetup {
+        public_url: app.config.server.public_url.clone(),
+        ..Default::default()
+    };
+    if let Some(dir) = &app.config.notify.templates_dir {
+        setup.templates = Arc::new(
+            changedesk_notify::render::Templates::with_overrides(dir)
+                .context("[notify] templates_dir")?,
+        );
+    }
+    Ok(setup)
 }
 
 /// The configured e-mail transport, if any.
@@ -260,6 +278,8 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 review,
                 review_day,
                 review_at,
+                report,
+                report_at,
                 urgent_severities,
                 secret,
                 events,
@@ -298,11 +318,21 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
             } else {
                 "email"
             };
-            if time_zone.is_some() && quiet.is_none() && digest.is_none() && !review {
+            if time_zone.is_some()
+                && quiet.is_none()
+                && digest.is_none()
+                && !review
+                && report.is_none()
+            {
                 bail!(
-                    "--time-zone is the time zone of --quiet, --digest or --review: give one of them"
+                    "--time-zone is the time zone of --quiet, --digest, --review or --report: give one of them"
                 );
             }
+            let report = report.map(|every| changedesk_server::outbox::channel::ReportRequest {
+                every,
+                at: report_at.clone().unwrap_or_else(|| "08:00".into()),
+                time_zone: time_zone.clone(),
+            });
             let review = review.then(|| DigestRequest {
                 weekday: Some(review_day.clone().unwrap_or_else(|| "monday".into())),
                 at: review_at.clone().unwrap_or_else(|| "08:00".into()),
@@ -415,6 +445,7 @@ async fn channel(app: &App, cmd: ChannelCommand) -> Result<ExitCode> {
                 quiet,
                 digest,
                 review,
+                report,
                 allow_private,
                 connector,
             };

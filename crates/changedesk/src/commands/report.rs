@@ -18,6 +18,26 @@ pub async fn run(app: &App, cmd: &ReportCommand) -> Result<ExitCode> {
         ReportCommand::Analytics(args) => analytics(app, args).await,
         ReportCommand::Health(args) => health(app, args).await,
         ReportCommand::Maturity(args) => maturity(app, args).await,
+        ReportCommand::Executive(args) => {
+            briefing(
+                app,
+                changedesk_core::metrics::briefing::Cadence::Monthly,
+                args.month.as_deref(),
+                args.group.as_deref(),
+                args.format,
+            )
+            .await
+        }
+        ReportCommand::Weekly(args) => {
+            briefing(
+                app,
+                changedesk_core::metrics::briefing::Cadence::Weekly,
+                args.week.as_deref(),
+                args.group.as_deref(),
+                args.format,
+            )
+            .await
+        }
     }
 }
 
@@ -46,6 +66,49 @@ async fn covered(store: &changedesk_store::Store, args: &SubjectArgs) -> Result<
             known.join(", ")
         }
     ))
+}
+
+/// `report executive` / `report weekly`: the report of the period asked
+/// for (else the last complete one), of the whole archive or a group.
+async fn briefing(
+    app: &App,
+    cadence: changedesk_core::metrics::briefing::Cadence,
+    asked: Option<&str>,
+    group: Option<&str>,
+    format: ReportFormat,
+) -> Result<ExitCode> {
+    use changedesk_server::briefing;
+    let now = app::now()?;
+    let flag = match cadence {
+        changedesk_core::metrics::briefing::Cadence::Monthly => "--month",
+        changedesk_core::metrics::briefing::Cadence::Weekly => "--week",
+    };
+    let period = briefing::period_of(cadence, asked, now).map_err(|e| anyhow!("{flag}: {e}"))?;
+    if format == ReportFormat::Csv {
+        return Err(anyhow!(
+            "--format csv: this report is text or json (the tables of `report analytics` are CSV)"
+        ));
+    }
+    let store = app.store(OpenMode::ReadOnly).await?;
+    let subject = SubjectArgs {
+        group: group.map(str::to_string),
+        weeks: reports::DEFAULT_WEEKS,
+        format,
+    };
+    let result = async {
+        let c = covered(&store, &subject).await?;
+        Ok::<_, anyhow::Error>(
+            briefing::gather(&store, &c, &app.config.analytics, period, now).await?,
+        )
+    }
+    .await;
+    store.close().await;
+    let b = result?;
+    match format {
+        ReportFormat::Json => output::print_one(&b)?,
+        _ => print!("{}", briefing::text(&b)),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn health(app: &App, args: &SubjectArgs) -> Result<ExitCode> {

@@ -45,6 +45,7 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
     if let Some(keyring) = crate::commands::notify::keyring(app)? {
         state = state.with_keyring(keyring);
     }
+    state = state.with_comms(crate::commands::notify::comms_setup(app)?);
     if let Some(oidc) = &app.config.oidc {
         let oidc = http::oidc::Oidc::new(oidc.clone()).map_err(|e| anyhow!(e))?;
         eprintln!(
@@ -85,6 +86,7 @@ pub async fn run(app: &App, args: &ServeArgs) -> Result<ExitCode> {
             settings: app.config.sync.clone(),
             triage: app.config.triage.clone(),
             thresholds: app.config.notify.thresholds,
+            comms_templates: crate::commands::notify::comms_setup(app)?.templates,
             every,
             grace: Duration::from_secs(20),
             clock: Arc::new(|| {

@@ -227,6 +227,7 @@ impl Setup {
             owners: self.owners.clone(),
             reopen: app.config.triage.reopen.clone(),
             thresholds: app.config.notify.thresholds,
+            comms_templates: crate::commands::notify::comms_setup(app)?.templates,
         })
     }
 
@@ -306,7 +307,8 @@ pub struct RulesRun {
 pub async fn run_rules(app: &App, store: &Store, now: Timestamp) -> Result<RulesRun> {
     let triage = Triage::load(store, app.config.triage.reopen.clone())
         .await?
-        .with_thresholds(app.config.notify.thresholds);
+        .with_thresholds(app.config.notify.thresholds)
+        .with_comms_templates(crate::commands::notify::comms_setup(app)?.templates);
     let summary = apply_rules(store, &triage, now, false).await?;
     for f in &summary.failed {
         eprintln!(

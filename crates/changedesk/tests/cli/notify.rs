@@ -1464,3 +1464,101 @@ fn glpi_connectors_declared_in_the_file_with_app_token_and_high_level_api() {
         refused.all()
     );
 }
+
+/// A scheduled report from the command line: an e-mail channel with
+/// `--report weekly` gets the weekly status each Monday, once, written to
+/// the `.eml` directory by `notify deliver`; the channel list says so.
+#[test]
+fn a_channel_gets_the_weekly_status_each_monday() {
+    let s = Sandbox::new();
+    s.write(
+        "cfg.toml",
+        &format!(
+            "{CONFIG}\n[notify.email]\nfrom = \"changedesk <cd@example.com>\"\ntransport = \"directory\"\n\
+             [notify.email.directory]\npath = \"mail\"\n"
+        ),
+    );
+    std::fs::create_dir_all(s.path("mail")).unwrap();
+    let at = |now: &str, args: &[&str]| {
+        let mut all = vec!["--config", "cfg.toml"];
+        all.extend_from_slice(args);
+        s.run_env(&all, &[("CHANGEDESK_NOW", now)])
+    };
+    s.write_json("a.json", &posts(&[("MC1", "Microsoft Teams")]));
+    at(
+        "2026-09-01T00:00:00Z",
+        &["import", "a.json", "--tenant", "alpha", "--create-tenant"],
+    )
+    .ok();
+    s.run(&["secrets", "generate-key", "--write", "k.key"]).ok();
+    let bad = at(
+        "2026-09-01T00:00:00Z",
+        &[
+            "notify",
+            "channel",
+            "add",
+            "board",
+            "--email",
+            "board@example.com",
+            "--report",
+            "daily",
+            "--as",
+            "alice",
+        ],
+    );
+    // a usage error
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("'daily'"), "{}", bad.stderr);
+    at(
+        "2026-09-01T00:00:00Z",
+        &[
+            "notify",
+            "channel",
+            "add",
+            "board",
+            "--email",
+            "board@example.com",
+            "--event",
+            "changedesk.test",
+            "--report",
+            "weekly",
+            "--report-at",
+            "07:30",
+            "--time-zone",
+            "Europe/Paris",
+            "--as",
+            "alice",
+        ],
+    )
+    .ok();
+    let list = at("2026-09-01T00:00:00Z", &["notify", "channel", "list"]).ok();
+    assert!(
+        list.stdout
+            .contains("weekly status on monday at 07:30 Europe/Paris"),
+        "{}",
+        list.stdout
+    );
+    let mails = || {
+        std::fs::read_dir(s.path("mail"))
+            .unwrap()
+            .filter_map(|f| {
+                let p = f.unwrap().path();
+                (p.extension().and_then(|e| e.to_str()) == Some("eml"))
+                    .then(|| std::fs::read_to_string(p).unwrap())
+            })
+            .collect::<Vec<_>>()
+    };
+    // Monday 7 September 07:30 Paris is 05:30 UTC: not yet at 05:00
+    at("2026-09-07T05:00:00Z", &["notify", "deliver"]).ok();
+    assert!(mails().is_empty());
+    at("2026-09-07T05:31:00Z", &["notify", "deliver"]).ok();
+    at("2026-09-07T09:00:00Z", &["notify", "deliver"]).ok();
+    let got = mails();
+    assert_eq!(got.len(), 1, "once a week");
+    let text = got[0].replace("=\r\n", "").replace("=\n", "");
+    assert!(
+        text.contains("Weekly status: week 36 of 2026 (2026-08-31 to 2026-09-06)"),
+        "{text}"
+    );
+    assert!(text.contains("New: 1"), "{text}");
+}

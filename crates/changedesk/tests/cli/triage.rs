@@ -1580,3 +1580,120 @@ fn feedback_to_microsoft_is_recorded_and_counts_for_the_maturity_level() {
         .stdout;
     assert!(show.contains("feedback"), "{show}");
 }
+
+#[test]
+fn the_executive_report_and_the_weekly_status_count_the_period() {
+    let s = Sandbox::new();
+    s.write("cfg.toml", TRIAGE_CONFIG);
+    s.write_json("a.json", &Value::Array(corpus(12)));
+    // imported on Tuesday 1 September: 12 items opened, the 3 information-only
+    // posts (1, 4, 7; 10 is major) dismissed at once by the rules
+    s.run(&[
+        "--config",
+        "cfg.toml",
+        "import",
+        "a.json",
+        "--tenant",
+        "alpha",
+        "--create-tenant",
+    ])
+    .ok();
+    let october = [("CHANGEDESK_NOW", "2026-10-07T00:00:00Z")];
+    // the default month: September, the last complete one
+    let j = json(
+        &s.run_env(
+            &[
+                "--config",
+                "cfg.toml",
+                "report",
+                "executive",
+                "--format",
+                "json",
+            ],
+            &october,
+        )
+        .ok(),
+    );
+    assert_eq!(j["label"], "September 2026", "{j}");
+    assert_eq!(j["counts"]["new"], 12, "{}", j["counts"]);
+    assert_eq!(j["counts"]["closed"], 3, "{}", j["counts"]);
+    assert_eq!(j["counts"]["open_at_start"], 0, "{}", j["counts"]);
+    assert_eq!(j["counts"]["open_at_end"], 9, "{}", j["counts"]);
+    assert_eq!(j["tenants"], 1, "{j}");
+    // August had nothing yet
+    let aug = json(
+        &s.run_env(
+            &[
+                "--config",
+                "cfg.toml",
+                "report",
+                "executive",
+                "--month",
+                "2026-08",
+                "--format",
+                "json",
+            ],
+            &october,
+        )
+        .ok(),
+    );
+    assert_eq!(aug["counts"]["new"], 0, "{aug}");
+    // the week of 31 August holds the import; as text
+    let text = s
+        .run_env(
+            &[
+                "--config",
+                "cfg.toml",
+                "report",
+                "weekly",
+                "--week",
+                "2026-09-03",
+            ],
+            &october,
+        )
+        .ok()
+        .stdout;
+    assert!(
+        text.starts_with("Weekly status: week 36 of 2026 (2026-08-31 to 2026-09-06)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Work items: 12 new, 3 triaged, 3 closed"),
+        "{text}"
+    );
+    assert!(text.contains("Maturity level "), "{text}");
+    assert!(text.contains("Top risks ("), "{text}");
+    // bad periods are errors that say why, never a panic
+    let bad = s
+        .run_env(
+            &[
+                "--config",
+                "cfg.toml",
+                "report",
+                "executive",
+                "--month",
+                "2026-9",
+            ],
+            &october,
+        )
+        .fails();
+    assert!(
+        bad.stderr.contains("--month") && bad.stderr.contains("is not a month"),
+        "{}",
+        bad.stderr
+    );
+    let bad = s
+        .run_env(
+            &[
+                "--config",
+                "cfg.toml",
+                "report",
+                "weekly",
+                "--week",
+                "2026-12-01",
+            ],
+            &october,
+        )
+        .fails();
+    assert!(bad.stderr.contains("has not begun"), "{}", bad.stderr);
+}

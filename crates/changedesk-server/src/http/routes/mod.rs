@@ -3,7 +3,9 @@
 //! declared once.
 
 pub(crate) mod audit;
+pub(crate) mod briefing;
 pub(crate) mod changes;
+pub(crate) mod comms;
 pub(crate) mod incidents;
 pub(crate) mod items;
 pub(crate) mod notify;
@@ -28,7 +30,9 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .merge(session::routes())
         .merge(settings::routes())
         .merge(reports::routes())
+        .merge(briefing::routes())
         .merge(reviews::routes())
+        .merge(comms::routes())
         .merge(posts::routes())
         .merge(items::routes())
         .merge(changes::routes())

@@ -51,7 +51,7 @@ impl ReportParams {
         state: &AppState,
         caller: &Caller,
     ) -> ApiResult<reports::Covered> {
-        caller.require(Need::Read)?;
+        caller.require(Need::Reports)?;
         let tenant = self
             .tenant
             .as_deref()

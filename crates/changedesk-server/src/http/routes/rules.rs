@@ -603,6 +603,7 @@ async fn load_triage(state: &AppState, given: Option<Vec<RuleInput>>) -> ApiResu
         owners: state.store.owners().await?,
         reopen: state.settings.reopen.clone(),
         thresholds: state.settings.thresholds,
+        comms_templates: state.comms.templates.clone(),
     })
 }
 

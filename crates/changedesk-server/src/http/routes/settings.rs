@@ -31,7 +31,7 @@ pub struct UserSettings {
 
 /// The caller's settings.
 pub(crate) async fn settings_of(state: &AppState, caller: &Caller) -> ApiResult<UserSettings> {
-    caller.require(Need::Read)?;
+    caller.require(Need::Reports)?;
     Ok(UserSettings {
         time_zone: state.store.user_time_zone(caller.user_id).await?,
     })
@@ -44,7 +44,7 @@ pub(crate) async fn save_settings(
     caller: &Caller,
     settings: &UserSettings,
 ) -> ApiResult<UserSettings> {
-    caller.require(Need::Read)?;
+    caller.require(Need::Reports)?;
     let time_zone = state
         .store
         .set_user_time_zone(

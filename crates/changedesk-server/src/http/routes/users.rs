@@ -509,7 +509,7 @@ pub(crate) async fn tokens(
     caller: &Caller,
     p: TokenParams,
 ) -> ApiResult<Vec<TokenDto>> {
-    caller.require(Need::Read)?;
+    caller.require(Need::Reports)?;
     let user = match p.user.as_deref().map(|u| u.trim().to_ascii_lowercase()) {
         Some(u) if u != caller.name => {
             caller.require(Need::Admin)?;
@@ -603,7 +603,7 @@ pub(crate) async fn add_token(
     caller: &Caller,
     body: CreateToken,
 ) -> ApiResult<CreatedToken> {
-    caller.require(Need::Read)?;
+    caller.require(Need::Reports)?;
     let role = match body.role.as_deref() {
         Some(r) => role(r)?,
         None => caller.role,
@@ -683,7 +683,7 @@ async fn revoke_token(
 /// Revokes API token `id` for `caller` (audited): one of the caller's, or
 /// anyone's for an admin (someone else's token is not found).
 pub(crate) async fn revoke(state: &AppState, caller: &Caller, id: i64) -> ApiResult<()> {
-    caller.require(Need::Read)?;
+    caller.require(Need::Reports)?;
     let not_found = || ApiError::not_found(format!("API token {id} not found"));
     let tokens = state.store.tokens(None).await?;
     let token = tokens.iter().find(|t| t.id == id).ok_or_else(not_found)?;
