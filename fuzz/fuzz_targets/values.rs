@@ -84,4 +84,5 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = comms::Audience::checked(s, None);
     let _ = s.parse::<comms::CommsState>();
+    let _ = s.parse::<changedesk_core::triage::PilotRecommendation>();
 });

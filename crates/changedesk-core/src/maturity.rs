@@ -898,7 +898,7 @@ impl<'a> Window<'a> {
             "Staff engage in previews",
             self.obs.preview_engagement,
             1,
-            ("preview engagement", "preview engagements"),
+            ("pilot finding", "pilot findings"),
             "changedesk does not record preview (Insider, targeted release) participation yet",
         )
     }

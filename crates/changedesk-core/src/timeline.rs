@@ -296,6 +296,17 @@ impl Timeline {
             .min()
     }
 
+    /// When the change first reaches pilots: the earliest start (the first
+    /// day of its range) of a public preview or targeted release phase;
+    /// `None` without one that has a start.
+    pub fn pilot_start(&self) -> Option<Date> {
+        self.phases
+            .iter()
+            .filter(|p| matches!(p.ring, Ring::PublicPreview | Ring::TargetedRelease))
+            .filter_map(|p| p.start.map(|s| s.from))
+            .min()
+    }
+
     /// One line for people: each phase as `General availability (GCC): mid-May
     /// 2026 → late May 2026`, joined by `; `; empty without phases.
     pub fn describe(&self) -> String {

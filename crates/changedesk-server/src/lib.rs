@@ -22,6 +22,7 @@ pub mod http;
 pub mod jobs;
 pub mod onboard;
 pub mod outbox;
+pub mod pilots;
 pub mod reports;
 pub mod sync;
 pub mod triage;

@@ -232,6 +232,8 @@ pub async fn maturity(
     };
     let routing = store.routing_counts(&routing_scope, window_start).await?;
     let feedback = store.feedback_given(&routing_scope, window_start).await?;
+    // the pilot groups' findings (their recommendations) in the window
+    let pilot_findings = store.pilot_findings(&routing_scope, window_start).await?;
     // the scheduled reports delivered (the executive report, the weekly
     // status): the organisation's, whatever the scope
     let reports_sent = store.reports_delivered(window_start, at).await?;
@@ -266,6 +268,7 @@ pub async fn maturity(
         feedback_to_microsoft: Some(feedback),
         reports_sent: Some(reports_sent),
         communications_measured: Some(communications_measured),
+        preview_engagement: Some(pilot_findings),
         ..Observations::new(at)
     };
     Ok(changedesk_core::maturity::assess(&obs, settings))

@@ -151,6 +151,8 @@ pub struct ApplySummary {
     pub comms_wanted: Vec<String>,
     /// Drafts of communications the rules asked for.
     pub comms_requested: usize,
+    /// Pilot tasks opened (a post's preview or targeted release started).
+    pub pilot_tasks_opened: usize,
 }
 
 /// What the rules did to one post's item.
@@ -478,6 +480,7 @@ pub async fn apply_rules(
     }
     if !simulate {
         summary.comms_requested = request_comms(store, triage, &summary.comms_wanted, now).await?;
+        summary.pilot_tasks_opened = crate::pilots::open_due(store, now).await?;
     }
     Ok(summary)
 }

@@ -402,6 +402,9 @@ pub use reviews::*;
 /// Communications of changes and their acknowledgements (`comms_ops.rs`).
 mod comms;
 pub use comms::*;
+/// The preview and pilot programme (`pilot_ops.rs`).
+mod pilots;
+pub use pilots::*;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -2293,6 +2296,7 @@ mod sqlite {
     include!("analytics_ops.rs");
     include!("reviews_ops.rs");
     include!("comms_ops.rs");
+    include!("pilot_ops.rs");
 }
 
 mod postgres {
@@ -2333,6 +2337,7 @@ mod postgres {
     include!("analytics_ops.rs");
     include!("reviews_ops.rs");
     include!("comms_ops.rs");
+    include!("pilot_ops.rs");
 }
 
 /// Brings a SQLite archive's schema up to date. sqlx takes no lock for

@@ -57,7 +57,7 @@ impl Store {
     /// How many times feedback was given to Microsoft (the decision log's
     /// `feedback` entries) about the posts `scope` sees since `since`.
     pub async fn feedback_given(&self, scope: &TenantScope, since: Timestamp) -> Result<usize> {
-        dispatch!(self.feedback_given(scope, since))
+        dispatch!(self.logged_since(scope, "feedback", since))
     }
 
     /// Whether a message with this id was recorded (a scheduled message

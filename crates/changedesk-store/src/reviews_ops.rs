@@ -79,12 +79,15 @@ pub(crate) async fn routing_counts(pool: &Pool<Db>, scope: &TenantScope, since: 
     })
 }
 
-pub(crate) async fn feedback_given(pool: &Pool<Db>, scope: &TenantScope, since: Timestamp) -> Result<usize> {
+/// The decision log's entries of `action` about the posts `scope` sees
+/// since `since` (feedback given, pilot findings).
+pub(crate) async fn logged_since(pool: &Pool<Db>, scope: &TenantScope, action: &str, since: Timestamp) -> Result<usize> {
     let Some(s) = resolve_scope(pool, scope).await? else {
         return Ok(0);
     };
-    let mut qb: QueryBuilder<Db> =
-        QueryBuilder::new("SELECT COUNT(*) AS n FROM decision_log f WHERE f.action = 'feedback' AND f.at >= ");
+    let mut qb: QueryBuilder<Db> = QueryBuilder::new("SELECT COUNT(*) AS n FROM decision_log f WHERE f.action = ");
+    qb.push_bind(action.to_string());
+    qb.push(" AND f.at >= ");
     qb.push_bind(since.to_canonical());
     if matches!(s, InScope::Ids(_)) {
         qb.push(" AND EXISTS (SELECT 1 FROM post_tenants l WHERE l.post_id = f.post_id");

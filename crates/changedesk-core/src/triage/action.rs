@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::common;
-use super::item::{Decision, FeedbackKind, Priority, State, TenantOverride, WorkItem};
+use super::item::{
+    Decision, FeedbackKind, PilotRecommendation, Priority, State, TenantOverride, WorkItem,
+};
 use super::log::{Actor, LogAction, LogEntry};
 use super::table::{Target, TransitionError, TransitionRule, allowed_actions, rule_for};
 use crate::timestamp::Timestamp;
@@ -72,6 +74,15 @@ pub enum Action {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reference: Option<String>,
     },
+    /// Records a pilot group's finding about the change after trying it in
+    /// its preview or targeted release: its recommendation and what it
+    /// found.
+    RecordPilotFinding {
+        pilot_group: String,
+        recommendation: PilotRecommendation,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+    },
 }
 
 impl Action {
@@ -94,12 +105,16 @@ impl Action {
             Action::SetOverride { .. } => LogAction::SetOverride,
             Action::Acknowledge => LogAction::Acknowledge,
             Action::RecordFeedback { .. } => LogAction::Feedback,
+            Action::RecordPilotFinding { .. } => LogAction::PilotFinding,
         }
     }
 }
 
 /// The longest reference kept with feedback to Microsoft, in characters.
 pub const MAX_FEEDBACK_REFERENCE: usize = 300;
+
+/// The longest pilot finding, in characters.
+pub const MAX_PILOT_FINDING: usize = 4000;
 
 /// The result of an accepted action: the item as it is now, and the log
 /// entries to append (empty when the action changed nothing, e.g. setting
@@ -428,6 +443,33 @@ impl Apply<'_> {
                     self.entry(kind)
                         .change("feedback", None::<String>, Some(what.as_str()))
                         .because(reference),
+                ])
+            }
+            Action::RecordPilotFinding {
+                pilot_group,
+                recommendation,
+                text,
+            } => {
+                let group = pilot_group.trim();
+                if group.is_empty() || group.chars().count() > super::MAX_NAME_LEN {
+                    return Err(self.invalid(format!(
+                        "name the pilot group (at most {} characters)",
+                        super::MAX_NAME_LEN
+                    )));
+                }
+                let text = self.optional_text("text", text.as_deref())?;
+                if text
+                    .as_deref()
+                    .is_some_and(|t| t.chars().count() > MAX_PILOT_FINDING)
+                {
+                    return Err(self.invalid(format!(
+                        "the finding is longer than {MAX_PILOT_FINDING} characters"
+                    )));
+                }
+                Ok(vec![
+                    self.entry(kind)
+                        .change(group, None::<String>, Some(recommendation.as_str()))
+                        .because(text),
                 ])
             }
             Action::Acknowledge => {

@@ -92,6 +92,34 @@ impl FeedbackKind {
 }
 
 text_enum! {
+    /// What a pilot group recommends after trying a change in its preview
+    /// or targeted release (issue 21: "staff across the business are engaged
+    /// in preview activities … and make recommendations").
+    pub enum PilotRecommendation: "recommendation" {
+        /// Roll it out as it comes.
+        Adopt => "adopt",
+        /// Roll it out with changes (settings, training, communication).
+        AdoptWithChanges => "adopt_with_changes",
+        /// Hold it back for now (where Microsoft lets us).
+        Delay => "delay",
+        /// It breaks something: block it or escalate.
+        Block => "block",
+    }
+}
+
+impl PilotRecommendation {
+    /// For people.
+    pub fn label(self) -> &'static str {
+        match self {
+            PilotRecommendation::Adopt => "Adopt",
+            PilotRecommendation::AdoptWithChanges => "Adopt with changes",
+            PilotRecommendation::Delay => "Delay",
+            PilotRecommendation::Block => "Block",
+        }
+    }
+}
+
+text_enum! {
     /// How urgent a work item is. Ordered: `low < normal < high < critical`.
     pub enum Priority: "priority" {
         /// Whenever convenient.

@@ -193,6 +193,9 @@ text_enum! {
         /// Feedback was given to Microsoft (`new`: its kind; `reason`: its
         /// reference).
         Feedback => "feedback",
+        /// A pilot group's finding (`field`: the group; `new`: its
+        /// recommendation; `reason`: what it found).
+        PilotFinding => "pilot_finding",
     }
 }
 
@@ -219,6 +222,7 @@ impl LogAction {
             LogAction::RequestChange => "sent for a change request",
             LogAction::ChangeRaised => "given a ticket",
             LogAction::Feedback => "given feedback to Microsoft about",
+            LogAction::PilotFinding => "given a pilot group's finding",
         }
     }
 }

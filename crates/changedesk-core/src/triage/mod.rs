@@ -76,7 +76,7 @@ mod revision;
 mod table;
 
 pub use action::{
-    Action, MAX_FEEDBACK_REFERENCE, TenantTransition, Transition, transition,
+    Action, MAX_FEEDBACK_REFERENCE, MAX_PILOT_FINDING, TenantTransition, Transition, transition,
     transition_for_tenants,
 };
 pub use agenda::{
@@ -95,8 +95,8 @@ pub use deadlines::{
 };
 pub use groups::{TenantGroup, find_group, glob_match, groups_of, validate_groups};
 pub use item::{
-    Decision, ExceptionCount, FeedbackKind, Priority, State, TenantOverride, TenantStanding,
-    TenantSummary, WorkItem,
+    Decision, ExceptionCount, FeedbackKind, PilotRecommendation, Priority, State, TenantOverride,
+    TenantStanding, TenantSummary, WorkItem,
 };
 pub use log::{
     Actor, ActorError, LogAction, LogEntry, LogScope, MAX_ACTOR_LEN, ParseLogScopeError,

@@ -33,6 +33,7 @@ mod inbox;
 mod items;
 mod outbox;
 mod owners;
+mod pilots;
 mod post;
 mod reports;
 mod rules;
@@ -82,6 +83,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/posts/{id}/raise-change", post(post::raise_change))
         .route("/posts/{id}/comms", post(comms::request))
         .route("/comms", get(comms::list))
+        .route("/pilots", get(pilots::list))
+        .route("/pilots/save", post(pilots::save))
+        .route("/pilots/remove", post(pilots::remove))
         .route("/comms/{id}", get(comms::detail))
         .route("/comms/{id}/{action}", post(comms::act))
         .route("/c/{token}", get(comms::read))

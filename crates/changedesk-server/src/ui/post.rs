@@ -260,6 +260,10 @@ struct PostPage {
     comms: Vec<(i64, &'static str, String, String)>,
     /// The caller may ask for a communication.
     can_request_comms: bool,
+    /// Its pilot tasks (issue 21): group, first day, finding (empty: open).
+    pilots: Vec<(String, String, String)>,
+    /// The item's version when the caller may record a pilot finding.
+    pilot_version: Option<i64>,
 }
 
 /// Microsoft's bracketed section headings (`[When this will happen:]`),
@@ -574,10 +578,22 @@ async fn render(
                         .then_some(e.new.as_deref())
                         .flatten()
                         .and_then(|k| k.parse::<changedesk_core::triage::FeedbackKind>().ok());
+                    let pilot = (e.action == "pilot_finding")
+                        .then_some(e.new.as_deref())
+                        .flatten()
+                        .and_then(|r| {
+                            r.parse::<changedesk_core::triage::PilotRecommendation>()
+                                .ok()
+                        });
                     let what = match (&e.field, &e.old, &e.new) {
                         _ if feedback.is_some() => format!(
                             "Feedback to Microsoft: {}",
                             feedback.map(|k| k.label()).unwrap_or_default()
+                        ),
+                        (group, _, _) if pilot.is_some() => format!(
+                            "Pilot finding of {}: {}",
+                            group.as_deref().unwrap_or("a pilot group"),
+                            pilot.map(|r| r.label()).unwrap_or_default()
                         ),
                         (Some(f), old, new) => {
                             let show = |v: &Option<String>| {
@@ -737,6 +753,35 @@ async fn render(
         )
     })
     .collect();
+    let pilots: Vec<(String, String, String)> = state
+        .store
+        .pilot_tasks(Some(&id))
+        .await?
+        .into_iter()
+        .map(|t| {
+            let finding = t
+                .finding
+                .map(|f| {
+                    let label = f
+                        .recommendation
+                        .parse::<changedesk_core::triage::PilotRecommendation>()
+                        .map_or(f.recommendation.clone(), |r| r.label().to_string());
+                    match f.text {
+                        Some(text) => {
+                            format!("{label} ({} by {}): {text}", view::when(&f.at), f.actor)
+                        }
+                        None => format!("{label} ({} by {})", view::when(&f.at), f.actor),
+                    }
+                })
+                .unwrap_or_default();
+            (
+                t.group,
+                changedesk_core::timeline::iso(t.pilot_start),
+                finding,
+            )
+        })
+        .collect();
+    let pilot_version = item.as_ref().filter(|_| may_act).map(|i| i.item.version);
     let can_request_comms = caller.role.handles_comms()
         || caller.may_act_on(item.as_ref().and_then(|i| i.item.assignee.as_deref()));
     let (prev_post, next_post) = triage_queue_around(state, caller, &id).await?;
@@ -785,6 +830,8 @@ async fn render(
         connectors,
         comms,
         can_request_comms,
+        pilots,
+        pilot_version,
     };
     Ok((status, axum::response::Html(page.render()?)).into_response())
 }
@@ -835,6 +882,11 @@ fn action_of(form: &UiForm) -> Result<Action, String> {
         "record_feedback" => {
             v.insert("kind".into(), form.get("kind").into());
             v.insert("reference".into(), text("reference"));
+        }
+        "record_pilot_finding" => {
+            v.insert("pilot_group".into(), form.get("pilot_group").into());
+            v.insert("recommendation".into(), form.get("recommendation").into());
+            v.insert("text".into(), text("text"));
         }
         "triage" | "start" | "acknowledge" => {}
         other => return Err(format!("`{other}` is not an action this page offers")),

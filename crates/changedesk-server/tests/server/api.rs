@@ -1187,6 +1187,37 @@ fn matrix() -> Vec<Row> {
             body: None,
             expect: [401, 200, 200, 200, 200, 200],
         },
+        // pilot groups: everyone reads; unrestricted change managers and
+        // admins keep them (the admin saves, then removes it: the manager
+        // finds none left)
+        Row {
+            method: "GET",
+            route: "/api/v1/pilot-groups",
+            path: "/api/v1/pilot-groups",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
+        Row {
+            method: "PUT",
+            route: "/api/v1/pilot-groups/{name}",
+            path: "/api/v1/pilot-groups/teams-early",
+            body: Some(json!({"workloads": ["Microsoft Teams"], "members": ["ana@example.com"]})),
+            expect: [401, 204, 204, 403, 403, 403],
+        },
+        Row {
+            method: "DELETE",
+            route: "/api/v1/pilot-groups/{name}",
+            path: "/api/v1/pilot-groups/teams-early",
+            body: None,
+            expect: [401, 204, 404, 403, 403, 403],
+        },
+        Row {
+            method: "GET",
+            route: "/api/v1/pilots",
+            path: "/api/v1/pilots",
+            body: None,
+            expect: [401, 200, 200, 200, 200, 200],
+        },
         // notifications: unrestricted change managers and admins
         Row {
             method: "GET",
@@ -2950,6 +2981,20 @@ async fn configuration_is_redacted_for_tenant_limited_callers(store: Store) {
 /// item's state does not allow it); values it does not list are refused.
 async fn every_documented_action_is_accepted(store: Store) {
     let f = fixture(store).await;
+    // a pilot finding names a pilot group that exists
+    f.store
+        .save_pilot_group(
+            &changedesk_store::PilotGroup {
+                name: "early".into(),
+                description: String::new(),
+                workloads: vec!["Exchange Online".into()],
+                members: Vec::new(),
+            },
+            "test",
+            at(NOW),
+        )
+        .await
+        .unwrap();
     let doc = serde_json::to_value(http::openapi()).unwrap();
     let actions = doc["components"]["schemas"]["ActionRequest"]["oneOf"]
         .as_array()
@@ -2971,6 +3016,7 @@ async fn every_documented_action_is_accepted(store: Store) {
                     _ if s["format"] == "date-time" => vec![json!("2026-12-01T09:00:00Z")],
                     _ if arg == "tenant" => vec![json!("alpha")],
                     _ if arg == "owner" || arg == "assignee" => vec![json!("collab")],
+                    _ if arg == "pilot_group" => vec![json!("early")],
                     _ => vec![json!("a reason")],
                 },
             };

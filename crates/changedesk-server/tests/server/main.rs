@@ -57,6 +57,7 @@ mod many_tenants;
 mod oidc;
 mod onboarding;
 mod outbox;
+mod pilots;
 mod quarter;
 mod reports;
 mod settings;

@@ -2,6 +2,7 @@
 
 mod analytics;
 mod auth;
+mod comms_pilots;
 mod directory;
 mod feeds;
 mod fixtures;

@@ -863,6 +863,26 @@ async fn set_up_triage(store: &Store, at: Timestamp) -> Result<usize> {
         scope: Scope::Group("pilot".to_string()),
     };
     store.set_ownership(&pilot_teams, DEMO_ACTOR, &at).await?;
+    // staff who try Teams and SharePoint changes first: a pilot task opens
+    // for them when such a change's targeted release starts (/pilots)
+    store
+        .save_pilot_group(
+            &changedesk_store::PilotGroup {
+                name: "early-adopters".to_string(),
+                description: "Staff who try Teams and SharePoint changes first".to_string(),
+                workloads: vec![
+                    "Microsoft Teams".to_string(),
+                    "SharePoint Online".to_string(),
+                ],
+                members: vec![
+                    "ana@contoso.example".to_string(),
+                    "bo@contoso.example".to_string(),
+                ],
+            },
+            DEMO_ACTOR,
+            at,
+        )
+        .await?;
     let mut specs = Vec::new();
     for (name, toml) in DEMO_RULES {
         let file = RuleFile::from_toml(&format!("[[rules]]\nname = {name:?}\n{toml}\n"))

@@ -348,6 +348,18 @@ pub fn summary_text(s: &ApplySummary) -> String {
             plural(s.flagged, "item", "items")
         ));
     }
+    if s.comms_requested > 0 {
+        out.push_str(&format!(
+            ", {} asked for",
+            plural(s.comms_requested, "communication", "communications")
+        ));
+    }
+    if s.pilot_tasks_opened > 0 {
+        out.push_str(&format!(
+            ", {} opened",
+            plural(s.pilot_tasks_opened, "pilot task", "pilot tasks")
+        ));
+    }
     if s.conflicts > 0 {
         out.push_str(&format!(
             ", {} left for the next run (changed by someone meanwhile)",

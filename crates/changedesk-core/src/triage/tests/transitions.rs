@@ -849,3 +849,54 @@ fn feedback_to_microsoft_is_logged_in_any_state_with_its_reference() {
     );
     assert!(!a.per_tenant(), "feedback is about the whole post");
 }
+
+#[test]
+fn a_pilot_finding_is_logged_with_its_group_and_recommendation() {
+    for state in [State::New, State::Triaged, State::Done] {
+        let t = transition(
+            &item_in(state),
+            Action::RecordPilotFinding {
+                pilot_group: " teams-early ".into(),
+                recommendation: PilotRecommendation::AdoptWithChanges,
+                text: Some(" Recaps need a retention label. ".into()),
+            },
+            &alice(),
+            hours(1),
+        )
+        .unwrap();
+        assert_eq!(t.item.state, state, "a finding changes no state");
+        let e = &t.entries[0];
+        assert_eq!(e.action, LogAction::PilotFinding);
+        assert_eq!(e.field.as_deref(), Some("teams-early"));
+        assert_eq!(e.new.as_deref(), Some("adopt_with_changes"));
+        assert_eq!(e.reason.as_deref(), Some("Recaps need a retention label."));
+    }
+    let item = item_in(State::Triaged);
+    for (group, text) in [
+        ("", None),
+        ("g", Some("x".repeat(MAX_PILOT_FINDING + 1))),
+        (&*"g".repeat(200), None),
+    ] {
+        let e = transition(
+            &item,
+            Action::RecordPilotFinding {
+                pilot_group: group.to_string(),
+                recommendation: PilotRecommendation::Block,
+                text,
+            },
+            &alice(),
+            hours(1),
+        );
+        assert!(e.is_err(), "{group:?}");
+    }
+    // the API's JSON: `pilot_group`, since `group` names whom an action is for
+    let a: Action = serde_json::from_value(serde_json::json!({
+        "action": "record_pilot_finding", "pilot_group": "early", "recommendation": "delay"
+    }))
+    .unwrap();
+    assert!(!a.per_tenant(), "a finding is about the whole post");
+    assert_eq!(
+        "Adopt_With_Changes".parse(),
+        Ok(PilotRecommendation::AdoptWithChanges)
+    );
+}

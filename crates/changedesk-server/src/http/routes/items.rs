@@ -806,6 +806,7 @@ enum Arg {
     Priority,
     Decision,
     FeedbackKind,
+    PilotRecommendation,
 }
 
 /// An action: its name, what it does, and its arguments (name, type,
@@ -892,6 +893,16 @@ const ACTIONS: &[ActionDoc] = &[
         &[],
     ),
     (
+        "record_pilot_finding",
+        "Records a pilot group's finding about the change after trying it in its preview or targeted release: its \
+         recommendation and what it found (at most 4,000 characters); it counts for the maturity level.",
+        &[
+            ("pilot_group", Arg::Text, true),
+            ("recommendation", Arg::PilotRecommendation, true),
+            ("text", Arg::OptionalText, false),
+        ],
+    ),
+    (
         "record_feedback",
         "Records feedback given to Microsoft about the change (a thumbs-down, a Feedback portal item, a support \
          case, the account team), with its reference (at most 300 characters); it counts for the maturity level.",
@@ -968,6 +979,11 @@ fn action_schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
                 )),
                 Arg::FeedbackKind => string().enum_values(Some(
                     changedesk_core::triage::FeedbackKind::NAMES.iter().copied(),
+                )),
+                Arg::PilotRecommendation => string().enum_values(Some(
+                    changedesk_core::triage::PilotRecommendation::NAMES
+                        .iter()
+                        .copied(),
                 )),
             };
             o = o.property(*arg, s);
@@ -1160,6 +1176,22 @@ pub(crate) async fn act(
             )));
         }
     }
+    // a pilot finding is a known pilot group's
+    if let Action::RecordPilotFinding {
+        pilot_group: group, ..
+    } = &action
+    {
+        let groups = state.store.pilot_groups().await?;
+        if !groups
+            .iter()
+            .any(|g| g.name.eq_ignore_ascii_case(group.trim()))
+        {
+            return Err(ApiError::bad_request(format!(
+                "there is no pilot group `{}`",
+                changedesk_core::text::clip_chars(group, 80)
+            )));
+        }
+    }
     if let Some(v) = version
         && v != stored.version
     {
@@ -1225,6 +1257,7 @@ mod tests {
                     Arg::Priority => "high".into(),
                     Arg::Decision => "actioned".into(),
                     Arg::FeedbackKind => "support_case".into(),
+                    Arg::PilotRecommendation => "delay".into(),
                 };
             }
             let action: Action = serde_json::from_value(v).unwrap();

@@ -11,6 +11,7 @@ pub(crate) mod items;
 pub(crate) mod notify;
 mod oidc;
 pub(crate) mod owners;
+pub(crate) mod pilots;
 pub(crate) mod posts;
 pub(crate) mod reports;
 pub(crate) mod reviews;
@@ -33,6 +34,7 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .merge(briefing::routes())
         .merge(reviews::routes())
         .merge(comms::routes())
+        .merge(pilots::routes())
         .merge(posts::routes())
         .merge(items::routes())
         .merge(changes::routes())

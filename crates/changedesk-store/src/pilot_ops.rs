@@ -1,0 +1,177 @@
+// ---------------------------------------------------------------- pilots
+// `include!`d into `mod sqlite` and `mod postgres` (see pilots.rs), after
+// admin_ops.rs (whose `audit` it uses) and query_ops.rs (its scopes).
+
+pub(crate) async fn pilot_groups(pool: &Pool<Db>) -> Result<Vec<crate::PilotGroup>> {
+    let rows = sqlx::query("SELECT name, description, workloads, members FROM pilot_groups ORDER BY name")
+        .fetch_all(pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let list = |c: &str| -> Result<Vec<String>> {
+                let s: String = r.try_get(c)?;
+                serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("a pilot group's {c}: {e}")))
+            };
+            Ok(crate::PilotGroup {
+                name: r.try_get("name")?,
+                description: r.try_get("description")?,
+                workloads: list("workloads")?,
+                members: list("members")?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn save_pilot_group(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    g: &crate::PilotGroup,
+    actor: &str,
+    at: Timestamp,
+) -> Result<()> {
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "pilot group saved").await?;
+    sqlx::query(
+        "INSERT INTO pilot_groups (name, description, workloads, members, updated_by, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET description = $2, workloads = $3, \
+         members = $4, updated_by = $5, updated_at = $6",
+    )
+    .bind(&g.name)
+    .bind(&g.description)
+    .bind(to_json(&g.workloads))
+    .bind(to_json(&g.members))
+    .bind(actor)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    let detail = serde_json::json!({"workloads": g.workloads, "members": g.members.len(), "description": g.description});
+    audit(&mut tx, &now, actor, "pilot_group.save", &format!("pilot group {}", g.name), &detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn remove_pilot_group(pool: &Pool<Db>, writer: &Writer, name: &str, actor: &str, at: Timestamp) -> Result<bool> {
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "pilot group removed").await?;
+    let done = sqlx::query("DELETE FROM pilot_groups WHERE name = $1")
+        .bind(name)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Ok(false);
+    }
+    audit(&mut tx, &now, actor, "pilot_group.remove", &format!("pilot group {name}"), &serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub(crate) async fn pilot_candidates(pool: &Pool<Db>) -> Result<Vec<crate::PilotCandidate>> {
+    let rows = sqlx::query(
+        "SELECT id, services, timeline FROM posts WHERE timeline LIKE '%\"public_preview\"%' \
+         OR timeline LIKE '%\"targeted_release\"%' ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        let services: String = r.try_get("services")?;
+        let timeline: Option<String> = r.try_get("timeline")?;
+        let (Ok(services), Some(Ok(timeline))) = (
+            serde_json::from_str::<Vec<String>>(&services),
+            timeline.map(|t| serde_json::from_str::<changedesk_core::timeline::Timeline>(&t)),
+        ) else {
+            // a row this build cannot read opens no task (it is read again
+            // when the timeline is)
+            continue;
+        };
+        out.push(crate::PilotCandidate {
+            post_id: id,
+            services,
+            timeline,
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) async fn open_pilot_tasks(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    tasks: &[(String, String, time::Date)],
+    at: Timestamp,
+) -> Result<usize> {
+    let now = at.to_canonical();
+    let (_w, mut tx) = begin_write(pool, writer, "pilot tasks opened").await?;
+    let mut made = 0;
+    for (post, group, start) in tasks {
+        made += sqlx::query(
+            "INSERT INTO pilot_tasks (post_id, pilot_group, pilot_start, opened_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (post_id, pilot_group) DO NOTHING",
+        )
+        .bind(post)
+        .bind(group)
+        .bind(changedesk_core::timeline::iso(*start))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(usize::try_from(made).unwrap_or(0))
+}
+
+pub(crate) async fn pilot_tasks(pool: &Pool<Db>, post_id: Option<&str>) -> Result<Vec<crate::PilotTask>> {
+    let mut qb: QueryBuilder<Db> =
+        QueryBuilder::new("SELECT post_id, pilot_group, pilot_start, opened_at FROM pilot_tasks WHERE 1 = 1");
+    if let Some(p) = post_id {
+        qb.push(" AND post_id = ").push_bind(p.to_string());
+    }
+    qb.push(" ORDER BY opened_at DESC, post_id, pilot_group LIMIT 1000");
+    let rows = qb.build().fetch_all(pool).await?;
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let mut tasks = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let start: String = r.try_get("pilot_start")?;
+        tasks.push(crate::PilotTask {
+            post_id: r.try_get("post_id")?,
+            group: r.try_get("pilot_group")?,
+            pilot_start: time::Date::parse(&start, &format)
+                .map_err(|e| StoreError::Corrupt(format!("a pilot task's start `{start}`: {e}")))?,
+            opened_at: read_ts(r.try_get("opened_at")?)?,
+            finding: None,
+        });
+    }
+    if tasks.is_empty() {
+        return Ok(tasks);
+    }
+    // each task's group's latest finding on its post
+    let mut ids: Vec<&str> = tasks.iter().map(|t| t.post_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let findings = sqlx::query(sql(format!(
+        "SELECT post_id, field, actor, at, new_value, reason FROM decision_log \
+         WHERE action = 'pilot_finding' AND post_id {} ORDER BY id",
+        any_of(1)
+    )))
+    .bind(id_list(&ids))
+    .fetch_all(pool)
+    .await?;
+    for f in &findings {
+        let post: String = f.try_get("post_id")?;
+        let group: Option<String> = f.try_get("field")?;
+        let finding = crate::PilotFinding {
+            actor: f.try_get("actor")?,
+            at: read_ts(f.try_get("at")?)?,
+            recommendation: f.try_get::<Option<String>, _>("new_value")?.unwrap_or_default(),
+            text: f.try_get("reason")?,
+        };
+        for t in tasks
+            .iter_mut()
+            .filter(|t| t.post_id == post && group.as_deref().is_some_and(|g| g.eq_ignore_ascii_case(&t.group)))
+        {
+            t.finding = Some(finding.clone());
+        }
+    }
+    Ok(tasks)
+}
