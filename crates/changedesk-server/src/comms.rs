@@ -183,6 +183,18 @@ pub fn message(
     }
 }
 
+/// The comms lead among `users`: the one enabled user with the `comms`
+/// role, if exactly one has it.
+pub fn lead(users: &[changedesk_store::User]) -> Option<String> {
+    let mut leads = users
+        .iter()
+        .filter(|u| u.role == changedesk_core::access::Role::Comms && !u.disabled);
+    match (leads.next(), leads.next()) {
+        (Some(one), None) => Some(one.name.clone()),
+        _ => None,
+    }
+}
+
 /// The communications of `rows` sent in `[from, to)`, measured.
 pub fn summary(rows: &[CommsRow], from: Timestamp, to: Timestamp) -> CommsSummary {
     let facts: Vec<CommsFacts> = rows.iter().map(CommsRow::facts).collect();

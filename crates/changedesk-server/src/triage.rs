@@ -499,25 +499,11 @@ async fn request_comms(
     if posts.is_empty() {
         return Ok(0);
     }
-    let users = store.users().await?;
-    let mut leads = users
-        .iter()
-        .filter(|u| u.role == changedesk_core::access::Role::Comms && !u.disabled);
-    let lead = match (leads.next(), leads.next()) {
-        (Some(one), None) => Some(one.name.clone()),
-        _ => None,
-    };
+    let lead = crate::comms::lead(&store.users().await?);
     let mut made = 0;
     for id in posts {
-        let mut q = changedesk_store::PostQuery::new(changedesk_store::TenantScope::All);
-        q.q = Some(format!("id:{id}"));
-        q.limit = 1;
-        let Some(post) = store
-            .query_posts(&q)
-            .await?
-            .items
-            .into_iter()
-            .find(|h| h.summary.id.eq_ignore_ascii_case(id))
+        let Some(post) =
+            crate::http::routes::posts::hit(store, changedesk_store::TenantScope::All, id).await?
         else {
             continue;
         };

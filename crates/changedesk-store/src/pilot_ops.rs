@@ -101,10 +101,33 @@ pub(crate) async fn open_pilot_tasks(
     tasks: &[(String, String, time::Date)],
     at: Timestamp,
 ) -> Result<usize> {
+    // the tasks opened already (each rules run asks again): read without
+    // the write lock, which is taken only for new ones
+    let mut ids: Vec<&str> = tasks.iter().map(|(p, _, _)| p.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let open: std::collections::HashSet<(String, String)> = sqlx::query(sql(format!(
+        "SELECT post_id, pilot_group FROM pilot_tasks WHERE post_id {}",
+        any_of(1)
+    )))
+    .bind(id_list(&ids))
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("post_id")?, r.try_get("pilot_group")?)))
+    .collect::<Result<_>>()?;
+    let new: Vec<&(String, String, time::Date)> = tasks
+        .iter()
+        .filter(|(p, g, _)| !open.contains(&(p.clone(), g.clone())))
+        .collect();
+    if new.is_empty() {
+        return Ok(0);
+    }
     let now = at.to_canonical();
-    let (_w, mut tx) = begin_write(pool, writer, "pilot tasks opened").await?;
+    // no answer the server keeps reads pilot tasks: bookkeeping
+    let (_w, mut tx) = begin_bookkeeping(pool, writer, "pilot tasks opened").await?;
     let mut made = 0;
-    for (post, group, start) in tasks {
+    for (post, group, start) in new {
         made += sqlx::query(
             "INSERT INTO pilot_tasks (post_id, pilot_group, pilot_start, opened_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (post_id, pilot_group) DO NOTHING",

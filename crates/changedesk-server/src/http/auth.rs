@@ -149,6 +149,13 @@ impl Caller {
         self.tenants.contains(tenant)
     }
 
+    /// Whether something meant for `tenants` (empty: every tenant's — a
+    /// communication, a channel's filter) is within the caller's tenants:
+    /// always without a limit; else only when it names tenants, all theirs.
+    pub fn speaks_for(&self, tenants: &[String]) -> bool {
+        self.unrestricted() || (!tenants.is_empty() && tenants.iter().all(|t| self.sees(t)))
+    }
+
     /// The audit log's actor for this caller.
     pub fn actor(&self) -> String {
         match &self.via {

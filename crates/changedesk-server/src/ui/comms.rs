@@ -145,12 +145,8 @@ async fn detail_page(
             .into_iter()
             .filter(|ch| ch.enabled && matches!(ch.kind.as_str(), "email" | "teams" | "slack"))
             .filter(|ch| {
-                user.caller.unrestricted()
-                    || ch
-                        .filter
-                        .tenants
-                        .as_ref()
-                        .is_some_and(|t| !t.is_empty() && t.iter().all(|t| user.caller.sees(t)))
+                user.caller
+                    .speaks_for(ch.filter.tenants.as_deref().unwrap_or_default())
             })
             .map(|ch| ch.name)
             .collect()

@@ -862,29 +862,7 @@ pub(crate) async fn preview(
     user: SignedIn,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> UiResult<Response> {
-    // a Message Center id: letters and digits (anything else names no post)
-    let id = id.trim();
-    if id.is_empty() || id.chars().count() > 40 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(UiError::from(crate::http::error::ApiError::not_found(
-            format!(
-                "post `{}` is not in your tenants",
-                changedesk_core::text::clip_chars(id, 40)
-            ),
-        )));
-    }
-    let mut q = PostQuery::new(scope_of(&user.caller));
-    q.q = Some(format!("id:{id}"));
-    q.limit = 1;
-    let page = state.store.query_posts(&q).await?;
-    let Some(hit) = page
-        .items
-        .into_iter()
-        .find(|h| h.summary.id.eq_ignore_ascii_case(id))
-    else {
-        return Err(UiError::from(crate::http::error::ApiError::not_found(
-            format!("post `{id}` is not in your tenants"),
-        )));
-    };
+    let hit = crate::http::routes::comms::post_in_scope(&state, &user.caller, &id).await?;
     let fragment = PreviewFragment {
         id: hit.summary.id.clone(),
         summary: hit.summary.preview.summary,

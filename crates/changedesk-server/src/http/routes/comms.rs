@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use changedesk_core::comms::{Audience, CommsState, CommsText};
 use changedesk_core::notify::{ChannelKind, Event, EventKind};
-use changedesk_store::{CommsChange, CommsRow, CommsSend, NewComms, PostHit, PostQuery};
+use changedesk_store::{CommsChange, CommsRow, CommsSend, NewComms, PostHit};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -187,24 +187,45 @@ pub(crate) async fn post_in_scope(
             changedesk_core::text::clip_chars(id, 40)
         ))
     };
-    if id.is_empty() || id.chars().count() > 40 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return Err(not_found());
-    }
-    let mut q = PostQuery::new(scope_of(caller));
-    q.q = Some(format!("id:{id}"));
-    q.limit = 1;
-    let page = state.store.query_posts(&q).await?;
-    page.items
-        .into_iter()
-        .find(|h| h.summary.id.eq_ignore_ascii_case(id))
+    super::posts::hit(&state.store, scope_of(caller), id)
+        .await?
         .ok_or_else(not_found)
+}
+
+/// Whether a caller sees the posts a list names, each post asked once
+/// (every post, for a caller without a tenant limit).
+pub(crate) struct PostsSeen<'a> {
+    state: &'a AppState,
+    caller: &'a Caller,
+    seen: std::collections::HashMap<String, bool>,
+}
+
+impl<'a> PostsSeen<'a> {
+    pub(crate) fn new(state: &'a AppState, caller: &'a Caller) -> PostsSeen<'a> {
+        PostsSeen {
+            state,
+            caller,
+            seen: std::collections::HashMap::new(),
+        }
+    }
+
+    pub(crate) async fn sees(&mut self, post: &str) -> bool {
+        if self.caller.unrestricted() {
+            return true;
+        }
+        if let Some(s) = self.seen.get(post) {
+            return *s;
+        }
+        let s = post_in_scope(self.state, self.caller, post).await.is_ok();
+        self.seen.insert(post.to_string(), s);
+        s
+    }
 }
 
 /// Whether `caller` may see communication `c`: they see its post, and
 /// (when limited to tenants) it is for their tenants only.
 async fn visible(state: &AppState, caller: &Caller, c: &CommsRow) -> ApiResult<bool> {
-    if !caller.unrestricted() && (c.tenants.is_empty() || !c.tenants.iter().all(|t| caller.sees(t)))
-    {
+    if !caller.speaks_for(&c.tenants) {
         return Ok(false);
     }
     Ok(post_in_scope(state, caller, &c.post_id).await.is_ok())
@@ -237,25 +258,15 @@ pub(crate) async fn list(
     let post = p.post.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let rows = state.store.comms_list(post, None).await?;
     let mut out = Vec::new();
-    let mut seen_posts: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut seen = PostsSeen::new(state, caller);
     for c in rows {
         if wanted.is_some_and(|w| w != c.state) {
             continue;
         }
-        if !caller.unrestricted()
-            && (c.tenants.is_empty() || !c.tenants.iter().all(|t| caller.sees(t)))
-        {
+        if !caller.speaks_for(&c.tenants) {
             continue;
         }
-        let sees = match seen_posts.get(&c.post_id) {
-            Some(s) => *s,
-            None => {
-                let s = post_in_scope(state, caller, &c.post_id).await.is_ok();
-                seen_posts.insert(c.post_id.clone(), s);
-                s
-            }
-        };
-        if sees {
+        if seen.sees(&c.post_id).await {
             out.push(c);
         }
     }
@@ -281,19 +292,6 @@ async fn user_named(state: &AppState, name: &str) -> ApiResult<Option<String>> {
         })
 }
 
-/// The comms lead: the one enabled user with the `comms` role, if exactly
-/// one has it.
-async fn comms_lead(state: &AppState) -> ApiResult<Option<String>> {
-    let users = state.store.users().await?;
-    let mut leads = users
-        .into_iter()
-        .filter(|u| u.role == changedesk_core::access::Role::Comms && !u.disabled);
-    Ok(match (leads.next(), leads.next()) {
-        (Some(one), None) => Some(one.name),
-        _ => None,
-    })
-}
-
 /// The channel `name` if it can carry a communication (enabled e-mail,
 /// Teams or Slack), for `caller` (a tenant-limited caller only one limited
 /// to their tenants).
@@ -313,12 +311,7 @@ async fn channel_for(
             changedesk_core::text::clip_chars(name, 64)
         )));
     };
-    let mine = caller.unrestricted()
-        || c.filter
-            .tenants
-            .as_ref()
-            .is_some_and(|t| !t.is_empty() && t.iter().all(|t| caller.sees(t)));
-    if !mine {
+    if !caller.speaks_for(c.filter.tenants.as_deref().unwrap_or_default()) {
         return Err(ApiError::bad_request(format!(
             "there is no channel `{}`",
             changedesk_core::text::clip_chars(name, 64)
@@ -425,7 +418,7 @@ pub(crate) async fn request(
     };
     let assignee = match req.assignee.as_deref() {
         Some(a) => user_named(state, a).await?,
-        None => comms_lead(state).await?,
+        None => crate::comms::lead(&state.store.users().await?),
     };
     let new = NewComms {
         post_id: post.summary.id.clone(),
@@ -622,17 +615,10 @@ pub(crate) async fn report(
     let rows = state.store.comms_list(None, Some(period.from)).await?;
     // the reports are read by analytics readers too: the communications of
     // the caller's tenants' posts (all of them without a tenant limit)
-    let mut mine = Vec::new();
-    for c in rows {
-        let ok = if caller.unrestricted() {
-            true
-        } else {
-            !c.tenants.is_empty() && c.tenants.iter().all(|t| caller.sees(t))
-        };
-        if ok {
-            mine.push(c);
-        }
-    }
+    let mine: Vec<CommsRow> = rows
+        .into_iter()
+        .filter(|c| caller.speaks_for(&c.tenants))
+        .collect();
     // up to now, now included (what was sent this instant counts)
     let to = period.to.saturating_add(time::Duration::microseconds(1));
     let s = crate::comms::summary(&mine, period.from, to);

@@ -155,23 +155,12 @@ pub(crate) async fn tasks(
     };
     let post = p.post.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let mut out = Vec::new();
-    let mut seen: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+    let mut seen = super::comms::PostsSeen::new(state, caller);
     for t in state.store.pilot_tasks(post).await? {
         if done.is_some_and(|d| d != t.finding.is_some()) {
             continue;
         }
-        let sees = match seen.get(&t.post_id) {
-            Some(s) => *s,
-            None => {
-                let s = caller.unrestricted()
-                    || super::comms::post_in_scope(state, caller, &t.post_id)
-                        .await
-                        .is_ok();
-                seen.insert(t.post_id.clone(), s);
-                s
-            }
-        };
-        if sees {
+        if seen.sees(&t.post_id).await {
             out.push(t);
         }
     }

@@ -37,6 +37,29 @@ pub fn scope_of(caller: &Caller) -> TenantScope {
     }
 }
 
+/// The post `id` (a Message Center id: letters and digits, at most 40;
+/// anything else names no post) as `scope` sees it, with its preview and
+/// timeline; `None` outside the scope.
+pub(crate) async fn hit(
+    store: &changedesk_store::Store,
+    scope: TenantScope,
+    id: &str,
+) -> Result<Option<changedesk_store::PostHit>, changedesk_store::StoreError> {
+    let id = id.trim();
+    if id.is_empty() || id.chars().count() > 40 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let mut q = changedesk_store::PostQuery::new(scope);
+    q.q = Some(format!("id:{id}"));
+    q.limit = 1;
+    Ok(store
+        .query_posts(&q)
+        .await?
+        .items
+        .into_iter()
+        .find(|h| h.summary.id.eq_ignore_ascii_case(id)))
+}
+
 /// Filters, search, sorting and paging of the post list.
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
