@@ -150,6 +150,10 @@ pub enum EventKind {
     /// named): heard only by channels that name this kind
     /// ([`EventKind::opt_in`]).
     PostNewTenants,
+    /// A pilot task opened: a pilot group (`reason`) is asked to try a
+    /// post's change in its preview or targeted release; for the channel
+    /// the group names (`target`) alone.
+    PilotOpened,
     /// "Send a test" of a channel.
     Test,
     /// A change request was asked for in a connector's system (its
@@ -189,6 +193,7 @@ impl EventKind {
         EventKind::ReportSent,
         EventKind::CommsSent,
         EventKind::PostNewTenants,
+        EventKind::PilotOpened,
         EventKind::Test,
         EventKind::ChangeRequested,
         EventKind::ChangeRevised,
@@ -206,6 +211,7 @@ impl EventKind {
             EventKind::PostNewTenants
                 | EventKind::ReportSent
                 | EventKind::CommsSent
+                | EventKind::PilotOpened
                 | EventKind::ChangeRequested
                 | EventKind::ChangeRevised
                 | EventKind::ChangeClosed
@@ -232,6 +238,7 @@ impl EventKind {
             EventKind::OwnerReview => "owner.review",
             EventKind::ReportSent => "report.sent",
             EventKind::CommsSent => "comms.sent",
+            EventKind::PilotOpened => "pilot.opened",
             EventKind::PostNewTenants => "post.new_tenants",
             EventKind::Test => "changedesk.test",
             EventKind::ChangeRequested => "change.requested",
@@ -724,6 +731,7 @@ mod tests {
                 EventKind::ReportSent,
                 EventKind::CommsSent,
                 EventKind::PostNewTenants,
+                EventKind::PilotOpened,
                 EventKind::ChangeRequested,
                 EventKind::ChangeRevised,
                 EventKind::ChangeClosed

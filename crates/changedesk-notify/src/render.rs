@@ -238,6 +238,7 @@ impl Entry {
             "post.major" => "New major change".to_string(),
             "post.act_by_soon" => "New change: action needed soon".to_string(),
             "post.new_tenants" => format!("Now also for {tenant_text}"),
+            "pilot.opened" => "Pilot: try this change in preview".to_string(),
             "incident.new" if str_of(incident, "classification") == "advisory" => {
                 "New Service Health advisory".to_string()
             }

@@ -240,7 +240,10 @@ pub async fn maturity(
     // communications sent in the window whose reach was measured
     // (delivered), for the scope's tenants (every one's without a limit)
     let communications_measured = store
-        .comms_list(None, Some(window_start))
+        .comms_all(&changedesk_store::CommsQuery {
+            sent_since: Some(window_start),
+            ..Default::default()
+        })
         .await?
         .iter()
         .filter(|c| c.sent_at.is_some_and(|t| t <= at) && c.delivered_at.is_some())

@@ -124,8 +124,21 @@ pub enum AckOutcome {
     NotSent,
 }
 
-/// The most communications a list returns.
+/// The most communications one page of a list returns.
 pub const MAX_COMMS_LIST: i64 = 1000;
+
+/// Which communications a list reads: all by default, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct CommsQuery {
+    /// One post's.
+    pub post_id: Option<String>,
+    /// Those sent at or after this instant.
+    pub sent_since: Option<Timestamp>,
+    /// Those in this state.
+    pub state: Option<changedesk_core::comms::CommsState>,
+    /// Those older than this one (its id: the last of the page before).
+    pub before: Option<i64>,
+}
 
 impl Store {
     /// Asks for a communication of `new.post_id` (state draft), audited
@@ -146,14 +159,28 @@ impl Store {
         dispatch!(self.comms_by_id(id))
     }
 
-    /// Communications, newest first (at most [`MAX_COMMS_LIST`]): of one
-    /// post, or sent since an instant, or all.
-    pub async fn comms_list(
-        &self,
-        post_id: Option<&str>,
-        sent_since: Option<Timestamp>,
-    ) -> Result<Vec<CommsRow>> {
-        dispatch!(self.comms_list(post_id, sent_since))
+    /// One page of the communications `query` names, newest first: at
+    /// most `limit` (1 to [`MAX_COMMS_LIST`]); the next page is read
+    /// `before` the last one's id.
+    pub async fn comms_page(&self, query: &CommsQuery, limit: i64) -> Result<Vec<CommsRow>> {
+        let limit = limit.clamp(1, MAX_COMMS_LIST);
+        dispatch!(self.comms_page(query, limit))
+    }
+
+    /// Every communication `query` names, newest first, read a page at a
+    /// time (for the reports: whatever the count, none is left out).
+    pub async fn comms_all(&self, query: &CommsQuery) -> Result<Vec<CommsRow>> {
+        let mut query = query.clone();
+        let mut out: Vec<CommsRow> = Vec::new();
+        loop {
+            let page = self.comms_page(&query, MAX_COMMS_LIST).await?;
+            let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= MAX_COMMS_LIST;
+            query.before = page.last().map(|c| c.id);
+            out.extend(page);
+            if !full || query.before.is_none() {
+                return Ok(out);
+            }
+        }
     }
 
     /// Applies a person's change to communication `id` at `version` (a

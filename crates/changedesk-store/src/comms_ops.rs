@@ -104,19 +104,25 @@ pub(crate) async fn comms_by_id(pool: &Pool<Db>, id: i64) -> Result<Option<crate
     row.as_ref().map(comms_row).transpose()
 }
 
-pub(crate) async fn comms_list(
+pub(crate) async fn comms_page(
     pool: &Pool<Db>,
-    post_id: Option<&str>,
-    sent_since: Option<Timestamp>,
+    query: &crate::CommsQuery,
+    limit: i64,
 ) -> Result<Vec<crate::CommsRow>> {
     let mut qb: QueryBuilder<Db> = QueryBuilder::new(format!("SELECT {COMMS_COLUMNS} WHERE 1 = 1"));
-    if let Some(p) = post_id {
-        qb.push(" AND c.post_id = ").push_bind(p.to_string());
+    if let Some(p) = &query.post_id {
+        qb.push(" AND c.post_id = ").push_bind(p.clone());
     }
-    if let Some(s) = sent_since {
+    if let Some(s) = query.sent_since {
         qb.push(" AND c.sent_at >= ").push_bind(s.to_canonical());
     }
-    qb.push(" ORDER BY c.id DESC LIMIT ").push_bind(crate::MAX_COMMS_LIST);
+    if let Some(state) = query.state {
+        qb.push(" AND c.state = ").push_bind(state.as_str().to_string());
+    }
+    if let Some(before) = query.before {
+        qb.push(" AND c.id < ").push_bind(before);
+    }
+    qb.push(" ORDER BY c.id DESC LIMIT ").push_bind(limit);
     let rows = qb.build().fetch_all(pool).await?;
     rows.iter().map(comms_row).collect()
 }

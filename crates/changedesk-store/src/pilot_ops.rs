@@ -3,7 +3,7 @@
 // admin_ops.rs (whose `audit` it uses) and query_ops.rs (its scopes).
 
 pub(crate) async fn pilot_groups(pool: &Pool<Db>) -> Result<Vec<crate::PilotGroup>> {
-    let rows = sqlx::query("SELECT name, description, workloads, members FROM pilot_groups ORDER BY name")
+    let rows = sqlx::query("SELECT name, description, workloads, members, channel FROM pilot_groups ORDER BY name")
         .fetch_all(pool)
         .await?;
     rows.iter()
@@ -17,6 +17,7 @@ pub(crate) async fn pilot_groups(pool: &Pool<Db>) -> Result<Vec<crate::PilotGrou
                 description: r.try_get("description")?,
                 workloads: list("workloads")?,
                 members: list("members")?,
+                channel: r.try_get("channel")?,
             })
         })
         .collect()
@@ -32,9 +33,9 @@ pub(crate) async fn save_pilot_group(
     let now = at.to_canonical();
     let (_w, mut tx) = begin_write(pool, writer, "pilot group saved").await?;
     sqlx::query(
-        "INSERT INTO pilot_groups (name, description, workloads, members, updated_by, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO UPDATE SET description = $2, workloads = $3, \
-         members = $4, updated_by = $5, updated_at = $6",
+        "INSERT INTO pilot_groups (name, description, workloads, members, updated_by, updated_at, channel) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO UPDATE SET description = $2, workloads = $3, \
+         members = $4, updated_by = $5, updated_at = $6, channel = $7",
     )
     .bind(&g.name)
     .bind(&g.description)
@@ -42,9 +43,12 @@ pub(crate) async fn save_pilot_group(
     .bind(to_json(&g.members))
     .bind(actor)
     .bind(&now)
+    .bind(&g.channel)
     .execute(&mut *tx)
     .await?;
-    let detail = serde_json::json!({"workloads": g.workloads, "members": g.members.len(), "description": g.description});
+    let detail = serde_json::json!({
+        "workloads": g.workloads, "members": g.members.len(), "description": g.description, "channel": g.channel,
+    });
     audit(&mut tx, &now, actor, "pilot_group.save", &format!("pilot group {}", g.name), &detail).await?;
     tx.commit().await?;
     Ok(())
@@ -95,15 +99,8 @@ pub(crate) async fn pilot_candidates(pool: &Pool<Db>) -> Result<Vec<crate::Pilot
     Ok(out)
 }
 
-pub(crate) async fn open_pilot_tasks(
-    pool: &Pool<Db>,
-    writer: &Writer,
-    tasks: &[(String, String, time::Date)],
-    at: Timestamp,
-) -> Result<usize> {
-    // the tasks opened already (each rules run asks again): read without
-    // the write lock, which is taken only for new ones
-    let mut ids: Vec<&str> = tasks.iter().map(|(p, _, _)| p.as_str()).collect();
+pub(crate) async fn unopened_pilot_tasks(pool: &Pool<Db>, tasks: &[(String, String)]) -> Result<Vec<(String, String)>> {
+    let mut ids: Vec<&str> = tasks.iter().map(|(p, _)| p.as_str()).collect();
     ids.sort_unstable();
     ids.dedup();
     let open: std::collections::HashSet<(String, String)> = sqlx::query(sql(format!(
@@ -116,41 +113,61 @@ pub(crate) async fn open_pilot_tasks(
     .iter()
     .map(|r| Ok((r.try_get("post_id")?, r.try_get("pilot_group")?)))
     .collect::<Result<_>>()?;
-    let new: Vec<&(String, String, time::Date)> = tasks
-        .iter()
-        .filter(|(p, g, _)| !open.contains(&(p.clone(), g.clone())))
-        .collect();
-    if new.is_empty() {
-        return Ok(0);
-    }
+    Ok(tasks.iter().filter(|t| !open.contains(*t)).cloned().collect())
+}
+
+pub(crate) async fn open_pilot_tasks(
+    pool: &Pool<Db>,
+    writer: &Writer,
+    tasks: &[&crate::NewPilotTask],
+    at: Timestamp,
+) -> Result<usize> {
     let now = at.to_canonical();
     // no answer the server keeps reads pilot tasks: bookkeeping
     let (_w, mut tx) = begin_bookkeeping(pool, writer, "pilot tasks opened").await?;
     let mut made = 0;
-    for (post, group, start) in new {
-        made += sqlx::query(
+    for t in tasks {
+        let new = sqlx::query(
             "INSERT INTO pilot_tasks (post_id, pilot_group, pilot_start, opened_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (post_id, pilot_group) DO NOTHING",
         )
-        .bind(post)
-        .bind(group)
-        .bind(changedesk_core::timeline::iso(*start))
+        .bind(&t.post_id)
+        .bind(&t.group)
+        .bind(changedesk_core::timeline::iso(t.pilot_start))
         .bind(&now)
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // the group is told only of a task this opened
+        if new == 1
+            && let Some(e) = &t.event
+        {
+            insert_events(&mut tx, std::slice::from_ref(e), &now).await?;
+        }
+        made += new;
     }
     tx.commit().await?;
     Ok(usize::try_from(made).unwrap_or(0))
 }
 
-pub(crate) async fn pilot_tasks(pool: &Pool<Db>, post_id: Option<&str>) -> Result<Vec<crate::PilotTask>> {
+pub(crate) async fn pilot_tasks(pool: &Pool<Db>, query: &crate::PilotTaskQuery, limit: i64) -> Result<Vec<crate::PilotTask>> {
     let mut qb: QueryBuilder<Db> =
-        QueryBuilder::new("SELECT post_id, pilot_group, pilot_start, opened_at FROM pilot_tasks WHERE 1 = 1");
-    if let Some(p) = post_id {
-        qb.push(" AND post_id = ").push_bind(p.to_string());
+        QueryBuilder::new("SELECT t.post_id, t.pilot_group, t.pilot_start, t.opened_at FROM pilot_tasks t WHERE 1 = 1");
+    if let Some(p) = &query.post_id {
+        qb.push(" AND t.post_id = ").push_bind(p.clone());
     }
-    qb.push(" ORDER BY opened_at DESC, post_id, pilot_group LIMIT 1000");
+    if let Some(done) = query.done {
+        // done: the group recorded a finding on the post (the decision
+        // log's `pilot_finding`, its group in `field`)
+        qb.push(if done { " AND EXISTS" } else { " AND NOT EXISTS" }).push(
+            " (SELECT 1 FROM decision_log d WHERE d.post_id = t.post_id AND d.action = 'pilot_finding' \
+             AND LOWER(d.field) = LOWER(t.pilot_group))",
+        );
+    }
+    qb.push(" ORDER BY t.opened_at DESC, t.post_id, t.pilot_group LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(query.offset.max(0));
     let rows = qb.build().fetch_all(pool).await?;
     let format = time::macros::format_description!("[year]-[month]-[day]");
     let mut tasks = Vec::with_capacity(rows.len());

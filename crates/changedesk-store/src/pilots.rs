@@ -24,6 +24,35 @@ pub struct PilotGroup {
     /// Its members' e-mail addresses.
     #[serde(default)]
     pub members: Vec<String>,
+    /// The channel told when a pilot task opens for it (a `pilot.opened`
+    /// event); empty: none.
+    #[serde(default)]
+    pub channel: String,
+}
+
+/// The most pilot tasks a page holds.
+pub const MAX_PILOT_TASKS: i64 = 1000;
+
+/// Which pilot tasks a list reads: all by default, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct PilotTaskQuery {
+    /// One post's.
+    pub post_id: Option<String>,
+    /// Done (the group recorded a finding) or open.
+    pub done: Option<bool>,
+    /// How many of those to pass over (the pages before).
+    pub offset: i64,
+}
+
+/// A pilot task to open, with the event that tells its group (recorded
+/// with it, only when the task is new).
+#[derive(Debug, Clone)]
+pub struct NewPilotTask {
+    pub post_id: String,
+    pub group: String,
+    /// The first day of the post's preview or targeted release.
+    pub pilot_start: time::Date,
+    pub event: Option<changedesk_core::notify::Event>,
 }
 
 /// A pilot task: a group asked to try a post's change.
@@ -88,6 +117,10 @@ impl PilotGroup {
             }
             out
         };
+        self.channel = self.channel.trim().to_string();
+        if self.channel.chars().count() > changedesk_core::triage::MAX_NAME_LEN {
+            return Err("the channel's name is too long".into());
+        }
         self.workloads = tidy(self.workloads, false);
         self.members = tidy(self.members, true);
         if self.workloads.is_empty() {
@@ -154,24 +187,45 @@ impl Store {
         dispatch!(self.pilot_candidates())
     }
 
-    /// Opens the pilot tasks `tasks` (post, group, first day) not opened
-    /// yet; how many were new.
-    pub async fn open_pilot_tasks(
+    /// Those of `tasks` (post, group) not opened yet.
+    pub async fn unopened_pilot_tasks(
         &self,
-        tasks: &[(String, String, time::Date)],
-        at: Timestamp,
-    ) -> Result<usize> {
+        tasks: &[(String, String)],
+    ) -> Result<Vec<(String, String)>> {
         if tasks.is_empty() {
+            return Ok(Vec::new());
+        }
+        dispatch!(self.unopened_pilot_tasks(tasks))
+    }
+
+    /// Opens the pilot tasks of `tasks` not opened yet, each with its
+    /// event (in one transaction: a task is told once); how many were new.
+    pub async fn open_pilot_tasks(&self, tasks: &[NewPilotTask], at: Timestamp) -> Result<usize> {
+        let (posts, groups): (Vec<String>, Vec<String>) = tasks
+            .iter()
+            .map(|t| (t.post_id.clone(), t.group.clone()))
+            .unzip();
+        let pairs: Vec<(String, String)> = posts.into_iter().zip(groups).collect();
+        // the tasks opened already (each rules run asks again) are read
+        // without the write lock, which is taken only for new ones
+        let new = self.unopened_pilot_tasks(&pairs).await?;
+        let new: Vec<&NewPilotTask> = tasks
+            .iter()
+            .filter(|t| new.iter().any(|(p, g)| *p == t.post_id && *g == t.group))
+            .collect();
+        if new.is_empty() {
             return Ok(0);
         }
         let writer = &*self.writer;
-        dispatch_write!(self.open_pilot_tasks(writer, tasks, at))
+        dispatch_write!(self.open_pilot_tasks(writer, &new, at))
     }
 
-    /// The pilot tasks, newest first (at most 1,000), of one post or all,
-    /// each with its group's latest finding.
-    pub async fn pilot_tasks(&self, post_id: Option<&str>) -> Result<Vec<PilotTask>> {
-        dispatch!(self.pilot_tasks(post_id))
+    /// One page of the pilot tasks `query` names, newest first (at most
+    /// `limit`, 1 to [`MAX_PILOT_TASKS`], from `query.offset`), each with
+    /// its group's latest finding.
+    pub async fn pilot_tasks(&self, query: &PilotTaskQuery, limit: i64) -> Result<Vec<PilotTask>> {
+        let limit = limit.clamp(1, MAX_PILOT_TASKS);
+        dispatch!(self.pilot_tasks(query, limit))
     }
 
     /// The pilot findings recorded about the posts `scope` sees since

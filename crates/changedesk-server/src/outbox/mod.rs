@@ -1125,8 +1125,8 @@ fn review_entries(
     out
 }
 
-/// Whether `channel` hears of `e`: its filter matches, and a test goes
-/// only to the channel it names.
+/// Whether `channel` hears of `e`: its filter matches; a test, a change
+/// request and a pilot task's notice go only to the channel they name.
 fn hears_of(
     filter: &ChannelFilter,
     channel: &ChannelRow,
@@ -1143,6 +1143,8 @@ fn hears_of(
         EventKind::ChangeRequested | EventKind::ChangeRevised | EventKind::ChangeClosed => {
             connector && e.target.as_deref() == Some(channel.name.as_str())
         }
+        // a pilot task's notice is for the channel its group names
+        EventKind::PilotOpened => !connector && e.target.as_deref() == Some(channel.name.as_str()),
         // a connector that opens incidents hears of its tenants' incidents
         EventKind::IncidentNew | EventKind::IncidentUpdated | EventKind::IncidentResolved
             if connector =>

@@ -61,7 +61,18 @@ struct ListPage {
     summary: api::CommsReportDto,
     ack_rate: String,
     before_rate: String,
+    /// The next page's address, when there are older ones.
+    older: Option<String>,
 }
+
+/// The list's page: those older than `before`.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListQuery {
+    before: Option<i64>,
+}
+
+/// Communications a page of the list shows.
+const PAGE: i64 = 50;
 
 struct Row {
     id: i64,
@@ -74,8 +85,28 @@ struct Row {
 
 /// `GET /comms`: the communications the caller sees and the last 90 days'
 /// measure.
-pub(crate) async fn list(State(state): State<AppState>, user: SignedIn) -> UiResult<Response> {
-    let rows = api::list(&state, &user.caller, &CommsParams::default()).await?;
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Query(q): Query<ListQuery>,
+) -> UiResult<Response> {
+    // one more than a page: whether there are older ones
+    let mut rows = api::list(
+        &state,
+        &user.caller,
+        &CommsParams {
+            before: q.before,
+            limit: Some(PAGE + 1),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let older = if i64::try_from(rows.len()).unwrap_or(i64::MAX) > PAGE {
+        rows.truncate(usize::try_from(PAGE).unwrap_or(usize::MAX));
+        rows.last().map(|c| format!("/comms?before={}", c.id))
+    } else {
+        None
+    };
     let days = crate::reports::DEFAULT_DAYS;
     let summary = api::report(&state, &user.caller, days).await?;
     let page = ListPage {
@@ -98,6 +129,7 @@ pub(crate) async fn list(State(state): State<AppState>, user: SignedIn) -> UiRes
             .map(percent)
             .unwrap_or_else(|| "–".into()),
         summary,
+        older,
     };
     html(&page)
 }

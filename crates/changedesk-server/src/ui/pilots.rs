@@ -15,16 +15,25 @@ use crate::http::AppState;
 use crate::http::auth::Need;
 use crate::http::routes::pilots::{self as api, PilotGroupRequest, PilotParams};
 
+/// The most open pilot tasks `/pilots` shows (the API pages through all).
+const OPEN_SHOWN: i64 = 1000;
+/// The most done ones it shows, newest first.
+const DONE_SHOWN: i64 = 100;
+
 #[derive(Template)]
 #[template(path = "pilots.html")]
 struct PilotsPage {
     layout: Layout,
     notice: Option<Notice>,
     can_configure: bool,
-    /// name, description, workloads, members (count).
-    groups: Vec<(String, String, String, usize)>,
+    /// name, description, workloads, members (count), channel.
+    groups: Vec<(String, String, String, usize, String)>,
+    /// The channels a group may be told through (not connectors).
+    channels: Vec<String>,
     /// post, group, first day, finding (empty: open).
     tasks: Vec<(String, String, String, String)>,
+    /// More open tasks than the page shows.
+    open_cut: bool,
 }
 
 async fn page(
@@ -34,13 +43,39 @@ async fn page(
     status: StatusCode,
 ) -> UiResult<Response> {
     let groups = api::groups(state, &user.caller).await?;
-    let mut tasks = api::tasks(state, &user.caller, &PilotParams::default()).await?;
-    // open ones first, then the newest
-    tasks.sort_by_key(|t| t.finding.is_some());
+    let can_configure = user.caller.require(Need::Configure).is_ok();
+    let channels = if can_configure {
+        state
+            .store
+            .channels()
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.kind
+                    .parse::<changedesk_core::notify::ChannelKind>()
+                    .is_ok_and(|k| !k.is_connector())
+            })
+            .map(|c| c.name)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // the open ones first (those waiting for their group), then the
+    // newest done
+    let open = |state: &str, limit: i64| PilotParams {
+        state: Some(state.to_string()),
+        limit: Some(limit),
+        ..Default::default()
+    };
+    let mut tasks = api::tasks(state, &user.caller, &open("open", OPEN_SHOWN)).await?;
+    let open_count = tasks.len();
+    tasks.extend(api::tasks(state, &user.caller, &open("done", DONE_SHOWN)).await?);
     let page = PilotsPage {
         layout: user.layout("Pilots", "pilots"),
         notice,
-        can_configure: user.caller.require(Need::Configure).is_ok(),
+        can_configure,
+        channels,
+        open_cut: i64::try_from(open_count).unwrap_or(i64::MAX) >= OPEN_SHOWN,
         groups: groups
             .into_iter()
             .map(|g| {
@@ -49,6 +84,7 @@ async fn page(
                     g.description,
                     g.workloads.join(", "),
                     g.members.len(),
+                    g.channel,
                 )
             })
             .collect(),
@@ -88,6 +124,7 @@ pub(crate) async fn save(State(state): State<AppState>, form: UiForm) -> UiResul
         description: form.get("description").to_string(),
         workloads: list_of(form.get("workloads")),
         members: list_of(form.get("members")),
+        channel: form.get("channel").to_string(),
     };
     match api::save(&state, &form.user.caller, form.get("name"), req).await {
         Ok(()) => Ok(Redirect::to("/pilots").into_response()),

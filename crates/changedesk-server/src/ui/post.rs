@@ -739,7 +739,7 @@ async fn render(
         caller,
         &crate::http::routes::comms::CommsParams {
             post: Some(id.clone()),
-            state: None,
+            ..Default::default()
         },
     )
     .await?
@@ -755,7 +755,13 @@ async fn render(
     .collect();
     let pilots: Vec<(String, String, String)> = state
         .store
-        .pilot_tasks(Some(&id))
+        .pilot_tasks(
+            &changedesk_store::PilotTaskQuery {
+                post_id: Some(id.clone()),
+                ..Default::default()
+            },
+            changedesk_store::MAX_PILOT_TASKS,
+        )
         .await?
         .into_iter()
         .map(|t| {

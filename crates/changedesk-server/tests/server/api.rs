@@ -2989,6 +2989,7 @@ async fn every_documented_action_is_accepted(store: Store) {
                 description: String::new(),
                 workloads: vec!["Exchange Online".into()],
                 members: Vec::new(),
+                channel: String::new(),
             },
             "test",
             at(NOW),

@@ -607,7 +607,7 @@ async fn the_rules_ask_for_the_communications_they_require(store: Store) {
         .await
         .unwrap();
     assert_eq!(s.comms_requested, 1, "{s:?}");
-    let all = store.comms_list(None, None).await.unwrap();
+    let all = store.comms_all(&Default::default()).await.unwrap();
     assert_eq!(all.len(), 1);
     let c = &all[0];
     assert_eq!(
@@ -627,7 +627,7 @@ async fn the_rules_ask_for_the_communications_they_require(store: Store) {
         .await
         .unwrap();
     assert_eq!(s.comms_requested, 0, "{s:?}");
-    assert_eq!(store.comms_list(None, None).await.unwrap().len(), 1);
+    assert_eq!(store.comms_all(&Default::default()).await.unwrap().len(), 1);
     let audit = store.audit_log(50).await.unwrap();
     assert!(
         audit

@@ -217,3 +217,124 @@ async fn reader_of_zulu(f: &super::ui::Fixture, name: &str) {
 }
 
 both!(a_pilot_task_opens_when_the_targeted_release_starts);
+
+/// A pilot group that names a channel is told of each task opened for it,
+/// once, through that channel alone; an e-mail reaches its recipients.
+async fn a_pilot_group_is_told_of_its_tasks_through_its_channel(store: Store) {
+    use changedesk_server::outbox::{ChannelRequest, MailSetup, Mailer, Outbox, new_channel};
+    let f = fixture(store, 0).await;
+    f.store
+        .import_messages(
+            "alpha",
+            &[post("MC7101", &["Microsoft Teams"], "early March 2026")],
+            &opts("2026-03-09T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let ring = std::sync::Arc::new(
+        changedesk_secrets::Keyring::from_text("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", &[])
+            .unwrap(),
+    );
+    for req in [
+        // the group's: hears of pilot tasks alone
+        ChannelRequest {
+            name: "pilot-mail".into(),
+            kind: Some("email".into()),
+            recipients: vec!["ana@contoso.com".into()],
+            events: vec!["pilot.opened".into()],
+            batch_minutes: Some(0),
+            ..Default::default()
+        },
+        // another that hears every event a channel may hear by default
+        ChannelRequest {
+            name: "everything".into(),
+            kind: Some("email".into()),
+            recipients: vec!["all@contoso.com".into()],
+            batch_minutes: Some(0),
+            ..Default::default()
+        },
+    ] {
+        let (c, _) =
+            new_channel(&ring, &req, &[], &[], "admin", at("2026-03-01T00:00:00Z")).unwrap();
+        f.store.create_channel(&c).await.unwrap();
+    }
+    let admin = sign_in(&f, "admin").await;
+    let group = |channel: &str| json!({"workloads": ["Microsoft Teams"], "members": ["ana@contoso.com"], "channel": channel});
+    let r = admin
+        .send_json(&f, "PUT", "/api/v1/pilot-groups/early", &group("nowhere"))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(r.body.contains("there is no channel"), "{}", r.body);
+    let r = admin
+        .send_json(
+            &f,
+            "PUT",
+            "/api/v1/pilot-groups/early",
+            &group(" Pilot-Mail "),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let groups = json_of(&admin.get(&f, "/api/v1/pilot-groups").await.body);
+    assert_eq!(groups[0]["channel"], "pilot-mail", "{groups}");
+    let page = admin.get(&f, "/pilots").await;
+    assert!(
+        page.body.contains("<td>pilot-mail</td>")
+            && page.body.contains("<option>everything</option>"),
+        "{}",
+        page.body
+    );
+
+    let triage = Triage::load(&f.store, Default::default()).await.unwrap();
+    let mail = tempfile::tempdir().unwrap();
+    let mut outbox = Outbox::new(
+        f.store.clone(),
+        Some(ring),
+        changedesk_notify::WebhookSender::new(std::time::Duration::from_secs(2)).unwrap(),
+    );
+    outbox.public_url = Some("https://changedesk.example".into());
+    outbox.mail = Some(MailSetup {
+        from: "changedesk <changedesk@example.com>".into(),
+        reply_to: None,
+        mailer: Mailer::Directory(mail.path().to_path_buf()),
+    });
+    for _ in 0..2 {
+        apply_rules(&f.store, &triage, at(NOW), false)
+            .await
+            .unwrap();
+        outbox.run_once(at(NOW)).await.unwrap();
+    }
+    let log = |channel: &str| changedesk_store::DeliveryFilter {
+        channel: Some(channel.into()),
+        ..Default::default()
+    };
+    let told = f.store.deliveries(&log("pilot-mail")).await.unwrap();
+    assert_eq!(told.len(), 1, "once: {told:?}");
+    assert_eq!(
+        (
+            told[0].kind.as_str(),
+            told[0].post_id.as_deref(),
+            told[0].state.as_str()
+        ),
+        ("pilot.opened", Some("MC7101"), "delivered")
+    );
+    let elsewhere = f.store.deliveries(&log("everything")).await.unwrap();
+    assert!(
+        elsewhere.iter().all(|d| d.kind != "pilot.opened"),
+        "{elsewhere:?}"
+    );
+    // the e-mail, as its recipient gets it
+    let mails: Vec<String> = std::fs::read_dir(mail.path())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|m| m.contains("ana@contoso.com"))
+        .collect();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(
+        mails[0].contains("Pilot: try this change in preview")
+            && mails[0].contains("Pilot group early")
+            && mails[0].contains("MC7101"),
+        "{}",
+        mails[0]
+    );
+}
+both!(a_pilot_group_is_told_of_its_tasks_through_its_channel);

@@ -8,8 +8,8 @@
 use changedesk_core::comms::{Audience, CommsState, CommsText};
 use changedesk_core::notify::{Event, EventKind};
 use changedesk_store::{
-    AckOutcome, CommsChange, CommsSend, NewChannel, NewComms, PilotGroup, Store, StoreError,
-    TenantScope,
+    AckOutcome, CommsChange, CommsQuery, CommsSend, MAX_COMMS_LIST, NewChannel, NewComms,
+    NewPilotTask, PilotGroup, PilotTaskQuery, Store, StoreError, TenantScope,
 };
 
 use crate::conformance;
@@ -163,9 +163,33 @@ conformance!(
             store.acknowledge_comms(9999, "ana", now).await.unwrap(),
             AckOutcome::NotSent
         );
-        // listed: of a post, sent since
-        assert_eq!(store.comms_list(Some("MC1"), None).await.unwrap().len(), 3);
-        assert_eq!(store.comms_list(None, Some(now)).await.unwrap().len(), 1);
+        // listed: of a post, sent since, in a state, a page at a time
+        let of_mc1 = CommsQuery {
+            post_id: Some("MC1".into()),
+            ..Default::default()
+        };
+        assert_eq!(store.comms_all(&of_mc1).await.unwrap().len(), 3);
+        let since = CommsQuery {
+            sent_since: Some(now),
+            ..Default::default()
+        };
+        assert_eq!(store.comms_all(&since).await.unwrap().len(), 1);
+        let sent = CommsQuery {
+            state: Some(CommsState::Sent),
+            ..Default::default()
+        };
+        let sent = store.comms_all(&sent).await.unwrap();
+        assert_eq!(sent.iter().map(|c| c.id).collect::<Vec<_>>(), [id]);
+        let first = store.comms_page(&of_mc1, 2).await.unwrap();
+        assert_eq!(first.len(), 2);
+        assert!(first[0].id > first[1].id, "newest first");
+        let next = CommsQuery {
+            before: Some(first[1].id),
+            ..of_mc1.clone()
+        };
+        let rest = store.comms_page(&next, 2).await.unwrap();
+        assert_eq!(rest.len(), 1);
+        assert!(rest[0].id < first[1].id);
         let audit: Vec<String> = store
             .audit_log(50)
             .await
@@ -196,6 +220,7 @@ conformance!(
             description: "Early adopters".into(),
             workloads: vec!["Microsoft Teams".into()],
             members: vec!["Ana@Contoso.com".into()],
+            channel: String::new(),
         };
         store.save_pilot_group(&group, "admin", now).await.unwrap();
         let bad = PilotGroup {
@@ -209,10 +234,42 @@ conformance!(
         let groups = store.pilot_groups().await.unwrap();
         assert_eq!(groups[0].members, vec!["ana@contoso.com".to_string()]);
         let day = time::macros::date!(2026 - 03 - 01);
-        let tasks = [
-            ("MC1".to_string(), "early".to_string(), day),
-            ("MC2".to_string(), "early".to_string(), day),
-        ];
+        // MC1's group is told (its event is recorded with the task), MC2's not
+        let notice = Event {
+            kind: EventKind::PilotOpened,
+            at: now,
+            post: None,
+            incident: None,
+            tenants: vec!["alpha".into()],
+            owner: None,
+            changes: Vec::new(),
+            reason: Some("try it".into()),
+            target: Some("pilots".into()),
+            ticket_scope: None,
+            moves: Vec::new(),
+        };
+        let task = |post: &str, event: Option<Event>| NewPilotTask {
+            post_id: post.into(),
+            group: "early".into(),
+            pilot_start: day,
+            event,
+        };
+        let tasks = [task("MC1", Some(notice.clone())), task("MC2", None)];
+        let told = |events: Vec<changedesk_store::StoredEvent>| {
+            events
+                .iter()
+                .filter(|e| e.event.kind == EventKind::PilotOpened)
+                .count()
+        };
+        let before = told(store.pending_events(1000).await.unwrap());
+        assert_eq!(
+            store
+                .unopened_pilot_tasks(&[("MC1".into(), "early".into())])
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         assert_eq!(store.open_pilot_tasks(&tasks, now).await.unwrap(), 2);
         assert_eq!(
             store.open_pilot_tasks(&tasks, now).await.unwrap(),
@@ -221,12 +278,41 @@ conformance!(
         );
         assert!(
             store
-                .pilot_tasks(None)
+                .unopened_pilot_tasks(&[("MC1".into(), "early".into())])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // told once, for the task opened with an event only
+        assert_eq!(told(store.pending_events(1000).await.unwrap()) - before, 1);
+        let all = PilotTaskQuery::default();
+        assert!(
+            store
+                .pilot_tasks(&all, 1000)
                 .await
                 .unwrap()
                 .iter()
                 .all(|t| t.finding.is_none())
         );
+        // pages, and open or done (no finding yet: both open)
+        let second = PilotTaskQuery {
+            offset: 1,
+            ..all.clone()
+        };
+        let page = store.pilot_tasks(&second, 1).await.unwrap();
+        assert_eq!(page.len(), 1);
+        let first = store.pilot_tasks(&all, 1).await.unwrap();
+        assert_ne!(first[0].post_id, page[0].post_id);
+        let open = PilotTaskQuery {
+            done: Some(false),
+            ..all.clone()
+        };
+        assert_eq!(store.pilot_tasks(&open, 1000).await.unwrap().len(), 2);
+        let done = PilotTaskQuery {
+            done: Some(true),
+            ..all.clone()
+        };
+        assert!(store.pilot_tasks(&done, 1000).await.unwrap().is_empty());
         assert!(
             store
                 .remove_pilot_group("early", "admin", now)
@@ -240,7 +326,17 @@ conformance!(
                 .unwrap()
         );
         assert_eq!(
-            store.pilot_tasks(Some("MC1")).await.unwrap().len(),
+            store
+                .pilot_tasks(
+                    &PilotTaskQuery {
+                        post_id: Some("MC1".into()),
+                        ..Default::default()
+                    },
+                    1000
+                )
+                .await
+                .unwrap()
+                .len(),
             1,
             "tasks stay"
         );
@@ -255,5 +351,34 @@ conformance!(
                 .unwrap(),
             0
         );
+    }
+);
+
+conformance!(
+    every_communication_is_read_whatever_their_count,
+    |store: Store| async move {
+        store
+            .import_messages("alpha", &posts(&["MC1"]), &opts("2026-03-01T00:00:00Z"))
+            .await
+            .unwrap();
+        let now = at("2026-03-02T08:00:00Z");
+        let count = usize::try_from(MAX_COMMS_LIST).unwrap() + 3;
+        for _ in 0..count {
+            store
+                .create_comms(&new_comms("MC1"), "owen", now)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        let all = CommsQuery::default();
+        // a page holds at most MAX_COMMS_LIST, whatever is asked
+        let page = store.comms_page(&all, 5_000).await.unwrap();
+        assert_eq!(page.len(), usize::try_from(MAX_COMMS_LIST).unwrap());
+        // the reports read them all, each once
+        let every = store.comms_all(&all).await.unwrap();
+        assert_eq!(every.len(), count);
+        let mut ids: Vec<i64> = every.iter().map(|c| c.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), count);
     }
 );

@@ -259,6 +259,7 @@ impl DemoHooks {
             Self::CHANNEL,
             "collaboration-mail",
             "change-board",
+            "pilot-mail",
             "teams",
             "slack",
             Self::CONNECTOR,
@@ -310,6 +311,16 @@ impl DemoHooks {
                     "item.reopened".into(),
                 ],
                 major: true,
+                batch_minutes: Some(0),
+                ..Default::default()
+            },
+            // the early-adopters pilot group, told of each pilot task
+            // opened for it (that event alone)
+            ChannelRequest {
+                name: "pilot-mail".into(),
+                kind: Some("email".into()),
+                recipients: vec!["ana@contoso.example".into(), "bo@contoso.example".into()],
+                events: vec!["pilot.opened".into()],
                 batch_minutes: Some(0),
                 ..Default::default()
             },
@@ -374,7 +385,8 @@ impl DemoHooks {
         });
         println!(
             "Notifications: a signed webhook `{}` to a local receiver that verifies every signature ({}); e-mail to \
-             the Collaboration owner and a change board (major changes), captured in {DEMO_MAIL_DIR}/; a Teams \
+             the Collaboration owner, a change board (major changes) and the early-adopters pilot group (its pilot \
+             tasks), captured in {DEMO_MAIL_DIR}/; a Teams \
              Workflows flow ({}) and a Slack webhook (high and critical, {}), both local mocks",
             Self::CHANNEL,
             receiver.url(),
@@ -878,6 +890,7 @@ async fn set_up_triage(store: &Store, at: Timestamp) -> Result<usize> {
                     "ana@contoso.example".to_string(),
                     "bo@contoso.example".to_string(),
                 ],
+                channel: "pilot-mail".to_string(),
             },
             DEMO_ACTOR,
             at,

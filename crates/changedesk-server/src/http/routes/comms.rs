@@ -128,6 +128,10 @@ pub struct CommsParams {
     pub post: Option<String>,
     /// Only those in this state.
     pub state: Option<String>,
+    /// Those older than this one (the id of the last of the page before).
+    pub before: Option<i64>,
+    /// How many (default and most: 1,000).
+    pub limit: Option<i64>,
 }
 
 /// A communication to ask for. Without a subject and text, the first draft
@@ -243,7 +247,9 @@ pub(crate) async fn find(state: &AppState, caller: &Caller, id: i64) -> ApiResul
     }
 }
 
-/// The communications `caller` sees, newest first.
+/// The communications `caller` sees, newest first: a page of at most
+/// `p.limit` (1,000), older than `p.before`; fewer only when there are no
+/// more.
 pub(crate) async fn list(
     state: &AppState,
     caller: &Caller,
@@ -255,22 +261,51 @@ pub(crate) async fn list(
             Some(s) => Some(s.parse().map_err(ApiError::bad_request)?),
             None => None,
         };
-    let post = p.post.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let rows = state.store.comms_list(post, None).await?;
+    let limit = match p.limit {
+        None => changedesk_store::MAX_COMMS_LIST,
+        Some(n) if (1..=changedesk_store::MAX_COMMS_LIST).contains(&n) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "limit is 1 to {}",
+                changedesk_store::MAX_COMMS_LIST
+            )));
+        }
+    };
+    let mut query = changedesk_store::CommsQuery {
+        post_id: p
+            .post
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        state: wanted,
+        before: p.before,
+        ..Default::default()
+    };
     let mut out = Vec::new();
     let mut seen = PostsSeen::new(state, caller);
-    for c in rows {
-        if wanted.is_some_and(|w| w != c.state) {
-            continue;
+    // the store's pages are read on until the caller's page is full: those
+    // of other tenants are skipped, never a reason to stop early
+    loop {
+        let page = state
+            .store
+            .comms_page(&query, changedesk_store::MAX_COMMS_LIST)
+            .await?;
+        let more =
+            i64::try_from(page.len()).unwrap_or(i64::MAX) >= changedesk_store::MAX_COMMS_LIST;
+        query.before = page.last().map(|c| c.id);
+        for c in page {
+            if caller.speaks_for(&c.tenants) && seen.sees(&c.post_id).await {
+                out.push(c);
+                if i64::try_from(out.len()).unwrap_or(i64::MAX) >= limit {
+                    return Ok(out);
+                }
+            }
         }
-        if !caller.speaks_for(&c.tenants) {
-            continue;
-        }
-        if seen.sees(&c.post_id).await {
-            out.push(c);
+        if !more {
+            return Ok(out);
         }
     }
-    Ok(out)
 }
 
 /// The user `name` names, as stored (lower case), if there is one.
@@ -612,7 +647,13 @@ pub(crate) async fn report(
     caller.require(Need::Reports)?;
     let now = state.now();
     let period = crate::reports::Period::last(days, 1, now).map_err(ApiError::bad_request)?;
-    let rows = state.store.comms_list(None, Some(period.from)).await?;
+    let rows = state
+        .store
+        .comms_all(&changedesk_store::CommsQuery {
+            sent_since: Some(period.from),
+            ..Default::default()
+        })
+        .await?;
     // the reports are read by analytics readers too: the communications of
     // the caller's tenants' posts (all of them without a tenant limit)
     let mine: Vec<CommsRow> = rows
@@ -643,7 +684,8 @@ pub(crate) async fn report(
     })
 }
 
-/// The communications the caller sees, newest first (at most 1,000).
+/// The communications the caller sees, newest first, a page at a time (at
+/// most `limit`, 1,000; the next page `before` the last one's id).
 #[utoipa::path(get, path = "/api/v1/comms", tag = "comms", params(CommsParams),
     responses((status = 200, body = Vec<CommsDto>), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem)))]

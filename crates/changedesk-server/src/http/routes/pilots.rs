@@ -35,6 +35,9 @@ pub struct PilotGroupDto {
     /// Its members' e-mail addresses.
     #[serde(default)]
     pub members: Vec<String>,
+    /// The channel told when a pilot task opens for it (empty: none).
+    #[serde(default)]
+    pub channel: String,
 }
 
 /// A pilot group as saved.
@@ -46,6 +49,11 @@ pub struct PilotGroupRequest {
     pub workloads: Vec<String>,
     #[serde(default)]
     pub members: Vec<String>,
+    /// The channel (e-mail, Teams, Slack or webhook) told when a pilot task
+    /// opens for the group: a `pilot.opened` event for it alone. Absent or
+    /// empty: none.
+    #[serde(default)]
+    pub channel: String,
 }
 
 /// A pilot task, with its group's finding.
@@ -88,6 +96,10 @@ pub struct PilotParams {
     pub post: Option<String>,
     /// `open` or `done`.
     pub state: Option<String>,
+    /// How many of those the caller sees to pass over (the pages before).
+    pub offset: Option<i64>,
+    /// How many (default and most: 1,000).
+    pub limit: Option<i64>,
 }
 
 /// The pilot groups.
@@ -110,11 +122,41 @@ pub(crate) async fn save(
         description: req.description,
         workloads: req.workloads,
         members: req.members,
+        channel: notice_channel(state, &req.channel).await?,
     };
     Ok(state
         .store
         .save_pilot_group(&group, &caller.actor(), state.now())
         .await?)
+}
+
+/// The channel named `name` as stored, if it can tell a group of its
+/// tasks (any channel but a connector); empty for none.
+async fn notice_channel(state: &AppState, name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(String::new());
+    }
+    let channels = state.store.channels().await?;
+    let c = channels
+        .into_iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "there is no channel `{}`",
+                changedesk_core::text::clip_chars(name, 64)
+            ))
+        })?;
+    if c.kind
+        .parse::<changedesk_core::notify::ChannelKind>()
+        .map_or(true, changedesk_core::notify::ChannelKind::is_connector)
+    {
+        return Err(ApiError::bad_request(format!(
+            "`{}` is a {} connector: a pilot group is told through an e-mail, Teams, Slack or webhook channel",
+            c.name, c.kind
+        )));
+    }
+    Ok(c.name)
 }
 
 /// Removes pilot group `name`; 404 when there is none.
@@ -153,18 +195,52 @@ pub(crate) async fn tasks(
             )));
         }
     };
-    let post = p.post.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let most = changedesk_store::MAX_PILOT_TASKS;
+    let limit = match p.limit {
+        None => most,
+        Some(n) if (1..=most).contains(&n) => n,
+        Some(_) => return Err(ApiError::bad_request(format!("limit is 1 to {most}"))),
+    };
+    let mut skip = match p.offset {
+        None => 0,
+        Some(n) if n >= 0 => n,
+        Some(_) => return Err(ApiError::bad_request("offset is 0 or more")),
+    };
+    let mut query = changedesk_store::PilotTaskQuery {
+        post_id: p
+            .post
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        done,
+        offset: 0,
+    };
     let mut out = Vec::new();
     let mut seen = super::comms::PostsSeen::new(state, caller);
-    for t in state.store.pilot_tasks(post).await? {
-        if done.is_some_and(|d| d != t.finding.is_some()) {
-            continue;
-        }
-        if seen.sees(&t.post_id).await {
+    // the store's pages are read on until the caller's page is full: the
+    // tasks of posts the caller does not see are passed over, not counted
+    loop {
+        let page = state.store.pilot_tasks(&query, most).await?;
+        let more = i64::try_from(page.len()).unwrap_or(i64::MAX) >= most;
+        query.offset += most;
+        for t in page {
+            if !seen.sees(&t.post_id).await {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
             out.push(t);
+            if i64::try_from(out.len()).unwrap_or(i64::MAX) >= limit {
+                return Ok(out);
+            }
+        }
+        if !more {
+            return Ok(out);
         }
     }
-    Ok(out)
 }
 
 /// The pilot groups.
@@ -183,6 +259,7 @@ async fn list_groups(
                 description: g.description,
                 workloads: g.workloads,
                 members: g.members,
+                channel: g.channel,
             })
             .collect(),
     ))
