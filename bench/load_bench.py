@@ -36,7 +36,8 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "changedesk")
+# BENCH_BIN compares another build (a copy of an earlier one) on the same archive
+BIN = os.environ.get("BENCH_BIN") or os.path.join(ROOT, "target", "release", "changedesk")
 LUA = os.path.join(ROOT, "bench", "load_paths.lua")
 PASSWORD = "load-bench-password-not-secret"
 SCOPED_TENANTS = 10
@@ -50,7 +51,8 @@ your yours able make made like well available change changes update updated user
 
 def child_env():
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHANGEDESK_")}
-    env["CHANGEDESK_LOG"] = "warn"
+    # BENCH_LOG=info shows what the server's background work does
+    env["CHANGEDESK_LOG"] = os.environ.get("BENCH_LOG", "warn")
     return env
 
 

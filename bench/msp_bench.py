@@ -258,6 +258,7 @@ def sync_load(args, backend, db, token, tenant):
                    "synced": synced_since(backend, db, start_text), "tenants": args.tenants,
                    "seconds": args.sync_seconds, "rate": args.rate, "paths": paths, "cache_mb": args.cache_mb,
                    "slowest": getattr(open_loop, "slowest", []),
+                   "misses": getattr(open_loop, "misses", []),
                    "p99_warm_ms": pct(getattr(open_loop, "warm", []), 99), "warmup_s": WARMUP_S}
     finally:
         if server:
@@ -320,10 +321,11 @@ def open_loop(base, mixed, rate, seconds):
             req = urllib.request.Request(base + path, headers=headers)
             with urllib.request.urlopen(req, timeout=30) as r:
                 r.read()
+                kept = r.headers.get("x-changedesk-cache", "-")
             done = time.monotonic()
             with lock:
                 latencies.append((done - due) * 1000)
-                timeline.append((due - start, (done - due) * 1000, path))
+                timeline.append((due - start, (done - due) * 1000, path, kept, done - start))
         except Exception as e:  # noqa: BLE001 (reported, not hidden)
             with lock:
                 errors.append(f"{path}: {e}")
@@ -340,11 +342,16 @@ def open_loop(base, mixed, rate, seconds):
     latencies.sort()
     # the slowest requests, when they were due (s into the phase): whether
     # they gather at its start (answers made cold) or anywhere else
+    # (and whether the answer cache had their answer: `hit`, `miss`)
     timeline.sort(key=lambda t: -t[1])
-    open_loop.slowest = [{"at_s": round(t, 2), "ms": round(ms, 1), "path": p} for t, ms, p in timeline[:25]]
+    open_loop.slowest = [{"at_s": round(t, 2), "ms": round(ms, 1), "path": p, "cache": c}
+                         for t, ms, p, c, _ in timeline[:25]]
+    # the answers made afresh (misses), when they were due and how long
+    # they took: what each stall of the loop waited for
+    open_loop.misses = sorted((round(t, 2), round(ms, 1), p) for t, ms, p, c, _ in timeline if c == "miss")
     # and the requests due after the first WARMUP_S seconds: the answer
     # cache's first answers are made cold, all at the start
-    open_loop.warm = sorted(ms for t, ms, _ in timeline if t >= WARMUP_S)
+    open_loop.warm = sorted(ms for t, ms, *_ in timeline if t >= WARMUP_S)
     return latencies, errors
 
 

@@ -2,7 +2,7 @@
 //! schedule (its first sync spread over the first interval, then every
 //! interval with ±10 % jitter so a thousand tenants do not all ask Graph at
 //! once), the rules run over what arrived, and overdue and missed items are
-//! found. A sync can also be asked for now (`POST
+//! found (at most once a minute, [`SWEEP_EVERY`]). A sync can also be asked for now (`POST
 //! /api/v1/tenants/{name}/sync`).
 //!
 //! Shutdown: a running sync gets a grace period to finish; after that it is
@@ -27,6 +27,13 @@ use crate::triage::{Triage, apply_rules, sweep_deadlines};
 /// How often the scheduler reads again which tenants were added to the
 /// database.
 pub const ROSTER_REFRESH: Duration = Duration::from_secs(30);
+
+/// How often, at most, the deadline sweep runs after a round. Rounds follow
+/// one another every few seconds when thousands of tenants are due through
+/// the interval, and the sweep reads every open item (with an MSP's tenant
+/// exceptions): once a minute finds every crossing (due dates and
+/// deadlines are days) without holding the database between rounds.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Jobs {
     pub store: Store,
@@ -74,6 +81,8 @@ impl Jobs {
             "scheduler started"
         );
         let mut requests_open = true;
+        // when the deadline sweep last ran (`SWEEP_EVERY`)
+        let mut swept: Option<Instant> = None;
         loop {
             let next = due
                 .values()
@@ -130,8 +139,9 @@ impl Jobs {
             }
             // a bug that panics in one round is reported and the scheduler
             // goes on with the next
-            let work =
-                futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(self.round(&ready)));
+            let work = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+                self.round(&ready, &mut swept),
+            ));
             tokio::pin!(work);
             tokio::select! {
                 done = &mut work => {
@@ -166,8 +176,9 @@ impl Jobs {
         }
     }
 
-    /// One round: sync these tenants, then the rules and the deadline sweep.
-    async fn round(&self, tenants: &[TenantConfig]) {
+    /// One round: sync these tenants, then the rules and (when it did not
+    /// run in the last [`SWEEP_EVERY`], `swept`) the deadline sweep.
+    async fn round(&self, tenants: &[TenantConfig], swept: &mut Option<Instant>) {
         let now = (self.clock)();
         let request = SyncRequest {
             full: false,
@@ -206,6 +217,10 @@ impl Jobs {
             ),
             Err(e) => tracing::error!(error = %e, "the rules failed"),
         }
+        if swept.is_some_and(|at| at.elapsed() < SWEEP_EVERY) {
+            return;
+        }
+        *swept = Some(Instant::now());
         match sweep_deadlines(&self.store, &self.triage.missed, now).await {
             Ok(s) => tracing::info!(
                 overdue = s.overdue,

@@ -510,7 +510,7 @@ async fn run_tenant(
         None
     } else {
         store
-            .tenant(&tenant.name)
+            .tenant_marks(&tenant.name)
             .await
             .map_err(|source| TenantError::Store {
                 tenant: tenant.name.clone(),
@@ -526,7 +526,7 @@ async fn run_tenant(
     };
     // a field of the tenant's archive state, if it has one
     let held =
-        |f: fn(&changedesk_store::TenantRow) -> Option<Timestamp>| state.as_ref().and_then(f);
+        |f: fn(&changedesk_store::TenantMarks) -> Option<Timestamp>| state.as_ref().and_then(f);
 
     // Fetch every kind first. A failed fetch stops the tenant there; the
     // kinds fetched before it are still stored, each in its own transaction.

@@ -737,6 +737,13 @@ impl Store {
         dispatch!(self.tenant(name))
     }
 
+    /// What a sync needs of a tenant's archive state: its watermarks and
+    /// complete listings (`None` before its first load). [`Store::tenant`]
+    /// also counts its posts, thousands of links at an MSP's shape.
+    pub async fn tenant_marks(&self, name: &str) -> Result<Option<TenantMarks>> {
+        dispatch!(self.tenant_marks(name))
+    }
+
     /// Loads one tenant's listings and records its sync outcome, all in one
     /// transaction: what a sync does per tenant.
     pub async fn import_batch(
@@ -2194,6 +2201,15 @@ pub struct HealthStatusCount {
     pub since: Timestamp,
     /// The first of them by name (none for an unnamed status).
     pub tenants: Vec<String>,
+}
+
+/// A tenant's sync marks: where its listings stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TenantMarks {
+    pub messages_complete_at: Option<Timestamp>,
+    pub issues_complete_at: Option<Timestamp>,
+    pub messages_watermark: Option<Timestamp>,
+    pub issues_watermark: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -2106,6 +2106,25 @@ pub(crate) async fn tenant(pool: &Pool<Db>, name: &str) -> Result<Option<TenantR
     Ok(tenant_rows(pool, Some(name)).await?.into_iter().next())
 }
 
+pub(crate) async fn tenant_marks(pool: &Pool<Db>, name: &str) -> Result<Option<crate::TenantMarks>> {
+    let row = sqlx::query(
+        "SELECT messages_complete_at, issues_complete_at, messages_watermark, issues_watermark \
+         FROM tenants WHERE name = $1",
+    )
+    .bind(name)
+    .fetch_optional(pool)
+    .await?;
+    row.map(|r| {
+        Ok(crate::TenantMarks {
+            messages_complete_at: read_ts_opt(r.try_get("messages_complete_at")?)?,
+            issues_complete_at: read_ts_opt(r.try_get("issues_complete_at")?)?,
+            messages_watermark: read_ts_opt(r.try_get("messages_watermark")?)?,
+            issues_watermark: read_ts_opt(r.try_get("issues_watermark")?)?,
+        })
+    })
+    .transpose()
+}
+
 pub(crate) async fn record_sync(
     pool: &Pool<Db>,
     writer: &Writer,

@@ -815,6 +815,7 @@ conformance!(
     watermarks_move_forward_with_the_data_and_sync_outcomes_are_kept,
     |store: Store| async move {
         assert!(store.tenant("alpha").await.unwrap().is_none());
+        assert!(store.tenant_marks("alpha").await.unwrap().is_none());
         let listing = vec![
             post("MC1", "2026-01-05T10:00:00Z"),
             post("MC2", "2026-02-07T08:00:00.25Z"),
@@ -827,6 +828,22 @@ conformance!(
         assert_eq!(t.messages_watermark, Some(at("2026-02-07T08:00:00.25Z")));
         assert_eq!(t.messages_complete_at, Some(at("2026-03-01T00:00:00Z")));
         assert_eq!(t.issues_watermark, None);
+        // what a sync reads: the same marks, without the counts
+        let marks = store.tenant_marks("alpha").await.unwrap().unwrap();
+        assert_eq!(
+            (
+                marks.messages_watermark,
+                marks.messages_complete_at,
+                marks.issues_watermark,
+                marks.issues_complete_at
+            ),
+            (
+                t.messages_watermark,
+                t.messages_complete_at,
+                t.issues_watermark,
+                t.issues_complete_at
+            )
+        );
         // an older listing never moves it back, and a partial one is no
         // complete listing
         store

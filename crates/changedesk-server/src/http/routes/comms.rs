@@ -261,23 +261,9 @@ pub(crate) async fn list(
             Some(s) => Some(s.parse().map_err(ApiError::bad_request)?),
             None => None,
         };
-    let limit = match p.limit {
-        None => changedesk_store::MAX_COMMS_LIST,
-        Some(n) if (1..=changedesk_store::MAX_COMMS_LIST).contains(&n) => n,
-        Some(_) => {
-            return Err(ApiError::bad_request(format!(
-                "limit is 1 to {}",
-                changedesk_store::MAX_COMMS_LIST
-            )));
-        }
-    };
+    let limit = page_limit(p.limit, changedesk_store::MAX_COMMS_LIST)?;
     let mut query = changedesk_store::CommsQuery {
-        post_id: p
-            .post
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        post_id: post_named(p.post.as_deref()),
         state: wanted,
         before: p.before,
         ..Default::default()
@@ -306,6 +292,22 @@ pub(crate) async fn list(
             return Ok(out);
         }
     }
+}
+
+/// A list's page size: `asked`, 1 to `most`; `most` when not asked.
+pub(crate) fn page_limit(asked: Option<i64>, most: i64) -> ApiResult<i64> {
+    match asked {
+        None => Ok(most),
+        Some(n) if (1..=most).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_request(format!("limit is 1 to {most}"))),
+    }
+}
+
+/// The post a list's `post` parameter names (trimmed; blank: none).
+pub(crate) fn post_named(post: Option<&str>) -> Option<String> {
+    post.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// The user `name` names, as stored (lower case), if there is one.

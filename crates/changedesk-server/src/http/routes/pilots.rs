@@ -196,23 +196,14 @@ pub(crate) async fn tasks(
         }
     };
     let most = changedesk_store::MAX_PILOT_TASKS;
-    let limit = match p.limit {
-        None => most,
-        Some(n) if (1..=most).contains(&n) => n,
-        Some(_) => return Err(ApiError::bad_request(format!("limit is 1 to {most}"))),
-    };
+    let limit = super::comms::page_limit(p.limit, most)?;
     let mut skip = match p.offset {
         None => 0,
         Some(n) if n >= 0 => n,
         Some(_) => return Err(ApiError::bad_request("offset is 0 or more")),
     };
     let mut query = changedesk_store::PilotTaskQuery {
-        post_id: p
-            .post
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        post_id: super::comms::post_named(p.post.as_deref()),
         done,
         offset: 0,
     };
