@@ -287,8 +287,9 @@ async fn remove_group(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-/// The pilot tasks of the posts the caller sees, newest first (at most
-/// 1,000), each with its group's finding.
+/// The pilot tasks of the posts the caller sees, newest first, each with
+/// its group's finding, a page at a time (at most `limit`, 1,000; the next
+/// page from `offset`).
 #[utoipa::path(get, path = "/api/v1/pilots", tag = "pilots", params(PilotParams),
     responses((status = 200, body = Vec<PilotTaskDto>), (status = 400, body = Problem), (status = 401, body = Problem),
         (status = 403, body = Problem)))]
