@@ -1143,8 +1143,13 @@ fn hears_of(
         EventKind::ChangeRequested | EventKind::ChangeRevised | EventKind::ChangeClosed => {
             connector && e.target.as_deref() == Some(channel.name.as_str())
         }
-        // a pilot task's notice is for the channel its group names
-        EventKind::PilotOpened => !connector && e.target.as_deref() == Some(channel.name.as_str()),
+        // a pilot task's notice is for the channel its group names, and
+        // a tenant-limited channel hears only of its tenants' posts
+        EventKind::PilotOpened => {
+            !connector
+                && e.target.as_deref() == Some(channel.name.as_str())
+                && (filter.tenants.is_none() || !filter.visible_tenants(e).is_empty())
+        }
         // a connector that opens incidents hears of its tenants' incidents
         EventKind::IncidentNew | EventKind::IncidentUpdated | EventKind::IncidentResolved
             if connector =>

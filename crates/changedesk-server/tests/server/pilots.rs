@@ -245,6 +245,16 @@ async fn a_pilot_group_is_told_of_its_tasks_through_its_channel(store: Store) {
             batch_minutes: Some(0),
             ..Default::default()
         },
+        // one limited to zulu, which does not see the post
+        ChannelRequest {
+            name: "zulu-mail".into(),
+            kind: Some("email".into()),
+            recipients: vec!["zed@zulu.example".into()],
+            events: vec!["pilot.opened".into()],
+            tenants: vec!["zulu".into()],
+            batch_minutes: Some(0),
+            ..Default::default()
+        },
         // another that hears every event a channel may hear by default
         ChannelRequest {
             name: "everything".into(),
@@ -254,8 +264,15 @@ async fn a_pilot_group_is_told_of_its_tasks_through_its_channel(store: Store) {
             ..Default::default()
         },
     ] {
-        let (c, _) =
-            new_channel(&ring, &req, &[], &[], "admin", at("2026-03-01T00:00:00Z")).unwrap();
+        let (c, _) = new_channel(
+            &ring,
+            &req,
+            &["alpha".into(), "zulu".into()],
+            &[],
+            "admin",
+            at("2026-03-01T00:00:00Z"),
+        )
+        .unwrap();
         f.store.create_channel(&c).await.unwrap();
     }
     let admin = sign_in(&f, "admin").await;
@@ -271,6 +288,16 @@ async fn a_pilot_group_is_told_of_its_tasks_through_its_channel(store: Store) {
             "PUT",
             "/api/v1/pilot-groups/early",
             &group(" Pilot-Mail "),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    // a second group told through the channel limited to zulu
+    let r = admin
+        .send_json(
+            &f,
+            "PUT",
+            "/api/v1/pilot-groups/zulu-early",
+            &group("zulu-mail"),
         )
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
@@ -317,6 +344,9 @@ async fn a_pilot_group_is_told_of_its_tasks_through_its_channel(store: Store) {
         ),
         ("pilot.opened", Some("MC7101"), "delivered")
     );
+    // zulu's channel is never told of alpha's post
+    let zulu = f.store.deliveries(&log("zulu-mail")).await.unwrap();
+    assert!(zulu.is_empty(), "{zulu:?}");
     let elsewhere = f.store.deliveries(&log("everything")).await.unwrap();
     assert!(
         elsewhere.iter().all(|d| d.kind != "pilot.opened"),
