@@ -967,31 +967,70 @@ pub async fn sweep_deadlines(
     now: Timestamp,
 ) -> Result<SweepSummary, TriageError> {
     use changedesk_core::triage::{
-        DeadlineKind, DeadlineStatus, auto_close_missed, deadline_status_for_tenants,
+        DeadlineKind, DeadlineStatus, State, auto_close_missed, deadline_status_counted,
+        deadline_status_for_tenants,
     };
     let mut out = SweepSummary::default();
+    let states = vec![State::New, State::Triaged, State::InProgress];
+    let told_of = |status: &DeadlineStatus| match status.kind() {
+        DeadlineKind::OnTrack => None,
+        k => Some(k),
+    };
+    // first every open item with its exceptions counted by what they
+    // override, not read: at an MSP's shape they are most of the items'
+    // data (hundreds of thousands), and read whole each minute they held
+    // the store for a second; an item is read whole only when its status
+    // is to be told or it closes
     let open = changedesk_store::ItemFilter {
-        states: vec![
-            changedesk_core::triage::State::New,
-            changedesk_core::triage::State::Triaged,
-            changedesk_core::triage::State::InProgress,
-        ],
-        // an item without exceptions has one status for all its tenants:
-        // they are named only when an event tells them (below)
-        names_for_exceptions_only: true,
+        states: states.clone(),
         ..Default::default()
     };
-    for r in store.work_items(&open).await? {
+    let mut to_act: Vec<String> = Vec::new();
+    for (r, counted) in store.work_items_counted(&open).await? {
         let dates = r.dates();
-        // each tenant's own state and due date where it has an exception:
-        // the most urgent status, and the tenants it holds for
-        let (status, tenants) =
-            deadline_status_for_tenants(&r.stored.item, &dates, &r.tenants, r.unnamed(), now);
+        let unnamed = r
+            .unnamed()
+            .saturating_sub(counted.iter().map(|c| c.tenants).sum());
+        let status = deadline_status_counted(&r.stored.item, &dates, &counted, unnamed, now);
         match status {
             DeadlineStatus::Overdue { .. } => out.overdue += 1,
             DeadlineStatus::Missed { .. } => out.missed += 1,
             _ => {}
         }
+        // whether it would close as missed: asked of the item with one
+        // stand-in exception per counted kind (an item closed itself may
+        // be open for some tenants)
+        let mut probe = r.stored.item.clone();
+        probe.overrides = counted
+            .iter()
+            .enumerate()
+            .map(|(i, c)| changedesk_core::triage::TenantOverride {
+                tenant: format!("counted-{i}"),
+                ..c.exception.clone()
+            })
+            .collect();
+        let closes = auto_close_missed(&mut probe, &dates, policy, now).is_some();
+        if closes || r.stored.item.deadline_notified != told_of(&status) {
+            to_act.push(r.stored.item.message_id);
+        }
+    }
+    if to_act.is_empty() {
+        return Ok(out);
+    }
+    let whole = changedesk_store::ItemFilter {
+        states,
+        // an item without exceptions has one status for all its tenants:
+        // they are named only when an event tells them (below)
+        names_for_exceptions_only: true,
+        post_ids: Some(to_act),
+        ..Default::default()
+    };
+    for r in store.work_items(&whole).await? {
+        let dates = r.dates();
+        // each tenant's own state and due date where it has an exception:
+        // the most urgent status, and the tenants it holds for
+        let (status, tenants) =
+            deadline_status_for_tenants(&r.stored.item, &dates, &r.tenants, r.unnamed(), now);
         let mut item = r.stored.item.clone();
         if let Some(entries) = auto_close_missed(&mut item, &dates, policy, now) {
             if save_if_unchanged(store, &r, &item, &entries, &[], now).await? {
@@ -999,10 +1038,7 @@ pub async fn sweep_deadlines(
             }
             continue;
         }
-        let told = match status.kind() {
-            DeadlineKind::OnTrack => None,
-            k => Some(k),
-        };
+        let told = told_of(&status);
         if item.deadline_notified == told {
             continue;
         }

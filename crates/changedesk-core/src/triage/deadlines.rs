@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use super::action::{Action, transition, transition_for_tenants};
 use super::common::duration_text;
-use super::item::{Decision, WorkItem};
+use super::item::{Decision, ExceptionCount, TenantOverride, WorkItem};
 use super::log::{Actor, LogEntry};
 use crate::timestamp::Timestamp;
 
@@ -197,16 +197,9 @@ pub fn deadline_status_for_tenants(
         .overrides_along(tenants.iter().map(String::as_str))
         .map(|(t, o)| match o {
             None => (t, shared),
-            Some(o) if o.applicable == Some(false) => (t, DeadlineStatus::OnTrack),
-            Some(o) => (t, deadline_status(&item.with_override(Some(o)), dates, now)),
+            Some(o) => (t, status_with_exception(item, o, dates, now)),
         })
         .collect();
-    let urgency = |s: &DeadlineStatus| match s {
-        DeadlineStatus::Missed { since } => (3, -since.unix_seconds()),
-        DeadlineStatus::Overdue { since } => (2, -since.unix_seconds()),
-        DeadlineStatus::DueSoon(days) => (1, -i64::from(*days)),
-        DeadlineStatus::OnTrack => (0, 0),
-    };
     let worst = each
         .iter()
         .map(|(_, s)| s)
@@ -220,6 +213,57 @@ pub fn deadline_status_for_tenants(
         .map(|(t, _)| (*t).to_string())
         .collect();
     (worst, at)
+}
+
+/// The status of [`deadline_status_for_tenants`] (the most urgent in force
+/// for any tenant that sees the post), from exceptions counted instead of
+/// named: `counted` are the exceptions in force, each for its `tenants`
+/// tenants, and the item itself holds for `unnamed` more. What the store's
+/// counted item lists give (an MSP's items have hundreds of exceptions,
+/// most alike): each distinct exception's status is computed once.
+pub fn deadline_status_counted(
+    item: &WorkItem,
+    dates: &PostDates,
+    counted: &[ExceptionCount],
+    unnamed: usize,
+    now: Timestamp,
+) -> DeadlineStatus {
+    let shared = deadline_status(item, dates, now);
+    let held: Vec<&ExceptionCount> = counted.iter().filter(|c| c.tenants > 0).collect();
+    if held.is_empty() {
+        return shared;
+    }
+    held.iter()
+        .map(|c| status_with_exception(item, &c.exception, dates, now))
+        .chain((unnamed > 0).then_some(shared))
+        .max_by_key(urgency)
+        .unwrap_or(shared)
+}
+
+/// What is in force for a tenant with exception `o`: its own state and due
+/// date over the item's; nothing to decide where the post does not apply.
+fn status_with_exception(
+    item: &WorkItem,
+    o: &TenantOverride,
+    dates: &PostDates,
+    now: Timestamp,
+) -> DeadlineStatus {
+    if o.applicable == Some(false) {
+        DeadlineStatus::OnTrack
+    } else {
+        deadline_status(&item.with_override(Some(o)), dates, now)
+    }
+}
+
+/// How urgent a status is: missed over overdue over due soon over on
+/// track; within one, the longer missed or overdue, the sooner due.
+fn urgency(s: &DeadlineStatus) -> (u8, i64) {
+    match s {
+        DeadlineStatus::Missed { since } => (3, -since.unix_seconds()),
+        DeadlineStatus::Overdue { since } => (2, -since.unix_seconds()),
+        DeadlineStatus::DueSoon(days) => (1, -i64::from(*days)),
+        DeadlineStatus::OnTrack => (0, 0),
+    }
 }
 
 /// Whether missed items close themselves, and how long after the deadline.

@@ -91,7 +91,7 @@ pub use common::{
 pub use deadlines::{
     DUE_SOON_DAYS, DeadlineKind, DeadlineStatus, MISSED_LABEL, MissedPolicy, PostDates,
     auto_close_missed, awaiting_triage, changed_since_triage, deadline_status,
-    deadline_status_for_tenants, deadline_status_within,
+    deadline_status_counted, deadline_status_for_tenants, deadline_status_within,
 };
 pub use groups::{TenantGroup, find_group, glob_match, groups_of, validate_groups};
 pub use item::{

@@ -320,21 +320,21 @@ impl UiSession {
                 "the session has ended; sign in again",
             ));
         };
-        // sliding expiry, written at most once a minute
+        // sliding expiry, written at most once a minute, in the background:
+        // the write waits its turn behind a sync's (seconds, at an MSP's
+        // shape), and the request, already authenticated, must not; one
+        // write per session at a time
         let idle =
             time::Duration::try_from(state.settings.session_idle).unwrap_or(time::Duration::HOUR);
         let max =
             time::Duration::try_from(state.settings.session_max).unwrap_or(time::Duration::DAY);
         let last = session.last_seen_at.as_datetime();
         if now.as_datetime() - last > time::Duration::MINUTE {
-            let until = std::cmp::min(
+            let until = Timestamp::from_datetime(std::cmp::min(
                 now.as_datetime() + idle,
                 session.created_at.as_datetime() + max,
-            );
-            state
-                .store
-                .touch_session(&token_hash, &now, &Timestamp::from_datetime(until))
-                .await?;
+            ));
+            touch_in_background(state, &token_hash, now, until);
         }
         let tenants = resolve(state, &user.scope).await?;
         Ok(UiSession {
@@ -353,6 +353,31 @@ impl UiSession {
 }
 
 /// The tenants a scope allows, against the archive's tenants and groups.
+/// Writes a session's sliding expiry in the background, unless a write of
+/// it is already under way.
+fn touch_in_background(state: &AppState, token_hash: &str, now: Timestamp, until: Timestamp) {
+    let claimed = state
+        .session_touches
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(token_hash.to_string());
+    if !claimed {
+        return;
+    }
+    let state = state.clone();
+    let hash = token_hash.to_string();
+    tokio::spawn(async move {
+        if let Err(e) = state.store.touch_session(&hash, &now, &until).await {
+            tracing::warn!(error = %e, "cannot extend a session's expiry; the next request tries again");
+        }
+        state
+            .session_touches
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&hash);
+    });
+}
+
 async fn resolve(state: &AppState, scope: &Scope) -> ApiResult<TenantSet> {
     if scope.is_unrestricted() {
         return Ok(TenantSet::All);

@@ -132,6 +132,9 @@ pub struct Inner {
     pub keyring: Option<Arc<changedesk_secrets::Keyring>>,
     /// What communications are made with (issue 21).
     pub comms: CommsSetup,
+    /// The sessions whose sliding expiry is being written now (in the
+    /// background: a request never waits for it, nor asks twice).
+    pub session_touches: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// What communications are made with: the templates (`[notify]
@@ -186,6 +189,7 @@ impl AppState {
             oidc: None,
             keyring: None,
             comms: CommsSetup::default(),
+            session_touches: Default::default(),
         }))
     }
 

@@ -640,3 +640,99 @@ fn each_tenant_is_weighed_by_what_is_in_force_for_it() {
     assert_eq!(s, DeadlineStatus::Overdue { since: days(2) });
     assert!(at.is_empty(), "{at:?}");
 }
+
+/// The exceptions of `item` for `tenants`, counted by what they override
+/// (as the store's counted lists give them), and how many tenants have none.
+fn counted_for(item: &WorkItem, tenants: &[String]) -> (Vec<ExceptionCount>, usize) {
+    let mut counted: Vec<ExceptionCount> = Vec::new();
+    let mut unnamed = 0;
+    for (_, o) in item.overrides_along(tenants.iter().map(String::as_str)) {
+        let Some(o) = o else {
+            unnamed += 1;
+            continue;
+        };
+        let key = TenantOverride {
+            tenant: String::new(),
+            ..o.clone()
+        };
+        match counted.iter_mut().find(|c| c.exception == key) {
+            Some(c) => c.tenants += 1,
+            None => counted.push(ExceptionCount {
+                exception: key,
+                tenants: 1,
+            }),
+        }
+    }
+    (counted, unnamed)
+}
+
+#[test]
+fn counted_exceptions_weigh_as_named_ones() {
+    let tenants = strings(&["a", "b", "c", "d", "e"]);
+    let exceptions = [
+        TenantOverride {
+            due: Some(days(5)),
+            ..TenantOverride::empty("b")
+        },
+        TenantOverride {
+            due: Some(days(5)),
+            ..TenantOverride::empty("c")
+        },
+        TenantOverride {
+            applicable: Some(false),
+            due: Some(days(1)),
+            ..TenantOverride::empty("d")
+        },
+        TenantOverride {
+            state: Some(State::Done),
+            ..TenantOverride::empty("e")
+        },
+        TenantOverride {
+            state: Some(State::InProgress),
+            due: Some(days(12)),
+            ..TenantOverride::empty("a")
+        },
+    ];
+    let mut compared = 0;
+    // every subset of the exceptions, on items open and closed, late or
+    // not, with and without a decision deadline
+    for mask in 0u32..(1 << exceptions.len()) {
+        for (state, due) in [
+            (State::Triaged, None),
+            (State::Triaged, Some(days(2))),
+            (State::New, Some(days(30))),
+            (State::Done, None),
+        ] {
+            let mut item = item_in(state);
+            item.due = due;
+            item.overrides = exceptions
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, o)| o.clone())
+                .collect();
+            item.overrides.sort_by(|a, b| a.tenant.cmp(&b.tenant));
+            for d in [
+                dates(None, None),
+                dates(Some(days(9)), None),
+                dates(Some(days(20)), None),
+            ] {
+                for now in [days(3), days(10), days(15)] {
+                    let (named, _) = deadline_status_for_tenants(&item, &d, &tenants, 0, now);
+                    let (counted, unnamed) = counted_for(&item, &tenants);
+                    let mut bare = item.clone();
+                    bare.overrides.clear();
+                    let got = deadline_status_counted(&bare, &d, &counted, unnamed, now);
+                    assert_eq!(
+                        got.kind(),
+                        named.kind(),
+                        "{mask:b} {state:?} {due:?} {d:?} {now:?}"
+                    );
+                    assert_eq!(got, named, "{mask:b} {state:?} {due:?} {d:?} {now:?}");
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(compared, 32 * 4 * 3 * 3);
+}
