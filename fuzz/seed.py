@@ -136,3 +136,15 @@ for body in [
 ]:
     put("timeline", "2026-01-15\n" + body)
 print("seeds in", seeds)
+
+# roadmap: slices of the real dump (bare arrays, the dump's wrapped shape)
+# and the reference's example item (integrations.md §9)
+put("roadmap", '[{"id":557256,"title":"Microsoft Copilot (Microsoft 365): Explain slide selection","description":"x","moreInfoLink":null,"publicDisclosureAvailabilityDate":"March CY2026","publicPreviewDate":"","created":"2026-02-21T00:30:02","modified":"2026-02-21T00:30:02","publicRoadmapStatus":"Include this month","status":"In development","locale":null,"tags":[{"tagName":"PowerPoint"}],"tagsContainer":{"products":[{"tagName":"PowerPoint"}],"cloudInstances":[],"releasePhase":[{"tagName":"General Availability"}],"platforms":[{"tagName":"Desktop"}]}}]')
+path = os.path.join(shared, "data", "roadmap-data.json")
+if os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+        roadmap = json.load(f)
+    items = [{k: v for k, v in i.items() if not k.startswith("_")} for i in roadmap.get("items", [])]
+    for n in range(0, min(len(items), 400), 20):
+        put("roadmap", json.dumps(items[n:n + 3]))
+    put("roadmap", json.dumps({"metadata": roadmap.get("metadata"), "items": items[:5]}))

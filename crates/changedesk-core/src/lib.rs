@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod notify;
 pub mod onboard;
 pub mod preview;
+pub mod roadmap;
 pub mod rules;
 pub mod sanitize;
 pub mod search;

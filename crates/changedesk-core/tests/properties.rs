@@ -200,5 +200,7 @@ proptest! {
 }
 
 // kept in a directory of its own: a file directly in tests/ would be another test binary
+#[path = "properties/roadmap.rs"]
+mod roadmap;
 #[path = "properties/timeline_labels.rs"]
 mod timeline_labels;

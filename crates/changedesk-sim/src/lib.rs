@@ -471,6 +471,7 @@ pub mod jira;
 mod message;
 mod mock;
 mod rng;
+pub mod roadmap;
 mod server;
 pub mod servicenow;
 pub mod slack;
@@ -504,4 +505,5 @@ pub use server::{
     PLANNER_GROUP_LOCAL_PART, PLANNER_LOG_CAPACITY, PLANNER_PAGE_SIZE, PLANNER_PLAN_TITLE,
     PlannerRequest, SimPlannerPlan, TASKS_READ_ALL, TASKS_READ_WRITE_ALL,
 };
+pub use server::{ROADMAP_LOG_CAPACITY, ROADMAP_PATH, RoadmapRequest};
 pub use server::{SERVICE_HEALTH_READ_ALL, SERVICE_MESSAGE_READ_ALL};

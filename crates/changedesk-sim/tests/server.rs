@@ -30,6 +30,8 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 mod mail;
 #[path = "server/planner.rs"]
 mod planner;
+#[path = "server/roadmap.rs"]
+mod roadmap;
 
 fn config() -> SimConfig {
     SimConfig {

@@ -405,6 +405,9 @@ pub use comms::*;
 /// The preview and pilot programme (`pilot_ops.rs`).
 mod pilots;
 pub use pilots::*;
+/// The Microsoft 365 roadmap archive (`roadmap_ops.rs`).
+mod roadmap;
+pub use roadmap::*;
 
 impl Store {
     /// Opens (and, for [`OpenMode::ReadWrite`], creates) the archive and
@@ -2313,6 +2316,7 @@ mod sqlite {
     include!("reviews_ops.rs");
     include!("comms_ops.rs");
     include!("pilot_ops.rs");
+    include!("roadmap_ops.rs");
 }
 
 mod postgres {
@@ -2354,6 +2358,7 @@ mod postgres {
     include!("reviews_ops.rs");
     include!("comms_ops.rs");
     include!("pilot_ops.rs");
+    include!("roadmap_ops.rs");
 }
 
 /// Brings a SQLite archive's schema up to date. sqlx takes no lock for

@@ -87,6 +87,9 @@ pub enum Command {
     /// Notifications: channels (signed webhooks), the outbox and its delivery log.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// The Microsoft 365 roadmap: import it, list it, and see an item's history.
+    #[command(subcommand)]
+    Roadmap(RoadmapCommand),
     /// Rollout timelines read from post bodies (issue 20).
     #[command(subcommand)]
     Timeline(TimelineCommand),
@@ -1445,6 +1448,60 @@ pub struct AnalyticsArgs {
     /// With `--format csv`: weekly, dimensions, breaches or backlog.
     #[arg(long, default_value = "dimensions")]
     pub table: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoadmapCommand {
+    /// Read the roadmap's JSON (the feed's bare array, or a saved copy with `items`) into the archive:
+    /// new items, a revision for each change, and (with the whole feed) items gone from it marked.
+    Import {
+        /// The file; `-` reads standard input.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The file holds part of the roadmap: items it lacks are not marked gone.
+        #[arg(long)]
+        partial: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Read the public roadmap feed into the archive, as `import` reads a file.
+    Sync {
+        /// The feed (default: Microsoft's public roadmap feed).
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        #[command(flatten)]
+        who: AsUser,
+    },
+    /// Roadmap items, soonest release first.
+    List {
+        /// Only items with this status (`In development`, `Rolling out`, `Launched`, `Cancelled`,
+        /// `Postponed`); repeat for several.
+        #[arg(long)]
+        status: Vec<String>,
+        /// Only items of this product (e.g. `Microsoft Teams`).
+        #[arg(long)]
+        product: Option<String>,
+        /// Only items with this text in the title or description.
+        #[arg(long)]
+        search: Option<String>,
+        /// Items gone from the feed too.
+        #[arg(long)]
+        include_gone: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One roadmap item with its revisions (what changed, when).
+    Show {
+        id: u64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]

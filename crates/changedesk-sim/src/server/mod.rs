@@ -10,6 +10,7 @@ mod graph;
 mod mail;
 mod oidc;
 mod planner;
+mod roadmap;
 mod views;
 
 #[cfg(test)]
@@ -51,6 +52,7 @@ pub use planner::{
     PLANNER_GROUP_LOCAL_PART, PLANNER_LOG_CAPACITY, PLANNER_PAGE_SIZE, PLANNER_PLAN_TITLE,
     PlannerRequest, SimPlannerPlan, TASKS_READ_ALL, TASKS_READ_WRITE_ALL,
 };
+pub use roadmap::{ROADMAP_LOG_CAPACITY, ROADMAP_PATH, RoadmapRequest};
 
 /// The application (client) id of the simulator's one multi-tenant app
 /// registration. Every simulated tenant has consented to it, unless
@@ -452,6 +454,9 @@ pub(crate) struct Shared {
     /// Planner: each tenant's group, plans, buckets, tasks; faults; its
     /// request log.
     pub planner: planner::PlannerState,
+    /// The public roadmap feed: items put in the corpus's place, faults,
+    /// its request log.
+    pub(crate) roadmap: roadmap::RoadmapState,
 }
 
 /// Locks a mutex, ignoring poisoning: every critical section leaves the
@@ -611,6 +616,28 @@ impl SimHandle {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+    }
+
+    /// The roadmap items the feed serves now (the corpus's, or those put
+    /// in their place).
+    pub fn roadmap_items(&self) -> Vec<Value> {
+        roadmap::served(&self.shared).to_vec()
+    }
+
+    /// Serves these roadmap items instead of the corpus's (`None`: the
+    /// corpus's again).
+    pub fn set_roadmap_items(&self, items: Option<Vec<Value>>) {
+        self.shared.roadmap.replace(items);
+    }
+
+    /// The roadmap feed's next `count` answers are `status` (400 to 599).
+    pub fn roadmap_fault(&self, status: u16, count: u32) {
+        self.shared.roadmap.fault(status, count);
+    }
+
+    /// The roadmap feed's requests, oldest first.
+    pub fn roadmap_requests(&self) -> Vec<RoadmapRequest> {
+        self.shared.roadmap.requests()
     }
 
     /// Lets `days` pass in the generated corpus ([`crate::advance`]); a
@@ -810,6 +837,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         app_roles: AppRoles::new(tenants.len(), &config.app_roles, config.unconsented),
         mail: mail::MailState::new(&domains, &config.mailboxes),
         planner,
+        roadmap: roadmap::RoadmapState::default(),
         base_url: format!("http://{}/", display_addr(addr)),
         snapshot: RwLock::new(Arc::new(Snapshot::new(
             1,
@@ -934,6 +962,18 @@ fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/_sim/planner/requests",
             get(planner::get_requests).delete(planner::delete_requests),
+        )
+        .route(
+            "/_sim/roadmap",
+            get(roadmap::get_items)
+                .put(roadmap::put_items)
+                .delete(roadmap::delete_items)
+                .layer(DefaultBodyLimit::max(64 << 20)),
+        )
+        .route("/_sim/roadmap/fault", put(roadmap::put_fault))
+        .route(
+            "/_sim/roadmap/requests",
+            get(roadmap::get_requests).delete(roadmap::delete_requests),
         );
     Router::new()
         // the client-credentials grant is auth's, authorization_code oidc's
@@ -949,6 +989,8 @@ fn router(shared: Arc<Shared>) -> Router {
             "/v1.0/admin/serviceAnnouncement/{collection}",
             get(graph::list),
         )
+        // the public roadmap: no auth (a different host in real life)
+        .route(roadmap::ROADMAP_PATH, get(roadmap::feed))
         .route(
             "/v1.0/admin/serviceAnnouncement/{collection}/{id}",
             get(graph::get_one),

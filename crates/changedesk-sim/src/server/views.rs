@@ -278,6 +278,8 @@ pub(crate) struct Snapshot {
     issue_pool: OnceLock<Arc<Pool>>,
     file_view: OnceLock<Arc<View>>,
     tenants: Vec<TenantViews>,
+    /// The corpus's roadmap (`crate::roadmap`), made when first asked.
+    roadmap: OnceLock<Arc<Vec<Value>>>,
 }
 
 impl Snapshot {
@@ -295,7 +297,16 @@ impl Snapshot {
             issue_pool: OnceLock::new(),
             file_view: OnceLock::new(),
             tenants: (0..tenants).map(|_| TenantViews::default()).collect(),
+            roadmap: OnceLock::new(),
         }
+    }
+
+    /// The corpus's roadmap.
+    pub fn roadmap(&self) -> Arc<Vec<Value>> {
+        Arc::clone(
+            self.roadmap
+                .get_or_init(|| Arc::new(crate::roadmap::roadmap(&self.corpus))),
+        )
     }
 
     fn cell(&self, kind: Kind, t: usize) -> &OnceLock<Arc<View>> {

@@ -14,6 +14,7 @@ mod outbox;
 mod query;
 mod replay;
 mod reports_sent;
+mod roadmap;
 mod scenarios;
 mod storage;
 mod text;

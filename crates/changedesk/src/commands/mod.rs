@@ -12,6 +12,7 @@ mod messages;
 mod notify;
 mod owners;
 mod report;
+mod roadmap;
 mod rules;
 mod secrets;
 mod serve;
@@ -59,6 +60,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(cmd) => export::run(&app, cmd).await,
         Command::Owners(cmd) => owners::run(&app, cmd).await,
         Command::Rules(cmd) => rules::run(&app, cmd).await,
+        Command::Roadmap(cmd) => roadmap::run(&app, cmd).await,
         Command::Tasks(cmd) => tasks::run(&app, cmd).await,
         Command::Agenda(args) => agenda::run(&app, &args).await,
         Command::Report(cmd) => report::run(&app, &cmd).await,

@@ -8,5 +8,6 @@ mod csv_export;
 mod harness;
 mod import;
 mod notify;
+mod roadmap;
 mod sync;
 mod triage;
