@@ -535,6 +535,13 @@ impl Store {
         dispatch!(self.list_posts(query))
     }
 
+    /// The ids of the first page of posts matching `query` (its limit, in
+    /// its order), without their summaries: what a list of neighbours
+    /// needs (the post page's previous and next awaiting triage).
+    pub async fn list_post_ids(&self, query: &PostQuery) -> Result<Vec<String>> {
+        dispatch!(self.list_post_ids(query))
+    }
+
     /// Per value of service, category, severity, tag, tenant (in scope),
     /// state, major, work item owner and work item state, how many posts
     /// match `query` (its cursor and limit aside).

@@ -865,19 +865,9 @@ pub(crate) async fn list_posts(pool: &Pool<Db>, q: &PostQuery) -> Result<PostLis
     Ok(post_page(pool, q, false).await?.0)
 }
 
-/// A page of posts, and the total when it is known for free (carried by
-/// the cursor, or the first page holds every match) or `count` says to
-/// count it.
-async fn post_page(pool: &Pool<Db>, q: &PostQuery, count: bool) -> Result<(PostList, Option<i64>)> {
-    let Some(mut cx) = prepare_posts(pool, q, true).await? else {
-        let empty = PostList {
-            items: Vec::new(),
-            next_cursor: None,
-        };
-        return Ok((empty, Some(0)));
-    };
-    let size = q.page_size();
-
+/// The ids and sort keys of the page `cx` names (at most `size`), and
+/// whether more match: the first step of a page, without its posts.
+async fn page_rows(pool: &Pool<Db>, cx: &mut PostCx<'_>, size: i64) -> Result<(Vec<PageRow>, bool)> {
     // the page: ids and sort keys only
     let ranked = cx.sort == PostSort::Relevance;
     if !ranked
@@ -895,7 +885,7 @@ async fn post_page(pool: &Pool<Db>, q: &PostQuery, count: bool) -> Result<(PostL
         qb.push(" FROM posts p");
     }
     qb.push(" WHERE 1 = 1");
-    push_post_conditions(&mut qb, &cx, !ranked, Plan::Walk);
+    push_post_conditions(&mut qb, cx, !ranked, Plan::Walk);
     let (key, descending) = sort_key(cx.sort);
     let id = format!("p.id{BYTE_ORDER}");
     let (before, after) = if descending { ("<", "<=") } else { (">", ">=") };
@@ -922,12 +912,39 @@ async fn post_page(pool: &Pool<Db>, q: &PostQuery, count: bool) -> Result<(PostL
     qb.push(format!(" ORDER BY {key}{direction}, {id}{direction} LIMIT "));
     qb.push_bind(size + 1);
     let rows = qb.build().fetch_all(pool).await?;
-    let mut page = rows
+    let mut page: Vec<PageRow> = rows
         .iter()
         .map(|r| page_row(r, cx.sort))
         .collect::<Result<Vec<_>>>()?;
     let more = page.len() as i64 > size;
     page.truncate(size as usize);
+    Ok((page, more))
+}
+
+/// The ids of the first page of posts `q` names, in its order: what a
+/// list of neighbours needs, without the posts' summaries and their
+/// thousands of tenant links.
+pub(crate) async fn list_post_ids(pool: &Pool<Db>, q: &PostQuery) -> Result<Vec<String>> {
+    let Some(mut cx) = prepare_posts(pool, q, true).await? else {
+        return Ok(Vec::new());
+    };
+    let (page, _) = page_rows(pool, &mut cx, q.page_size()).await?;
+    Ok(page.into_iter().map(|r| r.id).collect())
+}
+
+/// A page of posts, and the total when it is known for free (carried by
+/// the cursor, or the first page holds every match) or `count` says to
+/// count it.
+async fn post_page(pool: &Pool<Db>, q: &PostQuery, count: bool) -> Result<(PostList, Option<i64>)> {
+    let Some(mut cx) = prepare_posts(pool, q, true).await? else {
+        let empty = PostList {
+            items: Vec::new(),
+            next_cursor: None,
+        };
+        return Ok((empty, Some(0)));
+    };
+    let size = q.page_size();
+    let (page, more) = page_rows(pool, &mut cx, size).await?;
 
     // the total: counted for the first page (unless it holds every match),
     // then carried by the cursors

@@ -1108,6 +1108,28 @@ conformance!(
                 .unwrap();
         }
         assert_eq!(listed, all_pages(&store, &q).await);
+        // the first page's ids alone, in the same order, for any sort
+        for sort in [
+            PostSort::Newest,
+            PostSort::Oldest,
+            PostSort::Title,
+            PostSort::ActBy,
+        ] {
+            let q = PostQuery {
+                sort,
+                limit: 4,
+                ..q.clone()
+            };
+            let ids: Vec<String> = store
+                .list_posts(&q)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|h| h.summary.id)
+                .collect();
+            assert_eq!(store.list_post_ids(&q).await.unwrap(), ids, "{sort:?}");
+        }
         // a first page holding every match is its own count
         let everything = store
             .query_posts(&PostQuery {
