@@ -19,25 +19,10 @@
 
 use serde_json::{Value, json};
 
-use crate::clock::{MS_PER_DAY, ymd};
+use crate::clock::{MONTHS, MS_PER_DAY, ymd};
 use crate::generate::Corpus;
 use crate::rng::{between, chance, mix, pick, rng_for};
 use crate::vocab::SERVICES;
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
 
 /// The roadmap stream of random choices (the unannounced items).
 const ROADMAP_STREAM: u64 = 0x524f_4144;

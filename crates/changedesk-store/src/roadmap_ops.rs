@@ -166,8 +166,9 @@ pub(crate) async fn roadmap_items(
         if !q.statuses.is_empty() {
             qb.push(" AND LOWER(status) IN (");
             let mut list = qb.separated(", ");
+            // in any spelling the roadmap's statuses are read in
             for s in &q.statuses {
-                list.push_bind(s.to_lowercase());
+                list.push_bind(changedesk_core::roadmap::RoadmapStatus::parse(s).as_str().to_lowercase());
             }
             qb.push(")");
         }

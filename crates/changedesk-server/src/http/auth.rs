@@ -352,7 +352,6 @@ impl UiSession {
     }
 }
 
-/// The tenants a scope allows, against the archive's tenants and groups.
 /// Writes a session's sliding expiry in the background, unless a write of
 /// it is already under way.
 fn touch_in_background(state: &AppState, token_hash: &str, now: Timestamp, until: Timestamp) {
@@ -378,6 +377,7 @@ fn touch_in_background(state: &AppState, token_hash: &str, now: Timestamp, until
     });
 }
 
+/// The tenants a scope allows, against the archive's tenants and groups.
 async fn resolve(state: &AppState, scope: &Scope) -> ApiResult<TenantSet> {
     if scope.is_unrestricted() {
         return Ok(TenantSet::All);

@@ -1899,7 +1899,67 @@ async fn posts_new_since_the_last_visit_are_marked(store: Store) {
     assert!(!marked("MC1"));
 }
 
+/// A session's sliding expiry moves once a minute, written in the
+/// background: the request is answered without waiting for the write, and
+/// the session's expiry has moved soon after.
+async fn a_session_slides_its_expiry_in_the_background(store: Store) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let base = at(NOW);
+    let offset = Arc::new(AtomicI64::new(0));
+    let clock = Arc::clone(&offset);
+    user(&store, "admin", Role::Admin, Scope::default()).await;
+    let settings = Settings {
+        secure_cookies: false,
+        ..Settings::default()
+    };
+    let idle = time::Duration::try_from(settings.session_idle).unwrap();
+    let state = AppState::new(store.clone(), settings).with_clock(move || {
+        base.saturating_add(time::Duration::seconds(clock.load(Ordering::SeqCst)))
+    });
+    let f = Fixture {
+        app: http::router(state, true),
+        store: store.clone(),
+    };
+    let browser = sign_in(&f, "admin").await;
+    let value = browser
+        .cookie
+        .split_once('=')
+        .map(|(_, v)| v)
+        .unwrap_or(&browser.cookie);
+    let hash = changedesk_server::http::auth::hash_secret(value);
+    let expiry = || async {
+        store
+            .session(&hash, &base)
+            .await
+            .unwrap()
+            .expect("the session")
+            .0
+            .expires_at
+    };
+    let first = expiry().await;
+    // within the minute: nothing written
+    offset.store(30, Ordering::SeqCst);
+    assert_eq!(browser.get(&f, "/").await.status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(expiry().await, first);
+    // past it: the page, then the expiry moved to two minutes on plus the idle time
+    offset.store(120, Ordering::SeqCst);
+    assert_eq!(browser.get(&f, "/").await.status, StatusCode::OK);
+    let want = base.saturating_add(time::Duration::seconds(120) + idle);
+    let mut moved = expiry().await;
+    for _ in 0..100 {
+        if moved == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        moved = expiry().await;
+    }
+    assert_eq!(moved, want, "the expiry slid (from {first:?})");
+}
+
 both!(
+    a_session_slides_its_expiry_in_the_background,
     inbox_rows_have_a_preview_work_columns_and_a_compact_mode,
     posts_new_since_the_last_visit_are_marked,
     bulk_actions_assign_prioritise_date_and_label_then_return_to_the_list,

@@ -158,6 +158,11 @@ conformance!(
                 "",
             ),
             (
+                q(|q| q.statuses = vec!["rollingOut".into()]),
+                vec![2, 1],
+                "any spelling",
+            ),
+            (
                 q(|q| q.statuses = vec!["Launched".into(), "In development".into()]),
                 vec![3],
                 "",
